@@ -1,0 +1,209 @@
+"""Domain types shared by the engine, the planner's callers, the risk gate and the adapters.
+
+Everything here is frozen: a snapshot or an order intent is a fact at a moment, never edited.
+Money and quantities are `Decimal`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CASH",
+    "ORDER_TRANSITIONS",
+    "AccountSnapshot",
+    "AccountType",
+    "BrokerOrder",
+    "Fill",
+    "Mode",
+    "OrderIntent",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "Quote",
+    "Side",
+    "TradingState",
+    "check_transition",
+]
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+
+from daemon.errors import InvalidTransition
+
+CASH = "CASH"
+"""The pseudo-symbol that stands for cash in targets and drift tables."""
+
+
+class Mode(StrEnum):
+    DRY_RUN = "dry-run"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class AccountType(StrEnum):
+    TAXABLE = "taxable"
+    TRADITIONAL_IRA = "traditional_ira"
+    ROTH_IRA = "roth_ira"
+
+
+class TradingState(StrEnum):
+    ACTIVE = "active"
+    REDUCING = "reducing"
+    HALTED = "halted"
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class OrderStatus(StrEnum):
+    PLANNED = "planned"
+    SUBMITTING = "submitting"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_terminal(self) -> bool:
+        return not ORDER_TRANSITIONS[self]
+
+    @property
+    def is_open(self) -> bool:
+        return self in _OPEN_AT_BROKER
+
+
+_OPEN_AT_BROKER = frozenset(
+    {OrderStatus.SUBMITTING, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.UNKNOWN}
+)
+
+_S = OrderStatus
+# Real brokers report fills after a cancel was acknowledged and fills before the accept; the
+# table allows those orders of events. Terminal states (no way out) are FILLED and REJECTED.
+# CANCELLED and EXPIRED may still turn FILLED/PARTIALLY_FILLED when a late fill arrives.
+ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyType(
+    {
+        _S.PLANNED: frozenset({_S.SUBMITTING, _S.CANCELLED}),
+        _S.SUBMITTING: frozenset(
+            {_S.ACCEPTED, _S.PARTIALLY_FILLED, _S.FILLED, _S.REJECTED, _S.UNKNOWN, _S.CANCELLED}
+        ),
+        _S.UNKNOWN: frozenset(
+            {_S.ACCEPTED, _S.PARTIALLY_FILLED, _S.FILLED, _S.REJECTED, _S.CANCELLED, _S.EXPIRED}
+        ),
+        _S.ACCEPTED: frozenset(
+            {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELLED, _S.EXPIRED, _S.REJECTED}
+        ),
+        _S.PARTIALLY_FILLED: frozenset(
+            {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELLED, _S.EXPIRED}
+        ),
+        _S.CANCELLED: frozenset({_S.PARTIALLY_FILLED, _S.FILLED}),
+        _S.EXPIRED: frozenset({_S.PARTIALLY_FILLED, _S.FILLED}),
+        _S.FILLED: frozenset(),
+        _S.REJECTED: frozenset(),
+    }
+)
+
+
+def check_transition(current: OrderStatus, new: OrderStatus) -> None:
+    """Raise `InvalidTransition` unless the table allows `current -> new` (or they are equal)."""
+    if new == current or new in ORDER_TRANSITIONS[current]:
+        return
+    raise InvalidTransition(f"order status cannot go from {current} to {new}")
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A price for valuation, with its time and where it came from."""
+
+    symbol: str
+    price: Decimal
+    as_of: datetime
+    source: str
+    synthetic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    symbol: str
+    qty: Decimal
+    avg_cost: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerOrder:
+    """An order as the broker reports it."""
+
+    client_order_id: str
+    broker_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    order_type: OrderType
+    status: OrderStatus
+    filled_qty: Decimal = Decimal(0)
+    avg_fill_price: Decimal | None = None
+    limit_price: Decimal | None = None
+    submitted_at: datetime | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """The account as the broker sees it at `as_of`: cash, positions, quotes and open orders."""
+
+    account: str
+    as_of: datetime
+    cash: Decimal
+    positions: tuple[Position, ...]
+    quotes: Mapping[str, Quote]
+    open_orders: tuple[BrokerOrder, ...] = ()
+
+    def qty(self, symbol: str) -> Decimal:
+        for position in self.positions:
+            if position.symbol == symbol:
+                return position.qty
+        return Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """An order trimtab means to send; stored before it is sent."""
+
+    client_order_id: str
+    cycle_id: str
+    account: str
+    seq: int
+    symbol: str
+    side: Side
+    qty: Decimal
+    order_type: OrderType
+    reason: str
+    limit_price: Decimal | None = None
+    reference_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution reported by the broker; `fill_id` is unique per broker account."""
+
+    fill_id: str
+    client_order_id: str
+    broker_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    at: datetime
+    commission: Decimal = field(default=Decimal(0))

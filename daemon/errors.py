@@ -1,0 +1,104 @@
+"""Errors, grouped by what the operator should do about them.
+
+```
+TrimtabError
+  ConfigError              fatal at start; names the key path and the fix
+  BrokerError
+    TransientBrokerError   retried with backoff (reads only); the cycle aborts when exhausted
+    OrderRejected          recorded; the cycle goes on with the other orders
+    OutcomeUnknown         resolved by looking the order up by client order id, never by resending
+  DataError                bad quotes, holdings or history: the account is skipped this cycle
+  StrategyError            plugin failure: the account is skipped, alert raised
+  StateError               reconciliation mismatch or corrupt state: account halted, alert raised
+    InvalidTransition      an order status change outside the transition table
+  PluginNotFound           unknown broker or strategy name (also a LookupError)
+```
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BrokerError",
+    "ConfigError",
+    "ConfigProblem",
+    "DataError",
+    "InvalidTransition",
+    "OrderRejected",
+    "OutcomeUnknown",
+    "PluginNotFound",
+    "StateError",
+    "StrategyError",
+    "TransientBrokerError",
+    "TrimtabError",
+]
+
+from dataclasses import dataclass
+
+
+class TrimtabError(Exception):
+    """Base of every error trimtab raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem in the configuration: where it is, what is wrong, how to fix it."""
+
+    path: str
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem} (fix: {self.fix})"
+
+
+class ConfigError(TrimtabError):
+    """The configuration cannot be used; every problem is listed with its key path."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+class BrokerError(TrimtabError):
+    """The broker could not do what was asked."""
+
+
+class TransientBrokerError(BrokerError):
+    """A read failed in a way that may pass (network, 5xx, rate limit)."""
+
+
+class OrderRejected(BrokerError):
+    """The broker definitively refused an order."""
+
+    def __init__(self, client_order_id: str, reason: str) -> None:
+        self.client_order_id = client_order_id
+        self.reason = reason
+        super().__init__(f"order {client_order_id} rejected: {reason}")
+
+
+class OutcomeUnknown(BrokerError):
+    """An order was perhaps sent; only a lookup by its client order id can tell."""
+
+    def __init__(self, client_order_id: str, detail: str) -> None:
+        self.client_order_id = client_order_id
+        super().__init__(f"outcome of order {client_order_id} unknown: {detail}")
+
+
+class DataError(TrimtabError):
+    """Input data (quotes, holdings, prices, history) is unusable; names the thing."""
+
+
+class StrategyError(TrimtabError):
+    """A strategy plugin failed or returned unusable targets."""
+
+
+class StateError(TrimtabError):
+    """Stored state disagrees with the broker or with itself."""
+
+
+class InvalidTransition(StateError):
+    """An order status change that the transition table does not allow."""
+
+
+class PluginNotFound(TrimtabError, LookupError):
+    """No plugin of that name; the message lists the known ones."""
