@@ -86,7 +86,12 @@ class OrderStatus(StrEnum):
 
 
 _OPEN_AT_BROKER = frozenset(
-    {OrderStatus.SUBMITTING, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.UNKNOWN}
+    {
+        OrderStatus.SUBMITTING,
+        OrderStatus.ACCEPTED,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.UNKNOWN,
+    }
 )
 
 _S = OrderStatus
@@ -105,9 +110,7 @@ ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyTy
         _S.ACCEPTED: frozenset(
             {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELLED, _S.EXPIRED, _S.REJECTED}
         ),
-        _S.PARTIALLY_FILLED: frozenset(
-            {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELLED, _S.EXPIRED}
-        ),
+        _S.PARTIALLY_FILLED: frozenset({_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELLED, _S.EXPIRED}),
         _S.CANCELLED: frozenset({_S.PARTIALLY_FILLED, _S.FILLED}),
         _S.EXPIRED: frozenset({_S.PARTIALLY_FILLED, _S.FILLED}),
         _S.FILLED: frozenset(),

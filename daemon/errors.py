@@ -7,6 +7,7 @@ TrimtabError
     TransientBrokerError   retried with backoff (reads only); the cycle aborts when exhausted
     OrderRejected          recorded; the cycle goes on with the other orders
     OutcomeUnknown         resolved by looking the order up by client order id, never by resending
+    DuplicateClientOrderId the broker has that id already: fetch and adopt the order
   DataError                bad quotes, holdings or history: the account is skipped this cycle
   StrategyError            plugin failure: the account is skipped, alert raised
   StateError               reconciliation mismatch or corrupt state: account halted, alert raised
@@ -22,6 +23,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "DataError",
+    "DuplicateClientOrderId",
     "InvalidTransition",
     "OrderRejected",
     "OutcomeUnknown",
@@ -102,3 +104,11 @@ class InvalidTransition(StateError):
 
 class PluginNotFound(TrimtabError, LookupError):
     """No plugin of that name; the message lists the known ones."""
+
+
+class DuplicateClientOrderId(BrokerError):
+    """The broker already has an order with this client order id: fetch it, never resend."""
+
+    def __init__(self, client_order_id: str) -> None:
+        self.client_order_id = client_order_id
+        super().__init__(f"the broker already has an order with client order id {client_order_id}")

@@ -1,0 +1,596 @@
+"""The simulated broker: a paper account kept in trimtab's own database.
+
+Every call is one database transaction that first locks the account's row (so two processes
+take turns) and then lets resting limit orders fill if the current price crosses their limit:
+the sim's market moves only when someone looks at it. State lives only in the database, so a
+paper account survives restarts.
+
+| rule | what the sim does |
+|---|---|
+| market order | fills at once and completely at the quote with slippage |
+| limit order | fills when the quote crosses the limit, at the better of limit and slipped quote; otherwise rests (as ACCEPTED, good until cancelled) |
+| prices | buys round up and sells round down to the tick (0.01, or 0.0001 under $1); cash moves in whole cents, rounded against the account |
+| commission | per order plus per share, rounded up to the cent, deducted from cash at the fill |
+| average cost | fill prices only (commissions excluded), kept to 6 decimals; the tax ledger holds the real basis |
+| refusals | stored as REJECTED with the reason, then `OrderRejected`: no quote, quantity <= 0 or over 9 decimals, fractional when not allowed, a limit off the tick, selling more than held and not already offered (no shorting), buying more than cash not already committed (no margin), an open order on the other side of the symbol (potential wash trade) |
+| malformed intent | a client order id or symbol that cannot be stored, a non-Decimal quantity: `OrderRejected`, nothing stored |
+| taken client order id | `DuplicateClientOrderId`, nothing created (ids are unique forever, as at Alpaca) |
+| `cancel` of an unknown id | `BrokerError`; of a finished order: the order, unchanged |
+"""  # noqa: E501 (a table row per rule reads better than wrapped cells)
+
+from __future__ import annotations
+
+__all__ = ["SimBroker"]
+
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from adapters.base import BrokerEnvironment
+from adapters.sim.config import SimSettings
+from adapters.sim.models import (
+    SimAccountRow,
+    SimCashMovementRow,
+    SimFillRow,
+    SimOrderRow,
+    SimPositionRow,
+)
+from adapters.sim.prices import PriceSource
+from daemon.domain import (
+    AccountSnapshot,
+    BrokerOrder,
+    Fill,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    Position,
+    Quote,
+    Side,
+    check_transition,
+)
+from daemon.errors import BrokerError, DuplicateClientOrderId, OrderRejected, StateError
+
+CENT = Decimal("0.01")
+SUB_DOLLAR_TICK = Decimal("0.0001")
+AVG_COST_STEP = Decimal("0.000001")
+MAX_QTY_DECIMALS = 9
+MAX_CLIENT_ORDER_ID = 128  # Alpaca's limit; also the column's width
+MAX_SYMBOL = 32
+OPEN_STATUSES = (OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value)
+
+
+class SimBroker:
+    """A paper account in the database, priced by a `PriceSource`."""
+
+    def __init__(
+        self,
+        settings: SimSettings,
+        env: BrokerEnvironment,
+        *,
+        prices: PriceSource | None = None,
+    ) -> None:
+        self.settings = settings
+        self.account = env.account
+        self.prices = prices if prices is not None else settings.prices.build()
+        self._env = env
+        self._closed = False
+        self._open_account()
+
+    # -- the Broker protocol ----------------------------------------------------------------
+
+    def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
+        """Return cash, positions, quotes for held and requested symbols, and open orders."""
+        with self._locked() as (session, account, now):
+            positions = tuple(_to_position(row) for row in self._positions(session))
+            wanted = sorted({p.symbol for p in positions} | set(symbols))
+            quotes = {s: q for s in wanted if (q := self.prices.quote(s, now)) is not None}
+            return AccountSnapshot(
+                account=self.account,
+                as_of=now,
+                cash=account.cash,
+                positions=positions,
+                quotes=quotes,
+                open_orders=tuple(_to_order(row) for row in self._open_orders(session)),
+            )
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        """Fill, rest or refuse one order; refusals are stored, then raised."""
+        problem = _malformed(intent)
+        if problem is not None:
+            raise OrderRejected(str(intent.client_order_id), problem)
+        with self._locked() as (session, account, now):
+            if self._order(session, intent.client_order_id) is not None:
+                raise DuplicateClientOrderId(intent.client_order_id)
+            quote = self.prices.quote(intent.symbol, now)
+            refusal, fill_price = self._check(session, account, intent, quote)
+            row = SimOrderRow(
+                broker_order_id=str(uuid.uuid4()),
+                account=self.account,
+                seq=self._next_seq(session, SimOrderRow.seq),
+                client_order_id=intent.client_order_id,
+                symbol=intent.symbol,
+                side=intent.side.value,
+                qty=intent.qty,
+                order_type=intent.order_type.value,
+                limit_price=intent.limit_price,
+                status=(OrderStatus.REJECTED if refusal else OrderStatus.ACCEPTED).value,
+                filled_qty=Decimal(0),
+                avg_fill_price=None,
+                submitted_at=now,
+                updated_at=now,
+                message=refusal or "",
+            )
+            session.add(row)
+            session.flush()
+            if refusal is None and fill_price is not None:
+                self._fill(session, account, row, fill_price, now)
+            order = _to_order(row)
+        if refusal is not None:
+            raise OrderRejected(intent.client_order_id, refusal)
+        return order
+
+    def get_order(self, client_order_id: str) -> BrokerOrder | None:
+        """Return the order with this client order id, or `None` if there is none."""
+        with self._locked() as (session, _account, _now):
+            row = self._order(session, client_order_id)
+            return None if row is None else _to_order(row)
+
+    def cancel(self, client_order_id: str) -> BrokerOrder:
+        """Cancel an open order; return a finished one unchanged; raise for an unknown id."""
+        with self._locked() as (session, _account, now):
+            row = self._order(session, client_order_id)
+            if row is None:
+                raise BrokerError(
+                    f"sim account {self.account} has no order with client order id "
+                    f"{client_order_id}; nothing to cancel"
+                )
+            if row.status in OPEN_STATUSES:
+                _set_status(row, OrderStatus.CANCELLED, now)
+            return _to_order(row)
+
+    def fills(self, since: datetime) -> Sequence[Fill]:
+        """Return the fills at or after `since`, oldest first."""
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise ValueError(f"fills(since) needs a timezone-aware time, got {since!r}")
+        with self._locked() as (session, _account, _now):
+            rows = session.scalars(
+                select(SimFillRow)
+                .where(SimFillRow.account == self.account, SimFillRow.at >= since)
+                .order_by(SimFillRow.seq)
+            )
+            return [_to_fill(row) for row in rows]
+
+    def close(self) -> None:
+        """Refuse further calls; the database belongs to the caller and stays open."""
+        self._closed = True
+
+    # -- for the CLI --------------------------------------------------------------------------
+
+    def deposit(self, amount: Decimal) -> Decimal:
+        """Add cash to the account; return the new balance."""
+        _check_amount(amount)
+        with self._locked() as (session, account, now):
+            account.cash += amount
+            session.add(_movement(self.account, amount, "deposit", now))
+            return account.cash
+
+    def withdraw(self, amount: Decimal) -> Decimal:
+        """Take cash out of the account, never cash committed to open orders; return the rest."""
+        _check_amount(amount)
+        with self._locked() as (session, account, now):
+            available = account.cash - self._committed_cash(session)
+            if amount > available:
+                raise BrokerError(
+                    f"cannot withdraw {amount} from sim account {self.account}: only "
+                    f"{available} is free ({account.cash} cash, the rest held by open orders)"
+                )
+            account.cash -= amount
+            session.add(_movement(self.account, -amount, "withdrawal", now))
+            return account.cash
+
+    def state(self, *, recent: int = 50) -> dict[str, Any]:
+        """Return the account for display: JSON-ready, numbers as strings, newest first."""
+        with self._locked() as (session, account, now):
+            positions = []
+            for row in self._positions(session):
+                quote = self.prices.quote(row.symbol, now)
+                positions.append(
+                    {
+                        "symbol": row.symbol,
+                        "qty": str(row.qty),
+                        "avg_cost": str(row.avg_cost),
+                        "price": None if quote is None else str(quote.price),
+                        "price_as_of": None if quote is None else quote.as_of.isoformat(),
+                        "market_value": None if quote is None else str(quote.price * row.qty),
+                    }
+                )
+            orders = session.scalars(
+                select(SimOrderRow)
+                .where(SimOrderRow.account == self.account)
+                .order_by(SimOrderRow.seq.desc())
+                .limit(recent)
+            )
+            fills = session.scalars(
+                select(SimFillRow)
+                .where(SimFillRow.account == self.account)
+                .order_by(SimFillRow.seq.desc())
+                .limit(recent)
+            )
+            movements = session.scalars(
+                select(SimCashMovementRow)
+                .where(SimCashMovementRow.account == self.account)
+                .order_by(SimCashMovementRow.id.desc())
+                .limit(recent)
+            )
+            return {
+                "account": self.account,
+                "as_of": now.isoformat(),
+                "created_at": account.created_at.isoformat(),
+                "cash": str(account.cash),
+                "cash_committed_to_open_orders": str(self._committed_cash(session)),
+                "prices": self.prices.describe(),
+                "positions": positions,
+                "open_orders": [_order_json(row) for row in self._open_orders(session)],
+                "recent_orders": [_order_json(row) for row in orders],
+                "fills": [_fill_json(row) for row in fills],
+                "cash_movements": [
+                    {"amount": str(m.amount), "kind": m.kind, "at": m.at.isoformat()}
+                    for m in movements
+                ],
+            }
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self._env.clock()
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise StateError(f"the clock returned a naive datetime {now!r}; it must be UTC-aware")
+        return now.astimezone(UTC)
+
+    def _open_account(self) -> None:
+        cash = self.settings.starting_cash
+        now = self._now()
+        try:
+            with self._env.database.transaction() as session:
+                if session.get(SimAccountRow, self.account) is not None:
+                    return
+                session.add(SimAccountRow(account=self.account, cash=cash, created_at=now))
+                session.flush()
+                if cash > 0:
+                    session.add(_movement(self.account, cash, "deposit", now))
+        except IntegrityError:
+            # Another process created the account between our look and our insert: use it.
+            with self._env.database.transaction() as session:
+                if session.get(SimAccountRow, self.account) is None:
+                    raise
+
+    @contextmanager
+    def _locked(self) -> Iterator[tuple[Session, SimAccountRow, datetime]]:
+        if self._closed:
+            raise BrokerError(f"the sim broker of account {self.account} is closed")
+        now = self._now()
+        with self._env.database.transaction() as session:
+            account = session.get(SimAccountRow, self.account, with_for_update=True)
+            if account is None:
+                raise StateError(
+                    f"sim account {self.account} has vanished from the database; restore "
+                    "the database from a backup"
+                )
+            self._fill_resting(session, account, now)
+            yield session, account, now
+
+    def _fill_resting(self, session: Session, account: SimAccountRow, now: datetime) -> None:
+        for row in self._open_orders(session):
+            quote = self.prices.quote(row.symbol, now)
+            if quote is None or row.limit_price is None:
+                continue
+            price = _limit_fill_price(
+                Side(row.side), quote.price, row.limit_price, self.settings.slippage_bps
+            )
+            if price is not None:
+                self._fill(session, account, row, price, now)
+
+    def _check(
+        self, session: Session, account: SimAccountRow, intent: OrderIntent, quote: Quote | None
+    ) -> tuple[str | None, Decimal | None]:
+        """Return (why the order is refused or None, the price it fills at now or None)."""
+        qty, limit = intent.qty, intent.limit_price
+        if intent.account != self.account:
+            return f"order for account {intent.account} sent to sim account {self.account}", None
+        if qty <= 0:
+            return f"quantity must be positive, got {qty}", None
+        if _decimals(qty) > MAX_QTY_DECIMALS:
+            return f"quantity {qty} has more than {MAX_QTY_DECIMALS} decimal places", None
+        if not self.settings.fractional and qty != qty.to_integral_value():
+            return f"fractional quantity {qty}: this sim account trades whole shares only", None
+        if intent.order_type is OrderType.MARKET and limit is not None:
+            return "a market order must not carry a limit price", None
+        if intent.order_type is OrderType.LIMIT:
+            if limit is None or limit <= 0:
+                return f"a limit order needs a positive limit price, got {limit}", None
+            tick = _tick(limit)
+            if limit != limit.quantize(tick):
+                return f"limit price {limit} is not a multiple of the tick {tick}", None
+        if quote is None:
+            return f"no price for {intent.symbol}: unknown symbol or not quoted yet", None
+        for other in self._open_orders(session):
+            if other.symbol == intent.symbol and other.side != intent.side.value:
+                return (
+                    f"potential wash trade: open {other.side} order {other.client_order_id} "
+                    f"for {intent.symbol}; cancel it first"
+                ), None
+        bps = self.settings.slippage_bps
+        if limit is None:
+            fill_price: Decimal | None = _fill_price(intent.side, quote.price, bps)
+        else:
+            fill_price = _limit_fill_price(intent.side, quote.price, limit, bps)
+        # A resting order is checked at its limit, the worst price it can fill at.
+        worst = fill_price if fill_price is not None else limit
+        assert worst is not None  # a market order always has a fill price
+        commission = self._commission(qty)
+        free_cash = account.cash - self._committed_cash(session)
+        if intent.side is Side.SELL:
+            held = self._held(session, intent.symbol)
+            offered = self._offered(session, intent.symbol)
+            if qty > held - offered:
+                return (
+                    f"insufficient position: selling {qty} {intent.symbol}, "
+                    f"{held - offered} available ({held} held, {offered} in open sell orders)"
+                ), None
+            if _proceeds(qty, worst) + free_cash < commission:
+                return f"commission {commission} exceeds the proceeds plus free cash", None
+        else:
+            cost = _cost(qty, worst) + commission
+            if cost > free_cash:
+                return (
+                    f"insufficient cash: the order needs {cost} with commission, {free_cash} "
+                    f"is free ({account.cash} cash, the rest held by open orders)"
+                ), None
+        return None, fill_price
+
+    def _fill(
+        self,
+        session: Session,
+        account: SimAccountRow,
+        order: SimOrderRow,
+        price: Decimal,
+        now: datetime,
+    ) -> None:
+        qty = order.qty - order.filled_qty
+        commission = self._commission(order.qty)
+        position = session.get(SimPositionRow, (self.account, order.symbol))
+        held = position.qty if position is not None else Decimal(0)
+        if order.side == Side.BUY.value:
+            cash_after = account.cash - _cost(qty, price) - commission
+            new_qty = held + qty
+            old_cost = position.avg_cost * held if position is not None else Decimal(0)
+            avg_cost = ((old_cost + price * qty) / new_qty).quantize(AVG_COST_STEP)
+        else:
+            cash_after = account.cash + _proceeds(qty, price) - commission
+            new_qty = held - qty
+            avg_cost = position.avg_cost if position is not None else price
+        if cash_after < 0 or new_qty < 0:
+            # Order checks reserve cash and shares, so this is a bug: stop, never go negative.
+            raise StateError(
+                f"filling sim order {order.client_order_id} would leave cash {cash_after} and "
+                f"{new_qty} {order.symbol}; refusing"
+            )
+        account.cash = cash_after
+        if position is None:
+            session.add(
+                SimPositionRow(
+                    account=self.account, symbol=order.symbol, qty=new_qty, avg_cost=avg_cost
+                )
+            )
+        elif new_qty == 0:
+            session.delete(position)
+        else:
+            position.qty, position.avg_cost = new_qty, avg_cost
+        _set_status(order, OrderStatus.FILLED, now)
+        order.filled_qty, order.avg_fill_price = order.qty, price
+        session.add(
+            SimFillRow(
+                fill_id=str(uuid.uuid4()),
+                account=self.account,
+                seq=self._next_seq(session, SimFillRow.seq),
+                broker_order_id=order.broker_order_id,
+                client_order_id=order.client_order_id,
+                symbol=order.symbol,
+                side=order.side,
+                qty=qty,
+                price=price,
+                commission=commission,
+                at=now,
+            )
+        )
+        session.flush()
+
+    def _commission(self, qty: Decimal) -> Decimal:
+        raw = self.settings.commission_per_order + self.settings.commission_per_share * qty
+        return raw.quantize(CENT, rounding=ROUND_CEILING)
+
+    def _committed_cash(self, session: Session) -> Decimal:
+        """Return the cash open orders may still take: cost at the limit plus commission."""
+        total = Decimal(0)
+        for row in self._open_orders(session):
+            total += self._commission(row.qty)
+            if row.side == Side.BUY.value and row.limit_price is not None:
+                total += _cost(row.qty - row.filled_qty, row.limit_price)
+        return total
+
+    def _held(self, session: Session, symbol: str) -> Decimal:
+        position = session.get(SimPositionRow, (self.account, symbol))
+        return position.qty if position is not None else Decimal(0)
+
+    def _offered(self, session: Session, symbol: str) -> Decimal:
+        return sum(
+            (
+                row.qty - row.filled_qty
+                for row in self._open_orders(session)
+                if row.symbol == symbol and row.side == Side.SELL.value
+            ),
+            Decimal(0),
+        )
+
+    def _positions(self, session: Session) -> Sequence[SimPositionRow]:
+        query = select(SimPositionRow).where(SimPositionRow.account == self.account)
+        return session.scalars(query.order_by(SimPositionRow.symbol)).all()
+
+    def _open_orders(self, session: Session) -> Sequence[SimOrderRow]:
+        query = select(SimOrderRow).where(
+            SimOrderRow.account == self.account, SimOrderRow.status.in_(OPEN_STATUSES)
+        )
+        return session.scalars(query.order_by(SimOrderRow.seq)).all()
+
+    def _order(self, session: Session, client_order_id: str) -> SimOrderRow | None:
+        return session.scalars(
+            select(SimOrderRow).where(
+                SimOrderRow.account == self.account,
+                SimOrderRow.client_order_id == client_order_id,
+            )
+        ).one_or_none()
+
+    def _next_seq(self, session: Session, column: Any) -> int:
+        # Safe without a sequence: the account row is locked, so no one else numbers now.
+        table = column.class_
+        current = session.scalar(select(func.max(column)).where(table.account == self.account))
+        return (current or 0) + 1
+
+
+def _malformed(intent: OrderIntent) -> str | None:
+    """Return why an intent cannot even be recorded, or `None`."""
+    coid, symbol = intent.client_order_id, intent.symbol
+    if not isinstance(coid, str) or not coid or len(coid) > MAX_CLIENT_ORDER_ID:
+        return f"client order id must be 1 to {MAX_CLIENT_ORDER_ID} characters"
+    if not isinstance(symbol, str) or not symbol or symbol != symbol.strip():
+        return f"symbol {symbol!r} is empty or has surrounding spaces"
+    if len(symbol) > MAX_SYMBOL:
+        return f"symbol {symbol!r} is longer than {MAX_SYMBOL} characters"
+    for name, value in (("quantity", intent.qty), ("limit price", intent.limit_price)):
+        if value is not None and (not isinstance(value, Decimal) or not value.is_finite()):
+            return f"{name} must be a finite Decimal, got {value!r}"
+    return None
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite, checked by _malformed
+    return max(0, -exponent)
+
+
+def _tick(price: Decimal) -> Decimal:
+    return CENT if price >= 1 else SUB_DOLLAR_TICK
+
+
+def _fill_price(side: Side, quote: Decimal, bps: Decimal) -> Decimal:
+    """Return the quote moved against the trader by `bps`, rounded to the tick against them."""
+    if side is Side.BUY:
+        raw = quote * (1 + bps / 10_000)
+        return raw.quantize(_tick(raw), rounding=ROUND_CEILING)
+    raw = quote * (1 - bps / 10_000)
+    return max(raw.quantize(_tick(raw), rounding=ROUND_FLOOR), SUB_DOLLAR_TICK)
+
+
+def _limit_fill_price(side: Side, quote: Decimal, limit: Decimal, bps: Decimal) -> Decimal | None:
+    """Return the fill price of a limit order if the quote crosses its limit, else `None`."""
+    slipped = _fill_price(side, quote, bps)
+    if side is Side.BUY:
+        return min(limit, slipped) if quote <= limit else None
+    return max(limit, slipped) if quote >= limit else None
+
+
+def _cost(qty: Decimal, price: Decimal) -> Decimal:
+    return (qty * price).quantize(CENT, rounding=ROUND_CEILING)
+
+
+def _proceeds(qty: Decimal, price: Decimal) -> Decimal:
+    return (qty * price).quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def _check_amount(amount: Decimal) -> None:
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise BrokerError(f"amount must be a positive Decimal, got {amount!r}")
+    if amount != amount.quantize(CENT):
+        raise BrokerError(f"amount must be whole cents, got {amount}")
+
+
+def _movement(account: str, amount: Decimal, kind: str, at: datetime) -> SimCashMovementRow:
+    return SimCashMovementRow(account=account, amount=amount, kind=kind, at=at)
+
+
+def _set_status(row: SimOrderRow, status: OrderStatus, now: datetime) -> None:
+    check_transition(OrderStatus(row.status), status)
+    row.status, row.updated_at = status.value, now
+
+
+def _to_position(row: SimPositionRow) -> Position:
+    return Position(symbol=row.symbol, qty=row.qty, avg_cost=row.avg_cost)
+
+
+def _to_order(row: SimOrderRow) -> BrokerOrder:
+    return BrokerOrder(
+        client_order_id=row.client_order_id,
+        broker_order_id=row.broker_order_id,
+        symbol=row.symbol,
+        side=Side(row.side),
+        qty=row.qty,
+        order_type=OrderType(row.order_type),
+        status=OrderStatus(row.status),
+        filled_qty=row.filled_qty,
+        avg_fill_price=row.avg_fill_price,
+        limit_price=row.limit_price,
+        submitted_at=row.submitted_at,
+        message=row.message,
+    )
+
+
+def _to_fill(row: SimFillRow) -> Fill:
+    return Fill(
+        fill_id=row.fill_id,
+        client_order_id=row.client_order_id,
+        broker_order_id=row.broker_order_id,
+        symbol=row.symbol,
+        side=Side(row.side),
+        qty=row.qty,
+        price=row.price,
+        at=row.at,
+        commission=row.commission,
+    )
+
+
+def _order_json(row: SimOrderRow) -> dict[str, Any]:
+    return {
+        "client_order_id": row.client_order_id,
+        "broker_order_id": row.broker_order_id,
+        "symbol": row.symbol,
+        "side": row.side,
+        "qty": str(row.qty),
+        "order_type": row.order_type,
+        "limit_price": None if row.limit_price is None else str(row.limit_price),
+        "status": row.status,
+        "filled_qty": str(row.filled_qty),
+        "avg_fill_price": None if row.avg_fill_price is None else str(row.avg_fill_price),
+        "submitted_at": row.submitted_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "message": row.message,
+    }
+
+
+def _fill_json(row: SimFillRow) -> dict[str, Any]:
+    return {
+        "fill_id": row.fill_id,
+        "client_order_id": row.client_order_id,
+        "symbol": row.symbol,
+        "side": row.side,
+        "qty": str(row.qty),
+        "price": str(row.price),
+        "commission": str(row.commission),
+        "at": row.at.isoformat(),
+    }

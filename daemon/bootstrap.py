@@ -1,0 +1,93 @@
+"""The composition root: the one place where configuration, database, brokers and strategies
+are wired together. Nothing is built at import time; commands call `open_app`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["App", "open_app", "utc_now"]
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from adapters.base import Broker, BrokerEnvironment
+from daemon.config import Settings, load_config
+from daemon.engine import Engine
+from daemon.logs import configure_logging
+from daemon.persistence.db import Database, open_database
+from daemon.plugins import load_broker_plugin, load_strategy_plugin
+from strategies.base import Strategy
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def database_url(settings: Settings) -> str:
+    """Return the configured database URL, or the default SQLite file in the state directory."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return f"sqlite:///{settings.state_dir / 'trimtab.db'}"
+
+
+@dataclass
+class App:
+    """Everything a command needs, built once from the configuration."""
+
+    settings: Settings
+    config_path: Path
+    clock: Callable[[], datetime] = utc_now
+    _database: Database | None = None
+    _brokers: dict[str, Broker] = field(default_factory=dict)
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            self._database = open_database(database_url(self.settings), self.settings.state_dir)
+        return self._database
+
+    def broker(self, account: str) -> Broker:
+        """Return the account's broker, built on first use."""
+        if account not in self._brokers:
+            settings = self.settings.account(account)
+            plugin = load_broker_plugin(settings.broker)
+            validated = plugin.settings_model.model_validate(settings.broker_settings)
+            env = BrokerEnvironment(
+                account=account,
+                database=self.database,
+                state_dir=self.settings.state_dir,
+                clock=self.clock,
+            )
+            self._brokers[account] = plugin.create(validated, env)
+        return self._brokers[account]
+
+    def strategy(self, account: str) -> Strategy:
+        settings = self.settings.account(account)
+        plugin = load_strategy_plugin(settings.strategy)
+        return plugin.create(plugin.params_model.model_validate(settings.strategy_params))
+
+    def engine(self, *, fill_timeout: float = 60.0) -> Engine:
+        return Engine(
+            settings=self.settings,
+            database=self.database,
+            broker_for=self.broker,
+            strategy_for=self.strategy,
+            clock=self.clock,
+            fill_timeout=fill_timeout,
+        )
+
+    def close(self) -> None:
+        for broker in self._brokers.values():
+            broker.close()
+        self._brokers.clear()
+        if self._database is not None:
+            self._database.close()
+            self._database = None
+
+
+def open_app(config_path: Path, *, clock: Callable[[], datetime] = utc_now) -> App:
+    """Load the configuration (raising `ConfigError`) and configure logging."""
+    settings = load_config(config_path)
+    configure_logging(settings.log.level, settings.log.format)
+    return App(settings=settings, config_path=config_path, clock=clock)

@@ -1,0 +1,36 @@
+"""The `trimtab` command line."""
+
+from __future__ import annotations
+
+__all__ = ["app", "main"]
+
+import typer
+
+from daemon.cli.audit_cmd import audit_app
+from daemon.cli.config_cmd import config_app
+from daemon.cli.control_cmd import kill, resume, status
+from daemon.cli.db_cmd import db_app
+from daemon.cli.plan_cmd import plan
+from daemon.cli.run_cmd import run
+from daemon.cli.sim_cmd import sim_app
+
+app = typer.Typer(
+    name="trimtab",
+    help="Keep brokerage accounts on their target allocation, unattended.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(plan)
+app.command()(run)
+app.command()(status)
+app.command()(kill)
+app.command()(resume)
+app.add_typer(audit_app, name="audit")
+app.add_typer(config_app, name="config")
+app.add_typer(sim_app, name="sim")
+app.add_typer(db_app, name="db")
+
+
+def main() -> None:
+    app()

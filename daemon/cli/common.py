@@ -1,0 +1,87 @@
+"""What every command shares: the --config option, the console, and turning errors into exits."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigOption",
+    "JsonOption",
+    "console",
+    "err_console",
+    "fail",
+    "handle_errors",
+    "load_app",
+    "print_json",
+]
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from daemon.bootstrap import App, open_app
+from daemon.errors import ConfigError, TrimtabError
+from daemon.jsonable import to_jsonable
+
+DEFAULT_CONFIG = Path("trimtab.toml")
+CONFIG_ENV = "TRIMTAB_CONFIG"
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar=CONFIG_ENV,
+        help=f"Config file (default: ./{DEFAULT_CONFIG}, or ${CONFIG_ENV}).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def print_config_error(exc: ConfigError) -> None:
+    err_console.print(f"[bold red]configuration has {len(exc.problems)} problem(s):[/]")
+    for problem in exc.problems:
+        err_console.print(f"  [bold]{problem.path}[/]: {problem.problem}")
+        err_console.print(f"      fix: {problem.fix}")
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """Turn trimtab's errors into a message and an exit code: 2 for config, 1 otherwise."""
+    try:
+        yield
+    except ConfigError as exc:
+        print_config_error(exc)
+        raise typer.Exit(2) from None
+    except TrimtabError as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def load_app(config: Path | None) -> Iterator[App]:
+    """Open the app for one command and close it afterwards."""
+    path = config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+    with handle_errors():
+        app = open_app(path)
+        try:
+            yield app
+        finally:
+            app.close()
+
+
+def print_json(value: Any) -> None:
+    # Print through plain stdout: rich would wrap and colour long JSON lines.
+    typer.echo(json.dumps(to_jsonable(value), indent=2, sort_keys=False))

@@ -1,0 +1,128 @@
+"""`trimtab kill`, `resume` and `status`: the operator's controls and a one-screen overview."""
+
+from __future__ import annotations
+
+__all__ = ["kill", "resume", "status"]
+
+import getpass
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
+from daemon.intents import IntentStore
+from daemon.killswitch import current, set_kill_switch
+from daemon.persistence.models import CycleRow
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def kill(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")] = "",
+) -> None:
+    """Engage the kill switch: cycles keep planning and auditing but submit nothing."""
+    with load_app(config) as app, app.database.transaction() as session:
+        state = set_kill_switch(
+            session,
+            engaged=True,
+            reason=reason or "operator request",
+            actor=_actor(),
+            at=app.clock(),
+        )
+    console.print(
+        f"[bold red]kill switch engaged[/] ({state.reason}); "
+        "nothing will be submitted until `trimtab resume`"
+    )
+
+
+def resume(config: ConfigOption = None) -> None:  # type: ignore[assignment]
+    """Clear the kill switch."""
+    with load_app(config) as app, app.database.transaction() as session:
+        before = current(session)
+        set_kill_switch(
+            session, engaged=False, reason="operator resume", actor=_actor(), at=app.clock()
+        )
+    if before.engaged:
+        console.print("[green]kill switch cleared[/]; cycles may submit again")
+    else:
+        console.print("kill switch was not engaged; nothing changed (recorded anyway)")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatus:
+    account: str
+    broker: str
+    type: str
+    strategy: str
+    last_cycle_id: str | None
+    last_outcome: str | None
+    last_started_at: datetime | None
+    last_error: str | None
+    unresolved_orders: tuple[str, ...]
+
+
+def status(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    as_json: JsonOption = False,
+) -> None:
+    """Show mode, kill switch, and each account's last cycle and unresolved orders."""
+    with load_app(config) as app, app.database.transaction() as session:
+        kill_state = current(session)
+        accounts = []
+        for name, account in app.settings.accounts.items():
+            last = session.execute(
+                select(CycleRow)
+                .where(CycleRow.account == name)
+                .order_by(CycleRow.started_at.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            unresolved = IntentStore(session).unresolved(name)
+            accounts.append(
+                AccountStatus(
+                    account=name,
+                    broker=account.broker,
+                    type=str(account.type),
+                    strategy=account.strategy,
+                    last_cycle_id=last.cycle_id if last else None,
+                    last_outcome=last.outcome if last else None,
+                    last_started_at=last.started_at if last else None,
+                    last_error=last.error if last else None,
+                    unresolved_orders=tuple(s.intent.client_order_id for s in unresolved),
+                )
+            )
+    if as_json:
+        print_json(
+            {
+                "mode": app.settings.mode,
+                "state_dir": app.settings.state_dir,
+                "kill_switch": kill_state,
+                "accounts": accounts,
+            }
+        )
+        return
+    switch = "[green]clear[/]"
+    if kill_state.engaged:
+        since = f" since {kill_state.since:%Y-%m-%d %H:%M} UTC" if kill_state.since else ""
+        switch = f"[bold red]ENGAGED[/]{since} ({kill_state.reason})"
+    console.print(f"mode: [bold]{app.settings.mode}[/]   kill switch: {switch}")
+    table = Table()
+    for column in ("Account", "Broker", "Type", "Strategy", "Last cycle", "Outcome", "Unresolved"):
+        table.add_column(column)
+    for entry in accounts:
+        table.add_row(
+            entry.account,
+            entry.broker,
+            entry.type,
+            entry.strategy,
+            entry.last_cycle_id or "never",
+            entry.last_outcome or "",
+            str(len(entry.unresolved_orders)),
+        )
+    console.print(table)

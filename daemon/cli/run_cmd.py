@@ -1,0 +1,97 @@
+"""`trimtab run --once`: one cycle per account through the configured mode."""
+
+from __future__ import annotations
+
+__all__ = ["run"]
+
+from typing import Annotated
+
+import typer
+
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.cli.plan_cmd import AccountOption, WithdrawOption, _print_report, parse_amount
+from daemon.cli.render import plan_json
+from daemon.engine import CycleReport, SlotAlreadyRan
+from daemon.instance_lock import instance_lock
+
+
+def run(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle now and exit.")] = False,
+    account: AccountOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run again a slot that already completed today.")
+    ] = False,
+    withdraw: WithdrawOption = "0",
+    as_json: JsonOption = False,
+) -> None:
+    """Run each account's cycle: plan, check, and submit unless dry-run or killed."""
+    if not once:
+        fail(
+            "this version runs one cycle at a time: use `trimtab run --once` "
+            "(schedule it with cron or a systemd timer)",
+            2,
+        )
+    withdrawal = parse_amount(withdraw, "--withdraw")
+    with load_app(config) as app, instance_lock(app.settings.state_dir):
+        names = [account] if account else list(app.settings.accounts)
+        for name in names:
+            app.settings.account(name)
+        reports = []
+        for name in names:
+            try:
+                reports.append(app.engine().run_once(name, force=force, withdrawal=withdrawal))
+            except SlotAlreadyRan as exc:
+                console.print(f"[yellow]{name}: skipped[/]: {exc}")
+        if as_json:
+            print_json(
+                [
+                    {
+                        "account": r.account,
+                        "cycle_id": r.cycle_id,
+                        "outcome": r.outcome,
+                        "submitted": r.submitted,
+                        "why_not_submitted": r.why_not_submitted,
+                        "error": r.error,
+                        "plan": plan_json(r.plan) if r.plan else None,
+                        "orders": [
+                            {
+                                "client_order_id": o.intent.client_order_id,
+                                "symbol": o.intent.symbol,
+                                "side": o.intent.side,
+                                "qty": o.intent.qty,
+                                "status": o.status,
+                                "detail": o.detail,
+                            }
+                            for o in r.outcomes
+                        ],
+                    }
+                    for r in reports
+                ]
+            )
+        else:
+            for report in reports:
+                _print_report(report)
+                _print_outcomes(report)
+        if any(r.outcome == "failed" for r in reports):
+            raise typer.Exit(1)
+
+
+def _print_outcomes(report: CycleReport) -> None:
+    if report.outcome == "failed":
+        return
+    if not report.submitted:
+        console.print(f"[bold]{report.account}[/]: nothing submitted ({report.why_not_submitted})")
+        return
+    for outcome in report.outcomes:
+        order = outcome.order
+        filled = (
+            f" filled {order.filled_qty} @ {order.avg_fill_price}"
+            if order and order.avg_fill_price is not None
+            else ""
+        )
+        console.print(
+            f"  {outcome.intent.client_order_id} {outcome.intent.side} "
+            f"{outcome.intent.qty} {outcome.intent.symbol}: {outcome.status}{filled}"
+            + (f" ({outcome.detail})" if outcome.detail else "")
+        )

@@ -1,0 +1,118 @@
+"""`trimtab sim ...`: move cash in and out of a simulated account and look at it."""
+
+from __future__ import annotations
+
+__all__ = ["sim_app"]
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from daemon.audit import AuditKind, AuditLog
+from daemon.bootstrap import App
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+
+sim_app = typer.Typer(help="The built-in simulated broker.", no_args_is_help=True)
+
+SimAccountOption = Annotated[
+    str | None,
+    typer.Option("--account", "-a", help="Simulated account (default: the only one)."),
+]
+
+
+def _sim_broker(app: App, account: str | None) -> tuple[str, Any]:
+    from adapters.sim import SimBroker
+
+    simulated = [n for n, a in app.settings.accounts.items() if a.broker == "sim"]
+    if account is None:
+        if len(simulated) != 1:
+            fail(
+                "name the account with --account: "
+                f"simulated accounts are {', '.join(simulated) or 'none'}",
+                2,
+            )
+        account = simulated[0]
+    if account not in simulated:
+        fail(
+            f"account {account} does not use the simulated broker "
+            f"(simulated: {', '.join(simulated) or 'none'})",
+            2,
+        )
+    broker = app.broker(account)
+    assert isinstance(broker, SimBroker)
+    return account, broker
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        amount = Decimal(text)
+    except ArithmeticError:
+        fail(f"amount {text!r} is not a number", 2)
+    if not amount.is_finite() or amount <= 0:
+        fail(f"amount must be a positive number, not {text}", 2)
+    return amount
+
+
+def _move_cash(config: Any, account: str | None, text: str, kind: str) -> None:
+    amount = _amount(text)
+    with load_app(config) as app:
+        name, broker = _sim_broker(app, account)
+        if kind == "deposit":
+            broker.deposit(amount)
+        else:
+            broker.withdraw(amount)
+        cash = broker.snapshot(()).cash
+        with app.database.transaction() as session:
+            AuditLog(session).append(
+                AuditKind.CASH_MOVEMENT,
+                {"kind": kind, "amount": amount, "cash_after": cash, "broker": "sim"},
+                at=app.clock(),
+                account=name,
+            )
+    console.print(f"{name}: {kind} ${amount:,.2f}; cash now ${cash:,.2f}")
+
+
+@sim_app.command()
+def deposit(
+    amount: Annotated[str, typer.Argument(help="Amount to add to cash.")],
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: SimAccountOption = None,
+) -> None:
+    """Add cash to a simulated account."""
+    _move_cash(config, account, amount, "deposit")
+
+
+@sim_app.command()
+def withdraw(
+    amount: Annotated[str, typer.Argument(help="Amount to take out of cash.")],
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: SimAccountOption = None,
+) -> None:
+    """Take cash out of a simulated account (never more than its cash)."""
+    _move_cash(config, account, amount, "withdrawal")
+
+
+@sim_app.command()
+def state(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: SimAccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the simulated account as the broker sees it."""
+    with load_app(config) as app:
+        name, broker = _sim_broker(app, account)
+        result = broker.state()
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"[bold]{name}[/] (simulated) cash ${Decimal(result['cash']):,.2f}")
+    table = Table(title="positions", title_justify="left")
+    for column in ("Symbol", "Qty", "Avg cost"):
+        table.add_column(column)
+    for position in result.get("positions", []):
+        table.add_row(
+            str(position["symbol"]), str(position["qty"]), str(position.get("avg_cost", ""))
+        )
+    console.print(table)

@@ -1,0 +1,302 @@
+"""The configuration: one TOML file, then a secrets file, then `TRIMTAB_...` environment overrides.
+
+Every model is frozen and closed (`extra="forbid"`). Credentials never come from the config
+file itself: only from the environment or a secrets file readable by its owner alone.
+Broker and strategy plugins validate their own tables (`broker_settings`, `strategy_params`)
+with their own models; `check_config` reports their problems with full key paths too.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "LIVE_CONFIRMATION",
+    "AccountSettings",
+    "BandSettings",
+    "LogSettings",
+    "PolicySettings",
+    "RiskSettings",
+    "Settings",
+    "check_config",
+    "config_schema",
+    "load_config",
+]
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from daemon.config_files import read_config_file, read_secrets_file
+from daemon.config_problems import problems_from_validation_error
+from daemon.domain import CASH, AccountType, Mode
+from daemon.errors import ConfigError, ConfigProblem
+
+LIVE_CONFIRMATION = "I understand trimtab will trade real money"
+ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
+SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
+NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _rule(problem: str, fix: str) -> PydanticCustomError:
+    """A validation failure whose message says what is wrong and whose ctx says how to fix it."""
+    return PydanticCustomError("trimtab_rule", problem, {"fix": fix})
+
+
+class LogSettings(_Closed):
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Lowest level written to the log."
+    )
+    format: Literal["auto", "json", "pretty"] = Field(
+        "auto", description="auto: pretty on a terminal, JSON lines otherwise."
+    )
+
+
+class BandSettings(_Closed):
+    """A drift band; the effective half-width is the smaller of those given."""
+
+    absolute_pp: NonNegative | None = Field(
+        None, description="Half-width in percentage points of the portfolio (5 = ±5pp)."
+    )
+    relative: Fraction | None = Field(
+        None, description="Half-width as a fraction of the target (0.25 = ±25% of target)."
+    )
+
+    @model_validator(mode="after")
+    def _one_of_them(self) -> BandSettings:
+        if self.absolute_pp is None and self.relative is None:
+            raise _rule(
+                "a band needs absolute_pp, relative or both",
+                "set absolute_pp (e.g. 5) and/or relative (e.g. 0.25)",
+            )
+        return self
+
+
+class BandsSettings(_Closed):
+    absolute_pp: NonNegative | None = Field(
+        Decimal(5), description="Default half-width in percentage points."
+    )
+    relative: Fraction | None = Field(
+        Decimal("0.25"), description="Default half-width as a fraction of the target."
+    )
+    overrides: dict[str, BandSettings] = Field(
+        default_factory=dict, description="Per-symbol bands, e.g. { BND = { absolute_pp = 2 } }."
+    )
+
+    @model_validator(mode="after")
+    def _default_band_given(self) -> BandsSettings:
+        if self.absolute_pp is None and self.relative is None:
+            raise _rule(
+                "the default band needs absolute_pp, relative or both",
+                "set absolute_pp (e.g. 5) and/or relative (e.g. 0.25)",
+            )
+        for symbol in self.overrides:
+            _check_symbol(symbol)
+        return self
+
+
+class PolicySettings(_Closed):
+    rebalance_to: Literal["target", "band_edge"] = Field(
+        "target", description="Trade out-of-band holdings back to target, or only to the band."
+    )
+    inner_band: Fraction = Field(
+        Decimal(0), description="band_edge only: 0 = to the edge, 0.5 = half way to target."
+    )
+    cash_buffer: NonNegative = Field(Decimal(0), description="Cash never spent by buys.")
+    min_trade_notional: NonNegative = Field(
+        Decimal(50), description="Orders smaller than this (in currency) are not placed."
+    )
+    buy_only: bool = Field(False, description="Never sell to rebalance; only invest cash.")
+    fractional: bool = Field(False, description="Trade fractional shares of every symbol.")
+    fractional_symbols: tuple[str, ...] = Field(
+        (), description="Symbols traded fractionally even when fractional = false."
+    )
+    fractional_increment: Annotated[Decimal, Field(gt=0, le=1)] = Field(
+        Decimal("0.001"), description="Smallest fractional quantity step."
+    )
+    keep: tuple[str, ...] = Field(
+        (), description="Holdings outside the targets that are kept, not sold."
+    )
+    order_type: Literal["market", "limit"] = Field(
+        "market", description="market, or a marketable limit at the quote plus limit_collar."
+    )
+    limit_collar: Fraction = Field(
+        Decimal("0.005"), description="Limit orders: how far past the quote the limit is set."
+    )
+
+    @model_validator(mode="after")
+    def _symbols_valid(self) -> PolicySettings:
+        for symbol in (*self.fractional_symbols, *self.keep):
+            _check_symbol(symbol)
+        return self
+
+
+class RiskSettings(_Closed):
+    max_order_notional: NonNegative | None = Field(
+        None, description="Refuse any single order above this value (currency)."
+    )
+    max_order_pct_nav: Fraction = Field(
+        Decimal(1), description="Refuse any single order above this fraction of the account."
+    )
+    max_quote_age_hours: Annotated[Decimal, Field(gt=0)] = Field(
+        Decimal(96), description="Refuse to plan on quotes older than this."
+    )
+
+
+class AccountSettings(_Closed):
+    broker: str = Field("sim", description="Broker plugin: sim, or module:attr.")
+    type: AccountType = Field(
+        AccountType.TAXABLE, description="taxable, traditional_ira, roth_ira."
+    )
+    broker_settings: dict[str, Any] = Field(
+        default_factory=dict, description="Broker-specific settings, validated by the plugin."
+    )
+    strategy: str = Field("static", description="Strategy plugin: static, or module:attr.")
+    strategy_params: dict[str, Any] = Field(
+        default_factory=dict, description="Strategy parameters, validated by the plugin."
+    )
+    bands: BandsSettings = Field(default_factory=BandsSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one trimtab installation (one household)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRIMTAB_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        # Pydantic would echo rejected input in messages; secrets must never be echoed.
+        hide_input_in_errors=True,
+    )
+
+    mode: Mode = Field(Mode.DRY_RUN, description="dry-run (default), paper or live.")
+    live_confirmation: str | None = Field(
+        None, description=f'Required for mode = "live": exactly "{LIVE_CONFIRMATION}".'
+    )
+    state_dir: Path = Field(
+        Path("state"), description="Where the database and lock live (relative to this file)."
+    )
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite in state_dir. Password via env only."
+    )
+    secrets_file: Path | None = Field(
+        None, description="TOML file (mode 0600) with credentials, same layout as this file."
+    )
+    exchange: str = Field("XNYS", description="Exchange calendar code (exchange_calendars).")
+    log: LogSettings = Field(default_factory=LogSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    accounts: dict[str, AccountSettings] = Field(
+        description="The household's accounts, by name (lower case, digits, - and _)."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the files (handed in as init values); no .env magic.
+        return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _accounts_named_and_present(self) -> Settings:
+        if not self.accounts:
+            raise _rule("no accounts are configured", "add an [accounts.NAME] table")
+        for name in self.accounts:
+            if not ACCOUNT_NAME.match(name):
+                raise _rule(
+                    f"account name {name!r} is not allowed",
+                    "use 1-24 lower-case letters, digits, - or _, starting with a letter or digit",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _live_needs_confirmation(self) -> Settings:
+        if self.mode is Mode.LIVE and self.live_confirmation != LIVE_CONFIRMATION:
+            raise _rule(
+                "mode is live but live_confirmation is missing or not the exact sentence",
+                f'set live_confirmation = "{LIVE_CONFIRMATION}", or use mode = "paper"',
+            )
+        if self.mode is Mode.LIVE:
+            simulated = [n for n, a in self.accounts.items() if a.broker == "sim"]
+            if simulated:
+                raise _rule(
+                    f"mode is live but account(s) {', '.join(simulated)} use the simulated broker",
+                    'use mode = "paper" for simulated accounts',
+                )
+        return self
+
+    def account(self, name: str) -> AccountSettings:
+        try:
+            return self.accounts[name]
+        except KeyError:
+            known = ", ".join(self.accounts)
+            raise ConfigError(
+                [ConfigProblem(f"accounts.{name}", "no such account", f"use one of: {known}")]
+            ) from None
+
+
+def _check_symbol(symbol: str) -> None:
+    if symbol != CASH and not SYMBOL.match(symbol):
+        raise _rule(
+            f"symbol {symbol!r} is not a valid ticker",
+            "write tickers in upper case, e.g. VTI or BRK.B",
+        )
+
+
+def load_config(path: Path) -> Settings:
+    """Load and fully check the configuration; raise `ConfigError` listing every problem."""
+    settings, problems = _load(path)
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings
+
+
+def check_config(path: Path) -> list[ConfigProblem]:
+    """Return every problem in the configuration (empty when it is usable)."""
+    return _load(path)[1]
+
+
+def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
+    from daemon.config_plugins import plugin_problems, secrets_in_file
+
+    try:
+        data = read_config_file(path)
+        problems = secrets_in_file(data)
+        merged = read_secrets_file(data, path)
+    except ConfigError as exc:
+        return None, exc.problems
+    try:
+        settings = Settings(**merged)
+    except ValidationError as exc:
+        return None, problems + problems_from_validation_error(exc)
+    base = path.parent.resolve()
+    settings = settings.model_copy(update={"state_dir": _resolve(base, settings.state_dir)})
+    return settings, problems + plugin_problems(settings)
+
+
+def _resolve(base: Path, value: Path) -> Path:
+    value = value.expanduser()
+    return value if value.is_absolute() else base / value
+
+
+def config_schema() -> dict[str, Any]:
+    """Return the JSON schema of the file, with each known plugin's table under `$defs`."""
+    from daemon.config_plugins import plugin_schemas
+
+    schema = Settings.model_json_schema()
+    schema.setdefault("$defs", {}).update(plugin_schemas())
+    return schema

@@ -1,0 +1,120 @@
+"""Check each account's plugin tables with the plugin's own model, and keep secrets out of files."""
+
+from __future__ import annotations
+
+__all__ = ["plugin_problems", "plugin_schemas", "secret_fields", "secrets_in_file"]
+
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from daemon.config_problems import problems_from_validation_error
+from daemon.errors import ConfigProblem, PluginNotFound
+from daemon.plugins import (
+    BROKER_GROUP,
+    STRATEGY_GROUP,
+    load_broker_plugin,
+    load_strategy_plugin,
+)
+
+if TYPE_CHECKING:
+    from daemon.config import Settings
+
+
+def plugin_problems(settings: Settings) -> list[ConfigProblem]:
+    """Validate every account's `broker_settings` and `strategy_params` with its plugin."""
+    problems: list[ConfigProblem] = []
+    for name, account in settings.accounts.items():
+        base = f"accounts.{name}"
+        try:
+            broker = load_broker_plugin(account.broker)
+            problems += _validate(
+                broker.settings_model, account.broker_settings, f"{base}.broker_settings"
+            )
+        except PluginNotFound as exc:
+            problems.append(ConfigProblem(f"{base}.broker", str(exc), "name a known broker"))
+        try:
+            strategy = load_strategy_plugin(account.strategy)
+            problems += _validate(
+                strategy.params_model, account.strategy_params, f"{base}.strategy_params"
+            )
+        except PluginNotFound as exc:
+            problems.append(ConfigProblem(f"{base}.strategy", str(exc), "name a known strategy"))
+    return problems
+
+
+def _validate(model: type[BaseModel], data: dict[str, Any], prefix: str) -> list[ConfigProblem]:
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        return problems_from_validation_error(exc, prefix)
+    return []
+
+
+def secret_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Names of the model's fields that hold `SecretStr` values."""
+    names = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        if annotation is SecretStr or SecretStr in args:
+            names.add(name)
+    return frozenset(names)
+
+
+def secrets_in_file(data: dict[str, Any]) -> list[ConfigProblem]:
+    """Report credentials written into the config file itself (they belong elsewhere)."""
+    problems: list[ConfigProblem] = []
+    database_url = data.get("database_url")
+    if isinstance(database_url, str):
+        try:
+            has_password = make_url(database_url).password is not None
+        except ArgumentError:
+            has_password = False
+        if has_password:
+            problems.append(
+                ConfigProblem(
+                    "database_url",
+                    "the URL carries a password, and the config file is no place for secrets",
+                    "remove the password here and set TRIMTAB_DATABASE_URL in the environment "
+                    "or database_url in the secrets file",
+                )
+            )
+    accounts = data.get("accounts")
+    if not isinstance(accounts, dict):
+        return problems
+    for name, account in accounts.items():
+        if not isinstance(account, dict):
+            continue
+        table = account.get("broker_settings")
+        if not isinstance(table, dict):
+            continue
+        try:
+            plugin = load_broker_plugin(str(account.get("broker", "sim")))
+        except PluginNotFound:
+            continue
+        for field in sorted(secret_fields(plugin.settings_model) & table.keys()):
+            env = f"TRIMTAB_ACCOUNTS__{name.upper()}__BROKER_SETTINGS__{field.upper()}"
+            problems.append(
+                ConfigProblem(
+                    f"accounts.{name}.broker_settings.{field}",
+                    "a credential is written in the config file",
+                    f"delete it here; set {env} or put it in the secrets file (chmod 600)",
+                )
+            )
+    return problems
+
+
+def plugin_schemas() -> dict[str, Any]:
+    """JSON schemas of every installed plugin's table, keyed for the `$defs` section."""
+    schemas: dict[str, Any] = {}
+    for ep in entry_points(group=BROKER_GROUP):
+        model = load_broker_plugin(ep.name).settings_model
+        schemas[f"broker_settings.{ep.name}"] = model.model_json_schema()
+    for ep in entry_points(group=STRATEGY_GROUP):
+        model = load_strategy_plugin(ep.name).params_model
+        schemas[f"strategy_params.{ep.name}"] = model.model_json_schema()
+    return schemas

@@ -1,0 +1,347 @@
+"""One account's cycle: reconcile, snapshot, targets, plan, checks, mode gate, orders, audit.
+
+`run_cycle` never raises for bad input or a broker failure: it audits the cycle as failed,
+names the cause and submits nothing more. Only the planner and the checks decide what is
+sent, and only `Executor` sends.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CycleReport", "Engine", "SlotAlreadyRan"]
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from adapters.base import Broker
+from daemon.audit import AuditKind, AuditLog
+from daemon.calendar import trading_day
+from daemon.config import AccountSettings, Settings
+from daemon.cycle_inputs import check_targets, planning_input
+from daemon.domain import AccountSnapshot, Mode
+from daemon.errors import TrimtabError
+from daemon.execution import Executor, OrderOutcome, resolve_unresolved
+from daemon.killswitch import current as kill_switch_state
+from daemon.logs import get_logger
+from daemon.persistence.db import Database
+from daemon.persistence.models import CycleRow
+from daemon.planner import Plan, plan_rebalance
+from daemon.policy import planning_policy
+from daemon.risk import RiskLimits, RiskReview, review_orders
+from strategies.base import Strategy, StrategyContext
+
+
+class SlotAlreadyRan(TrimtabError):
+    """The slot's cycle completed before; re-running it needs an explicit --force."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    cycle_id: str
+    account: str
+    outcome: str
+    """succeeded, failed, or planned (a plan-only run)."""
+    submitted: bool
+    why_not_submitted: str = ""
+    snapshot: AccountSnapshot | None = None
+    plan: Plan | None = None
+    review: RiskReview | None = None
+    outcomes: tuple[OrderOutcome, ...] = ()
+    error: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Engine:
+    """Runs cycles; everything it talks to is handed in by `daemon.bootstrap`."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        broker_for: Callable[[str], Broker],
+        strategy_for: Callable[[str], Strategy],
+        clock: Callable[[], datetime],
+        fill_timeout: float = 60.0,
+    ) -> None:
+        self._settings = settings
+        self._database = database
+        self._broker_for = broker_for
+        self._strategy_for = strategy_for
+        self._clock = clock
+        self._fill_timeout = fill_timeout
+
+    def plan(self, account: str, *, withdrawal: Decimal = Decimal(0)) -> CycleReport:
+        """Plan one cycle against the configured broker and audit it; never submit."""
+        now = self._clock()
+        cycle_id = f"{account}:{trading_day(now, self._settings.exchange)}:plan-{now:%H%M%S}"
+        return self._cycle(account, cycle_id, submit=False, withdrawal=withdrawal, slot=None)
+
+    def run_once(
+        self,
+        account: str,
+        *,
+        slot: str = "manual",
+        force: bool = False,
+        withdrawal: Decimal = Decimal(0),
+    ) -> CycleReport:
+        """Run the slot's cycle through the configured mode, unless it already completed."""
+        now = self._clock()
+        day = trading_day(now, self._settings.exchange)
+        base = f"{account}:{day}:{slot}"
+        with self._database.transaction() as session:
+            attempts = (
+                session.execute(
+                    select(CycleRow).where(CycleRow.cycle_id.startswith(base, autoescape=True))
+                )
+                .scalars()
+                .all()
+            )
+            attempts = [
+                a for a in attempts if a.cycle_id == base or a.cycle_id.startswith(base + ".")
+            ]
+        if any(a.outcome == "succeeded" for a in attempts) and not force:
+            raise SlotAlreadyRan(
+                f"the {slot} cycle of {account} on {day} already ran; "
+                "use `trimtab run --once --force` to run it again"
+            )
+        cycle_id = base if not attempts else f"{base}.{len(attempts) + 1}"
+        return self._cycle(account, cycle_id, submit=True, withdrawal=withdrawal, slot=slot)
+
+    def _cycle(
+        self, account: str, cycle_id: str, *, submit: bool, withdrawal: Decimal, slot: str | None
+    ) -> CycleReport:
+        settings = self._settings.account(account)
+        log = get_logger(cycle_id=cycle_id, account=account)
+        structlog.contextvars.bind_contextvars(cycle_id=cycle_id, account=account)
+        started = self._clock()
+        mode = self._settings.mode
+        with self._database.transaction() as session:
+            if slot is not None:
+                session.add(
+                    CycleRow(
+                        cycle_id=cycle_id,
+                        account=account,
+                        trading_day=trading_day(started, self._settings.exchange),
+                        slot=slot,
+                        mode=str(mode),
+                        started_at=started,
+                        outcome="running",
+                    )
+                )
+            AuditLog(session).append(
+                AuditKind.CYCLE_STARTED,
+                {
+                    "mode": mode,
+                    "submit": submit,
+                    "slot": slot,
+                    "broker": settings.broker,
+                    "strategy": settings.strategy,
+                    "withdrawal": withdrawal,
+                },
+                at=started,
+                account=account,
+                cycle_id=cycle_id,
+            )
+        log.info("cycle_started", mode=str(mode), submit=submit)
+        try:
+            report = self._steps(account, settings, cycle_id, submit, withdrawal, log)
+        except TrimtabError as exc:
+            report = self._failed(account, cycle_id, exc, log, slot)
+        except Exception as exc:
+            log.exception("cycle_crashed")
+            report = self._failed(account, cycle_id, exc, log, slot)
+        finally:
+            structlog.contextvars.unbind_contextvars("cycle_id", "account")
+        return report
+
+    def _steps(
+        self,
+        account: str,
+        settings: AccountSettings,
+        cycle_id: str,
+        submit: bool,
+        withdrawal: Decimal,
+        log: Any,
+    ) -> CycleReport:
+        broker = self._broker_for(account)
+        strategy = self._strategy_for(account)
+        busy: list[str] = []
+        if submit:
+            busy = resolve_unresolved(
+                database=self._database, broker=broker, account=account, clock=self._clock, log=log
+            )
+        snapshot = broker.snapshot(sorted(strategy.universe()))
+        now = self._clock()
+        context = StrategyContext(
+            trading_day=trading_day(now, self._settings.exchange),
+            account=account,
+            account_type=settings.type,
+            cash=snapshot.cash,
+            holdings={p.symbol: p.qty for p in snapshot.positions},
+            prices={s: q.price for s, q in snapshot.quotes.items()},
+        )
+        self._audit(AuditKind.SNAPSHOT, {"snapshot": snapshot}, account, cycle_id)
+        targets = check_targets(strategy.targets(context), settings.strategy)
+        self._audit(
+            AuditKind.TARGETS,
+            {"strategy": settings.strategy, "targets": targets},
+            account,
+            cycle_id,
+        )
+        max_age = timedelta(hours=float(self._settings.risk.max_quote_age_hours))
+        plan_input = planning_input(
+            snapshot, targets, now=now, max_quote_age=max_age, withdrawal=withdrawal
+        )
+        plan = plan_rebalance(plan_input, planning_policy(settings))
+        self._audit(
+            AuditKind.PLAN,
+            {
+                "plan": plan,
+                "prices_as_of": {s: snapshot.quotes[s].as_of for s in plan_input.prices},
+                "synthetic_prices": sorted(
+                    s for s in plan_input.prices if snapshot.quotes[s].synthetic
+                ),
+            },
+            account,
+            cycle_id,
+        )
+        with self._database.transaction() as session:
+            kill = kill_switch_state(session)
+        busy_symbols = set(busy) | {o.symbol for o in snapshot.open_orders}
+        review = review_orders(
+            plan.orders,
+            RiskLimits(
+                cash=snapshot.cash,
+                nav=plan.nav,
+                holdings=plan_input.holdings,
+                busy_symbols=busy_symbols,
+                cash_buffer=settings.policy.cash_buffer,
+                min_trade_notional=settings.policy.min_trade_notional,
+                max_order_notional=self._settings.risk.max_order_notional,
+                max_order_pct_nav=self._settings.risk.max_order_pct_nav,
+                kill_switch_reason=kill.reason or "engaged" if kill.engaged else None,
+            ),
+        )
+        self._audit(AuditKind.RISK_DECISION, {"decisions": review.decisions}, account, cycle_id)
+        why_not = self._why_not_submitted(submit, kill.engaged, review)
+        outcomes: list[OrderOutcome] = []
+        if not why_not:
+            executor = Executor(
+                database=self._database,
+                broker=broker,
+                clock=self._clock,
+                log=log,
+                fill_timeout=self._fill_timeout,
+            )
+            outcomes = executor.execute(
+                cycle_id=cycle_id, account=account, orders=review.approved, policy=settings.policy
+            )
+        report = CycleReport(
+            cycle_id=cycle_id,
+            account=account,
+            outcome="succeeded" if submit else "planned",
+            submitted=not why_not,
+            why_not_submitted=why_not,
+            snapshot=snapshot,
+            plan=plan,
+            review=review,
+            outcomes=tuple(outcomes),
+        )
+        self._finish(report, log, slot_row=submit)
+        return report
+
+    def _why_not_submitted(self, submit: bool, kill_engaged: bool, review: RiskReview) -> str:
+        if not submit:
+            return "plan only"
+        if self._settings.mode is Mode.DRY_RUN:
+            return "dry-run mode"
+        if kill_engaged:
+            return "kill switch engaged"
+        if not review.approved:
+            return "no orders to send"
+        return ""
+
+    def _finish(self, report: CycleReport, log: Any, *, slot_row: bool) -> None:
+        plan = report.plan
+        assert plan is not None
+        summary = {
+            "outcome": report.outcome,
+            "submitted": report.submitted,
+            "why_not_submitted": report.why_not_submitted,
+            "planned_orders": len(plan.orders),
+            "denied": len(report.review.denied) if report.review else 0,
+            "orders": [
+                {
+                    "symbol": o.intent.symbol,
+                    "side": o.intent.side,
+                    "qty": o.intent.qty,
+                    "status": o.status,
+                    "client_order_id": o.intent.client_order_id,
+                }
+                for o in report.outcomes
+            ],
+            "cash_after_plan": plan.cash_after,
+            "triggered": plan.triggered,
+        }
+        now = self._clock()
+        with self._database.transaction() as session:
+            AuditLog(session).append(
+                AuditKind.CYCLE_FINISHED,
+                summary,
+                at=now,
+                account=report.account,
+                cycle_id=report.cycle_id,
+            )
+            if slot_row:
+                row = session.get(CycleRow, report.cycle_id)
+                if row is not None:
+                    row.outcome = report.outcome
+                    row.finished_at = now
+        log.info(
+            "cycle_finished",
+            outcome=report.outcome,
+            orders=len(plan.orders),
+            submitted=len(report.outcomes),
+            why_not_submitted=report.why_not_submitted,
+        )
+
+    def _failed(
+        self, account: str, cycle_id: str, exc: BaseException, log: Any, slot: str | None
+    ) -> CycleReport:
+        error = f"{type(exc).__name__}: {exc}"
+        now = self._clock()
+        with self._database.transaction() as session:
+            AuditLog(session).append(
+                AuditKind.CYCLE_FAILED,
+                {"error_type": type(exc).__name__, "error": str(exc)},
+                at=now,
+                account=account,
+                cycle_id=cycle_id,
+            )
+            if slot is not None:
+                row = session.get(CycleRow, cycle_id)
+                if row is not None:
+                    row.outcome = "failed"
+                    row.finished_at = now
+                    row.error = error
+        log.error("cycle_failed", error=error)
+        return CycleReport(
+            cycle_id=cycle_id,
+            account=account,
+            outcome="failed",
+            submitted=False,
+            why_not_submitted="cycle failed",
+            error=error,
+        )
+
+    def _audit(self, kind: AuditKind, payload: dict[str, Any], account: str, cycle_id: str) -> None:
+        with self._database.transaction() as session:
+            AuditLog(session).append(
+                kind, payload, at=self._clock(), account=account, cycle_id=cycle_id
+            )

@@ -1,0 +1,314 @@
+"""Send approved orders: intent written first, sells before buys, unknown outcomes looked up.
+
+The order of operations per order is the safety argument:
+1. in one transaction: check the kill switch, store the intent, move it to SUBMITTING, audit;
+2. send it with its deterministic client order id;
+3. in one transaction: store the broker's answer and audit it.
+A crash between 1 and 3 leaves SUBMITTING; the next cycle asks the broker for that id
+(`resolve_unresolved`) instead of sending again.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Executor", "OrderOutcome", "resolve_unresolved"]
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from typing import Any
+
+from adapters.base import Broker
+from daemon.audit import AuditKind, AuditLog
+from daemon.config import PolicySettings
+from daemon.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
+from daemon.errors import BrokerError, DuplicateClientOrderId, OrderRejected, OutcomeUnknown
+from daemon.intents import IntentStore, client_order_id
+from daemon.killswitch import current as kill_switch_state
+from daemon.persistence.db import Database
+from daemon.planner import PlannedOrder
+from daemon.policy import share_increment
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOutcome:
+    intent: OrderIntent
+    status: OrderStatus
+    order: BrokerOrder | None
+    detail: str
+
+
+class Executor:
+    """Turn approved orders into intents and broker orders for one cycle."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        broker: Broker,
+        clock: Callable[[], datetime],
+        log: Any,
+        fill_timeout: float = 60.0,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self._database = database
+        self._broker = broker
+        self._clock = clock
+        self._log = log
+        self._fill_timeout = fill_timeout
+        self._poll_interval = poll_interval
+
+    def execute(
+        self,
+        *,
+        cycle_id: str,
+        account: str,
+        orders: Iterable[PlannedOrder],
+        policy: PolicySettings,
+    ) -> list[OrderOutcome]:
+        """Send sells, wait for them, re-read cash, then send buys that the cash covers."""
+        planned = list(orders)
+        sells = [o for o in planned if o.side is Side.SELL]
+        buys = [o for o in planned if o.side is Side.BUY]
+        outcomes: list[OrderOutcome] = []
+        seq = 0
+        for order in sells:
+            seq += 1
+            outcomes.append(self._send(self._intent(cycle_id, account, seq, order, policy)))
+        outcomes = [self._await_final(o) for o in outcomes]
+        if not buys:
+            return outcomes
+        spendable = self._broker.snapshot(()).cash - policy.cash_buffer
+        for order in buys:
+            seq += 1
+            sized = self._size_buy(order, spendable, policy)
+            if sized is None:
+                self._skip(cycle_id, account, order, spendable, policy)
+                continue
+            outcome = self._send(self._intent(cycle_id, account, seq, sized, policy))
+            outcomes.append(outcome)
+            if outcome.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+                spendable -= _cost_bound(sized, policy)
+        return [self._await_final(o) for o in outcomes]
+
+    def _intent(
+        self, cycle_id: str, account: str, seq: int, order: PlannedOrder, policy: PolicySettings
+    ) -> OrderIntent:
+        limit = None
+        if policy.order_type == "limit":
+            # A marketable limit: past the quote by the collar, rounded away from the quote.
+            if order.side is Side.BUY:
+                limit = (order.price * (1 + policy.limit_collar)).quantize(CENT, ROUND_UP)
+            else:
+                limit = (order.price * (1 - policy.limit_collar)).quantize(CENT, ROUND_DOWN)
+        return OrderIntent(
+            client_order_id=client_order_id(cycle_id, seq),
+            cycle_id=cycle_id,
+            account=account,
+            seq=seq,
+            symbol=order.symbol,
+            side=order.side,
+            qty=order.qty,
+            order_type=OrderType(policy.order_type),
+            reason=order.reason,
+            limit_price=limit,
+            reference_price=order.price,
+        )
+
+    def _size_buy(
+        self, order: PlannedOrder, spendable: Decimal, policy: PolicySettings
+    ) -> PlannedOrder | None:
+        """Shrink a buy to what the cash after sells covers; None if it falls below min trade."""
+        if _cost_bound(order, policy) <= spendable:
+            return order
+        increment = share_increment(policy, order.symbol)
+        unit = order.price * (1 + policy.limit_collar)
+        qty = (max(spendable, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)
+        qty *= increment
+        notional = (qty * order.price).quantize(CENT)
+        if qty <= 0 or notional < policy.min_trade_notional:
+            return None
+        reason = f"{order.reason}; reduced from {order.qty} to {qty} sh to fit cash after sells"
+        return PlannedOrder(order.symbol, order.side, qty, order.price, notional, reason)
+
+    def _skip(
+        self,
+        cycle_id: str,
+        account: str,
+        order: PlannedOrder,
+        spendable: Decimal,
+        policy: PolicySettings,
+    ) -> None:
+        detail = (
+            f"{order.symbol} buy skipped: cash after sells (${max(spendable, Decimal(0)):,.2f} "
+            f"spendable) does not cover a trade of at least ${policy.min_trade_notional:,.2f}"
+        )
+        self._log.warning("buy_skipped", symbol=order.symbol, detail=detail)
+        with self._database.transaction() as session:
+            AuditLog(session).append(
+                AuditKind.ORDER_RESULT,
+                {"symbol": order.symbol, "side": order.side, "status": "skipped", "detail": detail},
+                at=self._clock(),
+                account=account,
+                cycle_id=cycle_id,
+            )
+
+    def _send(self, intent: OrderIntent) -> OrderOutcome:
+        with self._database.transaction() as session:
+            store = IntentStore(session)
+            now = self._clock()
+            store.add(intent, now)
+            kill = kill_switch_state(session)
+            audit = AuditLog(session)
+            if kill.engaged:
+                detail = f"not sent: kill switch engaged ({kill.reason})"
+                store.move(intent.client_order_id, OrderStatus.CANCELLED, now, detail=detail)
+                audit.append(
+                    AuditKind.ORDER_RESULT,
+                    _result(intent, OrderStatus.CANCELLED, None, detail),
+                    at=now,
+                    account=intent.account,
+                    cycle_id=intent.cycle_id,
+                )
+                return OrderOutcome(intent, OrderStatus.CANCELLED, None, detail)
+            store.move(intent.client_order_id, OrderStatus.SUBMITTING, now)
+            audit.append(
+                AuditKind.ORDER_INTENT,
+                {"intent": intent},
+                at=now,
+                account=intent.account,
+                cycle_id=intent.cycle_id,
+            )
+        self._log.info(
+            "order_submitting",
+            client_order_id=intent.client_order_id,
+            symbol=intent.symbol,
+            side=str(intent.side),
+            qty=str(intent.qty),
+        )
+        status, order, detail = self._submit(intent)
+        return self._record(intent, status, order, detail)
+
+    def _submit(self, intent: OrderIntent) -> tuple[OrderStatus, BrokerOrder | None, str]:
+        coid = intent.client_order_id
+        try:
+            order = self._broker.submit(intent)
+        except DuplicateClientOrderId:
+            # The broker has it already: adopt what it says, never send again.
+            return _lookup(self._broker, coid, "broker already had this client order id")
+        except OrderRejected as exc:
+            return OrderStatus.REJECTED, None, exc.reason
+        except (OutcomeUnknown, BrokerError) as exc:
+            self._log.warning("order_outcome_unknown", client_order_id=coid, error=str(exc))
+            return _lookup(self._broker, coid, f"outcome unknown after: {exc}")
+        return order.status, order, order.message
+
+    def _record(
+        self, intent: OrderIntent, status: OrderStatus, order: BrokerOrder | None, detail: str
+    ) -> OrderOutcome:
+        with self._database.transaction() as session:
+            now = self._clock()
+            IntentStore(session).move(
+                intent.client_order_id, status, now, detail=detail, order=order
+            )
+            AuditLog(session).append(
+                AuditKind.ORDER_RESULT,
+                _result(intent, status, order, detail),
+                at=now,
+                account=intent.account,
+                cycle_id=intent.cycle_id,
+            )
+        self._log.info(
+            "order_result",
+            client_order_id=intent.client_order_id,
+            status=str(status),
+            detail=detail,
+        )
+        return OrderOutcome(intent, status, order, detail)
+
+    def _await_final(self, outcome: OrderOutcome) -> OrderOutcome:
+        """Poll an accepted order until it is filled or final, within the fill timeout."""
+        if outcome.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+            return outcome
+        deadline = time.monotonic() + self._fill_timeout
+        current = outcome
+        while time.monotonic() < deadline:
+            order = self._broker.get_order(outcome.intent.client_order_id)
+            if order is not None and order.status != current.status:
+                current = self._record(outcome.intent, order.status, order, order.message)
+            if current.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+                break
+            time.sleep(self._poll_interval)
+        return current
+
+
+def _cost_bound(order: PlannedOrder, policy: PolicySettings) -> Decimal:
+    """An upper bound of what a buy may cost: its price raised by the collar."""
+    return order.qty * order.price * (1 + policy.limit_collar)
+
+
+def _lookup(broker: Broker, coid: str, why: str) -> tuple[OrderStatus, BrokerOrder | None, str]:
+    try:
+        order = broker.get_order(coid)
+    except BrokerError as exc:
+        return OrderStatus.UNKNOWN, None, f"{why}; lookup failed: {exc}"
+    if order is None:
+        return OrderStatus.UNKNOWN, None, f"{why}; the broker has no order with this id yet"
+    return order.status, order, f"{why}; adopted the broker's order"
+
+
+def _result(
+    intent: OrderIntent, status: OrderStatus, order: BrokerOrder | None, detail: str
+) -> dict[str, Any]:
+    return {
+        "client_order_id": intent.client_order_id,
+        "symbol": intent.symbol,
+        "side": intent.side,
+        "qty": intent.qty,
+        "status": status,
+        "broker_order": order,
+        "detail": detail,
+    }
+
+
+def resolve_unresolved(
+    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime], log: Any
+) -> list[str]:
+    """Ask the broker about every intent of `account` whose fate is not settled.
+
+    Return the symbols still unresolved afterwards: no new order may be sent for them.
+    """
+    with database.transaction() as session:
+        pending = IntentStore(session).unresolved(account)
+    still_open: list[str] = []
+    for stored in pending:
+        coid = stored.intent.client_order_id
+        order = broker.get_order(coid)
+        with database.transaction() as session:
+            now = clock()
+            store = IntentStore(session)
+            if order is None and stored.status is OrderStatus.SUBMITTING:
+                detail = "never reached the broker (no order with this id); not resent"
+                store.move(coid, OrderStatus.CANCELLED, now, detail=detail)
+                status = OrderStatus.CANCELLED
+            elif order is None:
+                still_open.append(stored.intent.symbol)
+                continue
+            else:
+                store.move(coid, order.status, now, detail="resolved by lookup", order=order)
+                status = order.status
+                detail = "resolved by lookup"
+                if status.is_open:
+                    still_open.append(stored.intent.symbol)
+            AuditLog(session).append(
+                AuditKind.ORDER_RESULT,
+                _result(stored.intent, status, order, detail),
+                at=now,
+                account=account,
+                cycle_id=stored.intent.cycle_id,
+            )
+        log.info("order_resolved", client_order_id=coid, status=str(status))
+    return sorted(set(still_open))

@@ -1,0 +1,49 @@
+"""structlog set-up: pretty on a terminal, JSON lines otherwise; configured once, at start."""
+
+from __future__ import annotations
+
+__all__ = ["configure_logging", "get_logger"]
+
+import logging
+import sys
+from typing import Any, Literal
+
+import structlog
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def configure_logging(level: str = "info", fmt: Literal["auto", "json", "pretty"] = "auto") -> None:
+    """Route structlog to stderr as JSON lines, or pretty when stderr is a terminal."""
+    pretty = fmt == "pretty" or (fmt == "auto" and sys.stderr.isatty())
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=True)
+        if pretty
+        else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.dict_tracebacks if not pretty else _passthrough,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def _passthrough(_logger: Any, _name: str, event: Any) -> Any:
+    return event
+
+
+def get_logger(**context: Any) -> Any:
+    """Return a logger with `context` bound."""
+    return structlog.get_logger("trimtab").bind(**context)

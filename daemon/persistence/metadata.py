@@ -1,0 +1,15 @@
+"""The complete metadata: trimtab's own tables plus the built-in simulated broker's."""
+
+from __future__ import annotations
+
+__all__ = ["full_metadata"]
+
+from sqlalchemy import MetaData
+
+
+def full_metadata() -> MetaData:
+    """Import every module that declares tables and return the shared metadata."""
+    import daemon.persistence.models  # noqa: F401
+    from daemon.persistence.base import Base
+
+    return Base.metadata

@@ -1,0 +1,41 @@
+"""Translate an account's configuration into the planner's policy."""
+
+from __future__ import annotations
+
+__all__ = ["planning_policy", "share_increment"]
+
+from decimal import Decimal
+from types import MappingProxyType
+
+from daemon.config import AccountSettings, PolicySettings
+from daemon.planner import Band, PlanningPolicy
+
+
+def share_increment(policy: PolicySettings, symbol: str) -> Decimal:
+    """Return the smallest quantity step the account trades `symbol` in."""
+    if policy.fractional or symbol in policy.fractional_symbols:
+        return policy.fractional_increment
+    return Decimal(1)
+
+
+def planning_policy(account: AccountSettings) -> PlanningPolicy:
+    """Build the planner's policy (bands, rounding, cash rules) for one account."""
+    bands = account.bands
+    policy = account.policy
+    overrides = {
+        symbol: Band(absolute_pp=band.absolute_pp, relative=band.relative)
+        for symbol, band in bands.overrides.items()
+    }
+    increments = dict.fromkeys(policy.fractional_symbols, policy.fractional_increment)
+    return PlanningPolicy(
+        default_band=Band(absolute_pp=bands.absolute_pp, relative=bands.relative),
+        band_overrides=MappingProxyType(overrides),
+        rebalance_to=policy.rebalance_to,
+        inner_band=policy.inner_band,
+        cash_buffer=policy.cash_buffer,
+        min_trade_notional=policy.min_trade_notional,
+        buy_only=policy.buy_only,
+        share_increment=policy.fractional_increment if policy.fractional else Decimal(1),
+        increment_overrides=MappingProxyType(increments),
+        keep=frozenset(policy.keep),
+    )

@@ -1,0 +1,180 @@
+"""Pre-trade checks between the planner and the broker; pure, so every path can be tested.
+
+A denial is a recorded decision with a reason, not an exception. Checks run in a fixed order
+and the first that fails names the denial; an order passes only when every check passes.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Check", "CheckDecision", "RiskLimits", "RiskReview", "review_orders"]
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from daemon.domain import Side
+from daemon.planner import PlannedOrder
+
+
+class Check(StrEnum):
+    KILL_SWITCH = "kill_switch"
+    PRICE = "price"
+    QUANTITY = "quantity"
+    WOULD_SHORT = "would_short"
+    OPEN_ORDER = "open_order"
+    MIN_TRADE = "min_trade"
+    MAX_ORDER_NOTIONAL = "max_order_notional"
+    MAX_ORDER_PCT_NAV = "max_order_pct_nav"
+    CASH = "cash"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    cash: Decimal
+    nav: Decimal
+    holdings: Mapping[str, Decimal]
+    busy_symbols: Collection[str]
+    """Symbols with an open or unresolved order: never a second order on them."""
+    cash_buffer: Decimal
+    min_trade_notional: Decimal
+    max_order_notional: Decimal | None
+    max_order_pct_nav: Decimal
+    kill_switch_reason: str | None
+    """None when the kill switch is clear."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckDecision:
+    symbol: str
+    side: Side
+    qty: Decimal
+    notional: Decimal
+    allowed: bool
+    check: str
+    """The check that denied the order, or "all" when every check passed."""
+    reason: str
+    passed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskReview:
+    approved: tuple[PlannedOrder, ...]
+    decisions: tuple[CheckDecision, ...]
+
+    @property
+    def denied(self) -> tuple[CheckDecision, ...]:
+        return tuple(d for d in self.decisions if not d.allowed)
+
+
+def review_orders(orders: tuple[PlannedOrder, ...], limits: RiskLimits) -> RiskReview:
+    """Check every planned order; buys are checked against cash after the approved sells."""
+    approved: list[PlannedOrder] = []
+    decisions: list[CheckDecision] = []
+    spendable = limits.cash - limits.cash_buffer
+    for order in sorted(orders, key=lambda o: o.side != Side.SELL):
+        passed: list[str] = []
+        denial = _first_denial(order, limits, spendable, passed)
+        if denial is None:
+            approved.append(order)
+            spendable += order.notional if order.side is Side.SELL else -order.notional
+            decisions.append(_decision(order, True, "all", "passed every check", passed))
+        else:
+            decisions.append(_decision(order, False, denial[0], denial[1], passed))
+    return RiskReview(tuple(approved), tuple(decisions))
+
+
+def _first_denial(
+    order: PlannedOrder, limits: RiskLimits, spendable: Decimal, passed: list[str]
+) -> tuple[Check, str] | None:
+    checks = (
+        (Check.KILL_SWITCH, _kill_switch),
+        (Check.PRICE, _price),
+        (Check.QUANTITY, _quantity),
+        (Check.WOULD_SHORT, _would_short),
+        (Check.OPEN_ORDER, _open_order),
+        (Check.MIN_TRADE, _min_trade),
+        (Check.MAX_ORDER_NOTIONAL, _max_notional),
+        (Check.MAX_ORDER_PCT_NAV, _max_pct_nav),
+    )
+    for check, rule in checks:
+        reason = rule(order, limits)
+        if reason is not None:
+            return check, reason
+        passed.append(str(check))
+    if order.side is Side.BUY and order.notional > spendable:
+        left = max(spendable, Decimal(0))
+        return Check.CASH, (
+            f"buy of ${order.notional:,.2f} exceeds spendable cash ${left:,.2f} (no margin)"
+        )
+    passed.append(str(Check.CASH))
+    return None
+
+
+def _kill_switch(order: PlannedOrder, limits: RiskLimits) -> str | None:
+    if limits.kill_switch_reason is None:
+        return None
+    return f"kill switch engaged: {limits.kill_switch_reason}"
+
+
+def _price(order: PlannedOrder, limits: RiskLimits) -> str | None:
+    if order.price.is_finite() and order.price > 0:
+        return None
+    return f"price of {order.symbol} is {order.price}, not a positive number"
+
+
+def _quantity(order: PlannedOrder, limits: RiskLimits) -> str | None:
+    if order.qty.is_finite() and order.qty > 0:
+        return None
+    return f"quantity {order.qty} is not positive"
+
+
+def _would_short(order: PlannedOrder, limits: RiskLimits) -> str | None:
+    held = limits.holdings.get(order.symbol, Decimal(0))
+    if order.side is Side.SELL and order.qty > held:
+        return f"sell of {order.qty} {order.symbol} exceeds the {held} held (no short sales)"
+    return None
+
+
+def _open_order(order: PlannedOrder, limits: RiskLimits) -> str | None:
+    if order.symbol in limits.busy_symbols:
+        return f"{order.symbol} already has an open or unresolved order"
+    return None
+
+
+def _min_trade(order: PlannedOrder, limits: RiskLimits) -> str | None:
+    if order.notional >= limits.min_trade_notional:
+        return None
+    return f"${order.notional:,.2f} is below the minimum trade ${limits.min_trade_notional:,.2f}"
+
+
+def _max_notional(order: PlannedOrder, limits: RiskLimits) -> str | None:
+    cap = limits.max_order_notional
+    if cap is None or order.notional <= cap:
+        return None
+    return f"${order.notional:,.2f} exceeds max_order_notional ${cap:,.2f}"
+
+
+def _max_pct_nav(order: PlannedOrder, limits: RiskLimits) -> str | None:
+    cap = limits.max_order_pct_nav * limits.nav
+    if order.notional <= cap:
+        return None
+    return (
+        f"${order.notional:,.2f} exceeds max_order_pct_nav "
+        f"{limits.max_order_pct_nav:.0%} of ${limits.nav:,.2f}"
+    )
+
+
+def _decision(
+    order: PlannedOrder, allowed: bool, check: str, reason: str, passed: list[str]
+) -> CheckDecision:
+    return CheckDecision(
+        symbol=order.symbol,
+        side=order.side,
+        qty=order.qty,
+        notional=order.notional,
+        allowed=allowed,
+        check=check,
+        reason=reason,
+        passed=tuple(passed),
+    )
