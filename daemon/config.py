@@ -46,9 +46,13 @@ class _Closed(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _rule(problem: str, fix: str) -> PydanticCustomError:
-    """A validation failure whose message says what is wrong and whose ctx says how to fix it."""
-    return PydanticCustomError("trimtab_rule", problem, {"fix": fix})
+def _rule(problem: str, fix: str, key: str | None = None) -> PydanticCustomError:
+    """A validation failure whose message says what is wrong and whose ctx says how to fix it.
+
+    `key` names the offending key when the rule is checked on the table that holds it.
+    """
+    ctx = {"fix": fix} if key is None else {"fix": fix, "key": key}
+    return PydanticCustomError("trimtab_rule", problem, ctx)
 
 
 class LogSettings(_Closed):
@@ -214,12 +218,13 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _accounts_named_and_present(self) -> Settings:
         if not self.accounts:
-            raise _rule("no accounts are configured", "add an [accounts.NAME] table")
+            raise _rule("no accounts are configured", "add an [accounts.NAME] table", "accounts")
         for name in self.accounts:
             if not ACCOUNT_NAME.match(name):
                 raise _rule(
                     f"account name {name!r} is not allowed",
                     "use 1-24 lower-case letters, digits, - or _, starting with a letter or digit",
+                    f"accounts.{name}",
                 )
         return self
 
@@ -229,6 +234,7 @@ class Settings(BaseSettings):
             raise _rule(
                 "mode is live but live_confirmation is missing or not the exact sentence",
                 f'set live_confirmation = "{LIVE_CONFIRMATION}", or use mode = "paper"',
+                "live_confirmation",
             )
         if self.mode is Mode.LIVE:
             simulated = [n for n, a in self.accounts.items() if a.broker == "sim"]
@@ -236,6 +242,7 @@ class Settings(BaseSettings):
                 raise _rule(
                     f"mode is live but account(s) {', '.join(simulated)} use the simulated broker",
                     'use mode = "paper" for simulated accounts',
+                    "mode",
                 )
         return self
 
@@ -271,7 +278,7 @@ def check_config(path: Path) -> list[ConfigProblem]:
 
 
 def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
-    from daemon.config_plugins import plugin_problems, secrets_in_file
+    from daemon.config_plugins import secrets_in_file, validate_plugin_tables
 
     try:
         data = read_config_file(path)
@@ -285,7 +292,8 @@ def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
         return None, problems + problems_from_validation_error(exc)
     base = path.parent.resolve()
     settings = settings.model_copy(update={"state_dir": _resolve(base, settings.state_dir)})
-    return settings, problems + plugin_problems(settings)
+    settings, found = validate_plugin_tables(settings)
+    return settings, problems + found
 
 
 def _resolve(base: Path, value: Path) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["plugin_problems", "plugin_schemas", "secret_fields", "secrets_in_file"]
+__all__ = ["plugin_schemas", "secret_fields", "secrets_in_file", "validate_plugin_tables"]
 
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -24,34 +24,45 @@ if TYPE_CHECKING:
     from daemon.config import Settings
 
 
-def plugin_problems(settings: Settings) -> list[ConfigProblem]:
-    """Validate every account's `broker_settings` and `strategy_params` with its plugin."""
+def validate_plugin_tables(settings: Settings) -> tuple[Settings, list[ConfigProblem]]:
+    """Validate every account's `broker_settings` and `strategy_params` with its plugin.
+
+    Return the settings with those tables replaced by the validated values (credentials
+    wrapped in `SecretStr`, defaults filled in), and the problems found.
+    """
     problems: list[ConfigProblem] = []
+    accounts = {}
     for name, account in settings.accounts.items():
         base = f"accounts.{name}"
+        update: dict[str, Any] = {}
         try:
             broker = load_broker_plugin(account.broker)
-            problems += _validate(
+            update["broker_settings"], found = _validate(
                 broker.settings_model, account.broker_settings, f"{base}.broker_settings"
             )
+            problems += found
         except PluginNotFound as exc:
             problems.append(ConfigProblem(f"{base}.broker", str(exc), "name a known broker"))
         try:
             strategy = load_strategy_plugin(account.strategy)
-            problems += _validate(
+            update["strategy_params"], found = _validate(
                 strategy.params_model, account.strategy_params, f"{base}.strategy_params"
             )
+            problems += found
         except PluginNotFound as exc:
             problems.append(ConfigProblem(f"{base}.strategy", str(exc), "name a known strategy"))
-    return problems
+        accounts[name] = account.model_copy(update=update)
+    return settings.model_copy(update={"accounts": accounts}), problems
 
 
-def _validate(model: type[BaseModel], data: dict[str, Any], prefix: str) -> list[ConfigProblem]:
+def _validate(
+    model: type[BaseModel], data: dict[str, Any], prefix: str
+) -> tuple[dict[str, Any], list[ConfigProblem]]:
     try:
-        model.model_validate(data)
+        # Python-mode dump keeps SecretStr objects, so secrets stay masked in every repr.
+        return model.model_validate(data).model_dump(), []
     except ValidationError as exc:
-        return problems_from_validation_error(exc, prefix)
-    return []
+        return data, problems_from_validation_error(exc, prefix)
 
 
 def secret_fields(model: type[BaseModel]) -> frozenset[str]:

@@ -67,6 +67,8 @@ class IntentStore:
                 updated_at=at,
             )
         )
+        # No ORM relationship orders these inserts, so the intent goes first explicitly.
+        self._session.flush()
         self._session.add(
             OrderEventRow(
                 client_order_id=intent.client_order_id,

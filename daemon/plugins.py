@@ -49,4 +49,7 @@ def _load(group: str, name: str) -> Any:
     if name not in found:
         known = ", ".join(sorted(found)) or "none"
         raise PluginNotFound(f"no plugin {name!r} in {group}; known: {known}")
-    return found[name].load()
+    try:
+        return found[name].load()
+    except (ImportError, AttributeError) as exc:
+        raise PluginNotFound(f"plugin {name!r} in {group} failed to load: {exc}") from exc

@@ -63,6 +63,7 @@ AVG_COST_STEP = Decimal("0.000001")
 MAX_QTY_DECIMALS = 9
 MAX_CLIENT_ORDER_ID = 128  # Alpaca's limit; also the column's width
 MAX_SYMBOL = 32
+MAX_MAGNITUDE = Decimal(10) ** 15  # far above any real order, far below NUMERIC(38, 12)
 OPEN_STATUSES = (OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value)
 
 
@@ -113,7 +114,7 @@ class SimBroker:
             row = SimOrderRow(
                 broker_order_id=str(uuid.uuid4()),
                 account=self.account,
-                seq=self._next_seq(session, SimOrderRow.seq),
+                seq=self._next_seq(session, SimOrderRow),
                 client_order_id=intent.client_order_id,
                 symbol=intent.symbol,
                 side=intent.side.value,
@@ -208,7 +209,9 @@ class SimBroker:
                         "avg_cost": str(row.avg_cost),
                         "price": None if quote is None else str(quote.price),
                         "price_as_of": None if quote is None else quote.as_of.isoformat(),
-                        "market_value": None if quote is None else str(quote.price * row.qty),
+                        "market_value": (
+                            None if quote is None else str((quote.price * row.qty).quantize(CENT))
+                        ),
                     }
                 )
             orders = session.scalars(
@@ -294,30 +297,24 @@ class SimBroker:
             price = _limit_fill_price(
                 Side(row.side), quote.price, row.limit_price, self.settings.slippage_bps
             )
-            if price is not None:
+            if price is None:
+                continue
+            cash_after = self._cash_after(account, row, price)
+            if cash_after < 0:
+                # Only a raised commission (config changed while the order rested) gets here;
+                # cancel like a broker would, rather than fail every later call.
+                _set_status(row, OrderStatus.CANCELLED, now)
+                row.message = f"cancelled by the sim: filling would leave cash at {cash_after}"
+            else:
                 self._fill(session, account, row, price, now)
 
     def _check(
         self, session: Session, account: SimAccountRow, intent: OrderIntent, quote: Quote | None
     ) -> tuple[str | None, Decimal | None]:
         """Return (why the order is refused or None, the price it fills at now or None)."""
-        qty, limit = intent.qty, intent.limit_price
-        if intent.account != self.account:
-            return f"order for account {intent.account} sent to sim account {self.account}", None
-        if qty <= 0:
-            return f"quantity must be positive, got {qty}", None
-        if _decimals(qty) > MAX_QTY_DECIMALS:
-            return f"quantity {qty} has more than {MAX_QTY_DECIMALS} decimal places", None
-        if not self.settings.fractional and qty != qty.to_integral_value():
-            return f"fractional quantity {qty}: this sim account trades whole shares only", None
-        if intent.order_type is OrderType.MARKET and limit is not None:
-            return "a market order must not carry a limit price", None
-        if intent.order_type is OrderType.LIMIT:
-            if limit is None or limit <= 0:
-                return f"a limit order needs a positive limit price, got {limit}", None
-            tick = _tick(limit)
-            if limit != limit.quantize(tick):
-                return f"limit price {limit} is not a multiple of the tick {tick}", None
+        problem = self._shape_problem(intent)
+        if problem is not None:
+            return problem, None
         if quote is None:
             return f"no price for {intent.symbol}: unknown symbol or not quoted yet", None
         for other in self._open_orders(session):
@@ -326,7 +323,7 @@ class SimBroker:
                     f"potential wash trade: open {other.side} order {other.client_order_id} "
                     f"for {intent.symbol}; cancel it first"
                 ), None
-        bps = self.settings.slippage_bps
+        qty, limit, bps = intent.qty, intent.limit_price, self.settings.slippage_bps
         if limit is None:
             fill_price: Decimal | None = _fill_price(intent.side, quote.price, bps)
         else:
@@ -355,6 +352,26 @@ class SimBroker:
                 ), None
         return None, fill_price
 
+    def _shape_problem(self, intent: OrderIntent) -> str | None:
+        """Return what is wrong with the order itself, whatever the account holds, or `None`."""
+        qty, limit = intent.qty, intent.limit_price
+        if intent.account != self.account:
+            return f"order for account {intent.account} sent to sim account {self.account}"
+        if qty <= 0:
+            return f"quantity must be positive, got {qty}"
+        if _decimals(qty) > MAX_QTY_DECIMALS:
+            return f"quantity {qty} has more than {MAX_QTY_DECIMALS} decimal places"
+        if not self.settings.fractional and qty != qty.to_integral_value():
+            return f"fractional quantity {qty}: this sim account trades whole shares only"
+        if intent.order_type is OrderType.MARKET and limit is not None:
+            return "a market order must not carry a limit price"
+        if intent.order_type is OrderType.LIMIT:
+            if limit is None or limit <= 0:
+                return f"a limit order needs a positive limit price, got {limit}"
+            if limit != limit.quantize(_tick(limit)):
+                return f"limit price {limit} is not a multiple of the tick {_tick(limit)}"
+        return None
+
     def _fill(
         self,
         session: Session,
@@ -365,15 +382,14 @@ class SimBroker:
     ) -> None:
         qty = order.qty - order.filled_qty
         commission = self._commission(order.qty)
+        cash_after = self._cash_after(account, order, price)
         position = session.get(SimPositionRow, (self.account, order.symbol))
         held = position.qty if position is not None else Decimal(0)
         if order.side == Side.BUY.value:
-            cash_after = account.cash - _cost(qty, price) - commission
             new_qty = held + qty
             old_cost = position.avg_cost * held if position is not None else Decimal(0)
             avg_cost = ((old_cost + price * qty) / new_qty).quantize(AVG_COST_STEP)
         else:
-            cash_after = account.cash + _proceeds(qty, price) - commission
             new_qty = held - qty
             avg_cost = position.avg_cost if position is not None else price
         if cash_after < 0 or new_qty < 0:
@@ -399,7 +415,7 @@ class SimBroker:
             SimFillRow(
                 fill_id=str(uuid.uuid4()),
                 account=self.account,
-                seq=self._next_seq(session, SimFillRow.seq),
+                seq=self._next_seq(session, SimFillRow),
                 broker_order_id=order.broker_order_id,
                 client_order_id=order.client_order_id,
                 symbol=order.symbol,
@@ -411,6 +427,13 @@ class SimBroker:
             )
         )
         session.flush()
+
+    def _cash_after(self, account: SimAccountRow, order: SimOrderRow, price: Decimal) -> Decimal:
+        qty = order.qty - order.filled_qty
+        commission = self._commission(order.qty)
+        if order.side == Side.BUY.value:
+            return account.cash - _cost(qty, price) - commission
+        return account.cash + _proceeds(qty, price) - commission
 
     def _commission(self, qty: Decimal) -> Decimal:
         raw = self.settings.commission_per_order + self.settings.commission_per_share * qty
@@ -457,11 +480,10 @@ class SimBroker:
             )
         ).one_or_none()
 
-    def _next_seq(self, session: Session, column: Any) -> int:
+    def _next_seq(self, session: Session, table: type[SimOrderRow] | type[SimFillRow]) -> int:
         # Safe without a sequence: the account row is locked, so no one else numbers now.
-        table = column.class_
-        current = session.scalar(select(func.max(column)).where(table.account == self.account))
-        return (current or 0) + 1
+        query = select(func.max(table.seq)).where(table.account == self.account)
+        return (session.scalar(query) or 0) + 1
 
 
 def _malformed(intent: OrderIntent) -> str | None:
@@ -474,8 +496,12 @@ def _malformed(intent: OrderIntent) -> str | None:
     if len(symbol) > MAX_SYMBOL:
         return f"symbol {symbol!r} is longer than {MAX_SYMBOL} characters"
     for name, value in (("quantity", intent.qty), ("limit price", intent.limit_price)):
-        if value is not None and (not isinstance(value, Decimal) or not value.is_finite()):
+        if value is None:
+            continue
+        if not isinstance(value, Decimal) or not value.is_finite():
             return f"{name} must be a finite Decimal, got {value!r}"
+        if abs(value) >= MAX_MAGNITUDE:
+            return f"{name} {value} is out of range"
     return None
 
 

@@ -111,9 +111,7 @@ class CsvPriceSettings(BaseModel):
         return CsvPrices(self._table, path=self.path)
 
 
-PriceSettings = Annotated[
-    SyntheticPriceSettings | CsvPriceSettings, Field(discriminator="source")
-]
+PriceSettings = Annotated[SyntheticPriceSettings | CsvPriceSettings, Field(discriminator="source")]
 
 
 class SimSettings(BaseModel):

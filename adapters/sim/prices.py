@@ -48,6 +48,7 @@ from daemon.errors import DataError
 
 NEW_YORK = ZoneInfo("America/New_York")
 MARKET_CLOSE = time(16)
+SATURDAY = 5  # date.weekday(): Monday is 0, so 5 and 6 are the weekend
 CENT = Decimal("0.01")
 TRADING_DAYS_PER_YEAR = 252
 
@@ -79,7 +80,7 @@ def last_close_day(at: datetime, *, weekdays_only: bool = False) -> date:
     local = at.astimezone(NEW_YORK)
     day = local.date() if local.time() >= MARKET_CLOSE else local.date() - timedelta(days=1)
     if weekdays_only:
-        while day.weekday() >= 5:  # noqa: PLR2004 (5 and 6 are Saturday and Sunday)
+        while day.weekday() >= SATURDAY:
             day -= timedelta(days=1)
     return day
 
@@ -95,13 +96,13 @@ def _weekday_index(first: date, day: date) -> int:
         return -1
     weeks, extra = divmod((day - first).days, 7)
     index = weeks * 5 + extra
-    if first.weekday() + extra >= 5:  # noqa: PLR2004 (the extra days crossed a weekend)
+    if first.weekday() + extra >= SATURDAY:  # the extra days span a weekend
         index -= 2
     return index
 
 
 def _first_weekday(day: date) -> date:
-    while day.weekday() >= 5:  # noqa: PLR2004 (Saturday, Sunday)
+    while day.weekday() >= SATURDAY:
         day += timedelta(days=1)
     return day
 

@@ -52,6 +52,7 @@ class Book:
     cash_weight: Decimal
     cash_target: Decimal
     cash_need: Decimal
+    withdrawal: Decimal
     target_scale: Decimal
     raw_targets: tuple[Decimal, ...]
 
@@ -123,6 +124,7 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         cash_weight=cash_weight,
         cash_target=cash_target,
         cash_need=cash_need,
+        withdrawal=inp.withdrawal,
         target_scale=scale,
         raw_targets=raw_targets,
     )

@@ -1,0 +1,29 @@
+"""The `sim` entry point: build a `SimBroker` from an account's validated settings."""
+
+from __future__ import annotations
+
+__all__ = ["PLUGIN", "SimPlugin"]
+
+from pydantic import BaseModel
+
+from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
+from adapters.sim.broker import SimBroker
+from adapters.sim.config import SimSettings
+
+
+class SimPlugin:
+    """The built-in simulated broker, registered as `sim` in `trimtab.brokers`."""
+
+    def __init__(self) -> None:
+        self.name: str = "sim"
+        self.settings_model: type[BaseModel] = SimSettings
+
+    def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker:
+        """Return a `SimBroker` for `env.account`, creating its paper account on first use."""
+        if not isinstance(settings, SimSettings):
+            raise TypeError(f"the sim broker needs SimSettings, got {type(settings).__name__}")
+        return SimBroker(settings, env)
+
+
+# Annotated so mypy checks the plugin against the protocol the loader expects.
+PLUGIN: BrokerPlugin = SimPlugin()

@@ -1,0 +1,129 @@
+"""The sentences a person reads: order reasons, drift-row notes and their number formats."""
+
+from __future__ import annotations
+
+__all__ = [
+    "Origin",
+    "Why",
+    "money",
+    "order_reason",
+    "percent",
+    "quantity",
+    "row_note",
+]
+
+from decimal import ROUND_HALF_UP, Decimal
+from enum import IntFlag
+
+from daemon.domain import Side
+
+_CENT = Decimal("0.01")
+_DOLLAR = Decimal(1)
+_HUNDRED = Decimal(100)
+_TENTH = Decimal("0.1")
+_ZERO = Decimal(0)
+
+
+class Origin(IntFlag):
+    """Which step of the plan asked for (part of) an order."""
+
+    NONE = 0
+    EXCESS = 1  # buys with cash above its target
+    RAISE = 2  # sells that raise a withdrawal or the cash buffer
+    REBALANCE = 4  # the rebalance proper
+    FUND = 8  # trims toward target that pay for band-edge buys
+
+
+class Why(IntFlag):
+    """Why a holding may stay off target after the plan."""
+
+    NONE = 0
+    BUY_ONLY = 1
+    MIN_TRADE = 2
+    NO_CASH = 4
+    INCREMENT = 8
+    RAISED = 16
+
+
+def percent(weight: Decimal) -> str:
+    """Format a weight as a percentage with one decimal: 0.412 -> '41.2%'."""
+    return f"{_half_up(weight * _HUNDRED, _TENTH)}%"
+
+
+def quantity(qty: Decimal) -> str:
+    """Format a quantity without exponent or trailing zeros: 12.500 -> '12.5'."""
+    text = format(qty.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def money(amount: Decimal) -> str:
+    """Format currency: whole dollars with separators, or cents below $100 ('$3,110', '$54.32')."""
+    step = _CENT if abs(amount) < _HUNDRED else _DOLLAR
+    rounded = _half_up(amount, step)
+    sign = "-" if rounded < 0 else ""
+    return f"{sign}${abs(rounded):,}"
+
+
+def order_reason(
+    *,
+    symbol: str,
+    weight: Decimal,
+    target: Decimal,
+    half_width: Decimal,
+    in_targets: bool,
+    side: Side,
+    qty: Decimal,
+    notional: Decimal,
+    origin: Origin,
+) -> str:
+    """Return the one-line reason printed beside an order."""
+    action = f"{side.value} {quantity(qty)} sh ({money(notional)})"
+    if not in_targets:
+        return f"{symbol} {percent(weight)} vs target {percent(_ZERO)}: not in targets, {action}"
+    head = f"{symbol} {percent(weight)} vs target {percent(target)} ±{_pp(half_width)}pp: {action}"
+    if origin & Origin.REBALANCE:
+        return head
+    if origin & Origin.FUND:
+        return f"{head} to fund buys"
+    if origin & Origin.RAISE:
+        return f"{head} to raise cash"
+    if origin & Origin.EXCESS:
+        return f"{head} from excess cash"
+    return head
+
+
+def row_note(
+    *,
+    why: Why,
+    overweight: bool,
+    in_targets: bool,
+    buy_only: bool,
+    dropped: Decimal | None,
+    min_trade: Decimal,
+    increment: Decimal,
+) -> str:
+    """Return why a holding stays off target after the plan, from the flags the plan raised."""
+    if why & Why.BUY_ONLY and overweight:
+        if not in_targets:
+            return "not in targets; buy_only: not sold"
+        return "buy_only: not sold"
+    if why & Why.MIN_TRADE:
+        size = f" of {money(dropped)}" if dropped is not None else ""
+        return f"order{size} below the minimum trade of {money(min_trade)}"
+    if why & Why.NO_CASH:
+        if buy_only:
+            return "not enough cash (buy_only: nothing is sold to pay for buys)"
+        return "not enough cash"
+    if why & Why.RAISED:
+        return "sold below target to raise cash"
+    if why & Why.INCREMENT:
+        return f"increment of {quantity(increment)} sh too coarse to land inside the band"
+    return ""
+
+
+def _pp(half_width: Decimal) -> str:
+    return str(_half_up(half_width * _HUNDRED, _TENTH))
+
+
+def _half_up(value: Decimal, step: Decimal) -> Decimal:
+    return value.quantize(step, rounding=ROUND_HALF_UP)

@@ -1,0 +1,277 @@
+"""Whole increments: from float amounts to order quantities, and back to exact Decimal orders.
+
+This is the one place where the planner rounds. The rules, in order of precedence:
+
+1. A sell never exceeds the holding; selling a whole holding sells exactly the held quantity.
+2. Buys never spend cash below the cash floor: the final check is exact, in Decimal, and cuts
+   buys (never adds them) until `cash_after >= floor`.
+3. A trade never moves a holding away from its target: sells and buys are capped at the whole
+   number of increments between the holding and its target. The one exception is a sell that
+   raises a cash need (withdrawal or buffer): when nothing else is left to sell, it may go up to
+   one increment past the target, because the owner asked for that cash.
+4. Orders below the minimum trade notional are dropped.
+
+Float comparisons get a slack of `VALUE_TOLERANCE` of the managed value (never more than half
+an increment), so an amount that is a whole number of increments in Decimal is one in float too.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CASH_SLACK",
+    "Settled",
+    "ceil_steps",
+    "cut_to_budget",
+    "floor_steps",
+    "large_enough",
+    "room_to_buy",
+    "room_to_sell",
+    "settle",
+    "spend_excess",
+    "step_slack",
+    "top_up_sells",
+]
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from daemon.planner.book import Book
+
+Floats = NDArray[np.float64]
+Flags = NDArray[np.bool_]
+
+CASH_SLACK = 1e-9
+"""Increments by which an amount of cash may fall short of buying one and still buy it.
+
+Only cancels float noise; the exact Decimal check in `settle` takes back anything overspent.
+"""
+
+_MIN_TRADE_SLACK = 1e-12
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+
+
+def step_slack(unit_values: Floats, tolerance: float) -> Floats:
+    """Return, per symbol, the float slack in increments (at most 0.49 of one)."""
+    return np.minimum(0.49, tolerance / unit_values + CASH_SLACK)
+
+
+def floor_steps(amount: Floats, unit_values: Floats, slack: Floats | float) -> Floats:
+    """Return the whole increments that fit in `amount`."""
+    return np.maximum(0.0, np.floor(amount / unit_values + slack))
+
+
+def ceil_steps(amount: Floats, unit_values: Floats, slack: Floats | float) -> Floats:
+    """Return the whole increments needed to cover `amount`."""
+    return np.maximum(0.0, np.ceil(amount / unit_values - slack))
+
+
+def room_to_sell(values: Floats, book: Book, slack: Floats) -> Floats:
+    """Return how many increments can be sold without going below target or the holding."""
+    room = floor_steps(values - book.target_values, book.unit_values, slack)
+    return np.minimum(room, book.max_steps)
+
+
+def room_to_buy(values: Floats, book: Book, slack: Floats) -> Floats:
+    """Return how many increments can be bought without going above target."""
+    return floor_steps(book.target_values - values, book.unit_values, slack)
+
+
+def large_enough(steps: Floats, unit_values: Floats, min_trade: float) -> Flags:
+    """Return which orders of `steps` increments reach the minimum trade notional."""
+    # Lenient by a hair: `settle` repeats the test exactly in Decimal.
+    return steps * unit_values >= min_trade * (1.0 - _MIN_TRADE_SLACK)
+
+
+def spend_excess(
+    excess: float,
+    values: Floats,
+    book: Book,
+    *,
+    slack: Floats,
+    eligible: Flags,
+    bought: Floats,
+    min_trade: float,
+) -> Floats:
+    """Return increments to buy with `excess` cash, never past any target.
+
+    Allocate in proportion to each holding's shortfall, then spend what rounding left over on
+    the most underweight holdings, each taking the most whole increments that fit.
+    """
+    unit = book.unit_values
+    room = np.where(eligible, room_to_buy(values, book, slack), 0.0)
+    shortfall = np.where(room > 0, np.maximum(0.0, book.target_values - values), 0.0)
+    total = float(shortfall.sum())
+    if excess <= 0 or total <= 0:
+        return np.zeros_like(values)
+    share = shortfall * min(1.0, excess / total)
+    add = np.minimum(floor_steps(share, unit, CASH_SLACK), room)
+    add = np.where(large_enough(bought + add, unit, min_trade), add, 0.0)
+    left = excess - float((add * unit).sum())
+
+    after = values + add * unit
+    room = np.where(eligible, room_to_buy(after, book, slack), 0.0)
+    candidates = np.flatnonzero(room > 0)
+    # Most underweight first; the stable sort keeps ties in symbol order.
+    candidates = candidates[np.argsort(-(book.target_values - after)[candidates], kind="stable")]
+    cheapest = float(unit[candidates].min()) if candidates.size else math.inf
+    for i in candidates:
+        if left < cheapest * (1.0 - CASH_SLACK):
+            break
+        k = min(float(room[i]), math.floor(left / unit[i] + CASH_SLACK))
+        if k < 1 or not (bought[i] + add[i] + k) * unit[i] >= min_trade * (1 - _MIN_TRADE_SLACK):
+            continue
+        add[i] += k
+        left -= k * float(unit[i])
+    return add
+
+
+def top_up_sells(
+    deficit: float,
+    values: Floats,
+    book: Book,
+    *,
+    sold: Floats,
+    sell_all: Flags,
+    eligible: Flags,
+    min_trade: float,
+) -> None:
+    """Sell more, largest overweight first, until `deficit` more cash is raised (in place).
+
+    Rounding sells toward their targets can leave a cash need short by a fraction of an
+    increment; this is the only step allowed to sell past a target, by less than one increment
+    per holding unless the need requires more.
+    """
+    unit = book.unit_values
+    order = np.argsort(-(values - book.target_values), kind="stable")
+    for i in order:
+        if deficit <= 0:
+            return
+        if not eligible[i] or sell_all[i] or values[i] <= 0:
+            continue
+        k = math.ceil(deficit / unit[i])
+        if sold[i] == 0:
+            k = max(k, math.ceil(min_trade / unit[i] * (1 - _MIN_TRADE_SLACK)))
+        if sold[i] + k >= book.max_steps[i]:
+            whole = float(book.values[i])
+            if sold[i] == 0 and whole < min_trade * (1 - _MIN_TRADE_SLACK):
+                continue
+            sell_all[i] = True
+            deficit -= float(values[i])
+            values[i] = 0.0
+            continue
+        sold[i] += k
+        values[i] -= k * unit[i]
+        deficit -= k * float(unit[i])
+
+
+def cut_to_budget(buys: Floats, budget: Floats | float, values: Floats, book: Book) -> Floats:
+    """Return `buys` scaled down to cost at most `budget`, refilling the most underweight first."""
+    unit = book.unit_values
+    cost = float((buys * unit).sum())
+    budget = float(budget)
+    if cost <= budget:
+        return buys
+    cut = np.floor(buys * (max(0.0, budget) / cost))
+    left = budget - float((cut * unit).sum())
+    after = values + cut * unit
+    candidates = np.flatnonzero(buys > cut)
+    candidates = candidates[np.argsort(-(book.target_values - after)[candidates], kind="stable")]
+    for i in candidates:
+        k = min(float(buys[i] - cut[i]), math.floor(left / unit[i]))
+        if k >= 1:
+            cut[i] += k
+            left -= k * float(unit[i])
+    return cut
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """Exact order quantities per symbol (0 for no order) and the cash they leave."""
+
+    sell_qty: tuple[Decimal, ...]
+    buy_qty: tuple[Decimal, ...]
+    cash_after: Decimal
+    dropped: frozenset[int]
+    cut: frozenset[int]
+
+
+def settle(
+    book: Book,
+    *,
+    sells: Floats,
+    sell_all: Flags,
+    buys: Floats,
+    cash_floor: Decimal,
+    min_trade: Decimal,
+) -> Settled:
+    """Convert increments to Decimal quantities and enforce the money rules exactly.
+
+    Drops orders below `min_trade`, then cuts buys, closest to target first, until the cash left
+    is at least `cash_floor`. Buys are only ever made smaller here, so the result never spends
+    more than the float plan did.
+    """
+    dropped: set[int] = set()
+    cut: set[int] = set()
+    sell_qty = [_ZERO] * book.size
+    buy_qty = [_ZERO] * book.size
+    cash = book.cash
+    for i in np.flatnonzero((sells > 0) | sell_all):
+        held = book.qty[i]
+        qty = held if sell_all[i] else min(held, int(sells[i]) * book.increment[i])
+        if qty * book.price[i] < min_trade:
+            dropped.add(int(i))
+            continue
+        sell_qty[i] = qty
+        cash += qty * book.price[i]
+    wanted = np.flatnonzero(buys > 0)
+    for i in wanted:
+        qty = int(buys[i]) * book.increment[i]
+        if qty * book.price[i] < min_trade:
+            dropped.add(int(i))
+            continue
+        buy_qty[i] = qty
+        cash -= qty * book.price[i]
+    if cash < cash_floor and wanted.size:
+        cash = _cut_buys(book, buy_qty, cash, cash_floor, min_trade, cut)
+    return Settled(
+        sell_qty=tuple(sell_qty),
+        buy_qty=tuple(buy_qty),
+        cash_after=cash,
+        dropped=frozenset(dropped),
+        cut=frozenset(cut),
+    )
+
+
+def _cut_buys(
+    book: Book,
+    buy_qty: list[Decimal],
+    cash: Decimal,
+    cash_floor: Decimal,
+    min_trade: Decimal,
+    cut: set[int],
+) -> Decimal:
+    """Shrink buys, closest to target first, until `cash >= cash_floor`; return the new cash."""
+    nav = book.nav_f
+    shortfall = {
+        i: float(book.targets[i]) - float((book.qty[i] + q) * book.price[i]) / nav
+        for i, q in enumerate(buy_qty)
+        if q > 0
+    }
+    for i in sorted(shortfall, key=lambda j: (shortfall[j], j)):
+        unit = book.increment[i] * book.price[i]
+        # Decimal division rounds; step down again until the floor is met or the buy is gone.
+        while cash < cash_floor and buy_qty[i] > 0:
+            steps = ((cash_floor - cash) / unit).to_integral_value(rounding=ROUND_CEILING)
+            less = min(buy_qty[i], max(steps, _ONE) * book.increment[i])
+            qty = buy_qty[i] - less
+            if qty * book.price[i] < min_trade:
+                less, qty = buy_qty[i], _ZERO
+            cash += less * book.price[i]
+            buy_qty[i] = qty
+            cut.add(i)
+    return cash

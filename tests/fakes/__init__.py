@@ -1,0 +1,1 @@
+"""Fakes of the outside world (brokers, plugins) for trimtab's tests."""
