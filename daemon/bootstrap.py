@@ -38,8 +38,9 @@ class App:
     settings: Settings
     config_path: Path
     clock: Callable[[], datetime] = utc_now
+    brokers: dict[str, Broker] = field(default_factory=dict)
+    """Brokers by account, built on first use (a test may hand in its own)."""
     _database: Database | None = None
-    _brokers: dict[str, Broker] = field(default_factory=dict)
 
     @property
     def database(self) -> Database:
@@ -49,7 +50,7 @@ class App:
 
     def broker(self, account: str) -> Broker:
         """Return the account's broker, built on first use."""
-        if account not in self._brokers:
+        if account not in self.brokers:
             settings = self.settings.account(account)
             plugin = load_broker_plugin(settings.broker)
             validated = plugin.settings_model.model_validate(settings.broker_settings)
@@ -59,8 +60,8 @@ class App:
                 state_dir=self.settings.state_dir,
                 clock=self.clock,
             )
-            self._brokers[account] = plugin.create(validated, env)
-        return self._brokers[account]
+            self.brokers[account] = plugin.create(validated, env)
+        return self.brokers[account]
 
     def strategy(self, account: str) -> Strategy:
         settings = self.settings.account(account)
@@ -78,9 +79,9 @@ class App:
         )
 
     def close(self) -> None:
-        for broker in self._brokers.values():
+        for broker in self.brokers.values():
             broker.close()
-        self._brokers.clear()
+        self.brokers.clear()
         if self._database is not None:
             self._database.close()
             self._database = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["exchange_timezone", "trading_day"]
 
+import warnings
 from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -17,7 +18,10 @@ def exchange_timezone(code: str) -> ZoneInfo:
     import exchange_calendars
 
     try:
-        calendar = exchange_calendars.get_calendar(code)
+        with warnings.catch_warnings():
+            # exchange_calendars 4.13 reads a pandas 3.1 deprecated attribute; harmless here.
+            warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+            calendar = exchange_calendars.get_calendar(code)
     except exchange_calendars.errors.InvalidCalendarName:
         raise ConfigError(
             [ConfigProblem("exchange", f"unknown exchange calendar {code!r}", "use e.g. XNYS")]

@@ -23,7 +23,13 @@ from adapters.base import Broker
 from daemon.audit import AuditKind, AuditLog
 from daemon.config import PolicySettings
 from daemon.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
-from daemon.errors import BrokerError, DuplicateClientOrderId, OrderRejected, OutcomeUnknown
+from daemon.errors import (
+    BrokerError,
+    DuplicateClientOrderId,
+    OrderRejected,
+    OutcomeUnknown,
+    StateError,
+)
 from daemon.intents import IntentStore, client_order_id
 from daemon.killswitch import current as kill_switch_state
 from daemon.persistence.db import Database
@@ -81,17 +87,20 @@ class Executor:
         outcomes = [self._await_final(o) for o in outcomes]
         if not buys:
             return outcomes
-        spendable = self._broker.snapshot(()).cash - policy.cash_buffer
+        fresh = self._broker.snapshot([o.symbol for o in buys])
+        spendable = fresh.cash - policy.cash_buffer
         for order in buys:
             seq += 1
-            sized = self._size_buy(order, spendable, policy)
+            quote = fresh.quotes.get(order.symbol)
+            price = max(order.price, quote.price) if quote is not None else order.price
+            sized = self._size_buy(order, price, spendable, policy)
             if sized is None:
                 self._skip(cycle_id, account, order, spendable, policy)
                 continue
             outcome = self._send(self._intent(cycle_id, account, seq, sized, policy))
             outcomes.append(outcome)
             if outcome.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
-                spendable -= _cost_bound(sized, policy)
+                spendable -= _cost_bound(sized, price, outcome.intent)
         return [self._await_final(o) for o in outcomes]
 
     def _intent(
@@ -119,13 +128,19 @@ class Executor:
         )
 
     def _size_buy(
-        self, order: PlannedOrder, spendable: Decimal, policy: PolicySettings
+        self, order: PlannedOrder, price: Decimal, spendable: Decimal, policy: PolicySettings
     ) -> PlannedOrder | None:
-        """Shrink a buy to what the cash after sells covers; None if it falls below min trade."""
-        if _cost_bound(order, policy) <= spendable:
+        """Shrink a buy to what the cash after sells covers; None if it falls below min trade.
+
+        `price` is the higher of the planning price and a fresh quote; a limit order is
+        bounded by its limit instead.
+        """
+        unit = price
+        if policy.order_type == "limit":
+            unit = (order.price * (1 + policy.limit_collar)).quantize(CENT, ROUND_UP)
+        if order.qty * unit <= spendable:
             return order
         increment = share_increment(policy, order.symbol)
-        unit = order.price * (1 + policy.limit_collar)
         qty = (max(spendable, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)
         qty *= increment
         notional = (qty * order.price).quantize(CENT)
@@ -198,12 +213,24 @@ class Executor:
             order = self._broker.submit(intent)
         except DuplicateClientOrderId:
             # The broker has it already: adopt what it says, never send again.
-            return _lookup(self._broker, coid, "broker already had this client order id")
+            status, order, detail = _lookup(
+                self._broker, coid, "broker already had this client order id"
+            )
+            mismatch = _mismatch(intent, order)
+            if mismatch:
+                self._record(intent, OrderStatus.REJECTED, None, mismatch)
+                raise StateError(mismatch)
+            return status, order, detail
         except OrderRejected as exc:
             return OrderStatus.REJECTED, None, exc.reason
         except (OutcomeUnknown, BrokerError) as exc:
             self._log.warning("order_outcome_unknown", client_order_id=coid, error=str(exc))
-            return _lookup(self._broker, coid, f"outcome unknown after: {exc}")
+            status, order, detail = _lookup(self._broker, coid, f"outcome unknown after: {exc}")
+            mismatch = _mismatch(intent, order)
+            if mismatch:
+                self._record(intent, OrderStatus.UNKNOWN, None, mismatch)
+                raise StateError(mismatch) from exc
+            return status, order, detail
         return order.status, order, order.message
 
     def _record(
@@ -245,9 +272,26 @@ class Executor:
         return current
 
 
-def _cost_bound(order: PlannedOrder, policy: PolicySettings) -> Decimal:
-    """An upper bound of what a buy may cost: its price raised by the collar."""
-    return order.qty * order.price * (1 + policy.limit_collar)
+def _cost_bound(order: PlannedOrder, price: Decimal, intent: OrderIntent) -> Decimal:
+    """What a sent buy may cost: at its limit, or at the higher of plan and fresh quote.
+
+    Market orders can still fill a little higher (slippage): the account's cash_buffer is
+    what absorbs that.
+    """
+    return order.qty * (intent.limit_price if intent.limit_price is not None else price)
+
+
+def _mismatch(intent: OrderIntent, order: BrokerOrder | None) -> str:
+    """Say why the broker's order under the intent's id is not this intent ("" if it is)."""
+    if order is None:
+        return ""
+    if (order.symbol, order.side, order.qty) == (intent.symbol, intent.side, intent.qty):
+        return ""
+    return (
+        f"client order id {intent.client_order_id} belongs at the broker to "
+        f"{order.side} {order.qty} {order.symbol}, not to this {intent.side} {intent.qty} "
+        f"{intent.symbol}; not adopted, nothing sent; check the account by hand"
+    )
 
 
 def _lookup(broker: Broker, coid: str, why: str) -> tuple[OrderStatus, BrokerOrder | None, str]:

@@ -72,12 +72,17 @@ def review_orders(orders: tuple[PlannedOrder, ...], limits: RiskLimits) -> RiskR
     approved: list[PlannedOrder] = []
     decisions: list[CheckDecision] = []
     spendable = limits.cash - limits.cash_buffer
+    unsold = dict(limits.holdings)
     for order in sorted(orders, key=lambda o: o.side != Side.SELL):
         passed: list[str] = []
-        denial = _first_denial(order, limits, spendable, passed)
+        denial = _first_denial(order, limits, spendable, unsold, passed)
         if denial is None:
             approved.append(order)
-            spendable += order.notional if order.side is Side.SELL else -order.notional
+            if order.side is Side.SELL:
+                spendable += order.notional
+                unsold[order.symbol] -= order.qty
+            else:
+                spendable -= order.notional
             decisions.append(_decision(order, True, "all", "passed every check", passed))
         else:
             decisions.append(_decision(order, False, denial[0], denial[1], passed))
@@ -85,13 +90,30 @@ def review_orders(orders: tuple[PlannedOrder, ...], limits: RiskLimits) -> RiskR
 
 
 def _first_denial(
-    order: PlannedOrder, limits: RiskLimits, spendable: Decimal, passed: list[str]
+    order: PlannedOrder,
+    limits: RiskLimits,
+    spendable: Decimal,
+    unsold: Mapping[str, Decimal],
+    passed: list[str],
 ) -> tuple[Check, str] | None:
     checks = (
         (Check.KILL_SWITCH, _kill_switch),
         (Check.PRICE, _price),
         (Check.QUANTITY, _quantity),
-        (Check.WOULD_SHORT, _would_short),
+    )
+    for check, rule in checks:
+        reason = rule(order, limits)
+        if reason is not None:
+            return check, reason
+        passed.append(str(check))
+    held = unsold.get(order.symbol, Decimal(0))
+    if order.side is Side.SELL and order.qty > held:
+        return Check.WOULD_SHORT, (
+            f"sell of {order.qty} {order.symbol} exceeds the {held} held and not yet sold "
+            "(no short sales)"
+        )
+    passed.append(str(Check.WOULD_SHORT))
+    checks = (
         (Check.OPEN_ORDER, _open_order),
         (Check.MIN_TRADE, _min_trade),
         (Check.MAX_ORDER_NOTIONAL, _max_notional),
@@ -127,13 +149,6 @@ def _quantity(order: PlannedOrder, limits: RiskLimits) -> str | None:
     if order.qty.is_finite() and order.qty > 0:
         return None
     return f"quantity {order.qty} is not positive"
-
-
-def _would_short(order: PlannedOrder, limits: RiskLimits) -> str | None:
-    held = limits.holdings.get(order.symbol, Decimal(0))
-    if order.side is Side.SELL and order.qty > held:
-        return f"sell of {order.qty} {order.symbol} exceeds the {held} held (no short sales)"
-    return None
 
 
 def _open_order(order: PlannedOrder, limits: RiskLimits) -> str | None:

@@ -189,8 +189,9 @@ class SimBroker:
             available = account.cash - self._committed_cash(session)
             if amount > available:
                 raise BrokerError(
-                    f"cannot withdraw {amount} from sim account {self.account}: only "
-                    f"{available} is free ({account.cash} cash, the rest held by open orders)"
+                    f"cannot withdraw {amount} from sim account {self.account}: "
+                    f"{available} is free ({account.cash} cash, {account.cash - available} held "
+                    "by open orders)"
                 )
             account.cash -= amount
             session.add(_movement(self.account, -amount, "withdrawal", now))
@@ -332,7 +333,9 @@ class SimBroker:
         worst = fill_price if fill_price is not None else limit
         assert worst is not None  # a market order always has a fill price
         commission = self._commission(qty)
-        free_cash = account.cash - self._committed_cash(session)
+        committed = self._committed_cash(session)
+        free_cash = account.cash - committed
+        held_back = f" ({committed} of {account.cash} held by open orders)" if committed else ""
         if intent.side is Side.SELL:
             held = self._held(session, intent.symbol)
             offered = self._offered(session, intent.symbol)
@@ -342,13 +345,16 @@ class SimBroker:
                     f"{held - offered} available ({held} held, {offered} in open sell orders)"
                 ), None
             if _proceeds(qty, worst) + free_cash < commission:
-                return f"commission {commission} exceeds the proceeds plus free cash", None
+                return (
+                    f"commission {commission} exceeds the proceeds plus {free_cash} free "
+                    f"cash{held_back}"
+                ), None
         else:
             cost = _cost(qty, worst) + commission
             if cost > free_cash:
                 return (
                     f"insufficient cash: the order needs {cost} with commission, {free_cash} "
-                    f"is free ({account.cash} cash, the rest held by open orders)"
+                    f"is free{held_back}"
                 ), None
         return None, fill_price
 

@@ -1,4 +1,9 @@
-"""Settings of the simulated broker (an account's `broker_settings` when `broker = "sim"`)."""
+"""Settings of the simulated broker (an account's `broker_settings` when `broker = "sim"`).
+
+A relative `prices.path` is resolved against the validation context's `config_dir` when the
+caller passes one (`model_validate(data, context={"config_dir": ...})`), else against the
+working directory; either way the validated settings hold the absolute path.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +14,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from adapters.sim.prices import CloseTable, CsvPrices, SyntheticPrices, read_closes_csv
+from adapters.sim.prices import CsvPrices, PriceFileError, SyntheticPrices, read_closes_csv
 
 _CENT = Decimal("0.01")
 # Above this, slippage is almost surely a unit slip (basis points, not percent); at 10,000
 # a sell would fill at zero.
 MAX_SLIPPAGE_BPS = Decimal(1000)
+MAX_VOLATILITY = Decimal(2)
+
+
+def _rule(problem: str, fix: str) -> PydanticCustomError:
+    """Return a validation failure that says what is wrong and, in its ctx, how to fix it."""
+    # Braces would be read as template fields; a file name may contain them.
+    message = problem.replace("{", "(").replace("}", ")")
+    return PydanticCustomError("trimtab_rule", message, {"fix": fix})
 
 
 class SyntheticPriceSettings(BaseModel):
@@ -44,8 +50,8 @@ class SyntheticPriceSettings(BaseModel):
         default=Decimal("0.07"),
         ge=-1,
         le=1,
-        description="Expected yearly return as a fraction (0.07 = 7%); negative for a falling "
-        "market.",
+        description="Expected yearly return as a fraction (0.07 = 7%), -1 to 1; negative for "
+        "a falling market.",
     )
     annual_volatility: Decimal = Field(
         default=Decimal("0.18"),
@@ -54,16 +60,22 @@ class SyntheticPriceSettings(BaseModel):
     base_prices: dict[str, Decimal] = Field(
         default_factory=dict,
         description="Price per symbol on the start day; other symbols get one derived from "
-        "their name.",
+        "their name ($20 to $210).",
     )
 
     @field_validator("annual_volatility")
     @classmethod
     def _volatility_in_range(cls, value: Decimal) -> Decimal:
         if value < 0:
-            raise ValueError(f"annual_volatility must not be negative, got {value}")
-        if value > 2:
-            raise ValueError(f"annual_volatility is a fraction (0.18 = 18%); {value} is over 2")
+            raise _rule(
+                f"annual_volatility must not be negative, got {value}",
+                "use 0 for a market that only drifts, or e.g. 0.18",
+            )
+        if value > MAX_VOLATILITY:
+            raise _rule(
+                f"annual_volatility {value} is over {MAX_VOLATILITY}",
+                "write a fraction: 0.18 means 18% a year",
+            )
         return value
 
     @field_validator("base_prices")
@@ -71,9 +83,12 @@ class SyntheticPriceSettings(BaseModel):
     def _base_prices_positive(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
         for symbol, price in value.items():
             if not symbol.strip():
-                raise ValueError("base_prices has an empty symbol name")
+                raise _rule("base_prices has an empty symbol name", "name each symbol")
             if price <= 0:
-                raise ValueError(f"base_prices.{symbol} must be positive, got {price}")
+                raise _rule(
+                    f"base_prices.{symbol} must be positive, got {price}",
+                    "give a starting price above zero, e.g. 100",
+                )
         return value
 
     def build(self) -> SyntheticPrices:
@@ -94,21 +109,28 @@ class CsvPriceSettings(BaseModel):
 
     source: Literal["csv"] = Field(description="Read daily closes from a CSV file.")
     path: Path = Field(
-        description="CSV of daily closes, header date,SYMBOL1,SYMBOL2,...; read once at start."
+        description="CSV of daily closes with header date,SYMBOL1,SYMBOL2,...; checked when the "
+        "configuration is loaded, read when the broker starts."
     )
-    # Parsed while validating, so a bad file fails the configuration and is read only once.
-    _table: CloseTable | None = PrivateAttr(default=None)
 
-    @model_validator(mode="after")
-    def _file_parses(self) -> CsvPriceSettings:
-        self._table = read_closes_csv(self.path)
-        return self
+    @field_validator("path")
+    @classmethod
+    def _file_parses(cls, value: Path, info: ValidationInfo) -> Path:
+        value = value.expanduser()
+        if not value.is_absolute():
+            context = info.context if isinstance(info.context, dict) else {}
+            value = Path(context.get("config_dir") or Path.cwd()) / value
+        try:
+            read_closes_csv(value)
+        except PriceFileError as exc:
+            raise _rule(
+                str(exc), "fix the file, or point path at another (see README, Simulated broker)"
+            ) from exc
+        return value
 
     def build(self) -> CsvPrices:
-        """Return the price source these settings describe."""
-        if self._table is None:  # pragma: no cover - validation always sets it
-            return CsvPrices.from_file(self.path)
-        return CsvPrices(self._table, path=self.path)
+        """Return the price source these settings describe; read the file now."""
+        return CsvPrices.from_file(self.path)
 
 
 PriceSettings = Annotated[SyntheticPriceSettings | CsvPriceSettings, Field(discriminator="source")]
@@ -125,8 +147,8 @@ class SimSettings(BaseModel):
     )
     slippage_bps: Decimal = Field(
         default=Decimal(0),
-        description="Price impact in basis points: buys fill at quote x (1 + bps/10000), sells "
-        "at quote x (1 - bps/10000).",
+        description="Price impact in basis points (0 to 1000): buys fill at "
+        "quote x (1 + bps/10000), sells at quote x (1 - bps/10000).",
     )
     commission_per_order: Decimal = Field(
         default=Decimal(0), description="Commission charged per filled order, in dollars."
@@ -148,22 +170,22 @@ class SimSettings(BaseModel):
     @classmethod
     def _not_negative(cls, value: Decimal, info: ValidationInfo) -> Decimal:
         if value < 0:
-            raise ValueError(f"{info.field_name} must be zero or more, got {value}")
+            raise _rule(f"{info.field_name} must be zero or more, got {value}", "use 0 or more")
         return value
 
     @field_validator("starting_cash")
     @classmethod
     def _whole_cents(cls, value: Decimal) -> Decimal:
         if value != value.quantize(_CENT):
-            raise ValueError(f"starting_cash must be whole cents, got {value}")
+            raise _rule(f"starting_cash must be whole cents, got {value}", "round to cents")
         return value
 
     @field_validator("slippage_bps")
     @classmethod
     def _slippage_plausible(cls, value: Decimal) -> Decimal:
         if value > MAX_SLIPPAGE_BPS:
-            raise ValueError(
-                f"slippage_bps is in basis points (1 bp = 0.01%); {value} is over "
-                f"{MAX_SLIPPAGE_BPS} (10%)"
+            raise _rule(
+                f"slippage_bps {value} is over {MAX_SLIPPAGE_BPS} (10%)",
+                "write basis points: 1 bp = 0.01%, so 0.05% is 5",
             )
         return value

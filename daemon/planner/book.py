@@ -41,12 +41,15 @@ class Book:
     bands: tuple[Band, ...]
     in_targets: NDArray[np.bool_]
     values: NDArray[np.float64]
+    prices: NDArray[np.float64]
     unit_values: NDArray[np.float64]
     max_steps: NDArray[np.float64]
     targets: NDArray[np.float64]
     target_values: NDArray[np.float64]
     limits: BandLimits
     kept: tuple[str, ...]
+    kept_qty: tuple[Decimal, ...]
+    kept_price: tuple[Decimal, ...]
     cash: Decimal
     nav: Decimal
     cash_weight: Decimal
@@ -110,6 +113,7 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         bands=bands,
         in_targets=np.array([s in inp.targets for s in symbols], dtype=bool),
         values=q * p,
+        prices=p,
         unit_values=step * p,
         # Exact in Decimal: a float quotient could round up past what is held.
         max_steps=np.array(
@@ -119,6 +123,8 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         target_values=targets * float(nav),
         limits=band_limits(bands, targets),
         kept=kept,
+        kept_qty=tuple(inp.holdings.get(s, _ZERO) for s in kept),
+        kept_price=tuple(inp.prices[s] for s in kept),
         cash=inp.cash,
         nav=nav,
         cash_weight=cash_weight,

@@ -26,11 +26,11 @@ __all__ = [
     "large_enough",
     "room_to_buy",
     "room_to_sell",
+    "sell_down",
     "settle",
     "spend_excess",
     "step_slack",
-    "top_up_sells",
-]
+    ]
 
 import math
 from dataclasses import dataclass
@@ -70,10 +70,10 @@ def ceil_steps(amount: Floats, unit_values: Floats, slack: Floats | float) -> Fl
     return np.maximum(0.0, np.ceil(amount / unit_values - slack))
 
 
-def room_to_sell(values: Floats, book: Book, slack: Floats) -> Floats:
-    """Return how many increments can be sold without going below target or the holding."""
+def room_to_sell(values: Floats, book: Book, slack: Floats, sold: Floats) -> Floats:
+    """Return how many more increments can be sold without going below target or the holding."""
     room = floor_steps(values - book.target_values, book.unit_values, slack)
-    return np.minimum(room, book.max_steps)
+    return np.minimum(room, book.max_steps - sold)
 
 
 def room_to_buy(values: Floats, book: Book, slack: Floats) -> Floats:
@@ -130,43 +130,57 @@ def spend_excess(
     return add
 
 
-def top_up_sells(
-    deficit: float,
+def sell_down(
+    short: float,
     values: Floats,
     book: Book,
     *,
-    sold: Floats,
-    sell_all: Flags,
+    slack: Floats,
     eligible: Flags,
+    sold: Floats,
+    sold_all: Flags,
     min_trade: float,
-) -> None:
-    """Sell more, largest overweight first, until `deficit` more cash is raised (in place).
+    past_target: bool = False,
+) -> tuple[Floats, Flags]:
+    """Return more increments (and whole holdings) to sell, largest overweight first.
 
-    Rounding sells toward their targets can leave a cash need short by a fraction of an
-    increment; this is the only step allowed to sell past a target, by less than one increment
-    per holding unless the need requires more.
+    Sell each holding down to its target before moving to the next, until `short` more cash is
+    raised. With `past_target`, holdings may be sold below target (down to nothing): only a cash
+    need the owner asked for may do that, and only for what rounding toward targets left short.
     """
     unit = book.unit_values
+    tol = book.tolerance
+    steps = np.zeros_like(values)
+    whole = np.zeros_like(sold_all)
     order = np.argsort(-(values - book.target_values), kind="stable")
+    floor_trade = min_trade * (1.0 - _MIN_TRADE_SLACK)
     for i in order:
-        if deficit <= 0:
-            return
-        if not eligible[i] or sell_all[i] or values[i] <= 0:
+        if short <= 0:
+            break
+        if not eligible[i] or sold_all[i] or values[i] <= 0:
             continue
-        k = math.ceil(deficit / unit[i])
-        if sold[i] == 0:
-            k = max(k, math.ceil(min_trade / unit[i] * (1 - _MIN_TRADE_SLACK)))
-        if sold[i] + k >= book.max_steps[i]:
-            whole = float(book.values[i])
-            if sold[i] == 0 and whole < min_trade * (1 - _MIN_TRADE_SLACK):
+        left = float(book.max_steps[i] - sold[i])
+        if past_target or book.target_values[i] <= tol:
+            room = left
+        else:
+            over = (values[i] - book.target_values[i]) / unit[i] + slack[i]
+            room = min(left, math.floor(over))
+        first = sold[i] == 0
+        k = math.ceil(short / unit[i])
+        if first:
+            k = max(k, math.ceil(floor_trade / unit[i]))
+        if k >= left and room >= left:
+            if first and book.values[i] < floor_trade:
                 continue
-            sell_all[i] = True
-            deficit -= float(values[i])
-            values[i] = 0.0
+            whole[i] = True
+            short -= float(values[i])
             continue
-        sold[i] += k
-        values[i] -= k * unit[i]
-        deficit -= k * float(unit[i])
+        k = min(k, int(room))
+        if k < 1 or (first and k * unit[i] < floor_trade):
+            continue
+        steps[i] = k
+        short -= k * float(unit[i])
+    return steps, whole
 
 
 def cut_to_budget(buys: Floats, budget: Floats | float, values: Floats, book: Book) -> Floats:
@@ -174,7 +188,7 @@ def cut_to_budget(buys: Floats, budget: Floats | float, values: Floats, book: Bo
     unit = book.unit_values
     cost = float((buys * unit).sum())
     budget = float(budget)
-    if cost <= budget:
+    if cost <= 0 or cost <= budget:
         return buys
     cut = np.floor(buys * (max(0.0, budget) / cost))
     left = budget - float((cut * unit).sum())

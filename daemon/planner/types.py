@@ -23,8 +23,14 @@ from daemon.domain import Side
 
 RebalanceTo = Literal["target", "band_edge"]
 
-_NO_BANDS: Mapping[str, Band] = MappingProxyType({})
-_NO_INCREMENTS: Mapping[str, Decimal] = MappingProxyType({})
+
+def _no_bands() -> Mapping[str, Band]:
+    return MappingProxyType({})
+
+
+def _no_increments() -> Mapping[str, Decimal]:
+    return MappingProxyType({})
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +60,14 @@ class PlanningPolicy:
     """How an account is rebalanced; see `daemon.planner.planner` for the semantics."""
 
     default_band: Band
-    band_overrides: Mapping[str, Band] = field(default=_NO_BANDS)
+    band_overrides: Mapping[str, Band] = field(default_factory=_no_bands)
     rebalance_to: RebalanceTo = "target"
     inner_band: Decimal = Decimal(0)
     cash_buffer: Decimal = Decimal(0)
     min_trade_notional: Decimal = Decimal(0)
     buy_only: bool = False
     share_increment: Decimal = Decimal(1)
-    increment_overrides: Mapping[str, Decimal] = field(default=_NO_INCREMENTS)
+    increment_overrides: Mapping[str, Decimal] = field(default_factory=_no_increments)
     keep: frozenset[str] = frozenset()
 
     def band_for(self, symbol: str) -> Band:

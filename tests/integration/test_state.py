@@ -56,11 +56,21 @@ def test_emptied_database_is_refused(database_url: str, tmp_path: Path) -> None:
     state = tmp_path / "state"
     db = open_database(database_url, state)
     with db.engine.begin() as connection:
-        for table in ("order_events", "order_intents", "cycles", "audit_records",
-                      "kill_switch_events", "alembic_version"):
-            connection.execute(text(f"DROP TABLE {table} CASCADE"
-                                    if db.engine.dialect.name == "postgresql"
-                                    else f"DROP TABLE {table}"))
+        for table in (
+            "order_events",
+            "order_intents",
+            "cycles",
+            "audit_records",
+            "kill_switch_events",
+            "alembic_version",
+        ):
+            connection.execute(
+                text(
+                    f"DROP TABLE {table} CASCADE"
+                    if db.engine.dialect.name == "postgresql"
+                    else f"DROP TABLE {table}"
+                )
+            )
     db.close()
     with pytest.raises(StateError, match="has no trimtab schema"):
         open_database(database_url, state)
@@ -70,15 +80,17 @@ def test_audit_chain_detects_an_edited_record(database: Database) -> None:
     with database.transaction() as session:
         log = AuditLog(session)
         for n in range(5):
-            log.append(AuditKind.CASH_MOVEMENT, {"amount": Decimal(n)}, at=T0 + timedelta(n),
-                       account="a")
+            log.append(
+                AuditKind.CASH_MOVEMENT, {"amount": Decimal(n)}, at=T0 + timedelta(n), account="a"
+            )
     with database.transaction() as session:
         assert AuditLog(session).verify() is None
         records = AuditLog(session).records(account="a")
         assert [r.payload["amount"] for r in records] == ["0", "1", "2", "3", "4"]
         assert records[1].prev_hash == records[0].hash
         session.execute(
-            update(AuditRecordRow).where(AuditRecordRow.seq == records[2].seq)
+            update(AuditRecordRow)
+            .where(AuditRecordRow.seq == records[2].seq)
             .values(payload='{"amount":"2000"}')
         )
     with database.transaction() as session:
@@ -112,17 +124,33 @@ def test_kill_switch_is_durable_and_audited(database_url: str, tmp_path: Path) -
 
 def _intent(cycle_id: str, seq: int = 1) -> OrderIntent:
     return OrderIntent(
-        client_order_id=client_order_id(cycle_id, seq), cycle_id=cycle_id, account="a", seq=seq,
-        symbol="VTI", side=Side.BUY, qty=Decimal("3.5"), order_type=OrderType.MARKET,
-        reason="VTI under target", reference_price=Decimal("250.01"),
+        client_order_id=client_order_id(cycle_id, seq),
+        cycle_id=cycle_id,
+        account="a",
+        seq=seq,
+        symbol="VTI",
+        side=Side.BUY,
+        qty=Decimal("3.5"),
+        order_type=OrderType.MARKET,
+        reason="VTI under target",
+        reference_price=Decimal("250.01"),
     )
 
 
 def test_intent_lifecycle_follows_the_table(database: Database) -> None:
     cycle_id = "a:2026-11-24:manual"
     with database.transaction() as session:
-        session.add(CycleRow(cycle_id=cycle_id, account="a", trading_day=T0.date(),
-                             slot="manual", mode="paper", started_at=T0, outcome="running"))
+        session.add(
+            CycleRow(
+                cycle_id=cycle_id,
+                account="a",
+                trading_day=T0.date(),
+                slot="manual",
+                mode="paper",
+                started_at=T0,
+                outcome="running",
+            )
+        )
         session.flush()
         store = IntentStore(session)
         intent = _intent(cycle_id)
@@ -131,10 +159,17 @@ def test_intent_lifecycle_follows_the_table(database: Database) -> None:
         assert [s.intent for s in store.unresolved("a")] == [intent]
         with pytest.raises(InvalidTransition):
             store.move(intent.client_order_id, OrderStatus.PLANNED, T0)
-        filled = BrokerOrder(client_order_id=intent.client_order_id, broker_order_id="b-1",
-                             symbol="VTI", side=Side.BUY, qty=intent.qty,
-                             order_type=OrderType.MARKET, status=OrderStatus.FILLED,
-                             filled_qty=intent.qty, avg_fill_price=Decimal("250.02"))
+        filled = BrokerOrder(
+            client_order_id=intent.client_order_id,
+            broker_order_id="b-1",
+            symbol="VTI",
+            side=Side.BUY,
+            qty=intent.qty,
+            order_type=OrderType.MARKET,
+            status=OrderStatus.FILLED,
+            filled_qty=intent.qty,
+            avg_fill_price=Decimal("250.02"),
+        )
         store.move(intent.client_order_id, OrderStatus.FILLED, T0, order=filled)
     with database.transaction() as session:
         stored = IntentStore(session).get(intent.client_order_id)

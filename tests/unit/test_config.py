@@ -51,9 +51,7 @@ def test_defaults_are_dry_run(tmp_path: Path) -> None:
     assert settings.accounts["main"].policy.rebalance_to == "target"
 
 
-def test_environment_overrides_nested_keys(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_environment_overrides_nested_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIMTAB_MODE", "paper")
     monkeypatch.setenv("TRIMTAB_ACCOUNTS__MAIN__POLICY__BUY_ONLY", "true")
     monkeypatch.setenv("TRIMTAB_ACCOUNTS__MAIN__BANDS__ABSOLUTE_PP", "3")
@@ -81,8 +79,12 @@ min_trade_notional = "-5"
 rebalance_to = "halfway"
 """
     problems = paths(write(tmp_path, text))
-    assert {"mode", "accounts.main.type", "accounts.main.policy.min_trade_notional",
-            "accounts.main.policy.rebalance_to"} <= set(problems)
+    assert {
+        "mode",
+        "accounts.main.type",
+        "accounts.main.policy.min_trade_notional",
+        "accounts.main.policy.rebalance_to",
+    } <= set(problems)
     assert "use one of the values named" in problems["accounts.main.type"]
 
 
@@ -105,8 +107,11 @@ def test_live_needs_the_exact_confirmation(tmp_path: Path) -> None:
     ok = f'mode = "live"\nlive_confirmation = "{LIVE_CONFIRMATION}"\n' + MINIMAL.replace(
         'broker = "sim"', f'broker = "{SECRET_BROKER}"'
     )
-    secrets = write(tmp_path, '[accounts.main.broker_settings]\napi_key = "k"\nsecret_key = "s"\n',
-                    "secrets.toml")
+    secrets = write(
+        tmp_path,
+        '[accounts.main.broker_settings]\napi_key = "k"\nsecret_key = "s"\n',
+        "secrets.toml",
+    )
     secrets.chmod(0o600)
     config = write(tmp_path, f'secrets_file = "secrets.toml"\n{ok}')
     assert load_config(config).mode is Mode.LIVE
@@ -155,8 +160,10 @@ def test_credentials_in_the_config_file_are_refused_without_echoing_them(tmp_pat
     )
     problems = check_config(write(tmp_path, text))
     flagged = {p.path for p in problems}
-    assert {"accounts.main.broker_settings.api_key",
-            "accounts.main.broker_settings.secret_key"} <= flagged
+    assert {
+        "accounts.main.broker_settings.api_key",
+        "accounts.main.broker_settings.secret_key",
+    } <= flagged
     assert all(SECRET_VALUE not in str(p) for p in problems)
     assert "TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__API_KEY" in str(problems)
 
@@ -194,8 +201,12 @@ def test_secrets_file_values_are_used_and_never_shown(tmp_path: Path) -> None:
 
 
 def test_invalid_secret_value_error_does_not_echo_it(tmp_path: Path) -> None:
-    secrets = write(tmp_path, f'[accounts.main.broker_settings]\napi_key = "{SECRET_VALUE}"\n'
-                    f'endpoint = ["{SECRET_VALUE}"]\n', "secrets.toml")
+    secrets = write(
+        tmp_path,
+        f'[accounts.main.broker_settings]\napi_key = "{SECRET_VALUE}"\n'
+        f'endpoint = ["{SECRET_VALUE}"]\n',
+        "secrets.toml",
+    )
     secrets.chmod(0o600)
     text = 'secrets_file = "secrets.toml"\n' + MINIMAL.replace(
         'broker = "sim"', f'broker = "{SECRET_BROKER}"'

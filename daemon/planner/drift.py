@@ -1,0 +1,187 @@
+"""Assemble the `Plan`: orders with reasons, the drift table before and after, plan notes."""
+
+from __future__ import annotations
+
+__all__ = ["assemble"]
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from daemon.domain import CASH, Side
+from daemon.planner.bands import decimal_limits, outside_band
+from daemon.planner.book import Book
+from daemon.planner.reasons import Origin, Why, money, order_reason, row_note
+from daemon.planner.rounding import Settled
+from daemon.planner.types import DriftRow, Plan, PlannedOrder, PlanningPolicy
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_KEPT = "kept: not managed"
+
+
+def assemble(
+    book: Book,
+    policy: PlanningPolicy,
+    *,
+    settled: Settled,
+    out_before: NDArray[np.bool_],
+    rebalanced: bool,
+    why: NDArray[np.int64],
+    origin: NDArray[np.int64],
+    dropped: NDArray[np.float64],
+    notes: list[str],
+) -> Plan:
+    """Return the plan for the settled orders, with a drift row per symbol and a CASH row."""
+    nav = book.nav
+    off = _off_target(book, policy, settled, rebalanced)
+    sells: list[PlannedOrder] = []
+    buys: list[PlannedOrder] = []
+    rows: list[DriftRow] = []
+    noted: list[str] = []
+    for i, symbol in enumerate(book.symbols):
+        qty, price = book.qty[i], book.price[i]
+        target = book.effective_target(i)
+        half, low, high = decimal_limits(book.bands[i], target)
+        weight = _share(qty * price, nav)
+        sold, bought = settled.sell_qty[i], settled.buy_qty[i]
+        for side, amount, orders in ((Side.SELL, sold, sells), (Side.BUY, bought, buys)):
+            if amount > 0:
+                notional = amount * price
+                reason = order_reason(
+                    symbol=symbol,
+                    weight=weight,
+                    target=target,
+                    half_width=half,
+                    in_targets=bool(book.in_targets[i]),
+                    side=side,
+                    qty=amount,
+                    notional=notional,
+                    origin=Origin(int(origin[i])),
+                )
+                orders.append(PlannedOrder(symbol, side, amount, price, notional, reason))
+        note = ""
+        if off[i]:
+            note = row_note(
+                why=Why(int(why[i])),
+                overweight=bool(book.values[i] > book.target_values[i]),
+                in_targets=bool(book.in_targets[i]),
+                buy_only=policy.buy_only,
+                dropped=None if np.isnan(dropped[i]) else Decimal(repr(float(dropped[i]))),
+                min_trade=policy.min_trade_notional,
+                increment=book.increment[i],
+            )
+            noted.append(symbol)
+        after = qty - sold + bought
+        rows.append(
+            DriftRow(
+                symbol=symbol,
+                qty=qty,
+                price=price,
+                value=qty * price,
+                weight=weight,
+                target=target,
+                low=low,
+                high=high,
+                out_of_band=bool(out_before[i]),
+                managed=True,
+                qty_after=after,
+                weight_after=_share(after * price, nav),
+                note=note,
+            )
+        )
+    rows.extend(_kept_rows(book))
+    rows.append(_cash_row(book, settled.cash_after))
+    return Plan(
+        orders=tuple(sells + buys),
+        drift=tuple(rows),
+        nav=nav,
+        cash_before=book.cash,
+        cash_after=settled.cash_after,
+        triggered=bool(out_before.any()),
+        notes=tuple(notes + _summary(out_before, rebalanced, noted)),
+    )
+
+
+def _off_target(
+    book: Book, policy: PlanningPolicy, settled: Settled, rebalanced: bool
+) -> NDArray[np.bool_]:
+    """Return which holdings end outside their band, or (after a rebalance to target) further
+    than one increment from it: the rows that owe the reader a note."""
+    if book.nav_f <= 0:
+        return np.zeros(book.size, dtype=bool)
+    change = np.array(
+        [float(b - s) for s, b in zip(settled.sell_qty, settled.buy_qty, strict=True)],
+        dtype=np.float64,
+    )
+    values = book.values + change * book.prices
+    off = outside_band(values / book.nav_f, book.limits, book.targets)
+    if rebalanced and policy.rebalance_to == "target":
+        miss = np.abs(values - book.target_values)
+        off |= miss > book.unit_values + book.tolerance
+    return off
+
+
+def _kept_rows(book: Book) -> list[DriftRow]:
+    rows = []
+    for symbol, qty, price in zip(book.kept, book.kept_qty, book.kept_price, strict=True):
+        weight = _share(qty * price, book.nav)
+        rows.append(
+            DriftRow(
+                symbol=symbol,
+                qty=qty,
+                price=price,
+                value=qty * price,
+                weight=weight,
+                target=_ZERO,
+                low=_ZERO,
+                high=_ZERO,
+                out_of_band=False,
+                managed=False,
+                qty_after=qty,
+                weight_after=weight,
+                note=_KEPT,
+            )
+        )
+    return rows
+
+
+def _cash_row(book: Book, cash_after: Decimal) -> DriftRow:
+    target = _share(book.cash_target, book.nav)
+    note = ""
+    if cash_after < book.cash_need:
+        note = f"below the cash buffer and withdrawal ({money(book.cash_need)})"
+    return DriftRow(
+        symbol=CASH,
+        qty=book.cash,
+        price=_ONE,
+        value=book.cash,
+        weight=_share(book.cash, book.nav),
+        target=target,
+        low=target,
+        high=target,
+        out_of_band=False,
+        managed=True,
+        qty_after=cash_after,
+        weight_after=_share(cash_after, book.nav),
+        note=note,
+    )
+
+
+def _summary(out_before: NDArray[np.bool_], rebalanced: bool, noted: Sequence[str]) -> list[str]:
+    notes = []
+    if not rebalanced:
+        if out_before.any():
+            notes.append("the cash flows brought every holding back inside its band")
+        else:
+            notes.append("every holding is inside its band: no rebalance")
+    if noted:
+        names = ", ".join(noted[:10]) + (f" and {len(noted) - 10} more" if len(noted) > 10 else "")
+        notes.append(f"staying off target (see their drift notes): {names}")
+    return notes
+
+
+def _share(value: Decimal, nav: Decimal) -> Decimal:
+    return value / nav if nav > 0 else _ZERO

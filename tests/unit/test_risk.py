@@ -1,0 +1,145 @@
+"""Pre-trade checks: each denial names its check; buys never exceed cash after sells."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from daemon.domain import Side
+from daemon.planner import PlannedOrder
+from daemon.risk import Check, RiskLimits, review_orders
+
+D = Decimal
+
+
+def order(symbol: str, side: Side, qty: str, price: str) -> PlannedOrder:
+    q, p = D(qty), D(price)
+    return PlannedOrder(symbol, side, q, p, q * p, f"{side} {qty} {symbol}")
+
+
+def limits(**overrides: object) -> RiskLimits:
+    base: dict[str, object] = {
+        "cash": D(1000),
+        "nav": D(10000),
+        "holdings": {"VTI": D(10)},
+        "busy_symbols": (),
+        "cash_buffer": D(0),
+        "min_trade_notional": D(10),
+        "max_order_notional": None,
+        "max_order_pct_nav": D(1),
+        "kill_switch_reason": None,
+    }
+    base.update(overrides)
+    return RiskLimits(**base)  # type: ignore[arg-type]
+
+
+def denied_by(review_checks: list[tuple[str, str]], symbol: str) -> str:
+    return dict(review_checks)[symbol]
+
+
+def test_everything_passes_with_every_check_listed() -> None:
+    review = review_orders(
+        (order("VTI", Side.SELL, "2", "100"), order("BND", Side.BUY, "10", "70")), limits()
+    )
+    assert len(review.approved) == 2
+    assert review.decisions[0].passed == tuple(str(c) for c in Check)
+
+
+def test_kill_switch_denies_everything() -> None:
+    review = review_orders(
+        (order("VTI", Side.SELL, "2", "100"),), limits(kill_switch_reason="vacation")
+    )
+    assert review.approved == ()
+    assert review.decisions[0].check == Check.KILL_SWITCH
+    assert "vacation" in review.decisions[0].reason
+
+
+def test_each_check_names_itself() -> None:
+    cases = [
+        (order("VTI", Side.SELL, "11", "100"), limits(), Check.WOULD_SHORT),
+        (order("VTI", Side.SELL, "1", "0"), limits(), Check.PRICE),
+        (order("VTI", Side.SELL, "0", "100"), limits(), Check.QUANTITY),
+        (order("VTI", Side.SELL, "1", "100"), limits(busy_symbols={"VTI"}), Check.OPEN_ORDER),
+        (order("VTI", Side.SELL, "1", "5"), limits(), Check.MIN_TRADE),
+        (
+            order("VTI", Side.SELL, "5", "100"),
+            limits(max_order_notional=D(400)),
+            Check.MAX_ORDER_NOTIONAL,
+        ),
+        (
+            order("VTI", Side.SELL, "5", "100"),
+            limits(max_order_pct_nav=D("0.01")),
+            Check.MAX_ORDER_PCT_NAV,
+        ),
+        (order("BND", Side.BUY, "20", "70"), limits(), Check.CASH),
+        (order("BND", Side.BUY, "14", "70"), limits(cash_buffer=D(100)), Check.CASH),
+    ]
+    for planned, lim, check in cases:
+        review = review_orders((planned,), lim)
+        assert review.approved == (), check
+        assert review.decisions[0].check == check
+
+
+def test_buys_are_funded_by_approved_sells_only() -> None:
+    sells = (order("VTI", Side.SELL, "5", "100"), order("XYZ", Side.SELL, "5", "100"))
+    buy = order("BND", Side.BUY, "20", "70")  # $1,400: needs cash $1,000 + the VTI sale
+    review = review_orders((buy, *sells), limits())
+    # XYZ is not held, so it is refused, but the VTI sale funds the buy.
+    assert [o.symbol for o in review.approved] == ["VTI", "BND"]
+    assert {d.symbol: d.check for d in review.denied} == {"XYZ": Check.WOULD_SHORT}
+
+
+amounts = st.decimals(min_value=0, max_value=10_000, places=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cash=amounts,
+    buffer=amounts,
+    held=st.dictionaries(st.sampled_from(["A", "B", "C"]), amounts, max_size=3),
+    planned=st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", "C", "D"]),
+            st.sampled_from(list(Side)),
+            st.decimals(min_value=-5, max_value=500, places=3),
+            st.decimals(min_value=-1, max_value=900, places=2),
+        ),
+        max_size=8,
+    ),
+    kill=st.booleans(),
+)
+def test_approved_orders_never_overspend_or_short(
+    cash: Decimal,
+    buffer: Decimal,
+    held: dict[str, Decimal],
+    planned: list[tuple[str, Side, Decimal, Decimal]],
+    kill: bool,
+) -> None:
+    orders = tuple(PlannedOrder(s, side, q, p, q * p, "r") for s, side, q, p in planned)
+    review = review_orders(
+        orders,
+        limits(
+            cash=cash,
+            cash_buffer=buffer,
+            holdings=held,
+            min_trade_notional=D(0),
+            kill_switch_reason="k" if kill else None,
+        ),
+    )
+    assert len(review.decisions) == len(orders)
+    if kill:
+        assert review.approved == ()
+    spent = sum((o.notional for o in review.approved if o.side is Side.BUY), D(0))
+    raised = sum((o.notional for o in review.approved if o.side is Side.SELL), D(0))
+    if spent:
+        assert spent <= cash - buffer + raised
+    sold: dict[str, Decimal] = {}
+    for approved in review.approved:
+        assert approved.qty > 0
+        assert approved.price > 0
+        if approved.side is Side.SELL:
+            sold[approved.symbol] = sold.get(approved.symbol, D(0)) + approved.qty
+    for symbol, qty in sold.items():
+        assert qty <= held.get(symbol, D(0))
