@@ -213,24 +213,24 @@ class Executor:
             order = self._broker.submit(intent)
         except DuplicateClientOrderId:
             # The broker has it already: adopt what it says, never send again.
-            status, order, detail = _lookup(
+            status, found, detail = _lookup(
                 self._broker, coid, "broker already had this client order id"
             )
-            mismatch = _mismatch(intent, order)
+            mismatch = _mismatch(intent, found)
             if mismatch:
                 self._record(intent, OrderStatus.REJECTED, None, mismatch)
-                raise StateError(mismatch)
-            return status, order, detail
+                raise StateError(mismatch) from None
+            return status, found, detail
         except OrderRejected as exc:
             return OrderStatus.REJECTED, None, exc.reason
         except (OutcomeUnknown, BrokerError) as exc:
             self._log.warning("order_outcome_unknown", client_order_id=coid, error=str(exc))
-            status, order, detail = _lookup(self._broker, coid, f"outcome unknown after: {exc}")
-            mismatch = _mismatch(intent, order)
+            status, found, detail = _lookup(self._broker, coid, f"outcome unknown after: {exc}")
+            mismatch = _mismatch(intent, found)
             if mismatch:
                 self._record(intent, OrderStatus.UNKNOWN, None, mismatch)
                 raise StateError(mismatch) from exc
-            return status, order, detail
+            return status, found, detail
         return order.status, order, order.message
 
     def _record(

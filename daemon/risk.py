@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["Check", "CheckDecision", "RiskLimits", "RiskReview", "review_orders"]
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -67,110 +67,104 @@ class RiskReview:
         return tuple(d for d in self.decisions if not d.allowed)
 
 
+@dataclass(slots=True)
+class _Running:
+    """What earlier approvals in the same review have used up."""
+
+    spendable: Decimal
+    unsold: dict[str, Decimal]
+
+
 def review_orders(orders: tuple[PlannedOrder, ...], limits: RiskLimits) -> RiskReview:
     """Check every planned order; buys are checked against cash after the approved sells."""
     approved: list[PlannedOrder] = []
     decisions: list[CheckDecision] = []
-    spendable = limits.cash - limits.cash_buffer
-    unsold = dict(limits.holdings)
+    running = _Running(limits.cash - limits.cash_buffer, dict(limits.holdings))
     for order in sorted(orders, key=lambda o: o.side != Side.SELL):
         passed: list[str] = []
-        denial = _first_denial(order, limits, spendable, unsold, passed)
+        denial = _first_denial(order, limits, running, passed)
         if denial is None:
             approved.append(order)
             if order.side is Side.SELL:
-                spendable += order.notional
-                unsold[order.symbol] -= order.qty
+                running.spendable += order.notional
+                running.unsold[order.symbol] -= order.qty
             else:
-                spendable -= order.notional
+                running.spendable -= order.notional
             decisions.append(_decision(order, True, "all", "passed every check", passed))
         else:
             decisions.append(_decision(order, False, denial[0], denial[1], passed))
     return RiskReview(tuple(approved), tuple(decisions))
 
 
+_Rule = Callable[[PlannedOrder, RiskLimits, _Running], str | None]
+
+
 def _first_denial(
-    order: PlannedOrder,
-    limits: RiskLimits,
-    spendable: Decimal,
-    unsold: Mapping[str, Decimal],
-    passed: list[str],
+    order: PlannedOrder, limits: RiskLimits, running: _Running, passed: list[str]
 ) -> tuple[Check, str] | None:
-    checks = (
-        (Check.KILL_SWITCH, _kill_switch),
-        (Check.PRICE, _price),
-        (Check.QUANTITY, _quantity),
-    )
-    for check, rule in checks:
-        reason = rule(order, limits)
+    for check, rule in _RULES:
+        reason = rule(order, limits, running)
         if reason is not None:
             return check, reason
         passed.append(str(check))
-    held = unsold.get(order.symbol, Decimal(0))
-    if order.side is Side.SELL and order.qty > held:
-        return Check.WOULD_SHORT, (
-            f"sell of {order.qty} {order.symbol} exceeds the {held} held and not yet sold "
-            "(no short sales)"
-        )
-    passed.append(str(Check.WOULD_SHORT))
-    checks = (
-        (Check.OPEN_ORDER, _open_order),
-        (Check.MIN_TRADE, _min_trade),
-        (Check.MAX_ORDER_NOTIONAL, _max_notional),
-        (Check.MAX_ORDER_PCT_NAV, _max_pct_nav),
-    )
-    for check, rule in checks:
-        reason = rule(order, limits)
-        if reason is not None:
-            return check, reason
-        passed.append(str(check))
-    if order.side is Side.BUY and order.notional > spendable:
-        left = max(spendable, Decimal(0))
-        return Check.CASH, (
-            f"buy of ${order.notional:,.2f} exceeds spendable cash ${left:,.2f} (no margin)"
-        )
-    passed.append(str(Check.CASH))
     return None
 
 
-def _kill_switch(order: PlannedOrder, limits: RiskLimits) -> str | None:
+def _would_short(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    held = running.unsold.get(order.symbol, Decimal(0))
+    if order.side is Side.SELL and order.qty > held:
+        return (
+            f"sell of {order.qty} {order.symbol} exceeds the {held} held and not yet sold "
+            "(no short sales)"
+        )
+    return None
+
+
+def _cash(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    if order.side is Side.BUY and order.notional > running.spendable:
+        left = max(running.spendable, Decimal(0))
+        return f"buy of ${order.notional:,.2f} exceeds spendable cash ${left:,.2f} (no margin)"
+    return None
+
+
+def _kill_switch(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     if limits.kill_switch_reason is None:
         return None
     return f"kill switch engaged: {limits.kill_switch_reason}"
 
 
-def _price(order: PlannedOrder, limits: RiskLimits) -> str | None:
+def _price(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     if order.price.is_finite() and order.price > 0:
         return None
     return f"price of {order.symbol} is {order.price}, not a positive number"
 
 
-def _quantity(order: PlannedOrder, limits: RiskLimits) -> str | None:
+def _quantity(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     if order.qty.is_finite() and order.qty > 0:
         return None
     return f"quantity {order.qty} is not positive"
 
 
-def _open_order(order: PlannedOrder, limits: RiskLimits) -> str | None:
+def _open_order(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     if order.symbol in limits.busy_symbols:
         return f"{order.symbol} already has an open or unresolved order"
     return None
 
 
-def _min_trade(order: PlannedOrder, limits: RiskLimits) -> str | None:
+def _min_trade(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     if order.notional >= limits.min_trade_notional:
         return None
     return f"${order.notional:,.2f} is below the minimum trade ${limits.min_trade_notional:,.2f}"
 
 
-def _max_notional(order: PlannedOrder, limits: RiskLimits) -> str | None:
+def _max_notional(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     cap = limits.max_order_notional
     if cap is None or order.notional <= cap:
         return None
     return f"${order.notional:,.2f} exceeds max_order_notional ${cap:,.2f}"
 
 
-def _max_pct_nav(order: PlannedOrder, limits: RiskLimits) -> str | None:
+def _max_pct_nav(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     cap = limits.max_order_pct_nav * limits.nav
     if order.notional <= cap:
         return None
@@ -178,6 +172,19 @@ def _max_pct_nav(order: PlannedOrder, limits: RiskLimits) -> str | None:
         f"${order.notional:,.2f} exceeds max_order_pct_nav "
         f"{limits.max_order_pct_nav:.0%} of ${limits.nav:,.2f}"
     )
+
+
+_RULES: tuple[tuple[Check, _Rule], ...] = (
+    (Check.KILL_SWITCH, _kill_switch),
+    (Check.PRICE, _price),
+    (Check.QUANTITY, _quantity),
+    (Check.WOULD_SHORT, _would_short),
+    (Check.OPEN_ORDER, _open_order),
+    (Check.MIN_TRADE, _min_trade),
+    (Check.MAX_ORDER_NOTIONAL, _max_notional),
+    (Check.MAX_ORDER_PCT_NAV, _max_pct_nav),
+    (Check.CASH, _cash),
+)
 
 
 def _decision(

@@ -30,8 +30,11 @@ from daemon.jsonable import to_jsonable
 DEFAULT_CONFIG = Path("trimtab.toml")
 CONFIG_ENV = "TRIMTAB_CONFIG"
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+if not console.is_terminal:
+    # Piped or redirected output (a log file, an e-mail) has no width: use a wide page.
+    console.width = 140
 
 ConfigOption = Annotated[
     Path,

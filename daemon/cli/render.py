@@ -7,6 +7,7 @@ __all__ = ["plan_json", "print_plan"]
 from decimal import Decimal
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -28,7 +29,7 @@ def _qty(value: Decimal) -> str:
 
 def print_plan(console: Console, title: str, plan: Plan, *, price_label: str = "") -> None:
     """Print the drift table and the orders of one plan."""
-    drift = Table(title=title, title_justify="left")
+    drift = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     for column in (
         "Symbol",
         "Qty",
@@ -70,7 +71,7 @@ def print_plan(console: Console, title: str, plan: Plan, *, price_label: str = "
     if not plan.orders:
         console.print("[green]no orders[/]")
         return
-    orders = Table(title="orders", title_justify="left")
+    orders = Table(title="orders", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("Side", "Symbol", "Qty", "Price", "Notional", "Reason"):
         orders.add_column(
             column, justify="right" if column in ("Qty", "Price", "Notional") else "left"

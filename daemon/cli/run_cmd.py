@@ -85,11 +85,9 @@ def _print_outcomes(report: CycleReport) -> None:
         return
     for outcome in report.outcomes:
         order = outcome.order
-        filled = (
-            f" filled {order.filled_qty} @ {order.avg_fill_price}"
-            if order and order.avg_fill_price is not None
-            else ""
-        )
+        filled = ""
+        if order is not None and order.avg_fill_price is not None:
+            filled = f" {order.filled_qty} @ ${order.avg_fill_price:,.2f}"
         console.print(
             f"  {outcome.intent.client_order_id} {outcome.intent.side} "
             f"{outcome.intent.qty} {outcome.intent.symbol}: {outcome.status}{filled}"

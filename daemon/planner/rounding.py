@@ -30,7 +30,7 @@ __all__ = [
     "settle",
     "spend_excess",
     "step_slack",
-    ]
+]
 
 import math
 from dataclasses import dataclass

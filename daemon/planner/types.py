@@ -32,7 +32,6 @@ def _no_increments() -> Mapping[str, Decimal]:
     return MappingProxyType({})
 
 
-
 @dataclass(frozen=True, slots=True)
 class Band:
     """A tolerance band around a target weight.

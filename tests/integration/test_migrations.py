@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -55,6 +57,19 @@ def test_upgrade_from_empty_matches_the_models(migrated: Database) -> None:
     assert _differences(migrated) == []
     assert set(inspect(migrated.engine).get_table_names()) >= SIM_TABLES
     assert schema_is_current(migrated)
+
+
+def test_full_metadata_declares_every_table_in_a_fresh_interpreter() -> None:
+    # This test process has imported every model already, which would hide a module that
+    # full_metadata() forgets to import; a new interpreter sees only what it imports.
+    code = (
+        "from daemon.persistence.metadata import full_metadata; "
+        "print(' '.join(sorted(full_metadata().tables)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert set(result.stdout.split()) == set(full_metadata().tables)
 
 
 def test_migrations_form_one_line_of_history() -> None:
