@@ -289,10 +289,25 @@ def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
     try:
         settings = Settings(**merged)
     except ValidationError as exc:
-        return None, problems + problems_from_validation_error(exc)
-    base = path.parent.resolve()
-    settings = settings.model_copy(update={"state_dir": _resolve(base, settings.state_dir)})
-    settings, found = validate_plugin_tables(settings)
+        problems += problems_from_validation_error(exc)
+        settings = None
+    if settings is not None:
+        # Validate the plugin tables of the final values (file, secrets and environment).
+        tables, found = validate_plugin_tables(settings.model_dump(include={"accounts"}))
+        accounts = {
+            name: account.model_copy(
+                update={
+                    k: tables["accounts"][name][k] for k in ("broker_settings", "strategy_params")
+                }
+            )
+            for name, account in settings.accounts.items()
+        }
+        base = path.parent.resolve()
+        settings = settings.model_copy(
+            update={"state_dir": _resolve(base, settings.state_dir), "accounts": accounts}
+        )
+    else:
+        _, found = validate_plugin_tables(merged)
     return settings, problems + found
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 __all__ = ["plugin_schemas", "secret_fields", "secrets_in_file", "validate_plugin_tables"]
 
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy.engine import make_url
@@ -20,44 +20,46 @@ from daemon.plugins import (
     load_strategy_plugin,
 )
 
-if TYPE_CHECKING:
-    from daemon.config import Settings
 
-
-def validate_plugin_tables(settings: Settings) -> tuple[Settings, list[ConfigProblem]]:
+def validate_plugin_tables(data: dict[str, Any]) -> tuple[dict[str, Any], list[ConfigProblem]]:
     """Validate every account's `broker_settings` and `strategy_params` with its plugin.
 
-    Return the settings with those tables replaced by the validated values (credentials
-    wrapped in `SecretStr`, defaults filled in), and the problems found.
+    Works on the raw (merged) data, so plugin problems are reported even when other keys are
+    wrong too. Return the data with those tables replaced by the validated values
+    (credentials wrapped in `SecretStr`, defaults filled in), and the problems found.
     """
+    accounts = data.get("accounts")
+    if not isinstance(accounts, dict):
+        return data, []
     problems: list[ConfigProblem] = []
-    accounts = {}
-    for name, account in settings.accounts.items():
+    validated: dict[str, Any] = {}
+    for name, account in accounts.items():
+        if not isinstance(account, dict):
+            validated[name] = account
+            continue
         base = f"accounts.{name}"
-        update: dict[str, Any] = {}
+        tables = dict(account)
         try:
-            broker = load_broker_plugin(account.broker)
-            update["broker_settings"], found = _validate(
-                broker.settings_model, account.broker_settings, f"{base}.broker_settings"
+            broker = load_broker_plugin(str(account.get("broker", "sim")))
+            tables["broker_settings"], found = _validate(
+                broker.settings_model, account.get("broker_settings", {}), f"{base}.broker_settings"
             )
             problems += found
         except PluginNotFound as exc:
             problems.append(ConfigProblem(f"{base}.broker", str(exc), "name a known broker"))
         try:
-            strategy = load_strategy_plugin(account.strategy)
-            update["strategy_params"], found = _validate(
-                strategy.params_model, account.strategy_params, f"{base}.strategy_params"
+            strategy = load_strategy_plugin(str(account.get("strategy", "static")))
+            tables["strategy_params"], found = _validate(
+                strategy.params_model, account.get("strategy_params", {}), f"{base}.strategy_params"
             )
             problems += found
         except PluginNotFound as exc:
             problems.append(ConfigProblem(f"{base}.strategy", str(exc), "name a known strategy"))
-        accounts[name] = account.model_copy(update=update)
-    return settings.model_copy(update={"accounts": accounts}), problems
+        validated[name] = tables
+    return {**data, "accounts": validated}, problems
 
 
-def _validate(
-    model: type[BaseModel], data: dict[str, Any], prefix: str
-) -> tuple[dict[str, Any], list[ConfigProblem]]:
+def _validate(model: type[BaseModel], data: Any, prefix: str) -> tuple[Any, list[ConfigProblem]]:
     try:
         # Python-mode dump keeps SecretStr objects, so secrets stay masked in every repr.
         return model.model_validate(data).model_dump(), []

@@ -213,7 +213,8 @@ def read_closes_csv(path: Path) -> CloseTable:
     """Read a wide CSV of daily closes (see the module docstring); raise `PriceFileError`."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            return _parse_closes(path, csv.reader(handle))
+            # strict: an unclosed quote is an error, not a cell that swallows the file.
+            return _parse_closes(path, csv.reader(handle, strict=True))
     except FileNotFoundError as exc:
         raise PriceFileError(f"price file {path} does not exist") from exc
     except IsADirectoryError as exc:

@@ -1,0 +1,201 @@
+"""The command line, driven as a user would: real files, real database, real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from daemon.bootstrap import open_app
+from daemon.cli import app
+from daemon.instance_lock import instance_lock
+from daemon.persistence.models import AuditRecordRow
+
+REPO = Path(__file__).resolve().parents[2]
+TRIMTAB = Path(sys.executable).parent / "trimtab"
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    config = tmp_path / "config.toml"
+    shutil.copy(REPO / "config.example.toml", config)
+    return config
+
+
+def invoke(*args: str, code: int = 0, stdout_only: bool = False) -> str:
+    """Run the CLI in-process; return what it printed (stdout only: the part JSON is on)."""
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result.stdout if stdout_only or "--json" in args or "schema" in args else result.output
+
+
+def test_config_check_accepts_the_example(example: Path) -> None:
+    assert "configuration OK" in invoke("config", "check", "--config", str(example))
+
+
+def test_config_check_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('mode = "yolo"\n[accounts.a]\nbrokr = "sim"\n')
+    output = invoke("config", "check", "-c", str(bad), code=2)
+    assert "mode:" in output
+    assert "accounts.a.brokr:" in output
+    assert output.count("fix:") >= 3  # also accounts.a.strategy_params.targets is missing
+
+
+def test_config_schema_is_json() -> None:
+    schema = json.loads(invoke("config", "schema"))
+    assert schema["properties"]["mode"]["default"] == "dry-run"
+
+
+def holdings_file(tmp_path: Path, **overrides: object) -> Path:
+    data: dict[str, object] = {
+        "cash": "1000",
+        "positions": [
+            {"symbol": "VTI", "qty": "100", "price": "250"},
+            {"symbol": "BND", "qty": 100, "price": 70.5},
+        ],
+        "prices": {"VXUS": "60"},
+    }
+    data.update(overrides)
+    path = tmp_path / "holdings.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_offline_plan_prints_the_documented_json(example: Path, tmp_path: Path) -> None:
+    output = invoke(
+        "plan",
+        "-c",
+        str(example),
+        "--account",
+        "brokerage",
+        "--holdings",
+        str(holdings_file(tmp_path)),
+        "--json",
+    )
+    result = json.loads(output)
+    assert set(result) >= {"orders", "drift", "cash_after"}
+    assert {tuple(sorted(o)) for o in result["orders"]} == {
+        ("notional", "price", "qty", "reason", "side", "symbol")
+    }
+    sides = {o["symbol"]: o["side"] for o in result["orders"]}
+    assert sides["VXUS"] == "buy"
+    assert sides["VTI"] == "sell"
+    drift_keys = {"symbol", "weight", "target", "low", "high", "out_of_band"}
+    assert drift_keys <= set(result["drift"][0])
+    # No broker, no state: the offline plan creates nothing.
+    assert not (tmp_path / "state" / "trimtab.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("positions", "message"),
+    [
+        ([{"symbol": "VTI", "qty": "-3", "price": "250"}], "quantity of VTI is negative"),
+        ([{"symbol": "VTI", "qty": "3", "price": "0"}], "price of VTI is 0"),
+        ([{"symbol": "VTI", "qty": "3", "price": "NaN"}], "price of VTI is NaN"),
+        (
+            [{"symbol": "VTI", "qty": "three", "price": "1"}],
+            "positions[0].qty (VTI) is not a number",
+        ),
+        ([{"symbol": "VTI", "qty": "3"}], "price of VTI is missing"),
+    ],
+)
+def test_offline_plan_rejects_bad_holdings(
+    example: Path, tmp_path: Path, positions: list[object], message: str
+) -> None:
+    path = holdings_file(tmp_path, positions=positions, prices={"VXUS": "60", "BND": "70"})
+    output = invoke("plan", "-c", str(example), "-a", "brokerage", "--holdings", str(path), code=1)
+    assert message in output
+
+
+def test_offline_plan_needs_an_account_when_there_are_several(
+    example: Path, tmp_path: Path
+) -> None:
+    output = invoke("plan", "-c", str(example), "--holdings", str(holdings_file(tmp_path)), code=2)
+    assert "--account" in output
+
+
+def test_run_audit_status_kill_resume(example: Path) -> None:
+    config = str(example)
+    run = json.loads(invoke("run", "--once", "-c", config, "--json"))
+    assert [r["outcome"] for r in run] == ["succeeded", "succeeded"]
+    assert all(o["status"] == "filled" for r in run for o in r["orders"])
+    lines = [json.loads(line) for line in invoke("audit", "-c", config, "--json").splitlines()]
+    assert {"cycle_started", "plan", "order_result", "cycle_finished"} <= {r["kind"] for r in lines}
+    assert "audit chain intact" in invoke("audit", "verify", "-c", config)
+
+    invoke("kill", "-c", config, "--reason", "going on holiday")
+    status = json.loads(invoke("status", "-c", config, "--json"))
+    assert status["kill_switch"]["engaged"] is True
+    assert status["kill_switch"]["reason"] == "going on holiday"
+    invoke("sim", "deposit", "25000", "-c", config, "-a", "brokerage")
+    killed = json.loads(
+        invoke("run", "--once", "--force", "-a", "brokerage", "-c", config, "--json")
+    )
+    assert killed[0]["submitted"] is False
+    assert killed[0]["why_not_submitted"] == "kill switch engaged"
+    assert killed[0]["plan"]["orders"], "the deposit should have been planned"
+    invoke("resume", "-c", config)
+    resumed = json.loads(
+        invoke("run", "--once", "--force", "-a", "brokerage", "-c", config, "--json")
+    )
+    assert resumed[0]["submitted"] is True
+    state = json.loads(invoke("sim", "state", "-c", config, "-a", "brokerage", "--json"))
+    assert state["prices"]["synthetic"] is True
+
+
+def test_audit_verify_names_the_tampered_record(example: Path) -> None:
+    invoke("run", "--once", "-c", str(example), "-a", "ira")
+    application = open_app(example)
+    with application.database.transaction() as session:
+        session.execute(update(AuditRecordRow).where(AuditRecordRow.seq == 3).values(payload="{}"))
+    application.close()
+    output = invoke("audit", "verify", "-c", str(example), code=1)
+    assert "broken at record 3" in output
+
+
+def test_sim_withdraw_refuses_more_than_cash(example: Path) -> None:
+    output = invoke("sim", "withdraw", "1000000", "-c", str(example), "-a", "ira", code=1)
+    assert "1,000,000" in output or "1000000" in output
+
+
+def test_run_without_once_explains_itself(example: Path) -> None:
+    assert "--once" in invoke("run", "-c", str(example), code=2)
+
+
+def test_demo_runs_in_a_real_process_and_a_second_instance_is_refused(example: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIMTAB_")}
+    first = subprocess.run(
+        [str(TRIMTAB), "run", "--once", "-c", str(example)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "filled" in first.stdout
+    # Logs are JSON lines on stderr (not a terminal), each with the cycle and account bound.
+    cycle_lines = [
+        json.loads(line) for line in first.stderr.splitlines() if '"cycle_finished"' in line
+    ]
+    assert {line["account"] for line in cycle_lines} == {"brokerage", "ira"}
+    assert all(line["cycle_id"] for line in cycle_lines)
+    with instance_lock(example.parent / "state"):
+        second = subprocess.run(
+            [str(TRIMTAB), "run", "--once", "--force", "-c", str(example)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+    assert second.returncode == 1
+    assert f"another trimtab (pid {os.getpid()})" in second.stderr
