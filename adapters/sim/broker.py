@@ -27,11 +27,11 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from adapters.base import BrokerEnvironment
 from adapters.sim.config import SimSettings
@@ -50,7 +50,6 @@ from daemon.domain import (
     OrderIntent,
     OrderStatus,
     OrderType,
-    Position,
     Quote,
     Side,
     check_transition,
@@ -65,6 +64,8 @@ MAX_CLIENT_ORDER_ID = 128  # Alpaca's limit; also the column's width
 MAX_SYMBOL = 32
 MAX_MAGNITUDE = Decimal(10) ** 15  # far above any real order, far below NUMERIC(38, 12)
 OPEN_STATUSES = (OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value)
+
+_Row = TypeVar("_Row", SimOrderRow, SimFillRow, SimCashMovementRow)
 
 
 class SimBroker:
@@ -89,7 +90,7 @@ class SimBroker:
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         """Return cash, positions, quotes for held and requested symbols, and open orders."""
         with self._locked() as (session, account, now):
-            positions = tuple(_to_position(row) for row in self._positions(session))
+            positions = tuple(row.to_position() for row in self._positions(session))
             wanted = sorted({p.symbol for p in positions} | set(symbols))
             quotes = {s: q for s in wanted if (q := self.prices.quote(s, now)) is not None}
             return AccountSnapshot(
@@ -98,7 +99,7 @@ class SimBroker:
                 cash=account.cash,
                 positions=positions,
                 quotes=quotes,
-                open_orders=tuple(_to_order(row) for row in self._open_orders(session)),
+                open_orders=tuple(row.to_order() for row in self._open_orders(session)),
             )
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
@@ -111,28 +112,20 @@ class SimBroker:
                 raise DuplicateClientOrderId(intent.client_order_id)
             quote = self.prices.quote(intent.symbol, now)
             refusal, fill_price = self._check(session, account, intent, quote)
-            row = SimOrderRow(
+            row = SimOrderRow.from_intent(
+                intent,
+                account=self.account,  # never the intent's: a misrouted order stays here
                 broker_order_id=str(uuid.uuid4()),
-                account=self.account,
                 seq=self._next_seq(session, SimOrderRow),
-                client_order_id=intent.client_order_id,
-                symbol=intent.symbol,
-                side=intent.side.value,
-                qty=intent.qty,
-                order_type=intent.order_type.value,
-                limit_price=intent.limit_price,
-                status=(OrderStatus.REJECTED if refusal else OrderStatus.ACCEPTED).value,
-                filled_qty=Decimal(0),
-                avg_fill_price=None,
-                submitted_at=now,
-                updated_at=now,
+                status=OrderStatus.REJECTED if refusal else OrderStatus.ACCEPTED,
                 message=refusal or "",
+                at=now,
             )
             session.add(row)
             session.flush()
             if refusal is None and fill_price is not None:
                 self._fill(session, account, row, fill_price, now)
-            order = _to_order(row)
+            order = row.to_order()
         if refusal is not None:
             raise OrderRejected(intent.client_order_id, refusal)
         return order
@@ -141,7 +134,7 @@ class SimBroker:
         """Return the order with this client order id, or `None` if there is none."""
         with self._locked() as (session, _account, _now):
             row = self._order(session, client_order_id)
-            return None if row is None else _to_order(row)
+            return None if row is None else row.to_order()
 
     def cancel(self, client_order_id: str) -> BrokerOrder:
         """Cancel an open order; return a finished one unchanged; raise for an unknown id."""
@@ -154,7 +147,7 @@ class SimBroker:
                 )
             if row.status in OPEN_STATUSES:
                 _set_status(row, OrderStatus.CANCELLED, now)
-            return _to_order(row)
+            return row.to_order()
 
     def fills(self, since: datetime) -> Sequence[Fill]:
         """Return the fills at or after `since`, oldest first."""
@@ -166,7 +159,7 @@ class SimBroker:
                 .where(SimFillRow.account == self.account, SimFillRow.at >= since)
                 .order_by(SimFillRow.seq)
             )
-            return [_to_fill(row) for row in rows]
+            return [row.to_fill() for row in rows]
 
     def close(self) -> None:
         """Refuse further calls; the database belongs to the caller and stays open."""
@@ -179,7 +172,7 @@ class SimBroker:
         _check_amount(amount)
         with self._locked() as (session, account, now):
             account.cash += amount
-            session.add(_movement(self.account, amount, "deposit", now))
+            session.add(SimCashMovementRow.record(self.account, amount, "deposit", now))
             return account.cash
 
     def withdraw(self, amount: Decimal) -> Decimal:
@@ -194,7 +187,7 @@ class SimBroker:
                     "by open orders)"
                 )
             account.cash -= amount
-            session.add(_movement(self.account, -amount, "withdrawal", now))
+            session.add(SimCashMovementRow.record(self.account, -amount, "withdrawal", now))
             return account.cash
 
     def state(self, *, recent: int = 50) -> dict[str, Any]:
@@ -203,36 +196,18 @@ class SimBroker:
             positions = []
             for row in self._positions(session):
                 quote = self.prices.quote(row.symbol, now)
+                value = None if quote is None else (quote.price * row.qty).quantize(CENT)
                 positions.append(
-                    {
-                        "symbol": row.symbol,
-                        "qty": str(row.qty),
-                        "avg_cost": str(row.avg_cost),
+                    row.to_json()
+                    | {
                         "price": None if quote is None else str(quote.price),
                         "price_as_of": None if quote is None else quote.as_of.isoformat(),
-                        "market_value": (
-                            None if quote is None else str((quote.price * row.qty).quantize(CENT))
-                        ),
+                        "market_value": None if value is None else str(value),
                     }
                 )
-            orders = session.scalars(
-                select(SimOrderRow)
-                .where(SimOrderRow.account == self.account)
-                .order_by(SimOrderRow.seq.desc())
-                .limit(recent)
-            )
-            fills = session.scalars(
-                select(SimFillRow)
-                .where(SimFillRow.account == self.account)
-                .order_by(SimFillRow.seq.desc())
-                .limit(recent)
-            )
-            movements = session.scalars(
-                select(SimCashMovementRow)
-                .where(SimCashMovementRow.account == self.account)
-                .order_by(SimCashMovementRow.id.desc())
-                .limit(recent)
-            )
+            orders = self._newest(session, SimOrderRow, SimOrderRow.seq, recent)
+            fills = self._newest(session, SimFillRow, SimFillRow.seq, recent)
+            movements = self._newest(session, SimCashMovementRow, SimCashMovementRow.id, recent)
             return {
                 "account": self.account,
                 "as_of": now.isoformat(),
@@ -241,13 +216,10 @@ class SimBroker:
                 "cash_committed_to_open_orders": str(self._committed_cash(session)),
                 "prices": self.prices.describe(),
                 "positions": positions,
-                "open_orders": [_order_json(row) for row in self._open_orders(session)],
-                "recent_orders": [_order_json(row) for row in orders],
-                "fills": [_fill_json(row) for row in fills],
-                "cash_movements": [
-                    {"amount": str(m.amount), "kind": m.kind, "at": m.at.isoformat()}
-                    for m in movements
-                ],
+                "open_orders": [row.to_json() for row in self._open_orders(session)],
+                "recent_orders": [row.to_json() for row in orders],
+                "fills": [row.to_json() for row in fills],
+                "cash_movements": [row.to_json() for row in movements],
             }
 
     # -- internals ----------------------------------------------------------------------------
@@ -268,7 +240,7 @@ class SimBroker:
                 session.add(SimAccountRow(account=self.account, cash=cash, created_at=now))
                 session.flush()
                 if cash > 0:
-                    session.add(_movement(self.account, cash, "deposit", now))
+                    session.add(SimCashMovementRow.record(self.account, cash, "deposit", now))
         except IntegrityError:
             # Another process created the account between our look and our insert: use it.
             with self._env.database.transaction() as session:
@@ -337,8 +309,16 @@ class SimBroker:
         free_cash = account.cash - committed
         held_back = f" ({committed} of {account.cash} held by open orders)" if committed else ""
         if intent.side is Side.SELL:
-            held = self._held(session, intent.symbol)
-            offered = self._offered(session, intent.symbol)
+            position = session.get(SimPositionRow, (self.account, intent.symbol))
+            held = position.qty if position is not None else Decimal(0)
+            offered = sum(
+                (
+                    o.qty - o.filled_qty
+                    for o in self._open_orders(session)
+                    if o.symbol == intent.symbol and o.side == Side.SELL.value
+                ),
+                Decimal(0),
+            )
             if qty > held - offered:
                 return (
                     f"insufficient position: selling {qty} {intent.symbol}, "
@@ -365,7 +345,7 @@ class SimBroker:
             return f"order for account {intent.account} sent to sim account {self.account}"
         if qty <= 0:
             return f"quantity must be positive, got {qty}"
-        if _decimals(qty) > MAX_QTY_DECIMALS:
+        if _decimals(qty.normalize()) > MAX_QTY_DECIMALS:
             return f"quantity {qty} has more than {MAX_QTY_DECIMALS} decimal places"
         if not self.settings.fractional and qty != qty.to_integral_value():
             return f"fractional quantity {qty}: this sim account trades whole shares only"
@@ -417,21 +397,8 @@ class SimBroker:
             position.qty, position.avg_cost = new_qty, avg_cost
         _set_status(order, OrderStatus.FILLED, now)
         order.filled_qty, order.avg_fill_price = order.qty, price
-        session.add(
-            SimFillRow(
-                fill_id=str(uuid.uuid4()),
-                account=self.account,
-                seq=self._next_seq(session, SimFillRow),
-                broker_order_id=order.broker_order_id,
-                client_order_id=order.client_order_id,
-                symbol=order.symbol,
-                side=order.side,
-                qty=qty,
-                price=price,
-                commission=commission,
-                at=now,
-            )
-        )
+        seq = self._next_seq(session, SimFillRow)
+        session.add(order.fill_row(str(uuid.uuid4()), seq, qty, price, commission, now))
         session.flush()
 
     def _cash_after(self, account: SimAccountRow, order: SimOrderRow, price: Decimal) -> Decimal:
@@ -454,20 +421,6 @@ class SimBroker:
                 total += _cost(row.qty - row.filled_qty, row.limit_price)
         return total
 
-    def _held(self, session: Session, symbol: str) -> Decimal:
-        position = session.get(SimPositionRow, (self.account, symbol))
-        return position.qty if position is not None else Decimal(0)
-
-    def _offered(self, session: Session, symbol: str) -> Decimal:
-        return sum(
-            (
-                row.qty - row.filled_qty
-                for row in self._open_orders(session)
-                if row.symbol == symbol and row.side == Side.SELL.value
-            ),
-            Decimal(0),
-        )
-
     def _positions(self, session: Session) -> Sequence[SimPositionRow]:
         query = select(SimPositionRow).where(SimPositionRow.account == self.account)
         return session.scalars(query.order_by(SimPositionRow.symbol)).all()
@@ -485,6 +438,12 @@ class SimBroker:
                 SimOrderRow.client_order_id == client_order_id,
             )
         ).one_or_none()
+
+    def _newest(
+        self, session: Session, table: type[_Row], key: InstrumentedAttribute[int], limit: int
+    ) -> Sequence[_Row]:
+        query = select(table).where(table.account == self.account)
+        return session.scalars(query.order_by(key.desc()).limit(limit)).all()
 
     def _next_seq(self, session: Session, table: type[SimOrderRow] | type[SimFillRow]) -> int:
         # Safe without a sequence: the account row is locked, so no one else numbers now.
@@ -553,76 +512,6 @@ def _check_amount(amount: Decimal) -> None:
         raise BrokerError(f"amount must be whole cents, got {amount}")
 
 
-def _movement(account: str, amount: Decimal, kind: str, at: datetime) -> SimCashMovementRow:
-    return SimCashMovementRow(account=account, amount=amount, kind=kind, at=at)
-
-
 def _set_status(row: SimOrderRow, status: OrderStatus, now: datetime) -> None:
     check_transition(OrderStatus(row.status), status)
     row.status, row.updated_at = status.value, now
-
-
-def _to_position(row: SimPositionRow) -> Position:
-    return Position(symbol=row.symbol, qty=row.qty, avg_cost=row.avg_cost)
-
-
-def _to_order(row: SimOrderRow) -> BrokerOrder:
-    return BrokerOrder(
-        client_order_id=row.client_order_id,
-        broker_order_id=row.broker_order_id,
-        symbol=row.symbol,
-        side=Side(row.side),
-        qty=row.qty,
-        order_type=OrderType(row.order_type),
-        status=OrderStatus(row.status),
-        filled_qty=row.filled_qty,
-        avg_fill_price=row.avg_fill_price,
-        limit_price=row.limit_price,
-        submitted_at=row.submitted_at,
-        message=row.message,
-    )
-
-
-def _to_fill(row: SimFillRow) -> Fill:
-    return Fill(
-        fill_id=row.fill_id,
-        client_order_id=row.client_order_id,
-        broker_order_id=row.broker_order_id,
-        symbol=row.symbol,
-        side=Side(row.side),
-        qty=row.qty,
-        price=row.price,
-        at=row.at,
-        commission=row.commission,
-    )
-
-
-def _order_json(row: SimOrderRow) -> dict[str, Any]:
-    return {
-        "client_order_id": row.client_order_id,
-        "broker_order_id": row.broker_order_id,
-        "symbol": row.symbol,
-        "side": row.side,
-        "qty": str(row.qty),
-        "order_type": row.order_type,
-        "limit_price": None if row.limit_price is None else str(row.limit_price),
-        "status": row.status,
-        "filled_qty": str(row.filled_qty),
-        "avg_fill_price": None if row.avg_fill_price is None else str(row.avg_fill_price),
-        "submitted_at": row.submitted_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
-        "message": row.message,
-    }
-
-
-def _fill_json(row: SimFillRow) -> dict[str, Any]:
-    return {
-        "fill_id": row.fill_id,
-        "client_order_id": row.client_order_id,
-        "symbol": row.symbol,
-        "side": row.side,
-        "qty": str(row.qty),
-        "price": str(row.price),
-        "commission": str(row.commission),
-        "at": row.at.isoformat(),
-    }

@@ -2,7 +2,8 @@
 
 They share trimtab's metadata, so the same migrations create them (revision 0002). `seq`
 numbers orders and fills per account in the order they happened, because several can share
-one clock reading.
+one clock reading. Rows turn themselves into domain objects (`to_order`, ...) and into
+JSON-ready dicts with numbers as strings (`to_json`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ __all__ = [
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from daemon.domain import BrokerOrder, Fill, OrderIntent, OrderStatus, OrderType, Position, Side
 from daemon.persistence.base import Base
 from daemon.persistence.types import ExactDecimal, UtcDateTime
 
@@ -44,6 +47,12 @@ class SimPositionRow(Base):
     symbol: Mapped[str] = mapped_column(String(32), primary_key=True)
     qty: Mapped[Decimal] = mapped_column(ExactDecimal())
     avg_cost: Mapped[Decimal] = mapped_column(ExactDecimal())
+
+    def to_position(self) -> Position:
+        return Position(symbol=self.symbol, qty=self.qty, avg_cost=self.avg_cost)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "qty": str(self.qty), "avg_cost": str(self.avg_cost)}
 
 
 class SimOrderRow(Base):
@@ -75,6 +84,92 @@ class SimOrderRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     message: Mapped[str] = mapped_column(Text)
 
+    @classmethod
+    def from_intent(
+        cls,
+        intent: OrderIntent,
+        *,
+        account: str,
+        broker_order_id: str,
+        seq: int,
+        status: OrderStatus,
+        message: str,
+        at: datetime,
+    ) -> SimOrderRow:
+        return cls(
+            broker_order_id=broker_order_id,
+            account=account,
+            seq=seq,
+            client_order_id=intent.client_order_id,
+            symbol=intent.symbol,
+            side=intent.side.value,
+            qty=intent.qty,
+            order_type=intent.order_type.value,
+            limit_price=intent.limit_price,
+            status=status.value,
+            filled_qty=Decimal(0),
+            avg_fill_price=None,
+            submitted_at=at,
+            updated_at=at,
+            message=message,
+        )
+
+    def fill_row(
+        self,
+        fill_id: str,
+        seq: int,
+        qty: Decimal,
+        price: Decimal,
+        commission: Decimal,
+        at: datetime,
+    ) -> SimFillRow:
+        return SimFillRow(
+            fill_id=fill_id,
+            account=self.account,
+            seq=seq,
+            broker_order_id=self.broker_order_id,
+            client_order_id=self.client_order_id,
+            symbol=self.symbol,
+            side=self.side,
+            qty=qty,
+            price=price,
+            commission=commission,
+            at=at,
+        )
+
+    def to_order(self) -> BrokerOrder:
+        return BrokerOrder(
+            client_order_id=self.client_order_id,
+            broker_order_id=self.broker_order_id,
+            symbol=self.symbol,
+            side=Side(self.side),
+            qty=self.qty,
+            order_type=OrderType(self.order_type),
+            status=OrderStatus(self.status),
+            filled_qty=self.filled_qty,
+            avg_fill_price=self.avg_fill_price,
+            limit_price=self.limit_price,
+            submitted_at=self.submitted_at,
+            message=self.message,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "client_order_id": self.client_order_id,
+            "broker_order_id": self.broker_order_id,
+            "symbol": self.symbol,
+            "side": self.side,
+            "qty": str(self.qty),
+            "order_type": self.order_type,
+            "limit_price": _text(self.limit_price),
+            "status": self.status,
+            "filled_qty": str(self.filled_qty),
+            "avg_fill_price": _text(self.avg_fill_price),
+            "submitted_at": self.submitted_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "message": self.message,
+        }
+
 
 class SimFillRow(Base):
     """One execution; `fill_id` is unique, `seq` orders fills within the account."""
@@ -94,6 +189,31 @@ class SimFillRow(Base):
     commission: Mapped[Decimal] = mapped_column(ExactDecimal())
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
+    def to_fill(self) -> Fill:
+        return Fill(
+            fill_id=self.fill_id,
+            client_order_id=self.client_order_id,
+            broker_order_id=self.broker_order_id,
+            symbol=self.symbol,
+            side=Side(self.side),
+            qty=self.qty,
+            price=self.price,
+            at=self.at,
+            commission=self.commission,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fill_id": self.fill_id,
+            "client_order_id": self.client_order_id,
+            "symbol": self.symbol,
+            "side": self.side,
+            "qty": str(self.qty),
+            "price": str(self.price),
+            "commission": str(self.commission),
+            "at": self.at.isoformat(),
+        }
+
 
 class SimCashMovementRow(Base):
     """A deposit (positive amount) or withdrawal (negative amount), starting cash included."""
@@ -105,3 +225,14 @@ class SimCashMovementRow(Base):
     amount: Mapped[Decimal] = mapped_column(ExactDecimal())
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    @classmethod
+    def record(cls, account: str, amount: Decimal, kind: str, at: datetime) -> SimCashMovementRow:
+        return cls(account=account, amount=amount, kind=kind, at=at)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"amount": str(self.amount), "kind": self.kind, "at": self.at.isoformat()}
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
