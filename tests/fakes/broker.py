@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -28,7 +28,7 @@ class HandWrittenBroker:
         wanted = set(symbols) | set(self.positions)
         return AccountSnapshot(
             account="fake",
-            as_of=max((q.as_of for q in self.quotes.values()), default=datetime.min),
+            as_of=max((q.as_of for q in self.quotes.values()), default=datetime.now(UTC)),
             cash=self.cash,
             positions=tuple(Position(s, q) for s, q in sorted(self.positions.items())),
             quotes={s: q for s, q in self.quotes.items() if s in wanted},

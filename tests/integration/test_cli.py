@@ -199,3 +199,35 @@ def test_demo_runs_in_a_real_process_and_a_second_instance_is_refused(example: P
         )
     assert second.returncode == 1
     assert f"another trimtab (pid {os.getpid()})" in second.stderr
+
+
+SECRET = "sk-live-0123456789-do-not-print"
+
+
+def test_secrets_never_reach_output_logs_or_audit(tmp_path: Path) -> None:
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        'mode = "paper"\n[accounts.acct]\nbroker = "tests.fakes.broker:SECRET_PLUGIN"\n'
+        '[accounts.acct.strategy_params]\ntargets = { VTI = "1" }\n'
+        '[accounts.acct.broker_settings]\nendpoint = "http://127.0.0.1:9"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIMTAB_")}
+    env |= {
+        "PYTHONPATH": str(REPO),
+        "TRIMTAB_ACCOUNTS__ACCT__BROKER_SETTINGS__API_KEY": SECRET,
+        "TRIMTAB_ACCOUNTS__ACCT__BROKER_SETTINGS__SECRET_KEY": SECRET[::-1],
+        "TRIMTAB_LOG__LEVEL": "debug",
+    }
+    seen = ""
+    for args in (["config", "check"], ["run", "--once"], ["status", "--json"],
+                 ["audit", "--json"], ["plan", "--json"]):
+        done = subprocess.run([str(TRIMTAB), *args, "-c", str(config)], capture_output=True,
+                              text=True, env=env, timeout=120, check=False, cwd=tmp_path)
+        seen += done.stdout + done.stderr
+    # The cycle itself fails (the pretend broker has no price for VTI) and says so...
+    assert "no price for VTI" in seen
+    # ...without a trace of either credential anywhere.
+    assert SECRET not in seen
+    assert SECRET[::-1] not in seen
+    database = (tmp_path / "state" / "trimtab.db").read_bytes()
+    assert SECRET.encode() not in database

@@ -1,0 +1,52 @@
+"""The order status transition table."""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.domain import ORDER_TRANSITIONS, OrderStatus, check_transition
+from daemon.errors import InvalidTransition
+
+S = OrderStatus
+
+
+def test_every_status_has_a_row() -> None:
+    assert set(ORDER_TRANSITIONS) == set(OrderStatus)
+
+
+@pytest.mark.parametrize(
+    ("current", "new"),
+    [
+        (S.PLANNED, S.SUBMITTING),
+        (S.SUBMITTING, S.UNKNOWN),
+        (S.UNKNOWN, S.FILLED),
+        (S.ACCEPTED, S.PARTIALLY_FILLED),
+        (S.PARTIALLY_FILLED, S.PARTIALLY_FILLED),
+        (S.CANCELLED, S.FILLED),  # a fill reported after the cancel was acknowledged
+        (S.EXPIRED, S.PARTIALLY_FILLED),
+    ],
+)
+def test_real_world_orders_of_events_are_allowed(current: OrderStatus, new: OrderStatus) -> None:
+    check_transition(current, new)
+
+
+@pytest.mark.parametrize(
+    ("current", "new"),
+    [
+        (S.FILLED, S.CANCELLED),
+        (S.REJECTED, S.ACCEPTED),
+        (S.PLANNED, S.FILLED),  # nothing fills that was never sent
+        (S.ACCEPTED, S.SUBMITTING),
+        (S.UNKNOWN, S.PLANNED),
+    ],
+)
+def test_impossible_transitions_are_refused(current: OrderStatus, new: OrderStatus) -> None:
+    with pytest.raises(InvalidTransition, match=f"from {current} to {new}"):
+        check_transition(current, new)
+
+
+def test_terminal_and_open_states() -> None:
+    assert {s for s in OrderStatus if s.is_terminal} == {S.FILLED, S.REJECTED}
+    assert S.UNKNOWN.is_open
+    assert S.SUBMITTING.is_open
+    assert not S.CANCELLED.is_open
