@@ -293,7 +293,9 @@ def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
         settings = None
     if settings is not None:
         # Validate the plugin tables of the final values (file, secrets and environment).
-        tables, found = validate_plugin_tables(settings.model_dump(include={"accounts"}))
+        tables, found = validate_plugin_tables(
+            settings.model_dump(include={"accounts"}), path.parent.resolve()
+        )
         accounts = {
             name: account.model_copy(
                 update={
@@ -307,7 +309,7 @@ def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
             update={"state_dir": _resolve(base, settings.state_dir), "accounts": accounts}
         )
     else:
-        _, found = validate_plugin_tables(merged)
+        _, found = validate_plugin_tables(merged, path.parent.resolve())
     return settings, problems + found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["plugin_schemas", "secret_fields", "secrets_in_file", "validate_plugin_tables"]
 
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -21,12 +22,15 @@ from daemon.plugins import (
 )
 
 
-def validate_plugin_tables(data: dict[str, Any]) -> tuple[dict[str, Any], list[ConfigProblem]]:
+def validate_plugin_tables(
+    data: dict[str, Any], config_dir: Path
+) -> tuple[dict[str, Any], list[ConfigProblem]]:
     """Validate every account's `broker_settings` and `strategy_params` with its plugin.
 
     Works on the raw (merged) data, so plugin problems are reported even when other keys are
     wrong too. Return the data with those tables replaced by the validated values
     (credentials wrapped in `SecretStr`, defaults filled in), and the problems found.
+    Plugins resolve relative paths against `config_dir` (validation context `config_dir`).
     """
     accounts = data.get("accounts")
     if not isinstance(accounts, dict):
@@ -42,7 +46,10 @@ def validate_plugin_tables(data: dict[str, Any]) -> tuple[dict[str, Any], list[C
         try:
             broker = load_broker_plugin(str(account.get("broker", "sim")))
             tables["broker_settings"], found = _validate(
-                broker.settings_model, account.get("broker_settings", {}), f"{base}.broker_settings"
+                broker.settings_model,
+                account.get("broker_settings", {}),
+                f"{base}.broker_settings",
+                config_dir,
             )
             problems += found
         except PluginNotFound as exc:
@@ -50,7 +57,10 @@ def validate_plugin_tables(data: dict[str, Any]) -> tuple[dict[str, Any], list[C
         try:
             strategy = load_strategy_plugin(str(account.get("strategy", "static")))
             tables["strategy_params"], found = _validate(
-                strategy.params_model, account.get("strategy_params", {}), f"{base}.strategy_params"
+                strategy.params_model,
+                account.get("strategy_params", {}),
+                f"{base}.strategy_params",
+                config_dir,
             )
             problems += found
         except PluginNotFound as exc:
@@ -59,10 +69,13 @@ def validate_plugin_tables(data: dict[str, Any]) -> tuple[dict[str, Any], list[C
     return {**data, "accounts": validated}, problems
 
 
-def _validate(model: type[BaseModel], data: Any, prefix: str) -> tuple[Any, list[ConfigProblem]]:
+def _validate(
+    model: type[BaseModel], data: Any, prefix: str, config_dir: Path
+) -> tuple[Any, list[ConfigProblem]]:
     try:
+        validated = model.model_validate(data, context={"config_dir": config_dir})
         # Python-mode dump keeps SecretStr objects, so secrets stay masked in every repr.
-        return model.model_validate(data).model_dump(), []
+        return validated.model_dump(), []
     except ValidationError as exc:
         return data, problems_from_validation_error(exc, prefix)
 

@@ -183,8 +183,8 @@ class SimBroker:
             if amount > available:
                 raise BrokerError(
                     f"cannot withdraw {amount} from sim account {self.account}: "
-                    f"{available} is free ({account.cash} cash, {account.cash - available} held "
-                    "by open orders)"
+                    f"{_money(available)} is free ({_money(account.cash)} cash, "
+                    f"{_money(account.cash - available)} held by open orders)"
                 )
             account.cash -= amount
             session.add(SimCashMovementRow.record(self.account, -amount, "withdrawal", now))
@@ -202,7 +202,7 @@ class SimBroker:
                     | {
                         "price": None if quote is None else str(quote.price),
                         "price_as_of": None if quote is None else quote.as_of.isoformat(),
-                        "market_value": None if value is None else str(value),
+                        "market_value": None if value is None else _money(value),
                     }
                 )
             orders = self._newest(session, SimOrderRow, SimOrderRow.seq, recent)
@@ -212,8 +212,8 @@ class SimBroker:
                 "account": self.account,
                 "as_of": now.isoformat(),
                 "created_at": account.created_at.isoformat(),
-                "cash": str(account.cash),
-                "cash_committed_to_open_orders": str(self._committed_cash(session)),
+                "cash": _money(account.cash),
+                "cash_committed_to_open_orders": _money(self._committed_cash(session)),
                 "prices": self.prices.describe(),
                 "positions": positions,
                 "open_orders": [row.to_json() for row in self._open_orders(session)],
@@ -307,7 +307,11 @@ class SimBroker:
         commission = self._commission(qty)
         committed = self._committed_cash(session)
         free_cash = account.cash - committed
-        held_back = f" ({committed} of {account.cash} held by open orders)" if committed else ""
+        held_back = (
+            f" ({_money(committed)} of {_money(account.cash)} held by open orders)"
+            if committed
+            else ""
+        )
         if intent.side is Side.SELL:
             position = session.get(SimPositionRow, (self.account, intent.symbol))
             held = position.qty if position is not None else Decimal(0)
@@ -326,15 +330,15 @@ class SimBroker:
                 ), None
             if _proceeds(qty, worst) + free_cash < commission:
                 return (
-                    f"commission {commission} exceeds the proceeds plus {free_cash} free "
-                    f"cash{held_back}"
+                    f"commission {commission} exceeds the proceeds plus {_money(free_cash)} "
+                    f"free cash{held_back}"
                 ), None
         else:
             cost = _cost(qty, worst) + commission
             if cost > free_cash:
                 return (
-                    f"insufficient cash: the order needs {cost} with commission, {free_cash} "
-                    f"is free{held_back}"
+                    f"insufficient cash: the order needs {cost} with commission, "
+                    f"{_money(free_cash)} is free{held_back}"
                 ), None
         return None, fill_price
 
@@ -503,6 +507,11 @@ def _cost(qty: Decimal, price: Decimal) -> Decimal:
 
 def _proceeds(qty: Decimal, price: Decimal) -> Decimal:
     return (qty * price).quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def _money(amount: Decimal) -> str:
+    """Format cash for people: whole cents always shown (the database drops trailing zeros)."""
+    return str(amount.quantize(CENT))
 
 
 def _check_amount(amount: Decimal) -> None:

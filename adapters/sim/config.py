@@ -12,9 +12,17 @@ __all__ = ["CsvPriceSettings", "PriceSettings", "SimSettings", "SyntheticPriceSe
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from adapters.sim.prices import CsvPrices, PriceFileError, SyntheticPrices, read_closes_csv
@@ -133,7 +141,17 @@ class CsvPriceSettings(BaseModel):
         return CsvPrices.from_file(self.path)
 
 
-PriceSettings = Annotated[SyntheticPriceSettings | CsvPriceSettings, Field(discriminator="source")]
+def _price_source(value: Any) -> Any:
+    # A [prices] table without `source` is the default, synthetic one (e.g. only a seed).
+    if isinstance(value, dict):
+        return value.get("source", "synthetic")
+    return getattr(value, "source", None)
+
+
+PriceSettings = Annotated[
+    Annotated[SyntheticPriceSettings, Tag("synthetic")] | Annotated[CsvPriceSettings, Tag("csv")],
+    Discriminator(_price_source),
+]
 
 
 class SimSettings(BaseModel):

@@ -210,7 +210,7 @@ class SimFillRow(Base):
             "side": self.side,
             "qty": str(self.qty),
             "price": str(self.price),
-            "commission": str(self.commission),
+            "commission": str(self.commission.quantize(_CENT)),
             "at": self.at.isoformat(),
         }
 
@@ -231,7 +231,11 @@ class SimCashMovementRow(Base):
         return cls(account=account, amount=amount, kind=kind, at=at)
 
     def to_json(self) -> dict[str, Any]:
-        return {"amount": str(self.amount), "kind": self.kind, "at": self.at.isoformat()}
+        amount = str(self.amount.quantize(_CENT))
+        return {"amount": amount, "kind": self.kind, "at": self.at.isoformat()}
+
+
+_CENT = Decimal("0.01")
 
 
 def _text(value: Decimal | None) -> str | None:

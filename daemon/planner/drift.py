@@ -111,7 +111,7 @@ def _off_target(
     """Return which holdings end outside their band, or (after a rebalance to target) further
     than one increment from it: the rows that owe the reader a note."""
     if book.nav_f <= 0:
-        return np.zeros(book.size, dtype=bool)
+        return book.targets > 0
     change = np.array(
         [float(b - s) for s, b in zip(settled.sell_qty, settled.buy_qty, strict=True)],
         dtype=np.float64,

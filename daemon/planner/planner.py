@@ -21,8 +21,9 @@ Semantics
   its target. What rounding to whole increments leaves short is taken from the holding furthest
   above its target, even past it (the owner asked for that cash); the spec's pro-rata step can
   only ever cover such residue, because the overweights add up to at least the need whenever
-  the account can cover it at all. With `buy_only` only the withdrawal is raised (a plan note
-  says selling happened for it); a buffer shortfall alone sells nothing.
+  the account can cover it at all. With `buy_only` cash is raised only up to the withdrawal
+  (cash on hand counts toward it first; a plan note says selling happened for it) and a
+  buffer shortfall sells nothing.
 - Phase B, rebalance, only when a managed holding is out of band after phase A. `target`
   trades every holding to its target. `band_edge` trades each out-of-band holding to its band
   edge, or `inner_band` of the way from there to the target; buys are paid from cash above its
@@ -54,6 +55,7 @@ from daemon.planner.reasons import Origin, Why, money
 from daemon.planner.rounding import (
     ceil_steps,
     cut_to_budget,
+    exact_cash,
     large_enough,
     room_to_buy,
     room_to_sell,
@@ -129,6 +131,11 @@ class _Work:
         self.buys = self.buys + steps
         self.origin[steps > 0] |= origin
 
+    def budget(self, floor: Decimal) -> float:
+        """Return the cash that buys may still spend above `floor`, measured exactly."""
+        cash = exact_cash(self.book, sells=self.sells, sell_all=self.sell_all, buys=self.buys)
+        return float(cash - floor)
+
     def flag(self, where: Flags, why: Why) -> None:
         self.why[where] |= why
 
@@ -150,9 +157,11 @@ def _plan(book: Book, policy: PlanningPolicy) -> Plan:
     if nav > 0:
         slack = step_slack(book.unit_values, book.tolerance)
         _cash_flows(work, policy, slack, notes)
-        rebalanced = _rebalance(work, policy, slack, float(floor), notes)
+        rebalanced = _rebalance(work, policy, slack, floor, notes)
         _invest_leftover(work, policy, slack)
     else:
+        # Nothing to plan with: say so on every symbol that has a target to reach.
+        work.flag(book.targets > 0, Why.NO_CASH)
         rebalanced = False
     settled = settle(
         book,
@@ -166,8 +175,9 @@ def _plan(book: Book, policy: PlanningPolicy) -> Plan:
         work.why[i] |= Why.MIN_TRADE
     for i in settled.cut:
         work.why[i] |= Why.NO_CASH
-    if settled.cash_after < book.cash_need <= book.nav and _raised(book, policy):
-        notes.append(f"could not raise the full {money(book.cash_need)} of buffer and withdrawal")
+    raise_to = _raise_to(book, policy)
+    if settled.cash_after < raise_to <= book.nav:
+        notes.append(f"could not raise cash to {money(raise_to)}")
     return assemble(
         book,
         policy,
@@ -181,9 +191,14 @@ def _plan(book: Book, policy: PlanningPolicy) -> Plan:
     )
 
 
-def _raised(book: Book, policy: PlanningPolicy) -> bool:
-    """Return whether the plan had to raise the whole buffer and withdrawal."""
-    return not policy.buy_only or book.cash_need == book.withdrawal
+def _raise_to(book: Book, policy: PlanningPolicy) -> Decimal:
+    """Return the cash level phase A sells up to.
+
+    With `buy_only` that is the withdrawal alone: cash on hand counts toward it first, and the
+    buffer is not refilled by selling. (Raising the withdrawal on top of a short buffer would
+    find the buffer short again on the next run and sell again.)
+    """
+    return book.withdrawal if policy.buy_only else book.cash_need
 
 
 def _cash_floor(book: Book) -> Decimal:
@@ -216,14 +231,12 @@ def _cash_flows(work: _Work, policy: PlanningPolicy, slack: Floats, notes: list[
     book = work.book
     tol = book.tolerance
     min_trade = float(policy.min_trade_notional)
-    excess = work.cash - float(book.cash_target)
-    need = book.cash_need - book.cash
+    excess = float(book.cash - book.cash_target)
+    need = _raise_to(book, policy) - book.cash
     if policy.buy_only and need > 0:
-        if book.withdrawal > 0:
-            notes.append(f"buy_only, but selling to raise the {money(book.withdrawal)} withdrawal")
-        if need > book.withdrawal:
-            notes.append("buy_only: cash below the cash buffer is not refilled by selling")
-        need = min(need, book.withdrawal)
+        notes.append(f"buy_only, but selling to raise the {money(book.withdrawal)} withdrawal")
+    if policy.buy_only and max(book.cash, book.withdrawal) < book.cash_need:
+        notes.append("buy_only: cash below the cash buffer is not refilled by selling")
     if excess > tol:
         everyone = np.ones(book.size, dtype=bool)
         add = spend_excess(
@@ -257,7 +270,7 @@ def _cash_flows(work: _Work, policy: PlanningPolicy, slack: Floats, notes: list[
 
 
 def _rebalance(
-    work: _Work, policy: PlanningPolicy, slack: Floats, floor: float, notes: list[str]
+    work: _Work, policy: PlanningPolicy, slack: Floats, floor: Decimal, notes: list[str]
 ) -> bool:
     """Phase B: trade out-of-band holdings back; return whether anything was out of band."""
     book = work.book
@@ -303,7 +316,7 @@ def _rebalance(
     small = work.drop_small(buys > 0, (work.buys + buys) * unit, min_trade)
     buys = np.where(small, 0.0, buys)
 
-    budget = work.cash - floor
+    budget = work.budget(floor)
     if policy.rebalance_to == "band_edge" and not policy.buy_only:
         short = float((buys * unit).sum()) - budget
         if short > 0:
@@ -318,7 +331,7 @@ def _rebalance(
                 min_trade=min_trade,
             )
             work.sell(steps, np.zeros(book.size, dtype=bool), Origin.FUND)
-            budget = work.cash - floor
+            budget = work.budget(floor)
     kept = cut_to_budget(buys, budget, work.values, book)
     work.flag(kept < buys, Why.NO_CASH)
     small = (kept > 0) & ~large_enough(work.buys + kept, unit, min_trade)
@@ -340,7 +353,7 @@ def _edge_values(book: Book, inner: float) -> Floats:
 def _invest_leftover(work: _Work, policy: PlanningPolicy, slack: Floats) -> None:
     """Spend cash still above its target on underweight holdings that were not sold."""
     book = work.book
-    leftover = work.cash - float(book.cash_target)
+    leftover = work.budget(book.cash_target)
     if leftover <= 0:
         return
     add = spend_excess(

@@ -22,6 +22,7 @@ __all__ = [
     "Settled",
     "ceil_steps",
     "cut_to_budget",
+    "exact_cash",
     "floor_steps",
     "large_enough",
     "room_to_buy",
@@ -201,6 +202,20 @@ def cut_to_budget(buys: Floats, budget: Floats | float, values: Floats, book: Bo
             cut[i] += k
             left -= k * float(unit[i])
     return cut
+
+
+def exact_cash(book: Book, *, sells: Floats, sell_all: Flags, buys: Floats) -> Decimal:
+    """Return the cash the increments so far would leave, exactly.
+
+    Float cash carries noise of about 1e-16 of the account's value, which can be more than a
+    whole small increment; what is left to spend is measured here instead.
+    """
+    cash = book.cash
+    for i in np.flatnonzero((sells > 0) | sell_all | (buys > 0)):
+        step, price = book.increment[i], book.price[i]
+        sold = book.qty[i] if sell_all[i] else int(sells[i]) * step
+        cash += (sold - int(buys[i]) * step) * price
+    return cash
 
 
 @dataclass(frozen=True, slots=True)

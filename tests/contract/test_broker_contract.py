@@ -466,12 +466,18 @@ def _assert_refused(
 
 def test_shares_offered_by_an_open_sell_cannot_be_sold_twice(harness: BrokerHarness) -> None:
     harness.set_price(VTI, Decimal("100.00"))
+    harness.set_price(BND, Decimal("50.00"))
     harness.give_position(VTI, Decimal(10))
+    harness.give_position(BND, Decimal(3))
     held = harness.broker.snapshot(()).qty(VTI)
     submit(harness, VTI, Side.SELL, str(held - 4), limit="150.00", label="offer")
 
     _assert_refused(harness, VTI, Side.SELL, "5", None)
-    submit(harness, VTI, Side.SELL, "4", label="rest-of-it")  # what is not offered still sells
+    rest = submit(harness, VTI, Side.SELL, "4", label="rest-of-it")  # not offered: still sells
+    other = submit(harness, BND, Side.SELL, "3", label="other-symbol")  # offers are per symbol
+
+    assert rest.status is OrderStatus.FILLED
+    assert other.status is OrderStatus.FILLED
 
 
 def test_cash_held_by_an_open_buy_cannot_be_spent_twice(harness: BrokerHarness) -> None:

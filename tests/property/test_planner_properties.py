@@ -59,7 +59,6 @@ def cases(draw: st.DrawFn) -> Case:
     overrides = {s: draw(increments) for s in symbols if draw(st.booleans()) and n > 1}
     increment = {s: overrides.get(s, default_increment) for s in symbols}
     held = [s for s in symbols if draw(st.integers(0, 3)) > 0]
-    holdings = {s: draw(quantities(increment[s])) for s in held}
     in_targets = [s for s in symbols if s not in held or draw(st.integers(0, 4)) > 0]
     keep = frozenset(
         s for s in held if s not in in_targets and draw(st.integers(0, 2)) == 0
@@ -69,7 +68,17 @@ def cases(draw: st.DrawFn) -> Case:
     if not weighted or sum(raw) == 0:
         weighted, raw = [*weighted, CASH], [*raw, 1]
     targets = _normalised(weighted, raw)
+    price = {s: draw(prices) for s in symbols}
     scale = draw(st.sampled_from([D(0), D(100), D(10_000), D(1_000_000)]))
+    if draw(st.booleans()):
+        holdings = {s: draw(quantities(increment[s])) for s in held}
+    else:  # near the targets: small drifts, where bands and rounding decide everything
+        size = draw(st.sampled_from([D(1_000), D(100_000), D(10_000_000)]))
+        holdings = {}
+        for s in held:
+            drift = D(draw(st.integers(min_value=70, max_value=130))) / 100
+            qty = targets.get(s, D("0.01")) * size * drift / price[s]
+            holdings[s] = min(D(10_000), qty.quantize(increment[s]))
     policy = PlanningPolicy(
         default_band=draw(bands),
         band_overrides={s: draw(bands) for s in symbols if draw(st.integers(0, 4)) == 0},
@@ -85,7 +94,7 @@ def cases(draw: st.DrawFn) -> Case:
     inp = PlanInput(
         cash=draw(st.decimals(min_value=0, max_value=1, places=4)) * scale,
         holdings=holdings,
-        prices={s: draw(prices) for s in symbols},
+        prices=price,
         targets=targets,
         withdrawal=draw(st.sampled_from([D(0), D(0), D(0), D(1_000), D(50_000)])),
     )

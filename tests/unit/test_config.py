@@ -230,3 +230,15 @@ def test_schema_has_every_top_level_key_and_plugin_tables() -> None:
     )
     assert "strategy_params.static" in schema["$defs"]
     assert "broker_settings.sim" in schema["$defs"]
+
+
+def test_relative_price_file_resolves_against_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "closes.csv").write_text("date,VTI,BND\n2026-11-23,250.10,70.20\n")
+    text = MINIMAL + '[accounts.main.broker_settings.prices]\nsource = "csv"\npath = "closes.csv"\n'
+    config = write(tmp_path, text)
+    monkeypatch.chdir("/")
+    settings = load_config(config)
+    prices = settings.accounts["main"].broker_settings["prices"]
+    assert Path(prices["path"]) == tmp_path / "closes.csv"

@@ -33,7 +33,9 @@ def upgrade() -> None:
         sa.Column("qty", ExactDecimal(), nullable=False),
         sa.Column("avg_cost", ExactDecimal(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["account"], ["sim_accounts.account"], name=op.f("fk_sim_positions_account_sim_accounts")
+            ["account"],
+            ["sim_accounts.account"],
+            name=op.f("fk_sim_positions_account_sim_accounts"),
         ),
         sa.PrimaryKeyConstraint("account", "symbol", name=op.f("pk_sim_positions")),
     )
@@ -102,9 +104,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sim_cash_movements")),
     )
-    op.create_index(
-        op.f("ix_sim_cash_movements_account"), "sim_cash_movements", ["account"]
-    )
+    op.create_index(op.f("ix_sim_cash_movements_account"), "sim_cash_movements", ["account"])
 
 
 def downgrade() -> None:
