@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["plugin_schemas", "secret_fields", "secrets_in_file", "validate_plugin_tables"]
 
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,14 @@ from daemon.plugins import (
     load_broker_plugin,
     load_strategy_plugin,
 )
+
+_PLUGIN_TABLES: tuple[
+    tuple[str, str, str, Callable[[str], Any], Callable[[Any], type[BaseModel]]], ...
+] = (
+    ("broker", "sim", "broker_settings", load_broker_plugin, lambda p: p.settings_model),
+    ("strategy", "static", "strategy_params", load_strategy_plugin, lambda p: p.params_model),
+)
+"""Per account: the key naming the plugin, its default, the table it validates, and how."""
 
 
 def validate_plugin_tables(
@@ -41,30 +50,18 @@ def validate_plugin_tables(
         if not isinstance(account, dict):
             validated[name] = account
             continue
-        base = f"accounts.{name}"
         tables = dict(account)
-        try:
-            broker = load_broker_plugin(str(account.get("broker", "sim")))
-            tables["broker_settings"], found = _validate(
-                broker.settings_model,
-                account.get("broker_settings", {}),
-                f"{base}.broker_settings",
-                config_dir,
+        for kind, default, table, loader, model_of in _PLUGIN_TABLES:
+            key = f"accounts.{name}.{kind}"
+            try:
+                plugin = loader(str(account.get(kind, default)))
+            except PluginNotFound as exc:
+                problems.append(ConfigProblem(key, str(exc), f"name a known {kind}"))
+                continue
+            tables[table], found = _validate(
+                model_of(plugin), account.get(table, {}), f"accounts.{name}.{table}", config_dir
             )
             problems += found
-        except PluginNotFound as exc:
-            problems.append(ConfigProblem(f"{base}.broker", str(exc), "name a known broker"))
-        try:
-            strategy = load_strategy_plugin(str(account.get("strategy", "static")))
-            tables["strategy_params"], found = _validate(
-                strategy.params_model,
-                account.get("strategy_params", {}),
-                f"{base}.strategy_params",
-                config_dir,
-            )
-            problems += found
-        except PluginNotFound as exc:
-            problems.append(ConfigProblem(f"{base}.strategy", str(exc), "name a known strategy"))
         validated[name] = tables
     return {**data, "accounts": validated}, problems
 

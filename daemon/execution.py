@@ -27,7 +27,6 @@ from daemon.errors import (
     BrokerError,
     DuplicateClientOrderId,
     OrderRejected,
-    OutcomeUnknown,
     StateError,
 )
 from daemon.intents import IntentStore, client_order_id
@@ -208,30 +207,32 @@ class Executor:
         return self._record(intent, status, order, detail)
 
     def _submit(self, intent: OrderIntent) -> tuple[OrderStatus, BrokerOrder | None, str]:
-        coid = intent.client_order_id
         try:
             order = self._broker.submit(intent)
         except DuplicateClientOrderId:
             # The broker has it already: adopt what it says, never send again.
-            status, found, detail = _lookup(
-                self._broker, coid, "broker already had this client order id"
+            return self._adopt(
+                intent, "broker already had this client order id", OrderStatus.REJECTED
             )
-            mismatch = _mismatch(intent, found)
-            if mismatch:
-                self._record(intent, OrderStatus.REJECTED, None, mismatch)
-                raise StateError(mismatch) from None
-            return status, found, detail
         except OrderRejected as exc:
             return OrderStatus.REJECTED, None, exc.reason
-        except (OutcomeUnknown, BrokerError) as exc:
-            self._log.warning("order_outcome_unknown", client_order_id=coid, error=str(exc))
-            status, found, detail = _lookup(self._broker, coid, f"outcome unknown after: {exc}")
-            mismatch = _mismatch(intent, found)
-            if mismatch:
-                self._record(intent, OrderStatus.UNKNOWN, None, mismatch)
-                raise StateError(mismatch) from exc
-            return status, found, detail
+        except BrokerError as exc:  # OutcomeUnknown, or a failure that may have sent it
+            self._log.warning(
+                "order_outcome_unknown", client_order_id=intent.client_order_id, error=str(exc)
+            )
+            return self._adopt(intent, f"outcome unknown after: {exc}", OrderStatus.UNKNOWN)
         return order.status, order, order.message
+
+    def _adopt(
+        self, intent: OrderIntent, why: str, if_foreign: OrderStatus
+    ) -> tuple[OrderStatus, BrokerOrder | None, str]:
+        """Look the order up by its id and adopt it, unless the id holds a different order."""
+        status, found, detail = _lookup(self._broker, intent.client_order_id, why)
+        mismatch = _mismatch(intent, found)
+        if mismatch:
+            self._record(intent, if_foreign, None, mismatch)
+            raise StateError(mismatch)
+        return status, found, detail
 
     def _record(
         self, intent: OrderIntent, status: OrderStatus, order: BrokerOrder | None, detail: str
