@@ -39,6 +39,9 @@ class AuditKind(StrEnum):
     KILL_SWITCH = "kill_switch"
     CASH_MOVEMENT = "cash_movement"
     CONFIG_ERROR = "config_error"
+    TRADING_STATE = "trading_state"
+    RECONCILIATION = "reconciliation"
+    EXTERNAL_ORDER = "external_order"
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,13 @@ class RiskSettings(_Closed):
     max_quote_age_hours: Annotated[Decimal, Field(gt=0)] = Field(
         Decimal(96), description="Refuse to plan on quotes older than this."
     )
+    on_mismatch: Literal["halted", "reducing"] = Field(
+        "halted",
+        description="Trading state after positions differ from what recorded fills explain.",
+    )
+    trip_rejections_per_cycle: Annotated[int, Field(ge=1)] = Field(
+        3, description="This many broker rejections in one cycle move the account to HALTED."
+    )
 
 
 class AccountSettings(_Closed):

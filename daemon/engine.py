@@ -23,16 +23,18 @@ from daemon.audit import AuditKind, AuditLog
 from daemon.calendar import trading_day
 from daemon.config import AccountSettings, Settings
 from daemon.cycle_inputs import check_targets, planning_input
-from daemon.domain import AccountSnapshot, Mode
-from daemon.errors import TrimtabError
-from daemon.execution import Executor, OrderOutcome, resolve_unresolved
+from daemon.domain import AccountSnapshot, Mode, OrderStatus, TradingState
+from daemon.errors import TransientBrokerError, TrimtabError
+from daemon.execution import Executor, OrderOutcome
 from daemon.killswitch import current as kill_switch_state
 from daemon.logs import get_logger
 from daemon.persistence.db import Database
 from daemon.persistence.models import CycleRow
 from daemon.planner import Plan, plan_rebalance
 from daemon.policy import planning_policy
+from daemon.reconcile import Reconciliation, reconcile
 from daemon.risk import RiskLimits, RiskReview, review_orders
+from daemon.trading_state import account_state, set_trading_state
 from strategies.base import Strategy, StrategyContext
 
 
@@ -171,12 +173,14 @@ class Engine:
     ) -> CycleReport:
         broker = self._broker_for(account)
         strategy = self._strategy_for(account)
-        busy: list[str] = []
+        universe = sorted(strategy.universe())
         if submit:
-            busy = resolve_unresolved(
-                database=self._database, broker=broker, account=account, clock=self._clock, log=log
-            )
-        snapshot = broker.snapshot(sorted(strategy.universe()))
+            reconciled = self._reconcile(broker, account, universe, cycle_id, log)
+            snapshot = reconciled.snapshot
+            busy = set(reconciled.busy_symbols)
+        else:
+            snapshot = broker.snapshot(universe)
+            busy = {o.symbol for o in snapshot.open_orders}
         now = self._clock()
         context = StrategyContext(
             trading_day=trading_day(now, self._settings.exchange),
@@ -213,19 +217,21 @@ class Engine:
         )
         with self._database.transaction() as session:
             kill = kill_switch_state(session)
-        busy_symbols = set(busy) | {o.symbol for o in snapshot.open_orders}
+            state = account_state(session, account)
         review = review_orders(
             plan.orders,
             RiskLimits(
                 cash=snapshot.cash,
                 nav=plan.nav,
                 holdings=plan_input.holdings,
-                busy_symbols=busy_symbols,
+                busy_symbols=busy,
                 cash_buffer=settings.policy.cash_buffer,
                 min_trade_notional=settings.policy.min_trade_notional,
                 max_order_notional=self._settings.risk.max_order_notional,
                 max_order_pct_nav=self._settings.risk.max_order_pct_nav,
-                kill_switch_reason=kill.reason or "engaged" if kill.engaged else None,
+                kill_switch_reason=(kill.reason or "engaged") if kill.engaged else None,
+                trading_state=state.state,
+                trading_state_reason=state.reason,
             ),
         )
         self._audit(AuditKind.RISK_DECISION, {"decisions": review.decisions}, account, cycle_id)
@@ -242,6 +248,8 @@ class Engine:
             outcomes = executor.execute(
                 cycle_id=cycle_id, account=account, orders=review.approved, policy=settings.policy
             )
+            self._trip_rules(account, cycle_id, outcomes)
+            self._after_trading(broker, account, universe, cycle_id, log)
         report = CycleReport(
             cycle_id=cycle_id,
             account=account,
@@ -255,6 +263,47 @@ class Engine:
         )
         self._finish(report, log, slot_row=submit)
         return report
+
+    def _reconcile(
+        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Any
+    ) -> Reconciliation:
+        return reconcile(
+            database=self._database,
+            broker=broker,
+            account=account,
+            symbols=universe,
+            clock=self._clock,
+            log=log,
+            on_mismatch=TradingState(self._settings.risk.on_mismatch),
+            cycle_id=cycle_id,
+        )
+
+    def _after_trading(
+        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Any
+    ) -> None:
+        """Record the cycle's fills now; if the broker cannot be read, the next cycle will."""
+        try:
+            self._reconcile(broker, account, universe, cycle_id, log)
+        except TransientBrokerError as exc:
+            log.warning("post_trade_reconciliation_failed", error=str(exc))
+
+    def _trip_rules(self, account: str, cycle_id: str, outcomes: list[OrderOutcome]) -> None:
+        """Halt the account when the broker rejected too many of this cycle's orders."""
+        rejected = [o for o in outcomes if o.status is OrderStatus.REJECTED]
+        limit = self._settings.risk.trip_rejections_per_cycle
+        if len(rejected) < limit:
+            return
+        reasons = "; ".join(f"{o.intent.symbol}: {o.detail}" for o in rejected)
+        with self._database.transaction() as session:
+            set_trading_state(
+                session,
+                account,
+                TradingState.HALTED,
+                at=self._clock(),
+                cycle_id=cycle_id,
+                actor="trip rule",
+                reason=f"{len(rejected)} orders rejected in one cycle (limit {limit}): {reasons}",
+            )
 
     def _why_not_submitted(self, submit: bool, kill_engaged: bool, review: RiskReview) -> str:
         if not submit:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from daemon.domain import Side
+from daemon.domain import Side, TradingState
 from daemon.planner import PlannedOrder
 
 
 class Check(StrEnum):
     KILL_SWITCH = "kill_switch"
+    TRADING_STATE = "trading_state"
     PRICE = "price"
     QUANTITY = "quantity"
     WOULD_SHORT = "would_short"
@@ -42,6 +43,8 @@ class RiskLimits:
     max_order_pct_nav: Decimal
     kill_switch_reason: str | None
     """None when the kill switch is clear."""
+    trading_state: TradingState = TradingState.ACTIVE
+    trading_state_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,16 @@ def _kill_switch(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | 
     return f"kill switch engaged: {limits.kill_switch_reason}"
 
 
+def _trading_state(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    state = limits.trading_state
+    why = f" ({limits.trading_state_reason})" if limits.trading_state_reason else ""
+    if state is TradingState.HALTED:
+        return f"account is HALTED{why}; `trimtab resume` after checking it"
+    if state is TradingState.REDUCING and order.side is Side.BUY:
+        return f"account is REDUCING{why}: only orders that reduce exposure"
+    return None
+
+
 def _price(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     if order.price.is_finite() and order.price > 0:
         return None
@@ -176,6 +189,7 @@ def _max_pct_nav(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | 
 
 _RULES: tuple[tuple[Check, _Rule], ...] = (
     (Check.KILL_SWITCH, _kill_switch),
+    (Check.TRADING_STATE, _trading_state),
     (Check.PRICE, _price),
     (Check.QUANTITY, _quantity),
     (Check.WOULD_SHORT, _would_short),

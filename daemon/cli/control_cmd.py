@@ -14,9 +14,11 @@ from rich.table import Table
 from sqlalchemy import select
 
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
+from daemon.domain import TradingState
 from daemon.intents import IntentStore
 from daemon.killswitch import current, set_kill_switch
 from daemon.persistence.models import CycleRow
+from daemon.trading_state import account_state, set_trading_state
 
 
 def _actor() -> str:
@@ -42,17 +44,41 @@ def kill(
     )
 
 
-def resume(config: ConfigOption = None) -> None:  # type: ignore[assignment]
-    """Clear the kill switch."""
+def resume(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: Annotated[
+        str | None,
+        typer.Option("--account", "-a", help="Only this account's state (default: all)."),
+    ] = None,
+) -> None:
+    """Clear the kill switch and move HALTED or REDUCING accounts back to ACTIVE."""
     with load_app(config) as app, app.database.transaction() as session:
         before = current(session)
+        names = [account] if account else list(app.settings.accounts)
+        for name in names:
+            app.settings.account(name)
         set_kill_switch(
             session, engaged=False, reason="operator resume", actor=_actor(), at=app.clock()
         )
+        resumed = []
+        for name in names:
+            was = account_state(session, name)
+            if was.state is not TradingState.ACTIVE:
+                set_trading_state(
+                    session,
+                    name,
+                    TradingState.ACTIVE,
+                    reason="operator resume",
+                    actor=_actor(),
+                    at=app.clock(),
+                )
+                resumed.append(f"{name} (was {was.state}: {was.reason})")
     if before.engaged:
         console.print("[green]kill switch cleared[/]; cycles may submit again")
-    else:
-        console.print("kill switch was not engaged; nothing changed (recorded anyway)")
+    for line in resumed:
+        console.print(f"[green]active again[/]: {line}")
+    if not before.engaged and not resumed:
+        console.print("nothing was stopped; nothing changed (recorded anyway)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +92,8 @@ class AccountStatus:
     last_started_at: datetime | None
     last_error: str | None
     unresolved_orders: tuple[str, ...]
+    trading_state: str
+    trading_state_reason: str
 
 
 def status(
@@ -95,6 +123,8 @@ def status(
                     last_started_at=last.started_at if last else None,
                     last_error=last.error if last else None,
                     unresolved_orders=tuple(s.intent.client_order_id for s in unresolved),
+                    trading_state=str(account_state(session, name).state),
+                    trading_state_reason=account_state(session, name).reason,
                 )
             )
     if as_json:
@@ -113,7 +143,16 @@ def status(
         switch = f"[bold red]ENGAGED[/]{since} ({kill_state.reason})"
     console.print(f"mode: [bold]{app.settings.mode}[/]   kill switch: {switch}")
     table = Table()
-    for column in ("Account", "Broker", "Type", "Strategy", "Last cycle", "Outcome", "Unresolved"):
+    for column in (
+        "Account",
+        "Broker",
+        "Type",
+        "Strategy",
+        "State",
+        "Last cycle",
+        "Outcome",
+        "Unresolved",
+    ):
         table.add_column(column)
     for entry in accounts:
         table.add_row(
@@ -121,6 +160,7 @@ def status(
             entry.broker,
             entry.type,
             entry.strategy,
+            entry.trading_state.upper(),
             entry.last_cycle_id or "never",
             entry.last_outcome or "",
             str(len(entry.unresolved_orders)),

@@ -6,7 +6,16 @@ Schema changes go through Alembic revisions in `daemon/persistence/migrations/ve
 
 from __future__ import annotations
 
-__all__ = ["AuditRecordRow", "CycleRow", "KillSwitchEventRow", "OrderEventRow", "OrderIntentRow"]
+__all__ = [
+    "AccountStateRow",
+    "AuditRecordRow",
+    "BookPositionRow",
+    "CycleRow",
+    "FillRow",
+    "KillSwitchEventRow",
+    "OrderEventRow",
+    "OrderIntentRow",
+]
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -107,3 +116,46 @@ class KillSwitchEventRow(Base):
     engaged: Mapped[bool] = mapped_column()
     reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(128))
+
+
+class AccountStateRow(Base):
+    """Per account: trading state (durable), and how far reconciliation has read fills."""
+
+    __tablename__ = "account_states"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trading_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    fills_read_through: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reconciled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class BookPositionRow(Base):
+    """The position trimtab last agreed with the broker, by account and symbol."""
+
+    __tablename__ = "book_positions"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(32), primary_key=True)
+    qty: Mapped[Decimal] = mapped_column(ExactDecimal())
+
+
+class FillRow(Base):
+    """Every execution the broker reported, once (deduplicated by the broker's fill id)."""
+
+    __tablename__ = "fills"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fill_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(String(128), index=True)
+    broker_order_id: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(8))
+    qty: Mapped[Decimal] = mapped_column(ExactDecimal())
+    price: Mapped[Decimal] = mapped_column(ExactDecimal())
+    commission: Mapped[Decimal] = mapped_column(ExactDecimal())
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    external: Mapped[bool] = mapped_column()
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())

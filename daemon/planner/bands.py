@@ -17,6 +17,7 @@ from decimal import Decimal
 import numpy as np
 from numpy.typing import NDArray
 
+from daemon.errors import DataError
 from daemon.planner.types import Band
 
 BAND_TOLERANCE = 1e-9
@@ -27,6 +28,7 @@ on its band edge could read as outside on the next run and trigger a trade of no
 """
 
 _HUNDRED = Decimal(100)
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,28 +42,42 @@ class BandLimits:
 
 def band_limits(bands: Sequence[Band], targets: NDArray[np.float64]) -> BandLimits:
     """Return the limits of each symbol's band around its (effective) target weight."""
-    absolute = np.array(
-        [np.inf if b.absolute_pp is None else float(b.absolute_pp) / 100.0 for b in bands],
-        dtype=np.float64,
-    )
-    has_relative = np.array([b.relative is not None for b in bands], dtype=bool)
-    relative = np.array(
-        [0.0 if b.relative is None else float(b.relative) for b in bands], dtype=np.float64
-    )
+    # Most symbols share the default band: work out each distinct band once.
+    seen: dict[int, tuple[float, bool, float]] = {}
+    for band in bands:
+        if id(band) not in seen:
+            seen[id(band)] = (
+                np.inf if band.absolute_pp is None else float(band.absolute_pp) / 100.0,
+                band.relative is not None,
+                0.0 if band.relative is None else float(band.relative),
+            )
+    columns = np.array([seen[id(band)] for band in bands], dtype=np.float64).reshape(-1, 3)
+    absolute, has_relative, relative = columns[:, 0], columns[:, 1] > 0, columns[:, 2]
     half = np.minimum(absolute, np.where(has_relative, relative * targets, np.inf))
     low = np.maximum(0.0, targets - half)
     return BandLimits(half=half, low=low, high=targets + half)
 
 
-def decimal_limits(band: Band, target: Decimal) -> tuple[Decimal, Decimal, Decimal]:
-    """Return (half-width, low, high) of `band` around `target`, exactly."""
-    widths = []
-    if band.absolute_pp is not None:
-        widths.append(band.absolute_pp / _HUNDRED)
-    if band.relative is not None:
-        widths.append(band.relative * target)
-    half = min(widths)
-    return half, max(Decimal(0), target - half), target + half
+def decimal_limits(
+    bands: Sequence[Band], targets: Sequence[Decimal]
+) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """Return (half-width, low, high) of each band around its target, exactly."""
+    absolute: dict[Decimal, Decimal] = {}
+    limits = []
+    for band, target in zip(bands, targets, strict=True):
+        half = None
+        if band.absolute_pp is not None:
+            half = absolute.get(band.absolute_pp)
+            if half is None:
+                half = absolute[band.absolute_pp] = band.absolute_pp / _HUNDRED
+        if band.relative is not None:
+            relative = band.relative * target
+            half = relative if half is None or relative < half else half
+        if half is None:
+            raise DataError("a band has neither absolute_pp nor relative")
+        low = target - half
+        limits.append((half, low if low > 0 else _ZERO, target + half))
+    return limits
 
 
 def outside_band(

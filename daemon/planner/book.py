@@ -37,6 +37,8 @@ class Book:
     symbols: tuple[str, ...]
     qty: tuple[Decimal, ...]
     price: tuple[Decimal, ...]
+    value: tuple[Decimal, ...]
+    unit_value: tuple[Decimal, ...]
     increment: tuple[Decimal, ...]
     bands: tuple[Band, ...]
     in_targets: NDArray[np.bool_]
@@ -79,23 +81,30 @@ class Book:
         """Return whether the holdings' targets were scaled down to make room for cash."""
         return self.target_scale != _ONE
 
-    def effective_target(self, index: int) -> Decimal:
-        """Return the effective target weight of `symbols[index]` as a Decimal."""
-        raw = self.raw_targets[index]
-        return raw if not self.scaled else raw * self.target_scale
+    def effective_targets(self) -> list[Decimal]:
+        """Return the effective target weights as Decimals."""
+        if not self.scaled:
+            return list(self.raw_targets)
+        scale = self.target_scale
+        return [raw * scale for raw in self.raw_targets]
 
 
 def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
     """Build the arrays for `inp`; the input must have passed `validate_plan_input`."""
-    everything = sorted((set(inp.holdings) | set(inp.targets)) - {CASH})
-    symbols = tuple(s for s in everything if s not in policy.keep)
-    kept = tuple(s for s in everything if s in policy.keep)
-    qty = tuple(inp.holdings.get(s, _ZERO) for s in symbols)
-    price = tuple(inp.prices[s] for s in symbols)
-    increment = tuple(policy.increment_for(s) for s in symbols)
-    raw_targets = tuple(inp.targets.get(s, _ZERO) for s in symbols)
+    everything = sorted((inp.holdings.keys() | inp.targets.keys()) - {CASH})
+    keep = policy.keep
+    symbols = tuple([s for s in everything if s not in keep] if keep else everything)
+    kept = tuple(s for s in everything if s in keep)
+    # List comprehensions with bound methods: this runs over every symbol of every plan.
+    held, quote, goal = inp.holdings.get, inp.prices.__getitem__, inp.targets.get
+    steps, default_step = policy.increment_overrides.get, policy.share_increment
+    qty = tuple([held(s, _ZERO) for s in symbols])
+    price = tuple([quote(s) for s in symbols])
+    increment = tuple([steps(s, default_step) for s in symbols])
+    raw_targets = tuple([goal(s, _ZERO) for s in symbols])
 
-    nav = inp.cash + sum((q * p for q, p in zip(qty, price, strict=True)), _ZERO)
+    value = tuple([q * p for q, p in zip(qty, price, strict=True)])
+    nav = inp.cash + sum(value, _ZERO)
     cash_weight = inp.targets.get(CASH, _ZERO)
     cash_need = policy.cash_buffer + inp.withdrawal
     cash_target, scale = _cash_target(nav, cash_weight, cash_need)
@@ -104,14 +113,17 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
     p = np.array([float(x) for x in price], dtype=np.float64)
     step = np.array([float(x) for x in increment], dtype=np.float64)
     targets = np.array([float(x) for x in raw_targets], dtype=np.float64) * float(scale)
-    bands = tuple(policy.band_for(s) for s in symbols)
+    band_of, default_band = policy.band_overrides.get, policy.default_band
+    bands = tuple([band_of(s, default_band) for s in symbols])
     return Book(
         symbols=symbols,
         qty=qty,
         price=price,
+        value=value,
+        unit_value=tuple([a * b for a, b in zip(increment, price, strict=True)]),
         increment=increment,
         bands=bands,
-        in_targets=np.array([s in inp.targets for s in symbols], dtype=bool),
+        in_targets=_in_targets(symbols, inp),
         values=q * p,
         prices=p,
         unit_values=step * p,
@@ -134,6 +146,12 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         target_scale=scale,
         raw_targets=raw_targets,
     )
+
+
+def _in_targets(symbols: tuple[str, ...], inp: PlanInput) -> NDArray[np.bool_]:
+    if len(inp.targets) - (CASH in inp.targets) == len(symbols):  # targets cover every symbol
+        return np.ones(len(symbols), dtype=bool)
+    return np.array([s in inp.targets for s in symbols], dtype=bool)
 
 
 def _cash_target(nav: Decimal, cash_weight: Decimal, need: Decimal) -> tuple[Decimal, Decimal]:

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from daemon.domain import CASH, Side
 from daemon.planner.bands import decimal_limits, outside_band
 from daemon.planner.book import Book
-from daemon.planner.reasons import Origin, Why, money, order_reason, row_note
+from daemon.planner.reasons import Why, money, order_reason, row_note
 from daemon.planner.rounding import Settled
 from daemon.planner.types import DriftRow, Plan, PlannedOrder, PlanningPolicy
 
@@ -36,60 +36,52 @@ def assemble(
 ) -> Plan:
     """Return the plan for the settled orders, with a drift row per symbol and a CASH row."""
     nav = book.nav
-    off = _off_target(book, policy, settled, rebalanced)
+    off = _off_target(book, policy, settled, rebalanced).tolist()
+    targets = book.effective_targets()
+    limits = decimal_limits(book.bands, targets)
+    weights = [v / nav for v in book.value] if nav > 0 else [_ZERO] * book.size
+    out = out_before.tolist()
+    listed = book.in_targets.tolist()
+    purpose = origin.tolist()
     sells: list[PlannedOrder] = []
     buys: list[PlannedOrder] = []
     rows: list[DriftRow] = []
     noted: list[str] = []
     for i, symbol in enumerate(book.symbols):
-        qty, price = book.qty[i], book.price[i]
-        target = book.effective_target(i)
-        half, low, high = decimal_limits(book.bands[i], target)
-        weight = _share(qty * price, nav)
+        qty, price, target, weight = book.qty[i], book.price[i], targets[i], weights[i]
+        half, low, high = limits[i]
         sold, bought = settled.sell_qty[i], settled.buy_qty[i]
-        for side, amount, orders in ((Side.SELL, sold, sells), (Side.BUY, bought, buys)):
-            if amount > 0:
-                notional = amount * price
-                reason = order_reason(
-                    symbol=symbol,
-                    weight=weight,
-                    target=target,
-                    half_width=half,
-                    in_targets=bool(book.in_targets[i]),
-                    side=side,
-                    qty=amount,
-                    notional=notional,
-                    origin=Origin(int(origin[i])),
-                )
-                orders.append(PlannedOrder(symbol, side, amount, price, notional, reason))
+        after = qty
+        if sold:
+            after = qty - sold
+            sells.append(
+                _order(symbol, Side.SELL, sold, price, weight, target, half, listed[i], purpose[i])
+            )
+        if bought:
+            after = after + bought
+            buys.append(
+                _order(symbol, Side.BUY, bought, price, weight, target, half, listed[i], purpose[i])
+            )
         note = ""
         if off[i]:
-            note = row_note(
-                why=Why(int(why[i])),
-                overweight=bool(book.values[i] > book.target_values[i]),
-                in_targets=bool(book.in_targets[i]),
-                buy_only=policy.buy_only,
-                dropped=None if np.isnan(dropped[i]) else Decimal(repr(float(dropped[i]))),
-                min_trade=policy.min_trade_notional,
-                increment=book.increment[i],
-            )
+            note = _note(book, policy, i, int(why[i]), float(dropped[i]))
             noted.append(symbol)
-        after = qty - sold + bought
+        # Positional, in field order: keyword arguments cost a third more on 5,000 rows.
         rows.append(
             DriftRow(
-                symbol=symbol,
-                qty=qty,
-                price=price,
-                value=qty * price,
-                weight=weight,
-                target=target,
-                low=low,
-                high=high,
-                out_of_band=bool(out_before[i]),
-                managed=True,
-                qty_after=after,
-                weight_after=_share(after * price, nav),
-                note=note,
+                symbol,
+                qty,
+                price,
+                book.value[i],
+                weight,
+                target,
+                low,
+                high,
+                out[i],
+                True,  # managed
+                after,
+                weight if after is qty else _share(after * price, nav),
+                note,
             )
         )
     rows.extend(_kept_rows(book))
@@ -102,6 +94,44 @@ def assemble(
         cash_after=settled.cash_after,
         triggered=bool(out_before.any()),
         notes=tuple(notes + _summary(out_before, rebalanced, noted)),
+    )
+
+
+def _order(
+    symbol: str,
+    side: Side,
+    qty: Decimal,
+    price: Decimal,
+    weight: Decimal,
+    target: Decimal,
+    half: Decimal,
+    in_targets: bool,
+    origin: int,
+) -> PlannedOrder:
+    notional = qty * price
+    reason = order_reason(
+        symbol=symbol,
+        weight=weight,
+        target=target,
+        half_width=half,
+        in_targets=in_targets,
+        side=side,
+        qty=qty,
+        notional=notional,
+        origin=origin,
+    )
+    return PlannedOrder(symbol, side, qty, price, notional, reason)
+
+
+def _note(book: Book, policy: PlanningPolicy, i: int, why: int, dropped: float) -> str:
+    return row_note(
+        why=Why(why),
+        overweight=bool(book.values[i] > book.target_values[i]),
+        in_targets=bool(book.in_targets[i]),
+        buy_only=policy.buy_only,
+        dropped=None if np.isnan(dropped) else Decimal(repr(dropped)),
+        min_trade=policy.min_trade_notional,
+        increment=book.increment[i],
     )
 
 

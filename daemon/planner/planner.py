@@ -131,10 +131,10 @@ class _Work:
         self.buys = self.buys + steps
         self.origin[steps > 0] |= origin
 
-    def budget(self, floor: Decimal) -> float:
+    def spare(self, floor: Decimal) -> Decimal:
         """Return the cash that buys may still spend above `floor`, measured exactly."""
         cash = exact_cash(self.book, sells=self.sells, sell_all=self.sell_all, buys=self.buys)
-        return float(cash - floor)
+        return cash - floor
 
     def flag(self, where: Flags, why: Why) -> None:
         self.why[where] |= why
@@ -231,13 +231,13 @@ def _cash_flows(work: _Work, policy: PlanningPolicy, slack: Floats, notes: list[
     book = work.book
     tol = book.tolerance
     min_trade = float(policy.min_trade_notional)
-    excess = float(book.cash - book.cash_target)
+    excess = book.cash - book.cash_target
     need = _raise_to(book, policy) - book.cash
     if policy.buy_only and need > 0:
         notes.append(f"buy_only, but selling to raise the {money(book.withdrawal)} withdrawal")
     if policy.buy_only and max(book.cash, book.withdrawal) < book.cash_need:
         notes.append("buy_only: cash below the cash buffer is not refilled by selling")
-    if excess > tol:
+    if excess > 0:
         everyone = np.ones(book.size, dtype=bool)
         add = spend_excess(
             excess,
@@ -249,24 +249,41 @@ def _cash_flows(work: _Work, policy: PlanningPolicy, slack: Floats, notes: list[
             min_trade=min_trade,
         )
         work.buy(add, Origin.EXCESS)
-    elif float(need) > tol:
+    elif need > 0:
         notes.append(f"raising {money(need)} of cash, largest overweights first")
-        short = float(need) + tol
-        for past_target in (False, True):
-            steps, whole = sell_down(
-                short - (work.cash - float(book.cash)),
-                work.values,
-                book,
-                slack=slack,
-                eligible=work.values > 0,
-                sold=work.sells,
-                sold_all=work.sell_all,
-                min_trade=min_trade,
-                past_target=past_target,
-            )
-            work.sell(steps, whole, Origin.RAISE)
+        _raise_cash(work, float(need), _raise_to(book, policy), slack, min_trade)
         sold = (work.sells > 0) | work.sell_all
         work.flag(sold & (work.values < book.target_values - tol), Why.RAISED)
+
+
+def _raise_cash(
+    work: _Work, need: float, raise_to: Decimal, slack: Floats, min_trade: float
+) -> None:
+    """Sell overweights down to target for `need`, then past target for what rounding left."""
+    book = work.book
+    past_target = False
+    short = need
+    # Three rounds at most: the first down to targets, then past them for the exact remainder
+    # (a second round past target only ever covers Decimal dust).
+    for _ in range(3):
+        steps, whole = sell_down(
+            short,
+            work.values,
+            book,
+            slack=slack,
+            eligible=work.values > 0,
+            sold=work.sells,
+            sold_all=work.sell_all,
+            min_trade=min_trade,
+            past_target=past_target,
+        )
+        work.sell(steps, whole, Origin.RAISE)
+        missing = raise_to - exact_cash(
+            book, sells=work.sells, sell_all=work.sell_all, buys=work.buys
+        )
+        if missing <= 0 or (past_target and not (steps.any() or whole.any())):
+            return
+        short, past_target = float(missing), True
 
 
 def _rebalance(
@@ -274,41 +291,66 @@ def _rebalance(
 ) -> bool:
     """Phase B: trade out-of-band holdings back; return whether anything was out of band."""
     book = work.book
-    nav = book.nav_f
-    tol = book.tolerance
-    unit = book.unit_values
-    target = book.target_values
-    out = outside_band(work.values / nav, book.limits, book.targets)
+    out = outside_band(work.values / book.nav_f, book.limits, book.targets)
     if not out.any():
         return False
     names = ", ".join(np.asarray(book.symbols)[out][:10])
     more = f" and {int(out.sum()) - 10} more" if out.sum() > 10 else ""
     notes.append(f"out of band: {names}{more}; rebalancing to {policy.rebalance_to}")
+    sells, whole, buys = _wanted(work, policy, out, slack)
+    _trade(work, policy, sells=sells, whole=whole, buys=buys, slack=slack, floor=floor)
+    return True
 
+
+def _wanted(
+    work: _Work, policy: PlanningPolicy, out: Flags, slack: Floats
+) -> tuple[Floats, Flags, Floats]:
+    """Return the increments phase B would sell and buy, and the holdings it would sell whole.
+
+    Flags the holdings it cannot bring back: `buy_only` blocks the sell, or no whole number of
+    increments lands inside the band.
+    """
+    book = work.book
+    unit = book.unit_values
+    target = book.target_values
     room_s = room_to_sell(work.values, book, slack, work.sells)
     room_b = room_to_buy(work.values, book, slack)
-    zero_target = (target <= tol) & (work.values > 0)
+    zero_target = (target <= book.tolerance) & (work.values > 0)
     if policy.rebalance_to == "target":
         sells, whole, buys = room_s, zero_target, room_b
     else:
-        edge = _edge_values(book, float(policy.inner_band))
+        edge = _edge_values(book, work.values, float(policy.inner_band))
         over = out & (work.values > target)
         under = out & (work.values < target)
         sells = np.where(over, np.minimum(ceil_steps(work.values - edge, unit, slack), room_s), 0)
         whole = over & zero_target
         buys = np.where(under, np.minimum(ceil_steps(edge - work.values, unit, slack), room_b), 0)
-
-    wants_sell = ((sells > 0) | whole) & ~work.sell_all
     if policy.buy_only:
-        work.flag(wants_sell, Why.BUY_ONLY)
+        work.flag(((sells > 0) | whole) & ~work.sell_all, Why.BUY_ONLY)
+    # A holding is never bought and sold in one plan, whichever phase came first.
     can_sell = (work.buys == 0) & ~work.sell_all & (not policy.buy_only)
-    sold = (work.sells > 0) | work.sell_all
     sells = np.where(can_sell, sells, 0.0)
     whole = whole & can_sell
-    buys = np.where(sold, 0.0, buys)
+    buys = np.where((work.sells > 0) | work.sell_all, 0.0, buys)
     landing = np.where(whole, 0.0, work.values - sells * unit + buys * unit)
-    work.flag(out & outside_band(landing / nav, book.limits, book.targets), Why.INCREMENT)
+    coarse = out & outside_band(landing / book.nav_f, book.limits, book.targets)
+    work.flag(coarse, Why.INCREMENT)
+    return sells, whole, buys
 
+
+def _trade(
+    work: _Work,
+    policy: PlanningPolicy,
+    *,
+    sells: Floats,
+    whole: Flags,
+    buys: Floats,
+    slack: Floats,
+    floor: Decimal,
+) -> None:
+    """Record phase B's trades: minimum trade, funding trims (band_edge), then the cash limit."""
+    book = work.book
+    unit = book.unit_values
     min_trade = float(policy.min_trade_notional)
     notional = np.where(whole, book.values, (work.sells + sells) * unit)
     small = work.drop_small((sells > 0) | whole, notional, min_trade)
@@ -316,44 +358,41 @@ def _rebalance(
     small = work.drop_small(buys > 0, (work.buys + buys) * unit, min_trade)
     buys = np.where(small, 0.0, buys)
 
-    budget = work.budget(floor)
-    if policy.rebalance_to == "band_edge" and not policy.buy_only:
-        short = float((buys * unit).sum()) - budget
-        if short > 0:
-            steps, _ = sell_down(
-                short + tol,
-                work.values,
-                book,
-                slack=slack,
-                eligible=can_sell & (buys == 0),
-                sold=work.sells,
-                sold_all=work.sell_all,
-                min_trade=min_trade,
-            )
-            work.sell(steps, np.zeros(book.size, dtype=bool), Origin.FUND)
-            budget = work.budget(floor)
+    budget = float(work.spare(floor))
+    short = float((buys * unit).sum()) - budget
+    if policy.rebalance_to == "band_edge" and not policy.buy_only and short > 0:
+        steps, _ = sell_down(
+            short,
+            work.values,
+            book,
+            slack=slack,
+            eligible=(work.buys == 0) & (buys == 0),
+            sold=work.sells,
+            sold_all=work.sell_all,
+            min_trade=min_trade,
+        )
+        work.sell(steps, np.zeros(book.size, dtype=bool), Origin.FUND)
+        budget = float(work.spare(floor))
     kept = cut_to_budget(buys, budget, work.values, book)
-    work.flag(kept < buys, Why.NO_CASH)
     small = (kept > 0) & ~large_enough(work.buys + kept, unit, min_trade)
-    work.flag(small, Why.NO_CASH)
+    work.flag((kept < buys) | small, Why.NO_CASH)
     work.buy(np.where(small, 0.0, kept), Origin.REBALANCE)
-    return True
 
 
-def _edge_values(book: Book, inner: float) -> Floats:
+def _edge_values(book: Book, values: Floats, inner: float) -> Floats:
     """Return the value each out-of-band holding is traded to in `band_edge` mode."""
     t = book.targets
     low, high = book.limits.low, book.limits.high
     above = t + (1.0 - inner) * (high - t)
     below = low + inner * (t - low)
-    weight = np.where(book.values > book.target_values, above, below)
+    weight = np.where(values > book.target_values, above, below)
     return np.where(t > 0, weight, 0.0) * book.nav_f
 
 
 def _invest_leftover(work: _Work, policy: PlanningPolicy, slack: Floats) -> None:
     """Spend cash still above its target on underweight holdings that were not sold."""
     book = work.book
-    leftover = work.budget(book.cash_target)
+    leftover = work.spare(book.cash_target)
     if leftover <= 0:
         return
     add = spend_excess(

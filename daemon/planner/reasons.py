@@ -21,7 +21,6 @@ _CENT = Decimal("0.01")
 _DOLLAR = Decimal(1)
 _HUNDRED = Decimal(100)
 _TENTH = Decimal("0.1")
-_ZERO = Decimal(0)
 
 
 class Origin(IntFlag):
@@ -32,6 +31,21 @@ class Origin(IntFlag):
     RAISE = 2  # sells that raise a withdrawal or the cash buffer
     REBALANCE = 4  # the rebalance proper
     FUND = 8  # trims toward target that pay for band-edge buys
+
+
+_VERB = {Side.BUY: "buy", Side.SELL: "sell"}
+_SUFFIX_BITS = 15
+# The rebalance proper needs no explanation; otherwise say what the order is for.
+_SUFFIX = tuple(
+    ""
+    if bits & Origin.REBALANCE or not bits
+    else " to fund buys"
+    if bits & Origin.FUND
+    else " to raise cash"
+    if bits & Origin.RAISE
+    else " from excess cash"
+    for bits in range(_SUFFIX_BITS + 1)
+)
 
 
 class Why(IntFlag):
@@ -47,7 +61,7 @@ class Why(IntFlag):
 
 def percent(weight: Decimal) -> str:
     """Format a weight as a percentage with one decimal: 0.412 -> '41.2%'."""
-    return f"{_half_up(weight * _HUNDRED, _TENTH)}%"
+    return f"{(weight * _HUNDRED).quantize(_TENTH, rounding=ROUND_HALF_UP)}%"
 
 
 def quantity(qty: Decimal) -> str:
@@ -58,10 +72,9 @@ def quantity(qty: Decimal) -> str:
 
 def money(amount: Decimal) -> str:
     """Format currency: whole dollars with separators, or cents below $100 ('$3,110', '$54.32')."""
-    step = _CENT if abs(amount) < _HUNDRED else _DOLLAR
-    rounded = _half_up(amount, step)
-    sign = "-" if rounded < 0 else ""
-    return f"{sign}${abs(rounded):,}"
+    step = _CENT if -_HUNDRED < amount < _HUNDRED else _DOLLAR
+    rounded = amount.quantize(step, rounding=ROUND_HALF_UP)
+    return f"{'-' if rounded < 0 else ''}${abs(rounded):,}"
 
 
 def order_reason(
@@ -74,22 +87,19 @@ def order_reason(
     side: Side,
     qty: Decimal,
     notional: Decimal,
-    origin: Origin,
+    origin: int,
 ) -> str:
-    """Return the one-line reason printed beside an order."""
-    action = f"{side.value} {quantity(qty)} sh ({money(notional)})"
+    """Return the one-line reason printed beside an order; `origin` is a set of `Origin` bits."""
+    # Written out rather than through `percent`, `quantity` and `money`: this runs once per
+    # order, and plans of thousands of orders are in the latency budget.
+    step = _CENT if notional < _HUNDRED else _DOLLAR
+    action = f"{_VERB[side]} {qty.normalize():f} sh (${notional.quantize(step, ROUND_HALF_UP):,})"
+    now = (weight * _HUNDRED).quantize(_TENTH, ROUND_HALF_UP)
     if not in_targets:
-        return f"{symbol} {percent(weight)} vs target {percent(_ZERO)}: not in targets, {action}"
-    head = f"{symbol} {percent(weight)} vs target {percent(target)} ±{_pp(half_width)}pp: {action}"
-    if origin & Origin.REBALANCE:
-        return head
-    if origin & Origin.FUND:
-        return f"{head} to fund buys"
-    if origin & Origin.RAISE:
-        return f"{head} to raise cash"
-    if origin & Origin.EXCESS:
-        return f"{head} from excess cash"
-    return head
+        return f"{symbol} {now}% vs target 0.0%: not in targets, {action}"
+    goal = (target * _HUNDRED).quantize(_TENTH, ROUND_HALF_UP)
+    band = (half_width * _HUNDRED).quantize(_TENTH, ROUND_HALF_UP)
+    return f"{symbol} {now}% vs target {goal}% ±{band}pp: {action}{_SUFFIX[origin & _SUFFIX_BITS]}"
 
 
 def row_note(
@@ -119,11 +129,3 @@ def row_note(
     if why & Why.INCREMENT:
         return f"increment of {quantity(increment)} sh too coarse to land inside the band"
     return ""
-
-
-def _pp(half_width: Decimal) -> str:
-    return str(_half_up(half_width * _HUNDRED, _TENTH))
-
-
-def _half_up(value: Decimal, step: Decimal) -> Decimal:
-    return value.quantize(step, rounding=ROUND_HALF_UP)

@@ -89,7 +89,7 @@ def large_enough(steps: Floats, unit_values: Floats, min_trade: float) -> Flags:
 
 
 def spend_excess(
-    excess: float,
+    excess: Decimal,
     values: Floats,
     book: Book,
     *,
@@ -101,7 +101,9 @@ def spend_excess(
     """Return increments to buy with `excess` cash, never past any target.
 
     Allocate in proportion to each holding's shortfall, then spend what rounding left over on
-    the most underweight holdings, each taking the most whole increments that fit.
+    the most underweight holdings, each taking the most whole increments that fit. What is
+    left is counted exactly: float noise on it can exceed a small increment's price, and then
+    planning again on the filled account would find that increment still affordable.
     """
     unit = book.unit_values
     room = np.where(eligible, room_to_buy(values, book, slack), 0.0)
@@ -109,10 +111,10 @@ def spend_excess(
     total = float(shortfall.sum())
     if excess <= 0 or total <= 0:
         return np.zeros_like(values)
-    share = shortfall * min(1.0, excess / total)
+    share = shortfall * min(1.0, float(excess) / total)
     add = np.minimum(floor_steps(share, unit, CASH_SLACK), room)
     add = np.where(large_enough(bought + add, unit, min_trade), add, 0.0)
-    left = excess - float((add * unit).sum())
+    left = _give_back(book, add, excess - _cost(book, add))
 
     after = values + add * unit
     room = np.where(eligible, room_to_buy(after, book, slack), 0.0)
@@ -120,15 +122,35 @@ def spend_excess(
     # Most underweight first; the stable sort keeps ties in symbol order.
     candidates = candidates[np.argsort(-(book.target_values - after)[candidates], kind="stable")]
     cheapest = float(unit[candidates].min()) if candidates.size else math.inf
-    for i in candidates:
-        if left < cheapest * (1.0 - CASH_SLACK):
+    floor_trade = min_trade * (1.0 - _MIN_TRADE_SLACK)
+    for i in candidates.tolist():
+        if float(left) < cheapest * (1.0 - CASH_SLACK):
             break
-        k = min(float(room[i]), math.floor(left / unit[i] + CASH_SLACK))
-        if k < 1 or not (bought[i] + add[i] + k) * unit[i] >= min_trade * (1 - _MIN_TRADE_SLACK):
+        k = min(int(room[i]), int(left // book.unit_value[i]))
+        if k < 1 or (bought[i] + add[i] + k) * unit[i] < floor_trade:
             continue
         add[i] += k
-        left -= k * float(unit[i])
+        left -= k * book.unit_value[i]
     return add
+
+
+def _cost(book: Book, steps: Floats) -> Decimal:
+    """Return what buying `steps` increments costs, exactly."""
+    unit = book.unit_value
+    counts = steps.tolist()
+    return sum((int(counts[i]) * unit[i] for i in np.flatnonzero(steps).tolist()), _ZERO)
+
+
+def _give_back(book: Book, add: Floats, left: Decimal) -> Decimal:
+    """Undo increments of `add` (in place), largest first, until `left` is not negative."""
+    for i in np.argsort(-add, kind="stable").tolist():
+        if left >= 0 or add[i] <= 0:
+            break
+        unit = book.unit_value[i]
+        less = min(int(add[i]), int((-left / unit).to_integral_value(rounding=ROUND_CEILING)))
+        add[i] -= less
+        left += less * unit
+    return left
 
 
 def sell_down(
@@ -167,7 +189,9 @@ def sell_down(
             over = (values[i] - book.target_values[i]) / unit[i] + slack[i]
             room = min(left, math.floor(over))
         first = sold[i] == 0
-        k = math.ceil(short / unit[i])
+        # Within the slack a shortfall is float noise, except past target, where the caller
+        # measures what is still missing exactly and comes back for it.
+        k = math.ceil(short / unit[i] - (0.0 if past_target else slack[i]))
         if first:
             k = max(k, math.ceil(floor_trade / unit[i]))
         if k >= left and room >= left:
@@ -211,10 +235,14 @@ def exact_cash(book: Book, *, sells: Floats, sell_all: Flags, buys: Floats) -> D
     whole small increment; what is left to spend is measured here instead.
     """
     cash = book.cash
-    for i in np.flatnonzero((sells > 0) | sell_all | (buys > 0)):
-        step, price = book.increment[i], book.price[i]
-        sold = book.qty[i] if sell_all[i] else int(sells[i]) * step
-        cash += (sold - int(buys[i]) * step) * price
+    whole = sell_all.tolist()
+    net = (sells - buys).tolist()
+    unit = book.unit_value
+    for i in np.flatnonzero((sells > 0) | sell_all | (buys > 0)).tolist():
+        if whole[i]:
+            cash += book.value[i] - int(buys[i]) * unit[i]
+        else:
+            cash += int(net[i]) * unit[i]
     return cash
 
 
@@ -249,23 +277,28 @@ def settle(
     sell_qty = [_ZERO] * book.size
     buy_qty = [_ZERO] * book.size
     cash = book.cash
-    for i in np.flatnonzero((sells > 0) | sell_all):
+    whole = sell_all.tolist()
+    steps = sells.tolist()
+    for i in np.flatnonzero((sells > 0) | sell_all).tolist():
         held = book.qty[i]
-        qty = held if sell_all[i] else min(held, int(sells[i]) * book.increment[i])
-        if qty * book.price[i] < min_trade:
-            dropped.add(int(i))
+        qty = held if whole[i] else min(held, int(steps[i]) * book.increment[i])
+        notional = qty * book.price[i]
+        if notional < min_trade:
+            dropped.add(i)
             continue
         sell_qty[i] = qty
-        cash += qty * book.price[i]
-    wanted = np.flatnonzero(buys > 0)
+        cash += notional
+    steps = buys.tolist()
+    wanted = np.flatnonzero(buys > 0).tolist()
     for i in wanted:
-        qty = int(buys[i]) * book.increment[i]
-        if qty * book.price[i] < min_trade:
-            dropped.add(int(i))
+        qty = int(steps[i]) * book.increment[i]
+        notional = qty * book.price[i]
+        if notional < min_trade:
+            dropped.add(i)
             continue
         buy_qty[i] = qty
-        cash -= qty * book.price[i]
-    if cash < cash_floor and wanted.size:
+        cash -= notional
+    if cash < cash_floor and wanted:
         cash = _cut_buys(book, buy_qty, cash, cash_floor, min_trade, cut)
     return Settled(
         sell_qty=tuple(sell_qty),

@@ -75,14 +75,20 @@ def _check_increment(name: str, value: object) -> None:
         raise DataError(f"{name} is {value}; it must be greater than 0")
 
 
+def _fine(value: object) -> bool:
+    """Return whether `value` is a finite, non-negative Decimal (the fast path of the checks)."""
+    return type(value) is Decimal and value.is_finite() and value >= 0
+
+
 def _check_targets(inp: PlanInput, policy: PlanningPolicy) -> None:
     total = Decimal(0)
-    for symbol, weight in sorted(inp.targets.items()):
-        if _finite(f"target weight of {symbol}", weight) < 0:
+    for symbol, weight in inp.targets.items():
+        if not _fine(weight) and _finite(f"target weight of {symbol}", weight) < 0:
             raise DataError(f"target weight of {symbol} is negative ({weight})")
-        if symbol in policy.keep:
-            raise DataError(f"{symbol} is both in targets and in keep")
         total += weight
+    clash = sorted(policy.keep & inp.targets.keys())
+    if clash:
+        raise DataError(f"{clash[0]} is both in targets and in keep")
     if abs(total - _ONE) > TARGET_SUM_TOLERANCE:
         raise DataError(f"targets sum to {_plain(total)}, not 1")
 
@@ -91,30 +97,33 @@ def _check_holdings(inp: PlanInput) -> None:
     if CASH in inp.holdings:
         raise DataError(f"holdings contain {CASH}; cash belongs in PlanInput.cash")
     for symbol, qty in inp.holdings.items():
-        if _finite(f"quantity of {symbol}", qty) < 0:
+        if not _fine(qty) and _finite(f"quantity of {symbol}", qty) < 0:
             raise DataError(f"quantity of {symbol} is negative ({qty})")
-    total = float(inp.cash)
-    for symbol in sorted(set(inp.holdings) | (set(inp.targets) - {CASH})):
-        total += _checked_value(inp, symbol)
-    if not math.isfinite(total):
+    symbols = sorted(inp.holdings.keys() | (inp.targets.keys() - {CASH}))
+    prices = inp.prices
+    for symbol in symbols:
+        price = prices.get(symbol)
+        if not (_fine(price) and price):  # the slow path says what is wrong
+            _check_price(symbol, price)
+    holdings = inp.holdings
+    values = [float(holdings[s]) * float(prices[s]) for s in holdings]
+    if not math.isfinite(float(inp.cash) + math.fsum(values)):
+        for symbol, value in zip(holdings, values, strict=True):
+            _finite(f"quantity of {symbol}", holdings[symbol])
+            if not math.isfinite(value):
+                raise DataError(f"value of {symbol} is infinite (quantity x price overflows)")
         raise DataError("total value of the account is too large to plan with")
+    for symbol in symbols:
+        if float(prices[symbol]) == 0.0:
+            raise DataError(f"price of {symbol} is too small to plan with ({prices[symbol]})")
 
 
-def _checked_value(inp: PlanInput, symbol: str) -> float:
-    """Check the price of `symbol` and return its holding's value as a finite float."""
-    price = inp.prices.get(symbol)
+def _check_price(symbol: str, price: object) -> None:
     if price is None:
         raise DataError(f"price of {symbol} is missing")
     if _finite(f"price of {symbol}", price) == 0:
         raise DataError(f"price of {symbol} is 0")
-    if price < 0:
-        raise DataError(f"price of {symbol} is negative ({price})")
-    if float(price) == 0.0:
-        raise DataError(f"price of {symbol} is too small to plan with ({price})")
-    value = float(inp.holdings.get(symbol, Decimal(0))) * float(price)
-    if not math.isfinite(value):
-        raise DataError(f"value of {symbol} is infinite (quantity x price overflows)")
-    return value
+    raise DataError(f"price of {symbol} is negative ({price})")
 
 
 def _plain(value: Decimal) -> str:

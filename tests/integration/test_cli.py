@@ -219,10 +219,22 @@ def test_secrets_never_reach_output_logs_or_audit(tmp_path: Path) -> None:
         "TRIMTAB_LOG__LEVEL": "debug",
     }
     seen = ""
-    for args in (["config", "check"], ["run", "--once"], ["status", "--json"],
-                 ["audit", "--json"], ["plan", "--json"]):
-        done = subprocess.run([str(TRIMTAB), *args, "-c", str(config)], capture_output=True,
-                              text=True, env=env, timeout=120, check=False, cwd=tmp_path)
+    for args in (
+        ["config", "check"],
+        ["run", "--once"],
+        ["status", "--json"],
+        ["audit", "--json"],
+        ["plan", "--json"],
+    ):
+        done = subprocess.run(
+            [str(TRIMTAB), *args, "-c", str(config)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+            cwd=tmp_path,
+        )
         seen += done.stdout + done.stderr
     # The cycle itself fails (the pretend broker has no price for VTI) and says so...
     assert "no price for VTI" in seen

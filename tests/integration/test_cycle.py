@@ -108,6 +108,7 @@ def test_first_cycle_trades_to_target_and_the_next_plans_nothing(paper: Harness)
     assert snapshot.cash == D(100000) - 240 * D(250) - 571 * D(70)
     assert paper.kinds() == [
         "cycle_started",
+        "reconciliation",
         "snapshot",
         "targets",
         "plan",
@@ -116,6 +117,7 @@ def test_first_cycle_trades_to_target_and_the_next_plans_nothing(paper: Harness)
         "order_result",
         "order_intent",
         "order_result",
+        "reconciliation",
         "cycle_finished",
     ]
     with pytest.raises(SlotAlreadyRan, match="--force"):

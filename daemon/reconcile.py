@@ -1,0 +1,206 @@
+"""Reconciliation: agree with the broker before trimtab plans anything, and after it trades.
+
+The broker is the truth for positions, cash and orders. trimtab keeps the positions it last
+agreed on (the book) and every fill the broker reported (deduplicated by fill id). A new
+reconciliation expects book + new fills == the broker's positions; a difference that no fill
+explains moves the account to HALTED (or REDUCING, per `risk.on_mismatch`) and is audited.
+It never assumes a flat or empty account: if the broker cannot be read, the cycle aborts.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Reconciliation", "reconcile"]
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from adapters.base import Broker
+from daemon.audit import AuditKind, AuditLog
+from daemon.domain import AccountSnapshot, BrokerOrder, Fill, Side, TradingState
+from daemon.errors import TransientBrokerError
+from daemon.execution import resolve_unresolved
+from daemon.persistence.db import Database
+from daemon.persistence.models import BookPositionRow, FillRow, OrderIntentRow
+from daemon.trading_state import reading_mark, set_trading_state
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+READ_ATTEMPTS = 3
+FILL_OVERLAP = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    snapshot: AccountSnapshot
+    new_fills: tuple[Fill, ...]
+    external_fills: tuple[Fill, ...]
+    external_orders: tuple[BrokerOrder, ...]
+    mismatches: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    """symbol -> (expected from book and fills, reported by the broker)"""
+    baseline: bool = False
+    busy_symbols: frozenset[str] = frozenset()
+    """Symbols with an open order at the broker or an unresolved intent: no new order."""
+
+
+def reconcile(
+    *,
+    database: Database,
+    broker: Broker,
+    account: str,
+    symbols: Collection[str],
+    clock: Callable[[], datetime],
+    log: Any,
+    on_mismatch: TradingState,
+    cycle_id: str | None,
+) -> Reconciliation:
+    """Resolve unsettled intents, record new fills, and compare positions with the book."""
+    unresolved = resolve_unresolved(
+        database=database, broker=broker, account=account, clock=clock, log=log
+    )
+    with database.transaction() as session:
+        mark = reading_mark(session, account, clock()).fills_read_through
+    # Re-read a day before the last fill seen: a fill reported late with an earlier time is
+    # still found, and fill ids keep the overlap from counting anything twice.
+    since = mark - FILL_OVERLAP if mark is not None else EPOCH
+    fills, snapshot = _consistent_read(broker, symbols, since)
+    with database.transaction() as session:
+        result = _record(
+            session, account, fills, snapshot, unresolved, clock(), cycle_id, on_mismatch
+        )
+    log.info(
+        "reconciled",
+        new_fills=len(result.new_fills),
+        external_fills=len(result.external_fills),
+        external_orders=len(result.external_orders),
+        mismatches=sorted(result.mismatches),
+        baseline=result.baseline,
+    )
+    return result
+
+
+def _consistent_read(
+    broker: Broker, symbols: Collection[str], since: datetime
+) -> tuple[Sequence[Fill], AccountSnapshot]:
+    """Read fills, the account, and fills again, until no fill arrived in between."""
+    for _ in range(READ_ATTEMPTS):
+        before = broker.fills(since)
+        snapshot = broker.snapshot(symbols)
+        after = broker.fills(since)
+        if {f.fill_id for f in after} == {f.fill_id for f in before}:
+            return after, snapshot
+    raise TransientBrokerError(
+        f"fills kept arriving while reconciling ({READ_ATTEMPTS} attempts); trying next cycle"
+    )
+
+
+def _record(
+    session: Session,
+    account: str,
+    fills: Sequence[Fill],
+    snapshot: AccountSnapshot,
+    unresolved: Sequence[str],
+    now: datetime,
+    cycle_id: str | None,
+    on_mismatch: TradingState,
+) -> Reconciliation:
+    mark = reading_mark(session, account, now)
+    ours = set(
+        session.scalars(
+            select(OrderIntentRow.client_order_id).where(OrderIntentRow.account == account)
+        )
+    )
+    known = set(session.scalars(select(FillRow.fill_id).where(FillRow.account == account)))
+    new = [f for f in fills if f.fill_id not in known]
+    for fill in new:
+        session.add(_fill_row(account, fill, fill.client_order_id not in ours, now))
+    book = {
+        row.symbol: row.qty
+        for row in session.scalars(
+            select(BookPositionRow).where(BookPositionRow.account == account)
+        )
+    }
+    reported = {p.symbol: p.qty for p in snapshot.positions if p.qty != 0}
+    baseline = mark.reconciled_at is None
+    mismatches: dict[str, tuple[Decimal, Decimal]] = {}
+    if not baseline:
+        expected = dict(book)
+        for fill in new:
+            signed = fill.qty if fill.side is Side.BUY else -fill.qty
+            expected[fill.symbol] = expected.get(fill.symbol, Decimal(0)) + signed
+        for symbol in sorted(set(expected) | set(reported)):
+            want, have = expected.get(symbol, Decimal(0)), reported.get(symbol, Decimal(0))
+            if want != have:
+                mismatches[symbol] = (want, have)
+    session.execute(delete(BookPositionRow).where(BookPositionRow.account == account))
+    session.flush()
+    for symbol, qty in reported.items():
+        session.add(BookPositionRow(account=account, symbol=symbol, qty=qty))
+    if new:
+        mark.fills_read_through = max(
+            [f.at for f in new] + ([mark.fills_read_through] if mark.fills_read_through else [])
+        )
+    mark.reconciled_at = now
+    external_orders = tuple(o for o in snapshot.open_orders if o.client_order_id not in ours)
+    external_fills = tuple(f for f in new if f.client_order_id not in ours)
+    audit = AuditLog(session)
+    audit.append(
+        AuditKind.RECONCILIATION,
+        {
+            "baseline": baseline,
+            "cash": snapshot.cash,
+            "positions": reported,
+            "new_fills": new,
+            "external_fills": [f.fill_id for f in external_fills],
+            "external_open_orders": external_orders,
+            "unresolved_symbols": list(unresolved),
+            "mismatches": {s: {"expected": e, "broker": b} for s, (e, b) in mismatches.items()},
+        },
+        at=now,
+        account=account,
+        cycle_id=cycle_id,
+    )
+    if mismatches:
+        detail = ", ".join(
+            f"{s} expected {e} but the broker has {b}" for s, (e, b) in mismatches.items()
+        )
+        set_trading_state(
+            session,
+            account,
+            on_mismatch,
+            at=now,
+            cycle_id=cycle_id,
+            actor="reconciliation",
+            reason=f"positions no recorded fill explains: {detail}",
+        )
+    busy = {o.symbol for o in snapshot.open_orders} | set(unresolved)
+    return Reconciliation(
+        snapshot=snapshot,
+        new_fills=tuple(new),
+        external_fills=external_fills,
+        external_orders=external_orders,
+        mismatches=mismatches,
+        baseline=baseline,
+        busy_symbols=frozenset(busy),
+    )
+
+
+def _fill_row(account: str, fill: Fill, external: bool, now: datetime) -> FillRow:
+    return FillRow(
+        account=account,
+        fill_id=fill.fill_id,
+        client_order_id=fill.client_order_id,
+        broker_order_id=fill.broker_order_id,
+        symbol=fill.symbol,
+        side=str(fill.side),
+        qty=fill.qty,
+        price=fill.price,
+        commission=fill.commission,
+        at=fill.at,
+        external=external,
+        recorded_at=now,
+    )
