@@ -2,31 +2,66 @@
 
 from __future__ import annotations
 
-__all__ = ["exchange_timezone", "trading_day"]
+__all__ = ["exchange_timezone", "market_open", "trading_day"]
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.errors import ConfigError, ConfigProblem
 
 
+@contextmanager
+def _quiet_pandas() -> Iterator[None]:
+    """Silence the pandas 3.1 deprecations that exchange_calendars 4.13 triggers (`.values`
+    on tz-aware data); they change nothing for the calendar's answers."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*\.values returning an ndarray")
+        yield
+
+
 @cache
-def exchange_timezone(code: str) -> ZoneInfo:
-    """Return the time zone of exchange `code` (e.g. XNYS -> America/New_York)."""
+def _calendar(code: str) -> Any:
     import exchange_calendars
 
     try:
-        with warnings.catch_warnings():
-            # exchange_calendars 4.13 reads a pandas 3.1 deprecated attribute; harmless here.
-            warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-            calendar = exchange_calendars.get_calendar(code)
+        with _quiet_pandas():
+            return exchange_calendars.get_calendar(code)
     except exchange_calendars.errors.InvalidCalendarName:
         raise ConfigError(
             [ConfigProblem("exchange", f"unknown exchange calendar {code!r}", "use e.g. XNYS")]
         ) from None
-    return ZoneInfo(str(calendar.tz))
+
+
+def exchange_timezone(code: str) -> ZoneInfo:
+    """Return the time zone of exchange `code` (e.g. XNYS -> America/New_York)."""
+    return ZoneInfo(str(_calendar(code).tz))
+
+
+def market_open(now: datetime, code: str) -> bool:
+    """Tell whether the exchange's regular session is open at `now` (holidays and early
+    closes included, as far as the installed calendar knows them)."""
+    import pandas as pd
+
+    calendar = _calendar(code)
+    minute = pd.Timestamp(now).floor("min")
+    with _quiet_pandas():
+        covered = calendar.first_minute <= minute <= calendar.last_minute
+        if covered:
+            return bool(calendar.is_open_on_minute(minute))
+    raise ConfigError(
+        [
+            ConfigProblem(
+                "exchange",
+                f"the {code} calendar does not cover {now:%Y-%m-%d}",
+                "upgrade exchange_calendars",
+            )
+        ]
+    )
 
 
 def trading_day(now: datetime, code: str) -> date:

@@ -135,6 +135,11 @@ class PolicySettings(_Closed):
     limit_collar: Fraction = Field(
         Decimal("0.005"), description="Limit orders: how far past the quote the limit is set."
     )
+    outside_hours: bool = Field(
+        False,
+        description="Submit while the exchange is closed (per its calendar); the simulated "
+        "broker fills at the last close at any hour.",
+    )
 
     @model_validator(mode="after")
     def _symbols_valid(self) -> PolicySettings:
@@ -153,6 +158,36 @@ class RiskSettings(_Closed):
     max_quote_age_hours: Annotated[Decimal, Field(gt=0)] = Field(
         Decimal(96), description="Refuse to plan on quotes older than this."
     )
+    max_turnover_per_cycle: Annotated[Decimal, Field(gt=0)] = Field(
+        Decimal(2),
+        description="Refuse orders once one cycle's traded value (buys + sells) would exceed "
+        "this multiple of the account's value; a breach halts the account.",
+    )
+    max_turnover_per_day: Annotated[Decimal, Field(gt=0)] = Field(
+        Decimal(3),
+        description="The same over one trading day, counting every cycle's sent orders.",
+    )
+    max_orders_per_cycle: Annotated[int, Field(ge=1)] = Field(
+        40, description="Refuse orders beyond this many in one cycle."
+    )
+    max_orders_per_minute: Annotated[int, Field(ge=1)] = Field(
+        30,
+        description="Refuse orders beyond this many sent in 60 seconds; a breach halts the "
+        "account (a runaway loop is a malfunction).",
+    )
+    max_price_collar: Fraction = Field(
+        Decimal("0.05"),
+        description="Refuse a limit price further than this fraction from the quote.",
+    )
+    max_move_since_close: Fraction = Field(
+        Decimal("0.25"),
+        description="Refuse a symbol whose quote moved more than this fraction since the "
+        "previous close (a split or a bad tick).",
+    )
+    allowed_symbols: tuple[str, ...] = Field(
+        (), description="If not empty, only these symbols may be traded."
+    )
+    restricted_symbols: tuple[str, ...] = Field((), description="These symbols are never traded.")
     on_mismatch: Literal["halted", "reducing"] = Field(
         "halted",
         description="Trading state after positions differ from what recorded fills explain.",

@@ -135,6 +135,8 @@ class Quote:
     as_of: datetime
     source: str
     synthetic: bool = False
+    previous_close: Decimal | None = None
+    """The close before `price`'s day, when the source knows it (for the price-move check)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,13 +19,14 @@ import structlog
 from sqlalchemy import select
 
 from adapters.base import Broker
+from daemon.activity import recent_activity
 from daemon.audit import AuditKind, AuditLog
-from daemon.calendar import trading_day
+from daemon.calendar import market_open, trading_day
 from daemon.config import AccountSettings, Settings
 from daemon.cycle_inputs import check_targets, planning_input
 from daemon.domain import AccountSnapshot, Mode, OrderStatus, TradingState
 from daemon.errors import TransientBrokerError, TrimtabError
-from daemon.execution import Executor, OrderOutcome
+from daemon.execution import Executor, OrderOutcome, limit_price
 from daemon.killswitch import current as kill_switch_state
 from daemon.logs import get_logger
 from daemon.persistence.db import Database
@@ -33,7 +34,7 @@ from daemon.persistence.models import CycleRow
 from daemon.planner import Plan, plan_rebalance
 from daemon.policy import planning_policy
 from daemon.reconcile import Reconciliation, reconcile
-from daemon.risk import RiskLimits, RiskReview, review_orders
+from daemon.risk import TRIPPING_CHECKS, RiskLimits, RiskReview, review_orders
 from daemon.trading_state import account_state, set_trading_state
 from strategies.base import Strategy, StrategyContext
 
@@ -218,6 +219,8 @@ class Engine:
         with self._database.transaction() as session:
             kill = kill_switch_state(session)
             state = account_state(session, account)
+            activity = recent_activity(session, account, now, self._settings.exchange)
+        risk = self._settings.risk
         review = review_orders(
             plan.orders,
             RiskLimits(
@@ -227,15 +230,40 @@ class Engine:
                 busy_symbols=busy,
                 cash_buffer=settings.policy.cash_buffer,
                 min_trade_notional=settings.policy.min_trade_notional,
-                max_order_notional=self._settings.risk.max_order_notional,
-                max_order_pct_nav=self._settings.risk.max_order_pct_nav,
+                max_order_notional=risk.max_order_notional,
+                max_order_pct_nav=risk.max_order_pct_nav,
                 kill_switch_reason=(kill.reason or "engaged") if kill.engaged else None,
                 trading_state=state.state,
                 trading_state_reason=state.reason,
+                market_open=settings.policy.outside_hours
+                or market_open(now, self._settings.exchange),
+                allowed_symbols=frozenset(risk.allowed_symbols),
+                restricted_symbols=frozenset(risk.restricted_symbols),
+                previous_closes={
+                    s: q.previous_close
+                    for s, q in snapshot.quotes.items()
+                    if q.previous_close is not None
+                },
+                max_move_since_close=risk.max_move_since_close,
+                limit_prices={
+                    o.symbol: lp
+                    for o in plan.orders
+                    if (lp := limit_price(o, settings.policy)) is not None
+                },
+                max_price_collar=risk.max_price_collar,
+                max_orders_per_cycle=risk.max_orders_per_cycle,
+                max_orders_per_minute=risk.max_orders_per_minute,
+                orders_in_last_minute=activity.sent_last_minute,
+                max_turnover_per_cycle=risk.max_turnover_per_cycle,
+                max_turnover_per_day=risk.max_turnover_per_day,
+                traded_today=activity.traded_today,
             ),
         )
         self._audit(AuditKind.RISK_DECISION, {"decisions": review.decisions}, account, cycle_id)
-        why_not = self._why_not_submitted(submit, kill.engaged, review)
+        tripped = [d for d in review.denied if d.check in TRIPPING_CHECKS]
+        if tripped and submit:
+            self._halt(account, cycle_id, f"{tripped[0].check}: {tripped[0].reason}")
+        why_not = self._why_not_submitted(submit, kill.engaged, review, tripped=bool(tripped))
         outcomes: list[OrderOutcome] = []
         if not why_not:
             executor = Executor(
@@ -294,6 +322,13 @@ class Engine:
         if len(rejected) < limit:
             return
         reasons = "; ".join(f"{o.intent.symbol}: {o.detail}" for o in rejected)
+        self._halt(
+            account,
+            cycle_id,
+            f"{len(rejected)} orders rejected in one cycle (limit {limit}): {reasons}",
+        )
+
+    def _halt(self, account: str, cycle_id: str, reason: str) -> None:
         with self._database.transaction() as session:
             set_trading_state(
                 session,
@@ -302,12 +337,16 @@ class Engine:
                 at=self._clock(),
                 cycle_id=cycle_id,
                 actor="trip rule",
-                reason=f"{len(rejected)} orders rejected in one cycle (limit {limit}): {reasons}",
+                reason=reason,
             )
 
-    def _why_not_submitted(self, submit: bool, kill_engaged: bool, review: RiskReview) -> str:
+    def _why_not_submitted(
+        self, submit: bool, kill_engaged: bool, review: RiskReview, *, tripped: bool
+    ) -> str:
         if not submit:
             return "plan only"
+        if tripped:
+            return "a risk limit tripped: account halted"
         if self._settings.mode is Mode.DRY_RUN:
             return "dry-run mode"
         if kill_engaged:

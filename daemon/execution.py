@@ -10,7 +10,7 @@ A crash between 1 and 3 leaves SUBMITTING; the next cycle asks the broker for th
 
 from __future__ import annotations
 
-__all__ = ["Executor", "OrderOutcome", "resolve_unresolved"]
+__all__ = ["Executor", "OrderOutcome", "limit_price", "resolve_unresolved"]
 
 import time
 from collections.abc import Callable, Iterable
@@ -105,13 +105,7 @@ class Executor:
     def _intent(
         self, cycle_id: str, account: str, seq: int, order: PlannedOrder, policy: PolicySettings
     ) -> OrderIntent:
-        limit = None
-        if policy.order_type == "limit":
-            # A marketable limit: past the quote by the collar, rounded away from the quote.
-            if order.side is Side.BUY:
-                limit = (order.price * (1 + policy.limit_collar)).quantize(CENT, ROUND_UP)
-            else:
-                limit = (order.price * (1 - policy.limit_collar)).quantize(CENT, ROUND_DOWN)
+        limit = limit_price(order, policy)
         return OrderIntent(
             client_order_id=client_order_id(cycle_id, seq),
             cycle_id=cycle_id,
@@ -271,6 +265,16 @@ class Executor:
                 break
             time.sleep(self._poll_interval)
         return current
+
+
+def limit_price(order: PlannedOrder, policy: PolicySettings) -> Decimal | None:
+    """The marketable limit an order carries under `policy` (None for market orders):
+    past the quote by the collar, rounded away from the quote."""
+    if policy.order_type != "limit":
+        return None
+    if order.side is Side.BUY:
+        return (order.price * (1 + policy.limit_collar)).quantize(CENT, ROUND_UP)
+    return (order.price * (1 - policy.limit_collar)).quantize(CENT, ROUND_DOWN)
 
 
 def _cost_bound(order: PlannedOrder, price: Decimal, intent: OrderIntent) -> Decimal:

@@ -6,10 +6,17 @@ and the first that fails names the denial; an order passes only when every check
 
 from __future__ import annotations
 
-__all__ = ["Check", "CheckDecision", "RiskLimits", "RiskReview", "review_orders"]
+__all__ = [
+    "TRIPPING_CHECKS",
+    "Check",
+    "CheckDecision",
+    "RiskLimits",
+    "RiskReview",
+    "review_orders",
+]
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -20,14 +27,28 @@ from daemon.planner import PlannedOrder
 class Check(StrEnum):
     KILL_SWITCH = "kill_switch"
     TRADING_STATE = "trading_state"
+    MARKET_HOURS = "market_hours"
+    SYMBOL_LIST = "symbol_list"
     PRICE = "price"
+    PRICE_MOVE = "price_move"
+    PRICE_COLLAR = "price_collar"
     QUANTITY = "quantity"
     WOULD_SHORT = "would_short"
     OPEN_ORDER = "open_order"
     MIN_TRADE = "min_trade"
     MAX_ORDER_NOTIONAL = "max_order_notional"
     MAX_ORDER_PCT_NAV = "max_order_pct_nav"
+    ORDERS_PER_CYCLE = "orders_per_cycle"
+    ORDERS_PER_MINUTE = "orders_per_minute"
+    TURNOVER_PER_CYCLE = "turnover_per_cycle"
+    TURNOVER_PER_DAY = "turnover_per_day"
     CASH = "cash"
+
+
+TRIPPING_CHECKS = frozenset(
+    {Check.ORDERS_PER_MINUTE, Check.TURNOVER_PER_CYCLE, Check.TURNOVER_PER_DAY}
+)
+"""Denials that mean something is wrong with trimtab itself: they halt the account."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +66,22 @@ class RiskLimits:
     """None when the kill switch is clear."""
     trading_state: TradingState = TradingState.ACTIVE
     trading_state_reason: str = ""
+    market_open: bool = True
+    allowed_symbols: frozenset[str] = frozenset()
+    """Empty: every symbol is allowed."""
+    restricted_symbols: frozenset[str] = frozenset()
+    previous_closes: Mapping[str, Decimal] = field(default_factory=dict)
+    max_move_since_close: Decimal = Decimal("0.25")
+    limit_prices: Mapping[str, Decimal] = field(default_factory=dict)
+    """The limit price each symbol's order would carry (limit orders only)."""
+    max_price_collar: Decimal = Decimal("0.05")
+    max_orders_per_cycle: int = 1_000_000
+    max_orders_per_minute: int = 1_000_000
+    orders_in_last_minute: int = 0
+    max_turnover_per_cycle: Decimal = Decimal(1_000_000)
+    max_turnover_per_day: Decimal = Decimal(1_000_000)
+    traded_today: Decimal = Decimal(0)
+    """Value of the orders already sent today (every cycle), at their reference prices."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +113,8 @@ class _Running:
 
     spendable: Decimal
     unsold: dict[str, Decimal]
+    approved: int = 0
+    traded: Decimal = Decimal(0)
 
 
 def review_orders(orders: tuple[PlannedOrder, ...], limits: RiskLimits) -> RiskReview:
@@ -88,6 +127,8 @@ def review_orders(orders: tuple[PlannedOrder, ...], limits: RiskLimits) -> RiskR
         denial = _first_denial(order, limits, running, passed)
         if denial is None:
             approved.append(order)
+            running.approved += 1
+            running.traded += order.notional
             if order.side is Side.SELL:
                 running.spendable += order.notional
                 running.unsold[order.symbol] -= order.qty
@@ -146,6 +187,80 @@ def _trading_state(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str 
     return None
 
 
+def _market_hours(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    if limits.market_open:
+        return None
+    return "the market is closed (set policy.outside_hours = true to trade anyway)"
+
+
+def _symbol_list(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    if order.symbol in limits.restricted_symbols:
+        return f"{order.symbol} is on risk.restricted_symbols"
+    if limits.allowed_symbols and order.symbol not in limits.allowed_symbols:
+        return f"{order.symbol} is not on risk.allowed_symbols"
+    return None
+
+
+def _price_move(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    previous = limits.previous_closes.get(order.symbol)
+    if previous is None or previous <= 0:
+        return None
+    move = order.price / previous - 1
+    if abs(move) <= limits.max_move_since_close:
+        return None
+    return (
+        f"{order.symbol} at ${order.price:,.2f} moved {move:+.1%} since the previous close "
+        f"${previous:,.2f} (limit ±{limits.max_move_since_close:.0%}): a split or a bad tick?"
+    )
+
+
+def _price_collar(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    limit = limits.limit_prices.get(order.symbol)
+    if limit is None:
+        return None
+    distance = abs(limit / order.price - 1)
+    if distance <= limits.max_price_collar:
+        return None
+    return (
+        f"limit ${limit:,.2f} is {distance:.1%} from the quote ${order.price:,.2f} "
+        f"(limit ±{limits.max_price_collar:.1%})"
+    )
+
+
+def _orders_per_cycle(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    if running.approved < limits.max_orders_per_cycle:
+        return None
+    return f"already {running.approved} orders this cycle (max_orders_per_cycle)"
+
+
+def _orders_per_minute(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    sent = limits.orders_in_last_minute + running.approved
+    if sent < limits.max_orders_per_minute:
+        return None
+    return f"{sent} orders in the last minute (max_orders_per_minute); a runaway loop?"
+
+
+def _turnover_cycle(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    cap = limits.max_turnover_per_cycle * limits.nav
+    if running.traded + order.notional <= cap:
+        return None
+    return (
+        f"this cycle would trade ${running.traded + order.notional:,.2f}, over "
+        f"max_turnover_per_cycle {limits.max_turnover_per_cycle} x ${limits.nav:,.2f}"
+    )
+
+
+def _turnover_day(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    cap = limits.max_turnover_per_day * limits.nav
+    total = limits.traded_today + running.traded + order.notional
+    if total <= cap:
+        return None
+    return (
+        f"today would trade ${total:,.2f}, over max_turnover_per_day "
+        f"{limits.max_turnover_per_day} x ${limits.nav:,.2f}"
+    )
+
+
 def _price(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     if order.price.is_finite() and order.price > 0:
         return None
@@ -190,13 +305,21 @@ def _max_pct_nav(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | 
 _RULES: tuple[tuple[Check, _Rule], ...] = (
     (Check.KILL_SWITCH, _kill_switch),
     (Check.TRADING_STATE, _trading_state),
+    (Check.MARKET_HOURS, _market_hours),
+    (Check.SYMBOL_LIST, _symbol_list),
     (Check.PRICE, _price),
+    (Check.PRICE_MOVE, _price_move),
+    (Check.PRICE_COLLAR, _price_collar),
     (Check.QUANTITY, _quantity),
     (Check.WOULD_SHORT, _would_short),
     (Check.OPEN_ORDER, _open_order),
     (Check.MIN_TRADE, _min_trade),
     (Check.MAX_ORDER_NOTIONAL, _max_notional),
     (Check.MAX_ORDER_PCT_NAV, _max_pct_nav),
+    (Check.ORDERS_PER_CYCLE, _orders_per_cycle),
+    (Check.ORDERS_PER_MINUTE, _orders_per_minute),
+    (Check.TURNOVER_PER_CYCLE, _turnover_cycle),
+    (Check.TURNOVER_PER_DAY, _turnover_day),
     (Check.CASH, _cash),
 )
 

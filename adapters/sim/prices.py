@@ -157,6 +157,7 @@ class SyntheticPrices:
             as_of=close_time(day),
             source=f"synthetic(seed={self.seed})",
             synthetic=True,
+            previous_close=self._price(symbol, index - 1) if index > 0 else None,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -330,6 +331,7 @@ class CsvPrices:
             as_of=close_time(dates[position]),
             source=f"csv:{self.table.name}",
             synthetic=False,
+            previous_close=prices[position - 1] if position > 0 else None,
         )
 
     def describe(self) -> dict[str, Any]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.domain import Side
+from daemon.domain import Side, TradingState
 from daemon.planner import PlannedOrder
-from daemon.risk import Check, RiskLimits, review_orders
+from daemon.risk import TRIPPING_CHECKS, Check, RiskLimits, review_orders
 
 D = Decimal
 
@@ -80,6 +81,102 @@ def test_each_check_names_itself() -> None:
         review = review_orders((planned,), lim)
         assert review.approved == (), check
         assert review.decisions[0].check == check
+
+
+def test_trading_states() -> None:
+    sell, buy = order("VTI", Side.SELL, "2", "100"), order("BND", Side.BUY, "2", "70")
+    halted = review_orders(
+        (sell, buy), limits(trading_state=TradingState.HALTED, trading_state_reason="mismatch")
+    )
+    assert halted.approved == ()
+    assert "HALTED (mismatch)" in halted.decisions[0].reason
+    reducing = review_orders((sell, buy), limits(trading_state=TradingState.REDUCING))
+    assert reducing.approved == (sell,)
+    assert reducing.denied[0].check == Check.TRADING_STATE
+
+
+@pytest.mark.parametrize(
+    ("planned", "overrides", "check", "words"),
+    [
+        (
+            order("VTI", Side.SELL, "1", "100"),
+            {"market_open": False},
+            Check.MARKET_HOURS,
+            "market is closed",
+        ),
+        (
+            order("VTI", Side.SELL, "1", "100"),
+            {"restricted_symbols": frozenset({"VTI"})},
+            Check.SYMBOL_LIST,
+            "restricted_symbols",
+        ),
+        (
+            order("VTI", Side.SELL, "1", "100"),
+            {"allowed_symbols": frozenset({"BND"})},
+            Check.SYMBOL_LIST,
+            "not on risk.allowed_symbols",
+        ),
+        (
+            order("VTI", Side.SELL, "1", "100"),
+            {"previous_closes": {"VTI": D(10)}},
+            Check.PRICE_MOVE,
+            "+900.0% since the previous close",
+        ),
+        (
+            order("VTI", Side.SELL, "1", "100"),
+            {"limit_prices": {"VTI": D(90)}},
+            Check.PRICE_COLLAR,
+            "10.0% from the quote",
+        ),
+        (
+            order("VTI", Side.SELL, "1", "100"),
+            {"max_orders_per_cycle": 0},
+            Check.ORDERS_PER_CYCLE,
+            "max_orders_per_cycle",
+        ),
+        (
+            order("VTI", Side.SELL, "1", "100"),
+            {"orders_in_last_minute": 30, "max_orders_per_minute": 30},
+            Check.ORDERS_PER_MINUTE,
+            "runaway",
+        ),
+        (
+            order("VTI", Side.SELL, "5", "100"),
+            {"max_turnover_per_cycle": D("0.01")},
+            Check.TURNOVER_PER_CYCLE,
+            "max_turnover_per_cycle",
+        ),
+        (
+            order("VTI", Side.SELL, "5", "100"),
+            {"traded_today": D(29_900), "max_turnover_per_day": D(3)},
+            Check.TURNOVER_PER_DAY,
+            "today would trade $30,400.00",
+        ),
+    ],
+)
+def test_each_control_denies_with_its_name(
+    planned: PlannedOrder, overrides: dict[str, object], check: Check, words: str
+) -> None:
+    review = review_orders((planned,), limits(**overrides))
+    assert review.approved == ()
+    assert review.decisions[0].check == check
+    assert words in review.decisions[0].reason
+
+
+def test_tripping_checks_are_the_malfunction_ones() -> None:
+    assert {
+        Check.ORDERS_PER_MINUTE,
+        Check.TURNOVER_PER_CYCLE,
+        Check.TURNOVER_PER_DAY,
+    } == TRIPPING_CHECKS
+
+
+def test_a_move_within_the_limit_and_a_sane_collar_pass() -> None:
+    review = review_orders(
+        (order("VTI", Side.SELL, "1", "100"),),
+        limits(previous_closes={"VTI": D(90)}, limit_prices={"VTI": D("99.5")}),
+    )
+    assert len(review.approved) == 1
 
 
 def test_buys_are_funded_by_approved_sells_only() -> None:
