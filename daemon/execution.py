@@ -10,7 +10,13 @@ A crash between 1 and 3 leaves SUBMITTING; the next cycle asks the broker for th
 
 from __future__ import annotations
 
-__all__ = ["Executor", "OrderOutcome", "limit_price", "resolve_unresolved"]
+__all__ = [
+    "Executor",
+    "OrderOutcome",
+    "cancel_open_orders",
+    "limit_price",
+    "resolve_unresolved",
+]
 
 import time
 from collections.abc import Callable, Iterable
@@ -252,19 +258,41 @@ class Executor:
         return OrderOutcome(intent, status, order, detail)
 
     def _await_final(self, outcome: OrderOutcome) -> OrderOutcome:
-        """Poll an accepted order until it is filled or final, within the fill timeout."""
-        if outcome.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+        """Poll an accepted order until it is final; cancel what is left at the deadline.
+
+        An order left working after the cycle would compete with the next cycle's plan, so
+        the unfilled rest is cancelled (a partial fill keeps its filled quantity).
+        """
+        if outcome.status not in _WORKING:
             return outcome
         deadline = time.monotonic() + self._fill_timeout
         current = outcome
-        while time.monotonic() < deadline:
+        while True:
             order = self._broker.get_order(outcome.intent.client_order_id)
-            if order is not None and order.status != current.status:
+            if order is not None and _changed(current, order):
                 current = self._record(outcome.intent, order.status, order, order.message)
-            if current.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+            if current.status not in _WORKING or time.monotonic() >= deadline:
                 break
             time.sleep(self._poll_interval)
-        return current
+        if current.status not in _WORKING:
+            return current
+        try:
+            order = self._broker.cancel(outcome.intent.client_order_id)
+        except BrokerError as exc:
+            self._log.warning(
+                "cancel_failed", client_order_id=outcome.intent.client_order_id, error=str(exc)
+            )
+            return current
+        detail = f"unfilled after {self._fill_timeout:g}s: cancelled the rest"
+        return self._record(outcome.intent, order.status, order, detail)
+
+
+_WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+def _changed(current: OrderOutcome, order: BrokerOrder) -> bool:
+    before = current.order.filled_qty if current.order is not None else Decimal(0)
+    return order.status != current.status or order.filled_qty != before
 
 
 def limit_price(order: PlannedOrder, policy: PolicySettings) -> Decimal | None:
@@ -361,3 +389,46 @@ def resolve_unresolved(
             )
         log.info("order_resolved", client_order_id=coid, status=str(status))
     return sorted(set(still_open))
+
+
+def cancel_open_orders(
+    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime]
+) -> list[tuple[str, bool]]:
+    """Cancel every open order of the account at the broker, trimtab's and others'.
+
+    Return one line per order and whether its cancel went through; each is audited.
+    """
+    lines: list[tuple[str, bool]] = []
+    for order in broker.snapshot(()).open_orders:
+        coid = order.client_order_id
+        try:
+            after = broker.cancel(coid)
+        except BrokerError as exc:
+            lines.append(
+                (f"{coid} {order.side} {order.qty} {order.symbol}: cancel failed: {exc}", False)
+            )
+            continue
+        with database.transaction() as session:
+            now = clock()
+            store = IntentStore(session)
+            ours = store.find(coid)
+            if ours is not None:
+                store.move(coid, after.status, now, detail="cancelled by the operator", order=after)
+            AuditLog(session).append(
+                AuditKind.ORDER_RESULT,
+                {
+                    "client_order_id": coid,
+                    "symbol": order.symbol,
+                    "side": order.side,
+                    "qty": order.qty,
+                    "status": after.status,
+                    "broker_order": after,
+                    "detail": "cancelled by the operator (kill --cancel-open)",
+                    "external": ours is None,
+                },
+                at=now,
+                account=account,
+                cycle_id=ours.intent.cycle_id if ours is not None else None,
+            )
+        lines.append((f"{coid} {order.side} {order.qty} {order.symbol}: {after.status}", True))
+    return lines

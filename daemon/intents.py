@@ -118,6 +118,11 @@ class IntentStore:
     def get(self, client_order_id: str) -> StoredIntent:
         return _stored(self._row(client_order_id))
 
+    def find(self, client_order_id: str) -> StoredIntent | None:
+        """The intent with this id, or None when the order is not trimtab's."""
+        row = self._session.get(OrderIntentRow, client_order_id)
+        return _stored(row) if row is not None else None
+
     def unresolved(self, account: str) -> list[StoredIntent]:
         """Intents whose fate at the broker is not settled yet (sent or maybe sent, not final)."""
         open_states = [str(s) for s in OrderStatus if s.is_open]

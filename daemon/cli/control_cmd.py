@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
 from daemon.domain import TradingState
+from daemon.execution import cancel_open_orders
 from daemon.intents import IntentStore
 from daemon.killswitch import current, set_kill_switch
 from daemon.persistence.models import CycleRow
@@ -28,20 +29,37 @@ def _actor() -> str:
 def kill(
     config: ConfigOption = None,  # type: ignore[assignment]
     reason: Annotated[str, typer.Option("--reason", help="Why, for the audit log.")] = "",
+    cancel_open: Annotated[
+        bool, typer.Option("--cancel-open", help="Also cancel every open order at the brokers.")
+    ] = False,
 ) -> None:
     """Engage the kill switch: cycles keep planning and auditing but submit nothing."""
-    with load_app(config) as app, app.database.transaction() as session:
-        state = set_kill_switch(
-            session,
-            engaged=True,
-            reason=reason or "operator request",
-            actor=_actor(),
-            at=app.clock(),
+    with load_app(config) as app:
+        with app.database.transaction() as session:
+            state = set_kill_switch(
+                session,
+                engaged=True,
+                reason=reason or "operator request",
+                actor=_actor(),
+                at=app.clock(),
+            )
+        console.print(
+            f"[bold red]kill switch engaged[/] ({state.reason}); "
+            "nothing will be submitted until `trimtab resume`"
         )
-    console.print(
-        f"[bold red]kill switch engaged[/] ({state.reason}); "
-        "nothing will be submitted until `trimtab resume`"
-    )
+        if cancel_open:
+            failures = 0
+            for name in app.settings.accounts:
+                for line, ok in cancel_open_orders(
+                    database=app.database,
+                    broker=app.broker(name),
+                    account=name,
+                    clock=app.clock,
+                ):
+                    failures += not ok
+                    console.print(f"  {name}: {line}")
+            if failures:
+                raise typer.Exit(1)
 
 
 def resume(

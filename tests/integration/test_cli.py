@@ -243,3 +243,32 @@ def test_secrets_never_reach_output_logs_or_audit(tmp_path: Path) -> None:
     assert SECRET[::-1] not in seen
     database = (tmp_path / "state" / "trimtab.db").read_bytes()
     assert SECRET.encode() not in database
+
+
+def test_kill_cancel_open_cancels_working_orders(example: Path) -> None:
+    from decimal import Decimal
+
+    from daemon.domain import OrderIntent, OrderType, Side
+
+    application = open_app(example)
+    resting = OrderIntent(
+        client_order_id="left-open-in-the-ui",
+        cycle_id="-",
+        account="ira",
+        seq=1,
+        symbol="VTI",
+        side=Side.BUY,
+        qty=Decimal(1),
+        order_type=OrderType.LIMIT,
+        limit_price=Decimal("1.00"),
+        reason="ui",
+    )
+    application.broker("ira").submit(resting)
+    application.close()
+    output = invoke("kill", "--cancel-open", "--reason", "drill", "-c", str(example))
+    assert "ira: left-open-in-the-ui buy 1 VTI: cancelled" in output
+    state = json.loads(invoke("sim", "state", "-a", "ira", "-c", str(example), "--json"))
+    assert state["open_orders"] == []
+    lines = [json.loads(x) for x in invoke("audit", "--json", "-c", str(example)).splitlines()]
+    cancelled = [r for r in lines if r["kind"] == "order_result"]
+    assert cancelled[-1]["payload"]["external"] is True

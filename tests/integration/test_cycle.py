@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -336,3 +337,27 @@ def test_withdrawal_raises_cash_by_selling(paper: Harness) -> None:
     assert report.plan is not None
     assert all(o.side is Side.SELL for o in report.plan.orders)
     assert paper.sim.snapshot(()).cash >= D(20000)
+
+
+class NeverFills:
+    """Accepts every order but, as a thin market might, fills none of it."""
+
+    def __init__(self, inner: SimBroker) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        resting = dataclasses.replace(intent, order_type=OrderType.LIMIT, limit_price=D("1.00"))
+        return self.inner.submit(resting)
+
+
+def test_orders_unfilled_at_the_end_of_the_window_are_cancelled(paper: Harness) -> None:
+    assert isinstance(paper.sim, SimBroker)
+    paper.app.brokers["main"] = NeverFills(paper.sim)  # type: ignore[assignment]
+    report = paper.app.engine(fill_timeout=0.2).run_once("main")
+    assert report.outcome == "succeeded", report.error
+    assert [o.status for o in report.outcomes] == [OrderStatus.CANCELLED] * 2
+    assert all("cancelled the rest" in o.detail for o in report.outcomes)
+    assert paper.sim.snapshot(()).open_orders == ()
