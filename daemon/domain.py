@@ -22,6 +22,7 @@ __all__ = [
     "Side",
     "TradingState",
     "check_transition",
+    "merge_report",
 ]
 
 from collections.abc import Mapping
@@ -102,7 +103,15 @@ ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyTy
     {
         _S.PLANNED: frozenset({_S.SUBMITTING, _S.CANCELLED}),
         _S.SUBMITTING: frozenset(
-            {_S.ACCEPTED, _S.PARTIALLY_FILLED, _S.FILLED, _S.REJECTED, _S.UNKNOWN, _S.CANCELLED}
+            {
+                _S.ACCEPTED,
+                _S.PARTIALLY_FILLED,
+                _S.FILLED,
+                _S.REJECTED,
+                _S.UNKNOWN,
+                _S.CANCELLED,
+                _S.EXPIRED,
+            }
         ),
         _S.UNKNOWN: frozenset(
             {_S.ACCEPTED, _S.PARTIALLY_FILLED, _S.FILLED, _S.REJECTED, _S.CANCELLED, _S.EXPIRED}
@@ -124,6 +133,49 @@ def check_transition(current: OrderStatus, new: OrderStatus) -> None:
     if new == current or new in ORDER_TRANSITIONS[current]:
         return
     raise InvalidTransition(f"order status cannot go from {current} to {new}")
+
+
+_PROGRESS = {
+    _S.PLANNED: 0,
+    _S.SUBMITTING: 1,
+    _S.UNKNOWN: 2,
+    _S.ACCEPTED: 3,
+    _S.PARTIALLY_FILLED: 4,
+    _S.CANCELLED: 5,
+    _S.EXPIRED: 5,
+    _S.FILLED: 5,
+    _S.REJECTED: 5,
+}
+
+
+def merge_report(
+    current: OrderStatus, filled: Decimal, reported: OrderStatus, reported_filled: Decimal
+) -> tuple[OrderStatus, Decimal] | None:
+    """Fold a broker report into what trimtab knows of an order; None if it adds nothing.
+
+    Broker reports arrive late, twice and out of order (a fill before the accept, an accept
+    after the fill, a cancel acknowledgement after the last fill). A report that is behind
+    what is known (less filled, or an earlier stage) is ignored; a late fill after a cancel is
+    taken. A report that contradicts what is known (a rejected order that fills) raises
+    `InvalidTransition`: that is a broker or bookkeeping fault, not a race.
+    """
+    if reported_filled < filled:
+        return None
+    if (reported, reported_filled) == (current, filled):
+        return None
+    if current is _S.FILLED:
+        return None
+    late_fill = current in (_S.CANCELLED, _S.EXPIRED)
+    if reported in ORDER_TRANSITIONS[current] and (not late_fill or reported_filled > filled):
+        return reported, reported_filled
+    if reported == current:
+        return current, reported_filled
+    if _PROGRESS[reported] < _PROGRESS[current] or (late_fill and reported_filled == filled):
+        return None
+    raise InvalidTransition(
+        f"broker reports {reported} (filled {reported_filled}) for an order known as "
+        f"{current} (filled {filled})"
+    )
 
 
 @dataclass(frozen=True, slots=True)

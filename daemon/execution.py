@@ -239,9 +239,11 @@ class Executor:
     ) -> OrderOutcome:
         with self._database.transaction() as session:
             now = self._clock()
-            IntentStore(session).move(
-                intent.client_order_id, status, now, detail=detail, order=order
-            )
+            store = IntentStore(session)
+            if order is None:
+                status = store.move(intent.client_order_id, status, now, detail=detail)
+            else:
+                status = store.apply(intent.client_order_id, order, now, detail=detail)
             AuditLog(session).append(
                 AuditKind.ORDER_RESULT,
                 _result(intent, status, order, detail),
@@ -375,8 +377,7 @@ def resolve_unresolved(
                 still_open.append(stored.intent.symbol)
                 continue
             else:
-                store.move(coid, order.status, now, detail="resolved by lookup", order=order)
-                status = order.status
+                status = store.apply(coid, order, now, detail="resolved by lookup")
                 detail = "resolved by lookup"
                 if status.is_open:
                     still_open.append(stored.intent.symbol)
@@ -413,7 +414,7 @@ def cancel_open_orders(
             store = IntentStore(session)
             ours = store.find(coid)
             if ours is not None:
-                store.move(coid, after.status, now, detail="cancelled by the operator", order=after)
+                store.apply(coid, after, now, detail="cancelled by the operator")
             AuditLog(session).append(
                 AuditKind.ORDER_RESULT,
                 {

@@ -12,7 +12,15 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side, check_transition
+from daemon.domain import (
+    BrokerOrder,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    Side,
+    check_transition,
+    merge_report,
+)
 from daemon.errors import StateError
 from daemon.persistence.models import OrderEventRow, OrderIntentRow
 
@@ -87,33 +95,59 @@ class IntentStore:
         at: datetime,
         *,
         detail: str = "",
-        order: BrokerOrder | None = None,
     ) -> OrderStatus:
-        """Move an intent to `status` (checked against the table) and record the event."""
+        """Move an intent to `status` (checked against the table) and record the event.
+
+        For trimtab's own steps (submitting, a rejection it decided, ...); what the broker
+        reports goes through `apply`.
+        """
         row = self._row(client_order_id)
         previous = OrderStatus(row.status)
         check_transition(previous, status)
-        if order is not None:
-            row.broker_order_id = order.broker_order_id
-            row.filled_qty = order.filled_qty
-            row.avg_fill_price = order.avg_fill_price
-            row.message = order.message
         if detail:
             row.message = detail
+        self._set(row, previous, status, at, detail)
+        return status
+
+    def apply(
+        self, client_order_id: str, order: BrokerOrder, at: datetime, *, detail: str = ""
+    ) -> OrderStatus:
+        """Fold the broker's report of the order in; stale or repeated reports change nothing.
+
+        Return the status the intent has afterwards.
+        """
+        row = self._row(client_order_id)
+        previous = OrderStatus(row.status)
+        merged = merge_report(previous, row.filled_qty, order.status, order.filled_qty)
+        if merged is None:
+            return previous
+        row.broker_order_id = order.broker_order_id
+        row.filled_qty = merged[1]
+        row.avg_fill_price = order.avg_fill_price
+        row.message = detail or order.message
+        self._set(row, previous, merged[0], at, detail or order.message)
+        return merged[0]
+
+    def _set(
+        self,
+        row: OrderIntentRow,
+        previous: OrderStatus,
+        status: OrderStatus,
+        at: datetime,
+        detail: str,
+    ) -> None:
         row.status = str(status)
         row.updated_at = at
-        if status != previous or order is not None:
-            self._session.add(
-                OrderEventRow(
-                    client_order_id=client_order_id,
-                    at=at,
-                    from_status=str(previous),
-                    to_status=str(status),
-                    detail=detail or (order.message if order else ""),
-                )
+        self._session.add(
+            OrderEventRow(
+                client_order_id=row.client_order_id,
+                at=at,
+                from_status=str(previous),
+                to_status=str(status),
+                detail=detail,
             )
+        )
         self._session.flush()
-        return previous
 
     def get(self, client_order_id: str) -> StoredIntent:
         return _stored(self._row(client_order_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,7 @@ from daemon.killswitch import current, set_kill_switch
 from daemon.persistence.db import Database, open_database, schema_is_current
 from daemon.persistence.models import AuditRecordRow, CycleRow
 
+D = Decimal
 T0 = datetime(2026, 11, 24, 15, 45, tzinfo=UTC)
 
 
@@ -170,7 +172,10 @@ def test_intent_lifecycle_follows_the_table(database: Database) -> None:
             filled_qty=intent.qty,
             avg_fill_price=Decimal("250.02"),
         )
-        store.move(intent.client_order_id, OrderStatus.FILLED, T0, order=filled)
+        assert store.apply(intent.client_order_id, filled, T0) is OrderStatus.FILLED
+        # A late, repeated report of an earlier stage changes nothing.
+        accepted = dataclasses.replace(filled, status=OrderStatus.ACCEPTED, filled_qty=D(0))
+        assert store.apply(intent.client_order_id, accepted, T0) is OrderStatus.FILLED
     with database.transaction() as session:
         stored = IntentStore(session).get(intent.client_order_id)
         assert stored.status is OrderStatus.FILLED
