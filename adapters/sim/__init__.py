@@ -1,7 +1,8 @@
 """The built-in simulated broker: a paper account in trimtab's own database.
 
 `PLUGIN` is the `sim` entry point; tests build `SimBroker(settings, env, prices=...)` with a
-`PriceSource` of their own (for example `StaticPrices`).
+`PriceSource` of their own (for example `StaticPrices`), and may hand in a `FaultInjector`
+whose sleep and crash they control (`faults=...`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 __all__ = [
     "PLUGIN",
     "CsvPrices",
+    "FaultInjector",
+    "FaultSettings",
     "PriceSource",
     "SimBroker",
     "SimPlugin",
@@ -19,5 +22,6 @@ __all__ = [
 
 from adapters.sim.broker import SimBroker
 from adapters.sim.config import SimSettings
+from adapters.sim.faults import FaultInjector, FaultSettings
 from adapters.sim.plugin import PLUGIN, SimPlugin
 from adapters.sim.prices import CsvPrices, PriceSource, StaticPrices, SyntheticPrices

@@ -15,7 +15,8 @@ paper account survives restarts.
 | refusals | stored as REJECTED with the reason, then `OrderRejected`: no quote, quantity <= 0 or over 9 decimals, fractional when not allowed, a limit off the tick, selling more than held and not already offered (no shorting), buying more than cash not already committed (no margin), an open order on the other side of the symbol (potential wash trade) |
 | malformed intent | a client order id or symbol that cannot be stored, a non-Decimal quantity: `OrderRejected`, nothing stored |
 | taken client order id | `DuplicateClientOrderId`, nothing created (ids are unique forever, as at Alpaca) |
-| `cancel` of an unknown id | `BrokerError`; of a finished order: the order, unchanged |
+| `cancel` of an unknown id | `BrokerError`; of a finished order: the order, unchanged; of a partly filled one: CANCELLED, its filled quantity kept |
+| faults | injected on purpose when `faults` is configured: latency, read errors, rejections, partial fills, lost answers, a crash after an accept (`adapters.sim.faults`) |
 """  # noqa: E501 (a table row per rule reads better than wrapped cells)
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from adapters.base import BrokerEnvironment
 from adapters.sim.config import SimSettings
+from adapters.sim.faults import FaultInjector
 from adapters.sim.models import (
     SimAccountRow,
     SimCashMovementRow,
@@ -69,7 +71,11 @@ _Row = TypeVar("_Row", SimOrderRow, SimFillRow, SimCashMovementRow)
 
 
 class SimBroker:
-    """A paper account in the database, priced by a `PriceSource`."""
+    """A paper account in the database, priced by a `PriceSource`.
+
+    `faults` applies `settings.faults`; tests hand in an injector whose sleep and crash they
+    control. The injector's counters belong to this instance.
+    """
 
     def __init__(
         self,
@@ -77,10 +83,12 @@ class SimBroker:
         env: BrokerEnvironment,
         *,
         prices: PriceSource | None = None,
+        faults: FaultInjector | None = None,
     ) -> None:
         self.settings = settings
         self.account = env.account
         self.prices = prices if prices is not None else settings.prices.build()
+        self.faults = faults or FaultInjector(settings.faults, account=env.account)
         self._env = env
         self._closed = False
         self._open_account()
@@ -89,7 +97,7 @@ class SimBroker:
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         """Return cash, positions, quotes for held and requested symbols, and open orders."""
-        with self._locked() as (session, account, now):
+        with self.faults.call("snapshot", read=True), self._locked() as (session, account, now):
             positions = tuple(row.to_position() for row in self._positions(session))
             wanted = sorted({p.symbol for p in positions} | set(symbols))
             quotes = {s: q for s in wanted if (q := self.prices.quote(s, now)) is not None}
@@ -104,6 +112,10 @@ class SimBroker:
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         """Fill, rest or refuse one order; refusals are stored, then raised."""
+        with self.faults.call("submit"):
+            return self._submit(intent)
+
+    def _submit(self, intent: OrderIntent) -> BrokerOrder:
         problem = _malformed(intent)
         if problem is not None:
             raise OrderRejected(str(intent.client_order_id), problem)
@@ -124,21 +136,30 @@ class SimBroker:
             session.add(row)
             session.flush()
             if refusal is None and fill_price is not None:
-                self._fill(session, account, row, fill_price, now)
+                qty = intent.qty
+                if intent.order_type is OrderType.MARKET:
+                    qty = self.faults.market_fill_qty(intent.qty)
+                if qty > 0:
+                    self._fill(session, account, row, fill_price, now, qty=qty)
             order = row.to_order()
+        # Committed: a crash or a lost answer from here on leaves the order stored.
+        self.faults.answered(order)
         if refusal is not None:
             raise OrderRejected(intent.client_order_id, refusal)
         return order
 
     def get_order(self, client_order_id: str) -> BrokerOrder | None:
         """Return the order with this client order id, or `None` if there is none."""
-        with self._locked() as (session, _account, _now):
+        with self.faults.call("get_order", read=True), self._locked() as (session, _account, _now):
             row = self._order(session, client_order_id)
             return None if row is None else row.to_order()
 
     def cancel(self, client_order_id: str) -> BrokerOrder:
-        """Cancel an open order; return a finished one unchanged; raise for an unknown id."""
-        with self._locked() as (session, _account, now):
+        """Cancel an open order; return a finished one unchanged; raise for an unknown id.
+
+        A partly filled order ends CANCELLED with its filled quantity and fills kept.
+        """
+        with self.faults.call("cancel"), self._locked() as (session, _account, now):
             row = self._order(session, client_order_id)
             if row is None:
                 raise BrokerError(
@@ -153,7 +174,7 @@ class SimBroker:
         """Return the fills at or after `since`, oldest first."""
         if since.tzinfo is None or since.utcoffset() is None:
             raise ValueError(f"fills(since) needs a timezone-aware time, got {since!r}")
-        with self._locked() as (session, _account, _now):
+        with self.faults.call("fills", read=True), self._locked() as (session, _account, _now):
             rows = session.scalars(
                 select(SimFillRow)
                 .where(SimFillRow.account == self.account, SimFillRow.at >= since)
@@ -215,6 +236,10 @@ class SimBroker:
                 "cash": _money(account.cash),
                 "cash_committed_to_open_orders": _money(self._committed_cash(session)),
                 "prices": self.prices.describe(),
+                "faults": {
+                    name: str(getattr(self.settings.faults, name))
+                    for name in self.settings.faults.active
+                },
                 "positions": positions,
                 "open_orders": [row.to_json() for row in self._open_orders(session)],
                 "recent_orders": [row.to_json() for row in orders],
@@ -272,7 +297,7 @@ class SimBroker:
             )
             if price is None:
                 continue
-            cash_after = self._cash_after(account, row, price)
+            cash_after = self._cash_after(account, row, price, row.qty - row.filled_qty)
             if cash_after < 0:
                 # Only a raised commission (config changed while the order rested) gets here;
                 # cancel like a broker would, rather than fail every later call.
@@ -285,7 +310,7 @@ class SimBroker:
         self, session: Session, account: SimAccountRow, intent: OrderIntent, quote: Quote | None
     ) -> tuple[str | None, Decimal | None]:
         """Return (why the order is refused or None, the price it fills at now or None)."""
-        problem = self._shape_problem(intent)
+        problem = self._shape_problem(intent) or self.faults.rejection(intent.symbol)
         if problem is not None:
             return problem, None
         if quote is None:
@@ -369,10 +394,18 @@ class SimBroker:
         order: SimOrderRow,
         price: Decimal,
         now: datetime,
+        *,
+        qty: Decimal | None = None,
     ) -> None:
-        qty = order.qty - order.filled_qty
-        commission = self._commission(order.qty)
-        cash_after = self._cash_after(account, order, price)
+        """Fill `qty` of the order (default: all that is left) at `price`."""
+        remaining = order.qty - order.filled_qty
+        qty = remaining if qty is None else qty
+        if not 0 < qty <= remaining:
+            raise StateError(
+                f"sim order {order.client_order_id} cannot fill {qty}: {remaining} is left"
+            )
+        commission = self._fill_commission(order, qty)
+        cash_after = self._cash_after(account, order, price, qty)
         position = session.get(SimPositionRow, (self.account, order.symbol))
         held = position.qty if position is not None else Decimal(0)
         if order.side == Side.BUY.value:
@@ -399,15 +432,23 @@ class SimBroker:
             session.delete(position)
         else:
             position.qty, position.avg_cost = new_qty, avg_cost
-        _set_status(order, OrderStatus.FILLED, now)
-        order.filled_qty, order.avg_fill_price = order.qty, price
+        filled = order.filled_qty + qty
+        if order.avg_fill_price is None:
+            order.avg_fill_price = price
+        else:
+            paid = order.avg_fill_price * order.filled_qty + price * qty
+            order.avg_fill_price = (paid / filled).quantize(AVG_COST_STEP)
+        order.filled_qty = filled
+        done = filled == order.qty
+        _set_status(order, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED, now)
         seq = self._next_seq(session, SimFillRow)
         session.add(order.fill_row(str(uuid.uuid4()), seq, qty, price, commission, now))
         session.flush()
 
-    def _cash_after(self, account: SimAccountRow, order: SimOrderRow, price: Decimal) -> Decimal:
-        qty = order.qty - order.filled_qty
-        commission = self._commission(order.qty)
+    def _cash_after(
+        self, account: SimAccountRow, order: SimOrderRow, price: Decimal, qty: Decimal
+    ) -> Decimal:
+        commission = self._fill_commission(order, qty)
         if order.side == Side.BUY.value:
             return account.cash - _cost(qty, price) - commission
         return account.cash + _proceeds(qty, price) - commission
@@ -416,11 +457,17 @@ class SimBroker:
         raw = self.settings.commission_per_order + self.settings.commission_per_share * qty
         return raw.quantize(CENT, rounding=ROUND_CEILING)
 
+    def _fill_commission(self, order: SimOrderRow, qty: Decimal) -> Decimal:
+        """Return the commission of filling `qty` of `order`: per order on its first fill only."""
+        per_order = self.settings.commission_per_order if order.filled_qty == 0 else Decimal(0)
+        raw = per_order + self.settings.commission_per_share * qty
+        return raw.quantize(CENT, rounding=ROUND_CEILING)
+
     def _committed_cash(self, session: Session) -> Decimal:
         """Return the cash open orders may still take: cost at the limit plus commission."""
         total = Decimal(0)
         for row in self._open_orders(session):
-            total += self._commission(row.qty)
+            total += self._fill_commission(row, row.qty - row.filled_qty)
             if row.side == Side.BUY.value and row.limit_price is not None:
                 total += _cost(row.qty - row.filled_qty, row.limit_price)
         return total

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from adapters.sim.faults import FaultSettings
 from adapters.sim.prices import CsvPrices, PriceFileError, SyntheticPrices, read_closes_csv
 
 _CENT = Decimal("0.01")
@@ -180,6 +181,11 @@ class SimSettings(BaseModel):
     prices: PriceSettings = Field(
         default_factory=SyntheticPriceSettings,
         description="Where quotes come from: source = 'synthetic' (default) or 'csv'.",
+    )
+    faults: FaultSettings = Field(
+        default_factory=FaultSettings,
+        description="Faults to inject on purpose, for tests and fire drills (all off by "
+        "default); see adapters/sim/faults.py and docs/drills.md.",
     )
 
     @field_validator(

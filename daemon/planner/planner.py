@@ -13,8 +13,9 @@ Semantics
   need more than w_CASH * N, the other targets are scaled down in proportion so everything
   still sums to N; drift rows show these effective targets and a plan note says why.
 - Band half-width of a symbol = the smaller of absolute_pp / 100 and relative * target (of
-  those given); low = max(0, target - h), high = target + h. A weight below low or above high
-  (by more than `BAND_TOLERANCE`) is out of band; a held symbol with target 0 always is.
+  those given, around the effective target); low = max(0, target - h), high = target + h.
+  A weight below low or above high (by more than `BAND_TOLERANCE`) is out of band; a held
+  symbol with target 0 always is.
 - Phase A, cash flows (always): cash above C* buys underweight holdings, in proportion to
   their shortfall and never past target, before anything is sold. Cash below cash_buffer +
   withdrawal is raised by selling overweight holdings, largest overweight first, each down to
@@ -29,8 +30,13 @@ Semantics
   edge, or `inner_band` of the way from there to the target; buys are paid from cash above its
   floor, from those sells and, if short, from trimming the largest overweights toward target.
   `buy_only` never sells here; the drift rows say which holdings stay out of band and why.
-- Leftover cash above C* after both phases is spent on underweight holdings, never past
-  target, so planning again on the filled account gives no orders.
+- Leftover cash above C* after both phases (measured exactly, in Decimal) is spent on
+  underweight holdings that were not sold, never past target: in proportion to shortfall,
+  then greedily on the most underweight, so planning again on the filled account (same
+  prices, same withdrawal) gives no orders. A holding is never both bought and sold.
+- Every holding that ends outside its band, or (after a rebalance to target) more than one
+  increment from target, gets a drift note saying why: buy_only, minimum trade, not enough
+  cash, sold below target to raise cash, or an increment too coarse to land inside the band.
 - Rounding, cash floors and the minimum trade are applied by `daemon.planner.rounding`: buys
   never take cash below max(cash_buffer + withdrawal, min(cash, C*)) and, when even selling
   everything cannot cover cash_buffer + withdrawal, the plan only sells.
@@ -42,7 +48,6 @@ from __future__ import annotations
 
 __all__ = ["plan_rebalance"]
 
-from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
 
 import numpy as np
@@ -66,6 +71,7 @@ from daemon.planner.rounding import (
 )
 from daemon.planner.types import Plan, PlanInput, PlanningPolicy
 from daemon.planner.validate import validate_plan_input
+from daemon.planner.work import Work
 
 Floats = NDArray[np.float64]
 Flags = NDArray[np.bool_]
@@ -84,74 +90,11 @@ def plan_rebalance(inp: PlanInput, policy: PlanningPolicy) -> Plan:
         return _plan(book, policy)
 
 
-@dataclass(slots=True)
-class _Work:
-    """The account as the plan changes it, in floats, plus what each symbol's orders are for."""
-
-    book: Book
-    values: Floats
-    cash: float
-    sells: Floats
-    sell_all: Flags
-    buys: Floats
-    why: NDArray[np.int64]
-    origin: NDArray[np.int64]
-    dropped: Floats
-
-    @classmethod
-    def start(cls, book: Book) -> _Work:
-        n = book.size
-        return cls(
-            book=book,
-            values=book.values.copy(),
-            cash=float(book.cash),
-            sells=np.zeros(n),
-            sell_all=np.zeros(n, dtype=bool),
-            buys=np.zeros(n),
-            why=np.zeros(n, dtype=np.int64),
-            origin=np.zeros(n, dtype=np.int64),
-            dropped=np.full(n, np.nan),
-        )
-
-    def sell(self, steps: Floats, whole: Flags, origin: Origin) -> None:
-        """Record sells of `steps` increments, and of whole holdings where `whole`."""
-        whole = whole & ~self.sell_all
-        amount = np.where(whole, self.values, steps * self.book.unit_values)
-        self.cash += float(amount.sum())
-        self.values = np.where(whole, 0.0, self.values - amount)
-        self.sells = self.sells + np.where(whole, 0.0, steps)
-        self.sell_all = self.sell_all | whole
-        self.origin[(amount > 0)] |= origin
-
-    def buy(self, steps: Floats, origin: Origin) -> None:
-        """Record buys of `steps` increments."""
-        amount = steps * self.book.unit_values
-        self.cash -= float(amount.sum())
-        self.values = self.values + amount
-        self.buys = self.buys + steps
-        self.origin[steps > 0] |= origin
-
-    def spare(self, floor: Decimal) -> Decimal:
-        """Return the cash that buys may still spend above `floor`, measured exactly."""
-        cash = exact_cash(self.book, sells=self.sells, sell_all=self.sell_all, buys=self.buys)
-        return cash - floor
-
-    def flag(self, where: Flags, why: Why) -> None:
-        self.why[where] |= why
-
-    def drop_small(self, active: Flags, notional: Floats, min_trade: float) -> Flags:
-        """Flag and return the `active` orders whose total notional is below the minimum trade."""
-        small = active & ~large_enough(notional, np.ones_like(notional), min_trade)
-        self.flag(small, Why.MIN_TRADE)
-        self.dropped = np.where(small, notional, self.dropped)
-        return small
-
-
 def _plan(book: Book, policy: PlanningPolicy) -> Plan:
     nav = book.nav_f
     weights = book.values / nav if nav > 0 else np.zeros(book.size)
     out_before = outside_band(weights, book.limits, book.targets)
-    work = _Work.start(book)
+    work = Work.start(book)
     notes = _target_notes(book)
     floor = _cash_floor(book)
     if nav > 0:
@@ -226,7 +169,7 @@ def _ratio(value: Decimal) -> str:
     return format(value.quantize(Decimal("0.0001")).normalize(), "f")
 
 
-def _cash_flows(work: _Work, policy: PlanningPolicy, slack: Floats, notes: list[str]) -> None:
+def _cash_flows(work: Work, policy: PlanningPolicy, slack: Floats, notes: list[str]) -> None:
     """Phase A: spend cash above its target, or raise the buffer and withdrawal."""
     book = work.book
     tol = book.tolerance
@@ -257,7 +200,7 @@ def _cash_flows(work: _Work, policy: PlanningPolicy, slack: Floats, notes: list[
 
 
 def _raise_cash(
-    work: _Work, need: float, raise_to: Decimal, slack: Floats, min_trade: float
+    work: Work, need: float, raise_to: Decimal, slack: Floats, min_trade: float
 ) -> None:
     """Sell overweights down to target for `need`, then past target for what rounding left."""
     book = work.book
@@ -287,7 +230,7 @@ def _raise_cash(
 
 
 def _rebalance(
-    work: _Work, policy: PlanningPolicy, slack: Floats, floor: Decimal, notes: list[str]
+    work: Work, policy: PlanningPolicy, slack: Floats, floor: Decimal, notes: list[str]
 ) -> bool:
     """Phase B: trade out-of-band holdings back; return whether anything was out of band."""
     book = work.book
@@ -303,7 +246,7 @@ def _rebalance(
 
 
 def _wanted(
-    work: _Work, policy: PlanningPolicy, out: Flags, slack: Floats
+    work: Work, policy: PlanningPolicy, out: Flags, slack: Floats
 ) -> tuple[Floats, Flags, Floats]:
     """Return the increments phase B would sell and buy, and the holdings it would sell whole.
 
@@ -339,7 +282,7 @@ def _wanted(
 
 
 def _trade(
-    work: _Work,
+    work: Work,
     policy: PlanningPolicy,
     *,
     sells: Floats,
@@ -389,7 +332,7 @@ def _edge_values(book: Book, values: Floats, inner: float) -> Floats:
     return np.where(t > 0, weight, 0.0) * book.nav_f
 
 
-def _invest_leftover(work: _Work, policy: PlanningPolicy, slack: Floats) -> None:
+def _invest_leftover(work: Work, policy: PlanningPolicy, slack: Floats) -> None:
     """Spend cash still above its target on underweight holdings that were not sold."""
     book = work.book
     leftover = work.spare(book.cash_target)

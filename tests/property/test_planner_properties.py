@@ -13,9 +13,7 @@ from daemon.planner import Band, Plan, PlanInput, PlanningPolicy, plan_rebalance
 from daemon.planner.bands import BAND_TOLERANCE
 
 D = Decimal
-SETTINGS = settings(
-    max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 KNOWN_NOTES = (
     "buy_only: not sold",
     "not in targets; buy_only: not sold",
@@ -60,9 +58,7 @@ def cases(draw: st.DrawFn) -> Case:
     increment = {s: overrides.get(s, default_increment) for s in symbols}
     held = [s for s in symbols if draw(st.integers(0, 3)) > 0]
     in_targets = [s for s in symbols if s not in held or draw(st.integers(0, 4)) > 0]
-    keep = frozenset(
-        s for s in held if s not in in_targets and draw(st.integers(0, 2)) == 0
-    )
+    keep = frozenset(s for s in held if s not in in_targets and draw(st.integers(0, 2)) == 0)
     weighted = in_targets + ([CASH] if draw(st.booleans()) else [])
     raw = [draw(st.integers(min_value=0, max_value=100)) for _ in weighted]
     if not weighted or sum(raw) == 0:
@@ -177,10 +173,14 @@ def test_trades_move_toward_target(case: Case) -> None:
         row = rows[order.symbol]
         before = row.value - row.target * plan.nav
         after = row.qty_after * row.price - row.target * plan.nav
+        # Float slack on "a whole number of increments" is far below this.
+        dust = plan.nav * D("1e-9")
         if order.side is Side.BUY:
             assert before < 0, f"{order.symbol} bought while not under target"
+            assert after <= dust, f"{order.symbol} bought past its target"
         elif not raising:
             assert before > 0, f"{order.symbol} sold while not over target"
+            assert after >= -dust, f"{order.symbol} sold past its target"
         if not raising:
             assert abs(after) <= abs(before)
 
@@ -208,9 +208,7 @@ def test_holdings_end_on_target_or_say_why(case: Case) -> None:
         if row.note:
             assert any(known in row.note for known in KNOWN_NOTES), row.note
             continue
-        inside = (row.low - D(BAND_TOLERANCE)) <= row.weight_after <= (
-            row.high + D(BAND_TOLERANCE)
-        )
+        inside = (row.low - D(BAND_TOLERANCE)) <= row.weight_after <= (row.high + D(BAND_TOLERANCE))
         if row.target == 0 and row.qty_after > 0:
             inside = False
         miss = abs(row.qty_after * row.price - row.target * plan.nav)
