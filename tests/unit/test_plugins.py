@@ -23,9 +23,7 @@ def test_unknown_name_lists_the_known_ones_and_is_a_lookup_error() -> None:
         load_broker_plugin("schwab")
 
 
-@pytest.mark.parametrize(
-    "name", ["tests.fakes.nowhere:PLUGIN", "tests.fakes.broker:NOTHING_HERE"]
-)
+@pytest.mark.parametrize("name", ["tests.fakes.nowhere:PLUGIN", "tests.fakes.broker:NOTHING_HERE"])
 def test_module_attr_that_does_not_resolve(name: str) -> None:
     with pytest.raises(PluginNotFound, match="cannot load plugin"):
         load_broker_plugin(name)
