@@ -1,0 +1,243 @@
+"""Fault injection for the simulated broker: for tests, and for fire drills on paper.
+
+Faults are configured in an account's `broker_settings.faults` table and are all off by
+default. They are deterministic: nothing is drawn at random, and every counter belongs to one
+`SimBroker` (one per account per process), so a fault fires at the same call every time the
+same process makes the same calls. A new process starts counting from zero.
+
+| setting | what the sim does |
+|---|---|
+| `latency_ms` | every broker call (snapshot, submit, get_order, cancel, fills) sleeps this long before it starts |
+| `latency_after_ms` | every broker call sleeps this long after it has acted, before it answers (a slow answer) |
+| `read_errors` | read calls number `read_errors_after + 1` to `read_errors_after + read_errors` (snapshot, get_order, fills, counted together from 1 in this process) raise `TransientBrokerError`; the others succeed |
+| `reject_symbols` | an order in one of these symbols is stored as REJECTED with a message naming this setting, then `OrderRejected` |
+| `partial_fill_ratio` | a market order fills only this fraction of its quantity, rounded down to the order's own quantity step (whole shares for a whole-share order); the rest stays open, PARTIALLY_FILLED (ACCEPTED if nothing filled), until cancelled |
+| `lose_acknowledgements` | the order is decided and stored as usual (accepted, filled or rejected), then `submit` raises `OutcomeUnknown` instead of answering, as a timeout would |
+| `crash_after_accept = N` | the process is killed with SIGKILL right after the broker committed the Nth order it accepted in this process (rejected orders do not count), as in a power cut |
+
+The sim's books stay consistent through every fault: an order and its fills are committed
+before an answer is lost or the process dies, and a failed read changes nothing.
+"""  # noqa: E501 (a table row per fault reads better than wrapped cells)
+
+from __future__ import annotations
+
+__all__ = ["FaultInjector", "FaultSettings", "power_cut"]
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, NoReturn
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from daemon.domain import BrokerOrder, OrderStatus
+from daemon.errors import OutcomeUnknown, TransientBrokerError
+from daemon.logs import get_logger
+
+MAX_LATENCY_MS = 600_000  # ten minutes: more is a unit slip (milliseconds, not microseconds)
+
+
+class FaultSettings(BaseModel):
+    """Faults the simulated broker injects on purpose; every one is off by default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    latency_ms: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_LATENCY_MS,
+        description="Every broker call (snapshot, submit, get_order, cancel, fills) sleeps "
+        "this many milliseconds before it starts.",
+    )
+    latency_after_ms: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_LATENCY_MS,
+        description="Every broker call sleeps this many milliseconds after it has acted, "
+        "before it answers (a slow answer: the order is already stored).",
+    )
+    read_errors: int = Field(
+        default=0,
+        ge=0,
+        description="This many read calls (snapshot, get_order, fills) in a row raise "
+        "TransientBrokerError, starting after read_errors_after successful reads; counted "
+        "per process from its first read.",
+    )
+    read_errors_after: int = Field(
+        default=0,
+        ge=0,
+        description="How many read calls succeed before the read_errors failures start.",
+    )
+    reject_symbols: tuple[str, ...] = Field(
+        default=(),
+        description="Orders in these symbols are rejected (stored as REJECTED with a message "
+        "naming this setting).",
+    )
+    partial_fill_ratio: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Market orders fill only this fraction (0 to 1) of their quantity, "
+        "rounded down to the order's quantity step; the rest stays open until cancelled. "
+        "Unset: orders fill completely.",
+    )
+    lose_acknowledgements: bool = Field(
+        default=False,
+        description="Store and decide every order as usual, then raise OutcomeUnknown from "
+        "submit instead of answering, as a timeout would.",
+    )
+    crash_after_accept: int | None = Field(
+        default=None,
+        ge=1,
+        description="Kill the process (SIGKILL) right after the broker committed the Nth order "
+        "it accepted in this process, as in a power cut. Unset: never.",
+    )
+
+    @field_validator("reject_symbols")
+    @classmethod
+    def _symbols_named(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for symbol in value:
+            if not symbol or symbol != symbol.strip():
+                raise PydanticCustomError(
+                    "trimtab_rule",
+                    "reject_symbols has an empty symbol or one with surrounding spaces",
+                    {"fix": 'list symbols as written in orders, e.g. ["VTI"]'},
+                )
+        return value
+
+    @property
+    def active(self) -> tuple[str, ...]:
+        """Return the names of the faults that are switched on."""
+        defaults = FaultSettings()
+        return tuple(
+            name
+            for name in type(self).model_fields
+            if name != "read_errors_after" and getattr(self, name) != getattr(defaults, name)
+        )
+
+
+def power_cut() -> NoReturn:
+    """End this process the way a power cut would: SIGKILL, no clean-up, no flush."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    os._exit(137)  # not reached: SIGKILL cannot be caught; here for the type checker
+
+
+class FaultInjector:
+    """Applies `FaultSettings` to one `SimBroker`; holds its counters (so: per process).
+
+    `sleep` and `crash` are handed in by tests; the defaults sleep for real and kill the
+    process with SIGKILL.
+    """
+
+    def __init__(
+        self,
+        settings: FaultSettings,
+        *,
+        account: str = "",
+        sleep: Callable[[float], None] = time.sleep,
+        crash: Callable[[], Any] = power_cut,
+    ) -> None:
+        self.settings = settings
+        self._account = account
+        self._sleep = sleep
+        self._crash = crash
+        self._lock = threading.Lock()
+        self.reads = 0
+        """Read calls made so far (the count `read_errors` uses)."""
+        self.accepted = 0
+        """Orders accepted so far (the count `crash_after_accept` uses)."""
+        self._log = get_logger(account=account, broker="sim")
+        if settings.active:
+            self._log.warning(
+                "sim_faults_enabled",
+                faults={name: str(getattr(settings, name)) for name in settings.active},
+            )
+
+    @contextmanager
+    def call(self, method: str, *, read: bool = False) -> Iterator[None]:
+        """Wrap one broker call: latency before, a scheduled read error, latency after."""
+        self._pause(self.settings.latency_ms)
+        try:
+            if read:
+                self._read(method)
+            yield
+        finally:
+            self._pause(self.settings.latency_after_ms)
+
+    def rejection(self, symbol: str) -> str | None:
+        """Return the refusal for an order in `symbol`, or `None` when it may trade."""
+        if symbol not in self.settings.reject_symbols:
+            return None
+        self._log.warning("sim_fault_injected", fault="reject_symbols", symbol=symbol)
+        return (
+            f"{symbol} is not accepted by this account "
+            "(fault injected by broker_settings.faults.reject_symbols)"
+        )
+
+    def market_fill_qty(self, qty: Decimal) -> Decimal:
+        """Return how much of a market order for `qty` fills now."""
+        ratio = self.settings.partial_fill_ratio
+        if ratio is None or ratio == 1:
+            return qty
+        step = _step(qty)
+        filled = (qty * ratio / step).to_integral_value(ROUND_FLOOR) * step
+        self._log.warning(
+            "sim_fault_injected", fault="partial_fill_ratio", qty=str(qty), filled=str(filled)
+        )
+        return filled
+
+    def answered(self, order: BrokerOrder) -> None:
+        """Run after an order is committed: crash after the Nth accept, or lose the answer."""
+        if order.status is not OrderStatus.REJECTED:
+            with self._lock:
+                self.accepted += 1
+                accepted = self.accepted
+            if accepted == self.settings.crash_after_accept:
+                self._log.warning(
+                    "sim_fault_injected",
+                    fault="crash_after_accept",
+                    client_order_id=order.client_order_id,
+                    accepted=accepted,
+                )
+                self._crash()
+        if self.settings.lose_acknowledgements:
+            self._log.warning(
+                "sim_fault_injected",
+                fault="lose_acknowledgements",
+                client_order_id=order.client_order_id,
+                status=str(order.status),
+            )
+            raise OutcomeUnknown(
+                order.client_order_id,
+                "the sim stored the order but lost its answer "
+                "(fault injected by broker_settings.faults.lose_acknowledgements)",
+            )
+
+    def _read(self, method: str) -> None:
+        with self._lock:
+            self.reads += 1
+            number = self.reads
+        first = self.settings.read_errors_after + 1
+        if first <= number < first + self.settings.read_errors:
+            self._log.warning("sim_fault_injected", fault="read_errors", call=method, read=number)
+            raise TransientBrokerError(
+                f"sim {method} failed: read {number} of this process "
+                "(fault injected by broker_settings.faults.read_errors)"
+            )
+
+    def _pause(self, milliseconds: int) -> None:
+        if milliseconds:
+            self._sleep(milliseconds / 1000)
+
+
+def _step(qty: Decimal) -> Decimal:
+    """Return the quantity step an order is written in: 1 for whole shares, else its last place."""
+    exponent = qty.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # finite: the sim refused the order otherwise
+    return Decimal(1).scaleb(min(exponent, 0))
