@@ -226,6 +226,10 @@ class AccountSnapshot:
     positions: tuple[Position, ...]
     quotes: Mapping[str, Quote]
     open_orders: tuple[BrokerOrder, ...] = ()
+    fractionable: frozenset[str] | None = None
+    """Symbols the broker accepts fractional quantities in; None when it does not say."""
+    market_open: bool | None = None
+    """The broker's own clock: is its market open now? None when it has no clock."""
 
     def qty(self, symbol: str) -> Decimal:
         for position in self.positions:

@@ -203,7 +203,10 @@ class Engine:
         plan_input = planning_input(
             snapshot, targets, now=now, max_quote_age=max_age, withdrawal=withdrawal
         )
-        plan = plan_rebalance(plan_input, planning_policy(settings))
+        policy = planning_policy(
+            settings, fractionable=snapshot.fractionable, symbols=plan_input.prices.keys()
+        )
+        plan = plan_rebalance(plan_input, policy)
         self._audit(
             AuditKind.PLAN,
             {
@@ -236,7 +239,9 @@ class Engine:
                 trading_state=state.state,
                 trading_state_reason=state.reason,
                 market_open=settings.policy.outside_hours
-                or market_open(now, self._settings.exchange),
+                or (
+                    market_open(now, self._settings.exchange) and snapshot.market_open is not False
+                ),
                 allowed_symbols=frozenset(risk.allowed_symbols),
                 restricted_symbols=frozenset(risk.restricted_symbols),
                 previous_closes={
@@ -274,7 +279,11 @@ class Engine:
                 fill_timeout=self._fill_timeout,
             )
             outcomes = executor.execute(
-                cycle_id=cycle_id, account=account, orders=review.approved, policy=settings.policy
+                cycle_id=cycle_id,
+                account=account,
+                orders=review.approved,
+                policy=settings.policy,
+                increment_for=policy.increment_for,
             )
             self._trip_rules(account, cycle_id, outcomes)
             self._after_trading(broker, account, universe, cycle_id, log)

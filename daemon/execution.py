@@ -39,7 +39,6 @@ from daemon.intents import IntentStore, client_order_id
 from daemon.killswitch import current as kill_switch_state
 from daemon.persistence.db import Database
 from daemon.planner import PlannedOrder
-from daemon.policy import share_increment
 
 CENT = Decimal("0.01")
 
@@ -79,8 +78,12 @@ class Executor:
         account: str,
         orders: Iterable[PlannedOrder],
         policy: PolicySettings,
+        increment_for: Callable[[str], Decimal],
     ) -> list[OrderOutcome]:
-        """Send sells, wait for them, re-read cash, then send buys that the cash covers."""
+        """Send sells, wait for them, re-read cash, then send buys that the cash covers.
+
+        `increment_for` gives each symbol's quantity step, as the planner used it.
+        """
         planned = list(orders)
         sells = [o for o in planned if o.side is Side.SELL]
         buys = [o for o in planned if o.side is Side.BUY]
@@ -98,7 +101,7 @@ class Executor:
             seq += 1
             quote = fresh.quotes.get(order.symbol)
             price = max(order.price, quote.price) if quote is not None else order.price
-            sized = self._size_buy(order, price, spendable, policy)
+            sized = self._size_buy(order, price, spendable, policy, increment_for(order.symbol))
             if sized is None:
                 self._skip(cycle_id, account, order, spendable, policy)
                 continue
@@ -127,7 +130,12 @@ class Executor:
         )
 
     def _size_buy(
-        self, order: PlannedOrder, price: Decimal, spendable: Decimal, policy: PolicySettings
+        self,
+        order: PlannedOrder,
+        price: Decimal,
+        spendable: Decimal,
+        policy: PolicySettings,
+        increment: Decimal,
     ) -> PlannedOrder | None:
         """Shrink a buy to what the cash after sells covers; None if it falls below min trade.
 
@@ -139,7 +147,6 @@ class Executor:
             unit = (order.price * (1 + policy.limit_collar)).quantize(CENT, ROUND_UP)
         if order.qty * unit <= spendable:
             return order
-        increment = share_increment(policy, order.symbol)
         qty = (max(spendable, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)
         qty *= increment
         notional = (qty * order.price).quantize(CENT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["planning_policy", "share_increment"]
 
+from collections.abc import Collection
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -18,8 +19,18 @@ def share_increment(policy: PolicySettings, symbol: str) -> Decimal:
     return Decimal(1)
 
 
-def planning_policy(account: AccountSettings) -> PlanningPolicy:
-    """Build the planner's policy (bands, rounding, cash rules) for one account."""
+def planning_policy(
+    account: AccountSettings,
+    *,
+    fractionable: frozenset[str] | None = None,
+    symbols: Collection[str] = (),
+) -> PlanningPolicy:
+    """Build the planner's policy (bands, rounding, cash rules) for one account.
+
+    `fractionable` is what the broker says it accepts fractional quantities in (None: it
+    does not say); any of `symbols` outside it is traded in whole shares, whatever the
+    config says.
+    """
     bands = account.bands
     policy = account.policy
     overrides = {
@@ -27,6 +38,10 @@ def planning_policy(account: AccountSettings) -> PlanningPolicy:
         for symbol, band in bands.overrides.items()
     }
     increments = dict.fromkeys(policy.fractional_symbols, policy.fractional_increment)
+    if fractionable is not None:
+        for symbol in symbols:
+            if symbol not in fractionable and share_increment(policy, symbol) != 1:
+                increments[symbol] = Decimal(1)
     return PlanningPolicy(
         default_band=Band(absolute_pp=bands.absolute_pp, relative=bands.relative),
         band_overrides=MappingProxyType(overrides),

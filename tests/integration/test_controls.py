@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from adapters.sim import SimBroker
 from daemon.audit import AuditLog
-from daemon.domain import TradingState
+from daemon.domain import AccountSnapshot, TradingState
 from daemon.trading_state import account_state
 from tests.integration.test_cycle import make_app
 
@@ -70,3 +73,44 @@ def test_a_tripped_limit_halts_the_account_and_sends_nothing(
     assert report.review is not None
     assert {d.check for d in report.review.decisions} == {"trading_state"}
     again.close()
+
+
+class BrokerClockClosed:
+    """The calendar says open, but the broker's own clock says closed (an unscheduled
+    closure the installed calendar does not know)."""
+
+    def __init__(self, inner: SimBroker) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
+        return dataclasses.replace(self.inner.snapshot(symbols), market_open=False)
+
+
+def test_the_broker_clock_can_close_the_market(tmp_path: Path, database_url: str) -> None:
+    app = make_app(tmp_path, database_url)
+    sim = app.brokers["main"]
+    assert isinstance(sim, SimBroker)
+    app.brokers["main"] = BrokerClockClosed(sim)  # type: ignore[assignment]
+    report = app.engine().run_once("main")
+    assert report.review is not None
+    assert {d.check for d in report.review.decisions} == {"market_hours"}
+    app.close()
+
+
+def test_whole_shares_where_the_broker_refuses_fractions() -> None:
+    from daemon.config import AccountSettings
+    from daemon.policy import planning_policy
+
+    account = AccountSettings.model_validate(
+        {
+            "policy": {"fractional": True, "fractional_increment": "0.001"},
+            "strategy_params": {"targets": {"VTI": "1"}},
+        }
+    )
+    policy = planning_policy(account, fractionable=frozenset({"VTI"}), symbols=["VTI", "BND"])
+    assert policy.increment_for("VTI") == Decimal("0.001")
+    assert policy.increment_for("BND") == 1
+    assert planning_policy(account).increment_for("BND") == Decimal("0.001")
