@@ -6,6 +6,7 @@ from __future__ import annotations
 
 __all__ = ["App", "open_app", "utc_now"]
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,7 +69,9 @@ class App:
         plugin = load_strategy_plugin(settings.strategy)
         return plugin.create(plugin.params_model.model_validate(settings.strategy_params))
 
-    def engine(self, *, fill_timeout: float = 60.0) -> Engine:
+    def engine(
+        self, *, fill_timeout: float = 60.0, sleep: Callable[[float], None] = time.sleep
+    ) -> Engine:
         return Engine(
             settings=self.settings,
             database=self.database,
@@ -76,6 +79,7 @@ class App:
             strategy_for=self.strategy,
             clock=self.clock,
             fill_timeout=fill_timeout,
+            sleep=sleep,
         )
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["CycleReport", "Engine", "SlotAlreadyRan"]
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from daemon.persistence.models import CycleRow
 from daemon.planner import Plan, plan_rebalance
 from daemon.policy import planning_policy
 from daemon.reconcile import Reconciliation, reconcile
+from daemon.retry import ReadRetrying
 from daemon.risk import TRIPPING_CHECKS, RiskLimits, RiskReview, review_orders
 from daemon.trading_state import account_state, set_trading_state
 from strategies.base import Strategy, StrategyContext
@@ -71,6 +73,7 @@ class Engine:
         strategy_for: Callable[[str], Strategy],
         clock: Callable[[], datetime],
         fill_timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self._database = database
@@ -78,6 +81,7 @@ class Engine:
         self._strategy_for = strategy_for
         self._clock = clock
         self._fill_timeout = fill_timeout
+        self._sleep = sleep
 
     def plan(self, account: str, *, withdrawal: Decimal = Decimal(0)) -> CycleReport:
         """Plan one cycle against the configured broker and audit it; never submit."""
@@ -172,7 +176,7 @@ class Engine:
         withdrawal: Decimal,
         log: Any,
     ) -> CycleReport:
-        broker = self._broker_for(account)
+        broker = ReadRetrying(self._broker_for(account), log=log, sleep=self._sleep)
         strategy = self._strategy_for(account)
         universe = sorted(strategy.universe())
         if submit:

@@ -32,7 +32,11 @@ def app(tmp_path: Path, database_url: str) -> Iterator[App]:
 
 
 def run(app: App, **kwargs: object):  # type: ignore[no-untyped-def]
-    return app.engine(fill_timeout=1).run_once("main", force=True, **kwargs)  # type: ignore[arg-type]
+    engine = app.engine(fill_timeout=1, sleep=SLEEPS.append)
+    return engine.run_once("main", force=True, **kwargs)  # type: ignore[arg-type]
+
+
+SLEEPS: list[float] = []
 
 
 def sim(app: App) -> SimBroker:
@@ -144,10 +148,32 @@ class Unreadable:
 def test_reconciliation_that_cannot_read_aborts_with_nothing_sent(app: App) -> None:
     broken = Unreadable(sim(app))
     app.brokers["main"] = broken  # type: ignore[assignment]
+    SLEEPS.clear()
     report = run(app)
     assert report.outcome == "failed"
-    assert "503" in (report.error or "")
+    assert "fills failed 3 times, last: 503" in (report.error or "")
+    assert SLEEPS == [0.5, 1.0]  # backoff between the three attempts
     assert broken.submitted == 0
+
+
+class Flaky(Unreadable):
+    """Fails the first two reads of fills, then answers."""
+
+    failures = 2
+
+    def fills(self, since: datetime) -> list[Fill]:
+        if self.failures:
+            self.failures -= 1
+            raise TransientBrokerError("connection reset")
+        return list(self.inner.fills(since))
+
+
+def test_a_read_that_fails_twice_is_retried_and_the_cycle_goes_on(app: App) -> None:
+    flaky = Flaky(sim(app))
+    app.brokers["main"] = flaky  # type: ignore[assignment]
+    report = run(app)
+    assert report.outcome == "succeeded", report.error
+    assert flaky.submitted == 2
 
 
 class RejectsEverything(Unreadable):
@@ -176,3 +202,22 @@ def test_three_rejections_in_a_cycle_halt_the_account(tmp_path: Path, database_u
         assert "3 orders rejected in one cycle" in account_state(session, "main").reason
         assert session.scalar(select(func.count()).select_from(FillRow)) == 0
     app.close()
+
+
+class RejectsBnd(RejectsEverything):
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        if intent.symbol == "BND":
+            raise OrderRejected(intent.client_order_id, "asset BND is not tradable")
+        return self.inner.submit(intent)
+
+
+def test_a_rejection_leaves_the_other_orders_going(app: App) -> None:
+    app.brokers["main"] = RejectsBnd(sim(app))  # type: ignore[assignment]
+    report = run(app)
+    assert report.outcome == "succeeded", report.error
+    assert [(o.intent.symbol, o.status) for o in report.outcomes] == [
+        ("BND", "rejected"),
+        ("VTI", "filled"),
+    ]
+    assert report.outcomes[0].detail == "asset BND is not tradable"
+    assert state(app) is TradingState.ACTIVE
