@@ -92,7 +92,7 @@ class Executor:
         for order in sells:
             seq += 1
             outcomes.append(self._send(self._intent(cycle_id, account, seq, order, policy)))
-        outcomes = [self._await_final(o) for o in outcomes]
+        outcomes = self._await_all(outcomes)
         if not buys:
             return outcomes
         fresh = self._broker.snapshot([o.symbol for o in buys])
@@ -109,7 +109,7 @@ class Executor:
             outcomes.append(outcome)
             if outcome.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
                 spendable -= _cost_bound(sized, price, outcome.intent)
-        return [self._await_final(o) for o in outcomes]
+        return self._await_all(outcomes)
 
     def _intent(
         self, cycle_id: str, account: str, seq: int, order: PlannedOrder, policy: PolicySettings
@@ -266,7 +266,12 @@ class Executor:
         )
         return OrderOutcome(intent, status, order, detail)
 
-    def _await_final(self, outcome: OrderOutcome) -> OrderOutcome:
+    def _await_all(self, outcomes: list[OrderOutcome]) -> list[OrderOutcome]:
+        """Wait for a batch of orders with one shared deadline, not one per order."""
+        deadline = time.monotonic() + self._fill_timeout
+        return [self._await_final(o, deadline) for o in outcomes]
+
+    def _await_final(self, outcome: OrderOutcome, deadline: float) -> OrderOutcome:
         """Poll an accepted order until it is final; cancel what is left at the deadline.
 
         An order left working after the cycle would compete with the next cycle's plan, so
@@ -274,7 +279,6 @@ class Executor:
         """
         if outcome.status not in _WORKING:
             return outcome
-        deadline = time.monotonic() + self._fill_timeout
         current = outcome
         while True:
             order = self._broker.get_order(outcome.intent.client_order_id)

@@ -236,10 +236,7 @@ class SimBroker:
                 "cash": _money(account.cash),
                 "cash_committed_to_open_orders": _money(self._committed_cash(session)),
                 "prices": self.prices.describe(),
-                "faults": {
-                    name: str(getattr(self.settings.faults, name))
-                    for name in self.settings.faults.active
-                },
+                "faults": self.settings.faults.describe(),
                 "positions": positions,
                 "open_orders": [row.to_json() for row in self._open_orders(session)],
                 "recent_orders": [row.to_json() for row in orders],

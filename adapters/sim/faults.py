@@ -121,6 +121,13 @@ class FaultSettings(BaseModel):
             if name != "read_errors_after" and getattr(self, name) != getattr(defaults, name)
         )
 
+    def describe(self) -> dict[str, Any]:
+        """Return the faults that are on, JSON-ready (for logs and `trimtab sim state`)."""
+        on = set(self.active)
+        if "read_errors" in on:
+            on.add("read_errors_after")
+        return self.model_dump(mode="json", include=on)
+
 
 def power_cut() -> NoReturn:
     """End this process the way a power cut would: SIGKILL, no clean-up, no flush."""
@@ -154,10 +161,7 @@ class FaultInjector:
         """Orders accepted so far (the count `crash_after_accept` uses)."""
         self._log = get_logger(account=account, broker="sim")
         if settings.active:
-            self._log.warning(
-                "sim_faults_enabled",
-                faults={name: str(getattr(settings, name)) for name in settings.active},
-            )
+            self._log.warning("sim_faults_enabled", faults=settings.describe())
 
     @contextmanager
     def call(self, method: str, *, read: bool = False) -> Iterator[None]:

@@ -361,3 +361,21 @@ def test_orders_unfilled_at_the_end_of_the_window_are_cancelled(paper: Harness) 
     assert [o.status for o in report.outcomes] == [OrderStatus.CANCELLED] * 2
     assert all("cancelled the rest" in o.detail for o in report.outcomes)
     assert paper.sim.snapshot(()).open_orders == ()
+
+
+def test_partial_fills_keep_their_part_and_the_rest_is_cancelled(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__FAULTS__PARTIAL_FILL_RATIO", "0.5")
+    app = make_app(tmp_path, database_url)
+    report = app.engine(fill_timeout=0.3).run_once("main")
+    assert report.outcome == "succeeded", report.error
+    assert [(o.intent.symbol, o.status) for o in report.outcomes] == [
+        ("BND", OrderStatus.CANCELLED),
+        ("VTI", OrderStatus.CANCELLED),
+    ]
+    assert [o.order.filled_qty for o in report.outcomes if o.order] == [D(285), D(120)]
+    sim = app.brokers["main"]
+    assert isinstance(sim, SimBroker)
+    assert sim.snapshot(()).qty("VTI") == 120
+    app.close()
