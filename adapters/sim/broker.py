@@ -108,6 +108,8 @@ class SimBroker:
                 positions=positions,
                 quotes=quotes,
                 open_orders=tuple(row.to_order() for row in self._open_orders(session)),
+                # The sim takes fractions in every symbol or in none; it has no market clock.
+                fractionable=frozenset(wanted) if self.settings.fractional else frozenset(),
             )
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:

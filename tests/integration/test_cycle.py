@@ -379,3 +379,15 @@ def test_partial_fills_keep_their_part_and_the_rest_is_cancelled(
     assert isinstance(sim, SimBroker)
     assert sim.snapshot(()).qty("VTI") == 120
     app.close()
+
+
+def test_the_broker_refusing_fractions_means_whole_shares(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__FRACTIONAL", "false")
+    app = make_app(tmp_path, database_url, extra='fractional = true\nfractional_increment = "0.01"')
+    report = app.engine(fill_timeout=1).run_once("main")
+    assert report.outcome == "succeeded", report.error
+    assert all(o.intent.qty == o.intent.qty.to_integral_value() for o in report.outcomes)
+    assert all(o.status is OrderStatus.FILLED for o in report.outcomes)
+    app.close()
