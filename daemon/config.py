@@ -12,9 +12,12 @@ __all__ = [
     "LIVE_CONFIRMATION",
     "AccountSettings",
     "BandSettings",
+    "HealthSettings",
     "LogSettings",
+    "NotificationSettings",
     "PolicySettings",
     "RiskSettings",
+    "SchedulerSettings",
     "Settings",
     "check_config",
     "config_schema",
@@ -26,7 +29,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -34,6 +45,7 @@ from daemon.config_files import read_config_file, read_secrets_file
 from daemon.config_problems import problems_from_validation_error
 from daemon.domain import CASH, AccountType, Mode
 from daemon.errors import ConfigError, ConfigProblem
+from daemon.schedule_spec import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
 
 LIVE_CONFIRMATION = "I understand trimtab will trade real money"
 ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
@@ -211,6 +223,121 @@ class AccountSettings(_Closed):
     )
     bands: BandsSettings = Field(default_factory=BandsSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    schedule: str = Field(
+        DEFAULT_SCHEDULE,
+        description="When `trimtab run` runs this account's cycle, in the exchange's time zone "
+        "on its trading days: e.g. 'close - 15m', '15:45', 'open + 1h', "
+        "'every 30 minutes while open', 'first trading day of the month at close - 15m'.",
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_readable(cls, value: str) -> str:
+        _check_schedule(value)
+        return value
+
+
+class SchedulerSettings(_Closed):
+    misfire_grace_minutes: Annotated[int, Field(ge=0, le=360)] = Field(
+        30,
+        description="A slot that trimtab reaches late (it was stopped, the machine was off or "
+        "asleep, another cycle ran long) still runs if at most this many minutes late; "
+        "otherwise it is recorded as skipped. Only the latest missed slot is ever run.",
+    )
+    stop_timeout_seconds: Annotated[int, Field(ge=5, le=3600)] = Field(
+        300,
+        description="On SIGTERM/SIGINT, how long to wait for a running cycle to finish before "
+        "exiting anyway (keep systemd's TimeoutStopSec above it).",
+    )
+
+
+class HealthSettings(_Closed):
+    heartbeat_seconds: Annotated[int, Field(ge=1, le=300)] = Field(
+        30,
+        description="How often `trimtab run` records its heartbeat in the database (and pings "
+        "the systemd watchdog, at least twice per WatchdogSec).",
+    )
+    stale_after_seconds: Annotated[int, Field(ge=2, le=86400)] = Field(
+        180, description="`trimtab health` fails when the last heartbeat is older than this."
+    )
+    broker_unreachable_minutes: Annotated[int, Field(ge=1)] = Field(
+        60,
+        description="`trimtab health` fails when an account's cycles have failed on broker "
+        "errors for longer than this.",
+    )
+    max_days_without_success: Annotated[int, Field(ge=1, le=60)] = Field(
+        3,
+        description="`trimtab health` fails when an account had this many trading days with a "
+        "scheduled slot and no successful cycle.",
+    )
+    max_cycle_minutes: Annotated[int, Field(ge=1, le=1440)] = Field(
+        30,
+        description="A cycle running longer than this is stuck: the watchdog ping stops (so "
+        "systemd restarts trimtab) and `trimtab health` fails.",
+    )
+
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> HealthSettings:
+        if self.stale_after_seconds < 2 * self.heartbeat_seconds:
+            raise _rule(
+                "stale_after_seconds must be at least twice heartbeat_seconds",
+                f"set stale_after_seconds to {3 * self.heartbeat_seconds} or more",
+                "stale_after_seconds",
+            )
+        return self
+
+
+class NotificationSettings(_Closed):
+    urls: tuple[SecretStr, ...] = Field(
+        (),
+        description="Apprise URLs (mailto://, ntfy://, tgram://, slack://, discord://, "
+        "json://, ...). They carry tokens: set them in the environment "
+        "(TRIMTAB_NOTIFICATIONS__URLS='[\"...\"]') or the secrets file, never in this file.",
+    )
+    orders: bool = Field(True, description="Send a summary of each cycle that placed orders.")
+    errors: bool = Field(
+        True,
+        description="Send every error: failed cycles, skipped slots, rejected configuration "
+        "reloads.",
+    )
+    kill_switch: bool = Field(
+        True, description="Send kill-switch changes and trading-state changes (HALTED, ...)."
+    )
+    health: bool = Field(True, description="Send health failures found by `trimtab run`.")
+    daily_digest: str = Field(
+        "close + 30m",
+        description="When to send the daily digest on trading days (a schedule expression); "
+        "empty: no digest.",
+    )
+    max_per_hour: Annotated[int, Field(ge=1, le=1000)] = Field(
+        12,
+        description="At most this many messages in any hour; the rest are held back, counted, "
+        "and mentioned in the next message sent.",
+    )
+    repeat_after_minutes: Annotated[int, Field(ge=0, le=10080)] = Field(
+        60, description="The same alert (same account and kind) is sent at most this often."
+    )
+
+    @field_validator("daily_digest")
+    @classmethod
+    def _digest_readable(cls, value: str) -> str:
+        if value.strip():
+            _check_schedule(value)
+        return value
+
+    @field_validator("urls")
+    @classmethod
+    def _urls_understood(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        from daemon.notify import url_understood
+
+        for index, url in enumerate(value):
+            if not url_understood(url.get_secret_value()):
+                # Never echo the URL: it carries a token.
+                raise _rule(
+                    f"URL number {index + 1} is not one apprise understands",
+                    "check its scheme and form against apprise's list of services",
+                )
+        return value
 
 
 class Settings(BaseSettings):
@@ -241,6 +368,18 @@ class Settings(BaseSettings):
     exchange: str = Field("XNYS", description="Exchange calendar code (exchange_calendars).")
     log: LogSettings = Field(default_factory=LogSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    scheduler: SchedulerSettings = Field(
+        default_factory=SchedulerSettings,
+        description="`trimtab run`: late and missed slots, and stopping.",
+    )
+    health: HealthSettings = Field(
+        default_factory=HealthSettings,
+        description="The heartbeat, and when `trimtab health` calls trimtab unhealthy.",
+    )
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings,
+        description="Messages to the owner through apprise, and their rate limits.",
+    )
     accounts: dict[str, AccountSettings] = Field(
         description="The household's accounts, by name (lower case, digits, - and _)."
     )
@@ -296,6 +435,15 @@ class Settings(BaseSettings):
             raise ConfigError(
                 [ConfigProblem(f"accounts.{name}", "no such account", f"use one of: {known}")]
             ) from None
+
+
+def _check_schedule(text: str) -> None:
+    try:
+        parse_schedule(text)
+    except ScheduleError as exc:
+        raise _rule(
+            str(exc), "write e.g. 'close - 15m', '15:45' or 'every 30 minutes while open'"
+        ) from None
 
 
 def _check_symbol(symbol: str) -> None:

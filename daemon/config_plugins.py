@@ -106,6 +106,17 @@ def secrets_in_file(data: dict[str, Any]) -> list[ConfigProblem]:
                     "or database_url in the secrets file",
                 )
             )
+    notifications = data.get("notifications")
+    if isinstance(notifications, dict) and notifications.get("urls"):
+        problems.append(
+            ConfigProblem(
+                "notifications.urls",
+                "notification URLs carry tokens or passwords, and the config file is no place "
+                "for secrets",
+                "delete them here; set TRIMTAB_NOTIFICATIONS__URLS='[\"...\"]' in the "
+                "environment or put urls under [notifications] in the secrets file (chmod 600)",
+            )
+        )
     accounts = data.get("accounts")
     if not isinstance(accounts, dict):
         return problems

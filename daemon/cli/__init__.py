@@ -10,6 +10,7 @@ from daemon.cli.audit_cmd import audit_app
 from daemon.cli.config_cmd import config_app
 from daemon.cli.control_cmd import kill, resume, status
 from daemon.cli.db_cmd import db_app
+from daemon.cli.health_cmd import health
 from daemon.cli.orders_cmd import orders
 from daemon.cli.plan_cmd import plan
 from daemon.cli.run_cmd import run
@@ -28,6 +29,7 @@ app.command()(status)
 app.command()(kill)
 app.command()(resume)
 app.command()(orders)
+app.command()(health)
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")

@@ -1,4 +1,4 @@
-"""`trimtab run --once`: one cycle per account through the configured mode."""
+"""`trimtab run`: the long-running daemon; `trimtab run --once`: one cycle per account now."""
 
 from __future__ import annotations
 
@@ -25,13 +25,30 @@ def run(
     withdraw: WithdrawOption = "0",
     as_json: JsonOption = False,
 ) -> None:
-    """Run each account's cycle: plan, check, and submit unless dry-run or killed."""
+    """Run each account's cycle on its schedule until stopped; with --once, one cycle now.
+
+    Without --once trimtab keeps running: each account's cycle runs at its `schedule` on the
+    exchange's trading days. SIGTERM or SIGINT stop it after a running cycle finishes;
+    SIGHUP reloads the configuration (a wrong one is refused and the old one kept).
+    """
     if not once:
-        fail(
-            "this version runs one cycle at a time: use `trimtab run --once` "
-            "(schedule it with cron or a systemd timer)",
-            2,
-        )
+        given = [
+            name
+            for name, value in (
+                ("--account", account),
+                ("--force", force),
+                ("--withdraw", withdraw != "0"),
+                ("--json", as_json),
+            )
+            if value
+        ]
+        if given:
+            fail(f"{', '.join(given)} only go with --once (one cycle now)", 2)
+        from daemon.daemon_loop import Daemon  # the scheduler is loaded only to run it
+
+        with load_app(config) as app, instance_lock(app.settings.state_dir):
+            code = Daemon(app).run()
+        raise typer.Exit(code)
     withdrawal = parse_amount(withdraw, "--withdraw")
     with load_app(config) as app, instance_lock(app.settings.state_dir):
         names = [account] if account else list(app.settings.accounts)

@@ -10,6 +10,7 @@ from sqlalchemy import MetaData
 def full_metadata() -> MetaData:
     """Import every module that declares tables and return the shared metadata."""
     import adapters.sim.models  # noqa: F401
+    import daemon.persistence.daemon_models
     import daemon.persistence.models  # noqa: F401
     from daemon.persistence.base import Base
 

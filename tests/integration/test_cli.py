@@ -166,10 +166,6 @@ def test_sim_withdraw_refuses_more_than_cash(example: Path) -> None:
     assert "1,000,000" in output or "1000000" in output
 
 
-def test_run_without_once_explains_itself(example: Path) -> None:
-    assert "--once" in invoke("run", "-c", str(example), code=2)
-
-
 def test_demo_runs_in_a_real_process_and_a_second_instance_is_refused(example: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIMTAB_")}
     first = subprocess.run(

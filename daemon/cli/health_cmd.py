@@ -1,0 +1,76 @@
+"""`trimtab health`: exit 0 when trimtab is doing its job, 1 (and say why) when it is not.
+
+For a container's HEALTHCHECK, a monitoring timer, or a person. It reads the state database
+only; it never contacts a broker.
+"""
+
+from __future__ import annotations
+
+__all__ = ["health"]
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
+from daemon.health import evaluate
+from daemon.messages import health_message
+from daemon.notify import Notifier, secret_values
+
+
+def health(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    as_json: JsonOption = False,
+    notify: Annotated[
+        bool,
+        typer.Option("--notify", help="Also send failing checks as a notification (rate-limited)."),
+    ] = False,
+    no_daemon: Annotated[
+        bool,
+        typer.Option(
+            "--no-daemon",
+            help="Skip the heartbeat check (cycles run by `trimtab run --once` from a timer).",
+        ),
+    ] = False,
+) -> None:
+    """Check the daemon's heartbeat and each account's cycles; exit 1 if any check fails.
+
+    Fails when the heartbeat is older than `health.stale_after_seconds`, an account's last
+    cycle failed or never finished, its broker has been unreachable for longer than
+    `health.broker_unreachable_minutes`, or it had `health.max_days_without_success`
+    trading days with a slot and no successful cycle.
+    """
+    with load_app(config) as app:
+        with app.database.transaction() as session:
+            report = evaluate(session, app.settings, app.clock(), heartbeat=not no_daemon)
+        sent = None
+        if notify and not report.ok:
+            notifier = Notifier(
+                app.settings.notifications,
+                database=app.database,
+                clock=app.clock,
+                secrets=secret_values(app.settings),
+            )
+            sent = notifier.send(health_message(report))
+    if as_json:
+        print_json(
+            {
+                "ok": report.ok,
+                "checked_at": report.checked_at,
+                "checks": report.checks,
+                "notification": sent,
+            }
+        )
+    else:
+        table = Table()
+        for column in ("Check", "Account", "", "Detail"):
+            table.add_column(column)
+        for check in report.checks:
+            mark = "[green]ok[/]" if check.ok else "[bold red]FAIL[/]"
+            table.add_row(check.name, check.account or "", mark, check.detail)
+        console.print(table)
+        verdict = "[green]healthy[/]" if report.ok else "[bold red]unhealthy[/]"
+        console.print(verdict + (f" (notification: {sent})" if sent else ""))
+    if not report.ok:
+        raise typer.Exit(1)
