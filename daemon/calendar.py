@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["exchange_timezone", "market_open", "trading_day"]
+__all__ = ["exchange_calendar", "exchange_timezone", "market_open", "quiet_pandas", "trading_day"]
 
 import warnings
 from collections.abc import Iterator
@@ -16,7 +16,7 @@ from daemon.errors import ConfigError, ConfigProblem
 
 
 @contextmanager
-def _quiet_pandas() -> Iterator[None]:
+def quiet_pandas() -> Iterator[None]:
     """Silence the pandas 3.1 deprecations that exchange_calendars 4.13 triggers (`.values`
     on tz-aware data); they change nothing for the calendar's answers."""
     with warnings.catch_warnings():
@@ -25,11 +25,11 @@ def _quiet_pandas() -> Iterator[None]:
 
 
 @cache
-def _calendar(code: str) -> Any:
+def exchange_calendar(code: str) -> Any:
     import exchange_calendars
 
     try:
-        with _quiet_pandas():
+        with quiet_pandas():
             return exchange_calendars.get_calendar(code)
     except exchange_calendars.errors.InvalidCalendarName:
         raise ConfigError(
@@ -39,7 +39,7 @@ def _calendar(code: str) -> Any:
 
 def exchange_timezone(code: str) -> ZoneInfo:
     """Return the time zone of exchange `code` (e.g. XNYS -> America/New_York)."""
-    return ZoneInfo(str(_calendar(code).tz))
+    return ZoneInfo(str(exchange_calendar(code).tz))
 
 
 def market_open(now: datetime, code: str) -> bool:
@@ -47,9 +47,9 @@ def market_open(now: datetime, code: str) -> bool:
     closes included, as far as the installed calendar knows them)."""
     import pandas as pd
 
-    calendar = _calendar(code)
+    calendar = exchange_calendar(code)
     minute = pd.Timestamp(now).floor("min")
-    with _quiet_pandas():
+    with quiet_pandas():
         covered = calendar.first_minute <= minute <= calendar.last_minute
         if covered:
             return bool(calendar.is_open_on_minute(minute))

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from daemon.calendar import _calendar, _quiet_pandas, exchange_timezone
+from daemon.calendar import exchange_calendar, exchange_timezone, quiet_pandas
 from daemon.errors import ConfigError, ConfigProblem
 from daemon.schedule_spec import ScheduleSpec, Session, Slot
 
@@ -25,10 +25,10 @@ _MARGIN = timedelta(days=14)
 def _year(code: str, year: int) -> tuple[Session, ...]:
     import exchange_calendars
 
-    _calendar(code)  # raises ConfigError naming an unknown calendar
+    exchange_calendar(code)  # raises ConfigError naming an unknown calendar
     start, end = date(year, 1, 1) - _MARGIN, date(year, 12, 31) + _MARGIN
     try:
-        with _quiet_pandas():
+        with quiet_pandas():
             calendar = exchange_calendars.get_calendar(code, start=start, end=end)
             schedule = calendar.schedule
     except (ValueError, exchange_calendars.errors.CalendarError) as exc:
