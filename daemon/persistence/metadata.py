@@ -11,7 +11,8 @@ def full_metadata() -> MetaData:
     """Import every module that declares tables and return the shared metadata."""
     import adapters.sim.models  # noqa: F401
     import daemon.persistence.daemon_models
-    import daemon.persistence.models  # noqa: F401
+    import daemon.persistence.models
+    import daemon.persistence.performance_models  # noqa: F401
     from daemon.persistence.base import Base
 
     return Base.metadata
