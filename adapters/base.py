@@ -13,21 +13,36 @@ Errors (from `daemon.errors`): `TransientBrokerError` for reads that may succeed
 `OrderRejected` for a definitive refusal, `OutcomeUnknown` when an order may or may not exist
 (timeout, dropped connection), `DuplicateClientOrderId` when the id is taken (the order
 exists: fetch it). Adapters translate their SDK's exceptions with `raise ... from exc`.
+
+An adapter may also provide `BrokerChecks`: read-only questions `trimtab check` asks before
+anything trades (credentials, account blocks, symbols, calendar). Detect it with
+`isinstance(broker, BrokerChecks)`.
 """
 
 from __future__ import annotations
 
-__all__ = ["Broker", "BrokerEnvironment", "BrokerPlugin"]
+__all__ = [
+    "AccountCheck",
+    "AssetCheck",
+    "Broker",
+    "BrokerChecks",
+    "BrokerEnvironment",
+    "BrokerPlugin",
+    "CredentialsRejected",
+    "SessionDay",
+]
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 from daemon.domain import AccountSnapshot, BrokerOrder, Fill, OrderIntent
+from daemon.errors import BrokerError
 
 if TYPE_CHECKING:
     from daemon.persistence.db import Database
@@ -72,3 +87,91 @@ class BrokerPlugin(Protocol):
     settings_model: type[BaseModel]
 
     def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker: ...
+
+
+class CredentialsRejected(BrokerError):
+    """The broker refused the credentials (wrong, expired, or for the other environment).
+
+    `fix` says what the operator should change; neither attribute ever holds a key.
+    """
+
+    def __init__(self, account: str, detail: str, fix: str) -> None:
+        self.account = account
+        self.detail = detail
+        self.fix = fix
+        super().__init__(f"account {account}: {detail} (fix: {fix})")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCheck:
+    """The broker's word on whether an account may trade at all."""
+
+    account: str
+    """trimtab's name of the account."""
+    broker_account: str
+    """The broker's account number: not a secret, printed to tell accounts apart."""
+    environment: Literal["sim", "paper", "live"]
+    """Where the adapter is connected; credentials that work there belong there."""
+    status: str
+    """The broker's own status word, as sent (Alpaca: ACTIVE, ACCOUNT_UPDATED, ...)."""
+    active: bool
+    """The status allows trading (Alpaca: ACTIVE)."""
+    trading_blocked: bool
+    account_blocked: bool
+    trade_suspended_by_user: bool
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Return what stops this account from trading, empty when nothing does."""
+        found = []
+        if not self.active:
+            found.append(f"account status is {self.status}, not active")
+        if self.account_blocked:
+            found.append("the broker has blocked the account")
+        if self.trading_blocked:
+            found.append("the broker has blocked trading")
+        if self.trade_suspended_by_user:
+            found.append("trading is suspended by the account holder")
+        return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetCheck:
+    """What the broker says about one symbol."""
+
+    symbol: str
+    known: bool
+    """False when the broker has no such symbol; every other field is then False/None."""
+    tradable: bool
+    fractionable: bool
+    status: str
+    """The broker's word (Alpaca: active, inactive); "unknown" when it has no such symbol."""
+    min_trade_increment: Decimal | None = None
+    """The smallest fractional step, when the broker says (None: whole shares or unstated)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDay:
+    """One trading day of the broker's calendar, open and close as UTC-aware datetimes."""
+
+    day: date
+    open: datetime
+    close: datetime
+
+
+@runtime_checkable
+class BrokerChecks(Protocol):
+    """Optional read-only checks an adapter offers to `trimtab check`. Nothing is ever sent.
+
+    | method | what it answers | errors |
+    |---|---|---|
+    | `check_account()` | status, blocks, paper or live (`AccountCheck`) | `CredentialsRejected` when the keys do not work against the configured endpoint (wrong, expired, or paper keys on live and the reverse); `TransientBrokerError` when unreachable |
+    | `check_assets(symbols)` | per symbol: known, tradable, fractionable, increment (`AssetCheck`); every requested symbol is in the result | `TransientBrokerError` |
+    | `calendar(start, end)` | the broker's trading days in `[start, end]`, oldest first (`SessionDay`) | `TransientBrokerError` |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def check_account(self) -> AccountCheck: ...
+
+    def check_assets(self, symbols: Collection[str]) -> Mapping[str, AssetCheck]: ...
+
+    def calendar(self, start: date, end: date) -> Sequence[SessionDay]: ...
