@@ -46,6 +46,7 @@ from daemon.config_problems import problems_from_validation_error
 from daemon.domain import CASH, AccountType, Mode
 from daemon.errors import ConfigError, ConfigProblem
 from daemon.schedule_spec import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
+from daemon.tax.settings import HouseholdTaxSettings, TaxSettings
 
 LIVE_CONFIRMATION = "I understand trimtab will trade real money"
 ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
@@ -223,6 +224,7 @@ class AccountSettings(_Closed):
     )
     bands: BandsSettings = Field(default_factory=BandsSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
+    tax: TaxSettings = Field(default_factory=TaxSettings, description="Lots, wash sales, gains.")
     schedule: str = Field(
         DEFAULT_SCHEDULE,
         description="When `trimtab run` runs this account's cycle, in the exchange's time zone "
@@ -380,6 +382,7 @@ class Settings(BaseSettings):
         default_factory=NotificationSettings,
         description="Messages to the owner through apprise, and their rate limits.",
     )
+    tax: HouseholdTaxSettings = Field(default_factory=HouseholdTaxSettings)
     accounts: dict[str, AccountSettings] = Field(
         description="The household's accounts, by name (lower case, digits, - and _)."
     )
