@@ -12,7 +12,8 @@ def full_metadata() -> MetaData:
     import adapters.sim.models  # noqa: F401
     import daemon.persistence.daemon_models
     import daemon.persistence.models
-    import daemon.persistence.performance_models  # noqa: F401
+    import daemon.persistence.performance_models
+    import daemon.persistence.tax_models  # noqa: F401
     from daemon.persistence.base import Base
 
     return Base.metadata
