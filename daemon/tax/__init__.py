@@ -1,0 +1,58 @@
+"""The pure tax-rule engine: lot relief, IRC §1091 wash sales, Form 8949 rows, trade replay.
+
+No I/O and no clock: trades in, realized sales and open lots out. The ledger (persistence,
+imports, the planner's guards) builds on this package.
+
+The engine's entry point (`daemon.tax.engine`) is `replay_trades(trades, policy) -> TaxBook`:
+`TaxBook.sales` (`RealizedSale`s in sale order), `TaxBook.lots(account=None)` (open `Lot`s),
+`TaxBook.adjustments` (`WashAdjustment`s), `TaxBook.preview_sale(account, symbol, qty, on,
+proceeds, method=None, picks=())` (a `SalePreview`, nothing changed) and
+`TaxBook.open_windows(as_of)` (`LossWindow`s and `PurchaseWindow`s).
+"""
+
+from __future__ import annotations
+
+from daemon.tax.dates import WINDOW_DAYS, is_long_term, one_year_after, window
+from daemon.tax.identical import SubstantiallyIdentical
+from daemon.tax.types import (
+    CENT,
+    HoldingPeriodConvention,
+    LossWindow,
+    Lot,
+    LotMethod,
+    LotPick,
+    PurchaseWindow,
+    RealizedSale,
+    RelievedPiece,
+    SalePreview,
+    TaxDataError,
+    TaxPolicy,
+    Term,
+    Trade,
+    View,
+    WashAdjustment,
+)
+
+__all__ = [
+    "CENT",
+    "WINDOW_DAYS",
+    "HoldingPeriodConvention",
+    "LossWindow",
+    "Lot",
+    "LotMethod",
+    "LotPick",
+    "PurchaseWindow",
+    "RealizedSale",
+    "RelievedPiece",
+    "SalePreview",
+    "SubstantiallyIdentical",
+    "TaxDataError",
+    "TaxPolicy",
+    "Term",
+    "Trade",
+    "View",
+    "WashAdjustment",
+    "is_long_term",
+    "one_year_after",
+    "window",
+]
