@@ -16,6 +16,7 @@ paper account survives restarts.
 | malformed intent | a client order id or symbol that cannot be stored, a non-Decimal quantity: `OrderRejected`, nothing stored |
 | taken client order id | `DuplicateClientOrderId`, nothing created (ids are unique forever, as at Alpaca) |
 | `cancel` of an unknown id | `BrokerError`; of a finished order: the order, unchanged; of a partly filled one: CANCELLED, its filled quantity kept |
+| checks | `trimtab check` gets read-only answers from `adapters.sim.checks`: always active, symbols it quotes, `fractional`, a weekday calendar |
 | faults | injected on purpose when `faults` is configured: latency, read errors, rejections, partial fills, lost answers, a crash after an accept (`adapters.sim.faults`) |
 """  # noqa: E501 (a table row per rule reads better than wrapped cells)
 
@@ -24,9 +25,9 @@ from __future__ import annotations
 __all__ = ["SimBroker"]
 
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
 
@@ -34,7 +35,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from adapters.base import BrokerEnvironment
+from adapters.base import AccountCheck, AssetCheck, BrokerEnvironment, SessionDay
+from adapters.sim.checks import account_check, asset_check, weekday_sessions
 from adapters.sim.config import SimSettings
 from adapters.sim.faults import FaultInjector
 from adapters.sim.models import (
@@ -187,6 +189,26 @@ class SimBroker:
     def close(self) -> None:
         """Refuse further calls; the database belongs to the caller and stays open."""
         self._closed = True
+
+    # -- read-only answers to `trimtab check` (adapters.base.BrokerChecks) ---------------------
+
+    def check_account(self) -> AccountCheck:
+        """Return the account's standing; the sim's is always active (see `checks`)."""
+        return account_check(self.account)
+
+    def check_assets(self, symbols: Collection[str]) -> Mapping[str, AssetCheck]:
+        """Return, per symbol, whether the sim quotes it, takes orders in it, and fractions."""
+        now = self._now()
+        return {
+            symbol: asset_check(
+                symbol, quoted=self.prices.quote(symbol, now) is not None, settings=self.settings
+            )
+            for symbol in symbols
+        }
+
+    def calendar(self, start: date, end: date) -> Sequence[SessionDay]:
+        """Return the sim's synthetic sessions in [start, end]: weekdays, no holidays."""
+        return weekday_sessions(start, end)
 
     # -- for the CLI --------------------------------------------------------------------------
 

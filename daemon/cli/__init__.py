@@ -7,6 +7,7 @@ __all__ = ["app", "main"]
 import typer
 
 from daemon.cli.audit_cmd import audit_app
+from daemon.cli.check_cmd import check
 from daemon.cli.config_cmd import config_app
 from daemon.cli.control_cmd import kill, resume, status
 from daemon.cli.db_cmd import db_app
@@ -30,6 +31,7 @@ app.command()(kill)
 app.command()(resume)
 app.command()(orders)
 app.command()(health)
+app.command()(check)
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")

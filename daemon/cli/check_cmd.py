@@ -1,0 +1,171 @@
+"""`trimtab check`: read-only connectivity and permission checks of every configured account.
+
+Asks each broker (`adapters.base.BrokerChecks`) about the credentials, the account, the target
+symbols and its calendar, and compares the calendar with the exchange's. Never sends an
+order. The rows come from `daemon.broker_check`; exit 1 when any row fails.
+"""
+
+from __future__ import annotations
+
+__all__ = ["check", "exchange_sessions"]
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Annotated, TypeVar
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from adapters.base import BrokerChecks, SessionDay
+from daemon.bootstrap import App
+from daemon.broker_check import (
+    CheckRow,
+    Status,
+    account_rows,
+    broker_error_row,
+    calendar_rows,
+    environment_rows,
+    failed,
+    no_checks_row,
+    symbol_rows,
+)
+from daemon.calendar import exchange_calendar, exchange_timezone, quiet_pandas, trading_day
+from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
+from daemon.domain import CASH
+from daemon.errors import TrimtabError
+from daemon.logs import get_logger
+from daemon.policy import share_increment
+
+CALENDAR_DAYS = 30
+"""How far ahead the broker's calendar is compared with the exchange's."""
+
+_STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
+T = TypeVar("T")
+
+
+def check(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="Only this account (default: all).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check every account's broker read-only: keys, account, symbols, calendar. Sends nothing."""
+    with load_app(config) as app:
+        names = [account] if account else list(app.settings.accounts)
+        for name in names:
+            app.settings.account(name)  # an unknown name is a ConfigError: exit 2
+        rows = [row for name in names for row in account_check_rows(app, name)]
+    log = get_logger()
+    log.info("broker_check_finished", rows=len(rows), failed=failed(rows))
+    if as_json:
+        print_json({"ok": not failed(rows), "rows": rows})
+    else:
+        _print(rows)
+    if failed(rows):
+        raise typer.Exit(1)
+
+
+def account_check_rows(app: App, name: str) -> list[CheckRow]:
+    """Ask one account's broker every question; stop at the first it cannot answer."""
+    settings = app.settings.account(name)
+    try:
+        broker = app.broker(name)
+    except TrimtabError as exc:
+        return [broker_error_row(name, settings.broker, exc)]
+    if not isinstance(broker, BrokerChecks):
+        return [no_checks_row(name, settings.broker)]
+    rows: list[CheckRow] = []
+
+    def ask(question: Callable[[], T]) -> T | None:
+        try:
+            return question()
+        except TrimtabError as exc:
+            rows.append(broker_error_row(name, settings.broker, exc))
+            return None
+
+    answer = ask(broker.check_account)
+    if answer is None:
+        return rows
+    rows += account_rows(answer)
+    rows += environment_rows(answer, app.settings.mode)
+    try:
+        universe = sorted(app.strategy(name).universe() - {CASH})
+    except TrimtabError as exc:
+        rows.append(
+            CheckRow(
+                name,
+                "symbols",
+                Status.FAIL,
+                f"the strategy {settings.strategy} could not be loaded: {exc}",
+                f"fix accounts.{name}.strategy and strategy_params",
+            )
+        )
+        return rows
+    assets = ask(lambda: broker.check_assets(universe))
+    if assets is not None:
+        increments = {s: share_increment(settings.policy, s) for s in universe}
+        rows += symbol_rows(name, assets, increments)
+    exchange = app.settings.exchange
+    start = trading_day(app.clock(), exchange)
+    end = start + timedelta(days=CALENDAR_DAYS)
+    sessions = ask(lambda: broker.calendar(start, end))
+    if sessions is not None:
+        rows += calendar_rows(
+            name,
+            sessions,
+            exchange_sessions(exchange, start, end),
+            start=start,
+            end=end,
+            exchange=exchange,
+            timezone=exchange_timezone(exchange),
+            synthetic=answer.environment == "sim",
+        )
+    return rows
+
+
+def exchange_sessions(code: str, start: date, end: date) -> list[SessionDay]:
+    """Return the exchange calendar's sessions in [start, end], open and close in UTC."""
+    calendar = exchange_calendar(code)
+    with quiet_pandas():
+        sessions = calendar.sessions_in_range(start.isoformat(), end.isoformat())
+        return [
+            SessionDay(
+                day=session.date(),
+                open=calendar.session_open(session).to_pydatetime(),
+                close=calendar.session_close(session).to_pydatetime(),
+            )
+            for session in sessions
+        ]
+
+
+def _print(rows: list[CheckRow]) -> None:
+    table = Table(
+        title="trimtab check (read-only; nothing is sent)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("Account", no_wrap=True)
+    table.add_column("Check", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Detail", overflow="fold")
+    table.add_column("Fix", overflow="fold")
+    for row in rows:
+        style = _STYLE[row.status]
+        table.add_row(
+            escape(row.account),
+            escape(row.check),
+            f"[{style}]{row.status.upper()}[/]",
+            # Brokers' words are text from outside: never read them as markup.
+            escape(row.detail),
+            escape(row.fix),
+        )
+    console.print(table)
+    bad = sorted({row.account for row in rows if row.status is Status.FAIL})
+    if bad:
+        count = sum(1 for row in rows if row.status is Status.FAIL)
+        console.print(f"[bold red]{count} check(s) failed[/] in: {', '.join(bad)}")
+    else:
+        console.print("[green]every check passed[/]")
