@@ -1,0 +1,519 @@
+"""The Alpaca broker: alpaca-py's `TradingClient` and `StockHistoricalDataClient`, hardened.
+
+Both clients run with `raw_data=True`, a session with timeouts and no SDK retries
+(`adapters.alpaca.transport`); JSON is read by `adapters.alpaca.parsing`.
+
+| method | requests | notes |
+|---|---|---|
+| `snapshot(symbols)` | account, positions, open orders, market data snapshots; assets once per New York day per symbol; the clock once per open/close | an unknown or non-tradable requested symbol is a `DataError` naming it |
+| `submit(intent)` | one POST, never retried | checked first (`adapters.alpaca.orders`): a refusal sends nothing; `client_order_id` always set; time in force `day` |
+| `get_order(coid)` | GET by client order id | `None` on 404 |
+| `cancel(coid)` | DELETE, then GET | the order id comes from this process's memory, else a lookup; a 422 (no longer cancelable) returns the order as it is |
+| `fills(since)` | FILL activities, paged (100), oldest first | an order id this process has not seen is looked up once for its client order id |
+| `dividends(since)` | non-trade activities, paged | DIV, DIVCGL, DIVCGS, DIVROC, DIVTXEX, DIVNRA, DIVWH, DIVREINV as `Dividend`; other types are skipped, unknown DIV* codes recorded |
+| `daily_bars(symbols, start, end)` | `GET /v2/stocks/bars` (1Day, adjustment all, the configured feed), paged by alpaca-py | closes by New York day |
+| `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | `BrokerChecks` for `trimtab check` | read-only |
+| `unknown_values` | none | enum values Alpaca sent that trimtab does not know (also logged once each) |
+"""  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+from __future__ import annotations
+
+__all__ = ["AlpacaBroker"]
+
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any, NoReturn
+
+import structlog
+from alpaca.data.enums import Adjustment, DataFeed
+from alpaca.data.historical.stock import StockHistoricalDataClient
+from alpaca.data.requests import StockBarsRequest, StockSnapshotRequest
+from alpaca.data.timeframe import TimeFrame
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
+from alpaca.trading.requests import (
+    GetCalendarRequest,
+    GetOrdersRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
+)
+
+from adapters.alpaca.config import AlpacaSettings
+from adapters.alpaca.orders import PreparedOrder, prepare_order
+from adapters.alpaca.parsing import (
+    DIVIDEND_KINDS,
+    EASTERN,
+    AccountInfo,
+    AssetInfo,
+    Dividend,
+    MarketClock,
+    Unknowns,
+    parse_account,
+    parse_asset,
+    parse_bars,
+    parse_calendar,
+    parse_clock,
+    parse_dividend,
+    parse_fill,
+    parse_order,
+    parse_position,
+    parse_quote,
+)
+from adapters.alpaca.transport import Failure, describe, harden, is_duplicate_id, rate_limit_wait
+from adapters.base import (
+    AccountCheck,
+    AssetCheck,
+    BrokerEnvironment,
+    CredentialsRejected,
+    SessionDay,
+)
+from daemon.domain import AccountSnapshot, BrokerOrder, Fill, OrderIntent, OrderType, Quote
+from daemon.errors import (
+    BrokerError,
+    DataError,
+    DuplicateClientOrderId,
+    OrderRejected,
+    OutcomeUnknown,
+    TransientBrokerError,
+)
+
+MAX_OPEN_ORDERS = 500
+PAGE_SIZE = 100
+ACCOUNT_FRESH = timedelta(minutes=5)
+_log = structlog.get_logger("adapters.alpaca")
+
+
+class AlpacaBroker:
+    """One Alpaca account, paper or live, as a trimtab `Broker` with `BrokerChecks`.
+
+    `sleep` is what a rate-limited read waits with (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        settings: AlpacaSettings,
+        env: BrokerEnvironment,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        assert settings.api_key_id is not None  # the settings' validator guarantees both
+        assert settings.api_secret_key is not None
+        key = settings.api_key_id.get_secret_value()
+        secret = settings.api_secret_key.get_secret_value()
+        self.settings = settings
+        self.account = env.account
+        self.unknowns = Unknowns()
+        self._secrets = (key, secret)
+        self._clock_source = env.clock
+        self._sleep = sleep
+        self._trading = TradingClient(
+            key, secret, paper=settings.environment == "paper", raw_data=True,
+            url_override=settings.trading_url,
+        )  # fmt: skip
+        self._data = StockHistoricalDataClient(
+            key, secret, raw_data=True, url_override=settings.market_data_url
+        )
+        for client in (self._trading, self._data):
+            harden(
+                client,
+                float(settings.connect_timeout_seconds),
+                float(settings.read_timeout_seconds),
+            )
+        self._feed = DataFeed(settings.feed)
+        self._account_info: tuple[datetime, AccountInfo] | None = None
+        self._assets: dict[str, tuple[date, AssetInfo | None]] = {}
+        self._market_clock: MarketClock | None = None
+        self._order_ids: dict[str, str] = {}  # Alpaca order id -> client order id
+        self._logged_unknowns = 0
+
+    # -- the Broker protocol ----------------------------------------------------------------
+
+    def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
+        """Return cash, positions, quotes for held and requested symbols, and open orders."""
+        info = self._read_account()
+        positions = tuple(
+            parse_position(p) for p in self._read("positions", self._trading.get_all_positions)
+        )
+        orders = self._read(
+            "open orders",
+            lambda: self._trading.get_orders(
+                GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=MAX_OPEN_ORDERS, nested=False)
+            ),
+        )
+        if len(orders) >= MAX_OPEN_ORDERS:
+            raise BrokerError(
+                f"account {self.account} has {MAX_OPEN_ORDERS} or more open orders at Alpaca; "
+                "trimtab cannot see them all (fix: cancel the orders you no longer need)"
+            )
+        open_orders = tuple(parse_order(o, self.unknowns) for o in orders)
+        for order in open_orders:
+            self._order_ids[order.broker_order_id] = order.client_order_id
+        wanted = sorted({p.symbol for p in positions} | set(symbols))
+        assets = self._asset_infos(wanted)
+        self._refuse_unusable(symbols, assets)
+        now = self._now()
+        self._flush_unknowns()
+        return AccountSnapshot(
+            account=self.account,
+            as_of=now,
+            cash=info.cash,
+            positions=positions,
+            quotes=self._quotes(wanted),
+            open_orders=open_orders,
+            fractionable=frozenset(
+                s
+                for s, a in assets.items()
+                if a is not None and a.fractionable and self.settings.fractional
+            ),
+            market_open=self._market_open(now),
+        )
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        """Check the order, then POST it once; a refusal raises, and nothing is ever resent."""
+        try:
+            info = self._fresh_account()
+            asset = self._asset_infos([intent.symbol])[intent.symbol]
+        except BrokerError as exc:
+            # Nothing was sent: a definitive "not placed", never an unknown outcome.
+            raise OrderRejected(intent.client_order_id, f"not sent: {exc}") from exc
+        prepared = prepare_order(
+            intent,
+            account=self.account,
+            info=info,
+            asset=asset,
+            fractional_allowed=self.settings.fractional,
+        )
+        if isinstance(prepared, str):
+            _log.warning(
+                "alpaca_order_refused", client_order_id=intent.client_order_id, reason=prepared
+            )
+            raise OrderRejected(intent.client_order_id, prepared)
+        if prepared.floored_from is not None:
+            _log.info(
+                "alpaca_qty_floored",
+                client_order_id=intent.client_order_id,
+                qty=str(prepared.qty),
+                planned=str(prepared.floored_from),
+            )
+        request = _order_request(prepared)
+        try:
+            raw: Any = self._trading.submit_order(request)
+        except Exception as exc:
+            self._submit_failed(intent.client_order_id, exc)
+        order = parse_order(raw, self.unknowns)
+        self._order_ids[order.broker_order_id] = order.client_order_id
+        self._flush_unknowns()
+        return order
+
+    def get_order(self, client_order_id: str) -> BrokerOrder | None:
+        """Return Alpaca's order with this client order id, or `None` if it has none."""
+        raw = self._read(
+            f"order {client_order_id}",
+            lambda: self._trading.get_order_by_client_id(client_order_id),
+            missing_ok=True,
+        )
+        if raw is None:
+            return None
+        order = parse_order(raw, self.unknowns)
+        self._order_ids[order.broker_order_id] = order.client_order_id
+        self._flush_unknowns()
+        return order
+
+    def cancel(self, client_order_id: str) -> BrokerOrder:
+        """Ask Alpaca to cancel; return the order as it stands afterwards."""
+        broker_id = next((b for b, c in self._order_ids.items() if c == client_order_id), None)
+        if broker_id is None:
+            found = self.get_order(client_order_id)
+            if found is None:
+                raise BrokerError(
+                    f"Alpaca account {self.account} has no order with client order id "
+                    f"{client_order_id}; nothing to cancel"
+                )
+            if found.status.is_terminal:
+                return found
+            broker_id = found.broker_order_id
+        try:
+            self._trading.cancel_order_by_id(broker_id)
+        except Exception as exc:
+            failure = describe(exc, self._secrets)
+            if failure.status != 422:
+                raise BrokerError(
+                    f"cancel of order {client_order_id} failed: {_said(failure)}"
+                ) from exc
+        raw = self._read(
+            f"order {client_order_id}", lambda: self._trading.get_order_by_id(broker_id)
+        )
+        return parse_order(raw, self.unknowns)
+
+    def fills(self, since: datetime) -> Sequence[Fill]:
+        """Return the executions at or after `since`, oldest first."""
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise ValueError(f"fills(since) needs a timezone-aware time, got {since!r}")
+        found: list[Fill] = []
+        for raw in self._activities({"activity_types": "FILL"}, since):
+            order_id = str(raw.get("order_id") or "")
+            fill = parse_fill(raw, self._client_id_of(order_id))
+            if fill.at >= since:
+                found.append(fill)
+        found.sort(key=lambda f: (f.at, f.fill_id))
+        return found
+
+    def close(self) -> None:
+        """Close both HTTP sessions."""
+        self._trading._session.close()
+        self._data._session.close()
+
+    # -- beyond the protocol: the tax ledger and strategies ----------------------------------
+
+    def dividends(self, since: date) -> Sequence[Dividend]:
+        """Return dividends, withholdings and reinvestments dated `since` or later, oldest first."""
+        start = datetime.combine(since, datetime.min.time(), UTC)
+        found = []
+        for raw in self._activities({"category": "non_trade_activity"}, start):
+            code = str(raw.get("activity_type") or "")
+            if code not in DIVIDEND_KINDS:
+                if code.startswith("DIV"):
+                    self.unknowns.note("activity.activity_type", code)
+                continue
+            dividend = parse_dividend(raw)
+            if dividend.on >= since:
+                found.append(dividend)
+        self._flush_unknowns()
+        return sorted(found, key=lambda d: (d.on, d.activity_id))
+
+    def daily_bars(
+        self, symbols: Collection[str], start: date, end: date
+    ) -> Mapping[str, list[tuple[date, Decimal]]]:
+        """Return daily closes (split and dividend adjusted) per symbol, oldest first."""
+        wanted = sorted(set(symbols))
+        if not wanted:
+            return {}
+        request = StockBarsRequest(
+            symbol_or_symbols=wanted,
+            timeframe=TimeFrame.Day,
+            start=datetime.combine(start, datetime.min.time(), UTC),
+            end=datetime.combine(end + timedelta(days=1), datetime.min.time(), UTC),
+            adjustment=Adjustment.ALL,
+            feed=self._feed,
+        )
+        raw = self._read("daily bars", lambda: self._data.get_stock_bars(request))
+        return {s: [(d, c) for d, c in parse_bars(raw, s) if start <= d <= end] for s in wanted}
+
+    # -- BrokerChecks -------------------------------------------------------------------------
+
+    def check_account(self) -> AccountCheck:
+        """Return the account's status and blocks; `CredentialsRejected` if the keys fail."""
+        return self._read_account().check(self.account, self.settings.environment)
+
+    def check_assets(self, symbols: Collection[str]) -> Mapping[str, AssetCheck]:
+        """Return what Alpaca says of each symbol; unknown symbols are `known=False`."""
+        infos = self._asset_infos(sorted(set(symbols)), fresh=True)
+        return {
+            s: info.check()
+            if info is not None
+            else AssetCheck(s, known=False, tradable=False, fractionable=False, status="unknown")
+            for s, info in infos.items()
+        }
+
+    def calendar(self, start: date, end: date) -> Sequence[SessionDay]:
+        """Return Alpaca's trading days from `start` to `end`, open and close in UTC."""
+        raw = self._read(
+            "calendar", lambda: self._trading.get_calendar(GetCalendarRequest(start=start, end=end))
+        )
+        return [
+            SessionDay(d.day, d.open.astimezone(UTC), d.close.astimezone(UTC))
+            for d in parse_calendar(raw)
+            if start <= d.day <= end
+        ]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self._clock_source().astimezone(UTC)
+
+    def _read(self, what: str, call: Callable[[], Any], *, missing_ok: bool = False) -> Any:
+        """Run one read; translate its failure (see `adapters.alpaca.transport`)."""
+        try:
+            return call()
+        except Exception as exc:
+            failure = describe(exc, self._secrets)
+            if missing_ok and failure.status == 404:
+                return None
+            self._read_failed(what, failure, exc)
+
+    def _read_failed(self, what: str, failure: Failure, exc: Exception) -> NoReturn:
+        if failure.status in (401, 403):
+            raise self._credentials_rejected(failure) from exc
+        if failure.status == 429:
+            wait = rate_limit_wait(
+                failure, self._now(), float(self.settings.rate_limit_max_wait_seconds)
+            )
+            _log.warning("alpaca_rate_limited", read=what, wait=wait)
+            self._sleep(wait)
+            raise TransientBrokerError(
+                f"Alpaca rate limit on {what} (account {self.account}); waited {wait:g}s"
+            ) from exc
+        if failure.server_side:
+            raise TransientBrokerError(f"Alpaca {what} failed: {_said(failure)}") from exc
+        raise BrokerError(f"Alpaca {what} failed: {_said(failure)}") from exc
+
+    def _credentials_rejected(self, failure: Failure) -> CredentialsRejected:
+        env = self.settings.environment
+        other = "live" if env == "paper" else "paper"
+        return CredentialsRejected(
+            self.account,
+            f"Alpaca {env} at {self.settings.trading_url} refused the API keys "
+            f"(HTTP {failure.status}: {failure.message})",
+            f"check that the keys are current and are {env} keys; {other} keys only work with "
+            f'environment = "{other}"; regenerate them in Alpaca\'s dashboard if they expired',
+        )
+
+    def _submit_failed(self, client_order_id: str, exc: Exception) -> NoReturn:
+        failure = describe(exc, self._secrets)
+        if is_duplicate_id(failure):
+            raise DuplicateClientOrderId(client_order_id) from exc
+        if failure.server_side:
+            raise OutcomeUnknown(client_order_id, f"Alpaca: {_said(failure)}") from exc
+        if failure.status == 429:
+            raise OrderRejected(
+                client_order_id, "Alpaca's rate limit refused it; not placed"
+            ) from exc
+        if failure.status in (401, 403) and "unauthorized" in failure.message.lower():
+            raise self._credentials_rejected(failure) from exc
+        raise OrderRejected(client_order_id, f"Alpaca: {_said(failure)}") from exc
+
+    def _read_account(self) -> AccountInfo:
+        info = parse_account(self._read("account", self._trading.get_account), self.unknowns)
+        self._account_info = (self._now(), info)
+        return info
+
+    def _fresh_account(self) -> AccountInfo:
+        """Return the account as read in the last few minutes (a snapshot precedes orders)."""
+        if self._account_info is not None and self._now() - self._account_info[0] < ACCOUNT_FRESH:
+            return self._account_info[1]
+        return self._read_account()
+
+    def _asset_infos(
+        self, symbols: Sequence[str], *, fresh: bool = False
+    ) -> dict[str, AssetInfo | None]:
+        """Return each symbol's asset (None if Alpaca has none), read once per New York day."""
+        today = self._now().astimezone(EASTERN).date()
+        result: dict[str, AssetInfo | None] = {}
+        for symbol in symbols:
+            cached = self._assets.get(symbol)
+            if cached is None or cached[0] != today or fresh:
+                raw = self._read(
+                    f"asset {symbol}", partial(self._trading.get_asset, symbol), missing_ok=True
+                )
+                cached = (today, None if raw is None else parse_asset(raw, self.unknowns))
+                self._assets[symbol] = cached
+            result[symbol] = cached[1]
+        return result
+
+    def _refuse_unusable(
+        self, symbols: Collection[str], assets: Mapping[str, AssetInfo | None]
+    ) -> None:
+        for symbol in sorted(symbols):
+            asset = assets.get(symbol)
+            if asset is None:
+                raise DataError(
+                    f"account {self.account}: Alpaca has no symbol {symbol} (fix: correct the "
+                    "symbol in the strategy's targets)"
+                )
+            if not asset.tradable or asset.status != "active":
+                raise DataError(
+                    f"account {self.account}: Alpaca does not trade {symbol} (status "
+                    f"{asset.status}) (fix: remove it from the strategy's targets)"
+                )
+
+    def _quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:
+        if not symbols:
+            return {}
+        request = StockSnapshotRequest(symbol_or_symbols=list(symbols), feed=self._feed)
+        raw = self._read("market data snapshots", lambda: self._data.get_stock_snapshot(request))
+        quotes = {}
+        for symbol in symbols:
+            quote = parse_quote(
+                symbol, raw.get(symbol), price=self.settings.price, feed=self.settings.feed
+            )
+            if quote is not None:
+                quotes[symbol] = quote
+        return quotes
+
+    def _market_open(self, now: datetime) -> bool | None:
+        """Return Alpaca's clock at `now`; it is asked again only once its answer expires."""
+        known = None if self._market_clock is None else self._market_clock.open_at(now)
+        if known is None:
+            self._market_clock = parse_clock(self._read("clock", self._trading.get_clock))
+            known = self._market_clock.open_at(now)
+        return known
+
+    def _activities(
+        self, params: Mapping[str, str], since: datetime
+    ) -> Iterator[Mapping[str, Any]]:
+        """Yield account activities after `since` (one second earlier, for clock skew), paged."""
+        query: dict[str, Any] = {
+            **params,
+            "after": (since - timedelta(seconds=1)).astimezone(UTC).isoformat(),
+            "direction": "asc",
+            "page_size": PAGE_SIZE,
+        }
+        while True:
+            page = self._read(
+                "account activities",
+                partial(self._trading.get, "/account/activities", dict(query)),
+            )
+            if not isinstance(page, list):
+                raise BrokerError(
+                    f"Alpaca account activities: expected a list, got {type(page).__name__}"
+                )
+            yield from page
+            if len(page) < PAGE_SIZE:
+                return
+            query["page_token"] = str(page[-1].get("id"))
+
+    def _client_id_of(self, order_id: str) -> str:
+        """Return the client order id of an Alpaca order id, asking Alpaca once if unseen."""
+        known = self._order_ids.get(order_id)
+        if known is not None:
+            return known
+        raw = self._read(f"order {order_id}", lambda: self._trading.get_order_by_id(order_id))
+        order = parse_order(raw, self.unknowns)
+        self._order_ids[order_id] = order.client_order_id
+        return order.client_order_id
+
+    def _flush_unknowns(self) -> None:
+        for name, value in self.unknowns.seen[self._logged_unknowns :]:
+            _log.warning("alpaca_unknown_value", account=self.account, field=name, value=value)
+        self._logged_unknowns = len(self.unknowns.seen)
+
+    @property
+    def unknown_values(self) -> tuple[tuple[str, str], ...]:
+        """Enum values Alpaca sent that trimtab does not know, as (field, value)."""
+        return tuple(self.unknowns.seen)
+
+
+def _order_request(order: PreparedOrder) -> MarketOrderRequest | LimitOrderRequest:
+    """Build alpaca-py's request; it sends numbers as JSON floats, so check they survive."""
+    qty = float(order.qty)
+    if Decimal(repr(qty)) != order.qty:
+        raise OrderRejected(order.client_order_id, f"quantity {order.qty} does not survive JSON")
+    common: dict[str, Any] = {
+        "symbol": order.symbol,
+        "qty": qty,
+        "side": OrderSide(order.side),
+        "time_in_force": TimeInForce.DAY,
+        "client_order_id": order.client_order_id,
+    }
+    if order.order_type is OrderType.LIMIT:
+        assert order.limit_price is not None
+        return LimitOrderRequest(limit_price=float(order.limit_price), **common)
+    return MarketOrderRequest(**common)
+
+
+def _said(failure: Failure) -> str:
+    status = "no answer" if failure.status is None else f"HTTP {failure.status}"
+    return f"{status}: {failure.message}"

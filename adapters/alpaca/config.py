@@ -1,0 +1,145 @@
+"""Settings of the Alpaca adapter (an account's `broker_settings` when `broker = "alpaca"`).
+
+The keys `api_key_id` and `api_secret_key` are credentials: trimtab refuses them in the
+config file and takes them from the environment
+(`TRIMTAB_ACCOUNTS__<NAME>__BROKER_SETTINGS__API_KEY_ID`, `..._API_SECRET_KEY`) or from the
+secrets file. Everything else may live in the config file.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AlpacaSettings"]
+
+from decimal import Decimal
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+PAPER_URL = "https://paper-api.alpaca.markets"
+LIVE_URL = "https://api.alpaca.markets"
+DATA_URL = "https://data.alpaca.markets"
+
+_CREDENTIAL_FIX = (
+    "set TRIMTAB_ACCOUNTS__<NAME>__BROKER_SETTINGS__API_KEY_ID and ..._API_SECRET_KEY in the "
+    "environment, or api_key_id and api_secret_key under [accounts.<name>.broker_settings] in "
+    "the secrets file (chmod 600); never in the config file"
+)
+
+
+def _rule(problem: str, fix: str) -> PydanticCustomError:
+    """Return a validation failure that says what is wrong and, in its ctx, how to fix it."""
+    return PydanticCustomError(
+        "trimtab_rule", problem.replace("{", "(").replace("}", ")"), {"fix": fix}
+    )
+
+
+class AlpacaSettings(BaseModel):
+    """One Alpaca account, paper or live, reached through alpaca-py."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    environment: Literal["paper", "live"] = Field(
+        default="paper",
+        description="paper (paper-api.alpaca.markets, the default) or live (api.alpaca.markets). "
+        "Paper keys only work on paper, live keys only on live.",
+    )
+    api_key_id: SecretStr | None = Field(
+        default=None,
+        description="Alpaca API key id. A credential: environment or secrets file only.",
+    )
+    api_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Alpaca API secret key. A credential: environment or secrets file only.",
+    )
+    feed: Literal["iex", "sip", "delayed_sip"] = Field(
+        default="iex",
+        description="Market data feed for quotes and bars: iex (free plan), sip (paid plan), "
+        "delayed_sip (15 minutes late).",
+    )
+    price: Literal["trade", "mid"] = Field(
+        default="trade",
+        description="How a holding is valued: the latest trade, or the midpoint of the latest "
+        "bid and ask (falls back to the trade when the quote is one-sided).",
+    )
+    fractional: bool = Field(
+        default=True,
+        description="Trade fractional shares where Alpaca allows them for the symbol; false = "
+        "whole shares everywhere.",
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Override of the trading API's base URL (a proxy, or a test server), "
+        "without /v2. Default: chosen by environment.",
+    )
+    data_url: str | None = Field(
+        default=None,
+        description="Override of the market data API's base URL, without /v2. Default: "
+        "https://data.alpaca.markets.",
+    )
+    connect_timeout_seconds: Decimal = Field(
+        default=Decimal(5), gt=0, le=60, description="Seconds to wait for a TCP connection."
+    )
+    read_timeout_seconds: Decimal = Field(
+        default=Decimal(20),
+        gt=0,
+        le=300,
+        description="Seconds to wait for an answer; alpaca-py itself never gives up.",
+    )
+    rate_limit_max_wait_seconds: Decimal = Field(
+        default=Decimal(30),
+        ge=0,
+        le=300,
+        description="Longest pause a rate-limited read waits for Alpaca's reset time before the "
+        "read is retried.",
+    )
+
+    @field_validator("base_url", "data_url")
+    @classmethod
+    def _plain_base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise _rule(
+                "must be an http(s) URL with a host",
+                'write e.g. "https://paper-api.alpaca.markets"',
+            )
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise _rule(
+                "must not carry a query, a fragment or a user name and password",
+                "give only scheme, host, port and path",
+            )
+        if parts.path.rstrip("/").endswith("/v2"):
+            raise _rule(
+                "must not end in /v2: alpaca-py adds the version itself",
+                "remove the trailing /v2",
+            )
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _credentials_given(self) -> AlpacaSettings:
+        missing = [
+            name
+            for name, value in (
+                ("api_key_id", self.api_key_id),
+                ("api_secret_key", self.api_secret_key),
+            )
+            if value is None or not value.get_secret_value().strip()
+        ]
+        if missing:
+            raise _rule(f"Alpaca credentials missing: {', '.join(missing)}", _CREDENTIAL_FIX)
+        return self
+
+    @property
+    def trading_url(self) -> str:
+        """Return the trading API's base URL these settings point at."""
+        if self.base_url is not None:
+            return self.base_url
+        return PAPER_URL if self.environment == "paper" else LIVE_URL
+
+    @property
+    def market_data_url(self) -> str:
+        """Return the market data API's base URL these settings point at."""
+        return self.data_url if self.data_url is not None else DATA_URL

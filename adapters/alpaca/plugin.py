@@ -1,0 +1,33 @@
+"""The `alpaca` entry point: build an `AlpacaBroker` from an account's validated settings."""
+
+from __future__ import annotations
+
+__all__ = ["PLUGIN", "AlpacaPlugin"]
+
+from pydantic import BaseModel
+
+from adapters.alpaca.config import AlpacaSettings
+from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
+
+
+class AlpacaPlugin:
+    """Alpaca through alpaca-py, registered as `alpaca` in `trimtab.brokers`."""
+
+    def __init__(self) -> None:
+        self.name: str = "alpaca"
+        self.settings_model: type[BaseModel] = AlpacaSettings
+
+    def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker:
+        """Return an `AlpacaBroker`; nothing is requested until the first call."""
+        if not isinstance(settings, AlpacaSettings):
+            raise TypeError(
+                f"the alpaca broker needs AlpacaSettings, got {type(settings).__name__}"
+            )
+        # Imported here: validating a config should not load alpaca-py and requests.
+        from adapters.alpaca.broker import AlpacaBroker
+
+        return AlpacaBroker(settings, env)
+
+
+# Annotated so mypy checks the plugin against the protocol the loader expects.
+PLUGIN: BrokerPlugin = AlpacaPlugin()
