@@ -3,7 +3,7 @@
 No I/O and no clock: trades in, realized sales and open lots out. The ledger (persistence,
 imports, the planner's guards) builds on this package.
 
-The engine's entry point (`daemon.tax.engine`) is `replay_trades(trades, policy) -> TaxBook`:
+The engine's entry point is `replay_trades(trades, policy) -> TaxBook` (`daemon.tax.engine`):
 `TaxBook.sales` (`RealizedSale`s in sale order), `TaxBook.lots(account=None)` (open `Lot`s),
 `TaxBook.adjustments` (`WashAdjustment`s), `TaxBook.preview_sale(account, symbol, qty, on,
 proceeds, method=None, picks=())` (a `SalePreview`, nothing changed) and
@@ -13,7 +13,9 @@ proceeds, method=None, picks=())` (a `SalePreview`, nothing changed) and
 from __future__ import annotations
 
 from daemon.tax.dates import WINDOW_DAYS, is_long_term, one_year_after, window
+from daemon.tax.engine import TaxBook, replay_trades
 from daemon.tax.identical import SubstantiallyIdentical
+from daemon.tax.relief import Relievable, rank
 from daemon.tax.types import (
     CENT,
     HoldingPeriodConvention,
@@ -43,9 +45,11 @@ __all__ = [
     "LotPick",
     "PurchaseWindow",
     "RealizedSale",
+    "Relievable",
     "RelievedPiece",
     "SalePreview",
     "SubstantiallyIdentical",
+    "TaxBook",
     "TaxDataError",
     "TaxPolicy",
     "Term",
@@ -54,5 +58,7 @@ __all__ = [
     "WashAdjustment",
     "is_long_term",
     "one_year_after",
+    "rank",
+    "replay_trades",
     "window",
 ]

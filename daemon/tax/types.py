@@ -92,7 +92,10 @@ class HoldingPeriodConvention(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LotPick:
-    """Specific identification: `qty` shares (all held when None) of purchase `source_id`."""
+    """Specific identification: `qty` shares of purchase `source_id`.
+
+    None takes as many as the sale still needs from that purchase.
+    """
 
     source_id: str
     qty: Decimal | None = None

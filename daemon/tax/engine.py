@@ -1,0 +1,249 @@
+"""The engine's entry point: replay a trade list into a `TaxBook`, then ask it questions.
+
+The book is a function of the whole trade list: a purchase made after a loss sale changes
+that sale, so callers replay everything again when a trade is added (100,000 trades replay in
+a few seconds). Every question is pure: what-ifs never change the book.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TaxBook", "replay_trades"]
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+
+from daemon.domain import AccountType, Side
+from daemon.tax.dates import WINDOW_DAYS
+from daemon.tax.pieces import Piece, split_money
+from daemon.tax.sweep import (
+    LedgerState,
+    relieved_piece,
+    select_pieces,
+    wash_adjustment,
+)
+from daemon.tax.types import (
+    LossWindow,
+    Lot,
+    LotMethod,
+    LotPick,
+    PurchaseWindow,
+    RealizedSale,
+    RelievedPiece,
+    SalePreview,
+    TaxDataError,
+    TaxPolicy,
+    Trade,
+    View,
+    WashAdjustment,
+)
+from daemon.tax.wash import disallowed_amounts, plan_matches, replacement_start
+
+_SPAN = timedelta(days=WINDOW_DAYS)
+PREVIEW_ID = "preview"
+"""The sale id a what-if's wash adjustments carry."""
+
+
+def replay_trades(trades: Iterable[Trade], policy: TaxPolicy | None = None) -> TaxBook:
+    """Replay `trades` (any order; same-day trades keep the given order) under `policy`.
+
+    Raise `TaxDataError`, naming the trade, for a list that cannot be replayed: duplicate ids,
+    a sale of more shares than held (short sales are not supported), a named lot not held.
+    """
+    state = LedgerState(policy or TaxPolicy())
+    state.run(trades)
+    return TaxBook(state)
+
+
+class TaxBook:
+    """Realized sales, wash adjustments and open lots of one replay, and what-ifs over them."""
+
+    __slots__ = ("_block_dates", "_sale_dates", "_state")
+
+    def __init__(self, state: LedgerState) -> None:
+        self._state = state
+        self._sale_dates = [sale.trade.date for sale in state.sales]
+        self._block_dates = [block.trade.date for block in state.blocks]
+
+    @property
+    def policy(self) -> TaxPolicy:
+        return self._state.policy
+
+    @property
+    def sales(self) -> tuple[RealizedSale, ...]:
+        """Return every sale, taxable or not, in the order sold."""
+        return tuple(self._state.sales)
+
+    @property
+    def adjustments(self) -> tuple[WashAdjustment, ...]:
+        """Return every wash match, in the order the losses were settled."""
+        return tuple(w for sale in self._state.sales for w in sale.washes)
+
+    def account_type(self, account: str) -> AccountType | None:
+        """Return the type of `account`, or None when no trade names it."""
+        return self._state.account_types.get(account)
+
+    def lots(self, account: str | None = None, symbol: str | None = None) -> tuple[Lot, ...]:
+        """Return the open lots (of one account and/or symbol), in order of acquisition."""
+        pieces = [
+            piece
+            for (held_account, held_symbol), held in self._state.holdings.items()
+            if account in (None, held_account) and symbol in (None, held_symbol)
+            for piece in held
+        ]
+        pieces.sort(key=lambda piece: piece.block.key)
+        return tuple(piece.to_lot() for piece in pieces)
+
+    def preview_sale(
+        self,
+        account: str,
+        symbol: str,
+        qty: Decimal,
+        on: date,
+        proceeds: Decimal,
+        method: LotMethod | None = None,
+        picks: Sequence[LotPick] = (),
+    ) -> SalePreview:
+        """Return what selling `qty` of `symbol` in `account` on `on` would relieve and realize.
+
+        `proceeds` is the sale's net total. Lots are chosen as a real sale would choose them
+        (`picks`, then `method`, by default the account's); losses are matched against
+        purchases already in the book (`on` should be on or after the last trade). Raise
+        `TaxDataError` for an unknown account or a sale of more than is held.
+        """
+        state = self._state
+        account_type = state.account_types.get(account)
+        if account_type is None:
+            raise TaxDataError(PREVIEW_ID, "account", f"no trade names account {account}")
+        chosen_method = method or state.policy.method_for(account)
+        held = state.holdings.get((account, symbol), [])
+        if not qty.is_finite() or qty <= 0:
+            raise TaxDataError(PREVIEW_ID, "qty", f"must be a positive number, not {qty}")
+        trade = Trade(
+            id=PREVIEW_ID,
+            date=on,
+            account=account,
+            account_type=account_type,
+            symbol=symbol,
+            side=Side.SELL,
+            qty=qty,
+            amount=proceeds,
+            lots=tuple(picks),
+        )
+        chosen = select_pieces(held, PREVIEW_ID, qty, chosen_method, picks, on, proceeds / qty)
+        consumed = {id(piece): take for piece, take in chosen}
+        parts: list[tuple[Piece, Decimal, Decimal, Decimal, Decimal]] = []
+        taken = allotted = Decimal(0)
+        for piece, take in chosen:
+            taken += take
+            upto = split_money(proceeds, taken, qty)
+            basis = split_money(piece.adjusted_basis, take, piece.qty)
+            cost = split_money(piece.cost, take, piece.qty)
+            parts.append((piece, take, upto - allotted, basis, cost))
+            allotted = upto
+        washes: dict[int, tuple[WashAdjustment, ...]] = {}
+        group = state.groups.get(state.group_key(account, symbol))
+        if group is not None and state.washable(account):
+            losses = sorted(
+                (i for i, part in enumerate(parts) if part[3] > part[2]),
+                key=lambda i: parts[i][0].block.key,
+            )
+            for i in losses:
+                piece, take, part_proceeds, basis, _ = parts[i]
+                matches = plan_matches(group, piece.block, take, on, state.policy, consumed)
+                amounts = disallowed_amounts(basis - part_proceeds, take, [t for _, t in matches])
+                washes[i] = tuple(
+                    self._preview_wash(trade, piece, used, used_qty, amount)
+                    for (used, used_qty), amount in zip(matches, amounts, strict=True)
+                )
+        pieces = tuple(
+            relieved_piece(piece, take, part_proceeds, on, washes.get(i, ()), basis, cost)
+            for i, (piece, take, part_proceeds, basis, cost) in enumerate(parts)
+        )
+        return SalePreview(account, symbol, on, qty, chosen_method, pieces)
+
+    def _preview_wash(
+        self, trade: Trade, loss: Piece, used: Piece, qty: Decimal, amount: Decimal
+    ) -> WashAdjustment:
+        start = None
+        if used.block.trade.account_type is AccountType.TAXABLE:
+            start = replacement_start(
+                self.policy.holding_period, loss.holding_period_start, trade.date, used
+            )
+        return wash_adjustment(trade, loss, used, qty, amount, start)
+
+    def loss_windows(self, as_of: date) -> tuple[LossWindow, ...]:
+        """Return taxable loss sales of the last 30 days whose loss a purchase could still wash.
+
+        A sale whose loss is matched in full already is left out: buying more washes nothing.
+        """
+        state = self._state
+        windows = []
+        for sale in state.sales[bisect_left(self._sale_dates, as_of - _SPAN) :]:
+            if sale.trade.date > as_of or not state.washable(sale.trade.account):
+                continue
+            unwashed_qty = unwashed_loss = Decimal(0)
+            for piece in _loss_pieces(sale.pieces):
+                matched = sum((w.qty for w in piece.washes), Decimal(0))
+                unwashed_qty += piece.qty - matched
+                unwashed_loss += piece.loss_before_wash - piece.disallowed
+            if unwashed_qty > 0:
+                windows.append(
+                    LossWindow(
+                        sale_id=sale.id,
+                        account=sale.trade.account,
+                        symbol=sale.trade.symbol,
+                        symbols=self._symbols(sale.trade.symbol),
+                        sale_date=sale.trade.date,
+                        ends=sale.trade.date + _SPAN,
+                        unwashed_qty=unwashed_qty,
+                        unwashed_loss=unwashed_loss,
+                    )
+                )
+        return tuple(windows)
+
+    def purchase_windows(self, as_of: date) -> tuple[PurchaseWindow, ...]:
+        """Return purchases of the last 30 days with shares that would wash a loss sale now.
+
+        Only shares still held and not yet used as a replacement count. In the broker view
+        such a purchase only matters to a loss in its own account.
+        """
+        windows = []
+        blocks = self._state.blocks
+        for block in blocks[bisect_left(self._block_dates, as_of - _SPAN) :]:
+            trade = block.trade
+            if trade.date > as_of:
+                break
+            if block.bought and block.available > 0:
+                windows.append(
+                    PurchaseWindow(
+                        source_id=trade.id,
+                        account=trade.account,
+                        account_type=trade.account_type,
+                        symbol=trade.symbol,
+                        symbols=self._symbols(trade.symbol),
+                        acquired=trade.date,
+                        ends=trade.date + _SPAN,
+                        available_qty=block.available,
+                    )
+                )
+        return tuple(windows)
+
+    def open_windows(self, as_of: date) -> tuple[LossWindow | PurchaseWindow, ...]:
+        """Return every open window (loss sales and purchases) as of `as_of`, soonest end first."""
+        windows: list[LossWindow | PurchaseWindow] = [
+            *self.loss_windows(as_of),
+            *self.purchase_windows(as_of),
+        ]
+        windows.sort(key=lambda w: w.ends)
+        return tuple(windows)
+
+    def _symbols(self, symbol: str) -> frozenset[str]:
+        if self.policy.view is View.BROKER:
+            return frozenset({symbol})
+        return self.policy.identical.members(symbol)
+
+
+def _loss_pieces(pieces: Iterable[RelievedPiece]) -> Iterable[RelievedPiece]:
+    return (p for p in pieces if p.loss_before_wash > 0)
