@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from daemon.audit_head import AUDIT_HEAD_NAME, SESSION_KEY
 from daemon.errors import StateError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -41,10 +42,13 @@ def redact_url(url: str) -> str:
 class Database:
     """An engine plus a session factory; `transaction()` is the unit of work."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, audit_head: Path | None = None) -> None:
         self.url = url
         self.engine: Engine = _create_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Sessions carry the audit head file's path, so every audit append updates it.
+        self._sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info={SESSION_KEY: audit_head}
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -105,7 +109,7 @@ def open_database(url: str, state_dir: Path, *, allow_create: bool = True) -> Da
         )
     if sqlite_path is not None:
         sqlite_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    database = Database(url)
+    database = Database(url, audit_head=state_dir / AUDIT_HEAD_NAME)
     try:
         _check_integrity(database)
         if known and not _has_schema(database):
@@ -128,6 +132,11 @@ def open_database(url: str, state_dir: Path, *, allow_create: bool = True) -> Da
 def reset_marker(state_dir: Path) -> None:
     """Forget which database this state directory used (the operator's explicit start-over)."""
     (state_dir / MARKER_NAME).unlink(missing_ok=True)
+    head = state_dir / AUDIT_HEAD_NAME
+    if head.exists():
+        # The new log starts again at record 1; keep the old head beside the old database.
+        aside = f"{AUDIT_HEAD_NAME}.set-aside-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        head.rename(head.with_name(aside))
 
 
 def _sqlite_path(url: str) -> Path | None:
