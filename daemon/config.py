@@ -45,6 +45,7 @@ from daemon.config_files import read_config_file, read_secrets_file
 from daemon.config_problems import problems_from_validation_error
 from daemon.domain import CASH, AccountType, Mode
 from daemon.errors import ConfigError, ConfigProblem
+from daemon.monitoring_settings import AlertSettings, PerformanceSettings
 from daemon.schedule_spec import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
 from daemon.tax.settings import HouseholdTaxSettings, TaxSettings
 
@@ -383,6 +384,10 @@ class Settings(BaseSettings):
         description="Messages to the owner through apprise, and their rate limits.",
     )
     tax: HouseholdTaxSettings = Field(default_factory=HouseholdTaxSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert thresholds.")
+    performance: PerformanceSettings = Field(
+        default_factory=PerformanceSettings, description="Benchmark and risk-free rate."
+    )
     accounts: dict[str, AccountSettings] = Field(
         description="The household's accounts, by name (lower case, digits, - and _)."
     )
