@@ -1,0 +1,122 @@
+"""`trimtab tax ...`: tax lots and wash sales. `replay` runs the engine over a CSV trade list."""
+
+from __future__ import annotations
+
+__all__ = ["tax_app"]
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from daemon.cli.common import JsonOption, console, fail, print_json
+from daemon.tax.engine import TaxBook, replay_trades
+from daemon.tax.identical import SubstantiallyIdentical
+from daemon.tax.replay import ReplayError, book_to_json, engine_error, read_trades
+from daemon.tax.types import HoldingPeriodConvention, LotMethod, TaxDataError, TaxPolicy, View
+
+tax_app = typer.Typer(help="Tax lots and wash sales.", no_args_is_help=True)
+
+
+@tax_app.command()
+def replay(
+    trades: Annotated[
+        Path, typer.Argument(help="CSV trade list (columns: see docs/tax.md).", show_default=False)
+    ],
+    lot_method: Annotated[
+        LotMethod, typer.Option("--lot-method", help="How sales relieve lots.")
+    ] = LotMethod.FIFO,
+    identical: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--identical",
+            help="Symbols to treat as substantially identical, e.g. VOO,IVV (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    view: Annotated[
+        View,
+        typer.Option(
+            "--view",
+            help="household: IRC §1091 across accounts; broker: same account and symbol (1099-B).",
+        ),
+    ] = View.HOUSEHOLD,
+    holding_period: Annotated[
+        HoldingPeriodConvention,
+        typer.Option("--holding-period", help="How a wash moves the replacement's holding period."),
+    ] = HoldingPeriodConvention.ADD_DAYS,
+    json_output: JsonOption = False,
+) -> None:
+    """Replay a CSV trade list through the wash-sale engine (no database, no config file)."""
+    groups = [symbol.upper().split(",") for symbol in identical or ()]
+    policy = TaxPolicy(
+        default_method=lot_method,
+        identical=SubstantiallyIdentical.of(groups),
+        view=view,
+        holding_period=holding_period,
+    )
+    try:
+        rows, row_of = read_trades(trades)
+        try:
+            book = replay_trades(rows, policy)
+        except TaxDataError as exc:
+            raise engine_error(exc, row_of) from None
+    except ReplayError as exc:
+        fail(f"{trades}: {exc}", 2)
+    if json_output:
+        print_json(book_to_json(book))
+        return
+    _print_book(book)
+
+
+def _print_book(book: TaxBook) -> None:
+    sales = Table(title="Sales", title_justify="left")
+    for name in ("id", "date", "account", "symbol", "qty", "proceeds", "basis", "disallowed"):
+        sales.add_column(
+            name, justify="right" if name not in {"id", "account", "symbol"} else "left"
+        )
+    sales.add_column("gain", justify="right")
+    sales.add_column("term")
+    sales.add_column("lots")
+    for sale in book.sales:
+        sales.add_row(
+            sale.id,
+            sale.trade.date.isoformat(),
+            sale.trade.account,
+            sale.trade.symbol,
+            f"{sale.qty:f}",
+            f"{sale.proceeds:,.2f}",
+            f"{sale.basis:,.2f}",
+            f"{sale.disallowed:,.2f}" if sale.disallowed else "",
+            f"{sale.gain:,.2f}",
+            sale.term.value,
+            ", ".join(f"{p.source_id}×{p.qty:f}" for p in sale.pieces),
+        )
+    console.print(sales)
+    lots = Table(title="Open lots", title_justify="left")
+    for name in (
+        "lot",
+        "account",
+        "symbol",
+        "qty",
+        "cost",
+        "adjusted basis",
+        "acquired",
+        "held since",
+    ):
+        lots.add_column(
+            name, justify="right" if name in {"qty", "cost", "adjusted basis"} else "left"
+        )
+    for lot in book.lots():
+        lots.add_row(
+            lot.source_id,
+            lot.account,
+            lot.symbol,
+            f"{lot.qty:f}",
+            f"{lot.cost:,.2f}",
+            f"{lot.adjusted_basis:,.2f}",
+            lot.acquired.isoformat(),
+            lot.holding_period_start.isoformat(),
+        )
+    console.print(lots)

@@ -1,0 +1,266 @@
+"""`trimtab tax replay`: a CSV trade list through the engine, and the result as plain data.
+
+The CSV has a header row; the columns, in any order:
+
+| column | content |
+|---|---|
+| `id` | unique id of the trade |
+| `date` | trade date, `YYYY-MM-DD` |
+| `account` | account name (one type per account) |
+| `account_type` | `taxable`, `traditional_ira` or `roth_ira` |
+| `symbol` | ticker |
+| `side` | `buy` or `sell` |
+| `qty` | shares, positive |
+| `price` or `amount` | per share, or the total with fees (cost of a buy, net proceeds of a sell) |
+| `lot` (optional) | on a sell: the id of the buy it relieves (specific identification) |
+| `owner` (optional) | whose account (a spouse's purchases count like one's own) |
+
+Rows replay in date order; rows of one date in file order. Nothing here reads a database or
+a configuration file.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "COLUMNS",
+    "ReplayError",
+    "book_to_json",
+    "engine_error",
+    "parse_trades",
+    "read_trades",
+]
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from daemon.domain import AccountType, Side
+from daemon.errors import DataError
+from daemon.tax.engine import TaxBook
+from daemon.tax.types import LotPick, TaxDataError, Trade
+
+REQUIRED = ("id", "date", "account", "account_type", "symbol", "side", "qty")
+OPTIONAL = ("price", "amount", "lot", "owner")
+COLUMNS = REQUIRED + OPTIONAL
+
+
+class ReplayError(DataError):
+    """A trade list that cannot be replayed; names the row (1 = first data row) and column."""
+
+    def __init__(self, row: int | None, column: str, problem: str) -> None:
+        where = f"row {row} (line {row + 1}), " if row is not None else ""
+        super().__init__(f"{where}column {column}: {problem}")
+        self.row = row
+        self.column = column
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    number: int
+    values: Mapping[str, str]
+
+    def get(self, column: str) -> str:
+        return (self.values.get(column) or "").strip()
+
+    def fail(self, column: str, problem: str) -> ReplayError:
+        return ReplayError(self.number, column, problem)
+
+
+def read_trades(path: Path) -> tuple[list[Trade], dict[str, int]]:
+    """Read a trade CSV file; return the trades and each trade id's row number."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ReplayError(None, "-", f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ReplayError(None, "-", f"{path} is not UTF-8 text") from None
+    return parse_trades(text)
+
+
+def parse_trades(text: str) -> tuple[list[Trade], dict[str, int]]:
+    """Parse trade CSV text; return the trades and each trade id's row number.
+
+    Raise `ReplayError` naming the first bad row and column.
+    """
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [(name or "").strip().lower() for name in reader.fieldnames or ()]
+    _check_header(header)
+    reader.fieldnames = header
+    trades: list[Trade] = []
+    rows: dict[str, int] = {}
+    buys: dict[str, Trade] = {}
+    for number, values in enumerate(reader, start=1):
+        if None in values:
+            raise ReplayError(number, "-", "has more fields than the header")
+        row = _Row(number, values)
+        if not any(v.strip() for v in values.values() if v):
+            continue
+        trade = _trade(row)
+        if trade.id in rows:
+            raise row.fail("id", f"{trade.id} is also the id of row {rows[trade.id]}")
+        rows[trade.id] = number
+        trades.append(trade)
+        if trade.side is Side.BUY:
+            buys[trade.id] = trade
+    for trade in trades:
+        for pick in trade.lots:
+            _check_pick(trade, pick, buys, rows)
+    return trades, rows
+
+
+def _check_header(header: list[str]) -> None:
+    if not header:
+        raise ReplayError(None, "-", "the file is empty (a header row is needed)")
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown:
+        raise ReplayError(None, unknown[0], f"unknown column (known: {', '.join(COLUMNS)})")
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise ReplayError(None, missing[0], "missing from the header")
+    if "price" not in header and "amount" not in header:
+        raise ReplayError(None, "price", "the header needs a price or an amount column")
+    if len(set(header)) != len(header):
+        twice = next(name for name in header if header.count(name) > 1)
+        raise ReplayError(None, twice, "appears twice in the header")
+
+
+def _trade(row: _Row) -> Trade:
+    for column in REQUIRED:
+        if not row.get(column):
+            raise row.fail(column, "is empty")
+    try:
+        on = date.fromisoformat(row.get("date"))
+    except ValueError:
+        raise row.fail("date", f"{row.get('date')!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        account_type = AccountType(row.get("account_type").lower())
+    except ValueError:
+        known = ", ".join(t.value for t in AccountType)
+        raise row.fail(
+            "account_type", f"{row.get('account_type')!r} is not one of {known}"
+        ) from None
+    try:
+        side = Side(row.get("side").lower())
+    except ValueError:
+        raise row.fail("side", f"{row.get('side')!r} is not buy or sell") from None
+    qty = _number(row, "qty")
+    if qty <= 0:
+        raise row.fail("qty", f"must be positive, not {qty}")
+    amount = _amount(row, qty)
+    lot = row.get("lot")
+    if lot and side is Side.BUY:
+        raise row.fail("lot", "only a sell names the buy it relieves")
+    return Trade(
+        id=row.get("id"),
+        date=on,
+        account=row.get("account"),
+        account_type=account_type,
+        symbol=row.get("symbol").upper(),
+        side=side,
+        qty=qty,
+        amount=amount,
+        lots=(LotPick(lot),) if lot else (),
+        owner=row.get("owner"),
+    )
+
+
+def _amount(row: _Row, qty: Decimal) -> Decimal:
+    price, amount = row.get("price"), row.get("amount")
+    if price and amount:
+        raise row.fail("amount", "give a price or an amount, not both")
+    if not price and not amount:
+        raise row.fail("price", "give a price or an amount")
+    column = "price" if price else "amount"
+    value = _number(row, column)
+    if value < 0:
+        raise row.fail(column, f"must not be negative, not {value}")
+    return value * qty if column == "price" else value
+
+
+def _number(row: _Row, column: str) -> Decimal:
+    text = row.get(column).replace(",", "")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise row.fail(column, f"{row.get(column)!r} is not a number") from None
+    if not value.is_finite():
+        raise row.fail(column, f"{row.get(column)!r} is not a number")
+    return value
+
+
+def _check_pick(
+    trade: Trade, pick: LotPick, buys: Mapping[str, Trade], rows: Mapping[str, int]
+) -> None:
+    row = rows[trade.id]
+    buy = buys.get(pick.source_id)
+    if buy is None:
+        raise ReplayError(row, "lot", f"{pick.source_id} is not the id of a buy in the file")
+    if (buy.account, buy.symbol) != (trade.account, trade.symbol):
+        raise ReplayError(
+            row,
+            "lot",
+            f"{pick.source_id} bought {buy.symbol} in {buy.account}, "
+            f"not {trade.symbol} in {trade.account}",
+        )
+    if buy.date > trade.date:
+        raise ReplayError(row, "lot", f"{pick.source_id} was bought after this sale")
+
+
+def engine_error(exc: TaxDataError, rows: Mapping[str, int]) -> ReplayError:
+    """Return the engine's complaint about a trade as one about its CSV row."""
+    return ReplayError(
+        rows.get(exc.trade_id), exc.field_name, f"trade {exc.trade_id} {exc.problem}"
+    )
+
+
+def _text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def book_to_json(book: TaxBook) -> dict[str, Any]:
+    """Return the book as the replay's JSON: sales in order sold, then the open lots."""
+    return {
+        "sales": [
+            {
+                "id": sale.id,
+                "account": sale.trade.account,
+                "symbol": sale.trade.symbol,
+                "date": sale.trade.date.isoformat(),
+                "qty": _text(sale.qty),
+                "proceeds": _text(sale.proceeds),
+                "basis": _text(sale.basis),
+                "gain": _text(sale.gain),
+                "disallowed": _text(sale.disallowed),
+                "term": sale.term.value,
+                "lots": [
+                    {
+                        "source_id": piece.source_id,
+                        "qty": _text(piece.qty),
+                        "basis": _text(piece.basis),
+                        "acquired": piece.acquired.isoformat(),
+                    }
+                    for piece in sale.pieces
+                ],
+            }
+            for sale in book.sales
+        ],
+        "lots": [
+            {
+                "source_id": lot.source_id,
+                "account": lot.account,
+                "symbol": lot.symbol,
+                "qty": _text(lot.qty),
+                "cost": _text(lot.cost),
+                "adjusted_basis": _text(lot.adjusted_basis),
+                "acquired": lot.acquired.isoformat(),
+                "holding_period_start": lot.holding_period_start.isoformat(),
+            }
+            for lot in book.lots()
+        ],
+    }
