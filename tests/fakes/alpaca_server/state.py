@@ -1,0 +1,565 @@
+"""The fake Alpaca's account: cash, positions, orders, fills and activities, with Alpaca's rules.
+
+Everything is guarded by one lock; the HTTP layer calls in, tests call in too (to fill an
+order, move a price, block the account). Money is `Decimal` inside and a string in the
+trading API's JSON, as at Alpaca; ids are UUIDs.
+
+| rule (POST /v2/orders) | answer |
+|---|---|
+| client_order_id taken, ever | 422 40010001 "client_order_id must be unique" |
+| both or neither of qty and notional | 422 40010001 |
+| unknown symbol | 422 40010001 "asset not found" |
+| asset not tradable / not active | 422 42210000 "asset X is not tradable" |
+| fractional qty or notional on a non-fractionable asset | 422 42210000 'asset "X" is not fractionable' |
+| fractional qty or notional with time_in_force other than day | 422 42210000 "fractional orders must be DAY orders" |
+| notional on a limit order; notional with more than 2 decimals; qty with more than 9 | 422 |
+| fractional limit order while `fractional_limit_orders` is off | 422 |
+| extended_hours without limit + day | 422 |
+| an open order on the other side of the symbol | 403 40310000 "potential wash trade detected. use complex orders" |
+| sell more than held minus open sells (no shorting) | 403 40310000 "insufficient qty available for order" |
+| buy above buying power (cash minus open buys, market buys marked up by `market_buy_markup`) | 403 40310000 "insufficient buying power" |
+| account blocked / trading blocked / not ACTIVE | 403 40310000 |
+| market closed | accepted; fills wait for the open |
+"""  # noqa: E501 (a table row per rule reads better than wrapped cells)
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+EASTERN = ZoneInfo("America/New_York")
+CENT = Decimal("0.01")
+OPEN_STATUSES = frozenset(
+    {"new", "accepted", "pending_new", "partially_filled", "pending_cancel", "held"}
+)
+TIME_IN_FORCE = frozenset({"day", "gtc", "opg", "cls", "ioc", "fok"})
+
+
+class Refusal(Exception):
+    """An Alpaca error answer: HTTP status, Alpaca's code and message."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def money(value: Decimal) -> str:
+    return str(value.quantize(CENT))
+
+
+def num(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def stamp(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class FakeOrder:
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    time_in_force: str
+    qty: Decimal | None
+    notional: Decimal | None
+    limit_price: Decimal | None
+    created_at: datetime
+    status: str = "accepted"
+    filled_qty: Decimal = Decimal(0)
+    filled_avg_price: Decimal | None = None
+    updated_at: datetime | None = None
+    extended_hours: bool = False
+    raw_status: str | None = None
+    """A status to report instead of the real one (the unknown-enum fault)."""
+
+    @property
+    def open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def remaining(self) -> Decimal:
+        return (self.qty or Decimal(0)) - self.filled_qty
+
+    def to_json(self) -> dict[str, Any]:
+        updated = self.updated_at or self.created_at
+        return {
+            "id": self.id,
+            "client_order_id": self.client_order_id,
+            "created_at": stamp(self.created_at),
+            "updated_at": stamp(updated),
+            "submitted_at": stamp(self.created_at),
+            "filled_at": stamp(updated) if self.status == "filled" else None,
+            "expired_at": None,
+            "canceled_at": stamp(updated) if self.status == "canceled" else None,
+            "failed_at": None,
+            "replaced_at": None,
+            "replaced_by": None,
+            "replaces": None,
+            "asset_id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.symbol)),
+            "symbol": self.symbol,
+            "asset_class": "us_equity",
+            "notional": None if self.notional is None else num(self.notional),
+            "qty": None if self.qty is None else num(self.qty),
+            "filled_qty": num(self.filled_qty),
+            "filled_avg_price": None
+            if self.filled_avg_price is None
+            else num(self.filled_avg_price),
+            "order_class": "",
+            "order_type": self.type,
+            "type": self.type,
+            "side": self.side,
+            "position_intent": f"{self.side}_to_open" if self.side == "buy" else "sell_to_close",
+            "time_in_force": self.time_in_force,
+            "limit_price": None if self.limit_price is None else num(self.limit_price),
+            "stop_price": None,
+            "status": self.raw_status or self.status,
+            "extended_hours": self.extended_hours,
+            "legs": None,
+            "trail_percent": None,
+            "trail_price": None,
+            "hwm": None,
+        }
+
+
+@dataclass
+class FakeAsset:
+    symbol: str
+    tradable: bool = True
+    fractionable: bool = True
+    status: str = "active"
+    exchange: str = "ARCA"
+    asset_class: str = "us_equity"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.symbol)),
+            "class": self.asset_class,
+            "exchange": self.exchange,
+            "symbol": self.symbol,
+            "name": f"{self.symbol} fake asset",
+            "status": self.status,
+            "tradable": self.tradable,
+            "marginable": True,
+            "shortable": False,
+            "easy_to_borrow": False,
+            "fractionable": self.fractionable,
+            "maintenance_margin_requirement": 100,
+            "attributes": [],
+        }
+
+
+@dataclass
+class AlpacaState:
+    """One fake Alpaca account and its market. Tests read and change it under `lock`."""
+
+    clock: Any = field(default=lambda: datetime.now(UTC))
+    cash: Decimal = Decimal(0)
+    account_number: str = "PA3FAKE0001"
+    account_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    status: str = "ACTIVE"
+    trading_blocked: bool = False
+    account_blocked: bool = False
+    trade_suspended_by_user: bool = False
+    fractional_trading: bool = True
+    fractional_limit_orders: bool = True
+    market_buy_markup: Decimal = Decimal(0)
+    market_open: bool | None = None
+    """None: open on weekdays 09:30-16:00 New York time outside `holidays`; else forced."""
+    holidays: set[date] = field(default_factory=set)
+    auto_fill: bool = False
+    """Fill open orders that can fill when the next request arrives (fills are never inside
+    the POST that placed the order, as at Alpaca)."""
+    partial_fill_share: Decimal | None = None
+    """With auto_fill: fill only this share of each order first (a partial fill), rest later."""
+    unknown_enums: bool = False
+    """Send enum values alpaca-py does not know (asset exchange and class, position exchange)."""
+    assets: dict[str, FakeAsset] = field(default_factory=dict)
+    prices: dict[str, Decimal] = field(default_factory=dict)
+    previous_closes: dict[str, Decimal] = field(default_factory=dict)
+    positions: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    orders: list[FakeOrder] = field(default_factory=list)
+    client_order_ids: set[str] = field(default_factory=set)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # -- set-up by tests -------------------------------------------------------------------
+
+    def add_asset(self, symbol: str, price: str, **flags: Any) -> None:
+        with self.lock:
+            self.assets[symbol] = FakeAsset(symbol, **flags)
+            self.prices[symbol] = Decimal(price)
+            self.previous_closes.setdefault(symbol, Decimal(price))
+
+    def set_position(self, symbol: str, qty: str, avg_cost: str | None = None) -> None:
+        with self.lock:
+            cost = Decimal(avg_cost) if avg_cost is not None else self.prices[symbol]
+            self.positions[symbol] = (Decimal(qty), cost)
+
+    def now(self) -> datetime:
+        value: datetime = self.clock()
+        return value.astimezone(UTC)
+
+    def is_open(self, at: datetime | None = None) -> bool:
+        if self.market_open is not None:
+            return self.market_open
+        local = (at or self.now()).astimezone(EASTERN)
+        if local.weekday() >= 5 or local.date() in self.holidays:
+            return False
+        return time(9, 30) <= local.time() < time(16, 0)
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def place(self, body: dict[str, Any]) -> FakeOrder:
+        """Validate and accept an order, or raise `Refusal` as Alpaca would answer."""
+        with self.lock:
+            coid = str(body.get("client_order_id") or uuid.uuid4())
+            if len(coid) > 128:
+                raise Refusal(422, 40010001, "client_order_id must be no more than 128 characters")
+            if coid in self.client_order_ids:
+                raise Refusal(422, 40010001, "client_order_id must be unique")
+            order = self._checked(body, coid)
+            self.client_order_ids.add(coid)
+            self.orders.append(order)
+            return order
+
+    def _checked(self, body: dict[str, Any], coid: str) -> FakeOrder:
+        symbol = str(body.get("symbol") or "")
+        asset = self.assets.get(symbol)
+        if asset is None:
+            raise Refusal(422, 40010001, f"asset not found for {symbol}")
+        side, kind, tif = body.get("side"), body.get("type"), body.get("time_in_force")
+        if side not in ("buy", "sell"):
+            raise Refusal(422, 40010001, "side is required")
+        if kind not in ("market", "limit"):
+            raise Refusal(422, 40010001, f"invalid order type {kind}")
+        if tif not in TIME_IN_FORCE:
+            raise Refusal(422, 40010001, "invalid time_in_force")
+        qty = _decimal(body.get("qty"), "qty")
+        notional = _decimal(body.get("notional"), "notional")
+        if (qty is None) == (notional is None):
+            raise Refusal(422, 40010001, "qty or notional is required, but not both")
+        limit = _decimal(body.get("limit_price"), "limit_price")
+        if kind == "limit" and limit is None:
+            raise Refusal(422, 40010001, "limit_price is required for limit orders")
+        if kind == "market" and limit is not None:
+            raise Refusal(422, 40010001, "limit_price must not be given for market orders")
+        if notional is not None and (kind != "market" or _places(notional) > 2):
+            raise Refusal(422, 42210000, "notional orders must be market orders in cents")
+        if qty is not None and (qty <= 0 or _places(qty) > 9):
+            raise Refusal(422, 40010001, "qty must be positive with at most 9 decimals")
+        self._check_asset_and_account(asset, qty, notional, kind, tif, body)
+        price = limit if limit is not None else self.prices[symbol]
+        amount = qty if qty is not None else (notional or Decimal(0)) / price
+        self._check_wash_and_cover(symbol, side, amount, price, kind)
+        now = self.now()
+        return FakeOrder(
+            id=str(uuid.uuid4()),
+            client_order_id=coid,
+            symbol=symbol,
+            side=side,
+            type=kind,
+            time_in_force=tif,
+            qty=qty,
+            notional=notional,
+            limit_price=limit,
+            created_at=now,
+            updated_at=now,
+            extended_hours=body.get("extended_hours") is True,
+        )
+
+    def _check_asset_and_account(
+        self,
+        asset: FakeAsset,
+        qty: Decimal | None,
+        notional: Decimal | None,
+        kind: str,
+        tif: str,
+        body: dict[str, Any],
+    ) -> None:
+        if self.account_blocked or self.trading_blocked or self.status != "ACTIVE":
+            raise Refusal(403, 40310000, "account is not allowed to trade")
+        if not asset.tradable or asset.status != "active":
+            raise Refusal(422, 42210000, f"asset {asset.symbol} is not tradable")
+        fractional = notional is not None or (qty is not None and qty != qty.to_integral_value())
+        if fractional:
+            if not asset.fractionable:
+                raise Refusal(422, 42210000, f'asset "{asset.symbol}" is not fractionable')
+            if not self.fractional_trading:
+                raise Refusal(422, 40010001, "qty must be integer")
+            if tif != "day":
+                raise Refusal(422, 42210000, "fractional orders must be DAY orders")
+            if kind != "market" and not self.fractional_limit_orders:
+                raise Refusal(422, 42210000, "fractional orders must be market orders")
+        if body.get("extended_hours") is True and (kind != "limit" or tif != "day"):
+            raise Refusal(422, 42210000, "extended hours order must be DAY limit orders")
+
+    def _check_wash_and_cover(
+        self, symbol: str, side: str, amount: Decimal, price: Decimal, kind: str
+    ) -> None:
+        opposite = [o for o in self.orders if o.open and o.symbol == symbol and o.side != side]
+        if opposite:
+            raise Refusal(403, 40310000, "potential wash trade detected. use complex orders")
+        if side == "sell":
+            held = self.positions.get(symbol, (Decimal(0), Decimal(0)))[0]
+            offered = sum(
+                (
+                    o.remaining
+                    for o in self.orders
+                    if o.open and o.symbol == symbol and o.side == "sell"
+                ),
+                Decimal(0),
+            )
+            if amount > held - offered:
+                raise Refusal(
+                    403,
+                    40310000,
+                    f"insufficient qty available for order (requested: {num(amount)}, "
+                    f"available: {num(held - offered)})",
+                )
+            return
+        unit = price * (1 + self.market_buy_markup) if kind == "market" else price
+        if amount * unit > self.buying_power():
+            raise Refusal(403, 40310000, "insufficient buying power")
+
+    def buying_power(self) -> Decimal:
+        """Cash minus what open buys may still take (a cash account: no margin)."""
+        with self.lock:
+            held = sum(
+                (
+                    o.remaining * (o.limit_price or self.prices[o.symbol])
+                    for o in self.orders
+                    if o.open and o.side == "buy"
+                ),
+                Decimal(0),
+            )
+            return self.cash - held
+
+    def find(self, key: str) -> FakeOrder | None:
+        """Return the order with this id or client order id."""
+        with self.lock:
+            return next((o for o in self.orders if key in (o.id, o.client_order_id)), None)
+
+    def cancel(self, order_id: str) -> None:
+        with self.lock:
+            order = self.find(order_id)
+            if order is None or order.id != order_id:
+                raise Refusal(404, 40410000, "order not found")
+            if not order.open:
+                raise Refusal(422, 42210000, f"order is not cancelable (status {order.status})")
+            order.status, order.updated_at = "canceled", self.now()
+
+    def fill(
+        self, key: str, qty: str | Decimal | None = None, price: str | None = None
+    ) -> FakeOrder:
+        """Fill `qty` (default: all that is left) of an open order at `price` (default: the
+        current price, or the limit when that is better)."""
+        with self.lock:
+            order = self.find(key)
+            if order is None or not order.open:
+                raise AssertionError(f"no open order {key} to fill")
+            if order.qty is None:  # a notional order becomes shares at the fill price
+                order.qty = ((order.notional or Decimal(0)) / self.prices[order.symbol]).quantize(
+                    Decimal("0.000000001")
+                )
+            amount = order.remaining if qty is None else Decimal(qty)
+            at = Decimal(price) if price is not None else self._fill_price(order)
+            if at is None or not 0 < amount <= order.remaining:
+                raise AssertionError(f"order {key} cannot fill {amount} at {at}")
+            self._execute(order, amount, at)
+            return order
+
+    def _fill_price(self, order: FakeOrder) -> Decimal | None:
+        price = self.prices[order.symbol]
+        if order.limit_price is None:
+            return price
+        if order.side == "buy":
+            return min(price, order.limit_price) if price <= order.limit_price else None
+        return max(price, order.limit_price) if price >= order.limit_price else None
+
+    def _execute(self, order: FakeOrder, amount: Decimal, price: Decimal) -> None:
+        now = self.now()
+        held, cost = self.positions.get(order.symbol, (Decimal(0), Decimal(0)))
+        value = amount * price
+        if order.side == "buy":
+            self.cash -= value.quantize(CENT, ROUND_CEILING)
+            new = held + amount
+            cost = ((held * cost + value) / new).quantize(Decimal("0.0001"))
+        else:
+            self.cash += value.quantize(CENT)
+            new = held - amount
+        if new == 0:
+            self.positions.pop(order.symbol, None)
+        else:
+            self.positions[order.symbol] = (new, cost)
+        paid = (order.filled_avg_price or Decimal(0)) * order.filled_qty + value
+        order.filled_qty += amount
+        order.filled_avg_price = (paid / order.filled_qty).quantize(Decimal("0.0001"))
+        order.status = "filled" if order.remaining == 0 else "partially_filled"
+        order.updated_at = now
+        self.activities.append(
+            {
+                "id": f"{now.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.uuid4()}",
+                "activity_type": "FILL",
+                "transaction_time": stamp(now),
+                "type": "fill" if order.status == "filled" else "partial_fill",
+                "price": num(price),
+                "qty": num(amount),
+                "side": order.side,
+                "symbol": order.symbol,
+                "leaves_qty": num(order.remaining),
+                "order_id": order.id,
+                "cum_qty": num(order.filled_qty),
+                "order_status": order.status,
+            }
+        )
+
+    def auto_fill_open(self) -> None:
+        """Fill what can fill now (used before each request when `auto_fill` is on)."""
+        with self.lock:
+            if not self.auto_fill or not self.is_open():
+                return
+            for order in [o for o in self.orders if o.open and o.status != "pending_cancel"]:
+                if self._fill_price(order) is None:
+                    continue
+                amount = None
+                if self.partial_fill_share is not None and order.filled_qty == 0:
+                    share = (order.remaining * self.partial_fill_share).quantize(Decimal(1))
+                    amount = share if 0 < share < order.remaining else None
+                self.fill(order.id, amount)
+
+    def add_dividend(
+        self, symbol: str, amount: str, *, on: date, kind: str = "DIV", qty: str | None = None
+    ) -> None:
+        with self.lock:
+            net = Decimal(amount)
+            self.cash += net
+            self.activities.append(
+                {
+                    "id": f"{on.strftime('%Y%m%d')}000000000::{uuid.uuid4()}",
+                    "activity_type": kind,
+                    "date": on.isoformat(),
+                    "net_amount": num(net),
+                    "symbol": symbol,
+                    "qty": qty,
+                    "per_share_amount": None,
+                    "description": f"{kind} {symbol}",
+                    "status": "executed",
+                }
+            )
+
+    # -- JSON views ------------------------------------------------------------------------
+
+    def account_json(self) -> dict[str, Any]:
+        with self.lock:
+            long_value = sum(
+                (q * self.prices.get(s, c) for s, (q, c) in self.positions.items()), Decimal(0)
+            )
+            return {
+                "id": self.account_id,
+                "account_number": self.account_number,
+                "status": self.status,
+                "crypto_status": "ACTIVE",
+                "currency": "USD",
+                "cash": money(self.cash),
+                "buying_power": money(self.buying_power()),
+                "regt_buying_power": money(self.buying_power()),
+                "non_marginable_buying_power": money(self.buying_power()),
+                "options_buying_power": money(self.buying_power()),
+                "portfolio_value": money(self.cash + long_value),
+                "equity": money(self.cash + long_value),
+                "last_equity": money(self.cash + long_value),
+                "long_market_value": money(long_value),
+                "short_market_value": "0",
+                "initial_margin": "0",
+                "maintenance_margin": "0",
+                "sma": "0",
+                "multiplier": "1",
+                "accrued_fees": "0",
+                "trading_blocked": self.trading_blocked,
+                "transfers_blocked": False,
+                "account_blocked": self.account_blocked,
+                "trade_suspended_by_user": self.trade_suspended_by_user,
+                "shorting_enabled": False,
+                "created_at": "2024-01-02T15:00:00Z",
+                "options_trading_level": 0,
+            }
+
+    def positions_json(self) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = []
+            for symbol, (qty, cost) in sorted(self.positions.items()):
+                price = self.prices.get(symbol, cost)
+                asset = self.assets.get(symbol) or FakeAsset(symbol)
+                rows.append(
+                    {
+                        "asset_id": str(uuid.uuid5(uuid.NAMESPACE_URL, symbol)),
+                        "symbol": symbol,
+                        "exchange": "NEWX" if self.unknown_enums else asset.exchange,
+                        "asset_class": asset.asset_class,
+                        "asset_marginable": True,
+                        "avg_entry_price": num(cost),
+                        "qty": num(qty),
+                        "qty_available": num(qty),
+                        "side": "long",
+                        "market_value": money(qty * price),
+                        "cost_basis": money(qty * cost),
+                        "unrealized_pl": money(qty * (price - cost)),
+                        "unrealized_plpc": "0",
+                        "current_price": num(price),
+                        "lastday_price": num(self.previous_closes.get(symbol, price)),
+                        "change_today": "0",
+                    }
+                )
+            return rows
+
+    def asset_json(self, symbol: str) -> dict[str, Any] | None:
+        with self.lock:
+            asset = self.assets.get(symbol)
+            if asset is None:
+                return None
+            raw = asset.to_json()
+            if self.unknown_enums:
+                raw["exchange"], raw["class"] = "NEWX", "us_equity_plus"
+            return raw
+
+
+def _decimal(value: Any, name: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError as exc:
+        raise Refusal(422, 40010001, f"{name} is not a number") from exc
+    if not number.is_finite():
+        raise Refusal(422, 40010001, f"{name} is not a number")
+    return number
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 99
+
+
+def session_bounds(day: date) -> tuple[datetime, datetime]:
+    """Return a regular session's open and close (09:30-16:00 New York) on `day`."""
+    return (
+        datetime.combine(day, time(9, 30), EASTERN),
+        datetime.combine(day, time(16, 0), EASTERN),
+    )
+
+
+def trading_days(start: date, end: date, holidays: set[date]) -> list[date]:
+    days, day = [], start
+    while day <= end:
+        if day.weekday() < 5 and day not in holidays:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
