@@ -1,0 +1,180 @@
+"""Alerts fire at their thresholds and not below them, and once per episode."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from daemon.alerts import (
+    Alert,
+    AlertInputs,
+    AlertState,
+    CycleStatus,
+    DriftObservation,
+    advance,
+    checked_families,
+    evaluate_alerts,
+)
+from daemon.monitoring_settings import AlertSettings
+
+NOW = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
+THRESHOLDS = AlertSettings(concentration=Decimal("0.6"))
+
+
+def _keys(inputs: AlertInputs, thresholds: AlertSettings = THRESHOLDS) -> list[str]:
+    return [a.key for a in evaluate_alerts(inputs, thresholds)]
+
+
+def _inputs(**fields: object) -> AlertInputs:
+    return AlertInputs(account="brokerage", at=NOW, **fields)  # type: ignore[arg-type]
+
+
+@given(st.floats(min_value=0.0, max_value=1.0, allow_nan=False))
+def test_drawdown_fires_at_its_threshold_and_not_below(drawdown: float) -> None:
+    fired = "drawdown" in _keys(_inputs(drawdown=drawdown))
+    assert fired == (drawdown >= 0.15)
+
+
+def test_drawdown_boundary_exactly() -> None:
+    assert _keys(_inputs(drawdown=0.15)) == ["drawdown"]
+    assert _keys(_inputs(drawdown=0.1499999)) == []
+
+
+@given(st.floats(min_value=0.0, max_value=1.0, allow_nan=False))
+def test_concentration_fires_at_its_limit_and_not_below(weight: float) -> None:
+    fired = "concentration" in _keys(
+        _inputs(largest_holding=("VTI", weight), concentration_known=True)
+    )
+    assert fired == (weight >= 0.6)
+
+
+def test_concentration_is_off_unless_configured() -> None:
+    inputs = _inputs(largest_holding=("VTI", 1.0), concentration_known=True)
+    assert _keys(inputs, AlertSettings()) == []
+
+
+@given(st.integers(min_value=0, max_value=24 * 60 * 2))
+def test_broker_unreachable_fires_after_its_minutes(minutes: int) -> None:
+    inputs = _inputs(broker_down_since=NOW - timedelta(minutes=minutes), broker_known=True)
+    assert ("broker_unreachable" in _keys(inputs)) == (minutes >= 30)
+
+
+def test_cycle_outcomes() -> None:
+    failed = CycleStatus("brokerage:2026-03-02:1545", "failed", "DataError: stale", False)
+    broker = CycleStatus("brokerage:2026-03-02:1545", "failed", "TransientBrokerError: x", True)
+    skipped = CycleStatus("brokerage:2026-03-02:1545", "skipped", "trimtab was down", False)
+    ok = CycleStatus("brokerage:2026-03-02:1545", "succeeded", None, False)
+    assert _keys(_inputs(last_cycle=failed)) == ["cycle_failed"]
+    # A broker failure is the broker alert's business, with its own patience.
+    assert _keys(_inputs(last_cycle=broker)) == []
+    assert _keys(_inputs(last_cycle=skipped)) == ["cycle_skipped"]
+    assert _keys(_inputs(last_cycle=ok)) == []
+    assert _keys(_inputs(last_cycle=failed), AlertSettings(cycle_failed=False)) == []
+
+
+def test_mismatch_names_the_symbols() -> None:
+    alerts = evaluate_alerts(_inputs(mismatches={"VTI": (Decimal(10), Decimal(12))}), THRESHOLDS)
+    assert [a.key for a in alerts] == ["reconciliation_mismatch"]
+    assert "VTI: trimtab expected 10, the broker has 12" in alerts[0].detail
+    assert _keys(_inputs(mismatches={})) == []
+
+
+def test_disabled_alerts_say_nothing_and_check_nothing() -> None:
+    off = AlertSettings(enabled=False)
+    inputs = _inputs(drawdown=0.9, mismatches={"VTI": (Decimal(1), Decimal(2))})
+    assert evaluate_alerts(inputs, off) == []
+    assert checked_families(inputs, off) == frozenset()
+
+
+def _drift(symbol: str = "BND") -> DriftObservation:
+    return DriftObservation(symbol, Decimal("0.20"), Decimal("0.08"), Decimal("0.18"))
+
+
+def _run(
+    states: dict[str, AlertState], inputs: AlertInputs, thresholds: AlertSettings = THRESHOLDS
+) -> tuple[dict[str, AlertState], list[Alert], list[AlertState]]:
+    result = advance(
+        states,
+        evaluate_alerts(inputs, thresholds),
+        checked_families(inputs, thresholds),
+        account=inputs.account,
+        now=inputs.at,
+    )
+    updated = dict(states)
+    updated.update({s.key: s for s in result.states})
+    return updated, list(result.fired), list(result.cleared)
+
+
+@given(st.integers(min_value=0, max_value=10 * 24))
+def test_drift_fires_once_it_lasted_its_days(hours: int) -> None:
+    start = AlertInputs(account="brokerage", at=NOW, out_of_band=(_drift(),))
+    states, fired, _ = _run({}, start)
+    assert fired == []
+    later = AlertInputs(
+        account="brokerage", at=NOW + timedelta(hours=hours), out_of_band=(_drift(),)
+    )
+    states, fired, _ = _run(states, later)
+    assert bool(fired) == (hours >= 5 * 24)
+    assert states["drift:BND"].since == NOW
+
+
+def test_drift_back_in_band_ends_the_wait() -> None:
+    states, _, _ = _run({}, _inputs(out_of_band=(_drift(),)))
+    back = AlertInputs(account="brokerage", at=NOW + timedelta(days=3), out_of_band=())
+    states, _, cleared = _run(states, back)
+    assert cleared == []  # it never fired
+    again = NOW + timedelta(days=4)
+    states, fired, _ = _run(states, AlertInputs("brokerage", again, out_of_band=(_drift(),)))
+    assert fired == []
+    assert states["drift:BND"].since == again
+
+
+def test_an_ongoing_condition_is_sent_once_per_episode() -> None:
+    states: dict[str, AlertState] = {}
+    sent: list[str] = []
+    timeline = [0.2, 0.25, 0.3, None, 0.18, 0.05, 0.16, 0.2]
+    for hour, drawdown in enumerate(timeline):
+        inputs = AlertInputs("brokerage", NOW + timedelta(hours=hour), drawdown=drawdown)
+        states, fired, cleared = _run(states, inputs)
+        sent += [f"fire@{hour}" for _ in fired] + [f"clear@{hour}" for _ in cleared]
+    # None (no valuation this time) neither clears nor re-fires the episode.
+    assert sent == ["fire@0", "clear@5", "fire@6"]
+    assert states["drawdown"].episodes == 2
+    assert states["drawdown"].since == NOW + timedelta(hours=6)
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=30))
+def test_alerts_fire_exactly_at_the_starts_of_episodes(present: list[bool]) -> None:
+    states: dict[str, AlertState] = {}
+    fired_at: list[int] = []
+    for i, on in enumerate(present):
+        inputs = AlertInputs(
+            "brokerage",
+            NOW + timedelta(minutes=i),
+            mismatches={"VTI": (Decimal(1), Decimal(2))} if on else {},
+        )
+        states, fired, _ = _run(states, inputs)
+        fired_at += [i] * len(fired)
+    starts = [i for i, on in enumerate(present) if on and (i == 0 or not present[i - 1])]
+    assert fired_at == starts
+
+
+def test_each_symbol_is_its_own_episode() -> None:
+    first = _inputs(out_of_band=(_drift("BND"),))
+    states, _, _ = _run({}, first)
+    later = AlertInputs(
+        "brokerage", NOW + timedelta(days=5), out_of_band=(_drift("BND"), _drift("VXUS"))
+    )
+    states, fired, _ = _run(states, later)
+    assert [a.key for a in fired] == ["drift:BND"]
+    assert states["drift:VXUS"].state == "pending"
+
+
+@pytest.mark.parametrize("value", [0, -1])
+def test_invalid_thresholds_are_refused(value: int) -> None:
+    with pytest.raises(ValueError, match="drawdown"):
+        AlertSettings(drawdown=Decimal(value))
