@@ -80,6 +80,13 @@ class TaxBook:
         """Return every wash match, in the order the losses were settled."""
         return tuple(w for sale in self._state.sales for w in sale.washes)
 
+    def sale(self, sale_id: str) -> RealizedSale:
+        """Return the sale with id `sale_id`; raise `KeyError` when there is none."""
+        for sale in self._state.sales:
+            if sale.id == sale_id:
+                return sale
+        raise KeyError(sale_id)
+
     def account_type(self, account: str) -> AccountType | None:
         """Return the type of `account`, or None when no trade names it."""
         return self._state.account_types.get(account)
