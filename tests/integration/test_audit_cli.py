@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -164,9 +165,12 @@ class Lines:
         self._queue: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         assert process.stdout is not None
-        stream = process.stdout
-        self.reader = threading.Thread(target=lambda: [self._queue.put(x) for x in stream])
+        self.reader = threading.Thread(target=self._read, args=(process.stdout,))
         self.reader.start()
+
+    def _read(self, stream: TextIO) -> None:
+        for line in stream:
+            self._queue.put(line)
 
     def wait_for(self, text: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
