@@ -28,18 +28,6 @@ from functools import partial
 from typing import Any, NoReturn
 
 import structlog
-from alpaca.data.enums import Adjustment, DataFeed
-from alpaca.data.historical.stock import StockHistoricalDataClient
-from alpaca.data.requests import StockBarsRequest, StockSnapshotRequest
-from alpaca.data.timeframe import TimeFrame
-from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderSide, QueryOrderStatus, TimeInForce
-from alpaca.trading.requests import (
-    GetCalendarRequest,
-    GetOrdersRequest,
-    LimitOrderRequest,
-    MarketOrderRequest,
-)
 
 from adapters.alpaca.config import AlpacaSettings
 from adapters.alpaca.orders import PreparedOrder, prepare_order
@@ -61,6 +49,22 @@ from adapters.alpaca.parsing import (
     parse_order,
     parse_position,
     parse_quote,
+)
+from adapters.alpaca.sdk import (
+    Adjustment,
+    DataFeed,
+    GetCalendarRequest,
+    GetOrdersRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
+    OrderSide,
+    QueryOrderStatus,
+    StockBarsRequest,
+    StockHistoricalDataClient,
+    StockSnapshotRequest,
+    TimeFrame,
+    TimeInForce,
+    TradingClient,
 )
 from adapters.alpaca.transport import Failure, describe, harden, is_duplicate_id, rate_limit_wait
 from adapters.base import (

@@ -35,11 +35,15 @@ from datetime import datetime
 from typing import Any
 
 import requests
-from alpaca.common.exceptions import APIError
+
+from adapters.alpaca.sdk import APIError
 
 _REQUIRED_ATTRIBUTES = ("_session", "_retry", "_retry_codes")
 _MAX_DETAIL = 300
-_DUPLICATE = re.compile(r"client[ _]order[ _]id.*(unique|duplicate|already)", re.IGNORECASE)
+_DUPLICATE = re.compile(
+    r"client[ _]order[ _]id.*(unique|duplicate|already)|duplicate.*client[ _]order[ _]id",
+    re.IGNORECASE,
+)
 
 
 class TimeoutSession(requests.Session):

@@ -1,0 +1,72 @@
+"""Build the real Alpaca adapter against a `FakeAlpaca`: what the tests, drills and bench share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from adapters.alpaca import AlpacaSettings
+from adapters.alpaca.broker import AlpacaBroker
+from adapters.base import BrokerEnvironment
+from tests.fakes.alpaca_server.server import KEY_ID, SECRET, FakeAlpaca
+from tests.fakes.alpaca_server.state import AlpacaState
+
+ACCOUNT = "main"
+MONDAY_MIDDAY = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+"""12:00 New York on a Monday: the fake's market is open."""
+
+
+def settings_for(fake: FakeAlpaca, **overrides: Any) -> AlpacaSettings:
+    values: dict[str, Any] = {
+        "api_key_id": KEY_ID,
+        "api_secret_key": SECRET,
+        "base_url": fake.url,
+        "data_url": fake.url,
+        "read_timeout_seconds": Decimal(2),
+        "rate_limit_max_wait_seconds": Decimal(0),
+        **overrides,
+    }
+    return AlpacaSettings.model_validate(values)
+
+
+def make_broker(
+    fake: FakeAlpaca,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    account: str = ACCOUNT,
+    **overrides: Any,
+) -> AlpacaBroker:
+    """Return an `AlpacaBroker` on `fake`; its database is unused (`None` is never touched)."""
+    env = BrokerEnvironment(
+        account=account,
+        database=None,  # type: ignore[arg-type]  # the Alpaca adapter keeps no state of its own
+        state_dir=Path("/nonexistent"),
+        clock=clock or fake.state.now,
+    )
+    return AlpacaBroker(settings_for(fake, **overrides), env, sleep=sleep or (lambda _s: None))
+
+
+class SteppingClock:
+    """Monotonic test time: each read moves it on a little, so events have an order."""
+
+    def __init__(
+        self, start: datetime = MONDAY_MIDDAY, step: timedelta = timedelta(milliseconds=5)
+    ) -> None:
+        self.now, self.step = start, step
+
+    def __call__(self) -> datetime:
+        self.now += self.step
+        return self.now
+
+
+def household(cash: str = "10000") -> AlpacaState:
+    """An open market from Monday noon with VTI (fractionable), BND (whole shares) and SCHD."""
+    state = AlpacaState(cash=Decimal(cash), clock=SteppingClock())
+    state.add_asset("VTI", "250.00")
+    state.add_asset("BND", "72.50", fractionable=False)
+    state.add_asset("SCHD", "27.10")
+    return state

@@ -1,0 +1,160 @@
+"""Reading alpaca-py's failures safely, and the adapter's settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+from pydantic import ValidationError
+
+from adapters.alpaca.config import LIVE_URL, PAPER_URL, AlpacaSettings
+from adapters.alpaca.sdk import APIError, TradingClient
+from adapters.alpaca.transport import (
+    Failure,
+    TimeoutSession,
+    describe,
+    harden,
+    is_duplicate_id,
+    rate_limit_wait,
+)
+from daemon.config_plugins import secret_fields
+
+KEYS = {"api_key_id": "PKTESTKEY", "api_secret_key": "s3cr3t-value"}
+
+
+def api_error(status: int, body: str, headers: dict[str, str] | None = None) -> APIError:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body.encode()
+    response.headers.update(headers or {})
+    return APIError(body, requests.HTTPError(response=response))
+
+
+def test_a_json_error_gives_alpacas_message() -> None:
+    failure = describe(
+        api_error(422, '{"code":40010001,"message":"client_order_id must be unique"}'), ()
+    )
+    assert (failure.status, failure.message) == (422, "client_order_id must be unique")
+    assert is_duplicate_id(failure)
+
+
+def test_a_non_json_error_body_is_read_without_failing() -> None:
+    # alpaca-py's own APIError.message raises JSONDecodeError on this body.
+    error = api_error(502, "<html><body>Bad gateway</body></html>")
+    with pytest.raises(ValueError, match="Expecting value"):
+        _ = error.message
+    failure = describe(error, ())
+    assert failure.status == 502
+    assert failure.message.startswith("non-JSON answer: <html>")
+    assert failure.server_side
+
+
+def test_json_without_code_or_message_does_not_fail() -> None:
+    failure = describe(api_error(500, '{"error_detail":"x"}'), ())
+    assert failure.message.startswith("non-JSON answer")
+
+
+def test_secrets_are_blanked_out_of_every_message() -> None:
+    failure = describe(
+        api_error(401, '{"message":"bad key PKTESTKEY with s3cr3t-value"}'),
+        ("PKTESTKEY", "s3cr3t-value"),
+    )
+    assert "PKTESTKEY" not in failure.message
+    assert "s3cr3t-value" not in failure.message
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "client_order_id must be unique",
+        "client order id must be unique",
+        "duplicate client_order_id",
+    ],
+)
+def test_duplicate_id_answers_are_matched_loosely(message: str) -> None:
+    assert is_duplicate_id(Failure(422, message, {}))
+
+
+def test_a_wash_trade_is_not_a_duplicate_id() -> None:
+    assert not is_duplicate_id(
+        Failure(403, "potential wash trade detected. use complex orders", {})
+    )
+
+
+def test_timeouts_and_connection_errors_have_no_status() -> None:
+    assert describe(requests.ReadTimeout(), ()).status is None
+    assert describe(requests.ConnectionError(), ()).server_side
+
+
+def test_rate_limit_wait_follows_the_headers_and_is_capped() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    reset = str(int(now.timestamp()) + 7)
+    assert rate_limit_wait(Failure(429, "", {"X-Ratelimit-Reset": reset}), now, 30) == 7
+    assert rate_limit_wait(Failure(429, "", {"Retry-After": "3"}), now, 30) == 3
+    assert rate_limit_wait(Failure(429, "", {"Retry-After": "300"}), now, 30) == 30
+    assert rate_limit_wait(Failure(429, "", {"Retry-After": "soon"}), now, 30) == 1
+
+
+def test_harden_sets_timeouts_and_switches_off_the_sdk_retries() -> None:
+    client = TradingClient("k", "s", paper=True)
+    harden(client, 1.5, 9)
+    assert isinstance(client._session, TimeoutSession)
+    assert client._session.timeouts == (1.5, 9)
+    assert (client._retry, client._retry_codes) == (0, [])
+    client._session.close()
+
+
+def test_harden_refuses_a_client_it_does_not_recognise() -> None:
+    class Other:
+        _session: Any = None
+
+    with pytest.raises(RuntimeError, match="_retry"):
+        harden(Other(), 1, 1)
+
+
+def test_settings_default_to_paper_and_pick_the_url_by_environment() -> None:
+    paper = AlpacaSettings.model_validate(KEYS)
+    assert (paper.environment, paper.trading_url, paper.feed) == ("paper", PAPER_URL, "iex")
+    live = AlpacaSettings.model_validate({**KEYS, "environment": "live"})
+    assert live.trading_url == LIVE_URL
+    assert "s3cr3t" not in repr(live)
+
+
+def test_credentials_are_secret_fields_so_the_config_refuses_them_in_the_file() -> None:
+    assert secret_fields(AlpacaSettings) == {"api_key_id", "api_secret_key"}
+
+
+def test_missing_credentials_say_where_they_belong() -> None:
+    with pytest.raises(ValidationError) as caught:
+        AlpacaSettings.model_validate({"api_key_id": "PK"})
+    (error,) = caught.value.errors()
+    assert "api_secret_key" in error["msg"]
+    assert "TRIMTAB_ACCOUNTS__" in error["ctx"]["fix"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://x",
+        "https://paper-api.alpaca.markets/v2",
+        "https://u:p@host",
+        "https://h?x=1",
+        "nohost",
+    ],
+)
+def test_bad_base_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValidationError):
+        AlpacaSettings.model_validate({**KEYS, "base_url": url})
+
+
+def test_timeouts_must_be_positive_and_unknown_keys_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        AlpacaSettings.model_validate({**KEYS, "read_timeout_seconds": 0})
+    with pytest.raises(ValidationError):
+        AlpacaSettings.model_validate({**KEYS, "paper": True})
+    ok = AlpacaSettings.model_validate({**KEYS, "base_url": "http://127.0.0.1:9/"})
+    assert ok.base_url == "http://127.0.0.1:9"
+    assert ok.read_timeout_seconds == Decimal(20)
