@@ -47,6 +47,7 @@ from adapters.sim.models import (
     SimPositionRow,
 )
 from adapters.sim.prices import PriceSource
+from daemon.cash_flows import CashFlow, FlowKind
 from daemon.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -189,6 +190,34 @@ class SimBroker:
     def close(self) -> None:
         """Refuse further calls; the database belongs to the caller and stays open."""
         self._closed = True
+
+    # -- deposits and withdrawals (daemon.cash_flows.CashFlowReporter) -------------------------
+
+    def cash_flows(self, since: datetime) -> Sequence[CashFlow]:
+        """Return deposits (the starting cash included) and withdrawals at or after `since`.
+
+        Injected read errors do not apply: they are counted per read of the account, and a
+        flow read happens only after a snapshot already succeeded.
+        """
+        with self.faults.call("cash_flows"), self._locked() as (session, _account, _now):
+            rows = session.scalars(
+                select(SimCashMovementRow)
+                .where(SimCashMovementRow.account == self.account, SimCashMovementRow.at >= since)
+                .order_by(SimCashMovementRow.id)
+            )
+            return [
+                CashFlow(
+                    account=self.account,
+                    at=row.at,
+                    amount=row.amount,
+                    kind=FlowKind.DEPOSIT if row.amount > 0 else FlowKind.WITHDRAWAL,
+                    source="sim",
+                    external_id=str(row.id),
+                    note=row.kind,
+                )
+                for row in rows
+                if row.amount != 0
+            ]
 
     # -- read-only answers to `trimtab check` (adapters.base.BrokerChecks) ---------------------
 

@@ -1,0 +1,293 @@
+"""The valuation history and cash flows in a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from adapters.base import BrokerEnvironment
+from adapters.sim import SimBroker, SimSettings, StaticPrices
+from daemon.cash_flows import CashFlow, FlowKind, flows_between, record_flow, sync_flows
+from daemon.config import Settings
+from daemon.domain import AccountSnapshot, OrderIntent, OrderType, Position, Quote, Side
+from daemon.errors import DataError
+from daemon.logs import get_logger
+from daemon.performance import daily_returns, time_weighted_return
+from daemon.performance_history import record_point
+from daemon.persistence.db import Database
+from daemon.valuations import (
+    Valuation,
+    ValuationSource,
+    benchmark_series,
+    daily_series,
+    household_series,
+    latest_valuation,
+    record_benchmark_price,
+    record_valuation,
+    valuation_from_snapshot,
+    valuations,
+)
+
+D = Decimal
+# Monday 2026-03-02, 15:45 in New York.
+T0 = datetime(2026, 3, 2, 20, 45, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _settings(benchmark: str | None = "SPY") -> Settings:
+    return Settings.model_validate(
+        {
+            "accounts": {
+                "paper": {
+                    "broker": "sim",
+                    "strategy": "static",
+                    "strategy_params": {"targets": {"VTI": "1"}},
+                }
+            },
+            "performance": {"benchmark": benchmark},
+        }
+    )
+
+
+def _sim(database: Database, tmp_path: Path, clock: Clock, prices: StaticPrices) -> SimBroker:
+    env = BrokerEnvironment(account="paper", database=database, state_dir=tmp_path, clock=clock)
+    return SimBroker(SimSettings(starting_cash=D("10000")), env, prices=prices)
+
+
+def _valuation(at: datetime, equity: str, ref: str = "c1") -> Valuation:
+    return Valuation(
+        account="paper",
+        as_of=at,
+        trading_day=at.date(),
+        source=ValuationSource.CYCLE,
+        ref=ref,
+        equity=D(equity),
+        cash=D(equity),
+        positions_value=D(0),
+    )
+
+
+def test_a_snapshot_is_valued_at_its_quotes_to_the_cent() -> None:
+    quotes = {
+        "VTI": Quote("VTI", D("250.123"), T0, "static"),
+        "BND": Quote("BND", D("70"), T0, "static"),
+    }
+    snapshot = AccountSnapshot(
+        "paper", T0, D("100.50"), (Position("VTI", D("1.5")), Position("BND", D(2))), quotes
+    )
+    valuation = valuation_from_snapshot(
+        snapshot, source=ValuationSource.CYCLE, ref="c1", exchange="XNYS"
+    )
+    assert dict(valuation.holdings) == {"BND": D("140.00"), "VTI": D("375.18")}
+    assert valuation.positions_value == D("515.18")
+    assert valuation.equity == D("615.68")
+    assert valuation.trading_day == date(2026, 3, 2)
+    unquoted = AccountSnapshot("paper", T0, D(1), (Position("XYZ", D(1)),), {})
+    with pytest.raises(DataError, match="no quote for held XYZ"):
+        valuation_from_snapshot(unquoted, source=ValuationSource.EOD, ref="", exchange="XNYS")
+
+
+def test_valuations_round_trip_exactly_and_replace_their_own_row(database: Database) -> None:
+    exact = Valuation(
+        account="paper",
+        as_of=T0,
+        trading_day=date(2026, 3, 2),
+        source=ValuationSource.EOD,
+        ref="eod",
+        equity=D("123456789.123456789012"),
+        cash=D("0.000000000001"),
+        positions_value=D("123456789.123456789011"),
+        holdings={"VTI": D("123456789.123456789011")},
+    )
+    with database.transaction() as session:
+        record_valuation(session, exact, now=T0)
+        record_valuation(session, _valuation(T0 - timedelta(hours=5), "99"), now=T0)
+    with database.transaction() as session:
+        record_valuation(session, exact, now=T0 + timedelta(minutes=1))
+    with database.transaction() as session:
+        stored = valuations(session, "paper")
+        latest = latest_valuation(session, "paper")
+    assert [v.ref for v in stored] == ["c1", "eod"]
+    assert latest is not None
+    assert latest.equity == exact.equity
+    assert latest.cash == exact.cash
+    assert dict(latest.holdings) == dict(exact.holdings)
+    assert latest.as_of == T0
+
+
+def test_the_daily_series_takes_each_days_latest_and_the_flows_between(
+    database: Database,
+) -> None:
+    day1, day2, day3 = T0, T0 + timedelta(days=1), T0 + timedelta(days=2)
+    with database.transaction() as session:
+        record_valuation(session, _valuation(day1 - timedelta(hours=4), "900", "a"), now=T0)
+        record_valuation(session, _valuation(day1, "1000", "b"), now=T0)
+        record_valuation(session, _valuation(day2, "1610", "c"), now=T0)
+        record_valuation(session, _valuation(day3, "1449", "d"), now=T0)
+        flows = [
+            # Before the first point: part of the starting value.
+            (day1 - timedelta(hours=1), "300"),
+            (day1 + timedelta(hours=1), "500"),
+            # Exactly at the second point's valuation: it counts in that period.
+            (day2, "100"),
+            (day2 + timedelta(hours=2), "-300"),
+            # After the last point: not in any period yet.
+            (day3 + timedelta(minutes=1), "50"),
+        ]
+        for i, (at, amount) in enumerate(flows):
+            kind = FlowKind.DEPOSIT if D(amount) > 0 else FlowKind.WITHDRAWAL
+            record_flow(
+                session,
+                CashFlow("paper", at, D(amount), kind, "manual", f"m{i}"),
+                exchange="XNYS",
+                now=T0,
+            )
+    with database.transaction() as session:
+        series = daily_series(session, "paper")
+        household = household_series(session, ["paper"])
+    assert [(p.day, p.value, p.flow) for p in series] == [
+        (date(2026, 3, 2), D(1000), D(0)),
+        (date(2026, 3, 3), D(1610), D(600)),
+        (date(2026, 3, 4), D(1449), D(-300)),
+    ]
+    assert household == series
+    # 1000 -> 1010 (+1%), then 1610 -> 1749 before the withdrawal (-10% + ...): by hand.
+    returns = daily_returns(series)
+    assert returns.tolist() == pytest.approx([0.01, (1449 + 300) / 1610 - 1])
+
+
+def test_a_flow_is_recorded_once(database: Database) -> None:
+    flow = CashFlow("paper", T0, D("250"), FlowKind.DEPOSIT, "alpaca", "act-1")
+    with database.transaction() as session:
+        assert record_flow(session, flow, exchange="XNYS", now=T0)
+        assert not record_flow(session, flow, exchange="XNYS", now=T0)
+        # The same id from another source is another flow.
+        other = CashFlow("paper", T0, D("250"), FlowKind.DEPOSIT, "manual", "act-1")
+        assert record_flow(session, other, exchange="XNYS", now=T0)
+    with database.transaction() as session:
+        assert len(flows_between(session, "paper")) == 2
+
+
+def test_flows_must_have_the_sign_of_their_kind() -> None:
+    with pytest.raises(ValueError, match="withdrawal must be negative"):
+        CashFlow("paper", T0, D("5"), FlowKind.WITHDRAWAL, "manual", "x")
+    with pytest.raises(ValueError, match="non-zero"):
+        CashFlow("paper", T0, D("0"), FlowKind.DEPOSIT, "manual", "x")
+
+
+def test_sim_deposits_and_withdrawals_become_flows_once(database: Database, tmp_path: Path) -> None:
+    clock = Clock()
+    sim = _sim(database, tmp_path, clock, StaticPrices({"VTI": D(100)}))
+    clock.now += timedelta(hours=1)
+    sim.deposit(D("2500"))
+    clock.now += timedelta(hours=1)
+    sim.withdraw(D("1000"))
+    for _ in range(2):
+        sync_flows(database=database, broker=sim, account="paper", exchange="XNYS", clock=clock)
+    with database.transaction() as session:
+        recorded = flows_between(session, "paper")
+    assert [(f.amount, f.kind, f.note) for f in recorded] == [
+        (D("10000"), FlowKind.DEPOSIT, "deposit"),
+        (D("2500"), FlowKind.DEPOSIT, "deposit"),
+        (D("-1000"), FlowKind.WITHDRAWAL, "withdrawal"),
+    ]
+    assert {f.source for f in recorded} == {"sim"}
+
+
+def test_cycle_points_keep_returns_free_of_flows(database: Database, tmp_path: Path) -> None:
+    """Buy, let the price move, deposit, move again: the TWR is the price moves alone."""
+    clock = Clock()
+    prices = StaticPrices({"VTI": D(100), "SPY": D(400)})
+    sim = _sim(database, tmp_path, clock, prices)
+    settings = _settings()
+    log = get_logger()
+
+    def point(ref: str) -> None:
+        record_point(
+            database=database,
+            settings=settings,
+            broker=sim,
+            snapshot=sim.snapshot(["SPY"]),
+            source=ValuationSource.CYCLE,
+            ref=ref,
+            clock=clock,
+            log=log,
+        )
+
+    sim.submit(OrderIntent("o1", "c", "paper", 1, "VTI", Side.BUY, D(50), OrderType.MARKET, "test"))
+    cash = sim.snapshot([]).cash
+    point("day1")
+    clock.now += timedelta(days=1)
+    prices.set("VTI", D(110))
+    prices.set("SPY", D(404))
+    sim.deposit(D("5000"))
+    point("day2")
+    clock.now += timedelta(days=1)
+    prices.set("VTI", D(99))
+    point("day3")
+    with database.transaction() as session:
+        series = daily_series(session, "paper")
+        spy = benchmark_series(session, "SPY")
+    values = [p.value for p in series]
+    flows = [p.flow for p in series]
+    assert flows == [D(0), D(5000), D(0)]
+    assert values[0] == cash + 50 * 100
+    assert values[1] == cash + 5000 + 50 * 110
+    expected = (
+        (float(cash) + 50 * 110) / (float(cash) + 50 * 100) * (float(cash) + 5000 + 50 * 99)
+    ) / (float(cash) + 5000 + 50 * 110) - 1
+    assert time_weighted_return(daily_returns(series)) == pytest.approx(expected)
+    assert [(p.day, p.value) for p in spy] == [
+        (date(2026, 3, 2), D(400)),
+        (date(2026, 3, 3), D(404)),
+        (date(2026, 3, 4), D(404)),
+    ]
+
+
+def test_a_point_that_cannot_be_valued_is_logged_not_raised(
+    database: Database, tmp_path: Path
+) -> None:
+    clock = Clock()
+    prices = StaticPrices({"VTI": D(100)})
+    sim = _sim(database, tmp_path, clock, prices)
+    sim.submit(OrderIntent("o1", "c", "paper", 1, "VTI", Side.BUY, D(1), OrderType.MARKET, "t"))
+    prices.remove("VTI")
+    with capture_logs() as logs:
+        result = record_point(
+            database=database,
+            settings=_settings(None),
+            broker=sim,
+            snapshot=sim.snapshot([]),
+            source=ValuationSource.EOD,
+            ref="eod",
+            clock=clock,
+            log=get_logger(),
+        )
+    assert result.valuation is None
+    assert "no quote for held VTI" in result.problems[0]
+    assert any(e["event"] == "performance_point_incomplete" for e in logs)
+    with database.transaction() as session:
+        assert valuations(session, "paper") == []
+
+
+def test_a_later_benchmark_price_of_the_day_wins(database: Database) -> None:
+    day = date(2026, 3, 2)
+    with database.transaction() as session:
+        record_benchmark_price(session, "SPY", day, D(401), as_of=T0, source="a")
+        record_benchmark_price(session, "SPY", day, D(400), as_of=T0 - timedelta(1), source="b")
+        record_benchmark_price(session, "SPY", day, D(402), as_of=T0 + timedelta(1), source="c")
+    with database.transaction() as session:
+        assert benchmark_series(session, "SPY") == benchmark_series(session, "SPY", first=day)
+        (point,) = benchmark_series(session, "SPY")
+    assert point.value == D(402)
