@@ -42,7 +42,7 @@ from typing import Any
 from daemon.domain import AccountType, Side
 from daemon.errors import DataError
 from daemon.tax.engine import TaxBook
-from daemon.tax.types import LotPick, TaxDataError, Trade
+from daemon.tax.types import CENT, LotPick, TaxDataError, Trade
 
 REQUIRED = ("id", "date", "account", "account_type", "symbol", "side", "qty")
 OPTIONAL = ("price", "amount", "lot", "owner")
@@ -223,6 +223,14 @@ def _text(value: Decimal) -> str:
     return format(value, "f")
 
 
+def _money(value: Decimal) -> str:
+    # Cents at least, more digits when the input had them (a price of 0.0125 stays exact).
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        value = value.quantize(CENT)
+    return format(value, "f")
+
+
 def book_to_json(book: TaxBook) -> dict[str, Any]:
     """Return the book as the replay's JSON: sales in order sold, then the open lots."""
     return {
@@ -233,16 +241,16 @@ def book_to_json(book: TaxBook) -> dict[str, Any]:
                 "symbol": sale.trade.symbol,
                 "date": sale.trade.date.isoformat(),
                 "qty": _text(sale.qty),
-                "proceeds": _text(sale.proceeds),
-                "basis": _text(sale.basis),
-                "gain": _text(sale.gain),
-                "disallowed": _text(sale.disallowed),
+                "proceeds": _money(sale.proceeds),
+                "basis": _money(sale.basis),
+                "gain": _money(sale.gain),
+                "disallowed": _money(sale.disallowed),
                 "term": sale.term.value,
                 "lots": [
                     {
                         "source_id": piece.source_id,
                         "qty": _text(piece.qty),
-                        "basis": _text(piece.basis),
+                        "basis": _money(piece.basis),
                         "acquired": piece.acquired.isoformat(),
                     }
                     for piece in sale.pieces
@@ -256,8 +264,8 @@ def book_to_json(book: TaxBook) -> dict[str, Any]:
                 "account": lot.account,
                 "symbol": lot.symbol,
                 "qty": _text(lot.qty),
-                "cost": _text(lot.cost),
-                "adjusted_basis": _text(lot.adjusted_basis),
+                "cost": _money(lot.cost),
+                "adjusted_basis": _money(lot.adjusted_basis),
                 "acquired": lot.acquired.isoformat(),
                 "holding_period_start": lot.holding_period_start.isoformat(),
             }

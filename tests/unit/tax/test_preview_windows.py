@@ -1,0 +1,169 @@
+"""What-if sales and open wash-sale windows: the questions the planner asks the book."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from daemon.domain import AccountType
+from daemon.tax import (
+    LossWindow,
+    LotMethod,
+    LotPick,
+    PurchaseWindow,
+    SubstantiallyIdentical,
+    TaxDataError,
+    Term,
+    View,
+)
+
+
+def _worked_lot_set(trades):
+    for name, on, qty, cost in [
+        ("L1", "2023-01-10", 100, 6000),
+        ("L2", "2024-03-15", 100, 12000),
+        ("L3", "2024-12-02", 100, 11000),
+        ("L4", "2025-04-01", 100, 9000),
+        ("L5", "2025-05-20", 50, 5000),
+    ]:
+        trades.buy(on, qty, cost, symbol="XYZ", id=name)
+
+
+def _facts(pieces):
+    return [
+        (p.source_id, p.qty, p.basis, p.proceeds, p.disallowed, p.permanent, p.term, p.gain)
+        for p in pieces
+    ]
+
+
+@pytest.mark.parametrize("method", list(LotMethod))
+def test_preview_is_what_the_sale_would_do(trades, method):
+    _worked_lot_set(trades)
+    trades.buy(
+        "2025-05-25", 20, 1900, symbol="XYZ", account="ira", account_type=AccountType.ROTH_IRA
+    )
+    before = trades.book(default_method=method)
+    preview = before.preview_sale(
+        "brokerage", "XYZ", Decimal(150), date(2025, 6, 2), Decimal(15000)
+    )
+    trades.sell("2025-06-02", 150, 15000, symbol="XYZ")
+    after = trades.book(default_method=method).sale("s1")
+    assert _facts(preview.pieces) == _facts(after.pieces)
+    assert preview.gain == after.gain
+    assert preview.method is method
+
+
+def test_preview_changes_nothing(trades):
+    _worked_lot_set(trades)
+    book = trades.book()
+    lots = book.lots()
+    book.preview_sale("brokerage", "XYZ", Decimal(150), date(2025, 6, 2), Decimal(15000))
+    assert book.lots() == lots
+    assert book.purchase_windows(date(2025, 6, 2))[0].available_qty == 50
+
+
+def test_preview_with_picks_and_gain_by_term(trades):
+    _worked_lot_set(trades)
+    preview = trades.book().preview_sale(
+        "brokerage",
+        "XYZ",
+        Decimal(150),
+        date(2025, 6, 2),
+        Decimal(15000),
+        method=LotMethod.SPECIFIC,
+        picks=(LotPick("L2"), LotPick("L5")),
+    )
+    assert [(p.source_id, p.qty) for p in preview.pieces] == [("L2", 100), ("L5", 50)]
+    assert preview.disallowed == 0, "L5 sold in the same order is no replacement"
+    assert preview.gain_by_term(Term.LONG) == Decimal(-2000)
+    assert preview.gain_by_term(Term.SHORT) == 0
+
+
+def test_preview_refuses_an_unknown_account_or_too_many_shares(trades):
+    _worked_lot_set(trades)
+    book = trades.book()
+    with pytest.raises(TaxDataError, match="no trade names account nowhere"):
+        book.preview_sale("nowhere", "XYZ", Decimal(1), date(2025, 6, 2), Decimal(100))
+    with pytest.raises(TaxDataError, match="sells 500 but only 450 are held"):
+        book.preview_sale("brokerage", "XYZ", Decimal(500), date(2025, 6, 2), Decimal(1))
+
+
+def test_loss_window_is_open_through_day_30(trades):
+    trades.buy("2023-01-03", 10, 1000)
+    trades.sell("2024-03-01", 10, 800)
+    book = trades.book()
+    (window,) = book.loss_windows(date(2024, 3, 31))
+    assert window == LossWindow(
+        sale_id="s1",
+        account="brokerage",
+        symbol="X",
+        symbols=frozenset({"X"}),
+        sale_date=date(2024, 3, 1),
+        ends=date(2024, 3, 31),
+        unwashed_qty=Decimal(10),
+        unwashed_loss=Decimal(200),
+    )
+    assert book.loss_windows(date(2024, 4, 1)) == ()
+    assert book.loss_windows(date(2024, 2, 29)) == ()
+
+
+def test_loss_window_shows_what_is_left_to_wash_and_the_group(trades):
+    trades.buy("2023-01-03", 10, 1000, symbol="VOO")
+    trades.sell("2024-03-01", 10, 800, symbol="VOO")
+    trades.buy("2024-03-05", 4, 330, symbol="IVV")
+    book = trades.book(identical=SubstantiallyIdentical.of([["VOO", "IVV"]]))
+    (window,) = book.loss_windows(date(2024, 3, 10))
+    assert (window.unwashed_qty, window.unwashed_loss) == (Decimal(6), Decimal(120))
+    assert window.symbols == {"VOO", "IVV"}
+    trades.buy("2024-03-06", 6, 500, symbol="VOO")
+    book = trades.book(identical=SubstantiallyIdentical.of([["VOO", "IVV"]]))
+    assert book.loss_windows(date(2024, 3, 10)) == (), "fully washed: buying more costs nothing"
+
+
+def test_no_loss_window_for_an_ira_sale_or_a_gain(trades):
+    ira = AccountType.TRADITIONAL_IRA
+    trades.buy("2023-01-03", 10, 1000, account="ira", account_type=ira)
+    trades.sell("2024-03-01", 10, 800, account="ira", account_type=ira)
+    trades.buy("2023-01-03", 10, 1000)
+    trades.sell("2024-03-01", 10, 1200)
+    assert trades.book().loss_windows(date(2024, 3, 2)) == ()
+
+
+def test_purchase_windows_count_held_shares_not_yet_used(trades):
+    trades.buy("2023-01-03", 10, 1000)
+    trades.buy("2024-03-01", 10, 900, account="roth", account_type=AccountType.ROTH_IRA)
+    trades.buy("2024-03-05", 30, 2700)
+    trades.sell("2024-03-07", 5, 460, lots=["b3"])
+    book = trades.book()
+    windows = book.purchase_windows(date(2024, 3, 31))
+    assert [(w.source_id, w.account_type, w.available_qty, w.ends) for w in windows] == [
+        ("b2", AccountType.ROTH_IRA, Decimal(10), date(2024, 3, 31)),
+        ("b3", AccountType.TAXABLE, Decimal(25), date(2024, 4, 4)),
+    ]
+    assert [w.source_id for w in book.purchase_windows(date(2024, 4, 1))] == ["b3"]
+
+
+def test_purchase_window_closes_when_its_shares_absorbed_a_loss(trades):
+    trades.buy("2023-01-03", 10, 1000)
+    trades.buy("2024-03-05", 10, 900)
+    trades.sell("2024-03-07", 10, 800, lots=["b1"])
+    assert trades.book().purchase_windows(date(2024, 3, 8)) == ()
+
+
+def test_open_windows_lists_both_kinds_soonest_end_first(trades):
+    trades.buy("2023-01-03", 10, 1000)
+    trades.sell("2024-03-01", 10, 800)
+    trades.buy("2024-02-20", 5, 500, symbol="Y")
+    windows = trades.book().open_windows(date(2024, 3, 10))
+    assert [type(w) for w in windows] == [PurchaseWindow, LossWindow]
+    assert [w.ends for w in windows] == [date(2024, 3, 21), date(2024, 3, 31)]
+
+
+def test_broker_view_windows_name_only_the_symbol(trades):
+    trades.buy("2023-01-03", 10, 1000, symbol="VOO")
+    trades.sell("2024-03-01", 10, 800, symbol="VOO")
+    book = trades.book(identical=SubstantiallyIdentical.of([["VOO", "IVV"]]), view=View.BROKER)
+    (window,) = book.loss_windows(date(2024, 3, 2))
+    assert window.symbols == {"VOO"}
