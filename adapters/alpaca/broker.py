@@ -59,6 +59,7 @@ from adapters.alpaca.sdk import (
     MarketOrderRequest,
     OrderSide,
     QueryOrderStatus,
+    Sort,
     StockBarsRequest,
     StockHistoricalDataClient,
     StockSnapshotRequest,
@@ -86,6 +87,8 @@ from daemon.errors import (
 
 MAX_OPEN_ORDERS = 500
 PAGE_SIZE = 100
+LOOKUPS_BEFORE_LISTING = 3
+"""Unseen order ids in one fills read above which one orders listing beats lookups by id."""
 ACCOUNT_FRESH = timedelta(minutes=5)
 _log = structlog.get_logger("adapters.alpaca")
 
@@ -256,14 +259,15 @@ class AlpacaBroker:
         """Return the executions at or after `since`, oldest first."""
         if since.tzinfo is None or since.utcoffset() is None:
             raise ValueError(f"fills(since) needs a timezone-aware time, got {since!r}")
-        found: list[Fill] = []
-        for raw in self._activities({"activity_types": "FILL"}, since):
-            order_id = str(raw.get("order_id") or "")
-            fill = parse_fill(raw, self._client_id_of(order_id))
-            if fill.at >= since:
-                found.append(fill)
-        found.sort(key=lambda f: (f.at, f.fill_id))
-        return found
+        activities = list(self._activities({"activity_types": "FILL"}, since))
+        unseen = {str(a.get("order_id") or "") for a in activities} - self._order_ids.keys()
+        if len(unseen) > LOOKUPS_BEFORE_LISTING:
+            self._learn_order_ids(since)
+        found = [
+            parse_fill(raw, self._client_id_of(str(raw.get("order_id") or "")))
+            for raw in activities
+        ]
+        return sorted((f for f in found if f.at >= since), key=lambda f: (f.at, f.fill_id))
 
     def close(self) -> None:
         """Close both HTTP sessions."""
@@ -478,6 +482,24 @@ class AlpacaBroker:
             if len(page) < PAGE_SIZE:
                 return
             query["page_token"] = str(page[-1].get("id"))
+
+    def _learn_order_ids(self, since: datetime) -> None:
+        """Map the ids of every order submitted from a day before `since` (pages of 500)."""
+        after = since - timedelta(days=1)
+        while True:
+            request = GetOrdersRequest(
+                status=QueryOrderStatus.ALL,
+                limit=MAX_OPEN_ORDERS,
+                after=after,
+                direction=Sort.ASC,
+                nested=False,
+            )
+            page = self._read("orders", partial(self._trading.get_orders, request))
+            for raw in page:
+                self._order_ids[str(raw.get("id"))] = str(raw.get("client_order_id"))
+            if len(page) < MAX_OPEN_ORDERS:
+                return
+            after = max(parse_order(raw, self.unknowns).submitted_at or after for raw in page)
 
     def _client_id_of(self, order_id: str) -> str:
         """Return the client order id of an Alpaca order id, asking Alpaca once if unseen."""

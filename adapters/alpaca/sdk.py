@@ -17,6 +17,7 @@ __all__ = [
     "MarketOrderRequest",
     "OrderSide",
     "QueryOrderStatus",
+    "Sort",
     "StockBarsRequest",
     "StockHistoricalDataClient",
     "StockSnapshotRequest",
@@ -31,6 +32,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings(
         "ignore", message=r"websockets\.legacy is deprecated", category=DeprecationWarning
     )
+    from alpaca.common.enums import Sort
     from alpaca.common.exceptions import APIError
     from alpaca.data.enums import Adjustment, DataFeed
     from alpaca.data.historical.stock import StockHistoricalDataClient

@@ -97,7 +97,9 @@ class FakeAlpaca:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -255,12 +257,15 @@ class FakeAlpaca:
         status = query.get("status", "open")
         limit = min(int(query.get("limit") or 50), 500)
         symbols = {s for s in query.get("symbols", "").split(",") if s}
+        after = query.get("after")
+        since = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
         with self.state.lock:
             orders = [
                 o
                 for o in self.state.orders
                 if (status == "all" or (status == "open") == o.open)
                 and (not symbols or o.symbol in symbols)
+                and (since is None or o.created_at > since)
             ]
             if query.get("direction", "desc") == "desc":
                 orders.reverse()
