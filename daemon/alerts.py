@@ -11,6 +11,7 @@ episodes as they are, so missing data never clears or re-fires an alert.
 from __future__ import annotations
 
 __all__ = [
+    "TOLERANCE",
     "Alert",
     "AlertInputs",
     "AlertState",
@@ -42,6 +43,13 @@ CYCLE_FAILED = "cycle_failed"
 CYCLE_SKIPPED = "cycle_skipped"
 BROKER_UNREACHABLE = "broker_unreachable"
 RECONCILIATION_MISMATCH = "reconciliation_mismatch"
+TOLERANCE = 1e-9
+"""Fractions are float: a value that reaches its threshold in exact arithmetic may land a
+rounding error below it (1 - 850/1000 is 0.15 only approximately), and must still fire."""
+
+
+def _reaches(value: float, threshold: Decimal) -> bool:
+    return value >= float(threshold) - TOLERANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +173,7 @@ def evaluate_alerts(inputs: AlertInputs, thresholds: AlertSettings) -> list[Aler
     account = inputs.account
     found: list[Alert] = []
     limit = thresholds.drawdown
-    if inputs.drawdown is not None and limit is not None and inputs.drawdown >= float(limit):
+    if inputs.drawdown is not None and limit is not None and _reaches(inputs.drawdown, limit):
         found.append(
             Alert(
                 account,
@@ -200,7 +208,7 @@ def evaluate_alerts(inputs: AlertInputs, thresholds: AlertSettings) -> list[Aler
     cap = thresholds.concentration
     if inputs.largest_holding is not None and cap is not None:
         symbol, weight = inputs.largest_holding
-        if weight >= float(cap):
+        if _reaches(weight, cap):
             found.append(
                 Alert(
                     account,

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from daemon.alerts import (
+    TOLERANCE,
     Alert,
     AlertInputs,
     AlertState,
@@ -36,7 +37,7 @@ def _inputs(**fields: object) -> AlertInputs:
 @given(st.floats(min_value=0.0, max_value=1.0, allow_nan=False))
 def test_drawdown_fires_at_its_threshold_and_not_below(drawdown: float) -> None:
     fired = "drawdown" in _keys(_inputs(drawdown=drawdown))
-    assert fired == (drawdown >= 0.15)
+    assert fired == (drawdown >= 0.15 - TOLERANCE)
 
 
 def test_drawdown_boundary_exactly() -> None:
@@ -49,7 +50,7 @@ def test_concentration_fires_at_its_limit_and_not_below(weight: float) -> None:
     fired = "concentration" in _keys(
         _inputs(largest_holding=("VTI", weight), concentration_known=True)
     )
-    assert fired == (weight >= 0.6)
+    assert fired == (weight >= 0.6 - TOLERANCE)
 
 
 def test_concentration_is_off_unless_configured() -> None:
