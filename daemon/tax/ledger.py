@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from daemon.config import Settings
@@ -252,12 +252,12 @@ class TaxLedger:
         bought = _sum_by(
             self._session.execute(
                 select(TaxLotRow.symbol, TaxLotRow.qty).where(TaxLotRow.account == account)
-            ).tuples()
+            ).all()
         )
         sold = _sum_by(
             self._session.execute(
                 select(TaxSaleRow.symbol, TaxSaleRow.qty).where(TaxSaleRow.account == account)
-            ).tuples()
+            ).all()
         )
         for symbol, qty in sold.items():
             bought[symbol] = bought.get(symbol, _ZERO) - qty
@@ -350,7 +350,7 @@ def _known(accounts: Mapping[str, HouseholdAccount], name: str) -> HouseholdAcco
     return HouseholdAccount(name, AccountType.TAXABLE, "self", False, LotMethod.FIFO)
 
 
-def _sum_by(rows: Iterable[tuple[str, Decimal]]) -> dict[str, Decimal]:
+def _sum_by(rows: Iterable[Row[str, Decimal]]) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = {}
     for symbol, qty in rows:
         totals[symbol] = totals.get(symbol, _ZERO) + qty
