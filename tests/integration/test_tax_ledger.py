@@ -139,9 +139,12 @@ def test_fills_become_lots_and_sales_once(database: Database) -> None:
     assert [q for _, q in sale.lots] == [D(10), D(5)]  # FIFO: all of f1, 5 of f2
     assert sale.unmatched == 0
     with database.transaction() as session:
-        assert record_fills(
-            session, account="brokerage", accounts=accounts, policy=policy, timezone=NY, at=NOW
-        ) == []
+        assert (
+            record_fills(
+                session, account="brokerage", accounts=accounts, policy=policy, timezone=NY, at=NOW
+            )
+            == []
+        )
         assert session.scalar(select(func.count(TaxLotRow.id))) == 2
 
 
@@ -302,9 +305,11 @@ def test_an_import_adds_every_row_in_one_go(database: Database) -> None:
         ("brokerage", "VOO", D(100), D("35850"), "from Vanguard"),
         ("spouse", "IVV", D("25.5"), D("1402.55"), ""),
     ]
-    with pytest.raises(LotImportError, match="already imported") as caught:
-        with database.transaction() as session:
-            import_lots(session, rows, path="lots.csv", at=NOW)
+    with (
+        pytest.raises(LotImportError, match="already imported") as caught,
+        database.transaction() as session,
+    ):
+        import_lots(session, rows, path="lots.csv", at=NOW)
     assert len(caught.value.problems) == 2
 
 
@@ -320,9 +325,11 @@ def test_an_import_with_a_duplicate_row_adds_nothing(database: Database) -> None
     rows = parse_lots_csv(
         GOOD, path="b.csv", accounts=household_accounts(household()), today=date(2026, 11, 24)
     )
-    with pytest.raises(LotImportError, match=r"line 3: this lot"):
-        with database.transaction() as session:
-            import_lots(session, rows, path="b.csv", at=NOW)
+    with (
+        pytest.raises(LotImportError, match=r"line 3: this lot"),
+        database.transaction() as session,
+    ):
+        import_lots(session, rows, path="b.csv", at=NOW)
     with database.transaction() as session:
         assert len(TaxLedger(session).lots()) == 1
 
