@@ -23,7 +23,7 @@ DATA_URL = "https://data.alpaca.markets"
 
 _CREDENTIAL_FIX = (
     "set TRIMTAB_ACCOUNTS__<NAME>__BROKER_SETTINGS__API_KEY_ID and ..._API_SECRET_KEY in the "
-    "environment, or api_key_id and api_secret_key under [accounts.<name>.broker_settings] in "
+    "environment, or api_key_id and api_secret_key under accounts.<name>.broker_settings in "
     "the secrets file (chmod 600); never in the config file"
 )
 

@@ -1,0 +1,204 @@
+"""Whole trimtab cycles with `broker = "alpaca"` against the fake Alpaca: the configured
+plugin, the engine, reconciliation and the executor, and alpaca-py on real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from daemon.bootstrap import App, open_app
+from daemon.domain import OrderStatus, Side
+from daemon.engine import CycleReport
+from daemon.persistence.models import OrderIntentRow
+from tests.fakes.alpaca_server import (
+    KEY_ID,
+    LIVE_KEY_ID,
+    LIVE_SECRET,
+    SECRET,
+    AlpacaState,
+    FakeAlpaca,
+    Fault,
+)
+from tests.fakes.alpaca_server.client import household
+
+D = Decimal
+ENV = "TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__"
+
+
+def config_text(url: str, database_url: str, targets: str, policy: str = "") -> str:
+    return f"""
+mode = "paper"
+database_url = "{database_url}"
+[accounts.main]
+broker = "alpaca"
+strategy = "static"
+[accounts.main.broker_settings]
+base_url = "{url}"
+data_url = "{url}"
+read_timeout_seconds = 2
+rate_limit_max_wait_seconds = 0
+[accounts.main.strategy_params]
+targets = {{ {targets} }}
+[accounts.main.policy]
+min_trade_notional = "50"
+{policy}
+"""
+
+
+@dataclass
+class Cycle:
+    fake: FakeAlpaca
+    state: AlpacaState
+    app: App
+
+    def run(self, **kwargs: object) -> CycleReport:
+        return self.app.engine(fill_timeout=2).run_once("main", **kwargs)  # type: ignore[arg-type]
+
+    def intents(self) -> dict[str, OrderStatus]:
+        with self.app.database.transaction() as session:
+            rows = session.scalars(select(OrderIntentRow).where(OrderIntentRow.account == "main"))
+            return {row.client_order_id: OrderStatus(row.status) for row in rows}
+
+
+@pytest.fixture
+def make_cycle(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[object]:
+    opened: list[tuple[FakeAlpaca, App]] = []
+
+    def make(
+        state: AlpacaState,
+        targets: str = 'VTI = "0.6", BND = "0.4"',
+        policy: str = "",
+        keys: tuple[str, str] = (KEY_ID, SECRET),
+    ) -> Cycle:
+        monkeypatch.setenv(ENV + "API_KEY_ID", keys[0])
+        monkeypatch.setenv(ENV + "API_SECRET_KEY", keys[1])
+        fake = FakeAlpaca(state).start()
+        config = tmp_path / f"trimtab{len(opened)}.toml"
+        config.write_text(config_text(fake.url, database_url, targets, policy))
+        app = open_app(config, clock=state.now)
+        opened.append((fake, app))
+        return Cycle(fake, state, app)
+
+    yield make
+    for fake, app in opened:
+        app.close()
+        fake.close()
+
+
+def filled_household() -> AlpacaState:
+    state = household("100000")
+    state.auto_fill = True
+    return state
+
+
+def test_a_cycle_trades_to_target_and_the_next_plans_nothing(make_cycle) -> None:  # type: ignore[no-untyped-def]
+    cycle: Cycle = make_cycle(filled_household())
+    report = cycle.run()
+    assert report.outcome == "succeeded", report.error
+    assert [(o.intent.side, o.intent.symbol, o.status) for o in report.outcomes] == [
+        (Side.BUY, "BND", OrderStatus.FILLED),
+        (Side.BUY, "VTI", OrderStatus.FILLED),
+    ]
+    # BND takes whole shares only at Alpaca: the planner was told so by the snapshot.
+    bnd = next(o for o in report.outcomes if o.intent.symbol == "BND")
+    assert bnd.intent.qty == bnd.intent.qty.to_integral_value()
+    assert set(cycle.intents().values()) == {OrderStatus.FILLED}
+    again = cycle.run(force=True)
+    assert again.outcome == "succeeded", again.error
+    assert again.plan is not None
+    assert again.plan.orders == ()
+    assert len(cycle.state.orders) == 2
+
+
+def test_an_open_order_on_the_other_side_keeps_the_symbol_out_of_the_plan(make_cycle) -> None:  # type: ignore[no-untyped-def]
+    # A resting sell placed by hand: a buy of BND now would be a "potential wash trade".
+    state = filled_household()
+    state.set_position("BND", "100")
+    order = {"symbol": "BND", "qty": "10", "side": "sell", "type": "limit", "limit_price": "99"}
+    state.place({**order, "time_in_force": "day", "client_order_id": "by-hand"})
+    cycle: Cycle = make_cycle(state)
+    report = cycle.run()
+    assert report.outcome == "succeeded", report.error
+    assert "BND" not in {o.intent.symbol for o in report.outcomes}
+    posted = [r.body["symbol"] for r in cycle.fake.requests if r.method == "POST"]
+    assert posted == ["VTI"]
+    assert all(r.status != 403 for r in cycle.fake.requests)
+
+
+def test_a_504_after_accepting_is_adopted_and_sent_once(make_cycle) -> None:  # type: ignore[no-untyped-def]
+    cycle: Cycle = make_cycle(filled_household())
+    cycle.fake.add_fault(Fault("POST", "/v2/orders", status=504, after=True))
+    report = cycle.run()
+    assert report.outcome == "succeeded", report.error
+    assert [o.status for o in report.outcomes] == [OrderStatus.FILLED, OrderStatus.FILLED]
+    assert cycle.fake.count("POST", "/v2/orders") == 2
+    assert len({o.client_order_id for o in cycle.state.orders}) == 2
+
+
+def test_a_duplicate_id_answer_adopts_the_order_already_there(make_cycle) -> None:  # type: ignore[no-untyped-def]
+    cycle: Cycle = make_cycle(filled_household())
+    first = cycle.app.engine(fill_timeout=2).plan("main")
+    assert first.plan is not None
+    # As if a retried POST had placed the first order already (what alpaca-py's retries do).
+    taken = '{"code":40010001,"message":"client_order_id must be unique"}'
+    cycle.fake.add_fault(Fault("POST", "/v2/orders", status=422, after=True, body=taken))
+    report = cycle.run()
+    assert report.outcome == "succeeded", report.error
+    assert [o.status for o in report.outcomes] == [OrderStatus.FILLED, OrderStatus.FILLED]
+    assert "adopted" in report.outcomes[0].detail
+    assert len(cycle.state.orders) == 2
+
+
+@pytest.mark.parametrize(
+    ("keys", "words"),
+    [(("PKWRONG", "nope"), "HTTP 401"), ((LIVE_KEY_ID, LIVE_SECRET), "HTTP 403")],
+)
+def test_wrong_or_live_keys_fail_the_cycle_naming_the_account_and_the_fix(
+    make_cycle,  # type: ignore[no-untyped-def]
+    keys: tuple[str, str],
+    words: str,
+) -> None:
+    cycle: Cycle = make_cycle(filled_household(), keys=keys)
+    report = cycle.run()
+    assert report.outcome == "failed"
+    assert "account main: Alpaca paper" in str(report.error)
+    assert words in str(report.error)
+    assert "fix:" in str(report.error)
+    assert keys[0] not in str(report.error)
+    assert keys[1] not in str(report.error)
+    assert cycle.fake.count("POST") == 0
+
+
+def test_a_blocked_account_sends_nothing_and_says_so(make_cycle) -> None:  # type: ignore[no-untyped-def]
+    state = filled_household()
+    state.trading_blocked = True
+    cycle: Cycle = make_cycle(state)
+    report = cycle.run()
+    assert cycle.fake.count("POST") == 0
+    assert report.outcomes
+    for outcome in report.outcomes:
+        assert outcome.status is OrderStatus.REJECTED
+        assert "account main: Alpaca has blocked trading (fix:" in outcome.detail
+
+
+def test_an_unknown_target_symbol_fails_the_cycle_before_planning(make_cycle) -> None:  # type: ignore[no-untyped-def]
+    cycle: Cycle = make_cycle(filled_household(), targets='VTI = "0.6", VTIX = "0.4"')
+    report = cycle.run()
+    assert report.outcome == "failed"
+    assert "account main: Alpaca has no symbol VTIX (fix:" in str(report.error)
+    assert cycle.fake.count("POST") == 0
+
+
+def test_rate_limited_reads_are_retried_and_the_cycle_goes_on(make_cycle) -> None:  # type: ignore[no-untyped-def]
+    cycle: Cycle = make_cycle(filled_household())
+    cycle.fake.add_fault(Fault("GET", "/v2/positions", status=429, times=2))
+    report = cycle.run()
+    assert report.outcome == "succeeded", report.error
+    assert len(cycle.state.orders) == 2
