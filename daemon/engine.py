@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["CycleReport", "Engine", "SlotAlreadyRan"]
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -32,7 +32,7 @@ from daemon.killswitch import current as kill_switch_state
 from daemon.logs import get_logger
 from daemon.persistence.db import Database
 from daemon.persistence.models import CycleRow
-from daemon.planner import Plan, plan_rebalance
+from daemon.planner import DriftRow, Plan, PlanningPolicy, plan_rebalance
 from daemon.policy import planning_policy
 from daemon.reconcile import Reconciliation, reconcile
 from daemon.retry import ReadRetrying
@@ -59,6 +59,8 @@ class CycleReport:
     outcomes: tuple[OrderOutcome, ...] = ()
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    drift_after: tuple[DriftRow, ...] | None = None
+    """Weights against bands once the cycle's orders are done; None when nothing was sent."""
 
 
 class Engine:
@@ -274,6 +276,7 @@ class Engine:
             self._halt(account, cycle_id, f"{tripped[0].check}: {tripped[0].reason}")
         why_not = self._why_not_submitted(submit, kill.engaged, review, tripped=bool(tripped))
         outcomes: list[OrderOutcome] = []
+        drift_after: tuple[DriftRow, ...] | None = None
         if not why_not:
             executor = Executor(
                 database=self._database,
@@ -290,7 +293,8 @@ class Engine:
                 increment_for=policy.increment_for,
             )
             self._trip_rules(account, cycle_id, outcomes)
-            self._after_trading(broker, account, universe, cycle_id, log)
+            after = self._after_trading(broker, account, universe, cycle_id, log)
+            drift_after = self._drift_after(after, targets, policy, withdrawal, log)
         report = CycleReport(
             cycle_id=cycle_id,
             account=account,
@@ -301,6 +305,7 @@ class Engine:
             plan=plan,
             review=review,
             outcomes=tuple(outcomes),
+            drift_after=drift_after,
         )
         self._finish(report, log, slot_row=submit)
         return report
@@ -321,12 +326,42 @@ class Engine:
 
     def _after_trading(
         self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Any
-    ) -> None:
+    ) -> Reconciliation | None:
         """Record the cycle's fills now; if the broker cannot be read, the next cycle will."""
         try:
-            self._reconcile(broker, account, universe, cycle_id, log)
+            return self._reconcile(broker, account, universe, cycle_id, log)
         except TransientBrokerError as exc:
             log.warning("post_trade_reconciliation_failed", error=str(exc))
+            return None
+
+    def _drift_after(
+        self,
+        after: Reconciliation | None,
+        targets: Mapping[str, Decimal],
+        policy: PlanningPolicy,
+        withdrawal: Decimal,
+        log: Any,
+    ) -> tuple[DriftRow, ...] | None:
+        """Return the drift table of the account as the broker reports it after trading.
+
+        Recorded so paper validation can compare the result with the bands; None when the
+        post-trade read failed or its quotes cannot be planned on (the cycle still succeeded).
+        """
+        if after is None:
+            return None
+        max_age = timedelta(hours=float(self._settings.risk.max_quote_age_hours))
+        try:
+            plan_input = planning_input(
+                after.snapshot,
+                targets,
+                now=self._clock(),
+                max_quote_age=max_age,
+                withdrawal=withdrawal,
+            )
+            return plan_rebalance(plan_input, policy).drift
+        except TrimtabError as exc:
+            log.warning("drift_after_unknown", error=str(exc))
+            return None
 
     def _trip_rules(self, account: str, cycle_id: str, outcomes: list[OrderOutcome]) -> None:
         """Halt the account when the broker rejected too many of this cycle's orders."""
@@ -390,6 +425,19 @@ class Engine:
             "cash_after_plan": plan.cash_after,
             "triggered": plan.triggered,
         }
+        if report.drift_after is not None:
+            summary["drift_after"] = [
+                {
+                    "symbol": row.symbol,
+                    "weight": row.weight,
+                    "target": row.target,
+                    "low": row.low,
+                    "high": row.high,
+                    "out_of_band": row.out_of_band,
+                    "managed": row.managed,
+                }
+                for row in report.drift_after
+            ]
         now = self._clock()
         with self._database.transaction() as session:
             AuditLog(session).append(

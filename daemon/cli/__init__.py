@@ -17,6 +17,7 @@ from daemon.cli.plan_cmd import plan
 from daemon.cli.run_cmd import run
 from daemon.cli.sim_cmd import sim_app
 from daemon.cli.tax_cmd import tax_app
+from daemon.cli.validate_cmd import validate
 
 app = typer.Typer(
     name="trimtab",
@@ -33,6 +34,7 @@ app.command()(resume)
 app.command()(orders)
 app.command()(health)
 app.command()(check)
+app.command()(validate)
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")

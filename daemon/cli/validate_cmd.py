@@ -1,0 +1,334 @@
+"""`trimtab validate`: what trimtab planned against what the broker did, over a period.
+
+Reads the audit log, order intents, their events and the recorded fills; the comparison
+itself is `daemon.validation`. Exit 1 when a finding is a problem (failed cycles,
+rejections, unresolved orders, reconciliation differences).
+"""
+
+from __future__ import annotations
+
+__all__ = ["load_validation", "validate"]
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon.audit import AuditKind, AuditLog
+from daemon.calendar import exchange_timezone, trading_day
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.domain import OrderStatus, Side
+from daemon.persistence.models import FillRow, OrderEventRow, OrderIntentRow
+from daemon.validation import (
+    AccountSummary,
+    FillFact,
+    OrderCheck,
+    OrderFact,
+    Validation,
+)
+from daemon.validation import (
+    validate as compare,
+)
+
+DEFAULT_DAYS = 7
+DEFAULT_MAX_SLIPPAGE_BPS = "20"
+KINDS = (
+    AuditKind.CYCLE_STARTED,
+    AuditKind.PLAN,
+    AuditKind.RISK_DECISION,
+    AuditKind.CYCLE_FINISHED,
+    AuditKind.CYCLE_FAILED,
+    AuditKind.RECONCILIATION,
+)
+
+
+def validate(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help=f"First day, YYYY-MM-DD (default: {DEFAULT_DAYS} days ago)."),
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="Only this account.")
+    ] = None,
+    max_slippage_bps: Annotated[
+        str,
+        typer.Option(
+            "--max-slippage-bps", help="Flag orders that slipped more than this (basis points)."
+        ),
+    ] = DEFAULT_MAX_SLIPPAGE_BPS,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare what trimtab planned with what the broker did, from --since up to today."""
+    first = _parse_day(since) if since else None
+    limit = _parse_bps(max_slippage_bps)
+    with load_app(config) as app:
+        names = [account] if account else list(app.settings.accounts)
+        for name in names:
+            app.settings.account(name)  # an unknown name is a ConfigError: exit 2
+        exchange = app.settings.exchange
+        tz = exchange_timezone(exchange)
+        today = trading_day(app.clock(), exchange)
+        start = _midnight(first or today - timedelta(days=DEFAULT_DAYS), tz)
+        end = _midnight(today + timedelta(days=1), tz)
+        with app.database.transaction() as session:
+            result = load_validation(session, names, since=start, until=end, max_slippage_bps=limit)
+    if as_json:
+        print_json({"ok": result.ok} | _as_dict(result))
+    else:
+        _print(result, tz)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def load_validation(
+    session: Session,
+    accounts: Sequence[str],
+    *,
+    since: datetime,
+    until: datetime,
+    max_slippage_bps: Decimal,
+) -> Validation:
+    """Read the period's records, intents, events and fills, and compare them."""
+    records = [
+        r
+        for r in AuditLog(session).records(since=since, until=until, kinds=KINDS)
+        if r.account in accounts
+    ]
+    rows = session.scalars(
+        select(OrderIntentRow)
+        .where(
+            OrderIntentRow.created_at >= since,
+            OrderIntentRow.created_at < until,
+            OrderIntentRow.account.in_(list(accounts)),
+        )
+        .order_by(OrderIntentRow.created_at, OrderIntentRow.cycle_id, OrderIntentRow.seq)
+    ).all()
+    ids = [row.client_order_id for row in rows]
+    reached: dict[str, dict[str, datetime]] = defaultdict(dict)
+    events = session.scalars(
+        select(OrderEventRow)
+        .where(
+            OrderEventRow.client_order_id.in_(ids),
+            OrderEventRow.to_status.in_([OrderStatus.SUBMITTING, OrderStatus.FILLED]),
+        )
+        .order_by(OrderEventRow.id)
+    )
+    for event in events:
+        reached[event.client_order_id].setdefault(event.to_status, event.at)
+    fills: dict[str, list[FillFact]] = defaultdict(list)
+    for fill in session.scalars(
+        select(FillRow).where(FillRow.client_order_id.in_(ids)).order_by(FillRow.at)
+    ):
+        fills[fill.client_order_id].append(FillFact(fill.qty, fill.price, fill.at))
+    orders = [
+        OrderFact(
+            client_order_id=row.client_order_id,
+            cycle_id=row.cycle_id,
+            account=row.account,
+            symbol=row.symbol,
+            side=Side(row.side),
+            qty=row.qty,
+            reference_price=row.reference_price,
+            status=OrderStatus(row.status),
+            filled_qty=row.filled_qty,
+            avg_fill_price=row.avg_fill_price,
+            message=row.message,
+            created_at=row.created_at,
+            submitted_at=reached[row.client_order_id].get(OrderStatus.SUBMITTING),
+            filled_at=reached[row.client_order_id].get(OrderStatus.FILLED),
+            fills=tuple(fills[row.client_order_id]),
+        )
+        for row in rows
+    ]
+    return compare(
+        accounts,
+        records,
+        orders,
+        since=since,
+        until=until,
+        max_slippage_bps=max_slippage_bps,
+    )
+
+
+def _as_dict(result: Validation) -> dict[str, object]:
+    return {
+        "since": result.since,
+        "until": result.until,
+        "max_slippage_bps": result.max_slippage_bps,
+        "accounts": result.accounts,
+        "findings": result.findings,
+        "orders": result.orders,
+        "drift_after": result.drift_after,
+        "mismatches": result.mismatches,
+    }
+
+
+def _print(result: Validation, tz: ZoneInfo) -> None:
+    period = (
+        f"{result.since.astimezone(tz):%Y-%m-%d} to "
+        f"{(result.until - timedelta(seconds=1)).astimezone(tz):%Y-%m-%d}"
+    )
+    summary = Table(title=f"paper validation {period}", title_justify="left", box=box.SIMPLE_HEAD)
+    summary.add_column("")
+    for account in result.accounts:
+        summary.add_column(escape(account.account), justify="right")
+    for label, cell in _MEASURES:
+        summary.add_row(label, *(cell(a) for a in result.accounts))
+    console.print(summary)
+    attention = [
+        o
+        for o in result.orders
+        if o.outcome not in ("filled", "not sent")
+        or (o.slippage_bps is not None and o.slippage_bps > result.max_slippage_bps)
+    ]
+    if attention:
+        _print_orders(attention)
+    out = [d for d in result.drift_after if d.out_of_band]
+    if out:
+        table = Table(
+            title="outside the band after the cycle", title_justify="left", box=box.SIMPLE_HEAD
+        )
+        for column in ("Account", "Cycle", "Symbol", "Weight", "Target", "Band"):
+            table.add_column(column)
+        for d in out:
+            table.add_row(
+                escape(d.account),
+                escape(d.cycle_id),
+                escape(d.symbol),
+                _pct(d.weight),
+                _pct(d.target),
+                f"{_pct(d.low)}-{_pct(d.high)}",
+            )
+        console.print(table)
+    if result.mismatches:
+        table = Table(title="reconciliation differences", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("Time", "Account", "Symbol", "Expected", "Broker"):
+            table.add_column(column)
+        for m in result.mismatches:
+            table.add_row(
+                f"{m.at.astimezone(tz):%Y-%m-%d %H:%M}",
+                escape(m.account),
+                escape(m.symbol),
+                _qty(m.expected),
+                _qty(m.broker),
+            )
+        console.print(table)
+    for finding in result.findings:
+        style = "bold red" if finding.severity == "problem" else "yellow"
+        console.print(
+            f"[{style}]{finding.severity.upper()}[/] {escape(finding.account)}: "
+            f"{escape(finding.what)}\n    fix: {escape(finding.fix)}"
+        )
+    problems = sum(1 for f in result.findings if f.severity == "problem")
+    if problems:
+        console.print(f"[bold red]{problems} problem(s): validation failed[/]")
+    else:
+        console.print("[green]validation passed[/]")
+
+
+def _print_orders(orders: Sequence[OrderCheck]) -> None:
+    table = Table(title="orders to look at", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in (
+        "Account",
+        "Client order id",
+        "Symbol",
+        "Side",
+        "Qty",
+        "Outcome",
+        "Filled",
+        "Planned",
+        "Fill",
+        "Slip bps",
+        "Detail",
+    ):
+        table.add_column(column, overflow="fold" if column == "Detail" else "ellipsis")
+    for o in orders:
+        table.add_row(
+            escape(o.account),
+            escape(o.client_order_id),
+            escape(o.symbol),
+            str(o.side),
+            _qty(o.qty),
+            o.outcome,
+            _qty(o.filled_qty),
+            _money(o.planned_price),
+            _money(o.fill_price),
+            "" if o.slippage_bps is None else str(o.slippage_bps),
+            # Broker messages are text from outside: never read them as markup.
+            escape(o.detail),
+        )
+    console.print(table)
+
+
+def _pct(value: Decimal) -> str:
+    return f"{value * 100:.2f}%"
+
+
+def _qty(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _money(value: Decimal | None) -> str:
+    return "" if value is None else f"${value:,.2f}"
+
+
+def _opt(value: Decimal | None, unit: str = "") -> str:
+    return "-" if value is None else f"{value}{unit}"
+
+
+_MEASURES: tuple[tuple[str, Callable[[AccountSummary], str]], ...] = (
+    ("cycles (failed)", lambda a: f"{a.cycles} ({a.failed_cycles})"),
+    ("orders planned", lambda a: str(a.planned)),
+    ("denied by checks", lambda a: str(a.denied)),
+    ("not sent", lambda a: str(a.not_sent)),
+    ("sent", lambda a: str(a.sent)),
+    ("filled", lambda a: str(a.filled)),
+    ("partially filled", lambda a: str(a.partially_filled)),
+    ("rejected", lambda a: str(a.rejected)),
+    ("unfilled (cancelled)", lambda a: str(a.unfilled)),
+    ("unresolved", lambda a: str(a.unresolved)),
+    (
+        "slippage bps (avg / worst)",
+        lambda a: f"{_opt(a.slippage_bps)} / {_opt(a.worst_slippage_bps)}",
+    ),
+    ("slippage cost", lambda a: f"${a.slippage_cost:,.2f}"),
+    (
+        "time to fill s (median / max)",
+        lambda a: f"{_opt(a.median_seconds_to_fill)} / {_opt(a.max_seconds_to_fill)}",
+    ),
+    ("cycles ending out of band", lambda a: str(a.cycles_out_of_band_after)),
+    ("cycles without drift after", lambda a: str(a.cycles_drift_unknown)),
+    ("reconciliation differences", lambda a: str(a.mismatches)),
+    ("outside fills", lambda a: str(a.external_fills)),
+)
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tz)
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"--since {text!r} is not a date like 2026-11-24", 2)
+
+
+def _parse_bps(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        fail(f"--max-slippage-bps {text!r} is not a number", 2)
+    if not value.is_finite() or value < 0:
+        fail(f"--max-slippage-bps must be zero or more, got {text}", 2)
+    return value
