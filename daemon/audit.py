@@ -41,9 +41,13 @@ class AuditKind(StrEnum):
     KILL_SWITCH = "kill_switch"
     CASH_MOVEMENT = "cash_movement"
     CONFIG_ERROR = "config_error"
+    CONFIG_RELOADED = "config_reloaded"
     TRADING_STATE = "trading_state"
     RECONCILIATION = "reconciliation"
     EXTERNAL_ORDER = "external_order"
+    TAX_DECISION = "tax_decision"
+    TAX_LOTS = "tax_lots"
+    ALERT = "alert"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,270 @@
+"""`trimtab performance`, `trimtab flows` and `trimtab alerts`: history, flows and alert states."""
+
+from __future__ import annotations
+
+__all__ = ["alerts", "flows_app", "performance_app"]
+
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+from sqlalchemy import select
+
+from daemon.audit import AuditKind, AuditLog
+from daemon.calendar import exchange_timezone, trading_day
+from daemon.cash_flows import CashFlow, FlowKind, flows_between, record_flow
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.end_of_day import end_of_day
+from daemon.performance_view import AccountPerformance, performance_view
+from daemon.persistence.performance_models import AlertRow
+
+performance_app = typer.Typer(help="Valuation history, returns and risk.", no_args_is_help=True)
+flows_app = typer.Typer(help="Deposits and withdrawals kept out of returns.", no_args_is_help=True)
+
+AccountOption = Annotated[str | None, typer.Option("--account", "-a", help="Only this account.")]
+DateOption = Annotated[str | None, typer.Option("--date", help="Day, YYYY-MM-DD (default: today).")]
+FLOW_TIME = time(16, 0)
+"""A flow entered by date counts at the regular close of that day, exchange time."""
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"date {text!r} is not YYYY-MM-DD", 2)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2%}"
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _money(value: Decimal | None) -> str:
+    return "-" if value is None else f"${value:,.2f}"
+
+
+@performance_app.command("show")
+def show(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: AccountOption = None,
+    day: DateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show returns (flows excluded) against the benchmark, risk and concentration."""
+    with load_app(config) as app:
+        settings = app.settings
+        if account is not None and account not in settings.accounts:
+            fail(f"no account {account}; accounts are {', '.join(settings.accounts)}", 2)
+        as_of = _day(day) if day else trading_day(app.clock(), settings.exchange)
+        names: list[str | None] = [account] if account else [*settings.accounts, None]
+        with app.database.transaction() as session:
+            views = [performance_view(session, settings, as_of, name) for name in names]
+    if as_json:
+        print_json(views)
+        return
+    for view in views:
+        _print_view(view)
+
+
+def _print_view(view: AccountPerformance) -> None:
+    name = view.account or "household"
+    summary = view.summary
+    console.print(
+        f"[bold]{name}[/] on {view.as_of}: value {_money(view.value)}, cash "
+        f"{_money(view.cash)}, day change {_money(view.day_change)}"
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("", "day", "month", "year", "since start"):
+        table.add_column(column, justify="right")
+    r = summary.returns
+    table.add_row(
+        "return (TWR)", *map(_pct, (r.day, r.month_to_date, r.year_to_date, r.since_start))
+    )
+    if summary.benchmark is not None:
+        b = summary.benchmark
+        table.add_row(
+            view.benchmark or "benchmark",
+            *map(_pct, (b.day, b.month_to_date, b.year_to_date, b.since_start)),
+        )
+    f = view.flows
+    table.add_row("deposits", _money(f.day_in), _money(f.month_in), _money(f.year_in), "")
+    table.add_row("withdrawals", _money(f.day_out), _money(f.month_out), _money(f.year_out), "")
+    console.print(table)
+    risk = summary.risk
+    var = risk.var
+    lines = [
+        f"volatility {_pct(risk.volatility)} a year over {risk.observations} daily returns",
+        f"max drawdown {_pct(-risk.max_drawdown.depth)}, now {_pct(-risk.current_drawdown)}",
+        f"Sharpe {_ratio(risk.sharpe)}, Sortino {_ratio(risk.sortino)}",
+        "VaR -"
+        if var is None
+        else f"one-day VaR {var.level:.0%}: {_money(var.amount)} ({var.fraction:.2%})",
+    ]
+    c = view.concentration
+    if c is not None and c.largest_symbol is not None:
+        lines.append(
+            f"largest holding {c.largest_symbol} {c.largest_weight:.1%}, "
+            f"Herfindahl {c.herfindahl:.3f}"
+        )
+    console.print("  " + "\n  ".join(lines) + "\n")
+
+
+@performance_app.command("record")
+def record(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: AccountOption = None,
+) -> None:
+    """Record the end-of-day valuation now (what `trimtab run` does after the last slot)."""
+    with load_app(config) as app:
+        if account is not None and account not in app.settings.accounts:
+            fail(f"no account {account}; accounts are {', '.join(app.settings.accounts)}", 2)
+        results = end_of_day(app, accounts=[account] if account else None)
+    failed = False
+    for result in results:
+        valuation = result.point.valuation if result.point else None
+        if valuation is not None:
+            console.print(f"{result.account}: {_money(valuation.equity)} at {valuation.as_of}")
+        else:
+            failed = True
+            problems = result.error or "; ".join(result.point.problems if result.point else [])
+            console.print(f"[red]{result.account}: not recorded: {problems}[/]")
+    if failed:
+        raise typer.Exit(1)
+
+
+@flows_app.command("add")
+def add(
+    amount: Annotated[
+        str, typer.Option("--amount", help="Positive for a deposit, negative for a withdrawal.")
+    ],
+    account: Annotated[str, typer.Option("--account", "-a", help="The account.")],
+    day: Annotated[str, typer.Option("--date", help="Day of the flow, YYYY-MM-DD.")],
+    config: ConfigOption = None,  # type: ignore[assignment]
+    note: Annotated[str, typer.Option("--note", help="Why (kept with the flow).")] = "",
+    ref: Annotated[
+        str | None,
+        typer.Option("--ref", help="Your id for it: adding the same ref twice records it once."),
+    ] = None,
+) -> None:
+    """Record a deposit or withdrawal the broker does not report (counted at that day's close)."""
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        fail(f"amount {amount!r} is not a number", 2)
+    if not value.is_finite() or value == 0:
+        fail(f"amount must be a non-zero number, not {amount}", 2)
+    flow_day = _day(day)
+    with load_app(config) as app:
+        if account not in app.settings.accounts:
+            fail(f"no account {account}; accounts are {', '.join(app.settings.accounts)}", 2)
+        tz = exchange_timezone(app.settings.exchange)
+        flow = CashFlow(
+            account=account,
+            at=datetime.combine(flow_day, FLOW_TIME, tz),
+            amount=value,
+            kind=FlowKind.DEPOSIT if value > 0 else FlowKind.WITHDRAWAL,
+            source="manual",
+            external_id=ref or uuid.uuid4().hex,
+            note=note,
+        )
+        now = app.clock()
+        with app.database.transaction() as session:
+            new = record_flow(session, flow, exchange=app.settings.exchange, now=now)
+            if new:
+                AuditLog(session).append(
+                    AuditKind.CASH_MOVEMENT,
+                    {
+                        "kind": flow.kind,
+                        "amount": value,
+                        "at": flow.at,
+                        "source": "manual",
+                        "ref": flow.external_id,
+                        "note": note,
+                    },
+                    at=now,
+                    account=account,
+                )
+    if new:
+        console.print(f"{account}: {flow.kind} {_money(abs(value))} on {flow_day} recorded")
+    else:
+        console.print(f"{account}: flow {ref} was already recorded; nothing changed")
+
+
+@flows_app.command("list")
+def list_flows(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: AccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List recorded deposits and withdrawals, oldest first."""
+    with load_app(config) as app:
+        names = [account] if account else list(app.settings.accounts)
+        with app.database.transaction() as session:
+            found = [f for name in names for f in flows_between(session, name)]
+    if as_json:
+        print_json(found)
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("account", "time (UTC)", "kind", "amount", "source", "id", "note"):
+        table.add_column(column)
+    for flow in found:
+        table.add_row(
+            flow.account,
+            f"{flow.at:%Y-%m-%d %H:%M}",
+            str(flow.kind),
+            _money(flow.amount),
+            flow.source,
+            flow.external_id,
+            flow.note,
+        )
+    console.print(table if found else "no flows recorded")
+
+
+def alerts(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: AccountOption = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also pending and cleared conditions.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List the alerts firing now (with --all: every condition being watched)."""
+    with load_app(config) as app:
+        query = select(AlertRow).order_by(AlertRow.account, AlertRow.key)
+        if account is not None:
+            query = query.where(AlertRow.account == account)
+        if not show_all:
+            query = query.where(AlertRow.state == "firing")
+        with app.database.transaction() as session:
+            rows = [
+                {
+                    "account": r.account,
+                    "key": r.key,
+                    "state": r.state,
+                    "severity": r.severity,
+                    "since": r.since,
+                    "fired_at": r.fired_at,
+                    "cleared_at": r.cleared_at,
+                    "episodes": r.episodes,
+                    "message": r.message,
+                }
+                for r in session.execute(query).scalars()
+            ]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no alerts firing" if not show_all else "no conditions recorded")
+        return
+    for row in rows:
+        console.print(
+            f"[bold]{row['account']}[/] {row['key']} [{row['state']}] since "
+            f"{row['since']:%Y-%m-%d %H:%M} UTC: {row['message']}"
+        )

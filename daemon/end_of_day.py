@@ -1,0 +1,80 @@
+"""The end of the trading day: each account's closing valuation, new flows, benchmark, alerts.
+
+`end_of_day` is what the daemon runs once a day after the last slot (and what
+`trimtab performance record` runs by hand). It only reads from brokers. One account's
+trouble (its broker down) is reported in its result and does not stop the others.
+"""
+
+from __future__ import annotations
+
+__all__ = ["EndOfDayResult", "end_of_day"]
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from daemon.alerts import Transition
+from daemon.bootstrap import App
+from daemon.errors import TrimtabError
+from daemon.logs import get_logger
+from daemon.monitoring import check_alerts
+from daemon.notify import Message
+from daemon.performance_history import PointRecorded, record_point
+from daemon.retry import ReadRetrying
+from daemon.valuations import EOD_REF, ValuationSource
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfDayResult:
+    account: str
+    point: PointRecorded | None
+    """None when the broker could not be read (see `error`)."""
+    error: str | None
+    alerts: Transition | None
+
+
+def end_of_day(
+    app: App,
+    *,
+    notify: Callable[[Message], None] | None = None,
+    accounts: Iterable[str] | None = None,
+) -> list[EndOfDayResult]:
+    """Record each account's day-end valuation and flows, the benchmark, and check alerts."""
+    settings = app.settings
+    benchmark = settings.performance.benchmark
+    results = []
+    for account in accounts if accounts is not None else settings.accounts:
+        log = get_logger(account=account)
+        point: PointRecorded | None = None
+        error: str | None = None
+        try:
+            broker = ReadRetrying(app.broker(account), log=log)
+            snapshot = broker.snapshot([benchmark] if benchmark else [])
+            point = record_point(
+                database=app.database,
+                settings=settings,
+                broker=broker,
+                snapshot=snapshot,
+                source=ValuationSource.EOD,
+                ref=EOD_REF,
+                clock=app.clock,
+                log=log,
+            )
+        except TrimtabError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("end_of_day_not_recorded", error=error)
+        alerts = None
+        if settings.alerts.enabled:
+            alerts = check_alerts(
+                database=app.database,
+                settings=settings,
+                account=account,
+                clock=app.clock,
+                notify=notify,
+            )
+        results.append(EndOfDayResult(account, point, error, alerts))
+        log.info(
+            "end_of_day_recorded",
+            equity=str(point.valuation.equity) if point and point.valuation else None,
+            error=error,
+        )
+    return results

@@ -1,0 +1,92 @@
+"""`trimtab performance`, `trimtab flows` and `trimtab alerts` on the example configuration."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import time_machine
+import typer
+from typer.testing import CliRunner
+
+from daemon.cli import app as trimtab
+from daemon.cli.monitor_cmd import alerts, flows_app, performance_app
+
+REPO = Path(__file__).resolve().parents[2]
+# Monday 2026-03-02, 16:10 in New York: after the close.
+DAY1 = datetime(2026, 3, 2, 21, 10, tzinfo=UTC)
+
+cli = typer.Typer()
+cli.add_typer(performance_app, name="performance")
+cli.add_typer(flows_app, name="flows")
+cli.command()(alerts)
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    config = tmp_path / "config.toml"
+    shutil.copy(REPO / "config.example.toml", config)
+    return config
+
+
+def run(app: typer.Typer, *args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result.stdout
+
+
+def test_record_flows_and_show(example: Path) -> None:
+    c = ("--config", str(example))
+    with time_machine.travel(DAY1, tick=False):
+        recorded = run(cli, "performance", "record", *c)
+    assert "brokerage: $100,000.00" in recorded
+    with time_machine.travel(DAY1 + timedelta(days=1), tick=False):
+        run(trimtab, "sim", "deposit", "2500", "--account", "brokerage", *c)
+        run(cli, "performance", "record", "--account", "brokerage", *c)
+        for _ in range(2):
+            run(cli, "flows", "add", "-a", "ira", "--amount", "-100", "--date", "2026-03-02",
+                "--ref", "w1", *c)  # fmt: skip
+        flows = json.loads(run(cli, "flows", "list", "--json", *c))
+        views = json.loads(run(cli, "performance", "show", "--json", *c))
+        text = run(cli, "performance", "show", "-a", "brokerage", *c)
+    assert [(f["account"], f["amount"], f["source"]) for f in flows] == [
+        ("brokerage", "100000", "sim"),
+        ("brokerage", "2500", "sim"),
+        ("ira", "-100", "manual"),
+        ("ira", "40000", "sim"),
+    ]
+    assert [v["account"] for v in views] == ["brokerage", "ira", None]
+    brokerage, ira, household = views
+    assert Decimal(brokerage["value"]) == Decimal("102500")
+    assert Decimal(household["value"]) == Decimal(brokerage["value"]) + Decimal(ira["value"])
+    # Cash only, and the deposit is a flow: no return at all.
+    assert float(brokerage["summary"]["returns"]["since_start"]) == 0.0
+    assert float(household["summary"]["returns"]["since_start"]) == 0.0
+    assert brokerage["benchmark"] == "VTI"
+    assert "return (TWR)" in text
+    assert "VTI" in text
+    assert run(cli, "alerts", *c).strip() == "no alerts firing"
+    assert json.loads(run(cli, "alerts", "--all", "--json", *c)) == []
+
+
+def test_bad_input_is_named_and_nothing_recorded(example: Path) -> None:
+    c = ("--config", str(example))
+    bad_amount = CliRunner().invoke(
+        cli, ["flows", "add", "-a", "ira", "--amount", "ten", "--date", "2026-03-02", *c]
+    )
+    assert bad_amount.exit_code == 2
+    assert "amount 'ten' is not a number" in bad_amount.output
+    unknown = CliRunner().invoke(
+        cli, ["flows", "add", "-a", "nope", "--amount", "5", "--date", "2026-03-02", *c]
+    )
+    assert unknown.exit_code == 2
+    assert "no account nope" in unknown.output
+    bad_day = CliRunner().invoke(
+        cli, ["flows", "add", "-a", "ira", "--amount", "5", "--date", "March 2", *c]
+    )
+    assert bad_day.exit_code == 2
+    assert json.loads(run(cli, "flows", "list", "--json", *c)) == []
