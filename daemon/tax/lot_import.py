@@ -132,7 +132,9 @@ def _row(
         errors.append(f"line {line}: acquired {acquired} is in the future")
     qty = _number(values.get("quantity", ""))
     if qty is None or qty <= 0:
-        errors.append(f"line {line}: quantity {values.get('quantity', '')!r} is not above 0")
+        errors.append(
+            f"line {line}: quantity {values.get('quantity', '')!r} is not a number above 0"
+        )
     cost = _number(values.get("cost_basis", ""))
     if cost is None or cost < 0:
         errors.append(

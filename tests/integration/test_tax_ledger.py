@@ -357,7 +357,7 @@ brokerage,VOO,2021-03-15,1,1,extra
     assert "account 'nobody' is not a household account" in problems[0]
     assert "symbol 'voo'" in problems[1]
     assert "not a date" in problems[2]
-    assert "quantity '-1' is not above 0" in problems[3]
+    assert "quantity '-1' is not a number above 0" in problems[3]
     assert "cost_basis '$35850'" in problems[4]
     assert "in the future" in problems[5]
     assert "6 fields" in problems[6]

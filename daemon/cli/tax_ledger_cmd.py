@@ -1,0 +1,420 @@
+"""`trimtab tax import | add-trade | lots | windows | report`: the household's tax-lot ledger.
+
+Attached to `trimtab tax` by `add_ledger_commands`. Every change to the ledger is audited, and
+so is a refused import or declaration (what was wrong, never half of it recorded).
+"""
+
+from __future__ import annotations
+
+__all__ = ["add_ledger_commands"]
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from daemon.audit import AuditKind, AuditLog
+from daemon.bootstrap import App
+from daemon.calendar import exchange_timezone
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.domain import Side
+from daemon.errors import DataError
+from daemon.tax.engine import TaxBook, replay_trades
+from daemon.tax.form8949 import Form8949Row, form8949_rows, form8949_totals
+from daemon.tax.ledger import (
+    HouseholdAccount,
+    LedgerSale,
+    TaxLedger,
+    household_accounts,
+    sale_trade_id,
+    tax_policy,
+)
+from daemon.tax.lot_import import LotImportError, import_lots, parse_lots_csv
+from daemon.tax.sources import declare_trade
+from daemon.tax.types import LossWindow, PurchaseWindow
+
+AccountFilter = Annotated[
+    str | None, typer.Option("--account", "-a", help="Only this account.", show_default=False)
+]
+
+
+def add_ledger_commands(app: typer.Typer) -> None:
+    """Register the ledger's commands on the `trimtab tax` group."""
+    app.command("import")(import_file)
+    app.command("add-trade")(add_trade)
+    app.command("lots")(lots)
+    app.command("windows")(windows)
+    app.command("report")(report)
+
+
+def _today(app: App) -> date:
+    return app.clock().astimezone(exchange_timezone(app.settings.exchange)).date()
+
+
+@dataclass(frozen=True, slots=True)
+class _Household:
+    accounts: dict[str, HouseholdAccount]
+    book: TaxBook
+    sales: list[LedgerSale]
+
+
+def _household(app: App) -> _Household:
+    accounts = household_accounts(app.settings)
+    with app.database.transaction() as session:
+        ledger = TaxLedger(session)
+        trades = ledger.trades(accounts)
+        sales = ledger.sales()
+    try:
+        book = replay_trades(trades, tax_policy(app.settings))
+    except DataError as exc:
+        fail(f"the ledger cannot be replayed: {exc}")
+    return _Household(accounts, book, sales)
+
+
+def _audit(app: App, payload: dict[str, Any], account: str | None = None) -> None:
+    with app.database.transaction() as session:
+        AuditLog(session).append(AuditKind.TAX_LOTS, payload, at=app.clock(), account=account)
+
+
+def import_file(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: account,symbol,acquired,quantity,cost_basis[,note].")
+    ],
+    config: ConfigOption = None,  # type: ignore[assignment]
+) -> None:
+    """Import existing lots (all of them or none); see docs/tax.md for the format."""
+    with load_app(config) as app:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"{file}: cannot read it as UTF-8 text ({exc.__class__.__name__})")
+        try:
+            rows = parse_lots_csv(
+                text,
+                path=str(file),
+                accounts=household_accounts(app.settings),
+                today=_today(app),
+            )
+            with app.database.transaction() as session:
+                count = import_lots(session, rows, path=str(file), at=app.clock())
+                AuditLog(session).append(
+                    AuditKind.TAX_LOTS,
+                    {"import": str(file), "lots": count},
+                    at=app.clock(),
+                )
+        except LotImportError as exc:
+            _audit(app, {"import": str(file), "rejected": list(exc.problems)})
+            fail(str(exc))
+        console.print(f"imported {count} lot(s) from {file}")
+
+
+def add_trade(
+    account: Annotated[str, typer.Option("--account", "-a", help="An outside account.")],
+    symbol: Annotated[str, typer.Option("--symbol", help="Ticker, e.g. VOO.")],
+    side: Annotated[Side, typer.Option("--side", help="buy or sell.")],
+    on: Annotated[str, typer.Option("--date", help="Trade date, YYYY-MM-DD.")],
+    qty: Annotated[str, typer.Option("--qty", help="Shares.")],
+    amount: Annotated[
+        str, typer.Option("--amount", help="Total cost (buy) or net proceeds (sell), fees in.")
+    ],
+    note: Annotated[str, typer.Option("--note", help="What it is; tells twins apart.")] = "",
+    config: ConfigOption = None,  # type: ignore[assignment]
+) -> None:
+    """Declare a trade in an outside account (spouse, another broker, an employer plan)."""
+    with load_app(config) as app:
+        declared = {
+            "account": account,
+            "symbol": symbol.upper(),
+            "side": side,
+            "date": on,
+            "qty": qty,
+            "amount": amount,
+            "note": note,
+        }
+        try:
+            day = _date(on, "--date")
+            if day > _today(app):
+                raise DataError(f"--date {on} is in the future")
+            accounts = household_accounts(app.settings)
+            with app.database.transaction() as session:
+                result = declare_trade(
+                    session,
+                    accounts=accounts,
+                    policy=tax_policy(app.settings),
+                    account=account,
+                    symbol=symbol.upper(),
+                    side=side,
+                    on=day,
+                    qty=_decimal(qty, "--qty"),
+                    amount=_decimal(amount, "--amount"),
+                    note=note,
+                    at=app.clock(),
+                )
+                AuditLog(session).append(
+                    AuditKind.TAX_LOTS,
+                    {"declared": declared, "recorded_as": result.kind, "id": result.id},
+                    at=app.clock(),
+                    account=account,
+                )
+        except DataError as exc:
+            _audit(app, {"declared": declared, "rejected": str(exc)}, account)
+            fail(str(exc))
+        console.print(f"recorded {side} of {qty} {symbol.upper()} in {account} on {day}")
+
+
+def _date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise DataError(f"{option} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _decimal(text: str, option: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise DataError(f"{option} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise DataError(f"{option} {text!r} is not a number")
+    return value
+
+
+def lots(
+    account: AccountFilter = None,
+    config: ConfigOption = None,  # type: ignore[assignment]
+    as_json: JsonOption = False,
+) -> None:
+    """List open tax lots with their wash-adjusted basis and holding period."""
+    with load_app(config) as app:
+        held = _household(app).book.lots(account)
+    if as_json:
+        print_json(
+            [
+                {
+                    "lot": lot.source_id,
+                    "account": lot.account,
+                    "symbol": lot.symbol,
+                    "qty": lot.qty,
+                    "cost": lot.cost,
+                    "adjusted_basis": lot.adjusted_basis,
+                    "wash_adjustment": lot.wash_adjustment,
+                    "acquired": lot.acquired,
+                    "holding_period_start": lot.holding_period_start,
+                }
+                for lot in held
+            ]
+        )
+        return
+    table = Table(title="Open lots", title_justify="left")
+    for name in ("lot", "account", "symbol", "qty", "cost", "adjusted basis", "acquired"):
+        table.add_column(
+            name, justify="right" if name in ("qty", "cost", "adjusted basis") else "left"
+        )
+    table.add_column("held since")
+    for lot in held:
+        table.add_row(
+            lot.source_id,
+            lot.account,
+            lot.symbol,
+            f"{lot.qty:f}",
+            f"{lot.cost:,.2f}",
+            f"{lot.adjusted_basis:,.2f}",
+            lot.acquired.isoformat(),
+            lot.holding_period_start.isoformat(),
+        )
+    console.print(table if held else "no open lots")
+
+
+def windows(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    as_json: JsonOption = False,
+) -> None:
+    """List every open wash-sale window and the day it ends."""
+    with load_app(config) as app:
+        today = _today(app)
+        found = _household(app).book.open_windows(today)
+    shaped = [_window(w) for w in found]
+    if as_json:
+        print_json(shaped)
+        return
+    if not shaped:
+        console.print(f"no open wash-sale windows on {today}")
+        return
+    table = Table(title=f"Open wash-sale windows on {today}", title_justify="left")
+    for name in ("kind", "account", "symbol", "group", "date", "ends", "shares", "loss", "meaning"):
+        table.add_column(name, justify="right" if name in ("shares", "loss") else "left")
+    for row in shaped:
+        table.add_row(
+            row["kind"],
+            row["account"],
+            row["symbol"],
+            ",".join(row["group"]),
+            row["date"].isoformat(),
+            row["ends"].isoformat(),
+            f"{row['shares']:f}",
+            f"{row['loss']:,.2f}" if row["loss"] is not None else "",
+            row["meaning"],
+        )
+    console.print(table)
+
+
+def _window(window: LossWindow | PurchaseWindow) -> dict[str, Any]:
+    group = sorted(window.symbols)
+    if isinstance(window, LossWindow):
+        return {
+            "kind": "loss sale",
+            "account": window.account,
+            "symbol": window.symbol,
+            "group": group,
+            "date": window.sale_date,
+            "ends": window.ends,
+            "shares": window.unwashed_qty,
+            "loss": window.unwashed_loss,
+            "meaning": "buying the group anywhere in the household would wash this loss",
+        }
+    return {
+        "kind": "purchase",
+        "account": window.account,
+        "symbol": window.symbol,
+        "group": group,
+        "date": window.acquired,
+        "ends": window.ends,
+        "shares": window.available_qty,
+        "loss": None,
+        "meaning": "a taxable sale of the group at a loss would be washed"
+        + (" for good (IRA)" if window.account_type != "taxable" else ""),
+    }
+
+
+_CSV_COLUMNS = (
+    "account",
+    "description",
+    "date_acquired",
+    "date_sold",
+    "proceeds",
+    "basis",
+    "code",
+    "adjustment",
+    "gain",
+    "term",
+)
+
+
+def report(
+    year: Annotated[int, typer.Option("--year", help="Tax year.")],
+    account: AccountFilter = None,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Print CSV rows instead of tables.")
+    ] = False,
+    config: ConfigOption = None,  # type: ignore[assignment]
+    as_json: JsonOption = False,
+) -> None:
+    """Print Form 8949-style rows of the year's taxable sales, totals by term, harvested losses."""
+    with load_app(config) as app:
+        household = _household(app)
+    sales = [s for s in household.book.sales if account in (None, s.trade.account)]
+    rows = form8949_rows(sales, year)
+    totals = form8949_totals(rows)
+    harvested = _harvested(household, year, account)
+    unmatched = [
+        s
+        for s in household.sales
+        if s.sold.year == year and s.matched_qty < s.qty and account in (None, s.account)
+    ]
+    if as_csv:
+        _print_csv(rows)
+        return
+    if as_json:
+        print_json(
+            {
+                "year": year,
+                "rows": [_row(r) for r in rows],
+                "totals": totals,
+                "harvested_losses": harvested,
+                "unmatched": [
+                    {
+                        "sale": s.source_id,
+                        "account": s.account,
+                        "symbol": s.symbol,
+                        "qty": s.qty - s.matched_qty,
+                    }
+                    for s in unmatched
+                ],
+            }
+        )
+        return
+    table = Table(title=f"Form 8949 rows, {year}", title_justify="left")
+    for name in _CSV_COLUMNS:
+        table.add_column(
+            name, justify="right" if name in _CSV_COLUMNS[4:9] and name != "code" else "left"
+        )
+    for r in rows:
+        table.add_row(*(str(v) for v in _row(r).values()))
+    console.print(table if rows else f"no taxable sales in {year}")
+    for total in totals:
+        console.print(
+            f"{total.term}-term: {total.rows} row(s), proceeds {total.proceeds:,.2f}, "
+            f"basis {total.basis:,.2f}, adjustments {total.adjustment:,.2f}, "
+            f"gain {total.gain:,.2f}"
+        )
+    harvested_total = sum((h["loss"] for h in harvested), Decimal(0))
+    console.print(f"harvested losses: {harvested_total:,.2f} in {len(harvested)} sale(s)")
+    for sale in unmatched:
+        console.print(
+            f"[yellow]warning:[/] {sale.qty - sale.matched_qty:f} of {sale.qty:f} {sale.symbol} "
+            f"sold in {sale.account} on {sale.sold} had no recorded lot and are not reported: "
+            "import their lots (trimtab tax import)"
+        )
+
+
+def _row(r: Form8949Row) -> dict[str, Any]:
+    return {
+        "account": r.account,
+        "description": r.description,
+        "date_acquired": r.acquired,
+        "date_sold": r.sold,
+        "proceeds": r.proceeds,
+        "basis": r.basis,
+        "code": r.code,
+        "adjustment": r.adjustment,
+        "gain": r.gain,
+        "term": r.term,
+    }
+
+
+def _print_csv(rows: tuple[Form8949Row, ...]) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(_CSV_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                v.isoformat()
+                if isinstance(v, date)
+                else f"{v:f}"
+                if isinstance(v, Decimal)
+                else str(v)
+                for v in _row(r).values()
+            ]
+        )
+    typer.echo(out.getvalue(), nl=False)
+
+
+def _harvested(household: _Household, year: int, account: str | None) -> list[dict[str, Any]]:
+    by_id = {s.id: s for s in household.book.sales}
+    found = []
+    for sale in household.sales:
+        if not sale.harvest or sale.sold.year != year or account not in (None, sale.account):
+            continue
+        realized = by_id.get(sale_trade_id(sale.id))
+        loss = -realized.gain if realized is not None and realized.gain < 0 else Decimal(0)
+        found.append(
+            {"account": sale.account, "symbol": sale.symbol, "sold": sale.sold, "loss": loss}
+        )
+    return found
