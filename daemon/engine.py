@@ -37,6 +37,7 @@ from daemon.policy import planning_policy
 from daemon.reconcile import Reconciliation, reconcile
 from daemon.retry import ReadRetrying
 from daemon.risk import TRIPPING_CHECKS, RiskLimits, RiskReview, review_orders
+from daemon.tax.cycle import TaxCycle, tax_symbols
 from daemon.trading_state import account_state, set_trading_state
 from strategies.base import Strategy, StrategyContext
 
@@ -180,7 +181,7 @@ class Engine:
     ) -> CycleReport:
         broker = ReadRetrying(self._broker_for(account), log=log, sleep=self._sleep)
         strategy = self._strategy_for(account)
-        universe = sorted(strategy.universe())
+        universe = sorted(set(strategy.universe()) | tax_symbols(self._settings, account))
         if submit:
             reconciled = self._reconcile(broker, account, universe, cycle_id, log)
             snapshot = reconciled.snapshot
@@ -198,6 +199,14 @@ class Engine:
             prices={s: q.price for s, q in snapshot.quotes.items()},
         )
         self._audit(AuditKind.SNAPSHOT, {"snapshot": snapshot}, account, cycle_id)
+        tax = TaxCycle.open(
+            settings=self._settings,
+            database=self._database,
+            account=account,
+            now=now,
+            record=submit,
+            cycle_id=cycle_id,
+        )
         targets = check_targets(strategy.targets(context), settings.strategy)
         self._audit(
             AuditKind.TARGETS,
@@ -205,6 +214,7 @@ class Engine:
             account,
             cycle_id,
         )
+        targets = tax.stand_ins(targets, context.holdings, context.prices, snapshot.cash)
         max_age = timedelta(hours=float(self._settings.risk.max_quote_age_hours))
         plan_input = planning_input(
             snapshot, targets, now=now, max_quote_age=max_age, withdrawal=withdrawal
@@ -213,6 +223,9 @@ class Engine:
             settings, fractionable=snapshot.fractionable, symbols=plan_input.prices.keys()
         )
         plan = plan_rebalance(plan_input, policy)
+        plan = tax.apply(
+            plan, plan_input.prices, policy, cycle_id=cycle_id, save=submit, at=self._clock()
+        ).plan
         self._audit(
             AuditKind.PLAN,
             {
@@ -294,6 +307,7 @@ class Engine:
             )
             self._trip_rules(account, cycle_id, outcomes)
             after = self._after_trading(broker, account, universe, cycle_id, log)
+            tax.record(broker, self._clock(), cycle_id)
             drift_after = self._drift_after(after, targets, policy, withdrawal, log)
         report = CycleReport(
             cycle_id=cycle_id,
