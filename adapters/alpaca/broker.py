@@ -5,7 +5,7 @@ Both clients run with `raw_data=True`, a session with timeouts and no SDK retrie
 
 | method | requests | notes |
 |---|---|---|
-| `snapshot(symbols)` | account, positions, open orders, market data snapshots; assets once per New York day per symbol; the clock once per open/close | an unknown or non-tradable requested symbol is a `DataError` naming it |
+| `snapshot(symbols)` | account, positions, open orders, market data snapshots; assets once per New York day per symbol; the clock once per open/close | a requested symbol Alpaca does not know has no quote (logged with the fix); planning stops on it |
 | `submit(intent)` | one POST, never retried | checked first (`adapters.alpaca.orders`): a refusal sends nothing; `client_order_id` always set; time in force `day` |
 | `get_order(coid)` | GET by client order id | `None` on 404 |
 | `cancel(coid)` | DELETE, then GET | the order id comes from this process's memory, else a lookup; a 422 (no longer cancelable) returns the order as it is |
@@ -78,7 +78,6 @@ from adapters.base import (
 from daemon.domain import AccountSnapshot, BrokerOrder, Fill, OrderIntent, OrderType, Quote
 from daemon.errors import (
     BrokerError,
-    DataError,
     DuplicateClientOrderId,
     OrderRejected,
     OutcomeUnknown,
@@ -160,7 +159,8 @@ class AlpacaBroker:
             self._order_ids[order.broker_order_id] = order.client_order_id
         wanted = sorted({p.symbol for p in positions} | set(symbols))
         assets = self._asset_infos(wanted)
-        self._refuse_unusable(symbols, assets)
+        self._warn_unusable(symbols, assets)
+        quotes = self._quotes(wanted)
         now = self._now()
         self._flush_unknowns()
         return AccountSnapshot(
@@ -168,7 +168,7 @@ class AlpacaBroker:
             as_of=now,
             cash=info.cash,
             positions=positions,
-            quotes=self._quotes(wanted),
+            quotes=quotes,
             open_orders=open_orders,
             fractionable=frozenset(
                 s
@@ -421,20 +421,25 @@ class AlpacaBroker:
             result[symbol] = cached[1]
         return result
 
-    def _refuse_unusable(
+    def _warn_unusable(
         self, symbols: Collection[str], assets: Mapping[str, AssetInfo | None]
     ) -> None:
+        """Log requested symbols Alpaca does not know or trade, with the fix.
+
+        The snapshot still answers (an unknown symbol simply has no quote, as the Broker
+        contract says); planning then stops on the missing price, and `submit` refuses.
+        """
         for symbol in sorted(symbols):
             asset = assets.get(symbol)
-            if asset is None:
-                raise DataError(
-                    f"account {self.account}: Alpaca has no symbol {symbol} (fix: correct the "
-                    "symbol in the strategy's targets)"
-                )
-            if not asset.tradable or asset.status != "active":
-                raise DataError(
-                    f"account {self.account}: Alpaca does not trade {symbol} (status "
-                    f"{asset.status}) (fix: remove it from the strategy's targets)"
+            if asset is None or not asset.tradable or asset.status != "active":
+                _log.warning(
+                    "alpaca_symbol_unusable",
+                    account=self.account,
+                    symbol=symbol,
+                    problem="unknown at Alpaca"
+                    if asset is None
+                    else f"not tradable ({asset.status})",
+                    fix="correct or remove the symbol in the strategy's targets",
                 )
 
     def _quotes(self, symbols: Sequence[str]) -> dict[str, Quote]:

@@ -19,6 +19,7 @@ from adapters.base import Broker, BrokerEnvironment
 from adapters.sim import SimBroker, SimSettings, StaticPrices
 from daemon.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
 from daemon.persistence.db import Database, open_database
+from tests.fakes.alpaca_server.harness import AlpacaHarness
 
 ACCOUNT = "contract"
 CENT = Decimal("0.01")
@@ -177,11 +178,13 @@ SIM_VARIANTS = {
     ),
 }
 
-HarnessFactory = Callable[[Database, Path], SimHarness]
+HarnessFactory = Callable[[Database, Path], "SimHarness | AlpacaHarness"]
 HARNESSES: dict[str, HarnessFactory] = {
     name: (lambda database, state_dir, settings=settings: SimHarness(settings, database, state_dir))
     for name, settings in SIM_VARIANTS.items()
 }
+# The Alpaca adapter through alpaca-py against the fake Alpaca server on loopback.
+HARNESSES["alpaca"] = lambda _database, _state_dir: AlpacaHarness(ACCOUNT)
 
 
 @pytest.fixture(params=sorted(HARNESSES))

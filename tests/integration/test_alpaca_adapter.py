@@ -21,7 +21,6 @@ from adapters.base import AccountCheck, BrokerChecks, CredentialsRejected
 from daemon.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.errors import (
     BrokerError,
-    DataError,
     DuplicateClientOrderId,
     OrderRejected,
     OutcomeUnknown,
@@ -413,15 +412,15 @@ def test_a_fraction_the_planner_did_not_round_is_floored_to_nine_decimals(
     assert order.qty == D("1.123456789")
 
 
-def test_an_unknown_or_untradable_target_symbol_is_a_data_error(
+def test_an_unknown_or_untradable_target_symbol_has_no_quote_and_a_warning(
     broker: AlpacaBroker, state: AlpacaState
 ) -> None:
-    with pytest.raises(DataError, match="account main: Alpaca has no symbol NOPE"):
-        broker.snapshot(["VTI", "NOPE"])
     state.assets["SCHD"].tradable = False
-    broker._assets.clear()  # a new day: assets are read again
-    with pytest.raises(DataError, match="does not trade SCHD"):
-        broker.snapshot(["SCHD"])
+    with capture_logs() as logs:
+        snapshot = broker.snapshot(["VTI", "NOPE", "SCHD"])
+    assert "NOPE" not in snapshot.quotes
+    warned = {(e["symbol"], e["problem"]) for e in logs if e["event"] == "alpaca_symbol_unusable"}
+    assert warned == {("NOPE", "unknown at Alpaca"), ("SCHD", "not tradable (active)")}
 
 
 def test_the_clock_is_asked_again_once_its_answer_expires(

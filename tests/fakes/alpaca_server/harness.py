@@ -1,0 +1,72 @@
+"""The broker contract's harness for the Alpaca adapter: alpaca-py against the fake Alpaca.
+
+Levers a paper account at the real Alpaca does not have (moving prices, funding, giving a
+position) act on the fake's state directly; `settle` lets the fake fill what can fill, which
+it otherwise does only when the next request arrives (never inside the POST, as at Alpaca).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from adapters.alpaca.broker import AlpacaBroker
+from adapters.base import Broker
+from daemon.domain import Side
+from tests.fakes.alpaca_server.client import SteppingClock, make_broker
+from tests.fakes.alpaca_server.server import FakeAlpaca
+from tests.fakes.alpaca_server.state import AlpacaState
+
+
+class AlpacaHarness:
+    """A fresh fake account (market open, fills on `settle`) behind a real `AlpacaBroker`."""
+
+    fractional = True
+    unknown_symbol = "NOSUCHSYMBOL"
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        self.state = AlpacaState(clock=SteppingClock(), market_open=True, auto_fill=True)
+        self.fake = FakeAlpaca(self.state).start()
+        self.broker: Broker = self._build()
+
+    def _build(self) -> AlpacaBroker:
+        return make_broker(self.fake, account=self.account)
+
+    def fund(self, cash: Decimal) -> None:
+        with self.state.lock:
+            self.state.cash += cash
+
+    def set_price(self, symbol: str, price: Decimal) -> None:
+        with self.state.lock:
+            if symbol not in self.state.assets:
+                self.state.add_asset(symbol, str(price))
+            self.state.prices[symbol] = price
+
+    def give_position(self, symbol: str, qty: Decimal) -> None:
+        # A transfer in (as an ACATS would be): shares at the current price, no cash moves.
+        with self.state.lock:
+            held, cost = self.state.positions.get(symbol, (Decimal(0), Decimal(0)))
+            price = self.state.prices[symbol]
+            total = held + qty
+            self.state.positions[symbol] = (total, (held * cost + qty * price) / total)
+
+    def expected_fill_price(self, side: Side, quote: Decimal) -> Decimal:
+        return quote  # the fake fills market orders at the current price, no slippage
+
+    def expected_commission(self, qty: Decimal) -> Decimal:
+        return Decimal(0)  # Alpaca charges no commission on US equities
+
+    def settle(self) -> None:
+        self.state.auto_fill_open()
+
+    def now(self) -> datetime:
+        return self.state.now()
+
+    def restart(self) -> None:
+        self.broker.close()
+        self.broker = self._build()
+
+    def close(self) -> None:
+        self.broker.close()
+        self.fake.close()
