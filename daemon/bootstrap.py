@@ -70,7 +70,11 @@ class App:
         return plugin.create(plugin.params_model.model_validate(settings.strategy_params))
 
     def engine(
-        self, *, fill_timeout: float = 60.0, sleep: Callable[[float], None] = time.sleep
+        self,
+        *,
+        fill_timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> Engine:
         return Engine(
             settings=self.settings,
@@ -80,6 +84,7 @@ class App:
             clock=self.clock,
             fill_timeout=fill_timeout,
             sleep=sleep,
+            should_stop=should_stop,
         )
 
     def close(self) -> None:

@@ -17,7 +17,7 @@ notifications.
 
 from __future__ import annotations
 
-__all__ = ["Daemon"]
+__all__ = ["Daemon", "changed_paths"]
 
 import json
 import os
@@ -317,8 +317,16 @@ class Daemon:
         if problems:
             self._reject(problems)
             return
+        changed = changed_paths(old.model_dump(), new.model_dump())
         with self._runner.lock:
             # Between cycles: no cycle sees half of the old and half of the new.
+            with self._app.database.transaction() as session:
+                # Paths only: a value may be a credential, and the file itself is the record.
+                AuditLog(session).append(
+                    AuditKind.CONFIG_RELOADED,
+                    {"changed": changed, "mode": str(new.mode), "accounts": sorted(new.accounts)},
+                    at=self._clock(),
+                )
             self._app.settings = new
             for broker in self._app.brokers.values():
                 broker.close()
@@ -326,7 +334,9 @@ class Daemon:
             configure_logging(new.log.level, new.log.format)
             self._notifier = self._make_notifier(new)
             self._schedule(new)
-        self._log.info("config_reloaded", accounts=sorted(new.accounts), mode=str(new.mode))
+        self._log.info(
+            "config_reloaded", accounts=sorted(new.accounts), mode=str(new.mode), changed=changed
+        )
 
     def _reject(self, problems: list[ConfigProblem]) -> None:
         """Keep the running configuration; audit and alert (problems never carry values)."""
@@ -347,6 +357,20 @@ class Daemon:
                 at=self._clock(),
             )
         self._notify(config_rejected_message(problems))
+
+
+def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Return the dotted key paths whose values differ between two dumped configurations."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        paths: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old or key not in new:
+                paths.append(path)
+            else:
+                paths += changed_paths(old[key], new[key], path)
+        return paths
+    return [] if old == new else [prefix or "(root)"]
 
 
 def _last_audit_seq(session: Session) -> int:

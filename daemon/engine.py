@@ -17,13 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 
 from adapters.base import Broker
 from daemon.activity import recent_activity
 from daemon.audit import AuditKind, AuditLog
 from daemon.calendar import market_open, trading_day
 from daemon.config import AccountSettings, Settings
+from daemon.cycle_ids import next_attempt_id, slot_attempts, slot_base
 from daemon.cycle_inputs import check_targets, planning_input
 from daemon.domain import AccountSnapshot, Mode, OrderStatus, TradingState
 from daemon.errors import TransientBrokerError, TrimtabError
@@ -77,8 +77,11 @@ class Engine:
         clock: Callable[[], datetime],
         fill_timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self._settings = settings
+        self._should_stop = should_stop
+        """True once the daemon is stopping: orders not yet sent are recorded as not sent."""
         self._database = database
         self._broker_for = broker_for
         self._strategy_for = strategy_for
@@ -103,24 +106,15 @@ class Engine:
         """Run the slot's cycle through the configured mode, unless it already completed."""
         now = self._clock()
         day = trading_day(now, self._settings.exchange)
-        base = f"{account}:{day}:{slot}"
+        base = slot_base(account, day, slot)
         with self._database.transaction() as session:
-            attempts = (
-                session.execute(
-                    select(CycleRow).where(CycleRow.cycle_id.startswith(base, autoescape=True))
-                )
-                .scalars()
-                .all()
-            )
-            attempts = [
-                a for a in attempts if a.cycle_id == base or a.cycle_id.startswith(base + ".")
-            ]
+            attempts = slot_attempts(session, base)
         if any(a.outcome == "succeeded" for a in attempts) and not force:
             raise SlotAlreadyRan(
                 f"the {slot} cycle of {account} on {day} already ran; "
                 "use `trimtab run --once --force` to run it again"
             )
-        cycle_id = base if not attempts else f"{base}.{len(attempts) + 1}"
+        cycle_id = next_attempt_id(base, len(attempts))
         return self._cycle(account, cycle_id, submit=True, withdrawal=withdrawal, slot=slot)
 
     def _cycle(
@@ -297,6 +291,7 @@ class Engine:
                 clock=self._clock,
                 log=log,
                 fill_timeout=self._fill_timeout,
+                should_stop=self._should_stop,
             )
             outcomes = executor.execute(
                 cycle_id=cycle_id,

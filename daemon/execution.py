@@ -63,8 +63,12 @@ class Executor:
         log: Any,
         fill_timeout: float = 60.0,
         poll_interval: float = 0.5,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self._database = database
+        # A stopping daemon lets the orders already sent reach a recorded fate and sends no
+        # more: each unsent order is then recorded as not sent, like one under the kill switch.
+        self._should_stop = should_stop
         self._broker = broker
         self._clock = clock
         self._log = log
@@ -94,6 +98,12 @@ class Executor:
             outcomes.append(self._send(self._intent(cycle_id, account, seq, order, policy)))
         outcomes = self._await_all(outcomes)
         if not buys:
+            return outcomes
+        if self._should_stop():
+            # Each buy is recorded as not sent by `_send`; no need to read the account again.
+            for order in buys:
+                seq += 1
+                outcomes.append(self._send(self._intent(cycle_id, account, seq, order, policy)))
             return outcomes
         fresh = self._broker.snapshot([o.symbol for o in buys])
         spendable = fresh.cash - policy.cash_buffer
@@ -184,8 +194,13 @@ class Executor:
             store.add(intent, now)
             kill = kill_switch_state(session)
             audit = AuditLog(session)
-            if kill.engaged:
-                detail = f"not sent: kill switch engaged ({kill.reason})"
+            stopping = self._should_stop()
+            if kill.engaged or stopping:
+                detail = (
+                    f"not sent: kill switch engaged ({kill.reason})"
+                    if kill.engaged
+                    else "not sent: trimtab is stopping; the next cycle plans anew"
+                )
                 store.move(intent.client_order_id, OrderStatus.CANCELLED, now, detail=detail)
                 audit.append(
                     AuditKind.ORDER_RESULT,

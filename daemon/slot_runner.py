@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.audit import AuditKind, AuditLog
 from daemon.bootstrap import App
+from daemon.cycle_ids import next_attempt_id, slot_attempts, slot_base
 from daemon.engine import SlotAlreadyRan
 from daemon.logs import get_logger
 from daemon.messages import cycle_message, skipped_message
@@ -108,9 +108,9 @@ class SlotRunner:
     def _record_skipped(self, session: Session, account: str, due: Due, now: datetime) -> list[str]:
         """Write one `cycles` row for the latest skipped slot (it marks all of them handled)
         and one audit record naming them all."""
-        cycle_ids = [f"{account}:{slot.day}:{slot.name}" for slot in due.skipped]
+        cycle_ids = [slot_base(account, slot.day, slot.name) for slot in due.skipped]
         latest = due.skipped[-1]
-        cycle_id = _attempt_id(session, cycle_ids[-1])
+        cycle_id = next_attempt_id(cycle_ids[-1], len(slot_attempts(session, cycle_ids[-1])))
         session.add(
             CycleRow(
                 cycle_id=cycle_id,
@@ -148,7 +148,9 @@ class SlotRunner:
         )
         self._cycle_started = time.monotonic()
         try:
-            report = self._app.engine().run_once(account, slot=slot.name)
+            report = self._app.engine(should_stop=lambda: self.stopping).run_once(
+                account, slot=slot.name
+            )
         except SlotAlreadyRan as exc:
             # `due_slots` only offers slots with no finished row, so this means the cycles
             # table changed under us; the engine refused, nothing ran twice.
@@ -159,12 +161,3 @@ class SlotRunner:
         message = cycle_message(report, str(self._app.settings.mode))
         if message is not None:
             self._notify(message)
-
-
-def _attempt_id(session: Session, base: str) -> str:
-    """Return `base`, or `base.N` after N-1 earlier attempts (the engine's numbering)."""
-    taken = session.execute(
-        select(CycleRow.cycle_id).where(CycleRow.cycle_id.startswith(base, autoescape=True))
-    ).scalars()
-    count = sum(1 for c in taken if c == base or c.startswith(base + "."))
-    return base if count == 0 else f"{base}.{count + 1}"

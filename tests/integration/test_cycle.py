@@ -391,3 +391,34 @@ def test_the_broker_refusing_fractions_means_whole_shares(
     assert all(o.intent.qty == o.intent.qty.to_integral_value() for o in report.outcomes)
     assert all(o.status is OrderStatus.FILLED for o in report.outcomes)
     app.close()
+
+
+def test_a_stopping_daemon_sends_no_further_order_and_records_the_rest_as_not_sent(
+    paper: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM during a cycle: the order already sent keeps its recorded fate, the others
+    are recorded as not sent, and nothing is left submitting or unknown."""
+    sent: list[str] = []
+    submit = paper.sim.submit
+
+    def record_submit(intent: OrderIntent) -> BrokerOrder:
+        sent.append(intent.symbol)
+        return submit(intent)
+
+    monkeypatch.setattr(paper.sim, "submit", record_submit)
+
+    def should_stop() -> bool:
+        # The signal arrives once the broker has the first order.
+        return bool(sent)
+
+    report = paper.app.engine(fill_timeout=1, should_stop=should_stop).run_once("main")
+    assert report.outcome == "succeeded", report.error
+    assert [(o.intent.symbol, o.status) for o in report.outcomes] == [
+        ("BND", OrderStatus.FILLED),
+        ("VTI", OrderStatus.CANCELLED),
+    ]
+    assert "trimtab is stopping" in report.outcomes[1].detail
+    assert sent == ["BND"]
+    assert [o["symbol"] for o in paper.sim_orders()] == ["BND"]
+    with paper.app.database.transaction() as session:
+        assert IntentStore(session).unresolved("main") == []

@@ -276,7 +276,8 @@ def test_run_signals_restart_second_instance_and_reload(setup: Setup) -> None:
     # SIGHUP with a good file: taken.
     config.write_text(CONFIG.replace("seconds = 2", "seconds = 1"))
     second.proc.send_signal(signal.SIGHUP)
-    second.wait_for("config_reloaded")
+    reloaded = second.wait_for("config_reloaded")
+    assert reloaded["changed"] == ["accounts.main.strategy_params.seconds"]
 
     assert second.stop() == 0, "".join(second.lines)
     second.wait_for("daemon_stopped")
@@ -294,6 +295,7 @@ def test_run_signals_restart_second_instance_and_reload(setup: Setup) -> None:
         database.close()
     assert attempts == [slot_id]
     assert "config_error" in kinds
+    assert "config_reloaded" in kinds
     everything = "".join(first.lines + second.lines) + refused.stderr + json.dumps(inbox.messages())
     assert TOKEN not in everything
 
