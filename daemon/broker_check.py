@@ -136,8 +136,8 @@ def environment_rows(answer: AccountCheck, mode: Mode) -> list[CheckRow]:
                 "environment",
                 Status.FAIL,
                 "mode is paper but this is a live account: paper mode would trade real money",
-                f"set paper = true in {where} with paper keys, or go live on purpose "
-                '(mode = "live" and live_confirmation)',
+                f'set environment = "paper" in {where} with paper keys, or go live on '
+                'purpose (mode = "live" and live_confirmation)',
             )
         ]
     if environment == "paper" and mode is Mode.LIVE:
@@ -147,7 +147,7 @@ def environment_rows(answer: AccountCheck, mode: Mode) -> list[CheckRow]:
                 "environment",
                 Status.FAIL,
                 "mode is live but this is a paper account: no real order would be placed",
-                f'set paper = false in {where} with live keys, or set mode = "paper"',
+                f'set environment = "live" in {where} with live keys, or set mode = "paper"',
             )
         ]
     if environment == "live" and mode is Mode.DRY_RUN:
@@ -157,7 +157,7 @@ def environment_rows(answer: AccountCheck, mode: Mode) -> list[CheckRow]:
                 "environment",
                 Status.WARN,
                 "live account in dry-run mode: nothing is sent until mode changes",
-                'validate on a paper account first (paper = true, mode = "paper")',
+                'validate on a paper account first (environment = "paper", mode = "paper")',
             )
         ]
     sends = "nothing is sent" if mode is Mode.DRY_RUN else "orders go to this account"
