@@ -116,8 +116,10 @@ class TaxBook:
 
         `proceeds` is the sale's net total. Lots are chosen as a real sale would choose them
         (`picks`, then `method`, by default the account's); losses are matched against
-        purchases already in the book (`on` should be on or after the last trade). Raise
-        `TaxDataError` for an unknown account or a sale of more than is held.
+        purchases already in the book. `on` should be after the book's last trading day: the
+        losses of that day are settled already, against shares a sale the same day might
+        have taken (a same-day sale is no replacement). Raise `TaxDataError` for an unknown
+        account or a sale of more than is held.
         """
         state = self._state
         account_type = state.account_types.get(account)
