@@ -218,7 +218,14 @@ class Engine:
         )
         plan = plan_rebalance(plan_input, policy)
         plan = tax.apply(
-            plan, plan_input.prices, policy, cycle_id=cycle_id, save=submit, at=self._clock()
+            plan,
+            plan_input.prices,
+            policy,
+            snapshot=snapshot,
+            max_age=max_age,
+            cycle_id=cycle_id,
+            save=submit,
+            at=self._clock(),
         ).plan
         self._audit(
             AuditKind.PLAN,

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from daemon.audit import AuditKind, AuditLog
 from daemon.calendar import exchange_timezone
 from daemon.config import Settings
-from daemon.errors import TransientBrokerError
+from daemon.cycle_inputs import snapshot_prices
+from daemon.domain import AccountSnapshot
+from daemon.errors import DataError, TransientBrokerError
 from daemon.persistence.db import Database
 from daemon.planner import Plan, PlanningPolicy
 from daemon.planner.reasons import money
@@ -114,12 +116,22 @@ class TaxCycle:
         prices: Mapping[str, Decimal],
         policy: PlanningPolicy,
         *,
+        snapshot: AccountSnapshot,
+        max_age: timedelta,
         cycle_id: str,
         save: bool,
         at: datetime,
     ) -> TaxedPlan:
-        """Run the tax step on the plan; audit it, and keep its lot choices when `save`."""
+        """Run the tax step on the plan; audit it, and keep its lot choices when `save`.
+
+        The alternates' prices come from the snapshot; a missing, stale or bad quote leaves
+        an alternate out (a redirect or harvest into it is then refused and says why).
+        """
         account = self.settings.account(self.account)
+        prices = dict(prices)
+        for symbol in sorted(tax_symbols(self.settings, self.account) - set(prices)):
+            with contextlib.suppress(DataError):
+                prices |= snapshot_prices(snapshot, {symbol}, now=at, max_age=max_age)
         ctx = TaxContext(
             account=self.account,
             account_type=account.type,
