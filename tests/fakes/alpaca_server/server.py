@@ -13,8 +13,8 @@ per-minute limit, and plays scripted faults:
 | `Fault(reset=True)` | the connection is closed without an answer |
 | `Fault(body="<html>...", content_type="text/html")` | a non-JSON error body |
 
-Faults match on method and path prefix and fire `times` times; `fired` is set each time, so
-a test (or a drill) can wait for the moment.
+Faults match on method and path prefix, let `skip` matching requests through, then fire
+`times` times; `fired` is set each time, so a test (or a drill) can wait for the moment.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ class Fault:
     stall: float = 0.0
     reset: bool = False
     times: int = 1
+    skip: int = 0
+    """Matching requests to let through untouched before the fault fires."""
     fired: threading.Event = field(default_factory=threading.Event)
     count: int = 0
 

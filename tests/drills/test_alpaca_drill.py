@@ -1,0 +1,210 @@
+"""Crash drills against the fake Alpaca: kill a real `trimtab run --once` at chosen requests.
+
+The fake runs in this process (only trimtab is killed), so the account outlives every trimtab
+process. Each point starts from a fresh account that needs sells and buys, kills trimtab
+while a chosen request is held by the fake (before or after the fake acted on it), restarts
+trimtab without faults until a run succeeds, and then checks:
+- Alpaca holds exactly the orders of an uninterrupted run (symbol, side, quantity), each
+  client order id once, each one of trimtab's intents;
+- no intent is left planned/submitting/unknown/open, and each agrees with Alpaca's order;
+- every FILL activity is recorded by trimtab exactly once;
+- planning again yields no orders.
+The CI-time set is small (one point per kind); the sim's drill suite covers random moments.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from daemon.bootstrap import open_app
+from daemon.domain import OrderStatus
+from daemon.persistence.models import FillRow, OrderIntentRow
+from tests.drills.scenario import RUN_TIMEOUT, TRIMTAB
+from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, FakeAlpaca, Fault
+
+pytestmark = [pytest.mark.drill, pytest.mark.timeout(4 * RUN_TIMEOUT)]
+
+ENV = "TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__"
+MAX_RESTARTS = 3
+HOLD = 60.0
+"""Seconds the fake holds the chosen request; trimtab is killed long before."""
+
+CONFIG = """
+mode = "paper"
+state_dir = "state"
+[log]
+format = "json"
+[accounts.main]
+broker = "alpaca"
+strategy = "static"
+[accounts.main.broker_settings]
+base_url = "{url}"
+data_url = "{url}"
+read_timeout_seconds = 30
+[accounts.main.strategy_params]
+targets = {{ VTI = "0.25", VXUS = "0.30", BND = "0.15", VNQ = "0.05", SCHD = "0.25" }}
+[accounts.main.policy]
+cash_buffer = "200"
+min_trade_notional = "50"
+outside_hours = true
+"""
+
+
+def household() -> AlpacaState:
+    """An account on old targets plus fresh cash: three sells and two buys to the new ones."""
+    state = AlpacaState(cash=Decimal(5000), market_open=True, auto_fill=True)
+    for symbol, price in {
+        "VTI": "180",
+        "VXUS": "55",
+        "BND": "80",
+        "VNQ": "90",
+        "SCHD": "27",
+    }.items():
+        state.add_asset(symbol, price, fractionable=False)
+    for symbol, qty in {"VTI": "250", "VXUS": "364", "BND": "312", "VNQ": "111"}.items():
+        state.set_position(symbol, qty)
+    return state
+
+
+@dataclass(frozen=True)
+class Point:
+    """Kill trimtab while the fake holds the `nth` matching request (after acting if `after`)."""
+
+    id: str
+    method: str
+    path: str
+    nth: int
+    after: bool
+    status: int | None = None
+    """With a status instead of a hold: answer it, and let trimtab run on (no kill)."""
+
+
+POINTS = [
+    Point("kill-before-first-sell-reached-alpaca", "POST", "/v2/orders", 1, after=False),
+    Point("kill-after-first-sell-accepted", "POST", "/v2/orders", 1, after=True),
+    Point("kill-after-first-buy-accepted", "POST", "/v2/orders", 4, after=True),
+    Point("kill-while-waiting-for-fills", "GET", "/v2/orders:by_client_order_id", 2, after=True),
+    Point("kill-during-reconciliation", "GET", "/v2/account/activities", 1, after=True),
+    Point("lost-ack-504-after-accept", "POST", "/v2/orders", 2, after=True, status=504),
+]
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIMTAB_")}
+    return {**env, ENV + "API_KEY_ID": KEY_ID, ENV + "API_SECRET_KEY": SECRET}
+
+
+def trimtab(directory: Path) -> subprocess.Popen[bytes]:
+    with (directory / "run.err").open("ab") as err:
+        return subprocess.Popen(
+            [str(TRIMTAB), "run", "--once", "--force", "-c", "trimtab.toml", "--json"],
+            cwd=directory,
+            env=environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+
+
+@dataclass
+class Outcome:
+    orders: Counter[tuple[str, str, Decimal]]
+    problems: list[str]
+
+
+def drive(point: Point | None, directory: Path, monkeypatch: pytest.MonkeyPatch) -> Outcome:
+    directory.mkdir(parents=True)
+    with FakeAlpaca(household()) as fake:
+        (directory / "trimtab.toml").write_text(CONFIG.format(url=fake.url))
+        problems: list[str] = []
+        if point is not None:
+            fault = fake.add_fault(
+                Fault(point.method, point.path, skip=point.nth - 1, after=point.after,
+                      stall=0 if point.status else HOLD, status=point.status)
+            )  # fmt: skip
+            process = trimtab(directory)
+            if point.status is None:
+                if not fault.fired.wait(RUN_TIMEOUT):
+                    problems.append(f"{point.id}: the request was never made")
+                process.send_signal(signal.SIGKILL)
+            process.wait(timeout=RUN_TIMEOUT)
+        codes = []
+        for _ in range(MAX_RESTARTS):
+            codes.append(trimtab(directory).wait(timeout=RUN_TIMEOUT))
+            if codes[-1] == 0:
+                break
+        if codes[-1] != 0:
+            problems.append(f"not recovered in {MAX_RESTARTS} runs (exit {codes}); see {directory}")
+        monkeypatch.setenv(ENV + "API_KEY_ID", KEY_ID)
+        monkeypatch.setenv(ENV + "API_SECRET_KEY", SECRET)
+        problems += inspect(fake, directory)
+        orders = Counter((o.symbol, o.side, o.qty or Decimal(0)) for o in fake.state.orders)
+        return Outcome(orders, problems)
+
+
+def inspect(fake: FakeAlpaca, directory: Path) -> list[str]:
+    """Compare trimtab's database with the fake's account; return what disagrees."""
+    app = open_app(directory / "trimtab.toml")
+    problems = []
+    try:
+        with app.database.transaction() as session:
+            intents = {r.client_order_id: r for r in session.scalars(select(OrderIntentRow))}
+            fill_ids = [r.fill_id for r in session.scalars(select(FillRow))]
+        orders = fake.state.orders
+        if len({o.client_order_id for o in orders}) != len(orders):
+            problems.append("a client order id is at Alpaca twice")
+        for order in orders:
+            intent = intents.get(order.client_order_id)
+            if intent is None:
+                problems.append(f"orphan order at Alpaca: {order.client_order_id}")
+                continue
+            mine = (intent.symbol, intent.side, intent.qty)
+            if mine != (order.symbol, order.side, order.qty):
+                problems.append(f"{order.client_order_id}: intent {mine} is not Alpaca's order")
+            if intent.filled_qty != order.filled_qty or intent.broker_order_id != order.id:
+                problems.append(f"{order.client_order_id}: intent disagrees with Alpaca's order")
+        for coid, intent in intents.items():
+            status = OrderStatus(intent.status)
+            if not status.is_terminal and status is not OrderStatus.CANCELLED:
+                problems.append(f"intent {coid} left {status}")
+        alpaca_fills = [a["id"] for a in fake.state.activities if a["activity_type"] == "FILL"]
+        if sorted(fill_ids) != sorted(alpaca_fills):
+            problems.append(f"fills recorded {len(fill_ids)}, at Alpaca {len(alpaca_fills)}")
+        report = app.engine().plan("main")
+        if report.plan is None:
+            problems.append(f"planning again failed: {report.error}")
+        else:
+            problems += [f"still plans {o.reason}" for o in report.plan.orders]
+    finally:
+        app.close()
+    return problems
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield drive(None, tmp_path_factory.mktemp("alpaca-drill") / "reference", monkeypatch)
+
+
+def test_the_uninterrupted_run_is_clean(reference: Outcome) -> None:
+    assert reference.problems == []
+    sides = Counter(side for _symbol, side, _qty in reference.orders.elements())
+    assert sides == {"sell": 3, "buy": 2}
+
+
+@pytest.mark.parametrize("point", POINTS, ids=[p.id for p in POINTS])
+def test_a_killed_or_unanswered_run_ends_in_exactly_the_planned_orders(
+    point: Point, reference: Outcome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcome = drive(point, tmp_path / point.id, monkeypatch)
+    assert outcome.problems == []
+    assert outcome.orders == reference.orders
