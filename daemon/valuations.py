@@ -29,15 +29,14 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from daemon.calendar import trading_day
-from daemon.cash_flows import flows_between
 from daemon.domain import AccountSnapshot
 from daemon.errors import DataError
 from daemon.performance import DailyPoint, combine_series
-from daemon.persistence.performance_models import BenchmarkPriceRow, ValuationRow
+from daemon.persistence.performance_models import BenchmarkPriceRow, CashFlowRow, ValuationRow
 
 CENT = Decimal("0.01")
 EOD_REF = "eod"
@@ -159,24 +158,46 @@ def daily_series(session: Session, account: str, *, last: date | None = None) ->
     Each point's `flow` sums the flows recorded after the previous point's valuation time and
     at or before its own, so a flow counts in exactly one period.
     """
-    by_day: dict[date, Valuation] = {}
-    for valuation in valuations(session, account, last=last):
-        by_day[valuation.trading_day] = valuation  # ordered by time: the latest wins
+    # Only each day's latest row, and only the columns the series needs: reading every row
+    # (and parsing its holdings) made a long history slow to check after every slot.
+    latest = select(
+        ValuationRow.trading_day.label("day"), func.max(ValuationRow.as_of).label("at")
+    ).where(ValuationRow.account == account)
+    if last is not None:
+        latest = latest.where(ValuationRow.trading_day <= last)
+    newest = latest.group_by(ValuationRow.trading_day).subquery()
+    query = (
+        select(ValuationRow.trading_day, ValuationRow.as_of, ValuationRow.equity)
+        .join(
+            newest,
+            and_(ValuationRow.trading_day == newest.c.day, ValuationRow.as_of == newest.c.at),
+        )
+        .where(ValuationRow.account == account)
+    )
+    by_day: dict[date, tuple[datetime, Decimal]] = {}
+    for day, as_of, equity in session.execute(query.order_by(ValuationRow.as_of, ValuationRow.id)):
+        by_day[day] = (as_of, equity)  # ordered by time: the latest wins
     days = sorted(by_day)
     if not days:
         return []
-    flows = flows_between(
-        session, account, after=by_day[days[0]].as_of, upto=by_day[days[-1]].as_of
-    )
-    points = [DailyPoint(days[0], by_day[days[0]].equity)]
+    flows = session.execute(
+        select(CashFlowRow.at, CashFlowRow.amount)
+        .where(
+            CashFlowRow.account == account,
+            CashFlowRow.at > by_day[days[0]][0],
+            CashFlowRow.at <= by_day[days[-1]][0],
+        )
+        .order_by(CashFlowRow.at, CashFlowRow.id)
+    ).all()
+    points = [DailyPoint(days[0], by_day[days[0]][1])]
     index = 0
     for day in days[1:]:
-        upto = by_day[day].as_of
+        upto, equity = by_day[day]
         total = Decimal(0)
         while index < len(flows) and flows[index].at <= upto:
             total += flows[index].amount
             index += 1
-        points.append(DailyPoint(day, by_day[day].equity, total))
+        points.append(DailyPoint(day, equity, total))
     return points
 
 
