@@ -6,11 +6,13 @@ __all__ = ["WINDOW_DAYS", "is_long_term", "one_year_after", "window"]
 
 import calendar
 from datetime import date, timedelta
+from functools import lru_cache
 
 WINDOW_DAYS = 30
 """IRC §1091(a): 30 calendar days before and after the sale; with the sale day, 61 days."""
 
 
+@lru_cache(maxsize=4096)  # a replay asks for the same few thousand dates over and over
 def one_year_after(start: date) -> date:
     """Return the same day one year later; Feb 29 becomes Feb 28 (month-end clamping)."""
     last = calendar.monthrange(start.year + 1, start.month)[1]

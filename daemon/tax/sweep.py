@@ -41,6 +41,8 @@ from daemon.tax.types import (
 )
 from daemon.tax.wash import Group, disallowed_amounts, plan_matches, replacement_start
 
+_ZERO = Decimal(0)
+
 Selection = list[tuple[Piece, Decimal]]
 """Pieces a sale takes and how many shares of each, in the order relieved."""
 
@@ -85,9 +87,12 @@ def select_pieces(
     that lot), then `method` for the rest. Raise `TaxDataError` when the account holds too few
     shares, or a named lot is not held or holds less than named.
     """
-    total = sum((p.qty for p in held), Decimal(0))
+    total = sum((p.qty for p in held), _ZERO)
     if total < qty:
         raise TaxDataError(trade_id, "qty", f"sells {qty} but only {total} are held")
+    if not picks and method in _IN_ORDER:
+        # Held pieces are kept in order of acquisition: FIFO and LIFO need no ranking.
+        return _take_in_order(held[::-1] if method is LotMethod.LIFO else held, qty)
     chosen = _Chosen()
     for pick in picks:
         pieces = [p for p in held if p.block.trade.id == pick.source_id]
@@ -107,6 +112,21 @@ def select_pieces(
             if chosen.total == qty:
                 break
     return [(piece, take) for piece, take in chosen.items.values()]
+
+
+_IN_ORDER = frozenset({LotMethod.FIFO, LotMethod.SPECIFIC, LotMethod.LIFO})
+
+
+def _take_in_order(pieces: Sequence[Piece], qty: Decimal) -> Selection:
+    chosen: Selection = []
+    remaining = qty
+    for piece in pieces:
+        take = piece.qty if piece.qty < remaining else remaining
+        chosen.append((piece, take))
+        remaining -= take
+        if not remaining:
+            break
+    return chosen
 
 
 class _Chosen:
@@ -199,8 +219,7 @@ class LedgerState:
         price = trade.amount / trade.qty
         chosen = select_pieces(held, trade.id, trade.qty, method, trade.lots, trade.date, price)
         relieved = []
-        taken = Decimal(0)
-        allotted = Decimal(0)
+        taken = allotted = _ZERO
         for piece, take in chosen:
             taken += take
             upto = split_money(trade.amount, taken, trade.qty)
@@ -321,7 +340,7 @@ def relieved_piece(
         holding_period_start=piece.holding_period_start,
         proceeds=proceeds,
         term=Term.LONG if long_term else Term.SHORT,
-        disallowed=sum((w.disallowed for w in washes), Decimal(0)),
-        permanent=sum((w.disallowed for w in washes if w.permanent), Decimal(0)),
+        disallowed=sum((w.disallowed for w in washes), _ZERO) if washes else _ZERO,
+        permanent=sum((w.disallowed for w in washes if w.permanent), _ZERO) if washes else _ZERO,
         washes=washes,
     )
