@@ -24,30 +24,16 @@ from tests.fakes.alpaca_server import (
     FakeAlpaca,
     Fault,
 )
-from tests.fakes.alpaca_server.client import household
+from tests.fakes.alpaca_server.client import ENV_PREFIX, account_toml, household
 
 D = Decimal
-ENV = "TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__"
+ENV = ENV_PREFIX
 
 
 def config_text(url: str, database_url: str, targets: str, policy: str = "") -> str:
-    return f"""
-mode = "paper"
-database_url = "{database_url}"
-[accounts.main]
-broker = "alpaca"
-strategy = "static"
-[accounts.main.broker_settings]
-base_url = "{url}"
-data_url = "{url}"
-read_timeout_seconds = 2
-rate_limit_max_wait_seconds = 0
-[accounts.main.strategy_params]
-targets = {{ {targets} }}
-[accounts.main.policy]
-min_trade_notional = "50"
-{policy}
-"""
+    settings = "read_timeout_seconds = 2\nrate_limit_max_wait_seconds = 0"
+    head = f'mode = "paper"\ndatabase_url = "{database_url}"\n'
+    return head + account_toml(url, targets, settings=settings, policy=policy)
 
 
 @dataclass

@@ -70,3 +70,25 @@ def household(cash: str = "10000") -> AlpacaState:
     state.add_asset("BND", "72.50", fractionable=False)
     state.add_asset("SCHD", "27.10")
     return state
+
+
+ENV_PREFIX = "TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__"
+"""Environment variables of account `main`'s credentials: + API_KEY_ID, + API_SECRET_KEY."""
+
+
+def account_toml(url: str, targets: str, *, settings: str = "", policy: str = "") -> str:
+    """Return the TOML of account `main` on the fake at `url` (keys come from `ENV_PREFIX`)."""
+    return f"""
+[accounts.main]
+broker = "alpaca"
+strategy = "static"
+[accounts.main.broker_settings]
+base_url = "{url}"
+data_url = "{url}"
+{settings}
+[accounts.main.strategy_params]
+targets = {{ {targets} }}
+[accounts.main.policy]
+min_trade_notional = "50"
+{policy}
+"""
