@@ -152,6 +152,17 @@ def test_refused_keys_are_one_failing_row_with_the_fix(
     assert "1 check(s) failed in: main" in result.output
 
 
+def test_paper_keys_on_live_are_refused_naming_the_other_environment(check: CheckFn) -> None:
+    result = check(household(), environment="live", served="live", mode="live")
+    assert result.code == 1
+    assert list(result.rows) == ["broker"]
+    row = result.rows["broker"]
+    assert "Alpaca live" in row["detail"]
+    assert "HTTP 403" in row["detail"]
+    assert "live keys" in row["fix"]
+    assert 'environment = "paper"' in row["fix"]
+
+
 def test_a_blocked_account_fails_naming_each_block(check: CheckFn) -> None:
     state = household()
     state.trading_blocked = True
