@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __all__ = ["WINDOW_DAYS", "is_long_term", "one_year_after", "window"]
 
-import calendar
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -15,8 +14,10 @@ WINDOW_DAYS = 30
 @lru_cache(maxsize=4096)  # a replay asks for the same few thousand dates over and over
 def one_year_after(start: date) -> date:
     """Return the same day one year later; Feb 29 becomes Feb 28 (month-end clamping)."""
-    last = calendar.monthrange(start.year + 1, start.month)[1]
-    return start.replace(year=start.year + 1, day=min(start.day, last))
+    try:
+        return start.replace(year=start.year + 1)
+    except ValueError:  # Feb 29 in a year followed by a common year
+        return start.replace(year=start.year + 1, day=28)
 
 
 def is_long_term(holding_period_start: date, sold: date) -> bool:

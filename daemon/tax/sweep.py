@@ -162,12 +162,18 @@ class LedgerState:
         self.account_types: dict[str, AccountType] = {}
         self.sales: list[RealizedSale] = []
         self._block_of: dict[int, Block] = {}
+        self._group_keys: dict[tuple[str, str], tuple[str, str]] = {}
 
     def group_key(self, account: str, symbol: str) -> tuple[str, str]:
         """Return the key of the purchases a loss in `account` of `symbol` is matched against."""
-        if self.policy.view is View.BROKER:
-            return account, symbol
-        return "", self.policy.identical.key(symbol)
+        key = self._group_keys.get((account, symbol))
+        if key is None:
+            if self.policy.view is View.BROKER:
+                key = (account, symbol)
+            else:
+                key = ("", self.policy.identical.key(symbol))
+            self._group_keys[(account, symbol)] = key
+        return key
 
     def washable(self, account: str) -> bool:
         """Say whether a loss in `account` can be washed (only taxable losses are deductible)."""
