@@ -1,0 +1,132 @@
+"""Whatever the household did before, a plan that passed the guards creates no wash sale.
+
+Random trade histories over three accounts (taxable, a spouse's, an IRA) and a group of two
+substantially identical symbols; a random plan for one account; the guards with
+`buys = "block"` and `loss_sales` of `defer` or `choose_other_lots`. The plan as adjusted is
+then traded (appended to the history, today) and the whole history replayed by the engine:
+no sale of the plan is washed, and no earlier loss is washed more than before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from daemon.domain import AccountType, Side
+from daemon.planner import PlannedOrder
+from daemon.tax.tax_step import apply_tax
+from tests.fakes.tax_household import TODAY, Household, order, plan_of
+from tests.fakes.tax_household import settings as tax_settings
+
+D = Decimal
+ACCOUNTS = ("brokerage", "spouse", "ira")
+SYMBOLS = ("VTI", "VTSAX", "BND")
+PRICES = {"VTI": D(100), "VTSAX": D(50), "BND": D(70)}
+
+events = st.lists(
+    st.tuples(
+        st.sampled_from(ACCOUNTS),
+        st.sampled_from(SYMBOLS),
+        st.integers(min_value=0, max_value=45),  # days before today
+        st.integers(min_value=1, max_value=20),  # shares
+        st.sampled_from((70, 100, 130)),  # percent of today's price
+        st.booleans(),  # sell (when anything is held) rather than buy
+    ),
+    min_size=4,
+    max_size=25,
+)
+plans = st.lists(
+    st.tuples(
+        st.sampled_from(SYMBOLS),
+        st.sampled_from([Side.BUY, Side.SELL]),
+        st.integers(min_value=1, max_value=30),
+    ),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda item: item[0],
+)
+
+
+def history(items: list[tuple[str, str, int, int, int, bool]], bases: list[int]) -> Household:
+    """Every account starts with 10 shares of every symbol, bought 200 days ago."""
+    house = Household(groups=[["VTI", "VTSAX"]])
+    house.account("brokerage")
+    house.account("spouse", owner="spouse")
+    house.account("ira", AccountType.ROTH_IRA)
+    held: dict[tuple[str, str], int] = {}
+    start = TODAY - timedelta(days=200)
+    for (account, symbol), pct in zip(
+        [(a, s) for a in ACCOUNTS for s in SYMBOLS], bases, strict=True
+    ):
+        house.buy(account, symbol, start, 10, PRICES[symbol] * 10 * pct / 100)
+        held[(account, symbol)] = 10
+    for account, symbol, days_ago, qty, pct, sell in sorted(items, key=lambda e: -e[2]):
+        on = TODAY - timedelta(days=days_ago)
+        amount = PRICES[symbol] * qty * pct / 100
+        have = held.get((account, symbol), 0)
+        if sell and have:
+            take = min(qty, have)
+            house.sell(account, symbol, on, take, PRICES[symbol] * take * pct / 100)
+            held[(account, symbol)] = have - take
+        else:
+            house.buy(account, symbol, on, qty, amount)
+            held[(account, symbol)] = have + qty
+    return house
+
+
+def planned(
+    house: Household, account: str, items: list[tuple[str, Side, int]]
+) -> list[PlannedOrder]:
+    lots = house.book().lots(account)
+    orders = []
+    for symbol, side, wanted in items:
+        have = sum((lot.qty for lot in lots if lot.symbol == symbol), D(0))
+        qty = min(wanted, int(have)) if side is Side.SELL else wanted
+        if qty > 0:
+            orders.append(order(side, symbol, qty, PRICES[symbol]))
+    return orders
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    items=events,
+    bases=st.lists(st.sampled_from((70, 130)), min_size=9, max_size=9),
+    plan_items=plans,
+    account=st.sampled_from(("brokerage", "ira")),
+    choose_lots=st.booleans(),
+)
+def test_a_guarded_plan_creates_no_wash_sale(
+    items: list[tuple[str, str, int, int, int, bool]],
+    bases: list[int],
+    plan_items: list[tuple[str, Side, int]],
+    account: str,
+    choose_lots: bool,
+) -> None:
+    house = history(items, bases)
+    before = {s.id: s.disallowed for s in house.book().sales}
+    policy = (
+        tax_settings(lot_method="specific", wash_sale={"loss_sales": "choose_other_lots"})
+        if choose_lots
+        else tax_settings(wash_sale={"loss_sales": "defer"})
+    )
+    ctx = house.context(account, PRICES, settings=policy)
+    taxed = apply_tax(plan_of(*planned(house, account, plan_items)), ctx)
+    event(" ".join(sorted({str(d.action) for d in taxed.decisions})) or "no decision")
+
+    new_sales = set()
+    for o in taxed.plan.orders:
+        trade = house.trade(o.side, account, o.symbol, TODAY, o.qty, o.notional)
+        if o.side is Side.SELL:
+            new_sales.add(trade.id)
+            if o.symbol in taxed.lots:
+                house.trades[-1] = replace(trade, lots=taxed.lots[o.symbol])
+    after = house.book()
+    for sale in after.sales:
+        if sale.id in new_sales:
+            assert sale.disallowed == 0, (sale, taxed.decisions)
+        else:
+            assert sale.disallowed == before[sale.id], (sale, taxed.decisions)
