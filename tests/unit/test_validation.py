@@ -140,3 +140,44 @@ def test_slippage_is_positive_when_worse_and_the_average_lies_between_orders(
     bps = [c.slippage_bps for c in result.orders if c.slippage_bps is not None]
     assert summary.slippage_bps is not None
     assert min(bps) - D("0.01") <= summary.slippage_bps <= max(bps) + D("0.01")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(list(OrderStatus)),
+            st.integers(min_value=0, max_value=10),
+            st.booleans(),
+        ),
+        max_size=12,
+    )
+)
+def test_every_order_has_exactly_one_outcome_and_the_counts_add_up(
+    facts: list[tuple[OrderStatus, int, bool]],
+) -> None:
+    orders = [
+        dataclasses.replace(
+            order(status, qty="10", filled=str(filled), submitted=submitted),
+            client_order_id=f"tt-{i}",
+        )
+        for i, (status, filled, submitted) in enumerate(facts)
+    ]
+    result = run([], orders)
+    (summary,) = result.accounts
+    counted = (
+        summary.filled
+        + summary.partially_filled
+        + summary.rejected
+        + summary.unfilled
+        + summary.unresolved
+    )
+    assert counted == summary.sent
+    assert summary.sent + sum(1 for c in result.orders if c.outcome == "not sent") == len(facts)
+    for check, (status, filled, submitted) in zip(result.orders, facts, strict=True):
+        if not submitted:
+            assert check.outcome == "not sent"
+        elif check.outcome == "partial":
+            assert filled > 0
+            assert status is not OrderStatus.FILLED
+        elif check.outcome == "filled":
+            assert status is OrderStatus.FILLED
