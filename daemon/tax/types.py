@@ -234,68 +234,10 @@ class RelievedPiece:
         return max(self.basis - self.proceeds, Decimal(0))
 
 
-@dataclass(frozen=True, slots=True)
-class RealizedSale:
-    """A sale with the pieces of lots it relieved; not `taxable` in an IRA (nothing reported)."""
+class _PieceTotals:
+    """Totals over the relieved pieces, shared by a realized sale and a what-if sale."""
 
-    trade: Trade
-    pieces: tuple[RelievedPiece, ...]
-
-    @property
-    def id(self) -> str:
-        return self.trade.id
-
-    @property
-    def taxable(self) -> bool:
-        return self.trade.taxable
-
-    @property
-    def qty(self) -> Decimal:
-        return self.trade.qty
-
-    @property
-    def proceeds(self) -> Decimal:
-        return sum((p.proceeds for p in self.pieces), Decimal(0))
-
-    @property
-    def basis(self) -> Decimal:
-        return sum((p.basis for p in self.pieces), Decimal(0))
-
-    @property
-    def disallowed(self) -> Decimal:
-        return sum((p.disallowed for p in self.pieces), Decimal(0))
-
-    @property
-    def permanent(self) -> Decimal:
-        return sum((p.permanent for p in self.pieces), Decimal(0))
-
-    @property
-    def gain(self) -> Decimal:
-        return sum((p.gain for p in self.pieces), Decimal(0))
-
-    @property
-    def term(self) -> Term:
-        terms = {p.term for p in self.pieces}
-        return terms.pop() if len(terms) == 1 else Term.MIXED
-
-    @property
-    def washes(self) -> tuple[WashAdjustment, ...]:
-        return tuple(w for p in self.pieces for w in p.washes)
-
-
-@dataclass(frozen=True, slots=True)
-class SalePreview:
-    """What a sale would do if made now (pure what-if; the ledger is not changed).
-
-    `washes` counts purchases already made: a purchase still to come in the 30 days after
-    would add to `disallowed`, which is what `LossWindow` is for.
-    """
-
-    account: str
-    symbol: str
-    date: date
-    qty: Decimal
-    method: LotMethod
+    __slots__ = ()
     pieces: tuple[RelievedPiece, ...]
 
     @property
@@ -321,6 +263,51 @@ class SalePreview:
     def gain_by_term(self, term: Term) -> Decimal:
         """Return the reported gain (negative for a loss) of the pieces of one term."""
         return sum((p.gain for p in self.pieces if p.term is term), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class RealizedSale(_PieceTotals):
+    """A sale with the pieces of lots it relieved; not `taxable` in an IRA (nothing reported)."""
+
+    trade: Trade
+    pieces: tuple[RelievedPiece, ...]
+
+    @property
+    def id(self) -> str:
+        return self.trade.id
+
+    @property
+    def taxable(self) -> bool:
+        return self.trade.taxable
+
+    @property
+    def qty(self) -> Decimal:
+        return self.trade.qty
+
+    @property
+    def term(self) -> Term:
+        terms = {p.term for p in self.pieces}
+        return terms.pop() if len(terms) == 1 else Term.MIXED
+
+    @property
+    def washes(self) -> tuple[WashAdjustment, ...]:
+        return tuple(w for p in self.pieces for w in p.washes)
+
+
+@dataclass(frozen=True, slots=True)
+class SalePreview(_PieceTotals):
+    """What a sale would do if made now (pure what-if; the ledger is not changed).
+
+    `washes` counts purchases already made: a purchase still to come in the 30 days after
+    would add to `disallowed`, which is what `LossWindow` is for.
+    """
+
+    account: str
+    symbol: str
+    date: date
+    qty: Decimal
+    method: LotMethod
+    pieces: tuple[RelievedPiece, ...]
 
 
 @dataclass(frozen=True, slots=True)
