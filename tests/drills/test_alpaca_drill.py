@@ -31,33 +31,24 @@ from daemon.domain import OrderStatus
 from daemon.persistence.models import FillRow, OrderIntentRow
 from tests.drills.scenario import RUN_TIMEOUT, TRIMTAB
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, FakeAlpaca, Fault
+from tests.fakes.alpaca_server.client import ENV_PREFIX, account_toml
 
 pytestmark = [pytest.mark.drill, pytest.mark.timeout(4 * RUN_TIMEOUT)]
 
-ENV = "TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__"
+ENV = ENV_PREFIX
 MAX_RESTARTS = 3
 HOLD = 60.0
 """Seconds the fake holds the chosen request; trimtab is killed long before."""
 
-CONFIG = """
-mode = "paper"
-state_dir = "state"
-[log]
-format = "json"
-[accounts.main]
-broker = "alpaca"
-strategy = "static"
-[accounts.main.broker_settings]
-base_url = "{url}"
-data_url = "{url}"
-read_timeout_seconds = 30
-[accounts.main.strategy_params]
-targets = {{ VTI = "0.25", VXUS = "0.30", BND = "0.15", VNQ = "0.05", SCHD = "0.25" }}
-[accounts.main.policy]
-cash_buffer = "200"
-min_trade_notional = "50"
-outside_hours = true
-"""
+
+def config(url: str) -> str:
+    """Return the drill's config: paper mode, account `main` at the fake, new targets."""
+    return 'mode = "paper"\nstate_dir = "state"\n[log]\nformat = "json"\n' + account_toml(
+        url,
+        'VTI = "0.25", VXUS = "0.30", BND = "0.15", VNQ = "0.05", SCHD = "0.25"',
+        settings="read_timeout_seconds = 30",
+        policy='cash_buffer = "200"\noutside_hours = true',
+    )
 
 
 def household() -> AlpacaState:
@@ -124,7 +115,7 @@ class Outcome:
 def drive(point: Point | None, directory: Path, monkeypatch: pytest.MonkeyPatch) -> Outcome:
     directory.mkdir(parents=True)
     with FakeAlpaca(household()) as fake:
-        (directory / "trimtab.toml").write_text(CONFIG.format(url=fake.url))
+        (directory / "trimtab.toml").write_text(config(fake.url))
         problems: list[str] = []
         if point is not None:
             fault = fake.add_fault(
