@@ -33,7 +33,6 @@ __all__ = [
 import csv
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -60,13 +59,17 @@ class ReplayError(DataError):
         self.problem = problem
 
 
-@dataclass(frozen=True, slots=True)
 class _Row:
-    number: int
-    values: Mapping[str, str]
+    """One data row with its values stripped; an absent or empty cell reads as ""."""
+
+    __slots__ = ("number", "values")
+
+    def __init__(self, number: int, raw: Mapping[str, str | None]) -> None:
+        self.number = number
+        self.values = {name: (value or "").strip() for name, value in raw.items()}
 
     def get(self, column: str) -> str:
-        return (self.values.get(column) or "").strip()
+        return self.values.get(column, "")
 
     def fail(self, column: str, problem: str) -> ReplayError:
         return ReplayError(self.number, column, problem)
@@ -99,7 +102,7 @@ def parse_trades(text: str) -> tuple[list[Trade], dict[str, int]]:
         if None in values:
             raise ReplayError(number, "-", "has more fields than the header")
         row = _Row(number, values)
-        if not any(v.strip() for v in values.values() if v):
+        if not any(row.values.values()):
             continue
         trade = _trade(row)
         if trade.id in rows:
@@ -131,42 +134,43 @@ def _check_header(header: list[str]) -> None:
 
 
 def _trade(row: _Row) -> Trade:
+    values = row.values
     for column in REQUIRED:
-        if not row.get(column):
+        if not values.get(column):
             raise row.fail(column, "is empty")
     try:
-        on = date.fromisoformat(row.get("date"))
+        on = date.fromisoformat(values["date"])
     except ValueError:
-        raise row.fail("date", f"{row.get('date')!r} is not a date (YYYY-MM-DD)") from None
+        raise row.fail("date", f"{values['date']!r} is not a date (YYYY-MM-DD)") from None
     try:
-        account_type = AccountType(row.get("account_type").lower())
+        account_type = AccountType(values["account_type"].lower())
     except ValueError:
         known = ", ".join(t.value for t in AccountType)
         raise row.fail(
-            "account_type", f"{row.get('account_type')!r} is not one of {known}"
+            "account_type", f"{values['account_type']!r} is not one of {known}"
         ) from None
     try:
-        side = Side(row.get("side").lower())
+        side = Side(values["side"].lower())
     except ValueError:
-        raise row.fail("side", f"{row.get('side')!r} is not buy or sell") from None
+        raise row.fail("side", f"{values['side']!r} is not buy or sell") from None
     qty = _number(row, "qty")
     if qty <= 0:
         raise row.fail("qty", f"must be positive, not {qty}")
     amount = _amount(row, qty)
-    lot = row.get("lot")
+    lot = values.get("lot", "")
     if lot and side is Side.BUY:
         raise row.fail("lot", "only a sell names the buy it relieves")
     return Trade(
-        id=row.get("id"),
+        id=values["id"],
         date=on,
-        account=row.get("account"),
+        account=values["account"],
         account_type=account_type,
-        symbol=row.get("symbol").upper(),
+        symbol=values["symbol"].upper(),
         side=side,
         qty=qty,
         amount=amount,
         lots=(LotPick(lot),) if lot else (),
-        owner=row.get("owner"),
+        owner=values.get("owner", ""),
     )
 
 
