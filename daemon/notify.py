@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, SecretStr
@@ -46,6 +47,8 @@ class Message:
     severity: Severity = "info"
     repeat_after: timedelta | None = None
     """Overrides `repeat_after_minutes` (the daily digest: once a day)."""
+    attachment: Path | None = None
+    """A file to attach where the channel takes attachments (the daily report's page)."""
 
 
 @contextmanager
@@ -171,7 +174,14 @@ class Notifier:
         # Deliver outside the transaction: the network must never hold the database lock.
         try:
             delivered = self._deliver(
-                Message(message.kind, message.key, title, body, message.severity)
+                Message(
+                    message.kind,
+                    message.key,
+                    title,
+                    body,
+                    message.severity,
+                    attachment=message.attachment,
+                )
             )
             detail = "" if delivered else "apprise reported a failure for at least one URL"
         except Exception as exc:  # a notification must never take the daemon down
@@ -242,11 +252,13 @@ def _apprise_deliver(urls: tuple[SecretStr, ...]) -> Deliver:
     }
 
     def deliver(message: Message) -> bool:
+        attach = None if message.attachment is None else str(message.attachment)
         result = client.notify(
             title=message.title,
             body=message.body,
             notify_type=severities[message.severity],
             body_format=apprise.NotifyFormat.TEXT,
+            attach=attach,
         )
         return bool(result)
 

@@ -14,6 +14,7 @@ from daemon.cli.db_cmd import db_app
 from daemon.cli.health_cmd import health
 from daemon.cli.orders_cmd import orders
 from daemon.cli.plan_cmd import plan
+from daemon.cli.report_cmd import report
 from daemon.cli.run_cmd import run
 from daemon.cli.sim_cmd import sim_app
 from daemon.cli.tax_cmd import tax_app
@@ -33,6 +34,7 @@ app.command()(kill)
 app.command()(resume)
 app.command()(orders)
 app.command()(health)
+app.command()(report)
 app.command()(check)
 app.command()(validate)
 app.add_typer(audit_app, name="audit")

@@ -1,0 +1,348 @@
+"""Gather one trading day's report from the database: nothing here computes a metric itself.
+
+Values and flows come from the valuation history and the cash-flow records
+(`daemon.valuations`, `daemon.cash_flows`), returns and risk from `daemon.performance`, the
+day's cycles, refusals, targets and bands from the audit log, orders from the order intents,
+tax from the tax ledger (`daemon.report.tax_data`), health from `daemon.health`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["gather"]
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon.audit import AuditKind, AuditLog, AuditRecord
+from daemon.calendar import exchange_timezone
+from daemon.cash_flows import flows_between
+from daemon.config import Settings
+from daemon.health import HEARTBEAT, evaluate
+from daemon.killswitch import current as kill_switch_state
+from daemon.performance import (
+    DailyPoint,
+    PerformanceSummary,
+    concentration,
+    summarize,
+)
+from daemon.persistence.daemon_models import HeartbeatRow
+from daemon.persistence.models import AuditRecordRow, OrderIntentRow
+from daemon.report.activity import cycles_of, refusals_of
+from daemon.report.model import (
+    AccountReport,
+    AllocationRow,
+    DailyReport,
+    DriftPoint,
+    FlowTotals,
+    HealthSection,
+    OrderLine,
+    ValueSection,
+)
+from daemon.report.tax_data import gather_tax
+from daemon.trading_state import account_state
+from daemon.valuations import (
+    Valuation,
+    benchmark_series,
+    daily_series,
+    household_series,
+    latest_valuation,
+)
+
+DRIFT_DAYS = 90
+CASH = "CASH"
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Day:
+    day: date
+    start: datetime
+    end: datetime
+    tz: ZoneInfo
+
+    def midnight(self, day: date) -> datetime:
+        return datetime.combine(day, time(), self.tz)
+
+
+def gather(
+    session: Session,
+    settings: Settings,
+    day: date,
+    *,
+    now: datetime,
+    accounts: Sequence[str] | None = None,
+) -> DailyReport:
+    """Return the report of trading day `day` for `accounts` (default: every account)."""
+    tz = exchange_timezone(settings.exchange)
+    start = datetime.combine(day, time(), tz)
+    span = _Day(day, start, start + timedelta(days=1), tz)
+    names = list(accounts) if accounts is not None else list(settings.accounts)
+    benchmark = settings.performance.benchmark
+    bench = benchmark_series(session, benchmark, last=day) if benchmark else []
+    reports = tuple(_account(session, settings, name, span, bench) for name in names)
+    combined = household_series(session, names, last=day)
+    household_perf = _performance(settings, combined, day, bench)
+    holdings: dict[str, Decimal] = {}
+    for account in names:
+        latest = latest_valuation(session, account, on_or_before=day)
+        for symbol, value in (latest.holdings if latest else {}).items():
+            holdings[symbol] = holdings.get(symbol, Decimal(0)) + value
+    household = _household_value(reports, combined, day)
+    total = household.value
+    return DailyReport(
+        day=day,
+        generated_at=now,
+        timezone=tz.key,
+        mode=str(settings.mode),
+        benchmark=benchmark,
+        accounts=reports,
+        household=household,
+        household_performance=household_perf,
+        household_concentration=concentration(holdings, total) if total else None,
+        household_series=tuple(combined),
+        benchmark_series=tuple(bench),
+        tax=gather_tax(session, settings, day, names),
+        health=_health(session, settings, names, now),
+        audit_head=_audit_head(session),
+    )
+
+
+def _account(
+    session: Session, settings: Settings, name: str, span: _Day, bench: Sequence[DailyPoint]
+) -> AccountReport:
+    log = AuditLog(session)
+    today = log.records(since=span.start, until=span.end, account=name)
+    plans = log.records(
+        since=span.midnight(span.day - timedelta(days=DRIFT_DAYS)),
+        until=span.end,
+        account=name,
+        kinds=[AuditKind.PLAN],
+    )
+    series = daily_series(session, name, last=span.day)
+    latest = latest_valuation(session, name, on_or_before=span.day)
+    notes: list[str] = []
+    if latest is None:
+        notes.append("no valuation recorded yet: values, returns and risk are not available")
+    elif latest.trading_day != span.day:
+        notes.append(f"no valuation on {span.day}; values are from {latest.trading_day}")
+    value = _value_section(session, name, span, series, latest)
+    return AccountReport(
+        name=name,
+        type=str(settings.account(name).type),
+        value=value,
+        allocation=_allocation(latest, plans),
+        drift=_drift(plans, span.tz),
+        cycles=cycles_of(today),
+        orders=_orders(session, name, today),
+        refusals=refusals_of(today),
+        performance=_performance(settings, series, span.day, bench),
+        concentration=(
+            concentration(latest.holdings, latest.equity) if latest and latest.equity else None
+        ),
+        series=tuple(series),
+        notes=tuple(notes),
+    )
+
+
+def _value_section(
+    session: Session,
+    name: str,
+    span: _Day,
+    series: Sequence[DailyPoint],
+    latest: Valuation | None,
+) -> ValueSection:
+    on_day = bool(series) and series[-1].day == span.day
+    return ValueSection(
+        value=latest.equity if latest else None,
+        cash=latest.cash if latest else None,
+        previous_value=series[-2].value if on_day and len(series) > 1 else None,
+        day_flow=series[-1].flow if on_day else Decimal(0),
+        flows=_flow_totals(session, name, span),
+        valued_at=latest.as_of if latest else None,
+    )
+
+
+def _flow_totals(session: Session, name: str, span: _Day) -> FlowTotals:
+    def between(first: date) -> tuple[Decimal, Decimal]:
+        flows = flows_between(session, name, after=span.midnight(first) - _TICK, upto=span.end)
+        money_in = sum((f.amount for f in flows if f.amount > 0), Decimal(0))
+        money_out = sum((f.amount for f in flows if f.amount < 0), Decimal(0))
+        return money_in, money_out
+
+    day_in, day_out = between(span.day)
+    month_in, month_out = between(span.day.replace(day=1))
+    year_in, year_out = between(span.day.replace(month=1, day=1))
+    return FlowTotals(day_in, day_out, month_in, month_out, year_in, year_out)
+
+
+def _household_value(
+    reports: Sequence[AccountReport], combined: Sequence[DailyPoint], day: date
+) -> ValueSection:
+    values = [r.value for r in reports]
+    known = [v for v in values if v.value is not None]
+    on_day = bool(combined) and combined[-1].day == day
+    totals = FlowTotals(
+        *(
+            sum((getattr(v.flows, f) for v in values), Decimal(0))
+            for f in ("day_in", "day_out", "month_in", "month_out", "year_in", "year_out")
+        )
+    )
+    return ValueSection(
+        value=sum((v.value for v in known if v.value is not None), Decimal(0)) if known else None,
+        cash=sum((v.cash for v in known if v.cash is not None), Decimal(0)) if known else None,
+        previous_value=combined[-2].value if on_day and len(combined) > 1 else None,
+        day_flow=combined[-1].flow if on_day else Decimal(0),
+        flows=totals,
+        valued_at=max((v.valued_at for v in known if v.valued_at), default=None),
+    )
+
+
+def _performance(
+    settings: Settings, series: Sequence[DailyPoint], day: date, bench: Sequence[DailyPoint]
+) -> PerformanceSummary | None:
+    if not series:
+        return None
+    return summarize(
+        series,
+        day,
+        benchmark=bench or None,
+        risk_free_rate=float(settings.performance.risk_free_rate),
+        var_level=float(settings.performance.var_level),
+    )
+
+
+def _drift_rows(record: AuditRecord) -> list[Mapping[str, Any]]:
+    rows: list[Mapping[str, Any]] = record.payload["plan"]["drift"]
+    return [r for r in rows if r["managed"] and r["symbol"] != CASH]
+
+
+def _drift(plans: Sequence[AuditRecord], tz: ZoneInfo) -> tuple[DriftPoint, ...]:
+    last_of_day: dict[date, AuditRecord] = {}
+    for record in plans:
+        last_of_day[record.recorded_at.astimezone(tz).date()] = record
+    return tuple(
+        DriftPoint(
+            day,
+            row["symbol"],
+            float(row["weight"]),
+            float(row["target"]),
+            float(row["low"]),
+            float(row["high"]),
+        )
+        for day, record in sorted(last_of_day.items())
+        for row in _drift_rows(record)
+    )
+
+
+def _allocation(
+    latest: Valuation | None, plans: Sequence[AuditRecord]
+) -> tuple[AllocationRow, ...]:
+    """Return end-of-day weights (from the valuation) against the latest plan's targets and
+    bands; without a valuation, the weights the latest plan saw."""
+    if not plans:
+        return ()
+    drift = {r["symbol"]: r for r in plans[-1].payload["plan"]["drift"]}
+    if latest is None or not latest.equity:
+        values = {s: Decimal(str(r["value"])) for s, r in drift.items()}
+        weights = {s: float(r["weight"]) for s, r in drift.items()}
+    else:
+        values = dict(latest.holdings) | {CASH: latest.cash}
+        weights = {s: float(v / latest.equity) for s, v in values.items()}
+    rows = []
+    for symbol in sorted(set(drift) | set(values), key=lambda s: (s == CASH, s)):
+        plan_row = drift.get(symbol)
+        target = float(plan_row["target"]) if plan_row else 0.0
+        low = float(plan_row["low"]) if plan_row else 0.0
+        high = float(plan_row["high"]) if plan_row else 0.0
+        weight = weights.get(symbol, 0.0)
+        banded = symbol != CASH and plan_row is not None and bool(plan_row["managed"])
+        rows.append(
+            AllocationRow(
+                symbol=symbol,
+                value=values.get(symbol, Decimal(0)),
+                weight=weight,
+                target=target,
+                low=low,
+                high=high,
+                out_of_band=banded and not low <= weight <= high,
+            )
+        )
+    return tuple(rows)
+
+
+def _orders(session: Session, name: str, today: Sequence[AuditRecord]) -> tuple[OrderLine, ...]:
+    cycle_ids = sorted({r.cycle_id for r in today if r.cycle_id})
+    if not cycle_ids:
+        return ()
+    rows = session.execute(
+        select(OrderIntentRow)
+        .where(OrderIntentRow.account == name, OrderIntentRow.cycle_id.in_(cycle_ids))
+        .order_by(OrderIntentRow.created_at, OrderIntentRow.seq)
+    ).scalars()
+    return tuple(
+        OrderLine(
+            cycle_id=row.cycle_id,
+            client_order_id=row.client_order_id,
+            side=row.side,
+            symbol=row.symbol,
+            qty=row.qty,
+            order_type=row.order_type,
+            reason=row.reason,
+            status=row.status,
+            filled_qty=row.filled_qty,
+            avg_fill_price=row.avg_fill_price,
+            reference_price=row.reference_price,
+        )
+        for row in rows
+    )
+
+
+def _health(
+    session: Session, settings: Settings, names: Sequence[str], now: datetime
+) -> HealthSection:
+    # Without any heartbeat the cycles come from `trimtab run --once` (a timer): not a fault.
+    daemonised = session.get(HeartbeatRow, HEARTBEAT) is not None
+    report = evaluate(session, settings, now, heartbeat=daemonised)
+    heartbeat = next((c for c in report.checks if c.name == "heartbeat"), None)
+    kill = kill_switch_state(session)
+    kill_detail = (
+        f"engaged by {kill.actor} since {kill.since:%Y-%m-%d %H:%M} UTC: {kill.reason}"
+        if kill.engaged and kill.since
+        else "clear"
+    )
+    states = {}
+    for name in names:
+        state = account_state(session, name)
+        states[name] = (str(state.state), state.reason)
+    broker = {
+        c.account: (c.ok, c.detail)
+        for c in report.checks
+        if c.name == "broker" and c.account in names
+    }
+    warnings = tuple(
+        f"{c.account or 'daemon'}: {c.detail}" for c in report.failing if c.name != "heartbeat"
+    )
+    return HealthSection(
+        checked_at=now,
+        heartbeat=heartbeat.detail if heartbeat else "no daemon has run on this state",
+        heartbeat_ok=heartbeat.ok if heartbeat else None,
+        kill_switch_engaged=kill.engaged,
+        kill_switch_detail=kill_detail,
+        trading_states=states,
+        broker={k: v for k, v in broker.items() if k is not None},
+        warnings=warnings,
+    )
+
+
+def _audit_head(session: Session) -> tuple[int, str] | None:
+    row = session.execute(
+        select(AuditRecordRow.seq, AuditRecordRow.hash).order_by(AuditRecordRow.seq.desc()).limit(1)
+    ).first()
+    return None if row is None else (int(row.seq), str(row.hash))

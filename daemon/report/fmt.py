@@ -1,0 +1,94 @@
+"""How the report writes numbers: the same text in the HTML page and the plain-text summary."""
+
+from __future__ import annotations
+
+__all__ = [
+    "bps",
+    "money",
+    "neg_pct",
+    "pct",
+    "pp",
+    "price",
+    "qty",
+    "ratio",
+    "signed_money",
+    "signed_pct",
+    "tone",
+]
+
+from decimal import ROUND_HALF_UP, Decimal
+
+DASH = "—"
+MINUS = "−"
+
+
+def money(value: Decimal | None) -> str:
+    if value is None:
+        return DASH
+    cents = value.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return f"{MINUS}${-cents:,.2f}" if cents < 0 else f"${cents:,.2f}"
+
+
+def signed_money(value: Decimal | None) -> str:
+    if value is None:
+        return DASH
+    text = money(value)
+    return text if text.startswith(MINUS) else "+" + text
+
+
+def price(value: Decimal | None) -> str:
+    """A price with as many decimals as it has, at least two."""
+    if value is None:
+        return DASH
+    places = max(2, -int(value.normalize().as_tuple().exponent))
+    return f"${value:,.{min(places, 6)}f}"
+
+
+def qty(value: Decimal | None) -> str:
+    if value is None:
+        return DASH
+    text = f"{value.normalize():f}"
+    whole, _, fraction = text.partition(".")
+    return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+
+
+def pct(value: float | None, places: int = 1) -> str:
+    if value is None:
+        return DASH
+    text = f"{value * 100:.{places}f}%"
+    return text.replace("-", MINUS)
+
+
+def signed_pct(value: float | None) -> str:
+    if value is None:
+        return DASH
+    text = pct(value, 2)
+    return text if text.startswith(MINUS) else "+" + text
+
+
+def neg_pct(value: float | None) -> str:
+    """A fall written as a negative percentage (a drawdown of 0.12 is −12.0%)."""
+    return DASH if value is None else (pct(-value) if value else "0.0%")
+
+
+def pp(value: float | None) -> str:
+    """A difference of weights in percentage points."""
+    if value is None:
+        return DASH
+    text = f"{value * 100:+.1f} pp"
+    return text.replace("-", MINUS)
+
+
+def ratio(value: float | None) -> str:
+    return DASH if value is None else f"{value:.2f}".replace("-", MINUS)
+
+
+def bps(value: float | None) -> str:
+    return DASH if value is None else f"{value:+.1f} bp".replace("-", MINUS)
+
+
+def tone(value: Decimal | float | None) -> str:
+    """The CSS class of a change: up, down, or nothing."""
+    if value is None or value == 0:
+        return ""
+    return "up" if value > 0 else "down"

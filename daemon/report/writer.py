@@ -1,0 +1,79 @@
+"""Write a day's report into the state directory and send its summary to the owner."""
+
+from __future__ import annotations
+
+__all__ = ["ReportWritten", "report_path", "send_report", "write_daily_report"]
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from daemon.bootstrap import App
+from daemon.logs import get_logger
+from daemon.notify import Message, Notifier, redact, secret_values
+from daemon.report.data import gather
+from daemon.report.html import render_html
+from daemon.report.model import DailyReport
+from daemon.report.summary import attention, summary_text
+
+REPORTS_DIR = "reports"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportWritten:
+    path: Path
+    report: DailyReport
+    summary: str
+
+
+def report_path(state_dir: Path, day: date, account: str | None = None) -> Path:
+    """Return where the day's report is kept: `reports/YYYY-MM-DD[-account].html`."""
+    name = f"{day.isoformat()}-{account}.html" if account else f"{day.isoformat()}.html"
+    return state_dir / REPORTS_DIR / name
+
+
+def write_daily_report(
+    app: App,
+    day: date,
+    *,
+    accounts: Sequence[str] | None = None,
+    out: Path | None = None,
+) -> ReportWritten:
+    """Gather, render and write the report of `day` (default place: the state directory)."""
+    with app.database.transaction() as session:
+        report = gather(session, app.settings, day, now=app.clock(), accounts=accounts)
+    secrets = secret_values(app.settings)
+    # Nothing the report reads holds a secret; scrubbing is the guard if that ever changes.
+    page = redact(render_html(report), secrets)
+    single = accounts[0] if accounts is not None and len(accounts) == 1 else None
+    path = out or report_path(app.settings.state_dir, day, single)
+    _write_private(path, page)
+    summary = redact(summary_text(report, path=str(path)), secrets)
+    get_logger().info("report_written", day=day.isoformat(), path=str(path))
+    return ReportWritten(path, report, summary)
+
+
+def send_report(notifier: Notifier, written: ReportWritten) -> str:
+    """Send the summary with the page attached (where the channel takes attachments)."""
+    report = written.report
+    return notifier.send(
+        Message(
+            kind="digest",
+            key=f"report:{report.day}",
+            title=f"trimtab report {report.day}",
+            body=written.summary,
+            severity="warning" if attention(report) else "info",
+            repeat_after=timedelta(hours=20),
+            attachment=written.path,
+        )
+    )
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.touch(mode=0o600)
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
