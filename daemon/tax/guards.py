@@ -36,7 +36,14 @@ from daemon.planner.reasons import money, quantity
 from daemon.tax.dates import WINDOW_DAYS
 from daemon.tax.plan_types import TaxAction, TaxContext, TaxDecision
 from daemon.tax.relief import rank
-from daemon.tax.types import LossWindow, LotMethod, LotPick, PurchaseWindow, SalePreview
+from daemon.tax.types import (
+    LossWindow,
+    LotMethod,
+    LotPick,
+    PurchaseWindow,
+    SalePreview,
+    TaxDataError,
+)
 
 _ZERO = Decimal(0)
 _DAY = timedelta(days=1)
@@ -169,14 +176,20 @@ def sale_preview(
 
     With `specific` identification and no lots named, the minimum-tax order is the choice.
     """
-    held = sum((lot.qty for lot in ctx.book.lots(ctx.account, symbol)), _ZERO)
-    if held < qty or qty <= 0:
+    if qty <= 0:
         return None
     method = LotMethod(ctx.settings.lot_method)
     if method is LotMethod.SPECIFIC and not picks:
         method = LotMethod.MIN_TAX
     price = ctx.prices[symbol]
-    return ctx.book.preview_sale(ctx.account, symbol, qty, ctx.today, qty * price, method, picks)
+    try:
+        return ctx.book.preview_sale(
+            ctx.account, symbol, qty, ctx.today, qty * price, method, picks
+        )
+    except TaxDataError:
+        # Fewer shares in the ledger than sold (lots never imported), or an account the
+        # ledger has never seen: the caller says so instead of guessing.
+        return None
 
 
 def window_end(ctx: TaxContext, symbol: str) -> date:

@@ -68,9 +68,9 @@ def harvest(
     traded = {o.symbol for o in (*sells, *buys)}
     bought = {s for o in buys for s in ctx.identical.members(o.symbol)}
     windows = list(losses)
-    held = sorted({lot.symbol for lot in ctx.book.lots(ctx.account)})
     done: set[str] = set()
-    for symbol in held:
+    # Only symbols with an alternate can be harvested: the proceeds must stay invested.
+    for symbol in sorted(ctx.settings.alternates):
         price = ctx.prices.get(symbol)
         if symbol in traded or price is None:
             continue
@@ -143,10 +143,8 @@ def harvest(
 
 
 def _why_not(symbol: str, ctx: TaxContext, windows: Sequence[OpenLoss], busy: set[str]) -> str:
-    alternate = ctx.settings.alternates.get(symbol)
+    alternate = ctx.settings.alternates[symbol]
     group = ctx.identical.members(symbol)
-    if alternate is None:
-        return f"no alternate is configured for {symbol} (tax.alternates)"
     if alternate in group:
         return f"its alternate {alternate} is substantially identical to it"
     if group & busy:
