@@ -10,6 +10,7 @@ that builds the book (once per cycle, before planning) is timed once and printed
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import random
@@ -137,6 +138,12 @@ def main() -> None:
         median, p90 = timed(args.runs, lambda ctx=ctx: apply_tax(plan, ctx))  # type: ignore[misc]
         print(f"{'tax step, ' + name:<44} {median:>10.1f} {p90:>8.1f}")
     ctx = context(book, prices, settings["fifo"])
+    selling = [o for o in plan.orders if o.side is Side.SELL]
+    buying = [o for o in plan.orders if o.side is Side.BUY]
+    for count in (10, 40, 100):
+        part = dataclasses.replace(plan, orders=tuple(selling[:count] + buying))
+        median, p90 = timed(args.runs, lambda part=part: apply_tax(part, ctx))  # type: ignore[misc]
+        print(f"{f'tax step, fifo, first {count} sells only':<44} {median:>10.1f} {p90:>8.1f}")
     median, p90 = timed(args.runs, lambda: apply_tax(plan_rebalance(inp, policy), ctx))
     print(f"{'planner + tax step, fifo':<44} {median:>10.1f} {p90:>8.1f}")
     print(f"target: {args.lots} lots and {args.holdings} holdings under {TARGET_MS:.0f} ms")
