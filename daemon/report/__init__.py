@@ -6,6 +6,20 @@
 
 from __future__ import annotations
 
-__all__ = ["ReportWritten", "report_path", "send_report", "write_daily_report"]
+__all__ = [
+    "ReportWritten",
+    "publish_daily_report",
+    "report_message",
+    "report_path",
+    "send_report",
+    "write_daily_report",
+]
 
-from daemon.report.writer import ReportWritten, report_path, send_report, write_daily_report
+from daemon.report.writer import (
+    ReportWritten,
+    publish_daily_report,
+    report_message,
+    report_path,
+    send_report,
+    write_daily_report,
+)

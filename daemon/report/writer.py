@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["ReportWritten", "report_path", "send_report", "write_daily_report"]
+__all__ = [
+    "ReportWritten",
+    "publish_daily_report",
+    "report_message",
+    "report_path",
+    "send_report",
+    "write_daily_report",
+]
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -55,20 +62,49 @@ def write_daily_report(
     return ReportWritten(path, report, summary)
 
 
-def send_report(notifier: Notifier, written: ReportWritten) -> str:
-    """Send the summary with the page attached (where the channel takes attachments)."""
+def report_message(written: ReportWritten) -> Message:
+    """Return the summary as a message with the page attached (where the channel allows)."""
     report = written.report
-    return notifier.send(
-        Message(
-            kind="digest",
-            key=f"report:{report.day}",
-            title=f"trimtab report {report.day}",
-            body=written.summary,
-            severity="warning" if attention(report) else "info",
-            repeat_after=timedelta(hours=20),
-            attachment=written.path,
-        )
+    return Message(
+        kind="digest",
+        key=f"report:{report.day}",
+        title=f"trimtab report {report.day}",
+        body=written.summary,
+        severity="warning" if attention(report) else "info",
+        repeat_after=timedelta(hours=20),
+        attachment=written.path,
     )
+
+
+def send_report(notifier: Notifier, written: ReportWritten) -> str:
+    """Send the summary with the page attached; return what became of it."""
+    return notifier.send(report_message(written))
+
+
+def publish_daily_report(
+    app: App, day: date, notify: Callable[[Message], None] | None = None
+) -> ReportWritten | None:
+    """Write the day's report and hand its message to `notify`: what the daemon runs after
+    the day's last cycle and its end-of-day valuation. Never raises: a report that cannot be
+    written is logged and announced, and trading goes on."""
+    try:
+        written = write_daily_report(app, day)
+    except Exception as exc:  # the report must never take the daemon down
+        get_logger().exception("report_failed", day=day.isoformat())
+        if notify is not None:
+            notify(
+                Message(
+                    kind="error",
+                    key=f"report_failed:{day}",
+                    title=f"trimtab: the report of {day} could not be written",
+                    body=f"{type(exc).__name__}: {exc}",
+                    severity="failure",
+                )
+            )
+        return None
+    if notify is not None:
+        notify(report_message(written))
+    return written
 
 
 def _write_private(path: Path, text: str) -> None:

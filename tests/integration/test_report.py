@@ -4,6 +4,7 @@ computed here from the sim's own state, the page in headless Chromium, the summa
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import date
@@ -18,8 +19,14 @@ from typer.testing import CliRunner
 from daemon.cli import app as cli
 from daemon.config import NotificationSettings
 from daemon.logs import configure_logging
-from daemon.notify import Notifier, secret_values
-from daemon.report import fmt, report_path, send_report, write_daily_report
+from daemon.notify import Message, Notifier, secret_values
+from daemon.report import (
+    fmt,
+    publish_daily_report,
+    report_path,
+    send_report,
+    write_daily_report,
+)
 from daemon.report.model import DailyReport
 from daemon.tax.ledger import TaxLedger
 from tests.fakes.headless import find_chromium, visit
@@ -289,3 +296,20 @@ def test_tax_figures_come_from_the_ledgers_own_facts(history: History) -> None:
     assert report.tax.harvested == 0
     assert {w.kind for w in report.tax.windows} == {"purchase"}
     assert all(w.ends > history.days[-1] for w in report.tax.windows)
+
+
+def test_the_daemon_hook_publishes_and_never_raises(history: History, tmp_path: Path) -> None:
+    sent: list[Message] = []
+    day = history.days[-1]
+    written = publish_daily_report(history.app, day, sent.append)
+    assert written is not None
+    (message,) = sent
+    assert message.attachment == report_path(history.app.settings.state_dir, day)
+    assert message.body == written.summary
+    blocked = dataclasses.replace(
+        history.app, settings=history.app.settings.model_copy(update={"state_dir": tmp_path})
+    )
+    (tmp_path / "reports").write_text("a file where the reports directory should be")
+    assert publish_daily_report(blocked, day, sent.append) is None
+    assert sent[-1].kind == "error"
+    assert "could not be written" in sent[-1].title
