@@ -25,19 +25,19 @@ def split_money(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
 class Block:
     """One purchase: the trade, its place in the replay, and its pieces not yet sold."""
 
-    __slots__ = ("available", "bought", "pieces", "seq", "trade")
+    __slots__ = ("available", "bought", "key", "order", "pieces", "seq", "trade")
 
     def __init__(self, trade: Trade, seq: int) -> None:
         self.trade = trade
         self.seq = seq
+        self.key = (trade.date, seq)
+        """Place in the order of acquisition."""
+        self.order = (trade.account, trade.purchase_order)
+        """The purchase order its shares belong to (Rev. Rul. 56-602)."""
         self.bought = False
         self.pieces = [Piece(self, trade.qty, trade.amount, trade.amount, trade.date)]
         self.available = trade.qty
         """Shares not sold and not yet used as a replacement."""
-
-    @property
-    def key(self) -> tuple[date, int]:
-        return self.trade.date, self.seq
 
 
 class Piece:

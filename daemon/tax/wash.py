@@ -62,15 +62,11 @@ def plan_matches(
     `consumed` maps `id(piece)` to shares already spoken for in this what-if (sold by the
     sale itself, or matched to an earlier loss of it); the matches are added to it.
     """
-    loss_trade = loss_block.trade
-    own_order = (loss_trade.account, loss_trade.purchase_order)
+    own_order = loss_block.order
     remaining = qty
     matches: list[tuple[Piece, Decimal]] = []
     for block in group.between(sold - _SPAN, sold + _SPAN):
-        if block.available <= 0 or block is loss_block:
-            continue
-        trade = block.trade
-        if (trade.account, trade.purchase_order) == own_order:
+        if block.available <= 0 or block.order == own_order:
             continue
         if not policy.earlier_purchase_replaces and block.key < loss_block.key:
             continue
