@@ -433,6 +433,19 @@ class Settings(BaseSettings):
                     'use mode = "paper" for simulated accounts',
                     "mode",
                 )
+        # A broker plugin's `environment = "live"` (Alpaca) reaches real money: paper mode
+        # must not trade it, and live mode must not pretend to on a paper environment.
+        environments = {n: a.broker_settings.get("environment") for n, a in self.accounts.items()}
+        wrong = "live" if self.mode is Mode.PAPER else "paper" if self.mode is Mode.LIVE else None
+        mismatched = sorted(n for n, env in environments.items() if wrong and env == wrong)
+        if mismatched:
+            raise _rule(
+                f"mode is {self.mode} but account(s) {', '.join(mismatched)} have "
+                f'broker_settings.environment = "{wrong}"',
+                'make them agree: mode = "live" (with live_confirmation) for live accounts, '
+                'mode = "paper" for paper accounts; mode = "dry-run" reads either',
+                "mode",
+            )
         return self
 
     def account(self, name: str) -> AccountSettings:

@@ -41,9 +41,9 @@ class AlpacaSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     environment: Literal["paper", "live"] = Field(
-        default="paper",
-        description="paper (paper-api.alpaca.markets, the default) or live (api.alpaca.markets). "
-        "Paper keys only work on paper, live keys only on live.",
+        description="paper (paper-api.alpaca.markets) or live (api.alpaca.markets, real money); "
+        "required, so real money is never a default. Paper keys only work on paper, live keys "
+        "only on live.",
     )
     api_key_id: SecretStr | None = Field(
         default=None,

@@ -21,6 +21,7 @@ MONDAY_MIDDAY = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 
 def settings_for(fake: FakeAlpaca, **overrides: Any) -> AlpacaSettings:
     values: dict[str, Any] = {
+        "environment": "paper",
         "api_key_id": KEY_ID,
         "api_secret_key": SECRET,
         "base_url": fake.url,
@@ -83,6 +84,7 @@ def account_toml(url: str, targets: str, *, settings: str = "", policy: str = ""
 broker = "alpaca"
 strategy = "static"
 [accounts.main.broker_settings]
+environment = "paper"
 base_url = "{url}"
 data_url = "{url}"
 {settings}

@@ -22,7 +22,7 @@ from adapters.alpaca.transport import (
 )
 from daemon.config_plugins import secret_fields
 
-KEYS = {"api_key_id": "PKTESTKEY", "api_secret_key": "s3cr3t-value"}
+KEYS = {"environment": "paper", "api_key_id": "PKTESTKEY", "api_secret_key": "s3cr3t-value"}
 
 
 def api_error(status: int, body: str, headers: dict[str, str] | None = None) -> APIError:
@@ -115,7 +115,9 @@ def test_harden_refuses_a_client_it_does_not_recognise() -> None:
         harden(Other(), 1, 1)
 
 
-def test_settings_default_to_paper_and_pick_the_url_by_environment() -> None:
+def test_the_environment_is_required_and_picks_the_url() -> None:
+    with pytest.raises(ValidationError, match="environment"):
+        AlpacaSettings.model_validate({k: v for k, v in KEYS.items() if k != "environment"})
     paper = AlpacaSettings.model_validate(KEYS)
     assert (paper.environment, paper.trading_url, paper.feed) == ("paper", PAPER_URL, "iex")
     live = AlpacaSettings.model_validate({**KEYS, "environment": "live"})
@@ -129,7 +131,7 @@ def test_credentials_are_secret_fields_so_the_config_refuses_them_in_the_file() 
 
 def test_missing_credentials_say_where_they_belong() -> None:
     with pytest.raises(ValidationError) as caught:
-        AlpacaSettings.model_validate({"api_key_id": "PK"})
+        AlpacaSettings.model_validate({"environment": "paper", "api_key_id": "PK"})
     (error,) = caught.value.errors()
     assert "api_secret_key" in error["msg"]
     assert "TRIMTAB_ACCOUNTS__" in error["ctx"]["fix"]
