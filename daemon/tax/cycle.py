@@ -30,6 +30,7 @@ from daemon.errors import DataError, TransientBrokerError
 from daemon.persistence.db import Database
 from daemon.planner import Plan, PlanningPolicy
 from daemon.planner.reasons import money
+from daemon.retry import ReadRetrying
 from daemon.tax.engine import TaxBook, replay_trades
 from daemon.tax.harvest import stand_in_targets
 from daemon.tax.ledger import HouseholdAccount, TaxLedger, household_accounts, lot_id_of, tax_policy
@@ -189,6 +190,8 @@ class TaxCycle:
         """Add the account's new fills (and reinvestments) to the ledger; audit the sales."""
         zone = exchange_timezone(self.settings.exchange)
         with self.database.transaction() as session:
+            if isinstance(broker, ReadRetrying):
+                broker = broker.inner
             if broker is not None:
                 # Read again next cycle if it fails: reinvestments are keyed by id.
                 with contextlib.suppress(TransientBrokerError):

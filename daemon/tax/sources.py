@@ -9,6 +9,8 @@ order was sent (specific identification), then the account's lot method for the 
 from __future__ import annotations
 
 __all__ = [
+    "DividendActivity",
+    "DividendHistory",
     "RecordedSale",
     "ReinvestmentHistory",
     "declare_trade",
@@ -51,6 +53,44 @@ class ReinvestmentHistory(Protocol):
     """  # noqa: E501 (a table row per method reads better than wrapped cells)
 
     def reinvestments(self, since: datetime) -> Sequence[Fill]: ...
+
+
+class DividendActivity(Protocol):
+    """A dividend-related activity as an adapter reports it (e.g. Alpaca's `Dividend`)."""
+
+    @property
+    def activity_id(self) -> str: ...
+
+    @property
+    def kind(self) -> str:
+        """`reinvestment` for shares bought with a dividend; anything else is ignored here."""
+        ...
+
+    @property
+    def symbol(self) -> str: ...
+
+    @property
+    def on(self) -> date: ...
+
+    @property
+    def net_amount(self) -> Decimal:
+        """Cash out for a reinvestment (negative): its cost."""
+        ...
+
+    @property
+    def qty(self) -> Decimal | None: ...
+
+
+@runtime_checkable
+class DividendHistory(Protocol):
+    """Optional broker method: dividend activities, reinvestments among them.
+
+    | method | what it returns |
+    |---|---|
+    | `dividends(since)` | activities dated `since` (a date) or later, oldest first, ids unique per account |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def dividends(self, since: date) -> Sequence[DividendActivity]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,10 +289,29 @@ def record_reinvestments(
     at: datetime,
 ) -> int:
     """Add the dividend reinvestments the broker reports (if it can); return how many were new."""
-    if not isinstance(broker, ReinvestmentHistory):
-        return 0
     ledger = TaxLedger(session)
     added = 0
+    if isinstance(broker, DividendHistory):
+        start = since.astimezone(timezone).date() - REINVESTMENT_OVERLAP
+        for activity in broker.dividends(start):
+            if activity.kind != "reinvestment" or not activity.qty or activity.qty <= 0:
+                continue
+            lot = ledger.add_lot(
+                account=account,
+                symbol=activity.symbol,
+                acquired=activity.on,
+                qty=activity.qty,
+                cost=abs(activity.net_amount),
+                source="reinvestment",
+                source_id=activity.activity_id,
+                order_ref=activity.activity_id,
+                at=at,
+                note="dividend reinvestment",
+            )
+            added += lot is not None
+        return added
+    if not isinstance(broker, ReinvestmentHistory):
+        return 0
     for fill in broker.reinvestments(since - REINVESTMENT_OVERLAP):
         lot = ledger.add_lot(
             account=account,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from daemon.persistence.tax_models import TaxLotRow
 from daemon.tax.engine import replay_trades
 from daemon.tax.ledger import TaxLedger, household_accounts, tax_policy
 from daemon.tax.lot_import import LotImportError, import_lots, parse_lots_csv
-from daemon.tax.sources import declare_trade, record_fills
+from daemon.tax.sources import declare_trade, record_fills, record_reinvestments
 
 D = Decimal
 NY = ZoneInfo("America/New_York")
@@ -375,3 +376,59 @@ brokerage,VOO,2021-03-15,1,1,extra
 def test_a_file_without_lots_is_refused(text: str, problem: str) -> None:
     with pytest.raises(LotImportError, match=problem.replace("(", r"\(").replace(")", r"\)")):
         parse_lots_csv(text, path="x.csv", accounts=["brokerage"], today=date(2026, 11, 24))
+
+
+@dataclass(frozen=True)
+class Activity:
+    activity_id: str
+    kind: str
+    symbol: str
+    on: date
+    net_amount: Decimal
+    qty: Decimal | None
+
+
+class DividendBroker:
+    """An adapter that reports dividend activities, as the Alpaca adapter does."""
+
+    def __init__(self, activities: list[Activity]) -> None:
+        self.activities = activities
+        self.asked: list[date] = []
+
+    def dividends(self, since: date) -> list[Activity]:
+        self.asked.append(since)
+        return [a for a in self.activities if a.on >= since]
+
+
+def test_reinvested_dividends_become_lots_once(database: Database) -> None:
+    broker = DividendBroker(
+        [
+            Activity("a1", "dividend", "VOO", date(2026, 11, 20), D("12.40"), D(10)),
+            Activity("a2", "reinvestment", "VOO", date(2026, 11, 20), D("-12.40"), D("0.025")),
+            Activity("a3", "withholding", "VOO", date(2026, 11, 20), D("-1.00"), None),
+        ]
+    )
+    since = datetime(2026, 11, 21, 15, tzinfo=UTC)
+    for _ in range(2):
+        with database.transaction() as session:
+            record_reinvestments(
+                session, broker, account="brokerage", since=since, timezone=NY, at=NOW
+            )
+    assert broker.asked == [date(2026, 11, 14)] * 2  # a week of overlap for late postings
+    with database.transaction() as session:
+        (lot,) = TaxLedger(session).lots()
+    assert (lot.symbol, lot.qty, lot.cost, lot.source, lot.acquired) == (
+        "VOO",
+        D("0.025"),
+        D("12.40"),
+        "reinvestment",
+        date(2026, 11, 20),
+    )
+
+
+def test_a_broker_without_dividend_history_adds_nothing(database: Database) -> None:
+    with database.transaction() as session:
+        added = record_reinvestments(
+            session, object(), account="brokerage", since=NOW, timezone=NY, at=NOW
+        )
+    assert added == 0
