@@ -25,7 +25,8 @@ MINUS = "−"
 def money(value: Decimal | None) -> str:
     if value is None:
         return DASH
-    cents = value.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    # `+ 0` turns a rounded -0.00 into 0.00.
+    cents = value.quantize(Decimal("0.01"), ROUND_HALF_UP) + 0
     return f"{MINUS}${-cents:,.2f}" if cents < 0 else f"${cents:,.2f}"
 
 
