@@ -14,7 +14,7 @@ from sqlalchemy import select
 from daemon.bootstrap import App, open_app
 from daemon.domain import OrderStatus, Side
 from daemon.engine import CycleReport
-from daemon.persistence.models import OrderIntentRow
+from daemon.persistence.models import FillRow, OrderIntentRow
 from tests.fakes.alpaca_server import (
     KEY_ID,
     LIVE_KEY_ID,
@@ -188,3 +188,27 @@ def test_rate_limited_reads_are_retried_and_the_cycle_goes_on(make_cycle) -> Non
     report = cycle.run()
     assert report.outcome == "succeeded", report.error
     assert len(cycle.state.orders) == 2
+
+
+def test_partial_fills_are_polled_to_the_end_and_each_recorded_once(make_cycle) -> None:  # type: ignore[no-untyped-def]
+    state = filled_household()
+    state.partial_fill_share = D("0.5")
+    cycle: Cycle = make_cycle(state)
+    report = cycle.run()
+    assert report.outcome == "succeeded", report.error
+    assert [o.status for o in report.outcomes] == [OrderStatus.FILLED, OrderStatus.FILLED]
+    fills = [a for a in state.activities if a["activity_type"] == "FILL"]
+    assert sorted(a["type"] for a in fills) == ["fill", "fill", "partial_fill", "partial_fill"]
+    with cycle.app.database.transaction() as session:
+        recorded = sorted(session.scalars(select(FillRow.fill_id)))
+    assert recorded == sorted(a["id"] for a in fills)
+
+
+def test_orders_unfilled_at_the_deadline_are_cancelled_at_alpaca(make_cycle) -> None:  # type: ignore[no-untyped-def]
+    state = household("100000")  # no fills: the market never takes the orders
+    cycle: Cycle = make_cycle(state)
+    report = cycle.run()
+    assert report.outcome == "succeeded", report.error
+    assert [o.status for o in report.outcomes] == [OrderStatus.CANCELLED, OrderStatus.CANCELLED]
+    assert cycle.fake.count("DELETE", "/v2/orders/") == 2
+    assert {o.status for o in state.orders} == {"canceled"}

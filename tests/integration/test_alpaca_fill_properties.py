@@ -1,0 +1,59 @@
+"""Property: however Alpaca splits an order into executions, the adapter reports each fill once,
+oldest first, adding up to the order's filled quantity (real alpaca-py, fake Alpaca)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.alpaca.broker import AlpacaBroker
+from daemon.domain import OrderIntent, OrderStatus, OrderType, Side
+from tests.fakes.alpaca_server import AlpacaState, FakeAlpaca
+from tests.fakes.alpaca_server.client import household, make_broker
+
+
+@pytest.fixture(scope="module")
+def market() -> Iterator[tuple[AlpacaState, AlpacaBroker]]:
+    state = household("10000000")
+    with FakeAlpaca(state) as fake:
+        broker = make_broker(fake)
+        yield state, broker
+        broker.close()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    parts=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=6),
+    finish=st.booleans(),
+    cents=st.lists(st.integers(min_value=-50, max_value=50), min_size=6, max_size=6),
+)
+def test_fills_add_up_to_the_order_and_come_once(
+    market: tuple[AlpacaState, AlpacaBroker], parts: list[int], finish: bool, cents: list[int]
+) -> None:
+    state, broker = market
+    total = sum(parts) + (1 if not finish else 0)
+    coid = f"prop-{uuid.uuid4().hex[:10]}"
+    since = state.now()
+    broker.submit(
+        OrderIntent(coid, "c", "main", 1, "SCHD", Side.BUY, Decimal(total), OrderType.MARKET, "p")
+    )
+    for part, cent in zip(parts, cents, strict=False):
+        state.fill(coid, Decimal(part), str(Decimal("27.10") + Decimal(cent) / 100))
+    fills = [f for f in broker.fills(since) if f.client_order_id == coid]
+    order = broker.get_order(coid)
+    assert order is not None
+    assert [f.qty for f in fills] == [Decimal(p) for p in parts]
+    assert len({f.fill_id for f in fills}) == len(fills)
+    assert [f.at for f in fills] == sorted(f.at for f in fills)
+    assert sum(f.qty for f in fills) == order.filled_qty
+    assert order.status is (OrderStatus.FILLED if finish else OrderStatus.PARTIALLY_FILLED)
+    paid = sum(f.qty * f.price for f in fills)
+    assert order.avg_fill_price is not None
+    assert abs(order.avg_fill_price - paid / order.filled_qty) < Decimal("0.0001")
+    if not finish:
+        assert broker.cancel(coid).status is OrderStatus.CANCELLED
