@@ -205,7 +205,10 @@ class AlpacaBroker:
                 qty=str(prepared.qty),
                 planned=str(prepared.floored_from),
             )
-        request = _order_request(prepared)
+        try:
+            request = _order_request(prepared)
+        except ValueError as exc:  # alpaca-py's request models validate (pydantic) before sending
+            raise OrderRejected(intent.client_order_id, f"not sent: {exc}") from exc
         try:
             raw: Any = self._trading.submit_order(request)
         except Exception as exc:

@@ -434,3 +434,12 @@ def test_the_clock_is_asked_again_once_its_answer_expires(
     assert broker.snapshot(()).market_open is False
     assert fake.count("GET", "/v2/clock") == 2
     broker.close()
+
+
+def test_a_quantity_a_json_float_cannot_carry_is_refused_unsent(
+    broker: AlpacaBroker, fake: FakeAlpaca
+) -> None:
+    # alpaca-py sends qty as a binary float: 17 significant digits would arrive changed.
+    with pytest.raises(OrderRejected, match="does not survive JSON"):
+        broker.submit(intent("tt-l-1", qty="12345678.123456789"))
+    assert fake.count("POST") == 0
