@@ -11,6 +11,13 @@ episodes as they are, so missing data never clears or re-fires an alert.
 from __future__ import annotations
 
 __all__ = [
+    "BROKER_UNREACHABLE",
+    "CONCENTRATION",
+    "CYCLE_FAILED",
+    "CYCLE_SKIPPED",
+    "DRAWDOWN",
+    "DRIFT",
+    "RECONCILIATION_MISMATCH",
     "TOLERANCE",
     "Alert",
     "AlertInputs",

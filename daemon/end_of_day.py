@@ -52,6 +52,7 @@ def end_of_day(
             point = record_point(
                 database=app.database,
                 settings=settings,
+                account=account,
                 broker=broker,
                 snapshot=snapshot,
                 source=ValuationSource.EOD,

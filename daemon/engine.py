@@ -30,6 +30,7 @@ from daemon.errors import TransientBrokerError, TrimtabError
 from daemon.execution import Executor, OrderOutcome, limit_price
 from daemon.killswitch import current as kill_switch_state
 from daemon.logs import get_logger
+from daemon.performance_history import record_point
 from daemon.persistence.db import Database
 from daemon.persistence.models import CycleRow
 from daemon.planner import DriftRow, Plan, PlanningPolicy, plan_rebalance
@@ -39,6 +40,7 @@ from daemon.retry import ReadRetrying
 from daemon.risk import TRIPPING_CHECKS, RiskLimits, RiskReview, review_orders
 from daemon.tax.cycle import TaxCycle, tax_symbols
 from daemon.trading_state import account_state, set_trading_state
+from daemon.valuations import ValuationSource
 from strategies.base import Strategy, StrategyContext
 
 
@@ -193,6 +195,18 @@ class Engine:
             prices={s: q.price for s, q in snapshot.quotes.items()},
         )
         self._audit(AuditKind.SNAPSHOT, {"snapshot": snapshot}, account, cycle_id)
+        if submit:  # the broker's valuation and new flows, for returns; never fails the cycle
+            record_point(
+                database=self._database,
+                settings=self._settings,
+                account=account,
+                broker=broker,
+                snapshot=snapshot,
+                source=ValuationSource.CYCLE,
+                ref=cycle_id,
+                clock=self._clock,
+                log=log,
+            )
         tax = TaxCycle.open(
             settings=self._settings,
             database=self._database,

@@ -9,7 +9,7 @@ one that ends, is an audit record (kind `alert`); one that starts firing is also
 
 from __future__ import annotations
 
-__all__ = ["alert_states", "check_alerts", "gather_inputs"]
+__all__ = ["SENT_BY_SLOT_RUNNER", "alert_states", "check_alerts", "gather_inputs"]
 
 import json
 from collections.abc import Callable
@@ -21,6 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.alerts import (
+    CYCLE_FAILED,
+    CYCLE_SKIPPED,
     Alert,
     AlertInputs,
     AlertState,
@@ -30,6 +32,7 @@ from daemon.alerts import (
     advance,
     checked_families,
     evaluate_alerts,
+    family_of,
 )
 from daemon.audit import AuditKind, AuditLog
 from daemon.config import Settings
@@ -45,6 +48,8 @@ from daemon.persistence.performance_models import AlertRow
 from daemon.valuations import daily_series, latest_valuation
 
 FINISHED = ("succeeded", "failed", "skipped")
+SENT_BY_SLOT_RUNNER = frozenset({CYCLE_FAILED, CYCLE_SKIPPED})
+"""Families the slot runner already sends its own message for (`daemon.messages`)."""
 STREAK_LOOKBACK = 500
 
 
@@ -56,9 +61,17 @@ def check_alerts(
     clock: Callable[[], datetime],
     notify: Callable[[Message], None] | None = None,
     report: CycleReport | None = None,
+    already_sent: frozenset[str] = frozenset(),
 ) -> Transition:
-    """Evaluate the account's alerts now; record and audit the changes; send what fired."""
+    """Evaluate the account's alerts now; record and audit the changes; send what fired.
+
+    `already_sent` names alert families the caller has told the owner about itself (the slot
+    runner sends its own message for a failed cycle or skipped slots): they are recorded and
+    audited, not sent twice.
+    """
     thresholds = settings.alerts
+    if not thresholds.enabled:
+        return Transition((), (), ())
     now = clock()
     with database.transaction() as session:
         inputs = gather_inputs(session, account, now, report=report)
@@ -80,11 +93,11 @@ def check_alerts(
     log = get_logger(account=account)
     for alert in transition.fired:
         log.warning("alert_fired", key=alert.key, severity=alert.severity)
-        if notify is not None:
+        if notify is not None and family_of(alert.key) not in already_sent:
             notify(_message(alert))
     for state in transition.cleared:
         log.info("alert_cleared", key=state.key)
-        if notify is not None:
+        if notify is not None and family_of(state.key) not in already_sent:
             notify(_cleared_message(state))
     return transition
 

@@ -64,7 +64,8 @@ class PerformanceSettings(_Closed):
         None,
         pattern=r"^[A-Z][A-Z0-9.\-]{0,14}$",
         description="Symbol whose price the accounts' returns are compared with (e.g. VTI); "
-        "its daily price is recorded at each cycle and at day end. Unset: no benchmark.",
+        "its price is recorded at the end of each trading day (and at cycles of accounts "
+        "that hold or target it). Unset: no benchmark.",
     )
     risk_free_rate: Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)] = Field(
         Decimal(0),

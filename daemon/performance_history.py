@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["PointRecorded", "record_point"]
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ def record_point(
     *,
     database: Database,
     settings: Settings,
+    account: str,
     broker: Any,
     snapshot: AccountSnapshot,
     source: ValuationSource,
@@ -49,14 +50,17 @@ def record_point(
     clock: Callable[[], datetime],
     log: Any,
 ) -> PointRecorded:
-    """Record the broker's new flows, the snapshot's valuation and the benchmark's price."""
+    """Record the broker's new flows, the snapshot's valuation and the benchmark's price.
+
+    Everything is filed under `account` (trimtab's name), whatever the snapshot calls it.
+    """
     problems: list[str] = []
     new: list[CashFlow] = []
     try:
         new = sync_flows(
             database=database,
             broker=broker,
-            account=snapshot.account,
+            account=account,
             exchange=settings.exchange,
             clock=clock,
         )
@@ -65,7 +69,7 @@ def record_point(
     valuation: Valuation | None = None
     try:
         valuation = valuation_from_snapshot(
-            snapshot, source=source, ref=ref, exchange=settings.exchange
+            replace(snapshot, account=account), source=source, ref=ref, exchange=settings.exchange
         )
     except DataError as exc:
         problems.append(str(exc))

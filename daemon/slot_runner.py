@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from daemon.audit import AuditKind, AuditLog
 from daemon.bootstrap import App
 from daemon.cycle_ids import next_attempt_id, slot_attempts, slot_base
-from daemon.engine import SlotAlreadyRan
+from daemon.engine import CycleReport, SlotAlreadyRan
 from daemon.logs import get_logger
 from daemon.messages import cycle_message, skipped_message
+from daemon.monitoring import SENT_BY_SLOT_RUNNER, check_alerts
 from daemon.notify import Message
 from daemon.persistence.models import CycleRow
 from daemon.schedule_spec import Slot
@@ -100,10 +101,19 @@ class SlotRunner:
                 reason=due.reason,
             )
             self._notify(skipped_message(account, cycle_ids, due.reason))
-        if due.run is not None:
-            self._run(account, due.run)
-        elif not due.skipped:
+        report = self._run(account, due.run) if due.run is not None else None
+        if due.run is None and not due.skipped:
             self._log.info("nothing_due", account=account)
+            return
+        check_alerts(
+            database=self._app.database,
+            settings=self._app.settings,
+            account=account,
+            clock=self._clock,
+            notify=self._notify,
+            report=report,
+            already_sent=SENT_BY_SLOT_RUNNER,
+        )
 
     def _record_skipped(self, session: Session, account: str, due: Due, now: datetime) -> list[str]:
         """Write one `cycles` row for the latest skipped slot (it marks all of them handled)
@@ -142,7 +152,7 @@ class SlotRunner:
         )
         return cycle_ids
 
-    def _run(self, account: str, slot: Slot) -> None:
+    def _run(self, account: str, slot: Slot) -> CycleReport | None:
         self._log.info(
             "slot_due", account=account, slot=slot.name, scheduled_at=slot.at.isoformat()
         )
@@ -155,9 +165,10 @@ class SlotRunner:
             # `due_slots` only offers slots with no finished row, so this means the cycles
             # table changed under us; the engine refused, nothing ran twice.
             self._log.warning("slot_already_ran", account=account, slot=slot.name, detail=str(exc))
-            return
+            return None
         finally:
             self._cycle_started = None
         message = cycle_message(report, str(self._app.settings.mode))
         if message is not None:
             self._notify(message)
+        return report

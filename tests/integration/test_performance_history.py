@@ -11,9 +11,11 @@ from structlog.testing import capture_logs
 
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimBroker, SimSettings, StaticPrices
+from daemon.bootstrap import open_app
 from daemon.cash_flows import CashFlow, FlowKind, flows_between, record_flow, sync_flows
 from daemon.config import Settings
 from daemon.domain import AccountSnapshot, OrderIntent, OrderType, Position, Quote, Side
+from daemon.end_of_day import end_of_day
 from daemon.errors import DataError
 from daemon.logs import get_logger
 from daemon.performance import daily_returns, time_weighted_return
@@ -31,6 +33,7 @@ from daemon.valuations import (
     valuation_from_snapshot,
     valuations,
 )
+from tests.fakes.feeds import RawFeed
 
 D = Decimal
 # Monday 2026-03-02, 15:45 in New York.
@@ -217,6 +220,7 @@ def test_cycle_points_keep_returns_free_of_flows(database: Database, tmp_path: P
         record_point(
             database=database,
             settings=settings,
+            account="paper",
             broker=sim,
             snapshot=sim.snapshot(["SPY"]),
             source=ValuationSource.CYCLE,
@@ -267,6 +271,7 @@ def test_a_point_that_cannot_be_valued_is_logged_not_raised(
         result = record_point(
             database=database,
             settings=_settings(None),
+            account="paper",
             broker=sim,
             snapshot=sim.snapshot([]),
             source=ValuationSource.EOD,
@@ -291,3 +296,59 @@ def test_a_later_benchmark_price_of_the_day_wins(database: Database) -> None:
         assert benchmark_series(session, "SPY") == benchmark_series(session, "SPY", first=day)
         (point,) = benchmark_series(session, "SPY")
     assert point.value == D(402)
+
+
+def test_each_cycle_records_the_brokers_valuation_and_flows(
+    tmp_path: Path, database_url: str
+) -> None:
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        f"""
+mode = "paper"
+database_url = "{database_url}"
+[performance]
+benchmark = "SPY"
+[accounts.main]
+broker = "sim"
+strategy = "static"
+[accounts.main.strategy_params]
+targets = {{ VTI = "0.6", BND = "0.4" }}
+[accounts.main.broker_settings]
+starting_cash = "100000"
+"""
+    )
+    # Tuesday 2026-11-24, 15:45 in New York.
+    now = [datetime(2026, 11, 24, 20, 45, tzinfo=UTC)]
+    app = open_app(config, clock=lambda: now[0])
+    try:
+        env = BrokerEnvironment(
+            account="main", database=app.database, state_dir=tmp_path, clock=app.clock
+        )
+        feed = RawFeed({"VTI": D(250), "BND": D(70), "SPY": D(600)})
+        settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)
+        app.brokers["main"] = SimBroker(settings, env, prices=feed)
+        report = app.engine(fill_timeout=1).run_once("main", slot="1545")
+        assert report.outcome == "succeeded", report.error
+        with app.database.transaction() as session:
+            (valuation,) = valuations(session, "main")
+            recorded = flows_between(session, "main")
+            # The cycle asks only for its own symbols; the day's end asks for the benchmark.
+            assert benchmark_series(session, "SPY") == []
+        now[0] += timedelta(minutes=30)
+        (result,) = end_of_day(app)
+        assert result.error is None
+        with app.database.transaction() as session:
+            spy = benchmark_series(session, "SPY")
+            eod = latest_valuation(session, "main")
+    finally:
+        app.close()
+    # Valued from the snapshot the cycle planned on: before its orders, all cash.
+    assert (valuation.source, valuation.ref) == (ValuationSource.CYCLE, "main:2026-11-24:1545")
+    assert valuation.equity == D(100000)
+    assert [(f.amount, f.source) for f in recorded] == [(D(100000), "sim")]
+    assert [(p.day, p.value) for p in spy] == [(date(2026, 11, 24), D(600))]
+    assert eod is not None
+    assert (eod.source, eod.ref) == (ValuationSource.EOD, "eod")
+    # After the cycle's buys at the quotes (the sim's default has no slippage or commission).
+    assert eod.equity == D(100000)
+    assert set(eod.holdings) == {"VTI", "BND"}
