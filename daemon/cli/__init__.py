@@ -12,6 +12,7 @@ from daemon.cli.config_cmd import config_app
 from daemon.cli.control_cmd import kill, resume, status
 from daemon.cli.db_cmd import db_app
 from daemon.cli.health_cmd import health
+from daemon.cli.monitor_cmd import alerts, flows_app, performance_app
 from daemon.cli.orders_cmd import orders
 from daemon.cli.plan_cmd import plan
 from daemon.cli.report_cmd import report
@@ -37,11 +38,14 @@ app.command()(health)
 app.command()(report)
 app.command()(check)
 app.command()(validate)
+app.command()(alerts)
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")
 app.add_typer(db_app, name="db")
 app.add_typer(tax_app, name="tax")
+app.add_typer(performance_app, name="performance")
+app.add_typer(flows_app, name="flows")
 
 
 def main() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,16 +16,13 @@ import typer
 from typer.testing import CliRunner
 
 from daemon.cli import app as trimtab
-from daemon.cli.monitor_cmd import alerts, flows_app, performance_app
 
 REPO = Path(__file__).resolve().parents[2]
 # Monday 2026-03-02, 16:10 in New York: after the close.
 DAY1 = datetime(2026, 3, 2, 21, 10, tzinfo=UTC)
 
-cli = typer.Typer()
-cli.add_typer(performance_app, name="performance")
-cli.add_typer(flows_app, name="flows")
-cli.command()(alerts)
+cli = trimtab
+TRIMTAB = Path(sys.executable).parent / "trimtab"
 
 
 @pytest.fixture
@@ -90,3 +89,24 @@ def test_bad_input_is_named_and_nothing_recorded(example: Path) -> None:
     )
     assert bad_day.exit_code == 2
     assert json.loads(run(cli, "flows", "list", "--json", *c)) == []
+
+
+def test_the_installed_command_records_and_lists(example: Path) -> None:
+    def trimtab_process(*args: str) -> str:
+        result = subprocess.run(
+            [str(TRIMTAB), *args, "--config", str(example)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "ira: $40,000.00" in trimtab_process("performance", "record")
+    flows = json.loads(trimtab_process("flows", "list", "--json"))
+    assert {(f["account"], f["amount"]) for f in flows} == {
+        ("brokerage", "100000"),
+        ("ira", "40000"),
+    }
+    assert json.loads(trimtab_process("alerts", "--json")) == []
