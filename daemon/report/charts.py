@@ -10,7 +10,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from daemon.performance import DailyPoint, daily_returns, growth_index
@@ -26,6 +26,8 @@ BENCH = "#9aa5b1"
 FONTS = ["DejaVu Sans", "Helvetica", "Arial"]
 WIDTH = 12.0
 """Inches: at 72 user units per inch, about the page's column width, so text keeps its size."""
+MIN_DAYS = 14
+"""The drift chart spans at least this many days, so a short history is not stretched."""
 CLIP = 4.0
 """The drift panels show up to this many band half-widths; points beyond sit on the edge."""
 _STYLE: dict[str, Any] = {
@@ -107,6 +109,9 @@ def drift_chart(points: Sequence[DriftPoint]) -> str:
         panels[-1].set_xlabel(
             "drift in percentage points (shade: band; red: outside it; triangles: off the scale)"
         )
+        last = max(p.day for p in points)
+        first = min([p.day for p in points] + [last - timedelta(days=MIN_DAYS)])
+        panels[-1].set_xlim(first - timedelta(days=1), last + timedelta(days=1))
         _date_axis(panels[-1])
         return _svg(figure, "Drift from target over the last 90 days")
 
@@ -120,7 +125,10 @@ def _drift_panel(axes: Any, mine: Sequence[DriftPoint], symbol: str) -> None:
     # A first day in cash (or a deposit) would flatten everything else: cap the scale.
     span = min(max([abs(v) for v in drift] + [half]) * 1.15, half * CLIP)
     shown = [max(-span, min(span, v)) for v in drift]
-    axes.fill_between(days, low, high, color=BAND, linewidth=0, step="mid")
+    if len(days) > 1:
+        axes.fill_between(days, low, high, color=BAND, linewidth=0, step="mid")
+    else:
+        axes.axhspan(low[0], high[0], color=BAND, linewidth=0)
     axes.axhline(0, color=MUTED, linewidth=0.6)
     axes.plot(days, shown, color=LINE, linewidth=1.4, marker="o", markersize=2.4)
     for day, value, real, lo, hi in zip(days, shown, drift, low, high, strict=True):
