@@ -11,7 +11,10 @@ __all__ = ["AlertSettings", "PerformanceSettings"]
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from daemon.schedule_spec import ScheduleError, parse_schedule
 
 Fraction = Annotated[Decimal, Field(gt=0, le=1, allow_inf_nan=False)]
 
@@ -74,3 +77,20 @@ class PerformanceSettings(_Closed):
     var_level: Annotated[Decimal, Field(ge=Decimal("0.5"), lt=1, allow_inf_nan=False)] = Field(
         Decimal("0.95"), description="Confidence level of the one-day historical value at risk."
     )
+    end_of_day: str = Field(
+        "close + 10m",
+        description="When `trimtab run` records each account's day-end valuation, flows and "
+        "benchmark price and checks alerts, on trading days (a schedule expression; keep it "
+        "after every account's last slot).",
+    )
+
+    @field_validator("end_of_day")
+    @classmethod
+    def _end_of_day_readable(cls, value: str) -> str:
+        try:
+            parse_schedule(value)
+        except ScheduleError as exc:
+            raise PydanticCustomError(
+                "trimtab_rule", str(exc), {"fix": "write e.g. 'close + 10m' or '16:15'"}
+            ) from None
+        return value
