@@ -212,7 +212,7 @@ class Engine:
             database=self._database,
             account=account,
             now=now,
-            record=submit,
+            broker=broker if submit else None,
             cycle_id=cycle_id,
         )
         targets = check_targets(strategy.targets(context), settings.strategy)

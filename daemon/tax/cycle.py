@@ -70,10 +70,11 @@ class TaxCycle:
         database: Database,
         account: str,
         now: datetime,
-        record: bool,
+        broker: object | None,
         cycle_id: str,
     ) -> TaxCycle:
-        """Replay the household's ledger; first add recorded fills it lacks when `record`."""
+        """Replay the household's ledger; first, given the broker (a cycle that may trade),
+        add the recorded fills and the reinvestments the ledger lacks."""
         accounts = household_accounts(settings)
         policy = tax_policy(settings)
         cycle = cls(
@@ -85,8 +86,8 @@ class TaxCycle:
             policy,
             replay_trades((), policy),
         )
-        if record:
-            cycle.record(None, now, cycle_id)
+        if broker is not None:
+            cycle.record(broker, now, cycle_id)
         with database.transaction() as session:
             cycle.book = replay_trades(TaxLedger(session).trades(accounts), policy)
         return cycle
@@ -188,10 +189,10 @@ class TaxCycle:
 
     def record(self, broker: object | None, now: datetime, cycle_id: str) -> list[RecordedSale]:
         """Add the account's new fills (and reinvestments) to the ledger; audit the sales."""
+        if isinstance(broker, ReadRetrying):
+            broker = broker.inner
         zone = exchange_timezone(self.settings.exchange)
         with self.database.transaction() as session:
-            if isinstance(broker, ReadRetrying):
-                broker = broker.inner
             if broker is not None:
                 # Read again next cycle if it fails: reinvestments are keyed by id.
                 with contextlib.suppress(TransientBrokerError):
