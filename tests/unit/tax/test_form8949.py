@@ -49,3 +49,11 @@ def test_rows_per_year_short_term_first_and_ira_sales_left_out(trades):
         Form8949Totals(Term.SHORT, 1, Decimal(1500), Decimal(1500), Decimal(0), Decimal(0)),
         Form8949Totals(Term.LONG, 1, Decimal(1500), Decimal(1000), Decimal(0), Decimal(500)),
     )
+
+
+def test_a_loss_lost_to_an_ira_purchase_is_still_code_w(trades):
+    trades.buy("2007-06-01", 100, 1000)
+    trades.sell("2007-12-20", 100, 600)
+    trades.buy("2007-12-21", 100, 600, account="ira", account_type=AccountType.TRADITIONAL_IRA)
+    (row,) = form8949_rows(trades.book().sales)
+    assert (row.code, row.adjustment, row.gain) == ("W", Decimal(400), Decimal(0))
