@@ -58,9 +58,9 @@ def prices_on(index: int) -> dict[str, Decimal]:
     return {"VTI": D(f"{vti:.2f}"), "BND": D(f"{bnd:.2f}")}
 
 
-def sessions() -> list[date]:
+def sessions(first: date = FIRST, last: date = LAST) -> list[date]:
     with quiet_pandas():
-        found = exchange_calendar("XNYS").sessions_in_range(FIRST.isoformat(), LAST.isoformat())
+        found = exchange_calendar("XNYS").sessions_in_range(first.isoformat(), last.isoformat())
     return [d.date() for d in found]
 
 
@@ -76,10 +76,12 @@ class History:
     clock: list[datetime] = field(default_factory=list)
 
 
-def build_history(tmp_path: Path, database_url: str, *, extra: str = "") -> History:
+def build_history(
+    tmp_path: Path, database_url: str, *, extra: str = "", first: date = FIRST
+) -> History:
     config = tmp_path / "trimtab.toml"
     config.write_text(config_text(database_url, extra))
-    days = sessions()
+    days = sessions(first)
     now = [datetime.combine(days[0], time(10), NEW_YORK).astimezone(UTC)]
     app = open_app(config, clock=lambda: now[0])
     env = BrokerEnvironment(
