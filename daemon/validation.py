@@ -5,7 +5,7 @@ fills, and hands them here; this module returns rows and findings. Per account:
 
 | measure | from |
 |---|---|
-| cycles, failed cycles | `cycle_started` records that meant to submit (plan-only runs are left out), `cycle_failed` |
+| cycles, failed cycles, skipped slots | `cycle_started` records that meant to submit (plan-only runs are left out), `cycle_failed`, the `cycle_finished` records of slots `trimtab run` reached too late |
 | planned, denied, not sent | orders in `plan` records; refusals in `risk_decision`; planned orders neither denied nor sent (dry-run, kill switch, a buy skipped for cash) |
 | sent, filled, partially filled, rejected, unfilled, unresolved | order intents that reached SUBMITTING, by their status and filled quantity now |
 | slippage (bps) | fill price against the planning price (`reference_price`), signed so that positive is worse for the account: a buy above or a sell below it; the account's figure is weighted by notional |
@@ -135,6 +135,7 @@ class AccountSummary:
     account: str
     cycles: int
     failed_cycles: int
+    skipped_slots: int
     planned: int
     denied: int
     not_sent: int
@@ -198,7 +199,14 @@ def validate(
         account_drift, unknown = _drift_after(account, cycles)
         account_mismatches, external = _reconciliation(account, records)
         summary = _summary(
-            account, cycles, mine, account_drift, unknown, account_mismatches, external
+            account,
+            cycles,
+            mine,
+            account_drift,
+            unknown,
+            account_mismatches,
+            external,
+            skipped=_skipped(account, records),
         )
         summaries.append(summary)
         drift += account_drift
@@ -317,6 +325,17 @@ def _drift_after(
     return rows, unknown
 
 
+def _skipped(account: str, records: Iterable[AuditRecord]) -> int:
+    """Count the slots `trimtab run` reached too late to run (it records them at once)."""
+    return sum(
+        int(r.payload.get("skipped_count", 1))
+        for r in records
+        if r.kind == AuditKind.CYCLE_FINISHED
+        and r.account == account
+        and r.payload.get("outcome") == "skipped"
+    )
+
+
 def _reconciliation(account: str, records: Iterable[AuditRecord]) -> tuple[list[Mismatch], int]:
     mismatches: list[Mismatch] = []
     external = 0
@@ -346,6 +365,8 @@ def _summary(
     drift_unknown: int,
     mismatches: Sequence[Mismatch],
     external: int,
+    *,
+    skipped: int,
 ) -> AccountSummary:
     planned = sum(
         len(_last(kinds, AuditKind.PLAN, {"plan": {"orders": []}})["plan"]["orders"])
@@ -372,6 +393,7 @@ def _summary(
         account=account,
         cycles=len(cycles),
         failed_cycles=sum(1 for kinds in cycles.values() if AuditKind.CYCLE_FAILED in kinds),
+        skipped_slots=skipped,
         planned=planned,
         denied=denied,
         not_sent=max(planned - denied - sent, 0),
@@ -453,6 +475,15 @@ def _findings(
             f"{len(mismatches)} position difference(s) no fill explains: {_listed(listed)}",
             "a trade outside trimtab, a corporate action or a missed fill: compare with the "
             f"broker's activity, then trimtab resume -a {account}",
+        )
+    if summary.skipped_slots:
+        add(
+            "watch",
+            "skipped",
+            f"{summary.skipped_slots} scheduled slot(s) skipped: trimtab was not running, or "
+            "reached them later than scheduler.misfire_grace_minutes",
+            "look at trimtab health and the service's log (journalctl -u trimtab) for the "
+            "stop; the machine must be up and trimtab run running at the schedule",
         )
     partial = [o for o in orders if o.outcome in ("partial", "unfilled")]
     if partial:

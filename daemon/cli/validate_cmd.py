@@ -288,6 +288,7 @@ def _opt(value: Decimal | None, unit: str = "") -> str:
 
 _MEASURES: tuple[tuple[str, Callable[[AccountSummary], str]], ...] = (
     ("cycles (failed)", lambda a: f"{a.cycles} ({a.failed_cycles})"),
+    ("slots skipped", lambda a: str(a.skipped_slots)),
     ("orders planned", lambda a: str(a.planned)),
     ("denied by checks", lambda a: str(a.denied)),
     ("not sent", lambda a: str(a.not_sent)),

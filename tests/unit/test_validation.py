@@ -78,6 +78,21 @@ def test_plan_only_runs_are_left_out_and_failed_cycles_are_problems() -> None:
     assert not result.ok
 
 
+def test_slots_the_daemon_skipped_are_counted_and_watched() -> None:
+    skipped = {"outcome": "skipped", "submitted": False, "skipped_count": 3}
+    records = [
+        record("cycle_finished", "a:2026-11-24:close-15m", skipped),
+        record("cycle_finished", "b:2026-11-24:close-15m", skipped, account="b"),
+    ]
+    result = run(records, [])
+    (summary,) = result.accounts
+    assert (summary.cycles, summary.skipped_slots) == (0, 3)
+    (finding,) = result.findings
+    assert (finding.kind, finding.severity) == ("skipped", "watch")
+    assert "3 scheduled slot(s) skipped" in finding.what
+    assert result.ok
+
+
 def test_outcomes_by_status_and_what_was_never_sent() -> None:
     cycle = "a:2026-11-24:manual"
     plan: dict[str, Any] = {"plan": {"orders": [{}] * 6, "drift": []}}
