@@ -87,12 +87,14 @@ def select_pieces(
     that lot), then `method` for the rest. Raise `TaxDataError` when the account holds too few
     shares, or a named lot is not held or holds less than named.
     """
+    if not picks and method in _IN_ORDER:
+        # Held pieces are kept in order of acquisition: FIFO and LIFO need no ranking.
+        in_order, short = _take_in_order(held[::-1] if method is LotMethod.LIFO else held, qty)
+        if not short:
+            return in_order
     total = sum((p.qty for p in held), _ZERO)
     if total < qty:
         raise TaxDataError(trade_id, "qty", f"sells {qty} but only {total} are held")
-    if not picks and method in _IN_ORDER:
-        # Held pieces are kept in order of acquisition: FIFO and LIFO need no ranking.
-        return _take_in_order(held[::-1] if method is LotMethod.LIFO else held, qty)
     chosen = _Chosen()
     for pick in picks:
         pieces = [p for p in held if p.block.trade.id == pick.source_id]
@@ -117,7 +119,8 @@ def select_pieces(
 _IN_ORDER = frozenset({LotMethod.FIFO, LotMethod.SPECIFIC, LotMethod.LIFO})
 
 
-def _take_in_order(pieces: Sequence[Piece], qty: Decimal) -> Selection:
+def _take_in_order(pieces: Sequence[Piece], qty: Decimal) -> tuple[Selection, Decimal]:
+    """Return the first pieces that cover `qty`, and how many shares they fall short."""
     chosen: Selection = []
     remaining = qty
     for piece in pieces:
@@ -126,7 +129,7 @@ def _take_in_order(pieces: Sequence[Piece], qty: Decimal) -> Selection:
         remaining -= take
         if not remaining:
             break
-    return chosen
+    return chosen, remaining
 
 
 class _Chosen:
