@@ -289,39 +289,37 @@ def record_reinvestments(
     at: datetime,
 ) -> int:
     """Add the dividend reinvestments the broker reports (if it can); return how many were new."""
-    ledger = TaxLedger(session)
-    added = 0
+    found: list[tuple[str, str, date, Decimal, Decimal]] = []
     if isinstance(broker, DividendHistory):
         start = since.astimezone(timezone).date() - REINVESTMENT_OVERLAP
-        for activity in broker.dividends(start):
-            if activity.kind != "reinvestment" or not activity.qty or activity.qty <= 0:
-                continue
-            lot = ledger.add_lot(
-                account=account,
-                symbol=activity.symbol,
-                acquired=activity.on,
-                qty=activity.qty,
-                cost=abs(activity.net_amount),
-                source="reinvestment",
-                source_id=activity.activity_id,
-                order_ref=activity.activity_id,
-                at=at,
-                note="dividend reinvestment",
+        found = [
+            (a.activity_id, a.symbol, a.on, a.qty, abs(a.net_amount))
+            for a in broker.dividends(start)
+            if a.kind == "reinvestment" and a.qty is not None and a.qty > 0
+        ]
+    elif isinstance(broker, ReinvestmentHistory):
+        found = [
+            (
+                f.fill_id,
+                f.symbol,
+                f.at.astimezone(timezone).date(),
+                f.qty,
+                f.qty * f.price + f.commission,
             )
-            added += lot is not None
-        return added
-    if not isinstance(broker, ReinvestmentHistory):
-        return 0
-    for fill in broker.reinvestments(since - REINVESTMENT_OVERLAP):
+            for f in broker.reinvestments(since - REINVESTMENT_OVERLAP)
+        ]
+    ledger = TaxLedger(session)
+    added = 0
+    for source_id, symbol, on, qty, cost in found:
         lot = ledger.add_lot(
             account=account,
-            symbol=fill.symbol,
-            acquired=fill.at.astimezone(timezone).date(),
-            qty=fill.qty,
-            cost=fill.qty * fill.price + fill.commission,
+            symbol=symbol,
+            acquired=on,
+            qty=qty,
+            cost=cost,
             source="reinvestment",
-            source_id=fill.fill_id,
-            order_ref=fill.fill_id,
+            source_id=source_id,
+            order_ref=source_id,
             at=at,
             note="dividend reinvestment",
         )

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from daemon.config import Settings
-from daemon.domain import AccountType, Side
+from daemon.domain import AccountType, Fill, Side
 from daemon.errors import DataError
 from daemon.persistence.db import Database
 from daemon.persistence.models import CycleRow, FillRow, OrderIntentRow
@@ -432,3 +432,31 @@ def test_a_broker_without_dividend_history_adds_nothing(database: Database) -> N
             session, object(), account="brokerage", since=NOW, timezone=NY, at=NOW
         )
     assert added == 0
+
+
+class FillReinvestmentBroker:
+    """An adapter that reports reinvestments as buy fills."""
+
+    def reinvestments(self, since: datetime) -> list[Fill]:
+        return [
+            Fill(
+                "r1",
+                "",
+                "",
+                "VOO",
+                Side.BUY,
+                D("0.5"),
+                D(500),
+                datetime(2026, 11, 20, 15, tzinfo=UTC),
+            ),
+        ]
+
+
+def test_reinvestments_reported_as_fills_become_lots(database: Database) -> None:
+    with database.transaction() as session:
+        added = record_reinvestments(
+            session, FillReinvestmentBroker(), account="brokerage", since=NOW, timezone=NY, at=NOW
+        )
+        (lot,) = TaxLedger(session).lots()
+    assert added == 1
+    assert (lot.qty, lot.cost, lot.source_id) == (D("0.5"), D(250), "r1")
