@@ -55,6 +55,8 @@ class AccountPerformance:
     summary: PerformanceSummary
     concentration: Concentration | None
     benchmark: str | None
+    day_gain: Decimal | None = None
+    """`day_change` less the flows between the two valuations: what the market did."""
 
 
 def performance_view(
@@ -78,9 +80,10 @@ def performance_view(
     latest = [
         v for a in accounts if (v := latest_valuation(session, a, on_or_before=as_of)) is not None
     ]
-    day_change = None
+    day_change = day_gain = None
     if len(points) >= 2 and points[-1].day == as_of:
         day_change = points[-1].value - points[-2].value
+        day_gain = day_change - points[-1].flow
     return AccountPerformance(
         account=account,
         as_of=as_of,
@@ -91,6 +94,7 @@ def performance_view(
         summary=summary,
         concentration=_concentration(latest),
         benchmark=symbol,
+        day_gain=day_gain,
     )
 
 

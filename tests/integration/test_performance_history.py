@@ -16,10 +16,11 @@ from daemon.cash_flows import CashFlow, FlowKind, flows_between, record_flow, sy
 from daemon.config import Settings
 from daemon.domain import AccountSnapshot, OrderIntent, OrderType, Position, Quote, Side
 from daemon.end_of_day import end_of_day
-from daemon.errors import DataError
+from daemon.errors import DataError, TransientBrokerError
 from daemon.logs import get_logger
 from daemon.performance import daily_returns, time_weighted_return
 from daemon.performance_history import record_point
+from daemon.performance_view import performance_view
 from daemon.persistence.db import Database
 from daemon.valuations import (
     Valuation,
@@ -33,6 +34,7 @@ from daemon.valuations import (
     valuation_from_snapshot,
     valuations,
 )
+from tests.fakes.broker import HandWrittenBroker
 from tests.fakes.feeds import RawFeed
 
 D = Decimal
@@ -352,3 +354,100 @@ starting_cash = "100000"
     # After the cycle's buys at the quotes (the sim's default has no slippage or commission).
     assert eod.equity == D(100000)
     assert set(eod.holdings) == {"VTI", "BND"}
+
+
+def _settings_two(benchmark: str = "SPY") -> Settings:
+    account = {"broker": "sim", "strategy": "static", "strategy_params": {"targets": {"VTI": "1"}}}
+    return Settings.model_validate(
+        {"accounts": {"paper": account, "ira": account}, "performance": {"benchmark": benchmark}}
+    )
+
+
+def test_the_view_of_an_account_and_the_household(database: Database) -> None:
+    days = [T0 + timedelta(days=n) for n in range(3)]
+    rows = [
+        ("paper", days[0], "1000", "1000", {}),
+        ("paper", days[1], "1610", "610", {"VTI": "1000"}),
+        ("paper", days[2], "1771", "671", {"VTI": "1100"}),
+        ("ira", days[1], "500", "100", {"VTI": "400"}),
+        ("ira", days[2], "450", "90", {"VTI": "360"}),
+    ]
+    with database.transaction() as session:
+        for account, at, equity, cash, holdings in rows:
+            record_valuation(
+                session,
+                Valuation(
+                    account=account,
+                    as_of=at,
+                    trading_day=at.date(),
+                    source=ValuationSource.EOD,
+                    ref="eod",
+                    equity=D(equity),
+                    cash=D(cash),
+                    positions_value=D(equity) - D(cash),
+                    holdings={s: D(v) for s, v in holdings.items()},
+                ),
+                now=at,
+            )
+        deposit = CashFlow("paper", days[1] - timedelta(hours=1), D(600), FlowKind.DEPOSIT,
+                           "manual", "d1")  # fmt: skip
+        record_flow(session, deposit, exchange="XNYS", now=T0)
+        for at, price in zip(days, ("400", "404", "398.94"), strict=True):
+            record_benchmark_price(session, "SPY", at.date(), D(price), as_of=at, source="t")
+    settings = _settings_two()
+    with database.transaction() as session:
+        paper = performance_view(session, settings, days[2].date(), "paper")
+        before = performance_view(session, settings, days[1].date(), "paper")
+        household = performance_view(session, settings, days[2].date())
+    assert (paper.value, paper.cash, paper.day_change, paper.day_gain) == (
+        D(1771), D(671), D(161), D(161)
+    )  # fmt: skip
+    assert (before.day_change, before.day_gain) == (D(610), D(10))
+    assert (paper.flows.month_in, paper.flows.month_out, paper.flows.day_in) == (D(600), D(0), D(0))
+    # 1000 -> 1010 before the deposit (+1%), then 1610 -> 1771 (+10%).
+    assert paper.summary.returns.since_start == pytest.approx(1.01 * 1.10 - 1)
+    assert paper.summary.benchmark is not None
+    assert paper.summary.benchmark.since_start == pytest.approx(398.94 / 400 - 1)
+    assert paper.summary.benchmark.day == pytest.approx(398.94 / 404 - 1)
+    assert paper.concentration is not None
+    assert paper.concentration.largest_weight == pytest.approx(1100 / 1771)
+    # The IRA's first value joins the household as a flow; then 2110 -> 2221 (flows none).
+    assert household.value == D(2221)
+    assert household.cash == D(761)
+    assert household.summary.returns.since_start == pytest.approx(1.01 * (2221 / 2110) - 1)
+    assert household.concentration is not None
+    assert household.concentration.herfindahl == pytest.approx((1460 / 2221) ** 2)
+    assert household.flows.month_in == D(600)
+
+
+class Unreachable(HandWrittenBroker):
+    def snapshot(self, symbols: object) -> AccountSnapshot:
+        raise TransientBrokerError("connection refused")
+
+
+def test_the_day_end_goes_on_past_an_unreachable_broker(tmp_path: Path, database_url: str) -> None:
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        f'database_url = "{database_url}"\n'
+        + "".join(
+            f'[accounts.{a}]\nbroker = "sim"\nstrategy = "static"\n'
+            f'[accounts.{a}.strategy_params]\ntargets = {{ VTI = "1" }}\n'
+            f'[accounts.{a}.broker_settings]\nstarting_cash = "1000"\n'
+            for a in ("down", "up")
+        )
+    )
+    app = open_app(config, clock=lambda: T0)
+    try:
+        app.brokers["down"] = Unreachable(D(0), {}, {})
+        with capture_logs():
+            down, up = end_of_day(app)
+        with app.database.transaction() as session:
+            assert valuations(session, "down") == []
+            (valuation,) = valuations(session, "up")
+    finally:
+        app.close()
+    assert down.point is None
+    assert down.error is not None
+    assert "connection refused" in down.error
+    assert up.error is None
+    assert valuation.equity == D(1000)
