@@ -7,7 +7,7 @@ import base64
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, time
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from daemon.audit import AuditKind, AuditLog
 from daemon.cli import app as cli
 from daemon.config import NotificationSettings
 from daemon.logs import configure_logging
@@ -35,6 +36,7 @@ from tests.integration.report_history import (
     DEPOSIT,
     DEPOSIT_DAY,
     KILL_DAY,
+    NEW_YORK,
     WITHDRAWAL,
     History,
     build_history,
@@ -313,3 +315,26 @@ def test_the_daemon_hook_publishes_and_never_raises(history: History, tmp_path: 
     assert publish_daily_report(blocked, day, sent.append) is None
     assert sent[-1].kind == "error"
     assert "could not be written" in sent[-1].title
+
+
+def test_a_configured_secret_never_reaches_the_page_or_the_summary(history: History) -> None:
+    token = "tok-9f8e7d6c5b4a"
+    url = f"json://{token}@127.0.0.1:9/hook"
+    settings = history.app.settings.model_copy(
+        update={"notifications": NotificationSettings(urls=(SecretStr(url),))}
+    )
+    app = dataclasses.replace(history.app, settings=settings)
+    day = history.days[5]
+    with app.database.transaction() as session:
+        # A library's error text quoting a configured value, as a failed cycle records it.
+        AuditLog(session).append(
+            AuditKind.CYCLE_FAILED,
+            {"error_type": "OSError", "error": f"cannot post to {url}"},
+            at=datetime.combine(day, time(16, 30), NEW_YORK),
+            account="main",
+            cycle_id=f"main:{day}:close.2",
+        )
+    written = write_daily_report(app, day)
+    assert token not in written.path.read_text()
+    assert token not in written.summary
+    assert "[redacted]" in written.summary
