@@ -65,6 +65,7 @@ database_url = "{database_url}"
 [accounts.main]
 broker = "alpaca"
 [accounts.main.broker_settings]
+environment = "paper"
 base_url = "{fake.url}"
 data_url = "{fake.url}"
 read_timeout_seconds = 2
