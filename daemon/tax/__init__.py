@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from daemon.tax.dates import WINDOW_DAYS, is_long_term, one_year_after, window
 from daemon.tax.engine import TaxBook, replay_trades
+from daemon.tax.form8949 import Form8949Row, Form8949Totals, form8949_rows, form8949_totals
 from daemon.tax.identical import SubstantiallyIdentical
 from daemon.tax.relief import Relievable, rank
 from daemon.tax.types import (
@@ -38,6 +39,8 @@ from daemon.tax.types import (
 __all__ = [
     "CENT",
     "WINDOW_DAYS",
+    "Form8949Row",
+    "Form8949Totals",
     "HoldingPeriodConvention",
     "LossWindow",
     "Lot",
@@ -56,6 +59,8 @@ __all__ = [
     "Trade",
     "View",
     "WashAdjustment",
+    "form8949_rows",
+    "form8949_totals",
     "is_long_term",
     "one_year_after",
     "rank",

@@ -155,7 +155,7 @@ class _Chosen:
 
 
 class LedgerState:
-    """The replay's working state; `daemon.tax.book.TaxBook` reads it when the replay is done."""
+    """The replay's working state; `daemon.tax.engine.TaxBook` reads it once the replay is done."""
 
     def __init__(self, policy: TaxPolicy) -> None:
         self.policy = policy
