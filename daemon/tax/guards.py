@@ -206,8 +206,14 @@ class SellVerdict:
     decision: TaxDecision | None
 
 
-def guard_loss_sale(order: PlannedOrder, ctx: TaxContext, preview: SalePreview) -> SellVerdict:
-    """Apply the account's loss-sale policy to a sell the engine says would be washed."""
+def guard_loss_sale(
+    order: PlannedOrder, ctx: TaxContext, preview: SalePreview, *, raises_cash: bool = False
+) -> SellVerdict:
+    """Apply the account's loss-sale policy to a sell the engine says would be washed.
+
+    A sell that raises cash the owner asked for (a withdrawal, the cash buffer) is never
+    deferred or cut: it is allowed, and the decision shows the disallowed loss.
+    """
     washed = preview.disallowed
     if washed <= 0:
         return SellVerdict(order.qty, preview, None)
@@ -217,23 +223,10 @@ def guard_loss_sale(order: PlannedOrder, ctx: TaxContext, preview: SalePreview) 
         f"group within the last 30 days would wash ({money(washed)} disallowed)"
     )
     policy = ctx.settings.wash_sale.loss_sales
-    if policy == "allow":
-        return SellVerdict(
-            order.qty,
-            preview,
-            TaxDecision(
-                TaxAction.ALLOWED,
-                order.symbol,
-                f"{cause}; allowed by policy",
-                qty_before=order.qty,
-                qty_after=order.qty,
-                until=ends,
-                disallowed=washed,
-            ),
-        )
     if policy == "choose_other_lots":
         qty, other = _without_losses(order, ctx)
-        if qty > 0 and other is not None and other.disallowed == 0:
+        enough = qty == order.qty or not raises_cash
+        if qty > 0 and other is not None and other.disallowed == 0 and enough:
             return SellVerdict(
                 qty,
                 other,
@@ -247,6 +240,21 @@ def guard_loss_sale(order: PlannedOrder, ctx: TaxContext, preview: SalePreview) 
                 ),
             )
         cause += "; no lots at a gain to sell instead"
+    if policy == "allow" or raises_cash:
+        why = "allowed by policy" if policy == "allow" else "allowed: the sale raises cash"
+        return SellVerdict(
+            order.qty,
+            preview,
+            TaxDecision(
+                TaxAction.ALLOWED,
+                order.symbol,
+                f"{cause}; {why}",
+                qty_before=order.qty,
+                qty_after=order.qty,
+                until=ends,
+                disallowed=washed,
+            ),
+        )
     return SellVerdict(
         _ZERO,
         None,

@@ -126,13 +126,14 @@ def _sell(
             )
         )
         return order
-    verdict = guard_loss_sale(order, ctx, preview)
+    raises_cash = order.reason.endswith(_RAISE)
+    verdict = guard_loss_sale(order, ctx, preview, raises_cash=raises_cash)
     if verdict.decision is not None:
         decisions.append(verdict.decision)
     if verdict.preview is None or verdict.qty <= 0:
         return None
     qty, preview = verdict.qty, verdict.preview
-    if not order.reason.endswith(_RAISE):
+    if not raises_cash:
         allowed = floor_to(_within_budget(preview, room), ctx.increment(order.symbol))
         if allowed < qty:
             decisions.append(_budget_decision(order, qty, allowed, preview, ctx))

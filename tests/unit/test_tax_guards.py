@@ -213,3 +213,20 @@ def test_a_sell_without_recorded_lots_is_let_through_and_said_so() -> None:
     )
     assert len(taxed.plan.orders) == 1
     assert taxed.decisions[0].action is TaxAction.UNKNOWN_BASIS
+
+
+@pytest.mark.parametrize("policy", ["defer", "choose_other_lots"])
+def test_a_sell_that_raises_cash_is_allowed_not_deferred(policy: str) -> None:
+    house = recently_bought()
+    method = "specific" if policy == "choose_other_lots" else "fifo"
+    ctx = house.context(
+        "brokerage",
+        {"VTI": 250},
+        settings=settings(lot_method=method, wash_sale={"loss_sales": policy}),
+    )
+    raising = order(Side.SELL, "VTI", 15, 250, "VTI 50% vs target 40%: sell 15 sh to raise cash")
+    taxed = apply_tax(plan_of(raising), ctx)
+    assert taxed.plan.orders[0].qty == 15
+    assert taxed.decisions[0].action is TaxAction.ALLOWED
+    assert "raises cash" in taxed.decisions[0].reason
+    assert taxed.preview.disallowed > 0
