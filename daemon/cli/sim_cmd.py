@@ -12,6 +12,7 @@ from rich.table import Table
 
 from daemon.audit import AuditKind, AuditLog
 from daemon.bootstrap import App
+from daemon.cash_flows import sync_flows
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 
 sim_app = typer.Typer(help="The built-in simulated broker.", no_args_is_help=True)
@@ -64,6 +65,14 @@ def _move_cash(config: Any, account: str | None, text: str, kind: str) -> None:
         else:
             broker.withdraw(amount)
         cash = broker.snapshot(()).cash
+        # Recorded as a flow now, so returns leave it out even before the next cycle.
+        sync_flows(
+            database=app.database,
+            broker=broker,
+            account=name,
+            exchange=app.settings.exchange,
+            clock=app.clock,
+        )
         with app.database.transaction() as session:
             AuditLog(session).append(
                 AuditKind.CASH_MOVEMENT,

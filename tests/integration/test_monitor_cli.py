@@ -45,6 +45,9 @@ def test_record_flows_and_show(example: Path) -> None:
     assert "brokerage: $100,000.00" in recorded
     with time_machine.travel(DAY1 + timedelta(days=1), tick=False):
         run(trimtab, "sim", "deposit", "2500", "--account", "brokerage", *c)
+        # A sim deposit is a flow at once, before any cycle reads the broker again.
+        listed = json.loads(run(cli, "flows", "list", "-a", "brokerage", "--json", *c))
+        assert [f["amount"] for f in listed] == ["100000", "2500"]
         run(cli, "performance", "record", "--account", "brokerage", *c)
         for _ in range(2):
             run(cli, "flows", "add", "-a", "ira", "--amount", "-100", "--date", "2026-03-02",
