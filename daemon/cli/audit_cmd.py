@@ -91,9 +91,13 @@ def show(
     """Show audit records: one day (in the exchange's time zone) or a range, filtered."""
     if ctx.invoked_subcommand is not None:
         return
+    if follow and (until is not None or day is not None):
+        fail("--follow prints records as they are written: use --since, not --until or --date", 2)
     with load_app(config) as app:
         tz = exchange_timezone(app.settings.exchange)
         start, end = _range(app, tz, day, since, until)
+        if follow and since is None:
+            end = None  # from today's start on, for as long as it runs
         wanted = _Filter(start, end, account, _kinds(kind), symbol.upper() if symbol else None)
         newest = _last_seq(app)
         records = wanted.records(app)

@@ -86,6 +86,7 @@ def test_bad_filters_are_refused_naming_them(ran: Path) -> None:
     assert "--since" in invoke("audit", "-c", config, "--since", "yesterday", code=2)
     output = invoke("audit", "-c", config, "--since", "2026-12-02", "--until", "2026-12-01", code=2)
     assert "is not after" in output
+    assert "not --until" in invoke("audit", "-c", config, "-f", "--until", "2026-12-01", code=2)
     assert "cannot be combined" in invoke(
         "audit", "-c", config, "--date", "2026-12-01", "--since", "2026-12-01", code=2
     )
