@@ -179,3 +179,37 @@ def test_each_symbol_is_its_own_episode() -> None:
 def test_invalid_thresholds_are_refused(value: int) -> None:
     with pytest.raises(ValueError, match="drawdown"):
         AlertSettings(drawdown=Decimal(value))
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 48), st.booleans()), min_size=1, max_size=40),
+    st.integers(0, 72),
+)
+def test_a_held_alert_fires_once_its_condition_lasted_long_enough(
+    steps: list[tuple[int, bool]], hold_hours: int
+) -> None:
+    """Against a direct reading of the timeline: each run of checks that saw the condition
+    fires once, at its first check at least `hold` after the run began, if there is one."""
+    hold = timedelta(hours=hold_hours)
+    states: dict[str, AlertState] = {}
+    at = NOW
+    fired_at: list[datetime] = []
+    expected: list[datetime] = []
+    run_start: datetime | None = None
+    run_fired = False
+    for gap, present in steps:
+        at += timedelta(hours=gap)
+        alerts = (
+            [Alert("brokerage", "drift:BND", "warning", "t", "d", hold=hold)] if present else []
+        )
+        result = advance(states, alerts, frozenset({"drift"}), account="brokerage", now=at)
+        states.update({s.key: s for s in result.states})
+        fired_at += [at] * len(result.fired)
+        if not present:
+            run_start, run_fired = None, False
+            continue
+        run_start = run_start or at
+        if not run_fired and at - run_start >= hold:
+            expected.append(at)
+            run_fired = True
+    assert fired_at == expected
