@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -134,3 +134,37 @@ def _sold(report: object, symbol: str) -> Decimal:
         (o.intent.qty for o in report.outcomes if o.intent.symbol == symbol),  # type: ignore[attr-defined]
         D(0),
     )
+
+
+def test_a_harvest_sells_the_loss_buys_the_alternate_and_is_tracked(
+    tmp_path: Path, database_url: str
+) -> None:
+    clock = [NOW]
+    feed = RawFeed(dict(PRICES))
+    app = make_app(
+        tmp_path,
+        database_url,
+        prices=feed,
+        clock=clock,
+        extra='[accounts.main.tax]\nalternates = { VTI = "ITOT" }\n'
+        '[accounts.main.tax.harvest]\nenabled = true\nmin_loss_pct = "0.05"\n'
+        'min_loss_amount = "200"\n' + HOUSEHOLD,
+    )
+    try:
+        assert app.engine(fill_timeout=1).run_once("main").outcome == "succeeded"
+        clock[0] = NOW + timedelta(days=42)  # a Tuesday in January, 15:45 in New York
+        feed.prices["VTI"] = D("215.00")  # 240 sh: $8,400 below their $60,000 cost
+        report = app.engine(fill_timeout=1).run_once("main")
+        assert report.outcome == "succeeded", report.error
+        assert [(o.intent.side, o.intent.symbol, o.intent.qty) for o in report.outcomes] == [
+            (Side.SELL, "VTI", D(240)),
+            (Side.BUY, "ITOT", D(430)),
+        ]
+        with app.database.transaction() as session:
+            (harvest,) = TaxLedger(session).harvested(2027, "main")
+        assert (harvest.symbol, harvest.qty, harvest.proceeds) == ("VTI", D(240), D(51600))
+        decision = audit(app, "tax_decision")[-1]["decisions"][0]  # type: ignore[index]
+        assert decision["action"] == "harvest"
+        assert "harvested a $8,400 loss on 240 VTI" in decision["reason"]
+    finally:
+        app.close()
