@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from adapters.base import BrokerEnvironment
@@ -451,3 +456,46 @@ def test_the_day_end_goes_on_past_an_unreachable_broker(tmp_path: Path, database
     assert "connection refused" in down.error
     assert up.error is None
     assert valuation.equity == D(1000)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.lists(st.tuples(st.integers(0, 9), st.integers(0, 23)), min_size=1, max_size=12),
+    st.lists(
+        st.tuples(st.integers(-1, 10), st.integers(0, 23), st.integers(-500, 500)), max_size=12
+    ),
+)
+def test_every_flow_counts_in_exactly_the_period_it_falls_in(
+    database: Database,
+    marks: list[tuple[int, int]],
+    moves: list[tuple[int, int, int]],
+) -> None:
+    account = f"p{uuid.uuid4().hex[:10]}"
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    stamps = sorted({start + timedelta(days=d, hours=h) for d, h in marks})
+    flows = [(start + timedelta(days=d, hours=h), D(a)) for d, h, a in moves if a != 0]
+    with database.transaction() as session:
+        for i, at in enumerate(stamps):
+            valuation = _valuation(at, str(1000 + i), f"c{i}")
+            record_valuation(session, replace(valuation, account=account), now=at)
+        for i, (at, amount) in enumerate(flows):
+            kind = FlowKind.DEPOSIT if amount > 0 else FlowKind.WITHDRAWAL
+            flow = CashFlow(account, at, amount, kind, "manual", str(i))
+            record_flow(session, flow, exchange="XNYS", now=at)
+    with database.transaction() as session:
+        series = daily_series(session, account)
+    # By hand: the day's latest stamp is its point; flows between consecutive points' stamps.
+    latest: dict[date, datetime] = {}
+    for at in stamps:
+        latest[at.date()] = at
+    ends = [latest[d] for d in sorted(latest)]
+    expected = [D(0)] + [
+        sum((a for t, a in flows if before < t <= end), D(0)) for before, end in pairwise(ends)
+    ]
+    assert [p.day for p in series] == sorted(latest)
+    assert [p.value for p in series] == [D(1000 + stamps.index(e)) for e in ends]
+    assert [p.flow for p in series] == expected
