@@ -39,6 +39,12 @@ def write(database: Database, count: int, start: int = 0) -> list[int]:
         ]
 
 
+def append_then_fail(database: Database) -> None:
+    with database.transaction() as session:
+        AuditLog(session).append(AuditKind.CASH_MOVEMENT, {"amount": "1"}, at=T0, account="a")
+        raise RuntimeError("the unit of work fails after the audit append")
+
+
 def check(database: Database, head: AuditHead | None = None) -> ChainBreak | None:
     with database.transaction() as session:
         return AuditLog(session).check(head)
@@ -155,9 +161,8 @@ def test_a_rewritten_last_record_differs_from_the_head(database: Database, tmp_p
 
 def test_the_head_file_ignores_rolled_back_appends(database: Database, tmp_path: Path) -> None:
     seqs = write(database, 2)
-    with pytest.raises(RuntimeError), database.transaction() as session:
-        AuditLog(session).append(AuditKind.CASH_MOVEMENT, {"amount": "1"}, at=T0, account="a")
-        raise RuntimeError("the unit of work fails after the audit append")
+    with pytest.raises(RuntimeError, match="fails after"):
+        append_then_fail(database)
     head = head_of(tmp_path)
     assert head is not None
     assert head.seq == seqs[-1]
@@ -179,7 +184,7 @@ def test_the_head_file_only_moves_forward(database: Database, tmp_path: Path) ->
 def test_an_unreadable_head_file_is_an_error_naming_it(tmp_path: Path) -> None:
     path = tmp_path / AUDIT_HEAD_NAME
     path.write_text("{not json")
-    with pytest.raises(StateError, match="audit head file .* is unreadable"):
+    with pytest.raises(StateError, match=r"audit head file .* is unreadable"):
         read_head(path)
     path.write_text('{"seq": "7"}')
     with pytest.raises(StateError, match="sequence number and a hash"):
