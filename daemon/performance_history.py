@@ -64,8 +64,11 @@ def record_point(
             exchange=settings.exchange,
             clock=clock,
         )
-    except BrokerError as exc:
-        problems.append(f"cash flows not read: {exc}")
+    except (BrokerError, ValueError) as exc:
+        # A broker that cannot be read now, or that reports a movement trimtab cannot take
+        # (zero, wrong sign, another account): nothing is recorded, the cycle goes on, and
+        # the next point reads the same movements again.
+        problems.append(f"cash flows not recorded: {exc}")
     valuation: Valuation | None = None
     try:
         valuation = valuation_from_snapshot(

@@ -499,3 +499,34 @@ def test_every_flow_counts_in_exactly_the_period_it_falls_in(
     assert [p.day for p in series] == sorted(latest)
     assert [p.value for p in series] == [D(1000 + stamps.index(e)) for e in ends]
     assert [p.flow for p in series] == expected
+
+
+class WrongAccountFlows(HandWrittenBroker):
+    def cash_flows(self, since: datetime) -> list[CashFlow]:
+        return [CashFlow("someone-else", T0, D(5), FlowKind.DEPOSIT, "odd", "1")]
+
+
+def test_flows_trimtab_cannot_take_are_left_and_the_value_still_recorded(
+    database: Database,
+) -> None:
+    broker = WrongAccountFlows(D(100), {}, {"VTI": Quote("VTI", D(10), T0, "t")})
+    with capture_logs():
+        result = record_point(
+            database=database,
+            settings=_settings(None),
+            account="paper",
+            broker=broker,
+            snapshot=broker.snapshot(["VTI"]),
+            source=ValuationSource.CYCLE,
+            ref="c1",
+            clock=Clock(),
+            log=get_logger(),
+        )
+    assert result.valuation is not None
+    assert result.valuation.account == "paper"
+    assert result.problems == (
+        "cash flows not recorded: the broker of paper reported a flow of account someone-else",
+    )
+    with database.transaction() as session:
+        assert flows_between(session, "paper") == []
+        assert [v.equity for v in valuations(session, "paper")] == [D(100)]
