@@ -34,7 +34,7 @@ from daemon.domain import Fill, Side
 from daemon.errors import DataError
 from daemon.persistence.models import FillRow, OrderIntentRow
 from daemon.persistence.tax_models import TaxLotRow, TaxSaleRow
-from daemon.tax.engine import replay_trades
+from daemon.tax.engine import TaxBook, replay_trades
 from daemon.tax.ledger import HouseholdAccount, TaxLedger, lot_id_of
 from daemon.tax.relief import rank
 from daemon.tax.types import LotMethod, TaxPolicy
@@ -122,10 +122,14 @@ def relieve(
     on: date,
     proceeds: Decimal,
     chosen: Sequence[tuple[int, Decimal]] = (),
+    book: TaxBook | None = None,
 ) -> tuple[list[tuple[int, Decimal]], Decimal, str]:
     """Pick the lots a sale relieves: `chosen` lots first, then the account's method.
 
-    Return (lot id, quantity) pairs, the quantity no lot covers, and the method used.
+    Return (lot id, quantity) pairs, the quantity no lot covers, and the method used. `book`
+    is a replay of the ledger to rank lots by (replayed here when not given); quantities
+    always come from the ledger itself, so a book from before other sales of the same batch
+    only affects the order of lots, and only for `hifo` and `min_tax`.
     """
     remaining = ledger.remaining(account, symbol)
     picks: list[tuple[int, Decimal]] = []
@@ -139,7 +143,9 @@ def relieve(
     method = str(policy.method_for(account)) if not picks else "specific"
     rest = min(need, sum(remaining.values(), _ZERO))
     if rest > 0:
-        ranked = _ranked_lots(ledger, accounts, policy, account, symbol, on, proceeds / qty)
+        if book is None:
+            book = replay_trades(ledger.trades(accounts), policy)
+        ranked = _ranked_lots(book, policy, account, symbol, on, proceeds / qty)
         taken: dict[int, Decimal] = {}
         for lot_id, held in ranked:
             take = min(held, remaining.get(lot_id, _ZERO) - taken.get(lot_id, _ZERO), rest)
@@ -160,8 +166,7 @@ def _method(policy: TaxPolicy, account: str) -> LotMethod:
 
 
 def _ranked_lots(
-    ledger: TaxLedger,
-    accounts: Mapping[str, HouseholdAccount],
+    book: TaxBook,
     policy: TaxPolicy,
     account: str,
     symbol: str,
@@ -173,8 +178,7 @@ def _ranked_lots(
     The engine's replay gives each lot its wash-adjusted basis and holding period, which
     HIFO and minimum-tax rank by; a lot split by a partial wash appears once per piece.
     """
-    book = replay_trades(ledger.trades(accounts), policy)
-    held = [lot for lot in book.lots(account) if lot.symbol == symbol]
+    held = list(book.lots(account, symbol))
     ranked = []
     for lot in rank(held, _method(policy, account), on, price):
         lot_id = lot_id_of(lot.source_id)
@@ -212,6 +216,7 @@ def record_fills(
         .order_by(FillRow.at, FillRow.fill_id)
     ).all()
     recorded: list[RecordedSale] = []
+    book: TaxBook | None = None
     for fill in fills:
         on = fill.at.astimezone(timezone).date()
         if fill.side == str(Side.BUY):
@@ -226,6 +231,7 @@ def record_fills(
                 order_ref=fill.broker_order_id or fill.client_order_id,
                 at=at,
             )
+            book = None  # a later sell must see this lot
             continue
         cycle_id = session.scalar(
             select(OrderIntentRow.cycle_id).where(
@@ -237,6 +243,9 @@ def record_fills(
             # The broker relieves by its own method; trimtab's expectation is not a choice.
             chosen = []
         proceeds = fill.qty * fill.price - fill.commission
+        if book is None:
+            # Replayed once for a run of sells, again only after a buy in between.
+            book = replay_trades(ledger.trades(accounts), policy)
         picks, unmatched, method = relieve(
             ledger,
             accounts=accounts,
@@ -247,6 +256,7 @@ def record_fills(
             on=on,
             proceeds=proceeds,
             chosen=chosen,
+            book=book,
         )
         sale = ledger.add_sale(
             account=account,

@@ -460,3 +460,21 @@ def test_reinvestments_reported_as_fills_become_lots(database: Database) -> None
         (lot,) = TaxLedger(session).lots()
     assert added == 1
     assert (lot.qty, lot.cost, lot.source_id) == (D("0.5"), D(250), "r1")
+
+
+def test_a_batch_of_interleaved_buys_and_sells_relieves_every_share(database: Database) -> None:
+    settings = household("hifo")
+    accounts, policy = household_accounts(settings), tax_policy(settings)
+    with database.transaction() as session:
+        fill(session, "f1", "buy", "10", "400", datetime(2026, 3, 2, 15, tzinfo=UTC))
+        fill(session, "f2", "sell", "4", "410", datetime(2026, 3, 3, 15, tzinfo=UTC))
+        fill(session, "f3", "buy", "10", "500", datetime(2026, 3, 4, 15, tzinfo=UTC))
+        fill(session, "f4", "sell", "8", "450", datetime(2026, 3, 5, 15, tzinfo=UTC))
+    with database.transaction() as session:
+        first, second = record_fills(
+            session, account="brokerage", accounts=accounts, policy=policy, timezone=NY, at=NOW
+        )
+        f1, f3 = (lot.id for lot in TaxLedger(session).lots())
+    assert first.lots == ((f1, D(4)),)
+    assert second.lots == ((f3, D(8)),)  # highest cost first: the lot bought in the batch
+    assert second.unmatched == 0
