@@ -4,7 +4,8 @@ Random trade histories over three accounts (taxable, a spouse's, an IRA) and a g
 substantially identical symbols; a random plan for one account; the guards with
 `buys = "block"` and `loss_sales` of `defer` or `choose_other_lots`. The plan as adjusted is
 then traded (appended to the history, today) and the whole history replayed by the engine:
-no sale of the plan is washed, and no earlier loss is washed more than before.
+no sale of the plan is washed, and no earlier loss is washed more than before. And random
+lots with a gains budget: the plan's sells never realize more than the budget per term.
 """
 
 from __future__ import annotations
@@ -130,3 +131,56 @@ def test_a_guarded_plan_creates_no_wash_sale(
             assert sale.disallowed == 0, (sale, taxed.decisions)
         else:
             assert sale.disallowed == before[sale.id], (sale, taxed.decisions)
+
+
+lot_lists = st.lists(
+    st.tuples(
+        st.sampled_from(("VTI", "BND")),
+        st.integers(min_value=35, max_value=900),  # days before today (no window open)
+        st.integers(min_value=1, max_value=20),
+        st.integers(min_value=50, max_value=150),  # percent of today's price paid
+    ),
+    min_size=1,
+    max_size=15,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lots=lot_lists,
+    sells=st.dictionaries(st.sampled_from(("VTI", "BND")), st.integers(1, 200), min_size=1),
+    short=st.integers(min_value=0, max_value=1500),
+    long=st.integers(min_value=0, max_value=1500),
+    method=st.sampled_from(("fifo", "hifo", "specific")),
+)
+def test_rebalancing_sells_never_realize_more_than_the_budget(
+    lots: list[tuple[str, int, int, int]],
+    sells: dict[str, int],
+    short: int,
+    long: int,
+    method: str,
+) -> None:
+    house = Household()
+    for symbol, days_ago, qty, pct in lots:
+        house.buy("brokerage", symbol, TODAY - timedelta(days=days_ago), qty,
+                  PRICES[symbol] * qty * pct / 100)  # fmt: skip
+    held = {s: sum(q for sym, _, q, _ in lots if sym == s) for s in ("VTI", "BND")}
+    orders = [order(Side.SELL, s, min(q, held[s]), PRICES[s]) for s, q in sells.items() if held[s]]
+    budget = {"short_term": str(short), "long_term": str(long)}
+    ctx = house.context(
+        "brokerage", PRICES, settings=tax_settings(lot_method=method, gains_budget=budget)
+    )
+    taxed = apply_tax(plan_of(*orders), ctx)
+    net = {"short": D(0), "long": D(0)}
+    for o in taxed.plan.orders:
+        preview = house.book().preview_sale(
+            "brokerage", o.symbol, o.qty, TODAY, o.notional, picks=taxed.lots[o.symbol]
+        )
+        for piece in preview.pieces:
+            net[str(piece.term)] += piece.gain
+    assert net["short"] <= short
+    assert net["long"] <= long
+    cut = {d.symbol for d in taxed.decisions}
+    for o in orders:  # a sell is only ever cut by the budget, and says so
+        kept = next((k.qty for k in taxed.plan.orders if k.symbol == o.symbol), D(0))
+        assert kept == o.qty or o.symbol in cut
