@@ -141,7 +141,6 @@ class TaxBook:
             lots=tuple(picks),
         )
         chosen = select_pieces(held, PREVIEW_ID, qty, chosen_method, picks, on, proceeds / qty)
-        consumed = {id(piece): take for piece, take in chosen}
         parts: list[tuple[Piece, Decimal, Decimal, Decimal, Decimal]] = []
         taken = allotted = Decimal(0)
         for piece, take in chosen:
@@ -153,7 +152,12 @@ class TaxBook:
             allotted = upto
         washes: dict[int, tuple[WashAdjustment, ...]] = {}
         group = state.groups.get(state.group_key(account, symbol))
-        if group is not None and state.washable(account):
+        if (
+            group is not None
+            and state.washable(account)
+            and group.open_between(on - _SPAN, on + _SPAN)
+        ):
+            consumed = {id(piece): take for piece, take in chosen}
             losses = sorted(
                 (i for i, part in enumerate(parts) if part[3] > part[2]),
                 key=lambda i: parts[i][0].block.key,

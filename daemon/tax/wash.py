@@ -48,6 +48,10 @@ class Group:
         """Return the purchases made from `first` to `last`, both included."""
         return self.blocks[bisect_left(self.dates, first) : bisect_right(self.dates, last)]
 
+    def open_between(self, first: date, last: date) -> bool:
+        """Say whether a purchase from `first` to `last` still has shares free to replace."""
+        return any(block.available > 0 for block in self.between(first, last))
+
 
 def plan_matches(
     group: Group,
