@@ -10,7 +10,7 @@ __all__ = ["add_ledger_commands"]
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -37,7 +37,7 @@ from daemon.tax.ledger import (
 )
 from daemon.tax.lot_import import LotImportError, import_lots, parse_lots_csv
 from daemon.tax.sources import declare_trade
-from daemon.tax.types import LossWindow, PurchaseWindow
+from daemon.tax.types import LossWindow, PurchaseWindow, View
 
 AccountFilter = Annotated[
     str | None, typer.Option("--account", "-a", help="Only this account.", show_default=False)
@@ -64,14 +64,14 @@ class _Household:
     sales: list[LedgerSale]
 
 
-def _household(app: App) -> _Household:
+def _household(app: App, view: View = View.HOUSEHOLD) -> _Household:
     accounts = household_accounts(app.settings)
     with app.database.transaction() as session:
         ledger = TaxLedger(session)
         trades = ledger.trades(accounts)
         sales = ledger.sales()
     try:
-        book = replay_trades(trades, tax_policy(app.settings))
+        book = replay_trades(trades, replace(tax_policy(app.settings), view=view))
     except DataError as exc:
         fail(f"the ledger cannot be replayed: {exc}")
     return _Household(accounts, book, sales)
@@ -312,12 +312,20 @@ def report(
     as_csv: Annotated[
         bool, typer.Option("--csv", help="Print CSV rows instead of tables.")
     ] = False,
+    view: Annotated[
+        View,
+        typer.Option(
+            "--view",
+            help="household: IRC §1091 across the household (what you report); broker: same "
+            "account and symbol only, to reconcile with each broker's 1099-B.",
+        ),
+    ] = View.HOUSEHOLD,
     config: ConfigOption = None,  # type: ignore[assignment]
     as_json: JsonOption = False,
 ) -> None:
     """Print Form 8949-style rows of the year's taxable sales, totals by term, harvested losses."""
     with load_app(config) as app:
-        household = _household(app)
+        household = _household(app, view)
     sales = [s for s in household.book.sales if account in (None, s.trade.account)]
     rows = form8949_rows(sales, year)
     totals = form8949_totals(rows)

@@ -101,6 +101,11 @@ def test_import_then_report_a_washed_spouse_loss(config: Path, tmp_path: Path) -
     ]
     assert row["code"] == "W"
     assert row["term"] == "short"
+    broker = invoke(
+        "tax", "report", "--year", str(year), "--csv", "--view", "broker", "-c", str(config)
+    )
+    (row,) = list(csv.DictReader(io.StringIO(broker)))
+    assert (row["code"], Decimal(row["gain"])) == ("", -1000)  # the 1099-B sees no wash
     text = invoke("tax", "report", "--year", str(year), "-c", str(config))
     assert "short-term: 1 row(s)" in text
     assert "harvested losses: 0.00" in text
