@@ -6,7 +6,8 @@ imports, the planner's guards) builds on this package.
 The engine's entry point is `replay_trades(trades, policy) -> TaxBook` (`daemon.tax.engine`):
 `TaxBook.sales` (`RealizedSale`s in sale order), `TaxBook.lots(account=None)` (open `Lot`s),
 `TaxBook.adjustments` (`WashAdjustment`s), `TaxBook.preview_sale(account, symbol, qty, on,
-proceeds, method=None, picks=())` (a `SalePreview`, nothing changed) and
+proceeds, method=None, picks=())` (a `SalePreview`, nothing changed), `TaxBook.preview_sales(on,
+requests)` (one day's sales together) and
 `TaxBook.open_windows(as_of)` (`LossWindow`s and `PurchaseWindow`s).
 """
 
@@ -28,6 +29,7 @@ from daemon.tax.types import (
     RealizedSale,
     RelievedPiece,
     SalePreview,
+    SaleRequest,
     TaxDataError,
     TaxPolicy,
     Term,
@@ -51,6 +53,7 @@ __all__ = [
     "Relievable",
     "RelievedPiece",
     "SalePreview",
+    "SaleRequest",
     "SubstantiallyIdentical",
     "TaxBook",
     "TaxDataError",

@@ -7,22 +7,17 @@ a few seconds). Every question is pure: what-ifs never change the book.
 
 from __future__ import annotations
 
-__all__ = ["TaxBook", "replay_trades"]
+__all__ = ["PREVIEW_ID", "TaxBook", "replay_trades"]
 
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-from daemon.domain import AccountType, Side
+from daemon.domain import AccountType
 from daemon.tax.dates import WINDOW_DAYS
-from daemon.tax.pieces import Piece, split_money
-from daemon.tax.sweep import (
-    LedgerState,
-    relieved_piece,
-    select_pieces,
-    wash_adjustment,
-)
+from daemon.tax.preview import PREVIEW_ID, preview_sales
+from daemon.tax.sweep import LedgerState
 from daemon.tax.types import (
     LossWindow,
     Lot,
@@ -32,17 +27,14 @@ from daemon.tax.types import (
     RealizedSale,
     RelievedPiece,
     SalePreview,
-    TaxDataError,
+    SaleRequest,
     TaxPolicy,
     Trade,
     View,
     WashAdjustment,
 )
-from daemon.tax.wash import disallowed_amounts, plan_matches, replacement_start
 
 _SPAN = timedelta(days=WINDOW_DAYS)
-PREVIEW_ID = "preview"
-"""The sale id a what-if's wash adjustments carry."""
 
 
 def replay_trades(trades: Iterable[Trade], policy: TaxPolicy | None = None) -> TaxBook:
@@ -121,70 +113,18 @@ class TaxBook:
         have taken (a same-day sale is no replacement). Raise `TaxDataError` for an unknown
         account or a sale of more than is held.
         """
-        state = self._state
-        account_type = state.account_types.get(account)
-        if account_type is None:
-            raise TaxDataError(PREVIEW_ID, "account", f"no trade names account {account}")
-        chosen_method = method or state.policy.method_for(account)
-        held = state.holdings.get((account, symbol), [])
-        if not qty.is_finite() or qty <= 0:
-            raise TaxDataError(PREVIEW_ID, "qty", f"must be a positive number, not {qty}")
-        trade = Trade(
-            id=PREVIEW_ID,
-            date=on,
-            account=account,
-            account_type=account_type,
-            symbol=symbol,
-            side=Side.SELL,
-            qty=qty,
-            amount=proceeds,
-            lots=tuple(picks),
-        )
-        chosen = select_pieces(held, PREVIEW_ID, qty, chosen_method, picks, on, proceeds / qty)
-        parts: list[tuple[Piece, Decimal, Decimal, Decimal, Decimal]] = []
-        taken = allotted = Decimal(0)
-        for piece, take in chosen:
-            taken += take
-            upto = split_money(proceeds, taken, qty)
-            basis = split_money(piece.adjusted_basis, take, piece.qty)
-            cost = split_money(piece.cost, take, piece.qty)
-            parts.append((piece, take, upto - allotted, basis, cost))
-            allotted = upto
-        washes: dict[int, tuple[WashAdjustment, ...]] = {}
-        group = state.groups.get(state.group_key(account, symbol))
-        if (
-            group is not None
-            and state.washable(account)
-            and group.open_between(on - _SPAN, on + _SPAN)
-        ):
-            consumed = {id(piece): take for piece, take in chosen}
-            losses = sorted(
-                (i for i, part in enumerate(parts) if part[3] > part[2]),
-                key=lambda i: parts[i][0].block.key,
-            )
-            for i in losses:
-                piece, take, part_proceeds, basis, _ = parts[i]
-                matches = plan_matches(group, piece.block, take, on, state.policy, consumed)
-                amounts = disallowed_amounts(basis - part_proceeds, take, [t for _, t in matches])
-                washes[i] = tuple(
-                    self._preview_wash(trade, piece, used, used_qty, amount)
-                    for (used, used_qty), amount in zip(matches, amounts, strict=True)
-                )
-        pieces = tuple(
-            relieved_piece(piece, take, part_proceeds, on, washes.get(i, ()), basis, cost)
-            for i, (piece, take, part_proceeds, basis, cost) in enumerate(parts)
-        )
-        return SalePreview(account, symbol, on, qty, chosen_method, pieces)
+        request = SaleRequest(account, symbol, qty, proceeds, method, tuple(picks))
+        return preview_sales(self._state, on, (request,))[0]
 
-    def _preview_wash(
-        self, trade: Trade, loss: Piece, used: Piece, qty: Decimal, amount: Decimal
-    ) -> WashAdjustment:
-        start = None
-        if used.block.trade.account_type is AccountType.TAXABLE:
-            start = replacement_start(
-                self.policy.holding_period, loss.holding_period_start, trade.date, used
-            )
-        return wash_adjustment(trade, loss, used, qty, amount, start)
+    def preview_sales(self, on: date, requests: Sequence[SaleRequest]) -> tuple[SalePreview, ...]:
+        """Return what the sales of one day would do together, in the order requested.
+
+        Unlike separate `preview_sale` calls, no sale's shares count as a replacement for
+        another's loss (they are sold the same day), and the losses share the free
+        replacement shares in the order of their lots' acquisition. One sale per account
+        and symbol.
+        """
+        return preview_sales(self._state, on, requests)
 
     def loss_windows(self, as_of: date) -> tuple[LossWindow, ...]:
         """Return taxable loss sales of the last 30 days whose loss a purchase could still wash.

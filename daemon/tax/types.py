@@ -19,6 +19,7 @@ __all__ = [
     "RealizedSale",
     "RelievedPiece",
     "SalePreview",
+    "SaleRequest",
     "TaxDataError",
     "TaxPolicy",
     "Term",
@@ -308,6 +309,18 @@ class SalePreview(_PieceTotals):
     qty: Decimal
     method: LotMethod
     pieces: tuple[RelievedPiece, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SaleRequest:
+    """One sale to preview: `proceeds` is the net total; `method` None is the account's."""
+
+    account: str
+    symbol: str
+    qty: Decimal
+    proceeds: Decimal
+    method: LotMethod | None = None
+    picks: tuple[LotPick, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

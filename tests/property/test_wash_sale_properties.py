@@ -5,7 +5,7 @@
 - No replacement share absorbs two losses; no loss is matched with more shares than it had.
 - No disallowed amount exceeds its loss, is negative, or comes from a gain or an IRA sale.
 - The broker view washes only within one account and one symbol, and never for good.
-- A what-if sale is exactly what the same sale does when replayed.
+- A what-if sale, or a day's sales previewed together, is exactly what they do when replayed.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from daemon.tax import (
     LotMethod,
     LotPick,
     RelievedPiece,
+    SaleRequest,
     SubstantiallyIdentical,
     TaxBook,
     TaxPolicy,
@@ -212,3 +213,30 @@ def _facts(piece: RelievedPiece) -> tuple[object, ...]:
         piece.term,
         washes,
     )
+
+
+@settings(max_examples=100, deadline=None)
+@given(draft=flat_history(), policy=policies)
+def test_previewing_the_last_days_sales_together_is_what_they_do(draft, policy):
+    trades, _ = _replay(draft, policy)
+    batch: list[Trade] = []
+    keys: set[tuple[str, str]] = set()
+    for trade in reversed(trades):
+        key = (trade.account, trade.symbol)
+        if trade.side is not Side.SELL or trade.date != trades[-1].date or key in keys:
+            break
+        keys.add(key)
+        batch.insert(0, trade)
+    earlier = trades[: len(trades) - len(batch)]
+    on = trades[-1].date
+    if earlier:
+        on = max(on, earlier[-1].date + timedelta(days=1))
+    batch = [replace(t, date=on) for t in batch]
+    previews = replay_trades(earlier, policy).preview_sales(
+        on, [SaleRequest(t.account, t.symbol, t.qty, t.amount, picks=t.lots) for t in batch]
+    )
+    after = replay_trades([*earlier, *batch], policy)
+    for trade, preview in zip(batch, previews, strict=True):
+        assert [_facts(p) for p in preview.pieces] == [
+            _facts(p) for p in after.sale(trade.id).pieces
+        ]

@@ -13,6 +13,7 @@ from daemon.tax import (
     LotMethod,
     LotPick,
     PurchaseWindow,
+    SaleRequest,
     SubstantiallyIdentical,
     TaxDataError,
     Term,
@@ -167,3 +168,43 @@ def test_broker_view_windows_name_only_the_symbol(trades):
     book = trades.book(identical=SubstantiallyIdentical.of([["VOO", "IVV"]]), view=View.BROKER)
     (window,) = book.loss_windows(date(2024, 3, 2))
     assert window.symbols == {"VOO"}
+
+
+def test_sales_previewed_together_are_no_replacements_for_each_other(trades):
+    trades.buy("2023-01-03", 10, 4000, symbol="VOO")
+    trades.buy("2024-02-25", 10, 3500, symbol="IVV")
+    book = trades.book(identical=SubstantiallyIdentical.of([["VOO", "IVV"]]))
+    on = date(2024, 3, 1)
+    alone = book.preview_sale("brokerage", "VOO", Decimal(10), on, Decimal(3400))
+    assert alone.disallowed == 600, "the IVV lot bought 5 days before replaces the VOO loss"
+    voo, ivv = book.preview_sales(
+        on,
+        [
+            SaleRequest("brokerage", "VOO", Decimal(10), Decimal(3400)),
+            SaleRequest("brokerage", "IVV", Decimal(10), Decimal(3450)),
+        ],
+    )
+    assert (voo.disallowed, ivv.disallowed) == (0, 0)
+    assert (voo.gain, ivv.gain) == (Decimal(-600), Decimal(-50))
+
+
+def test_losses_previewed_together_share_replacements_by_the_lots_acquisition(trades):
+    trades.buy("2023-01-03", 10, 1000, symbol="A", id="older")
+    trades.buy("2023-05-03", 10, 1000, symbol="B", id="newer")
+    trades.buy("2024-02-25", 10, 900, symbol="A", account="spouse", id="replacement")
+    book = trades.book(identical=SubstantiallyIdentical.of([["A", "B"]]))
+    newer, older = book.preview_sales(
+        date(2024, 3, 1),
+        [
+            SaleRequest("brokerage", "B", Decimal(10), Decimal(700)),
+            SaleRequest("brokerage", "A", Decimal(10), Decimal(800)),
+        ],
+    )
+    assert (older.disallowed, newer.disallowed) == (Decimal(200), 0)
+
+
+def test_one_sale_per_account_and_symbol_in_a_batch(trades):
+    trades.buy("2023-01-03", 10, 1000)
+    request = SaleRequest("brokerage", "X", Decimal(1), Decimal(100))
+    with pytest.raises(TaxDataError, match="X is sold twice in brokerage"):
+        trades.book().preview_sales(date(2024, 3, 1), [request, request])
