@@ -47,7 +47,9 @@ def _ratio(value: float | None) -> str:
 
 
 def _money(value: Decimal | None) -> str:
-    return "-" if value is None else f"${value:,.2f}"
+    if value is None:
+        return "-"
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
 
 
 @performance_app.command("show")
@@ -101,7 +103,8 @@ def _print_view(view: AccountPerformance) -> None:
     var = risk.var
     lines = [
         f"volatility {_pct(risk.volatility)} a year over {risk.observations} daily returns",
-        f"max drawdown {_pct(-risk.max_drawdown.depth)}, now {_pct(-risk.current_drawdown)}",
+        f"max drawdown {risk.max_drawdown.depth:.2%}, now {risk.current_drawdown:.2%} below "
+        "the peak",
         f"Sharpe {_ratio(risk.sharpe)}, Sortino {_ratio(risk.sortino)}",
         "VaR -"
         if var is None
