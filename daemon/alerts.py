@@ -18,12 +18,15 @@ __all__ = [
     "DRAWDOWN",
     "DRIFT",
     "RECONCILIATION_MISMATCH",
+    "STATES",
     "TOLERANCE",
     "Alert",
     "AlertInputs",
     "AlertState",
     "CycleStatus",
     "DriftObservation",
+    "Severity",
+    "State",
     "Transition",
     "advance",
     "checked_families",
@@ -42,6 +45,7 @@ from daemon.monitoring_settings import AlertSettings
 
 Severity = Literal["warning", "failure"]
 State = Literal["pending", "firing", "cleared"]
+STATES: tuple[State, ...] = ("pending", "firing", "cleared")
 
 DRAWDOWN = "drawdown"
 DRIFT = "drift"

@@ -23,11 +23,13 @@ from sqlalchemy.orm import Session
 from daemon.alerts import (
     CYCLE_FAILED,
     CYCLE_SKIPPED,
+    STATES,
     Alert,
     AlertInputs,
     AlertState,
     CycleStatus,
     DriftObservation,
+    State,
     Transition,
     advance,
     checked_families,
@@ -170,10 +172,11 @@ def alert_states(session: Session, account: str) -> dict[str, AlertState]:
     }
 
 
-def _state(text: str) -> Any:
-    if text not in ("pending", "firing", "cleared"):
-        raise ValueError(f"unknown alert state {text!r} in the alerts table")
-    return text
+def _state(text: str) -> State:
+    for known in STATES:
+        if text == known:
+            return known
+    raise ValueError(f"unknown alert state {text!r} in the alerts table")
 
 
 def _broker_failure(row: CycleRow) -> bool:
