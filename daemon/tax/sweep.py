@@ -214,7 +214,10 @@ class LedgerState:
                 self._block_of[seq] = block
                 self.blocks.append(block)
                 key = self.group_key(trade.account, trade.symbol)
-                self.groups.setdefault(key, Group()).add(block)
+                group = self.groups.get(key)
+                if group is None:
+                    group = self.groups[key] = Group()
+                group.add(block)
         return ordered
 
     def _hold(self, block: Block) -> None:
