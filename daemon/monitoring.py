@@ -9,7 +9,13 @@ one that ends, is an audit record (kind `alert`); one that starts firing is also
 
 from __future__ import annotations
 
-__all__ = ["SENT_BY_SLOT_RUNNER", "alert_states", "check_alerts", "gather_inputs"]
+__all__ = [
+    "SENT_BY_SLOT_RUNNER",
+    "alert_states",
+    "check_alerts",
+    "gather_inputs",
+    "listed_alerts",
+]
 
 import json
 from collections.abc import Callable
@@ -155,21 +161,34 @@ def gather_inputs(
 def alert_states(session: Session, account: str) -> dict[str, AlertState]:
     """Return the account's stored episode states by key."""
     rows = session.execute(select(AlertRow).where(AlertRow.account == account)).scalars()
-    return {
-        row.key: AlertState(
-            account=row.account,
-            key=row.key,
-            state=_state(row.state),
-            severity="failure" if row.severity == "failure" else "warning",
-            since=row.since,
-            last_seen_at=row.last_seen_at,
-            fired_at=row.fired_at,
-            cleared_at=row.cleared_at,
-            message=row.message,
-            episodes=row.episodes,
-        )
-        for row in rows
-    }
+    return {row.key: _alert_state(row) for row in rows}
+
+
+def listed_alerts(
+    session: Session, *, account: str | None = None, firing_only: bool = True
+) -> list[AlertState]:
+    """Return the alerts firing now (or every condition watched), by account and key."""
+    query = select(AlertRow).order_by(AlertRow.account, AlertRow.key)
+    if account is not None:
+        query = query.where(AlertRow.account == account)
+    if firing_only:
+        query = query.where(AlertRow.state == "firing")
+    return [_alert_state(row) for row in session.execute(query).scalars()]
+
+
+def _alert_state(row: AlertRow) -> AlertState:
+    return AlertState(
+        account=row.account,
+        key=row.key,
+        state=_state(row.state),
+        severity="failure" if row.severity == "failure" else "warning",
+        since=row.since,
+        last_seen_at=row.last_seen_at,
+        fired_at=row.fired_at,
+        cleared_at=row.cleared_at,
+        message=row.message,
+        episodes=row.episodes,
+    )
 
 
 def _state(text: str) -> State:

@@ -12,15 +12,14 @@ from typing import Annotated
 import typer
 from rich import box
 from rich.table import Table
-from sqlalchemy import select
 
 from daemon.audit import AuditKind, AuditLog
 from daemon.calendar import exchange_timezone, trading_day
 from daemon.cash_flows import CashFlow, FlowKind, flows_between, record_flow
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.end_of_day import end_of_day
+from daemon.monitoring import listed_alerts
 from daemon.performance_view import AccountPerformance, performance_view
-from daemon.persistence.performance_models import AlertRow
 
 performance_app = typer.Typer(help="Valuation history, returns and risk.", no_args_is_help=True)
 flows_app = typer.Typer(help="Deposits and withdrawals kept out of returns.", no_args_is_help=True)
@@ -239,27 +238,8 @@ def alerts(
     as_json: JsonOption = False,
 ) -> None:
     """List the alerts firing now (with --all: every condition being watched)."""
-    with load_app(config) as app:
-        query = select(AlertRow).order_by(AlertRow.account, AlertRow.key)
-        if account is not None:
-            query = query.where(AlertRow.account == account)
-        if not show_all:
-            query = query.where(AlertRow.state == "firing")
-        with app.database.transaction() as session:
-            rows = [
-                {
-                    "account": r.account,
-                    "key": r.key,
-                    "state": r.state,
-                    "severity": r.severity,
-                    "since": r.since,
-                    "fired_at": r.fired_at,
-                    "cleared_at": r.cleared_at,
-                    "episodes": r.episodes,
-                    "message": r.message,
-                }
-                for r in session.execute(query).scalars()
-            ]
+    with load_app(config) as app, app.database.transaction() as session:
+        rows = listed_alerts(session, account=account, firing_only=not show_all)
     if as_json:
         print_json(rows)
         return
@@ -268,6 +248,6 @@ def alerts(
         return
     for row in rows:
         console.print(
-            f"[bold]{row['account']}[/] {row['key']} [{row['state']}] since "
-            f"{row['since']:%Y-%m-%d %H:%M} UTC: {row['message']}"
+            f"[bold]{row.account}[/] {row.key} \\[{row.state}] since "
+            f"{row.since:%Y-%m-%d %H:%M} UTC: {row.message}"
         )

@@ -15,7 +15,10 @@ import time_machine
 import typer
 from typer.testing import CliRunner
 
+from daemon.audit import AuditKind, AuditLog
+from daemon.bootstrap import open_app
 from daemon.cli import app as trimtab
+from daemon.monitoring import check_alerts
 
 REPO = Path(__file__).resolve().parents[2]
 # Monday 2026-03-02, 16:10 in New York: after the close.
@@ -113,3 +116,29 @@ def test_the_installed_command_records_and_lists(example: Path) -> None:
         ("ira", "40000"),
     }
     assert json.loads(trimtab_process("alerts", "--json")) == []
+
+
+def test_alerts_lists_what_fires(example: Path) -> None:
+    app = open_app(example)
+    try:
+        with app.database.transaction() as session:
+            AuditLog(session).append(
+                AuditKind.RECONCILIATION,
+                {"mismatches": {"VTI": {"expected": "10", "broker": "12"}}},
+                at=app.clock(),
+                account="ira",
+            )
+        check_alerts(database=app.database, settings=app.settings, account="ira", clock=app.clock)
+    finally:
+        app.close()
+    c = ("--config", str(example))
+    text = " ".join(run(cli, "alerts", *c).split())  # rich wraps long lines
+    assert "ira reconciliation_mismatch [firing] since" in text
+    assert "VTI: trimtab expected 10, the broker has 12" in text
+    (listed,) = json.loads(run(cli, "alerts", "-a", "ira", "--json", *c))
+    assert (listed["key"], listed["state"], listed["episodes"]) == (
+        "reconciliation_mismatch",
+        "firing",
+        1,
+    )
+    assert json.loads(run(cli, "alerts", "-a", "brokerage", "--json", *c)) == []
