@@ -207,7 +207,7 @@ class LedgerState:
                 raise TaxDataError(
                     trade.id,
                     "account_type",
-                    f"account {trade.account} is {known} in an earlier trade",
+                    f"names account {trade.account}, which is {known} in an earlier trade",
                 )
             if trade.side is Side.BUY:
                 block = Block(trade, seq)

@@ -148,6 +148,11 @@ BAD_ROWS = [
     ("s9,2024-01-01,a,taxable,X,sell,1,,1,b7,", "lot", "b7 is not the id of a buy"),
     ("s9,2022-01-05,brokerage,taxable,M,sell,1,,1,b3,", "lot", "b3 bought M in spouse, not M"),
     ("s9,2022-01-05,brokerage,taxable,M,sell,60,,1,,", "qty", "trade s9 sells 60 but only 50"),
+    (
+        "b9,2022-01-05,brokerage,roth_ira,M,buy,1,,1,,",
+        "account_type",
+        "trade b9 names account brokerage, which is taxable",
+    ),
 ]
 
 

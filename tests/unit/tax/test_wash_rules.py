@@ -331,6 +331,15 @@ def test_long_term_means_held_more_than_one_year(trades, bought, sold, term):
     assert trades.book().sale("s1").term is term
 
 
+def test_a_sale_relieving_both_terms_is_mixed(trades):
+    trades.buy("2022-01-03", 10, 1000)
+    trades.buy("2023-06-01", 10, 1000)
+    trades.sell("2023-09-01", 20, 2400)
+    sale = trades.book().sale("s1")
+    assert sale.term is Term.MIXED
+    assert (sale.gain_by_term(Term.LONG), sale.gain_by_term(Term.SHORT)) == (200, 200)
+
+
 def test_selling_more_than_held_is_refused_naming_the_trade(trades):
     trades.buy("2024-01-02", 10, 1000)
     trades.sell("2024-02-01", 11, 1200)
@@ -349,7 +358,9 @@ def test_a_named_lot_must_be_held(trades):
 def test_an_account_keeps_one_type(trades):
     trades.buy("2024-01-02", 10, 1000)
     trades.buy("2024-01-03", 10, 1000, account_type=AccountType.ROTH_IRA)
-    with pytest.raises(TaxDataError, match="account brokerage is taxable"):
+    with pytest.raises(
+        TaxDataError, match="names account brokerage, which is taxable in an earlier trade"
+    ):
         trades.book()
 
 
