@@ -51,11 +51,13 @@ def replay_trades(trades: Iterable[Trade], policy: TaxPolicy | None = None) -> T
 class TaxBook:
     """Realized sales, wash adjustments and open lots of one replay, and what-ifs over them."""
 
-    __slots__ = ("_block_dates", "_sale_dates", "_state")
+    __slots__ = ("_block_dates", "_by_id", "_sale_dates", "_sales", "_state")
 
     def __init__(self, state: LedgerState) -> None:
         self._state = state
-        self._sale_dates = [sale.trade.date for sale in state.sales]
+        self._sales = tuple(state.sales)
+        self._by_id = {sale.id: sale for sale in self._sales}
+        self._sale_dates = [sale.trade.date for sale in self._sales]
         self._block_dates = [block.trade.date for block in state.blocks]
 
     @property
@@ -65,19 +67,16 @@ class TaxBook:
     @property
     def sales(self) -> tuple[RealizedSale, ...]:
         """Return every sale, taxable or not, in the order sold."""
-        return tuple(self._state.sales)
+        return self._sales
 
     @property
     def adjustments(self) -> tuple[WashAdjustment, ...]:
-        """Return every wash match, in the order the losses were settled."""
-        return tuple(w for sale in self._state.sales for w in sale.washes)
+        """Return every wash match, by sale in the order sold and by piece within a sale."""
+        return tuple(w for sale in self._sales for w in sale.washes)
 
     def sale(self, sale_id: str) -> RealizedSale:
         """Return the sale with id `sale_id`; raise `KeyError` when there is none."""
-        for sale in self._state.sales:
-            if sale.id == sale_id:
-                return sale
-        raise KeyError(sale_id)
+        return self._by_id[sale_id]
 
     def account_type(self, account: str) -> AccountType | None:
         """Return the type of `account`, or None when no trade names it."""
@@ -133,7 +132,7 @@ class TaxBook:
         """
         state = self._state
         windows = []
-        for sale in state.sales[bisect_left(self._sale_dates, as_of - _SPAN) :]:
+        for sale in self._sales[bisect_left(self._sale_dates, as_of - _SPAN) :]:
             if sale.trade.date > as_of or not state.washable(sale.trade.account):
                 continue
             unwashed_qty = unwashed_loss = Decimal(0)
