@@ -1,7 +1,7 @@
 """IRC §1091: which purchased shares replace a loss, how much is disallowed, and the new dates.
 
 Pure planning over the engine's pieces; the engine (`daemon.tax.engine`) applies the plan and
-the book's what-if (`TaxBook.preview_sale`) only reads it. The rules, as implemented:
+the what-ifs (`daemon.tax.preview`) only read it. The rules, as implemented:
 
 - Window: purchases from 30 calendar days before to 30 after the sale day (§1091(a)).
 - Replacement shares are taken in order of acquisition, earliest first, each at most once
@@ -11,8 +11,8 @@ the book's what-if (`TaxBook.preview_sale`) only reads it. The rules, as impleme
   are not replacements: see docs/tax.md for why.
 - Shares bought before the loss lot itself replace it unless the policy says otherwise.
 - A replacement in a traditional or Roth IRA disallows the loss for good (Rev. Rul. 2008-5).
-- The disallowed amount is the loss on the matched shares, split in cents with the last
-  match taking the remainder, so the matches add up to the loss exactly.
+- The disallowed amount is the loss on the matched shares, split cumulatively in cents, so
+  the matches of a fully washed loss add up to it exactly and never exceed it.
 """
 
 from __future__ import annotations
