@@ -24,7 +24,12 @@ add_ledger_commands(tax_app)
 @tax_app.command()
 def replay(
     trades: Annotated[
-        Path, typer.Argument(help="CSV trade list (columns: see docs/tax.md).", show_default=False)
+        Path,
+        typer.Argument(
+            help="CSV trade list (columns: see docs/tax.md).",
+            metavar="TRADES.csv",
+            show_default=False,
+        ),
     ],
     lot_method: Annotated[
         LotMethod, typer.Option("--lot-method", help="How sales relieve lots.")
@@ -33,6 +38,7 @@ def replay(
         list[str] | None,
         typer.Option(
             "--identical",
+            metavar="SYM,SYM,...",
             help="Symbols to treat as substantially identical, e.g. VOO,IVV (repeatable).",
             show_default=False,
         ),
