@@ -49,11 +49,15 @@ COLUMNS = REQUIRED + OPTIONAL
 
 
 class ReplayError(DataError):
-    """A trade list that cannot be replayed; names the row (1 = first data row) and column."""
+    """A trade list that cannot be replayed; names the row (1 = first data row) and column.
+
+    `row` is None for the file or its header; `column` is empty for the file or a whole row.
+    """
 
     def __init__(self, row: int | None, column: str, problem: str) -> None:
         where = f"row {row} (line {row + 1}), " if row is not None else ""
-        super().__init__(f"{where}column {column}: {problem}")
+        what = f"column {column}: " if column else ""
+        super().__init__(f"{where}{what}{problem}")
         self.row = row
         self.column = column
         self.problem = problem
@@ -80,9 +84,9 @@ def read_trades(path: Path) -> tuple[list[Trade], dict[str, int]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise ReplayError(None, "-", f"cannot read {path}: {exc.strerror}") from None
+        raise ReplayError(None, "", f"cannot read the file: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise ReplayError(None, "-", f"{path} is not UTF-8 text") from None
+        raise ReplayError(None, "", "the file is not UTF-8 text") from None
     return parse_trades(text)
 
 
@@ -100,7 +104,7 @@ def parse_trades(text: str) -> tuple[list[Trade], dict[str, int]]:
     buys: dict[str, Trade] = {}
     for number, values in enumerate(reader, start=1):
         if None in values:
-            raise ReplayError(number, "-", "has more fields than the header")
+            raise ReplayError(number, "", "has more fields than the header")
         row = _Row(number, values)
         if not any(row.values.values()):
             continue
@@ -119,7 +123,7 @@ def parse_trades(text: str) -> tuple[list[Trade], dict[str, int]]:
 
 def _check_header(header: list[str]) -> None:
     if not header:
-        raise ReplayError(None, "-", "the file is empty (a header row is needed)")
+        raise ReplayError(None, "", "the file is empty (a header row is needed)")
     unknown = [name for name in header if name not in COLUMNS]
     if unknown:
         raise ReplayError(None, unknown[0], f"unknown column (known: {', '.join(COLUMNS)})")

@@ -188,4 +188,17 @@ def test_parse_checks_required_columns_and_keeps_file_order():
 def test_a_missing_file_is_an_error_not_a_traceback(tmp_path):
     result = CliRunner().invoke(app, ["tax", "replay", str(tmp_path / "none.csv")])
     assert result.exit_code == 2
-    assert "cannot read" in result.stderr
+    assert "cannot read the file: No such file" in " ".join(result.stderr.split())
+
+
+def test_a_row_with_more_fields_than_the_header_is_named(tmp_path):
+    path = _csv(tmp_path, PUB550 + "b9,2024-01-01,a,taxable,X,buy,1,,1,,,extra\n")
+    result = CliRunner().invoke(app, ["tax", "replay", str(path)])
+    assert result.exit_code == 2
+    assert "row 5 (line 6), has more fields than the header" in " ".join(result.stderr.split())
+
+
+def test_a_header_only_file_replays_to_nothing(tmp_path):
+    result = CliRunner().invoke(app, ["tax", "replay", str(_csv(tmp_path, HEADER)), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"sales": [], "lots": []}
