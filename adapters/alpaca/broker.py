@@ -374,10 +374,15 @@ class AlpacaBroker:
     def _credentials_rejected(self, failure: Failure) -> CredentialsRejected:
         env = self.settings.environment
         other = "live" if env == "paper" else "paper"
+        # Alpaca's key ids start with PK (paper) or AK (live): a hint, never the key itself.
+        prefix = {"paper": "PK", "live": "AK"}
+        hint = ""
+        if self._secrets[0].startswith(prefix[other]):
+            hint = f"; the key id looks like a {other} key (those start with {prefix[other]})"
         return CredentialsRejected(
             self.account,
             f"Alpaca {env} at {self.settings.trading_url} refused the API keys "
-            f"(HTTP {failure.status}: {failure.message})",
+            f"(HTTP {failure.status}: {failure.message}){hint}",
             f"check that the keys are current and are {env} keys; {other} keys only work with "
             f'environment = "{other}"; regenerate them in Alpaca\'s dashboard if they expired',
         )

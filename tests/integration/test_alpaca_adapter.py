@@ -349,7 +349,10 @@ def test_the_checks_for_trimtab_check(broker: AlpacaBroker, state: AlpacaState) 
 
 @pytest.mark.parametrize(
     ("key", "secret", "words"),
-    [("PKWRONG", "wrong", "HTTP 401"), (LIVE_KEY_ID, LIVE_SECRET, "HTTP 403")],
+    [
+        ("PKWRONG", "wrong", "HTTP 401"),
+        (LIVE_KEY_ID, LIVE_SECRET, "HTTP 403: forbidden); the key id looks like a live key"),
+    ],
 )
 def test_rejected_keys_name_the_account_and_the_fix_never_the_key(
     fake: FakeAlpaca, key: str, secret: str, words: str
