@@ -110,9 +110,9 @@ class TaxBook:
         purchases already in the book. `on` should be after the book's last trading day: the
         losses of that day are settled already, against shares a sale the same day might
         have taken (a same-day sale is no replacement). On that day, a preview's pieces may
-        carry a wash adjustment from an earlier loss of the day that the sale would in fact
-        undo: the day's totals are the same, their split between the two sales is not, and
-        the earlier sale's disallowed amount can only go down. Raise `TaxDataError` for an
+        carry a wash adjustment from an earlier loss of the day that a replay would drop
+        (giving the earlier sale its loss back), so the preview can show a smaller gain or a
+        larger, possibly washed, loss than the replay would. Raise `TaxDataError` for an
         unknown account or a sale of more than is held.
         """
         request = SaleRequest(account, symbol, qty, proceeds, method, tuple(picks))
