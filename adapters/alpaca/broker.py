@@ -89,6 +89,7 @@ PAGE_SIZE = 100
 LOOKUPS_BEFORE_LISTING = 3
 """Unseen order ids in one fills read above which one orders listing beats lookups by id."""
 ACCOUNT_FRESH = timedelta(minutes=5)
+ALPACA_BEGAN = datetime(2015, 1, 1, tzinfo=UTC)
 _log = structlog.get_logger("adapters.alpaca")
 
 
@@ -475,13 +476,14 @@ class AlpacaBroker:
     def _activities(
         self, params: Mapping[str, str], since: datetime
     ) -> Iterator[Mapping[str, Any]]:
-        """Yield account activities after `since` (one second earlier, for clock skew), paged."""
-        query: dict[str, Any] = {
-            **params,
-            "after": (since - timedelta(seconds=1)).astimezone(UTC).isoformat(),
-            "direction": "asc",
-            "page_size": PAGE_SIZE,
-        }
+        """Yield account activities after `since` (one second earlier, for clock skew), paged.
+
+        A `since` before Alpaca existed (trimtab's first read is from 1970) asks for the whole
+        history without an `after`, rather than a date Alpaca may refuse.
+        """
+        query: dict[str, Any] = {**params, "direction": "asc", "page_size": PAGE_SIZE}
+        if since > ALPACA_BEGAN:
+            query["after"] = (since - timedelta(seconds=1)).astimezone(UTC).isoformat()
         while True:
             page = self._read(
                 "account activities",

@@ -290,6 +290,10 @@ def test_fills_are_paged_oldest_first_and_external_orders_looked_up_once(
     assert [r.path for r in made].count("/v2/orders") == 1
     pages = [r for r in made if r.path == "/v2/account/activities"]
     assert pages[1].query["page_token"] == fills[99].fill_id
+    assert pages[0].query["after"] == "2019-12-31T23:59:59+00:00"
+    with fake.counting() as whole:
+        broker.fills(datetime(1970, 1, 1, tzinfo=UTC))
+    assert "after" not in whole[0].query  # trimtab's first read: all history, no odd date
     with fake.counting() as again:
         broker.fills(EPOCH)
     assert {r.path for r in again} == {"/v2/account/activities"}
