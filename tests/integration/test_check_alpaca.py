@@ -23,6 +23,9 @@ from tests.fakes.alpaca_server import (
     FakeAlpaca,
 )
 from tests.fakes.alpaca_server.client import household
+from tests.fakes.cli import fresh_logging  # noqa: F401 (a fixture, used by pytestmark)
+
+pytestmark = pytest.mark.usefixtures("fresh_logging")
 
 ENV = "TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__"
 # Monday 2026-10-05, noon in New York: no XNYS holiday or early close in the next 30 days,

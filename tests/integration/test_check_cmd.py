@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from adapters.sim import SimBroker
 from daemon.bootstrap import open_app
 from daemon.cli import app
+from tests.fakes.cli import fresh_logging  # noqa: F401 (a fixture, used by pytestmark)
+
+pytestmark = pytest.mark.usefixtures("fresh_logging")
 
 
 def invoke(*args: str, code: int) -> str:

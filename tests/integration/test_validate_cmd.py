@@ -25,7 +25,10 @@ from daemon.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.engine import CycleReport
 from daemon.persistence.models import OrderEventRow
 from daemon.validation import Validation
+from tests.fakes.cli import fresh_logging  # noqa: F401 (a fixture, used by pytestmark)
 from tests.fakes.feeds import RawFeed
+
+pytestmark = pytest.mark.usefixtures("fresh_logging")
 
 D = Decimal
 CENT = D("0.01")
