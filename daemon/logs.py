@@ -9,6 +9,7 @@ import sys
 from typing import Any, Literal
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -31,13 +32,31 @@ def configure_logging(level: str = "info", fmt: Literal["auto", "json", "pretty"
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks if not pretty else _passthrough,
+            # Frames only, never their local variables: a local may hold a credential.
+            structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+            if not pretty
+            else _passthrough,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+
+
+class _StderrLogger:
+    """Write each line to the `sys.stderr` of the moment, not the one seen at configuration
+    (a test runner that swaps and closes stderr must not break later log lines)."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = err = error = msg
+    critical = exception = fatal = failure = msg
+
+
+def _stderr_logger(*_args: Any) -> _StderrLogger:
+    return _StderrLogger()
 
 
 def _passthrough(_logger: Any, _name: str, event: Any) -> Any:
