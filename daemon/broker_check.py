@@ -12,6 +12,9 @@ every row that is not ok says how to fix it. No row ever carries a credential.
 | `environment` | `mode = "paper"` on a live account (it would trade real money), or `mode = "live"` on a paper account |
 | `symbol` | a target symbol is unknown or not tradable, or the policy trades it in fractions and the broker takes whole shares only |
 | `calendar` | the broker's trading days or hours differ from the exchange calendar trimtab gates orders with (a warning for the simulated broker, whose calendar is synthetic) |
+
+trimtab's own brakes are shown too, as warnings (they are deliberate): the kill switch, and
+an account HALTED or REDUCING (`state_rows`).
 """  # noqa: E501 (a table row per check reads better than wrapped cells)
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ __all__ = [
     "environment_rows",
     "failed",
     "no_checks_row",
+    "state_rows",
     "symbol_rows",
 ]
 
@@ -36,7 +40,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from adapters.base import AccountCheck, AssetCheck, CredentialsRejected, SessionDay
-from daemon.domain import Mode
+from daemon.domain import Mode, TradingState
 from daemon.errors import BrokerError, TransientBrokerError, TrimtabError
 
 MAX_LISTED_DAYS = 5  # more differing days than this are counted, not listed
@@ -89,6 +93,44 @@ def broker_error_row(account: str, broker: str, error: TrimtabError) -> CheckRow
         f"the {broker} adapter could not be set up: {error}",
         f"fix accounts.{account}.broker_settings (trimtab config check lists each problem)",
     )
+
+
+def state_rows(
+    account: str,
+    state: TradingState,
+    reason: str,
+    *,
+    kill_switch_reason: str | None,
+) -> list[CheckRow]:
+    """Return trimtab's own brakes on the account: the kill switch and the trading state.
+
+    `kill_switch_reason` is None while the kill switch is clear.
+    """
+    rows: list[CheckRow] = []
+    if kill_switch_reason is not None:
+        rows.append(
+            CheckRow(
+                account,
+                "kill switch",
+                Status.WARN,
+                f"engaged ({kill_switch_reason}): cycles plan and audit but send nothing",
+                "trimtab resume, once the reason is dealt with",
+            )
+        )
+    if state is TradingState.ACTIVE:
+        rows.append(CheckRow(account, "trading state", Status.OK, "active"))
+    else:
+        limits = "sells only" if state is TradingState.REDUCING else "no new orders"
+        rows.append(
+            CheckRow(
+                account,
+                "trading state",
+                Status.WARN,
+                f"{state} ({limits}): {reason}",
+                f"trimtab resume -a {account}, once the cause is understood",
+            )
+        )
+    return rows
 
 
 def no_checks_row(account: str, broker: str) -> CheckRow:

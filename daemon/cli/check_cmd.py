@@ -29,14 +29,17 @@ from daemon.broker_check import (
     environment_rows,
     failed,
     no_checks_row,
+    state_rows,
     symbol_rows,
 )
 from daemon.calendar import exchange_calendar, exchange_timezone, quiet_pandas, trading_day
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
 from daemon.domain import CASH
 from daemon.errors import TrimtabError
+from daemon.killswitch import current as current_kill_switch
 from daemon.logs import get_logger
 from daemon.policy import share_increment
+from daemon.trading_state import account_state
 
 CALENDAR_DAYS = 30
 """How far ahead the broker's calendar is compared with the exchange's."""
@@ -71,13 +74,21 @@ def check(
 def account_check_rows(app: App, name: str) -> list[CheckRow]:
     """Ask one account's broker every question; stop at the first it cannot answer."""
     settings = app.settings.account(name)
+    with app.database.transaction() as session:
+        kill = current_kill_switch(session)
+        state = account_state(session, name)
+    rows = state_rows(
+        name,
+        state.state,
+        state.reason,
+        kill_switch_reason=(kill.reason or "engaged") if kill.engaged else None,
+    )
     try:
         broker = app.broker(name)
     except TrimtabError as exc:
-        return [broker_error_row(name, settings.broker, exc)]
+        return [*rows, broker_error_row(name, settings.broker, exc)]
     if not isinstance(broker, BrokerChecks):
-        return [no_checks_row(name, settings.broker)]
-    rows: list[CheckRow] = []
+        return [*rows, no_checks_row(name, settings.broker)]
 
     def ask(question: Callable[[], T]) -> T | None:
         try:

@@ -127,6 +127,7 @@ def test_a_healthy_paper_account_passes(check: CheckFn) -> None:
         "symbol BND",
         "symbol VTI",
         "calendar",
+        "trading state",
     }
     assert {row["status"] for row in result.rows.values()} == {"ok"}
     assert "(paper)" in result.rows["broker"]["detail"]
@@ -149,7 +150,7 @@ def test_refused_keys_are_one_failing_row_with_the_fix(
 ) -> None:
     result = check(household(), keys=keys)
     assert result.code == 1
-    assert list(result.rows) == ["broker"]
+    assert list(result.rows) == ["trading state", "broker"]
     row = result.rows["broker"]
     assert row["status"] == "fail"
     assert words in row["detail"]
@@ -161,7 +162,7 @@ def test_refused_keys_are_one_failing_row_with_the_fix(
 def test_paper_keys_on_live_are_refused_naming_the_other_environment(check: CheckFn) -> None:
     result = check(household(), environment="live", served="live", mode="live")
     assert result.code == 1
-    assert list(result.rows) == ["broker"]
+    assert list(result.rows) == ["trading state", "broker"]
     row = result.rows["broker"]
     assert "Alpaca live" in row["detail"]
     assert "HTTP 403" in row["detail"]

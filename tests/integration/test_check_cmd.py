@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ from typer.testing import CliRunner
 from adapters.sim import SimBroker
 from daemon.bootstrap import open_app
 from daemon.cli import app
+from daemon.domain import TradingState
+from daemon.killswitch import set_kill_switch
+from daemon.trading_state import set_trading_state
 from tests.fakes.cli import fresh_logging  # noqa: F401 (a fixture, used by pytestmark)
 
 pytestmark = pytest.mark.usefixtures("fresh_logging")
@@ -68,8 +72,10 @@ def test_a_healthy_sim_account_passes_every_check(tmp_path: Path, database_url: 
         "symbol BND",
         "symbol VTI",
         "calendar",
+        "trading state",
     }
     assert all(row["status"] in ("ok", "warn") for row in rows.values())
+    assert rows[("brokerage", "trading state")]["status"] == "ok"
     # The sim's synthetic calendar has no holidays: said, but not a failure.
     calendar = rows[("brokerage", "calendar")]
     assert calendar["status"] in ("ok", "warn")
@@ -124,3 +130,35 @@ def test_an_unknown_account_is_a_usage_error(tmp_path: Path, database_url: str) 
     config = write_config(tmp_path, database_url)
     output = invoke("-c", str(config), "-a", "nope", code=2)
     assert "accounts.nope" in output
+
+
+def test_trimtab_s_own_brakes_are_warnings_naming_the_way_out(
+    tmp_path: Path, database_url: str
+) -> None:
+    config = write_config(tmp_path, database_url)
+    app = open_app(config)
+    try:
+        with app.database.transaction() as session:
+            at = datetime(2026, 11, 24, 20, 45, tzinfo=UTC)
+            set_kill_switch(session, engaged=True, reason="drill", actor="test", at=at)
+            set_trading_state(
+                session,
+                "brokerage",
+                TradingState.HALTED,
+                at=at,
+                cycle_id=None,
+                actor="reconciliation",
+                reason="positions no recorded fill explains: VTI",
+            )
+    finally:
+        app.close()
+    output = invoke("-c", str(config), "-a", "brokerage", "--json", code=0)
+    rows = rows_of(output)
+    kill = rows[("brokerage", "kill switch")]
+    assert kill["status"] == "warn"
+    assert "drill" in kill["detail"]
+    assert "trimtab resume" in kill["fix"]
+    state = rows[("brokerage", "trading state")]
+    assert state["status"] == "warn"
+    assert state["detail"] == "halted (no new orders): positions no recorded fill explains: VTI"
+    assert "trimtab resume -a brokerage" in state["fix"]

@@ -19,9 +19,10 @@ from daemon.broker_check import (
     calendar_rows,
     environment_rows,
     failed,
+    state_rows,
     symbol_rows,
 )
-from daemon.domain import Mode
+from daemon.domain import Mode, TradingState
 from daemon.errors import BrokerError, PluginNotFound, TransientBrokerError
 
 D = Decimal
@@ -195,3 +196,17 @@ def test_the_sim_answers_from_its_prices_settings_and_faults() -> None:
     assert [s.day.day for s in week] == [23, 24, 25, 26, 27]
     assert week[0].open == datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
     assert week[0].close == datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
+
+
+def test_trimtab_s_own_brakes_warn_and_say_how_to_release_them() -> None:
+    (clear,) = state_rows("ira", TradingState.ACTIVE, "", kill_switch_reason=None)
+    assert (clear.check, clear.status) == ("trading state", Status.OK)
+    kill, reducing = state_rows(
+        "ira", TradingState.REDUCING, "mismatch in VTI", kill_switch_reason="drill"
+    )
+    assert (kill.check, kill.status) == ("kill switch", Status.WARN)
+    assert "drill" in kill.detail
+    assert reducing.status is Status.WARN
+    assert reducing.detail == "reducing (sells only): mismatch in VTI"
+    assert reducing.fix.startswith("trimtab resume -a ira")
+    assert not failed([kill, reducing])
