@@ -18,6 +18,8 @@ Conventions (see docs/monitoring.md for the formulas):
 from __future__ import annotations
 
 __all__ = [
+    "NO_VARIATION",
+    "TRADING_DAYS",
     "Concentration",
     "DailyPoint",
     "Drawdown",
@@ -53,6 +55,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 TRADING_DAYS = 252
+NO_VARIATION = 1e-12
+"""A per-period deviation at or below this is float noise around a constant series: the
+ratios that divide by it are None rather than meaningless millions."""
 CENT = Decimal("0.01")
 
 
@@ -239,13 +244,13 @@ def sharpe_ratio(
     """Return the annualised Sharpe ratio: mean excess return over its sample deviation.
 
     `risk_free_rate` is annual and compounded to a per-period rate. None with fewer than two
-    returns or no variation.
+    returns or no variation (`NO_VARIATION`).
     """
     if len(returns) < 2:
         return None
     excess = _excess(returns, risk_free_rate, periods_per_year)
     spread = float(np.std(excess, ddof=1))
-    if spread <= 1e-15:
+    if spread <= NO_VARIATION:
         return None
     return float(np.mean(excess)) / spread * math.sqrt(periods_per_year)
 
@@ -256,13 +261,13 @@ def sortino_ratio(
     """Return the annualised Sortino ratio: mean excess return over the downside deviation.
 
     Downside deviation is `sqrt(mean(min(0, excess)^2))` over every period. None with fewer
-    than two returns or no period below the risk-free rate.
+    than two returns or no period below the risk-free rate (`NO_VARIATION`).
     """
     if len(returns) < 2:
         return None
     excess = _excess(returns, risk_free_rate, periods_per_year)
     downside = math.sqrt(float(np.mean(np.minimum(excess, 0.0) ** 2)))
-    if downside <= 1e-15:
+    if downside <= NO_VARIATION:
         return None
     return float(np.mean(excess)) / downside * math.sqrt(periods_per_year)
 
