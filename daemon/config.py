@@ -39,9 +39,14 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-from daemon.config_files import read_config_file, read_secrets_file
+from daemon.config_files import deep_merge, read_config_file, read_secrets_file
 from daemon.config_problems import problems_from_validation_error
 from daemon.domain import CASH, AccountType, Mode
 from daemon.errors import ConfigError, ConfigProblem
@@ -520,7 +525,11 @@ def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
             update={"state_dir": _resolve(base, settings.state_dir), "accounts": accounts}
         )
     else:
-        _, found = validate_plugin_tables(merged, path.parent.resolve())
+        # The plugin tables still get checked, with the environment's values over the files'
+        # (as a valid configuration would have them), so a key given only in the environment
+        # is not reported missing next to the real problem.
+        with_env = deep_merge(merged, EnvSettingsSource(Settings)())
+        _, found = validate_plugin_tables(with_env, path.parent.resolve())
     return settings, problems + found
 
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["SECRETS_ENV", "find_secrets_file", "read_config_file", "read_secrets_file"]
+__all__ = [
+    "SECRETS_ENV",
+    "deep_merge",
+    "find_secrets_file",
+    "read_config_file",
+    "read_secrets_file",
+]
 
 import os
 import stat
@@ -39,7 +45,7 @@ def read_secrets_file(data: dict[str, Any], config_path: Path) -> dict[str, Any]
     if path is None:
         return data
     _check_private(path)
-    return _deep_merge(data, _read_toml(path, what="secrets file"))
+    return deep_merge(data, _read_toml(path, what="secrets file"))
 
 
 def _check_private(path: Path) -> None:
@@ -90,11 +96,12 @@ def _read_toml(path: Path, *, what: str) -> dict[str, Any]:
         ) from None
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Return `base` with `over` laid on it, table by table."""
     merged = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged

@@ -242,3 +242,13 @@ def test_relative_price_file_resolves_against_the_config_file(
     settings = load_config(config)
     prices = settings.accounts["main"].broker_settings["prices"]
     assert Path(prices["path"]) == tmp_path / "closes.csv"
+
+
+def test_a_plugin_credential_from_the_environment_is_not_reported_missing_beside_a_real_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__API_KEY", SECRET_VALUE)
+    monkeypatch.setenv("TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__SECRET_KEY", "s")
+    text = 'mode = "yolo"\n' + MINIMAL.replace('broker = "sim"', f'broker = "{SECRET_BROKER}"')
+    problems = check_config(write(tmp_path, text))
+    assert [p.path for p in problems] == ["mode"]
