@@ -130,7 +130,8 @@ def test_a_guarded_plan_creates_no_wash_sale(
         if sale.id in new_sales:
             assert sale.disallowed == 0, (sale, taxed.decisions)
         else:
-            assert sale.disallowed == before[sale.id], (sale, taxed.decisions)
+            # Selling a replacement the same day can only free part of an earlier wash.
+            assert sale.disallowed <= before[sale.id], (sale, taxed.decisions)
 
 
 lot_lists = st.lists(
