@@ -25,8 +25,8 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal
 
-from daemon.domain import AccountType, Side
-from daemon.planner import Plan, PlannedOrder
+from daemon.domain import CASH, AccountType, Side
+from daemon.planner import DriftRow, Plan, PlannedOrder
 from daemon.planner.reasons import money, quantity
 from daemon.tax.dates import WINDOW_DAYS
 from daemon.tax.guards import (
@@ -95,7 +95,13 @@ def apply_tax(plan: Plan, ctx: TaxContext) -> TaxedPlan:
     taxed = plan
     if changed or decisions:
         cash_after = plan.cash_before + _proceeds(sells, Side.SELL) - _proceeds(buys, Side.BUY)
-        taxed = dataclasses.replace(plan, orders=orders, cash_after=cash_after, notes=notes)
+        taxed = dataclasses.replace(
+            plan,
+            orders=orders,
+            cash_after=cash_after,
+            notes=notes,
+            drift=_redrift(plan, orders, decisions, cash_after),
+        )
     kept_previews = {o.symbol: previews[o.symbol] for o in sells if o.symbol in previews}
     return TaxedPlan(
         plan=taxed,
@@ -293,6 +299,42 @@ def _preview(previews: Iterable[SalePreview], harvest: frozenset[str]) -> TaxPre
             if preview.symbol in harvest:
                 harvested += max(-gain, _ZERO)
     return TaxPreview(st_gain, lt_gain, st_loss, lt_loss, disallowed, harvested)
+
+
+def _redrift(
+    plan: Plan,
+    orders: Sequence[PlannedOrder],
+    decisions: Sequence[TaxDecision],
+    cash_after: Decimal,
+) -> tuple[DriftRow, ...]:
+    """Return the drift rows with the quantities and weights after the taxed orders.
+
+    A holding the tax step changed says why in its note. An alternate the plan now buys that
+    has no row of its own shows up in the orders only.
+    """
+    delta: dict[str, Decimal] = {}
+    for o in orders:
+        delta[o.symbol] = delta.get(o.symbol, _ZERO) + (o.qty if o.side is Side.BUY else -o.qty)
+    why = {d.symbol: d for d in decisions}
+    nav = plan.nav
+    rows = []
+    for row in plan.drift:
+        if row.symbol == CASH:
+            share = cash_after / nav if nav > 0 else _ZERO
+            rows.append(dataclasses.replace(row, qty_after=cash_after, weight_after=share))
+            continue
+        after = row.qty + delta.get(row.symbol, _ZERO)
+        decision = why.get(row.symbol)
+        if not row.managed or (after == row.qty_after and decision is None):
+            rows.append(row)
+            continue
+        note = row.note
+        if decision is not None:
+            until = f" until {decision.until}" if decision.until else ""
+            note = f"tax: {decision.action}{until}"
+        weight = after * row.price / nav if nav > 0 else _ZERO
+        rows.append(dataclasses.replace(row, qty_after=after, weight_after=weight, note=note))
+    return tuple(rows)
 
 
 def _picks(preview: SalePreview) -> tuple[LotPick, ...]:

@@ -82,6 +82,10 @@ def test_a_buy_inside_a_spouse_loss_window_is_blocked_and_audited(app_factory) -
     assert "VTSAX was sold at a loss of $3,000 in spouse" in decision["reason"]
     assert report.plan is not None
     assert any("VTI blocked" in note for note in report.plan.notes)
+    vti = next(row for row in report.plan.drift if row.symbol == "VTI")
+    assert (vti.qty_after, vti.weight_after, vti.note) == (0, 0, "tax: blocked until 2026-12-20")
+    cash = next(row for row in report.plan.drift if row.symbol == "CASH")
+    assert cash.qty_after == report.plan.cash_after == D(100000) - 571 * D(70)
 
 
 def test_redirect_buys_the_alternate_and_it_stands_in_next_cycle(app_factory) -> None:  # type: ignore[no-untyped-def]
