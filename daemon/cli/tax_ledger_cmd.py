@@ -363,7 +363,9 @@ def report(
             name, justify="right" if name in _CSV_COLUMNS[4:9] and name != "code" else "left"
         )
     for r in rows:
-        table.add_row(*(str(v) for v in _row(r).values()))
+        table.add_row(
+            *(f"{v:,.2f}" if isinstance(v, Decimal) else str(v) for v in _row(r).values())
+        )
     console.print(table if rows else f"no taxable sales in {year}")
     for total in totals:
         console.print(
