@@ -155,7 +155,8 @@ class HouseholdTaxSettings(_Closed):
     substantially_identical: tuple[tuple[str, ...], ...] = Field(
         (),
         description="Groups of symbols treated as substantially identical for wash sales, "
-        "e.g. [['VOO', 'IVV', 'SPY'], ['VTI', 'VTSAX']]. A symbol in no group is its own group.",
+        "e.g. [['VOO', 'IVV', 'SPY'], ['VTI', 'VTSAX']]. A symbol in no group is its own group; "
+        "groups that share a symbol are merged.",
     )
     outside_accounts: dict[str, OutsideAccount] = Field(
         default_factory=dict,
@@ -164,8 +165,9 @@ class HouseholdTaxSettings(_Closed):
     )
 
     @model_validator(mode="after")
-    def _groups_disjoint(self) -> HouseholdTaxSettings:
-        seen: dict[str, int] = {}
+    def _groups_checked(self) -> HouseholdTaxSettings:
+        # Groups sharing a symbol are merged by the engine (substantially identical is
+        # treated as transitive), so overlap is allowed.
         for index, group in enumerate(self.substantially_identical):
             _check_symbols(group, "substantially_identical")
             if len(group) < 2:
@@ -174,14 +176,6 @@ class HouseholdTaxSettings(_Closed):
                     "list at least two symbols per group, or remove it",
                     "substantially_identical",
                 )
-            for symbol in group:
-                if symbol in seen:
-                    raise _rule(
-                        f"{symbol} is in groups {seen[symbol] + 1} and {index + 1}",
-                        "merge the two groups into one (substantially identical is transitive)",
-                        "substantially_identical",
-                    )
-                seen[symbol] = index
         for name in self.outside_accounts:
             if not _ACCOUNT.match(name):
                 raise _rule(

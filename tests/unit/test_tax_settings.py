@@ -1,0 +1,77 @@
+"""The tax tables of the configuration: closed, checked, with the key path in every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon.config import check_config, load_config
+from daemon.tax.ledger import tax_policy
+
+
+def config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "trimtab.toml"
+    path.write_text(
+        '[accounts.main]\n[accounts.main.strategy_params]\ntargets = { VTI = "1" }\n' + text
+    )
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    return [f"{p.path}: {p.problem}" for p in check_config(config(tmp_path, text))]
+
+
+def test_defaults_block_buys_defer_loss_sales_and_harvest_nothing(tmp_path: Path) -> None:
+    settings = load_config(config(tmp_path, ""))
+    tax = settings.accounts["main"].tax
+    assert (tax.lot_method, tax.wash_sale.buys, tax.wash_sale.loss_sales) == (
+        "fifo",
+        "block",
+        "defer",
+    )
+    assert not tax.harvest.enabled
+    assert settings.tax.substantially_identical == ()
+
+
+def test_a_full_household_table_loads(tmp_path: Path) -> None:
+    settings = load_config(
+        config(
+            tmp_path,
+            '[tax]\nsubstantially_identical = [["VOO", "IVV"]]\n'
+            '[tax.outside_accounts.spouse-401k]\ntype = "traditional_ira"\nowner = "spouse"\n'
+            '[accounts.main.tax]\nlot_method = "specific"\nalternates = { VTI = "ITOT" }\n'
+            '[accounts.main.tax.wash_sale]\nloss_sales = "choose_other_lots"\n'
+            '[accounts.main.tax.gains_budget]\nlong_term = "10000"\n',
+        )
+    )
+    assert settings.tax.outside_accounts["spouse-401k"].owner == "spouse"
+    assert str(settings.accounts["main"].tax.gains_budget.long_term) == "10000"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[accounts.main.tax.wash_sale]\nloss_sales = "choose_other_lots"\n',
+            "needs lot_method = 'specific'",
+        ),
+        ('[accounts.main.tax]\nalternates = { VTI = "VTI" }\n', "is VTI itself"),
+        ('[accounts.main.tax]\nalternates = { VTI = "itot" }\n', "'itot' is not a valid ticker"),
+        ('[accounts.main.tax.harvest]\nmin_loss_pct = "1.5"\n', "min_loss_pct"),
+        ('[accounts.main.tax]\nlot_mehtod = "fifo"\n', "lot_mehtod"),
+        ('[tax]\nsubstantially_identical = [["VOO"]]\n', "fewer than two symbols"),
+        ('[tax.outside_accounts."Spouse IRA"]\n', "is not allowed"),
+        ('[tax.outside_accounts.spouse]\nowner = "neighbour"\n', "owner"),
+    ],
+)
+def test_a_bad_tax_setting_is_named(tmp_path: Path, text: str, expected: str) -> None:
+    found = problems(tmp_path, text)
+    assert any(expected in p for p in found), found
+
+
+def test_groups_that_share_a_symbol_are_merged(tmp_path: Path) -> None:
+    settings = load_config(
+        config(tmp_path, '[tax]\nsubstantially_identical = [["VOO", "IVV"], ["IVV", "SPLG"]]\n')
+    )
+    assert tax_policy(settings).identical.members("VOO") == {"VOO", "IVV", "SPLG"}
