@@ -7,10 +7,12 @@ trouble (its broker down) is reported in its result and does not stop the others
 
 from __future__ import annotations
 
-__all__ = ["EndOfDayResult", "end_of_day"]
+__all__ = ["JOB_ID", "EndOfDayResult", "end_of_day", "schedule_end_of_day"]
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from daemon.alerts import Transition
 from daemon.bootstrap import App
@@ -20,7 +22,11 @@ from daemon.monitoring import check_alerts
 from daemon.notify import Message
 from daemon.performance_history import PointRecorded, record_point
 from daemon.retry import ReadRetrying
+from daemon.schedule_spec import parse_schedule
+from daemon.scheduler import CycleScheduler
 from daemon.valuations import EOD_REF, ValuationSource
+
+JOB_ID = "end_of_day"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +85,32 @@ def end_of_day(
             error=error,
         )
     return results
+
+
+def schedule_end_of_day(
+    scheduler: CycleScheduler,
+    app: App,
+    *,
+    lock: threading.Lock,
+    notify: Callable[[Message], None],
+    stopping: Callable[[], bool] = lambda: False,
+) -> None:
+    """Add (or replace) the daily job at `[performance] end_of_day` on trading days.
+
+    The job takes `lock` (the cycle lock), so it never runs beside a cycle or a
+    configuration swap, and reads `app.settings` when it fires, so a reload applies.
+    """
+    settings = app.settings
+
+    def job() -> None:
+        with lock:
+            if not stopping():
+                end_of_day(app, notify=notify)
+
+    scheduler.at_slots(
+        JOB_ID,
+        parse_schedule(settings.performance.end_of_day),
+        settings.exchange,
+        timedelta(minutes=settings.scheduler.misfire_grace_minutes),
+        job,
+    )
