@@ -37,6 +37,7 @@ from daemon import sd_notify
 from daemon.audit import AuditKind, AuditLog
 from daemon.bootstrap import App
 from daemon.config import Settings, load_config
+from daemon.end_of_day import schedule_end_of_day
 from daemon.errors import ConfigError, ConfigProblem
 from daemon.health import evaluate, record_beat, record_stop
 from daemon.logs import configure_logging, get_logger
@@ -184,6 +185,13 @@ class Daemon:
         if watchdog is not None:
             beat_every = min(beat_every, watchdog)
         self._scheduler.every("heartbeat", beat_every, self.beat)
+        schedule_end_of_day(
+            self._scheduler,
+            self._app,
+            lock=self._runner.lock,
+            notify=self._notify,
+            stopping=lambda: self._runner.stopping,
+        )
         digest = settings.notifications.daily_digest.strip()
         if digest and self._notifier.enabled:
             grace = timedelta(minutes=settings.scheduler.misfire_grace_minutes)
