@@ -25,6 +25,7 @@ from daemon.audit import AuditKind, AuditLog
 from daemon.bootstrap import open_app
 from daemon.cli import app
 from daemon.jsonable import canonical_json
+from daemon.logs import configure_logging
 from daemon.persistence.models import AuditRecordRow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +34,11 @@ URL_TOKEN = "tok-5d1e9a7c3b"
 
 
 def invoke(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(app, list(args))
+    try:
+        result = CliRunner().invoke(app, list(args))
+    finally:
+        # The command pointed logging at the runner's captured stream, closed by now.
+        configure_logging()
     assert result.exit_code == code, result.output
     return result.stdout if "--json" in args or "export" in args else result.output
 
