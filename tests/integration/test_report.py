@@ -158,13 +158,16 @@ def test_every_section_is_there_with_its_numbers(history: History) -> None:
         fmt.pct(expected.volatility),
     ):
         assert text in page, text
+    assert "Nothing needs attention." in page
+    assert "Nothing needs attention." in written.summary
     assert "<script" not in page
     assert " src=" not in page
     assert "<link" not in page
 
 
 def test_the_kill_switch_day_lists_its_refusals(history: History) -> None:
-    report = write_daily_report(history.app, KILL_DAY).report
+    written = write_daily_report(history.app, KILL_DAY)
+    report = written.report
     (account,) = report.accounts
     assert account.refusals, "the kill switch stopped the day's orders"
     assert {r.source for r in account.refusals} == {"kill switch"}
@@ -174,6 +177,12 @@ def test_the_kill_switch_day_lists_its_refusals(history: History) -> None:
     assert account.orders == ()
     page = report_path(history.app.settings.state_dir, KILL_DAY).read_text()
     assert "report drill" in page
+    # The deposit waited in cash: both holdings below their bands, and a look is needed.
+    needs = written.summary.split("Needs a look:\n")[1]
+    assert f"main: {len(account.refusals)} order(s) refused (2 by kill switch)" in needs
+    assert "main: VTI at " in needs
+    assert "outside its band" in needs
+    assert "Needs a look" in page
 
 
 def test_orders_show_fills_and_slippage(history: History) -> None:
