@@ -222,6 +222,9 @@ def test_the_cli_writes_the_report_and_prints_the_summary(history: History, tmp_
         result = CliRunner().invoke(
             cli, ["report", "-c", config, "--date", "2026-11-24", "--out", str(out)]
         )
+        one = CliRunner().invoke(
+            cli, ["report", "-c", config, "--date", "2026-11-24", "-a", "main"]
+        )
         bad = CliRunner().invoke(cli, ["report", "-c", config, "-a", "nope"])
     finally:
         # The command pointed logging at the runner's captured stream, closed by now.
@@ -229,6 +232,10 @@ def test_the_cli_writes_the_report_and_prints_the_summary(history: History, tmp_
     assert result.exit_code == 0, result.output
     assert "trimtab daily report 2026-11-24" in result.stdout
     assert out.read_text().startswith("<!DOCTYPE html>")
+    assert one.exit_code == 0, one.output
+    state = history.app.settings.state_dir
+    assert report_path(state, date(2026, 11, 24), "main").name == "2026-11-24-main.html"
+    assert report_path(state, date(2026, 11, 24), "main").exists()
     assert bad.exit_code == 2
     assert "'nope' is not configured" in bad.output
 
