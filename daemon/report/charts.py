@@ -148,7 +148,12 @@ def _date_axis(axes: Any) -> None:
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]  # as above
 
 
-def growth_chart(series: Sequence[DailyPoint], benchmark: Sequence[DailyPoint], name: str) -> str:
+def growth_chart(
+    series: Sequence[DailyPoint],
+    benchmark: Sequence[DailyPoint],
+    name: str,
+    benchmark_name: str = "benchmark",
+) -> str:
     """Return the time-weighted growth (flows left out) of `series` and of the benchmark."""
     with _figure(WIDTH, 2.6) as figure:
         axes = figure.add_subplot()
@@ -159,7 +164,7 @@ def growth_chart(series: Sequence[DailyPoint], benchmark: Sequence[DailyPoint], 
                 axes,
                 [p for p in benchmark if first is None or p.day >= first],
                 BENCH,
-                "benchmark",
+                f"{benchmark_name} (benchmark)",
                 1.2,
             )
         axes.axhline(0, color=MUTED, linewidth=0.6)

@@ -90,11 +90,11 @@ class _Charts:
                 Markup(drift_chart(account.drift)) if account.drift else None  # noqa: S704 (as above)
             )
         series = report.household_series
-        self.growth = (
-            Markup(growth_chart(series, report.benchmark_series, "household"))  # noqa: S704 (as above)
-            if len(series) > 1
-            else None
-        )
+        self.growth: Markup | None = None
+        if len(series) > 1:
+            bench = report.benchmark or ""
+            chart = growth_chart(series, report.benchmark_series, "household", bench)
+            self.growth = Markup(chart)  # noqa: S704 (as above)
 
 
 def _share(part: Decimal | None, whole: Decimal | None) -> str:
