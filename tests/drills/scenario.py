@@ -57,7 +57,10 @@ strategy = "static"
 
 [accounts.{name}.broker_settings]
 starting_cash = "{cash}"
-slippage_bps = 2
+# No slippage: the planner leaves cash just above the buffer, and slippage (which it does
+# not foresee) could take it under, so the restart would trade again to restore the buffer
+# on some days of the synthetic walk and not others. Commissions stay (cents per order).
+slippage_bps = 0
 commission_per_order = "{commission}"
 fractional = false
 
@@ -74,6 +77,12 @@ targets = {{ {targets} }}
 cash_buffer = "{buffer}"
 min_trade_notional = "50"
 outside_hours = true
+
+# The drill's sells follow its own buys of the same day: a loss sale there washes. The
+# drill tests the order path, so it sends them (with the disallowed loss shown) rather
+# than deferring them for 30 days, the default.
+[accounts.{name}.tax.wash_sale]
+loss_sales = "allow"
 """
 
 _ACCOUNT_SETTINGS = {
