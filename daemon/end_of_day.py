@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from daemon.alerts import Transition
 from daemon.bootstrap import App
+from daemon.calendar import trading_day
 from daemon.errors import TrimtabError
 from daemon.logs import get_logger
 from daemon.monitoring import check_alerts
@@ -95,7 +96,9 @@ def schedule_end_of_day(
     notify: Callable[[Message], None],
     stopping: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Add (or replace) the daily job at `[performance] end_of_day` on trading days.
+    """Add (or replace) the daily job at `[performance] end_of_day` on trading days: the
+    day-end valuations and alerts, then the day's report (`daemon.report`), written to the
+    state directory and sent as the day's summary.
 
     The job takes `lock` (the cycle lock), so it never runs beside a cycle or a
     configuration swap, and reads `app.settings` when it fires, so a reload applies.
@@ -106,6 +109,11 @@ def schedule_end_of_day(
         with lock:
             if not stopping():
                 end_of_day(app, notify=notify)
+                # After the closing valuation, so the day's page shows it. Loaded here, not at
+                # start: the charting libraries are only needed once a day.
+                from daemon.report import publish_daily_report
+
+                publish_daily_report(app, trading_day(app.clock(), app.settings.exchange), notify)
 
     scheduler.at_slots(
         JOB_ID,

@@ -10,6 +10,7 @@ from pathlib import Path
 from daemon.bootstrap import open_app
 from daemon.end_of_day import JOB_ID, schedule_end_of_day
 from daemon.notify import Message
+from daemon.report.writer import report_path
 from daemon.scheduler import CycleScheduler
 from daemon.valuations import ValuationSource, valuations
 
@@ -49,6 +50,11 @@ def test_the_job_is_scheduled_and_records_each_account(tmp_path: Path, database_
             (valuation,) = valuations(session, "main")
         assert (valuation.source, valuation.equity) == (ValuationSource.EOD, Decimal(2500))
         assert not lock.locked()
-        assert sent == []
+        # Then the day's report: kept in the state directory and sent as the day's summary.
+        page = report_path(app.settings.state_dir, NOW.date())
+        assert "<html" in page.read_text()
+        [summary] = sent
+        assert summary.kind == "digest"
+        assert summary.attachment == page
     finally:
         app.close()
