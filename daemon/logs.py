@@ -6,6 +6,7 @@ __all__ = ["configure_logging", "get_logger"]
 
 import logging
 import sys
+import threading
 from typing import Any, Literal
 
 import structlog
@@ -44,12 +45,20 @@ def configure_logging(level: str = "info", fmt: Literal["auto", "json", "pretty"
     )
 
 
+_WRITE_LOCK = threading.Lock()
+
+
 class _StderrLogger:
     """Write each line to the `sys.stderr` of the moment, not the one seen at configuration
     (a test runner that swaps and closes stderr must not break later log lines)."""
 
     def msg(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+        # One write per line under one lock: the daemon logs from several threads, and a
+        # line must never be split by another.
+        with _WRITE_LOCK:
+            stream = sys.stderr
+            stream.write(message + "\n")
+            stream.flush()
 
     log = debug = info = warn = warning = err = error = msg
     critical = exception = fatal = failure = msg

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import threading
 
 import pytest
 
@@ -47,3 +48,22 @@ def test_lines_go_to_the_stderr_of_the_moment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(sys, "stderr", second)
     get_logger().info("two")
     assert json.loads(second.getvalue())["event"] == "two"
+
+
+def test_lines_from_many_threads_never_share_a_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", out)
+    configure_logging("info", "json")
+
+    def chatter(n: int) -> None:
+        for i in range(200):
+            get_logger(thread=n).info("tick", i=i)
+
+    threads = [threading.Thread(target=chatter, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1600
+    assert all(json.loads(line)["event"] == "tick" for line in lines)
