@@ -9,8 +9,11 @@ from __future__ import annotations
 
 __all__ = ["PREVIEW_ID", "TaxBook", "replay_trades"]
 
+import gc
+import threading
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -44,8 +47,44 @@ def replay_trades(trades: Iterable[Trade], policy: TaxPolicy | None = None) -> T
     a sale of more shares than held (short sales are not supported), a named lot not held.
     """
     state = LedgerState(policy or TaxPolicy())
-    state.run(trades)
+    with _collector_paused():
+        state.run(trades)
     return TaxBook(state)
+
+
+class _CollectorPause:
+    """Hold off the cyclic garbage collector while replays build their records.
+
+    A replay allocates hundreds of thousands of objects that all stay alive, so every full
+    collection it would trigger walks them all for nothing (about 40% of a 100,000-trade
+    replay). Nested and concurrent replays share one pause; the collector runs again when
+    the last one ends, and only if it was running before the first began.
+    """
+
+    __slots__ = ("_count", "_lock", "_resume")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._resume = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._count == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count -= 1
+                if self._count == 0 and self._resume:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
 
 
 class TaxBook:
