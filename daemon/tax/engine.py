@@ -123,12 +123,16 @@ class TaxBook:
 
     def lots(self, account: str | None = None, symbol: str | None = None) -> tuple[Lot, ...]:
         """Return the open lots (of one account and/or symbol), in order of acquisition."""
-        pieces = [
-            piece
-            for (held_account, held_symbol), held in self._state.holdings.items()
-            if account in (None, held_account) and symbol in (None, held_symbol)
-            for piece in held
-        ]
+        holdings = self._state.holdings
+        if account is not None and symbol is not None:
+            pieces = list(holdings.get((account, symbol), ()))
+        else:
+            pieces = [
+                piece
+                for (held_account, held_symbol), held in holdings.items()
+                if account in (None, held_account) and symbol in (None, held_symbol)
+                for piece in held
+            ]
         pieces.sort(key=lambda piece: piece.block.key)
         return tuple(piece.to_lot() for piece in pieces)
 

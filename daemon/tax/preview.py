@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __all__ = ["PREVIEW_ID", "preview_sales"]
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -25,7 +25,7 @@ from daemon.tax.types import (
     Trade,
     WashAdjustment,
 )
-from daemon.tax.wash import disallowed_amounts, plan_matches, replacement_start
+from daemon.tax.wash import Group, disallowed_amounts, plan_matches, replacement_start
 
 PREVIEW_ID = "preview"
 """The sale id a what-if's wash adjustments carry."""
@@ -133,15 +133,36 @@ def _match(
         ]
     losses.sort(key=lambda loss: loss[:3])
     washes = {}
+    # Free replacement shares left in each group's window: once none are, the remaining
+    # losses of the group match nothing, and searching the window for each is wasted.
+    free: dict[int, Decimal] = {}
     for _, n, i, group in losses:
         piece, take, proceeds, basis, _ = chosen_parts[n][i]
+        left = free.get(id(group))
+        if left is None:
+            left = _free_shares(group, on, consumed)
+        if left <= 0:
+            continue
         matches = plan_matches(group, piece.block, take, on, state.policy, consumed)
+        free[id(group)] = left - sum((t for _, t in matches), Decimal(0))
         amounts = disallowed_amounts(basis - proceeds, take, [t for _, t in matches])
         washes[(n, i)] = tuple(
             _wash(state, trades[n], piece, used, used_qty, amount)
             for (used, used_qty), amount in zip(matches, amounts, strict=True)
         )
     return washes
+
+
+def _free_shares(group: Group, on: date, consumed: Mapping[int, Decimal]) -> Decimal:
+    """Return the shares in `group`'s window around `on` that a loss could still take."""
+    free = Decimal(0)
+    for block in group.between(on - _SPAN, on + _SPAN):
+        if block.available <= 0:
+            continue
+        for piece in block.pieces:
+            if not piece.used:
+                free += max(piece.qty - consumed.get(id(piece), Decimal(0)), Decimal(0))
+    return free
 
 
 def _wash(

@@ -95,6 +95,8 @@ def select_pieces(
     total = sum((p.qty for p in held), _ZERO)
     if total < qty:
         raise TaxDataError(trade_id, "qty", f"sells {qty} but only {total} are held")
+    if not picks:
+        return _take_ranked(rank(held, method, on, price), qty)
     chosen = _Chosen()
     for pick in picks:
         pieces = [p for p in held if p.block.trade.id == pick.source_id]
@@ -130,6 +132,22 @@ def _take_in_order(pieces: Sequence[Piece], qty: Decimal) -> tuple[Selection, De
         if not remaining:
             break
     return chosen, remaining
+
+
+def _take_ranked(ranked: Sequence[Piece], qty: Decimal) -> Selection:
+    """Return what `_Chosen` would take from `ranked` with nothing named, without its books.
+
+    The arithmetic is `_Chosen`'s, so quantities keep the same exponents (`5` vs `5.00`).
+    """
+    chosen: Selection = []
+    total = Decimal(0)
+    for piece in ranked:
+        take = min(piece.qty - _ZERO, qty - total)
+        chosen.append((piece, take))
+        total += take
+        if total == qty:
+            break
+    return chosen
 
 
 class _Chosen:
