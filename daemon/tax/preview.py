@@ -102,13 +102,17 @@ def _trade(state: LedgerState, on: date, request: SaleRequest) -> Trade:
 
 def _parts(chosen: Sequence[tuple[Piece, Decimal]], request: SaleRequest) -> list[_Part]:
     parts = []
+    proceeds, qty = request.proceeds, request.qty
     taken = allotted = Decimal(0)
     for piece, take in chosen:
         taken += take
-        upto = split_money(request.proceeds, taken, request.qty)
-        basis = split_money(piece.adjusted_basis, take, piece.qty)
-        cost = split_money(piece.cost, take, piece.qty)
-        parts.append((piece, take, upto - allotted, basis, cost))
+        upto = split_money(proceeds, taken, qty)
+        if take == piece.qty:  # most pieces go whole: their basis and cost as they are
+            parts.append((piece, take, upto - allotted, piece.adjusted_basis, piece.cost))
+        else:
+            basis = split_money(piece.adjusted_basis, take, piece.qty)
+            cost = split_money(piece.cost, take, piece.qty)
+            parts.append((piece, take, upto - allotted, basis, cost))
         allotted = upto
     return parts
 

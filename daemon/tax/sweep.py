@@ -329,19 +329,20 @@ def wash_adjustment(
 ) -> WashAdjustment:
     """Return the record of `qty` shares of `used` replacing `loss` shares sold by `trade`."""
     replacement = used.block.trade
+    # Positional, in field order: one record per wash match, in the replay's inner loop.
     return WashAdjustment(
-        sale_id=trade.id,
-        sale_date=trade.date,
-        sold_source_id=loss.block.trade.id,
-        replacement_source_id=replacement.id,
-        replacement_account=replacement.account,
-        replacement_account_type=replacement.account_type,
-        replacement_symbol=replacement.symbol,
-        replacement_acquired=replacement.date,
-        qty=qty,
-        disallowed=amount,
-        permanent=replacement.account_type is not AccountType.TAXABLE,
-        holding_period_start=start,
+        trade.id,
+        trade.date,
+        loss.block.trade.id,
+        replacement.id,
+        replacement.account,
+        replacement.account_type,
+        replacement.symbol,
+        replacement.date,
+        qty,
+        amount,
+        replacement.account_type is not AccountType.TAXABLE,
+        start,
     )
 
 
@@ -360,17 +361,22 @@ def relieved_piece(
     cost: Decimal | None = None,
 ) -> RelievedPiece:
     """Return the public record of `qty` shares of `piece` sold on `sold`."""
-    long_term = is_long_term(piece.holding_period_start, sold)
+    term = Term.LONG if is_long_term(piece.holding_period_start, sold) else Term.SHORT
+    disallowed = permanent = _ZERO
+    if washes:
+        disallowed = sum((w.disallowed for w in washes), _ZERO)
+        permanent = sum((w.disallowed for w in washes if w.permanent), _ZERO)
+    # Positional, in field order: one record per relieved piece, the replay's hottest call.
     return RelievedPiece(
-        source_id=piece.block.trade.id,
-        qty=qty,
-        cost=piece.cost if cost is None else cost,
-        basis=piece.adjusted_basis if basis is None else basis,
-        acquired=piece.acquired,
-        holding_period_start=piece.holding_period_start,
-        proceeds=proceeds,
-        term=Term.LONG if long_term else Term.SHORT,
-        disallowed=sum((w.disallowed for w in washes), _ZERO) if washes else _ZERO,
-        permanent=sum((w.disallowed for w in washes if w.permanent), _ZERO) if washes else _ZERO,
-        washes=washes,
+        piece.block.trade.id,
+        qty,
+        piece.cost if cost is None else cost,
+        piece.adjusted_basis if basis is None else basis,
+        piece.block.trade.date,
+        piece.holding_period_start,
+        proceeds,
+        term,
+        disallowed,
+        permanent,
+        washes,
     )

@@ -208,3 +208,38 @@ def test_one_sale_per_account_and_symbol_in_a_batch(trades):
     request = SaleRequest("brokerage", "X", Decimal(1), Decimal(100))
     with pytest.raises(TaxDataError, match="X is sold twice in brokerage"):
         trades.book().preview_sales(date(2024, 3, 1), [request, request])
+
+
+def test_a_loss_that_cannot_take_the_free_shares_leaves_them_to_the_next_loss(trades):
+    # r2 is a fill of r1's own purchase order: it cannot replace r1's loss (Rev. Rul. 56-602),
+    # so the group's window still has 10 free shares when the later B loss is matched.
+    trades.buy("2024-02-01", 10, 1000, symbol="A", id="r1", order_id="o1")
+    trades.buy("2024-02-10", 10, 1000, symbol="B", id="b")
+    trades.buy("2024-02-20", 10, 1000, symbol="A", id="r2", order_id="o1")
+    identical = SubstantiallyIdentical.of([["A", "B"]])
+    on = date(2024, 3, 1)
+    a, b = trades.book(identical=identical).preview_sales(
+        on,
+        [
+            SaleRequest("brokerage", "A", Decimal(10), Decimal(700)),
+            SaleRequest("brokerage", "B", Decimal(10), Decimal(600)),
+        ],
+    )
+    assert (a.disallowed, b.disallowed) == (0, Decimal(400))
+    trades.sell(on.isoformat(), 10, 700, symbol="A")
+    trades.sell(on.isoformat(), 10, 600, symbol="B")
+    replayed = trades.book(identical=identical)
+    assert _facts(a.pieces) == _facts(replayed.sale("s1").pieces)
+    assert _facts(b.pieces) == _facts(replayed.sale("s2").pieces)
+
+
+def test_losses_after_the_free_shares_are_spoken_for_match_nothing(trades):
+    for n, on in enumerate(["2023-01-03", "2023-02-03", "2023-03-03"], start=1):
+        trades.buy(on, 10, 1000, id=f"loss{n}")
+    trades.buy("2024-02-25", 15, 1200, account="spouse", id="replacement")
+    on = date(2024, 3, 1)
+    preview = trades.book().preview_sale("brokerage", "X", Decimal(30), on, Decimal(2400))
+    trades.sell(on.isoformat(), 30, 2400)
+    replayed = trades.book().sale("s1")
+    assert [p.disallowed for p in preview.pieces] == [Decimal(200), Decimal(100), 0]
+    assert _facts(preview.pieces) == _facts(replayed.pieces)
