@@ -28,6 +28,7 @@ from daemon.tax.pieces import Block, Piece, split_money
 from daemon.tax.types import HoldingPeriodConvention, TaxPolicy
 
 _SPAN = timedelta(days=WINDOW_DAYS)
+_ZERO = Decimal(0)
 
 
 class Group:
@@ -77,11 +78,11 @@ def plan_matches(
         for piece in block.pieces:
             if piece.used:
                 continue
-            free = piece.qty - consumed.get(id(piece), Decimal(0))
+            free = piece.qty - consumed.get(id(piece), _ZERO)
             if free <= 0:
                 continue
             take = min(free, remaining)
-            consumed[id(piece)] = consumed.get(id(piece), Decimal(0)) + take
+            consumed[id(piece)] = consumed.get(id(piece), _ZERO) + take
             matches.append((piece, take))
             remaining -= take
             if remaining == 0:
