@@ -5,6 +5,7 @@
 | `snapshot(symbols)` | yes | cash, positions, quotes (held and requested), open orders |
 | `submit(intent)` | yes | send one order with `intent.client_order_id`; never retried inside |
 | `get_order(client_order_id)` | yes | the broker's view of an order, or `None` if it has none |
+| `get_orders(client_order_ids)` | yes | several orders at once, by client order id; absent: none |
 | `cancel(client_order_id)` | yes | ask to cancel; returns the order as it stands afterwards |
 | `fills(since)` | yes | executions at or after `since`, oldest first, unique `fill_id`s |
 | `close()` | yes | release connections |
@@ -57,6 +58,8 @@ class Broker(Protocol):
     def submit(self, intent: OrderIntent) -> BrokerOrder: ...
 
     def get_order(self, client_order_id: str) -> BrokerOrder | None: ...
+
+    def get_orders(self, client_order_ids: Collection[str]) -> Mapping[str, BrokerOrder]: ...
 
     def cancel(self, client_order_id: str) -> BrokerOrder: ...
 

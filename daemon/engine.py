@@ -323,7 +323,7 @@ class Engine:
             )
             self._trip_rules(account, cycle_id, outcomes)
             after = self._after_trading(broker, account, universe, cycle_id, log)
-            tax.record(broker, self._clock(), cycle_id)
+            tax.record(broker, self._clock(), cycle_id, reinvestments=False)
             drift_after = self._drift_after(after, targets, policy, withdrawal, log)
         report = CycleReport(
             cycle_id=cycle_id,

@@ -282,37 +282,40 @@ class Executor:
         return OrderOutcome(intent, status, order, detail)
 
     def _await_all(self, outcomes: list[OrderOutcome]) -> list[OrderOutcome]:
-        """Wait for a batch of orders with one shared deadline, not one per order."""
-        deadline = time.monotonic() + self._fill_timeout
-        return [self._await_final(o, deadline) for o in outcomes]
+        """Poll a batch of accepted orders until each is final, then cancel what is left.
 
-    def _await_final(self, outcome: OrderOutcome, deadline: float) -> OrderOutcome:
-        """Poll an accepted order until it is final; cancel what is left at the deadline.
-
-        An order left working after the cycle would compete with the next cycle's plan, so
-        the unfilled rest is cancelled (a partial fill keeps its filled quantity).
+        One shared deadline, and one lookup per round for every order still working (the
+        broker answers them together where it can). An order left working after the cycle
+        would compete with the next cycle's plan, so the unfilled rest is cancelled at the
+        deadline (a partial fill keeps its filled quantity).
         """
-        if outcome.status not in _WORKING:
-            return outcome
-        current = outcome
+        deadline = time.monotonic() + self._fill_timeout
+        current = list(outcomes)
         while True:
-            order = self._broker.get_order(outcome.intent.client_order_id)
-            if order is not None and _changed(current, order):
-                current = self._record(outcome.intent, order.status, order, order.message)
-            if current.status not in _WORKING or time.monotonic() >= deadline:
+            working = [i for i, o in enumerate(current) if o.status in _WORKING]
+            if not working:
+                return current
+            found = self._broker.get_orders([current[i].intent.client_order_id for i in working])
+            for i in working:
+                order = found.get(current[i].intent.client_order_id)
+                if order is not None and _changed(current[i], order):
+                    current[i] = self._record(current[i].intent, order.status, order, order.message)
+            if all(current[i].status not in _WORKING for i in working):
+                return current
+            if time.monotonic() >= deadline:
                 break
             time.sleep(self._poll_interval)
-        if current.status not in _WORKING:
-            return current
+        return [self._cancel_rest(o) if o.status in _WORKING else o for o in current]
+
+    def _cancel_rest(self, current: OrderOutcome) -> OrderOutcome:
+        coid = current.intent.client_order_id
         try:
-            order = self._broker.cancel(outcome.intent.client_order_id)
+            order = self._broker.cancel(coid)
         except BrokerError as exc:
-            self._log.warning(
-                "cancel_failed", client_order_id=outcome.intent.client_order_id, error=str(exc)
-            )
+            self._log.warning("cancel_failed", client_order_id=coid, error=str(exc))
             return current
         detail = f"unfilled after {self._fill_timeout:g}s: cancelled the rest"
-        return self._record(outcome.intent, order.status, order, detail)
+        return self._record(current.intent, order.status, order, detail)
 
 
 _WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)

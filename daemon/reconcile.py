@@ -63,11 +63,19 @@ def reconcile(
         database=database, broker=broker, account=account, clock=clock, log=log
     )
     with database.transaction() as session:
-        mark = reading_mark(session, account, clock()).fills_read_through
+        mark = reading_mark(session, account, clock())
+        read_through, baseline = mark.fills_read_through, mark.reconciled_at is None
+        book = _book(session, account)
+        known = _known_fill_ids(session, account)
     # Re-read a day before the last fill seen: a fill reported late with an earlier time is
     # still found, and fill ids keep the overlap from counting anything twice.
-    since = mark - FILL_OVERLAP if mark is not None else EPOCH
-    fills, snapshot = _consistent_read(broker, symbols, since)
+    since = read_through - FILL_OVERLAP if read_through is not None else EPOCH
+
+    def agrees(fills: Sequence[Fill], snapshot: AccountSnapshot) -> bool:
+        # A first reconciliation has no book to agree with: it always reads fills twice.
+        return not baseline and not _differences(book, _new(fills, known), snapshot)
+
+    fills, snapshot = _consistent_read(broker, symbols, since, agrees)
     with database.transaction() as session:
         result = _record(
             session, account, fills, snapshot, unresolved, clock(), cycle_id, on_mismatch
@@ -84,12 +92,23 @@ def reconcile(
 
 
 def _consistent_read(
-    broker: Broker, symbols: Collection[str], since: datetime
+    broker: Broker,
+    symbols: Collection[str],
+    since: datetime,
+    agrees: Callable[[Sequence[Fill], AccountSnapshot], bool],
 ) -> tuple[Sequence[Fill], AccountSnapshot]:
-    """Read fills, the account, and fills again, until no fill arrived in between."""
+    """Read fills and the account; read fills again unless they already explain the account.
+
+    When the book plus the new fills equals the broker's positions, any fill that arrived
+    between the two reads nets to nothing and is recorded next time, so the second read
+    would add nothing. Otherwise fills are read again, until none arrived in between; a
+    difference that remains is then a real mismatch.
+    """
     for _ in range(READ_ATTEMPTS):
         before = broker.fills(since)
         snapshot = broker.snapshot(symbols)
+        if agrees(before, snapshot):
+            return before, snapshot
         after = broker.fills(since)
         if {f.fill_id for f in after} == {f.fill_id for f in before}:
             return after, snapshot
@@ -114,28 +133,12 @@ def _record(
             select(OrderIntentRow.client_order_id).where(OrderIntentRow.account == account)
         )
     )
-    known = set(session.scalars(select(FillRow.fill_id).where(FillRow.account == account)))
-    new = [f for f in fills if f.fill_id not in known]
+    new = _new(fills, _known_fill_ids(session, account))
     for fill in new:
         session.add(_fill_row(account, fill, fill.client_order_id not in ours, now))
-    book = {
-        row.symbol: row.qty
-        for row in session.scalars(
-            select(BookPositionRow).where(BookPositionRow.account == account)
-        )
-    }
-    reported = {p.symbol: p.qty for p in snapshot.positions if p.qty != 0}
+    reported = _reported(snapshot)
     baseline = mark.reconciled_at is None
-    mismatches: dict[str, tuple[Decimal, Decimal]] = {}
-    if not baseline:
-        expected = dict(book)
-        for fill in new:
-            signed = fill.qty if fill.side is Side.BUY else -fill.qty
-            expected[fill.symbol] = expected.get(fill.symbol, Decimal(0)) + signed
-        for symbol in sorted(set(expected) | set(reported)):
-            want, have = expected.get(symbol, Decimal(0)), reported.get(symbol, Decimal(0))
-            if want != have:
-                mismatches[symbol] = (want, have)
+    mismatches = {} if baseline else _differences(_book(session, account), new, snapshot)
     session.execute(delete(BookPositionRow).where(BookPositionRow.account == account))
     session.flush()
     for symbol, qty in reported.items():
@@ -187,6 +190,39 @@ def _record(
         baseline=baseline,
         busy_symbols=frozenset(busy),
     )
+
+
+def _book(session: Session, account: str) -> dict[str, Decimal]:
+    rows = session.scalars(select(BookPositionRow).where(BookPositionRow.account == account))
+    return {row.symbol: row.qty for row in rows}
+
+
+def _known_fill_ids(session: Session, account: str) -> set[str]:
+    return set(session.scalars(select(FillRow.fill_id).where(FillRow.account == account)))
+
+
+def _new(fills: Sequence[Fill], known: Collection[str]) -> list[Fill]:
+    return [f for f in fills if f.fill_id not in known]
+
+
+def _reported(snapshot: AccountSnapshot) -> dict[str, Decimal]:
+    return {p.symbol: p.qty for p in snapshot.positions if p.qty != 0}
+
+
+def _differences(
+    book: Mapping[str, Decimal], new: Sequence[Fill], snapshot: AccountSnapshot
+) -> dict[str, tuple[Decimal, Decimal]]:
+    """Return symbol -> (book plus new fills, the broker's position) where the two differ."""
+    expected = dict(book)
+    for fill in new:
+        signed = fill.qty if fill.side is Side.BUY else -fill.qty
+        expected[fill.symbol] = expected.get(fill.symbol, Decimal(0)) + signed
+    reported = _reported(snapshot)
+    return {
+        symbol: (expected.get(symbol, Decimal(0)), reported.get(symbol, Decimal(0)))
+        for symbol in sorted(set(expected) | set(reported))
+        if expected.get(symbol, Decimal(0)) != reported.get(symbol, Decimal(0))
+    }
 
 
 def _fill_row(account: str, fill: Fill, external: bool, now: datetime) -> FillRow:

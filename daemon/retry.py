@@ -11,7 +11,7 @@ from __future__ import annotations
 __all__ = ["READ_ATTEMPTS", "ReadRetrying"]
 
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -64,6 +64,9 @@ class ReadRetrying:
 
     def get_order(self, client_order_id: str) -> BrokerOrder | None:
         return self._read("order lookup", lambda: self.inner.get_order(client_order_id))
+
+    def get_orders(self, client_order_ids: Collection[str]) -> Mapping[str, BrokerOrder]:
+        return self._read("order lookups", lambda: self.inner.get_orders(client_order_ids))
 
     def fills(self, since: datetime) -> Sequence[Fill]:
         return self._read("fills", lambda: self.inner.fills(since))

@@ -8,6 +8,7 @@ Both clients run with `raw_data=True`, a session with timeouts and no SDK retrie
 | `snapshot(symbols)` | account, positions, open orders, market data snapshots; assets once per New York day per symbol; the clock once per open/close | a requested symbol Alpaca does not know has no quote (logged with the fix); planning stops on it |
 | `submit(intent)` | one POST, never retried | checked first (`adapters.alpaca.orders`): a refusal sends nothing; `client_order_id` always set; time in force `day` |
 | `get_order(coid)` | GET by client order id | `None` on 404 |
+| `get_orders(coids)` | one orders listing (status all, after the earliest of them was submitted, their symbols); GET by client order id for any it misses | orders this process has not seen submitted are looked up one by one |
 | `cancel(coid)` | DELETE, then GET | the order id comes from this process's memory, else a lookup; a 422 (no longer cancelable) returns the order as it is |
 | `fills(since)` | FILL activities, paged (100), oldest first | an order id this process has not seen is looked up once for its client order id |
 | `dividends(since)` | non-trade activities, paged | DIV, DIVCGL, DIVCGS, DIVROC, DIVTXEX, DIVNRA, DIVWH, DIVREINV as `Dividend`; other types are skipped, unknown DIV* codes recorded |
@@ -134,6 +135,8 @@ class AlpacaBroker:
         self._assets: dict[str, tuple[date, AssetInfo | None]] = {}
         self._market_clock: MarketClock | None = None
         self._order_ids: dict[str, str] = {}  # Alpaca order id -> client order id
+        # Orders still working, by client order id, as last read: what `get_orders` lists by.
+        self._working: dict[str, BrokerOrder] = {}
         self._logged_unknowns = 0
 
     # -- the Broker protocol ----------------------------------------------------------------
@@ -214,8 +217,7 @@ class AlpacaBroker:
             raw: Any = self._trading.submit_order(request)
         except Exception as exc:
             self._submit_failed(intent.client_order_id, exc)
-        order = parse_order(raw, self.unknowns)
-        self._order_ids[order.broker_order_id] = order.client_order_id
+        order = self._remember(parse_order(raw, self.unknowns))
         self._flush_unknowns()
         return order
 
@@ -228,10 +230,43 @@ class AlpacaBroker:
         )
         if raw is None:
             return None
-        order = parse_order(raw, self.unknowns)
-        self._order_ids[order.broker_order_id] = order.client_order_id
+        order = self._remember(parse_order(raw, self.unknowns))
         self._flush_unknowns()
         return order
+
+    def get_orders(self, client_order_ids: Collection[str]) -> Mapping[str, BrokerOrder]:
+        """Return Alpaca's orders with these client order ids, one listing for the lot.
+
+        Only orders this process saw working (so their time and symbol are known) are
+        listed; the listing starts just before the earliest of them. Whatever it does not
+        hold is looked up by id, so a missed order costs a request, never a wrong answer.
+        """
+        wanted = set(client_order_ids)
+        listed: dict[str, BrokerOrder] = {}
+        known = [
+            o for c in wanted if (o := self._working.get(c)) is not None and o.submitted_at
+        ]
+        times = [o.submitted_at for o in known if o.submitted_at is not None]
+        if len(known) > 1:
+            request = GetOrdersRequest(
+                status=QueryOrderStatus.ALL,
+                limit=MAX_OPEN_ORDERS,
+                after=min(times) - timedelta(seconds=1),
+                direction=Sort.ASC,
+                nested=False,
+                symbols=sorted({o.symbol for o in known}),
+            )
+            for raw in self._read("orders", partial(self._trading.get_orders, request)):
+                order = parse_order(raw, self.unknowns)
+                if order.client_order_id in wanted:
+                    listed[order.client_order_id] = self._remember(order)
+        for coid in sorted(wanted):
+            if coid not in listed:
+                found = self.get_order(coid)
+                if found is not None:
+                    listed[coid] = found
+        self._flush_unknowns()
+        return listed
 
     def cancel(self, client_order_id: str) -> BrokerOrder:
         """Ask Alpaca to cancel; return the order as it stands afterwards."""
@@ -257,7 +292,7 @@ class AlpacaBroker:
         raw = self._read(
             f"order {client_order_id}", lambda: self._trading.get_order_by_id(broker_id)
         )
-        return parse_order(raw, self.unknowns)
+        return self._remember(parse_order(raw, self.unknowns))
 
     def fills(self, since: datetime) -> Sequence[Fill]:
         """Return the executions at or after `since`, oldest first."""
@@ -525,6 +560,14 @@ class AlpacaBroker:
         order = parse_order(raw, self.unknowns)
         self._order_ids[order_id] = order.client_order_id
         return order.client_order_id
+
+    def _remember(self, order: BrokerOrder) -> BrokerOrder:
+        self._order_ids[order.broker_order_id] = order.client_order_id
+        if order.status.is_terminal:
+            self._working.pop(order.client_order_id, None)
+        else:
+            self._working[order.client_order_id] = order
+        return order
 
     def _flush_unknowns(self) -> None:
         for name, value in self.unknowns.seen[self._logged_unknowns :]:

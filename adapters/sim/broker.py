@@ -159,6 +159,12 @@ class SimBroker:
             row = self._order(session, client_order_id)
             return None if row is None else row.to_order()
 
+    def get_orders(self, client_order_ids: Collection[str]) -> Mapping[str, BrokerOrder]:
+        """Return the orders with these client order ids that exist, by client order id."""
+        with self.faults.call("get_order", read=True), self._locked() as (session, _account, _now):
+            rows = (self._order(session, coid) for coid in sorted(set(client_order_ids)))
+            return {row.client_order_id: row.to_order() for row in rows if row is not None}
+
     def cancel(self, client_order_id: str) -> BrokerOrder:
         """Cancel an open order; return a finished one unchanged; raise for an unknown id.
 

@@ -187,13 +187,19 @@ class TaxCycle:
             )
         return taxed
 
-    def record(self, broker: object | None, now: datetime, cycle_id: str) -> list[RecordedSale]:
-        """Add the account's new fills (and reinvestments) to the ledger; audit the sales."""
+    def record(
+        self, broker: object | None, now: datetime, cycle_id: str, *, reinvestments: bool = True
+    ) -> list[RecordedSale]:
+        """Add the account's new fills (and reinvestments) to the ledger; audit the sales.
+
+        After trading, `reinvestments=False`: trimtab's orders cause no reinvestment, and the
+        cycle read them before planning, so reading them again would be a request for nothing.
+        """
         if isinstance(broker, ReadRetrying):
             broker = broker.inner
         zone = exchange_timezone(self.settings.exchange)
         with self.database.transaction() as session:
-            if broker is not None:
+            if broker is not None and reinvestments:
                 # Read again next cycle if it fails: reinvestments are keyed by id.
                 with contextlib.suppress(TransientBrokerError):
                     record_reinvestments(

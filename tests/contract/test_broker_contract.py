@@ -282,6 +282,22 @@ def test_a_marketable_limit_order_fills_at_once_never_worse_than_its_limit(
 # -- lookup and cancel --------------------------------------------------------------------------
 
 
+def test_get_orders_answers_as_get_order_does_for_each_id(harness: BrokerHarness) -> None:
+    harness.set_price(VTI, Decimal("100.00"))
+    harness.set_price(BND, Decimal("70.00"))
+    harness.fund(Decimal("1000.00"))
+    first = submit(harness, VTI, Side.BUY, "1", label="many-a")
+    second = submit(harness, BND, Side.BUY, "2", label="many-b")
+    never = new_id("many-never")
+
+    found = harness.broker.get_orders([first.client_order_id, second.client_order_id, never])
+
+    assert set(found) == {first.client_order_id, second.client_order_id}
+    for coid, order in found.items():
+        assert order == harness.broker.get_order(coid)
+    assert harness.broker.get_orders([]) == {}
+
+
 def test_get_order_finds_orders_by_client_order_id_only(harness: BrokerHarness) -> None:
     harness.set_price(VTI, Decimal("100.00"))
     harness.fund(Decimal("500.00"))

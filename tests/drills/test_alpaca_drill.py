@@ -84,7 +84,8 @@ POINTS = [
     Point("kill-before-first-sell-reached-alpaca", "POST", "/v2/orders", 1, after=False),
     Point("kill-after-first-sell-accepted", "POST", "/v2/orders", 1, after=True),
     Point("kill-after-first-buy-accepted", "POST", "/v2/orders", 4, after=True),
-    Point("kill-while-waiting-for-fills", "GET", "/v2/orders:by_client_order_id", 2, after=True),
+    # The 1st GET of orders is the open orders read before planning; the 2nd waits for sells.
+    Point("kill-while-waiting-for-fills", "GET", "/v2/orders", 2, after=True),
     Point("kill-during-reconciliation", "GET", "/v2/account/activities", 1, after=True),
     Point("lost-ack-504-after-accept", "POST", "/v2/orders", 2, after=True, status=504),
 ]

@@ -6,7 +6,7 @@ real order behaviour use the simulated broker instead.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -40,6 +40,9 @@ class HandWrittenBroker:
 
     def get_order(self, client_order_id: str) -> BrokerOrder | None:
         return None
+
+    def get_orders(self, client_order_ids: Collection[str]) -> Mapping[str, BrokerOrder]:
+        return {}
 
     def cancel(self, client_order_id: str) -> BrokerOrder:
         raise AssertionError("no orders to cancel")

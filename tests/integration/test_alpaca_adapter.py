@@ -137,6 +137,50 @@ def test_an_order_goes_out_once_with_its_client_order_id_and_fills_later(
     assert [f.qty for f in broker.fills(EPOCH)] == [D("0.5"), D(1)]
 
 
+def test_orders_this_process_sent_are_looked_up_together_in_one_listing(
+    broker: AlpacaBroker, fake: FakeAlpaca, state: AlpacaState
+) -> None:
+    broker.snapshot(["VTI", "BND"])
+    broker.submit(intent("tt-m-1", "VTI", qty="1"))
+    broker.submit(intent("tt-m-2", "BND", qty="1"))
+    broker.submit(intent("tt-m-3", "VTI", qty="2"))
+    state.fill("tt-m-1")
+    state.fill("tt-m-3", "1")
+    with fake.counting() as made:
+        found = broker.get_orders(["tt-m-1", "tt-m-2", "tt-m-3"])
+    assert [(r.method, r.path) for r in made] == [("GET", "/v2/orders")]
+    assert made[0].query["status"] == "all"
+    assert {c: (o.status, o.filled_qty) for c, o in found.items()} == {
+        "tt-m-1": (OrderStatus.FILLED, D(1)),
+        "tt-m-2": (OrderStatus.ACCEPTED, D(0)),
+        "tt-m-3": (OrderStatus.PARTIALLY_FILLED, D(1)),
+    }
+    # The listing starts at the earliest order still working; a finished one within it is
+    # answered by the same listing.
+    with fake.counting() as made:
+        again = broker.get_orders(["tt-m-1", "tt-m-2", "tt-m-3"])
+    assert again == found
+    assert [(r.method, r.path) for r in made] == [("GET", "/v2/orders")]
+
+
+def test_orders_the_listing_misses_or_this_process_never_sent_are_looked_up_by_id(
+    broker: AlpacaBroker, fake: FakeAlpaca, state: AlpacaState
+) -> None:
+    broker.snapshot(["VTI"])
+    broker.submit(intent("tt-n-1", "VTI", qty="1"))
+    broker.submit(intent("tt-n-2", "VTI", qty="1"))
+    fake.add_fault(Fault("GET", "/v2/orders", status=200, body="[]"))
+    with fake.counting() as made:
+        found = broker.get_orders(["tt-n-1", "tt-n-2", "tt-never"])
+    assert set(found) == {"tt-n-1", "tt-n-2"}
+    assert [(r.method, r.path) for r in made] == [
+        ("GET", "/v2/orders"),
+        ("GET", "/v2/orders:by_client_order_id"),
+        ("GET", "/v2/orders:by_client_order_id"),
+        ("GET", "/v2/orders:by_client_order_id"),
+    ]
+
+
 def test_a_504_after_the_order_was_accepted_is_an_unknown_outcome_resolved_by_lookup(
     broker: AlpacaBroker, fake: FakeAlpaca
 ) -> None:

@@ -221,3 +221,61 @@ def test_a_rejection_leaves_the_other_orders_going(app: App) -> None:
     ]
     assert report.outcomes[0].detail == "asset BND is not tradable"
     assert state(app) is TradingState.ACTIVE
+
+
+class CountsFills(Unreadable):
+    """Counts fills reads; when armed, an outside trade fills right after the next one."""
+
+    def __init__(self, inner: SimBroker) -> None:
+        super().__init__(inner)
+        self.reads = 0
+        self.armed = False
+
+    def fills(self, since: datetime) -> list[Fill]:
+        self.reads += 1
+        found = list(self.inner.fills(since))
+        if self.armed:
+            self.armed = False
+            self.inner.submit(
+                OrderIntent(
+                    client_order_id="owner-trade-mid-read",
+                    cycle_id="-",
+                    account="main",
+                    seq=1,
+                    symbol="BND",
+                    side=Side.SELL,
+                    qty=D(5),
+                    order_type=OrderType.MARKET,
+                    reason="the owner's own trade",
+                )
+            )
+        return found
+
+
+def test_fills_that_explain_the_account_are_read_once(app: App) -> None:
+    run(app)  # the baseline reconciliation reads fills twice; this test is about later ones
+    broker = sim(app)
+    broker.deposit(D(5000))
+    counting = CountsFills(broker)
+    app.brokers["main"] = counting  # type: ignore[assignment]
+    report = run(app)
+    assert report.outcome == "succeeded", report.error
+    assert report.outcomes  # it traded, so the second reconciliation had new fills to read
+    assert counting.reads == 2  # one per reconciliation: before and after trading
+    assert state(app) is TradingState.ACTIVE
+
+
+def test_a_fill_arriving_between_the_reads_is_read_again_not_taken_for_a_mismatch(
+    app: App,
+) -> None:
+    run(app)
+    counting = CountsFills(sim(app))
+    counting.armed = True
+    app.brokers["main"] = counting  # type: ignore[assignment]
+    report = run(app)
+    assert report.outcome == "succeeded", report.error
+    # Fills, account (with the owner's sale), fills again (it differs), then a clean pair.
+    assert counting.reads >= 3
+    assert state(app) is TradingState.ACTIVE
+    external = [f for f in recorded_fills(app) if f.external]
+    assert [(f.client_order_id, f.qty) for f in external] == [("owner-trade-mid-read", D(5))]
