@@ -243,9 +243,7 @@ class AlpacaBroker:
         """
         wanted = set(client_order_ids)
         listed: dict[str, BrokerOrder] = {}
-        known = [
-            o for c in wanted if (o := self._working.get(c)) is not None and o.submitted_at
-        ]
+        known = [o for c in wanted if (o := self._working.get(c)) is not None and o.submitted_at]
         times = [o.submitted_at for o in known if o.submitted_at is not None]
         if len(known) > 1:
             request = GetOrdersRequest(
