@@ -18,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "BuyVerdict",
     "SellVerdict",
+    "WindowEnds",
     "floor_to",
     "guard_buy",
     "guard_loss_sale",
@@ -192,11 +193,29 @@ def sale_preview(
         return None
 
 
-def window_end(ctx: TaxContext, symbol: str) -> date:
-    """Return the last day a purchase of `symbol`'s group already made can wash a loss."""
-    windows: Sequence[PurchaseWindow] = ctx.purchase_windows
-    ends = [w.ends for w in windows if symbol in w.symbols and w.available_qty > 0]
-    return max(ends, default=ctx.today + timedelta(days=WINDOW_DAYS))
+class WindowEnds:
+    """The last day a purchase of a symbol's group already made can wash a loss.
+
+    Built once per plan from `ctx.purchase_windows` (a household can have hundreds open), so
+    that each washed sell looks its symbol up instead of going through them all.
+    """
+
+    __slots__ = ("_default", "_ends")
+
+    def __init__(self, ctx: TaxContext) -> None:
+        self._default = ctx.today + timedelta(days=WINDOW_DAYS)
+        self._ends: dict[str, date] = {}
+        windows: Sequence[PurchaseWindow] = ctx.purchase_windows
+        for window in windows:
+            if window.available_qty <= 0:
+                continue
+            for symbol in window.symbols:
+                known = self._ends.get(symbol)
+                if known is None or window.ends > known:
+                    self._ends[symbol] = window.ends
+
+    def __call__(self, symbol: str) -> date:
+        return self._ends.get(symbol, self._default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,17 +226,23 @@ class SellVerdict:
 
 
 def guard_loss_sale(
-    order: PlannedOrder, ctx: TaxContext, preview: SalePreview, *, raises_cash: bool = False
+    order: PlannedOrder,
+    ctx: TaxContext,
+    preview: SalePreview,
+    *,
+    raises_cash: bool = False,
+    window_ends: WindowEnds | None = None,
 ) -> SellVerdict:
     """Apply the account's loss-sale policy to a sell the engine says would be washed.
 
     A sell that raises cash the owner asked for (a withdrawal, the cash buffer) is never
-    deferred or cut: it is allowed, and the decision shows the disallowed loss.
+    deferred or cut: it is allowed, and the decision shows the disallowed loss. Pass the
+    plan's `window_ends` when guarding many sells of one plan.
     """
     washed = preview.disallowed
     if washed <= 0:
         return SellVerdict(order.qty, preview, None)
-    ends = window_end(ctx, order.symbol)
+    ends = (window_ends or WindowEnds(ctx))(order.symbol)
     cause = (
         f"selling {quantity(order.qty)} {order.symbol} realizes a loss that a purchase of the "
         f"group within the last 30 days would wash ({money(washed)} disallowed)"

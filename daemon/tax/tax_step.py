@@ -31,6 +31,7 @@ from daemon.planner.reasons import money, quantity
 from daemon.tax.dates import WINDOW_DAYS
 from daemon.tax.guards import (
     OpenLoss,
+    WindowEnds,
     floor_to,
     guard_buy,
     guard_loss_sale,
@@ -65,8 +66,9 @@ def apply_tax(plan: Plan, ctx: TaxContext) -> TaxedPlan:
     taxable = ctx.account_type is AccountType.TAXABLE
     sells: list[PlannedOrder] = []
     room = _budget_room(ctx)
+    ends = WindowEnds(ctx)
     for order in (o for o in plan.orders if o.side is Side.SELL):
-        kept = _sell(order, ctx, room, previews, decisions) if taxable else order
+        kept = _sell(order, ctx, room, previews, decisions, ends) if taxable else order
         if kept is not None:
             sells.append(kept)
     planned = [_planned_loss(ctx, p) for p in previews.values() if _has_loss(p)]
@@ -118,6 +120,7 @@ def _sell(
     room: dict[Term, Decimal | None],
     previews: dict[str, SalePreview],
     decisions: list[TaxDecision],
+    ends: WindowEnds,
 ) -> PlannedOrder | None:
     preview = sale_preview(ctx, order.symbol, order.qty)
     if preview is None:
@@ -133,7 +136,7 @@ def _sell(
         )
         return order
     raises_cash = order.reason.endswith(_RAISE)
-    verdict = guard_loss_sale(order, ctx, preview, raises_cash=raises_cash)
+    verdict = guard_loss_sale(order, ctx, preview, raises_cash=raises_cash, window_ends=ends)
     if verdict.decision is not None:
         decisions.append(verdict.decision)
     if verdict.preview is None or verdict.qty <= 0:

@@ -230,3 +230,27 @@ def test_a_sell_that_raises_cash_is_allowed_not_deferred(policy: str) -> None:
     assert taxed.decisions[0].action is TaxAction.ALLOWED
     assert "raises cash" in taxed.decisions[0].reason
     assert taxed.preview.disallowed > 0
+
+
+def test_each_deferred_sell_waits_for_its_own_groups_last_open_purchase() -> None:
+    house = Household(groups=[["VTI", "VTSAX"]])
+    house.account("brokerage")
+    house.account("spouse", owner="spouse")
+    house.account("ira", AccountType.TRADITIONAL_IRA)
+    house.buy("brokerage", "VTI", TODAY - 400 * DAY, 10, 3000)
+    house.buy("brokerage", "BND", TODAY - 400 * DAY, 10, 1000)
+    house.buy("spouse", "VTSAX", TODAY - 12 * DAY, 5, 500)
+    house.buy("spouse", "VTSAX", TODAY - 10 * DAY, 5, 500)
+    house.buy("ira", "BND", TODAY - 20 * DAY, 5, 400)
+    # Bought and sold again: no shares left to wash anything, so its window does not count.
+    house.buy("ira", "VTI", TODAY - 3 * DAY, 2, 500)
+    house.sell("ira", "VTI", TODAY - 2 * DAY, 2, 500)
+    ctx = house.context("brokerage", {"VTI": 250, "BND": 80, "VTSAX": 100})
+    taxed = apply_tax(
+        plan_of(order(Side.SELL, "VTI", 10, 250), order(Side.SELL, "BND", 10, 80)), ctx
+    )
+    assert taxed.plan.orders == ()
+    assert [(d.symbol, d.action, d.until) for d in taxed.decisions] == [
+        ("VTI", TaxAction.DEFERRED, TODAY - 10 * DAY + 31 * DAY),
+        ("BND", TaxAction.DEFERRED, TODAY - 20 * DAY + 31 * DAY),
+    ]
