@@ -159,11 +159,25 @@ class PolicySettings(_Closed):
         description="Submit while the exchange is closed (per its calendar); the simulated "
         "broker fills at the last close at any hour.",
     )
+    notional_buys: bool = Field(
+        False,
+        description="Send buys of fractionally traded symbols as dollar amounts (market "
+        "orders); the broker turns them into shares at the fill price. Sells stay in shares.",
+    )
 
     @model_validator(mode="after")
     def _symbols_valid(self) -> PolicySettings:
         for symbol in (*self.fractional_symbols, *self.keep):
             _check_symbol(symbol)
+        return self
+
+    @model_validator(mode="after")
+    def _notional_needs_market(self) -> PolicySettings:
+        if self.notional_buys and self.order_type != "market":
+            raise ValueError(
+                'policy.notional_buys needs policy.order_type = "market": brokers take '
+                "dollar-amount orders only as market orders"
+            )
         return self
 
 

@@ -214,6 +214,8 @@ class BrokerOrder:
     limit_price: Decimal | None = None
     submitted_at: datetime | None = None
     message: str = ""
+    notional: Decimal | None = None
+    """The dollar amount of a notional order (then `qty` is what has filled so far)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +255,10 @@ class OrderIntent:
     reason: str
     limit_price: Decimal | None = None
     reference_price: Decimal | None = None
+    notional: Decimal | None = None
+    """When set (market buys only), the order is for this many dollars, in cents, and the
+    broker decides the shares; `qty` is then the estimate at `reference_price`, which risk
+    checks and reports use."""
 
 
 @dataclass(frozen=True, slots=True)

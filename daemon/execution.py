@@ -115,15 +115,29 @@ class Executor:
             if sized is None:
                 self._skip(cycle_id, account, order, spendable, policy)
                 continue
-            outcome = self._send(self._intent(cycle_id, account, seq, sized, policy))
+            in_dollars = policy.notional_buys and increment_for(order.symbol) < 1
+            intent = self._intent(cycle_id, account, seq, sized, policy, notional=in_dollars)
+            outcome = self._send(intent)
             outcomes.append(outcome)
             if outcome.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
                 spendable -= _cost_bound(sized, price, outcome.intent)
         return self._await_all(outcomes)
 
     def _intent(
-        self, cycle_id: str, account: str, seq: int, order: PlannedOrder, policy: PolicySettings
+        self,
+        cycle_id: str,
+        account: str,
+        seq: int,
+        order: PlannedOrder,
+        policy: PolicySettings,
+        *,
+        notional: bool = False,
     ) -> OrderIntent:
+        """The order to store and send; with `notional`, a buy for its planned dollar amount.
+
+        The amount is rounded down to cents, so a notional buy never spends more than the
+        share quantity it replaces would have at the planning price.
+        """
         limit = limit_price(order, policy)
         return OrderIntent(
             client_order_id=client_order_id(cycle_id, seq),
@@ -137,6 +151,7 @@ class Executor:
             reason=order.reason,
             limit_price=limit,
             reference_price=order.price,
+            notional=(order.qty * order.price).quantize(CENT, ROUND_DOWN) if notional else None,
         )
 
     def _size_buy(
@@ -224,6 +239,7 @@ class Executor:
             symbol=intent.symbol,
             side=str(intent.side),
             qty=str(intent.qty),
+            notional=None if intent.notional is None else str(intent.notional),
         )
         status, order, detail = self._submit(intent)
         return self._record(intent, status, order, detail)
@@ -342,6 +358,8 @@ def _cost_bound(order: PlannedOrder, price: Decimal, intent: OrderIntent) -> Dec
     Market orders can still fill a little higher (slippage): the account's cash_buffer is
     what absorbs that.
     """
+    if intent.notional is not None:
+        return intent.notional  # the broker spends the amount, whatever the fill price
     return order.qty * (intent.limit_price if intent.limit_price is not None else price)
 
 
@@ -349,13 +367,21 @@ def _mismatch(intent: OrderIntent, order: BrokerOrder | None) -> str:
     """Say why the broker's order under the intent's id is not this intent ("" if it is)."""
     if order is None:
         return ""
-    if (order.symbol, order.side, order.qty) == (intent.symbol, intent.side, intent.qty):
+    ours = (intent.symbol, intent.side, intent.notional)
+    same = (order.symbol, order.side, order.notional) == ours
+    # A notional order's shares are the broker's to decide: its amount is what must agree.
+    if same and (intent.notional is not None or order.qty == intent.qty):
         return ""
     return (
         f"client order id {intent.client_order_id} belongs at the broker to "
-        f"{order.side} {order.qty} {order.symbol}, not to this {intent.side} {intent.qty} "
-        f"{intent.symbol}; not adopted, nothing sent; check the account by hand"
+        f"{order.side} {_size(order)} {order.symbol}, not to this {intent.side} "
+        f"{_size(intent)} {intent.symbol}; not adopted, nothing sent; check the account by hand"
     )
+
+
+def _size(order: OrderIntent | BrokerOrder) -> str:
+    """An order's size as sent: its dollar amount if it is a notional order, else shares."""
+    return f"${order.notional}" if order.notional is not None else f"{order.qty} sh"
 
 
 def _lookup(broker: Broker, coid: str, why: str) -> tuple[OrderStatus, BrokerOrder | None, str]:
@@ -376,6 +402,7 @@ def _result(
         "symbol": intent.symbol,
         "side": intent.side,
         "qty": intent.qty,
+        "notional": intent.notional,
         "status": status,
         "broker_order": order,
         "detail": detail,

@@ -65,6 +65,7 @@ class IntentStore:
                 order_type=str(intent.order_type),
                 limit_price=intent.limit_price,
                 reference_price=intent.reference_price,
+                notional=intent.notional,
                 reason=intent.reason,
                 status=str(OrderStatus.PLANNED),
                 broker_order_id=None,
@@ -195,6 +196,7 @@ def _stored(row: OrderIntentRow) -> StoredIntent:
         reason=row.reason,
         limit_price=row.limit_price,
         reference_price=row.reference_price,
+        notional=row.notional,
     )
     return StoredIntent(
         intent=intent,

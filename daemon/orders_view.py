@@ -37,6 +37,8 @@ class OrderLine:
     avg_fill_price: Decimal | None
     broker_order_id: str | None
     message: str
+    notional: Decimal | None = None
+    """The dollar amount of a notional buy (`qty` is then the estimate at planning)."""
 
 
 def orders_between(
@@ -72,4 +74,5 @@ def _line(row: OrderIntentRow) -> OrderLine:
         avg_fill_price=row.avg_fill_price,
         broker_order_id=row.broker_order_id,
         message=row.message,
+        notional=row.notional,
     )

@@ -580,12 +580,15 @@ class AlpacaBroker:
 
 def _order_request(order: PreparedOrder) -> MarketOrderRequest | LimitOrderRequest:
     """Build alpaca-py's request; it sends numbers as JSON floats, so check they survive."""
-    qty = float(order.qty)
-    if Decimal(repr(qty)) != order.qty:
-        raise OrderRejected(order.client_order_id, f"quantity {order.qty} does not survive JSON")
+    size = order.qty if order.notional is None else order.notional
+    assert size is not None  # prepare_order sets exactly one of qty and notional
+    sent = float(size)
+    if Decimal(repr(sent)) != size:
+        what = "quantity" if order.notional is None else "notional"
+        raise OrderRejected(order.client_order_id, f"{what} {size} does not survive JSON")
     common: dict[str, Any] = {
         "symbol": order.symbol,
-        "qty": qty,
+        ("qty" if order.notional is None else "notional"): sent,
         "side": OrderSide(order.side),
         "time_in_force": TimeInForce.DAY,
         "client_order_id": order.client_order_id,

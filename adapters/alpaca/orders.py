@@ -8,6 +8,7 @@
 | symbol unknown at Alpaca, or not tradable | refused, naming the symbol and the fix |
 | fractional quantity where Alpaca or the settings allow whole shares only | refused, naming the symbol and the fix |
 | fractional quantity in a fractionable symbol | floored to the asset's increment (default 1e-9, Alpaca's 9 decimals) |
+| notional (dollar amount) order | market orders only, whole cents, at least $1, fractionable symbols with `fractional` allowed; sent as `notional` with no `qty` |
 | limit price | at most 2 decimals from $1 up, 4 below |
 | time in force | always `day`: Alpaca takes fractional orders only as day orders, and trimtab cancels what is left at the end of the fill window anyway |
 """  # noqa: E501 (a table row per rule reads better than wrapped cells)
@@ -26,6 +27,8 @@ NINE_DECIMALS = Decimal("0.000000001")
 CENT = Decimal("0.01")
 SUB_DOLLAR_TICK = Decimal("0.0001")
 MAX_CLIENT_ORDER_ID = 128
+MIN_NOTIONAL = Decimal(1)
+"""Alpaca's smallest dollar-amount order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +37,15 @@ class PreparedOrder:
 
     symbol: str
     side: str
-    qty: Decimal
+    qty: Decimal | None
+    """None for a notional order: Alpaca decides the shares."""
     order_type: OrderType
     limit_price: Decimal | None
     client_order_id: str
     floored_from: Decimal | None = None
     """The intent's quantity when it was floored to the asset's increment."""
+    notional: Decimal | None = None
+    """The dollar amount of a notional order."""
 
 
 def prepare_order(
@@ -72,6 +78,8 @@ def prepare_order(
             f"account {account}: Alpaca does not trade {intent.symbol} (status {asset.status}, "
             "tradable false) (fix: remove it from the targets, or sell it by hand)"
         )
+    if intent.notional is not None:
+        return _notional_order(intent, account, asset, fractional_allowed)
     floored = _floored(intent, account, asset, fractional_allowed)
     if isinstance(floored, str):
         return floored
@@ -93,6 +101,44 @@ def prepare_order(
         limit_price=limit,
         client_order_id=coid,
         floored_from=floored_from,
+    )
+
+
+def _notional_order(
+    intent: OrderIntent, account: str, asset: AssetInfo, fractional_allowed: bool
+) -> PreparedOrder | str:
+    """Return a dollar-amount order, or why Alpaca would refuse it (nothing is sent)."""
+    notional = intent.notional
+    assert notional is not None
+    if not isinstance(notional, Decimal) or not notional.is_finite():
+        return f"notional must be a finite Decimal, got {notional!r}"
+    if intent.order_type is not OrderType.MARKET or intent.limit_price is not None:
+        return (
+            "Alpaca takes dollar-amount orders only as market orders (fix: set "
+            'policy.order_type = "market", or policy.notional_buys = false)'
+        )
+    if notional < MIN_NOTIONAL or notional != notional.quantize(CENT):
+        return f"notional {notional} must be whole cents of at least ${MIN_NOTIONAL}"
+    if not fractional_allowed or not asset.fractionable:
+        whose = "Alpaca does not trade" if fractional_allowed else "broker_settings.fractional"
+        why = (
+            f"{whose} {intent.symbol} in fractions"
+            if fractional_allowed
+            else f"{whose} = false allows whole shares only"
+        )
+        return (
+            f"account {account}: a dollar-amount order needs fractional shares, and {why} "
+            f"(fix: set policy.notional_buys = false, or drop {intent.symbol} from "
+            "policy.fractional_symbols)"
+        )
+    return PreparedOrder(
+        symbol=intent.symbol,
+        side=intent.side.value,
+        qty=None,
+        order_type=OrderType.MARKET,
+        limit_price=None,
+        client_order_id=intent.client_order_id,
+        notional=notional,
     )
 
 

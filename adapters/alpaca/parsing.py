@@ -301,6 +301,7 @@ def parse_order(raw: Mapping[str, Any], unknowns: Unknowns) -> BrokerOrder:
         limit_price=optional_decimal(raw.get("limit_price"), f"{what} limit_price"),
         submitted_at=None if submitted is None else timestamp(submitted, f"{what} submitted_at"),
         message=status_text if status in (_S.REJECTED, _S.UNKNOWN) else "",
+        notional=optional_decimal(raw.get("notional"), f"{what} notional"),
     )
 
 

@@ -8,6 +8,7 @@ paper account survives restarts.
 | rule | what the sim does |
 |---|---|
 | market order | fills at once and completely at the quote with slippage |
+| notional order (dollar amount) | market orders only, whole cents, at least $1, fractional accounts only; becomes shares at the fill price, floored to 9 decimals (as at Alpaca) |
 | limit order | fills when the quote crosses the limit, at the better of limit and slipped quote; otherwise rests (as ACCEPTED, good until cancelled) |
 | prices | buys round up and sells round down to the tick (0.01, or 0.0001 under $1); cash moves in whole cents, rounded against the account |
 | commission | per order plus per share, rounded up to the cent, deducted from cash at the fill |
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 __all__ = ["SimBroker"]
 
+import dataclasses
 import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -65,6 +67,9 @@ CENT = Decimal("0.01")
 SUB_DOLLAR_TICK = Decimal("0.0001")
 AVG_COST_STEP = Decimal("0.000001")
 MAX_QTY_DECIMALS = 9
+NINE_DECIMALS = Decimal("0.000000001")
+MIN_NOTIONAL = Decimal(1)
+"""Alpaca's smallest dollar-amount order."""
 MAX_CLIENT_ORDER_ID = 128  # Alpaca's limit; also the column's width
 MAX_SYMBOL = 32
 MAX_MAGNITUDE = Decimal(10) ** 15  # far above any real order, far below NUMERIC(38, 12)
@@ -128,6 +133,7 @@ class SimBroker:
             if self._order(session, intent.client_order_id) is not None:
                 raise DuplicateClientOrderId(intent.client_order_id)
             quote = self.prices.quote(intent.symbol, now)
+            intent = self._in_shares(intent, quote)
             refusal, fill_price = self._check(session, account, intent, quote)
             row = SimOrderRow.from_intent(
                 intent,
@@ -423,11 +429,37 @@ class SimBroker:
                 ), None
         return None, fill_price
 
+    def _in_shares(self, intent: OrderIntent, quote: Quote | None) -> OrderIntent:
+        """Turn a notional order into shares at its fill price, floored to 9 decimals (as
+        Alpaca does); anything the checks will refuse is returned as it came."""
+        if intent.notional is None or quote is None or self._notional_problem(intent):
+            return intent
+        price = _fill_price(intent.side, quote.price, self.settings.slippage_bps)
+        shares = (intent.notional / price).quantize(NINE_DECIMALS, ROUND_FLOOR)
+        return dataclasses.replace(intent, qty=shares)
+
+    def _notional_problem(self, intent: OrderIntent) -> str | None:
+        notional = intent.notional
+        if notional is None:
+            return None
+        if not isinstance(notional, Decimal) or not notional.is_finite():
+            return f"notional must be a finite Decimal, got {notional!r}"
+        if intent.order_type is not OrderType.MARKET:
+            return "a notional order must be a market order"
+        if notional < MIN_NOTIONAL or notional != notional.quantize(CENT):
+            return f"notional {notional} must be whole cents of at least ${MIN_NOTIONAL}"
+        if not self.settings.fractional:
+            return f"notional order for ${notional}: this sim account trades whole shares only"
+        return None
+
     def _shape_problem(self, intent: OrderIntent) -> str | None:
         """Return what is wrong with the order itself, whatever the account holds, or `None`."""
         qty, limit = intent.qty, intent.limit_price
         if intent.account != self.account:
             return f"order for account {intent.account} sent to sim account {self.account}"
+        notional_problem = self._notional_problem(intent)
+        if notional_problem is not None:
+            return notional_problem
         if qty <= 0:
             return f"quantity must be positive, got {qty}"
         if _decimals(qty.normalize()) > MAX_QTY_DECIMALS:

@@ -77,6 +77,7 @@ class SimOrderRow(Base):
     qty: Mapped[Decimal] = mapped_column(ExactDecimal())
     order_type: Mapped[str] = mapped_column(String(16))
     limit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    notional: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     status: Mapped[str] = mapped_column(String(24))
     filled_qty: Mapped[Decimal] = mapped_column(ExactDecimal())
     avg_fill_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
@@ -106,6 +107,7 @@ class SimOrderRow(Base):
             qty=intent.qty,
             order_type=intent.order_type.value,
             limit_price=intent.limit_price,
+            notional=intent.notional,
             status=status.value,
             filled_qty=Decimal(0),
             avg_fill_price=None,
@@ -151,6 +153,7 @@ class SimOrderRow(Base):
             limit_price=self.limit_price,
             submitted_at=self.submitted_at,
             message=self.message,
+            notional=self.notional,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -101,7 +101,7 @@ def _cells(line: OrderLine, tz: ZoneInfo) -> tuple[str, ...]:
         escape(_slot(line)),
         escape(line.symbol),
         escape(line.side),
-        _qty(line.qty),
+        _qty(line.qty) if line.notional is None else f"${line.notional:,.2f}",
         status,
         _qty(line.filled_qty),
         "" if line.avg_fill_price is None else f"${line.avg_fill_price:,.2f}",

@@ -77,6 +77,7 @@ def run(
                                 "symbol": o.intent.symbol,
                                 "side": o.intent.side,
                                 "qty": o.intent.qty,
+                                "notional": o.intent.notional,
                                 "status": o.status,
                                 "detail": o.detail,
                             }
@@ -105,8 +106,10 @@ def _print_outcomes(report: CycleReport) -> None:
         filled = ""
         if order is not None and order.avg_fill_price is not None:
             filled = f" {order.filled_qty} @ ${order.avg_fill_price:,.2f}"
+        intent = outcome.intent
+        size = f"{intent.qty}" if intent.notional is None else f"${intent.notional:,.2f} of"
         console.print(
-            f"  {outcome.intent.client_order_id} {outcome.intent.side} "
-            f"{outcome.intent.qty} {outcome.intent.symbol}: {outcome.status}{filled}"
+            f"  {intent.client_order_id} {intent.side} "
+            f"{size} {intent.symbol}: {outcome.status}{filled}"
             + (f" ({outcome.detail})" if outcome.detail else "")
         )

@@ -81,6 +81,7 @@ class OrderIntentRow(Base):
     order_type: Mapped[str] = mapped_column(String(16))
     limit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     reference_price: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    notional: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(24))
     broker_order_id: Mapped[str | None] = mapped_column(String(64))

@@ -6,9 +6,10 @@ paper account with history can run them too.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.contract.conftest import BrokerHarness, fills_of, open_ids, order_int
 
 VTI, BND = "VTI", "BND"
 CENT = Decimal("0.01")
+D100 = Decimal("100.00")
 
 
 def new_id(label: str) -> str:
@@ -183,6 +185,58 @@ def test_fractional_buy_when_the_account_allows_it(harness: BrokerHarness) -> No
     [fill] = [f for f in harness.broker.fills(since) if f.client_order_id == order.client_order_id]
     assert_cash_moved(
         Side.BUY, after.cash - before.cash, order.filled_qty, order.avg_fill_price, fill.commission
+    )
+
+
+def test_notional_buy_spends_the_amount_on_shares_floored_to_nine_decimals(
+    harness: BrokerHarness,
+) -> None:
+    if not harness.fractional:
+        pytest.skip("this account trades whole shares only")
+    harness.set_price(VTI, Decimal("300.00"))
+    harness.fund(Decimal("500.00"))
+    since = harness.now()
+    before = harness.broker.snapshot(())
+    intent = dataclasses.replace(
+        order_intent(harness, new_id("dollars"), VTI, Side.BUY, Decimal("0.3333")),
+        notional=Decimal("100.00"),
+    )
+
+    harness.broker.submit(intent)
+    harness.settle()
+    order = harness.broker.get_order(intent.client_order_id)
+    after = harness.broker.snapshot(())
+
+    assert order is not None
+    assert order.status is OrderStatus.FILLED
+    assert order.notional == Decimal("100.00")
+    assert order.avg_fill_price is not None
+    shares = (Decimal("100.00") / order.avg_fill_price).quantize(
+        Decimal("0.000000001"), ROUND_FLOOR
+    )
+    assert order.filled_qty == shares
+    assert after.qty(VTI) - before.qty(VTI) == shares
+    [fill] = [f for f in harness.broker.fills(since) if f.client_order_id == order.client_order_id]
+    spent = before.cash - after.cash - fill.commission
+    assert Decimal("99.99") <= spent <= Decimal("100.00")
+
+
+def test_notional_limit_order_is_refused(harness: BrokerHarness) -> None:
+    harness.set_price(VTI, Decimal("100.00"))
+    harness.fund(Decimal("500.00"))
+    before = harness.broker.snapshot(())
+    intent = dataclasses.replace(
+        order_intent(harness, new_id("dollar-limit"), VTI, Side.BUY, Decimal(1), limit=D100),
+        notional=Decimal("100.00"),
+    )
+    with pytest.raises(OrderRejected, match="market"):
+        harness.broker.submit(intent)
+    harness.settle()
+    after = harness.broker.snapshot(())
+    assert (after.cash, after.positions, after.open_orders) == (
+        before.cash,
+        before.positions,
+        before.open_orders,
     )
 
 

@@ -212,3 +212,32 @@ def test_orders_unfilled_at_the_deadline_are_cancelled_at_alpaca(make_cycle) -> 
     assert [o.status for o in report.outcomes] == [OrderStatus.CANCELLED, OrderStatus.CANCELLED]
     assert cycle.fake.count("DELETE", "/v2/orders/") == 2
     assert {o.status for o in state.orders} == {"canceled"}
+
+
+def test_notional_buys_go_to_alpaca_as_dollar_amounts_where_the_symbol_allows(make_cycle) -> None:  # type: ignore[no-untyped-def]
+    cycle: Cycle = make_cycle(filled_household(), policy="fractional = true\nnotional_buys = true")
+    with cycle.fake.counting() as made:
+        report = cycle.run()
+    assert report.outcome == "succeeded", report.error
+    posted = {
+        r.body["symbol"]: r.body for r in made if (r.method, r.path) == ("POST", "/v2/orders")
+    }
+    vti = next(o for o in report.outcomes if o.intent.symbol == "VTI")
+    bnd = next(o for o in report.outcomes if o.intent.symbol == "BND")
+    # VTI is fractionable: a dollar amount, no share count; BND trades whole shares only.
+    assert vti.intent.notional is not None
+    assert "qty" not in posted["VTI"]
+    assert D(str(posted["VTI"]["notional"])) == vti.intent.notional
+    assert bnd.intent.notional is None
+    assert D(str(posted["BND"]["qty"])) == bnd.intent.qty
+    assert "notional" not in posted["BND"]
+    assert vti.status is OrderStatus.FILLED
+    assert vti.order is not None
+    assert vti.order.notional == vti.intent.notional
+    assert vti.order.avg_fill_price is not None
+    assert vti.order.filled_qty == (vti.intent.notional / vti.order.avg_fill_price).quantize(
+        D("0.000000001"), rounding="ROUND_FLOOR"
+    )
+    again = cycle.run(force=True)
+    assert again.outcome == "succeeded", again.error
+    assert set(cycle.intents().values()) == {OrderStatus.FILLED}

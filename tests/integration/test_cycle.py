@@ -422,3 +422,35 @@ def test_a_stopping_daemon_sends_no_further_order_and_records_the_rest_as_not_se
     assert [o["symbol"] for o in paper.sim_orders()] == ["BND"]
     with paper.app.database.transaction() as session:
         assert IntentStore(session).unresolved("main") == []
+
+
+def test_notional_buys_are_sent_as_dollar_amounts_and_filled_in_fractions(
+    tmp_path: Path, database_url: str
+) -> None:
+    app = make_app(tmp_path, database_url, extra="fractional = true\nnotional_buys = true")
+    report = app.engine(fill_timeout=1).run_once("main")
+    assert report.outcome == "succeeded", report.error
+    buys = [o for o in report.outcomes if o.intent.side is Side.BUY]
+    assert {o.intent.symbol for o in buys} == {"VTI", "BND"}
+    held = app.brokers["main"].snapshot(())
+    with app.database.transaction() as session:
+        store = IntentStore(session)
+        for outcome in buys:
+            intent = outcome.intent
+            assert intent.reference_price is not None
+            assert intent.notional == (intent.qty * intent.reference_price).quantize(
+                Decimal("0.01"), rounding="ROUND_DOWN"
+            )
+            assert outcome.status is OrderStatus.FILLED
+            assert outcome.order is not None
+            assert outcome.order.notional == intent.notional
+            # The broker decided the shares: whatever the amount bought at the fill price.
+            assert outcome.order.filled_qty == held.qty(intent.symbol)
+            assert store.get(intent.client_order_id).intent.notional == intent.notional
+        results = [
+            r.payload
+            for r in AuditLog(session).records(kinds=["order_result"])
+            if r.payload["status"] == "filled"
+        ]
+    assert sorted(r["notional"] for r in results) == sorted(str(o.intent.notional) for o in buys)
+    app.close()

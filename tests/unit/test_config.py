@@ -252,3 +252,15 @@ def test_a_plugin_credential_from_the_environment_is_not_reported_missing_beside
     text = 'mode = "yolo"\n' + MINIMAL.replace('broker = "sim"', f'broker = "{SECRET_BROKER}"')
     problems = check_config(write(tmp_path, text))
     assert [p.path for p in problems] == ["mode"]
+
+
+def test_notional_buys_need_market_orders(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[accounts.main.policy]\nnotional_buys = true\norder_type = "limit"\n'
+    problems = paths(write(tmp_path, text))
+    assert "accounts.main.policy" in problems
+    assert (
+        'policy.notional_buys needs policy.order_type = "market"'
+        in (problems["accounts.main.policy"])
+    )
+    market = MINIMAL + "\n[accounts.main.policy]\nnotional_buys = true\n"
+    assert load_config(write(tmp_path, market)).accounts["main"].policy.notional_buys

@@ -6,6 +6,7 @@ The behaviour every broker shares is in `tests/contract/`; this covers the rest.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import random
 import threading
@@ -490,3 +491,29 @@ def test_random_trading_keeps_the_books_balanced(database: Database, tmp_path: P
         assert {p.symbol: p.qty for p in snapshot.positions} == {
             s: q for s, q in held.items() if q != 0
         }
+
+
+@pytest.mark.parametrize(
+    ("settings", "notional", "words"),
+    [
+        ({"fractional": False}, "100.00", "trades whole shares only"),
+        ({}, "0.50", "at least $1"),
+        ({}, "10.005", "whole cents"),
+    ],
+)
+def test_notional_orders_the_sim_cannot_take_are_refused_and_stored_as_rejected(
+    database: Database, tmp_path: Path, settings: dict[str, object], notional: str, words: str
+) -> None:
+    sim_settings = SimSettings.model_validate({"starting_cash": "1000", **settings})
+    broker = make(database, tmp_path, sim_settings, prices=StaticPrices({"VTI": Decimal(250)}))
+    order = dataclasses.replace(intent("n-1", "VTI", Side.BUY, "0.4"), notional=Decimal(notional))
+    with pytest.raises(OrderRejected, match=words.replace("$", r"\$")):
+        broker.submit(order)
+    stored = broker.get_order("n-1")
+    assert stored is not None
+    assert (stored.status, stored.filled_qty, stored.notional) == (
+        OrderStatus.REJECTED,
+        Decimal(0),
+        Decimal(notional),
+    )
+    assert broker.snapshot(()).cash == 1000

@@ -25,6 +25,7 @@ ACTIVE = AccountInfo(
     trade_suspended_by_user=False,
 )
 FRACTIONAL = AssetInfo("VTI", "active", tradable=True, fractionable=True, min_trade_increment=None)
+D1 = Decimal("1.00")
 WHOLE = AssetInfo("BND", "active", tradable=True, fractionable=False, min_trade_increment=None)
 
 
@@ -153,3 +154,38 @@ def test_malformed_orders_are_refused(changes: dict[str, object], words: str) ->
 def test_a_sub_dollar_limit_may_have_four_decimals() -> None:
     order = intent(order_type=OrderType.LIMIT, limit_price=Decimal("0.1234"))
     assert isinstance(prepare(order), PreparedOrder)
+
+
+def test_a_notional_buy_goes_out_as_a_dollar_amount_without_a_quantity() -> None:
+    prepared = prepare(intent(qty="0.4", notional=Decimal("100.00")))
+    assert isinstance(prepared, PreparedOrder)
+    assert (prepared.qty, prepared.notional, prepared.order_type) == (
+        None,
+        Decimal("100.00"),
+        OrderType.MARKET,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "asset", "fractional", "words"),
+    [
+        ({"notional": Decimal("100")}, WHOLE, True, "Alpaca does not trade BND in fractions"),
+        ({"notional": Decimal("100")}, FRACTIONAL, False, "fractional = false allows whole"),
+        (
+            {"notional": Decimal("100"), "order_type": OrderType.LIMIT, "limit_price": D1},
+            FRACTIONAL,
+            True,
+            "only as market orders",
+        ),
+        ({"notional": Decimal("0.99")}, FRACTIONAL, True, "at least $1"),
+        ({"notional": Decimal("10.001")}, FRACTIONAL, True, "whole cents"),
+        ({"notional": Decimal("NaN")}, FRACTIONAL, True, "finite Decimal"),
+    ],
+)
+def test_notional_orders_alpaca_would_refuse_are_not_sent(
+    changes: dict[str, object], asset: AssetInfo, fractional: bool, words: str
+) -> None:
+    symbol = asset.symbol
+    refused = prepare(intent(symbol, **changes), asset=asset, fractional=fractional)
+    assert isinstance(refused, str)
+    assert words in refused
