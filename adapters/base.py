@@ -3,6 +3,7 @@
 | method | required | what it does |
 |---|---|---|
 | `snapshot(symbols)` | yes | cash, positions, quotes (held and requested), open orders |
+| `funds(symbols)` | yes | cash and quotes of `symbols` only, read fresh (fewer requests) |
 | `submit(intent)` | yes | send one order with `intent.client_order_id`; never retried inside |
 | `get_order(client_order_id)` | yes | the broker's view of an order, or `None` if it has none |
 | `get_orders(client_order_ids)` | yes | several orders at once, by client order id; absent: none |
@@ -42,7 +43,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from daemon.domain import AccountSnapshot, BrokerOrder, Fill, OrderIntent
+from daemon.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent
 from daemon.errors import BrokerError
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class Broker(Protocol):
     """One brokerage account, as trimtab talks to it."""
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot: ...
+
+    def funds(self, symbols: Collection[str]) -> Funds: ...
 
     def submit(self, intent: OrderIntent) -> BrokerOrder: ...
 

@@ -241,6 +241,15 @@ class AccountSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class Funds:
+    """Cash and quotes at `as_of`: what buys are sized by once the sells have settled."""
+
+    as_of: datetime
+    cash: Decimal
+    quotes: Mapping[str, Quote]
+
+
+@dataclass(frozen=True, slots=True)
 class OrderIntent:
     """An order trimtab means to send; stored before it is sent."""
 

@@ -105,7 +105,7 @@ class Executor:
                 seq += 1
                 outcomes.append(self._send(self._intent(cycle_id, account, seq, order, policy)))
             return outcomes
-        fresh = self._broker.snapshot([o.symbol for o in buys])
+        fresh = self._broker.funds([o.symbol for o in buys])
         spendable = fresh.cash - policy.cash_buffer
         for order in buys:
             seq += 1

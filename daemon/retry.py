@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from adapters.base import Broker
-from daemon.domain import AccountSnapshot, BrokerOrder, Fill, OrderIntent
+from daemon.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent
 from daemon.errors import TransientBrokerError
 
 READ_ATTEMPTS = 3
@@ -61,6 +61,9 @@ class ReadRetrying:
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         return self._read("snapshot", lambda: self.inner.snapshot(symbols))
+
+    def funds(self, symbols: Collection[str]) -> Funds:
+        return self._read("cash and quotes", lambda: self.inner.funds(symbols))
 
     def get_order(self, client_order_id: str) -> BrokerOrder | None:
         return self._read("order lookup", lambda: self.inner.get_order(client_order_id))

@@ -6,6 +6,7 @@ Both clients run with `raw_data=True`, a session with timeouts and no SDK retrie
 | method | requests | notes |
 |---|---|---|
 | `snapshot(symbols)` | account, positions, open orders, market data snapshots; assets once per New York day per symbol; the clock once per open/close | a requested symbol Alpaca does not know has no quote (logged with the fix); planning stops on it |
+| `funds(symbols)` | account, market data snapshots | the account read refreshes the one `submit` checks |
 | `submit(intent)` | one POST, never retried | checked first (`adapters.alpaca.orders`): a refusal sends nothing; `client_order_id` always set; time in force `day` |
 | `get_order(coid)` | GET by client order id | `None` on 404 |
 | `get_orders(coids)` | one orders listing (status all, after the earliest of them was submitted, their symbols); GET by client order id for any it misses | orders this process has not seen submitted are looked up one by one |
@@ -76,7 +77,15 @@ from adapters.base import (
     CredentialsRejected,
     SessionDay,
 )
-from daemon.domain import AccountSnapshot, BrokerOrder, Fill, OrderIntent, OrderType, Quote
+from daemon.domain import (
+    AccountSnapshot,
+    BrokerOrder,
+    Fill,
+    Funds,
+    OrderIntent,
+    OrderType,
+    Quote,
+)
 from daemon.errors import (
     BrokerError,
     DuplicateClientOrderId,
@@ -181,6 +190,13 @@ class AlpacaBroker:
             ),
             market_open=self._market_open(now),
         )
+
+    def funds(self, symbols: Collection[str]) -> Funds:
+        """Return cash and quotes of `symbols`: two requests where a snapshot takes four."""
+        info = self._read_account()
+        quotes = self._quotes(sorted(set(symbols)))
+        self._flush_unknowns()
+        return Funds(as_of=self._now(), cash=info.cash, quotes=quotes)
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         """Check the order, then POST it once; a refusal raises, and nothing is ever resent."""

@@ -54,6 +54,7 @@ from daemon.domain import (
     AccountSnapshot,
     BrokerOrder,
     Fill,
+    Funds,
     OrderIntent,
     OrderStatus,
     OrderType,
@@ -119,6 +120,13 @@ class SimBroker:
                 # The sim takes fractions in every symbol or in none; it has no market clock.
                 fractionable=frozenset(wanted) if self.settings.fractional else frozenset(),
             )
+
+    def funds(self, symbols: Collection[str]) -> Funds:
+        """Return cash and the quotes of `symbols` (a read, like `snapshot`, for faults)."""
+        with self.faults.call("funds", read=True), self._locked() as (_session, account, now):
+            wanted = sorted(set(symbols))
+            quotes = {s: q for s in wanted if (q := self.prices.quote(s, now)) is not None}
+            return Funds(as_of=now, cash=account.cash, quotes=quotes)
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         """Fill, rest or refuse one order; refusals are stored, then raised."""

@@ -7,9 +7,9 @@ same process makes the same calls. A new process starts counting from zero.
 
 | setting | what the sim does |
 |---|---|
-| `latency_ms` | every broker call (snapshot, submit, get_order, cancel, fills) sleeps this long before it starts |
+| `latency_ms` | every broker call (snapshot, funds, submit, get_order(s), cancel, fills) sleeps this long before it starts |
 | `latency_after_ms` | every broker call sleeps this long after it has acted, before it answers (a slow answer) |
-| `read_errors` | read calls number `read_errors_after + 1` to `read_errors_after + read_errors` (snapshot, get_order, fills, counted together from 1 in this process) raise `TransientBrokerError`; the others succeed |
+| `read_errors` | read calls number `read_errors_after + 1` to `read_errors_after + read_errors` (snapshot, funds, get_order(s), fills, counted together from 1 in this process) raise `TransientBrokerError`; the others succeed |
 | `reject_symbols` | an order in one of these symbols is stored as REJECTED with a message naming this setting, then `OrderRejected` |
 | `partial_fill_ratio` | a market order fills only this fraction of its quantity, rounded down to the order's own quantity step (whole shares for a whole-share order); the rest stays open, PARTIALLY_FILLED (ACCEPTED if nothing filled), until cancelled |
 | `lose_acknowledgements` | the order is decided and stored as usual (accepted, filled or rejected), then `submit` raises `OutcomeUnknown` instead of answering, as a timeout would |
@@ -51,8 +51,8 @@ class FaultSettings(BaseModel):
         default=0,
         ge=0,
         le=MAX_LATENCY_MS,
-        description="Every broker call (snapshot, submit, get_order, cancel, fills) sleeps "
-        "this many milliseconds before it starts.",
+        description="Every broker call (snapshot, funds, submit, get_order(s), cancel, "
+        "fills) sleeps this many milliseconds before it starts.",
     )
     latency_after_ms: int = Field(
         default=0,
@@ -64,7 +64,7 @@ class FaultSettings(BaseModel):
     read_errors: int = Field(
         default=0,
         ge=0,
-        description="This many read calls (snapshot, get_order, fills) in a row raise "
+        description="This many read calls (snapshot, funds, get_order(s), fills) in a row raise "
         "TransientBrokerError, starting after read_errors_after successful reads; counted "
         "per process from its first read.",
     )

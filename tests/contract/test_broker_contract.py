@@ -336,6 +336,22 @@ def test_a_marketable_limit_order_fills_at_once_never_worse_than_its_limit(
 # -- lookup and cancel --------------------------------------------------------------------------
 
 
+def test_funds_are_the_snapshots_cash_and_the_asked_for_quotes(harness: BrokerHarness) -> None:
+    harness.set_price(VTI, Decimal("100.00"))
+    harness.set_price(BND, Decimal("70.00"))
+    harness.fund(Decimal("250.00"))
+    harness.give_position(BND, Decimal(2))
+
+    funds = harness.broker.funds([VTI])
+    snapshot = harness.broker.snapshot([VTI])
+
+    assert funds.cash == snapshot.cash
+    assert set(funds.quotes) == {VTI}  # only what was asked for, not the holdings
+    assert funds.quotes[VTI].price == snapshot.quotes[VTI].price
+    assert funds.as_of.tzinfo is not None
+    assert harness.broker.funds([harness.unknown_symbol]).quotes == {}
+
+
 def test_get_orders_answers_as_get_order_does_for_each_id(harness: BrokerHarness) -> None:
     harness.set_price(VTI, Decimal("100.00"))
     harness.set_price(BND, Decimal("70.00"))

@@ -14,7 +14,15 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from adapters.base import Broker, BrokerEnvironment
-from daemon.domain import AccountSnapshot, BrokerOrder, Fill, OrderIntent, Position, Quote
+from daemon.domain import (
+    AccountSnapshot,
+    BrokerOrder,
+    Fill,
+    Funds,
+    OrderIntent,
+    Position,
+    Quote,
+)
 
 
 @dataclass
@@ -33,6 +41,10 @@ class HandWrittenBroker:
             positions=tuple(Position(s, q) for s, q in sorted(self.positions.items())),
             quotes={s: q for s, q in self.quotes.items() if s in wanted},
         )
+
+    def funds(self, symbols: Collection[str]) -> Funds:
+        snapshot = self.snapshot(symbols)
+        return Funds(snapshot.as_of, snapshot.cash, snapshot.quotes)
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         self.submitted.append(intent)
