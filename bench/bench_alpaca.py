@@ -48,13 +48,12 @@ level = "warning"
 """
 
 CAUSES = {
-    "/v2/account/activities": "reconciliation reads fills before and after the account (a fill "
-    "arriving in between is caught)",
-    "/v2/account": "three snapshots per cycle: reconcile before, fresh cash before buys, "
-    "reconcile after",
-    "/v2/positions": "same three snapshots",
-    "/v2/orders": "same three snapshots (open orders)",
-    "/v2/stocks/snapshots": "same three snapshots (quotes)",
+    "/v2/account/activities": "the reconciliation after trading repeats the one before it with "
+    "the same range (it starts a day before the last fill seen) and finds the cycle's fills",
+    "/v2/account": "reconciliation before trading, cash before the buys, reconciliation after",
+    "/v2/positions": "the two reconciliations, before and after trading",
+    "/v2/orders": "the two reconciliations (open orders)",
+    "/v2/stocks/snapshots": "the two reconciliations (quotes of every held or targeted symbol)",
     "/v2/orders:by_client_order_id": "polling an order that was not final yet",
 }
 
