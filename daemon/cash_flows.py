@@ -9,6 +9,7 @@ nobody reported is never guessed to be a flow; dividends, interest and fees are 
 from __future__ import annotations
 
 __all__ = [
+    "FLOW_TIME",
     "CashFlow",
     "CashFlowReporter",
     "FlowKind",
@@ -20,7 +21,7 @@ __all__ = [
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -33,6 +34,8 @@ from daemon.persistence.db import Database
 from daemon.persistence.performance_models import CashFlowRow
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FLOW_TIME = time(16, 0)
+"""A flow known only by its date counts at the regular close of that day, exchange time."""
 RESYNC_OVERLAP = timedelta(days=7)
 """Flows are read again this far back from the newest one recorded: a flow the broker reports
 late, with an earlier time, is still found, and external ids keep it from counting twice."""

@@ -12,6 +12,7 @@ Both clients run with `raw_data=True`, a session with timeouts and no SDK retrie
 | `get_orders(coids)` | one orders listing (status all, after the earliest of them was submitted, their symbols); GET by client order id for any it misses | orders this process has not seen submitted are looked up one by one |
 | `cancel(coid)` | DELETE, then GET | the order id comes from this process's memory, else a lookup; a 422 (no longer cancelable) returns the order as it is |
 | `fills(since)` | FILL activities, paged (100), oldest first | an order id this process has not seen is looked up once for its client order id |
+| `cash_flows(since)` | CSD, CSW and JNLC activities, paged | deposits and withdrawals for returns (`CashFlowReporter`); not executed ones are skipped |
 | `dividends(since)` | non-trade activities, paged | DIV, DIVCGL, DIVCGS, DIVROC, DIVTXEX, DIVNRA, DIVWH, DIVREINV as `Dividend`; other types are skipped, unknown DIV* codes recorded |
 | `daily_bars(symbols, start, end)` | `GET /v2/stocks/bars` (1Day, adjustment all, the configured feed), paged by alpaca-py | closes by New York day |
 | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | `BrokerChecks` for `trimtab check` | read-only |
@@ -36,6 +37,7 @@ from adapters.alpaca.orders import PreparedOrder, prepare_order
 from adapters.alpaca.parsing import (
     DIVIDEND_KINDS,
     EASTERN,
+    FLOW_KINDS,
     AccountInfo,
     AssetInfo,
     Dividend,
@@ -45,6 +47,7 @@ from adapters.alpaca.parsing import (
     parse_asset,
     parse_bars,
     parse_calendar,
+    parse_cash_flow,
     parse_clock,
     parse_dividend,
     parse_fill,
@@ -77,6 +80,7 @@ from adapters.base import (
     CredentialsRejected,
     SessionDay,
 )
+from daemon.cash_flows import CashFlow
 from daemon.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -344,6 +348,21 @@ class AlpacaBroker:
                 found.append(dividend)
         self._flush_unknowns()
         return sorted(found, key=lambda d: (d.on, d.activity_id))
+
+    def cash_flows(self, since: datetime) -> Sequence[CashFlow]:
+        """Return deposits, withdrawals and cash journals at or after `since`, oldest first.
+
+        Offered as `daemon.cash_flows.CashFlowReporter`, so returns leave them out.
+        """
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise ValueError(f"cash_flows(since) needs a timezone-aware time, got {since!r}")
+        start = datetime.combine(since.astimezone(EASTERN).date(), datetime.min.time(), UTC)
+        found = []
+        for raw in self._activities({"activity_types": ",".join(FLOW_KINDS)}, start):
+            flow = parse_cash_flow(raw, self.account)
+            if flow is not None and flow.at >= since:
+                found.append(flow)
+        return sorted(found, key=lambda f: (f.at, f.external_id))
 
     def daily_bars(
         self, symbols: Collection[str], start: date, end: date

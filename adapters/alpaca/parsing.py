@@ -46,6 +46,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from adapters.base import AccountCheck, AssetCheck, SessionDay
+from daemon.cash_flows import FLOW_TIME, CashFlow, FlowKind
 from daemon.domain import BrokerOrder, Fill, OrderStatus, OrderType, Position, Quote, Side
 from daemon.errors import BrokerError
 
@@ -344,6 +345,48 @@ def parse_dividend(raw: Mapping[str, Any]) -> Dividend:
         qty=optional_decimal(raw.get("qty"), f"{what} qty"),
         per_share_amount=optional_decimal(raw.get("per_share_amount"), f"{what} per_share"),
         description=str(raw.get("description") or ""),
+    )
+
+
+FLOW_KINDS: Mapping[str, FlowKind | None] = {
+    "CSD": FlowKind.DEPOSIT,
+    "CSW": FlowKind.WITHDRAWAL,
+    "JNLC": None,  # a cash journal between accounts: its sign says which way it went
+}
+"""Alpaca's activity types of money moved into or out of the account from outside."""
+
+
+def parse_cash_flow(raw: Mapping[str, Any], account: str) -> CashFlow | None:
+    """Read a deposit, withdrawal or cash journal; None for one not executed (or of $0).
+
+    Alpaca dates these activities without a time: each counts at 16:00 New York that day,
+    as a flow the operator enters by date does. The direction comes from the type (CSD in,
+    CSW out) and for a journal from the sign of its amount.
+    """
+    activity_id = _text(raw, "id", "cash activity")
+    what = f"activity {activity_id}"
+    code = _text(raw, "activity_type", what)
+    if code not in FLOW_KINDS:
+        raise ParseError(f"{what}: {code} is not a deposit, withdrawal or cash journal")
+    if str(raw.get("status") or "executed") != "executed":
+        return None
+    day = raw.get("date")
+    try:
+        on = date.fromisoformat(str(day)[:10])
+    except ValueError as exc:
+        raise ParseError(f"{what}: date {day!r} is not a date") from exc
+    net = decimal(raw.get("net_amount"), f"{what} net_amount")
+    if net == 0:
+        return None
+    kind = FLOW_KINDS[code] or (FlowKind.DEPOSIT if net > 0 else FlowKind.WITHDRAWAL)
+    return CashFlow(
+        account=account,
+        at=datetime.combine(on, FLOW_TIME, EASTERN),
+        amount=abs(net) if kind is FlowKind.DEPOSIT else -abs(net),
+        kind=kind,
+        source="alpaca",
+        external_id=activity_id,
+        note=f"{code} {raw.get('description') or ''}".strip(),
     )
 
 

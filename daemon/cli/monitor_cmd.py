@@ -5,7 +5,7 @@ from __future__ import annotations
 __all__ = ["alerts", "flows_app", "performance_app"]
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
@@ -15,7 +15,7 @@ from rich.table import Table
 
 from daemon.audit import AuditKind, AuditLog
 from daemon.calendar import exchange_timezone, trading_day
-from daemon.cash_flows import CashFlow, FlowKind, flows_between, record_flow
+from daemon.cash_flows import FLOW_TIME, CashFlow, FlowKind, flows_between, record_flow
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.end_of_day import end_of_day
 from daemon.monitoring import listed_alerts
@@ -26,8 +26,6 @@ flows_app = typer.Typer(help="Deposits and withdrawals kept out of returns.", no
 
 AccountOption = Annotated[str | None, typer.Option("--account", "-a", help="Only this account.")]
 DateOption = Annotated[str | None, typer.Option("--date", help="Day, YYYY-MM-DD (default: today).")]
-FLOW_TIME = time(16, 0)
-"""A flow entered by date counts at the regular close of that day, exchange time."""
 
 
 def _day(text: str) -> date:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import structlog
@@ -18,6 +19,7 @@ from structlog.testing import capture_logs
 
 from adapters.alpaca.broker import AlpacaBroker
 from adapters.base import AccountCheck, BrokerChecks, CredentialsRejected
+from daemon.cash_flows import CashFlowReporter, FlowKind, flows_between, sync_flows
 from daemon.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.errors import (
     BrokerError,
@@ -26,6 +28,7 @@ from daemon.errors import (
     OutcomeUnknown,
     TransientBrokerError,
 )
+from daemon.persistence.db import open_database
 from daemon.retry import ReadRetrying
 from tests.fakes.alpaca_server import (
     KEY_ID,
@@ -368,6 +371,49 @@ def test_dividends_withholding_and_reinvestments_as_domain_objects(
         D("-10.54"),
         D("0.145"),
     )
+
+
+def test_deposits_withdrawals_and_cash_journals_are_reported_as_cash_flows(
+    broker: AlpacaBroker, state: AlpacaState
+) -> None:
+    assert isinstance(broker, CashFlowReporter)
+    deposit = state.add_cash_activity("CSD", "2500", on=date(2026, 11, 2))
+    state.add_cash_activity("CSW", "-400", on=date(2026, 11, 4))
+    state.add_cash_activity("JNLC", "-50.25", on=date(2026, 11, 5))
+    state.add_cash_activity("CSD", "999", on=date(2026, 11, 6), status="canceled")
+    state.add_cash_activity("CSD", "10", on=date(2026, 10, 1))  # before `since`
+    state.add_dividend("BND", "12.40", on=date(2026, 11, 3), qty="10")  # return, not a flow
+    flows = broker.cash_flows(datetime(2026, 11, 1, tzinfo=UTC))
+    assert [(f.at, f.amount, f.kind) for f in flows] == [
+        (datetime(2026, 11, 2, 21, 0, tzinfo=UTC), D(2500), FlowKind.DEPOSIT),
+        (datetime(2026, 11, 4, 21, 0, tzinfo=UTC), D(-400), FlowKind.WITHDRAWAL),
+        (datetime(2026, 11, 5, 21, 0, tzinfo=UTC), D("-50.25"), FlowKind.WITHDRAWAL),
+    ]
+    assert flows[0].external_id == deposit
+    assert {f.source for f in flows} == {"alpaca"}
+    assert {f.account for f in flows} == {"main"}
+    # A flow counts at 16:00 New York on its date: a `since` after that leaves it out.
+    later = broker.cash_flows(datetime(2026, 11, 4, 21, 0, 1, tzinfo=UTC))
+    assert [f.amount for f in later] == [D("-50.25")]
+
+
+def test_alpacas_deposits_read_again_are_recorded_once_for_the_returns(
+    broker: AlpacaBroker, state: AlpacaState, tmp_path: Path
+) -> None:
+    database = open_database(f"sqlite:///{tmp_path / 'flows.db'}", tmp_path)
+    state.add_cash_activity("CSD", "2500", on=date(2026, 11, 2))
+    for _ in range(2):  # read again (as every cycle does): recorded once
+        sync_flows(
+            database=database,
+            broker=ReadRetrying(broker, log=structlog.get_logger()),
+            account="main",
+            exchange="XNYS",
+            clock=lambda: datetime(2026, 11, 30, tzinfo=UTC),
+        )
+    with database.transaction() as session:
+        recorded = flows_between(session, "main")
+    assert [(f.amount, f.source) for f in recorded] == [(D(2500), "alpaca")]
+    database.close()
 
 
 def test_daily_bars_follow_alpacas_pages(broker: AlpacaBroker, fake: FakeAlpaca) -> None:

@@ -455,6 +455,30 @@ class AlpacaState:
                 }
             )
 
+    def add_cash_activity(
+        self, kind: str, amount: str, *, on: date, status: str = "executed"
+    ) -> str:
+        """Record a CSD (deposit), CSW (withdrawal) or JNLC (journal) and move the cash.
+
+        `amount` is signed as Alpaca's `net_amount` is: negative for money leaving.
+        """
+        with self.lock:
+            net = Decimal(amount)
+            if status == "executed":
+                self.cash += net
+            activity_id = f"{on.strftime('%Y%m%d')}000000000::{uuid.uuid4()}"
+            self.activities.append(
+                {
+                    "id": activity_id,
+                    "activity_type": kind,
+                    "date": on.isoformat(),
+                    "net_amount": num(net),
+                    "description": f"{kind} test",
+                    "status": status,
+                }
+            )
+            return activity_id
+
     # -- JSON views ------------------------------------------------------------------------
 
     def account_json(self) -> dict[str, Any]:
