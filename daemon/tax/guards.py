@@ -19,11 +19,13 @@ __all__ = [
     "BuyVerdict",
     "SellVerdict",
     "WindowEnds",
+    "checked_sale_preview",
     "floor_to",
     "guard_buy",
     "guard_loss_sale",
     "open_losses",
     "sale_preview",
+    "sale_washed",
 ]
 
 from collections.abc import Iterable, Sequence
@@ -179,18 +181,45 @@ def sale_preview(
     """
     if qty <= 0:
         return None
-    method = LotMethod(ctx.settings.lot_method)
-    if method is LotMethod.SPECIFIC and not picks:
-        method = LotMethod.MIN_TAX
-    price = ctx.prices[symbol]
     try:
-        return ctx.book.preview_sale(
-            ctx.account, symbol, qty, ctx.today, qty * price, method, picks
-        )
+        return checked_sale_preview(ctx, symbol, qty, picks)
     except TaxDataError:
         # Fewer shares in the ledger than sold (lots never imported), or an account the
         # ledger has never seen: the caller says so instead of guessing.
         return None
+
+
+def sale_washed(ctx: TaxContext, symbol: str, qty: Decimal) -> Decimal | None:
+    """Return the loss that selling `qty` now would have disallowed, as `sale_preview` would.
+
+    None when the ledger lacks lots. Cheaper than the preview: no record per relieved lot, so
+    a sell that will be deferred costs less.
+    """
+    if qty <= 0:
+        return None
+    try:
+        return ctx.book.sale_disallowed(
+            ctx.account, symbol, qty, ctx.today, qty * ctx.prices[symbol], _method(ctx, ())
+        )
+    except TaxDataError:
+        return None
+
+
+def checked_sale_preview(
+    ctx: TaxContext, symbol: str, qty: Decimal, picks: Sequence[LotPick] = ()
+) -> SalePreview:
+    """Return the preview of a sale the ledger has the lots for; raise `TaxDataError` if not."""
+    price = ctx.prices[symbol]
+    return ctx.book.preview_sale(
+        ctx.account, symbol, qty, ctx.today, qty * price, _method(ctx, picks), picks
+    )
+
+
+def _method(ctx: TaxContext, picks: Sequence[LotPick]) -> LotMethod:
+    method = LotMethod(ctx.settings.lot_method)
+    if method is LotMethod.SPECIFIC and not picks:
+        return LotMethod.MIN_TAX
+    return method
 
 
 class WindowEnds:
@@ -220,6 +249,11 @@ class WindowEnds:
 
 @dataclass(frozen=True, slots=True)
 class SellVerdict:
+    """What becomes of a sell: `qty` 0 is deferred; `preview` is set when other lots are sold.
+
+    With `preview` None and `qty` above 0, the sell goes ahead as planned.
+    """
+
     qty: Decimal
     preview: SalePreview | None
     decision: TaxDecision | None
@@ -228,20 +262,20 @@ class SellVerdict:
 def guard_loss_sale(
     order: PlannedOrder,
     ctx: TaxContext,
-    preview: SalePreview,
+    washed: Decimal,
     *,
     raises_cash: bool = False,
     window_ends: WindowEnds | None = None,
 ) -> SellVerdict:
-    """Apply the account's loss-sale policy to a sell the engine says would be washed.
+    """Apply the account's loss-sale policy to a sell whose loss the engine says is `washed`.
 
-    A sell that raises cash the owner asked for (a withdrawal, the cash buffer) is never
-    deferred or cut: it is allowed, and the decision shows the disallowed loss. Pass the
-    plan's `window_ends` when guarding many sells of one plan.
+    `washed` is the disallowed amount of the sell as planned (`sale_washed`). A sell that
+    raises cash the owner asked for (a withdrawal, the cash buffer) is never deferred or cut:
+    it is allowed, and the decision shows the disallowed loss. Pass the plan's `window_ends`
+    when guarding many sells of one plan.
     """
-    washed = preview.disallowed
     if washed <= 0:
-        return SellVerdict(order.qty, preview, None)
+        return SellVerdict(order.qty, None, None)
     ends = (window_ends or WindowEnds(ctx))(order.symbol)
     cause = (
         f"selling {quantity(order.qty)} {order.symbol} realizes a loss that a purchase of the "
@@ -269,7 +303,7 @@ def guard_loss_sale(
         why = "allowed by policy" if policy == "allow" else "allowed: the sale raises cash"
         return SellVerdict(
             order.qty,
-            preview,
+            None,
             TaxDecision(
                 TaxAction.ALLOWED,
                 order.symbol,

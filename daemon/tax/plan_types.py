@@ -33,6 +33,17 @@ class BookView(Protocol):
 
     def lots(self, account: str | None = None, symbol: str | None = None) -> Sequence[Lot]: ...
 
+    def sale_disallowed(
+        self,
+        account: str,
+        symbol: str,
+        qty: Decimal,
+        on: date,
+        proceeds: Decimal,
+        method: LotMethod | None = None,
+        picks: Sequence[LotPick] = (),
+    ) -> Decimal: ...
+
     def preview_sale(
         self,
         account: str,

@@ -8,7 +8,7 @@ in the order of the loss lots' acquisition (Treas. Reg. §1.1091-1(b)).
 
 from __future__ import annotations
 
-__all__ = ["PREVIEW_ID", "preview_sales"]
+__all__ = ["PREVIEW_ID", "preview_sales", "sales_disallowed"]
 
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
@@ -31,6 +31,7 @@ PREVIEW_ID = "preview"
 """The sale id a what-if's wash adjustments carry."""
 
 _SPAN = timedelta(days=WINDOW_DAYS)
+_ZERO = Decimal(0)
 
 _Part = tuple[Piece, Decimal, Decimal, Decimal, Decimal]
 """A relieved piece: the piece, shares taken, their proceeds, basis and cost."""
@@ -44,6 +45,51 @@ def preview_sales(
     Raise `TaxDataError` for an unknown account, a sale of more than is held, a named lot
     not held, or two sales of one symbol in one account.
     """
+    trades, chosen_parts, washes = _plan(state, on, requests)
+    return tuple(
+        SalePreview(
+            trade.account,
+            trade.symbol,
+            on,
+            trade.qty,
+            request.method or state.policy.method_for(trade.account),
+            tuple(
+                relieved_piece(p, take, proceeds, on, washes.get((n, i), ()), basis, cost)
+                for i, (p, take, proceeds, basis, cost) in enumerate(parts)
+            ),
+        )
+        for n, (request, trade, parts) in enumerate(
+            zip(requests, trades, chosen_parts, strict=True)
+        )
+    )
+
+
+def sales_disallowed(
+    state: LedgerState, on: date, requests: Sequence[SaleRequest]
+) -> tuple[Decimal, ...]:
+    """Return each sale's `disallowed` as `preview_sales` would, without building its records.
+
+    Raise `TaxDataError` as `preview_sales` does.
+    """
+    _, chosen_parts, washes = _plan(state, on, requests)
+    # Summed as the records would sum it (per piece, then per sale), so that even the
+    # exponent of the result is the same.
+    return tuple(
+        sum(
+            (
+                sum((w.disallowed for w in washes[(n, i)]), _ZERO) if washes.get((n, i)) else _ZERO
+                for i in range(len(parts))
+            ),
+            Decimal(0),
+        )
+        for n, parts in enumerate(chosen_parts)
+    )
+
+
+def _plan(
+    state: LedgerState, on: date, requests: Sequence[SaleRequest]
+) -> tuple[list[Trade], list[list[_Part]], dict[tuple[int, int], tuple[WashAdjustment, ...]]]:
+    """Return the sales as trades, the pieces each relieves, and the washes of their losses."""
     seen: set[tuple[str, str]] = set()
     trades: list[Trade] = []
     chosen_parts: list[list[_Part]] = []
@@ -62,23 +108,7 @@ def preview_sales(
             consumed[id(piece)] = take
         trades.append(trade)
         chosen_parts.append(_parts(chosen, request))
-    washes = _match(state, on, trades, chosen_parts, consumed)
-    return tuple(
-        SalePreview(
-            trade.account,
-            trade.symbol,
-            on,
-            trade.qty,
-            request.method or state.policy.method_for(trade.account),
-            tuple(
-                relieved_piece(p, take, proceeds, on, washes.get((n, i), ()), basis, cost)
-                for i, (p, take, proceeds, basis, cost) in enumerate(parts)
-            ),
-        )
-        for n, (request, trade, parts) in enumerate(
-            zip(requests, trades, chosen_parts, strict=True)
-        )
-    )
+    return trades, chosen_parts, _match(state, on, trades, chosen_parts, consumed)
 
 
 def _trade(state: LedgerState, on: date, request: SaleRequest) -> Trade:

@@ -32,11 +32,13 @@ from daemon.tax.dates import WINDOW_DAYS
 from daemon.tax.guards import (
     OpenLoss,
     WindowEnds,
+    checked_sale_preview,
     floor_to,
     guard_buy,
     guard_loss_sale,
     open_losses,
     sale_preview,
+    sale_washed,
 )
 from daemon.tax.harvest import harvest
 from daemon.tax.plan_types import TaxAction, TaxContext, TaxDecision, TaxedPlan, TaxPreview
@@ -122,8 +124,8 @@ def _sell(
     decisions: list[TaxDecision],
     ends: WindowEnds,
 ) -> PlannedOrder | None:
-    preview = sale_preview(ctx, order.symbol, order.qty)
-    if preview is None:
+    washed = sale_washed(ctx, order.symbol, order.qty)
+    if washed is None:
         decisions.append(
             TaxDecision(
                 TaxAction.UNKNOWN_BASIS,
@@ -136,12 +138,14 @@ def _sell(
         )
         return order
     raises_cash = order.reason.endswith(_RAISE)
-    verdict = guard_loss_sale(order, ctx, preview, raises_cash=raises_cash, window_ends=ends)
+    verdict = guard_loss_sale(order, ctx, washed, raises_cash=raises_cash, window_ends=ends)
     if verdict.decision is not None:
         decisions.append(verdict.decision)
-    if verdict.preview is None or verdict.qty <= 0:
+    if verdict.qty <= 0:
         return None
-    qty, preview = verdict.qty, verdict.preview
+    # Only a sell that goes ahead needs its records: a deferred one was decided on `washed`.
+    qty = verdict.qty
+    preview = verdict.preview or checked_sale_preview(ctx, order.symbol, order.qty)
     if not raises_cash:
         allowed = floor_to(_within_budget(preview, room), ctx.increment(order.symbol))
         if allowed < qty:

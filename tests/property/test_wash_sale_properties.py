@@ -200,6 +200,11 @@ def test_a_preview_is_what_the_last_sale_does(draft, policy):
     )
     sale = replay_trades([*earlier, last], policy).sale(last.id)
     assert [_facts(p) for p in preview.pieces] == [_facts(p) for p in sale.pieces]
+    # The guards' cheaper question gives the same amount, written the same way.
+    washed = before.sale_disallowed(
+        last.account, last.symbol, last.qty, last.date, last.amount, picks=last.lots
+    )
+    assert str(washed) == str(preview.disallowed)
 
 
 def _facts(piece: RelievedPiece) -> tuple[object, ...]:

@@ -243,3 +243,24 @@ def test_losses_after_the_free_shares_are_spoken_for_match_nothing(trades):
     replayed = trades.book().sale("s1")
     assert [p.disallowed for p in preview.pieces] == [Decimal(200), Decimal(100), 0]
     assert _facts(preview.pieces) == _facts(replayed.pieces)
+
+
+@pytest.mark.parametrize("method", list(LotMethod))
+def test_sale_disallowed_is_the_previews_disallowed_without_its_records(trades, method):
+    _worked_lot_set(trades)
+    trades.buy(
+        "2025-05-25", 20, 1900, symbol="XYZ", account="ira", account_type=AccountType.ROTH_IRA
+    )
+    trades.buy("2025-05-28", 7, 600, symbol="XYZ", account="spouse")
+    book = trades.book(default_method=method)
+    for qty, proceeds in [(150, 15000), (40, 2000), (450, 30000), (1, 200)]:
+        args = ("brokerage", "XYZ", Decimal(qty), date(2025, 6, 2), Decimal(proceeds))
+        preview = book.preview_sale(*args)
+        assert str(book.sale_disallowed(*args)) == str(preview.disallowed)
+    named = ("brokerage", "XYZ", Decimal(10), date(2025, 6, 2), Decimal(500))
+    picks = [LotPick("L4", Decimal(10))]
+    washed = book.sale_disallowed(*named, picks=picks)
+    assert washed == Decimal(400)  # 10 shares of L4 at $90 sold at $50, all replaced
+    assert str(washed) == str(book.preview_sale(*named, picks=picks).disallowed)
+    with pytest.raises(TaxDataError, match="sells 451 but only 450 are held"):
+        book.sale_disallowed("brokerage", "XYZ", Decimal(451), date(2025, 6, 2), Decimal(1))
