@@ -254,3 +254,24 @@ def test_each_deferred_sell_waits_for_its_own_groups_last_open_purchase() -> Non
         ("VTI", TaxAction.DEFERRED, TODAY - 10 * DAY + 31 * DAY),
         ("BND", TaxAction.DEFERRED, TODAY - 20 * DAY + 31 * DAY),
     ]
+
+
+def test_two_sells_of_one_group_are_each_checked_against_all_its_replacements() -> None:
+    # Each sell is previewed on its own, as if it were the only one: both see the spouse's
+    # five VTSAX shares, so both are deferred with $50 x 5 disallowed. (Previewed together,
+    # the first loss would take the five shares and the second sell would go through.)
+    house = Household(groups=[["VTI", "VTSAX"]])
+    house.account("brokerage")
+    house.account("spouse", owner="spouse")
+    house.buy("brokerage", "VTI", TODAY - 400 * DAY, 10, 3000)
+    house.buy("brokerage", "VTSAX", TODAY - 380 * DAY, 10, 1500)
+    house.buy("spouse", "VTSAX", TODAY - 10 * DAY, 5, 500)
+    ctx = house.context("brokerage", {"VTI": 250, "VTSAX": 100})
+    taxed = apply_tax(
+        plan_of(order(Side.SELL, "VTI", 10, 250), order(Side.SELL, "VTSAX", 10, 100)), ctx
+    )
+    assert taxed.plan.orders == ()
+    assert [(d.symbol, d.action, d.disallowed) for d in taxed.decisions] == [
+        ("VTI", TaxAction.DEFERRED, D(250)),
+        ("VTSAX", TaxAction.DEFERRED, D(250)),
+    ]
