@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from daemon.domain import AccountType
 from daemon.tax.dates import WINDOW_DAYS
-from daemon.tax.preview import PREVIEW_ID, preview_sales, sales_disallowed
+from daemon.tax.preview import PREVIEW_ID, SalesWhatIf, preview_sales
 from daemon.tax.sweep import LedgerState
 from daemon.tax.types import (
     LossWindow,
@@ -161,23 +161,14 @@ class TaxBook:
         request = SaleRequest(account, symbol, qty, proceeds, method, tuple(picks))
         return preview_sales(self._state, on, (request,))[0]
 
-    def sale_disallowed(
-        self,
-        account: str,
-        symbol: str,
-        qty: Decimal,
-        on: date,
-        proceeds: Decimal,
-        method: LotMethod | None = None,
-        picks: Sequence[LotPick] = (),
-    ) -> Decimal:
-        """Return `preview_sale(...).disallowed` without building the preview's records.
+    def what_if(self, on: date, requests: Sequence[SaleRequest]) -> SalesWhatIf:
+        """Return the sales of one day worked out up to their washes, as `preview_sales` does.
 
-        For a caller that only needs to know whether (and by how much) a sale would be
-        washed, such as a guard that defers washed sales. Raise as `preview_sale` does.
+        Its `disallowed()` says whether each sale would be washed and by how much; its
+        `previews()` are `preview_sales(on, requests)`. For a caller that drops most of the
+        sales it looks at (a guard deferring washed sales), the records are never built.
         """
-        request = SaleRequest(account, symbol, qty, proceeds, method, tuple(picks))
-        return sales_disallowed(self._state, on, (request,))[0]
+        return SalesWhatIf(self._state, on, requests)
 
     def preview_sales(self, on: date, requests: Sequence[SaleRequest]) -> tuple[SalePreview, ...]:
         """Return what the sales of one day would do together, in the order requested.

@@ -19,13 +19,12 @@ __all__ = [
     "BuyVerdict",
     "SellVerdict",
     "WindowEnds",
-    "checked_sale_preview",
     "floor_to",
     "guard_buy",
     "guard_loss_sale",
     "open_losses",
     "sale_preview",
-    "sale_washed",
+    "sale_what_if",
 ]
 
 from collections.abc import Iterable, Sequence
@@ -38,6 +37,7 @@ from daemon.planner import PlannedOrder
 from daemon.planner.reasons import money, quantity
 from daemon.tax.dates import WINDOW_DAYS
 from daemon.tax.plan_types import TaxAction, TaxContext, TaxDecision
+from daemon.tax.preview import SalesWhatIf
 from daemon.tax.relief import rank
 from daemon.tax.types import (
     LossWindow,
@@ -45,6 +45,7 @@ from daemon.tax.types import (
     LotPick,
     PurchaseWindow,
     SalePreview,
+    SaleRequest,
     TaxDataError,
 )
 
@@ -181,38 +182,30 @@ def sale_preview(
     """
     if qty <= 0:
         return None
+    price = ctx.prices[symbol]
     try:
-        return checked_sale_preview(ctx, symbol, qty, picks)
+        return ctx.book.preview_sale(
+            ctx.account, symbol, qty, ctx.today, qty * price, _method(ctx, picks), picks
+        )
     except TaxDataError:
         # Fewer shares in the ledger than sold (lots never imported), or an account the
         # ledger has never seen: the caller says so instead of guessing.
         return None
 
 
-def sale_washed(ctx: TaxContext, symbol: str, qty: Decimal) -> Decimal | None:
-    """Return the loss that selling `qty` now would have disallowed, as `sale_preview` would.
+def sale_what_if(ctx: TaxContext, symbol: str, qty: Decimal) -> SalesWhatIf | None:
+    """Return selling `qty` now worked out as `sale_preview` would, or None when lots are missing.
 
-    None when the ledger lacks lots. Cheaper than the preview: no record per relieved lot, so
-    a sell that will be deferred costs less.
+    Its `disallowed()` decides a washed sell without the preview's records; its `previews()`
+    give the preview `sale_preview` would, for a sell that goes ahead.
     """
     if qty <= 0:
         return None
+    request = SaleRequest(ctx.account, symbol, qty, qty * ctx.prices[symbol], _method(ctx, ()))
     try:
-        return ctx.book.sale_disallowed(
-            ctx.account, symbol, qty, ctx.today, qty * ctx.prices[symbol], _method(ctx, ())
-        )
+        return ctx.book.what_if(ctx.today, (request,))
     except TaxDataError:
         return None
-
-
-def checked_sale_preview(
-    ctx: TaxContext, symbol: str, qty: Decimal, picks: Sequence[LotPick] = ()
-) -> SalePreview:
-    """Return the preview of a sale the ledger has the lots for; raise `TaxDataError` if not."""
-    price = ctx.prices[symbol]
-    return ctx.book.preview_sale(
-        ctx.account, symbol, qty, ctx.today, qty * price, _method(ctx, picks), picks
-    )
 
 
 def _method(ctx: TaxContext, picks: Sequence[LotPick]) -> LotMethod:
@@ -269,7 +262,7 @@ def guard_loss_sale(
 ) -> SellVerdict:
     """Apply the account's loss-sale policy to a sell whose loss the engine says is `washed`.
 
-    `washed` is the disallowed amount of the sell as planned (`sale_washed`). A sell that
+    `washed` is the disallowed amount of the sell as planned (`sale_what_if`). A sell that
     raises cash the owner asked for (a withdrawal, the cash buffer) is never deferred or cut:
     it is allowed, and the decision shows the disallowed loss. Pass the plan's `window_ends`
     when guarding many sells of one plan.

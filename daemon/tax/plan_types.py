@@ -22,8 +22,18 @@ from typing import Any, Protocol
 from daemon.domain import AccountType
 from daemon.planner import Plan
 from daemon.tax.identical import SubstantiallyIdentical
+from daemon.tax.preview import SalesWhatIf
 from daemon.tax.settings import TaxSettings
-from daemon.tax.types import LossWindow, Lot, LotMethod, LotPick, PurchaseWindow, SalePreview, Term
+from daemon.tax.types import (
+    LossWindow,
+    Lot,
+    LotMethod,
+    LotPick,
+    PurchaseWindow,
+    SalePreview,
+    SaleRequest,
+    Term,
+)
 
 _ZERO = Decimal(0)
 
@@ -33,16 +43,7 @@ class BookView(Protocol):
 
     def lots(self, account: str | None = None, symbol: str | None = None) -> Sequence[Lot]: ...
 
-    def sale_disallowed(
-        self,
-        account: str,
-        symbol: str,
-        qty: Decimal,
-        on: date,
-        proceeds: Decimal,
-        method: LotMethod | None = None,
-        picks: Sequence[LotPick] = (),
-    ) -> Decimal: ...
+    def what_if(self, on: date, requests: Sequence[SaleRequest]) -> SalesWhatIf: ...
 
     def preview_sale(
         self,

@@ -8,7 +8,7 @@ in the order of the loss lots' acquisition (Treas. Reg. §1.1091-1(b)).
 
 from __future__ import annotations
 
-__all__ = ["PREVIEW_ID", "preview_sales", "sales_disallowed"]
+__all__ = ["PREVIEW_ID", "SalesWhatIf", "preview_sales"]
 
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
@@ -45,45 +45,62 @@ def preview_sales(
     Raise `TaxDataError` for an unknown account, a sale of more than is held, a named lot
     not held, or two sales of one symbol in one account.
     """
-    trades, chosen_parts, washes = _plan(state, on, requests)
-    return tuple(
-        SalePreview(
-            trade.account,
-            trade.symbol,
-            on,
-            trade.qty,
-            request.method or state.policy.method_for(trade.account),
-            tuple(
-                relieved_piece(p, take, proceeds, on, washes.get((n, i), ()), basis, cost)
-                for i, (p, take, proceeds, basis, cost) in enumerate(parts)
-            ),
-        )
-        for n, (request, trade, parts) in enumerate(
-            zip(requests, trades, chosen_parts, strict=True)
-        )
-    )
+    return SalesWhatIf(state, on, requests).previews()
 
 
-def sales_disallowed(
-    state: LedgerState, on: date, requests: Sequence[SaleRequest]
-) -> tuple[Decimal, ...]:
-    """Return each sale's `disallowed` as `preview_sales` would, without building its records.
+class SalesWhatIf:
+    """Sales of one day worked out up to their wash matches, the records built only on demand.
 
-    Raise `TaxDataError` as `preview_sales` does.
+    `disallowed` answers whether (and by how much) each sale would be washed; `previews` adds
+    a record per relieved piece, which is most of a preview's cost, for the caller that keeps
+    the sale. Building one raises `TaxDataError` as `preview_sales` does.
     """
-    _, chosen_parts, washes = _plan(state, on, requests)
-    # Summed as the records would sum it (per piece, then per sale), so that even the
-    # exponent of the result is the same.
-    return tuple(
-        sum(
-            (
-                sum((w.disallowed for w in washes[(n, i)]), _ZERO) if washes.get((n, i)) else _ZERO
-                for i in range(len(parts))
-            ),
-            Decimal(0),
+
+    __slots__ = ("_on", "_parts", "_requests", "_state", "_trades", "_washes")
+
+    def __init__(self, state: LedgerState, on: date, requests: Sequence[SaleRequest]) -> None:
+        self._state = state
+        self._on = on
+        self._requests = tuple(requests)
+        self._trades, self._parts, self._washes = _plan(state, on, self._requests)
+
+    def disallowed(self) -> tuple[Decimal, ...]:
+        """Return each sale's `disallowed`, exactly as its preview would give it."""
+        washes = self._washes
+        # Summed as the records would sum it (per piece, then per sale), so that even the
+        # exponent of the result is the same.
+        return tuple(
+            sum(
+                (
+                    sum((w.disallowed for w in washes[(n, i)]), _ZERO)
+                    if washes.get((n, i))
+                    else _ZERO
+                    for i in range(len(parts))
+                ),
+                Decimal(0),
+            )
+            for n, parts in enumerate(self._parts)
         )
-        for n, parts in enumerate(chosen_parts)
-    )
+
+    def previews(self) -> tuple[SalePreview, ...]:
+        """Return the preview of each sale, in the order requested."""
+        state, on, washes = self._state, self._on, self._washes
+        return tuple(
+            SalePreview(
+                trade.account,
+                trade.symbol,
+                on,
+                trade.qty,
+                request.method or state.policy.method_for(trade.account),
+                tuple(
+                    relieved_piece(p, take, proceeds, on, washes.get((n, i), ()), basis, cost)
+                    for i, (p, take, proceeds, basis, cost) in enumerate(parts)
+                ),
+            )
+            for n, (request, trade, parts) in enumerate(
+                zip(self._requests, self._trades, self._parts, strict=True)
+            )
+        )
 
 
 def _plan(
@@ -174,7 +191,7 @@ def _match(
         piece, take, proceeds, basis, _ = chosen_parts[n][i]
         left = free.get(id(group))
         if left is None:
-            left = _free_shares(group, on, consumed)
+            left = free[id(group)] = _free_shares(group, on, consumed)
         if left <= 0:
             continue
         matches = plan_matches(group, piece.block, take, on, state.policy, consumed)

@@ -32,13 +32,12 @@ from daemon.tax.dates import WINDOW_DAYS
 from daemon.tax.guards import (
     OpenLoss,
     WindowEnds,
-    checked_sale_preview,
     floor_to,
     guard_buy,
     guard_loss_sale,
     open_losses,
     sale_preview,
-    sale_washed,
+    sale_what_if,
 )
 from daemon.tax.harvest import harvest
 from daemon.tax.plan_types import TaxAction, TaxContext, TaxDecision, TaxedPlan, TaxPreview
@@ -124,8 +123,8 @@ def _sell(
     decisions: list[TaxDecision],
     ends: WindowEnds,
 ) -> PlannedOrder | None:
-    washed = sale_washed(ctx, order.symbol, order.qty)
-    if washed is None:
+    what_if = sale_what_if(ctx, order.symbol, order.qty)
+    if what_if is None:
         decisions.append(
             TaxDecision(
                 TaxAction.UNKNOWN_BASIS,
@@ -138,6 +137,7 @@ def _sell(
         )
         return order
     raises_cash = order.reason.endswith(_RAISE)
+    washed = what_if.disallowed()[0]
     verdict = guard_loss_sale(order, ctx, washed, raises_cash=raises_cash, window_ends=ends)
     if verdict.decision is not None:
         decisions.append(verdict.decision)
@@ -145,7 +145,7 @@ def _sell(
         return None
     # Only a sell that goes ahead needs its records: a deferred one was decided on `washed`.
     qty = verdict.qty
-    preview = verdict.preview or checked_sale_preview(ctx, order.symbol, order.qty)
+    preview = verdict.preview or what_if.previews()[0]
     if not raises_cash:
         allowed = floor_to(_within_budget(preview, room), ctx.increment(order.symbol))
         if allowed < qty:

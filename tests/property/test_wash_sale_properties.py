@@ -200,11 +200,12 @@ def test_a_preview_is_what_the_last_sale_does(draft, policy):
     )
     sale = replay_trades([*earlier, last], policy).sale(last.id)
     assert [_facts(p) for p in preview.pieces] == [_facts(p) for p in sale.pieces]
-    # The guards' cheaper question gives the same amount, written the same way.
-    washed = before.sale_disallowed(
-        last.account, last.symbol, last.qty, last.date, last.amount, picks=last.lots
+    # The guards' what-if: the same amount, written the same way, before any record is built.
+    what_if = before.what_if(
+        last.date, [SaleRequest(last.account, last.symbol, last.qty, last.amount, picks=last.lots)]
     )
-    assert str(washed) == str(preview.disallowed)
+    assert str(what_if.disallowed()[0]) == str(preview.disallowed)
+    assert what_if.previews() == (preview,)
 
 
 def _facts(piece: RelievedPiece) -> tuple[object, ...]:

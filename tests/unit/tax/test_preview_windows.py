@@ -246,21 +246,30 @@ def test_losses_after_the_free_shares_are_spoken_for_match_nothing(trades):
 
 
 @pytest.mark.parametrize("method", list(LotMethod))
-def test_sale_disallowed_is_the_previews_disallowed_without_its_records(trades, method):
+def test_a_what_if_gives_the_previews_disallowed_before_building_its_records(trades, method):
     _worked_lot_set(trades)
     trades.buy(
         "2025-05-25", 20, 1900, symbol="XYZ", account="ira", account_type=AccountType.ROTH_IRA
     )
     trades.buy("2025-05-28", 7, 600, symbol="XYZ", account="spouse")
     book = trades.book(default_method=method)
-    for qty, proceeds in [(150, 15000), (40, 2000), (450, 30000), (1, 200)]:
-        args = ("brokerage", "XYZ", Decimal(qty), date(2025, 6, 2), Decimal(proceeds))
-        preview = book.preview_sale(*args)
-        assert str(book.sale_disallowed(*args)) == str(preview.disallowed)
-    named = ("brokerage", "XYZ", Decimal(10), date(2025, 6, 2), Decimal(500))
-    picks = [LotPick("L4", Decimal(10))]
-    washed = book.sale_disallowed(*named, picks=picks)
-    assert washed == Decimal(400)  # 10 shares of L4 at $90 sold at $50, all replaced
-    assert str(washed) == str(book.preview_sale(*named, picks=picks).disallowed)
+    on = date(2025, 6, 2)
+    requests = [
+        SaleRequest("brokerage", "XYZ", Decimal(qty), Decimal(proceeds), picks=picks)
+        for qty, proceeds, picks in [
+            (150, 15000, ()),
+            (40, 2000, ()),
+            (450, 30000, ()),
+            (1, 200, ()),
+            (10, 500, (LotPick("L4", Decimal(10)),)),
+        ]
+    ]
+    for request in requests:
+        what_if = book.what_if(on, [request])
+        (preview,) = book.preview_sales(on, [request])
+        assert str(what_if.disallowed()[0]) == str(preview.disallowed)
+        assert what_if.previews() == (preview,)
+    # 10 shares of L4 at $90 sold at $50, all replaced by the Roth and spouse purchases.
+    assert book.what_if(on, requests[-1:]).disallowed() == (Decimal(400),)
     with pytest.raises(TaxDataError, match="sells 451 but only 450 are held"):
-        book.sale_disallowed("brokerage", "XYZ", Decimal(451), date(2025, 6, 2), Decimal(1))
+        book.what_if(on, [SaleRequest("brokerage", "XYZ", Decimal(451), Decimal(1))])
