@@ -66,21 +66,13 @@ class SalesWhatIf:
 
     def disallowed(self) -> tuple[Decimal, ...]:
         """Return each sale's `disallowed`, exactly as its preview would give it."""
-        washes = self._washes
-        # Summed as the records would sum it (per piece, then per sale), so that even the
-        # exponent of the result is the same.
-        return tuple(
-            sum(
-                (
-                    sum((w.disallowed for w in washes[(n, i)]), _ZERO)
-                    if washes.get((n, i))
-                    else _ZERO
-                    for i in range(len(parts))
-                ),
-                Decimal(0),
-            )
-            for n, parts in enumerate(self._parts)
-        )
+        totals = [Decimal(0)] * len(self._parts)
+        # Each piece's washes summed first, as its record sums them. The sums are exact, so
+        # the total, down to its exponent, is the one the preview's records add up to.
+        for (n, _), washes in self._washes.items():
+            if washes:
+                totals[n] += sum((w.disallowed for w in washes), _ZERO)
+        return tuple(totals)
 
     def previews(self) -> tuple[SalePreview, ...]:
         """Return the preview of each sale, in the order requested."""
@@ -195,8 +187,9 @@ def _match(
         if left <= 0:
             continue
         matches = plan_matches(group, piece.block, take, on, state.policy, consumed)
-        free[id(group)] = left - sum((t for _, t in matches), Decimal(0))
-        amounts = disallowed_amounts(basis - proceeds, take, [t for _, t in matches])
+        takes = [t for _, t in matches]
+        free[id(group)] = left - sum(takes, Decimal(0))
+        amounts = disallowed_amounts(basis - proceeds, take, takes)
         washes[(n, i)] = tuple(
             _wash(state, trades[n], piece, used, used_qty, amount)
             for (used, used_qty), amount in zip(matches, amounts, strict=True)
