@@ -72,17 +72,18 @@ class Piece:
 
     def to_lot(self) -> Lot:
         trade = self.block.trade
+        # Positional, in field order: the book turns every open piece into a `Lot`.
         return Lot(
-            source_id=trade.id,
-            account=trade.account,
-            account_type=trade.account_type,
-            symbol=trade.symbol,
-            owner=trade.owner,
-            qty=self.qty,
-            cost=self.cost,
-            adjusted_basis=self.adjusted_basis,
-            acquired=trade.date,
-            holding_period_start=self.holding_period_start,
-            order_id=trade.purchase_order,
-            replacement_used=self.used,
+            trade.id,
+            trade.account,
+            trade.account_type,
+            trade.symbol,
+            trade.owner,
+            self.qty,
+            self.cost,
+            self.adjusted_basis,
+            trade.date,
+            self.holding_period_start,
+            trade.purchase_order,
+            self.used,
         )
