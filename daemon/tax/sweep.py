@@ -87,19 +87,39 @@ def select_pieces(
     that lot), then `method` for the rest. Raise `TaxDataError` when the account holds too few
     shares, or a named lot is not held or holds less than named.
     """
-    if not picks and method in _IN_ORDER:
-        # Held pieces are kept in order of acquisition: FIFO and LIFO need no ranking.
-        in_order, short = _take_in_order(held[::-1] if method is LotMethod.LIFO else held, qty)
-        if not short:
-            return in_order
+    if not picks:
+        if method in _IN_ORDER:
+            # Held pieces are kept in order of acquisition: FIFO and LIFO need no ranking.
+            pieces = held[::-1] if method is LotMethod.LIFO else held
+            taken, remaining = _take_in_order(pieces, qty)
+            short = remaining > 0
+        else:
+            taken, short = _take_ranked(rank(held, method, on, price), qty)
+        if short:
+            total = sum((p.qty for p in held), _ZERO)
+            raise TaxDataError(trade_id, "qty", f"sells {qty} but only {total} are held")
+        return taken
+    return _select_named(held, trade_id, qty, method, picks, on, price)
+
+
+def _select_named(
+    held: Sequence[Piece],
+    trade_id: str,
+    qty: Decimal,
+    method: LotMethod,
+    picks: Sequence[LotPick],
+    on: date,
+    price: Decimal,
+) -> Selection:
     total = sum((p.qty for p in held), _ZERO)
     if total < qty:
         raise TaxDataError(trade_id, "qty", f"sells {qty} but only {total} are held")
-    if not picks:
-        return _take_ranked(rank(held, method, on, price), qty)
+    by_source: dict[str, list[Piece]] = {}
+    for piece in held:
+        by_source.setdefault(piece.block.trade.id, []).append(piece)
     chosen = _Chosen()
     for pick in picks:
-        pieces = [p for p in held if p.block.trade.id == pick.source_id]
+        pieces = by_source.get(pick.source_id, [])
         if not pieces:
             raise TaxDataError(trade_id, "lot", f"lot {pick.source_id} is not held")
         have = sum((chosen.free(p) for p in pieces), Decimal(0))
@@ -134,8 +154,8 @@ def _take_in_order(pieces: Sequence[Piece], qty: Decimal) -> tuple[Selection, De
     return chosen, remaining
 
 
-def _take_ranked(ranked: Sequence[Piece], qty: Decimal) -> Selection:
-    """Return what `_Chosen` would take from `ranked` with nothing named, without its books.
+def _take_ranked(ranked: Sequence[Piece], qty: Decimal) -> tuple[Selection, bool]:
+    """Return what `_Chosen` would take from `ranked` with nothing named, and if it fell short.
 
     The arithmetic is `_Chosen`'s, so quantities keep the same exponents (`5` vs `5.00`).
     """
@@ -146,8 +166,8 @@ def _take_ranked(ranked: Sequence[Piece], qty: Decimal) -> Selection:
         chosen.append((piece, take))
         total += take
         if total == qty:
-            break
-    return chosen
+            return chosen, False
+    return chosen, True
 
 
 class _Chosen:

@@ -347,6 +347,15 @@ def test_selling_more_than_held_is_refused_naming_the_trade(trades):
         trades.book()
 
 
+@pytest.mark.parametrize("method", list(LotMethod))
+def test_selling_more_than_held_is_refused_under_every_method(trades, method):
+    trades.buy("2024-01-02", 10, 1000)
+    trades.buy("2024-01-05", "2.50", 300)
+    trades.sell("2024-02-01", 13, 1200)
+    with pytest.raises(TaxDataError, match=r"trade s1, qty: sells 13 but only 12.50 are held"):
+        trades.book(default_method=method)
+
+
 def test_a_named_lot_must_be_held(trades):
     trades.buy("2024-01-02", 10, 1000)
     trades.buy("2024-01-03", 10, 1000, symbol="Y")
