@@ -39,7 +39,8 @@ class PageVisit:
     """Exceptions, console errors and error log entries."""
     proxy_connections: int = 0
     proxied: list[str] = field(default_factory=list)
-    """The first line of each connection the proxy saw (what was asked for)."""
+    """The first line of each connection the proxy saw (what was asked for); empty when the
+    connection closed without asking for anything."""
     result: dict[str, Any] = field(default_factory=dict)
     """What `probe` evaluated to in the page."""
 

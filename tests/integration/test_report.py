@@ -279,9 +279,11 @@ def test_the_page_opens_in_chromium_without_errors_or_network(history: History) 
     print(f"screenshot of the report: {screenshot}")
     assert seen.errors == []
     assert seen.requests == [written.path.resolve().as_uri()]
-    assert all(any(host in line for host in BROWSER_SERVICES) for line in seen.proxied), (
-        seen.proxied
-    )
+    # Chromium's own background calls, and sockets it opened ahead and closed without asking
+    # for anything (an empty first line), are all the trap may see.
+    assert all(
+        not line or any(host in line for host in BROWSER_SERVICES) for line in seen.proxied
+    ), seen.proxied
     assert seen.result["sections"] >= 5
     assert seen.result["charts"] == 3
     assert seen.result["external"] == 0
