@@ -63,22 +63,15 @@ def reconcile(
         database=database, broker=broker, account=account, clock=clock, log=log
     )
     with database.transaction() as session:
-        mark = reading_mark(session, account, clock())
-        read_through, baseline = mark.fills_read_through, mark.reconciled_at is None
-        book = _book(session, account)
-        known = _known_fill_ids(session, account)
+        agreed = _Agreed.load(session, account, clock())
     # Re-read a day before the last fill seen: a fill reported late with an earlier time is
     # still found, and fill ids keep the overlap from counting anything twice.
+    read_through = agreed.read_through
     since = read_through - FILL_OVERLAP if read_through is not None else EPOCH
-
-    def agrees(fills: Sequence[Fill], snapshot: AccountSnapshot) -> bool:
-        # A first reconciliation has no book to agree with: it always reads fills twice.
-        return not baseline and not _differences(book, _new(fills, known), snapshot)
-
-    fills, snapshot = _consistent_read(broker, symbols, since, agrees)
+    fills, snapshot = _consistent_read(broker, symbols, since, agreed.explains)
     with database.transaction() as session:
         result = _record(
-            session, account, fills, snapshot, unresolved, clock(), cycle_id, on_mismatch
+            session, agreed, account, fills, snapshot, unresolved, clock(), cycle_id, on_mismatch
         )
     log.info(
         "reconciled",
@@ -89,6 +82,57 @@ def reconcile(
         baseline=result.baseline,
     )
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Agreed:
+    """What trimtab last agreed on with the broker: read once, before the broker is read.
+
+    Nothing else changes it meanwhile: one trimtab process at a time runs an account.
+    """
+
+    book: Mapping[str, Decimal]
+    fill_ids: frozenset[str]
+    baseline: bool
+    """No reconciliation yet: there is no book to agree with."""
+    read_through: datetime | None
+
+    @classmethod
+    def load(cls, session: Session, account: str, now: datetime) -> _Agreed:
+        mark = reading_mark(session, account, now)
+        rows = session.scalars(select(BookPositionRow).where(BookPositionRow.account == account))
+        ids = session.scalars(select(FillRow.fill_id).where(FillRow.account == account))
+        return cls(
+            book={row.symbol: row.qty for row in rows},
+            fill_ids=frozenset(ids),
+            baseline=mark.reconciled_at is None,
+            read_through=mark.fills_read_through,
+        )
+
+    def new(self, fills: Sequence[Fill]) -> list[Fill]:
+        return [f for f in fills if f.fill_id not in self.fill_ids]
+
+    def differences(
+        self, new: Sequence[Fill], snapshot: AccountSnapshot
+    ) -> dict[str, tuple[Decimal, Decimal]]:
+        """Return symbol -> (book plus `new` fills, the broker's position) where they differ."""
+        expected = dict(self.book)
+        for fill in new:
+            signed = fill.qty if fill.side is Side.BUY else -fill.qty
+            expected[fill.symbol] = expected.get(fill.symbol, Decimal(0)) + signed
+        reported = _reported(snapshot)
+        return {
+            symbol: (expected.get(symbol, Decimal(0)), reported.get(symbol, Decimal(0)))
+            for symbol in sorted(set(expected) | set(reported))
+            if expected.get(symbol, Decimal(0)) != reported.get(symbol, Decimal(0))
+        }
+
+    def explains(self, fills: Sequence[Fill], snapshot: AccountSnapshot) -> bool:
+        """Whether the book plus the new ones of `fills` is the snapshot's positions.
+
+        Never on a first reconciliation: it always reads fills twice.
+        """
+        return not self.baseline and not self.differences(self.new(fills), snapshot)
 
 
 def _consistent_read(
@@ -119,6 +163,7 @@ def _consistent_read(
 
 def _record(
     session: Session,
+    agreed: _Agreed,
     account: str,
     fills: Sequence[Fill],
     snapshot: AccountSnapshot,
@@ -133,12 +178,12 @@ def _record(
             select(OrderIntentRow.client_order_id).where(OrderIntentRow.account == account)
         )
     )
-    new = _new(fills, _known_fill_ids(session, account))
+    new = agreed.new(fills)
     for fill in new:
         session.add(_fill_row(account, fill, fill.client_order_id not in ours, now))
     reported = _reported(snapshot)
-    baseline = mark.reconciled_at is None
-    mismatches = {} if baseline else _differences(_book(session, account), new, snapshot)
+    baseline = agreed.baseline
+    mismatches = {} if baseline else agreed.differences(new, snapshot)
     session.execute(delete(BookPositionRow).where(BookPositionRow.account == account))
     session.flush()
     for symbol, qty in reported.items():
@@ -192,37 +237,8 @@ def _record(
     )
 
 
-def _book(session: Session, account: str) -> dict[str, Decimal]:
-    rows = session.scalars(select(BookPositionRow).where(BookPositionRow.account == account))
-    return {row.symbol: row.qty for row in rows}
-
-
-def _known_fill_ids(session: Session, account: str) -> set[str]:
-    return set(session.scalars(select(FillRow.fill_id).where(FillRow.account == account)))
-
-
-def _new(fills: Sequence[Fill], known: Collection[str]) -> list[Fill]:
-    return [f for f in fills if f.fill_id not in known]
-
-
 def _reported(snapshot: AccountSnapshot) -> dict[str, Decimal]:
     return {p.symbol: p.qty for p in snapshot.positions if p.qty != 0}
-
-
-def _differences(
-    book: Mapping[str, Decimal], new: Sequence[Fill], snapshot: AccountSnapshot
-) -> dict[str, tuple[Decimal, Decimal]]:
-    """Return symbol -> (book plus new fills, the broker's position) where the two differ."""
-    expected = dict(book)
-    for fill in new:
-        signed = fill.qty if fill.side is Side.BUY else -fill.qty
-        expected[fill.symbol] = expected.get(fill.symbol, Decimal(0)) + signed
-    reported = _reported(snapshot)
-    return {
-        symbol: (expected.get(symbol, Decimal(0)), reported.get(symbol, Decimal(0)))
-        for symbol in sorted(set(expected) | set(reported))
-        if expected.get(symbol, Decimal(0)) != reported.get(symbol, Decimal(0))
-    }
 
 
 def _fill_row(account: str, fill: Fill, external: bool, now: datetime) -> FillRow:
