@@ -24,6 +24,7 @@ anything trades (credentials, account blocks, symbols, calendar). Detect it with
 from __future__ import annotations
 
 __all__ = [
+    "MIN_NOTIONAL",
     "AccountCheck",
     "AssetCheck",
     "Broker",
@@ -32,6 +33,7 @@ __all__ = [
     "BrokerPlugin",
     "CredentialsRejected",
     "SessionDay",
+    "notional_problem",
 ]
 
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -43,11 +45,37 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from daemon.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent
+from daemon.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent, OrderType
 from daemon.errors import BrokerError
 
 if TYPE_CHECKING:
     from daemon.persistence.db import Database
+
+
+MIN_NOTIONAL = Decimal(1)
+"""The smallest dollar-amount order: Alpaca's, which the simulated broker keeps to."""
+_CENT = Decimal("0.01")
+
+
+def notional_problem(intent: OrderIntent) -> str | None:
+    """Return what is wrong with a dollar-amount order at any broker that takes them, or None.
+
+    None too for an order in shares. Each broker's own rule (fractions allowed for the
+    symbol) comes on top.
+    """
+    notional = intent.notional
+    if notional is None:
+        return None
+    if not isinstance(notional, Decimal) or not notional.is_finite():
+        return f"notional must be a finite Decimal, got {notional!r}"
+    if intent.order_type is not OrderType.MARKET or intent.limit_price is not None:
+        return (
+            "brokers take dollar-amount orders only as market orders (fix: set "
+            'policy.order_type = "market", or policy.notional_buys = false)'
+        )
+    if notional < MIN_NOTIONAL or notional != notional.quantize(_CENT):
+        return f"notional {notional} must be whole cents of at least ${MIN_NOTIONAL}"
+    return None
 
 
 @runtime_checkable

@@ -21,14 +21,13 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from adapters.alpaca.parsing import AccountInfo, AssetInfo
+from adapters.base import notional_problem
 from daemon.domain import OrderIntent, OrderType
 
 NINE_DECIMALS = Decimal("0.000000001")
 CENT = Decimal("0.01")
 SUB_DOLLAR_TICK = Decimal("0.0001")
 MAX_CLIENT_ORDER_ID = 128
-MIN_NOTIONAL = Decimal(1)
-"""Alpaca's smallest dollar-amount order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,15 +109,9 @@ def _notional_order(
     """Return a dollar-amount order, or why Alpaca would refuse it (nothing is sent)."""
     notional = intent.notional
     assert notional is not None
-    if not isinstance(notional, Decimal) or not notional.is_finite():
-        return f"notional must be a finite Decimal, got {notional!r}"
-    if intent.order_type is not OrderType.MARKET or intent.limit_price is not None:
-        return (
-            "Alpaca takes dollar-amount orders only as market orders (fix: set "
-            'policy.order_type = "market", or policy.notional_buys = false)'
-        )
-    if notional < MIN_NOTIONAL or notional != notional.quantize(CENT):
-        return f"notional {notional} must be whole cents of at least ${MIN_NOTIONAL}"
+    malformed = notional_problem(intent)
+    if malformed is not None:
+        return malformed
     if not fractional_allowed or not asset.fractionable:
         whose = "Alpaca does not trade" if fractional_allowed else "broker_settings.fractional"
         why = (

@@ -37,7 +37,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from adapters.base import AccountCheck, AssetCheck, BrokerEnvironment, SessionDay
+from adapters.base import (
+    AccountCheck,
+    AssetCheck,
+    BrokerEnvironment,
+    SessionDay,
+    notional_problem,
+)
 from adapters.sim.checks import account_check, asset_check, weekday_sessions
 from adapters.sim.config import SimSettings
 from adapters.sim.faults import FaultInjector
@@ -68,9 +74,7 @@ CENT = Decimal("0.01")
 SUB_DOLLAR_TICK = Decimal("0.0001")
 AVG_COST_STEP = Decimal("0.000001")
 MAX_QTY_DECIMALS = 9
-NINE_DECIMALS = Decimal("0.000000001")
-MIN_NOTIONAL = Decimal(1)
-"""Alpaca's smallest dollar-amount order."""
+QTY_STEP = Decimal(1).scaleb(-MAX_QTY_DECIMALS)
 MAX_CLIENT_ORDER_ID = 128  # Alpaca's limit; also the column's width
 MAX_SYMBOL = 32
 MAX_MAGNITUDE = Decimal(10) ** 15  # far above any real order, far below NUMERIC(38, 12)
@@ -176,8 +180,13 @@ class SimBroker:
     def get_orders(self, client_order_ids: Collection[str]) -> Mapping[str, BrokerOrder]:
         """Return the orders with these client order ids that exist, by client order id."""
         with self.faults.call("get_order", read=True), self._locked() as (session, _account, _now):
-            rows = (self._order(session, coid) for coid in sorted(set(client_order_ids)))
-            return {row.client_order_id: row.to_order() for row in rows if row is not None}
+            rows = session.scalars(
+                select(SimOrderRow).where(
+                    SimOrderRow.account == self.account,
+                    SimOrderRow.client_order_id.in_(set(client_order_ids)),
+                )
+            )
+            return {row.client_order_id: row.to_order() for row in rows}
 
     def cancel(self, client_order_id: str) -> BrokerOrder:
         """Cancel an open order; return a finished one unchanged; raise for an unknown id.
@@ -443,21 +452,17 @@ class SimBroker:
         if intent.notional is None or quote is None or self._notional_problem(intent):
             return intent
         price = _fill_price(intent.side, quote.price, self.settings.slippage_bps)
-        shares = (intent.notional / price).quantize(NINE_DECIMALS, ROUND_FLOOR)
+        shares = (intent.notional / price).quantize(QTY_STEP, ROUND_FLOOR)
         return dataclasses.replace(intent, qty=shares)
 
     def _notional_problem(self, intent: OrderIntent) -> str | None:
-        notional = intent.notional
-        if notional is None:
-            return None
-        if not isinstance(notional, Decimal) or not notional.is_finite():
-            return f"notional must be a finite Decimal, got {notional!r}"
-        if intent.order_type is not OrderType.MARKET:
-            return "a notional order must be a market order"
-        if notional < MIN_NOTIONAL or notional != notional.quantize(CENT):
-            return f"notional {notional} must be whole cents of at least ${MIN_NOTIONAL}"
+        malformed = notional_problem(intent)
+        if malformed is not None or intent.notional is None:
+            return malformed
         if not self.settings.fractional:
-            return f"notional order for ${notional}: this sim account trades whole shares only"
+            return (
+                f"notional order for ${intent.notional}: this sim account trades whole shares only"
+            )
         return None
 
     def _shape_problem(self, intent: OrderIntent) -> str | None:
