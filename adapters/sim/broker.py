@@ -461,7 +461,8 @@ class SimBroker:
             return malformed
         if not self.settings.fractional:
             return (
-                f"notional order for ${intent.notional}: this sim account trades whole shares only"
+                f"notional order for ${intent.notional}: this sim account trades whole shares only "
+                "(fix: set broker_settings.fractional = true, or policy.notional_buys = false)"
             )
         return None
 
