@@ -11,7 +11,7 @@
 | `fills(since)` | yes | executions at or after `since`, oldest first, unique `fill_id`s |
 | `close()` | yes | release connections |
 
-Errors (from `daemon.errors`): `TransientBrokerError` for reads that may succeed later,
+Errors (from `daemon.core.errors`): `TransientBrokerError` for reads that may succeed later,
 `OrderRejected` for a definitive refusal, `OutcomeUnknown` when an order may or may not exist
 (timeout, dropped connection), `DuplicateClientOrderId` when the id is taken (the order
 exists: fetch it). Adapters translate their SDK's exceptions with `raise ... from exc`.
@@ -45,11 +45,11 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from daemon.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent, OrderType
-from daemon.errors import BrokerError
+from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent, OrderType
+from daemon.core.errors import BrokerError
 
 if TYPE_CHECKING:
-    from daemon.persistence.db import Database
+    from daemon.store.db import Database
 
 
 MIN_NOTIONAL = Decimal(1)

@@ -115,7 +115,7 @@ class Daemon:
 
 def a_minute_ago(exchange: str) -> str:
     """Return the exchange's wall-clock time a minute ago, as a fixed-time schedule."""
-    from daemon.calendar import exchange_timezone
+    from daemon.core.calendar import exchange_timezone
 
     return f"{datetime.now(exchange_timezone(exchange)) - timedelta(minutes=1):%H:%M}"
 

@@ -24,12 +24,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from daemon.cash_flows import CashFlow, FlowKind, record_flow
-from daemon.config import Settings
-from daemon.monitoring import check_alerts
-from daemon.performance import DailyPoint, summarize
-from daemon.persistence.db import Database, open_database
-from daemon.valuations import Valuation, ValuationSource, daily_series, record_valuation
+from daemon.config.settings import Settings
+from daemon.core.performance import DailyPoint, summarize
+from daemon.monitor.alerting import check_alerts
+from daemon.store.cash_flows import CashFlow, FlowKind, record_flow
+from daemon.store.db import Database, open_database
+from daemon.store.valuations import Valuation, ValuationSource, daily_series, record_valuation
 
 CENT = Decimal("0.01")
 

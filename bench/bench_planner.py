@@ -14,8 +14,8 @@ import statistics
 import time
 from decimal import Decimal
 
-from daemon.domain import CASH
-from daemon.planner import Band, PlanInput, PlanningPolicy, plan_rebalance
+from daemon.core.domain import CASH
+from daemon.core.planner import Band, PlanInput, PlanningPolicy, plan_rebalance
 
 TARGET_MS = 50.0
 """What 5,000 holdings must plan in (median), on the project's 2-core machine."""

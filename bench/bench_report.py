@@ -24,9 +24,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from daemon.audit import AuditLog  # noqa: E402 (after the path set-up)
-from daemon.audit_export import export_line  # noqa: E402
-from daemon.audit_head import AUDIT_HEAD_NAME, read_head  # noqa: E402
+from daemon.audit.export import export_line  # noqa: E402
+from daemon.audit.head import AUDIT_HEAD_NAME, read_head  # noqa: E402
+from daemon.audit.log import AuditLog  # noqa: E402 (after the path set-up)
 from daemon.report.data import gather  # noqa: E402
 from daemon.report.html import render_html  # noqa: E402
 from daemon.report.writer import write_daily_report  # noqa: E402

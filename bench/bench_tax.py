@@ -21,9 +21,9 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
-from daemon.domain import AccountType, Side
-from daemon.tax import SubstantiallyIdentical, TaxPolicy, Trade, replay_trades
-from daemon.tax.replay import book_to_json, parse_trades
+from daemon.core.domain import AccountType, Side
+from daemon.core.tax import SubstantiallyIdentical, TaxPolicy, Trade, replay_trades
+from daemon.core.tax.replay import book_to_json, parse_trades
 
 TARGET_S = 5.0
 """What 100,000 trades must replay in (median), on the project's 2-core machine."""

@@ -21,14 +21,14 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
-from daemon.domain import CASH, AccountType, Side
-from daemon.planner import Band, PlanInput, PlanningPolicy, plan_rebalance
-from daemon.tax import SubstantiallyIdentical, TaxPolicy, Trade
-from daemon.tax.engine import TaxBook, replay_trades
-from daemon.tax.plan_types import TaxContext
-from daemon.tax.settings import TaxSettings
-from daemon.tax.tax_step import apply_tax, realized_this_year
-from daemon.tax.types import LotMethod
+from daemon.core.domain import CASH, AccountType, Side
+from daemon.core.planner import Band, PlanInput, PlanningPolicy, plan_rebalance
+from daemon.core.tax import SubstantiallyIdentical, TaxPolicy, Trade
+from daemon.core.tax.engine import TaxBook, replay_trades
+from daemon.core.tax.plan_types import TaxContext
+from daemon.core.tax.settings import TaxSettings
+from daemon.core.tax.tax_step import apply_tax, realized_this_year
+from daemon.core.tax.types import LotMethod
 
 TARGET_MS = 100.0
 """Planner with 50,000 open lots and 500 holdings (issue 7), median."""

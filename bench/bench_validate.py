@@ -21,12 +21,12 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
-from daemon.audit import AuditKind, AuditLog
+from daemon.audit.log import AuditKind, AuditLog
 from daemon.cli.validate_cmd import load_validation
-from daemon.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
-from daemon.intents import IntentStore, client_order_id
-from daemon.persistence.db import Database, open_database
-from daemon.persistence.models import CycleRow, FillRow
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
+from daemon.store.db import Database, open_database
+from daemon.store.intents import IntentStore, client_order_id
+from daemon.store.models import CycleRow, FillRow
 
 START = datetime(2025, 1, 6, 20, 45, tzinfo=UTC)
 SYMBOLS = ("VTI", "VXUS", "BND", "SCHD", "VNQ", "GLD", "TIP", "IEF")

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.base import Broker, BrokerEnvironment
-from daemon.config import Settings, load_config
-from daemon.engine import Engine
+from daemon.config.settings import Settings, load_config
+from daemon.cycle.engine import Engine
 from daemon.logs import configure_logging
-from daemon.persistence.db import Database, open_database
 from daemon.plugins import load_broker_plugin, load_strategy_plugin
+from daemon.store.db import Database, open_database
 from strategies.base import Strategy
 
 

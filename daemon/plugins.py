@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from adapters.base import BrokerPlugin
-from daemon.errors import PluginNotFound
+from daemon.core.errors import PluginNotFound
 from strategies.base import StrategyPlugin
 
 BROKER_GROUP = "trimtab.brokers"

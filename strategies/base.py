@@ -23,7 +23,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from daemon.domain import AccountType
+from daemon.core.domain import AccountType
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from daemon.domain import CASH
+from daemon.core.domain import CASH
 from strategies.base import StrategyContext
 
 SUM_TOLERANCE = Decimal("0.000001")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from daemon.persistence.db import Database, open_database
+from daemon.store.db import Database, open_database
 
 POSTGRES_URL_ENV = "TRIMTAB_TEST_DATABASE_URL"
 

@@ -80,8 +80,7 @@ from adapters.base import (
     CredentialsRejected,
     SessionDay,
 )
-from daemon.cash_flows import CashFlow
-from daemon.domain import (
+from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
     Fill,
@@ -90,13 +89,14 @@ from daemon.domain import (
     OrderType,
     Quote,
 )
-from daemon.errors import (
+from daemon.core.errors import (
     BrokerError,
     DuplicateClientOrderId,
     OrderRejected,
     OutcomeUnknown,
     TransientBrokerError,
 )
+from daemon.store.cash_flows import CashFlow
 
 MAX_OPEN_ORDERS = 500
 PAGE_SIZE = 100
@@ -352,7 +352,7 @@ class AlpacaBroker:
     def cash_flows(self, since: datetime) -> Sequence[CashFlow]:
         """Return deposits, withdrawals and cash journals at or after `since`, oldest first.
 
-        Offered as `daemon.cash_flows.CashFlowReporter`, so returns leave them out.
+        Offered as `daemon.store.cash_flows.CashFlowReporter`, so returns leave them out.
         """
         if since.tzinfo is None or since.utcoffset() is None:
             raise ValueError(f"cash_flows(since) needs a timezone-aware time, got {since!r}")

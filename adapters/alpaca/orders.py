@@ -22,7 +22,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from adapters.alpaca.parsing import AccountInfo, AssetInfo
 from adapters.base import notional_problem
-from daemon.domain import OrderIntent, OrderType
+from daemon.core.domain import OrderIntent, OrderType
 
 NINE_DECIMALS = Decimal("0.000000001")
 CENT = Decimal("0.01")

@@ -46,9 +46,9 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from adapters.base import AccountCheck, AssetCheck, SessionDay
-from daemon.cash_flows import FLOW_TIME, CashFlow, FlowKind
-from daemon.domain import BrokerOrder, Fill, OrderStatus, OrderType, Position, Quote, Side
-from daemon.errors import BrokerError
+from daemon.core.domain import BrokerOrder, Fill, OrderStatus, OrderType, Position, Quote, Side
+from daemon.core.errors import BrokerError
+from daemon.store.cash_flows import FLOW_TIME, CashFlow, FlowKind
 
 EASTERN = ZoneInfo("America/New_York")
 

@@ -3,7 +3,7 @@
 alpaca-py 0.44 sets no timeout on its `requests` session and retries every request, order
 submissions included, after a fixed 3 s on 429 and 504; its `APIError.code`/`.message` raise
 when the body is not JSON. `harden` gives a client a session with connect and read timeouts
-and switches its retries off: trimtab retries reads itself (`daemon.retry.ReadRetrying`,
+and switches its retries off: trimtab retries reads itself (`daemon.cycle.retry.ReadRetrying`,
 after the wait Alpaca's rate-limit headers ask for) and never resends an order.
 
 | what failed | read | submit | cancel |

@@ -55,8 +55,7 @@ from adapters.sim.models import (
     SimPositionRow,
 )
 from adapters.sim.prices import PriceSource
-from daemon.cash_flows import CashFlow, FlowKind
-from daemon.domain import (
+from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
     Fill,
@@ -68,7 +67,8 @@ from daemon.domain import (
     Side,
     check_transition,
 )
-from daemon.errors import BrokerError, DuplicateClientOrderId, OrderRejected, StateError
+from daemon.core.errors import BrokerError, DuplicateClientOrderId, OrderRejected, StateError
+from daemon.store.cash_flows import CashFlow, FlowKind
 
 CENT = Decimal("0.01")
 SUB_DOLLAR_TICK = Decimal("0.0001")
@@ -220,7 +220,7 @@ class SimBroker:
         """Refuse further calls; the database belongs to the caller and stays open."""
         self._closed = True
 
-    # -- deposits and withdrawals (daemon.cash_flows.CashFlowReporter) -------------------------
+    # -- deposits and withdrawals (daemon.store.cash_flows.CashFlowReporter) ----------------
 
     def cash_flows(self, since: datetime) -> Sequence[CashFlow]:
         """Return deposits (the starting cash included) and withdrawals at or after `since`.

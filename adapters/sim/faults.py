@@ -35,8 +35,8 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from daemon.domain import BrokerOrder, OrderStatus
-from daemon.errors import OutcomeUnknown, TransientBrokerError
+from daemon.core.domain import BrokerOrder, OrderStatus
+from daemon.core.errors import OutcomeUnknown, TransientBrokerError
 from daemon.logs import get_logger
 
 MAX_LATENCY_MS = 600_000  # ten minutes: more is a unit slip (milliseconds, not microseconds)

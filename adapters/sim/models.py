@@ -23,9 +23,17 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from daemon.domain import BrokerOrder, Fill, OrderIntent, OrderStatus, OrderType, Position, Side
-from daemon.persistence.base import Base
-from daemon.persistence.types import ExactDecimal, UtcDateTime
+from daemon.core.domain import (
+    BrokerOrder,
+    Fill,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+)
+from daemon.store.base import Base
+from daemon.store.types import ExactDecimal, UtcDateTime
 
 
 class SimAccountRow(Base):

@@ -43,8 +43,8 @@ from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from daemon.domain import Quote
-from daemon.errors import DataError
+from daemon.core.domain import Quote
+from daemon.core.errors import DataError
 
 NEW_YORK = ZoneInfo("America/New_York")
 MARKET_CLOSE = time(16)

@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from daemon.audit import AuditKind, AuditLog, AuditRecord
-from daemon.audit_export import export_line, parse_moment
-from daemon.audit_head import AUDIT_HEAD_NAME, read_head
-from daemon.audit_view import summarize
+from daemon.audit.export import export_line, parse_moment
+from daemon.audit.head import AUDIT_HEAD_NAME, read_head
+from daemon.audit.log import AuditKind, AuditLog, AuditRecord
+from daemon.audit.view import summarize
 from daemon.bootstrap import App
-from daemon.calendar import exchange_timezone, trading_day
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, handle_errors, load_app
-from daemon.notify import secret_values
+from daemon.core.calendar import exchange_timezone, trading_day
+from daemon.monitor.notify import secret_values
 
 audit_app = typer.Typer(help="Read, follow, verify and export the audit log.")
 

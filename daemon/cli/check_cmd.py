@@ -2,7 +2,7 @@
 
 Asks each broker (`adapters.base.BrokerChecks`) about the credentials, the account, the target
 symbols and its calendar, and compares the calendar with the exchange's. Never sends an
-order. The rows come from `daemon.broker_check`; exit 1 when any row fails.
+order. The rows come from `daemon.monitor.broker_check`; exit 1 when any row fails.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from rich.table import Table
 
 from adapters.base import BrokerChecks, SessionDay
 from daemon.bootstrap import App
-from daemon.broker_check import (
+from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
+from daemon.config.policy import share_increment
+from daemon.core.calendar import exchange_calendar, exchange_timezone, quiet_pandas, trading_day
+from daemon.core.domain import CASH
+from daemon.core.errors import TrimtabError
+from daemon.logs import get_logger
+from daemon.monitor.broker_check import (
     CheckRow,
     Status,
     account_rows,
@@ -32,14 +38,8 @@ from daemon.broker_check import (
     state_rows,
     symbol_rows,
 )
-from daemon.calendar import exchange_calendar, exchange_timezone, quiet_pandas, trading_day
-from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
-from daemon.domain import CASH
-from daemon.errors import TrimtabError
-from daemon.killswitch import current as current_kill_switch
-from daemon.logs import get_logger
-from daemon.policy import share_increment
-from daemon.trading_state import account_state
+from daemon.store.killswitch import current as current_kill_switch
+from daemon.store.trading_state import account_state
 
 CALENDAR_DAYS = 30
 """How far ahead the broker's calendar is compared with the exchange's."""

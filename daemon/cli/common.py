@@ -23,9 +23,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
+from daemon.audit.jsonable import to_jsonable
 from daemon.bootstrap import App, open_app
-from daemon.errors import ConfigError, TrimtabError
-from daemon.jsonable import to_jsonable
+from daemon.core.errors import ConfigError, TrimtabError
 
 DEFAULT_CONFIG = Path("trimtab.toml")
 CONFIG_ENV = "TRIMTAB_CONFIG"

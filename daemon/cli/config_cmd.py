@@ -17,8 +17,8 @@ from daemon.cli.common import (
     print_config_error,
     print_json,
 )
-from daemon.config import check_config, config_schema
-from daemon.errors import ConfigError
+from daemon.config.settings import check_config, config_schema
+from daemon.core.errors import ConfigError
 
 config_app = typer.Typer(help="Check the configuration or print its schema.", no_args_is_help=True)
 

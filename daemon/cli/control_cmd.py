@@ -14,12 +14,12 @@ from rich.table import Table
 from sqlalchemy import select
 
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
-from daemon.domain import TradingState
-from daemon.execution import cancel_open_orders
-from daemon.intents import IntentStore
-from daemon.killswitch import current, set_kill_switch
-from daemon.persistence.models import CycleRow
-from daemon.trading_state import account_state, set_trading_state
+from daemon.core.domain import TradingState
+from daemon.cycle.execution import cancel_open_orders
+from daemon.store.intents import IntentStore
+from daemon.store.killswitch import current, set_kill_switch
+from daemon.store.models import CycleRow
+from daemon.store.trading_state import account_state, set_trading_state
 
 
 def _actor() -> str:

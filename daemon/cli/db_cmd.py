@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from daemon.bootstrap import database_url
 from daemon.cli.common import ConfigOption, console, fail, handle_errors, load_app
-from daemon.persistence.db import open_database, reset_marker
+from daemon.store.db import open_database, reset_marker
 
 db_app = typer.Typer(help="The state database.", no_args_is_help=True)
 

@@ -14,9 +14,9 @@ import typer
 from rich.table import Table
 
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
-from daemon.health import evaluate
-from daemon.messages import health_message
-from daemon.notify import Notifier, secret_values
+from daemon.monitor.health import evaluate
+from daemon.monitor.messages import health_message
+from daemon.monitor.notify import Notifier, secret_values
 
 
 def health(

@@ -14,9 +14,9 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from daemon.calendar import exchange_timezone, trading_day
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
-from daemon.orders_view import OrderLine, orders_between
+from daemon.core.calendar import exchange_timezone, trading_day
+from daemon.store.orders_view import OrderLine, orders_between
 
 _STATUS_STYLE = {
     "filled": "green",

@@ -11,15 +11,15 @@ from typing import Annotated
 import typer
 
 from daemon.bootstrap import App
-from daemon.calendar import trading_day
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.cli.holdings_file import read_holdings
 from daemon.cli.render import plan_json, print_plan
-from daemon.cycle_inputs import check_targets
-from daemon.engine import CycleReport
-from daemon.errors import DataError
-from daemon.holdings_file import read_holdings
-from daemon.planner import PlanInput, plan_rebalance
-from daemon.policy import planning_policy
+from daemon.config.policy import planning_policy
+from daemon.core.calendar import trading_day
+from daemon.core.errors import DataError
+from daemon.core.inputs import check_targets
+from daemon.core.planner import PlanInput, plan_rebalance
+from daemon.cycle.engine import CycleReport
 from strategies.base import StrategyContext
 
 AccountOption = Annotated[

@@ -11,8 +11,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from daemon.domain import CASH
-from daemon.planner import Plan
+from daemon.core.domain import CASH
+from daemon.core.planner import Plan
 
 
 def _pct(value: Decimal) -> str:

@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from daemon.calendar import trading_day
 from daemon.cli.common import ConfigOption, console, fail, load_app
-from daemon.notify import Notifier, secret_values
+from daemon.core.calendar import trading_day
+from daemon.monitor.notify import Notifier, secret_values
 from daemon.report import send_report, write_daily_report
 
 

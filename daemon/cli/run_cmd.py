@@ -11,8 +11,8 @@ import typer
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.cli.plan_cmd import AccountOption, WithdrawOption, _print_report, parse_amount
 from daemon.cli.render import plan_json
-from daemon.engine import CycleReport, SlotAlreadyRan
-from daemon.instance_lock import instance_lock
+from daemon.cycle.engine import CycleReport, SlotAlreadyRan
+from daemon.service.lock import instance_lock
 
 
 def run(
@@ -44,7 +44,7 @@ def run(
         ]
         if given:
             fail(f"{', '.join(given)} only go with --once (one cycle now)", 2)
-        from daemon.daemon_loop import Daemon  # the scheduler is loaded only to run it
+        from daemon.service.loop import Daemon  # the scheduler is loaded only to run it
 
         with load_app(config) as app, instance_lock(app.settings.state_dir):
             code = Daemon(app).run()

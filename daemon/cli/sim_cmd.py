@@ -10,10 +10,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from daemon.audit import AuditKind, AuditLog
+from daemon.audit.log import AuditKind, AuditLog
 from daemon.bootstrap import App
-from daemon.cash_flows import sync_flows
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.store.cash_flows import sync_flows
 
 sim_app = typer.Typer(help="The built-in simulated broker.", no_args_is_help=True)
 

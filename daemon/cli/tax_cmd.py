@@ -12,10 +12,10 @@ from rich.table import Table
 
 from daemon.cli.common import JsonOption, console, fail, print_json
 from daemon.cli.tax_ledger_cmd import add_ledger_commands
-from daemon.tax.engine import TaxBook, replay_trades
-from daemon.tax.identical import SubstantiallyIdentical
-from daemon.tax.replay import ReplayError, book_to_json, engine_error, read_trades
-from daemon.tax.types import HoldingPeriodConvention, LotMethod, TaxDataError, TaxPolicy, View
+from daemon.core.tax.engine import TaxBook, replay_trades
+from daemon.core.tax.identical import SubstantiallyIdentical
+from daemon.core.tax.replay import ReplayError, book_to_json, engine_error, read_trades
+from daemon.core.tax.types import HoldingPeriodConvention, LotMethod, TaxDataError, TaxPolicy, View
 
 tax_app = typer.Typer(help="Tax lots and wash sales.", no_args_is_help=True)
 add_ledger_commands(tax_app)

@@ -19,15 +19,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from daemon.audit import AuditKind, AuditLog
+from daemon.audit.log import AuditKind, AuditLog
 from daemon.bootstrap import App
-from daemon.calendar import exchange_timezone
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
-from daemon.domain import Side
-from daemon.errors import DataError
-from daemon.tax.engine import TaxBook, replay_trades
-from daemon.tax.form8949 import Form8949Row, form8949_rows, form8949_totals
-from daemon.tax.ledger import (
+from daemon.core.calendar import exchange_timezone
+from daemon.core.domain import Side
+from daemon.core.errors import DataError
+from daemon.core.tax.engine import TaxBook, replay_trades
+from daemon.core.tax.form8949 import Form8949Row, form8949_rows, form8949_totals
+from daemon.core.tax.types import LossWindow, PurchaseWindow, View
+from daemon.store.lot_import import LotImportError, import_lots, parse_lots_csv
+from daemon.store.tax_ledger import (
     HouseholdAccount,
     LedgerSale,
     TaxLedger,
@@ -35,9 +37,7 @@ from daemon.tax.ledger import (
     sale_trade_id,
     tax_policy,
 )
-from daemon.tax.lot_import import LotImportError, import_lots, parse_lots_csv
-from daemon.tax.sources import declare_trade
-from daemon.tax.types import LossWindow, PurchaseWindow, View
+from daemon.store.tax_sources import declare_trade
 
 AccountFilter = Annotated[
     str | None, typer.Option("--account", "-a", help="Only this account.", show_default=False)

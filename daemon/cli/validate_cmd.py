@@ -1,7 +1,7 @@
 """`trimtab validate`: what trimtab planned against what the broker did, over a period.
 
 Reads the audit log, order intents, their events and the recorded fills; the comparison
-itself is `daemon.validation`. Exit 1 when a finding is a problem (failed cycles,
+itself is `daemon.report.validation`. Exit 1 when a finding is a problem (failed cycles,
 rejections, unresolved orders, reconciliation differences).
 """
 
@@ -23,21 +23,21 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.audit import AuditKind, AuditLog
-from daemon.calendar import exchange_timezone, trading_day
+from daemon.audit.log import AuditKind, AuditLog
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
-from daemon.domain import OrderStatus, Side
-from daemon.persistence.models import FillRow, OrderEventRow, OrderIntentRow
-from daemon.validation import (
+from daemon.core.calendar import exchange_timezone, trading_day
+from daemon.core.domain import OrderStatus, Side
+from daemon.report.validation import (
     AccountSummary,
     FillFact,
     OrderCheck,
     OrderFact,
     Validation,
 )
-from daemon.validation import (
+from daemon.report.validation import (
     validate as compare,
 )
+from daemon.store.models import FillRow, OrderEventRow, OrderIntentRow
 
 DEFAULT_DAYS = 7
 DEFAULT_MAX_SLIPPAGE_BPS = "20"

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from daemon.audit import AuditKind, AuditRecord
+from daemon.audit.log import AuditKind, AuditRecord
 from daemon.report.model import CycleLine, Refusal
 
 KILL_SWITCH_CHECK = "kill_switch"

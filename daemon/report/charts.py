@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
-from daemon.performance import DailyPoint, daily_returns, growth_index
+from daemon.core.performance import DailyPoint, daily_returns, growth_index
 from daemon.report.model import AllocationRow, DriftPoint
 
 INK = "#1f2933"

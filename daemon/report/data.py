@@ -1,9 +1,9 @@
 """Gather one trading day's report from the database: nothing here computes a metric itself.
 
 Values and flows come from the valuation history and the cash-flow records
-(`daemon.valuations`, `daemon.cash_flows`), returns and risk from `daemon.performance`, the
-day's cycles, refusals, targets and bands from the audit log, orders from the order intents,
-tax from the tax ledger (`daemon.report.tax_data`), health from `daemon.health`.
+(`daemon.store.valuations`, `daemon.store.cash_flows`), returns and risk from
+`daemon.core.performance`, the day's cycles, refusals, targets and bands from the audit log,
+orders from the order intents, tax from the tax ledger (`daemon.report.tax_data`), health from `daemon.monitor.health`.
 """
 
 from __future__ import annotations
@@ -20,20 +20,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.audit import AuditKind, AuditLog, AuditRecord
-from daemon.calendar import exchange_timezone
-from daemon.cash_flows import flows_between
-from daemon.config import Settings
-from daemon.health import HEARTBEAT, evaluate
-from daemon.killswitch import current as kill_switch_state
-from daemon.performance import (
+from daemon.audit.log import AuditKind, AuditLog, AuditRecord
+from daemon.config.settings import Settings
+from daemon.core.calendar import exchange_timezone
+from daemon.core.performance import (
     DailyPoint,
     PerformanceSummary,
     concentration,
     summarize,
 )
-from daemon.persistence.daemon_models import HeartbeatRow
-from daemon.persistence.models import AuditRecordRow, OrderIntentRow
+from daemon.monitor.health import HEARTBEAT, evaluate
 from daemon.report.activity import cycles_of, refusals_of
 from daemon.report.model import (
     AccountReport,
@@ -46,8 +42,12 @@ from daemon.report.model import (
     ValueSection,
 )
 from daemon.report.tax_data import gather_tax
-from daemon.trading_state import account_state
-from daemon.valuations import (
+from daemon.store.cash_flows import flows_between
+from daemon.store.daemon_models import HeartbeatRow
+from daemon.store.killswitch import current as kill_switch_state
+from daemon.store.models import AuditRecordRow, OrderIntentRow
+from daemon.store.trading_state import account_state
+from daemon.store.valuations import (
     Valuation,
     benchmark_series,
     daily_series,

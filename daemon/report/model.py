@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from daemon.performance import Concentration, DailyPoint, PerformanceSummary
+from daemon.core.performance import Concentration, DailyPoint, PerformanceSummary
 
 
 @dataclass(frozen=True, slots=True)

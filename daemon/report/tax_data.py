@@ -16,11 +16,11 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from daemon.config import Settings
+from daemon.config.settings import Settings
+from daemon.core.tax.engine import replay_trades
+from daemon.core.tax.types import LossWindow, PurchaseWindow, Term
 from daemon.report.model import TaxSection, TaxWindow
-from daemon.tax.engine import replay_trades
-from daemon.tax.ledger import TaxLedger, household_accounts, sale_trade_id, tax_policy
-from daemon.tax.types import LossWindow, PurchaseWindow, Term
+from daemon.store.tax_ledger import TaxLedger, household_accounts, sale_trade_id, tax_policy
 
 
 def gather_tax(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from daemon.bootstrap import App
 from daemon.logs import get_logger
-from daemon.notify import Message, Notifier, redact, secret_values
+from daemon.monitor.notify import Message, Notifier, redact, secret_values
 from daemon.report.data import gather
 from daemon.report.html import render_html
 from daemon.report.model import DailyReport

@@ -17,8 +17,8 @@ import pytest
 
 from adapters.base import Broker, BrokerEnvironment
 from adapters.sim import SimBroker, SimSettings, StaticPrices
-from daemon.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
-from daemon.persistence.db import Database, open_database
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
+from daemon.store.db import Database, open_database
 from tests.fakes.alpaca_server.harness import AlpacaHarness
 
 ACCOUNT = "contract"

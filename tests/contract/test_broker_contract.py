@@ -13,8 +13,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import pytest
 
-from daemon.domain import BrokerOrder, OrderStatus, Side
-from daemon.errors import BrokerError, DuplicateClientOrderId, OrderRejected
+from daemon.core.domain import BrokerOrder, OrderStatus, Side
+from daemon.core.errors import BrokerError, DuplicateClientOrderId, OrderRejected
 from tests.contract.conftest import BrokerHarness, fills_of, open_ids, order_intent
 
 VTI, BND = "VTI", "BND"

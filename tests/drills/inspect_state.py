@@ -25,9 +25,9 @@ from adapters.sim.models import (
     SimOrderRow,
     SimPositionRow,
 )
-from daemon.audit import AuditLog
-from daemon.persistence.db import Database
-from daemon.persistence.models import (
+from daemon.audit.log import AuditLog
+from daemon.store.db import Database
+from daemon.store.models import (
     AccountStateRow,
     AuditRecordRow,
     CycleRow,

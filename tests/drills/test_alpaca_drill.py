@@ -27,8 +27,8 @@ import pytest
 from sqlalchemy import select
 
 from daemon.bootstrap import open_app
-from daemon.domain import OrderStatus
-from daemon.persistence.models import FillRow, OrderIntentRow
+from daemon.core.domain import OrderStatus
+from daemon.store.models import FillRow, OrderIntentRow
 from tests.drills.scenario import RUN_TIMEOUT, TRIMTAB
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, FakeAlpaca, Fault
 from tests.fakes.alpaca_server.client import ENV_PREFIX, account_toml

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from adapters.base import Broker, BrokerEnvironment
-from daemon.domain import (
+from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
     Fill,

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from daemon.domain import Quote
+from daemon.core.domain import Quote
 from strategies.base import StrategyContext
 
 

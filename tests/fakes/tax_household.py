@@ -7,14 +7,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from daemon.domain import AccountType, Side
-from daemon.planner import Plan, PlannedOrder
-from daemon.tax import SubstantiallyIdentical, TaxPolicy, Trade
-from daemon.tax.engine import TaxBook, replay_trades
-from daemon.tax.plan_types import TaxContext
-from daemon.tax.settings import TaxSettings
-from daemon.tax.tax_step import realized_this_year
-from daemon.tax.types import LotMethod
+from daemon.core.domain import AccountType, Side
+from daemon.core.planner import Plan, PlannedOrder
+from daemon.core.tax import SubstantiallyIdentical, TaxPolicy, Trade
+from daemon.core.tax.engine import TaxBook, replay_trades
+from daemon.core.tax.plan_types import TaxContext
+from daemon.core.tax.settings import TaxSettings
+from daemon.core.tax.tax_step import realized_this_year
+from daemon.core.tax.types import LotMethod
 
 D = Decimal
 TODAY = date(2026, 11, 24)

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimBroker, SimSettings
 from daemon.bootstrap import App, open_app
-from daemon.calendar import exchange_calendar, quiet_pandas
-from daemon.end_of_day import end_of_day
-from daemon.killswitch import set_kill_switch
+from daemon.core.calendar import exchange_calendar, quiet_pandas
+from daemon.service.day_end import end_of_day
+from daemon.store.killswitch import set_kill_switch
 from tests.fakes.feeds import RawFeed
 
 D = Decimal

@@ -19,17 +19,17 @@ from structlog.testing import capture_logs
 
 from adapters.alpaca.broker import AlpacaBroker
 from adapters.base import AccountCheck, BrokerChecks, CredentialsRejected
-from daemon.cash_flows import CashFlowReporter, FlowKind, flows_between, sync_flows
-from daemon.domain import OrderIntent, OrderStatus, OrderType, Side
-from daemon.errors import (
+from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.errors import (
     BrokerError,
     DuplicateClientOrderId,
     OrderRejected,
     OutcomeUnknown,
     TransientBrokerError,
 )
-from daemon.persistence.db import open_database
-from daemon.retry import ReadRetrying
+from daemon.cycle.retry import ReadRetrying
+from daemon.store.cash_flows import CashFlowReporter, FlowKind, flows_between, sync_flows
+from daemon.store.db import open_database
 from tests.fakes.alpaca_server import (
     KEY_ID,
     LIVE_KEY_ID,

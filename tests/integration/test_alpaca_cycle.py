@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from daemon.bootstrap import App, open_app
-from daemon.domain import OrderStatus, Side
-from daemon.engine import CycleReport
-from daemon.persistence.models import FillRow, OrderIntentRow
+from daemon.core.domain import OrderStatus, Side
+from daemon.cycle.engine import CycleReport
+from daemon.store.models import FillRow, OrderIntentRow
 from tests.fakes.alpaca_server import (
     KEY_ID,
     LIVE_KEY_ID,

@@ -17,7 +17,7 @@ import requests
 
 from adapters.alpaca.sdk import APIError, TradingClient
 from adapters.alpaca.transport import harden
-from daemon.domain import OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, FakeAlpaca
 from tests.fakes.alpaca_server.client import household, make_broker
 

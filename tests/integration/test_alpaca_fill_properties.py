@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.alpaca.broker import AlpacaBroker
-from daemon.domain import OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from tests.fakes.alpaca_server import AlpacaState, FakeAlpaca
 from tests.fakes.alpaca_server.client import household, make_broker
 

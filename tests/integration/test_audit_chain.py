@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
-from daemon.audit import AuditKind, AuditLog, ChainBreak
-from daemon.audit_head import AUDIT_HEAD_NAME, AuditHead, read_head
-from daemon.errors import StateError
-from daemon.persistence.db import Database, reset_marker
-from daemon.persistence.models import AuditRecordRow
+from daemon.audit.head import AUDIT_HEAD_NAME, AuditHead, read_head
+from daemon.audit.log import AuditKind, AuditLog, ChainBreak
+from daemon.core.errors import StateError
+from daemon.store.db import Database, reset_marker
+from daemon.store.models import AuditRecordRow
 
 T0 = datetime(2026, 11, 24, 15, 45, tzinfo=UTC)
 

@@ -21,12 +21,12 @@ import pytest
 from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
-from daemon.audit import AuditKind, AuditLog
+from daemon.audit.jsonable import canonical_json
+from daemon.audit.log import AuditKind, AuditLog
 from daemon.bootstrap import open_app
 from daemon.cli import app
-from daemon.jsonable import canonical_json
 from daemon.logs import configure_logging
-from daemon.persistence.models import AuditRecordRow
+from daemon.store.models import AuditRecordRow
 
 REPO = Path(__file__).resolve().parents[2]
 TRIMTAB = Path(sys.executable).parent / "trimtab"

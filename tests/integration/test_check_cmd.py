@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from adapters.sim import SimBroker
 from daemon.bootstrap import open_app
 from daemon.cli import app
-from daemon.domain import TradingState
-from daemon.killswitch import set_kill_switch
-from daemon.trading_state import set_trading_state
+from daemon.core.domain import TradingState
+from daemon.store.killswitch import set_kill_switch
+from daemon.store.trading_state import set_trading_state
 from tests.fakes.cli import fresh_logging  # noqa: F401 (a fixture, used by pytestmark)
 
 pytestmark = pytest.mark.usefixtures("fresh_logging")

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from daemon.bootstrap import open_app
 from daemon.cli import app
-from daemon.instance_lock import instance_lock
-from daemon.persistence.models import AuditRecordRow
+from daemon.service.lock import instance_lock
+from daemon.store.models import AuditRecordRow
 
 REPO = Path(__file__).resolve().parents[2]
 TRIMTAB = Path(sys.executable).parent / "trimtab"
@@ -244,7 +244,7 @@ def test_secrets_never_reach_output_logs_or_audit(tmp_path: Path) -> None:
 def test_kill_cancel_open_cancels_working_orders(example: Path) -> None:
     from decimal import Decimal
 
-    from daemon.domain import OrderIntent, OrderType, Side
+    from daemon.core.domain import OrderIntent, OrderType, Side
 
     application = open_app(example)
     resting = OrderIntent(

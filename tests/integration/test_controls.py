@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from adapters.sim import SimBroker
-from daemon.audit import AuditLog
-from daemon.domain import AccountSnapshot, TradingState
-from daemon.trading_state import account_state
+from daemon.audit.log import AuditLog
+from daemon.core.domain import AccountSnapshot, TradingState
+from daemon.store.trading_state import account_state
 from tests.integration.test_cycle import make_app
 
 THANKSGIVING = datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
@@ -101,8 +101,8 @@ def test_the_broker_clock_can_close_the_market(tmp_path: Path, database_url: str
 
 
 def test_whole_shares_where_the_broker_refuses_fractions() -> None:
-    from daemon.config import AccountSettings
-    from daemon.policy import planning_policy
+    from daemon.config.policy import planning_policy
+    from daemon.config.settings import AccountSettings
 
     account = AccountSettings.model_validate(
         {

@@ -12,14 +12,14 @@ import pytest
 
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimBroker, SimSettings
-from daemon.audit import AuditLog
+from daemon.audit.log import AuditLog
 from daemon.bootstrap import App, open_app
-from daemon.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Quote, Side
-from daemon.engine import SlotAlreadyRan
-from daemon.errors import OutcomeUnknown
-from daemon.intents import IntentStore, client_order_id
-from daemon.killswitch import set_kill_switch
-from daemon.persistence.models import CycleRow
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Quote, Side
+from daemon.core.errors import OutcomeUnknown
+from daemon.cycle.engine import SlotAlreadyRan
+from daemon.store.intents import IntentStore, client_order_id
+from daemon.store.killswitch import set_kill_switch
+from daemon.store.models import CycleRow
 from tests.fakes.broker import HandWrittenBroker
 from tests.fakes.feeds import RawFeed
 

@@ -25,8 +25,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from daemon.cli import app as cli
-from daemon.persistence.db import open_database
-from daemon.persistence.models import AuditRecordRow, CycleRow
+from daemon.store.db import open_database
+from daemon.store.models import AuditRecordRow, CycleRow
 from tests.fakes.receiver import Receiver, receiver
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,10 +13,10 @@ import typer
 from typer.testing import CliRunner
 
 from daemon.cli.health_cmd import health
-from daemon.config import Settings, load_config
-from daemon.health import HealthReport, evaluate, record_beat, record_stop
-from daemon.persistence.db import Database, open_database
-from daemon.persistence.models import CycleRow
+from daemon.config.settings import Settings, load_config
+from daemon.monitor.health import HealthReport, evaluate, record_beat, record_stop
+from daemon.store.db import Database, open_database
+from daemon.store.models import CycleRow
 
 NY = ZoneInfo("America/New_York")
 # Thursday 3 December 2026, 12:00 in New York.

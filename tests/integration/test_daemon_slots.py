@@ -16,13 +16,13 @@ from typer.testing import CliRunner
 
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimBroker, SimSettings
-from daemon.audit import AuditKind, AuditLog
-from daemon.audit_view import summarize
+from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.view import summarize
 from daemon.bootstrap import App, open_app
 from daemon.cli import app as cli
-from daemon.notify import Message
-from daemon.persistence.models import CycleRow
-from daemon.slot_runner import SlotRunner
+from daemon.monitor.notify import Message
+from daemon.service.slots import SlotRunner
+from daemon.store.models import CycleRow
 from tests.fakes.feeds import RawFeed
 
 NY = ZoneInfo("America/New_York")

@@ -8,11 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from daemon.bootstrap import open_app
-from daemon.end_of_day import JOB_ID, schedule_end_of_day
-from daemon.notify import Message
+from daemon.monitor.notify import Message
 from daemon.report.writer import report_path
-from daemon.scheduler import CycleScheduler
-from daemon.valuations import ValuationSource, valuations
+from daemon.service.day_end import JOB_ID, schedule_end_of_day
+from daemon.service.scheduler import CycleScheduler
+from daemon.store.valuations import ValuationSource, valuations
 
 # Tuesday 2026-11-24, 16:10 in New York.
 NOW = datetime(2026, 11, 24, 21, 10, tzinfo=UTC)

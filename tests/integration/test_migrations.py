@@ -19,14 +19,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
 from adapters.sim.models import SimAccountRow
-from daemon.persistence.db import (
+from daemon.store.db import (
     MIGRATIONS_DIR,
     Database,
     migrate,
     open_database,
     schema_is_current,
 )
-from daemon.persistence.metadata import full_metadata
+from daemon.store.metadata import full_metadata
 
 SIM_TABLES = {"sim_accounts", "sim_positions", "sim_orders", "sim_fills", "sim_cash_movements"}
 
@@ -63,7 +63,7 @@ def test_full_metadata_declares_every_table_in_a_fresh_interpreter() -> None:
     # This test process has imported every model already, which would hide a module that
     # full_metadata() forgets to import; a new interpreter sees only what it imports.
     code = (
-        "from daemon.persistence.metadata import full_metadata; "
+        "from daemon.store.metadata import full_metadata; "
         "print(' '.join(sorted(full_metadata().tables)))"
     )
     result = subprocess.run(

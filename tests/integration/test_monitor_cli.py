@@ -15,10 +15,10 @@ import time_machine
 import typer
 from typer.testing import CliRunner
 
-from daemon.audit import AuditKind, AuditLog
+from daemon.audit.log import AuditKind, AuditLog
 from daemon.bootstrap import open_app
 from daemon.cli import app as trimtab
-from daemon.monitoring import check_alerts
+from daemon.monitor.alerting import check_alerts
 
 REPO = Path(__file__).resolve().parents[2]
 # Monday 2026-03-02, 16:10 in New York: after the close.

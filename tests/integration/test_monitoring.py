@@ -6,15 +6,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from daemon.audit import AuditKind, AuditLog
-from daemon.config import Settings
-from daemon.engine import CycleReport
-from daemon.monitoring import check_alerts
-from daemon.notify import Message
-from daemon.persistence.db import Database
-from daemon.persistence.models import CycleRow
-from daemon.planner import DriftRow, Plan
-from daemon.valuations import Valuation, ValuationSource, record_valuation
+from daemon.audit.log import AuditKind, AuditLog
+from daemon.config.settings import Settings
+from daemon.core.planner import DriftRow, Plan
+from daemon.cycle.engine import CycleReport
+from daemon.monitor.alerting import check_alerts
+from daemon.monitor.notify import Message
+from daemon.store.db import Database
+from daemon.store.models import CycleRow
+from daemon.store.valuations import Valuation, ValuationSource, record_valuation
 
 D = Decimal
 T0 = datetime(2026, 3, 2, 20, 45, tzinfo=UTC)

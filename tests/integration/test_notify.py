@@ -14,15 +14,15 @@ from typer.testing import CliRunner
 
 from daemon.bootstrap import open_app
 from daemon.cli.health_cmd import health
-from daemon.config import Settings, check_config, load_config
-from daemon.daemon_loop import Daemon
-from daemon.engine import CycleReport
-from daemon.killswitch import set_kill_switch
-from daemon.messages import cycle_message
-from daemon.notify import Message, Notifier, secret_values
-from daemon.persistence.daemon_models import NotificationRow
-from daemon.persistence.db import Database
-from daemon.persistence.models import AuditRecordRow, CycleRow
+from daemon.config.settings import Settings, check_config, load_config
+from daemon.cycle.engine import CycleReport
+from daemon.monitor.messages import cycle_message
+from daemon.monitor.notify import Message, Notifier, secret_values
+from daemon.service.loop import Daemon
+from daemon.store.daemon_models import NotificationRow
+from daemon.store.db import Database
+from daemon.store.killswitch import set_kill_switch
+from daemon.store.models import AuditRecordRow, CycleRow
 from tests.fakes.receiver import Receiver, receiver
 
 NOW = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)

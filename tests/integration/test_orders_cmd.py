@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from daemon.bootstrap import open_app
 from daemon.cli.orders_cmd import orders
-from daemon.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
-from daemon.intents import IntentStore, client_order_id
-from daemon.persistence.models import CycleRow
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
+from daemon.store.intents import IntentStore, client_order_id
+from daemon.store.models import CycleRow
 
 D = Decimal
 NEW_YORK = ZoneInfo("America/New_York")

@@ -17,17 +17,17 @@ from structlog.testing import capture_logs
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimBroker, SimSettings, StaticPrices
 from daemon.bootstrap import open_app
-from daemon.cash_flows import CashFlow, FlowKind, flows_between, record_flow, sync_flows
-from daemon.config import Settings
-from daemon.domain import AccountSnapshot, OrderIntent, OrderType, Position, Quote, Side
-from daemon.end_of_day import end_of_day
-from daemon.errors import DataError, TransientBrokerError
+from daemon.config.settings import Settings
+from daemon.core.domain import AccountSnapshot, OrderIntent, OrderType, Position, Quote, Side
+from daemon.core.errors import DataError, TransientBrokerError
+from daemon.core.performance import daily_returns, time_weighted_return
 from daemon.logs import get_logger
-from daemon.performance import daily_returns, time_weighted_return
-from daemon.performance_history import record_point
-from daemon.performance_view import performance_view
-from daemon.persistence.db import Database
-from daemon.valuations import (
+from daemon.monitor.history import record_point
+from daemon.monitor.performance_view import performance_view
+from daemon.service.day_end import end_of_day
+from daemon.store.cash_flows import CashFlow, FlowKind, flows_between, record_flow, sync_flows
+from daemon.store.db import Database
+from daemon.store.valuations import (
     Valuation,
     ValuationSource,
     benchmark_series,

@@ -13,12 +13,12 @@ from sqlalchemy import func, select, update
 
 from adapters.sim import SimBroker
 from adapters.sim.models import SimPositionRow
-from daemon.audit import AuditLog
+from daemon.audit.log import AuditLog
 from daemon.bootstrap import App
-from daemon.domain import BrokerOrder, Fill, OrderIntent, OrderType, Side, TradingState
-from daemon.errors import OrderRejected, TransientBrokerError
-from daemon.persistence.models import FillRow
-from daemon.trading_state import account_state, set_trading_state
+from daemon.core.domain import BrokerOrder, Fill, OrderIntent, OrderType, Side, TradingState
+from daemon.core.errors import OrderRejected, TransientBrokerError
+from daemon.store.models import FillRow
+from daemon.store.trading_state import account_state, set_trading_state
 from tests.integration.test_cycle import NOW, make_app
 
 D = Decimal

@@ -16,11 +16,11 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from daemon.audit import AuditKind, AuditLog
+from daemon.audit.log import AuditKind, AuditLog
 from daemon.cli import app as cli
-from daemon.config import NotificationSettings
+from daemon.config.settings import NotificationSettings
 from daemon.logs import configure_logging
-from daemon.notify import Message, Notifier, secret_values
+from daemon.monitor.notify import Message, Notifier, secret_values
 from daemon.report import (
     fmt,
     publish_daily_report,
@@ -29,7 +29,7 @@ from daemon.report import (
     write_daily_report,
 )
 from daemon.report.model import DailyReport
-from daemon.tax.ledger import TaxLedger
+from daemon.store.tax_ledger import TaxLedger
 from tests.fakes.headless import find_chromium, visit
 from tests.fakes.receiver import receiver
 from tests.integration.report_history import (

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text, update
 
-from daemon.audit import AuditKind, AuditLog
-from daemon.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
-from daemon.errors import InvalidTransition, StateError
-from daemon.intents import IntentStore, client_order_id
-from daemon.killswitch import current, set_kill_switch
-from daemon.persistence.db import Database, open_database, schema_is_current
-from daemon.persistence.models import AuditRecordRow, CycleRow
+from daemon.audit.log import AuditKind, AuditLog
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.errors import InvalidTransition, StateError
+from daemon.store.db import Database, open_database, schema_is_current
+from daemon.store.intents import IntentStore, client_order_id
+from daemon.store.killswitch import current, set_kill_switch
+from daemon.store.models import AuditRecordRow, CycleRow
 
 D = Decimal
 T0 = datetime(2026, 11, 24, 15, 45, tzinfo=UTC)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from daemon.audit import AuditLog
+from daemon.audit.log import AuditLog
 from daemon.bootstrap import open_app
 from daemon.cli import app
 

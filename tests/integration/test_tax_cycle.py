@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from adapters.sim import SimBroker
-from daemon.audit import AuditLog
+from daemon.audit.log import AuditLog
 from daemon.bootstrap import App
-from daemon.domain import Side
-from daemon.tax.ledger import TaxLedger, household_accounts, tax_policy
-from daemon.tax.sources import declare_trade
+from daemon.core.domain import Side
+from daemon.store.tax_ledger import TaxLedger, household_accounts, tax_policy
+from daemon.store.tax_sources import declare_trade
 from tests.fakes.feeds import RawFeed
 from tests.integration.test_cycle import NOW, make_app
 

@@ -10,16 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from daemon.config import Settings
-from daemon.domain import AccountType, Fill, Side
-from daemon.errors import DataError
-from daemon.persistence.db import Database
-from daemon.persistence.models import CycleRow, FillRow, OrderIntentRow
-from daemon.persistence.tax_models import TaxLotRow
-from daemon.tax.engine import replay_trades
-from daemon.tax.ledger import TaxLedger, household_accounts, tax_policy
-from daemon.tax.lot_import import LotImportError, import_lots, parse_lots_csv
-from daemon.tax.sources import declare_trade, record_fills, record_reinvestments
+from daemon.config.settings import Settings
+from daemon.core.domain import AccountType, Fill, Side
+from daemon.core.errors import DataError
+from daemon.core.tax.engine import replay_trades
+from daemon.store.db import Database
+from daemon.store.lot_import import LotImportError, import_lots, parse_lots_csv
+from daemon.store.models import CycleRow, FillRow, OrderIntentRow
+from daemon.store.tax_ledger import TaxLedger, household_accounts, tax_policy
+from daemon.store.tax_models import TaxLotRow
+from daemon.store.tax_sources import declare_trade, record_fills, record_reinvestments
 
 D = Decimal
 NY = ZoneInfo("America/New_York")

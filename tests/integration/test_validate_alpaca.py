@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from daemon.bootstrap import open_app
 from daemon.cli.validate_cmd import load_validation
-from daemon.domain import OrderStatus
-from daemon.persistence.models import OrderEventRow
+from daemon.core.domain import OrderStatus
+from daemon.store.models import OrderEventRow
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, FakeAlpaca
 from tests.fakes.alpaca_server.client import household
 

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, update
 
-from daemon.audit import AuditKind, AuditLog
-from daemon.persistence.db import Database, open_database
-from daemon.persistence.models import AuditRecordRow
+from daemon.audit.log import AuditKind, AuditLog
+from daemon.store.db import Database, open_database
+from daemon.store.models import AuditRecordRow
 
 T0 = datetime(2026, 11, 24, 15, 45, tzinfo=UTC)
 COLUMNS = ("recorded_at", "kind", "account", "cycle_id", "payload", "prev_hash", "hash")

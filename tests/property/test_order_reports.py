@@ -13,7 +13,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.domain import OrderStatus, check_transition, merge_report
+from daemon.core.domain import OrderStatus, check_transition, merge_report
 
 S = OrderStatus
 Report = tuple[OrderStatus, Decimal]
@@ -72,7 +72,7 @@ def test_reports_in_any_order_fold_into_the_truth(data: st.DataObject, life: lis
 def test_a_rejected_order_that_fills_is_a_contradiction() -> None:
     import pytest
 
-    from daemon.errors import InvalidTransition
+    from daemon.core.errors import InvalidTransition
 
     with pytest.raises(InvalidTransition, match="rejected"):
         merge_report(S.REJECTED, Decimal(0), S.FILLED, Decimal(5))

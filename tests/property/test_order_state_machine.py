@@ -12,10 +12,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from daemon.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
-from daemon.intents import IntentStore
-from daemon.persistence.db import open_database
-from daemon.persistence.models import CycleRow
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
+from daemon.store.db import open_database
+from daemon.store.intents import IntentStore
+from daemon.store.models import CycleRow
 
 S = OrderStatus
 T0 = datetime(2026, 11, 24, 20, 45, tzinfo=UTC)

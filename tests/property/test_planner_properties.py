@@ -8,9 +8,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from daemon.domain import CASH, Side
-from daemon.planner import Band, Plan, PlanInput, PlanningPolicy, plan_rebalance
-from daemon.planner.bands import BAND_TOLERANCE
+from daemon.core.domain import CASH, Side
+from daemon.core.planner import Band, Plan, PlanInput, PlanningPolicy, plan_rebalance
+from daemon.core.planner.bands import BAND_TOLERANCE
 
 D = Decimal
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,9 +17,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from daemon.domain import AccountType, Side
-from daemon.planner import PlannedOrder
-from daemon.tax.tax_step import apply_tax
+from daemon.core.domain import AccountType, Side
+from daemon.core.planner import PlannedOrder
+from daemon.core.tax.tax_step import apply_tax
 from tests.fakes.tax_household import TODAY, Household, order, plan_of
 from tests.fakes.tax_household import settings as tax_settings
 

@@ -18,8 +18,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.domain import AccountType, Side
-from daemon.tax import (
+from daemon.core.domain import AccountType, Side
+from daemon.core.tax import (
     HoldingPeriodConvention,
     LotMethod,
     LotPick,

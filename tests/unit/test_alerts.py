@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.alerts import (
+from daemon.config.monitoring import AlertSettings
+from daemon.monitor.alerts import (
     TOLERANCE,
     Alert,
     AlertInputs,
@@ -20,7 +21,6 @@ from daemon.alerts import (
     checked_families,
     evaluate_alerts,
 )
-from daemon.monitoring_settings import AlertSettings
 
 NOW = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
 THRESHOLDS = AlertSettings(concentration=Decimal("0.6"))

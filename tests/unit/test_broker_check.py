@@ -1,4 +1,4 @@
-"""`daemon.broker_check`: brokers' answers become rows with a status and a fix."""
+"""`daemon.monitor.broker_check`: brokers' answers become rows with a status and a fix."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 from adapters.base import AccountCheck, AssetCheck, CredentialsRejected, SessionDay
 from adapters.sim import SimSettings
 from adapters.sim.checks import asset_check, weekday_sessions
-from daemon.broker_check import (
+from daemon.core.domain import Mode, TradingState
+from daemon.core.errors import BrokerError, PluginNotFound, TransientBrokerError
+from daemon.monitor.broker_check import (
     Status,
     account_rows,
     broker_error_row,
@@ -22,8 +24,6 @@ from daemon.broker_check import (
     state_rows,
     symbol_rows,
 )
-from daemon.domain import Mode, TradingState
-from daemon.errors import BrokerError, PluginNotFound, TransientBrokerError
 
 D = Decimal
 NEW_YORK = ZoneInfo("America/New_York")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import LIVE_CONFIRMATION, check_config, config_schema, load_config
-from daemon.domain import AccountType, Mode
-from daemon.errors import ConfigError
+from daemon.config.settings import LIVE_CONFIRMATION, check_config, config_schema, load_config
+from daemon.core.domain import AccountType, Mode
+from daemon.core.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET_BROKER = "tests.fakes.broker:SECRET_PLUGIN"

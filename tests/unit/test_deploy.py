@@ -16,11 +16,11 @@ import pytest
 import typer
 import yaml
 
-from daemon import sd_notify
 from daemon.cli import app as trimtab_app
 from daemon.cli.health_cmd import health
-from daemon.config import SchedulerSettings
-from daemon.config_files import SYSTEMD_CREDENTIAL
+from daemon.config.files import SYSTEMD_CREDENTIAL
+from daemon.config.settings import SchedulerSettings
+from daemon.service import sd_notify
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEMD = REPO / "deploy" / "systemd"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.domain import ORDER_TRANSITIONS, OrderStatus, check_transition
-from daemon.errors import InvalidTransition
+from daemon.core.domain import ORDER_TRANSITIONS, OrderStatus, check_transition
+from daemon.core.errors import InvalidTransition
 
 S = OrderStatus
 

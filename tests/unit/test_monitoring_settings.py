@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from daemon.config import check_config
-from daemon.monitoring_settings import AlertSettings, PerformanceSettings
+from daemon.config.monitoring import AlertSettings, PerformanceSettings
+from daemon.config.settings import check_config
 
 ACCOUNT = """
 [accounts.a]

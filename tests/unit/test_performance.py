@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.performance import (
+from daemon.core.performance import (
     NO_VARIATION,
     DailyPoint,
     annualized_volatility,

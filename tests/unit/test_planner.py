@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from daemon.domain import CASH
-from daemon.planner import (
+from daemon.core.domain import CASH
+from daemon.core.planner import (
     Band,
     DriftRow,
     Plan,

@@ -9,9 +9,9 @@ from types import MappingProxyType
 
 import pytest
 
-from daemon.domain import CASH
-from daemon.errors import DataError
-from daemon.planner import Band, PlanInput, PlanningPolicy, plan_rebalance, validate_plan_input
+from daemon.core.domain import CASH
+from daemon.core.errors import DataError
+from daemon.core.planner import Band, PlanInput, PlanningPolicy, plan_rebalance, validate_plan_input
 
 D = Decimal
 GOOD_INPUT = PlanInput(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.errors import PluginNotFound
+from daemon.core.errors import PluginNotFound
 from daemon.plugins import load_broker_plugin, load_strategy_plugin
 
 

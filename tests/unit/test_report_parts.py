@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from daemon.audit import AuditRecord
+from daemon.audit.log import AuditRecord
 from daemon.report import fmt
 from daemon.report.activity import cycles_of, refusals_of
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.domain import Side, TradingState
-from daemon.planner import PlannedOrder
-from daemon.risk import TRIPPING_CHECKS, Check, RiskLimits, review_orders
+from daemon.core.domain import Side, TradingState
+from daemon.core.planner import PlannedOrder
+from daemon.core.risk import TRIPPING_CHECKS, Check, RiskLimits, review_orders
 
 D = Decimal
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from daemon.config import check_config, load_config
-from daemon.schedule_spec import Days, ScheduleError, Session, parse_schedule
-from daemon.scheduler import CycleScheduler, check_schedules
+from daemon.config.settings import check_config, load_config
+from daemon.core.schedule import Days, ScheduleError, Session, parse_schedule
+from daemon.service.scheduler import CycleScheduler, check_schedules
 
 NY = ZoneInfo("America/New_York")
 

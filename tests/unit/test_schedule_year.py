@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from daemon.calendar import trading_day
-from daemon.config import Settings, load_config
-from daemon.persistence.db import Database
-from daemon.persistence.models import CycleRow
-from daemon.schedule_spec import Slot, parse_schedule
-from daemon.scheduler import Due, SessionTrigger, due_slots
-from daemon.sessions import session_on
+from daemon.config.settings import Settings, load_config
+from daemon.core.calendar import trading_day
+from daemon.core.schedule import Slot, parse_schedule
+from daemon.core.sessions import session_on
+from daemon.service.scheduler import Due, SessionTrigger, due_slots
+from daemon.store.db import Database
+from daemon.store.models import CycleRow
 
 NY = ZoneInfo("America/New_York")
 HOLIDAYS_2028 = {

@@ -20,9 +20,9 @@ from pydantic import ValidationError
 
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
 from adapters.sim import PLUGIN, SimBroker, SimSettings, StaticPrices
-from daemon.domain import OrderIntent, OrderStatus, OrderType, Side
-from daemon.errors import BrokerError, OrderRejected, StateError
-from daemon.persistence.db import Database
+from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.errors import BrokerError, OrderRejected, StateError
+from daemon.store.db import Database
 
 T0 = datetime(2024, 3, 5, 15, 0, tzinfo=UTC)
 

@@ -21,14 +21,14 @@ from structlog.testing import capture_logs
 
 from adapters.base import BrokerEnvironment
 from adapters.sim import FaultInjector, FaultSettings, SimBroker, SimSettings, StaticPrices
-from daemon.domain import OrderIntent, OrderStatus, OrderType, Side
-from daemon.errors import (
+from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.errors import (
     DuplicateClientOrderId,
     OrderRejected,
     OutcomeUnknown,
     TransientBrokerError,
 )
-from daemon.persistence.db import Database
+from daemon.store.db import Database
 
 D = Decimal
 T0 = datetime(2024, 3, 5, 15, 0, tzinfo=UTC)
@@ -405,8 +405,8 @@ from pathlib import Path
 
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimBroker, SimSettings, StaticPrices
-from daemon.domain import OrderIntent, OrderType, Side
-from daemon.persistence.db import open_database
+from daemon.core.domain import OrderIntent, OrderType, Side
+from daemon.store.db import open_database
 
 database = open_database(sys.argv[1], Path(sys.argv[2]))
 env = BrokerEnvironment(

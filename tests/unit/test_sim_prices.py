@@ -24,7 +24,7 @@ from adapters.sim.prices import (
     last_close_day,
     read_closes_csv,
 )
-from daemon.errors import DataError
+from daemon.core.errors import DataError
 
 
 def ny(year: int, month: int, day: int, hour: int = 17, minute: int = 0) -> datetime:

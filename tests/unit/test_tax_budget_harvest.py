@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from daemon.domain import Side
-from daemon.tax.harvest import stand_in_targets
-from daemon.tax.plan_types import TaxAction
-from daemon.tax.tax_step import apply_tax
+from daemon.core.domain import Side
+from daemon.core.tax.harvest import stand_in_targets
+from daemon.core.tax.plan_types import TaxAction
+from daemon.core.tax.tax_step import apply_tax
 from tests.fakes.tax_household import TODAY, D, Household, order, plan_of, settings
 
 DAY = timedelta(days=1)

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from daemon.domain import AccountType, Side
-from daemon.tax.plan_types import TaxAction
-from daemon.tax.tax_step import apply_tax
+from daemon.core.domain import AccountType, Side
+from daemon.core.tax.plan_types import TaxAction
+from daemon.core.tax.tax_step import apply_tax
 from tests.fakes.tax_household import TODAY, D, Household, order, plan_of, settings
 
 DAY = timedelta(days=1)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import check_config, load_config
-from daemon.tax.ledger import tax_policy
+from daemon.config.settings import check_config, load_config
+from daemon.store.tax_ledger import tax_policy
 
 
 def config(tmp_path: Path, text: str) -> Path:

@@ -1,4 +1,4 @@
-"""`daemon.validation` on hand-made records: what counts, and the sign of slippage."""
+"""`daemon.report.validation` on hand-made records: what counts, and the sign of slippage."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.audit import AuditRecord
-from daemon.domain import OrderStatus, Side
-from daemon.validation import FillFact, OrderFact, validate
+from daemon.audit.log import AuditRecord
+from daemon.core.domain import OrderStatus, Side
+from daemon.report.validation import FillFact, OrderFact, validate
 
 D = Decimal
 T0 = datetime(2026, 11, 24, 20, 45, tzinfo=UTC)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from adapters.alpaca.broker import AlpacaBroker
 from adapters.base import Broker
-from daemon.domain import Side
+from daemon.core.domain import Side
 from tests.fakes.alpaca_server.client import SteppingClock, make_broker
 from tests.fakes.alpaca_server.server import FakeAlpaca
 from tests.fakes.alpaca_server.state import AlpacaState

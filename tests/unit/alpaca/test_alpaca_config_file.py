@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import LIVE_CONFIRMATION, check_config, load_config
+from daemon.config.settings import LIVE_CONFIRMATION, check_config, load_config
 
 ENV = "TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__"
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from adapters.alpaca.orders import PreparedOrder, prepare_order
 from adapters.alpaca.parsing import AccountInfo, AssetInfo
-from daemon.domain import OrderIntent, OrderType, Side
+from daemon.core.domain import OrderIntent, OrderType, Side
 
 ACTIVE = AccountInfo(
     number="PA1",

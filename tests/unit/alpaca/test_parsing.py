@@ -22,7 +22,7 @@ from adapters.alpaca.parsing import (
     parse_position,
     parse_quote,
 )
-from daemon.domain import OrderStatus, OrderType, Side
+from daemon.core.domain import OrderStatus, OrderType, Side
 
 ORDER = {
     "id": "61e69015-8549-4bfd-b9c3-01e75843f47d",

@@ -20,7 +20,7 @@ from adapters.alpaca.transport import (
     is_duplicate_id,
     rate_limit_wait,
 )
-from daemon.config_plugins import secret_fields
+from daemon.config.plugin_tables import secret_fields
 
 KEYS = {"environment": "paper", "api_key_id": "PKTESTKEY", "api_secret_key": "s3cr3t-value"}
 

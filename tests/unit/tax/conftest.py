@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from daemon.domain import AccountType, Side
-from daemon.tax import LotPick, TaxBook, TaxPolicy, Trade, replay_trades
+from daemon.core.domain import AccountType, Side
+from daemon.core.tax import LotPick, TaxBook, TaxPolicy, Trade, replay_trades
 
 
 class Trades:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from daemon.tax import TaxDataError, Trade, replay_trades
+from daemon.core.tax import TaxDataError, Trade, replay_trades
 
 
 @pytest.fixture

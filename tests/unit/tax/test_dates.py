@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from daemon.tax import SubstantiallyIdentical, is_long_term, one_year_after, window
+from daemon.core.tax import SubstantiallyIdentical, is_long_term, one_year_after, window
 
 
 def test_the_window_spans_61_calendar_days():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from daemon.domain import AccountType
-from daemon.tax.form8949 import Form8949Totals, form8949_rows, form8949_totals
-from daemon.tax.types import Term
+from daemon.core.domain import AccountType
+from daemon.core.tax.form8949 import Form8949Totals, form8949_rows, form8949_totals
+from daemon.core.tax.types import Term
 
 
 def test_a_washed_sale_has_code_w_and_a_positive_adjustment(trades):

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from daemon.domain import AccountType
-from daemon.tax import (
+from daemon.core.domain import AccountType
+from daemon.core.tax import (
     LossWindow,
     LotMethod,
     LotPick,

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from daemon.tax import LotMethod, Term, rank
+from daemon.core.tax import LotMethod, Term, rank
 
 LOTS = [
     ("L1", "2023-01-10", 100, 6000),
@@ -82,7 +82,7 @@ def test_a_pick_without_quantity_takes_what_the_sale_needs_from_that_lot(lot_set
 
 
 def test_a_named_lot_holding_less_than_named_is_refused(lot_set):
-    from daemon.tax import TaxDataError
+    from daemon.core.tax import TaxDataError
 
     lot_set.sell("2025-06-02", 60, 6000, symbol="XYZ", lots=[("L5", 60)])
     with pytest.raises(TaxDataError, match="lot L5 holds 50, not 60"):

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from daemon.cli import app
-from daemon.tax.replay import ReplayError, parse_trades
+from daemon.core.tax.replay import ReplayError, parse_trades
 
 TRIMTAB = Path(sys.executable).parent / "trimtab"
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from daemon.domain import AccountType
+from daemon.core.domain import AccountType
 
 
 def test_pub550_example_1_disallowed_loss_is_added_to_the_new_shares(trades):

@@ -1,0 +1,1 @@
+"""The typed, frozen configuration: files, secrets, environment, plugin tables, problems."""

@@ -1,0 +1,107 @@
+"""Read the config file and the secrets file, refusing a secrets file others could read."""
+
+from __future__ import annotations
+
+__all__ = [
+    "SECRETS_ENV",
+    "deep_merge",
+    "find_secrets_file",
+    "read_config_file",
+    "read_secrets_file",
+]
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from daemon.core.errors import ConfigError, ConfigProblem
+
+SECRETS_ENV = "TRIMTAB_SECRETS_FILE"
+SYSTEMD_CREDENTIAL = "trimtab-secrets.toml"
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse the TOML config file; a missing or malformed file is a `ConfigError`."""
+    return _read_toml(path, what="config file")
+
+
+def find_secrets_file(data: dict[str, Any], config_path: Path) -> Path | None:
+    """Locate the secrets file: `secrets_file`, then $TRIMTAB_SECRETS_FILE, then systemd's."""
+    named = data.get("secrets_file") or os.environ.get(SECRETS_ENV)
+    if named:
+        path = Path(str(named)).expanduser()
+        return path if path.is_absolute() else config_path.parent / path
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credentials and (Path(credentials) / SYSTEMD_CREDENTIAL).exists():
+        return Path(credentials) / SYSTEMD_CREDENTIAL
+    return None
+
+
+def read_secrets_file(data: dict[str, Any], config_path: Path) -> dict[str, Any]:
+    """Return the config data with the secrets file's tables merged over it."""
+    path = find_secrets_file(data, config_path)
+    if path is None:
+        return data
+    _check_private(path)
+    return deep_merge(data, _read_toml(path, what="secrets file"))
+
+
+def _check_private(path: Path) -> None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(
+            [ConfigProblem("secrets_file", f"{path} does not exist", "create it or remove the key")]
+        ) from None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        mode = stat.S_IMODE(info.st_mode)
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "secrets_file",
+                    f"{path} can be read by others (mode {mode:o})",
+                    f"run: chmod 600 {path}",
+                )
+            ]
+        )
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "secrets_file",
+                    f"{path} belongs to another user",
+                    "make the user that runs trimtab its owner (chown)",
+                )
+            ]
+        )
+
+
+def _read_toml(path: Path, *, what: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        fix = "copy config.example.toml there, or pass --config PATH"
+        raise ConfigError([ConfigProblem(str(path), f"{what} not found", fix)]) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            [ConfigProblem(str(path), f"{what} is a directory", "name a TOML file")]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        # The decoder's message names line and column but never echoes the value.
+        raise ConfigError(
+            [ConfigProblem(str(path), f"not valid TOML: {exc}", "fix the syntax at that line")]
+        ) from None
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Return `base` with `over` laid on it, table by table."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

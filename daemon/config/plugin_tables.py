@@ -1,0 +1,154 @@
+"""Check each account's plugin tables with the plugin's own model, and keep secrets out of files."""
+
+from __future__ import annotations
+
+__all__ = ["plugin_schemas", "secret_fields", "secrets_in_file", "validate_plugin_tables"]
+
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from daemon.config.problems import problems_from_validation_error
+from daemon.core.errors import ConfigProblem, PluginNotFound
+from daemon.plugins import (
+    BROKER_GROUP,
+    STRATEGY_GROUP,
+    load_broker_plugin,
+    load_strategy_plugin,
+)
+
+_PLUGIN_TABLES: tuple[
+    tuple[str, str, str, Callable[[str], Any], Callable[[Any], type[BaseModel]]], ...
+] = (
+    ("broker", "sim", "broker_settings", load_broker_plugin, lambda p: p.settings_model),
+    ("strategy", "static", "strategy_params", load_strategy_plugin, lambda p: p.params_model),
+)
+"""Per account: the key naming the plugin, its default, the table it validates, and how."""
+
+
+def validate_plugin_tables(
+    data: dict[str, Any], config_dir: Path
+) -> tuple[dict[str, Any], list[ConfigProblem]]:
+    """Validate every account's `broker_settings` and `strategy_params` with its plugin.
+
+    Works on the raw (merged) data, so plugin problems are reported even when other keys are
+    wrong too. Return the data with those tables replaced by the validated values
+    (credentials wrapped in `SecretStr`, defaults filled in), and the problems found.
+    Plugins resolve relative paths against `config_dir` (validation context `config_dir`).
+    """
+    accounts = data.get("accounts")
+    if not isinstance(accounts, dict):
+        return data, []
+    problems: list[ConfigProblem] = []
+    validated: dict[str, Any] = {}
+    for name, account in accounts.items():
+        if not isinstance(account, dict):
+            validated[name] = account
+            continue
+        tables = dict(account)
+        for kind, default, table, loader, model_of in _PLUGIN_TABLES:
+            key = f"accounts.{name}.{kind}"
+            try:
+                plugin = loader(str(account.get(kind, default)))
+            except PluginNotFound as exc:
+                problems.append(ConfigProblem(key, str(exc), f"name a known {kind}"))
+                continue
+            tables[table], found = _validate(
+                model_of(plugin), account.get(table, {}), f"accounts.{name}.{table}", config_dir
+            )
+            problems += found
+        validated[name] = tables
+    return {**data, "accounts": validated}, problems
+
+
+def _validate(
+    model: type[BaseModel], data: Any, prefix: str, config_dir: Path
+) -> tuple[Any, list[ConfigProblem]]:
+    try:
+        validated = model.model_validate(data, context={"config_dir": config_dir})
+        # Python-mode dump keeps SecretStr objects, so secrets stay masked in every repr.
+        return validated.model_dump(), []
+    except ValidationError as exc:
+        return data, problems_from_validation_error(exc, prefix)
+
+
+def secret_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Names of the model's fields that hold `SecretStr` values."""
+    names = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        if annotation is SecretStr or SecretStr in args:
+            names.add(name)
+    return frozenset(names)
+
+
+def secrets_in_file(data: dict[str, Any]) -> list[ConfigProblem]:
+    """Report credentials written into the config file itself (they belong elsewhere)."""
+    problems: list[ConfigProblem] = []
+    database_url = data.get("database_url")
+    if isinstance(database_url, str):
+        try:
+            has_password = make_url(database_url).password is not None
+        except ArgumentError:
+            has_password = False
+        if has_password:
+            problems.append(
+                ConfigProblem(
+                    "database_url",
+                    "the URL carries a password, and the config file is no place for secrets",
+                    "remove the password here and set TRIMTAB_DATABASE_URL in the environment "
+                    "or database_url in the secrets file",
+                )
+            )
+    notifications = data.get("notifications")
+    if isinstance(notifications, dict) and notifications.get("urls"):
+        problems.append(
+            ConfigProblem(
+                "notifications.urls",
+                "notification URLs carry tokens or passwords, and the config file is no place "
+                "for secrets",
+                "delete them here; set TRIMTAB_NOTIFICATIONS__URLS='[\"...\"]' in the "
+                "environment or put urls under [notifications] in the secrets file (chmod 600)",
+            )
+        )
+    accounts = data.get("accounts")
+    if not isinstance(accounts, dict):
+        return problems
+    for name, account in accounts.items():
+        if not isinstance(account, dict):
+            continue
+        table = account.get("broker_settings")
+        if not isinstance(table, dict):
+            continue
+        try:
+            plugin = load_broker_plugin(str(account.get("broker", "sim")))
+        except PluginNotFound:
+            continue
+        for field in sorted(secret_fields(plugin.settings_model) & table.keys()):
+            env = f"TRIMTAB_ACCOUNTS__{name.upper()}__BROKER_SETTINGS__{field.upper()}"
+            problems.append(
+                ConfigProblem(
+                    f"accounts.{name}.broker_settings.{field}",
+                    "a credential is written in the config file",
+                    f"delete it here; set {env} or put it in the secrets file (chmod 600)",
+                )
+            )
+    return problems
+
+
+def plugin_schemas() -> dict[str, Any]:
+    """JSON schemas of every installed plugin's table, keyed for the `$defs` section."""
+    schemas: dict[str, Any] = {}
+    for ep in entry_points(group=BROKER_GROUP):
+        model = load_broker_plugin(ep.name).settings_model
+        schemas[f"broker_settings.{ep.name}"] = model.model_json_schema()
+    for ep in entry_points(group=STRATEGY_GROUP):
+        model = load_strategy_plugin(ep.name).params_model
+        schemas[f"strategy_params.{ep.name}"] = model.model_json_schema()
+    return schemas

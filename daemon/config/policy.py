@@ -1,0 +1,56 @@
+"""Translate an account's configuration into the planner's policy."""
+
+from __future__ import annotations
+
+__all__ = ["planning_policy", "share_increment"]
+
+from collections.abc import Collection
+from decimal import Decimal
+from types import MappingProxyType
+
+from daemon.config.settings import AccountSettings, PolicySettings
+from daemon.core.planner import Band, PlanningPolicy
+
+
+def share_increment(policy: PolicySettings, symbol: str) -> Decimal:
+    """Return the smallest quantity step the account trades `symbol` in."""
+    if policy.fractional or symbol in policy.fractional_symbols:
+        return policy.fractional_increment
+    return Decimal(1)
+
+
+def planning_policy(
+    account: AccountSettings,
+    *,
+    fractionable: frozenset[str] | None = None,
+    symbols: Collection[str] = (),
+) -> PlanningPolicy:
+    """Build the planner's policy (bands, rounding, cash rules) for one account.
+
+    `fractionable` is what the broker says it accepts fractional quantities in (None: it
+    does not say); any of `symbols` outside it is traded in whole shares, whatever the
+    config says.
+    """
+    bands = account.bands
+    policy = account.policy
+    overrides = {
+        symbol: Band(absolute_pp=band.absolute_pp, relative=band.relative)
+        for symbol, band in bands.overrides.items()
+    }
+    increments = dict.fromkeys(policy.fractional_symbols, policy.fractional_increment)
+    if fractionable is not None:
+        for symbol in symbols:
+            if symbol not in fractionable and share_increment(policy, symbol) != 1:
+                increments[symbol] = Decimal(1)
+    return PlanningPolicy(
+        default_band=Band(absolute_pp=bands.absolute_pp, relative=bands.relative),
+        band_overrides=MappingProxyType(overrides),
+        rebalance_to=policy.rebalance_to,
+        inner_band=policy.inner_band,
+        cash_buffer=policy.cash_buffer,
+        min_trade_notional=policy.min_trade_notional,
+        buy_only=policy.buy_only,
+        share_increment=policy.fractional_increment if policy.fractional else Decimal(1),
+        increment_overrides=MappingProxyType(increments),
+        keep=frozenset(policy.keep),
+    )

@@ -1,0 +1,561 @@
+"""The configuration: one TOML file, then a secrets file, then `TRIMTAB_...` environment overrides.
+
+Every model is frozen and closed (`extra="forbid"`). Credentials never come from the config
+file itself: only from the environment or a secrets file readable by its owner alone.
+Broker and strategy plugins validate their own tables (`broker_settings`, `strategy_params`)
+with their own models; `check_config` reports their problems with full key paths too.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "LIVE_CONFIRMATION",
+    "AccountSettings",
+    "BandSettings",
+    "HealthSettings",
+    "LogSettings",
+    "NotificationSettings",
+    "PolicySettings",
+    "RiskSettings",
+    "SchedulerSettings",
+    "Settings",
+    "check_config",
+    "config_schema",
+    "load_config",
+]
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from daemon.config.files import deep_merge, read_config_file, read_secrets_file
+from daemon.config.monitoring import AlertSettings, PerformanceSettings
+from daemon.config.problems import problems_from_validation_error
+from daemon.core.domain import CASH, AccountType, Mode
+from daemon.core.errors import ConfigError, ConfigProblem
+from daemon.core.schedule import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
+from daemon.core.tax.settings import HouseholdTaxSettings, TaxSettings
+
+LIVE_CONFIRMATION = "I understand trimtab will trade real money"
+ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
+SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
+NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _rule(problem: str, fix: str, key: str | None = None) -> PydanticCustomError:
+    """A validation failure whose message says what is wrong and whose ctx says how to fix it.
+
+    `key` names the offending key when the rule is checked on the table that holds it.
+    """
+    ctx = {"fix": fix} if key is None else {"fix": fix, "key": key}
+    return PydanticCustomError("trimtab_rule", problem, ctx)
+
+
+class LogSettings(_Closed):
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Lowest level written to the log."
+    )
+    format: Literal["auto", "json", "pretty"] = Field(
+        "auto", description="auto: pretty on a terminal, JSON lines otherwise."
+    )
+
+
+class BandSettings(_Closed):
+    """A drift band; the effective half-width is the smaller of those given."""
+
+    absolute_pp: NonNegative | None = Field(
+        None, description="Half-width in percentage points of the portfolio (5 = ±5pp)."
+    )
+    relative: Fraction | None = Field(
+        None, description="Half-width as a fraction of the target (0.25 = ±25% of target)."
+    )
+
+    @model_validator(mode="after")
+    def _one_of_them(self) -> BandSettings:
+        if self.absolute_pp is None and self.relative is None:
+            raise _rule(
+                "a band needs absolute_pp, relative or both",
+                "set absolute_pp (e.g. 5) and/or relative (e.g. 0.25)",
+            )
+        return self
+
+
+class BandsSettings(_Closed):
+    absolute_pp: NonNegative | None = Field(
+        Decimal(5), description="Default half-width in percentage points."
+    )
+    relative: Fraction | None = Field(
+        Decimal("0.25"), description="Default half-width as a fraction of the target."
+    )
+    overrides: dict[str, BandSettings] = Field(
+        default_factory=dict, description="Per-symbol bands, e.g. { BND = { absolute_pp = 2 } }."
+    )
+
+    @model_validator(mode="after")
+    def _default_band_given(self) -> BandsSettings:
+        if self.absolute_pp is None and self.relative is None:
+            raise _rule(
+                "the default band needs absolute_pp, relative or both",
+                "set absolute_pp (e.g. 5) and/or relative (e.g. 0.25)",
+            )
+        for symbol in self.overrides:
+            _check_symbol(symbol)
+        return self
+
+
+class PolicySettings(_Closed):
+    rebalance_to: Literal["target", "band_edge"] = Field(
+        "target", description="Trade out-of-band holdings back to target, or only to the band."
+    )
+    inner_band: Fraction = Field(
+        Decimal(0), description="band_edge only: 0 = to the edge, 0.5 = half way to target."
+    )
+    cash_buffer: NonNegative = Field(Decimal(0), description="Cash never spent by buys.")
+    min_trade_notional: NonNegative = Field(
+        Decimal(50), description="Orders smaller than this (in currency) are not placed."
+    )
+    buy_only: bool = Field(False, description="Never sell to rebalance; only invest cash.")
+    fractional: bool = Field(False, description="Trade fractional shares of every symbol.")
+    fractional_symbols: tuple[str, ...] = Field(
+        (), description="Symbols traded fractionally even when fractional = false."
+    )
+    fractional_increment: Annotated[Decimal, Field(gt=0, le=1)] = Field(
+        Decimal("0.001"), description="Smallest fractional quantity step."
+    )
+    keep: tuple[str, ...] = Field(
+        (), description="Holdings outside the targets that are kept, not sold."
+    )
+    order_type: Literal["market", "limit"] = Field(
+        "market", description="market, or a marketable limit at the quote plus limit_collar."
+    )
+    limit_collar: Fraction = Field(
+        Decimal("0.005"), description="Limit orders: how far past the quote the limit is set."
+    )
+    outside_hours: bool = Field(
+        False,
+        description="Submit while the exchange is closed (per its calendar); the simulated "
+        "broker fills at the last close at any hour.",
+    )
+    notional_buys: bool = Field(
+        False,
+        description="Send buys of fractionally traded symbols as dollar amounts (market "
+        "orders); the broker turns them into shares at the fill price. Sells stay in shares.",
+    )
+
+    @model_validator(mode="after")
+    def _symbols_valid(self) -> PolicySettings:
+        for symbol in (*self.fractional_symbols, *self.keep):
+            _check_symbol(symbol)
+        return self
+
+    @model_validator(mode="after")
+    def _notional_needs_market(self) -> PolicySettings:
+        if self.notional_buys and self.order_type != "market":
+            raise ValueError(
+                'policy.notional_buys needs policy.order_type = "market": brokers take '
+                "dollar-amount orders only as market orders"
+            )
+        return self
+
+
+class RiskSettings(_Closed):
+    max_order_notional: NonNegative | None = Field(
+        None, description="Refuse any single order above this value (currency)."
+    )
+    max_order_pct_nav: Fraction = Field(
+        Decimal(1), description="Refuse any single order above this fraction of the account."
+    )
+    max_quote_age_hours: Annotated[Decimal, Field(gt=0)] = Field(
+        Decimal(96), description="Refuse to plan on quotes older than this."
+    )
+    max_turnover_per_cycle: Annotated[Decimal, Field(gt=0)] = Field(
+        Decimal(2),
+        description="Refuse orders once one cycle's traded value (buys + sells) would exceed "
+        "this multiple of the account's value; a breach halts the account.",
+    )
+    max_turnover_per_day: Annotated[Decimal, Field(gt=0)] = Field(
+        Decimal(3),
+        description="The same over one trading day, counting every cycle's sent orders.",
+    )
+    max_orders_per_cycle: Annotated[int, Field(ge=1)] = Field(
+        40, description="Refuse orders beyond this many in one cycle."
+    )
+    max_orders_per_minute: Annotated[int, Field(ge=1)] = Field(
+        30,
+        description="Refuse orders beyond this many sent in 60 seconds; a breach halts the "
+        "account (a runaway loop is a malfunction).",
+    )
+    max_price_collar: Fraction = Field(
+        Decimal("0.05"),
+        description="Refuse a limit price further than this fraction from the quote.",
+    )
+    max_move_since_close: Fraction = Field(
+        Decimal("0.25"),
+        description="Refuse a symbol whose quote moved more than this fraction since the "
+        "previous close (a split or a bad tick).",
+    )
+    allowed_symbols: tuple[str, ...] = Field(
+        (), description="If not empty, only these symbols may be traded."
+    )
+    restricted_symbols: tuple[str, ...] = Field((), description="These symbols are never traded.")
+    on_mismatch: Literal["halted", "reducing"] = Field(
+        "halted",
+        description="Trading state after positions differ from what recorded fills explain.",
+    )
+    trip_rejections_per_cycle: Annotated[int, Field(ge=1)] = Field(
+        3, description="This many broker rejections in one cycle move the account to HALTED."
+    )
+
+
+class AccountSettings(_Closed):
+    broker: str = Field("sim", description="Broker plugin: sim, or module:attr.")
+    type: AccountType = Field(
+        AccountType.TAXABLE, description="taxable, traditional_ira, roth_ira."
+    )
+    broker_settings: dict[str, Any] = Field(
+        default_factory=dict, description="Broker-specific settings, validated by the plugin."
+    )
+    strategy: str = Field("static", description="Strategy plugin: static, or module:attr.")
+    strategy_params: dict[str, Any] = Field(
+        default_factory=dict, description="Strategy parameters, validated by the plugin."
+    )
+    bands: BandsSettings = Field(default_factory=BandsSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    tax: TaxSettings = Field(default_factory=TaxSettings, description="Lots, wash sales, gains.")
+    schedule: str = Field(
+        DEFAULT_SCHEDULE,
+        description="When `trimtab run` runs this account's cycle, in the exchange's time zone "
+        "on its trading days: e.g. 'close - 15m', '15:45', 'open + 1h', "
+        "'every 30 minutes while open', 'first trading day of the month at close - 15m'.",
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_readable(cls, value: str) -> str:
+        _check_schedule(value)
+        return value
+
+
+class SchedulerSettings(_Closed):
+    misfire_grace_minutes: Annotated[int, Field(ge=0, le=360)] = Field(
+        30,
+        description="A slot that trimtab reaches late (it was stopped, the machine was off or "
+        "asleep, another cycle ran long) still runs if at most this many minutes late; "
+        "otherwise it is recorded as skipped. Only the latest missed slot is ever run.",
+    )
+    stop_timeout_seconds: Annotated[int, Field(ge=5, le=3600)] = Field(
+        300,
+        description="On SIGTERM/SIGINT, how long to wait for a running cycle to finish before "
+        "exiting anyway (keep systemd's TimeoutStopSec above it).",
+    )
+
+
+class HealthSettings(_Closed):
+    heartbeat_seconds: Annotated[int, Field(ge=1, le=300)] = Field(
+        30,
+        description="How often `trimtab run` records its heartbeat in the database (and pings "
+        "the systemd watchdog, at least twice per WatchdogSec).",
+    )
+    stale_after_seconds: Annotated[int, Field(ge=2, le=86400)] = Field(
+        180, description="`trimtab health` fails when the last heartbeat is older than this."
+    )
+    broker_unreachable_minutes: Annotated[int, Field(ge=1)] = Field(
+        60,
+        description="`trimtab health` fails when an account's cycles have failed on broker "
+        "errors for longer than this.",
+    )
+    max_days_without_success: Annotated[int, Field(ge=1, le=60)] = Field(
+        3,
+        description="`trimtab health` fails when an account had this many trading days with a "
+        "scheduled slot and no successful cycle.",
+    )
+    max_cycle_minutes: Annotated[int, Field(ge=1, le=1440)] = Field(
+        30,
+        description="A cycle running longer than this is stuck: the watchdog ping stops (so "
+        "systemd restarts trimtab) and `trimtab health` fails.",
+    )
+
+    @model_validator(mode="after")
+    def _stale_after_beats(self) -> HealthSettings:
+        if self.stale_after_seconds < 2 * self.heartbeat_seconds:
+            raise _rule(
+                "stale_after_seconds must be at least twice heartbeat_seconds",
+                f"set stale_after_seconds to {3 * self.heartbeat_seconds} or more",
+                "stale_after_seconds",
+            )
+        return self
+
+
+class NotificationSettings(_Closed):
+    urls: tuple[SecretStr, ...] = Field(
+        (),
+        description="Apprise URLs (mailto://, ntfy://, tgram://, slack://, discord://, "
+        "json://, ...). They carry tokens: set them in the environment "
+        "(TRIMTAB_NOTIFICATIONS__URLS='[\"...\"]') or the secrets file, never in this file.",
+    )
+    orders: bool = Field(True, description="Send a summary of each cycle that placed orders.")
+    errors: bool = Field(
+        True,
+        description="Send every error: failed cycles, skipped slots, rejected configuration "
+        "reloads.",
+    )
+    kill_switch: bool = Field(
+        True, description="Send kill-switch changes and trading-state changes (HALTED, ...)."
+    )
+    health: bool = Field(True, description="Send health failures found by `trimtab run`.")
+    daily_digest: str = Field(
+        "close + 30m",
+        description="When to send the daily digest on trading days (a schedule expression); "
+        "empty: no digest.",
+    )
+    max_per_hour: Annotated[int, Field(ge=1, le=1000)] = Field(
+        12,
+        description="At most this many messages in any hour; the rest are held back, counted, "
+        "and mentioned in the next message sent.",
+    )
+    repeat_after_minutes: Annotated[int, Field(ge=0, le=10080)] = Field(
+        60, description="The same alert (same account and kind) is sent at most this often."
+    )
+
+    @field_validator("daily_digest")
+    @classmethod
+    def _digest_readable(cls, value: str) -> str:
+        if value.strip():
+            _check_schedule(value)
+        return value
+
+    @field_validator("urls")
+    @classmethod
+    def _urls_understood(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        from daemon.monitor.notify import url_understood
+
+        for index, url in enumerate(value):
+            if not url_understood(url.get_secret_value()):
+                # Never echo the URL: it carries a token.
+                raise _rule(
+                    f"URL number {index + 1} is not one apprise understands",
+                    "check its scheme and form against apprise's list of services",
+                )
+        return value
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one trimtab installation (one household)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TRIMTAB_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        # Pydantic would echo rejected input in messages; secrets must never be echoed.
+        hide_input_in_errors=True,
+    )
+
+    mode: Mode = Field(Mode.DRY_RUN, description="dry-run (default), paper or live.")
+    live_confirmation: str | None = Field(
+        None, description=f'Required for mode = "live": exactly "{LIVE_CONFIRMATION}".'
+    )
+    state_dir: Path = Field(
+        Path("state"), description="Where the database and lock live (relative to this file)."
+    )
+    database_url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite in state_dir. Password via env only."
+    )
+    secrets_file: Path | None = Field(
+        None, description="TOML file (mode 0600) with credentials, same layout as this file."
+    )
+    exchange: str = Field("XNYS", description="Exchange calendar code (exchange_calendars).")
+    log: LogSettings = Field(default_factory=LogSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    scheduler: SchedulerSettings = Field(
+        default_factory=SchedulerSettings,
+        description="`trimtab run`: late and missed slots, and stopping.",
+    )
+    health: HealthSettings = Field(
+        default_factory=HealthSettings,
+        description="The heartbeat, and when `trimtab health` calls trimtab unhealthy.",
+    )
+    notifications: NotificationSettings = Field(
+        default_factory=NotificationSettings,
+        description="Messages to the owner through apprise, and their rate limits.",
+    )
+    tax: HouseholdTaxSettings = Field(default_factory=HouseholdTaxSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert thresholds.")
+    performance: PerformanceSettings = Field(
+        default_factory=PerformanceSettings, description="Benchmark and risk-free rate."
+    )
+    accounts: dict[str, AccountSettings] = Field(
+        description="The household's accounts, by name (lower case, digits, - and _)."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the files (handed in as init values); no .env magic.
+        return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _accounts_named_and_present(self) -> Settings:
+        if not self.accounts:
+            raise _rule("no accounts are configured", "add an [accounts.NAME] table", "accounts")
+        for name in self.accounts:
+            if not ACCOUNT_NAME.match(name):
+                raise _rule(
+                    f"account name {name!r} is not allowed",
+                    "use 1-24 lower-case letters, digits, - or _, starting with a letter or digit",
+                    f"accounts.{name}",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _live_needs_confirmation(self) -> Settings:
+        if self.mode is Mode.LIVE and self.live_confirmation != LIVE_CONFIRMATION:
+            raise _rule(
+                "mode is live but live_confirmation is missing or not the exact sentence",
+                f'set live_confirmation = "{LIVE_CONFIRMATION}", or use mode = "paper"',
+                "live_confirmation",
+            )
+        if self.mode is Mode.LIVE:
+            simulated = [n for n, a in self.accounts.items() if a.broker == "sim"]
+            if simulated:
+                raise _rule(
+                    f"mode is live but account(s) {', '.join(simulated)} use the simulated broker",
+                    'use mode = "paper" for simulated accounts',
+                    "mode",
+                )
+        # A broker plugin's `environment = "live"` (Alpaca) reaches real money: paper mode
+        # must not trade it, and live mode must not pretend to on a paper environment.
+        environments = {n: a.broker_settings.get("environment") for n, a in self.accounts.items()}
+        wrong = "live" if self.mode is Mode.PAPER else "paper" if self.mode is Mode.LIVE else None
+        mismatched = sorted(n for n, env in environments.items() if wrong and env == wrong)
+        if mismatched:
+            raise _rule(
+                f"mode is {self.mode} but account(s) {', '.join(mismatched)} have "
+                f'broker_settings.environment = "{wrong}"',
+                'make them agree: mode = "live" (with live_confirmation) for live accounts, '
+                'mode = "paper" for paper accounts; mode = "dry-run" reads either',
+                "mode",
+            )
+        return self
+
+    def account(self, name: str) -> AccountSettings:
+        try:
+            return self.accounts[name]
+        except KeyError:
+            known = ", ".join(self.accounts)
+            raise ConfigError(
+                [ConfigProblem(f"accounts.{name}", "no such account", f"use one of: {known}")]
+            ) from None
+
+
+def _check_schedule(text: str) -> None:
+    try:
+        parse_schedule(text)
+    except ScheduleError as exc:
+        raise _rule(
+            str(exc), "write e.g. 'close - 15m', '15:45' or 'every 30 minutes while open'"
+        ) from None
+
+
+def _check_symbol(symbol: str) -> None:
+    if symbol != CASH and not SYMBOL.match(symbol):
+        raise _rule(
+            f"symbol {symbol!r} is not a valid ticker",
+            "write tickers in upper case, e.g. VTI or BRK.B",
+        )
+
+
+def load_config(path: Path) -> Settings:
+    """Load and fully check the configuration; raise `ConfigError` listing every problem."""
+    settings, problems = _load(path)
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings
+
+
+def check_config(path: Path) -> list[ConfigProblem]:
+    """Return every problem in the configuration (empty when it is usable)."""
+    return _load(path)[1]
+
+
+def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
+    from daemon.config.plugin_tables import secrets_in_file, validate_plugin_tables
+
+    try:
+        data = read_config_file(path)
+        problems = secrets_in_file(data)
+        merged = read_secrets_file(data, path)
+    except ConfigError as exc:
+        return None, exc.problems
+    try:
+        settings = Settings(**merged)
+    except ValidationError as exc:
+        problems += problems_from_validation_error(exc)
+        settings = None
+    if settings is not None:
+        # Validate the plugin tables of the final values (file, secrets and environment).
+        tables, found = validate_plugin_tables(
+            settings.model_dump(include={"accounts"}), path.parent.resolve()
+        )
+        accounts = {
+            name: account.model_copy(
+                update={
+                    k: tables["accounts"][name][k] for k in ("broker_settings", "strategy_params")
+                }
+            )
+            for name, account in settings.accounts.items()
+        }
+        base = path.parent.resolve()
+        settings = settings.model_copy(
+            update={"state_dir": _resolve(base, settings.state_dir), "accounts": accounts}
+        )
+    else:
+        # The plugin tables still get checked, with the environment's values over the files'
+        # (as a valid configuration would have them), so a key given only in the environment
+        # is not reported missing next to the real problem.
+        with_env = deep_merge(merged, EnvSettingsSource(Settings)())
+        _, found = validate_plugin_tables(with_env, path.parent.resolve())
+    return settings, problems + found
+
+
+def _resolve(base: Path, value: Path) -> Path:
+    value = value.expanduser()
+    return value if value.is_absolute() else base / value
+
+
+def config_schema() -> dict[str, Any]:
+    """Return the JSON schema of the file, with each known plugin's table under `$defs`."""
+    from daemon.config.plugin_tables import plugin_schemas
+
+    schema = Settings.model_json_schema()
+    schema.setdefault("$defs", {}).update(plugin_schemas())
+    return schema

@@ -1,0 +1,165 @@
+"""Turn a validated `PlanInput` into float64 arrays indexed by sorted symbol, once per plan."""
+
+from __future__ import annotations
+
+__all__ = ["Book", "open_book"]
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from daemon.core.domain import CASH
+from daemon.core.planner.bands import BandLimits, band_limits
+from daemon.core.planner.types import Band, PlanInput, PlanningPolicy
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+
+VALUE_TOLERANCE = 1e-12
+"""Fraction of the managed value below which two float amounts are the same amount.
+
+Float64 sums of a few thousand values drift by about 1e-15 of the total; this is far above
+that and far below a cent on any account a person holds.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """The managed part of an account as arrays, and the cash figures the phases work to.
+
+    Arrays are indexed like `symbols` (sorted). Values are in currency, weights are fractions of
+    `nav`. `targets` and `target_values` are the effective targets, after any scaling for the
+    cash buffer and withdrawal.
+    """
+
+    symbols: tuple[str, ...]
+    qty: tuple[Decimal, ...]
+    price: tuple[Decimal, ...]
+    value: tuple[Decimal, ...]
+    unit_value: tuple[Decimal, ...]
+    increment: tuple[Decimal, ...]
+    bands: tuple[Band, ...]
+    in_targets: NDArray[np.bool_]
+    values: NDArray[np.float64]
+    prices: NDArray[np.float64]
+    unit_values: NDArray[np.float64]
+    max_steps: NDArray[np.float64]
+    targets: NDArray[np.float64]
+    target_values: NDArray[np.float64]
+    limits: BandLimits
+    kept: tuple[str, ...]
+    kept_qty: tuple[Decimal, ...]
+    kept_price: tuple[Decimal, ...]
+    cash: Decimal
+    nav: Decimal
+    cash_weight: Decimal
+    cash_target: Decimal
+    cash_need: Decimal
+    withdrawal: Decimal
+    target_scale: Decimal
+    raw_targets: tuple[Decimal, ...]
+
+    @property
+    def size(self) -> int:
+        """Return the number of managed symbols."""
+        return len(self.symbols)
+
+    @property
+    def nav_f(self) -> float:
+        """Return the managed value as a float."""
+        return float(self.nav)
+
+    @property
+    def tolerance(self) -> float:
+        """Return the currency amount below which the phases treat an amount as zero."""
+        return VALUE_TOLERANCE * max(self.nav_f, 1.0)
+
+    @property
+    def scaled(self) -> bool:
+        """Return whether the holdings' targets were scaled down to make room for cash."""
+        return self.target_scale != _ONE
+
+    def effective_targets(self) -> list[Decimal]:
+        """Return the effective target weights as Decimals."""
+        if not self.scaled:
+            return list(self.raw_targets)
+        scale = self.target_scale
+        return [raw * scale for raw in self.raw_targets]
+
+
+def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
+    """Build the arrays for `inp`; the input must have passed `validate_plan_input`."""
+    everything = sorted((inp.holdings.keys() | inp.targets.keys()) - {CASH})
+    keep = policy.keep
+    symbols = tuple([s for s in everything if s not in keep] if keep else everything)
+    kept = tuple(s for s in everything if s in keep)
+    # List comprehensions with bound methods: this runs over every symbol of every plan.
+    held, quote, goal = inp.holdings.get, inp.prices.__getitem__, inp.targets.get
+    steps, default_step = policy.increment_overrides.get, policy.share_increment
+    qty = tuple([held(s, _ZERO) for s in symbols])
+    price = tuple([quote(s) for s in symbols])
+    increment = tuple([steps(s, default_step) for s in symbols])
+    raw_targets = tuple([goal(s, _ZERO) for s in symbols])
+
+    value = tuple([q * p for q, p in zip(qty, price, strict=True)])
+    nav = inp.cash + sum(value, _ZERO)
+    cash_weight = inp.targets.get(CASH, _ZERO)
+    cash_need = policy.cash_buffer + inp.withdrawal
+    cash_target, scale = _cash_target(nav, cash_weight, cash_need)
+
+    q = np.array([float(x) for x in qty], dtype=np.float64)
+    p = np.array([float(x) for x in price], dtype=np.float64)
+    step = np.array([float(x) for x in increment], dtype=np.float64)
+    targets = np.array([float(x) for x in raw_targets], dtype=np.float64) * float(scale)
+    band_of, default_band = policy.band_overrides.get, policy.default_band
+    bands = tuple([band_of(s, default_band) for s in symbols])
+    return Book(
+        symbols=symbols,
+        qty=qty,
+        price=price,
+        value=value,
+        unit_value=tuple([a * b for a, b in zip(increment, price, strict=True)]),
+        increment=increment,
+        bands=bands,
+        in_targets=_in_targets(symbols, inp),
+        values=q * p,
+        prices=p,
+        unit_values=step * p,
+        # Exact in Decimal: a float quotient could round up past what is held.
+        max_steps=np.array(
+            [float(a // b) for a, b in zip(qty, increment, strict=True)], dtype=np.float64
+        ),
+        targets=targets,
+        target_values=targets * float(nav),
+        limits=band_limits(bands, targets),
+        kept=kept,
+        kept_qty=tuple(inp.holdings.get(s, _ZERO) for s in kept),
+        kept_price=tuple(inp.prices[s] for s in kept),
+        cash=inp.cash,
+        nav=nav,
+        cash_weight=cash_weight,
+        cash_target=cash_target,
+        cash_need=cash_need,
+        withdrawal=inp.withdrawal,
+        target_scale=scale,
+        raw_targets=raw_targets,
+    )
+
+
+def _in_targets(symbols: tuple[str, ...], inp: PlanInput) -> NDArray[np.bool_]:
+    if len(inp.targets) - (CASH in inp.targets) == len(symbols):  # targets cover every symbol
+        return np.ones(len(symbols), dtype=bool)
+    return np.array([s in inp.targets for s in symbols], dtype=bool)
+
+
+def _cash_target(nav: Decimal, cash_weight: Decimal, need: Decimal) -> tuple[Decimal, Decimal]:
+    """Return the cash target and the factor the other targets are scaled by to make room."""
+    wanted = cash_weight * nav
+    if need <= wanted:
+        return wanted, _ONE
+    rest = nav - wanted
+    if rest <= 0:
+        return need, _ZERO
+    return need, max(_ZERO, nav - need) / rest

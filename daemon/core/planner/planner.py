@@ -1,0 +1,350 @@
+"""Plan the orders that bring an account back to its target allocation.
+
+Pure: no clock, no I/O, no logging; the same input always gives the same plan, ties broken by
+symbol name.
+
+Semantics
+---------
+- Managed value N = cash + the value of every holding not in `keep`. Weights are fractions of
+  N. `keep` holdings are reported (managed=False) and never traded. A holding that is neither
+  in the targets nor in `keep` has target 0 and is sold entirely (with `buy_only` it stays, and
+  its drift row says so).
+- Cash target C* = max(w_CASH * N, cash_buffer + withdrawal). When the buffer and withdrawal
+  need more than w_CASH * N, the other targets are scaled down in proportion so everything
+  still sums to N; drift rows show these effective targets and a plan note says why.
+- Band half-width of a symbol = the smaller of absolute_pp / 100 and relative * target (of
+  those given, around the effective target); low = max(0, target - h), high = target + h.
+  A weight below low or above high (by more than `BAND_TOLERANCE`) is out of band; a held
+  symbol with target 0 always is.
+- Phase A, cash flows (always): cash above C* buys underweight holdings, in proportion to
+  their shortfall and never past target, before anything is sold. Cash below cash_buffer +
+  withdrawal is raised by selling overweight holdings, largest overweight first, each down to
+  its target. What rounding to whole increments leaves short is taken from the holding furthest
+  above its target, even past it (the owner asked for that cash); the spec's pro-rata step can
+  only ever cover such residue, because the overweights add up to at least the need whenever
+  the account can cover it at all. With `buy_only` cash is raised only up to the withdrawal
+  (cash on hand counts toward it first; a plan note says selling happened for it) and a
+  buffer shortfall sells nothing.
+- Phase B, rebalance, only when a managed holding is out of band after phase A. `target`
+  trades every holding to its target. `band_edge` trades each out-of-band holding to its band
+  edge, or `inner_band` of the way from there to the target; buys are paid from cash above its
+  floor, from those sells and, if short, from trimming the largest overweights toward target.
+  `buy_only` never sells here; the drift rows say which holdings stay out of band and why.
+- Leftover cash above C* after both phases (measured exactly, in Decimal) is spent on
+  underweight holdings that were not sold, never past target: in proportion to shortfall,
+  then greedily on the most underweight, so planning again on the filled account (same
+  prices, same withdrawal) gives no orders. A holding is never both bought and sold.
+- Every holding that ends outside its band, or (after a rebalance to target) more than one
+  increment from target, gets a drift note saying why: buy_only, minimum trade, not enough
+  cash, sold below target to raise cash, or an increment too coarse to land inside the band.
+- Rounding, cash floors and the minimum trade are applied by `daemon.core.planner.rounding`: buys
+  never take cash below max(cash_buffer + withdrawal, min(cash, C*)) and, when even selling
+  everything cannot cover cash_buffer + withdrawal, the plan only sells.
+- `triggered` is true when a managed holding was out of band before the plan; the drift rows'
+  `out_of_band` is that same test per holding.
+"""
+
+from __future__ import annotations
+
+__all__ = ["plan_rebalance"]
+
+from decimal import Context, Decimal, localcontext
+
+import numpy as np
+from numpy.typing import NDArray
+
+from daemon.core.planner.bands import outside_band
+from daemon.core.planner.book import Book, open_book
+from daemon.core.planner.drift import assemble
+from daemon.core.planner.reasons import Origin, Why, money
+from daemon.core.planner.rounding import (
+    ceil_steps,
+    cut_to_budget,
+    exact_cash,
+    large_enough,
+    room_to_buy,
+    room_to_sell,
+    sell_down,
+    settle,
+    spend_excess,
+    step_slack,
+)
+from daemon.core.planner.types import Plan, PlanInput, PlanningPolicy
+from daemon.core.planner.validate import validate_plan_input
+from daemon.core.planner.work import Work
+
+Floats = NDArray[np.float64]
+Flags = NDArray[np.bool_]
+
+# Enough digits for a quantity times a price summed over many holdings, whatever context the
+# caller's thread has set.
+_CONTEXT = Context(prec=40)
+_ZERO = Decimal(0)
+
+
+def plan_rebalance(inp: PlanInput, policy: PlanningPolicy) -> Plan:
+    """Validate `inp` and return the plan that brings it back to its targets."""
+    validate_plan_input(inp, policy)
+    with localcontext(_CONTEXT):
+        book = open_book(inp, policy)
+        return _plan(book, policy)
+
+
+def _plan(book: Book, policy: PlanningPolicy) -> Plan:
+    nav = book.nav_f
+    weights = book.values / nav if nav > 0 else np.zeros(book.size)
+    out_before = outside_band(weights, book.limits, book.targets)
+    work = Work.start(book)
+    notes = _target_notes(book)
+    floor = _cash_floor(book)
+    if nav > 0:
+        slack = step_slack(book.unit_values, book.tolerance)
+        _cash_flows(work, policy, slack, notes)
+        rebalanced = _rebalance(work, policy, slack, floor, notes)
+        _invest_leftover(work, policy, slack)
+    else:
+        # Nothing to plan with: say so on every symbol that has a target to reach.
+        work.flag(book.targets > 0, Why.NO_CASH)
+        rebalanced = False
+    settled = settle(
+        book,
+        sells=work.sells,
+        sell_all=work.sell_all,
+        buys=work.buys,
+        cash_floor=floor,
+        min_trade=policy.min_trade_notional,
+    )
+    for i in settled.dropped:
+        work.why[i] |= Why.MIN_TRADE
+    for i in settled.cut:
+        work.why[i] |= Why.NO_CASH
+    raise_to = _raise_to(book, policy)
+    if settled.cash_after < raise_to <= book.nav:
+        notes.append(f"could not raise cash to {money(raise_to)}")
+    return assemble(
+        book,
+        policy,
+        settled=settled,
+        out_before=out_before,
+        rebalanced=rebalanced,
+        why=work.why,
+        origin=work.origin,
+        dropped=work.dropped,
+        notes=notes,
+    )
+
+
+def _raise_to(book: Book, policy: PlanningPolicy) -> Decimal:
+    """Return the cash level phase A sells up to.
+
+    With `buy_only` that is the withdrawal alone: cash on hand counts toward it first, and the
+    buffer is not refilled by selling. (Raising the withdrawal on top of a short buffer would
+    find the buffer short again on the next run and sell again.)
+    """
+    return book.withdrawal if policy.buy_only else book.cash_need
+
+
+def _cash_floor(book: Book) -> Decimal:
+    """Return the cash level buys must leave: the need, or cash if below target, or C*."""
+    return max(book.cash_need, min(book.cash, book.cash_target))
+
+
+def _target_notes(book: Book) -> list[str]:
+    notes: list[str] = []
+    if book.scaled:
+        notes.append(
+            f"cash target raised to {money(book.cash_target)} to cover the cash buffer and "
+            f"withdrawal ({money(book.cash_need)}); the other targets were scaled by "
+            f"{_ratio(book.target_scale)} to make room"
+        )
+    if book.cash_need > book.nav:
+        notes.append(
+            f"cash buffer and withdrawal ({money(book.cash_need)}) exceed the managed value "
+            f"({money(book.nav)}): only sells are planned"
+        )
+    return notes
+
+
+def _ratio(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.0001")).normalize(), "f")
+
+
+def _cash_flows(work: Work, policy: PlanningPolicy, slack: Floats, notes: list[str]) -> None:
+    """Phase A: spend cash above its target, or raise the buffer and withdrawal."""
+    book = work.book
+    tol = book.tolerance
+    min_trade = float(policy.min_trade_notional)
+    excess = book.cash - book.cash_target
+    need = _raise_to(book, policy) - book.cash
+    if policy.buy_only and need > 0:
+        notes.append(f"buy_only, but selling to raise the {money(book.withdrawal)} withdrawal")
+    if policy.buy_only and max(book.cash, book.withdrawal) < book.cash_need:
+        notes.append("buy_only: cash below the cash buffer is not refilled by selling")
+    if excess > 0:
+        everyone = np.ones(book.size, dtype=bool)
+        add = spend_excess(
+            excess,
+            work.values,
+            book,
+            slack=slack,
+            eligible=everyone,
+            bought=work.buys,
+            min_trade=min_trade,
+        )
+        work.buy(add, Origin.EXCESS)
+    elif need > 0:
+        notes.append(f"raising {money(need)} of cash, largest overweights first")
+        _raise_cash(work, float(need), _raise_to(book, policy), slack, min_trade)
+        sold = (work.sells > 0) | work.sell_all
+        work.flag(sold & (work.values < book.target_values - tol), Why.RAISED)
+
+
+def _raise_cash(
+    work: Work, need: float, raise_to: Decimal, slack: Floats, min_trade: float
+) -> None:
+    """Sell overweights down to target for `need`, then past target for what rounding left."""
+    book = work.book
+    past_target = False
+    short = need
+    # Three rounds at most: the first down to targets, then past them for the exact remainder
+    # (a second round past target only ever covers Decimal dust).
+    for _ in range(3):
+        steps, whole = sell_down(
+            short,
+            work.values,
+            book,
+            slack=slack,
+            eligible=work.values > 0,
+            sold=work.sells,
+            sold_all=work.sell_all,
+            min_trade=min_trade,
+            past_target=past_target,
+        )
+        work.sell(steps, whole, Origin.RAISE)
+        missing = raise_to - exact_cash(
+            book, sells=work.sells, sell_all=work.sell_all, buys=work.buys
+        )
+        if missing <= 0 or (past_target and not (steps.any() or whole.any())):
+            return
+        short, past_target = float(missing), True
+
+
+def _rebalance(
+    work: Work, policy: PlanningPolicy, slack: Floats, floor: Decimal, notes: list[str]
+) -> bool:
+    """Phase B: trade out-of-band holdings back; return whether anything was out of band."""
+    book = work.book
+    out = outside_band(work.values / book.nav_f, book.limits, book.targets)
+    if not out.any():
+        return False
+    names = ", ".join(np.asarray(book.symbols)[out][:10])
+    more = f" and {int(out.sum()) - 10} more" if out.sum() > 10 else ""
+    notes.append(f"out of band: {names}{more}; rebalancing to {policy.rebalance_to}")
+    sells, whole, buys = _wanted(work, policy, out, slack)
+    _trade(work, policy, sells=sells, whole=whole, buys=buys, slack=slack, floor=floor)
+    return True
+
+
+def _wanted(
+    work: Work, policy: PlanningPolicy, out: Flags, slack: Floats
+) -> tuple[Floats, Flags, Floats]:
+    """Return the increments phase B would sell and buy, and the holdings it would sell whole.
+
+    Flags the holdings it cannot bring back: `buy_only` blocks the sell, or no whole number of
+    increments lands inside the band.
+    """
+    book = work.book
+    unit = book.unit_values
+    target = book.target_values
+    room_s = room_to_sell(work.values, book, slack, work.sells)
+    room_b = room_to_buy(work.values, book, slack)
+    zero_target = (target <= book.tolerance) & (work.values > 0)
+    if policy.rebalance_to == "target":
+        sells, whole, buys = room_s, zero_target, room_b
+    else:
+        edge = _edge_values(book, work.values, float(policy.inner_band))
+        over = out & (work.values > target)
+        under = out & (work.values < target)
+        sells = np.where(over, np.minimum(ceil_steps(work.values - edge, unit, slack), room_s), 0)
+        whole = over & zero_target
+        buys = np.where(under, np.minimum(ceil_steps(edge - work.values, unit, slack), room_b), 0)
+    if policy.buy_only:
+        work.flag(((sells > 0) | whole) & ~work.sell_all, Why.BUY_ONLY)
+    # A holding is never bought and sold in one plan, whichever phase came first.
+    can_sell = (work.buys == 0) & ~work.sell_all & (not policy.buy_only)
+    sells = np.where(can_sell, sells, 0.0)
+    whole = whole & can_sell
+    buys = np.where((work.sells > 0) | work.sell_all, 0.0, buys)
+    landing = np.where(whole, 0.0, work.values - sells * unit + buys * unit)
+    coarse = out & outside_band(landing / book.nav_f, book.limits, book.targets)
+    work.flag(coarse, Why.INCREMENT)
+    return sells, whole, buys
+
+
+def _trade(
+    work: Work,
+    policy: PlanningPolicy,
+    *,
+    sells: Floats,
+    whole: Flags,
+    buys: Floats,
+    slack: Floats,
+    floor: Decimal,
+) -> None:
+    """Record phase B's trades: minimum trade, funding trims (band_edge), then the cash limit."""
+    book = work.book
+    unit = book.unit_values
+    min_trade = float(policy.min_trade_notional)
+    notional = np.where(whole, book.values, (work.sells + sells) * unit)
+    small = work.drop_small((sells > 0) | whole, notional, min_trade)
+    work.sell(np.where(small, 0.0, sells), whole & ~small, Origin.REBALANCE)
+    small = work.drop_small(buys > 0, (work.buys + buys) * unit, min_trade)
+    buys = np.where(small, 0.0, buys)
+
+    budget = float(work.spare(floor))
+    short = float((buys * unit).sum()) - budget
+    if policy.rebalance_to == "band_edge" and not policy.buy_only and short > 0:
+        steps, _ = sell_down(
+            short,
+            work.values,
+            book,
+            slack=slack,
+            eligible=(work.buys == 0) & (buys == 0),
+            sold=work.sells,
+            sold_all=work.sell_all,
+            min_trade=min_trade,
+        )
+        work.sell(steps, np.zeros(book.size, dtype=bool), Origin.FUND)
+        budget = float(work.spare(floor))
+    kept = cut_to_budget(buys, budget, work.values, book)
+    small = (kept > 0) & ~large_enough(work.buys + kept, unit, min_trade)
+    work.flag((kept < buys) | small, Why.NO_CASH)
+    work.buy(np.where(small, 0.0, kept), Origin.REBALANCE)
+
+
+def _edge_values(book: Book, values: Floats, inner: float) -> Floats:
+    """Return the value each out-of-band holding is traded to in `band_edge` mode."""
+    t = book.targets
+    low, high = book.limits.low, book.limits.high
+    above = t + (1.0 - inner) * (high - t)
+    below = low + inner * (t - low)
+    weight = np.where(values > book.target_values, above, below)
+    return np.where(t > 0, weight, 0.0) * book.nav_f
+
+
+def _invest_leftover(work: Work, policy: PlanningPolicy, slack: Floats) -> None:
+    """Spend cash still above its target on underweight holdings that were not sold."""
+    book = work.book
+    leftover = work.spare(book.cash_target)
+    if leftover <= 0:
+        return
+    add = spend_excess(
+        leftover,
+        work.values,
+        book,
+        slack=slack,
+        eligible=(work.sells == 0) & ~work.sell_all,
+        bought=work.buys,
+        min_trade=float(policy.min_trade_notional),
+    )
+    work.buy(add, Origin.EXCESS)

@@ -1,0 +1,131 @@
+"""The sentences a person reads: order reasons, drift-row notes and their number formats."""
+
+from __future__ import annotations
+
+__all__ = [
+    "Origin",
+    "Why",
+    "money",
+    "order_reason",
+    "percent",
+    "quantity",
+    "row_note",
+]
+
+from decimal import ROUND_HALF_UP, Decimal
+from enum import IntFlag
+
+from daemon.core.domain import Side
+
+_CENT = Decimal("0.01")
+_DOLLAR = Decimal(1)
+_HUNDRED = Decimal(100)
+_TENTH = Decimal("0.1")
+
+
+class Origin(IntFlag):
+    """Which step of the plan asked for (part of) an order."""
+
+    NONE = 0
+    EXCESS = 1  # buys with cash above its target
+    RAISE = 2  # sells that raise a withdrawal or the cash buffer
+    REBALANCE = 4  # the rebalance proper
+    FUND = 8  # trims toward target that pay for band-edge buys
+
+
+_VERB = {Side.BUY: "buy", Side.SELL: "sell"}
+_SUFFIX_BITS = 15
+# The rebalance proper needs no explanation; otherwise say what the order is for.
+_SUFFIX = tuple(
+    ""
+    if bits & Origin.REBALANCE or not bits
+    else " to fund buys"
+    if bits & Origin.FUND
+    else " to raise cash"
+    if bits & Origin.RAISE
+    else " from excess cash"
+    for bits in range(_SUFFIX_BITS + 1)
+)
+
+
+class Why(IntFlag):
+    """Why a holding may stay off target after the plan."""
+
+    NONE = 0
+    BUY_ONLY = 1
+    MIN_TRADE = 2
+    NO_CASH = 4
+    INCREMENT = 8
+    RAISED = 16
+
+
+def percent(weight: Decimal) -> str:
+    """Format a weight as a percentage with one decimal: 0.412 -> '41.2%'."""
+    return f"{(weight * _HUNDRED).quantize(_TENTH, rounding=ROUND_HALF_UP)}%"
+
+
+def quantity(qty: Decimal) -> str:
+    """Format a quantity without exponent or trailing zeros: 12.500 -> '12.5'."""
+    text = format(qty.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def money(amount: Decimal) -> str:
+    """Format currency: whole dollars with separators, or cents below $100 ('$3,110', '$54.32')."""
+    step = _CENT if -_HUNDRED < amount < _HUNDRED else _DOLLAR
+    rounded = amount.quantize(step, rounding=ROUND_HALF_UP)
+    return f"{'-' if rounded < 0 else ''}${abs(rounded):,}"
+
+
+def order_reason(
+    *,
+    symbol: str,
+    weight: Decimal,
+    target: Decimal,
+    half_width: Decimal,
+    in_targets: bool,
+    side: Side,
+    qty: Decimal,
+    notional: Decimal,
+    origin: int,
+) -> str:
+    """Return the one-line reason printed beside an order; `origin` is a set of `Origin` bits."""
+    # Written out rather than through `percent`, `quantity` and `money`: this runs once per
+    # order, and plans of thousands of orders are in the latency budget.
+    step = _CENT if notional < _HUNDRED else _DOLLAR
+    action = f"{_VERB[side]} {qty.normalize():f} sh (${notional.quantize(step, ROUND_HALF_UP):,})"
+    now = (weight * _HUNDRED).quantize(_TENTH, ROUND_HALF_UP)
+    if not in_targets:
+        return f"{symbol} {now}% vs target 0.0%: not in targets, {action}"
+    goal = (target * _HUNDRED).quantize(_TENTH, ROUND_HALF_UP)
+    band = (half_width * _HUNDRED).quantize(_TENTH, ROUND_HALF_UP)
+    return f"{symbol} {now}% vs target {goal}% ±{band}pp: {action}{_SUFFIX[origin & _SUFFIX_BITS]}"
+
+
+def row_note(
+    *,
+    why: Why,
+    overweight: bool,
+    in_targets: bool,
+    buy_only: bool,
+    dropped: Decimal | None,
+    min_trade: Decimal,
+    increment: Decimal,
+) -> str:
+    """Return why a holding stays off target after the plan, from the flags the plan raised."""
+    if why & Why.BUY_ONLY and overweight:
+        if not in_targets:
+            return "not in targets; buy_only: not sold"
+        return "buy_only: not sold"
+    if why & Why.MIN_TRADE:
+        size = f" of {money(dropped)}" if dropped is not None else ""
+        return f"order{size} below the minimum trade of {money(min_trade)}"
+    if why & Why.NO_CASH:
+        if buy_only:
+            return "not enough cash (buy_only: nothing is sold to pay for buys)"
+        return "not enough cash"
+    if why & Why.RAISED:
+        return "sold below target to raise cash"
+    if why & Why.INCREMENT:
+        return f"increment of {quantity(increment)} sh too coarse to land inside the band"
+    return ""

@@ -1,0 +1,137 @@
+"""The planner's inputs, policy and result: frozen values, money and quantities as `Decimal`."""
+
+from __future__ import annotations
+
+__all__ = [
+    "Band",
+    "DriftRow",
+    "Plan",
+    "PlanInput",
+    "PlannedOrder",
+    "PlanningPolicy",
+    "RebalanceTo",
+]
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Literal
+
+from daemon.core.domain import Side
+
+RebalanceTo = Literal["target", "band_edge"]
+
+
+def _no_bands() -> Mapping[str, Band]:
+    return MappingProxyType({})
+
+
+def _no_increments() -> Mapping[str, Decimal]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A tolerance band around a target weight.
+
+    `absolute_pp` is a half-width in percentage points (`Decimal("5")` is ±5pp); `relative` is a
+    half-width as a fraction of the target (`Decimal("0.25")` is ±25% of the target). When both
+    are given the narrower one applies; at least one must be given.
+    """
+
+    absolute_pp: Decimal | None = None
+    relative: Decimal | None = None
+
+    def half_width(self, target: float) -> float:
+        """Return the half-width in weight units (0.05 for ±5pp) around `target`."""
+        widths = []
+        if self.absolute_pp is not None:
+            widths.append(float(self.absolute_pp) / 100.0)
+        if self.relative is not None:
+            widths.append(float(self.relative) * target)
+        return min(widths) if widths else math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningPolicy:
+    """How an account is rebalanced; see `daemon.core.planner.planner` for the semantics."""
+
+    default_band: Band
+    band_overrides: Mapping[str, Band] = field(default_factory=_no_bands)
+    rebalance_to: RebalanceTo = "target"
+    inner_band: Decimal = Decimal(0)
+    cash_buffer: Decimal = Decimal(0)
+    min_trade_notional: Decimal = Decimal(0)
+    buy_only: bool = False
+    share_increment: Decimal = Decimal(1)
+    increment_overrides: Mapping[str, Decimal] = field(default_factory=_no_increments)
+    keep: frozenset[str] = frozenset()
+
+    def band_for(self, symbol: str) -> Band:
+        """Return the band that applies to `symbol`."""
+        return self.band_overrides.get(symbol, self.default_band)
+
+    def increment_for(self, symbol: str) -> Decimal:
+        """Return the quantity step that orders in `symbol` are multiples of."""
+        return self.increment_overrides.get(symbol, self.share_increment)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInput:
+    """The account as the planner sees it: cash, quantities, prices and target weights."""
+
+    cash: Decimal
+    holdings: Mapping[str, Decimal]
+    prices: Mapping[str, Decimal]
+    targets: Mapping[str, Decimal]
+    withdrawal: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedOrder:
+    """One order of the plan, valued at the planning price."""
+
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    notional: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DriftRow:
+    """One line of the drift table: a holding or target symbol, before and after the plan.
+
+    Weights are fractions of the managed value. Rows of `keep` holdings have `managed=False`
+    and zero target and band. The CASH row has no band: `low` and `high` equal its target.
+    """
+
+    symbol: str
+    qty: Decimal
+    price: Decimal
+    value: Decimal
+    weight: Decimal
+    target: Decimal
+    low: Decimal
+    high: Decimal
+    out_of_band: bool
+    managed: bool
+    qty_after: Decimal
+    weight_after: Decimal
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The orders that bring an account back to its targets, and the drift table behind them."""
+
+    orders: tuple[PlannedOrder, ...]
+    drift: tuple[DriftRow, ...]
+    nav: Decimal
+    cash_before: Decimal
+    cash_after: Decimal
+    triggered: bool
+    notes: tuple[str, ...]

@@ -1,0 +1,339 @@
+"""Pre-trade checks between the planner and the broker; pure, so every path can be tested.
+
+A denial is a recorded decision with a reason, not an exception. Checks run in a fixed order
+and the first that fails names the denial; an order passes only when every check passes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "TRIPPING_CHECKS",
+    "Check",
+    "CheckDecision",
+    "RiskLimits",
+    "RiskReview",
+    "review_orders",
+]
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from daemon.core.domain import Side, TradingState
+from daemon.core.planner import PlannedOrder
+
+
+class Check(StrEnum):
+    KILL_SWITCH = "kill_switch"
+    TRADING_STATE = "trading_state"
+    MARKET_HOURS = "market_hours"
+    SYMBOL_LIST = "symbol_list"
+    PRICE = "price"
+    PRICE_MOVE = "price_move"
+    PRICE_COLLAR = "price_collar"
+    QUANTITY = "quantity"
+    WOULD_SHORT = "would_short"
+    OPEN_ORDER = "open_order"
+    MIN_TRADE = "min_trade"
+    MAX_ORDER_NOTIONAL = "max_order_notional"
+    MAX_ORDER_PCT_NAV = "max_order_pct_nav"
+    ORDERS_PER_CYCLE = "orders_per_cycle"
+    ORDERS_PER_MINUTE = "orders_per_minute"
+    TURNOVER_PER_CYCLE = "turnover_per_cycle"
+    TURNOVER_PER_DAY = "turnover_per_day"
+    CASH = "cash"
+
+
+TRIPPING_CHECKS = frozenset(
+    {Check.ORDERS_PER_MINUTE, Check.TURNOVER_PER_CYCLE, Check.TURNOVER_PER_DAY}
+)
+"""Denials that mean something is wrong with trimtab itself: they halt the account."""
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    cash: Decimal
+    nav: Decimal
+    holdings: Mapping[str, Decimal]
+    busy_symbols: Collection[str]
+    """Symbols with an open or unresolved order: never a second order on them."""
+    cash_buffer: Decimal
+    min_trade_notional: Decimal
+    max_order_notional: Decimal | None
+    max_order_pct_nav: Decimal
+    kill_switch_reason: str | None
+    """None when the kill switch is clear."""
+    trading_state: TradingState = TradingState.ACTIVE
+    trading_state_reason: str = ""
+    market_open: bool = True
+    allowed_symbols: frozenset[str] = frozenset()
+    """Empty: every symbol is allowed."""
+    restricted_symbols: frozenset[str] = frozenset()
+    previous_closes: Mapping[str, Decimal] = field(default_factory=dict)
+    max_move_since_close: Decimal = Decimal("0.25")
+    limit_prices: Mapping[str, Decimal] = field(default_factory=dict)
+    """The limit price each symbol's order would carry (limit orders only)."""
+    max_price_collar: Decimal = Decimal("0.05")
+    max_orders_per_cycle: int = 1_000_000
+    max_orders_per_minute: int = 1_000_000
+    orders_in_last_minute: int = 0
+    max_turnover_per_cycle: Decimal = Decimal(1_000_000)
+    max_turnover_per_day: Decimal = Decimal(1_000_000)
+    traded_today: Decimal = Decimal(0)
+    """Value of the orders already sent today (every cycle), at their reference prices."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckDecision:
+    symbol: str
+    side: Side
+    qty: Decimal
+    notional: Decimal
+    allowed: bool
+    check: str
+    """The check that denied the order, or "all" when every check passed."""
+    reason: str
+    passed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskReview:
+    approved: tuple[PlannedOrder, ...]
+    decisions: tuple[CheckDecision, ...]
+
+    @property
+    def denied(self) -> tuple[CheckDecision, ...]:
+        return tuple(d for d in self.decisions if not d.allowed)
+
+
+@dataclass(slots=True)
+class _Running:
+    """What earlier approvals in the same review have used up."""
+
+    spendable: Decimal
+    unsold: dict[str, Decimal]
+    approved: int = 0
+    traded: Decimal = Decimal(0)
+
+
+def review_orders(orders: tuple[PlannedOrder, ...], limits: RiskLimits) -> RiskReview:
+    """Check every planned order; buys are checked against cash after the approved sells."""
+    approved: list[PlannedOrder] = []
+    decisions: list[CheckDecision] = []
+    running = _Running(limits.cash - limits.cash_buffer, dict(limits.holdings))
+    for order in sorted(orders, key=lambda o: o.side != Side.SELL):
+        passed: list[str] = []
+        denial = _first_denial(order, limits, running, passed)
+        if denial is None:
+            approved.append(order)
+            running.approved += 1
+            running.traded += order.notional
+            if order.side is Side.SELL:
+                running.spendable += order.notional
+                running.unsold[order.symbol] -= order.qty
+            else:
+                running.spendable -= order.notional
+            decisions.append(_decision(order, True, "all", "passed every check", passed))
+        else:
+            decisions.append(_decision(order, False, denial[0], denial[1], passed))
+    return RiskReview(tuple(approved), tuple(decisions))
+
+
+_Rule = Callable[[PlannedOrder, RiskLimits, _Running], str | None]
+
+
+def _first_denial(
+    order: PlannedOrder, limits: RiskLimits, running: _Running, passed: list[str]
+) -> tuple[Check, str] | None:
+    for check, rule in _RULES:
+        reason = rule(order, limits, running)
+        if reason is not None:
+            return check, reason
+        passed.append(str(check))
+    return None
+
+
+def _would_short(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    held = running.unsold.get(order.symbol, Decimal(0))
+    if order.side is Side.SELL and order.qty > held:
+        return (
+            f"sell of {order.qty} {order.symbol} exceeds the {held} held and not yet sold "
+            "(no short sales)"
+        )
+    return None
+
+
+def _cash(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    if order.side is Side.BUY and order.notional > running.spendable:
+        left = max(running.spendable, Decimal(0))
+        return f"buy of ${order.notional:,.2f} exceeds spendable cash ${left:,.2f} (no margin)"
+    return None
+
+
+def _kill_switch(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    if limits.kill_switch_reason is None:
+        return None
+    return f"kill switch engaged: {limits.kill_switch_reason}"
+
+
+def _trading_state(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    state = limits.trading_state
+    why = f" ({limits.trading_state_reason})" if limits.trading_state_reason else ""
+    if state is TradingState.HALTED:
+        return f"account is HALTED{why}; `trimtab resume` after checking it"
+    if state is TradingState.REDUCING and order.side is Side.BUY:
+        return f"account is REDUCING{why}: only orders that reduce exposure"
+    return None
+
+
+def _market_hours(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    if limits.market_open:
+        return None
+    return "the market is closed (set policy.outside_hours = true to trade anyway)"
+
+
+def _symbol_list(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    if order.symbol in limits.restricted_symbols:
+        return f"{order.symbol} is on risk.restricted_symbols"
+    if limits.allowed_symbols and order.symbol not in limits.allowed_symbols:
+        return f"{order.symbol} is not on risk.allowed_symbols"
+    return None
+
+
+def _price_move(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    previous = limits.previous_closes.get(order.symbol)
+    if previous is None or previous <= 0:
+        return None
+    move = order.price / previous - 1
+    if abs(move) <= limits.max_move_since_close:
+        return None
+    return (
+        f"{order.symbol} at ${order.price:,.2f} moved {move:+.1%} since the previous close "
+        f"${previous:,.2f} (limit ±{limits.max_move_since_close:.0%}): a split or a bad tick?"
+    )
+
+
+def _price_collar(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    limit = limits.limit_prices.get(order.symbol)
+    if limit is None:
+        return None
+    distance = abs(limit / order.price - 1)
+    if distance <= limits.max_price_collar:
+        return None
+    return (
+        f"limit ${limit:,.2f} is {distance:.1%} from the quote ${order.price:,.2f} "
+        f"(limit ±{limits.max_price_collar:.1%})"
+    )
+
+
+def _orders_per_cycle(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    if running.approved < limits.max_orders_per_cycle:
+        return None
+    return f"already {running.approved} orders this cycle (max_orders_per_cycle)"
+
+
+def _orders_per_minute(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    sent = limits.orders_in_last_minute + running.approved
+    if sent < limits.max_orders_per_minute:
+        return None
+    return f"{sent} orders in the last minute (max_orders_per_minute); a runaway loop?"
+
+
+def _turnover_cycle(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    cap = limits.max_turnover_per_cycle * limits.nav
+    if running.traded + order.notional <= cap:
+        return None
+    return (
+        f"this cycle would trade ${running.traded + order.notional:,.2f}, over "
+        f"max_turnover_per_cycle {limits.max_turnover_per_cycle} x ${limits.nav:,.2f}"
+    )
+
+
+def _turnover_day(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
+    cap = limits.max_turnover_per_day * limits.nav
+    total = limits.traded_today + running.traded + order.notional
+    if total <= cap:
+        return None
+    return (
+        f"today would trade ${total:,.2f}, over max_turnover_per_day "
+        f"{limits.max_turnover_per_day} x ${limits.nav:,.2f}"
+    )
+
+
+def _price(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    if order.price.is_finite() and order.price > 0:
+        return None
+    return f"price of {order.symbol} is {order.price}, not a positive number"
+
+
+def _quantity(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    if order.qty.is_finite() and order.qty > 0:
+        return None
+    return f"quantity {order.qty} is not positive"
+
+
+def _open_order(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    if order.symbol in limits.busy_symbols:
+        return f"{order.symbol} already has an open or unresolved order"
+    return None
+
+
+def _min_trade(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    if order.notional >= limits.min_trade_notional:
+        return None
+    return f"${order.notional:,.2f} is below the minimum trade ${limits.min_trade_notional:,.2f}"
+
+
+def _max_notional(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    cap = limits.max_order_notional
+    if cap is None or order.notional <= cap:
+        return None
+    return f"${order.notional:,.2f} exceeds max_order_notional ${cap:,.2f}"
+
+
+def _max_pct_nav(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+    cap = limits.max_order_pct_nav * limits.nav
+    if order.notional <= cap:
+        return None
+    return (
+        f"${order.notional:,.2f} exceeds max_order_pct_nav "
+        f"{limits.max_order_pct_nav:.0%} of ${limits.nav:,.2f}"
+    )
+
+
+_RULES: tuple[tuple[Check, _Rule], ...] = (
+    (Check.KILL_SWITCH, _kill_switch),
+    (Check.TRADING_STATE, _trading_state),
+    (Check.MARKET_HOURS, _market_hours),
+    (Check.SYMBOL_LIST, _symbol_list),
+    (Check.PRICE, _price),
+    (Check.PRICE_MOVE, _price_move),
+    (Check.PRICE_COLLAR, _price_collar),
+    (Check.QUANTITY, _quantity),
+    (Check.WOULD_SHORT, _would_short),
+    (Check.OPEN_ORDER, _open_order),
+    (Check.MIN_TRADE, _min_trade),
+    (Check.MAX_ORDER_NOTIONAL, _max_notional),
+    (Check.MAX_ORDER_PCT_NAV, _max_pct_nav),
+    (Check.ORDERS_PER_CYCLE, _orders_per_cycle),
+    (Check.ORDERS_PER_MINUTE, _orders_per_minute),
+    (Check.TURNOVER_PER_CYCLE, _turnover_cycle),
+    (Check.TURNOVER_PER_DAY, _turnover_day),
+    (Check.CASH, _cash),
+)
+
+
+def _decision(
+    order: PlannedOrder, allowed: bool, check: str, reason: str, passed: list[str]
+) -> CheckDecision:
+    return CheckDecision(
+        symbol=order.symbol,
+        side=order.side,
+        qty=order.qty,
+        notional=order.notional,
+        allowed=allowed,
+        check=check,
+        reason=reason,
+        passed=tuple(passed),
+    )

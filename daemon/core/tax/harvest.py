@@ -1,0 +1,234 @@
+"""Tax-loss harvesting, and alternates standing in for their primary in the targets.
+
+Harvesting (opt-in per taxable account): a lot qualifies when its unrealized loss, against its
+wash-adjusted basis, is at least `min_loss_pct` of that basis AND at least `min_loss_amount`.
+Qualifying lots are sold and the proceeds buy the symbol's configured alternate (a similar
+fund that is not substantially identical), unless anything would wash the loss: a purchase of
+the group in the last 30 days anywhere in the household (the engine's preview), a buy of the
+group in this plan, or an alternate that is itself inside a loss window.
+
+After a harvest (or a redirected buy) the account holds the alternate, which is not in the
+strategy's targets: `stand_in_targets` lets it count towards its primary's target, so the
+planner neither sells it nor buys the primary back inside the window. With
+`return_to_primary`, once no window of the primary's group is open, the alternate stops
+standing in and the planner sells it and buys the primary.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Harvested", "harvest", "stand_in_targets"]
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from daemon.core.domain import CASH, Side
+from daemon.core.planner import PlannedOrder
+from daemon.core.planner.reasons import money, percent, quantity
+from daemon.core.tax.dates import WINDOW_DAYS
+from daemon.core.tax.guards import OpenLoss, floor_to, sale_preview
+from daemon.core.tax.identical import SubstantiallyIdentical
+from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision
+from daemon.core.tax.settings import TaxSettings
+from daemon.core.tax.types import LossWindow, Lot, LotPick, SalePreview
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Harvested:
+    sells: list[PlannedOrder]
+    buys: list[PlannedOrder]
+    decisions: list[TaxDecision]
+    previews: dict[str, SalePreview]
+    symbols: frozenset[str]
+
+
+def _loss(lot: Lot, price: Decimal) -> Decimal:
+    return lot.adjusted_basis - lot.qty * price
+
+
+def qualifies(loss: Decimal, basis: Decimal, settings: TaxSettings) -> bool:
+    """Say whether a loss clears both thresholds (at the thresholds counts)."""
+    h = settings.harvest
+    return loss > 0 and loss >= h.min_loss_amount and loss >= h.min_loss_pct * basis
+
+
+def harvest(
+    ctx: TaxContext,
+    sells: Sequence[PlannedOrder],
+    buys: Sequence[PlannedOrder],
+    losses: Sequence[OpenLoss],
+) -> Harvested | None:
+    """Return the harvest sells and alternate buys to add to the plan, or None if disabled."""
+    if not ctx.settings.harvest.enabled:
+        return None
+    out = Harvested([], [], [], {}, frozenset())
+    traded = {o.symbol for o in (*sells, *buys)}
+    bought = {s for o in buys for s in ctx.identical.members(o.symbol)}
+    windows = list(losses)
+    done: set[str] = set()
+    # Only symbols with an alternate can be harvested: the proceeds must stay invested.
+    for symbol in sorted(ctx.settings.alternates):
+        price = ctx.prices.get(symbol)
+        if symbol in traded or price is None:
+            continue
+        lots = [
+            lot
+            for lot in ctx.book.lots(ctx.account, symbol)
+            if qualifies(_loss(lot, price), lot.adjusted_basis, ctx.settings)
+        ]
+        if not lots:
+            continue
+        why_not = _why_not(symbol, ctx, windows, traded | bought)
+        preview = None if why_not else _harvest_preview(ctx, symbol, lots, price)
+        if preview is not None and preview.disallowed > 0:
+            why_not = "a purchase of the group in the last 30 days would wash the loss"
+        elif preview is not None and not qualifies(-preview.gain, preview.basis, ctx.settings):
+            why_not = (
+                f"the account's lot method ({ctx.settings.lot_method}) would relieve lots "
+                "without enough loss"
+            )
+        elif not why_not and preview is None:
+            why_not = "the lots at a loss are less than one tradable increment"
+        alternate = ctx.settings.alternates.get(symbol, "")
+        buy = None if why_not or preview is None else _alternate_buy(ctx, alternate, preview)
+        if buy is None or preview is None:
+            reason = (
+                why_not
+                or f"{money(preview.proceeds if preview else _ZERO)} buys too little {alternate}"
+            )
+            out.decisions.append(TaxDecision(TaxAction.HARVEST, symbol, f"not harvested: {reason}"))
+            continue
+        loss = -preview.gain
+        sell = PlannedOrder(
+            symbol=symbol,
+            side=Side.SELL,
+            qty=preview.qty,
+            price=price,
+            notional=preview.qty * price,
+            reason=f"{symbol}: harvest a {money(loss)} loss "
+            f"({percent(loss / preview.basis)} of basis): sell {quantity(preview.qty)} sh "
+            f"({money(preview.qty * price)})",
+        )
+        out.sells.append(sell)
+        out.buys.append(buy)
+        out.previews[symbol] = preview
+        done.add(symbol)
+        windows.append(
+            OpenLoss(
+                ctx.identical.members(symbol),
+                ctx.today + timedelta(days=WINDOW_DAYS),
+                ctx.account,
+                symbol,
+                loss,
+            )
+        )
+        traded |= {symbol, alternate}
+        bought |= ctx.identical.members(alternate)
+        out.decisions.append(
+            TaxDecision(
+                TaxAction.HARVEST,
+                symbol,
+                f"harvested a {money(loss)} loss on {quantity(preview.qty)} {symbol}; "
+                f"proceeds buy {quantity(buy.qty)} {alternate}",
+                qty_before=_ZERO,
+                qty_after=preview.qty,
+                until=ctx.today + timedelta(days=WINDOW_DAYS),
+                alternate=alternate,
+            )
+        )
+    return Harvested(out.sells, out.buys, out.decisions, out.previews, frozenset(done))
+
+
+def _why_not(symbol: str, ctx: TaxContext, windows: Sequence[OpenLoss], busy: set[str]) -> str:
+    alternate = ctx.settings.alternates[symbol]
+    group = ctx.identical.members(symbol)
+    if alternate in group:
+        return f"its alternate {alternate} is substantially identical to it"
+    if group & busy:
+        return "the plan buys or trades the group this cycle"
+    if alternate in busy:
+        return f"the plan already trades its alternate {alternate}"
+    if any(alternate in w.symbols for w in windows):
+        return f"its alternate {alternate} is in a wash-sale window"
+    if alternate not in ctx.prices:
+        return f"no quote for its alternate {alternate}"
+    return ""
+
+
+def _harvest_preview(
+    ctx: TaxContext, symbol: str, lots: Sequence[Lot], price: Decimal
+) -> SalePreview | None:
+    increment = ctx.increment(symbol)
+    total = floor_to(sum((lot.qty for lot in lots), _ZERO), increment)
+    if total <= 0:
+        return None
+    picks: list[LotPick] = []
+    if ctx.settings.lot_method == "specific":
+        merged: dict[str, Decimal] = {}
+        left = total
+        for lot in sorted(lots, key=lambda lot: -_loss(lot, price)):
+            take = min(lot.qty, left)
+            if take > 0:
+                merged[lot.source_id] = merged.get(lot.source_id, _ZERO) + take
+                left -= take
+        picks = [LotPick(s, q) for s, q in merged.items()]
+    return sale_preview(ctx, symbol, total, picks)
+
+
+def _alternate_buy(ctx: TaxContext, alternate: str, preview: SalePreview) -> PlannedOrder | None:
+    price = ctx.prices[alternate]
+    qty = floor_to(preview.proceeds / price, ctx.increment(alternate))
+    notional = qty * price
+    if qty <= 0 or notional < ctx.min_trade:
+        return None
+    return PlannedOrder(
+        symbol=alternate,
+        side=Side.BUY,
+        qty=qty,
+        price=price,
+        notional=notional,
+        reason=f"{alternate}: stands in for harvested {preview.symbol}: buy {quantity(qty)} sh "
+        f"({money(notional)})",
+    )
+
+
+def stand_in_targets(
+    targets: Mapping[str, Decimal],
+    holdings: Mapping[str, Decimal],
+    prices: Mapping[str, Decimal],
+    cash: Decimal,
+    *,
+    settings: TaxSettings,
+    identical: SubstantiallyIdentical,
+    loss_windows: Sequence[LossWindow],
+    today: date,
+) -> tuple[dict[str, Decimal], list[str]]:
+    """Let held alternates count towards their primary's target weight; say what was moved.
+
+    An alternate already in the targets is the strategy's own business and is left alone.
+    With `return_to_primary`, an alternate stops standing in once no loss window of its
+    primary's group is open.
+    """
+    adjusted = dict(targets)
+    notes: list[str] = []
+    nav = cash + sum((q * prices.get(s, _ZERO) for s, q in holdings.items()), _ZERO)
+    if nav <= 0:
+        return adjusted, notes
+    for primary, alternate in sorted(settings.alternates.items()):
+        held = holdings.get(alternate, _ZERO)
+        weight = adjusted.get(primary, _ZERO)
+        if held <= 0 or weight <= 0 or alternate in targets or primary == CASH:
+            continue
+        group = identical.members(primary)
+        open_window = any(w.ends >= today and w.symbols & group for w in loss_windows)
+        if settings.harvest.return_to_primary and not open_window:
+            notes.append(f"{alternate} no longer stands in for {primary}: returning to {primary}")
+            continue
+        share = min(held * prices.get(alternate, _ZERO) / nav, weight)
+        adjusted[alternate] = share
+        adjusted[primary] = weight - share
+        notes.append(f"{alternate} stands in for {primary} ({percent(share)} of the account)")
+    return adjusted, notes

@@ -1,0 +1,403 @@
+"""The replay's sweep: trades in order, lots relieved, losses matched with replacements day by day.
+
+A day's trades run in their given order: buys add lots, sells relieve lots (with the bases
+as they stand). When the day's trades are done, its taxable losses are settled in order of
+the loss lots' acquisition (Treas. Reg. §1.1091-1(b)), each against purchases from 30 days
+before to 30 days after, future ones included, so a sale's result is final when its day is.
+Per-group indexes and bisection keep a replay of 100,000 trades to a few seconds.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "LedgerState",
+    "Selection",
+    "relieved_piece",
+    "select_pieces",
+    "wash_adjustment",
+]
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import groupby
+
+from daemon.core.domain import AccountType, Side
+from daemon.core.tax.dates import is_long_term
+from daemon.core.tax.pieces import Block, Piece, split_money
+from daemon.core.tax.relief import rank
+from daemon.core.tax.types import (
+    LotMethod,
+    LotPick,
+    RealizedSale,
+    RelievedPiece,
+    TaxDataError,
+    TaxPolicy,
+    Term,
+    Trade,
+    View,
+    WashAdjustment,
+)
+from daemon.core.tax.wash import Group, disallowed_amounts, plan_matches, replacement_start
+
+_ZERO = Decimal(0)
+
+Selection = list[tuple[Piece, Decimal]]
+"""Pieces a sale takes and how many shares of each, in the order relieved."""
+
+
+@dataclass(slots=True)
+class _Relieved:
+    piece: Piece
+    proceeds: Decimal
+    washes: list[WashAdjustment]
+
+
+def _check(trade: Trade) -> None:
+    if not trade.id:
+        raise TaxDataError("(no id)", "id", "every trade needs an id")
+    if not trade.account:
+        raise TaxDataError(trade.id, "account", "is empty")
+    if not trade.symbol:
+        raise TaxDataError(trade.id, "symbol", "is empty")
+    if not trade.qty.is_finite() or trade.qty <= 0:
+        raise TaxDataError(trade.id, "qty", f"must be a positive number, not {trade.qty}")
+    if not trade.amount.is_finite() or trade.amount < 0:
+        raise TaxDataError(trade.id, "amount", f"must be zero or more, not {trade.amount}")
+    if trade.lots and trade.side is Side.BUY:
+        raise TaxDataError(trade.id, "lot", "only a sell names the lots it relieves")
+    for pick in trade.lots:
+        if pick.qty is not None and (not pick.qty.is_finite() or pick.qty <= 0):
+            raise TaxDataError(trade.id, "lot", f"quantity must be positive, not {pick.qty}")
+
+
+def select_pieces(
+    held: Sequence[Piece],
+    trade_id: str,
+    qty: Decimal,
+    method: LotMethod,
+    picks: Sequence[LotPick],
+    on: date,
+    price: Decimal,
+) -> Selection:
+    """Return the pieces a sale of `qty` takes from `held` (in order of acquisition).
+
+    Named lots come first (a pick without a quantity takes what the sale still needs from
+    that lot), then `method` for the rest. Raise `TaxDataError` when the account holds too few
+    shares, or a named lot is not held or holds less than named.
+    """
+    if not picks:
+        if method in _IN_ORDER:
+            # Held pieces are kept in order of acquisition: FIFO and LIFO need no ranking.
+            pieces = held[::-1] if method is LotMethod.LIFO else held
+            taken, remaining = _take_in_order(pieces, qty)
+            short = remaining > 0
+        else:
+            taken, short = _take_ranked(rank(held, method, on, price), qty)
+        if short:
+            total = sum((p.qty for p in held), _ZERO)
+            raise TaxDataError(trade_id, "qty", f"sells {qty} but only {total} are held")
+        return taken
+    return _select_named(held, trade_id, qty, method, picks, on, price)
+
+
+def _select_named(
+    held: Sequence[Piece],
+    trade_id: str,
+    qty: Decimal,
+    method: LotMethod,
+    picks: Sequence[LotPick],
+    on: date,
+    price: Decimal,
+) -> Selection:
+    total = sum((p.qty for p in held), _ZERO)
+    if total < qty:
+        raise TaxDataError(trade_id, "qty", f"sells {qty} but only {total} are held")
+    by_source: dict[str, list[Piece]] = {}
+    for piece in held:
+        by_source.setdefault(piece.block.trade.id, []).append(piece)
+    chosen = _Chosen()
+    for pick in picks:
+        pieces = by_source.get(pick.source_id, [])
+        if not pieces:
+            raise TaxDataError(trade_id, "lot", f"lot {pick.source_id} is not held")
+        have = sum((chosen.free(p) for p in pieces), Decimal(0))
+        if pick.qty is not None and have < pick.qty:
+            raise TaxDataError(
+                trade_id, "lot", f"lot {pick.source_id} holds {have}, not {pick.qty}"
+            )
+        want = qty - chosen.total if pick.qty is None else min(pick.qty, qty - chosen.total)
+        for piece in pieces:
+            want -= chosen.take(piece, want)
+    if chosen.total < qty:
+        for piece in rank(held, method, on, price):
+            chosen.take(piece, qty - chosen.total)
+            if chosen.total == qty:
+                break
+    return [(piece, take) for piece, take in chosen.items.values()]
+
+
+_IN_ORDER = frozenset({LotMethod.FIFO, LotMethod.SPECIFIC, LotMethod.LIFO})
+
+
+def _take_in_order(pieces: Sequence[Piece], qty: Decimal) -> tuple[Selection, Decimal]:
+    """Return the first pieces that cover `qty`, and how many shares they fall short."""
+    chosen: Selection = []
+    remaining = qty
+    for piece in pieces:
+        take = piece.qty if piece.qty < remaining else remaining
+        chosen.append((piece, take))
+        remaining -= take
+        if not remaining:
+            break
+    return chosen, remaining
+
+
+def _take_ranked(ranked: Sequence[Piece], qty: Decimal) -> tuple[Selection, bool]:
+    """Return what `_Chosen` would take from `ranked` with nothing named, and if it fell short.
+
+    The arithmetic is `_Chosen`'s, so quantities keep the same exponents (`5` vs `5.00`).
+    """
+    chosen: Selection = []
+    total = Decimal(0)
+    for piece in ranked:
+        take = min(piece.qty - _ZERO, qty - total)
+        chosen.append((piece, take))
+        total += take
+        if total == qty:
+            return chosen, False
+    return chosen, True
+
+
+class _Chosen:
+    """Shares taken so far from each piece, in the order first taken."""
+
+    __slots__ = ("items", "total")
+
+    def __init__(self) -> None:
+        self.items: dict[int, tuple[Piece, Decimal]] = {}
+        self.total = Decimal(0)
+
+    def free(self, piece: Piece) -> Decimal:
+        taken = self.items.get(id(piece))
+        return piece.qty - (taken[1] if taken else Decimal(0))
+
+    def take(self, piece: Piece, want: Decimal) -> Decimal:
+        take = min(self.free(piece), want)
+        if take > 0:
+            taken = self.items.get(id(piece))
+            self.items[id(piece)] = (piece, take + (taken[1] if taken else Decimal(0)))
+            self.total += take
+        return max(take, Decimal(0))
+
+
+class LedgerState:
+    """The replay's working state; `daemon.core.tax.engine.TaxBook` reads it once the replay
+    is done."""
+
+    def __init__(self, policy: TaxPolicy) -> None:
+        self.policy = policy
+        self.holdings: dict[tuple[str, str], list[Piece]] = {}
+        self.groups: dict[tuple[str, str], Group] = {}
+        self.blocks: list[Block] = []
+        self.account_types: dict[str, AccountType] = {}
+        self.sales: list[RealizedSale] = []
+        self._block_of: dict[int, Block] = {}
+        self._group_keys: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def group_key(self, account: str, symbol: str) -> tuple[str, str]:
+        """Return the key of the purchases a loss in `account` of `symbol` is matched against."""
+        key = self._group_keys.get((account, symbol))
+        if key is None:
+            if self.policy.view is View.BROKER:
+                key = (account, symbol)
+            else:
+                key = ("", self.policy.identical.key(symbol))
+            self._group_keys[(account, symbol)] = key
+        return key
+
+    def washable(self, account: str) -> bool:
+        """Say whether a loss in `account` can be washed (only taxable losses are deductible)."""
+        return self.account_types[account] is AccountType.TAXABLE
+
+    def run(self, trades: Iterable[Trade]) -> None:
+        """Replay `trades` (in date order; the given order within a day) into this state."""
+        ordered = self._load(trades)
+        for day, items in groupby(ordered, key=lambda item: item[1].date):
+            pending: list[tuple[int, Trade, list[_Relieved]]] = []
+            for seq, trade in items:
+                if trade.side is Side.BUY:
+                    self._hold(self._block_of[seq])
+                else:
+                    pending.append((seq, trade, self._relieve(trade)))
+            self._settle(day, pending)
+
+    def _load(self, trades: Iterable[Trade]) -> list[tuple[int, Trade]]:
+        ordered = sorted(enumerate(trades), key=lambda item: item[1].date)
+        seen: set[str] = set()
+        for seq, trade in ordered:
+            _check(trade)
+            if trade.id in seen:
+                raise TaxDataError(trade.id, "id", "appears more than once")
+            seen.add(trade.id)
+            known = self.account_types.setdefault(trade.account, trade.account_type)
+            if known is not trade.account_type:
+                raise TaxDataError(
+                    trade.id,
+                    "account_type",
+                    f"names account {trade.account}, which is {known} in an earlier trade",
+                )
+            if trade.side is Side.BUY:
+                block = Block(trade, seq)
+                self._block_of[seq] = block
+                self.blocks.append(block)
+                key = self.group_key(trade.account, trade.symbol)
+                group = self.groups.get(key)
+                if group is None:
+                    group = self.groups[key] = Group()
+                group.add(block)
+        return ordered
+
+    def _hold(self, block: Block) -> None:
+        block.bought = True
+        trade = block.trade
+        self.holdings.setdefault((trade.account, trade.symbol), []).extend(block.pieces)
+
+    def _relieve(self, trade: Trade) -> list[_Relieved]:
+        held = self.holdings.get((trade.account, trade.symbol), [])
+        method = self.policy.method_for(trade.account)
+        price = trade.amount / trade.qty
+        chosen = select_pieces(held, trade.id, trade.qty, method, trade.lots, trade.date, price)
+        relieved = []
+        taken = allotted = _ZERO
+        for piece, take in chosen:
+            taken += take
+            upto = split_money(trade.amount, taken, trade.qty)
+            part = self._detach(held, piece, take)
+            relieved.append(_Relieved(part, upto - allotted, []))
+            allotted = upto
+        return relieved
+
+    def _detach(self, held: list[Piece], piece: Piece, take: Decimal) -> Piece:
+        block = piece.block
+        if not piece.used:
+            block.available -= take
+        if take < piece.qty:
+            return piece.split(take)
+        held.remove(piece)
+        block.pieces.remove(piece)
+        return piece
+
+    def _settle(self, day: date, pending: list[tuple[int, Trade, list[_Relieved]]]) -> None:
+        losses = [
+            (r.piece.block.key, seq, index, trade, r)
+            for seq, trade, relieved in pending
+            if self.washable(trade.account)
+            for index, r in enumerate(relieved)
+            if r.piece.adjusted_basis > r.proceeds
+        ]
+        losses.sort(key=lambda item: item[:3])
+        for _, _, _, trade, loss in losses:
+            self._wash(day, trade, loss)
+        for _, trade, relieved in pending:
+            self.sales.append(RealizedSale(trade, tuple(_relieved_piece(r, day) for r in relieved)))
+
+    def _wash(self, day: date, trade: Trade, loss: _Relieved) -> None:
+        piece = loss.piece
+        group = self.groups.get(self.group_key(trade.account, trade.symbol))
+        if group is None:
+            return
+        matches = plan_matches(group, piece.block, piece.qty, day, self.policy, {})
+        amounts = disallowed_amounts(
+            piece.adjusted_basis - loss.proceeds, piece.qty, [take for _, take in matches]
+        )
+        for (replacement, take), amount in zip(matches, amounts, strict=True):
+            used = self._use(replacement, take)
+            loss.washes.append(self._adjust(day, trade, piece, used, amount))
+
+    def _use(self, piece: Piece, take: Decimal) -> Piece:
+        block = piece.block
+        block.available -= take
+        used = piece
+        if take < piece.qty:
+            used = piece.split(take)
+            block.pieces.insert(block.pieces.index(piece), used)
+            if block.bought:
+                trade = block.trade
+                held = self.holdings[(trade.account, trade.symbol)]
+                held.insert(held.index(piece), used)
+        used.used = True
+        return used
+
+    def _adjust(
+        self, day: date, trade: Trade, loss: Piece, used: Piece, amount: Decimal
+    ) -> WashAdjustment:
+        replacement = used.block.trade
+        permanent = replacement.account_type is not AccountType.TAXABLE
+        start = None
+        if not permanent:
+            start = replacement_start(
+                self.policy.holding_period, loss.holding_period_start, day, used
+            )
+            used.adjusted_basis += amount
+            used.holding_period_start = start
+        return wash_adjustment(trade, loss, used, used.qty, amount, start)
+
+
+def wash_adjustment(
+    trade: Trade, loss: Piece, used: Piece, qty: Decimal, amount: Decimal, start: date | None
+) -> WashAdjustment:
+    """Return the record of `qty` shares of `used` replacing `loss` shares sold by `trade`."""
+    replacement = used.block.trade
+    # Positional, in field order: one record per wash match, in the replay's inner loop.
+    return WashAdjustment(
+        trade.id,
+        trade.date,
+        loss.block.trade.id,
+        replacement.id,
+        replacement.account,
+        replacement.account_type,
+        replacement.symbol,
+        replacement.date,
+        qty,
+        amount,
+        replacement.account_type is not AccountType.TAXABLE,
+        start,
+    )
+
+
+def _relieved_piece(relieved: _Relieved, sold: date) -> RelievedPiece:
+    piece = relieved.piece
+    return relieved_piece(piece, piece.qty, relieved.proceeds, sold, tuple(relieved.washes))
+
+
+def relieved_piece(
+    piece: Piece,
+    qty: Decimal,
+    proceeds: Decimal,
+    sold: date,
+    washes: tuple[WashAdjustment, ...],
+    basis: Decimal | None = None,
+    cost: Decimal | None = None,
+) -> RelievedPiece:
+    """Return the public record of `qty` shares of `piece` sold on `sold`."""
+    term = Term.LONG if is_long_term(piece.holding_period_start, sold) else Term.SHORT
+    disallowed = permanent = _ZERO
+    if washes:
+        disallowed = sum((w.disallowed for w in washes), _ZERO)
+        permanent = sum((w.disallowed for w in washes if w.permanent), _ZERO)
+    # Positional, in field order: one record per relieved piece, the replay's hottest call.
+    return RelievedPiece(
+        piece.block.trade.id,
+        qty,
+        piece.cost if cost is None else cost,
+        piece.adjusted_basis if basis is None else basis,
+        piece.block.trade.date,
+        piece.holding_period_start,
+        proceeds,
+        term,
+        disallowed,
+        permanent,
+        washes,
+    )

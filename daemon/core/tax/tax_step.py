@@ -1,0 +1,355 @@
+"""The planner's tax step: the plan in, the plan a taxable household should trade out.
+
+Pure: no clock, no I/O. Runs after `plan_rebalance` and before the pre-trade checks:
+
+1. Sells (taxable accounts): the lots each sell relieves are the account's method, or the
+   minimum-tax choice under `specific`. A sell the engine says would be washed goes through
+   the loss-sale policy (`daemon.core.tax.guards`). Rebalancing sells are then capped by the
+   year's realized-gains budget per term; sells that raise cash (a withdrawal, the buffer)
+   are never capped, the owner asked for that cash.
+2. Buys (every account): a buy inside a wash-sale window of its group is blocked or
+   redirected; in an IRA it is always blocked. The plan's own loss sells open windows too.
+3. Buys are cut back by what the held-back sells no longer pay for.
+4. Tax-loss harvesting, when enabled (`daemon.core.tax.harvest`).
+5. The preview: estimated short- and long-term gains and losses, and disallowed amounts.
+
+Every change is a `TaxDecision` with its reason, audited by the caller.
+"""
+
+from __future__ import annotations
+
+__all__ = ["apply_tax", "realized_this_year"]
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+from daemon.core.domain import CASH, AccountType, Side
+from daemon.core.planner import DriftRow, Plan, PlannedOrder
+from daemon.core.planner.reasons import money, quantity
+from daemon.core.tax.dates import WINDOW_DAYS
+from daemon.core.tax.guards import (
+    OpenLoss,
+    WindowEnds,
+    floor_to,
+    guard_buy,
+    guard_loss_sale,
+    open_losses,
+    sale_preview,
+    sale_what_if,
+)
+from daemon.core.tax.harvest import harvest
+from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision, TaxedPlan, TaxPreview
+from daemon.core.tax.types import LotPick, RealizedSale, SalePreview, Term
+
+_ZERO = Decimal(0)
+_RAISE = " to raise cash"
+
+
+def realized_this_year(
+    sales: Iterable[RealizedSale], account: str, year: int
+) -> dict[Term, Decimal]:
+    """Return an account's net realized gain per term in `year` (taxable sales only)."""
+    totals = {Term.SHORT: _ZERO, Term.LONG: _ZERO}
+    for sale in sales:
+        if sale.trade.account != account or sale.trade.date.year != year or not sale.taxable:
+            continue
+        for piece in sale.pieces:
+            totals[piece.term] += piece.gain
+    return totals
+
+
+def apply_tax(plan: Plan, ctx: TaxContext) -> TaxedPlan:
+    """Return the plan adjusted by the wash-sale guards, the gains budget and harvesting."""
+    decisions: list[TaxDecision] = []
+    previews: dict[str, SalePreview] = {}
+    taxable = ctx.account_type is AccountType.TAXABLE
+    sells: list[PlannedOrder] = []
+    room = _budget_room(ctx)
+    ends = WindowEnds(ctx)
+    for order in (o for o in plan.orders if o.side is Side.SELL):
+        kept = _sell(order, ctx, room, previews, decisions, ends) if taxable else order
+        if kept is not None:
+            sells.append(kept)
+    planned = [_planned_loss(ctx, p) for p in previews.values() if _has_loss(p)]
+    losses = open_losses(ctx.loss_windows, [p for p in planned if p is not None], ctx.today)
+    sold = frozenset(o.symbol for o in sells)
+    buys: list[PlannedOrder] = []
+    for order in (o for o in plan.orders if o.side is Side.BUY):
+        verdict = guard_buy(order, ctx, losses, sold)
+        if verdict.decision is not None:
+            decisions.append(verdict.decision)
+        if verdict.order is not None:
+            buys.append(verdict.order)
+    lost = _proceeds(plan.orders, Side.SELL) - _proceeds(sells, Side.SELL)
+    buys = _fund(buys, lost, ctx, decisions)
+    harvested = harvest(ctx, sells, buys, losses) if taxable else None
+    if harvested is not None:
+        sells += harvested.sells
+        buys += harvested.buys
+        decisions += harvested.decisions
+        previews.update(harvested.previews)
+    orders = tuple(sells + buys)
+    changed = orders != plan.orders
+    notes = plan.notes
+    if decisions:
+        notes += (f"tax: {len(decisions)} decision(s): " + "; ".join(_short(decisions)),)
+    taxed = plan
+    if changed or decisions:
+        cash_after = plan.cash_before + _proceeds(sells, Side.SELL) - _proceeds(buys, Side.BUY)
+        taxed = dataclasses.replace(
+            plan,
+            orders=orders,
+            cash_after=cash_after,
+            notes=notes,
+            drift=_redrift(plan, orders, decisions, cash_after),
+        )
+    kept_previews = {o.symbol: previews[o.symbol] for o in sells if o.symbol in previews}
+    return TaxedPlan(
+        plan=taxed,
+        decisions=tuple(decisions),
+        preview=_preview(kept_previews.values(), harvested.symbols if harvested else frozenset()),
+        lots={s: _picks(p) for s, p in kept_previews.items()},
+        harvest=harvested.symbols if harvested else frozenset(),
+    )
+
+
+def _sell(
+    order: PlannedOrder,
+    ctx: TaxContext,
+    room: dict[Term, Decimal | None],
+    previews: dict[str, SalePreview],
+    decisions: list[TaxDecision],
+    ends: WindowEnds,
+) -> PlannedOrder | None:
+    what_if = sale_what_if(ctx, order.symbol, order.qty)
+    if what_if is None:
+        decisions.append(
+            TaxDecision(
+                TaxAction.UNKNOWN_BASIS,
+                order.symbol,
+                f"the ledger has no lots for some of the {quantity(order.qty)} {order.symbol} "
+                "sold: gains unknown, no wash-sale check (import lots: trimtab tax import)",
+                qty_before=order.qty,
+                qty_after=order.qty,
+            )
+        )
+        return order
+    raises_cash = order.reason.endswith(_RAISE)
+    washed = what_if.disallowed()[0]
+    verdict = guard_loss_sale(order, ctx, washed, raises_cash=raises_cash, window_ends=ends)
+    if verdict.decision is not None:
+        decisions.append(verdict.decision)
+    if verdict.qty <= 0:
+        return None
+    # Only a sell that goes ahead needs its records: a deferred one was decided on `washed`.
+    qty = verdict.qty
+    preview = verdict.preview or what_if.previews()[0]
+    if not raises_cash:
+        allowed = floor_to(_within_budget(preview, room), ctx.increment(order.symbol))
+        if allowed < qty:
+            decisions.append(_budget_decision(order, qty, allowed, preview, ctx))
+            if allowed <= 0 or allowed * order.price < ctx.min_trade:
+                return None
+            cut = sale_preview(ctx, order.symbol, allowed, _prefix(preview, allowed))
+            if cut is None:
+                return None
+            qty, preview = allowed, cut
+        _spend(preview, room)
+    previews[order.symbol] = preview
+    return order if qty == order.qty else _resized(order, qty, "tax rules")
+
+
+def _budget_room(ctx: TaxContext) -> dict[Term, Decimal | None]:
+    budget = ctx.settings.gains_budget
+    limits = {Term.SHORT: budget.short_term, Term.LONG: budget.long_term}
+    return {
+        term: None if limit is None else limit - ctx.realized.get(term, _ZERO)
+        for term, limit in limits.items()
+    }
+
+
+def _within_budget(preview: SalePreview, room: dict[Term, Decimal | None]) -> Decimal:
+    """Return how many shares, in relief order, fit the remaining budget of each term."""
+    left = dict(room)
+    allowed = _ZERO
+    for piece in preview.pieces:
+        limit = left[piece.term]
+        gain = piece.gain
+        if limit is None or gain <= 0 or gain <= limit:
+            allowed += piece.qty
+            if limit is not None:
+                left[piece.term] = limit - gain
+            continue
+        per_share = gain / piece.qty
+        allowed += max(_ZERO, limit) / per_share
+        break
+    return allowed
+
+
+def _spend(preview: SalePreview, room: dict[Term, Decimal | None]) -> None:
+    for piece in preview.pieces:
+        limit = room[piece.term]
+        if limit is not None:
+            room[piece.term] = limit - piece.gain
+
+
+def _budget_decision(
+    order: PlannedOrder, qty: Decimal, allowed: Decimal, preview: SalePreview, ctx: TaxContext
+) -> TaxDecision:
+    budget = ctx.settings.gains_budget
+    parts = []
+    for term, limit in ((Term.SHORT, budget.short_term), (Term.LONG, budget.long_term)):
+        gain = preview.gain_by_term(term)
+        if limit is not None and gain > 0:
+            parts.append(
+                f"{term}-term gains this year {money(ctx.realized.get(term, _ZERO))} + "
+                f"{money(gain)} from this sale against a budget of {money(limit)}"
+            )
+    return TaxDecision(
+        TaxAction.BUDGET,
+        order.symbol,
+        f"sell of {order.symbol} cut from {quantity(qty)} to {quantity(max(allowed, _ZERO))} sh: "
+        + "; ".join(parts),
+        qty_before=qty,
+        qty_after=max(allowed, _ZERO),
+    )
+
+
+def _prefix(preview: SalePreview, qty: Decimal) -> list[LotPick]:
+    """Return the first `qty` shares of the preview's relief order as named lots."""
+    picks: dict[str, Decimal] = {}
+    left = qty
+    for piece in preview.pieces:
+        take = min(piece.qty, left)
+        if take > 0:
+            picks[piece.source_id] = picks.get(piece.source_id, _ZERO) + take
+            left -= take
+    return [LotPick(s, q) for s, q in picks.items()]
+
+
+def _has_loss(preview: SalePreview) -> bool:
+    return any(p.loss_before_wash > 0 for p in preview.pieces)
+
+
+def _planned_loss(ctx: TaxContext, preview: SalePreview) -> OpenLoss | None:
+    loss = sum((p.loss_before_wash for p in preview.pieces), _ZERO)
+    if loss <= 0:
+        return None
+    return OpenLoss(
+        symbols=ctx.identical.members(preview.symbol),
+        ends=ctx.today + timedelta(days=WINDOW_DAYS),
+        account=ctx.account,
+        symbol=preview.symbol,
+        loss=loss,
+    )
+
+
+def _proceeds(orders: Iterable[PlannedOrder], side: Side) -> Decimal:
+    return sum((o.notional for o in orders if o.side is side), _ZERO)
+
+
+def _fund(
+    buys: list[PlannedOrder], lost: Decimal, ctx: TaxContext, decisions: list[TaxDecision]
+) -> list[PlannedOrder]:
+    """Cut buys in proportion to the sell proceeds the tax rules held back."""
+    total = _proceeds(buys, Side.BUY)
+    if lost <= 0 or total <= 0:
+        return buys
+    factor = max(_ZERO, (total - lost) / total)
+    funded = []
+    for order in buys:
+        qty = floor_to(order.qty * factor, ctx.increment(order.symbol))
+        if qty == order.qty:
+            funded.append(order)
+            continue
+        keep = qty > 0 and qty * order.price >= ctx.min_trade
+        decisions.append(
+            TaxDecision(
+                TaxAction.FUNDING,
+                order.symbol,
+                f"buy of {order.symbol} cut from {quantity(order.qty)} to "
+                f"{quantity(qty if keep else _ZERO)} sh: sells held back by tax rules no "
+                f"longer pay for it ({money(lost)} less sold)",
+                qty_before=order.qty,
+                qty_after=qty if keep else _ZERO,
+            )
+        )
+        if keep:
+            funded.append(_resized(order, qty, "sells held back by tax rules"))
+    return funded
+
+
+def _resized(order: PlannedOrder, qty: Decimal, why: str) -> PlannedOrder:
+    notional = qty * order.price
+    return dataclasses.replace(
+        order,
+        qty=qty,
+        notional=notional,
+        reason=f"{order.reason}; cut to {quantity(qty)} sh ({money(notional)}) by {why}",
+    )
+
+
+def _preview(previews: Iterable[SalePreview], harvest: frozenset[str]) -> TaxPreview:
+    st_gain = lt_gain = st_loss = lt_loss = disallowed = harvested = _ZERO
+    for preview in previews:
+        for piece in preview.pieces:
+            gain = piece.gain
+            if piece.term is Term.LONG:
+                lt_gain += max(gain, _ZERO)
+                lt_loss += max(-gain, _ZERO)
+            else:
+                st_gain += max(gain, _ZERO)
+                st_loss += max(-gain, _ZERO)
+            disallowed += piece.disallowed
+            if preview.symbol in harvest:
+                harvested += max(-gain, _ZERO)
+    return TaxPreview(st_gain, lt_gain, st_loss, lt_loss, disallowed, harvested)
+
+
+def _redrift(
+    plan: Plan,
+    orders: Sequence[PlannedOrder],
+    decisions: Sequence[TaxDecision],
+    cash_after: Decimal,
+) -> tuple[DriftRow, ...]:
+    """Return the drift rows with the quantities and weights after the taxed orders.
+
+    A holding the tax step changed says why in its note. An alternate the plan now buys that
+    has no row of its own shows up in the orders only.
+    """
+    delta: dict[str, Decimal] = {}
+    for o in orders:
+        delta[o.symbol] = delta.get(o.symbol, _ZERO) + (o.qty if o.side is Side.BUY else -o.qty)
+    why = {d.symbol: d for d in decisions}
+    nav = plan.nav
+    rows = []
+    for row in plan.drift:
+        if row.symbol == CASH:
+            share = cash_after / nav if nav > 0 else _ZERO
+            rows.append(dataclasses.replace(row, qty_after=cash_after, weight_after=share))
+            continue
+        after = row.qty + delta.get(row.symbol, _ZERO)
+        decision = why.get(row.symbol)
+        if not row.managed or (after == row.qty_after and decision is None):
+            rows.append(row)
+            continue
+        note = row.note
+        if decision is not None:
+            until = f" until {decision.until}" if decision.until else ""
+            note = f"tax: {decision.action}{until}"
+        weight = after * row.price / nav if nav > 0 else _ZERO
+        rows.append(dataclasses.replace(row, qty_after=after, weight_after=weight, note=note))
+    return tuple(rows)
+
+
+def _picks(preview: SalePreview) -> tuple[LotPick, ...]:
+    merged: dict[str, Decimal] = {}
+    for piece in preview.pieces:
+        merged[piece.source_id] = merged.get(piece.source_id, _ZERO) + piece.qty
+    return tuple(LotPick(s, q) for s, q in merged.items())
+
+
+def _short(decisions: Sequence[TaxDecision]) -> list[str]:
+    return [f"{d.symbol} {d.action}" for d in decisions[:10]]

@@ -1,0 +1,1 @@
+"""One account's cycle: gather (reconcile, snapshot, ledger), decide, execute, record."""

@@ -1,0 +1,491 @@
+"""Send approved orders: intent written first, sells before buys, unknown outcomes looked up.
+
+The order of operations per order is the safety argument:
+1. in one transaction: check the kill switch, store the intent, move it to SUBMITTING, audit;
+2. send it with its deterministic client order id;
+3. in one transaction: store the broker's answer and audit it.
+A crash between 1 and 3 leaves SUBMITTING; the next cycle asks the broker for that id
+(`resolve_unresolved`) instead of sending again.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Executor",
+    "OrderOutcome",
+    "cancel_open_orders",
+    "limit_price",
+    "resolve_unresolved",
+]
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from typing import Any
+
+from adapters.base import Broker
+from daemon.audit.log import AuditKind, AuditLog
+from daemon.config.settings import PolicySettings
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.errors import (
+    BrokerError,
+    DuplicateClientOrderId,
+    OrderRejected,
+    StateError,
+)
+from daemon.core.planner import PlannedOrder
+from daemon.store.db import Database
+from daemon.store.intents import IntentStore, client_order_id
+from daemon.store.killswitch import current as kill_switch_state
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOutcome:
+    intent: OrderIntent
+    status: OrderStatus
+    order: BrokerOrder | None
+    detail: str
+
+
+class Executor:
+    """Turn approved orders into intents and broker orders for one cycle."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        broker: Broker,
+        clock: Callable[[], datetime],
+        log: Any,
+        fill_timeout: float = 60.0,
+        poll_interval: float = 0.5,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self._database = database
+        # A stopping daemon lets the orders already sent reach a recorded fate and sends no
+        # more: each unsent order is then recorded as not sent, like one under the kill switch.
+        self._should_stop = should_stop
+        self._broker = broker
+        self._clock = clock
+        self._log = log
+        self._fill_timeout = fill_timeout
+        self._poll_interval = poll_interval
+
+    def execute(
+        self,
+        *,
+        cycle_id: str,
+        account: str,
+        orders: Iterable[PlannedOrder],
+        policy: PolicySettings,
+        increment_for: Callable[[str], Decimal],
+    ) -> list[OrderOutcome]:
+        """Send sells, wait for them, re-read cash, then send buys that the cash covers.
+
+        `increment_for` gives each symbol's quantity step, as the planner used it.
+        """
+        planned = list(orders)
+        sells = [o for o in planned if o.side is Side.SELL]
+        buys = [o for o in planned if o.side is Side.BUY]
+        outcomes: list[OrderOutcome] = []
+        seq = 0
+        for order in sells:
+            seq += 1
+            outcomes.append(self._send(self._intent(cycle_id, account, seq, order, policy)))
+        outcomes = self._await_all(outcomes)
+        if not buys:
+            return outcomes
+        if self._should_stop():
+            # Each buy is recorded as not sent by `_send`; no need to read the account again.
+            for order in buys:
+                seq += 1
+                outcomes.append(self._send(self._intent(cycle_id, account, seq, order, policy)))
+            return outcomes
+        fresh = self._broker.funds([o.symbol for o in buys])
+        spendable = fresh.cash - policy.cash_buffer
+        for order in buys:
+            seq += 1
+            quote = fresh.quotes.get(order.symbol)
+            price = max(order.price, quote.price) if quote is not None else order.price
+            sized = self._size_buy(order, price, spendable, policy, increment_for(order.symbol))
+            if sized is None:
+                self._skip(cycle_id, account, order, spendable, policy)
+                continue
+            in_dollars = policy.notional_buys and increment_for(order.symbol) < 1
+            intent = self._intent(cycle_id, account, seq, sized, policy, notional=in_dollars)
+            outcome = self._send(intent)
+            outcomes.append(outcome)
+            if outcome.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+                spendable -= _cost_bound(sized, price, outcome.intent)
+        return self._await_all(outcomes)
+
+    def _intent(
+        self,
+        cycle_id: str,
+        account: str,
+        seq: int,
+        order: PlannedOrder,
+        policy: PolicySettings,
+        *,
+        notional: bool = False,
+    ) -> OrderIntent:
+        """The order to store and send; with `notional`, a buy for its planned dollar amount.
+
+        The amount is rounded down to cents, so a notional buy never spends more than the
+        share quantity it replaces would have at the planning price.
+        """
+        limit = limit_price(order, policy)
+        return OrderIntent(
+            client_order_id=client_order_id(cycle_id, seq),
+            cycle_id=cycle_id,
+            account=account,
+            seq=seq,
+            symbol=order.symbol,
+            side=order.side,
+            qty=order.qty,
+            order_type=OrderType(policy.order_type),
+            reason=order.reason,
+            limit_price=limit,
+            reference_price=order.price,
+            notional=(order.qty * order.price).quantize(CENT, ROUND_DOWN) if notional else None,
+        )
+
+    def _size_buy(
+        self,
+        order: PlannedOrder,
+        price: Decimal,
+        spendable: Decimal,
+        policy: PolicySettings,
+        increment: Decimal,
+    ) -> PlannedOrder | None:
+        """Shrink a buy to what the cash after sells covers; None if it falls below min trade.
+
+        `price` is the higher of the planning price and a fresh quote; a limit order is
+        bounded by its limit instead.
+        """
+        unit = price
+        if policy.order_type == "limit":
+            unit = (order.price * (1 + policy.limit_collar)).quantize(CENT, ROUND_UP)
+        if order.qty * unit <= spendable:
+            return order
+        qty = (max(spendable, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)
+        qty *= increment
+        notional = (qty * order.price).quantize(CENT)
+        if qty <= 0 or notional < policy.min_trade_notional:
+            return None
+        reason = f"{order.reason}; reduced from {order.qty} to {qty} sh to fit cash after sells"
+        return PlannedOrder(order.symbol, order.side, qty, order.price, notional, reason)
+
+    def _skip(
+        self,
+        cycle_id: str,
+        account: str,
+        order: PlannedOrder,
+        spendable: Decimal,
+        policy: PolicySettings,
+    ) -> None:
+        detail = (
+            f"{order.symbol} buy skipped: cash after sells (${max(spendable, Decimal(0)):,.2f} "
+            f"spendable) does not cover a trade of at least ${policy.min_trade_notional:,.2f}"
+        )
+        self._log.warning("buy_skipped", symbol=order.symbol, detail=detail)
+        with self._database.transaction() as session:
+            AuditLog(session).append(
+                AuditKind.ORDER_RESULT,
+                {"symbol": order.symbol, "side": order.side, "status": "skipped", "detail": detail},
+                at=self._clock(),
+                account=account,
+                cycle_id=cycle_id,
+            )
+
+    def _send(self, intent: OrderIntent) -> OrderOutcome:
+        with self._database.transaction() as session:
+            store = IntentStore(session)
+            now = self._clock()
+            store.add(intent, now)
+            kill = kill_switch_state(session)
+            audit = AuditLog(session)
+            stopping = self._should_stop()
+            if kill.engaged or stopping:
+                detail = (
+                    f"not sent: kill switch engaged ({kill.reason})"
+                    if kill.engaged
+                    else "not sent: trimtab is stopping; the next cycle plans anew"
+                )
+                store.move(intent.client_order_id, OrderStatus.CANCELLED, now, detail=detail)
+                audit.append(
+                    AuditKind.ORDER_RESULT,
+                    _result(intent, OrderStatus.CANCELLED, None, detail),
+                    at=now,
+                    account=intent.account,
+                    cycle_id=intent.cycle_id,
+                )
+                return OrderOutcome(intent, OrderStatus.CANCELLED, None, detail)
+            store.move(intent.client_order_id, OrderStatus.SUBMITTING, now)
+            audit.append(
+                AuditKind.ORDER_INTENT,
+                {"intent": intent},
+                at=now,
+                account=intent.account,
+                cycle_id=intent.cycle_id,
+            )
+        self._log.info(
+            "order_submitting",
+            client_order_id=intent.client_order_id,
+            symbol=intent.symbol,
+            side=str(intent.side),
+            qty=str(intent.qty),
+            notional=None if intent.notional is None else str(intent.notional),
+        )
+        status, order, detail = self._submit(intent)
+        return self._record(intent, status, order, detail)
+
+    def _submit(self, intent: OrderIntent) -> tuple[OrderStatus, BrokerOrder | None, str]:
+        try:
+            order = self._broker.submit(intent)
+        except DuplicateClientOrderId:
+            # The broker has it already: adopt what it says, never send again.
+            return self._adopt(
+                intent, "broker already had this client order id", OrderStatus.REJECTED
+            )
+        except OrderRejected as exc:
+            return OrderStatus.REJECTED, None, exc.reason
+        except BrokerError as exc:  # OutcomeUnknown, or a failure that may have sent it
+            self._log.warning(
+                "order_outcome_unknown", client_order_id=intent.client_order_id, error=str(exc)
+            )
+            return self._adopt(intent, f"outcome unknown after: {exc}", OrderStatus.UNKNOWN)
+        return order.status, order, order.message
+
+    def _adopt(
+        self, intent: OrderIntent, why: str, if_foreign: OrderStatus
+    ) -> tuple[OrderStatus, BrokerOrder | None, str]:
+        """Look the order up by its id and adopt it, unless the id holds a different order."""
+        status, found, detail = _lookup(self._broker, intent.client_order_id, why)
+        mismatch = _mismatch(intent, found)
+        if mismatch:
+            self._record(intent, if_foreign, None, mismatch)
+            raise StateError(mismatch)
+        return status, found, detail
+
+    def _record(
+        self, intent: OrderIntent, status: OrderStatus, order: BrokerOrder | None, detail: str
+    ) -> OrderOutcome:
+        with self._database.transaction() as session:
+            now = self._clock()
+            store = IntentStore(session)
+            if order is None:
+                status = store.move(intent.client_order_id, status, now, detail=detail)
+            else:
+                status = store.apply(intent.client_order_id, order, now, detail=detail)
+            AuditLog(session).append(
+                AuditKind.ORDER_RESULT,
+                _result(intent, status, order, detail),
+                at=now,
+                account=intent.account,
+                cycle_id=intent.cycle_id,
+            )
+        self._log.info(
+            "order_result",
+            client_order_id=intent.client_order_id,
+            status=str(status),
+            detail=detail,
+        )
+        return OrderOutcome(intent, status, order, detail)
+
+    def _await_all(self, outcomes: list[OrderOutcome]) -> list[OrderOutcome]:
+        """Poll a batch of accepted orders until each is final, then cancel what is left.
+
+        One shared deadline, and one lookup per round for every order still working (the
+        broker answers them together where it can). An order left working after the cycle
+        would compete with the next cycle's plan, so the unfilled rest is cancelled at the
+        deadline (a partial fill keeps its filled quantity).
+        """
+        deadline = time.monotonic() + self._fill_timeout
+        current = list(outcomes)
+        while True:
+            working = [i for i, o in enumerate(current) if o.status in _WORKING]
+            if not working:
+                return current
+            found = self._broker.get_orders([current[i].intent.client_order_id for i in working])
+            for i in working:
+                order = found.get(current[i].intent.client_order_id)
+                if order is not None and _changed(current[i], order):
+                    current[i] = self._record(current[i].intent, order.status, order, order.message)
+            if all(current[i].status not in _WORKING for i in working):
+                return current
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(self._poll_interval)
+        return [self._cancel_rest(o) if o.status in _WORKING else o for o in current]
+
+    def _cancel_rest(self, current: OrderOutcome) -> OrderOutcome:
+        coid = current.intent.client_order_id
+        try:
+            order = self._broker.cancel(coid)
+        except BrokerError as exc:
+            self._log.warning("cancel_failed", client_order_id=coid, error=str(exc))
+            return current
+        detail = f"unfilled after {self._fill_timeout:g}s: cancelled the rest"
+        return self._record(current.intent, order.status, order, detail)
+
+
+_WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+def _changed(current: OrderOutcome, order: BrokerOrder) -> bool:
+    before = current.order.filled_qty if current.order is not None else Decimal(0)
+    return order.status != current.status or order.filled_qty != before
+
+
+def limit_price(order: PlannedOrder, policy: PolicySettings) -> Decimal | None:
+    """The marketable limit an order carries under `policy` (None for market orders):
+    past the quote by the collar, rounded away from the quote."""
+    if policy.order_type != "limit":
+        return None
+    if order.side is Side.BUY:
+        return (order.price * (1 + policy.limit_collar)).quantize(CENT, ROUND_UP)
+    return (order.price * (1 - policy.limit_collar)).quantize(CENT, ROUND_DOWN)
+
+
+def _cost_bound(order: PlannedOrder, price: Decimal, intent: OrderIntent) -> Decimal:
+    """What a sent buy may cost: at its limit, or at the higher of plan and fresh quote.
+
+    Market orders can still fill a little higher (slippage): the account's cash_buffer is
+    what absorbs that.
+    """
+    if intent.notional is not None:
+        return intent.notional  # the broker spends the amount, whatever the fill price
+    return order.qty * (intent.limit_price if intent.limit_price is not None else price)
+
+
+def _mismatch(intent: OrderIntent, order: BrokerOrder | None) -> str:
+    """Say why the broker's order under the intent's id is not this intent ("" if it is)."""
+    if order is None:
+        return ""
+    ours = (intent.symbol, intent.side, intent.notional)
+    same = (order.symbol, order.side, order.notional) == ours
+    # A notional order's shares are the broker's to decide: its amount is what must agree.
+    if same and (intent.notional is not None or order.qty == intent.qty):
+        return ""
+    return (
+        f"client order id {intent.client_order_id} belongs at the broker to "
+        f"{order.side} {_size(order)} {order.symbol}, not to this {intent.side} "
+        f"{_size(intent)} {intent.symbol}; not adopted, nothing sent; check the account by hand"
+    )
+
+
+def _size(order: OrderIntent | BrokerOrder) -> str:
+    """An order's size as sent: its dollar amount if it is a notional order, else shares."""
+    return f"${order.notional}" if order.notional is not None else f"{order.qty} sh"
+
+
+def _lookup(broker: Broker, coid: str, why: str) -> tuple[OrderStatus, BrokerOrder | None, str]:
+    try:
+        order = broker.get_order(coid)
+    except BrokerError as exc:
+        return OrderStatus.UNKNOWN, None, f"{why}; lookup failed: {exc}"
+    if order is None:
+        return OrderStatus.UNKNOWN, None, f"{why}; the broker has no order with this id yet"
+    return order.status, order, f"{why}; adopted the broker's order"
+
+
+def _result(
+    intent: OrderIntent, status: OrderStatus, order: BrokerOrder | None, detail: str
+) -> dict[str, Any]:
+    return {
+        "client_order_id": intent.client_order_id,
+        "symbol": intent.symbol,
+        "side": intent.side,
+        "qty": intent.qty,
+        "notional": intent.notional,
+        "status": status,
+        "broker_order": order,
+        "detail": detail,
+    }
+
+
+def resolve_unresolved(
+    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime], log: Any
+) -> list[str]:
+    """Ask the broker about every intent of `account` whose fate is not settled.
+
+    Return the symbols still unresolved afterwards: no new order may be sent for them.
+    """
+    with database.transaction() as session:
+        pending = IntentStore(session).unresolved(account)
+    still_open: list[str] = []
+    for stored in pending:
+        coid = stored.intent.client_order_id
+        order = broker.get_order(coid)
+        with database.transaction() as session:
+            now = clock()
+            store = IntentStore(session)
+            if order is None and stored.status is OrderStatus.SUBMITTING:
+                detail = "never reached the broker (no order with this id); not resent"
+                store.move(coid, OrderStatus.CANCELLED, now, detail=detail)
+                status = OrderStatus.CANCELLED
+            elif order is None:
+                still_open.append(stored.intent.symbol)
+                continue
+            else:
+                status = store.apply(coid, order, now, detail="resolved by lookup")
+                detail = "resolved by lookup"
+                if status.is_open:
+                    still_open.append(stored.intent.symbol)
+            AuditLog(session).append(
+                AuditKind.ORDER_RESULT,
+                _result(stored.intent, status, order, detail),
+                at=now,
+                account=account,
+                cycle_id=stored.intent.cycle_id,
+            )
+        log.info("order_resolved", client_order_id=coid, status=str(status))
+    return sorted(set(still_open))
+
+
+def cancel_open_orders(
+    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime]
+) -> list[tuple[str, bool]]:
+    """Cancel every open order of the account at the broker, trimtab's and others'.
+
+    Return one line per order and whether its cancel went through; each is audited.
+    """
+    lines: list[tuple[str, bool]] = []
+    for order in broker.snapshot(()).open_orders:
+        coid = order.client_order_id
+        try:
+            after = broker.cancel(coid)
+        except BrokerError as exc:
+            lines.append(
+                (f"{coid} {order.side} {order.qty} {order.symbol}: cancel failed: {exc}", False)
+            )
+            continue
+        with database.transaction() as session:
+            now = clock()
+            store = IntentStore(session)
+            ours = store.find(coid)
+            if ours is not None:
+                store.apply(coid, after, now, detail="cancelled by the operator")
+            AuditLog(session).append(
+                AuditKind.ORDER_RESULT,
+                {
+                    "client_order_id": coid,
+                    "symbol": order.symbol,
+                    "side": order.side,
+                    "qty": order.qty,
+                    "status": after.status,
+                    "broker_order": after,
+                    "detail": "cancelled by the operator (kill --cancel-open)",
+                    "external": ours is None,
+                },
+                at=now,
+                account=account,
+                cycle_id=ours.intent.cycle_id if ours is not None else None,
+            )
+        lines.append((f"{coid} {order.side} {order.qty} {order.symbol}: {after.status}", True))
+    return lines

@@ -1,0 +1,258 @@
+"""Reconciliation: agree with the broker before trimtab plans anything, and after it trades.
+
+The broker is the truth for positions, cash and orders. trimtab keeps the positions it last
+agreed on (the book) and every fill the broker reported (deduplicated by fill id). A new
+reconciliation expects book + new fills == the broker's positions; a difference that no fill
+explains moves the account to HALTED (or REDUCING, per `risk.on_mismatch`) and is audited.
+It never assumes a flat or empty account: if the broker cannot be read, the cycle aborts.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Reconciliation", "reconcile"]
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from adapters.base import Broker
+from daemon.audit.log import AuditKind, AuditLog
+from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Side, TradingState
+from daemon.core.errors import TransientBrokerError
+from daemon.cycle.execution import resolve_unresolved
+from daemon.store.db import Database
+from daemon.store.models import BookPositionRow, FillRow, OrderIntentRow
+from daemon.store.trading_state import reading_mark, set_trading_state
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+READ_ATTEMPTS = 3
+FILL_OVERLAP = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciliation:
+    snapshot: AccountSnapshot
+    new_fills: tuple[Fill, ...]
+    external_fills: tuple[Fill, ...]
+    external_orders: tuple[BrokerOrder, ...]
+    mismatches: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    """symbol -> (expected from book and fills, reported by the broker)"""
+    baseline: bool = False
+    busy_symbols: frozenset[str] = frozenset()
+    """Symbols with an open order at the broker or an unresolved intent: no new order."""
+
+
+def reconcile(
+    *,
+    database: Database,
+    broker: Broker,
+    account: str,
+    symbols: Collection[str],
+    clock: Callable[[], datetime],
+    log: Any,
+    on_mismatch: TradingState,
+    cycle_id: str | None,
+) -> Reconciliation:
+    """Resolve unsettled intents, record new fills, and compare positions with the book."""
+    unresolved = resolve_unresolved(
+        database=database, broker=broker, account=account, clock=clock, log=log
+    )
+    with database.transaction() as session:
+        agreed = _Agreed.load(session, account, clock())
+    # Re-read a day before the last fill seen: a fill reported late with an earlier time is
+    # still found, and fill ids keep the overlap from counting anything twice.
+    read_through = agreed.read_through
+    since = read_through - FILL_OVERLAP if read_through is not None else EPOCH
+    fills, snapshot = _consistent_read(broker, symbols, since, agreed.explains)
+    with database.transaction() as session:
+        result = _record(
+            session, agreed, account, fills, snapshot, unresolved, clock(), cycle_id, on_mismatch
+        )
+    log.info(
+        "reconciled",
+        new_fills=len(result.new_fills),
+        external_fills=len(result.external_fills),
+        external_orders=len(result.external_orders),
+        mismatches=sorted(result.mismatches),
+        baseline=result.baseline,
+    )
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Agreed:
+    """What trimtab last agreed on with the broker: read once, before the broker is read.
+
+    Nothing else changes it meanwhile: one trimtab process at a time runs an account.
+    """
+
+    book: Mapping[str, Decimal]
+    fill_ids: frozenset[str]
+    baseline: bool
+    """No reconciliation yet: there is no book to agree with."""
+    read_through: datetime | None
+
+    @classmethod
+    def load(cls, session: Session, account: str, now: datetime) -> _Agreed:
+        mark = reading_mark(session, account, now)
+        rows = session.scalars(select(BookPositionRow).where(BookPositionRow.account == account))
+        ids = session.scalars(select(FillRow.fill_id).where(FillRow.account == account))
+        return cls(
+            book={row.symbol: row.qty for row in rows},
+            fill_ids=frozenset(ids),
+            baseline=mark.reconciled_at is None,
+            read_through=mark.fills_read_through,
+        )
+
+    def new(self, fills: Sequence[Fill]) -> list[Fill]:
+        return [f for f in fills if f.fill_id not in self.fill_ids]
+
+    def differences(
+        self, new: Sequence[Fill], snapshot: AccountSnapshot
+    ) -> dict[str, tuple[Decimal, Decimal]]:
+        """Return symbol -> (book plus `new` fills, the broker's position) where they differ."""
+        expected = dict(self.book)
+        for fill in new:
+            signed = fill.qty if fill.side is Side.BUY else -fill.qty
+            expected[fill.symbol] = expected.get(fill.symbol, Decimal(0)) + signed
+        reported = _reported(snapshot)
+        return {
+            symbol: (expected.get(symbol, Decimal(0)), reported.get(symbol, Decimal(0)))
+            for symbol in sorted(set(expected) | set(reported))
+            if expected.get(symbol, Decimal(0)) != reported.get(symbol, Decimal(0))
+        }
+
+    def explains(self, fills: Sequence[Fill], snapshot: AccountSnapshot) -> bool:
+        """Whether the book plus the new ones of `fills` is the snapshot's positions.
+
+        Never on a first reconciliation: it always reads fills twice.
+        """
+        return not self.baseline and not self.differences(self.new(fills), snapshot)
+
+
+def _consistent_read(
+    broker: Broker,
+    symbols: Collection[str],
+    since: datetime,
+    agrees: Callable[[Sequence[Fill], AccountSnapshot], bool],
+) -> tuple[Sequence[Fill], AccountSnapshot]:
+    """Read fills and the account; read fills again unless they already explain the account.
+
+    When the book plus the new fills equals the broker's positions, any fill that arrived
+    between the two reads nets to nothing and is recorded next time, so the second read
+    would add nothing. Otherwise fills are read again, until none arrived in between; a
+    difference that remains is then a real mismatch.
+    """
+    for _ in range(READ_ATTEMPTS):
+        before = broker.fills(since)
+        snapshot = broker.snapshot(symbols)
+        if agrees(before, snapshot):
+            return before, snapshot
+        after = broker.fills(since)
+        if {f.fill_id for f in after} == {f.fill_id for f in before}:
+            return after, snapshot
+    raise TransientBrokerError(
+        f"fills kept arriving while reconciling ({READ_ATTEMPTS} attempts); trying next cycle"
+    )
+
+
+def _record(
+    session: Session,
+    agreed: _Agreed,
+    account: str,
+    fills: Sequence[Fill],
+    snapshot: AccountSnapshot,
+    unresolved: Sequence[str],
+    now: datetime,
+    cycle_id: str | None,
+    on_mismatch: TradingState,
+) -> Reconciliation:
+    mark = reading_mark(session, account, now)
+    ours = set(
+        session.scalars(
+            select(OrderIntentRow.client_order_id).where(OrderIntentRow.account == account)
+        )
+    )
+    new = agreed.new(fills)
+    for fill in new:
+        session.add(_fill_row(account, fill, fill.client_order_id not in ours, now))
+    reported = _reported(snapshot)
+    baseline = agreed.baseline
+    mismatches = {} if baseline else agreed.differences(new, snapshot)
+    session.execute(delete(BookPositionRow).where(BookPositionRow.account == account))
+    session.flush()
+    for symbol, qty in reported.items():
+        session.add(BookPositionRow(account=account, symbol=symbol, qty=qty))
+    if new:
+        mark.fills_read_through = max(
+            [f.at for f in new] + ([mark.fills_read_through] if mark.fills_read_through else [])
+        )
+    mark.reconciled_at = now
+    external_orders = tuple(o for o in snapshot.open_orders if o.client_order_id not in ours)
+    external_fills = tuple(f for f in new if f.client_order_id not in ours)
+    audit = AuditLog(session)
+    audit.append(
+        AuditKind.RECONCILIATION,
+        {
+            "baseline": baseline,
+            "cash": snapshot.cash,
+            "positions": reported,
+            "new_fills": new,
+            "external_fills": [f.fill_id for f in external_fills],
+            "external_open_orders": external_orders,
+            "unresolved_symbols": list(unresolved),
+            "mismatches": {s: {"expected": e, "broker": b} for s, (e, b) in mismatches.items()},
+        },
+        at=now,
+        account=account,
+        cycle_id=cycle_id,
+    )
+    if mismatches:
+        detail = ", ".join(
+            f"{s} expected {e} but the broker has {b}" for s, (e, b) in mismatches.items()
+        )
+        set_trading_state(
+            session,
+            account,
+            on_mismatch,
+            at=now,
+            cycle_id=cycle_id,
+            actor="reconciliation",
+            reason=f"positions no recorded fill explains: {detail}",
+        )
+    busy = {o.symbol for o in snapshot.open_orders} | set(unresolved)
+    return Reconciliation(
+        snapshot=snapshot,
+        new_fills=tuple(new),
+        external_fills=external_fills,
+        external_orders=external_orders,
+        mismatches=mismatches,
+        baseline=baseline,
+        busy_symbols=frozenset(busy),
+    )
+
+
+def _reported(snapshot: AccountSnapshot) -> dict[str, Decimal]:
+    return {p.symbol: p.qty for p in snapshot.positions if p.qty != 0}
+
+
+def _fill_row(account: str, fill: Fill, external: bool, now: datetime) -> FillRow:
+    return FillRow(
+        account=account,
+        fill_id=fill.fill_id,
+        client_order_id=fill.client_order_id,
+        broker_order_id=fill.broker_order_id,
+        symbol=fill.symbol,
+        side=str(fill.side),
+        qty=fill.qty,
+        price=fill.price,
+        commission=fill.commission,
+        at=fill.at,
+        external=external,
+        recorded_at=now,
+    )

@@ -1,0 +1,1 @@
+"""Watching the accounts: alerts, health, notifications and the performance history."""

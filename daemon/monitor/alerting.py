@@ -1,0 +1,289 @@
+"""Check one account's alerts after a cycle (or at day end): gather, evaluate, record, send.
+
+The inputs come from what trimtab already records: the valuation history (drawdown,
+concentration), the `cycles` rows (failed or skipped cycles, the broker's failure streak),
+the latest reconciliation audit record (mismatches) and, after a cycle, its plan's drift
+table. Episode states live in the `alerts` table; an alert that starts firing, or a firing
+one that ends, is an audit record (kind `alert`); one that starts firing is also sent.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SENT_BY_SLOT_RUNNER",
+    "alert_states",
+    "check_alerts",
+    "gather_inputs",
+    "listed_alerts",
+]
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon.audit.log import AuditKind, AuditLog
+from daemon.config.settings import Settings
+from daemon.core.domain import CASH
+from daemon.core.performance import concentration, current_drawdown, daily_returns
+from daemon.cycle.engine import CycleReport
+from daemon.logs import get_logger
+from daemon.monitor.alerts import (
+    CYCLE_FAILED,
+    CYCLE_SKIPPED,
+    STATES,
+    Alert,
+    AlertInputs,
+    AlertState,
+    CycleStatus,
+    DriftObservation,
+    State,
+    Transition,
+    advance,
+    checked_families,
+    evaluate_alerts,
+    family_of,
+)
+from daemon.monitor.health import BROKER_ERRORS, RAN
+from daemon.monitor.notify import Message
+from daemon.store.db import Database
+from daemon.store.models import AuditRecordRow, CycleRow
+from daemon.store.performance_models import AlertRow
+from daemon.store.valuations import daily_series, latest_valuation
+
+FINISHED = ("succeeded", "failed", "skipped")
+SENT_BY_SLOT_RUNNER = frozenset({CYCLE_FAILED, CYCLE_SKIPPED})
+"""Families the slot runner already sends its own message for (`daemon.monitor.messages`)."""
+STREAK_LOOKBACK = 500
+
+
+def check_alerts(
+    *,
+    database: Database,
+    settings: Settings,
+    account: str,
+    clock: Callable[[], datetime],
+    notify: Callable[[Message], None] | None = None,
+    report: CycleReport | None = None,
+    already_sent: frozenset[str] = frozenset(),
+) -> Transition:
+    """Evaluate the account's alerts now; record and audit the changes; send what fired.
+
+    `already_sent` names alert families the caller has told the owner about itself (the slot
+    runner sends its own message for a failed cycle or skipped slots): they are recorded and
+    audited, not sent twice.
+    """
+    thresholds = settings.alerts
+    if not thresholds.enabled:
+        return Transition((), (), ())
+    now = clock()
+    with database.transaction() as session:
+        inputs = gather_inputs(session, account, now, report=report)
+        alerts = evaluate_alerts(inputs, thresholds)
+        previous = alert_states(session, account)
+        transition = advance(
+            previous,
+            alerts,
+            checked_families(inputs, thresholds),
+            account=account,
+            now=now,
+        )
+        _store(session, transition)
+        audit = AuditLog(session)
+        for alert in transition.fired:
+            audit.append(AuditKind.ALERT, _fired_payload(alert), at=now, account=account)
+        for state in transition.cleared:
+            audit.append(AuditKind.ALERT, _cleared_payload(state), at=now, account=account)
+    log = get_logger(account=account)
+    for alert in transition.fired:
+        log.warning("alert_fired", key=alert.key, severity=alert.severity)
+        if notify is not None and family_of(alert.key) not in already_sent:
+            notify(_message(alert))
+    for state in transition.cleared:
+        log.info("alert_cleared", key=state.key)
+        if notify is not None and family_of(state.key) not in already_sent:
+            notify(_cleared_message(state))
+    return transition
+
+
+def gather_inputs(
+    session: Session, account: str, now: datetime, *, report: CycleReport | None = None
+) -> AlertInputs:
+    """Collect what the alerts look at from the database (and the cycle just run)."""
+    series = daily_series(session, account)
+    drawdown = current_drawdown(daily_returns(series)) if series else None
+    latest = latest_valuation(session, account)
+    largest: tuple[str, float] | None = None
+    if latest is not None:
+        weights = concentration(latest.holdings, latest.equity)
+        if weights.largest_symbol is not None:
+            largest = (weights.largest_symbol, weights.largest_weight)
+    recent = (
+        session.execute(
+            select(CycleRow)
+            .where(CycleRow.account == account, CycleRow.outcome.in_((*RAN, "skipped")))
+            .order_by(CycleRow.started_at.desc())
+            .limit(STREAK_LOOKBACK)
+        )
+        .scalars()
+        .all()
+    )
+    finished = next((row for row in recent if row.outcome in FINISHED), None)
+    streak = []
+    for row in recent:
+        if row.outcome == "skipped":
+            continue
+        if not _broker_failure(row):
+            break
+        streak.append(row)
+    return AlertInputs(
+        account=account,
+        at=now,
+        drawdown=drawdown,
+        out_of_band=_out_of_band(report),
+        largest_holding=largest,
+        concentration_known=latest is not None,
+        last_cycle=None
+        if finished is None
+        else CycleStatus(
+            finished.cycle_id, finished.outcome, finished.error, _broker_failure(finished)
+        ),
+        broker_down_since=streak[-1].started_at if streak else None,
+        broker_known=bool(recent),
+        mismatches=_latest_mismatches(session, account),
+    )
+
+
+def alert_states(session: Session, account: str) -> dict[str, AlertState]:
+    """Return the account's stored episode states by key."""
+    rows = session.execute(select(AlertRow).where(AlertRow.account == account)).scalars()
+    return {row.key: _alert_state(row) for row in rows}
+
+
+def listed_alerts(
+    session: Session, *, account: str | None = None, firing_only: bool = True
+) -> list[AlertState]:
+    """Return the alerts firing now (or every condition watched), by account and key."""
+    query = select(AlertRow).order_by(AlertRow.account, AlertRow.key)
+    if account is not None:
+        query = query.where(AlertRow.account == account)
+    if firing_only:
+        query = query.where(AlertRow.state == "firing")
+    return [_alert_state(row) for row in session.execute(query).scalars()]
+
+
+def _alert_state(row: AlertRow) -> AlertState:
+    return AlertState(
+        account=row.account,
+        key=row.key,
+        state=_state(row.state),
+        severity="failure" if row.severity == "failure" else "warning",
+        since=row.since,
+        last_seen_at=row.last_seen_at,
+        fired_at=row.fired_at,
+        cleared_at=row.cleared_at,
+        message=row.message,
+        episodes=row.episodes,
+    )
+
+
+def _state(text: str) -> State:
+    for known in STATES:
+        if text == known:
+            return known
+    raise ValueError(f"unknown alert state {text!r} in the alerts table")
+
+
+def _broker_failure(row: CycleRow) -> bool:
+    return row.outcome == "failed" and (row.error or "").startswith(BROKER_ERRORS)
+
+
+def _out_of_band(report: CycleReport | None) -> tuple[DriftObservation, ...] | None:
+    if report is None or report.plan is None:
+        return None
+    return tuple(
+        DriftObservation(row.symbol, row.weight, row.low, row.high)
+        for row in report.plan.drift
+        if row.out_of_band and row.managed and row.symbol != CASH
+    )
+
+
+def _latest_mismatches(session: Session, account: str) -> dict[str, tuple[Decimal, Decimal]] | None:
+    payload = session.execute(
+        select(AuditRecordRow.payload)
+        .where(AuditRecordRow.account == account, AuditRecordRow.kind == AuditKind.RECONCILIATION)
+        .order_by(AuditRecordRow.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if payload is None:
+        return None
+    found = json.loads(payload).get("mismatches") or {}
+    return {
+        symbol: (Decimal(str(pair["expected"])), Decimal(str(pair["broker"])))
+        for symbol, pair in found.items()
+    }
+
+
+def _store(session: Session, transition: Transition) -> None:
+    for state in transition.states:
+        row = session.get(AlertRow, (state.account, state.key))
+        if row is None:
+            row = AlertRow(account=state.account, key=state.key)
+            session.add(row)
+        row.state = state.state
+        row.severity = state.severity
+        row.since = state.since
+        row.last_seen_at = state.last_seen_at
+        row.fired_at = state.fired_at
+        row.cleared_at = state.cleared_at
+        row.message = state.message
+        row.episodes = state.episodes
+    session.flush()
+
+
+def _fired_payload(alert: Alert) -> dict[str, Any]:
+    return {
+        "key": alert.key,
+        "status": "firing",
+        "severity": alert.severity,
+        "title": alert.title,
+        "detail": alert.detail,
+        "value": alert.value,
+        "threshold": alert.threshold,
+        "held_for_seconds": alert.hold.total_seconds(),
+    }
+
+
+def _cleared_payload(state: AlertState) -> dict[str, Any]:
+    return {
+        "key": state.key,
+        "status": "cleared",
+        "severity": state.severity,
+        "since": state.since,
+        "fired_at": state.fired_at,
+        "episode": state.episodes,
+    }
+
+
+def _message(alert: Alert) -> Message:
+    return Message(
+        kind="health",
+        key=f"alert:{alert.account}:{alert.key}",
+        title=f"trimtab alert: {alert.title}",
+        body=f"{alert.detail}\n\nOpen alerts: trimtab alerts -a {alert.account}",
+        severity=alert.severity,
+    )
+
+
+def _cleared_message(state: AlertState) -> Message:
+    return Message(
+        kind="health",
+        key=f"alert:{state.account}:{state.key}:cleared",
+        title=f"trimtab: {state.account} {state.key} is over",
+        body=f"The condition that fired at {state.fired_at:%Y-%m-%d %H:%M} UTC no longer holds.",
+        severity="info",
+    )

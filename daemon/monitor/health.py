@@ -1,0 +1,220 @@
+"""Is trimtab doing its job? The daemon's heartbeat, and each account's cycles, judged.
+
+The heartbeat is a row the running daemon rewrites every `health.heartbeat_seconds`. The
+accounts are judged from their `cycles` rows, the record the engine keeps anyway: the last
+cycle that ran, how long the broker has failed, and how many trading days that had a slot for
+the account went by without a successful cycle.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Check", "HealthReport", "evaluate", "record_beat", "record_stop"]
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from daemon.config.settings import Settings
+from daemon.core.calendar import exchange_timezone
+from daemon.core.schedule import parse_schedule
+from daemon.core.sessions import sessions_between
+from daemon.store.daemon_models import HeartbeatRow
+from daemon.store.models import CycleRow
+
+HEARTBEAT = "daemon"
+RAN = ("succeeded", "failed", "running")
+"""Cycle outcomes of cycles that ran (a skipped slot did not)."""
+BROKER_ERRORS = ("TransientBrokerError:",)
+"""How the engine's error text starts when the broker could not be reached."""
+STREAK_LOOKBACK = 500
+"""Most recent cycles of an account read for the broker-failure streak."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    """heartbeat, last_cycle, broker or success."""
+    account: str | None
+    ok: bool
+    detail: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.account}" if self.account else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    checked_at: datetime
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def failing(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.ok)
+
+
+def record_beat(
+    session: Session, *, now: datetime, started_at: datetime, pid: int, hostname: str
+) -> None:
+    """Write the running daemon's heartbeat."""
+    row = session.get(HeartbeatRow, HEARTBEAT)
+    if row is None:
+        row = HeartbeatRow(name=HEARTBEAT)
+        session.add(row)
+    row.pid, row.hostname, row.started_at, row.beat_at = pid, hostname, started_at, now
+    row.stopped_at = None
+
+
+def record_stop(session: Session, *, now: datetime) -> None:
+    """Record a clean stop, so health says "stopped" rather than "stuck"."""
+    row = session.get(HeartbeatRow, HEARTBEAT)
+    if row is not None:
+        row.stopped_at = now
+
+
+def evaluate(
+    session: Session, settings: Settings, now: datetime, *, heartbeat: bool = True
+) -> HealthReport:
+    """Judge the heartbeat (unless `heartbeat` is false: the daemon asking about itself) and
+    every configured account."""
+    checks: list[Check] = []
+    beat = session.get(HeartbeatRow, HEARTBEAT)
+    if heartbeat:
+        checks.append(_heartbeat(beat, settings, now))
+    for account in settings.accounts:
+        checks += _account(session, settings, account, now, beat)
+    return HealthReport(checked_at=now, checks=tuple(checks))
+
+
+def _heartbeat(beat: HeartbeatRow | None, settings: Settings, now: datetime) -> Check:
+    if beat is None:
+        return Check("heartbeat", None, False, "`trimtab run` has never run on this state")
+    if beat.stopped_at is not None:
+        return Check(
+            "heartbeat",
+            None,
+            False,
+            f"`trimtab run` stopped at {beat.stopped_at:%Y-%m-%d %H:%M:%S} UTC",
+        )
+    age = (now - beat.beat_at).total_seconds()
+    limit = settings.health.stale_after_seconds
+    if age > limit:
+        return Check(
+            "heartbeat",
+            None,
+            False,
+            f"last heartbeat {age:.0f} s ago (limit {limit} s) from pid {beat.pid} on "
+            f"{beat.hostname}: trimtab is stuck or was killed",
+        )
+    return Check("heartbeat", None, True, f"beat {age:.0f} s ago (pid {beat.pid})")
+
+
+def _account(
+    session: Session, settings: Settings, account: str, now: datetime, beat: HeartbeatRow | None
+) -> list[Check]:
+    recent = (
+        session.execute(
+            select(CycleRow)
+            .where(CycleRow.account == account, CycleRow.outcome.in_(RAN))
+            .order_by(CycleRow.started_at.desc())
+            .limit(STREAK_LOOKBACK)
+        )
+        .scalars()
+        .all()
+    )
+    return [
+        _last_cycle(account, recent, settings, now),
+        _broker(account, recent, settings, now),
+        _success(session, settings, account, now, beat),
+    ]
+
+
+def _last_cycle(
+    account: str, recent: Sequence[CycleRow], settings: Settings, now: datetime
+) -> Check:
+    if not recent:
+        return Check("last_cycle", account, True, "no cycle yet")
+    last = recent[0]
+    if last.outcome == "failed":
+        return Check("last_cycle", account, False, f"{last.cycle_id} failed: {last.error}")
+    stuck_after = timedelta(minutes=settings.health.max_cycle_minutes)
+    if last.outcome == "running" and now - last.started_at > stuck_after:
+        return Check(
+            "last_cycle",
+            account,
+            False,
+            f"{last.cycle_id} started {last.started_at:%Y-%m-%d %H:%M} UTC and never finished "
+            "(trimtab was stopped or is stuck in it)",
+        )
+    return Check("last_cycle", account, True, f"{last.cycle_id} {last.outcome}")
+
+
+def _broker(account: str, recent: Sequence[CycleRow], settings: Settings, now: datetime) -> Check:
+    streak = []
+    for row in recent:
+        if row.outcome != "failed" or not (row.error or "").startswith(BROKER_ERRORS):
+            break
+        streak.append(row)
+    if not streak:
+        return Check("broker", account, True, "reachable at the last cycle")
+    since = streak[-1].started_at
+    minutes = (now - since).total_seconds() / 60
+    limit = settings.health.broker_unreachable_minutes
+    detail = (
+        f"unreachable since {since:%Y-%m-%d %H:%M} UTC ({minutes:.0f} min, {len(streak)} cycles)"
+    )
+    return Check("broker", account, minutes <= limit, detail)
+
+
+def _success(
+    session: Session,
+    settings: Settings,
+    account: str,
+    now: datetime,
+    beat: HeartbeatRow | None,
+) -> Check:
+    last_success = session.execute(
+        select(func.max(CycleRow.trading_day)).where(
+            CycleRow.account == account, CycleRow.outcome == "succeeded"
+        )
+    ).scalar_one()
+    tz = exchange_timezone(settings.exchange)
+    if last_success is not None:
+        first, origin = last_success + timedelta(days=1), f"last success {last_success}"
+    else:
+        first_row = session.execute(
+            select(func.min(CycleRow.started_at)).where(CycleRow.account == account)
+        ).scalar_one()
+        start = first_row or (beat.started_at if beat is not None else None)
+        if start is None:
+            return Check("success", account, True, "no cycle yet")
+        first, origin = start.astimezone(tz).date(), "never succeeded"
+    missed = _days_with_due_slots(settings, account, first, now)
+    limit = settings.health.max_days_without_success
+    if missed >= limit:
+        return Check(
+            "success",
+            account,
+            False,
+            f"no successful cycle on {missed} trading days with a slot ({origin}; limit {limit})",
+        )
+    return Check("success", account, True, f"{origin}; {missed} day(s) with a slot since")
+
+
+def _days_with_due_slots(settings: Settings, account: str, first: date, now: datetime) -> int:
+    spec = parse_schedule(settings.account(account).schedule)
+    tz = exchange_timezone(settings.exchange)
+    today = now.astimezone(tz).date()
+    count = 0
+    for session in sessions_between(settings.exchange, first, today):
+        slots = spec.slots(session, tz)
+        if slots and slots[0].at <= now:
+            count += 1
+    return count

@@ -1,0 +1,192 @@
+"""What trimtab tells its owner, and in which words: one function per occasion.
+
+Messages are built from what trimtab already recorded (cycle reports, audit records, health
+checks); `daemon.monitor.notify` scrubs secrets once more and decides whether they go out.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "audit_message",
+    "config_rejected_message",
+    "cycle_message",
+    "digest_message",
+    "health_message",
+    "skipped_message",
+]
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon.audit.log import AuditKind
+from daemon.config.settings import Settings
+from daemon.core.calendar import exchange_timezone
+from daemon.core.domain import OrderStatus
+from daemon.core.errors import ConfigProblem
+from daemon.cycle.engine import CycleReport
+from daemon.monitor.health import HealthReport
+from daemon.monitor.notify import Message
+from daemon.store.killswitch import current as kill_switch_state
+from daemon.store.models import AuditRecordRow, CycleRow, OrderIntentRow
+from daemon.store.trading_state import account_state
+
+_TROUBLE = (OrderStatus.REJECTED, OrderStatus.UNKNOWN, OrderStatus.SUBMITTING)
+
+
+def cycle_message(report: CycleReport, mode: str) -> Message | None:
+    """Return the message for a finished cycle: its error, or the orders it placed."""
+    if report.outcome == "failed":
+        error_type = (report.error or "error").split(":", 1)[0]
+        return Message(
+            kind="error",
+            key=f"error:{report.account}:{error_type}",
+            title=f"trimtab: {report.account} cycle failed",
+            body=f"Cycle {report.cycle_id} failed and sent nothing more.\n{report.error}\n\n"
+            f"Read it with: trimtab audit -a {report.account}",
+            severity="failure",
+        )
+    if not report.submitted or not report.outcomes:
+        return None
+    lines = []
+    for outcome in report.outcomes:
+        intent, order = outcome.intent, outcome.order
+        filled = ""
+        if order is not None and order.avg_fill_price is not None:
+            filled = f" {order.filled_qty} @ {order.avg_fill_price:,.2f}"
+        detail = f" ({outcome.detail})" if outcome.detail else ""
+        lines.append(
+            f"{intent.side} {intent.qty} {intent.symbol}: {outcome.status}{filled}{detail}"
+        )
+    troubled = any(o.status in _TROUBLE for o in report.outcomes)
+    return Message(
+        kind="orders",
+        key=f"orders:{report.cycle_id}",
+        title=f"trimtab: {report.account} placed {len(report.outcomes)} order(s) ({mode})",
+        body=f"Cycle {report.cycle_id}:\n" + "\n".join(lines),
+        severity="warning" if troubled else "success",
+    )
+
+
+def skipped_message(account: str, cycle_ids: Sequence[str], reason: str) -> Message:
+    """Return the warning for slots recorded as skipped."""
+    shown = ", ".join(cycle_ids[-5:])
+    more = f" and {len(cycle_ids) - 5} earlier" if len(cycle_ids) > 5 else ""
+    return Message(
+        kind="error",
+        key=f"skipped:{account}",
+        title=f"trimtab: {account} skipped {len(cycle_ids)} slot(s)",
+        body=f"Skipped {shown}{more}: {reason}.\n"
+        "If a cycle is needed before the next slot: stop trimtab, run "
+        f"`trimtab run --once -a {account}`, start trimtab again.",
+        severity="warning",
+    )
+
+
+def audit_message(
+    seq: int, kind: str, account: str | None, payload: Mapping[str, Any]
+) -> Message | None:
+    """Return the message for a kill-switch or trading-state audit record, else None."""
+    p = payload
+    if kind == AuditKind.KILL_SWITCH:
+        engaged = bool(p.get("engaged"))
+        return Message(
+            kind="kill_switch",
+            key=f"kill_switch:{seq}",
+            title="trimtab: kill switch " + ("ENGAGED" if engaged else "cleared"),
+            body=f"By {p.get('actor')}: {p.get('reason')}\n"
+            + (
+                "Nothing will be submitted until `trimtab resume`."
+                if engaged
+                else "Cycles may submit again."
+            ),
+            severity="warning" if engaged else "info",
+        )
+    if kind == AuditKind.TRADING_STATE:
+        to = str(p.get("to"))
+        return Message(
+            kind="kill_switch",
+            key=f"trading_state:{seq}",
+            title=f"trimtab: {account} is now {to.upper()}",
+            body=f"From {p.get('from')} by {p.get('actor')}: {p.get('reason')}\n"
+            + ("Only `trimtab resume` makes it ACTIVE again." if to != "active" else ""),
+            severity="failure" if to == "halted" else "warning" if to != "active" else "info",
+        )
+    return None
+
+
+def config_rejected_message(problems: Sequence[ConfigProblem]) -> Message:
+    """Return the alert for a configuration reload that was refused."""
+    return Message(
+        kind="error",
+        key="config:reload",
+        title="trimtab: new configuration refused; still running on the old one",
+        body="\n".join(str(p) for p in problems),
+        severity="failure",
+    )
+
+
+def health_message(report: HealthReport) -> Message:
+    """Return the alert for failing health checks."""
+    failing = report.failing
+    return Message(
+        kind="health",
+        key="health:" + ",".join(sorted(c.key for c in failing)),
+        title=f"trimtab: {len(failing)} health check(s) failing",
+        body="\n".join(f"{c.key}: {c.detail}" for c in failing),
+        severity="failure",
+    )
+
+
+def digest_message(
+    session: Session, settings: Settings, now: datetime, *, health: HealthReport
+) -> Message:
+    """Return the day's digest: each account's cycles and orders, states, health, audit head."""
+    tz = exchange_timezone(settings.exchange)
+    day: date = now.astimezone(tz).date()
+    midnight = datetime.combine(day, time(), tz)
+    kill = kill_switch_state(session)
+    lines = [f"Mode: {settings.mode}. Kill switch: {'ENGAGED' if kill.engaged else 'clear'}."]
+    for account in settings.accounts:
+        outcomes = Counter(
+            session.execute(
+                select(CycleRow.outcome).where(
+                    CycleRow.account == account, CycleRow.trading_day == day
+                )
+            ).scalars()
+        )
+        orders = Counter(
+            session.execute(
+                select(OrderIntentRow.status).where(
+                    OrderIntentRow.account == account,
+                    OrderIntentRow.created_at >= midnight,
+                    OrderIntentRow.created_at < midnight + timedelta(days=1),
+                )
+            ).scalars()
+        )
+        cycles = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "none"
+        placed = ", ".join(f"{n} {s}" for s, n in sorted(orders.items())) or "none"
+        state = account_state(session, account)
+        lines.append(f"{account} ({state.state}): cycles {cycles}; orders {placed}.")
+    if health.ok:
+        lines.append("Health: all checks pass.")
+    else:
+        lines += [f"Health: {c.key}: {c.detail}" for c in health.failing]
+    head = session.execute(
+        select(AuditRecordRow.seq, AuditRecordRow.hash).order_by(AuditRecordRow.seq.desc()).limit(1)
+    ).first()
+    if head is not None:
+        # Kept outside the machine, the head hash lets a later `audit verify` prove the log
+        # was not rewritten since.
+        lines.append(f"Audit log head: record {head.seq}, hash {head.hash}.")
+    return Message(
+        kind="digest",
+        key=f"digest:{day}",
+        title=f"trimtab daily digest {day}",
+        body="\n".join(lines),
+        repeat_after=timedelta(days=1),
+    )

@@ -1,0 +1,1 @@
+"""The long-running daemon: loop, scheduler, slots, day end, sd_notify, lock."""

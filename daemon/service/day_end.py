@@ -1,0 +1,124 @@
+"""The end of the trading day: each account's closing valuation, new flows, benchmark, alerts.
+
+`end_of_day` is what the daemon runs once a day after the last slot (and what
+`trimtab performance record` runs by hand). It only reads from brokers. One account's
+trouble (its broker down) is reported in its result and does not stop the others.
+"""
+
+from __future__ import annotations
+
+__all__ = ["JOB_ID", "EndOfDayResult", "end_of_day", "schedule_end_of_day"]
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from daemon.bootstrap import App
+from daemon.core.calendar import trading_day
+from daemon.core.errors import TrimtabError
+from daemon.core.schedule import parse_schedule
+from daemon.cycle.retry import ReadRetrying
+from daemon.logs import get_logger
+from daemon.monitor.alerting import check_alerts
+from daemon.monitor.alerts import Transition
+from daemon.monitor.history import PointRecorded, record_point
+from daemon.monitor.notify import Message
+from daemon.service.scheduler import CycleScheduler
+from daemon.store.valuations import EOD_REF, ValuationSource
+
+JOB_ID = "end_of_day"
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfDayResult:
+    account: str
+    point: PointRecorded | None
+    """None when the broker could not be read (see `error`)."""
+    error: str | None
+    alerts: Transition | None
+
+
+def end_of_day(
+    app: App,
+    *,
+    notify: Callable[[Message], None] | None = None,
+    accounts: Iterable[str] | None = None,
+) -> list[EndOfDayResult]:
+    """Record each account's day-end valuation and flows, the benchmark, and check alerts."""
+    settings = app.settings
+    benchmark = settings.performance.benchmark
+    results = []
+    for account in accounts if accounts is not None else settings.accounts:
+        log = get_logger(account=account)
+        point: PointRecorded | None = None
+        error: str | None = None
+        try:
+            broker = ReadRetrying(app.broker(account), log=log)
+            snapshot = broker.snapshot([benchmark] if benchmark else [])
+            point = record_point(
+                database=app.database,
+                settings=settings,
+                account=account,
+                broker=broker,
+                snapshot=snapshot,
+                source=ValuationSource.EOD,
+                ref=EOD_REF,
+                clock=app.clock,
+                log=log,
+            )
+        except TrimtabError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning("end_of_day_not_recorded", error=error)
+        alerts = None
+        if settings.alerts.enabled:
+            alerts = check_alerts(
+                database=app.database,
+                settings=settings,
+                account=account,
+                clock=app.clock,
+                notify=notify,
+            )
+        results.append(EndOfDayResult(account, point, error, alerts))
+        log.info(
+            "end_of_day_recorded",
+            equity=str(point.valuation.equity) if point and point.valuation else None,
+            error=error,
+        )
+    return results
+
+
+def schedule_end_of_day(
+    scheduler: CycleScheduler,
+    app: App,
+    *,
+    lock: threading.Lock,
+    notify: Callable[[Message], None],
+    stopping: Callable[[], bool] = lambda: False,
+) -> None:
+    """Add (or replace) the daily job at `[performance] end_of_day` on trading days: the
+    day-end valuations and alerts, then the day's report (`daemon.report`), written to the
+    state directory and sent as the day's summary.
+
+    The job takes `lock` (the cycle lock), so it never runs beside a cycle or a
+    configuration swap, and reads `app.settings` when it fires, so a reload applies.
+    """
+    settings = app.settings
+
+    def job() -> None:
+        with lock:
+            if not stopping():
+                end_of_day(app, notify=notify)
+                # After the closing valuation, so the day's page shows it. Loaded here, not at
+                # start: the charting libraries are only needed once a day.
+                from daemon.report import publish_daily_report
+
+                publish_daily_report(app, trading_day(app.clock(), app.settings.exchange), notify)
+
+    scheduler.at_slots(
+        JOB_ID,
+        parse_schedule(settings.performance.end_of_day),
+        settings.exchange,
+        timedelta(minutes=settings.scheduler.misfire_grace_minutes),
+        job,
+    )

@@ -1,0 +1,317 @@
+"""APScheduler on the exchange calendar: which slots are due, and the jobs that wake trimtab.
+
+Each account has one job, `cycle:<account>`, whose `SessionTrigger` fires at the account's
+slots (its schedule applied to the exchange's sessions: no weekends, no holidays, early closes
+moving "close - 15m"). A firing does not trust its own timing: `due_slots` looks at what the
+`cycles` table says was handled and finds every slot since, so the same code covers a slot on
+time, a slot late because another cycle ran long, and slots missed while trimtab was stopped.
+Of those, only the latest runs, and only within `scheduler.misfire_grace_minutes`; the rest are
+recorded as skipped (a `cycles` row with outcome "skipped", and an audit record).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CycleScheduler",
+    "Due",
+    "SessionTrigger",
+    "check_schedules",
+    "due_slots",
+    "slot_time",
+]
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon.config.settings import Settings
+from daemon.core.calendar import exchange_timezone, trading_day
+from daemon.core.errors import ConfigError, ConfigProblem
+from daemon.core.schedule import ScheduleSpec, Slot, parse_schedule
+from daemon.core.sessions import next_slot, sessions_between, slots_between
+from daemon.logs import get_logger
+from daemon.store.models import CycleRow
+
+SCHEDULED_SLOT = re.compile(r"^\d{4}$")
+"""Slot names of scheduled cycles (HHMM); `manual` and plans are not the scheduler's."""
+LOOKBACK = timedelta(days=7)
+"""How far back missed slots are looked for after a long stop."""
+FINISHED = ("succeeded", "failed", "skipped")
+
+
+class SessionTrigger(BaseTrigger):  # type: ignore[misc]  # apscheduler ships no type hints
+    """Fire at a schedule's slots on the exchange's trading sessions."""
+
+    __slots__ = ("exchange", "spec")
+
+    def __init__(self, spec: ScheduleSpec, exchange: str) -> None:
+        self.spec = spec
+        self.exchange = exchange
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        """Return the first slot after the previous firing (or from now on)."""
+        after = previous_fire_time or now - timedelta(microseconds=1)
+        try:
+            return next_slot(self.spec, self.exchange, after).at
+        except ConfigError as exc:
+            # APScheduler drops a job with no next time; say so loudly (health will fail too).
+            get_logger().error("schedule_exhausted", schedule=self.spec.text, error=str(exc))
+            return None
+
+    def __str__(self) -> str:
+        return f"session[{self.exchange}: {self.spec.text}]"
+
+
+def slot_time(day: date, name: str, exchange: str) -> datetime:
+    """Return the instant of slot `name` (HHMM at the exchange) on `day`."""
+    clock = time(int(name[:2]), int(name[2:]))
+    return datetime.combine(day, clock, exchange_timezone(exchange))
+
+
+def check_schedules(settings: Settings) -> list[ConfigProblem]:
+    """Check that every account's slots fall on their own trading day at the exchange.
+
+    A cycle id carries the exchange's date at the time it runs; a slot on another date (an
+    offset pushing it past midnight) would be filed under the wrong day.
+    """
+    tz = exchange_timezone(settings.exchange)
+    today = datetime.now(tz).date()
+    sessions = list(sessions_between(settings.exchange, today, today + timedelta(days=40)))
+    problems = []
+    schedules = {f"accounts.{n}.schedule": a.schedule for n, a in settings.accounts.items()}
+    if settings.notifications.daily_digest.strip():
+        schedules["notifications.daily_digest"] = settings.notifications.daily_digest
+    for path, text in schedules.items():
+        spec = parse_schedule(text)
+        slots = [slot for s in sessions for slot in spec.slots(s, tz)]
+        if not slots:
+            problems.append(
+                ConfigProblem(
+                    path,
+                    f"{text!r} has no slot in the next 40 days at {settings.exchange}",
+                    "check the exchange and the day filter",
+                )
+            )
+        elsewhere = [s for s in slots if s.at.astimezone(tz).date() != s.day]
+        if elsewhere and path.startswith("accounts."):
+            first = elsewhere[0]
+            problems.append(
+                ConfigProblem(
+                    path,
+                    f"{text!r} puts the {first.day} slot on "
+                    f"{first.at.astimezone(tz):%Y-%m-%d %H:%M} at {settings.exchange}, "
+                    "another day",
+                    "choose a time on the trading day itself, e.g. 'close - 15m'",
+                )
+            )
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """What to do about one account's slots now."""
+
+    run: Slot | None
+    skipped: tuple[Slot, ...]
+    reason: str
+    """Why the skipped slots are skipped."""
+
+
+def due_slots(
+    session: Session,
+    settings: Settings,
+    account: str,
+    now: datetime,
+    *,
+    previous_beat: datetime | None,
+) -> Due:
+    """Find the account's slots since the last one handled: the latest runs if it may, the
+    others (and the latest too, when it may not) are skipped with the reason."""
+    spec = parse_schedule(settings.account(account).schedule)
+    grace = timedelta(minutes=settings.scheduler.misfire_grace_minutes)
+    since, first_run = _handled_through(session, settings, account, now, grace, previous_beat)
+    slots = slots_between(spec, settings.exchange, since, now)
+    if first_run:
+        # trimtab never ran here before: earlier slots were not missed, they never were due.
+        slots = slots[-1:]
+    if not slots:
+        return Due(None, (), "")
+    latest = slots[-1]
+    late = now - latest.at
+    if late > grace:
+        minutes = settings.scheduler.misfire_grace_minutes
+        reason = (
+            f"missed by {_span(late)}, more than the {minutes}-minute grace window "
+            "(trimtab was stopped, the machine off or asleep, or busy)"
+        )
+        return Due(None, tuple(slots), reason)
+    earlier = tuple(slots[:-1])
+    reason = f"missed; only the latest missed slot ({latest.name}) runs"
+    policy = settings.account(account).policy
+    if trading_day(now, settings.exchange) != latest.day:
+        reason = f"its trading day {latest.day} is over at the exchange"
+        return Due(None, tuple(slots), reason)
+    if not latest.in_session and not policy.outside_hours:
+        reason = (
+            f"the market is closed at {latest.name[:2]}:{latest.name[2:]} on {latest.day} "
+            "(an early close or a holiday session; set policy.outside_hours to run anyway)"
+        )
+        return Due(None, tuple(slots), reason)
+    return Due(latest, earlier, reason)
+
+
+def _handled_through(
+    session: Session,
+    settings: Settings,
+    account: str,
+    now: datetime,
+    grace: timedelta,
+    previous_beat: datetime | None,
+) -> tuple[datetime, bool]:
+    """Return the time of the account's last handled slot (or where looking back starts), and
+    whether trimtab never ran on this state before."""
+    floor = now - LOOKBACK
+    rows = session.execute(
+        select(CycleRow.trading_day, CycleRow.slot).where(
+            CycleRow.account == account,
+            CycleRow.outcome.in_(FINISHED),
+            CycleRow.trading_day >= floor.date() - timedelta(days=1),
+        )
+    ).all()
+    handled = [
+        slot_time(day, slot, settings.exchange) for day, slot in rows if SCHEDULED_SLOT.match(slot)
+    ]
+    if handled:
+        return max(*handled, floor), False
+    # Never handled a slot: look back to the previous daemon's last heartbeat (what it may
+    # have missed), and at least over the grace window (a slot just before this start).
+    if previous_beat is None:
+        return max(now - grace, floor), True
+    return max(min(previous_beat, now - grace), floor), False
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes < 2880 else f"{minutes // 1440} days"
+
+
+class CycleScheduler:
+    """The APScheduler set-up: one worker thread for cycles (they never overlap), one for
+    the heartbeat and the digest (a long cycle never delays a beat)."""
+
+    def __init__(self, *, exchange: str, on_event: Callable[[str, str, Any], None]) -> None:
+        self._scheduler = BackgroundScheduler(
+            executors={
+                "cycles": ThreadPoolExecutor(1),
+                "control": ThreadPoolExecutor(1),
+            },
+            timezone=exchange_timezone(exchange),
+        )
+        self._on_event = on_event
+        self._scheduler.add_listener(
+            self._event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+        )
+
+    def _event(self, event: Any) -> None:
+        names = {
+            EVENT_JOB_ERROR: "job_error",
+            EVENT_JOB_MISSED: "job_missed",
+            EVENT_JOB_MAX_INSTANCES: "job_busy",
+        }
+        self._on_event(names[event.code], event.job_id, getattr(event, "exception", None))
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def cycle_job(
+        self, account: str, spec: ScheduleSpec, exchange: str, func: Callable[[str], None]
+    ) -> datetime:
+        """(Re)schedule the account's job and run it once now (missed slots are found then);
+        return the next slot time."""
+        self._scheduler.add_job(
+            func,
+            trigger=SessionTrigger(spec, exchange),
+            args=(account,),
+            id=f"cycle:{account}",
+            name=f"cycle {account}",
+            executor="cycles",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            # The job judges lateness per slot itself (`due_slots`): a firing APScheduler
+            # dropped as misfired would leave its slot unrecorded, so every firing runs.
+            misfire_grace_time=None,
+            next_run_time=datetime.now(exchange_timezone(exchange)),
+        )
+        return next_slot(spec, exchange, datetime.now(exchange_timezone(exchange))).at
+
+    def remove_cycle_jobs(self, keep: set[str]) -> None:
+        """Remove the jobs of accounts no longer configured."""
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("cycle:") and job.id.removeprefix("cycle:") not in keep:
+                job.remove()
+
+    def every(self, job_id: str, seconds: float, func: Callable[[], None]) -> None:
+        """Run `func` now and every `seconds` on the control thread."""
+        self._scheduler.add_job(
+            func,
+            trigger=IntervalTrigger(seconds=seconds),
+            id=job_id,
+            executor="control",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            # A beat later than one interval is worthless; the next one is on its way.
+            misfire_grace_time=max(1, int(seconds)),
+            next_run_time=datetime.now(self._scheduler.timezone),
+        )
+
+    def at_slots(
+        self,
+        job_id: str,
+        spec: ScheduleSpec,
+        exchange: str,
+        grace: timedelta,
+        func: Callable[[], None],
+    ) -> None:
+        """Run `func` at a schedule's slots on the control thread."""
+        self._scheduler.add_job(
+            func,
+            trigger=SessionTrigger(spec, exchange),
+            id=job_id,
+            executor="control",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, int(grace.total_seconds())),
+        )
+
+    def remove(self, job_id: str) -> None:
+        if self._scheduler.get_job(job_id) is not None:
+            self._scheduler.remove_job(job_id)
+
+    def jobs(self) -> list[Any]:
+        """Return APScheduler's jobs (for `trimtab`'s own checks and tests)."""
+        return list(self._scheduler.get_jobs())
+
+    def pause(self) -> None:
+        """Stop starting jobs; jobs already running go on."""
+        self._scheduler.pause()
+
+    def shutdown(self, *, wait: bool) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)

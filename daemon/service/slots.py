@@ -1,0 +1,174 @@
+"""One firing of an account's job: record the skipped slots, run the due one, tell the owner.
+
+Runs on the scheduler's single cycle thread, under `lock`, so cycles never overlap each other
+or a configuration swap; `idle` is clear while it works, which is what a stopping daemon
+waits for.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SlotRunner"]
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from daemon.audit.log import AuditKind, AuditLog
+from daemon.bootstrap import App
+from daemon.core.schedule import Slot
+from daemon.cycle.engine import CycleReport, SlotAlreadyRan
+from daemon.logs import get_logger
+from daemon.monitor.alerting import SENT_BY_SLOT_RUNNER, check_alerts
+from daemon.monitor.messages import cycle_message, skipped_message
+from daemon.monitor.notify import Message
+from daemon.service.scheduler import Due, due_slots
+from daemon.store.cycles import next_attempt_id, slot_attempts, slot_base
+from daemon.store.models import CycleRow
+
+MAX_LISTED = 50
+"""Skipped slots named in one audit record; more are counted."""
+
+
+class SlotRunner:
+    """Handle the firings of every account's cycle job."""
+
+    def __init__(
+        self, app: App, *, clock: Callable[[], datetime], notify: Callable[[Message], None]
+    ) -> None:
+        self._app = app
+        self._clock = clock
+        self._notify = notify
+        self._log = get_logger()
+        self._cycle_started: float | None = None
+        self.lock = threading.Lock()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.stopping = False
+        """Set by a stopping daemon: firings already queued return without doing anything."""
+        self.previous_beat: datetime | None = None
+        """The previous daemon's last heartbeat: where to look for slots it missed."""
+
+    @property
+    def busy(self) -> bool:
+        return not self.idle.is_set()
+
+    def running_for(self) -> float | None:
+        """Return how many seconds the current cycle has been running, or None."""
+        started = self._cycle_started
+        return None if started is None else time.monotonic() - started
+
+    def handle(self, account: str) -> None:
+        """Deal with every slot of `account` due since the last one handled."""
+        with self.lock:
+            # Clear before looking at `stopping`: a stopping daemon sets `stopping` first and
+            # then waits for `idle`, so one of the two always sees the other.
+            self.idle.clear()
+            try:
+                if self.stopping or account not in self._app.settings.accounts:
+                    return
+                self._handle(account)
+            except Exception as exc:  # the daemon must outlive any one account's trouble
+                self._log.exception("slot_handling_failed", account=account)
+                self._notify(
+                    Message(
+                        kind="error",
+                        key=f"slot_handling:{account}:{type(exc).__name__}",
+                        title=f"trimtab: could not handle {account}'s schedule",
+                        body=f"{type(exc).__name__}: {exc}",
+                        severity="failure",
+                    )
+                )
+            finally:
+                self.idle.set()
+
+    def _handle(self, account: str) -> None:
+        settings = self._app.settings
+        now = self._clock()
+        cycle_ids: list[str] = []
+        with self._app.database.transaction() as session:
+            due = due_slots(session, settings, account, now, previous_beat=self.previous_beat)
+            if due.skipped:
+                cycle_ids = self._record_skipped(session, account, due, now)
+        if cycle_ids:
+            self._log.warning(
+                "slots_skipped",
+                account=account,
+                slots=cycle_ids[-10:],
+                count=len(cycle_ids),
+                reason=due.reason,
+            )
+            self._notify(skipped_message(account, cycle_ids, due.reason))
+        report = self._run(account, due.run) if due.run is not None else None
+        if due.run is None and not due.skipped:
+            self._log.info("nothing_due", account=account)
+            return
+        check_alerts(
+            database=self._app.database,
+            settings=self._app.settings,
+            account=account,
+            clock=self._clock,
+            notify=self._notify,
+            report=report,
+            already_sent=SENT_BY_SLOT_RUNNER,
+        )
+
+    def _record_skipped(self, session: Session, account: str, due: Due, now: datetime) -> list[str]:
+        """Write one `cycles` row for the latest skipped slot (it marks all of them handled)
+        and one audit record naming them all."""
+        cycle_ids = [slot_base(account, slot.day, slot.name) for slot in due.skipped]
+        latest = due.skipped[-1]
+        cycle_id = next_attempt_id(cycle_ids[-1], len(slot_attempts(session, cycle_ids[-1])))
+        session.add(
+            CycleRow(
+                cycle_id=cycle_id,
+                account=account,
+                trading_day=latest.day,
+                slot=latest.name,
+                mode=str(self._app.settings.mode),
+                started_at=now,
+                finished_at=now,
+                outcome="skipped",
+                error=due.reason,
+            )
+        )
+        AuditLog(session).append(
+            AuditKind.CYCLE_FINISHED,
+            {
+                "outcome": "skipped",
+                "submitted": False,
+                "why_not_submitted": due.reason,
+                "planned_orders": 0,
+                "orders": [],
+                "scheduled_at": latest.at,
+                "skipped_slots": cycle_ids[-MAX_LISTED:],
+                "skipped_count": len(cycle_ids),
+            },
+            at=now,
+            account=account,
+            cycle_id=cycle_id,
+        )
+        return cycle_ids
+
+    def _run(self, account: str, slot: Slot) -> CycleReport | None:
+        self._log.info(
+            "slot_due", account=account, slot=slot.name, scheduled_at=slot.at.isoformat()
+        )
+        self._cycle_started = time.monotonic()
+        try:
+            report = self._app.engine(should_stop=lambda: self.stopping).run_once(
+                account, slot=slot.name
+            )
+        except SlotAlreadyRan as exc:
+            # `due_slots` only offers slots with no finished row, so this means the cycles
+            # table changed under us; the engine refused, nothing ran twice.
+            self._log.warning("slot_already_ran", account=account, slot=slot.name, detail=str(exc))
+            return None
+        finally:
+            self._cycle_started = None
+        message = cycle_message(report, str(self._app.settings.mode))
+        if message is not None:
+            self._notify(message)
+        return report

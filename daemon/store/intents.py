@@ -1,0 +1,208 @@
+"""Order intents: written before they are sent, moved only along the transition table."""
+
+from __future__ import annotations
+
+__all__ = ["IntentStore", "client_order_id"]
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon.core.domain import (
+    BrokerOrder,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    Side,
+    check_transition,
+    merge_report,
+)
+from daemon.core.errors import StateError
+from daemon.store.models import OrderEventRow, OrderIntentRow
+
+
+def client_order_id(cycle_id: str, seq: int) -> str:
+    """Derive the order's id from its cycle and its place in the plan.
+
+    24 characters of [a-z0-9-]: inside Alpaca's 128, IB's orderRef and FIX ClOrdID limits.
+    The same cycle and position always give the same id, so a resend is recognisable.
+    """
+    digest = hashlib.sha256(cycle_id.encode()).hexdigest()[:16]
+    return f"tt-{digest}-{seq:03d}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIntent:
+    intent: OrderIntent
+    status: OrderStatus
+    broker_order_id: str | None
+    filled_qty: Decimal
+    avg_fill_price: Decimal | None
+    message: str
+
+
+class IntentStore:
+    """Order intents and their status history, inside one unit of work."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, intent: OrderIntent, at: datetime) -> None:
+        """Store a new intent as PLANNED."""
+        self._session.add(
+            OrderIntentRow(
+                client_order_id=intent.client_order_id,
+                cycle_id=intent.cycle_id,
+                account=intent.account,
+                seq=intent.seq,
+                symbol=intent.symbol,
+                side=str(intent.side),
+                qty=intent.qty,
+                order_type=str(intent.order_type),
+                limit_price=intent.limit_price,
+                reference_price=intent.reference_price,
+                notional=intent.notional,
+                reason=intent.reason,
+                status=str(OrderStatus.PLANNED),
+                broker_order_id=None,
+                filled_qty=Decimal(0),
+                avg_fill_price=None,
+                message="",
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        # No ORM relationship orders these inserts, so the intent goes first explicitly.
+        self._session.flush()
+        self._session.add(
+            OrderEventRow(
+                client_order_id=intent.client_order_id,
+                at=at,
+                from_status=None,
+                to_status=str(OrderStatus.PLANNED),
+                detail=intent.reason,
+            )
+        )
+        self._session.flush()
+
+    def move(
+        self,
+        client_order_id: str,
+        status: OrderStatus,
+        at: datetime,
+        *,
+        detail: str = "",
+    ) -> OrderStatus:
+        """Move an intent to `status` (checked against the table) and record the event.
+
+        For trimtab's own steps (submitting, a rejection it decided, ...); what the broker
+        reports goes through `apply`.
+        """
+        row = self._row(client_order_id)
+        previous = OrderStatus(row.status)
+        check_transition(previous, status)
+        if detail:
+            row.message = detail
+        self._set(row, previous, status, at, detail)
+        return status
+
+    def apply(
+        self, client_order_id: str, order: BrokerOrder, at: datetime, *, detail: str = ""
+    ) -> OrderStatus:
+        """Fold the broker's report of the order in; stale or repeated reports change nothing.
+
+        Return the status the intent has afterwards.
+        """
+        row = self._row(client_order_id)
+        previous = OrderStatus(row.status)
+        merged = merge_report(previous, row.filled_qty, order.status, order.filled_qty)
+        if merged is None:
+            return previous
+        row.broker_order_id = order.broker_order_id
+        row.filled_qty = merged[1]
+        row.avg_fill_price = order.avg_fill_price
+        row.message = detail or order.message
+        self._set(row, previous, merged[0], at, detail or order.message)
+        return merged[0]
+
+    def _set(
+        self,
+        row: OrderIntentRow,
+        previous: OrderStatus,
+        status: OrderStatus,
+        at: datetime,
+        detail: str,
+    ) -> None:
+        row.status = str(status)
+        row.updated_at = at
+        self._session.add(
+            OrderEventRow(
+                client_order_id=row.client_order_id,
+                at=at,
+                from_status=str(previous),
+                to_status=str(status),
+                detail=detail,
+            )
+        )
+        self._session.flush()
+
+    def get(self, client_order_id: str) -> StoredIntent:
+        return _stored(self._row(client_order_id))
+
+    def find(self, client_order_id: str) -> StoredIntent | None:
+        """The intent with this id, or None when the order is not trimtab's."""
+        row = self._session.get(OrderIntentRow, client_order_id)
+        return _stored(row) if row is not None else None
+
+    def unresolved(self, account: str) -> list[StoredIntent]:
+        """Intents whose fate at the broker is not settled yet (sent or maybe sent, not final)."""
+        open_states = [str(s) for s in OrderStatus if s.is_open]
+        rows = self._session.execute(
+            select(OrderIntentRow)
+            .where(OrderIntentRow.account == account, OrderIntentRow.status.in_(open_states))
+            .order_by(OrderIntentRow.created_at, OrderIntentRow.seq)
+        ).scalars()
+        return [_stored(row) for row in rows]
+
+    def for_cycle(self, cycle_id: str) -> list[StoredIntent]:
+        rows = self._session.execute(
+            select(OrderIntentRow)
+            .where(OrderIntentRow.cycle_id == cycle_id)
+            .order_by(OrderIntentRow.seq)
+        ).scalars()
+        return [_stored(row) for row in rows]
+
+    def _row(self, client_order_id: str) -> OrderIntentRow:
+        row = self._session.get(OrderIntentRow, client_order_id)
+        if row is None:
+            raise StateError(f"no order intent {client_order_id}")
+        return row
+
+
+def _stored(row: OrderIntentRow) -> StoredIntent:
+    intent = OrderIntent(
+        client_order_id=row.client_order_id,
+        cycle_id=row.cycle_id,
+        account=row.account,
+        seq=row.seq,
+        symbol=row.symbol,
+        side=Side(row.side),
+        qty=row.qty,
+        order_type=OrderType(row.order_type),
+        reason=row.reason,
+        limit_price=row.limit_price,
+        reference_price=row.reference_price,
+        notional=row.notional,
+    )
+    return StoredIntent(
+        intent=intent,
+        status=OrderStatus(row.status),
+        broker_order_id=row.broker_order_id,
+        filled_qty=row.filled_qty,
+        avg_fill_price=row.avg_fill_price,
+        message=row.message,
+    )

@@ -1,0 +1,191 @@
+"""`trimtab tax import FILE.csv`: existing lots into the ledger, all of them or none.
+
+The file (UTF-8, comma-separated, one header line):
+
+    account,symbol,acquired,quantity,cost_basis,note
+    brokerage,VTI,2021-03-15,100,19850.00,bought at Vanguard before trimtab
+    spouse-ira,VXUS,2024-11-02,25.5,1402.55,
+
+`account` is one of the household's accounts (configured, or under [tax.outside_accounts]);
+`acquired` is the purchase date (YYYY-MM-DD); `quantity` the shares still held from that
+purchase; `cost_basis` their total cost including fees; `note` is optional. Every bad row is
+reported with its line number, and one bad row imports nothing.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ImportRow", "LotImportError", "import_lots", "parse_lots_csv"]
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy.orm import Session
+
+from daemon.core.errors import DataError
+from daemon.store.tax_ledger import TaxLedger
+
+COLUMNS = ("account", "symbol", "acquired", "quantity", "cost_basis")
+OPTIONAL = ("note",)
+_SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
+
+
+class LotImportError(DataError):
+    """The file has problems; `problems` lists each as "line N: what is wrong"."""
+
+    def __init__(self, path: str, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        listed = "\n  ".join(self.problems)
+        super().__init__(f"{path}: {len(self.problems)} problem(s), nothing imported:\n  {listed}")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    line: int
+    account: str
+    symbol: str
+    acquired: date
+    qty: Decimal
+    cost: Decimal
+    note: str
+
+    def source_id(self, occurrence: int) -> str:
+        """Return a stable id: the same row imported again is recognised as a duplicate."""
+        key = "|".join(
+            [
+                self.account,
+                self.symbol,
+                self.acquired.isoformat(),
+                str(self.qty),
+                str(self.cost),
+                self.note,
+                str(occurrence),
+            ]
+        )
+        return "import-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def parse_lots_csv(
+    text: str, *, path: str, accounts: Collection[str], today: date
+) -> list[ImportRow]:
+    """Return the file's rows, or raise `LotImportError` listing every bad row."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise LotImportError(path, ["line 1: the file is empty (expected a header line)"]) from None
+    missing = [c for c in COLUMNS if c not in header]
+    unknown = [h for h in header if h not in COLUMNS + OPTIONAL]
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"line 1: missing column(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"line 1: unknown column(s) {', '.join(unknown)}")
+        problems.append(f"line 1: the header must be {','.join(COLUMNS + OPTIONAL)}")
+        raise LotImportError(path, problems)
+    rows: list[ImportRow] = []
+    problems = []
+    for line, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            problems.append(f"line {line}: {len(cells)} fields, the header has {len(header)}")
+            continue
+        values = dict(zip(header, (c.strip() for c in cells), strict=False))
+        row, errors = _row(line, values, accounts, today)
+        problems += errors
+        if row is not None:
+            rows.append(row)
+    if problems:
+        raise LotImportError(path, problems)
+    if not rows:
+        raise LotImportError(path, ["the file has a header but no lots"])
+    return rows
+
+
+def _row(
+    line: int, values: dict[str, str], accounts: Collection[str], today: date
+) -> tuple[ImportRow | None, list[str]]:
+    errors: list[str] = []
+    account = values.get("account", "")
+    if account not in accounts:
+        errors.append(
+            f"line {line}: account {account!r} is not a household account "
+            f"(known: {', '.join(sorted(accounts))})"
+        )
+    symbol = values.get("symbol", "")
+    if not _SYMBOL.match(symbol):
+        errors.append(f"line {line}: symbol {symbol!r} is not a ticker in upper case (e.g. VTI)")
+    acquired: date | None = None
+    text = values.get("acquired", "")
+    try:
+        acquired = date.fromisoformat(text)
+    except ValueError:
+        errors.append(f"line {line}: acquired {text!r} is not a date (YYYY-MM-DD)")
+    if acquired is not None and acquired > today:
+        errors.append(f"line {line}: acquired {acquired} is in the future")
+    qty = _number(values.get("quantity", ""))
+    if qty is None or qty <= 0:
+        errors.append(
+            f"line {line}: quantity {values.get('quantity', '')!r} is not a number above 0"
+        )
+    cost = _number(values.get("cost_basis", ""))
+    if cost is None or cost < 0:
+        errors.append(
+            f"line {line}: cost_basis {values.get('cost_basis', '')!r} is not a number "
+            "at least 0 (the total cost, fees included, without a currency sign)"
+        )
+    if errors or acquired is None or qty is None or cost is None:
+        return None, errors
+    return ImportRow(line, account, symbol, acquired, qty, cost, values.get("note", "")), []
+
+
+def _number(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.replace(",", "")) if text else None
+    except InvalidOperation:
+        return None
+    return value if value is not None and value.is_finite() else None
+
+
+def import_lots(session: Session, rows: Sequence[ImportRow], *, path: str, at: datetime) -> int:
+    """Add every row as a lot in the caller's transaction; raise before adding any on a duplicate.
+
+    The caller's transaction makes it all-or-nothing: nothing is committed when this raises.
+    """
+    ledger = TaxLedger(session)
+    seen: dict[tuple[object, ...], int] = {}
+    keyed: list[tuple[ImportRow, str]] = []
+    problems: list[str] = []
+    for row in rows:
+        key = (row.account, row.symbol, row.acquired, row.qty, row.cost, row.note)
+        seen[key] = seen.get(key, 0) + 1
+        source_id = row.source_id(seen[key])
+        if ledger.has_source(row.account, source_id):
+            problems.append(
+                f"line {row.line}: this lot ({row.qty} {row.symbol} acquired {row.acquired} in "
+                f"{row.account}) is already imported"
+            )
+        keyed.append((row, source_id))
+    if problems:
+        raise LotImportError(path, problems)
+    for row, source_id in keyed:
+        ledger.add_lot(
+            account=row.account,
+            symbol=row.symbol,
+            acquired=row.acquired,
+            qty=row.qty,
+            cost=row.cost,
+            source="import",
+            source_id=source_id,
+            order_ref=source_id,
+            at=at,
+            note=row.note,
+        )
+    return len(keyed)

@@ -1,0 +1,388 @@
+"""The household tax-lot ledger: a repository over the `tax_*` tables, inside one unit of work.
+
+The ledger stores facts only: each acquisition (a lot as bought), each sale (with its net
+proceeds) and which lots each sale relieved, fixed when the sale was recorded. Everything the
+law derives from them (wash-sale adjustments, holding periods, realized gains) comes from the
+tax engine replaying `trades()`, so nothing derived can drift from the facts.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HouseholdAccount",
+    "LedgerLot",
+    "LedgerSale",
+    "TaxLedger",
+    "household_accounts",
+    "lot_trade_id",
+    "sale_trade_id",
+    "tax_policy",
+]
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session
+
+from daemon.config.settings import Settings
+from daemon.core.domain import AccountType, Side
+from daemon.core.tax.identical import SubstantiallyIdentical
+from daemon.core.tax.types import LotMethod, LotPick, TaxPolicy, Trade
+from daemon.store.tax_models import TaxLotChoiceRow, TaxLotRow, TaxReliefRow, TaxSaleRow
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdAccount:
+    """An account whose trades count for wash sales: trimtab's own or a declared outside one."""
+
+    name: str
+    type: AccountType
+    owner: str
+    managed: bool
+    """True for an account trimtab trades (its trades come from the broker's fills)."""
+    lot_method: LotMethod
+
+
+def household_accounts(settings: Settings) -> dict[str, HouseholdAccount]:
+    """Return every household account by name: configured accounts, then outside accounts."""
+    accounts = {
+        name: HouseholdAccount(
+            name, account.type, "self", managed=True, lot_method=LotMethod(account.tax.lot_method)
+        )
+        for name, account in settings.accounts.items()
+    }
+    for name, outside in settings.tax.outside_accounts.items():
+        accounts.setdefault(
+            name,
+            HouseholdAccount(
+                name, outside.type, outside.owner, managed=False, lot_method=LotMethod.FIFO
+            ),
+        )
+    return accounts
+
+
+def tax_policy(settings: Settings) -> TaxPolicy:
+    """Return the engine's policy for the household: lot methods and identical groups."""
+    return TaxPolicy(
+        methods={n: a.lot_method for n, a in household_accounts(settings).items()},
+        identical=SubstantiallyIdentical.of(settings.tax.substantially_identical),
+    )
+
+
+def lot_trade_id(lot_id: int) -> str:
+    """Return the engine's trade id of a ledger lot (its `source_id` in the engine's lots)."""
+    return f"lot-{lot_id}"
+
+
+def sale_trade_id(sale_id: int) -> str:
+    return f"sale-{sale_id}"
+
+
+def lot_id_of(trade_id: str) -> int | None:
+    """Return the ledger id behind an engine trade id of a lot, or None if it is not one."""
+    prefix, _, number = trade_id.partition("-")
+    return int(number) if prefix == "lot" and number.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLot:
+    id: int
+    account: str
+    symbol: str
+    acquired: date
+    qty: Decimal
+    cost: Decimal
+    source: str
+    source_id: str
+    order_ref: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSale:
+    id: int
+    account: str
+    symbol: str
+    sold: date
+    qty: Decimal
+    proceeds: Decimal
+    source: str
+    source_id: str
+    harvest: bool
+    note: str
+    reliefs: tuple[tuple[int, Decimal], ...]
+    """(lot id, quantity) for each lot the sale relieved."""
+
+    @property
+    def matched_qty(self) -> Decimal:
+        return sum((q for _, q in self.reliefs), _ZERO)
+
+
+class TaxLedger:
+    """Read and add ledger facts in the caller's session (the caller commits)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add_lot(
+        self,
+        *,
+        account: str,
+        symbol: str,
+        acquired: date,
+        qty: Decimal,
+        cost: Decimal,
+        source: str,
+        source_id: str,
+        order_ref: str,
+        at: datetime,
+        note: str = "",
+    ) -> LedgerLot | None:
+        """Add an acquisition; return None when `source_id` is already in the account's ledger."""
+        if self._has(TaxLotRow, account, source_id):
+            return None
+        row = TaxLotRow(
+            account=account,
+            symbol=symbol,
+            acquired=acquired,
+            qty=qty,
+            cost=cost,
+            source=source,
+            source_id=source_id,
+            order_ref=order_ref,
+            note=note,
+            recorded_at=at,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return _lot(row)
+
+    def add_sale(
+        self,
+        *,
+        account: str,
+        symbol: str,
+        sold: date,
+        qty: Decimal,
+        proceeds: Decimal,
+        source: str,
+        source_id: str,
+        reliefs: Sequence[tuple[int, Decimal]],
+        at: datetime,
+        harvest: bool = False,
+        note: str = "",
+    ) -> LedgerSale | None:
+        """Add a sale and the lots it relieved; None when `source_id` is already recorded."""
+        if self._has(TaxSaleRow, account, source_id):
+            return None
+        row = TaxSaleRow(
+            account=account,
+            symbol=symbol,
+            sold=sold,
+            qty=qty,
+            proceeds=proceeds,
+            source=source,
+            source_id=source_id,
+            harvest=harvest,
+            note=note,
+            recorded_at=at,
+        )
+        self._session.add(row)
+        self._session.flush()
+        for lot_id, relieved in reliefs:
+            self._session.add(TaxReliefRow(sale_id=row.id, lot_id=lot_id, qty=relieved))
+        self._session.flush()
+        return _sale(row, tuple(reliefs))
+
+    def _has(self, table: type[TaxLotRow] | type[TaxSaleRow], account: str, source_id: str) -> bool:
+        found = self._session.execute(
+            select(table.id).where(table.account == account, table.source_id == source_id)
+        ).first()
+        return found is not None
+
+    def has_source(self, account: str, source_id: str) -> bool:
+        """Say whether a lot or sale with this source id is already in the account's ledger."""
+        return self._has(TaxLotRow, account, source_id) or self._has(TaxSaleRow, account, source_id)
+
+    def lots(self, account: str | None = None) -> list[LedgerLot]:
+        """Return every recorded acquisition (of one account), oldest first."""
+        query = select(TaxLotRow).order_by(TaxLotRow.acquired, TaxLotRow.id)
+        if account is not None:
+            query = query.where(TaxLotRow.account == account)
+        return [_lot(row) for row in self._session.scalars(query)]
+
+    def sales(self, account: str | None = None) -> list[LedgerSale]:
+        """Return every recorded sale (of one account) with its reliefs, oldest first."""
+        query = select(TaxSaleRow).order_by(TaxSaleRow.sold, TaxSaleRow.id)
+        if account is not None:
+            query = query.where(TaxSaleRow.account == account)
+        rows = list(self._session.scalars(query))
+        reliefs: dict[int, list[tuple[int, Decimal]]] = {}
+        relief_query = select(TaxReliefRow).order_by(TaxReliefRow.id)
+        if account is not None:
+            relief_query = relief_query.where(
+                TaxReliefRow.sale_id.in_(select(TaxSaleRow.id).where(TaxSaleRow.account == account))
+            )
+        for relief in self._session.scalars(relief_query):
+            reliefs.setdefault(relief.sale_id, []).append((relief.lot_id, relief.qty))
+        return [_sale(row, tuple(reliefs.get(row.id, ()))) for row in rows]
+
+    def remaining(self, account: str, symbol: str) -> dict[int, Decimal]:
+        """Return the unrelieved quantity of each of the account's lots of `symbol` (> 0 only)."""
+        lots = {
+            row.id: row.qty
+            for row in self._session.scalars(
+                select(TaxLotRow).where(TaxLotRow.account == account, TaxLotRow.symbol == symbol)
+            )
+        }
+        used = self._session.execute(
+            select(TaxReliefRow.lot_id, TaxReliefRow.qty).where(TaxReliefRow.lot_id.in_(list(lots)))
+        )
+        for lot_id, qty in used:
+            lots[lot_id] -= qty
+        return {lot_id: qty for lot_id, qty in lots.items() if qty > 0}
+
+    def held(self, account: str) -> dict[str, Decimal]:
+        """Return the quantity the ledger holds per symbol in an account."""
+        bought = _sum_by(
+            self._session.execute(
+                select(TaxLotRow.symbol, TaxLotRow.qty).where(TaxLotRow.account == account)
+            ).all()
+        )
+        sold = _sum_by(
+            self._session.execute(
+                select(TaxSaleRow.symbol, TaxSaleRow.qty).where(TaxSaleRow.account == account)
+            ).all()
+        )
+        for symbol, qty in sold.items():
+            bought[symbol] = bought.get(symbol, _ZERO) - qty
+        return {s: q for s, q in bought.items() if q != 0}
+
+    def trades(self, accounts: Mapping[str, HouseholdAccount]) -> list[Trade]:
+        """Return the household's trades for the engine, every sale with its relieved lots.
+
+        A sale recorded with fewer relieved shares than it sold (its lots were never imported)
+        enters the engine with the relieved shares only and a pro-rata part of its proceeds;
+        `sales()` keeps the full fact, and `trimtab tax report` lists the unmatched shares.
+        """
+        trades: list[Trade] = []
+        for lot in self.lots():
+            account = _known(accounts, lot.account)
+            trades.append(
+                Trade(
+                    id=lot_trade_id(lot.id),
+                    date=lot.acquired,
+                    account=lot.account,
+                    account_type=account.type,
+                    symbol=lot.symbol,
+                    side=Side.BUY,
+                    qty=lot.qty,
+                    amount=lot.cost,
+                    owner=account.owner,
+                    order_id=lot.order_ref,
+                )
+            )
+        for sale in self.sales():
+            matched = sale.matched_qty
+            if matched <= 0:
+                continue
+            account = _known(accounts, sale.account)
+            trades.append(
+                Trade(
+                    id=sale_trade_id(sale.id),
+                    date=sale.sold,
+                    account=sale.account,
+                    account_type=account.type,
+                    symbol=sale.symbol,
+                    side=Side.SELL,
+                    qty=matched,
+                    amount=sale.proceeds
+                    if matched == sale.qty
+                    else sale.proceeds * matched / sale.qty,
+                    lots=tuple(LotPick(lot_trade_id(lot_id), qty) for lot_id, qty in sale.reliefs),
+                    owner=account.owner,
+                )
+            )
+        return trades
+
+    def save_choices(
+        self, cycle_id: str, symbol: str, picks: Iterable[tuple[int, Decimal]], *, harvest: bool
+    ) -> None:
+        """Record the lots a planned sell of `symbol` in cycle `cycle_id` is meant to relieve."""
+        for lot_id, qty in picks:
+            self._session.merge(
+                TaxLotChoiceRow(
+                    cycle_id=cycle_id, symbol=symbol, lot_id=lot_id, qty=qty, harvest=harvest
+                )
+            )
+        self._session.flush()
+
+    def choices(self, cycle_id: str, symbol: str) -> tuple[list[tuple[int, Decimal]], bool]:
+        """Return the planned lots of a cycle's sell of `symbol`, and whether it is a harvest."""
+        rows = list(
+            self._session.scalars(
+                select(TaxLotChoiceRow)
+                .where(TaxLotChoiceRow.cycle_id == cycle_id, TaxLotChoiceRow.symbol == symbol)
+                .order_by(TaxLotChoiceRow.lot_id)
+            )
+        )
+        return [(r.lot_id, r.qty) for r in rows], any(r.harvest for r in rows)
+
+    def harvested(self, year: int, account: str | None = None) -> list[LedgerSale]:
+        """Return the year's harvest sales (of one account)."""
+        return [s for s in self.sales(account) if s.harvest and s.sold.year == year]
+
+    def count(self) -> int:
+        return int(self._session.execute(select(func.count(TaxLotRow.id))).scalar_one())
+
+
+def _known(accounts: Mapping[str, HouseholdAccount], name: str) -> HouseholdAccount:
+    account = accounts.get(name)
+    if account is not None:
+        return account
+    # A ledger account no longer in the configuration still counts (its trades happened);
+    # without its type it is treated as taxable, the conservative reading for wash sales.
+    return HouseholdAccount(name, AccountType.TAXABLE, "self", False, LotMethod.FIFO)
+
+
+def _sum_by(rows: Iterable[Row[str, Decimal]]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for symbol, qty in rows:
+        totals[symbol] = totals.get(symbol, _ZERO) + qty
+    return totals
+
+
+def _lot(row: TaxLotRow) -> LedgerLot:
+    return LedgerLot(
+        id=row.id,
+        account=row.account,
+        symbol=row.symbol,
+        acquired=row.acquired,
+        qty=row.qty,
+        cost=row.cost,
+        source=row.source,
+        source_id=row.source_id,
+        order_ref=row.order_ref,
+        note=row.note,
+    )
+
+
+def _sale(row: TaxSaleRow, reliefs: tuple[tuple[int, Decimal], ...]) -> LedgerSale:
+    return LedgerSale(
+        id=row.id,
+        account=row.account,
+        symbol=row.symbol,
+        sold=row.sold,
+        qty=row.qty,
+        proceeds=row.proceeds,
+        source=row.source,
+        source_id=row.source_id,
+        harvest=row.harvest,
+        note=row.note,
+        reliefs=reliefs,
+    )

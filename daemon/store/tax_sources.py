@@ -1,0 +1,432 @@
+"""Where ledger facts come from: the broker's fills, reinvested dividends, and declared trades.
+
+Every source is idempotent: a fill, a reinvestment or a declaration is keyed by a source id
+unique in its account, so reading the same history twice records nothing twice. A sale's
+relieved lots are fixed here, when it is recorded: the lots trimtab chose for it before the
+order was sent (specific identification), then the account's lot method for the rest.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DividendActivity",
+    "DividendHistory",
+    "RecordedSale",
+    "ReinvestmentHistory",
+    "declare_trade",
+    "record_fills",
+    "record_reinvestments",
+    "relieve",
+]
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from daemon.core.domain import Fill, Side
+from daemon.core.errors import DataError
+from daemon.core.tax.engine import TaxBook, replay_trades
+from daemon.core.tax.relief import rank
+from daemon.core.tax.types import LotMethod, TaxPolicy
+from daemon.store.models import FillRow, OrderIntentRow
+from daemon.store.tax_ledger import HouseholdAccount, TaxLedger, lot_id_of
+from daemon.store.tax_models import TaxLotRow, TaxSaleRow
+
+_ZERO = Decimal(0)
+REINVESTMENT_OVERLAP = timedelta(days=7)
+
+
+@runtime_checkable
+class ReinvestmentHistory(Protocol):
+    """Optional broker method: dividends reinvested into shares (buys trimtab did not place).
+
+    | method | what it returns |
+    |---|---|
+    | `reinvestments(since)` | every reinvestment at or after `since`, oldest first, as `Fill`s (side buy) with ids unique per account |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def reinvestments(self, since: datetime) -> Sequence[Fill]: ...
+
+
+class DividendActivity(Protocol):
+    """A dividend-related activity as an adapter reports it (e.g. Alpaca's `Dividend`)."""
+
+    @property
+    def activity_id(self) -> str: ...
+
+    @property
+    def kind(self) -> str:
+        """`reinvestment` for shares bought with a dividend; anything else is ignored here."""
+        ...
+
+    @property
+    def symbol(self) -> str: ...
+
+    @property
+    def on(self) -> date: ...
+
+    @property
+    def net_amount(self) -> Decimal:
+        """Cash out for a reinvestment (negative): its cost."""
+        ...
+
+    @property
+    def qty(self) -> Decimal | None: ...
+
+
+@runtime_checkable
+class DividendHistory(Protocol):
+    """Optional broker method: dividend activities, reinvestments among them.
+
+    | method | what it returns |
+    |---|---|
+    | `dividends(since)` | activities dated `since` (a date) or later, oldest first, ids unique per account |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def dividends(self, since: date) -> Sequence[DividendActivity]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSale:
+    """A sale just added to the ledger and the lots it relieved (for the audit)."""
+
+    sale_id: int
+    source_id: str
+    symbol: str
+    sold: date
+    qty: Decimal
+    proceeds: Decimal
+    lots: tuple[tuple[int, Decimal], ...]
+    """(lot id, quantity) relieved."""
+    unmatched: Decimal
+    """Shares sold that no recorded lot covered (import the account's older lots)."""
+    harvest: bool
+    method: str
+
+
+def relieve(
+    ledger: TaxLedger,
+    *,
+    accounts: Mapping[str, HouseholdAccount],
+    policy: TaxPolicy,
+    account: str,
+    symbol: str,
+    qty: Decimal,
+    on: date,
+    proceeds: Decimal,
+    chosen: Sequence[tuple[int, Decimal]] = (),
+    book: TaxBook | None = None,
+) -> tuple[list[tuple[int, Decimal]], Decimal, str]:
+    """Pick the lots a sale relieves: `chosen` lots first, then the account's method.
+
+    Return (lot id, quantity) pairs, the quantity no lot covers, and the method used. `book`
+    is a replay of the ledger to rank lots by (replayed here when not given); quantities
+    always come from the ledger itself, so a book from before other sales of the same batch
+    only affects the order of lots, and only for `hifo` and `min_tax`.
+    """
+    remaining = ledger.remaining(account, symbol)
+    picks: list[tuple[int, Decimal]] = []
+    need = qty
+    for lot_id, wanted in chosen:
+        take = min(wanted, remaining.get(lot_id, _ZERO), need)
+        if take > 0:
+            picks.append((lot_id, take))
+            remaining[lot_id] -= take
+            need -= take
+    method = str(policy.method_for(account)) if not picks else "specific"
+    rest = min(need, sum(remaining.values(), _ZERO))
+    if rest > 0:
+        if book is None:
+            book = replay_trades(ledger.trades(accounts), policy)
+        ranked = _ranked_lots(book, policy, account, symbol, on, proceeds / qty)
+        taken: dict[int, Decimal] = {}
+        for lot_id, held in ranked:
+            take = min(held, remaining.get(lot_id, _ZERO) - taken.get(lot_id, _ZERO), rest)
+            if take > 0:
+                taken[lot_id] = taken.get(lot_id, _ZERO) + take
+                rest -= take
+                need -= take
+        picks += sorted(taken.items())
+        if method == "specific":
+            method = f"specific, then {_method(policy, account)}"
+    return picks, need, method
+
+
+def _method(policy: TaxPolicy, account: str) -> LotMethod:
+    # Specific identification without names is FIFO (Treas. Reg. §1.1012-1(c)(1)).
+    method = policy.method_for(account)
+    return LotMethod.FIFO if method is LotMethod.SPECIFIC else method
+
+
+def _ranked_lots(
+    book: TaxBook,
+    policy: TaxPolicy,
+    account: str,
+    symbol: str,
+    on: date,
+    price: Decimal,
+) -> list[tuple[int, Decimal]]:
+    """Return the account's lots of `symbol` in the order its method relieves them.
+
+    The engine's replay gives each lot its wash-adjusted basis and holding period, which
+    HIFO and minimum-tax rank by; a lot split by a partial wash appears once per piece.
+    """
+    held = list(book.lots(account, symbol))
+    ranked = []
+    for lot in rank(held, _method(policy, account), on, price):
+        lot_id = lot_id_of(lot.source_id)
+        if lot_id is None:
+            raise DataError(f"the tax engine holds an unknown lot {lot.source_id}")
+        ranked.append((lot_id, lot.qty))
+    return ranked
+
+
+def record_fills(
+    session: Session,
+    *,
+    account: str,
+    accounts: Mapping[str, HouseholdAccount],
+    policy: TaxPolicy,
+    timezone: ZoneInfo,
+    at: datetime,
+) -> list[RecordedSale]:
+    """Add the account's recorded fills the ledger lacks: buys as lots, sells with their lots.
+
+    Fills are taken from the `fills` table that reconciliation keeps (each fill once,
+    trimtab's own and outside orders alike), oldest first, so a buy and a sell of one cycle
+    enter in the order they happened.
+    """
+    ledger = TaxLedger(session)
+    known_lots = select(TaxLotRow.source_id).where(TaxLotRow.account == account)
+    known_sales = select(TaxSaleRow.source_id).where(TaxSaleRow.account == account)
+    fills = session.scalars(
+        select(FillRow)
+        .where(
+            FillRow.account == account,
+            FillRow.fill_id.not_in(known_lots),
+            FillRow.fill_id.not_in(known_sales),
+        )
+        .order_by(FillRow.at, FillRow.fill_id)
+    ).all()
+    recorded: list[RecordedSale] = []
+    book: TaxBook | None = None
+    for fill in fills:
+        on = fill.at.astimezone(timezone).date()
+        if fill.side == str(Side.BUY):
+            ledger.add_lot(
+                account=account,
+                symbol=fill.symbol,
+                acquired=on,
+                qty=fill.qty,
+                cost=fill.qty * fill.price + fill.commission,
+                source="fill",
+                source_id=fill.fill_id,
+                order_ref=fill.broker_order_id or fill.client_order_id,
+                at=at,
+            )
+            book = None  # a later sell must see this lot
+            continue
+        cycle_id = session.scalar(
+            select(OrderIntentRow.cycle_id).where(
+                OrderIntentRow.client_order_id == fill.client_order_id
+            )
+        )
+        chosen, harvest = ledger.choices(cycle_id, fill.symbol) if cycle_id else ([], False)
+        if policy.method_for(account) is not LotMethod.SPECIFIC:
+            # The broker relieves by its own method; trimtab's expectation is not a choice.
+            chosen = []
+        proceeds = fill.qty * fill.price - fill.commission
+        if book is None:
+            # Replayed once for a run of sells, again only after a buy in between.
+            book = replay_trades(ledger.trades(accounts), policy)
+        picks, unmatched, method = relieve(
+            ledger,
+            accounts=accounts,
+            policy=policy,
+            account=account,
+            symbol=fill.symbol,
+            qty=fill.qty,
+            on=on,
+            proceeds=proceeds,
+            chosen=chosen,
+            book=book,
+        )
+        sale = ledger.add_sale(
+            account=account,
+            symbol=fill.symbol,
+            sold=on,
+            qty=fill.qty,
+            proceeds=proceeds,
+            source="fill",
+            source_id=fill.fill_id,
+            reliefs=picks,
+            at=at,
+            harvest=harvest,
+            note=f"{unmatched} shares had no recorded lot" if unmatched else "",
+        )
+        assert sale is not None  # the query above excluded recorded fills
+        recorded.append(
+            RecordedSale(
+                sale_id=sale.id,
+                source_id=fill.fill_id,
+                symbol=fill.symbol,
+                sold=on,
+                qty=fill.qty,
+                proceeds=proceeds,
+                lots=tuple(picks),
+                unmatched=unmatched,
+                harvest=harvest,
+                method=method,
+            )
+        )
+    return recorded
+
+
+def record_reinvestments(
+    session: Session,
+    broker: object,
+    *,
+    account: str,
+    since: datetime,
+    timezone: ZoneInfo,
+    at: datetime,
+) -> int:
+    """Add the dividend reinvestments the broker reports (if it can); return how many were new."""
+    found: list[tuple[str, str, date, Decimal, Decimal]] = []
+    if isinstance(broker, DividendHistory):
+        start = since.astimezone(timezone).date() - REINVESTMENT_OVERLAP
+        found = [
+            (a.activity_id, a.symbol, a.on, a.qty, abs(a.net_amount))
+            for a in broker.dividends(start)
+            if a.kind == "reinvestment" and a.qty is not None and a.qty > 0
+        ]
+    elif isinstance(broker, ReinvestmentHistory):
+        found = [
+            (
+                f.fill_id,
+                f.symbol,
+                f.at.astimezone(timezone).date(),
+                f.qty,
+                f.qty * f.price + f.commission,
+            )
+            for f in broker.reinvestments(since - REINVESTMENT_OVERLAP)
+        ]
+    ledger = TaxLedger(session)
+    added = 0
+    for source_id, symbol, on, qty, cost in found:
+        lot = ledger.add_lot(
+            account=account,
+            symbol=symbol,
+            acquired=on,
+            qty=qty,
+            cost=cost,
+            source="reinvestment",
+            source_id=source_id,
+            order_ref=source_id,
+            at=at,
+            note="dividend reinvestment",
+        )
+        added += lot is not None
+    return added
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """A trade declared for an outside account, as recorded."""
+
+    kind: str
+    """lot or sale"""
+    id: int
+    source_id: str
+    lots: tuple[tuple[int, Decimal], ...] = ()
+    unmatched: Decimal = _ZERO
+
+
+def declare_trade(
+    session: Session,
+    *,
+    accounts: Mapping[str, HouseholdAccount],
+    policy: TaxPolicy,
+    account: str,
+    symbol: str,
+    side: Side,
+    on: date,
+    qty: Decimal,
+    amount: Decimal,
+    note: str,
+    at: datetime,
+) -> Declared:
+    """Record a trade in an account trimtab does not trade (spouse, another broker, a plan).
+
+    Raise `DataError` naming the problem: an account that is not a declared outside account,
+    the same trade declared twice, or a sale of shares the account's ledger does not hold.
+    """
+    household = accounts.get(account)
+    if household is None or household.managed:
+        outside = sorted(n for n, a in accounts.items() if not a.managed)
+        raise DataError(
+            f"account {account!r} is not an outside account; declare it under "
+            f"[tax.outside_accounts] (declared so far: {', '.join(outside) or 'none'}); "
+            "trades of trimtab's own accounts come from the broker"
+        )
+    if qty <= 0 or amount < 0:
+        raise DataError(f"quantity must be above 0 and amount at least 0 (got {qty}, {amount})")
+    key = "|".join([account, symbol, str(side), on.isoformat(), str(qty), str(amount), note])
+    source_id = "declared-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+    ledger = TaxLedger(session)
+    if ledger.has_source(account, source_id):
+        raise DataError(
+            f"this {side} of {qty} {symbol} on {on} in {account} is already declared; "
+            "to declare a second identical trade, give it a different --note"
+        )
+    if side is Side.BUY:
+        lot = ledger.add_lot(
+            account=account,
+            symbol=symbol,
+            acquired=on,
+            qty=qty,
+            cost=amount,
+            source="declared",
+            source_id=source_id,
+            order_ref=source_id,
+            at=at,
+            note=note,
+        )
+        assert lot is not None
+        return Declared("lot", lot.id, source_id)
+    picks, unmatched, _ = relieve(
+        ledger,
+        accounts=accounts,
+        policy=policy,
+        account=account,
+        symbol=symbol,
+        qty=qty,
+        on=on,
+        proceeds=amount,
+    )
+    if unmatched:
+        raise DataError(
+            f"{account} holds only {qty - unmatched} {symbol} in the ledger, not {qty}: "
+            "declare (or import) the purchases first"
+        )
+    sale = ledger.add_sale(
+        account=account,
+        symbol=symbol,
+        sold=on,
+        qty=qty,
+        proceeds=amount,
+        source="declared",
+        source_id=source_id,
+        reliefs=picks,
+        at=at,
+        note=note,
+    )
+    assert sale is not None
+    return Declared("sale", sale.id, source_id, tuple(picks))

@@ -1,0 +1,82 @@
+"""Each account's durable trading state: ACTIVE, REDUCING (only exposure-reducing orders) or
+HALTED (no new orders). Trip rules and reconciliation mismatches move an account down; only
+an operator's `trimtab resume` moves it back to ACTIVE.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AccountState", "account_state", "reading_mark", "set_trading_state"]
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from daemon.audit.log import AuditKind, AuditLog
+from daemon.core.domain import TradingState
+from daemon.store.models import AccountStateRow
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    state: TradingState
+    reason: str
+    since: datetime | None
+
+
+def _row(session: Session, account: str, at: datetime) -> AccountStateRow:
+    row = session.get(AccountStateRow, account)
+    if row is None:
+        row = AccountStateRow(
+            account=account,
+            trading_state=str(TradingState.ACTIVE),
+            reason="",
+            actor="",
+            changed_at=at,
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def account_state(session: Session, account: str) -> AccountState:
+    """Return the account's trading state (ACTIVE if it was never changed)."""
+    row = session.get(AccountStateRow, account)
+    if row is None:
+        return AccountState(TradingState.ACTIVE, "", None)
+    return AccountState(TradingState(row.trading_state), row.reason, row.changed_at)
+
+
+def set_trading_state(
+    session: Session,
+    account: str,
+    state: TradingState,
+    *,
+    reason: str,
+    actor: str,
+    at: datetime,
+    cycle_id: str | None = None,
+) -> AccountState:
+    """Move the account to `state` and audit the change (a no-op change is not recorded)."""
+    row = _row(session, account, at)
+    before = TradingState(row.trading_state)
+    if before == state:
+        return account_state(session, account)
+    row.trading_state = str(state)
+    row.reason = reason
+    row.actor = actor
+    row.changed_at = at
+    AuditLog(session).append(
+        AuditKind.TRADING_STATE,
+        {"from": before, "to": state, "reason": reason, "actor": actor},
+        at=at,
+        account=account,
+        cycle_id=cycle_id,
+    )
+    session.flush()
+    return account_state(session, account)
+
+
+def reading_mark(session: Session, account: str, at: datetime) -> AccountStateRow:
+    """Return the account's row, created on first use, for reconciliation's bookkeeping."""
+    return _row(session, account, at)
