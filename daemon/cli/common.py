@@ -32,6 +32,10 @@ CONFIG_ENV = "TRIMTAB_CONFIG"
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+if not err_console.is_terminal:
+    # An error read from a pipe or a file is one line per message: never hard-wrapped mid-word
+    # at a width that depends on, say, the length of a temporary path.
+    err_console.soft_wrap = True
 if not console.is_terminal:
     # Piped or redirected output (a log file, an e-mail) has no width: use a wide page.
     console.width = 140

@@ -3,7 +3,8 @@
 Values and flows come from the valuation history and the cash-flow records
 (`daemon.store.valuations`, `daemon.store.cash_flows`), returns and risk from
 `daemon.core.performance`, the day's cycles, refusals, targets and bands from the audit log,
-orders from the order intents, tax from the tax ledger (`daemon.report.tax_data`), health from `daemon.monitor.health`.
+orders from the order intents, tax from the tax ledger (`daemon.report.tax_data`), health
+from `daemon.monitor.health`.
 """
 
 from __future__ import annotations
