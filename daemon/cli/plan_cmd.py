@@ -16,10 +16,10 @@ from daemon.cli.holdings_file import read_holdings
 from daemon.cli.render import plan_json, print_plan
 from daemon.config.policy import planning_policy
 from daemon.core.calendar import trading_day
+from daemon.core.cycle_report import CycleReport
 from daemon.core.errors import DataError
 from daemon.core.inputs import check_targets
 from daemon.core.planner import PlanInput, plan_rebalance
-from daemon.cycle.engine import CycleReport
 from strategies.base import StrategyContext
 
 AccountOption = Annotated[

@@ -11,7 +11,8 @@ import typer
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.cli.plan_cmd import AccountOption, WithdrawOption, _print_report, parse_amount
 from daemon.cli.render import plan_json
-from daemon.cycle.engine import CycleReport, SlotAlreadyRan
+from daemon.core.cycle_report import CycleReport
+from daemon.cycle.engine import SlotAlreadyRan
 from daemon.service.lock import instance_lock
 
 

@@ -1,15 +1,19 @@
-"""Translate an account's configuration into the planner's policy."""
+"""Translate an account's configuration into the decision step's policies: planning, order
+terms and risk limits."""
 
 from __future__ import annotations
 
-__all__ = ["planning_policy", "share_increment"]
+__all__ = ["order_terms", "planning_policy", "risk_config", "share_increment"]
 
 from collections.abc import Collection
 from decimal import Decimal
 from types import MappingProxyType
 
-from daemon.config.settings import AccountSettings, PolicySettings
+from daemon.config.settings import AccountSettings, PolicySettings, RiskSettings
+from daemon.core.domain import OrderType
 from daemon.core.planner import Band, PlanningPolicy
+from daemon.core.risk import RiskConfig
+from daemon.core.sizing import OrderTerms
 
 
 def share_increment(policy: PolicySettings, symbol: str) -> Decimal:
@@ -53,4 +57,34 @@ def planning_policy(
         share_increment=policy.fractional_increment if policy.fractional else Decimal(1),
         increment_overrides=MappingProxyType(increments),
         keep=frozenset(policy.keep),
+    )
+
+
+def order_terms(policy: PolicySettings) -> OrderTerms:
+    """Return how the account places orders: type, collar, amounts, buffer, minimum."""
+    return OrderTerms(
+        order_type=OrderType(policy.order_type),
+        limit_collar=policy.limit_collar,
+        notional_buys=policy.notional_buys,
+        cash_buffer=policy.cash_buffer,
+        min_trade_notional=policy.min_trade_notional,
+    )
+
+
+def risk_config(account: AccountSettings, risk: RiskSettings) -> RiskConfig:
+    """Return the pre-trade limits for one account: the household's risk settings and the
+    account's own buffer and minimum trade."""
+    return RiskConfig(
+        cash_buffer=account.policy.cash_buffer,
+        min_trade_notional=account.policy.min_trade_notional,
+        max_order_notional=risk.max_order_notional,
+        max_order_pct_nav=risk.max_order_pct_nav,
+        allowed_symbols=frozenset(risk.allowed_symbols),
+        restricted_symbols=frozenset(risk.restricted_symbols),
+        max_move_since_close=risk.max_move_since_close,
+        max_price_collar=risk.max_price_collar,
+        max_orders_per_cycle=risk.max_orders_per_cycle,
+        max_orders_per_minute=risk.max_orders_per_minute,
+        max_turnover_per_cycle=risk.max_turnover_per_cycle,
+        max_turnover_per_day=risk.max_turnover_per_day,
     )

@@ -10,8 +10,9 @@ __all__ = [
     "TRIPPING_CHECKS",
     "Check",
     "CheckDecision",
-    "RiskLimits",
+    "RiskConfig",
     "RiskReview",
+    "RiskState",
     "review_orders",
 ]
 
@@ -52,34 +53,42 @@ TRIPPING_CHECKS = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class RiskLimits:
+class RiskConfig:
+    """The account's limits, as configured: the same for every cycle."""
+
+    cash_buffer: Decimal = Decimal(0)
+    min_trade_notional: Decimal = Decimal(0)
+    max_order_notional: Decimal | None = None
+    max_order_pct_nav: Decimal = Decimal(1)
+    allowed_symbols: frozenset[str] = frozenset()
+    """Empty: every symbol is allowed."""
+    restricted_symbols: frozenset[str] = frozenset()
+    max_move_since_close: Decimal = Decimal("0.25")
+    max_price_collar: Decimal = Decimal("0.05")
+    max_orders_per_cycle: int = 1_000_000
+    max_orders_per_minute: int = 1_000_000
+    max_turnover_per_cycle: Decimal = Decimal(1_000_000)
+    max_turnover_per_day: Decimal = Decimal(1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskState:
+    """The account and trimtab as they stand in this cycle: what the limits are applied to."""
+
     cash: Decimal
     nav: Decimal
     holdings: Mapping[str, Decimal]
-    busy_symbols: Collection[str]
+    busy_symbols: Collection[str] = ()
     """Symbols with an open or unresolved order: never a second order on them."""
-    cash_buffer: Decimal
-    min_trade_notional: Decimal
-    max_order_notional: Decimal | None
-    max_order_pct_nav: Decimal
-    kill_switch_reason: str | None
+    kill_switch_reason: str | None = None
     """None when the kill switch is clear."""
     trading_state: TradingState = TradingState.ACTIVE
     trading_state_reason: str = ""
     market_open: bool = True
-    allowed_symbols: frozenset[str] = frozenset()
-    """Empty: every symbol is allowed."""
-    restricted_symbols: frozenset[str] = frozenset()
     previous_closes: Mapping[str, Decimal] = field(default_factory=dict)
-    max_move_since_close: Decimal = Decimal("0.25")
     limit_prices: Mapping[str, Decimal] = field(default_factory=dict)
     """The limit price each symbol's order would carry (limit orders only)."""
-    max_price_collar: Decimal = Decimal("0.05")
-    max_orders_per_cycle: int = 1_000_000
-    max_orders_per_minute: int = 1_000_000
     orders_in_last_minute: int = 0
-    max_turnover_per_cycle: Decimal = Decimal(1_000_000)
-    max_turnover_per_day: Decimal = Decimal(1_000_000)
     traded_today: Decimal = Decimal(0)
     """Value of the orders already sent today (every cycle), at their reference prices."""
 
@@ -108,54 +117,59 @@ class RiskReview:
 
 
 @dataclass(slots=True)
-class _Running:
-    """What earlier approvals in the same review have used up."""
+class _Review:
+    """One review under way: the limits, the cycle's state, and what earlier approvals in
+    the same review have used up."""
 
+    config: RiskConfig
+    state: RiskState
     spendable: Decimal
     unsold: dict[str, Decimal]
     approved: int = 0
     traded: Decimal = Decimal(0)
 
 
-def review_orders(orders: tuple[PlannedOrder, ...], limits: RiskLimits) -> RiskReview:
+def review_orders(
+    orders: tuple[PlannedOrder, ...], config: RiskConfig, state: RiskState
+) -> RiskReview:
     """Check every planned order; buys are checked against cash after the approved sells."""
     approved: list[PlannedOrder] = []
     decisions: list[CheckDecision] = []
-    running = _Running(limits.cash - limits.cash_buffer, dict(limits.holdings))
+    review = _Review(config, state, state.cash - config.cash_buffer, dict(state.holdings))
     for order in sorted(orders, key=lambda o: o.side != Side.SELL):
         passed: list[str] = []
-        denial = _first_denial(order, limits, running, passed)
+        denial = _first_denial(order, review, passed)
         if denial is None:
             approved.append(order)
-            running.approved += 1
-            running.traded += order.notional
+            review.approved += 1
+            review.traded += order.notional
             if order.side is Side.SELL:
-                running.spendable += order.notional
-                running.unsold[order.symbol] -= order.qty
+                review.spendable += order.notional
+                review.unsold[order.symbol] -= order.qty
             else:
-                running.spendable -= order.notional
+                review.spendable -= order.notional
             decisions.append(_decision(order, True, "all", "passed every check", passed))
         else:
             decisions.append(_decision(order, False, denial[0], denial[1], passed))
     return RiskReview(tuple(approved), tuple(decisions))
 
 
-_Rule = Callable[[PlannedOrder, RiskLimits, _Running], str | None]
+_Rule = Callable[[PlannedOrder, _Review], str | None]
 
 
 def _first_denial(
-    order: PlannedOrder, limits: RiskLimits, running: _Running, passed: list[str]
+    order: PlannedOrder, review: _Review, passed: list[str]
 ) -> tuple[Check, str] | None:
     for check, rule in _RULES:
-        reason = rule(order, limits, running)
+        reason = rule(order, review)
         if reason is not None:
             return check, reason
         passed.append(str(check))
     return None
 
 
-def _would_short(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
-    held = running.unsold.get(order.symbol, Decimal(0))
+def _would_short(order: PlannedOrder, review: _Review) -> str | None:
+    held = review.unsold.get(order.symbol, Decimal(0))
     if order.side is Side.SELL and order.qty > held:
         return (
             f"sell of {order.qty} {order.symbol} exceeds the {held} held and not yet sold "
@@ -164,22 +178,22 @@ def _would_short(order: PlannedOrder, limits: RiskLimits, running: _Running) -> 
     return None
 
 
-def _cash(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
-    if order.side is Side.BUY and order.notional > running.spendable:
-        left = max(running.spendable, Decimal(0))
+def _cash(order: PlannedOrder, review: _Review) -> str | None:
+    if order.side is Side.BUY and order.notional > review.spendable:
+        left = max(review.spendable, Decimal(0))
         return f"buy of ${order.notional:,.2f} exceeds spendable cash ${left:,.2f} (no margin)"
     return None
 
 
-def _kill_switch(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
-    if limits.kill_switch_reason is None:
+def _kill_switch(order: PlannedOrder, review: _Review) -> str | None:
+    if review.state.kill_switch_reason is None:
         return None
-    return f"kill switch engaged: {limits.kill_switch_reason}"
+    return f"kill switch engaged: {review.state.kill_switch_reason}"
 
 
-def _trading_state(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
-    state = limits.trading_state
-    why = f" ({limits.trading_state_reason})" if limits.trading_state_reason else ""
+def _trading_state(order: PlannedOrder, review: _Review) -> str | None:
+    state = review.state.trading_state
+    why = f" ({review.state.trading_state_reason})" if review.state.trading_state_reason else ""
     if state is TradingState.HALTED:
         return f"account is HALTED{why}; `trimtab resume` after checking it"
     if state is TradingState.REDUCING and order.side is Side.BUY:
@@ -187,118 +201,120 @@ def _trading_state(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str 
     return None
 
 
-def _market_hours(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
-    if limits.market_open:
+def _market_hours(order: PlannedOrder, review: _Review) -> str | None:
+    if review.state.market_open:
         return None
     return "the market is closed (set policy.outside_hours = true to trade anyway)"
 
 
-def _symbol_list(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
-    if order.symbol in limits.restricted_symbols:
+def _symbol_list(order: PlannedOrder, review: _Review) -> str | None:
+    if order.symbol in review.config.restricted_symbols:
         return f"{order.symbol} is on risk.restricted_symbols"
-    if limits.allowed_symbols and order.symbol not in limits.allowed_symbols:
+    if review.config.allowed_symbols and order.symbol not in review.config.allowed_symbols:
         return f"{order.symbol} is not on risk.allowed_symbols"
     return None
 
 
-def _price_move(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
-    previous = limits.previous_closes.get(order.symbol)
+def _price_move(order: PlannedOrder, review: _Review) -> str | None:
+    previous = review.state.previous_closes.get(order.symbol)
     if previous is None or previous <= 0:
         return None
     move = order.price / previous - 1
-    if abs(move) <= limits.max_move_since_close:
+    if abs(move) <= review.config.max_move_since_close:
         return None
     return (
         f"{order.symbol} at ${order.price:,.2f} moved {move:+.1%} since the previous close "
-        f"${previous:,.2f} (limit ±{limits.max_move_since_close:.0%}): a split or a bad tick?"
+        f"${previous:,.2f} (limit ±{review.config.max_move_since_close:.0%}): "
+        "a split or a bad tick?"
     )
 
 
-def _price_collar(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
-    limit = limits.limit_prices.get(order.symbol)
+def _price_collar(order: PlannedOrder, review: _Review) -> str | None:
+    limit = review.state.limit_prices.get(order.symbol)
     if limit is None:
         return None
     distance = abs(limit / order.price - 1)
-    if distance <= limits.max_price_collar:
+    if distance <= review.config.max_price_collar:
         return None
     return (
         f"limit ${limit:,.2f} is {distance:.1%} from the quote ${order.price:,.2f} "
-        f"(limit ±{limits.max_price_collar:.1%})"
+        f"(limit ±{review.config.max_price_collar:.1%})"
     )
 
 
-def _orders_per_cycle(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
-    if running.approved < limits.max_orders_per_cycle:
+def _orders_per_cycle(order: PlannedOrder, review: _Review) -> str | None:
+    if review.approved < review.config.max_orders_per_cycle:
         return None
-    return f"already {running.approved} orders this cycle (max_orders_per_cycle)"
+    return f"already {review.approved} orders this cycle (max_orders_per_cycle)"
 
 
-def _orders_per_minute(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
-    sent = limits.orders_in_last_minute + running.approved
-    if sent < limits.max_orders_per_minute:
+def _orders_per_minute(order: PlannedOrder, review: _Review) -> str | None:
+    sent = review.state.orders_in_last_minute + review.approved
+    if sent < review.config.max_orders_per_minute:
         return None
     return f"{sent} orders in the last minute (max_orders_per_minute); a runaway loop?"
 
 
-def _turnover_cycle(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
-    cap = limits.max_turnover_per_cycle * limits.nav
-    if running.traded + order.notional <= cap:
+def _turnover_cycle(order: PlannedOrder, review: _Review) -> str | None:
+    cap = review.config.max_turnover_per_cycle * review.state.nav
+    if review.traded + order.notional <= cap:
         return None
     return (
-        f"this cycle would trade ${running.traded + order.notional:,.2f}, over "
-        f"max_turnover_per_cycle {limits.max_turnover_per_cycle} x ${limits.nav:,.2f}"
+        f"this cycle would trade ${review.traded + order.notional:,.2f}, over "
+        f"max_turnover_per_cycle {review.config.max_turnover_per_cycle} x ${review.state.nav:,.2f}"
     )
 
 
-def _turnover_day(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
-    cap = limits.max_turnover_per_day * limits.nav
-    total = limits.traded_today + running.traded + order.notional
+def _turnover_day(order: PlannedOrder, review: _Review) -> str | None:
+    cap = review.config.max_turnover_per_day * review.state.nav
+    total = review.state.traded_today + review.traded + order.notional
     if total <= cap:
         return None
     return (
         f"today would trade ${total:,.2f}, over max_turnover_per_day "
-        f"{limits.max_turnover_per_day} x ${limits.nav:,.2f}"
+        f"{review.config.max_turnover_per_day} x ${review.state.nav:,.2f}"
     )
 
 
-def _price(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+def _price(order: PlannedOrder, review: _Review) -> str | None:
     if order.price.is_finite() and order.price > 0:
         return None
     return f"price of {order.symbol} is {order.price}, not a positive number"
 
 
-def _quantity(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
+def _quantity(order: PlannedOrder, review: _Review) -> str | None:
     if order.qty.is_finite() and order.qty > 0:
         return None
     return f"quantity {order.qty} is not positive"
 
 
-def _open_order(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
-    if order.symbol in limits.busy_symbols:
+def _open_order(order: PlannedOrder, review: _Review) -> str | None:
+    if order.symbol in review.state.busy_symbols:
         return f"{order.symbol} already has an open or unresolved order"
     return None
 
 
-def _min_trade(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
-    if order.notional >= limits.min_trade_notional:
+def _min_trade(order: PlannedOrder, review: _Review) -> str | None:
+    minimum = review.config.min_trade_notional
+    if order.notional >= minimum:
         return None
-    return f"${order.notional:,.2f} is below the minimum trade ${limits.min_trade_notional:,.2f}"
+    return f"${order.notional:,.2f} is below the minimum trade ${minimum:,.2f}"
 
 
-def _max_notional(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
-    cap = limits.max_order_notional
+def _max_notional(order: PlannedOrder, review: _Review) -> str | None:
+    cap = review.config.max_order_notional
     if cap is None or order.notional <= cap:
         return None
     return f"${order.notional:,.2f} exceeds max_order_notional ${cap:,.2f}"
 
 
-def _max_pct_nav(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
-    cap = limits.max_order_pct_nav * limits.nav
+def _max_pct_nav(order: PlannedOrder, review: _Review) -> str | None:
+    cap = review.config.max_order_pct_nav * review.state.nav
     if order.notional <= cap:
         return None
     return (
         f"${order.notional:,.2f} exceeds max_order_pct_nav "
-        f"{limits.max_order_pct_nav:.0%} of ${limits.nav:,.2f}"
+        f"{review.config.max_order_pct_nav:.0%} of ${review.state.nav:,.2f}"
     )
 
 

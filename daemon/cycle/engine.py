@@ -1,17 +1,21 @@
-"""One account's cycle: reconcile, snapshot, targets, plan, checks, mode gate, orders, audit.
+"""One account's cycle: gather, decide, execute, record.
 
-`run_cycle` never raises for bad input or a broker failure: it audits the cycle as failed,
-names the cause and submits nothing more. Only the planner and the checks decide what is
-sent, and only `Executor` sends.
+- gather (I/O): reconcile with the broker, snapshot, the strategy's targets, the tax ledger's
+  replay, the kill switch, the trading state and what was sent recently;
+- decide (pure): `daemon.core.decide.decide`, the one place an order is decided or refused;
+- execute (I/O): `daemon.cycle.execution.Executor` sends what was approved, nothing else;
+- record (I/O): the audit records, the ledger, the cycles row.
+
+A cycle never raises for bad input or a broker failure: it audits the cycle as failed,
+names the cause and submits nothing more.
 """
 
 from __future__ import annotations
 
-__all__ = ["CycleReport", "Engine", "SlotAlreadyRan"]
+__all__ = ["Engine", "SlotAlreadyRan"]
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,15 +24,16 @@ import structlog
 
 from adapters.base import Broker
 from daemon.audit.log import AuditKind, AuditLog
-from daemon.config.policy import planning_policy
+from daemon.config.policy import order_terms, planning_policy, risk_config
 from daemon.config.settings import AccountSettings, Settings
 from daemon.core.calendar import market_open, trading_day
-from daemon.core.domain import AccountSnapshot, Mode, OrderStatus, TradingState
+from daemon.core.cycle_report import CycleReport, OrderOutcome
+from daemon.core.decide import CycleState, Decision, DecisionInput, decide
+from daemon.core.domain import CASH, AccountSnapshot, OrderStatus, TradingState
 from daemon.core.errors import TransientBrokerError, TrimtabError
-from daemon.core.inputs import check_targets, planning_input
-from daemon.core.planner import DriftRow, Plan, PlanningPolicy, plan_rebalance
-from daemon.core.risk import TRIPPING_CHECKS, RiskLimits, RiskReview, review_orders
-from daemon.cycle.execution import Executor, OrderOutcome, limit_price
+from daemon.core.inputs import planning_input
+from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
+from daemon.cycle.execution import Executor
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.tax import TaxCycle, tax_symbols
@@ -48,24 +53,6 @@ class SlotAlreadyRan(TrimtabError):
     """The slot's cycle completed before; re-running it needs an explicit --force."""
 
 
-@dataclass(frozen=True, slots=True)
-class CycleReport:
-    cycle_id: str
-    account: str
-    outcome: str
-    """succeeded, failed, or planned (a plan-only run)."""
-    submitted: bool
-    why_not_submitted: str = ""
-    snapshot: AccountSnapshot | None = None
-    plan: Plan | None = None
-    review: RiskReview | None = None
-    outcomes: tuple[OrderOutcome, ...] = ()
-    error: str | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    drift_after: tuple[DriftRow, ...] | None = None
-    """Weights against bands once the cycle's orders are done; None when nothing was sent."""
-
-
 class Engine:
     """Runs cycles; everything it talks to is handed in by `daemon.bootstrap`."""
 
@@ -80,7 +67,13 @@ class Engine:
         fill_timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
+        poll_sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`sleep` waits between read retries; `poll_sleep` and `monotonic` pace and bound
+        the wait for fills (a test hands in a clock it moves itself)."""
+        self._poll_sleep = poll_sleep
+        self._monotonic = monotonic
         self._settings = settings
         self._should_stop = should_stop
         """True once the daemon is stopping: orders not yet sent are recorded as not sent."""
@@ -178,16 +171,79 @@ class Engine:
         broker = ReadRetrying(self._broker_for(account), log=log, sleep=self._sleep)
         strategy = self._strategy_for(account)
         universe = sorted(set(strategy.universe()) | tax_symbols(self._settings, account))
+        given, tax = self._gather(
+            broker, strategy, account, settings, universe, cycle_id, submit, withdrawal, log
+        )
+        decision = decide(given)
+        self._record_decision(decision, given.snapshot, tax, account, settings, cycle_id, submit)
+        if decision.tripped is not None and submit:
+            self._halt(account, cycle_id, f"{decision.tripped.check}: {decision.tripped.reason}")
+        outcomes: list[OrderOutcome] = []
+        drift_after: tuple[DriftRow, ...] | None = None
+        if decision.hold is None:
+            executor = Executor(
+                database=self._database,
+                broker=broker,
+                clock=self._clock,
+                log=log,
+                fill_timeout=self._fill_timeout,
+                should_stop=self._should_stop,
+                sleep=self._poll_sleep,
+                monotonic=self._monotonic,
+            )
+            outcomes = executor.execute(
+                cycle_id=cycle_id,
+                account=account,
+                orders=decision.approved,
+                terms=given.terms,
+                increment_for=given.planning.increment_for,
+            )
+            self._trip_rules(account, cycle_id, outcomes)
+            after = self._after_trading(broker, account, universe, cycle_id, log)
+            tax.record(broker, self._clock(), cycle_id, reinvestments=False)
+            drift_after = self._drift_after(
+                after, decision.plan_input.targets, given.planning, withdrawal, log
+            )
+        report = CycleReport(
+            cycle_id=cycle_id,
+            account=account,
+            outcome="succeeded" if submit else "planned",
+            submitted=decision.hold is None,
+            why_not_submitted=str(decision.hold or ""),
+            snapshot=given.snapshot,
+            plan=decision.plan,
+            review=decision.review,
+            outcomes=tuple(outcomes),
+            drift_after=drift_after,
+        )
+        self._finish(report, log, slot_row=submit)
+        return report
+
+    def _gather(
+        self,
+        broker: Broker,
+        strategy: Strategy,
+        account: str,
+        settings: AccountSettings,
+        universe: list[str],
+        cycle_id: str,
+        submit: bool,
+        withdrawal: Decimal,
+        log: Any,
+    ) -> tuple[DecisionInput, TaxCycle]:
+        """Read everything the decision depends on, recording what must be recorded first:
+        the reconciliation, the snapshot, the valuation and the ledger's new fills."""
         if submit:
             reconciled = self._reconcile(broker, account, universe, cycle_id, log)
             snapshot = reconciled.snapshot
-            busy = set(reconciled.busy_symbols)
+            busy = frozenset(reconciled.busy_symbols)
         else:
             snapshot = broker.snapshot(universe)
-            busy = {o.symbol for o in snapshot.open_orders}
+            busy = frozenset(o.symbol for o in snapshot.open_orders)
         now = self._clock()
+        exchange = self._settings.exchange
         context = StrategyContext(
-            trading_day=trading_day(now, self._settings.exchange),
+            trading_day=trading_day(now, exchange),
             account=account,
             account_type=settings.type,
             cash=snapshot.cash,
@@ -215,130 +271,76 @@ class Engine:
             broker=broker if submit else None,
             cycle_id=cycle_id,
         )
-        targets = check_targets(strategy.targets(context), settings.strategy)
+        targets = strategy.targets(context)
+        with self._database.transaction() as session:
+            kill = kill_switch_state(session)
+            state = account_state(session, account)
+            activity = recent_activity(session, account, now, exchange)
+        is_open = market_open(now, exchange) and snapshot.market_open is not False
+        given = DecisionInput(
+            account=account,
+            account_type=settings.type,
+            strategy=settings.strategy,
+            targets=targets,
+            snapshot=snapshot,
+            planning=planning_policy(
+                settings,
+                fractionable=snapshot.fractionable,
+                symbols=_planned_symbols(snapshot, targets),
+            ),
+            terms=order_terms(settings.policy),
+            limits=risk_config(settings, self._settings.risk),
+            state=CycleState(
+                kill_switch_reason=(kill.reason or "engaged") if kill.engaged else None,
+                trading_state=state.state,
+                trading_state_reason=state.reason,
+                market_open=settings.policy.outside_hours or is_open,
+                busy_symbols=busy,
+                orders_in_last_minute=activity.sent_last_minute,
+                traded_today=activity.traded_today,
+            ),
+            tax=tax.inputs(),
+            now=self._clock(),
+            max_quote_age=self._max_quote_age(),
+            mode=self._settings.mode,
+            submit=submit,
+            withdrawal=withdrawal,
+            alternates=frozenset(tax_symbols(self._settings, account)),
+        )
+        return given, tax
+
+    def _record_decision(
+        self,
+        decision: Decision,
+        snapshot: AccountSnapshot,
+        tax: TaxCycle,
+        account: str,
+        settings: AccountSettings,
+        cycle_id: str,
+        submit: bool,
+    ) -> None:
+        """Audit the decision step by step: targets, tax, plan, pre-trade checks."""
         self._audit(
             AuditKind.TARGETS,
-            {"strategy": settings.strategy, "targets": targets},
+            {"strategy": settings.strategy, "targets": decision.targets},
             account,
             cycle_id,
         )
-        targets = tax.stand_ins(targets, context.holdings, context.prices, snapshot.cash)
-        max_age = timedelta(hours=float(self._settings.risk.max_quote_age_hours))
-        plan_input = planning_input(
-            snapshot, targets, now=now, max_quote_age=max_age, withdrawal=withdrawal
-        )
-        policy = planning_policy(
-            settings, fractionable=snapshot.fractionable, symbols=plan_input.prices.keys()
-        )
-        plan = plan_rebalance(plan_input, policy)
-        plan = tax.apply(
-            plan,
-            plan_input.prices,
-            policy,
-            snapshot=snapshot,
-            max_age=max_age,
-            cycle_id=cycle_id,
-            save=submit,
-            at=self._clock(),
-        ).plan
+        tax.keep(decision, cycle_id=cycle_id, save=submit, at=self._clock())
+        quotes = {s: snapshot.quotes[s] for s in decision.plan_input.prices}
         self._audit(
             AuditKind.PLAN,
             {
-                "plan": plan,
-                "prices_as_of": {s: snapshot.quotes[s].as_of for s in plan_input.prices},
-                "synthetic_prices": sorted(
-                    s for s in plan_input.prices if snapshot.quotes[s].synthetic
-                ),
+                "plan": decision.plan,
+                "prices_as_of": {s: q.as_of for s, q in quotes.items()},
+                "synthetic_prices": sorted(s for s, q in quotes.items() if q.synthetic),
             },
             account,
             cycle_id,
         )
-        with self._database.transaction() as session:
-            kill = kill_switch_state(session)
-            state = account_state(session, account)
-            activity = recent_activity(session, account, now, self._settings.exchange)
-        risk = self._settings.risk
-        review = review_orders(
-            plan.orders,
-            RiskLimits(
-                cash=snapshot.cash,
-                nav=plan.nav,
-                holdings=plan_input.holdings,
-                busy_symbols=busy,
-                cash_buffer=settings.policy.cash_buffer,
-                min_trade_notional=settings.policy.min_trade_notional,
-                max_order_notional=risk.max_order_notional,
-                max_order_pct_nav=risk.max_order_pct_nav,
-                kill_switch_reason=(kill.reason or "engaged") if kill.engaged else None,
-                trading_state=state.state,
-                trading_state_reason=state.reason,
-                market_open=settings.policy.outside_hours
-                or (
-                    market_open(now, self._settings.exchange) and snapshot.market_open is not False
-                ),
-                allowed_symbols=frozenset(risk.allowed_symbols),
-                restricted_symbols=frozenset(risk.restricted_symbols),
-                previous_closes={
-                    s: q.previous_close
-                    for s, q in snapshot.quotes.items()
-                    if q.previous_close is not None
-                },
-                max_move_since_close=risk.max_move_since_close,
-                limit_prices={
-                    o.symbol: lp
-                    for o in plan.orders
-                    if (lp := limit_price(o, settings.policy)) is not None
-                },
-                max_price_collar=risk.max_price_collar,
-                max_orders_per_cycle=risk.max_orders_per_cycle,
-                max_orders_per_minute=risk.max_orders_per_minute,
-                orders_in_last_minute=activity.sent_last_minute,
-                max_turnover_per_cycle=risk.max_turnover_per_cycle,
-                max_turnover_per_day=risk.max_turnover_per_day,
-                traded_today=activity.traded_today,
-            ),
+        self._audit(
+            AuditKind.RISK_DECISION, {"decisions": decision.review.decisions}, account, cycle_id
         )
-        self._audit(AuditKind.RISK_DECISION, {"decisions": review.decisions}, account, cycle_id)
-        tripped = [d for d in review.denied if d.check in TRIPPING_CHECKS]
-        if tripped and submit:
-            self._halt(account, cycle_id, f"{tripped[0].check}: {tripped[0].reason}")
-        why_not = self._why_not_submitted(submit, kill.engaged, review, tripped=bool(tripped))
-        outcomes: list[OrderOutcome] = []
-        drift_after: tuple[DriftRow, ...] | None = None
-        if not why_not:
-            executor = Executor(
-                database=self._database,
-                broker=broker,
-                clock=self._clock,
-                log=log,
-                fill_timeout=self._fill_timeout,
-                should_stop=self._should_stop,
-            )
-            outcomes = executor.execute(
-                cycle_id=cycle_id,
-                account=account,
-                orders=review.approved,
-                policy=settings.policy,
-                increment_for=policy.increment_for,
-            )
-            self._trip_rules(account, cycle_id, outcomes)
-            after = self._after_trading(broker, account, universe, cycle_id, log)
-            tax.record(broker, self._clock(), cycle_id, reinvestments=False)
-            drift_after = self._drift_after(after, targets, policy, withdrawal, log)
-        report = CycleReport(
-            cycle_id=cycle_id,
-            account=account,
-            outcome="succeeded" if submit else "planned",
-            submitted=not why_not,
-            why_not_submitted=why_not,
-            snapshot=snapshot,
-            plan=plan,
-            review=review,
-            outcomes=tuple(outcomes),
-            drift_after=drift_after,
-        )
-        self._finish(report, log, slot_row=submit)
-        return report
 
     def _reconcile(
         self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Any
@@ -379,19 +381,21 @@ class Engine:
         """
         if after is None:
             return None
-        max_age = timedelta(hours=float(self._settings.risk.max_quote_age_hours))
         try:
             plan_input = planning_input(
                 after.snapshot,
                 targets,
                 now=self._clock(),
-                max_quote_age=max_age,
+                max_quote_age=self._max_quote_age(),
                 withdrawal=withdrawal,
             )
             return plan_rebalance(plan_input, policy).drift
         except TrimtabError as exc:
             log.warning("drift_after_unknown", error=str(exc))
             return None
+
+    def _max_quote_age(self) -> timedelta:
+        return timedelta(hours=float(self._settings.risk.max_quote_age_hours))
 
     def _trip_rules(self, account: str, cycle_id: str, outcomes: list[OrderOutcome]) -> None:
         """Halt the account when the broker rejected too many of this cycle's orders."""
@@ -417,21 +421,6 @@ class Engine:
                 actor="trip rule",
                 reason=reason,
             )
-
-    def _why_not_submitted(
-        self, submit: bool, kill_engaged: bool, review: RiskReview, *, tripped: bool
-    ) -> str:
-        if not submit:
-            return "plan only"
-        if tripped:
-            return "a risk limit tripped: account halted"
-        if self._settings.mode is Mode.DRY_RUN:
-            return "dry-run mode"
-        if kill_engaged:
-            return "kill switch engaged"
-        if not review.approved:
-            return "no orders to send"
-        return ""
 
     def _finish(self, report: CycleReport, log: Any, *, slot_row: bool) -> None:
         plan = report.plan
@@ -524,3 +513,9 @@ class Engine:
             AuditLog(session).append(
                 kind, payload, at=self._clock(), account=account, cycle_id=cycle_id
             )
+
+
+def _planned_symbols(snapshot: AccountSnapshot, targets: Mapping[str, Decimal]) -> set[str]:
+    """The symbols a plan can trade: those held and those targeted."""
+    held = {p.symbol for p in snapshot.positions if p.qty > 0}
+    return held | {s for s in targets if s != CASH}

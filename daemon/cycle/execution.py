@@ -1,5 +1,9 @@
 """Send approved orders: intent written first, sells before buys, unknown outcomes looked up.
 
+The executor decides nothing: it sends what `daemon.core.decide` approved. Its one check is
+the kill switch, read again right before each send (a time-of-send check), and buys are
+sized to the cash the sells left by `daemon.core.sizing.size_buy` (pure).
+
 The order of operations per order is the safety argument:
 1. in one transaction: check the kill switch, store the intent, move it to SUBMITTING, audit;
 2. send it with its deterministic client order id;
@@ -10,25 +14,18 @@ A crash between 1 and 3 leaves SUBMITTING; the next cycle asks the broker for th
 
 from __future__ import annotations
 
-__all__ = [
-    "Executor",
-    "OrderOutcome",
-    "cancel_open_orders",
-    "limit_price",
-    "resolve_unresolved",
-]
+__all__ = ["Executor", "cancel_open_orders", "resolve_unresolved"]
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from adapters.base import Broker
 from daemon.audit.log import AuditKind, AuditLog
-from daemon.config.settings import PolicySettings
-from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.cycle_report import OrderOutcome
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, Side
 from daemon.core.errors import (
     BrokerError,
     DuplicateClientOrderId,
@@ -36,19 +33,10 @@ from daemon.core.errors import (
     StateError,
 )
 from daemon.core.planner import PlannedOrder
+from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
 from daemon.store.db import Database
 from daemon.store.intents import IntentStore, client_order_id
 from daemon.store.killswitch import current as kill_switch_state
-
-CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True, slots=True)
-class OrderOutcome:
-    intent: OrderIntent
-    status: OrderStatus
-    order: BrokerOrder | None
-    detail: str
 
 
 class Executor:
@@ -64,7 +52,12 @@ class Executor:
         fill_timeout: float = 60.0,
         poll_interval: float = 0.5,
         should_stop: Callable[[], bool] = lambda: False,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`sleep` and `monotonic` pace and bound the wait for fills."""
+        self._sleep = sleep
+        self._monotonic = monotonic
         self._database = database
         # A stopping daemon lets the orders already sent reach a recorded fate and sends no
         # more: each unsent order is then recorded as not sent, like one under the kill switch.
@@ -81,7 +74,7 @@ class Executor:
         cycle_id: str,
         account: str,
         orders: Iterable[PlannedOrder],
-        policy: PolicySettings,
+        terms: OrderTerms,
         increment_for: Callable[[str], Decimal],
     ) -> list[OrderOutcome]:
         """Send sells, wait for them, re-read cash, then send buys that the cash covers.
@@ -95,7 +88,7 @@ class Executor:
         seq = 0
         for order in sells:
             seq += 1
-            outcomes.append(self._send(self._intent(cycle_id, account, seq, order, policy)))
+            outcomes.append(self._send(self._intent(cycle_id, account, seq, order, terms)))
         outcomes = self._await_all(outcomes)
         if not buys:
             return outcomes
@@ -103,24 +96,27 @@ class Executor:
             # Each buy is recorded as not sent by `_send`; no need to read the account again.
             for order in buys:
                 seq += 1
-                outcomes.append(self._send(self._intent(cycle_id, account, seq, order, policy)))
+                outcomes.append(self._send(self._intent(cycle_id, account, seq, order, terms)))
             return outcomes
         fresh = self._broker.funds([o.symbol for o in buys])
-        spendable = fresh.cash - policy.cash_buffer
+        spendable = fresh.cash - terms.cash_buffer
         for order in buys:
             seq += 1
             quote = fresh.quotes.get(order.symbol)
             price = max(order.price, quote.price) if quote is not None else order.price
-            sized = self._size_buy(order, price, spendable, policy, increment_for(order.symbol))
+            sized = size_buy(order, price, spendable, terms, increment_for(order.symbol))
             if sized is None:
-                self._skip(cycle_id, account, order, spendable, policy)
+                self._skip(cycle_id, account, order, spendable, terms)
                 continue
-            in_dollars = policy.notional_buys and increment_for(order.symbol) < 1
-            intent = self._intent(cycle_id, account, seq, sized, policy, notional=in_dollars)
+            in_dollars = terms.notional_buys and increment_for(order.symbol) < 1
+            intent = self._intent(cycle_id, account, seq, sized, terms, notional=in_dollars)
             outcome = self._send(intent)
             outcomes.append(outcome)
             if outcome.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
-                spendable -= _cost_bound(sized, price, outcome.intent)
+                sent = outcome.intent
+                spendable -= buy_cost_bound(
+                    sized, price, limit=sent.limit_price, notional=sent.notional
+                )
         return self._await_all(outcomes)
 
     def _intent(
@@ -129,16 +125,12 @@ class Executor:
         account: str,
         seq: int,
         order: PlannedOrder,
-        policy: PolicySettings,
+        terms: OrderTerms,
         *,
         notional: bool = False,
     ) -> OrderIntent:
-        """The order to store and send; with `notional`, a buy for its planned dollar amount.
-
-        The amount is rounded down to cents, so a notional buy never spends more than the
-        share quantity it replaces would have at the planning price.
-        """
-        limit = limit_price(order, policy)
+        """The order to store and send; with `notional`, a buy for its planned dollar amount."""
+        limit = limit_price(order, terms)
         return OrderIntent(
             client_order_id=client_order_id(cycle_id, seq),
             cycle_id=cycle_id,
@@ -147,38 +139,12 @@ class Executor:
             symbol=order.symbol,
             side=order.side,
             qty=order.qty,
-            order_type=OrderType(policy.order_type),
+            order_type=terms.order_type,
             reason=order.reason,
             limit_price=limit,
             reference_price=order.price,
-            notional=(order.qty * order.price).quantize(CENT, ROUND_DOWN) if notional else None,
+            notional=notional_amount(order) if notional else None,
         )
-
-    def _size_buy(
-        self,
-        order: PlannedOrder,
-        price: Decimal,
-        spendable: Decimal,
-        policy: PolicySettings,
-        increment: Decimal,
-    ) -> PlannedOrder | None:
-        """Shrink a buy to what the cash after sells covers; None if it falls below min trade.
-
-        `price` is the higher of the planning price and a fresh quote; a limit order is
-        bounded by its limit instead.
-        """
-        unit = price
-        if policy.order_type == "limit":
-            unit = (order.price * (1 + policy.limit_collar)).quantize(CENT, ROUND_UP)
-        if order.qty * unit <= spendable:
-            return order
-        qty = (max(spendable, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)
-        qty *= increment
-        notional = (qty * order.price).quantize(CENT)
-        if qty <= 0 or notional < policy.min_trade_notional:
-            return None
-        reason = f"{order.reason}; reduced from {order.qty} to {qty} sh to fit cash after sells"
-        return PlannedOrder(order.symbol, order.side, qty, order.price, notional, reason)
 
     def _skip(
         self,
@@ -186,11 +152,11 @@ class Executor:
         account: str,
         order: PlannedOrder,
         spendable: Decimal,
-        policy: PolicySettings,
+        terms: OrderTerms,
     ) -> None:
         detail = (
             f"{order.symbol} buy skipped: cash after sells (${max(spendable, Decimal(0)):,.2f} "
-            f"spendable) does not cover a trade of at least ${policy.min_trade_notional:,.2f}"
+            f"spendable) does not cover a trade of at least ${terms.min_trade_notional:,.2f}"
         )
         self._log.warning("buy_skipped", symbol=order.symbol, detail=detail)
         with self._database.transaction() as session:
@@ -305,7 +271,7 @@ class Executor:
         would compete with the next cycle's plan, so the unfilled rest is cancelled at the
         deadline (a partial fill keeps its filled quantity).
         """
-        deadline = time.monotonic() + self._fill_timeout
+        deadline = self._monotonic() + self._fill_timeout
         current = list(outcomes)
         while True:
             working = [i for i, o in enumerate(current) if o.status in _WORKING]
@@ -318,9 +284,9 @@ class Executor:
                     current[i] = self._record(current[i].intent, order.status, order, order.message)
             if all(current[i].status not in _WORKING for i in working):
                 return current
-            if time.monotonic() >= deadline:
+            if self._monotonic() >= deadline:
                 break
-            time.sleep(self._poll_interval)
+            self._sleep(self._poll_interval)
         return [self._cancel_rest(o) if o.status in _WORKING else o for o in current]
 
     def _cancel_rest(self, current: OrderOutcome) -> OrderOutcome:
@@ -340,27 +306,6 @@ _WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 def _changed(current: OrderOutcome, order: BrokerOrder) -> bool:
     before = current.order.filled_qty if current.order is not None else Decimal(0)
     return order.status != current.status or order.filled_qty != before
-
-
-def limit_price(order: PlannedOrder, policy: PolicySettings) -> Decimal | None:
-    """The marketable limit an order carries under `policy` (None for market orders):
-    past the quote by the collar, rounded away from the quote."""
-    if policy.order_type != "limit":
-        return None
-    if order.side is Side.BUY:
-        return (order.price * (1 + policy.limit_collar)).quantize(CENT, ROUND_UP)
-    return (order.price * (1 - policy.limit_collar)).quantize(CENT, ROUND_DOWN)
-
-
-def _cost_bound(order: PlannedOrder, price: Decimal, intent: OrderIntent) -> Decimal:
-    """What a sent buy may cost: at its limit, or at the higher of plan and fresh quote.
-
-    Market orders can still fill a little higher (slippage): the account's cash_buffer is
-    what absorbs that.
-    """
-    if intent.notional is not None:
-        return intent.notional  # the broker spends the amount, whatever the fill price
-    return order.qty * (intent.limit_price if intent.limit_price is not None else price)
 
 
 def _mismatch(intent: OrderIntent, order: BrokerOrder | None) -> str:

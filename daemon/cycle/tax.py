@@ -1,10 +1,11 @@
 """The tax ledger's part of a cycle: the I/O around the pure tax step.
 
 `TaxCycle.open` records fills the ledger lacks and replays the household's trades once per
-cycle; `stand_ins` and `apply` are the planner's tax awareness (pure, in `daemon.core.tax.harvest`
-and `daemon.core.tax.tax_step`); `record` adds the cycle's fills after trading and audits the lots
-each sale relieved. Audit records are written only when there is something to say: a tax
-decision, a sell's preview, or a sale recorded.
+cycle; `inputs` hands the replay to the decision step (`daemon.core.decide`, where the tax
+rules run, pure); `keep` audits the tax decisions and keeps the plan's lot choices; `record`
+adds the cycle's fills after trading and audits the lots each sale relieved. Audit records
+are written only when there is something to say: a tax decision, a sell's preview, or a
+sale recorded.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 __all__ = ["TaxCycle", "tax_symbols"]
 
 import contextlib
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,15 +24,9 @@ from sqlalchemy.orm import Session
 from daemon.audit.log import AuditKind, AuditLog
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
-from daemon.core.domain import AccountSnapshot
-from daemon.core.errors import DataError, TransientBrokerError
-from daemon.core.inputs import snapshot_prices
-from daemon.core.planner import Plan, PlanningPolicy
-from daemon.core.planner.reasons import money
+from daemon.core.decide import Decision, TaxInputs
+from daemon.core.errors import TransientBrokerError
 from daemon.core.tax.engine import TaxBook, replay_trades
-from daemon.core.tax.harvest import stand_in_targets
-from daemon.core.tax.plan_types import TaxContext, TaxedPlan, TaxPreview
-from daemon.core.tax.tax_step import apply_tax, realized_this_year
 from daemon.core.tax.types import TaxPolicy
 from daemon.cycle.retry import ReadRetrying
 from daemon.store.db import Database
@@ -65,8 +59,6 @@ class TaxCycle:
     accounts: Mapping[str, HouseholdAccount]
     policy: TaxPolicy
     book: TaxBook
-    notes: list[str] = dataclasses.field(default_factory=list)
-    """What `stand_ins` changed in the targets; added to the plan's notes."""
 
     @classmethod
     def open(
@@ -98,74 +90,22 @@ class TaxCycle:
             cycle.book = replay_trades(TaxLedger(session).trades(accounts), policy)
         return cycle
 
-    def stand_ins(
-        self,
-        targets: Mapping[str, Decimal],
-        holdings: Mapping[str, Decimal],
-        prices: Mapping[str, Decimal],
-        cash: Decimal,
-    ) -> dict[str, Decimal]:
-        """Return the targets with held alternates standing in for their primaries."""
-        adjusted, self.notes = stand_in_targets(
-            targets,
-            holdings,
-            prices,
-            cash,
+    def inputs(self) -> TaxInputs:
+        """Return what the decision step needs of the ledger: the replay and the rules."""
+        return TaxInputs(
+            book=self.book,
+            today=self.today,
             settings=self.settings.account(self.account).tax,
             identical=self.policy.identical,
-            loss_windows=self.book.loss_windows(self.today),
-            today=self.today,
         )
-        return adjusted
 
-    def apply(
-        self,
-        plan: Plan,
-        prices: Mapping[str, Decimal],
-        policy: PlanningPolicy,
-        *,
-        snapshot: AccountSnapshot,
-        max_age: timedelta,
-        cycle_id: str,
-        save: bool,
-        at: datetime,
-    ) -> TaxedPlan:
-        """Run the tax step on the plan; audit it, and keep its lot choices when `save`.
-
-        The alternates' prices come from the snapshot; a missing, stale or bad quote leaves
-        an alternate out (a redirect or harvest into it is then refused and says why).
-        """
-        account = self.settings.account(self.account)
-        prices = dict(prices)
-        for symbol in sorted(tax_symbols(self.settings, self.account) - set(prices)):
-            with contextlib.suppress(DataError):
-                prices |= snapshot_prices(snapshot, {symbol}, now=at, max_age=max_age)
-        ctx = TaxContext(
-            account=self.account,
-            account_type=account.type,
-            today=self.today,
-            settings=account.tax,
-            identical=self.policy.identical,
-            book=self.book,
-            loss_windows=self.book.loss_windows(self.today),
-            purchase_windows=self.book.purchase_windows(self.today),
-            realized=realized_this_year(self.book.sales, self.account, self.today.year),
-            prices=prices,
-            increments={s: policy.increment_for(s) for s in prices},
-            min_trade=policy.min_trade_notional,
-        )
-        taxed = apply_tax(plan, ctx)
-        notes = [*self.notes, _preview_note(taxed.preview)] if taxed.lots else self.notes
-        if notes:
-            taxed = TaxedPlan(
-                plan=dataclasses.replace(taxed.plan, notes=(*taxed.plan.notes, *notes)),
-                decisions=taxed.decisions,
-                preview=taxed.preview,
-                lots=taxed.lots,
-                harvest=taxed.harvest,
-            )
+    def keep(self, decision: Decision, *, cycle_id: str, save: bool, at: datetime) -> None:
+        """Audit what the tax step decided; keep its lot choices when `save` (a cycle that
+        may trade), so the fills are matched to the lots the plan chose."""
+        taxed = decision.taxed
         if not taxed.decisions and not taxed.lots:
-            return taxed
+            return
+        account = self.settings.account(self.account)
         with self.database.transaction() as session:
             if save:
                 ledger = TaxLedger(session)
@@ -185,13 +125,12 @@ class TaxCycle:
                     "lots": {s: list(p) for s, p in taxed.lots.items()},
                     "harvest": sorted(taxed.harvest),
                     "lot_method": account.tax.lot_method,
-                    "stand_ins": self.notes,
+                    "stand_ins": list(decision.stand_ins),
                 },
                 at=at,
                 account=self.account,
                 cycle_id=cycle_id,
             )
-        return taxed
 
     def record(
         self, broker: object | None, now: datetime, cycle_id: str, *, reinvestments: bool = True
@@ -253,15 +192,3 @@ def _sale_payload(sale: RecordedSale) -> dict[str, Any]:
         "lots": [{"lot_id": lot_id, "qty": qty} for lot_id, qty in sale.lots],
         "unmatched": sale.unmatched,
     }
-
-
-def _preview_note(preview: TaxPreview) -> str:
-    parts = [
-        f"short-term gains {money(preview.short_term_gain)}",
-        f"long-term gains {money(preview.long_term_gain)}",
-        f"losses {money(preview.short_term_loss + preview.long_term_loss)}",
-        f"disallowed {money(preview.disallowed)}",
-    ]
-    if preview.harvested:
-        parts.append(f"harvested {money(preview.harvested)}")
-    return "tax preview: " + ", ".join(parts)

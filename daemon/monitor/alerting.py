@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from daemon.audit.log import AuditKind, AuditLog
 from daemon.config.settings import Settings
+from daemon.core.cycle_report import CycleReport
 from daemon.core.domain import CASH
 from daemon.core.performance import concentration, current_drawdown, daily_returns
-from daemon.cycle.engine import CycleReport
 from daemon.logs import get_logger
 from daemon.monitor.alerts import (
     CYCLE_FAILED,

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from daemon.audit.log import AuditKind
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
+from daemon.core.cycle_report import CycleReport
 from daemon.core.domain import OrderStatus
 from daemon.core.errors import ConfigProblem
-from daemon.cycle.engine import CycleReport
 from daemon.monitor.health import HealthReport
 from daemon.monitor.notify import Message
 from daemon.store.killswitch import current as kill_switch_state

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from daemon.audit.log import AuditKind, AuditLog
 from daemon.bootstrap import App
+from daemon.core.cycle_report import CycleReport
 from daemon.core.schedule import Slot
-from daemon.cycle.engine import CycleReport, SlotAlreadyRan
+from daemon.cycle.engine import SlotAlreadyRan
 from daemon.logs import get_logger
 from daemon.monitor.alerting import SENT_BY_SLOT_RUNNER, check_alerts
 from daemon.monitor.messages import cycle_message, skipped_message

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from daemon.bootstrap import App, open_app
+from daemon.core.cycle_report import CycleReport
 from daemon.core.domain import OrderStatus, Side
-from daemon.cycle.engine import CycleReport
 from daemon.store.models import FillRow, OrderIntentRow
 from tests.fakes.alpaca_server import (
     KEY_ID,

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from daemon.audit.log import AuditKind, AuditLog
 from daemon.config.settings import Settings
+from daemon.core.cycle_report import CycleReport
 from daemon.core.planner import DriftRow, Plan
-from daemon.cycle.engine import CycleReport
 from daemon.monitor.alerting import check_alerts
 from daemon.monitor.notify import Message
 from daemon.store.db import Database

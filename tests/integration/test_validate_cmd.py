@@ -21,8 +21,8 @@ from adapters.sim.models import SimFillRow, SimPositionRow
 from daemon.bootstrap import App, open_app
 from daemon.cli import app as cli
 from daemon.cli.validate_cmd import load_validation
+from daemon.core.cycle_report import CycleReport
 from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
-from daemon.cycle.engine import CycleReport
 from daemon.report.validation import Validation
 from daemon.store.models import OrderEventRow
 from tests.fakes.cli import fresh_logging  # noqa: F401 (a fixture, used by pytestmark)

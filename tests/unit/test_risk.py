@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from daemon.core.domain import Side, TradingState
 from daemon.core.planner import PlannedOrder
-from daemon.core.risk import TRIPPING_CHECKS, Check, RiskLimits, review_orders
+from daemon.core.risk import TRIPPING_CHECKS, Check, RiskConfig, RiskState, review_orders
 
 D = Decimal
 
@@ -20,7 +20,8 @@ def order(symbol: str, side: Side, qty: str, price: str) -> PlannedOrder:
     return PlannedOrder(symbol, side, q, p, q * p, f"{side} {qty} {symbol}")
 
 
-def limits(**overrides: object) -> RiskLimits:
+def limits(**overrides: object) -> tuple[RiskConfig, RiskState]:
+    """The limits and the cycle's state, each field overridable by name."""
     base: dict[str, object] = {
         "cash": D(1000),
         "nav": D(10000),
@@ -33,7 +34,9 @@ def limits(**overrides: object) -> RiskLimits:
         "kill_switch_reason": None,
     }
     base.update(overrides)
-    return RiskLimits(**base)  # type: ignore[arg-type]
+    config = {k: v for k, v in base.items() if k in RiskConfig.__dataclass_fields__}
+    state = {k: v for k, v in base.items() if k not in config}
+    return RiskConfig(**config), RiskState(**state)  # type: ignore[arg-type]
 
 
 def denied_by(review_checks: list[tuple[str, str]], symbol: str) -> str:
@@ -42,7 +45,7 @@ def denied_by(review_checks: list[tuple[str, str]], symbol: str) -> str:
 
 def test_everything_passes_with_every_check_listed() -> None:
     review = review_orders(
-        (order("VTI", Side.SELL, "2", "100"), order("BND", Side.BUY, "10", "70")), limits()
+        (order("VTI", Side.SELL, "2", "100"), order("BND", Side.BUY, "10", "70")), *limits()
     )
     assert len(review.approved) == 2
     assert review.decisions[0].passed == tuple(str(c) for c in Check)
@@ -50,7 +53,7 @@ def test_everything_passes_with_every_check_listed() -> None:
 
 def test_kill_switch_denies_everything() -> None:
     review = review_orders(
-        (order("VTI", Side.SELL, "2", "100"),), limits(kill_switch_reason="vacation")
+        (order("VTI", Side.SELL, "2", "100"),), *limits(kill_switch_reason="vacation")
     )
     assert review.approved == ()
     assert review.decisions[0].check == Check.KILL_SWITCH
@@ -78,7 +81,7 @@ def test_each_check_names_itself() -> None:
         (order("BND", Side.BUY, "14", "70"), limits(cash_buffer=D(100)), Check.CASH),
     ]
     for planned, lim, check in cases:
-        review = review_orders((planned,), lim)
+        review = review_orders((planned,), *lim)
         assert review.approved == (), check
         assert review.decisions[0].check == check
 
@@ -86,11 +89,11 @@ def test_each_check_names_itself() -> None:
 def test_trading_states() -> None:
     sell, buy = order("VTI", Side.SELL, "2", "100"), order("BND", Side.BUY, "2", "70")
     halted = review_orders(
-        (sell, buy), limits(trading_state=TradingState.HALTED, trading_state_reason="mismatch")
+        (sell, buy), *limits(trading_state=TradingState.HALTED, trading_state_reason="mismatch")
     )
     assert halted.approved == ()
     assert "HALTED (mismatch)" in halted.decisions[0].reason
-    reducing = review_orders((sell, buy), limits(trading_state=TradingState.REDUCING))
+    reducing = review_orders((sell, buy), *limits(trading_state=TradingState.REDUCING))
     assert reducing.approved == (sell,)
     assert reducing.denied[0].check == Check.TRADING_STATE
 
@@ -157,7 +160,7 @@ def test_trading_states() -> None:
 def test_each_control_denies_with_its_name(
     planned: PlannedOrder, overrides: dict[str, object], check: Check, words: str
 ) -> None:
-    review = review_orders((planned,), limits(**overrides))
+    review = review_orders((planned,), *limits(**overrides))
     assert review.approved == ()
     assert review.decisions[0].check == check
     assert words in review.decisions[0].reason
@@ -174,7 +177,7 @@ def test_tripping_checks_are_the_malfunction_ones() -> None:
 def test_a_move_within_the_limit_and_a_sane_collar_pass() -> None:
     review = review_orders(
         (order("VTI", Side.SELL, "1", "100"),),
-        limits(previous_closes={"VTI": D(90)}, limit_prices={"VTI": D("99.5")}),
+        *limits(previous_closes={"VTI": D(90)}, limit_prices={"VTI": D("99.5")}),
     )
     assert len(review.approved) == 1
 
@@ -182,7 +185,7 @@ def test_a_move_within_the_limit_and_a_sane_collar_pass() -> None:
 def test_buys_are_funded_by_approved_sells_only() -> None:
     sells = (order("VTI", Side.SELL, "5", "100"), order("XYZ", Side.SELL, "5", "100"))
     buy = order("BND", Side.BUY, "20", "70")  # $1,400: needs cash $1,000 + the VTI sale
-    review = review_orders((buy, *sells), limits())
+    review = review_orders((buy, *sells), *limits())
     # XYZ is not held, so it is refused, but the VTI sale funds the buy.
     assert [o.symbol for o in review.approved] == ["VTI", "BND"]
     assert {d.symbol: d.check for d in review.denied} == {"XYZ": Check.WOULD_SHORT}
@@ -217,7 +220,7 @@ def test_approved_orders_never_overspend_or_short(
     orders = tuple(PlannedOrder(s, side, q, p, q * p, "r") for s, side, q, p in planned)
     review = review_orders(
         orders,
-        limits(
+        *limits(
             cash=cash,
             cash_buffer=buffer,
             holdings=held,

@@ -1,0 +1,41 @@
+"""What one account's cycle did: its decision, the orders it sent and how they ended."""
+
+from __future__ import annotations
+
+__all__ = ["CycleReport", "OrderOutcome"]
+
+from dataclasses import dataclass, field
+
+from daemon.core.domain import AccountSnapshot, BrokerOrder, OrderIntent, OrderStatus
+from daemon.core.planner import DriftRow, Plan
+from daemon.core.risk import RiskReview
+
+
+@dataclass(frozen=True, slots=True)
+class OrderOutcome:
+    """One sent (or stopped) order: the intent as stored, and its fate as last known."""
+
+    intent: OrderIntent
+    status: OrderStatus
+    order: BrokerOrder | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    cycle_id: str
+    account: str
+    outcome: str
+    """succeeded, failed, or planned (a plan-only run)."""
+    submitted: bool
+    why_not_submitted: str = ""
+    snapshot: AccountSnapshot | None = None
+    plan: Plan | None = None
+    """The plan after the tax step (`Decision.plan`)."""
+    review: RiskReview | None = None
+    """Every planned order's pre-trade decision (`Decision.review`)."""
+    outcomes: tuple[OrderOutcome, ...] = ()
+    error: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    drift_after: tuple[DriftRow, ...] | None = None
+    """Weights against bands once the cycle's orders are done; None when nothing was sent."""

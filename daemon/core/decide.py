@@ -1,0 +1,276 @@
+"""The decision step: what a cycle gathered in; the orders to send and every refusal out.
+
+Pure: no clock, no I/O, no logging. The live cycle (`daemon.cycle.engine`), `trimtab plan`
+(against a broker or a holdings file) and the backtest all call `decide`, so they cannot
+disagree about what an account should trade. In order:
+
+1. the strategy's targets are checked (`StrategyError` names a bad weight);
+2. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`);
+3. the snapshot becomes the planner's input, every price checked (`DataError` names it);
+4. the planner (`daemon.core.planner`) plans the trades;
+5. the tax step (`daemon.core.tax.tax_step`): wash-sale guards, lots, gains budget, harvest;
+6. the pre-trade checks (`daemon.core.risk`), each refusal with its check and reason;
+7. trip rules: a malfunction check that refused anything holds the whole cycle;
+8. the mode gate: plan only, dry-run, kill switch, nothing to send.
+
+Bad input raises (`DataError`, `StrategyError`): the caller records the failed cycle and
+sends nothing. Every other outcome is a `Decision`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CycleState", "Decision", "DecisionInput", "Hold", "TaxInputs", "decide"]
+
+import contextlib
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from daemon.core.domain import AccountSnapshot, AccountType, Mode, TradingState
+from daemon.core.errors import DataError
+from daemon.core.inputs import check_targets, planning_input, snapshot_prices
+from daemon.core.planner import Plan, PlanInput, PlannedOrder, PlanningPolicy, plan_rebalance
+from daemon.core.planner.reasons import money
+from daemon.core.risk import (
+    TRIPPING_CHECKS,
+    CheckDecision,
+    RiskConfig,
+    RiskReview,
+    RiskState,
+    review_orders,
+)
+from daemon.core.sizing import OrderTerms, limit_price
+from daemon.core.tax.engine import TaxBook
+from daemon.core.tax.harvest import stand_in_targets
+from daemon.core.tax.identical import SubstantiallyIdentical
+from daemon.core.tax.plan_types import TaxContext, TaxedPlan, TaxPreview
+from daemon.core.tax.settings import TaxSettings
+from daemon.core.tax.tax_step import apply_tax, realized_this_year
+
+
+class Hold(StrEnum):
+    """Why a cycle sends nothing at all, in the order the gate asks."""
+
+    PLAN_ONLY = "plan only"
+    TRIPPED = "a risk limit tripped: account halted"
+    DRY_RUN = "dry-run mode"
+    KILL_SWITCH = "kill switch engaged"
+    NOTHING_TO_SEND = "no orders to send"
+
+
+@dataclass(frozen=True, slots=True)
+class TaxInputs:
+    """The household's ledger as the tax step needs it: a replay, and the account's rules."""
+
+    book: TaxBook
+    today: date
+    settings: TaxSettings
+    identical: SubstantiallyIdentical
+
+
+@dataclass(frozen=True, slots=True)
+class CycleState:
+    """What trimtab and the account stand at when the cycle decides (read, not configured)."""
+
+    kill_switch_reason: str | None = None
+    """None while the kill switch is clear."""
+    trading_state: TradingState = TradingState.ACTIVE
+    trading_state_reason: str = ""
+    market_open: bool = True
+    """The exchange calendar and the broker's clock agree the market is open, or the account
+    trades outside hours."""
+    busy_symbols: frozenset[str] = frozenset()
+    """Symbols with an open order at the broker or an unresolved one of trimtab's."""
+    orders_in_last_minute: int = 0
+    traded_today: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionInput:
+    """Everything one account's decision depends on; nothing else is consulted."""
+
+    account: str
+    account_type: AccountType
+    strategy: str
+    """The strategy's name, for errors that name it."""
+    targets: Mapping[str, Decimal]
+    """The weights the strategy returned, unchecked."""
+    snapshot: AccountSnapshot
+    planning: PlanningPolicy
+    terms: OrderTerms
+    limits: RiskConfig
+    state: CycleState
+    tax: TaxInputs
+    now: datetime
+    """The clock reading the quotes' ages are judged against."""
+    max_quote_age: timedelta
+    mode: Mode
+    submit: bool
+    """False for a plan-only run: everything is decided, nothing is to be sent."""
+    withdrawal: Decimal = Decimal(0)
+    alternates: frozenset[str] = field(default_factory=frozenset)
+    """Symbols the tax step may trade beyond the strategy's (`tax.alternates`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The orders to send, and why every other planned order is not sent."""
+
+    targets: Mapping[str, Decimal]
+    """The strategy's targets, checked."""
+    stand_ins: tuple[str, ...]
+    """What held alternates changed in the targets."""
+    plan_input: PlanInput
+    taxed: TaxedPlan
+    review: RiskReview
+    tripped: CheckDecision | None
+    """The first malfunction check that refused an order; the caller halts the account."""
+    hold: Hold | None
+    """Why nothing is sent; None when the approved orders go to the executor."""
+
+    @property
+    def plan(self) -> Plan:
+        return self.taxed.plan
+
+    @property
+    def approved(self) -> tuple[PlannedOrder, ...]:
+        """The orders to send: none while the cycle is held."""
+        return () if self.hold is not None else self.review.approved
+
+    @property
+    def refusals(self) -> tuple[CheckDecision, ...]:
+        return self.review.denied
+
+
+def decide(given: DecisionInput) -> Decision:
+    """Decide one account's cycle; raise `DataError`/`StrategyError` on input it cannot trust."""
+    targets = check_targets(given.targets, given.strategy)
+    snapshot = given.snapshot
+    tax = given.tax
+    holdings = {p.symbol: p.qty for p in snapshot.positions}
+    stood_in, notes = stand_in_targets(
+        targets,
+        holdings,
+        {s: q.price for s, q in snapshot.quotes.items()},
+        snapshot.cash,
+        settings=tax.settings,
+        identical=tax.identical,
+        loss_windows=tax.book.loss_windows(tax.today),
+        today=tax.today,
+    )
+    plan_input = planning_input(
+        snapshot,
+        stood_in,
+        now=given.now,
+        max_quote_age=given.max_quote_age,
+        withdrawal=given.withdrawal,
+    )
+    plan = plan_rebalance(plan_input, given.planning)
+    taxed = _with_notes(apply_tax(plan, _tax_context(given, plan_input)), notes)
+    review = review_orders(
+        taxed.plan.orders, given.limits, _risk_state(given, plan_input, taxed.plan)
+    )
+    tripped = next((d for d in review.denied if d.check in TRIPPING_CHECKS), None)
+    return Decision(
+        targets=targets,
+        stand_ins=tuple(notes),
+        plan_input=plan_input,
+        taxed=taxed,
+        review=review,
+        tripped=tripped,
+        hold=_hold(given, review, tripped=tripped is not None),
+    )
+
+
+def _tax_context(given: DecisionInput, plan_input: PlanInput) -> TaxContext:
+    """The tax step's view; the alternates' prices come from the snapshot, and a missing,
+    stale or bad quote leaves an alternate out (a redirect into it is then refused, saying
+    why)."""
+    tax = given.tax
+    prices = dict(plan_input.prices)
+    for symbol in sorted(given.alternates - set(prices)):
+        with contextlib.suppress(DataError):
+            prices |= snapshot_prices(
+                given.snapshot, {symbol}, now=given.now, max_age=given.max_quote_age
+            )
+    return TaxContext(
+        account=given.account,
+        account_type=given.account_type,
+        today=tax.today,
+        settings=tax.settings,
+        identical=tax.identical,
+        book=tax.book,
+        loss_windows=tax.book.loss_windows(tax.today),
+        purchase_windows=tax.book.purchase_windows(tax.today),
+        realized=realized_this_year(tax.book.sales, given.account, tax.today.year),
+        prices=prices,
+        increments={s: given.planning.increment_for(s) for s in prices},
+        min_trade=given.planning.min_trade_notional,
+    )
+
+
+def _with_notes(taxed: TaxedPlan, stand_ins: list[str]) -> TaxedPlan:
+    """Add the stand-in notes (and the tax preview, when any lot is sold) to the plan's notes."""
+    notes = [*stand_ins, _preview_note(taxed.preview)] if taxed.lots else stand_ins
+    if not notes:
+        return taxed
+    return TaxedPlan(
+        plan=dataclasses.replace(taxed.plan, notes=(*taxed.plan.notes, *notes)),
+        decisions=taxed.decisions,
+        preview=taxed.preview,
+        lots=taxed.lots,
+        harvest=taxed.harvest,
+    )
+
+
+def _preview_note(preview: TaxPreview) -> str:
+    parts = [
+        f"short-term gains {money(preview.short_term_gain)}",
+        f"long-term gains {money(preview.long_term_gain)}",
+        f"losses {money(preview.short_term_loss + preview.long_term_loss)}",
+        f"disallowed {money(preview.disallowed)}",
+    ]
+    if preview.harvested:
+        parts.append(f"harvested {money(preview.harvested)}")
+    return "tax preview: " + ", ".join(parts)
+
+
+def _risk_state(given: DecisionInput, plan_input: PlanInput, plan: Plan) -> RiskState:
+    state = given.state
+    return RiskState(
+        cash=given.snapshot.cash,
+        nav=plan.nav,
+        holdings=plan_input.holdings,
+        busy_symbols=state.busy_symbols,
+        kill_switch_reason=state.kill_switch_reason,
+        trading_state=state.trading_state,
+        trading_state_reason=state.trading_state_reason,
+        market_open=state.market_open,
+        previous_closes={
+            s: q.previous_close
+            for s, q in given.snapshot.quotes.items()
+            if q.previous_close is not None
+        },
+        limit_prices={
+            o.symbol: lp for o in plan.orders if (lp := limit_price(o, given.terms)) is not None
+        },
+        orders_in_last_minute=state.orders_in_last_minute,
+        traded_today=state.traded_today,
+    )
+
+
+def _hold(given: DecisionInput, review: RiskReview, *, tripped: bool) -> Hold | None:
+    if not given.submit:
+        return Hold.PLAN_ONLY
+    if tripped:
+        return Hold.TRIPPED
+    if given.mode is Mode.DRY_RUN:
+        return Hold.DRY_RUN
+    if given.state.kill_switch_reason is not None:
+        return Hold.KILL_SWITCH
+    if not review.approved:
+        return Hold.NOTHING_TO_SEND
+    return None
