@@ -11,10 +11,12 @@ __all__ = ["Holdings", "read_holdings"]
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from daemon.core.domain import AccountSnapshot, Position, Quote
 from daemon.core.errors import DataError
 
 
@@ -23,6 +25,16 @@ class Holdings:
     cash: Decimal
     holdings: dict[str, Decimal]
     prices: dict[str, Decimal]
+
+    def snapshot(self, account: str, now: datetime, *, source: str) -> AccountSnapshot:
+        """The file as a broker's snapshot would say it: every price quoted as of `now`."""
+        return AccountSnapshot(
+            account=account,
+            as_of=now,
+            cash=self.cash,
+            positions=tuple(Position(s, q) for s, q in self.holdings.items()),
+            quotes={s: Quote(s, p, now, source) for s, p in self.prices.items()},
+        )
 
 
 def read_holdings(path: Path) -> Holdings:

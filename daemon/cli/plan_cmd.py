@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["plan"]
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -14,12 +15,14 @@ from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.cli.holdings_file import read_holdings
 from daemon.cli.render import plan_json, print_plan
-from daemon.config.policy import planning_policy
-from daemon.core.calendar import trading_day
+from daemon.config.policy import decision_input
+from daemon.core.calendar import market_open, trading_day
 from daemon.core.cycle_report import CycleReport
-from daemon.core.errors import DataError
-from daemon.core.inputs import check_targets
-from daemon.core.planner import PlanInput, plan_rebalance
+from daemon.core.decide import CycleState, decide
+from daemon.core.domain import CASH
+from daemon.core.errors import DataError, StrategyError
+from daemon.core.risk import CheckDecision
+from daemon.cycle.tax import empty_ledger
 from strategies.base import StrategyContext
 
 AccountOption = Annotated[
@@ -51,7 +54,8 @@ def plan(
         failed = [r for r in reports if r.outcome == "failed"]
         if as_json:
             shaped = {
-                r.account: (plan_json(r.plan) if r.plan else {"error": r.error}) for r in reports
+                r.account: (plan_json(r.plan, r.review) if r.plan else {"error": r.error})
+                for r in reports
             }
             print_json(shaped[names[0]] if account else shaped)
         else:
@@ -82,42 +86,69 @@ def _print_report(report: CycleReport) -> None:
         label = ", ".join(sorted(sources)) + (" [bold yellow](SYNTHETIC)[/]" if synthetic else "")
     print_plan(console, f"{report.account} ({report.cycle_id})", report.plan, price_label=label)
     if report.review is not None:
-        for decision in report.review.denied:
-            console.print(
-                f"  [yellow]refused[/] {decision.side} {decision.symbol}: "
-                f"{decision.check}: {decision.reason}"
-            )
+        _print_refusals(report.review.denied)
     console.print()
 
 
+def _print_refusals(refusals: Sequence[CheckDecision]) -> None:
+    for refusal in refusals:
+        console.print(
+            f"  [yellow]refused[/] {refusal.side} {refusal.symbol}: "
+            f"{refusal.check}: {refusal.reason}"
+        )
+
+
 def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_json: bool) -> None:
+    """Decide for the holdings in a file, as a cycle would, without a broker or the database.
+
+    The tax step sees an empty ledger (no lots, no wash-sale windows: the file has no
+    history) and the checks see a clear kill switch and an ACTIVE account; the limits, the
+    bands and the market's hours are the configured ones.
+    """
     names = list(app.settings.accounts)
     if account is None and len(names) > 1:
         fail(f"--holdings needs --account (one of: {', '.join(names)}) for targets and policy", 2)
     name = account or names[0]
     settings = app.settings.account(name)
+    now = app.clock()
     try:
         held = read_holdings(path)
         context = StrategyContext(
-            trading_day=trading_day(app.clock(), app.settings.exchange),
+            trading_day=trading_day(now, app.settings.exchange),
             account=name,
             account_type=settings.type,
             cash=held.cash,
             holdings=held.holdings,
             prices=held.prices,
         )
-        targets = check_targets(app.strategy(name).targets(context), settings.strategy)
-        plan_input = PlanInput(
-            cash=held.cash,
-            holdings=held.holdings,
-            prices=held.prices,
-            targets=targets,
-            withdrawal=withdrawal,
+        targets = app.strategy(name).targets(context)
+        missing = sorted((set(held.holdings) | set(targets)) - set(held.prices) - {CASH})
+        if missing:
+            raise DataError(
+                f'{path}: price of {missing[0]} is missing; add it under "prices" '
+                f'(e.g. "prices": {{"{missing[0]}": "100.00"}})'
+            )
+        decision = decide(
+            decision_input(
+                app.settings,
+                name,
+                snapshot=held.snapshot(name, now, source=f"file {path.name}"),
+                targets=targets,
+                state=CycleState(
+                    market_open=settings.policy.outside_hours
+                    or market_open(now, app.settings.exchange)
+                ),
+                tax=empty_ledger(app.settings, name, now),
+                now=now,
+                submit=False,
+                withdrawal=withdrawal,
+            )
         )
-        result = plan_rebalance(plan_input, planning_policy(settings))
-    except DataError as exc:
+    except (DataError, StrategyError) as exc:
         fail(str(exc), 1)
     if as_json:
-        print_json(plan_json(result))
+        print_json(plan_json(decision.plan, decision.review))
     else:
-        print_plan(console, f"{name} (offline: {path.name})", result, price_label="from file")
+        title = f"{name} (offline: {path.name})"
+        print_plan(console, title, decision.plan, price_label="from file")
+        _print_refusals(decision.refusals)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from daemon.core.domain import CASH
 from daemon.core.planner import Plan
+from daemon.core.risk import RiskReview
 
 
 def _pct(value: Decimal) -> str:
@@ -88,8 +89,10 @@ def print_plan(console: Console, title: str, plan: Plan, *, price_label: str = "
     console.print(orders)
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
-    """The documented JSON shape of a plan (see README, "Offline planning")."""
+def plan_json(plan: Plan, review: RiskReview | None = None) -> dict[str, Any]:
+    """The documented JSON shape of a plan (see README, "Offline planning"), with every
+    order the pre-trade checks refused."""
+    refusals = review.denied if review is not None else ()
     return {
         "orders": [
             {
@@ -123,4 +126,15 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "cash_after": plan.cash_after,
         "triggered": plan.triggered,
         "notes": list(plan.notes),
+        "refusals": [
+            {
+                "symbol": d.symbol,
+                "side": d.side,
+                "qty": d.qty,
+                "notional": d.notional,
+                "check": d.check,
+                "reason": d.reason,
+            }
+            for d in refusals
+        ],
     }

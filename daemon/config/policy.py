@@ -3,14 +3,22 @@ terms and risk limits."""
 
 from __future__ import annotations
 
-__all__ = ["order_terms", "planning_policy", "risk_config", "share_increment"]
+__all__ = [
+    "decision_input",
+    "order_terms",
+    "planning_policy",
+    "risk_config",
+    "share_increment",
+]
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
-from daemon.config.settings import AccountSettings, PolicySettings, RiskSettings
-from daemon.core.domain import OrderType
+from daemon.config.settings import AccountSettings, PolicySettings, RiskSettings, Settings
+from daemon.core.decide import CycleState, DecisionInput, TaxInputs
+from daemon.core.domain import CASH, AccountSnapshot, OrderType
 from daemon.core.planner import Band, PlanningPolicy
 from daemon.core.risk import RiskConfig
 from daemon.core.sizing import OrderTerms
@@ -87,4 +95,47 @@ def risk_config(account: AccountSettings, risk: RiskSettings) -> RiskConfig:
         max_orders_per_minute=risk.max_orders_per_minute,
         max_turnover_per_cycle=risk.max_turnover_per_cycle,
         max_turnover_per_day=risk.max_turnover_per_day,
+    )
+
+
+def decision_input(
+    settings: Settings,
+    account: str,
+    *,
+    snapshot: AccountSnapshot,
+    targets: Mapping[str, Decimal],
+    state: CycleState,
+    tax: TaxInputs,
+    now: datetime,
+    submit: bool,
+    withdrawal: Decimal = Decimal(0),
+) -> DecisionInput:
+    """Put what a cycle gathered together with the account's configuration, for `decide`.
+
+    The live cycle and `trimtab plan` both build their input here, so a setting cannot
+    reach one and not the other.
+    """
+    configured = settings.account(account)
+    held = {p.symbol for p in snapshot.positions if p.qty > 0}
+    return DecisionInput(
+        account=account,
+        account_type=configured.type,
+        strategy=configured.strategy,
+        targets=targets,
+        snapshot=snapshot,
+        planning=planning_policy(
+            configured,
+            fractionable=snapshot.fractionable,
+            symbols=held | {s for s in targets if s != CASH},
+        ),
+        terms=order_terms(configured.policy),
+        limits=risk_config(configured, settings.risk),
+        state=state,
+        tax=tax,
+        now=now,
+        max_quote_age=timedelta(hours=float(settings.risk.max_quote_age_hours)),
+        mode=settings.mode,
+        submit=submit,
+        withdrawal=withdrawal,
+        alternates=frozenset(configured.tax.alternates.values()),
     )

@@ -5,8 +5,8 @@ Pure: no clock, no I/O, no logging. The live cycle (`daemon.cycle.engine`), `tri
 disagree about what an account should trade. In order:
 
 1. the strategy's targets are checked (`StrategyError` names a bad weight);
-2. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`);
-3. the snapshot becomes the planner's input, every price checked (`DataError` names it);
+2. the snapshot becomes the planner's input, every price checked (`DataError` names it);
+3. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`);
 4. the planner (`daemon.core.planner`) plans the trades;
 5. the tax step (`daemon.core.tax.tax_step`): wash-sale guards, lots, gains budget, harvest;
 6. the pre-trade checks (`daemon.core.risk`), each refusal with its check and reason;
@@ -148,26 +148,26 @@ class Decision:
 def decide(given: DecisionInput) -> Decision:
     """Decide one account's cycle; raise `DataError`/`StrategyError` on input it cannot trust."""
     targets = check_targets(given.targets, given.strategy)
-    snapshot = given.snapshot
     tax = given.tax
-    holdings = {p.symbol: p.qty for p in snapshot.positions}
+    checked = planning_input(
+        given.snapshot,
+        targets,
+        now=given.now,
+        max_quote_age=given.max_quote_age,
+        withdrawal=given.withdrawal,
+    )
     stood_in, notes = stand_in_targets(
         targets,
-        holdings,
-        {s: q.price for s, q in snapshot.quotes.items()},
-        snapshot.cash,
+        checked.holdings,
+        checked.prices,
+        checked.cash,
         settings=tax.settings,
         identical=tax.identical,
         loss_windows=tax.book.loss_windows(tax.today),
         today=tax.today,
     )
-    plan_input = planning_input(
-        snapshot,
-        stood_in,
-        now=given.now,
-        max_quote_age=given.max_quote_age,
-        withdrawal=given.withdrawal,
-    )
+    # Alternates stand in only where held, so the checked prices cover the new targets.
+    plan_input = dataclasses.replace(checked, targets=stood_in)
     plan = plan_rebalance(plan_input, given.planning)
     taxed = _with_notes(apply_tax(plan, _tax_context(given, plan_input)), notes)
     review = review_orders(

@@ -24,12 +24,12 @@ import structlog
 
 from adapters.base import Broker
 from daemon.audit.log import AuditKind, AuditLog
-from daemon.config.policy import order_terms, planning_policy, risk_config
+from daemon.config.policy import decision_input
 from daemon.config.settings import AccountSettings, Settings
 from daemon.core.calendar import market_open, trading_day
 from daemon.core.cycle_report import CycleReport, OrderOutcome
 from daemon.core.decide import CycleState, Decision, DecisionInput, decide
-from daemon.core.domain import CASH, AccountSnapshot, OrderStatus, TradingState
+from daemon.core.domain import AccountSnapshot, OrderStatus, TradingState
 from daemon.core.errors import TransientBrokerError, TrimtabError
 from daemon.core.inputs import planning_input
 from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
@@ -277,19 +277,11 @@ class Engine:
             state = account_state(session, account)
             activity = recent_activity(session, account, now, exchange)
         is_open = market_open(now, exchange) and snapshot.market_open is not False
-        given = DecisionInput(
-            account=account,
-            account_type=settings.type,
-            strategy=settings.strategy,
-            targets=targets,
+        given = decision_input(
+            self._settings,
+            account,
             snapshot=snapshot,
-            planning=planning_policy(
-                settings,
-                fractionable=snapshot.fractionable,
-                symbols=_planned_symbols(snapshot, targets),
-            ),
-            terms=order_terms(settings.policy),
-            limits=risk_config(settings, self._settings.risk),
+            targets=targets,
             state=CycleState(
                 kill_switch_reason=(kill.reason or "engaged") if kill.engaged else None,
                 trading_state=state.state,
@@ -301,11 +293,8 @@ class Engine:
             ),
             tax=tax.inputs(),
             now=self._clock(),
-            max_quote_age=self._max_quote_age(),
-            mode=self._settings.mode,
             submit=submit,
             withdrawal=withdrawal,
-            alternates=frozenset(tax_symbols(self._settings, account)),
         )
         return given, tax
 
@@ -513,9 +502,3 @@ class Engine:
             AuditLog(session).append(
                 kind, payload, at=self._clock(), account=account, cycle_id=cycle_id
             )
-
-
-def _planned_symbols(snapshot: AccountSnapshot, targets: Mapping[str, Decimal]) -> set[str]:
-    """The symbols a plan can trade: those held and those targeted."""
-    held = {p.symbol for p in snapshot.positions if p.qty > 0}
-    return held | {s for s in targets if s != CASH}

@@ -10,7 +10,7 @@ sale recorded.
 
 from __future__ import annotations
 
-__all__ = ["TaxCycle", "tax_symbols"]
+__all__ = ["TaxCycle", "empty_ledger", "tax_symbols"]
 
 import contextlib
 from collections.abc import Mapping
@@ -46,6 +46,17 @@ _ZERO = Decimal(0)
 def tax_symbols(settings: Settings, account: str) -> set[str]:
     """Return the symbols the tax step may trade beyond the strategy's: the alternates."""
     return set(settings.account(account).tax.alternates.values())
+
+
+def empty_ledger(settings: Settings, account: str, now: datetime) -> TaxInputs:
+    """The tax step's inputs for a ledger with no trades: lots and windows unknown (offline
+    planning, where a holdings file has no history)."""
+    return TaxInputs(
+        book=replay_trades((), tax_policy(settings)),
+        today=now.astimezone(exchange_timezone(settings.exchange)).date(),
+        settings=settings.account(account).tax,
+        identical=tax_policy(settings).identical,
+    )
 
 
 @dataclass
