@@ -75,6 +75,8 @@ class App:
         fill_timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
+        poll_sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> Engine:
         return Engine(
             settings=self.settings,
@@ -85,6 +87,8 @@ class App:
             fill_timeout=fill_timeout,
             sleep=sleep,
             should_stop=should_stop,
+            poll_sleep=poll_sleep,
+            monotonic=monotonic,
         )
 
     def close(self) -> None:

@@ -454,3 +454,39 @@ def test_notional_buys_are_sent_as_dollar_amounts_and_filled_in_fractions(
         ]
     assert sorted(r["notional"] for r in results) == sorted(str(o.intent.notional) for o in buys)
     app.close()
+
+
+class SteppedClock:
+    """A monotonic clock that only the executor's waits move: no real waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+def test_the_wait_for_fills_runs_on_the_clock_it_is_given(
+    tmp_path: Path, database_url: str
+) -> None:
+    extra = '[accounts.main.broker_settings.faults]\npartial_fill_ratio = "0.5"\n'
+    app = make_app(tmp_path, database_url, extra=extra)
+    clock = SteppedClock()
+    try:
+        engine = app.engine(fill_timeout=60, poll_sleep=clock.sleep, monotonic=clock.monotonic)
+        report = engine.run_once("main")
+    finally:
+        app.close()
+    assert report.outcome == "succeeded", report.error
+    # A minute of polling at the executor's pace, none of it real.
+    assert clock.now >= 60
+    assert set(clock.waits) == {0.5}
+    assert [(o.status, o.detail) for o in report.outcomes] == [
+        (OrderStatus.CANCELLED, "unfilled after 60s: cancelled the rest")
+    ] * len(report.outcomes)
+    assert all(o.order is not None and o.order.filled_qty > 0 for o in report.outcomes)
