@@ -32,6 +32,7 @@ from daemon.core.tax import (
     View,
     replay_trades,
 )
+from tests.hypothesis_profiles import scaled
 
 ACCOUNTS = [
     ("me", AccountType.TAXABLE, "me"),
@@ -137,7 +138,7 @@ def _replay(draft: Draft, policy: TaxPolicy) -> tuple[list[Trade], TaxBook]:
     return trades, replay_trades(trades, policy)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(draft=flat_history(), policy=policies)
 def test_a_flat_history_reports_proceeds_minus_cost_less_permanent_losses(draft, policy):
     trades, book = _replay(draft, policy)
@@ -148,7 +149,7 @@ def test_a_flat_history_reports_proceeds_minus_cost_less_permanent_losses(draft,
     assert sum((s.gain for s in book.sales), Decimal(0)) == proceeds - cost + permanent
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(draft=flat_history(), policy=policies)
 def test_each_replacement_share_absorbs_at_most_one_loss(draft, policy):
     trades, book = _replay(draft, policy)
@@ -161,7 +162,7 @@ def test_each_replacement_share_absorbs_at_most_one_loss(draft, policy):
         assert qty <= bought[source_id]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(draft=flat_history(), policy=policies)
 def test_no_disallowed_amount_exceeds_its_loss(draft, policy):
     _, book = _replay(draft, policy)
@@ -174,7 +175,7 @@ def test_no_disallowed_amount_exceeds_its_loss(draft, policy):
                 assert piece.washes == ()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=scaled(100), deadline=None)
 @given(draft=flat_history(), policy=policies)
 def test_broker_view_washes_only_within_one_account_and_symbol(draft, policy):
     broker = TaxPolicy(default_method=policy.default_method, view=View.BROKER)
@@ -186,7 +187,7 @@ def test_broker_view_washes_only_within_one_account_and_symbol(draft, policy):
         assert sale.permanent == 0
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=scaled(100), deadline=None)
 @given(draft=flat_history(), policy=policies)
 def test_a_preview_is_what_the_last_sale_does(draft, policy):
     trades, _ = _replay(draft, policy)
@@ -221,7 +222,7 @@ def _facts(piece: RelievedPiece) -> tuple[object, ...]:
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=scaled(100), deadline=None)
 @given(draft=flat_history(), policy=policies)
 def test_previewing_the_last_days_sales_together_is_what_they_do(draft, policy):
     trades, _ = _replay(draft, policy)
