@@ -14,6 +14,7 @@ The step the kill hit and the outcome of each point go into the summary table.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,8 @@ def inspect(drill: DrillSession, run: PointRun) -> Row:
         killed=killed,
         restarts=run.restarts,
         orders="/".join(str(n) for n in drill.new_orders(findings).values()),
-        turnover=sum(findings.turnover.values()) / sum(drill.expected_turnover.values()),
+        turnover=sum(findings.turnover.values(), Decimal(0))
+        / sum(drill.expected_turnover.values(), Decimal(0)),
         same_as_uninterrupted=same,
         converged=not left,
         recovered=run.recovered,
