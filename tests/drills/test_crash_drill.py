@@ -25,7 +25,7 @@ from tests.drills.scenario import ACCOUNTS, MAX_RESTARTS, PointRun
 from tests.drills.session import ORDERS, POINT_TIMEOUT, DrillSession, Row, point_ids
 
 # A point may take a few process runs; the processes have their own timeouts inside this one.
-pytestmark = [pytest.mark.drill, pytest.mark.timeout(POINT_TIMEOUT + 60)]
+pytestmark = [pytest.mark.drill, pytest.mark.slow, pytest.mark.timeout(POINT_TIMEOUT + 60)]
 
 
 def converged(directory: Path) -> list[str]:

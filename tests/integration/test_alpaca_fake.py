@@ -128,6 +128,7 @@ def test_rate_limit_headers_and_429_past_the_limit(state: AlpacaState) -> None:
     assert int(answers[2].headers["X-Ratelimit-Reset"]) > 0
 
 
+@pytest.mark.slow
 def test_the_fake_runs_as_its_own_process_and_keeps_its_account(tmp_path: Path) -> None:
     state_file = tmp_path / "fake.json"
     command = [sys.executable, "-m", "tests.fakes.alpaca_server", "--state", str(state_file),

@@ -30,6 +30,7 @@ def _csv(tmp_path: Path, text: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_replay_json_through_a_real_subprocess(tmp_path: Path) -> None:
     path = _csv(tmp_path, PUB550)
     done = subprocess.run(
