@@ -103,7 +103,7 @@ def one_run(latency: float) -> list[dict[str, object]]:
         policy = 'cash_buffer = "100"\noutside_hours = true'
         config.write_text(HEAD.format(state=tmp) + account_toml(fake.url, targets, policy=policy))
         app = open_app(config)
-        results = []
+        results: list[dict[str, object]] = []
         try:
             engine = app.engine(fill_timeout=10)
             for label in ("cold", "warm"):

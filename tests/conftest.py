@@ -1,4 +1,8 @@
-"""Shared fixtures: real databases (SQLite always, PostgreSQL when configured)."""
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when configured).
+
+Before collection, the hypothesis profile `HYPOTHESIS_PROFILE` names is loaded (see
+`tests/hypothesis_profiles.py`).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from daemon.store.db import Database, open_database
+from tests.hypothesis_profiles import load_profile
 
 POSTGRES_URL_ENV = "TRIMTAB_TEST_DATABASE_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the hypothesis profile before any test module builds its settings from it."""
+    load_profile()
 
 
 def _postgres_url() -> str | None:

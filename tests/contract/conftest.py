@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -180,8 +181,7 @@ SIM_VARIANTS = {
 
 HarnessFactory = Callable[[Database, Path], "SimHarness | AlpacaHarness"]
 HARNESSES: dict[str, HarnessFactory] = {
-    name: (lambda database, state_dir, settings=settings: SimHarness(settings, database, state_dir))
-    for name, settings in SIM_VARIANTS.items()
+    name: partial(SimHarness, settings) for name, settings in SIM_VARIANTS.items()
 }
 # The Alpaca adapter through alpaca-py against the fake Alpaca server on loopback.
 HARNESSES["alpaca"] = lambda _database, _state_dir: AlpacaHarness(ACCOUNT)

@@ -33,7 +33,7 @@ from tests.drills.scenario import RUN_TIMEOUT, TRIMTAB
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, FakeAlpaca, Fault
 from tests.fakes.alpaca_server.client import ENV_PREFIX, account_toml
 
-pytestmark = [pytest.mark.drill, pytest.mark.timeout(4 * RUN_TIMEOUT)]
+pytestmark = [pytest.mark.drill, pytest.mark.slow, pytest.mark.timeout(4 * RUN_TIMEOUT)]
 
 ENV = ENV_PREFIX
 MAX_RESTARTS = 3

@@ -14,6 +14,7 @@ The step the kill hit and the outcome of each point go into the summary table.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from tests.drills.scenario import ACCOUNTS, MAX_RESTARTS, PointRun
 from tests.drills.session import ORDERS, POINT_TIMEOUT, DrillSession, Row, point_ids
 
 # A point may take a few process runs; the processes have their own timeouts inside this one.
-pytestmark = [pytest.mark.drill, pytest.mark.timeout(POINT_TIMEOUT + 60)]
+pytestmark = [pytest.mark.drill, pytest.mark.slow, pytest.mark.timeout(POINT_TIMEOUT + 60)]
 
 
 def converged(directory: Path) -> list[str]:
@@ -66,7 +67,8 @@ def inspect(drill: DrillSession, run: PointRun) -> Row:
         killed=killed,
         restarts=run.restarts,
         orders="/".join(str(n) for n in drill.new_orders(findings).values()),
-        turnover=sum(findings.turnover.values()) / sum(drill.expected_turnover.values()),
+        turnover=sum(findings.turnover.values(), Decimal(0))
+        / sum(drill.expected_turnover.values(), Decimal(0)),
         same_as_uninterrupted=same,
         converged=not left,
         recovered=run.recovered,

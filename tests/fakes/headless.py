@@ -104,10 +104,12 @@ class _DevTools:
             if event.get("method") == method:
                 return event
         while time.monotonic() < deadline:
-            event = json.loads(self._ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            self.events.append(event)
-            if event.get("method") == method:
-                return event
+            received: dict[str, Any] = json.loads(
+                self._ws.recv(timeout=max(0.1, deadline - time.monotonic()))
+            )
+            self.events.append(received)
+            if received.get("method") == method:
+                return received
         raise AssertionError(f"no {method} within {timeout} s")
 
 

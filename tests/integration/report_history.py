@@ -89,7 +89,7 @@ def build_history(
     )
     settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)
     feed = RawFeed(prices_on(0))
-    sim = SimBroker(settings, env, prices=feed)  # type: ignore[arg-type]
+    sim = SimBroker(settings, env, prices=feed)
     app.brokers["main"] = sim
     history = History(app, sim, days, clock=now)
     for index, day in enumerate(days):

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -66,7 +67,7 @@ def broker(fake: FakeAlpaca) -> Iterator[AlpacaBroker]:
 
 
 def intent(
-    coid: str, symbol: str = "VTI", side: Side = Side.BUY, qty: str = "2", **kw: object
+    coid: str, symbol: str = "VTI", side: Side = Side.BUY, qty: str = "2", **kw: Any
 ) -> OrderIntent:
     return OrderIntent(
         client_order_id=coid,
@@ -78,7 +79,7 @@ def intent(
         qty=D(qty),
         order_type=OrderType(kw.pop("order_type", OrderType.MARKET)),
         reason="test",
-        limit_price=kw.pop("limit_price", None),  # type: ignore[arg-type]
+        limit_price=kw.pop("limit_price", None),
     )
 
 

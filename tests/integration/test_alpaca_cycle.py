@@ -3,7 +3,7 @@ plugin, the engine, reconciliation and the executor, and alpaca-py on real HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -51,10 +51,14 @@ class Cycle:
             return {row.client_order_id: OrderStatus(row.status) for row in rows}
 
 
+MakeCycle = Callable[..., Cycle]
+"""The `make_cycle` fixture: a household state (and targets, policy, keys) to a ready cycle."""
+
+
 @pytest.fixture
 def make_cycle(
     tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[object]:
+) -> Iterator[MakeCycle]:
     opened: list[tuple[FakeAlpaca, App]] = []
 
     def make(
@@ -84,7 +88,7 @@ def filled_household() -> AlpacaState:
     return state
 
 
-def test_a_cycle_trades_to_target_and_the_next_plans_nothing(make_cycle) -> None:  # type: ignore[no-untyped-def]
+def test_a_cycle_trades_to_target_and_the_next_plans_nothing(make_cycle: MakeCycle) -> None:
     cycle: Cycle = make_cycle(filled_household())
     report = cycle.run()
     assert report.outcome == "succeeded", report.error
@@ -103,7 +107,9 @@ def test_a_cycle_trades_to_target_and_the_next_plans_nothing(make_cycle) -> None
     assert len(cycle.state.orders) == 2
 
 
-def test_an_open_order_on_the_other_side_keeps_the_symbol_out_of_the_plan(make_cycle) -> None:  # type: ignore[no-untyped-def]
+def test_an_open_order_on_the_other_side_keeps_the_symbol_out_of_the_plan(
+    make_cycle: MakeCycle,
+) -> None:
     # A resting sell placed by hand: a buy of BND now would be a "potential wash trade".
     state = filled_household()
     state.set_position("BND", "100")
@@ -118,7 +124,7 @@ def test_an_open_order_on_the_other_side_keeps_the_symbol_out_of_the_plan(make_c
     assert all(r.status != 403 for r in cycle.fake.requests)
 
 
-def test_a_504_after_accepting_is_adopted_and_sent_once(make_cycle) -> None:  # type: ignore[no-untyped-def]
+def test_a_504_after_accepting_is_adopted_and_sent_once(make_cycle: MakeCycle) -> None:
     cycle: Cycle = make_cycle(filled_household())
     cycle.fake.add_fault(Fault("POST", "/v2/orders", status=504, after=True))
     report = cycle.run()
@@ -128,7 +134,7 @@ def test_a_504_after_accepting_is_adopted_and_sent_once(make_cycle) -> None:  # 
     assert len({o.client_order_id for o in cycle.state.orders}) == 2
 
 
-def test_a_duplicate_id_answer_adopts_the_order_already_there(make_cycle) -> None:  # type: ignore[no-untyped-def]
+def test_a_duplicate_id_answer_adopts_the_order_already_there(make_cycle: MakeCycle) -> None:
     cycle: Cycle = make_cycle(filled_household())
     first = cycle.app.engine(fill_timeout=2).plan("main")
     assert first.plan is not None
@@ -147,7 +153,7 @@ def test_a_duplicate_id_answer_adopts_the_order_already_there(make_cycle) -> Non
     [(("PKWRONG", "nope"), "HTTP 401"), ((LIVE_KEY_ID, LIVE_SECRET), "HTTP 403")],
 )
 def test_wrong_or_live_keys_fail_the_cycle_naming_the_account_and_the_fix(
-    make_cycle,  # type: ignore[no-untyped-def]
+    make_cycle: MakeCycle,
     keys: tuple[str, str],
     words: str,
 ) -> None:
@@ -162,7 +168,7 @@ def test_wrong_or_live_keys_fail_the_cycle_naming_the_account_and_the_fix(
     assert cycle.fake.count("POST") == 0
 
 
-def test_a_blocked_account_sends_nothing_and_says_so(make_cycle) -> None:  # type: ignore[no-untyped-def]
+def test_a_blocked_account_sends_nothing_and_says_so(make_cycle: MakeCycle) -> None:
     state = filled_household()
     state.trading_blocked = True
     cycle: Cycle = make_cycle(state)
@@ -174,7 +180,9 @@ def test_a_blocked_account_sends_nothing_and_says_so(make_cycle) -> None:  # typ
         assert "account main: Alpaca has blocked trading (fix:" in outcome.detail
 
 
-def test_an_unknown_target_symbol_fails_the_cycle_before_anything_is_sent(make_cycle) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_target_symbol_fails_the_cycle_before_anything_is_sent(
+    make_cycle: MakeCycle,
+) -> None:
     cycle: Cycle = make_cycle(filled_household(), targets='VTI = "0.6", VTIX = "0.4"')
     report = cycle.run()
     assert report.outcome == "failed"
@@ -182,7 +190,7 @@ def test_an_unknown_target_symbol_fails_the_cycle_before_anything_is_sent(make_c
     assert cycle.fake.count("POST") == 0
 
 
-def test_rate_limited_reads_are_retried_and_the_cycle_goes_on(make_cycle) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limited_reads_are_retried_and_the_cycle_goes_on(make_cycle: MakeCycle) -> None:
     cycle: Cycle = make_cycle(filled_household())
     cycle.fake.add_fault(Fault("GET", "/v2/positions", status=429, times=2))
     report = cycle.run()
@@ -190,7 +198,7 @@ def test_rate_limited_reads_are_retried_and_the_cycle_goes_on(make_cycle) -> Non
     assert len(cycle.state.orders) == 2
 
 
-def test_partial_fills_are_polled_to_the_end_and_each_recorded_once(make_cycle) -> None:  # type: ignore[no-untyped-def]
+def test_partial_fills_are_polled_to_the_end_and_each_recorded_once(make_cycle: MakeCycle) -> None:
     state = filled_household()
     state.partial_fill_share = D("0.5")
     cycle: Cycle = make_cycle(state)
@@ -204,7 +212,7 @@ def test_partial_fills_are_polled_to_the_end_and_each_recorded_once(make_cycle) 
     assert recorded == sorted(a["id"] for a in fills)
 
 
-def test_orders_unfilled_at_the_deadline_are_cancelled_at_alpaca(make_cycle) -> None:  # type: ignore[no-untyped-def]
+def test_orders_unfilled_at_the_deadline_are_cancelled_at_alpaca(make_cycle: MakeCycle) -> None:
     state = household("100000")  # no fills: the market never takes the orders
     cycle: Cycle = make_cycle(state)
     report = cycle.run()
@@ -214,7 +222,9 @@ def test_orders_unfilled_at_the_deadline_are_cancelled_at_alpaca(make_cycle) -> 
     assert {o.status for o in state.orders} == {"canceled"}
 
 
-def test_notional_buys_go_to_alpaca_as_dollar_amounts_where_the_symbol_allows(make_cycle) -> None:  # type: ignore[no-untyped-def]
+def test_notional_buys_go_to_alpaca_as_dollar_amounts_where_the_symbol_allows(
+    make_cycle: MakeCycle,
+) -> None:
     cycle: Cycle = make_cycle(filled_household(), policy="fractional = true\nnotional_buys = true")
     with cycle.fake.counting() as made:
         report = cycle.run()

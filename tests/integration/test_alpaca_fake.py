@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -53,10 +53,10 @@ def refusal(client: TradingClient, body: dict[str, Any]) -> tuple[int | None, st
 
 
 def test_orders_come_back_in_alpacas_shape(client: TradingClient) -> None:
-    placed = client.post("/orders", order(qty="0.5"))
+    placed = cast(dict[str, Any], client.post("/orders", order(qty="0.5")))
     uuid.UUID(placed["id"])
     assert (placed["qty"], placed["filled_qty"], placed["status"]) == ("0.5", "0", "accepted")
-    account = client.get("/account")
+    account = cast(dict[str, Any], client.get("/account"))
     assert isinstance(account["cash"], str)
     assert "pattern_day_trader" not in account
 
@@ -86,7 +86,10 @@ def test_the_fake_refuses_what_alpaca_refuses(
 
 
 def test_client_order_ids_stay_taken_after_a_cancel(client: TradingClient) -> None:
-    placed = client.post("/orders", order(type="limit", limit_price="200", client_order_id="x1"))
+    placed = cast(
+        dict[str, Any],
+        client.post("/orders", order(type="limit", limit_price="200", client_order_id="x1")),
+    )
     client.delete(f"/orders/{placed['id']}")
     assert refusal(client, order(client_order_id="x1")) == (422, "client_order_id must be unique")
     with pytest.raises(APIError) as caught:
@@ -101,10 +104,10 @@ def test_a_wash_trade_is_refused_while_the_opposite_order_is_open(client: Tradin
 
 def test_orders_queue_while_the_market_is_closed(client: TradingClient, state: AlpacaState) -> None:
     state.market_open, state.auto_fill = False, True
-    placed = client.post("/orders", order())
-    assert client.get(f"/orders/{placed['id']}")["status"] == "accepted"
+    placed = cast(dict[str, Any], client.post("/orders", order()))
+    assert cast(dict[str, Any], client.get(f"/orders/{placed['id']}"))["status"] == "accepted"
     state.market_open = True
-    assert client.get(f"/orders/{placed['id']}")["status"] == "filled"
+    assert cast(dict[str, Any], client.get(f"/orders/{placed['id']}"))["status"] == "filled"
 
 
 def test_requests_without_keys_are_unauthorized(client: TradingClient, state: AlpacaState) -> None:
@@ -125,6 +128,7 @@ def test_rate_limit_headers_and_429_past_the_limit(state: AlpacaState) -> None:
     assert int(answers[2].headers["X-Ratelimit-Reset"]) > 0
 
 
+@pytest.mark.slow
 def test_the_fake_runs_as_its_own_process_and_keeps_its_account(tmp_path: Path) -> None:
     state_file = tmp_path / "fake.json"
     command = [sys.executable, "-m", "tests.fakes.alpaca_server", "--state", str(state_file),

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters.alpaca.broker import AlpacaBroker
 from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from tests.fakes.alpaca_server import AlpacaState, FakeAlpaca
 from tests.fakes.alpaca_server.client import household, make_broker
+from tests.hypothesis_profiles import scaled
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,15 @@ def market() -> Iterator[tuple[AlpacaState, AlpacaBroker]]:
         broker.close()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=scaled(25), deadline=None)
 @given(
     parts=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=6),
     finish=st.booleans(),
     cents=st.lists(st.integers(min_value=-50, max_value=50), min_size=6, max_size=6),
 )
+# Found by hypothesis: the fake averaged its rounded average again at each fill (27.0723, not
+# 27.0724); Alpaca's filled_avg_price is the average over the fills, rounded once.
+@example(parts=[3, 29, 10, 14, 9, 18], finish=False, cents=[-26, 14, -29, -39, 35, -2])
 def test_fills_add_up_to_the_order_and_come_once(
     market: tuple[AlpacaState, AlpacaBroker], parts: list[int], finish: bool, cents: list[int]
 ) -> None:

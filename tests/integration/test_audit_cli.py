@@ -216,6 +216,7 @@ def following(ran: Path) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
                 stream.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_follow_prints_new_records_and_stops_cleanly(
     ran: Path, following: tuple[subprocess.Popen[str], Lines], stop: signal.Signals

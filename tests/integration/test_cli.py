@@ -166,6 +166,7 @@ def test_sim_withdraw_refuses_more_than_cash(example: Path) -> None:
     assert "1,000,000" in output or "1000000" in output
 
 
+@pytest.mark.slow
 def test_demo_runs_in_a_real_process_and_a_second_instance_is_refused(example: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIMTAB_")}
     first = subprocess.run(
@@ -200,6 +201,7 @@ def test_demo_runs_in_a_real_process_and_a_second_instance_is_refused(example: P
 SECRET = "sk-live-0123456789-do-not-print"
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_output_logs_or_audit(tmp_path: Path) -> None:
     config = tmp_path / "trimtab.toml"
     config.write_text(

@@ -208,6 +208,7 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
             systemd.close()
 
 
+@pytest.mark.slow
 def test_run_signals_restart_second_instance_and_reload(setup: Setup) -> None:
     config, env, systemd, inbox = setup.config, setup.env, setup.systemd, setup.inbox
 
@@ -300,6 +301,7 @@ def test_run_signals_restart_second_instance_and_reload(setup: Setup) -> None:
     assert TOKEN not in everything
 
 
+@pytest.mark.slow
 def test_a_cycle_outlasting_the_stop_timeout_does_not_hold_the_exit(setup: Setup) -> None:
     setup.config.write_text(
         setup.config.read_text()

@@ -49,7 +49,7 @@ def make_app(tmp_path: Path, database_url: str, prices: dict[str, Decimal]) -> A
         account="main", database=app.database, state_dir=app.settings.state_dir, clock=app.clock
     )
     settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)
-    app.brokers["main"] = SimBroker(settings, env, prices=RawFeed(prices))  # type: ignore[arg-type]
+    app.brokers["main"] = SimBroker(settings, env, prices=RawFeed(prices))
     return app
 
 

@@ -59,6 +59,7 @@ def test_upgrade_from_empty_matches_the_models(migrated: Database) -> None:
     assert schema_is_current(migrated)
 
 
+@pytest.mark.slow
 def test_full_metadata_declares_every_table_in_a_fresh_interpreter() -> None:
     # This test process has imported every model already, which would hide a module that
     # full_metadata() forgets to import; a new interpreter sees only what it imports.

@@ -97,6 +97,7 @@ def test_bad_input_is_named_and_nothing_recorded(example: Path) -> None:
     assert json.loads(run(cli, "flows", "list", "--json", *c)) == []
 
 
+@pytest.mark.slow
 def test_the_installed_command_records_and_lists(example: Path) -> None:
     def trimtab_process(*args: str) -> str:
         result = subprocess.run(

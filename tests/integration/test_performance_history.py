@@ -41,6 +41,7 @@ from daemon.store.valuations import (
 )
 from tests.fakes.broker import HandWrittenBroker
 from tests.fakes.feeds import RawFeed
+from tests.hypothesis_profiles import scaled
 
 D = Decimal
 # Monday 2026-03-02, 15:45 in New York.
@@ -459,7 +460,7 @@ def test_the_day_end_goes_on_past_an_unreachable_broker(tmp_path: Path, database
 
 
 @settings(
-    max_examples=25,
+    max_examples=scaled(25),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -259,6 +259,7 @@ def test_the_summary_goes_out_with_the_page_attached(history: History) -> None:
     assert base64.b64decode(attached["base64"]).decode() == written.path.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     find_chromium() is None, reason="Chromium is not installed (apt-get install chromium)"
 )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,13 +47,17 @@ def spouse_sold_at_a_loss(app: App, symbol: str = "VTSAX") -> None:
                       amount=D(12000), **args)  # type: ignore[arg-type]  # fmt: skip
 
 
-def audit(app: App, kind: str) -> list[dict[str, object]]:
+def audit(app: App, kind: str) -> list[dict[str, Any]]:
     with app.database.transaction() as session:
         return [dict(r.payload) for r in AuditLog(session).records(kinds=[kind])]
 
 
+AppFactory = Callable[[str], App]
+"""The `app_factory` fixture: extra TOML for the household to an open app."""
+
+
 @pytest.fixture
-def app_factory(tmp_path: Path, database_url: str) -> Iterator[object]:
+def app_factory(tmp_path: Path, database_url: str) -> Iterator[AppFactory]:
     apps: list[App] = []
 
     def build(tax: str) -> App:
@@ -65,7 +70,7 @@ def app_factory(tmp_path: Path, database_url: str) -> Iterator[object]:
         app.close()
 
 
-def test_a_buy_inside_a_spouse_loss_window_is_blocked_and_audited(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_buy_inside_a_spouse_loss_window_is_blocked_and_audited(app_factory: AppFactory) -> None:
     app = app_factory("")
     spouse_sold_at_a_loss(app)
     report = app.engine(fill_timeout=1).run_once("main")
@@ -75,7 +80,7 @@ def test_a_buy_inside_a_spouse_loss_window_is_blocked_and_audited(app_factory) -
     assert isinstance(sim, SimBroker)
     assert sim.snapshot(()).qty("VTI") == 0
     (record,) = audit(app, "tax_decision")
-    (decision,) = record["decisions"]  # type: ignore[misc]
+    (decision,) = record["decisions"]
     assert decision["action"] == "blocked"
     assert decision["symbol"] == "VTI"
     assert decision["until"] == "2026-12-20"
@@ -88,7 +93,7 @@ def test_a_buy_inside_a_spouse_loss_window_is_blocked_and_audited(app_factory) -
     assert cash.qty_after == report.plan.cash_after == D(100000) - 571 * D(70)
 
 
-def test_redirect_buys_the_alternate_and_it_stands_in_next_cycle(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_redirect_buys_the_alternate_and_it_stands_in_next_cycle(app_factory: AppFactory) -> None:
     app = app_factory(
         '[accounts.main.tax]\nalternates = { VTI = "ITOT" }\n'
         '[accounts.main.tax.wash_sale]\nbuys = "redirect"\n'
@@ -104,7 +109,7 @@ def test_redirect_buys_the_alternate_and_it_stands_in_next_cycle(app_factory) ->
     assert any("ITOT stands in for VTI" in note for note in again.plan.notes)
 
 
-def test_fills_become_lots_and_a_sale_audits_the_lots_it_relieved(app_factory) -> None:  # type: ignore[no-untyped-def]
+def test_fills_become_lots_and_a_sale_audits_the_lots_it_relieved(app_factory: AppFactory) -> None:
     app = app_factory("")
     first = app.engine(fill_timeout=1).run_once("main")
     assert first.outcome == "succeeded", first.error
@@ -120,9 +125,9 @@ def test_fills_become_lots_and_a_sale_audits_the_lots_it_relieved(app_factory) -
     assert sold
     (record,) = audit(app, "tax_lots")
     sales = record["sales"]
-    assert sorted(s["symbol"] for s in sales) == sorted(o.intent.symbol for o in sold)  # type: ignore[union-attr]
+    assert sorted(s["symbol"] for s in sales) == sorted(o.intent.symbol for o in sold)
     by_symbol = {lot.symbol: lot.id for lot in lots}
-    for sale in sales:  # type: ignore[union-attr]
+    for sale in sales:
         assert sale["method"] == "fifo"
         assert sale["lots"] == [{"lot_id": by_symbol[sale["symbol"]], "qty": sale["qty"]}]
         assert sale["unmatched"] == "0"
@@ -167,7 +172,7 @@ def test_a_harvest_sells_the_loss_buys_the_alternate_and_is_tracked(
         with app.database.transaction() as session:
             (harvest,) = TaxLedger(session).harvested(2027, "main")
         assert (harvest.symbol, harvest.qty, harvest.proceeds) == ("VTI", D(240), D(51600))
-        decision = audit(app, "tax_decision")[-1]["decisions"][0]  # type: ignore[index]
+        decision = audit(app, "tax_decision")[-1]["decisions"][0]
         assert decision["action"] == "harvest"
         assert "harvested a $8,400 loss on 240 VTI" in decision["reason"]
     finally:

@@ -14,6 +14,7 @@ from sqlalchemy import delete, update
 from daemon.audit.log import AuditKind, AuditLog
 from daemon.store.db import Database, open_database
 from daemon.store.models import AuditRecordRow
+from tests.hypothesis_profiles import scaled
 
 T0 = datetime(2026, 11, 24, 15, 45, tzinfo=UTC)
 COLUMNS = ("recorded_at", "kind", "account", "cycle_id", "payload", "prev_hash", "hash")
@@ -52,7 +53,9 @@ def tampering(draw: st.DrawFn) -> tuple[int, str, int]:
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=scaled(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(tampering())
 def test_the_first_broken_record_is_named(database: Database, case: tuple[int, str, int]) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.decide import CycleState, DecisionInput, Hold, TaxInputs, decide
@@ -28,12 +28,13 @@ from daemon.core.sizing import OrderTerms
 from daemon.core.tax.engine import replay_trades
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.settings import TaxSettings
+from tests.hypothesis_profiles import scaled
 
 D = Decimal
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 SYMBOLS = ("VTI", "VXUS", "BND", "VNQ")
 CASH_AT_START = D(1_000)
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=scaled(120))
 
 
 def given_input(

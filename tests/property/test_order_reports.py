@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.domain import OrderStatus, check_transition, merge_report
+from tests.hypothesis_profiles import scaled
 
 S = OrderStatus
 Report = tuple[OrderStatus, Decimal]
@@ -41,7 +42,7 @@ def order_lives(draw: st.DrawFn) -> list[Report]:
     return life
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=scaled(400), deadline=None)
 @given(data=st.data(), life=order_lives())
 def test_reports_in_any_order_fold_into_the_truth(data: st.DataObject, life: list[Report]) -> None:
     delivered = data.draw(

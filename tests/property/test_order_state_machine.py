@@ -16,6 +16,7 @@ from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType,
 from daemon.store.db import open_database
 from daemon.store.intents import IntentStore
 from daemon.store.models import CycleRow
+from tests.hypothesis_profiles import scaled
 
 S = OrderStatus
 T0 = datetime(2026, 11, 24, 20, 45, tzinfo=UTC)
@@ -133,4 +134,4 @@ class OrderReports(RuleBasedStateMachine):
 
 
 TestOrderReports = OrderReports.TestCase
-TestOrderReports.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
+TestOrderReports.settings = settings(max_examples=scaled(60), stateful_step_count=25, deadline=None)

@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 from daemon.core.domain import CASH, Side
 from daemon.core.planner import Band, Plan, PlanInput, PlanningPolicy, plan_rebalance
 from daemon.core.planner.bands import BAND_TOLERANCE
+from tests.hypothesis_profiles import scaled
 
 D = Decimal
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=scaled(300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 KNOWN_NOTES = (
     "buy_only: not sold",
     "not in targets; buy_only: not sold",

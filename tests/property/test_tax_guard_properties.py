@@ -22,6 +22,7 @@ from daemon.core.planner import PlannedOrder
 from daemon.core.tax.tax_step import apply_tax
 from tests.fakes.tax_household import TODAY, Household, order, plan_of
 from tests.fakes.tax_household import settings as tax_settings
+from tests.hypothesis_profiles import scaled
 
 D = Decimal
 ACCOUNTS = ("brokerage", "spouse", "ira")
@@ -92,7 +93,7 @@ def planned(
     return orders
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     items=events,
     bases=st.lists(st.sampled_from((70, 130)), min_size=9, max_size=9),
@@ -146,7 +147,7 @@ lot_lists = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(
     lots=lot_lists,
     sells=st.dictionaries(st.sampled_from(("VTI", "BND")), st.integers(1, 200), min_size=1),

@@ -32,6 +32,7 @@ from daemon.core.tax import (
     View,
     replay_trades,
 )
+from tests.hypothesis_profiles import scaled
 
 ACCOUNTS = [
     ("me", AccountType.TAXABLE, "me"),
@@ -137,9 +138,11 @@ def _replay(draft: Draft, policy: TaxPolicy) -> tuple[list[Trade], TaxBook]:
     return trades, replay_trades(trades, policy)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(draft=flat_history(), policy=policies)
-def test_a_flat_history_reports_proceeds_minus_cost_less_permanent_losses(draft, policy):
+def test_a_flat_history_reports_proceeds_minus_cost_less_permanent_losses(
+    draft: Draft, policy: TaxPolicy
+) -> None:
     trades, book = _replay(draft, policy)
     assert book.lots() == ()
     proceeds = sum((t.amount for t in trades if t.side is Side.SELL), Decimal(0))
@@ -148,9 +151,9 @@ def test_a_flat_history_reports_proceeds_minus_cost_less_permanent_losses(draft,
     assert sum((s.gain for s in book.sales), Decimal(0)) == proceeds - cost + permanent
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(draft=flat_history(), policy=policies)
-def test_each_replacement_share_absorbs_at_most_one_loss(draft, policy):
+def test_each_replacement_share_absorbs_at_most_one_loss(draft: Draft, policy: TaxPolicy) -> None:
     trades, book = _replay(draft, policy)
     bought = {t.id: t.qty for t in trades if t.side is Side.BUY}
     absorbed: dict[str, Decimal] = defaultdict(Decimal)
@@ -161,9 +164,9 @@ def test_each_replacement_share_absorbs_at_most_one_loss(draft, policy):
         assert qty <= bought[source_id]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(draft=flat_history(), policy=policies)
-def test_no_disallowed_amount_exceeds_its_loss(draft, policy):
+def test_no_disallowed_amount_exceeds_its_loss(draft: Draft, policy: TaxPolicy) -> None:
     _, book = _replay(draft, policy)
     for sale in book.sales:
         for piece in sale.pieces:
@@ -174,9 +177,11 @@ def test_no_disallowed_amount_exceeds_its_loss(draft, policy):
                 assert piece.washes == ()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=scaled(100), deadline=None)
 @given(draft=flat_history(), policy=policies)
-def test_broker_view_washes_only_within_one_account_and_symbol(draft, policy):
+def test_broker_view_washes_only_within_one_account_and_symbol(
+    draft: Draft, policy: TaxPolicy
+) -> None:
     broker = TaxPolicy(default_method=policy.default_method, view=View.BROKER)
     _, book = _replay(draft, broker)
     for sale in book.sales:
@@ -186,9 +191,9 @@ def test_broker_view_washes_only_within_one_account_and_symbol(draft, policy):
         assert sale.permanent == 0
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=scaled(100), deadline=None)
 @given(draft=flat_history(), policy=policies)
-def test_a_preview_is_what_the_last_sale_does(draft, policy):
+def test_a_preview_is_what_the_last_sale_does(draft: Draft, policy: TaxPolicy) -> None:
     trades, _ = _replay(draft, policy)
     *earlier, last = trades
     if earlier:
@@ -221,9 +226,11 @@ def _facts(piece: RelievedPiece) -> tuple[object, ...]:
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=scaled(100), deadline=None)
 @given(draft=flat_history(), policy=policies)
-def test_previewing_the_last_days_sales_together_is_what_they_do(draft, policy):
+def test_previewing_the_last_days_sales_together_is_what_they_do(
+    draft: Draft, policy: TaxPolicy
+) -> None:
     trades, _ = _replay(draft, policy)
     batch: list[Trade] = []
     keys: set[tuple[str, str]] = set()

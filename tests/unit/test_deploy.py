@@ -129,6 +129,7 @@ def test_every_command_a_unit_runs_exists(name: str) -> None:
         assert one(service, "ExecReload") == "/bin/kill -HUP $MAINPID"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
 def test_systemd_rates_the_daemon_unit_well_sandboxed() -> None:
     # --threshold is the exposure times ten: 1.5 ("OK") at most.
@@ -178,6 +179,7 @@ def test_the_image_is_slim_non_root_and_health_checked() -> None:
     assert check.endswith('CMD ["trimtab", "health"]')
 
 
+@pytest.mark.slow
 def test_every_command_the_image_runs_exists() -> None:
     steps = dockerfile()
     for keyword, rest in steps:

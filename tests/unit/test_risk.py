@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from daemon.core.domain import Side, TradingState
 from daemon.core.planner import PlannedOrder
 from daemon.core.risk import TRIPPING_CHECKS, Check, RiskConfig, RiskState, review_orders
+from tests.hypothesis_profiles import scaled
 
 D = Decimal
 
@@ -194,7 +195,7 @@ def test_buys_are_funded_by_approved_sells_only() -> None:
 amounts = st.decimals(min_value=0, max_value=10_000, places=2)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=scaled(200), deadline=None)
 @given(
     cash=amounts,
     buffer=amounts,

@@ -424,6 +424,7 @@ print("still alive")
 """
 
 
+@pytest.mark.slow
 def test_crash_after_accept_kills_the_process_with_sigkill(
     database: Database, database_url: str, tmp_path: Path
 ) -> None:

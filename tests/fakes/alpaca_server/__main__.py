@@ -20,7 +20,7 @@ from typing import Any
 from tests.fakes.alpaca_server.server import FakeAlpaca
 from tests.fakes.alpaca_server.state import AlpacaState, FakeAsset, FakeOrder
 
-_ORDER_DECIMALS = ("qty", "notional", "limit_price", "filled_qty", "filled_avg_price")
+_ORDER_DECIMALS = ("qty", "notional", "limit_price", "filled_qty", "filled_notional")
 
 
 def dump(state: AlpacaState) -> dict[str, Any]:

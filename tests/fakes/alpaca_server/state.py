@@ -74,7 +74,8 @@ class FakeOrder:
     created_at: datetime
     status: str = "accepted"
     filled_qty: Decimal = Decimal(0)
-    filled_avg_price: Decimal | None = None
+    filled_notional: Decimal = Decimal(0)
+    """The exact sum of quantity times price over the fills, so the average is rounded once."""
     updated_at: datetime | None = None
     extended_hours: bool = False
     raw_status: str | None = None
@@ -87,6 +88,13 @@ class FakeOrder:
     @property
     def remaining(self) -> Decimal:
         return (self.qty or Decimal(0)) - self.filled_qty
+
+    @property
+    def filled_avg_price(self) -> Decimal | None:
+        """Return the volume-weighted price of the fills so far, as Alpaca reports it."""
+        if self.filled_qty == 0:
+            return None
+        return (self.filled_notional / self.filled_qty).quantize(Decimal("0.0001"))
 
     def to_json(self) -> dict[str, Any]:
         updated = self.updated_at or self.created_at
@@ -399,9 +407,8 @@ class AlpacaState:
             self.positions.pop(order.symbol, None)
         else:
             self.positions[order.symbol] = (new, cost)
-        paid = (order.filled_avg_price or Decimal(0)) * order.filled_qty + value
         order.filled_qty += amount
-        order.filled_avg_price = (paid / order.filled_qty).quantize(Decimal("0.0001"))
+        order.filled_notional += value
         order.status = "filled" if order.remaining == 0 else "partially_filled"
         order.updated_at = now
         self.activities.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -75,7 +76,8 @@ def test_a_whole_share_market_order_goes_out_unchanged() -> None:
     ],
 )
 def test_a_blocked_account_sends_nothing_and_names_the_account(flag: str, words: str) -> None:
-    refusal = prepare(intent(), info=replace(ACTIVE, **{flag: True}))
+    blocked: dict[str, Any] = {flag: True}
+    refusal = prepare(intent(), info=replace(ACTIVE, **blocked))
     assert isinstance(refusal, str)
     assert refusal.startswith("account main:")
     assert words in refusal
@@ -129,6 +131,7 @@ def test_flooring_never_trades_more_than_planned_nor_past_nine_decimals(qty: Dec
     if isinstance(prepared, str):
         assert qty < Decimal("0.000000001") or "smallest step" in prepared
         return
+    assert prepared.qty is not None
     assert prepared.qty <= qty
     assert qty - prepared.qty < Decimal("0.000000001")
     assert prepared.qty == prepared.qty.quantize(Decimal("0.000000001"))
@@ -145,7 +148,7 @@ def test_flooring_never_trades_more_than_planned_nor_past_nine_decimals(qty: Dec
         ({"qty": Decimal(0)}, "positive"),
     ],
 )
-def test_malformed_orders_are_refused(changes: dict[str, object], words: str) -> None:
+def test_malformed_orders_are_refused(changes: dict[str, Any], words: str) -> None:
     refusal = prepare(intent(**changes))
     assert isinstance(refusal, str)
     assert words in refusal
@@ -183,7 +186,7 @@ def test_a_notional_buy_goes_out_as_a_dollar_amount_without_a_quantity() -> None
     ],
 )
 def test_notional_orders_alpaca_would_refuse_are_not_sent(
-    changes: dict[str, object], asset: AssetInfo, fractional: bool, words: str
+    changes: dict[str, Any], asset: AssetInfo, fractional: bool, words: str
 ) -> None:
     symbol = asset.symbol
     refused = prepare(intent(symbol, **changes), asset=asset, fractional=fractional)

@@ -30,7 +30,8 @@ def api_error(status: int, body: str, headers: dict[str, str] | None = None) -> 
     response.status_code = status
     response._content = body.encode()
     response.headers.update(headers or {})
-    return APIError(body, requests.HTTPError(response=response))
+    # alpaca-py leaves APIError.__init__ unannotated.
+    return APIError(body, requests.HTTPError(response=response))  # type: ignore[no-untyped-call]
 
 
 def test_a_json_error_gives_alpacas_message() -> None:

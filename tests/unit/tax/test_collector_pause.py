@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from daemon.core.tax import TaxDataError, Trade, replay_trades
+
+if TYPE_CHECKING:
+    from tests.unit.tax.conftest import Trades
 
 
 @pytest.fixture
@@ -27,7 +31,7 @@ def _watched(items: list[Trade], seen: list[bool]) -> Iterator[Trade]:
 
 
 @pytest.mark.usefixtures("collector_on")
-def test_the_collector_is_paused_during_the_replay_and_runs_again_after(trades):
+def test_the_collector_is_paused_during_the_replay_and_runs_again_after(trades: Trades) -> None:
     trades.buy("2024-01-02", 10, 1000)
     trades.sell("2024-02-01", 4, 300)
     seen: list[bool] = []
@@ -38,7 +42,7 @@ def test_the_collector_is_paused_during_the_replay_and_runs_again_after(trades):
 
 
 @pytest.mark.usefixtures("collector_on")
-def test_the_collector_runs_again_after_a_replay_that_fails(trades):
+def test_the_collector_runs_again_after_a_replay_that_fails(trades: Trades) -> None:
     trades.buy("2024-01-02", 10, 1000)
     trades.sell("2024-02-01", 11, 1200)
     with pytest.raises(TaxDataError):
@@ -47,7 +51,7 @@ def test_the_collector_runs_again_after_a_replay_that_fails(trades):
 
 
 @pytest.mark.usefixtures("collector_on")
-def test_a_replay_inside_a_replay_keeps_the_pause_until_the_outer_one_ends(trades):
+def test_a_replay_inside_a_replay_keeps_the_pause_until_the_outer_one_ends(trades: Trades) -> None:
     trades.buy("2024-01-02", 10, 1000)
     seen: list[bool] = []
 
@@ -61,7 +65,7 @@ def test_a_replay_inside_a_replay_keeps_the_pause_until_the_outer_one_ends(trade
     assert gc.isenabled()
 
 
-def test_a_collector_switched_off_by_the_caller_stays_off(trades):
+def test_a_collector_switched_off_by_the_caller_stays_off(trades: Trades) -> None:
     trades.buy("2024-01-02", 10, 1000)
     was = gc.isenabled()
     gc.disable()

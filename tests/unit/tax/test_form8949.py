@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from daemon.core.domain import AccountType
 from daemon.core.tax.form8949 import Form8949Totals, form8949_rows, form8949_totals
 from daemon.core.tax.types import Term
 
+if TYPE_CHECKING:
+    from tests.unit.tax.conftest import Trades
 
-def test_a_washed_sale_has_code_w_and_a_positive_adjustment(trades):
+
+def test_a_washed_sale_has_code_w_and_a_positive_adjustment(trades: Trades) -> None:
     trades.buy("2021-09-24", 100, 5000)
     trades.buy("2021-12-21", 50, 2750)
     trades.buy("2021-12-28", 25, 1125)
@@ -31,7 +35,7 @@ def test_a_washed_sale_has_code_w_and_a_positive_adjustment(trades):
     assert row.term is Term.SHORT
 
 
-def test_rows_per_year_short_term_first_and_ira_sales_left_out(trades):
+def test_rows_per_year_short_term_first_and_ira_sales_left_out(trades: Trades) -> None:
     ira = AccountType.TRADITIONAL_IRA
     trades.buy("2020-01-02", 10, 1000)
     trades.buy("2023-06-01", 10, 1500)
@@ -51,7 +55,7 @@ def test_rows_per_year_short_term_first_and_ira_sales_left_out(trades):
     )
 
 
-def test_a_loss_lost_to_an_ira_purchase_is_still_code_w(trades):
+def test_a_loss_lost_to_an_ira_purchase_is_still_code_w(trades: Trades) -> None:
     trades.buy("2007-06-01", 100, 1000)
     trades.sell("2007-12-20", 100, 600)
     trades.buy("2007-12-21", 100, 600, account="ira", account_type=AccountType.TRADITIONAL_IRA)

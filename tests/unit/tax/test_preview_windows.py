@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +15,7 @@ from daemon.core.tax import (
     LotMethod,
     LotPick,
     PurchaseWindow,
+    RelievedPiece,
     SaleRequest,
     SubstantiallyIdentical,
     TaxDataError,
@@ -20,8 +23,11 @@ from daemon.core.tax import (
     View,
 )
 
+if TYPE_CHECKING:
+    from tests.unit.tax.conftest import Trades
 
-def _worked_lot_set(trades):
+
+def _worked_lot_set(trades: Trades) -> None:
     for name, on, qty, cost in [
         ("L1", "2023-01-10", 100, 6000),
         ("L2", "2024-03-15", 100, 12000),
@@ -32,7 +38,7 @@ def _worked_lot_set(trades):
         trades.buy(on, qty, cost, symbol="XYZ", id=name)
 
 
-def _facts(pieces):
+def _facts(pieces: Sequence[RelievedPiece]) -> list[tuple[object, ...]]:
     return [
         (p.source_id, p.qty, p.basis, p.proceeds, p.disallowed, p.permanent, p.term, p.gain)
         for p in pieces
@@ -40,7 +46,7 @@ def _facts(pieces):
 
 
 @pytest.mark.parametrize("method", list(LotMethod))
-def test_preview_is_what_the_sale_would_do(trades, method):
+def test_preview_is_what_the_sale_would_do(trades: Trades, method: LotMethod) -> None:
     _worked_lot_set(trades)
     trades.buy(
         "2025-05-25", 20, 1900, symbol="XYZ", account="ira", account_type=AccountType.ROTH_IRA
@@ -56,7 +62,7 @@ def test_preview_is_what_the_sale_would_do(trades, method):
     assert preview.method is method
 
 
-def test_preview_changes_nothing(trades):
+def test_preview_changes_nothing(trades: Trades) -> None:
     _worked_lot_set(trades)
     book = trades.book()
     lots = book.lots()
@@ -65,7 +71,7 @@ def test_preview_changes_nothing(trades):
     assert book.purchase_windows(date(2025, 6, 2))[0].available_qty == 50
 
 
-def test_preview_with_picks_and_gain_by_term(trades):
+def test_preview_with_picks_and_gain_by_term(trades: Trades) -> None:
     _worked_lot_set(trades)
     preview = trades.book().preview_sale(
         "brokerage",
@@ -82,7 +88,7 @@ def test_preview_with_picks_and_gain_by_term(trades):
     assert preview.gain_by_term(Term.SHORT) == 0
 
 
-def test_preview_refuses_an_unknown_account_or_too_many_shares(trades):
+def test_preview_refuses_an_unknown_account_or_too_many_shares(trades: Trades) -> None:
     _worked_lot_set(trades)
     book = trades.book()
     with pytest.raises(TaxDataError, match="no trade names account nowhere"):
@@ -91,7 +97,7 @@ def test_preview_refuses_an_unknown_account_or_too_many_shares(trades):
         book.preview_sale("brokerage", "XYZ", Decimal(500), date(2025, 6, 2), Decimal(1))
 
 
-def test_loss_window_is_open_through_day_30(trades):
+def test_loss_window_is_open_through_day_30(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000)
     trades.sell("2024-03-01", 10, 800)
     book = trades.book()
@@ -110,7 +116,7 @@ def test_loss_window_is_open_through_day_30(trades):
     assert book.loss_windows(date(2024, 2, 29)) == ()
 
 
-def test_loss_window_shows_what_is_left_to_wash_and_the_group(trades):
+def test_loss_window_shows_what_is_left_to_wash_and_the_group(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000, symbol="VOO")
     trades.sell("2024-03-01", 10, 800, symbol="VOO")
     trades.buy("2024-03-05", 4, 330, symbol="IVV")
@@ -123,7 +129,7 @@ def test_loss_window_shows_what_is_left_to_wash_and_the_group(trades):
     assert book.loss_windows(date(2024, 3, 10)) == (), "fully washed: buying more costs nothing"
 
 
-def test_no_loss_window_for_an_ira_sale_or_a_gain(trades):
+def test_no_loss_window_for_an_ira_sale_or_a_gain(trades: Trades) -> None:
     ira = AccountType.TRADITIONAL_IRA
     trades.buy("2023-01-03", 10, 1000, account="ira", account_type=ira)
     trades.sell("2024-03-01", 10, 800, account="ira", account_type=ira)
@@ -132,7 +138,7 @@ def test_no_loss_window_for_an_ira_sale_or_a_gain(trades):
     assert trades.book().loss_windows(date(2024, 3, 2)) == ()
 
 
-def test_purchase_windows_count_held_shares_not_yet_used(trades):
+def test_purchase_windows_count_held_shares_not_yet_used(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000)
     trades.buy("2024-03-01", 10, 900, account="roth", account_type=AccountType.ROTH_IRA)
     trades.buy("2024-03-05", 30, 2700)
@@ -146,14 +152,14 @@ def test_purchase_windows_count_held_shares_not_yet_used(trades):
     assert [w.source_id for w in book.purchase_windows(date(2024, 4, 1))] == ["b3"]
 
 
-def test_purchase_window_closes_when_its_shares_absorbed_a_loss(trades):
+def test_purchase_window_closes_when_its_shares_absorbed_a_loss(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000)
     trades.buy("2024-03-05", 10, 900)
     trades.sell("2024-03-07", 10, 800, lots=["b1"])
     assert trades.book().purchase_windows(date(2024, 3, 8)) == ()
 
 
-def test_open_windows_lists_both_kinds_soonest_end_first(trades):
+def test_open_windows_lists_both_kinds_soonest_end_first(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000)
     trades.sell("2024-03-01", 10, 800)
     trades.buy("2024-02-20", 5, 500, symbol="Y")
@@ -162,7 +168,7 @@ def test_open_windows_lists_both_kinds_soonest_end_first(trades):
     assert [w.ends for w in windows] == [date(2024, 3, 21), date(2024, 3, 31)]
 
 
-def test_broker_view_windows_name_only_the_symbol(trades):
+def test_broker_view_windows_name_only_the_symbol(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000, symbol="VOO")
     trades.sell("2024-03-01", 10, 800, symbol="VOO")
     book = trades.book(identical=SubstantiallyIdentical.of([["VOO", "IVV"]]), view=View.BROKER)
@@ -170,7 +176,7 @@ def test_broker_view_windows_name_only_the_symbol(trades):
     assert window.symbols == {"VOO"}
 
 
-def test_sales_previewed_together_are_no_replacements_for_each_other(trades):
+def test_sales_previewed_together_are_no_replacements_for_each_other(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 4000, symbol="VOO")
     trades.buy("2024-02-25", 10, 3500, symbol="IVV")
     book = trades.book(identical=SubstantiallyIdentical.of([["VOO", "IVV"]]))
@@ -188,7 +194,9 @@ def test_sales_previewed_together_are_no_replacements_for_each_other(trades):
     assert (voo.gain, ivv.gain) == (Decimal(-600), Decimal(-50))
 
 
-def test_losses_previewed_together_share_replacements_by_the_lots_acquisition(trades):
+def test_losses_previewed_together_share_replacements_by_the_lots_acquisition(
+    trades: Trades,
+) -> None:
     trades.buy("2023-01-03", 10, 1000, symbol="A", id="older")
     trades.buy("2023-05-03", 10, 1000, symbol="B", id="newer")
     trades.buy("2024-02-25", 10, 900, symbol="A", account="spouse", id="replacement")
@@ -203,14 +211,16 @@ def test_losses_previewed_together_share_replacements_by_the_lots_acquisition(tr
     assert (older.disallowed, newer.disallowed) == (Decimal(200), 0)
 
 
-def test_one_sale_per_account_and_symbol_in_a_batch(trades):
+def test_one_sale_per_account_and_symbol_in_a_batch(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000)
     request = SaleRequest("brokerage", "X", Decimal(1), Decimal(100))
     with pytest.raises(TaxDataError, match="X is sold twice in brokerage"):
         trades.book().preview_sales(date(2024, 3, 1), [request, request])
 
 
-def test_a_loss_that_cannot_take_the_free_shares_leaves_them_to_the_next_loss(trades):
+def test_a_loss_that_cannot_take_the_free_shares_leaves_them_to_the_next_loss(
+    trades: Trades,
+) -> None:
     # r2 is a fill of r1's own purchase order: it cannot replace r1's loss (Rev. Rul. 56-602),
     # so the group's window still has 10 free shares when the later B loss is matched.
     trades.buy("2024-02-01", 10, 1000, symbol="A", id="r1", order_id="o1")
@@ -233,9 +243,9 @@ def test_a_loss_that_cannot_take_the_free_shares_leaves_them_to_the_next_loss(tr
     assert _facts(b.pieces) == _facts(replayed.sale("s2").pieces)
 
 
-def test_losses_after_the_free_shares_are_spoken_for_match_nothing(trades):
-    for n, on in enumerate(["2023-01-03", "2023-02-03", "2023-03-03"], start=1):
-        trades.buy(on, 10, 1000, id=f"loss{n}")
+def test_losses_after_the_free_shares_are_spoken_for_match_nothing(trades: Trades) -> None:
+    for n, bought in enumerate(["2023-01-03", "2023-02-03", "2023-03-03"], start=1):
+        trades.buy(bought, 10, 1000, id=f"loss{n}")
     trades.buy("2024-02-25", 15, 1200, account="spouse", id="replacement")
     on = date(2024, 3, 1)
     preview = trades.book().preview_sale("brokerage", "X", Decimal(30), on, Decimal(2400))
@@ -246,7 +256,9 @@ def test_losses_after_the_free_shares_are_spoken_for_match_nothing(trades):
 
 
 @pytest.mark.parametrize("method", list(LotMethod))
-def test_a_what_if_gives_the_previews_disallowed_before_building_its_records(trades, method):
+def test_a_what_if_gives_the_previews_disallowed_before_building_its_records(
+    trades: Trades, method: LotMethod
+) -> None:
     _worked_lot_set(trades)
     trades.buy(
         "2025-05-25", 20, 1900, symbol="XYZ", account="ira", account_type=AccountType.ROTH_IRA

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 
-from daemon.core.tax import LotMethod, Term, rank
+from daemon.core.tax import LotMethod, RealizedSale, Term, rank
+
+if TYPE_CHECKING:
+    from tests.unit.tax.conftest import Trades
 
 LOTS = [
     ("L1", "2023-01-10", 100, 6000),
@@ -23,14 +27,14 @@ SOLD = date(2025, 6, 2)
 
 
 @pytest.fixture
-def lot_set(trades):
+def lot_set(trades: Trades) -> Trades:
     for name, on, qty, cost in LOTS:
         trades.buy(on, qty, cost, symbol="XYZ", id=name)
     return trades
 
 
-def _before_wash(sale, term):
-    return sum(p.proceeds - p.basis for p in sale.pieces if p.term is term)
+def _before_wash(sale: RealizedSale, term: Term) -> Decimal:
+    return sum((p.proceeds - p.basis for p in sale.pieces if p.term is term), Decimal(0))
 
 
 @pytest.mark.parametrize(
@@ -43,7 +47,14 @@ def _before_wash(sale, term):
         (LotMethod.SPECIFIC, [("L1", 100), ("L2", 50)], 0, 3000, 1000),  # none named: FIFO
     ],
 )
-def test_methods_on_the_worked_lot_set(lot_set, method, relieved, short, long, disallowed):
+def test_methods_on_the_worked_lot_set(
+    lot_set: Trades,
+    method: LotMethod,
+    relieved: list[tuple[str, int]],
+    short: int,
+    long: int,
+    disallowed: int,
+) -> None:
     lot_set.sell("2025-06-02", 150, 15000, symbol="XYZ")
     sale = lot_set.book(default_method=method).sale("s1")
     assert [(p.source_id, p.qty) for p in sale.pieces] == relieved
@@ -54,13 +65,13 @@ def test_methods_on_the_worked_lot_set(lot_set, method, relieved, short, long, d
     assert sale.gain == short + long + disallowed
 
 
-def test_the_method_is_per_account(lot_set):
+def test_the_method_is_per_account(lot_set: Trades) -> None:
     lot_set.sell("2025-06-02", 150, 15000, symbol="XYZ")
     book = lot_set.book(methods={"brokerage": LotMethod.LIFO})
     assert [p.source_id for p in book.sale("s1").pieces] == ["L5", "L4"]
 
 
-def test_specific_identification_takes_the_named_lots(lot_set):
+def test_specific_identification_takes_the_named_lots(lot_set: Trades) -> None:
     lot_set.sell("2025-06-02", 150, 15000, symbol="XYZ", lots=[("L3", 100), ("L4", 50)])
     sale = lot_set.book().sale("s1")
     assert [(p.source_id, p.qty) for p in sale.pieces] == [("L3", 100), ("L4", 50)]
@@ -68,20 +79,20 @@ def test_specific_identification_takes_the_named_lots(lot_set):
     assert sale.disallowed == Decimal(500), "L5 replaces 50 of L3's shares"
 
 
-def test_named_lots_first_then_the_account_method_for_the_rest(lot_set):
+def test_named_lots_first_then_the_account_method_for_the_rest(lot_set: Trades) -> None:
     lot_set.sell("2025-06-02", 150, 15000, symbol="XYZ", lots=[("L4", 30)])
     sale = lot_set.book(default_method=LotMethod.LIFO).sale("s1")
     assert [(p.source_id, p.qty) for p in sale.pieces] == [("L4", 100), ("L5", 50)]
 
 
-def test_a_pick_without_quantity_takes_what_the_sale_needs_from_that_lot(lot_set):
+def test_a_pick_without_quantity_takes_what_the_sale_needs_from_that_lot(lot_set: Trades) -> None:
     lot_set.sell("2025-06-02", 40, 4000, symbol="XYZ", lots=["L3"])
     sale = lot_set.book().sale("s1")
     assert [(p.source_id, p.qty) for p in sale.pieces] == [("L3", 40)]
     assert sale.basis == Decimal(4400)
 
 
-def test_a_named_lot_holding_less_than_named_is_refused(lot_set):
+def test_a_named_lot_holding_less_than_named_is_refused(lot_set: Trades) -> None:
     from daemon.core.tax import TaxDataError
 
     lot_set.sell("2025-06-02", 60, 6000, symbol="XYZ", lots=[("L5", 60)])
@@ -89,7 +100,7 @@ def test_a_named_lot_holding_less_than_named_is_refused(lot_set):
         lot_set.book()
 
 
-def test_partial_relief_splits_cost_in_cents_and_keeps_the_total(trades):
+def test_partial_relief_splits_cost_in_cents_and_keeps_the_total(trades: Trades) -> None:
     trades.buy("2024-01-02", 3, 100)
     trades.sell("2024-02-01", 1, 40)
     book = trades.book()
@@ -98,7 +109,7 @@ def test_partial_relief_splits_cost_in_cents_and_keeps_the_total(trades):
     assert (lot.qty, lot.cost) == (2, Decimal("66.67"))
 
 
-def test_rank_orders_open_lots_for_the_planner(lot_set):
+def test_rank_orders_open_lots_for_the_planner(lot_set: Trades) -> None:
     lots = lot_set.book().lots(symbol="XYZ")
     ranked = rank(lots, LotMethod.HIFO, SOLD, Decimal(100))
     assert [lot.source_id for lot in ranked] == ["L2", "L3", "L5", "L4", "L1"]
@@ -108,7 +119,7 @@ def test_rank_orders_open_lots_for_the_planner(lot_set):
     assert [lot.source_id for lot in ranked] == ["L5", "L4", "L3", "L2", "L1"]
 
 
-def test_lifo_takes_the_later_of_two_same_day_purchases_first(trades):
+def test_lifo_takes_the_later_of_two_same_day_purchases_first(trades: Trades) -> None:
     trades.buy("2024-01-02", 10, 1000, id="morning")
     trades.buy("2024-01-02", 10, 1100, id="afternoon")
     trades.sell("2024-06-03", 10, 1200)

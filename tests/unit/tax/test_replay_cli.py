@@ -30,7 +30,8 @@ def _csv(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_replay_json_through_a_real_subprocess(tmp_path):
+@pytest.mark.slow
+def test_replay_json_through_a_real_subprocess(tmp_path: Path) -> None:
     path = _csv(tmp_path, PUB550)
     done = subprocess.run(
         [str(TRIMTAB), "tax", "replay", str(path), "--json"],
@@ -83,7 +84,7 @@ def test_replay_json_through_a_real_subprocess(tmp_path):
     ]
 
 
-def test_a_partial_wash_shows_the_lot_twice_with_one_source_id(tmp_path):
+def test_a_partial_wash_shows_the_lot_twice_with_one_source_id(tmp_path: Path) -> None:
     path = _csv(
         tmp_path,
         "id,date,account,account_type,symbol,side,qty,amount\n"
@@ -100,7 +101,7 @@ def test_a_partial_wash_shows_the_lot_twice_with_one_source_id(tmp_path):
     ]
 
 
-def test_identical_groups_and_lot_method_options(tmp_path):
+def test_identical_groups_and_lot_method_options(tmp_path: Path) -> None:
     path = _csv(
         tmp_path,
         "id,date,account,account_type,symbol,side,qty,price\n"
@@ -128,7 +129,7 @@ def test_identical_groups_and_lot_method_options(tmp_path):
     assert (fifo["gain"], fifo["disallowed"]) == ("0.00", "500.00")
 
 
-def test_without_json_prints_tables(tmp_path):
+def test_without_json_prints_tables(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["tax", "replay", str(_csv(tmp_path, PUB550))])
     assert result.exit_code == 0
     assert "Open lots" in result.stdout
@@ -157,7 +158,9 @@ BAD_ROWS = [
 
 
 @pytest.mark.parametrize(("row", "column", "problem"), BAD_ROWS)
-def test_bad_rows_name_row_and_column_and_exit_2(tmp_path, row, column, problem):
+def test_bad_rows_name_row_and_column_and_exit_2(
+    tmp_path: Path, row: str, column: str, problem: str
+) -> None:
     path = _csv(tmp_path, PUB550 + row + "\n")
     result = CliRunner().invoke(app, ["tax", "replay", str(path), "--json"])
     assert result.exit_code == 2
@@ -165,7 +168,7 @@ def test_bad_rows_name_row_and_column_and_exit_2(tmp_path, row, column, problem)
     assert f"row 5 (line 6), column {column}: {problem}" in " ".join(result.stderr.split())
 
 
-def test_bad_header_is_named(tmp_path):
+def test_bad_header_is_named(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
         ["tax", "replay", str(_csv(tmp_path, "id,date,account,symbol,side,qty,price,colour\n"))],
@@ -174,7 +177,7 @@ def test_bad_header_is_named(tmp_path):
     assert "column colour: unknown column" in " ".join(result.stderr.split())
 
 
-def test_parse_checks_required_columns_and_keeps_file_order():
+def test_parse_checks_required_columns_and_keeps_file_order() -> None:
     with pytest.raises(ReplayError, match="column account_type: missing from the header"):
         parse_trades("id,date,account,symbol,side,qty,price\n")
     trades, rows = parse_trades(PUB550)
@@ -185,20 +188,20 @@ def test_parse_checks_required_columns_and_keeps_file_order():
     assert trades[3].lots[0].source_id == "b1"
 
 
-def test_a_missing_file_is_an_error_not_a_traceback(tmp_path):
+def test_a_missing_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["tax", "replay", str(tmp_path / "none.csv")])
     assert result.exit_code == 2
     assert "cannot read the file: No such file" in " ".join(result.stderr.split())
 
 
-def test_a_row_with_more_fields_than_the_header_is_named(tmp_path):
+def test_a_row_with_more_fields_than_the_header_is_named(tmp_path: Path) -> None:
     path = _csv(tmp_path, PUB550 + "b9,2024-01-01,a,taxable,X,buy,1,,1,,,extra\n")
     result = CliRunner().invoke(app, ["tax", "replay", str(path)])
     assert result.exit_code == 2
     assert "row 5 (line 6), has more fields than the header" in " ".join(result.stderr.split())
 
 
-def test_a_header_only_file_replays_to_nothing(tmp_path):
+def test_a_header_only_file_replays_to_nothing(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["tax", "replay", str(_csv(tmp_path, HEADER)), "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"sales": [], "lots": []}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from daemon.core.tax import (
     View,
 )
 
+if TYPE_CHECKING:
+    from tests.unit.tax.conftest import Trades
+
 SOLD = date(2024, 3, 15)
 
 
@@ -25,7 +29,7 @@ def _day(offset: int) -> str:
 
 
 @pytest.mark.parametrize(("offset", "washes"), [(30, True), (31, False)])
-def test_window_after_the_sale_ends_on_day_30(trades, offset, washes):
+def test_window_after_the_sale_ends_on_day_30(trades: Trades, offset: int, washes: bool) -> None:
     trades.buy("2023-01-03", 10, 1000)
     trades.sell(_day(0), 10, 800)
     trades.buy(_day(offset), 10, 850)
@@ -33,21 +37,21 @@ def test_window_after_the_sale_ends_on_day_30(trades, offset, washes):
 
 
 @pytest.mark.parametrize(("offset", "washes"), [(-30, True), (-31, False)])
-def test_window_before_the_sale_starts_on_day_30(trades, offset, washes):
+def test_window_before_the_sale_starts_on_day_30(trades: Trades, offset: int, washes: bool) -> None:
     trades.buy("2023-01-03", 10, 1000)
     trades.buy(_day(offset), 10, 850)
     trades.sell(_day(0), 10, 800, lots=["b1"])
     assert (trades.book().sale("s1").disallowed == 200) is washes
 
 
-def test_window_days_are_calendar_days_across_a_leap_day(trades):
+def test_window_days_are_calendar_days_across_a_leap_day(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000)
     trades.buy("2024-02-14", 10, 850)  # 30 days before 2024-03-15, Feb 29 included
     trades.sell("2024-03-15", 10, 800, lots=["b1"])
     assert trades.book().sale("s1").disallowed == 200
 
 
-def test_replacements_are_taken_in_order_of_acquisition_across_accounts(trades):
+def test_replacements_are_taken_in_order_of_acquisition_across_accounts(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000)
     trades.sell("2024-03-15", 10, 800)
     trades.buy("2024-03-20", 10, 900, account="spouse", owner="spouse")
@@ -61,7 +65,7 @@ def test_replacements_are_taken_in_order_of_acquisition_across_accounts(trades):
     }
 
 
-def test_a_replacement_share_absorbs_only_one_loss(trades):
+def test_a_replacement_share_absorbs_only_one_loss(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000, id="a")
     trades.buy("2023-01-04", 10, 1000, id="c")
     trades.sell("2024-03-01", 10, 800, lots=["a"], id="sa")
@@ -75,7 +79,7 @@ def test_a_replacement_share_absorbs_only_one_loss(trades):
     assert lot.replacement_used
 
 
-def test_losses_are_processed_in_order_of_sale_not_of_the_file(trades):
+def test_losses_are_processed_in_order_of_sale_not_of_the_file(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000, id="a")
     trades.buy("2023-01-04", 10, 1000, id="c")
     trades.sell("2024-03-06", 10, 700, lots=["c"], id="later")
@@ -86,7 +90,7 @@ def test_losses_are_processed_in_order_of_sale_not_of_the_file(trades):
     assert book.sale("later").disallowed == 0
 
 
-def test_same_day_losses_are_processed_in_order_of_the_lots_acquisition(trades):
+def test_same_day_losses_are_processed_in_order_of_the_lots_acquisition(trades: Trades) -> None:
     trades.buy("2023-01-10", 100, 5000, id="old")
     trades.buy("2023-06-01", 100, 6000, id="new")
     trades.sell("2024-03-01", 200, 8000)  # LIFO relieves "new" first
@@ -97,7 +101,7 @@ def test_same_day_losses_are_processed_in_order_of_the_lots_acquisition(trades):
     assert by_lot == {"old": Decimal(1000), "new": Decimal(0)}
 
 
-def test_same_day_losses_in_separate_sales_follow_the_lots_acquisition_too(trades):
+def test_same_day_losses_in_separate_sales_follow_the_lots_acquisition_too(trades: Trades) -> None:
     trades.buy("2023-01-10", 100, 5000, id="old")
     trades.buy("2023-06-01", 100, 6000, id="new")
     trades.sell("2024-03-01", 100, 4000, lots=["new"], id="first")
@@ -108,7 +112,7 @@ def test_same_day_losses_in_separate_sales_follow_the_lots_acquisition_too(trade
     assert book.sale("first").disallowed == 0
 
 
-def test_partial_wash_disallows_only_the_matched_shares(trades):
+def test_partial_wash_disallows_only_the_matched_shares(trades: Trades) -> None:
     trades.buy("2023-01-03", 100, 5000)
     trades.sell("2024-03-01", 100, 4000)
     trades.buy("2024-03-20", 40, 1700)
@@ -117,7 +121,7 @@ def test_partial_wash_disallows_only_the_matched_shares(trades):
     assert sale.gain == Decimal(-600)
 
 
-def test_replacement_lot_is_split_into_washed_and_unwashed_pieces(trades):
+def test_replacement_lot_is_split_into_washed_and_unwashed_pieces(trades: Trades) -> None:
     trades.buy("2023-01-03", 30, 3000)
     trades.sell("2024-03-01", 30, 2400)
     trades.buy("2024-03-20", 100, 8000)
@@ -138,7 +142,9 @@ def test_replacement_lot_is_split_into_washed_and_unwashed_pieces(trades):
         (HoldingPeriodConvention.NO_DOUBLE_COUNT, date(2023, 11, 20)),
     ],
 )
-def test_holding_period_of_the_washed_shares_is_added_to_the_replacement(trades, convention, start):
+def test_holding_period_of_the_washed_shares_is_added_to_the_replacement(
+    trades: Trades, convention: HoldingPeriodConvention, start: date
+) -> None:
     trades.buy("2023-11-01", 10, 1000)
     trades.sell("2024-03-01", 10, 800)
     trades.buy("2024-03-20", 10, 850)
@@ -147,7 +153,9 @@ def test_holding_period_of_the_washed_shares_is_added_to_the_replacement(trades,
     assert lot.adjusted_basis == Decimal(1050)
 
 
-def test_no_double_count_takes_the_loss_lot_start_for_a_replacement_bought_before(trades):
+def test_no_double_count_takes_the_loss_lot_start_for_a_replacement_bought_before(
+    trades: Trades,
+) -> None:
     trades.buy("2023-11-01", 10, 1000)
     trades.buy("2024-02-20", 10, 850)
     trades.sell("2024-03-01", 10, 800, lots=["b1"])
@@ -158,7 +166,7 @@ def test_no_double_count_takes_the_loss_lot_start_for_a_replacement_bought_befor
     assert lot.holding_period_start == date(2023, 10, 22)  # add_days: 121 days before 02-20
 
 
-def test_tacked_holding_period_can_make_the_replacement_long_term(trades):
+def test_tacked_holding_period_can_make_the_replacement_long_term(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000)
     trades.sell("2023-12-01", 10, 800)
     trades.buy("2023-12-15", 10, 850)
@@ -168,7 +176,7 @@ def test_tacked_holding_period_can_make_the_replacement_long_term(trades):
     assert sale.gain == Decimal(150)
 
 
-def test_chain_adjusted_basis_turns_a_later_gain_into_a_washed_loss(trades):
+def test_chain_adjusted_basis_turns_a_later_gain_into_a_washed_loss(trades: Trades) -> None:
     trades.buy("2023-01-03", 100, 1000)
     trades.sell("2024-03-01", 100, 800)  # loss 200, washed into b2
     trades.buy("2024-03-10", 100, 900)  # basis 900 + 200 = 1100
@@ -184,7 +192,7 @@ def test_chain_adjusted_basis_turns_a_later_gain_into_a_washed_loss(trades):
     assert lot.adjusted_basis == Decimal(1050)
 
 
-def test_gains_never_wash(trades):
+def test_gains_never_wash(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 800)
     trades.sell("2024-03-01", 10, 1000)
     trades.buy("2024-03-10", 10, 950)
@@ -195,7 +203,7 @@ def test_gains_never_wash(trades):
     assert not book.lots()[0].replacement_used
 
 
-def test_shares_of_the_same_purchase_are_not_a_replacement_rev_rul_56_602(trades):
+def test_shares_of_the_same_purchase_are_not_a_replacement_rev_rul_56_602(trades: Trades) -> None:
     trades.buy("2024-02-20", 100, 10000)
     trades.sell("2024-03-01", 50, 4000)
     book = trades.book()
@@ -203,21 +211,23 @@ def test_shares_of_the_same_purchase_are_not_a_replacement_rev_rul_56_602(trades
     assert book.sale("s1").gain == Decimal(-1000)
 
 
-def test_fills_of_one_purchase_order_are_not_replacements_for_each_other(trades):
+def test_fills_of_one_purchase_order_are_not_replacements_for_each_other(trades: Trades) -> None:
     trades.buy("2024-02-20", 60, 6000, order_id="order-1")
     trades.buy("2024-02-20", 40, 4000, order_id="order-1")
     trades.sell("2024-03-01", 60, 4800, lots=["b1"])
     assert trades.book().sale("s1").disallowed == 0
 
 
-def test_a_separate_purchase_within_30_days_is_a_replacement(trades):
+def test_a_separate_purchase_within_30_days_is_a_replacement(trades: Trades) -> None:
     trades.buy("2024-02-20", 50, 5000)
     trades.buy("2024-02-21", 50, 5000)
     trades.sell("2024-03-01", 50, 4000, lots=["b1"])
     assert trades.book().sale("s1").disallowed == 1000
 
 
-def test_earlier_purchase_policy_decides_whether_a_lot_bought_before_the_loss_lot_counts(trades):
+def test_earlier_purchase_policy_decides_whether_a_lot_bought_before_the_loss_lot_counts(
+    trades: Trades,
+) -> None:
     trades.buy("2024-02-10", 50, 5000, id="a")
     trades.buy("2024-02-20", 50, 5500, id="b")
     trades.sell("2024-03-01", 50, 4500, lots=["b"])
@@ -225,7 +235,7 @@ def test_earlier_purchase_policy_decides_whether_a_lot_bought_before_the_loss_lo
     assert trades.book(earlier_purchase_replaces=False).sale("s1").disallowed == 0
 
 
-def test_ira_purchase_before_the_sale_also_disallows_for_good(trades):
+def test_ira_purchase_before_the_sale_also_disallows_for_good(trades: Trades) -> None:
     trades.buy("2023-01-03", 100, 1000)
     trades.buy("2024-02-25", 100, 650, account="roth", account_type=AccountType.ROTH_IRA)
     trades.sell("2024-03-01", 100, 600, lots=["b1"])
@@ -233,7 +243,7 @@ def test_ira_purchase_before_the_sale_also_disallows_for_good(trades):
     assert sale.permanent == sale.disallowed == Decimal(400)
 
 
-def test_a_loss_inside_an_ira_is_never_washed(trades):
+def test_a_loss_inside_an_ira_is_never_washed(trades: Trades) -> None:
     ira = AccountType.TRADITIONAL_IRA
     trades.buy("2023-01-03", 100, 1000, account="ira", account_type=ira)
     trades.sell("2024-03-01", 100, 600, account="ira", account_type=ira)
@@ -245,7 +255,7 @@ def test_a_loss_inside_an_ira_is_never_washed(trades):
     assert all(lot.wash_adjustment == 0 for lot in book.lots())
 
 
-def test_a_spouses_purchase_washes_the_loss_and_takes_the_basis(trades):
+def test_a_spouses_purchase_washes_the_loss_and_takes_the_basis(trades: Trades) -> None:
     trades.buy("2023-01-03", 100, 1000, owner="me")
     trades.sell("2024-03-01", 100, 600)
     trades.buy("2024-03-05", 100, 650, account="spouse-brokerage", owner="spouse")
@@ -255,7 +265,7 @@ def test_a_spouses_purchase_washes_the_loss_and_takes_the_basis(trades):
     assert (lot.owner, lot.adjusted_basis) == ("spouse", Decimal(1050))
 
 
-def test_substantially_identical_symbols_are_a_user_defined_group(trades):
+def test_substantially_identical_symbols_are_a_user_defined_group(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 4000, symbol="VOO")
     trades.sell("2024-03-01", 10, 3500, symbol="VOO")
     trades.buy("2024-03-05", 10, 3600, symbol="IVV")
@@ -266,7 +276,7 @@ def test_substantially_identical_symbols_are_a_user_defined_group(trades):
     assert (lot.symbol, lot.adjusted_basis) == ("IVV", Decimal(4100))
 
 
-def test_broker_view_only_washes_within_one_account_and_symbol(trades):
+def test_broker_view_only_washes_within_one_account_and_symbol(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 4000, symbol="VOO")
     trades.sell("2024-03-01", 10, 3500, symbol="VOO")
     trades.buy("2024-03-05", 10, 3600, symbol="IVV")
@@ -283,7 +293,7 @@ def test_broker_view_only_washes_within_one_account_and_symbol(trades):
     assert (wash.replacement_account, wash.replacement_symbol) == ("brokerage", "VOO")
 
 
-def test_a_replacement_sold_before_the_loss_sale_does_not_count(trades):
+def test_a_replacement_sold_before_the_loss_sale_does_not_count(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 1000, id="a")
     trades.buy("2024-02-20", 10, 900, id="b")
     trades.sell("2024-02-25", 10, 950, lots=["b"])
@@ -291,7 +301,7 @@ def test_a_replacement_sold_before_the_loss_sale_does_not_count(trades):
     assert trades.book().sale("s2").disallowed == 0
 
 
-def test_shares_sold_the_same_day_are_not_replacements(trades):
+def test_shares_sold_the_same_day_are_not_replacements(trades: Trades) -> None:
     # The reference's worked lot set: selling L5 with L2 avoids the wash.
     trades.buy("2024-03-15", 100, 12000, id="L2")
     trades.buy("2025-05-20", 50, 5000, id="L5")
@@ -299,7 +309,9 @@ def test_shares_sold_the_same_day_are_not_replacements(trades):
     assert trades.book().sale("s1").disallowed == 0
 
 
-def test_shares_sold_by_a_later_sale_the_same_day_are_not_replacements_either(trades):
+def test_shares_sold_by_a_later_sale_the_same_day_are_not_replacements_either(
+    trades: Trades,
+) -> None:
     trades.buy("2024-03-15", 100, 12000, id="L2")
     trades.buy("2025-05-20", 50, 5000, id="L5")
     trades.sell("2025-06-02", 100, 10000, lots=["L2"])
@@ -307,7 +319,7 @@ def test_shares_sold_by_a_later_sale_the_same_day_are_not_replacements_either(tr
     assert trades.book().sale("s1").disallowed == 0
 
 
-def test_shares_bought_the_same_day_after_the_sale_are_replacements(trades):
+def test_shares_bought_the_same_day_after_the_sale_are_replacements(trades: Trades) -> None:
     trades.buy("2024-03-15", 100, 12000)
     trades.sell("2025-06-02", 100, 10000)
     trades.buy("2025-06-02", 100, 10100)
@@ -325,13 +337,15 @@ def test_shares_bought_the_same_day_after_the_sale_are_replacements(trades):
         ("2023-03-01", "2024-03-02", Term.LONG),
     ],
 )
-def test_long_term_means_held_more_than_one_year(trades, bought, sold, term):
+def test_long_term_means_held_more_than_one_year(
+    trades: Trades, bought: str, sold: str, term: Term
+) -> None:
     trades.buy(bought, 1, 100)
     trades.sell(sold, 1, 120)
     assert trades.book().sale("s1").term is term
 
 
-def test_a_sale_relieving_both_terms_is_mixed(trades):
+def test_a_sale_relieving_both_terms_is_mixed(trades: Trades) -> None:
     trades.buy("2022-01-03", 10, 1000)
     trades.buy("2023-06-01", 10, 1000)
     trades.sell("2023-09-01", 20, 2400)
@@ -340,7 +354,7 @@ def test_a_sale_relieving_both_terms_is_mixed(trades):
     assert (sale.gain_by_term(Term.LONG), sale.gain_by_term(Term.SHORT)) == (200, 200)
 
 
-def test_selling_more_than_held_is_refused_naming_the_trade(trades):
+def test_selling_more_than_held_is_refused_naming_the_trade(trades: Trades) -> None:
     trades.buy("2024-01-02", 10, 1000)
     trades.sell("2024-02-01", 11, 1200)
     with pytest.raises(TaxDataError, match=r"trade s1, qty: sells 11 but only 10 are held"):
@@ -348,7 +362,9 @@ def test_selling_more_than_held_is_refused_naming_the_trade(trades):
 
 
 @pytest.mark.parametrize("method", list(LotMethod))
-def test_selling_more_than_held_is_refused_under_every_method(trades, method):
+def test_selling_more_than_held_is_refused_under_every_method(
+    trades: Trades, method: LotMethod
+) -> None:
     trades.buy("2024-01-02", 10, 1000)
     trades.buy("2024-01-05", "2.50", 300)
     trades.sell("2024-02-01", 13, 1200)
@@ -356,7 +372,7 @@ def test_selling_more_than_held_is_refused_under_every_method(trades, method):
         trades.book(default_method=method)
 
 
-def test_a_named_lot_must_be_held(trades):
+def test_a_named_lot_must_be_held(trades: Trades) -> None:
     trades.buy("2024-01-02", 10, 1000)
     trades.buy("2024-01-03", 10, 1000, symbol="Y")
     trades.sell("2024-02-01", 5, 600, lots=["b2"])
@@ -364,7 +380,7 @@ def test_a_named_lot_must_be_held(trades):
         trades.book()
 
 
-def test_an_account_keeps_one_type(trades):
+def test_an_account_keeps_one_type(trades: Trades) -> None:
     trades.buy("2024-01-02", 10, 1000)
     trades.buy("2024-01-03", 10, 1000, account_type=AccountType.ROTH_IRA)
     with pytest.raises(
@@ -373,7 +389,7 @@ def test_an_account_keeps_one_type(trades):
         trades.book()
 
 
-def test_trade_ids_are_unique(trades):
+def test_trade_ids_are_unique(trades: Trades) -> None:
     trades.buy("2024-01-02", 10, 1000, id="x")
     trades.buy("2024-01-03", 10, 1000, id="x")
     with pytest.raises(TaxDataError, match="appears more than once"):

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 
 from daemon.core.domain import AccountType
 
+if TYPE_CHECKING:
+    from tests.unit.tax.conftest import Trades
 
-def test_pub550_example_1_disallowed_loss_is_added_to_the_new_shares(trades):
+
+def test_pub550_example_1_disallowed_loss_is_added_to_the_new_shares(trades: Trades) -> None:
     trades.buy("2022-01-03", 100, 1000)
     trades.sell("2022-03-01", 100, 750)
     trades.buy("2022-03-15", 100, 800)
@@ -27,7 +31,7 @@ def test_pub550_example_1_disallowed_loss_is_added_to_the_new_shares(trades):
     assert lot.adjusted_basis == Decimal(1050)
 
 
-def test_pub550_example_2_fewer_shares_bought_than_sold(trades):
+def test_pub550_example_2_fewer_shares_bought_than_sold(trades: Trades) -> None:
     trades.buy("2021-09-24", 100, 5000)
     trades.buy("2021-12-21", 50, 2750)
     trades.buy("2021-12-28", 25, 1125)
@@ -42,7 +46,7 @@ def test_pub550_example_2_fewer_shares_bought_than_sold(trades):
     assert bases == {"b2": Decimal(3250), "b3": Decimal(1375)}
 
 
-def test_pub550_example_3_only_the_first_shares_bought_are_replacements(trades):
+def test_pub550_example_3_only_the_first_shares_bought_are_replacements(trades: Trades) -> None:
     trades.buy("2021-09-24", 100, 5000)
     trades.sell("2022-02-03", 100, 4000)
     for day in ("2022-02-10", "2022-02-11", "2022-02-14", "2022-02-15"):
@@ -68,7 +72,9 @@ def test_pub550_example_3_only_the_first_shares_bought_are_replacements(trades):
     [(90, 110), (70, 90)],
     ids=["example-1-bought-higher", "example-2-bought-lower"],
 )
-def test_reg_1_1091_2_basis_of_the_replacement(trades, new_cost, new_basis):
+def test_reg_1_1091_2_basis_of_the_replacement(
+    trades: Trades, new_cost: int, new_basis: int
+) -> None:
     trades.buy("1954-06-01", 1, 100)
     trades.sell("1955-01-15", 1, 80)
     trades.buy("1955-02-01", 1, new_cost)
@@ -80,7 +86,9 @@ def test_reg_1_1091_2_basis_of_the_replacement(trades, new_cost, new_basis):
 
 
 @pytest.mark.parametrize("ira", [AccountType.TRADITIONAL_IRA, AccountType.ROTH_IRA])
-def test_rev_rul_2008_5_ira_purchase_disallows_the_loss_for_good(trades, ira):
+def test_rev_rul_2008_5_ira_purchase_disallows_the_loss_for_good(
+    trades: Trades, ira: AccountType
+) -> None:
     trades.buy("2007-06-01", 100, 1000)
     trades.sell("2007-12-20", 100, 600)
     trades.buy("2007-12-21", 100, 600, account="ira", account_type=ira)
