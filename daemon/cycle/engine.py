@@ -19,7 +19,18 @@ from typing import Any
 import structlog
 
 from adapters.base import Broker
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import (
+    AuditEvent,
+    CycleFailed,
+    CycleFinished,
+    CycleStarted,
+    DriftAfter,
+    PlanMade,
+    RiskDecisions,
+    SentOrder,
+    SnapshotTaken,
+    TargetsChosen,
+)
 from daemon.config.policy import planning_policy
 from daemon.config.settings import AccountSettings, Settings
 from daemon.core.calendar import market_open, trading_day
@@ -35,6 +46,7 @@ from daemon.cycle.tax import TaxCycle, tax_symbols
 from daemon.logs import get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
+from daemon.store.audit_log import AuditLog
 from daemon.store.cycles import next_attempt_id, slot_attempts, slot_base
 from daemon.store.db import Database
 from daemon.store.killswitch import current as kill_switch_state
@@ -141,15 +153,14 @@ class Engine:
                     )
                 )
             AuditLog(session).append(
-                AuditKind.CYCLE_STARTED,
-                {
-                    "mode": mode,
-                    "submit": submit,
-                    "slot": slot,
-                    "broker": settings.broker,
-                    "strategy": settings.strategy,
-                    "withdrawal": withdrawal,
-                },
+                CycleStarted(
+                    mode=mode,
+                    submit=submit,
+                    slot=slot,
+                    broker=settings.broker,
+                    strategy=settings.strategy,
+                    withdrawal=withdrawal,
+                ),
                 at=started,
                 account=account,
                 cycle_id=cycle_id,
@@ -194,7 +205,7 @@ class Engine:
             holdings={p.symbol: p.qty for p in snapshot.positions},
             prices={s: q.price for s, q in snapshot.quotes.items()},
         )
-        self._audit(AuditKind.SNAPSHOT, {"snapshot": snapshot}, account, cycle_id)
+        self._audit(SnapshotTaken(snapshot), account, cycle_id)
         if submit:  # the broker's valuation and new flows, for returns; never fails the cycle
             record_point(
                 database=self._database,
@@ -216,12 +227,7 @@ class Engine:
             cycle_id=cycle_id,
         )
         targets = check_targets(strategy.targets(context), settings.strategy)
-        self._audit(
-            AuditKind.TARGETS,
-            {"strategy": settings.strategy, "targets": targets},
-            account,
-            cycle_id,
-        )
+        self._audit(TargetsChosen(settings.strategy, targets), account, cycle_id)
         targets = tax.stand_ins(targets, context.holdings, context.prices, snapshot.cash)
         max_age = timedelta(hours=float(self._settings.risk.max_quote_age_hours))
         plan_input = planning_input(
@@ -242,14 +248,13 @@ class Engine:
             at=self._clock(),
         ).plan
         self._audit(
-            AuditKind.PLAN,
-            {
-                "plan": plan,
-                "prices_as_of": {s: snapshot.quotes[s].as_of for s in plan_input.prices},
-                "synthetic_prices": sorted(
-                    s for s in plan_input.prices if snapshot.quotes[s].synthetic
+            PlanMade(
+                plan=plan,
+                prices_as_of={s: snapshot.quotes[s].as_of for s in plan_input.prices},
+                synthetic_prices=tuple(
+                    sorted(s for s in plan_input.prices if snapshot.quotes[s].synthetic)
                 ),
-            },
+            ),
             account,
             cycle_id,
         )
@@ -298,7 +303,7 @@ class Engine:
                 traded_today=activity.traded_today,
             ),
         )
-        self._audit(AuditKind.RISK_DECISION, {"decisions": review.decisions}, account, cycle_id)
+        self._audit(RiskDecisions(review.decisions), account, cycle_id)
         tripped = [d for d in review.denied if d.check in TRIPPING_CHECKS]
         if tripped and submit:
             self._halt(account, cycle_id, f"{tripped[0].check}: {tripped[0].reason}")
@@ -436,42 +441,42 @@ class Engine:
     def _finish(self, report: CycleReport, log: Any, *, slot_row: bool) -> None:
         plan = report.plan
         assert plan is not None
-        summary = {
-            "outcome": report.outcome,
-            "submitted": report.submitted,
-            "why_not_submitted": report.why_not_submitted,
-            "planned_orders": len(plan.orders),
-            "denied": len(report.review.denied) if report.review else 0,
-            "orders": [
-                {
-                    "symbol": o.intent.symbol,
-                    "side": o.intent.side,
-                    "qty": o.intent.qty,
-                    "status": o.status,
-                    "client_order_id": o.intent.client_order_id,
-                }
+        summary = CycleFinished(
+            outcome=report.outcome,
+            submitted=report.submitted,
+            why_not_submitted=report.why_not_submitted,
+            planned_orders=len(plan.orders),
+            denied=len(report.review.denied) if report.review else 0,
+            orders=tuple(
+                SentOrder(
+                    symbol=o.intent.symbol,
+                    side=o.intent.side,
+                    qty=o.intent.qty,
+                    status=o.status,
+                    client_order_id=o.intent.client_order_id,
+                )
                 for o in report.outcomes
-            ],
-            "cash_after_plan": plan.cash_after,
-            "triggered": plan.triggered,
-        }
-        if report.drift_after is not None:
-            summary["drift_after"] = [
-                {
-                    "symbol": row.symbol,
-                    "weight": row.weight,
-                    "target": row.target,
-                    "low": row.low,
-                    "high": row.high,
-                    "out_of_band": row.out_of_band,
-                    "managed": row.managed,
-                }
+            ),
+            cash_after_plan=plan.cash_after,
+            triggered=plan.triggered,
+            drift_after=None
+            if report.drift_after is None
+            else tuple(
+                DriftAfter(
+                    symbol=row.symbol,
+                    weight=row.weight,
+                    target=row.target,
+                    low=row.low,
+                    high=row.high,
+                    out_of_band=row.out_of_band,
+                    managed=row.managed,
+                )
                 for row in report.drift_after
-            ]
+            ),
+        )
         now = self._clock()
         with self._database.transaction() as session:
             AuditLog(session).append(
-                AuditKind.CYCLE_FINISHED,
                 summary,
                 at=now,
                 account=report.account,
@@ -497,8 +502,7 @@ class Engine:
         now = self._clock()
         with self._database.transaction() as session:
             AuditLog(session).append(
-                AuditKind.CYCLE_FAILED,
-                {"error_type": type(exc).__name__, "error": str(exc)},
+                CycleFailed(error_type=type(exc).__name__, error=str(exc)),
                 at=now,
                 account=account,
                 cycle_id=cycle_id,
@@ -519,8 +523,6 @@ class Engine:
             error=error,
         )
 
-    def _audit(self, kind: AuditKind, payload: dict[str, Any], account: str, cycle_id: str) -> None:
+    def _audit(self, event: AuditEvent, account: str, cycle_id: str) -> None:
         with self._database.transaction() as session:
-            AuditLog(session).append(
-                kind, payload, at=self._clock(), account=account, cycle_id=cycle_id
-            )
+            AuditLog(session).append(event, at=self._clock(), account=account, cycle_id=cycle_id)

@@ -17,11 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import LedgerSale, RelievedLot, TaxDecisions, TaxLots
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import AccountSnapshot
@@ -33,8 +32,9 @@ from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.harvest import stand_in_targets
 from daemon.core.tax.plan_types import TaxContext, TaxedPlan, TaxPreview
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
-from daemon.core.tax.types import TaxPolicy
+from daemon.core.tax.types import LotMethod, TaxPolicy
 from daemon.cycle.retry import ReadRetrying
+from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
 from daemon.store.tax_ledger import (
     HouseholdAccount,
@@ -178,15 +178,14 @@ class TaxCycle:
                         harvest=symbol in taxed.harvest,
                     )
             AuditLog(session).append(
-                AuditKind.TAX_DECISION,
-                {
-                    "decisions": taxed.decisions,
-                    "preview": taxed.preview,
-                    "lots": {s: list(p) for s, p in taxed.lots.items()},
-                    "harvest": sorted(taxed.harvest),
-                    "lot_method": account.tax.lot_method,
-                    "stand_ins": self.notes,
-                },
+                TaxDecisions(
+                    decisions=taxed.decisions,
+                    preview=taxed.preview,
+                    lots={s: tuple(p) for s, p in taxed.lots.items()},
+                    harvest=tuple(sorted(taxed.harvest)),
+                    lot_method=LotMethod(account.tax.lot_method),
+                    stand_ins=tuple(self.notes),
+                ),
                 at=at,
                 account=self.account,
                 cycle_id=cycle_id,
@@ -226,8 +225,7 @@ class TaxCycle:
             )
             if sales:
                 AuditLog(session).append(
-                    AuditKind.TAX_LOTS,
-                    {"sales": [_sale_payload(s) for s in sales]},
+                    TaxLots(sales=tuple(_ledger_sale(s) for s in sales)),
                     at=now,
                     account=self.account,
                     cycle_id=cycle_id,
@@ -240,19 +238,19 @@ def _since(session: Session, account: str, now: datetime) -> datetime:
     return mark if mark is not None else datetime(1970, 1, 1, tzinfo=now.tzinfo)
 
 
-def _sale_payload(sale: RecordedSale) -> dict[str, Any]:
-    return {
-        "sale_id": sale.sale_id,
-        "fill_id": sale.source_id,
-        "symbol": sale.symbol,
-        "sold": sale.sold,
-        "qty": sale.qty,
-        "proceeds": sale.proceeds,
-        "method": sale.method,
-        "harvest": sale.harvest,
-        "lots": [{"lot_id": lot_id, "qty": qty} for lot_id, qty in sale.lots],
-        "unmatched": sale.unmatched,
-    }
+def _ledger_sale(sale: RecordedSale) -> LedgerSale:
+    return LedgerSale(
+        sale_id=sale.sale_id,
+        fill_id=sale.source_id,
+        symbol=sale.symbol,
+        sold=sale.sold,
+        qty=sale.qty,
+        proceeds=sale.proceeds,
+        method=sale.method,
+        harvest=sale.harvest,
+        lots=tuple(RelievedLot(lot_id, qty) for lot_id, qty in sale.lots),
+        unmatched=sale.unmatched,
+    )
 
 
 def _preview_note(preview: TaxPreview) -> str:

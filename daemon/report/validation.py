@@ -37,10 +37,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TypeVar
 
-from daemon.audit.log import AuditKind, AuditRecord
+from daemon.audit import events
+from daemon.audit.events import AuditEvent, AuditKind
+from daemon.audit.record import AuditRecord, events_of
 from daemon.core.domain import OrderStatus, Side
+from daemon.core.planner import DriftRow
+
+E = TypeVar("E", bound=AuditEvent)
 
 BPS = Decimal(10_000)
 BPS_STEP = Decimal("0.01")
@@ -225,8 +230,8 @@ def validate(
 
 
 def _submitting_cycle(kinds: Mapping[str, list[AuditRecord]], account: str) -> bool:
-    started = kinds.get(AuditKind.CYCLE_STARTED, [])
-    return any(r.account == account and r.payload.get("submit") is True for r in started)
+    started = events_of(kinds.get(AuditKind.CYCLE_STARTED, []), events.CycleStarted)
+    return any(r.account == account and event.submit for r, event in started)
 
 
 def _order_check(order: OrderFact) -> OrderCheck:
@@ -296,15 +301,14 @@ def _drift_after(
     rows: list[DriftAfter] = []
     unknown = 0
     for cycle_id, kinds in cycles.items():
-        finished = kinds.get(AuditKind.CYCLE_FINISHED, [])
-        if not finished:
+        finished = _last(kinds, events.CycleFinished)
+        if finished is None:
             continue  # failed or still running: it has no end state to judge
-        payload = finished[-1].payload
-        recorded = payload.get("drift_after")
-        if recorded is None and payload.get("submitted") is False:
-            plans = kinds.get(AuditKind.PLAN, [])
+        recorded: Sequence[events.DriftAfter | DriftRow] | None = finished.drift_after
+        if recorded is None and not finished.submitted:
+            made = _last(kinds, events.PlanMade)
             # Nothing was sent: the account ends the cycle where its plan found it.
-            recorded = plans[-1].payload["plan"]["drift"] if plans else None
+            recorded = made.plan.drift if made else None
         if recorded is None:
             unknown += 1
             continue
@@ -312,15 +316,15 @@ def _drift_after(
             DriftAfter(
                 account=account,
                 cycle_id=cycle_id,
-                symbol=row["symbol"],
-                weight=Decimal(row["weight"]),
-                target=Decimal(row["target"]),
-                low=Decimal(row["low"]),
-                high=Decimal(row["high"]),
-                out_of_band=bool(row["out_of_band"]),
+                symbol=row.symbol,
+                weight=row.weight,
+                target=row.target,
+                low=row.low,
+                high=row.high,
+                out_of_band=row.out_of_band,
             )
             for row in recorded
-            if row.get("managed", True) and row["symbol"] != "CASH"
+            if row.managed and row.symbol != "CASH"
         ]
     return rows, unknown
 
@@ -328,30 +332,28 @@ def _drift_after(
 def _skipped(account: str, records: Iterable[AuditRecord]) -> int:
     """Count the slots `trimtab run` reached too late to run (it records them at once)."""
     return sum(
-        int(r.payload.get("skipped_count", 1))
-        for r in records
-        if r.kind == AuditKind.CYCLE_FINISHED
-        and r.account == account
-        and r.payload.get("outcome") == "skipped"
+        finished.skipped_count or 1
+        for r, finished in events_of(records, events.CycleFinished)
+        if r.account == account and finished.outcome == "skipped"
     )
 
 
 def _reconciliation(account: str, records: Iterable[AuditRecord]) -> tuple[list[Mismatch], int]:
     mismatches: list[Mismatch] = []
     external = 0
-    for record in records:
-        if record.kind != AuditKind.RECONCILIATION or record.account != account:
+    for record, reconciled in events_of(records, events.Reconciled):
+        if record.account != account:
             continue
-        external += len(record.payload.get("external_fills", []))
-        for symbol, numbers in sorted(record.payload.get("mismatches", {}).items()):
+        external += len(reconciled.external_fills)
+        for symbol, numbers in sorted(reconciled.mismatches.items()):
             mismatches.append(
                 Mismatch(
                     account=account,
                     cycle_id=record.cycle_id,
                     at=record.recorded_at,
                     symbol=symbol,
-                    expected=Decimal(numbers["expected"]),
-                    broker=Decimal(numbers["broker"]),
+                    expected=numbers.expected,
+                    broker=numbers.broker,
                 )
             )
     return mismatches, external
@@ -368,17 +370,13 @@ def _summary(
     *,
     skipped: int,
 ) -> AccountSummary:
-    planned = sum(
-        len(_last(kinds, AuditKind.PLAN, {"plan": {"orders": []}})["plan"]["orders"])
-        for kinds in cycles.values()
-    )
+    plans = [_last(kinds, events.PlanMade) for kinds in cycles.values()]
+    planned = sum(len(made.plan.orders) for made in plans if made is not None)
+    reviews = [_last(kinds, events.RiskDecisions) for kinds in cycles.values()]
     denied = sum(
-        sum(
-            1
-            for d in _last(kinds, AuditKind.RISK_DECISION, {"decisions": []})["decisions"]
-            if not d["allowed"]
-        )
-        for kinds in cycles.values()
+        sum(1 for d in review.decisions if not d.allowed)
+        for review in reviews
+        if review is not None
     )
     outcomes: defaultdict[str, int] = defaultdict(int)
     for order in orders:
@@ -417,9 +415,10 @@ def _summary(
     )
 
 
-def _last(kinds: Mapping[str, list[AuditRecord]], kind: str, default: dict[str, Any]) -> Any:
-    found = kinds.get(kind, [])
-    return found[-1].payload if found else default
+def _last(kinds: Mapping[str, list[AuditRecord]], kind: type[E]) -> E | None:
+    """Return the cycle's last event of type `kind` (None if it has none it can read)."""
+    found = events_of(kinds.get(kind.KIND, []), kind)
+    return found[-1][1] if found else None
 
 
 def _findings(
@@ -435,10 +434,11 @@ def _findings(
     def add(severity: str, kind: str, what: str, fix: str) -> None:
         found.append(Finding(account, severity, kind, what, fix))
 
+    failures = {cid: _last(kinds, events.CycleFailed) for cid, kinds in cycles.items()}
     errors = [
-        f"{cid}: {kinds[AuditKind.CYCLE_FAILED][-1].payload.get('error', '')}"
-        for cid, kinds in cycles.items()
-        if AuditKind.CYCLE_FAILED in kinds
+        f"{cid}: {failed.error if failed else ''}"
+        for cid, failed in failures.items()
+        if AuditKind.CYCLE_FAILED in cycles[cid]
     ]
     if errors:
         add(
