@@ -138,5 +138,8 @@ def _summary(event: AuditEvent | RawEvent) -> str | None:
 def summarize(record: AuditRecord) -> str:
     """Return a short text a person can read for `record`: its JSON for a kind without a
     summary, or for a payload its kind's event type cannot read."""
-    summary = _summary(record.event)
+    try:
+        summary = _summary(record.event)
+    except ArithmeticError:  # a number too large to print as money: show it as stored
+        summary = None
     return str(dict(record.payload)) if summary is None else summary
