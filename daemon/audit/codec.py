@@ -13,7 +13,7 @@ __all__ = ["DecodeError", "from_jsonable"]
 import dataclasses
 import functools
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -22,6 +22,8 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 from daemon.audit.jsonable import json_key
 
 T = TypeVar("T")
+Reader = Callable[[Any], Any]
+"""Turns the JSON of one type into a value of it; built once per type (`reader`)."""
 
 
 class DecodeError(ValueError):
@@ -30,77 +32,97 @@ class DecodeError(ValueError):
 
 def from_jsonable(kind: Any, value: Any) -> Any:
     """Return `value` (plain JSON data) as an instance of the type `kind`."""
-    origin = get_origin(kind)
+    return reader(kind)(value)
+
+
+@functools.cache
+def reader(kind: Any) -> Reader:
+    """Return the function that reads the JSON of `kind`, built once per type."""
+    origin, args = get_origin(kind), get_args(kind)
     if kind is Any:
-        return value
+        return _same
     if origin is Union or origin is types.UnionType:
-        return _union(get_args(kind), value)
+        members = tuple(reader(a) for a in args if a is not type(None))
+        return functools.partial(_union, type(None) in args, members)
     if origin is Literal:
-        if any(value == choice and type(value) is type(choice) for choice in get_args(kind)):
-            return value
-        raise DecodeError(f"{value!r} is not one of {get_args(kind)}")
+        return functools.partial(_literal, args)
     if origin is tuple:
-        return _tuple(get_args(kind), value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return functools.partial(_sequence, reader(args[0]))
+        return functools.partial(_fixed, tuple(reader(a) for a in args))
     if origin is frozenset:
-        (item,) = get_args(kind)
-        return frozenset(from_jsonable(item, v) for v in _expect(value, list))
+        item = reader(args[0])
+        return lambda value: frozenset(item(v) for v in _expect(value, list))
     if origin is dict or origin is Mapping:
-        key, item = get_args(kind)
-        return {
-            from_jsonable(key, k): from_jsonable(item, v) for k, v in _expect(value, dict).items()
-        }
+        key, item = reader(args[0]), reader(args[1])
+        return lambda value: {key(k): item(v) for k, v in _expect(value, dict).items()}
     if isinstance(kind, type):
-        return _plain(kind, value)
-    raise DecodeError(f"cannot read a {kind} from JSON")
+        return _plain(kind)
+    raise TypeError(f"no JSON reader for {kind}")
 
 
-def _union(members: tuple[Any, ...], value: Any) -> Any:
-    if value is None and type(None) in members:
+def _same(value: Any) -> Any:
+    return value
+
+
+def _union(optional: bool, members: tuple[Reader, ...], value: Any) -> Any:
+    if value is None and optional:
         return None
     problems = []
     for member in members:
-        if member is type(None):
-            continue
         try:
-            return from_jsonable(member, value)
+            return member(value)
         except DecodeError as exc:
             problems.append(str(exc))
     raise DecodeError("; ".join(problems) or f"{value!r} is not None")
 
 
-def _tuple(items: tuple[Any, ...], value: Any) -> tuple[Any, ...]:
+def _literal(choices: tuple[Any, ...], value: Any) -> Any:
+    if any(value == choice and type(value) is type(choice) for choice in choices):
+        return value
+    raise DecodeError(f"{value!r} is not one of {choices}")
+
+
+def _sequence(item: Reader, value: Any) -> tuple[Any, ...]:
+    return tuple(item(v) for v in _expect(value, list))
+
+
+def _fixed(items: tuple[Reader, ...], value: Any) -> tuple[Any, ...]:
     values = _expect(value, list)
-    if len(items) == 2 and items[1] is Ellipsis:
-        return tuple(from_jsonable(items[0], v) for v in values)
     if len(items) != len(values):
         raise DecodeError(f"expected {len(items)} items, found {len(values)}")
-    return tuple(from_jsonable(item, v) for item, v in zip(items, values, strict=True))
+    return tuple(item(v) for item, v in zip(items, values, strict=True))
 
 
-def _plain(kind: type, value: Any) -> Any:
+def _plain(kind: type) -> Reader:
     if dataclasses.is_dataclass(kind):
-        return _dataclass(kind, _expect(value, dict))
+        return _dataclass(kind)
     if issubclass(kind, Enum):
-        try:
-            return kind(value)
-        except ValueError:
-            raise DecodeError(f"{value!r} is not a {kind.__name__}") from None
+        return functools.partial(_enum, kind)
     if kind is bool or kind is str:
-        return _expect(value, kind)
+        return functools.partial(_expect, kind=kind)
     if kind is int:
-        if isinstance(value, bool):
-            raise DecodeError(f"expected an int, found {value!r}")
-        return _expect(value, int)
+        return _int
     if kind is float or kind is Decimal:
-        return _number(kind, value)
+        return functools.partial(_number, kind)
     if kind is datetime:
-        moment = _parse(datetime.fromisoformat, _expect(value, str))
-        if moment.tzinfo is None:
-            raise DecodeError(f"{value!r} has no time zone")
-        return moment
+        return _datetime
     if kind is date:
-        return _parse(date.fromisoformat, _expect(value, str))
-    raise DecodeError(f"cannot read a {kind.__name__} from JSON")
+        return lambda value: _parse(date.fromisoformat, _expect(value, str))
+    raise TypeError(f"no JSON reader for {kind.__name__}")
+
+
+def _enum(kind: type[Enum], value: Any) -> Enum:
+    try:
+        return kind(value)
+    except ValueError:
+        raise DecodeError(f"{value!r} is not a {kind.__name__}") from None
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise DecodeError(f"expected an int, found {value!r}")
+    return _expect(value, int)
 
 
 def _number(kind: type[float] | type[Decimal], value: Any) -> float | Decimal:
@@ -112,6 +134,13 @@ def _number(kind: type[float] | type[Decimal], value: Any) -> float | Decimal:
         raise DecodeError(f"{value!r} is not a number") from None
 
 
+def _datetime(value: Any) -> datetime:
+    moment: datetime = _parse(datetime.fromisoformat, _expect(value, str))
+    if moment.tzinfo is None:
+        raise DecodeError(f"{value!r} has no time zone")
+    return moment
+
+
 def _parse(parse: Any, text: str) -> Any:
     try:
         return parse(text)
@@ -119,26 +148,33 @@ def _parse(parse: Any, text: str) -> Any:
         raise DecodeError(f"{text!r} is not an ISO 8601 date or time") from None
 
 
-def _dataclass(kind: type, value: dict[str, Any]) -> Any:
-    hints = _hints(kind)
-    given: dict[str, Any] = {}
-    for field in dataclasses.fields(kind):
-        if not field.init:
-            continue
-        key = json_key(field)
-        if key in value:
-            given[field.name] = from_jsonable(hints[field.name], value[key])
-        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise DecodeError(f"{kind.__name__} needs {key!r}")
-    try:
-        return kind(**given)
-    except (TypeError, ValueError) as exc:
-        raise DecodeError(f"not a valid {kind.__name__}: {exc}") from exc
+def _dataclass(kind: type) -> Reader:
+    hints = get_type_hints(kind)
+    fields = [
+        (
+            field.name,
+            json_key(field),
+            reader(hints[field.name]),
+            field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING,
+        )
+        for field in dataclasses.fields(kind)
+        if field.init
+    ]
 
+    def read(value: Any) -> Any:
+        _expect(value, dict)
+        given: dict[str, Any] = {}
+        for name, key, read_field, required in fields:
+            if key in value:
+                given[name] = read_field(value[key])
+            elif required:
+                raise DecodeError(f"{kind.__name__} needs {key!r}")
+        try:
+            return kind(**given)
+        except (TypeError, ValueError) as exc:
+            raise DecodeError(f"not a valid {kind.__name__}: {exc}") from exc
 
-@functools.cache
-def _hints(kind: type) -> dict[str, Any]:
-    return get_type_hints(kind)
+    return read
 
 
 def _expect(value: Any, kind: type[T]) -> T:

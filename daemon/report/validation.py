@@ -40,12 +40,14 @@ from decimal import Decimal
 from typing import TypeVar
 
 from daemon.audit import events
-from daemon.audit.events import AuditEvent, AuditKind
-from daemon.audit.record import AuditRecord, events_of
+from daemon.audit.events import AuditEvent, AuditKind, RawEvent
+from daemon.audit.record import AuditRecord
 from daemon.core.domain import OrderStatus, Side
 from daemon.core.planner import DriftRow
 
 E = TypeVar("E", bound=AuditEvent)
+Read = tuple[AuditRecord, AuditEvent | RawEvent]
+"""A record with its event, decoded once."""
 
 BPS = Decimal(10_000)
 BPS_STEP = Decimal("0.01")
@@ -187,10 +189,11 @@ def validate(
     max_slippage_bps: Decimal,
 ) -> Validation:
     """Compare plans with what the broker did, per account, over [since, until)."""
-    by_cycle: dict[str, dict[str, list[AuditRecord]]] = defaultdict(lambda: defaultdict(list))
-    for record in records:
+    read = [(record, record.event) for record in records]
+    by_cycle: dict[str, dict[str, list[Read]]] = defaultdict(lambda: defaultdict(list))
+    for record, event in read:
         if record.cycle_id is not None:
-            by_cycle[record.cycle_id][record.kind].append(record)
+            by_cycle[record.cycle_id][record.kind].append((record, event))
     checks = tuple(_order_check(o) for o in orders)
     summaries: list[AccountSummary] = []
     drift: list[DriftAfter] = []
@@ -202,7 +205,7 @@ def validate(
         }
         mine = [c for c in checks if c.account == account]
         account_drift, unknown = _drift_after(account, cycles)
-        account_mismatches, external = _reconciliation(account, records)
+        account_mismatches, external = _reconciliation(account, read)
         summary = _summary(
             account,
             cycles,
@@ -211,7 +214,7 @@ def validate(
             unknown,
             account_mismatches,
             external,
-            skipped=_skipped(account, records),
+            skipped=_skipped(account, read),
         )
         summaries.append(summary)
         drift += account_drift
@@ -229,9 +232,11 @@ def validate(
     )
 
 
-def _submitting_cycle(kinds: Mapping[str, list[AuditRecord]], account: str) -> bool:
-    started = events_of(kinds.get(AuditKind.CYCLE_STARTED, []), events.CycleStarted)
-    return any(r.account == account and event.submit for r, event in started)
+def _submitting_cycle(kinds: Mapping[str, list[Read]], account: str) -> bool:
+    return any(
+        r.account == account and isinstance(event, events.CycleStarted) and event.submit
+        for r, event in kinds.get(AuditKind.CYCLE_STARTED, [])
+    )
 
 
 def _order_check(order: OrderFact) -> OrderCheck:
@@ -295,7 +300,7 @@ def _fill_price(order: OrderFact) -> Decimal | None:
 
 
 def _drift_after(
-    account: str, cycles: Mapping[str, Mapping[str, list[AuditRecord]]]
+    account: str, cycles: Mapping[str, Mapping[str, list[Read]]]
 ) -> tuple[list[DriftAfter], int]:
     """Return every managed symbol's weight after each cycle, and how many cycles lack it."""
     rows: list[DriftAfter] = []
@@ -329,20 +334,22 @@ def _drift_after(
     return rows, unknown
 
 
-def _skipped(account: str, records: Iterable[AuditRecord]) -> int:
+def _skipped(account: str, read: Iterable[Read]) -> int:
     """Count the slots `trimtab run` reached too late to run (it records them at once)."""
     return sum(
         finished.skipped_count or 1
-        for r, finished in events_of(records, events.CycleFinished)
-        if r.account == account and finished.outcome == "skipped"
+        for r, finished in read
+        if isinstance(finished, events.CycleFinished)
+        and r.account == account
+        and finished.outcome == "skipped"
     )
 
 
-def _reconciliation(account: str, records: Iterable[AuditRecord]) -> tuple[list[Mismatch], int]:
+def _reconciliation(account: str, read: Iterable[Read]) -> tuple[list[Mismatch], int]:
     mismatches: list[Mismatch] = []
     external = 0
-    for record, reconciled in events_of(records, events.Reconciled):
-        if record.account != account:
+    for record, reconciled in read:
+        if not isinstance(reconciled, events.Reconciled) or record.account != account:
             continue
         external += len(reconciled.external_fills)
         for symbol, numbers in sorted(reconciled.mismatches.items()):
@@ -361,7 +368,7 @@ def _reconciliation(account: str, records: Iterable[AuditRecord]) -> tuple[list[
 
 def _summary(
     account: str,
-    cycles: Mapping[str, Mapping[str, list[AuditRecord]]],
+    cycles: Mapping[str, Mapping[str, list[Read]]],
     orders: Sequence[OrderCheck],
     drift: Sequence[DriftAfter],
     drift_unknown: int,
@@ -415,15 +422,17 @@ def _summary(
     )
 
 
-def _last(kinds: Mapping[str, list[AuditRecord]], kind: type[E]) -> E | None:
+def _last(kinds: Mapping[str, list[Read]], kind: type[E]) -> E | None:
     """Return the cycle's last event of type `kind` (None if it has none it can read)."""
-    found = events_of(kinds.get(kind.KIND, []), kind)
-    return found[-1][1] if found else None
+    for _, event in reversed(kinds.get(kind.KIND, [])):
+        if isinstance(event, kind):
+            return event
+    return None
 
 
 def _findings(
     summary: AccountSummary,
-    cycles: Mapping[str, Mapping[str, list[AuditRecord]]],
+    cycles: Mapping[str, Mapping[str, list[Read]]],
     orders: Sequence[OrderCheck],
     mismatches: Sequence[Mismatch],
     max_slippage_bps: Decimal,
