@@ -26,10 +26,10 @@ sys.path.insert(0, str(REPO))
 
 from daemon.audit.export import export_line  # noqa: E402
 from daemon.audit.head import AUDIT_HEAD_NAME, read_head  # noqa: E402
-from daemon.audit.log import AuditLog  # noqa: E402 (after the path set-up)
 from daemon.report.data import gather  # noqa: E402
 from daemon.report.html import render_html  # noqa: E402
 from daemon.report.writer import write_daily_report  # noqa: E402
+from daemon.store.audit_log import AuditLog  # noqa: E402 (after the path set-up)
 from tests.integration.report_history import LAST, build_history, sessions  # noqa: E402
 
 

@@ -21,9 +21,19 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import (
+    CycleFinished,
+    CycleStarted,
+    DriftAfter,
+    PlanMade,
+    Reconciled,
+    RiskDecisions,
+)
 from daemon.cli.validate_cmd import load_validation
-from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.domain import BrokerOrder, Mode, OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.planner import DriftRow, Plan, PlannedOrder
+from daemon.core.risk import CheckDecision
+from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database, open_database
 from daemon.store.intents import IntentStore, client_order_id
 from daemon.store.models import CycleRow, FillRow
@@ -32,20 +42,48 @@ START = datetime(2025, 1, 6, 20, 45, tzinfo=UTC)
 SYMBOLS = ("VTI", "VXUS", "BND", "SCHD", "VNQ", "GLD", "TIP", "IEF")
 
 
-def drift_rows(symbols: tuple[str, ...]) -> list[dict[str, object]]:
+def drift_rows(symbols: tuple[str, ...]) -> tuple[DriftRow, ...]:
     weight = Decimal(1) / len(symbols)
-    return [
-        {
-            "symbol": s,
-            "weight": weight,
-            "target": weight,
-            "low": weight - Decimal("0.05"),
-            "high": weight + Decimal("0.05"),
-            "out_of_band": False,
-            "managed": True,
-        }
+    band = Decimal("0.05")
+    return tuple(
+        DriftRow(
+            symbol=s,
+            qty=Decimal(10),
+            price=Decimal(100),
+            value=Decimal(1000),
+            weight=weight,
+            target=weight,
+            low=weight - band,
+            high=weight + band,
+            out_of_band=False,
+            managed=True,
+            qty_after=Decimal(10),
+            weight_after=weight,
+            note="",
+        )
         for s in symbols
-    ]
+    )
+
+
+def plan_of(symbols: tuple[str, ...]) -> Plan:
+    orders = tuple(
+        PlannedOrder(s, Side.BUY, Decimal(10), Decimal(100), Decimal(1000), "bench")
+        for s in symbols
+    )
+    cash = Decimal(1000) * len(symbols)
+    return Plan(orders, drift_rows(symbols), cash, cash, Decimal(0), triggered=True, notes=())
+
+
+def allowed(order: PlannedOrder) -> CheckDecision:
+    return CheckDecision(
+        order.symbol, order.side, order.qty, order.notional, True, "all", "", passed=()
+    )
+
+
+def after(row: DriftRow) -> DriftAfter:
+    return DriftAfter(
+        row.symbol, row.weight, row.target, row.low, row.high, row.out_of_band, row.managed
+    )
 
 
 def write_history(database: Database, days: int, accounts: list[str], orders: int) -> int:
@@ -72,16 +110,11 @@ def write_history(database: Database, days: int, accounts: list[str], orders: in
                 session.flush()
                 log = AuditLog(session)
                 store = IntentStore(session)
-                planned = [
-                    {"symbol": s, "side": "buy", "qty": "10", "price": "100", "notional": "1000"}
-                    for s in symbols
-                ]
-
                 note = partial(log.append, at=at, account=account, cycle_id=cycle_id)
-                plan = {"orders": planned, "drift": drift_rows(symbols)}
-                note(AuditKind.CYCLE_STARTED, {"submit": True})
-                note(AuditKind.PLAN, {"plan": plan})
-                note(AuditKind.RISK_DECISION, {"decisions": [{"allowed": True} for _ in symbols]})
+                plan = plan_of(symbols)
+                note(CycleStarted(Mode.PAPER, True, "manual", "sim", "bench"))
+                note(PlanMade(plan, prices_as_of=dict.fromkeys(symbols, at)))
+                note(RiskDecisions(tuple(allowed(o) for o in plan.orders)))
                 for seq, symbol in enumerate(symbols, 1):
                     intent = OrderIntent(
                         client_order_id=client_order_id(cycle_id, seq),
@@ -129,10 +162,15 @@ def write_history(database: Database, days: int, accounts: list[str], orders: in
                             recorded_at=filled_at,
                         )
                     )
-                note(AuditKind.RECONCILIATION, {"mismatches": {}, "external_fills": []})
+                note(Reconciled(False, Decimal(0), {}, (), (), (), (), {}))
                 note(
-                    AuditKind.CYCLE_FINISHED,
-                    {"submitted": True, "drift_after": drift_rows(symbols)},
+                    CycleFinished(
+                        "succeeded",
+                        submitted=True,
+                        why_not_submitted="",
+                        planned_orders=len(plan.orders),
+                        drift_after=tuple(after(row) for row in plan.drift),
+                    )
                 )
                 records += 6
     return records

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from daemon.audit.log import AuditRecord
+from daemon.audit.record import AuditRecord
 from daemon.monitor.notify import redact
 
 

@@ -1,8 +1,13 @@
-"""Convert domain values to JSON-ready data: Decimals as strings, times as ISO 8601 in UTC."""
+"""Convert domain values to JSON-ready data: Decimals as strings, times as ISO 8601 in UTC.
+
+A dataclass field may say how it is written through its metadata: `JSON_NAME` (the key, when
+the field's name cannot be it, like `from`) and `OMIT_NONE` (left out when None, so a record
+of a shape that never had the field reads as it always did).
+"""
 
 from __future__ import annotations
 
-__all__ = ["canonical_json", "to_jsonable"]
+__all__ = ["JSON_NAME", "OMIT_NONE", "canonical_json", "json_key", "to_jsonable"]
 
 import dataclasses
 import json
@@ -14,6 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
+
+JSON_NAME = "json_name"
+OMIT_NONE = "omit_none"
+
+
+def json_key(field: dataclasses.Field[Any]) -> str:
+    """Return the key `field` is written under."""
+    return str(field.metadata.get(JSON_NAME, field.name))
 
 
 def to_jsonable(value: Any) -> Any:
@@ -38,7 +51,11 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            json_key(f): to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not (f.metadata.get(OMIT_NONE) and getattr(value, f.name) is None)
+        }
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

@@ -4,134 +4,142 @@ from __future__ import annotations
 
 __all__ = ["summarize"]
 
-from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
 
-from daemon.audit.log import AuditKind, AuditRecord
-
-
-def _money(text: Any) -> str:
-    try:
-        return f"${Decimal(str(text)):,.2f}"
-    except ArithmeticError:
-        return str(text)
-
-
-def _pct(text: Any) -> str:
-    return f"{Decimal(str(text)) * 100:.1f}%"
-
-
-def _cycle_started(p: Mapping[str, Any]) -> str:
-    what = "submit" if p.get("submit") else "plan only"
-    extra = (
-        f", withdrawal {_money(p['withdrawal'])}" if p.get("withdrawal") not in (None, "0") else ""
-    )
-    return (
-        f"mode {p.get('mode')}, {what}; broker {p.get('broker')}, "
-        f"strategy {p.get('strategy')}{extra}"
-    )
+from daemon.audit.events import (
+    AuditEvent,
+    CashMovement,
+    CycleFailed,
+    CycleFinished,
+    CycleStarted,
+    KillSwitchChanged,
+    OrderIntentSent,
+    OrderResult,
+    PlanMade,
+    RawEvent,
+    RiskDecisions,
+    SnapshotTaken,
+    TargetsChosen,
+)
+from daemon.audit.record import AuditRecord
 
 
-def _snapshot(p: Mapping[str, Any]) -> str:
-    snap = p["snapshot"]
-    quotes = snap.get("quotes", {})
-    synthetic = any(q.get("synthetic") for q in quotes.values())
-    positions = ", ".join(f"{pos['qty']} {pos['symbol']}" for pos in snap.get("positions", []))
-    prices = ", ".join(f"{s} {_money(q['price'])}" for s, q in sorted(quotes.items()))
+def _money(value: Decimal | None) -> str:
+    return str(value) if value is None else f"${value:,.2f}"
+
+
+def _pct(value: Decimal) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def _cycle_started(e: CycleStarted) -> str:
+    what = "submit" if e.submit else "plan only"
+    extra = f", withdrawal {_money(e.withdrawal)}" if e.withdrawal else ""
+    return f"mode {e.mode}, {what}; broker {e.broker}, strategy {e.strategy}{extra}"
+
+
+def _snapshot(e: SnapshotTaken) -> str:
+    snap = e.snapshot
+    synthetic = any(q.synthetic for q in snap.quotes.values())
+    positions = ", ".join(f"{pos.qty} {pos.symbol}" for pos in snap.positions)
+    prices = ", ".join(f"{s} {_money(q.price)}" for s, q in sorted(snap.quotes.items()))
     label = " (SYNTHETIC prices)" if synthetic else ""
     return (
-        f"cash {_money(snap['cash'])}; positions: {positions or 'none'}; "
+        f"cash {_money(snap.cash)}; positions: {positions or 'none'}; "
         f"prices{label}: {prices or 'none'}"
     )
 
 
-def _targets(p: Mapping[str, Any]) -> str:
-    return ", ".join(f"{s} {_pct(w)}" for s, w in p["targets"].items())
+def _targets(e: TargetsChosen) -> str:
+    return ", ".join(f"{s} {_pct(w)}" for s, w in e.targets.items())
 
 
-def _plan(p: Mapping[str, Any]) -> str:
-    plan = p["plan"]
+def _plan(e: PlanMade) -> str:
+    plan = e.plan
     lines = [
-        f"{len(plan['orders'])} order(s); rebalance "
-        f"{'triggered' if plan['triggered'] else 'not needed'}; value {_money(plan['nav'])}; "
-        f"cash {_money(plan['cash_before'])} -> {_money(plan['cash_after'])}"
+        f"{len(plan.orders)} order(s); rebalance "
+        f"{'triggered' if plan.triggered else 'not needed'}; value {_money(plan.nav)}; "
+        f"cash {_money(plan.cash_before)} -> {_money(plan.cash_after)}"
     ]
-    lines += [f"  {order['reason']}" for order in plan["orders"]]
-    lines += [f"  drift {row['symbol']}: {row['note']}" for row in plan["drift"] if row["note"]]
-    lines += [f"  note: {note}" for note in plan["notes"]]
+    lines += [f"  {order.reason}" for order in plan.orders]
+    lines += [f"  drift {row.symbol}: {row.note}" for row in plan.drift if row.note]
+    lines += [f"  note: {note}" for note in plan.notes]
     return "\n".join(lines)
 
 
-def _decisions(p: Mapping[str, Any]) -> str:
-    decisions = p["decisions"]
-    allowed = sum(1 for d in decisions if d["allowed"])
-    lines = [f"{allowed} allowed, {len(decisions) - allowed} refused"]
+def _decisions(e: RiskDecisions) -> str:
+    allowed = sum(1 for d in e.decisions if d.allowed)
+    lines = [f"{allowed} allowed, {len(e.decisions) - allowed} refused"]
     lines += [
-        f"  refused {d['side']} {d['qty']} {d['symbol']} by {d['check']}: {d['reason']}"
-        for d in decisions
-        if not d["allowed"]
+        f"  refused {d.side} {d.qty} {d.symbol} by {d.check}: {d.reason}"
+        for d in e.decisions
+        if not d.allowed
     ]
     return "\n".join(lines)
 
 
-def _intent(p: Mapping[str, Any]) -> str:
-    i = p["intent"]
-    return (
-        f"sending {i['client_order_id']}: {i['side']} {i['qty']} {i['symbol']} ({i['order_type']})"
-    )
+def _intent(e: OrderIntentSent) -> str:
+    i = e.intent
+    return f"sending {i.client_order_id}: {i.side} {i.qty} {i.symbol} ({i.order_type})"
 
 
-def _result(p: Mapping[str, Any]) -> str:
-    order = p.get("broker_order") or {}
+def _result(e: OrderResult) -> str:
+    order = e.broker_order
     fill = ""
-    if order.get("avg_fill_price") is not None:
-        fill = f", filled {order['filled_qty']} @ {_money(order['avg_fill_price'])}"
-    detail = f" ({p['detail']})" if p.get("detail") else ""
-    ident = p.get("client_order_id", "")
-    return f"{ident} {p.get('side')} {p.get('qty', '')} {p['symbol']}: {p['status']}{fill}{detail}"
+    if order is not None and order.avg_fill_price is not None:
+        fill = f", filled {order.filled_qty} @ {_money(order.avg_fill_price)}"
+    detail = f" ({e.detail})" if e.detail else ""
+    ident = e.client_order_id or ""
+    qty = "" if e.qty is None else e.qty
+    return f"{ident} {e.side} {qty} {e.symbol}: {e.status}{fill}{detail}"
 
 
-def _finished(p: Mapping[str, Any]) -> str:
-    why = f" ({p['why_not_submitted']})" if p.get("why_not_submitted") else ""
-    sent = len(p.get("orders", []))
-    return f"{p['outcome']}: {p['planned_orders']} planned, {sent} sent{why}"
+def _finished(e: CycleFinished) -> str:
+    why = f" ({e.why_not_submitted})" if e.why_not_submitted else ""
+    return f"{e.outcome}: {e.planned_orders} planned, {len(e.orders)} sent{why}"
 
 
-def _failed(p: Mapping[str, Any]) -> str:
-    return f"{p['error_type']}: {p['error']}"
+def _kill(e: KillSwitchChanged) -> str:
+    state = "ENGAGED" if e.engaged else "cleared"
+    return f"kill switch {state} by {e.actor}: {e.reason}"
 
 
-def _kill(p: Mapping[str, Any]) -> str:
-    state = "ENGAGED" if p["engaged"] else "cleared"
-    return f"kill switch {state} by {p['actor']}: {p['reason']}"
+def _cash(e: CashMovement) -> str:
+    return f"{e.kind} {_money(e.amount)}; cash now {_money(e.cash_after)}"
 
 
-def _cash(p: Mapping[str, Any]) -> str:
-    return f"{p.get('kind')} {_money(p.get('amount'))}; cash now {_money(p.get('cash_after'))}"
-
-
-_SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    AuditKind.CYCLE_STARTED: _cycle_started,
-    AuditKind.SNAPSHOT: _snapshot,
-    AuditKind.TARGETS: _targets,
-    AuditKind.PLAN: _plan,
-    AuditKind.RISK_DECISION: _decisions,
-    AuditKind.ORDER_INTENT: _intent,
-    AuditKind.ORDER_RESULT: _result,
-    AuditKind.CYCLE_FINISHED: _finished,
-    AuditKind.CYCLE_FAILED: _failed,
-    AuditKind.KILL_SWITCH: _kill,
-    AuditKind.CASH_MOVEMENT: _cash,
-}
+def _summary(event: AuditEvent | RawEvent) -> str | None:
+    match event:
+        case CycleStarted():
+            return _cycle_started(event)
+        case SnapshotTaken():
+            return _snapshot(event)
+        case TargetsChosen():
+            return _targets(event)
+        case PlanMade():
+            return _plan(event)
+        case RiskDecisions():
+            return _decisions(event)
+        case OrderIntentSent():
+            return _intent(event)
+        case OrderResult():
+            return _result(event)
+        case CycleFinished():
+            return _finished(event)
+        case CycleFailed():
+            return f"{event.error_type}: {event.error}"
+        case KillSwitchChanged():
+            return _kill(event)
+        case CashMovement():
+            return _cash(event)
+    return None
 
 
 def summarize(record: AuditRecord) -> str:
-    """Return a short text a person can read for `record` (raw JSON for unknown kinds)."""
-    summary = _SUMMARIES.get(record.kind)
-    if summary is None:
-        return str(dict(record.payload))
+    """Return a short text a person can read for `record`: its JSON for a kind without a
+    summary, or for a payload its kind's event type cannot read."""
     try:
-        return summary(record.payload)
-    except (KeyError, TypeError, AttributeError, ArithmeticError):
-        return str(dict(record.payload))
+        summary = _summary(record.event)
+    except ArithmeticError:  # a number too large to print as money: show it as stored
+        summary = None
+    return str(dict(record.payload)) if summary is None else summary

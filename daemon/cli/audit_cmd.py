@@ -18,14 +18,16 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
+from daemon.audit.events import AuditKind
 from daemon.audit.export import export_line, parse_moment
 from daemon.audit.head import AUDIT_HEAD_NAME, read_head
-from daemon.audit.log import AuditKind, AuditLog, AuditRecord
+from daemon.audit.record import AuditRecord
 from daemon.audit.view import summarize
 from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, handle_errors, load_app
 from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.monitor.notify import secret_values
+from daemon.store.audit_log import AuditLog
 
 audit_app = typer.Typer(help="Read, follow, verify and export the audit log.")
 

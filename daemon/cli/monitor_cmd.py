@@ -13,12 +13,13 @@ import typer
 from rich import box
 from rich.table import Table
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import CashMovement
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.monitor.alerting import listed_alerts
 from daemon.monitor.performance_view import AccountPerformance, performance_view
 from daemon.service.day_end import end_of_day
+from daemon.store.audit_log import AuditLog
 from daemon.store.cash_flows import FLOW_TIME, CashFlow, FlowKind, flows_between, record_flow
 
 performance_app = typer.Typer(help="Valuation history, returns and risk.", no_args_is_help=True)
@@ -179,15 +180,14 @@ def add(
             new = record_flow(session, flow, exchange=app.settings.exchange, now=now)
             if new:
                 AuditLog(session).append(
-                    AuditKind.CASH_MOVEMENT,
-                    {
-                        "kind": flow.kind,
-                        "amount": value,
-                        "at": flow.at,
-                        "source": "manual",
-                        "ref": flow.external_id,
-                        "note": note,
-                    },
+                    CashMovement(
+                        kind=flow.kind,
+                        amount=value,
+                        at=flow.at,
+                        source="manual",
+                        ref=flow.external_id,
+                        note=note,
+                    ),
                     at=now,
                     account=account,
                 )

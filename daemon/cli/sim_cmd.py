@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import CashMovement
 from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.store.audit_log import AuditLog
 from daemon.store.cash_flows import sync_flows
 
 sim_app = typer.Typer(help="The built-in simulated broker.", no_args_is_help=True)
@@ -75,8 +76,7 @@ def _move_cash(config: Any, account: str | None, text: str, kind: str) -> None:
         )
         with app.database.transaction() as session:
             AuditLog(session).append(
-                AuditKind.CASH_MOVEMENT,
-                {"kind": kind, "amount": amount, "cash_after": cash, "broker": "sim"},
+                CashMovement(kind=kind, amount=amount, cash_after=cash, broker="sim"),
                 at=app.clock(),
                 account=name,
             )

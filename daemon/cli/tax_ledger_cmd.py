@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import DeclaredTrade, TaxLots
 from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.core.calendar import exchange_timezone
@@ -28,6 +28,7 @@ from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.form8949 import Form8949Row, form8949_rows, form8949_totals
 from daemon.core.tax.types import LossWindow, PurchaseWindow, View
+from daemon.store.audit_log import AuditLog
 from daemon.store.lot_import import LotImportError, import_lots, parse_lots_csv
 from daemon.store.tax_ledger import (
     HouseholdAccount,
@@ -77,9 +78,9 @@ def _household(app: App, view: View = View.HOUSEHOLD) -> _Household:
     return _Household(accounts, book, sales)
 
 
-def _audit(app: App, payload: dict[str, Any], account: str | None = None) -> None:
+def _audit(app: App, event: TaxLots, account: str | None = None) -> None:
     with app.database.transaction() as session:
-        AuditLog(session).append(AuditKind.TAX_LOTS, payload, at=app.clock(), account=account)
+        AuditLog(session).append(event, at=app.clock(), account=account)
 
 
 def import_file(
@@ -103,13 +104,9 @@ def import_file(
             )
             with app.database.transaction() as session:
                 count = import_lots(session, rows, path=str(file), at=app.clock())
-                AuditLog(session).append(
-                    AuditKind.TAX_LOTS,
-                    {"import": str(file), "lots": count},
-                    at=app.clock(),
-                )
+                AuditLog(session).append(TaxLots(imported=str(file), lots=count), at=app.clock())
         except LotImportError as exc:
-            _audit(app, {"import": str(file), "rejected": list(exc.problems)})
+            _audit(app, TaxLots(imported=str(file), rejected=tuple(exc.problems)))
             fail(str(exc))
         console.print(f"imported {count} lot(s) from {file}")
 
@@ -128,15 +125,15 @@ def add_trade(
 ) -> None:
     """Declare a trade in an outside account (spouse, another broker, an employer plan)."""
     with load_app(config) as app:
-        declared = {
-            "account": account,
-            "symbol": symbol.upper(),
-            "side": side,
-            "date": on,
-            "qty": qty,
-            "amount": amount,
-            "note": note,
-        }
+        declared = DeclaredTrade(
+            account=account,
+            symbol=symbol.upper(),
+            side=side,
+            date=on,
+            qty=qty,
+            amount=amount,
+            note=note,
+        )
         try:
             day = _date(on, "--date")
             if day > _today(app):
@@ -157,13 +154,12 @@ def add_trade(
                     at=app.clock(),
                 )
                 AuditLog(session).append(
-                    AuditKind.TAX_LOTS,
-                    {"declared": declared, "recorded_as": result.kind, "id": result.id},
+                    TaxLots(declared=declared, recorded_as=result.kind, id=result.id),
                     at=app.clock(),
                     account=account,
                 )
         except DataError as exc:
-            _audit(app, {"declared": declared, "rejected": str(exc)}, account)
+            _audit(app, TaxLots(declared=declared, rejected=str(exc)), account)
             fail(str(exc))
         console.print(f"recorded {side} of {qty} {symbol.upper()} in {account} on {day}")
 

@@ -23,7 +23,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import AuditKind
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.core.domain import OrderStatus, Side
@@ -37,6 +37,7 @@ from daemon.report.validation import (
 from daemon.report.validation import (
     validate as compare,
 )
+from daemon.store.audit_log import AuditLog
 from daemon.store.models import FillRow, OrderEventRow, OrderIntentRow
 
 DEFAULT_DAYS = 7

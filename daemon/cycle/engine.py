@@ -23,7 +23,18 @@ from typing import Any
 import structlog
 
 from adapters.base import Broker
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import (
+    AuditEvent,
+    CycleFailed,
+    CycleFinished,
+    CycleStarted,
+    DriftAfter,
+    PlanMade,
+    RiskDecisions,
+    SentOrder,
+    SnapshotTaken,
+    TargetsChosen,
+)
 from daemon.config.policy import decision_input
 from daemon.config.settings import AccountSettings, Settings
 from daemon.core.calendar import market_open, trading_day
@@ -40,6 +51,7 @@ from daemon.cycle.tax import TaxCycle, tax_symbols
 from daemon.logs import get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
+from daemon.store.audit_log import AuditLog
 from daemon.store.cycles import next_attempt_id, slot_attempts, slot_base
 from daemon.store.db import Database
 from daemon.store.killswitch import current as kill_switch_state
@@ -134,15 +146,14 @@ class Engine:
                     )
                 )
             AuditLog(session).append(
-                AuditKind.CYCLE_STARTED,
-                {
-                    "mode": mode,
-                    "submit": submit,
-                    "slot": slot,
-                    "broker": settings.broker,
-                    "strategy": settings.strategy,
-                    "withdrawal": withdrawal,
-                },
+                CycleStarted(
+                    mode=mode,
+                    submit=submit,
+                    slot=slot,
+                    broker=settings.broker,
+                    strategy=settings.strategy,
+                    withdrawal=withdrawal,
+                ),
                 at=started,
                 account=account,
                 cycle_id=cycle_id,
@@ -250,7 +261,7 @@ class Engine:
             holdings={p.symbol: p.qty for p in snapshot.positions},
             prices={s: q.price for s, q in snapshot.quotes.items()},
         )
-        self._audit(AuditKind.SNAPSHOT, {"snapshot": snapshot}, account, cycle_id)
+        self._audit(SnapshotTaken(snapshot), account, cycle_id)
         if submit:  # the broker's valuation and new flows, for returns; never fails the cycle
             record_point(
                 database=self._database,
@@ -309,27 +320,19 @@ class Engine:
         submit: bool,
     ) -> None:
         """Audit the decision step by step: targets, tax, plan, pre-trade checks."""
-        self._audit(
-            AuditKind.TARGETS,
-            {"strategy": settings.strategy, "targets": decision.targets},
-            account,
-            cycle_id,
-        )
+        self._audit(TargetsChosen(settings.strategy, decision.targets), account, cycle_id)
         tax.keep(decision, cycle_id=cycle_id, save=submit, at=self._clock())
         quotes = {s: snapshot.quotes[s] for s in decision.plan_input.prices}
         self._audit(
-            AuditKind.PLAN,
-            {
-                "plan": decision.plan,
-                "prices_as_of": {s: q.as_of for s, q in quotes.items()},
-                "synthetic_prices": sorted(s for s, q in quotes.items() if q.synthetic),
-            },
+            PlanMade(
+                plan=decision.plan,
+                prices_as_of={s: q.as_of for s, q in quotes.items()},
+                synthetic_prices=tuple(sorted(s for s, q in quotes.items() if q.synthetic)),
+            ),
             account,
             cycle_id,
         )
-        self._audit(
-            AuditKind.RISK_DECISION, {"decisions": decision.review.decisions}, account, cycle_id
-        )
+        self._audit(RiskDecisions(decision.review.decisions), account, cycle_id)
 
     def _reconcile(
         self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Any
@@ -414,42 +417,42 @@ class Engine:
     def _finish(self, report: CycleReport, log: Any, *, slot_row: bool) -> None:
         plan = report.plan
         assert plan is not None
-        summary = {
-            "outcome": report.outcome,
-            "submitted": report.submitted,
-            "why_not_submitted": report.why_not_submitted,
-            "planned_orders": len(plan.orders),
-            "denied": len(report.review.denied) if report.review else 0,
-            "orders": [
-                {
-                    "symbol": o.intent.symbol,
-                    "side": o.intent.side,
-                    "qty": o.intent.qty,
-                    "status": o.status,
-                    "client_order_id": o.intent.client_order_id,
-                }
+        summary = CycleFinished(
+            outcome=report.outcome,
+            submitted=report.submitted,
+            why_not_submitted=report.why_not_submitted,
+            planned_orders=len(plan.orders),
+            denied=len(report.review.denied) if report.review else 0,
+            orders=tuple(
+                SentOrder(
+                    symbol=o.intent.symbol,
+                    side=o.intent.side,
+                    qty=o.intent.qty,
+                    status=o.status,
+                    client_order_id=o.intent.client_order_id,
+                )
                 for o in report.outcomes
-            ],
-            "cash_after_plan": plan.cash_after,
-            "triggered": plan.triggered,
-        }
-        if report.drift_after is not None:
-            summary["drift_after"] = [
-                {
-                    "symbol": row.symbol,
-                    "weight": row.weight,
-                    "target": row.target,
-                    "low": row.low,
-                    "high": row.high,
-                    "out_of_band": row.out_of_band,
-                    "managed": row.managed,
-                }
+            ),
+            cash_after_plan=plan.cash_after,
+            triggered=plan.triggered,
+            drift_after=None
+            if report.drift_after is None
+            else tuple(
+                DriftAfter(
+                    symbol=row.symbol,
+                    weight=row.weight,
+                    target=row.target,
+                    low=row.low,
+                    high=row.high,
+                    out_of_band=row.out_of_band,
+                    managed=row.managed,
+                )
                 for row in report.drift_after
-            ]
+            ),
+        )
         now = self._clock()
         with self._database.transaction() as session:
             AuditLog(session).append(
-                AuditKind.CYCLE_FINISHED,
                 summary,
                 at=now,
                 account=report.account,
@@ -475,8 +478,7 @@ class Engine:
         now = self._clock()
         with self._database.transaction() as session:
             AuditLog(session).append(
-                AuditKind.CYCLE_FAILED,
-                {"error_type": type(exc).__name__, "error": str(exc)},
+                CycleFailed(error_type=type(exc).__name__, error=str(exc)),
                 at=now,
                 account=account,
                 cycle_id=cycle_id,
@@ -497,8 +499,6 @@ class Engine:
             error=error,
         )
 
-    def _audit(self, kind: AuditKind, payload: dict[str, Any], account: str, cycle_id: str) -> None:
+    def _audit(self, event: AuditEvent, account: str, cycle_id: str) -> None:
         with self._database.transaction() as session:
-            AuditLog(session).append(
-                kind, payload, at=self._clock(), account=account, cycle_id=cycle_id
-            )
+            AuditLog(session).append(event, at=self._clock(), account=account, cycle_id=cycle_id)

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.base import Broker
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import OrderIntentSent, OrderResult
 from daemon.core.cycle_report import OrderOutcome
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, Side
 from daemon.core.errors import (
@@ -34,6 +34,7 @@ from daemon.core.errors import (
 )
 from daemon.core.planner import PlannedOrder
 from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
+from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
 from daemon.store.intents import IntentStore, client_order_id
 from daemon.store.killswitch import current as kill_switch_state
@@ -161,8 +162,7 @@ class Executor:
         self._log.warning("buy_skipped", symbol=order.symbol, detail=detail)
         with self._database.transaction() as session:
             AuditLog(session).append(
-                AuditKind.ORDER_RESULT,
-                {"symbol": order.symbol, "side": order.side, "status": "skipped", "detail": detail},
+                OrderResult(symbol=order.symbol, side=order.side, status="skipped", detail=detail),
                 at=self._clock(),
                 account=account,
                 cycle_id=cycle_id,
@@ -184,7 +184,6 @@ class Executor:
                 )
                 store.move(intent.client_order_id, OrderStatus.CANCELLED, now, detail=detail)
                 audit.append(
-                    AuditKind.ORDER_RESULT,
                     _result(intent, OrderStatus.CANCELLED, None, detail),
                     at=now,
                     account=intent.account,
@@ -193,8 +192,7 @@ class Executor:
                 return OrderOutcome(intent, OrderStatus.CANCELLED, None, detail)
             store.move(intent.client_order_id, OrderStatus.SUBMITTING, now)
             audit.append(
-                AuditKind.ORDER_INTENT,
-                {"intent": intent},
+                OrderIntentSent(intent),
                 at=now,
                 account=intent.account,
                 cycle_id=intent.cycle_id,
@@ -249,7 +247,6 @@ class Executor:
             else:
                 status = store.apply(intent.client_order_id, order, now, detail=detail)
             AuditLog(session).append(
-                AuditKind.ORDER_RESULT,
                 _result(intent, status, order, detail),
                 at=now,
                 account=intent.account,
@@ -341,17 +338,17 @@ def _lookup(broker: Broker, coid: str, why: str) -> tuple[OrderStatus, BrokerOrd
 
 def _result(
     intent: OrderIntent, status: OrderStatus, order: BrokerOrder | None, detail: str
-) -> dict[str, Any]:
-    return {
-        "client_order_id": intent.client_order_id,
-        "symbol": intent.symbol,
-        "side": intent.side,
-        "qty": intent.qty,
-        "notional": intent.notional,
-        "status": status,
-        "broker_order": order,
-        "detail": detail,
-    }
+) -> OrderResult:
+    return OrderResult(
+        client_order_id=intent.client_order_id,
+        symbol=intent.symbol,
+        side=intent.side,
+        qty=intent.qty,
+        notional=intent.notional,
+        status=status,
+        broker_order=order,
+        detail=detail,
+    )
 
 
 def resolve_unresolved(
@@ -383,7 +380,6 @@ def resolve_unresolved(
                 if status.is_open:
                     still_open.append(stored.intent.symbol)
             AuditLog(session).append(
-                AuditKind.ORDER_RESULT,
                 _result(stored.intent, status, order, detail),
                 at=now,
                 account=account,
@@ -417,17 +413,16 @@ def cancel_open_orders(
             if ours is not None:
                 store.apply(coid, after, now, detail="cancelled by the operator")
             AuditLog(session).append(
-                AuditKind.ORDER_RESULT,
-                {
-                    "client_order_id": coid,
-                    "symbol": order.symbol,
-                    "side": order.side,
-                    "qty": order.qty,
-                    "status": after.status,
-                    "broker_order": after,
-                    "detail": "cancelled by the operator (kill --cancel-open)",
-                    "external": ours is None,
-                },
+                OrderResult(
+                    client_order_id=coid,
+                    symbol=order.symbol,
+                    side=order.side,
+                    qty=order.qty,
+                    status=after.status,
+                    broker_order=after,
+                    detail="cancelled by the operator (kill --cancel-open)",
+                    external=ours is None,
+                ),
                 at=now,
                 account=account,
                 cycle_id=ours.intent.cycle_id if ours is not None else None,

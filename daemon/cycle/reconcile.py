@@ -21,10 +21,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from adapters.base import Broker
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import Mismatch, Reconciled
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Side, TradingState
 from daemon.core.errors import TransientBrokerError
 from daemon.cycle.execution import resolve_unresolved
+from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
 from daemon.store.models import BookPositionRow, FillRow, OrderIntentRow
 from daemon.store.trading_state import reading_mark, set_trading_state
@@ -197,17 +198,16 @@ def _record(
     external_fills = tuple(f for f in new if f.client_order_id not in ours)
     audit = AuditLog(session)
     audit.append(
-        AuditKind.RECONCILIATION,
-        {
-            "baseline": baseline,
-            "cash": snapshot.cash,
-            "positions": reported,
-            "new_fills": new,
-            "external_fills": [f.fill_id for f in external_fills],
-            "external_open_orders": external_orders,
-            "unresolved_symbols": list(unresolved),
-            "mismatches": {s: {"expected": e, "broker": b} for s, (e, b) in mismatches.items()},
-        },
+        Reconciled(
+            baseline=baseline,
+            cash=snapshot.cash,
+            positions=reported,
+            new_fills=tuple(new),
+            external_fills=tuple(f.fill_id for f in external_fills),
+            external_open_orders=external_orders,
+            unresolved_symbols=tuple(unresolved),
+            mismatches={s: Mismatch(expected=e, broker=b) for s, (e, b) in mismatches.items()},
+        ),
         at=now,
         account=account,
         cycle_id=cycle_id,

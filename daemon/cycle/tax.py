@@ -17,18 +17,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import LedgerSale, RelievedLot, TaxDecisions, TaxLots
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.decide import Decision, TaxInputs
 from daemon.core.errors import TransientBrokerError
 from daemon.core.tax.engine import TaxBook, replay_trades
-from daemon.core.tax.types import TaxPolicy
+from daemon.core.tax.types import LotMethod, TaxPolicy
 from daemon.cycle.retry import ReadRetrying
+from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
 from daemon.store.tax_ledger import (
     HouseholdAccount,
@@ -129,15 +129,14 @@ class TaxCycle:
                         harvest=symbol in taxed.harvest,
                     )
             AuditLog(session).append(
-                AuditKind.TAX_DECISION,
-                {
-                    "decisions": taxed.decisions,
-                    "preview": taxed.preview,
-                    "lots": {s: list(p) for s, p in taxed.lots.items()},
-                    "harvest": sorted(taxed.harvest),
-                    "lot_method": account.tax.lot_method,
-                    "stand_ins": list(decision.stand_ins),
-                },
+                TaxDecisions(
+                    decisions=taxed.decisions,
+                    preview=taxed.preview,
+                    lots={s: tuple(p) for s, p in taxed.lots.items()},
+                    harvest=tuple(sorted(taxed.harvest)),
+                    lot_method=LotMethod(account.tax.lot_method),
+                    stand_ins=decision.stand_ins,
+                ),
                 at=at,
                 account=self.account,
                 cycle_id=cycle_id,
@@ -176,8 +175,7 @@ class TaxCycle:
             )
             if sales:
                 AuditLog(session).append(
-                    AuditKind.TAX_LOTS,
-                    {"sales": [_sale_payload(s) for s in sales]},
+                    TaxLots(sales=tuple(_ledger_sale(s) for s in sales)),
                     at=now,
                     account=self.account,
                     cycle_id=cycle_id,
@@ -190,16 +188,16 @@ def _since(session: Session, account: str, now: datetime) -> datetime:
     return mark if mark is not None else datetime(1970, 1, 1, tzinfo=now.tzinfo)
 
 
-def _sale_payload(sale: RecordedSale) -> dict[str, Any]:
-    return {
-        "sale_id": sale.sale_id,
-        "fill_id": sale.source_id,
-        "symbol": sale.symbol,
-        "sold": sale.sold,
-        "qty": sale.qty,
-        "proceeds": sale.proceeds,
-        "method": sale.method,
-        "harvest": sale.harvest,
-        "lots": [{"lot_id": lot_id, "qty": qty} for lot_id, qty in sale.lots],
-        "unmatched": sale.unmatched,
-    }
+def _ledger_sale(sale: RecordedSale) -> LedgerSale:
+    return LedgerSale(
+        sale_id=sale.sale_id,
+        fill_id=sale.source_id,
+        symbol=sale.symbol,
+        sold=sale.sold,
+        qty=sale.qty,
+        proceeds=sale.proceeds,
+        method=sale.method,
+        harvest=sale.harvest,
+        lots=tuple(RelievedLot(lot_id, qty) for lot_id, qty in sale.lots),
+        unmatched=sale.unmatched,
+    )

@@ -17,16 +17,14 @@ __all__ = [
     "listed_alerts",
 ]
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import AlertChanged, AuditKind, Reconciled
 from daemon.config.settings import Settings
 from daemon.core.cycle_report import CycleReport
 from daemon.core.domain import CASH
@@ -50,8 +48,9 @@ from daemon.monitor.alerts import (
 )
 from daemon.monitor.health import BROKER_ERRORS, RAN
 from daemon.monitor.notify import Message
+from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
-from daemon.store.models import AuditRecordRow, CycleRow
+from daemon.store.models import CycleRow
 from daemon.store.performance_models import AlertRow
 from daemon.store.valuations import daily_series, latest_valuation
 
@@ -95,9 +94,9 @@ def check_alerts(
         _store(session, transition)
         audit = AuditLog(session)
         for alert in transition.fired:
-            audit.append(AuditKind.ALERT, _fired_payload(alert), at=now, account=account)
+            audit.append(_fired(alert), at=now, account=account)
         for state in transition.cleared:
-            audit.append(AuditKind.ALERT, _cleared_payload(state), at=now, account=account)
+            audit.append(_cleared(state), at=now, account=account)
     log = get_logger(account=account)
     for alert in transition.fired:
         log.warning("alert_fired", key=alert.key, severity=alert.severity)
@@ -213,19 +212,13 @@ def _out_of_band(report: CycleReport | None) -> tuple[DriftObservation, ...] | N
 
 
 def _latest_mismatches(session: Session, account: str) -> dict[str, tuple[Decimal, Decimal]] | None:
-    payload = session.execute(
-        select(AuditRecordRow.payload)
-        .where(AuditRecordRow.account == account, AuditRecordRow.kind == AuditKind.RECONCILIATION)
-        .order_by(AuditRecordRow.seq.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if payload is None:
+    record = AuditLog(session).latest(AuditKind.RECONCILIATION, account)
+    if record is None:
         return None
-    found = json.loads(payload).get("mismatches") or {}
-    return {
-        symbol: (Decimal(str(pair["expected"])), Decimal(str(pair["broker"])))
-        for symbol, pair in found.items()
-    }
+    reconciled = record.event
+    if not isinstance(reconciled, Reconciled):
+        return None  # a record no event type reads tells nothing about positions
+    return {s: (m.expected, m.broker) for s, m in reconciled.mismatches.items()}
 
 
 def _store(session: Session, transition: Transition) -> None:
@@ -245,28 +238,28 @@ def _store(session: Session, transition: Transition) -> None:
     session.flush()
 
 
-def _fired_payload(alert: Alert) -> dict[str, Any]:
-    return {
-        "key": alert.key,
-        "status": "firing",
-        "severity": alert.severity,
-        "title": alert.title,
-        "detail": alert.detail,
-        "value": alert.value,
-        "threshold": alert.threshold,
-        "held_for_seconds": alert.hold.total_seconds(),
-    }
+def _fired(alert: Alert) -> AlertChanged:
+    return AlertChanged(
+        key=alert.key,
+        status="firing",
+        severity=alert.severity,
+        title=alert.title,
+        detail=alert.detail,
+        value=alert.value,
+        threshold=alert.threshold,
+        held_for_seconds=alert.hold.total_seconds(),
+    )
 
 
-def _cleared_payload(state: AlertState) -> dict[str, Any]:
-    return {
-        "key": state.key,
-        "status": "cleared",
-        "severity": state.severity,
-        "since": state.since,
-        "fired_at": state.fired_at,
-        "episode": state.episodes,
-    }
+def _cleared(state: AlertState) -> AlertChanged:
+    return AlertChanged(
+        key=state.key,
+        status="cleared",
+        severity=state.severity,
+        since=state.since,
+        fired_at=state.fired_at,
+        episode=state.episodes,
+    )
 
 
 def _message(alert: Alert) -> Message:

@@ -16,14 +16,14 @@ __all__ = [
 ]
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.audit.log import AuditKind
+from daemon.audit.events import KillSwitchChanged, TradingStateChanged
+from daemon.audit.record import AuditRecord
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.cycle_report import CycleReport
@@ -31,8 +31,9 @@ from daemon.core.domain import OrderStatus
 from daemon.core.errors import ConfigProblem
 from daemon.monitor.health import HealthReport
 from daemon.monitor.notify import Message
+from daemon.store.audit_log import AuditLog
 from daemon.store.killswitch import current as kill_switch_state
-from daemon.store.models import AuditRecordRow, CycleRow, OrderIntentRow
+from daemon.store.models import CycleRow, OrderIntentRow
 from daemon.store.trading_state import account_state
 
 _TROUBLE = (OrderStatus.REJECTED, OrderStatus.UNKNOWN, OrderStatus.SUBMITTING)
@@ -87,18 +88,16 @@ def skipped_message(account: str, cycle_ids: Sequence[str], reason: str) -> Mess
     )
 
 
-def audit_message(
-    seq: int, kind: str, account: str | None, payload: Mapping[str, Any]
-) -> Message | None:
+def audit_message(record: AuditRecord) -> Message | None:
     """Return the message for a kill-switch or trading-state audit record, else None."""
-    p = payload
-    if kind == AuditKind.KILL_SWITCH:
-        engaged = bool(p.get("engaged"))
+    seq, event = record.seq, record.event
+    if isinstance(event, KillSwitchChanged):
+        engaged = event.engaged
         return Message(
             kind="kill_switch",
             key=f"kill_switch:{seq}",
             title="trimtab: kill switch " + ("ENGAGED" if engaged else "cleared"),
-            body=f"By {p.get('actor')}: {p.get('reason')}\n"
+            body=f"By {event.actor}: {event.reason}\n"
             + (
                 "Nothing will be submitted until `trimtab resume`."
                 if engaged
@@ -106,13 +105,13 @@ def audit_message(
             ),
             severity="warning" if engaged else "info",
         )
-    if kind == AuditKind.TRADING_STATE:
-        to = str(p.get("to"))
+    if isinstance(event, TradingStateChanged):
+        to = event.after
         return Message(
             kind="kill_switch",
             key=f"trading_state:{seq}",
-            title=f"trimtab: {account} is now {to.upper()}",
-            body=f"From {p.get('from')} by {p.get('actor')}: {p.get('reason')}\n"
+            title=f"trimtab: {record.account} is now {to.upper()}",
+            body=f"From {event.before} by {event.actor}: {event.reason}\n"
             + ("Only `trimtab resume` makes it ACTIVE again." if to != "active" else ""),
             severity="failure" if to == "halted" else "warning" if to != "active" else "info",
         )
@@ -176,9 +175,7 @@ def digest_message(
         lines.append("Health: all checks pass.")
     else:
         lines += [f"Health: {c.key}: {c.detail}" for c in health.failing]
-    head = session.execute(
-        select(AuditRecordRow.seq, AuditRecordRow.hash).order_by(AuditRecordRow.seq.desc()).limit(1)
-    ).first()
+    head = AuditLog(session).newest()
     if head is not None:
         # Kept outside the machine, the head hash lets a later `audit verify` prove the log
         # was not rewritten since.

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 __all__ = ["cycles_of", "refusals_of"]
 
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
-from typing import Any
+from collections.abc import Sequence
 
-from daemon.audit.log import AuditKind, AuditRecord
+from daemon.audit.events import (
+    AuditKind,
+    CycleFailed,
+    CycleFinished,
+    CycleStarted,
+    RiskDecisions,
+    TaxDecisions,
+)
+from daemon.audit.record import AuditRecord
+from daemon.core.risk import CheckDecision
+from daemon.core.tax.plan_types import TaxDecision
 from daemon.report.model import CycleLine, Refusal
 
 KILL_SWITCH_CHECK = "kill_switch"
@@ -38,66 +46,60 @@ def cycles_of(records: Sequence[AuditRecord]) -> tuple[CycleLine, ...]:
 def _cycle(cycle_id: str, start: AuditRecord | None, end: AuditRecord | None) -> CycleLine:
     first = start or end
     assert first is not None  # every listed id has one of the two
-    mode = str(start.payload.get("mode", "")) if start else ""
+    started = start.event if start else None
+    mode = str(started.mode) if isinstance(started, CycleStarted) else ""
     if end is None:
         return CycleLine(cycle_id, first.recorded_at, mode, "running", "no end recorded")
-    p = end.payload
-    if end.kind == AuditKind.CYCLE_FAILED:
-        return CycleLine(
-            cycle_id, first.recorded_at, mode, "failed", f"{p.get('error_type')}: {p.get('error')}"
-        )
-    outcome = str(p.get("outcome", ""))
-    if outcome == "skipped":
-        count = p.get("skipped_count", 1)
-        detail = f"{count} slot(s) skipped: {p.get('why_not_submitted', '')}"
+    ended = end.event
+    if isinstance(ended, CycleFailed):
+        detail = f"{ended.error_type}: {ended.error}"
+        return CycleLine(cycle_id, first.recorded_at, mode, "failed", detail)
+    if not isinstance(ended, CycleFinished):
+        return CycleLine(cycle_id, first.recorded_at, mode, "", f"unreadable record {end.seq}")
+    if ended.outcome == "skipped":
+        count = ended.skipped_count or 1
+        detail = f"{count} slot(s) skipped: {ended.why_not_submitted}"
     else:
-        sent = len(p.get("orders", []))
-        why = p.get("why_not_submitted")
-        detail = f"{p.get('planned_orders', 0)} planned, {sent} sent" + (f" ({why})" if why else "")
-    return CycleLine(cycle_id, first.recorded_at, mode, outcome, detail)
+        why = ended.why_not_submitted
+        detail = f"{ended.planned_orders} planned, {len(ended.orders)} sent" + (
+            f" ({why})" if why else ""
+        )
+    return CycleLine(cycle_id, first.recorded_at, mode, ended.outcome, detail)
 
 
 def refusals_of(records: Sequence[AuditRecord]) -> tuple[Refusal, ...]:
     """Return the orders the pre-trade checks denied and those the tax step held back."""
     found: list[Refusal] = []
     for record in records:
-        if record.kind == AuditKind.RISK_DECISION:
-            found += [
-                _risk(record, d) for d in record.payload.get("decisions", []) if not d["allowed"]
-            ]
-        elif record.kind == AuditKind.TAX_DECISION:
-            found += [
-                _tax(record, d)
-                for d in record.payload.get("decisions", [])
-                if d.get("action") in TAX_HELD_BACK
-            ]
+        event = record.event
+        if isinstance(event, RiskDecisions):
+            found += [_risk(record, d) for d in event.decisions if not d.allowed]
+        elif isinstance(event, TaxDecisions):
+            found += [_tax(record, d) for d in event.decisions if d.action in TAX_HELD_BACK]
     return tuple(found)
 
 
-def _risk(record: AuditRecord, decision: Mapping[str, Any]) -> Refusal:
-    check = str(decision["check"])
+def _risk(record: AuditRecord, decision: CheckDecision) -> Refusal:
     return Refusal(
         cycle_id=record.cycle_id or "",
         at=record.recorded_at,
-        source="kill switch" if check == KILL_SWITCH_CHECK else "risk",
-        side=str(decision["side"]),
-        symbol=str(decision["symbol"]),
-        qty=Decimal(str(decision["qty"])),
-        check=check,
-        reason=str(decision["reason"]),
+        source="kill switch" if decision.check == KILL_SWITCH_CHECK else "risk",
+        side=str(decision.side),
+        symbol=decision.symbol,
+        qty=decision.qty,
+        check=decision.check,
+        reason=decision.reason,
     )
 
 
-def _tax(record: AuditRecord, decision: Mapping[str, Any]) -> Refusal:
-    before = Decimal(str(decision.get("qty_before", "0")))
-    after = Decimal(str(decision.get("qty_after", "0")))
+def _tax(record: AuditRecord, decision: TaxDecision) -> Refusal:
     return Refusal(
         cycle_id=record.cycle_id or "",
         at=record.recorded_at,
         source="tax",
         side="",  # a tax decision names the symbol and quantities, not the side
-        symbol=str(decision.get("symbol", "")),
-        qty=before - after,
-        check=f"tax: {decision.get('action')}",
-        reason=str(decision.get("reason", "")),
+        symbol=decision.symbol,
+        qty=decision.qty_before - decision.qty_after,
+        check=f"tax: {decision.action}",
+        reason=decision.reason,
     )

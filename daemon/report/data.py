@@ -11,17 +11,17 @@ from __future__ import annotations
 
 __all__ = ["gather"]
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.audit.log import AuditKind, AuditLog, AuditRecord
+from daemon.audit.events import AuditKind, PlanMade
+from daemon.audit.record import AuditRecord, events_of
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.performance import (
@@ -43,10 +43,11 @@ from daemon.report.model import (
     ValueSection,
 )
 from daemon.report.tax_data import gather_tax
+from daemon.store.audit_log import AuditLog
 from daemon.store.cash_flows import flows_between
 from daemon.store.daemon_models import HeartbeatRow
 from daemon.store.killswitch import current as kill_switch_state
-from daemon.store.models import AuditRecordRow, OrderIntentRow
+from daemon.store.models import OrderIntentRow
 from daemon.store.trading_state import account_state
 from daemon.store.valuations import (
     Valuation,
@@ -120,11 +121,14 @@ def _account(
 ) -> AccountReport:
     log = AuditLog(session)
     today = log.records(since=span.start, until=span.end, account=name)
-    plans = log.records(
-        since=span.midnight(span.day - timedelta(days=DRIFT_DAYS)),
-        until=span.end,
-        account=name,
-        kinds=[AuditKind.PLAN],
+    plans = events_of(
+        log.records(
+            since=span.midnight(span.day - timedelta(days=DRIFT_DAYS)),
+            until=span.end,
+            account=name,
+            kinds=[AuditKind.PLAN],
+        ),
+        PlanMade,
     )
     series = daily_series(session, name, last=span.day)
     latest = latest_valuation(session, name, on_or_before=span.day)
@@ -219,51 +223,47 @@ def _performance(
     )
 
 
-def _drift_rows(record: AuditRecord) -> list[Mapping[str, Any]]:
-    rows: list[Mapping[str, Any]] = record.payload["plan"]["drift"]
-    return [r for r in rows if r["managed"] and r["symbol"] != CASH]
-
-
-def _drift(plans: Sequence[AuditRecord], tz: ZoneInfo) -> tuple[DriftPoint, ...]:
-    last_of_day: dict[date, AuditRecord] = {}
-    for record in plans:
-        last_of_day[record.recorded_at.astimezone(tz).date()] = record
+def _drift(plans: Sequence[tuple[AuditRecord, PlanMade]], tz: ZoneInfo) -> tuple[DriftPoint, ...]:
+    last_of_day: dict[date, PlanMade] = {}
+    for record, made in plans:
+        last_of_day[record.recorded_at.astimezone(tz).date()] = made
     return tuple(
         DriftPoint(
             day,
-            row["symbol"],
-            float(row["weight"]),
-            float(row["target"]),
-            float(row["low"]),
-            float(row["high"]),
+            row.symbol,
+            float(row.weight),
+            float(row.target),
+            float(row.low),
+            float(row.high),
         )
-        for day, record in sorted(last_of_day.items())
-        for row in _drift_rows(record)
+        for day, made in sorted(last_of_day.items())
+        for row in made.plan.drift
+        if row.managed and row.symbol != CASH
     )
 
 
 def _allocation(
-    latest: Valuation | None, plans: Sequence[AuditRecord]
+    latest: Valuation | None, plans: Sequence[tuple[AuditRecord, PlanMade]]
 ) -> tuple[AllocationRow, ...]:
     """Return end-of-day weights (from the valuation) against the latest plan's targets and
     bands; without a valuation, the weights the latest plan saw."""
     if not plans:
         return ()
-    drift = {r["symbol"]: r for r in plans[-1].payload["plan"]["drift"]}
+    drift = {r.symbol: r for r in plans[-1][1].plan.drift}
     if latest is None or not latest.equity:
-        values = {s: Decimal(str(r["value"])) for s, r in drift.items()}
-        weights = {s: float(r["weight"]) for s, r in drift.items()}
+        values = {s: r.value for s, r in drift.items()}
+        weights = {s: float(r.weight) for s, r in drift.items()}
     else:
         values = dict(latest.holdings) | {CASH: latest.cash}
         weights = {s: float(v / latest.equity) for s, v in values.items()}
     rows = []
     for symbol in sorted(set(drift) | set(values), key=lambda s: (s == CASH, s)):
         plan_row = drift.get(symbol)
-        target = float(plan_row["target"]) if plan_row else 0.0
-        low = float(plan_row["low"]) if plan_row else 0.0
-        high = float(plan_row["high"]) if plan_row else 0.0
+        target = float(plan_row.target) if plan_row else 0.0
+        low = float(plan_row.low) if plan_row else 0.0
+        high = float(plan_row.high) if plan_row else 0.0
         weight = weights.get(symbol, 0.0)
-        banded = symbol != CASH and plan_row is not None and bool(plan_row["managed"])
+        banded = symbol != CASH and plan_row is not None and plan_row.managed
         rows.append(
             AllocationRow(
                 symbol=symbol,
@@ -343,7 +343,5 @@ def _health(
 
 
 def _audit_head(session: Session) -> tuple[int, str] | None:
-    row = session.execute(
-        select(AuditRecordRow.seq, AuditRecordRow.hash).order_by(AuditRecordRow.seq.desc()).limit(1)
-    ).first()
-    return None if row is None else (int(row.seq), str(row.hash))
+    head = AuditLog(session).newest()
+    return None if head is None else (head.seq, head.hash)

@@ -37,10 +37,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TypeVar
 
-from daemon.audit.log import AuditKind, AuditRecord
+from daemon.audit import events
+from daemon.audit.events import AuditEvent, AuditKind, RawEvent
+from daemon.audit.record import AuditRecord
 from daemon.core.domain import OrderStatus, Side
+from daemon.core.planner import DriftRow
+
+E = TypeVar("E", bound=AuditEvent)
+Read = tuple[AuditRecord, AuditEvent | RawEvent]
+"""A record with its event, decoded once."""
 
 BPS = Decimal(10_000)
 BPS_STEP = Decimal("0.01")
@@ -182,10 +189,11 @@ def validate(
     max_slippage_bps: Decimal,
 ) -> Validation:
     """Compare plans with what the broker did, per account, over [since, until)."""
-    by_cycle: dict[str, dict[str, list[AuditRecord]]] = defaultdict(lambda: defaultdict(list))
-    for record in records:
+    read = [(record, record.event) for record in records]
+    by_cycle: dict[str, dict[str, list[Read]]] = defaultdict(lambda: defaultdict(list))
+    for record, event in read:
         if record.cycle_id is not None:
-            by_cycle[record.cycle_id][record.kind].append(record)
+            by_cycle[record.cycle_id][record.kind].append((record, event))
     checks = tuple(_order_check(o) for o in orders)
     summaries: list[AccountSummary] = []
     drift: list[DriftAfter] = []
@@ -197,7 +205,7 @@ def validate(
         }
         mine = [c for c in checks if c.account == account]
         account_drift, unknown = _drift_after(account, cycles)
-        account_mismatches, external = _reconciliation(account, records)
+        account_mismatches, external = _reconciliation(account, read)
         summary = _summary(
             account,
             cycles,
@@ -206,7 +214,7 @@ def validate(
             unknown,
             account_mismatches,
             external,
-            skipped=_skipped(account, records),
+            skipped=_skipped(account, read),
         )
         summaries.append(summary)
         drift += account_drift
@@ -224,9 +232,11 @@ def validate(
     )
 
 
-def _submitting_cycle(kinds: Mapping[str, list[AuditRecord]], account: str) -> bool:
-    started = kinds.get(AuditKind.CYCLE_STARTED, [])
-    return any(r.account == account and r.payload.get("submit") is True for r in started)
+def _submitting_cycle(kinds: Mapping[str, list[Read]], account: str) -> bool:
+    return any(
+        r.account == account and isinstance(event, events.CycleStarted) and event.submit
+        for r, event in kinds.get(AuditKind.CYCLE_STARTED, [])
+    )
 
 
 def _order_check(order: OrderFact) -> OrderCheck:
@@ -290,21 +300,20 @@ def _fill_price(order: OrderFact) -> Decimal | None:
 
 
 def _drift_after(
-    account: str, cycles: Mapping[str, Mapping[str, list[AuditRecord]]]
+    account: str, cycles: Mapping[str, Mapping[str, list[Read]]]
 ) -> tuple[list[DriftAfter], int]:
     """Return every managed symbol's weight after each cycle, and how many cycles lack it."""
     rows: list[DriftAfter] = []
     unknown = 0
     for cycle_id, kinds in cycles.items():
-        finished = kinds.get(AuditKind.CYCLE_FINISHED, [])
-        if not finished:
+        finished = _last(kinds, events.CycleFinished)
+        if finished is None:
             continue  # failed or still running: it has no end state to judge
-        payload = finished[-1].payload
-        recorded = payload.get("drift_after")
-        if recorded is None and payload.get("submitted") is False:
-            plans = kinds.get(AuditKind.PLAN, [])
+        recorded: Sequence[events.DriftAfter | DriftRow] | None = finished.drift_after
+        if recorded is None and not finished.submitted:
+            made = _last(kinds, events.PlanMade)
             # Nothing was sent: the account ends the cycle where its plan found it.
-            recorded = plans[-1].payload["plan"]["drift"] if plans else None
+            recorded = made.plan.drift if made else None
         if recorded is None:
             unknown += 1
             continue
@@ -312,46 +321,46 @@ def _drift_after(
             DriftAfter(
                 account=account,
                 cycle_id=cycle_id,
-                symbol=row["symbol"],
-                weight=Decimal(row["weight"]),
-                target=Decimal(row["target"]),
-                low=Decimal(row["low"]),
-                high=Decimal(row["high"]),
-                out_of_band=bool(row["out_of_band"]),
+                symbol=row.symbol,
+                weight=row.weight,
+                target=row.target,
+                low=row.low,
+                high=row.high,
+                out_of_band=row.out_of_band,
             )
             for row in recorded
-            if row.get("managed", True) and row["symbol"] != "CASH"
+            if row.managed and row.symbol != "CASH"
         ]
     return rows, unknown
 
 
-def _skipped(account: str, records: Iterable[AuditRecord]) -> int:
+def _skipped(account: str, read: Iterable[Read]) -> int:
     """Count the slots `trimtab run` reached too late to run (it records them at once)."""
     return sum(
-        int(r.payload.get("skipped_count", 1))
-        for r in records
-        if r.kind == AuditKind.CYCLE_FINISHED
+        finished.skipped_count or 1
+        for r, finished in read
+        if isinstance(finished, events.CycleFinished)
         and r.account == account
-        and r.payload.get("outcome") == "skipped"
+        and finished.outcome == "skipped"
     )
 
 
-def _reconciliation(account: str, records: Iterable[AuditRecord]) -> tuple[list[Mismatch], int]:
+def _reconciliation(account: str, read: Iterable[Read]) -> tuple[list[Mismatch], int]:
     mismatches: list[Mismatch] = []
     external = 0
-    for record in records:
-        if record.kind != AuditKind.RECONCILIATION or record.account != account:
+    for record, reconciled in read:
+        if not isinstance(reconciled, events.Reconciled) or record.account != account:
             continue
-        external += len(record.payload.get("external_fills", []))
-        for symbol, numbers in sorted(record.payload.get("mismatches", {}).items()):
+        external += len(reconciled.external_fills)
+        for symbol, numbers in sorted(reconciled.mismatches.items()):
             mismatches.append(
                 Mismatch(
                     account=account,
                     cycle_id=record.cycle_id,
                     at=record.recorded_at,
                     symbol=symbol,
-                    expected=Decimal(numbers["expected"]),
-                    broker=Decimal(numbers["broker"]),
+                    expected=numbers.expected,
+                    broker=numbers.broker,
                 )
             )
     return mismatches, external
@@ -359,7 +368,7 @@ def _reconciliation(account: str, records: Iterable[AuditRecord]) -> tuple[list[
 
 def _summary(
     account: str,
-    cycles: Mapping[str, Mapping[str, list[AuditRecord]]],
+    cycles: Mapping[str, Mapping[str, list[Read]]],
     orders: Sequence[OrderCheck],
     drift: Sequence[DriftAfter],
     drift_unknown: int,
@@ -368,17 +377,13 @@ def _summary(
     *,
     skipped: int,
 ) -> AccountSummary:
-    planned = sum(
-        len(_last(kinds, AuditKind.PLAN, {"plan": {"orders": []}})["plan"]["orders"])
-        for kinds in cycles.values()
-    )
+    plans = [_last(kinds, events.PlanMade) for kinds in cycles.values()]
+    planned = sum(len(made.plan.orders) for made in plans if made is not None)
+    reviews = [_last(kinds, events.RiskDecisions) for kinds in cycles.values()]
     denied = sum(
-        sum(
-            1
-            for d in _last(kinds, AuditKind.RISK_DECISION, {"decisions": []})["decisions"]
-            if not d["allowed"]
-        )
-        for kinds in cycles.values()
+        sum(1 for d in review.decisions if not d.allowed)
+        for review in reviews
+        if review is not None
     )
     outcomes: defaultdict[str, int] = defaultdict(int)
     for order in orders:
@@ -417,14 +422,17 @@ def _summary(
     )
 
 
-def _last(kinds: Mapping[str, list[AuditRecord]], kind: str, default: dict[str, Any]) -> Any:
-    found = kinds.get(kind, [])
-    return found[-1].payload if found else default
+def _last(kinds: Mapping[str, list[Read]], kind: type[E]) -> E | None:
+    """Return the cycle's last event of type `kind` (None if it has none it can read)."""
+    for _, event in reversed(kinds.get(kind.KIND, [])):
+        if isinstance(event, kind):
+            return event
+    return None
 
 
 def _findings(
     summary: AccountSummary,
-    cycles: Mapping[str, Mapping[str, list[AuditRecord]]],
+    cycles: Mapping[str, Mapping[str, list[Read]]],
     orders: Sequence[OrderCheck],
     mismatches: Sequence[Mismatch],
     max_slippage_bps: Decimal,
@@ -435,10 +443,11 @@ def _findings(
     def add(severity: str, kind: str, what: str, fix: str) -> None:
         found.append(Finding(account, severity, kind, what, fix))
 
+    failures = {cid: _last(kinds, events.CycleFailed) for cid, kinds in cycles.items()}
     errors = [
-        f"{cid}: {kinds[AuditKind.CYCLE_FAILED][-1].payload.get('error', '')}"
-        for cid, kinds in cycles.items()
-        if AuditKind.CYCLE_FAILED in kinds
+        f"{cid}: {failed.error if failed else ''}"
+        for cid, failed in failures.items()
+        if AuditKind.CYCLE_FAILED in cycles[cid]
     ]
     if errors:
         add(

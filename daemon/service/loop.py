@@ -19,7 +19,6 @@ from __future__ import annotations
 
 __all__ = ["Daemon", "changed_paths"]
 
-import json
 import os
 import signal
 import socket
@@ -30,10 +29,7 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import AuditKind, ConfigRejected, ConfigReloaded
 from daemon.bootstrap import App
 from daemon.config.settings import Settings, load_config
 from daemon.core.errors import ConfigError, ConfigProblem
@@ -51,8 +47,8 @@ from daemon.service import sd_notify
 from daemon.service.day_end import schedule_end_of_day
 from daemon.service.scheduler import CycleScheduler, check_schedules
 from daemon.service.slots import SlotRunner
+from daemon.store.audit_log import AuditLog
 from daemon.store.daemon_models import HeartbeatRow
-from daemon.store.models import AuditRecordRow
 
 HEALTH_EVERY = timedelta(minutes=5)
 """How often the daemon judges its own accounts' health (and alerts on a change)."""
@@ -94,7 +90,7 @@ class Daemon:
         with self._app.database.transaction() as session:
             beat = session.get(HeartbeatRow, "daemon")
             previous_beat = beat.beat_at if beat is not None else None
-            self._audit_seen = _last_audit_seq(session)
+            self._audit_seen = AuditLog(session).last_seq()
         self._runner.previous_beat = previous_beat
         self.beat()
         handlers = self._install_signals()
@@ -251,19 +247,10 @@ class Daemon:
         (a `trimtab kill` in another shell, a trip rule inside a cycle)."""
         kinds = (str(AuditKind.KILL_SWITCH), str(AuditKind.TRADING_STATE))
         with self._app.database.transaction() as session:
-            rows = session.execute(
-                select(
-                    AuditRecordRow.seq,
-                    AuditRecordRow.kind,
-                    AuditRecordRow.account,
-                    AuditRecordRow.payload,
-                )
-                .where(AuditRecordRow.seq > self._audit_seen, AuditRecordRow.kind.in_(kinds))
-                .order_by(AuditRecordRow.seq)
-            ).all()
-        for seq, kind, account, payload in rows:
-            self._audit_seen = max(self._audit_seen, seq)
-            message = audit_message(seq, kind, account, json.loads(payload))
+            records = AuditLog(session).records(kinds=kinds, after_seq=self._audit_seen)
+        for record in records:
+            self._audit_seen = max(self._audit_seen, record.seq)
+            message = audit_message(record)
             if message is not None:
                 self._notify(message)
 
@@ -331,8 +318,9 @@ class Daemon:
             with self._app.database.transaction() as session:
                 # Paths only: a value may be a credential, and the file itself is the record.
                 AuditLog(session).append(
-                    AuditKind.CONFIG_RELOADED,
-                    {"changed": changed, "mode": str(new.mode), "accounts": sorted(new.accounts)},
+                    ConfigReloaded(
+                        changed=tuple(changed), mode=new.mode, accounts=tuple(sorted(new.accounts))
+                    ),
                     at=self._clock(),
                 )
             self._app.settings = new
@@ -355,13 +343,10 @@ class Daemon:
         )
         with self._app.database.transaction() as session:
             AuditLog(session).append(
-                AuditKind.CONFIG_ERROR,
-                {
-                    "action": "reload refused; the previous configuration stays in force",
-                    "problems": [
-                        {"path": p.path, "problem": p.problem, "fix": p.fix} for p in problems
-                    ],
-                },
+                ConfigRejected(
+                    action="reload refused; the previous configuration stays in force",
+                    problems=tuple(problems),
+                ),
                 at=self._clock(),
             )
         self._notify(config_rejected_message(problems))
@@ -379,7 +364,3 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
                 paths += changed_paths(old[key], new[key], path)
         return paths
     return [] if old == new else [prefix or "(root)"]
-
-
-def _last_audit_seq(session: Session) -> int:
-    return int(session.execute(select(func.coalesce(func.max(AuditRecordRow.seq), 0))).scalar_one())

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import CycleFinished
 from daemon.bootstrap import App
 from daemon.core.cycle_report import CycleReport
 from daemon.core.schedule import Slot
@@ -26,6 +26,7 @@ from daemon.monitor.alerting import SENT_BY_SLOT_RUNNER, check_alerts
 from daemon.monitor.messages import cycle_message, skipped_message
 from daemon.monitor.notify import Message
 from daemon.service.scheduler import Due, due_slots
+from daemon.store.audit_log import AuditLog
 from daemon.store.cycles import next_attempt_id, slot_attempts, slot_base
 from daemon.store.models import CycleRow
 
@@ -136,17 +137,15 @@ class SlotRunner:
             )
         )
         AuditLog(session).append(
-            AuditKind.CYCLE_FINISHED,
-            {
-                "outcome": "skipped",
-                "submitted": False,
-                "why_not_submitted": due.reason,
-                "planned_orders": 0,
-                "orders": [],
-                "scheduled_at": latest.at,
-                "skipped_slots": cycle_ids[-MAX_LISTED:],
-                "skipped_count": len(cycle_ids),
-            },
+            CycleFinished(
+                outcome="skipped",
+                submitted=False,
+                why_not_submitted=due.reason,
+                planned_orders=0,
+                scheduled_at=latest.at,
+                skipped_slots=tuple(cycle_ids[-MAX_LISTED:]),
+                skipped_count=len(cycle_ids),
+            ),
             at=now,
             account=account,
             cycle_id=cycle_id,

@@ -27,8 +27,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from daemon.audit.head import AUDIT_HEAD_NAME, SESSION_KEY
+from daemon.audit.head import AUDIT_HEAD_NAME
 from daemon.core.errors import StateError
+from daemon.store.audit_log import SESSION_KEY
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MARKER_NAME = "database.json"

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import KillSwitchChanged
+from daemon.store.audit_log import AuditLog
 from daemon.store.models import KillSwitchEventRow
 
 
@@ -42,8 +43,7 @@ def set_kill_switch(
     before = current(session)
     session.add(KillSwitchEventRow(at=at, engaged=engaged, reason=reason, actor=actor))
     AuditLog(session).append(
-        AuditKind.KILL_SWITCH,
-        {"engaged": engaged, "was_engaged": before.engaged, "reason": reason, "actor": actor},
+        KillSwitchChanged(engaged=engaged, was_engaged=before.engaged, reason=reason, actor=actor),
         at=at,
     )
     session.flush()

@@ -12,8 +12,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import TradingStateChanged
 from daemon.core.domain import TradingState
+from daemon.store.audit_log import AuditLog
 from daemon.store.models import AccountStateRow
 
 
@@ -67,8 +68,7 @@ def set_trading_state(
     row.actor = actor
     row.changed_at = at
     AuditLog(session).append(
-        AuditKind.TRADING_STATE,
-        {"from": before, "to": state, "reason": reason, "actor": actor},
+        TradingStateChanged(before=before, after=state, reason=reason, actor=actor),
         at=at,
         account=account,
         cycle_id=cycle_id,

@@ -25,7 +25,7 @@ from adapters.sim.models import (
     SimOrderRow,
     SimPositionRow,
 )
-from daemon.audit.log import AuditLog
+from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
 from daemon.store.models import (
     AccountStateRow,

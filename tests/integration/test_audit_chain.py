@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
+from daemon.audit.chain import ChainBreak
+from daemon.audit.events import CashMovement
 from daemon.audit.head import AUDIT_HEAD_NAME, AuditHead, read_head
-from daemon.audit.log import AuditKind, AuditLog, ChainBreak
 from daemon.core.errors import StateError
+from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database, reset_marker
 from daemon.store.models import AuditRecordRow
 
@@ -30,8 +32,7 @@ def write(database: Database, count: int, start: int = 0) -> list[int]:
         log = AuditLog(session)
         return [
             log.append(
-                AuditKind.CASH_MOVEMENT,
-                {"amount": Decimal(n), "kind": "deposit"},
+                CashMovement(amount=Decimal(n), kind="deposit"),
                 at=T0 + timedelta(minutes=n),
                 account="a",
             ).seq
@@ -41,7 +42,7 @@ def write(database: Database, count: int, start: int = 0) -> list[int]:
 
 def append_then_fail(database: Database) -> None:
     with database.transaction() as session:
-        AuditLog(session).append(AuditKind.CASH_MOVEMENT, {"amount": "1"}, at=T0, account="a")
+        AuditLog(session).append(CashMovement(amount=Decimal(1)), at=T0, account="a")
         raise RuntimeError("the unit of work fails after the audit append")
 
 
@@ -147,7 +148,7 @@ def test_a_rewritten_last_record_differs_from_the_head(database: Database, tmp_p
         assert row is not None
         session.delete(row)
     with database.transaction() as session:
-        AuditLog(session).append(AuditKind.CASH_MOVEMENT, {"amount": "99"}, at=T0, account="a")
+        AuditLog(session).append(CashMovement(amount=Decimal(99)), at=T0, account="a")
     with database.transaction() as session:
         renumbered = session.execute(select(AuditRecordRow).order_by(AuditRecordRow.seq)).all()
     assert check(database) is None

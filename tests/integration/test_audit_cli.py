@@ -21,11 +21,12 @@ import pytest
 from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
+from daemon.audit.events import CycleFailed
 from daemon.audit.jsonable import canonical_json
-from daemon.audit.log import AuditKind, AuditLog
 from daemon.bootstrap import open_app
 from daemon.cli import app
 from daemon.logs import configure_logging
+from daemon.store.audit_log import AuditLog
 from daemon.store.models import AuditRecordRow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,8 +137,9 @@ def test_export_scrubs_configured_secrets(tmp_path: Path, monkeypatch: pytest.Mo
     with application.database.transaction() as session:
         # A library's error text quoting a configured value: the export's second guard.
         AuditLog(session).append(
-            AuditKind.CYCLE_FAILED,
-            {"error_type": "OSError", "error": f"cannot post to json://{URL_TOKEN}@127.0.0.1:9/x"},
+            CycleFailed(
+                error_type="OSError", error=f"cannot post to json://{URL_TOKEN}@127.0.0.1:9/x"
+            ),
             at=datetime.now(UTC),
             account="ira",
         )

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from adapters.sim import SimBroker
-from daemon.audit.log import AuditLog
 from daemon.core.domain import AccountSnapshot, TradingState
+from daemon.store.audit_log import AuditLog
 from daemon.store.trading_state import account_state
 from tests.integration.test_cycle import make_app
 

@@ -12,11 +12,11 @@ import pytest
 
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimBroker, SimSettings
-from daemon.audit.log import AuditLog
 from daemon.bootstrap import App, open_app
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Quote, Side
 from daemon.core.errors import OutcomeUnknown
 from daemon.cycle.engine import SlotAlreadyRan
+from daemon.store.audit_log import AuditLog
 from daemon.store.intents import IntentStore, client_order_id
 from daemon.store.killswitch import set_kill_switch
 from daemon.store.models import CycleRow

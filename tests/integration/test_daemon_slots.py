@@ -16,12 +16,13 @@ from typer.testing import CliRunner
 
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimBroker, SimSettings
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import AuditKind
 from daemon.audit.view import summarize
 from daemon.bootstrap import App, open_app
 from daemon.cli import app as cli
 from daemon.monitor.notify import Message
 from daemon.service.slots import SlotRunner
+from daemon.store.audit_log import AuditLog
 from daemon.store.models import CycleRow
 from tests.fakes.feeds import RawFeed
 

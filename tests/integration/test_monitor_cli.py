@@ -15,10 +15,12 @@ import time_machine
 import typer
 from typer.testing import CliRunner
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import Mismatch
 from daemon.bootstrap import open_app
 from daemon.cli import app as trimtab
 from daemon.monitor.alerting import check_alerts
+from daemon.store.audit_log import AuditLog
+from tests.fakes.audit import reconciled
 
 REPO = Path(__file__).resolve().parents[2]
 # Monday 2026-03-02, 16:10 in New York: after the close.
@@ -124,8 +126,7 @@ def test_alerts_lists_what_fires(example: Path) -> None:
     try:
         with app.database.transaction() as session:
             AuditLog(session).append(
-                AuditKind.RECONCILIATION,
-                {"mismatches": {"VTI": {"expected": "10", "broker": "12"}}},
+                reconciled({"VTI": Mismatch(expected=Decimal(10), broker=Decimal(12))}),
                 at=app.clock(),
                 account="ira",
             )

@@ -6,15 +6,17 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import AuditKind, Mismatch
 from daemon.config.settings import Settings
 from daemon.core.cycle_report import CycleReport
 from daemon.core.planner import DriftRow, Plan
 from daemon.monitor.alerting import check_alerts
 from daemon.monitor.notify import Message
+from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
 from daemon.store.models import CycleRow
 from daemon.store.valuations import Valuation, ValuationSource, record_valuation
+from tests.fakes.audit import reconciled as reconciliation
 
 D = Decimal
 T0 = datetime(2026, 3, 2, 20, 45, tzinfo=UTC)
@@ -170,16 +172,11 @@ def test_failed_skipped_and_unreachable(database: Database) -> None:
 def test_a_reconciliation_mismatch_fires_once(database: Database) -> None:
     settings, clock = _settings(), Clock()
 
-    def reconciled(mismatches: dict[str, object]) -> None:
+    def reconciled(mismatches: dict[str, Mismatch]) -> None:
         with database.transaction() as session:
-            AuditLog(session).append(
-                AuditKind.RECONCILIATION,
-                {"mismatches": mismatches},
-                at=clock(),
-                account="paper",
-            )
+            AuditLog(session).append(reconciliation(mismatches), at=clock(), account="paper")
 
-    reconciled({"VTI": {"expected": D(10), "broker": D(12)}})
+    reconciled({"VTI": Mismatch(expected=D(10), broker=D(12))})
     sent = _check(database, settings, clock)
     assert [m.key for m in sent] == ["alert:paper:reconciliation_mismatch"]
     assert "VTI: trimtab expected 10, the broker has 12" in sent[0].body

@@ -13,10 +13,10 @@ from sqlalchemy import func, select, update
 
 from adapters.sim import SimBroker
 from adapters.sim.models import SimPositionRow
-from daemon.audit.log import AuditLog
 from daemon.bootstrap import App
 from daemon.core.domain import BrokerOrder, Fill, OrderIntent, OrderType, Side, TradingState
 from daemon.core.errors import OrderRejected, TransientBrokerError
+from daemon.store.audit_log import AuditLog
 from daemon.store.models import FillRow
 from daemon.store.trading_state import account_state, set_trading_state
 from tests.integration.test_cycle import NOW, make_app

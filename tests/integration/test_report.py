@@ -16,7 +16,7 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import CycleFailed
 from daemon.cli import app as cli
 from daemon.config.settings import NotificationSettings
 from daemon.logs import configure_logging
@@ -29,6 +29,7 @@ from daemon.report import (
     write_daily_report,
 )
 from daemon.report.model import DailyReport
+from daemon.store.audit_log import AuditLog
 from daemon.store.tax_ledger import TaxLedger
 from tests.fakes.headless import find_chromium, visit
 from tests.fakes.receiver import receiver
@@ -347,8 +348,7 @@ def test_a_configured_secret_never_reaches_the_page_or_the_summary(history: Hist
     with app.database.transaction() as session:
         # A library's error text quoting a configured value, as a failed cycle records it.
         AuditLog(session).append(
-            AuditKind.CYCLE_FAILED,
-            {"error_type": "OSError", "error": f"cannot post to {url}"},
+            CycleFailed(error_type="OSError", error=f"cannot post to {url}"),
             at=datetime.combine(day, time(16, 30), NEW_YORK),
             account="main",
             cycle_id=f"main:{day}:close.2",

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from daemon.audit.log import AuditLog
 from daemon.bootstrap import open_app
 from daemon.cli import app
+from daemon.store.audit_log import AuditLog
 
 TODAY = date.today()
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from adapters.sim import SimBroker
-from daemon.audit.log import AuditLog
 from daemon.bootstrap import App
 from daemon.core.domain import Side
+from daemon.store.audit_log import AuditLog
 from daemon.store.tax_ledger import TaxLedger, household_accounts, tax_policy
 from daemon.store.tax_sources import declare_trade
 from tests.fakes.feeds import RawFeed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, update
 
-from daemon.audit.log import AuditKind, AuditLog
+from daemon.audit.events import CashMovement
+from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database, open_database
 from daemon.store.models import AuditRecordRow
 from tests.hypothesis_profiles import scaled
@@ -35,8 +37,7 @@ def fresh_log(database: Database, count: int) -> list[int]:
         log = AuditLog(session)
         return [
             log.append(
-                AuditKind.CASH_MOVEMENT,
-                {"amount": str(n)},
+                CashMovement(amount=Decimal(n)),
                 at=T0 + timedelta(seconds=n),
                 account="a",
             ).seq

@@ -4,39 +4,39 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
-from daemon.audit.log import AuditRecord
+from daemon.audit.events import AuditEvent, CycleFailed, RiskDecisions, TaxDecisions
+from daemon.audit.record import AuditRecord
+from daemon.core.domain import Mode, Side
+from daemon.core.tax.plan_types import TaxAction, TaxDecision, TaxPreview
+from daemon.core.tax.types import LotMethod
 from daemon.report import fmt
 from daemon.report.activity import cycles_of, refusals_of
+from tests.fakes.audit import audit_record, decision, finished, planned, started
 
 T0 = datetime(2026, 11, 24, 20, 45, tzinfo=UTC)
 
 
 def record(
-    kind: str, payload: dict[str, Any], cycle_id: str | None = "a:2026-11-24:close", n: int = 0
+    event: AuditEvent, cycle_id: str | None = "a:2026-11-24:close", n: int = 0
 ) -> AuditRecord:
-    return AuditRecord(n, T0 + timedelta(seconds=n), kind, "a", cycle_id, payload, "", "")
+    return audit_record(event, at=T0 + timedelta(seconds=n), cycle_id=cycle_id, seq=n)
 
 
 def test_cycles_are_read_with_their_outcomes() -> None:
     records = [
-        record("cycle_started", {"mode": "paper"}, "a:1", 1),
-        record("plan", {}, "a:1", 2),
+        record(started(submit=True, mode=Mode.PAPER), "a:1", 1),
+        record(planned(2), "a:1", 2),
+        record(finished("succeeded", planned_orders=2, sent=1), "a:1", 3),
+        record(started(submit=True, mode=Mode.PAPER), "a:2", 4),
+        record(CycleFailed(error_type="DataError", error="no price for BND"), "a:2", 5),
+        record(started(submit=True, mode=Mode.LIVE), "a:3", 6),
         record(
-            "cycle_finished",
-            {"outcome": "succeeded", "planned_orders": 2, "orders": [{}]},
-            "a:1",
-            3,
-        ),
-        record("cycle_started", {"mode": "paper"}, "a:2", 4),
-        record("cycle_failed", {"error_type": "DataError", "error": "no price for BND"}, "a:2", 5),
-        record("cycle_started", {"mode": "live"}, "a:3", 6),
-        record(
-            "cycle_finished",
-            {"outcome": "skipped", "skipped_count": 2, "why_not_submitted": "trimtab was down"},
+            finished(
+                "skipped", submitted=False, skipped_count=2, why_not_submitted="trimtab was down"
+            ),
             "a:4",
             7,
         ),
@@ -55,54 +55,29 @@ def test_cycles_are_read_with_their_outcomes() -> None:
 
 
 def test_refusals_name_the_check_and_skip_what_was_allowed() -> None:
-    decisions = [
-        {"symbol": "VTI", "side": "buy", "qty": "3", "allowed": True, "check": "all", "reason": ""},
-        {
-            "symbol": "BND",
-            "side": "sell",
-            "qty": "5",
-            "allowed": False,
-            "check": "max_order_notional",
-            "reason": "too big",
-        },
-        {
-            "symbol": "VTI",
-            "side": "buy",
-            "qty": "2",
-            "allowed": False,
-            "check": "kill_switch",
-            "reason": "vacation",
-        },
-    ]
-    tax = [
-        {
-            "action": "blocked",
-            "symbol": "VXUS",
-            "reason": "loss sale window until 2026-12-20",
-            "qty_before": "10",
-            "qty_after": "0",
-        },
-        {
-            "action": "allowed_wash",
-            "symbol": "VTI",
-            "reason": "small",
-            "qty_before": "1",
-            "qty_after": "1",
-        },
-        {
-            "action": "budget",
-            "symbol": "VTI",
-            "reason": "gains budget",
-            "qty_before": "8",
-            "qty_after": "5",
-        },
-    ]
-    refusals = refusals_of(
-        [
-            record("risk_decision", {"decisions": decisions}, n=1),
-            record("tax_decision", {"decisions": tax}, n=2),
-        ]
+    decisions = (
+        decision("VTI", Side.BUY, "3", allowed=True, check="all", reason=""),
+        decision(
+            "BND", Side.SELL, "5", allowed=False, check="max_order_notional", reason="too big"
+        ),
+        decision("VTI", Side.BUY, "2", allowed=False, check="kill_switch", reason="vacation"),
     )
+    tax = (
+        TaxDecision(
+            TaxAction.BLOCKED, "VXUS", "loss sale window until 2026-12-20", Decimal(10), Decimal(0)
+        ),
+        TaxDecision(TaxAction.ALLOWED, "VTI", "small", Decimal(1), Decimal(1)),
+        TaxDecision(TaxAction.BUDGET, "VTI", "gains budget", Decimal(8), Decimal(5)),
+    )
+    taxed = TaxDecisions(
+        decisions=tax,
+        preview=TaxPreview(),
+        lots={},
+        harvest=(),
+        lot_method=LotMethod.FIFO,
+        stand_ins=(),
+    )
+    refusals = refusals_of([record(RiskDecisions(decisions), n=1), record(taxed, n=2)])
     assert [(r.source, r.symbol, r.check, r.qty) for r in refusals] == [
         ("risk", "BND", "max_order_notional", Decimal(5)),
         ("kill switch", "VTI", "kill_switch", Decimal(2)),

@@ -10,18 +10,18 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.audit.log import AuditRecord
+from daemon.audit.events import AuditEvent, CycleFailed, RiskDecisions
+from daemon.audit.record import AuditRecord
 from daemon.core.domain import OrderStatus, Side
 from daemon.report.validation import FillFact, OrderFact, validate
+from tests.fakes.audit import audit_record, decision, finished, planned, started
 
 D = Decimal
 T0 = datetime(2026, 11, 24, 20, 45, tzinfo=UTC)
 
 
-def record(
-    kind: str, cycle_id: str | None, payload: dict[str, Any], account: str = "a"
-) -> AuditRecord:
-    return AuditRecord(0, T0, kind, account, cycle_id, payload, "", "")
+def record(event: AuditEvent, cycle_id: str | None, account: str = "a") -> AuditRecord:
+    return audit_record(event, at=T0, cycle_id=cycle_id, account=account)
 
 
 def order(
@@ -63,11 +63,14 @@ def run(records: list[AuditRecord], orders: list[OrderFact]) -> Any:
 
 def test_plan_only_runs_are_left_out_and_failed_cycles_are_problems() -> None:
     records = [
-        record("cycle_started", "a:2026-11-24:plan-154500", {"submit": False}),
-        record("plan", "a:2026-11-24:plan-154500", {"plan": {"orders": [{}], "drift": []}}),
-        record("cycle_started", "a:2026-11-24:manual", {"submit": True}),
-        record("cycle_failed", "a:2026-11-24:manual", {"error": "TransientBrokerError: down"}),
-        record("cycle_started", "b:2026-11-24:manual", {"submit": True}, account="b"),
+        record(started(submit=False), "a:2026-11-24:plan-154500"),
+        record(planned(1), "a:2026-11-24:plan-154500"),
+        record(started(submit=True), "a:2026-11-24:manual"),
+        record(
+            CycleFailed(error_type="TransientBrokerError", error="TransientBrokerError: down"),
+            "a:2026-11-24:manual",
+        ),
+        record(started(submit=True), "b:2026-11-24:manual", account="b"),
     ]
     result = run(records, [])
     (summary,) = result.accounts
@@ -79,10 +82,10 @@ def test_plan_only_runs_are_left_out_and_failed_cycles_are_problems() -> None:
 
 
 def test_slots_the_daemon_skipped_are_counted_and_watched() -> None:
-    skipped = {"outcome": "skipped", "submitted": False, "skipped_count": 3}
+    skipped = finished("skipped", submitted=False, skipped_count=3)
     records = [
-        record("cycle_finished", "a:2026-11-24:close-15m", skipped),
-        record("cycle_finished", "b:2026-11-24:close-15m", skipped, account="b"),
+        record(skipped, "a:2026-11-24:close-15m"),
+        record(skipped, "b:2026-11-24:close-15m", account="b"),
     ]
     result = run(records, [])
     (summary,) = result.accounts
@@ -95,13 +98,17 @@ def test_slots_the_daemon_skipped_are_counted_and_watched() -> None:
 
 def test_outcomes_by_status_and_what_was_never_sent() -> None:
     cycle = "a:2026-11-24:manual"
-    plan: dict[str, Any] = {"plan": {"orders": [{}] * 6, "drift": []}}
-    decisions = {"decisions": [{"allowed": False}, {"allowed": True}]}
+    decisions = RiskDecisions(
+        (
+            decision("VTI", Side.BUY, "1", allowed=False, check="max_order_notional", reason="big"),
+            decision("VTI", Side.BUY, "1", allowed=True, check="all", reason=""),
+        )
+    )
     records = [
-        record("cycle_started", cycle, {"submit": True}),
-        record("plan", cycle, plan),
-        record("risk_decision", cycle, decisions),
-        record("cycle_finished", cycle, {"submitted": True}),
+        record(started(submit=True), cycle),
+        record(planned(6), cycle),
+        record(decisions, cycle),
+        record(finished(submitted=True, planned_orders=6, sent=3), cycle),
     ]
     orders = [
         order(OrderStatus.FILLED, filled="10", fills=(FillFact(D(10), D(100), T0),)),

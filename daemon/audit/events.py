@@ -1,0 +1,448 @@
+"""The audit log's events: one frozen dataclass per kind, written and read back through it.
+
+An event's JSON form is `to_jsonable` of it: field names are the JSON keys (records written
+before these types existed used the same keys, so old and new records read alike), and a field
+marked `_OMITTED` is left out when None, so the shapes that never had it stay as they were.
+`decode` turns a stored record back into its event: a field an older record lacks takes its
+default; a kind without a type, or a payload that does not fit its type, gives `RawEvent`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EVENT_TYPES",
+    "AlertChanged",
+    "AuditEvent",
+    "AuditKind",
+    "CashMovement",
+    "ConfigRejected",
+    "ConfigReloaded",
+    "CycleFailed",
+    "CycleFinished",
+    "CycleStarted",
+    "DeclaredTrade",
+    "DriftAfter",
+    "KillSwitchChanged",
+    "LedgerSale",
+    "Mismatch",
+    "OrderIntentSent",
+    "OrderResult",
+    "PlanMade",
+    "RawEvent",
+    "Reconciled",
+    "RelievedLot",
+    "RiskDecisions",
+    "SentOrder",
+    "SnapshotTaken",
+    "TargetsChosen",
+    "TaxDecisions",
+    "TaxLots",
+    "TradingStateChanged",
+    "decode",
+    "encode",
+]
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal
+
+from daemon.audit.codec import DecodeError, from_jsonable
+from daemon.audit.jsonable import JSON_NAME, OMIT_NONE, to_jsonable
+from daemon.core.domain import (
+    AccountSnapshot,
+    BrokerOrder,
+    Fill,
+    Mode,
+    OrderIntent,
+    OrderStatus,
+    Side,
+    TradingState,
+)
+from daemon.core.errors import ConfigProblem
+from daemon.core.planner import Plan
+from daemon.core.risk import CheckDecision
+from daemon.core.tax.plan_types import TaxDecision, TaxPreview
+from daemon.core.tax.types import LotMethod, LotPick
+
+
+class AuditKind(StrEnum):
+    CYCLE_STARTED = "cycle_started"
+    SNAPSHOT = "snapshot"
+    TARGETS = "targets"
+    PLAN = "plan"
+    RISK_DECISION = "risk_decision"
+    ORDER_INTENT = "order_intent"
+    ORDER_RESULT = "order_result"
+    FILL = "fill"
+    """Never written: fills are in the reconciliation record; kept so `--kind fill` stays valid."""
+    CYCLE_FINISHED = "cycle_finished"
+    CYCLE_FAILED = "cycle_failed"
+    KILL_SWITCH = "kill_switch"
+    CASH_MOVEMENT = "cash_movement"
+    CONFIG_ERROR = "config_error"
+    CONFIG_RELOADED = "config_reloaded"
+    TRADING_STATE = "trading_state"
+    RECONCILIATION = "reconciliation"
+    EXTERNAL_ORDER = "external_order"
+    """Never written: external orders are in the reconciliation record; kept like FILL."""
+    TAX_DECISION = "tax_decision"
+    TAX_LOTS = "tax_lots"
+    ALERT = "alert"
+
+
+_OMITTED = MappingProxyType({OMIT_NONE: True})
+"""Metadata of a field left out of the JSON when None."""
+
+
+@dataclass(frozen=True, slots=True)
+class CycleStarted:
+    KIND: ClassVar[AuditKind] = AuditKind.CYCLE_STARTED
+    mode: Mode
+    submit: bool
+    slot: str | None
+    """The schedule slot; None for a plan-only run."""
+    broker: str
+    strategy: str
+    withdrawal: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotTaken:
+    KIND: ClassVar[AuditKind] = AuditKind.SNAPSHOT
+    snapshot: AccountSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class TargetsChosen:
+    KIND: ClassVar[AuditKind] = AuditKind.TARGETS
+    strategy: str
+    targets: Mapping[str, Decimal]
+    """The strategy's weights, before any tax stand-ins."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMade:
+    KIND: ClassVar[AuditKind] = AuditKind.PLAN
+    plan: Plan
+    prices_as_of: Mapping[str, datetime]
+    synthetic_prices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RiskDecisions:
+    KIND: ClassVar[AuditKind] = AuditKind.RISK_DECISION
+    decisions: tuple[CheckDecision, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntentSent:
+    KIND: ClassVar[AuditKind] = AuditKind.ORDER_INTENT
+    intent: OrderIntent
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """An order's fate: sent, resolved, cancelled (by the operator too), or a buy skipped.
+
+    A skipped buy was never an order: it has no client order id, quantity or broker order.
+    `external` is set only by `trimtab kill --cancel-open`: True for an order not trimtab's.
+    """
+
+    KIND: ClassVar[AuditKind] = AuditKind.ORDER_RESULT
+    symbol: str
+    side: Side
+    status: OrderStatus | Literal["skipped"]
+    detail: str = ""
+    client_order_id: str | None = field(default=None, metadata=_OMITTED)
+    qty: Decimal | None = field(default=None, metadata=_OMITTED)
+    notional: Decimal | None = field(default=None, metadata=_OMITTED)
+    broker_order: BrokerOrder | None = field(default=None, metadata=_OMITTED)
+    external: bool | None = field(default=None, metadata=_OMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class SentOrder:
+    symbol: str
+    side: Side
+    qty: Decimal
+    status: OrderStatus
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DriftAfter:
+    """One holding's weight against its band once the cycle's orders are done."""
+
+    symbol: str
+    weight: Decimal
+    target: Decimal
+    low: Decimal
+    high: Decimal
+    out_of_band: bool
+    managed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CycleFinished:
+    """A cycle's end, or (`outcome` "skipped") slots the service missed and will not run.
+
+    A skipped record has no plan: no denials, cash or trigger, but when and which slots.
+    """
+
+    KIND: ClassVar[AuditKind] = AuditKind.CYCLE_FINISHED
+    outcome: str
+    submitted: bool
+    why_not_submitted: str
+    planned_orders: int
+    orders: tuple[SentOrder, ...] = ()
+    denied: int | None = field(default=None, metadata=_OMITTED)
+    cash_after_plan: Decimal | None = field(default=None, metadata=_OMITTED)
+    triggered: bool | None = field(default=None, metadata=_OMITTED)
+    drift_after: tuple[DriftAfter, ...] | None = field(default=None, metadata=_OMITTED)
+    """None when nothing was sent."""
+    scheduled_at: datetime | None = field(default=None, metadata=_OMITTED)
+    skipped_slots: tuple[str, ...] | None = field(default=None, metadata=_OMITTED)
+    """The newest of the skipped cycle ids (at most a few)."""
+    skipped_count: int | None = field(default=None, metadata=_OMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleFailed:
+    KIND: ClassVar[AuditKind] = AuditKind.CYCLE_FAILED
+    error_type: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchChanged:
+    KIND: ClassVar[AuditKind] = AuditKind.KILL_SWITCH
+    engaged: bool
+    was_engaged: bool
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class CashMovement:
+    """Cash in or out: from `trimtab sim deposit/withdraw` or a flow the operator recorded."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.CASH_MOVEMENT
+    amount: Decimal
+    kind: str | None = field(default=None, metadata=_OMITTED)
+    """deposit, or withdraw(al)."""
+    cash_after: Decimal | None = field(default=None, metadata=_OMITTED)
+    broker: str | None = field(default=None, metadata=_OMITTED)
+    at: datetime | None = field(default=None, metadata=_OMITTED)
+    source: str | None = field(default=None, metadata=_OMITTED)
+    ref: str | None = field(default=None, metadata=_OMITTED)
+    note: str | None = field(default=None, metadata=_OMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRejected:
+    KIND: ClassVar[AuditKind] = AuditKind.CONFIG_ERROR
+    action: str
+    problems: tuple[ConfigProblem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReloaded:
+    """A configuration reload: the changed key paths only (a value may be a credential)."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.CONFIG_RELOADED
+    changed: tuple[str, ...]
+    mode: Mode
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TradingStateChanged:
+    KIND: ClassVar[AuditKind] = AuditKind.TRADING_STATE
+    before: TradingState = field(metadata={JSON_NAME: "from"})
+    after: TradingState = field(metadata={JSON_NAME: "to"})
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    expected: Decimal
+    broker: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """What reconciliation read from the broker and whether the book explains it."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.RECONCILIATION
+    baseline: bool
+    """The first reconciliation: the broker's positions are taken as the book."""
+    cash: Decimal
+    positions: Mapping[str, Decimal]
+    new_fills: tuple[Fill, ...]
+    external_fills: tuple[str, ...]
+    """Fill ids of orders that are not trimtab's."""
+    external_open_orders: tuple[BrokerOrder, ...]
+    unresolved_symbols: tuple[str, ...]
+    mismatches: Mapping[str, Mismatch]
+
+
+@dataclass(frozen=True, slots=True)
+class TaxDecisions:
+    KIND: ClassVar[AuditKind] = AuditKind.TAX_DECISION
+    decisions: tuple[TaxDecision, ...]
+    preview: TaxPreview
+    lots: Mapping[str, tuple[LotPick, ...]]
+    harvest: tuple[str, ...]
+    lot_method: LotMethod
+    stand_ins: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RelievedLot:
+    lot_id: int
+    qty: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSale:
+    """A sale added to the ledger and the lots it relieved."""
+
+    sale_id: int
+    fill_id: str
+    symbol: str
+    sold: date
+    qty: Decimal
+    proceeds: Decimal
+    method: str
+    harvest: bool
+    lots: tuple[RelievedLot, ...]
+    unmatched: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredTrade:
+    """An outside account's trade as the operator typed it (kept even when refused)."""
+
+    account: str
+    symbol: str
+    side: Side
+    date: str
+    qty: str
+    amount: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaxLots:
+    """A change to the tax-lot ledger: sales recorded, a lot file imported, a trade declared.
+
+    Each has its own fields; `rejected` says why an import (its problems) or a declared trade
+    (one message) was refused.
+    """
+
+    KIND: ClassVar[AuditKind] = AuditKind.TAX_LOTS
+    sales: tuple[LedgerSale, ...] | None = field(default=None, metadata=_OMITTED)
+    imported: str | None = field(default=None, metadata={JSON_NAME: "import", OMIT_NONE: True})
+    """The lot file imported."""
+    lots: int | None = field(default=None, metadata=_OMITTED)
+    """How many lots the import added."""
+    declared: DeclaredTrade | None = field(default=None, metadata=_OMITTED)
+    recorded_as: str | None = field(default=None, metadata=_OMITTED)
+    """lot or sale."""
+    id: int | None = field(default=None, metadata=_OMITTED)
+    rejected: tuple[str, ...] | str | None = field(default=None, metadata=_OMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChanged:
+    """An alert that fired (with what it saw) or cleared (with its episode)."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.ALERT
+    key: str
+    status: Literal["firing", "cleared"]
+    severity: Literal["warning", "failure"]
+    title: str | None = field(default=None, metadata=_OMITTED)
+    detail: str | None = field(default=None, metadata=_OMITTED)
+    value: float | None = field(default=None, metadata=_OMITTED)
+    threshold: float | None = field(default=None, metadata=_OMITTED)
+    held_for_seconds: float | None = field(default=None, metadata=_OMITTED)
+    since: datetime | None = field(default=None, metadata=_OMITTED)
+    fired_at: datetime | None = field(default=None, metadata=_OMITTED)
+    episode: int | None = field(default=None, metadata=_OMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """A stored record no event type reads: its kind is unknown or its payload does not fit."""
+
+    kind: str
+    payload: Mapping[str, Any]
+    problem: str
+
+
+AuditEvent = (
+    CycleStarted
+    | SnapshotTaken
+    | TargetsChosen
+    | PlanMade
+    | RiskDecisions
+    | OrderIntentSent
+    | OrderResult
+    | CycleFinished
+    | CycleFailed
+    | KillSwitchChanged
+    | CashMovement
+    | ConfigRejected
+    | ConfigReloaded
+    | TradingStateChanged
+    | Reconciled
+    | TaxDecisions
+    | TaxLots
+    | AlertChanged
+)
+
+EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
+    str(event.KIND): event
+    for event in (
+        CycleStarted,
+        SnapshotTaken,
+        TargetsChosen,
+        PlanMade,
+        RiskDecisions,
+        OrderIntentSent,
+        OrderResult,
+        CycleFinished,
+        CycleFailed,
+        KillSwitchChanged,
+        CashMovement,
+        ConfigRejected,
+        ConfigReloaded,
+        TradingStateChanged,
+        Reconciled,
+        TaxDecisions,
+        TaxLots,
+        AlertChanged,
+    )
+}
+
+
+def encode(event: AuditEvent) -> dict[str, Any]:
+    """Return the JSON form of `event` (what is stored and hashed)."""
+    return to_jsonable(event)  # type: ignore[no-any-return]
+
+
+def decode(kind: str, payload: Mapping[str, Any]) -> AuditEvent | RawEvent:
+    """Return the event a stored record of `kind` holds, or `RawEvent` when none fits."""
+    event = EVENT_TYPES.get(kind)
+    if event is None:
+        return RawEvent(kind, payload, f"no event type for kind {kind!r}")
+    try:
+        decoded: AuditEvent = from_jsonable(event, dict(payload))
+    except DecodeError as exc:
+        return RawEvent(kind, payload, str(exc))
+    return decoded
