@@ -19,8 +19,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from daemon.audit.log import AuditKind, AuditLog
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
@@ -35,7 +33,7 @@ from daemon.core.tax.plan_types import TaxContext, TaxedPlan, TaxPreview
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
 from daemon.core.tax.types import TaxPolicy
 from daemon.cycle.retry import ReadRetrying
-from daemon.store.db import Database
+from daemon.store.db import Database, Transaction
 from daemon.store.tax_ledger import (
     HouseholdAccount,
     TaxLedger,
@@ -235,7 +233,7 @@ class TaxCycle:
         return sales
 
 
-def _since(session: Session, account: str, now: datetime) -> datetime:
+def _since(session: Transaction, account: str, now: datetime) -> datetime:
     mark = reading_mark(session, account, now).fills_read_through
     return mark if mark is not None else datetime(1970, 1, 1, tzinfo=now.tzinfo)
 

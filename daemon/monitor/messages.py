@@ -7,6 +7,7 @@ checks); `daemon.monitor.notify` scrubs secrets once more and decides whether th
 from __future__ import annotations
 
 __all__ = [
+    "audit_head",
     "audit_message",
     "config_rejected_message",
     "cycle_message",
@@ -20,10 +21,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from daemon.audit.log import AuditKind
+from daemon.audit.head import AuditHead
+from daemon.audit.log import AuditKind, AuditLog
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import OrderStatus
@@ -31,8 +30,10 @@ from daemon.core.errors import ConfigProblem
 from daemon.cycle.engine import CycleReport
 from daemon.monitor.health import HealthReport
 from daemon.monitor.notify import Message
+from daemon.store.cycles import CycleStore
+from daemon.store.db import Transaction
 from daemon.store.killswitch import current as kill_switch_state
-from daemon.store.models import AuditRecordRow, CycleRow, OrderIntentRow
+from daemon.store.orders_view import orders_between
 from daemon.store.trading_state import account_state
 
 _TROUBLE = (OrderStatus.REJECTED, OrderStatus.UNKNOWN, OrderStatus.SUBMITTING)
@@ -143,7 +144,7 @@ def health_message(report: HealthReport) -> Message:
 
 
 def digest_message(
-    session: Session, settings: Settings, now: datetime, *, health: HealthReport
+    session: Transaction, settings: Settings, now: datetime, *, health: HealthReport
 ) -> Message:
     """Return the day's digest: each account's cycles and orders, states, health, audit head."""
     tz = exchange_timezone(settings.exchange)
@@ -152,21 +153,12 @@ def digest_message(
     kill = kill_switch_state(session)
     lines = [f"Mode: {settings.mode}. Kill switch: {'ENGAGED' if kill.engaged else 'clear'}."]
     for account in settings.accounts:
-        outcomes = Counter(
-            session.execute(
-                select(CycleRow.outcome).where(
-                    CycleRow.account == account, CycleRow.trading_day == day
-                )
-            ).scalars()
-        )
+        outcomes = Counter(CycleStore(session).outcomes_on(account, day))
         orders = Counter(
-            session.execute(
-                select(OrderIntentRow.status).where(
-                    OrderIntentRow.account == account,
-                    OrderIntentRow.created_at >= midnight,
-                    OrderIntentRow.created_at < midnight + timedelta(days=1),
-                )
-            ).scalars()
+            line.status
+            for line in orders_between(
+                session, since=midnight, until=midnight + timedelta(days=1), account=account
+            )
         )
         cycles = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "none"
         placed = ", ".join(f"{n} {s}" for s, n in sorted(orders.items())) or "none"
@@ -176,9 +168,7 @@ def digest_message(
         lines.append("Health: all checks pass.")
     else:
         lines += [f"Health: {c.key}: {c.detail}" for c in health.failing]
-    head = session.execute(
-        select(AuditRecordRow.seq, AuditRecordRow.hash).order_by(AuditRecordRow.seq.desc()).limit(1)
-    ).first()
+    head = audit_head(AuditLog(session))
     if head is not None:
         # Kept outside the machine, the head hash lets a later `audit verify` prove the log
         # was not rewritten since.
@@ -190,3 +180,12 @@ def digest_message(
         body="\n".join(lines),
         repeat_after=timedelta(days=1),
     )
+
+
+def audit_head(log: AuditLog) -> AuditHead | None:
+    """Return the newest audit record's number and hash (None for an empty log)."""
+    seq = log.last_seq()
+    if seq == 0:
+        return None
+    newest = log.records(after_seq=seq - 1)[-1]
+    return AuditHead(seq=newest.seq, hash=newest.hash)

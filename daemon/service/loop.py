@@ -19,7 +19,6 @@ from __future__ import annotations
 
 __all__ = ["Daemon", "changed_paths"]
 
-import json
 import os
 import signal
 import socket
@@ -30,16 +29,13 @@ from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from daemon.audit.log import AuditKind, AuditLog
 from daemon.bootstrap import App
 from daemon.config.settings import Settings, load_config
 from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import parse_schedule
 from daemon.logs import configure_logging, get_logger
-from daemon.monitor.health import evaluate, record_beat, record_stop
+from daemon.monitor.health import evaluate
 from daemon.monitor.messages import (
     audit_message,
     config_rejected_message,
@@ -51,8 +47,8 @@ from daemon.service import sd_notify
 from daemon.service.day_end import schedule_end_of_day
 from daemon.service.scheduler import CycleScheduler, check_schedules
 from daemon.service.slots import SlotRunner
-from daemon.store.daemon_models import HeartbeatRow
-from daemon.store.models import AuditRecordRow
+from daemon.store.cycles import CycleStore
+from daemon.store.heartbeat import HeartbeatStore
 
 HEALTH_EVERY = timedelta(minutes=5)
 """How often the daemon judges its own accounts' health (and alerts on a change)."""
@@ -92,9 +88,9 @@ class Daemon:
         if problems:
             raise ConfigError(problems)
         with self._app.database.transaction() as session:
-            beat = session.get(HeartbeatRow, "daemon")
+            beat = HeartbeatStore(session).get()
             previous_beat = beat.beat_at if beat is not None else None
-            self._audit_seen = _last_audit_seq(session)
+            self._audit_seen = AuditLog(session).last_seq()
         self._runner.previous_beat = previous_beat
         self.beat()
         handlers = self._install_signals()
@@ -157,7 +153,7 @@ class Daemon:
         self._scheduler.shutdown(wait=True)
         self.close()
         with self._app.database.transaction() as session:
-            record_stop(session, now=self._clock())
+            HeartbeatStore(session).stop(now=self._clock())
         self._log.info("daemon_stopped")
         return 0
 
@@ -225,8 +221,7 @@ class Daemon:
         and trading-state changes, and judge health every `HEALTH_EVERY`."""
         now = self._clock()
         with self._app.database.transaction() as session:
-            record_beat(
-                session,
+            HeartbeatStore(session).beat(
                 now=now,
                 started_at=self._started_at,
                 pid=self._pid,
@@ -251,25 +246,22 @@ class Daemon:
         (a `trimtab kill` in another shell, a trip rule inside a cycle)."""
         kinds = (str(AuditKind.KILL_SWITCH), str(AuditKind.TRADING_STATE))
         with self._app.database.transaction() as session:
-            rows = session.execute(
-                select(
-                    AuditRecordRow.seq,
-                    AuditRecordRow.kind,
-                    AuditRecordRow.account,
-                    AuditRecordRow.payload,
-                )
-                .where(AuditRecordRow.seq > self._audit_seen, AuditRecordRow.kind.in_(kinds))
-                .order_by(AuditRecordRow.seq)
-            ).all()
-        for seq, kind, account, payload in rows:
-            self._audit_seen = max(self._audit_seen, seq)
-            message = audit_message(seq, kind, account, json.loads(payload))
+            records = AuditLog(session).records(after_seq=self._audit_seen, kinds=kinds)
+        for record in records:
+            self._audit_seen = max(self._audit_seen, record.seq)
+            message = audit_message(record.seq, record.kind, record.account, record.payload)
             if message is not None:
                 self._notify(message)
 
     def _check_health(self, now: datetime) -> None:
         with self._app.database.transaction() as session:
-            report = evaluate(session, self._app.settings, now, heartbeat=False)
+            report = evaluate(
+                CycleStore(session),
+                HeartbeatStore(session),
+                self._app.settings,
+                now,
+                heartbeat=False,
+            )
         failing = frozenset(c.key for c in report.failing)
         if failing and failing != self._failing:
             self._log.warning("health_failing", checks={c.key: c.detail for c in report.failing})
@@ -282,7 +274,13 @@ class Daemon:
         """Queue the daily digest, and forget notification records older than 90 days."""
         now = self._clock()
         with self._app.database.transaction() as session:
-            health = evaluate(session, self._app.settings, now, heartbeat=False)
+            health = evaluate(
+                CycleStore(session),
+                HeartbeatStore(session),
+                self._app.settings,
+                now,
+                heartbeat=False,
+            )
             message = digest_message(session, self._app.settings, now, health=health)
         self._notify(message)
         self._outbox.submit(self._notifier.prune)
@@ -379,7 +377,3 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
                 paths += changed_paths(old[key], new[key], path)
         return paths
     return [] if old == new else [prefix or "(root)"]
-
-
-def _last_audit_seq(session: Session) -> int:
-    return int(session.execute(select(func.coalesce(func.max(AuditRecordRow.seq), 0))).scalar_one())
