@@ -35,7 +35,7 @@ from daemon.config.settings import Settings, load_config
 from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import parse_schedule
 from daemon.logs import configure_logging, get_logger
-from daemon.monitor.health import evaluate
+from daemon.monitor.health import HealthReport, evaluate
 from daemon.monitor.messages import (
     audit_message,
     config_rejected_message,
@@ -48,6 +48,7 @@ from daemon.service.day_end import schedule_end_of_day
 from daemon.service.scheduler import CycleScheduler, check_schedules
 from daemon.service.slots import SlotRunner
 from daemon.store.cycles import CycleStore
+from daemon.store.db import Transaction
 from daemon.store.heartbeat import HeartbeatStore
 
 HEALTH_EVERY = timedelta(minutes=5)
@@ -255,13 +256,7 @@ class Daemon:
 
     def _check_health(self, now: datetime) -> None:
         with self._app.database.transaction() as session:
-            report = evaluate(
-                CycleStore(session),
-                HeartbeatStore(session),
-                self._app.settings,
-                now,
-                heartbeat=False,
-            )
+            report = self._own_health(session, now)
         failing = frozenset(c.key for c in report.failing)
         if failing and failing != self._failing:
             self._log.warning("health_failing", checks={c.key: c.detail for c in report.failing})
@@ -270,17 +265,17 @@ class Daemon:
             self._log.info("health_ok")
         self._failing = failing
 
+    def _own_health(self, session: Transaction, now: datetime) -> HealthReport:
+        """Judge every account; not the heartbeat, which is this daemon's own."""
+        return evaluate(
+            CycleStore(session), HeartbeatStore(session), self._app.settings, now, heartbeat=False
+        )
+
     def send_digest(self) -> None:
         """Queue the daily digest, and forget notification records older than 90 days."""
         now = self._clock()
         with self._app.database.transaction() as session:
-            health = evaluate(
-                CycleStore(session),
-                HeartbeatStore(session),
-                self._app.settings,
-                now,
-                heartbeat=False,
-            )
+            health = self._own_health(session, now)
             message = digest_message(session, self._app.settings, now, health=health)
         self._notify(message)
         self._outbox.submit(self._notifier.prune)
