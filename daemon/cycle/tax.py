@@ -33,7 +33,7 @@ from daemon.core.tax.plan_types import TaxContext, TaxedPlan, TaxPreview
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
 from daemon.core.tax.types import TaxPolicy
 from daemon.cycle.retry import ReadRetrying
-from daemon.store.db import Database, Transaction
+from daemon.store.db import Database
 from daemon.store.tax_ledger import (
     HouseholdAccount,
     TaxLedger,
@@ -42,7 +42,7 @@ from daemon.store.tax_ledger import (
     tax_policy,
 )
 from daemon.store.tax_sources import RecordedSale, record_fills, record_reinvestments
-from daemon.store.trading_state import reading_mark
+from daemon.store.trading_state import ReadingMark, reading_mark
 
 _ZERO = Decimal(0)
 
@@ -210,7 +210,7 @@ class TaxCycle:
                         session,
                         broker,
                         account=self.account,
-                        since=_since(session, self.account, now),
+                        since=_since(reading_mark(session, self.account, now), now),
                         timezone=zone,
                         at=now,
                     )
@@ -233,9 +233,9 @@ class TaxCycle:
         return sales
 
 
-def _since(session: Transaction, account: str, now: datetime) -> datetime:
-    mark = reading_mark(session, account, now).fills_read_through
-    return mark if mark is not None else datetime(1970, 1, 1, tzinfo=now.tzinfo)
+def _since(mark: ReadingMark, now: datetime) -> datetime:
+    read_through = mark.fills_read_through
+    return read_through if read_through is not None else datetime(1970, 1, 1, tzinfo=now.tzinfo)
 
 
 def _sale_payload(sale: RecordedSale) -> dict[str, Any]:

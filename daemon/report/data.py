@@ -112,7 +112,7 @@ def gather(
         benchmark_series=tuple(bench),
         tax=gather_tax(TaxLedger(session), settings, day, names),
         health=_health(session, settings, names, now),
-        audit_head=_audit_head(session),
+        audit_head=_audit_head(AuditLog(session)),
     )
 
 
@@ -142,7 +142,7 @@ def _account(
         allocation=_allocation(latest, plans),
         drift=_drift(plans, span.tz),
         cycles=cycles_of(today),
-        orders=_orders(session, name, today),
+        orders=_orders(IntentStore(session), name, today),
         refusals=refusals_of(today),
         performance=_performance(settings, series, span.day, bench),
         concentration=(
@@ -279,7 +279,7 @@ def _allocation(
     return tuple(rows)
 
 
-def _orders(session: Transaction, name: str, today: Sequence[AuditRecord]) -> tuple[OrderLine, ...]:
+def _orders(intents: IntentStore, name: str, today: Sequence[AuditRecord]) -> tuple[OrderLine, ...]:
     cycle_ids = sorted({r.cycle_id for r in today if r.cycle_id})
     if not cycle_ids:
         return ()
@@ -297,7 +297,7 @@ def _orders(session: Transaction, name: str, today: Sequence[AuditRecord]) -> tu
             avg_fill_price=stored.avg_fill_price,
             reference_price=stored.intent.reference_price,
         )
-        for stored in IntentStore(session).for_cycles(name, cycle_ids)
+        for stored in intents.for_cycles(name, cycle_ids)
     )
 
 
@@ -339,6 +339,6 @@ def _health(
     )
 
 
-def _audit_head(session: Transaction) -> tuple[int, str] | None:
-    head = audit_head(AuditLog(session))
+def _audit_head(log: AuditLog) -> tuple[int, str] | None:
+    head = audit_head(log)
     return None if head is None else (head.seq, head.hash)
