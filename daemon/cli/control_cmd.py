@@ -11,14 +11,13 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
 from daemon.core.domain import TradingState
 from daemon.cycle.execution import cancel_open_orders
+from daemon.store.cycles import CycleStore
 from daemon.store.intents import IntentStore
 from daemon.store.killswitch import current, set_kill_switch
-from daemon.store.models import CycleRow
 from daemon.store.trading_state import account_state, set_trading_state
 
 
@@ -123,12 +122,7 @@ def status(
         kill_state = current(session)
         accounts = []
         for name, account in app.settings.accounts.items():
-            last = session.execute(
-                select(CycleRow)
-                .where(CycleRow.account == name)
-                .order_by(CycleRow.started_at.desc())
-                .limit(1)
-            ).scalar_one_or_none()
+            last = CycleStore(session).latest(name)
             unresolved = IntentStore(session).unresolved(name)
             accounts.append(
                 AccountStatus(

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 __all__ = ["db_app"]
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
 from daemon.bootstrap import database_url
 from daemon.cli.common import ConfigOption, console, fail, handle_errors, load_app
-from daemon.store.db import open_database, reset_marker
+from daemon.store.db import open_database, redact_url, reset_marker, set_aside_sqlite_file
 
 db_app = typer.Typer(help="The state database.", no_args_is_help=True)
 
@@ -29,17 +27,9 @@ def init(
         url = database_url(app.settings)
         state_dir = app.settings.state_dir
         if force:
-            parsed = make_url(url)
-            if parsed.get_backend_name() == "sqlite" and parsed.database:
-                from pathlib import Path
-
-                path = Path(parsed.database)
-                if path.exists():
-                    aside = path.with_name(
-                        f"{path.name}.set-aside-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-                    )
-                    path.rename(aside)
-                    console.print(f"moved the old database to {aside}")
+            aside = set_aside_sqlite_file(url)
+            if aside is not None:
+                console.print(f"moved the old database to {aside}")
             reset_marker(state_dir)
         elif (state_dir / "database.json").exists():
             fail(
@@ -49,4 +39,4 @@ def init(
             )
         with handle_errors():
             open_database(url, state_dir).close()
-    console.print(f"database ready at {make_url(url).render_as_string(hide_password=True)}")
+    console.print(f"database ready at {redact_url(url)}")

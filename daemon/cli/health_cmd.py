@@ -17,6 +17,8 @@ from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print
 from daemon.monitor.health import evaluate
 from daemon.monitor.messages import health_message
 from daemon.monitor.notify import Notifier, secret_values
+from daemon.store.cycles import CycleStore
+from daemon.store.heartbeat import HeartbeatStore
 
 
 def health(
@@ -43,7 +45,13 @@ def health(
     """
     with load_app(config) as app:
         with app.database.transaction() as session:
-            report = evaluate(session, app.settings, app.clock(), heartbeat=not no_daemon)
+            report = evaluate(
+                CycleStore(session),
+                HeartbeatStore(session),
+                app.settings,
+                app.clock(),
+                heartbeat=not no_daemon,
+            )
         sent = None
         if notify and not report.ok:
             notifier = Notifier(

@@ -19,6 +19,7 @@ from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.monitor.alerting import listed_alerts
 from daemon.monitor.performance_view import AccountPerformance, performance_view
 from daemon.service.day_end import end_of_day
+from daemon.store.alerts import AlertStore
 from daemon.store.audit_log import AuditLog
 from daemon.store.cash_flows import FLOW_TIME, CashFlow, FlowKind, flows_between, record_flow
 
@@ -237,7 +238,7 @@ def alerts(
 ) -> None:
     """List the alerts firing now (with --all: every condition being watched)."""
     with load_app(config) as app, app.database.transaction() as session:
-        rows = listed_alerts(session, account=account, firing_only=not show_all)
+        rows = listed_alerts(AlertStore(session), account=account, firing_only=not show_all)
     if as_json:
         print_json(rows)
         return

@@ -20,13 +20,11 @@ import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from daemon.audit.events import AuditKind
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.core.calendar import exchange_timezone, trading_day
-from daemon.core.domain import OrderStatus, Side
+from daemon.core.domain import OrderStatus
 from daemon.report.validation import (
     AccountSummary,
     FillFact,
@@ -38,7 +36,9 @@ from daemon.report.validation import (
     validate as compare,
 )
 from daemon.store.audit_log import AuditLog
-from daemon.store.models import FillRow, OrderEventRow, OrderIntentRow
+from daemon.store.book import BookStore
+from daemon.store.db import Transaction
+from daemon.store.intents import IntentStore
 
 DEFAULT_DAYS = 7
 DEFAULT_MAX_SLIPPAGE_BPS = "20"
@@ -92,7 +92,7 @@ def validate(
 
 
 def load_validation(
-    session: Session,
+    session: Transaction,
     accounts: Sequence[str],
     *,
     since: datetime,
@@ -105,51 +105,34 @@ def load_validation(
         for r in AuditLog(session).records(since=since, until=until, kinds=KINDS)
         if r.account in accounts
     ]
-    rows = session.scalars(
-        select(OrderIntentRow)
-        .where(
-            OrderIntentRow.created_at >= since,
-            OrderIntentRow.created_at < until,
-            OrderIntentRow.account.in_(list(accounts)),
-        )
-        .order_by(OrderIntentRow.created_at, OrderIntentRow.cycle_id, OrderIntentRow.seq)
-    ).all()
-    ids = [row.client_order_id for row in rows]
+    intents = IntentStore(session)
+    stored = intents.created_between(accounts, since=since, until=until)
+    ids = [found.intent.client_order_id for found in stored]
     reached: dict[str, dict[str, datetime]] = defaultdict(dict)
-    events = session.scalars(
-        select(OrderEventRow)
-        .where(
-            OrderEventRow.client_order_id.in_(ids),
-            OrderEventRow.to_status.in_([OrderStatus.SUBMITTING, OrderStatus.FILLED]),
-        )
-        .order_by(OrderEventRow.id)
-    )
-    for event in events:
-        reached[event.client_order_id].setdefault(event.to_status, event.at)
+    for change in intents.changes(ids, (OrderStatus.SUBMITTING, OrderStatus.FILLED)):
+        reached[change.client_order_id].setdefault(change.to_status, change.at)
     fills: dict[str, list[FillFact]] = defaultdict(list)
-    for fill in session.scalars(
-        select(FillRow).where(FillRow.client_order_id.in_(ids)).order_by(FillRow.at)
-    ):
+    for fill in BookStore(session).fills_of_orders(ids):
         fills[fill.client_order_id].append(FillFact(fill.qty, fill.price, fill.at))
     orders = [
         OrderFact(
-            client_order_id=row.client_order_id,
-            cycle_id=row.cycle_id,
-            account=row.account,
-            symbol=row.symbol,
-            side=Side(row.side),
-            qty=row.qty,
-            reference_price=row.reference_price,
-            status=OrderStatus(row.status),
-            filled_qty=row.filled_qty,
-            avg_fill_price=row.avg_fill_price,
-            message=row.message,
-            created_at=row.created_at,
-            submitted_at=reached[row.client_order_id].get(OrderStatus.SUBMITTING),
-            filled_at=reached[row.client_order_id].get(OrderStatus.FILLED),
-            fills=tuple(fills[row.client_order_id]),
+            client_order_id=found.intent.client_order_id,
+            cycle_id=found.intent.cycle_id,
+            account=found.intent.account,
+            symbol=found.intent.symbol,
+            side=found.intent.side,
+            qty=found.intent.qty,
+            reference_price=found.intent.reference_price,
+            status=found.status,
+            filled_qty=found.filled_qty,
+            avg_fill_price=found.avg_fill_price,
+            message=found.message,
+            created_at=found.created_at,
+            submitted_at=reached[found.intent.client_order_id].get(OrderStatus.SUBMITTING),
+            filled_at=reached[found.intent.client_order_id].get(OrderStatus.FILLED),
+            fills=tuple(fills[found.intent.client_order_id]),
         )
-        for row in rows
+        for found in stored
     ]
     return compare(
         accounts,

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from daemon.config.problems import problems_from_validation_error
+from daemon.config.urls import url_password
 from daemon.core.errors import ConfigProblem, PluginNotFound
 from daemon.plugins import (
     BROKER_GROUP,
@@ -92,20 +91,15 @@ def secrets_in_file(data: dict[str, Any]) -> list[ConfigProblem]:
     """Report credentials written into the config file itself (they belong elsewhere)."""
     problems: list[ConfigProblem] = []
     database_url = data.get("database_url")
-    if isinstance(database_url, str):
-        try:
-            has_password = make_url(database_url).password is not None
-        except ArgumentError:
-            has_password = False
-        if has_password:
-            problems.append(
-                ConfigProblem(
-                    "database_url",
-                    "the URL carries a password, and the config file is no place for secrets",
-                    "remove the password here and set TRIMTAB_DATABASE_URL in the environment "
-                    "or database_url in the secrets file",
-                )
+    if isinstance(database_url, str) and url_password(database_url) is not None:
+        problems.append(
+            ConfigProblem(
+                "database_url",
+                "the URL carries a password, and the config file is no place for secrets",
+                "remove the password here and set TRIMTAB_DATABASE_URL in the environment "
+                "or database_url in the secrets file",
             )
+        )
     notifications = data.get("notifications")
     if isinstance(notifications, dict) and notifications.get("urls"):
         problems.append(

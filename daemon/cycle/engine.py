@@ -52,10 +52,9 @@ from daemon.logs import get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
 from daemon.store.audit_log import AuditLog
-from daemon.store.cycles import next_attempt_id, slot_attempts, slot_base
+from daemon.store.cycles import CycleRecord, CycleStore, next_attempt_id, slot_base
 from daemon.store.db import Database
 from daemon.store.killswitch import current as kill_switch_state
-from daemon.store.models import CycleRow
 from daemon.store.trading_state import account_state, set_trading_state
 from daemon.store.valuations import ValuationSource
 from strategies.base import Strategy, StrategyContext
@@ -115,7 +114,7 @@ class Engine:
         day = trading_day(now, self._settings.exchange)
         base = slot_base(account, day, slot)
         with self._database.transaction() as session:
-            attempts = slot_attempts(session, base)
+            attempts = CycleStore(session).attempts(base)
         if any(a.outcome == "succeeded" for a in attempts) and not force:
             raise SlotAlreadyRan(
                 f"the {slot} cycle of {account} on {day} already ran; "
@@ -134,8 +133,8 @@ class Engine:
         mode = self._settings.mode
         with self._database.transaction() as session:
             if slot is not None:
-                session.add(
-                    CycleRow(
+                CycleStore(session).add(
+                    CycleRecord(
                         cycle_id=cycle_id,
                         account=account,
                         trading_day=trading_day(started, self._settings.exchange),
@@ -459,10 +458,7 @@ class Engine:
                 cycle_id=report.cycle_id,
             )
             if slot_row:
-                row = session.get(CycleRow, report.cycle_id)
-                if row is not None:
-                    row.outcome = report.outcome
-                    row.finished_at = now
+                CycleStore(session).finish(report.cycle_id, report.outcome, at=now)
         log.info(
             "cycle_finished",
             outcome=report.outcome,
@@ -484,11 +480,7 @@ class Engine:
                 cycle_id=cycle_id,
             )
             if slot is not None:
-                row = session.get(CycleRow, cycle_id)
-                if row is not None:
-                    row.outcome = "failed"
-                    row.finished_at = now
-                    row.error = error
+                CycleStore(session).finish(cycle_id, "failed", at=now, error=error)
         log.error("cycle_failed", error=error)
         return CycleReport(
             cycle_id=cycle_id,

@@ -17,18 +17,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
-
 from adapters.base import Broker
 from daemon.audit.events import Mismatch, Reconciled
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Side, TradingState
 from daemon.core.errors import TransientBrokerError
 from daemon.cycle.execution import resolve_unresolved
 from daemon.store.audit_log import AuditLog
-from daemon.store.db import Database
-from daemon.store.models import BookPositionRow, FillRow, OrderIntentRow
-from daemon.store.trading_state import reading_mark, set_trading_state
+from daemon.store.book import BookStore
+from daemon.store.db import Database, Transaction
+from daemon.store.intents import IntentStore
+from daemon.store.trading_state import mark_reconciled, reading_mark, set_trading_state
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 READ_ATTEMPTS = 3
@@ -99,13 +97,12 @@ class _Agreed:
     read_through: datetime | None
 
     @classmethod
-    def load(cls, session: Session, account: str, now: datetime) -> _Agreed:
+    def load(cls, session: Transaction, account: str, now: datetime) -> _Agreed:
         mark = reading_mark(session, account, now)
-        rows = session.scalars(select(BookPositionRow).where(BookPositionRow.account == account))
-        ids = session.scalars(select(FillRow.fill_id).where(FillRow.account == account))
+        book = BookStore(session)
         return cls(
-            book={row.symbol: row.qty for row in rows},
-            fill_ids=frozenset(ids),
+            book=book.positions(account),
+            fill_ids=book.fill_ids(account),
             baseline=mark.reconciled_at is None,
             read_through=mark.fills_read_through,
         )
@@ -163,7 +160,7 @@ def _consistent_read(
 
 
 def _record(
-    session: Session,
+    session: Transaction,
     agreed: _Agreed,
     account: str,
     fills: Sequence[Fill],
@@ -173,27 +170,15 @@ def _record(
     cycle_id: str | None,
     on_mismatch: TradingState,
 ) -> Reconciliation:
-    mark = reading_mark(session, account, now)
-    ours = set(
-        session.scalars(
-            select(OrderIntentRow.client_order_id).where(OrderIntentRow.account == account)
-        )
-    )
+    ours = IntentStore(session).ids(account)
     new = agreed.new(fills)
-    for fill in new:
-        session.add(_fill_row(account, fill, fill.client_order_id not in ours, now))
+    book = BookStore(session)
+    book.add_fills(account, new, ours=ours, now=now)
     reported = _reported(snapshot)
     baseline = agreed.baseline
     mismatches = {} if baseline else agreed.differences(new, snapshot)
-    session.execute(delete(BookPositionRow).where(BookPositionRow.account == account))
-    session.flush()
-    for symbol, qty in reported.items():
-        session.add(BookPositionRow(account=account, symbol=symbol, qty=qty))
-    if new:
-        mark.fills_read_through = max(
-            [f.at for f in new] + ([mark.fills_read_through] if mark.fills_read_through else [])
-        )
-    mark.reconciled_at = now
+    book.replace_positions(account, reported)
+    mark_reconciled(session, account, at=now, fills_through=max((f.at for f in new), default=None))
     external_orders = tuple(o for o in snapshot.open_orders if o.client_order_id not in ours)
     external_fills = tuple(f for f in new if f.client_order_id not in ours)
     audit = AuditLog(session)
@@ -239,20 +224,3 @@ def _record(
 
 def _reported(snapshot: AccountSnapshot) -> dict[str, Decimal]:
     return {p.symbol: p.qty for p in snapshot.positions if p.qty != 0}
-
-
-def _fill_row(account: str, fill: Fill, external: bool, now: datetime) -> FillRow:
-    return FillRow(
-        account=account,
-        fill_id=fill.fill_id,
-        client_order_id=fill.client_order_id,
-        broker_order_id=fill.broker_order_id,
-        symbol=fill.symbol,
-        side=str(fill.side),
-        qty=fill.qty,
-        price=fill.price,
-        commission=fill.commission,
-        at=fill.at,
-        external=external,
-        recorded_at=now,
-    )

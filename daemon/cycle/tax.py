@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy.orm import Session
-
 from daemon.audit.events import LedgerSale, RelievedLot, TaxDecisions, TaxLots
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
@@ -38,7 +36,7 @@ from daemon.store.tax_ledger import (
     tax_policy,
 )
 from daemon.store.tax_sources import RecordedSale, record_fills, record_reinvestments
-from daemon.store.trading_state import reading_mark
+from daemon.store.trading_state import ReadingMark, reading_mark
 
 _ZERO = Decimal(0)
 
@@ -161,7 +159,7 @@ class TaxCycle:
                         session,
                         broker,
                         account=self.account,
-                        since=_since(session, self.account, now),
+                        since=_since(reading_mark(session, self.account, now), now),
                         timezone=zone,
                         at=now,
                     )
@@ -183,9 +181,9 @@ class TaxCycle:
         return sales
 
 
-def _since(session: Session, account: str, now: datetime) -> datetime:
-    mark = reading_mark(session, account, now).fills_read_through
-    return mark if mark is not None else datetime(1970, 1, 1, tzinfo=now.tzinfo)
+def _since(mark: ReadingMark, now: datetime) -> datetime:
+    read_through = mark.fills_read_through
+    return read_through if read_through is not None else datetime(1970, 1, 1, tzinfo=now.tzinfo)
 
 
 def _ledger_sale(sale: RecordedSale) -> LedgerSale:

@@ -21,9 +21,6 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from daemon.audit.events import AlertChanged, AuditKind, Reconciled
 from daemon.config.settings import Settings
 from daemon.core.cycle_report import CycleReport
@@ -48,10 +45,10 @@ from daemon.monitor.alerts import (
 )
 from daemon.monitor.health import BROKER_ERRORS, RAN
 from daemon.monitor.notify import Message
+from daemon.store.alerts import AlertStore, StoredAlert
 from daemon.store.audit_log import AuditLog
-from daemon.store.db import Database
-from daemon.store.models import CycleRow
-from daemon.store.performance_models import AlertRow
+from daemon.store.cycles import CycleRecord, CycleStore
+from daemon.store.db import Database, Transaction
 from daemon.store.valuations import daily_series, latest_valuation
 
 FINISHED = ("succeeded", "failed", "skipped")
@@ -83,7 +80,7 @@ def check_alerts(
     with database.transaction() as session:
         inputs = gather_inputs(session, account, now, report=report)
         alerts = evaluate_alerts(inputs, thresholds)
-        previous = alert_states(session, account)
+        previous = alert_states(AlertStore(session), account)
         transition = advance(
             previous,
             alerts,
@@ -91,7 +88,7 @@ def check_alerts(
             account=account,
             now=now,
         )
-        _store(session, transition)
+        AlertStore(session).save(_stored(state) for state in transition.states)
         audit = AuditLog(session)
         for alert in transition.fired:
             audit.append(_fired(alert), at=now, account=account)
@@ -110,7 +107,7 @@ def check_alerts(
 
 
 def gather_inputs(
-    session: Session, account: str, now: datetime, *, report: CycleReport | None = None
+    session: Transaction, account: str, now: datetime, *, report: CycleReport | None = None
 ) -> AlertInputs:
     """Collect what the alerts look at from the database (and the cycle just run)."""
     series = daily_series(session, account)
@@ -121,16 +118,7 @@ def gather_inputs(
         weights = concentration(latest.holdings, latest.equity)
         if weights.largest_symbol is not None:
             largest = (weights.largest_symbol, weights.largest_weight)
-    recent = (
-        session.execute(
-            select(CycleRow)
-            .where(CycleRow.account == account, CycleRow.outcome.in_((*RAN, "skipped")))
-            .order_by(CycleRow.started_at.desc())
-            .limit(STREAK_LOOKBACK)
-        )
-        .scalars()
-        .all()
-    )
+    recent = CycleStore(session).recent(account, outcomes=(*RAN, "skipped"), limit=STREAK_LOOKBACK)
     finished = next((row for row in recent if row.outcome in FINISHED), None)
     streak = []
     for row in recent:
@@ -153,40 +141,51 @@ def gather_inputs(
         ),
         broker_down_since=streak[-1].started_at if streak else None,
         broker_known=bool(recent),
-        mismatches=_latest_mismatches(session, account),
+        mismatches=_latest_mismatches(AuditLog(session), account),
     )
 
 
-def alert_states(session: Session, account: str) -> dict[str, AlertState]:
+def alert_states(alerts: AlertStore, account: str) -> dict[str, AlertState]:
     """Return the account's stored episode states by key."""
-    rows = session.execute(select(AlertRow).where(AlertRow.account == account)).scalars()
-    return {row.key: _alert_state(row) for row in rows}
+    return {stored.key: _alert_state(stored) for stored in alerts.listed(account=account)}
 
 
 def listed_alerts(
-    session: Session, *, account: str | None = None, firing_only: bool = True
+    alerts: AlertStore, *, account: str | None = None, firing_only: bool = True
 ) -> list[AlertState]:
     """Return the alerts firing now (or every condition watched), by account and key."""
-    query = select(AlertRow).order_by(AlertRow.account, AlertRow.key)
-    if account is not None:
-        query = query.where(AlertRow.account == account)
-    if firing_only:
-        query = query.where(AlertRow.state == "firing")
-    return [_alert_state(row) for row in session.execute(query).scalars()]
+    return [
+        _alert_state(stored) for stored in alerts.listed(account=account, firing_only=firing_only)
+    ]
 
 
-def _alert_state(row: AlertRow) -> AlertState:
+def _alert_state(stored: StoredAlert) -> AlertState:
     return AlertState(
-        account=row.account,
-        key=row.key,
-        state=_state(row.state),
-        severity="failure" if row.severity == "failure" else "warning",
-        since=row.since,
-        last_seen_at=row.last_seen_at,
-        fired_at=row.fired_at,
-        cleared_at=row.cleared_at,
-        message=row.message,
-        episodes=row.episodes,
+        account=stored.account,
+        key=stored.key,
+        state=_state(stored.state),
+        severity="failure" if stored.severity == "failure" else "warning",
+        since=stored.since,
+        last_seen_at=stored.last_seen_at,
+        fired_at=stored.fired_at,
+        cleared_at=stored.cleared_at,
+        message=stored.message,
+        episodes=stored.episodes,
+    )
+
+
+def _stored(state: AlertState) -> StoredAlert:
+    return StoredAlert(
+        account=state.account,
+        key=state.key,
+        state=state.state,
+        severity=state.severity,
+        since=state.since,
+        last_seen_at=state.last_seen_at,
+        fired_at=state.fired_at,
+        cleared_at=state.cleared_at,
+        message=state.message,
+        episodes=state.episodes,
     )
 
 
@@ -197,7 +196,7 @@ def _state(text: str) -> State:
     raise ValueError(f"unknown alert state {text!r} in the alerts table")
 
 
-def _broker_failure(row: CycleRow) -> bool:
+def _broker_failure(row: CycleRecord) -> bool:
     return row.outcome == "failed" and (row.error or "").startswith(BROKER_ERRORS)
 
 
@@ -211,31 +210,14 @@ def _out_of_band(report: CycleReport | None) -> tuple[DriftObservation, ...] | N
     )
 
 
-def _latest_mismatches(session: Session, account: str) -> dict[str, tuple[Decimal, Decimal]] | None:
-    record = AuditLog(session).latest(AuditKind.RECONCILIATION, account)
+def _latest_mismatches(audit: AuditLog, account: str) -> dict[str, tuple[Decimal, Decimal]] | None:
+    record = audit.latest(AuditKind.RECONCILIATION, account)
     if record is None:
         return None
     reconciled = record.event
     if not isinstance(reconciled, Reconciled):
         return None  # a record no event type reads tells nothing about positions
     return {s: (m.expected, m.broker) for s, m in reconciled.mismatches.items()}
-
-
-def _store(session: Session, transition: Transition) -> None:
-    for state in transition.states:
-        row = session.get(AlertRow, (state.account, state.key))
-        if row is None:
-            row = AlertRow(account=state.account, key=state.key)
-            session.add(row)
-        row.state = state.state
-        row.severity = state.severity
-        row.since = state.since
-        row.last_seen_at = state.last_seen_at
-        row.fired_at = state.fired_at
-        row.cleared_at = state.cleared_at
-        row.message = state.message
-        row.episodes = state.episodes
-    session.flush()
 
 
 def _fired(alert: Alert) -> AlertChanged:

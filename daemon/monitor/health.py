@@ -8,23 +8,19 @@ the account went by without a successful cycle.
 
 from __future__ import annotations
 
-__all__ = ["Check", "HealthReport", "evaluate", "record_beat", "record_stop"]
+__all__ = ["Check", "HealthReport", "evaluate"]
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.schedule import parse_schedule
 from daemon.core.sessions import sessions_between
-from daemon.store.daemon_models import HeartbeatRow
-from daemon.store.models import CycleRow
+from daemon.store.cycles import CycleRecord, CycleStore
+from daemon.store.heartbeat import Heartbeat, HeartbeatStore
 
-HEARTBEAT = "daemon"
 RAN = ("succeeded", "failed", "running")
 """Cycle outcomes of cycles that ran (a skipped slot did not)."""
 BROKER_ERRORS = ("TransientBrokerError:",)
@@ -60,40 +56,26 @@ class HealthReport:
         return tuple(c for c in self.checks if not c.ok)
 
 
-def record_beat(
-    session: Session, *, now: datetime, started_at: datetime, pid: int, hostname: str
-) -> None:
-    """Write the running daemon's heartbeat."""
-    row = session.get(HeartbeatRow, HEARTBEAT)
-    if row is None:
-        row = HeartbeatRow(name=HEARTBEAT)
-        session.add(row)
-    row.pid, row.hostname, row.started_at, row.beat_at = pid, hostname, started_at, now
-    row.stopped_at = None
-
-
-def record_stop(session: Session, *, now: datetime) -> None:
-    """Record a clean stop, so health says "stopped" rather than "stuck"."""
-    row = session.get(HeartbeatRow, HEARTBEAT)
-    if row is not None:
-        row.stopped_at = now
-
-
 def evaluate(
-    session: Session, settings: Settings, now: datetime, *, heartbeat: bool = True
+    cycles: CycleStore,
+    heartbeats: HeartbeatStore,
+    settings: Settings,
+    now: datetime,
+    *,
+    heartbeat: bool = True,
 ) -> HealthReport:
     """Judge the heartbeat (unless `heartbeat` is false: the daemon asking about itself) and
     every configured account."""
     checks: list[Check] = []
-    beat = session.get(HeartbeatRow, HEARTBEAT)
+    beat = heartbeats.get()
     if heartbeat:
         checks.append(_heartbeat(beat, settings, now))
     for account in settings.accounts:
-        checks += _account(session, settings, account, now, beat)
+        checks += _account(cycles, settings, account, now, beat)
     return HealthReport(checked_at=now, checks=tuple(checks))
 
 
-def _heartbeat(beat: HeartbeatRow | None, settings: Settings, now: datetime) -> Check:
+def _heartbeat(beat: Heartbeat | None, settings: Settings, now: datetime) -> Check:
     if beat is None:
         return Check("heartbeat", None, False, "`trimtab run` has never run on this state")
     if beat.stopped_at is not None:
@@ -117,27 +99,18 @@ def _heartbeat(beat: HeartbeatRow | None, settings: Settings, now: datetime) -> 
 
 
 def _account(
-    session: Session, settings: Settings, account: str, now: datetime, beat: HeartbeatRow | None
+    cycles: CycleStore, settings: Settings, account: str, now: datetime, beat: Heartbeat | None
 ) -> list[Check]:
-    recent = (
-        session.execute(
-            select(CycleRow)
-            .where(CycleRow.account == account, CycleRow.outcome.in_(RAN))
-            .order_by(CycleRow.started_at.desc())
-            .limit(STREAK_LOOKBACK)
-        )
-        .scalars()
-        .all()
-    )
+    recent = cycles.recent(account, outcomes=RAN, limit=STREAK_LOOKBACK)
     return [
         _last_cycle(account, recent, settings, now),
         _broker(account, recent, settings, now),
-        _success(session, settings, account, now, beat),
+        _success(cycles, settings, account, now, beat),
     ]
 
 
 def _last_cycle(
-    account: str, recent: Sequence[CycleRow], settings: Settings, now: datetime
+    account: str, recent: Sequence[CycleRecord], settings: Settings, now: datetime
 ) -> Check:
     if not recent:
         return Check("last_cycle", account, True, "no cycle yet")
@@ -156,7 +129,9 @@ def _last_cycle(
     return Check("last_cycle", account, True, f"{last.cycle_id} {last.outcome}")
 
 
-def _broker(account: str, recent: Sequence[CycleRow], settings: Settings, now: datetime) -> Check:
+def _broker(
+    account: str, recent: Sequence[CycleRecord], settings: Settings, now: datetime
+) -> Check:
     streak = []
     for row in recent:
         if row.outcome != "failed" or not (row.error or "").startswith(BROKER_ERRORS):
@@ -174,24 +149,18 @@ def _broker(account: str, recent: Sequence[CycleRow], settings: Settings, now: d
 
 
 def _success(
-    session: Session,
+    cycles: CycleStore,
     settings: Settings,
     account: str,
     now: datetime,
-    beat: HeartbeatRow | None,
+    beat: Heartbeat | None,
 ) -> Check:
-    last_success = session.execute(
-        select(func.max(CycleRow.trading_day)).where(
-            CycleRow.account == account, CycleRow.outcome == "succeeded"
-        )
-    ).scalar_one()
+    last_success = cycles.last_success_day(account)
     tz = exchange_timezone(settings.exchange)
     if last_success is not None:
         first, origin = last_success + timedelta(days=1), f"last success {last_success}"
     else:
-        first_row = session.execute(
-            select(func.min(CycleRow.started_at)).where(CycleRow.account == account)
-        ).scalar_one()
+        first_row = cycles.first_started_at(account)
         start = first_row or (beat.started_at if beat is not None else None)
         if start is None:
             return Check("success", account, True, "no cycle yet")

@@ -19,9 +19,6 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from daemon.audit.events import KillSwitchChanged, TradingStateChanged
 from daemon.audit.record import AuditRecord
 from daemon.config.settings import Settings
@@ -32,8 +29,10 @@ from daemon.core.errors import ConfigProblem
 from daemon.monitor.health import HealthReport
 from daemon.monitor.notify import Message
 from daemon.store.audit_log import AuditLog
+from daemon.store.cycles import CycleStore
+from daemon.store.db import Transaction
 from daemon.store.killswitch import current as kill_switch_state
-from daemon.store.models import CycleRow, OrderIntentRow
+from daemon.store.orders_view import orders_between
 from daemon.store.trading_state import account_state
 
 _TROUBLE = (OrderStatus.REJECTED, OrderStatus.UNKNOWN, OrderStatus.SUBMITTING)
@@ -142,7 +141,7 @@ def health_message(report: HealthReport) -> Message:
 
 
 def digest_message(
-    session: Session, settings: Settings, now: datetime, *, health: HealthReport
+    session: Transaction, settings: Settings, now: datetime, *, health: HealthReport
 ) -> Message:
     """Return the day's digest: each account's cycles and orders, states, health, audit head."""
     tz = exchange_timezone(settings.exchange)
@@ -151,21 +150,12 @@ def digest_message(
     kill = kill_switch_state(session)
     lines = [f"Mode: {settings.mode}. Kill switch: {'ENGAGED' if kill.engaged else 'clear'}."]
     for account in settings.accounts:
-        outcomes = Counter(
-            session.execute(
-                select(CycleRow.outcome).where(
-                    CycleRow.account == account, CycleRow.trading_day == day
-                )
-            ).scalars()
-        )
+        outcomes = Counter(CycleStore(session).outcomes_on(account, day))
         orders = Counter(
-            session.execute(
-                select(OrderIntentRow.status).where(
-                    OrderIntentRow.account == account,
-                    OrderIntentRow.created_at >= midnight,
-                    OrderIntentRow.created_at < midnight + timedelta(days=1),
-                )
-            ).scalars()
+            line.status
+            for line in orders_between(
+                session, since=midnight, until=midnight + timedelta(days=1), account=account
+            )
         )
         cycles = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "none"
         placed = ", ".join(f"{n} {s}" for s, n in sorted(orders.items())) or "none"

@@ -21,15 +21,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, SecretStr
-from sqlalchemy import delete, func, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import Session
 
 from daemon.config.settings import NotificationSettings, Settings
+from daemon.config.urls import url_password
 from daemon.logs import get_logger
-from daemon.store.daemon_models import NotificationRow
 from daemon.store.db import Database
+from daemon.store.notifications import NotificationStore
 
 Severity = Literal["info", "success", "warning", "failure"]
 Kind = Literal["orders", "error", "kill_switch", "health", "digest"]
@@ -78,12 +75,9 @@ def secret_values(settings: Settings) -> frozenset[str]:
         if isinstance(value, SecretStr):
             secret = value.get_secret_value()
             found.add(secret)
-            try:
-                password = make_url(secret).password
-            except ArgumentError:
-                password = None
+            password = url_password(secret)
             if password:
-                found.add(str(password))
+                found.add(password)
         elif isinstance(value, BaseModel):
             walk(value.model_dump())
         elif isinstance(value, dict):
@@ -151,24 +145,22 @@ class Notifier:
         body = redact(message.body, self._secrets)
         now = self._clock()
         with self._database.transaction() as session:
-            held_back = self._held_back(session, message, now)
+            records = NotificationStore(session)
+            held_back = self._held_back(records, message, now)
             if held_back is None:
-                session.add(
-                    NotificationRow(
-                        at=now,
-                        kind=message.kind,
-                        key=message.key,
-                        title=title,
-                        status="suppressed",
-                        detail="rate limit",
-                    )
+                records.add(
+                    at=now,
+                    kind=message.kind,
+                    key=message.key,
+                    title=title,
+                    status="suppressed",
+                    detail="rate limit",
                 )
                 self._log.info("notification_suppressed", kind=message.kind, key=message.key)
                 return "suppressed"
-            row = NotificationRow(
+            record_id = records.add(
                 at=now, kind=message.kind, key=message.key, title=title, status="sending"
             )
-            session.add(row)
         if held_back:
             body += f"\n\n({held_back} more message(s) held back by the rate limit; see the logs)"
         # Deliver outside the transaction: the network must never hold the database lock.
@@ -188,10 +180,7 @@ class Notifier:
             delivered, detail = False, f"{type(exc).__name__}"
         status = "sent" if delivered else "failed"
         with self._database.transaction() as session:
-            stored = session.get(NotificationRow, row.id)
-            if stored is not None:
-                stored.status = status
-                stored.detail = detail
+            NotificationStore(session).set_status(record_id, status, detail)
         if delivered:
             self._log.info("notification_sent", kind=message.kind, key=message.key)
         else:
@@ -203,40 +192,17 @@ class Notifier:
     def prune(self) -> None:
         """Forget records older than 90 days (the rate limits look back an hour or a day)."""
         with self._database.transaction() as session:
-            session.execute(
-                delete(NotificationRow).where(NotificationRow.at < self._clock() - KEEP_RECORDS)
-            )
+            NotificationStore(session).prune(self._clock() - KEEP_RECORDS)
 
-    def _held_back(self, session: Session, message: Message, now: datetime) -> int | None:
+    def _held_back(self, records: NotificationStore, message: Message, now: datetime) -> int | None:
         """Return how many messages were held back since the last one that went out, or None
         when this one must be held back too."""
         repeat = message.repeat_after or timedelta(minutes=self._settings.repeat_after_minutes)
-        recent_same = session.execute(
-            select(func.count())
-            .select_from(NotificationRow)
-            .where(
-                NotificationRow.key == message.key,
-                NotificationRow.status == "sent",
-                NotificationRow.at > now - repeat,
-            )
-        ).scalar_one()
-        tried = NotificationRow.status.in_(("sent", "failed", "sending"))
-        last_hour = session.execute(
-            select(func.count())
-            .select_from(NotificationRow)
-            .where(tried, NotificationRow.at > now - timedelta(hours=1))
-        ).scalar_one()
+        recent_same = records.sent_since(message.key, now - repeat)
+        last_hour = records.tried_since(now - timedelta(hours=1))
         if recent_same or last_hour >= self._settings.max_per_hour:
             return None
-        last_out = session.execute(select(func.max(NotificationRow.id)).where(tried)).scalar_one()
-        held = (
-            select(func.count())
-            .select_from(NotificationRow)
-            .where(NotificationRow.status == "suppressed")
-        )
-        if last_out is not None:
-            held = held.where(NotificationRow.id > last_out)
-        return int(session.execute(held).scalar_one())
+        return records.held_back()
 
 
 def _apprise_deliver(urls: tuple[SecretStr, ...]) -> Deliver:

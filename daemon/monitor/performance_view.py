@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from daemon.config.settings import Settings
 from daemon.core.performance import Concentration, PerformanceSummary, concentration, summarize
-from daemon.store.performance_models import CashFlowRow
+from daemon.store.cash_flows import flow_amounts
+from daemon.store.db import Transaction
 from daemon.store.valuations import (
     Valuation,
     benchmark_series,
@@ -60,7 +58,7 @@ class AccountPerformance:
 
 
 def performance_view(
-    session: Session, settings: Settings, as_of: date, account: str | None = None
+    session: Transaction, settings: Settings, as_of: date, account: str | None = None
 ) -> AccountPerformance:
     """Return the performance of `account` (or the household) up to the end of `as_of`."""
     accounts = [account] if account is not None else list(settings.accounts)
@@ -108,14 +106,8 @@ def _concentration(latest: Sequence[Valuation]) -> Concentration | None:
     return concentration(holdings, sum((v.equity for v in latest), Decimal(0)))
 
 
-def _period_flows(session: Session, accounts: Sequence[str], as_of: date) -> PeriodFlows:
-    rows = session.execute(
-        select(CashFlowRow.trading_day, CashFlowRow.amount).where(
-            CashFlowRow.account.in_(accounts),
-            CashFlowRow.trading_day >= as_of.replace(month=1, day=1),
-            CashFlowRow.trading_day <= as_of,
-        )
-    ).all()
+def _period_flows(session: Transaction, accounts: Sequence[str], as_of: date) -> PeriodFlows:
+    rows = flow_amounts(session, accounts, first=as_of.replace(month=1, day=1), last=as_of)
 
     def total(start: date, sign: int) -> Decimal:
         return sum((a for d, a in rows if d >= start and (a > 0) == (sign > 0)), Decimal(0))

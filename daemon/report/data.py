@@ -17,9 +17,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from daemon.audit.events import AuditKind, PlanMade
 from daemon.audit.record import AuditRecord, events_of
 from daemon.config.settings import Settings
@@ -30,7 +27,7 @@ from daemon.core.performance import (
     concentration,
     summarize,
 )
-from daemon.monitor.health import HEARTBEAT, evaluate
+from daemon.monitor.health import evaluate
 from daemon.report.activity import cycles_of, refusals_of
 from daemon.report.model import (
     AccountReport,
@@ -45,9 +42,12 @@ from daemon.report.model import (
 from daemon.report.tax_data import gather_tax
 from daemon.store.audit_log import AuditLog
 from daemon.store.cash_flows import flows_between
-from daemon.store.daemon_models import HeartbeatRow
+from daemon.store.cycles import CycleStore
+from daemon.store.db import Transaction
+from daemon.store.heartbeat import HeartbeatStore
+from daemon.store.intents import IntentStore
 from daemon.store.killswitch import current as kill_switch_state
-from daemon.store.models import OrderIntentRow
+from daemon.store.tax_ledger import TaxLedger
 from daemon.store.trading_state import account_state
 from daemon.store.valuations import (
     Valuation,
@@ -74,7 +74,7 @@ class _Day:
 
 
 def gather(
-    session: Session,
+    session: Transaction,
     settings: Settings,
     day: date,
     *,
@@ -110,14 +110,14 @@ def gather(
         household_concentration=concentration(holdings, total) if total else None,
         household_series=tuple(combined),
         benchmark_series=tuple(bench),
-        tax=gather_tax(session, settings, day, names),
+        tax=gather_tax(TaxLedger(session), settings, day, names),
         health=_health(session, settings, names, now),
-        audit_head=_audit_head(session),
+        audit_head=_audit_head(AuditLog(session)),
     )
 
 
 def _account(
-    session: Session, settings: Settings, name: str, span: _Day, bench: Sequence[DailyPoint]
+    session: Transaction, settings: Settings, name: str, span: _Day, bench: Sequence[DailyPoint]
 ) -> AccountReport:
     log = AuditLog(session)
     today = log.records(since=span.start, until=span.end, account=name)
@@ -145,7 +145,7 @@ def _account(
         allocation=_allocation(latest, plans),
         drift=_drift(plans, span.tz),
         cycles=cycles_of(today),
-        orders=_orders(session, name, today),
+        orders=_orders(IntentStore(session), name, today),
         refusals=refusals_of(today),
         performance=_performance(settings, series, span.day, bench),
         concentration=(
@@ -157,7 +157,7 @@ def _account(
 
 
 def _value_section(
-    session: Session,
+    session: Transaction,
     name: str,
     span: _Day,
     series: Sequence[DailyPoint],
@@ -174,7 +174,7 @@ def _value_section(
     )
 
 
-def _flow_totals(session: Session, name: str, span: _Day) -> FlowTotals:
+def _flow_totals(session: Transaction, name: str, span: _Day) -> FlowTotals:
     def between(first: date) -> tuple[Decimal, Decimal]:
         flows = flows_between(session, name, after=span.midnight(first) - _TICK, upto=span.end)
         money_in = sum((f.amount for f in flows if f.amount > 0), Decimal(0))
@@ -278,39 +278,35 @@ def _allocation(
     return tuple(rows)
 
 
-def _orders(session: Session, name: str, today: Sequence[AuditRecord]) -> tuple[OrderLine, ...]:
+def _orders(intents: IntentStore, name: str, today: Sequence[AuditRecord]) -> tuple[OrderLine, ...]:
     cycle_ids = sorted({r.cycle_id for r in today if r.cycle_id})
     if not cycle_ids:
         return ()
-    rows = session.execute(
-        select(OrderIntentRow)
-        .where(OrderIntentRow.account == name, OrderIntentRow.cycle_id.in_(cycle_ids))
-        .order_by(OrderIntentRow.created_at, OrderIntentRow.seq)
-    ).scalars()
     return tuple(
         OrderLine(
-            cycle_id=row.cycle_id,
-            client_order_id=row.client_order_id,
-            side=row.side,
-            symbol=row.symbol,
-            qty=row.qty,
-            order_type=row.order_type,
-            reason=row.reason,
-            status=row.status,
-            filled_qty=row.filled_qty,
-            avg_fill_price=row.avg_fill_price,
-            reference_price=row.reference_price,
+            cycle_id=stored.intent.cycle_id,
+            client_order_id=stored.intent.client_order_id,
+            side=str(stored.intent.side),
+            symbol=stored.intent.symbol,
+            qty=stored.intent.qty,
+            order_type=str(stored.intent.order_type),
+            reason=stored.intent.reason,
+            status=str(stored.status),
+            filled_qty=stored.filled_qty,
+            avg_fill_price=stored.avg_fill_price,
+            reference_price=stored.intent.reference_price,
         )
-        for row in rows
+        for stored in intents.for_cycles(name, cycle_ids)
     )
 
 
 def _health(
-    session: Session, settings: Settings, names: Sequence[str], now: datetime
+    session: Transaction, settings: Settings, names: Sequence[str], now: datetime
 ) -> HealthSection:
     # Without any heartbeat the cycles come from `trimtab run --once` (a timer): not a fault.
-    daemonised = session.get(HeartbeatRow, HEARTBEAT) is not None
-    report = evaluate(session, settings, now, heartbeat=daemonised)
+    heartbeats = HeartbeatStore(session)
+    daemonised = heartbeats.get() is not None
+    report = evaluate(CycleStore(session), heartbeats, settings, now, heartbeat=daemonised)
     heartbeat = next((c for c in report.checks if c.name == "heartbeat"), None)
     kill = kill_switch_state(session)
     kill_detail = (
@@ -342,6 +338,6 @@ def _health(
     )
 
 
-def _audit_head(session: Session) -> tuple[int, str] | None:
-    head = AuditLog(session).newest()
+def _audit_head(log: AuditLog) -> tuple[int, str] | None:
+    head = log.newest()
     return None if head is None else (head.seq, head.hash)

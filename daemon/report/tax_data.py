@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy.orm import Session
-
 from daemon.config.settings import Settings
 from daemon.core.tax.engine import replay_trades
 from daemon.core.tax.types import LossWindow, PurchaseWindow, Term
@@ -24,10 +22,9 @@ from daemon.store.tax_ledger import TaxLedger, household_accounts, sale_trade_id
 
 
 def gather_tax(
-    session: Session, settings: Settings, day: date, accounts: Sequence[str]
+    ledger: TaxLedger, settings: Settings, day: date, accounts: Sequence[str]
 ) -> TaxSection:
     """Return the year-to-date tax figures and open windows of `accounts` on `day`."""
-    ledger = TaxLedger(session)
     if not ledger.count():
         return TaxSection(
             False, "no tax lots recorded yet: nothing realized, nothing washed", day.year

@@ -35,7 +35,7 @@ from daemon.config.settings import Settings, load_config
 from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import parse_schedule
 from daemon.logs import configure_logging, get_logger
-from daemon.monitor.health import evaluate, record_beat, record_stop
+from daemon.monitor.health import HealthReport, evaluate
 from daemon.monitor.messages import (
     audit_message,
     config_rejected_message,
@@ -48,7 +48,9 @@ from daemon.service.day_end import schedule_end_of_day
 from daemon.service.scheduler import CycleScheduler, check_schedules
 from daemon.service.slots import SlotRunner
 from daemon.store.audit_log import AuditLog
-from daemon.store.daemon_models import HeartbeatRow
+from daemon.store.cycles import CycleStore
+from daemon.store.db import Transaction
+from daemon.store.heartbeat import HeartbeatStore
 
 HEALTH_EVERY = timedelta(minutes=5)
 """How often the daemon judges its own accounts' health (and alerts on a change)."""
@@ -88,7 +90,7 @@ class Daemon:
         if problems:
             raise ConfigError(problems)
         with self._app.database.transaction() as session:
-            beat = session.get(HeartbeatRow, "daemon")
+            beat = HeartbeatStore(session).get()
             previous_beat = beat.beat_at if beat is not None else None
             self._audit_seen = AuditLog(session).last_seq()
         self._runner.previous_beat = previous_beat
@@ -153,7 +155,7 @@ class Daemon:
         self._scheduler.shutdown(wait=True)
         self.close()
         with self._app.database.transaction() as session:
-            record_stop(session, now=self._clock())
+            HeartbeatStore(session).stop(now=self._clock())
         self._log.info("daemon_stopped")
         return 0
 
@@ -221,8 +223,7 @@ class Daemon:
         and trading-state changes, and judge health every `HEALTH_EVERY`."""
         now = self._clock()
         with self._app.database.transaction() as session:
-            record_beat(
-                session,
+            HeartbeatStore(session).beat(
                 now=now,
                 started_at=self._started_at,
                 pid=self._pid,
@@ -256,7 +257,7 @@ class Daemon:
 
     def _check_health(self, now: datetime) -> None:
         with self._app.database.transaction() as session:
-            report = evaluate(session, self._app.settings, now, heartbeat=False)
+            report = self._own_health(session, now)
         failing = frozenset(c.key for c in report.failing)
         if failing and failing != self._failing:
             self._log.warning("health_failing", checks={c.key: c.detail for c in report.failing})
@@ -265,11 +266,17 @@ class Daemon:
             self._log.info("health_ok")
         self._failing = failing
 
+    def _own_health(self, session: Transaction, now: datetime) -> HealthReport:
+        """Judge every account; not the heartbeat, which is this daemon's own."""
+        return evaluate(
+            CycleStore(session), HeartbeatStore(session), self._app.settings, now, heartbeat=False
+        )
+
     def send_digest(self) -> None:
         """Queue the daily digest, and forget notification records older than 90 days."""
         now = self._clock()
         with self._app.database.transaction() as session:
-            health = evaluate(session, self._app.settings, now, heartbeat=False)
+            health = self._own_health(session, now)
             message = digest_message(session, self._app.settings, now, health=health)
         self._notify(message)
         self._outbox.submit(self._notifier.prune)

@@ -31,8 +31,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone, trading_day
@@ -40,7 +38,7 @@ from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import ScheduleSpec, Slot, parse_schedule
 from daemon.core.sessions import next_slot, sessions_between, slots_between
 from daemon.logs import get_logger
-from daemon.store.models import CycleRow
+from daemon.store.cycles import CycleStore
 
 SCHEDULED_SLOT = re.compile(r"^\d{4}$")
 """Slot names of scheduled cycles (HHMM); `manual` and plans are not the scheduler's."""
@@ -130,7 +128,7 @@ class Due:
 
 
 def due_slots(
-    session: Session,
+    cycles: CycleStore,
     settings: Settings,
     account: str,
     now: datetime,
@@ -141,7 +139,7 @@ def due_slots(
     others (and the latest too, when it may not) are skipped with the reason."""
     spec = parse_schedule(settings.account(account).schedule)
     grace = timedelta(minutes=settings.scheduler.misfire_grace_minutes)
-    since, first_run = _handled_through(session, settings, account, now, grace, previous_beat)
+    since, first_run = _handled_through(cycles, settings, account, now, grace, previous_beat)
     slots = slots_between(spec, settings.exchange, since, now)
     if first_run:
         # trimtab never ran here before: earlier slots were not missed, they never were due.
@@ -173,7 +171,7 @@ def due_slots(
 
 
 def _handled_through(
-    session: Session,
+    cycles: CycleStore,
     settings: Settings,
     account: str,
     now: datetime,
@@ -183,13 +181,9 @@ def _handled_through(
     """Return the time of the account's last handled slot (or where looking back starts), and
     whether trimtab never ran on this state before."""
     floor = now - LOOKBACK
-    rows = session.execute(
-        select(CycleRow.trading_day, CycleRow.slot).where(
-            CycleRow.account == account,
-            CycleRow.outcome.in_(FINISHED),
-            CycleRow.trading_day >= floor.date() - timedelta(days=1),
-        )
-    ).all()
+    rows = cycles.slots_since(
+        account, outcomes=FINISHED, first_day=floor.date() - timedelta(days=1)
+    )
     handled = [
         slot_time(day, slot, settings.exchange) for day, slot in rows if SCHEDULED_SLOT.match(slot)
     ]

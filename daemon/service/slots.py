@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from daemon.audit.events import CycleFinished
 from daemon.bootstrap import App
 from daemon.core.cycle_report import CycleReport
@@ -27,8 +25,8 @@ from daemon.monitor.messages import cycle_message, skipped_message
 from daemon.monitor.notify import Message
 from daemon.service.scheduler import Due, due_slots
 from daemon.store.audit_log import AuditLog
-from daemon.store.cycles import next_attempt_id, slot_attempts, slot_base
-from daemon.store.models import CycleRow
+from daemon.store.cycles import CycleRecord, CycleStore, next_attempt_id, slot_base
+from daemon.store.db import Transaction
 
 MAX_LISTED = 50
 """Skipped slots named in one audit record; more are counted."""
@@ -91,7 +89,9 @@ class SlotRunner:
         now = self._clock()
         cycle_ids: list[str] = []
         with self._app.database.transaction() as session:
-            due = due_slots(session, settings, account, now, previous_beat=self.previous_beat)
+            due = due_slots(
+                CycleStore(session), settings, account, now, previous_beat=self.previous_beat
+            )
             if due.skipped:
                 cycle_ids = self._record_skipped(session, account, due, now)
         if cycle_ids:
@@ -117,14 +117,17 @@ class SlotRunner:
             already_sent=SENT_BY_SLOT_RUNNER,
         )
 
-    def _record_skipped(self, session: Session, account: str, due: Due, now: datetime) -> list[str]:
+    def _record_skipped(
+        self, session: Transaction, account: str, due: Due, now: datetime
+    ) -> list[str]:
         """Write one `cycles` row for the latest skipped slot (it marks all of them handled)
         and one audit record naming them all."""
         cycle_ids = [slot_base(account, slot.day, slot.name) for slot in due.skipped]
         latest = due.skipped[-1]
-        cycle_id = next_attempt_id(cycle_ids[-1], len(slot_attempts(session, cycle_ids[-1])))
-        session.add(
-            CycleRow(
+        cycles = CycleStore(session)
+        cycle_id = next_attempt_id(cycle_ids[-1], len(cycles.attempts(cycle_ids[-1])))
+        cycles.add(
+            CycleRecord(
                 cycle_id=cycle_id,
                 account=account,
                 trading_day=latest.day,

@@ -13,6 +13,7 @@ __all__ = [
     "CashFlow",
     "CashFlowReporter",
     "FlowKind",
+    "flow_amounts",
     "flow_reporter",
     "flows_between",
     "record_flow",
@@ -21,7 +22,7 @@ __all__ = [
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
@@ -134,6 +135,20 @@ def flows_between(
         query = query.where(CashFlowRow.at <= upto)
     rows = session.execute(query.order_by(CashFlowRow.at, CashFlowRow.id)).scalars()
     return [_flow(row) for row in rows]
+
+
+def flow_amounts(
+    session: Session, accounts: Sequence[str], *, first: date, last: date
+) -> list[tuple[date, Decimal]]:
+    """Return (trading day, amount) of the accounts' flows on trading days first..last."""
+    rows = session.execute(
+        select(CashFlowRow.trading_day, CashFlowRow.amount).where(
+            CashFlowRow.account.in_(accounts),
+            CashFlowRow.trading_day >= first,
+            CashFlowRow.trading_day <= last,
+        )
+    )
+    return [(day, amount) for day, amount in rows]
 
 
 def sync_flows(

@@ -8,7 +8,14 @@ open orders", which invites duplicates.
 
 from __future__ import annotations
 
-__all__ = ["Database", "open_database", "redact_url"]
+__all__ = [
+    "Database",
+    "Transaction",
+    "open_database",
+    "redact_url",
+    "reset_marker",
+    "set_aside_sqlite_file",
+]
 
 import json
 import sqlite3
@@ -16,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -30,6 +37,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from daemon.audit.head import AUDIT_HEAD_NAME
 from daemon.core.errors import StateError
 from daemon.store.audit_log import SESSION_KEY
+
+Transaction: TypeAlias = Session
+"""An open unit of work (`Database.transaction()`). Outside `daemon/store/` it is only handed
+on, to repositories and `AuditLog`: no module outside the store imports SQLAlchemy or a row
+class (tests/unit/test_layout.py), so none can query with it."""
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MARKER_NAME = "database.json"
@@ -56,7 +68,7 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Transaction]:
         """Yield a session whose work commits together, or not at all."""
         with self._sessions() as session, session.begin():
             yield session
@@ -138,6 +150,20 @@ def reset_marker(state_dir: Path) -> None:
         # The new log starts again at record 1; keep the old head beside the old database.
         aside = f"{AUDIT_HEAD_NAME}.set-aside-{datetime.now(UTC):%Y%m%dT%H%M%S}"
         head.rename(head.with_name(aside))
+
+
+def set_aside_sqlite_file(url: str) -> Path | None:
+    """Rename the SQLite file of `url` aside (the operator's explicit start-over); return its
+    new path, or None when there is no such file (or the database is not SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    path = Path(parsed.database)
+    if not path.exists():
+        return None
+    aside = path.with_name(f"{path.name}.set-aside-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+    path.rename(aside)
+    return aside
 
 
 def _sqlite_path(url: str) -> Path | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["IntentStore", "client_order_id"]
+__all__ = ["IntentStore", "StatusChange", "StoredIntent", "client_order_id"]
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -43,6 +44,16 @@ class StoredIntent:
     filled_qty: Decimal
     avg_fill_price: Decimal | None
     message: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """One move of an order intent to a new status."""
+
+    client_order_id: str
+    to_status: OrderStatus
+    at: datetime
 
 
 class IntentStore:
@@ -176,6 +187,54 @@ class IntentStore:
         ).scalars()
         return [_stored(row) for row in rows]
 
+    def for_cycles(self, account: str, cycle_ids: Collection[str]) -> list[StoredIntent]:
+        """Return the account's intents of these cycles, in the order they were planned."""
+        rows = self._session.scalars(
+            select(OrderIntentRow)
+            .where(OrderIntentRow.account == account, OrderIntentRow.cycle_id.in_(list(cycle_ids)))
+            .order_by(OrderIntentRow.created_at, OrderIntentRow.seq)
+        )
+        return [_stored(row) for row in rows]
+
+    def created_between(
+        self, accounts: Collection[str], *, since: datetime, until: datetime
+    ) -> list[StoredIntent]:
+        """Return the accounts' intents created in [since, until), oldest first."""
+        rows = self._session.scalars(
+            select(OrderIntentRow)
+            .where(
+                OrderIntentRow.created_at >= since,
+                OrderIntentRow.created_at < until,
+                OrderIntentRow.account.in_(list(accounts)),
+            )
+            .order_by(OrderIntentRow.created_at, OrderIntentRow.cycle_id, OrderIntentRow.seq)
+        )
+        return [_stored(row) for row in rows]
+
+    def ids(self, account: str) -> set[str]:
+        """Return the client order ids of every intent of the account."""
+        return set(
+            self._session.scalars(
+                select(OrderIntentRow.client_order_id).where(OrderIntentRow.account == account)
+            )
+        )
+
+    def changes(
+        self, client_order_ids: Collection[str], to: Collection[OrderStatus]
+    ) -> list[StatusChange]:
+        """Return the moves of these intents to any of the statuses `to`, in recorded order."""
+        rows = self._session.scalars(
+            select(OrderEventRow)
+            .where(
+                OrderEventRow.client_order_id.in_(list(client_order_ids)),
+                OrderEventRow.to_status.in_([str(status) for status in to]),
+            )
+            .order_by(OrderEventRow.id)
+        )
+        return [
+            StatusChange(row.client_order_id, OrderStatus(row.to_status), row.at) for row in rows
+        ]
+
     def _row(self, client_order_id: str) -> OrderIntentRow:
         row = self._session.get(OrderIntentRow, client_order_id)
         if row is None:
@@ -205,4 +264,5 @@ def _stored(row: OrderIntentRow) -> StoredIntent:
         filled_qty=row.filled_qty,
         avg_fill_price=row.avg_fill_price,
         message=row.message,
+        created_at=row.created_at,
     )

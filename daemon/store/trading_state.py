@@ -5,7 +5,14 @@ an operator's `trimtab resume` moves it back to ACTIVE.
 
 from __future__ import annotations
 
-__all__ = ["AccountState", "account_state", "reading_mark", "set_trading_state"]
+__all__ = [
+    "AccountState",
+    "ReadingMark",
+    "account_state",
+    "mark_reconciled",
+    "reading_mark",
+    "set_trading_state",
+]
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +30,14 @@ class AccountState:
     state: TradingState
     reason: str
     since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingMark:
+    """How far reconciliation has read the account's fills, and when it last agreed."""
+
+    fills_read_through: datetime | None
+    reconciled_at: datetime | None
 
 
 def _row(session: Session, account: str, at: datetime) -> AccountStateRow:
@@ -77,6 +92,20 @@ def set_trading_state(
     return account_state(session, account)
 
 
-def reading_mark(session: Session, account: str, at: datetime) -> AccountStateRow:
-    """Return the account's row, created on first use, for reconciliation's bookkeeping."""
-    return _row(session, account, at)
+def reading_mark(session: Session, account: str, at: datetime) -> ReadingMark:
+    """Return reconciliation's bookkeeping for the account (its row is created on first use)."""
+    row = _row(session, account, at)
+    return ReadingMark(row.fills_read_through, row.reconciled_at)
+
+
+def mark_reconciled(
+    session: Session, account: str, *, at: datetime, fills_through: datetime | None
+) -> None:
+    """Record a reconciliation at `at` that read fills up to `fills_through` (None: no new
+    fill, the mark stays); the mark never moves back."""
+    row = _row(session, account, at)
+    if fills_through is not None:
+        row.fills_read_through = max(
+            [fills_through] + ([row.fills_read_through] if row.fills_read_through else [])
+        )
+    row.reconciled_at = at

@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from daemon.cli.health_cmd import health
 from daemon.config.settings import Settings, load_config
-from daemon.monitor.health import HealthReport, evaluate, record_beat, record_stop
+from daemon.monitor.health import HealthReport, evaluate
+from daemon.store.cycles import CycleStore
 from daemon.store.db import Database, open_database
+from daemon.store.heartbeat import HeartbeatStore
 from daemon.store.models import CycleRow
 
 NY = ZoneInfo("America/New_York")
@@ -59,12 +61,14 @@ def cycle(database: Database, day: date, slot: str, outcome: str, error: str | N
 
 def beat(database: Database, at: datetime) -> None:
     with database.transaction() as session:
-        record_beat(session, now=at, started_at=at - timedelta(days=9), pid=4242, hostname="pi")
+        HeartbeatStore(session).beat(
+            now=at, started_at=at - timedelta(days=9), pid=4242, hostname="pi"
+        )
 
 
 def judge(database: Database, settings: Settings, now: datetime = NOW) -> HealthReport:
     with database.transaction() as session:
-        return evaluate(session, settings, now)
+        return evaluate(CycleStore(session), HeartbeatStore(session), settings, now)
 
 
 def failing(report: HealthReport) -> dict[str, str]:
@@ -100,7 +104,7 @@ def test_a_stale_or_stopped_heartbeat_fails(database: Database, settings: Settin
     )
     beat(database, NOW - timedelta(seconds=5))
     with database.transaction() as session:
-        record_stop(session, now=NOW)
+        HeartbeatStore(session).stop(now=NOW)
     assert "stopped at 2026-12-03 17:00:00 UTC" in failing(judge(database, settings))["heartbeat"]
 
 

@@ -20,6 +20,7 @@ from daemon.core.calendar import trading_day
 from daemon.core.schedule import Slot, parse_schedule
 from daemon.core.sessions import session_on
 from daemon.service.scheduler import Due, SessionTrigger, due_slots
+from daemon.store.cycles import CycleStore
 from daemon.store.db import Database
 from daemon.store.models import CycleRow
 
@@ -78,7 +79,9 @@ def finish(database: Database, settings: Settings, slot: Slot, outcome: str = "s
 
 def due(database: Database, settings: Settings, previous_beat: datetime | None = None) -> Due:
     with database.transaction() as session:
-        return due_slots(session, settings, "main", datetime.now(UTC), previous_beat=previous_beat)
+        return due_slots(
+            CycleStore(session), settings, "main", datetime.now(UTC), previous_beat=previous_beat
+        )
 
 
 def run_year(database: Database, settings: Settings) -> Iterator[Slot]:
