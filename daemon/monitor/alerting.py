@@ -80,7 +80,8 @@ def check_alerts(
     with database.transaction() as session:
         inputs = gather_inputs(session, account, now, report=report)
         alerts = evaluate_alerts(inputs, thresholds)
-        previous = alert_states(AlertStore(session), account)
+        stored = AlertStore(session)
+        previous = alert_states(stored, account)
         transition = advance(
             previous,
             alerts,
@@ -88,7 +89,7 @@ def check_alerts(
             account=account,
             now=now,
         )
-        AlertStore(session).save(_stored(state) for state in transition.states)
+        stored.save(_stored(state) for state in transition.states)
         audit = AuditLog(session)
         for alert in transition.fired:
             audit.append(_fired(alert), at=now, account=account)
