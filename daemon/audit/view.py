@@ -9,11 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from daemon.audit.log import AuditKind, AuditRecord
+from daemon.core.money import usd
 
 
 def _money(text: Any) -> str:
     try:
-        return f"${Decimal(str(text)):,.2f}"
+        return usd(Decimal(str(text)))
     except ArithmeticError:
         return str(text)
 

@@ -11,7 +11,7 @@ __all__ = ["check", "exchange_sessions"]
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich import box
@@ -19,9 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from adapters.base import BrokerChecks, SessionDay
-from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
-from daemon.config.policy import share_increment
 from daemon.core.calendar import exchange_calendar, exchange_timezone, quiet_pandas, trading_day
 from daemon.core.domain import CASH
 from daemon.core.errors import TrimtabError
@@ -38,8 +36,9 @@ from daemon.monitor.broker_check import (
     state_rows,
     symbol_rows,
 )
-from daemon.store.killswitch import current as current_kill_switch
-from daemon.store.trading_state import account_state
+
+if TYPE_CHECKING:
+    from daemon.bootstrap import App
 
 CALENDAR_DAYS = 30
 """How far ahead the broker's calendar is compared with the exchange's."""
@@ -73,6 +72,10 @@ def check(
 
 def account_check_rows(app: App, name: str) -> list[CheckRow]:
     """Ask one account's broker every question; stop at the first it cannot answer."""
+    from daemon.config.policy import share_increment
+    from daemon.store.killswitch import current as current_kill_switch
+    from daemon.store.trading_state import account_state
+
     settings = app.settings.account(name)
     with app.database.transaction() as session:
         kill = current_kill_switch(session)

@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
 from daemon.bootstrap import database_url
 from daemon.cli.common import ConfigOption, console, fail, handle_errors, load_app
-from daemon.store.db import open_database, reset_marker
 
 db_app = typer.Typer(help="The state database.", no_args_is_help=True)
 
@@ -25,6 +23,10 @@ def init(
     ] = False,
 ) -> None:
     """Create the state database; with --force, set a missing or broken one aside first."""
+    from sqlalchemy.engine import make_url
+
+    from daemon.store.db import open_database, reset_marker
+
     with load_app(config) as app:
         url = database_url(app.settings)
         state_dir = app.settings.state_dir

@@ -6,7 +6,7 @@ __all__ = ["plan"]
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,13 +14,12 @@ from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.cli.holdings_file import read_holdings
 from daemon.cli.render import plan_json, print_plan
-from daemon.config.policy import planning_policy
 from daemon.core.calendar import trading_day
 from daemon.core.errors import DataError
-from daemon.core.inputs import check_targets
-from daemon.core.planner import PlanInput, plan_rebalance
-from daemon.cycle.engine import CycleReport
 from strategies.base import StrategyContext
+
+if TYPE_CHECKING:
+    from daemon.cycle.engine import CycleReport
 
 AccountOption = Annotated[
     str | None, typer.Option("--account", "-a", help="Account name (default: all).")
@@ -91,6 +90,10 @@ def _print_report(report: CycleReport) -> None:
 
 
 def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_json: bool) -> None:
+    from daemon.config.policy import planning_policy
+    from daemon.core.inputs import check_targets
+    from daemon.core.planner import PlanInput, plan_rebalance
+
     names = list(app.settings.accounts)
     if account is None and len(names) > 1:
         fail(f"--holdings needs --account (one of: {', '.join(names)}) for targets and policy", 2)

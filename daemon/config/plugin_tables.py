@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from daemon.config.problems import problems_from_validation_error
 from daemon.core.errors import ConfigProblem, PluginNotFound
@@ -93,6 +91,9 @@ def secrets_in_file(data: dict[str, Any]) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     database_url = data.get("database_url")
     if isinstance(database_url, str):
+        from sqlalchemy.engine import make_url  # only to read a URL given in the file
+        from sqlalchemy.exc import ArgumentError
+
         try:
             has_password = make_url(database_url).password is not None
         except ArgumentError:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from daemon.core.domain import Side, TradingState
+from daemon.core.money import usd
 from daemon.core.planner import PlannedOrder
 
 
@@ -167,7 +168,7 @@ def _would_short(order: PlannedOrder, limits: RiskLimits, running: _Running) -> 
 def _cash(order: PlannedOrder, limits: RiskLimits, running: _Running) -> str | None:
     if order.side is Side.BUY and order.notional > running.spendable:
         left = max(running.spendable, Decimal(0))
-        return f"buy of ${order.notional:,.2f} exceeds spendable cash ${left:,.2f} (no margin)"
+        return f"buy of {usd(order.notional)} exceeds spendable cash {usd(left)} (no margin)"
     return None
 
 
@@ -209,8 +210,8 @@ def _price_move(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | N
     if abs(move) <= limits.max_move_since_close:
         return None
     return (
-        f"{order.symbol} at ${order.price:,.2f} moved {move:+.1%} since the previous close "
-        f"${previous:,.2f} (limit ±{limits.max_move_since_close:.0%}): a split or a bad tick?"
+        f"{order.symbol} at {usd(order.price)} moved {move:+.1%} since the previous close "
+        f"{usd(previous)} (limit ±{limits.max_move_since_close:.0%}): a split or a bad tick?"
     )
 
 
@@ -222,7 +223,7 @@ def _price_collar(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str |
     if distance <= limits.max_price_collar:
         return None
     return (
-        f"limit ${limit:,.2f} is {distance:.1%} from the quote ${order.price:,.2f} "
+        f"limit {usd(limit)} is {distance:.1%} from the quote {usd(order.price)} "
         f"(limit ±{limits.max_price_collar:.1%})"
     )
 
@@ -245,8 +246,8 @@ def _turnover_cycle(order: PlannedOrder, limits: RiskLimits, running: _Running) 
     if running.traded + order.notional <= cap:
         return None
     return (
-        f"this cycle would trade ${running.traded + order.notional:,.2f}, over "
-        f"max_turnover_per_cycle {limits.max_turnover_per_cycle} x ${limits.nav:,.2f}"
+        f"this cycle would trade {usd(running.traded + order.notional)}, over "
+        f"max_turnover_per_cycle {limits.max_turnover_per_cycle} x {usd(limits.nav)}"
     )
 
 
@@ -256,8 +257,8 @@ def _turnover_day(order: PlannedOrder, limits: RiskLimits, running: _Running) ->
     if total <= cap:
         return None
     return (
-        f"today would trade ${total:,.2f}, over max_turnover_per_day "
-        f"{limits.max_turnover_per_day} x ${limits.nav:,.2f}"
+        f"today would trade {usd(total)}, over max_turnover_per_day "
+        f"{limits.max_turnover_per_day} x {usd(limits.nav)}"
     )
 
 
@@ -282,14 +283,14 @@ def _open_order(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | N
 def _min_trade(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     if order.notional >= limits.min_trade_notional:
         return None
-    return f"${order.notional:,.2f} is below the minimum trade ${limits.min_trade_notional:,.2f}"
+    return f"{usd(order.notional)} is below the minimum trade {usd(limits.min_trade_notional)}"
 
 
 def _max_notional(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
     cap = limits.max_order_notional
     if cap is None or order.notional <= cap:
         return None
-    return f"${order.notional:,.2f} exceeds max_order_notional ${cap:,.2f}"
+    return f"{usd(order.notional)} exceeds max_order_notional {usd(cap)}"
 
 
 def _max_pct_nav(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | None:
@@ -297,8 +298,8 @@ def _max_pct_nav(order: PlannedOrder, limits: RiskLimits, _: _Running) -> str | 
     if order.notional <= cap:
         return None
     return (
-        f"${order.notional:,.2f} exceeds max_order_pct_nav "
-        f"{limits.max_order_pct_nav:.0%} of ${limits.nav:,.2f}"
+        f"{usd(order.notional)} exceeds max_order_pct_nav "
+        f"{limits.max_order_pct_nav:.0%} of {usd(limits.nav)}"
     )
 
 

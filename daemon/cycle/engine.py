@@ -32,7 +32,7 @@ from daemon.cycle.execution import Executor, OrderOutcome, limit_price
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.tax import TaxCycle, tax_symbols
-from daemon.logs import get_logger
+from daemon.logs import Log, get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
 from daemon.store.cycles import next_attempt_id, slot_attempts, slot_base
@@ -173,7 +173,7 @@ class Engine:
         cycle_id: str,
         submit: bool,
         withdrawal: Decimal,
-        log: Any,
+        log: Log,
     ) -> CycleReport:
         broker = ReadRetrying(self._broker_for(account), log=log, sleep=self._sleep)
         strategy = self._strategy_for(account)
@@ -341,7 +341,7 @@ class Engine:
         return report
 
     def _reconcile(
-        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Any
+        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Log
     ) -> Reconciliation:
         return reconcile(
             database=self._database,
@@ -355,7 +355,7 @@ class Engine:
         )
 
     def _after_trading(
-        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Any
+        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Log
     ) -> Reconciliation | None:
         """Record the cycle's fills now; if the broker cannot be read, the next cycle will."""
         try:
@@ -370,7 +370,7 @@ class Engine:
         targets: Mapping[str, Decimal],
         policy: PlanningPolicy,
         withdrawal: Decimal,
-        log: Any,
+        log: Log,
     ) -> tuple[DriftRow, ...] | None:
         """Return the drift table of the account as the broker reports it after trading.
 
@@ -433,7 +433,7 @@ class Engine:
             return "no orders to send"
         return ""
 
-    def _finish(self, report: CycleReport, log: Any, *, slot_row: bool) -> None:
+    def _finish(self, report: CycleReport, log: Log, *, slot_row: bool) -> None:
         plan = report.plan
         assert plan is not None
         summary = {
@@ -491,7 +491,7 @@ class Engine:
         )
 
     def _failed(
-        self, account: str, cycle_id: str, exc: BaseException, log: Any, slot: str | None
+        self, account: str, cycle_id: str, exc: BaseException, log: Log, slot: str | None
     ) -> CycleReport:
         error = f"{type(exc).__name__}: {exc}"
         now = self._clock()

@@ -35,12 +35,12 @@ from daemon.core.errors import (
     OrderRejected,
     StateError,
 )
+from daemon.core.money import CENT, cents, cents_down, usd
 from daemon.core.planner import PlannedOrder
+from daemon.logs import Log
 from daemon.store.db import Database
 from daemon.store.intents import IntentStore, client_order_id
 from daemon.store.killswitch import current as kill_switch_state
-
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ class Executor:
         database: Database,
         broker: Broker,
         clock: Callable[[], datetime],
-        log: Any,
+        log: Log,
         fill_timeout: float = 60.0,
         poll_interval: float = 0.5,
         should_stop: Callable[[], bool] = lambda: False,
@@ -151,7 +151,7 @@ class Executor:
             reason=order.reason,
             limit_price=limit,
             reference_price=order.price,
-            notional=(order.qty * order.price).quantize(CENT, ROUND_DOWN) if notional else None,
+            notional=cents_down(order.qty * order.price) if notional else None,
         )
 
     def _size_buy(
@@ -174,7 +174,7 @@ class Executor:
             return order
         qty = (max(spendable, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)
         qty *= increment
-        notional = (qty * order.price).quantize(CENT)
+        notional = cents(qty * order.price)
         if qty <= 0 or notional < policy.min_trade_notional:
             return None
         reason = f"{order.reason}; reduced from {order.qty} to {qty} sh to fit cash after sells"
@@ -189,8 +189,8 @@ class Executor:
         policy: PolicySettings,
     ) -> None:
         detail = (
-            f"{order.symbol} buy skipped: cash after sells (${max(spendable, Decimal(0)):,.2f} "
-            f"spendable) does not cover a trade of at least ${policy.min_trade_notional:,.2f}"
+            f"{order.symbol} buy skipped: cash after sells ({usd(max(spendable, Decimal(0)))} "
+            f"spendable) does not cover a trade of at least {usd(policy.min_trade_notional)}"
         )
         self._log.warning("buy_skipped", symbol=order.symbol, detail=detail)
         with self._database.transaction() as session:
@@ -410,7 +410,7 @@ def _result(
 
 
 def resolve_unresolved(
-    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime], log: Any
+    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime], log: Log
 ) -> list[str]:
     """Ask the broker about every intent of `account` whose fate is not settled.
 

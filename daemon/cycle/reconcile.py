@@ -15,7 +15,6 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ from daemon.audit.log import AuditKind, AuditLog
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Side, TradingState
 from daemon.core.errors import TransientBrokerError
 from daemon.cycle.execution import resolve_unresolved
+from daemon.logs import Log
 from daemon.store.db import Database
 from daemon.store.models import BookPositionRow, FillRow, OrderIntentRow
 from daemon.store.trading_state import reading_mark, set_trading_state
@@ -54,7 +54,7 @@ def reconcile(
     account: str,
     symbols: Collection[str],
     clock: Callable[[], datetime],
-    log: Any,
+    log: Log,
     on_mismatch: TradingState,
     cycle_id: str | None,
 ) -> Reconciliation:

@@ -27,8 +27,8 @@ from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import AccountSnapshot
 from daemon.core.errors import DataError, TransientBrokerError
 from daemon.core.inputs import snapshot_prices
+from daemon.core.money import money
 from daemon.core.planner import Plan, PlanningPolicy
-from daemon.core.planner.reasons import money
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.harvest import stand_in_targets
 from daemon.core.tax.plan_types import TaxContext, TaxedPlan, TaxPreview

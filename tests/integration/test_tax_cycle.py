@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sim import SimBroker
+from adapters.sim.broker import SimBroker
 from daemon.audit.log import AuditLog
 from daemon.bootstrap import App
 from daemon.core.domain import Side
