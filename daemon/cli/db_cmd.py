@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from daemon.bootstrap import database_url
 from daemon.cli.common import ConfigOption, console, fail, handle_errors, load_app
 
 db_app = typer.Typer(help="The state database.", no_args_is_help=True)
@@ -25,6 +24,7 @@ def init(
     """Create the state database; with --force, set a missing or broken one aside first."""
     from sqlalchemy.engine import make_url
 
+    from daemon.bootstrap import database_url
     from daemon.store.db import open_database, reset_marker
 
     with load_app(config) as app:

@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.cli.holdings_file import read_holdings
 from daemon.cli.render import plan_json, print_plan
 from daemon.core.calendar import trading_day
 from daemon.core.errors import DataError
-from strategies.base import StrategyContext
 
 if TYPE_CHECKING:
+    from daemon.bootstrap import App
     from daemon.cycle.engine import CycleReport
 
 AccountOption = Annotated[
@@ -93,6 +92,7 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     from daemon.config.policy import planning_policy
     from daemon.core.inputs import check_targets
     from daemon.core.planner import PlanInput, plan_rebalance
+    from strategies.base import StrategyContext
 
     names = list(app.settings.accounts)
     if account is None and len(names) > 1:
