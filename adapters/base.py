@@ -47,6 +47,7 @@ from pydantic import BaseModel
 
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent, OrderType
 from daemon.core.errors import BrokerError
+from daemon.core.money import is_whole_cents
 
 if TYPE_CHECKING:
     from daemon.store.db import Database
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
 
 MIN_NOTIONAL = Decimal(1)
 """The smallest dollar-amount order: Alpaca's, which the simulated broker keeps to."""
-_CENT = Decimal("0.01")
 
 
 def notional_problem(intent: OrderIntent) -> str | None:
@@ -73,7 +73,7 @@ def notional_problem(intent: OrderIntent) -> str | None:
             "brokers take dollar-amount orders only as market orders (fix: set "
             'policy.order_type = "market", or policy.notional_buys = false)'
         )
-    if notional < MIN_NOTIONAL or notional != notional.quantize(_CENT):
+    if notional < MIN_NOTIONAL or not is_whole_cents(notional):
         return f"notional {notional} must be whole cents of at least ${MIN_NOTIONAL}"
     return None
 

@@ -157,7 +157,7 @@ def idle(seconds: float, exchange: str) -> tuple[float, float, float]:
 def cycles(total: int) -> tuple[float, float, float, int]:
     """Run `total` cycles in this process; return RSS after 100 and after all, the seconds
     taken, and the orders placed."""
-    from adapters.sim import SimBroker
+    from adapters.sim.broker import SimBroker
     from daemon.bootstrap import open_app
 
     with tempfile.TemporaryDirectory() as tmp:

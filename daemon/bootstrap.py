@@ -1,5 +1,9 @@
 """The composition root: the one place where configuration, database, brokers and strategies
 are wired together. Nothing is built at import time; commands call `open_app`.
+
+Nothing heavy is imported at import time either: the database (SQLAlchemy, Alembic) and the
+engine (pandas, numpy) are imported where they are first built, so a command that never
+touches them (`trimtab --help`, `trimtab config check`) starts without them.
 """
 
 from __future__ import annotations
@@ -11,14 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from adapters.base import Broker, BrokerEnvironment
 from daemon.config.settings import Settings, load_config
-from daemon.cycle.engine import Engine
 from daemon.logs import configure_logging
 from daemon.plugins import load_broker_plugin, load_strategy_plugin
-from daemon.store.db import Database, open_database
 from strategies.base import Strategy
+
+if TYPE_CHECKING:
+    from daemon.cycle.engine import Engine
+    from daemon.store.db import Database
 
 
 def utc_now() -> datetime:
@@ -46,6 +53,8 @@ class App:
     @property
     def database(self) -> Database:
         if self._database is None:
+            from daemon.store.db import open_database
+
             self._database = open_database(database_url(self.settings), self.settings.state_dir)
         return self._database
 
@@ -78,6 +87,8 @@ class App:
         poll_sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> Engine:
+        from daemon.cycle.engine import Engine
+
         return Engine(
             settings=self.settings,
             database=self.database,

@@ -1,16 +1,40 @@
-"""structlog set-up: pretty on a terminal, JSON lines otherwise; configured once, at start."""
+"""structlog set-up: pretty on a terminal, JSON lines otherwise; configured once, at start.
+
+structlog (and the rich tracebacks it loads) is imported when logging is configured or a
+logger is made, not when this module is: `trimtab --help` logs nothing and starts without it.
+"""
 
 from __future__ import annotations
 
-__all__ = ["configure_logging", "get_logger"]
+__all__ = ["Log", "configure_logging", "get_logger"]
 
 import logging
 import sys
 import threading
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-import structlog
-from structlog.tracebacks import ExceptionDictTransformer
+
+class Log(Protocol):
+    """What trimtab asks of a logger: a constant snake_case event name and its fields.
+
+    ============  ====================================================================
+    method        use
+    ============  ====================================================================
+    bind          a logger that adds these fields to every line (account, cycle_id)
+    debug..error  one line at that level
+    exception     one error line with the exception being handled (frames, no locals)
+    ============  ====================================================================
+
+    `get_logger` returns one (a structlog bound logger); tests may pass structlog's own.
+    """
+
+    def bind(self, **context: Any) -> Log: ...
+    def debug(self, event: str, **fields: Any) -> Any: ...
+    def info(self, event: str, **fields: Any) -> Any: ...
+    def warning(self, event: str, **fields: Any) -> Any: ...
+    def error(self, event: str, **fields: Any) -> Any: ...
+    def exception(self, event: str, **fields: Any) -> Any: ...
+
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -22,6 +46,9 @@ _LEVELS = {
 
 def configure_logging(level: str = "info", fmt: Literal["auto", "json", "pretty"] = "auto") -> None:
     """Route structlog to stderr as JSON lines, or pretty when stderr is a terminal."""
+    import structlog
+    from structlog.tracebacks import ExceptionDictTransformer
+
     pretty = fmt == "pretty" or (fmt == "auto" and sys.stderr.isatty())
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=True)
@@ -72,6 +99,9 @@ def _passthrough(_logger: Any, _name: str, event: Any) -> Any:
     return event
 
 
-def get_logger(**context: Any) -> Any:
+def get_logger(**context: Any) -> Log:
     """Return a logger with `context` bound."""
-    return structlog.get_logger("trimtab").bind(**context)
+    import structlog
+
+    logger: Log = structlog.get_logger("trimtab").bind(**context)
+    return logger

@@ -23,9 +23,9 @@ from decimal import ROUND_FLOOR, Decimal
 from adapters.alpaca.parsing import AccountInfo, AssetInfo
 from adapters.base import notional_problem
 from daemon.core.domain import OrderIntent, OrderType
+from daemon.core.money import CENT
 
 NINE_DECIMALS = Decimal("0.000000001")
-CENT = Decimal("0.01")
 SUB_DOLLAR_TICK = Decimal("0.0001")
 MAX_CLIENT_ORDER_ID = 128
 

@@ -68,9 +68,9 @@ from daemon.core.domain import (
     check_transition,
 )
 from daemon.core.errors import BrokerError, DuplicateClientOrderId, OrderRejected, StateError
+from daemon.core.money import CENT, cents, cents_down, cents_up, is_whole_cents
 from daemon.store.cash_flows import CashFlow, FlowKind
 
-CENT = Decimal("0.01")
 SUB_DOLLAR_TICK = Decimal("0.0001")
 AVG_COST_STEP = Decimal("0.000001")
 MAX_QTY_DECIMALS = 9
@@ -299,7 +299,7 @@ class SimBroker:
             positions = []
             for row in self._positions(session):
                 quote = self.prices.quote(row.symbol, now)
-                value = None if quote is None else (quote.price * row.qty).quantize(CENT)
+                value = None if quote is None else cents(quote.price * row.qty)
                 positions.append(
                     row.to_json()
                     | {
@@ -557,13 +557,13 @@ class SimBroker:
 
     def _commission(self, qty: Decimal) -> Decimal:
         raw = self.settings.commission_per_order + self.settings.commission_per_share * qty
-        return raw.quantize(CENT, rounding=ROUND_CEILING)
+        return cents_up(raw)
 
     def _fill_commission(self, order: SimOrderRow, qty: Decimal) -> Decimal:
         """Return the commission of filling `qty` of `order`: per order on its first fill only."""
         per_order = self.settings.commission_per_order if order.filled_qty == 0 else Decimal(0)
         raw = per_order + self.settings.commission_per_share * qty
-        return raw.quantize(CENT, rounding=ROUND_CEILING)
+        return cents_up(raw)
 
     def _committed_cash(self, session: Session) -> Decimal:
         """Return the cash open orders may still take: cost at the limit plus commission."""
@@ -651,22 +651,22 @@ def _limit_fill_price(side: Side, quote: Decimal, limit: Decimal, bps: Decimal) 
 
 
 def _cost(qty: Decimal, price: Decimal) -> Decimal:
-    return (qty * price).quantize(CENT, rounding=ROUND_CEILING)
+    return cents_up(qty * price)
 
 
 def _proceeds(qty: Decimal, price: Decimal) -> Decimal:
-    return (qty * price).quantize(CENT, rounding=ROUND_FLOOR)
+    return cents_down(qty * price)
 
 
 def _money(amount: Decimal) -> str:
     """Format cash for people: whole cents always shown (the database drops trailing zeros)."""
-    return str(amount.quantize(CENT))
+    return str(cents(amount))
 
 
 def _check_amount(amount: Decimal) -> None:
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         raise BrokerError(f"amount must be a positive Decimal, got {amount!r}")
-    if amount != amount.quantize(CENT):
+    if not is_whole_cents(amount):
         raise BrokerError(f"amount must be whole cents, got {amount}")
 
 

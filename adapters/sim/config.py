@@ -27,8 +27,8 @@ from pydantic_core import PydanticCustomError
 
 from adapters.sim.faults import FaultSettings
 from adapters.sim.prices import CsvPrices, PriceFileError, SyntheticPrices, read_closes_csv
+from daemon.core.money import is_whole_cents
 
-_CENT = Decimal("0.01")
 # Above this, slippage is almost surely a unit slip (basis points, not percent); at 10,000
 # a sell would fill at zero.
 MAX_SLIPPAGE_BPS = Decimal(1000)
@@ -200,7 +200,7 @@ class SimSettings(BaseModel):
     @field_validator("starting_cash")
     @classmethod
     def _whole_cents(cls, value: Decimal) -> Decimal:
-        if value != value.quantize(_CENT):
+        if not is_whole_cents(value):
             raise _rule(f"starting_cash must be whole cents, got {value}", "round to cents")
         return value
 

@@ -32,6 +32,7 @@ from daemon.core.domain import (
     Position,
     Side,
 )
+from daemon.core.money import cents
 from daemon.store.base import Base
 from daemon.store.types import ExactDecimal, UtcDateTime
 
@@ -221,7 +222,7 @@ class SimFillRow(Base):
             "side": self.side,
             "qty": str(self.qty),
             "price": str(self.price),
-            "commission": str(self.commission.quantize(_CENT)),
+            "commission": str(cents(self.commission)),
             "at": self.at.isoformat(),
         }
 
@@ -242,11 +243,8 @@ class SimCashMovementRow(Base):
         return cls(account=account, amount=amount, kind=kind, at=at)
 
     def to_json(self) -> dict[str, Any]:
-        amount = str(self.amount.quantize(_CENT))
+        amount = str(cents(self.amount))
         return {"amount": amount, "kind": self.kind, "at": self.at.isoformat()}
-
-
-_CENT = Decimal("0.01")
 
 
 def _text(value: Decimal | None) -> str | None:

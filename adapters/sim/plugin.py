@@ -7,7 +7,6 @@ __all__ = ["PLUGIN", "SimPlugin"]
 from pydantic import BaseModel
 
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
-from adapters.sim.broker import SimBroker
 from adapters.sim.config import SimSettings
 
 
@@ -20,6 +19,8 @@ class SimPlugin:
 
     def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker:
         """Return a `SimBroker` for `env.account`, creating its paper account on first use."""
+        from adapters.sim.broker import SimBroker
+
         if not isinstance(settings, SimSettings):
             raise TypeError(f"the sim broker needs SimSettings, got {type(settings).__name__}")
         return SimBroker(settings, env)

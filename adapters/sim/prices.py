@@ -45,11 +45,11 @@ from zoneinfo import ZoneInfo
 
 from daemon.core.domain import Quote
 from daemon.core.errors import DataError
+from daemon.core.money import CENT
 
 NEW_YORK = ZoneInfo("America/New_York")
 MARKET_CLOSE = time(16)
 SATURDAY = 5  # date.weekday(): Monday is 0, so 5 and 6 are the weekend
-CENT = Decimal("0.01")
 TRADING_DAYS_PER_YEAR = 252
 
 # A fixed context, so a synthetic price never depends on whatever precision the caller's

@@ -22,10 +22,11 @@ from daemon.audit.events import (
     TargetsChosen,
 )
 from daemon.audit.record import AuditRecord
+from daemon.core.money import usd
 
 
 def _money(value: Decimal | None) -> str:
-    return str(value) if value is None else f"${value:,.2f}"
+    return str(value) if value is None else usd(value)
 
 
 def _pct(value: Decimal) -> str:

@@ -1,4 +1,12 @@
-"""The `trimtab` command line."""
+"""The `trimtab` command line.
+
+Building the app imports every command module (typer reads each command's signature), and
+`trimtab --help` or `trimtab config check` should answer at once. So a command module imports
+at its top only what the signatures need and light modules (typer, rich, the standard
+library, `daemon.cli.common`, pure core modules); whatever loads SQLAlchemy, pandas, numpy,
+the engine, the report or a vendor SDK is imported in the function that uses it, and names
+used only in annotations under `TYPE_CHECKING`. `tests/unit/test_cli_imports.py` checks it.
+"""
 
 from __future__ import annotations
 

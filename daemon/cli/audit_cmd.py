@@ -12,22 +12,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
-from daemon.audit.events import AuditKind
-from daemon.audit.export import export_line, parse_moment
-from daemon.audit.head import AUDIT_HEAD_NAME, read_head
-from daemon.audit.record import AuditRecord
-from daemon.audit.view import summarize
-from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, handle_errors, load_app
 from daemon.core.calendar import exchange_timezone, trading_day
-from daemon.monitor.notify import secret_values
-from daemon.store.audit_log import AuditLog
+
+if TYPE_CHECKING:
+    from daemon.audit.record import AuditRecord
+    from daemon.bootstrap import App
 
 audit_app = typer.Typer(help="Read, follow, verify and export the audit log.")
 
@@ -55,6 +51,8 @@ class _Filter:
     symbol: str | None
 
     def records(self, app: App, after_seq: int | None = None) -> list[AuditRecord]:
+        from daemon.store.audit_log import AuditLog
+
         with app.database.transaction() as session:
             return AuditLog(session).records(
                 since=self.since,
@@ -93,6 +91,9 @@ def show(
     """Show audit records: one day (in the exchange's time zone) or a range, filtered."""
     if ctx.invoked_subcommand is not None:
         return
+    from daemon.audit.export import export_line
+    from daemon.audit.view import summarize
+
     if follow and (until is not None or day is not None):
         fail("--follow prints records as they are written: use --since, not --until or --date", 2)
     with load_app(config) as app:
@@ -135,6 +136,9 @@ def show(
 def verify(config: ConfigOption = None) -> None:  # type: ignore[assignment]
     """Check the hash chain and the head file; name the first record that was changed,
     removed or moved, or say that records were cut off the end."""
+    from daemon.audit.head import AUDIT_HEAD_NAME, read_head
+    from daemon.store.audit_log import AuditLog
+
     with load_app(config) as app:
         head_path = app.settings.state_dir / AUDIT_HEAD_NAME
         with handle_errors():
@@ -164,6 +168,9 @@ def export(
     config: ConfigOption = None,  # type: ignore[assignment]
 ) -> None:
     """Write audit records as JSON lines, oldest first, with any configured secret scrubbed."""
+    from daemon.audit.export import export_line
+    from daemon.monitor.notify import secret_values
+
     with load_app(config) as app:
         tz = exchange_timezone(app.settings.exchange)
         start, end = _range(app, tz, None, since, until)
@@ -201,6 +208,8 @@ def _range(
 
 
 def _moment(text: str, tz: ZoneInfo, option: str, *, end: bool) -> datetime:
+    from daemon.audit.export import parse_moment
+
     try:
         return parse_moment(text, tz, end=end)
     except ValueError as exc:
@@ -208,6 +217,8 @@ def _moment(text: str, tz: ZoneInfo, option: str, *, end: bool) -> datetime:
 
 
 def _kinds(kinds: list[str] | None) -> tuple[str, ...]:
+    from daemon.audit.events import AuditKind
+
     known = {str(k) for k in AuditKind}
     unknown = sorted(set(kinds or ()) - known)
     if unknown:
@@ -252,11 +263,16 @@ def _follow(
 
 
 def _last_seq(app: App) -> int:
+    from daemon.store.audit_log import AuditLog
+
     with app.database.transaction() as session:
         return AuditLog(session).last_seq()
 
 
 def _emit(records: list[AuditRecord], tz: ZoneInfo, as_json: bool, out: TextIO) -> None:
+    from daemon.audit.export import export_line
+    from daemon.audit.view import summarize
+
     for record in records:
         if as_json:
             out.write(export_line(record, ()) + "\n")

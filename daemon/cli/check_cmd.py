@@ -11,40 +11,27 @@ __all__ = ["check", "exchange_sessions"]
 
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from adapters.base import BrokerChecks, SessionDay
-from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
-from daemon.config.policy import share_increment
 from daemon.core.calendar import exchange_calendar, exchange_timezone, quiet_pandas, trading_day
 from daemon.core.domain import CASH
 from daemon.core.errors import TrimtabError
 from daemon.logs import get_logger
-from daemon.monitor.broker_check import (
-    CheckRow,
-    Status,
-    account_rows,
-    broker_error_row,
-    calendar_rows,
-    environment_rows,
-    failed,
-    no_checks_row,
-    state_rows,
-    symbol_rows,
-)
-from daemon.store.killswitch import current as current_kill_switch
-from daemon.store.trading_state import account_state
+
+if TYPE_CHECKING:
+    from adapters.base import SessionDay
+    from daemon.bootstrap import App
+    from daemon.monitor.broker_check import CheckRow
 
 CALENDAR_DAYS = 30
 """How far ahead the broker's calendar is compared with the exchange's."""
 
-_STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
 T = TypeVar("T")
 
 
@@ -56,6 +43,8 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """Check every account's broker read-only: keys, account, symbols, calendar. Sends nothing."""
+    from daemon.monitor.broker_check import failed
+
     with load_app(config) as app:
         names = [account] if account else list(app.settings.accounts)
         for name in names:
@@ -73,6 +62,22 @@ def check(
 
 def account_check_rows(app: App, name: str) -> list[CheckRow]:
     """Ask one account's broker every question; stop at the first it cannot answer."""
+    from adapters.base import BrokerChecks
+    from daemon.config.policy import share_increment
+    from daemon.monitor.broker_check import (
+        CheckRow,
+        Status,
+        account_rows,
+        broker_error_row,
+        calendar_rows,
+        environment_rows,
+        no_checks_row,
+        state_rows,
+        symbol_rows,
+    )
+    from daemon.store.killswitch import current as current_kill_switch
+    from daemon.store.trading_state import account_state
+
     settings = app.settings.account(name)
     with app.database.transaction() as session:
         kill = current_kill_switch(session)
@@ -139,6 +144,8 @@ def account_check_rows(app: App, name: str) -> list[CheckRow]:
 
 def exchange_sessions(code: str, start: date, end: date) -> list[SessionDay]:
     """Return the exchange calendar's sessions in [start, end], open and close in UTC."""
+    from adapters.base import SessionDay
+
     calendar = exchange_calendar(code)
     with quiet_pandas():
         sessions = calendar.sessions_in_range(start.isoformat(), end.isoformat())
@@ -153,6 +160,9 @@ def exchange_sessions(code: str, start: date, end: date) -> list[SessionDay]:
 
 
 def _print(rows: list[CheckRow]) -> None:
+    from daemon.monitor.broker_check import Status
+
+    styles = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "bold red"}
     table = Table(
         title="trimtab check (read-only; nothing is sent)",
         title_justify="left",
@@ -164,7 +174,7 @@ def _print(rows: list[CheckRow]) -> None:
     table.add_column("Detail", overflow="fold")
     table.add_column("Fix", overflow="fold")
     for row in rows:
-        style = _STYLE[row.status]
+        style = styles[row.status]
         table.add_row(
             escape(row.account),
             escape(row.check),

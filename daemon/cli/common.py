@@ -18,14 +18,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from daemon.audit.jsonable import to_jsonable
-from daemon.bootstrap import App, open_app
 from daemon.core.errors import ConfigError, TrimtabError
+
+if TYPE_CHECKING:
+    from daemon.bootstrap import App
 
 DEFAULT_CONFIG = Path("trimtab.toml")
 CONFIG_ENV = "TRIMTAB_CONFIG"
@@ -80,6 +81,8 @@ def handle_errors() -> Iterator[None]:
 @contextmanager
 def load_app(config: Path | None) -> Iterator[App]:
     """Open the app for one command and close it afterwards."""
+    from daemon.bootstrap import open_app
+
     path = config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
     with handle_errors():
         app = open_app(path)
@@ -90,5 +93,7 @@ def load_app(config: Path | None) -> Iterator[App]:
 
 
 def print_json(value: Any) -> None:
+    from daemon.audit.jsonable import to_jsonable
+
     # Print through plain stdout: rich would wrap and colour long JSON lines.
     typer.echo(json.dumps(to_jsonable(value), indent=2, sort_keys=False))

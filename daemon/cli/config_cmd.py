@@ -17,7 +17,6 @@ from daemon.cli.common import (
     print_config_error,
     print_json,
 )
-from daemon.config.settings import check_config, config_schema
 from daemon.core.errors import ConfigError
 
 config_app = typer.Typer(help="Check the configuration or print its schema.", no_args_is_help=True)
@@ -26,6 +25,8 @@ config_app = typer.Typer(help="Check the configuration or print its schema.", no
 @config_app.command()
 def check(config: ConfigOption = None) -> None:  # type: ignore[assignment]
     """Check the config file; print every problem with its key path and a fix (exit 2)."""
+    from daemon.config.settings import check_config
+
     path = config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
     problems = check_config(path)
     if problems:
@@ -37,4 +38,6 @@ def check(config: ConfigOption = None) -> None:  # type: ignore[assignment]
 @config_app.command()
 def schema() -> None:
     """Print the JSON schema of the config file (plugins' tables under $defs)."""
+    from daemon.config.settings import config_schema
+
     print_json(config_schema())

@@ -14,11 +14,6 @@ from rich.table import Table
 
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
 from daemon.core.domain import TradingState
-from daemon.cycle.execution import cancel_open_orders
-from daemon.store.cycles import CycleStore
-from daemon.store.intents import IntentStore
-from daemon.store.killswitch import current, set_kill_switch
-from daemon.store.trading_state import account_state, set_trading_state
 
 
 def _actor() -> str:
@@ -33,6 +28,9 @@ def kill(
     ] = False,
 ) -> None:
     """Engage the kill switch: cycles keep planning and auditing but submit nothing."""
+    from daemon.cycle.execution import cancel_open_orders
+    from daemon.store.killswitch import set_kill_switch
+
     with load_app(config) as app:
         with app.database.transaction() as session:
             state = set_kill_switch(
@@ -69,6 +67,9 @@ def resume(
     ] = None,
 ) -> None:
     """Clear the kill switch and move HALTED or REDUCING accounts back to ACTIVE."""
+    from daemon.store.killswitch import current, set_kill_switch
+    from daemon.store.trading_state import account_state, set_trading_state
+
     with load_app(config) as app, app.database.transaction() as session:
         before = current(session)
         names = [account] if account else list(app.settings.accounts)
@@ -118,6 +119,12 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Show mode, kill switch, and each account's last cycle and unresolved orders."""
+
+    from daemon.store.cycles import CycleStore
+    from daemon.store.intents import IntentStore
+    from daemon.store.killswitch import current
+    from daemon.store.trading_state import account_state
+
     with load_app(config) as app, app.database.transaction() as session:
         kill_state = current(session)
         accounts = []

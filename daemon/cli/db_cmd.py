@@ -8,9 +8,7 @@ from typing import Annotated
 
 import typer
 
-from daemon.bootstrap import database_url
 from daemon.cli.common import ConfigOption, console, fail, handle_errors, load_app
-from daemon.store.db import open_database, redact_url, reset_marker, set_aside_sqlite_file
 
 db_app = typer.Typer(help="The state database.", no_args_is_help=True)
 
@@ -23,6 +21,10 @@ def init(
     ] = False,
 ) -> None:
     """Create the state database; with --force, set a missing or broken one aside first."""
+
+    from daemon.bootstrap import database_url
+    from daemon.store.db import open_database, redact_url, reset_marker, set_aside_sqlite_file
+
     with load_app(config) as app:
         url = database_url(app.settings)
         state_dir = app.settings.state_dir

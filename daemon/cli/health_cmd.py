@@ -14,11 +14,6 @@ import typer
 from rich.table import Table
 
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
-from daemon.monitor.health import evaluate
-from daemon.monitor.messages import health_message
-from daemon.monitor.notify import Notifier, secret_values
-from daemon.store.cycles import CycleStore
-from daemon.store.heartbeat import HeartbeatStore
 
 
 def health(
@@ -43,6 +38,12 @@ def health(
     `health.broker_unreachable_minutes`, or it had `health.max_days_without_success`
     trading days with a slot and no successful cycle.
     """
+    from daemon.monitor.health import evaluate
+    from daemon.monitor.messages import health_message
+    from daemon.monitor.notify import Notifier, secret_values
+    from daemon.store.cycles import CycleStore
+    from daemon.store.heartbeat import HeartbeatStore
+
     with load_app(config) as app:
         with app.database.transaction() as session:
             report = evaluate(

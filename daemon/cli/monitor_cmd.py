@@ -7,21 +7,18 @@ __all__ = ["alerts", "flows_app", "performance_app"]
 import uuid
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 
-from daemon.audit.events import CashMovement
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.core.calendar import exchange_timezone, trading_day
-from daemon.monitor.alerting import listed_alerts
-from daemon.monitor.performance_view import AccountPerformance, performance_view
-from daemon.service.day_end import end_of_day
-from daemon.store.alerts import AlertStore
-from daemon.store.audit_log import AuditLog
-from daemon.store.cash_flows import FLOW_TIME, CashFlow, FlowKind, flows_between, record_flow
+from daemon.core.money import usd
+
+if TYPE_CHECKING:
+    from daemon.monitor.performance_view import AccountPerformance
 
 performance_app = typer.Typer(help="Valuation history, returns and risk.", no_args_is_help=True)
 flows_app = typer.Typer(help="Deposits and withdrawals kept out of returns.", no_args_is_help=True)
@@ -48,7 +45,7 @@ def _ratio(value: float | None) -> str:
 def _money(value: Decimal | None) -> str:
     if value is None:
         return "-"
-    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+    return usd(value)
 
 
 @performance_app.command("show")
@@ -59,6 +56,8 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Show returns (flows excluded) against the benchmark, risk and concentration."""
+    from daemon.monitor.performance_view import performance_view
+
     with load_app(config) as app:
         settings = app.settings
         if account is not None and account not in settings.accounts:
@@ -124,6 +123,8 @@ def record(
     account: AccountOption = None,
 ) -> None:
     """Record the end-of-day valuation now (what `trimtab run` does after the last slot)."""
+    from daemon.service.day_end import end_of_day
+
     with load_app(config) as app:
         if account is not None and account not in app.settings.accounts:
             fail(f"no account {account}; accounts are {', '.join(app.settings.accounts)}", 2)
@@ -156,6 +157,10 @@ def add(
     ] = None,
 ) -> None:
     """Record a deposit or withdrawal the broker does not report (counted at that day's close)."""
+    from daemon.audit.events import CashMovement
+    from daemon.store.audit_log import AuditLog
+    from daemon.store.cash_flows import FLOW_TIME, CashFlow, FlowKind, record_flow
+
     try:
         value = Decimal(amount)
     except InvalidOperation:
@@ -205,6 +210,8 @@ def list_flows(
     as_json: JsonOption = False,
 ) -> None:
     """List recorded deposits and withdrawals, oldest first."""
+    from daemon.store.cash_flows import flows_between
+
     with load_app(config) as app:
         names = [account] if account else list(app.settings.accounts)
         with app.database.transaction() as session:
@@ -237,6 +244,9 @@ def alerts(
     as_json: JsonOption = False,
 ) -> None:
     """List the alerts firing now (with --all: every condition being watched)."""
+    from daemon.monitor.alerting import listed_alerts
+    from daemon.store.alerts import AlertStore
+
     with load_app(config) as app, app.database.transaction() as session:
         rows = listed_alerts(AlertStore(session), account=account, firing_only=not show_all)
     if as_json:

@@ -6,7 +6,7 @@ __all__ = ["orders"]
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -16,7 +16,10 @@ from rich.table import Table
 
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.core.calendar import exchange_timezone, trading_day
-from daemon.store.orders_view import OrderLine, orders_between
+from daemon.core.money import usd
+
+if TYPE_CHECKING:
+    from daemon.store.orders_view import OrderLine
 
 _STATUS_STYLE = {
     "filled": "green",
@@ -39,6 +42,8 @@ def orders(
     as_json: JsonOption = False,
 ) -> None:
     """List the order intents of one day (in the exchange's time zone) and their outcome."""
+    from daemon.store.orders_view import orders_between
+
     wanted_day = _parse_day(day) if day else None
     with load_app(config) as app:
         tz = exchange_timezone(app.settings.exchange)
@@ -101,10 +106,10 @@ def _cells(line: OrderLine, tz: ZoneInfo) -> tuple[str, ...]:
         escape(_slot(line)),
         escape(line.symbol),
         escape(line.side),
-        _qty(line.qty) if line.notional is None else f"${line.notional:,.2f}",
+        _qty(line.qty) if line.notional is None else usd(line.notional),
         status,
         _qty(line.filled_qty),
-        "" if line.avg_fill_price is None else f"${line.avg_fill_price:,.2f}",
+        "" if line.avg_fill_price is None else usd(line.avg_fill_price),
         escape(line.broker_order_id or ""),
         # Broker messages are text from outside: never let them be read as markup.
         escape(line.message),

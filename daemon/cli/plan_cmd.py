@@ -7,23 +7,20 @@ __all__ = ["plan"]
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.cli.holdings_file import read_holdings
 from daemon.cli.render import plan_json, print_plan
-from daemon.config.policy import decision_input
-from daemon.core.calendar import market_open, trading_day
-from daemon.core.cycle_report import CycleReport
-from daemon.core.decide import CycleState, decide
-from daemon.core.domain import CASH
-from daemon.core.errors import DataError, StrategyError
-from daemon.core.risk import CheckDecision
-from daemon.cycle.tax import empty_ledger
-from strategies.base import StrategyContext
+from daemon.core.calendar import trading_day
+from daemon.core.errors import DataError
+
+if TYPE_CHECKING:
+    from daemon.bootstrap import App
+    from daemon.core.cycle_report import CycleReport
+    from daemon.core.risk import CheckDecision
 
 AccountOption = Annotated[
     str | None, typer.Option("--account", "-a", help="Account name (default: all).")
@@ -105,6 +102,14 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     history) and the checks see a clear kill switch and an ACTIVE account; the limits, the
     bands and the market's hours are the configured ones.
     """
+    from daemon.config.policy import decision_input
+    from daemon.core.calendar import market_open
+    from daemon.core.decide import CycleState, decide
+    from daemon.core.domain import CASH
+    from daemon.core.errors import StrategyError
+    from daemon.cycle.tax import empty_ledger
+    from strategies.base import StrategyContext
+
     names = list(app.settings.accounts)
     if account is None and len(names) > 1:
         fail(f"--holdings needs --account (one of: {', '.join(names)}) for targets and policy", 2)

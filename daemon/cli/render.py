@@ -5,23 +5,22 @@ from __future__ import annotations
 __all__ = ["plan_json", "print_plan"]
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from daemon.core.domain import CASH
-from daemon.core.planner import Plan
-from daemon.core.risk import RiskReview
+from daemon.core.money import usd
+
+if TYPE_CHECKING:
+    from daemon.core.planner import Plan
+    from daemon.core.risk import RiskReview
 
 
 def _pct(value: Decimal) -> str:
     return f"{value * 100:.1f}%"
-
-
-def _money(value: Decimal) -> str:
-    return f"${value:,.2f}"
 
 
 def _qty(value: Decimal) -> str:
@@ -50,8 +49,8 @@ def print_plan(console: Console, title: str, plan: Plan, *, price_label: str = "
         drift.add_row(
             row.symbol,
             _qty(row.qty) if row.symbol != CASH else "",
-            _money(row.price) if row.symbol != CASH else "",
-            _money(row.value),
+            usd(row.price) if row.symbol != CASH else "",
+            usd(row.value),
             _pct(row.weight),
             _pct(row.target) if row.managed else "keep",
             band,
@@ -61,8 +60,8 @@ def print_plan(console: Console, title: str, plan: Plan, *, price_label: str = "
         )
     console.print(drift)
     summary = (
-        f"value {_money(plan.nav)}  cash {_money(plan.cash_before)} -> "
-        f"{_money(plan.cash_after)}  rebalance {'triggered' if plan.triggered else 'not needed'}"
+        f"value {usd(plan.nav)}  cash {usd(plan.cash_before)} -> "
+        f"{usd(plan.cash_after)}  rebalance {'triggered' if plan.triggered else 'not needed'}"
     )
     if price_label:
         summary += f"  prices: {price_label}"
@@ -82,8 +81,8 @@ def print_plan(console: Console, title: str, plan: Plan, *, price_label: str = "
             str(order.side).upper(),
             order.symbol,
             _qty(order.qty),
-            _money(order.price),
-            _money(order.notional),
+            usd(order.price),
+            usd(order.notional),
             order.reason,
         )
     console.print(orders)

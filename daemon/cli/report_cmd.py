@@ -12,8 +12,6 @@ import typer
 
 from daemon.cli.common import ConfigOption, console, fail, load_app
 from daemon.core.calendar import trading_day
-from daemon.monitor.notify import Notifier, secret_values
-from daemon.report import send_report, write_daily_report
 
 
 def report(
@@ -34,6 +32,9 @@ def report(
 ) -> None:
     """Write the day's report (value, allocation, drift, orders, refusals, tax, performance,
     health) and print its summary."""
+    from daemon.monitor.notify import Notifier, secret_values
+    from daemon.report import send_report, write_daily_report
+
     with load_app(config) as app:
         wanted = _day(day) if day else trading_day(app.clock(), app.settings.exchange)
         if account is not None and account not in app.settings.accounts:

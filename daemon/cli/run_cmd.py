@@ -4,16 +4,18 @@ from __future__ import annotations
 
 __all__ = ["run"]
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.cli.plan_cmd import AccountOption, WithdrawOption, _print_report, parse_amount
 from daemon.cli.render import plan_json
-from daemon.core.cycle_report import CycleReport
-from daemon.cycle.engine import SlotAlreadyRan
+from daemon.core.money import usd
 from daemon.service.lock import instance_lock
+
+if TYPE_CHECKING:
+    from daemon.core.cycle_report import CycleReport
 
 
 def run(
@@ -50,6 +52,8 @@ def run(
         with load_app(config) as app, instance_lock(app.settings.state_dir):
             code = Daemon(app).run()
         raise typer.Exit(code)
+    from daemon.cycle.engine import SlotAlreadyRan
+
     withdrawal = parse_amount(withdraw, "--withdraw")
     with load_app(config) as app, instance_lock(app.settings.state_dir):
         names = [account] if account else list(app.settings.accounts)
@@ -106,9 +110,9 @@ def _print_outcomes(report: CycleReport) -> None:
         order = outcome.order
         filled = ""
         if order is not None and order.avg_fill_price is not None:
-            filled = f" {order.filled_qty} @ ${order.avg_fill_price:,.2f}"
+            filled = f" {order.filled_qty} @ {usd(order.avg_fill_price)}"
         intent = outcome.intent
-        size = f"{intent.qty}" if intent.notional is None else f"${intent.notional:,.2f} of"
+        size = f"{intent.qty}" if intent.notional is None else f"{usd(intent.notional)} of"
         console.print(
             f"  {intent.client_order_id} {intent.side} "
             f"{size} {intent.symbol}: {outcome.status}{filled}"

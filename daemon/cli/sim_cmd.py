@@ -5,16 +5,16 @@ from __future__ import annotations
 __all__ = ["sim_app"]
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from daemon.audit.events import CashMovement
-from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
-from daemon.store.audit_log import AuditLog
-from daemon.store.cash_flows import sync_flows
+from daemon.core.money import usd
+
+if TYPE_CHECKING:
+    from daemon.bootstrap import App
 
 sim_app = typer.Typer(help="The built-in simulated broker.", no_args_is_help=True)
 
@@ -25,7 +25,7 @@ SimAccountOption = Annotated[
 
 
 def _sim_broker(app: App, account: str | None) -> tuple[str, Any]:
-    from adapters.sim import SimBroker
+    from adapters.sim.broker import SimBroker
 
     simulated = [n for n, a in app.settings.accounts.items() if a.broker == "sim"]
     if account is None:
@@ -58,6 +58,10 @@ def _amount(text: str) -> Decimal:
 
 
 def _move_cash(config: Any, account: str | None, text: str, kind: str) -> None:
+    from daemon.audit.events import CashMovement
+    from daemon.store.audit_log import AuditLog
+    from daemon.store.cash_flows import sync_flows
+
     amount = _amount(text)
     with load_app(config) as app:
         name, broker = _sim_broker(app, account)
@@ -80,7 +84,7 @@ def _move_cash(config: Any, account: str | None, text: str, kind: str) -> None:
                 at=app.clock(),
                 account=name,
             )
-    console.print(f"{name}: {kind} ${amount:,.2f}; cash now ${cash:,.2f}")
+    console.print(f"{name}: {kind} {usd(amount)}; cash now {usd(cash)}")
 
 
 @sim_app.command()
@@ -116,7 +120,7 @@ def state(
     if as_json:
         print_json(result)
         return
-    console.print(f"[bold]{name}[/] (simulated) cash ${Decimal(result['cash']):,.2f}")
+    console.print(f"[bold]{name}[/] (simulated) cash {usd(Decimal(result['cash']))}")
     table = Table(title="positions", title_justify="left")
     for column in ("Symbol", "Qty", "Avg cost"):
         table.add_column(column)

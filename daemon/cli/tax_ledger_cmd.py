@@ -14,13 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from daemon.audit.events import DeclaredTrade, TaxLots
-from daemon.bootstrap import App
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import Side
@@ -28,17 +26,11 @@ from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.form8949 import Form8949Row, form8949_rows, form8949_totals
 from daemon.core.tax.types import LossWindow, PurchaseWindow, View
-from daemon.store.audit_log import AuditLog
-from daemon.store.lot_import import LotImportError, import_lots, parse_lots_csv
-from daemon.store.tax_ledger import (
-    HouseholdAccount,
-    LedgerSale,
-    TaxLedger,
-    household_accounts,
-    sale_trade_id,
-    tax_policy,
-)
-from daemon.store.tax_sources import declare_trade
+
+if TYPE_CHECKING:
+    from daemon.audit.events import TaxLots
+    from daemon.bootstrap import App
+    from daemon.store.tax_ledger import HouseholdAccount, LedgerSale
 
 AccountFilter = Annotated[
     str | None, typer.Option("--account", "-a", help="Only this account.", show_default=False)
@@ -66,6 +58,8 @@ class _Household:
 
 
 def _household(app: App, view: View = View.HOUSEHOLD) -> _Household:
+    from daemon.store.tax_ledger import TaxLedger, household_accounts, tax_policy
+
     accounts = household_accounts(app.settings)
     with app.database.transaction() as session:
         ledger = TaxLedger(session)
@@ -79,6 +73,8 @@ def _household(app: App, view: View = View.HOUSEHOLD) -> _Household:
 
 
 def _audit(app: App, event: TaxLots, account: str | None = None) -> None:
+    from daemon.store.audit_log import AuditLog
+
     with app.database.transaction() as session:
         AuditLog(session).append(event, at=app.clock(), account=account)
 
@@ -90,6 +86,11 @@ def import_file(
     config: ConfigOption = None,  # type: ignore[assignment]
 ) -> None:
     """Import existing lots (all of them or none); see docs/tax.md for the format."""
+    from daemon.audit.events import TaxLots
+    from daemon.store.audit_log import AuditLog
+    from daemon.store.lot_import import LotImportError, import_lots, parse_lots_csv
+    from daemon.store.tax_ledger import household_accounts
+
     with load_app(config) as app:
         try:
             text = file.read_text(encoding="utf-8")
@@ -124,6 +125,11 @@ def add_trade(
     config: ConfigOption = None,  # type: ignore[assignment]
 ) -> None:
     """Declare a trade in an outside account (spouse, another broker, an employer plan)."""
+    from daemon.audit.events import DeclaredTrade, TaxLots
+    from daemon.store.audit_log import AuditLog
+    from daemon.store.tax_ledger import household_accounts, tax_policy
+    from daemon.store.tax_sources import declare_trade
+
     with load_app(config) as app:
         declared = DeclaredTrade(
             account=account,
@@ -413,6 +419,8 @@ def _print_csv(rows: tuple[Form8949Row, ...]) -> None:
 
 
 def _harvested(household: _Household, year: int, account: str | None) -> list[dict[str, Any]]:
+    from daemon.store.tax_ledger import sale_trade_id
+
     by_id = {s.id: s for s in household.book.sales}
     found = []
     for sale in household.sales:

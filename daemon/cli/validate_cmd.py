@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -21,35 +21,17 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from daemon.audit.events import AuditKind
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.core.domain import OrderStatus
-from daemon.report.validation import (
-    AccountSummary,
-    FillFact,
-    OrderCheck,
-    OrderFact,
-    Validation,
-)
-from daemon.report.validation import (
-    validate as compare,
-)
-from daemon.store.audit_log import AuditLog
-from daemon.store.book import BookStore
-from daemon.store.db import Transaction
-from daemon.store.intents import IntentStore
+from daemon.core.money import usd
+
+if TYPE_CHECKING:
+    from daemon.report.validation import AccountSummary, OrderCheck, Validation
+    from daemon.store.db import Transaction
 
 DEFAULT_DAYS = 7
 DEFAULT_MAX_SLIPPAGE_BPS = "20"
-KINDS = (
-    AuditKind.CYCLE_STARTED,
-    AuditKind.PLAN,
-    AuditKind.RISK_DECISION,
-    AuditKind.CYCLE_FINISHED,
-    AuditKind.CYCLE_FAILED,
-    AuditKind.RECONCILIATION,
-)
 
 
 def validate(
@@ -100,9 +82,25 @@ def load_validation(
     max_slippage_bps: Decimal,
 ) -> Validation:
     """Read the period's records, intents, events and fills, and compare them."""
+
+    from daemon.audit.events import AuditKind
+    from daemon.report.validation import FillFact, OrderFact
+    from daemon.report.validation import validate as compare
+    from daemon.store.audit_log import AuditLog
+    from daemon.store.book import BookStore
+    from daemon.store.intents import IntentStore
+
+    kinds = (
+        AuditKind.CYCLE_STARTED,
+        AuditKind.PLAN,
+        AuditKind.RISK_DECISION,
+        AuditKind.CYCLE_FINISHED,
+        AuditKind.CYCLE_FAILED,
+        AuditKind.RECONCILIATION,
+    )
     records = [
         r
-        for r in AuditLog(session).records(since=since, until=until, kinds=KINDS)
+        for r in AuditLog(session).records(since=since, until=until, kinds=kinds)
         if r.account in accounts
     ]
     intents = IntentStore(session)
@@ -263,7 +261,7 @@ def _qty(value: Decimal) -> str:
 
 
 def _money(value: Decimal | None) -> str:
-    return "" if value is None else f"${value:,.2f}"
+    return "" if value is None else usd(value)
 
 
 def _opt(value: Decimal | None, unit: str = "") -> str:
@@ -286,7 +284,7 @@ _MEASURES: tuple[tuple[str, Callable[[AccountSummary], str]], ...] = (
         "slippage bps (avg / worst)",
         lambda a: f"{_opt(a.slippage_bps)} / {_opt(a.worst_slippage_bps)}",
     ),
-    ("slippage cost", lambda a: f"${a.slippage_cost:,.2f}"),
+    ("slippage cost", lambda a: f"{usd(a.slippage_cost)}"),
     (
         "time to fill s (median / max)",
         lambda a: f"{_opt(a.median_seconds_to_fill)} / {_opt(a.max_seconds_to_fill)}",

@@ -32,8 +32,8 @@ from enum import StrEnum
 from daemon.core.domain import AccountSnapshot, AccountType, Mode, TradingState
 from daemon.core.errors import DataError
 from daemon.core.inputs import check_targets, planning_input, snapshot_prices
+from daemon.core.money import money
 from daemon.core.planner import Plan, PlanInput, PlannedOrder, PlanningPolicy, plan_rebalance
-from daemon.core.planner.reasons import money
 from daemon.core.risk import (
     TRIPPING_CHECKS,
     CheckDecision,

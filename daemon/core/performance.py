@@ -47,18 +47,19 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from daemon.core.money import cents_up
+
 TRADING_DAYS = 252
 NO_VARIATION = 1e-12
 """A per-period deviation at or below this is float noise around a constant series: the
 ratios that divide by it are None rather than meaningless millions."""
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +285,7 @@ def historical_var(returns: pd.Series, value: Decimal, level: float = 0.95) -> V
         raise ValueError(f"VaR level must be between 0 and 1, not {level}")
     quantile = float(np.quantile(returns.to_numpy(), 1.0 - level))
     fraction = max(0.0, -quantile)
-    amount = (Decimal(repr(fraction)) * value).quantize(CENT, rounding=ROUND_CEILING)
+    amount = cents_up(Decimal(repr(fraction)) * value)
     return ValueAtRisk(level, fraction, max(amount, Decimal(0)), len(returns))
 
 

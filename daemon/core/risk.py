@@ -22,6 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from daemon.core.domain import Side, TradingState
+from daemon.core.money import usd
 from daemon.core.planner import PlannedOrder
 
 
@@ -181,7 +182,7 @@ def _would_short(order: PlannedOrder, review: _Review) -> str | None:
 def _cash(order: PlannedOrder, review: _Review) -> str | None:
     if order.side is Side.BUY and order.notional > review.spendable:
         left = max(review.spendable, Decimal(0))
-        return f"buy of ${order.notional:,.2f} exceeds spendable cash ${left:,.2f} (no margin)"
+        return f"buy of {usd(order.notional)} exceeds spendable cash {usd(left)} (no margin)"
     return None
 
 
@@ -223,8 +224,8 @@ def _price_move(order: PlannedOrder, review: _Review) -> str | None:
     if abs(move) <= review.config.max_move_since_close:
         return None
     return (
-        f"{order.symbol} at ${order.price:,.2f} moved {move:+.1%} since the previous close "
-        f"${previous:,.2f} (limit ±{review.config.max_move_since_close:.0%}): "
+        f"{order.symbol} at {usd(order.price)} moved {move:+.1%} since the previous close "
+        f"{usd(previous)} (limit ±{review.config.max_move_since_close:.0%}): "
         "a split or a bad tick?"
     )
 
@@ -237,7 +238,7 @@ def _price_collar(order: PlannedOrder, review: _Review) -> str | None:
     if distance <= review.config.max_price_collar:
         return None
     return (
-        f"limit ${limit:,.2f} is {distance:.1%} from the quote ${order.price:,.2f} "
+        f"limit {usd(limit)} is {distance:.1%} from the quote {usd(order.price)} "
         f"(limit ±{review.config.max_price_collar:.1%})"
     )
 
@@ -260,8 +261,8 @@ def _turnover_cycle(order: PlannedOrder, review: _Review) -> str | None:
     if review.traded + order.notional <= cap:
         return None
     return (
-        f"this cycle would trade ${review.traded + order.notional:,.2f}, over "
-        f"max_turnover_per_cycle {review.config.max_turnover_per_cycle} x ${review.state.nav:,.2f}"
+        f"this cycle would trade {usd(review.traded + order.notional)}, over "
+        f"max_turnover_per_cycle {review.config.max_turnover_per_cycle} x {usd(review.state.nav)}"
     )
 
 
@@ -271,8 +272,8 @@ def _turnover_day(order: PlannedOrder, review: _Review) -> str | None:
     if total <= cap:
         return None
     return (
-        f"today would trade ${total:,.2f}, over max_turnover_per_day "
-        f"{review.config.max_turnover_per_day} x ${review.state.nav:,.2f}"
+        f"today would trade {usd(total)}, over max_turnover_per_day "
+        f"{review.config.max_turnover_per_day} x {usd(review.state.nav)}"
     )
 
 
@@ -298,14 +299,14 @@ def _min_trade(order: PlannedOrder, review: _Review) -> str | None:
     minimum = review.config.min_trade_notional
     if order.notional >= minimum:
         return None
-    return f"${order.notional:,.2f} is below the minimum trade ${minimum:,.2f}"
+    return f"{usd(order.notional)} is below the minimum trade {usd(minimum)}"
 
 
 def _max_notional(order: PlannedOrder, review: _Review) -> str | None:
     cap = review.config.max_order_notional
     if cap is None or order.notional <= cap:
         return None
-    return f"${order.notional:,.2f} exceeds max_order_notional ${cap:,.2f}"
+    return f"{usd(order.notional)} exceeds max_order_notional {usd(cap)}"
 
 
 def _max_pct_nav(order: PlannedOrder, review: _Review) -> str | None:
@@ -313,8 +314,8 @@ def _max_pct_nav(order: PlannedOrder, review: _Review) -> str | None:
     if order.notional <= cap:
         return None
     return (
-        f"${order.notional:,.2f} exceeds max_order_pct_nav "
-        f"{review.config.max_order_pct_nav:.0%} of ${review.state.nav:,.2f}"
+        f"{usd(order.notional)} exceeds max_order_pct_nav "
+        f"{review.config.max_order_pct_nav:.0%} of {usd(review.state.nav)}"
     )
 
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 __all__ = ["OrderTerms", "buy_cost_bound", "limit_price", "notional_amount", "size_buy"]
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from daemon.core.domain import OrderType, Side
+from daemon.core.money import cents, cents_down, cents_up
 from daemon.core.planner import PlannedOrder
-
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +31,14 @@ def limit_price(order: PlannedOrder, terms: OrderTerms) -> Decimal | None:
     if terms.order_type is not OrderType.LIMIT:
         return None
     if order.side is Side.BUY:
-        return (order.price * (1 + terms.limit_collar)).quantize(CENT, ROUND_UP)
-    return (order.price * (1 - terms.limit_collar)).quantize(CENT, ROUND_DOWN)
+        return cents_up(order.price * (1 + terms.limit_collar))
+    return cents_down(order.price * (1 - terms.limit_collar))
 
 
 def notional_amount(order: PlannedOrder) -> Decimal:
     """The dollar amount of a buy sent as an amount: rounded down to cents, so it never spends
     more than the share quantity it replaces would have at the planning price."""
-    return (order.qty * order.price).quantize(CENT, ROUND_DOWN)
+    return cents_down(order.qty * order.price)
 
 
 def size_buy(
@@ -56,12 +55,12 @@ def size_buy(
     """
     unit = price
     if terms.order_type is OrderType.LIMIT:
-        unit = (order.price * (1 + terms.limit_collar)).quantize(CENT, ROUND_UP)
+        unit = cents_up(order.price * (1 + terms.limit_collar))
     if order.qty * unit <= spendable:
         return order
     qty = (max(spendable, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)
     qty *= increment
-    notional = (qty * order.price).quantize(CENT)
+    notional = cents(qty * order.price)
     if qty <= 0 or notional < terms.min_trade_notional:
         return None
     reason = f"{order.reason}; reduced from {order.qty} to {qty} sh to fit cash after sells"

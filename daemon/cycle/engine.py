@@ -48,7 +48,7 @@ from daemon.cycle.execution import Executor
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.tax import TaxCycle, tax_symbols
-from daemon.logs import get_logger
+from daemon.logs import Log, get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
 from daemon.store.audit_log import AuditLog
@@ -176,7 +176,7 @@ class Engine:
         cycle_id: str,
         submit: bool,
         withdrawal: Decimal,
-        log: Any,
+        log: Log,
     ) -> CycleReport:
         broker = ReadRetrying(self._broker_for(account), log=log, sleep=self._sleep)
         strategy = self._strategy_for(account)
@@ -334,7 +334,7 @@ class Engine:
         self._audit(RiskDecisions(decision.review.decisions), account, cycle_id)
 
     def _reconcile(
-        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Any
+        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Log
     ) -> Reconciliation:
         return reconcile(
             database=self._database,
@@ -348,7 +348,7 @@ class Engine:
         )
 
     def _after_trading(
-        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Any
+        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Log
     ) -> Reconciliation | None:
         """Record the cycle's fills now; if the broker cannot be read, the next cycle will."""
         try:
@@ -363,7 +363,7 @@ class Engine:
         targets: Mapping[str, Decimal],
         policy: PlanningPolicy,
         withdrawal: Decimal,
-        log: Any,
+        log: Log,
     ) -> tuple[DriftRow, ...] | None:
         """Return the drift table of the account as the broker reports it after trading.
 
@@ -413,7 +413,7 @@ class Engine:
                 reason=reason,
             )
 
-    def _finish(self, report: CycleReport, log: Any, *, slot_row: bool) -> None:
+    def _finish(self, report: CycleReport, log: Log, *, slot_row: bool) -> None:
         plan = report.plan
         assert plan is not None
         summary = CycleFinished(
@@ -468,7 +468,7 @@ class Engine:
         )
 
     def _failed(
-        self, account: str, cycle_id: str, exc: BaseException, log: Any, slot: str | None
+        self, account: str, cycle_id: str, exc: BaseException, log: Log, slot: str | None
     ) -> CycleReport:
         error = f"{type(exc).__name__}: {exc}"
         now = self._clock()

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from adapters.base import Broker
 from daemon.audit.events import OrderIntentSent, OrderResult
@@ -32,8 +31,10 @@ from daemon.core.errors import (
     OrderRejected,
     StateError,
 )
+from daemon.core.money import usd
 from daemon.core.planner import PlannedOrder
 from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
+from daemon.logs import Log
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
 from daemon.store.intents import IntentStore, client_order_id
@@ -49,7 +50,7 @@ class Executor:
         database: Database,
         broker: Broker,
         clock: Callable[[], datetime],
-        log: Any,
+        log: Log,
         fill_timeout: float = 60.0,
         poll_interval: float = 0.5,
         should_stop: Callable[[], bool] = lambda: False,
@@ -156,8 +157,8 @@ class Executor:
         terms: OrderTerms,
     ) -> None:
         detail = (
-            f"{order.symbol} buy skipped: cash after sells (${max(spendable, Decimal(0)):,.2f} "
-            f"spendable) does not cover a trade of at least ${terms.min_trade_notional:,.2f}"
+            f"{order.symbol} buy skipped: cash after sells ({usd(max(spendable, Decimal(0)))} "
+            f"spendable) does not cover a trade of at least {usd(terms.min_trade_notional)}"
         )
         self._log.warning("buy_skipped", symbol=order.symbol, detail=detail)
         with self._database.transaction() as session:
@@ -352,7 +353,7 @@ def _result(
 
 
 def resolve_unresolved(
-    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime], log: Any
+    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime], log: Log
 ) -> list[str]:
     """Ask the broker about every intent of `account` whose fate is not settled.
 

@@ -15,13 +15,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from adapters.base import Broker
 from daemon.audit.events import Mismatch, Reconciled
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Side, TradingState
 from daemon.core.errors import TransientBrokerError
 from daemon.cycle.execution import resolve_unresolved
+from daemon.logs import Log
 from daemon.store.audit_log import AuditLog
 from daemon.store.book import BookStore
 from daemon.store.db import Database, Transaction
@@ -53,7 +53,7 @@ def reconcile(
     account: str,
     symbols: Collection[str],
     clock: Callable[[], datetime],
-    log: Any,
+    log: Log,
     on_mismatch: TradingState,
     cycle_id: str | None,
 ) -> Reconciliation:

@@ -13,11 +13,12 @@ __all__ = ["READ_ATTEMPTS", "ReadRetrying"]
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from adapters.base import Broker
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent
 from daemon.core.errors import TransientBrokerError
+from daemon.logs import Log
 
 READ_ATTEMPTS = 3
 FIRST_BACKOFF_SECONDS = 0.5
@@ -32,7 +33,7 @@ class ReadRetrying:
         self,
         inner: Broker,
         *,
-        log: Any,
+        log: Log,
         attempts: int = READ_ATTEMPTS,
         first_backoff: float = FIRST_BACKOFF_SECONDS,
         sleep: Callable[[float], None] = time.sleep,

@@ -18,6 +18,7 @@ from daemon.config.settings import Settings
 from daemon.core.calendar import trading_day
 from daemon.core.domain import AccountSnapshot
 from daemon.core.errors import BrokerError, DataError
+from daemon.logs import Log
 from daemon.store.cash_flows import CashFlow, sync_flows
 from daemon.store.db import Database
 from daemon.store.valuations import (
@@ -48,7 +49,7 @@ def record_point(
     source: ValuationSource,
     ref: str,
     clock: Callable[[], datetime],
-    log: Any,
+    log: Log,
 ) -> PointRecorded:
     """Record the broker's new flows, the snapshot's valuation and the benchmark's price.
 

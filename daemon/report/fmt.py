@@ -18,6 +18,8 @@ __all__ = [
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from daemon.core.money import CENT, usd
+
 DASH = "—"
 MINUS = "−"
 
@@ -26,8 +28,7 @@ def money(value: Decimal | None) -> str:
     if value is None:
         return DASH
     # `+ 0` turns a rounded -0.00 into 0.00.
-    cents = value.quantize(Decimal("0.01"), ROUND_HALF_UP) + 0
-    return f"{MINUS}${-cents:,.2f}" if cents < 0 else f"${cents:,.2f}"
+    return usd(value.quantize(CENT, ROUND_HALF_UP) + 0, minus=MINUS)
 
 
 def signed_money(value: Decimal | None) -> str:

@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -35,10 +35,10 @@ from sqlalchemy.orm import Session
 from daemon.core.calendar import trading_day
 from daemon.core.domain import AccountSnapshot
 from daemon.core.errors import DataError
+from daemon.core.money import cents
 from daemon.core.performance import DailyPoint, combine_series
 from daemon.store.performance_models import BenchmarkPriceRow, CashFlowRow, ValuationRow
 
-CENT = Decimal("0.01")
 EOD_REF = "eod"
 
 
@@ -81,7 +81,7 @@ def valuation_from_snapshot(
             f"cannot value account {snapshot.account}: no quote for held {', '.join(missing)}"
         )
     holdings = {
-        p.symbol: (p.qty * snapshot.quotes[p.symbol].price).quantize(CENT, ROUND_HALF_EVEN)
+        p.symbol: cents(p.qty * snapshot.quotes[p.symbol].price)
         for p in snapshot.positions
         if p.qty != 0
     }

@@ -17,7 +17,8 @@ from typing import Protocol
 import pytest
 
 from adapters.base import Broker, BrokerEnvironment
-from adapters.sim import SimBroker, SimSettings, StaticPrices
+from adapters.sim import SimSettings, StaticPrices
+from adapters.sim.broker import SimBroker
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
 from daemon.store.db import Database, open_database
 from tests.fakes.alpaca_server.harness import AlpacaHarness

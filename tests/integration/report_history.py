@@ -12,7 +12,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from adapters.base import BrokerEnvironment
-from adapters.sim import SimBroker, SimSettings
+from adapters.sim import SimSettings
+from adapters.sim.broker import SimBroker
 from daemon.bootstrap import App, open_app
 from daemon.core.calendar import exchange_calendar, quiet_pandas
 from daemon.service.day_end import end_of_day

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adapters.sim import SimBroker
+from adapters.sim.broker import SimBroker
 from daemon.bootstrap import open_app
 from daemon.cli import app
 from daemon.core.domain import TradingState

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sim import SimBroker
+from adapters.sim.broker import SimBroker
 from daemon.core.domain import AccountSnapshot, TradingState
 from daemon.store.audit_log import AuditLog
 from daemon.store.trading_state import account_state

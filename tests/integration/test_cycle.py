@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from adapters.base import BrokerEnvironment
-from adapters.sim import SimBroker, SimSettings
+from adapters.sim import SimSettings
+from adapters.sim.broker import SimBroker
 from daemon.bootstrap import App, open_app
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Quote, Side
 from daemon.core.errors import OutcomeUnknown

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from adapters.base import BrokerEnvironment
-from adapters.sim import SimBroker, SimSettings
+from adapters.sim import SimSettings
+from adapters.sim.broker import SimBroker
 from daemon.audit.events import AuditKind
 from daemon.audit.view import summarize
 from daemon.bootstrap import App, open_app

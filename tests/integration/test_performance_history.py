@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from adapters.base import BrokerEnvironment
-from adapters.sim import SimBroker, SimSettings, StaticPrices
+from adapters.sim import SimSettings, StaticPrices
+from adapters.sim.broker import SimBroker
 from daemon.bootstrap import open_app
 from daemon.config.settings import Settings
 from daemon.core.domain import AccountSnapshot, OrderIntent, OrderType, Position, Quote, Side

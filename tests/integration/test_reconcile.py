@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from adapters.sim import SimBroker
+from adapters.sim.broker import SimBroker
 from adapters.sim.models import SimPositionRow
 from daemon.bootstrap import App
 from daemon.core.domain import BrokerOrder, Fill, OrderIntent, OrderType, Side, TradingState

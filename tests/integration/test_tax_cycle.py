@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adapters.sim import SimBroker
+from adapters.sim.broker import SimBroker
 from daemon.bootstrap import App
 from daemon.core.domain import Side
 from daemon.store.audit_log import AuditLog

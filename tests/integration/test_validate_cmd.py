@@ -16,7 +16,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from adapters.base import BrokerEnvironment
-from adapters.sim import SimBroker, SimSettings
+from adapters.sim import SimSettings
+from adapters.sim.broker import SimBroker
 from adapters.sim.models import SimFillRow, SimPositionRow
 from daemon.bootstrap import App, open_app
 from daemon.cli import app as cli

@@ -19,7 +19,8 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
-from adapters.sim import PLUGIN, SimBroker, SimSettings, StaticPrices
+from adapters.sim import PLUGIN, SimSettings, StaticPrices
+from adapters.sim.broker import SimBroker
 from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import BrokerError, OrderRejected, StateError
 from daemon.store.db import Database

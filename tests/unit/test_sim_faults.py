@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from structlog.testing import capture_logs
 
 from adapters.base import BrokerEnvironment
-from adapters.sim import FaultInjector, FaultSettings, SimBroker, SimSettings, StaticPrices
+from adapters.sim import FaultInjector, FaultSettings, SimSettings, StaticPrices
+from adapters.sim.broker import SimBroker
 from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import (
     DuplicateClientOrderId,
@@ -404,7 +405,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from adapters.base import BrokerEnvironment
-from adapters.sim import SimBroker, SimSettings, StaticPrices
+from adapters.sim import SimSettings, StaticPrices
+from adapters.sim.broker import SimBroker
 from daemon.core.domain import OrderIntent, OrderType, Side
 from daemon.store.db import open_database
 

@@ -11,9 +11,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from daemon.core.domain import CASH, Side
+from daemon.core.money import money
 from daemon.core.planner.bands import decimal_limits, outside_band
 from daemon.core.planner.book import Book
-from daemon.core.planner.reasons import Why, money, order_reason, row_note
+from daemon.core.planner.reasons import Why, order_reason, row_note
 from daemon.core.planner.rounding import Settled
 from daemon.core.planner.types import DriftRow, Plan, PlannedOrder, PlanningPolicy
 

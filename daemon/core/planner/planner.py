@@ -53,10 +53,11 @@ from decimal import Context, Decimal, localcontext
 import numpy as np
 from numpy.typing import NDArray
 
+from daemon.core.money import money
 from daemon.core.planner.bands import outside_band
 from daemon.core.planner.book import Book, open_book
 from daemon.core.planner.drift import assemble
-from daemon.core.planner.reasons import Origin, Why, money
+from daemon.core.planner.reasons import Origin, Why
 from daemon.core.planner.rounding import (
     ceil_steps,
     cut_to_budget,

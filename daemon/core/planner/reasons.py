@@ -5,7 +5,6 @@ from __future__ import annotations
 __all__ = [
     "Origin",
     "Why",
-    "money",
     "order_reason",
     "percent",
     "quantity",
@@ -16,8 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import IntFlag
 
 from daemon.core.domain import Side
+from daemon.core.money import CENT, money
 
-_CENT = Decimal("0.01")
 _DOLLAR = Decimal(1)
 _HUNDRED = Decimal(100)
 _TENTH = Decimal("0.1")
@@ -70,13 +69,6 @@ def quantity(qty: Decimal) -> str:
     return "0" if text in ("-0", "0") else text
 
 
-def money(amount: Decimal) -> str:
-    """Format currency: whole dollars with separators, or cents below $100 ('$3,110', '$54.32')."""
-    step = _CENT if -_HUNDRED < amount < _HUNDRED else _DOLLAR
-    rounded = amount.quantize(step, rounding=ROUND_HALF_UP)
-    return f"{'-' if rounded < 0 else ''}${abs(rounded):,}"
-
-
 def order_reason(
     *,
     symbol: str,
@@ -90,9 +82,10 @@ def order_reason(
     origin: int,
 ) -> str:
     """Return the one-line reason printed beside an order; `origin` is a set of `Origin` bits."""
-    # Written out rather than through `percent`, `quantity` and `money`: this runs once per
-    # order, and plans of thousands of orders are in the latency budget.
-    step = _CENT if notional < _HUNDRED else _DOLLAR
+    # Written out rather than through `percent`, `quantity` and `daemon.core.money.money` (the
+    # same formats): this runs once per order, and plans of thousands of orders are in the
+    # latency budget.
+    step = CENT if notional < _HUNDRED else _DOLLAR
     action = f"{_VERB[side]} {qty.normalize():f} sh (${notional.quantize(step, ROUND_HALF_UP):,})"
     now = (weight * _HUNDRED).quantize(_TENTH, ROUND_HALF_UP)
     if not in_targets:

@@ -19,7 +19,6 @@ from daemon.core.tax.form8949 import Form8949Row, Form8949Totals, form8949_rows,
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.relief import Relievable, rank
 from daemon.core.tax.types import (
-    CENT,
     HoldingPeriodConvention,
     LossWindow,
     Lot,
@@ -39,7 +38,6 @@ from daemon.core.tax.types import (
 )
 
 __all__ = [
-    "CENT",
     "WINDOW_DAYS",
     "Form8949Row",
     "Form8949Totals",

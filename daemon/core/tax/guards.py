@@ -33,8 +33,9 @@ from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from daemon.core.domain import AccountType, Side
+from daemon.core.money import money
 from daemon.core.planner import PlannedOrder
-from daemon.core.planner.reasons import money, quantity
+from daemon.core.planner.reasons import quantity
 from daemon.core.tax.dates import WINDOW_DAYS
 from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision
 from daemon.core.tax.preview import SalesWhatIf

@@ -24,8 +24,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from daemon.core.domain import CASH, Side
+from daemon.core.money import money
 from daemon.core.planner import PlannedOrder
-from daemon.core.planner.reasons import money, percent, quantity
+from daemon.core.planner.reasons import percent, quantity
 from daemon.core.tax.dates import WINDOW_DAYS
 from daemon.core.tax.guards import OpenLoss, floor_to, sale_preview
 from daemon.core.tax.identical import SubstantiallyIdentical

@@ -12,14 +12,15 @@ __all__ = ["Block", "Piece", "split_money"]
 from datetime import date
 from decimal import Decimal
 
-from daemon.core.tax.types import CENT, Lot, Trade
+from daemon.core.money import cents
+from daemon.core.tax.types import Lot, Trade
 
 
 def split_money(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     """Return the share of `total` for `part` of `whole` shares, in cents (all of it for all)."""
     if part == whole:
         return total
-    return (total * part / whole).quantize(CENT)
+    return cents(total * part / whole)
 
 
 class Block:

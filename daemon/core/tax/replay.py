@@ -40,8 +40,9 @@ from typing import Any
 
 from daemon.core.domain import AccountType, Side
 from daemon.core.errors import DataError
+from daemon.core.money import CENT
 from daemon.core.tax.engine import TaxBook
-from daemon.core.tax.types import CENT, LotPick, TaxDataError, Trade
+from daemon.core.tax.types import LotPick, TaxDataError, Trade
 
 REQUIRED = ("id", "date", "account", "account_type", "symbol", "side", "qty")
 OPTIONAL = ("price", "amount", "lot", "owner")

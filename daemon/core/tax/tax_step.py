@@ -26,8 +26,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from daemon.core.domain import CASH, AccountType, Side
+from daemon.core.money import money
 from daemon.core.planner import DriftRow, Plan, PlannedOrder
-from daemon.core.planner.reasons import money, quantity
+from daemon.core.planner.reasons import quantity
 from daemon.core.tax.dates import WINDOW_DAYS
 from daemon.core.tax.guards import (
     OpenLoss,

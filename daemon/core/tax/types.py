@@ -9,7 +9,6 @@ sale's result, so a ledger cannot be appended to with frozen past results.
 from __future__ import annotations
 
 __all__ = [
-    "CENT",
     "HoldingPeriodConvention",
     "LossWindow",
     "Lot",
@@ -39,7 +38,6 @@ from daemon.core.domain import AccountType, Side
 from daemon.core.errors import DataError
 from daemon.core.tax.identical import SubstantiallyIdentical
 
-CENT = Decimal("0.01")
 """Money is split between pieces of a lot in cents; the pieces always add up to the whole."""
 
 
