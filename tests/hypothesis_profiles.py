@@ -22,25 +22,51 @@ __all__ = ["PROFILE_ENV", "load_profile", "scaled"]
 import os
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 PROFILE_ENV = "HYPOTHESIS_PROFILE"
+_PROFILES = ("default", "ci", "nightly")
 _BASE_EXAMPLES = 100
 """Hypothesis's own default count: the `ci` profile's, and the unit `scaled` measures against."""
+_HYPOTHESIS_DEFAULT = settings.get_profile("default")
+"""Hypothesis's own defaults, the parent of every profile: the `default` registered here
+replaces hypothesis's profile of that name, which later profiles would otherwise build on."""
 _QUIET: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 
 
 def load_profile() -> None:
     """Register the three profiles and load the one `HYPOTHESIS_PROFILE` names, or `default`."""
     settings.register_profile(
-        "default", max_examples=_BASE_EXAMPLES // 4, derandomize=True, database=None, **_QUIET
+        "ci",
+        _HYPOTHESIS_DEFAULT,
+        max_examples=_BASE_EXAMPLES,
+        derandomize=True,
+        database=None,
+        **_QUIET,
     )
     settings.register_profile(
-        "ci", max_examples=_BASE_EXAMPLES, derandomize=True, database=None, **_QUIET
+        "nightly",
+        _HYPOTHESIS_DEFAULT,
+        max_examples=_BASE_EXAMPLES * 10,
+        derandomize=False,
+        **_QUIET,
     )
-    settings.register_profile("nightly", max_examples=_BASE_EXAMPLES * 10, **_QUIET)
+    settings.register_profile(
+        "default",
+        _HYPOTHESIS_DEFAULT,
+        max_examples=_BASE_EXAMPLES // 4,
+        derandomize=True,
+        database=None,
+        **_QUIET,
+    )
     name = os.environ.get(PROFILE_ENV) or "default"
-    settings.load_profile(name)  # an unknown name fails here: Profile 'x' is not registered
+    if name not in _PROFILES:
+        raise pytest.UsageError(
+            f"{PROFILE_ENV}={name!r} is not a hypothesis profile: use one of {', '.join(_PROFILES)}"
+            " or leave it unset (docs/testing.md)"
+        )
+    settings.load_profile(name)
 
 
 def scaled(count: int) -> int:

@@ -105,6 +105,7 @@ def check_numbers(report: DailyReport, history: History, day: date) -> Expected:
     return expected
 
 
+@pytest.mark.slow
 def test_report_numbers_match_an_independent_computation(tmp_path: Path, database_url: str) -> None:
     history = build_history(tmp_path, database_url)
     try:

@@ -104,6 +104,7 @@ def run_year(database: Database, settings: Settings) -> Iterator[Slot]:
             fire = trigger.get_next_fire_time(fire, datetime.now(UTC))
 
 
+@pytest.mark.slow
 def test_close_minus_15m_runs_once_on_every_trading_day_of_2028(
     database: Database, tmp_path: Path
 ) -> None:

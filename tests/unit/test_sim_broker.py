@@ -444,6 +444,7 @@ def test_concurrent_buyers_never_spend_the_same_cash_twice(
     assert (snapshot.cash, snapshot.qty("VTI")) == (Decimal(0), Decimal(10))
 
 
+@pytest.mark.slow
 def test_random_trading_keeps_the_books_balanced(database: Database, tmp_path: Path) -> None:
     rng = random.Random(20240305)
     clock = Clock()
