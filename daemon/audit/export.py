@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from daemon.audit.record import AuditRecord
-from daemon.monitor.notify import redact
+from daemon.core.redaction import redact
 
 
 def export_line(record: AuditRecord, secrets: Iterable[str]) -> str:

@@ -169,7 +169,7 @@ def export(
 ) -> None:
     """Write audit records as JSON lines, oldest first, with any configured secret scrubbed."""
     from daemon.audit.export import export_line
-    from daemon.monitor.notify import secret_values
+    from daemon.config.secrets import secret_values
 
     with load_app(config) as app:
         tz = exchange_timezone(app.settings.exchange)

@@ -38,9 +38,10 @@ def health(
     `health.broker_unreachable_minutes`, or it had `health.max_days_without_success`
     trading days with a slot and no successful cycle.
     """
+    from daemon.config.secrets import secret_values
     from daemon.monitor.health import evaluate
     from daemon.monitor.messages import health_message
-    from daemon.monitor.notify import Notifier, secret_values
+    from daemon.monitor.notify import Notifier
     from daemon.store.cycles import CycleStore
     from daemon.store.heartbeat import HeartbeatStore
 

@@ -32,7 +32,8 @@ def report(
 ) -> None:
     """Write the day's report (value, allocation, drift, orders, refusals, tax, performance,
     health) and print its summary."""
-    from daemon.monitor.notify import Notifier, secret_values
+    from daemon.config.secrets import secret_values
+    from daemon.monitor.notify import Notifier
     from daemon.report import send_report, write_daily_report
 
     with load_app(config) as app:

@@ -350,7 +350,7 @@ class NotificationSettings(_Closed):
     @field_validator("urls")
     @classmethod
     def _urls_understood(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
-        from daemon.monitor.notify import url_understood
+        from daemon.config.secrets import url_understood
 
         for index, url in enumerate(value):
             if not url_understood(url.get_secret_value()):

@@ -9,28 +9,25 @@ that goes out. The table survives restarts, so a crash loop cannot reset the lim
 
 from __future__ import annotations
 
-__all__ = ["Message", "Notifier", "secret_values", "url_understood"]
+__all__ = ["Message", "Notifier"]
 
-import logging
-import warnings
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
-from daemon.config.settings import NotificationSettings, Settings
-from daemon.config.urls import url_password
+from daemon.config.secrets import quiet_apprise
+from daemon.config.settings import NotificationSettings
+from daemon.core.redaction import redact
 from daemon.logs import get_logger
 from daemon.store.db import Database
 from daemon.store.notifications import NotificationStore
 
 Severity = Literal["info", "success", "warning", "failure"]
 Kind = Literal["orders", "error", "kill_switch", "health", "digest"]
-REDACTED = "[redacted]"
 KEEP_RECORDS = timedelta(days=90)
 
 
@@ -46,57 +43,6 @@ class Message:
     """Overrides `repeat_after_minutes` (the daily digest: once a day)."""
     attachment: Path | None = None
     """A file to attach where the channel takes attachments (the daily report's page)."""
-
-
-@contextmanager
-def _quiet_apprise() -> Iterator[Any]:
-    """Import apprise with its plugins' import-time deprecation warnings silenced (imghdr on
-    Python 3.11), and keep its own logger, which writes URLs at debug level, to itself."""
-    logging.getLogger("apprise").propagate = False
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"apprise\..*")
-        warnings.filterwarnings("ignore", message=r".*'imghdr' is deprecated")
-        import apprise
-
-        yield apprise
-
-
-def url_understood(url: str) -> bool:
-    """Tell whether apprise has a service for `url` (without contacting it)."""
-    with _quiet_apprise() as apprise:
-        return apprise.Apprise.instantiate(url) is not None
-
-
-def secret_values(settings: Settings) -> frozenset[str]:
-    """Every secret the configuration holds, to scrub from anything sent out."""
-    found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, SecretStr):
-            secret = value.get_secret_value()
-            found.add(secret)
-            password = url_password(secret)
-            if password:
-                found.add(password)
-        elif isinstance(value, BaseModel):
-            walk(value.model_dump())
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list | tuple | set | frozenset):
-            for item in value:
-                walk(item)
-
-    walk(settings.model_dump())
-    # Very short values would blank out ordinary words; nothing real is that short.
-    return frozenset(s for s in found if len(s) >= 4)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in `text`, longest first (a secret may contain another)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
 
 
 Deliver = Callable[[Message], bool]
@@ -206,7 +152,7 @@ class Notifier:
 
 
 def _apprise_deliver(urls: tuple[SecretStr, ...]) -> Deliver:
-    with _quiet_apprise() as apprise:
+    with quiet_apprise() as apprise:
         client = apprise.Apprise()
         for url in urls:
             client.add(url.get_secret_value())

@@ -14,18 +14,36 @@ __all__ = [
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
-from daemon.bootstrap import App
+from daemon.config.secrets import secret_values
+from daemon.config.settings import Settings
+from daemon.core.redaction import redact
 from daemon.logs import get_logger
-from daemon.monitor.notify import Message, Notifier, redact, secret_values
+from daemon.monitor.notify import Message, Notifier
 from daemon.report.data import gather
 from daemon.report.html import render_html
 from daemon.report.model import DailyReport
 from daemon.report.summary import attention, summary_text
+from daemon.store.db import Database
 
 REPORTS_DIR = "reports"
+
+
+class App(Protocol):
+    """What writing a report needs of the running app (`daemon.bootstrap.App` has it): the
+    report sits below the composition root and is handed these, never builds them."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def database(self) -> Database: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from typing import Any
 
 from daemon.audit.events import AuditKind, ConfigRejected, ConfigReloaded
 from daemon.bootstrap import App
+from daemon.config.secrets import secret_values
 from daemon.config.settings import Settings, load_config
 from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import parse_schedule
@@ -42,7 +43,7 @@ from daemon.monitor.messages import (
     digest_message,
     health_message,
 )
-from daemon.monitor.notify import Message, Notifier, secret_values
+from daemon.monitor.notify import Message, Notifier
 from daemon.service import sd_notify
 from daemon.service.day_end import schedule_end_of_day
 from daemon.service.scheduler import CycleScheduler, check_schedules

@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from daemon.bootstrap import open_app
 from daemon.cli.health_cmd import health
+from daemon.config.secrets import secret_values
 from daemon.config.settings import Settings, check_config, load_config
 from daemon.core.cycle_report import CycleReport
 from daemon.monitor.messages import cycle_message
-from daemon.monitor.notify import Message, Notifier, secret_values
+from daemon.monitor.notify import Message, Notifier
 from daemon.service.loop import Daemon
 from daemon.store.daemon_models import NotificationRow
 from daemon.store.db import Database

@@ -18,9 +18,10 @@ from typer.testing import CliRunner
 
 from daemon.audit.events import CycleFailed
 from daemon.cli import app as cli
+from daemon.config.secrets import secret_values
 from daemon.config.settings import NotificationSettings
 from daemon.logs import configure_logging
-from daemon.monitor.notify import Message, Notifier, secret_values
+from daemon.monitor.notify import Message, Notifier
 from daemon.report import (
     fmt,
     publish_daily_report,
