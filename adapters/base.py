@@ -16,14 +16,25 @@ Errors (from `daemon.core.errors`): `TransientBrokerError` for reads that may su
 (timeout, dropped connection), `DuplicateClientOrderId` when the id is taken (the order
 exists: fetch it). Adapters translate their SDK's exceptions with `raise ... from exc`.
 
-An adapter may also provide `BrokerChecks`: read-only questions `trimtab check` asks before
-anything trades (credentials, account blocks, symbols, calendar). Detect it with
-`isinstance(broker, BrokerChecks)`.
-"""
+Optional capabilities, every one declared here and nowhere else. An adapter offers one by
+having its methods; `isinstance(broker, Capability)` tells (the retry wrapper answers as the
+broker it wraps). All of them are reads, so the wrapper retries them.
+
+| capability | methods | who asks | without it |
+|---|---|---|---|
+| `BrokerChecks` | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | `trimtab check` | the broker's part of the check is skipped, with a note |
+| `CashFlowReporter` | `cash_flows(since)` | returns (`daemon.store.cash_flows.sync_flows`) | flows come only from `trimtab flows add` |
+| `DividendHistory` | `dividends(since)` | the tax ledger (`record_reinvestments`) | reinvested dividends come from `ReinvestmentHistory`, else are imported by hand |
+| `ReinvestmentHistory` | `reinvestments(since)` | the tax ledger, when `DividendHistory` is absent | reinvested dividends are imported by hand |
+
+No broker offers price history yet: strategies get their prices from the snapshot. The data
+version of this table is `CAPABILITIES`.
+"""  # noqa: E501 (a table row per capability reads better than wrapped cells)
 
 from __future__ import annotations
 
 __all__ = [
+    "CAPABILITIES",
     "MIN_NOTIONAL",
     "AccountCheck",
     "AssetCheck",
@@ -31,7 +42,11 @@ __all__ = [
     "BrokerChecks",
     "BrokerEnvironment",
     "BrokerPlugin",
+    "Capability",
+    "CashFlowReporter",
     "CredentialsRejected",
+    "DividendHistory",
+    "ReinvestmentHistory",
     "SessionDay",
     "notional_problem",
 ]
@@ -47,6 +62,7 @@ from pydantic import BaseModel
 
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent, OrderType
 from daemon.core.errors import BrokerError
+from daemon.core.movements import CashFlow, DividendActivity
 
 if TYPE_CHECKING:
     from daemon.store.db import Database
@@ -209,3 +225,65 @@ class BrokerChecks(Protocol):
     def check_assets(self, symbols: Collection[str]) -> Mapping[str, AssetCheck]: ...
 
     def calendar(self, start: date, end: date) -> Sequence[SessionDay]: ...
+
+
+@runtime_checkable
+class CashFlowReporter(Protocol):
+    """Optional: the account's deposits and withdrawals.
+
+    | method | what it answers | errors |
+    |---|---|---|
+    | `cash_flows(since)` | movements at or after `since`, oldest first; `source` names the broker and `external_id` is the broker's id | `TransientBrokerError` |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def cash_flows(self, since: datetime) -> Sequence[CashFlow]: ...
+
+
+@runtime_checkable
+class DividendHistory(Protocol):
+    """Optional: dividend activities, reinvestments among them.
+
+    | method | what it returns |
+    |---|---|
+    | `dividends(since)` | activities dated `since` (a date) or later, oldest first, ids unique per account |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def dividends(self, since: date) -> Sequence[DividendActivity]: ...
+
+
+@runtime_checkable
+class ReinvestmentHistory(Protocol):
+    """Optional: dividends reinvested into shares (buys trimtab did not place).
+
+    | method | what it returns |
+    |---|---|
+    | `reinvestments(since)` | every reinvestment at or after `since`, oldest first, as `Fill`s (side buy) with ids unique per account |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def reinvestments(self, since: datetime) -> Sequence[Fill]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Capability:
+    """One optional capability: its protocol and its methods, each a read with a name for
+    messages (a failed read is retried, then reported by that name)."""
+
+    protocol: type
+    reads: tuple[tuple[str, str], ...]
+    """(method, what it reads) pairs."""
+
+
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability(
+        BrokerChecks,
+        (
+            ("check_account", "account check"),
+            ("check_assets", "asset checks"),
+            ("calendar", "calendar"),
+        ),
+    ),
+    Capability(CashFlowReporter, (("cash_flows", "cash flows"),)),
+    Capability(DividendHistory, (("dividends", "dividends"),)),
+    Capability(ReinvestmentHistory, (("reinvestments", "reinvestments"),)),
+)
+"""Every optional capability, as data: what the retry wrapper forwards and tests check."""

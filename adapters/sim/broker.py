@@ -68,7 +68,7 @@ from daemon.core.domain import (
     check_transition,
 )
 from daemon.core.errors import BrokerError, DuplicateClientOrderId, OrderRejected, StateError
-from daemon.store.cash_flows import CashFlow, FlowKind
+from daemon.core.movements import CashFlow, FlowKind
 
 CENT = Decimal("0.01")
 SUB_DOLLAR_TICK = Decimal("0.0001")
@@ -220,7 +220,7 @@ class SimBroker:
         """Refuse further calls; the database belongs to the caller and stays open."""
         self._closed = True
 
-    # -- deposits and withdrawals (daemon.store.cash_flows.CashFlowReporter) ----------------
+    # -- deposits and withdrawals (adapters.base.CashFlowReporter) --------------------------
 
     def cash_flows(self, since: datetime) -> Sequence[CashFlow]:
         """Return deposits (the starting cash included) and withdrawals at or after `since`.

@@ -16,10 +16,11 @@ from rich.table import Table
 from daemon.audit.log import AuditKind, AuditLog
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.core.calendar import exchange_timezone, trading_day
+from daemon.core.movements import FLOW_TIME, CashFlow, FlowKind
 from daemon.monitor.alerting import listed_alerts
 from daemon.monitor.performance_view import AccountPerformance, performance_view
 from daemon.service.day_end import end_of_day
-from daemon.store.cash_flows import FLOW_TIME, CashFlow, FlowKind, flows_between, record_flow
+from daemon.store.cash_flows import flows_between, record_flow
 
 performance_app = typer.Typer(help="Valuation history, returns and risk.", no_args_is_help=True)
 flows_app = typer.Typer(help="Deposits and withdrawals kept out of returns.", no_args_is_help=True)

@@ -34,7 +34,6 @@ from daemon.core.tax.harvest import stand_in_targets
 from daemon.core.tax.plan_types import TaxContext, TaxedPlan, TaxPreview
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
 from daemon.core.tax.types import TaxPolicy
-from daemon.cycle.retry import ReadRetrying
 from daemon.store.db import Database
 from daemon.store.tax_ledger import (
     HouseholdAccount,
@@ -201,8 +200,6 @@ class TaxCycle:
         After trading, `reinvestments=False`: trimtab's orders cause no reinvestment, and the
         cycle read them before planning, so reading them again would be a request for nothing.
         """
-        if isinstance(broker, ReadRetrying):
-            broker = broker.inner
         zone = exchange_timezone(self.settings.exchange)
         with self.database.transaction() as session:
             if broker is not None and reinvestments:

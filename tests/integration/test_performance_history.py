@@ -20,12 +20,13 @@ from daemon.bootstrap import open_app
 from daemon.config.settings import Settings
 from daemon.core.domain import AccountSnapshot, OrderIntent, OrderType, Position, Quote, Side
 from daemon.core.errors import DataError, TransientBrokerError
+from daemon.core.movements import CashFlow, FlowKind
 from daemon.core.performance import daily_returns, time_weighted_return
 from daemon.logs import get_logger
 from daemon.monitor.history import record_point
 from daemon.monitor.performance_view import performance_view
 from daemon.service.day_end import end_of_day
-from daemon.store.cash_flows import CashFlow, FlowKind, flows_between, record_flow, sync_flows
+from daemon.store.cash_flows import flows_between, record_flow, sync_flows
 from daemon.store.db import Database
 from daemon.store.valuations import (
     Valuation,
