@@ -46,6 +46,7 @@ __all__ = [
     "CashFlowReporter",
     "CredentialsRejected",
     "DividendHistory",
+    "OwnsTables",
     "ReinvestmentHistory",
     "SessionDay",
     "notional_problem",
@@ -56,17 +57,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent, OrderType
 from daemon.core.errors import BrokerError
 from daemon.core.movements import CashFlow, DividendActivity
-
-if TYPE_CHECKING:
-    from daemon.store.db import Database
-
 
 MIN_NOTIONAL = Decimal(1)
 """The smallest dollar-amount order: Alpaca's, which the simulated broker keeps to."""
@@ -117,12 +114,18 @@ class Broker(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BrokerEnvironment:
-    """What trimtab hands an adapter when it builds one: never global, always passed in."""
+    """What trimtab hands an adapter when it builds one: never global, always passed in.
+
+    `sql_engine` is the process's one SQLAlchemy `Engine` on trimtab's database, for an
+    adapter that keeps its own tables there (the sim, through its plugin's `migrations`);
+    others ignore it. Typed `object` so this port loads no SQL: the adapter that uses it
+    checks its type.
+    """
 
     account: str
-    database: Database
     state_dir: Path
     clock: Callable[[], datetime]
+    sql_engine: object = None
 
 
 @runtime_checkable
@@ -130,13 +133,26 @@ class BrokerPlugin(Protocol):
     """An entry point in the `trimtab.brokers` group.
 
     `settings_model` validates the account's `broker_settings` table (it must forbid unknown
-    keys and hold credentials as `SecretStr`); `create` builds the broker from them.
+    keys and hold credentials as `SecretStr`); `create` builds the broker from them. A plugin
+    whose adapter keeps tables of its own is also `OwnsTables`.
     """
 
     name: str
     settings_model: type[BaseModel]
 
     def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker: ...
+
+
+@runtime_checkable
+class OwnsTables(Protocol):
+    """Optional for a `BrokerPlugin`: its adapter keeps tables in trimtab's database (the sim).
+
+    `migrations` is the Alembic version directory of those tables: a branch of its own beside
+    trimtab's chain, which trimtab applies with its own at every start. The adapter then gets
+    `BrokerEnvironment.sql_engine`.
+    """
+
+    migrations: Path
 
 
 class CredentialsRejected(BrokerError):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 __all__ = ["PLUGIN", "SimPlugin"]
 
+from pathlib import Path
+
 from pydantic import BaseModel
 
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
 from adapters.sim.broker import SimBroker
 from adapters.sim.config import SimSettings
+from adapters.sim.store import MIGRATIONS
 
 
 class SimPlugin:
@@ -17,6 +20,7 @@ class SimPlugin:
     def __init__(self) -> None:
         self.name: str = "sim"
         self.settings_model: type[BaseModel] = SimSettings
+        self.migrations: Path = MIGRATIONS
 
     def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker:
         """Return a `SimBroker` for `env.account`, creating its paper account on first use."""

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
-from daemon.bootstrap import database_url
+from daemon.bootstrap import broker_migrations, database_url
 from daemon.cli.common import ConfigOption, console, fail, handle_errors, load_app
 from daemon.store.db import open_database, reset_marker
 
@@ -48,5 +48,5 @@ def init(
                 1,
             )
         with handle_errors():
-            open_database(url, state_dir).close()
+            open_database(url, state_dir, branches=broker_migrations()).close()
     console.print(f"database ready at {make_url(url).render_as_string(hide_password=True)}")

@@ -72,7 +72,9 @@ def _settings(benchmark: str | None = "SPY") -> Settings:
 
 
 def _sim(database: Database, tmp_path: Path, clock: Clock, prices: StaticPrices) -> SimBroker:
-    env = BrokerEnvironment(account="paper", database=database, state_dir=tmp_path, clock=clock)
+    env = BrokerEnvironment(
+        account="paper", sql_engine=database.engine, state_dir=tmp_path, clock=clock
+    )
     return SimBroker(SimSettings(starting_cash=D("10000")), env, prices=prices)
 
 
@@ -330,7 +332,7 @@ starting_cash = "100000"
     app = open_app(config, clock=lambda: now[0])
     try:
         env = BrokerEnvironment(
-            account="main", database=app.database, state_dir=tmp_path, clock=app.clock
+            account="main", sql_engine=app.database.engine, state_dir=tmp_path, clock=app.clock
         )
         feed = RawFeed({"VTI": D(250), "BND": D(70), "SPY": D(600)})
         settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)

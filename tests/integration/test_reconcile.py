@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from adapters.sim import SimBroker
-from adapters.sim.models import SimPositionRow
+from adapters.sim.store import SimPositionRow
 from daemon.audit.log import AuditLog
 from daemon.bootstrap import App
 from daemon.core.domain import BrokerOrder, Fill, OrderIntent, OrderType, Side, TradingState

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import subprocess
 import sys
@@ -162,3 +163,28 @@ def test_importing_the_alpaca_parser_loads_no_sql() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def test_adapters_import_only_the_kernel_of_trimtab_and_sql_only_in_the_sims_store() -> None:
+    # The sim's store and its migrations are its own: the only SQL under adapters/.
+    sql_allowed = {ROOT / "adapters/sim/store.py", *(ROOT / "adapters/sim/migrations").glob("*.py")}
+    outside, sql = [], []
+    for path in sorted((ROOT / "adapters").rglob("*.py")):
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top == "daemon" and not name.startswith("daemon.core."):
+                outside.append(f"{path.relative_to(ROOT)}: {name}")
+            if top in {"sqlalchemy", "alembic"} and path not in sql_allowed:
+                sql.append(f"{path.relative_to(ROOT)}: {name}")
+    assert outside == []
+    assert sql == []

@@ -47,7 +47,7 @@ def make(
     clock: Clock | None = None,
 ) -> SimBroker:
     env = BrokerEnvironment(
-        account=account, database=database, state_dir=tmp_path, clock=clock or Clock()
+        account=account, sql_engine=database.engine, state_dir=tmp_path, clock=clock or Clock()
     )
     return SimBroker(settings or SimSettings(), env, prices=prices or StaticPrices())
 
@@ -88,7 +88,9 @@ def test_the_entry_point_builds_a_broker_with_synthetic_prices(
     assert plugin.name == "sim"
     assert plugin.settings_model is SimSettings
     settings = SimSettings.model_validate({"starting_cash": "1000", "prices": {"seed": 1}})
-    env = BrokerEnvironment(account="paper", database=database, state_dir=tmp_path, clock=Clock())
+    env = BrokerEnvironment(
+        account="paper", sql_engine=database.engine, state_dir=tmp_path, clock=Clock()
+    )
 
     broker = plugin.create(settings, env)
 
