@@ -26,9 +26,9 @@ broker it wraps). All of them are reads, so the wrapper retries them.
 | `CashFlowReporter` | `cash_flows(since)` | returns (`daemon.store.cash_flows.sync_flows`) | flows come only from `trimtab flows add` |
 | `DividendHistory` | `dividends(since)` | the tax ledger (`record_reinvestments`) | reinvested dividends come from `ReinvestmentHistory`, else are imported by hand |
 | `ReinvestmentHistory` | `reinvestments(since)` | the tax ledger, when `DividendHistory` is absent | reinvested dividends are imported by hand |
+| `PriceHistory` | `daily_closes(symbol, start, end)` | strategies that look back (the sim offers it from its price source) | no history: the snapshot's quotes only |
 
-No broker offers price history yet: strategies get their prices from the snapshot. The data
-version of this table is `CAPABILITIES`.
+The data version of this table is `CAPABILITIES`.
 """  # noqa: E501 (a table row per capability reads better than wrapped cells)
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ __all__ = [
     "CredentialsRejected",
     "DividendHistory",
     "OwnsTables",
+    "PriceHistory",
     "ReinvestmentHistory",
     "SessionDay",
     "notional_problem",
@@ -279,6 +280,20 @@ class ReinvestmentHistory(Protocol):
     def reinvestments(self, since: datetime) -> Sequence[Fill]: ...
 
 
+@runtime_checkable
+class PriceHistory(Protocol):
+    """Optional: daily closing prices, for strategies that look back.
+
+    | method | what it returns | errors |
+    |---|---|---|
+    | `daily_closes(symbol, start, end)` | (day, close) for each day in `[start, end]` whose close is already known, oldest first; empty for a symbol without history | `TransientBrokerError` |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def daily_closes(
+        self, symbol: str, start: date, end: date
+    ) -> Sequence[tuple[date, Decimal]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Capability:
     """One optional capability: its protocol and its methods, each a read with a name for
@@ -301,5 +316,6 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(CashFlowReporter, (("cash_flows", "cash flows"),)),
     Capability(DividendHistory, (("dividends", "dividends"),)),
     Capability(ReinvestmentHistory, (("reinvestments", "reinvestments"),)),
+    Capability(PriceHistory, (("daily_closes", "daily closes"),)),
 )
 """Every optional capability, as data: what the retry wrapper forwards and tests check."""

@@ -17,6 +17,7 @@ paper account survives restarts.
 | malformed intent | a client order id or symbol that cannot be stored, a non-Decimal quantity: `OrderRejected`, nothing stored |
 | taken client order id | `DuplicateClientOrderId`, nothing created (ids are unique forever, as at Alpaca) |
 | `cancel` of an unknown id | `BrokerError`; of a finished order: the order, unchanged; of a partly filled one: CANCELLED, its filled quantity kept |
+| price history | `daily_closes` from the price source, never a close that the clock has not reached (`PriceHistory`) |
 | checks | `trimtab check` gets read-only answers from `adapters.sim.checks`: always active, symbols it quotes, `fractional`, a weekday calendar |
 | faults | injected on purpose when `faults` is configured: latency, read errors, rejections, partial fills, lost answers, a crash after an accept (`adapters.sim.faults`) |
 """  # noqa: E501 (a table row per rule reads better than wrapped cells)
@@ -43,7 +44,7 @@ from adapters.base import (
 from adapters.sim.checks import account_check, asset_check, weekday_sessions
 from adapters.sim.config import SimSettings
 from adapters.sim.faults import FaultInjector
-from adapters.sim.prices import PriceSource
+from adapters.sim.prices import PriceSource, last_close_day
 from adapters.sim.store import (
     OPEN_STATUSES,
     SimAccountRow,
@@ -250,6 +251,13 @@ class SimBroker:
     def calendar(self, start: date, end: date) -> Sequence[SessionDay]:
         """Return the sim's synthetic sessions in [start, end]: weekdays, no holidays."""
         return weekday_sessions(start, end)
+
+    # -- daily closes (adapters.base.PriceHistory) --------------------------------------------
+
+    def daily_closes(self, symbol: str, start: date, end: date) -> Sequence[tuple[date, Decimal]]:
+        """Return the price source's closes dated in `[start, end]` that the clock has reached."""
+        known = last_close_day(self._now())
+        return self.prices.closes(symbol, start, min(end, known))
 
     # -- for the CLI --------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from adapters.base import (
     BrokerChecks,
     CashFlowReporter,
     DividendHistory,
+    PriceHistory,
     ReinvestmentHistory,
     SessionDay,
 )
@@ -102,7 +103,13 @@ def retrying(inner: PlainBroker) -> ReadRetrying:
 
 def test_the_table_names_every_method_of_every_capability() -> None:
     protocols = {c.protocol for c in CAPABILITIES}
-    assert protocols == {BrokerChecks, CashFlowReporter, DividendHistory, ReinvestmentHistory}
+    assert protocols == {
+        BrokerChecks,
+        CashFlowReporter,
+        DividendHistory,
+        ReinvestmentHistory,
+        PriceHistory,
+    }
     for capability in CAPABILITIES:
         declared = {
             name
