@@ -16,14 +16,25 @@ Errors (from `daemon.core.errors`): `TransientBrokerError` for reads that may su
 (timeout, dropped connection), `DuplicateClientOrderId` when the id is taken (the order
 exists: fetch it). Adapters translate their SDK's exceptions with `raise ... from exc`.
 
-An adapter may also provide `BrokerChecks`: read-only questions `trimtab check` asks before
-anything trades (credentials, account blocks, symbols, calendar). Detect it with
-`isinstance(broker, BrokerChecks)`.
-"""
+Optional capabilities, every one declared here and nowhere else. An adapter offers one by
+having its methods; `isinstance(broker, Capability)` tells (the retry wrapper answers as the
+broker it wraps). All of them are reads, so the wrapper retries them.
+
+| capability | methods | who asks | without it |
+|---|---|---|---|
+| `BrokerChecks` | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | `trimtab check` | the broker's part of the check is skipped, with a note |
+| `CashFlowReporter` | `cash_flows(since)` | returns (`daemon.store.cash_flows.sync_flows`) | flows come only from `trimtab flows add` |
+| `DividendHistory` | `dividends(since)` | the tax ledger (`record_reinvestments`) | reinvested dividends come from `ReinvestmentHistory`, else are imported by hand |
+| `ReinvestmentHistory` | `reinvestments(since)` | the tax ledger, when `DividendHistory` is absent | reinvested dividends are imported by hand |
+| `PriceHistory` | `daily_closes(symbol, start, end)` | strategies that look back (the sim offers it from its price source) | no history: the snapshot's quotes only |
+
+The data version of this table is `CAPABILITIES`.
+"""  # noqa: E501 (a table row per capability reads better than wrapped cells)
 
 from __future__ import annotations
 
 __all__ = [
+    "CAPABILITIES",
     "MIN_NOTIONAL",
     "AccountCheck",
     "AssetCheck",
@@ -31,7 +42,13 @@ __all__ = [
     "BrokerChecks",
     "BrokerEnvironment",
     "BrokerPlugin",
+    "Capability",
+    "CashFlowReporter",
     "CredentialsRejected",
+    "DividendHistory",
+    "OwnsTables",
+    "PriceHistory",
+    "ReinvestmentHistory",
     "SessionDay",
     "notional_problem",
 ]
@@ -41,17 +58,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent, OrderType
 from daemon.core.errors import BrokerError
 from daemon.core.money import is_whole_cents
-
-if TYPE_CHECKING:
-    from daemon.store.db import Database
-
+from daemon.core.movements import CashFlow, DividendActivity
 
 MIN_NOTIONAL = Decimal(1)
 """The smallest dollar-amount order: Alpaca's, which the simulated broker keeps to."""
@@ -101,12 +115,18 @@ class Broker(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BrokerEnvironment:
-    """What trimtab hands an adapter when it builds one: never global, always passed in."""
+    """What trimtab hands an adapter when it builds one: never global, always passed in.
+
+    `sql_engine` is the process's one SQLAlchemy `Engine` on trimtab's database, for an
+    adapter that keeps its own tables there (the sim, through its plugin's `migrations`);
+    others ignore it. Typed `object` so this port loads no SQL: the adapter that uses it
+    checks its type.
+    """
 
     account: str
-    database: Database
     state_dir: Path
     clock: Callable[[], datetime]
+    sql_engine: object = None
 
 
 @runtime_checkable
@@ -114,13 +134,26 @@ class BrokerPlugin(Protocol):
     """An entry point in the `trimtab.brokers` group.
 
     `settings_model` validates the account's `broker_settings` table (it must forbid unknown
-    keys and hold credentials as `SecretStr`); `create` builds the broker from them.
+    keys and hold credentials as `SecretStr`); `create` builds the broker from them. A plugin
+    whose adapter keeps tables of its own is also `OwnsTables`.
     """
 
     name: str
     settings_model: type[BaseModel]
 
     def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker: ...
+
+
+@runtime_checkable
+class OwnsTables(Protocol):
+    """Optional for a `BrokerPlugin`: its adapter keeps tables in trimtab's database (the sim).
+
+    `migrations` is the Alembic version directory of those tables: a branch of its own beside
+    trimtab's chain, which trimtab applies with its own at every start. The adapter then gets
+    `BrokerEnvironment.sql_engine`.
+    """
+
+    migrations: Path
 
 
 class CredentialsRejected(BrokerError):
@@ -209,3 +242,80 @@ class BrokerChecks(Protocol):
     def check_assets(self, symbols: Collection[str]) -> Mapping[str, AssetCheck]: ...
 
     def calendar(self, start: date, end: date) -> Sequence[SessionDay]: ...
+
+
+@runtime_checkable
+class CashFlowReporter(Protocol):
+    """Optional: the account's deposits and withdrawals.
+
+    | method | what it answers | errors |
+    |---|---|---|
+    | `cash_flows(since)` | movements at or after `since`, oldest first; `source` names the broker and `external_id` is the broker's id | `TransientBrokerError` |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def cash_flows(self, since: datetime) -> Sequence[CashFlow]: ...
+
+
+@runtime_checkable
+class DividendHistory(Protocol):
+    """Optional: dividend activities, reinvestments among them.
+
+    | method | what it returns |
+    |---|---|
+    | `dividends(since)` | activities dated `since` (a date) or later, oldest first, ids unique per account |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def dividends(self, since: date) -> Sequence[DividendActivity]: ...
+
+
+@runtime_checkable
+class ReinvestmentHistory(Protocol):
+    """Optional: dividends reinvested into shares (buys trimtab did not place).
+
+    | method | what it returns |
+    |---|---|
+    | `reinvestments(since)` | every reinvestment at or after `since`, oldest first, as `Fill`s (side buy) with ids unique per account |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def reinvestments(self, since: datetime) -> Sequence[Fill]: ...
+
+
+@runtime_checkable
+class PriceHistory(Protocol):
+    """Optional: daily closing prices, for strategies that look back.
+
+    | method | what it returns | errors |
+    |---|---|---|
+    | `daily_closes(symbol, start, end)` | (day, close) for each day in `[start, end]` whose close is already known, oldest first; empty for a symbol without history | `TransientBrokerError` |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def daily_closes(
+        self, symbol: str, start: date, end: date
+    ) -> Sequence[tuple[date, Decimal]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Capability:
+    """One optional capability: its protocol and its methods, each a read with a name for
+    messages (a failed read is retried, then reported by that name)."""
+
+    protocol: type
+    reads: tuple[tuple[str, str], ...]
+    """(method, what it reads) pairs."""
+
+
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability(
+        BrokerChecks,
+        (
+            ("check_account", "account check"),
+            ("check_assets", "asset checks"),
+            ("calendar", "calendar"),
+        ),
+    ),
+    Capability(CashFlowReporter, (("cash_flows", "cash flows"),)),
+    Capability(DividendHistory, (("dividends", "dividends"),)),
+    Capability(ReinvestmentHistory, (("reinvestments", "reinvestments"),)),
+    Capability(PriceHistory, (("daily_closes", "daily closes"),)),
+)
+"""Every optional capability, as data: what the retry wrapper forwards and tests check."""

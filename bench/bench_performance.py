@@ -25,9 +25,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from daemon.config.settings import Settings
+from daemon.core.movements import CashFlow, FlowKind
 from daemon.core.performance import DailyPoint, summarize
 from daemon.monitor.alerting import check_alerts
-from daemon.store.cash_flows import CashFlow, FlowKind, record_flow
+from daemon.store.cash_flows import record_flow
 from daemon.store.db import Database, open_database
 from daemon.store.valuations import Valuation, ValuationSource, daily_series, record_valuation
 

@@ -8,16 +8,17 @@ touches them (`trimtab --help`, `trimtab config check`) starts without them.
 
 from __future__ import annotations
 
-__all__ = ["App", "open_app", "utc_now"]
+__all__ = ["App", "broker_migrations", "open_app", "utc_now"]
 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adapters.base import Broker, BrokerEnvironment
+from adapters.base import Broker, BrokerEnvironment, OwnsTables
 from daemon.config.settings import Settings, load_config
 from daemon.logs import configure_logging
 from daemon.plugins import load_broker_plugin, load_strategy_plugin
@@ -30,6 +31,16 @@ if TYPE_CHECKING:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def broker_migrations() -> tuple[Path, ...]:
+    """Return the migration branches of every installed broker plugin that keeps tables.
+
+    Every installed one, not only the configured ones: a database that once had a broker's
+    tables must find that branch's revisions even after the configuration drops the broker.
+    """
+    plugins = (load_broker_plugin(ep.name) for ep in entry_points(group="trimtab.brokers"))
+    return tuple(sorted({p.migrations for p in plugins if isinstance(p, OwnsTables)}))
 
 
 def database_url(settings: Settings) -> str:
@@ -55,7 +66,11 @@ class App:
         if self._database is None:
             from daemon.store.db import open_database
 
-            self._database = open_database(database_url(self.settings), self.settings.state_dir)
+            self._database = open_database(
+                database_url(self.settings),
+                self.settings.state_dir,
+                branches=broker_migrations(),
+            )
         return self._database
 
     def broker(self, account: str) -> Broker:
@@ -66,9 +81,11 @@ class App:
             validated = plugin.settings_model.model_validate(settings.broker_settings)
             env = BrokerEnvironment(
                 account=account,
-                database=self.database,
                 state_dir=self.settings.state_dir,
                 clock=self.clock,
+                # The process's one engine: on SQLite every writer then shares one pool and
+                # queues on BEGIN IMMEDIATE, whichever of trimtab or the sim is writing.
+                sql_engine=self.database.engine,
             )
             self.brokers[account] = plugin.create(validated, env)
         return self.brokers[account]

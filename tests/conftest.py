@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from daemon.bootstrap import broker_migrations
 from daemon.store.db import Database, open_database
 from tests.hypothesis_profiles import load_profile
 
@@ -63,6 +64,6 @@ def _postgres_schema(base: str) -> Iterator[str]:
 @pytest.fixture
 def database(database_url: str, tmp_path: Path) -> Iterator[Database]:
     """A migrated database of either kind, closed after the test."""
-    db = open_database(database_url, tmp_path / "state")
+    db = open_database(database_url, tmp_path / "state", branches=broker_migrations())
     yield db
     db.close()

@@ -96,7 +96,7 @@ from daemon.core.errors import (
     OutcomeUnknown,
     TransientBrokerError,
 )
-from daemon.store.cash_flows import CashFlow
+from daemon.core.movements import CashFlow
 
 MAX_OPEN_ORDERS = 500
 PAGE_SIZE = 100
@@ -352,7 +352,7 @@ class AlpacaBroker:
     def cash_flows(self, since: datetime) -> Sequence[CashFlow]:
         """Return deposits, withdrawals and cash journals at or after `since`, oldest first.
 
-        Offered as `daemon.store.cash_flows.CashFlowReporter`, so returns leave them out.
+        Offered as `adapters.base.CashFlowReporter`, so returns leave them out.
         """
         if since.tzinfo is None or since.utcoffset() is None:
             raise ValueError(f"cash_flows(since) needs a timezone-aware time, got {since!r}")

@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 from adapters.base import AccountCheck, AssetCheck, SessionDay
 from daemon.core.domain import BrokerOrder, Fill, OrderStatus, OrderType, Position, Quote, Side
 from daemon.core.errors import BrokerError
-from daemon.store.cash_flows import FLOW_TIME, CashFlow, FlowKind
+from daemon.core.movements import FLOW_TIME, CashFlow, FlowKind
 
 EASTERN = ZoneInfo("America/New_York")
 

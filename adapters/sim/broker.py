@@ -1,6 +1,6 @@
-"""The simulated broker: a paper account kept in trimtab's own database.
+"""The simulated broker: a paper account kept in its own tables of trimtab's database.
 
-Every call is one database transaction that first locks the account's row (so two processes
+Every call is one database transaction (`adapters.sim.store`) that first locks the account's row (so two processes
 take turns) and then lets resting limit orders fill if the current price crosses their limit:
 the sim's market moves only when someone looks at it. State lives only in the database, so a
 paper account survives restarts.
@@ -17,6 +17,7 @@ paper account survives restarts.
 | malformed intent | a client order id or symbol that cannot be stored, a non-Decimal quantity: `OrderRejected`, nothing stored |
 | taken client order id | `DuplicateClientOrderId`, nothing created (ids are unique forever, as at Alpaca) |
 | `cancel` of an unknown id | `BrokerError`; of a finished order: the order, unchanged; of a partly filled one: CANCELLED, its filled quantity kept |
+| price history | `daily_closes` from the price source, never a close that the clock has not reached (`PriceHistory`) |
 | checks | `trimtab check` gets read-only answers from `adapters.sim.checks`: always active, symbols it quotes, `fractional`, a weekday calendar |
 | faults | injected on purpose when `faults` is configured: latency, read errors, rejections, partial fills, lost answers, a crash after an accept (`adapters.sim.faults`) |
 """  # noqa: E501 (a table row per rule reads better than wrapped cells)
@@ -31,11 +32,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, TypeVar
-
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from typing import Any
 
 from adapters.base import (
     AccountCheck,
@@ -47,14 +44,17 @@ from adapters.base import (
 from adapters.sim.checks import account_check, asset_check, weekday_sessions
 from adapters.sim.config import SimSettings
 from adapters.sim.faults import FaultInjector
-from adapters.sim.models import (
+from adapters.sim.prices import PriceSource, last_close_day
+from adapters.sim.store import (
+    OPEN_STATUSES,
     SimAccountRow,
+    SimBook,
     SimCashMovementRow,
     SimFillRow,
     SimOrderRow,
     SimPositionRow,
+    SimStore,
 )
-from adapters.sim.prices import PriceSource
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -69,7 +69,7 @@ from daemon.core.domain import (
 )
 from daemon.core.errors import BrokerError, DuplicateClientOrderId, OrderRejected, StateError
 from daemon.core.money import CENT, cents, cents_down, cents_up, is_whole_cents
-from daemon.store.cash_flows import CashFlow, FlowKind
+from daemon.core.movements import CashFlow, FlowKind
 
 SUB_DOLLAR_TICK = Decimal("0.0001")
 AVG_COST_STEP = Decimal("0.000001")
@@ -78,9 +78,6 @@ QTY_STEP = Decimal(1).scaleb(-MAX_QTY_DECIMALS)
 MAX_CLIENT_ORDER_ID = 128  # Alpaca's limit; also the column's width
 MAX_SYMBOL = 32
 MAX_MAGNITUDE = Decimal(10) ** 15  # far above any real order, far below NUMERIC(38, 12)
-OPEN_STATUSES = (OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value)
-
-_Row = TypeVar("_Row", SimOrderRow, SimFillRow, SimCashMovementRow)
 
 
 class SimBroker:
@@ -103,6 +100,7 @@ class SimBroker:
         self.prices = prices if prices is not None else settings.prices.build()
         self.faults = faults or FaultInjector(settings.faults, account=env.account)
         self._env = env
+        self._store = SimStore(env.sql_engine)
         self._closed = False
         self._open_account()
 
@@ -110,27 +108,27 @@ class SimBroker:
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         """Return cash, positions, quotes for held and requested symbols, and open orders."""
-        with self.faults.call("snapshot", read=True), self._locked() as (session, account, now):
-            positions = tuple(row.to_position() for row in self._positions(session))
+        with self.faults.call("snapshot", read=True), self._locked() as (book, now):
+            positions = tuple(row.to_position() for row in book.positions())
             wanted = sorted({p.symbol for p in positions} | set(symbols))
             quotes = {s: q for s in wanted if (q := self.prices.quote(s, now)) is not None}
             return AccountSnapshot(
                 account=self.account,
                 as_of=now,
-                cash=account.cash,
+                cash=book.account.cash,
                 positions=positions,
                 quotes=quotes,
-                open_orders=tuple(row.to_order() for row in self._open_orders(session)),
+                open_orders=tuple(row.to_order() for row in book.open_orders()),
                 # The sim takes fractions in every symbol or in none; it has no market clock.
                 fractionable=frozenset(wanted) if self.settings.fractional else frozenset(),
             )
 
     def funds(self, symbols: Collection[str]) -> Funds:
         """Return cash and the quotes of `symbols` (a read, like `snapshot`, for faults)."""
-        with self.faults.call("funds", read=True), self._locked() as (_session, account, now):
+        with self.faults.call("funds", read=True), self._locked() as (book, now):
             wanted = sorted(set(symbols))
             quotes = {s: q for s in wanted if (q := self.prices.quote(s, now)) is not None}
-            return Funds(as_of=now, cash=account.cash, quotes=quotes)
+            return Funds(as_of=now, cash=book.account.cash, quotes=quotes)
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         """Fill, rest or refuse one order; refusals are stored, then raised."""
@@ -141,29 +139,28 @@ class SimBroker:
         problem = _malformed(intent)
         if problem is not None:
             raise OrderRejected(str(intent.client_order_id), problem)
-        with self._locked() as (session, account, now):
-            if self._order(session, intent.client_order_id) is not None:
+        with self._locked() as (book, now):
+            if book.order(intent.client_order_id) is not None:
                 raise DuplicateClientOrderId(intent.client_order_id)
             quote = self.prices.quote(intent.symbol, now)
             intent = self._in_shares(intent, quote)
-            refusal, fill_price = self._check(session, account, intent, quote)
+            refusal, fill_price = self._check(book, intent, quote)
             row = SimOrderRow.from_intent(
                 intent,
                 account=self.account,  # never the intent's: a misrouted order stays here
                 broker_order_id=str(uuid.uuid4()),
-                seq=self._next_seq(session, SimOrderRow),
+                seq=book.next_seq(SimOrderRow),
                 status=OrderStatus.REJECTED if refusal else OrderStatus.ACCEPTED,
                 message=refusal or "",
                 at=now,
             )
-            session.add(row)
-            session.flush()
+            book.add(row)
             if refusal is None and fill_price is not None:
                 qty = intent.qty
                 if intent.order_type is OrderType.MARKET:
                     qty = self.faults.market_fill_qty(intent.qty)
                 if qty > 0:
-                    self._fill(session, account, row, fill_price, now, qty=qty)
+                    self._fill(book, row, fill_price, now, qty=qty)
             order = row.to_order()
         # Committed: a crash or a lost answer from here on leaves the order stored.
         self.faults.answered(order)
@@ -173,19 +170,14 @@ class SimBroker:
 
     def get_order(self, client_order_id: str) -> BrokerOrder | None:
         """Return the order with this client order id, or `None` if there is none."""
-        with self.faults.call("get_order", read=True), self._locked() as (session, _account, _now):
-            row = self._order(session, client_order_id)
+        with self.faults.call("get_order", read=True), self._locked() as (book, _now):
+            row = book.order(client_order_id)
             return None if row is None else row.to_order()
 
     def get_orders(self, client_order_ids: Collection[str]) -> Mapping[str, BrokerOrder]:
         """Return the orders with these client order ids that exist, by client order id."""
-        with self.faults.call("get_order", read=True), self._locked() as (session, _account, _now):
-            rows = session.scalars(
-                select(SimOrderRow).where(
-                    SimOrderRow.account == self.account,
-                    SimOrderRow.client_order_id.in_(set(client_order_ids)),
-                )
-            )
+        with self.faults.call("get_order", read=True), self._locked() as (book, _now):
+            rows = book.orders(client_order_ids)
             return {row.client_order_id: row.to_order() for row in rows}
 
     def cancel(self, client_order_id: str) -> BrokerOrder:
@@ -193,8 +185,8 @@ class SimBroker:
 
         A partly filled order ends CANCELLED with its filled quantity and fills kept.
         """
-        with self.faults.call("cancel"), self._locked() as (session, _account, now):
-            row = self._order(session, client_order_id)
+        with self.faults.call("cancel"), self._locked() as (book, now):
+            row = book.order(client_order_id)
             if row is None:
                 raise BrokerError(
                     f"sim account {self.account} has no order with client order id "
@@ -208,19 +200,15 @@ class SimBroker:
         """Return the fills at or after `since`, oldest first."""
         if since.tzinfo is None or since.utcoffset() is None:
             raise ValueError(f"fills(since) needs a timezone-aware time, got {since!r}")
-        with self.faults.call("fills", read=True), self._locked() as (session, _account, _now):
-            rows = session.scalars(
-                select(SimFillRow)
-                .where(SimFillRow.account == self.account, SimFillRow.at >= since)
-                .order_by(SimFillRow.seq)
-            )
+        with self.faults.call("fills", read=True), self._locked() as (book, _now):
+            rows = book.fills_since(since)
             return [row.to_fill() for row in rows]
 
     def close(self) -> None:
-        """Refuse further calls; the database belongs to the caller and stays open."""
+        """Refuse further calls; the engine belongs to the caller and stays open."""
         self._closed = True
 
-    # -- deposits and withdrawals (daemon.store.cash_flows.CashFlowReporter) ----------------
+    # -- deposits and withdrawals (adapters.base.CashFlowReporter) --------------------------
 
     def cash_flows(self, since: datetime) -> Sequence[CashFlow]:
         """Return deposits (the starting cash included) and withdrawals at or after `since`.
@@ -228,12 +216,8 @@ class SimBroker:
         Injected read errors do not apply: they are counted per read of the account, and a
         flow read happens only after a snapshot already succeeded.
         """
-        with self.faults.call("cash_flows"), self._locked() as (session, _account, _now):
-            rows = session.scalars(
-                select(SimCashMovementRow)
-                .where(SimCashMovementRow.account == self.account, SimCashMovementRow.at >= since)
-                .order_by(SimCashMovementRow.id)
-            )
+        with self.faults.call("cash_flows"), self._locked() as (book, _now):
+            rows = book.movements_since(since)
             return [
                 CashFlow(
                     account=self.account,
@@ -268,21 +252,29 @@ class SimBroker:
         """Return the sim's synthetic sessions in [start, end]: weekdays, no holidays."""
         return weekday_sessions(start, end)
 
+    # -- daily closes (adapters.base.PriceHistory) --------------------------------------------
+
+    def daily_closes(self, symbol: str, start: date, end: date) -> Sequence[tuple[date, Decimal]]:
+        """Return the price source's closes dated in `[start, end]` that the clock has reached."""
+        known = last_close_day(self._now())
+        return self.prices.closes(symbol, start, min(end, known))
+
     # -- for the CLI --------------------------------------------------------------------------
 
     def deposit(self, amount: Decimal) -> Decimal:
         """Add cash to the account; return the new balance."""
         _check_amount(amount)
-        with self._locked() as (session, account, now):
-            account.cash += amount
-            session.add(SimCashMovementRow.record(self.account, amount, "deposit", now))
-            return account.cash
+        with self._locked() as (book, now):
+            book.account.cash += amount
+            book.add(SimCashMovementRow.record(self.account, amount, "deposit", now))
+            return book.account.cash
 
     def withdraw(self, amount: Decimal) -> Decimal:
         """Take cash out of the account, never cash committed to open orders; return the rest."""
         _check_amount(amount)
-        with self._locked() as (session, account, now):
-            available = account.cash - self._committed_cash(session)
+        with self._locked() as (book, now):
+            account = book.account
+            available = account.cash - self._committed_cash(book)
             if amount > available:
                 raise BrokerError(
                     f"cannot withdraw {amount} from sim account {self.account}: "
@@ -290,14 +282,14 @@ class SimBroker:
                     f"{_money(account.cash - available)} held by open orders)"
                 )
             account.cash -= amount
-            session.add(SimCashMovementRow.record(self.account, -amount, "withdrawal", now))
+            book.add(SimCashMovementRow.record(self.account, -amount, "withdrawal", now))
             return account.cash
 
     def state(self, *, recent: int = 50) -> dict[str, Any]:
         """Return the account for display: JSON-ready, numbers as strings, newest first."""
-        with self._locked() as (session, account, now):
+        with self._locked() as (book, now):
             positions = []
-            for row in self._positions(session):
+            for row in book.positions():
                 quote = self.prices.quote(row.symbol, now)
                 value = None if quote is None else cents(quote.price * row.qty)
                 positions.append(
@@ -308,19 +300,20 @@ class SimBroker:
                         "market_value": None if value is None else _money(value),
                     }
                 )
-            orders = self._newest(session, SimOrderRow, SimOrderRow.seq, recent)
-            fills = self._newest(session, SimFillRow, SimFillRow.seq, recent)
-            movements = self._newest(session, SimCashMovementRow, SimCashMovementRow.id, recent)
+            account = book.account
+            orders = book.newest_orders(recent)
+            fills = book.newest_fills(recent)
+            movements = book.newest_movements(recent)
             return {
                 "account": self.account,
                 "as_of": now.isoformat(),
                 "created_at": account.created_at.isoformat(),
                 "cash": _money(account.cash),
-                "cash_committed_to_open_orders": _money(self._committed_cash(session)),
+                "cash_committed_to_open_orders": _money(self._committed_cash(book)),
                 "prices": self.prices.describe(),
                 "faults": self.settings.faults.describe(),
                 "positions": positions,
-                "open_orders": [row.to_json() for row in self._open_orders(session)],
+                "open_orders": [row.to_json() for row in book.open_orders()],
                 "recent_orders": [row.to_json() for row in orders],
                 "fills": [row.to_json() for row in fills],
                 "cash_movements": [row.to_json() for row in movements],
@@ -335,39 +328,19 @@ class SimBroker:
         return now.astimezone(UTC)
 
     def _open_account(self) -> None:
-        cash = self.settings.starting_cash
-        now = self._now()
-        try:
-            with self._env.database.transaction() as session:
-                if session.get(SimAccountRow, self.account) is not None:
-                    return
-                session.add(SimAccountRow(account=self.account, cash=cash, created_at=now))
-                session.flush()
-                if cash > 0:
-                    session.add(SimCashMovementRow.record(self.account, cash, "deposit", now))
-        except IntegrityError:
-            # Another process created the account between our look and our insert: use it.
-            with self._env.database.transaction() as session:
-                if session.get(SimAccountRow, self.account) is None:
-                    raise
+        self._store.open_account(self.account, self.settings.starting_cash, self._now())
 
     @contextmanager
-    def _locked(self) -> Iterator[tuple[Session, SimAccountRow, datetime]]:
+    def _locked(self) -> Iterator[tuple[SimBook, datetime]]:
         if self._closed:
             raise BrokerError(f"the sim broker of account {self.account} is closed")
         now = self._now()
-        with self._env.database.transaction() as session:
-            account = session.get(SimAccountRow, self.account, with_for_update=True)
-            if account is None:
-                raise StateError(
-                    f"sim account {self.account} has vanished from the database; restore "
-                    "the database from a backup"
-                )
-            self._fill_resting(session, account, now)
-            yield session, account, now
+        with self._store.locked(self.account) as book:
+            self._fill_resting(book, now)
+            yield book, now
 
-    def _fill_resting(self, session: Session, account: SimAccountRow, now: datetime) -> None:
-        for row in self._open_orders(session):
+    def _fill_resting(self, book: SimBook, now: datetime) -> None:
+        for row in book.open_orders():
             quote = self.prices.quote(row.symbol, now)
             if quote is None or row.limit_price is None:
                 continue
@@ -376,17 +349,17 @@ class SimBroker:
             )
             if price is None:
                 continue
-            cash_after = self._cash_after(account, row, price, row.qty - row.filled_qty)
+            cash_after = self._cash_after(book.account, row, price, row.qty - row.filled_qty)
             if cash_after < 0:
                 # Only a raised commission (config changed while the order rested) gets here;
                 # cancel like a broker would, rather than fail every later call.
                 _set_status(row, OrderStatus.CANCELLED, now)
                 row.message = f"cancelled by the sim: filling would leave cash at {cash_after}"
             else:
-                self._fill(session, account, row, price, now)
+                self._fill(book, row, price, now)
 
     def _check(
-        self, session: Session, account: SimAccountRow, intent: OrderIntent, quote: Quote | None
+        self, book: SimBook, intent: OrderIntent, quote: Quote | None
     ) -> tuple[str | None, Decimal | None]:
         """Return (why the order is refused or None, the price it fills at now or None)."""
         problem = self._shape_problem(intent) or self.faults.rejection(intent.symbol)
@@ -394,7 +367,7 @@ class SimBroker:
             return problem, None
         if quote is None:
             return f"no price for {intent.symbol}: unknown symbol or not quoted yet", None
-        for other in self._open_orders(session):
+        for other in book.open_orders():
             if other.symbol == intent.symbol and other.side != intent.side.value:
                 return (
                     f"potential wash trade: open {other.side} order {other.client_order_id} "
@@ -409,7 +382,8 @@ class SimBroker:
         worst = fill_price if fill_price is not None else limit
         assert worst is not None  # a market order always has a fill price
         commission = self._commission(qty)
-        committed = self._committed_cash(session)
+        account = book.account
+        committed = self._committed_cash(book)
         free_cash = account.cash - committed
         held_back = (
             f" ({_money(committed)} of {_money(account.cash)} held by open orders)"
@@ -417,12 +391,12 @@ class SimBroker:
             else ""
         )
         if intent.side is Side.SELL:
-            position = session.get(SimPositionRow, (self.account, intent.symbol))
+            position = book.position(intent.symbol)
             held = position.qty if position is not None else Decimal(0)
             offered = sum(
                 (
                     o.qty - o.filled_qty
-                    for o in self._open_orders(session)
+                    for o in book.open_orders()
                     if o.symbol == intent.symbol and o.side == Side.SELL.value
                 ),
                 Decimal(0),
@@ -491,8 +465,7 @@ class SimBroker:
 
     def _fill(
         self,
-        session: Session,
-        account: SimAccountRow,
+        book: SimBook,
         order: SimOrderRow,
         price: Decimal,
         now: datetime,
@@ -507,8 +480,9 @@ class SimBroker:
                 f"sim order {order.client_order_id} cannot fill {qty}: {remaining} is left"
             )
         commission = self._fill_commission(order, qty)
+        account = book.account
         cash_after = self._cash_after(account, order, price, qty)
-        position = session.get(SimPositionRow, (self.account, order.symbol))
+        position = book.position(order.symbol)
         held = position.qty if position is not None else Decimal(0)
         if order.side == Side.BUY.value:
             new_qty = held + qty
@@ -525,13 +499,13 @@ class SimBroker:
             )
         account.cash = cash_after
         if position is None:
-            session.add(
+            book.add(
                 SimPositionRow(
                     account=self.account, symbol=order.symbol, qty=new_qty, avg_cost=avg_cost
                 )
             )
         elif new_qty == 0:
-            session.delete(position)
+            book.delete(position)
         else:
             position.qty, position.avg_cost = new_qty, avg_cost
         filled = order.filled_qty + qty
@@ -543,9 +517,8 @@ class SimBroker:
         order.filled_qty = filled
         done = filled == order.qty
         _set_status(order, OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED, now)
-        seq = self._next_seq(session, SimFillRow)
-        session.add(order.fill_row(str(uuid.uuid4()), seq, qty, price, commission, now))
-        session.flush()
+        seq = book.next_seq(SimFillRow)
+        book.add(order.fill_row(str(uuid.uuid4()), seq, qty, price, commission, now))
 
     def _cash_after(
         self, account: SimAccountRow, order: SimOrderRow, price: Decimal, qty: Decimal
@@ -565,43 +538,14 @@ class SimBroker:
         raw = per_order + self.settings.commission_per_share * qty
         return cents_up(raw)
 
-    def _committed_cash(self, session: Session) -> Decimal:
+    def _committed_cash(self, book: SimBook) -> Decimal:
         """Return the cash open orders may still take: cost at the limit plus commission."""
         total = Decimal(0)
-        for row in self._open_orders(session):
+        for row in book.open_orders():
             total += self._fill_commission(row, row.qty - row.filled_qty)
             if row.side == Side.BUY.value and row.limit_price is not None:
                 total += _cost(row.qty - row.filled_qty, row.limit_price)
         return total
-
-    def _positions(self, session: Session) -> Sequence[SimPositionRow]:
-        query = select(SimPositionRow).where(SimPositionRow.account == self.account)
-        return session.scalars(query.order_by(SimPositionRow.symbol)).all()
-
-    def _open_orders(self, session: Session) -> Sequence[SimOrderRow]:
-        query = select(SimOrderRow).where(
-            SimOrderRow.account == self.account, SimOrderRow.status.in_(OPEN_STATUSES)
-        )
-        return session.scalars(query.order_by(SimOrderRow.seq)).all()
-
-    def _order(self, session: Session, client_order_id: str) -> SimOrderRow | None:
-        return session.scalars(
-            select(SimOrderRow).where(
-                SimOrderRow.account == self.account,
-                SimOrderRow.client_order_id == client_order_id,
-            )
-        ).one_or_none()
-
-    def _newest(
-        self, session: Session, table: type[_Row], key: InstrumentedAttribute[int], limit: int
-    ) -> Sequence[_Row]:
-        query = select(table).where(table.account == self.account)
-        return session.scalars(query.order_by(key.desc()).limit(limit)).all()
-
-    def _next_seq(self, session: Session, table: type[SimOrderRow] | type[SimFillRow]) -> int:
-        # Safe without a sequence: the account row is locked, so no one else numbers now.
-        query = select(func.max(table.seq)).where(table.account == self.account)
-        return (session.scalar(query) or 0) + 1
 
 
 def _malformed(intent: OrderIntent) -> str | None:

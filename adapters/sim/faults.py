@@ -37,7 +37,6 @@ from pydantic_core import PydanticCustomError
 
 from daemon.core.domain import BrokerOrder, OrderStatus
 from daemon.core.errors import OutcomeUnknown, TransientBrokerError
-from daemon.logs import get_logger
 
 MAX_LATENCY_MS = 600_000  # ten minutes: more is a unit slip (milliseconds, not microseconds)
 
@@ -159,7 +158,9 @@ class FaultInjector:
         """Read calls made so far (the count `read_errors` uses)."""
         self.accepted = 0
         """Orders accepted so far (the count `crash_after_accept` uses)."""
-        self._log = get_logger(account=account, broker="sim")
+        import structlog  # here, not at the top: validating a config loads no logging
+
+        self._log = structlog.get_logger("adapters.sim").bind(account=account, broker="sim")
         if settings.active:
             self._log.warning("sim_faults_enabled", faults=settings.describe())
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = ["PLUGIN", "SimPlugin"]
 
+from pathlib import Path
+
 from pydantic import BaseModel
 
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
@@ -16,6 +18,8 @@ class SimPlugin:
     def __init__(self) -> None:
         self.name: str = "sim"
         self.settings_model: type[BaseModel] = SimSettings
+        # Its own Alembic branch; named here so loading the plugin loads no SQL.
+        self.migrations: Path = Path(__file__).parent / "migrations"
 
     def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker:
         """Return a `SimBroker` for `env.account`, creating its paper account on first use."""

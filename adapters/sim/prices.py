@@ -4,6 +4,7 @@
 |---|---|---|
 | `quote(symbol, at)` | yes | the price valid at `at`, or `None` when the source has none |
 | `describe()` | yes | a JSON-ready description of the source, with `"synthetic": true/false` |
+| `closes(symbol, start, end)` | yes | the closes dated in `[start, end]`, oldest first |
 
 A daily close becomes visible at 16:00 New York time on its day, never before, so a quote
 never looks ahead: before 16:00 the previous close applies, and its `as_of` says so.
@@ -33,7 +34,7 @@ __all__ = [
 import csv
 import hashlib
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -64,6 +65,8 @@ class PriceSource(Protocol):
     def quote(self, symbol: str, at: datetime) -> Quote | None: ...
 
     def describe(self) -> dict[str, Any]: ...
+
+    def closes(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]: ...
 
 
 class PriceFileError(DataError, ValueError):
@@ -159,6 +162,15 @@ class SyntheticPrices:
             synthetic=True,
             previous_close=self._price(symbol, index - 1) if index > 0 else None,
         )
+
+    def closes(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
+        """Return the weekday closes dated in `[start, end]` (none before `start` of the walk)."""
+        day, found = max(start, self._first_day), []
+        while day <= end:
+            if day.weekday() < SATURDAY:
+                found.append((day, self._price(symbol, _weekday_index(self._first_day, day))))
+            day += timedelta(days=1)
+        return found
 
     def describe(self) -> dict[str, Any]:
         """Describe the walk's parameters."""
@@ -334,6 +346,12 @@ class CsvPrices:
             previous_close=prices[position - 1] if position > 0 else None,
         )
 
+    def closes(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
+        """Return the file's closes of `symbol` dated in `[start, end]` (gaps stay gaps)."""
+        dates, prices = self.table.series.get(symbol, ((), ()))
+        first, last = bisect_left(dates, start), bisect_right(dates, end)
+        return list(zip(dates[first:last], prices[first:last], strict=True))
+
     def describe(self) -> dict[str, Any]:
         """Describe the file and its symbols."""
         return {
@@ -370,6 +388,10 @@ class StaticPrices:
         if price is None:
             return None
         return Quote(symbol=symbol, price=price, as_of=at.astimezone(UTC), source="static")
+
+    def closes(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
+        """Return nothing: prices set by hand have no history."""
+        return []
 
     def describe(self) -> dict[str, Any]:
         """Describe the fixed prices."""

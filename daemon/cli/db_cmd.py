@@ -22,7 +22,7 @@ def init(
 ) -> None:
     """Create the state database; with --force, set a missing or broken one aside first."""
 
-    from daemon.bootstrap import database_url
+    from daemon.bootstrap import broker_migrations, database_url
     from daemon.store.db import open_database, redact_url, reset_marker, set_aside_sqlite_file
 
     with load_app(config) as app:
@@ -40,5 +40,5 @@ def init(
                 1,
             )
         with handle_errors():
-            open_database(url, state_dir).close()
+            open_database(url, state_dir, branches=broker_migrations()).close()
     console.print(f"database ready at {redact_url(url)}")

@@ -158,8 +158,9 @@ def add(
 ) -> None:
     """Record a deposit or withdrawal the broker does not report (counted at that day's close)."""
     from daemon.audit.events import CashMovement
+    from daemon.core.movements import FLOW_TIME, CashFlow, FlowKind
     from daemon.store.audit_log import AuditLog
-    from daemon.store.cash_flows import FLOW_TIME, CashFlow, FlowKind, record_flow
+    from daemon.store.cash_flows import record_flow
 
     try:
         value = Decimal(amount)

@@ -25,7 +25,6 @@ from daemon.core.decide import Decision, TaxInputs
 from daemon.core.errors import TransientBrokerError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.types import LotMethod, TaxPolicy
-from daemon.cycle.retry import ReadRetrying
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
 from daemon.store.tax_ledger import (
@@ -148,8 +147,6 @@ class TaxCycle:
         After trading, `reinvestments=False`: trimtab's orders cause no reinvestment, and the
         cycle read them before planning, so reading them again would be a request for nothing.
         """
-        if isinstance(broker, ReadRetrying):
-            broker = broker.inner
         zone = exchange_timezone(self.settings.exchange)
         with self.database.transaction() as session:
             if broker is not None and reinvestments:

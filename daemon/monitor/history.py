@@ -18,8 +18,9 @@ from daemon.config.settings import Settings
 from daemon.core.calendar import trading_day
 from daemon.core.domain import AccountSnapshot
 from daemon.core.errors import BrokerError, DataError
+from daemon.core.movements import CashFlow
 from daemon.logs import Log
-from daemon.store.cash_flows import CashFlow, sync_flows
+from daemon.store.cash_flows import sync_flows
 from daemon.store.db import Database
 from daemon.store.valuations import (
     Valuation,

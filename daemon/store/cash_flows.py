@@ -9,87 +9,30 @@ nobody reported is never guessed to be a flow; dividends, interest and fees are 
 from __future__ import annotations
 
 __all__ = [
-    "FLOW_TIME",
-    "CashFlow",
-    "CashFlowReporter",
-    "FlowKind",
     "flow_amounts",
-    "flow_reporter",
     "flows_between",
     "record_flow",
     "sync_flows",
 ]
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from adapters.base import CashFlowReporter
 from daemon.core.calendar import trading_day
+from daemon.core.movements import CashFlow, FlowKind
 from daemon.store.db import Database
 from daemon.store.performance_models import CashFlowRow
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-FLOW_TIME = time(16, 0)
-"""A flow known only by its date counts at the regular close of that day, exchange time."""
 RESYNC_OVERLAP = timedelta(days=7)
 """Flows are read again this far back from the newest one recorded: a flow the broker reports
 late, with an earlier time, is still found, and external ids keep it from counting twice."""
-
-
-class FlowKind(StrEnum):
-    DEPOSIT = "deposit"
-    WITHDRAWAL = "withdrawal"
-
-
-@dataclass(frozen=True, slots=True)
-class CashFlow:
-    """Money moved into (positive `amount`) or out of (negative) an account from outside.
-
-    `external_id` is the reporter's own id for the movement (unique per account and source).
-    """
-
-    account: str
-    at: datetime
-    amount: Decimal
-    kind: FlowKind
-    source: str
-    external_id: str
-    note: str = ""
-
-    def __post_init__(self) -> None:
-        if self.at.tzinfo is None:
-            raise ValueError("a cash flow's time must be timezone-aware")
-        if not self.amount.is_finite() or self.amount == 0:
-            raise ValueError(f"a cash flow's amount must be a non-zero number, not {self.amount}")
-        if (self.amount > 0) != (self.kind is FlowKind.DEPOSIT):
-            sign = "positive" if self.kind is FlowKind.DEPOSIT else "negative"
-            raise ValueError(f"a {self.kind} must be {sign}, not {self.amount}")
-
-
-@runtime_checkable
-class CashFlowReporter(Protocol):
-    """Optional broker capability: the account's deposits and withdrawals.
-
-    | method | what it answers | errors |
-    |---|---|---|
-    | `cash_flows(since)` | movements at or after `since`, oldest first; `source` names the broker and `external_id` is the broker's id | `TransientBrokerError` |
-    """  # noqa: E501 (a table row per method reads better than wrapped cells)
-
-    def cash_flows(self, since: datetime) -> Sequence[CashFlow]: ...
-
-
-def flow_reporter(broker: Any) -> CashFlowReporter | None:
-    """Return the broker (or the broker a retrying wrapper holds) if it reports flows."""
-    for candidate in (broker, getattr(broker, "inner", None)):
-        if isinstance(candidate, CashFlowReporter):
-            return candidate
-    return None
 
 
 def record_flow(session: Session, flow: CashFlow, *, exchange: str, now: datetime) -> bool:
@@ -163,8 +106,7 @@ def sync_flows(
 
     Does nothing for a broker that does not report flows. Broker errors propagate.
     """
-    reporter = flow_reporter(broker)
-    if reporter is None:
+    if not isinstance(broker, CashFlowReporter):
         return []
     with database.transaction() as session:
         newest = session.execute(
@@ -173,7 +115,7 @@ def sync_flows(
             )
         ).scalar_one_or_none()
     since = EPOCH if newest is None else newest - RESYNC_OVERLAP
-    reported = reporter.cash_flows(since)
+    reported = broker.cash_flows(since)
     new: list[CashFlow] = []
     with database.transaction() as session:
         now = clock()

@@ -4,6 +4,10 @@ A state directory remembers which database it uses in `database.json`. Once that
 exists, a missing SQLite file or a database without trimtab's schema is an error to restore
 from backup, not a reason to start over with an empty one: an empty database would mean "no
 open orders", which invites duplicates.
+
+Migrations: trimtab's own chain (`migrations/versions`) plus one branch per broker plugin that
+keeps tables of its own (`branches`: each its version directory, e.g. the sim's); all run to
+their heads together, in one transaction.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 __all__ = [
     "Database",
     "Transaction",
+    "alembic_config",
     "open_database",
     "redact_url",
     "reset_marker",
@@ -18,8 +23,9 @@ __all__ = [
 ]
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,8 +110,10 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
-def open_database(url: str, state_dir: Path, *, allow_create: bool = True) -> Database:
-    """Open, check and migrate the state database; create it only on first use.
+def open_database(
+    url: str, state_dir: Path, *, allow_create: bool = True, branches: Sequence[Path] = ()
+) -> Database:
+    """Open, check and migrate the state database (and `branches`); create it only on first use.
 
     Raise `StateError` when the database is missing or corrupt although this state directory
     has used it before.
@@ -131,7 +139,7 @@ def open_database(url: str, state_dir: Path, *, allow_create: bool = True) -> Da
                 f"{state_dir} has used it before; restore it from a backup, or run "
                 "`trimtab db init --force` to start over with an empty one on purpose"
             )
-        migrate(database)
+        migrate(database, branches)
     except BaseException:
         database.close()
         raise
@@ -202,25 +210,30 @@ def _has_schema(database: Database) -> bool:
     return inspect(database.engine).has_table("alembic_version")
 
 
-def _alembic_config() -> AlembicConfig:
+def alembic_config(branches: Sequence[Path] = ()) -> AlembicConfig:
+    """Return the Alembic configuration of trimtab's chain plus the `branches`' directories."""
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    locations = [MIGRATIONS_DIR / "versions", *branches]
+    config.set_main_option("version_locations", os.pathsep.join(map(str, locations)))
     return config
 
 
-def migrate(database: Database) -> None:
-    """Apply every pending migration in one transaction."""
-    config = _alembic_config()
+def migrate(database: Database, branches: Sequence[Path] = ()) -> None:
+    """Apply every pending migration of trimtab's chain and of `branches` in one transaction."""
+    config = alembic_config(branches)
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
-def schema_is_current(database: Database) -> bool:
-    """Tell whether the database is at the newest migration."""
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+def schema_is_current(database: Database, branches: Sequence[Path] = ()) -> bool:
+    """Tell whether the database is at the newest migration of the chain and of `branches`."""
+    heads = ScriptDirectory.from_config(alembic_config(branches)).get_heads()
     with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+        current = MigrationContext.configure(connection).get_current_heads()
+    return set(current) == set(heads)
 
 
 def _write_marker(marker: Path, url: str) -> None:

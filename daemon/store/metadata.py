@@ -1,4 +1,4 @@
-"""The complete metadata: trimtab's own tables plus the built-in simulated broker's."""
+"""The complete metadata of trimtab's own tables (a broker's tables sit on its own)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from sqlalchemy import MetaData
 
 def full_metadata() -> MetaData:
     """Import every module that declares tables and return the shared metadata."""
-    import adapters.sim.models  # noqa: F401
     import daemon.store.daemon_models
     import daemon.store.models
     import daemon.store.performance_models

@@ -1,6 +1,6 @@
 """Tables of trimtab's own state: audit records, cycles, order intents, the kill switch.
 
-The simulated broker's tables live with it in `adapters/sim/models.py` on the same metadata.
+The simulated broker's tables live with it in `adapters/sim/store.py`, on its own metadata.
 Schema changes go through Alembic revisions in `daemon/store/migrations/versions/`.
 """
 

@@ -9,10 +9,7 @@ order was sent (specific identification), then the account's lot method for the 
 from __future__ import annotations
 
 __all__ = [
-    "DividendActivity",
-    "DividendHistory",
     "RecordedSale",
-    "ReinvestmentHistory",
     "declare_trade",
     "record_fills",
     "record_reinvestments",
@@ -24,13 +21,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from daemon.core.domain import Fill, Side
+from adapters.base import DividendHistory, ReinvestmentHistory
+from daemon.core.domain import Side
 from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.relief import rank
@@ -41,56 +38,6 @@ from daemon.store.tax_models import TaxLotRow, TaxSaleRow
 
 _ZERO = Decimal(0)
 REINVESTMENT_OVERLAP = timedelta(days=7)
-
-
-@runtime_checkable
-class ReinvestmentHistory(Protocol):
-    """Optional broker method: dividends reinvested into shares (buys trimtab did not place).
-
-    | method | what it returns |
-    |---|---|
-    | `reinvestments(since)` | every reinvestment at or after `since`, oldest first, as `Fill`s (side buy) with ids unique per account |
-    """  # noqa: E501 (a table row per method reads better than wrapped cells)
-
-    def reinvestments(self, since: datetime) -> Sequence[Fill]: ...
-
-
-class DividendActivity(Protocol):
-    """A dividend-related activity as an adapter reports it (e.g. Alpaca's `Dividend`)."""
-
-    @property
-    def activity_id(self) -> str: ...
-
-    @property
-    def kind(self) -> str:
-        """`reinvestment` for shares bought with a dividend; anything else is ignored here."""
-        ...
-
-    @property
-    def symbol(self) -> str: ...
-
-    @property
-    def on(self) -> date: ...
-
-    @property
-    def net_amount(self) -> Decimal:
-        """Cash out for a reinvestment (negative): its cost."""
-        ...
-
-    @property
-    def qty(self) -> Decimal | None: ...
-
-
-@runtime_checkable
-class DividendHistory(Protocol):
-    """Optional broker method: dividend activities, reinvestments among them.
-
-    | method | what it returns |
-    |---|---|
-    | `dividends(since)` | activities dated `since` (a date) or later, oldest first, ids unique per account |
-    """  # noqa: E501 (a table row per method reads better than wrapped cells)
-
-    def dividends(self, since: date) -> Sequence[DividendActivity]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ import pytest
 from adapters.base import Broker, BrokerEnvironment
 from adapters.sim import SimSettings, StaticPrices
 from adapters.sim.broker import SimBroker
+from daemon.bootstrap import broker_migrations
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
 from daemon.store.db import Database, open_database
 from tests.fakes.alpaca_server.harness import AlpacaHarness
@@ -100,7 +101,10 @@ class SimHarness:
 
     def _build(self) -> SimBroker:
         env = BrokerEnvironment(
-            account=ACCOUNT, database=self._database, state_dir=self._state_dir, clock=self.clock
+            account=ACCOUNT,
+            sql_engine=self._database.engine,
+            state_dir=self._state_dir,
+            clock=self.clock,
         )
         return SimBroker(self.settings, env, prices=self.prices)
 
@@ -158,7 +162,9 @@ class SimHarness:
     def restart(self) -> None:
         # A new engine and a new broker on the same database: nothing survives in memory.
         self.broker.close()
-        self._database = open_database(self._database.url, self._state_dir)
+        self._database = open_database(
+            self._database.url, self._state_dir, branches=broker_migrations()
+        )
         self._reopened.append(self._database)
         self.broker = self._build()
 

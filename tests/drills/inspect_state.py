@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.sim.models import (
+from adapters.sim.store import (
     SimAccountRow,
     SimCashMovementRow,
     SimFillRow,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,9 @@ class RawFeed:
         if symbol not in self.prices:
             return None
         return Quote(symbol, self.prices[symbol], (self.as_of or at).astimezone(UTC), "raw-feed")
+
+    def closes(self, symbol: str, start: date, end: date) -> list[tuple[date, Decimal]]:
+        return []  # quotes only, no history
 
     def describe(self) -> dict[str, Any]:
         return {"source": "raw-feed", "synthetic": False}

@@ -86,7 +86,10 @@ def build_history(
     now = [datetime.combine(days[0], time(10), NEW_YORK).astimezone(UTC)]
     app = open_app(config, clock=lambda: now[0])
     env = BrokerEnvironment(
-        account="main", database=app.database, state_dir=app.settings.state_dir, clock=app.clock
+        account="main",
+        sql_engine=app.database.engine,
+        state_dir=app.settings.state_dir,
+        clock=app.clock,
     )
     settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)
     feed = RawFeed(prices_on(0))

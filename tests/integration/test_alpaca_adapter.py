@@ -19,7 +19,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from adapters.alpaca.broker import AlpacaBroker
-from adapters.base import AccountCheck, BrokerChecks, CredentialsRejected
+from adapters.base import AccountCheck, BrokerChecks, CashFlowReporter, CredentialsRejected
 from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import (
     BrokerError,
@@ -28,8 +28,9 @@ from daemon.core.errors import (
     OutcomeUnknown,
     TransientBrokerError,
 )
+from daemon.core.movements import FlowKind
 from daemon.cycle.retry import ReadRetrying
-from daemon.store.cash_flows import CashFlowReporter, FlowKind, flows_between, sync_flows
+from daemon.store.cash_flows import flows_between, sync_flows
 from daemon.store.db import open_database
 from tests.fakes.alpaca_server import (
     KEY_ID,

@@ -81,7 +81,10 @@ def make_app(
     now = clock if clock is not None else [NOW]
     app = open_app(config, clock=lambda: now[0])
     env = BrokerEnvironment(
-        account="main", database=app.database, state_dir=app.settings.state_dir, clock=app.clock
+        account="main",
+        sql_engine=app.database.engine,
+        state_dir=app.settings.state_dir,
+        clock=app.clock,
     )
     settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)
     feed = prices if prices is not None else RawFeed(dict(PRICES))

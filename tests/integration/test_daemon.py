@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from daemon.bootstrap import broker_migrations
 from daemon.cli import app as cli
 from daemon.store.db import open_database
 from daemon.store.models import AuditRecordRow, CycleRow
@@ -284,7 +285,9 @@ def test_run_signals_restart_second_instance_and_reload(setup: Setup) -> None:
     second.wait_for("daemon_stopped")
 
     database = open_database(
-        f"sqlite:///{config.parent / 'state' / 'trimtab.db'}", config.parent / "state"
+        f"sqlite:///{config.parent / 'state' / 'trimtab.db'}",
+        config.parent / "state",
+        branches=broker_migrations(),
     )
     try:
         with database.transaction() as session:

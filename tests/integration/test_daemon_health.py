@@ -12,6 +12,7 @@ import time_machine
 import typer
 from typer.testing import CliRunner
 
+from daemon.bootstrap import broker_migrations
 from daemon.cli.health_cmd import health
 from daemon.config.settings import Settings, load_config
 from daemon.monitor.health import HealthReport, evaluate
@@ -174,7 +175,7 @@ def test_the_command_exits_1_with_the_reasons_and_0_when_healthy(
     tmp_path: Path, database_url: str
 ) -> None:
     config = write_config(tmp_path, database_url)
-    database = open_database(database_url, tmp_path / "state")
+    database = open_database(database_url, tmp_path / "state", branches=broker_migrations())
     try:
         with time_machine.travel(NOW, tick=False):
             runner = CliRunner()

@@ -48,7 +48,10 @@ def make_app(tmp_path: Path, database_url: str, prices: dict[str, Decimal]) -> A
     )
     app = open_app(config)
     env = BrokerEnvironment(
-        account="main", database=app.database, state_dir=app.settings.state_dir, clock=app.clock
+        account="main",
+        sql_engine=app.database.engine,
+        state_dir=app.settings.state_dir,
+        clock=app.clock,
     )
     settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)
     app.brokers["main"] = SimBroker(settings, env, prices=RawFeed(prices))

@@ -21,12 +21,13 @@ from daemon.bootstrap import open_app
 from daemon.config.settings import Settings
 from daemon.core.domain import AccountSnapshot, OrderIntent, OrderType, Position, Quote, Side
 from daemon.core.errors import DataError, TransientBrokerError
+from daemon.core.movements import CashFlow, FlowKind
 from daemon.core.performance import daily_returns, time_weighted_return
 from daemon.logs import get_logger
 from daemon.monitor.history import record_point
 from daemon.monitor.performance_view import performance_view
 from daemon.service.day_end import end_of_day
-from daemon.store.cash_flows import CashFlow, FlowKind, flows_between, record_flow, sync_flows
+from daemon.store.cash_flows import flows_between, record_flow, sync_flows
 from daemon.store.db import Database
 from daemon.store.valuations import (
     Valuation,
@@ -73,7 +74,9 @@ def _settings(benchmark: str | None = "SPY") -> Settings:
 
 
 def _sim(database: Database, tmp_path: Path, clock: Clock, prices: StaticPrices) -> SimBroker:
-    env = BrokerEnvironment(account="paper", database=database, state_dir=tmp_path, clock=clock)
+    env = BrokerEnvironment(
+        account="paper", sql_engine=database.engine, state_dir=tmp_path, clock=clock
+    )
     return SimBroker(SimSettings(starting_cash=D("10000")), env, prices=prices)
 
 
@@ -331,7 +334,7 @@ starting_cash = "100000"
     app = open_app(config, clock=lambda: now[0])
     try:
         env = BrokerEnvironment(
-            account="main", database=app.database, state_dir=tmp_path, clock=app.clock
+            account="main", sql_engine=app.database.engine, state_dir=tmp_path, clock=app.clock
         )
         feed = RawFeed({"VTI": D(250), "BND": D(70), "SPY": D(600)})
         settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)

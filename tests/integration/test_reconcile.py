@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from adapters.sim.broker import SimBroker
-from adapters.sim.models import SimPositionRow
+from adapters.sim.store import SimPositionRow
 from daemon.bootstrap import App
 from daemon.core.domain import BrokerOrder, Fill, OrderIntent, OrderType, Side, TradingState
 from daemon.core.errors import OrderRejected, TransientBrokerError

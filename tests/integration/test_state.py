@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text, update
 
 from daemon.audit.events import CashMovement
+from daemon.bootstrap import broker_migrations
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import InvalidTransition, StateError
 from daemon.store.audit_log import AuditLog
@@ -25,7 +26,7 @@ T0 = datetime(2026, 11, 24, 15, 45, tzinfo=UTC)
 
 
 def test_first_open_creates_and_migrates(database: Database) -> None:
-    assert schema_is_current(database)
+    assert schema_is_current(database, broker_migrations())
 
 
 def test_sqlite_uses_wal_and_full_sync(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimSettings
 from adapters.sim.broker import SimBroker
-from adapters.sim.models import SimFillRow, SimPositionRow
+from adapters.sim.store import SimFillRow, SimPositionRow
 from daemon.bootstrap import App, open_app
 from daemon.cli import app as cli
 from daemon.cli.validate_cmd import load_validation
@@ -70,7 +70,7 @@ class Paper:
         )
         env = BrokerEnvironment(
             account="main",
-            database=self.app.database,
+            sql_engine=self.app.database.engine,
             state_dir=self.app.settings.state_dir,
             clock=self.clock,
         )

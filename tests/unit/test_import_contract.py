@@ -53,6 +53,7 @@ def test_the_code_keeps_every_contract(tmp_path: Path) -> None:
         ("daemon/core/planted.py", "import sqlalchemy\n", "the kernel is pure"),
         ("adapters/sim/planted.py", "import daemon.config.settings\n", "adapters and strategies"),
         ("daemon/monitor/planted.py", "import sqlalchemy\n", "only the store"),
+        ("daemon/cli/planted.py", "from daemon.store.models import CycleRow\n", "row classes"),
     ],
 )
 def test_a_wrong_way_import_breaks_a_contract(

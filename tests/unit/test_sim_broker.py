@@ -10,19 +10,21 @@ import dataclasses
 import json
 import random
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+import structlog
 from pydantic import ValidationError
 
-from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
-from adapters.sim import PLUGIN, SimSettings, StaticPrices
+from adapters.base import Broker, BrokerEnvironment, BrokerPlugin, PriceHistory
+from adapters.sim import PLUGIN, SimSettings, StaticPrices, SyntheticPrices
 from adapters.sim.broker import SimBroker
 from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import BrokerError, OrderRejected, StateError
+from daemon.cycle.retry import ReadRetrying
 from daemon.store.db import Database
 
 T0 = datetime(2024, 3, 5, 15, 0, tzinfo=UTC)
@@ -48,7 +50,7 @@ def make(
     clock: Clock | None = None,
 ) -> SimBroker:
     env = BrokerEnvironment(
-        account=account, database=database, state_dir=tmp_path, clock=clock or Clock()
+        account=account, sql_engine=database.engine, state_dir=tmp_path, clock=clock or Clock()
     )
     return SimBroker(settings or SimSettings(), env, prices=prices or StaticPrices())
 
@@ -89,7 +91,9 @@ def test_the_entry_point_builds_a_broker_with_synthetic_prices(
     assert plugin.name == "sim"
     assert plugin.settings_model is SimSettings
     settings = SimSettings.model_validate({"starting_cash": "1000", "prices": {"seed": 1}})
-    env = BrokerEnvironment(account="paper", database=database, state_dir=tmp_path, clock=Clock())
+    env = BrokerEnvironment(
+        account="paper", sql_engine=database.engine, state_dir=tmp_path, clock=Clock()
+    )
 
     broker = plugin.create(settings, env)
 
@@ -519,3 +523,26 @@ def test_notional_orders_the_sim_cannot_take_are_refused_and_stored_as_rejected(
         Decimal(notional),
     )
     assert broker.snapshot(()).cash == 1000
+
+
+def test_daily_closes_come_from_the_price_source_and_never_look_ahead(
+    database: Database, tmp_path: Path
+) -> None:
+    prices = SyntheticPrices(seed=3, start=date(2024, 2, 26))
+    clock = Clock(T0)  # 10:00 in New York on Tuesday 5 March: Monday's close is the last
+    env = BrokerEnvironment(
+        account="paper", sql_engine=database.engine, state_dir=tmp_path, clock=clock
+    )
+    broker = SimBroker(SimSettings(), env, prices=prices)
+    retrying = ReadRetrying(broker, log=structlog.get_logger())
+    assert isinstance(broker, PriceHistory)
+    assert isinstance(retrying, PriceHistory)
+
+    closes = retrying.daily_closes("VTI", date(2024, 3, 1), date(2024, 3, 8))
+
+    assert closes == prices.closes("VTI", date(2024, 3, 1), date(2024, 3, 4))
+    assert [day for day, _close in closes] == [date(2024, 3, 1), date(2024, 3, 4)]
+    clock.now = T0 + timedelta(hours=7)  # 17:00 in New York: Tuesday's close is out
+    assert broker.daily_closes("VTI", date(2024, 3, 5), date(2024, 3, 8)) == prices.closes(
+        "VTI", date(2024, 3, 5), date(2024, 3, 5)
+    )

@@ -75,7 +75,7 @@ def make(
     recorder: Recorder | None = None,
 ) -> SimBroker:
     env = BrokerEnvironment(
-        account="paper", database=database, state_dir=tmp_path, clock=lambda: T0
+        account="paper", sql_engine=database.engine, state_dir=tmp_path, clock=lambda: T0
     )
     recorder = recorder or Recorder()
     faults = FaultInjector(
@@ -210,7 +210,7 @@ def test_latency_comes_before_every_call_and_after_it_acted(
 
 def test_latency_really_sleeps(database: Database, tmp_path: Path) -> None:
     env = BrokerEnvironment(
-        account="paper", database=database, state_dir=tmp_path, clock=lambda: T0
+        account="paper", sql_engine=database.engine, state_dir=tmp_path, clock=lambda: T0
     )
     broker = SimBroker(settings(latency_ms=30), env, prices=StaticPrices(PRICES))
     started = time.monotonic()
@@ -407,12 +407,13 @@ from pathlib import Path
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimSettings, StaticPrices
 from adapters.sim.broker import SimBroker
+from adapters.sim.store import MIGRATIONS
 from daemon.core.domain import OrderIntent, OrderType, Side
 from daemon.store.db import open_database
 
-database = open_database(sys.argv[1], Path(sys.argv[2]))
+database = open_database(sys.argv[1], Path(sys.argv[2]), branches=(MIGRATIONS,))
 env = BrokerEnvironment(
-    account="paper", database=database, state_dir=Path(sys.argv[2]),
+    account="paper", sql_engine=database.engine, state_dir=Path(sys.argv[2]),
     clock=lambda: datetime(2024, 3, 5, 15, tzinfo=UTC),
 )
 settings = SimSettings.model_validate({"faults": {"crash_after_accept": 1}})

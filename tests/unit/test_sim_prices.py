@@ -90,6 +90,24 @@ def test_quote_metadata_says_synthetic_and_which_seed() -> None:
     assert quote.price == quote.price.quantize(Decimal("0.01"))
 
 
+def test_synthetic_closes_are_each_weekdays_quote_and_none_before_the_start() -> None:
+    prices = SyntheticPrices(seed=7, start=date(2024, 3, 1))
+    closes = prices.closes("VTI", date(2024, 2, 20), date(2024, 3, 12))
+    assert [day for day, _close in closes] == [
+        date(2024, 3, day) for day in (1, 4, 5, 6, 7, 8, 11, 12)
+    ]
+    for day, close in closes:
+        quote = prices.quote("VTI", ny(day.year, day.month, day.day))
+        assert quote is not None
+        assert (quote.as_of.astimezone(NEW_YORK).date(), quote.price) == (day, close)
+    assert prices.closes("VTI", date(2024, 2, 1), date(2024, 2, 29)) == []
+
+
+def test_static_prices_have_no_history() -> None:
+    prices = StaticPrices({"VTI": Decimal(250)})
+    assert prices.closes("VTI", date(2024, 1, 1), date(2024, 12, 31)) == []
+
+
 def test_weekends_carry_fridays_close() -> None:
     prices = SyntheticPrices()
     friday = prices.quote("VTI", ny(2024, 3, 8, 16, 0))
@@ -253,6 +271,21 @@ def test_csv_quotes_the_last_close_on_or_before_the_day(tmp_path: Path) -> None:
     assert price("VTI", ny(2024, 3, 3)) is None  # before the file starts
     assert price("VTI", ny(2024, 3, 4, 15, 59)) is None  # the first close is not out yet
     assert price("VXUS", ny(2024, 3, 6)) is None  # unknown symbol
+
+
+def test_csv_closes_are_the_rows_in_the_range_with_gaps_kept(tmp_path: Path) -> None:
+    prices = CsvPrices.from_file(write(tmp_path, CLOSES))
+    assert prices.closes("BND", date(2024, 3, 1), date(2024, 3, 31)) == [
+        (date(2024, 3, 4), Decimal("72.00")),
+        (date(2024, 3, 6), Decimal("72.30")),
+        (date(2024, 3, 8), Decimal("72.10")),
+    ]
+    assert prices.closes("VTI", date(2024, 3, 5), date(2024, 3, 6)) == [
+        (date(2024, 3, 5), Decimal("251.20")),
+        (date(2024, 3, 6), Decimal("249.90")),
+    ]
+    assert prices.closes("VTI", date(2024, 3, 7), date(2024, 3, 7)) == []
+    assert prices.closes("VXUS", date(2024, 3, 1), date(2024, 3, 31)) == []
 
 
 def test_csv_quote_metadata(tmp_path: Path) -> None:

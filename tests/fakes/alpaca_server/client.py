@@ -44,7 +44,6 @@ def make_broker(
     """Return an `AlpacaBroker` on `fake`; its database is unused (`None` is never touched)."""
     env = BrokerEnvironment(
         account=account,
-        database=None,  # type: ignore[arg-type]  # the Alpaca adapter keeps no state of its own
         state_dir=Path("/nonexistent"),
         clock=clock or fake.state.now,
     )

@@ -16,7 +16,6 @@ from daemon.plugins import load_broker_plugin
 def env() -> BrokerEnvironment:
     return BrokerEnvironment(
         account="main",
-        database=None,  # type: ignore[arg-type]  # the Alpaca adapter keeps no state of its own
         state_dir=Path("/nonexistent"),
         clock=lambda: datetime(2026, 11, 30, tzinfo=UTC),
     )

@@ -1,4 +1,6 @@
-"""Notional (dollar amount) orders: the amount on order intents and on the sim's orders.
+"""Notional (dollar amount) orders: the amount on order intents.
+
+The sim's orders got the same column here; the sim's own branch holds it now.
 
 Revision ID: 0007
 Revises: 0006
@@ -21,12 +23,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Nullable: every order before this revision was for a share quantity.
     op.add_column("order_intents", sa.Column("notional", ExactDecimal(), nullable=True))
-    op.add_column("sim_orders", sa.Column("notional", ExactDecimal(), nullable=True))
 
 
 def downgrade() -> None:
     # Batch mode: SQLite drops a column by copying the table.
-    with op.batch_alter_table("sim_orders") as batch:
-        batch.drop_column("notional")
     with op.batch_alter_table("order_intents") as batch:
         batch.drop_column("notional")

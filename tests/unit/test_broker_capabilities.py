@@ -1,0 +1,171 @@
+"""The optional broker capabilities: one table, forwarded by the retry wrapper, kernel-only."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import structlog
+
+from adapters.base import (
+    CAPABILITIES,
+    AccountCheck,
+    AssetCheck,
+    BrokerChecks,
+    CashFlowReporter,
+    DividendHistory,
+    PriceHistory,
+    ReinvestmentHistory,
+    SessionDay,
+)
+from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent
+from daemon.core.errors import TransientBrokerError
+from daemon.core.movements import CashFlow, FlowKind
+from daemon.cycle.retry import ReadRetrying
+
+ROOT = Path(__file__).resolve().parents[2]
+AT = datetime(2026, 12, 1, 16, tzinfo=UTC)
+
+
+class PlainBroker:
+    """The required methods only; every call is counted, the first `failures` reads fail."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.calls: list[str] = []
+        self.failures = failures
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.failures:
+            self.failures -= 1
+            raise TransientBrokerError(f"{name} timed out")
+
+    def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
+        self._call("snapshot")
+        return AccountSnapshot(account="a", as_of=AT, cash=Decimal(1), positions=(), quotes={})
+
+    def funds(self, symbols: Collection[str]) -> Funds:
+        raise NotImplementedError
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        self._call("submit")
+        raise AssertionError("unreachable: the first call fails")
+
+    def get_order(self, client_order_id: str) -> BrokerOrder | None:
+        return None
+
+    def get_orders(self, client_order_ids: Collection[str]) -> Mapping[str, BrokerOrder]:
+        return {}
+
+    def cancel(self, client_order_id: str) -> BrokerOrder:
+        raise NotImplementedError
+
+    def fills(self, since: datetime) -> Sequence[Fill]:
+        return []
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+class FlowBroker(PlainBroker):
+    """A broker that reports cash flows and nothing else optional."""
+
+    def cash_flows(self, since: datetime) -> Sequence[CashFlow]:
+        self._call("cash_flows")
+        flow = CashFlow("a", since, Decimal(5), FlowKind.DEPOSIT, "fake", "1")
+        return [flow]
+
+
+class CheckingBroker(PlainBroker):
+    """A broker with `BrokerChecks`."""
+
+    def check_account(self) -> AccountCheck:
+        raise NotImplementedError
+
+    def check_assets(self, symbols: Collection[str]) -> Mapping[str, AssetCheck]:
+        raise NotImplementedError
+
+    def calendar(self, start: date, end: date) -> Sequence[SessionDay]:
+        self._call("calendar")
+        return []
+
+
+def retrying(inner: PlainBroker) -> ReadRetrying:
+    return ReadRetrying(inner, log=structlog.get_logger(), sleep=lambda _: None)
+
+
+def test_the_table_names_every_method_of_every_capability() -> None:
+    protocols = {c.protocol for c in CAPABILITIES}
+    assert protocols == {
+        BrokerChecks,
+        CashFlowReporter,
+        DividendHistory,
+        ReinvestmentHistory,
+        PriceHistory,
+    }
+    for capability in CAPABILITIES:
+        declared = {
+            name
+            for name, member in vars(capability.protocol).items()
+            if inspect.isfunction(member) and not name.startswith("_")
+        }
+        assert {method for method, _what in capability.reads} == declared
+
+
+@pytest.mark.parametrize(
+    ("inner", "offered"),
+    [
+        (PlainBroker(), set()),
+        (FlowBroker(), {CashFlowReporter}),
+        (CheckingBroker(), {BrokerChecks}),
+    ],
+)
+def test_the_wrapper_has_exactly_the_capabilities_of_the_broker_it_wraps(
+    inner: PlainBroker, offered: set[type]
+) -> None:
+    wrapper = retrying(inner)
+    for capability in CAPABILITIES:
+        assert isinstance(wrapper, capability.protocol) == (capability.protocol in offered)
+        assert isinstance(inner, capability.protocol) == (capability.protocol in offered)
+
+
+def test_capability_reads_are_retried() -> None:
+    inner = FlowBroker(failures=2)
+    wrapper = retrying(inner)
+    assert isinstance(wrapper, CashFlowReporter)
+    flows = wrapper.cash_flows(AT)
+    assert [f.amount for f in flows] == [Decimal(5)]
+    assert inner.calls == ["cash_flows"] * 3
+
+
+def test_capability_reads_give_up_after_the_attempts() -> None:
+    inner = CheckingBroker(failures=3)
+    wrapper = retrying(inner)
+    assert isinstance(wrapper, BrokerChecks)
+    with pytest.raises(TransientBrokerError, match="calendar failed 3 times"):
+        wrapper.calendar(date(2026, 12, 1), date(2026, 12, 2))
+
+
+def test_writes_are_never_retried() -> None:
+    inner = FlowBroker(failures=1)
+    wrapper = retrying(inner)
+    with pytest.raises(TransientBrokerError):
+        wrapper.submit(object())  # type: ignore[arg-type] # never looked at: the call fails first
+    assert inner.calls == ["submit"]
+
+
+def test_importing_the_alpaca_parser_loads_no_sql() -> None:
+    code = (
+        "import sys, adapters.alpaca.parsing\n"
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'daemon.store') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
