@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = [
     "MIGRATIONS",
+    "ExactDecimal",
     "SimAccountRow",
     "SimBase",
     "SimBook",
@@ -21,24 +22,22 @@ __all__ = [
     "SimOrderRow",
     "SimPositionRow",
     "SimStore",
+    "UtcDateTime",
 ]
 
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    DateTime,
-    Dialect,
     Engine,
     ForeignKey,
     Index,
     Integer,
     MetaData,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -47,7 +46,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from daemon.core.domain import (
     BrokerOrder,
@@ -61,9 +59,13 @@ from daemon.core.domain import (
 from daemon.core.errors import StateError
 from daemon.core.money import cents
 
+# trimtab's exact column types, shared on purpose (the one exception to adapters importing only
+# the kernel, declared in the import contract): money is stored the same way in every table.
+from daemon.store.types import ExactDecimal, UtcDateTime
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-"""The sim's Alembic branch (`adapters.sim.plugin` names the same folder without loading SQL)."""
-"""The sim's Alembic version directory: its branch, apart from trimtab's own chain."""
+"""The sim's Alembic version directory: its branch, apart from trimtab's own chain
+(`adapters.sim.plugin` names the same folder without loading SQL)."""
 OPEN_STATUSES = (OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value)
 
 
@@ -78,65 +80,6 @@ class SimBase(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
-
-
-class ExactDecimal(TypeDecorator[Decimal]):
-    """`Decimal` stored exactly: `NUMERIC(38, 12)` on PostgreSQL, text on SQLite.
-
-    SQLite has no decimal type and would round through float; text keeps every digit.
-    """
-
-    impl = String(64)
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(String(64))
-        return dialect.type_descriptor(Numeric(38, 12, asdecimal=True))
-
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, Decimal):
-            raise TypeError(f"expected Decimal, got {type(value).__name__}")
-        if not value.is_finite():
-            raise ValueError(f"refusing to store non-finite decimal {value}")
-        return str(value) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        result = Decimal(value) if not isinstance(value, Decimal) else value
-        # PostgreSQL pads NUMERIC scale with zeros; normalise so values compare as written.
-        return _strip_zeros(result)
-
-
-def _strip_zeros(value: Decimal) -> Decimal:
-    if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
-    return value.normalize()
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Timezone-aware datetimes, stored as UTC; naive datetimes are refused."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("refusing to store a naive datetime; trimtab stores times in UTC")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
 
 
 class SimAccountRow(SimBase):
