@@ -84,7 +84,7 @@ def _literal(choices: tuple[Any, ...], value: Any) -> Any:
 
 
 def _sequence(item: Reader, value: Any) -> tuple[Any, ...]:
-    return tuple(item(v) for v in _expect(value, list))
+    return tuple([item(v) for v in _expect(value, list)])
 
 
 def _fixed(items: tuple[Reader, ...], value: Any) -> tuple[Any, ...]:
@@ -98,7 +98,7 @@ def _plain(kind: type) -> Reader:
     if dataclasses.is_dataclass(kind):
         return _dataclass(kind)
     if issubclass(kind, Enum):
-        return functools.partial(_enum, kind)
+        return functools.partial(_enum, kind, {member.value: member for member in kind})
     if kind is bool or kind is str:
         return functools.partial(_expect, kind=kind)
     if kind is int:
@@ -112,7 +112,11 @@ def _plain(kind: type) -> Reader:
     raise TypeError(f"no JSON reader for {kind.__name__}")
 
 
-def _enum(kind: type[Enum], value: Any) -> Enum:
+def _enum(kind: type[Enum], members: Mapping[Any, Enum], value: Any) -> Enum:
+    try:
+        return members[value]
+    except (KeyError, TypeError):
+        pass  # not a value of a member: the enum's own lookup (aliases, `_missing_`) decides
     try:
         return kind(value)
     except ValueError:
@@ -126,10 +130,13 @@ def _int(value: Any) -> int:
 
 
 def _number(kind: type[float] | type[Decimal], value: Any) -> float | Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise DecodeError(f"expected a number, found {value!r}")
+    if type(value) is not str:  # a str, how Decimals are written, goes straight through
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise DecodeError(f"expected a number, found {value!r}")
+        if kind is Decimal:
+            value = str(value)
     try:
-        return kind(value if kind is float else str(value))
+        return kind(value)
     except (ValueError, InvalidOperation):
         raise DecodeError(f"{value!r} is not a number") from None
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 __all__ = ["load_validation", "validate"]
 
+import gc
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated
@@ -73,6 +75,25 @@ def validate(
         raise typer.Exit(1)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a period is read and compared.
+
+    A year is tens of thousands of rows, events and checks, all kept until the result is
+    built: the collector would walk them again and again and free nothing (a third of the
+    time of a year's validation). Reference counting still frees what is dropped; the
+    collector resumes, as it was, when the comparison is done.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@_collector_paused()
 def load_validation(
     session: Transaction,
     accounts: Sequence[str],
