@@ -302,7 +302,7 @@ class Engine:
                 traded_today=activity.traded_today,
             ),
             tax=tax.inputs(),
-            now=self._clock(),
+            now=now,
             submit=submit,
             withdrawal=withdrawal,
         )
