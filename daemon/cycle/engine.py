@@ -286,7 +286,6 @@ class Engine:
             kill = kill_switch_state(session)
             state = account_state(session, account)
             activity = recent_activity(session, account, now, exchange)
-        is_open = market_open(now, exchange) and snapshot.market_open is not False
         given = decision_input(
             self._settings,
             account,
@@ -296,7 +295,9 @@ class Engine:
                 kill_switch_reason=(kill.reason or "engaged") if kill.engaged else None,
                 trading_state=state.state,
                 trading_state_reason=state.reason,
-                market_open=settings.policy.outside_hours or is_open,
+                # Outside hours, the calendar is not asked: building its minutes costs memory.
+                market_open=settings.policy.outside_hours
+                or (market_open(now, exchange) and snapshot.market_open is not False),
                 busy_symbols=busy,
                 orders_in_last_minute=activity.sent_last_minute,
                 traded_today=activity.traded_today,
