@@ -4,6 +4,7 @@ terms and risk limits."""
 from __future__ import annotations
 
 __all__ = [
+    "alternate_symbols",
     "decision_input",
     "order_terms",
     "planning_policy",
@@ -137,5 +138,10 @@ def decision_input(
         mode=settings.mode,
         submit=submit,
         withdrawal=withdrawal,
-        alternates=frozenset(configured.tax.alternates.values()),
+        alternates=alternate_symbols(configured),
     )
+
+
+def alternate_symbols(account: AccountSettings) -> frozenset[str]:
+    """Return the symbols the tax step may trade beyond the strategy's: the alternates."""
+    return frozenset(account.tax.alternates.values())

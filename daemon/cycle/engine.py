@@ -35,7 +35,7 @@ from daemon.audit.events import (
     SnapshotTaken,
     TargetsChosen,
 )
-from daemon.config.policy import decision_input
+from daemon.config.policy import alternate_symbols, decision_input
 from daemon.config.settings import AccountSettings, Settings
 from daemon.core.calendar import market_open, trading_day
 from daemon.core.cycle_report import CycleReport, OrderOutcome
@@ -47,7 +47,7 @@ from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
-from daemon.cycle.tax import TaxCycle, tax_symbols
+from daemon.cycle.tax import TaxCycle
 from daemon.logs import Log, get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
@@ -180,7 +180,7 @@ class Engine:
     ) -> CycleReport:
         broker = ReadRetrying(self._broker_for(account), log=log, sleep=self._sleep)
         strategy = self._strategy_for(account)
-        universe = sorted(set(strategy.universe()) | tax_symbols(self._settings, account))
+        universe = sorted(set(strategy.universe()) | alternate_symbols(settings))
         given, tax = self._gather(
             broker, strategy, account, settings, universe, cycle_id, submit, withdrawal, log
         )

@@ -10,7 +10,7 @@ sale recorded.
 
 from __future__ import annotations
 
-__all__ = ["TaxCycle", "empty_ledger", "tax_symbols"]
+__all__ = ["TaxCycle", "empty_ledger"]
 
 import contextlib
 from collections.abc import Mapping
@@ -38,11 +38,6 @@ from daemon.store.tax_sources import RecordedSale, record_fills, record_reinvest
 from daemon.store.trading_state import ReadingMark, reading_mark
 
 _ZERO = Decimal(0)
-
-
-def tax_symbols(settings: Settings, account: str) -> set[str]:
-    """Return the symbols the tax step may trade beyond the strategy's: the alternates."""
-    return set(settings.account(account).tax.alternates.values())
 
 
 def empty_ledger(settings: Settings, account: str, now: datetime) -> TaxInputs:
