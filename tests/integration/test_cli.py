@@ -94,6 +94,22 @@ def test_offline_plan_prints_the_documented_json(example: Path, tmp_path: Path) 
     assert not (tmp_path / "state" / "trimtab.db").exists()
 
 
+def test_offline_plan_goes_through_the_tax_and_pre_trade_decisions(
+    example: Path, tmp_path: Path
+) -> None:
+    text = example.read_text().replace("restricted_symbols = []", 'restricted_symbols = ["VXUS"]')
+    example.write_text(text)
+    args = ("plan", "-c", str(example), "-a", "brokerage", "--holdings")
+    result = json.loads(invoke(*args, str(holdings_file(tmp_path)), "--json"))
+    refused = {(r["symbol"], r["side"], r["check"]) for r in result["refusals"]}
+    assert ("VXUS", "buy", "symbol_list") in refused
+    assert all("restricted_symbols" in r["reason"] for r in result["refusals"])
+    # A file has no lots: the tax step says so for the taxable account's sell.
+    assert any(note.startswith("tax:") for note in result["notes"])
+    text_output = invoke(*args, str(holdings_file(tmp_path)))
+    assert "refused buy VXUS: symbol_list: VXUS is on risk.restricted_symbols" in text_output
+
+
 @pytest.mark.parametrize(
     ("positions", "message"),
     [
