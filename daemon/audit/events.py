@@ -442,7 +442,7 @@ def decode(kind: str, payload: Mapping[str, Any]) -> AuditEvent | RawEvent:
     if event is None:
         return RawEvent(kind, payload, f"no event type for kind {kind!r}")
     try:
-        decoded: AuditEvent = from_jsonable(event, dict(payload))
+        decoded: AuditEvent = from_jsonable(event, payload)
     except DecodeError as exc:
         return RawEvent(kind, payload, str(exc))
     return decoded

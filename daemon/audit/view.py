@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["summarize"]
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from daemon.audit.events import (
@@ -143,4 +144,8 @@ def summarize(record: AuditRecord) -> str:
         summary = _summary(record.event)
     except ArithmeticError:  # a number too large to print as money: show it as stored
         summary = None
-    return str(dict(record.payload)) if summary is None else summary
+    if summary is not None:
+        return summary
+    # A payload edited into something other than an object is still shown, as it is.
+    payload = record.payload
+    return str(dict(payload)) if isinstance(payload, Mapping) else str(payload)
