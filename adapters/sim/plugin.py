@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PLUGIN", "SimPlugin"]
+__all__ = ["MIGRATIONS", "PLUGIN", "SimPlugin"]
 
 from pathlib import Path
 
@@ -11,6 +11,10 @@ from pydantic import BaseModel
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
 from adapters.sim.config import SimSettings
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+"""The sim's own Alembic branch (label `sim`), apart from trimtab's chain; named here so that
+loading the plugin loads no SQL."""
+
 
 class SimPlugin:
     """The built-in simulated broker, registered as `sim` in `trimtab.brokers`."""
@@ -18,8 +22,7 @@ class SimPlugin:
     def __init__(self) -> None:
         self.name: str = "sim"
         self.settings_model: type[BaseModel] = SimSettings
-        # Its own Alembic branch; named here so loading the plugin loads no SQL.
-        self.migrations: Path = Path(__file__).parent / "migrations"
+        self.migrations: Path = MIGRATIONS
 
     def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker:
         """Return a `SimBroker` for `env.account`, creating its paper account on first use."""

@@ -12,7 +12,6 @@ into JSON-ready dicts with numbers as strings (`to_json`).
 from __future__ import annotations
 
 __all__ = [
-    "MIGRATIONS",
     "ExactDecimal",
     "SimAccountRow",
     "SimBase",
@@ -29,7 +28,6 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -63,9 +61,6 @@ from daemon.core.money import cents
 # the kernel, declared in the import contract): money is stored the same way in every table.
 from daemon.store.types import ExactDecimal, UtcDateTime
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-"""The sim's Alembic version directory: its branch, apart from trimtab's own chain
-(`adapters.sim.plugin` names the same folder without loading SQL)."""
 OPEN_STATUSES = (OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value)
 
 

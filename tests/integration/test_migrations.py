@@ -18,7 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 
-from adapters.sim.store import MIGRATIONS, SimAccountRow, SimBase
+from adapters.sim.plugin import MIGRATIONS
+from adapters.sim.store import SimAccountRow, SimBase
 from daemon.bootstrap import broker_migrations
 from daemon.store.db import (
     Database,

@@ -407,7 +407,7 @@ from pathlib import Path
 from adapters.base import BrokerEnvironment
 from adapters.sim import SimSettings, StaticPrices
 from adapters.sim.broker import SimBroker
-from adapters.sim.store import MIGRATIONS
+from adapters.sim.plugin import MIGRATIONS
 from daemon.core.domain import OrderIntent, OrderType, Side
 from daemon.store.db import open_database
 
