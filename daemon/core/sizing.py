@@ -53,9 +53,8 @@ def size_buy(
     `price` is the higher of the planning price and a fresh quote; a limit order is
     bounded by its limit instead.
     """
-    unit = price
-    if terms.order_type is OrderType.LIMIT:
-        unit = cents_up(order.price * (1 + terms.limit_collar))
+    limit = limit_price(order, terms)
+    unit = limit if limit is not None else price
     if order.qty * unit <= spendable:
         return order
     qty = (max(spendable, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)

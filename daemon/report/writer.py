@@ -32,7 +32,7 @@ from daemon.store.db import Database
 REPORTS_DIR = "reports"
 
 
-class App(Protocol):
+class ReportSources(Protocol):
     """What writing a report needs of the running app (`daemon.bootstrap.App` has it): the
     report sits below the composition root and is handed these, never builds them."""
 
@@ -60,7 +60,7 @@ def report_path(state_dir: Path, day: date, account: str | None = None) -> Path:
 
 
 def write_daily_report(
-    app: App,
+    app: ReportSources,
     day: date,
     *,
     accounts: Sequence[str] | None = None,
@@ -100,7 +100,7 @@ def send_report(notifier: Notifier, written: ReportWritten) -> str:
 
 
 def publish_daily_report(
-    app: App, day: date, notify: Callable[[Message], None] | None = None
+    app: ReportSources, day: date, notify: Callable[[Message], None] | None = None
 ) -> ReportWritten | None:
     """Write the day's report and hand its message to `notify`: what the daemon runs after
     the day's last cycle and its end-of-day valuation. Never raises: a report that cannot be

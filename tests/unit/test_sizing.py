@@ -1,0 +1,57 @@
+"""Buys sized to the cash the sells left, limit prices and dollar amounts: pure rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from daemon.core.domain import OrderType, Side
+from daemon.core.planner import PlannedOrder
+from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
+
+D = Decimal
+MARKET = OrderTerms(min_trade_notional=D(50))
+LIMIT = OrderTerms(order_type=OrderType.LIMIT, limit_collar=D("0.01"), min_trade_notional=D(50))
+
+
+def buy(qty: str, price: str) -> PlannedOrder:
+    q, p = D(qty), D(price)
+    return PlannedOrder("VTI", Side.BUY, q, p, q * p, "VTI under target")
+
+
+def test_a_buy_the_cash_covers_is_left_as_planned() -> None:
+    order = buy("10", "100")
+    assert size_buy(order, D(100), D(1000), MARKET, D(1)) is order
+
+
+def test_a_market_buy_shrinks_to_whole_increments_at_the_higher_price() -> None:
+    sized = size_buy(buy("10", "100"), D(101), D(1000), MARKET, D(1))
+    assert sized is not None
+    assert (sized.qty, sized.notional) == (D(9), D("900.00"))
+    assert sized.reason == "VTI under target; reduced from 10 to 9 sh to fit cash after sells"
+
+
+def test_a_limit_buy_is_sized_at_its_limit_not_the_quote() -> None:
+    # The limit is $101.00 (1% past $100): 9 shares cost $909 at most, 10 would cost $1,010.
+    sized = size_buy(buy("10", "100"), D(100), D(1000), LIMIT, D(1))
+    assert sized is not None
+    assert sized.qty == D(9)
+    assert limit_price(buy("10", "100"), LIMIT) == D("101.00")
+
+
+def test_a_buy_below_the_minimum_trade_after_shrinking_is_dropped() -> None:
+    assert size_buy(buy("10", "100"), D(100), D(40), MARKET, D(1)) is None
+    assert size_buy(buy("10", "100"), D(100), D(-5), MARKET, D(1)) is None
+
+
+def test_limit_prices_round_away_from_the_quote() -> None:
+    sell = PlannedOrder("VTI", Side.SELL, D(1), D("100.004"), D("100.004"), "over target")
+    assert limit_price(buy("1", "100.004"), LIMIT) == D("101.01")
+    assert limit_price(sell, LIMIT) == D("99.00")
+    assert limit_price(sell, MARKET) is None
+
+
+def test_an_amount_never_spends_more_than_the_shares_it_replaces() -> None:
+    assert notional_amount(buy("3", "33.339")) == D("100.01")
+    assert buy_cost_bound(buy("3", "30"), D(31), limit=None, notional=D("90.00")) == D("90.00")
+    assert buy_cost_bound(buy("3", "30"), D(31), limit=D("30.30"), notional=None) == D("90.90")
+    assert buy_cost_bound(buy("3", "30"), D(31), limit=None, notional=None) == D(93)
