@@ -18,7 +18,15 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, handle_errors, load_app
+from daemon.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    fail,
+    handle_errors,
+    load_app,
+    styled,
+)
 from daemon.core.calendar import exchange_timezone, trading_day
 
 if TYPE_CHECKING:
@@ -153,7 +161,7 @@ def verify(config: ConfigOption = None) -> None:  # type: ignore[assignment]
         tail = f"no head file at {head_path}: records cut off the end would not show"
     else:
         tail = f"the head file's record {head.seq} is present and unchanged"
-    console.print(f"[green]audit chain intact[/] ({count} records; {tail})")
+    console.print(styled(("audit chain intact", "green"), f" ({count} records; {tail})"))
 
 
 @audit_app.command()

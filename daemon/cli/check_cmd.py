@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
+from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json, styled
 from daemon.core.calendar import exchange_calendar, exchange_timezone, quiet_pandas, trading_day
 from daemon.core.domain import CASH
 from daemon.core.errors import TrimtabError
@@ -176,17 +176,16 @@ def _print(rows: list[CheckRow]) -> None:
     for row in rows:
         style = styles[row.status]
         table.add_row(
-            escape(row.account),
-            escape(row.check),
-            f"[{style}]{row.status.upper()}[/]",
-            # Brokers' words are text from outside: never read them as markup.
-            escape(row.detail),
-            escape(row.fix),
+            row.account,
+            row.check,
+            Text(row.status.upper(), style=style),
+            row.detail,
+            row.fix,
         )
     console.print(table)
     bad = sorted({row.account for row in rows if row.status is Status.FAIL})
     if bad:
         count = sum(1 for row in rows if row.status is Status.FAIL)
-        console.print(f"[bold red]{count} check(s) failed[/] in: {', '.join(bad)}")
+        console.print(styled((f"{count} check(s) failed", "bold red"), f" in: {', '.join(bad)}"))
     else:
-        console.print("[green]every check passed[/]")
+        console.print("every check passed", style="green")

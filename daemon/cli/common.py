@@ -1,4 +1,12 @@
-"""What every command shares: the --config option, the console, and turning errors into exits."""
+"""What every command shares: the --config option, the consoles, and turning errors into exits.
+
+Every message trimtab prints may carry user or key text: a config value, a CSV cell, a key
+path like `[tax.outside_accounts]`. So the consoles here never read rich markup (a `[/x]` in a
+schedule would crash rich, a `[bold]` would restyle the line) and show control characters
+from input files as visible escapes. Style is given as data: `console.print(text,
+style="green")`, or `styled(("error:", "bold red"), " ", message)` for a line of parts.
+`tests/unit/test_cli_output.py` keeps markup out of the command modules.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +18,25 @@ __all__ = [
     "fail",
     "handle_errors",
     "load_app",
+    "print_config_error",
     "print_json",
+    "styled",
+    "visible",
 ]
 
 import json
 import os
+import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn, cast
 
 import typer
 from rich.console import Console
+from rich.style import Style
+from rich.text import Text
 
 from daemon.core.errors import ConfigError, TrimtabError
 
@@ -30,16 +45,81 @@ if TYPE_CHECKING:
 
 DEFAULT_CONFIG = Path("trimtab.toml")
 CONFIG_ENV = "TRIMTAB_CONFIG"
+# Piped or redirected output (a log file, an e-mail, a test) has no width of its own: tables
+# are laid out on a page this wide, and messages are never wrapped at all.
+PAGE_WIDTH = 140
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
-if not err_console.is_terminal:
-    # An error read from a pipe or a file is one line per message: never hard-wrapped mid-word
-    # at a width that depends on, say, the length of a temporary path.
-    err_console.soft_wrap = True
-if not console.is_terminal:
-    # Piped or redirected output (a log file, an e-mail) has no width: use a wide page.
-    console.width = 140
+# C0 and C1 control characters except newline and tab, DEL, and the bidirectional overrides
+# and isolates that reorder what a terminal shows (a CSV cell could make "sell" read "lles").
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Return `text` with control characters shown as escapes (`\\x1b`, `\\u202e`), not sent."""
+    return _INVISIBLE.sub(_escape_one, text)
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+class _PlainConsole(Console):
+    """A console that takes every string literally: no markup, no emoji codes, no control
+    characters. Tables' cells, titles and headers are strings rendered here too."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        options["markup"] = False
+        options["emoji"] = False
+        return super().render_str(visible(text), **options)
+
+
+class _StreamConsole:
+    """The console for whatever `sys.stdout` (or `sys.stderr`) is at the moment of printing.
+
+    Built when first used on a stream rather than at import: whether the stream is a terminal
+    decides colour, width and wrapping, and a test runner or a pipe may swap the stream after
+    this module is imported (a console made for a terminal at import would wrap an error at
+    the terminal's width when it is later written to a pipe).
+    """
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._stream: IO[str] | None = None
+        self._console: Console | None = None
+
+    def current(self) -> Console:
+        stream = sys.stderr if self._stderr else sys.stdout
+        if self._console is None or stream is not self._stream:
+            self._stream, self._console = stream, _console_for(stream)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.current(), name)
+
+
+def _console_for(stream: IO[str]) -> Console:
+    try:
+        terminal = stream.isatty()
+    except ValueError:  # a closed stream
+        terminal = False
+    if terminal:
+        return _PlainConsole(file=stream, highlight=False, markup=False, emoji=False)
+    return _PlainConsole(
+        file=stream,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        force_terminal=False,
+        color_system=None,
+        width=PAGE_WIDTH,
+        soft_wrap=True,
+    )
+
+
+# Typed as consoles: they forward every attribute to the console of the current stream.
+console = cast(Console, _StreamConsole(stderr=False))
+err_console = cast(Console, _StreamConsole(stderr=True))
 
 ConfigOption = Annotated[
     Path,
@@ -54,16 +134,28 @@ ConfigOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
+def styled(*parts: str | tuple[str, str | Style]) -> Text:
+    """Return one line of parts, each plain text or `(text, style)`, shown literally."""
+    line = Text()
+    for part in parts:
+        if isinstance(part, tuple):
+            line.append(visible(part[0]), style=part[1])
+        else:
+            line.append(visible(part))
+    return line
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print `error: message` on stderr and exit with `code` (2 for bad input, 1 otherwise)."""
+    err_console.print(styled(("error:", "bold red"), " ", message))
     raise typer.Exit(code)
 
 
 def print_config_error(exc: ConfigError) -> None:
-    err_console.print(f"[bold red]configuration has {len(exc.problems)} problem(s):[/]")
+    err_console.print(f"configuration has {len(exc.problems)} problem(s):", style="bold red")
     for problem in exc.problems:
-        err_console.print(f"  [bold]{problem.path}[/]: {problem.problem}")
-        err_console.print(f"      fix: {problem.fix}")
+        err_console.print(styled("  ", (problem.path, "bold"), ": ", problem.problem))
+        err_console.print(styled("      fix: ", problem.fix))
 
 
 @contextmanager

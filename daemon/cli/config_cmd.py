@@ -32,7 +32,7 @@ def check(config: ConfigOption = None) -> None:  # type: ignore[assignment]
     if problems:
         print_config_error(ConfigError(problems))
         raise typer.Exit(2)
-    console.print(f"[green]{path}: configuration OK[/]")
+    console.print(f"{path}: configuration OK", style="green")
 
 
 @config_app.command()

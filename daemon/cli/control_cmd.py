@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
+from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json, styled
 from daemon.core.domain import TradingState
 
 
@@ -41,8 +41,10 @@ def kill(
                 at=app.clock(),
             )
         console.print(
-            f"[bold red]kill switch engaged[/] ({state.reason}); "
-            "nothing will be submitted until `trimtab resume`"
+            styled(
+                ("kill switch engaged", "bold red"),
+                f" ({state.reason}); nothing will be submitted until `trimtab resume`",
+            )
         )
         if cancel_open:
             failures = 0
@@ -92,9 +94,9 @@ def resume(
                 )
                 resumed.append(f"{name} (was {was.state}: {was.reason})")
     if before.engaged:
-        console.print("[green]kill switch cleared[/]; cycles may submit again")
+        console.print(styled(("kill switch cleared", "green"), "; cycles may submit again"))
     for line in resumed:
-        console.print(f"[green]active again[/]: {line}")
+        console.print(styled(("active again", "green"), f": {line}"))
     if not before.engaged and not resumed:
         console.print("nothing was stopped; nothing changed (recorded anyway)")
 
@@ -156,11 +158,11 @@ def status(
             }
         )
         return
-    switch = "[green]clear[/]"
+    switch: tuple[str | tuple[str, str], ...] = (("clear", "green"),)
     if kill_state.engaged:
         since = f" since {kill_state.since:%Y-%m-%d %H:%M} UTC" if kill_state.since else ""
-        switch = f"[bold red]ENGAGED[/]{since} ({kill_state.reason})"
-    console.print(f"mode: [bold]{app.settings.mode}[/]   kill switch: {switch}")
+        switch = (("ENGAGED", "bold red"), f"{since} ({kill_state.reason})")
+    console.print(styled("mode: ", (str(app.settings.mode), "bold"), "   kill switch: ", *switch))
     table = Table()
     for column in (
         "Account",

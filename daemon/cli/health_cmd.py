@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json
+from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json, styled
 
 
 def health(
@@ -77,10 +78,10 @@ def health(
         for column in ("Check", "Account", "", "Detail"):
             table.add_column(column)
         for check in report.checks:
-            mark = "[green]ok[/]" if check.ok else "[bold red]FAIL[/]"
+            mark = Text("ok", style="green") if check.ok else Text("FAIL", style="bold red")
             table.add_row(check.name, check.account or "", mark, check.detail)
         console.print(table)
-        verdict = "[green]healthy[/]" if report.ok else "[bold red]unhealthy[/]"
-        console.print(verdict + (f" (notification: {sent})" if sent else ""))
+        verdict = ("healthy", "green") if report.ok else ("unhealthy", "bold red")
+        console.print(styled(verdict, f" (notification: {sent})" if sent else ""))
     if not report.ok:
         raise typer.Exit(1)

@@ -13,7 +13,15 @@ import typer
 from rich import box
 from rich.table import Table
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    fail,
+    load_app,
+    print_json,
+    styled,
+)
 from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.core.money import usd
 
@@ -77,8 +85,11 @@ def _print_view(view: AccountPerformance) -> None:
     name = view.account or "household"
     summary = view.summary
     console.print(
-        f"[bold]{name}[/] on {view.as_of}: value {_money(view.value)}, cash "
-        f"{_money(view.cash)}, day change {_money(view.day_change)}"
+        styled(
+            (name, "bold"),
+            f" on {view.as_of}: value {_money(view.value)}, cash "
+            f"{_money(view.cash)}, day change {_money(view.day_change)}",
+        )
     )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("", "day", "month", "year", "since start"):
@@ -137,7 +148,7 @@ def record(
         else:
             failed = True
             problems = result.error or "; ".join(result.point.problems if result.point else [])
-            console.print(f"[red]{result.account}: not recorded: {problems}[/]")
+            console.print(f"{result.account}: not recorded: {problems}", style="red")
     if failed:
         raise typer.Exit(1)
 
@@ -258,6 +269,8 @@ def alerts(
         return
     for row in rows:
         console.print(
-            f"[bold]{row.account}[/] {row.key} \\[{row.state}] since "
-            f"{row.since:%Y-%m-%d %H:%M} UTC: {row.message}"
+            styled(
+                (row.account, "bold"),
+                f" {row.key} [{row.state}] since {row.since:%Y-%m-%d %H:%M} UTC: {row.message}",
+            )
         )

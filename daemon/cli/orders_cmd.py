@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
 from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.core.money import usd
 
@@ -91,28 +91,30 @@ def orders(
     unresolved = sum(1 for line in lines if line.status in ("submitting", "unknown"))
     if unresolved:
         console.print(
-            f"[bold red]{unresolved} order(s) unresolved[/]: the next cycle looks them up at the "
-            "broker by client order id before it sends anything"
+            styled(
+                (f"{unresolved} order(s) unresolved", "bold red"),
+                ": the next cycle looks them up at the broker by client order id before it "
+                "sends anything",
+            )
         )
 
 
-def _cells(line: OrderLine, tz: ZoneInfo) -> tuple[str, ...]:
+def _cells(line: OrderLine, tz: ZoneInfo) -> tuple[str | Text, ...]:
     style = _STATUS_STYLE.get(line.status)
-    status = f"[{style}]{escape(line.status)}[/]" if style else escape(line.status)
+    status = Text(line.status, style=style or "")
     return (
         line.created_at.astimezone(tz).strftime("%H:%M:%S"),
-        escape(line.account),
-        escape(line.client_order_id),
-        escape(_slot(line)),
-        escape(line.symbol),
-        escape(line.side),
+        line.account,
+        line.client_order_id,
+        _slot(line),
+        line.symbol,
+        line.side,
         _qty(line.qty) if line.notional is None else usd(line.notional),
         status,
         _qty(line.filled_qty),
         "" if line.avg_fill_price is None else usd(line.avg_fill_price),
-        escape(line.broker_order_id or ""),
-        # Broker messages are text from outside: never let them be read as markup.
-        escape(line.message),
+        line.broker_order_id or "",
+        line.message,
     )
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
 from daemon.cli.holdings_file import read_holdings
 from daemon.cli.render import plan_json, print_plan
 from daemon.core.calendar import trading_day
@@ -74,14 +74,20 @@ def parse_amount(text: str, option: str) -> Decimal:
 
 def _print_report(report: CycleReport) -> None:
     if report.plan is None:
-        console.print(f"[bold red]{report.account}: cycle failed[/]: {report.error}")
+        console.print(styled((f"{report.account}: cycle failed", "bold red"), f": {report.error}"))
         return
-    label = ""
+    label, synthetic = "", False
     if report.snapshot is not None:
         sources = {q.source for q in report.snapshot.quotes.values()}
         synthetic = any(q.synthetic for q in report.snapshot.quotes.values())
-        label = ", ".join(sorted(sources)) + (" [bold yellow](SYNTHETIC)[/]" if synthetic else "")
-    print_plan(console, f"{report.account} ({report.cycle_id})", report.plan, price_label=label)
+        label = ", ".join(sorted(sources))
+    print_plan(
+        console,
+        f"{report.account} ({report.cycle_id})",
+        report.plan,
+        price_label=label,
+        synthetic=synthetic,
+    )
     if report.review is not None:
         _print_refusals(report.review.denied)
     console.print()
@@ -90,8 +96,11 @@ def _print_report(report: CycleReport) -> None:
 def _print_refusals(refusals: Sequence[CheckDecision]) -> None:
     for refusal in refusals:
         console.print(
-            f"  [yellow]refused[/] {refusal.side} {refusal.symbol}: "
-            f"{refusal.check}: {refusal.reason}"
+            styled(
+                "  ",
+                ("refused", "yellow"),
+                f" {refusal.side} {refusal.symbol}: {refusal.check}: {refusal.reason}",
+            )
         )
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 __all__ = ["plan_json", "print_plan"]
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from daemon.cli.common import styled
 from daemon.core.domain import CASH
-from daemon.core.money import usd
+from daemon.core.money import cents, usd
 
 if TYPE_CHECKING:
     from daemon.core.planner import Plan
@@ -27,7 +29,9 @@ def _qty(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def print_plan(console: Console, title: str, plan: Plan, *, price_label: str = "") -> None:
+def print_plan(
+    console: Console, title: str, plan: Plan, *, price_label: str = "", synthetic: bool = False
+) -> None:
     """Print the drift table and the orders of one plan."""
     drift = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     for column in (
@@ -45,7 +49,7 @@ def print_plan(console: Console, title: str, plan: Plan, *, price_label: str = "
         drift.add_column(column, justify="left" if column in ("Symbol", "Note", "") else "right")
     for row in plan.drift:
         band = "" if row.symbol == CASH or not row.managed else f"{_pct(row.low)}–{_pct(row.high)}"
-        flag = "[bold red]OUT[/]" if row.out_of_band else ""
+        flag = Text("OUT", style="bold red") if row.out_of_band else ""
         drift.add_row(
             row.symbol,
             _qty(row.qty) if row.symbol != CASH else "",
@@ -65,11 +69,11 @@ def print_plan(console: Console, title: str, plan: Plan, *, price_label: str = "
     )
     if price_label:
         summary += f"  prices: {price_label}"
-    console.print(summary)
+    console.print(styled(summary, (" (SYNTHETIC)", "bold yellow") if synthetic else ""))
     for note in plan.notes:
         console.print(f"  note: {note}")
     if not plan.orders:
-        console.print("[green]no orders[/]")
+        console.print("no orders", style="green")
         return
     orders = Table(title="orders", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("Side", "Symbol", "Qty", "Price", "Notional", "Reason"):
@@ -88,18 +92,45 @@ def print_plan(console: Console, title: str, plan: Plan, *, price_label: str = "
     console.print(orders)
 
 
+# A weight or band to a millionth (0.0001 %) says everything a person or a script needs;
+# the planner's exact quotients run to 28 digits and come out as `0E-40` when zero.
+WEIGHT_PLACES = Decimal("0.000001")
+
+
+def _weight(value: Decimal) -> str:
+    return _plain(value.quantize(WEIGHT_PLACES, rounding=ROUND_HALF_EVEN))
+
+
+def _money(value: Decimal) -> str:
+    return _plain(cents(value))
+
+
+def _plain(value: Decimal) -> str:
+    """Return `value` in positional notation (never `1E+3` or `0E-40`), without `-0`."""
+    return f"{value:f}" if value != 0 else f"{abs(value):f}"
+
+
+def _amount(value: Decimal) -> str:
+    """A quantity or a price as given, trailing zeros dropped, never with an exponent."""
+    return _plain(value.normalize())
+
+
 def plan_json(plan: Plan, review: RiskReview | None = None) -> dict[str, Any]:
     """The documented JSON shape of a plan (see README, "Offline planning"), with every
-    order the pre-trade checks refused."""
+    order the pre-trade checks refused.
+
+    Numbers are strings in positional notation: money to the cent, weights and bands to six
+    decimal places (fractions of one), quantities and prices as the plan has them.
+    """
     refusals = review.denied if review is not None else ()
     return {
         "orders": [
             {
                 "symbol": o.symbol,
                 "side": o.side,
-                "qty": o.qty,
-                "price": o.price,
-                "notional": o.notional,
+                "qty": _amount(o.qty),
+                "price": _amount(o.price),
+                "notional": _money(o.notional),
                 "reason": o.reason,
             }
             for o in plan.orders
@@ -107,30 +138,30 @@ def plan_json(plan: Plan, review: RiskReview | None = None) -> dict[str, Any]:
         "drift": [
             {
                 "symbol": r.symbol,
-                "weight": r.weight,
-                "target": r.target,
-                "low": r.low,
-                "high": r.high,
+                "weight": _weight(r.weight),
+                "target": _weight(r.target),
+                "low": _weight(r.low),
+                "high": _weight(r.high),
                 "out_of_band": r.out_of_band,
                 "managed": r.managed,
-                "qty": r.qty,
-                "qty_after": r.qty_after,
-                "weight_after": r.weight_after,
+                "qty": _amount(r.qty),
+                "qty_after": _amount(r.qty_after),
+                "weight_after": _weight(r.weight_after),
                 "note": r.note,
             }
             for r in plan.drift
         ],
-        "nav": plan.nav,
-        "cash_before": plan.cash_before,
-        "cash_after": plan.cash_after,
+        "nav": _money(plan.nav),
+        "cash_before": _money(plan.cash_before),
+        "cash_after": _money(plan.cash_after),
         "triggered": plan.triggered,
         "notes": list(plan.notes),
         "refusals": [
             {
                 "symbol": d.symbol,
                 "side": d.side,
-                "qty": d.qty,
-                "notional": d.notional,
+                "qty": _amount(d.qty),
+                "notional": _money(d.notional),
                 "check": d.check,
                 "reason": d.reason,
             }

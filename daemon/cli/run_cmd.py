@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    fail,
+    load_app,
+    print_json,
+    styled,
+)
 from daemon.cli.plan_cmd import AccountOption, WithdrawOption, _print_report, parse_amount
 from daemon.cli.render import plan_json
 from daemon.core.money import usd
@@ -64,7 +72,7 @@ def run(
             try:
                 reports.append(app.engine().run_once(name, force=force, withdrawal=withdrawal))
             except SlotAlreadyRan as exc:
-                console.print(f"[yellow]{name}: skipped[/]: {exc}")
+                console.print(styled((f"{name}: skipped", "yellow"), f": {exc}"))
         if as_json:
             print_json(
                 [
@@ -104,7 +112,9 @@ def _print_outcomes(report: CycleReport) -> None:
     if report.outcome == "failed":
         return
     if not report.submitted:
-        console.print(f"[bold]{report.account}[/]: nothing submitted ({report.why_not_submitted})")
+        console.print(
+            styled((report.account, "bold"), f": nothing submitted ({report.why_not_submitted})")
+        )
         return
     for outcome in report.outcomes:
         order = outcome.order

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    fail,
+    load_app,
+    print_json,
+    styled,
+)
 from daemon.core.money import usd
 
 if TYPE_CHECKING:
@@ -120,7 +128,7 @@ def state(
     if as_json:
         print_json(result)
         return
-    console.print(f"[bold]{name}[/] (simulated) cash {usd(Decimal(result['cash']))}")
+    console.print(styled((name, "bold"), f" (simulated) cash {usd(Decimal(result['cash']))}"))
     table = Table(title="positions", title_justify="left")
     for column in ("Symbol", "Qty", "Avg cost"):
         table.add_column(column)

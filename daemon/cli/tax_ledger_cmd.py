@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    fail,
+    load_app,
+    print_json,
+    styled,
+)
 from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import Side
 from daemon.core.errors import DataError
@@ -379,9 +387,12 @@ def report(
     console.print(f"harvested losses: {harvested_total:,.2f} in {len(harvested)} sale(s)")
     for sale in unmatched:
         console.print(
-            f"[yellow]warning:[/] {sale.qty - sale.matched_qty:f} of {sale.qty:f} {sale.symbol} "
-            f"sold in {sale.account} on {sale.sold} had no recorded lot and are not reported: "
-            "import their lots (trimtab tax import)"
+            styled(
+                ("warning:", "yellow"),
+                f" {sale.qty - sale.matched_qty:f} of {sale.qty:f} {sale.symbol} "
+                f"sold in {sale.account} on {sale.sold} had no recorded lot and are not reported: "
+                "import their lots (trimtab tax import)",
+            )
         )
 
 

@@ -20,10 +20,9 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.table import Table
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
 from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.core.domain import OrderStatus
 from daemon.core.money import usd
@@ -184,7 +183,7 @@ def _print(result: Validation, tz: ZoneInfo) -> None:
     summary = Table(title=f"paper validation {period}", title_justify="left", box=box.SIMPLE_HEAD)
     summary.add_column("")
     for account in result.accounts:
-        summary.add_column(escape(account.account), justify="right")
+        summary.add_column(account.account, justify="right")
     for label, cell in _MEASURES:
         summary.add_row(label, *(cell(a) for a in result.accounts))
     console.print(summary)
@@ -205,9 +204,9 @@ def _print(result: Validation, tz: ZoneInfo) -> None:
             table.add_column(column)
         for d in out:
             table.add_row(
-                escape(d.account),
-                escape(d.cycle_id),
-                escape(d.symbol),
+                d.account,
+                d.cycle_id,
+                d.symbol,
                 _pct(d.weight),
                 _pct(d.target),
                 f"{_pct(d.low)}-{_pct(d.high)}",
@@ -220,8 +219,8 @@ def _print(result: Validation, tz: ZoneInfo) -> None:
         for m in result.mismatches:
             table.add_row(
                 f"{m.at.astimezone(tz):%Y-%m-%d %H:%M}",
-                escape(m.account),
-                escape(m.symbol),
+                m.account,
+                m.symbol,
                 _qty(m.expected),
                 _qty(m.broker),
             )
@@ -229,14 +228,16 @@ def _print(result: Validation, tz: ZoneInfo) -> None:
     for finding in result.findings:
         style = "bold red" if finding.severity == "problem" else "yellow"
         console.print(
-            f"[{style}]{finding.severity.upper()}[/] {escape(finding.account)}: "
-            f"{escape(finding.what)}\n    fix: {escape(finding.fix)}"
+            styled(
+                (finding.severity.upper(), style),
+                f" {finding.account}: {finding.what}\n    fix: {finding.fix}",
+            )
         )
     problems = sum(1 for f in result.findings if f.severity == "problem")
     if problems:
-        console.print(f"[bold red]{problems} problem(s): validation failed[/]")
+        console.print(f"{problems} problem(s): validation failed", style="bold red")
     else:
-        console.print("[green]validation passed[/]")
+        console.print("validation passed", style="green")
 
 
 def _print_orders(orders: Sequence[OrderCheck]) -> None:
@@ -257,9 +258,9 @@ def _print_orders(orders: Sequence[OrderCheck]) -> None:
         table.add_column(column, overflow="fold" if column == "Detail" else "ellipsis")
     for o in orders:
         table.add_row(
-            escape(o.account),
-            escape(o.client_order_id),
-            escape(o.symbol),
+            o.account,
+            o.client_order_id,
+            o.symbol,
             str(o.side),
             _qty(o.qty),
             o.outcome,
@@ -267,8 +268,7 @@ def _print_orders(orders: Sequence[OrderCheck]) -> None:
             _money(o.planned_price),
             _money(o.fill_price),
             "" if o.slippage_bps is None else str(o.slippage_bps),
-            # Broker messages are text from outside: never read them as markup.
-            escape(o.detail),
+            o.detail,
         )
     console.print(table)
 
