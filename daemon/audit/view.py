@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-__all__ = ["summarize"]
+__all__ = ["readable", "summarize"]
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from daemon.audit.events import (
+    AlertChanged,
     AuditEvent,
     CashMovement,
+    ConfigRejected,
+    ConfigReloaded,
     CycleFailed,
     CycleFinished,
     CycleStarted,
@@ -18,9 +22,13 @@ from daemon.audit.events import (
     OrderResult,
     PlanMade,
     RawEvent,
+    Reconciled,
     RiskDecisions,
     SnapshotTaken,
     TargetsChosen,
+    TaxDecisions,
+    TaxLots,
+    TradingStateChanged,
 )
 from daemon.audit.record import AuditRecord
 from daemon.core.money import usd
@@ -110,36 +118,152 @@ def _cash(e: CashMovement) -> str:
     return f"{e.kind} {_money(e.amount)}; cash now {_money(e.cash_after)}"
 
 
+def _qty(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _reconciled(e: Reconciled) -> str:
+    held = ", ".join(f"{_qty(q)} {s}" for s, q in sorted(e.positions.items()))
+    head = "baseline: broker positions taken as the book" if e.baseline else "reconciled"
+    lines = [f"{head}; cash {_money(e.cash)}; positions: {held or 'none'}"]
+    lines += [
+        f"  fill {f.side} {_qty(f.qty)} {f.symbol} @ {_money(f.price)} ({f.client_order_id})"
+        for f in e.new_fills
+    ]
+    if e.external_fills:
+        lines.append(f"  fills not trimtab's: {', '.join(e.external_fills)}")
+    lines += [
+        f"  open order not trimtab's: {o.side} {_qty(o.qty)} {o.symbol} ({o.status})"
+        for o in e.external_open_orders
+    ]
+    if e.unresolved_symbols:
+        lines.append(f"  unresolved: {', '.join(e.unresolved_symbols)}")
+    lines += [
+        f"  MISMATCH {s}: book {_qty(m.expected)}, broker {_qty(m.broker)}"
+        for s, m in sorted(e.mismatches.items())
+    ]
+    return "\n".join(lines)
+
+
+def _config_rejected(e: ConfigRejected) -> str:
+    lines = [f"configuration refused ({e.action}): {len(e.problems)} problem(s)"]
+    lines += [f"  {p.path}: {p.problem} (fix: {p.fix})" for p in e.problems]
+    return "\n".join(lines)
+
+
+def _config_reloaded(e: ConfigReloaded) -> str:
+    changed = ", ".join(e.changed) or "nothing"
+    return f"configuration reloaded; mode {e.mode}; changed: {changed}"
+
+
+def _trading_state(e: TradingStateChanged) -> str:
+    return f"trading {e.before} -> {e.after} by {e.actor}: {e.reason}"
+
+
+def _tax_decisions(e: TaxDecisions) -> str:
+    lines = [f"{len(e.decisions)} tax decision(s); lots by {e.lot_method}"]
+    for d in e.decisions:
+        until = f" until {d.until}" if d.until else ""
+        lines.append(
+            f"  {d.action} {d.symbol} {_qty(d.qty_before)} -> {_qty(d.qty_after)}{until}: "
+            f"{d.reason}"
+        )
+    if e.harvest:
+        lines.append(f"  harvest: {', '.join(e.harvest)}")
+    return "\n".join(lines)
+
+
+def _tax_lots(e: TaxLots) -> str:
+    if e.rejected:
+        rejected = [e.rejected] if isinstance(e.rejected, str) else list(e.rejected)
+        what = f"import of {e.imported}" if e.imported else "declared trade"
+        return "\n".join([f"{what} refused:", *(f"  {r}" for r in rejected)])
+    if e.imported is not None:
+        return f"imported {e.lots} lot(s) from {e.imported}"
+    if e.declared is not None:
+        t = e.declared
+        return (
+            f"declared {t.side} {t.qty} {t.symbol} in {t.account} on {t.date} for {t.amount}"
+            f" (recorded as {e.recorded_as} {e.id})"
+        )
+    lines = [f"{len(e.sales or ())} sale(s) added to the ledger"]
+    lines += [
+        f"  {s.symbol} {_qty(s.qty)} sold {s.sold} for {_money(s.proceeds)} ({s.method})"
+        for s in e.sales or ()
+    ]
+    return "\n".join(lines)
+
+
+def _alert(e: AlertChanged) -> str:
+    title = f" {e.title}" if e.title else ""
+    detail = f": {e.detail}" if e.detail else ""
+    return f"{e.severity} {e.key} {e.status}{title}{detail}"
+
+
+def readable(value: Any, indent: str = "") -> str:
+    """Return JSON-like data as indented `key: value` lines a person can read."""
+    if isinstance(value, Mapping):
+        if not value:
+            return f"{indent}(empty)"
+        lines = []
+        for key, item in value.items():
+            if isinstance(item, Mapping | list | tuple) and item:
+                lines.append(f"{indent}{key}:")
+                lines.append(readable(item, indent + "  "))
+            else:
+                lines.append(f"{indent}{key}: {_scalar(item)}")
+        return "\n".join(lines)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if all(not isinstance(v, Mapping | list | tuple) for v in value):
+            return indent + ", ".join(_scalar(v) for v in value)
+        return "\n".join(
+            readable(v, indent + "  ").replace(indent + "  ", indent + "- ", 1) for v in value
+        )
+    return indent + _scalar(value)
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple) and not value:
+        return "none"
+    if isinstance(value, Mapping) and not value:
+        return "(empty)"
+    return str(value)
+
+
+_SUMMARIES: Mapping[type[Any], Callable[[Any], str]] = {
+    CycleStarted: _cycle_started,
+    SnapshotTaken: _snapshot,
+    TargetsChosen: _targets,
+    PlanMade: _plan,
+    RiskDecisions: _decisions,
+    OrderIntentSent: _intent,
+    OrderResult: _result,
+    CycleFinished: _finished,
+    CycleFailed: lambda e: f"{e.error_type}: {e.error}",
+    KillSwitchChanged: _kill,
+    CashMovement: _cash,
+    Reconciled: _reconciled,
+    ConfigRejected: _config_rejected,
+    ConfigReloaded: _config_reloaded,
+    TradingStateChanged: _trading_state,
+    TaxDecisions: _tax_decisions,
+    TaxLots: _tax_lots,
+    AlertChanged: _alert,
+}
+
+
 def _summary(event: AuditEvent | RawEvent) -> str | None:
-    match event:
-        case CycleStarted():
-            return _cycle_started(event)
-        case SnapshotTaken():
-            return _snapshot(event)
-        case TargetsChosen():
-            return _targets(event)
-        case PlanMade():
-            return _plan(event)
-        case RiskDecisions():
-            return _decisions(event)
-        case OrderIntentSent():
-            return _intent(event)
-        case OrderResult():
-            return _result(event)
-        case CycleFinished():
-            return _finished(event)
-        case CycleFailed():
-            return f"{event.error_type}: {event.error}"
-        case KillSwitchChanged():
-            return _kill(event)
-        case CashMovement():
-            return _cash(event)
-    return None
+    render = _SUMMARIES.get(type(event))
+    return None if render is None else render(event)
 
 
 def summarize(record: AuditRecord) -> str:
-    """Return a short text a person can read for `record`: its JSON for a kind without a
-    summary, or for a payload its kind's event type cannot read."""
+    """Return a short text a person can read for `record`; its payload as `key: value` lines
+    for a payload its kind's event type cannot read."""
     try:
         summary = _summary(record.event)
     except ArithmeticError:  # a number too large to print as money: show it as stored
@@ -147,5 +271,4 @@ def summarize(record: AuditRecord) -> str:
     if summary is not None:
         return summary
     # A payload edited into something other than an object is still shown, as it is.
-    payload = record.payload
-    return str(dict(payload)) if isinstance(payload, Mapping) else str(payload)
+    return readable(record.payload)

@@ -158,7 +158,10 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
                 withdrawal=withdrawal,
             )
         )
-    except (DataError, StrategyError) as exc:
+    except DataError as exc:
+        # Everything the offline plan knows came from the file: a data problem is bad input.
+        fail(str(exc), 2)
+    except StrategyError as exc:
         fail(str(exc), 1)
     if as_json:
         print_json(plan_json(decision.plan, decision.review))

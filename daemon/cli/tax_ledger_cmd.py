@@ -103,7 +103,7 @@ def import_file(
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            fail(f"{file}: cannot read it as UTF-8 text ({exc.__class__.__name__})")
+            fail(f"{file}: cannot read it as UTF-8 text ({exc.__class__.__name__})", 2)
         try:
             rows = parse_lots_csv(
                 text,
@@ -116,7 +116,7 @@ def import_file(
                 AuditLog(session).append(TaxLots(imported=str(file), lots=count), at=app.clock())
         except LotImportError as exc:
             _audit(app, TaxLots(imported=str(file), rejected=tuple(exc.problems)))
-            fail(str(exc))
+            fail(str(exc), 2)
         console.print(f"imported {count} lot(s) from {file}")
 
 

@@ -29,7 +29,7 @@ from daemon.audit.events import (
 )
 from daemon.audit.jsonable import canonical_json
 from daemon.audit.record import AuditRecord
-from daemon.audit.view import summarize
+from daemon.audit.view import readable, summarize
 from daemon.core.domain import OrderStatus, Side, TradingState
 
 TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
@@ -192,4 +192,7 @@ def test_records_written_before_events_had_types_read_as_events(
 def test_a_record_no_type_reads_is_shown_raw(kind: str, payload: Any) -> None:
     assert isinstance(decode(kind, payload), RawEvent)
     record = AuditRecord(1, datetime.now(UTC), kind, "a", None, payload, "", "")
-    assert summarize(record) == str(payload)
+    # As readable `key: value` text, never a Python repr of the stored JSON.
+    assert summarize(record) == readable(payload)
+    assert "{'" not in summarize(record)
+    assert "['" not in summarize(record)
