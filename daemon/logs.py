@@ -1,12 +1,25 @@
 """structlog set-up: pretty on a terminal, JSON lines otherwise; configured once, at start.
 
+A person at a terminal reads a command's tables, not its log: there only warnings and errors
+are shown unless the command line asks for more (`trimtab -v` the configured `[log] level`,
+`-vv` debug). A log going to a file, a pipe or journald keeps the configured level. The
+daemon in the foreground (`trimtab run` without `--once`) logs at the configured level
+wherever it writes: its log is its output.
+
 structlog (and the rich tracebacks it loads) is imported when logging is configured or a
 logger is made, not when this module is: `trimtab --help` logs nothing and starts without it.
 """
 
 from __future__ import annotations
 
-__all__ = ["Log", "configure_logging", "get_logger"]
+__all__ = [
+    "Log",
+    "configure_logging",
+    "effective_level",
+    "get_logger",
+    "set_verbosity",
+    "verbosity",
+]
 
 import logging
 import sys
@@ -44,12 +57,46 @@ _LEVELS = {
 }
 
 
+_verbosity = 0
+"""How many `-v` the command line gave; see the module's docstring."""
+
+
+def set_verbosity(count: int) -> None:
+    """Record the command line's `-v` count for the next `configure_logging`."""
+    global _verbosity  # noqa: PLW0603 - one process-wide setting, set once by the CLI
+    _verbosity = count
+
+
+def verbosity() -> int:
+    """Return the `-v` count recorded by `set_verbosity`."""
+    return _verbosity
+
+
+def effective_level(level: str, *, terminal: bool) -> int:
+    """Return the lowest level written: the configured one, raised to warnings on a terminal
+    unless `-v` was given, lowered to debug by `-vv` anywhere."""
+    configured = _LEVELS[level]
+    if _verbosity >= 2:  # -vv
+        return logging.DEBUG
+    if terminal and _verbosity == 0:
+        return max(configured, logging.WARNING)
+    return configured
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except ValueError:  # closed by a test runner
+        return False
+
+
 def configure_logging(level: str = "info", fmt: Literal["auto", "json", "pretty"] = "auto") -> None:
     """Route structlog to stderr as JSON lines, or pretty when stderr is a terminal."""
     import structlog
     from structlog.tracebacks import ExceptionDictTransformer
 
-    pretty = fmt == "pretty" or (fmt == "auto" and sys.stderr.isatty())
+    terminal = _stderr_is_terminal()
+    pretty = fmt == "pretty" or (fmt == "auto" and terminal)
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=True)
         if pretty
@@ -66,7 +113,9 @@ def configure_logging(level: str = "info", fmt: Literal["auto", "json", "pretty"
             else _passthrough,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
+        wrapper_class=structlog.make_filtering_bound_logger(
+            effective_level(level, terminal=terminal)
+        ),
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

@@ -6,13 +6,19 @@ at its top only what the signatures need and light modules (typer, rich, the sta
 library, `daemon.cli.common`, pure core modules); whatever loads SQLAlchemy, pandas, numpy,
 the engine, the report or a vendor SDK is imported in the function that uses it, and names
 used only in annotations under `TYPE_CHECKING`. `tests/unit/test_cli_imports.py` checks it.
+
+Options before the command: `trimtab --version`, and `trimtab -v COMMAND` (`-vv`) to see
+the command's log on a terminal, where only warnings are shown by default (`daemon.logs`).
 """
 
 from __future__ import annotations
 
 __all__ = ["app", "main"]
 
+from typing import Annotated, Any
+
 import typer
+import typer.core
 
 from daemon.cli.audit_cmd import audit_app
 from daemon.cli.check_cmd import check
@@ -36,6 +42,72 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"trimtab {package_version()}")
+        raise typer.Exit
+
+
+def package_version() -> str:
+    """Return trimtab's version: the installed package's, or pyproject.toml's in a checkout
+    that was not installed (a fresh clone run with `python -m`)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("trimtab")
+    except PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print trimtab's version and exit.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="Show the log on a terminal too (-v: the configured level, -vv: debug).",
+        ),
+    ] = 0,
+) -> None:
+    """Keep brokerage accounts on their target allocation, unattended."""
+    from daemon.logs import set_verbosity
+
+    set_verbosity(verbose)
+
+
+def _flags_take_no_value() -> None:
+    """Show a flag in help as `--json`, not `--json <bool>`.
+
+    typer's rich help prints every option's type, a flag's included (typer's plain help and
+    click leave it out); a flag's "type" only misleads, so it is dropped here, once.
+    """
+    shown = typer.core.TyperOption.display_type_rich
+
+    def display_type_rich(self: typer.core.TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag or self.count else shown(self, ctx)
+
+    typer.core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
 app.command()(plan)
 app.command()(run)
 app.command()(status)

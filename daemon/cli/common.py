@@ -36,8 +36,10 @@ from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn, cast
 import typer
 from rich.console import Console
 from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 
+from daemon.cli.tables import fit
 from daemon.core.errors import ConfigError, TrimtabError
 
 if TYPE_CHECKING:
@@ -66,12 +68,18 @@ def _escape_one(match: re.Match[str]) -> str:
 
 class _PlainConsole(Console):
     """A console that takes every string literally: no markup, no emoji codes, no control
-    characters. Tables' cells, titles and headers are strings rendered here too."""
+    characters. Tables' cells, titles and headers are strings rendered here too; a table is
+    fitted to the width first (`daemon.cli.tables`)."""
 
     def render_str(self, text: str, **options: Any) -> Text:
         options["markup"] = False
         options["emoji"] = False
         return super().render_str(visible(text), **options)
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        # A table wider than the console keeps every column and every character.
+        fitted = [fit(o, self) if isinstance(o, Table) else o for o in objects]
+        super().print(*fitted, **options)
 
 
 class _StreamConsole:

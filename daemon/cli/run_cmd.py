@@ -55,7 +55,11 @@ def run(
         ]
         if given:
             fail(f"{', '.join(given)} only go with --once (one cycle now)", 2)
+        from daemon.logs import set_verbosity, verbosity
         from daemon.service.loop import Daemon  # the scheduler is loaded only to run it
+
+        # The daemon's log is its output, on a terminal too: the configured level, not quiet.
+        set_verbosity(max(verbosity(), 1))
 
         with load_app(config) as app, instance_lock(app.settings.state_dir):
             code = Daemon(app).run()
