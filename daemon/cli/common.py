@@ -2,7 +2,7 @@
 
 Every message trimtab prints may carry user or key text: a config value, a CSV cell, a key
 path like `[tax.outside_accounts]`. So the consoles here never read rich markup (a `[/x]` in a
-schedule would crash rich, a `[bold]` would restyle the line) and show control characters
+schedule would crash rich, a bold tag would restyle the line) and show control characters
 from input files as visible escapes. Style is given as data: `console.print(text,
 style="green")`, or `styled(("error:", "bold red"), " ", message)` for a line of parts.
 `tests/unit/test_cli_output.py` keeps markup out of the command modules.
