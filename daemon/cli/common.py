@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigOption",
     "JsonOption",
+    "PlainConsole",
     "console",
     "err_console",
     "fail",
@@ -66,7 +67,7 @@ def _escape_one(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-class _PlainConsole(Console):
+class PlainConsole(Console):
     """A console that takes every string literally: no markup, no emoji codes, no control
     characters. Tables' cells, titles and headers are strings rendered here too; a table is
     fitted to the width first (`daemon.cli.tables`)."""
@@ -112,8 +113,8 @@ def _console_for(stream: IO[str]) -> Console:
     except ValueError:  # a closed stream
         terminal = False
     if terminal:
-        return _PlainConsole(file=stream, highlight=False, markup=False, emoji=False)
-    return _PlainConsole(
+        return PlainConsole(file=stream, highlight=False, markup=False, emoji=False)
+    return PlainConsole(
         file=stream,
         highlight=False,
         markup=False,

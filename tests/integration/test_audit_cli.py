@@ -74,6 +74,18 @@ def test_kind_account_and_symbol_filters(ran: Path) -> None:
     assert json_records("-c", config, "--symbol", "VX") == []
 
 
+def test_the_table_shows_every_record_as_text_not_python_reprs(ran: Path) -> None:
+    output = invoke("audit", "-c", str(ran))
+    assert "{'" not in output
+    assert "['" not in output
+    assert "Decimal(" not in output
+    # The first reconciliation of each account, and the one after its fills.
+    assert "baseline: broker positions taken as the book; cash $100,000.00" in output
+    assert "fill buy" in output
+    rows = [r for r in json_records("-c", str(ran)) if r["kind"] == "reconciliation"]
+    assert len(rows) >= 2
+
+
 def test_since_and_until_select_a_time_range(ran: Path) -> None:
     config = str(ran)
     everything = json_records("-c", config)

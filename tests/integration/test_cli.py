@@ -286,3 +286,129 @@ def test_kill_cancel_open_cancels_working_orders(example: Path) -> None:
     lines = [json.loads(x) for x in invoke("audit", "--json", "-c", str(example)).splitlines()]
     cancelled = [r for r in lines if r["kind"] == "order_result"]
     assert cancelled[-1]["payload"]["external"] is True
+
+
+# Text that rich would read as markup: a closing tag that crashed it, a style it applied.
+MARKUP_LIKE = ("[/x]", "[bold]whenever")
+
+
+def invoke_bad_input(*args: str) -> str:
+    """Run a command given bad input: exit 2, a message, no traceback."""
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert "MarkupError" not in result.output
+    return result.output
+
+
+@pytest.mark.parametrize("value", MARKUP_LIKE)
+def test_a_markup_like_schedule_is_named_literally(example: Path, value: str) -> None:
+    text = example.read_text().replace('schedule = "close - 15m"', f'schedule = "{value}"', 1)
+    assert text != example.read_text()
+    example.write_text(text)
+    for command in (("config", "check"), ("plan", "-a", "brokerage")):
+        output = invoke_bad_input(*command, "-c", str(example))
+        assert f"cannot read '{value}'" in output
+        assert "schedule" in output
+
+
+@pytest.mark.parametrize("value", MARKUP_LIKE)
+def test_a_markup_like_holdings_quantity_is_named_literally(
+    example: Path, tmp_path: Path, value: str
+) -> None:
+    path = holdings_file(tmp_path, positions=[{"symbol": "VTI", "qty": value, "price": "250"}])
+    output = invoke_bad_input(
+        "plan", "-c", str(example), "-a", "brokerage", "--holdings", str(path)
+    )
+    assert f"positions[0].qty (VTI) is not a number ('{value}')" in output
+
+
+@pytest.mark.parametrize("value", MARKUP_LIKE)
+def test_a_markup_like_tax_import_quantity_is_named_literally(
+    example: Path, tmp_path: Path, value: str
+) -> None:
+    lots = tmp_path / "lots.csv"
+    lots.write_text(
+        f"account,symbol,acquired,quantity,cost_basis\nbrokerage,VTI,2026-01-05,{value},10\n"
+    )
+    output = invoke_bad_input("tax", "import", str(lots), "-c", str(example))
+    assert f"line 2: quantity '{value}' is not a number above 0" in output
+
+
+@pytest.mark.parametrize("value", MARKUP_LIKE)
+def test_a_markup_like_tax_replay_quantity_is_named_literally(tmp_path: Path, value: str) -> None:
+    trades = tmp_path / "trades.csv"
+    trades.write_text(
+        "id,date,account,account_type,symbol,side,qty,price\n"
+        f"1,2026-01-05,a,taxable,VOO,buy,{value},100\n"
+    )
+    output = invoke_bad_input("tax", "replay", str(trades))
+    assert f"column qty: '{value}' is not a number" in output
+
+
+def test_key_names_in_brackets_survive_in_messages(example: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            *("tax", "add-trade", "-a", "nobody", "--symbol", "VTI", "--side", "buy"),
+            *("--date", "2026-01-05", "--qty", "1", "--amount", "100", "-c", str(example)),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "declare it under [tax.outside_accounts] (declared so far:" in result.output
+    text = example.read_text().replace(
+        "[notifications]\n", '[notifications]\nurls = ["ntfy://tok"]\n', 1
+    )
+    example.write_text(text)
+    output = invoke_bad_input("config", "check", "-c", str(example))
+    assert "put urls under [notifications] in the secrets file" in output
+    assert "ntfy://tok" not in output
+
+
+def test_control_characters_in_an_input_file_are_shown_escaped(tmp_path: Path) -> None:
+    trades = tmp_path / "trades.csv"
+    trades.write_text(
+        "id,date,account,account_type,symbol,side,qty,price\n"
+        "1,2026-01-05,a,taxable,VOO,buy,1\x1b[2J\x1b]0;owned\x07,100\n"
+    )
+    output = invoke_bad_input("tax", "replay", str(trades))
+    assert "\x1b" not in output
+    assert "\x07" not in output
+    assert "1\\x1b[2J\\x1b]0;owned\\x07" in output
+
+
+def test_version_comes_from_the_package() -> None:
+    from importlib.metadata import version
+
+    assert invoke("--version") == f"trimtab {version('trimtab')}\n"
+
+
+def test_flags_show_no_value_in_help() -> None:
+    output = invoke("plan", "--help")
+    json_line = next(line for line in output.splitlines() if "--json" in line)
+    assert "<bool>" not in json_line
+    assert "<bool>" not in output
+    assert "<path>" in output  # options that take a value still say what
+
+
+def test_plan_json_numbers_are_rounded_and_plain(example: Path, tmp_path: Path) -> None:
+    output = invoke(
+        "plan",
+        "-c",
+        str(example),
+        "-a",
+        "brokerage",
+        "--holdings",
+        str(holdings_file(tmp_path)),
+        "--json",
+    )
+    assert "E-" not in output
+    result = json.loads(output)
+    for row in result["drift"]:
+        for key in ("weight", "target", "low", "high", "weight_after"):
+            integer, _, decimals = row[key].partition(".")
+            assert integer.isdigit(), (key, row[key])
+            assert len(decimals) == 6, (key, row[key])
+    for key in ("cash_before", "cash_after"):
+        assert len(result[key].partition(".")[2]) == 2, (key, result[key])

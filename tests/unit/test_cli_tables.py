@@ -11,7 +11,7 @@ import pytest
 from rich import box
 from rich.table import Table
 
-from daemon.cli.common import _PlainConsole
+from daemon.cli.common import PlainConsole
 from daemon.cli.render import plan_json, print_plan
 from daemon.cli.tables import fit
 from daemon.core.planner import Band, Plan, PlanInput, PlanningPolicy, plan_rebalance
@@ -20,9 +20,9 @@ D = Decimal
 WIDTHS = (100, 80, 60, 40)
 
 
-def console_of(width: int) -> tuple[_PlainConsole, io.StringIO]:
+def console_of(width: int) -> tuple[PlainConsole, io.StringIO]:
     out = io.StringIO()
-    return _PlainConsole(file=out, width=width, markup=False, color_system=None), out
+    return PlainConsole(file=out, width=width, markup=False, color_system=None), out
 
 
 def household_plan() -> Plan:
