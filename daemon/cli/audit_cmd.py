@@ -26,6 +26,7 @@ from daemon.cli.common import (
     handle_errors,
     load_app,
     styled,
+    visible,
 )
 from daemon.core.calendar import exchange_timezone, trading_day
 
@@ -288,7 +289,8 @@ def _emit(records: list[AuditRecord], tz: ZoneInfo, as_json: bool, out: TextIO) 
             when = record.recorded_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
             head = f"#{record.seq} {when} {record.account or '-'} {record.kind}: "
             text = summarize(record).replace("\n", "\n" + " " * 8)
-            out.write(head + text + "\n")
+            # Written plainly (a follower may be piped into grep), control characters shown.
+            out.write(visible(head + text) + "\n")
     out.flush()
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from daemon.cli.common import ConfigOption, console, fail, load_app
+from daemon.cli.common import ConfigOption, console, fail, load_app, visible
 from daemon.core.calendar import trading_day
 
 
@@ -55,7 +55,7 @@ def report(
                 secrets=secret_values(app.settings),
             )
             sent = send_report(notifier, written)
-    typer.echo(written.summary)
+    typer.echo(visible(written.summary))  # plain text for pipes; control characters shown
     console.print(
         f"report written to {written.path}" + (f" (notification: {sent})" if sent else "")
     )
