@@ -13,15 +13,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from daemon.cli.common import (
-    ConfigOption,
-    JsonOption,
-    console,
-    fail,
-    load_app,
-    print_json,
-    styled,
-)
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
 from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.core.money import usd
 

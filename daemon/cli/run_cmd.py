@@ -8,15 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daemon.cli.common import (
-    ConfigOption,
-    JsonOption,
-    console,
-    fail,
-    load_app,
-    print_json,
-    styled,
-)
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
 from daemon.cli.plan_cmd import AccountOption, WithdrawOption, _print_report, parse_amount
 from daemon.cli.render import plan_json
 from daemon.core.money import usd

@@ -10,15 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from daemon.cli.common import (
-    ConfigOption,
-    JsonOption,
-    console,
-    fail,
-    load_app,
-    print_json,
-    styled,
-)
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
 from daemon.core.money import usd
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ __all__ = ["fit"]
 
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Group
 from rich.measure import Measurement
 from rich.table import Column, Table
@@ -37,11 +38,12 @@ def fit(table: Table, console: Console) -> RenderableType:
     if _width(table, [high for _, high in ranges]) <= width:
         return table
     if _width(table, [low for low, _ in ranges]) > width:
-        # Compact: no borders, one space between columns.
-        table.box = None
+        # Compact: one space between columns, a rule under the headers, no other lines.
+        table.box = box.SIMPLE_HEAD
         table.show_edge = False
+        table.show_lines = False
         table.pad_edge = False
-        table.padding = (0, 1, 0, 0)
+        table.padding = (0, 0)
     least = _width(table, [low for low, _ in ranges])
     if least > width:
         return _blocks(table)
