@@ -15,7 +15,8 @@ from __future__ import annotations
 
 __all__ = ["app", "main"]
 
-from typing import Annotated, Any
+import sys
+from typing import Annotated, Any, TextIO
 
 import typer
 import typer.core
@@ -129,4 +130,15 @@ app.add_typer(flows_app, name="flows")
 
 
 def main() -> None:
+    if not _is_terminal(sys.stderr):
+        # typer draws a usage error in a box wrapped at 80 columns; in a pipe or a file it
+        # is click's plain one-line `Error: ...` instead (help there is plain text too).
+        app.rich_markup_mode = None
     app()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except ValueError:  # closed
+        return False

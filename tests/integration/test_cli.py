@@ -412,3 +412,21 @@ def test_plan_json_numbers_are_rounded_and_plain(example: Path, tmp_path: Path) 
             assert len(decimals) == 6, (key, row[key])
     for key in ("cash_before", "cash_after"):
         assert len(result[key].partition(".")[2]) == 2, (key, result[key])
+
+
+def test_a_usage_error_in_a_pipe_is_one_plain_line() -> None:
+    """typer's boxed error panel wraps at 80 columns; `trimtab` writing to a pipe does not."""
+    bad = "[/x] " + "long " * 30
+    result = subprocess.run(
+        [str(TRIMTAB), "tax", "replay", "trades.csv", "--lot-method", bad],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "40"},
+        check=False,
+    )
+    assert result.returncode == 2
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert "Invalid value for '--lot-method'" in error
+    assert f"'{bad}' is not one of" in error
+    assert "╭" not in result.stderr
