@@ -13,7 +13,7 @@ the command's log on a terminal, where only warnings are shown by default (`daem
 
 from __future__ import annotations
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "package_version"]
 
 import sys
 from typing import Annotated, Any, TextIO
@@ -52,8 +52,8 @@ def _show_version(value: bool) -> None:
 
 
 def package_version() -> str:
-    """Return trimtab's version: the installed package's, or pyproject.toml's in a checkout
-    that was not installed (a fresh clone run with `python -m`)."""
+    """Return trimtab's version: the installed package's (`uv run` installs the checkout),
+    else pyproject.toml's, for a checkout imported without being installed."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -88,7 +88,7 @@ def _options(
         ),
     ] = 0,
 ) -> None:
-    """Keep brokerage accounts on their target allocation, unattended."""
+    """Apply the options given before the command."""
     from daemon.logs import set_verbosity
 
     set_verbosity(verbose)

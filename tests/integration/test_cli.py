@@ -384,6 +384,22 @@ def test_version_comes_from_the_package() -> None:
     assert invoke("--version") == f"trimtab {version('trimtab')}\n"
 
 
+def test_version_of_a_checkout_not_installed_comes_from_pyproject(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.metadata
+    import tomllib
+
+    from daemon.cli import package_version
+
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert package_version() == pyproject["project"]["version"]
+
+
 def test_flags_show_no_value_in_help() -> None:
     output = invoke("plan", "--help")
     json_line = next(line for line in output.splitlines() if "--json" in line)
