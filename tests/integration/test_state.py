@@ -20,6 +20,7 @@ from daemon.store.db import Database, open_database, schema_is_current
 from daemon.store.intents import IntentStore, client_order_id
 from daemon.store.killswitch import current, set_kill_switch
 from daemon.store.models import AuditRecordRow, CycleRow
+from daemon.store.state_faults import DatabaseCorrupt
 
 D = Decimal
 T0 = datetime(2026, 11, 24, 15, 45, tzinfo=UTC)
@@ -53,8 +54,11 @@ def test_corrupt_sqlite_file_is_refused(tmp_path: Path) -> None:
     for suffix in ("-wal", "-shm"):
         (tmp_path / "s" / f"x.db{suffix}").unlink(missing_ok=True)
     (tmp_path / "s" / "x.db").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StateError, match="unreadable or corrupt"):
+    with pytest.raises(DatabaseCorrupt, match="is corrupt") as caught:
         open_database(url, tmp_path / "s")
+    # Both ways out are named: the backup, and the deliberate start-over.
+    assert "restore it from a backup" in str(caught.value)
+    assert "`trimtab db init --force`" in str(caught.value)
 
 
 def test_emptied_database_is_refused(database_url: str, tmp_path: Path) -> None:
