@@ -339,7 +339,12 @@ def set_aside_sqlite_file(url: str) -> Path | None:
     path = Path(parsed.database)
     if not path.exists():
         return None
-    aside = path.with_name(f"{path.name}.set-aside-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+    stamp = f"set-aside-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    aside = path.with_name(f"{path.name}.{stamp}")
+    # Its write-ahead log goes with it: a new database must never replay the old one's.
+    for companion in state_files(path)[1:]:
+        if companion.exists():
+            companion.rename(companion.with_name(f"{path.name}.{stamp}{companion.name[-4:]}"))
     path.rename(aside)
     return aside
 
