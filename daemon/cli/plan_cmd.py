@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
+from daemon.cli.common import (
+    BAD_INPUT,
+    ConfigOption,
+    JsonOption,
+    console,
+    fail,
+    load_app,
+    print_json,
+)
 from daemon.cli.holdings_file import read_holdings
 from daemon.cli.render import plan_json, print_plan
 from daemon.core.calendar import trading_day
@@ -149,7 +157,9 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
                 withdrawal=withdrawal,
             )
         )
-    except (DataError, StrategyError) as exc:
+    except DataError as exc:
+        fail(str(exc), BAD_INPUT)  # the holdings file is wrong
+    except StrategyError as exc:
         fail(str(exc), 1)
     if as_json:
         print_json(plan_json(decision.plan, decision.review))

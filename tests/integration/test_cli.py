@@ -127,7 +127,7 @@ def test_offline_plan_rejects_bad_holdings(
     example: Path, tmp_path: Path, positions: list[object], message: str
 ) -> None:
     path = holdings_file(tmp_path, positions=positions, prices={"VXUS": "60", "BND": "70"})
-    output = invoke("plan", "-c", str(example), "-a", "brokerage", "--holdings", str(path), code=1)
+    output = invoke("plan", "-c", str(example), "-a", "brokerage", "--holdings", str(path), code=2)
     assert message in output
 
 

@@ -121,7 +121,7 @@ def test_a_bad_import_names_each_line_imports_nothing_and_is_audited(
         f"elsewhere,VOO,{day(5)},5,2000\n"
         f"main,VOO,{day(5)},five,2000\n"
     )
-    out = invoke("tax", "import", str(lots), "-c", str(config), code=1)
+    out = invoke("tax", "import", str(lots), "-c", str(config), code=2)  # a bad input file: exit 2
     assert "nothing imported" in out
     assert "2\nproblem(s)" in out or "2 problem(s)" in out
     assert "line 3: account 'elsewhere'" in out
