@@ -59,6 +59,7 @@ from daemon.store.state_faults import (
     corrupt_message,
     describe_os_error,
     diagnose_sqlite_error,
+    is_state_fault,
     state_files,
     write_problem,
 )
@@ -160,9 +161,7 @@ def _create_engine(url: str, *, state_dir: Path | None, read_only: bool) -> Engi
         # A fault of the place (permissions, read-only file system, full disk, lock) or of
         # the data, met on any statement, is raised as the StateError that names it.
         original = context.original_exception
-        if isinstance(original, sqlite3.Error) and not isinstance(
-            original, sqlite3.IntegrityError | sqlite3.ProgrammingError
-        ):
+        if is_state_fault(original):
             if read_only and getattr(original, "sqlite_errorname", "").startswith(
                 "SQLITE_READONLY"
             ):

@@ -20,6 +20,7 @@ __all__ = [
     "corrupt_message",
     "describe_os_error",
     "diagnose_sqlite_error",
+    "is_state_fault",
     "state_files",
     "write_problem",
 ]
@@ -125,6 +126,13 @@ def describe_os_error(exc: OSError, path: Path, state_dir: Path) -> str:
             f"`chattr -i {path}`, or give it to {user} with `chown`"
         )
     return f"{path} cannot be written: {exc.strerror or exc}"
+
+
+def is_state_fault(error: BaseException) -> bool:
+    """Tell whether a DB-API error is a fault of the place or of the data (which
+    `diagnose_sqlite_error` names), not of a statement (a constraint, a typo in SQL)."""
+    name = str(getattr(error, "sqlite_errorname", ""))
+    return name in _CORRUPT or name in _LOCKED or name.startswith(_PLACE)
 
 
 def diagnose_sqlite_error(
