@@ -16,7 +16,7 @@ from daemon.bootstrap import broker_migrations
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import InvalidTransition, StateError
 from daemon.store.audit_log import AuditLog
-from daemon.store.db import Database, open_database, schema_is_current
+from daemon.store.db import Database, open_database, reset_marker, schema_is_current
 from daemon.store.intents import IntentStore, client_order_id
 from daemon.store.killswitch import current, set_kill_switch
 from daemon.store.models import AuditRecordRow, CycleRow
@@ -64,6 +64,9 @@ def test_corrupt_sqlite_file_is_refused(tmp_path: Path) -> None:
 def test_emptied_database_is_refused(database_url: str, tmp_path: Path) -> None:
     state = tmp_path / "state"
     db = open_database(database_url, state)
+    with db.transaction() as session:  # one audited commit leaves the head file
+        AuditLog(session).append(CashMovement(amount=D(1)), at=T0)
+    assert (state / "audit_head.json").exists()
     with db.engine.begin() as connection:
         for table in (
             "order_events",
@@ -83,6 +86,17 @@ def test_emptied_database_is_refused(database_url: str, tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StateError, match="has no trimtab schema"):
         open_database(database_url, state)
+    # Without its marker too, the audit head left behind still shows the state was lost.
+    (state / "database.json").unlink()
+    with pytest.raises(StateError, match="the state was lost, not new") as caught:
+        open_database(database_url, state)
+    assert "audit_head.json" in str(caught.value)
+    assert "`trimtab db init --force`" in str(caught.value)
+    # The operator's deliberate start-over (`db init --force`) gets past this check (and is
+    # then refused only because the half-dropped schema's other tables are still there).
+    reset_marker(state)
+    with pytest.raises(Exception, match="already exists"):
+        open_database(database_url, state, start_over=True)
 
 
 def test_audit_chain_detects_an_edited_record(database: Database) -> None:
