@@ -6,11 +6,12 @@ from backup, not a reason to start over with an empty one: an empty database wou
 open orders", which invites duplicates. Without the marker, any other trace of earlier state
 (the audit head, daily reports, a write-ahead log) means the same: the state was lost, not new.
 
-A command that only reads (`read_only=True`) opens an existing SQLite database read-only
-when its schema is at the newest migration: it writes nothing (no migration, no marker), so
-it works on a state directory that cannot be written. A SQLite fault met while opening or
-writing is named precisely (`daemon.store.state_faults`): permissions, a read-only file
-system, a full disk and a lock are not corruption, and only corruption calls for a backup.
+A command that only reads (`read_only=True`) opens an existing SQLite database that cannot
+be written read-only, when its schema is at the newest migration: it writes nothing (no
+migration, no marker), so it works on a state directory that cannot be written. A SQLite
+fault met while opening or writing is named precisely (`daemon.store.state_faults`):
+permissions, a read-only file system, a full disk and a lock are not corruption, and only
+corruption calls for a backup.
 
 Migrations: trimtab's own chain (`migrations/versions`) plus one branch per broker plugin that
 keeps tables of its own (`branches`: each its version directory, e.g. the sim's); all run to
@@ -209,12 +210,19 @@ def open_database(
 
     Raise `StateError` when the database is missing or corrupt although this state directory
     has used it before (`start_over`: the operator's `trimtab db init --force` says it has not),
-    and `StateNotWritable` when it cannot be written here. `read_only`: open an existing
-    SQLite database without writing anything if its schema is current (else as usual).
+    and `StateNotWritable` when it cannot be written here. `read_only` (a command that only
+    reads): where the SQLite database cannot be written, open it read-only, writing nothing,
+    if its schema is current; where it can, open it as usual (a command that reads may still
+    write now and then: the sim fills a resting order when looked at).
     """
     sqlite_path = _sqlite_path(url)
     where = str(sqlite_path) if sqlite_path is not None else redact_url(url)
-    if read_only and sqlite_path is not None and sqlite_path.exists():
+    if (
+        read_only
+        and sqlite_path is not None
+        and sqlite_path.exists()
+        and write_problem(state_dir, state_files(sqlite_path)) is not None
+    ):
         reader = _open_reader(url, state_dir, sqlite_path, branches)
         if reader is not None:
             return reader

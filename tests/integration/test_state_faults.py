@@ -18,20 +18,25 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from daemon.bootstrap import broker_migrations
 from daemon.cli import app
 from daemon.report.writer import REPORTS_DIR
-from daemon.store.db import TRACES
+from daemon.store.db import TRACES, open_database
+from daemon.store.killswitch import current, set_kill_switch
+from daemon.store.state_faults import StateNotWritable
 
 pytestmark = pytest.mark.slow  # every test starts from a state made by a real cycle
 
 REPO = Path(__file__).resolve().parents[2]
 TRIMTAB = Path(sys.executable).parent / "trimtab"
 NOT_CORRUPT = "do not restore it from a backup"
+NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +147,29 @@ def test_reading_commands_work_on_a_read_only_state(
     assert done.exit_code == 0, done.output
     assert shown in done.output
     assert sorted(p.name for p in state.iterdir()) == before  # nothing written, not even -shm
+    assert_usable(config)
+
+
+def test_a_reader_opens_read_only_only_where_it_cannot_write(config: Path) -> None:
+    state = config.parent / "state"
+    url = f"sqlite:///{state / 'trimtab.db'}"
+    usual = open_database(url, state, branches=broker_migrations(), read_only=True)
+    assert not usual.read_only  # writable: as usual (the sim may fill a resting order)
+    usual.close()
+    with unwritable(*state_paths(config)):
+        reader = open_database(url, state, branches=broker_migrations(), read_only=True)
+        try:
+            assert reader.read_only
+            with reader.transaction() as session:
+                assert current(session).engaged is False  # reads work
+            with (
+                pytest.raises(StateNotWritable, match="opened read-only because") as caught,
+                reader.transaction() as session,
+            ):
+                set_kill_switch(session, engaged=True, reason="x", actor="t", at=NOW)
+            assert "is corrupt" not in str(caught.value)
+        finally:
+            reader.close()
     assert_usable(config)
 
 
