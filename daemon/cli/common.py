@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 __all__ = [
-    "BAD_INPUT",
     "ConfigOption",
     "JsonOption",
     "console",
@@ -29,9 +28,6 @@ from daemon.core.errors import ConfigError, TrimtabError
 if TYPE_CHECKING:
     from daemon.bootstrap import App
 
-BAD_INPUT = 2
-"""The exit code of every command given a bad input file (config, holdings, price or tax
-CSV) or command line; 1 is a command or cycle that failed (README, "Exit codes")."""
 DEFAULT_CONFIG = Path("trimtab.toml")
 CONFIG_ENV = "TRIMTAB_CONFIG"
 
@@ -77,7 +73,7 @@ def handle_errors() -> Iterator[None]:
         yield
     except ConfigError as exc:
         print_config_error(exc)
-        raise typer.Exit(BAD_INPUT) from None
+        raise typer.Exit(2) from None
     except TrimtabError as exc:
         fail(str(exc))
 

@@ -11,15 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from daemon.cli.common import (
-    BAD_INPUT,
-    ConfigOption,
-    JsonOption,
-    console,
-    fail,
-    load_app,
-    print_json,
-)
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.cli.holdings_file import read_holdings
 from daemon.cli.render import plan_json, print_plan
 from daemon.core.calendar import trading_day
@@ -158,7 +150,7 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
             )
         )
     except DataError as exc:
-        fail(str(exc), BAD_INPUT)  # the holdings file is wrong
+        fail(str(exc), 2)  # a bad input file (the holdings): exit 2
     except StrategyError as exc:
         fail(str(exc), 1)
     if as_json:

@@ -19,15 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from daemon.cli.common import (
-    BAD_INPUT,
-    ConfigOption,
-    JsonOption,
-    console,
-    fail,
-    load_app,
-    print_json,
-)
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json
 from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import Side
 from daemon.core.errors import DataError
@@ -103,7 +95,7 @@ def import_file(
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            fail(f"{file}: cannot read it as UTF-8 text ({exc.__class__.__name__})", BAD_INPUT)
+            fail(f"{file}: cannot read it as UTF-8 text ({exc.__class__.__name__})", 2)
         try:
             rows = parse_lots_csv(
                 text,
@@ -116,7 +108,7 @@ def import_file(
                 AuditLog(session).append(TaxLots(imported=str(file), lots=count), at=app.clock())
         except LotImportError as exc:
             _audit(app, TaxLots(imported=str(file), rejected=tuple(exc.problems)))
-            fail(str(exc), BAD_INPUT)
+            fail(str(exc), 2)  # a bad input file: exit 2
         console.print(f"imported {count} lot(s) from {file}")
 
 
