@@ -59,6 +59,9 @@ class App:
     clock: Callable[[], datetime] = utc_now
     brokers: dict[str, Broker] = field(default_factory=dict)
     """Brokers by account, built on first use (a test may hand in its own)."""
+    read_only: bool = False
+    """A command that only reads: open an existing database without writing (see
+    `open_database`), so it works on a state directory that cannot be written."""
     _database: Database | None = None
 
     @property
@@ -70,6 +73,7 @@ class App:
                 database_url(self.settings),
                 self.settings.state_dir,
                 branches=broker_migrations(),
+                read_only=self.read_only,
             )
         return self._database
 
@@ -128,8 +132,10 @@ class App:
             self._database = None
 
 
-def open_app(config_path: Path, *, clock: Callable[[], datetime] = utc_now) -> App:
+def open_app(
+    config_path: Path, *, clock: Callable[[], datetime] = utc_now, read_only: bool = False
+) -> App:
     """Load the configuration (raising `ConfigError`) and configure logging."""
     settings = load_config(config_path)
     configure_logging(settings.log.level, settings.log.format)
-    return App(settings=settings, config_path=config_path, clock=clock)
+    return App(settings=settings, config_path=config_path, clock=clock, read_only=read_only)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["CsvPriceSettings", "PriceSettings", "SimSettings", "SyntheticPriceSettings"]
 
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +27,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from adapters.sim.faults import FaultSettings
-from adapters.sim.prices import CsvPrices, PriceFileError, SyntheticPrices, read_closes_csv
+from adapters.sim.prices import (
+    CsvPrices,
+    PriceFileError,
+    SyntheticPrices,
+    missing_columns,
+    read_closes_csv,
+)
 from daemon.core.money import is_whole_cents
 
 # Above this, slippage is almost surely a unit slip (basis points, not percent); at 10,000
@@ -141,6 +148,10 @@ class CsvPriceSettings(BaseModel):
         """Return the price source these settings describe; read the file now."""
         return CsvPrices.from_file(self.path)
 
+    def symbol_problems(self, symbols: Collection[str]) -> list[tuple[str, str, str]]:
+        """Return (key, problem, fix) for each of `symbols` the file has no column for."""
+        return [("prices.path", *found) for found in missing_columns(self.path, symbols)]
+
 
 def _price_source(value: Any) -> Any:
     # A [prices] table without `source` is the default, synthetic one (e.g. only a seed).
@@ -187,6 +198,13 @@ class SimSettings(BaseModel):
         description="Faults to inject on purpose, for tests and fire drills (all off by "
         "default); see adapters/sim/faults.py and docs/drills.md.",
     )
+
+    def symbol_problems(self, symbols: Collection[str]) -> list[tuple[str, str, str]]:
+        """Return (key, problem, fix) per symbol the prices cannot quote, as far as the
+        configuration shows (a CSV file's columns; a synthetic walk prices every symbol)."""
+        if isinstance(self.prices, CsvPriceSettings):
+            return self.prices.symbol_problems(symbols)
+        return []
 
     @field_validator(
         "starting_cash", "slippage_bps", "commission_per_order", "commission_per_share"

@@ -28,14 +28,16 @@ __all__ = [
     "SyntheticPrices",
     "close_time",
     "last_close_day",
+    "missing_columns",
     "read_closes_csv",
+    "read_csv_symbols",
 ]
 
 import csv
 import hashlib
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
@@ -44,7 +46,7 @@ from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from daemon.core.domain import Quote
+from daemon.core.domain import CASH, Quote
 from daemon.core.errors import DataError
 from daemon.core.money import CENT
 
@@ -236,6 +238,38 @@ def read_closes_csv(path: Path) -> CloseTable:
         raise PriceFileError(f"price file {path} is not readable: permission denied") from exc
     except UnicodeDecodeError as exc:
         raise PriceFileError(f"price file {path} is not UTF-8 text ({exc.reason})") from exc
+
+
+def read_csv_symbols(path: Path) -> tuple[str, ...]:
+    """Return the symbols a CSV price file has columns for, reading its header only."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle, strict=True), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise PriceFileError(f"price file {path} cannot be read: {exc}") from exc
+    if header is None:
+        raise PriceFileError(f"price file {path} is empty; row 1 must be date,SYMBOL,...")
+    return tuple(_parse_header(path, header))
+
+
+def missing_columns(path: Path, symbols: Collection[str]) -> list[tuple[str, str]]:
+    """Return (problem, fix) for each of `symbols` the CSV price file has no column for.
+
+    Checked with the configuration (`trimtab config check`, start-up), where the file's other
+    defects are: without it, the first cycle would find no quote for the symbol and fail.
+    """
+    columns = read_csv_symbols(path)
+    missing = sorted(set(symbols) - set(columns) - {CASH})
+    header = ",".join(("date", *columns))
+    return [
+        (
+            f"price file {path} has no column {symbol}, a symbol this account's strategy "
+            f"targets (the header is {header})",
+            f"add a column {symbol} to the header ({header},{symbol}) with its daily closes, "
+            f"or take {symbol} out of the account's targets",
+        )
+        for symbol in missing
+    ]
 
 
 def _parse_closes(path: Path, reader: Any) -> CloseTable:

@@ -105,7 +105,7 @@ def show(
 
     if follow and (until is not None or day is not None):
         fail("--follow prints records as they are written: use --since, not --until or --date", 2)
-    with load_app(config) as app:
+    with load_app(config, read_only=True) as app:
         tz = exchange_timezone(app.settings.exchange)
         start, end = _range(app, tz, day, since, until)
         if follow and since is None:
@@ -148,7 +148,7 @@ def verify(config: ConfigOption = None) -> None:  # type: ignore[assignment]
     from daemon.audit.head import AUDIT_HEAD_NAME, read_head
     from daemon.store.audit_log import AuditLog
 
-    with load_app(config) as app:
+    with load_app(config, read_only=True) as app:
         head_path = app.settings.state_dir / AUDIT_HEAD_NAME
         with handle_errors():
             head = read_head(head_path)
@@ -180,7 +180,7 @@ def export(
     from daemon.audit.export import export_line
     from daemon.config.secrets import secret_values
 
-    with load_app(config) as app:
+    with load_app(config, read_only=True) as app:
         tz = exchange_timezone(app.settings.exchange)
         start, end = _range(app, tz, None, since, until)
         records = _Filter(start, end, account, _kinds(kind), None).records(app)

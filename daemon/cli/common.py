@@ -180,13 +180,13 @@ def handle_errors() -> Iterator[None]:
 
 
 @contextmanager
-def load_app(config: Path | None) -> Iterator[App]:
-    """Open the app for one command and close it afterwards."""
+def load_app(config: Path | None, *, read_only: bool = False) -> Iterator[App]:
+    """Open the app for one command and close it afterwards (`read_only`: it only reads)."""
     from daemon.bootstrap import open_app
 
     path = config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
     with handle_errors():
-        app = open_app(path)
+        app = open_app(path, read_only=read_only)
         try:
             yield app
         finally:

@@ -7,12 +7,20 @@ __all__ = ["kill", "resume", "status"]
 import getpass
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
-from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json, styled
+from daemon.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    fail,
+    load_app,
+    print_json,
+    styled,
+)
 from daemon.core.domain import TradingState
 
 
@@ -28,18 +36,22 @@ def kill(
     ] = False,
 ) -> None:
     """Engage the kill switch: cycles keep planning and auditing but submit nothing."""
+    from daemon.core.errors import StateError
     from daemon.cycle.execution import cancel_open_orders
     from daemon.store.killswitch import set_kill_switch
 
     with load_app(config) as app:
-        with app.database.transaction() as session:
-            state = set_kill_switch(
-                session,
-                engaged=True,
-                reason=reason or "operator request",
-                actor=_actor(),
-                at=app.clock(),
-            )
+        try:
+            with app.database.transaction() as session:
+                state = set_kill_switch(
+                    session,
+                    engaged=True,
+                    reason=reason or "operator request",
+                    actor=_actor(),
+                    at=app.clock(),
+                )
+        except StateError as exc:
+            _kill_not_engaged(exc)
         console.print(
             styled(
                 ("kill switch engaged", "bold red"),
@@ -59,6 +71,17 @@ def kill(
                     console.print(f"  {name}: {line}")
             if failures:
                 raise typer.Exit(1)
+
+
+def _kill_not_engaged(exc: Exception) -> NoReturn:
+    """Say loudly that the switch is NOT engaged, why, and how to stop trading meanwhile."""
+    fail(
+        f"the kill switch is NOT engaged: {exc}. Until that is fixed, stop trading by "
+        "stopping trimtab itself (`systemctl stop trimtab`, or end `trimtab run`); a trimtab "
+        "that cannot write its database sends no order either, since every order is written "
+        "down before it is sent",
+        1,
+    )
 
 
 def resume(
@@ -127,7 +150,7 @@ def status(
     from daemon.store.killswitch import current
     from daemon.store.trading_state import account_state
 
-    with load_app(config) as app, app.database.transaction() as session:
+    with load_app(config, read_only=True) as app, app.database.transaction() as session:
         kill_state = current(session)
         accounts = []
         for name, account in app.settings.accounts.items():

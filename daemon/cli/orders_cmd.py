@@ -45,7 +45,7 @@ def orders(
     from daemon.store.orders_view import orders_between
 
     wanted_day = _parse_day(day) if day else None
-    with load_app(config) as app:
+    with load_app(config, read_only=True) as app:
         tz = exchange_timezone(app.settings.exchange)
         wanted = wanted_day or trading_day(app.clock(), app.settings.exchange)
         start = datetime.combine(wanted, time(), tz)

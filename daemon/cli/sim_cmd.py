@@ -114,7 +114,7 @@ def state(
     as_json: JsonOption = False,
 ) -> None:
     """Show the simulated account as the broker sees it."""
-    with load_app(config) as app:
+    with load_app(config, read_only=True) as app:
         name, broker = _sim_broker(app, account)
         result = broker.state()
     if as_json:

@@ -7,6 +7,7 @@ __all__ = [
     "deep_merge",
     "find_secrets_file",
     "read_config_file",
+    "read_secrets",
     "read_secrets_file",
 ]
 
@@ -41,11 +42,17 @@ def find_secrets_file(data: dict[str, Any], config_path: Path) -> Path | None:
 
 def read_secrets_file(data: dict[str, Any], config_path: Path) -> dict[str, Any]:
     """Return the config data with the secrets file's tables merged over it."""
+    _, secrets = read_secrets(data, config_path)
+    return deep_merge(data, secrets)
+
+
+def read_secrets(data: dict[str, Any], config_path: Path) -> tuple[Path | None, dict[str, Any]]:
+    """Return the secrets file's path and its tables (none: `(None, {})`)."""
     path = find_secrets_file(data, config_path)
     if path is None:
-        return data
+        return None, {}
     _check_private(path)
-    return deep_merge(data, _read_toml(path, what="secrets file"))
+    return path, _read_toml(path, what="secrets file")
 
 
 def _check_private(path: Path) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 __all__ = ["plugin_schemas", "secret_fields", "secrets_in_file", "validate_plugin_tables"]
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
@@ -50,6 +50,7 @@ def validate_plugin_tables(
             validated[name] = account
             continue
         tables = dict(account)
+        models: dict[str, tuple[Any, BaseModel]] = {}
         for kind, default, table, loader, model_of in _PLUGIN_TABLES:
             key = f"accounts.{name}.{kind}"
             try:
@@ -57,23 +58,55 @@ def validate_plugin_tables(
             except PluginNotFound as exc:
                 problems.append(ConfigProblem(key, str(exc), f"name a known {kind}"))
                 continue
-            tables[table], found = _validate(
+            model, found = _validate(
                 model_of(plugin), account.get(table, {}), f"accounts.{name}.{table}", config_dir
             )
+            if model is not None:
+                # Python-mode dump keeps SecretStr objects, so secrets stay masked in every repr.
+                tables[table] = model.model_dump()
+                models[kind] = (plugin, model)
             problems += found
+        if "broker" in models and "strategy" in models:
+            problems += _unpriced(name, models["broker"][1], models["strategy"])
         validated[name] = tables
     return {**data, "accounts": validated}, problems
 
 
+@runtime_checkable
+class ChecksSymbols(Protocol):
+    """Broker settings that can tell, from the configuration alone, which symbols they will
+    have no price for (the simulated broker reading a CSV file), so `trimtab config check`
+    and start-up refuse them instead of a cycle failing later."""
+
+    def symbol_problems(self, symbols: Collection[str]) -> list[tuple[str, str, str]]:
+        """Return (key under broker_settings, problem, fix) per symbol it cannot price."""
+        ...
+
+
+def _unpriced(
+    account: str, broker_settings: BaseModel, strategy: tuple[Any, BaseModel]
+) -> list[ConfigProblem]:
+    if not isinstance(broker_settings, ChecksSymbols):
+        return []
+    plugin, params = strategy
+    try:
+        symbols = plugin.create(params).universe()
+    except Exception:
+        return []
+    prefix = f"accounts.{account}.broker_settings"
+    return [
+        ConfigProblem(f"{prefix}.{key}", problem, fix)
+        for key, problem, fix in broker_settings.symbol_problems(symbols)
+    ]
+
+
 def _validate(
     model: type[BaseModel], data: Any, prefix: str, config_dir: Path
-) -> tuple[Any, list[ConfigProblem]]:
+) -> tuple[BaseModel | None, list[ConfigProblem]]:
     try:
-        validated = model.model_validate(data, context={"config_dir": config_dir})
-        # Python-mode dump keeps SecretStr objects, so secrets stay masked in every repr.
-        return validated.model_dump(), []
+        return model.model_validate(data, context={"config_dir": config_dir}), []
     except ValidationError as exc:
-        return data, problems_from_validation_error(exc, prefix)
+        return None, problems_from_validation_error(exc, prefix)
 
 
 def secret_fields(model: type[BaseModel]) -> frozenset[str]:

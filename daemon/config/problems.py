@@ -1,13 +1,21 @@
-"""Turn pydantic validation errors into problems a person can act on, never echoing values."""
+"""Turn pydantic validation errors into problems a person can act on, never echoing values,
+and name where a value came from when it was not the config file (an environment variable,
+the secrets file)."""
 
 from __future__ import annotations
 
-__all__ = ["problems_from_validation_error"]
+__all__ = ["ENV_PREFIX", "env_problem", "name_sources", "problems_from_validation_error"]
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from daemon.core.errors import ConfigProblem
+
+ENV_PREFIX = "TRIMTAB_"
 
 _FIXES = {
     "extra_forbidden": "remove it: unknown keys are rejected (check the spelling against "
@@ -46,3 +54,80 @@ def _problem(error: ErrorDetails, prefix: str) -> ConfigProblem:
     path = ".".join(parts) or "(top level)"
     fix = str(ctx["fix"]) if "fix" in ctx else _FIXES.get(error["type"], "see config.example.toml")
     return ConfigProblem(path, error["msg"], fix)
+
+
+def name_sources(
+    problems: Sequence[ConfigProblem],
+    *,
+    environ: Mapping[str, str],
+    secrets: Mapping[str, Any],
+    secrets_path: Path | None,
+) -> list[ConfigProblem]:
+    """Say where each problem's value came from when it is not the config file.
+
+    The environment wins over both files, so a variable naming the key (or a table above
+    it, given as JSON) is the source; else a value present in the secrets file came from it.
+    A person reading "mode: Input should be ..." would otherwise search the file in vain.
+    """
+    return [_with_source(p, environ, secrets, secrets_path) for p in problems]
+
+
+def env_problem(field: str, environ: Mapping[str, str]) -> ConfigProblem:
+    """The problem for a `TRIMTAB_<FIELD>...` variable that pydantic-settings cannot parse."""
+    names = sorted(
+        name for name in environ if name.upper().startswith(f"{ENV_PREFIX}{field.upper()}")
+    )
+    shown = ", ".join(names) or f"{ENV_PREFIX}{field.upper()}"
+    return ConfigProblem(
+        field,
+        f"environment variable {shown} cannot be read (a table or list must be JSON)",
+        f"write JSON, e.g. {ENV_PREFIX}NOTIFICATIONS__URLS='[\"ntfy://...\"]', set one key at "
+        f"a time with __ between levels (e.g. {ENV_PREFIX}RISK__MAX_ORDERS_PER_CYCLE=10), or "
+        "unset it",
+    )
+
+
+def _with_source(
+    problem: ConfigProblem,
+    environ: Mapping[str, str],
+    secrets: Mapping[str, Any],
+    secrets_path: Path | None,
+) -> ConfigProblem:
+    parts = problem.path.split(".")
+    variable = _env_variable(parts, environ)
+    if variable is not None and variable in problem.problem:
+        return problem  # already about the variable itself (`env_problem`)
+    if variable is not None:
+        return ConfigProblem(
+            problem.path,
+            f"{problem.problem} (the value comes from environment variable {variable})",
+            f"{problem.fix}, in environment variable {variable} (or unset it to use the "
+            "config file's value)",
+        )
+    if secrets_path is not None and _holds(secrets, parts):
+        return ConfigProblem(
+            problem.path,
+            f"{problem.problem} (the value comes from secrets file {secrets_path})",
+            f"{problem.fix}, in secrets file {secrets_path}",
+        )
+    return problem
+
+
+def _env_variable(parts: Sequence[str], environ: Mapping[str, str]) -> str | None:
+    """Return the variable setting `parts` or a table above it (names are case-insensitive,
+    as pydantic-settings reads them), the most specific first."""
+    by_upper = {name.upper(): name for name in environ}
+    for end in range(len(parts), 0, -1):
+        wanted = ENV_PREFIX + "__".join(parts[:end]).upper()
+        if wanted in by_upper:
+            return by_upper[wanted]
+    return None
+
+
+def _holds(table: Mapping[str, Any], parts: Sequence[str]) -> bool:
+    value: Any = table
+    for part in parts:
+        if not isinstance(value, Mapping) or part not in value:
+            return False
+        value = value[part]
+    return True

@@ -24,6 +24,7 @@ __all__ = [
     "load_config",
 ]
 
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -44,11 +45,17 @@ from pydantic_settings import (
     EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
-from daemon.config.files import deep_merge, read_config_file, read_secrets_file
+from daemon.config.files import deep_merge, read_config_file, read_secrets
 from daemon.config.monitoring import AlertSettings, PerformanceSettings
-from daemon.config.problems import problems_from_validation_error
+from daemon.config.problems import (
+    ENV_PREFIX,
+    env_problem,
+    name_sources,
+    problems_from_validation_error,
+)
 from daemon.core.domain import CASH, AccountType, Mode
 from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
@@ -366,7 +373,7 @@ class Settings(BaseSettings):
     """The whole configuration of one trimtab installation (one household)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="TRIMTAB_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
@@ -508,43 +515,67 @@ def check_config(path: Path) -> list[ConfigProblem]:
 
 
 def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
-    from daemon.config.plugin_tables import secrets_in_file, validate_plugin_tables
+    from daemon.config.plugin_tables import secrets_in_file
 
     try:
         data = read_config_file(path)
         problems = secrets_in_file(data)
-        merged = read_secrets_file(data, path)
+        secrets_path, secrets = read_secrets(data, path)
     except ConfigError as exc:
         return None, exc.problems
-    try:
-        settings = Settings(**merged)
-    except ValidationError as exc:
-        problems += problems_from_validation_error(exc)
-        settings = None
+    config_dir = path.parent.resolve()
+    settings, found = _settings(deep_merge(data, secrets), config_dir)
     if settings is not None:
-        # Validate the plugin tables of the final values (file, secrets and environment).
-        tables, found = validate_plugin_tables(
-            settings.model_dump(include={"accounts"}), path.parent.resolve()
+        settings, found = _with_plugin_tables(settings, config_dir)
+    return settings, name_sources(
+        problems + found, environ=os.environ, secrets=secrets, secrets_path=secrets_path
+    )
+
+
+def _settings(
+    merged: dict[str, Any], config_dir: Path
+) -> tuple[Settings | None, list[ConfigProblem]]:
+    """Validate the merged files under the environment; on failure, every problem found."""
+    from daemon.config.plugin_tables import validate_plugin_tables
+
+    try:
+        return Settings(**merged), []
+    except ValidationError as exc:
+        problems = problems_from_validation_error(exc)
+    except SettingsError as exc:
+        return None, [_unreadable_env(exc)]
+    # The plugin tables still get checked, with the environment's values over the files'
+    # (as a valid configuration would have them), so a key given only in the environment
+    # is not reported missing next to the real problem.
+    with_env = deep_merge(merged, EnvSettingsSource(Settings)())
+    _, found = validate_plugin_tables(with_env, config_dir)
+    return None, problems + found
+
+
+def _with_plugin_tables(
+    settings: Settings, config_dir: Path
+) -> tuple[Settings | None, list[ConfigProblem]]:
+    """Validate the plugin tables of the final values (file, secrets and environment)."""
+    from daemon.config.plugin_tables import validate_plugin_tables
+
+    tables, found = validate_plugin_tables(settings.model_dump(include={"accounts"}), config_dir)
+    if found:
+        return None, found
+    accounts = {
+        name: account.model_copy(
+            update={k: tables["accounts"][name][k] for k in ("broker_settings", "strategy_params")}
         )
-        accounts = {
-            name: account.model_copy(
-                update={
-                    k: tables["accounts"][name][k] for k in ("broker_settings", "strategy_params")
-                }
-            )
-            for name, account in settings.accounts.items()
-        }
-        base = path.parent.resolve()
-        settings = settings.model_copy(
-            update={"state_dir": _resolve(base, settings.state_dir), "accounts": accounts}
-        )
-    else:
-        # The plugin tables still get checked, with the environment's values over the files'
-        # (as a valid configuration would have them), so a key given only in the environment
-        # is not reported missing next to the real problem.
-        with_env = deep_merge(merged, EnvSettingsSource(Settings)())
-        _, found = validate_plugin_tables(with_env, path.parent.resolve())
-    return settings, problems + found
+        for name, account in settings.accounts.items()
+    }
+    return settings.model_copy(
+        update={"state_dir": _resolve(config_dir, settings.state_dir), "accounts": accounts}
+    ), []
+
+
+def _unreadable_env(exc: SettingsError) -> ConfigProblem:
+    # pydantic-settings says: error parsing value for field "risk" from source "Env..."
+    match = re.search(r'field "([^"]+)"', str(exc))
+    return env_problem(match.group(1) if match else "", os.environ)
 
 
 def _resolve(base: Path, value: Path) -> Path:

@@ -28,7 +28,9 @@ def invoke(*args: str, code: int) -> str:
 
 def write_config(tmp_path: Path, database_url: str, *, ira: str = "", brokerage: str = "") -> Path:
     closes = tmp_path / "closes.csv"
-    closes.write_text("date,VTI,BND\n2026-11-20,250.00,70.00\n2026-11-23,251.00,70.10\n")
+    # VXUS has a column (config check requires one per target) but no close yet: a symbol
+    # the sim does not know now, as a not-yet-listed one.
+    closes.write_text("date,VTI,BND,VXUS\n2026-11-20,250.00,70.00,\n2026-11-23,251.00,70.10,\n")
     config = tmp_path / "trimtab.toml"
     config.write_text(
         f"""

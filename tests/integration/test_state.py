@@ -16,10 +16,11 @@ from daemon.bootstrap import broker_migrations
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import InvalidTransition, StateError
 from daemon.store.audit_log import AuditLog
-from daemon.store.db import Database, open_database, schema_is_current
+from daemon.store.db import Database, open_database, reset_marker, schema_is_current
 from daemon.store.intents import IntentStore, client_order_id
 from daemon.store.killswitch import current, set_kill_switch
 from daemon.store.models import AuditRecordRow, CycleRow
+from daemon.store.state_faults import DatabaseCorrupt
 
 D = Decimal
 T0 = datetime(2026, 11, 24, 15, 45, tzinfo=UTC)
@@ -53,13 +54,19 @@ def test_corrupt_sqlite_file_is_refused(tmp_path: Path) -> None:
     for suffix in ("-wal", "-shm"):
         (tmp_path / "s" / f"x.db{suffix}").unlink(missing_ok=True)
     (tmp_path / "s" / "x.db").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StateError, match="unreadable or corrupt"):
+    with pytest.raises(DatabaseCorrupt, match="is corrupt") as caught:
         open_database(url, tmp_path / "s")
+    # Both ways out are named: the backup, and the deliberate start-over.
+    assert "restore it from a backup" in str(caught.value)
+    assert "`trimtab db init --force`" in str(caught.value)
 
 
 def test_emptied_database_is_refused(database_url: str, tmp_path: Path) -> None:
     state = tmp_path / "state"
     db = open_database(database_url, state)
+    with db.transaction() as session:  # one audited commit leaves the head file
+        AuditLog(session).append(CashMovement(amount=D(1)), at=T0)
+    assert (state / "audit_head.json").exists()
     with db.engine.begin() as connection:
         for table in (
             "order_events",
@@ -79,6 +86,17 @@ def test_emptied_database_is_refused(database_url: str, tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StateError, match="has no trimtab schema"):
         open_database(database_url, state)
+    # Without its marker too, the audit head left behind still shows the state was lost.
+    (state / "database.json").unlink()
+    with pytest.raises(StateError, match="the state was lost, not new") as caught:
+        open_database(database_url, state)
+    assert "audit_head.json" in str(caught.value)
+    assert "`trimtab db init --force`" in str(caught.value)
+    # The operator's deliberate start-over (`db init --force`) gets past this check (and is
+    # then refused only because the half-dropped schema's other tables are still there).
+    reset_marker(state)
+    with pytest.raises(Exception, match="already exists"):
+        open_database(database_url, state, start_over=True)
 
 
 def test_audit_chain_detects_an_edited_record(database: Database) -> None:
