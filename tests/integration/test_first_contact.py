@@ -15,8 +15,10 @@ import shutil
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from daemon.bootstrap import broker_migrations
@@ -83,6 +85,22 @@ def test_config_schema_takes_the_config_and_adds_the_plugins_it_names(
     assert "no.such.module:THING" in output
     _, missing = invoke("config", "schema", "-c", str(tmp_path / "absent.toml"), code=2)
     assert "config file not found" in missing
+
+
+def test_every_command_takes_the_config_but_the_replay_which_reads_none() -> None:
+    """README: "Every command takes `--config PATH` (`-c`), except `tax replay`"."""
+    without: list[str] = []
+
+    def walk(command: Any, path: str) -> None:
+        # typer's own click: a group has `commands`, a command its `params` with their `opts`.
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                walk(sub, f"{path} {name}".strip())
+        elif not any("-c" in getattr(p, "opts", ()) for p in command.params):
+            without.append(path)
+
+    walk(get_command(app), "")
+    assert without == ["tax replay"]
 
 
 def test_the_demo_declares_the_readme_outside_account(example: Path) -> None:
