@@ -489,7 +489,7 @@ def _run_until_stopped(step: Step, cwd: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1800)  # about 60 processes; each may take 20 s on a loaded machine
 def test_the_readme_walk(tmp_path: Path) -> None:
     """Every README command, in the order a user would run them, on one demo state."""
     _workspace(tmp_path)
