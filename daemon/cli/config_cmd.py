@@ -6,6 +6,7 @@ __all__ = ["config_app"]
 
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -17,7 +18,7 @@ from daemon.cli.common import (
     print_config_error,
     print_json,
 )
-from daemon.core.errors import ConfigError
+from daemon.core.errors import ConfigError, ConfigProblem, PluginNotFound
 
 config_app = typer.Typer(help="Check the configuration or print its schema.", no_args_is_help=True)
 
@@ -36,8 +37,45 @@ def check(config: ConfigOption = None) -> None:  # type: ignore[assignment]
 
 
 @config_app.command()
-def schema() -> None:
-    """Print the JSON schema of the config file (plugins' tables under $defs)."""
+def schema(config: ConfigOption = None) -> None:  # type: ignore[assignment]
+    """Print the JSON schema of the config file (plugins' tables under $defs).
+
+    Every installed plugin's table is included. With --config (or $TRIMTAB_CONFIG), so are
+    the tables of plugins the file names as `package.module:attr`; without it no file is read.
+    """
     from daemon.config.settings import config_schema
 
-    print_json(config_schema())
+    result = config_schema()
+    if config is not None:
+        result.setdefault("$defs", {}).update(_named_plugin_schemas(config))
+    print_json(result)
+
+
+def _named_plugin_schemas(path: Path) -> dict[str, Any]:
+    """Schemas of the `module:attr` plugins the file's accounts name (exit 2 on a bad file)."""
+    from daemon.config.files import read_config_file
+    from daemon.plugins import load_broker_plugin, load_strategy_plugin
+
+    try:
+        data = read_config_file(path)
+        accounts = data.get("accounts", {})
+        schemas: dict[str, Any] = {}
+        for name, account in accounts.items() if isinstance(accounts, dict) else ():
+            if not isinstance(account, dict):
+                continue
+            broker, strategy = str(account.get("broker", "")), str(account.get("strategy", ""))
+            try:
+                if ":" in broker:
+                    model = load_broker_plugin(broker).settings_model
+                    schemas[f"broker_settings.{broker}"] = model.model_json_schema()
+                if ":" in strategy:
+                    model = load_strategy_plugin(strategy).params_model
+                    schemas[f"strategy_params.{strategy}"] = model.model_json_schema()
+            except PluginNotFound as exc:
+                raise ConfigError(
+                    [ConfigProblem(f"accounts.{name}", str(exc), "name a plugin that loads")]
+                ) from None
+    except ConfigError as exc:
+        print_config_error(exc)
+        raise typer.Exit(2) from None
+    return schemas

@@ -10,13 +10,14 @@ from __future__ import annotations
 __all__ = ["Holdings", "read_holdings"]
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from daemon.core.domain import AccountSnapshot, Position, Quote
+from daemon.core.domain import CASH, AccountSnapshot, Position, Quote
 from daemon.core.errors import DataError
 
 
@@ -25,6 +26,24 @@ class Holdings:
     cash: Decimal
     holdings: dict[str, Decimal]
     prices: dict[str, Decimal]
+
+    def require_prices(self, path: Path, targets: Iterable[str]) -> None:
+        """Raise `DataError` naming the file, the first symbol without a price and the fix."""
+        missing = sorted((set(self.holdings) | set(targets)) - set(self.prices) - {CASH})
+        if not missing:
+            return
+        symbol = missing[0]
+        where = (
+            f'give its position a "price", or add it under "prices" (e.g. "prices": '
+            f'{{"{symbol}": "100.00"}})'
+            if symbol in self.holdings
+            else f'add it under "prices" (e.g. "prices": {{"{symbol}": "100.00"}}): a target '
+            "you do not hold still needs a price to be bought"
+        )
+        others = f" ({len(missing) - 1} more symbol(s) too: {', '.join(missing[1:])})"
+        raise DataError(
+            f"{path}: price of {symbol} is missing; {where}{others if missing[1:] else ''}"
+        )
 
     def snapshot(self, account: str, now: datetime, *, source: str) -> AccountSnapshot:
         """The file as a broker's snapshot would say it: every price quoted as of `now`."""

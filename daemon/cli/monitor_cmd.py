@@ -5,9 +5,9 @@ from __future__ import annotations
 __all__ = ["alerts", "flows_app", "performance_app"]
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -18,6 +18,7 @@ from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.core.money import usd
 
 if TYPE_CHECKING:
+    from daemon.core.movements import CashFlow
     from daemon.monitor.performance_view import AccountPerformance
 
 performance_app = typer.Typer(help="Valuation history, returns and risk.", no_args_is_help=True)
@@ -151,15 +152,22 @@ def add(
         str, typer.Option("--amount", help="Positive for a deposit, negative for a withdrawal.")
     ],
     account: Annotated[str, typer.Option("--account", "-a", help="The account.")],
-    day: Annotated[str, typer.Option("--date", help="Day of the flow, YYYY-MM-DD.")],
     config: ConfigOption = None,  # type: ignore[assignment]
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="Day of the flow, YYYY-MM-DD (default: today)."),
+    ] = None,
     note: Annotated[str, typer.Option("--note", help="Why (kept with the flow).")] = "",
     ref: Annotated[
         str | None,
         typer.Option("--ref", help="Your id for it: adding the same ref twice records it once."),
     ] = None,
 ) -> None:
-    """Record a deposit or withdrawal the broker does not report (counted at that day's close)."""
+    """Record a deposit or withdrawal the broker does not report (counted at that day's close).
+
+    Refused when dated at or before the account's first recorded valuation: returns start
+    there, so such a flow would change no return and only distort the period totals.
+    """
     from daemon.audit.events import CashMovement
     from daemon.core.movements import FLOW_TIME, CashFlow, FlowKind
     from daemon.store.audit_log import AuditLog
@@ -171,11 +179,11 @@ def add(
         fail(f"amount {amount!r} is not a number", 2)
     if not value.is_finite() or value == 0:
         fail(f"amount must be a non-zero number, not {amount}", 2)
-    flow_day = _day(day)
     with load_app(config) as app:
         if account not in app.settings.accounts:
             fail(f"no account {account}; accounts are {', '.join(app.settings.accounts)}", 2)
         tz = exchange_timezone(app.settings.exchange)
+        flow_day = _day(day) if day else app.clock().astimezone(tz).date()
         flow = CashFlow(
             account=account,
             at=datetime.combine(flow_day, FLOW_TIME, tz),
@@ -187,6 +195,7 @@ def add(
         )
         now = app.clock()
         with app.database.transaction() as session:
+            _refuse_before_history(session, flow)
             new = record_flow(session, flow, exchange=app.settings.exchange, now=now)
             if new:
                 AuditLog(session).append(
@@ -205,6 +214,33 @@ def add(
         console.print(f"{account}: {flow.kind} {_money(abs(value))} on {flow_day} recorded")
     else:
         console.print(f"{account}: flow {ref} was already recorded; nothing changed")
+
+
+def _refuse_before_history(session: Any, flow: CashFlow) -> None:
+    """Refuse a flow at or before the account's first valuation (exit 2, naming the fix).
+
+    `session` is the store's SQLAlchemy session (the CLI names no SQLAlchemy type).
+
+    Returns count a flow in the period between the valuations around it, so one dated before
+    the first valuation belongs to no period: it is most likely a wrong date (or year).
+    """
+    from daemon.store.valuations import latest_valuation, valuations
+
+    day = flow.at.date()
+    if latest_valuation(session, flow.account, on_or_before=day - timedelta(days=1)):
+        return  # an earlier day has a valuation: the flow falls in a period
+    on_or_after = valuations(session, flow.account, first=day)
+    if not on_or_after or on_or_after[0].as_of < flow.at:
+        return  # nothing recorded yet (returns will start later), or one earlier that day
+    first = on_or_after[0]
+    fail(
+        f"{flow.account}'s returns start at its first recorded valuation, "
+        f"{first.as_of:%Y-%m-%d %H:%M} UTC; a flow dated {day} (counted at "
+        f"{flow.at:%H:%M} exchange time) comes before it and would change no return. Check "
+        "the date: money that moved before trimtab's first cycle is already part of the "
+        "starting value, so leave it out",
+        2,
+    )
 
 
 @flows_app.command("list")

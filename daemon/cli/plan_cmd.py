@@ -114,7 +114,6 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     from daemon.config.policy import decision_input
     from daemon.core.calendar import market_open
     from daemon.core.decide import CycleState, decide
-    from daemon.core.domain import CASH
     from daemon.core.errors import StrategyError
     from daemon.cycle.tax import empty_ledger
     from strategies.base import StrategyContext
@@ -136,12 +135,7 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
             prices=held.prices,
         )
         targets = app.strategy(name).targets(context)
-        missing = sorted((set(held.holdings) | set(targets)) - set(held.prices) - {CASH})
-        if missing:
-            raise DataError(
-                f'{path}: price of {missing[0]} is missing; add it under "prices" '
-                f'(e.g. "prices": {{"{missing[0]}": "100.00"}})'
-            )
+        held.require_prices(path, targets)
         decision = decide(
             decision_input(
                 app.settings,

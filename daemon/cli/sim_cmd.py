@@ -110,16 +110,33 @@ def withdraw(
 @sim_app.command()
 def state(
     config: ConfigOption = None,  # type: ignore[assignment]
-    account: SimAccountOption = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", "-a", help="Only this simulated account (default: all)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show the simulated account as the broker sees it."""
+    """Show simulated accounts as the broker sees them (all of them unless --account).
+
+    With --json: the account's state, or without --account an object of every simulated
+    account's state by name (the shape of `trimtab plan --json`).
+    """
     with load_app(config, read_only=True) as app:
-        name, broker = _sim_broker(app, account)
-        result = broker.state()
+        if account is None:
+            names = [n for n, a in app.settings.accounts.items() if a.broker == "sim"]
+            if not names:
+                fail('no account uses the simulated broker (broker = "sim")', 2)
+        else:
+            names = [_sim_broker(app, account)[0]]
+        states = {name: _sim_broker(app, name)[1].state() for name in names}
     if as_json:
-        print_json(result)
+        print_json(states[names[0]] if account else states)
         return
+    for name, result in states.items():
+        _print_state(name, result)
+
+
+def _print_state(name: str, result: dict[str, Any]) -> None:
     console.print(styled((name, "bold"), f" (simulated) cash {usd(Decimal(result['cash']))}"))
     table = Table(title="positions", title_justify="left")
     for column in ("Symbol", "Qty", "Avg cost"):

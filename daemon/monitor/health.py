@@ -69,15 +69,25 @@ def evaluate(
     checks: list[Check] = []
     beat = heartbeats.get()
     if heartbeat:
-        checks.append(_heartbeat(beat, settings, now))
+        ran = any(cycles.latest(account) is not None for account in settings.accounts)
+        checks.append(_heartbeat(beat, settings, now, cycles_ran=ran))
     for account in settings.accounts:
         checks += _account(cycles, settings, account, now, beat)
     return HealthReport(checked_at=now, checks=tuple(checks))
 
 
-def _heartbeat(beat: Heartbeat | None, settings: Settings, now: datetime) -> Check:
+def _heartbeat(
+    beat: Heartbeat | None, settings: Settings, now: datetime, *, cycles_ran: bool
+) -> Check:
     if beat is None:
-        return Check("heartbeat", None, False, "`trimtab run` has never run on this state")
+        detail = "`trimtab run` has never run on this state"
+        if cycles_ran:
+            # Cycles without a daemon: `trimtab run --once`, perhaps from a timer.
+            detail += (
+                "; cycles ran without it (`trimtab run --once`): check them with "
+                "`trimtab health --no-daemon`"
+            )
+        return Check("heartbeat", None, False, detail)
     if beat.stopped_at is not None:
         return Check(
             "heartbeat",

@@ -195,3 +195,14 @@ def test_the_command_exits_1_with_the_reasons_and_0_when_healthy(
             assert result.exit_code == 0, result.output
     finally:
         database.close()
+
+
+def test_without_a_daemon_the_heartbeat_check_names_no_daemon_once_cycles_ran(
+    database: Database, settings: Settings
+) -> None:
+    assert "--no-daemon" not in failing(judge(database, settings))["heartbeat"]
+    cycle(database, date(2026, 12, 2), "1545", "succeeded")  # as `run --once` from a timer
+    detail = failing(judge(database, settings))["heartbeat"]
+    assert "`trimtab run` has never run on this state" in detail
+    assert "cycles ran without it (`trimtab run --once`)" in detail
+    assert "`trimtab health --no-daemon`" in detail

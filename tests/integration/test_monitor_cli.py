@@ -55,7 +55,9 @@ def test_record_flows_and_show(example: Path) -> None:
         assert [f["amount"] for f in listed] == ["100000", "2500"]
         run(cli, "performance", "record", "--account", "brokerage", *c)
         for _ in range(2):
-            run(cli, "flows", "add", "-a", "ira", "--amount", "-100", "--date", "2026-03-02",
+            # Dated after the first valuation (2026-03-02 16:10 New York): one at that day's
+            # close would change no return, and is refused.
+            run(cli, "flows", "add", "-a", "ira", "--amount", "-100", "--date", "2026-03-03",
                 "--ref", "w1", *c)  # fmt: skip
         flows = json.loads(run(cli, "flows", "list", "--json", *c))
         views = json.loads(run(cli, "performance", "show", "--json", *c))
@@ -63,8 +65,8 @@ def test_record_flows_and_show(example: Path) -> None:
     assert [(f["account"], f["amount"], f["source"]) for f in flows] == [
         ("brokerage", "100000", "sim"),
         ("brokerage", "2500", "sim"),
-        ("ira", "-100", "manual"),
         ("ira", "40000", "sim"),
+        ("ira", "-100", "manual"),
     ]
     assert [v["account"] for v in views] == ["brokerage", "ira", None]
     brokerage, ira, household = views
