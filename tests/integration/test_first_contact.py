@@ -211,17 +211,17 @@ def test_a_missing_price_in_a_holdings_file_names_the_file_and_the_fix(
         ' "prices": {"BND": "72.30"}}'
     )
     args = ("plan", "-c", str(example), "-a", "brokerage", "--holdings", str(holdings))
-    _, output = invoke(*args, code=1)
+    _, output = invoke(*args, code=2)
     assert f'{holdings}: price of VXUS is missing; add it under "prices"' in output
     assert '"VXUS": "100.00"' in output
     holdings.write_text('{"positions": [{"symbol": "VTI", "qty": "10"}], "prices": {}}')
-    _, none = invoke(*args, code=1)
+    _, none = invoke(*args, code=2)
     assert 'price of BND is missing; add it under "prices"' in none
     assert "2 more symbol(s) too: VTI, VXUS" in none
     holdings.write_text(
         '{"positions": [{"symbol": "VTI", "qty": "10"}], "prices": {"BND": "70", "VXUS": "60"}}'
     )
-    _, held = invoke(*args, code=1)
+    _, held = invoke(*args, code=2)
     assert 'price of VTI is missing; give its position a "price"' in held
 
 
