@@ -131,6 +131,7 @@ def _check_feasible(
     budget: float,
 ) -> None:
     n = len(symbols)
+    cash_free = budget >= 1 - 1e-12
     if limits.min_holdings > n:
         raise StrategyError(
             f"strategy {strategy}: min_holdings is {limits.min_holdings} but only {n} symbols "
@@ -139,7 +140,8 @@ def _check_feasible(
     if cap * n < budget - 1e-9:
         raise StrategyError(
             f"strategy {strategy}: max_weight {limits.max_weight} × {n} symbols = "
-            f"{cap * n:.4g} < 1, so the symbols cannot hold the portfolio; raise max_weight "
+            f"{cap * n:.4g} < {budget:.4g}{'' if cash_free else ' (the part not in CASH)'}, so "
+            "the symbols cannot hold the portfolio; raise max_weight "
             f"to at least {math.ceil(budget / n * 1e4) / 1e4:.4f} or widen the universe"
         )
     classed = member.any(axis=0) if len(class_cap) else np.zeros(n, dtype=bool)
