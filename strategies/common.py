@@ -11,7 +11,7 @@ from __future__ import annotations
 __all__ = ["HistoryStrategy", "Plugin", "finish", "pct"]
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, TypeVar
@@ -40,12 +40,15 @@ def finish(
     reasons: Mapping[str, str],
     limits: PolicyLimits,
     context: StrategyContext,
+    universe: Collection[str],
 ) -> Allocation:
     """Apply the limits to `raw` and return Decimal weights summing to 1, each with its reason."""
     total = sum(raw.values())
     normal = {s: w / total for s, w in raw.items() if w > 0} if total > 0 else dict(raw)
     current = current_weights(context) if limits.max_turnover < 1 else {}
-    limited = apply_limits(normal, strategy=strategy, limits=limits, current=current)
+    limited = apply_limits(
+        normal, strategy=strategy, limits=limits, current=current, universe=universe
+    )
     explained = dict(reasons)
     for symbol, w in limited.items():
         before = normal.get(symbol, 0.0)
@@ -96,7 +99,7 @@ class HistoryStrategy(ABC, Generic[H]):
             expected_last=context.history_expected_through,
         )
         raw, reasons = self.compute(closes, context)
-        return finish(self.name, raw, reasons, self.params, context)
+        return finish(self.name, raw, reasons, self.params, context, self.universe())
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,7 +122,7 @@ class CompositeStrategy:
                     f"{sleeve.name} {pct(float(sleeve.weight))} × {pct(float(w))} ({why})"
                 )
         reasons_out = {s: "composite: " + " + ".join(p) for s, p in parts.items()}
-        return finish(self.name, raw, reasons_out, self.params, context)
+        return finish(self.name, raw, reasons_out, self.params, context, self.universe())
 
 
 def _create(params: CompositeParams) -> CompositeStrategy:

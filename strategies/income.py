@@ -86,7 +86,7 @@ class IncomeStrategy:
             s: f"income: trailing yield {pct(yields[s])}; {rule} (portfolio {pct(portfolio)})"
             for s in raw
         }
-        return finish(self.name, raw, reasons, p, context)
+        return finish(self.name, raw, reasons, p, context, eligible)
 
     def _yield(self, symbol: str, context: StrategyContext) -> Decimal:
         given = context.yields.get(symbol)

@@ -23,7 +23,7 @@ from __future__ import annotations
 __all__ = ["apply_limits", "current_weights", "to_allocation"]
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 
@@ -64,11 +64,17 @@ def apply_limits(
     strategy: str,
     limits: PolicyLimits,
     current: Mapping[str, float],
+    universe: Collection[str] = (),
 ) -> dict[str, float]:
-    """Return `raw` (non-negative, summing to 1) within the caps, then the turnover limit."""
-    symbols = sorted(s for s in raw if s != CASH)
+    """Return `raw` (non-negative, summing to 1) within the caps, then the turnover limit.
+
+    `universe` is every symbol the strategy may hold: weight cut by a cap may go to those of
+    them `raw` leaves at zero.
+    """
+    symbols = sorted((set(raw) | set(universe)) - {CASH})
     cash = float(raw.get(CASH, 0.0))
-    capped = dict(zip(symbols, _cap(raw, symbols, cash, strategy, limits), strict=True))
+    weights = _cap(raw, symbols, cash, strategy, limits)
+    capped = {s: w for s, w in zip(symbols, weights, strict=True) if w > 0}
     if cash > 0:
         capped[CASH] = cash
     return _limit_turnover(capped, current, float(limits.max_turnover))
@@ -85,7 +91,9 @@ def _cap(
     n = len(symbols)
     if n == 0:
         return []
-    weights = np.array([raw[s] for s in symbols], dtype=np.float64)
+    weights = np.array([raw.get(s, 0.0) for s in symbols], dtype=np.float64)
+    if budget <= _EPS:
+        return [0.0] * n
     if weights.sum() <= 0:
         raise StrategyError(f"strategy {strategy} gave no weight to any symbol nor to CASH")
     weights *= budget / weights.sum()
