@@ -22,7 +22,7 @@ import numpy.typing as npt
 from daemon.core.domain import CASH
 from strategies.base import Allocation, Strategy, StrategyContext
 from strategies.limits import apply_limits, current_weights, to_allocation
-from strategies.params import HistoryParams, PolicyLimits
+from strategies.params import HistoryParams, PolicyLimits, SafeAssetParams
 
 Matrix = npt.NDArray[np.float64]
 P = TypeVar("P", bound=PolicyLimits)
@@ -71,7 +71,8 @@ class HistoryStrategy(ABC, Generic[H]):
     name = "history"
 
     def holdable(self) -> frozenset[str]:
-        return frozenset(self.params.universe)
+        safe = self.params.safe_asset if isinstance(self.params, SafeAssetParams) else CASH
+        return frozenset([*self.params.universe, safe])
 
     def history_symbols(self) -> tuple[str, ...]:
         return tuple(self.params.universe)

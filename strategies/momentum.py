@@ -23,20 +23,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from daemon.core.domain import CASH
 from strategies.base import StrategyContext
 from strategies.common import HistoryStrategy, Matrix, Plugin, pct
-from strategies.params import HistoryParams, check_symbol
+from strategies.params import SafeAssetParams, check_symbol
 
 YEAR = 252
 
 
-class MomentumParams(HistoryParams):
-    safe_asset: str = Field(
-        CASH, description="Where a slot goes when absolute momentum fails: a ticker or CASH."
-    )
+class MomentumParams(SafeAssetParams):
     benchmark: str | None = Field(
         None,
         description="Ticker whose return is the absolute-momentum hurdle (e.g. BIL); "
@@ -52,11 +48,6 @@ class MomentumParams(HistoryParams):
         "by more than this (0.01 = 1 point), and leaves only below the hurdle minus this.",
     )
 
-    @field_validator("safe_asset")
-    @classmethod
-    def _safe_ticker(cls, value: str) -> str:
-        return value if value == CASH else check_symbol(value)
-
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.top_n > len(self.universe):
@@ -64,8 +55,6 @@ class MomentumParams(HistoryParams):
                 f"top_n is {self.top_n} but the universe has {len(self.universe)} symbols; "
                 "lower top_n or add symbols"
             )
-        if self.safe_asset in self.universe:
-            raise ValueError(f"safe_asset {self.safe_asset} is in the universe; keep it out")
         if self.benchmark is not None:
             check_symbol(self.benchmark)
         return self
@@ -74,9 +63,6 @@ class MomentumParams(HistoryParams):
 @dataclass(frozen=True, slots=True)
 class MomentumStrategy(HistoryStrategy[MomentumParams]):
     name = "momentum"
-
-    def holdable(self) -> frozenset[str]:
-        return frozenset([*self.params.universe, self.params.safe_asset])
 
     def history_symbols(self) -> tuple[str, ...]:
         extra = () if self.params.benchmark is None else (self.params.benchmark,)

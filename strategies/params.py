@@ -8,7 +8,14 @@ misspelt key is an error, not a default).
 
 from __future__ import annotations
 
-__all__ = ["SYMBOL", "HistoryParams", "PolicyLimits", "check_symbol", "check_universe"]
+__all__ = [
+    "SYMBOL",
+    "HistoryParams",
+    "PolicyLimits",
+    "SafeAssetParams",
+    "check_symbol",
+    "check_universe",
+]
 
 import re
 from decimal import Decimal
@@ -101,3 +108,23 @@ class HistoryParams(PolicyLimits):
     )
 
     _universe = field_validator("universe")(check_universe)
+
+
+class SafeAssetParams(HistoryParams):
+    """A rule that steps aside into a safe asset (`momentum`, `trend`)."""
+
+    safe_asset: str = Field(
+        CASH,
+        description="Where weight goes when the rule steps aside: a ticker (e.g. SHY) or CASH.",
+    )
+
+    @field_validator("safe_asset")
+    @classmethod
+    def _safe_ticker(cls, value: str) -> str:
+        return value if value == CASH else check_symbol(value)
+
+    @model_validator(mode="after")
+    def _safe_outside_universe(self) -> Self:
+        if self.safe_asset in self.universe:
+            raise ValueError(f"safe_asset {self.safe_asset} is in the universe; keep it out")
+        return self

@@ -18,20 +18,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from daemon.core.domain import CASH
 from strategies.base import StrategyContext
 from strategies.common import HistoryStrategy, Matrix, Plugin, pct
-from strategies.params import HistoryParams, check_symbol
+from strategies.params import SafeAssetParams
 
 
-class TrendParams(HistoryParams):
+class TrendParams(SafeAssetParams):
     lookback_days: int = Field(
         200, ge=2, le=5000, description="Length N of the simple moving average, in trading days."
-    )
-    safe_asset: str = Field(
-        CASH, description="Where an out symbol's weight goes: a ticker or CASH."
     )
     band: Annotated[Decimal, Field(ge=0, lt=1, allow_inf_nan=False)] = Field(
         Decimal("0.02"),
@@ -42,15 +38,8 @@ class TrendParams(HistoryParams):
         None, description="Base weight of each universe symbol, summing to 1 (default: equal)."
     )
 
-    @field_validator("safe_asset")
-    @classmethod
-    def _safe_ticker(cls, value: str) -> str:
-        return value if value == CASH else check_symbol(value)
-
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.safe_asset in self.universe:
-            raise ValueError(f"safe_asset {self.safe_asset} is in the universe; keep it out")
         if self.weights is not None:
             if set(self.weights) != set(self.universe):
                 raise ValueError("weights must name exactly the universe's symbols")
@@ -63,9 +52,6 @@ class TrendParams(HistoryParams):
 @dataclass(frozen=True, slots=True)
 class TrendStrategy(HistoryStrategy[TrendParams]):
     name = "trend"
-
-    def holdable(self) -> frozenset[str]:
-        return frozenset([*self.params.universe, self.params.safe_asset])
 
     def rows(self) -> int:
         return self.params.lookback_days

@@ -158,3 +158,42 @@ def test_turnover_never_exceeds_the_limit(raw: list[float], held: list[float], l
     assert turnover <= float(max_turnover) + 1e-9
     assert abs(sum(got.values()) - 1) < 1e-9
     assert all(w >= 0 for w in got.values())
+
+
+@settings(max_examples=scaled(60))
+@given(
+    st.lists(st.integers(0, 800), min_size=2, max_size=7),
+    st.integers(0, 100),
+    st.booleans(),
+    st.integers(0, 600),
+)
+def test_income_weights_sum_to_one_within_the_caps(
+    basis_points: list[int], cap_pct: int, targeted: bool, target_bp: int
+) -> None:
+    symbols = [f"S{i}" for i in range(len(basis_points))]
+    yields = {s: Decimal(bp) / 10_000 for s, bp in zip(symbols, basis_points, strict=True)}
+    eligible = [s for s in symbols if yields[s] > 0]
+    assume(eligible)
+    cap = max(Decimal(cap_pct) / 100, Decimal(1) / len(eligible) + Decimal("0.01"))
+    params: dict[str, Any] = {"universe": symbols, "max_weight": str(min(cap, Decimal(1)))}
+    if targeted:
+        params["target_yield"] = str(Decimal(target_bp) / 10_000)
+    plugin = load_strategy("income")
+    strategy = plugin.create(plugin.params_model.model_validate(params))
+    assert isinstance(strategy, Explains)
+    try:
+        got = strategy.allocate(context(history(days=3), yields=yields))
+    except StrategyError as exc:
+        refusal = str(exc)
+    else:
+        refusal = ""
+    if refusal:  # only an unreachable target may be refused
+        assert targeted, refusal
+        assert "is out of reach" in refusal
+        return
+    assert sum(got.weights.values()) == 1
+    assert all(w > 0 and yields[s] > 0 for s, w in got.weights.items())
+    assert max(got.weights.values()) <= min(cap, Decimal(1)) + Decimal("0.000000002")
+    if targeted:
+        portfolio = sum(w * yields[s] for s, w in got.weights.items())
+        assert portfolio >= Decimal(target_bp) / 10_000 - Decimal("0.00000001")
