@@ -5,6 +5,7 @@
 | `universe()` | yes | every symbol it may give a weight, so the engine can fetch their quotes |
 | `targets(context)` | yes | weights by symbol (`CASH` allowed), summing to 1 |
 | `allocate(context)` | no | the same weights with a reason for each (`Allocation`, `Explains`) |
+| `history_needs()` | no | the symbols and rows of daily closes it reads (`ReadsHistory`) |
 
 A strategy is found by an entry point in the `trimtab.strategies` group (or `module:attr`)
 that names a `StrategyPlugin`: its `params_model` validates the account's `strategy_params`
@@ -16,7 +17,14 @@ trims a longer history to its `trading_day` when it is built.
 
 from __future__ import annotations
 
-__all__ = ["Allocation", "Explains", "Strategy", "StrategyContext", "StrategyPlugin"]
+__all__ = [
+    "Allocation",
+    "Explains",
+    "ReadsHistory",
+    "Strategy",
+    "StrategyContext",
+    "StrategyPlugin",
+]
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,7 +38,7 @@ from pydantic import BaseModel
 from daemon.core.domain import AccountType
 
 if TYPE_CHECKING:
-    from strategies.history import CloseHistory
+    from strategies.history import CloseHistory, HistoryNeeds
 
 
 def _no_history() -> CloseHistory:
@@ -85,6 +93,13 @@ class Explains(Protocol):
     """Optional: a strategy that can say why it gives each weight (`trimtab strategy weights`)."""
 
     def allocate(self, context: StrategyContext) -> Allocation: ...
+
+
+@runtime_checkable
+class ReadsHistory(Protocol):
+    """Optional: a strategy that reads daily closes says which, so a caller can fetch them."""
+
+    def history_needs(self) -> HistoryNeeds: ...
 
 
 @runtime_checkable

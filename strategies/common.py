@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from daemon.core.domain import CASH
 from strategies.base import Allocation, Strategy, StrategyContext
+from strategies.history import HistoryNeeds
 from strategies.limits import apply_limits, current_weights, to_allocation
 from strategies.params import HistoryParams, PolicyLimits, SafeAssetParams
 
@@ -82,6 +83,9 @@ class HistoryStrategy(ABC, Generic[H]):
 
     def rows(self) -> int:
         return self.params.lookback_days + 1
+
+    def history_needs(self) -> HistoryNeeds:
+        return HistoryNeeds(frozenset(self.history_symbols()), self.rows())
 
     @abstractmethod
     def compute(

@@ -19,8 +19,9 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from daemon.core.errors import PluginNotFound
-from strategies.base import Allocation, Explains, Strategy, StrategyContext
+from strategies.base import Allocation, Explains, ReadsHistory, Strategy, StrategyContext
 from strategies.common import Plugin, finish, pct
+from strategies.history import HistoryNeeds
 from strategies.params import PolicyLimits
 from strategies.registry import load_strategy
 
@@ -104,6 +105,13 @@ class CompositeStrategy:
 
     def targets(self, context: StrategyContext) -> Mapping[str, Decimal]:
         return self.allocate(context).weights
+
+    def history_needs(self) -> HistoryNeeds:
+        needs = HistoryNeeds(frozenset(), 0)
+        for _, strategy in self.sleeves:
+            if isinstance(strategy, ReadsHistory):
+                needs |= strategy.history_needs()
+        return needs
 
     def allocate(self, context: StrategyContext) -> Allocation:
         raw: dict[str, float] = {}

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 __all__ = [
     "CloseHistory",
+    "HistoryNeeds",
     "empty_history",
+    "from_series",
     "parse_prices_csv",
     "read_prices_csv",
 ]
@@ -28,9 +30,10 @@ import csv
 import io
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +136,37 @@ class CloseHistory:
                 f"a positive number: correct {symbol} on {day} in the price history"
             )
         return block
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryNeeds:
+    """What a strategy reads: these symbols' last `rows` daily closes."""
+
+    symbols: frozenset[str]
+    rows: int
+
+    def calendar_days(self) -> int:
+        """Calendar days back that hold `rows` sessions with room for holidays (252 a year)."""
+        return self.rows * 365 // 252 + 15
+
+    def __or__(self, other: HistoryNeeds) -> HistoryNeeds:
+        return HistoryNeeds(self.symbols | other.symbols, max(self.rows, other.rows))
+
+
+def from_series(series: Mapping[str, Sequence[tuple[date, Decimal]]]) -> CloseHistory:
+    """Build a history from each symbol's (day, close) pairs (a broker's `daily_closes`).
+
+    The days are every day any symbol has; a symbol without a close on one of them gets NaN
+    there, which `window` reports as a gap.
+    """
+    symbols = tuple(sorted(series))
+    days = tuple(sorted({day for pairs in series.values() for day, _ in pairs}))
+    row = {day: i for i, day in enumerate(days)}
+    closes = np.full((len(days), len(symbols)), np.nan)
+    for j, symbol in enumerate(symbols):
+        for day, close in series[symbol]:
+            closes[row[day], j] = float(close)
+    return CloseHistory(days, symbols, closes)
 
 
 def empty_history() -> CloseHistory:

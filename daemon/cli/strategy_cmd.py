@@ -1,10 +1,11 @@
 """`trimtab strategies` (what is installed, and each one's params) and `trimtab strategy
 weights` (the target weights an account's strategy gives on a day, from a price file).
 
-`strategy weights` reads the history from `--prices` (the simulated broker's CSV format); the
-broker's own history is not wired into this command yet, so `--prices` is required. Holdings
-(for the hysteresis of `momentum` and `trend`, and `max_turnover`) come from `--holdings`
-(the `plan --holdings` file) or are taken as none.
+`strategy weights` reads the history from `--prices` (the simulated broker's CSV format), or
+else asks the account's broker for the closes the strategy reads, when the broker has daily
+history (the `PriceHistory` capability: the simulated broker; not Alpaca yet). Holdings (for
+the hysteresis of `momentum` and `trend`, and `max_turnover`) come from `--holdings` (the
+`plan --holdings` file) or are taken as none.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from rich.table import Table
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, handle_errors, load_app
 
 if TYPE_CHECKING:
-    from strategies.base import Allocation, StrategyPlugin
+    from daemon.bootstrap import App
+    from strategies.base import Allocation, Strategy, StrategyPlugin
+    from strategies.history import CloseHistory
 
 strategies_app = typer.Typer(
     help="The installed allocation strategies and their parameters.",
@@ -81,15 +84,15 @@ def weights(
         str | None, typer.Option("--account", "-a", help="Account (default: the only one).")
     ] = None,
     prices: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--prices",
-            help="Daily closes, date,SYM1,SYM2,... (required: broker history is not wired yet).",
+            help="Daily closes, date,SYM1,SYM2,... (default: the broker's daily history).",
         ),
-    ] = ...,  # type: ignore[assignment]  # typer's way of marking an option required
+    ] = None,
     day: Annotated[
         str | None,
-        typer.Option("--date", help="YYYY-MM-DD (default: the last day of the prices)."),
+        typer.Option("--date", help="YYYY-MM-DD (default: the last day of --prices, else today)."),
     ] = None,
     holdings: Annotated[
         Path | None,
@@ -101,6 +104,7 @@ def weights(
     from decimal import Decimal
 
     from daemon.cli.holdings_file import read_holdings
+    from daemon.core.calendar import trading_day
     from strategies.base import Allocation, Explains, StrategyContext
     from strategies.history import read_prices_csv
 
@@ -113,10 +117,15 @@ def weights(
         if account not in names:
             fail(f"no account {account!r}; accounts: {', '.join(names)}", 2)
         settings = app.settings.account(account)
-        history = read_prices_csv(prices)
-        if not history.days:
-            fail(f"{prices} has no rows; add a row per day: YYYY-MM-DD,close,close,...", 2)
-        on = _parse_day(day) if day else history.days[-1]
+        strategy = app.strategy(account)
+        if prices is not None:
+            history = read_prices_csv(prices)
+            if not history.days:
+                fail(f"{prices} has no rows; add a row per day: YYYY-MM-DD,close,close,...", 2)
+            on = _parse_day(day) if day else history.days[-1]
+        else:
+            on = _parse_day(day) if day else trading_day(app.clock(), app.settings.exchange)
+            history = _broker_history(app, account, strategy, on)
         held = read_holdings(holdings) if holdings else None
         context = StrategyContext(
             trading_day=on,
@@ -127,7 +136,6 @@ def weights(
             prices=held.prices if held else {},
             history=history,
         )
-        strategy = app.strategy(account)
         if isinstance(strategy, Explains):
             allocation = strategy.allocate(context)
         else:
@@ -138,6 +146,31 @@ def weights(
         _print_json(on, allocation)
     else:
         _print_table(account, settings.strategy, on, allocation)
+
+
+def _broker_history(app: App, account: str, strategy: Strategy, on: date) -> CloseHistory:
+    """Ask the account's broker for the closes the strategy reads, up to `on` (read-only)."""
+    from datetime import timedelta
+
+    from adapters.base import PriceHistory
+    from strategies.base import ReadsHistory
+    from strategies.history import empty_history, from_series
+
+    if not isinstance(strategy, ReadsHistory):
+        return empty_history()
+    needs = strategy.history_needs()
+    if not needs.symbols:
+        return empty_history()
+    broker = app.broker(account)
+    if not isinstance(broker, PriceHistory):
+        broker_name = app.settings.account(account).broker
+        fail(
+            f"broker {broker_name} of account {account} has no daily price history; "
+            "give the closes with --prices PRICES.csv (date,SYM1,SYM2,...)",
+            2,
+        )
+    start = on - timedelta(days=needs.calendar_days())
+    return from_series({s: broker.daily_closes(s, start, on) for s in sorted(needs.symbols)})
 
 
 def _parse_day(text: str) -> date:

@@ -13,7 +13,13 @@ import pytest
 from daemon.core.domain import AccountType
 from daemon.core.errors import DataError
 from strategies.base import StrategyContext
-from strategies.history import CloseHistory, parse_prices_csv, read_prices_csv
+from strategies.history import (
+    CloseHistory,
+    HistoryNeeds,
+    from_series,
+    parse_prices_csv,
+    read_prices_csv,
+)
 from strategies.static import PLUGIN as STATIC
 from tests.fakes.price_history import context, history
 
@@ -158,3 +164,25 @@ def test_no_history_at_all_says_where_to_get_it() -> None:
 def test_days_out_of_order_are_refused() -> None:
     with pytest.raises(DataError, match="strictly increasing"):
         CloseHistory((date(2024, 1, 3), date(2024, 1, 2)), ("A",), np.ones((2, 1)))
+
+
+def test_a_brokers_series_become_one_history_with_gaps_as_nan() -> None:
+    d1, d2, d3 = date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4)
+    h = from_series(
+        {
+            "VTI": [(d1, Decimal("100.5")), (d2, Decimal(101)), (d3, Decimal(102))],
+            "BND": [(d1, Decimal(70)), (d3, Decimal("70.25"))],
+        }
+    )
+    assert h.symbols == ("BND", "VTI")
+    assert h.days == (d1, d2, d3)
+    assert h.closes[:, 1].tolist() == [100.5, 101.0, 102.0]
+    assert math.isnan(h.closes[1, 0])
+    with pytest.raises(DataError, match="BND has a gap"):
+        h.window(strategy="hrp", symbols=["VTI", "BND"], rows=3)
+
+
+def test_history_needs_cover_the_rows_in_calendar_days_and_combine() -> None:
+    a = HistoryNeeds(frozenset({"A"}), 253)
+    assert a.calendar_days() == 253 * 365 // 252 + 15
+    assert (a | HistoryNeeds(frozenset({"B"}), 10)) == HistoryNeeds(frozenset({"A", "B"}), 253)
