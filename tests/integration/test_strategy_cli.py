@@ -35,6 +35,14 @@ def invoke(*args: str, code: int = 0, env: dict[str, str] | None = None) -> str:
     return result.stdout if "--json" in args else result.output
 
 
+def weights(files: tuple[Path, Path], *extra: str, code: int = 0) -> str:
+    """Run `strategy weights` on the fixture's config and prices."""
+    config, prices = files
+    return invoke(
+        "strategy", "weights", "-c", str(config), "--prices", str(prices), *extra, code=code
+    )
+
+
 @pytest.fixture
 def files(tmp_path: Path) -> tuple[Path, Path]:
     config = tmp_path / "trimtab.toml"
@@ -67,62 +75,24 @@ def test_strategies_show_prints_params_defaults_and_descriptions() -> None:
 def test_weights_json_is_the_date_and_decimal_strings_summing_to_one(
     files: tuple[Path, Path],
 ) -> None:
-    config, prices = files
-    got = json.loads(
-        invoke("strategy", "weights", "-c", str(config), "--prices", str(prices), "--json")
-    )
+    got = json.loads(weights(files, "--json"))
     assert got == {"date": "2024-01-09", "weights": {"VTI": "1.000000000"}}
-    past = json.loads(
-        invoke(
-            "strategy",
-            "weights",
-            "-c",
-            str(config),
-            "--prices",
-            str(prices),
-            "--date",
-            "2024-01-08",
-            "--json",
-        )
-    )
+    past = json.loads(weights(files, "--date", "2024-01-08", "--json"))
     # On the 8th, VTI's 10% trails BND's 20%: the later row is never seen.
     assert past == {"date": "2024-01-08", "weights": {"BND": "1.000000000"}}
     assert sum(Decimal(w) for w in past["weights"].values()) == 1
 
 
 def test_weights_table_gives_each_reason(files: tuple[Path, Path]) -> None:
-    config, prices = files
-    out = invoke("strategy", "weights", "-c", str(config), "--prices", str(prices))
+    out = weights(files)
     assert "momentum: 4-day return 28.7% > BIL 0.8% (rank 1 of 3)" in out
     assert "100.00%" in out
 
 
-def test_weights_names_the_missing_history_and_needs_prices(files: tuple[Path, Path]) -> None:
-    config, prices = files
-    out = invoke(
-        "strategy",
-        "weights",
-        "-c",
-        str(config),
-        "--prices",
-        str(prices),
-        "--date",
-        "2024-01-05",
-        code=1,
-    )
+def test_weights_names_missing_history_and_a_bad_date(files: tuple[Path, Path]) -> None:
+    out = weights(files, "--date", "2024-01-05", code=1)
     assert "strategy momentum: 4 days of price history up to 2024-01-05, needs 5" in out
-    out = invoke(
-        "strategy",
-        "weights",
-        "-c",
-        str(config),
-        "--prices",
-        str(prices),
-        "--date",
-        "2024-13-01",
-        code=2,
-    )
-    assert "write YYYY-MM-DD" in out
+    assert "write YYYY-MM-DD" in weights(files, "--date", "2024-13-01", code=2)
 
 
 def test_the_documented_plugin_example_loads_by_module_attr_and_allocates() -> None:
