@@ -4,31 +4,60 @@
 |---|---|---|
 | `universe()` | yes | every symbol it may give a weight, so the engine can fetch their quotes |
 | `targets(context)` | yes | weights by symbol (`CASH` allowed), summing to 1 |
+| `allocate(context)` | no | the same weights with a reason for each (`Allocation`, `Explains`) |
+| `history_needs()` | no | the symbols and rows of daily closes it reads (`ReadsHistory`) |
 
 A strategy is found by an entry point in the `trimtab.strategies` group (or `module:attr`)
 that names a `StrategyPlugin`: its `params_model` validates the account's `strategy_params`
 table, and `create(params)` returns the strategy. Strategies are pure: no I/O, no clock; all
-they know arrives in the `StrategyContext`.
+they know arrives in the `StrategyContext`: the day, the holdings and prices, and (for the
+strategies that look back) the daily close history up to that day, never later: the context
+trims a longer history to its `trading_day` when it is built.
 """
 
 from __future__ import annotations
 
-__all__ = ["Strategy", "StrategyContext", "StrategyPlugin"]
+__all__ = [
+    "Allocation",
+    "Explains",
+    "ReadsHistory",
+    "Strategy",
+    "StrategyContext",
+    "StrategyPlugin",
+]
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
 from daemon.core.domain import AccountType
 
+if TYPE_CHECKING:
+    from strategies.history import CloseHistory, HistoryNeeds
+
+
+def _no_history() -> CloseHistory:
+    # numpy loads only when a context is built, never when this port is imported (the CLI's
+    # `--help` and `config check` import it).
+    from strategies.history import empty_history
+
+    return empty_history()
+
 
 @dataclass(frozen=True, slots=True)
 class StrategyContext:
-    """What a strategy may look at: the day, the account, its holdings and prices."""
+    """What a strategy may look at: the day, the account, its holdings and prices, and history.
+
+    `history` is trimmed to `trading_day` here, so a strategy cannot look ahead whatever the
+    caller passed. `history_expected_through` is the last session whose close should be known
+    (None: not checked); `yields` is each symbol's trailing-12-month yield (0.031 for 3.1%),
+    for `income`.
+    """
 
     trading_day: date
     account: str
@@ -36,6 +65,20 @@ class StrategyContext:
     cash: Decimal
     holdings: Mapping[str, Decimal]
     prices: Mapping[str, Decimal]
+    history: CloseHistory = field(default_factory=_no_history)
+    history_expected_through: date | None = None
+    yields: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "history", self.history.until(self.trading_day))
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Target weights (summing to exactly 1, `CASH` allowed) and why each symbol has its own."""
+
+    weights: Mapping[str, Decimal]
+    reasons: Mapping[str, str]
 
 
 @runtime_checkable
@@ -43,6 +86,20 @@ class Strategy(Protocol):
     def universe(self) -> frozenset[str]: ...
 
     def targets(self, context: StrategyContext) -> Mapping[str, Decimal]: ...
+
+
+@runtime_checkable
+class Explains(Protocol):
+    """Optional: a strategy that can say why it gives each weight (`trimtab strategy weights`)."""
+
+    def allocate(self, context: StrategyContext) -> Allocation: ...
+
+
+@runtime_checkable
+class ReadsHistory(Protocol):
+    """Optional: a strategy that reads daily closes says which, so a caller can fetch them."""
+
+    def history_needs(self) -> HistoryNeeds: ...
 
 
 @runtime_checkable

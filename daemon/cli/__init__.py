@@ -33,6 +33,7 @@ from daemon.cli.plan_cmd import plan
 from daemon.cli.report_cmd import report
 from daemon.cli.run_cmd import run
 from daemon.cli.sim_cmd import sim_app
+from daemon.cli.strategy_cmd import strategies_app, strategy_app
 from daemon.cli.tax_cmd import tax_app
 from daemon.cli.validate_cmd import validate
 
@@ -127,6 +128,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(tax_app, name="tax")
 app.add_typer(performance_app, name="performance")
 app.add_typer(flows_app, name="flows")
+app.add_typer(strategies_app, name="strategies")
+app.add_typer(strategy_app, name="strategy")
 
 
 def main() -> None:

@@ -92,6 +92,8 @@ def test_help_lists_the_commands_without_heavy_imports(tmp_path: Path) -> None:
         (("audit", "export"), "--out"),  # past the group's callback, which reads records
         (("tax", "lots"), "--account"),
         (("validate",), "--max-slippage-bps"),
+        (("strategy", "weights"), "--prices"),
+        (("strategies", "show"), "module:attr"),
     ],
 )
 def test_a_commands_help_shows_its_options_without_heavy_imports(

@@ -1,0 +1,219 @@
+"""`trimtab strategies` (what is installed, and each one's params) and `trimtab strategy
+weights` (the target weights an account's strategy gives on a day, from a price file).
+
+`strategy weights` reads the history from `--prices` (the simulated broker's CSV format), or
+else asks the account's broker for the closes the strategy reads, when the broker has daily
+history (the `PriceHistory` capability: the simulated broker; not Alpaca yet). Holdings (for
+the hysteresis of `momentum` and `trend`, and `max_turnover`) come from `--holdings` (the
+`plan --holdings` file) or are taken as none.
+"""
+
+from __future__ import annotations
+
+__all__ = ["strategies_app", "strategy_app"]
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, handle_errors, load_app
+
+if TYPE_CHECKING:
+    from daemon.bootstrap import App
+    from strategies.base import Allocation, Strategy, StrategyPlugin
+    from strategies.history import CloseHistory
+
+strategies_app = typer.Typer(
+    help="The installed allocation strategies and their parameters.",
+    invoke_without_command=True,
+)
+strategy_app = typer.Typer(help="What an account's strategy decides.", no_args_is_help=True)
+
+
+@strategies_app.callback()
+def strategies(ctx: typer.Context) -> None:
+    """List the installed strategies with a one-line description."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from daemon.core.errors import PluginNotFound
+    from strategies.registry import installed, load_strategy
+
+    table = Table("strategy", "description", box=None, header_style="bold")
+    for name in installed():
+        try:
+            table.add_row(name, _description(load_strategy(name)))
+        except PluginNotFound as exc:
+            table.add_row(name, f"[red]cannot load: {exc}[/]")
+    console.print(table)
+
+
+@strategies_app.command("show")
+def show(name: Annotated[str, typer.Argument(help="A strategy name (or module:attr).")]) -> None:
+    """Print a strategy's parameters with their defaults and descriptions."""
+    from strategies.registry import load_strategy
+
+    with handle_errors():
+        plugin = load_strategy(name)
+    console.print(f"[bold]{plugin.name}[/]: {_description(plugin)}")
+    from rich.markup import escape
+
+    from daemon.audit.jsonable import to_jsonable
+
+    schema = plugin.params_model.model_json_schema()
+    table = Table("param", "type", "default", "description", box=None, header_style="bold")
+    for field, info in plugin.params_model.model_fields.items():
+        spec = schema.get("properties", {}).get(info.alias or field, {})
+        default = (
+            "(required)"
+            if info.is_required()
+            else json.dumps(to_jsonable(info.get_default(call_default_factory=True)))
+        )
+        table.add_row(field, escape(_type(spec)), escape(default), escape(info.description or ""))
+    console.print(table)
+
+
+@strategy_app.command("weights")
+def weights(
+    config: ConfigOption = Path("trimtab.toml"),
+    account: Annotated[
+        str | None, typer.Option("--account", "-a", help="Account (default: the only one).")
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            help="Daily closes, date,SYM1,SYM2,... (default: the broker's daily history).",
+        ),
+    ] = None,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="YYYY-MM-DD (default: the last day of --prices, else today)."),
+    ] = None,
+    holdings: Annotated[
+        Path | None,
+        typer.Option("--holdings", help="Current holdings (plan's file), for hysteresis."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the target weights the account's strategy gives on a day, with the reasons."""
+    from decimal import Decimal
+
+    from daemon.cli.holdings_file import read_holdings
+    from daemon.core.calendar import trading_day
+    from strategies.base import Allocation, Explains, StrategyContext
+    from strategies.history import read_prices_csv
+
+    with load_app(config) as app, handle_errors():
+        names = list(app.settings.accounts)
+        if account is None:
+            if len(names) != 1:
+                fail(f"name the account with --account (one of: {', '.join(names)})", 2)
+            account = names[0]
+        if account not in names:
+            fail(f"no account {account!r}; accounts: {', '.join(names)}", 2)
+        settings = app.settings.account(account)
+        strategy = app.strategy(account)
+        if prices is not None:
+            history = read_prices_csv(prices)
+            if not history.days:
+                fail(f"{prices} has no rows; add a row per day: YYYY-MM-DD,close,close,...", 2)
+            on = _parse_day(day) if day else history.days[-1]
+        else:
+            on = _parse_day(day) if day else trading_day(app.clock(), app.settings.exchange)
+            history = _broker_history(app, account, strategy, on)
+        held = read_holdings(holdings) if holdings else None
+        context = StrategyContext(
+            trading_day=on,
+            account=account,
+            account_type=settings.type,
+            cash=held.cash if held else Decimal(0),
+            holdings=held.holdings if held else {},
+            prices=held.prices if held else {},
+            history=history,
+        )
+        if isinstance(strategy, Explains):
+            allocation = strategy.allocate(context)
+        else:
+            targets = strategy.targets(context)
+            reasons = dict.fromkeys(targets, f"{settings.strategy}: configured weight")
+            allocation = Allocation(targets, reasons)
+    if as_json:
+        _print_json(on, allocation)
+    else:
+        _print_table(account, settings.strategy, on, allocation)
+
+
+def _broker_history(app: App, account: str, strategy: Strategy, on: date) -> CloseHistory:
+    """Ask the account's broker for the closes the strategy reads, up to `on` (read-only)."""
+    from datetime import timedelta
+
+    from adapters.base import PriceHistory
+    from strategies.base import ReadsHistory
+    from strategies.history import empty_history, from_series
+
+    if not isinstance(strategy, ReadsHistory):
+        return empty_history()
+    needs = strategy.history_needs()
+    if not needs.symbols:
+        return empty_history()
+    broker = app.broker(account)
+    if not isinstance(broker, PriceHistory):
+        broker_name = app.settings.account(account).broker
+        fail(
+            f"broker {broker_name} of account {account} has no daily price history; "
+            "give the closes with --prices PRICES.csv (date,SYM1,SYM2,...)",
+            2,
+        )
+    start = on - timedelta(days=needs.calendar_days())
+    return from_series({s: broker.daily_closes(s, start, on) for s in sorted(needs.symbols)})
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"--date {text!r} is not a date; write YYYY-MM-DD", 2)
+
+
+def _print_json(on: date, allocation: Allocation) -> None:
+    weights = {s: format(w, "f") for s, w in sorted(allocation.weights.items())}
+    sys.stdout.write(json.dumps({"date": on.isoformat(), "weights": weights}, indent=2) + "\n")
+
+
+def _print_table(account: str, strategy: str, on: date, allocation: Allocation) -> None:
+    console.print(f"[bold]{account}[/]: strategy {strategy} on {on}")
+    table = Table("symbol", "weight", "reason", box=None, header_style="bold")
+    for symbol, w in sorted(allocation.weights.items(), key=lambda kv: (-kv[1], kv[0])):
+        table.add_row(symbol, f"{w * 100:.2f}%", allocation.reasons.get(symbol, ""))
+    console.print(table)
+
+
+def _description(plugin: StrategyPlugin) -> str:
+    described = getattr(plugin, "description", None)
+    if isinstance(described, str) and described:
+        return described
+    doc = sys.modules[type(plugin).__module__].__doc__ or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _type(spec: dict[str, Any]) -> str:
+    if "enum" in spec:
+        return " | ".join(json.dumps(v) for v in spec["enum"])
+    if "anyOf" in spec:
+        kinds = [_type(s) for s in spec["anyOf"]]
+        if kinds[:2] == ["decimal", "string"]:  # how pydantic writes a Decimal
+            kinds[:2] = ["decimal"]
+        return " | ".join(kinds)
+    if "$ref" in spec:
+        return str(spec["$ref"]).rsplit("/", 1)[-1]
+    kind = str(spec.get("type", "any"))
+    if kind == "array":
+        return f"list[{_type(spec.get('items', {}))}]"
+    if kind == "object" and isinstance(spec.get("additionalProperties"), dict):
+        return f"map[{_type(spec['additionalProperties'])}]"
+    return str(kind) if kind != "number" else "decimal"
