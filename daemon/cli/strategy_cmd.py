@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, handle_errors, load_app
+from daemon.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    fail,
+    handle_errors,
+    load_app,
+    print_config_error,
+    styled,
+)
 
 if TYPE_CHECKING:
     from daemon.bootstrap import App
@@ -36,32 +45,66 @@ strategy_app = typer.Typer(help="What an account's strategy decides.", no_args_i
 
 
 @strategies_app.callback()
-def strategies(ctx: typer.Context) -> None:
-    """List the installed strategies with a one-line description."""
+def strategies(
+    ctx: typer.Context,
+    config: ConfigOption = None,  # type: ignore[assignment]
+) -> None:
+    """List the installed strategies with a one-line description.
+
+    With --config (or $TRIMTAB_CONFIG), the `package.module:attr` strategies the file's
+    accounts name are listed too; without it no file is read.
+    """
     if ctx.invoked_subcommand is not None:
         return
     from daemon.core.errors import PluginNotFound
     from strategies.registry import installed, load_strategy
 
+    names = list(installed())
+    if config is not None:
+        names += [n for n in _named_strategies(config) if n not in names]
     table = Table("strategy", "description", box=None, header_style="bold")
-    for name in installed():
+    for name in names:
         try:
             table.add_row(name, _description(load_strategy(name)))
         except PluginNotFound as exc:
-            table.add_row(name, f"[red]cannot load: {exc}[/]")
+            table.add_row(name, styled((f"cannot load: {exc}", "red")))
     console.print(table)
 
 
+def _named_strategies(path: Path) -> list[str]:
+    """The `module:attr` strategies the config file's accounts name (exit 2 on a bad file)."""
+    from daemon.config.files import read_config_file
+    from daemon.core.errors import ConfigError
+
+    try:
+        data = read_config_file(path)
+    except ConfigError as exc:
+        print_config_error(exc)
+        raise typer.Exit(2) from None
+    accounts = data.get("accounts", {})
+    named = (
+        str(account.get("strategy", ""))
+        for account in (accounts.values() if isinstance(accounts, dict) else ())
+        if isinstance(account, dict)
+    )
+    return sorted({name for name in named if ":" in name})
+
+
 @strategies_app.command("show")
-def show(name: Annotated[str, typer.Argument(help="A strategy name (or module:attr).")]) -> None:
-    """Print a strategy's parameters with their defaults and descriptions."""
+def show(
+    name: Annotated[str, typer.Argument(help="A strategy name (or module:attr).")],
+    config: ConfigOption = None,  # type: ignore[assignment]
+) -> None:
+    """Print a strategy's parameters with their defaults and descriptions.
+
+    --config is accepted like on every command; a strategy is found by its name alone.
+    """
+    del config
     from strategies.registry import load_strategy
 
     with handle_errors():
         plugin = load_strategy(name)
-    console.print(f"[bold]{plugin.name}[/]: {_description(plugin)}")
-    from rich.markup import escape
-
+    console.print(styled((plugin.name, "bold"), f": {_description(plugin)}"))
     from daemon.audit.jsonable import to_jsonable
 
     schema = plugin.params_model.model_json_schema()
@@ -73,13 +116,13 @@ def show(name: Annotated[str, typer.Argument(help="A strategy name (or module:at
             if info.is_required()
             else json.dumps(to_jsonable(info.get_default(call_default_factory=True)))
         )
-        table.add_row(field, escape(_type(spec)), escape(default), escape(info.description or ""))
+        table.add_row(field, _type(spec), default, info.description or "")
     console.print(table)
 
 
 @strategy_app.command("weights")
 def weights(
-    config: ConfigOption = Path("trimtab.toml"),
+    config: ConfigOption = None,  # type: ignore[assignment]
     account: Annotated[
         str | None, typer.Option("--account", "-a", help="Account (default: the only one).")
     ] = None,
@@ -186,7 +229,7 @@ def _print_json(on: date, allocation: Allocation) -> None:
 
 
 def _print_table(account: str, strategy: str, on: date, allocation: Allocation) -> None:
-    console.print(f"[bold]{account}[/]: strategy {strategy} on {on}")
+    console.print(styled((account, "bold"), f": strategy {strategy} on {on}"))
     table = Table("symbol", "weight", "reason", box=None, header_style="bold")
     for symbol, w in sorted(allocation.weights.items(), key=lambda kv: (-kv[1], kv[0])):
         table.add_row(symbol, f"{w * 100:.2f}%", allocation.reasons.get(symbol, ""))

@@ -52,6 +52,10 @@ EVERY_2_MINUTES = {
     "TRIMTAB_ACCOUNTS__IRA__SCHEDULE": "every 2 minutes while open",
 }
 
+PRICES_CSV = """date,VTI,VXUS,BND
+2026-12-01,250.10,60.20,72.30
+2026-12-02,251.00,60.90,72.10
+"""
 LOTS_CSV = """account,symbol,acquired,quantity,cost_basis,note
 spouse,VXUS,2024-11-04,25.5,1402.55,bought before trimtab
 """
@@ -133,6 +137,14 @@ WALK: tuple[Step, ...] = (
     _step("config schema -c", "config", "schema", expect='"$defs"'),
     _step("plan", "plan", expect="SYNTHETIC"),
     _step("--version", "--version", config=False, expect="trimtab "),
+    _step("strategies", "strategies", expect="hrp"),
+    _step("strategies show", "strategies", "show", "momentum", expect="lookback_days"),
+    _step("strategy weights --json", "strategy", "weights", "-a", "brokerage", "--json"),
+    _step(
+        "strategy weights --prices --date",
+        *shlex.split("strategy weights -a brokerage --prices prices.csv --date 2026-12-02"),
+        expect="static: configured weight",
+    ),
     _step("-v plan", "-v", "plan", expect="SYNTHETIC"),
     _step("-vv plan", "-vv", "plan", expect="SYNTHETIC"),
     _step("plan --holdings --json", "plan", "--holdings", "my.json", "-a", "brokerage", "--json"),
@@ -282,6 +294,11 @@ SHOWN: dict[str, tuple[str, ...]] = {
     "trimtab audit": ("audit",),
     "trimtab plan": ("plan",),
     "trimtab --version": ("--version",),
+    "trimtab strategies [show NAME]": ("strategies", "strategies show"),
+    "trimtab strategy weights -a A [--prices P.csv] [--date D] [--json]": (
+        "strategy weights --json",
+        "strategy weights --prices --date",
+    ),
     "trimtab -v plan": ("-v plan",),
     "trimtab -vv ...": ("-vv plan",),
     "trimtab plan --holdings my.json -a brokerage --json": ("plan --holdings --json",),
@@ -432,6 +449,7 @@ def _workspace(directory: Path) -> None:
     (directory / "my.json").write_text(_readme_holdings())
     (directory / "lots.csv").write_text(LOTS_CSV)
     (directory / "trades.csv").write_text(TRADES_CSV)
+    (directory / "prices.csv").write_text(PRICES_CSV)
 
 
 def _environment(step: Step, home: Path) -> dict[str, str]:
