@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from daemon.cli.common import JsonOption, console, fail, print_json
+from daemon.cli.progress import progress
 from daemon.cli.tax_ledger_cmd import add_ledger_commands
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.identical import SubstantiallyIdentical
@@ -67,7 +68,8 @@ def replay(
     try:
         rows, row_of = read_trades(trades)
         try:
-            book = replay_trades(rows, policy)
+            with progress(f"replaying {len(rows):,} trades", enabled=not json_output) as advance:
+                book = replay_trades(rows, policy, progress=advance)
         except TaxDataError as exc:
             raise engine_error(exc, row_of) from None
     except ReplayError as exc:

@@ -27,6 +27,7 @@ from daemon.core.performance import (
     concentration,
     summarize,
 )
+from daemon.core.progress import Progress, no_progress
 from daemon.monitor.health import evaluate
 from daemon.report.activity import cycles_of, refusals_of
 from daemon.report.model import (
@@ -80,15 +81,23 @@ def gather(
     *,
     now: datetime,
     accounts: Sequence[str] | None = None,
+    progress: Progress = no_progress,
 ) -> DailyReport:
-    """Return the report of trading day `day` for `accounts` (default: every account)."""
+    """Return the report of trading day `day` for `accounts` (default: every account);
+    `progress` hears (parts gathered, parts): each account, then the household and tax."""
     tz = exchange_timezone(settings.exchange)
     start = datetime.combine(day, time(), tz)
     span = _Day(day, start, start + timedelta(days=1), tz)
     names = list(accounts) if accounts is not None else list(settings.accounts)
     benchmark = settings.performance.benchmark
     bench = benchmark_series(session, benchmark, last=day) if benchmark else []
-    reports = tuple(_account(session, settings, name, span, bench) for name in names)
+    steps = len(names) + 1
+    progress(0, steps)
+    gathered = []
+    for done, name in enumerate(names, start=1):
+        gathered.append(_account(session, settings, name, span, bench))
+        progress(done, steps)
+    reports = tuple(gathered)
     combined = household_series(session, names, last=day)
     household_perf = _performance(settings, combined, day, bench)
     holdings: dict[str, Decimal] = {}
@@ -98,6 +107,8 @@ def gather(
             holdings[symbol] = holdings.get(symbol, Decimal(0)) + value
     household = _household_value(reports, combined, day)
     total = household.value
+    tax = gather_tax(TaxLedger(session), settings, day, names)
+    progress(steps, steps)
     return DailyReport(
         day=day,
         generated_at=now,
@@ -110,7 +121,7 @@ def gather(
         household_concentration=concentration(holdings, total) if total else None,
         household_series=tuple(combined),
         benchmark_series=tuple(bench),
-        tax=gather_tax(TaxLedger(session), settings, day, names),
+        tax=tax,
         health=_health(session, settings, names, now),
         audit_head=_audit_head(AuditLog(session)),
     )

@@ -1,0 +1,123 @@
+"""Time `trimtab tax import` of many lots, and `trimtab tax replay` of a long trade list.
+
+Run: `uv run python bench/bench_import.py [--lots 20000] [--trades 50000] [--runs 3]`.
+Each run imports the lots into a fresh SQLite database through the command itself (typer's
+runner, one process), then replays the seeded trade list of `bench/bench_tax.py` through
+`trimtab tax replay` as text and as `--json`. Prints the median and the spread of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from datetime import date, timedelta
+from functools import partial
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.bench_tax import to_csv, trade_list  # noqa: E402 (after the path set-up)
+
+ACCOUNTS = ("main", "spouse")
+SYMBOLS = [f"S{i:03d}" for i in range(200)]
+
+
+def lots_csv(count: int, seed: int = 11) -> str:
+    """Return `count` lots over two accounts and 200 symbols in the import format."""
+    rng = random.Random(seed)
+    lines = ["account,symbol,acquired,quantity,cost_basis,note"]
+    start = date(2015, 1, 2)
+    for n in range(count):
+        acquired = start + timedelta(days=rng.randrange(3600))
+        qty = rng.randint(1, 200)
+        cost = qty * rng.uniform(20, 400)
+        lines.append(
+            f"{rng.choice(ACCOUNTS)},{rng.choice(SYMBOLS)},{acquired},{qty},{cost:.2f},lot {n}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+CONFIG = """
+database_url = "sqlite:///{db}"
+state_dir = "{state}"
+[tax.outside_accounts.spouse]
+owner = "spouse"
+[accounts.main]
+[accounts.main.strategy_params]
+targets = {{ VOO = "0.6", BND = "0.4" }}
+"""
+
+
+def _invoke(args: list[str]) -> str:
+    from typer.testing import CliRunner
+
+    from daemon.cli import app
+
+    result = CliRunner().invoke(app, args)
+    if result.exit_code != 0:
+        raise SystemExit(f"trimtab {' '.join(args)} failed:\n{result.output}")
+    return result.output
+
+
+def _time(func: Callable[[], object], runs: int) -> list[float]:
+    wall = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        wall.append(time.perf_counter() - start)
+    return wall
+
+
+def _report(what: str, wall: list[float]) -> None:
+    print(
+        f"{what}: median {statistics.median(wall):.2f} s, min {min(wall):.2f} s, "
+        f"max {max(wall):.2f} s over {len(wall)} runs"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lots", type=int, default=20_000)
+    parser.add_argument("--trades", type=int, default=50_000)
+    args = parser.parse_args()
+    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory(prefix="trimtab-bench-") as tmp:
+        root = Path(tmp)
+        lots = root / "lots.csv"
+        lots.write_text(lots_csv(args.lots))
+        trades = root / "trades.csv"
+        trades.write_text(to_csv(trade_list(args.trades, 500)))
+        counter = iter(range(10**6))
+
+        def import_once() -> None:
+            n = next(counter)
+            config = root / f"trimtab-{n}.toml"
+            db, state = root / f"db-{n}.sqlite", root / f"state-{n}"
+            config.write_text(CONFIG.format(db=db, state=state))
+            _invoke(["db", "init", "-c", str(config)])
+            out = _invoke(["tax", "import", str(lots), "-c", str(config)])
+            assert f"imported {args.lots} lot(s)" in out, out
+
+        if args.lots:
+            _report(f"tax import, {args.lots:,} lots", _time(import_once, args.runs))
+        if args.trades:
+            for flag in ([], ["--json"]):
+                command = ["tax", "replay", str(trades), *flag]
+                with redirect_stdout(io.StringIO()):
+                    wall = _time(partial(_invoke, command), args.runs)
+                _report(f"tax replay {' '.join(flag)}".strip() + f", {args.trades:,} trades", wall)
+
+
+if __name__ == "__main__":
+    main()
