@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from daemon.audit.events import AuditKind, PlanMade
 from daemon.audit.record import AuditRecord, events_of
 from daemon.config.settings import Settings
-from daemon.core.calendar import exchange_timezone
+from daemon.core.calendar import exchange_calendar, exchange_timezone, quiet_pandas
 from daemon.core.performance import (
     DailyPoint,
     PerformanceSummary,
@@ -29,7 +29,7 @@ from daemon.core.performance import (
 )
 from daemon.core.progress import Progress, no_progress
 from daemon.monitor.health import evaluate
-from daemon.report.activity import cycles_of, refusals_of
+from daemon.report.activity import cycles_of, plan_previews, refusals_of
 from daemon.report.model import (
     AccountReport,
     AllocationRow,
@@ -109,6 +109,7 @@ def gather(
     total = household.value
     tax = gather_tax(TaxLedger(session), settings, day, names)
     progress(steps, steps)
+    is_session, last_session = _session(settings.exchange, day)
     return DailyReport(
         day=day,
         generated_at=now,
@@ -122,9 +123,28 @@ def gather(
         household_series=tuple(combined),
         benchmark_series=tuple(bench),
         tax=tax,
-        health=_health(session, settings, names, now),
+        health=_health(session, settings, names, now, tz),
         audit_head=_audit_head(AuditLog(session)),
+        exchange=settings.exchange,
+        trading_day=is_session,
+        last_session=last_session,
     )
+
+
+def _session(exchange: str, day: date) -> tuple[bool, date | None]:
+    """Return whether the exchange had a session on `day` and, when not, the one before it
+    (None when the installed calendar does not reach back that far)."""
+    import pandas as pd
+
+    calendar = exchange_calendar(exchange)
+    wanted = pd.Timestamp(day)
+    with quiet_pandas():
+        if not calendar.first_session <= wanted <= calendar.last_session:
+            return True, None  # outside what the calendar knows: say nothing rather than guess
+        if calendar.is_session(wanted):
+            return True, None
+        before = calendar.date_to_session(wanted, direction="previous")
+    return False, before.date()
 
 
 def _account(
@@ -164,6 +184,7 @@ def _account(
         ),
         series=tuple(series),
         notes=tuple(notes),
+        plan_previews=len(plan_previews(today)),
     )
 
 
@@ -312,7 +333,7 @@ def _orders(intents: IntentStore, name: str, today: Sequence[AuditRecord]) -> tu
 
 
 def _health(
-    session: Transaction, settings: Settings, names: Sequence[str], now: datetime
+    session: Transaction, settings: Settings, names: Sequence[str], now: datetime, tz: ZoneInfo
 ) -> HealthSection:
     # Without any heartbeat the cycles come from `trimtab run --once` (a timer): not a fault.
     heartbeats = HeartbeatStore(session)
@@ -321,7 +342,8 @@ def _health(
     heartbeat = next((c for c in report.checks if c.name == "heartbeat"), None)
     kill = kill_switch_state(session)
     kill_detail = (
-        f"engaged by {kill.actor} since {kill.since:%Y-%m-%d %H:%M} UTC: {kill.reason}"
+        f"engaged by {kill.actor} since {kill.since.astimezone(tz):%Y-%m-%d %H:%M %Z}: "
+        f"{kill.reason}"
         if kill.engaged and kill.since
         else "clear"
     )

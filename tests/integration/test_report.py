@@ -141,7 +141,8 @@ def test_every_section_is_there_with_its_numbers(history: History) -> None:
         'id="account-main"',
         'class="num allocation"',
         'aria-label="Allocation against target"',
-        'aria-label="Drift from target over the last 90 days"',
+        # The chart is labelled with the span it shows, not the 90 days it looks back.
+        f'aria-label="Drift from target, {history.days[0]:%-d %b %Y} to {day:%-d %b %Y}"',
         'aria-label="Time-weighted return since start"',
         'id="tax"',
         'id="health"',
