@@ -9,7 +9,7 @@ from `daemon.monitor.health`.
 
 from __future__ import annotations
 
-__all__ = ["gather"]
+__all__ = ["gather", "session_on"]
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -109,7 +109,7 @@ def gather(
     total = household.value
     tax = gather_tax(TaxLedger(session), settings, day, names)
     progress(steps, steps)
-    is_session, last_session = _session(settings.exchange, day)
+    is_session, last_session = session_on(settings.exchange, day)
     return DailyReport(
         day=day,
         generated_at=now,
@@ -131,7 +131,7 @@ def gather(
     )
 
 
-def _session(exchange: str, day: date) -> tuple[bool, date | None]:
+def session_on(exchange: str, day: date) -> tuple[bool, date | None]:
     """Return whether the exchange had a session on `day` and, when not, the one before it
     (None when the installed calendar does not reach back that far)."""
     import pandas as pd
