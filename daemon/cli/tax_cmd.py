@@ -77,7 +77,12 @@ def replay(
     if json_output:
         print_json(book_to_json(book))
         return
-    _print_book(book)
+    # Laying out tens of thousands of rows takes rich longer than the replay itself: keep the
+    # bar up meanwhile, and write the tables once it is gone (the two never interleave).
+    with progress("laying out the tables") as advance, console.capture() as tables:
+        advance(0, 0)
+        _print_book(book)
+    console.file.write(tables.get())
 
 
 def _print_book(book: TaxBook) -> None:

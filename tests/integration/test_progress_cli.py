@@ -57,6 +57,7 @@ def test_the_replay_shows_a_bar_on_a_terminal_only(tmp_path: Path) -> None:
     trades = _trades_csv(tmp_path / "trades.csv", 3000)
     shown = _on_a_terminal(["tax", "replay", str(trades)], tmp_path)
     assert "replaying 3,000 trades" in shown
+    assert "laying out the tables" in shown
     assert "Open lots" in shown
 
     as_json = _on_a_terminal(["tax", "replay", str(trades), "--json"], tmp_path)
