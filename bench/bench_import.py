@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from datetime import date, timedelta
@@ -49,7 +50,7 @@ def lots_csv(count: int, seed: int = 11) -> str:
 
 
 CONFIG = """
-database_url = "sqlite:///{db}"
+database_url = "{url}"
 state_dir = "{state}"
 [tax.outside_accounts.spouse]
 owner = "spouse"
@@ -96,8 +97,48 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--lots", type=int, default=20_000)
     parser.add_argument("--trades", type=int, default=50_000)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="import into PostgreSQL (a fresh schema per run, dropped after), e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    )
     args = parser.parse_args()
-    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
+    schemas: list[str] = []
+    try:
+        _run(args, schemas)
+    finally:
+        if args.postgres and schemas:
+            _drop(args.postgres, schemas)
+
+
+def _schema(base: str, schemas: list[str]) -> str:
+    """Create an empty schema; return the URL that works in it."""
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{name}"'))
+    engine.dispose()
+    schemas.append(name)
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={name}"})
+    return url.render_as_string(hide_password=False)
+
+
+def _drop(base: str, schemas: list[str]) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        for name in schemas:
+            connection.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    engine.dispose()
+
+
+def _run(args: argparse.Namespace, schemas: list[str]) -> None:
+    where = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {where}", flush=True)
     with tempfile.TemporaryDirectory(prefix="trimtab-bench-") as tmp:
         root = Path(tmp)
         lots = root / "lots.csv"
@@ -108,7 +149,12 @@ def main() -> None:
         configs = []
         for n in range(args.runs if args.lots else 0):
             config = root / f"trimtab-{n}.toml"
-            config.write_text(CONFIG.format(db=root / f"db-{n}.sqlite", state=root / f"state-{n}"))
+            url = (
+                _schema(args.postgres, schemas)
+                if args.postgres
+                else f"sqlite:///{root / f'db-{n}.sqlite'}"
+            )
+            config.write_text(CONFIG.format(url=url, state=root / f"state-{n}"))
             _invoke(["db", "init", "-c", str(config)])
             configs.append(config)
         fresh = iter(configs)
