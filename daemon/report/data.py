@@ -12,7 +12,7 @@ from __future__ import annotations
 __all__ = ["gather", "session_on"]
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -69,6 +69,8 @@ class _Day:
     start: datetime
     end: datetime
     tz: ZoneInfo
+    valued_on: date
+    """The day whose valuation the report expects: `day`, or the last session before it."""
 
     def midnight(self, day: date) -> datetime:
         return datetime.combine(day, time(), self.tz)
@@ -87,10 +89,13 @@ def gather(
     `progress` hears (parts gathered, parts): each account, then the household and tax."""
     tz = exchange_timezone(settings.exchange)
     start = datetime.combine(day, time(), tz)
-    span = _Day(day, start, start + timedelta(days=1), tz)
+    span = _Day(day, start, start + timedelta(days=1), tz, day)
     names = list(accounts) if accounts is not None else list(settings.accounts)
     benchmark = settings.performance.benchmark
     bench = benchmark_series(session, benchmark, last=day) if benchmark else []
+    is_session, last_session = session_on(settings.exchange, day)
+    # On a day without a session, the last session's valuation is the one expected.
+    span = replace(span, valued_on=last_session or day)
     steps = len(names) + 1
     progress(0, steps)
     gathered = []
@@ -109,7 +114,6 @@ def gather(
     total = household.value
     tax = gather_tax(TaxLedger(session), settings, day, names)
     progress(steps, steps)
-    is_session, last_session = session_on(settings.exchange, day)
     return DailyReport(
         day=day,
         generated_at=now,
@@ -166,8 +170,8 @@ def _account(
     notes: list[str] = []
     if latest is None:
         notes.append("no valuation recorded yet: values, returns and risk are not available")
-    elif latest.trading_day != span.day:
-        notes.append(f"no valuation on {span.day}; values are from {latest.trading_day}")
+    elif latest.trading_day != span.valued_on:
+        notes.append(f"no valuation on {span.valued_on}; values are from {latest.trading_day}")
     value = _value_section(session, name, span, series, latest)
     return AccountReport(
         name=name,

@@ -226,6 +226,9 @@ def test_a_day_without_a_session_says_so_and_which_session_it_shows(
     (account,) = written.report.accounts
     assert account.value.valued_at is not None
     assert account.value.valued_at.astimezone(NEW_YORK).date() == date(2026, 11, 20)
+    # The Friday's valuation is the one expected: nothing is missing, nothing needs a look.
+    assert account.notes == ()
+    assert "Nothing needs attention." in written.summary
     trading = write_daily_report(history.app, history.days[-1], out=tmp_path / "day.html")
     assert "not a trading day" not in trading.summary
     assert 'class="note closed"' not in trading.path.read_text()
