@@ -19,15 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from daemon.core.progress import Progress as Advance
 from daemon.core.progress import no_progress
@@ -66,6 +57,18 @@ def progress(
     if not console.is_terminal:
         yield no_progress
         return
+    # Imported here, not above: every command module imports this one, and `--help` must
+    # stay quick (rich.progress alone is a tenth of a second on a busy machine).
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
