@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from daemon.cli.common import ConfigOption, console, fail, load_app, visible
+from daemon.cli.progress import progress
 from daemon.core.calendar import trading_day
 
 
@@ -43,7 +44,10 @@ def report(
             fail(f"--account {account!r} is not configured (accounts: {known})", 2)
         accounts = [account] if account else None
         try:
-            written = write_daily_report(app, wanted, accounts=accounts, out=out)
+            with progress(f"writing the report of {wanted}") as advance:
+                written = write_daily_report(
+                    app, wanted, accounts=accounts, out=out, progress=advance
+                )
         except OSError as exc:
             fail(f"cannot write the report: {exc.strerror or exc} ({exc.filename or out})")
         sent = None

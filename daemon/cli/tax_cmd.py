@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from daemon.cli.common import JsonOption, console, fail, print_json
+from daemon.cli.progress import progress
 from daemon.cli.tax_ledger_cmd import add_ledger_commands
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.identical import SubstantiallyIdentical
@@ -67,7 +68,8 @@ def replay(
     try:
         rows, row_of = read_trades(trades)
         try:
-            book = replay_trades(rows, policy)
+            with progress(f"replaying {len(rows):,} trades", enabled=not json_output) as advance:
+                book = replay_trades(rows, policy, progress=advance)
         except TaxDataError as exc:
             raise engine_error(exc, row_of) from None
     except ReplayError as exc:
@@ -75,7 +77,12 @@ def replay(
     if json_output:
         print_json(book_to_json(book))
         return
-    _print_book(book)
+    # Laying out tens of thousands of rows takes rich longer than the replay itself: keep the
+    # bar up meanwhile, and write the tables once it is gone (the two never interleave).
+    with progress("laying out the tables") as advance, console.capture() as tables:
+        advance(0, 0)
+        _print_book(book)
+    console.file.write(tables.get())
 
 
 def _print_book(book: TaxBook) -> None:

@@ -20,6 +20,7 @@ import typer
 from rich.table import Table
 
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
+from daemon.cli.progress import progress
 from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import Side
 from daemon.core.errors import DataError
@@ -103,8 +104,11 @@ def import_file(
                 accounts=household_accounts(app.settings),
                 today=_today(app),
             )
-            with app.database.transaction() as session:
-                count = import_lots(session, rows, path=str(file), at=app.clock())
+            with (
+                app.database.transaction() as session,
+                progress(f"importing {len(rows):,} lots") as advance,
+            ):
+                count = import_lots(session, rows, path=str(file), at=app.clock(), progress=advance)
                 AuditLog(session).append(TaxLots(imported=str(file), lots=count), at=app.clock())
         except LotImportError as exc:
             _audit(app, TaxLots(imported=str(file), rejected=tuple(exc.problems)))

@@ -23,15 +23,19 @@ from rich import box
 from rich.table import Table
 
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
+from daemon.cli.progress import progress
 from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.core.domain import OrderStatus
 from daemon.core.money import usd
+from daemon.core.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     from daemon.report.validation import AccountSummary, OrderCheck, Validation
     from daemon.store.db import Transaction
 
 DEFAULT_DAYS = 7
+_STEPS = 5
+"""What `load_validation` tells its progress: records, intents, changes, fills, comparison."""
 DEFAULT_MAX_SLIPPAGE_BPS = "20"
 
 
@@ -64,8 +68,18 @@ def validate(
         today = trading_day(app.clock(), exchange)
         start = _midnight(first or today - timedelta(days=DEFAULT_DAYS), tz)
         end = _midnight(today + timedelta(days=1), tz)
-        with app.database.transaction() as session:
-            result = load_validation(session, names, since=start, until=end, max_slippage_bps=limit)
+        with (
+            app.database.transaction() as session,
+            progress(f"validating {len(names)} account(s)", enabled=not as_json) as advance,
+        ):
+            result = load_validation(
+                session,
+                names,
+                since=start,
+                until=end,
+                max_slippage_bps=limit,
+                progress=advance,
+            )
     if as_json:
         print_json({"ok": result.ok} | _as_dict(result))
     else:
@@ -100,8 +114,10 @@ def load_validation(
     since: datetime,
     until: datetime,
     max_slippage_bps: Decimal,
+    progress: Progress = no_progress,
 ) -> Validation:
-    """Read the period's records, intents, events and fills, and compare them."""
+    """Read the period's records, intents, events and fills, and compare them; `progress`
+    hears each of those five steps done."""
 
     from daemon.audit.events import AuditKind
     from daemon.report.validation import FillFact, OrderFact
@@ -118,20 +134,25 @@ def load_validation(
         AuditKind.CYCLE_FAILED,
         AuditKind.RECONCILIATION,
     )
+    progress(0, _STEPS)
     records = [
         r
         for r in AuditLog(session).records(since=since, until=until, kinds=kinds)
         if r.account in accounts
     ]
+    progress(1, _STEPS)
     intents = IntentStore(session)
     stored = intents.created_between(accounts, since=since, until=until)
+    progress(2, _STEPS)
     ids = [found.intent.client_order_id for found in stored]
     reached: dict[str, dict[str, datetime]] = defaultdict(dict)
     for change in intents.changes(ids, (OrderStatus.SUBMITTING, OrderStatus.FILLED)):
         reached[change.client_order_id].setdefault(change.to_status, change.at)
+    progress(3, _STEPS)
     fills: dict[str, list[FillFact]] = defaultdict(list)
     for fill in BookStore(session).fills_of_orders(ids):
         fills[fill.client_order_id].append(FillFact(fill.qty, fill.price, fill.at))
+    progress(4, _STEPS)
     orders = [
         OrderFact(
             client_order_id=found.intent.client_order_id,
@@ -152,7 +173,7 @@ def load_validation(
         )
         for found in stored
     ]
-    return compare(
+    result = compare(
         accounts,
         records,
         orders,
@@ -160,6 +181,8 @@ def load_validation(
         until=until,
         max_slippage_bps=max_slippage_bps,
     )
+    progress(_STEPS, _STEPS)
+    return result
 
 
 def _as_dict(result: Validation) -> dict[str, object]:

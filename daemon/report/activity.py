@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["cycles_of", "refusals_of"]
+__all__ = ["cycles_of", "plan_previews", "refusals_of"]
 
 from collections.abc import Sequence
 
@@ -24,13 +24,37 @@ TAX_HELD_BACK = ("blocked", "deferred", "budget", "redirected", "unknown_basis")
 """Tax step actions that stop or cut an order (the others let it through or add one)."""
 
 
+PREVIEW_MARK = ":plan-"
+"""In the cycle id of a `trimtab plan` run (`account:day:plan-HHMMSS`), see `Engine.plan`."""
+
+
+def plan_previews(records: Sequence[AuditRecord]) -> frozenset[str]:
+    """Return the ids of `trimtab plan` runs among the records: plans shown to a person,
+    never sent, and not cycles (a cycle runs a schedule slot, or `run --once`'s)."""
+    slots = {
+        r.cycle_id: r.event.slot
+        for r in records
+        if r.cycle_id is not None and isinstance(r.event, CycleStarted)
+    }
+    found = {cid for cid, slot in slots.items() if slot is None}
+    # A run whose start record is not among these: its id tells.
+    found.update(
+        r.cycle_id
+        for r in records
+        if r.cycle_id is not None and r.cycle_id not in slots and PREVIEW_MARK in r.cycle_id
+    )
+    return frozenset(found)
+
+
 def cycles_of(records: Sequence[AuditRecord]) -> tuple[CycleLine, ...]:
-    """Return each cycle the records start or end, in the order they started."""
+    """Return each cycle the records start or end, in the order they started; `trimtab plan`
+    runs are not cycles and are left out (`plan_previews` counts them)."""
+    previews = plan_previews(records)
     started: dict[str, AuditRecord] = {}
     ended: dict[str, AuditRecord] = {}
     order: list[str] = []
     for record in records:
-        if record.cycle_id is None:
+        if record.cycle_id is None or record.cycle_id in previews:
             continue
         if record.kind == AuditKind.CYCLE_STARTED:
             started[record.cycle_id] = record
@@ -68,9 +92,13 @@ def _cycle(cycle_id: str, start: AuditRecord | None, end: AuditRecord | None) ->
 
 
 def refusals_of(records: Sequence[AuditRecord]) -> tuple[Refusal, ...]:
-    """Return the orders the pre-trade checks denied and those the tax step held back."""
+    """Return the orders the pre-trade checks denied and those the tax step held back, in
+    cycles (a `trimtab plan` preview refuses nothing that was going to be sent)."""
+    previews = plan_previews(records)
     found: list[Refusal] = []
     for record in records:
+        if record.cycle_id in previews:
+            continue
         event = record.event
         if isinstance(event, RiskDecisions):
             found += [_risk(record, d) for d in event.decisions if not d.allowed]

@@ -4,7 +4,7 @@ as text (`svg.fonttype = none`) in a font stack every system has, nothing fetche
 
 from __future__ import annotations
 
-__all__ = ["allocation_chart", "drift_chart", "growth_chart"]
+__all__ = ["allocation_chart", "drift_chart", "drift_span", "growth_chart"]
 
 import io
 import re
@@ -30,6 +30,10 @@ MIN_DAYS = 14
 """The drift chart spans at least this many days, so a short history is not stretched."""
 CLIP = 4.0
 """The drift panels show up to this many band half-widths; points beyond sit on the edge."""
+TICK_FORMATS = ["%Y", "%b %Y", "%-d %b", "%-d %b %H:%M", "%H:%M", "%H:%M:%S"]
+"""Date tick labels by tick spacing (years, months, days, hours, minutes, seconds)."""
+ZERO_FORMATS = ["", "%Y", "%b %Y", "%-d %b", "%-d %b %H:%M", "%H:%M"]
+"""Where the next larger unit turns (a new year, month, day)."""
 _STYLE: dict[str, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "trimtab-report",
@@ -109,11 +113,18 @@ def drift_chart(points: Sequence[DriftPoint]) -> str:
         panels[-1].set_xlabel(
             "drift in percentage points (shade: band; red: outside it; triangles: off the scale)"
         )
-        last = max(p.day for p in points)
-        first = min([p.day for p in points] + [last - timedelta(days=MIN_DAYS)])
+        first, last = drift_span(points)
         panels[-1].set_xlim(first - timedelta(days=1), last + timedelta(days=1))
         _date_axis(panels[-1])
-        return _svg(figure, "Drift from target over the last 90 days")
+        return _svg(figure, f"Drift from target, {first:%-d %b %Y} to {last:%-d %b %Y}")
+
+
+def drift_span(points: Sequence[DriftPoint]) -> tuple[date, date]:
+    """Return the first and last day the drift chart shows: from the first plan (or
+    `MIN_DAYS` before the last, when the history is shorter) to the last plan."""
+    last = max(p.day for p in points)
+    first = min([p.day for p in points] + [last - timedelta(days=MIN_DAYS)])
+    return first, last
 
 
 def _drift_panel(axes: Any, mine: Sequence[DriftPoint], symbol: str) -> None:
@@ -145,7 +156,12 @@ def _date_axis(axes: Any) -> None:
 
     locator = AutoDateLocator(minticks=4, maxticks=9)  # type: ignore[no-untyped-call]  # untyped in matplotlib
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]  # as above
+    # Each tick says its own day and month, and the year where it turns: no offset text
+    # (the "2026-Dec" matplotlib would otherwise print alone in the corner).
+    formatter = ConciseDateFormatter(  # type: ignore[no-untyped-call]  # as above
+        locator, formats=TICK_FORMATS, zero_formats=ZERO_FORMATS, show_offset=False
+    )
+    axes.xaxis.set_major_formatter(formatter)
 
 
 def growth_chart(

@@ -9,10 +9,10 @@ from `daemon.monitor.health`.
 
 from __future__ import annotations
 
-__all__ = ["gather"]
+__all__ = ["gather", "session_on"]
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -20,15 +20,16 @@ from zoneinfo import ZoneInfo
 from daemon.audit.events import AuditKind, PlanMade
 from daemon.audit.record import AuditRecord, events_of
 from daemon.config.settings import Settings
-from daemon.core.calendar import exchange_timezone
+from daemon.core.calendar import exchange_calendar, exchange_timezone, quiet_pandas
 from daemon.core.performance import (
     DailyPoint,
     PerformanceSummary,
     concentration,
     summarize,
 )
+from daemon.core.progress import Progress, no_progress
 from daemon.monitor.health import evaluate
-from daemon.report.activity import cycles_of, refusals_of
+from daemon.report.activity import cycles_of, plan_previews, refusals_of
 from daemon.report.model import (
     AccountReport,
     AllocationRow,
@@ -68,6 +69,8 @@ class _Day:
     start: datetime
     end: datetime
     tz: ZoneInfo
+    valued_on: date
+    """The day whose valuation the report expects: `day`, or the last session before it."""
 
     def midnight(self, day: date) -> datetime:
         return datetime.combine(day, time(), self.tz)
@@ -80,15 +83,26 @@ def gather(
     *,
     now: datetime,
     accounts: Sequence[str] | None = None,
+    progress: Progress = no_progress,
 ) -> DailyReport:
-    """Return the report of trading day `day` for `accounts` (default: every account)."""
+    """Return the report of trading day `day` for `accounts` (default: every account);
+    `progress` hears (parts gathered, parts): each account, then the household and tax."""
     tz = exchange_timezone(settings.exchange)
     start = datetime.combine(day, time(), tz)
-    span = _Day(day, start, start + timedelta(days=1), tz)
+    span = _Day(day, start, start + timedelta(days=1), tz, day)
     names = list(accounts) if accounts is not None else list(settings.accounts)
     benchmark = settings.performance.benchmark
     bench = benchmark_series(session, benchmark, last=day) if benchmark else []
-    reports = tuple(_account(session, settings, name, span, bench) for name in names)
+    is_session, last_session = session_on(settings.exchange, day)
+    # On a day without a session, the last session's valuation is the one expected.
+    span = replace(span, valued_on=last_session or day)
+    steps = len(names) + 1
+    progress(0, steps)
+    gathered = []
+    for done, name in enumerate(names, start=1):
+        gathered.append(_account(session, settings, name, span, bench))
+        progress(done, steps)
+    reports = tuple(gathered)
     combined = household_series(session, names, last=day)
     household_perf = _performance(settings, combined, day, bench)
     holdings: dict[str, Decimal] = {}
@@ -98,6 +112,8 @@ def gather(
             holdings[symbol] = holdings.get(symbol, Decimal(0)) + value
     household = _household_value(reports, combined, day)
     total = household.value
+    tax = gather_tax(TaxLedger(session), settings, day, names)
+    progress(steps, steps)
     return DailyReport(
         day=day,
         generated_at=now,
@@ -110,10 +126,29 @@ def gather(
         household_concentration=concentration(holdings, total) if total else None,
         household_series=tuple(combined),
         benchmark_series=tuple(bench),
-        tax=gather_tax(TaxLedger(session), settings, day, names),
-        health=_health(session, settings, names, now),
+        tax=tax,
+        health=_health(session, settings, names, now, tz),
         audit_head=_audit_head(AuditLog(session)),
+        exchange=settings.exchange,
+        trading_day=is_session,
+        last_session=last_session,
     )
+
+
+def session_on(exchange: str, day: date) -> tuple[bool, date | None]:
+    """Return whether the exchange had a session on `day` and, when not, the one before it
+    (None when the installed calendar does not reach back that far)."""
+    import pandas as pd
+
+    calendar = exchange_calendar(exchange)
+    wanted = pd.Timestamp(day)
+    with quiet_pandas():
+        if not calendar.first_session <= wanted <= calendar.last_session:
+            return True, None  # outside what the calendar knows: say nothing rather than guess
+        if calendar.is_session(wanted):
+            return True, None
+        before = calendar.date_to_session(wanted, direction="previous")
+    return False, before.date()
 
 
 def _account(
@@ -135,8 +170,8 @@ def _account(
     notes: list[str] = []
     if latest is None:
         notes.append("no valuation recorded yet: values, returns and risk are not available")
-    elif latest.trading_day != span.day:
-        notes.append(f"no valuation on {span.day}; values are from {latest.trading_day}")
+    elif latest.trading_day != span.valued_on:
+        notes.append(f"no valuation on {span.valued_on}; values are from {latest.trading_day}")
     value = _value_section(session, name, span, series, latest)
     return AccountReport(
         name=name,
@@ -153,6 +188,7 @@ def _account(
         ),
         series=tuple(series),
         notes=tuple(notes),
+        plan_previews=len(plan_previews(today)),
     )
 
 
@@ -301,7 +337,7 @@ def _orders(intents: IntentStore, name: str, today: Sequence[AuditRecord]) -> tu
 
 
 def _health(
-    session: Transaction, settings: Settings, names: Sequence[str], now: datetime
+    session: Transaction, settings: Settings, names: Sequence[str], now: datetime, tz: ZoneInfo
 ) -> HealthSection:
     # Without any heartbeat the cycles come from `trimtab run --once` (a timer): not a fault.
     heartbeats = HeartbeatStore(session)
@@ -310,7 +346,8 @@ def _health(
     heartbeat = next((c for c in report.checks if c.name == "heartbeat"), None)
     kill = kill_switch_state(session)
     kill_detail = (
-        f"engaged by {kill.actor} since {kill.since:%Y-%m-%d %H:%M} UTC: {kill.reason}"
+        f"engaged by {kill.actor} since {kill.since.astimezone(tz):%Y-%m-%d %H:%M %Z}: "
+        f"{kill.reason}"
         if kill.engaged and kill.since
         else "clear"
     )

@@ -3,19 +3,21 @@ script, nothing to fetch (a Content-Security-Policy of `default-src 'none'` says
 
 from __future__ import annotations
 
-__all__ = ["TEMPLATES", "render_html"]
+__all__ = ["TEMPLATES", "prose", "render_html", "zone_label"]
 
+import re
 from collections.abc import Sequence
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from daemon.report import fmt
-from daemon.report.charts import allocation_chart, drift_chart, growth_chart
+from daemon.report.charts import allocation_chart, drift_chart, drift_span, growth_chart
 from daemon.report.model import DailyReport, OrderLine
-from daemon.report.summary import attention
+from daemon.report.summary import attention, session_note
 
 TEMPLATES = Path(__file__).parent / "templates"
 WINDOW_KINDS = {
@@ -41,6 +43,7 @@ def render_html(report: DailyReport) -> str:
     import jinja2
 
     tz = ZoneInfo(report.timezone)
+    zone = zone_label(report.timezone, report.day)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -64,8 +67,9 @@ def render_html(report: DailyReport) -> str:
         share=_share,
         longdate=lambda d: f"{d:%A %-d %B %Y}",
         shortdate=lambda d: "—" if d is None else f"{d:%-d %b %Y}",
-        when=lambda t: "—" if t is None else f"{t.astimezone(tz):%-d %b %Y %H:%M}",
+        when=lambda t: "—" if t is None else f"{t.astimezone(tz):%-d %b %Y %H:%M %Z}",
         clock=lambda t: f"{t.astimezone(tz):%H:%M:%S}",
+        prose=lambda text: prose(str(text), tz),
         total_slippage=_total_slippage,
     )
     var_level = report.household_performance.risk.var if report.household_performance else None
@@ -76,7 +80,38 @@ def render_html(report: DailyReport) -> str:
         attention=attention(report),
         var_label=fmt.pct(var_level.level, 0) if var_level else "95%",
         window_kinds=WINDOW_KINDS,
+        zone=zone,
+        session_note=session_note(report),
+        drift_spans={a.name: drift_span(a.drift) for a in report.accounts if a.drift},
     )
+
+
+def zone_label(key: str, day: date) -> str:
+    """Name the exchange's time zone for a person: "New York time (EST)" for
+    America/New_York in winter; "UTC" for UTC."""
+    abbreviation = datetime.combine(day, time(12), ZoneInfo(key)).tzname() or key
+    place = key.rsplit("/", 1)[-1].replace("_", " ")
+    if place.upper() in {"UTC", "GMT"} or place == abbreviation:
+        return abbreviation
+    return f"{place} time ({abbreviation})"
+
+
+_CODE = re.compile(r"`([^`\n]+)`")
+_UTC_STAMP = re.compile(r"\b(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?) UTC\b")
+
+
+def prose(text: str, tz: ZoneInfo) -> Markup:
+    """Return `text` escaped for the page: `code spans` set as code, not as backticks, and
+    a "YYYY-MM-DD HH:MM[:SS] UTC" stamp (what the health checks write) in the exchange's
+    time zone, labelled, like every other time on the page."""
+
+    def local(match: re.Match[str]) -> str:
+        seconds = match.group(2).count(":") == 2
+        moment = datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}+00:00")
+        return f"{moment.astimezone(tz):%Y-%m-%d %H:%M{':%S' if seconds else ''} %Z}"
+
+    escaped = str(escape(_UTC_STAMP.sub(local, text)))
+    return Markup(_CODE.sub(r"<code>\1</code>", escaped))  # noqa: S704 (escaped just above)
 
 
 class _Charts:

@@ -197,6 +197,8 @@ class AccountReport:
     concentration: Concentration | None
     series: tuple[DailyPoint, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    plan_previews: int = 0
+    """`trimtab plan` runs on the day: shown to a person, never sent, not counted as cycles."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,3 +218,8 @@ class DailyReport:
     health: HealthSection
     audit_head: tuple[int, str] | None
     """The newest audit record's (sequence number, hash) when the report was made."""
+    exchange: str = ""
+    trading_day: bool = True
+    """False when the exchange had no session on `day` (a weekend, a holiday)."""
+    last_session: date | None = None
+    """The session the figures are as of when `day` is not a trading day (None if unknown)."""

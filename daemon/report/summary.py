@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["attention", "summary_text"]
+__all__ = ["attention", "session_note", "summary_text"]
 
 from collections import Counter
 from decimal import Decimal
@@ -59,6 +59,8 @@ def summary_text(report: DailyReport, *, path: str | None = None) -> str:
     household = report.household
     perf = report.household_performance
     lines = [f"trimtab daily report {report.day} ({report.mode})"]
+    if not report.trading_day:
+        lines.append(session_note(report))
     ytd = signed_pct(perf.returns.year_to_date) if perf else "—"
     bench = ""
     if report.benchmark and perf and perf.benchmark:
@@ -88,6 +90,17 @@ def summary_text(report: DailyReport, *, path: str | None = None) -> str:
     if path:
         lines.append(f"Full report: {path}")
     return "\n".join(lines)
+
+
+def session_note(report: DailyReport) -> str:
+    """Say that the report's day had no session, and which one the figures are from."""
+    when = f"{report.day:%A} {report.day}"
+    last = (
+        f"the last session, {report.last_session:%A} {report.last_session}"
+        if report.last_session
+        else "the last session before it"
+    )
+    return f"{when} is not a trading day on {report.exchange}: figures are as of {last}."
 
 
 def _account_line(account: AccountReport) -> str:

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from daemon.config.secrets import secret_values
 from daemon.config.settings import Settings
+from daemon.core.progress import Progress, no_progress
 from daemon.core.redaction import redact
 from daemon.logs import get_logger
 from daemon.monitor.notify import Message, Notifier
@@ -65,13 +66,26 @@ def write_daily_report(
     *,
     accounts: Sequence[str] | None = None,
     out: Path | None = None,
+    progress: Progress = no_progress,
 ) -> ReportWritten:
-    """Gather, render and write the report of `day` (default place: the state directory)."""
+    """Gather, render and write the report of `day` (default place: the state directory).
+
+    `progress` hears (steps done, steps): each account gathered, the household and tax, the
+    page drawn (charts are most of it).
+    """
+
+    def gathering(done: int, total: int) -> None:
+        progress(done, total + 1)
+
     with app.database.transaction() as session:
-        report = gather(session, app.settings, day, now=app.clock(), accounts=accounts)
+        report = gather(
+            session, app.settings, day, now=app.clock(), accounts=accounts, progress=gathering
+        )
     secrets = secret_values(app.settings)
     # Nothing the report reads holds a secret; scrubbing is the guard if that ever changes.
     page = redact(render_html(report), secrets)
+    steps = len(report.accounts) + 2
+    progress(steps, steps)
     single = accounts[0] if accounts is not None and len(accounts) == 1 else None
     path = out or report_path(app.settings.state_dir, day, single)
     _write_private(path, page)

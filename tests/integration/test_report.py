@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import html
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import ROUND_CEILING, Decimal
@@ -141,7 +143,8 @@ def test_every_section_is_there_with_its_numbers(history: History) -> None:
         'id="account-main"',
         'class="num allocation"',
         'aria-label="Allocation against target"',
-        'aria-label="Drift from target over the last 90 days"',
+        # The chart is labelled with the span it shows, not the 90 days it looks back.
+        f'aria-label="Drift from target, {history.days[0]:%-d %b %Y} to {day:%-d %b %Y}"',
         'aria-label="Time-weighted return since start"',
         'id="tax"',
         'id="health"',
@@ -186,6 +189,49 @@ def test_the_kill_switch_day_lists_its_refusals(history: History) -> None:
     assert "main: VTI at " in needs
     assert "outside its band" in needs
     assert "Needs a look" in page
+
+
+def _visible_text(page: str) -> str:
+    """Return the words a reader sees: no tags, no style sheet, no charts."""
+    body = re.sub(r"<(style|svg)\b.*?</\1>", " ", page, flags=re.DOTALL)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_the_page_shows_code_as_code_and_times_in_new_york(history: History) -> None:
+    written = write_daily_report(history.app, KILL_DAY)
+    page = written.path.read_text()
+    seen = _visible_text(page)
+    assert "`" not in seen
+    assert " UTC" not in seen
+    assert "times are New York time (EST)" in seen
+    made = written.report.generated_at.astimezone(NEW_YORK)
+    assert f"made {made:%-d %b %Y %H:%M} EST" in seen
+    assert "<code>trimtab audit verify</code>" in page
+
+
+def test_a_day_without_a_session_says_so_and_which_session_it_shows(
+    history: History, tmp_path: Path
+) -> None:
+    sunday = date(2026, 11, 22)
+    assert sunday not in history.days
+    assert date(2026, 11, 20) in history.days
+    written = write_daily_report(history.app, sunday, out=tmp_path / "sunday.html")
+    said = (
+        "Sunday 2026-11-22 is not a trading day on XNYS: figures are as of the last session, "
+        "Friday 2026-11-20."
+    )
+    assert said in written.summary
+    assert said in _visible_text(written.path.read_text())
+    assert written.report.last_session == date(2026, 11, 20)
+    (account,) = written.report.accounts
+    assert account.value.valued_at is not None
+    assert account.value.valued_at.astimezone(NEW_YORK).date() == date(2026, 11, 20)
+    # The Friday's valuation is the one expected: nothing is missing, nothing needs a look.
+    assert account.notes == ()
+    assert "Nothing needs attention." in written.summary
+    trading = write_daily_report(history.app, history.days[-1], out=tmp_path / "day.html")
+    assert "not a trading day" not in trading.summary
+    assert 'class="note closed"' not in trading.path.read_text()
 
 
 def test_orders_show_fills_and_slippage(history: History) -> None:
@@ -294,6 +340,52 @@ def test_the_page_opens_in_chromium_without_errors_or_network(history: History) 
     assert seen.result["width"] <= 1200, "nothing overflows the page sideways"
     assert screenshot.stat().st_size > 10_000
     assert json.dumps(seen.result)
+
+
+PHONE = 375
+"""CSS pixels across a small phone held upright (iPhone SE, many Androids)."""
+_OVERFLOW_PROBE = """{
+  page: document.documentElement.scrollWidth,
+  viewport: window.innerWidth,
+  tables: document.querySelectorAll('table').length,
+  clipped: Array.from(document.querySelectorAll('table'))
+    .filter(t => { const box = (t.closest('.scroll') || t).getBoundingClientRect();
+                   return box.left < -0.5 || box.right > window.innerWidth + 0.5; })
+    .map(t => t.className || t.id),
+  scrolling: Array.from(document.querySelectorAll('.scroll'))
+    .filter(s => s.scrollWidth > s.clientWidth + 0.5).length,
+  unboxed: Array.from(document.querySelectorAll('table'))
+    .filter(t => !t.closest('.scroll')).map(t => t.className || t.id),
+  charts: Array.from(document.querySelectorAll('figure.chart'))
+    .map(f => [f.getBoundingClientRect().right <= window.innerWidth + 0.5,
+               f.querySelector('svg').getBoundingClientRect().width]),
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    find_chromium() is None, reason="Chromium is not installed (apt-get install chromium)"
+)
+def test_no_table_overflows_a_phone_screen(history: History, tmp_path: Path) -> None:
+    chromium = find_chromium()
+    assert chromium is not None
+    # The first day has orders (the widest table) and the tax section.
+    written = write_daily_report(history.app, history.days[0], out=tmp_path / "phone.html")
+    screenshot = ARTIFACTS / "daily-report-phone.png"
+    seen = visit(chromium, written.path, screenshot, probe=_OVERFLOW_PROBE, width=PHONE)
+    print(f"screenshot of the report on a phone: {screenshot}")
+    assert seen.errors == []
+    result = seen.result
+    assert result["viewport"] == PHONE
+    assert result["tables"] >= 6
+    assert result["unboxed"] == [], "every table sits in a scroll box"
+    assert result["clipped"] == [], "no table reaches past the screen's edges"
+    assert result["page"] <= PHONE, "the page itself never scrolls sideways"
+    # The wide tables (performance, orders) scroll inside their boxes instead.
+    assert result["scrolling"] >= 1
+    # Charts stay inside the screen, drawn wide enough to read, scrolling in their frames.
+    assert result["charts"]
+    assert all(inside and width >= 700 for inside, width in result["charts"]), result["charts"]
 
 
 def test_tax_figures_come_from_the_ledgers_own_facts(history: History) -> None:

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from daemon.core.domain import AccountType
+from daemon.core.progress import Progress, no_progress
 from daemon.core.tax.dates import WINDOW_DAYS
 from daemon.core.tax.preview import PREVIEW_ID, SalesWhatIf, preview_sales
 from daemon.core.tax.sweep import LedgerState
@@ -40,15 +41,19 @@ from daemon.core.tax.types import (
 _SPAN = timedelta(days=WINDOW_DAYS)
 
 
-def replay_trades(trades: Iterable[Trade], policy: TaxPolicy | None = None) -> TaxBook:
+def replay_trades(
+    trades: Iterable[Trade], policy: TaxPolicy | None = None, *, progress: Progress = no_progress
+) -> TaxBook:
     """Replay `trades` (any order; same-day trades keep the given order) under `policy`.
+
+    `progress` is told (trades replayed, trades in all) as the replay goes, day by day.
 
     Raise `TaxDataError`, naming the trade, for a list that cannot be replayed: duplicate ids,
     a sale of more shares than held (short sales are not supported), a named lot not held.
     """
     state = LedgerState(policy or TaxPolicy())
     with _collector_paused():
-        state.run(trades)
+        state.run(trades, progress)
     return TaxBook(state)
 
 

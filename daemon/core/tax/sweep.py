@@ -24,6 +24,7 @@ from decimal import Decimal
 from itertools import groupby
 
 from daemon.core.domain import AccountType, Side
+from daemon.core.progress import Progress, no_progress
 from daemon.core.tax.dates import is_long_term
 from daemon.core.tax.pieces import Block, Piece, split_money
 from daemon.core.tax.relief import rank
@@ -221,17 +222,22 @@ class LedgerState:
         """Say whether a loss in `account` can be washed (only taxable losses are deductible)."""
         return self.account_types[account] is AccountType.TAXABLE
 
-    def run(self, trades: Iterable[Trade]) -> None:
-        """Replay `trades` (in date order; the given order within a day) into this state."""
+    def run(self, trades: Iterable[Trade], progress: Progress = no_progress) -> None:
+        """Replay `trades` (in date order; the given order within a day) into this state,
+        telling `progress` how many are done after each day."""
         ordered = self._load(trades)
+        done, total = 0, len(ordered)
+        progress(done, total)
         for day, items in groupby(ordered, key=lambda item: item[1].date):
             pending: list[tuple[int, Trade, list[_Relieved]]] = []
             for seq, trade in items:
+                done += 1
                 if trade.side is Side.BUY:
                     self._hold(self._block_of[seq])
                 else:
                     pending.append((seq, trade, self._relieve(trade)))
             self._settle(day, pending)
+            progress(done, total)
 
     def _load(self, trades: Iterable[Trade]) -> list[tuple[int, Trade]]:
         ordered = sorted(enumerate(trades), key=lambda item: item[1].date)
