@@ -9,12 +9,12 @@ The order of operations per order is the safety argument:
 2. send it with its deterministic client order id;
 3. in one transaction: store the broker's answer and audit it.
 A crash between 1 and 3 leaves SUBMITTING; the next cycle asks the broker for that id
-(`resolve_unresolved`) instead of sending again.
+(`daemon.cycle.unresolved.resolve_unresolved`) instead of sending again.
 """
 
 from __future__ import annotations
 
-__all__ = ["Executor", "cancel_open_orders", "resolve_unresolved"]
+__all__ = ["Executor", "cancel_open_orders"]
 
 import time
 from collections.abc import Callable, Iterable
@@ -350,44 +350,6 @@ def _result(
         broker_order=order,
         detail=detail,
     )
-
-
-def resolve_unresolved(
-    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime], log: Log
-) -> list[str]:
-    """Ask the broker about every intent of `account` whose fate is not settled.
-
-    Return the symbols still unresolved afterwards: no new order may be sent for them.
-    """
-    with database.transaction() as session:
-        pending = IntentStore(session).unresolved(account)
-    still_open: list[str] = []
-    for stored in pending:
-        coid = stored.intent.client_order_id
-        order = broker.get_order(coid)
-        with database.transaction() as session:
-            now = clock()
-            store = IntentStore(session)
-            if order is None and stored.status is OrderStatus.SUBMITTING:
-                detail = "never reached the broker (no order with this id); not resent"
-                store.move(coid, OrderStatus.CANCELLED, now, detail=detail)
-                status = OrderStatus.CANCELLED
-            elif order is None:
-                still_open.append(stored.intent.symbol)
-                continue
-            else:
-                status = store.apply(coid, order, now, detail="resolved by lookup")
-                detail = "resolved by lookup"
-                if status.is_open:
-                    still_open.append(stored.intent.symbol)
-            AuditLog(session).append(
-                _result(stored.intent, status, order, detail),
-                at=now,
-                account=account,
-                cycle_id=stored.intent.cycle_id,
-            )
-        log.info("order_resolved", client_order_id=coid, status=str(status))
-    return sorted(set(still_open))
 
 
 def cancel_open_orders(

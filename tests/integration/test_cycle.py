@@ -274,7 +274,7 @@ def test_crashed_intents_are_resolved_by_lookup_never_resent(paper: Harness) -> 
     with paper.app.database.transaction() as session:
         store = IntentStore(session)
         assert store.get(sent.client_order_id).status is OrderStatus.FILLED
-        assert store.get(lost.client_order_id).status is OrderStatus.CANCELLED
+        assert store.get(lost.client_order_id).status is OrderStatus.NEVER_REACHED
         assert "never reached the broker" in store.get(lost.client_order_id).message
     ids = [o["client_order_id"] for o in paper.sim_orders()]
     assert ids.count(sent.client_order_id) == 1
