@@ -96,7 +96,7 @@ class AlpacaSettings(BaseModel):
     )
     unknown_order_grace_seconds: int = Field(
         default=300,
-        ge=30,
+        ge=10,
         le=86_400,
         description="After an order submission whose outcome is unknown (a 504, a dropped "
         "connection), how long Alpaca must keep answering 'not found' for its client order "
