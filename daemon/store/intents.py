@@ -259,6 +259,25 @@ class IntentStore:
             StatusChange(row.client_order_id, OrderStatus(row.to_status), row.at) for row in rows
         ]
 
+    def moved_to(self, account: str, status: OrderStatus, since: datetime) -> list[StatusChange]:
+        """Return the account's moves to `status` at or after `since`, oldest first."""
+        rows = self._session.scalars(
+            select(OrderEventRow)
+            .join(
+                OrderIntentRow,
+                OrderIntentRow.client_order_id == OrderEventRow.client_order_id,
+            )
+            .where(
+                OrderIntentRow.account == account,
+                OrderEventRow.to_status == str(status),
+                OrderEventRow.at >= since,
+            )
+            .order_by(OrderEventRow.id)
+        )
+        return [
+            StatusChange(row.client_order_id, OrderStatus(row.to_status), row.at) for row in rows
+        ]
+
     def _row(self, client_order_id: str) -> OrderIntentRow:
         row = self._session.get(OrderIntentRow, client_order_id)
         if row is None:
