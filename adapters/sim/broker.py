@@ -365,7 +365,7 @@ class SimBroker:
             row = book.order(coid)
             if row is None or row.status not in OPEN_STATUSES:
                 continue
-            if self.settings.faults.cancel_race == "filled":
+            if self.faults.settings.cancel_race == "filled":
                 price = self._race_price(row, now)
                 left = row.qty - row.filled_qty
                 if price is not None and self._cash_after(book.account, row, price, left) >= 0:
