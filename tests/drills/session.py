@@ -5,7 +5,7 @@ the tests, which each check one point, mostly find their point already done.
 
 | variable | default | meaning |
 |---|---|---|
-| `TRIMTAB_DRILL_POINTS` | 30 | random kill points (`crash_after_accept`, `drop_submission` on top) |
+| `TRIMTAB_DRILL_POINTS` | 30 | random kill points (crash_after_accept, drop_submission on top) |
 | `TRIMTAB_DRILL_SEED` | 20261124 | seed of the kill moments |
 | `TRIMTAB_DRILL_WORKERS` | 2 | kill points run at the same time |
 | `TRIMTAB_DRILL_REPORT` | unset | also write the summary (markdown) to this file |
