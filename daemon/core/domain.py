@@ -100,9 +100,9 @@ _OPEN_AT_BROKER = frozenset(
 
 _S = OrderStatus
 # Real brokers report fills after a cancel was acknowledged and fills before the accept; the
-# table allows those orders of events. Terminal states (no way out) are FILLED, REJECTED and NEVER_REACHED.
-# CANCELLED and EXPIRED may still turn FILLED/PARTIALLY_FILLED when a late fill arrives.
-# NEVER_REACHED (from SUBMITTING or UNKNOWN) is final too: see `OrderStatus.NEVER_REACHED`.
+# table allows those orders of events. Terminal states (no way out) are FILLED, REJECTED and
+# NEVER_REACHED (from SUBMITTING or UNKNOWN: see `OrderStatus.NEVER_REACHED`). CANCELLED and
+# EXPIRED may still turn FILLED/PARTIALLY_FILLED when a late fill arrives.
 ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyType(
     {
         _S.PLANNED: frozenset({_S.SUBMITTING, _S.CANCELLED}),

@@ -191,7 +191,10 @@ class KillPoint:
         if self.kind == "crash_after_accept":
             return {self.account: {"crash_after_accept": self.accept}}
         if self.kind == "drop_submission":
-            dropped = {"drop_submissions": 1, "drop_submissions_after": self.accept - 1}
+            dropped: dict[str, object] = {
+                "drop_submissions": 1,
+                "drop_submissions_after": self.accept - 1,
+            }
             return {self.account: dropped}
         return {name: dict(SLOW) for name in ACCOUNTS}
 
