@@ -241,5 +241,6 @@ def test_a_killed_or_unanswered_run_ends_in_exactly_the_planned_orders(
         [lost] = outcome.never_reached
         assert lost not in outcome.client_order_ids
         return
-    assert outcome.never_reached == []
+    # A kill before a POST reached Alpaca may leave a `never_reached` intent too (found after
+    # the grace by a restart); the orders at Alpaca are the uninterrupted run's all the same.
     assert outcome.orders == reference.orders
