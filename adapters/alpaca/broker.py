@@ -349,7 +349,7 @@ class AlpacaBroker:
 
     def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]:
         """Return every order submitted in [start, end] (any status), oldest first."""
-        found: list[BrokerOrder] = []
+        found: dict[str, BrokerOrder] = {}
         # Alpaca's `after` and `until` are exclusive: widen both by a second.
         after = start - timedelta(seconds=1)
         until = end + timedelta(seconds=1)
@@ -366,17 +366,21 @@ class AlpacaBroker:
                 parse_order(raw, self.unknowns)
                 for raw in self._read("orders", partial(self._trading.get_orders, request))
             ]
-            found += page
+            for order in page:
+                found[order.broker_order_id] = order
             if len(page) < MAX_OPEN_ORDERS:
                 break
+            # A full page: go on from just before its newest order, so orders submitted in
+            # the same instant as it are read again (kept once, by id) rather than skipped:
+            # a missed order here would be taken for one that never reached Alpaca.
             newest = max((o.submitted_at for o in page if o.submitted_at), default=None)
-            if newest is None or newest <= after:
+            if newest is None or newest - timedelta(microseconds=1) <= after:
                 raise BrokerError(
                     "Alpaca's order listing did not move forward; cannot tell which orders exist"
                 )
-            after = newest
+            after = newest - timedelta(microseconds=1)
         self._flush_unknowns()
-        return found
+        return list(found.values())
 
     # -- beyond the protocol: the tax ledger and strategies ----------------------------------
 
