@@ -281,7 +281,11 @@ def settle(
             adopted = _adopt(database, stored, found, clock, log, detail)
             return Settled(client_order_id, adopted, by_hand=False, detail=detail)
     intent = stored.intent
-    detail = f"settled by the operator as {outcome}: {reason.strip()}"
+    seen = outcome
+    if outcome == "filled":
+        rest = ", the rest cancelled" if status is OrderStatus.CANCELLED else ""
+        seen = f"filled {filled} at {avg}{rest}"
+    detail = f"settled by the operator as {seen}: {reason.strip()}"
     with database.transaction() as session:
         now = clock()
         IntentStore(session).settle(
