@@ -281,7 +281,7 @@ def settle(
             adopted = _adopt(database, stored, found, clock, log, detail)
             return Settled(client_order_id, adopted, by_hand=False, detail=detail)
     intent = stored.intent
-    seen = outcome
+    seen: str = outcome
     if outcome == "filled":
         rest = ", the rest cancelled" if status is OrderStatus.CANCELLED else ""
         seen = f"filled {filled} at {avg}{rest}"
