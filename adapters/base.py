@@ -27,6 +27,7 @@ broker it wraps). All of them are reads, so the wrapper retries them.
 | `DividendHistory` | `dividends(since)` | the tax ledger (`record_reinvestments`) | reinvested dividends come from `ReinvestmentHistory`, else are imported by hand |
 | `ReinvestmentHistory` | `reinvestments(since)` | the tax ledger, when `DividendHistory` is absent | reinvested dividends are imported by hand |
 | `PriceHistory` | `daily_closes(symbol, start, end)` | strategies that look back (the sim offers it from its price source) | no history: the snapshot's quotes only |
+| `OrderAbsence` | `absence_rule()`, `orders_submitted(start, end)` | reconciliation (`resolve_unresolved`): when is "no order with this id" final | "not found" is never final: a lost submission stays unresolved (alerted) until `trimtab orders settle` |
 
 The data version of this table is `CAPABILITIES`.
 """  # noqa: E501 (a table row per capability reads better than wrapped cells)
@@ -36,6 +37,7 @@ from __future__ import annotations
 __all__ = [
     "CAPABILITIES",
     "MIN_NOTIONAL",
+    "AbsenceRule",
     "AccountCheck",
     "AssetCheck",
     "Broker",
@@ -46,6 +48,7 @@ __all__ = [
     "CashFlowReporter",
     "CredentialsRejected",
     "DividendHistory",
+    "OrderAbsence",
     "OwnsTables",
     "PriceHistory",
     "ReinvestmentHistory",
@@ -55,7 +58,7 @@ __all__ = [
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -295,6 +298,52 @@ class PriceHistory(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class AbsenceRule:
+    """When a broker's answer "no order with this client order id" is final.
+
+    A submission that timed out (a 504, a dropped connection) may or may not have reached the
+    broker; the order is looked up by its id, never sent again. The lookup's "not found"
+    proves nothing while the broker may still be catching up. This rule says when it does:
+
+    - `grace`: how long after the submission was sent a lookup must still miss the order
+      (zero: the broker's lookup is immediately consistent);
+    - `listing`: whether, once the grace is over, the broker's order listing covering the
+      submission time (`OrderAbsence.orders_submitted`) must miss it too: a second index, so
+      one index lagging cannot make trimtab conclude wrongly.
+
+    Only when every part holds does trimtab record the intent NEVER_REACHED and let the next
+    cycle plan the symbol again. What holds per broker (docs/operations.md, "Unresolved
+    orders"): the sim, immediately; Alpaca (client order ids unique forever), after
+    `broker_settings.unknown_order_grace_seconds` (300 by default) and a listing; IB (to be
+    implemented by its adapter): `orderRef` looked up among open orders, completed orders and
+    executions after a reconnect, and absent from all after the grace and a full sync.
+    """
+
+    grace: timedelta
+    listing: bool
+    why: str
+    """One sentence naming the broker's rule, for the audit record and the operator."""
+
+
+@runtime_checkable
+class OrderAbsence(Protocol):
+    """Optional: the broker says when its "not found" is final (see `AbsenceRule`).
+
+    | method | what it answers | errors |
+    |---|---|---|
+    | `absence_rule()` | the broker's `AbsenceRule` (no I/O) | none |
+    | `orders_submitted(start, end)` | every order (any status) submitted in `[start, end]`, trimtab's and others' | `TransientBrokerError` |
+
+    Without it, "not found" is never final: the intent stays unresolved and alerted, its
+    symbol blocked, until the operator settles it (`trimtab orders settle`).
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def absence_rule(self) -> AbsenceRule: ...
+
+    def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]: ...
+
+
+@dataclass(frozen=True, slots=True)
 class Capability:
     """One optional capability: its protocol and its methods, each a read with a name for
     messages (a failed read is retried, then reported by that name)."""
@@ -317,5 +366,9 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(DividendHistory, (("dividends", "dividends"),)),
     Capability(ReinvestmentHistory, (("reinvestments", "reinvestments"),)),
     Capability(PriceHistory, (("daily_closes", "daily closes"),)),
+    Capability(
+        OrderAbsence,
+        (("absence_rule", "order absence rule"), ("orders_submitted", "orders listing")),
+    ),
 )
 """Every optional capability, as data: what the retry wrapper forwards and tests check."""

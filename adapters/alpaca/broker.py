@@ -16,6 +16,7 @@ Both clients run with `raw_data=True`, a session with timeouts and no SDK retrie
 | `dividends(since)` | non-trade activities, paged | DIV, DIVCGL, DIVCGS, DIVROC, DIVTXEX, DIVNRA, DIVWH, DIVREINV as `Dividend`; other types are skipped, unknown DIV* codes recorded |
 | `daily_bars(symbols, start, end)` | `GET /v2/stocks/bars` (1Day, adjustment all, the configured feed), paged by alpaca-py | closes by New York day |
 | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | `BrokerChecks` for `trimtab check` | read-only |
+| `absence_rule()`, `orders_submitted(start, end)` | none; orders listing (status all, `after`/`until`, ascending, pages of 500) | `OrderAbsence`: "not found" is final after `unknown_order_grace_seconds` and a listing that also misses the id |
 | `unknown_values` | none | enum values Alpaca sent that trimtab does not know (also logged once each) |
 """  # noqa: E501 (a table row per method reads better than wrapped cells)
 
@@ -74,6 +75,7 @@ from adapters.alpaca.sdk import (
 )
 from adapters.alpaca.transport import Failure, describe, harden, is_duplicate_id, rate_limit_wait
 from adapters.base import (
+    AbsenceRule,
     AccountCheck,
     AssetCheck,
     BrokerEnvironment,
@@ -330,6 +332,55 @@ class AlpacaBroker:
         """Close both HTTP sessions."""
         self._trading._session.close()
         self._data._session.close()
+
+    # -- OrderAbsence: when Alpaca's "not found" is final -------------------------------------
+
+    def absence_rule(self) -> AbsenceRule:
+        """Client order ids are unique forever at Alpaca, so an id it still does not know after
+        the grace (and that its listing also lacks) was never taken."""
+        grace = self.settings.unknown_order_grace_seconds
+        return AbsenceRule(
+            grace=timedelta(seconds=grace),
+            listing=True,
+            why=f"Alpaca keeps every client order id forever; this one was still unknown "
+            f"{grace}s after the submission (broker_settings.unknown_order_grace_seconds) and "
+            "absent from Alpaca's order listing covering it",
+        )
+
+    def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]:
+        """Return every order submitted in [start, end] (any status), oldest first."""
+        found: dict[str, BrokerOrder] = {}
+        # Alpaca's `after` and `until` are exclusive: widen both by a second.
+        after = start - timedelta(seconds=1)
+        until = end + timedelta(seconds=1)
+        while True:
+            request = GetOrdersRequest(
+                status=QueryOrderStatus.ALL,
+                limit=MAX_OPEN_ORDERS,
+                after=after,
+                until=until,
+                direction=Sort.ASC,
+                nested=False,
+            )
+            page = [
+                parse_order(raw, self.unknowns)
+                for raw in self._read("orders", partial(self._trading.get_orders, request))
+            ]
+            for order in page:
+                found[order.broker_order_id] = order
+            if len(page) < MAX_OPEN_ORDERS:
+                break
+            # A full page: go on from just before its newest order, so orders submitted in
+            # the same instant as it are read again (kept once, by id) rather than skipped:
+            # a missed order here would be taken for one that never reached Alpaca.
+            newest = max((o.submitted_at for o in page if o.submitted_at), default=None)
+            if newest is None or newest - timedelta(microseconds=1) <= after:
+                raise BrokerError(
+                    "Alpaca's order listing did not move forward; cannot tell which orders exist"
+                )
+            after = newest - timedelta(microseconds=1)
+        self._flush_unknowns()
+        return list(found.values())
 
     # -- beyond the protocol: the tax ledger and strategies ----------------------------------
 

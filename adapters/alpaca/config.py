@@ -94,6 +94,16 @@ class AlpacaSettings(BaseModel):
         description="Longest pause a rate-limited read waits for Alpaca's reset time before the "
         "read is retried.",
     )
+    unknown_order_grace_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=86_400,
+        description="After an order submission whose outcome is unknown (a 504, a dropped "
+        "connection), how long Alpaca must keep answering 'not found' for its client order "
+        "id, and then also leave it out of its order listing, before trimtab records the "
+        "order as never having reached Alpaca (ids are unique forever; the wait covers "
+        "Alpaca's eventual consistency).",
+    )
 
     @field_validator("base_url", "data_url")
     @classmethod

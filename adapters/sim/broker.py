@@ -19,7 +19,8 @@ paper account survives restarts.
 | `cancel` of an unknown id | `BrokerError`; of a finished order: the order, unchanged; of a partly filled one: CANCELLED, its filled quantity kept |
 | price history | `daily_closes` from the price source, never a close that the clock has not reached (`PriceHistory`) |
 | checks | `trimtab check` gets read-only answers from `adapters.sim.checks`: always active, symbols it quotes, `fractional`, a weekday calendar |
-| faults | injected on purpose when `faults` is configured: latency, read errors, rejections, partial fills, lost answers, a crash after an accept (`adapters.sim.faults`) |
+| faults | injected on purpose when `faults` is configured: latency, read errors, rejections, partial fills, lost answers, dropped submissions, cancels that race a fill, a crash after an accept (`adapters.sim.faults`) |
+| absence | `OrderAbsence`: "no order with this id" is final at once (`AbsenceRule`, grace zero) |
 """  # noqa: E501 (a table row per rule reads better than wrapped cells)
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ import dataclasses
 import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from adapters.base import (
+    AbsenceRule,
     AccountCheck,
     AssetCheck,
     BrokerEnvironment,
@@ -136,6 +138,7 @@ class SimBroker:
             return self._submit(intent)
 
     def _submit(self, intent: OrderIntent) -> BrokerOrder:
+        self.faults.dropped(str(intent.client_order_id))  # before anything is stored
         problem = _malformed(intent)
         if problem is not None:
             raise OrderRejected(str(intent.client_order_id), problem)
@@ -192,7 +195,7 @@ class SimBroker:
                     f"sim account {self.account} has no order with client order id "
                     f"{client_order_id}; nothing to cancel"
                 )
-            if row.status in OPEN_STATUSES:
+            if row.status in OPEN_STATUSES and not self.faults.cancel_pending(client_order_id):
                 _set_status(row, OrderStatus.CANCELLED, now)
             return row.to_order()
 
@@ -207,6 +210,22 @@ class SimBroker:
     def close(self) -> None:
         """Refuse further calls; the engine belongs to the caller and stays open."""
         self._closed = True
+
+    # -- OrderAbsence: the sim's store is the one truth, consistent at once ------------------
+
+    def absence_rule(self) -> AbsenceRule:
+        """An order is stored before `submit` answers, so "not found" is final at once."""
+        return AbsenceRule(
+            grace=timedelta(0),
+            listing=False,
+            why="the sim stores every order it takes before it answers, so an id it does not "
+            "have was never taken",
+        )
+
+    def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]:
+        """Return every order submitted in [start, end], oldest first."""
+        with self.faults.call("orders_submitted", read=True), self._locked() as (book, _now):
+            return [row.to_order() for row in book.submitted_between(start, end)]
 
     # -- deposits and withdrawals (adapters.base.CashFlowReporter) --------------------------
 
@@ -337,7 +356,31 @@ class SimBroker:
         now = self._now()
         with self._store.locked(self.account) as book:
             self._fill_resting(book, now)
+            self._end_pending_cancels(book, now)
             yield book, now
+
+    def _end_pending_cancels(self, book: SimBook, now: datetime) -> None:
+        """End the cancels `faults.cancel_race` held pending: canceled, or filled first."""
+        for coid in self.faults.take_pending_cancels():
+            row = book.order(coid)
+            if row is None or row.status not in OPEN_STATUSES:
+                continue
+            if self.faults.settings.cancel_race == "filled":
+                price = self._race_price(row, now)
+                left = row.qty - row.filled_qty
+                if price is not None and self._cash_after(book.account, row, price, left) >= 0:
+                    self._fill(book, row, price, now)
+                    continue
+            _set_status(row, OrderStatus.CANCELLED, now)
+
+    def _race_price(self, row: SimOrderRow, now: datetime) -> Decimal | None:
+        """The price a cancel that lost the race fills at: the limit, else the quote."""
+        if row.limit_price is not None:
+            return row.limit_price
+        quote = self.prices.quote(row.symbol, now)
+        if quote is None:
+            return None
+        return _fill_price(Side(row.side), quote.price, self.settings.slippage_bps)
 
     def _fill_resting(self, book: SimBook, now: datetime) -> None:
         for row in book.open_orders():

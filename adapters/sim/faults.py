@@ -13,6 +13,8 @@ same process makes the same calls. A new process starts counting from zero.
 | `reject_symbols` | an order in one of these symbols is stored as REJECTED with a message naming this setting, then `OrderRejected` |
 | `partial_fill_ratio` | a market order fills only this fraction of its quantity, rounded down to the order's own quantity step (whole shares for a whole-share order); the rest stays open, PARTIALLY_FILLED (ACCEPTED if nothing filled), until cancelled |
 | `lose_acknowledgements` | the order is decided and stored as usual (accepted, filled or rejected), then `submit` raises `OutcomeUnknown` instead of answering, as a timeout would |
+| `drop_submissions` | submit calls number `drop_submissions_after + 1` to `drop_submissions_after + drop_submissions` (counted from 1 in this process) raise `OutcomeUnknown` without storing anything: the connection dropped, or a gateway answered 504, before the broker took the order |
+| `cancel_race` | a cancel of an open order answers with the order still open (Alpaca's `pending_cancel`); the next read of the account's orders ends it `canceled`, or with `filled` fills the rest at the current quote first (the cancel lost the race) |
 | `crash_after_accept = N` | the process is killed with SIGKILL right after the broker committed the Nth order it accepted in this process (rejected orders do not count), as in a power cut |
 
 The sim's books stay consistent through every fault: an order and its fills are committed
@@ -30,7 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -91,6 +93,24 @@ class FaultSettings(BaseModel):
         description="Store and decide every order as usual, then raise OutcomeUnknown from "
         "submit instead of answering, as a timeout would.",
     )
+    drop_submissions: int = Field(
+        default=0,
+        ge=0,
+        description="This many submit calls in a row raise OutcomeUnknown without the order "
+        "being stored (a connection dropped, or a 504, before the broker took it), starting "
+        "after drop_submissions_after submits; counted per process.",
+    )
+    drop_submissions_after: int = Field(
+        default=0,
+        ge=0,
+        description="How many submit calls go through before the drop_submissions start.",
+    )
+    cancel_race: Literal["canceled", "filled"] | None = Field(
+        default=None,
+        description="A cancel answers with the order still open (pending cancel); the next "
+        "read ends it canceled, or filled (the rest filled at the current quote). Unset: a "
+        "cancel takes effect at once.",
+    )
     crash_after_accept: int | None = Field(
         default=None,
         ge=1,
@@ -117,7 +137,8 @@ class FaultSettings(BaseModel):
         return tuple(
             name
             for name in type(self).model_fields
-            if name != "read_errors_after" and getattr(self, name) != getattr(defaults, name)
+            if name not in ("read_errors_after", "drop_submissions_after")
+            and getattr(self, name) != getattr(defaults, name)
         )
 
     def describe(self) -> dict[str, Any]:
@@ -125,6 +146,8 @@ class FaultSettings(BaseModel):
         on = set(self.active)
         if "read_errors" in on:
             on.add("read_errors_after")
+        if "drop_submissions" in on:
+            on.add("drop_submissions_after")
         return self.model_dump(mode="json", include=on)
 
 
@@ -158,6 +181,10 @@ class FaultInjector:
         """Read calls made so far (the count `read_errors` uses)."""
         self.accepted = 0
         """Orders accepted so far (the count `crash_after_accept` uses)."""
+        self.submissions = 0
+        """Submit calls so far (the count `drop_submissions` uses)."""
+        self.pending_cancels: set[str] = set()
+        """Client order ids whose cancel was asked for under `cancel_race`, not yet ended."""
         import structlog  # here, not at the top: validating a config loads no logging
 
         self._log = structlog.get_logger("adapters.sim").bind(account=account, broker="sim")
@@ -196,6 +223,43 @@ class FaultInjector:
             "sim_fault_injected", fault="partial_fill_ratio", qty=str(qty), filled=str(filled)
         )
         return filled
+
+    def dropped(self, client_order_id: str) -> None:
+        """Run before the sim looks at a submission: raise when this one is to be dropped."""
+        with self._lock:
+            self.submissions += 1
+            number = self.submissions
+        first = self.settings.drop_submissions_after + 1
+        if first <= number < first + self.settings.drop_submissions:
+            self._log.warning(
+                "sim_fault_injected",
+                fault="drop_submissions",
+                client_order_id=client_order_id,
+                submission=number,
+            )
+            raise OutcomeUnknown(
+                client_order_id,
+                "the connection dropped before the sim took the order "
+                "(fault injected by broker_settings.faults.drop_submissions)",
+            )
+
+    def cancel_pending(self, client_order_id: str) -> bool:
+        """Return True when this cancel is to stay pending (`cancel_race`), remembering it."""
+        if self.settings.cancel_race is None:
+            return False
+        self._log.warning(
+            "sim_fault_injected", fault="cancel_race", client_order_id=client_order_id
+        )
+        with self._lock:
+            self.pending_cancels.add(client_order_id)
+        return True
+
+    def take_pending_cancels(self) -> tuple[str, ...]:
+        """Return (and forget) the cancels asked for under `cancel_race`, oldest first."""
+        with self._lock:
+            pending = tuple(sorted(self.pending_cancels))
+            self.pending_cancels.clear()
+        return pending
 
     def answered(self, order: BrokerOrder) -> None:
         """Run after an order is committed: crash after the Nth accept, or lose the answer."""

@@ -328,6 +328,14 @@ class SimBook:
             )
         ).all()
 
+    def submitted_between(self, start: datetime, end: datetime) -> Sequence[SimOrderRow]:
+        query = select(SimOrderRow).where(
+            SimOrderRow.account == self._name,
+            SimOrderRow.submitted_at >= start,
+            SimOrderRow.submitted_at <= end,
+        )
+        return self._session.scalars(query.order_by(SimOrderRow.seq)).all()
+
     def fills_since(self, since: datetime) -> Sequence[SimFillRow]:
         query = select(SimFillRow).where(SimFillRow.account == self._name, SimFillRow.at >= since)
         return self._session.scalars(query.order_by(SimFillRow.seq)).all()

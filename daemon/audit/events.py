@@ -27,6 +27,7 @@ __all__ = [
     "Mismatch",
     "OrderIntentSent",
     "OrderResult",
+    "OrderSettled",
     "PlanMade",
     "RawEvent",
     "Reconciled",
@@ -92,6 +93,7 @@ class AuditKind(StrEnum):
     TAX_DECISION = "tax_decision"
     TAX_LOTS = "tax_lots"
     ALERT = "alert"
+    ORDER_SETTLED = "order_settled"
 
 
 _OMITTED = MappingProxyType({OMIT_NONE: True})
@@ -162,6 +164,36 @@ class OrderResult:
     notional: Decimal | None = field(default=None, metadata=_OMITTED)
     broker_order: BrokerOrder | None = field(default=None, metadata=_OMITTED)
     external: bool | None = field(default=None, metadata=_OMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSettled:
+    """An unresolved order's fate decided without a broker report of it.
+
+    `actor` "reconciliation": the broker's absence rule (`rule`) made its "not found" final,
+    so the order never reached the broker (`after` never_reached). `actor` "operator":
+    `trimtab orders settle` after the operator looked at the account, with their `reason`
+    (and, settled as filled, the quantity and price they saw).
+    """
+
+    KIND: ClassVar[AuditKind] = AuditKind.ORDER_SETTLED
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+    before: OrderStatus = field(metadata={JSON_NAME: "from"})
+    after: OrderStatus = field(metadata={JSON_NAME: "to"})
+    actor: str
+    reason: str
+    sent_at: datetime
+    """When the intent was written and sent (what the absence rule's grace counts from)."""
+    rule: str | None = field(default=None, metadata=_OMITTED)
+    """The broker's absence rule, in words (reconciliation only)."""
+    looked_up: bool | None = field(default=None, metadata=_OMITTED)
+    """Operator settlements: whether the broker was asked first (False: --no-lookup)."""
+    notional: Decimal | None = field(default=None, metadata=_OMITTED)
+    filled_qty: Decimal | None = field(default=None, metadata=_OMITTED)
+    avg_fill_price: Decimal | None = field(default=None, metadata=_OMITTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,6 +425,7 @@ AuditEvent = (
     | RiskDecisions
     | OrderIntentSent
     | OrderResult
+    | OrderSettled
     | CycleFinished
     | CycleFailed
     | KillSwitchChanged
@@ -416,6 +449,7 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         RiskDecisions,
         OrderIntentSent,
         OrderResult,
+        OrderSettled,
         CycleFinished,
         CycleFailed,
         KillSwitchChanged,

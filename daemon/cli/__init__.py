@@ -28,7 +28,7 @@ from daemon.cli.control_cmd import kill, resume, status
 from daemon.cli.db_cmd import db_app
 from daemon.cli.health_cmd import health
 from daemon.cli.monitor_cmd import alerts, flows_app, performance_app
-from daemon.cli.orders_cmd import orders
+from daemon.cli.orders_cmd import orders_app
 from daemon.cli.plan_cmd import plan
 from daemon.cli.report_cmd import report
 from daemon.cli.run_cmd import run
@@ -115,12 +115,12 @@ app.command()(run)
 app.command()(status)
 app.command()(kill)
 app.command()(resume)
-app.command()(orders)
 app.command()(health)
 app.command()(report)
 app.command()(check)
 app.command()(validate)
 app.command()(alerts)
+app.add_typer(orders_app, name="orders")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")

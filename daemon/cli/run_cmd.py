@@ -11,11 +11,13 @@ import typer
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
 from daemon.cli.plan_cmd import AccountOption, WithdrawOption, _print_report, parse_amount
 from daemon.cli.render import plan_json
+from daemon.core.domain import OrderStatus
 from daemon.core.money import usd
 from daemon.service.lock import instance_lock
 
 if TYPE_CHECKING:
     from daemon.core.cycle_report import CycleReport
+    from daemon.store.intents import StoredIntent
 
 
 def run(
@@ -57,6 +59,7 @@ def run(
             code = Daemon(app).run()
         raise typer.Exit(code)
     from daemon.cycle.engine import SlotAlreadyRan
+    from daemon.store.intents import IntentStore
 
     withdrawal = parse_amount(withdraw, "--withdraw")
     with load_app(config) as app, instance_lock(app.settings.state_dir):
@@ -69,6 +72,17 @@ def run(
                 reports.append(app.engine().run_once(name, force=force, withdrawal=withdrawal))
             except SlotAlreadyRan as exc:
                 console.print(styled((f"{name}: skipped", "yellow"), f": {exc}"))
+        # A cycle that ends with an order whose fate the broker has not told is not a
+        # success: its symbol stays blocked until a lookup or the operator settles it.
+        with app.database.transaction() as session:
+            store = IntentStore(session)
+            unresolved = {r.account: store.unresolved(r.account) for r in reports}
+            never_reached = {
+                r.account: [
+                    s for s in store.for_cycle(r.cycle_id) if s.status is OrderStatus.NEVER_REACHED
+                ]
+                for r in reports
+            }
         if as_json:
             print_json(
                 [
@@ -80,6 +94,10 @@ def run(
                         "why_not_submitted": r.why_not_submitted,
                         "error": r.error,
                         "plan": plan_json(r.plan) if r.plan else None,
+                        "unresolved": [_pending_json(s) for s in unresolved[r.account]],
+                        "never_reached": [
+                            s.intent.client_order_id for s in never_reached[r.account]
+                        ],
                         "orders": [
                             {
                                 "client_order_id": o.intent.client_order_id,
@@ -100,8 +118,54 @@ def run(
             for report in reports:
                 _print_report(report)
                 _print_outcomes(report)
-        if any(r.outcome == "failed" for r in reports):
+                _print_unsettled(
+                    report.account, unresolved[report.account], never_reached[report.account]
+                )
+        if any(r.outcome == "failed" for r in reports) or any(unresolved.values()):
             raise typer.Exit(1)
+
+
+def _pending_json(stored: StoredIntent) -> dict[str, object]:
+    intent = stored.intent
+    return {
+        "client_order_id": intent.client_order_id,
+        "symbol": intent.symbol,
+        "side": intent.side,
+        "qty": intent.qty,
+        "status": stored.status,
+        "message": stored.message,
+    }
+
+
+def _print_unsettled(
+    account: str, unresolved: list[StoredIntent], never_reached: list[StoredIntent]
+) -> None:
+    for stored in never_reached:
+        intent = stored.intent
+        console.print(
+            styled(
+                (
+                    f"{account}: {intent.client_order_id} {intent.side} {intent.symbol} never "
+                    "reached the broker",
+                    "yellow",
+                ),
+                f": not placed, not resent; the next cycle plans {intent.symbol} again",
+            )
+        )
+    if not unresolved:
+        return
+    console.print(styled((f"{account}: {len(unresolved)} order(s) unresolved", "bold red"), ":"))
+    for stored in unresolved:
+        intent = stored.intent
+        console.print(
+            f"  {intent.client_order_id} {intent.side} {intent.qty} {intent.symbol}: "
+            f"{stored.status} ({stored.message})"
+        )
+    console.print(
+        f"  {', '.join(sorted({s.intent.symbol for s in unresolved}))} stay blocked until the "
+        "next cycle's lookup resolves them; see `trimtab orders unresolved`, and "
+        "`trimtab orders settle` once you have looked at the account"
+    )
 
 
 def _print_outcomes(report: CycleReport) -> None:

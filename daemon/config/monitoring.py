@@ -58,6 +58,11 @@ class AlertSettings(_Closed):
         description="Alert when the broker's positions differ from what trimtab's recorded "
         "fills explain (the account is halted as well).",
     )
+    unresolved_orders: bool = Field(
+        True,
+        description="Alert when an order's fate at the broker is unresolved after a cycle "
+        "(its symbol is blocked), and when an order is found never to have reached the broker.",
+    )
 
 
 class PerformanceSettings(_Closed):

@@ -76,6 +76,9 @@ class OrderStatus(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     UNKNOWN = "unknown"
+    NEVER_REACHED = "never_reached"
+    """trimtab's conclusion, not a broker report: the broker has no order under the id, and
+    by the broker's own rule (`adapters.base.AbsenceRule`) it never will. Final."""
 
     @property
     def is_terminal(self) -> bool:
@@ -97,8 +100,9 @@ _OPEN_AT_BROKER = frozenset(
 
 _S = OrderStatus
 # Real brokers report fills after a cancel was acknowledged and fills before the accept; the
-# table allows those orders of events. Terminal states (no way out) are FILLED and REJECTED.
-# CANCELLED and EXPIRED may still turn FILLED/PARTIALLY_FILLED when a late fill arrives.
+# table allows those orders of events. Terminal states (no way out) are FILLED, REJECTED and
+# NEVER_REACHED (from SUBMITTING or UNKNOWN: see `OrderStatus.NEVER_REACHED`). CANCELLED and
+# EXPIRED may still turn FILLED/PARTIALLY_FILLED when a late fill arrives.
 ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyType(
     {
         _S.PLANNED: frozenset({_S.SUBMITTING, _S.CANCELLED}),
@@ -111,10 +115,19 @@ ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyTy
                 _S.UNKNOWN,
                 _S.CANCELLED,
                 _S.EXPIRED,
+                _S.NEVER_REACHED,
             }
         ),
         _S.UNKNOWN: frozenset(
-            {_S.ACCEPTED, _S.PARTIALLY_FILLED, _S.FILLED, _S.REJECTED, _S.CANCELLED, _S.EXPIRED}
+            {
+                _S.ACCEPTED,
+                _S.PARTIALLY_FILLED,
+                _S.FILLED,
+                _S.REJECTED,
+                _S.CANCELLED,
+                _S.EXPIRED,
+                _S.NEVER_REACHED,
+            }
         ),
         _S.ACCEPTED: frozenset(
             {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELLED, _S.EXPIRED, _S.REJECTED}
@@ -124,6 +137,9 @@ ORDER_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = MappingProxyTy
         _S.EXPIRED: frozenset({_S.PARTIALLY_FILLED, _S.FILLED}),
         _S.FILLED: frozenset(),
         _S.REJECTED: frozenset(),
+        # Reached only when the broker's rule says its "not found" is final: a report of
+        # the order afterwards contradicts that rule and is refused like a filled rejection.
+        _S.NEVER_REACHED: frozenset(),
     }
 )
 
@@ -145,6 +161,7 @@ _PROGRESS = {
     _S.EXPIRED: 5,
     _S.FILLED: 5,
     _S.REJECTED: 5,
+    _S.NEVER_REACHED: 5,
 }
 
 

@@ -9,12 +9,12 @@ The order of operations per order is the safety argument:
 2. send it with its deterministic client order id;
 3. in one transaction: store the broker's answer and audit it.
 A crash between 1 and 3 leaves SUBMITTING; the next cycle asks the broker for that id
-(`resolve_unresolved`) instead of sending again.
+(`daemon.cycle.unresolved.resolve_unresolved`) instead of sending again.
 """
 
 from __future__ import annotations
 
-__all__ = ["Executor", "cancel_open_orders", "resolve_unresolved"]
+__all__ = ["Executor", "cancel_open_orders"]
 
 import time
 from collections.abc import Callable, Iterable
@@ -40,6 +40,11 @@ from daemon.store.db import Database
 from daemon.store.intents import IntentStore, client_order_id
 from daemon.store.killswitch import current as kill_switch_state
 
+MAX_POLL_INTERVAL = 4.0
+"""Longest pause between two reads of resting orders (seconds)."""
+CANCEL_TIMEOUT = 30.0
+"""How long a cancelled order is polled for its final state (seconds)."""
+
 
 class Executor:
     """Turn approved orders into intents and broker orders for one cycle."""
@@ -53,11 +58,13 @@ class Executor:
         log: Log,
         fill_timeout: float = 60.0,
         poll_interval: float = 0.5,
+        max_poll_interval: float = MAX_POLL_INTERVAL,
+        cancel_timeout: float = CANCEL_TIMEOUT,
         should_stop: Callable[[], bool] = lambda: False,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`sleep` and `monotonic` pace and bound the wait for fills."""
+        """`sleep` and `monotonic` pace and bound the wait for fills and for cancels."""
         self._sleep = sleep
         self._monotonic = monotonic
         self._database = database
@@ -69,6 +76,8 @@ class Executor:
         self._log = log
         self._fill_timeout = fill_timeout
         self._poll_interval = poll_interval
+        self._max_poll_interval = max_poll_interval
+        self._cancel_timeout = cancel_timeout
 
     def execute(
         self,
@@ -267,25 +276,56 @@ class Executor:
         One shared deadline, and one lookup per round for every order still working (the
         broker answers them together where it can). An order left working after the cycle
         would compete with the next cycle's plan, so the unfilled rest is cancelled at the
-        deadline (a partial fill keeps its filled quantity).
+        deadline (a partial fill keeps its filled quantity). A cancel is a request: the
+        broker may answer "pending cancel" and still fill the order, so each cancelled order
+        is then polled (within `cancel_timeout`) until it is final; a fill after the cancel
+        is kept, and the cash the buys are sized by is read only after that.
         """
-        deadline = self._monotonic() + self._fill_timeout
+        current = self._poll(outcomes, self._monotonic() + self._fill_timeout)
+        if not any(o.status in _WORKING for o in current):
+            return current
+        current = [self._cancel_rest(o) if o.status in _WORKING else o for o in current]
+        current = self._poll(current, self._monotonic() + self._cancel_timeout)
+        for outcome in current:
+            if outcome.status in _WORKING:
+                # Still working at the broker: the intent stays open, the next cycle looks
+                # it up and no new order is sent for its symbol until it is final.
+                self._log.warning(
+                    "cancel_unconfirmed",
+                    client_order_id=outcome.intent.client_order_id,
+                    waited=self._cancel_timeout,
+                )
+        return current
+
+    def _poll(self, outcomes: list[OrderOutcome], deadline: float) -> list[OrderOutcome]:
+        """Read the working orders until none is working or `deadline` (monotonic) passes.
+
+        The pause between rounds doubles from `poll_interval` up to `max_poll_interval`
+        while nothing changes (resting orders need not be read twice a second: Alpaca allows
+        200 requests a minute), and starts again from `poll_interval` after a change. It
+        never sleeps past the deadline.
+        """
         current = list(outcomes)
+        pause = self._poll_interval
         while True:
             working = [i for i, o in enumerate(current) if o.status in _WORKING]
             if not working:
                 return current
             found = self._broker.get_orders([current[i].intent.client_order_id for i in working])
+            changed = False
             for i in working:
                 order = found.get(current[i].intent.client_order_id)
                 if order is not None and _changed(current[i], order):
                     current[i] = self._record(current[i].intent, order.status, order, order.message)
+                    changed = True
             if all(current[i].status not in _WORKING for i in working):
                 return current
-            if self._monotonic() >= deadline:
-                break
-            self._sleep(self._poll_interval)
-        return [self._cancel_rest(o) if o.status in _WORKING else o for o in current]
+            left = deadline - self._monotonic()
+            if left <= 0:
+                return current
+            pause = self._poll_interval if changed else pause
+            self._sleep(min(pause, left))
+            pause = min(pause * 2, max(self._max_poll_interval, self._poll_interval))
 
     def _cancel_rest(self, current: OrderOutcome) -> OrderOutcome:
         coid = current.intent.client_order_id
@@ -295,6 +335,8 @@ class Executor:
             self._log.warning("cancel_failed", client_order_id=coid, error=str(exc))
             return current
         detail = f"unfilled after {self._fill_timeout:g}s: cancelled the rest"
+        if order.status in _WORKING:
+            self._log.info("cancel_pending", client_order_id=coid, status=str(order.status))
         return self._record(current.intent, order.status, order, detail)
 
 
@@ -350,44 +392,6 @@ def _result(
         broker_order=order,
         detail=detail,
     )
-
-
-def resolve_unresolved(
-    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime], log: Log
-) -> list[str]:
-    """Ask the broker about every intent of `account` whose fate is not settled.
-
-    Return the symbols still unresolved afterwards: no new order may be sent for them.
-    """
-    with database.transaction() as session:
-        pending = IntentStore(session).unresolved(account)
-    still_open: list[str] = []
-    for stored in pending:
-        coid = stored.intent.client_order_id
-        order = broker.get_order(coid)
-        with database.transaction() as session:
-            now = clock()
-            store = IntentStore(session)
-            if order is None and stored.status is OrderStatus.SUBMITTING:
-                detail = "never reached the broker (no order with this id); not resent"
-                store.move(coid, OrderStatus.CANCELLED, now, detail=detail)
-                status = OrderStatus.CANCELLED
-            elif order is None:
-                still_open.append(stored.intent.symbol)
-                continue
-            else:
-                status = store.apply(coid, order, now, detail="resolved by lookup")
-                detail = "resolved by lookup"
-                if status.is_open:
-                    still_open.append(stored.intent.symbol)
-            AuditLog(session).append(
-                _result(stored.intent, status, order, detail),
-                at=now,
-                account=account,
-                cycle_id=stored.intent.cycle_id,
-            )
-        log.info("order_resolved", client_order_id=coid, status=str(status))
-    return sorted(set(still_open))
 
 
 def cancel_open_orders(

@@ -20,7 +20,7 @@ from adapters.base import Broker
 from daemon.audit.events import Mismatch, Reconciled
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Side, TradingState
 from daemon.core.errors import TransientBrokerError
-from daemon.cycle.execution import resolve_unresolved
+from daemon.cycle.unresolved import resolve_unresolved
 from daemon.logs import Log
 from daemon.store.audit_log import AuditLog
 from daemon.store.book import BookStore

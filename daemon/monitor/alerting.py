@@ -18,13 +18,13 @@ __all__ = [
 ]
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from daemon.audit.events import AlertChanged, AuditKind, Reconciled
 from daemon.config.settings import Settings
 from daemon.core.cycle_report import CycleReport
-from daemon.core.domain import CASH
+from daemon.core.domain import CASH, OrderStatus
 from daemon.core.performance import concentration, current_drawdown, daily_returns
 from daemon.logs import get_logger
 from daemon.monitor.alerts import (
@@ -36,6 +36,7 @@ from daemon.monitor.alerts import (
     AlertState,
     CycleStatus,
     DriftObservation,
+    OrderAtIssue,
     State,
     Transition,
     advance,
@@ -49,12 +50,15 @@ from daemon.store.alerts import AlertStore, StoredAlert
 from daemon.store.audit_log import AuditLog
 from daemon.store.cycles import CycleRecord, CycleStore
 from daemon.store.db import Database, Transaction
+from daemon.store.intents import IntentStore
 from daemon.store.valuations import daily_series, latest_valuation
 
 FINISHED = ("succeeded", "failed", "skipped")
 SENT_BY_SLOT_RUNNER = frozenset({CYCLE_FAILED, CYCLE_SKIPPED})
 """Families the slot runner already sends its own message for (`daemon.monitor.messages`)."""
 STREAK_LOOKBACK = 500
+NEVER_REACHED_WINDOW = timedelta(days=1)
+"""How long an order found never to have reached the broker keeps its alert's condition."""
 
 
 def check_alerts(
@@ -143,7 +147,41 @@ def gather_inputs(
         broker_down_since=streak[-1].started_at if streak else None,
         broker_known=bool(recent),
         mismatches=_latest_mismatches(AuditLog(session), account),
+        unresolved_orders=_unresolved_orders(session, account),
+        never_reached=_never_reached(session, account, now),
     )
+
+
+def _unresolved_orders(session: Transaction, account: str) -> tuple[OrderAtIssue, ...]:
+    return tuple(
+        OrderAtIssue(
+            client_order_id=s.intent.client_order_id,
+            symbol=s.intent.symbol,
+            side=str(s.intent.side),
+            status=str(s.status),
+            since=s.created_at,
+            detail=s.message or "no answer yet",
+        )
+        for s in IntentStore(session).unresolved(account)
+    )
+
+
+def _never_reached(session: Transaction, account: str, now: datetime) -> tuple[OrderAtIssue, ...]:
+    store = IntentStore(session)
+    found = []
+    for change in store.moved_to(account, OrderStatus.NEVER_REACHED, now - NEVER_REACHED_WINDOW):
+        stored = store.get(change.client_order_id)
+        found.append(
+            OrderAtIssue(
+                client_order_id=change.client_order_id,
+                symbol=stored.intent.symbol,
+                side=str(stored.intent.side),
+                status=str(stored.status),
+                since=change.at,
+                detail=stored.message,
+            )
+        )
+    return tuple(found)
 
 
 def alert_states(alerts: AlertStore, account: str) -> dict[str, AlertState]:

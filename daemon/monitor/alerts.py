@@ -17,14 +17,17 @@ __all__ = [
     "CYCLE_SKIPPED",
     "DRAWDOWN",
     "DRIFT",
+    "NEVER_REACHED",
     "RECONCILIATION_MISMATCH",
     "STATES",
     "TOLERANCE",
+    "UNRESOLVED_ORDER",
     "Alert",
     "AlertInputs",
     "AlertState",
     "CycleStatus",
     "DriftObservation",
+    "OrderAtIssue",
     "Severity",
     "State",
     "Transition",
@@ -54,6 +57,8 @@ CYCLE_FAILED = "cycle_failed"
 CYCLE_SKIPPED = "cycle_skipped"
 BROKER_UNREACHABLE = "broker_unreachable"
 RECONCILIATION_MISMATCH = "reconciliation_mismatch"
+UNRESOLVED_ORDER = "unresolved_order"
+NEVER_REACHED = "order_never_reached"
 TOLERANCE = 1e-9
 """Fractions are float: a value that reaches its threshold in exact arithmetic may land a
 rounding error below it (1 - 850/1000 is 0.15 only approximately), and must still fire."""
@@ -84,6 +89,19 @@ class CycleStatus:
     """The failure was the broker being unreachable (it counts for that alert instead)."""
 
 
+@dataclass(frozen=True, slots=True)
+class OrderAtIssue:
+    """An order intent an alert names: unresolved, or found never to have reached the broker."""
+
+    client_order_id: str
+    symbol: str
+    side: str
+    status: str
+    since: datetime
+    """When it was sent (unresolved), or when it was found never reached."""
+    detail: str
+
+
 def _empty() -> Mapping[str, tuple[Decimal, Decimal]]:
     return MappingProxyType({})
 
@@ -107,6 +125,10 @@ class AlertInputs:
     broker_known: bool = False
     mismatches: Mapping[str, tuple[Decimal, Decimal]] | None = field(default=None)
     """symbol -> (expected by trimtab, reported by the broker) at the latest reconciliation."""
+    unresolved_orders: Sequence[OrderAtIssue] | None = None
+    """Intents whose fate at the broker is not settled (their symbols are blocked)."""
+    never_reached: Sequence[OrderAtIssue] | None = None
+    """Intents found never to have reached the broker in the last `NEVER_REACHED_WINDOW`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +196,10 @@ def checked_families(inputs: AlertInputs, thresholds: AlertSettings) -> frozense
         checked.add(BROKER_UNREACHABLE)
     if inputs.mismatches is not None and thresholds.reconciliation_mismatch:
         checked.add(RECONCILIATION_MISMATCH)
+    if inputs.unresolved_orders is not None and thresholds.unresolved_orders:
+        checked.add(UNRESOLVED_ORDER)
+    if inputs.never_reached is not None and thresholds.unresolved_orders:
+        checked.add(NEVER_REACHED)
     return frozenset(checked)
 
 
@@ -265,6 +291,40 @@ def evaluate_alerts(inputs: AlertInputs, thresholds: AlertSettings) -> list[Aler
                 f"account is held back until `trimtab resume -a {account}`.",
             )
         )
+    if thresholds.unresolved_orders:
+        found += _order_alerts(inputs)
+    return found
+
+
+def _order_alerts(inputs: AlertInputs) -> list[Alert]:
+    """One alert per unresolved order, and one per order found never to have reached it."""
+    account = inputs.account
+    found = [
+        Alert(
+            account,
+            f"{UNRESOLVED_ORDER}:{order.client_order_id}",
+            "failure",
+            f"{account}: {order.side} {order.symbol} unresolved at the broker",
+            f"Order {order.client_order_id} ({order.side} {order.symbol}, sent "
+            f"{order.since:%Y-%m-%d %H:%M} UTC) is {order.status}: the broker has not said what "
+            f"became of it ({order.detail}). No new order in {order.symbol} is sent until each "
+            "cycle's lookup resolves it or the broker's rule makes 'not found' final; to settle "
+            f"it by hand after looking at the account: `trimtab orders unresolved -a {account}`.",
+        )
+        for order in inputs.unresolved_orders or ()
+    ]
+    found += [
+        Alert(
+            account,
+            f"{NEVER_REACHED}:{order.client_order_id}",
+            "warning",
+            f"{account}: {order.side} {order.symbol} never reached the broker",
+            f"Order {order.client_order_id} ({order.side} {order.symbol}) got no answer and the "
+            f"broker has no such order: {order.detail}. Nothing was resent; the next cycle plans "
+            f"{order.symbol} again.",
+        )
+        for order in inputs.never_reached or ()
+    ]
     return found
 
 

@@ -140,6 +140,30 @@ class IntentStore:
         self._set(row, previous, merged[0], at, detail or order.message)
         return merged[0]
 
+    def settle(
+        self,
+        client_order_id: str,
+        status: OrderStatus,
+        at: datetime,
+        *,
+        detail: str,
+        filled_qty: Decimal = Decimal(0),
+        avg_fill_price: Decimal | None = None,
+    ) -> OrderStatus:
+        """Record an outcome no broker report gave: the operator's, after looking at the account.
+
+        Checked against the table like `move`; the filled quantity and price are what the
+        operator saw (fills themselves reach the book only from the broker's fill history).
+        """
+        row = self._row(client_order_id)
+        previous = OrderStatus(row.status)
+        check_transition(previous, status)
+        row.filled_qty = filled_qty
+        row.avg_fill_price = avg_fill_price
+        row.message = detail
+        self._set(row, previous, status, at, detail)
+        return status
+
     def _set(
         self,
         row: OrderIntentRow,
@@ -228,6 +252,25 @@ class IntentStore:
             .where(
                 OrderEventRow.client_order_id.in_(list(client_order_ids)),
                 OrderEventRow.to_status.in_([str(status) for status in to]),
+            )
+            .order_by(OrderEventRow.id)
+        )
+        return [
+            StatusChange(row.client_order_id, OrderStatus(row.to_status), row.at) for row in rows
+        ]
+
+    def moved_to(self, account: str, status: OrderStatus, since: datetime) -> list[StatusChange]:
+        """Return the account's moves to `status` at or after `since`, oldest first."""
+        rows = self._session.scalars(
+            select(OrderEventRow)
+            .join(
+                OrderIntentRow,
+                OrderIntentRow.client_order_id == OrderEventRow.client_order_id,
+            )
+            .where(
+                OrderIntentRow.account == account,
+                OrderEventRow.to_status == str(status),
+                OrderEventRow.at >= since,
             )
             .order_by(OrderEventRow.id)
         )

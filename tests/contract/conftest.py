@@ -19,6 +19,7 @@ import pytest
 from adapters.base import Broker, BrokerEnvironment
 from adapters.sim import SimSettings, StaticPrices
 from adapters.sim.broker import SimBroker
+from adapters.sim.faults import FaultInjector
 from daemon.bootstrap import broker_migrations
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
 from daemon.store.db import Database, open_database
@@ -45,7 +46,10 @@ class BrokerHarness(Protocol):
     | `settle()` | wait (with a deadline) until the broker has acted on what it was sent |
     | `now()` | the broker's current time |
     | `restart()` | close the broker and build a new one on the same stored state |
-    """
+    | `lose_next_submission(taken, how)` | the next submit raises `OutcomeUnknown`: a 504 or a dropped connection (`how`), after the broker took the order (`taken`) or before |
+    | `advance(by)` | move the broker's (and the test's) time on by `by` |
+    | `race_cancels(outcome)` | cancels answer "pending" first, then the order ends canceled or filled |
+    """  # noqa: E501 (a table row per lever reads better than wrapped cells)
 
     broker: Broker
     account: str
@@ -68,6 +72,12 @@ class BrokerHarness(Protocol):
 
     def restart(self) -> None: ...
 
+    def lose_next_submission(self, *, taken: bool, how: str) -> None: ...
+
+    def race_cancels(self, outcome: str) -> None: ...
+
+    def advance(self, by: timedelta) -> None: ...
+
 
 class SteppingClock:
     """A clock that moves one second each time it is read: monotonic, and no sleeping."""
@@ -79,6 +89,9 @@ class SteppingClock:
         now = self._now
         self._now += timedelta(seconds=1)
         return now
+
+    def advance(self, by: timedelta) -> None:
+        self._now += by
 
 
 class SimHarness:
@@ -168,10 +181,44 @@ class SimHarness:
         self._reopened.append(self._database)
         self.broker = self._build()
 
+    def lose_next_submission(self, *, taken: bool, how: str) -> None:
+        # The sim has no HTTP: a 504 and a dropped connection are the same lost answer to it.
+        del how
+        faults = self.settings.faults.model_copy(
+            update={"lose_acknowledgements": True} if taken else {"drop_submissions": 1}
+        )
+        self.sim.faults = _OneShot(FaultInjector(faults, account=ACCOUNT), self.sim)
+
+    def race_cancels(self, outcome: str) -> None:
+        faults = self.settings.faults.model_copy(update={"cancel_race": outcome})
+        self.sim.faults = FaultInjector(faults, account=ACCOUNT)
+
+    def advance(self, by: timedelta) -> None:
+        self.clock.advance(by)
+
     def close(self) -> None:
         self.broker.close()
         for database in self._reopened:
             database.close()
+
+
+class _OneShot(FaultInjector):
+    """A fault injector whose faults last for one submit, then the sim's own come back."""
+
+    def __init__(self, injector: FaultInjector, sim: SimBroker) -> None:
+        super().__init__(injector.settings, account=ACCOUNT)
+        self._sim = sim
+        self._before = sim.faults
+
+    def answered(self, order: BrokerOrder) -> None:
+        self._sim.faults = self._before
+        super().answered(order)
+
+    def dropped(self, client_order_id: str) -> None:
+        if not self.settings.drop_submissions:
+            return
+        self._sim.faults = self._before
+        super().dropped(client_order_id)
 
 
 SIM_VARIANTS = {

@@ -177,6 +177,15 @@ class Findings:
     unresolved: int
 
 
+def never_reached(state_dir: Path) -> list[str]:
+    """Return the client order ids of intents recorded as never having reached the broker."""
+    with reading(state_dir) as session:
+        query = select(OrderIntentRow.client_order_id).where(
+            OrderIntentRow.status == "never_reached"
+        )
+        return sorted(session.scalars(query))
+
+
 def order_ids(state_dir: Path) -> set[str]:
     """Return the client order ids the broker holds (all accounts)."""
     with reading(state_dir) as session:

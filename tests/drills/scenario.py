@@ -6,7 +6,9 @@ template state directory holds that drifted household; every kill point starts f
 
 A kill point is either a SIGKILL at a seeded random moment (counted from the process start,
 or from the first `cycle_started` log line) while every broker call is slowed by the sim's
-`latency_ms`/`latency_after_ms`, or the sim's own `crash_after_accept = N` for one account.
+`latency_ms`/`latency_after_ms`, or the sim's own `crash_after_accept = N` for one account,
+or (no kill) the sim dropping one account's Nth submission before taking it
+(`drop_submissions`): the run records it unknown, then never reached, and goes on.
 Afterwards trimtab is started again (without faults) until a run succeeds.
 """
 
@@ -153,14 +155,14 @@ class KillPoint:
     """One way of killing one run."""
 
     index: int
-    kind: Literal["reference", "random", "crash_after_accept"]
+    kind: Literal["reference", "random", "crash_after_accept", "drop_submission"]
     anchor: Literal["start", "cycle"] = "cycle"
     delay: float = 0.0
     """random: seconds after the anchor at which SIGKILL is sent."""
     account: str = ""
     """crash_after_accept: the account whose broker crashes the process."""
     accept: int = 0
-    """crash_after_accept: after which accepted order."""
+    """crash_after_accept: after which accepted order; drop_submission: which submission."""
     again: float | None = None
     """random: the first restart is killed too, this many seconds after its cycle_started."""
 
@@ -168,6 +170,8 @@ class KillPoint:
     def id(self) -> str:
         if self.kind == "crash_after_accept":
             return f"crash-after-accept-{self.account}-{self.accept}"
+        if self.kind == "drop_submission":
+            return f"drop-submission-{self.account}-{self.accept}"
         if self.kind == "reference":
             return "reference"
         return f"kill-{self.index:03d}"
@@ -175,6 +179,8 @@ class KillPoint:
     def describe(self) -> str:
         if self.kind == "crash_after_accept":
             return f"crash_after_accept = {self.accept} ({self.account})"
+        if self.kind == "drop_submission":
+            return f"submission {self.accept} of {self.account} dropped before the sim took it"
         if self.kind == "reference":
             return "no kill (uninterrupted run)"
         since = "process start" if self.anchor == "start" else "cycle_started"
@@ -184,6 +190,12 @@ class KillPoint:
     def faults(self) -> dict[str, dict[str, object]]:
         if self.kind == "crash_after_accept":
             return {self.account: {"crash_after_accept": self.accept}}
+        if self.kind == "drop_submission":
+            dropped: dict[str, object] = {
+                "drop_submissions": 1,
+                "drop_submissions_after": self.accept - 1,
+            }
+            return {self.account: dropped}
         return {name: dict(SLOW) for name in ACCOUNTS}
 
 
@@ -218,6 +230,15 @@ def crash_points(calibration: Calibration) -> list[KillPoint]:
     """Return a `crash_after_accept = N` point for every order of every account."""
     return [
         KillPoint(0, "crash_after_accept", account=name, accept=n)
+        for name in ACCOUNTS
+        for n in range(1, calibration.orders[name] + 1)
+    ]
+
+
+def drop_points(calibration: Calibration) -> list[KillPoint]:
+    """Return a point dropping each submission of each account before the sim takes it."""
+    return [
+        KillPoint(0, "drop_submission", account=name, accept=n)
         for name in ACCOUNTS
         for n in range(1, calibration.orders[name] + 1)
     ]

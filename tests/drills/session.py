@@ -5,7 +5,7 @@ the tests, which each check one point, mostly find their point already done.
 
 | variable | default | meaning |
 |---|---|---|
-| `TRIMTAB_DRILL_POINTS` | 30 | random kill points (the `crash_after_accept` points come on top) |
+| `TRIMTAB_DRILL_POINTS` | 30 | random kill points (crash_after_accept, drop_submission on top) |
 | `TRIMTAB_DRILL_SEED` | 20261124 | seed of the kill moments |
 | `TRIMTAB_DRILL_WORKERS` | 2 | kill points run at the same time |
 | `TRIMTAB_DRILL_REPORT` | unset | also write the summary (markdown) to this file |
@@ -43,6 +43,7 @@ from tests.drills.scenario import (
     build_template,
     crash_points,
     drive,
+    drop_points,
     random_points,
 )
 
@@ -74,7 +75,8 @@ def env_int(name: str, default: int) -> int:
 def point_ids() -> list[str]:
     """Ids of the kill points to collect: every crash_after_accept, then the random ones."""
     crashes = [
-        KillPoint(0, "crash_after_accept", account=a, accept=n).id
+        KillPoint(0, kind, account=a, accept=n).id
+        for kind in ("crash_after_accept", "drop_submission")
         for a in ACCOUNTS
         for n in range(1, ORDERS[a] + 1)
     ]
@@ -125,6 +127,7 @@ class DrillSession:
         self.points = {
             p.id: p
             for p in crash_points(self.calibration)
+            + drop_points(self.calibration)
             + random_points(env_int(POINTS_ENV, DEFAULT_POINTS), seed, self.calibration)
         }
         self.rows: list[Row] = []
@@ -202,7 +205,8 @@ def summary(session: DrillSession) -> str:
     lines += [
         "",
         f"kill points: {len(rows)} ({sum(1 for r in rows if r.point.kind == 'random')} random, "
-        f"{sum(1 for r in rows if r.point.kind == 'crash_after_accept')} crash_after_accept); "
+        f"{sum(1 for r in rows if r.point.kind == 'crash_after_accept')} crash_after_accept, "
+        f"{sum(1 for r in rows if r.point.kind == 'drop_submission')} drop_submission); "
         f"killed mid-run: {killed}; first restart killed too: {again}",
         "",
         "| outcome | count |",

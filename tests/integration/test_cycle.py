@@ -274,7 +274,7 @@ def test_crashed_intents_are_resolved_by_lookup_never_resent(paper: Harness) -> 
     with paper.app.database.transaction() as session:
         store = IntentStore(session)
         assert store.get(sent.client_order_id).status is OrderStatus.FILLED
-        assert store.get(lost.client_order_id).status is OrderStatus.CANCELLED
+        assert store.get(lost.client_order_id).status is OrderStatus.NEVER_REACHED
         assert "never reached the broker" in store.get(lost.client_order_id).message
     ids = [o["client_order_id"] for o in paper.sim_orders()]
     assert ids.count(sent.client_order_id) == 1
@@ -487,9 +487,12 @@ def test_the_wait_for_fills_runs_on_the_clock_it_is_given(
     finally:
         app.close()
     assert report.outcome == "succeeded", report.error
-    # A minute of polling at the executor's pace, none of it real.
+    # A minute of polling at the executor's pace, none of it real: the pause doubles from
+    # 0.5 s to 4 s while the orders rest, and never runs past the deadline.
     assert clock.now >= 60
-    assert set(clock.waits) == {0.5}
+    assert clock.waits[:4] == [0.5, 1, 2, 4]
+    assert max(clock.waits) == 4
+    assert len(clock.waits) < 25, "resting orders are not read twice a second"
     assert [(o.status, o.detail) for o in report.outcomes] == [
         (OrderStatus.CANCELLED, "unfilled after 60s: cancelled the rest")
     ] * len(report.outcomes)

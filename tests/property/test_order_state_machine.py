@@ -8,11 +8,21 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from hypothesis import settings
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
+from daemon.core.domain import (
+    BrokerOrder,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    Side,
+    check_transition,
+    merge_report,
+)
+from daemon.core.errors import InvalidTransition
 from daemon.store.db import open_database
 from daemon.store.intents import IntentStore
 from daemon.store.models import CycleRow
@@ -135,3 +145,27 @@ class OrderReports(RuleBasedStateMachine):
 
 TestOrderReports = OrderReports.TestCase
 TestOrderReports.settings = settings(max_examples=scaled(60), stateful_step_count=25, deadline=None)
+
+
+@settings(max_examples=scaled(100), deadline=None)
+@given(
+    reported=st.sampled_from([s for s in OrderStatus if s not in (S.PLANNED, S.NEVER_REACHED)]),
+    filled=st.integers(min_value=0, max_value=10),
+    before=st.sampled_from([S.SUBMITTING, S.UNKNOWN]),
+)
+def test_never_reached_is_final_whatever_the_broker_reports_later(
+    reported: OrderStatus, filled: int, before: OrderStatus
+) -> None:
+    """Only SUBMITTING and UNKNOWN lead to NEVER_REACHED, and no report leads out of it:
+    a later report is stale (ignored) or contradicts the broker's rule (refused), never
+    folded in silently."""
+    check_transition(before, S.NEVER_REACHED)
+    try:
+        merged = merge_report(S.NEVER_REACHED, Decimal(0), reported, Decimal(filled))
+    except InvalidTransition:
+        return
+    assert merged is None
+    for other in OrderStatus:
+        if other not in (S.SUBMITTING, S.UNKNOWN, S.NEVER_REACHED):
+            with pytest.raises(InvalidTransition):
+                check_transition(other, S.NEVER_REACHED)

@@ -17,6 +17,7 @@ from daemon.monitor.alerts import (
     AlertState,
     CycleStatus,
     DriftObservation,
+    OrderAtIssue,
     advance,
     checked_families,
     evaluate_alerts,
@@ -213,3 +214,39 @@ def test_a_held_alert_fires_once_its_condition_lasted_long_enough(
             expected.append(at)
             run_fired = True
     assert fired_at == expected
+
+
+def _order(coid: str, status: str = "unknown") -> OrderAtIssue:
+    return OrderAtIssue(coid, "VTI", "buy", status, NOW - timedelta(minutes=3), "HTTP 504")
+
+
+def test_an_unresolved_order_fires_once_and_clears_when_resolved() -> None:
+    inputs = _inputs(unresolved_orders=(_order("tt-1"),), never_reached=())
+    alerts = evaluate_alerts(inputs, THRESHOLDS)
+    assert [(a.key, a.severity) for a in alerts] == [("unresolved_order:tt-1", "failure")]
+    assert "trimtab orders unresolved -a brokerage" in alerts[0].detail
+    checked = checked_families(inputs, THRESHOLDS)
+    first = advance({}, alerts, checked, account="brokerage", now=NOW)
+    assert [a.key for a in first.fired] == ["unresolved_order:tt-1"]
+    states = {s.key: s for s in first.states}
+    again = advance(states, alerts, checked, account="brokerage", now=NOW)
+    assert again.fired == ()
+    resolved = _inputs(unresolved_orders=(), never_reached=())
+    later = advance(
+        states, [], checked_families(resolved, THRESHOLDS), account="brokerage", now=NOW
+    )
+    assert [s.key for s in later.cleared] == ["unresolved_order:tt-1"]
+
+
+def test_an_order_that_never_reached_the_broker_is_a_warning_naming_it() -> None:
+    inputs = _inputs(never_reached=(_order("tt-2", "never_reached"),))
+    alerts = evaluate_alerts(inputs, THRESHOLDS)
+    assert [(a.key, a.severity) for a in alerts] == [("order_never_reached:tt-2", "warning")]
+    assert "Nothing was resent" in alerts[0].detail
+
+
+def test_order_alerts_can_be_switched_off() -> None:
+    off = AlertSettings(unresolved_orders=False)
+    inputs = _inputs(unresolved_orders=(_order("tt-1"),), never_reached=(_order("tt-2"),))
+    assert _keys(inputs, off) == []
+    assert checked_families(inputs, off) == frozenset()

@@ -20,6 +20,7 @@ from adapters.base import (
     BrokerChecks,
     CashFlowReporter,
     DividendHistory,
+    OrderAbsence,
     PriceHistory,
     ReinvestmentHistory,
     SessionDay,
@@ -108,6 +109,7 @@ def test_the_table_names_every_method_of_every_capability() -> None:
         DividendHistory,
         ReinvestmentHistory,
         PriceHistory,
+        OrderAbsence,
     }
     for capability in CAPABILITIES:
         declared = {

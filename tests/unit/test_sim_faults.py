@@ -368,6 +368,43 @@ def test_a_lost_acknowledgement_leaves_the_order_stored_and_filled(
     assert_consistent(broker)
 
 
+def test_dropped_submissions_store_nothing_and_count_a_window_of_submits(
+    database: Database, tmp_path: Path
+) -> None:
+    broker = make(database, tmp_path, settings(drop_submissions=2, drop_submissions_after=1))
+    assert broker.submit(order("a", "VTI", qty="1")).status is OrderStatus.FILLED
+    for coid in ("b", "c"):
+        with pytest.raises(OutcomeUnknown, match="before the sim took the order") as caught:
+            broker.submit(order(coid, "VTI", qty="1"))
+        assert caught.value.client_order_id == coid
+        assert broker.get_order(coid) is None  # never taken: the id is free, nothing filled
+    assert broker.submit(order("d", "VTI", qty="1")).status is OrderStatus.FILLED
+    assert broker.snapshot(()).qty("VTI") == 2
+    rule = broker.absence_rule()
+    assert rule.grace.total_seconds() == 0  # the sim's "not found" is final at once
+    assert [o.client_order_id for o in broker.orders_submitted(T0, T0)] == ["a", "d"]
+    assert_consistent(broker)
+
+
+@pytest.mark.parametrize(("race", "ends"), [("canceled", "cancelled"), ("filled", "filled")])
+def test_a_raced_cancel_is_pending_then_ends_canceled_or_filled(
+    database: Database, tmp_path: Path, race: str, ends: str
+) -> None:
+    make(database, tmp_path, settings()).submit(order("buy", "VTI", qty="5"))
+    broker = make(database, tmp_path, settings(cancel_race=race))
+    resting = broker.submit(order("sell", "VTI", Side.SELL, "5", limit="150.00"))
+    assert resting.status is OrderStatus.ACCEPTED
+    pending = broker.cancel("sell")
+    assert pending.status is OrderStatus.ACCEPTED  # Alpaca's pending_cancel: still working
+    after = broker.get_order("sell")
+    assert after is not None
+    assert after.status is OrderStatus(ends)
+    assert broker.snapshot(()).qty("VTI") == (0 if race == "filled" else 5)
+    if race == "filled":
+        assert after.avg_fill_price == D("150.00")  # at its limit: the race was lost there
+    assert_consistent(broker)
+
+
 # -- crash after accept -------------------------------------------------------------------------
 
 

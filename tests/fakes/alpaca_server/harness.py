@@ -7,14 +7,14 @@ it otherwise does only when the next request arrives (never inside the POST, as 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from adapters.alpaca.broker import AlpacaBroker
 from adapters.base import Broker
 from daemon.core.domain import Side
 from tests.fakes.alpaca_server.client import SteppingClock, make_broker
-from tests.fakes.alpaca_server.server import FakeAlpaca
+from tests.fakes.alpaca_server.server import FakeAlpaca, Fault
 from tests.fakes.alpaca_server.state import AlpacaState
 
 
@@ -66,6 +66,29 @@ class AlpacaHarness:
     def restart(self) -> None:
         self.broker.close()
         self.broker = self._build()
+
+    # -- order edges (the contract's lost submissions and cancel races) --------------------
+
+    def lose_next_submission(self, *, taken: bool, how: str) -> None:
+        """The next POST /v2/orders gets a 504 or a closed connection, after or before the
+        order was taken; a taken one is not visible to reads for a while (eventual
+        consistency), which is why "not found" is final only after a grace."""
+        if how == "504":
+            fault = Fault("POST", "/v2/orders", status=504, after=taken)
+        else:
+            fault = Fault("POST", "/v2/orders", reset=True, after=taken)
+        self.fake.add_fault(fault)
+        if taken:
+            with self.state.lock:
+                self.state.visibility_lag = timedelta(seconds=1)
+
+    def advance(self, by: timedelta) -> None:
+        with self.state.lock:
+            self.state.clock.now += by
+
+    def race_cancels(self, outcome: str) -> None:
+        with self.state.lock:
+            self.state.cancel_race = outcome
 
     def close(self) -> None:
         self.broker.close()

@@ -7,10 +7,12 @@ per-minute limit, and plays scripted faults:
 | fault | what the client sees |
 |---|---|
 | `Fault(status=500/503/...)` | that status, nothing done |
+| `Fault(status=504)` on POST /v2/orders | a gateway timeout before the order was taken |
 | `Fault(status=504, after=True)` | the request is carried out (an order is placed), then 504 |
 | `Fault(status=429)` | 429 with `X-Ratelimit-Reset` and `Retry-After` |
 | `Fault(stall=s)` | no answer for `s` seconds (before acting, or after with `after=True`) |
-| `Fault(reset=True)` | the connection is closed without an answer |
+| `Fault(reset=True)` | the connection is closed without an answer, before anything is done |
+| `Fault(reset=True, after=True)` | the request is carried out, then the connection is closed |
 | `Fault(body="<html>...", content_type="text/html")` | a non-JSON error body |
 
 Faults match on method and path prefix, let `skip` matching requests through, then fire
@@ -185,6 +187,7 @@ class FakeAlpaca:
         """Carry out one request on the state; return (status, JSON answer)."""
         state = self.state
         before = len(state.activities)
+        state.advance_pending_cancels()
         state.auto_fill_open()
         if len(state.activities) != before:
             self._changed()
@@ -235,13 +238,17 @@ class FakeAlpaca:
             return self._orders(query)
         if path == "/v2/orders:by_client_order_id":
             order = state.find(query.get("client_order_id", ""))
-            if order is None or order.client_order_id != query.get("client_order_id"):
+            if (
+                order is None
+                or order.client_order_id != query.get("client_order_id")
+                or not state.visible(order)
+            ):
                 raise Refusal(404, 40410000, "order not found")
             return order.to_json()
         if path.startswith("/v2/orders/"):
             key = path.removeprefix("/v2/orders/")
             order = state.find(key)
-            if order is None or order.id != key:
+            if order is None or order.id != key or not state.visible(order):
                 raise Refusal(404, 40410000, "order not found")
             return order.to_json()
         if path.startswith("/v2/account/activities"):
@@ -261,6 +268,8 @@ class FakeAlpaca:
         symbols = {s for s in query.get("symbols", "").split(",") if s}
         after = query.get("after")
         since = datetime.fromisoformat(after.replace("Z", "+00:00")) if after else None
+        before = query.get("until")
+        until = datetime.fromisoformat(before.replace("Z", "+00:00")) if before else None
         with self.state.lock:
             orders = [
                 o
@@ -268,6 +277,8 @@ class FakeAlpaca:
                 if (status == "all" or (status == "open") == o.open)
                 and (not symbols or o.symbol in symbols)
                 and (since is None or o.created_at > since)
+                and (until is None or o.created_at < until)
+                and self.state.visible(o)
             ]
             if query.get("direction", "desc") == "desc":
                 orders.reverse()

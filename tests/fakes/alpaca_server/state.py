@@ -20,6 +20,14 @@ trading API's JSON, as at Alpaca; ids are UUIDs.
 | buy above buying power (cash minus open buys, market buys marked up by `market_buy_markup`) | 403 40310000 "insufficient buying power" |
 | account blocked / trading blocked / not ACTIVE | 403 40310000 |
 | market closed | accepted; fills wait for the open |
+
+Order edges modelled from Alpaca's documentation (see also the faults of `server.py`):
+
+| setting | what the account does |
+|---|---|
+| `cancel_race = "canceled"` | DELETE answers 204 and the order shows `pending_cancel` ("the order is waiting to be canceled"); after `pending_cancel_requests` more requests it is `canceled` |
+| `cancel_race = "filled"` | as above, but the order fills (the rest, at its limit or the current price) before the cancel reaches the exchange: it ends `filled` |
+| `visibility_lag` | an order taken less than this long ago is not found by client order id, by id or in listings yet (eventual consistency after a lost answer) |
 """  # noqa: E501 (a table row per rule reads better than wrapped cells)
 
 from __future__ import annotations
@@ -197,6 +205,14 @@ class AlpacaState:
     client_order_ids: set[str] = field(default_factory=set)
     activities: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # -- order edges (pending cancels, eventual consistency): see the module's second table --
+    cancel_race: str | None = None
+    """None: a cancel takes effect at once; "canceled" or "filled": it is pending first."""
+    pending_cancel_requests: int = 1
+    """Requests after the DELETE that still see `pending_cancel`."""
+    pending_cancels: dict[str, int] = field(default_factory=dict)
+    """Order id -> requests left before its pending cancel ends."""
+    visibility_lag: timedelta = timedelta(0)
 
     # -- set-up by tests -------------------------------------------------------------------
 
@@ -362,6 +378,9 @@ class AlpacaState:
                 raise Refusal(404, 40410000, "order not found")
             if not order.open:
                 raise Refusal(422, 42210000, f"order is not cancelable (status {order.status})")
+            if self.cancel_race is not None:
+                self._start_pending_cancel(order)
+                return
             order.status, order.updated_at = "canceled", self.now()
 
     def fill(
@@ -441,6 +460,33 @@ class AlpacaState:
                     share = (order.remaining * self.partial_fill_share).quantize(Decimal(1))
                     amount = share if 0 < share < order.remaining else None
                 self.fill(order.id, amount)
+
+    # -- order edges: pending cancels and eventual consistency ------------------------------
+
+    def _start_pending_cancel(self, order: FakeOrder) -> None:
+        order.status, order.updated_at = "pending_cancel", self.now()
+        self.pending_cancels[order.id] = self.pending_cancel_requests
+
+    def advance_pending_cancels(self) -> None:
+        """Count one request against each pending cancel; end those whose time has come."""
+        with self.lock:
+            for order_id, left in list(self.pending_cancels.items()):
+                if left > 0:
+                    self.pending_cancels[order_id] = left - 1
+                    continue
+                del self.pending_cancels[order_id]
+                order = self.find(order_id)
+                if order is None or order.status != "pending_cancel":
+                    continue
+                if self.cancel_race == "filled":
+                    at = order.limit_price if order.limit_price is not None else None
+                    self.fill(order.id, price=None if at is None else str(at))
+                else:
+                    order.status, order.updated_at = "canceled", self.now()
+
+    def visible(self, order: FakeOrder) -> bool:
+        """Whether reads see the order yet (`visibility_lag` after it was taken)."""
+        return order.created_at <= self.now() - self.visibility_lag
 
     def add_dividend(
         self, symbol: str, amount: str, *, on: date, kind: str = "DIV", qty: str | None = None
