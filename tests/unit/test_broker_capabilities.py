@@ -36,6 +36,8 @@ AT = datetime(2026, 12, 1, 16, tzinfo=UTC)
 class PlainBroker:
     """The required methods only; every call is counted, the first `failures` reads fail."""
 
+    market_buy_hold_fraction = Decimal(0)
+
     def __init__(self, failures: int = 0) -> None:
         self.calls: list[str] = []
         self.failures = failures
