@@ -97,6 +97,7 @@ class ReadRetrying:
 
     def _read(self, what: str, call: Callable[[], T]) -> T:
         started = self._monotonic()
+        slept = 0.0
         attempt = 0
         while True:
             attempt += 1
@@ -109,7 +110,8 @@ class ReadRetrying:
                     if hinted
                     else backoff(attempt, self._draw(), first=self._first_backoff)
                 )
-                spent = self._monotonic() - started
+                # Waits count even when `sleep` does not move `monotonic` (a test's no-op).
+                spent = max(self._monotonic() - started, slept)
                 if spent + delay > self._budget:
                     raise TransientBrokerError(
                         f"{what} failed {attempt} time(s) over {spent:.1f}s "
@@ -127,6 +129,7 @@ class ReadRetrying:
                     error=str(exc),
                 )
                 self._sleep(delay)
+                slept += delay
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         return self._read("snapshot", lambda: self._inner.snapshot(symbols))

@@ -146,11 +146,11 @@ def test_capability_reads_are_retried() -> None:
     assert inner.calls == ["cash_flows"] * 3
 
 
-def test_capability_reads_give_up_after_the_attempts() -> None:
-    inner = CheckingBroker(failures=3)
+def test_capability_reads_give_up_after_the_budget() -> None:
+    inner = CheckingBroker(failures=1000)
     wrapper = retrying(inner)
     assert isinstance(wrapper, BrokerChecks)
-    with pytest.raises(TransientBrokerError, match="calendar failed 3 times"):
+    with pytest.raises(TransientBrokerError, match=r"calendar failed \d+ time\(s\)"):
         wrapper.calendar(date(2026, 12, 1), date(2026, 12, 2))
 
 
