@@ -45,7 +45,8 @@ class BrokerHarness(Protocol):
     | `settle()` | wait (with a deadline) until the broker has acted on what it was sent |
     | `now()` | the broker's current time |
     | `restart()` | close the broker and build a new one on the same stored state |
-    """
+    | `hold_market_buys(fraction)` | make the broker check and hold market buys `fraction` above the price, as Alpaca does (a cash account) |
+    """  # noqa: E501 (a table row per lever reads better than wrapped cells)
 
     broker: Broker
     account: str
@@ -67,6 +68,8 @@ class BrokerHarness(Protocol):
     def now(self) -> datetime: ...
 
     def restart(self) -> None: ...
+
+    def hold_market_buys(self, fraction: Decimal) -> None: ...
 
 
 class SteppingClock:
@@ -167,6 +170,10 @@ class SimHarness:
         )
         self._reopened.append(self._database)
         self.broker = self._build()
+
+    def hold_market_buys(self, fraction: Decimal) -> None:
+        self.settings = self.settings.model_copy(update={"market_buy_hold_fraction": fraction})
+        self.restart()
 
     def close(self) -> None:
         self.broker.close()

@@ -67,6 +67,10 @@ class AlpacaHarness:
         self.broker.close()
         self.broker = self._build()
 
+    def hold_market_buys(self, fraction: Decimal) -> None:
+        with self.state.lock:
+            self.state.market_buy_hold = fraction
+
     def close(self) -> None:
         self.broker.close()
         self.fake.close()
