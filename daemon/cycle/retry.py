@@ -40,7 +40,7 @@ READ_RETRY_SECONDS = 30.0
 FIRST_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 8.0
 MIN_BACKOFF_SECONDS = 0.05
-"""Full jitter may draw ~0: never retry in a tight loop."""
+"""Full jitter may draw ~0, a reset may be past: never retry in a tight loop."""
 
 T = TypeVar("T")
 
@@ -106,7 +106,7 @@ class ReadRetrying:
             except TransientBrokerError as exc:
                 hinted = exc.retry_after is not None
                 delay = (
-                    max(exc.retry_after or 0.0, 0.0)
+                    max(exc.retry_after or 0.0, MIN_BACKOFF_SECONDS)  # never a tight loop
                     if hinted
                     else backoff(attempt, self._draw(), first=self._first_backoff)
                 )
