@@ -10,6 +10,7 @@
 | `cancel(client_order_id)` | yes | ask to cancel; returns the order as it stands afterwards |
 | `fills(since)` | yes | executions at or after `since`, oldest first, unique `fill_id`s |
 | `close()` | yes | release connections |
+| `market_buy_hold_fraction` | yes | buying power a market buy holds above its price while open, as a fraction (0.04 = 4%); trimtab sizes buys so all their holds fit |
 
 Errors (from `daemon.core.errors`): `TransientBrokerError` for reads that may succeed later,
 `OrderRejected` for a definitive refusal, `OutcomeUnknown` when an order may or may not exist
@@ -114,6 +115,17 @@ class Broker(Protocol):
     def fills(self, since: datetime) -> Sequence[Fill]: ...
 
     def close(self) -> None: ...
+
+    # -- buying-power hold (issue 14): what an open market buy holds above its price ---------
+    @property
+    def market_buy_hold_fraction(self) -> Decimal:
+        """Return the fraction above the price at which the broker checks and holds a market
+        buy's buying power until it fills (its documented figure; 0 if it holds the price).
+
+        A limit buy holds its limit price instead, at every broker. Each open buy holds
+        until it fills, so a batch of buys sent back to back must fit together.
+        """
+        ...
 
 
 @dataclass(frozen=True, slots=True)

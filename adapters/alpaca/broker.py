@@ -24,7 +24,6 @@ from __future__ import annotations
 
 __all__ = ["AlpacaBroker"]
 
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -73,7 +72,7 @@ from adapters.alpaca.sdk import (
     TimeInForce,
     TradingClient,
 )
-from adapters.alpaca.transport import Failure, describe, harden, is_duplicate_id, rate_limit_wait
+from adapters.alpaca.transport import Failure, describe, harden, is_duplicate_id, retry_after
 from adapters.base import (
     AbsenceRule,
     AccountCheck,
@@ -106,22 +105,19 @@ LOOKUPS_BEFORE_LISTING = 3
 """Unseen order ids in one fills read above which one orders listing beats lookups by id."""
 ACCOUNT_FRESH = timedelta(minutes=5)
 ALPACA_BEGAN = datetime(2015, 1, 1, tzinfo=UTC)
+MARKET_BUY_HOLD = Decimal("0.04")
+"""Alpaca checks a market buy against buying power as a limit order 2.5% to 4% above the
+current price, and each open buy holds that until it fills ("Orders at Alpaca", Buying
+Power: alpaca.markets/docs/trading/orders/); trimtab takes the top of the range."""
 _log = structlog.get_logger("adapters.alpaca")
 
 
 class AlpacaBroker:
-    """One Alpaca account, paper or live, as a trimtab `Broker` with `BrokerChecks`.
+    """One Alpaca account, paper or live, as a trimtab `Broker` with `BrokerChecks`."""
 
-    `sleep` is what a rate-limited read waits with (tests pass a recorder).
-    """
+    market_buy_hold_fraction = MARKET_BUY_HOLD
 
-    def __init__(
-        self,
-        settings: AlpacaSettings,
-        env: BrokerEnvironment,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, settings: AlpacaSettings, env: BrokerEnvironment) -> None:
         assert settings.api_key_id is not None  # the settings' validator guarantees both
         assert settings.api_secret_key is not None
         key = settings.api_key_id.get_secret_value()
@@ -131,7 +127,6 @@ class AlpacaBroker:
         self.unknowns = Unknowns()
         self._secrets = (key, secret)
         self._clock_source = env.clock
-        self._sleep = sleep
         self._trading = TradingClient(
             key, secret, paper=settings.environment == "paper", raw_data=True,
             url_override=settings.trading_url,
@@ -478,17 +473,17 @@ class AlpacaBroker:
     def _read_failed(self, what: str, failure: Failure, exc: Exception) -> NoReturn:
         if failure.status in (401, 403):
             raise self._credentials_rejected(failure) from exc
+        # The wait Alpaca asks for travels on the error; the retry wrapper does the waiting.
+        wait = retry_after(failure, self._now(), float(self.settings.rate_limit_max_wait_seconds))
         if failure.status == 429:
-            wait = rate_limit_wait(
-                failure, self._now(), float(self.settings.rate_limit_max_wait_seconds)
-            )
-            _log.warning("alpaca_rate_limited", read=what, wait=wait)
-            self._sleep(wait)
+            _log.warning("alpaca_rate_limited", read=what, retry_after=wait)
             raise TransientBrokerError(
-                f"Alpaca rate limit on {what} (account {self.account}); waited {wait:g}s"
+                f"Alpaca rate limit on {what} (account {self.account})", retry_after=wait
             ) from exc
         if failure.server_side:
-            raise TransientBrokerError(f"Alpaca {what} failed: {_said(failure)}") from exc
+            raise TransientBrokerError(
+                f"Alpaca {what} failed: {_said(failure)}", retry_after=wait
+            ) from exc
         raise BrokerError(f"Alpaca {what} failed: {_said(failure)}") from exc
 
     def _credentials_rejected(self, failure: Failure) -> CredentialsRejected:

@@ -4,16 +4,21 @@ alpaca-py 0.44 sets no timeout on its `requests` session and retries every reque
 submissions included, after a fixed 3 s on 429 and 504; its `APIError.code`/`.message` raise
 when the body is not JSON. `harden` gives a client a session with connect and read timeouts
 and switches its retries off: trimtab retries reads itself (`daemon.cycle.retry.ReadRetrying`,
-after the wait Alpaca's rate-limit headers ask for) and never resends an order.
+which waits what `retry_after` reads from Alpaca's headers, else its own jittered backoff)
+and never resends an order.
 
 | what failed | read | submit | cancel |
 |---|---|---|---|
 | timeout, connection reset | TransientBrokerError | OutcomeUnknown | BrokerError |
 | 401, 403 on a read | CredentialsRejected | - | - |
-| 429 | waits for the reset, then TransientBrokerError | OrderRejected (not placed) | BrokerError |
-| 500, 502, 503, 504 | TransientBrokerError | OutcomeUnknown (may be placed) | BrokerError |
+| 429 | TransientBrokerError with `retry_after` | OrderRejected (not placed) | BrokerError |
+| 500, 502, 503, 504 | TransientBrokerError (1) | OutcomeUnknown (may be placed) | BrokerError |
 | 422/403 "client_order_id must be unique" | - | DuplicateClientOrderId | - |
 | other 4xx | BrokerError | OrderRejected with Alpaca's message | BrokerError |
+
+(1) with `retry_after` when Alpaca sent `Retry-After`. The wait Alpaca asks for
+(`retry_after` below) travels on the error, broker-neutral; the retry wrapper does the
+waiting, within its budget.
 """
 
 from __future__ import annotations
@@ -24,14 +29,16 @@ __all__ = [
     "describe",
     "harden",
     "is_duplicate_id",
-    "rate_limit_wait",
+    "retry_after",
 ]
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -136,15 +143,39 @@ def is_duplicate_id(failure: Failure) -> bool:
     return failure.status in (400, 403, 409, 422) and bool(_DUPLICATE.search(failure.message))
 
 
-def rate_limit_wait(failure: Failure, now: datetime, cap: float) -> float:
-    """Return the seconds a 429 asks to wait (Retry-After, else X-Ratelimit-Reset), capped."""
-    headers = {k.lower(): v for k, v in failure.headers.items()}
-    wait = 1.0
-    try:
-        if "retry-after" in headers:
-            wait = float(headers["retry-after"])
-        elif "x-ratelimit-reset" in headers:
+def retry_after(failure: Failure, now: datetime, cap: float) -> float | None:
+    """Return the seconds Alpaca asks to wait before the next request, capped; None if it
+    gives no hint.
+
+    `Retry-After` (RFC 9110: delay-seconds or an HTTP date) counts on any 429 or 5xx. On a
+    429 without it, `X-RateLimit-Reset` (Unix epoch seconds at which the window reopens,
+    sent on every answer) says when; on other answers that header is only bookkeeping.
+    A time already past is 0; an unreadable header is no hint.
+    """
+    if failure.status != 429 and not failure.server_side:
+        return None
+    headers = {k.lower(): v.strip() for k, v in failure.headers.items()}
+    wait: float | None = None
+    if "retry-after" in headers:
+        wait = _delay_or_date(headers["retry-after"], now)
+    if wait is None and failure.status == 429 and "x-ratelimit-reset" in headers:
+        try:
             wait = float(headers["x-ratelimit-reset"]) - now.timestamp()
-    except ValueError:
-        wait = 1.0
+        except ValueError:
+            wait = None
+    if wait is None or math.isnan(wait):  # "nan" in the reset header
+        return None
     return min(max(wait, 0.0), cap)
+
+
+def _delay_or_date(value: str, now: datetime) -> float | None:
+    """Read a `Retry-After` value: whole seconds, or an HTTP date (IMF-fixdate)."""
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 850/asctime forms carry no zone: they are GMT
+        when = when.replace(tzinfo=UTC)
+    return (when - now).total_seconds()

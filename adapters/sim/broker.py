@@ -14,6 +14,7 @@ paper account survives restarts.
 | commission | per order plus per share, rounded up to the cent, deducted from cash at the fill |
 | average cost | fill prices only (commissions excluded), kept to 6 decimals; the tax ledger holds the real basis |
 | refusals | stored as REJECTED with the reason, then `OrderRejected`: no quote, quantity <= 0 or over 9 decimals, fractional when not allowed, a limit off the tick, selling more than held and not already offered (no shorting), buying more than cash not already committed (no margin), an open order on the other side of the symbol (potential wash trade) |
+| buying-power hold | a market buy is checked at quote x (1 + `market_buy_hold_fraction`) when that is above its fill price (a broker's hold, like Alpaca's; default 0); it fills at once, so it holds nothing afterwards |
 | malformed intent | a client order id or symbol that cannot be stored, a non-Decimal quantity: `OrderRejected`, nothing stored |
 | taken client order id | `DuplicateClientOrderId`, nothing created (ids are unique forever, as at Alpaca) |
 | `cancel` of an unknown id | `BrokerError`; of a finished order: the order, unchanged; of a partly filled one: CANCELLED, its filled quantity kept |
@@ -107,6 +108,10 @@ class SimBroker:
         self._open_account()
 
     # -- the Broker protocol ----------------------------------------------------------------
+
+    @property
+    def market_buy_hold_fraction(self) -> Decimal:
+        return self.settings.market_buy_hold_fraction
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         """Return cash, positions, quotes for held and requested symbols, and open orders."""
@@ -456,6 +461,9 @@ class SimBroker:
                 ), None
         else:
             cost = _cost(qty, worst) + commission
+            if limit is None:  # a market buy: checked at the broker's hold above the quote
+                held = quote.price * (1 + self.settings.market_buy_hold_fraction)
+                cost = max(cost, _cost(qty, held) + commission)
             if cost > free_cash:
                 return (
                     f"insufficient cash: the order needs {cost} with commission, "

@@ -40,6 +40,7 @@ from daemon.core.money import is_whole_cents
 # a sell would fill at zero.
 MAX_SLIPPAGE_BPS = Decimal(1000)
 MAX_VOLATILITY = Decimal(2)
+MAX_MARKET_BUY_HOLD = Decimal("0.2")
 
 
 def _rule(problem: str, fix: str) -> PydanticCustomError:
@@ -188,6 +189,12 @@ class SimSettings(BaseModel):
     )
     fractional: bool = Field(
         default=True, description="Accept fractional share quantities; false = whole shares."
+    )
+    market_buy_hold_fraction: Annotated[Decimal, Field(ge=0, le=MAX_MARKET_BUY_HOLD)] = Field(
+        default=Decimal(0),
+        description="Buying power a market buy is checked against above its quote, as a "
+        "fraction (0.04 = 4%, like Alpaca): a buy whose qty x quote x (1 + this) exceeds the "
+        "free cash is refused. 0 = checked at its fill price.",
     )
     prices: PriceSettings = Field(
         default_factory=SyntheticPriceSettings,

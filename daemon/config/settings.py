@@ -245,6 +245,12 @@ class AccountSettings(_Closed):
     broker_settings: dict[str, Any] = Field(
         default_factory=dict, description="Broker-specific settings, validated by the plugin."
     )
+    read_retry_seconds: Annotated[Decimal, Field(ge=0, le=600)] = Field(
+        Decimal(30),
+        description="How long one failing read of the broker (5xx, timeout, rate limit) is "
+        "retried, with jittered backoff or the wait the broker asks for, before the cycle "
+        "fails; 0 = one attempt. Orders are never resent.",
+    )
     strategy: str = Field("static", description="Strategy plugin: static, or module:attr.")
     strategy_params: dict[str, Any] = Field(
         default_factory=dict, description="Strategy parameters, validated by the plugin."

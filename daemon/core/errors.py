@@ -66,7 +66,16 @@ class BrokerError(TrimtabError):
 
 
 class TransientBrokerError(BrokerError):
-    """A read failed in a way that may pass (network, 5xx, rate limit)."""
+    """A read failed in a way that may pass (network, 5xx, rate limit).
+
+    `retry_after` is the broker's own word on when to try again, in seconds from now (HTTP
+    `Retry-After`, a rate-limit reset time), already capped by the adapter; None when it
+    gave none. The retry wrapper waits that long instead of its own backoff.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
 
 
 class OrderRejected(BrokerError):

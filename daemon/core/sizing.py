@@ -1,5 +1,11 @@
 """How an approved order is placed: its limit price, its dollar amount, and buys sized to the
 cash the sells left. Pure; the decision step and the executor both use it.
+
+Buys are sized to what the broker holds for them, not to their expected cost: a broker
+checks a buy against buying power at its limit price, or for a market buy at a price above
+the quote (`adapters.base.Broker.market_buy_hold_fraction`), and every open buy holds that
+until it fills. The executor sends buys back to back, so the holds of the whole batch must
+fit the cash after sells minus `cash_buffer` at once.
 """
 
 from __future__ import annotations
@@ -47,14 +53,19 @@ def size_buy(
     spendable: Decimal,
     terms: OrderTerms,
     increment: Decimal,
+    *,
+    hold: Decimal,
 ) -> PlannedOrder | None:
-    """Shrink a buy to what the cash after sells covers; None if it falls below min trade.
+    """Shrink a buy so what the broker holds for it fits `spendable`; None if it falls below
+    min trade.
 
-    `price` is the higher of the planning price and a fresh quote; a limit order is
-    bounded by its limit instead.
+    `price` is the higher of the planning price and a fresh quote. A limit buy holds its
+    limit price; a market buy holds `price` x (1 + `hold`), the broker's
+    `market_buy_hold_fraction` (Alpaca checks market buys 2.5% to 4% above the price). The
+    caller takes each sent buy's `buy_cost_bound` off `spendable` before sizing the next:
+    every open buy holds buying power until it fills.
     """
-    limit = limit_price(order, terms)
-    unit = limit if limit is not None else price
+    unit = _unit_hold(order, price, terms, hold)
     if order.qty * unit <= spendable:
         return order
     qty = (max(spendable, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)
@@ -62,19 +73,37 @@ def size_buy(
     notional = cents(qty * order.price)
     if qty <= 0 or notional < terms.min_trade_notional:
         return None
-    reason = f"{order.reason}; reduced from {order.qty} to {qty} sh to fit cash after sells"
+    why = "cash after sells"
+    if hold and limit_price(order, terms) is None:
+        why += f" with the broker's {(hold * 100).normalize()}% hold on market buys"
+    reason = f"{order.reason}; reduced from {order.qty} to {qty} sh to fit {why}"
     return PlannedOrder(order.symbol, order.side, qty, order.price, notional, reason)
 
 
 def buy_cost_bound(
-    order: PlannedOrder, price: Decimal, *, limit: Decimal | None, notional: Decimal | None
+    order: PlannedOrder,
+    price: Decimal,
+    *,
+    limit: Decimal | None,
+    notional: Decimal | None,
+    hold: Decimal,
 ) -> Decimal:
-    """What a sent buy may cost: its amount, at its limit, or at the higher of plan and fresh
-    quote.
+    """What a sent buy takes from buying power: the broker's hold while it is open, which
+    is also the most it can cost once filled.
 
-    Market orders can still fill a little higher (slippage): the account's cash_buffer is
-    what absorbs that.
+    A limit buy holds quantity x limit. A market buy holds quantity (or its dollar amount)
+    x (1 + `hold`) at the higher of plan and fresh quote. A market buy can still fill above
+    that if the price jumps by more than the hold between quote and fill: the account's
+    cash_buffer is what absorbs that.
     """
     if notional is not None:
-        return notional  # the broker spends the amount, whatever the fill price
-    return order.qty * (limit if limit is not None else price)
+        return notional * (1 + hold)  # the amount is spent whatever the price; held above it
+    if limit is not None:
+        return order.qty * limit
+    return order.qty * price * (1 + hold)
+
+
+def _unit_hold(order: PlannedOrder, price: Decimal, terms: OrderTerms, hold: Decimal) -> Decimal:
+    """Return what one share of a buy holds: its limit, else the price plus the hold."""
+    limit = limit_price(order, terms)
+    return limit if limit is not None else price * (1 + hold)

@@ -178,7 +178,12 @@ class Engine:
         withdrawal: Decimal,
         log: Log,
     ) -> CycleReport:
-        broker = ReadRetrying(self._broker_for(account), log=log, sleep=self._sleep)
+        broker = ReadRetrying(
+            self._broker_for(account),
+            log=log,
+            budget=float(settings.read_retry_seconds),
+            sleep=self._sleep,
+        )
         strategy = self._strategy_for(account)
         universe = sorted(set(strategy.universe()) | alternate_symbols(settings))
         given, tax = self._gather(

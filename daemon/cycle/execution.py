@@ -111,11 +111,12 @@ class Executor:
             return outcomes
         fresh = self._broker.funds([o.symbol for o in buys])
         spendable = fresh.cash - terms.cash_buffer
+        hold = self._broker.market_buy_hold_fraction  # what each open market buy holds above
         for order in buys:
             seq += 1
             quote = fresh.quotes.get(order.symbol)
             price = max(order.price, quote.price) if quote is not None else order.price
-            sized = size_buy(order, price, spendable, terms, increment_for(order.symbol))
+            sized = size_buy(order, price, spendable, terms, increment_for(order.symbol), hold=hold)
             if sized is None:
                 self._skip(cycle_id, account, order, spendable, terms)
                 continue
@@ -126,7 +127,7 @@ class Executor:
             if outcome.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
                 sent = outcome.intent
                 spendable -= buy_cost_bound(
-                    sized, price, limit=sent.limit_price, notional=sent.notional
+                    sized, price, limit=sent.limit_price, notional=sent.notional, hold=hold
                 )
         return self._await_all(outcomes)
 

@@ -1,9 +1,16 @@
 """Retry the broker's reads, never its writes.
 
-A read that fails with `TransientBrokerError` is tried again with exponential backoff; when
-the attempts are used up the error goes on and the cycle aborts (trimtab never assumes a
-flat or empty account). `submit` and `cancel` are passed straight through: a failed submit
-is resolved by looking the order up, never by sending it again.
+A read that fails with `TransientBrokerError` is tried again until it succeeds or its retry
+budget (seconds of wall time, counted from the first attempt) is spent; then the error goes
+on and the cycle aborts (trimtab never assumes a flat or empty account). Between attempts
+it waits the broker's own hint when the error carries one (`retry_after`: HTTP
+`Retry-After`, a rate-limit reset), else an exponential backoff with full jitter: a random
+wait between `MIN_BACKOFF_SECONDS` and `first_backoff * 2**(n-1)`, capped at
+`MAX_BACKOFF_SECONDS`, so accounts retrying together do not hit the broker in step. A wait
+that would end past the budget is not started: the read fails at once, saying why.
+
+`submit` and `cancel` are passed straight through: a failed submit is resolved by looking
+the order up, never by sending it again.
 
 Every optional capability of `adapters.base.CAPABILITIES` the inner broker has, the wrapper
 has too (each method a retried read), and only those: `isinstance(wrapper, Capability)`
@@ -12,11 +19,13 @@ answers as it would for the inner broker, so no caller needs to unwrap it.
 
 from __future__ import annotations
 
-__all__ = ["READ_ATTEMPTS", "ReadRetrying"]
+__all__ = ["READ_RETRY_SECONDS", "ReadRetrying", "backoff"]
 
+import random
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
 
@@ -25,16 +34,38 @@ from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderI
 from daemon.core.errors import TransientBrokerError
 from daemon.logs import Log
 
-READ_ATTEMPTS = 3
+READ_RETRY_SECONDS = 30.0
+"""Default retry budget of one read: rides out a broker's restart or a rate-limit window
+(Alpaca's is a minute, and its reset header is usually sooner) without stalling a cycle."""
 FIRST_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 8.0
+MIN_BACKOFF_SECONDS = 0.05
+"""Full jitter may draw ~0, a reset may be past: never retry in a tight loop."""
 
 T = TypeVar("T")
 
 
+def backoff(
+    attempt: int,
+    draw: float,
+    *,
+    first: float = FIRST_BACKOFF_SECONDS,
+    cap: float = MAX_BACKOFF_SECONDS,
+) -> float:
+    """Return the wait after failed attempt `attempt` (1-based): full jitter, `draw` in [0, 1).
+
+    The window doubles from `first` up to `cap`; the wait is `draw` of the window, at least
+    `MIN_BACKOFF_SECONDS`.
+    """
+    window = min(cap, first * 2.0 ** (attempt - 1))
+    return max(MIN_BACKOFF_SECONDS, draw * window)
+
+
 class ReadRetrying:
-    """A `Broker` that retries its inner broker's reads.
+    """A `Broker` that retries its inner broker's reads within a budget of seconds.
 
     Built as a subclass with one retried method per capability method the inner broker has.
+    `sleep`, `monotonic` and `draw` (uniform in [0, 1)) are injected so tests step time.
     """
 
     def __new__(cls, inner: Broker, **_options: Any) -> ReadRetrying:
@@ -46,31 +77,59 @@ class ReadRetrying:
         inner: Broker,
         *,
         log: Log,
-        attempts: int = READ_ATTEMPTS,
+        budget: float = READ_RETRY_SECONDS,
         first_backoff: float = FIRST_BACKOFF_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         self._inner = inner
         self._log = log
-        self._attempts = attempts
+        self._budget = budget
         self._first_backoff = first_backoff
         self._sleep = sleep
+        self._monotonic = monotonic
+        self._draw = draw
+
+    @property
+    def market_buy_hold_fraction(self) -> Decimal:
+        return self._inner.market_buy_hold_fraction
 
     def _read(self, what: str, call: Callable[[], T]) -> T:
-        for attempt in range(1, self._attempts + 1):
+        started = self._monotonic()
+        slept = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 return call()
             except TransientBrokerError as exc:
-                if attempt == self._attempts:
+                hinted = exc.retry_after is not None
+                delay = (
+                    max(exc.retry_after or 0.0, MIN_BACKOFF_SECONDS)  # never a tight loop
+                    if hinted
+                    else backoff(attempt, self._draw(), first=self._first_backoff)
+                )
+                # Waits count even when `sleep` does not move `monotonic` (a test's no-op).
+                spent = max(self._monotonic() - started, slept)
+                if spent + delay > self._budget:
                     raise TransientBrokerError(
-                        f"{what} failed {self._attempts} times, last: {exc}"
+                        f"{what} failed {attempt} time(s) over {spent:.1f}s "
+                        f"(retry budget {self._budget:g}s"
+                        + (f"; the broker asked to wait {delay:g}s more" if hinted else "")
+                        + f"), last: {exc}",
+                        retry_after=exc.retry_after,
                     ) from exc
-                delay = self._first_backoff * 2 ** (attempt - 1)
                 self._log.warning(
-                    "broker_read_retry", read=what, attempt=attempt, delay=delay, error=str(exc)
+                    "broker_read_retry",
+                    read=what,
+                    attempt=attempt,
+                    delay=round(delay, 3),
+                    hinted=hinted,
+                    error=str(exc),
                 )
                 self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+                slept += delay
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         return self._read("snapshot", lambda: self._inner.snapshot(symbols))

@@ -463,9 +463,9 @@ def _findings(
             "problem",
             "rejected",
             f"{len(rejected)} order(s) rejected: {_listed(rejected)}",
-            "read each reason: buying power -> keep a policy.cash_buffer; fractions or an "
-            "unknown symbol -> run trimtab check; wash trade -> an order placed outside "
-            "trimtab is open on that symbol",
+            "read each reason: buying power -> an order placed outside trimtab holds it; "
+            "fractions or an unknown symbol -> run trimtab check; wash trade -> an order "
+            "placed outside trimtab is open on that symbol",
         )
     unresolved = [o.client_order_id for o in orders if o.outcome == "unresolved"]
     if unresolved:

@@ -54,7 +54,8 @@ def end_of_day(
         point: PointRecorded | None = None
         error: str | None = None
         try:
-            broker = ReadRetrying(app.broker(account), log=log)
+            budget = float(settings.accounts[account].read_retry_seconds)
+            broker = ReadRetrying(app.broker(account), log=log, budget=budget)
             snapshot = broker.snapshot([benchmark] if benchmark else [])
             point = record_point(
                 database=app.database,

@@ -49,6 +49,7 @@ class BrokerHarness(Protocol):
     | `lose_next_submission(taken, how)` | the next submit raises `OutcomeUnknown`: a 504 or a dropped connection (`how`), after the broker took the order (`taken`) or before |
     | `advance(by)` | move the broker's (and the test's) time on by `by` |
     | `race_cancels(outcome)` | cancels answer "pending" first, then the order ends canceled or filled |
+    | `hold_market_buys(fraction)` | make the broker check and hold market buys `fraction` above the price, as Alpaca does (a cash account) |
     """  # noqa: E501 (a table row per lever reads better than wrapped cells)
 
     broker: Broker
@@ -77,6 +78,7 @@ class BrokerHarness(Protocol):
     def race_cancels(self, outcome: str) -> None: ...
 
     def advance(self, by: timedelta) -> None: ...
+    def hold_market_buys(self, fraction: Decimal) -> None: ...
 
 
 class SteppingClock:
@@ -195,6 +197,10 @@ class SimHarness:
 
     def advance(self, by: timedelta) -> None:
         self.clock.advance(by)
+
+    def hold_market_buys(self, fraction: Decimal) -> None:
+        self.settings = self.settings.model_copy(update={"market_buy_hold_fraction": fraction})
+        self.restart()
 
     def close(self) -> None:
         self.broker.close()

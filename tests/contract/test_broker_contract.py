@@ -15,6 +15,8 @@ import pytest
 
 from daemon.core.domain import BrokerOrder, OrderStatus, Side
 from daemon.core.errors import BrokerError, DuplicateClientOrderId, OrderRejected
+from daemon.core.planner import PlannedOrder
+from daemon.core.sizing import OrderTerms, buy_cost_bound, size_buy
 from tests.contract.conftest import BrokerHarness, fills_of, open_ids, order_intent
 
 VTI, BND = "VTI", "BND"
@@ -662,3 +664,70 @@ def test_state_survives_closing_and_rebuilding_the_broker(harness: BrokerHarness
     assert filled is not None
     assert filled.status is OrderStatus.FILLED
     assert harness.broker.snapshot(()).qty(VTI) == before.qty(VTI) + 2
+
+
+# -- buying-power hold on market buys (issue 14) ------------------------------------------------
+
+HOLD = Decimal("0.025")
+"""The bottom of Alpaca's documented range (2.5% to 4% above the price)."""
+REBALANCE = (("VTI", "100.00", "0.40"), ("BND", "72.50", "0.29"), ("SCHD", "27.10", "0.31"))
+"""Symbol, price, and share of the cash after sells each buy was planned to spend."""
+
+
+def _rebalance(harness: BrokerHarness) -> tuple[Decimal, list[PlannedOrder]]:
+    """Fund $10,000 of cash after sells; return the cash and whole-share buys planned to
+    spend all of it at the quote (as the planner plans, blind to the broker's hold)."""
+    harness.hold_market_buys(HOLD)
+    for symbol, price, _share in REBALANCE:
+        harness.set_price(symbol, Decimal(price))
+    harness.fund(Decimal(10_000))
+    cash = harness.broker.funds([s for s, _p, _w in REBALANCE]).cash
+    planned = []
+    for symbol, price, share in REBALANCE:
+        qty = (cash * Decimal(share) / Decimal(price)).to_integral_value(rounding=ROUND_FLOOR)
+        notional = qty * Decimal(price)
+        planned.append(PlannedOrder(symbol, Side.BUY, qty, Decimal(price), notional, "under"))
+    return cash, planned
+
+
+def test_a_rebalance_sized_under_the_hold_goes_through_back_to_back(
+    harness: BrokerHarness,
+) -> None:
+    """Buys sized by `daemon.core.sizing` to the broker's declared hold are all accepted when
+    sent back to back, each open buy still holding buying power when the next arrives."""
+    cash, planned = _rebalance(harness)
+    hold = harness.broker.market_buy_hold_fraction
+    assert hold >= HOLD  # the adapter declares at least what the broker holds
+    terms = OrderTerms(cash_buffer=Decimal(20), min_trade_notional=Decimal(50))  # commissions
+    spendable = cash - terms.cash_buffer
+    sent = []
+    for order in planned:
+        price = harness.broker.funds([order.symbol]).quotes[order.symbol].price
+        sized = size_buy(order, price, spendable, terms, Decimal(1), hold=hold)
+        assert sized is not None
+        intent = order_intent(harness, new_id("held"), sized.symbol, Side.BUY, sized.qty)
+        harness.broker.submit(intent)  # refused -> OrderRejected: the test fails here
+        spendable -= buy_cost_bound(sized, price, limit=None, notional=None, hold=hold)
+        sent.append(intent.client_order_id)
+    assert spendable >= 0
+    harness.settle()
+    orders = harness.broker.get_orders(sent)
+    assert [orders[c].status for c in sent] == [OrderStatus.FILLED] * len(REBALANCE)
+    assert harness.broker.funds(()).cash >= 0
+
+
+def test_the_same_rebalance_sized_to_the_cash_alone_is_refused_its_last_buy(
+    harness: BrokerHarness,
+) -> None:
+    """The issue's failure, as the broker double shows it: buys sized to cash alone fit
+    until the hold is counted, then the last one is refused for buying power."""
+    _cash, planned = _rebalance(harness)
+    for order in planned[:-1]:
+        harness.broker.submit(
+            order_intent(harness, new_id("unheld"), order.symbol, Side.BUY, order.qty)
+        )
+    last = planned[-1]
+    with pytest.raises(OrderRejected, match="insufficient"):
+        harness.broker.submit(
+            order_intent(harness, new_id("unheld"), last.symbol, Side.BUY, last.qty)
+        )

@@ -8,7 +8,8 @@ trimtab without faults until a run succeeds, and then checks:
   client order id once, each one of trimtab's intents;
 - no intent is left planned/submitting/unknown/open, and each agrees with Alpaca's order;
 - every FILL activity is recorded by trimtab exactly once;
-- planning again yields no orders.
+- planning again yields no orders, but buys of the cash Alpaca's buying-power hold kept back
+  (at most 4% of what was bought, plus whole-share rounding; `not_residue`).
 The CI-time set is small (one point per kind); the sim's drill suite covers random moments.
 """
 
@@ -28,7 +29,8 @@ import pytest
 from sqlalchemy import select
 
 from daemon.bootstrap import open_app
-from daemon.core.domain import OrderStatus
+from daemon.core.domain import OrderStatus, Side
+from daemon.core.planner import Plan, PlannedOrder
 from daemon.store.models import FillRow, OrderIntentRow
 from tests.drills.scenario import RUN_TIMEOUT, TRIMTAB
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, FakeAlpaca, Fault
@@ -211,10 +213,28 @@ def inspect(fake: FakeAlpaca, directory: Path) -> list[str]:
         if report.plan is None:
             problems.append(f"planning again failed: {report.error}")
         else:
-            problems += [f"still plans {o.reason}" for o in report.plan.orders]
+            problems += [f"still plans {o.reason}" for o in not_residue(report.plan, fake)]
     finally:
         app.close()
     return problems
+
+
+def not_residue(plan: Plan, fake: FakeAlpaca) -> list[PlannedOrder]:
+    """Return the orders of planning again, less the reinvestment of what Alpaca's hold kept.
+
+    Buys are sized so that what Alpaca holds for them while open (market buys 2.5% to 4%
+    above the price; trimtab sizes at 4%) fits the cash after the sells, so up to 4% of what
+    was bought, plus less than a share of each symbol (whole shares), is left in cash and
+    the next plan buys it "from excess cash". Anything else, or more, is a real leftover.
+    """
+    with fake.state.lock:
+        buys = [o for o in fake.state.orders if o.side == "buy" and o.filled_qty > 0]
+        bought = sum((o.filled_notional for o in buys), Decimal(0))
+        rounding = sum((fake.state.prices[o.symbol] for o in buys), Decimal(0))
+    residue = [o for o in plan.orders if o.side is Side.BUY and "from excess cash" in o.reason]
+    if sum((o.notional for o in residue), Decimal(0)) > bought * Decimal("0.04") + rounding:
+        return list(plan.orders)
+    return [o for o in plan.orders if o not in residue]
 
 
 @pytest.fixture(scope="module")
@@ -242,5 +262,21 @@ def test_a_killed_or_unanswered_run_ends_in_exactly_the_planned_orders(
         assert lost not in outcome.client_order_ids
         return
     # A kill before a POST reached Alpaca may leave a `never_reached` intent too (found after
-    # the grace by a restart); the orders at Alpaca are the uninterrupted run's all the same.
-    assert outcome.orders == reference.orders
+    # the grace by a restart); the orders at Alpaca are the uninterrupted run's all the same,
+    # but for the hold's cash a later forced run may buy back.
+    assert reference.orders - outcome.orders == Counter()  # nothing planned is missing
+    # A run that went to its end is followed by another forced run (the restart loop): that
+    # one may buy back the cash Alpaca's hold kept (see `not_residue`), nothing else.
+    assert held_back_buys(outcome.orders - reference.orders, reference) == []
+
+
+def held_back_buys(extra: Counter[tuple[str, str, Decimal]], reference: Outcome) -> list[str]:
+    """Return the extra orders that are not a reinvestment of the hold's cash."""
+    prices = household().prices
+    buys = [(s, q) for s, side, q in reference.orders.elements() if side == "buy"]
+    allowance = sum((q * prices[s] * Decimal("0.04") + prices[s] for s, q in buys), Decimal(0))
+    spent = sum((q * prices[s] for s, side, q in extra.elements() if side == "buy"), Decimal(0))
+    others = [f"{s} {side} {q}" for s, side, q in extra.elements() if side != "buy"]
+    if spent > allowance:
+        others.append(f"buys of ${spent} after the run, more than the hold's ${allowance}")
+    return others

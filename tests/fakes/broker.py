@@ -31,6 +31,7 @@ class HandWrittenBroker:
     positions: dict[str, Decimal]
     quotes: dict[str, Quote]
     submitted: list[OrderIntent] = field(default_factory=list)
+    market_buy_hold_fraction: Decimal = Decimal(0)
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         wanted = set(symbols) | set(self.positions)

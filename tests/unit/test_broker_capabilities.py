@@ -37,6 +37,8 @@ AT = datetime(2026, 12, 1, 16, tzinfo=UTC)
 class PlainBroker:
     """The required methods only; every call is counted, the first `failures` reads fail."""
 
+    market_buy_hold_fraction = Decimal(0)
+
     def __init__(self, failures: int = 0) -> None:
         self.calls: list[str] = []
         self.failures = failures
@@ -146,11 +148,11 @@ def test_capability_reads_are_retried() -> None:
     assert inner.calls == ["cash_flows"] * 3
 
 
-def test_capability_reads_give_up_after_the_attempts() -> None:
-    inner = CheckingBroker(failures=3)
+def test_capability_reads_give_up_after_the_budget() -> None:
+    inner = CheckingBroker(failures=1000)
     wrapper = retrying(inner)
     assert isinstance(wrapper, BrokerChecks)
-    with pytest.raises(TransientBrokerError, match="calendar failed 3 times"):
+    with pytest.raises(TransientBrokerError, match=r"calendar failed \d+ time\(s\)"):
         wrapper.calendar(date(2026, 12, 1), date(2026, 12, 2))
 
 

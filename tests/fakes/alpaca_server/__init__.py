@@ -19,6 +19,8 @@ __all__ = [
     "FakeOrder",
     "Fault",
     "Refusal",
+    "rate_limited",
+    "server_errors",
 ]
 
 from tests.fakes.alpaca_server.server import (
@@ -28,5 +30,7 @@ from tests.fakes.alpaca_server.server import (
     SECRET,
     FakeAlpaca,
     Fault,
+    rate_limited,
+    server_errors,
 )
 from tests.fakes.alpaca_server.state import AlpacaState, FakeAsset, FakeOrder, Refusal

@@ -37,7 +37,6 @@ def make_broker(
     fake: FakeAlpaca,
     *,
     clock: Callable[[], datetime] | None = None,
-    sleep: Callable[[float], None] | None = None,
     account: str = ACCOUNT,
     **overrides: Any,
 ) -> AlpacaBroker:
@@ -47,7 +46,7 @@ def make_broker(
         state_dir=Path("/nonexistent"),
         clock=clock or fake.state.now,
     )
-    return AlpacaBroker(settings_for(fake, **overrides), env, sleep=sleep or (lambda _s: None))
+    return AlpacaBroker(settings_for(fake, **overrides), env)
 
 
 class SteppingClock:

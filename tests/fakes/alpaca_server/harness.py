@@ -90,6 +90,10 @@ class AlpacaHarness:
         with self.state.lock:
             self.state.cancel_race = outcome
 
+    def hold_market_buys(self, fraction: Decimal) -> None:
+        with self.state.lock:
+            self.state.market_buy_hold = fraction
+
     def close(self) -> None:
         self.broker.close()
         self.fake.close()

@@ -10,6 +10,8 @@ per-minute limit, and plays scripted faults:
 | `Fault(status=504)` on POST /v2/orders | a gateway timeout before the order was taken |
 | `Fault(status=504, after=True)` | the request is carried out (an order is placed), then 504 |
 | `Fault(status=429)` | 429 with `X-Ratelimit-Reset` and `Retry-After` |
+| `Fault(status=503, times=5)` | a burst: five 503s, then normal answers (`server_errors`) |
+| `Fault(status=429, headers={...})` | 429 with those headers on top (`rate_limited`) |
 | `Fault(stall=s)` | no answer for `s` seconds (before acting, or after with `after=True`) |
 | `Fault(reset=True)` | the connection is closed without an answer, before anything is done |
 | `Fault(reset=True, after=True)` | the request is carried out, then the connection is closed |
@@ -66,6 +68,36 @@ class Fault:
     """Matching requests to let through untouched before the fault fires."""
     fired: threading.Event = field(default_factory=threading.Event)
     count: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    """Headers sent with the fault's answer, over the rate-limit ones (a 429's hints)."""
+
+
+# -- read-retry faults: bursts of 5xx and 429s with Alpaca's rate-limit headers -------------
+
+
+def server_errors(method: str, path: str, times: int, status: int = 503) -> Fault:
+    """Return a burst of `times` answers `status` (nothing done) to requests on `path`."""
+    return Fault(method, path, status=status, times=times)
+
+
+def rate_limited(
+    method: str,
+    path: str,
+    *,
+    retry_after: str | None = None,
+    reset_at: float | None = None,
+    times: int = 1,
+) -> Fault:
+    """Return `times` 429s on `path`, as Alpaca answers past its rate limit.
+
+    `retry_after` is sent as `Retry-After` (seconds, or an HTTP date); `reset_at` as
+    `X-Ratelimit-Reset` (epoch seconds at which the window reopens). Without `retry_after`
+    no `Retry-After` is sent, so the reset header is the only hint.
+    """
+    headers = {"Retry-After": retry_after} if retry_after is not None else {"Retry-After": ""}
+    if reset_at is not None:
+        headers["X-Ratelimit-Reset"] = str(int(reset_at))
+    return Fault(method, path, status=429, times=times, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -379,7 +411,7 @@ def _handler(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
             try:
                 status, answer = fake.route(method, path, query, body)
             except Refusal as refusal:
-                status, answer = refusal.status, {"code": refusal.code, "message": refusal.message}
+                status, answer = refusal.status, refusal.body()
             if fault is not None:
                 return self._faulty(fault, headers, reset)
             return status, answer, headers
@@ -396,6 +428,8 @@ def _handler(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
             if status == 429:
                 headers = {**headers, "X-Ratelimit-Remaining": "0", "Retry-After": "1",
                            "X-Ratelimit-Reset": str(reset)}  # fmt: skip
+            # A fault's own headers win; an empty value drops the header (no Retry-After).
+            headers = {k: v for k, v in {**headers, **fault.headers}.items() if v}
             if fault.body is not None:
                 return status, _Raw(fault.body, fault.content_type), headers
             return status, {"code": status * 100000, "message": f"fault {status}"}, headers

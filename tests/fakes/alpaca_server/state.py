@@ -17,7 +17,7 @@ trading API's JSON, as at Alpaca; ids are UUIDs.
 | extended_hours without limit + day | 422 |
 | an open order on the other side of the symbol | 403 40310000 "potential wash trade detected. use complex orders" |
 | sell more than held minus open sells (no shorting) | 403 40310000 "insufficient qty available for order" |
-| buy above buying power (cash minus open buys, market buys marked up by `market_buy_markup`) | 403 40310000 "insufficient buying power" |
+| buy whose hold exceeds buying power (cash minus the holds of open buys) | 403 40310000 "insufficient buying power", with `buying_power` and `cost_basis` |
 | account blocked / trading blocked / not ACTIVE | 403 40310000 |
 | market closed | accepted; fills wait for the open |
 
@@ -49,11 +49,18 @@ TIME_IN_FORCE = frozenset({"day", "gtc", "opg", "cls", "ioc", "fok"})
 
 
 class Refusal(Exception):
-    """An Alpaca error answer: HTTP status, Alpaca's code and message."""
+    """An Alpaca error answer: HTTP status, Alpaca's code and message, and any other fields
+    Alpaca puts in the body (`details`)."""
 
-    def __init__(self, status: int, code: int, message: str) -> None:
+    def __init__(
+        self, status: int, code: int, message: str, details: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.details = details or {}
+
+    def body(self) -> dict[str, Any]:
+        return {**self.details, "code": self.code, "message": self.message}
 
 
 def money(value: Decimal) -> str:
@@ -88,6 +95,9 @@ class FakeOrder:
     extended_hours: bool = False
     raw_status: str | None = None
     """A status to report instead of the real one (the unknown-enum fault)."""
+    held_price: Decimal = Decimal(0)
+    """Buying power held per share while open (a buy): its limit, or for a market buy the
+    price at submission marked up by the account's `market_buy_hold`."""
 
     @property
     def open(self) -> bool:
@@ -186,7 +196,9 @@ class AlpacaState:
     trade_suspended_by_user: bool = False
     fractional_trading: bool = True
     fractional_limit_orders: bool = True
-    market_buy_markup: Decimal = Decimal(0)
+    market_buy_hold: Decimal = Decimal("0.025")
+    """A market buy is checked and held as a limit this far above the price (Alpaca: "2.5% to
+    4% above the current market price"; 2.5%, the bottom of the range, by default)."""
     market_open: bool | None = None
     """None: open on weekdays 09:30-16:00 New York time outside `holidays`; else forced."""
     holidays: set[date] = field(default_factory=set)
@@ -284,6 +296,7 @@ class AlpacaState:
         amount = qty if qty is not None else (notional or Decimal(0)) / price
         self._check_wash_and_cover(symbol, side, amount, price, kind)
         now = self.now()
+        held = self._held_price(price, kind) if side == "buy" else Decimal(0)
         return FakeOrder(
             id=str(uuid.uuid4()),
             client_order_id=coid,
@@ -297,6 +310,7 @@ class AlpacaState:
             created_at=now,
             updated_at=now,
             extended_hours=body.get("extended_hours") is True,
+            held_price=held,
         )
 
     def _check_asset_and_account(
@@ -349,19 +363,37 @@ class AlpacaState:
                     f"available: {num(held - offered)})",
                 )
             return
-        unit = price * (1 + self.market_buy_markup) if kind == "market" else price
-        if amount * unit > self.buying_power():
-            raise Refusal(403, 40310000, "insufficient buying power")
+        self._check_buying_power(amount * self._held_price(price, kind))
+
+    # -- buying power: the hold of open buys (Alpaca's "Buying Power" rules) -------------------
+
+    def _held_price(self, price: Decimal, kind: str) -> Decimal:
+        """Return what one share of a buy holds: its limit, or the price marked up."""
+        return price * (1 + self.market_buy_hold) if kind == "market" else price
+
+    def _check_buying_power(self, cost_basis: Decimal) -> None:
+        available = self.buying_power()
+        if cost_basis > available:
+            raise Refusal(
+                403,
+                40310000,
+                "insufficient buying power",
+                {"buying_power": money(available), "cost_basis": num(cost_basis)},
+            )
+
+    def _hold_of(self, order: FakeOrder) -> Decimal:
+        """Return what an open buy still holds: its unfilled quantity at its held price, or
+        for a dollar-amount buy the unspent amount marked up."""
+        if order.qty is None:
+            unspent = (order.notional or Decimal(0)) - order.filled_notional
+            return unspent * (1 + self.market_buy_hold)
+        return order.remaining * order.held_price
 
     def buying_power(self) -> Decimal:
-        """Cash minus what open buys may still take (a cash account: no margin)."""
+        """Cash minus what open buys hold (a cash account: no margin)."""
         with self.lock:
             held = sum(
-                (
-                    o.remaining * (o.limit_price or self.prices[o.symbol])
-                    for o in self.orders
-                    if o.open and o.side == "buy"
-                ),
+                (self._hold_of(o) for o in self.orders if o.open and o.side == "buy"),
                 Decimal(0),
             )
             return self.cash - held

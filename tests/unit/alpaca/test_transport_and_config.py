@@ -18,7 +18,7 @@ from adapters.alpaca.transport import (
     describe,
     harden,
     is_duplicate_id,
-    rate_limit_wait,
+    retry_after,
 )
 from daemon.config.plugin_tables import secret_fields
 
@@ -90,13 +90,36 @@ def test_timeouts_and_connection_errors_have_no_status() -> None:
     assert describe(requests.ConnectionError(), ()).server_side
 
 
-def test_rate_limit_wait_follows_the_headers_and_is_capped() -> None:
+def test_retry_after_follows_the_headers_and_is_capped() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     reset = str(int(now.timestamp()) + 7)
-    assert rate_limit_wait(Failure(429, "", {"X-Ratelimit-Reset": reset}), now, 30) == 7
-    assert rate_limit_wait(Failure(429, "", {"Retry-After": "3"}), now, 30) == 3
-    assert rate_limit_wait(Failure(429, "", {"Retry-After": "300"}), now, 30) == 30
-    assert rate_limit_wait(Failure(429, "", {"Retry-After": "soon"}), now, 30) == 1
+    assert retry_after(Failure(429, "", {"X-Ratelimit-Reset": reset}), now, 30) == 7
+    assert retry_after(Failure(429, "", {"Retry-After": "3"}), now, 30) == 3
+    assert retry_after(Failure(429, "", {"Retry-After": "300"}), now, 30) == 30
+    # Retry-After wins over the reset time when both are sent.
+    both = {"Retry-After": "2", "X-Ratelimit-Reset": reset}
+    assert retry_after(Failure(429, "", both), now, 30) == 2
+
+
+def test_retry_after_reads_an_http_date_and_a_time_already_past() -> None:
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    later = {"Retry-After": "Thu, 01 Jan 2026 12:00:12 GMT"}
+    assert retry_after(Failure(429, "", later), now, 30) == 12
+    earlier = {"Retry-After": "Thu, 01 Jan 2026 11:59:00 GMT"}
+    assert retry_after(Failure(503, "", earlier), now, 30) == 0
+
+
+def test_retry_after_is_no_hint_when_unreadable_or_not_a_retry_answer() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    reset = str(int(now.timestamp()) + 7)
+    assert retry_after(Failure(429, "", {"Retry-After": "soon"}), now, 30) is None
+    assert retry_after(Failure(429, "", {}), now, 30) is None
+    assert retry_after(Failure(429, "", {"X-Ratelimit-Reset": "nan"}), now, 30) is None
+    # Every answer carries the reset header: on a 5xx it is bookkeeping, not a hint.
+    assert retry_after(Failure(503, "", {"X-Ratelimit-Reset": reset}), now, 30) is None
+    assert retry_after(Failure(503, "", {"Retry-After": "4"}), now, 30) == 4
+    assert retry_after(Failure(None, "timeout", {}), now, 30) is None
+    assert retry_after(Failure(422, "", {"Retry-After": "4"}), now, 30) is None
 
 
 def test_harden_sets_timeouts_and_switches_off_the_sdk_retries() -> None:
