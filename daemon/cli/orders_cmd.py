@@ -293,7 +293,7 @@ def settle(
         with app.database.transaction() as session:
             found = IntentStore(session).find(client_order_id)
         if found is None:
-            fail(f"no order intent {client_order_id} (see `trimtab orders unresolved`)")
+            fail(f"no order intent {client_order_id} (see `trimtab orders unresolved`)", 2)
         account = found.intent.account
         with handle_errors():
             broker = None if no_lookup else app.broker(account)

@@ -162,6 +162,13 @@ WALK: tuple[Step, ...] = (
     _step("health", "health", code=1, expect="--no-daemon"),
     _step("health --no-daemon", "health", "--no-daemon"),
     _step("orders", "orders"),
+    _step("orders unresolved", "orders", "unresolved", expect="no unresolved orders"),
+    _step(
+        "orders settle (unknown id)",
+        *shlex.split('orders settle no-such-id --as never-reached --reason "looked at it"'),
+        code=2,
+        expect="no order intent no-such-id",
+    ),
     _step("orders --date -a --json", "orders", "--date", TODAY, "-a", "brokerage", "--json"),
     _step("validate", "validate"),
     _step(
@@ -294,6 +301,8 @@ SHOWN: dict[str, tuple[str, ...]] = {
     "trimtab audit": ("audit",),
     "trimtab plan": ("plan",),
     "trimtab --version": ("--version",),
+    "trimtab orders unresolved [-a A] [--json]": ("orders unresolved",),
+    "trimtab orders settle ID --as ... --reason ...": ("orders settle (unknown id)",),
     "trimtab strategies [show NAME]": ("strategies", "strategies show"),
     "trimtab strategy weights -a A [--prices P.csv] [--date D] [--json]": (
         "strategy weights --json",
