@@ -131,6 +131,7 @@ def secrets_in_file(data: dict[str, Any]) -> list[ConfigProblem]:
                 "the URL carries a password, and the config file is no place for secrets",
                 "remove the password here and set TRIMTAB_DATABASE_URL in the environment "
                 "or database_url in the secrets file",
+                about_the_file=True,
             )
         )
     notifications = data.get("notifications")
@@ -142,6 +143,7 @@ def secrets_in_file(data: dict[str, Any]) -> list[ConfigProblem]:
                 "for secrets",
                 "delete them here; set TRIMTAB_NOTIFICATIONS__URLS='[\"...\"]' in the "
                 "environment or put urls under [notifications] in the secrets file (chmod 600)",
+                about_the_file=True,
             )
         )
     accounts = data.get("accounts")
@@ -164,6 +166,7 @@ def secrets_in_file(data: dict[str, Any]) -> list[ConfigProblem]:
                     f"accounts.{name}.broker_settings.{field}",
                     "a credential is written in the config file",
                     f"delete it here; set {env} or put it in the secrets file (chmod 600)",
+                    about_the_file=True,
                 )
             )
     return problems

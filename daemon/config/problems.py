@@ -93,6 +93,8 @@ def _with_source(
     secrets: Mapping[str, Any],
     secrets_path: Path | None,
 ) -> ConfigProblem:
+    if problem.about_the_file:
+        return problem
     parts = problem.path.split(".")
     variable = _env_variable(parts, environ)
     if variable is not None and variable in problem.problem:

@@ -48,6 +48,9 @@ class ConfigProblem:
     path: str
     problem: str
     fix: str
+    about_the_file: bool = False
+    """The problem is the config file's own text (a secret written in it): its source is that
+    file, whatever the environment also sets."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem} (fix: {self.fix})"
