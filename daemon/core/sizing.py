@@ -10,7 +10,14 @@ fit the cash after sells minus `cash_buffer` at once.
 
 from __future__ import annotations
 
-__all__ = ["OrderTerms", "buy_cost_bound", "limit_price", "notional_amount", "size_buy"]
+__all__ = [
+    "OrderTerms",
+    "buy_cost_bound",
+    "limit_price",
+    "notional_amount",
+    "size_buy",
+    "top_up_order",
+]
 
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
@@ -78,6 +85,21 @@ def size_buy(
         why += f" with the broker's {(hold * 100).normalize()}% hold on market buys"
     reason = f"{order.reason}; reduced from {order.qty} to {qty} sh to fit {why}"
     return PlannedOrder(order.symbol, order.side, qty, order.price, notional, reason)
+
+
+def top_up_order(order: PlannedOrder, filled: Decimal) -> PlannedOrder | None:
+    """The rest of a buy whose pieces filled short of its planned quantity, or None.
+
+    A buy shrunk to fit the broker's hold on market buys can take the rest once it has filled
+    and the hold is released; the rest is sized again (`size_buy`) before it is sent, and the
+    pieces together never exceed the quantity the pre-trade checks approved.
+    """
+    rest = order.qty - filled
+    if rest <= 0:
+        return None
+    reason = f"{order.reason}; the rest ({rest} sh) after {filled} sh filled and freed the hold"
+    notional = cents(rest * order.price)
+    return PlannedOrder(order.symbol, order.side, rest, order.price, notional, reason)
 
 
 def buy_cost_bound(

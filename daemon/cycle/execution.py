@@ -33,7 +33,14 @@ from daemon.core.errors import (
 )
 from daemon.core.money import usd
 from daemon.core.planner import PlannedOrder
-from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
+from daemon.core.sizing import (
+    OrderTerms,
+    buy_cost_bound,
+    limit_price,
+    notional_amount,
+    size_buy,
+    top_up_order,
+)
 from daemon.logs import Log
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
@@ -42,6 +49,9 @@ from daemon.store.killswitch import current as kill_switch_state
 
 MAX_POLL_INTERVAL = 4.0
 """Longest pause between two reads of resting orders (seconds)."""
+TOP_UP_PASSES = 2
+"""Buys the hold shrank get at most this many follow-ups once their pieces fill: the hold's
+share of what is left shrinks about 25-fold each pass, to under a share within two."""
 CANCEL_TIMEOUT = 30.0
 """How long a cancelled order is polled for its final state (seconds)."""
 
@@ -109,27 +119,91 @@ class Executor:
                 seq += 1
                 outcomes.append(self._send(self._intent(cycle_id, account, seq, order, terms)))
             return outcomes
-        fresh = self._broker.funds([o.symbol for o in buys])
+        pieces: dict[str, PlannedOrder] = {}  # client order id -> the planned buy it is of
+        seq = self._send_buys(
+            cycle_id, account, seq, [(o, o) for o in buys], terms, increment_for, outcomes, pieces
+        )
+        outcomes = self._await_all(outcomes)
+        for _ in range(TOP_UP_PASSES):
+            rests = self._short_buys(outcomes, pieces)
+            if not rests or self._should_stop():
+                break
+            seq = self._send_buys(
+                cycle_id, account, seq, rests, terms, increment_for, outcomes, pieces, top_up=True
+            )
+            outcomes = self._await_all(outcomes)
+        return outcomes
+
+    def _send_buys(
+        self,
+        cycle_id: str,
+        account: str,
+        seq: int,
+        buys: list[tuple[PlannedOrder, PlannedOrder]],
+        terms: OrderTerms,
+        increment_for: Callable[[str], Decimal],
+        outcomes: list[OrderOutcome],
+        pieces: dict[str, PlannedOrder],
+        *,
+        top_up: bool = False,
+    ) -> int:
+        """Size each buy (a planned buy, and what of it to send now) to the cash the broker
+        has now and send it; return the last seq used.
+
+        Every open buy holds buying power until it fills, so each sent buy's hold is taken off
+        what the next may spend. A top-up that no longer fits is dropped quietly: its order
+        already went out in part, and its skip would say nothing the first piece did not.
+        """
+        fresh = self._broker.funds([o.symbol for _, o in buys])
         spendable = fresh.cash - terms.cash_buffer
         hold = self._broker.market_buy_hold_fraction  # what each open market buy holds above
-        for order in buys:
-            seq += 1
+        for planned, order in buys:
+            seq += 1  # one per buy, sent or not: a buy's id is its place in the plan
             quote = fresh.quotes.get(order.symbol)
             price = max(order.price, quote.price) if quote is not None else order.price
             sized = size_buy(order, price, spendable, terms, increment_for(order.symbol), hold=hold)
             if sized is None:
-                self._skip(cycle_id, account, order, spendable, terms)
+                if not top_up:
+                    self._skip(cycle_id, account, order, spendable, terms)
                 continue
             in_dollars = terms.notional_buys and increment_for(order.symbol) < 1
             intent = self._intent(cycle_id, account, seq, sized, terms, notional=in_dollars)
             outcome = self._send(intent)
             outcomes.append(outcome)
+            pieces[intent.client_order_id] = planned
             if outcome.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
                 sent = outcome.intent
                 spendable -= buy_cost_bound(
                     sized, price, limit=sent.limit_price, notional=sent.notional, hold=hold
                 )
-        return self._await_all(outcomes)
+        return seq
+
+    def _short_buys(
+        self, outcomes: list[OrderOutcome], pieces: dict[str, PlannedOrder]
+    ) -> list[tuple[PlannedOrder, PlannedOrder]]:
+        """The rest of each share buy the broker's hold shrank, once all its pieces filled.
+
+        A market buy is sized so its hold (Alpaca: a few percent above the price) fits the
+        cash; once it fills, the hold is released and the cash it did not spend can buy the
+        rest. Only buys whose every piece filled in full are topped up: a rejected, cancelled
+        or still-working piece means the broker said no or is not done, and chasing it would
+        be a guess. The rest never exceeds what the pre-trade checks approved.
+        """
+        by_plan: dict[int, tuple[PlannedOrder, list[OrderOutcome]]] = {}
+        for outcome in outcomes:
+            planned = pieces.get(outcome.intent.client_order_id)
+            if planned is None:
+                continue
+            by_plan.setdefault(id(planned), (planned, []))[1].append(outcome)
+        rests = []
+        for planned, done in by_plan.values():
+            if any(o.status is not OrderStatus.FILLED or o.intent.notional for o in done):
+                continue
+            filled = sum((o.order.filled_qty for o in done if o.order), Decimal(0))
+            rest = top_up_order(planned, filled)
+            if rest is not None:
+                rests.append((planned, rest))
+        return rests
 
     def _intent(
         self,

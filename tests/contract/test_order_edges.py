@@ -241,3 +241,52 @@ class _NoReads:
 
     def get_orders(self, client_order_ids: object) -> dict[str, object]:
         return {}
+
+
+# -- the rest of buys the hold shrank -----------------------------------------------------
+
+
+def test_buys_the_hold_shrank_take_their_rest_once_their_pieces_fill(
+    harness: BrokerHarness, database: Database
+) -> None:
+    """Market buys are sized so the broker's hold (Alpaca: 2.5% to 4% above the price) fits
+    the cash; once they fill the hold is released and the executor buys the rest in the same
+    cycle, in at most `TOP_UP_PASSES` more rounds, never past the approved quantity."""
+    harness.hold_market_buys(Decimal("0.025"))
+    prices = {"VTI": Decimal("100.00"), "BND": Decimal("72.50"), "SCHD": Decimal("27.10")}
+    for symbol, price in prices.items():
+        harness.set_price(symbol, price)
+    harness.fund(Decimal(100_000))
+    cash = harness.broker.funds(list(prices)).cash
+    shares = {"VTI": Decimal("0.40"), "BND": Decimal("0.29"), "SCHD": Decimal("0.31")}
+    planned = []
+    for symbol, price in prices.items():
+        qty = (cash * shares[symbol] / price).to_integral_value(rounding="ROUND_FLOOR")
+        planned.append(PlannedOrder(symbol, Side.BUY, qty, price, qty * price, "contract"))
+    terms = OrderTerms(cash_buffer=Decimal(20), min_trade_notional=Decimal(50))
+    cycle_id = "contract:top-up"
+    _cycle(database, harness, cycle_id)
+    ticks = Ticks()
+
+    def pause(seconds: float) -> None:
+        ticks.sleep(seconds)
+        harness.settle()
+
+    outcomes = Executor(
+        database=database, broker=harness.broker, clock=harness.now, log=LOG,
+        fill_timeout=5.0, sleep=pause, monotonic=ticks.monotonic,
+    ).execute(
+        cycle_id=cycle_id, account=harness.account, orders=planned, terms=terms,
+        increment_for=lambda _symbol: Decimal(1),
+    )  # fmt: skip
+    assert {o.status for o in outcomes} == {OrderStatus.FILLED}
+    assert len(outcomes) > len(planned)  # the hold shrank at least one buy: it was topped up
+    assert len({o.intent.client_order_id for o in outcomes}) == len(outcomes)
+    bought = {s: sum((o.intent.qty for o in outcomes if o.intent.symbol == s), Decimal(0))
+              for s in prices}  # fmt: skip
+    for order in planned:
+        assert bought[order.symbol] <= order.qty  # never past what was approved
+    short = sum(((o.qty - bought[o.symbol]) * o.price for o in planned), Decimal(0))
+    # Without the rest the hold alone leaves about 2.5% of $100,000 unspent; with it, no more
+    # than the buffer, the commissions and a share or two of rounding.
+    assert short <= terms.cash_buffer + 2 * max(prices.values()) + Decimal(50)
