@@ -45,6 +45,7 @@ from daemon.core.errors import TransientBrokerError, TrimtabError
 from daemon.core.inputs import planning_input
 from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
+from daemon.cycle.history import cycle_history
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.tax import TaxCycle
@@ -252,13 +253,31 @@ class Engine:
             busy = frozenset(o.symbol for o in snapshot.open_orders)
         now = self._clock()
         exchange = self._settings.exchange
+        today = trading_day(now, exchange)
+        # Closes through the previous session, from the account's file or the broker via
+        # the cache (daemon.cycle.history); bad history fails this account's cycle only.
+        looked_back = cycle_history(
+            strategy,
+            account=account,
+            broker_name=settings.broker,
+            broker=broker,
+            history_file=settings.history_file,
+            database=self._database,
+            on=today,
+            today=today,
+            exchange=exchange,
+            clock=self._clock,
+            log=log,
+        )
         context = StrategyContext(
-            trading_day=trading_day(now, exchange),
+            trading_day=today,
             account=account,
             account_type=settings.type,
             cash=snapshot.cash,
             holdings={p.symbol: p.qty for p in snapshot.positions},
             prices={s: q.price for s, q in snapshot.quotes.items()},
+            history=looked_back.history,
+            history_expected_through=looked_back.expected_through,
         )
         self._audit(SnapshotTaken(snapshot), account, cycle_id)
         if submit:  # the broker's valuation and new flows, for returns; never fails the cycle
