@@ -192,7 +192,7 @@ def cycle_history(
     *,
     account: str,
     broker_name: str,
-    broker: Broker,
+    broker: Broker | None,
     history_file: Path | None,
     database: Database | None,
     on: date,
@@ -214,7 +214,7 @@ def cycle_history(
         return CycleHistory(read_prices_csv(history_file).until(end), end, Fetched())
     if not isinstance(broker, PriceHistory):
         raise DataError(
-            f"account {account}: strategy needs daily price history and broker {broker_name} "
+            f"account {account}: the strategy reads daily price history and {broker_name} "
             "has none; set history_file (date,SYM1,SYM2,...) in the account's config"
         )
     cache = HistoryCache(broker, f"{broker_name}:{account}", database, clock)
