@@ -211,7 +211,9 @@ def cycle_history(
         return CycleHistory(empty_history(), None, Fetched())
     end = final_session(on, today, exchange)
     if history_file is not None:
-        return CycleHistory(read_prices_csv(history_file).until(end), end, Fetched())
+        history = read_prices_csv(history_file).until(end)
+        _check_current(history, needs.symbols, end, f"history_file {history_file}")
+        return CycleHistory(history, end, Fetched())
     if not isinstance(broker, PriceHistory):
         raise DataError(
             f"account {account}: the strategy reads daily price history and {broker_name} "
@@ -227,4 +229,28 @@ def cycle_history(
             through=end.isoformat(),
             requests=cache.fetched.total,
         )
-    return CycleHistory(from_series(series), end, cache.fetched)
+    history = from_series(series)
+    _check_current(history, needs.symbols, end, f"broker {broker_name}")
+    return CycleHistory(history, end, cache.fetched)
+
+
+def _check_current(history: CloseHistory, symbols: Collection[str], end: date, source: str) -> None:
+    """Raise a `DataError` naming the first symbol whose closes stop before `end`.
+
+    The strategy's own check (`CloseHistory.window`) names the day but not the symbol when
+    the whole history is stale; this one names both.
+    """
+    import numpy as np
+
+    for symbol in sorted(symbols):
+        if symbol not in history.symbols:
+            continue  # the strategy's check names a missing column, with its fix
+        known = np.flatnonzero(np.isfinite(history.column(symbol)) & (history.column(symbol) > 0))
+        last = history.days[int(known[-1])] if known.size else None
+        if last is None or last < end:
+            ends = f"ends {last}" if last is not None else "has no close"
+            raise DataError(
+                f"price history of {symbol} from {source} {ends}; the close of {end} (the "
+                f"previous session) should be known: refresh the history, or check {symbol} "
+                "is still listed"
+            )

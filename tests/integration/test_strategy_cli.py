@@ -144,7 +144,8 @@ def test_a_live_cycle_with_stale_history_fails_audited_and_sends_nothing(
         'universe = ["VTI", "BND"]\n'
     )
     out = invoke("run", "--once", "-c", str(config), code=1)
-    assert "DataError: strategy hrp: price history is stale: it ends 2024-01-09" in out
+    assert "DataError: price history of BND from history_file" in out
+    assert "ends 2024-01-09; the close of" in out
     lines = invoke("audit", "-c", str(config), "--json").splitlines()
     kinds = [json.loads(line)["kind"] for line in lines]
     assert kinds[-1] == "cycle_failed"
