@@ -49,6 +49,7 @@ from daemon.cycle.history import cycle_history
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.tax import TaxCycle
+from daemon.cycle.yields import broker_yields
 from daemon.logs import Log, get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
@@ -278,6 +279,9 @@ class Engine:
             prices={s: q.price for s, q in snapshot.quotes.items()},
             history=looked_back.history,
             history_expected_through=looked_back.expected_through,
+            yields=broker_yields(
+                strategy, broker, {s: q.price for s, q in snapshot.quotes.items()}, today
+            ),
         )
         self._audit(SnapshotTaken(snapshot), account, cycle_id)
         if submit:  # the broker's valuation and new flows, for returns; never fails the cycle
