@@ -27,6 +27,7 @@ broker it wraps). All of them are reads, so the wrapper retries them.
 | `DividendHistory` | `dividends(since)` | the tax ledger (`record_reinvestments`) | reinvested dividends come from `ReinvestmentHistory`, else are imported by hand |
 | `ReinvestmentHistory` | `reinvestments(since)` | the tax ledger, when `DividendHistory` is absent | reinvested dividends are imported by hand |
 | `PriceHistory` | `daily_closes(symbol, start, end)` | strategies that look back (the sim offers it from its price source) | no history: the snapshot's quotes only |
+| `BatchPriceHistory` | `daily_closes_of(symbols, start, end)` | the history cache, to ask for many symbols in one request (Alpaca) | one `daily_closes` per symbol |
 
 The data version of this table is `CAPABILITIES`.
 """  # noqa: E501 (a table row per capability reads better than wrapped cells)
@@ -38,6 +39,7 @@ __all__ = [
     "MIN_NOTIONAL",
     "AccountCheck",
     "AssetCheck",
+    "BatchPriceHistory",
     "Broker",
     "BrokerChecks",
     "BrokerEnvironment",
@@ -294,6 +296,20 @@ class PriceHistory(Protocol):
     ) -> Sequence[tuple[date, Decimal]]: ...
 
 
+@runtime_checkable
+class BatchPriceHistory(Protocol):
+    """Optional: `PriceHistory` for many symbols in one request (a rate-limited API).
+
+    | method | what it returns | errors |
+    |---|---|---|
+    | `daily_closes_of(symbols, start, end)` | for every requested symbol, what `daily_closes` would return (empty when none) | `TransientBrokerError` |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def daily_closes_of(
+        self, symbols: Collection[str], start: date, end: date
+    ) -> Mapping[str, Sequence[tuple[date, Decimal]]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Capability:
     """One optional capability: its protocol and its methods, each a read with a name for
@@ -317,5 +333,6 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(DividendHistory, (("dividends", "dividends"),)),
     Capability(ReinvestmentHistory, (("reinvestments", "reinvestments"),)),
     Capability(PriceHistory, (("daily_closes", "daily closes"),)),
+    Capability(BatchPriceHistory, (("daily_closes_of", "daily closes"),)),
 )
 """Every optional capability, as data: what the retry wrapper forwards and tests check."""

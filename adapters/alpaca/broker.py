@@ -15,7 +15,7 @@ Both clients run with `raw_data=True`, a session with timeouts and no SDK retrie
 | `cash_flows(since)` | CSD, CSW and JNLC activities, paged | deposits and withdrawals for returns (`CashFlowReporter`); not executed ones are skipped |
 | `dividends(since)` | non-trade activities, paged | DIV, DIVCGL, DIVCGS, DIVROC, DIVTXEX, DIVNRA, DIVWH, DIVREINV as `Dividend`; other types are skipped, unknown DIV* codes recorded |
 | `daily_bars(symbols, start, end)` | `GET /v2/stocks/bars` (1Day, adjustment all, the configured feed), paged by alpaca-py | closes by New York day |
-| `daily_closes(symbol, start, end)` | one `daily_bars` request | `PriceHistory`: final closes only (`adapters.alpaca.history`) |
+| `daily_closes(symbol, start, end)`, `daily_closes_of(symbols, start, end)` | one `daily_bars` query | `PriceHistory`, `BatchPriceHistory`: final closes only (`adapters.alpaca.history`) |
 | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | `BrokerChecks` for `trimtab check` | read-only |
 | `unknown_values` | none | enum values Alpaca sent that trimtab does not know (also logged once each) |
 """  # noqa: E501 (a table row per method reads better than wrapped cells)
@@ -386,7 +386,14 @@ class AlpacaBroker:
 
     def daily_closes(self, symbol: str, start: date, end: date) -> Sequence[tuple[date, Decimal]]:
         """Return `symbol`'s final adjusted closes in `[start, end]` (`PriceHistory`)."""
-        return final_closes(self.daily_bars([symbol], start, end)[symbol], self._now())
+        return self.daily_closes_of([symbol], start, end)[symbol]
+
+    def daily_closes_of(
+        self, symbols: Collection[str], start: date, end: date
+    ) -> Mapping[str, Sequence[tuple[date, Decimal]]]:
+        """Return each symbol's final adjusted closes, in one query (`BatchPriceHistory`)."""
+        now = self._now()
+        return {s: final_closes(c, now) for s, c in self.daily_bars(symbols, start, end).items()}
 
     # -- BrokerChecks -------------------------------------------------------------------------
 

@@ -25,9 +25,11 @@ The cache rule, per (source, symbol), for a window `[start, end]`:
 When the overlap's close differs from the cached one (by more than one part in a million),
 or is missing, the source has re-adjusted its history (a split or a dividend: adjusted closes
 before the ex-date all change), and the whole window is fetched again at once. So a daily
-cycle makes at most one request per symbol (two on a day its adjusted history changed), and
-none when that day's history was fetched already. A symbol whose expected close is missing
-is asked again by the next cycle (the close may have arrived since).
+cycle names each symbol in at most one request (two on a day its adjusted history changed),
+and in none when that day's history was fetched already. A symbol whose expected close is
+missing is asked again by the next cycle (the close may have arrived since). Symbols needing
+the same days share one request where the broker takes many (`BatchPriceHistory`: Alpaca),
+so a day's extension of a whole universe is usually one query.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adapters.base import Broker, PriceHistory
+from adapters.base import BatchPriceHistory, Broker, PriceHistory
 from daemon.core.errors import DataError
 from daemon.core.sessions import sessions_between
 from daemon.store.db import Database
@@ -98,8 +100,10 @@ class Fetched:
 
 @dataclass
 class HistoryCache:
-    """The cache in front of a broker's `daily_closes` (see the module's rule).
+    """The cache in front of a broker's daily closes (see the module's rule).
 
+    Symbols that need the same days are asked for together when the broker takes many
+    symbols per request (`BatchPriceHistory`: Alpaca), else one `daily_closes` each.
     `database` None (or read-only) reads straight from the broker, caching nothing.
     """
 
@@ -111,39 +115,53 @@ class HistoryCache:
 
     def closes(self, symbols: Collection[str], start: date, end: date) -> dict[str, Closes]:
         """Return each symbol's closes dated in `[start, end]`, oldest first."""
-        return {s: self._symbol(s, start, end) for s in sorted(symbols)}
-
-    def _fetch(self, symbol: str, start: date, end: date) -> Closes:
-        self.fetched.count(symbol)
-        return [
-            (d, c) for d, c in self.reader.daily_closes(symbol, start, end) if start <= d <= end
-        ]
-
-    def _symbol(self, symbol: str, start: date, end: date) -> Closes:
+        wanted = sorted(set(symbols))
         database = self._database()
         if database is None:
-            return self._fetch(symbol, start, end)
+            return self._fetch(wanted, start, end)
         with database.transaction() as session:
             store = PriceHistoryStore(session)
-            fetch = store.coverage(self.source, symbol)
-            cached = None if fetch is None else (fetch.first_day, fetch.through)
-            last = store.last_close(self.source, symbol)
-        if cached is None or start < cached[0]:
-            first = start if cached is None else min(start, cached[0])
-            self._save(symbol, first, self._fetch(symbol, first, end), first, end)
-        elif end > cached[1]:
-            since = last[0] if last is not None else cached[0]
-            answer = self._fetch(symbol, since, end)
-            overlap = dict(answer).get(since)
-            if last is not None and (overlap is None or _differs(overlap, last[1])):
-                # Re-adjusted (a split or dividend since the last fetch): the whole window anew.
-                first = min(start, cached[0])
-                self._save(symbol, first, self._fetch(symbol, first, end), first, end)
-            else:
-                self._save(symbol, since, answer, cached[0], end)
+            known = {s: (store.coverage(self.source, s), store.last_close(self.source, s))
+                     for s in wanted}  # fmt: skip
+        whole: dict[date, list[str]] = {}  # first day -> symbols fetched from it anew
+        extend: dict[date, list[str]] = {}  # last cached day -> symbols extended from it
+        for symbol, (fetch, last) in known.items():
+            if fetch is None or start < fetch.first_day:
+                first = start if fetch is None else min(start, fetch.first_day)
+                whole.setdefault(first, []).append(symbol)
+            elif end > fetch.through:
+                since = last[0] if last is not None else fetch.first_day
+                extend.setdefault(since, []).append(symbol)
+        again: dict[date, list[str]] = {}
+        for since, group in extend.items():
+            answers = self._fetch(group, since, end)
+            for symbol in group:
+                fetch, last = known[symbol]
+                assert fetch is not None
+                overlap = dict(answers[symbol]).get(since)
+                if last is not None and (overlap is None or _differs(overlap, last[1])):
+                    # Re-adjusted (a split or dividend since the last fetch): all of it anew.
+                    again.setdefault(min(start, fetch.first_day), []).append(symbol)
+                else:
+                    self._save(symbol, since, answers[symbol], fetch.first_day, end)
+        for batches in (whole, again):
+            for first, group in batches.items():
+                answers = self._fetch(group, first, end)
+                for symbol in group:
+                    self._save(symbol, first, answers[symbol], first, end)
         with database.transaction() as session:
-            series = PriceHistoryStore(session).series(self.source, symbol, start, end)
-        return list(series.closes) if series is not None else []
+            store = PriceHistoryStore(session)
+            series = {s: store.series(self.source, s, start, end) for s in wanted}
+        return {s: list(found.closes) if found else [] for s, found in series.items()}
+
+    def _fetch(self, symbols: Sequence[str], start: date, end: date) -> dict[str, Closes]:
+        for symbol in symbols:
+            self.fetched.count(symbol)
+        if isinstance(self.reader, BatchPriceHistory):
+            answers = self.reader.daily_closes_of(symbols, start, end)
+        else:
+            answers = {s: self.reader.daily_closes(s, start, end) for s in symbols}
+        return {s: [(d, c) for d, c in answers.get(s, ()) if start <= d <= end] for s in symbols}
 
     def _save(self, symbol: str, since: date, answer: Closes, first: date, end: date) -> None:
         """Cache `answer` (closes from `since`); covered through its last close, never past
@@ -154,10 +172,10 @@ class HistoryCache:
             store = PriceHistoryStore(session)
             fetch = store.coverage(self.source, symbol)
             # An extension keeps what was covered before it; a whole-window fetch starts over.
-            known = [answer[-1][0]] if answer else []
+            covered = [answer[-1][0]] if answer else []
             if fetch is not None and since > fetch.first_day:
-                known.append(fetch.through)
-            through = max(known) if known else first - timedelta(days=1)
+                covered.append(fetch.through)
+            through = max(covered) if covered else first - timedelta(days=1)
             store.store(
                 self.source,
                 symbol,
