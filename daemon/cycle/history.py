@@ -133,6 +133,7 @@ class HistoryCache:
                 since = last[0] if last is not None else fetch.first_day
                 extend.setdefault(since, []).append(symbol)
         again: dict[date, list[str]] = {}
+        saves: list[tuple[str, date, Closes, date]] = []
         for since, group in extend.items():
             answers = self._fetch(group, since, end)
             for symbol in group:
@@ -143,14 +144,15 @@ class HistoryCache:
                     # Re-adjusted (a split or dividend since the last fetch): all of it anew.
                     again.setdefault(min(start, fetch.first_day), []).append(symbol)
                 else:
-                    self._save(symbol, since, answers[symbol], fetch.first_day, end)
+                    saves.append((symbol, since, answers[symbol], fetch.first_day))
         for batches in (whole, again):
             for first, group in batches.items():
                 answers = self._fetch(group, first, end)
-                for symbol in group:
-                    self._save(symbol, first, answers[symbol], first, end)
+                saves.extend((symbol, first, answers[symbol], first) for symbol in group)
         with database.transaction() as session:
             store = PriceHistoryStore(session)
+            for symbol, since, answer, first in saves:
+                self._save(store, symbol, since, answer, first, end)
             series = {s: store.series(self.source, s, start, end) for s in wanted}
         return {s: list(found.closes) if found else [] for s, found in series.items()}
 
@@ -163,28 +165,32 @@ class HistoryCache:
             answers = {s: self.reader.daily_closes(s, start, end) for s in symbols}
         return {s: [(d, c) for d, c in answers.get(s, ()) if start <= d <= end] for s in symbols}
 
-    def _save(self, symbol: str, since: date, answer: Closes, first: date, end: date) -> None:
+    def _save(
+        self,
+        store: PriceHistoryStore,
+        symbol: str,
+        since: date,
+        answer: Closes,
+        first: date,
+        end: date,
+    ) -> None:
         """Cache `answer` (closes from `since`); covered through its last close, never past
         `end`, so a close the source did not have yet is asked for again."""
-        database = self._database()
-        assert database is not None
-        with database.transaction() as session:
-            store = PriceHistoryStore(session)
-            fetch = store.coverage(self.source, symbol)
-            # An extension keeps what was covered before it; a whole-window fetch starts over.
-            covered = [answer[-1][0]] if answer else []
-            if fetch is not None and since > fetch.first_day:
-                covered.append(fetch.through)
-            through = max(covered) if covered else first - timedelta(days=1)
-            store.store(
-                self.source,
-                symbol,
-                start=since,
-                closes=answer,
-                first_day=first,
-                through=min(through, end),
-                at=self.clock(),
-            )
+        fetch = store.coverage(self.source, symbol)
+        # An extension keeps what was covered before it; a whole-window fetch starts over.
+        covered = [answer[-1][0]] if answer else []
+        if fetch is not None and since > fetch.first_day:
+            covered.append(fetch.through)
+        through = max(covered) if covered else first - timedelta(days=1)
+        store.store(
+            self.source,
+            symbol,
+            start=since,
+            closes=answer,
+            first_day=first,
+            through=min(through, end),
+            at=self.clock(),
+        )
 
     def _database(self) -> Database | None:
         if self.database is None or self.database.read_only:
