@@ -115,7 +115,7 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     from daemon.core.calendar import market_open
     from daemon.core.decide import CycleState, decide
     from daemon.core.errors import StrategyError
-    from daemon.cycle.history import cycle_history
+    from daemon.cycle.history import account_history
     from daemon.cycle.tax import empty_ledger
     from strategies.base import StrategyContext
 
@@ -130,17 +130,13 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
         today = trading_day(now, app.settings.exchange)
         strategy = app.strategy(name)
         # No broker here: a strategy that looks back reads the account's history_file.
-        looked_back = cycle_history(
+        looked_back = account_history(
             strategy,
+            settings=app.settings,
             account=name,
-            broker_name="a plan from --holdings",
             broker=None,
-            history_file=settings.history_file,
             database=None,
-            on=today,
-            today=today,
-            exchange=app.settings.exchange,
-            clock=app.clock,
+            clock=lambda: now,
         )
         context = StrategyContext(
             trading_day=today,

@@ -201,8 +201,7 @@ def _broker_history(
     reach: from the account's `history_file`, else its broker through the history cache
     (`daemon.cycle.history`, which the live cycle shares)."""
     from adapters.base import PriceHistory
-    from daemon.core.calendar import trading_day
-    from daemon.cycle.history import cycle_history
+    from daemon.cycle.history import account_history
     from strategies.base import ReadsHistory
     from strategies.history import empty_history
 
@@ -217,17 +216,14 @@ def _broker_history(
             "history_file in the account's config",
             2,
         )
-    looked_back = cycle_history(
+    looked_back = account_history(
         strategy,
+        settings=app.settings,
         account=account,
-        broker_name=settings.broker,
         broker=broker,
-        history_file=settings.history_file,
         database=app.database,
-        on=on,
-        today=trading_day(app.clock(), app.settings.exchange),
-        exchange=app.settings.exchange,
         clock=app.clock,
+        on=on,
     )
     return looked_back.history, looked_back.expected_through
 

@@ -45,7 +45,7 @@ from daemon.core.errors import TransientBrokerError, TrimtabError
 from daemon.core.inputs import planning_input
 from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
-from daemon.cycle.history import cycle_history
+from daemon.cycle.history import account_history
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.tax import TaxCycle
@@ -257,17 +257,13 @@ class Engine:
         today = trading_day(now, exchange)
         # Closes through the previous session, from the account's file or the broker via
         # the cache (daemon.cycle.history); bad history fails this account's cycle only.
-        looked_back = cycle_history(
+        looked_back = account_history(
             strategy,
+            settings=self._settings,
             account=account,
-            broker_name=settings.broker,
             broker=broker,
-            history_file=settings.history_file,
             database=self._database,
-            on=today,
-            today=today,
-            exchange=exchange,
-            clock=self._clock,
+            clock=lambda: now,
             log=log,
         )
         context = StrategyContext(

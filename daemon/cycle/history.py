@@ -38,6 +38,7 @@ __all__ = [
     "CycleHistory",
     "Fetched",
     "HistoryCache",
+    "account_history",
     "cycle_history",
     "final_session",
     "previous_session",
@@ -51,6 +52,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapters.base import BatchPriceHistory, Broker, PriceHistory
+from daemon.config.settings import Settings
+from daemon.core.calendar import trading_day
 from daemon.core.errors import DataError
 from daemon.core.sessions import sessions_between
 from daemon.store.db import Database
@@ -240,10 +243,13 @@ def cycle_history(
         return CycleHistory(history, end, Fetched())
     if not isinstance(broker, PriceHistory):
         raise DataError(
-            f"account {account}: the strategy reads daily price history and {broker_name} "
-            "has none; set history_file (date,SYM1,SYM2,...) in the account's config"
+            f"account {account}: the strategy reads daily price history and "
+            f"{f'broker {broker_name}' if broker is not None else 'a plan without a broker'} "
+            "gives none; set history_file (date,SYM1,SYM2,...) in the account's config"
         )
-    cache = HistoryCache(broker, f"{broker_name}:{account}", database, clock)
+    cache = HistoryCache(
+        broker, f"{broker_name.removeprefix('broker ')}:{account}", database, clock
+    )
     start = end - timedelta(days=needs.calendar_days())
     series: Mapping[str, Sequence[tuple[date, Decimal]]] = cache.closes(needs.symbols, start, end)
     if log is not None:
@@ -256,6 +262,35 @@ def cycle_history(
     history = from_series(series)
     _check_current(history, needs.symbols, end, f"broker {broker_name}")
     return CycleHistory(history, end, cache.fetched)
+
+
+def account_history(
+    strategy: Strategy,
+    *,
+    settings: Settings,
+    account: str,
+    broker: Broker | None,
+    database: Database | None,
+    clock: Callable[[], datetime],
+    on: date | None = None,
+    log: Log | None = None,
+) -> CycleHistory:
+    """Return `cycle_history` for an account as configured, on day `on` (default today)."""
+    configured = settings.account(account)
+    today = trading_day(clock(), settings.exchange)
+    return cycle_history(
+        strategy,
+        account=account,
+        broker_name=configured.broker,
+        broker=broker,
+        history_file=configured.history_file,
+        database=database,
+        on=on or today,
+        today=today,
+        exchange=settings.exchange,
+        clock=clock,
+        log=log,
+    )
 
 
 def _check_current(history: CloseHistory, symbols: Collection[str], end: date, source: str) -> None:
