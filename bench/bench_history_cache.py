@@ -59,7 +59,8 @@ def run(days: int, symbols: int, cycles: int, cached: bool) -> dict[str, float]:
                 symbol, {d: Decimal(50 + k) + Decimal(i) / 100 for i, d in enumerate(every)}
             )
         database = open_database(f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp) / "state")
-        broker = make_broker(fake, clock=lambda: now[0])
+        # A 500-symbol window is 13 pages the fake builds slowly: a patient read timeout.
+        broker = make_broker(fake, clock=lambda: now[0], read_timeout_seconds=Decimal(120))
         needs = HistoryNeeds(frozenset(names), ROWS)
         per_day: list[int] = []
         worst = 0

@@ -124,8 +124,9 @@ class HistoryCache:
             return self._fetch(wanted, start, end)
         with database.transaction() as session:
             store = PriceHistoryStore(session)
-            known = {s: (store.coverage(self.source, s), store.last_close(self.source, s))
-                     for s in wanted}  # fmt: skip
+            fetches = store.coverages(self.source, wanted)
+            lasts = store.last_closes(self.source, wanted)
+            known = {s: (fetches.get(s), lasts.get(s)) for s in wanted}
         whole: dict[date, list[str]] = {}  # first day -> symbols fetched from it anew
         extend: dict[date, list[str]] = {}  # last cached day -> symbols extended from it
         for symbol, (fetch, last) in known.items():
@@ -154,10 +155,10 @@ class HistoryCache:
                 saves.extend((symbol, first, answers[symbol], first) for symbol in group)
         with database.transaction() as session:
             store = PriceHistoryStore(session)
+            store.coverages(self.source, [save[0] for save in saves])  # loaded in one query
             for symbol, since, answer, first in saves:
                 self._save(store, symbol, since, answer, first, end)
-            series = {s: store.series(self.source, s, start, end) for s in wanted}
-        return {s: list(found.closes) if found else [] for s, found in series.items()}
+            return store.closes_of(self.source, wanted, start, end)
 
     def _fetch(self, symbols: Sequence[str], start: date, end: date) -> dict[str, Closes]:
         for symbol in symbols:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, String, delete, select
+from sqlalchemy import Date, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from daemon.store.base import Base
@@ -103,6 +103,52 @@ class PriceHistoryStore:
             .limit(1)
         ).first()
         return None if row is None else (row[0], row[1])
+
+    def coverages(self, source: str, symbols: Sequence[str]) -> dict[str, PriceFetchRow]:
+        """Return the fetch rows of `symbols` that have one, in one query."""
+        rows = self._session.scalars(
+            select(PriceFetchRow).where(
+                PriceFetchRow.source == source, PriceFetchRow.symbol.in_(symbols)
+            )
+        )
+        return {row.symbol: row for row in rows}
+
+    def last_closes(self, source: str, symbols: Sequence[str]) -> dict[str, tuple[date, Decimal]]:
+        """Return each symbol's newest cached (day, close), for those with any, in one query."""
+        newest = (
+            select(PriceCloseRow.symbol, func.max(PriceCloseRow.day).label("day"))
+            .where(PriceCloseRow.source == source, PriceCloseRow.symbol.in_(symbols))
+            .group_by(PriceCloseRow.symbol)
+            .subquery()
+        )
+        rows = self._session.execute(
+            select(PriceCloseRow.symbol, PriceCloseRow.day, PriceCloseRow.close)
+            .join(
+                newest,
+                (PriceCloseRow.symbol == newest.c.symbol) & (PriceCloseRow.day == newest.c.day),
+            )
+            .where(PriceCloseRow.source == source)
+        )
+        return {symbol: (day, close) for symbol, day, close in rows}
+
+    def closes_of(
+        self, source: str, symbols: Sequence[str], start: date, end: date
+    ) -> dict[str, list[tuple[date, Decimal]]]:
+        """Return the cached closes of `symbols` dated in `[start, end]`, oldest first."""
+        found: dict[str, list[tuple[date, Decimal]]] = {s: [] for s in symbols}
+        rows = self._session.execute(
+            select(PriceCloseRow.symbol, PriceCloseRow.day, PriceCloseRow.close)
+            .where(
+                PriceCloseRow.source == source,
+                PriceCloseRow.symbol.in_(symbols),
+                PriceCloseRow.day >= start,
+                PriceCloseRow.day <= end,
+            )
+            .order_by(PriceCloseRow.symbol, PriceCloseRow.day)
+        )
+        for symbol, day, close in rows:
+            found[symbol].append((day, close))
+        return found
 
     def store(
         self,
