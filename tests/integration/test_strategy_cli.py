@@ -150,3 +150,35 @@ def test_a_live_cycle_with_stale_history_fails_audited_and_sends_nothing(
     kinds = [json.loads(line)["kind"] for line in lines]
     assert kinds[-1] == "cycle_failed"
     assert not {"order_intent", "order_result"} & set(kinds)
+
+
+def test_without_prices_the_simulated_brokers_history_is_read(tmp_path: Path) -> None:
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n[accounts.main]\nbroker = "sim"\n'
+        'strategy = "composite"\n'
+        "[[accounts.main.strategy_params.sleeves]]\n"
+        'name = "core"\nweight = "0.5"\nstrategy = "static"\nparams = { targets = { VTI = "1" } }\n'
+        "[[accounts.main.strategy_params.sleeves]]\n"
+        'name = "risk"\nweight = "0.5"\nstrategy = "hrp"\n'
+        'params = { universe = ["VTI", "BND", "GLD"], lookback_days = 40 }\n'
+    )
+    got = json.loads(invoke("strategy", "weights", "-c", str(config), "--json"))
+    assert set(got["weights"]) == {"VTI", "BND", "GLD"}
+    assert sum(Decimal(w) for w in got["weights"].values()) == 1
+    assert Decimal(got["weights"]["VTI"]) > Decimal("0.5")
+
+
+def test_without_prices_a_broker_without_history_asks_for_them(tmp_path: Path) -> None:
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n[accounts.acct]\n'
+        'broker = "tests.fakes.broker:SECRET_PLUGIN"\nstrategy = "hrp"\n'
+        '[accounts.acct.strategy_params]\nuniverse = ["VTI", "BND"]\n'
+    )
+    env = {
+        "TRIMTAB_ACCOUNTS__ACCT__BROKER_SETTINGS__API_KEY": "key",
+        "TRIMTAB_ACCOUNTS__ACCT__BROKER_SETTINGS__SECRET_KEY": "secret",
+    }
+    out = invoke("strategy", "weights", "-c", str(config), code=2, env=env)
+    assert "has no daily price history; give the closes with --prices" in out
