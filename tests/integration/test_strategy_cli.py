@@ -135,7 +135,7 @@ def test_a_live_cycle_with_stale_history_fails_audited_and_sends_nothing(
     tmp_path: Path,
 ) -> None:
     # The account's history_file ends in 2024, long before the previous session: the
-    # DataError names the strategy, the cycle is audited as failed and nothing is sent.
+    # DataError names the symbol and the day, the cycle is audited as failed, nothing is sent.
     (tmp_path / "prices.csv").write_text(PRICES)
     config = tmp_path / "trimtab.toml"
     config.write_text(
