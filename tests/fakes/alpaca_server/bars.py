@@ -57,19 +57,24 @@ class BarsBook:
     dividends: dict[str, list[tuple[date, Decimal]]] = field(default_factory=dict)
     queries: list[BarsQuery] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _answers: dict[tuple[Any, ...], list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+    """The rows of the query being paged (alpaca-py repeats it per page), built once."""
 
     def set_closes(self, symbol: str, closes: Mapping[date, Decimal]) -> None:
         with self.lock:
+            self._answers.clear()
             self.closes.setdefault(symbol, {}).update(closes)
 
     def add_split(self, symbol: str, ex_date: date, ratio: Decimal) -> None:
         """`ratio` new shares per old one (2 for a 2-for-1 split) from `ex_date`."""
         with self.lock:
+            self._answers.clear()
             self.splits.setdefault(symbol, []).append((ex_date, ratio))
 
     def add_dividend(self, symbol: str, ex_date: date, amount: Decimal) -> None:
         """A cash dividend of `amount` per share, going ex on `ex_date`."""
         with self.lock:
+            self._answers.clear()
             self.dividends.setdefault(symbol, []).append((ex_date, amount))
 
     def requests_for(self, symbol: str) -> int:
@@ -102,13 +107,17 @@ class BarsBook:
         token = query.get("page_token") or ""
         with self.lock:
             self.queries.append(BarsQuery(symbols, start, end, adjustment, feed, not token))
-            rows = [
-                (symbol, bar)
-                for symbol in sorted(set(symbols))
-                for bar in self._bars(state, symbol, start, end, adjustment)
-            ]
+            key = (symbols, start, end, adjustment, state.now().date())
+            rows = self._answers.get(key) if token else None
+            if rows is None:
+                rows = [
+                    (symbol, bar)
+                    for symbol in sorted(set(symbols))
+                    for bar in self._bars(state, symbol, start, end, adjustment)
+                ]
+                self._answers = {key: rows}
         if query.get("sort", "asc") == "desc":
-            rows.sort(key=lambda r: (r[0], r[1]["t"]), reverse=True)
+            rows = sorted(rows, key=lambda r: (r[0], r[1]["t"]), reverse=True)
         offset = int(base64.urlsafe_b64decode(token).decode()) if token else 0
         size = min(limit, self.page_size)
         bars: dict[str, list[dict[str, Any]]] = {}
