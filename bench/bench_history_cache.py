@@ -65,20 +65,21 @@ def run(days: int, symbols: int, cycles: int, cached: bool) -> dict[str, float]:
         per_day: list[int] = []
         worst = 0
         seconds: list[float] = []
+        later: list[float] = []
         run_days = sessions(date(2026, 6, 1), days)
         for n, day in enumerate(run_days):
             if n == days // 2:  # S000 splits 2-for-1: its adjusted closes before today halve
                 fake.bars.add_split(names[0], day, Decimal(2))
             now[0] = datetime(day.year, day.month, day.day, 16, tzinfo=UTC)  # 12:00 New York
             before = Counter({s: fake.bars.requests_for(s) for s in names})
-            for _ in range(cycles):
+            for cycle in range(cycles):
                 cache = HistoryCache(
                     broker, "alpaca:bench", database if cached else None, lambda: now[0]
                 )
                 end = previous_session(day, EXCHANGE)
                 started = time.perf_counter()
                 cache.closes(needs.symbols, end - timedelta(days=needs.calendar_days()), end)
-                seconds.append(time.perf_counter() - started)
+                (seconds if cycle == 0 else later).append(time.perf_counter() - started)
             after = Counter({s: fake.bars.requests_for(s) for s in names})
             made = after - before
             per_day.append(sum(made.values()))
@@ -91,7 +92,8 @@ def run(days: int, symbols: int, cycles: int, cached: bool) -> dict[str, float]:
             "later_days": statistics.mean(per_day[1:]) if len(per_day) > 1 else 0.0,
             "worst_per_symbol_day": worst,
             "pages": fake.bars.pages,
-            "median_ms": statistics.median(seconds) * 1000,
+            "median_ms": statistics.median(seconds[1:] or seconds) * 1000,
+            "later_ms": statistics.median(later) * 1000 if later else 0.0,
         }
 
 
@@ -109,8 +111,8 @@ def main() -> None:
         print(
             f"{label:>8}: symbols named in queries {got['queries']} ({got['first_day']} on day 1, "
             f"{got['later_days']:.2f}/day after; at most {got['worst_per_symbol_day']} per "
-            f"symbol per day); HTTP requests {got['pages']}; history read median "
-            f"{got['median_ms']:.1f} ms"
+            f"symbol per day); HTTP requests {got['pages']}; median read: a day's first "
+            f"{got['median_ms']:.1f} ms (day 1 left out), its later {got['later_ms']:.1f} ms"
         )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -141,8 +142,15 @@ class BarsBook:
                 return []
             days = trading_days(start.date() - timedelta(days=1), end.date(), state.holidays)
             given = dict.fromkeys(days, state.prices[symbol])
+        days = sorted(given)
+        # Only days near [start, end] can have their New York midnight inside it.
+        near = days[
+            bisect_left(days, start.date() - timedelta(days=1)) : bisect_right(
+                days, end.date() + timedelta(days=1)
+            )
+        ]
         out = []
-        for day in sorted(given):
+        for day in near:
             midnight = datetime.combine(day, datetime.min.time(), EASTERN)
             if day <= today and start <= midnight <= end:
                 out.append(_bar(midnight, given[day] * self._factor(symbol, day, adjustment)))
