@@ -248,9 +248,7 @@ def cycle_history(
             f"{f'broker {broker_name}' if broker is not None else 'a plan without a broker'} "
             "gives none; set history_file (date,SYM1,SYM2,...) in the account's config"
         )
-    cache = HistoryCache(
-        broker, f"{broker_name.removeprefix('broker ')}:{account}", database, clock
-    )
+    cache = HistoryCache(broker, f"{broker_name}:{account}", database, clock)
     start = end - timedelta(days=needs.calendar_days())
     series: Mapping[str, Sequence[tuple[date, Decimal]]] = cache.closes(needs.symbols, start, end)
     if log is not None:
@@ -310,7 +308,7 @@ def _check_current(history: CloseHistory, symbols: Collection[str], end: date, s
         if last is None or last < end:
             ends = f"ends {last}" if last is not None else "has no close"
             raise DataError(
-                f"price history of {symbol} from {source} {ends}; the close of {end} (the "
-                f"previous session) should be known: refresh the history, or check {symbol} "
-                "is still listed"
+                f"price history of {symbol} from {source} {ends}; the close of {end} should "
+                "be known (the decision uses the closes through that session): refresh the "
+                f"history, or check that {symbol} still trades"
             )
