@@ -255,30 +255,6 @@ class Engine:
         now = self._clock()
         exchange = self._settings.exchange
         today = trading_day(now, exchange)
-        # Closes through the previous session, from the account's file or the broker via
-        # the cache (daemon.cycle.history); bad history fails this account's cycle only.
-        looked_back = account_history(
-            strategy,
-            settings=self._settings,
-            account=account,
-            broker=broker,
-            database=self._database,
-            clock=lambda: now,
-            log=log,
-        )
-        context = StrategyContext(
-            trading_day=today,
-            account=account,
-            account_type=settings.type,
-            cash=snapshot.cash,
-            holdings={p.symbol: p.qty for p in snapshot.positions},
-            prices={s: q.price for s, q in snapshot.quotes.items()},
-            history=looked_back.history,
-            history_expected_through=looked_back.expected_through,
-            yields=broker_yields(
-                strategy, broker, {s: q.price for s, q in snapshot.quotes.items()}, today
-            ),
-        )
         self._audit(SnapshotTaken(snapshot), account, cycle_id)
         if submit:  # the broker's valuation and new flows, for returns; never fails the cycle
             record_point(
@@ -299,6 +275,30 @@ class Engine:
             now=now,
             broker=broker if submit else None,
             cycle_id=cycle_id,
+        )
+        # Closes through the previous session, from the account's file or the broker via
+        # the cache (daemon.cycle.history), and yields from its dividends; bad history fails
+        # this account's cycle only, after its snapshot was audited.
+        looked_back = account_history(
+            strategy,
+            settings=self._settings,
+            account=account,
+            broker=broker,
+            database=self._database,
+            clock=lambda: now,
+            log=log,
+        )
+        prices = {s: q.price for s, q in snapshot.quotes.items()}
+        context = StrategyContext(
+            trading_day=today,
+            account=account,
+            account_type=settings.type,
+            cash=snapshot.cash,
+            holdings={p.symbol: p.qty for p in snapshot.positions},
+            prices=prices,
+            history=looked_back.history,
+            history_expected_through=looked_back.expected_through,
+            yields=broker_yields(strategy, broker, prices, today),
         )
         targets = strategy.targets(context)
         with self._database.transaction() as session:

@@ -172,6 +172,8 @@ def test_stale_alpaca_bars_fail_the_cycle_naming_symbol_and_day(alpaca: AlpacaCy
     assert outcome.startswith("failed: DataError: price history of BND from broker alpaca ends ")
     assert "2026-11-25; the close of 2026-11-27" in outcome
     assert "price history of BND" in last_failure(alpaca.app, "main")
+    with alpaca.app.database.transaction() as session:  # the snapshot was audited first
+        assert AuditLog(session).latest("snapshot", "main") is not None
     assert intents(alpaca.app, "main") == []
     assert alpaca.fake.count("POST", "/v2/orders") == 0
 
