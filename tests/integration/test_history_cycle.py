@@ -142,6 +142,10 @@ def test_a_momentum_cycle_on_alpaca_buys_the_leader_from_cached_bars(
     assert alpaca.fake.bars.queries[-1].start.date() == date(2026, 11, 27)  # the overlap day
     # Both symbols shared each query: one for the first window, one for the new day.
     assert [q.symbols for q in alpaca.fake.bars.queries] == [("BND", "VTI"), ("BND", "VTI")]
+    # `trimtab plan` against the broker reads the same cached history: no request.
+    planned = alpaca.app.engine(fill_timeout=2).plan("main")
+    assert planned.outcome == "planned", planned.error
+    assert alpaca.requests() == {"VTI": 2, "BND": 2}
 
 
 def test_a_split_makes_the_cache_fetch_the_whole_window_again(alpaca: AlpacaCycle) -> None:
