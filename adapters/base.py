@@ -29,6 +29,7 @@ broker it wraps). All of them are reads, so the wrapper retries them.
 | `ReinvestmentHistory` | `reinvestments(since)` | the tax ledger, when `DividendHistory` is absent | reinvested dividends are imported by hand |
 | `PriceHistory` | `daily_closes(symbol, start, end)` | strategies that look back (the sim offers it from its price source) | no history: the snapshot's quotes only |
 | `OrderAbsence` | `absence_rule()`, `orders_submitted(start, end)` | reconciliation (`resolve_unresolved`): when is "no order with this id" final | "not found" is never final: a lost submission stays unresolved (alerted) until `trimtab orders settle` |
+| `BatchPriceHistory` | `daily_closes_of(symbols, start, end)` | the history cache, to ask for many symbols in one request (Alpaca) | one `daily_closes` per symbol |
 
 The data version of this table is `CAPABILITIES`.
 """  # noqa: E501 (a table row per capability reads better than wrapped cells)
@@ -41,6 +42,7 @@ __all__ = [
     "AbsenceRule",
     "AccountCheck",
     "AssetCheck",
+    "BatchPriceHistory",
     "Broker",
     "BrokerChecks",
     "BrokerEnvironment",
@@ -309,6 +311,20 @@ class PriceHistory(Protocol):
     ) -> Sequence[tuple[date, Decimal]]: ...
 
 
+@runtime_checkable
+class BatchPriceHistory(Protocol):
+    """Optional: `PriceHistory` for many symbols in one request (a rate-limited API).
+
+    | method | what it returns | errors |
+    |---|---|---|
+    | `daily_closes_of(symbols, start, end)` | for every requested symbol, what `daily_closes` would return (empty when none) | `TransientBrokerError` |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def daily_closes_of(
+        self, symbols: Collection[str], start: date, end: date
+    ) -> Mapping[str, Sequence[tuple[date, Decimal]]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class AbsenceRule:
     """When a broker's answer "no order with this client order id" is final.
@@ -382,5 +398,6 @@ CAPABILITIES: tuple[Capability, ...] = (
         OrderAbsence,
         (("absence_rule", "order absence rule"), ("orders_submitted", "orders listing")),
     ),
+    Capability(BatchPriceHistory, (("daily_closes_of", "daily closes"),)),
 )
 """Every optional capability, as data: what the retry wrapper forwards and tests check."""

@@ -6,6 +6,7 @@
 | `targets(context)` | yes | weights by symbol (`CASH` allowed), summing to 1 |
 | `allocate(context)` | no | the same weights with a reason for each (`Allocation`, `Explains`) |
 | `history_needs()` | no | the symbols and rows of daily closes it reads (`ReadsHistory`) |
+| `yield_symbols()` | no | the symbols whose trailing yields it reads (`ReadsYields`) |
 
 A strategy is found by an entry point in the `trimtab.strategies` group (or `module:attr`)
 that names a `StrategyPlugin`: its `params_model` validates the account's `strategy_params`
@@ -21,6 +22,7 @@ __all__ = [
     "Allocation",
     "Explains",
     "ReadsHistory",
+    "ReadsYields",
     "Strategy",
     "StrategyContext",
     "StrategyPlugin",
@@ -100,6 +102,14 @@ class ReadsHistory(Protocol):
     """Optional: a strategy that reads daily closes says which, so a caller can fetch them."""
 
     def history_needs(self) -> HistoryNeeds: ...
+
+
+@runtime_checkable
+class ReadsYields(Protocol):
+    """Optional: a strategy that reads trailing yields (`StrategyContext.yields`) says whose,
+    so a caller can work them out from the broker's dividends."""
+
+    def yield_symbols(self) -> frozenset[str]: ...
 
 
 @runtime_checkable

@@ -19,7 +19,14 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from daemon.core.errors import PluginNotFound
-from strategies.base import Allocation, Explains, ReadsHistory, Strategy, StrategyContext
+from strategies.base import (
+    Allocation,
+    Explains,
+    ReadsHistory,
+    ReadsYields,
+    Strategy,
+    StrategyContext,
+)
 from strategies.common import Plugin, finish, pct
 from strategies.history import HistoryNeeds
 from strategies.params import PolicyLimits
@@ -112,6 +119,11 @@ class CompositeStrategy:
             if isinstance(strategy, ReadsHistory):
                 needs |= strategy.history_needs()
         return needs
+
+    def yield_symbols(self) -> frozenset[str]:
+        return frozenset().union(
+            *(s.yield_symbols() for _, s in self.sleeves if isinstance(s, ReadsYields))
+        )
 
     def allocate(self, context: StrategyContext) -> Allocation:
         raw: dict[str, float] = {}

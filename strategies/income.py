@@ -60,6 +60,9 @@ class IncomeStrategy:
     def universe(self) -> frozenset[str]:
         return frozenset(self.params.universe)
 
+    def yield_symbols(self) -> frozenset[str]:
+        return frozenset(self.params.universe)
+
     def targets(self, context: StrategyContext) -> Mapping[str, Decimal]:
         return self.allocate(context).weights
 

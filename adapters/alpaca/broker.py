@@ -15,6 +15,7 @@ Both clients run with `raw_data=True`, a session with timeouts and no SDK retrie
 | `cash_flows(since)` | CSD, CSW and JNLC activities, paged | deposits and withdrawals for returns (`CashFlowReporter`); not executed ones are skipped |
 | `dividends(since)` | non-trade activities, paged | DIV, DIVCGL, DIVCGS, DIVROC, DIVTXEX, DIVNRA, DIVWH, DIVREINV as `Dividend`; other types are skipped, unknown DIV* codes recorded |
 | `daily_bars(symbols, start, end)` | `GET /v2/stocks/bars` (1Day, adjustment all, the configured feed), paged by alpaca-py | closes by New York day |
+| `daily_closes(symbol, start, end)`, `daily_closes_of(symbols, start, end)` | one `daily_bars` query | `PriceHistory`, `BatchPriceHistory`: final closes only (`adapters.alpaca.history`) |
 | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | `BrokerChecks` for `trimtab check` | read-only |
 | `absence_rule()`, `orders_submitted(start, end)` | none; orders listing (status all, `after`/`until`, ascending, pages of 500) | `OrderAbsence`: "not found" is final after `unknown_order_grace_seconds` and a listing that also misses the id |
 | `unknown_values` | none | enum values Alpaca sent that trimtab does not know (also logged once each) |
@@ -33,6 +34,7 @@ from typing import Any, NoReturn
 import structlog
 
 from adapters.alpaca.config import AlpacaSettings
+from adapters.alpaca.history import final_closes
 from adapters.alpaca.orders import PreparedOrder, prepare_order
 from adapters.alpaca.parsing import (
     DIVIDEND_KINDS,
@@ -427,6 +429,17 @@ class AlpacaBroker:
         )
         raw = self._read("daily bars", lambda: self._data.get_stock_bars(request))
         return {s: [(d, c) for d, c in parse_bars(raw, s) if start <= d <= end] for s in wanted}
+
+    def daily_closes(self, symbol: str, start: date, end: date) -> Sequence[tuple[date, Decimal]]:
+        """Return `symbol`'s final adjusted closes in `[start, end]` (`PriceHistory`)."""
+        return self.daily_closes_of([symbol], start, end)[symbol]
+
+    def daily_closes_of(
+        self, symbols: Collection[str], start: date, end: date
+    ) -> Mapping[str, Sequence[tuple[date, Decimal]]]:
+        """Return each symbol's final adjusted closes, in one query (`BatchPriceHistory`)."""
+        now = self._now()
+        return {s: final_closes(c, now) for s, c in self.daily_bars(symbols, start, end).items()}
 
     # -- BrokerChecks -------------------------------------------------------------------------
 

@@ -115,6 +115,7 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     from daemon.core.calendar import market_open
     from daemon.core.decide import CycleState, decide
     from daemon.core.errors import StrategyError
+    from daemon.cycle.history import account_history
     from daemon.cycle.tax import empty_ledger
     from strategies.base import StrategyContext
 
@@ -126,15 +127,28 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     now = app.clock()
     try:
         held = read_holdings(path)
+        today = trading_day(now, app.settings.exchange)
+        strategy = app.strategy(name)
+        # No broker here: a strategy that looks back reads the account's history_file.
+        looked_back = account_history(
+            strategy,
+            settings=app.settings,
+            account=name,
+            broker=None,
+            database=None,
+            clock=lambda: now,
+        )
         context = StrategyContext(
-            trading_day=trading_day(now, app.settings.exchange),
+            trading_day=today,
             account=name,
             account_type=settings.type,
             cash=held.cash,
             holdings=held.holdings,
             prices=held.prices,
+            history=looked_back.history,
+            history_expected_through=looked_back.expected_through,
         )
-        targets = app.strategy(name).targets(context)
+        targets = strategy.targets(context)
         held.require_prices(path, targets)
         decision = decide(
             decision_input(

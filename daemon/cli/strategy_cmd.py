@@ -2,8 +2,9 @@
 weights` (the target weights an account's strategy gives on a day, from a price file).
 
 `strategy weights` reads the history from `--prices` (the simulated broker's CSV format), or
-else asks the account's broker for the closes the strategy reads, when the broker has daily
-history (the `PriceHistory` capability: the simulated broker; not Alpaca yet). Holdings (for
+else reads the account's `history_file`, else asks the account's broker for the closes the
+strategy reads through the history cache (the `PriceHistory` capability: the simulated
+broker, Alpaca's daily bars), through the last session before the day asked about. Holdings (for
 the hysteresis of `momentum` and `trend`, and `max_turnover`) come from `--holdings` (the
 `plan --holdings` file) or are taken as none.
 """
@@ -161,6 +162,7 @@ def weights(
             fail(f"no account {account!r}; accounts: {', '.join(names)}", 2)
         settings = app.settings.account(account)
         strategy = app.strategy(account)
+        expected: date | None = None
         if prices is not None:
             history = read_prices_csv(prices)
             if not history.days:
@@ -168,7 +170,7 @@ def weights(
             on = _parse_day(day) if day else history.days[-1]
         else:
             on = _parse_day(day) if day else trading_day(app.clock(), app.settings.exchange)
-            history = _broker_history(app, account, strategy, on)
+            history, expected = _broker_history(app, account, strategy, on)
         held = read_holdings(holdings) if holdings else None
         context = StrategyContext(
             trading_day=on,
@@ -178,6 +180,7 @@ def weights(
             holdings=held.holdings if held else {},
             prices=held.prices if held else {},
             history=history,
+            history_expected_through=expected,
         )
         if isinstance(strategy, Explains):
             allocation = strategy.allocate(context)
@@ -191,29 +194,38 @@ def weights(
         _print_table(account, settings.strategy, on, allocation)
 
 
-def _broker_history(app: App, account: str, strategy: Strategy, on: date) -> CloseHistory:
-    """Ask the account's broker for the closes the strategy reads, up to `on` (read-only)."""
-    from datetime import timedelta
-
+def _broker_history(
+    app: App, account: str, strategy: Strategy, on: date
+) -> tuple[CloseHistory, date | None]:
+    """Return the closes the strategy reads for day `on`, and the last session they must
+    reach: from the account's `history_file`, else its broker through the history cache
+    (`daemon.cycle.history`, which the live cycle shares)."""
     from adapters.base import PriceHistory
+    from daemon.cycle.history import account_history
     from strategies.base import ReadsHistory
-    from strategies.history import empty_history, from_series
+    from strategies.history import empty_history
 
-    if not isinstance(strategy, ReadsHistory):
-        return empty_history()
-    needs = strategy.history_needs()
-    if not needs.symbols:
-        return empty_history()
+    if not isinstance(strategy, ReadsHistory) or not strategy.history_needs().symbols:
+        return empty_history(), None
+    settings = app.settings.account(account)
     broker = app.broker(account)
-    if not isinstance(broker, PriceHistory):
-        broker_name = app.settings.account(account).broker
+    if settings.history_file is None and not isinstance(broker, PriceHistory):
         fail(
-            f"broker {broker_name} of account {account} has no daily price history; "
-            "give the closes with --prices PRICES.csv (date,SYM1,SYM2,...)",
+            f"broker {settings.broker} of account {account} has no daily price history; "
+            "give the closes with --prices PRICES.csv (date,SYM1,SYM2,...), or set "
+            "history_file in the account's config",
             2,
         )
-    start = on - timedelta(days=needs.calendar_days())
-    return from_series({s: broker.daily_closes(s, start, on) for s in sorted(needs.symbols)})
+    looked_back = account_history(
+        strategy,
+        settings=app.settings,
+        account=account,
+        broker=broker,
+        database=app.database,
+        clock=app.clock,
+        on=on,
+    )
+    return looked_back.history, looked_back.expected_through
 
 
 def _parse_day(text: str) -> date:

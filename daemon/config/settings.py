@@ -255,6 +255,11 @@ class AccountSettings(_Closed):
     strategy_params: dict[str, Any] = Field(
         default_factory=dict, description="Strategy parameters, validated by the plugin."
     )
+    history_file: Path | None = Field(
+        None,
+        description="Daily closes (date,SYM1,SYM2,...; relative to this file) for strategies "
+        "that look back, read instead of the broker's daily history.",
+    )
     bands: BandsSettings = Field(default_factory=BandsSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     tax: TaxSettings = Field(default_factory=TaxSettings, description="Lots, wash sales, gains.")
@@ -569,7 +574,10 @@ def _with_plugin_tables(
         return None, found
     accounts = {
         name: account.model_copy(
-            update={k: tables["accounts"][name][k] for k in ("broker_settings", "strategy_params")}
+            update={
+                **{k: tables["accounts"][name][k] for k in ("broker_settings", "strategy_params")},
+                "history_file": account.history_file and _resolve(config_dir, account.history_file),
+            }
         )
         for name, account in settings.accounts.items()
     }

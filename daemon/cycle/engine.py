@@ -45,9 +45,11 @@ from daemon.core.errors import TransientBrokerError, TrimtabError
 from daemon.core.inputs import planning_input
 from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
+from daemon.cycle.history import account_history
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.tax import TaxCycle
+from daemon.cycle.yields import broker_yields
 from daemon.logs import Log, get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
@@ -257,14 +259,7 @@ class Engine:
             busy = frozenset(o.symbol for o in snapshot.open_orders)
         now = self._clock()
         exchange = self._settings.exchange
-        context = StrategyContext(
-            trading_day=trading_day(now, exchange),
-            account=account,
-            account_type=settings.type,
-            cash=snapshot.cash,
-            holdings={p.symbol: p.qty for p in snapshot.positions},
-            prices={s: q.price for s, q in snapshot.quotes.items()},
-        )
+        today = trading_day(now, exchange)
         self._audit(SnapshotTaken(snapshot), account, cycle_id)
         if submit:  # the broker's valuation and new flows, for returns; never fails the cycle
             record_point(
@@ -285,6 +280,30 @@ class Engine:
             now=now,
             broker=broker if submit else None,
             cycle_id=cycle_id,
+        )
+        # Closes through the previous session, from the account's file or the broker via
+        # the cache (daemon.cycle.history), and yields from its dividends; bad history fails
+        # this account's cycle only, after its snapshot was audited.
+        looked_back = account_history(
+            strategy,
+            settings=self._settings,
+            account=account,
+            broker=broker,
+            database=self._database,
+            clock=lambda: now,
+            log=log,
+        )
+        prices = {s: q.price for s, q in snapshot.quotes.items()}
+        context = StrategyContext(
+            trading_day=today,
+            account=account,
+            account_type=settings.type,
+            cash=snapshot.cash,
+            holdings={p.symbol: p.qty for p in snapshot.positions},
+            prices=prices,
+            history=looked_back.history,
+            history_expected_through=looked_back.expected_through,
+            yields=broker_yields(strategy, broker, prices, today),
         )
         targets = strategy.targets(context)
         with self._database.transaction() as session:

@@ -12,6 +12,7 @@ def full_metadata() -> MetaData:
     import daemon.store.daemon_models
     import daemon.store.models
     import daemon.store.performance_models
+    import daemon.store.price_history
     import daemon.store.tax_models  # noqa: F401
     from daemon.store.base import Base
 

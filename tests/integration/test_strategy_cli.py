@@ -131,16 +131,21 @@ def test_a_config_naming_the_example_plugin_is_accepted(tmp_path: Path) -> None:
     assert got["weights"] == {"BND": "0.500000000", "VTI": "0.500000000"}
 
 
-def test_a_live_cycle_without_history_fails_audited_and_sends_nothing(tmp_path: Path) -> None:
-    # The cycle does not fetch history yet: a strategy that needs it stops the account's
-    # cycle with a DataError naming the strategy, and nothing is sent.
+def test_a_live_cycle_with_stale_history_fails_audited_and_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    # The account's history_file ends in 2024, long before the previous session: the
+    # DataError names the symbol and the day, the cycle is audited as failed, nothing is sent.
+    (tmp_path / "prices.csv").write_text(PRICES)
     config = tmp_path / "trimtab.toml"
     config.write_text(
         f'state_dir = "{tmp_path / "state"}"\n[accounts.main]\nbroker = "sim"\n'
-        'strategy = "hrp"\n[accounts.main.strategy_params]\nuniverse = ["VTI", "BND"]\n'
+        'strategy = "hrp"\nhistory_file = "prices.csv"\n[accounts.main.strategy_params]\n'
+        'universe = ["VTI", "BND"]\n'
     )
     out = invoke("run", "--once", "-c", str(config), code=1)
-    assert "DataError: strategy hrp: no price history; it needs 253 daily closes" in out
+    assert "DataError: price history of BND from history_file" in out
+    assert "ends 2024-01-09; the close of" in out
     lines = invoke("audit", "-c", str(config), "--json").splitlines()
     kinds = [json.loads(line)["kind"] for line in lines]
     assert kinds[-1] == "cycle_failed"

@@ -17,6 +17,7 @@ from adapters.base import (
     CAPABILITIES,
     AccountCheck,
     AssetCheck,
+    BatchPriceHistory,
     BrokerChecks,
     CashFlowReporter,
     DividendHistory,
@@ -112,6 +113,7 @@ def test_the_table_names_every_method_of_every_capability() -> None:
         ReinvestmentHistory,
         PriceHistory,
         OrderAbsence,
+        BatchPriceHistory,
     }
     for capability in CAPABILITIES:
         declared = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,9 +15,6 @@ from tests.fakes.alpaca_server.state import (
     stamp,
     trading_days,
 )
-
-BARS_PAGE = 3
-"""Bars per page of `GET /v2/stocks/bars`, small so alpaca-py's paging is exercised."""
 
 
 def clock_json(state: AlpacaState) -> dict[str, Any]:
@@ -113,35 +110,3 @@ def latest_trades_json(state: AlpacaState, symbols: Sequence[str]) -> dict[str, 
                 if s in state.prices
             }
         }  # fmt: skip
-
-
-def bars_json(state: AlpacaState, query: Mapping[str, str]) -> dict[str, Any]:
-    """`GET /v2/stocks/bars` of daily bars: one bar per trading day at the current price,
-    paged `BARS_PAGE` bars at a time across all symbols."""
-    symbols = [s for s in query.get("symbols", "").split(",") if s]
-    try:
-        start = datetime.fromisoformat(query["start"].replace("Z", "+00:00"))
-        end_text = query.get("end")
-        end = datetime.fromisoformat(end_text.replace("Z", "+00:00")) if end_text else state.now()
-    except (KeyError, ValueError) as exc:
-        raise Refusal(400, 40010001, "start is required") from exc
-    if start.tzinfo is None:  # alpaca-py sends naive UTC
-        start, end = (
-            start.replace(tzinfo=UTC),
-            end.replace(tzinfo=UTC) if end.tzinfo is None else end,
-        )
-    rows = []
-    with state.lock:
-        for symbol in symbols:
-            if symbol not in state.prices:
-                continue
-            for day in trading_days(start.date() - timedelta(days=1), end.date(), state.holidays):
-                if start <= datetime.combine(day, datetime.min.time(), EASTERN) <= end:
-                    rows.append((symbol, _bar(day, state.prices[symbol])))
-    offset = int(query.get("page_token") or 0)
-    page = rows[offset : offset + BARS_PAGE]
-    bars: dict[str, list[dict[str, Any]]] = {}
-    for symbol, bar in page:
-        bars.setdefault(symbol, []).append(bar)
-    following = offset + BARS_PAGE
-    return {"bars": bars, "next_page_token": str(following) if following < len(rows) else None}

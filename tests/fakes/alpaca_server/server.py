@@ -36,8 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.alpaca_server.bars import BarsBook
 from tests.fakes.alpaca_server.market import (
-    bars_json,
     calendar_json,
     clock_json,
     latest_trades_json,
@@ -126,6 +126,7 @@ class FakeAlpaca:
         self.latency = latency
         self.rate_limit = rate_limit
         self.requests: list[Recorded] = []
+        self.bars = BarsBook()
         self.faults: list[Fault] = []
         self.on_change: Any = None
         self._window: tuple[int, int] = (0, 0)
@@ -291,7 +292,7 @@ class FakeAlpaca:
         if path == "/v2/stocks/trades/latest":
             return latest_trades_json(state, symbols)
         if path == "/v2/stocks/bars":
-            return bars_json(state, query)
+            return self.bars.answer(state, query)
         raise Refusal(404, 40410000, f"no route GET {path}")
 
     def _orders(self, query: dict[str, str]) -> list[dict[str, Any]]:

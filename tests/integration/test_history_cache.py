@@ -1,0 +1,91 @@
+"""The history cache's rule (`daemon.cycle.history.HistoryCache`) on real databases, with a
+price source that answers from a table and counts what it is asked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from daemon.cycle.history import HistoryCache
+from daemon.store.db import Database
+
+D = Decimal
+AT = datetime(2026, 12, 1, 17, tzinfo=UTC)
+FRIDAY = date(2026, 11, 27)
+
+
+class TableSource:
+    """A `PriceHistory` from a dict of closes; `asked` records every (symbol, start, end)."""
+
+    def __init__(self, closes: dict[str, dict[date, Decimal]]) -> None:
+        self.closes = closes
+        self.asked: list[tuple[str, date, date]] = []
+
+    def daily_closes(self, symbol: str, start: date, end: date) -> Sequence[tuple[date, Decimal]]:
+        self.asked.append((symbol, start, end))
+        series = self.closes.get(symbol, {})
+        return [(d, series[d]) for d in sorted(series) if start <= d <= end]
+
+
+def weekdays(first: date, last: date) -> list[date]:
+    span = (last - first).days + 1
+    return [first + timedelta(days=i) for i in range(span) if (first + timedelta(i)).weekday() < 5]
+
+
+def table(last: date) -> dict[str, dict[date, Decimal]]:
+    days = weekdays(date(2026, 9, 1), last)
+    return {"VTI": {d: D(100) + i for i, d in enumerate(days)}}
+
+
+def cache(source: TableSource, database: Database | None) -> HistoryCache:
+    return HistoryCache(source, "test:main", database, lambda: AT)
+
+
+def test_a_close_that_has_not_come_is_asked_for_again_until_it_has(database: Database) -> None:
+    source = TableSource(table(FRIDAY - timedelta(days=1)))  # Friday's close is late
+    start, end = date(2026, 10, 1), FRIDAY
+    got = cache(source, database).closes(["VTI"], start, end)
+    assert got["VTI"][-1][0] == FRIDAY - timedelta(days=1)
+    cache(source, database).closes(["VTI"], start, end)
+    assert len(source.asked) == 2  # asked again: Friday's close may have come
+    source.closes = table(FRIDAY)
+    assert cache(source, database).closes(["VTI"], start, end)["VTI"][-1][0] == FRIDAY
+    cache(source, database).closes(["VTI"], start, end)
+    assert len(source.asked) == 3  # now covered: not asked again
+    assert source.asked[-1] == ("VTI", FRIDAY - timedelta(days=1), FRIDAY)  # the overlap day
+
+
+def test_a_longer_window_fetches_from_its_new_start(database: Database) -> None:
+    source = TableSource(table(FRIDAY))
+    cache(source, database).closes(["VTI"], date(2026, 11, 1), FRIDAY)
+    got = cache(source, database).closes(["VTI"], date(2026, 10, 1), FRIDAY)
+    assert source.asked == [
+        ("VTI", date(2026, 11, 1), FRIDAY),
+        ("VTI", date(2026, 10, 1), FRIDAY),
+    ]
+    assert got["VTI"][0][0] == date(2026, 10, 1)
+    assert got["VTI"] == [(d, c) for d, c in sorted(source.closes["VTI"].items())
+                          if date(2026, 10, 1) <= d <= FRIDAY]  # fmt: skip
+
+
+def test_a_changed_overlap_replaces_the_window_and_an_unknown_symbol_stays_empty(
+    database: Database,
+) -> None:
+    source = TableSource(table(FRIDAY))
+    start = date(2026, 10, 1)
+    cache(source, database).closes(["VTI", "NOPE"], start, FRIDAY)
+    # A dividend went ex on Monday: every earlier adjusted close moved down by 1%.
+    source.closes = {"VTI": {d: (c * D("0.99") if d < date(2026, 11, 30) else c)
+                             for d, c in table(date(2026, 11, 30))["VTI"].items()}}  # fmt: skip
+    got = cache(source, database).closes(["VTI", "NOPE"], start, date(2026, 11, 30))
+    assert got["NOPE"] == []
+    assert got["VTI"] == [(d, c) for d, c in sorted(source.closes["VTI"].items()) if d >= start]
+    assert [a[1] for a in source.asked if a[0] == "VTI"] == [start, FRIDAY, start]
+
+
+def test_without_a_database_every_read_asks_the_source() -> None:
+    source = TableSource(table(FRIDAY))
+    for _ in range(2):
+        cache(source, None).closes(["VTI"], date(2026, 11, 1), FRIDAY)
+    assert len(source.asked) == 2
