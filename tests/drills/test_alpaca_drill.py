@@ -4,12 +4,13 @@ The fake runs in this process (only trimtab is killed), so the account outlives 
 process. Each point starts from a fresh account that needs sells and buys, kills trimtab
 while a chosen request is held by the fake (before or after the fake acted on it), restarts
 trimtab without faults until a run succeeds, and then checks:
-- Alpaca holds exactly the orders of an uninterrupted run (symbol, side, quantity), each
-  client order id once, each one of trimtab's intents;
+- Alpaca holds the orders of an uninterrupted run (quantity per symbol and side: a buy
+  Alpaca's buying-power hold shrank is topped up in pieces that depend on when the run was
+  cut), each client order id once, each one of trimtab's intents;
 - no intent is left planned/submitting/unknown/open, and each agrees with Alpaca's order;
 - every FILL activity is recorded by trimtab exactly once;
-- planning again yields no orders, but buys of the cash Alpaca's buying-power hold kept back
-  (at most 4% of what was bought, plus whole-share rounding; `not_residue`).
+- planning again yields no orders: the cash Alpaca's buying-power hold kept back was spent by
+  the same cycle's top-ups.
 The CI-time set is small (one point per kind); the sim's drill suite covers random moments.
 """
 
@@ -29,8 +30,7 @@ import pytest
 from sqlalchemy import select
 
 from daemon.bootstrap import open_app
-from daemon.core.domain import OrderStatus, Side
-from daemon.core.planner import Plan, PlannedOrder
+from daemon.core.domain import OrderStatus
 from daemon.store.models import FillRow, OrderIntentRow
 from tests.drills.scenario import RUN_TIMEOUT, TRIMTAB
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, FakeAlpaca, Fault
@@ -213,28 +213,10 @@ def inspect(fake: FakeAlpaca, directory: Path) -> list[str]:
         if report.plan is None:
             problems.append(f"planning again failed: {report.error}")
         else:
-            problems += [f"still plans {o.reason}" for o in not_residue(report.plan, fake)]
+            problems += [f"still plans {o.reason}" for o in report.plan.orders]
     finally:
         app.close()
     return problems
-
-
-def not_residue(plan: Plan, fake: FakeAlpaca) -> list[PlannedOrder]:
-    """Return the orders of planning again, less the reinvestment of what Alpaca's hold kept.
-
-    Buys are sized so that what Alpaca holds for them while open (market buys 2.5% to 4%
-    above the price; trimtab sizes at 4%) fits the cash after the sells, so up to 4% of what
-    was bought, plus less than a share of each symbol (whole shares), is left in cash and
-    the next plan buys it "from excess cash". Anything else, or more, is a real leftover.
-    """
-    with fake.state.lock:
-        buys = [o for o in fake.state.orders if o.side == "buy" and o.filled_qty > 0]
-        bought = sum((o.filled_notional for o in buys), Decimal(0))
-        rounding = sum((fake.state.prices[o.symbol] for o in buys), Decimal(0))
-    residue = [o for o in plan.orders if o.side is Side.BUY and "from excess cash" in o.reason]
-    if sum((o.notional for o in residue), Decimal(0)) > bought * Decimal("0.04") + rounding:
-        return list(plan.orders)
-    return [o for o in plan.orders if o not in residue]
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +228,11 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
 def test_the_uninterrupted_run_is_clean(reference: Outcome) -> None:
     assert reference.problems == []
     sides = Counter(side for _symbol, side, _qty in reference.orders.elements())
-    assert sides == {"sell": 3, "buy": 2}
+    # Three sells and two planned buys, plus the rest of the buys Alpaca's hold shrank
+    # (bought in the same cycle once their first pieces filled).
+    assert sides["sell"] == 3
+    assert sides["buy"] >= 2
+    assert {s for s, side, _q in reference.orders.elements() if side == "buy"} == {"VTI", "VXUS"}
 
 
 @pytest.mark.parametrize("point", POINTS, ids=[p.id for p in POINTS])
@@ -263,20 +249,30 @@ def test_a_killed_or_unanswered_run_ends_in_exactly_the_planned_orders(
         return
     # A kill before a POST reached Alpaca may leave a `never_reached` intent too (found after
     # the grace by a restart); the orders at Alpaca are the uninterrupted run's all the same,
-    # but for the hold's cash a later forced run may buy back.
-    assert reference.orders - outcome.orders == Counter()  # nothing planned is missing
-    # A run that went to its end is followed by another forced run (the restart loop): that
-    # one may buy back the cash Alpaca's hold kept (see `not_residue`), nothing else.
-    assert held_back_buys(outcome.orders - reference.orders, reference) == []
+    # summed per symbol and side: how a buy splits into the piece Alpaca's hold allowed and
+    # its rest depends on when the run was cut, never what is bought in all.
+    assert differences(totals(reference.orders), totals(outcome.orders)) == []
 
 
-def held_back_buys(extra: Counter[tuple[str, str, Decimal]], reference: Outcome) -> list[str]:
-    """Return the extra orders that are not a reinvestment of the hold's cash."""
-    prices = household().prices
-    buys = [(s, q) for s, side, q in reference.orders.elements() if side == "buy"]
-    allowance = sum((q * prices[s] * Decimal("0.04") + prices[s] for s, q in buys), Decimal(0))
-    spent = sum((q * prices[s] for s, side, q in extra.elements() if side == "buy"), Decimal(0))
-    others = [f"{s} {side} {q}" for s, side, q in extra.elements() if side != "buy"]
-    if spent > allowance:
-        others.append(f"buys of ${spent} after the run, more than the hold's ${allowance}")
-    return others
+def totals(orders: Counter[tuple[str, str, Decimal]]) -> dict[tuple[str, str], Decimal]:
+    """Quantity per (symbol, side), whatever pieces it was sent in."""
+    summed: dict[tuple[str, str], Decimal] = {}
+    for symbol, side, qty in orders.elements():
+        summed[(symbol, side)] = summed.get((symbol, side), Decimal(0)) + qty
+    return summed
+
+
+def differences(
+    reference: dict[tuple[str, str], Decimal], outcome: dict[tuple[str, str], Decimal]
+) -> list[str]:
+    """What the outcome sold or bought differently from the uninterrupted run.
+
+    Sells must match exactly. A buy may differ by less than one share: a buy cut short and
+    re-planned by the restart is sized again at whole shares from the cash then.
+    """
+    found = []
+    for key in sorted(reference.keys() | outcome.keys()):
+        want, got = reference.get(key, Decimal(0)), outcome.get(key, Decimal(0))
+        if got != want if key[1] == "sell" else abs(got - want) >= 1:
+            found.append(f"{key[1]} {key[0]}: {got}, the uninterrupted run {want}")
+    return found

@@ -124,7 +124,8 @@ def test_a_momentum_cycle_on_alpaca_buys_the_leader_from_cached_bars(
     alpaca: AlpacaCycle,
 ) -> None:
     assert alpaca.run() == "succeeded"
-    assert intents(alpaca.app, "main") == [(Side.BUY, "VTI")]
+    # VTI only: the planned buy, and its rest once Alpaca's buying-power hold was released.
+    assert set(intents(alpaca.app, "main")) == {(Side.BUY, "VTI")}
     assert alpaca.requests() == {"VTI": 1, "BND": 1}
     asked = alpaca.fake.bars.queries[0]
     assert (asked.adjustment, asked.feed) == ("all", "iex")
