@@ -1,8 +1,9 @@
 """Whatever the household did before, a plan that passed the guards creates no wash sale.
 
 Random trade histories over three accounts (taxable, a spouse's, an IRA) and a group of two
-substantially identical symbols; a random plan for one account; the guards with
-`buys = "block"` and `loss_sales` of `defer` or `choose_other_lots`. The plan as adjusted is
+substantially identical symbols, with shares sold on a loss sale's day counted as replacements
+or not; a random plan for one account; the guards with `buys = "block"` and `loss_sales` of
+`defer` or `choose_other_lots`. The plan as adjusted is
 then traded (appended to the history, today) and the whole history replayed by the engine:
 no sale of the plan is washed, and no earlier loss is washed more than before. And random
 lots with a gains budget: the plan's sells never realize more than the budget per term.
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from daemon.core.domain import AccountType, Side
 from daemon.core.planner import PlannedOrder
 from daemon.core.tax.tax_step import apply_tax
+from daemon.core.tax.types import SameDayReplacements
 from tests.fakes.tax_household import TODAY, Household, order, plan_of
 from tests.fakes.tax_household import settings as tax_settings
 from tests.hypothesis_profiles import scaled
@@ -53,9 +55,13 @@ plans = st.lists(
 )
 
 
-def history(items: list[tuple[str, str, int, int, int, bool]], bases: list[int]) -> Household:
+def history(
+    items: list[tuple[str, str, int, int, int, bool]],
+    bases: list[int],
+    same_day: SameDayReplacements = SameDayReplacements.COUNT,
+) -> Household:
     """Every account starts with 10 shares of every symbol, bought 200 days ago."""
-    house = Household(groups=[["VTI", "VTSAX"]])
+    house = Household(groups=[["VTI", "VTSAX"]], same_day=same_day)
     house.account("brokerage")
     house.account("spouse", owner="spouse")
     house.account("ira", AccountType.ROTH_IRA)
@@ -100,6 +106,7 @@ def planned(
     plan_items=plans,
     account=st.sampled_from(("brokerage", "ira")),
     choose_lots=st.booleans(),
+    same_day=st.sampled_from(list(SameDayReplacements)),
 )
 # Issue 13: the spouse's loss today had taken today's VTI buys as replacements; the plan's
 # VTSAX loss comes from an older lot, so the day's settlement gives it those shares first.
@@ -109,6 +116,15 @@ def planned(
     plan_items=[("VTSAX", Side.SELL, 1)],
     account="brokerage",
     choose_lots=False,
+    same_day=SameDayReplacements.EXCLUDE,
+)
+@example(
+    items=[("brokerage", "VTI", 0, 1, 70, False)] * 6 + [("spouse", "VTI", 0, 6, 70, True)],
+    bases=[70, 130, 70, 130, 70, 70, 70, 70, 70],
+    plan_items=[("VTSAX", Side.SELL, 1)],
+    account="brokerage",
+    choose_lots=False,
+    same_day=SameDayReplacements.COUNT,
 )
 def test_a_guarded_plan_creates_no_wash_sale(
     items: list[tuple[str, str, int, int, int, bool]],
@@ -116,8 +132,9 @@ def test_a_guarded_plan_creates_no_wash_sale(
     plan_items: list[tuple[str, Side, int]],
     account: str,
     choose_lots: bool,
+    same_day: SameDayReplacements,
 ) -> None:
-    house = history(items, bases)
+    house = history(items, bases, same_day)
     before = {s.id: s.disallowed for s in house.book().sales}
     policy = (
         tax_settings(lot_method="specific", wash_sale={"loss_sales": "choose_other_lots"})

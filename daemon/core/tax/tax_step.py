@@ -336,10 +336,7 @@ def _redrift(
         if not row.managed or (after == row.qty_after and decision is None):
             rows.append(row)
             continue
-        note = row.note
-        if decision is not None:
-            until = f" until {decision.until}" if decision.until else ""
-            note = f"tax: {decision.action}{until}"
+        note = row.note if decision is None else _note(decision)
         weight = after * row.price / nav if nav > 0 else _ZERO
         rows.append(dataclasses.replace(row, qty_after=after, weight_after=weight, note=note))
     return tuple(rows)
@@ -353,4 +350,19 @@ def _picks(preview: SalePreview) -> tuple[LotPick, ...]:
 
 
 def _short(decisions: Sequence[TaxDecision]) -> list[str]:
-    return [f"{d.symbol} {d.action}" for d in decisions[:10]]
+    return [f"{d.symbol} {d.action.label}" for d in decisions[:10]]
+
+
+def _note(decision: TaxDecision) -> str:
+    """Return a drift row's note on what the tax step did to it, in words."""
+    action, until = decision.action, decision.until
+    label = action.label
+    if action is TaxAction.REDIRECTED and decision.alternate:
+        label = f"{decision.alternate} bought instead"
+    if action is TaxAction.ALLOWED:
+        label += f" ({money(decision.disallowed)} disallowed)"
+    if until is None:
+        return f"tax: {label}"
+    if action is TaxAction.DEFERRED:
+        return f"tax: {label} to {until} (wash sale)"  # `until` is the first day it can sell
+    return f"tax: {label}, wash-sale window until {until}"
