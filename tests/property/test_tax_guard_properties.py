@@ -3,10 +3,11 @@
 Random trade histories over three accounts (taxable, a spouse's, an IRA) and a group of two
 substantially identical symbols, with shares sold on a loss sale's day counted as replacements
 or not; a random plan for one account; the guards with `buys = "block"` and `loss_sales` of
-`defer` or `choose_other_lots`. The plan as adjusted is
-then traded (appended to the history, today) and the whole history replayed by the engine:
-no sale of the plan is washed, and no earlier loss is washed more than before. And random
-lots with a gains budget: the plan's sells never realize more than the budget per term.
+`defer` or `choose_other_lots`, and at times a gains budget (which cuts sells) and harvesting
+(which adds loss sells and alternate buys). The plan as adjusted is then traded (appended to
+the history, today) and the whole history replayed by the engine: no sale of the plan is
+washed, and no earlier loss is washed more than before. And random lots with a gains budget:
+the plan's sells never realize more than the budget per term.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ def planned(
     account=st.sampled_from(("brokerage", "ira")),
     choose_lots=st.booleans(),
     same_day=st.sampled_from(list(SameDayReplacements)),
+    budget=st.none() | st.integers(min_value=0, max_value=400),
+    harvesting=st.booleans(),
 )
 # Issue 13: the spouse's loss today had taken today's VTI buys as replacements; the plan's
 # VTSAX loss comes from an older lot, so the day's settlement gives it those shares first.
@@ -117,6 +120,8 @@ def planned(
     account="brokerage",
     choose_lots=False,
     same_day=SameDayReplacements.EXCLUDE,
+    budget=None,
+    harvesting=False,
 )
 @example(
     items=[("brokerage", "VTI", 0, 1, 70, False)] * 6 + [("spouse", "VTI", 0, 6, 70, True)],
@@ -125,6 +130,21 @@ def planned(
     account="brokerage",
     choose_lots=False,
     same_day=SameDayReplacements.COUNT,
+    budget=None,
+    harvesting=False,
+)
+# A sibling found by hand (the budget was not drawn then): the gains budget cut a FIFO sell of
+# an old lot at a loss and a lot bought 5 days ago at a gain; the recent shares it no longer
+# sold replaced the loss.
+@example(
+    items=[("brokerage", "VTI", 5, 20, 70, False)] + [("spouse", "BND", 40, 1, 100, False)] * 3,
+    bases=[130, 130, 70, 70, 70, 70, 70, 70, 70],
+    plan_items=[("VTI", Side.SELL, 30)],
+    account="brokerage",
+    choose_lots=False,
+    same_day=SameDayReplacements.EXCLUDE,
+    budget=100,
+    harvesting=False,
 )
 def test_a_guarded_plan_creates_no_wash_sale(
     items: list[tuple[str, str, int, int, int, bool]],
@@ -133,13 +153,22 @@ def test_a_guarded_plan_creates_no_wash_sale(
     account: str,
     choose_lots: bool,
     same_day: SameDayReplacements,
+    budget: int | None,
+    harvesting: bool,
 ) -> None:
     house = history(items, bases, same_day)
     before = {s.id: s.disallowed for s in house.book().sales}
+    extra: dict[str, object] = {}
+    if budget is not None:
+        extra["gains_budget"] = {"short_term": str(budget), "long_term": str(budget)}
+    if harvesting:
+        # BND stands in for the VTI group; min_loss_amount 0: every lot at 5% down qualifies.
+        extra["alternates"] = {"VTI": "BND", "VTSAX": "BND"}
+        extra["harvest"] = {"enabled": True, "min_loss_amount": "0"}
     policy = (
-        tax_settings(lot_method="specific", wash_sale={"loss_sales": "choose_other_lots"})
+        tax_settings(lot_method="specific", wash_sale={"loss_sales": "choose_other_lots"}, **extra)
         if choose_lots
-        else tax_settings(wash_sale={"loss_sales": "defer"})
+        else tax_settings(wash_sale={"loss_sales": "defer"}, **extra)
     )
     ctx = house.context(account, PRICES, settings=policy)
     taxed = apply_tax(plan_of(*planned(house, account, plan_items)), ctx)

@@ -156,10 +156,59 @@ def _sell(
             cut = sale_preview(ctx, order.symbol, allowed, _prefix(preview, allowed))
             if cut is None:
                 return None
+            if cut.disallowed > 0 and not _washed_cut(order, allowed, cut, ctx, decisions, ends):
+                return None
             qty, preview = allowed, cut
         _spend(preview, room)
     previews[order.symbol] = preview
     return order if qty == order.qty else _resized(order, qty, "tax rules")
+
+
+def _washed_cut(
+    order: PlannedOrder,
+    qty: Decimal,
+    cut: SalePreview,
+    ctx: TaxContext,
+    decisions: list[TaxDecision],
+    ends: WindowEnds,
+) -> bool:
+    """Decide a sell the budget cut into a washed one; say whether it still goes ahead.
+
+    Cutting can wash a sale that was not: shares bought in the last 30 days that the whole
+    sale relieved with the loss lots stay held, and replace their loss. The account's
+    loss-sale policy decides, as for any washed sale, except that lots are not chosen again
+    (other lots would have to fit the budget too): it is deferred unless washes are allowed.
+    """
+    until = ends(order.symbol)
+    cause = (
+        f"the {quantity(qty)} sh of {order.symbol} left after the gains budget would be "
+        f"washed ({money(cut.disallowed)} disallowed): shares bought in the last 30 days that "
+        "the whole sale sold would stay held and replace its loss"
+    )
+    if ctx.settings.wash_sale.loss_sales == "allow":
+        decisions.append(
+            TaxDecision(
+                TaxAction.ALLOWED,
+                order.symbol,
+                f"{cause}; allowed by policy",
+                qty_before=qty,
+                qty_after=qty,
+                until=until,
+                disallowed=cut.disallowed,
+            )
+        )
+        return True
+    decisions.append(
+        TaxDecision(
+            TaxAction.DEFERRED,
+            order.symbol,
+            f"{cause}; deferred until after {until}",
+            qty_before=qty,
+            until=until + timedelta(days=1),
+            disallowed=cut.disallowed,
+        )
+    )
+    return False
 
 
 def _budget_room(ctx: TaxContext) -> dict[Term, Decimal | None]:
