@@ -44,6 +44,19 @@ events = st.lists(
     min_size=4,
     max_size=25,
 )
+busy_days = st.lists(
+    st.tuples(
+        st.sampled_from(ACCOUNTS),
+        st.sampled_from(SYMBOLS),
+        st.integers(min_value=0, max_value=3),  # days before today: today's settlement
+        st.integers(min_value=1, max_value=8),
+        st.sampled_from((70, 100, 130)),
+        st.booleans(),
+    ),
+    min_size=4,
+    max_size=25,
+)
+"""Trades of the last few days only, many of them today, as in issue 13's counterexample."""
 plans = st.lists(
     st.tuples(
         st.sampled_from(SYMBOLS),
@@ -147,6 +160,47 @@ def planned(
     harvesting=False,
 )
 def test_a_guarded_plan_creates_no_wash_sale(
+    items: list[tuple[str, str, int, int, int, bool]],
+    bases: list[int],
+    plan_items: list[tuple[str, Side, int]],
+    account: str,
+    choose_lots: bool,
+    same_day: SameDayReplacements,
+    budget: int | None,
+    harvesting: bool,
+) -> None:
+    _check_guarded_plan(
+        items, bases, plan_items, account, choose_lots, same_day, budget, harvesting
+    )
+
+
+@settings(max_examples=scaled(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    items=busy_days,
+    bases=st.lists(st.sampled_from((70, 130)), min_size=9, max_size=9),
+    plan_items=plans,
+    account=st.sampled_from(("brokerage", "ira")),
+    choose_lots=st.booleans(),
+    same_day=st.sampled_from(list(SameDayReplacements)),
+    budget=st.none() | st.integers(min_value=0, max_value=400),
+    harvesting=st.booleans(),
+)
+def test_a_guarded_plan_creates_no_wash_sale_after_a_busy_day(
+    items: list[tuple[str, str, int, int, int, bool]],
+    bases: list[int],
+    plan_items: list[tuple[str, Side, int]],
+    account: str,
+    choose_lots: bool,
+    same_day: SameDayReplacements,
+    budget: int | None,
+    harvesting: bool,
+) -> None:
+    _check_guarded_plan(
+        items, bases, plan_items, account, choose_lots, same_day, budget, harvesting
+    )
+
+
+def _check_guarded_plan(
     items: list[tuple[str, str, int, int, int, bool]],
     bases: list[int],
     plan_items: list[tuple[str, Side, int]],
