@@ -17,7 +17,7 @@ from __future__ import annotations
 
 __all__ = ["PREVIEW_ID", "SalesWhatIf", "preview_sales"]
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
@@ -150,11 +150,18 @@ def _settlement_moves(
     """
     keys = {state.group_key(trade.account, trade.symbol) for trade in trades}
     sales = state.sales
-    # A sale of the group that day or later: its losses were settled without these sales,
-    # and a loss of theirs from an older lot would settle first and take its replacements.
+    # A sale of the group that day: its losses were settled without these sales, and a loss
+    # of theirs from an older lot would settle first and take its replacements.
     for sale in sales[bisect_left(sales, on, key=lambda sale: sale.trade.date) :]:
+        if sale.trade.date > on:
+            break
         if state.group_key(sale.trade.account, sale.trade.symbol) in keys:
             return True
+    # A trade of the group after that day: the finished replay holds lots bought later, and
+    # settled later losses that these sales' losses would come before.
+    later = state.trades[bisect_right(state.trades, on, key=lambda trade: trade.date) :]
+    if any(state.group_key(trade.account, trade.symbol) in keys for trade in later):
+        return True
     if not state.policy.same_day_count:
         return False
     # Shares these sales relieve replace a loss of theirs bought before them (same group,

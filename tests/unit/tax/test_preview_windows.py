@@ -332,3 +332,14 @@ def test_a_preview_on_a_day_with_settled_losses_is_what_the_replay_does(
         assert what_if.disallowed() == (Decimal("15.00"),)
         replayed = trades.book(identical=identical, same_day_replacements=same_day)
         assert book.lots() == replayed.lots(), "the preview changed nothing"
+
+
+def test_a_preview_before_a_later_purchase_does_not_sell_it(trades: Trades) -> None:
+    # The book holds a lot bought after the preview's day: LIFO must not relieve it.
+    trades.buy("2024-01-02", 10, 1000, id="early")
+    trades.buy("2024-03-20", 10, 800, id="later")
+    on = date(2024, 3, 1)
+    book = trades.book()
+    preview = book.preview_sale("brokerage", "X", Decimal(5), on, Decimal(450), LotMethod.LIFO)
+    assert [p.source_id for p in preview.pieces] == ["early"]
+    assert preview.disallowed == 50, "the later purchase, within 30 days, replaces the loss"
