@@ -149,6 +149,13 @@ def _settlement_moves(
     directions, and the sales' groups are replayed instead.
     """
     keys = {state.group_key(trade.account, trade.symbol) for trade in trades}
+    return _book_moves(state, on, keys) or (
+        state.policy.same_day_count and _sold_shares_replace(state, on, trades, parts)
+    )
+
+
+def _book_moves(state: LedgerState, on: date, keys: set[tuple[str, str]]) -> bool:
+    """Say whether the book has trades of the groups `keys` the sales would change."""
     sales = state.sales
     # A sale of the group that day: its losses were settled without these sales, and a loss
     # of theirs from an older lot would settle first and take its replacements.
@@ -160,10 +167,13 @@ def _settlement_moves(
     # A trade of the group after that day: the finished replay holds lots bought later, and
     # settled later losses that these sales' losses would come before.
     later = state.trades[bisect_right(state.trades, on, key=lambda trade: trade.date) :]
-    if any(state.group_key(trade.account, trade.symbol) in keys for trade in later):
-        return True
-    if not state.policy.same_day_count:
-        return False
+    return any(state.group_key(trade.account, trade.symbol) in keys for trade in later)
+
+
+def _sold_shares_replace(
+    state: LedgerState, on: date, trades: Sequence[Trade], parts: Sequence[Sequence[_Part]]
+) -> bool:
+    """Say whether shares the sales relieve may replace a loss of theirs (same-day counted)."""
     # Shares these sales relieve replace a loss of theirs bought before them (same group,
     # bought within the 30 days before): the quick what-if counts only shares still held.
     first_loss: dict[tuple[str, str], tuple[date, int]] = {}
