@@ -72,10 +72,19 @@ class SalesWhatIf:
         self._state = state
         self._on = on
         self._requests = tuple(requests)
-        self._trades, self._parts, consumed = _plan(state, on, self._requests)
+        self._trades = _sales(state, on, self._requests)
+        self._parts: list[list[_Part]] = []
         self._exact: tuple[SalePreview, ...] | None = None
         self._washes: dict[tuple[int, int], tuple[WashAdjustment, ...]] = {}
-        if _settlement_moves(state, on, self._trades, self._parts):
+        keys = {state.group_key(trade.account, trade.symbol) for trade in self._trades}
+        if _book_moves(state, on, keys):
+            # The finished replay's holdings are not those of that day: replay it.
+            self._exact = _replayed(state, on, self._requests, self._trades)
+            return
+        self._parts, consumed = _plan(state, on, self._requests)
+        if state.policy.same_day_count and _sold_shares_replace(
+            state, on, self._trades, self._parts
+        ):
             self._exact = _replayed(state, on, self._requests, self._trades)
         else:
             self._washes = _match(state, on, self._trades, self._parts, consumed)
@@ -115,47 +124,42 @@ class SalesWhatIf:
         )
 
 
-def _plan(
-    state: LedgerState, on: date, requests: Sequence[SaleRequest]
-) -> tuple[list[Trade], list[list[_Part]], dict[int, Decimal]]:
-    """Return the sales as trades, the pieces each relieves, and the shares they take of each."""
+def _sales(state: LedgerState, on: date, requests: Sequence[SaleRequest]) -> list[Trade]:
+    """Return the requested sales as trades; one per account and symbol."""
     seen: set[tuple[str, str]] = set()
     trades: list[Trade] = []
-    chosen_parts: list[list[_Part]] = []
-    consumed: dict[int, Decimal] = {}
     for request in requests:
         key = (request.account, request.symbol)
         if key in seen:
             raise TaxDataError(PREVIEW_ID, "symbol", f"{key[1]} is sold twice in {key[0]}")
         seen.add(key)
-        trade = _trade(state, on, request)
+        trades.append(_trade(state, on, request))
+    return trades
+
+
+def _plan(
+    state: LedgerState, on: date, requests: Sequence[SaleRequest]
+) -> tuple[list[list[_Part]], dict[int, Decimal]]:
+    """Return the pieces each sale relieves, and the shares they take of each piece."""
+    chosen_parts: list[list[_Part]] = []
+    consumed: dict[int, Decimal] = {}
+    for request in requests:
         method = request.method or state.policy.method_for(request.account)
-        held = state.holdings.get(key, [])
+        held = state.holdings.get((request.account, request.symbol), [])
         price = request.proceeds / request.qty
         chosen = select_pieces(held, PREVIEW_ID, request.qty, method, request.picks, on, price)
         for piece, take in chosen:
             consumed[id(piece)] = take
-        trades.append(trade)
         chosen_parts.append(_parts(chosen, request))
-    return trades, chosen_parts, consumed
-
-
-def _settlement_moves(
-    state: LedgerState, on: date, trades: Sequence[Trade], parts: Sequence[Sequence[_Part]]
-) -> bool:
-    """Say whether adding the sales on `on` could change how the book settled a day's losses.
-
-    When it could, the quick what-if over the finished replay may be wrong, in both
-    directions, and the sales' groups are replayed instead.
-    """
-    keys = {state.group_key(trade.account, trade.symbol) for trade in trades}
-    return _book_moves(state, on, keys) or (
-        state.policy.same_day_count and _sold_shares_replace(state, on, trades, parts)
-    )
+    return chosen_parts, consumed
 
 
 def _book_moves(state: LedgerState, on: date, keys: set[tuple[str, str]]) -> bool:
-    """Say whether the book has trades of the groups `keys` the sales would change."""
+    """Say whether the book has trades of the groups `keys` that the sales would change.
+
+    When it has, the quick what-if over the finished replay may be wrong, in both
+    directions, and the sales' groups are replayed instead.
+    """
     sales = state.sales
     # A sale of the group that day: its losses were settled without these sales, and a loss
     # of theirs from an older lot would settle first and take its replacements.
@@ -220,7 +224,12 @@ def _replayed(
         sales.append(replace(trade, id=sale_id))
         if request.method is not None:
             replay.trade_methods[sale_id] = request.method
-    replay.run([*history, *sales])
+    try:
+        replay.run([*history, *sales])
+    except TaxDataError as exc:
+        if exc.trade_id in {sale.id for sale in sales}:  # the what-if's own sale: say so
+            raise TaxDataError(PREVIEW_ID, exc.field_name, exc.problem) from None
+        raise
     realized = {sale.id: sale for sale in replay.sales}
     return tuple(
         SalePreview(
