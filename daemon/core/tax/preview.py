@@ -213,7 +213,7 @@ def _replayed(
     a later trade of the book impossible (a sale of shares they sold).
     """
     keys = {state.group_key(trade.account, trade.symbol) for trade in trades}
-    history = [t for t in state.trades if state.group_key(t.account, t.symbol) in keys]
+    history = state.trades_of(keys)
     taken = {t.id for t in history}
     replay = LedgerState(state.policy)
     sales = []

@@ -226,6 +226,7 @@ class LedgerState:
         """Every trade, in the order replayed (by date; a day's in the given order)."""
         self.trade_methods: dict[str, LotMethod] = {}
         """Lot methods of single sales that differ from their account's (a what-if's)."""
+        self._by_group: dict[tuple[str, str], list[int]] | None = None
         self._gone: dict[int, _Gone] = {}
         self._gone_blocks: list[Block] = []
         self._losses: list[_Loss] = []
@@ -241,6 +242,17 @@ class LedgerState:
                 key = ("", self.policy.identical.key(symbol))
             self._group_keys[(account, symbol)] = key
         return key
+
+    def trades_of(self, keys: Iterable[tuple[str, str]]) -> list[Trade]:
+        """Return the trades of the groups `keys` (see `group_key`), in the order replayed."""
+        if self._by_group is None:
+            # Built on the first what-if that needs it: most books are never asked.
+            self._by_group = {}
+            for n, trade in enumerate(self.trades):
+                key = self.group_key(trade.account, trade.symbol)
+                self._by_group.setdefault(key, []).append(n)
+        found = sorted(n for key in set(keys) for n in self._by_group.get(key, ()))
+        return [self.trades[n] for n in found]
 
     def washable(self, account: str) -> bool:
         """Say whether a loss in `account` can be washed (only taxable losses are deductible)."""
