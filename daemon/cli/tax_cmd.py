@@ -16,7 +16,14 @@ from daemon.cli.tax_ledger_cmd import add_ledger_commands
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.replay import ReplayError, book_to_json, engine_error, read_trades
-from daemon.core.tax.types import HoldingPeriodConvention, LotMethod, TaxDataError, TaxPolicy, View
+from daemon.core.tax.types import (
+    HoldingPeriodConvention,
+    LotMethod,
+    SameDayReplacements,
+    TaxDataError,
+    TaxPolicy,
+    View,
+)
 
 tax_app = typer.Typer(help="Tax lots and wash sales.", no_args_is_help=True)
 add_ledger_commands(tax_app)
@@ -55,6 +62,14 @@ def replay(
         HoldingPeriodConvention,
         typer.Option("--holding-period", help="How a wash moves the replacement's holding period."),
     ] = HoldingPeriodConvention.ADD_DAYS,
+    same_day: Annotated[
+        SameDayReplacements,
+        typer.Option(
+            "--same-day-replacements",
+            help="count: shares sold on a loss sale's day can replace it (as 1099-Bs report); "
+            "exclude: only shares still held at the day's end.",
+        ),
+    ] = SameDayReplacements.COUNT,
     json_output: JsonOption = False,
 ) -> None:
     """Replay a CSV trade list through the wash-sale engine (no database, no config file)."""
@@ -64,6 +79,7 @@ def replay(
         identical=SubstantiallyIdentical.of(groups),
         view=view,
         holding_period=holding_period,
+        same_day_replacements=same_day,
     )
     try:
         rows, row_of = read_trades(trades)

@@ -411,12 +411,15 @@ def _print_csv(rows: tuple[Form8949Row, ...]) -> None:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(_CSV_COLUMNS)
+    from daemon.core.tax.replay import money_text
+
     for r in rows:
+        # Every Decimal of a row is money: written with cents, as the form has them.
         writer.writerow(
             [
                 v.isoformat()
                 if isinstance(v, date)
-                else f"{v:f}"
+                else money_text(v)
                 if isinstance(v, Decimal)
                 else str(v)
                 for v in _row(r).values()

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from daemon.config.settings import Settings
 from daemon.core.domain import AccountType, Side
 from daemon.core.tax.identical import SubstantiallyIdentical
-from daemon.core.tax.types import LotMethod, LotPick, TaxPolicy, Trade
+from daemon.core.tax.types import LotMethod, LotPick, SameDayReplacements, TaxPolicy, Trade
 from daemon.store.tax_models import TaxLotChoiceRow, TaxLotRow, TaxReliefRow, TaxSaleRow
 
 _ZERO = Decimal(0)
@@ -67,10 +67,11 @@ def household_accounts(settings: Settings) -> dict[str, HouseholdAccount]:
 
 
 def tax_policy(settings: Settings) -> TaxPolicy:
-    """Return the engine's policy for the household: lot methods and identical groups."""
+    """Return the engine's policy for the household: lot methods, identical groups, same-day."""
     return TaxPolicy(
         methods={n: a.lot_method for n, a in household_accounts(settings).items()},
         identical=SubstantiallyIdentical.of(settings.tax.substantially_identical),
+        same_day_replacements=SameDayReplacements(settings.tax.same_day_replacements),
     )
 
 

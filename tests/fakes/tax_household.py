@@ -14,7 +14,7 @@ from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.plan_types import TaxContext
 from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.tax_step import realized_this_year
-from daemon.core.tax.types import LotMethod
+from daemon.core.tax.types import LotMethod, SameDayReplacements
 
 D = Decimal
 TODAY = date(2026, 11, 24)
@@ -27,12 +27,14 @@ class Household:
         self,
         groups: Sequence[Sequence[str]] = (),
         methods: Mapping[str, LotMethod] | None = None,
+        same_day: SameDayReplacements = SameDayReplacements.COUNT,
     ) -> None:
         self.trades: list[Trade] = []
         self.types: dict[str, AccountType] = {}
         self.owners: dict[str, str] = {}
         self.identical = SubstantiallyIdentical.of(groups)
         self.methods = dict(methods or {})
+        self.same_day = same_day
 
     def account(self, name: str, type: AccountType = AccountType.TAXABLE, owner: str = "") -> None:
         self.types[name] = type
@@ -63,7 +65,9 @@ class Household:
         return self.trade(Side.SELL, account, symbol, on, qty, amount)
 
     def policy(self) -> TaxPolicy:
-        return TaxPolicy(methods=self.methods, identical=self.identical)
+        return TaxPolicy(
+            methods=self.methods, identical=self.identical, same_day_replacements=self.same_day
+        )
 
     def book(self) -> TaxBook:
         return replay_trades(self.trades, self.policy())

@@ -86,9 +86,10 @@ def test_a_buy_inside_a_spouse_loss_window_is_blocked_and_audited(app_factory: A
     assert decision["until"] == "2026-12-20"
     assert "VTSAX was sold at a loss of $3,000 in spouse" in decision["reason"]
     assert report.plan is not None
-    assert any("VTI blocked" in note for note in report.plan.notes)
+    assert any("VTI buy blocked" in note for note in report.plan.notes)
     vti = next(row for row in report.plan.drift if row.symbol == "VTI")
-    assert (vti.qty_after, vti.weight_after, vti.note) == (0, 0, "tax: blocked until 2026-12-20")
+    note = "tax: buy blocked, wash-sale window until 2026-12-20"
+    assert (vti.qty_after, vti.weight_after, vti.note) == (0, 0, note)
     cash = next(row for row in report.plan.drift if row.symbol == "CASH")
     assert cash.qty_after == report.plan.cash_after == D(100000) - 571 * D(70)
 

@@ -478,3 +478,17 @@ def test_a_batch_of_interleaved_buys_and_sells_relieves_every_share(database: Da
     assert first.lots == ((f1, D(4)),)
     assert second.lots == ((f3, D(8)),)  # highest cost first: the lot bought in the batch
     assert second.unmatched == 0
+
+
+@pytest.mark.parametrize("same_day", ["count", "exclude"])
+def test_the_same_day_setting_reaches_the_engine(same_day: str) -> None:
+    settings = Settings.model_validate(
+        {"accounts": {"brokerage": {}}, "tax": {"same_day_replacements": same_day}}
+    )
+    assert tax_policy(settings).same_day_replacements.value == same_day
+    assert tax_policy(household()).same_day_replacements.value == "count", "the default"
+
+
+def test_an_unknown_same_day_setting_is_refused() -> None:
+    with pytest.raises(ValueError, match="same_day_replacements"):
+        Settings.model_validate({"tax": {"same_day_replacements": "sometimes"}})

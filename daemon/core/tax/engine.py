@@ -155,13 +155,10 @@ class TaxBook:
 
         `proceeds` is the sale's net total. Lots are chosen as a real sale would choose them
         (`picks`, then `method`, by default the account's); losses are matched against
-        purchases already in the book. `on` should be after the book's last trading day: the
-        losses of that day are settled already, against shares a sale the same day might
-        have taken (a same-day sale is no replacement). On that day, a preview's pieces may
-        carry a wash adjustment from an earlier loss of the day that a replay would drop
-        (giving the earlier sale its loss back), so the preview can show a smaller gain or a
-        larger, possibly washed, loss than the replay would. Raise `TaxDataError` for an
-        unknown account or a sale of more than is held.
+        purchases already in the book. The preview is what a replay with the sale added, after
+        the trades of `on`, would give, also on a day whose losses the book has settled already
+        (`daemon.core.tax.preview`). Raise `TaxDataError` for an unknown account, a sale of
+        more than is held, or one that leaves a later sale in the book without its shares.
         """
         request = SaleRequest(account, symbol, qty, proceeds, method, tuple(picks))
         return preview_sales(self._state, on, (request,))[0]

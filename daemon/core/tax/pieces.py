@@ -26,7 +26,7 @@ def split_money(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
 class Block:
     """One purchase: the trade, its place in the replay, and its pieces not yet sold."""
 
-    __slots__ = ("available", "bought", "key", "order", "pieces", "seq", "trade")
+    __slots__ = ("available", "bought", "gone", "key", "order", "pieces", "seq", "trade")
 
     def __init__(self, trade: Trade, seq: int) -> None:
         self.trade = trade
@@ -39,6 +39,8 @@ class Block:
         self.pieces = [Piece(self, trade.qty, trade.amount, trade.amount, trade.date)]
         self.available = trade.qty
         """Shares not sold and not yet used as a replacement."""
+        self.gone: list[Piece] = []
+        """Pieces sold on the day being settled: replacements when same-day sales count."""
 
 
 class Piece:

@@ -96,6 +96,24 @@ class TaxAction(StrEnum):
     HARVEST = "harvest"
     UNKNOWN_BASIS = "unknown_basis"
 
+    @property
+    def label(self) -> str:
+        """Return what was done, in words a person reads (the value is for machines)."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    TaxAction.BLOCKED: "buy blocked",
+    TaxAction.REDIRECTED: "alternate bought",
+    TaxAction.DEFERRED: "sale deferred",
+    TaxAction.OTHER_LOTS: "other lots sold",
+    TaxAction.ALLOWED: "sold despite a wash sale",
+    TaxAction.BUDGET: "sale cut by the gains budget",
+    TaxAction.FUNDING: "buy cut: less was sold",
+    TaxAction.HARVEST: "loss harvested",
+    TaxAction.UNKNOWN_BASIS: "sold without recorded lots",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class TaxDecision:

@@ -26,6 +26,7 @@ __all__ = [
     "ReplayError",
     "book_to_json",
     "engine_error",
+    "money_text",
     "parse_trades",
     "read_trades",
 ]
@@ -42,7 +43,7 @@ from daemon.core.domain import AccountType, Side
 from daemon.core.errors import DataError
 from daemon.core.money import CENT
 from daemon.core.tax.engine import TaxBook
-from daemon.core.tax.types import LotPick, TaxDataError, Trade
+from daemon.core.tax.types import LotPick, RelievedPiece, TaxDataError, Trade
 
 REQUIRED = ("id", "date", "account", "account_type", "symbol", "side", "qty")
 OPTIONAL = ("price", "amount", "lot", "owner")
@@ -232,12 +233,31 @@ def _text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _money(value: Decimal) -> str:
-    # Cents at least, more digits when the input had them (a price of 0.0125 stays exact).
+def money_text(value: Decimal) -> str:
+    """Return an amount as written in the replay's JSON and the Form 8949 CSV: '1848.30'.
+
+    Cents at least, more digits when the input had them (a price of 0.0125 stays exact), so
+    that the columns written still add up.
+    """
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -2:
         value = value.quantize(CENT)
     return format(value, "f")
+
+
+def _piece(piece: RelievedPiece) -> dict[str, Any]:
+    """Return one relieved piece as the JSON's `lots` entry: a Form 8949 row's facts."""
+    return {
+        "source_id": piece.source_id,
+        "qty": _text(piece.qty),
+        "acquired": piece.acquired.isoformat(),
+        "holding_period_start": piece.holding_period_start.isoformat(),
+        "term": piece.term.value,
+        "proceeds": money_text(piece.proceeds),
+        "basis": money_text(piece.basis),
+        "disallowed": money_text(piece.disallowed),
+        "gain": money_text(piece.gain),
+    }
 
 
 def book_to_json(book: TaxBook) -> dict[str, Any]:
@@ -250,20 +270,12 @@ def book_to_json(book: TaxBook) -> dict[str, Any]:
                 "symbol": sale.trade.symbol,
                 "date": sale.trade.date.isoformat(),
                 "qty": _text(sale.qty),
-                "proceeds": _money(sale.proceeds),
-                "basis": _money(sale.basis),
-                "gain": _money(sale.gain),
-                "disallowed": _money(sale.disallowed),
+                "proceeds": money_text(sale.proceeds),
+                "basis": money_text(sale.basis),
+                "gain": money_text(sale.gain),
+                "disallowed": money_text(sale.disallowed),
                 "term": sale.term.value,
-                "lots": [
-                    {
-                        "source_id": piece.source_id,
-                        "qty": _text(piece.qty),
-                        "basis": _money(piece.basis),
-                        "acquired": piece.acquired.isoformat(),
-                    }
-                    for piece in sale.pieces
-                ],
+                "lots": [_piece(piece) for piece in sale.pieces],
             }
             for sale in book.sales
         ],
@@ -273,8 +285,8 @@ def book_to_json(book: TaxBook) -> dict[str, Any]:
                 "account": lot.account,
                 "symbol": lot.symbol,
                 "qty": _text(lot.qty),
-                "cost": _money(lot.cost),
-                "adjusted_basis": _money(lot.adjusted_basis),
+                "cost": money_text(lot.cost),
+                "adjusted_basis": money_text(lot.adjusted_basis),
                 "acquired": lot.acquired.isoformat(),
                 "holding_period_start": lot.holding_period_start.isoformat(),
             }

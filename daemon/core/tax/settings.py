@@ -29,6 +29,7 @@ from daemon.core.domain import AccountType
 LotMethodName = Literal["fifo", "lifo", "hifo", "min_tax", "specific"]
 BuyPolicy = Literal["block", "redirect"]
 LossSalePolicy = Literal["choose_other_lots", "defer", "allow"]
+SameDayPolicy = Literal["count", "exclude"]
 Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
@@ -162,6 +163,12 @@ class HouseholdTaxSettings(_Closed):
         default_factory=dict,
         description="Accounts outside trimtab (spouse, another broker, an employer plan) whose "
         "trades are declared with `trimtab tax add-trade`.",
+    )
+    same_day_replacements: SameDayPolicy = Field(
+        "count",
+        description="Shares sold on the same day as a loss sale (a buy-back sold again that "
+        "day): 'count' them as replacements that wash the loss, as brokers' 1099-B report it, "
+        "or 'exclude' them (only shares still held at the day's end wash it). See docs/tax.md.",
     )
 
     @model_validator(mode="after")

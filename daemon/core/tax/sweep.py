@@ -17,6 +17,7 @@ __all__ = [
     "wash_adjustment",
 ]
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -48,11 +49,27 @@ Selection = list[tuple[Piece, Decimal]]
 """Pieces a sale takes and how many shares of each, in the order relieved."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Relieved:
     piece: Piece
     proceeds: Decimal
     washes: list[WashAdjustment]
+
+
+@dataclass(slots=True, eq=False)
+class _Gone:
+    """A piece sold on the day being settled, and where its relieved record lives."""
+
+    relieved: _Relieved
+    sale: list[_Relieved]
+    seq: int
+    trade: Trade
+    index: int
+
+
+_Pending = list[tuple[int, Trade, list[_Relieved]]]
+_Loss = tuple[tuple[date, int], int, int, int, Trade, _Relieved]
+"""A relieved piece to settle: its lot's place, the sale's, the piece's, a tie-break."""
 
 
 def _check(trade: Trade) -> None:
@@ -206,6 +223,15 @@ class LedgerState:
         self.sales: list[RealizedSale] = []
         self._block_of: dict[int, Block] = {}
         self._group_keys: dict[tuple[str, str], tuple[str, str]] = {}
+        self.trades: list[Trade] = []
+        """Every trade, in the order replayed (by date; a day's in the given order)."""
+        self.trade_methods: dict[str, LotMethod] = {}
+        """Lot methods of single sales that differ from their account's (a what-if's)."""
+        self._by_group: dict[tuple[str, str], list[int]] | None = None
+        self._gone: dict[int, _Gone] = {}
+        self._gone_blocks: list[Block] = []
+        self._losses: list[_Loss] = []
+        self._tie = 0
 
     def group_key(self, account: str, symbol: str) -> tuple[str, str]:
         """Return the key of the purchases a loss in `account` of `symbol` is matched against."""
@@ -218,6 +244,17 @@ class LedgerState:
             self._group_keys[(account, symbol)] = key
         return key
 
+    def trades_of(self, keys: Iterable[tuple[str, str]]) -> list[Trade]:
+        """Return the trades of the groups `keys` (see `group_key`), in the order replayed."""
+        if self._by_group is None:
+            # Built on the first what-if that needs it: most books are never asked.
+            self._by_group = {}
+            for n, trade in enumerate(self.trades):
+                key = self.group_key(trade.account, trade.symbol)
+                self._by_group.setdefault(key, []).append(n)
+        found = sorted(n for key in set(keys) for n in self._by_group.get(key, ()))
+        return [self.trades[n] for n in found]
+
     def washable(self, account: str) -> bool:
         """Say whether a loss in `account` can be washed (only taxable losses are deductible)."""
         return self.account_types[account] is AccountType.TAXABLE
@@ -226,16 +263,20 @@ class LedgerState:
         """Replay `trades` (in date order; the given order within a day) into this state,
         telling `progress` how many are done after each day."""
         ordered = self._load(trades)
+        self.trades = [trade for _, trade in ordered]
         done, total = 0, len(ordered)
         progress(done, total)
         for day, items in groupby(ordered, key=lambda item: item[1].date):
-            pending: list[tuple[int, Trade, list[_Relieved]]] = []
+            pending: _Pending = []
             for seq, trade in items:
                 done += 1
                 if trade.side is Side.BUY:
                     self._hold(self._block_of[seq])
                 else:
-                    pending.append((seq, trade, self._relieve(trade)))
+                    relieved = self._relieve(trade)
+                    pending.append((seq, trade, relieved))
+                    if self.policy.same_day_count:
+                        self._keep_gone(seq, trade, relieved)
             self._settle(day, pending)
             progress(done, total)
 
@@ -272,7 +313,7 @@ class LedgerState:
 
     def _relieve(self, trade: Trade) -> list[_Relieved]:
         held = self.holdings.get((trade.account, trade.symbol), [])
-        method = self.policy.method_for(trade.account)
+        method = self.trade_methods.get(trade.id) or self.policy.method_for(trade.account)
         price = trade.amount / trade.qty
         chosen = select_pieces(held, trade.id, trade.qty, method, trade.lots, trade.date, price)
         relieved = []
@@ -295,19 +336,44 @@ class LedgerState:
         block.pieces.remove(piece)
         return piece
 
-    def _settle(self, day: date, pending: list[tuple[int, Trade, list[_Relieved]]]) -> None:
-        losses = [
-            (r.piece.block.key, seq, index, trade, r)
-            for seq, trade, relieved in pending
-            if self.washable(trade.account)
-            for index, r in enumerate(relieved)
-            if r.piece.adjusted_basis > r.proceeds
-        ]
-        losses.sort(key=lambda item: item[:3])
-        for _, _, _, trade, loss in losses:
-            self._wash(day, trade, loss)
+    def _keep_gone(self, seq: int, trade: Trade, relieved: list[_Relieved]) -> None:
+        """List the sale's pieces with their blocks: shares sold today can replace a loss."""
+        for index, r in enumerate(relieved):
+            block = r.piece.block
+            if not block.gone:
+                self._gone_blocks.append(block)
+            block.gone.append(r.piece)
+            self._gone[id(r.piece)] = _Gone(r, relieved, seq, trade, index)
+
+    def _settle(self, day: date, pending: _Pending) -> None:
+        # Settled in the order of the loss lots' acquisition (Reg. §1.1091-1(b)). When shares
+        # sold today count as replacements, a piece that absorbs a loss can turn into a loss
+        # itself: every piece is looked at, in that order, with its basis as it then stands
+        # (a replacement is always bought after the loss it absorbs, so it comes later).
+        every = self.policy.same_day_count
+        losses: list[_Loss] = []
+        for seq, trade, relieved in pending:
+            if not self.washable(trade.account):
+                continue
+            for index, r in enumerate(relieved):
+                if every or r.piece.adjusted_basis > r.proceeds:
+                    losses.append((r.piece.block.key, seq, index, self._next_tie(), trade, r))
+        heapq.heapify(losses)
+        self._losses = losses
+        while losses:
+            *_, trade, loss = heapq.heappop(losses)
+            if loss.piece.adjusted_basis > loss.proceeds:
+                self._wash(day, trade, loss)
         for _, trade, relieved in pending:
             self.sales.append(RealizedSale(trade, tuple(_relieved_piece(r, day) for r in relieved)))
+        for block in self._gone_blocks:
+            block.gone.clear()
+        self._gone_blocks.clear()
+        self._gone.clear()
+
+    def _next_tie(self) -> int:
+        self._tie += 1
+        return self._tie
 
     def _wash(self, day: date, trade: Trade, loss: _Relieved) -> None:
         piece = loss.piece
@@ -323,6 +389,9 @@ class LedgerState:
             loss.washes.append(self._adjust(day, trade, piece, used, amount))
 
     def _use(self, piece: Piece, take: Decimal) -> Piece:
+        gone = self._gone.get(id(piece))
+        if gone is not None:
+            return self._use_gone(piece, take, gone)
         block = piece.block
         block.available -= take
         used = piece
@@ -333,6 +402,28 @@ class LedgerState:
                 trade = block.trade
                 held = self.holdings[(trade.account, trade.symbol)]
                 held.insert(held.index(piece), used)
+        used.used = True
+        return used
+
+    def _use_gone(self, piece: Piece, take: Decimal, gone: _Gone) -> Piece:
+        """Use `take` shares of a piece sold today; split its sale's record if only part."""
+        used = piece
+        if take < piece.qty:
+            whole = piece.qty
+            used = piece.split(take)
+            block = piece.block
+            block.gone.insert(block.gone.index(piece), used)
+            record = gone.relieved
+            proceeds = split_money(record.proceeds, take, whole)
+            part = _Relieved(used, proceeds, [])
+            record.proceeds -= proceeds
+            gone.sale.insert(gone.sale.index(record), part)
+            self._gone[id(used)] = _Gone(part, gone.sale, gone.seq, gone.trade, gone.index)
+            if self.washable(gone.trade.account):
+                heapq.heappush(
+                    self._losses,
+                    (block.key, gone.seq, gone.index, self._next_tie(), gone.trade, part),
+                )
         used.used = True
         return used
 

@@ -156,10 +156,59 @@ def _sell(
             cut = sale_preview(ctx, order.symbol, allowed, _prefix(preview, allowed))
             if cut is None:
                 return None
+            if cut.disallowed > 0 and not _washed_cut(order, allowed, cut, ctx, decisions, ends):
+                return None
             qty, preview = allowed, cut
         _spend(preview, room)
     previews[order.symbol] = preview
     return order if qty == order.qty else _resized(order, qty, "tax rules")
+
+
+def _washed_cut(
+    order: PlannedOrder,
+    qty: Decimal,
+    cut: SalePreview,
+    ctx: TaxContext,
+    decisions: list[TaxDecision],
+    ends: WindowEnds,
+) -> bool:
+    """Decide a sell the budget cut into a washed one; say whether it still goes ahead.
+
+    Cutting can wash a sale that was not: shares bought in the last 30 days that the whole
+    sale relieved with the loss lots stay held, and replace their loss. The account's
+    loss-sale policy decides, as for any washed sale, except that lots are not chosen again
+    (other lots would have to fit the budget too): it is deferred unless washes are allowed.
+    """
+    until = ends(order.symbol)
+    cause = (
+        f"the {quantity(qty)} sh of {order.symbol} left after the gains budget would be "
+        f"washed ({money(cut.disallowed)} disallowed): shares bought in the last 30 days that "
+        "the whole sale sold would stay held and replace its loss"
+    )
+    if ctx.settings.wash_sale.loss_sales == "allow":
+        decisions.append(
+            TaxDecision(
+                TaxAction.ALLOWED,
+                order.symbol,
+                f"{cause}; allowed by policy",
+                qty_before=qty,
+                qty_after=qty,
+                until=until,
+                disallowed=cut.disallowed,
+            )
+        )
+        return True
+    decisions.append(
+        TaxDecision(
+            TaxAction.DEFERRED,
+            order.symbol,
+            f"{cause}; deferred until after {until}",
+            qty_before=qty,
+            until=until + timedelta(days=1),
+            disallowed=cut.disallowed,
+        )
+    )
+    return False
 
 
 def _budget_room(ctx: TaxContext) -> dict[Term, Decimal | None]:
@@ -336,10 +385,7 @@ def _redrift(
         if not row.managed or (after == row.qty_after and decision is None):
             rows.append(row)
             continue
-        note = row.note
-        if decision is not None:
-            until = f" until {decision.until}" if decision.until else ""
-            note = f"tax: {decision.action}{until}"
+        note = row.note if decision is None else _note(decision)
         weight = after * row.price / nav if nav > 0 else _ZERO
         rows.append(dataclasses.replace(row, qty_after=after, weight_after=weight, note=note))
     return tuple(rows)
@@ -353,4 +399,19 @@ def _picks(preview: SalePreview) -> tuple[LotPick, ...]:
 
 
 def _short(decisions: Sequence[TaxDecision]) -> list[str]:
-    return [f"{d.symbol} {d.action}" for d in decisions[:10]]
+    return [f"{d.symbol} {d.action.label}" for d in decisions[:10]]
+
+
+def _note(decision: TaxDecision) -> str:
+    """Return a drift row's note on what the tax step did to it, in words."""
+    action, until = decision.action, decision.until
+    label = action.label
+    if action is TaxAction.REDIRECTED and decision.alternate:
+        label = f"{decision.alternate} bought instead"
+    if action is TaxAction.ALLOWED:
+        label += f" ({money(decision.disallowed)} disallowed)"
+    if until is None:
+        return f"tax: {label}"
+    if action is TaxAction.DEFERRED:
+        return f"tax: {label} to {until} (wash sale)"  # `until` is the first day it can sell
+    return f"tax: {label}, wash-sale window until {until}"

@@ -19,6 +19,7 @@ __all__ = [
     "RelievedPiece",
     "SalePreview",
     "SaleRequest",
+    "SameDayReplacements",
     "TaxDataError",
     "TaxPolicy",
     "Term",
@@ -89,6 +90,19 @@ class HoldingPeriodConvention(StrEnum):
     NO_DOUBLE_COUNT = "no_double_count"
 
 
+class SameDayReplacements(StrEnum):
+    """Whether shares sold on the day of a loss sale can replace that loss (docs/tax.md).
+
+    - `count` (default): they can, when acquired within the 30 days before the sale and after
+      the loss shares were (a buy-back sold again the same day is a wash, as brokers' 1099-B
+      report it); the loss moves into their basis and so into that day's sale of them.
+    - `exclude`: only shares still held when the day ends replace a loss.
+    """
+
+    COUNT = "count"
+    EXCLUDE = "exclude"
+
+
 @dataclass(frozen=True, slots=True)
 class LotPick:
     """Specific identification: `qty` shares of purchase `source_id`.
@@ -141,7 +155,8 @@ class TaxPolicy:
 
     `earlier_purchase_replaces`: shares bought within 30 days before the sale but before the
     loss lot itself count as replacements (literal §1091(a); conservative). False follows
-    Fairmark/washsales.org, who say they do not.
+    Fairmark/washsales.org, who say they do not. `same_day_replacements`: whether shares sold
+    on the loss sale's day can replace it (`SameDayReplacements`).
     """
 
     default_method: LotMethod = LotMethod.FIFO
@@ -150,6 +165,11 @@ class TaxPolicy:
     view: View = View.HOUSEHOLD
     holding_period: HoldingPeriodConvention = HoldingPeriodConvention.ADD_DAYS
     earlier_purchase_replaces: bool = True
+    same_day_replacements: SameDayReplacements = SameDayReplacements.COUNT
+
+    @property
+    def same_day_count(self) -> bool:
+        return self.same_day_replacements is SameDayReplacements.COUNT
 
     def method_for(self, account: str) -> LotMethod:
         return self.methods.get(account, self.default_method)

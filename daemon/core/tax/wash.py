@@ -7,8 +7,9 @@ the what-ifs (`daemon.core.tax.preview`) only read it. The rules, as implemented
 - Replacement shares are taken in order of acquisition, earliest first, each at most once
   (Treas. Reg. §1.1091-1(c), (d), (e)); share for share, also across symbols of a group.
 - Shares of the loss lot's own purchase order never replace it (Rev. Rul. 56-602).
-- Shares no longer held when the loss sale's day ends (sold before it, or sold the same day)
-  are not replacements: see docs/tax.md for why.
+- Shares sold before the loss sale's day are not replacements. Shares sold on that day are,
+  when the policy counts them (`SameDayReplacements`) and they were bought after the loss
+  shares; otherwise only shares still held when the day ends are: see docs/tax.md.
 - Shares bought before the loss lot itself replace it unless the policy says otherwise.
 - A replacement in a traditional or Roth IRA disallows the loss for good (Rev. Rul. 2008-5).
 - The disallowed amount is the loss on the matched shares, split cumulatively in cents, so
@@ -71,11 +72,15 @@ def plan_matches(
     remaining = qty
     matches: list[tuple[Piece, Decimal]] = []
     for block in group.between(sold - _SPAN, sold + _SPAN):
-        if block.available <= 0 or block.order == own_order:
+        if (block.available <= 0 and not block.gone) or block.order == own_order:
             continue
         if not policy.earlier_purchase_replaces and block.key < loss_block.key:
             continue
-        for piece in block.pieces:
+        # Shares sold this day (only listed when same-day sales count) first: the buy-back
+        # sold again is the wash a broker reports. Only those bought after the loss shares,
+        # so that a loss they absorb is settled after the one they replace.
+        gone = block.gone if block.key > loss_block.key else ()
+        for piece in (*gone, *block.pieces) if gone else block.pieces:
             if piece.used:
                 continue
             free = piece.qty - consumed.get(id(piece), _ZERO)

@@ -17,6 +17,7 @@ from daemon.core.tax import (
     PurchaseWindow,
     RelievedPiece,
     SaleRequest,
+    SameDayReplacements,
     SubstantiallyIdentical,
     TaxDataError,
     Term,
@@ -25,6 +26,9 @@ from daemon.core.tax import (
 
 if TYPE_CHECKING:
     from tests.unit.tax.conftest import Trades
+
+
+EXCLUDE = SameDayReplacements.EXCLUDE
 
 
 def _worked_lot_set(trades: Trades) -> None:
@@ -73,7 +77,7 @@ def test_preview_changes_nothing(trades: Trades) -> None:
 
 def test_preview_with_picks_and_gain_by_term(trades: Trades) -> None:
     _worked_lot_set(trades)
-    preview = trades.book().preview_sale(
+    preview = trades.book(same_day_replacements=EXCLUDE).preview_sale(
         "brokerage",
         "XYZ",
         Decimal(150),
@@ -86,6 +90,16 @@ def test_preview_with_picks_and_gain_by_term(trades: Trades) -> None:
     assert preview.disallowed == 0, "L5 sold in the same order is no replacement"
     assert preview.gain_by_term(Term.LONG) == Decimal(-2000)
     assert preview.gain_by_term(Term.SHORT) == 0
+    counted = trades.book().preview_sale(
+        "brokerage",
+        "XYZ",
+        Decimal(150),
+        date(2025, 6, 2),
+        Decimal(15000),
+        picks=(LotPick("L2"), LotPick("L5")),
+    )
+    assert counted.disallowed == 1000, "counted, L5 sold the same day replaces half of L2"
+    assert (counted.gain_by_term(Term.LONG), counted.gain_by_term(Term.SHORT)) == (-2000, 0)
 
 
 def test_preview_refuses_an_unknown_account_or_too_many_shares(trades: Trades) -> None:
@@ -179,7 +193,8 @@ def test_broker_view_windows_name_only_the_symbol(trades: Trades) -> None:
 def test_sales_previewed_together_are_no_replacements_for_each_other(trades: Trades) -> None:
     trades.buy("2023-01-03", 10, 4000, symbol="VOO")
     trades.buy("2024-02-25", 10, 3500, symbol="IVV")
-    book = trades.book(identical=SubstantiallyIdentical.of([["VOO", "IVV"]]))
+    identical = SubstantiallyIdentical.of([["VOO", "IVV"]])
+    book = trades.book(identical=identical, same_day_replacements=EXCLUDE)
     on = date(2024, 3, 1)
     alone = book.preview_sale("brokerage", "VOO", Decimal(10), on, Decimal(3400))
     assert alone.disallowed == 600, "the IVV lot bought 5 days before replaces the VOO loss"
@@ -192,6 +207,15 @@ def test_sales_previewed_together_are_no_replacements_for_each_other(trades: Tra
     )
     assert (voo.disallowed, ivv.disallowed) == (0, 0)
     assert (voo.gain, ivv.gain) == (Decimal(-600), Decimal(-50))
+    # Counted, the IVV shares sold the same day replace the VOO loss and report it.
+    voo, ivv = trades.book(identical=identical).preview_sales(
+        on,
+        [
+            SaleRequest("brokerage", "VOO", Decimal(10), Decimal(3400)),
+            SaleRequest("brokerage", "IVV", Decimal(10), Decimal(3450)),
+        ],
+    )
+    assert (voo.disallowed, voo.gain, ivv.basis, ivv.gain) == (600, 0, 4100, -650)
 
 
 def test_losses_previewed_together_share_replacements_by_the_lots_acquisition(
@@ -228,7 +252,7 @@ def test_a_loss_that_cannot_take_the_free_shares_leaves_them_to_the_next_loss(
     trades.buy("2024-02-20", 10, 1000, symbol="A", id="r2", order_id="o1")
     identical = SubstantiallyIdentical.of([["A", "B"]])
     on = date(2024, 3, 1)
-    a, b = trades.book(identical=identical).preview_sales(
+    a, b = trades.book(identical=identical, same_day_replacements=EXCLUDE).preview_sales(
         on,
         [
             SaleRequest("brokerage", "A", Decimal(10), Decimal(700)),
@@ -238,7 +262,7 @@ def test_a_loss_that_cannot_take_the_free_shares_leaves_them_to_the_next_loss(
     assert (a.disallowed, b.disallowed) == (0, Decimal(400))
     trades.sell(on.isoformat(), 10, 700, symbol="A")
     trades.sell(on.isoformat(), 10, 600, symbol="B")
-    replayed = trades.book(identical=identical)
+    replayed = trades.book(identical=identical, same_day_replacements=EXCLUDE)
     assert _facts(a.pieces) == _facts(replayed.sale("s1").pieces)
     assert _facts(b.pieces) == _facts(replayed.sale("s2").pieces)
 
@@ -285,3 +309,37 @@ def test_a_what_if_gives_the_previews_disallowed_before_building_its_records(
     assert book.what_if(on, requests[-1:]).disallowed() == (Decimal(400),)
     with pytest.raises(TaxDataError, match="sells 451 but only 450 are held"):
         book.what_if(on, [SaleRequest("brokerage", "XYZ", Decimal(451), Decimal(1))])
+
+
+def test_a_preview_on_a_day_with_settled_losses_is_what_the_replay_does(
+    trades: Trades,
+) -> None:
+    # Issue 13: the spouse's VTI loss today took today's VTI buys as replacements; a VTSAX
+    # loss from an older lot settles first and takes one of them back.
+    identical = SubstantiallyIdentical.of([["VTI", "VTSAX"]])
+    trades.buy("2026-05-08", 10, 650, symbol="VTSAX", id="vtsax")
+    trades.buy("2026-05-08", 10, 1300, symbol="VTI", account="spouse", id="spouse")
+    for n in range(6):
+        trades.buy("2026-11-24", 1, 70, symbol="VTI", id=f"today{n}")
+    trades.sell("2026-11-24", 6, 420, symbol="VTI", account="spouse")
+    on = date(2026, 11, 24)
+    for same_day in SameDayReplacements:
+        book = trades.book(identical=identical, same_day_replacements=same_day)
+        assert book.sale("s1").disallowed == 360
+        preview = book.preview_sale("brokerage", "VTSAX", Decimal(1), on, Decimal(50))
+        assert preview.disallowed == Decimal("15.00")
+        what_if = book.what_if(on, [SaleRequest("brokerage", "VTSAX", Decimal(1), Decimal(50))])
+        assert what_if.disallowed() == (Decimal("15.00"),)
+        replayed = trades.book(identical=identical, same_day_replacements=same_day)
+        assert book.lots() == replayed.lots(), "the preview changed nothing"
+
+
+def test_a_preview_before_a_later_purchase_does_not_sell_it(trades: Trades) -> None:
+    # The book holds a lot bought after the preview's day: LIFO must not relieve it.
+    trades.buy("2024-01-02", 10, 1000, id="early")
+    trades.buy("2024-03-20", 10, 800, id="later")
+    on = date(2024, 3, 1)
+    book = trades.book()
+    preview = book.preview_sale("brokerage", "X", Decimal(5), on, Decimal(450), LotMethod.LIFO)
+    assert [p.source_id for p in preview.pieces] == ["early"]
+    assert preview.disallowed == 50, "the later purchase, within 30 days, replaces the loss"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,17 @@ def test_replay_json_through_a_real_subprocess(tmp_path: Path) -> None:
             "disallowed": "750.00",
             "term": "short",
             "lots": [
-                {"source_id": "b1", "qty": "100", "basis": "5000.00", "acquired": "2021-09-24"}
+                {
+                    "source_id": "b1",
+                    "qty": "100",
+                    "acquired": "2021-09-24",
+                    "holding_period_start": "2021-09-24",
+                    "term": "short",
+                    "proceeds": "4000.00",
+                    "basis": "5000.00",
+                    "disallowed": "750.00",
+                    "gain": "-250.00",
+                }
             ],
         }
     ]
@@ -99,6 +110,68 @@ def test_a_partial_wash_shows_the_lot_twice_with_one_source_id(tmp_path: Path) -
         ("b2", "30", "3000.00"),
         ("b2", "70", "5600.00"),
     ]
+
+
+def test_a_sale_of_mixed_terms_shows_each_relieved_piece_with_its_term_and_gain(
+    tmp_path: Path,
+) -> None:
+    path = _csv(
+        tmp_path,
+        "id,date,account,account_type,symbol,side,qty,amount\n"
+        "b1,2022-01-03,a,taxable,X,buy,10,1000\n"
+        "b2,2024-02-01,a,taxable,X,buy,10,1200\n"
+        "s1,2024-03-01,a,taxable,X,sell,20,2200\n"
+        "b3,2024-03-10,a,taxable,X,buy,10,1050\n",
+    )
+    result = CliRunner().invoke(app, ["tax", "replay", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    (sale,) = json.loads(result.stdout)["sales"]
+    assert (sale["term"], sale["gain"], sale["disallowed"]) == ("mixed", "100.00", "100.00")
+    assert [
+        {k: piece[k] for k in ("source_id", "term", "proceeds", "basis", "disallowed", "gain")}
+        for piece in sale["lots"]
+    ] == [
+        {
+            "source_id": "b1",
+            "term": "long",
+            "proceeds": "1100.00",
+            "basis": "1000.00",
+            "disallowed": "0.00",
+            "gain": "100.00",
+        },
+        {
+            "source_id": "b2",
+            "term": "short",
+            "proceeds": "1100.00",
+            "basis": "1200.00",
+            "disallowed": "100.00",
+            "gain": "0.00",
+        },
+    ]
+    for total in ("proceeds", "basis", "disallowed", "gain"):
+        assert sum(Decimal(p[total]) for p in sale["lots"]) == Decimal(sale[total])
+
+
+def test_same_day_replacements_option(tmp_path: Path) -> None:
+    path = _csv(
+        tmp_path,
+        "id,date,account,account_type,symbol,side,qty,amount\n"
+        "b1,2024-01-02,a,taxable,X,buy,10,1000\n"
+        "s1,2024-03-15,a,taxable,X,sell,10,800\n"
+        "b2,2024-03-15,a,taxable,X,buy,10,810\n"
+        "s2,2024-03-15,a,taxable,X,sell,10,830\n",
+    )
+    runner = CliRunner()
+    by_default = json.loads(runner.invoke(app, ["tax", "replay", str(path), "--json"]).stdout)
+    excluded = json.loads(
+        runner.invoke(
+            app, ["tax", "replay", str(path), "--json", "--same-day-replacements", "exclude"]
+        ).stdout
+    )
+    assert [s["disallowed"] for s in by_default["sales"]] == ["200.00", "0.00"]
+    assert [s["gain"] for s in by_default["sales"]] == ["0.00", "-180.00"]
+    assert [s["disallowed"] for s in excluded["sales"]] == ["0.00", "0.00"]
+    assert [s["gain"] for s in excluded["sales"]] == ["-200.00", "20.00"]
 
 
 def test_identical_groups_and_lot_method_options(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from daemon.core.domain import AccountType
 from daemon.core.tax import (
     HoldingPeriodConvention,
     LotMethod,
+    SameDayReplacements,
     SubstantiallyIdentical,
     TaxDataError,
     Term,
@@ -301,22 +302,77 @@ def test_a_replacement_sold_before_the_loss_sale_does_not_count(trades: Trades) 
     assert trades.book().sale("s2").disallowed == 0
 
 
-def test_shares_sold_the_same_day_are_not_replacements(trades: Trades) -> None:
+EXCLUDE = SameDayReplacements.EXCLUDE
+
+
+def test_shares_sold_the_same_day_are_not_replacements_when_excluded(trades: Trades) -> None:
     # The reference's worked lot set: selling L5 with L2 avoids the wash.
     trades.buy("2024-03-15", 100, 12000, id="L2")
     trades.buy("2025-05-20", 50, 5000, id="L5")
     trades.sell("2025-06-02", 150, 15000, lots=["L2", "L5"])
-    assert trades.book().sale("s1").disallowed == 0
+    assert trades.book(same_day_replacements=EXCLUDE).sale("s1").disallowed == 0
 
 
-def test_shares_sold_by_a_later_sale_the_same_day_are_not_replacements_either(
+def test_shares_sold_by_a_later_sale_the_same_day_are_not_replacements_when_excluded(
     trades: Trades,
 ) -> None:
     trades.buy("2024-03-15", 100, 12000, id="L2")
     trades.buy("2025-05-20", 50, 5000, id="L5")
     trades.sell("2025-06-02", 100, 10000, lots=["L2"])
     trades.sell("2025-06-02", 50, 5100, lots=["L5"])
-    assert trades.book().sale("s1").disallowed == 0
+    assert trades.book(same_day_replacements=EXCLUDE).sale("s1").disallowed == 0
+
+
+def test_shares_sold_the_same_day_replace_a_loss_when_counted(trades: Trades) -> None:
+    # The default. L5 (bought 13 days before) absorbs half of L2's loss and, sold the same
+    # day, reports it: the day's total is the same, L5's piece turns long-term.
+    trades.buy("2024-03-15", 100, 12000, id="L2")
+    trades.buy("2025-05-20", 50, 5000, id="L5")
+    trades.sell("2025-06-02", 150, 15000, lots=["L2", "L5"])
+    sale = trades.book().sale("s1")
+    l2, l5 = sale.pieces
+    assert (l2.disallowed, l2.gain) == (Decimal(1000), Decimal(-1000))
+    assert (l5.basis, l5.gain, l5.term) == (Decimal(6000), Decimal(-1000), Term.LONG)
+    assert sale.gain == trades.book(same_day_replacements=EXCLUDE).sale("s1").gain == -2000
+
+
+def test_a_buy_back_sold_again_the_same_day_is_a_wash_when_counted(trades: Trades) -> None:
+    trades.buy("2024-01-02", 10, 1000, id="old")
+    trades.sell("2024-03-15", 10, 800)
+    trades.buy("2024-03-15", 10, 810, id="back")
+    trades.sell("2024-03-15", 10, 830)
+    counted = trades.book()
+    assert counted.sale("s1").disallowed == 200
+    (back,) = counted.sale("s2").pieces
+    assert (back.source_id, back.basis, back.gain) == ("back", Decimal(1010), Decimal(-180))
+    excluded = trades.book(same_day_replacements=EXCLUDE)
+    assert excluded.sale("s1").disallowed == 0
+    assert excluded.sale("s2").gain == 20
+    assert counted.sale("s1").gain + back.gain == excluded.sale("s1").gain + 20
+
+
+def test_a_counted_same_day_replacement_bought_before_the_loss_lot_does_not_count(
+    trades: Trades,
+) -> None:
+    # Bought before the loss lot: its own result would settle first, so it stays out.
+    trades.buy("2024-03-01", 10, 1000, id="first")
+    trades.buy("2024-03-05", 10, 1200, id="loss")
+    trades.sell("2024-03-15", 10, 1100, lots=["first"])
+    trades.sell("2024-03-15", 10, 1000, lots=["loss"])
+    assert trades.book().sale("s2").disallowed == 0
+
+
+def test_a_counted_same_day_replacement_partly_used_splits_its_sale(trades: Trades) -> None:
+    trades.buy("2024-01-02", 4, 400, id="old")
+    trades.buy("2024-03-10", 10, 1000, id="new")
+    trades.sell("2024-03-15", 14, 1260, lots=["old", "new"])
+    sale = trades.book().sale("s1")
+    assert [(p.source_id, p.qty, p.basis, p.proceeds) for p in sale.pieces] == [
+        ("old", 4, 400, Decimal(360)),
+        ("new", 4, Decimal(440), Decimal(360)),
+        ("new", 6, Decimal(600), Decimal(540)),
+    ]
+    assert sale.gain == 1260 - 1400
 
 
 def test_shares_bought_the_same_day_after_the_sale_are_replacements(trades: Trades) -> None:
