@@ -170,7 +170,7 @@ def add_trade(
                 )
         except DataError as exc:
             _audit(app, TaxLots(declared=declared, rejected=str(exc)), account)
-            fail(str(exc))
+            fail(str(exc), 2)  # a wrong value on the command line or against the ledger
         console.print(f"recorded {side} of {qty} {symbol.upper()} in {account} on {day}")
 
 

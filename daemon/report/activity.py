@@ -128,6 +128,6 @@ def _tax(record: AuditRecord, decision: TaxDecision) -> Refusal:
         side="",  # a tax decision names the symbol and quantities, not the side
         symbol=decision.symbol,
         qty=decision.qty_before - decision.qty_after,
-        check=f"tax: {decision.action}",
+        check=f"tax: {decision.action.label}",
         reason=decision.reason,
     )

@@ -137,15 +137,15 @@ def test_a_bad_import_names_each_line_imports_nothing_and_is_audited(
 def test_add_trade_refuses_a_managed_account_and_a_future_date(config: Path) -> None:
     base = ("--symbol", "VOO", "--side", "buy", "--qty", "1", "--amount", "500")
     out = invoke(
-        "tax", "add-trade", "-a", "main", *base, "--date", day(1), "-c", str(config), code=1
+        "tax", "add-trade", "-a", "main", *base, "--date", day(1), "-c", str(config), code=2
     )
     assert "is not an outside account" in out
     out = invoke(
-        "tax", "add-trade", "-a", "spouse", *base, "--date", day(-3), "-c", str(config), code=1
+        "tax", "add-trade", "-a", "spouse", *base, "--date", day(-3), "-c", str(config), code=2
     )
     assert "is in the future" in out
     out = invoke(
-        "tax", "add-trade", "-a", "spouse", *base, "--date", "yesterday", "-c", str(config), code=1
+        "tax", "add-trade", "-a", "spouse", *base, "--date", "yesterday", "-c", str(config), code=2
     )
     assert "is not a date" in out
     assert [r["rejected"] != "" for r in tax_audit(config)] == [True, True, True]

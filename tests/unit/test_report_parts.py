@@ -81,7 +81,7 @@ def test_refusals_name_the_check_and_skip_what_was_allowed() -> None:
     assert [(r.source, r.symbol, r.check, r.qty) for r in refusals] == [
         ("risk", "BND", "max_order_notional", Decimal(5)),
         ("kill switch", "VTI", "kill_switch", Decimal(2)),
-        ("tax", "VXUS", "tax: blocked", Decimal(10)),
+        ("tax", "VXUS", "tax: buy blocked", Decimal(10)),
         ("tax", "VTI", "tax: budget", Decimal(3)),
     ]
     assert refusals[0].reason == "too big"
