@@ -82,7 +82,7 @@ def test_refusals_name_the_check_and_skip_what_was_allowed() -> None:
         ("risk", "BND", "max_order_notional", Decimal(5)),
         ("kill switch", "VTI", "kill_switch", Decimal(2)),
         ("tax", "VXUS", "tax: buy blocked", Decimal(10)),
-        ("tax", "VTI", "tax: budget", Decimal(3)),
+        ("tax", "VTI", "tax: sale cut by the gains budget", Decimal(3)),
     ]
     assert refusals[0].reason == "too big"
 
