@@ -15,6 +15,7 @@ from __future__ import annotations
 
 __all__ = ["app", "main", "package_version"]
 
+import os
 import sys
 from typing import Annotated, Any, TextIO
 
@@ -132,7 +133,16 @@ app.add_typer(strategies_app, name="strategies")
 app.add_typer(strategy_app, name="strategy")
 
 
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+"""Read once, when numpy first loads (lazily, after `main` has set them)."""
+
+
 def main() -> None:
+    # The strategies' matrices (a few hundred symbols) are small: one BLAS thread is faster
+    # than one per core fighting the other processes of a small host for its cores
+    # (docs/benchmarks.md, "Strategy weights"). A value the user set is kept.
+    for name in BLAS_THREADS:
+        os.environ.setdefault(name, "1")
     if not _is_terminal(sys.stderr):
         # typer draws a usage error in a box wrapped at 80 columns; in a pipe or a file it
         # is click's plain one-line `Error: ...` instead (help there is plain text too).
