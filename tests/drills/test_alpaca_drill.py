@@ -4,9 +4,10 @@ The fake runs in this process (only trimtab is killed), so the account outlives 
 process. Each point starts from a fresh account that needs sells and buys, kills trimtab
 while a chosen request is held by the fake (before or after the fake acted on it), restarts
 trimtab without faults until a run succeeds, and then checks:
-- Alpaca holds the orders of an uninterrupted run (quantity per symbol and side: a buy
-  Alpaca's buying-power hold shrank is topped up in pieces that depend on when the run was
-  cut), each client order id once, each one of trimtab's intents;
+- Alpaca holds the orders of an uninterrupted run: the same quantity sold per symbol, and
+  bought within the 4% hold and a share (a buy the hold shrank is topped up in pieces, and a
+  run cut short is finished by later cycles that size from the cash then); each client order
+  id once, each one of trimtab's intents;
 - no intent is left planned/submitting/unknown/open, and each agrees with Alpaca's order;
 - every FILL activity is recorded by trimtab exactly once;
 - planning again yields no orders: the cash Alpaca's buying-power hold kept back was spent by
@@ -232,7 +233,7 @@ def test_the_uninterrupted_run_is_clean(reference: Outcome) -> None:
     # (bought in the same cycle once their first pieces filled).
     assert sides["sell"] == 3
     assert sides["buy"] >= 2
-    assert {s for s, side, _q in reference.orders.elements() if side == "buy"} == {"VTI", "VXUS"}
+    assert {s for s, side, _q in reference.orders.elements() if side == "buy"} == {"SCHD", "VXUS"}
 
 
 @pytest.mark.parametrize("point", POINTS, ids=[p.id for p in POINTS])
@@ -254,6 +255,10 @@ def test_a_killed_or_unanswered_run_ends_in_exactly_the_planned_orders(
     assert differences(totals(reference.orders), totals(outcome.orders)) == []
 
 
+BUY_HOLD = Decimal("0.04")
+"""What trimtab sizes Alpaca's market buys by (`AlpacaBroker.market_buy_hold_fraction`)."""
+
+
 def totals(orders: Counter[tuple[str, str, Decimal]]) -> dict[tuple[str, str], Decimal]:
     """Quantity per (symbol, side), whatever pieces it was sent in."""
     summed: dict[tuple[str, str], Decimal] = {}
@@ -267,12 +272,15 @@ def differences(
 ) -> list[str]:
     """What the outcome sold or bought differently from the uninterrupted run.
 
-    Sells must match exactly. A buy may differ by less than one share: a buy cut short and
-    re-planned by the restart is sized again at whole shares from the cash then.
+    Sells must match exactly. A buy may differ by up to Alpaca's hold (4%) plus a share: a run
+    cut short is finished by later cycles, which size their buys (and the rest of those the
+    hold shrank) from the cash then, in other pieces and whole-share roundings than one
+    cycle would; that the household ends on target is checked by `inspect` (planning again
+    plans nothing).
     """
     found = []
     for key in sorted(reference.keys() | outcome.keys()):
         want, got = reference.get(key, Decimal(0)), outcome.get(key, Decimal(0))
-        if got != want if key[1] == "sell" else abs(got - want) >= 1:
+        if got != want if key[1] == "sell" else abs(got - want) > want * BUY_HOLD + 1:
             found.append(f"{key[1]} {key[0]}: {got}, the uninterrupted run {want}")
     return found
