@@ -164,8 +164,11 @@ def drive(point: Point | None, directory: Path, monkeypatch: pytest.MonkeyPatch)
                     problems.append(f"{point.id}: the request was never made")
                 process.send_signal(signal.SIGKILL)
             process.wait(timeout=RUN_TIMEOUT)
-            if point.lost_before_taken:
-                # Alpaca's rule is about time: "not found" is final only after the grace.
+            if point.lost_before_taken or not point.after:
+                # Alpaca's rule is about time: "not found" is final only after the grace. A
+                # restart inside it sends the rest and leaves the symbol blocked; should the
+                # grace end during that run's cycle (after its first reconciliation), the
+                # symbol is planned by the next cycle only, which this loop would not run.
                 time.sleep(GRACE + 1)
         codes = []
         for _ in range(MAX_RESTARTS):
