@@ -581,6 +581,18 @@ def _with_plugin_tables(
         )
         for name, account in settings.accounts.items()
     }
+    missing = [
+        ConfigProblem(
+            f"accounts.{name}.history_file",
+            f"{account.history_file} is not a file",
+            "give the path of a CSV of daily closes (date,SYM1,SYM2,...), relative to the "
+            "config file, or remove the key to read the broker's daily history",
+        )
+        for name, account in accounts.items()
+        if account.history_file is not None and not account.history_file.is_file()
+    ]
+    if missing:
+        return None, missing
     return settings.model_copy(
         update={"state_dir": _resolve(config_dir, settings.state_dir), "accounts": accounts}
     ), []

@@ -88,6 +88,17 @@ rebalance_to = "halfway"
     assert "use one of the values named" in problems["accounts.main.type"]
 
 
+def test_a_history_file_that_is_not_there_is_named_with_the_fix(tmp_path: Path) -> None:
+    text = MINIMAL.replace('strategy = "static"', 'strategy = "static"\nhistory_file = "c.csv"')
+    config = write(tmp_path, text)
+    message = paths(config)["accounts.main.history_file"]
+    assert f"{tmp_path / 'c.csv'} is not a file" in message
+    assert "relative to the config file, or remove the key" in message
+    (tmp_path / "c.csv").write_text("date,VTI,BND\n2026-12-04,250,72\n")
+    assert check_config(config) == []
+    assert load_config(config).accounts["main"].history_file == tmp_path / "c.csv"
+
+
 def test_targets_not_summing_to_one(tmp_path: Path) -> None:
     problems = paths(write(tmp_path, MINIMAL.replace('"0.4"', '"0.3"')))
     message = problems["accounts.main.strategy_params.targets"]
