@@ -165,6 +165,22 @@ class OrderResult:
     broker_order: BrokerOrder | None = field(default=None, metadata=_OMITTED)
     external: bool | None = field(default=None, metadata=_OMITTED)
 
+    @classmethod
+    def of(
+        cls, intent: OrderIntent, status: OrderStatus, order: BrokerOrder | None, detail: str
+    ) -> OrderResult:
+        """The fate of one of trimtab's orders, named by its intent."""
+        return cls(
+            client_order_id=intent.client_order_id,
+            symbol=intent.symbol,
+            side=intent.side,
+            qty=intent.qty,
+            notional=intent.notional,
+            status=status,
+            broker_order=order,
+            detail=detail,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OrderSettled:

@@ -269,7 +269,7 @@ class Executor:
                 )
                 store.move(intent.client_order_id, OrderStatus.CANCELLED, now, detail=detail)
                 audit.append(
-                    _result(intent, OrderStatus.CANCELLED, None, detail),
+                    OrderResult.of(intent, OrderStatus.CANCELLED, None, detail),
                     at=now,
                     account=intent.account,
                     cycle_id=intent.cycle_id,
@@ -332,7 +332,7 @@ class Executor:
             else:
                 status = store.apply(intent.client_order_id, order, now, detail=detail)
             AuditLog(session).append(
-                _result(intent, status, order, detail),
+                OrderResult.of(intent, status, order, detail),
                 at=now,
                 account=intent.account,
                 cycle_id=intent.cycle_id,
@@ -452,21 +452,6 @@ def _lookup(broker: Broker, coid: str, why: str) -> tuple[OrderStatus, BrokerOrd
     if order is None:
         return OrderStatus.UNKNOWN, None, f"{why}; the broker has no order with this id yet"
     return order.status, order, f"{why}; adopted the broker's order"
-
-
-def _result(
-    intent: OrderIntent, status: OrderStatus, order: BrokerOrder | None, detail: str
-) -> OrderResult:
-    return OrderResult(
-        client_order_id=intent.client_order_id,
-        symbol=intent.symbol,
-        side=intent.side,
-        qty=intent.qty,
-        notional=intent.notional,
-        status=status,
-        broker_order=order,
-        detail=detail,
-    )
 
 
 def cancel_open_orders(

@@ -129,7 +129,7 @@ def _adopt(
         now = clock()
         status = IntentStore(session).apply(coid, order, now, detail=detail)
         AuditLog(session).append(
-            _result(stored, status, order, detail),
+            OrderResult.of(stored.intent, status, order, detail),
             at=now,
             account=stored.intent.account,
             cycle_id=stored.intent.cycle_id,
@@ -157,7 +157,7 @@ def _never_reached(
         )
         audit = AuditLog(session)
         audit.append(
-            _result(stored, OrderStatus.NEVER_REACHED, None, detail),
+            OrderResult.of(stored.intent, OrderStatus.NEVER_REACHED, None, detail),
             at=now,
             account=intent.account,
             cycle_id=intent.cycle_id,
@@ -185,22 +185,6 @@ def _never_reached(
         client_order_id=intent.client_order_id,
         symbol=intent.symbol,
         was=str(stored.status),
-    )
-
-
-def _result(
-    stored: StoredIntent, status: OrderStatus, order: BrokerOrder | None, detail: str
-) -> OrderResult:
-    intent = stored.intent
-    return OrderResult(
-        client_order_id=intent.client_order_id,
-        symbol=intent.symbol,
-        side=intent.side,
-        qty=intent.qty,
-        notional=intent.notional,
-        status=status,
-        broker_order=order,
-        detail=detail,
     )
 
 
@@ -293,7 +277,7 @@ def settle(
         )
         audit = AuditLog(session)
         audit.append(
-            _result(stored, status, None, detail),
+            OrderResult.of(stored.intent, status, None, detail),
             at=now,
             account=intent.account,
             cycle_id=intent.cycle_id,
