@@ -1,0 +1,268 @@
+"""`ManualBroker`: an account read from positions exports and traded by order tickets.
+
+The account is the newest export plus the fills the person confirmed after the export's time;
+the export's prices are the quotes, dated at the export's time. `submit` writes a ticket and
+answers UNKNOWN: trimtab cannot know whether a person entered it, so the executor does not
+wait for it and the next cycles block its symbol until it is confirmed (docs/manual.md).
+"""
+
+from __future__ import annotations
+
+__all__ = ["ExportRead", "ManualBroker"]
+
+import csv
+import io
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from adapters.base import AbsenceRule, BrokerEnvironment, notional_problem
+from adapters.manual.config import ManualSettings
+from adapters.manual.parsing import TICKER, Export, ExportError, parse_export, parse_money
+from adapters.manual.tickets import Ticket, TicketStore
+from daemon.core.domain import (
+    AccountSnapshot,
+    BrokerOrder,
+    Fill,
+    Funds,
+    OrderIntent,
+    Position,
+    Quote,
+    Side,
+)
+from daemon.core.errors import BrokerError, OrderRejected
+
+_FIX = "download a new positions export from the broker's website into {folder}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRead:
+    """The newest export of the account, read and checked."""
+
+    path: Path
+    export: Export
+    as_of: datetime
+    """The export's stated time, else the file's modification time (UTC)."""
+    stated: bool
+    """True when the time comes from the export's own text."""
+
+
+class ManualBroker:
+    """One account at a broker without an API (see the module docstring)."""
+
+    def __init__(self, settings: ManualSettings, env: BrokerEnvironment) -> None:
+        self.settings = settings
+        self.account = env.account
+        self._clock = env.clock
+        self.tickets = TicketStore(env.state_dir / "manual" / env.account)
+
+    # -- reading the account ------------------------------------------------------------------
+
+    def read_export(self) -> ExportRead:
+        """Read the newest export; raise `ExportError` naming the file and the fix."""
+        folder = self.settings.exports
+        fix = _FIX.format(folder=folder)
+        files = [p for p in folder.glob(self.settings.pattern) if p.is_file()]
+        if not files:
+            raise ExportError(
+                f"account {self.account}: no positions export matching "
+                f"{self.settings.pattern!r} in {folder} (fix: {fix})"
+            )
+        newest = max(files, key=lambda p: (p.stat().st_mtime, p.name))
+        try:
+            text = newest.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            text = newest.read_text(encoding="latin-1")
+        export = parse_export(
+            text,
+            name=str(newest),
+            layout=self.settings.layout(),
+            account_number=self.settings.account_number,
+            cash_symbols=self.settings.cash_symbols,
+            ignore=self.settings.ignore,
+        )
+        if export.rows == 0:
+            number = self.settings.account_number
+            which = f" for account {number}" if number else ""
+            raise ExportError(
+                f"{newest}: no positions or cash rows{which} (fix: check "
+                "broker_settings.account_number against the file's account column, or "
+                f"{fix})"
+            )
+        stated = export.as_of is not None
+        as_of = export.as_of or datetime.fromtimestamp(newest.stat().st_mtime, UTC)
+        age = self._clock() - as_of
+        limit = timedelta(hours=float(self.settings.max_export_age_hours))
+        if age > limit:
+            hours = age.total_seconds() / 3600
+            raise ExportError(
+                f"{newest}: the newest export is {hours:.1f} hours old (as of "
+                f"{as_of.isoformat(timespec='minutes')}), over max_export_age_hours "
+                f"{self.settings.max_export_age_hours} (fix: {fix})"
+            )
+        return ExportRead(newest, export, as_of, stated)
+
+    def _extra_prices(self) -> dict[str, Quote]:
+        path = self.settings.prices_file
+        if path is None:
+            return {}
+        as_of = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+        if not rows or [c.strip().lower() for c in rows[0][:2]] != ["symbol", "price"]:
+            raise ExportError(f"{path}: the header must be symbol,price (fix: write it so)")
+        quotes: dict[str, Quote] = {}
+        for number, row in enumerate(rows[1:], start=2):
+            if not any(c.strip() for c in row):
+                continue
+            symbol = row[0].strip().upper()
+            try:
+                price = parse_money(row[1]) if len(row) > 1 else None
+            except ValueError:
+                price = None
+            if not TICKER.match(symbol) or price is None or price <= 0:
+                raise ExportError(
+                    f"{path}, row {number}: {','.join(row)!r} is not a ticker and a positive "
+                    "price (fix: correct or remove the row)"
+                )
+            quotes[symbol] = Quote(symbol, price, as_of, f"manual prices {path.name}")
+        return quotes
+
+    def _account(self) -> tuple[datetime, Decimal, dict[str, Decimal], dict[str, Quote]]:
+        """The export's time, and cash, positions and quotes as of now."""
+        read = self.read_export()
+        cash = read.export.cash
+        positions = {h.symbol: h.qty for h in read.export.holdings}
+        quotes = self._extra_prices()
+        source = f"manual export {read.path.name}"
+        for h in read.export.holdings:
+            quotes[h.symbol] = Quote(h.symbol, h.price, read.as_of, source)
+        # Fills confirmed after the export's time are not in it yet: the account is both.
+        for fill in self._confirmed(since=None):
+            if fill.at <= read.as_of:
+                continue
+            signed = fill.qty if fill.side is Side.BUY else -fill.qty
+            positions[fill.symbol] = positions.get(fill.symbol, Decimal(0)) + signed
+            cash -= signed * fill.price + fill.commission
+        return read.as_of, cash, {s: q for s, q in positions.items() if q != 0}, quotes
+
+    def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
+        _, cash, positions, quotes = self._account()
+        wanted = set(positions) | set(symbols)
+        shown = {s: q for s, q in quotes.items() if s in wanted}
+        return AccountSnapshot(
+            account=self.account,
+            as_of=self._clock(),
+            cash=cash,
+            positions=tuple(Position(s, q) for s, q in sorted(positions.items())),
+            quotes=shown,
+            open_orders=tuple(t.order() for t in self.tickets.all() if t.status.is_open),
+            fractionable=frozenset(shown) if self.settings.fractional else frozenset(),
+        )
+
+    def funds(self, symbols: Collection[str]) -> Funds:
+        _, cash, _, quotes = self._account()
+        return Funds(self._clock(), cash, {s: q for s, q in quotes.items() if s in set(symbols)})
+
+    # -- orders: tickets ----------------------------------------------------------------------
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        """Write the order as a ticket for a person to enter; answer UNKNOWN (never assumed)."""
+        coid = intent.client_order_id
+        if intent.account != self.account:
+            raise OrderRejected(coid, f"order is for account {intent.account}, not {self.account}")
+        if not intent.qty.is_finite() or intent.qty <= 0:
+            raise OrderRejected(coid, f"quantity {intent.qty} is not positive")
+        problem = notional_problem(intent)
+        if problem is not None:
+            raise OrderRejected(coid, problem)
+        if not self.settings.fractional and intent.notional is None and intent.qty % 1 != 0:
+            raise OrderRejected(
+                coid,
+                f"fractional quantity {intent.qty} {intent.symbol}: this account's tickets are "
+                "whole shares (broker_settings.fractional = false)",
+            )
+        if self.tickets.get(coid) is None:
+            try:
+                quoted = intent.symbol in self._account()[3]
+            except ExportError as exc:
+                raise OrderRejected(coid, f"the export cannot be read: {exc}") from exc
+            if not quoted:
+                raise OrderRejected(
+                    coid,
+                    f"{intent.symbol} has no price in the export or prices_file: no ticket "
+                    "without a reference price",
+                )
+        ticket = Ticket(intent=intent, issued_at=self._clock())
+        self.tickets.add(ticket)  # DuplicateClientOrderId if the id is taken
+        return ticket.order(self._ticket_message(coid))
+
+    def _ticket_message(self, coid: str) -> str:
+        return (
+            f"order ticket written to {self.tickets.open_csv}: enter it at the broker by hand, "
+            f"then record it with `trimtab manual confirm -a {self.account} {coid}`"
+        )
+
+    def get_order(self, client_order_id: str) -> BrokerOrder | None:
+        ticket = self.tickets.get(client_order_id)
+        return None if ticket is None else ticket.order()
+
+    def get_orders(self, client_order_ids: Collection[str]) -> Mapping[str, BrokerOrder]:
+        found = {coid: self.get_order(coid) for coid in client_order_ids}
+        return {coid: order for coid, order in found.items() if order is not None}
+
+    def cancel(self, client_order_id: str) -> BrokerOrder:
+        """A ticket cannot be taken back from a person: it stays as it is, and says so."""
+        ticket = self.tickets.get(client_order_id)
+        if ticket is None:
+            raise BrokerError(f"no order ticket {client_order_id} in account {self.account}")
+        if not ticket.status.is_open:
+            return ticket.order()
+        return ticket.order(
+            "a ticket cannot be cancelled by trimtab: if you have not entered it, record that "
+            f"with `trimtab manual confirm -a {self.account} {client_order_id} --not-done`"
+        )
+
+    def _confirmed(self, since: datetime | None) -> list[Fill]:
+        fills = [
+            Fill(
+                fill_id=c.fill_id,
+                client_order_id=t.intent.client_order_id,
+                broker_order_id=t.intent.client_order_id,
+                symbol=t.intent.symbol,
+                side=t.intent.side,
+                qty=c.qty,
+                price=c.price,
+                at=c.at,
+                commission=c.commission,
+            )
+            for t in self.tickets.all()
+            for c in t.fills
+            if since is None or c.at >= since
+        ]
+        return sorted(fills, key=lambda f: (f.at, f.fill_id))
+
+    def fills(self, since: datetime) -> Sequence[Fill]:
+        """The confirmed fills at or after `since`, oldest first."""
+        return self._confirmed(since)
+
+    def close(self) -> None:
+        """Nothing to release: every call reads the files afresh."""
+
+    @property
+    def market_buy_hold_fraction(self) -> Decimal:
+        return Decimal(0)  # a ticket holds nothing: the person pays at the broker
+
+    # -- OrderAbsence -------------------------------------------------------------------------
+
+    def absence_rule(self) -> AbsenceRule:
+        return AbsenceRule(
+            grace=timedelta(0),
+            listing=False,
+            why="the manual broker writes and fsyncs a ticket before submit returns, so no "
+            "ticket under the id means it was never written and no person saw it",
+        )
+
+    def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]:
+        return [t.order() for t in self.tickets.all() if start <= t.issued_at <= end]

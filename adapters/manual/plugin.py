@@ -1,0 +1,32 @@
+"""The `manual` entry point: build a `ManualBroker` from an account's validated settings."""
+
+from __future__ import annotations
+
+__all__ = ["PLUGIN", "ManualPlugin"]
+
+from pydantic import BaseModel
+
+from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
+from adapters.manual.config import ManualSettings
+
+
+class ManualPlugin:
+    """A broker without an API, registered as `manual` in `trimtab.brokers`."""
+
+    def __init__(self) -> None:
+        self.name: str = "manual"
+        self.settings_model: type[BaseModel] = ManualSettings
+
+    def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker:
+        """Return a `ManualBroker`; nothing is read until the first call."""
+        from adapters.manual.broker import ManualBroker
+
+        if not isinstance(settings, ManualSettings):
+            raise TypeError(
+                f"the manual broker needs ManualSettings, got {type(settings).__name__}"
+            )
+        return ManualBroker(settings, env)
+
+
+# Annotated so mypy checks the plugin against the protocol the loader expects.
+PLUGIN: BrokerPlugin = ManualPlugin()
