@@ -34,6 +34,7 @@ class Layout:
 
     def with_columns(self, overrides: dict[str, str]) -> Layout:
         """Return this layout with each overridden field naming exactly that header."""
+
         def pick(key: str, current: tuple[str, ...]) -> tuple[str, ...]:
             return (overrides[key],) if key in overrides else current
 

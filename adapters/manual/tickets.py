@@ -8,14 +8,14 @@ rewritten as `open-tickets.csv` beside them: what the person enters at the broke
 
 from __future__ import annotations
 
-__all__ = ["Confirmation", "Ticket", "TicketError", "TicketStore"]
+__all__ = ["Confirm", "Confirmation", "Ticket", "TicketError", "TicketStore", "open_row"]
 
 import csv
 import fcntl
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -186,40 +186,25 @@ class TicketStore:
         commission: Decimal = Decimal(0),
         rest: Literal["open", "cancelled"] | None = None,
     ) -> Ticket:
-        """Record a fill the person made; return the ticket afterwards.
+        """Record a fill the person made; return the ticket afterwards (see `Confirm`)."""
+        [after] = self.confirm_all([Confirm(ref, qty, price, at, commission, rest)], now=now)
+        return after
 
-        `rest` says what became of the unfilled rest: still open at the broker, or not done
-        (the ticket is then closed). Default: a share ticket stays open while shares remain; a
-        dollar-amount ticket is done with its one fill.
+    def confirm_all(self, confirms: Sequence[Confirm], *, now: datetime) -> list[Ticket]:
+        """Record several confirmations: all of them, or none if any does not fit its ticket.
+
+        Return each confirmed ticket as it is afterwards, in the order first confirmed.
         """
         with self.locked():
-            ticket = self.find(ref)
-            coid = ticket.intent.client_order_id
-            _check_open(ticket)
-            if not qty.is_finite() or qty <= 0 or not price.is_finite() or price <= 0:
-                raise TicketError(
-                    f"{coid}: quantity {qty} and price {price} must be positive numbers (fix: "
-                    "give what the broker's confirmation shows; --not-done if nothing was done)"
-                )
-            if not commission.is_finite() or commission < 0:
-                raise TicketError(f"{coid}: commission {commission} must be zero or more")
-            if ticket.intent.notional is None and qty > ticket.remaining:
-                raise TicketError(
-                    f"{coid}: {qty} is more than the {ticket.remaining} shares left on the "
-                    f"ticket (fix: confirm at most {ticket.remaining}; an extra trade made by "
-                    "hand is not this ticket's)"
-                )
-            if at > now:
-                raise TicketError(f"{coid}: --at {at.isoformat()} is in the future")
-            fill = Confirmation(f"{coid}-c{len(ticket.fills) + 1}", qty, price, commission, at, now)
-            after = replace(ticket, fills=(*ticket.fills, fill))
-            if rest == "cancelled" and after.status is not OrderStatus.FILLED:
-                after = replace(after, closed="cancelled")
-            elif rest is None and ticket.intent.notional is not None:
-                after = replace(after, closed="filled")
-            self._write(after)
+            changed: dict[str, Ticket] = {}
+            for confirm in confirms:
+                ticket = self.find(confirm.ref)
+                coid = ticket.intent.client_order_id
+                changed[coid] = _confirmed(changed.get(coid, ticket), confirm, now)
+            for ticket in changed.values():
+                self._write(ticket)
             self._write_open_csv()
-            return after
+            return list(changed.values())
 
     def close_not_done(self, ref: str, note: str) -> Ticket:
         """Record that nothing (more) of the ticket was done; return it closed."""
@@ -263,6 +248,52 @@ def open_row(ticket: Ticket) -> tuple[str, ...]:
         str(ticket.status),
         str(ticket.filled_qty),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    """One fill as the person reports it: on ticket `ref` (its id, or the id's end).
+
+    `rest` says what became of the unfilled rest: still open at the broker, or not done (the
+    ticket is then closed). Default: a share ticket stays open while shares remain; a
+    dollar-amount ticket is done with its one fill.
+    """
+
+    ref: str
+    qty: Decimal
+    price: Decimal
+    at: datetime
+    commission: Decimal = Decimal(0)
+    rest: Literal["open", "cancelled"] | None = None
+
+
+def _confirmed(ticket: Ticket, confirm: Confirm, now: datetime) -> Ticket:
+    """The ticket with `confirm`'s fill added, or `TicketError` saying why it does not fit."""
+    coid = ticket.intent.client_order_id
+    _check_open(ticket)
+    qty, price, commission = confirm.qty, confirm.price, confirm.commission
+    if not qty.is_finite() or qty <= 0 or not price.is_finite() or price <= 0:
+        raise TicketError(
+            f"{coid}: quantity {qty} and price {price} must be positive numbers (fix: give "
+            "what the broker's confirmation shows; --not-done if nothing was done)"
+        )
+    if not commission.is_finite() or commission < 0:
+        raise TicketError(f"{coid}: commission {commission} must be zero or more")
+    if ticket.intent.notional is None and qty > ticket.remaining:
+        raise TicketError(
+            f"{coid}: {qty} is more than the {ticket.remaining} shares left on the ticket "
+            f"(fix: confirm at most {ticket.remaining}; an extra trade made by hand is not "
+            "this ticket's)"
+        )
+    if confirm.at > now:
+        raise TicketError(f"{coid}: the fill's time {confirm.at.isoformat()} is in the future")
+    fill = Confirmation(f"{coid}-c{len(ticket.fills) + 1}", qty, price, commission, confirm.at, now)
+    after = replace(ticket, fills=(*ticket.fills, fill))
+    if confirm.rest == "cancelled" and after.status is not OrderStatus.FILLED:
+        return replace(after, closed="cancelled")
+    if confirm.rest is None and ticket.intent.notional is not None:
+        return replace(after, closed="filled")
+    return after
 
 
 def _check_open(ticket: Ticket) -> None:

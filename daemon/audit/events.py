@@ -23,6 +23,7 @@ __all__ = [
     "DeclaredTrade",
     "DriftAfter",
     "KillSwitchChanged",
+    "ManualInput",
     "LedgerSale",
     "Mismatch",
     "OrderIntentSent",
@@ -94,6 +95,7 @@ class AuditKind(StrEnum):
     TAX_LOTS = "tax_lots"
     ALERT = "alert"
     ORDER_SETTLED = "order_settled"
+    MANUAL_INPUT = "manual_input"
 
 
 _OMITTED = MappingProxyType({OMIT_NONE: True})
@@ -210,6 +212,29 @@ class OrderSettled:
     notional: Decimal | None = field(default=None, metadata=_OMITTED)
     filled_qty: Decimal | None = field(default=None, metadata=_OMITTED)
     avg_fill_price: Decimal | None = field(default=None, metadata=_OMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class ManualInput:
+    """What the person told trimtab about a manual account, or input of theirs refused.
+
+    `action` "confirm": a ticket's fill recorded (`filled_qty` at `price`, `rest` what became
+    of the rest) or the ticket closed as not done; "export": a positions export read by
+    `trimtab manual show`. `accepted` False: the input was refused, nothing recorded, and
+    `detail` says why and the fix.
+    """
+
+    KIND: ClassVar[AuditKind] = AuditKind.MANUAL_INPUT
+    action: str
+    accepted: bool
+    detail: str
+    client_order_id: str | None = field(default=None, metadata=_OMITTED)
+    symbol: str | None = field(default=None, metadata=_OMITTED)
+    side: Side | None = field(default=None, metadata=_OMITTED)
+    filled_qty: Decimal | None = field(default=None, metadata=_OMITTED)
+    price: Decimal | None = field(default=None, metadata=_OMITTED)
+    status: OrderStatus | None = field(default=None, metadata=_OMITTED)
+    file: str | None = field(default=None, metadata=_OMITTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +467,7 @@ AuditEvent = (
     | OrderIntentSent
     | OrderResult
     | OrderSettled
+    | ManualInput
     | CycleFinished
     | CycleFailed
     | KillSwitchChanged
@@ -466,6 +492,7 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         OrderIntentSent,
         OrderResult,
         OrderSettled,
+        ManualInput,
         CycleFinished,
         CycleFailed,
         KillSwitchChanged,

@@ -33,6 +33,7 @@ from daemon.cli.orders_cmd import orders_app
 from daemon.cli.plan_cmd import plan
 from daemon.cli.report_cmd import report
 from daemon.cli.run_cmd import run
+from daemon.cli.manual_cmd import manual_app
 from daemon.cli.sim_cmd import sim_app
 from daemon.cli.strategy_cmd import strategies_app, strategy_app
 from daemon.cli.tax_cmd import tax_app
@@ -125,6 +126,7 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(sim_app, name="sim")
+app.add_typer(manual_app, name="manual")
 app.add_typer(db_app, name="db")
 app.add_typer(tax_app, name="tax")
 app.add_typer(performance_app, name="performance")
