@@ -183,20 +183,69 @@ class ManualBroker:
                 f"fractional quantity {intent.qty} {intent.symbol}: this account's tickets are "
                 "whole shares (broker_settings.fractional = false)",
             )
-        if self.tickets.get(coid) is None:
+        if self.tickets.get(coid) is None:  # a taken id is answered below, as a duplicate
             try:
-                quoted = intent.symbol in self._account()[3]
+                _, cash, positions, quotes = self._account()
             except ExportError as exc:
                 raise OrderRejected(coid, f"the export cannot be read: {exc}") from exc
-            if not quoted:
-                raise OrderRejected(
-                    coid,
-                    f"{intent.symbol} has no price in the export or prices_file: no ticket "
-                    "without a reference price",
-                )
+            problem = self._refusal(intent, cash, positions, quotes)
+            if problem:
+                raise OrderRejected(coid, problem)
         ticket = Ticket(intent=intent, issued_at=self._clock())
         self.tickets.add(ticket)  # DuplicateClientOrderId if the id is taken
         return ticket.order(self._ticket_message(coid))
+
+    def _refusal(
+        self,
+        intent: OrderIntent,
+        cash: Decimal,
+        positions: Mapping[str, Decimal],
+        quotes: Mapping[str, Quote],
+    ) -> str:
+        """What the broker would refuse the ticket for, as a last line ("" if nothing).
+
+        The decision step never approves such an order; these keep a ticket from asking the
+        person for something the account cannot do, counting what open tickets already ask.
+        """
+        symbol, limit = intent.symbol, intent.limit_price
+        quote = quotes.get(symbol)
+        if quote is None:
+            return f"{symbol} has no price in the export or prices_file: no ticket without one"
+        if limit is not None and (
+            not limit.is_finite()
+            or limit <= 0
+            or limit != limit.quantize(Decimal("0.01") if limit >= 1 else Decimal("0.0001"))
+        ):
+            return f"limit price {limit} is not a price the broker takes (cents from $1 up)"
+        open_tickets = [t for t in self.tickets.all() if t.status.is_open]
+        if any(
+            t.intent.symbol == symbol and t.intent.side is not intent.side for t in open_tickets
+        ):
+            return f"an open ticket for {symbol} is on the other side: confirm it first"
+        if intent.side is Side.SELL:
+            offered = sum(
+                (
+                    t.remaining
+                    for t in open_tickets
+                    if (t.intent.symbol, t.intent.side) == (symbol, Side.SELL)
+                ),
+                Decimal(0),
+            )
+            free = positions.get(symbol, Decimal(0)) - offered
+            if intent.qty > free:
+                return f"sells {intent.qty} {symbol} but {free} are held and not on an open ticket"
+            return ""
+        held = sum(
+            (_hold(t, quotes) for t in open_tickets if t.intent.side is Side.BUY), Decimal(0)
+        )
+        cost = (
+            intent.notional if intent.notional is not None else intent.qty * (limit or quote.price)
+        )
+        if cost > cash - held:
+            return (
+                f"costs {cost:,.2f} but the cash not held by open buy tickets is {cash - held:,.2f}"
+            )
+        return ""
 
     def _ticket_message(self, coid: str) -> str:
         return (
@@ -266,3 +315,14 @@ class ManualBroker:
 
     def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]:
         return [t.order() for t in self.tickets.all() if start <= t.issued_at <= end]
+
+
+def _hold(ticket: Ticket, quotes: Mapping[str, Quote]) -> Decimal:
+    """What an open buy ticket will still spend: its rest at its limit or its price."""
+    intent = ticket.intent
+    if intent.notional is not None:
+        spent = sum((f.qty * f.price for f in ticket.fills), Decimal(0))
+        return max(intent.notional - spent, Decimal(0))
+    quote = quotes.get(intent.symbol)
+    price = intent.limit_price or intent.reference_price or (quote.price if quote else Decimal(0))
+    return ticket.remaining * price
