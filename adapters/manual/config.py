@@ -58,6 +58,11 @@ class ManualSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    environment: Literal["live"] = Field(
+        description='Always "live": a manual account is a real account. Its tickets are '
+        'written only in mode = "live" (with live_confirmation); paper mode refuses the '
+        "configuration, and dry-run plans without writing any."
+    )
     exports: Path = Field(
         description="Folder the broker's positions exports are saved in; the newest file "
         "matching `pattern` (by modification time) is the account."

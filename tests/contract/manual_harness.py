@@ -45,6 +45,7 @@ class ManualHarness:
         self._write()
         self.settings = ManualSettings.model_validate(
             {
+                "environment": "live",
                 "exports": str(self._exports),
                 "preset": "custom",
                 "columns": {"symbol": "symbol", "quantity": "quantity", "price": "price"},

@@ -42,7 +42,8 @@ def config(tmp_path: Path, database_url: str) -> Path:
     path = tmp_path / "trimtab.toml"
     path.write_text(
         f"""
-mode = "paper"
+mode = "live"
+live_confirmation = "I understand trimtab will trade real money"
 database_url = "{database_url}"
 state_dir = "{tmp_path / "state"}"
 [accounts.main]
@@ -50,6 +51,7 @@ broker = "manual"
 type = "taxable"
 strategy = "static"
 [accounts.main.broker_settings]
+environment = "live"
 exports = "exports"
 preset = "fidelity"
 account_number = "X1"

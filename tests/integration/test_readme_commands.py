@@ -56,6 +56,25 @@ PRICES_CSV = """date,VTI,VXUS,BND
 2026-12-01,250.10,60.20,72.30
 2026-12-02,251.00,60.90,72.10
 """
+MANUAL_TOML = """# The walk's account at a broker without an API (docs/manual.md).
+state_dir = "state-manual"
+[accounts.fidelity]
+broker = "manual"
+type = "roth_ira"
+[accounts.fidelity.broker_settings]
+environment = "live"
+exports = "exports"
+preset = "fidelity"
+account_number = "X12345678"
+[accounts.fidelity.strategy_params]
+targets = { VTI = "0.6", VXUS = "0.4" }
+"""
+MANUAL_EXPORT = """\
+Account Number,Account Name,Symbol,Description,Quantity,Last Price,Current Value,Type
+X12345678,ROTH IRA,SPAXX**,HELD IN MONEY MARKET,,,"$1,523.45",Cash
+X12345678,ROTH IRA,VTI,VANGUARD TOTAL STK MKT ETF,100,$285.12,"$28,512.00",Cash
+X12345678,ROTH IRA,VXUS,VANGUARD TOTAL INTL STK ETF,250,$64.10,"$16,025.00",Cash
+"""
 LOTS_CSV = """account,symbol,acquired,quantity,cost_basis,note
 spouse,VXUS,2024-11-04,25.5,1402.55,bought before trimtab
 """
@@ -284,6 +303,59 @@ WALK: tuple[Step, ...] = (
         ),
     ),
     _step("run (daemon, 24/7)", "run", env=EVERY_2_MINUTES, background="cycle_finished"),
+    # An account at a broker without an API, on a config of its own (docs/manual.md).
+    _step(
+        "manual show",
+        "manual",
+        "show",
+        "-a",
+        "fidelity",
+        "-c",
+        "manual.toml",
+        config=False,
+        expect="VTI",
+    ),
+    _step(
+        "manual tickets",
+        "manual",
+        "tickets",
+        "-a",
+        "fidelity",
+        "-c",
+        "manual.toml",
+        config=False,
+        expect="no open order tickets",
+    ),
+    _step(
+        "manual tickets --all --json",
+        "manual",
+        "tickets",
+        "-a",
+        "fidelity",
+        "--all",
+        "--json",
+        "-c",
+        "manual.toml",
+        config=False,
+        expect="[]",
+    ),
+    _step(
+        "manual confirm (unknown ticket)",
+        "manual",
+        "confirm",
+        "tt-nosuch",
+        "-a",
+        "fidelity",
+        "--qty",
+        "1",
+        "--price",
+        "1",
+        "-c",
+        "manual.toml",
+        config=False,
+        code=2,
+        expect="no order ticket",
+    ),
     _step("db init --force", "db", "init", "--force"),
     _step("status after db init", "status"),
 )
@@ -304,6 +376,16 @@ SHOWN: dict[str, tuple[str, ...]] = {
     "trimtab orders unresolved [-a A] [--json]": ("orders unresolved",),
     "trimtab orders settle ID --as ... --reason ...": ("orders settle (unknown id)",),
     "trimtab strategies [show NAME]": ("strategies", "strategies show"),
+    "trimtab manual show -a A": ("manual show",),
+    "trimtab manual tickets -a A [--all] [--json]": (
+        "manual tickets",
+        "manual tickets --all --json",
+    ),
+    "trimtab manual tickets": ("manual tickets",),
+    "trimtab manual confirm TICKET -a A --qty Q --price P [--rest cancelled]": (
+        "manual confirm (unknown ticket)",
+    ),
+    "trimtab manual confirm": ("manual confirm (unknown ticket)",),
     "trimtab strategy weights -a A [--prices P.csv] [--date D] [--json]": (
         "strategy weights --json",
         "strategy weights --prices --date",
@@ -459,6 +541,9 @@ def _workspace(directory: Path) -> None:
     (directory / "lots.csv").write_text(LOTS_CSV)
     (directory / "trades.csv").write_text(TRADES_CSV)
     (directory / "prices.csv").write_text(PRICES_CSV)
+    (directory / "manual.toml").write_text(MANUAL_TOML)
+    (directory / "exports").mkdir()
+    (directory / "exports" / "Portfolio_Positions.csv").write_text(MANUAL_EXPORT)
 
 
 def _environment(step: Step, home: Path) -> dict[str, str]:

@@ -169,13 +169,19 @@ def test_settings_resolve_the_folder_and_custom_needs_its_columns(tmp_path: Path
     context = {"config_dir": tmp_path}
 
     settings = ManualSettings.model_validate(
-        {"exports": "exports", "preset": "schwab"}, context=context
+        {"environment": "live", "exports": "exports", "preset": "schwab"}, context=context
     )
     assert settings.exports == tmp_path / "exports"
 
     with pytest.raises(ValidationError, match=r"columns\.symbol"):
-        ManualSettings.model_validate({"exports": "exports", "preset": "custom"}, context=context)
+        ManualSettings.model_validate(
+            {"environment": "live", "exports": "exports", "preset": "custom"}, context=context
+        )
     with pytest.raises(ValidationError, match="does not exist"):
-        ManualSettings.model_validate({"exports": "nowhere", "preset": "fidelity"}, context=context)
+        ManualSettings.model_validate(
+            {"environment": "live", "exports": "nowhere", "preset": "fidelity"}, context=context
+        )
     with pytest.raises(ValidationError, match="preset"):
-        ManualSettings.model_validate({"exports": "exports", "preset": "etrade"}, context=context)
+        ManualSettings.model_validate(
+            {"environment": "live", "exports": "exports", "preset": "etrade"}, context=context
+        )
