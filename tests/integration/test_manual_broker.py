@@ -262,3 +262,16 @@ def test_bad_input_is_named_exits_2_sends_nothing_and_is_audited(
 
     refused = [r for r in audit_kinds(path, "manual_input") if r["accepted"] is False]
     assert [r["action"] for r in refused] == ["export", "export", "export", "confirm"]
+
+
+def test_paper_mode_refuses_a_manual_account(tmp_path: Path, database_url: str) -> None:
+    path = config(tmp_path, database_url)
+    text = path.read_text().replace('mode = "live"', 'mode = "paper"')
+    path.write_text(
+        text.replace('live_confirmation = "I understand trimtab will trade real money"\n', "")
+    )
+
+    code, out = run("config", "check", "-c", str(path))
+
+    assert code == 2, out
+    assert 'broker_settings.environment = "live"' in " ".join(out.split())
