@@ -109,6 +109,13 @@ class ManualBroker:
         if path is None:
             return {}
         as_of = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        age = self._clock() - as_of
+        if age > timedelta(hours=float(self.settings.max_export_age_hours)):
+            raise ExportError(
+                f"{path}: prices_file is {age.total_seconds() / 3600:.1f} hours old, over "
+                f"max_export_age_hours {self.settings.max_export_age_hours} (fix: write "
+                "today's prices into it, or remove the symbols you do not hold from the targets)"
+            )
         rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
         if not rows or [c.strip().lower() for c in rows[0][:2]] != ["symbol", "price"]:
             raise ExportError(f"{path}: the header must be symbol,price (fix: write it so)")

@@ -202,3 +202,32 @@ def test_a_dollar_amount_ticket_is_done_with_its_confirmation(
 
     assert done.status is OrderStatus.FILLED
     assert broker.get_order("tt-n") == done.order()
+
+
+def test_prices_of_symbols_not_held_come_from_the_prices_file_while_fresh(
+    tmp_path: Path, clock: Clock
+) -> None:
+    (tmp_path / "exports").mkdir()
+    prices = tmp_path / "prices.csv"
+    prices.write_text('symbol,price\nBND,"$70.25"\n')
+    os.utime(prices, (NOW.timestamp(), NOW.timestamp()))
+    settings = ManualSettings.model_validate(
+        {
+            "environment": "live",
+            "exports": str(tmp_path / "exports"),
+            "preset": "custom",
+            "columns": {"symbol": "symbol", "quantity": "quantity", "price": "price"},
+            "cash_symbols": ["CASH"],
+            "prices_file": str(prices),
+        }
+    )
+    env = BrokerEnvironment(account="m", state_dir=tmp_path / "state", clock=clock)
+    broker = ManualBroker(settings, env)
+    write(settings.exports, "e.csv", "VTI,5,100\n", NOW)
+
+    assert broker.funds(["BND"]).quotes["BND"].price == Decimal("70.25")
+
+    clock.now = NOW + timedelta(hours=73)
+    os.utime(settings.exports / "e.csv", (clock.now.timestamp(),) * 2)
+    with pytest.raises(ExportError, match=r"prices\.csv: prices_file is 73\.0 hours old"):
+        broker.funds(["BND"])
