@@ -137,7 +137,11 @@ class ManualBroker:
         return quotes
 
     def _account(self) -> tuple[datetime, Decimal, dict[str, Decimal], dict[str, Quote]]:
-        """The export's time, and cash, positions and quotes as of now."""
+        """The account now: its time, cash, positions and quotes.
+
+        The time is the export's, or later where a confirmed fill or a price is: the newest
+        fact the account is made of (`AccountSnapshot.as_of`).
+        """
         read = self.read_export()
         cash = read.export.cash
         positions = {h.symbol: h.qty for h in read.export.holdings}
@@ -145,6 +149,7 @@ class ManualBroker:
         source = f"manual export {read.path.name}"
         for h in read.export.holdings:
             quotes[h.symbol] = Quote(h.symbol, h.price, read.as_of, source)
+        as_of = max([read.as_of, *(q.as_of for q in quotes.values())])
         # Fills confirmed after the export's time are not in it yet: the account is both.
         for fill in self._confirmed(since=None):
             if fill.at <= read.as_of:
@@ -152,15 +157,16 @@ class ManualBroker:
             signed = fill.qty if fill.side is Side.BUY else -fill.qty
             positions[fill.symbol] = positions.get(fill.symbol, Decimal(0)) + signed
             cash -= signed * fill.price + fill.commission
-        return read.as_of, cash, {s: q for s, q in positions.items() if q != 0}, quotes
+            as_of = max(as_of, fill.at)
+        return as_of, cash, {s: q for s, q in positions.items() if q != 0}, quotes
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
-        _, cash, positions, quotes = self._account()
+        as_of, cash, positions, quotes = self._account()
         wanted = set(positions) | set(symbols)
         shown = {s: q for s, q in quotes.items() if s in wanted}
         return AccountSnapshot(
             account=self.account,
-            as_of=self._clock(),
+            as_of=as_of,  # the export's time (docs/manual.md): its values are of then
             cash=cash,
             positions=tuple(Position(s, q) for s, q in sorted(positions.items())),
             quotes=shown,
@@ -169,8 +175,8 @@ class ManualBroker:
         )
 
     def funds(self, symbols: Collection[str]) -> Funds:
-        _, cash, _, quotes = self._account()
-        return Funds(self._clock(), cash, {s: q for s, q in quotes.items() if s in set(symbols)})
+        as_of, cash, _, quotes = self._account()
+        return Funds(as_of, cash, {s: q for s, q in quotes.items() if s in set(symbols)})
 
     # -- orders: tickets ----------------------------------------------------------------------
 

@@ -84,6 +84,7 @@ def test_the_newest_export_is_the_account_and_a_stale_one_names_the_file_and_fix
     snapshot = broker.snapshot(())
     assert snapshot.qty("VTI") == 7
     assert snapshot.quotes["VTI"].as_of == NOW - timedelta(hours=2)  # the export's time
+    assert snapshot.as_of == NOW - timedelta(hours=2)
     assert "new.csv" in snapshot.quotes["VTI"].source
 
     clock.now = NOW + timedelta(hours=47)
@@ -139,6 +140,7 @@ def test_confirmed_fills_count_until_an_export_after_them_holds_them(
 
     snapshot = broker.snapshot(())
     assert (snapshot.qty("VTI"), snapshot.cash) == (3, Decimal(1000) + Decimal(203))
+    assert snapshot.as_of == clock.now  # the newest fact in it: the confirmed fill
     [fill] = broker.fills(NOW)
     assert (fill.fill_id, fill.qty, fill.price, fill.side) == (
         "tt-1-c1",
