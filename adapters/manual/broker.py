@@ -49,6 +49,20 @@ class ExportRead:
     """True when the time comes from the export's own text."""
 
 
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The account now: the newest export plus the fills confirmed after its time."""
+
+    as_of: datetime
+    """The export's time, or later where a confirmed fill or a price is."""
+    cash: Decimal
+    """The export's cash plus what confirmed fills after it moved."""
+    positions: Mapping[str, Decimal]
+    quotes: Mapping[str, Quote]
+    held: Decimal
+    """What the open buy tickets will still spend: not free for another order."""
+
+
 class ManualBroker:
     """One account at a broker without an API (see the module docstring)."""
 
@@ -136,7 +150,7 @@ class ManualBroker:
             quotes[symbol] = Quote(symbol, price, as_of, f"manual prices {path.name}")
         return quotes
 
-    def _account(self) -> tuple[datetime, Decimal, dict[str, Decimal], dict[str, Quote]]:
+    def account_now(self) -> Account:
         """The account now: its time, cash, positions and quotes.
 
         The time is the export's, or later where a confirmed fill or a price is: the newest
@@ -158,25 +172,35 @@ class ManualBroker:
             positions[fill.symbol] = positions.get(fill.symbol, Decimal(0)) + signed
             cash -= signed * fill.price + fill.commission
             as_of = max(as_of, fill.at)
-        return as_of, cash, {s: q for s, q in positions.items() if q != 0}, quotes
+        open_buys = [
+            t for t in self.tickets.all() if t.status.is_open and t.intent.side is Side.BUY
+        ]
+        held = sum((_hold(t, quotes) for t in open_buys), Decimal(0))
+        held_positions = {s: q for s, q in positions.items() if q != 0}
+        return Account(as_of, cash, held_positions, quotes, held)
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
-        as_of, cash, positions, quotes = self._account()
-        wanted = set(positions) | set(symbols)
-        shown = {s: q for s, q in quotes.items() if s in wanted}
+        now = self.account_now()
+        wanted = set(now.positions) | set(symbols)
+        shown = {s: q for s, q in now.quotes.items() if s in wanted}
         return AccountSnapshot(
             account=self.account,
-            as_of=as_of,  # the export's time (docs/manual.md): its values are of then
-            cash=cash,
-            positions=tuple(Position(s, q) for s, q in sorted(positions.items())),
+            as_of=now.as_of,  # the export's time (docs/manual.md): its values are of then
+            # Cash an open buy ticket will spend is not there for another order: a ticket
+            # stays open across cycles, unlike an order the executor cancels at its end.
+            cash=now.cash - now.held,
+            positions=tuple(Position(s, q) for s, q in sorted(now.positions.items())),
             quotes=shown,
             open_orders=tuple(t.order() for t in self.tickets.all() if t.status.is_open),
             fractionable=frozenset(shown) if self.settings.fractional else frozenset(),
         )
 
     def funds(self, symbols: Collection[str]) -> Funds:
-        as_of, cash, _, quotes = self._account()
-        return Funds(as_of, cash, {s: q for s, q in quotes.items() if s in set(symbols)})
+        now = self.account_now()
+        wanted = set(symbols)
+        return Funds(
+            now.as_of, now.cash - now.held, {s: q for s, q in now.quotes.items() if s in wanted}
+        )
 
     # -- orders: tickets ----------------------------------------------------------------------
 
@@ -198,30 +222,24 @@ class ManualBroker:
             )
         if self.tickets.get(coid) is None:  # a taken id is answered below, as a duplicate
             try:
-                _, cash, positions, quotes = self._account()
+                now = self.account_now()
             except ExportError as exc:
                 raise OrderRejected(coid, f"the export cannot be read: {exc}") from exc
-            problem = self._refusal(intent, cash, positions, quotes)
+            problem = self._refusal(intent, now)
             if problem:
                 raise OrderRejected(coid, problem)
         ticket = Ticket(intent=intent, issued_at=self._clock())
         self.tickets.add(ticket)  # DuplicateClientOrderId if the id is taken
         return ticket.order(self._ticket_message(coid))
 
-    def _refusal(
-        self,
-        intent: OrderIntent,
-        cash: Decimal,
-        positions: Mapping[str, Decimal],
-        quotes: Mapping[str, Quote],
-    ) -> str:
+    def _refusal(self, intent: OrderIntent, now: Account) -> str:
         """What the broker would refuse the ticket for, as a last line ("" if nothing).
 
         The decision step never approves such an order; these keep a ticket from asking the
         person for something the account cannot do, counting what open tickets already ask.
         """
         symbol, limit = intent.symbol, intent.limit_price
-        quote = quotes.get(symbol)
+        quote = now.quotes.get(symbol)
         if quote is None:
             return f"{symbol} has no price in the export or prices_file: no ticket without one"
         if limit is not None and (
@@ -244,19 +262,17 @@ class ManualBroker:
                 ),
                 Decimal(0),
             )
-            free = positions.get(symbol, Decimal(0)) - offered
+            free = now.positions.get(symbol, Decimal(0)) - offered
             if intent.qty > free:
                 return f"sells {intent.qty} {symbol} but {free} are held and not on an open ticket"
             return ""
-        held = sum(
-            (_hold(t, quotes) for t in open_tickets if t.intent.side is Side.BUY), Decimal(0)
-        )
         cost = (
             intent.notional if intent.notional is not None else intent.qty * (limit or quote.price)
         )
-        if cost > cash - held:
+        free_cash = now.cash - now.held
+        if cost > free_cash:
             return (
-                f"costs {cost:,.2f} but the cash not held by open buy tickets is {cash - held:,.2f}"
+                f"costs {cost:,.2f} but the cash not held by open buy tickets is {free_cash:,.2f}"
             )
         return ""
 

@@ -89,7 +89,7 @@ def show(
         name, broker = _broker(app, account)
         try:
             read = broker.read_export()
-            snapshot = broker.snapshot(())
+            now = broker.account_now()
         except ExportError as exc:
             _refuse(app, name, ManualInput(action="export", accepted=False, detail=str(exc)))
             raise  # unreachable: _refuse exits
@@ -112,14 +112,12 @@ def show(
         )
         in_export = {h.symbol: h.qty for h in read.export.holdings}
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-        for column in ("Symbol", "In export", "Now", "Price", "Value"):
-            table.add_column(
-                column, no_wrap=True, justify="left" if column == "Symbol" else "right"
-            )
-        now = {p.symbol: p.qty for p in snapshot.positions}
-        for symbol in sorted(set(in_export) | set(now)):
-            quote = snapshot.quotes.get(symbol)
-            qty = now.get(symbol, Decimal(0))
+        table.add_column("Symbol", no_wrap=True)
+        for column in ("In export", "Now", "Price", "Value"):
+            table.add_column(column, no_wrap=True, justify="right")
+        for symbol in sorted(set(in_export) | set(now.positions)):
+            quote = now.quotes.get(symbol)
+            qty = now.positions.get(symbol, Decimal(0))
             table.add_row(
                 symbol,
                 str(in_export.get(symbol, Decimal(0))),
@@ -128,9 +126,14 @@ def show(
                 usd(qty * quote.price) if quote else "-",
             )
         console.print(table)
-        console.print(f"cash {usd(read.export.cash)} in the export, {usd(snapshot.cash)} now")
-        if now != in_export or snapshot.cash != read.export.cash:
+        console.print(f"cash {usd(read.export.cash)} in the export, {usd(now.cash)} now")
+        if now.positions != in_export or now.cash != read.export.cash:
             console.print("now = the export plus the fills you confirmed after its time")
+        if now.held:
+            console.print(
+                f"{usd(now.held)} of it is for open buy tickets: trimtab plans with "
+                f"{usd(now.cash - now.held)}"
+            )
 
 
 @manual_app.command("tickets")

@@ -80,9 +80,9 @@ class ManualHarness:
 
     def _sync(self) -> None:
         """Take the account as the broker now sees it (export plus confirmed fills)."""
-        snapshot = self.broker.snapshot(())
-        self._cash = snapshot.cash
-        self._positions = {p.symbol: p.qty for p in snapshot.positions}
+        now = self.broker.account_now()  # its cash before open tickets' holds
+        self._cash = now.cash
+        self._positions = dict(now.positions)
 
     def fund(self, cash: Decimal) -> None:
         self._sync()

@@ -233,3 +233,20 @@ def test_prices_of_symbols_not_held_come_from_the_prices_file_while_fresh(
     os.utime(settings.exports / "e.csv", (clock.now.timestamp(),) * 2)
     with pytest.raises(ExportError, match=r"prices\.csv: prices_file is 73\.0 hours old"):
         broker.funds(["BND"])
+
+
+def test_cash_an_open_buy_ticket_will_spend_is_not_offered_again(
+    broker: ManualBroker, clock: Clock
+) -> None:
+    write(broker.settings.exports, "e.csv", "VTI,5,100\n", NOW)
+
+    broker.submit(intent("tt-b", Side.BUY, "3"))  # at its reference price, 100
+
+    assert broker.account_now().cash == 1000
+    assert broker.snapshot(()).cash == 700  # what a later cycle may plan with
+    assert broker.funds(["VTI"]).cash == 700
+    clock.now = NOW + timedelta(minutes=1)  # after the export: not in it
+    broker.tickets.confirm(
+        "tt-b", qty=Decimal(3), price=Decimal("99.50"), at=clock.now, now=clock.now
+    )
+    assert broker.snapshot(()).cash == Decimal("1000") - Decimal("298.50")
