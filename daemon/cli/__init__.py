@@ -28,12 +28,12 @@ from daemon.cli.config_cmd import config_app
 from daemon.cli.control_cmd import kill, resume, status
 from daemon.cli.db_cmd import db_app
 from daemon.cli.health_cmd import health
+from daemon.cli.manual_cmd import manual_app
 from daemon.cli.monitor_cmd import alerts, flows_app, performance_app
 from daemon.cli.orders_cmd import orders_app
 from daemon.cli.plan_cmd import plan
 from daemon.cli.report_cmd import report
 from daemon.cli.run_cmd import run
-from daemon.cli.manual_cmd import manual_app
 from daemon.cli.sim_cmd import sim_app
 from daemon.cli.strategy_cmd import strategies_app, strategy_app
 from daemon.cli.tax_cmd import tax_app
