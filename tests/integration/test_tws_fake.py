@@ -467,3 +467,102 @@ def test_other_server_versions_round_trip(version: int) -> None:
         finally:
             ib.disconnect()
         assert tws.protocol_errors == []
+
+
+# -- market hours, what-if, pacing, restarts ------------------------------------------------------
+
+
+def test_outside_regular_hours_orders_wait_unless_limit_with_outside_rth(
+    tws: FakeTws, ib: IB
+) -> None:
+    tws.close_market()
+    errors: list[int] = []
+    ib.errorEvent += lambda req_id, code, text, contract: errors.append(code)
+    market = place(ib, MarketOrder("BUY", 1, orderRef="mkt-night", outsideRth=True))
+    wait(ib, lambda: market.orderStatus.status == "PreSubmitted")
+    assert errors == [2109]  # outsideRth ignored for a market order
+    regular = place(ib, LimitOrder("BUY", 1, 260.0, orderRef="lmt-rth"))
+    extended = place(ib, LimitOrder("BUY", 1, 260.0, orderRef="lmt-ext", outsideRth=True))
+    wait(ib, lambda: extended.orderStatus.status == "Filled")
+    assert regular.orderStatus.status == "PreSubmitted"
+    tws.open_market()
+    wait(ib, lambda: market.orderStatus.status == regular.orderStatus.status == "Filled")
+
+
+def test_day_orders_expire_at_the_close(tws: FakeTws, ib: IB) -> None:
+    day = place(ib, LimitOrder("BUY", 1, 200.0, orderRef="day"))
+    gtc = place(ib, LimitOrder("BUY", 1, 200.0, orderRef="gtc", tif="GTC"))
+    tws.close_market()
+    wait(ib, lambda: day.orderStatus.status == "Cancelled")
+    assert gtc.orderStatus.status == "Submitted"
+
+
+def test_a_what_if_order_previews_margin_and_commission(tws: FakeTws, ib: IB) -> None:
+    order = MarketOrder("BUY", 2, account=FIRST)
+    preview = ib.whatIfOrder(vti(ib), order)
+    assert float(preview.initMarginChange) == pytest.approx(500.0)  # 2 x 250 mark
+    assert preview.commission == 1.0
+    assert float(preview.equityWithLoanBefore) == pytest.approx(18625.0)
+    assert tws.state.orders == {}  # nothing booked
+
+
+def test_modifying_a_working_order_changes_its_limit(tws: FakeTws, ib: IB) -> None:
+    trade = place(ib, LimitOrder("BUY", 2, 240.0, orderRef="modify"))
+    assert trade.orderStatus.status == "Submitted"
+    trade.order.lmtPrice = 251.0
+    ib.placeOrder(trade.contract, trade.order)
+    wait(ib, lambda: trade.orderStatus.status == "Filled")
+    assert tws.order_refs() == ["modify", "modify"]
+    assert len(tws.state.orders) == 1
+
+
+def test_open_orders_per_client_all_open_orders_and_the_master_client(tws: FakeTws, ib: IB) -> None:
+    tws.queue(Hold(), Hold())
+    place(ib, MarketOrder("BUY", 1, orderRef="from-7"))
+    zero = connect(tws, client_id=0)
+    try:
+        names = [r.name for r in tws.requests(client_id=0)]
+        assert names[:2] == ["startApi", "reqAutoOpenOrders"]  # ib_async binds as client 0
+        assert zero.openTrades() == []  # reqOpenOrders: this client's orders only
+        assert [t.order.orderRef for t in zero.reqAllOpenOrders()] == ["from-7"]
+    finally:
+        zero.disconnect()
+    tws.master_client_id = 9
+    master = connect(tws, client_id=9)
+    try:
+        assert [t.order.orderRef for t in master.openTrades()] == ["from-7"]
+        tws.fill("from-7")
+        wait(master, lambda: len(master.fills()) == 1)
+    finally:
+        master.disconnect()
+
+
+def test_pacing_over_50_a_second_gets_error_100_and_a_disconnect(tws: FakeTws, ib: IB) -> None:
+    tws.pacing_limit = 50
+    errors: list[int] = []
+    ib.errorEvent += lambda req_id, code, text, contract: errors.append(code)
+    ib.client.MaxRequests = 0  # switch ib_async's own throttle off to break the limit
+    for _ in range(60):
+        ib.client.reqCurrentTime()  # type: ignore[no-untyped-call] (ib_async's Client is untyped)
+    wait(ib, lambda: not ib.isConnected())
+    assert 100 in errors
+
+
+@pytest.mark.slow
+def test_a_nightly_restart_drops_clients_and_keeps_the_day(tws: FakeTws) -> None:
+    ib = connect(tws)
+    dropped: list[bool] = []
+    ib.disconnectedEvent += lambda: dropped.append(True)
+    place(ib, MarketOrder("BUY", 1, orderRef="before-night"))
+    port = tws.port
+    tws.stop()
+    wait(ib, lambda: dropped == [True])
+    with pytest.raises(ConnectionRefusedError):
+        IB().connect(tws.host, port, clientId=CLIENT, timeout=1)
+    tws.start()
+    assert tws.port == port
+    again = connect(tws)
+    try:
+        assert [t.order.orderRef for t in again.trades()] == ["before-night"]
+    finally:
+        again.disconnect()

@@ -152,6 +152,9 @@ class TwsState:
         self.instruments: list[Instrument] = []
         self.quotes: dict[int, Quote] = {}
         self.market_data_subscribed = True
+        # Regular trading hours: when closed, orders wait (PreSubmitted) unless they are
+        # limit orders with outsideRth.
+        self.market_open = True
         self.orders: dict[int, ServerOrder] = {}  # permId -> order
         self.executions: list[Execution] = []
         self.commissions = commissions or Commissions()
