@@ -543,7 +543,8 @@ def test_pacing_over_50_a_second_gets_error_100_and_a_disconnect(tws: FakeTws, i
     ib.errorEvent += lambda req_id, code, text, contract: errors.append(code)
     ib.client.MaxRequests = 0  # switch ib_async's own throttle off to break the limit
     for _ in range(60):
-        ib.client.reqCurrentTime()  # type: ignore[no-untyped-call] (ib_async's Client is untyped)
+        # ib_async's Client is untyped.
+        ib.client.reqCurrentTime()  # type: ignore[no-untyped-call]
     wait(ib, lambda: not ib.isConnected())
     assert 100 in errors
 
