@@ -312,6 +312,34 @@ def test_a_buy_beyond_the_cash_is_rejected_201(tws: FakeTws, ib: IB) -> None:
     assert "EQUITY WITH LOAN" in trade.log[-1].message
 
 
+def test_a_sale_beyond_the_holding_is_rejected_201(tws: FakeTws, ib: IB) -> None:
+    tws.queue(Hold())
+    place(ib, MarketOrder("SELL", 15, orderRef="sell-15"))  # of 20 held, still working
+    trade = place(ib, MarketOrder("SELL", 10, orderRef="sell-10"))  # only 5 left to sell
+    assert trade.orderStatus.status == "Cancelled"
+    assert trade.log[-1].errorCode == 201
+
+
+def test_cash_committed_to_working_buys_is_not_spent_twice(tws: FakeTws, ib: IB) -> None:
+    tws.queue(Hold())
+    place(ib, LimitOrder("BUY", 30, 250.0, orderRef="buy-7500"))  # 7,500 of 10,000
+    trade = place(ib, LimitOrder("BUY", 12, 250.0, orderRef="buy-3000"))
+    assert trade.log[-1].errorCode == 201
+
+
+def test_selling_a_whole_position_removes_it_from_the_portfolio(tws: FakeTws, ib: IB) -> None:
+    bnd = Stock("BND", "SMART", "USD")
+    ib.qualifyContracts(bnd)
+    trade = place(ib, MarketOrder("SELL", 50, orderRef="close-bnd"), bnd)
+    wait(ib, lambda: trade.orderStatus.status == "Filled")
+    wait(ib, lambda: "BND" not in {p.contract.symbol for p in ib.portfolio()})
+    assert "BND" not in {p.contract.symbol for p in ib.positions(FIRST)}
+    # 50 x (72.49 - 74.00) - 1.00 commission, the loss IB reports as realized
+    (fill,) = trade.fills
+    wait(ib, lambda: fill.commissionReport.realizedPNL != 0)
+    assert fill.commissionReport.realizedPNL == pytest.approx(-76.5)
+
+
 def test_a_fractional_quantity_is_refused_10243(tws: FakeTws, ib: IB) -> None:
     trade = place(ib, MarketOrder("BUY", 1.5, orderRef="fraction"))
     assert trade.orderStatus.status == "Cancelled"

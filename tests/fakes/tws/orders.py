@@ -193,25 +193,55 @@ class OrderDesk:
         return order
 
     def _buying_power(self, order: ServerOrder) -> Reject | None:
-        """IB's margin check on a booked buy: a cash account cannot spend more than its cash."""
+        """IB's margin check on a booked order, for a cash account: buys within the cash not
+        already committed to working buys; sells within the shares not already being sold
+        (no shorting). IB words both as an initial-margin shortfall."""
         state = self.fake.state
-        if not self.fake.check_buying_power or order.action != "BUY":
+        if not self.fake.check_buying_power:
             return None
-        quote = state.quotes.get(order.con_id)
-        price = order.limit_price or (quote.ask if quote and quote.ask else None)
+        working = [
+            o
+            for o in state.orders.values()
+            if o.is_open and o.account == order.account and o is not order
+        ]
+        price = self._reference_price(order)
         if price is None:
             return None
-        currency = state.instrument(order.con_id).currency
-        cash = state.accounts[order.account].cash.get(currency, Decimal(0))
-        cost = order.quantity * price
-        if cost <= cash:
-            return None
+        if order.action == "SELL":
+            holding = state.accounts[order.account].holdings.get(order.con_id)
+            held = holding.quantity if holding else Decimal(0)
+            selling = sum(
+                (o.remaining for o in working if o.action == "SELL" and o.con_id == order.con_id),
+                Decimal(0),
+            )
+            short = order.quantity - max(held - selling, Decimal(0))
+            if short <= 0:
+                return None
+            cash, cost = Decimal(0), short * price
+        else:
+            currency = state.instrument(order.con_id).currency
+            committed = sum(
+                (
+                    o.remaining * (self._reference_price(o) or 0)
+                    for o in working
+                    if o.action == "BUY"
+                ),
+                Decimal(0),
+            )
+            cash = state.accounts[order.account].cash.get(currency, Decimal(0)) - committed
+            cost = order.quantity * price
+            if cost <= cash:
+                return None
         return Reject(
             201,
             "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED "
             f"POSITION YOUR EQUITY WITH LOAN VALUE [{cash:.2f} USD] MUST EXCEED THE INITIAL "
             f"MARGIN [{cost:.2f} USD]",
         )
+
+    def _reference_price(self, order: ServerOrder) -> Decimal | None:
+        quote = self.fake.state.quotes.get(order.con_id)
+        return order.limit_price or (quote.ask if quote and quote.ask else None)
 
     def _modify(self, session: Session, order: ServerOrder, placed: PlacedOrder) -> None:
         """A placeOrder with the id of a working order changes its quantity or limit."""

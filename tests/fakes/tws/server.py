@@ -282,7 +282,7 @@ class FakeTws:
             instrument = state.instrument(con_id) if con_id else None
         for session in [s for s in self.sessions if not s.closed]:
             if session.account_updates == account:
-                session.send_account(account)
+                session.send_account(account, instrument if holding is None else None)
             if session.positions and instrument is not None:
                 quantity = holding.quantity if holding else Decimal(0)
                 cost = holding.average_cost if holding else Decimal(0)

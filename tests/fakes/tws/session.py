@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -240,9 +241,15 @@ class Session(asyncio.Protocol):
         self.send_account(account)
         self.send(out.account_download_end(account))
 
-    def send_account(self, account: str) -> None:
-        """Everything reqAccountUpdates streams for `account`: values, portfolio, time."""
+    def send_account(self, account: str, closed: Instrument | None = None) -> None:
+        """Everything reqAccountUpdates streams for `account`: values, portfolio, time; a
+        position just `closed` is sent once more with quantity 0, as TWS does."""
         state = self.fake.state
+        if closed is not None:
+            mark = state.quotes[closed.con_id].mark() or Decimal(0)
+            self.send(
+                out.portfolio_value(account, closed, Decimal(0), mark, Decimal(0), Decimal(0))
+            )
         for value in account_values(state, account):
             self.send(out.account_value(value.tag, value.value, value.currency, account))
         for row in portfolio(state, account):
