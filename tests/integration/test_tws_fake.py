@@ -12,7 +12,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from ib_async import IB, ExecutionFilter, LimitOrder, MarketOrder, Stock, Trade
+from ib_async import (
+    IB,
+    ExecutionFilter,
+    LimitOrder,
+    MarketOrder,
+    Order,
+    PriceCondition,
+    Stock,
+    TagValue,
+    Trade,
+)
 
 from tests.fakes.tws import (
     DelayedFill,
@@ -481,6 +491,43 @@ def test_requests_are_recorded_for_counting(tws: FakeTws, ib: IB) -> None:
     assert tws.max_rate() <= 50
 
 
+def exotic_orders() -> list[tuple[str, Order]]:
+    algo = LimitOrder("BUY", 1, 250.0, algoStrategy="Adaptive")
+    algo.algoParams = [TagValue("adaptivePriority", "Normal")]
+    trail = Order(action="SELL", totalQuantity=1, orderType="TRAIL", auxPrice=1.0)
+    peg_mid = Order(action="BUY", totalQuantity=1, orderType="PEG MID", lmtPrice=251.0)
+    scale = LimitOrder("BUY", 10, 250.0, scaleInitLevelSize=2, scaleSubsLevelSize=2)
+    scale.scalePriceIncrement = 0.05
+    hedge = LimitOrder("BUY", 1, 250.0, hedgeType="F", hedgeParam="1")
+    conditioned = LimitOrder("BUY", 1, 250.0)
+    conditioned.conditions = [PriceCondition(price=240.0, conId=12345001, exch="SMART")]
+    return [
+        ("algo", algo),
+        ("trail", trail),
+        ("peg-mid", peg_mid),
+        ("scale", scale),
+        ("hedge", hedge),
+        ("conditions", conditioned),
+    ]
+
+
+@pytest.mark.parametrize("version", [166, 176, 178])
+def test_orders_the_fake_does_not_model_are_read_to_the_end_and_refused(version: int) -> None:
+    with FakeTws(two_accounts(), server_version=version) as tws:
+        ib = connect(tws)
+        try:
+            contract = vti(ib)
+            for name, order in exotic_orders():
+                order.account, order.orderRef = FIRST, name
+                trade = ib.placeOrder(contract, order)
+                wait(ib, lambda trade=trade: trade.log[-1].errorCode == 321)
+        finally:
+            ib.disconnect()
+        assert tws.protocol_errors == []  # every layout parsed to its last field
+        assert tws.order_refs() == [name for name, _ in exotic_orders()]
+        assert tws.state.orders == {}
+
+
 @pytest.mark.parametrize("version", [166, 170, 177, 178])
 def test_other_server_versions_round_trip(version: int) -> None:
     with FakeTws(two_accounts(), server_version=version) as tws:
@@ -577,7 +624,6 @@ def test_pacing_over_50_a_second_gets_error_100_and_a_disconnect(tws: FakeTws, i
     assert 100 in errors
 
 
-@pytest.mark.slow
 def test_a_nightly_restart_drops_clients_and_keeps_the_day(tws: FakeTws) -> None:
     ib = connect(tws)
     dropped: list[bool] = []

@@ -159,12 +159,14 @@ class OrderDesk:
             raise _validation("You must specify an account.")
         if account not in state.accounts:
             raise _validation(f"Invalid account code {account}")
-        if placed.order_type not in ("MKT", "LMT") or placed.algo:
+        if placed.order_type not in ("MKT", "LMT"):
             raise _validation(
                 f"the fake TWS models MKT and LMT orders only, not {placed.order_type}"
             )
-        if placed.has_conditions or placed.quantity is None:
-            raise _validation("the fake TWS does not model conditions or cash quantity")
+        if placed.unsupported:
+            raise _validation(f"the fake TWS does not model {', '.join(placed.unsupported)}")
+        if placed.quantity is None:
+            raise _validation("the fake TWS does not model cash quantity orders")
         if placed.order_type == "LMT" and placed.limit_price is None:
             raise _validation("a limit order needs a limit price")
         quantity = placed.quantity
