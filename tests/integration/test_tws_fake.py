@@ -6,7 +6,10 @@ Each test drives ib_async's public API only; what the fake received is read from
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -641,3 +644,30 @@ def test_a_nightly_restart_drops_clients_and_keeps_the_day(tws: FakeTws) -> None
         assert [t.order.orderRef for t in again.trades()] == ["before-night"]
     finally:
         again.disconnect()
+
+
+@pytest.mark.slow
+def test_the_fake_runs_as_its_own_process_and_keeps_the_server_side(tmp_path: Path) -> None:
+    path = tmp_path / "tws.json"
+    command = [sys.executable, "-m", "tests.fakes.tws", "--state", str(path)]
+    for attempt in range(2):
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout is not None
+            host, port = process.stdout.readline().strip().split(":")
+            ib = IB()
+            ib.connect(host, int(port), clientId=CLIENT, timeout=5, account=FIRST)
+            if attempt == 0:
+                place(ib, MarketOrder("BUY", 2, orderRef="kept"))
+                # Written after the fill, before any exit: a killed fake loses nothing.
+                saved = json.loads(path.read_text())
+                assert [o["order_ref"] for o in saved["orders"]] == ["kept"]
+            else:
+                assert [f.execution.orderRef for f in ib.fills()] == ["kept"]
+                assert {p.contract.symbol: p.position for p in ib.positions(FIRST)}["VTI"] == 22
+            ib.disconnect()
+        finally:
+            process.terminate() if attempt == 0 else process.kill()
+            process.wait(timeout=30)
+            if process.stdout is not None:
+                process.stdout.close()

@@ -103,8 +103,10 @@ class OrderDesk:
                 return
             behaviour = self.behaviours.popleft() if self.behaviours else None
             behaviour = self._buying_power(order) or behaviour
+        self.fake.changed()
         if isinstance(behaviour, Reject):
             state.finish(order, "Cancelled", f"Rejected: {behaviour.text}")
+            self.fake.changed()
             session.send(out.error(session.version, order.order_id, behaviour.code, behaviour.text))
             return
         if not state.market_open and order.outside_rth and order.order_type == "MKT":
@@ -251,6 +253,7 @@ class OrderDesk:
             order.quantity = placed.quantity
         if placed.limit_price is not None:
             order.limit_price = placed.limit_price
+        self.fake.changed()
         self.notify(order, with_open_order=True)
         self.match(order)
 
@@ -294,6 +297,7 @@ class OrderDesk:
                 return
             execution = state.record_fill(order, shares, price)
             instrument = state.instrument(order.con_id)
+        self.fake.changed()
         for session in self.fake.order_sessions(order.client_id):
             session.send(out.exec_details(session.version, -1, execution, instrument))
             if not order.is_open:
@@ -335,6 +339,7 @@ class OrderDesk:
             expiring = [o for o in state.orders.values() if o.is_open and o.tif == "DAY"]
         for order in expiring:
             state.finish(order, "Cancelled", "Cancelled by System")
+            self.fake.changed()
             self.notify(order, with_open_order=False)
 
     # -- what-if -----------------------------------------------------------------------------
@@ -408,6 +413,7 @@ class OrderDesk:
         self.fake.state.finish(
             order, "Cancelled", "Cancelled by Trader" if reason.endswith(":") else reason
         )
+        self.fake.changed()
         self.notify(order, with_open_order=False)
         for session in self.fake.order_sessions(order.client_id):
             session.send(out.error(session.version, order.order_id, 202, reason))

@@ -98,6 +98,8 @@ class FakeTws:
         # Off by default: on a loaded machine the fake's arrival times are noisy.
         self.pacing_limit: int | None = None
         self.desk = OrderDesk(self)
+        # Called (in the server's thread) after every order event: booked, filled, cancelled.
+        self.on_change: Callable[[], None] | None = None
         self.sessions: list[Session] = []
         self.received: list[Received] = []
         self.sent_count = 0
@@ -195,6 +197,10 @@ class FakeTws:
 
         loop.call_soon_threadsafe(run)
         return future.result(timeout=10)
+
+    def changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def later(self, seconds: float, action: Callable[[], None]) -> None:
         if self._loop is not None:
