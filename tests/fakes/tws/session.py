@@ -122,7 +122,13 @@ class Session(asyncio.Protocol):
         if handler is None:
             self.fake.unhandled.append(fields)
             return
-        handler(fields)
+        try:
+            handler(fields)
+        except (ProtocolError, ValueError, IndexError, KeyError) as exc:
+            # A request the fake could not read or answer: recorded for the test to fail on,
+            # the connection kept (TWS answers bad requests with an error, not a close).
+            self.fake.protocol_errors.append(f"session {self.number}, msg {msg_id}: {exc!r}")
+            self.send(out.error(self.version, -1, 320, f"Error reading request: {exc}"))
 
     def handlers(self) -> dict[int, Callable[[list[str]], None]]:
         desk = self.fake.desk
