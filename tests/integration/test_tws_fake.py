@@ -318,6 +318,24 @@ def test_a_201_rejection_shows_as_cancelled_with_the_code_in_the_log(tws: FakeTw
     assert done["rejected"].orderStatus.status == "Cancelled"
 
 
+def test_a_rejection_can_leave_the_order_inactive(tws: FakeTws, ib: IB) -> None:
+    tws.queue(Reject(201, "Order rejected - reason:No trading permissions.", status="Inactive"))
+    trade = place(ib, MarketOrder("BUY", 1, orderRef="inactive"))
+    wait(ib, lambda: trade.orderStatus.status == "Inactive")
+    assert 201 in [entry.errorCode for entry in trade.log]
+    assert trade.isDone()
+
+
+def test_cash_and_holdings_changed_outside_the_api_reach_subscribers(tws: FakeTws, ib: IB) -> None:
+    tws.set_cash(FIRST, "12000.00")
+    wait(ib, lambda: value(ib, "TotalCashValue") == "12000.00")
+    tws.set_position(FIRST, "VXUS", 10, "60.00")
+    wait(ib, lambda: "VXUS" in {p.contract.symbol for p in ib.portfolio()})
+    assert {p.contract.symbol: p.position for p in ib.positions(FIRST)}["VXUS"] == 10.0
+    tws.set_position(FIRST, "VXUS", 0, "0")
+    wait(ib, lambda: "VXUS" not in {p.contract.symbol for p in ib.portfolio()})
+
+
 def test_a_buy_beyond_the_cash_is_rejected_201(tws: FakeTws, ib: IB) -> None:
     trade = place(ib, MarketOrder("BUY", 100, orderRef="too-big"))  # 25,001 > 10,000
     assert trade.orderStatus.status == "Cancelled"
@@ -558,8 +576,11 @@ def test_outside_regular_hours_orders_wait_unless_limit_with_outside_rth(
     ib.errorEvent += lambda req_id, code, text, contract: errors.append(code)
     market = place(ib, MarketOrder("BUY", 1, orderRef="mkt-night", outsideRth=True))
     wait(ib, lambda: market.orderStatus.status == "PreSubmitted")
-    assert errors == [2109]  # outsideRth ignored for a market order
+    # outsideRth ignored for a market order; held for the open
+    assert errors == [2109, 399]
     regular = place(ib, LimitOrder("BUY", 1, 260.0, orderRef="lmt-rth"))
+    wait(ib, lambda: regular.orderStatus.status == "PreSubmitted")
+    assert errors == [2109, 399, 399]
     extended = place(ib, LimitOrder("BUY", 1, 260.0, orderRef="lmt-ext", outsideRth=True))
     wait(ib, lambda: extended.orderStatus.status == "Filled")
     assert regular.orderStatus.status == "PreSubmitted"

@@ -13,10 +13,14 @@ from decimal import Decimal
 
 @dataclass(frozen=True)
 class Reject:
-    """IB refuses the order after receiving it: error `code` on the order id, nothing else."""
+    """IB refuses the order after receiving it: error `code` on the order id. With
+    `status="Inactive"` (some IB rejections, e.g. missing trading permissions) an openOrder
+    and orderStatus Inactive follow the error; otherwise nothing does (ib_async then shows
+    the trade Cancelled)."""
 
     code: int = 201
     text: str = "Order rejected - reason:The order was rejected by the fake's script."
+    status: str = "Cancelled"
 
 
 @dataclass(frozen=True)

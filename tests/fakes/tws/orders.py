@@ -105,15 +105,21 @@ class OrderDesk:
             behaviour = self._buying_power(order) or behaviour
         self.fake.changed()
         if isinstance(behaviour, Reject):
-            state.finish(order, "Cancelled", f"Rejected: {behaviour.text}")
+            state.finish(order, behaviour.status, f"Rejected: {behaviour.text}")
             self.fake.changed()
             session.send(out.error(session.version, order.order_id, behaviour.code, behaviour.text))
+            if behaviour.status == "Inactive":
+                self.notify(order, with_open_order=True)
             return
         if not state.market_open and order.outside_rth and order.order_type == "MKT":
             session.send(
                 out.error(session.version, order.order_id, 2109, texts.OUTSIDE_RTH_IGNORED)
             )
         waits = not state.market_open and not (order.outside_rth and order.order_type == "LMT")
+        if waits:
+            instrument = state.instrument(order.con_id)
+            text = texts.held_until_open(order.action, order.quantity, instrument.symbol)
+            session.send(out.error(session.version, order.order_id, 399, text))
         order.status = "PreSubmitted" if waits else "Submitted"
         self.notify(order, with_open_order=True)
         if isinstance(behaviour, Hold):

@@ -43,3 +43,10 @@ def not_found(order_id: int) -> str:
 
 def over_the_rate(limit: int, received: int) -> str:
     return f"Max rate of messages per second has been exceeded:max={limit} rec={received}"
+
+
+def held_until_open(action: str, quantity: object, symbol: str) -> str:
+    return (
+        f"Order Message:\n{action} {quantity} {symbol} SMART\nWarning: your order will not be "
+        "placed at the exchange until the next regular trading session opens."
+    )
