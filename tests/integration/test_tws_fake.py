@@ -427,6 +427,7 @@ def test_an_order_filled_while_dropped_is_found_after_reconnecting(tws: FakeTws)
     tws.queue(DropAfterAccept(fill=True))
     trade = ib.placeOrder(vti(ib), MarketOrder("BUY", 3, orderRef="lost-1", account=FIRST))
     wait(ib, lambda: dropped == [True])
+    assert trade.orderStatus.status == "Submitted"  # the accept was heard
     assert trade.fills == []  # the fill happened after the socket closed
     assert tws.state.order_by_ref("lost-1").status == "Filled"
 

@@ -101,7 +101,8 @@ class Session(asyncio.Protocol):
     def close(self) -> None:
         """Close the socket from the server's side (TWS closing, or the network dropping)."""
         if self.transport is not None and not self.closed:
-            self.transport.abort()
+            # What was written still goes out first (a close, not a reset).
+            self.transport.close()
         self.closed = True
 
     # -- dispatch --------------------------------------------------------------------------
