@@ -166,6 +166,15 @@ def test_a_fractional_quantity_is_refused_10243(tws: FakeTws, ib: IB) -> None:
     assert all(o.order_ref != "fraction" for o in tws.state.orders.values())
 
 
+def test_a_refused_order_does_not_use_up_a_queued_behaviour(tws: FakeTws, ib: IB) -> None:
+    tws.queue(Hold())
+    place(ib, MarketOrder("BUY", 0.5, orderRef="refused"))  # 10243
+    place(ib, MarketOrder("BUY", 1000, orderRef="too-big"))  # margin 201
+    held = place(ib, MarketOrder("BUY", 1, orderRef="held"))
+    assert held.orderStatus.status == "Submitted"
+    assert held.fills == []
+
+
 def test_an_order_for_no_account_with_several_accounts_is_refused(tws: FakeTws) -> None:
     ib = connect(tws, account="")
     try:

@@ -1,8 +1,9 @@
 """What the fake does with the next order it receives, queued by a test (`FakeTws.queue`).
 
-Each behaviour applies to exactly one placeOrder, in the order queued; with none queued an
-order fills at once when it is marketable (a market order with a quote, a limit order that
-crosses) and rests otherwise, as at IB during regular hours.
+Each behaviour applies to exactly one order, in the order queued: the next one that passes
+TWS's checks (an order refused with 200, 321, 10243 or a margin 201 does not use one up).
+With none queued an order fills at once when it is marketable (a market order with a quote, a
+limit order that crosses) and rests otherwise, as at IB during regular hours.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 IB's flow for an accepted order: `openOrder` (status Submitted) and `orderStatus`; then per
 execution `execDetails` (reqId -1), `orderStatus` with the cumulative fill, and a separate
 `commissionReport` for the same execId; the last fill also brings `openOrder` with status
-Filled. Updates go to the sessions of the client id that placed the order (and client 0 when
-it auto-binds), so a client reconnecting with the same id hears about its orders again.
+Filled. Updates go to the sessions of the client id that placed the order (and of the master
+client id), so a client reconnecting with the same id hears about its orders again.
 Positions, portfolio and account values are pushed to the sessions subscribed to them.
 
 Refusals, by the error codes TWS uses:
@@ -15,10 +15,14 @@ Refusals, by the error codes TWS uses:
 | no listing / several listings for the contract | 200 |
 | account not managed by this login, or none given with several accounts | 321 |
 | "Read-Only API" set on the fake (`FakeTws.read_only`) | 321 |
+| quantity zero | 434 |
 | fractional quantity of a stock | 10243 |
-| a buy costing more than the account's cash | 201 (IB's margin wording) |
-| order type other than MKT / LMT, conditions, cash quantity, what-if | 321 (not modelled) |
+| a buy beyond the cash not committed to working buys; a sale beyond the shares not already
+  being sold | 201 (IB's margin wording); booked as a completed, cancelled order |
+| order types other than MKT / LMT, algos, conditions, scale, hedge, cash quantity | 321 |
 | cancel of an order not found / already done | 10147 / 10148 |
+
+A queued behaviour (`behaviours.py`) applies to the next order that passes these checks.
 """
 
 from __future__ import annotations
@@ -101,8 +105,9 @@ class OrderDesk:
                     out.error(session.version, placed.order_id, refused.code, refused.text)
                 )
                 return
-            behaviour = self.behaviours.popleft() if self.behaviours else None
-            behaviour = self._buying_power(order) or behaviour
+            behaviour: Behaviour | None = self._buying_power(order)
+            if behaviour is None and self.behaviours:
+                behaviour = self.behaviours.popleft()
         self.fake.changed()
         if isinstance(behaviour, Reject):
             state.finish(order, behaviour.status, f"Rejected: {behaviour.text}")
