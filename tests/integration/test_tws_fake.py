@@ -255,7 +255,7 @@ def test_state_survives_a_fake_server_restart_and_a_save(tmp_path: Path) -> None
     state = two_accounts()
     with FakeTws(state) as first:
         ib = connect(first)
-        place(ib, MarketOrder("BUY", 1, orderRef="before-restart"))
+        used = place(ib, MarketOrder("BUY", 1, orderRef="before-restart")).order.orderId
         ib.disconnect()
     path = tmp_path / "tws.json"
     state.save(path)
@@ -268,6 +268,10 @@ def test_state_survives_a_fake_server_restart_and_a_save(tmp_path: Path) -> None
             # Order ids carry on past the ones used before the restart.
             trade = place(ib, MarketOrder("BUY", 1, orderRef="after-restart"))
             assert trade.orderStatus.status == "Filled"
+            # An id the client used before the restart is a duplicate (IB keeps the sequence).
+            reused = place(ib, MarketOrder("BUY", 1, orderRef="reused", orderId=used))
+            assert reused.orderStatus.status == "Cancelled"
+            assert reused.log[-1].errorCode == 103
         finally:
             ib.disconnect()
 

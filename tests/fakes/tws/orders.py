@@ -65,10 +65,9 @@ class OrderDesk:
     def __init__(self, fake: FakeTws) -> None:
         self.fake = fake
         self.behaviours: deque[Behaviour] = deque()
-        self.highest: dict[int, int] = {}  # client id -> highest order id it used
 
     def used_ids(self, client_id: int) -> list[int]:
-        last = self.highest.get(client_id)
+        last = self.fake.state.highest_order_ids.get(client_id)
         return [] if last is None else [last + 1]
 
     # -- placeOrder --------------------------------------------------------------------------
@@ -151,10 +150,10 @@ class OrderDesk:
     def _accept(self, client_id: int, placed: PlacedOrder) -> ServerOrder:
         """Check an order as TWS does before routing it; book it, or raise `Refused`."""
         state = self.fake.state
-        last = self.highest.get(client_id, 0)
+        last = state.highest_order_ids.get(client_id, 0)
         if placed.order_id <= last:
             raise Refused(103, f"Duplicate order id {placed.order_id}")
-        self.highest[client_id] = placed.order_id
+        state.highest_order_ids[client_id] = placed.order_id
         state.next_order_id = max(state.next_order_id, placed.order_id + 1)
         if self.fake.read_only:
             raise _validation("The API interface is currently in Read-Only mode.")
