@@ -46,6 +46,7 @@ from daemon.core.inputs import planning_input
 from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
 from daemon.cycle.history import account_history
+from daemon.cycle.income import IncomeShare, IncomeStep
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.tax import TaxCycle
@@ -96,6 +97,9 @@ class Engine:
         self._clock = clock
         self._fill_timeout = fill_timeout
         self._sleep = sleep
+        self._income = IncomeStep(
+            settings=settings, database=database, broker_for=broker_for, strategy_for=strategy_for
+        )
 
     def plan(self, account: str, *, withdrawal: Decimal = Decimal(0)) -> CycleReport:
         """Plan one cycle against the configured broker and audit it; never submit."""
@@ -188,6 +192,12 @@ class Engine:
         )
         strategy = self._strategy_for(account)
         universe = sorted(set(strategy.universe()) | alternate_symbols(settings))
+        # The month's income share goes the way of --withdraw (docs/income.md).
+        income = self._income.share(
+            account, now=self._clock(), cycle_id=cycle_id, submit=submit, log=log
+        )
+        if income is not None:
+            withdrawal += income.withdrawal
         given, tax = self._gather(
             broker, strategy, account, settings, universe, cycle_id, submit, withdrawal, log
         )
@@ -221,6 +231,7 @@ class Engine:
             drift_after = self._drift_after(
                 after, decision.plan_input.targets, given.planning, withdrawal, log
             )
+            self._income_settled(account, income, after, cycle_id)
         report = CycleReport(
             cycle_id=cycle_id,
             account=account,
@@ -235,6 +246,23 @@ class Engine:
         )
         self._finish(report, log, slot_row=submit)
         return report
+
+    def _income_settled(
+        self,
+        account: str,
+        income: IncomeShare | None,
+        after: Reconciliation | None,
+        cycle_id: str,
+    ) -> None:
+        """Record the account's income share as raised when the cycle ended with it in cash."""
+        if income is not None and after is not None:
+            self._income.settle(
+                account,
+                income,
+                cash_after=after.snapshot.cash,
+                now=self._clock(),
+                cycle_id=cycle_id,
+            )
 
     def _gather(
         self,

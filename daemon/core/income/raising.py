@@ -47,7 +47,7 @@ from types import MappingProxyType
 
 from daemon.core.domain import AccountType
 from daemon.core.errors import ConfigError, ConfigProblem
-from daemon.core.money import cents_down, money
+from daemon.core.money import cents_down, cents_up, money
 from daemon.core.tax.types import Term
 
 _ZERO = Decimal(0)
@@ -247,7 +247,7 @@ def raise_cash(
         Transfer(
             account,
             payout_account,
-            value,
+            cents_up(value),
             _transfer_note(next(a.account_type for a in accounts if a.account == account)),
         )
         for account, value in sorted(withdrawals.items())
@@ -259,7 +259,8 @@ def raise_cash(
         from_cash=MappingProxyType(from_cash),
         sales=tuple(sales),
         skipped=tuple(skipped),
-        withdrawals=MappingProxyType(withdrawals),
+        # A cash need: rounded up to the cent, so the payout is never a rounding short.
+        withdrawals=MappingProxyType({a: cents_up(v) for a, v in withdrawals.items()}),
         transfers=transfers,
         shortfall=max(need, _ZERO),
     )
