@@ -35,7 +35,7 @@ def candidates(draw: st.DrawFn) -> list[SaleCandidate]:
         kind = TYPES[account]
         value = draw(MONEY.filter(lambda v: v > 0))
         gain = (
-            draw(st.integers(-100, 100).map(lambda p: value * p / 100))
+            value * draw(st.integers(-100, 100)) / 100
             if kind is AccountType.TAXABLE
             else Decimal(0)
         )
