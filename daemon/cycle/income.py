@@ -20,10 +20,13 @@ from __future__ import annotations
 __all__ = [
     "Household",
     "HouseholdAccount",
+    "IncomeOutlook",
     "IncomeShare",
     "IncomeStep",
     "month_windows",
+    "outlook",
     "plan_month",
+    "planned_event",
     "read_household",
 ]
 
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from adapters.base import Broker
+from adapters.base import Broker, DividendHistory
 from daemon.audit.events import (
     IncomeHeld,
     IncomePlanned,
@@ -48,12 +51,15 @@ from daemon.core.income import (
     AccountCash,
     IncomeRule,
     IncomeTooLarge,
+    MonthProjection,
     PayoutWindow,
     RaisePlan,
     month_amount,
     payout_window,
+    project_months,
     raise_cash,
     sale_candidates,
+    symbol_dividends,
 )
 from daemon.core.sessions import sessions_between
 from daemon.core.tax.engine import TaxBook
@@ -61,7 +67,7 @@ from daemon.core.tax.tax_step import realized_this_year
 from daemon.core.tax.types import Term
 from daemon.cycle.history import account_history
 from daemon.cycle.tax import TaxCycle
-from daemon.cycle.yields import broker_yields
+from daemon.cycle.yields import PAID, broker_yields
 from daemon.logs import Log
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
@@ -389,5 +395,61 @@ def planned_event(window: PayoutWindow, plan: RaisePlan) -> IncomePlanned:
         ),
         transfers=tuple(
             IncomeTransfer(t.from_account, t.to_account, t.amount, t.note) for t in plan.transfers
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IncomeOutlook:
+    """The next 12 months and how the next payout would be raised today."""
+
+    household_value: Decimal
+    months: tuple[MonthProjection, ...]
+    next_window: PayoutWindow
+    next_plan: RaisePlan
+    without_dividends: tuple[str, ...]
+    """Held symbols with neither a dividend history nor a configured yield."""
+
+
+def outlook(
+    settings: Settings,
+    household: Household,
+    broker_for: Callable[[str], Broker],
+    months: int = 12,
+) -> IncomeOutlook:
+    """Return the next `months` payouts from today's window (or the next one) on."""
+    income = settings.income
+    assert income is not None
+    rule = income.rule()
+    today = household.today
+    windows = [w for w in month_windows(settings, rule, today, months + 1) if w.payout >= today]
+    windows = windows[:months]
+    paid: list[tuple[date, str, Decimal]] = []
+    for acct in household.accounts:
+        broker = broker_for(acct.name)
+        if isinstance(broker, DividendHistory):
+            for activity in broker.dividends(today - timedelta(days=366)):
+                if activity.kind in PAID and activity.qty and activity.qty > 0:
+                    paid.append((activity.on, activity.symbol, activity.net_amount / activity.qty))
+    per_share = symbol_dividends(paid, today)
+    holdings: dict[str, tuple[Decimal, Decimal]] = {}
+    for acct in household.accounts:
+        prices = acct.prices
+        for position in acct.snapshot.positions:
+            qty, _ = holdings.get(position.symbol, (_ZERO, _ZERO))
+            holdings[position.symbol] = (
+                qty + position.qty,
+                prices.get(position.symbol, _ZERO),
+            )
+    rows = project_months(rule, windows, household.value, holdings, per_share, income.yields)
+    first = windows[0]
+    plan = plan_month(settings, household, month_amount(rule, first.payout, household.value))
+    return IncomeOutlook(
+        household_value=household.value,
+        months=rows,
+        next_window=first,
+        next_plan=plan,
+        without_dividends=tuple(
+            sorted(s for s in holdings if s not in per_share and s not in income.yields)
         ),
     )
