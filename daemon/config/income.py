@@ -42,7 +42,7 @@ class IncomeSettings(BaseModel):
     base_year: Annotated[int, Field(ge=2000, le=2100)] | None = Field(
         None, description="The year monthly_amount is given in; needed with inflation."
     )
-    payout_day: Annotated[int, Field(ge=1, le=31)] = Field(
+    payout_day: int = Field(
         1,
         description="Day of the month the income is paid (the trading day before it when it "
         "is not one; a short month's last day when the month has fewer days).",
@@ -89,6 +89,12 @@ class IncomeSettings(BaseModel):
                 "inflation needs base_year, the year monthly_amount is given in",
                 "add base_year, e.g. base_year = 2026",
                 "base_year",
+            )
+        if not 1 <= self.payout_day <= 31:
+            raise _rule(
+                "payout_day must be a day of the month, 1 to 31",
+                "write e.g. payout_day = 1; a day a month lacks means its last day",
+                "payout_day",
             )
         for symbol in self.yields:
             if not _SYMBOL.match(symbol):
