@@ -84,5 +84,5 @@ def test_a_share_of_the_household_and_no_plan(tmp_path: Path, database: Database
         section = gather_income(AuditLog(session), settings, date(2026, 12, 11), D(200_000))
         assert section is not None
         assert {m.planned for m in section.months} == {D(1000)}
-        path.write_text(CONFIG.split("[income]")[0])
+        path.write_text(CONFIG.split("[income]", maxsplit=1)[0])
         assert gather_income(AuditLog(session), load_config(path), date(2026, 12, 11), None) is None
