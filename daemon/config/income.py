@@ -6,12 +6,13 @@ __all__ = ["IncomeSettings"]
 
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from daemon.core.income import IncomeRule
+if TYPE_CHECKING:  # the rules import the tax engine (numpy): not for `config check`
+    from daemon.core.income import IncomeRule
 
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
 Yield = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -107,6 +108,8 @@ class IncomeSettings(BaseModel):
 
     def rule(self) -> IncomeRule:
         """Return the plan as the pure income functions take it."""
+        from daemon.core.income import IncomeRule
+
         return IncomeRule(
             account=self.account,
             payout_day=self.payout_day,
