@@ -4,13 +4,22 @@ gains budget, and everything that could be raised before a shortfall is declared
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date, timedelta
 from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.core.domain import AccountType
-from daemon.core.income import AccountCash, RaisePlan, SaleCandidate, raise_cash
+from daemon.core.income import (
+    AccountCash,
+    IncomeRule,
+    RaisePlan,
+    SaleCandidate,
+    payout_window,
+    project_months,
+    raise_cash,
+)
 from daemon.core.income.raising import sale_order_key
 from daemon.core.money import cents_down
 from daemon.core.tax.types import Term
@@ -199,3 +208,85 @@ def test_cash_outside_the_payout_account_is_a_transfer_to_make(
     # Rounded up to the cent, never below what was raised there.
     total = sum(plan.withdrawals.values(), Decimal(0))
     assert plan.raised <= total <= plan.raised + Decimal("0.01") * len(plan.withdrawals)
+
+
+# -- the payout calendar and the 12-month projection -------------------------------------------
+
+_DAYS = [
+    date(2026, 11, 1) + timedelta(days=n)
+    for n in range(500)
+    if (date(2026, 11, 1) + timedelta(days=n)).weekday() < 5
+    and (date(2026, 11, 1) + timedelta(days=n)) not in {date(2026, 12, 25), date(2027, 1, 1)}
+]
+
+
+@SETTINGS
+@given(
+    day=st.integers(1, 31),
+    lead=st.integers(0, 15),
+    month=st.integers(0, 13),
+)
+def test_the_payout_is_the_trading_day_on_or_before_the_day_and_raising_leads_it(
+    day: int, lead: int, month: int
+) -> None:
+    year, month = 2027 + (month // 12), month % 12 + 1
+    rule = IncomeRule(account="a", payout_day=day, lead_days=lead, monthly_amount=Decimal(1))
+    window = payout_window(rule, year, month, _DAYS)
+    assert window.payout in _DAYS
+    assert window.month == f"{year:04d}-{month:02d}"
+    wanted = [d for d in _DAYS if d.year == year and d.month == month and d.day <= day]
+    if wanted:
+        assert window.payout == wanted[-1]
+    else:  # no trading day in the month up to that day: the first one after it
+        assert window.payout == min(d for d in _DAYS if (d.year, d.month) == (year, month))
+    assert _DAYS.index(window.payout) - _DAYS.index(window.raise_from) == lead
+
+
+HOLDINGS = st.dictionaries(
+    st.sampled_from(("VTI", "BND", "VXUS", "GLD")),
+    st.tuples(
+        st.integers(0, 5000).map(Decimal),
+        st.integers(1, 50000).map(lambda c: Decimal(c) / 100),
+    ),
+    max_size=4,
+)
+
+
+@SETTINGS
+@given(
+    holdings=HOLDINGS,
+    per_share=st.dictionaries(
+        st.sampled_from(("VTI", "BND")),
+        st.dictionaries(st.integers(1, 12), st.integers(1, 300).map(lambda c: Decimal(c) / 100)),
+        max_size=2,
+    ),
+    yields=st.dictionaries(
+        st.sampled_from(("VTI", "BND", "VXUS")),
+        st.integers(0, 100).map(lambda b: Decimal(b) / 1000),
+    ),
+    amount=st.integers(1, 10_000_00).map(lambda c: Decimal(c) / 100),
+)
+def test_the_projection_adds_up(
+    holdings: dict[str, tuple[Decimal, Decimal]],
+    per_share: dict[str, dict[int, Decimal]],
+    yields: dict[str, Decimal],
+    amount: Decimal,
+) -> None:
+    """Twelve months, each with the planned withdrawal and a gap of what dividends leave; over
+    the year the dividends are a year of history per share, or a year of the yield."""
+    rule = IncomeRule(account="a", payout_day=10, lead_days=2, monthly_amount=amount)
+    windows = [payout_window(rule, 2027, m, _DAYS) for m in range(1, 13)]
+    rows = project_months(rule, windows, Decimal(0), holdings, per_share, yields)
+    assert len(rows) == 12
+    for row in rows:
+        assert row.withdrawal == amount
+        assert row.dividends >= 0
+        assert row.gap == max(row.withdrawal - row.dividends, Decimal(0))
+    year = Decimal(0)
+    for symbol, (qty, price) in holdings.items():
+        if symbol in per_share:
+            year += qty * sum(per_share[symbol].values(), Decimal(0))
+        elif symbol in yields:
+            year += qty * price * yields[symbol]
+    total = sum((r.dividends for r in rows), Decimal(0))
+    assert abs(total - year) <= Decimal("0.005") * 12
