@@ -44,6 +44,7 @@ from daemon.audit.events import (
     IncomeSale,
     IncomeTransfer,
 )
+from daemon.config.policy import alternate_symbols
 from daemon.config.settings import Settings
 from daemon.core.calendar import trading_day
 from daemon.core.domain import CASH, AccountSnapshot, AccountType
@@ -125,7 +126,7 @@ def read_household(
     accounts = []
     for name, configured in settings.accounts.items():
         broker, strategy = broker_for(name), strategy_for(name)
-        snapshot = broker.snapshot(sorted(strategy.universe()))
+        snapshot = broker.snapshot(sorted(set(strategy.universe()) | alternate_symbols(configured)))
         prices = {s: q.price for s, q in snapshot.quotes.items()}
         looked_back = account_history(
             strategy,
