@@ -118,6 +118,14 @@ def _show(seen: IncomeOutlook, as_json: bool) -> None:
         )
     if plan.shortfall > 0:
         console.print(styled(("  short by ", "bold red"), usd(plan.shortfall)))
+    for account in seen.unscheduled:
+        console.print(
+            styled(
+                ("  warning: ", "yellow"),
+                f"{account}'s schedule has no slot from {seen.next_window.raise_from} to "
+                f"{seen.next_window.payout}: its share will not be raised (docs/income.md)",
+            )
+        )
 
 
 def _as_json(seen: IncomeOutlook) -> dict[str, Any]:
@@ -130,4 +138,5 @@ def _as_json(seen: IncomeOutlook) -> dict[str, Any]:
         "raise_from": seen.next_window.raise_from,
         "shortfall": seen.next_plan.shortfall,
         "without_dividends": seen.without_dividends,
+        "unscheduled": seen.unscheduled,
     }

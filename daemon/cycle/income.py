@@ -32,7 +32,7 @@ __all__ = [
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from adapters.base import Broker, DividendHistory
@@ -46,7 +46,7 @@ from daemon.audit.events import (
 )
 from daemon.config.policy import alternate_symbols
 from daemon.config.settings import Settings
-from daemon.core.calendar import trading_day
+from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.core.domain import CASH, AccountSnapshot, AccountType
 from daemon.core.income import (
     AccountCash,
@@ -62,7 +62,8 @@ from daemon.core.income import (
     sale_candidates,
     symbol_dividends,
 )
-from daemon.core.sessions import sessions_between
+from daemon.core.schedule import parse_schedule
+from daemon.core.sessions import sessions_between, slots_between
 from daemon.core.tax.engine import TaxBook
 from daemon.core.tax.tax_step import realized_this_year
 from daemon.core.tax.types import Term
@@ -400,6 +401,15 @@ def planned_event(window: PayoutWindow, plan: RaisePlan) -> IncomePlanned:
     )
 
 
+def _runs_in(settings: Settings, account: str, window: PayoutWindow) -> bool:
+    """Say whether the account's schedule has a slot from the window's first day to its end."""
+    tz = exchange_timezone(settings.exchange)
+    spec = parse_schedule(settings.account(account).schedule)
+    after = datetime.combine(window.raise_from, time(), tz)
+    until = datetime.combine(window.payout + timedelta(days=1), time(), tz)
+    return bool(slots_between(spec, settings.exchange, after, until))
+
+
 @dataclass(frozen=True, slots=True)
 class IncomeOutlook:
     """The next 12 months and how the next payout would be raised today."""
@@ -410,6 +420,9 @@ class IncomeOutlook:
     next_plan: RaisePlan
     without_dividends: tuple[str, ...]
     """Held symbols with neither a dividend history nor a configured yield."""
+    unscheduled: tuple[str, ...] = ()
+    """Accounts with a share of the next payout whose schedule has no slot in its window:
+    their cycles will not raise it."""
 
 
 def outlook(
@@ -450,6 +463,11 @@ def outlook(
         months=rows,
         next_window=first,
         next_plan=plan,
+        unscheduled=tuple(
+            name
+            for name, share in sorted(plan.withdrawals.items())
+            if share > 0 and not _runs_in(settings, name, first)
+        ),
         without_dividends=tuple(
             sorted(s for s in holdings if s not in per_share and s not in income.yields)
         ),

@@ -58,9 +58,14 @@ def test_the_next_12_months_and_the_next_payout(demo: Path) -> None:
     assert nxt["payout"] == months[0]["payout"]
     assert sum(Decimal(v) for v in nxt["withdrawals"].values()) >= Decimal(2500)
     assert Decimal(seen["shortfall"]) == 0
+    # The demo's IRA runs on the first trading day of the month only: never between the 10th
+    # and the 15th, so its share would not be raised, and the command says so.
+    assert "ira" in nxt["withdrawals"]
+    assert seen["unscheduled"] == ["ira"]
     table, _ = _invoke("income", "-c", str(demo))
     assert "Expected dividends" in table
     assert "next payout, raised today" in table
+    assert "ira's schedule has no slot" in table
 
 
 def test_a_plan_too_large_is_an_error_naming_the_fix_and_audited(demo: Path) -> None:
