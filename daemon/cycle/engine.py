@@ -207,6 +207,8 @@ class Engine:
             self._halt(account, cycle_id, f"{decision.tripped.check}: {decision.tripped.reason}")
         outcomes: list[OrderOutcome] = []
         drift_after: tuple[DriftRow, ...] | None = None
+        # Without orders (the cash was there, or a hold), the cash the cycle saw is what it has.
+        cash_after: Decimal | None = given.snapshot.cash if decision.hold is not None else None
         if decision.hold is None:
             executor = Executor(
                 database=self._database,
@@ -231,7 +233,10 @@ class Engine:
             drift_after = self._drift_after(
                 after, decision.plan_input.targets, given.planning, withdrawal, log
             )
-            self._income_settled(account, income, after, cycle_id)
+            if after is not None:
+                cash_after = after.snapshot.cash
+        if submit and income is not None:
+            self._income_settled(account, income, cash_after, cycle_id)
         report = CycleReport(
             cycle_id=cycle_id,
             account=account,
@@ -248,20 +253,13 @@ class Engine:
         return report
 
     def _income_settled(
-        self,
-        account: str,
-        income: IncomeShare | None,
-        after: Reconciliation | None,
-        cycle_id: str,
+        self, account: str, income: IncomeShare, cash_after: Decimal | None, cycle_id: str
     ) -> None:
-        """Record the account's income share as raised when the cycle ended with it in cash."""
-        if income is not None and after is not None:
+        """Record the account's income share as raised when the cycle ended with it in cash
+        (`cash_after` None: the broker could not be read after trading; the next cycle will)."""
+        if cash_after is not None:
             self._income.settle(
-                account,
-                income,
-                cash_after=after.snapshot.cash,
-                now=self._clock(),
-                cycle_id=cycle_id,
+                account, income, cash_after=cash_after, now=self._clock(), cycle_id=cycle_id
             )
 
     def _gather(

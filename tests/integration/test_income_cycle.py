@@ -148,3 +148,23 @@ def test_a_plan_larger_than_the_household_is_refused_and_nothing_sent(
         assert h.events(IncomePlanned) == []
     finally:
         h.app.close()
+
+
+def test_a_share_the_cash_already_covers_is_raised_without_an_order(
+    tmp_path: Path, database_url: str
+) -> None:
+    h = Household(_config(tmp_path, database_url, "300"))
+    try:
+        assert h.run("brokerage").outcome == "succeeded"
+        h.now[0] = IN_WINDOW
+        report = h.run("brokerage")
+        assert report.outcome == "succeeded"
+        assert report.plan is not None
+        assert not [o for o in report.plan.orders if o.side is Side.SELL]
+        (plan,) = h.events(IncomePlanned)
+        assert isinstance(plan, IncomePlanned)
+        assert dict(plan.withdrawals) == {"brokerage": D(300)}
+        assert dict(plan.from_cash) == {"brokerage": D(300)}
+        assert [e.amount for e in h.events(IncomeRaised) if isinstance(e, IncomeRaised)] == [D(300)]
+    finally:
+        h.app.close()
