@@ -22,6 +22,12 @@ __all__ = [
     "CycleStarted",
     "DeclaredTrade",
     "DriftAfter",
+    "IncomeHeld",
+    "IncomePlanned",
+    "IncomeRaised",
+    "IncomeRefused",
+    "IncomeSale",
+    "IncomeTransfer",
     "KillSwitchChanged",
     "LedgerSale",
     "ManualInput",
@@ -96,6 +102,10 @@ class AuditKind(StrEnum):
     ALERT = "alert"
     ORDER_SETTLED = "order_settled"
     MANUAL_INPUT = "manual_input"
+    INCOME_PLAN = "income_plan"
+    INCOME_REFUSED = "income_refused"
+    INCOME_RAISED = "income_raised"
+    INCOME_HELD = "income_held"
 
 
 _OMITTED = MappingProxyType({OMIT_NONE: True})
@@ -450,6 +460,78 @@ class AlertChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class IncomeSale:
+    """A sale the income plan expects in an account (the account's own cycle decides it)."""
+
+    account: str
+    symbol: str
+    lot: str
+    value: Decimal
+    gain: Decimal
+    term: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomeTransfer:
+    """Cash the owner must move into the payout account: trimtab cannot move it."""
+
+    from_account: str
+    to_account: str
+    amount: Decimal
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomePlanned:
+    """A month's income plan, fixed once: what each account keeps in cash for the payout."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.INCOME_PLAN
+    month: str
+    payout: date
+    amount: Decimal
+    withdrawals: Mapping[str, Decimal]
+    from_cash: Mapping[str, Decimal]
+    sales: tuple[IncomeSale, ...]
+    skipped: tuple[str, ...]
+    """Lots left unsold, each with why (a wash sale, the gains budget)."""
+    transfers: tuple[IncomeTransfer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IncomeRefused:
+    """A month's income that cannot be raised without breaking a cash buffer: nothing sent."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.INCOME_REFUSED
+    month: str
+    amount: Decimal
+    can_raise: Decimal
+    problem: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomeRaised:
+    """An account's share of a month's income is in cash: later cycles hold it, never raise
+    it again."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.INCOME_RAISED
+    month: str
+    amount: Decimal
+    cash_after: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class IncomeHeld:
+    """What a cycle kept aside for the month's income, and why."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.INCOME_HELD
+    month: str
+    withdrawal: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class RawEvent:
     """A stored record no event type reads: its kind is unknown or its payload does not fit."""
 
@@ -479,6 +561,10 @@ AuditEvent = (
     | TaxDecisions
     | TaxLots
     | AlertChanged
+    | IncomePlanned
+    | IncomeRefused
+    | IncomeRaised
+    | IncomeHeld
 )
 
 EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
@@ -504,6 +590,10 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         TaxDecisions,
         TaxLots,
         AlertChanged,
+        IncomePlanned,
+        IncomeRefused,
+        IncomeRaised,
+        IncomeHeld,
     )
 }
 

@@ -17,6 +17,10 @@ from daemon.audit.events import (
     CycleFailed,
     CycleFinished,
     CycleStarted,
+    IncomeHeld,
+    IncomePlanned,
+    IncomeRaised,
+    IncomeRefused,
     KillSwitchChanged,
     OrderIntentSent,
     OrderResult,
@@ -200,6 +204,14 @@ def _alert(e: AlertChanged) -> str:
     return f"{e.severity} {e.key} {e.status}{title}{detail}"
 
 
+def _income_plan(e: IncomePlanned) -> str:
+    shares = ", ".join(f"{a} {_money(v)}" for a, v in sorted(e.withdrawals.items()))
+    moves = "".join(
+        f"; move {_money(t.amount)} from {t.from_account} to {t.to_account}" for t in e.transfers
+    )
+    return f"{e.month}: {_money(e.amount)} paid {e.payout}, raised by {shares or 'nothing'}{moves}"
+
+
 def readable(value: Any, indent: str = "") -> str:
     """Return JSON-like data as indented `key: value` lines a person can read."""
     if isinstance(value, Mapping):
@@ -253,6 +265,12 @@ _SUMMARIES: Mapping[type[Any], Callable[[Any], str]] = {
     TaxDecisions: _tax_decisions,
     TaxLots: _tax_lots,
     AlertChanged: _alert,
+    IncomePlanned: _income_plan,
+    IncomeRefused: lambda e: f"{e.month}: {e.problem} (fix: {e.fix})",
+    IncomeRaised: lambda e: (
+        f"{e.month}: {_money(e.amount)} raised, cash now {_money(e.cash_after)}"
+    ),
+    IncomeHeld: lambda e: f"{e.month}: {_money(e.withdrawal)} kept for the payout ({e.reason})",
 }
 
 

@@ -28,6 +28,7 @@ from daemon.cli.config_cmd import config_app
 from daemon.cli.control_cmd import kill, resume, status
 from daemon.cli.db_cmd import db_app
 from daemon.cli.health_cmd import health
+from daemon.cli.income_cmd import income
 from daemon.cli.manual_cmd import manual_app
 from daemon.cli.monitor_cmd import alerts, flows_app, performance_app
 from daemon.cli.orders_cmd import orders_app
@@ -122,6 +123,7 @@ app.command()(report)
 app.command()(check)
 app.command()(validate)
 app.command()(alerts)
+app.command()(income)
 app.add_typer(orders_app, name="orders")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")

@@ -49,6 +49,7 @@ from pydantic_settings import (
 )
 
 from daemon.config.files import deep_merge, read_config_file, read_secrets
+from daemon.config.income import IncomeSettings
 from daemon.config.monitoring import AlertSettings, PerformanceSettings
 from daemon.config.problems import (
     ENV_PREFIX,
@@ -428,6 +429,9 @@ class Settings(BaseSettings):
     accounts: dict[str, AccountSettings] = Field(
         description="The household's accounts, by name (lower case, digits, - and _)."
     )
+    income: IncomeSettings | None = Field(
+        None, description="A monthly income paid out of the household (docs/income.md)."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -452,6 +456,16 @@ class Settings(BaseSettings):
                     "use 1-24 lower-case letters, digits, - or _, starting with a letter or digit",
                     f"accounts.{name}",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _income_account_configured(self) -> Settings:
+        if self.income is not None and self.income.account not in self.accounts:
+            raise _rule(
+                f"the income account {self.income.account!r} is not a configured account",
+                f"set income.account to one of: {', '.join(self.accounts)}",
+                "income.account",
+            )
         return self
 
     @model_validator(mode="after")

@@ -46,6 +46,7 @@ from daemon.core.inputs import planning_input
 from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
 from daemon.cycle.history import account_history
+from daemon.cycle.income import IncomeShare, IncomeStep
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.tax import TaxCycle
@@ -96,6 +97,9 @@ class Engine:
         self._clock = clock
         self._fill_timeout = fill_timeout
         self._sleep = sleep
+        self._income = IncomeStep(
+            settings=settings, database=database, broker_for=broker_for, strategy_for=strategy_for
+        )
 
     def plan(self, account: str, *, withdrawal: Decimal = Decimal(0)) -> CycleReport:
         """Plan one cycle against the configured broker and audit it; never submit."""
@@ -188,6 +192,12 @@ class Engine:
         )
         strategy = self._strategy_for(account)
         universe = sorted(set(strategy.universe()) | alternate_symbols(settings))
+        # The month's income share goes the way of --withdraw (docs/income.md).
+        income = self._income.share(
+            account, now=self._clock(), cycle_id=cycle_id, submit=submit, log=log
+        )
+        if income is not None:
+            withdrawal += income.withdrawal
         given, tax = self._gather(
             broker, strategy, account, settings, universe, cycle_id, submit, withdrawal, log
         )
@@ -197,6 +207,8 @@ class Engine:
             self._halt(account, cycle_id, f"{decision.tripped.check}: {decision.tripped.reason}")
         outcomes: list[OrderOutcome] = []
         drift_after: tuple[DriftRow, ...] | None = None
+        # Without orders (the cash was there, or a hold), the cash the cycle saw is what it has.
+        cash_after: Decimal | None = given.snapshot.cash if decision.hold is not None else None
         if decision.hold is None:
             executor = Executor(
                 database=self._database,
@@ -221,6 +233,10 @@ class Engine:
             drift_after = self._drift_after(
                 after, decision.plan_input.targets, given.planning, withdrawal, log
             )
+            if after is not None:
+                cash_after = after.snapshot.cash
+        if submit and income is not None:
+            self._income_settled(account, income, cash_after, cycle_id)
         report = CycleReport(
             cycle_id=cycle_id,
             account=account,
@@ -235,6 +251,16 @@ class Engine:
         )
         self._finish(report, log, slot_row=submit)
         return report
+
+    def _income_settled(
+        self, account: str, income: IncomeShare, cash_after: Decimal | None, cycle_id: str
+    ) -> None:
+        """Record the account's income share as raised when the cycle ended with it in cash
+        (`cash_after` None: the broker could not be read after trading; the next cycle will)."""
+        if cash_after is not None:
+            self._income.settle(
+                account, income, cash_after=cash_after, now=self._clock(), cycle_id=cycle_id
+            )
 
     def _gather(
         self,

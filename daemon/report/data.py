@@ -30,6 +30,7 @@ from daemon.core.performance import (
 from daemon.core.progress import Progress, no_progress
 from daemon.monitor.health import evaluate
 from daemon.report.activity import cycles_of, plan_previews, refusals_of
+from daemon.report.income import gather_income
 from daemon.report.model import (
     AccountReport,
     AllocationRow,
@@ -113,6 +114,7 @@ def gather(
     household = _household_value(reports, combined, day)
     total = household.value
     tax = gather_tax(TaxLedger(session), settings, day, names)
+    income = gather_income(AuditLog(session), settings, day, household.value)
     progress(steps, steps)
     return DailyReport(
         day=day,
@@ -132,6 +134,7 @@ def gather(
         exchange=settings.exchange,
         trading_day=is_session,
         last_session=last_session,
+        income=income,
     )
 
 

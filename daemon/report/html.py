@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 
 from daemon.report import fmt
 from daemon.report.charts import allocation_chart, drift_chart, drift_span, growth_chart
+from daemon.report.income import income_chart
 from daemon.report.model import DailyReport, OrderLine
 from daemon.report.summary import attention, session_note
 
@@ -130,6 +131,9 @@ class _Charts:
             bench = report.benchmark or ""
             chart = growth_chart(series, report.benchmark_series, "household", bench)
             self.growth = Markup(chart)  # noqa: S704 (as above)
+        self.income: Markup | None = None
+        if report.income is not None and report.income.months:
+            self.income = Markup(income_chart(report.income))  # noqa: S704 (as above)
 
 
 def _share(part: Decimal | None, whole: Decimal | None) -> str:

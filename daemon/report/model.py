@@ -21,8 +21,12 @@ __all__ = [
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from daemon.core.performance import Concentration, DailyPoint, PerformanceSummary
+
+if TYPE_CHECKING:
+    from daemon.report.income import IncomeSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,3 +227,5 @@ class DailyReport:
     """False when the exchange had no session on `day` (a weekend, a holiday)."""
     last_session: date | None = None
     """The session the figures are as of when `day` is not a trading day (None if unknown)."""
+    income: IncomeSection | None = None
+    """The monthly income plan's payouts (`daemon.report.income`); None without a plan."""

@@ -175,6 +175,9 @@ WALK: tuple[Step, ...] = (
     _step("audit", "audit", expect="cycle_finished"),
     _step("run --once again", "run", "--once", expect="--force"),
     _step("run --once --force --withdraw", "run", "--once", "--force", "--withdraw", "5000"),
+    # The demo has no [income] table: the command says so (docs/income.md has one to add).
+    _step("income", "income", expect="no income plan is configured"),
+    _step("income --json", "income", "--json", expect='"income": null'),
     _step("status", "status"),
     _step("status --json", "status", "--json"),
     # No daemon ran: the heartbeat check fails and says how to check cycles run by --once.
@@ -403,6 +406,7 @@ SHOWN: dict[str, tuple[str, ...]] = {
         "run --once --force --withdraw",
     ),
     "trimtab run --once": ("run --once",),
+    "trimtab income [--json]": ("income", "income --json"),
     "trimtab run --once --force": ("run --once --force under kill",),
     "trimtab health [--json] [--no-daemon]": (
         "health",
