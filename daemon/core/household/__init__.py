@@ -1,0 +1,30 @@
+"""The household planner (pure): one target for several accounts, split into per-account
+targets that respect each account's restrictions, asset location and taxable gains."""
+
+from daemon.core.household.check import rule_problems
+from daemon.core.household.location import class_of, preference_for, rank
+from daemon.core.household.split import split_household
+from daemon.core.household.types import (
+    AccountSplit,
+    HouseholdAccount,
+    HouseholdRow,
+    HouseholdRules,
+    HouseholdSplit,
+    LocationPreference,
+    Placement,
+)
+
+__all__ = [
+    "AccountSplit",
+    "HouseholdAccount",
+    "HouseholdRow",
+    "HouseholdRules",
+    "HouseholdSplit",
+    "LocationPreference",
+    "Placement",
+    "class_of",
+    "preference_for",
+    "rank",
+    "rule_problems",
+    "split_household",
+]
