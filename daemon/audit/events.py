@@ -22,6 +22,7 @@ __all__ = [
     "CycleStarted",
     "DeclaredTrade",
     "DriftAfter",
+    "HouseholdSplitMade",
     "KillSwitchChanged",
     "LedgerSale",
     "Mismatch",
@@ -64,6 +65,7 @@ from daemon.core.domain import (
     TradingState,
 )
 from daemon.core.errors import ConfigProblem
+from daemon.core.household import HouseholdSplit
 from daemon.core.planner import Plan
 from daemon.core.risk import CheckDecision
 from daemon.core.tax.plan_types import TaxDecision, TaxPreview
@@ -94,6 +96,7 @@ class AuditKind(StrEnum):
     TAX_LOTS = "tax_lots"
     ALERT = "alert"
     ORDER_SETTLED = "order_settled"
+    HOUSEHOLD_SPLIT = "household_split"
 
 
 _OMITTED = MappingProxyType({OMIT_NONE: True})
@@ -132,6 +135,17 @@ class PlanMade:
     plan: Plan
     prices_as_of: Mapping[str, datetime]
     synthetic_prices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdSplitMade:
+    """The household target split into per-account targets: every cross-account decision,
+    each placement with its reason, and where each account's holdings were read."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.HOUSEHOLD_SPLIT
+    split: HouseholdSplit
+    sources: Mapping[str, str]
+    """Account -> where its holdings came from: its broker now, or an audited snapshot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,6 +451,7 @@ AuditEvent = (
     CycleStarted
     | SnapshotTaken
     | TargetsChosen
+    | HouseholdSplitMade
     | PlanMade
     | RiskDecisions
     | OrderIntentSent
@@ -461,6 +476,7 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         CycleStarted,
         SnapshotTaken,
         TargetsChosen,
+        HouseholdSplitMade,
         PlanMade,
         RiskDecisions,
         OrderIntentSent,

@@ -49,6 +49,7 @@ from pydantic_settings import (
 )
 
 from daemon.config.files import deep_merge, read_config_file, read_secrets
+from daemon.config.household import HouseholdSettings, household_problems
 from daemon.config.monitoring import AlertSettings, PerformanceSettings
 from daemon.config.problems import (
     ENV_PREFIX,
@@ -155,6 +156,11 @@ class PolicySettings(_Closed):
     keep: tuple[str, ...] = Field(
         (), description="Holdings outside the targets that are kept, not sold."
     )
+    allowed_symbols: tuple[str, ...] = Field(
+        (),
+        description="If not empty, the only symbols this account may trade (a 401(k)'s fund "
+        "menu, an IRA without REITs); the household split keeps to them.",
+    )
     order_type: Literal["market", "limit"] = Field(
         "market", description="market, or a marketable limit at the quote plus limit_collar."
     )
@@ -174,7 +180,7 @@ class PolicySettings(_Closed):
 
     @model_validator(mode="after")
     def _symbols_valid(self) -> PolicySettings:
-        for symbol in (*self.fractional_symbols, *self.keep):
+        for symbol in (*self.fractional_symbols, *self.keep, *self.allowed_symbols):
             _check_symbol(symbol)
         return self
 
@@ -428,6 +434,11 @@ class Settings(BaseSettings):
     accounts: dict[str, AccountSettings] = Field(
         description="The household's accounts, by name (lower case, digits, - and _)."
     )
+    household: HouseholdSettings | None = Field(
+        None,
+        description="One target for several accounts together, with asset location "
+        "(docs/household.md). Absent: each account follows its own strategy.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -451,6 +462,20 @@ class Settings(BaseSettings):
                     f"account name {name!r} is not allowed",
                     "use 1-24 lower-case letters, digits, - or _, starting with a letter or digit",
                     f"accounts.{name}",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _allowed_lists_meet(self) -> Settings:
+        household = set(self.risk.allowed_symbols)
+        for name, account in self.accounts.items():
+            own = set(account.policy.allowed_symbols)
+            if own and household and not own & household:
+                raise _rule(
+                    f"policy.allowed_symbols of {name} shares no symbol with "
+                    "risk.allowed_symbols, so the account could trade nothing",
+                    "list symbols that are on risk.allowed_symbols too, or empty one list",
+                    f"accounts.{name}.policy.allowed_symbols",
                 )
         return self
 
@@ -538,6 +563,9 @@ def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
     settings, found = _settings(deep_merge(data, secrets), config_dir)
     if settings is not None:
         settings, found = _with_plugin_tables(settings, config_dir)
+    if settings is not None:
+        found = household_problems(settings)
+        settings = None if found else settings
     return settings, name_sources(
         problems + found, environ=os.environ, secrets=secrets, secrets_path=secrets_path
     )

@@ -12,6 +12,7 @@ from daemon.core.household.types import (
     HouseholdSplit,
     LocationPreference,
     Placement,
+    Restrictions,
 )
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "HouseholdSplit",
     "LocationPreference",
     "Placement",
+    "Restrictions",
     "class_of",
     "preference_for",
     "rank",

@@ -10,16 +10,15 @@ from decimal import Decimal
 
 from daemon.core.domain import CASH
 from daemon.core.errors import ConfigProblem
-from daemon.core.household.types import HouseholdRules
+from daemon.core.household.types import HouseholdRules, Restrictions
 
 SUM_TOLERANCE = Decimal("0.000001")
 
 
 def rule_problems(
-    rules: HouseholdRules, tradable: Mapping[str, frozenset[str] | None]
+    rules: HouseholdRules, tradable: Mapping[str, Restrictions]
 ) -> list[ConfigProblem]:
-    """Return what makes `rules` impossible for accounts that may trade `tradable`
-    (account -> the only symbols it may trade, None for any)."""
+    """Return what makes `rules` impossible for accounts restricted by `tradable`."""
     problems: list[ConfigProblem] = []
     total = sum(rules.targets.values(), Decimal(0))
     if abs(total - 1) > SUM_TOLERANCE:
@@ -43,7 +42,7 @@ def rule_problems(
     for symbol, weight in rules.targets.items():
         if symbol == CASH or weight <= 0:
             continue
-        if not any(allowed is None or symbol in allowed for allowed in tradable.values()):
+        if not any(r.may_trade(symbol) for r in tradable.values()):
             names = ", ".join(tradable)
             problems.append(
                 ConfigProblem(

@@ -63,7 +63,7 @@ def split_household(rules: HouseholdRules, accounts: Sequence[HouseholdAccount])
 
     Raise `ConfigError` for rules no holdings can meet (a symbol no account may hold).
     """
-    problems = rule_problems(rules, {a.name: a.tradable for a in accounts})
+    problems = rule_problems(rules, {a.name: a.restrictions for a in accounts})
     if problems:
         raise ConfigError(problems)
     household = sum((a.value for a in accounts), _ZERO)

@@ -10,6 +10,7 @@ __all__ = [
     "HouseholdSplit",
     "LocationPreference",
     "Placement",
+    "Restrictions",
 ]
 
 from collections.abc import Mapping
@@ -54,12 +55,23 @@ class HouseholdRules:
 
 
 @dataclass(frozen=True, slots=True)
+class Restrictions:
+    """What an account may trade: only `allowed` (None: any symbol), never `blocked`."""
+
+    allowed: frozenset[str] | None = None
+    blocked: frozenset[str] = frozenset()
+
+    def may_trade(self, symbol: str) -> bool:
+        return symbol not in self.blocked and (self.allowed is None or symbol in self.allowed)
+
+
+@dataclass(frozen=True, slots=True)
 class HouseholdAccount:
     """One account of the household as it is now, and what it may do.
 
     `holdings` are the market values of the managed positions (`keep` holdings left out, as
-    the account's planner leaves them out). `tradable` is None when any symbol may be traded,
-    else the only symbols that may; a held symbol outside it stays as it is. `buy_only`
+    the account's planner leaves them out). A held symbol the account may not trade
+    (`restrictions`) stays as it is. `buy_only`
     accounts never sell. `cash_need` is the cash the account must keep (its buffer and a
     withdrawal). `gains` is the unrealized gain per held symbol where known: a taxable sale
     of a symbol at a loss costs no tax.
@@ -69,7 +81,7 @@ class HouseholdAccount:
     type: AccountType
     cash: Decimal
     holdings: Mapping[str, Decimal] = field(default_factory=_empty)
-    tradable: frozenset[str] | None = None
+    restrictions: Restrictions = field(default_factory=Restrictions)
     buy_only: bool = False
     cash_need: Decimal = Decimal(0)
     gains: Mapping[str, Decimal] = field(default_factory=_empty)
@@ -79,7 +91,7 @@ class HouseholdAccount:
         return self.cash + sum(self.holdings.values(), Decimal(0))
 
     def may_trade(self, symbol: str) -> bool:
-        return self.tradable is None or symbol in self.tradable
+        return self.restrictions.may_trade(symbol)
 
 
 @dataclass(frozen=True, slots=True)
