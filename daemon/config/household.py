@@ -11,9 +11,11 @@ __all__ = [
     "HouseholdSettings",
     "LocationSettings",
     "account_restrictions",
+    "household_account",
     "household_members",
     "household_problems",
     "household_rules",
+    "household_universe",
 ]
 
 import re
@@ -22,9 +24,10 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from daemon.core.domain import CASH, AccountType
-from daemon.core.errors import ConfigProblem
+from daemon.core.domain import CASH, AccountSnapshot, AccountType
+from daemon.core.errors import ConfigProblem, DataError
 from daemon.core.household import (
+    HouseholdAccount,
     HouseholdRules,
     LocationPreference,
     Restrictions,
@@ -165,4 +168,55 @@ def household_problems(settings: Settings) -> list[ConfigProblem]:
     return rule_problems(
         household_rules(household),
         {name: account_restrictions(settings, name) for name in members},
+    )
+
+
+def household_universe(settings: Settings) -> frozenset[str]:
+    """Return the symbols a household account's snapshot must quote: the household's targets
+    and the members' tax alternates (held symbols are always quoted)."""
+    household = settings.household
+    if household is None:
+        return frozenset()
+    alternates = {
+        symbol
+        for name in household_members(settings)
+        for symbol in settings.account(name).tax.alternates.values()
+    }
+    return frozenset(household.targets) - {CASH} | alternates
+
+
+def household_account(
+    settings: Settings, name: str, snapshot: AccountSnapshot, *, withdrawal: Decimal
+) -> HouseholdAccount:
+    """Return one account as the household planner sees it: its managed holdings valued at
+    the snapshot's quotes (`keep` holdings left out, as its planner leaves them out), its
+    restrictions and the cash it must keep. Raise `DataError` for a holding without a
+    usable price."""
+    account = settings.account(name)
+    holdings: dict[str, Decimal] = {}
+    gains: dict[str, Decimal] = {}
+    for position in snapshot.positions:
+        if position.qty <= 0 or position.symbol in account.policy.keep:
+            continue
+        quote = snapshot.quotes.get(position.symbol)
+        price = quote.price if quote is not None else None
+        if price is None or not price.is_finite() or price <= 0:
+            raise DataError(
+                f"household account {name}: no usable price for {position.symbol} "
+                f"({price}); the household split needs every holding's value"
+            )
+        holdings[position.symbol] = holdings.get(position.symbol, Decimal(0)) + (
+            position.qty * price
+        )
+        if position.avg_cost is not None:
+            gains[position.symbol] = (price - position.avg_cost) * position.qty
+    return HouseholdAccount(
+        name=name,
+        type=account.type,
+        cash=snapshot.cash,
+        holdings=holdings,
+        restrictions=account_restrictions(settings, name),
+        buy_only=account.policy.buy_only,
+        cash_need=account.policy.cash_buffer + withdrawal,
+        gains=gains,
     )
