@@ -56,6 +56,7 @@ def plan(
             }
             print_json(shaped[names[0]] if account else shaped)
         else:
+            _print_household(reports)
             for report in reports:
                 _print_report(report)
         if failed:
@@ -70,6 +71,15 @@ def parse_amount(text: str, option: str) -> Decimal:
     if not amount.is_finite() or amount < 0:
         fail(f"{option} must be a positive number, not {text}", 2)
     return amount
+
+
+def _print_household(reports: Sequence[CycleReport]) -> None:
+    """Show the household first: the split the household accounts were planned on."""
+    from daemon.cli.household_view import print_household
+
+    split = next((r.household for r in reports if r.household is not None), None)
+    if split is not None:
+        print_household(console, split)
 
 
 def _print_report(report: CycleReport) -> None:
