@@ -23,7 +23,13 @@ BONDS_FIRST = (TRAD, ROTH, TAXABLE)
 GROWTH_IN_ROTH = (ROTH, TAXABLE, TRAD)
 EQUITY_IN_TAXABLE = (TAXABLE, ROTH, TRAD)
 RULES = HouseholdRules(
-    targets={"VTI": D("0.45"), "VXUS": D("0.20"), "BND": D("0.25"), "VNQ": D("0.08"), CASH: D("0.02")},
+    targets={
+        "VTI": D("0.45"),
+        "VXUS": D("0.20"),
+        "BND": D("0.25"),
+        "VNQ": D("0.08"),
+        CASH: D("0.02"),
+    },
     asset_classes={"VTI": "us_equity", "VXUS": "intl_equity", "BND": "bonds", "VNQ": "reit"},
     location=(
         LocationPreference("bonds", BONDS_FIRST),
@@ -107,9 +113,7 @@ def test_taxable_holdings_with_a_gain_stay_and_the_ira_makes_up_the_difference()
 
 def test_a_taxable_holding_at_a_loss_is_sold_for_location() -> None:
     accounts = [
-        HouseholdAccount(
-            "brokerage", TAXABLE, D(70000), {"BND": D(30000)}, gains={"BND": D(-500)}
-        ),
+        HouseholdAccount("brokerage", TAXABLE, D(70000), {"BND": D(30000)}, gains={"BND": D(-500)}),
         HouseholdAccount("ira", TRAD, D(40000)),
         HouseholdAccount("roth", ROTH, D(20000)),
     ]
@@ -165,7 +169,9 @@ def test_a_buy_only_account_that_holds_too_much_leaves_the_target_unreachable() 
     assert values(split, "ira") == {"BND": D("10000.00")}
     vti = next(r for r in split.rows if r.symbol == "VTI")
     assert (vti.target, vti.planned) == (D("0.6"), D("0.9"))
-    assert any(n.startswith("VTI: the household target 60.00% cannot be reached") for n in split.notes)
+    assert any(
+        n.startswith("VTI: the household target 60.00% cannot be reached") for n in split.notes
+    )
 
 
 def test_the_cash_buffer_stays_in_its_account_and_the_other_targets_make_room() -> None:
@@ -184,7 +190,9 @@ def test_a_symbol_no_account_may_hold_is_a_config_error_naming_the_key_and_the_f
     only_bonds = Restrictions(allowed=frozenset({"BND"}))
     accounts = [
         HouseholdAccount("ira", TRAD, D(1000), restrictions=only_bonds),
-        HouseholdAccount("roth", ROTH, D(1000), restrictions=Restrictions(blocked=frozenset({"VTI"}))),
+        HouseholdAccount(
+            "roth", ROTH, D(1000), restrictions=Restrictions(blocked=frozenset({"VTI"}))
+        ),
     ]
     rules = HouseholdRules(targets={"VTI": D("0.5"), "BND": D("0.5")})
     with pytest.raises(ConfigError) as caught:
