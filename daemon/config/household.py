@@ -55,9 +55,18 @@ def _check_symbol(symbol: str) -> str:
 class LocationSettings(_Closed):
     assets: str = Field(description="An asset class of household.asset_classes, or a symbol.")
     prefer: tuple[AccountType, ...] = Field(
-        min_length=1,
-        description="Account types, best first: taxable, traditional_ira, roth_ira.",
+        description="Account types, best first: taxable, traditional_ira, roth_ira."
     )
+
+    @field_validator("prefer")
+    @classmethod
+    def _some_type(cls, prefer: tuple[AccountType, ...]) -> tuple[AccountType, ...]:
+        if not prefer:
+            raise ValueError(
+                'prefer is empty; name account types, best first, e.g. ["traditional_ira", '
+                '"roth_ira", "taxable"]'
+            )
+        return prefer
 
 
 class HouseholdSettings(_Closed):
