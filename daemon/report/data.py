@@ -40,6 +40,7 @@ from daemon.report.model import (
     OrderLine,
     ValueSection,
 )
+from daemon.report.household import gather_household
 from daemon.report.tax_data import gather_tax
 from daemon.store.audit_log import AuditLog
 from daemon.store.cash_flows import flows_between
@@ -132,6 +133,7 @@ def gather(
         exchange=settings.exchange,
         trading_day=is_session,
         last_session=last_session,
+        household_allocation=gather_household(session, settings, day, until=span.end),
     )
 
 

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from daemon.core.performance import Concentration, DailyPoint, PerformanceSummary
+from daemon.report.household import HouseholdSection
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,3 +224,5 @@ class DailyReport:
     """False when the exchange had no session on `day` (a weekend, a holiday)."""
     last_session: date | None = None
     """The session the figures are as of when `day` is not a trading day (None if unknown)."""
+    household_allocation: HouseholdSection | None = None
+    """The household against its [household] target, by account type; None without one."""

@@ -18,6 +18,8 @@ from daemon.bootstrap import App, open_app
 from daemon.config.household import HouseholdSettings
 from daemon.core.domain import CASH
 from daemon.cycle.engine import Engine
+from daemon.report.data import gather
+from daemon.report.html import render_html
 from daemon.store.audit_log import AuditLog
 from tests.fakes.feeds import RawFeed
 
@@ -130,6 +132,21 @@ def test_three_accounts_trade_to_their_split_and_the_household_is_on_target(app:
         again = engine.run_once(name, force=True)
         assert again.plan is not None
         assert again.plan.orders == (), name
+
+    # The daily report (valuations of the second round's cycles, after the first traded)
+    # shows the household against its target, by account type.
+    with app.database.transaction() as session:
+        daily = gather(session, app.settings, NOW.date(), now=NOW)
+    section = daily.household_allocation
+    assert section is not None
+    assert section.types == ("taxable", "traditional_ira", "roth_ira")
+    assert section.missing == ()
+    bnd = next(line for line in section.lines if line.symbol == "BND")
+    assert bnd.value_in("traditional_ira") == pytest.approx(D(40000), abs=D(100))
+    assert not any(line.out_of_band for line in section.lines)
+    page = render_html(daily)
+    assert 'id="household-location"' in page
+    assert "Household allocation" in page
 
 
 def test_an_unreadable_member_stands_in_with_its_last_audited_snapshot(app: App) -> None:
