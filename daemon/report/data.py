@@ -30,6 +30,7 @@ from daemon.core.performance import (
 from daemon.core.progress import Progress, no_progress
 from daemon.monitor.health import evaluate
 from daemon.report.activity import cycles_of, plan_previews, refusals_of
+from daemon.report.household import gather_household
 from daemon.report.model import (
     AccountReport,
     AllocationRow,
@@ -40,7 +41,6 @@ from daemon.report.model import (
     OrderLine,
     ValueSection,
 )
-from daemon.report.household import gather_household
 from daemon.report.tax_data import gather_tax
 from daemon.store.audit_log import AuditLog
 from daemon.store.cash_flows import flows_between
