@@ -52,6 +52,21 @@ def test_the_example_config_has_no_household(tmp_path: Path) -> None:
     assert household_members(example) == ()
 
 
+def test_the_example_configs_commented_household_is_valid_once_uncommented(
+    tmp_path: Path,
+) -> None:
+    example = (Path(__file__).parents[2] / "config.example.toml").read_text()
+    start = example.index("# [household]")
+    end = example.find("\n\n", start)
+    block = example[start : end if end >= 0 else len(example)]
+    lines = [line.removeprefix("# ") for line in block.splitlines()]
+    uncommented = "\n".join(line for line in lines if not line.startswith(("# ", "#")))
+    config = tmp_path / "trimtab.toml"
+    config.write_text(example.replace(block, uncommented))
+    settings = load_config(config)
+    assert household_members(settings) == ("brokerage", "ira")
+
+
 def test_weights_that_do_not_sum_to_one(tmp_path: Path) -> None:
     text = ACCOUNTS + HOUSEHOLD.replace('VNQ = "0.1" }', 'VNQ = "0.2" }')
     assert problems(tmp_path, text) == {
