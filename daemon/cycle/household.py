@@ -27,7 +27,8 @@ from daemon.config.household import (
 from daemon.config.settings import Settings
 from daemon.core.domain import AccountSnapshot
 from daemon.core.errors import DataError, TrimtabError
-from daemon.core.household import HouseholdSplit, split_household
+from daemon.core.household import HouseholdSplit
+from daemon.core.household.split import split_household
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,8 @@ from daemon.core.household import (
     HouseholdSplit,
     LocationPreference,
     Restrictions,
-    split_household,
 )
+from daemon.core.household.split import split_household
 from tests.hypothesis_profiles import scaled
 
 D = Decimal

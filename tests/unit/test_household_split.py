@@ -15,8 +15,8 @@ from daemon.core.household import (
     HouseholdSplit,
     LocationPreference,
     Restrictions,
-    split_household,
 )
+from daemon.core.household.split import split_household
 
 D = Decimal
 TAXABLE, TRAD, ROTH = AccountType.TAXABLE, AccountType.TRADITIONAL_IRA, AccountType.ROTH_IRA
