@@ -134,6 +134,15 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
         fail(f"--holdings needs --account (one of: {', '.join(names)}) for targets and policy", 2)
     name = account or names[0]
     settings = app.settings.account(name)
+    from daemon.config.household import household_members
+
+    if name in household_members(app.settings):
+        fail(
+            f"{name} is in the [household]: its targets come from the household split, which "
+            "needs every member's holdings, not one file; run `trimtab plan` without "
+            "--holdings (it reads the brokers and submits nothing)",
+            2,
+        )
     now = app.clock()
     try:
         held = read_holdings(path)

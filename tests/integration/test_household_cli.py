@@ -61,3 +61,19 @@ def test_plan_shows_the_household_first_then_each_account(
     ira_line = next(line for line in split.splitlines() if line.strip().startswith("ira "))
     assert "BND 100.0%" in ira_line
     assert "BND in roth" in split
+
+
+def test_an_offline_plan_of_a_household_account_is_refused_with_the_way_out(
+    tmp_path: Path, fresh_logging: None
+) -> None:
+    config = tmp_path / "config.toml"
+    shutil.copy(REPO / "config.example.toml", config)
+    config.write_text(config.read_text() + ROTH + HOUSEHOLD)
+    holdings = tmp_path / "holdings.json"
+    holdings.write_text('{"cash": "1000", "positions": {}, "prices": {"VTI": "100"}}')
+    result = CliRunner().invoke(
+        app, ["plan", "-c", str(config), "--account", "roth", "--holdings", str(holdings)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "roth is in the [household]" in result.output
+    assert "run `trimtab plan` without --holdings" in result.output
