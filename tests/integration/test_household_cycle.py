@@ -91,6 +91,7 @@ def events(app: App, kind: type[object]) -> list[tuple[str | None, object]]:
         ]
 
 
+@pytest.mark.slow  # six real cycles over three accounts, then the daily report: over 3 s
 def test_three_accounts_trade_to_their_split_and_the_household_is_on_target(app: App) -> None:
     engine = app.engine(fill_timeout=1)
     for name in ACCOUNTS:
