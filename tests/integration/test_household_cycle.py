@@ -150,6 +150,28 @@ def test_three_accounts_trade_to_their_split_and_the_household_is_on_target(app:
     assert "Household allocation" in page
 
 
+def test_each_household_plan_takes_its_targets_from_the_audited_split(app: App) -> None:
+    engine = app.engine(fill_timeout=1)
+    reports = {name: engine.plan(name) for name in ACCOUNTS}
+    splits = events(app, HouseholdSplitMade)
+    chosen = events(app, TargetsChosen)
+    assert [a for a, _ in splits] == [a for a, _ in chosen] == list(ACCOUNTS)
+    for (name, split), (_, targets) in zip(splits, chosen, strict=True):
+        assert isinstance(split, HouseholdSplitMade)
+        assert isinstance(targets, TargetsChosen)
+        assert name is not None
+        assert targets.strategy == "household"
+        assert dict(targets.targets) == dict(split.split.targets_for(name))
+        report = reports[name]
+        assert report.outcome == "planned", report.error
+        assert report.household == split.split
+    # Nothing held yet: the IRA is to buy the bonds, the Roth the REIT, nothing is sent.
+    ira = reports["ira"].plan
+    assert ira is not None
+    assert {o.symbol for o in ira.orders} == {"BND"}
+    assert app.brokers["ira"].snapshot(()).positions == ()
+
+
 def test_an_unreadable_member_stands_in_with_its_last_audited_snapshot(app: App) -> None:
     engine = app.engine(fill_timeout=1)
     app.brokers["roth"] = sim(app, "roth", read_errors=1000)
