@@ -82,6 +82,8 @@ def test_an_all_cash_household_puts_bonds_and_reits_in_the_ira_and_growth_in_the
         assert sum(entry.targets.values()) == 1
     vnq = next(p for p in split.placements if p.symbol == "VNQ")
     assert "choice 2" in vnq.reason
+    assert vnq.choice == 2
+    assert {p.symbol: p.choice for p in split.placements if p.account == "ira"} == {"BND": 1}
     assert any("VNQ in roth" in note for note in split.notes)
 
 

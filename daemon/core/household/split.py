@@ -319,9 +319,19 @@ def _placements(
                     held=_money(held, household),
                     value=_money(planned, household),
                     reason=_reason(rules, account, symbol, held, planned, problem, i, j),
+                    choice=_choice(rules, account, symbol, held, planned),
                 )
             )
     return placements
+
+
+def _choice(
+    rules: HouseholdRules, account: HouseholdAccount, symbol: str, held: float, planned: float
+) -> int | None:
+    if not account.may_trade(symbol) or (account.buy_only and planned <= held + TINY):
+        return None
+    found = preference_for(rules, symbol)
+    return None if found is None else rank(found[1], account.type) + 1
 
 
 def _reason(
@@ -368,11 +378,7 @@ def _notes(rows: Sequence[HouseholdRow], placements: Sequence[Placement]) -> lis
     notes += [
         f"{p.symbol} in {p.account}: {p.reason}"
         for p in placements
-        if p.value > 0
-        and "choice 1" not in p.reason
-        and "location preference" not in p.reason
-        and "may not trade" not in p.reason
-        and "buy-only" not in p.reason
+        if p.value > 0 and p.choice is not None and p.choice > 1
     ]
     return notes
 

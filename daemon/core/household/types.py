@@ -104,6 +104,10 @@ class Placement:
     value: Decimal
     """The value the split gives the account (at today's prices)."""
     reason: str
+    choice: int | None = None
+    """Where the account's type stands in the symbol's location preference (1 = first);
+    None when the symbol has none, or when the placement was not the split's to choose (a
+    holding the account may not trade, a buy-only account's holding)."""
 
 
 @dataclass(frozen=True, slots=True)
