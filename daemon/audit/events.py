@@ -22,6 +22,7 @@ __all__ = [
     "CycleStarted",
     "DeclaredTrade",
     "DriftAfter",
+    "HouseholdSplitMade",
     "IncomeHeld",
     "IncomePlanned",
     "IncomeRaised",
@@ -71,6 +72,7 @@ from daemon.core.domain import (
     TradingState,
 )
 from daemon.core.errors import ConfigProblem
+from daemon.core.household import HouseholdSplit
 from daemon.core.planner import Plan
 from daemon.core.risk import CheckDecision
 from daemon.core.tax.plan_types import TaxDecision, TaxPreview
@@ -106,6 +108,7 @@ class AuditKind(StrEnum):
     INCOME_REFUSED = "income_refused"
     INCOME_RAISED = "income_raised"
     INCOME_HELD = "income_held"
+    HOUSEHOLD_SPLIT = "household_split"
 
 
 _OMITTED = MappingProxyType({OMIT_NONE: True})
@@ -144,6 +147,17 @@ class PlanMade:
     plan: Plan
     prices_as_of: Mapping[str, datetime]
     synthetic_prices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdSplitMade:
+    """The household target split into per-account targets: every cross-account decision,
+    each placement with its reason, and where each account's holdings were read."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.HOUSEHOLD_SPLIT
+    split: HouseholdSplit
+    sources: Mapping[str, str]
+    """Account -> where its holdings came from: its broker now, or an audited snapshot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,6 +558,7 @@ AuditEvent = (
     CycleStarted
     | SnapshotTaken
     | TargetsChosen
+    | HouseholdSplitMade
     | PlanMade
     | RiskDecisions
     | OrderIntentSent
@@ -573,6 +588,7 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         CycleStarted,
         SnapshotTaken,
         TargetsChosen,
+        HouseholdSplitMade,
         PlanMade,
         RiskDecisions,
         OrderIntentSent,

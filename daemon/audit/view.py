@@ -17,6 +17,7 @@ from daemon.audit.events import (
     CycleFailed,
     CycleFinished,
     CycleStarted,
+    HouseholdSplitMade,
     IncomeHeld,
     IncomePlanned,
     IncomeRaised,
@@ -66,6 +67,17 @@ def _snapshot(e: SnapshotTaken) -> str:
 
 def _targets(e: TargetsChosen) -> str:
     return ", ".join(f"{s} {_pct(w)}" for s, w in e.targets.items())
+
+
+def _household(e: HouseholdSplitMade) -> str:
+    split = e.split
+    lines = [f"household {_money(split.value)} split over {len(split.accounts)} account(s)"]
+    for account in split.accounts:
+        weights = ", ".join(f"{s} {_pct(w)}" for s, w in account.targets.items())
+        where = e.sources.get(account.account, "")
+        lines.append(f"  {account.account} ({account.type}): {weights} [{where}]")
+    lines += [f"  note: {note}" for note in split.notes]
+    return "\n".join(lines)
 
 
 def _plan(e: PlanMade) -> str:
@@ -250,6 +262,7 @@ _SUMMARIES: Mapping[type[Any], Callable[[Any], str]] = {
     CycleStarted: _cycle_started,
     SnapshotTaken: _snapshot,
     TargetsChosen: _targets,
+    HouseholdSplitMade: _household,
     PlanMade: _plan,
     RiskDecisions: _decisions,
     OrderIntentSent: _intent,

@@ -56,6 +56,7 @@ def plan(
             }
             print_json(shaped[names[0]] if account else shaped)
         else:
+            _print_household(reports)
             for report in reports:
                 _print_report(report)
         if failed:
@@ -70,6 +71,15 @@ def parse_amount(text: str, option: str) -> Decimal:
     if not amount.is_finite() or amount < 0:
         fail(f"{option} must be a positive number, not {text}", 2)
     return amount
+
+
+def _print_household(reports: Sequence[CycleReport]) -> None:
+    """Show the household first: the split the household accounts were planned on."""
+    from daemon.cli.household_view import print_household
+
+    split = next((r.household for r in reports if r.household is not None), None)
+    if split is not None:
+        print_household(console, split)
 
 
 def _print_report(report: CycleReport) -> None:
@@ -124,6 +134,15 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
         fail(f"--holdings needs --account (one of: {', '.join(names)}) for targets and policy", 2)
     name = account or names[0]
     settings = app.settings.account(name)
+    from daemon.config.household import household_members
+
+    if name in household_members(app.settings):
+        fail(
+            f"{name} is in the [household]: its targets come from the household split, which "
+            "needs every member's holdings, not one file; run `trimtab plan` without "
+            "--holdings (it reads the brokers and submits nothing)",
+            2,
+        )
     now = app.clock()
     try:
         held = read_holdings(path)

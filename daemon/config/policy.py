@@ -88,7 +88,7 @@ def risk_config(account: AccountSettings, risk: RiskSettings) -> RiskConfig:
         min_trade_notional=account.policy.min_trade_notional,
         max_order_notional=risk.max_order_notional,
         max_order_pct_nav=risk.max_order_pct_nav,
-        allowed_symbols=frozenset(risk.allowed_symbols),
+        allowed_symbols=_allowed(account.policy.allowed_symbols, risk.allowed_symbols),
         restricted_symbols=frozenset(risk.restricted_symbols),
         max_move_since_close=risk.max_move_since_close,
         max_price_collar=risk.max_price_collar,
@@ -97,6 +97,14 @@ def risk_config(account: AccountSettings, risk: RiskSettings) -> RiskConfig:
         max_turnover_per_cycle=risk.max_turnover_per_cycle,
         max_turnover_per_day=risk.max_turnover_per_day,
     )
+
+
+def _allowed(own: Collection[str], household: Collection[str]) -> frozenset[str]:
+    """Return the symbols the account may trade (empty: any): both lists when both are set
+    (the configuration check refuses lists that share no symbol)."""
+    if own and household:
+        return frozenset(own) & frozenset(household)
+    return frozenset(own or household)
 
 
 def decision_input(

@@ -49,6 +49,7 @@ from pydantic_settings import (
 )
 
 from daemon.config.files import deep_merge, read_config_file, read_secrets
+from daemon.config.household import HouseholdSettings, household_problems
 from daemon.config.income import IncomeSettings
 from daemon.config.monitoring import AlertSettings, PerformanceSettings
 from daemon.config.problems import (
@@ -156,6 +157,11 @@ class PolicySettings(_Closed):
     keep: tuple[str, ...] = Field(
         (), description="Holdings outside the targets that are kept, not sold."
     )
+    allowed_symbols: tuple[str, ...] = Field(
+        (),
+        description="If not empty, the only symbols this account may trade (a 401(k)'s fund "
+        "menu, an IRA without REITs); the household split keeps to them.",
+    )
     order_type: Literal["market", "limit"] = Field(
         "market", description="market, or a marketable limit at the quote plus limit_collar."
     )
@@ -175,7 +181,7 @@ class PolicySettings(_Closed):
 
     @model_validator(mode="after")
     def _symbols_valid(self) -> PolicySettings:
-        for symbol in (*self.fractional_symbols, *self.keep):
+        for symbol in (*self.fractional_symbols, *self.keep, *self.allowed_symbols):
             _check_symbol(symbol)
         return self
 
@@ -432,6 +438,11 @@ class Settings(BaseSettings):
     income: IncomeSettings | None = Field(
         None, description="A monthly income paid out of the household (docs/income.md)."
     )
+    household: HouseholdSettings | None = Field(
+        None,
+        description="One target for several accounts together, with asset location "
+        "(docs/household.md). Absent: each account follows its own strategy.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -466,6 +477,20 @@ class Settings(BaseSettings):
                 f"set income.account to one of: {', '.join(self.accounts)}",
                 "income.account",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _allowed_lists_meet(self) -> Settings:
+        household = set(self.risk.allowed_symbols)
+        for name, account in self.accounts.items():
+            own = set(account.policy.allowed_symbols)
+            if own and household and not own & household:
+                raise _rule(
+                    f"policy.allowed_symbols of {name} shares no symbol with "
+                    "risk.allowed_symbols, so the account could trade nothing",
+                    "list symbols that are on risk.allowed_symbols too, or empty one list",
+                    f"accounts.{name}.policy.allowed_symbols",
+                )
         return self
 
     @model_validator(mode="after")
@@ -552,6 +577,9 @@ def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
     settings, found = _settings(deep_merge(data, secrets), config_dir)
     if settings is not None:
         settings, found = _with_plugin_tables(settings, config_dir)
+    if settings is not None:
+        found = household_problems(settings)
+        settings = None if found else settings
     return settings, name_sources(
         problems + found, environ=os.environ, secrets=secrets, secrets_path=secrets_path
     )

@@ -7,6 +7,7 @@ __all__ = ["CycleReport", "OrderOutcome"]
 from dataclasses import dataclass, field
 
 from daemon.core.domain import AccountSnapshot, BrokerOrder, OrderIntent, OrderStatus
+from daemon.core.household import HouseholdSplit
 from daemon.core.planner import DriftRow, Plan
 from daemon.core.risk import RiskReview
 
@@ -39,3 +40,5 @@ class CycleReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     drift_after: tuple[DriftRow, ...] | None = None
     """Weights against bands once the cycle's orders are done; None when nothing was sent."""
+    household: HouseholdSplit | None = None
+    """The household split the account's targets came from; None outside a household."""

@@ -212,7 +212,10 @@ def _symbol_list(order: PlannedOrder, review: _Review) -> str | None:
     if order.symbol in review.config.restricted_symbols:
         return f"{order.symbol} is on risk.restricted_symbols"
     if review.config.allowed_symbols and order.symbol not in review.config.allowed_symbols:
-        return f"{order.symbol} is not on risk.allowed_symbols"
+        return (
+            f"{order.symbol} is not on risk.allowed_symbols "
+            "(or the account's policy.allowed_symbols)"
+        )
     return None
 
 

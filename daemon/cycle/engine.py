@@ -25,16 +25,20 @@ import structlog
 from adapters.base import Broker
 from daemon.audit.events import (
     AuditEvent,
+    AuditKind,
     CycleFailed,
     CycleFinished,
     CycleStarted,
     DriftAfter,
+    HouseholdSplitMade,
     PlanMade,
     RiskDecisions,
     SentOrder,
     SnapshotTaken,
     TargetsChosen,
 )
+from daemon.audit.record import AuditRecord
+from daemon.config.household import household_members, household_universe
 from daemon.config.policy import alternate_symbols, decision_input
 from daemon.config.settings import AccountSettings, Settings
 from daemon.core.calendar import market_open, trading_day
@@ -42,10 +46,12 @@ from daemon.core.cycle_report import CycleReport, OrderOutcome
 from daemon.core.decide import CycleState, Decision, DecisionInput, decide
 from daemon.core.domain import AccountSnapshot, OrderStatus, TradingState
 from daemon.core.errors import TransientBrokerError, TrimtabError
+from daemon.core.household import HouseholdSplit
 from daemon.core.inputs import planning_input
 from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
 from daemon.cycle.history import account_history
+from daemon.cycle.household import HouseholdRead, household_split
 from daemon.cycle.income import IncomeShare, IncomeStep
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
@@ -191,14 +197,17 @@ class Engine:
             sleep=self._sleep,
         )
         strategy = self._strategy_for(account)
-        universe = sorted(set(strategy.universe()) | alternate_symbols(settings))
         # The month's income share goes the way of --withdraw (docs/income.md).
         income = self._income.share(
             account, now=self._clock(), cycle_id=cycle_id, submit=submit, log=log
         )
         if income is not None:
             withdrawal += income.withdrawal
-        given, tax = self._gather(
+        # A household account's targets come from the household split, not its strategy.
+        in_household = account in household_members(self._settings)
+        wanted = household_universe(self._settings) if in_household else strategy.universe()
+        universe = sorted(set(wanted) | alternate_symbols(settings))
+        given, tax, household = self._gather(
             broker, strategy, account, settings, universe, cycle_id, submit, withdrawal, log
         )
         decision = decide(given)
@@ -248,6 +257,7 @@ class Engine:
             review=decision.review,
             outcomes=tuple(outcomes),
             drift_after=drift_after,
+            household=household,
         )
         self._finish(report, log, slot_row=submit)
         return report
@@ -273,7 +283,7 @@ class Engine:
         submit: bool,
         withdrawal: Decimal,
         log: Any,
-    ) -> tuple[DecisionInput, TaxCycle]:
+    ) -> tuple[DecisionInput, TaxCycle, HouseholdSplit | None]:
         """Read everything the decision depends on, recording what must be recorded first:
         the reconciliation, the snapshot, the valuation and the ledger's new fills."""
         if submit:
@@ -285,7 +295,6 @@ class Engine:
             busy = frozenset(o.symbol for o in snapshot.open_orders)
         now = self._clock()
         exchange = self._settings.exchange
-        today = trading_day(now, exchange)
         self._audit(SnapshotTaken(snapshot), account, cycle_id)
         if submit:  # the broker's valuation and new flows, for returns; never fails the cycle
             record_point(
@@ -307,31 +316,14 @@ class Engine:
             broker=broker if submit else None,
             cycle_id=cycle_id,
         )
-        # Closes through the previous session, from the account's file or the broker via
-        # the cache (daemon.cycle.history), and yields from its dividends; bad history fails
-        # this account's cycle only, after its snapshot was audited.
-        looked_back = account_history(
-            strategy,
-            settings=self._settings,
-            account=account,
-            broker=broker,
-            database=self._database,
-            clock=lambda: now,
-            log=log,
-        )
-        prices = {s: q.price for s, q in snapshot.quotes.items()}
-        context = StrategyContext(
-            trading_day=today,
-            account=account,
-            account_type=settings.type,
-            cash=snapshot.cash,
-            holdings={p.symbol: p.qty for p in snapshot.positions},
-            prices=prices,
-            history=looked_back.history,
-            history_expected_through=looked_back.expected_through,
-            yields=broker_yields(strategy, broker, prices, today),
-        )
-        targets = strategy.targets(context)
+        household = None
+        if account in household_members(self._settings):
+            household = self._household(account, snapshot, universe, withdrawal, cycle_id, log)
+            targets = household.targets_for(account)
+        else:
+            targets = self._strategy_targets(
+                strategy, account, settings, broker, snapshot, now, log
+            )
         with self._database.transaction() as session:
             kill = kill_switch_state(session)
             state = account_state(session, account)
@@ -357,7 +349,80 @@ class Engine:
             submit=submit,
             withdrawal=withdrawal,
         )
-        return given, tax
+        return given, tax, household
+
+    def _strategy_targets(
+        self,
+        strategy: Strategy,
+        account: str,
+        settings: AccountSettings,
+        broker: Broker,
+        snapshot: AccountSnapshot,
+        now: datetime,
+        log: Log,
+    ) -> Mapping[str, Decimal]:
+        """Ask the account's strategy for its targets, with the history it looks back on."""
+        today = trading_day(now, self._settings.exchange)
+        # Closes through the previous session, from the account's file or the broker via
+        # the cache (daemon.cycle.history), and yields from its dividends; bad history fails
+        # this account's cycle only, after its snapshot was audited.
+        looked_back = account_history(
+            strategy,
+            settings=self._settings,
+            account=account,
+            broker=broker,
+            database=self._database,
+            clock=lambda: now,
+            log=log,
+        )
+        prices = {s: q.price for s, q in snapshot.quotes.items()}
+        context = StrategyContext(
+            trading_day=today,
+            account=account,
+            account_type=settings.type,
+            cash=snapshot.cash,
+            holdings={p.symbol: p.qty for p in snapshot.positions},
+            prices=prices,
+            history=looked_back.history,
+            history_expected_through=looked_back.expected_through,
+            yields=broker_yields(strategy, broker, prices, today),
+        )
+        return strategy.targets(context)
+
+    def _household(
+        self,
+        account: str,
+        snapshot: AccountSnapshot,
+        universe: list[str],
+        withdrawal: Decimal,
+        cycle_id: str,
+        log: Log,
+    ) -> HouseholdSplit:
+        """Split the household target with every member's holdings; audit the split."""
+
+        def fresh(name: str) -> AccountSnapshot:
+            member = self._settings.account(name)
+            return ReadRetrying(
+                self._broker_for(name),
+                log=log,
+                budget=float(member.read_retry_seconds),
+                sleep=self._sleep,
+            ).snapshot(universe)
+
+        def recorded(name: str) -> AuditRecord | None:
+            with self._database.transaction() as session:
+                return AuditLog(session).latest(str(AuditKind.SNAPSHOT), name)
+
+        split, sources = household_split(
+            self._settings,
+            account,
+            snapshot,
+            withdrawal=withdrawal,
+            read=HouseholdRead(snapshot=fresh, recorded=recorded),
+        )
+        self._audit(HouseholdSplitMade(split=split, sources=sources), account, cycle_id)
+        log.info("household_split", accounts=len(split.accounts), notes=len(split.notes))
+        return split
 
     def _record_decision(
         self,
@@ -370,7 +435,10 @@ class Engine:
         submit: bool,
     ) -> None:
         """Audit the decision step by step: targets, tax, plan, pre-trade checks."""
-        self._audit(TargetsChosen(settings.strategy, decision.targets), account, cycle_id)
+        chosen_by = "household" if account in household_members(self._settings) else None
+        self._audit(
+            TargetsChosen(chosen_by or settings.strategy, decision.targets), account, cycle_id
+        )
         tax.keep(decision, cycle_id=cycle_id, save=submit, at=self._clock())
         quotes = {s: snapshot.quotes[s] for s in decision.plan_input.prices}
         self._audit(

@@ -30,6 +30,7 @@ from daemon.core.performance import (
 from daemon.core.progress import Progress, no_progress
 from daemon.monitor.health import evaluate
 from daemon.report.activity import cycles_of, plan_previews, refusals_of
+from daemon.report.household import gather_household
 from daemon.report.income import gather_income
 from daemon.report.model import (
     AccountReport,
@@ -135,6 +136,7 @@ def gather(
         trading_day=is_session,
         last_session=last_session,
         income=income,
+        household_allocation=gather_household(session, settings, day, until=span.end),
     )
 
 

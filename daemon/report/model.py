@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from daemon.core.performance import Concentration, DailyPoint, PerformanceSummary
+from daemon.report.household import HouseholdSection
 
 if TYPE_CHECKING:
     from daemon.report.income import IncomeSection
@@ -229,3 +230,5 @@ class DailyReport:
     """The session the figures are as of when `day` is not a trading day (None if unknown)."""
     income: IncomeSection | None = None
     """The monthly income plan's payouts (`daemon.report.income`); None without a plan."""
+    household_allocation: HouseholdSection | None = None
+    """The household against its [household] target, by account type; None without one."""

@@ -1,0 +1,231 @@
+"""The `[household]` table: one target for several accounts, asset classes and location.
+
+`household_rules` and `account_restrictions` turn it, and the accounts' settings, into the
+pure household planner's input (`daemon.core.household`); `household_problems` lists what
+can never be met, each naming the key and the fix, for `trimtab config check`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HouseholdSettings",
+    "LocationSettings",
+    "account_restrictions",
+    "household_account",
+    "household_members",
+    "household_problems",
+    "household_rules",
+    "household_universe",
+]
+
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from daemon.core.domain import CASH, AccountSnapshot, AccountType
+from daemon.core.errors import ConfigProblem, DataError
+from daemon.core.household import (
+    HouseholdAccount,
+    HouseholdRules,
+    LocationPreference,
+    Restrictions,
+    rule_problems,
+)
+
+if TYPE_CHECKING:
+    from daemon.config.settings import Settings
+
+_SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
+_CLASS = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+Weight = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_symbol(symbol: str) -> str:
+    if symbol != CASH and not _SYMBOL.match(symbol):
+        raise ValueError(f"{symbol!r} is not a ticker; write tickers in upper case, e.g. VTI")
+    return symbol
+
+
+class LocationSettings(_Closed):
+    assets: str = Field(description="An asset class of household.asset_classes, or a symbol.")
+    prefer: tuple[AccountType, ...] = Field(
+        description="Account types, best first: taxable, traditional_ira, roth_ira."
+    )
+
+    @field_validator("prefer")
+    @classmethod
+    def _some_type(cls, prefer: tuple[AccountType, ...]) -> tuple[AccountType, ...]:
+        if not prefer:
+            raise ValueError(
+                'prefer is empty; name account types, best first, e.g. ["traditional_ira", '
+                '"roth_ira", "taxable"]'
+            )
+        return prefer
+
+
+class HouseholdSettings(_Closed):
+    """One target for several accounts; each keeps its own broker, policy, bands and tax."""
+
+    accounts: tuple[str, ...] = Field(
+        (), description="The accounts planned together (empty: every account)."
+    )
+    targets: dict[str, Weight] = Field(
+        description='Household weight per symbol, summing to 1; "CASH" may have a weight.'
+    )
+    asset_classes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Symbol -> asset class (e.g. bonds, reit, us_equity, intl_equity), for "
+        "location preferences.",
+    )
+    location: tuple[LocationSettings, ...] = Field(
+        (),
+        description='Where assets go, in priority order: e.g. { assets = "bonds", prefer = '
+        '["traditional_ira", "roth_ira", "taxable"] }. Listed first wins contested room.',
+    )
+    avoid_taxable_gains: bool = Field(
+        True,
+        description="Keep taxable holdings with a gain where the household target allows, "
+        "and make up the difference in the tax-advantaged accounts.",
+    )
+    band_pp: Annotated[Decimal, Field(gt=0, le=100)] = Field(
+        Decimal(5),
+        description="The household's drift band in percentage points (shown; each account "
+        "trades on its own bands).",
+    )
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_named(cls, targets: dict[str, Decimal]) -> dict[str, Decimal]:
+        if not targets:
+            raise ValueError("targets is empty; give at least one symbol and its weight")
+        for symbol in targets:
+            _check_symbol(symbol)
+        return targets
+
+    @field_validator("asset_classes")
+    @classmethod
+    def _classes_named(cls, classes: dict[str, str]) -> dict[str, str]:
+        for symbol, name in classes.items():
+            _check_symbol(symbol)
+            if not _CLASS.match(name):
+                raise ValueError(
+                    f"class {name!r} of {symbol} is not a name; use lower-case letters, "
+                    "digits, _ and -, e.g. us_equity"
+                )
+        return classes
+
+
+def household_members(settings: Settings) -> tuple[str, ...]:
+    """Return the accounts planned together (none when there is no [household])."""
+    household = settings.household
+    if household is None:
+        return ()
+    return household.accounts or tuple(settings.accounts)
+
+
+def account_restrictions(settings: Settings, name: str) -> Restrictions:
+    """Return what the account may trade: its policy.allowed_symbols and risk.allowed_symbols
+    (both when both are set), never risk.restricted_symbols or its policy.keep holdings."""
+    account = settings.account(name)
+    allowed: frozenset[str] | None = None
+    for listed in (account.policy.allowed_symbols, settings.risk.allowed_symbols):
+        if listed:
+            allowed = frozenset(listed) if allowed is None else allowed & frozenset(listed)
+    blocked = frozenset(settings.risk.restricted_symbols) | frozenset(account.policy.keep)
+    return Restrictions(allowed=allowed, blocked=blocked)
+
+
+def household_rules(household: HouseholdSettings) -> HouseholdRules:
+    return HouseholdRules(
+        targets=dict(household.targets),
+        asset_classes=dict(household.asset_classes),
+        location=tuple(LocationPreference(e.assets, e.prefer) for e in household.location),
+        avoid_taxable_gains=household.avoid_taxable_gains,
+        band_pp=household.band_pp,
+    )
+
+
+def household_problems(settings: Settings) -> list[ConfigProblem]:
+    """Return every reason the household can never be planned (empty when it can)."""
+    household = settings.household
+    if household is None:
+        return []
+    unknown = [name for name in household.accounts if name not in settings.accounts]
+    if unknown:
+        return [
+            ConfigProblem(
+                "household.accounts",
+                f"no such account: {', '.join(unknown)}",
+                f"use names of [accounts] tables: {', '.join(settings.accounts)}",
+            )
+        ]
+    if len(set(household.accounts)) != len(household.accounts):
+        return [
+            ConfigProblem(
+                "household.accounts",
+                "an account is named twice",
+                "name each account once",
+            )
+        ]
+    members = household_members(settings)
+    return rule_problems(
+        household_rules(household),
+        {name: account_restrictions(settings, name) for name in members},
+    )
+
+
+def household_universe(settings: Settings) -> frozenset[str]:
+    """Return the symbols a household account's snapshot must quote: the household's targets
+    and the members' tax alternates (held symbols are always quoted)."""
+    household = settings.household
+    if household is None:
+        return frozenset()
+    alternates = {
+        symbol
+        for name in household_members(settings)
+        for symbol in settings.account(name).tax.alternates.values()
+    }
+    return frozenset(household.targets) - {CASH} | alternates
+
+
+def household_account(
+    settings: Settings, name: str, snapshot: AccountSnapshot, *, withdrawal: Decimal
+) -> HouseholdAccount:
+    """Return one account as the household planner sees it: its managed holdings valued at
+    the snapshot's quotes (`keep` holdings left out, as its planner leaves them out), its
+    restrictions and the cash it must keep. Raise `DataError` for a holding without a
+    usable price."""
+    account = settings.account(name)
+    holdings: dict[str, Decimal] = {}
+    gains: dict[str, Decimal] = {}
+    for position in snapshot.positions:
+        if position.qty <= 0 or position.symbol in account.policy.keep:
+            continue
+        quote = snapshot.quotes.get(position.symbol)
+        price = quote.price if quote is not None else None
+        if price is None or not price.is_finite() or price <= 0:
+            raise DataError(
+                f"household account {name}: no usable price for {position.symbol} "
+                f"({price}); the household split needs every holding's value"
+            )
+        holdings[position.symbol] = holdings.get(position.symbol, Decimal(0)) + (
+            position.qty * price
+        )
+        if position.avg_cost is not None:
+            gains[position.symbol] = (price - position.avg_cost) * position.qty
+    return HouseholdAccount(
+        name=name,
+        type=account.type,
+        cash=snapshot.cash,
+        holdings=holdings,
+        restrictions=account_restrictions(settings, name),
+        buy_only=account.policy.buy_only,
+        cash_need=account.policy.cash_buffer + withdrawal,
+        gains=gains,
+    )

@@ -1,0 +1,89 @@
+"""The household split inside one account's cycle: read the other household accounts, split.
+
+Each account's cycle reads its own broker (reconciled, as always) and then every other
+household account's broker, read-only (a snapshot: cash, positions, quotes), so the split is
+made on the whole household as it is now. An account whose broker cannot be read stands in
+with its latest audited snapshot (its holdings as of its last cycle or plan), named as such
+in the split's audit record; with none recorded, the cycle fails (DataError): a split on
+part of the household would misplace the rest. Nothing here decides an order: the split only
+gives the account its targets, and `decide` plans them like any strategy's.
+"""
+
+from __future__ import annotations
+
+__all__ = ["HouseholdRead", "household_split"]
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from daemon.audit.events import SnapshotTaken
+from daemon.audit.record import AuditRecord
+from daemon.config.household import (
+    household_account,
+    household_members,
+    household_rules,
+)
+from daemon.config.settings import Settings
+from daemon.core.domain import AccountSnapshot
+from daemon.core.errors import DataError, TrimtabError
+from daemon.core.household import HouseholdSplit
+from daemon.core.household.split import split_household
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRead:
+    """How the other accounts are read: their broker now, else their latest audit record."""
+
+    snapshot: Callable[[str], AccountSnapshot]
+    """Account -> a fresh snapshot from its broker (raises a TrimtabError when it cannot)."""
+    recorded: Callable[[str], AuditRecord | None]
+    """Account -> its newest `snapshot` audit record, None when there is none."""
+
+
+def household_split(
+    settings: Settings,
+    account: str,
+    snapshot: AccountSnapshot,
+    *,
+    withdrawal: Decimal,
+    read: HouseholdRead,
+) -> tuple[HouseholdSplit, dict[str, str]]:
+    """Return the household split seen from `account`'s cycle, and where each account's
+    holdings came from. Raise `ConfigError` for rules no holdings can meet, `DataError`
+    when a household account cannot be read at all."""
+    household = settings.household
+    assert household is not None
+    members = household_members(settings)
+    accounts = []
+    sources: dict[str, str] = {}
+    for name in members:
+        if name == account:
+            seen, sources[name] = snapshot, f"broker, {snapshot.as_of.isoformat()}"
+        else:
+            seen, sources[name] = _other(name, read)
+        accounts.append(
+            household_account(
+                settings, name, seen, withdrawal=withdrawal if name == account else Decimal(0)
+            )
+        )
+    return split_household(household_rules(household), accounts), sources
+
+
+def _other(name: str, read: HouseholdRead) -> tuple[AccountSnapshot, str]:
+    try:
+        fresh = read.snapshot(name)
+    except TrimtabError as exc:
+        record = read.recorded(name)
+        event = record.event if record is not None else None
+        if record is None or not isinstance(event, SnapshotTaken):
+            raise DataError(
+                f"household account {name}: its broker could not be read ({exc}) and no "
+                "snapshot of it is recorded; the household split needs every account's "
+                f"holdings (run `trimtab plan --account {name}` once its broker answers)"
+            ) from exc
+        return event.snapshot, (
+            f"audited snapshot of {event.snapshot.as_of.isoformat()} (broker unreadable: "
+            f"{type(exc).__name__})"
+        )
+    return fresh, f"broker, {fresh.as_of.isoformat()}"

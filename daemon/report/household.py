@@ -1,0 +1,124 @@
+"""The daily report's household allocation: the household against its `[household]` target,
+and where each holding sits by account type (asset location).
+
+Weights come from each member's latest valuation on or before the day (what the accounts
+held at the end of it); the notes are the latest household split's (targets it could not
+reach, location preferences it broke, and why)."""
+
+from __future__ import annotations
+
+__all__ = ["HouseholdLine", "HouseholdSection", "gather_household"]
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+
+from daemon.audit.events import AuditKind, HouseholdSplitMade
+from daemon.config.household import household_members
+from daemon.config.settings import Settings
+from daemon.core.domain import CASH, AccountType
+from daemon.store.audit_log import AuditLog
+from daemon.store.db import Transaction
+from daemon.store.valuations import latest_valuation
+
+_TYPES = tuple(str(t) for t in AccountType)
+SPLIT_LOOKBACK = timedelta(days=45)
+"""How far back the latest split is looked for (a monthly account still finds its own)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdLine:
+    symbol: str
+    value: Decimal
+    weight: float
+    target: float
+    low: float
+    high: float
+    out_of_band: bool
+    by_type: Mapping[str, Decimal]
+    """Value per account type: taxable, traditional_ira, roth_ira."""
+
+    @property
+    def drift(self) -> float:
+        return self.weight - self.target
+
+    def value_in(self, account_type: str) -> Decimal:
+        return self.by_type.get(account_type, Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdSection:
+    value: Decimal
+    types: tuple[str, ...]
+    """The account types the household has, in a fixed order."""
+    lines: tuple[HouseholdLine, ...]
+    split_at: datetime | None
+    notes: tuple[str, ...]
+    missing: tuple[str, ...]
+    """Members without a valuation yet (left out of the figures)."""
+
+
+def gather_household(
+    session: Transaction, settings: Settings, day: date, *, until: datetime
+) -> HouseholdSection | None:
+    """Return the household section of day `day`'s report; None without a [household]."""
+    household = settings.household
+    if household is None:
+        return None
+    by_symbol: dict[str, dict[str, Decimal]] = {}
+    missing = []
+    for name in household_members(settings):
+        kind = str(settings.account(name).type)
+        valuation = latest_valuation(session, name, on_or_before=day)
+        if valuation is None:
+            missing.append(name)
+            continue
+        values = dict(valuation.holdings) | {CASH: valuation.cash}
+        for symbol, value in values.items():
+            slot = by_symbol.setdefault(symbol, {})
+            slot[kind] = slot.get(kind, Decimal(0)) + value
+    total = sum((v for slot in by_symbol.values() for v in slot.values()), Decimal(0))
+    half = float(household.band_pp) / 100
+    lines = []
+    for symbol in sorted(set(by_symbol) | set(household.targets), key=lambda s: (s == CASH, s)):
+        slot = by_symbol.get(symbol, {})
+        value = sum(slot.values(), Decimal(0))
+        weight = float(value / total) if total else 0.0
+        target = float(household.targets.get(symbol, Decimal(0)))
+        low, high = (target, target) if symbol == CASH else (max(0.0, target - half), target + half)
+        lines.append(
+            HouseholdLine(
+                symbol=symbol,
+                value=value,
+                weight=weight,
+                target=target,
+                low=low,
+                high=high,
+                out_of_band=bool(total) and symbol != CASH and not low <= weight <= high,
+                by_type=MappingProxyType(slot),
+            )
+        )
+    split_at, notes = _latest_split(session, until)
+    present = {kind for slot in by_symbol.values() for kind in slot}
+    present |= {str(settings.account(n).type) for n in household_members(settings)}
+    return HouseholdSection(
+        value=total,
+        types=tuple(t for t in _TYPES if t in present),
+        lines=tuple(lines),
+        split_at=split_at,
+        notes=notes,
+        missing=tuple(missing),
+    )
+
+
+def _latest_split(session: Transaction, until: datetime) -> tuple[datetime | None, tuple[str, ...]]:
+    records = AuditLog(session).records(
+        since=until - SPLIT_LOOKBACK, until=until, kinds=[str(AuditKind.HOUSEHOLD_SPLIT)]
+    )
+    for record in reversed(records):
+        event = record.event
+        if isinstance(event, HouseholdSplitMade):
+            return record.recorded_at, event.split.notes
+    return None, ()
