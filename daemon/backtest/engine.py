@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 from daemon.backtest.errors import BacktestInputError
 from daemon.backtest.flows import Dividend, monthly_days
 from daemon.backtest.prices import PriceTable
+from daemon.config.household import tax_policy
 from daemon.config.policy import alternate_symbols, decision_input
 from daemon.core import fills
 from daemon.core.decide import CycleState, Decision, Hold, TaxInputs, decide
@@ -45,7 +46,6 @@ from daemon.core.schedule import Days, Session, parse_schedule
 from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.types import LotMethod, LotPick, RealizedSale, TaxPolicy, Trade
-from daemon.store.tax_ledger import tax_policy
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
