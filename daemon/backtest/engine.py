@@ -39,6 +39,7 @@ from daemon.config.policy import alternate_symbols, decision_input
 from daemon.core import fills
 from daemon.core.decide import CycleState, Decision, Hold, TaxInputs, decide
 from daemon.core.domain import CASH, AccountSnapshot, AccountType, Position, Quote, Side
+from daemon.core.errors import DataError
 from daemon.core.money import cents_down
 from daemon.core.planner import PlannedOrder, PlanningPolicy
 from daemon.core.progress import Progress, no_progress
@@ -350,7 +351,15 @@ class _Run:
             history=self.history(self.lo + i),
             history_expected_through=spec.prices.days[self.lo + i - 1] if self.lo + i else None,
         )
-        return spec.strategy.targets(context)
+        try:
+            return spec.strategy.targets(context)
+        except DataError as exc:
+            if self.history is _NO_HISTORY:
+                raise
+            raise BacktestInputError(
+                f"on {day}: {exc}. The strategy's history is the price file's rows before "
+                "each day: give --start a day late enough for its window, or a longer file"
+            ) from exc
 
     def _decide(
         self,
@@ -604,6 +613,15 @@ class _Run:
         return Decimal(1)
 
 
+def _no_history(row: int) -> CloseHistory:
+    from strategies.history import empty_history
+
+    return empty_history()
+
+
+_NO_HISTORY: Callable[[int], CloseHistory] = _no_history
+
+
 class _Row(Mapping[str, Decimal]):
     """One row's closes by symbol, without building a dict per day."""
 
@@ -746,11 +764,10 @@ def _dividends_by_row(
 def _history_source(strategy: Strategy, table: PriceTable) -> Callable[[int], CloseHistory]:
     """Return `history(row)`: the closes a look-back strategy reads, through the row before."""
     from strategies.base import ReadsHistory
-    from strategies.history import CloseHistory, empty_history
+    from strategies.history import CloseHistory
 
     if not isinstance(strategy, ReadsHistory):
-        empty = empty_history()
-        return lambda row: empty
+        return _NO_HISTORY
     needs = strategy.history_needs()
     symbols = tuple(sorted(needs.symbols))
     missing = [s for s in symbols if s not in table.symbols]

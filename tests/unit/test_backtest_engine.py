@@ -369,3 +369,37 @@ def test_progress_is_reported_day_by_day_and_over_a_sweep(tmp_path: Path) -> Non
     )
     assert runs == [(0, 2), (1, 2), (2, 2)]
     assert [r.overrides for r in done] == list(sweep)
+
+
+def test_a_strategy_that_looks_back_sees_closes_through_the_previous_day(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"A": "1"})
+    text = (
+        (tmp_path / "config.toml")
+        .read_text()
+        .replace(
+            'strategy = "static"\n[accounts.main.strategy_params.targets]\nA = 1\n',
+            'strategy = "momentum"\n[accounts.main.strategy_params]\n'
+            'universe = ["A", "B", "C"]\nlookback_days = 10\nmargin = 0\n',
+        )
+    )
+    (tmp_path / "config.toml").write_text(text)
+    from daemon.backtest.errors import BacktestInputError
+    from daemon.config.settings import load_config
+
+    config = load_config(tmp_path / "config.toml")
+    days = weekdays(START, 90)
+    table = write_prices(tmp_path, days, random_walk(21, "ABC", 90, volatility=0.03))
+    with pytest.raises(BacktestInputError, match="give --start a day late enough"):
+        run(config, table)
+    skipping = run(config, table, start=days[20])
+    every_day = run(config, table, start=days[20], skip=False)
+    assert skipping.json() == every_day.json()
+    assert len({t["symbol"] for t in skipping.json()["trades"]}) > 1, "momentum changed its pick"
+    # The pick of a day depends only on earlier closes: a change on the day itself is unseen.
+    moved = {s: list(v) for s, v in random_walk(21, "ABC", 90, volatility=0.03).items()}
+    for symbol in "ABC":
+        moved[symbol][40] = moved[symbol][39]
+    shifted = run(config, write_prices(tmp_path, days, moved), start=days[20])
+    on_day_40 = [t for t in skipping.json()["trades"] if t["date"] == days[40].isoformat()]
+    shifted_40 = [t for t in shifted.json()["trades"] if t["date"] == days[40].isoformat()]
+    assert [t["symbol"] for t in on_day_40] == [t["symbol"] for t in shifted_40]
