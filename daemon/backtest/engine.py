@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from operator import mul
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -147,6 +148,9 @@ class _State:
     qty: dict[str, Decimal] = field(default_factory=dict)
     moved: bool = True
     """Quantities changed since the last row of `held`."""
+    moved_nav: bool = True
+    aligned: list[Decimal] = field(default_factory=list)
+    """The quantities in the order of the symbols, for the day's value."""
     trades: list[Trade] = field(default_factory=list)
     book: TaxBook | None = None
     booked: int = -1
@@ -298,13 +302,10 @@ class _Run:
             state.cash -= taken
             flow -= taken
             state.quiet = None
-        prices = self.decimals[i]
-        value = state.cash
-        for j, symbol in enumerate(self.symbols):
-            qty = state.qty.get(symbol)
-            if qty:
-                value += qty * prices[j]
-        tally.nav.append(value)
+        if state.moved_nav:
+            state.aligned = [state.qty.get(s, _ZERO) for s in self.symbols]
+            state.moved_nav = False
+        tally.nav.append(sum(map(mul, state.aligned, self.decimals[i]), state.cash))
         tally.flows.append(flow)
 
     def _is_quiet(
@@ -511,6 +512,7 @@ class _Run:
         for symbol in [s for s, q in state.qty.items() if q == 0]:
             del state.qty[symbol]
         state.moved = state.moved or traded
+        state.moved_nav = state.moved_nav or traded
         return traded
 
     def _record(
