@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from daemon.backtest.engine import BacktestHalted
-from daemon.backtest.flows import read_dividends
+from daemon.backtest.flows import Dividend, read_dividends
 from daemon.backtest.output import result_json
 from tests.hypothesis_profiles import scaled
 from tests.unit.backtest_helpers import random_walk, run, weekdays, write_config, write_prices
@@ -69,7 +69,17 @@ def _both_ways(tmp_path: Path, case: dict[str, object]) -> None:
         weekdays(START, count),
         random_walk(int(case["seed"]), symbols, count, volatility=float(case["vol"])),  # type: ignore[call-overload, arg-type]
     )
+    dividends: tuple[Dividend, ...] = ()
+    if case.get("dividend"):
+        path = tmp_path / "dividends.csv"
+        days = weekdays(START, count)
+        path.write_text(
+            "date,symbol,amount\n"
+            + "".join(f"{days[i]},{symbols[-1]},{case['dividend']}\n" for i in (5, count - 9))
+        )
+        dividends = read_dividends(path)
     options = {
+        "dividends": dividends,
         "calendar": case["calendar"],
         "contribute": Decimal(str(case["contribute"])),
         "withdraw": Decimal(str(case["withdraw"])),
@@ -111,6 +121,7 @@ CASES = st.fixed_dictionaries(
         "contribute": st.sampled_from([0, 5000]),
         "withdraw": st.sampled_from([0, 3000]),
         "account_type": st.sampled_from(["taxable", "roth_ira"]),
+        "dividend": st.sampled_from([None, "0.40", "3"]),
     }
 )
 QUICK = [
@@ -130,6 +141,7 @@ QUICK = [
         "contribute": 5000,
         "withdraw": 0,
         "account_type": "taxable",
+        "dividend": "3",
     },
     {
         "seed": 11,
