@@ -30,6 +30,7 @@ broker it wraps). All of them are reads, so the wrapper retries them.
 | `PriceHistory` | `daily_closes(symbol, start, end)` | strategies that look back (the sim offers it from its price source) | no history: the snapshot's quotes only |
 | `OrderAbsence` | `absence_rule()`, `orders_submitted(start, end)` | reconciliation (`resolve_unresolved`): when is "no order with this id" final | "not found" is never final: a lost submission stays unresolved (alerted) until `trimtab orders settle` |
 | `BatchPriceHistory` | `daily_closes_of(symbols, start, end)` | the history cache, to ask for many symbols in one request (Alpaca) | one `daily_closes` per symbol |
+| `MaintenanceWindows` | `maintenance(at)` | the scheduler (`daemon.service.slots`): a slot inside a window is skipped, with the reason | slots run whenever the exchange calendar says |
 
 The data version of this table is `CAPABILITIES`.
 """  # noqa: E501 (a table row per capability reads better than wrapped cells)
@@ -51,6 +52,7 @@ __all__ = [
     "CashFlowReporter",
     "CredentialsRejected",
     "DividendHistory",
+    "MaintenanceWindows",
     "OrderAbsence",
     "OwnsTables",
     "PriceHistory",
@@ -342,9 +344,9 @@ class AbsenceRule:
     Only when every part holds does trimtab record the intent NEVER_REACHED and let the next
     cycle plan the symbol again. What holds per broker (docs/operations.md, "Unresolved
     orders"): the sim, immediately; Alpaca (client order ids unique forever), after
-    `broker_settings.unknown_order_grace_seconds` (300 by default) and a listing; IB (to be
-    implemented by its adapter): `orderRef` looked up among open orders, completed orders and
-    executions after a reconnect, and absent from all after the grace and a full sync.
+    `broker_settings.unknown_order_grace_seconds` (300 by default) and a listing; IB (
+    `adapters.ibkr`): `orderRef` looked up among open orders, completed orders and executions
+    after a reconnect, and absent from all after the grace and a full sync.
     """
 
     grace: timedelta
@@ -369,6 +371,19 @@ class OrderAbsence(Protocol):
     def absence_rule(self) -> AbsenceRule: ...
 
     def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]: ...
+
+
+@runtime_checkable
+class MaintenanceWindows(Protocol):
+    """Optional: times the broker's side is not to be used (IB Gateway's nightly restart, the
+    weekly re-login). No I/O: the windows come from the account's settings.
+
+    | method | what it answers |
+    |---|---|
+    | `maintenance(at)` | why the broker is unavailable at the aware instant `at`, or None |
+    """
+
+    def maintenance(self, at: datetime) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,5 +414,6 @@ CAPABILITIES: tuple[Capability, ...] = (
         (("absence_rule", "order absence rule"), ("orders_submitted", "orders listing")),
     ),
     Capability(BatchPriceHistory, (("daily_closes_of", "daily closes"),)),
+    Capability(MaintenanceWindows, (("maintenance", "maintenance window"),)),
 )
 """Every optional capability, as data: what the retry wrapper forwards and tests check."""

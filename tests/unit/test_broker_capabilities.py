@@ -21,6 +21,7 @@ from adapters.base import (
     BrokerChecks,
     CashFlowReporter,
     DividendHistory,
+    MaintenanceWindows,
     OrderAbsence,
     PriceHistory,
     ReinvestmentHistory,
@@ -114,6 +115,7 @@ def test_the_table_names_every_method_of_every_capability() -> None:
         PriceHistory,
         OrderAbsence,
         BatchPriceHistory,
+        MaintenanceWindows,
     }
     for capability in CAPABILITIES:
         declared = {
