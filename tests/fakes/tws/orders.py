@@ -1,0 +1,310 @@
+"""The order desk: placeOrder, cancelOrder and fills, and who hears about them.
+
+IB's flow for an accepted order: `openOrder` (status Submitted) and `orderStatus`; then per
+execution `execDetails` (reqId -1), `orderStatus` with the cumulative fill, and a separate
+`commissionReport` for the same execId; the last fill also brings `openOrder` with status
+Filled. Updates go to the sessions of the client id that placed the order (and client 0 when
+it auto-binds), so a client reconnecting with the same id hears about its orders again.
+Positions, portfolio and account values are pushed to the sessions subscribed to them.
+
+Refusals, by the error codes TWS uses:
+
+| case | error |
+|---|---|
+| order id not above the client's last one (and not an open order of it) | 103 Duplicate order id |
+| no listing / several listings for the contract | 200 |
+| account not managed by this login, or none given with several accounts | 321 |
+| "Read-Only API" set on the fake (`FakeTws.read_only`) | 321 |
+| fractional quantity of a stock | 10243 |
+| a buy costing more than the account's cash | 201 (IB's margin wording) |
+| order type other than MKT / LMT, conditions, cash quantity, what-if | 321 (not modelled) |
+| cancel of an order not found / already done | 10147 / 10148 |
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from tests.fakes.tws import outgoing as out
+from tests.fakes.tws import texts
+from tests.fakes.tws.behaviours import (
+    Behaviour,
+    DelayedFill,
+    DropAfterAccept,
+    Hold,
+    PartialFill,
+    Reject,
+    SilentAfterAccept,
+)
+from tests.fakes.tws.incoming import PlacedOrder, read_place_order
+from tests.fakes.tws.model import ServerOrder
+from tests.fakes.tws.wire import Fields, ProtocolError
+
+if TYPE_CHECKING:
+    from tests.fakes.tws.server import FakeTws
+    from tests.fakes.tws.session import Session
+
+
+class Refused(Exception):
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(text)
+        self.code, self.text = code, text
+
+
+def _validation(cause: str) -> Refused:
+    return Refused(321, f"Error validating request:-'bO' : cause - {cause}")
+
+
+class OrderDesk:
+    def __init__(self, fake: FakeTws) -> None:
+        self.fake = fake
+        self.behaviours: deque[Behaviour] = deque()
+        self.highest: dict[int, int] = {}  # client id -> highest order id it used
+
+    def used_ids(self, client_id: int) -> list[int]:
+        last = self.highest.get(client_id)
+        return [] if last is None else [last + 1]
+
+    # -- placeOrder --------------------------------------------------------------------------
+
+    def place(self, session: Session, fields: list[str]) -> None:
+        try:
+            placed = read_place_order(fields, session.version)
+        except ProtocolError as exc:
+            self.fake.protocol_errors.append(f"placeOrder: {exc}")
+            session.send(
+                out.error(
+                    session.version,
+                    Fields(fields, 1).integer(),
+                    320,
+                    f"Error reading request: {exc}",
+                )
+            )
+            return
+        self.fake.placed.append(placed)
+        client_id = session.client_id or 0
+        state = self.fake.state
+        with state.lock:
+            existing = state.order_by_id(client_id, placed.order_id)
+            if existing is not None and existing.is_open:
+                self._modify(session, existing, placed)
+                return
+            try:
+                order = self._accept(client_id, placed)
+            except Refused as refused:
+                session.send(
+                    out.error(session.version, placed.order_id, refused.code, refused.text)
+                )
+                return
+            behaviour = self.behaviours.popleft() if self.behaviours else None
+            behaviour = self._buying_power(order) or behaviour
+        if isinstance(behaviour, Reject):
+            state.finish(order, "Cancelled", f"Rejected: {behaviour.text}")
+            session.send(out.error(session.version, order.order_id, behaviour.code, behaviour.text))
+            return
+        order.status = "Submitted"
+        self.notify(order, with_open_order=True)
+        if isinstance(behaviour, Hold):
+            return
+        if isinstance(behaviour, DropAfterAccept):
+            session.close()
+            if behaviour.fill:
+                self.match(order)
+            return
+        if isinstance(behaviour, SilentAfterAccept):
+            session.silent = True
+            if behaviour.fill:
+                self.match(order)
+            return
+        if isinstance(behaviour, DelayedFill):
+            self.fake.later(behaviour.seconds, lambda: self.match(order))
+            return
+        if isinstance(behaviour, PartialFill):
+            for quantity in behaviour.quantities:
+                self.execute(order, Decimal(quantity))
+            return
+        self.match(order)
+
+    def _accept(self, client_id: int, placed: PlacedOrder) -> ServerOrder:
+        """Check an order as TWS does before routing it; book it, or raise `Refused`."""
+        state = self.fake.state
+        last = self.highest.get(client_id, 0)
+        if placed.order_id <= last:
+            raise Refused(103, f"Duplicate order id {placed.order_id}")
+        self.highest[client_id] = placed.order_id
+        state.next_order_id = max(state.next_order_id, placed.order_id + 1)
+        if self.fake.read_only:
+            raise _validation("The API interface is currently in Read-Only mode.")
+        found = self.fake.lookup(placed.contract)
+        if not found:
+            raise Refused(200, "No security definition has been found for the request")
+        if len(found) > 1:
+            raise Refused(
+                200,
+                f"The contract description specified for {placed.contract.symbol} is ambiguous.",
+            )
+        instrument = found[0]
+        account = placed.account or (next(iter(state.accounts)) if len(state.accounts) == 1 else "")
+        if not account:
+            raise _validation("You must specify an account.")
+        if account not in state.accounts:
+            raise _validation(f"Invalid account code {account}")
+        if placed.order_type not in ("MKT", "LMT") or placed.algo:
+            raise _validation(
+                f"the fake TWS models MKT and LMT orders only, not {placed.order_type}"
+            )
+        if placed.has_conditions or placed.what_if or placed.quantity is None:
+            raise _validation("the fake TWS does not model conditions, what-if or cash quantity")
+        if placed.order_type == "LMT" and placed.limit_price is None:
+            raise _validation("a limit order needs a limit price")
+        quantity = placed.quantity
+        if quantity <= 0:
+            raise Refused(434, "The order size cannot be zero.")
+        if quantity != quantity.to_integral_value() and instrument.sec_type == "STK":
+            raise Refused(
+                10243,
+                texts.FRACTIONAL,
+            )
+        order = ServerOrder(
+            order_id=placed.order_id,
+            client_id=client_id,
+            perm_id=state.new_perm_id(),
+            account=account,
+            con_id=instrument.con_id,
+            action=placed.action,
+            quantity=quantity,
+            order_type=placed.order_type,
+            limit_price=placed.limit_price,
+            tif=placed.tif or "DAY",
+            order_ref=placed.order_ref,
+            outside_rth=placed.outside_rth,
+        )
+        state.orders[order.perm_id] = order
+        return order
+
+    def _buying_power(self, order: ServerOrder) -> Reject | None:
+        """IB's margin check on a booked buy: a cash account cannot spend more than its cash."""
+        state = self.fake.state
+        if not self.fake.check_buying_power or order.action != "BUY":
+            return None
+        quote = state.quotes.get(order.con_id)
+        price = order.limit_price or (quote.ask if quote and quote.ask else None)
+        if price is None:
+            return None
+        currency = state.instrument(order.con_id).currency
+        cash = state.accounts[order.account].cash.get(currency, Decimal(0))
+        cost = order.quantity * price
+        if cost <= cash:
+            return None
+        return Reject(
+            201,
+            "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED "
+            f"POSITION YOUR EQUITY WITH LOAN VALUE [{cash:.2f} USD] MUST EXCEED THE INITIAL "
+            f"MARGIN [{cost:.2f} USD]",
+        )
+
+    def _modify(self, session: Session, order: ServerOrder, placed: PlacedOrder) -> None:
+        """A placeOrder with the id of a working order changes its quantity or limit."""
+        if placed.quantity is not None:
+            order.quantity = placed.quantity
+        if placed.limit_price is not None:
+            order.limit_price = placed.limit_price
+        self.notify(order, with_open_order=True)
+        self.match(order)
+
+    # -- fills -------------------------------------------------------------------------------
+
+    def match(self, order: ServerOrder) -> None:
+        """Fill what is marketable now: a market order at the far side, a limit that crosses."""
+        state = self.fake.state
+        with state.lock:
+            if not order.is_open or order.remaining <= 0:
+                return
+            quote = state.quotes.get(order.con_id)
+            if quote is None:
+                return
+            side = quote.ask if order.action == "BUY" else quote.bid
+            price = side if side is not None else quote.last
+            if price is None:
+                return
+            if order.order_type == "LMT" and order.limit_price is not None:
+                crosses = (
+                    price <= order.limit_price
+                    if order.action == "BUY"
+                    else price >= order.limit_price
+                )
+                if not crosses:
+                    if order.tif == "IOC":
+                        self.cancel_order(order, "Order Canceled - reason:IOC not marketable")
+                    return
+        self.execute(order, order.remaining, price)
+
+    def execute(self, order: ServerOrder, shares: Decimal, price: Decimal | None = None) -> None:
+        state = self.fake.state
+        with state.lock:
+            if not order.is_open:
+                return
+            shares = min(shares, order.remaining)
+            if price is None:
+                quote = state.quotes[order.con_id]
+                price = (quote.ask if order.action == "BUY" else quote.bid) or quote.last
+            if price is None or shares <= 0:
+                return
+            execution = state.record_fill(order, shares, price)
+            instrument = state.instrument(order.con_id)
+        for session in self.fake.order_sessions(order.client_id):
+            session.send(out.exec_details(session.version, -1, execution, instrument))
+            if not order.is_open:
+                session.send(out.open_order(session.version, order, instrument))
+            session.send(out.order_status(order))
+            session.send(out.commission_report(execution))
+        self.fake.account_changed(order.account, order.con_id)
+
+    def notify(self, order: ServerOrder, with_open_order: bool) -> None:
+        instrument = self.fake.state.instrument(order.con_id)
+        for session in self.fake.order_sessions(order.client_id):
+            if with_open_order:
+                session.send(out.open_order(session.version, order, instrument))
+            session.send(out.order_status(order))
+
+    # -- cancels -----------------------------------------------------------------------------
+
+    def cancel(self, session: Session, fields: list[str]) -> None:
+        order_id = int(fields[2])
+        order = self.fake.state.order_by_id(session.client_id or 0, order_id)
+        if order is None:
+            session.send(
+                out.error(
+                    session.version,
+                    order_id,
+                    10147,
+                    texts.not_found(order_id),
+                )
+            )
+        elif not order.is_open:
+            session.send(
+                out.error(
+                    session.version,
+                    order_id,
+                    10148,
+                    texts.not_cancellable(order_id, order.status),
+                )
+            )
+        else:
+            self.cancel_order(order, "Order Canceled - reason:")
+
+    def cancel_order(self, order: ServerOrder, reason: str) -> None:
+        self.fake.state.finish(
+            order, "Cancelled", "Cancelled by Trader" if reason.endswith(":") else reason
+        )
+        self.notify(order, with_open_order=False)
+        for session in self.fake.order_sessions(order.client_id):
+            session.send(out.error(session.version, order.order_id, 202, reason))
+
+    def global_cancel(self, session: Session) -> None:
+        with self.fake.state.lock:
+            working = [o for o in self.fake.state.orders.values() if o.is_open]
+        for order in working:
+            self.cancel_order(order, "Order Canceled - reason:")

@@ -1,0 +1,37 @@
+"""The texts TWS sends with its error codes (as seen in IB's message-code list and user logs).
+
+Clients match on the code, never the text; the texts are here so logs read like a real TWS's.
+"""
+
+NO_DEFINITION = "No security definition has been found for the request"
+CLIENT_ID_IN_USE = (
+    "Unable to connect as the client id is already in use. Retry with a unique client id."
+)
+FRACTIONAL = "Fractional-sized order cannot be placed via API. Please use the whole-share quantity."
+NOT_SUBSCRIBED = (
+    "Requested market data is not subscribed. Check API status by selecting the Account menu "
+    "then under Management choose Market Data Subscription Manager and/or check that the API "
+    "is entitled for the market data you are requesting.Delayed market data is available."
+)
+DELAYED = "Requested market data is not subscribed. Displaying delayed market data."
+SNAPSHOT_GENERIC = (
+    "Error validating request:-'bW' : cause - "
+    "Snapshot market data subscription is not applicable to generic ticks"
+)
+AUTO_BIND = (
+    "Error validating request:-'bf' : cause - Auto bind of orders is only possible for client id 0"
+)
+LOST = "Connectivity between IBKR and Trader Workstation has been lost."
+RESTORED_LOST = "Connectivity between IBKR and Trader Workstation has been restored - data lost."
+RESTORED_KEPT = (
+    "Connectivity between IBKR and Trader Workstation has been restored - data maintained. "
+    "All data farms are connected: usfarm; ushmds; secdefnj."
+)
+
+
+def not_cancellable(order_id: int, status: str) -> str:
+    return f"OrderId {order_id} that needs to be cancelled cannot be cancelled, state: {status}."
+
+
+def not_found(order_id: int) -> str:
+    return f"OrderId {order_id} that needs to be cancelled is not found."
