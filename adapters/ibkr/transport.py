@@ -178,7 +178,7 @@ class IbLink:
         self._last_contact = time.monotonic()
 
     def _on_disconnected(self) -> None:
-        if self.lost is None:
+        if self.lost is None and not self._closed:
             self._lose("IB closed the API connection (a Gateway restart, or the network)")
 
     def _on_error(self, req_id: int, code: int, text: str, contract: Any = None) -> None:
@@ -366,3 +366,5 @@ class IbLink:
                 self._heartbeat.cancel()
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
+            if not self._thread.is_alive():
+                self._loop.close()
