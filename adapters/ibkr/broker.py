@@ -32,7 +32,7 @@ import structlog
 
 from adapters.base import AbsenceRule, AccountCheck, AssetCheck, BrokerEnvironment, SessionDay
 from adapters.ibkr.config import IbkrSettings
-from adapters.ibkr.orders import PreparedOrder, prepare_order
+from adapters.ibkr.orders import PreparedOrder, exposure_problem, prepare_order
 from adapters.ibkr.parsing import (
     account_value,
     broker_order,
@@ -71,6 +71,7 @@ COMMISSION_WAIT = 2.0
 SETTLED = frozenset(
     {"Submitted", "PreSubmitted", "Filled", "Cancelled", "ApiCancelled", "Inactive"}
 )
+_NO_QUOTE = Quote(symbol="", price=Decimal(0), as_of=datetime.min.replace(tzinfo=UTC), source="")
 _log = structlog.get_logger("adapters.ibkr")
 
 
@@ -137,24 +138,7 @@ class IbkrBroker:
         if isinstance(prepared, str):
             _log.warning("ibkr_order_refused", client_order_id=coid, reason=prepared)
             raise OrderRejected(coid, prepared)
-        try:
-            self._ready()
-            if not self.link.reconciled:
-                raise LinkDown(
-                    f"account {self.account}: the link to IB was lost and has not been "
-                    "reconciled since; the next cycle reads the account first"
-                )
-            if self.link.run(lambda: self._trades_by_ref([coid])):
-                raise DuplicateClientOrderId(coid)
-            contract = self._contract(prepared.symbol)
-            self.link.probe()
-        except DuplicateClientOrderId:
-            raise
-        except (BrokerError, TimeoutError) as exc:
-            # Nothing was sent: a definitive "not placed", never an unknown outcome.
-            raise OrderRejected(coid, f"not sent: {exc}") from exc
-        if isinstance(contract, str):
-            raise OrderRejected(coid, contract)
+        contract = self._checked(prepared, intent)
         order = _ib_order(prepared)
         generation = self.link.generation
         try:
@@ -341,11 +325,9 @@ class IbkrBroker:
         ib = self.link.ib
         acct = self.settings.account_id
         positions = tuple(
-            Position(
-                symbol=str(p.contract.symbol),
-                qty=Decimal(repr(float(p.position))),
-                avg_cost=decimal_or_none(p.avgCost),
-            )
+            # IB's avgCost includes commissions; trimtab's avg_cost is the average fill
+            # price, which IB does not report: left unknown rather than subtly wrong.
+            Position(symbol=str(p.contract.symbol), qty=decimal_or_none(p.position) or Decimal(0))
             for p in ib.positions(acct)
             if p.position and p.contract.secType == "STK"
         )
@@ -367,6 +349,52 @@ class IbkrBroker:
             if price is not None and price > 0:
                 portfolio[str(item.contract.symbol)] = price
         return positions, open_orders, cash, portfolio
+
+    def _checked(self, prepared: PreparedOrder, intent: OrderIntent) -> Any:
+        """Return the contract to send `prepared` on, or raise `OrderRejected` (nothing sent)
+        or `DuplicateClientOrderId` (IB has the orderRef already: it is never sent twice)."""
+        coid = intent.client_order_id
+        try:
+            self._ready()
+            if not self.link.reconciled:
+                raise LinkDown(
+                    f"account {self.account}: the link to IB was lost and has not been "
+                    "reconciled since; the next cycle reads the account first"
+                )
+            if self.link.run(lambda: self._trades_by_ref([coid])):
+                raise DuplicateClientOrderId(coid)
+            contract = self._contract(prepared.symbol)
+            if isinstance(contract, str):
+                raise OrderRejected(coid, contract)
+            problem = self._exposure(prepared, intent.reference_price)
+            if problem is not None:
+                _log.warning("ibkr_order_refused", client_order_id=coid, reason=problem)
+                raise OrderRejected(coid, problem)
+            self.link.probe()
+        except (DuplicateClientOrderId, OrderRejected):
+            raise
+        except (BrokerError, TimeoutError) as exc:
+            # Nothing was sent: a definitive "not placed", never an unknown outcome.
+            raise OrderRejected(coid, f"not sent: {exc}") from exc
+        return contract
+
+    def _exposure(self, order: PreparedOrder, reference: Decimal | None) -> str | None:
+        """Check the order against holdings, open orders and cash (`exposure_problem`)."""
+        positions, open_orders, cash, portfolio = self.link.run(self._state)
+        held = sum((p.qty for p in positions if p.symbol == order.symbol), Decimal(0))
+        price = reference or portfolio.get(order.symbol)
+        if price is None and order.action == "BUY" and order.limit_price is None:
+            price = self._quotes([order.symbol], portfolio).get(order.symbol, _NO_QUOTE).price
+            price = price if price > 0 else None
+        return exposure_problem(
+            order,
+            account=self.account,
+            held=held,
+            open_orders=open_orders,
+            cash=cash,
+            price=price,
+            hold_fraction=MARKET_BUY_HOLD,
+        )
 
     def _contract(self, symbol: str, *, fresh: bool = False) -> Any:
         """Return the qualified SMART/USD stock for `symbol`, or why it does not qualify."""

@@ -8,16 +8,21 @@
 | limit price | positive, at most 2 decimals from $1 up, 4 below |
 | orderRef | the client order id (at most 128 characters): how trimtab finds the order again |
 | time in force | `DAY`; `outsideRth` set explicitly on every order (IB needs it per order) |
+| an open order on the other side of the symbol | refused: trimtab never has a buy and a sell of one symbol working |
+| a sell of more than is held and not already offered by open sells | refused: IB would sell short in a margin account |
+| a buy costing more than the cash not held by open buys (at its limit, else the price plus the hold) | refused: IB would lend on margin |
 """  # noqa: E501 (a table row per rule reads better than wrapped cells)
 
 from __future__ import annotations
 
-__all__ = ["PreparedOrder", "prepare_order"]
+__all__ = ["PreparedOrder", "exposure_problem", "prepare_order"]
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from daemon.core.domain import OrderIntent, OrderType
+from adapters.base import notional_problem
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderType, Side
 from daemon.core.money import CENT
 
 SUB_DOLLAR_TICK = Decimal("0.0001")
@@ -49,6 +54,9 @@ def prepare_order(
     if not ref or len(ref) > MAX_ORDER_REF:
         return f"client order id must be 1 to {MAX_ORDER_REF} characters"
     if intent.notional is not None:
+        malformed = notional_problem(intent)
+        if malformed is not None:
+            return malformed
         return (
             f"account {account}: IB takes no dollar-amount orders through trimtab (fix: set "
             "policy.notional_buys = false)"
@@ -81,3 +89,67 @@ def prepare_order(
         outside_rth=outside_rth,
         account_id=account_id,
     )
+
+
+def exposure_problem(
+    order: PreparedOrder,
+    *,
+    account: str,
+    held: Decimal,
+    open_orders: Sequence[BrokerOrder],
+    cash: Decimal,
+    price: Decimal | None,
+    hold_fraction: Decimal,
+) -> str | None:
+    """Return why the order would short, borrow or cross an open order, or None.
+
+    `open_orders` are the account's working orders; `price` is the symbol's current price
+    (None when unknown: a market buy is then left to IB's own check).
+    """
+    mine = [o for o in open_orders if o.symbol == order.symbol and not o.status.is_terminal]
+    side = Side.BUY if order.action == "BUY" else Side.SELL
+    crossing = [o for o in mine if o.side is not side]
+    if crossing:
+        other = crossing[0]
+        return (
+            f"account {account}: a {other.side} order of {order.symbol} "
+            f"({other.client_order_id}) is still working at IB; trimtab never has a buy and a "
+            "sell of one symbol open (fix: let it finish, or cancel it, then run again)"
+        )
+    qty = Decimal(order.qty)
+    if side is Side.SELL:
+        offered = sum((o.qty - o.filled_qty for o in mine), Decimal(0))
+        if qty > held - offered:
+            return (
+                f"account {account}: selling {qty} {order.symbol} exceeds the {held} held "
+                f"({offered} already offered by open sells); IB would sell short (fix: sync the "
+                "holdings with trimtab reconcile, or sell no more than is held)"
+            )
+        return None
+    unit = order.limit_price
+    if unit is None:
+        if price is None:
+            return None
+        unit = price * (1 + hold_fraction)
+    held_by_buys = sum(
+        (_held_by(o, price, hold_fraction) for o in open_orders if o.side is Side.BUY),
+        Decimal(0),
+    )
+    free = cash - held_by_buys
+    cost = qty * unit
+    if cost > free:
+        return (
+            f"account {account}: buying {qty} {order.symbol} costs about {cost:.2f}, more than "
+            f"the {max(free, Decimal(0)):.2f} cash not held by open buys; IB would lend on "
+            "margin (fix: wait for the open buys to finish, or add cash)"
+        )
+    return None
+
+
+def _held_by(order: BrokerOrder, price: Decimal | None, hold_fraction: Decimal) -> Decimal:
+    """Cash an open buy holds: its remaining shares at its limit, else at the price + hold."""
+    remaining = order.qty - order.filled_qty
+    unit = order.limit_price
+    if unit is None:
+        unit = (price or Decimal(0)) * (1 + hold_fraction)
+    return remaining * unit

@@ -40,7 +40,9 @@ def decimal_or_none(value: float | int | str | None) -> Decimal | None:
     number = float(value)
     if math.isnan(number) or math.isinf(number) or abs(number) >= UNSET:
         return None
-    return Decimal(repr(number))
+    exact = Decimal(repr(number))
+    # 20.0 shares read as 20: IB sends whole quantities as floats.
+    return exact.quantize(Decimal(1)) if exact == exact.to_integral_value() else exact
 
 
 def order_ref(trade: Any) -> str:
@@ -120,7 +122,10 @@ def broker_order(trade: Any) -> BrokerOrder:
         filled_qty=filled,
         avg_fill_price=avg if filled > 0 else None,
         limit_price=decimal_or_none(order.lmtPrice) if is_limit else None,
-        submitted_at=_first_time(trade),
+        # IB's open and completed orders carry no submission time, and the time this session
+        # first saw one changes with every reconnect: the first execution's time (IB's own
+        # stamp) stands in once there is one.
+        submitted_at=min((_executed_at(f) for f in fills), default=None),
         message=message,
     )
 
@@ -134,20 +139,22 @@ def _perm_id(trade: Any) -> str:
     return str(perm) if perm else f"order-{trade.order.orderId}"
 
 
-def _first_time(trade: Any) -> datetime | None:
-    for entry in getattr(trade, "log", ()) or ():
-        at = getattr(entry, "time", None)
-        if isinstance(at, datetime):
-            return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    return None
+def _executed_at(fill: Any) -> datetime:
+    """IB's time of an execution (to the second), UTC.
+
+    Not ib_async's `Fill.time`: for a live fill that is when the message arrived, for a
+    resynced one IB's stamp, so the same fill would change time across a reconnect.
+    """
+    at: datetime = fill.execution.time
+    if not isinstance(at, datetime):
+        at = fill.time
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def fill_of(fill: Any, commission: Decimal | None = None) -> Fill:
     """Read an ib_async `Fill` (execution + commission report) into trimtab's `Fill`."""
     execution = fill.execution
-    at = fill.time if isinstance(fill.time, datetime) else execution.time
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
+    at = _executed_at(fill)
     reported = decimal_or_none(fill.commissionReport.commission)
     return Fill(
         fill_id=str(execution.execId),
@@ -157,7 +164,7 @@ def fill_of(fill: Any, commission: Decimal | None = None) -> Fill:
         side=Side.BUY if str(execution.side) == "BOT" else Side.SELL,
         qty=Decimal(repr(float(execution.shares))),
         price=Decimal(repr(float(execution.price))),
-        at=at.astimezone(UTC),
+        at=at,
         commission=commission if commission is not None else abs(reported or Decimal(0)),
     )
 

@@ -8,9 +8,11 @@ minimum) without the 1%-of-value cap, so they follow from the quantity alone.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import threading
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,20 +21,50 @@ from adapters.ibkr.broker import IbkrBroker
 from adapters.ibkr.config import IbkrSettings
 from daemon.core.domain import Side
 from tests.fakes.tws import Commissions, DropAfterAccept, FakeTws, Instrument, TwsState
+from tests.fakes.tws import model as fake_model
 
 ACCOUNT_ID = "DU1234567"
 PER_SHARE = Decimal("0.005")
 MINIMUM = Decimal("1.00")
 
 
-class ShiftedClock:
-    """Wall-clock time (the fake stamps executions with it) plus what `advance` added."""
+class WholeSeconds:
+    """A clock in whole seconds that moves one second at every read, shared by the harness
+    (the broker's and the test's time) and the fake (its execution stamps).
+
+    IB stamps executions to the second; a clock that never repeats a second keeps "at or
+    after `since`" exact without sleeping.
+    """
 
     def __init__(self) -> None:
-        self.offset = timedelta(0)
+        self._now = datetime.now(UTC).replace(microsecond=0)
+        self._lock = threading.Lock()
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        with self._lock:
+            self._now += timedelta(seconds=1)
+            return self._now
+
+    def advance(self, by: timedelta) -> None:
+        with self._lock:
+            self._now += by
+
+
+class _FakeClock:
+    """Stands in for `datetime` inside the fake's model: `now()` reads the shared clock.
+
+    A stopgap until the fake takes a clock (/work/tools/tws-fake-requests.md, item 1).
+    """
+
+    def __init__(self, clock: WholeSeconds) -> None:
+        self._clock = clock
+
+    def now(self, tz: tzinfo | None = None) -> datetime:
+        now = self._clock()
+        return now if tz is None else now.astimezone(tz)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(datetime, name)
 
 
 def ib_settings(port: int, **extra: object) -> IbkrSettings:
@@ -58,7 +90,9 @@ class IbkrHarness:
 
     def __init__(self, account: str) -> None:
         self.account = account
-        self.clock = ShiftedClock()
+        self.clock = WholeSeconds()
+        self._real_datetime = vars(fake_model)["datetime"]
+        setattr(fake_model, "datetime", _FakeClock(self.clock))  # noqa: B010 (a stopgap)
         state = TwsState(
             Commissions(per_share=PER_SHARE, minimum=MINIMUM, maximum_fraction=Decimal(1))
         )
@@ -144,7 +178,7 @@ class IbkrHarness:
         pytest.skip("the fake TWS cannot yet hold a cancel pending")
 
     def advance(self, by: timedelta) -> None:
-        self.clock.offset += by
+        self.clock.advance(by)
 
     def hold_market_buys(self, fraction: Decimal) -> None:
         pytest.skip("IB does not publish a market-buy hold; the fake checks buys at the ask")
@@ -152,3 +186,4 @@ class IbkrHarness:
     def close(self) -> None:
         self.broker.close()
         self.fake.stop()
+        setattr(fake_model, "datetime", self._real_datetime)  # noqa: B010
