@@ -62,8 +62,9 @@ class PlacedOrder:
     outside_rth: bool
     what_if: bool
     cash_qty: Decimal | None
-    has_conditions: bool
-    algo: str
+    # Features the order uses that the fake does not model (combo legs, delta-neutral,
+    # scale, hedge, algo, conditions): it refuses such orders after reading them.
+    unsupported: tuple[str, ...]
 
 
 def read_place_order(fields: list[str], version: int) -> PlacedOrder:
@@ -83,7 +84,9 @@ def read_place_order(fields: list[str], version: int) -> PlacedOrder:
     f.skip(4)  # blockOrder, sweepToFill, displaySize, triggerMethod
     outside_rth = f.flag()
     f.skip(1)  # hidden
+    unsupported: list[str] = []
     if contract.sec_type == "BAG":
+        unsupported.append("combo legs")
         for _ in range(f.integer()):
             f.skip(8)
         for _ in range(f.integer()):
@@ -98,29 +101,32 @@ def read_place_order(fields: list[str], version: int) -> PlacedOrder:
     delta_neutral_type = f.text()
     f.skip(1)  # deltaNeutralAuxPrice
     if delta_neutral_type:
+        unsupported.append("delta-neutral")
         f.skip(8)
     f.skip(6)  # continuousUpdate ... scaleSubsLevelSize
     scale_increment = f.number()
     if scale_increment is not None and scale_increment > 0:
+        unsupported.append("scale")
         f.skip(7)
     f.skip(3)  # scaleTable, activeStartTime, activeStopTime
     if f.text():  # hedgeType
+        unsupported.append("hedge")
         f.skip(1)
     f.skip(4)  # optOutSmartRouting, clearingAccount, clearingIntent, notHeld
     if f.flag():  # deltaNeutralContract
         f.skip(3)
     algo = f.text()
     if algo:
+        unsupported.append(f"algo {algo}")
         f.skip(2 * f.integer())
     f.skip(1)  # algoId
     what_if = f.flag()
     f.skip(4)  # orderMiscOptions, solicited, randomizeSize, randomizePrice
     if order_type in {"PEG BENCH", "PEGBENCH"}:
         f.skip(5)
-    conditions = f.integer()
-    if conditions:
-        # Conditions have a layout per kind; the fake refuses them (see server.py) rather
-        # than reading them, and so cannot check the fields after them.
+    if f.integer():  # conditions
+        # Conditions have a layout per kind; the fake refuses them rather than reading them,
+        # and so cannot check the fields after them.
         return PlacedOrder(
             order_id,
             contract,
@@ -137,8 +143,7 @@ def read_place_order(fields: list[str], version: int) -> PlacedOrder:
             outside_rth,
             what_if,
             None,
-            True,
-            algo,
+            (*unsupported, "conditions"),
         )
     f.skip(10)  # adjustedOrderType ... softDollarTier value
     cash_qty = f.number()
@@ -172,8 +177,7 @@ def read_place_order(fields: list[str], version: int) -> PlacedOrder:
         outside_rth,
         what_if,
         cash_qty,
-        False,
-        algo,
+        tuple(unsupported),
     )
 
 

@@ -152,6 +152,9 @@ class TwsState:
         self.instruments: list[Instrument] = []
         self.quotes: dict[int, Quote] = {}
         self.market_data_subscribed = True
+        # Regular trading hours: when closed, orders wait (PreSubmitted) unless they are
+        # limit orders with outsideRth.
+        self.market_open = True
         self.orders: dict[int, ServerOrder] = {}  # permId -> order
         self.executions: list[Execution] = []
         self.commissions = commissions or Commissions()
@@ -315,11 +318,15 @@ class TwsState:
                 "instruments": [asdict(i) for i in self.instruments],
                 "quotes": {str(k): asdict(q) for k, q in self.quotes.items()},
                 "market_data_subscribed": self.market_data_subscribed,
+                "market_open": self.market_open,
                 "orders": [asdict(o) for o in self.orders.values()],
                 "executions": [asdict(e) for e in self.executions],
                 "counters": [self.next_order_id, self.next_perm_id, self.next_exec],
             }
-        path.write_text(json.dumps(data, default=_json_default, indent=1))
+        # Written whole then renamed, so a reader (or a kill) never sees half a file.
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(data, default=_json_default, indent=1))
+        partial.replace(path)
 
     @classmethod
     def load(cls, path: Path, commissions: Commissions | None = None) -> TwsState:
@@ -338,6 +345,7 @@ class TwsState:
             for k, q in data["quotes"].items()
         }
         state.market_data_subscribed = data["market_data_subscribed"]
+        state.market_open = data.get("market_open", True)
         money = {
             "quantity",
             "limit_price",

@@ -84,6 +84,9 @@ class OrderDesk:
             )
             return
         self.fake.placed.append(placed)
+        if placed.what_if:
+            self._what_if(session, placed)
+            return
         client_id = session.client_id or 0
         state = self.fake.state
         with state.lock:
@@ -100,11 +103,18 @@ class OrderDesk:
                 return
             behaviour = self.behaviours.popleft() if self.behaviours else None
             behaviour = self._buying_power(order) or behaviour
+        self.fake.changed()
         if isinstance(behaviour, Reject):
             state.finish(order, "Cancelled", f"Rejected: {behaviour.text}")
+            self.fake.changed()
             session.send(out.error(session.version, order.order_id, behaviour.code, behaviour.text))
             return
-        order.status = "Submitted"
+        if not state.market_open and order.outside_rth and order.order_type == "MKT":
+            session.send(
+                out.error(session.version, order.order_id, 2109, texts.OUTSIDE_RTH_IGNORED)
+            )
+        waits = not state.market_open and not (order.outside_rth and order.order_type == "LMT")
+        order.status = "PreSubmitted" if waits else "Submitted"
         self.notify(order, with_open_order=True)
         if isinstance(behaviour, Hold):
             return
@@ -151,12 +161,14 @@ class OrderDesk:
             raise _validation("You must specify an account.")
         if account not in state.accounts:
             raise _validation(f"Invalid account code {account}")
-        if placed.order_type not in ("MKT", "LMT") or placed.algo:
+        if placed.order_type not in ("MKT", "LMT"):
             raise _validation(
                 f"the fake TWS models MKT and LMT orders only, not {placed.order_type}"
             )
-        if placed.has_conditions or placed.what_if or placed.quantity is None:
-            raise _validation("the fake TWS does not model conditions, what-if or cash quantity")
+        if placed.unsupported:
+            raise _validation(f"the fake TWS does not model {', '.join(placed.unsupported)}")
+        if placed.quantity is None:
+            raise _validation("the fake TWS does not model cash quantity orders")
         if placed.order_type == "LMT" and placed.limit_price is None:
             raise _validation("a limit order needs a limit price")
         quantity = placed.quantity
@@ -185,19 +197,45 @@ class OrderDesk:
         return order
 
     def _buying_power(self, order: ServerOrder) -> Reject | None:
-        """IB's margin check on a booked buy: a cash account cannot spend more than its cash."""
+        """IB's margin check on a booked order, for a cash account: buys within the cash not
+        already committed to working buys; sells within the shares not already being sold
+        (no shorting). IB words both as an initial-margin shortfall."""
         state = self.fake.state
-        if not self.fake.check_buying_power or order.action != "BUY":
+        if not self.fake.check_buying_power:
             return None
-        quote = state.quotes.get(order.con_id)
-        price = order.limit_price or (quote.ask if quote and quote.ask else None)
+        working = [
+            o
+            for o in state.orders.values()
+            if o.is_open and o.account == order.account and o is not order
+        ]
+        price = self._reference_price(order)
         if price is None:
             return None
-        currency = state.instrument(order.con_id).currency
-        cash = state.accounts[order.account].cash.get(currency, Decimal(0))
-        cost = order.quantity * price
-        if cost <= cash:
-            return None
+        if order.action == "SELL":
+            holding = state.accounts[order.account].holdings.get(order.con_id)
+            held = holding.quantity if holding else Decimal(0)
+            selling = sum(
+                (o.remaining for o in working if o.action == "SELL" and o.con_id == order.con_id),
+                Decimal(0),
+            )
+            short = order.quantity - max(held - selling, Decimal(0))
+            if short <= 0:
+                return None
+            cash, cost = Decimal(0), short * price
+        else:
+            currency = state.instrument(order.con_id).currency
+            committed = sum(
+                (
+                    o.remaining * (self._reference_price(o) or 0)
+                    for o in working
+                    if o.action == "BUY"
+                ),
+                Decimal(0),
+            )
+            cash = state.accounts[order.account].cash.get(currency, Decimal(0)) - committed
+            cost = order.quantity * price
+            if cost <= cash:
+                return None
         return Reject(
             201,
             "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED "
@@ -205,12 +243,17 @@ class OrderDesk:
             f"MARGIN [{cost:.2f} USD]",
         )
 
+    def _reference_price(self, order: ServerOrder) -> Decimal | None:
+        quote = self.fake.state.quotes.get(order.con_id)
+        return order.limit_price or (quote.ask if quote and quote.ask else None)
+
     def _modify(self, session: Session, order: ServerOrder, placed: PlacedOrder) -> None:
         """A placeOrder with the id of a working order changes its quantity or limit."""
         if placed.quantity is not None:
             order.quantity = placed.quantity
         if placed.limit_price is not None:
             order.limit_price = placed.limit_price
+        self.fake.changed()
         self.notify(order, with_open_order=True)
         self.match(order)
 
@@ -220,8 +263,8 @@ class OrderDesk:
         """Fill what is marketable now: a market order at the far side, a limit that crosses."""
         state = self.fake.state
         with state.lock:
-            if not order.is_open or order.remaining <= 0:
-                return
+            if order.status != "Submitted" or order.remaining <= 0:
+                return  # PreSubmitted waits for the market to open
             quote = state.quotes.get(order.con_id)
             if quote is None:
                 return
@@ -254,11 +297,12 @@ class OrderDesk:
                 return
             execution = state.record_fill(order, shares, price)
             instrument = state.instrument(order.con_id)
+        self.fake.changed()
         for session in self.fake.order_sessions(order.client_id):
             session.send(out.exec_details(session.version, -1, execution, instrument))
             if not order.is_open:
                 session.send(out.open_order(session.version, order, instrument))
-            session.send(out.order_status(order))
+            self._status(session, order)
             session.send(out.commission_report(execution))
         self.fake.account_changed(order.account, order.con_id)
 
@@ -267,7 +311,77 @@ class OrderDesk:
         for session in self.fake.order_sessions(order.client_id):
             if with_open_order:
                 session.send(out.open_order(session.version, order, instrument))
+            self._status(session, order)
+
+    def _status(self, session: Session, order: ServerOrder) -> None:
+        session.send(out.order_status(order))
+        if self.fake.duplicate_status:
+            # "There are not guaranteed to be orderStatus callbacks for every change in
+            # order status" and duplicates are common (IB's API notes): send each twice.
             session.send(out.order_status(order))
+
+    def open_market(self) -> None:
+        """Regular hours begin: orders waiting for the open are routed and may fill."""
+        state = self.fake.state
+        with state.lock:
+            state.market_open = True
+            waiting = [o for o in state.orders.values() if o.status == "PreSubmitted"]
+        for order in waiting:
+            order.status = "Submitted"
+            self.notify(order, with_open_order=False)
+            self.match(order)
+
+    def close_market(self) -> None:
+        """Regular hours end: working DAY orders expire (Cancelled), others keep waiting."""
+        state = self.fake.state
+        with state.lock:
+            state.market_open = False
+            expiring = [o for o in state.orders.values() if o.is_open and o.tif == "DAY"]
+        for order in expiring:
+            state.finish(order, "Cancelled", "Cancelled by System")
+            self.fake.changed()
+            self.notify(order, with_open_order=False)
+
+    # -- what-if -----------------------------------------------------------------------------
+
+    def _what_if(self, session: Session, placed: PlacedOrder) -> None:
+        """Answer a what-if order with its margin and commission; nothing is booked."""
+        state = self.fake.state
+        with state.lock:
+            found = self.fake.lookup(placed.contract)
+            account = placed.account or next(iter(state.accounts), "")
+            if len(found) != 1 or account not in state.accounts or placed.quantity is None:
+                session.send(out.error(session.version, placed.order_id, 200, texts.NO_DEFINITION))
+                return
+            instrument = found[0]
+            quote = state.quotes.get(instrument.con_id)
+            price = placed.limit_price or (quote.mark() if quote else None) or Decimal(0)
+            equity = state.net_liquidation(account)
+            preview = ServerOrder(
+                order_id=placed.order_id,
+                client_id=session.client_id or 0,
+                perm_id=0,
+                account=account,
+                con_id=instrument.con_id,
+                action=placed.action,
+                quantity=placed.quantity,
+                order_type=placed.order_type,
+                limit_price=placed.limit_price,
+                tif=placed.tif or "DAY",
+                order_ref=placed.order_ref,
+                outside_rth=placed.outside_rth,
+            )
+            # A cash account margins a stock at its full value.
+            value = placed.quantity * price * (1 if placed.action == "BUY" else -1)
+            fee = state.commissions.of(placed.quantity, abs(value))
+            margin = out.WhatIf(
+                init_before=Decimal(0),
+                init_change=value,
+                equity_before=equity,
+                equity_change=-fee,
+                commission=fee,
+            )
+        session.send(out.open_order(session.version, preview, instrument, margin))
 
     # -- cancels -----------------------------------------------------------------------------
 
@@ -299,6 +413,7 @@ class OrderDesk:
         self.fake.state.finish(
             order, "Cancelled", "Cancelled by Trader" if reason.endswith(":") else reason
         )
+        self.fake.changed()
         self.notify(order, with_open_order=False)
         for session in self.fake.order_sessions(order.client_id):
             session.send(out.error(session.version, order.order_id, 202, reason))

@@ -8,6 +8,7 @@ Unset numbers are sent empty, as TWS does for most of them; flags are `0`/`1`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -215,8 +216,43 @@ def _price(order: ServerOrder) -> object:
     return order.limit_price if order.limit_price is not None else 0
 
 
-def open_order(version: int, order: ServerOrder, instrument: Instrument) -> Fields:
-    """openOrder (msg 5) for a plain stock order, mirroring the layout TWS sends at `version`."""
+@dataclass(frozen=True)
+class WhatIf:
+    """The margin and commission preview a what-if order is answered with."""
+
+    init_before: Decimal
+    init_change: Decimal
+    equity_before: Decimal
+    equity_change: Decimal
+    commission: Decimal
+
+    def fields(self) -> Fields:
+        # init / maint margin and equity with loan: before, change, after (strings at IB).
+        init_after = self.init_before + self.init_change
+        equity_after = self.equity_before + self.equity_change
+        return [
+            self.init_before,
+            self.init_before,
+            self.equity_before,
+            self.init_change,
+            self.init_change,
+            self.equity_change,
+            init_after,
+            init_after,
+            equity_after,
+            self.commission,
+            UNSET,  # minCommission
+            UNSET,  # maxCommission
+            "USD",
+            "",  # warningText
+        ]
+
+
+def open_order(
+    version: int, order: ServerOrder, instrument: Instrument, what_if: WhatIf | None = None
+) -> Fields:
+    """openOrder (msg 5) for a plain stock order, mirroring the layout TWS sends at `version`;
+    with `what_if`, the preview TWS answers a what-if order with."""
     fields: Fields = [
         5,
         order.order_id,
@@ -296,14 +332,9 @@ def open_order(version: int, order: ServerOrder, instrument: Instrument) -> Fiel
         False,  # deltaNeutralContract present
         "",  # algoStrategy: none, so no algo params
         False,  # solicited
-        False,  # whatIf
+        what_if is not None,  # whatIf
         order.status,
-        *([""] * 9),  # margin before / change / after (not a what-if)
-        "",  # commission
-        "",  # minCommission
-        "",  # maxCommission
-        "",  # commissionCurrency
-        "",  # warningText
+        *(what_if.fields() if what_if else [""] * 14),  # margins, commission, warning
         False,  # randomizeSize
         False,  # randomizePrice
         0,  # conditions

@@ -91,7 +91,15 @@ class FakeTws:
         self.farm_messages = farm_messages
         self.read_only = False
         self.check_buying_power = True
+        self.duplicate_status = True
+        # TWS's "Master API client ID" setting: that client hears every client's orders.
+        self.master_client_id: int | None = None
+        # TWS allows 50 requests a second; set this to enforce it (error 100, disconnect).
+        # Off by default: on a loaded machine the fake's arrival times are noisy.
+        self.pacing_limit: int | None = None
         self.desk = OrderDesk(self)
+        # Called (in the server's thread) after every order event: booked, filled, cancelled.
+        self.on_change: Callable[[], None] | None = None
         self.sessions: list[Session] = []
         self.received: list[Received] = []
         self.sent_count = 0
@@ -190,6 +198,10 @@ class FakeTws:
         loop.call_soon_threadsafe(run)
         return future.result(timeout=10)
 
+    def changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
     def later(self, seconds: float, action: Callable[[], None]) -> None:
         if self._loop is not None:
             self._loop.call_later(seconds, action)
@@ -198,10 +210,13 @@ class FakeTws:
 
     def record(self, session: Session, fields: list[str]) -> None:
         msg_id = int(fields[0]) if fields and fields[0].lstrip("-").isdigit() else -1
+        client_id = session.client_id
+        if msg_id == 71 and len(fields) > 2 and fields[2].isdigit():
+            client_id = int(fields[2])  # startApi names the client id it is for
         entry = Received(
             time.monotonic(),
             session.number,
-            session.client_id,
+            client_id,
             msg_id,
             REQUEST_NAMES.get(msg_id, f"msg{msg_id}"),
             tuple(fields),
@@ -225,6 +240,11 @@ class FakeTws:
 
     def count(self, name: str) -> int:
         return len(self.requests(name))
+
+    def order_refs(self) -> list[str]:
+        """The orderRef of every placeOrder received, in order (a resend shows up twice)."""
+        with self._records:
+            return [p.order_ref for p in self.placed]
 
     def clear_received(self) -> None:
         with self._records:
@@ -257,7 +277,7 @@ class FakeTws:
             for s in self.sessions
             if not s.closed
             and s.client_id is not None
-            and (s.client_id == client_id or (s.client_id == 0 and s.auto_open))
+            and s.client_id in (client_id, self.master_client_id)
         ]
 
     def account_changed(self, account: str, con_id: int | None = None) -> None:
@@ -268,7 +288,7 @@ class FakeTws:
             instrument = state.instrument(con_id) if con_id else None
         for session in [s for s in self.sessions if not s.closed]:
             if session.account_updates == account:
-                session.send_account(account)
+                session.send_account(account, instrument if holding is None else None)
             if session.positions and instrument is not None:
                 quantity = holding.quantity if holding else Decimal(0)
                 cost = holding.average_cost if holding else Decimal(0)
@@ -331,6 +351,14 @@ class FakeTws:
             return order
 
         return self.call(run)
+
+    def open_market(self) -> None:
+        """Regular trading hours begin: waiting (PreSubmitted) orders route and may fill."""
+        self.call(self.desk.open_market)
+
+    def close_market(self) -> None:
+        """Regular trading hours end: working DAY orders expire; new orders wait."""
+        self.call(self.desk.close_market)
 
     def cancel_from_server(self, order_ref: str, reason: str = "Order Canceled - reason:") -> None:
         """IB cancels a working order itself (end of day for a DAY order, an exchange cancel)."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -61,6 +63,8 @@ class Session(asyncio.Protocol):
         self.multi: dict[int, str] = {}  # reqAccountUpdatesMulti reqId -> account
         self.streams: dict[int, int] = {}  # streaming reqMktData reqId -> conId
         self.auto_open = False
+        self.paced = False  # the client asked TWS to pace its requests (+PACEAPI)
+        self.arrivals: deque[float] = deque()  # request times within the last second
 
     # -- transport -------------------------------------------------------------------------
 
@@ -109,6 +113,8 @@ class Session(asyncio.Protocol):
         self.fake.record(self, fields)
         if self.silent or not fields:
             return
+        if self.over_the_rate():
+            return
         msg_id = int(fields[0])
         if self.client_id is None and msg_id != 71:
             return  # TWS ignores requests before startApi
@@ -146,6 +152,21 @@ class Session(asyncio.Protocol):
             99: self.completed_orders,
         }
 
+    def over_the_rate(self) -> bool:
+        """TWS's 50 messages a second (when the fake enforces it): error 100, then the close."""
+        limit = self.fake.pacing_limit
+        if not limit or self.paced:
+            return False
+        now = time.monotonic()
+        self.arrivals.append(now)
+        while now - self.arrivals[0] >= 1.0:
+            self.arrivals.popleft()
+        if len(self.arrivals) <= limit:
+            return False
+        self.send(out.error(self.version, -1, 100, texts.over_the_rate(limit, len(self.arrivals))))
+        self.close()
+        return True
+
     def handshake(self, fields: list[str]) -> None:
         low, high = read_version_range(fields[0] if fields else "")
         version = min(self.fake.server_version, high)
@@ -154,6 +175,7 @@ class Session(asyncio.Protocol):
             self.close()
             return
         self.version = version
+        self.paced = "+PACEAPI" in fields[0]
         now = datetime.now(UTC).astimezone(ZoneInfo(out.TWS_ZONE))
         self.send([version, now.strftime("%Y%m%d %H:%M:%S ") + out.TWS_ZONE])
 
@@ -219,9 +241,15 @@ class Session(asyncio.Protocol):
         self.send_account(account)
         self.send(out.account_download_end(account))
 
-    def send_account(self, account: str) -> None:
-        """Everything reqAccountUpdates streams for `account`: values, portfolio, time."""
+    def send_account(self, account: str, closed: Instrument | None = None) -> None:
+        """Everything reqAccountUpdates streams for `account`: values, portfolio, time; a
+        position just `closed` is sent once more with quantity 0, as TWS does."""
         state = self.fake.state
+        if closed is not None:
+            mark = state.quotes[closed.con_id].mark() or Decimal(0)
+            self.send(
+                out.portfolio_value(account, closed, Decimal(0), mark, Decimal(0), Decimal(0))
+            )
         for value in account_values(state, account):
             self.send(out.account_value(value.tag, value.value, value.currency, account))
         for row in portfolio(state, account):
@@ -265,7 +293,11 @@ class Session(asyncio.Protocol):
     # -- orders seen from this client ------------------------------------------------------
 
     def open_orders(self, fields: list[str]) -> None:
-        self.send_open_orders(lambda order_client: self.client_id in (order_client, 0))
+        # Its own orders only (for client 0 IB adds TWS-manual ones, which the fake has not),
+        # and every client's for the master client id.
+        self.send_open_orders(
+            lambda order_client: self.client_id in (order_client, self.fake.master_client_id)
+        )
 
     def all_open_orders(self, fields: list[str]) -> None:
         self.send_open_orders(lambda order_client: True)

@@ -21,6 +21,10 @@ SNAPSHOT_GENERIC = (
 AUTO_BIND = (
     "Error validating request:-'bf' : cause - Auto bind of orders is only possible for client id 0"
 )
+OUTSIDE_RTH_IGNORED = (
+    "Order Event Warning:Attribute 'Outside Regular Trading Hours' is ignored based on the "
+    "order type and destination. PlaceOrder is now being processed."
+)
 LOST = "Connectivity between IBKR and Trader Workstation has been lost."
 RESTORED_LOST = "Connectivity between IBKR and Trader Workstation has been restored - data lost."
 RESTORED_KEPT = (
@@ -35,3 +39,7 @@ def not_cancellable(order_id: int, status: str) -> str:
 
 def not_found(order_id: int) -> str:
     return f"OrderId {order_id} that needs to be cancelled is not found."
+
+
+def over_the_rate(limit: int, received: int) -> str:
+    return f"Max rate of messages per second has been exceeded:max={limit} rec={received}"
