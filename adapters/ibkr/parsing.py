@@ -18,6 +18,7 @@ __all__ = [
 ]
 
 import math
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,6 +26,7 @@ from typing import Any
 
 from daemon.core.domain import BrokerOrder, Fill, OrderStatus, OrderType, Side
 
+_IB_PREFIX = re.compile(r"^(Error|Warning) -?\d+, reqId -?\d+: ")
 UNSET = 1e300
 """Anything at or above this is IB's UNSET_DOUBLE (1.7976931348623157e308)."""
 ACTIVE = frozenset({"PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel"})
@@ -54,7 +56,8 @@ def rejection(trade: Any) -> tuple[int, str] | None:
     for entry in reversed(list(getattr(trade, "log", ()) or ())):
         code = int(getattr(entry, "errorCode", 0) or 0)
         if code in REJECTING_CODES:
-            return code, str(entry.message)
+            # ib_async prefixes IB's text with "Error 201, reqId 5: "; IB's words follow.
+            return code, _IB_PREFIX.sub("", str(entry.message), count=1)
     return None
 
 

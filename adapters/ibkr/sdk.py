@@ -15,6 +15,7 @@ __all__ = [
     "LimitOrder",
     "MarketOrder",
     "Order",
+    "StartupFetch",
     "Stock",
     "Trade",
     "missing_extra",
@@ -46,6 +47,7 @@ try:
         LimitOrder,
         MarketOrder,
         Order,
+        StartupFetch,
         Stock,
         Trade,
     )

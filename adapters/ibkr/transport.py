@@ -15,7 +15,7 @@ Connection life:
 | error 1101 / 1102 (IB restored its side) | counted as a reconnect: the orders and fills are read again before anything is sent |
 | idle for `heartbeat_seconds` | `probe()` sends `reqCurrentTime` before an order goes out; a background probe does the same while idle, since IB can go silent without closing the socket |
 
-Pacing: ib_async queues messages above `Client.MaxRequests` per second; trimtab sets 45,
+Pacing: ib_async queues messages above `Client.MaxRequests` per second; trimtab sets 40,
 under IB's limit of 50 (error 100, then a disconnect).
 """  # noqa: E501 (a table row per event reads better than wrapped cells)
 
@@ -35,6 +35,7 @@ __all__ = [
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -45,12 +46,22 @@ import structlog
 
 from adapters.base import CredentialsRejected
 from adapters.ibkr.config import IbkrSettings
-from adapters.ibkr.sdk import IB
+from adapters.ibkr.sdk import IB, StartupFetch
 from daemon.core.errors import BrokerError, TransientBrokerError
 
 T = TypeVar("T")
-MAX_MESSAGES_PER_SECOND = 45
-"""ib_async's throttle; IB disconnects a client that sends more than 50 messages a second."""
+MAX_MESSAGES_PER_SECOND = 40
+"""ib_async's throttle (its default is 45); IB disconnects a client that sends more than 50
+messages a second, and a burst queued behind a slow answer can reach IB bunched up, so trimtab
+keeps a margin."""
+SYNC = (
+    StartupFetch.POSITIONS
+    | StartupFetch.ORDERS_OPEN
+    | StartupFetch.ORDERS_COMPLETE
+    | StartupFetch.EXECUTIONS
+)
+"""ib_async's start-up sync without account updates: those are asked for the configured
+account alone, once the login is known to manage it (other managed accounts are never read)."""
 CONNECTIVITY_LOST = frozenset({1100, 2110})
 """IB Gateway lost IB's servers (1100), or TWS its link to them (2110): nothing can be sent."""
 CONNECTIVITY_RESTORED = frozenset({1101, 1102})
@@ -130,9 +141,11 @@ class IbLink:
         """False after a reconnect until the broker has been read afresh (`snapshot`)."""
         self.errors: list[IbError] = []
         self._backoff = 0.0
+        self._failure = ""
+        """What the last failed connect said (it names the account and the fix)."""
         self._next_attempt = 0.0
         self._last_contact = 0.0
-        self._heartbeat: concurrent.futures.Future[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._closed = False
 
     # -- running things on the loop -----------------------------------------------------------
@@ -224,19 +237,20 @@ class IbLink:
         wait = self._next_attempt - time.monotonic()
         if wait > 0:
             raise LinkDown(
-                f"account {self.account}: IB at {self.where} unreachable ({self.lost}); next "
-                f"reconnect in {wait:.0f}s",
+                f"{self._failure or self.lost}; next reconnect to IB in {wait:.0f}s",
                 retry_after=wait,
             )
         try:
             self._connect()
-        except BrokerError:
+        except BrokerError as exc:
+            self._failure = str(exc)
             self._backoff = min(
                 max(self._backoff * 2, 1.0), float(self.settings.reconnect_max_backoff_seconds)
             )
             self._next_attempt = time.monotonic() + self._backoff
             raise
         self._backoff = 0.0
+        self._failure = ""
 
     def _connect(self) -> None:
         settings = self.settings
@@ -253,6 +267,7 @@ class IbLink:
                     timeout=timeout,
                     account=settings.account_id,
                     raiseSyncErrors=True,
+                    fetchFields=SYNC,
                 ),
                 # The handshake and then each sync step are bounded by `timeout`.
                 timeout=timeout * 4,
@@ -271,6 +286,16 @@ class IbLink:
                 "set broker_settings.account_id to one of those, or log IB Gateway in with "
                 "the user that holds the account",
             )
+        try:
+            # Cash, net liquidation and the portfolio's prices of this account, streamed.
+            self.call(lambda: self.ib.reqAccountUpdatesAsync(settings.account_id), timeout)
+        except TimeoutError as exc:
+            self.run(self.ib.disconnect)
+            raise TransientBrokerError(
+                f"account {self.account}: IB sent no account values for "
+                f"{settings.account_id} within {timeout:g}s (fix: check IB Gateway's log; "
+                "raise broker_settings.connect_timeout_seconds if it is slow to answer)"
+            ) from exc
         self.run(lambda: self.ib.reqMarketDataType(settings.market_data_type))
         first = self.generation == 0
         self.generation += 1
@@ -280,7 +305,7 @@ class IbLink:
         self.reconciled = first
         self._last_contact = time.monotonic()
         if self._heartbeat is None:
-            self._heartbeat = asyncio.run_coroutine_threadsafe(self._beat(), self._loop)
+            self._heartbeat = self.run(lambda: asyncio.ensure_future(self._beat()))
         _log.info("ibkr_connected", account=self.account, at=self.where, generation=self.generation)
 
     def _connect_failed(self, exc: BaseException, codes: set[int]) -> BrokerError:
@@ -345,6 +370,13 @@ class IbLink:
                 self._lose(f"IB did not answer a heartbeat ({type(exc).__name__})")
                 self.ib.disconnect()
 
+    async def _stop_beat(self) -> None:
+        task = self._heartbeat
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     @property
     def messages_sent(self) -> int:
         """Messages sent on the current connection (ib_async's own count)."""
@@ -361,9 +393,8 @@ class IbLink:
         self._closed = True
         try:
             self.run(self.ib.disconnect)
+            self.call(self._stop_beat, timeout=5)
         finally:
-            if self._heartbeat is not None:
-                self._heartbeat.cancel()
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
             if not self._thread.is_alive():
