@@ -30,6 +30,7 @@ broker it wraps). All of them are reads, so the wrapper retries them.
 | `PriceHistory` | `daily_closes(symbol, start, end)` | strategies that look back (the sim offers it from its price source) | no history: the snapshot's quotes only |
 | `OrderAbsence` | `absence_rule()`, `orders_submitted(start, end)` | reconciliation (`resolve_unresolved`): when is "no order with this id" final | "not found" is never final: a lost submission stays unresolved (alerted) until `trimtab orders settle` |
 | `BatchPriceHistory` | `daily_closes_of(symbols, start, end)` | the history cache, to ask for many symbols in one request (Alpaca) | one `daily_closes` per symbol |
+| `MoreChecks` | `more_checks(symbols)` | `trimtab check`: the broker's own findings beyond `BrokerChecks` (IB: market data type, net liquidation) | none |
 | `MaintenanceWindows` | `maintenance(at)` | the scheduler (`daemon.service.slots`): a slot inside a window is skipped, with the reason | slots run whenever the exchange calendar says |
 
 The data version of this table is `CAPABILITIES`.
@@ -48,11 +49,14 @@ __all__ = [
     "BrokerChecks",
     "BrokerEnvironment",
     "BrokerPlugin",
+    "CalendarUnavailable",
     "Capability",
     "CashFlowReporter",
+    "CheckNote",
     "CredentialsRejected",
     "DividendHistory",
     "MaintenanceWindows",
+    "MoreChecks",
     "OrderAbsence",
     "OwnsTables",
     "PriceHistory",
@@ -373,6 +377,34 @@ class OrderAbsence(Protocol):
     def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]: ...
 
 
+class CalendarUnavailable(BrokerError):
+    """`BrokerChecks.calendar` of a broker whose API offers no trading calendar (IB): the
+    check says so instead of comparing."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckNote:
+    """One finding of a broker's own read-only check (`MoreChecks`), shown as a check row."""
+
+    check: str
+    level: Literal["ok", "warn", "fail"]
+    detail: str
+    fix: str = ""
+    """How to fix it; required unless the level is ok."""
+
+
+@runtime_checkable
+class MoreChecks(Protocol):
+    """Optional: read-only findings beyond `BrokerChecks`, for `trimtab check`.
+
+    | method | what it answers | errors |
+    |---|---|---|
+    | `more_checks(symbols)` | one `CheckNote` per finding (IB: the market data type IB delivers for `symbols`, net liquidation and cash) | `TransientBrokerError` |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def more_checks(self, symbols: Collection[str]) -> Sequence[CheckNote]: ...
+
+
 @runtime_checkable
 class MaintenanceWindows(Protocol):
     """Optional: times the broker's side is not to be used (IB Gateway's nightly restart, the
@@ -414,6 +446,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         (("absence_rule", "order absence rule"), ("orders_submitted", "orders listing")),
     ),
     Capability(BatchPriceHistory, (("daily_closes_of", "daily closes"),)),
+    Capability(MoreChecks, (("more_checks", "broker's own checks"),)),
     Capability(MaintenanceWindows, (("maintenance", "maintenance window"),)),
 )
 """Every optional capability, as data: what the retry wrapper forwards and tests check."""

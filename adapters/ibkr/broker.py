@@ -30,7 +30,15 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from adapters.base import AbsenceRule, AccountCheck, AssetCheck, BrokerEnvironment, SessionDay
+from adapters.base import (
+    AbsenceRule,
+    AccountCheck,
+    AssetCheck,
+    BrokerEnvironment,
+    CalendarUnavailable,
+    CheckNote,
+    SessionDay,
+)
 from adapters.ibkr.config import IbkrSettings
 from adapters.ibkr.orders import PreparedOrder, exposure_problem, prepare_order
 from adapters.ibkr.parsing import (
@@ -263,8 +271,9 @@ class IbkrBroker:
 
     def check_account(self) -> AccountCheck:
         """Connect, and say whether the login manages the account (`CredentialsRejected`
-        naming the account and the fix when it does not)."""
-        self._ready()
+        naming the account and the fix when it does not). Connects read-only: IB's orders
+        are not read."""
+        self._ready(read_only=True)
         acct = self.settings.account_id
         values = self.link.run(lambda: list(self.link.ib.accountValues(acct)))
         kind = account_value(values, acct, "AccountType", "") or "managed"
@@ -281,7 +290,7 @@ class IbkrBroker:
 
     def check_assets(self, symbols: Collection[str]) -> Mapping[str, AssetCheck]:
         """Return whether each symbol qualifies as a SMART-routed USD stock or ETF."""
-        self._ready()
+        self._ready(read_only=True)
         result = {}
         for symbol in sorted(set(symbols)):
             contract = self._contract(symbol, fresh=True)
@@ -291,30 +300,91 @@ class IbkrBroker:
                 known=known,
                 tradable=known,
                 fractionable=False,
-                status="qualified" if known else str(contract),
+                status="qualified" if known else _short(str(contract)),
             )
         return result
 
     def calendar(self, start: date, end: date) -> Sequence[SessionDay]:
-        """IB's API gives no exchange calendar trimtab trusts: raise, so the check says so."""
-        raise BrokerError(
-            "IB's API has no trading calendar to compare (trimtab uses the exchange "
-            "calendar for IB accounts)"
+        """IB's API has no trading calendar (contract details list a week of hours, for one
+        contract at a time): `CalendarUnavailable`, so the check says so."""
+        raise CalendarUnavailable(
+            "IB's API offers no trading calendar; trimtab gates IB orders with the exchange "
+            "calendar"
         )
 
-    def market_data_type(self) -> int:
-        """Return the market data type requested (1 live, 2 frozen, 3 delayed, 4 delayed
-        frozen)."""
-        return self.settings.market_data_type
+    def more_checks(self, symbols: Collection[str]) -> Sequence[CheckNote]:
+        """Return what IB says of market data for `symbols`, and the account's value."""
+        self._ready(read_only=True)
+        notes = [self._market_data_note(sorted(set(symbols)))]
+        acct = self.settings.account_id
+        values = self.link.run(lambda: list(self.link.ib.accountValues(acct)))
+        net = account_value(values, acct, "NetLiquidation", "USD")
+        cash = account_value(values, acct, "TotalCashValue", "USD")
+        if net is None or cash is None:
+            notes.append(
+                CheckNote(
+                    "account values",
+                    "fail",
+                    f"IB sent no USD net liquidation or cash for {acct}",
+                    "trimtab trades USD accounts: check the account's base currency in Client "
+                    "Portal",
+                )
+            )
+        else:
+            notes.append(
+                CheckNote("account values", "ok", f"net liquidation {net} USD, cash {cash} USD")
+            )
+        return notes
+
+    def _market_data_note(self, symbols: Sequence[str]) -> CheckNote:
+        """Ask one snapshot per symbol; compare the type IB sends with the configured one."""
+        wanted = self.settings.market_data_type
+        contracts = [c for s in symbols if not isinstance(c := self._contract(s), str)]
+        if not contracts:
+            return CheckNote("market data", "ok", "no qualified symbol to price")
+        try:
+            tickers = self.link.call(lambda: self.link.ib.reqTickersAsync(*contracts))
+        except TimeoutError as exc:
+            raise TransientBrokerError(
+                f"account {self.account}: IB sent no market data snapshot in time ({exc})"
+            ) from exc
+        unpriced = sorted(
+            str(t.contract.symbol)
+            for t in tickers
+            if (p := decimal_or_none(self.link.run(t.marketPrice))) is None or p <= 0
+        )
+        sent = sorted({int(t.marketDataType) for t in tickers})
+        names = {1: "live", 2: "frozen", 3: "delayed", 4: "delayed frozen"}
+        got = ", ".join(f"{n} ({names.get(n, '?')})" for n in sent)
+        if unpriced:
+            return CheckNote(
+                "market data",
+                "fail",
+                f"IB sent no price for {', '.join(unpriced)} (type {wanted} requested, "
+                f"IB sent {got or 'nothing'})",
+                "subscribe to US market data for the account in Client Portal, or set "
+                "broker_settings.market_data_type = 3 (delayed, free)",
+            )
+        if sent != [wanted]:
+            return CheckNote(
+                "market data",
+                "warn",
+                f"type {wanted} ({names[wanted]}) requested, IB sends {got}",
+                "subscribe to live US market data, or set broker_settings.market_data_type "
+                f"= {sent[-1]} to say what IB sends",
+            )
+        return CheckNote(
+            "market data", "ok", f"type {wanted} ({names[wanted]}) for all {len(tickers)} symbols"
+        )
 
     # -- internals ------------------------------------------------------------------------
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)
 
-    def _ready(self) -> None:
+    def _ready(self, *, read_only: bool = False) -> None:
         try:
-            self.link.ensure()
+            self.link.ensure(read_only=read_only)
         except TimeoutError as exc:
             raise TransientBrokerError(f"account {self.account}: {exc}") from exc
 
@@ -550,6 +620,12 @@ def _ib_order(prepared: PreparedOrder) -> Any:
         assert prepared.limit_price is not None
         return LimitOrder(prepared.action, prepared.qty, float(prepared.limit_price), **fields)
     return MarketOrder(prepared.action, prepared.qty, **fields)
+
+
+def _short(why: str) -> str:
+    """The part of a qualification failure a check row shows (the row names account, fix)."""
+    core = why.split(": ", 1)[-1]
+    return core.split(" (fix:", 1)[0]
 
 
 def _account_of(trade: Any) -> str:

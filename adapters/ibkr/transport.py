@@ -139,6 +139,8 @@ class IbLink:
         """Why the link cannot be used now; None while it is up."""
         self.reconciled = True
         """False after a reconnect until the broker has been read afresh (`snapshot`)."""
+        self.read_only = False
+        """Connected without IB's orders (for the checks)."""
         self.errors: list[IbError] = []
         self._backoff = 0.0
         self._failure = ""
@@ -226,12 +228,19 @@ class IbLink:
     def where(self) -> str:
         return f"{self.settings.host}:{self.settings.api_port}"
 
-    def ensure(self) -> None:
-        """Make sure the link is up: connect or reconnect (with backoff) when it is not."""
+    def ensure(self, *, read_only: bool = False) -> None:
+        """Make sure the link is up: connect or reconnect (with backoff) when it is not.
+
+        `read_only` (the checks) connects without reading IB's orders; a later call that is
+        not read-only reconnects with the full sync.
+        """
         if self._closed:
             raise BrokerError(f"account {self.account}: the IB link is closed")
         if self.lost is None and self.run(self.ib.isConnected):
-            return
+            if read_only or not self.read_only:
+                return
+            self.run(self.ib.disconnect)
+            self.lost = "reconnecting with the order sync"
         if self.lost is None:
             self._lose("the API connection is closed")
         wait = self._next_attempt - time.monotonic()
@@ -241,7 +250,7 @@ class IbLink:
                 retry_after=wait,
             )
         try:
-            self._connect()
+            self._connect(read_only)
         except BrokerError as exc:
             self._failure = str(exc)
             self._backoff = min(
@@ -252,7 +261,7 @@ class IbLink:
         self._backoff = 0.0
         self._failure = ""
 
-    def _connect(self) -> None:
+    def _connect(self, read_only: bool) -> None:
         settings = self.settings
         timeout = float(settings.connect_timeout_seconds)
         seen = len(self.errors)
@@ -267,6 +276,7 @@ class IbLink:
                     timeout=timeout,
                     account=settings.account_id,
                     raiseSyncErrors=True,
+                    readonly=read_only,
                     fetchFields=SYNC,
                 ),
                 # The handshake and then each sync step are bounded by `timeout`.
@@ -297,7 +307,8 @@ class IbLink:
                 "raise broker_settings.connect_timeout_seconds if it is slow to answer)"
             ) from exc
         self.run(lambda: self.ib.reqMarketDataType(settings.market_data_type))
-        first = self.generation == 0
+        first = self.generation == 0 or self.read_only
+        self.read_only = read_only
         self.generation += 1
         self.lost = None
         # A fresh broker reads everything before it trades anyway; after a loss the orders

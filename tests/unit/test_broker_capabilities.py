@@ -22,6 +22,7 @@ from adapters.base import (
     CashFlowReporter,
     DividendHistory,
     MaintenanceWindows,
+    MoreChecks,
     OrderAbsence,
     PriceHistory,
     ReinvestmentHistory,
@@ -116,6 +117,7 @@ def test_the_table_names_every_method_of_every_capability() -> None:
         OrderAbsence,
         BatchPriceHistory,
         MaintenanceWindows,
+        MoreChecks,
     }
     for capability in CAPABILITIES:
         declared = {
