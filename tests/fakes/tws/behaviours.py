@@ -1,8 +1,9 @@
 """What the fake does with the next order it receives, queued by a test (`FakeTws.queue`).
 
-Each behaviour applies to exactly one placeOrder, in the order queued; with none queued an
-order fills at once when it is marketable (a market order with a quote, a limit order that
-crosses) and rests otherwise, as at IB during regular hours.
+Each behaviour applies to exactly one order, in the order queued: the next one that passes
+TWS's checks (an order refused with 200, 321, 10243 or a margin 201 does not use one up).
+With none queued an order fills at once when it is marketable (a market order with a quote, a
+limit order that crosses) and rests otherwise, as at IB during regular hours.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from decimal import Decimal
 
 @dataclass(frozen=True)
 class Reject:
-    """IB refuses the order after receiving it: error `code` on the order id, nothing else."""
+    """IB refuses the order after receiving it: error `code` on the order id. With
+    `status="Inactive"` (some IB rejections, e.g. missing trading permissions) an openOrder
+    and orderStatus Inactive follow the error; otherwise nothing does (ib_async then shows
+    the trade Cancelled)."""
 
     code: int = 201
     text: str = "Order rejected - reason:The order was rejected by the fake's script."
+    status: str = "Cancelled"
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,9 @@ class TwsState:
         self.executions: list[Execution] = []
         self.commissions = commissions or Commissions()
         self.next_order_id = 1
+        # TWS keeps each client id's order-id sequence across sessions: an id not above the
+        # highest one used is a duplicate (error 103).
+        self.highest_order_ids: dict[int, int] = {}
         self.next_perm_id = 1_900_000_001
         self.next_exec = 1
 
@@ -322,6 +325,7 @@ class TwsState:
                 "orders": [asdict(o) for o in self.orders.values()],
                 "executions": [asdict(e) for e in self.executions],
                 "counters": [self.next_order_id, self.next_perm_id, self.next_exec],
+                "highest_order_ids": {str(k): v for k, v in self.highest_order_ids.items()},
             }
         # Written whole then renamed, so a reader (or a kill) never sees half a file.
         partial = path.with_name(path.name + ".partial")
@@ -362,6 +366,7 @@ class TwsState:
             Execution(**_times(_decimals(raw, money), {"time"})) for raw in data["executions"]
         ]
         state.next_order_id, state.next_perm_id, state.next_exec = data["counters"]
+        state.highest_order_ids = {int(k): v for k, v in data["highest_order_ids"].items()}
         return state
 
 

@@ -3,8 +3,8 @@
 IB's flow for an accepted order: `openOrder` (status Submitted) and `orderStatus`; then per
 execution `execDetails` (reqId -1), `orderStatus` with the cumulative fill, and a separate
 `commissionReport` for the same execId; the last fill also brings `openOrder` with status
-Filled. Updates go to the sessions of the client id that placed the order (and client 0 when
-it auto-binds), so a client reconnecting with the same id hears about its orders again.
+Filled. Updates go to the sessions of the client id that placed the order (and of the master
+client id), so a client reconnecting with the same id hears about its orders again.
 Positions, portfolio and account values are pushed to the sessions subscribed to them.
 
 Refusals, by the error codes TWS uses:
@@ -15,10 +15,14 @@ Refusals, by the error codes TWS uses:
 | no listing / several listings for the contract | 200 |
 | account not managed by this login, or none given with several accounts | 321 |
 | "Read-Only API" set on the fake (`FakeTws.read_only`) | 321 |
+| quantity zero | 434 |
 | fractional quantity of a stock | 10243 |
-| a buy costing more than the account's cash | 201 (IB's margin wording) |
-| order type other than MKT / LMT, conditions, cash quantity, what-if | 321 (not modelled) |
+| a buy beyond the cash not committed to working buys; a sale beyond the shares not already
+  being sold | 201 (IB's margin wording); booked as a completed, cancelled order |
+| order types other than MKT / LMT, algos, conditions, scale, hedge, cash quantity | 321 |
 | cancel of an order not found / already done | 10147 / 10148 |
+
+A queued behaviour (`behaviours.py`) applies to the next order that passes these checks.
 """
 
 from __future__ import annotations
@@ -61,10 +65,9 @@ class OrderDesk:
     def __init__(self, fake: FakeTws) -> None:
         self.fake = fake
         self.behaviours: deque[Behaviour] = deque()
-        self.highest: dict[int, int] = {}  # client id -> highest order id it used
 
     def used_ids(self, client_id: int) -> list[int]:
-        last = self.highest.get(client_id)
+        last = self.fake.state.highest_order_ids.get(client_id)
         return [] if last is None else [last + 1]
 
     # -- placeOrder --------------------------------------------------------------------------
@@ -101,19 +104,26 @@ class OrderDesk:
                     out.error(session.version, placed.order_id, refused.code, refused.text)
                 )
                 return
-            behaviour = self.behaviours.popleft() if self.behaviours else None
-            behaviour = self._buying_power(order) or behaviour
+            behaviour: Behaviour | None = self._buying_power(order)
+            if behaviour is None and self.behaviours:
+                behaviour = self.behaviours.popleft()
         self.fake.changed()
         if isinstance(behaviour, Reject):
-            state.finish(order, "Cancelled", f"Rejected: {behaviour.text}")
+            state.finish(order, behaviour.status, f"Rejected: {behaviour.text}")
             self.fake.changed()
             session.send(out.error(session.version, order.order_id, behaviour.code, behaviour.text))
+            if behaviour.status == "Inactive":
+                self.notify(order, with_open_order=True)
             return
         if not state.market_open and order.outside_rth and order.order_type == "MKT":
             session.send(
                 out.error(session.version, order.order_id, 2109, texts.OUTSIDE_RTH_IGNORED)
             )
         waits = not state.market_open and not (order.outside_rth and order.order_type == "LMT")
+        if waits:
+            instrument = state.instrument(order.con_id)
+            text = texts.held_until_open(order.action, order.quantity, instrument.symbol)
+            session.send(out.error(session.version, order.order_id, 399, text))
         order.status = "PreSubmitted" if waits else "Submitted"
         self.notify(order, with_open_order=True)
         if isinstance(behaviour, Hold):
@@ -140,10 +150,10 @@ class OrderDesk:
     def _accept(self, client_id: int, placed: PlacedOrder) -> ServerOrder:
         """Check an order as TWS does before routing it; book it, or raise `Refused`."""
         state = self.fake.state
-        last = self.highest.get(client_id, 0)
+        last = state.highest_order_ids.get(client_id, 0)
         if placed.order_id <= last:
             raise Refused(103, f"Duplicate order id {placed.order_id}")
-        self.highest[client_id] = placed.order_id
+        state.highest_order_ids[client_id] = placed.order_id
         state.next_order_id = max(state.next_order_id, placed.order_id + 1)
         if self.fake.read_only:
             raise _validation("The API interface is currently in Read-Only mode.")

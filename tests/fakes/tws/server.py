@@ -352,6 +352,32 @@ class FakeTws:
 
         return self.call(run)
 
+    def set_cash(self, account: str, amount: Decimal | int | str) -> None:
+        """Change an account's USD cash (a deposit, a fee); subscribers see the new values."""
+
+        def run() -> None:
+            self.state.set_cash(account, amount)
+            self.account_changed(account)
+
+        self.call(run)
+
+    def set_position(
+        self,
+        account: str,
+        symbol: str,
+        quantity: Decimal | int | str,
+        average_cost: Decimal | int | str,
+    ) -> None:
+        """Change a holding outside the API (a transfer, a corporate action, a trade in the
+        TWS window); subscribers see it."""
+
+        def run() -> None:
+            instrument = self.state.by_symbol(symbol)
+            self.state.set_position(account, instrument.con_id, quantity, average_cost)
+            self.account_changed(account, instrument.con_id)
+
+        self.call(run)
+
     def open_market(self) -> None:
         """Regular trading hours begin: waiting (PreSubmitted) orders route and may fill."""
         self.call(self.desk.open_market)

@@ -101,7 +101,8 @@ class Session(asyncio.Protocol):
     def close(self) -> None:
         """Close the socket from the server's side (TWS closing, or the network dropping)."""
         if self.transport is not None and not self.closed:
-            self.transport.abort()
+            # What was written still goes out first (a close, not a reset).
+            self.transport.close()
         self.closed = True
 
     # -- dispatch --------------------------------------------------------------------------
@@ -122,7 +123,13 @@ class Session(asyncio.Protocol):
         if handler is None:
             self.fake.unhandled.append(fields)
             return
-        handler(fields)
+        try:
+            handler(fields)
+        except (ProtocolError, ValueError, IndexError, KeyError) as exc:
+            # A request the fake could not read or answer: recorded for the test to fail on,
+            # the connection kept (TWS answers bad requests with an error, not a close).
+            self.fake.protocol_errors.append(f"session {self.number}, msg {msg_id}: {exc!r}")
+            self.send(out.error(self.version, -1, 320, f"Error reading request: {exc}"))
 
     def handlers(self) -> dict[int, Callable[[list[str]], None]]:
         desk = self.fake.desk

@@ -7,7 +7,7 @@ NO_DEFINITION = "No security definition has been found for the request"
 CLIENT_ID_IN_USE = (
     "Unable to connect as the client id is already in use. Retry with a unique client id."
 )
-FRACTIONAL = "Fractional-sized order cannot be placed via API. Please use the whole-share quantity."
+FRACTIONAL = "Fractional-sized order cannot be placed via API."
 NOT_SUBSCRIBED = (
     "Requested market data is not subscribed. Check API status by selecting the Account menu "
     "then under Management choose Market Data Subscription Manager and/or check that the API "
@@ -43,3 +43,10 @@ def not_found(order_id: int) -> str:
 
 def over_the_rate(limit: int, received: int) -> str:
     return f"Max rate of messages per second has been exceeded:max={limit} rec={received}"
+
+
+def held_until_open(action: str, quantity: object, symbol: str) -> str:
+    return (
+        f"Order Message:\n{action} {quantity} {symbol} SMART\nWarning: your order will not be "
+        "placed at the exchange until the next regular trading session opens."
+    )

@@ -1,0 +1,60 @@
+"""Helpers for driving the real ib_async client against the fake TWS in tests."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from ib_async import IB, LimitOrder, MarketOrder, Order, Stock, Trade
+
+from tests.fakes.tws.server import FakeTws
+from tests.fakes.tws.states import FIRST
+
+CLIENT = 7
+
+
+def connect(tws: FakeTws, client_id: int = CLIENT, account: str = FIRST, **kw: object) -> IB:
+    """`IB.connect` to the fake, raising if any step of the startup sync times out."""
+    ib = IB()
+    ib.RequestTimeout = 3
+    ib.connect(
+        tws.host,
+        tws.port,
+        clientId=client_id,
+        timeout=3,
+        account=account,
+        raiseSyncErrors=True,
+        **kw,  # type: ignore[arg-type]
+    )
+    return ib
+
+
+def wait(ib: IB, condition: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Let ib_async's loop run until `condition()` holds (a deadline, not a fixed sleep)."""
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        # ib_async raises "Socket disconnect" out of whatever runs its loop when the
+        # socket closes; the tests that drop it check the outcome through `condition`.
+        with contextlib.suppress(ConnectionError):
+            ib.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def vti(ib: IB) -> Stock:
+    contract = Stock("VTI", "SMART", "USD")
+    ib.qualifyContracts(contract)
+    return contract
+
+
+def value(ib: IB, tag: str, account: str = FIRST) -> str:
+    """An account value in USD, as ib_async holds it (a string)."""
+    return next(v.value for v in ib.accountValues(account) if v.tag == tag and v.currency == "USD")
+
+
+def place(ib: IB, order: MarketOrder | LimitOrder | Order, contract: Stock | None = None) -> Trade:
+    """Place for DU1234567 and wait until the fake has answered (accepted or refused)."""
+    order.account = FIRST
+    trade = ib.placeOrder(contract or vti(ib), order)
+    wait(ib, lambda: trade.orderStatus.status != "PendingSubmit")
+    return trade
