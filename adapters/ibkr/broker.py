@@ -109,6 +109,7 @@ class IbkrBroker:
         resync = not self.link.reconciled
         if resync:
             self._full_sync()
+        self._refresh_account()
         positions, open_orders, cash, portfolio = self.link.run(self._state)
         wanted = sorted({p.symbol for p in positions} | set(symbols))
         quotes = self._quotes(wanted, portfolio)
@@ -127,8 +128,9 @@ class IbkrBroker:
         )
 
     def funds(self, symbols: Collection[str]) -> Funds:
-        """Return cash and quotes of `symbols` (cash from the streamed account values)."""
+        """Return cash and quotes of `symbols`, cash read afresh (IB's account download)."""
         self._ready()
+        self._refresh_account()
         _, _, cash, portfolio = self.link.run(self._state)
         return Funds(
             as_of=self._now(), cash=cash, quotes=self._quotes(sorted(set(symbols)), portfolio)
@@ -156,9 +158,7 @@ class IbkrBroker:
         except TimeoutError as exc:
             raise OutcomeUnknown(coid, f"placeOrder did not return: {exc}") from exc
         try:
-            self.link.call(
-                lambda: _settled(trade), timeout=float(self.settings.request_timeout_seconds)
-            )
+            self.link.call(lambda: _settled(trade, self.link))
         except TimeoutError as exc:
             raise OutcomeUnknown(
                 coid, f"IB did not acknowledge the order within the request timeout ({exc})"
@@ -420,6 +420,21 @@ class IbkrBroker:
                 portfolio[str(item.contract.symbol)] = price
         return positions, open_orders, cash, portfolio
 
+    def _refresh_account(self) -> None:
+        """Ask IB for the account's values again and wait for the download's end.
+
+        IB streams account values when they change but promises them only every few
+        minutes; cash that buys are sized by must include the fills just made, so it is read
+        with a defined end (`accountDownloadEnd`) rather than taken from the stream.
+        """
+        acct = self.settings.account_id
+        try:
+            self.link.call(lambda: self.link.ib.reqAccountUpdatesAsync(acct))
+        except TimeoutError as exc:
+            raise TransientBrokerError(
+                f"account {self.account}: IB sent no account values for {acct} in time ({exc})"
+            ) from exc
+
     def _checked(self, prepared: PreparedOrder, intent: OrderIntent) -> Any:
         """Return the contract to send `prepared` on, or raise `OrderRejected` (nothing sent)
         or `DuplicateClientOrderId` (IB has the orderRef already: it is never sent twice)."""
@@ -676,9 +691,10 @@ def _order_from_executions(ref: str, fills: Sequence[Any]) -> BrokerOrder:
     )
 
 
-async def _settled(trade: Any) -> None:
-    """Wait until IB has answered a new order (it left PendingSubmit)."""
-    while trade.orderStatus.status not in SETTLED:
+async def _settled(trade: Any, link: IbLink) -> None:
+    """Wait until IB has answered a new order (it left PendingSubmit), or the link is lost
+    (then the outcome is unknown at once, not after the request timeout)."""
+    while trade.orderStatus.status not in SETTLED and link.lost is None:
         await asyncio.sleep(0.01)
 
 
