@@ -72,6 +72,8 @@ CAUSES = {
     "reqMktData": "a quote per held or targeted symbol for each of the two reconciliations "
     "(before and after trading) and for the cash read before the buys",
     "reqCurrentTime": "the heartbeat, after the link was idle",
+    "reqAccountUpdates": "cash read afresh after orders went out: before the buys, before the "
+    "top-up, and by the reconciliation after trading",
 }
 
 

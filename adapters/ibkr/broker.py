@@ -94,6 +94,10 @@ class IbkrBroker:
         self.account = env.account
         self._clock = env.clock
         self.link = IbLink(settings, env.account)
+        self._placed = 0
+        """Orders this process sent: cash read before the latest one is stale."""
+        self._account_read: tuple[int, int] | None = None
+        """(connection, orders sent) at the last account download."""
         self._contracts: dict[str, tuple[date, Any | None, str]] = {}
         """symbol -> (New York day looked up, qualified contract or None, why none)."""
 
@@ -151,6 +155,7 @@ class IbkrBroker:
         contract = self._checked(prepared, intent)
         order = _ib_order(prepared)
         generation = self.link.generation
+        self._placed += 1
         try:
             trade = self.link.run(lambda: self.link.ib.placeOrder(contract, order))
         except ConnectionError as exc:  # ib_async refuses to send on a closed socket
@@ -428,12 +433,20 @@ class IbkrBroker:
         with a defined end (`accountDownloadEnd`) rather than taken from the stream.
         """
         acct = self.settings.account_id
+        read = (self.link.generation, self._placed)
+        if self._account_read is None or self._account_read[0] != read[0]:
+            # A new connection has just downloaded the account (and streams it since).
+            self._account_read = read
+            return
+        if self._account_read == read:
+            return  # downloaded since the last order went out: nothing of ours changed it
         try:
             self.link.call(lambda: self.link.ib.reqAccountUpdatesAsync(acct))
         except TimeoutError as exc:
             raise TransientBrokerError(
                 f"account {self.account}: IB sent no account values for {acct} in time ({exc})"
             ) from exc
+        self._account_read = read
 
     def _checked(self, prepared: PreparedOrder, intent: OrderIntent) -> Any:
         """Return the contract to send `prepared` on, or raise `OrderRejected` (nothing sent)

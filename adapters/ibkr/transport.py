@@ -141,6 +141,7 @@ class IbLink:
         """False after a reconnect until the broker has been read afresh (`snapshot`)."""
         self.read_only = False
         """Connected without IB's orders (for the checks)."""
+
         self.errors: list[IbError] = []
         self._backoff = 0.0
         self._failure = ""
