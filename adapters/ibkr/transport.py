@@ -13,7 +13,7 @@ Connection life:
 | `disconnectedEvent`, error 1100, an unanswered heartbeat | the link is lost: `lost` says why; no order is sent until a reconnect and a reconciliation (`reconciled`) |
 | next use after a loss | reconnect, at most once per backoff (1 s doubling to `reconnect_max_backoff_seconds`); sooner raises `TransientBrokerError` with `retry_after` |
 | error 1101 / 1102 (IB restored its side) | counted as a reconnect: the orders and fills are read again before anything is sent |
-| idle for `heartbeat_seconds` | `probe()` sends `reqCurrentTime` before an order goes out; a background probe does the same while idle, since IB can go silent without closing the socket |
+| idle for `heartbeat_seconds` | `probe()` sends `reqCurrentTime` before an order goes out; a background task looks every second and probes the same way once the link is idle, since IB can go silent without closing the socket |
 
 Pacing: ib_async queues messages above `Client.MaxRequests` per second; trimtab sets 40,
 under IB's limit of 50 (error 100, then a disconnect).
@@ -371,7 +371,8 @@ class IbLink:
         period = self.settings.heartbeat_seconds
         timeout = float(self.settings.request_timeout_seconds)
         while not self._closed:
-            await asyncio.sleep(period / 2)
+            # Looking costs nothing; a message goes out only after `period` of silence.
+            await asyncio.sleep(1.0)
             if self.lost is not None or not self.ib.isConnected():
                 continue
             if time.monotonic() - self._last_contact < period:

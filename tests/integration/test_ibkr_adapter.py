@@ -271,6 +271,22 @@ def test_a_silent_ib_is_caught_by_the_heartbeat_before_an_order_goes_out(tws: Fa
         broker.close()
 
 
+def test_the_background_heartbeat_notices_a_silent_ib_between_cycles(tws: FakeTws) -> None:
+    broker = make_broker(tws.port, heartbeat_seconds=5, request_timeout_seconds="0.5")
+    try:
+        broker.snapshot(())
+        tws.go_silent()
+        broker.link._last_contact -= 10  # idle past the heartbeat (no sleeping in tests)
+        tws.wait_for(lambda: broker.link.lost is not None, timeout=5)
+        assert "heartbeat" in (broker.link.lost or "")
+        assert tws.count("reqCurrentTime") == 1
+        tws.resume()
+        broker.get_order("any")  # the next use reconnects
+        assert broker.link.generation == 2
+    finally:
+        broker.close()
+
+
 def test_1100_stops_sending_and_1102_requires_reconciliation_first(
     tws: FakeTws, broker: IbkrBroker
 ) -> None:
