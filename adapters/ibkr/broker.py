@@ -79,7 +79,6 @@ COMMISSION_WAIT = 2.0
 SETTLED = frozenset(
     {"Submitted", "PreSubmitted", "Filled", "Cancelled", "ApiCancelled", "Inactive"}
 )
-_NO_QUOTE = Quote(symbol="", price=Decimal(0), as_of=datetime.min.replace(tzinfo=UTC), source="")
 _log = structlog.get_logger("adapters.ibkr")
 
 
@@ -482,8 +481,9 @@ class IbkrBroker:
         held = sum((p.qty for p in positions if p.symbol == order.symbol), Decimal(0))
         price = reference or portfolio.get(order.symbol)
         if price is None and order.action == "BUY" and order.limit_price is None:
-            price = self._quotes([order.symbol], portfolio).get(order.symbol, _NO_QUOTE).price
-            price = price if price > 0 else None
+            # Only a bare market buy (no reference price from the plan) costs a snapshot.
+            quote = self._quotes([order.symbol], portfolio).get(order.symbol)
+            price = quote.price if quote is not None else None
         return exposure_problem(
             order,
             account=self.account,
