@@ -209,6 +209,32 @@ def test_only_the_configured_accounts_positions_and_cash_are_read(broker: IbkrBr
     assert set(snapshot.quotes) == {"VTI", "BND", "VXUS"}
 
 
+def test_without_market_data_held_symbols_are_priced_at_the_portfolios_mark(
+    tws: FakeTws,
+) -> None:
+    tws.state.market_data_subscribed = False  # type 1 answered by error 354, no ticks
+    broker = make_broker(tws.port)
+    try:
+        snapshot = broker.snapshot(["VXUS"])
+    finally:
+        broker.close()
+    assert {s: (q.price, q.source) for s, q in snapshot.quotes.items()} == {
+        "VTI": (Decimal("250.00"), "ibkr:portfolio"),
+        "BND": (Decimal("72.50"), "ibkr:portfolio"),
+    }  # VXUS is not held: no price, and planning stops on it
+
+
+def test_delayed_market_data_is_priced_and_says_so(tws: FakeTws) -> None:
+    tws.state.market_data_subscribed = False
+    broker = make_broker(tws.port, market_data_type=3)
+    try:
+        snapshot = broker.snapshot(["VXUS"])
+    finally:
+        broker.close()
+    assert snapshot.quotes["VXUS"].source == "ibkr:delayed"
+    assert snapshot.quotes["VXUS"].price == Decimal("61.20")
+
+
 # -- connection life ------------------------------------------------------------------------------
 
 
