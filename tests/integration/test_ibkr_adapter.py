@@ -22,7 +22,7 @@ from daemon.config.settings import check_config
 from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import OrderRejected, OutcomeUnknown, TransientBrokerError
 from tests.contract.ibkr_harness import ib_settings
-from tests.fakes.tws import DropAfterAccept, FakeTws, Reject, two_accounts
+from tests.fakes.tws import DropAfterAccept, FakeTws, PartialFill, Reject, two_accounts
 
 ACCOUNT = "ira"
 
@@ -200,6 +200,23 @@ def test_a_201_rejection_is_a_rejection_with_ibs_words_not_a_cancel(
         broker.submit(refused)
     found = broker.get_order(refused.client_order_id)
     assert found is None or found.status is OrderStatus.REJECTED
+
+
+def test_a_partial_fill_then_a_cancel_keeps_what_filled(tws: FakeTws, broker: IbkrBroker) -> None:
+    partial = intent("VXUS", Side.BUY, "10")
+    tws.queue(PartialFill((Decimal(3), Decimal(2))))
+    order = broker.submit(partial)
+    tws.wait_for(lambda: len(tws.state.executions) == 2)
+    found = broker.get_order(partial.client_order_id)
+    assert found is not None
+    assert (found.status, found.filled_qty) == (OrderStatus.PARTIALLY_FILLED, Decimal(5))
+    assert order.broker_order_id == found.broker_order_id
+    cancelled = broker.cancel(partial.client_order_id)
+    assert (cancelled.status, cancelled.filled_qty) == (OrderStatus.CANCELLED, Decimal(5))
+    fills = [f for f in broker.fills(datetime(2020, 1, 1, tzinfo=UTC)) if f.symbol == "VXUS"]
+    assert [f.qty for f in fills] == [Decimal(3), Decimal(2)]
+    assert len({f.fill_id for f in fills}) == 2
+    assert tws.count("cancelOrder") == 1
 
 
 def test_only_the_configured_accounts_positions_and_cash_are_read(broker: IbkrBroker) -> None:
