@@ -30,6 +30,8 @@ broker it wraps). All of them are reads, so the wrapper retries them.
 | `PriceHistory` | `daily_closes(symbol, start, end)` | strategies that look back (the sim offers it from its price source) | no history: the snapshot's quotes only |
 | `OrderAbsence` | `absence_rule()`, `orders_submitted(start, end)` | reconciliation (`resolve_unresolved`): when is "no order with this id" final | "not found" is never final: a lost submission stays unresolved (alerted) until `trimtab orders settle` |
 | `BatchPriceHistory` | `daily_closes_of(symbols, start, end)` | the history cache, to ask for many symbols in one request (Alpaca) | one `daily_closes` per symbol |
+| `MoreChecks` | `more_checks(symbols)` | `trimtab check`: the broker's own findings beyond `BrokerChecks` (IB: market data type, net liquidation) | none |
+| `MaintenanceWindows` | `maintenance(at)` | the scheduler (`daemon.service.slots`): a slot inside a window is skipped, with the reason | slots run whenever the exchange calendar says |
 
 The data version of this table is `CAPABILITIES`.
 """  # noqa: E501 (a table row per capability reads better than wrapped cells)
@@ -47,10 +49,14 @@ __all__ = [
     "BrokerChecks",
     "BrokerEnvironment",
     "BrokerPlugin",
+    "CalendarUnavailable",
     "Capability",
     "CashFlowReporter",
+    "CheckNote",
     "CredentialsRejected",
     "DividendHistory",
+    "MaintenanceWindows",
+    "MoreChecks",
     "OrderAbsence",
     "OwnsTables",
     "PriceHistory",
@@ -342,9 +348,9 @@ class AbsenceRule:
     Only when every part holds does trimtab record the intent NEVER_REACHED and let the next
     cycle plan the symbol again. What holds per broker (docs/operations.md, "Unresolved
     orders"): the sim, immediately; Alpaca (client order ids unique forever), after
-    `broker_settings.unknown_order_grace_seconds` (300 by default) and a listing; IB (to be
-    implemented by its adapter): `orderRef` looked up among open orders, completed orders and
-    executions after a reconnect, and absent from all after the grace and a full sync.
+    `broker_settings.unknown_order_grace_seconds` (300 by default) and a listing; IB (
+    `adapters.ibkr`): `orderRef` looked up among open orders, completed orders and executions
+    after a reconnect, and absent from all after the grace and a full sync.
     """
 
     grace: timedelta
@@ -369,6 +375,47 @@ class OrderAbsence(Protocol):
     def absence_rule(self) -> AbsenceRule: ...
 
     def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]: ...
+
+
+class CalendarUnavailable(BrokerError):
+    """`BrokerChecks.calendar` of a broker whose API offers no trading calendar (IB): the
+    check says so instead of comparing."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckNote:
+    """One finding of a broker's own read-only check (`MoreChecks`), shown as a check row."""
+
+    check: str
+    level: Literal["ok", "warn", "fail"]
+    detail: str
+    fix: str = ""
+    """How to fix it; required unless the level is ok."""
+
+
+@runtime_checkable
+class MoreChecks(Protocol):
+    """Optional: read-only findings beyond `BrokerChecks`, for `trimtab check`.
+
+    | method | what it answers | errors |
+    |---|---|---|
+    | `more_checks(symbols)` | one `CheckNote` per finding (IB: the market data type IB delivers for `symbols`, net liquidation and cash) | `TransientBrokerError` |
+    """  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+    def more_checks(self, symbols: Collection[str]) -> Sequence[CheckNote]: ...
+
+
+@runtime_checkable
+class MaintenanceWindows(Protocol):
+    """Optional: times the broker's side is not to be used (IB Gateway's nightly restart, the
+    weekly re-login). No I/O: the windows come from the account's settings.
+
+    | method | what it answers |
+    |---|---|
+    | `maintenance(at)` | why the broker is unavailable at the aware instant `at`, or None |
+    """
+
+    def maintenance(self, at: datetime) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,5 +446,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         (("absence_rule", "order absence rule"), ("orders_submitted", "orders listing")),
     ),
     Capability(BatchPriceHistory, (("daily_closes_of", "daily closes"),)),
+    Capability(MoreChecks, (("more_checks", "broker's own checks"),)),
+    Capability(MaintenanceWindows, (("maintenance", "maintenance window"),)),
 )
 """Every optional capability, as data: what the retry wrapper forwards and tests check."""

@@ -62,7 +62,7 @@ def check(
 
 def account_check_rows(app: App, name: str) -> list[CheckRow]:
     """Ask one account's broker every question; stop at the first it cannot answer."""
-    from adapters.base import BrokerChecks
+    from adapters.base import BrokerChecks, CalendarUnavailable, MoreChecks
     from daemon.config.policy import share_increment
     from daemon.monitor.broker_check import (
         CheckRow,
@@ -98,6 +98,8 @@ def account_check_rows(app: App, name: str) -> list[CheckRow]:
     def ask(question: Callable[[], T]) -> T | None:
         try:
             return question()
+        except CalendarUnavailable:
+            raise
         except TrimtabError as exc:
             rows.append(broker_error_row(name, settings.broker, exc))
             return None
@@ -124,10 +126,17 @@ def account_check_rows(app: App, name: str) -> list[CheckRow]:
     if assets is not None:
         increments = {s: share_increment(settings.policy, s) for s in universe}
         rows += symbol_rows(name, assets, increments)
+    if isinstance(broker, MoreChecks):
+        notes = ask(lambda: broker.more_checks(universe))
+        rows += [CheckRow(name, n.check, Status(n.level), n.detail, n.fix) for n in notes or ()]
     exchange = app.settings.exchange
     start = trading_day(app.clock(), exchange)
     end = start + timedelta(days=CALENDAR_DAYS)
-    sessions = ask(lambda: broker.calendar(start, end))
+    try:
+        sessions = ask(lambda: broker.calendar(start, end))
+    except CalendarUnavailable as exc:
+        rows.append(CheckRow(name, "calendar", Status.OK, f"not compared: {exc}"))
+        sessions = None
     if sessions is not None:
         rows += calendar_rows(
             name,

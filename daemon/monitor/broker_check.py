@@ -225,7 +225,8 @@ def symbol_rows(
                     account,
                     f"symbol {symbol}",
                     Status.FAIL,
-                    f"the broker does not know {symbol}",
+                    f"the broker does not know {symbol}"
+                    + ("" if asset is None or asset.status == "unknown" else f": {asset.status}"),
                     f"check the ticker in accounts.{account}.strategy_params, or replace "
                     "the fund with one the broker lists",
                 )

@@ -134,9 +134,15 @@ def due_slots(
     now: datetime,
     *,
     previous_beat: datetime | None,
+    maintenance: str | None = None,
 ) -> Due:
     """Find the account's slots since the last one handled: the latest runs if it may, the
-    others (and the latest too, when it may not) are skipped with the reason."""
+    others (and the latest too, when it may not) are skipped with the reason.
+
+    `maintenance` is the broker's word that it is in a maintenance window now
+    (`adapters.base.MaintenanceWindows`, e.g. IB Gateway's nightly restart): every due slot
+    is then skipped with that reason; the next slot after the window runs as usual.
+    """
     spec = parse_schedule(settings.account(account).schedule)
     grace = timedelta(minutes=settings.scheduler.misfire_grace_minutes)
     since, first_run = _handled_through(cycles, settings, account, now, grace, previous_beat)
@@ -155,6 +161,8 @@ def due_slots(
             "(trimtab was stopped, the machine off or asleep, or busy)"
         )
         return Due(None, tuple(slots), reason)
+    if maintenance is not None:
+        return Due(None, tuple(slots), f"the broker is unavailable: {maintenance}")
     earlier = tuple(slots[:-1])
     reason = f"missed; only the latest missed slot ({latest.name}) runs"
     policy = settings.account(account).policy

@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from adapters.base import MaintenanceWindows
 from daemon.audit.events import CycleFinished
 from daemon.bootstrap import App
 from daemon.core.cycle_report import CycleReport
+from daemon.core.errors import TrimtabError
 from daemon.core.schedule import Slot
 from daemon.cycle.engine import SlotAlreadyRan
 from daemon.logs import get_logger
@@ -88,9 +90,15 @@ class SlotRunner:
         settings = self._app.settings
         now = self._clock()
         cycle_ids: list[str] = []
+        maintenance = self._maintenance(account, now)
         with self._app.database.transaction() as session:
             due = due_slots(
-                CycleStore(session), settings, account, now, previous_beat=self.previous_beat
+                CycleStore(session),
+                settings,
+                account,
+                now,
+                previous_beat=self.previous_beat,
+                maintenance=maintenance,
             )
             if due.skipped:
                 cycle_ids = self._record_skipped(session, account, due, now)
@@ -154,6 +162,18 @@ class SlotRunner:
             cycle_id=cycle_id,
         )
         return cycle_ids
+
+    def _maintenance(self, account: str, now: datetime) -> str | None:
+        """Return why the account's broker is in a maintenance window now, or None.
+
+        A broker that cannot be built is not in a window: the cycle then fails with the
+        reason, as it would without this question.
+        """
+        try:
+            broker = self._app.broker(account)
+        except TrimtabError:
+            return None
+        return broker.maintenance(now) if isinstance(broker, MaintenanceWindows) else None
 
     def _run(self, account: str, slot: Slot) -> CycleReport | None:
         self._log.info(

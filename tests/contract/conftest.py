@@ -1,8 +1,8 @@
 """Harnesses for the broker contract: one per broker double, all behind `BrokerHarness`.
 
-The suite in `test_broker_contract.py` talks to a broker only through a harness, so the
-Alpaca and IB adapters can join it later by adding a factory to `HARNESSES` (their harness
-may poll in `settle` and skip what a paper account cannot do, such as moving prices).
+The suite in `test_broker_contract.py` talks to a broker only through a harness: the sim,
+Alpaca (against the fake Alpaca) and IB (against the fake TWS) each have a factory in
+`HARNESSES` (a harness may poll in `settle` and skip what its double cannot do).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from adapters.sim.faults import FaultInjector
 from daemon.bootstrap import broker_migrations
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType, Side
 from daemon.store.db import Database, open_database
+from tests.contract.ibkr_harness import IbkrHarness
 from tests.fakes.alpaca_server.harness import AlpacaHarness
 
 ACCOUNT = "contract"
@@ -239,12 +240,14 @@ SIM_VARIANTS = {
     ),
 }
 
-HarnessFactory = Callable[[Database, Path], "SimHarness | AlpacaHarness"]
+HarnessFactory = Callable[[Database, Path], "SimHarness | AlpacaHarness | IbkrHarness"]
 HARNESSES: dict[str, HarnessFactory] = {
     name: partial(SimHarness, settings) for name, settings in SIM_VARIANTS.items()
 }
 # The Alpaca adapter through alpaca-py against the fake Alpaca server on loopback.
 HARNESSES["alpaca"] = lambda _database, _state_dir: AlpacaHarness(ACCOUNT)
+# The IB adapter through ib_async against the fake TWS on loopback.
+HARNESSES["ibkr"] = lambda _database, _state_dir: IbkrHarness(ACCOUNT)
 
 
 @pytest.fixture(params=sorted(HARNESSES))

@@ -157,3 +157,35 @@ def test_one_cycle_options_are_refused_without_once(tmp_path: Path, option: list
     assert result.exit_code == 2
     assert "only go with --once" in result.output
     assert not (tmp_path / "state").exists()  # refused before touching the state
+
+
+class SimInMaintenance(SimBroker):
+    """The simulated broker, saying it is in a maintenance window (as IB's adapter does
+    around IB Gateway's nightly restart: `adapters.base.MaintenanceWindows`)."""
+
+    def maintenance(self, at: datetime) -> str | None:
+        return f"nightly restart at {at:%H:%M}"
+
+
+def test_a_slot_in_the_brokers_maintenance_window_is_skipped_with_the_reason(
+    harness: Harness,
+) -> None:
+    sim = harness.app.brokers["main"]
+    assert isinstance(sim, SimBroker)
+    harness.app.brokers["main"] = SimInMaintenance(
+        sim.settings,
+        BrokerEnvironment(
+            account="main",
+            sql_engine=harness.app.database.engine,
+            state_dir=harness.app.settings.state_dir,
+            clock=harness.app.clock,
+        ),
+        prices=RawFeed(dict(PRICES)),
+    )
+    with time_machine.travel(ny(TUESDAY, 15, 45) + timedelta(seconds=2)):
+        harness.runner.handle("main")
+
+    assert harness.cycles() == [("main:2026-11-24:1545", "skipped")]
+    [warning] = harness.sent
+    assert (warning.kind, warning.title) == ("error", "trimtab: main skipped 1 slot(s)")
+    assert "the broker is unavailable: nightly restart at " in warning.body

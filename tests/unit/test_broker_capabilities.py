@@ -21,6 +21,8 @@ from adapters.base import (
     BrokerChecks,
     CashFlowReporter,
     DividendHistory,
+    MaintenanceWindows,
+    MoreChecks,
     OrderAbsence,
     PriceHistory,
     ReinvestmentHistory,
@@ -114,6 +116,8 @@ def test_the_table_names_every_method_of_every_capability() -> None:
         PriceHistory,
         OrderAbsence,
         BatchPriceHistory,
+        MaintenanceWindows,
+        MoreChecks,
     }
     for capability in CAPABILITIES:
         declared = {

@@ -211,7 +211,9 @@ def test_every_command_the_image_runs_exists() -> None:
 
 def test_compose_keeps_state_on_a_volume_and_checks_health() -> None:
     compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
-    [service] = compose["services"].values()
+    service = compose["services"]["trimtab"]
+    # Every other service is opt-in (a profile), so `up` alone starts trimtab only.
+    assert all("profiles" in s for n, s in compose["services"].items() if n != "trimtab")
     build = service["build"]
     assert (DOCKER / build["context"] / build["dockerfile"]).resolve() == DOCKER / "Dockerfile"
     mounts = {m.split(":")[1]: m.split(":")[0] for m in service["volumes"]}
@@ -280,3 +282,32 @@ def test_the_build_context_carries_only_what_the_image_copies() -> None:
             *sources, _ = rest.split()
             copied |= {source.rstrip("/") for source in sources}
     assert copied == allowed
+
+
+def test_the_ibkr_profile_runs_ib_gateway_under_ibc_beside_trimtab() -> None:
+    # Docker cannot run here: the file is parsed and its settings checked, not started.
+    compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
+    gateway = compose["services"]["ib-gateway"]
+    assert gateway["profiles"] == ["ibkr"]
+    assert gateway["image"].startswith("ghcr.io/gnzsnz/ib-gateway:")
+    env = gateway["environment"]
+    assert env["READ_ONLY_API"] == "no"  # trimtab places orders
+    assert env["TRADING_MODE"] == "${TRADING_MODE:-paper}"  # paper unless asked
+    assert {"AUTO_RESTART_TIME", "TWOFA_TIMEOUT_ACTION", "RELOGIN_AFTER_TWOFA_TIMEOUT"} <= set(env)
+    [jts] = gateway["volumes"]
+    assert jts.split(":")[0] in compose["volumes"]  # Jts on a named volume
+    assert jts.split(":")[1] == env["TWS_SETTINGS_PATH"]
+    [password] = gateway["secrets"]
+    assert env["TWS_PASSWORD_FILE"] == f"/run/secrets/{password}"
+    assert "ports" not in gateway  # reached from trimtab's network only
+    assert compose["services"]["trimtab"]["build"]["args"]["TRIMTAB_EXTRAS"] == "--extra ibkr"
+    # The restart time falls in the adapter's default maintenance window.
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from adapters.ibkr.config import IbkrSettings
+
+    restart = datetime.strptime(env["AUTO_RESTART_TIME"], "%I:%M %p")
+    at = datetime(2026, 12, 3, restart.hour, restart.minute, tzinfo=ZoneInfo(env["TIME_ZONE"]))
+    settings = IbkrSettings(environment="paper", account_id="DU1234567")
+    assert settings.maintenance_at(at) is not None

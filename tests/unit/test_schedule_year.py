@@ -246,3 +246,28 @@ def test_a_cycle_interrupted_by_a_crash_runs_again_within_grace(
     with time_machine.travel(slot_at + timedelta(minutes=10), tick=False):
         again = due(database, settings, previous_beat=slot_at + timedelta(seconds=20))
     assert again.run == decision.run
+
+
+def test_a_slot_inside_the_brokers_maintenance_window_is_skipped_with_its_reason(
+    daily: tuple[Database, Settings],
+) -> None:
+    database, settings = daily
+    window = "IB maintenance window 23:40-01:00 America/New_York daily"
+    with (
+        time_machine.travel(ny(date(2028, 1, 18), 15, 50), tick=False),
+        database.transaction() as session,
+    ):
+        decision = due_slots(
+            CycleStore(session),
+            settings,
+            "main",
+            datetime.now(UTC),
+            previous_beat=FRIDAY_BEAT,
+            maintenance=window,
+        )
+    assert decision.run is None
+    assert [(s.day, s.name) for s in decision.skipped][-1] == (date(2028, 1, 18), "1545")
+    assert decision.reason == f"the broker is unavailable: {window}"
+    # Out of the window, the same slot runs.
+    with time_machine.travel(ny(date(2028, 1, 18), 15, 50), tick=False):
+        assert due(database, settings, FRIDAY_BEAT).run is not None

@@ -1,0 +1,716 @@
+"""The Interactive Brokers broker: ib_async against TWS / IB Gateway (`adapters.ibkr.transport`).
+
+Only the configured `account_id` is read or traded, even when the login manages several.
+
+| method | IB messages | notes |
+|---|---|---|
+| `snapshot(symbols)` | `reqContractDetails` once per symbol and New York day; one `reqMktData` snapshot per quoted symbol | positions, cash and open orders come from ib_async's live state (start-up sync plus streamed updates); a held symbol without market data is priced at the portfolio's market price |
+| `funds(symbols)` | market data snapshots | cash from the streamed account values |
+| `submit(intent)` | one `placeOrder`, never resent | checked first (`adapters.ibkr.orders`); refused unsent when the link is down, or was lost and not reconciled since, or the `orderRef` is already known |
+| `get_order(coid)`, `get_orders(coids)` | none when the order is known; else one full sync for all missing: `reqAllOpenOrders`, `reqCompletedOrders`, `reqExecutions` | by `orderRef` |
+| `cancel(coid)` | `cancelOrder` | returns the order once IB has answered (or after the request timeout, as it stands) |
+| `fills(since)` | none (executions of this session and the start-up sync) | with commissions; an execution waits briefly for its commission report |
+| `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | a read-only connection; contract details | `BrokerChecks` for `trimtab check` |
+| `absence_rule()`, `orders_submitted(start, end)` | a full sync | `OrderAbsence`: an `orderRef` absent from open orders, completed orders and executions after the grace and a full sync was never placed |
+| `maintenance(at)` | none | `MaintenanceWindows`: the Gateway's nightly restart and the weekly re-login |
+"""  # noqa: E501 (a table row per method reads better than wrapped cells)
+
+from __future__ import annotations
+
+__all__ = ["IbkrBroker"]
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from adapters.base import (
+    AbsenceRule,
+    AccountCheck,
+    AssetCheck,
+    BrokerEnvironment,
+    CalendarUnavailable,
+    CheckNote,
+    SessionDay,
+)
+from adapters.ibkr.config import IbkrSettings
+from adapters.ibkr.orders import PreparedOrder, exposure_problem, prepare_order
+from adapters.ibkr.parsing import (
+    account_value,
+    broker_order,
+    decimal_or_none,
+    fill_of,
+    order_ref,
+    rejection,
+)
+from adapters.ibkr.sdk import ExecutionFilter, LimitOrder, MarketOrder, Stock
+from adapters.ibkr.transport import IbLink, LinkDown
+from daemon.core.domain import (
+    AccountSnapshot,
+    BrokerOrder,
+    Fill,
+    Funds,
+    OrderIntent,
+    OrderType,
+    Position,
+    Quote,
+)
+from daemon.core.errors import (
+    BrokerError,
+    DataError,
+    DuplicateClientOrderId,
+    OrderRejected,
+    OutcomeUnknown,
+    TransientBrokerError,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+MARKET_BUY_HOLD = Decimal("0.01")
+"""IB checks a market buy's cost against the account's funds at a price a little above the
+last (its price-cap protection); IB does not publish the figure, so trimtab keeps 1% back."""
+COMMISSION_WAIT = 2.0
+"""Seconds a fill read waits for commission reports IB sends just after each execution."""
+SETTLED = frozenset(
+    {"Submitted", "PreSubmitted", "Filled", "Cancelled", "ApiCancelled", "Inactive"}
+)
+_log = structlog.get_logger("adapters.ibkr")
+
+
+class IbkrBroker:
+    """One IB account behind TWS / IB Gateway, as a trimtab `Broker` with `BrokerChecks`,
+    `OrderAbsence` and `MaintenanceWindows`."""
+
+    market_buy_hold_fraction = MARKET_BUY_HOLD
+
+    def __init__(self, settings: IbkrSettings, env: BrokerEnvironment) -> None:
+        self.settings = settings
+        self.account = env.account
+        self._clock = env.clock
+        self.link = IbLink(settings, env.account)
+        self._placed = 0
+        """Orders this process sent: cash read before the latest one is stale."""
+        self._account_read: tuple[int, int] | None = None
+        """(connection, orders sent) at the last account download."""
+        self._contracts: dict[str, tuple[date, Any | None, str]] = {}
+        """symbol -> (New York day looked up, qualified contract or None, why none)."""
+
+    # -- the Broker protocol ----------------------------------------------------------------
+
+    def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
+        """Return cash, positions, quotes for held and requested symbols, and open orders.
+
+        A snapshot after a reconnect is the reconciliation the link waits for before it lets
+        orders out again: it is read only after a full sync of orders and executions.
+        """
+        self._ready()
+        resync = not self.link.reconciled
+        if resync:
+            self._full_sync()
+        self._refresh_account()
+        positions, open_orders, cash, portfolio = self.link.run(self._state)
+        wanted = sorted({p.symbol for p in positions} | set(symbols))
+        quotes = self._quotes(wanted, portfolio)
+        if resync:
+            self.link.reconciled = True
+            _log.info("ibkr_reconciled_after_reconnect", account=self.account)
+        return AccountSnapshot(
+            account=self.account,
+            as_of=self._now(),
+            cash=cash,
+            positions=positions,
+            quotes=quotes,
+            open_orders=open_orders,
+            fractionable=frozenset(),
+            market_open=None,
+        )
+
+    def funds(self, symbols: Collection[str]) -> Funds:
+        """Return cash and quotes of `symbols`, cash read afresh (IB's account download)."""
+        self._ready()
+        self._refresh_account()
+        _, _, cash, portfolio = self.link.run(self._state)
+        return Funds(
+            as_of=self._now(), cash=cash, quotes=self._quotes(sorted(set(symbols)), portfolio)
+        )
+
+    def submit(self, intent: OrderIntent) -> BrokerOrder:
+        """Check the order, then place it once; a refusal raises, and nothing is ever resent."""
+        coid = intent.client_order_id
+        prepared = prepare_order(
+            intent,
+            account=self.account,
+            account_id=self.settings.account_id,
+            outside_rth=self.settings.outside_rth,
+        )
+        if isinstance(prepared, str):
+            _log.warning("ibkr_order_refused", client_order_id=coid, reason=prepared)
+            raise OrderRejected(coid, prepared)
+        contract = self._checked(prepared, intent)
+        order = _ib_order(prepared)
+        generation = self.link.generation
+        self._placed += 1
+        try:
+            trade = self.link.run(lambda: self.link.ib.placeOrder(contract, order))
+        except ConnectionError as exc:  # ib_async refuses to send on a closed socket
+            raise OrderRejected(coid, f"not sent: the link to IB is down ({exc})") from exc
+        except TimeoutError as exc:
+            raise OutcomeUnknown(coid, f"placeOrder did not return: {exc}") from exc
+        try:
+            self.link.call(lambda: _settled(trade, self.link))
+        except TimeoutError as exc:
+            raise OutcomeUnknown(
+                coid, f"IB did not acknowledge the order within the request timeout ({exc})"
+            ) from exc
+        if self.link.lost is not None or self.link.generation != generation:
+            raise OutcomeUnknown(coid, f"the link to IB was lost while sending ({self.link.lost})")
+        result = self.link.run(lambda: broker_order(trade))
+        if result.status.name == "REJECTED":
+            refused = self.link.run(lambda: rejection(trade))
+            reason = result.message if refused is None else f"IB error {refused[0]}: {refused[1]}"
+            raise OrderRejected(coid, reason)
+        return result
+
+    def get_order(self, client_order_id: str) -> BrokerOrder | None:
+        """Return IB's order with this `orderRef`, or `None` if IB has none."""
+        return self.get_orders([client_order_id]).get(client_order_id)
+
+    def get_orders(self, client_order_ids: Collection[str]) -> Mapping[str, BrokerOrder]:
+        """Return IB's orders with these `orderRef`s; one full sync for any not known yet."""
+        self._ready()
+        wanted = sorted(set(client_order_ids))
+        found = self.link.run(lambda: self._orders_by_ref(wanted))
+        missing = [c for c in wanted if c not in found]
+        if missing:
+            self._full_sync()
+            found.update(self.link.run(lambda: self._orders_by_ref(missing)))
+        return found
+
+    def cancel(self, client_order_id: str) -> BrokerOrder:
+        """Ask IB to cancel; return the order as it stands afterwards."""
+        self._ready()
+        trades = self.link.run(lambda: self._trades_by_ref([client_order_id]))
+        if not trades:
+            self._full_sync()
+            trades = self.link.run(lambda: self._trades_by_ref([client_order_id]))
+        if not trades:
+            raise BrokerError(
+                f"IB account {self.account} has no order with orderRef {client_order_id}; "
+                "nothing to cancel"
+            )
+        trade = trades[-1]
+        if self.link.run(lambda: broker_order(trade)).status.is_terminal:
+            return self.link.run(lambda: broker_order(trade))
+        try:
+            self.link.run(lambda: self.link.ib.cancelOrder(trade.order))
+            self.link.call(lambda: _cancel_answered(trade))
+        except (ConnectionError, TimeoutError) as exc:
+            _log.warning("ibkr_cancel_unanswered", client_order_id=client_order_id, error=str(exc))
+        return self.link.run(lambda: broker_order(trade))
+
+    def fills(self, since: datetime) -> Sequence[Fill]:
+        """Return the executions at or after `since` known to this session, oldest first.
+
+        IB's API keeps the current day's executions (the start-up sync reads them); older
+        ones come only from its Flex reports, which trimtab does not read (docs/ibkr.md).
+        """
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise ValueError(f"fills(since) needs a timezone-aware time, got {since!r}")
+        self._ready()
+        with contextlib.suppress(TimeoutError):
+            self.link.call(self._commissions_in, timeout=COMMISSION_WAIT + 1)
+        found = self.link.run(self._session_fills)
+        return sorted((f for f in found if f.at >= since), key=lambda f: (f.at, f.fill_id))
+
+    def close(self) -> None:
+        """Disconnect from IB and stop the link's thread."""
+        self.link.close()
+
+    # -- OrderAbsence ---------------------------------------------------------------------
+
+    def absence_rule(self) -> AbsenceRule:
+        """IB does not deduplicate `orderRef`, but trimtab's ids are unique: an id absent from
+        open orders, completed orders and executions after the grace and a full sync was
+        never placed."""
+        grace = self.settings.unknown_order_grace_seconds
+        return AbsenceRule(
+            grace=timedelta(seconds=grace),
+            listing=True,
+            why=f"IB had no order with this orderRef among its open orders, completed orders "
+            f"and executions {grace}s after the submission "
+            "(broker_settings.unknown_order_grace_seconds), read again by a full sync",
+        )
+
+    def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]:
+        """Return every order IB lists after a full sync (open, completed, executed).
+
+        IB's completed orders carry no submission time, so orders outside [start, end] may
+        be returned too; callers look orders up by id in the answer.
+        """
+        del start, end
+        self._ready()
+        self._full_sync()
+        return list(self.link.run(lambda: self._orders_by_ref(None)).values())
+
+    # -- MaintenanceWindows ---------------------------------------------------------------
+
+    def maintenance(self, at: datetime) -> str | None:
+        """Return why IB is not to be used at `at` (a configured window), or None."""
+        window = self.settings.maintenance_at(at)
+        if window is None:
+            return None
+        when = "daily" if window.day == "daily" else f"on {window.day}"
+        return (
+            f"IB maintenance window {window.hours} {window.timezone} {when} "
+            "(the Gateway's restart, IB's nightly reset or the weekly re-login; "
+            "broker_settings.maintenance_windows)"
+        )
+
+    # -- BrokerChecks ---------------------------------------------------------------------
+
+    def check_account(self) -> AccountCheck:
+        """Connect, and say whether the login manages the account (`CredentialsRejected`
+        naming the account and the fix when it does not). Connects read-only: IB's orders
+        are not read."""
+        self._ready(read_only=True)
+        acct = self.settings.account_id
+        values = self.link.run(lambda: list(self.link.ib.accountValues(acct)))
+        kind = account_value(values, acct, "AccountType", "") or "managed"
+        return AccountCheck(
+            account=self.account,
+            broker_account=acct,
+            environment="paper" if acct.startswith("D") else "live",
+            status=str(kind),
+            active=True,
+            trading_blocked=False,
+            account_blocked=False,
+            trade_suspended_by_user=False,
+        )
+
+    def check_assets(self, symbols: Collection[str]) -> Mapping[str, AssetCheck]:
+        """Return whether each symbol qualifies as a SMART-routed USD stock or ETF."""
+        self._ready(read_only=True)
+        result = {}
+        for symbol in sorted(set(symbols)):
+            contract = self._contract(symbol, fresh=True)
+            known = not isinstance(contract, str)
+            result[symbol] = AssetCheck(
+                symbol,
+                known=known,
+                tradable=known,
+                fractionable=False,
+                status="qualified" if known else _short(str(contract)),
+            )
+        return result
+
+    def calendar(self, start: date, end: date) -> Sequence[SessionDay]:
+        """IB's API has no trading calendar (contract details list a week of hours, for one
+        contract at a time): `CalendarUnavailable`, so the check says so."""
+        raise CalendarUnavailable(
+            "IB's API offers no trading calendar; trimtab gates IB orders with the exchange "
+            "calendar"
+        )
+
+    def more_checks(self, symbols: Collection[str]) -> Sequence[CheckNote]:
+        """Return what IB says of market data for `symbols`, and the account's value."""
+        self._ready(read_only=True)
+        notes = [self._market_data_note(sorted(set(symbols)))]
+        acct = self.settings.account_id
+        values = self.link.run(lambda: list(self.link.ib.accountValues(acct)))
+        net = account_value(values, acct, "NetLiquidation", "USD")
+        cash = account_value(values, acct, "TotalCashValue", "USD")
+        if net is None or cash is None:
+            notes.append(
+                CheckNote(
+                    "account values",
+                    "fail",
+                    f"IB sent no USD net liquidation or cash for {acct}",
+                    "trimtab trades USD accounts: check the account's base currency in Client "
+                    "Portal",
+                )
+            )
+        else:
+            notes.append(
+                CheckNote("account values", "ok", f"net liquidation {net} USD, cash {cash} USD")
+            )
+        return notes
+
+    def _market_data_note(self, symbols: Sequence[str]) -> CheckNote:
+        """Ask one snapshot per symbol; compare the type IB sends with the configured one."""
+        wanted = self.settings.market_data_type
+        contracts = [c for s in symbols if not isinstance(c := self._contract(s), str)]
+        if not contracts:
+            return CheckNote("market data", "ok", "no qualified symbol to price")
+        try:
+            tickers = self.link.call(lambda: self.link.ib.reqTickersAsync(*contracts))
+        except TimeoutError as exc:
+            raise TransientBrokerError(
+                f"account {self.account}: IB sent no market data snapshot in time ({exc})"
+            ) from exc
+        unpriced = sorted(
+            str(t.contract.symbol)
+            for t in tickers
+            if (p := decimal_or_none(self.link.run(t.marketPrice))) is None or p <= 0
+        )
+        sent = sorted({int(t.marketDataType) for t in tickers})
+        names = {1: "live", 2: "frozen", 3: "delayed", 4: "delayed frozen"}
+        got = ", ".join(f"{n} ({names.get(n, '?')})" for n in sent)
+        if unpriced:
+            return CheckNote(
+                "market data",
+                "fail",
+                f"IB sent no price for {', '.join(unpriced)} (type {wanted} requested, "
+                f"IB sent {got or 'nothing'})",
+                "subscribe to US market data for the account in Client Portal, or set "
+                "broker_settings.market_data_type = 3 (delayed, free)",
+            )
+        if sent != [wanted]:
+            return CheckNote(
+                "market data",
+                "warn",
+                f"type {wanted} ({names[wanted]}) requested, IB sends {got}",
+                "subscribe to live US market data, or set broker_settings.market_data_type "
+                f"= {sent[-1]} to say what IB sends",
+            )
+        return CheckNote(
+            "market data", "ok", f"type {wanted} ({names[wanted]}) for all {len(tickers)} symbols"
+        )
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self._clock().astimezone(UTC)
+
+    def _ready(self, *, read_only: bool = False) -> None:
+        try:
+            self.link.ensure(read_only=read_only)
+        except TimeoutError as exc:
+            raise TransientBrokerError(f"account {self.account}: {exc}") from exc
+
+    def _state(
+        self,
+    ) -> tuple[tuple[Position, ...], tuple[BrokerOrder, ...], Decimal, dict[str, Decimal]]:
+        """Read positions, open orders, cash and portfolio prices (on the loop)."""
+        ib = self.link.ib
+        acct = self.settings.account_id
+        positions = tuple(
+            # IB's avgCost includes commissions; trimtab's avg_cost is the average fill
+            # price, which IB does not report: left unknown rather than subtly wrong.
+            Position(symbol=str(p.contract.symbol), qty=decimal_or_none(p.position) or Decimal(0))
+            for p in ib.positions(acct)
+            if p.position and p.contract.secType == "STK"
+        )
+        open_orders = tuple(
+            broker_order(t) for t in ib.openTrades() if _account_of(t) in (acct, "")
+        )
+        values = ib.accountValues(acct)
+        cash = account_value(values, acct, "TotalCashValue", "USD")
+        if cash is None:
+            cash = account_value(values, acct, "CashBalance", "USD")
+        if cash is None:
+            raise DataError(
+                f"account {self.account}: IB sent no USD cash value for {acct} (fix: check "
+                "that the account's base currency is USD and that IB Gateway is logged in)"
+            )
+        portfolio = {}
+        for item in ib.portfolio(acct):
+            price = decimal_or_none(item.marketPrice)
+            if price is not None and price > 0:
+                portfolio[str(item.contract.symbol)] = price
+        return positions, open_orders, cash, portfolio
+
+    def _refresh_account(self) -> None:
+        """Ask IB for the account's values again and wait for the download's end.
+
+        IB streams account values when they change but promises them only every few
+        minutes; cash that buys are sized by must include the fills just made, so it is read
+        with a defined end (`accountDownloadEnd`) rather than taken from the stream.
+        """
+        acct = self.settings.account_id
+        read = (self.link.generation, self._placed)
+        if self._account_read is None or self._account_read[0] != read[0]:
+            # A new connection has just downloaded the account (and streams it since).
+            self._account_read = read
+            return
+        if self._account_read == read:
+            return  # downloaded since the last order went out: nothing of ours changed it
+        try:
+            self.link.call(lambda: self.link.ib.reqAccountUpdatesAsync(acct))
+        except TimeoutError as exc:
+            raise TransientBrokerError(
+                f"account {self.account}: IB sent no account values for {acct} in time ({exc})"
+            ) from exc
+        self._account_read = read
+
+    def _checked(self, prepared: PreparedOrder, intent: OrderIntent) -> Any:
+        """Return the contract to send `prepared` on, or raise `OrderRejected` (nothing sent)
+        or `DuplicateClientOrderId` (IB has the orderRef already: it is never sent twice)."""
+        coid = intent.client_order_id
+        try:
+            self._ready()
+            if not self.link.reconciled:
+                raise LinkDown(
+                    f"account {self.account}: the link to IB was lost and has not been "
+                    "reconciled since; the next cycle reads the account first"
+                )
+            if self.link.run(lambda: self._trades_by_ref([coid])):
+                raise DuplicateClientOrderId(coid)
+            contract = self._contract(prepared.symbol)
+            if isinstance(contract, str):
+                raise OrderRejected(coid, contract)
+            problem = self._exposure(prepared, intent.reference_price)
+            if problem is not None:
+                _log.warning("ibkr_order_refused", client_order_id=coid, reason=problem)
+                raise OrderRejected(coid, problem)
+            self.link.probe()
+        except (DuplicateClientOrderId, OrderRejected):
+            raise
+        except (BrokerError, TimeoutError) as exc:
+            # Nothing was sent: a definitive "not placed", never an unknown outcome.
+            raise OrderRejected(coid, f"not sent: {exc}") from exc
+        return contract
+
+    def _exposure(self, order: PreparedOrder, reference: Decimal | None) -> str | None:
+        """Check the order against holdings, open orders and cash (`exposure_problem`)."""
+        positions, open_orders, cash, portfolio = self.link.run(self._state)
+        held = sum((p.qty for p in positions if p.symbol == order.symbol), Decimal(0))
+        price = reference or portfolio.get(order.symbol)
+        if price is None and order.action == "BUY" and order.limit_price is None:
+            # Only a bare market buy (no reference price from the plan) costs a snapshot.
+            quote = self._quotes([order.symbol], portfolio).get(order.symbol)
+            price = quote.price if quote is not None else None
+        return exposure_problem(
+            order,
+            account=self.account,
+            held=held,
+            open_orders=open_orders,
+            cash=cash,
+            price=price,
+            hold_fraction=MARKET_BUY_HOLD,
+        )
+
+    def _contract(self, symbol: str, *, fresh: bool = False) -> Any:
+        """Return the qualified SMART/USD stock for `symbol`, or why it does not qualify."""
+        today = self._now().astimezone(NEW_YORK).date()
+        cached = self._contracts.get(symbol)
+        if cached is None or cached[0] != today or fresh:
+            try:
+                details = self.link.call(
+                    lambda: self.link.ib.reqContractDetailsAsync(Stock(symbol, "SMART", "USD"))
+                )
+            except TimeoutError as exc:
+                raise TransientBrokerError(
+                    f"account {self.account}: contract details of {symbol}: {exc}"
+                ) from exc
+            contract, why = _qualified(self.account, symbol, details)
+            cached = (today, contract, why)
+            self._contracts[symbol] = cached
+        return cached[1] if cached[1] is not None else cached[2]
+
+    def _quotes(self, symbols: Sequence[str], portfolio: Mapping[str, Decimal]) -> dict[str, Quote]:
+        contracts = {}
+        for symbol in symbols:
+            contract = self._contract(symbol)
+            if isinstance(contract, str):
+                _log.warning(
+                    "ibkr_symbol_unusable", account=self.account, symbol=symbol, problem=contract
+                )
+                continue
+            contracts[symbol] = contract
+        now = self._now()
+        quotes: dict[str, Quote] = {}
+        tickers: list[Any] = []
+        if contracts:
+            try:
+                tickers = self.link.call(lambda: self.link.ib.reqTickersAsync(*contracts.values()))
+            except TimeoutError as exc:
+                raise TransientBrokerError(
+                    f"account {self.account}: IB sent no market data snapshot in time ({exc})"
+                ) from exc
+        by_symbol = {str(t.contract.symbol): t for t in tickers}
+        delayed = self.settings.market_data_type in (3, 4)
+        for symbol in contracts:
+            ticker = by_symbol.get(symbol)
+            price = None
+            close = None
+            if ticker is not None:
+                price = decimal_or_none(self.link.run(ticker.marketPrice))
+                close = decimal_or_none(ticker.close)
+                if price is None or price <= 0:
+                    price = close
+            source = "ibkr:delayed" if delayed else "ibkr:snapshot"
+            if (price is None or price <= 0) and symbol in portfolio:
+                price, source = portfolio[symbol], "ibkr:portfolio"
+            if price is None or price <= 0:
+                _log.warning(
+                    "ibkr_no_price",
+                    account=self.account,
+                    symbol=symbol,
+                    fix="subscribe to market data for it, or set broker_settings."
+                    "market_data_type = 3 (delayed)",
+                )
+                continue
+            quotes[symbol] = Quote(
+                symbol=symbol,
+                price=price,
+                as_of=now,
+                source=source,
+                previous_close=close if close is not None and close > 0 else None,
+            )
+        return quotes
+
+    def _trades_by_ref(self, refs: Sequence[str]) -> list[Any]:
+        wanted = set(refs)
+        return [
+            t
+            for t in self.link.ib.trades()
+            if order_ref(t) in wanted and _account_of(t) in (self.settings.account_id, "")
+        ]
+
+    def _orders_by_ref(self, refs: Sequence[str] | None) -> dict[str, BrokerOrder]:
+        """Return orders by orderRef from trades, else from executions alone (on the loop)."""
+        wanted = None if refs is None else set(refs)
+        acct = self.settings.account_id
+        found: dict[str, BrokerOrder] = {}
+        for trade in self.link.ib.trades():
+            ref = order_ref(trade)
+            if not ref or (wanted is not None and ref not in wanted):
+                continue
+            if _account_of(trade) not in (acct, ""):
+                continue
+            order = broker_order(trade)
+            known = found.get(ref)
+            # Several trades with one orderRef: the one that got furthest tells.
+            if known is None or order.filled_qty > known.filled_qty or not order.status.is_terminal:
+                found[ref] = order
+        for fill in self.link.ib.fills():
+            ref = str(fill.execution.orderRef or "")
+            if not ref or ref in found or (wanted is not None and ref not in wanted):
+                continue
+            if fill.execution.acctNumber not in (acct, ""):
+                continue
+            found[ref] = _order_from_executions(
+                ref, [f for f in self.link.ib.fills() if f.execution.orderRef == ref]
+            )
+        return found
+
+    def _full_sync(self) -> None:
+        """Read IB's open orders (all clients), completed orders and executions afresh."""
+        ib = self.link.ib
+        acct = self.settings.account_id
+        try:
+            self.link.call(ib.reqAllOpenOrdersAsync)
+            self.link.call(lambda: ib.reqCompletedOrdersAsync(False))
+            self.link.call(lambda: ib.reqExecutionsAsync(ExecutionFilter(acctCode=acct)))
+        except TimeoutError as exc:
+            raise TransientBrokerError(
+                f"account {self.account}: IB did not finish listing orders and executions ({exc})"
+            ) from exc
+
+    async def _commissions_in(self) -> None:
+        """Wait (briefly) until every fill of this session has its commission report."""
+        deadline = time.monotonic() + COMMISSION_WAIT
+        while time.monotonic() < deadline:
+            if all(f.commissionReport.execId for f in self.link.ib.fills()):
+                return
+            await asyncio.sleep(0.05)
+
+    def _session_fills(self) -> list[Fill]:
+        acct = self.settings.account_id
+        result = []
+        for fill in self.link.ib.fills():
+            if fill.execution.acctNumber not in (acct, ""):
+                continue
+            if fill.contract.secType not in ("STK", ""):
+                continue
+            if not fill.commissionReport.execId:
+                _log.warning(
+                    "ibkr_commission_missing", account=self.account, exec_id=fill.execution.execId
+                )
+            result.append(fill_of(fill))
+        return result
+
+
+def _ib_order(prepared: PreparedOrder) -> Any:
+    """Build ib_async's order: orderRef, DAY, outsideRth and the account always explicit."""
+    fields: dict[str, Any] = {
+        "orderRef": prepared.order_ref,
+        "outsideRth": prepared.outside_rth,
+        "tif": "DAY",
+        "account": prepared.account_id,
+    }
+    if prepared.order_type is OrderType.LIMIT:
+        assert prepared.limit_price is not None
+        return LimitOrder(prepared.action, prepared.qty, float(prepared.limit_price), **fields)
+    return MarketOrder(prepared.action, prepared.qty, **fields)
+
+
+def _short(why: str) -> str:
+    """The part of a qualification failure a check row shows (the row names account, fix)."""
+    core = why.split(": ", 1)[-1]
+    return core.split(" (fix:", 1)[0]
+
+
+def _account_of(trade: Any) -> str:
+    return str(getattr(trade.order, "account", "") or "")
+
+
+def _qualified(account: str, symbol: str, details: Sequence[Any]) -> tuple[Any | None, str]:
+    """Return the one SMART/USD stock among IB's contract details, or why there is none."""
+    stocks = [d.contract for d in details if d.contract is not None and d.contract.secType == "STK"]
+    if not stocks:
+        return None, (
+            f"account {account}: IB has no SMART-routed USD stock or ETF {symbol} (error 200) "
+            f"(fix: correct the symbol in the strategy's targets)"
+        )
+    if len(stocks) > 1:
+        places = ", ".join(sorted(f"{c.primaryExchange or '?'} (conId {c.conId})" for c in stocks))
+        return None, (
+            f"account {account}: {symbol} is ambiguous at IB: {places} (fix: pick one listing "
+            "and target a symbol that names only it)"
+        )
+    contract = stocks[0]
+    contract.exchange = "SMART"
+    return contract, ""
+
+
+def _order_from_executions(ref: str, fills: Sequence[Any]) -> BrokerOrder:
+    """An order IB shows only through its executions (its order record is gone): it reached
+    IB and filled at least this much."""
+    from daemon.core.domain import OrderStatus, Side
+
+    shares = sum((Decimal(repr(f.execution.shares)) for f in fills), Decimal(0))
+    cost = sum(
+        (Decimal(repr(f.execution.shares)) * Decimal(repr(f.execution.price)) for f in fills),
+        Decimal(0),
+    )
+    first = fills[0]
+    return BrokerOrder(
+        client_order_id=ref,
+        broker_order_id=str(first.execution.permId or f"order-{first.execution.orderId}"),
+        symbol=str(first.contract.symbol),
+        side=Side.BUY if first.execution.side == "BOT" else Side.SELL,
+        qty=shares,
+        order_type=OrderType.MARKET,
+        status=OrderStatus.PARTIALLY_FILLED,
+        filled_qty=shares,
+        avg_fill_price=cost / shares if shares else None,
+        message="known to IB only through its executions",
+    )
+
+
+async def _settled(trade: Any, link: IbLink) -> None:
+    """Wait until IB has answered a new order (it left PendingSubmit), or the link is lost
+    (then the outcome is unknown at once, not after the request timeout)."""
+    while trade.orderStatus.status not in SETTLED and link.lost is None:
+        await asyncio.sleep(0.01)
+
+
+async def _cancel_answered(trade: Any) -> None:
+    while trade.orderStatus.status not in ("Cancelled", "ApiCancelled", "Filled", "Inactive"):
+        await asyncio.sleep(0.01)

@@ -1,0 +1,155 @@
+"""Pure checks and shaping of an order before it goes to IB; a refusal sends nothing.
+
+| rule | what happens |
+|---|---|
+| intent for another account | refused |
+| quantity not a positive whole number | refused, naming the account, the symbol and the fix: IB takes no fractional quantity through its API (error 10243) |
+| dollar-amount (notional) order | refused: IB's `cashQty` on stocks is not validated, so trimtab does not use it |
+| limit price | positive, at most 2 decimals from $1 up, 4 below |
+| orderRef | the client order id (at most 128 characters): how trimtab finds the order again |
+| time in force | `DAY`; `outsideRth` set explicitly on every order (IB needs it per order) |
+| an open order on the other side of the symbol | refused: trimtab never has a buy and a sell of one symbol working |
+| a sell of more than is held and not already offered by open sells | refused: IB would sell short in a margin account |
+| a buy costing more than the cash not held by open buys (at its limit, else the price plus the hold) | refused: IB would lend on margin |
+"""  # noqa: E501 (a table row per rule reads better than wrapped cells)
+
+from __future__ import annotations
+
+__all__ = ["PreparedOrder", "exposure_problem", "prepare_order"]
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from adapters.base import notional_problem
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderType, Side
+from daemon.core.money import CENT
+
+SUB_DOLLAR_TICK = Decimal("0.0001")
+MAX_ORDER_REF = 128
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedOrder:
+    """What goes into ib_async's order."""
+
+    symbol: str
+    action: str
+    """BUY or SELL."""
+    qty: int
+    order_type: OrderType
+    limit_price: Decimal | None
+    order_ref: str
+    outside_rth: bool
+    account_id: str
+
+
+def prepare_order(
+    intent: OrderIntent, *, account: str, account_id: str, outside_rth: bool
+) -> PreparedOrder | str:
+    """Return the order to send, or why it must not be sent (a sentence naming the fix)."""
+    if intent.account != account:
+        return f"order for account {intent.account} reached IB account {account}"
+    ref = intent.client_order_id
+    if not ref or len(ref) > MAX_ORDER_REF:
+        return f"client order id must be 1 to {MAX_ORDER_REF} characters"
+    if intent.notional is not None:
+        malformed = notional_problem(intent)
+        if malformed is not None:
+            return malformed
+        return (
+            f"account {account}: IB takes no dollar-amount orders through trimtab (fix: set "
+            "policy.notional_buys = false)"
+        )
+    qty = intent.qty
+    if not isinstance(qty, Decimal) or not qty.is_finite() or qty <= 0:
+        return f"quantity must be a positive Decimal, got {qty!r}"
+    if qty != qty.to_integral_value():
+        return (
+            f"account {account}: IB accepts only whole shares of {intent.symbol} through its "
+            f"API (error 10243), got {qty} (fix: drop {intent.symbol} from "
+            "policy.fractional_symbols, or set policy.fractional = false)"
+        )
+    limit = intent.limit_price
+    if intent.order_type is OrderType.LIMIT:
+        if limit is None or not limit.is_finite() or limit <= 0:
+            return f"a limit order needs a positive limit price, got {limit}"
+        tick = CENT if limit >= 1 else SUB_DOLLAR_TICK
+        if limit != limit.quantize(tick):
+            return f"limit price {limit} is not a multiple of the tick {tick}"
+    elif limit is not None:
+        return "a market order must not carry a limit price"
+    return PreparedOrder(
+        symbol=intent.symbol,
+        action="BUY" if intent.side.value == "buy" else "SELL",
+        qty=int(qty),
+        order_type=intent.order_type,
+        limit_price=limit,
+        order_ref=ref,
+        outside_rth=outside_rth,
+        account_id=account_id,
+    )
+
+
+def exposure_problem(
+    order: PreparedOrder,
+    *,
+    account: str,
+    held: Decimal,
+    open_orders: Sequence[BrokerOrder],
+    cash: Decimal,
+    price: Decimal | None,
+    hold_fraction: Decimal,
+) -> str | None:
+    """Return why the order would short, borrow or cross an open order, or None.
+
+    `open_orders` are the account's working orders; `price` is the symbol's current price
+    (None when unknown: a market buy is then left to IB's own check).
+    """
+    mine = [o for o in open_orders if o.symbol == order.symbol and not o.status.is_terminal]
+    side = Side.BUY if order.action == "BUY" else Side.SELL
+    crossing = [o for o in mine if o.side is not side]
+    if crossing:
+        other = crossing[0]
+        return (
+            f"account {account}: a {other.side} order of {order.symbol} "
+            f"({other.client_order_id}) is still working at IB; trimtab never has a buy and a "
+            "sell of one symbol open (fix: let it finish, or cancel it, then run again)"
+        )
+    qty = Decimal(order.qty)
+    if side is Side.SELL:
+        offered = sum((o.qty - o.filled_qty for o in mine), Decimal(0))
+        if qty > held - offered:
+            return (
+                f"account {account}: selling {qty} {order.symbol} exceeds the {held} held "
+                f"({offered} already offered by open sells); IB would sell short (fix: sync the "
+                "holdings with trimtab reconcile, or sell no more than is held)"
+            )
+        return None
+    unit = order.limit_price
+    if unit is None:
+        if price is None:
+            return None
+        unit = price * (1 + hold_fraction)
+    held_by_buys = sum(
+        (_held_by(o, price, hold_fraction) for o in open_orders if o.side is Side.BUY),
+        Decimal(0),
+    )
+    free = cash - held_by_buys
+    cost = qty * unit
+    if cost > free:
+        return (
+            f"account {account}: buying {qty} {order.symbol} costs about {cost:.2f}, more than "
+            f"the {max(free, Decimal(0)):.2f} cash not held by open buys; IB would lend on "
+            "margin (fix: wait for the open buys to finish, or add cash)"
+        )
+    return None
+
+
+def _held_by(order: BrokerOrder, price: Decimal | None, hold_fraction: Decimal) -> Decimal:
+    """Cash an open buy holds: its remaining shares at its limit, else at the price + hold."""
+    remaining = order.qty - order.filled_qty
+    unit = order.limit_price
+    if unit is None:
+        unit = (price or Decimal(0)) * (1 + hold_fraction)
+    return remaining * unit

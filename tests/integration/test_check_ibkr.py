@@ -1,0 +1,160 @@
+"""`trimtab check` for an IB account against the fake TWS, through ib_async: a read-only
+connection (IB's orders are not even read), every failure a row naming the account and the
+fix, exit 1, nothing sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from daemon.cli import app
+from tests.fakes.cli import fresh_logging  # noqa: F401 (a fixture, used by pytestmark)
+from tests.fakes.tws import FakeTws, TwsState, two_accounts
+
+pytestmark = pytest.mark.usefixtures("fresh_logging")
+
+
+@dataclass
+class Checked:
+    code: int
+    rows: dict[str, dict[str, str]]
+    output: str
+
+
+CheckFn = Callable[..., Checked]
+
+
+@pytest.fixture
+def check(tmp_path: Path, database_url: str) -> Iterator[CheckFn]:
+    fakes: list[FakeTws] = []
+
+    def run(
+        state: TwsState | None = None,
+        *,
+        account_id: str = "DU1234567",
+        environment: str = "paper",
+        mode: str = "paper",
+        targets: str = 'VTI = "0.6", BND = "0.4"',
+        extra: str = "",
+    ) -> Checked:
+        fake = FakeTws(state or two_accounts()).start()
+        fakes.append(fake)
+        config = tmp_path / "trimtab.toml"
+        config.write_text(
+            f"""
+mode = "{mode}"
+database_url = "{database_url}"
+[accounts.ira]
+broker = "ibkr"
+[accounts.ira.broker_settings]
+environment = "{environment}"
+account_id = "{account_id}"
+port = {fake.port}
+connect_timeout_seconds = 2
+request_timeout_seconds = 2
+{extra}
+[accounts.ira.strategy_params]
+targets = {{ {targets} }}
+"""
+        )
+        result = CliRunner().invoke(app, ["check", "-c", str(config), "--json"])
+        if result.exit_code == 2:
+            assert fake.received == []  # the configuration was refused: nothing was asked
+            return Checked(2, {}, result.output)
+        table = CliRunner().invoke(app, ["check", "-c", str(config)])
+        assert table.exit_code == result.exit_code, table.output
+        data = json.loads(result.stdout)
+        assert all(row["account"] == "ira" for row in data["rows"])
+        # Read-only: no order sent, IB's orders not even read.
+        assert fake.count("placeOrder") == 0
+        assert fake.count("cancelOrder") == 0
+        assert fake.count("reqOpenOrders") == 0
+        assert fake.count("reqCompletedOrders") == 0
+        assert all(row["fix"] for row in data["rows"] if row["status"] != "ok")
+        return Checked(result.exit_code, {r["check"]: r for r in data["rows"]}, table.output)
+
+    yield run
+    for fake in fakes:
+        fake.stop()
+
+
+def test_a_healthy_paper_account_passes(check: CheckFn) -> None:
+    result = check()
+    assert result.code == 0, result.output
+    assert set(result.rows) == {
+        "broker",
+        "account",
+        "environment",
+        "symbol BND",
+        "symbol VTI",
+        "market data",
+        "account values",
+        "calendar",
+        "trading state",
+    }
+    assert {row["status"] for row in result.rows.values()} == {"ok"}, result.rows
+    assert "DU1234567 (paper)" in result.rows["broker"]["detail"]
+    assert "type 1 (live) for all 2 symbols" in result.rows["market data"]["detail"]
+    assert "net liquidation" in result.rows["account values"]["detail"]
+    assert "not compared" in result.rows["calendar"]["detail"]
+
+
+def test_an_account_the_login_does_not_manage_fails_naming_it_and_the_fix(
+    check: CheckFn,
+) -> None:
+    result = check(account_id="DU9999999")
+    assert result.code == 1
+    row = result.rows["broker"]
+    assert row["status"] == "fail"
+    assert "IB account DU9999999 is not among the accounts" in row["detail"]
+    assert "broker_settings.account_id" in row["fix"]
+
+
+def test_a_live_account_in_paper_mode_is_refused_before_anything_is_asked(
+    check: CheckFn,
+) -> None:
+    assert check(account_id="U7654321", environment="live").code == 2
+    assert check(account_id="U7654321", environment="paper").code == 2
+
+
+def test_symbols_that_do_not_qualify_fail_naming_why(check: CheckFn) -> None:
+    result = check(targets='VTI = "0.5", NOSUCH = "0.25", DUAL = "0.25"')
+    assert result.code == 1
+    assert result.rows["symbol VTI"]["status"] == "ok"
+    nosuch, dual = result.rows["symbol NOSUCH"], result.rows["symbol DUAL"]
+    assert (nosuch["status"], dual["status"]) == ("fail", "fail")
+    assert "IB has no SMART-routed USD stock or ETF NOSUCH (error 200)" in nosuch["detail"]
+    assert (
+        "DUAL is ambiguous at IB: NASDAQ (conId 12345011), NYSE (conId 12345010)"
+        in (dual["detail"])
+    )
+
+
+def test_no_subscription_fails_with_the_fix_and_delayed_data_then_passes(check: CheckFn) -> None:
+    state = two_accounts()
+    state.market_data_subscribed = False  # IB answers type 1 requests with error 354
+    result = check(state)
+    row = result.rows["market data"]
+    assert result.code == 1
+    assert row["status"] == "fail"
+    assert "IB sent no price for BND, VTI" in row["detail"]
+    assert "market_data_type = 3" in row["fix"]
+    state = two_accounts()
+    state.market_data_subscribed = False
+    delayed = check(state, extra="market_data_type = 3")
+    assert delayed.code == 0, delayed.output
+    assert "type 3 (delayed) for all 2 symbols" in delayed.rows["market data"]["detail"]
+
+
+def test_nothing_listening_is_one_failing_row_with_the_fix(check: CheckFn) -> None:
+    # The fake listens on 127.0.0.1 only: the same port on 127.0.0.2 has nothing behind it.
+    result = check(extra='host = "127.0.0.2"')
+    assert result.code == 1
+    row = result.rows["broker"]
+    assert row["status"] == "fail"
+    assert "nothing is listening at 127.0.0.2:" in row["detail"]
