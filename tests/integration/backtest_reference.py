@@ -3,11 +3,12 @@
 It states the semantics of `trimtab backtest` (issue 16) for the case it covers: fractional
 shares, no costs, no cash flows, no taxes. The account starts with `cash` in cash on the first
 day of the range and buys its targets at that day's close (day 0, not a rebalance). On each
-later day, at the close, every holding's weight is its value over the account's value; when a
-weight lies outside its band (half-width = the smaller of absolute_pp / 100 and relative x
-target, of those given; low = max(0, target - half); outside by more than 1e-9), every holding
-is traded back to its target weight at that close. A calendar rule instead (or as well) trades
-back to target on the days it selects, bands or not.
+later day on which the account's cycle runs (every row, or those a calendar rule selects, e.g.
+the first row of each quarter), at the close, every holding's weight is its value over the
+account's value; when a weight lies outside its band (half-width = the smaller of absolute_pp /
+100 and relative x target, of those given; low = max(0, target - half); outside by more than
+1e-9), every holding is traded back to its target weight at that close. A band of 0 points
+makes a pure calendar rule: back to target on every cycle day.
 
 Also here: a seeded random-walk price file and a config for the engine that matches the loop.
 """
@@ -77,12 +78,13 @@ def reference_backtest(
     targets: Sequence[float],
     *,
     cash: float,
-    bands: Bands | None,
+    bands: Bands,
     calendar: Callable[[date, date | None], bool] | None = None,
 ) -> Reference:
-    """Run the plain loop over `closes` (one row per day, one column per symbol)."""
+    """Run the plain loop over `closes` (one row per day, one column per symbol); the cycle
+    runs on every row, or on the rows `calendar(day, previous day)` selects."""
     target = np.asarray(targets, dtype=np.float64)
-    low, high = bands.limits(target) if bands is not None else (None, None)
+    low, high = bands.limits(target)
     out = Reference(dates=list(dates))
     qty = target * cash / closes[0]
     held_cash = cash - float(np.sum(qty * closes[0]))
@@ -94,12 +96,9 @@ def reference_backtest(
         price = closes[t]
         nav = float(np.sum(qty * price)) + held_cash
         weights = qty * price / nav
-        due = calendar is not None and calendar(dates[t], dates[t - 1])
-        if low is not None and high is not None:
-            due = due or bool(
-                np.any((weights < low - BAND_TOLERANCE) | (weights > high + BAND_TOLERANCE))
-            )
-        if due:
+        cycle = calendar is None or calendar(dates[t], dates[t - 1])
+        outside = (weights < low - BAND_TOLERANCE) | (weights > high + BAND_TOLERANCE)
+        if cycle and outside.any():
             new = target * nav / price
             for symbol, before, after in zip(symbols, qty, new, strict=True):
                 if after != before:
@@ -148,7 +147,7 @@ def write_config(
     path: Path,
     targets: dict[str, str],
     *,
-    bands: Bands | None,
+    bands: Bands,
     schedule: str | None = None,
     account: str = "test",
 ) -> Path:
@@ -173,12 +172,11 @@ def write_config(
         f"[accounts.{account}.strategy_params]",
         f"targets = {{ {pairs} }}",
     ]
-    if bands is not None:
-        lines.append(f"[accounts.{account}.bands]")
-        if bands.absolute_pp is not None:
-            lines.append(f"absolute_pp = {bands.absolute_pp}")
-        if bands.relative is not None:
-            lines.append(f"relative = {bands.relative}")
+    lines.append(f"[accounts.{account}.bands]")
+    if bands.absolute_pp is not None:
+        lines.append(f"absolute_pp = {bands.absolute_pp}")
+    if bands.relative is not None:
+        lines.append(f"relative = {bands.relative}")
     lines += [
         f"[accounts.{account}.policy]",
         'rebalance_to = "target"',

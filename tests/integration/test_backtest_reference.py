@@ -25,6 +25,7 @@ from daemon.cli import app
 from tests.integration.backtest_reference import (
     Bands,
     Reference,
+    first_day_of_quarter,
     random_walk,
     reference_backtest,
     write_config,
@@ -96,6 +97,38 @@ def test_bands_match_the_reference_loop(tmp_path: Path, bands: Bands, seed: int)
     ref = reference(dates, closes, bands=bands)
     assert len(ref.rebalances) >= 3, "the walk must breach the bands for the test to mean much"
     config = write_config(tmp_path / "config.toml", TARGETS, bands=bands)
+    assert_matches(backtest_json(config, prices), ref)
+
+
+@pytest.mark.parametrize(
+    ("bands", "seed"),
+    [(Bands(absolute_pp=0), 16), (Bands(absolute_pp=3), 17), (Bands(relative=0.1), 18)],
+    ids=["always", "abs3", "rel10"],
+)
+def test_a_quarterly_calendar_matches_the_reference_loop(
+    tmp_path: Path, bands: Bands, seed: int
+) -> None:
+    """The cycle runs on each quarter's first row; a band of 0 points rebalances every time."""
+    dates, closes, prices = market(tmp_path, seed)
+    ref = reference(dates, closes, bands=bands, calendar=first_day_of_quarter)
+    every_day = reference(dates, closes, bands=bands)
+    assert len(ref.rebalances) >= 3
+    assert ref.rebalances != every_day.rebalances
+    config = write_config(tmp_path / "config.toml", TARGETS, bands=bands)
+    assert_matches(backtest_json(config, prices, "--calendar", "quarterly"), ref)
+
+
+def test_the_accounts_monthly_schedule_applies(tmp_path: Path) -> None:
+    dates, closes, prices = market(tmp_path, 19)
+    bands = Bands(absolute_pp=2)
+
+    def first_of_month(day: date, previous: date | None) -> bool:
+        return previous is not None and (day.year, day.month) != (previous.year, previous.month)
+
+    ref = reference(dates, closes, bands=bands, calendar=first_of_month)
+    assert len(ref.rebalances) >= 3
+    schedule = "first trading day of the month at close - 15m"
+    config = write_config(tmp_path / "config.toml", TARGETS, bands=bands, schedule=schedule)
     assert_matches(backtest_json(config, prices), ref)
 
 
