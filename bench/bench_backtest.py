@@ -96,6 +96,10 @@ def write_market(folder: Path, assets: int, days: int, relative: float) -> tuple
             [
                 'mode = "dry-run"',
                 'state_dir = "state"',
+                # 100 orders on day 0 (one per symbol): room for them in one cycle.
+                "[risk]",
+                f"max_orders_per_cycle = {2 * assets}",
+                f"max_orders_per_minute = {2 * assets}",
                 "[accounts.bench]",
                 'broker = "sim"',
                 'type = "traditional_ira"',
