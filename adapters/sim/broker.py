@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from adapters.base import (
@@ -58,6 +58,7 @@ from adapters.sim.store import (
     SimPositionRow,
     SimStore,
 )
+from daemon.core import fills
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -71,10 +72,9 @@ from daemon.core.domain import (
     check_transition,
 )
 from daemon.core.errors import BrokerError, DuplicateClientOrderId, OrderRejected, StateError
-from daemon.core.money import CENT, cents, cents_down, cents_up, is_whole_cents
+from daemon.core.money import cents, is_whole_cents
 from daemon.core.movements import CashFlow, FlowKind
 
-SUB_DOLLAR_TICK = Decimal("0.0001")
 AVG_COST_STEP = Decimal("0.000001")
 MAX_QTY_DECIMALS = 9
 QTY_STEP = Decimal(1).scaleb(-MAX_QTY_DECIMALS)
@@ -385,14 +385,14 @@ class SimBroker:
         quote = self.prices.quote(row.symbol, now)
         if quote is None:
             return None
-        return _fill_price(Side(row.side), quote.price, self.settings.slippage_bps)
+        return fills.fill_price(Side(row.side), quote.price, self.settings.slippage_bps)
 
     def _fill_resting(self, book: SimBook, now: datetime) -> None:
         for row in book.open_orders():
             quote = self.prices.quote(row.symbol, now)
             if quote is None or row.limit_price is None:
                 continue
-            price = _limit_fill_price(
+            price = fills.limit_fill_price(
                 Side(row.side), quote.price, row.limit_price, self.settings.slippage_bps
             )
             if price is None:
@@ -423,9 +423,9 @@ class SimBroker:
                 ), None
         qty, limit, bps = intent.qty, intent.limit_price, self.settings.slippage_bps
         if limit is None:
-            fill_price: Decimal | None = _fill_price(intent.side, quote.price, bps)
+            fill_price: Decimal | None = fills.fill_price(intent.side, quote.price, bps)
         else:
-            fill_price = _limit_fill_price(intent.side, quote.price, limit, bps)
+            fill_price = fills.limit_fill_price(intent.side, quote.price, limit, bps)
         # A resting order is checked at its limit, the worst price it can fill at.
         worst = fill_price if fill_price is not None else limit
         assert worst is not None  # a market order always has a fill price
@@ -454,16 +454,16 @@ class SimBroker:
                     f"insufficient position: selling {qty} {intent.symbol}, "
                     f"{held - offered} available ({held} held, {offered} in open sell orders)"
                 ), None
-            if _proceeds(qty, worst) + free_cash < commission:
+            if fills.proceeds(qty, worst) + free_cash < commission:
                 return (
                     f"commission {commission} exceeds the proceeds plus {_money(free_cash)} "
                     f"free cash{held_back}"
                 ), None
         else:
-            cost = _cost(qty, worst) + commission
+            cost = fills.cost(qty, worst) + commission
             if limit is None:  # a market buy: checked at the broker's hold above the quote
                 held = quote.price * (1 + self.settings.market_buy_hold_fraction)
-                cost = max(cost, _cost(qty, held) + commission)
+                cost = max(cost, fills.cost(qty, held) + commission)
             if cost > free_cash:
                 return (
                     f"insufficient cash: the order needs {cost} with commission, "
@@ -476,7 +476,7 @@ class SimBroker:
         Alpaca does); anything the checks will refuse is returned as it came."""
         if intent.notional is None or quote is None or self._notional_problem(intent):
             return intent
-        price = _fill_price(intent.side, quote.price, self.settings.slippage_bps)
+        price = fills.fill_price(intent.side, quote.price, self.settings.slippage_bps)
         shares = (intent.notional / price).quantize(QTY_STEP, ROUND_FLOOR)
         return dataclasses.replace(intent, qty=shares)
 
@@ -510,8 +510,8 @@ class SimBroker:
         if intent.order_type is OrderType.LIMIT:
             if limit is None or limit <= 0:
                 return f"a limit order needs a positive limit price, got {limit}"
-            if limit != limit.quantize(_tick(limit)):
-                return f"limit price {limit} is not a multiple of the tick {_tick(limit)}"
+            if limit != limit.quantize(fills.tick(limit)):
+                return f"limit price {limit} is not a multiple of the tick {fills.tick(limit)}"
         return None
 
     def _fill(
@@ -576,18 +576,21 @@ class SimBroker:
     ) -> Decimal:
         commission = self._fill_commission(order, qty)
         if order.side == Side.BUY.value:
-            return account.cash - _cost(qty, price) - commission
-        return account.cash + _proceeds(qty, price) - commission
+            return account.cash - fills.cost(qty, price) - commission
+        return account.cash + fills.proceeds(qty, price) - commission
 
     def _commission(self, qty: Decimal) -> Decimal:
-        raw = self.settings.commission_per_order + self.settings.commission_per_share * qty
-        return cents_up(raw)
+        s = self.settings
+        return fills.commission(
+            s.commission_per_order, s.commission_per_share, qty, first_fill=True
+        )
 
     def _fill_commission(self, order: SimOrderRow, qty: Decimal) -> Decimal:
         """Return the commission of filling `qty` of `order`: per order on its first fill only."""
-        per_order = self.settings.commission_per_order if order.filled_qty == 0 else Decimal(0)
-        raw = per_order + self.settings.commission_per_share * qty
-        return cents_up(raw)
+        s = self.settings
+        return fills.commission(
+            s.commission_per_order, s.commission_per_share, qty, first_fill=order.filled_qty == 0
+        )
 
     def _committed_cash(self, book: SimBook) -> Decimal:
         """Return the cash open orders may still take: cost at the limit plus commission."""
@@ -595,7 +598,7 @@ class SimBroker:
         for row in book.open_orders():
             total += self._fill_commission(row, row.qty - row.filled_qty)
             if row.side == Side.BUY.value and row.limit_price is not None:
-                total += _cost(row.qty - row.filled_qty, row.limit_price)
+                total += fills.cost(row.qty - row.filled_qty, row.limit_price)
         return total
 
 
@@ -622,35 +625,6 @@ def _decimals(value: Decimal) -> int:
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)  # finite, checked by _malformed
     return max(0, -exponent)
-
-
-def _tick(price: Decimal) -> Decimal:
-    return CENT if price >= 1 else SUB_DOLLAR_TICK
-
-
-def _fill_price(side: Side, quote: Decimal, bps: Decimal) -> Decimal:
-    """Return the quote moved against the trader by `bps`, rounded to the tick against them."""
-    if side is Side.BUY:
-        raw = quote * (1 + bps / 10_000)
-        return raw.quantize(_tick(raw), rounding=ROUND_CEILING)
-    raw = quote * (1 - bps / 10_000)
-    return max(raw.quantize(_tick(raw), rounding=ROUND_FLOOR), SUB_DOLLAR_TICK)
-
-
-def _limit_fill_price(side: Side, quote: Decimal, limit: Decimal, bps: Decimal) -> Decimal | None:
-    """Return the fill price of a limit order if the quote crosses its limit, else `None`."""
-    slipped = _fill_price(side, quote, bps)
-    if side is Side.BUY:
-        return min(limit, slipped) if quote <= limit else None
-    return max(limit, slipped) if quote >= limit else None
-
-
-def _cost(qty: Decimal, price: Decimal) -> Decimal:
-    return cents_up(qty * price)
-
-
-def _proceeds(qty: Decimal, price: Decimal) -> Decimal:
-    return cents_down(qty * price)
 
 
 def _money(amount: Decimal) -> str:

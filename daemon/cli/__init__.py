@@ -23,6 +23,7 @@ import typer
 import typer.core
 
 from daemon.cli.audit_cmd import audit_app
+from daemon.cli.backtest_cmd import backtest
 from daemon.cli.check_cmd import check
 from daemon.cli.config_cmd import config_app
 from daemon.cli.control_cmd import kill, resume, status
@@ -112,6 +113,7 @@ def _flags_take_no_value() -> None:
 
 _flags_take_no_value()
 app.command()(plan)
+app.command()(backtest)
 app.command()(run)
 app.command()(status)
 app.command()(kill)

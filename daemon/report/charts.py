@@ -4,7 +4,15 @@ as text (`svg.fonttype = none`) in a font stack every system has, nothing fetche
 
 from __future__ import annotations
 
-__all__ = ["allocation_chart", "drift_chart", "drift_span", "growth_chart"]
+__all__ = [
+    "allocation_chart",
+    "date_axis",
+    "drift_chart",
+    "drift_span",
+    "figure",
+    "figure_svg",
+    "growth_chart",
+]
 
 import io
 import re
@@ -200,3 +208,19 @@ def _growth_line(
     days: list[date] = [points[0].day, *index.index]
     values = [0.0, *((index.to_numpy() - 1.0) * 100)]
     axes.plot(days, values, color=color, linewidth=width, label=label)
+
+
+def figure(width: float, height: float) -> Any:
+    """A figure in the report's style, for charts drawn elsewhere (the backtest's page):
+    `with figure(w, h) as fig: ...; return figure_svg(fig, label)`."""
+    return _figure(width, height)
+
+
+def figure_svg(fig: Any, label: str) -> str:
+    """Return a figure as the report's inline SVG."""
+    return _svg(fig, label)
+
+
+def date_axis(axes: Any) -> None:
+    """Label a date axis the report's way."""
+    _date_axis(axes)

@@ -1,0 +1,746 @@
+"""Run one account's configuration over the rows of a price file, day by day.
+
+Each row is a trading day and everything happens at its close. On a cycle day the account's
+strategy gives targets (from a context whose history ends at the previous close), the live
+cycle's `DecisionInput` is built by `daemon.config.policy.decision_input` and `decide` makes
+the one decision; the approved orders fill at the close with the simulated broker's slippage
+and commission (`daemon.core.fills`), sells first, then buys sized to the cash the sells left
+(`daemon.core.sizing`). A taxable account keeps its lots in an in-memory ledger
+(`daemon.core.tax.engine.replay_trades`), which the next decision's tax step reads.
+
+Days on which nothing can trigger are skipped without calling `decide`: the targets did not
+change, no cash flow or dividend arrived, and a numpy scan over the price rows shows every
+weight inside its band with room to spare and too little spare cash for a trade
+(`quiet_days`). `skip=False` calls `decide` on every cycle day; both give the same result
+(tests/unit/test_backtest_engine.py checks it on random markets). docs/backtest.md has the
+semantics.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BacktestHalted", "BacktestResult", "BacktestSpec", "Fill", "run_backtest"]
+
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from daemon.backtest.errors import BacktestInputError
+from daemon.backtest.flows import Dividend, monthly_days
+from daemon.backtest.prices import PriceTable
+from daemon.config.policy import alternate_symbols, decision_input
+from daemon.core import fills
+from daemon.core.decide import CycleState, Decision, Hold, TaxInputs, decide
+from daemon.core.domain import CASH, AccountSnapshot, AccountType, Position, Quote, Side
+from daemon.core.money import cents_down
+from daemon.core.planner import PlannedOrder, PlanningPolicy
+from daemon.core.progress import Progress, no_progress
+from daemon.core.schedule import Days, Session, parse_schedule
+from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
+from daemon.core.tax.engine import TaxBook, replay_trades
+from daemon.core.tax.types import LotMethod, LotPick, RealizedSale, TaxPolicy, Trade
+from daemon.store.tax_ledger import tax_policy
+
+if TYPE_CHECKING:
+    from daemon.config.settings import Settings
+    from strategies.base import Strategy
+    from strategies.history import CloseHistory
+
+CALENDARS = ("schedule", "daily", "weekly", "monthly", "quarterly", "yearly")
+_ZERO = Decimal(0)
+_QTY_STEP = Decimal(1).scaleb(-9)  # the sim's smallest quantity (notional buys)
+_MARGIN = 1e-9
+"""How far inside its band (in weight units) a holding must be for the scan to skip its day;
+the planner itself allows `BAND_TOLERANCE` outside, so the two never disagree on float noise."""
+
+
+class BacktestHalted(Exception):
+    """A risk limit that halts a live account tripped on a backtest day."""
+
+
+@dataclass(frozen=True, slots=True)
+class CostRules:
+    """The simulated broker's fill rules for the account (its `broker_settings`)."""
+
+    slippage_bps: Decimal = _ZERO
+    commission_per_order: Decimal = _ZERO
+    commission_per_share: Decimal = _ZERO
+    market_buy_hold: Decimal = _ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestSpec:
+    """One backtest: the configuration, the account, the prices and the options."""
+
+    settings: Settings
+    account: str
+    strategy: Strategy
+    prices: PriceTable
+    start: date | None = None
+    end: date | None = None
+    cash: Decimal = Decimal(1_000_000)
+    contribute: Decimal = _ZERO
+    withdraw: Decimal = _ZERO
+    dividends: tuple[Dividend, ...] = ()
+    calendar: str = "schedule"
+    benchmark: str | None = None
+    costs: CostRules = CostRules()
+    skip: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    day: date
+    symbol: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    commission: Decimal
+    harvest: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """What happened, day by day."""
+
+    days: tuple[date, ...]
+    nav: tuple[Decimal, ...]
+    flows: tuple[Decimal, ...]
+    """External cash per day: contributions positive, withdrawals negative (dividends are
+    income, not flows)."""
+    fills: tuple[Fill, ...]
+    rebalances: tuple[date, ...]
+    symbols: tuple[str, ...]
+    weights: NDArray[np.float64]
+    """Each symbol's weight of the account after each day's trading (days x symbols)."""
+    targets: NDArray[np.float64]
+    bands: NDArray[np.float64]
+    """Each symbol's band half-width around its target on each day (days x symbols)."""
+    closes: NDArray[np.float64]
+    benchmark: tuple[float, ...] | None
+    dividends: Decimal
+    dividends_by_year: Mapping[int, Decimal]
+    withdrawal_shortfall: Decimal
+    sales: tuple[RealizedSale, ...]
+    """The ledger's realized sales, taxable accounts only."""
+    harvest_ids: frozenset[str]
+    decide_calls: int
+    account_type: AccountType
+
+
+@dataclass
+class _State:
+    """The account between days, and what the scan last proved."""
+
+    cash: Decimal
+    qty: dict[str, Decimal] = field(default_factory=dict)
+    moved: bool = True
+    """Quantities changed since the last row of `held`."""
+    trades: list[Trade] = field(default_factory=list)
+    book: TaxBook | None = None
+    booked: int = -1
+    targets: Mapping[str, Decimal] | None = None
+    target_row: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    band_row: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    quiet: NDArray[np.bool_] | None = None
+    """Per day from `quiet_from`: nothing can trigger (None: not scanned since a change)."""
+    quiet_from: int = 0
+
+
+@dataclass
+class _Tally:
+    """What the days produced."""
+
+    held: NDArray[np.float64]
+    targets: NDArray[np.float64]
+    bands: NDArray[np.float64]
+    nav: list[Decimal] = field(default_factory=list)
+    flows: list[Decimal] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    rebalances: list[date] = field(default_factory=list)
+    dividends_by_year: dict[int, Decimal] = field(default_factory=dict)
+    shortfall: Decimal = _ZERO
+    harvest_ids: set[str] = field(default_factory=set)
+
+
+def run_backtest(spec: BacktestSpec, *, progress: Progress = no_progress) -> BacktestResult:
+    """Run `spec`; raise `BacktestInputError` (bad input), `DataError`/`StrategyError` (the
+    decision step refused the input) or `BacktestHalted`."""
+    return _Run(spec).run(progress)
+
+
+class _Run:
+    def __init__(self, spec: BacktestSpec) -> None:
+        self.spec = spec
+        settings, name = spec.settings, spec.account
+        self.account = settings.account(name)
+        table = spec.prices
+        self.lo, self.hi = table.span(spec.start, spec.end)
+        self.days = table.days[self.lo : self.hi]
+        universe = set(spec.strategy.universe())
+        self.alternates = alternate_symbols(self.account)
+        self.symbols = tuple(sorted((universe | self.alternates) - {CASH}))
+        table.require(universe, self.lo, self.hi, why=f"account {name}'s strategy targets it")
+        table.require(
+            self.alternates - universe,
+            self.lo,
+            self.hi,
+            why=f"account {name} names it as a tax alternate",
+        )
+        if spec.benchmark is not None:
+            table.require({spec.benchmark}, self.lo, self.hi, why="it is the --benchmark")
+        self.matrix = table.matrix(self.symbols, self.lo, self.hi)
+        cols = [table.column(s) for s in self.symbols]
+        self.decimals: list[tuple[Decimal, ...]] = [
+            tuple(table.closes[i][j] or _ZERO for j in cols) for i in range(self.lo, self.hi)
+        ]
+        self.taxable = self.account.type is AccountType.TAXABLE
+        self.policy: TaxPolicy = tax_policy(settings)
+        self.cycle_days = _cycle_days(table, self.lo, self.hi, spec.calendar, self.account.schedule)
+        self.flow_days = (
+            monthly_days(self.days) if (spec.contribute or spec.withdraw) else frozenset()
+        )
+        self.paid = _dividends_by_row(spec.dividends, self.days, table)
+        self.history = _history_source(spec.strategy, table)
+        harvesting = self.taxable and self.account.tax.harvest.enabled
+        # Harvesting sells on a loss, which no band scan can rule out: decide every cycle day.
+        self.skip = spec.skip and not harvesting
+        self.decide_calls = 0
+
+    def run(self, progress: Progress) -> BacktestResult:
+        spec, n, k = self.spec, len(self.days), len(self.symbols)
+        state = _State(cash=spec.cash)
+        tally = _Tally(held=np.zeros((n, k)), targets=np.zeros((n, k)), bands=np.zeros((n, k)))
+        row = np.zeros(k)
+        for i in range(n):
+            self._day(i, state, tally)
+            if state.moved:
+                row = np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols])
+                state.moved = False
+            tally.held[i] = row
+            tally.targets[i] = state.target_row
+            tally.bands[i] = state.band_row
+            progress(i + 1, n)
+        navs = np.array([float(v) for v in tally.nav])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weights = np.where(navs[:, None] > 0, tally.held * self.matrix / navs[:, None], 0.0)
+        sales: tuple[RealizedSale, ...] = ()
+        if self.taxable and state.trades:
+            sales = tuple(s for s in self._book(state).sales if s.taxable)
+        bench = None
+        if spec.benchmark is not None:
+            j = spec.prices.column(spec.benchmark)
+            bench = tuple(float(spec.prices.closes[r][j] or 0) for r in range(self.lo, self.hi))
+        return BacktestResult(
+            days=self.days,
+            nav=tuple(tally.nav),
+            flows=tuple(tally.flows),
+            fills=tuple(tally.fills),
+            rebalances=tuple(tally.rebalances),
+            symbols=self.symbols,
+            weights=weights,
+            targets=tally.targets,
+            bands=tally.bands,
+            closes=self.matrix,
+            benchmark=bench,
+            dividends=sum(tally.dividends_by_year.values(), _ZERO),
+            dividends_by_year=MappingProxyType(dict(tally.dividends_by_year)),
+            withdrawal_shortfall=tally.shortfall,
+            sales=sales,
+            harvest_ids=frozenset(tally.harvest_ids),
+            decide_calls=self.decide_calls,
+            account_type=self.account.type,
+        )
+
+    def _day(self, i: int, state: _State, tally: _Tally) -> None:
+        """Dividends, the month's flow, the cycle (when due and not provably quiet), the
+        withdrawal, then the day's value at its close."""
+        spec, day = self.spec, self.days[i]
+        paid = self._pay_dividends(i, state)
+        if paid:
+            tally.dividends_by_year[day.year] = tally.dividends_by_year.get(day.year, _ZERO) + paid
+            state.quiet = None
+        flow = withdrawal = _ZERO
+        if i in self.flow_days:
+            state.cash += spec.contribute
+            flow += spec.contribute
+            withdrawal = spec.withdraw
+            state.quiet = None
+        if i == 0 or i in self.cycle_days or i in self.flow_days:
+            targets = self._targets(i, state)
+            if targets != state.targets:
+                state.targets = targets
+                state.target_row, state.band_row = self._target_rows(targets)
+                state.quiet = None
+            if not self._is_quiet(i, state, targets, withdrawal):
+                traded = self._decide(i, state, targets, withdrawal, tally)
+                state.quiet = None
+                if traded and i != 0:
+                    tally.rebalances.append(day)
+        if withdrawal:
+            taken = min(withdrawal, max(state.cash, _ZERO))
+            tally.shortfall += withdrawal - taken
+            state.cash -= taken
+            flow -= taken
+            state.quiet = None
+        prices = self.decimals[i]
+        value = state.cash
+        for j, symbol in enumerate(self.symbols):
+            qty = state.qty.get(symbol)
+            if qty:
+                value += qty * prices[j]
+        tally.nav.append(value)
+        tally.flows.append(flow)
+
+    def _is_quiet(
+        self, i: int, state: _State, targets: Mapping[str, Decimal], withdrawal: Decimal
+    ) -> bool:
+        """Tell whether the scan proves `decide` would order nothing on day `i`."""
+        if not self.skip or i == 0 or withdrawal:
+            return False
+        if state.quiet is None:
+            state.quiet = self._quiet(i, state, targets)
+            state.quiet_from = i
+        return bool(state.quiet[i - state.quiet_from])
+
+    # -- one day ---------------------------------------------------------------------------
+
+    def _pay_dividends(self, i: int, state: _State) -> Decimal:
+        total = _ZERO
+        for dividend in self.paid.get(i, ()):
+            qty = state.qty.get(dividend.symbol, _ZERO)
+            if qty > 0:
+                total += cents_down(qty * dividend.per_share)
+        state.cash += total
+        return total
+
+    def _targets(self, i: int, state: _State) -> Mapping[str, Decimal]:
+        from strategies.base import StrategyContext
+
+        spec = self.spec
+        day = self.days[i]
+        prices = {s: self.decimals[i][j] for j, s in enumerate(self.symbols)}
+        context = StrategyContext(
+            trading_day=day,
+            account=spec.account,
+            account_type=self.account.type,
+            cash=state.cash,
+            holdings=MappingProxyType({s: q for s, q in state.qty.items() if q}),
+            prices=MappingProxyType(prices),
+            history=self.history(self.lo + i),
+            history_expected_through=spec.prices.days[self.lo + i - 1] if self.lo + i else None,
+        )
+        return spec.strategy.targets(context)
+
+    def _decide(
+        self,
+        i: int,
+        state: _State,
+        targets: Mapping[str, Decimal],
+        withdrawal: Decimal,
+        tally: _Tally,
+    ) -> bool:
+        spec, day = self.spec, self.days[i]
+        now = _close_time(day)
+        previous = self.decimals[i - 1] if i else None
+        quotes = {
+            s: Quote(
+                symbol=s,
+                price=self.decimals[i][j],
+                as_of=now,
+                source="backtest",
+                previous_close=previous[j] if previous is not None else None,
+            )
+            for j, s in enumerate(self.symbols)
+        }
+        snapshot = AccountSnapshot(
+            account=spec.account,
+            as_of=now,
+            cash=state.cash,
+            positions=tuple(Position(s, q) for s, q in sorted(state.qty.items()) if q),
+            quotes=MappingProxyType(quotes),
+        )
+        given = decision_input(
+            spec.settings,
+            spec.account,
+            snapshot=snapshot,
+            targets=targets,
+            state=CycleState(),
+            tax=TaxInputs(
+                book=self._book(state),
+                today=day,
+                settings=self.account.tax,
+                identical=self.policy.identical,
+            ),
+            now=now,
+            submit=True,
+            withdrawal=withdrawal,
+        )
+        self.decide_calls += 1
+        decision = decide(given)
+        if decision.tripped is not None:
+            tripped = decision.tripped
+            raise BacktestHalted(
+                f"on {day} the pre-trade check {tripped.check} refused {tripped.side} "
+                f"{tripped.symbol} ({tripped.reason}), which halts a live account; the "
+                "backtest stops there. Raise the limit in [risk] if the account really trades "
+                "like this"
+            )
+        # The mode gate (dry-run, paper, live) does not apply: a backtest always "sends".
+        approved = decision.review.approved if decision.hold in (None, Hold.DRY_RUN) else ()
+        if not approved:
+            return False
+        return self._fill(i, state, decision, approved, given.planning, given.terms, tally)
+
+    def _fill(
+        self,
+        i: int,
+        state: _State,
+        decision: Decision,
+        approved: Sequence[PlannedOrder],
+        planning: PlanningPolicy,
+        terms: OrderTerms,
+        tally: _Tally,
+    ) -> bool:
+        day, costs = self.days[i], self.spec.costs
+        column = {s: j for j, s in enumerate(self.symbols)}
+        specific = self.account.tax.lot_method == LotMethod.SPECIFIC.value
+        traded = False
+        seq = 0
+        for order in (o for o in approved if o.side is Side.SELL):
+            close = self.decimals[i][column[order.symbol]]
+            price = _price(order, close, terms, costs)
+            qty = min(order.qty, state.qty.get(order.symbol, _ZERO))
+            if price is None or qty <= 0:
+                continue
+            fee = fills.commission(
+                costs.commission_per_order, costs.commission_per_share, qty, first_fill=True
+            )
+            got = fills.proceeds(qty, price) - fee
+            state.cash += got
+            state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) - qty
+            seq += 1
+            trade_id = f"{day.isoformat()}-{seq}"
+            harvest = order.symbol in decision.taxed.harvest
+            if harvest:
+                tally.harvest_ids.add(trade_id)
+            self._record(
+                state,
+                trade_id,
+                day,
+                order.symbol,
+                Side.SELL,
+                qty,
+                got,
+                decision.taxed.lots.get(order.symbol, ()) if specific else (),
+            )
+            tally.fills.append(Fill(day, order.symbol, Side.SELL, qty, price, fee, harvest))
+            traded = True
+        spendable = state.cash - terms.cash_buffer
+        for order in (o for o in approved if o.side is Side.BUY):
+            close = self.decimals[i][column[order.symbol]]
+            price = _price(order, close, terms, costs)
+            if price is None:
+                continue
+            increment = planning.increment_for(order.symbol)
+            fee_bound = fills.commission(
+                costs.commission_per_order, costs.commission_per_share, order.qty, first_fill=True
+            )
+            sized = size_buy(
+                order, price, spendable - fee_bound, terms, increment, hold=costs.market_buy_hold
+            )
+            if sized is None:
+                continue
+            in_dollars = terms.notional_buys and increment < 1
+            qty = sized.qty
+            if in_dollars:
+                qty = (notional_amount(sized) / price).quantize(_QTY_STEP, ROUND_FLOOR)
+            fee = fills.commission(
+                costs.commission_per_order, costs.commission_per_share, qty, first_fill=True
+            )
+            paid = fills.cost(qty, price) + fee
+            if qty <= 0 or paid > state.cash:
+                continue
+            spendable -= (
+                buy_cost_bound(
+                    sized,
+                    price,
+                    limit=limit_price(sized, terms),
+                    notional=notional_amount(sized) if in_dollars else None,
+                    hold=costs.market_buy_hold,
+                )
+                + fee
+            )
+            state.cash -= paid
+            state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) + qty
+            seq += 1
+            self._record(
+                state, f"{day.isoformat()}-{seq}", day, order.symbol, Side.BUY, qty, paid, ()
+            )
+            tally.fills.append(Fill(day, order.symbol, Side.BUY, qty, price, fee))
+            traded = True
+        for symbol in [s for s, q in state.qty.items() if q == 0]:
+            del state.qty[symbol]
+        state.moved = state.moved or traded
+        return traded
+
+    def _record(
+        self,
+        state: _State,
+        trade_id: str,
+        day: date,
+        symbol: str,
+        side: Side,
+        qty: Decimal,
+        amount: Decimal,
+        lots: Sequence[LotPick],
+    ) -> None:
+        if not self.taxable:
+            return
+        state.trades.append(
+            Trade(
+                id=trade_id,
+                date=day,
+                account=self.spec.account,
+                account_type=self.account.type,
+                symbol=symbol,
+                side=side,
+                qty=qty,
+                amount=amount,
+                lots=tuple(lots),
+            )
+        )
+
+    def _book(self, state: _State) -> TaxBook:
+        """The ledger replayed once per new trade list (an IRA keeps none: nothing is taxed)."""
+        if state.book is None or state.booked != len(state.trades):
+            state.book = replay_trades(state.trades, self.policy)
+            state.booked = len(state.trades)
+        return state.book
+
+    # -- the scan --------------------------------------------------------------------------
+
+    def _target_rows(
+        self, targets: Mapping[str, Decimal]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        bands = self.account.bands
+        target_row = np.array([float(targets.get(s, _ZERO)) for s in self.symbols])
+        half = np.empty(len(self.symbols))
+        for j, symbol in enumerate(self.symbols):
+            band = bands.overrides.get(symbol, bands)
+            widths = [np.inf]
+            if band.absolute_pp is not None:
+                widths.append(float(band.absolute_pp) / 100.0)
+            if band.relative is not None:
+                widths.append(float(band.relative) * target_row[j])
+            half[j] = min(widths)
+        return target_row, half
+
+    def _quiet(self, i: int, state: _State, targets: Mapping[str, Decimal]) -> NDArray[np.bool_]:
+        """Return, for days i.. with today's holdings and targets, whether `decide` provably
+        orders nothing (see `quiet_days`)."""
+        policy = self.account.policy
+        return quiet_days(
+            self.matrix[i:],
+            np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols]),
+            cash=float(state.cash),
+            targets=np.array([float(targets.get(s, _ZERO)) for s in self.symbols]),
+            cash_target=float(targets.get(CASH, _ZERO)),
+            absolute=self._band_arrays()[0],
+            relative=self._band_arrays()[1],
+            cash_buffer=float(policy.cash_buffer),
+            min_trade=float(policy.min_trade_notional),
+            increments=np.array([float(self._increment(s)) for s in self.symbols]),
+            unmanaged=any(
+                q and s not in targets and s not in policy.keep for s, q in state.qty.items()
+            )
+            or any(s in policy.keep for s, q in state.qty.items() if q)
+            or set(targets) - {CASH} - set(self.symbols) != set(),
+        )
+
+    def _band_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        bands = self.account.bands
+        absolute = np.full(len(self.symbols), np.inf)
+        relative = np.full(len(self.symbols), np.inf)
+        for j, symbol in enumerate(self.symbols):
+            band = bands.overrides.get(symbol, bands)
+            if band.absolute_pp is not None:
+                absolute[j] = float(band.absolute_pp) / 100.0
+            if band.relative is not None:
+                relative[j] = float(band.relative)
+        return absolute, relative
+
+    def _increment(self, symbol: str) -> Decimal:
+        policy = self.account.policy
+        if policy.fractional or symbol in policy.fractional_symbols:
+            return policy.fractional_increment
+        return Decimal(1)
+
+
+def quiet_days(
+    closes: NDArray[np.float64],
+    qty: NDArray[np.float64],
+    *,
+    cash: float,
+    targets: NDArray[np.float64],
+    cash_target: float,
+    absolute: NDArray[np.float64],
+    relative: NDArray[np.float64],
+    cash_buffer: float,
+    min_trade: float,
+    increments: NDArray[np.float64],
+    unmanaged: bool,
+) -> NDArray[np.bool_]:
+    """Return, per row of `closes`, whether the planner provably plans no order.
+
+    Mirrors the planner's triggers (`daemon.core.planner.planner`) conservatively: with no
+    withdrawal, phase A sells only for cash below the buffer and buys only with cash above
+    its target C* = max(w_cash x N, buffer), and no buy fits in less than the larger of the
+    minimum trade and the cheapest increment; phase B runs only when a weight is outside its
+    band around the effective target (the targets scaled when the buffer raises C*). A day is
+    quiet when cash is at least the buffer, the spare cash buys nothing, and every weight is
+    inside its band by `_MARGIN`. Anything else (a held symbol outside the targets, a `keep`
+    holding, a zero-width band) is not quiet: `decide` looks at it.
+    """
+    days = closes.shape[0]
+    if unmanaged or cash < cash_buffer:
+        return np.zeros(days, dtype=bool)
+    values = closes * qty
+    nav = cash + values.sum(axis=1)
+    c_star = np.maximum(cash_target * nav, cash_buffer)
+    spare = cash - c_star
+    cheapest = np.where(targets > 0, increments * closes, np.inf).min(axis=1, initial=np.inf)
+    threshold = np.maximum(min_trade, cheapest)
+    cash_quiet = spare < threshold * (1 - 1e-9) - 1e-6
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(cash_target < 1, (1 - c_star / nav) / (1 - cash_target), 0.0)
+        effective = targets[None, :] * scale[:, None]
+        weights = values / nav[:, None]
+    half = np.minimum(absolute[None, :], relative[None, :] * effective)
+    low = np.maximum(effective - half, 0.0)
+    high = effective + half
+    inside = ((weights >= low + _MARGIN) | (low <= 0)) & (weights <= high - _MARGIN)
+    inside |= (targets[None, :] <= 0) & (qty[None, :] <= 0)
+    quiet: NDArray[np.bool_] = cash_quiet & inside.all(axis=1) & (nav > 0)
+    return quiet
+
+
+# -- calendar, dividends, history ----------------------------------------------------------
+
+
+def _cycle_days(
+    table: PriceTable, lo: int, hi: int, calendar: str, schedule: str
+) -> frozenset[int]:
+    """Return the row indexes (from `lo`) on which the account's cycle runs."""
+    if calendar not in CALENDARS:
+        raise BacktestInputError(f"--calendar {calendar!r} is not one of {', '.join(CALENDARS)}")
+    days = table.days
+    if calendar == "schedule":
+        spec = parse_schedule(schedule)
+        if spec.days is Days.TRADING:
+            return frozenset(range(hi - lo))
+        found = set()
+        for r in range(lo, hi):
+            after = days[r + 1] if r + 1 < len(days) else _next_weekday(days[r])
+            session = Session(
+                day=days[r],
+                open=_close_time(days[r]),
+                close=_close_time(days[r]),
+                previous_day=days[r - 1] if r else None,
+                next_day=after,
+            )
+            if spec.runs_on(session):
+                found.add(r - lo)
+        return frozenset(found)
+    if calendar == "daily":
+        return frozenset(range(hi - lo))
+    return frozenset(
+        r - lo
+        for r in range(lo, hi)
+        if r == 0 or _period(calendar, days[r]) != _period(calendar, days[r - 1])
+    )
+
+
+def _period(calendar: str, day: date) -> tuple[int, int]:
+    """The week, month, quarter or year `day` falls in."""
+    if calendar == "weekly":
+        year, week, _ = day.isocalendar()
+        return year, week
+    if calendar == "monthly":
+        return day.year, day.month
+    if calendar == "quarterly":
+        return day.year, (day.month - 1) // 3
+    return day.year, 0
+
+
+def _next_weekday(day: date) -> date:
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def _dividends_by_row(
+    dividends: Sequence[Dividend], days: Sequence[date], table: PriceTable
+) -> dict[int, list[Dividend]]:
+    """Return the dividends paid on each row: on its date, or the next row after it."""
+    paid: dict[int, list[Dividend]] = {}
+    for dividend in dividends:
+        if dividend.symbol not in table.symbols:
+            raise BacktestInputError(
+                f"dividends file: row {dividend.row} names {dividend.symbol}, which the price "
+                f"file {table.path} has no column for; remove the row or add the column"
+            )
+        i = bisect_left(days, dividend.day)
+        if 0 < i < len(days) or (i == 0 and days[0] == dividend.day):
+            paid.setdefault(i, []).append(dividend)
+    return paid
+
+
+def _history_source(strategy: Strategy, table: PriceTable) -> Callable[[int], CloseHistory]:
+    """Return `history(row)`: the closes a look-back strategy reads, through the row before."""
+    from strategies.base import ReadsHistory
+    from strategies.history import CloseHistory, empty_history
+
+    if not isinstance(strategy, ReadsHistory):
+        empty = empty_history()
+        return lambda row: empty
+    needs = strategy.history_needs()
+    symbols = tuple(sorted(needs.symbols))
+    missing = [s for s in symbols if s not in table.symbols]
+    if missing:
+        raise BacktestInputError(
+            f"price file {table.path} has no column {missing[0]}, whose history the strategy "
+            f"reads; add a {missing[0]} column"
+        )
+    matrix = table.matrix(symbols, 0, len(table.days))
+    # A few rows over the window, so a strategy's own checks see a full window.
+    rows = needs.rows + 5
+
+    def history(row: int) -> CloseHistory:
+        first = max(0, row - rows)
+        return CloseHistory(table.days[first:row], symbols, matrix[first:row])
+
+    return history
+
+
+def _price(
+    order: PlannedOrder, close: Decimal, terms: OrderTerms, costs: CostRules
+) -> Decimal | None:
+    limit = limit_price(order, terms)
+    if limit is None:
+        return fills.fill_price(order.side, close, costs.slippage_bps)
+    return fills.limit_fill_price(order.side, close, limit, costs.slippage_bps)
+
+
+def _close_time(day: date) -> datetime:
+    """The close, 16:00 New York, as UTC (good enough for quote ages: all quotes share it)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, time(16), tzinfo=ZoneInfo("America/New_York")).astimezone(UTC)

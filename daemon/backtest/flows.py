@@ -1,0 +1,97 @@
+"""Scheduled cash flows (`--contribute`/`--withdraw AMOUNT/month`) and the dividends file.
+
+A monthly flow lands on the first trading day (row of the price file) of each calendar month
+after the backtest's first day; day 0 only receives the starting cash. Dividends come from a
+CSV `date,symbol,amount` (cash per share held at the previous close): a dividend dated on a
+day without a row is paid on the next row.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Dividend", "monthly_days", "parse_monthly", "read_dividends"]
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from daemon.backtest.errors import BacktestInputError
+
+_MONTHLY = re.compile(r"^\s*\$?([0-9][0-9_,]*(?:\.[0-9]+)?)\s*/\s*(?:month|mo|m)\s*$", re.I)
+
+
+def parse_monthly(text: str, option: str) -> Decimal:
+    """Return the amount of `AMOUNT/month` (e.g. `2000/month`); raise naming the option."""
+    match = _MONTHLY.match(text)
+    amount = None
+    if match:
+        try:
+            amount = Decimal(match.group(1).replace(",", "").replace("_", ""))
+        except InvalidOperation:
+            amount = None
+    if amount is None or not amount.is_finite() or amount <= 0:
+        raise BacktestInputError(
+            f"{option} {text!r} is not an amount per month; write it like 2000/month"
+        )
+    if amount != amount.quantize(Decimal("0.01")):
+        raise BacktestInputError(f"{option} {text!r}: give the amount in whole cents")
+    return amount
+
+
+def monthly_days(days: Sequence[date]) -> frozenset[int]:
+    """Return the indexes of the first day of each month after the first day's month."""
+    found = set()
+    for i in range(1, len(days)):
+        if (days[i].year, days[i].month) != (days[i - 1].year, days[i - 1].month):
+            found.add(i)
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Dividend:
+    day: date
+    symbol: str
+    per_share: Decimal
+    row: int
+
+
+def read_dividends(path: Path) -> tuple[Dividend, ...]:
+    """Read `date,symbol,amount` rows (amount: cash per share); raise naming file and row."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle, strict=True))
+    except FileNotFoundError as exc:
+        raise BacktestInputError(f"dividends file {path} does not exist") from exc
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise BacktestInputError(f"dividends file {path} cannot be read: {exc}") from exc
+    if not rows or [c.strip().lower() for c in rows[0]] != ["date", "symbol", "amount"]:
+        raise BacktestInputError(
+            f"{path}: row 1 must be the header date,symbol,amount (amount: cash per share)"
+        )
+    found = []
+    for number, cells in enumerate(rows[1:], 2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != 3:
+            raise BacktestInputError(f"{path}: row {number} must have 3 cells: date,symbol,amount")
+        try:
+            day = date.fromisoformat(cells[0].strip())
+        except ValueError as exc:
+            raise BacktestInputError(
+                f"{path}: row {number}: {cells[0].strip()!r} is not a date like 2024-03-05"
+            ) from exc
+        symbol = cells[1].strip()
+        try:
+            amount = Decimal(cells[2].strip())
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not symbol or not amount.is_finite() or amount <= 0:
+            raise BacktestInputError(
+                f"{path}: row {number} ({symbol or 'no symbol'}): the amount must be a "
+                f"positive cash amount per share, got {cells[2].strip()!r}"
+            )
+        found.append(Dividend(day, symbol, amount, number))
+    return tuple(sorted(found, key=lambda d: (d.day, d.symbol)))

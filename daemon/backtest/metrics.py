@@ -1,0 +1,204 @@
+"""A backtest's summary figures: returns and risk (`daemon.core.performance`), trading, taxes.
+
+Definitions (docs/backtest.md repeats them):
+
+- returns are time-weighted: day t's return is (NAV_t - flow_t) / NAV_{t-1} - 1, so
+  contributions and withdrawals are not returns; CAGR = (1 + TWR)^(365.25 / calendar days
+  from the first to the last day) - 1;
+- volatility, Sharpe and Sortino are of the daily returns, annualized with 252 days and a
+  risk-free rate of `risk_free` a year; max drawdown is the deepest fall of the TWR index;
+- turnover = (sum of traded value after day 0) / 2 / mean NAV / years: the share of the
+  account replaced per year, day 0's purchase left out;
+- realized gains by term come from the in-memory ledger's sales (after wash-sale
+  adjustments); harvested losses are the losses of sales the tax step made as harvests;
+  disallowed losses are the wash-sale disallowances;
+- taxes per calendar year: net short-term and long-term gains offset each other, a net loss
+  is carried to the next year (no $3,000 ordinary offset), and the rest is taxed at the
+  short- and long-term rates; dividends at the dividend rate (taxable accounts only);
+  after-tax value = final NAV - all those taxes (paid from outside the account, unrealized
+  gains untaxed); the after-tax CAGR is the CAGR with the growth scaled by after-tax value /
+  final NAV.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TaxRates", "compute_metrics"]
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from daemon.backtest.engine import BacktestResult
+from daemon.core.domain import AccountType
+from daemon.core.money import cents
+from daemon.core.performance import (
+    DailyPoint,
+    annualized_volatility,
+    daily_returns,
+    max_drawdown,
+    sharpe_ratio,
+    sortino_ratio,
+    time_weighted_return,
+)
+from daemon.core.tax.types import Term
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class TaxRates:
+    short_term: Decimal = Decimal("0.35")
+    long_term: Decimal = Decimal("0.15")
+    dividends: Decimal = Decimal("0.15")
+
+
+def compute_metrics(
+    result: BacktestResult,
+    *,
+    rates: TaxRates = TaxRates(),
+    risk_free: float = 0.0,
+    benchmark: str | None = None,
+) -> dict[str, Any]:
+    """Return the metrics object of the JSON output (floats rounded to 12 digits, money as
+    decimal strings), deterministic for the same result."""
+    points = [
+        DailyPoint(day, value, flow)
+        for day, value, flow in zip(result.days, result.nav, result.flows, strict=True)
+    ]
+    out: dict[str, Any] = _returns(result.days, points, risk_free)
+    out |= _trading(result)
+    out |= _taxes(result, rates, out["cagr"], out["total_return"])
+    if benchmark is not None and result.benchmark is not None:
+        # The benchmark bought with the account's first value on day 0 and held; flows left out.
+        first = result.benchmark[0]
+        bench = [
+            DailyPoint(day, cents(result.nav[0] * Decimal(repr(price / first))))
+            for day, price in zip(result.days, result.benchmark, strict=True)
+        ]
+        out["benchmark"] = {"symbol": benchmark, **_returns(result.days, bench, risk_free)}
+    return out
+
+
+def _returns(days: tuple[date, ...], points: list[DailyPoint], risk_free: float) -> dict[str, Any]:
+    returns = daily_returns(points)
+    twr = time_weighted_return(returns)
+    span = (days[-1] - days[0]).days
+    cagr = (1 + twr) ** (365.25 / span) - 1 if span > 0 and twr > -1 else None
+    drawdown = max_drawdown(returns, days[0])
+    return {
+        "start": days[0].isoformat(),
+        "end": days[-1].isoformat(),
+        "days": len(days),
+        "final_value": str(cents(points[-1].value)),
+        "total_return": _float(twr),
+        "cagr": _float(cagr),
+        "volatility": _float(annualized_volatility(returns)),
+        "max_drawdown": _float(drawdown.depth),
+        "max_drawdown_peak": drawdown.peak.isoformat() if drawdown.peak else None,
+        "max_drawdown_trough": drawdown.trough.isoformat() if drawdown.trough else None,
+        "sharpe": _float(sharpe_ratio(returns, risk_free)),
+        "sortino": _float(sortino_ratio(returns, risk_free)),
+    }
+
+
+def _trading(result: BacktestResult) -> dict[str, Any]:
+    first = result.days[0]
+    traded = sum((f.qty * f.price for f in result.fills if f.day != first), _ZERO)
+    commissions = sum((f.commission for f in result.fills), _ZERO)
+    mean_nav = float(np.mean([float(v) for v in result.nav]))
+    years = max((result.days[-1] - first).days / 365.25, 1 / 365.25)
+    contributed = sum((f for f in result.flows if f > 0), _ZERO)
+    withdrawn = -sum((f for f in result.flows if f < 0), _ZERO)
+    return {
+        "turnover": _float(float(traded) / 2 / mean_nav / years if mean_nav > 0 else None),
+        "trade_count": len(result.fills),
+        "trades_after_day0": sum(1 for f in result.fills if f.day != first),
+        "rebalance_count": len(result.rebalances),
+        "commissions": str(cents(commissions)),
+        "contributed": str(contributed),
+        "withdrawn": str(withdrawn),
+        "withdrawal_shortfall": str(result.withdrawal_shortfall),
+        "dividends": str(result.dividends),
+    }
+
+
+def _taxes(
+    result: BacktestResult, rates: TaxRates, cagr: float | None, twr: float | None
+) -> dict[str, Any]:
+    short = long = disallowed = harvested = _ZERO
+    by_year: dict[int, list[Decimal]] = {}
+    for sale in result.sales:
+        gains = by_year.setdefault(sale.trade.date.year, [_ZERO, _ZERO])
+        for piece in sale.pieces:
+            gain = piece.gain
+            if piece.term is Term.LONG:
+                long += gain
+                gains[1] += gain
+            else:
+                short += gain
+                gains[0] += gain
+            disallowed += piece.disallowed
+            if sale.id in result.harvest_ids:
+                harvested += piece.loss_before_wash
+    taxable = result.account_type is AccountType.TAXABLE
+    years = sorted(set(by_year) | (set(result.dividends_by_year) if taxable else set()))
+    carry = _ZERO
+    taxes: dict[str, str] = {}
+    total = _ZERO
+    for year in years:
+        st, lt = by_year.get(year, [_ZERO, _ZERO])
+        st, lt, carry = _net(st, lt, carry)
+        dividends = result.dividends_by_year.get(year, _ZERO) if taxable else _ZERO
+        tax = cents(st * rates.short_term + lt * rates.long_term + dividends * rates.dividends)
+        taxes[str(year)] = str(tax)
+        total += tax
+    final = result.nav[-1]
+    after = final - total
+    scale = float(after / final) if final > 0 else 0.0
+    span = (result.days[-1] - result.days[0]).days
+    after_cagr = None
+    if twr is not None and span > 0 and (1 + twr) * scale > 0:
+        after_cagr = ((1 + twr) * scale) ** (365.25 / span) - 1
+    return {
+        "realized_short_term": str(short),
+        "realized_long_term": str(long),
+        "harvested_losses": str(harvested),
+        "disallowed_losses": str(disallowed),
+        "loss_carryforward": str(-carry),
+        "taxes_by_year": taxes,
+        "taxes": str(total),
+        "tax_rates": {
+            "short_term": str(rates.short_term),
+            "long_term": str(rates.long_term),
+            "dividends": str(rates.dividends),
+        },
+        "after_tax_value": str(cents(after)),
+        "after_tax_cagr": _float(after_cagr),
+        "tax_drag": _float(
+            cagr - after_cagr if cagr is not None and after_cagr is not None else None
+        ),
+    }
+
+
+def _net(short: Decimal, long: Decimal, carry: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """Net one year's gains (a loss carried in offsets short-term first); return the taxable
+    short- and long-term gains and the loss carried out (<= 0)."""
+    short += carry
+    if short < 0 < long:
+        long, short = long + short, _ZERO
+    elif long < 0 < short:
+        short, long = short + long, _ZERO
+    if short < 0 or long < 0:
+        loss = min(short, _ZERO) + min(long, _ZERO)
+        return max(short, _ZERO), max(long, _ZERO), loss
+    return short, long, _ZERO
+
+
+def _float(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(value, 12)

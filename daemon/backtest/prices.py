@@ -1,0 +1,192 @@
+"""The backtest's price file: one row per trading day, one close per symbol, checked.
+
+The format is the simulated broker's (`adapters/sim/prices.py`): a header `date,SYM1,SYM2,...`
+then one row per trading day with an ISO date and each symbol's close as a plain decimal.
+The backtest is stricter: every row it trades on must have a close for every symbol it needs
+(an empty cell is a gap, an error naming the file, row and symbol), dates must increase and
+closes must be positive. Rows before the backtest's start only feed strategies that look
+back, which check their own window.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PriceTable", "read_prices"]
+
+import csv
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from daemon.backtest.errors import BacktestInputError
+from daemon.core.domain import CASH
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PriceTable:
+    """Closes by row: `closes[i][j]` is `symbols[j]` on `days[i]` (None: an empty cell)."""
+
+    path: Path
+    days: tuple[date, ...]
+    symbols: tuple[str, ...]
+    closes: tuple[tuple[Decimal | None, ...], ...]
+    rows: tuple[int, ...]
+    """The file's line number of each day, for errors."""
+
+    def column(self, symbol: str) -> int:
+        return self.symbols.index(symbol)
+
+    def span(self, start: date | None, end: date | None) -> tuple[int, int]:
+        """Return the rows [first, last) dated in [start, end]; raise naming the range held."""
+        first_day, last_day = self.days[0], self.days[-1]
+        held = f"{self.path} holds closes from {first_day} to {last_day}"
+        if start is not None and start > last_day:
+            raise BacktestInputError(f"--start {start} is after the last day: {held}")
+        if end is not None and end < first_day:
+            raise BacktestInputError(f"--end {end} is before the first day: {held}")
+        if start is not None and start < first_day:
+            raise BacktestInputError(
+                f"--start {start} is before the first day: {held}; start on {first_day} or later"
+            )
+        if end is not None and end > last_day:
+            raise BacktestInputError(
+                f"--end {end} is after the last day: {held}; end on {last_day} or earlier"
+            )
+        if start is not None and end is not None and end < start:
+            raise BacktestInputError(f"--end {end} is before --start {start}")
+        lo = 0 if start is None else next(i for i, d in enumerate(self.days) if d >= start)
+        hi = len(self.days)
+        if end is not None:
+            hi = next((i for i, d in enumerate(self.days) if d > end), len(self.days))
+        if hi <= lo:
+            raise BacktestInputError(
+                f"no trading day between {start} and {end}: {held}; widen the range"
+            )
+        return lo, hi
+
+    def require(self, symbols: Collection[str], lo: int, hi: int, *, why: str) -> None:
+        """Raise unless every one of `symbols` has a column and a close on rows [lo, hi)."""
+        header = ",".join(("date", *self.symbols))
+        for symbol in sorted(set(symbols) - {CASH}):
+            if symbol not in self.symbols:
+                raise BacktestInputError(
+                    f"price file {self.path} has no column {symbol}, which {why} (the header "
+                    f"is {header}); add a {symbol} column with its daily closes"
+                )
+            j = self.column(symbol)
+            for i in range(lo, hi):
+                if self.closes[i][j] is None:
+                    raise BacktestInputError(
+                        f"{self.path}: row {self.rows[i]} ({self.days[i]}), column {j + 2} "
+                        f"({symbol}): no close (a gap); {symbol} is needed because {why}; "
+                        f"fill in the close of {symbol} on {self.days[i]}, or start the "
+                        "backtest after the gap"
+                    )
+
+    def matrix(self, symbols: Sequence[str], lo: int, hi: int) -> NDArray[np.float64]:
+        """Return the closes of `symbols` on rows [lo, hi) as floats (NaN for a gap)."""
+        columns = [self.column(s) for s in symbols]
+        out = np.full((hi - lo, len(columns)), np.nan)
+        for i in range(lo, hi):
+            row = self.closes[i]
+            for k, j in enumerate(columns):
+                value = row[j]
+                if value is not None:
+                    out[i - lo, k] = float(value)
+        return out
+
+
+def read_prices(path: Path) -> PriceTable:
+    """Read a price file; raise `BacktestInputError` naming the file, row and column."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return _parse(path, csv.reader(handle, strict=True))
+    except FileNotFoundError as exc:
+        raise BacktestInputError(f"price file {path} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise BacktestInputError(f"price file {path} is a directory, not a CSV file") from exc
+    except PermissionError as exc:
+        raise BacktestInputError(f"price file {path} is not readable: permission denied") from exc
+    except UnicodeDecodeError as exc:
+        raise BacktestInputError(f"price file {path} is not UTF-8 text ({exc.reason})") from exc
+    except csv.Error as exc:
+        raise BacktestInputError(f"price file {path}: malformed CSV ({exc})") from exc
+
+
+def _parse(path: Path, reader: Any) -> PriceTable:
+    header = next(reader, None)
+    if header is None or not any(cell.strip() for cell in header):
+        raise BacktestInputError(f"price file {path} is empty; row 1 must be date,SYMBOL,...")
+    if header[0].strip().lower() != "date":
+        raise BacktestInputError(
+            f"{path}: row 1, column 1 is {header[0].strip()!r}; the header must start with "
+            "'date', then one column per symbol (date,VTI,BND,...)"
+        )
+    symbols = tuple(cell.strip() for cell in header[1:])
+    if not symbols or any(not s for s in symbols):
+        raise BacktestInputError(f"{path}: row 1 must name a symbol in every column after date")
+    if len(set(symbols)) != len(symbols):
+        twice = next(s for s in symbols if symbols.count(s) > 1)
+        raise BacktestInputError(f"{path}: row 1 names {twice} twice; keep one column each")
+    days: list[date] = []
+    rows: list[int] = []
+    closes: list[tuple[Decimal | None, ...]] = []
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        row = reader.line_num
+        if len(cells) != len(header):
+            raise BacktestInputError(
+                f"{path}: row {row} has {len(cells)} cells but the header has {len(header)}; "
+                "give every symbol a cell"
+            )
+        day = _date(path, row, cells[0])
+        if days and day <= days[-1]:
+            raise BacktestInputError(
+                f"{path}: row {row}, column 1 (date): {day} does not come after {days[-1]} "
+                f"(row {rows[-1]}); sort the rows by date, one row per trading day"
+            )
+        days.append(day)
+        rows.append(row)
+        closes.append(
+            tuple(
+                _close(path, row, column, symbol, cell)
+                for column, (symbol, cell) in enumerate(zip(symbols, cells[1:], strict=True), 2)
+            )
+        )
+    if not days:
+        raise BacktestInputError(f"price file {path} has a header but no rows of closes")
+    return PriceTable(path, tuple(days), symbols, tuple(closes), tuple(rows))
+
+
+def _date(path: Path, row: int, cell: str) -> date:
+    try:
+        return date.fromisoformat(cell.strip())
+    except ValueError as exc:
+        raise BacktestInputError(
+            f"{path}: row {row}, column 1 (date): {cell.strip()!r} is not a date like 2024-03-05"
+        ) from exc
+
+
+def _close(path: Path, row: int, column: int, symbol: str, cell: str) -> Decimal | None:
+    text = cell.strip()
+    if not text:
+        return None
+    where = f"{path}: row {row}, column {column} ({symbol})"
+    try:
+        price = Decimal(text)
+    except InvalidOperation as exc:
+        raise BacktestInputError(
+            f"{where}: {text!r} is not a number; write plain decimals like 412.37"
+        ) from exc
+    if not price.is_finite() or price <= 0:
+        raise BacktestInputError(
+            f"{where}: a close must be a positive number, got {text}; correct the close of "
+            f"{symbol} on row {row}"
+        )
+    return price

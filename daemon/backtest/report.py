@@ -1,0 +1,354 @@
+"""The backtest's HTML page: one self-contained file in the daily report's look (its
+stylesheet, its chart style, inline SVG, no script, nothing fetched).
+
+One run: growth against the benchmark, drawdown, each symbol's drift with its band, trades
+per year, the summary and the tax summary. A `--vary` sweep: every run on one growth chart,
+and the comparison table.
+"""
+
+from __future__ import annotations
+
+__all__ = ["render_report", "write_report"]
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from markupsafe import escape
+
+from daemon.core.performance import DailyPoint, daily_returns, growth_index
+from daemon.report.charts import (
+    ALERT,
+    BAND,
+    BENCH,
+    GRID,
+    LINE,
+    MUTED,
+    date_axis,
+    figure,
+    figure_svg,
+)
+from daemon.report.html import TEMPLATES
+
+if TYPE_CHECKING:
+    from daemon.backtest.runner import Run
+
+WIDTH = 12.0
+_PALETTE = [LINE, "#e07b39", "#3c9d5d", "#8e5ea2", "#c0392b", "#17a2b8", "#b7791f", "#6c757d"]
+_MAX_DRIFT_PANELS = 12
+
+
+def write_report(path: Path, account: str, runs: Sequence[Run], *, benchmark: str | None) -> None:
+    """Write the page for `runs` (one run, or a sweep) to `path`."""
+    path.write_text(render_report(account, runs, benchmark=benchmark), encoding="utf-8")
+
+
+def render_report(account: str, runs: Sequence[Run], *, benchmark: str | None) -> str:
+    """Return the page."""
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    first = runs[0].metrics
+    title = f"backtest of {account}: {first['start']} to {first['end']}"
+    parts = [
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:\">\n",
+        f"<title>trimtab · {escape(title)}</title>\n<style>\n{css}\n</style>\n</head>\n<body>\n",
+        '<header class="top"><div><div class="brand">trimtab · backtest</div>',
+        f"<h1>{escape(account)}</h1></div>",
+        f'<div class="meta small">{escape(first["start"])} to {escape(first["end"])}'
+        f" · {first['days']} trading days</div></header>\n",
+    ]
+    if len(runs) == 1:
+        parts.append(_single(runs[0], benchmark))
+    else:
+        parts.append(_sweep(runs, benchmark))
+    parts.append(
+        '<footer class="small">Closes only; every order fills at its day\'s close with the '
+        "simulated broker's slippage and commission. Taxes are computed at the rates shown, "
+        "not paid from the account. See docs/backtest.md.</footer>\n</body>\n</html>\n"
+    )
+    return "".join(parts)
+
+
+def _single(run: Run, benchmark: str | None) -> str:
+    m = run.metrics
+    result = run.result
+    cards = [
+        ("Final value", _money(m["final_value"]), f"after tax {_money(m['after_tax_value'])}"),
+        ("CAGR", _pct(m["cagr"]), f"after tax {_pct(m['after_tax_cagr'])}"),
+        ("Max drawdown", _pct(m["max_drawdown"]), f"volatility {_pct(m['volatility'])}"),
+        ("Rebalances", str(m["rebalance_count"]), f"{m['trade_count']} trades"),
+    ]
+    html = ['<section class="glance"><div class="cards">']
+    for label, big, small in cards:
+        html.append(
+            f'<div class="card"><div class="label">{escape(label)}</div>'
+            f'<div class="big">{escape(big)}</div><div class="small">{escape(small)}</div></div>'
+        )
+    html.append("</div></section>\n")
+    series = _points(result.days, result.nav, result.flows)
+    bench = _benchmark_points(run)
+    html.append(
+        _section("Growth", _growth([(run.result.days[0], "account", series)], bench, benchmark))
+    )
+    html.append(_section("Drawdown", _drawdown(series, bench)))
+    html.append(_section("Drift and bands", _drift(run)))
+    html.append(_section("Trades per year", _trades_per_year(run)))
+    html.append(_section("Summary", _summary_table(m)))
+    html.append(_section("Taxes", _tax_table(m)))
+    return "".join(html)
+
+
+def _sweep(runs: Sequence[Run], benchmark: str | None) -> str:
+    lines = []
+    for run in runs:
+        label = ", ".join(f"{k}={v}" for k, v in run.overrides) or "as configured"
+        lines.append(
+            (run.result.days[0], label, _points(run.result.days, run.result.nav, run.result.flows))
+        )
+    chart = _growth(lines, _benchmark_points(runs[0]), benchmark)
+    keys = [k for k, _ in runs[0].overrides]
+    head = "".join(f"<th>{escape(k)}</th>" for k in keys) + "".join(
+        f"<th>{escape(label)}</th>" for label, _ in _COMPARED
+    )
+    rows = []
+    for run in runs:
+        cells = "".join(f"<td>{escape(str(v))}</td>" for _, v in run.overrides)
+        cells += "".join(
+            f'<td class="n">{escape(_shown(run.metrics, f))}</td>' for _, f in _COMPARED
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    table = (
+        f'<div class="scroll"><table class="num"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    return _section("Growth of every run", chart) + _section("Comparison", table)
+
+
+def _section(title: str, body: str) -> str:
+    return f"<section><h2>{escape(title)}</h2>{body}</section>\n"
+
+
+def _points(
+    days: Sequence[date], values: Sequence[Decimal], flows: Sequence[Decimal]
+) -> list[DailyPoint]:
+    return [DailyPoint(d, v, f) for d, v, f in zip(days, values, flows, strict=True)]
+
+
+def _benchmark_points(run: Run) -> list[DailyPoint]:
+    closes = run.result.benchmark
+    if closes is None:
+        return []
+    return [DailyPoint(d, Decimal(repr(c))) for d, c in zip(run.result.days, closes, strict=True)]
+
+
+def _growth(
+    lines: Sequence[tuple[date, str, list[DailyPoint]]], bench: list[DailyPoint], name: str | None
+) -> str:
+    with figure(WIDTH, 3.2) as fig:
+        axes = fig.add_subplot()
+        for n, (_, label, points) in enumerate(lines):
+            days, values = _index(points)
+            axes.plot(days, values, color=_PALETTE[n % len(_PALETTE)], linewidth=1.6, label=label)
+        if bench:
+            days, values = _index(bench)
+            axes.plot(days, values, color=BENCH, linewidth=1.2, label=f"{name} (benchmark)")
+        axes.axhline(0, color=MUTED, linewidth=0.6)
+        axes.yaxis.grid(True, color=GRID, linewidth=0.6)
+        axes.set_ylabel("% since start (time-weighted)")
+        axes.legend(frameon=False, loc="upper left", fontsize=8)
+        date_axis(axes)
+        return _chart(figure_svg(fig, "Time-weighted growth since the first day"))
+
+
+def _index(points: list[DailyPoint]) -> tuple[list[date], list[float]]:
+    index = growth_index(daily_returns(points))
+    return [points[0].day, *index.index], [0.0, *((index.to_numpy() - 1.0) * 100)]
+
+
+def _drawdown(series: list[DailyPoint], bench: list[DailyPoint]) -> str:
+    with figure(WIDTH, 2.2) as fig:
+        axes = fig.add_subplot()
+        for points, color, label in ((series, LINE, "account"), (bench, BENCH, "benchmark")):
+            if len(points) < 2:
+                continue
+            days, values = _index(points)
+            levels = 1 + np.array(values) / 100
+            falls = (levels / np.maximum.accumulate(levels) - 1) * 100
+            axes.fill_between(
+                days, falls, 0, color=color, alpha=0.25 if color == LINE else 0.12, linewidth=0
+            )
+            axes.plot(days, falls, color=color, linewidth=1.0, label=label)
+        axes.yaxis.grid(True, color=GRID, linewidth=0.6)
+        axes.set_ylabel("% below the peak")
+        axes.legend(frameon=False, loc="lower left", fontsize=8)
+        date_axis(axes)
+        return _chart(figure_svg(fig, "Drawdown from the running peak"))
+
+
+def _drift(run: Run) -> str:
+    result = run.result
+    held = [
+        j
+        for j in range(len(result.symbols))
+        if result.targets[:, j].any() or result.weights[:, j].any()
+    ]
+    held = held[:_MAX_DRIFT_PANELS]
+    if not held:
+        return '<p class="empty">Nothing was held.</p>'
+    with figure(WIDTH, 1.0 * len(held) + 0.6) as fig:
+        panels = fig.subplots(len(held), 1, sharex=True, squeeze=False)[:, 0]
+        days = list(result.days)
+        for axes, j in zip(panels, held, strict=True):
+            target = result.targets[:, j]
+            half = result.bands[:, j]
+            drift = (result.weights[:, j] - target) * 100
+            low = (np.maximum(target - half, 0) - target) * 100
+            high = half * 100
+            axes.fill_between(days, low, high, color=BAND, linewidth=0, step="mid")
+            axes.axhline(0, color=MUTED, linewidth=0.6)
+            axes.plot(days, drift, color=LINE, linewidth=1.0)
+            out = (drift < low - 1e-7) | (drift > high + 1e-7)
+            if out.any():
+                axes.plot(np.array(days)[out], drift[out], ".", color=ALERT, markersize=2.5)
+            axes.set_ylabel(result.symbols[j], rotation=0, ha="right", va="center")
+            axes.yaxis.grid(True, color=GRID, linewidth=0.6)
+            finite = np.isfinite(high)
+            span = max(
+                float(np.nanmax(np.abs(drift))) if len(drift) else 1.0,
+                float(high[finite].max()) if finite.any() else 1.0,
+                0.5,
+            )
+            axes.set_ylim(-span * 1.1, span * 1.1)
+        panels[-1].set_xlabel(
+            "drift from target in percentage points after each day's trades "
+            "(shade: band; red: outside it)"
+        )
+        date_axis(panels[-1])
+        return _chart(figure_svg(fig, "Drift from target with bands"))
+
+
+def _trades_per_year(run: Run) -> str:
+    counts: dict[int, int] = {}
+    for fill in run.result.fills:
+        counts[fill.day.year] = counts.get(fill.day.year, 0) + 1
+    years = list(range(run.result.days[0].year, run.result.days[-1].year + 1))
+    with figure(WIDTH, 2.0) as fig:
+        axes = fig.add_subplot()
+        axes.bar([str(y) for y in years], [counts.get(y, 0) for y in years], color=LINE)
+        axes.yaxis.grid(True, color=GRID, linewidth=0.6)
+        axes.set_axisbelow(True)
+        axes.set_ylabel("trades (day 0 included)")
+        return _chart(figure_svg(fig, "Trades per year"))
+
+
+def _chart(svg: str) -> str:
+    return f'<figure class="chart">{svg}</figure>'
+
+
+_COMPARED = [
+    ("CAGR", "cagr"),
+    ("volatility", "volatility"),
+    ("max DD", "max_drawdown"),
+    ("Sharpe", "sharpe"),
+    ("turnover", "turnover"),
+    ("trades", "trade_count"),
+    ("rebalances", "rebalance_count"),
+    ("taxes", "taxes"),
+    ("after-tax CAGR", "after_tax_cagr"),
+]
+_PERCENT = {
+    "cagr",
+    "volatility",
+    "max_drawdown",
+    "turnover",
+    "after_tax_cagr",
+    "total_return",
+    "tax_drag",
+}
+
+
+def _summary_table(m: dict[str, Any]) -> str:
+    bench = m.get("benchmark")
+    rows = [
+        ("total return (time-weighted)", "total_return"),
+        ("CAGR", "cagr"),
+        ("volatility", "volatility"),
+        ("max drawdown", "max_drawdown"),
+        ("Sharpe", "sharpe"),
+        ("Sortino", "sortino"),
+        ("turnover a year", "turnover"),
+        ("trades", "trade_count"),
+        ("rebalances", "rebalance_count"),
+        ("commissions", "commissions"),
+        ("dividends", "dividends"),
+        ("contributed", "contributed"),
+        ("withdrawn", "withdrawn"),
+    ]
+    head = "<th></th><th>account</th>" + (f"<th>{escape(bench['symbol'])}</th>" if bench else "")
+    body = []
+    for label, key in rows:
+        cells = f"<th>{escape(label)}</th><td>{escape(_shown(m, key))}</td>"
+        if bench:
+            cells += f"<td>{escape(_shown(bench, key)) if key in bench else ''}</td>"
+        body.append(f"<tr>{cells}</tr>")
+    return (
+        f'<table class="num"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+
+
+def _tax_table(m: dict[str, Any]) -> str:
+    rows = [
+        ("realized short-term gains", "realized_short_term"),
+        ("realized long-term gains", "realized_long_term"),
+        ("harvested losses", "harvested_losses"),
+        ("disallowed losses (wash sales)", "disallowed_losses"),
+        ("loss carried forward", "loss_carryforward"),
+        ("taxes", "taxes"),
+        ("after-tax value", "after_tax_value"),
+        ("after-tax CAGR", "after_tax_cagr"),
+        ("tax drag", "tax_drag"),
+    ]
+    body = "".join(
+        f"<tr><th>{escape(label)}</th><td>{escape(_shown(m, key))}</td></tr>" for label, key in rows
+    )
+    rates = m["tax_rates"]
+    years = "".join(
+        f"<tr><th>{escape(year)}</th><td>{escape(_money(tax))}</td></tr>"
+        for year, tax in m["taxes_by_year"].items()
+    )
+    note = (
+        f'<p class="small">Rates: short-term {escape(rates["short_term"])}, long-term '
+        f"{escape(rates['long_term'])}, dividends {escape(rates['dividends'])}.</p>"
+    )
+    by_year = (
+        f'<h3>Taxes by year</h3><table class="num kv"><tbody>{years}</tbody></table>'
+        if years
+        else ""
+    )
+    return f'<table class="num kv"><tbody>{body}</tbody></table>{note}{by_year}'
+
+
+def _shown(m: dict[str, Any], key: str) -> str:
+    value = m.get(key)
+    if value is None:
+        return "—"
+    if key in _PERCENT:
+        return _pct(value)
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, str):
+        return _money(value)
+    return str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def _money(text: str) -> str:
+    return f"${Decimal(text):,.2f}"

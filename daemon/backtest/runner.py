@@ -1,0 +1,144 @@
+"""Put a backtest together from the configuration and the command's options; run one, or a
+sweep of `--vary` combinations in worker processes (joblib)."""
+
+from __future__ import annotations
+
+__all__ = ["Options", "Run", "cost_rules", "run_one", "run_sweep"]
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from daemon.backtest.engine import BacktestResult, BacktestSpec, CostRules, run_backtest
+from daemon.backtest.errors import BacktestInputError
+from daemon.backtest.flows import Dividend
+from daemon.backtest.metrics import TaxRates, compute_metrics
+from daemon.backtest.output import result_json
+from daemon.backtest.prices import PriceTable
+from daemon.backtest.vary import Override, apply_overrides
+from daemon.config.settings import AccountSettings, Settings
+from daemon.core.progress import Progress, no_progress
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The command's options that shape a run (everything but the config)."""
+
+    start: date | None = None
+    end: date | None = None
+    cash: Decimal = Decimal(1_000_000)
+    contribute: Decimal = Decimal(0)
+    withdraw: Decimal = Decimal(0)
+    dividends: tuple[Dividend, ...] = ()
+    calendar: str = "schedule"
+    benchmark: str | None = None
+    rates: TaxRates = field(default_factory=TaxRates)
+    risk_free: float = 0.0
+    skip: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run's overrides, its result and its metrics."""
+
+    overrides: Override
+    result: BacktestResult
+    metrics: dict[str, Any]
+
+    def json(self) -> dict[str, Any]:
+        return result_json(self.result, self.metrics)
+
+
+def cost_rules(account: AccountSettings) -> CostRules:
+    """The simulated broker's slippage and commission for the account: its `broker_settings`
+    when its broker is the sim, else none (docs/backtest.md)."""
+    if account.broker != "sim":
+        return CostRules()
+    from adapters.sim.config import SimSettings
+
+    try:
+        sim = SimSettings.model_validate(account.broker_settings)
+    except ValidationError as exc:
+        raise BacktestInputError(f"the account's broker_settings are invalid: {exc}") from exc
+    return CostRules(
+        slippage_bps=sim.slippage_bps,
+        commission_per_order=sim.commission_per_order,
+        commission_per_share=sim.commission_per_share,
+        market_buy_hold=sim.market_buy_hold_fraction,
+    )
+
+
+def run_one(
+    settings: Settings,
+    account: str,
+    prices: PriceTable,
+    options: Options,
+    overrides: Override = (),
+    *,
+    progress: Progress = no_progress,
+) -> Run:
+    """Run the account (with `overrides` applied) and sum it up."""
+    from daemon.plugins import load_strategy_plugin
+
+    settings = apply_overrides(settings, account, overrides)
+    configured = settings.account(account)
+    plugin = load_strategy_plugin(configured.strategy)
+    try:
+        params = plugin.params_model.model_validate(configured.strategy_params)
+    except ValidationError as exc:
+        raise BacktestInputError(
+            f"account {account}'s strategy_params do not suit strategy {configured.strategy}: {exc}"
+        ) from exc
+    spec = BacktestSpec(
+        settings=settings,
+        account=account,
+        strategy=plugin.create(params),
+        prices=prices,
+        start=options.start,
+        end=options.end,
+        cash=options.cash,
+        contribute=options.contribute,
+        withdraw=options.withdraw,
+        dividends=options.dividends,
+        calendar=options.calendar,
+        benchmark=options.benchmark,
+        costs=cost_rules(configured),
+        skip=options.skip,
+    )
+    result = run_backtest(spec, progress=progress)
+    metrics = compute_metrics(
+        result, rates=options.rates, risk_free=options.risk_free, benchmark=options.benchmark
+    )
+    return Run(overrides, result, metrics)
+
+
+def run_sweep(
+    settings: Settings,
+    account: str,
+    prices: PriceTable,
+    options: Options,
+    runs: Sequence[Override],
+    *,
+    jobs: int = -1,
+    progress: Progress = no_progress,
+) -> list[Run]:
+    """Run every combination in worker processes (joblib's default backend, or whichever
+    `joblib.parallel_config` names, e.g. Dask or Ray); results in the order of `runs`."""
+    from joblib import Parallel, delayed
+
+    # Check every override before starting any worker: a bad value fails fast, by name.
+    for overrides in runs:
+        apply_overrides(settings, account, overrides)
+    parallel = Parallel(n_jobs=jobs, return_as="generator")
+    done: list[Run] = []
+    progress(0, len(runs))
+    for run in parallel(
+        delayed(run_one)(settings, account, prices, options, overrides) for overrides in runs
+    ):
+        done.append(run)
+        progress(len(done), len(runs))
+    return done

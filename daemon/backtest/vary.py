@@ -1,0 +1,135 @@
+"""`--vary KEY=V1,V2,...`: the account's config with one value per key, every combination.
+
+A key is a path in the account's table (`bands.absolute_pp`, `tax.harvest.enabled`,
+`policy.rebalance_to`, `strategy_params.lookback_days`), checked against the settings model,
+so a misspelt key is named with the keys that exist there. A value is read as TOML when it is
+a boolean or an array (`true`, `[1, 2]`), else as text, which the settings model converts
+(`3` to a number, `fifo` to a lot method); the account with the override is validated as the
+config file is, so a bad value names the key and the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Override", "apply_overrides", "combinations", "parse_vary"]
+
+import itertools
+import tomllib
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from daemon.backtest.errors import BacktestInputError
+from daemon.config.settings import AccountSettings, Settings
+
+Override = tuple[tuple[str, Any], ...]
+"""One run's overrides: (key, value) in the order the `--vary` options came."""
+
+
+def parse_vary(texts: Sequence[str]) -> list[tuple[str, list[Any]]]:
+    """Return each `--vary KEY=V1,V2` as (key, values); raise naming a malformed one."""
+    parsed: list[tuple[str, list[Any]]] = []
+    for text in texts:
+        key, sep, values = text.partition("=")
+        key = key.strip()
+        items = [v.strip() for v in values.split(",")]
+        if not sep or not key or not values.strip() or any(not v for v in items):
+            raise BacktestInputError(
+                f"--vary {text!r} must be KEY=V1,V2,... (e.g. --vary bands.absolute_pp=3,5,10)"
+            )
+        check_key(key)
+        if any(key == seen for seen, _ in parsed):
+            raise BacktestInputError(f"--vary names {key} twice; give all its values in one")
+        parsed.append((key, [_value(v) for v in items]))
+    return parsed
+
+
+def combinations(parsed: Sequence[tuple[str, list[Any]]]) -> list[Override]:
+    """Return every combination, the first key varying slowest."""
+    keys = [key for key, _ in parsed]
+    return [
+        tuple(zip(keys, values, strict=True))
+        for values in itertools.product(*(values for _, values in parsed))
+    ]
+
+
+def check_key(key: str) -> None:
+    """Raise unless `key` is a path in an account's table; name the valid keys where it
+    goes wrong."""
+    model: type[BaseModel] | None = AccountSettings
+    parts = key.split(".")
+    for n, part in enumerate(parts):
+        where = ".".join(parts[:n]) or "the account"
+        if model is None:
+            return  # inside a free-form table (strategy_params, broker_settings, ...)
+        fields = model.model_fields
+        if part not in fields:
+            raise BacktestInputError(
+                f"--vary key {key}: {where} has no key {part!r}; the keys there are "
+                f"{', '.join(sorted(fields))}"
+            )
+        annotation = fields[part].annotation
+        model = _model_of(annotation)
+        last = n == len(parts) - 1
+        if model is not None and last:
+            raise BacktestInputError(
+                f"--vary key {key} is a table; vary one of its keys: "
+                f"{', '.join(f'{key}.{k}' for k in sorted(model.model_fields))}"
+            )
+        if model is None and not last and not _is_table(annotation):
+            raise BacktestInputError(
+                f"--vary key {key}: {'.'.join(parts[: n + 1])} is a value, not a table"
+            )
+
+
+def apply_overrides(settings: Settings, account: str, overrides: Override) -> Settings:
+    """Return `settings` with `overrides` applied to `account`'s table, validated."""
+    if not overrides:
+        return settings
+    data = settings.account(account).model_dump(mode="python")
+    for key, value in overrides:
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    try:
+        changed = AccountSettings.model_validate(data)
+    except ValidationError as exc:
+        shown = ", ".join(f"{k}={v}" for k, v in overrides)
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise BacktestInputError(
+            f"--vary {shown} gives account {account} an invalid config: {problems}; give "
+            "values the config file accepts there"
+        ) from exc
+    accounts: Mapping[str, AccountSettings] = {**settings.accounts, account: changed}
+    return settings.model_copy(update={"accounts": accounts})
+
+
+def _value(text: str) -> Any:
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+    # Numbers stay text: the settings model reads "0.1" as Decimal exactly, not via a float.
+    return value if isinstance(value, bool | list) else text
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _is_table(annotation: Any) -> bool:
+    origins = {typing.get_origin(annotation)} | {
+        typing.get_origin(a) for a in typing.get_args(annotation)
+    }
+    return dict in origins or annotation is dict

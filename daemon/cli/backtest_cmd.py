@@ -1,0 +1,316 @@
+"""`trimtab backtest`: an account's configuration over years of daily closes, through the
+live decision step (docs/backtest.md)."""
+
+from __future__ import annotations
+
+__all__ = ["backtest"]
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
+
+if TYPE_CHECKING:
+    from daemon.backtest.runner import Options, Run
+
+
+def backtest(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: Annotated[
+        str | None,
+        typer.Option("--account", "-a", help="Account to backtest (default: the only one)."),
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            metavar="PRICES.csv",
+            help="Daily closes: date,SYM1,SYM2,... one row per trading day.",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", metavar="YYYY-MM-DD", help="First day (day 0).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", metavar="YYYY-MM-DD", help="Last day.")
+    ] = None,
+    cash: Annotated[str, typer.Option("--cash", help="Starting cash on day 0.")] = "1000000",
+    contribute: Annotated[
+        str | None,
+        typer.Option("--contribute", metavar="AMOUNT/month", help="Cash added each month."),
+    ] = None,
+    withdraw: Annotated[
+        str | None,
+        typer.Option("--withdraw", metavar="AMOUNT/month", help="Cash taken out each month."),
+    ] = None,
+    dividends: Annotated[
+        Path | None,
+        typer.Option(
+            "--dividends",
+            metavar="DIVIDENDS.csv",
+            help="Cash dividends: date,symbol,amount (per share).",
+            show_default=False,
+        ),
+    ] = None,
+    calendar: Annotated[
+        str,
+        typer.Option(
+            "--calendar",
+            help="Days the cycle runs: schedule (the account's), daily, weekly, monthly, "
+            "quarterly, yearly.",
+        ),
+    ] = "schedule",
+    benchmark: Annotated[
+        str | None,
+        typer.Option("--benchmark", metavar="SYM", help="Compare with this column of the prices."),
+    ] = None,
+    short_term_rate: Annotated[
+        str, typer.Option("--short-term-rate", help="Tax rate on net short-term gains.")
+    ] = "0.35",
+    long_term_rate: Annotated[
+        str, typer.Option("--long-term-rate", help="Tax rate on net long-term gains.")
+    ] = "0.15",
+    dividend_rate: Annotated[
+        str, typer.Option("--dividend-rate", help="Tax rate on dividends.")
+    ] = "0.15",
+    risk_free: Annotated[
+        str, typer.Option("--risk-free", help="Yearly risk-free rate for Sharpe and Sortino.")
+    ] = "0",
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            metavar="KEY=V1,V2,...",
+            help="Run every combination of these account config values (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", help="Worker processes for --vary (-1: one per core).")
+    ] = -1,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", metavar="OUT.html", help="Write an HTML report.", show_default=False
+        ),
+    ] = None,
+    every_day: Annotated[
+        bool,
+        typer.Option(
+            "--every-day",
+            help="Call the decision step on every cycle day (no skipping); for checking.",
+            hidden=True,
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Backtest an account's strategy, bands, policy and tax rules over a price file."""
+    from daemon.backtest.engine import BacktestHalted
+    from daemon.backtest.errors import BacktestInputError
+    from daemon.backtest.flows import parse_monthly, read_dividends
+    from daemon.backtest.metrics import TaxRates
+    from daemon.backtest.prices import read_prices
+    from daemon.backtest.runner import Options
+    from daemon.backtest.vary import combinations, parse_vary
+    from daemon.core.errors import DataError, StrategyError
+
+    if prices is None:
+        fail("--prices PRICES.csv is required: daily closes, date,SYM1,SYM2,...", 2)
+    try:
+        options = Options(
+            start=_day(start, "--start"),
+            end=_day(end, "--end"),
+            cash=_amount(cash, "--cash", positive=True),
+            contribute=parse_monthly(contribute, "--contribute") if contribute else Decimal(0),
+            withdraw=parse_monthly(withdraw, "--withdraw") if withdraw else Decimal(0),
+            dividends=read_dividends(dividends) if dividends is not None else (),
+            calendar=calendar,
+            benchmark=benchmark,
+            rates=TaxRates(
+                short_term=_rate(short_term_rate, "--short-term-rate"),
+                long_term=_rate(long_term_rate, "--long-term-rate"),
+                dividends=_rate(dividend_rate, "--dividend-rate"),
+            ),
+            risk_free=float(_rate(risk_free, "--risk-free")),
+            skip=not every_day,
+        )
+        sweep = combinations(parse_vary(vary)) if vary else None
+    except BacktestInputError as exc:
+        fail(str(exc), 2)
+    with load_app(config, read_only=True) as app:
+        account = _account(list(app.settings.accounts), account)
+        try:
+            table = read_prices(prices)
+            runs = _run(app.settings, account, table, options, sweep, jobs, as_json)
+        except (BacktestInputError, DataError) as exc:
+            fail(str(exc), 2)
+        except (StrategyError, BacktestHalted) as exc:
+            fail(str(exc), 1)
+    if report is not None:
+        from daemon.backtest.report import write_report
+
+        write_report(report, account, runs, benchmark=benchmark)
+    if as_json:
+        if sweep is None:
+            print_json(runs[0].json())
+        else:
+            print_json([{"overrides": dict(run.overrides), **run.json()} for run in runs])
+        return
+    _print(account, runs, sweep is not None, benchmark)
+    if report is not None:
+        console.print(styled("report written to ", (str(report), "bold")))
+
+
+def _account(names: list[str], account: str | None) -> str:
+    if account is None:
+        if len(names) != 1:
+            fail(f"--account is required: one of {', '.join(names)}", 2)
+        return names[0]
+    if account not in names:
+        fail(f"no account {account!r} in the config; the accounts are {', '.join(names)}", 2)
+    return account
+
+
+def _run(
+    settings: Any,
+    account: str,
+    table: Any,
+    options: Options,
+    sweep: list[Any] | None,
+    jobs: int,
+    as_json: bool,
+) -> list[Run]:
+    from daemon.backtest.runner import run_one, run_sweep
+    from daemon.cli.progress import progress
+
+    if sweep is None:
+        with progress("backtest", enabled=not as_json) as advance:
+            return [run_one(settings, account, table, options, progress=advance)]
+    with progress(f"backtest: {len(sweep)} runs", enabled=not as_json) as advance:
+        return run_sweep(settings, account, table, options, sweep, jobs=jobs, progress=advance)
+
+
+def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) -> None:
+    from rich.table import Table
+
+    if compare:
+        keys = [key for key, _ in runs[0].overrides]
+        table = Table(title=f"backtest of {account}: {len(runs)} runs")
+        for key in keys:
+            table.add_column(key)
+        for label, _ in _COMPARED:
+            table.add_column(label, justify="right")
+        for run in runs:
+            table.add_row(
+                *(str(value) for _, value in run.overrides),
+                *(_shown(run.metrics, field) for _, field in _COMPARED),
+            )
+        console.print(table)
+        return
+    run = runs[0]
+    m = run.metrics
+    table = Table(title=f"backtest of {account}: {m['start']} to {m['end']} ({m['days']} days)")
+    table.add_column("metric")
+    table.add_column(account, justify="right")
+    bench = m.get("benchmark")
+    if bench is not None:
+        table.add_column(str(benchmark), justify="right")
+    for label, field in _SUMMARY:
+        row = [label, _shown(m, field)]
+        if bench is not None:
+            row.append(_shown(bench, field) if field in bench else "")
+        table.add_row(*row)
+    console.print(table)
+
+
+_PERCENT = {
+    "total_return",
+    "cagr",
+    "volatility",
+    "max_drawdown",
+    "turnover",
+    "after_tax_cagr",
+    "tax_drag",
+}
+_SUMMARY = [
+    ("final value", "final_value"),
+    ("total return (TWR)", "total_return"),
+    ("CAGR", "cagr"),
+    ("volatility", "volatility"),
+    ("max drawdown", "max_drawdown"),
+    ("Sharpe", "sharpe"),
+    ("Sortino", "sortino"),
+    ("turnover / year", "turnover"),
+    ("trades", "trade_count"),
+    ("rebalances", "rebalance_count"),
+    ("commissions", "commissions"),
+    ("dividends", "dividends"),
+    ("realized short-term", "realized_short_term"),
+    ("realized long-term", "realized_long_term"),
+    ("harvested losses", "harvested_losses"),
+    ("disallowed losses", "disallowed_losses"),
+    ("taxes", "taxes"),
+    ("after-tax value", "after_tax_value"),
+    ("after-tax CAGR", "after_tax_cagr"),
+]
+_COMPARED = [
+    ("CAGR", "cagr"),
+    ("volatility", "volatility"),
+    ("max DD", "max_drawdown"),
+    ("Sharpe", "sharpe"),
+    ("turnover", "turnover"),
+    ("trades", "trade_count"),
+    ("rebalances", "rebalance_count"),
+    ("taxes", "taxes"),
+    ("after-tax CAGR", "after_tax_cagr"),
+]
+
+
+def _shown(metrics: dict[str, Any], field: str) -> str:
+    value = metrics.get(field)
+    if value is None:
+        return "-"
+    if field in _PERCENT:
+        return f"{float(value) * 100:.2f}%"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, str) and field not in ("start", "end"):
+        return f"{Decimal(value):,.2f}"
+    return str(value)
+
+
+def _day(text: str | None, option: str) -> date | None:
+    from daemon.backtest.errors import BacktestInputError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise BacktestInputError(f"{option} {text!r} is not a date like 2024-03-05") from exc
+
+
+def _amount(text: str, option: str, *, positive: bool = False) -> Decimal:
+    from daemon.backtest.errors import BacktestInputError
+
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount < 0 or (positive and amount == 0):
+        raise BacktestInputError(f"{option} must be a positive amount, not {text!r}")
+    return amount
+
+
+def _rate(text: str, option: str) -> Decimal:
+    from daemon.backtest.errors import BacktestInputError
+
+    rate = _amount(text, option)
+    if rate > 1:
+        raise BacktestInputError(f"{option} {text} is over 1; write a fraction: 0.15 for 15%")
+    return rate
