@@ -116,15 +116,15 @@ def random_walk(
 ) -> tuple[list[date], NDArray[np.float64]]:
     """Return `days` weekdays from `start` and geometric random-walk closes, one column per vol.
 
-    Closes are rounded to 6 decimals, as they are written to the file: the loop and the engine
-    read the same numbers.
+    Closes are whole cents, as real closes are and as they are written to the file: the loop
+    and the engine read the same numbers, and a fill without slippage is at the close exactly.
     """
     rng = np.random.default_rng(seed)
     sigma = np.asarray(vols, dtype=np.float64) / np.sqrt(252.0)
     steps = 0.06 / 252.0 - 0.5 * sigma**2 + sigma * rng.standard_normal((days, len(vols)))
     steps[0] = 0.0
     base = rng.uniform(20.0, 200.0, len(vols))
-    closes = np.round(base * np.exp(np.cumsum(steps, axis=0)), 6)
+    closes = np.round(base * np.exp(np.cumsum(steps, axis=0)), 2)
     first = np.datetime64(start, "D")
     days_ = np.busday_offset(first, np.arange(days), roll="forward")
     return [d.astype(object) for d in days_], closes
@@ -136,7 +136,7 @@ def write_prices(
     """Write a price file: date,SYM1,SYM2,... then one row of closes per day."""
     lines = ["date," + ",".join(symbols)]
     lines.extend(
-        day.isoformat() + "," + ",".join(f"{price:.6f}" for price in row)
+        day.isoformat() + "," + ",".join(f"{price:.2f}" for price in row)
         for day, row in zip(dates, closes, strict=True)
     )
     path.write_text("\n".join(lines) + "\n")
@@ -172,16 +172,21 @@ def write_config(
         f"[accounts.{account}.strategy_params]",
         f"targets = {{ {pairs} }}",
     ]
-    lines.append(f"[accounts.{account}.bands]")
-    if bands.absolute_pp is not None:
-        lines.append(f"absolute_pp = {bands.absolute_pp}")
-    if bands.relative is not None:
-        lines.append(f"relative = {bands.relative}")
+    # The config's default band is 5 points and 25%: a limit left out must be written as one
+    # that never binds. 100 points never does; a relative 1 (the largest) does not as long as
+    # no target is below the absolute limit.
+    if bands.relative is None:
+        assert min(float(w) for w in targets.values()) * 100 >= (bands.absolute_pp or 0)
+    lines += [
+        f"[accounts.{account}.bands]",
+        f"absolute_pp = {100 if bands.absolute_pp is None else bands.absolute_pp}",
+        f"relative = {1 if bands.relative is None else bands.relative}",
+    ]
     lines += [
         f"[accounts.{account}.policy]",
         'rebalance_to = "target"',
         'cash_buffer = "0"',
-        'min_trade_notional = "0"',
+        'min_trade_notional = "1"',
         "fractional = true",
         'fractional_increment = "0.000000001"',
     ]

@@ -36,7 +36,7 @@ TRIMTAB = Path(sys.executable).parent / "trimtab"
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD")
 TARGETS = {"AAA": "0.4", "BBB": "0.3", "CCC": "0.2", "DDD": "0.1"}
 VOLS = (0.08, 0.2, 0.3, 0.45)
-CASH = "1000000"
+CASH = "10000000000"
 RTOL = 1e-9
 
 
