@@ -111,16 +111,14 @@ def _trading(result: BacktestResult) -> dict[str, Any]:
     commissions = sum((f.commission for f in result.fills), _ZERO)
     mean_nav = float(np.mean([float(v) for v in result.nav]))
     years = max((result.days[-1] - first).days / 365.25, 1 / 365.25)
-    contributed = sum((f for f in result.flows if f > 0), _ZERO)
-    withdrawn = -sum((f for f in result.flows if f < 0), _ZERO)
     return {
         "turnover": _float(float(traded) / 2 / mean_nav / years if mean_nav > 0 else None),
         "trade_count": len(result.fills),
         "trades_after_day0": sum(1 for f in result.fills if f.day != first),
         "rebalance_count": len(result.rebalances),
         "commissions": str(cents(commissions)),
-        "contributed": str(contributed),
-        "withdrawn": str(withdrawn),
+        "contributed": str(result.contributed),
+        "withdrawn": str(result.withdrawn),
         "withdrawal_shortfall": str(result.withdrawal_shortfall),
         "dividends": str(result.dividends),
     }

@@ -1,0 +1,352 @@
+"""The backtest engine: day skipping changes nothing, cash flows, dividends, calendar days,
+taxes through the live tax step, no look-ahead, a tripped limit stops the run."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from daemon.backtest.engine import BacktestHalted
+from daemon.backtest.flows import read_dividends
+from daemon.backtest.output import result_json
+from tests.hypothesis_profiles import scaled
+from tests.unit.backtest_helpers import random_walk, run, weekdays, write_config, write_prices
+
+START = date(2021, 1, 4)
+
+
+def _policy(
+    *,
+    absolute: str | None = "5",
+    relative: str | None = None,
+    rebalance_to: str = "target",
+    fractional: bool = True,
+    min_trade: str = "1",
+    buffer: str = "0",
+) -> str:
+    bands = []
+    bands.append(f"absolute_pp = {absolute}" if absolute is not None else "")
+    bands.append(f"relative = {relative}" if relative is not None else "")
+    if absolute is None:
+        # The default absolute band (5) would apply: a relative-only band needs it cleared.
+        bands.append("absolute_pp = 100")
+    return (
+        "[accounts.main.bands]\n"
+        + "\n".join(b for b in bands if b)
+        + "\n[accounts.main.policy]\n"
+        + f'rebalance_to = "{rebalance_to}"\n'
+        + f"fractional = {'true' if fractional else 'false'}\n"
+        + f"min_trade_notional = {min_trade}\n"
+        + f"cash_buffer = {buffer}\n"
+    )
+
+
+def _both_ways(tmp_path: Path, case: dict[str, object]) -> None:
+    symbols = "ABCD"[: int(case["symbols"])]  # type: ignore[call-overload]
+    weights = _weights(symbols, bool(case["cash_weight"]))
+    config = write_config(
+        tmp_path,
+        weights,
+        account_type=str(case["account_type"]),
+        extra=_policy(
+            absolute=case["absolute"],  # type: ignore[arg-type]
+            relative=case["relative"],  # type: ignore[arg-type]
+            rebalance_to=str(case["rebalance_to"]),
+            fractional=bool(case["fractional"]),
+            min_trade=str(case["min_trade"]),
+            buffer=str(case["buffer"]),
+        ),
+    )
+    count = int(case["days"])  # type: ignore[call-overload]
+    table = write_prices(
+        tmp_path,
+        weekdays(START, count),
+        random_walk(int(case["seed"]), symbols, count, volatility=float(case["vol"])),  # type: ignore[call-overload, arg-type]
+    )
+    options = {
+        "calendar": case["calendar"],
+        "contribute": Decimal(str(case["contribute"])),
+        "withdraw": Decimal(str(case["withdraw"])),
+        "cash": Decimal(100_000),
+    }
+    skipping = run(config, table, skip=True, **options)
+    every_day = run(config, table, skip=False, **options)
+    assert json.dumps(result_json(skipping.result, skipping.metrics)) == json.dumps(
+        result_json(every_day.result, every_day.metrics)
+    )
+    assert skipping.result.decide_calls <= every_day.result.decide_calls
+
+
+def _weights(symbols: str, cash: bool) -> dict[str, str]:
+    share = Decimal("0.9" if cash else "1") / len(symbols)
+    weights = {s: str(share.quantize(Decimal("0.0001"))) for s in symbols}
+    rest = Decimal(1) - sum(Decimal(w) for w in weights.values())
+    if cash:
+        weights["CASH"] = str(rest)
+    else:
+        weights[symbols[0]] = str(Decimal(weights[symbols[0]]) + rest)
+    return weights
+
+
+CASES = st.fixed_dictionaries(
+    {
+        "seed": st.integers(0, 10_000),
+        "symbols": st.integers(2, 4),
+        "days": st.integers(30, 80),
+        "vol": st.sampled_from([0.005, 0.02, 0.04]),
+        "absolute": st.sampled_from([None, "0", "1", "3"]),
+        "relative": st.sampled_from([None, "0.1", "0.3"]),
+        "rebalance_to": st.sampled_from(["target", "band_edge"]),
+        "fractional": st.booleans(),
+        "min_trade": st.sampled_from(["0", "1", "500"]),
+        "buffer": st.sampled_from(["0", "2000"]),
+        "cash_weight": st.booleans(),
+        "calendar": st.sampled_from(["daily", "weekly", "monthly", "quarterly"]),
+        "contribute": st.sampled_from([0, 5000]),
+        "withdraw": st.sampled_from([0, 3000]),
+        "account_type": st.sampled_from(["taxable", "roth_ira"]),
+    }
+)
+QUICK = [
+    {
+        "seed": 7,
+        "symbols": 3,
+        "days": 70,
+        "vol": 0.02,
+        "absolute": "3",
+        "relative": None,
+        "rebalance_to": "target",
+        "fractional": True,
+        "min_trade": "1",
+        "buffer": "0",
+        "cash_weight": False,
+        "calendar": "daily",
+        "contribute": 5000,
+        "withdraw": 0,
+        "account_type": "taxable",
+    },
+    {
+        "seed": 11,
+        "symbols": 4,
+        "days": 60,
+        "vol": 0.03,
+        "absolute": None,
+        "relative": "0.1",
+        "rebalance_to": "band_edge",
+        "fractional": False,
+        "min_trade": "0",
+        "buffer": "2000",
+        "cash_weight": True,
+        "calendar": "weekly",
+        "contribute": 0,
+        "withdraw": 3000,
+        "account_type": "roth_ira",
+    },
+]
+
+
+@pytest.mark.parametrize("case", QUICK)
+def test_skipping_days_gives_the_result_of_deciding_every_day(
+    tmp_path: Path, case: dict[str, object]
+) -> None:
+    _both_ways(tmp_path, case)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=scaled(20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(case=CASES)
+@example(case=QUICK[0])
+def test_skipping_days_changes_nothing_on_random_markets(
+    tmp_path: Path, case: dict[str, object]
+) -> None:
+    _both_ways(tmp_path, case)
+
+
+def test_day_zero_buys_the_targets_and_is_not_a_rebalance(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"A": "0.6", "B": "0.4"}, extra=_policy(absolute="50"))
+    table = write_prices(tmp_path, weekdays(START, 5), {"A": [100] * 5, "B": [50] * 5})
+    done = run(config, table, cash=Decimal(10_000))
+    trades = done.json()["trades"]
+    assert {(t["symbol"], t["side"], t["qty"], t["price"]) for t in trades} == {
+        ("A", "buy", "60.000", "100.00"),
+        ("B", "buy", "80.000", "50.00"),
+    }
+    assert done.result.rebalances == ()
+    assert [v["value"] for v in done.json()["nav"]] == ["10000.00000"] * 5
+
+
+def test_a_band_breach_rebalances_at_that_close(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"A": "0.5", "B": "0.5"}, extra=_policy(absolute="5"))
+    # A rises 24% on day 2: 55.4% of the account, out of its band -> back to 50/50 that day.
+    table = write_prices(
+        tmp_path, weekdays(START, 4), {"A": [100, 100, 124, 124], "B": [100, 100, 100, 100]}
+    )
+    done = run(config, table, cash=Decimal(20_000))
+    assert done.result.rebalances == (weekdays(START, 4)[2],)
+    day2 = [t for t in done.json()["trades"] if t["date"] == weekdays(START, 4)[2].isoformat()]
+    assert {(t["symbol"], t["side"], t["qty"]) for t in day2} == {
+        ("A", "sell", "9.677"),
+        ("B", "buy", "11.999"),  # the proceeds are rounded down to the cent
+    }
+    assert abs(done.result.nav[-1] - 22400) < Decimal("0.01")
+
+
+def test_a_move_past_the_price_move_limit_waits_a_day(tmp_path: Path) -> None:
+    """The live pre-trade check applies: a symbol that moved more than
+    max_move_since_close (25%) since the previous close is not traded that day."""
+    config = write_config(tmp_path, {"A": "0.5", "B": "0.5"}, extra=_policy(absolute="5"))
+    days = weekdays(START, 4)
+    table = write_prices(tmp_path, days, {"A": [100, 100, 200, 200], "B": [100] * 4})
+    done = run(config, table, cash=Decimal(20_000))
+    assert done.result.rebalances == (days[3],)
+
+
+def test_contributions_and_withdrawals_land_on_the_first_day_of_each_month(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, {"CASH": "1"})
+    days = weekdays(date(2021, 1, 27), 30)  # into February and March
+    table = write_prices(tmp_path, days, {"A": [10] * 30})
+    done = run(config, table, cash=Decimal(1000), contribute=Decimal(300), withdraw=Decimal(100))
+    firsts = [d for i, d in enumerate(days) if i and d.month != days[i - 1].month]
+    assert firsts == [date(2021, 2, 1), date(2021, 3, 1)]
+    nav = {d: Decimal(v) for d, v in zip(days, done.result.nav, strict=True)}
+    assert nav[date(2021, 1, 29)] == 1000
+    assert nav[date(2021, 2, 1)] == 1200
+    assert nav[date(2021, 3, 1)] == 1400
+    assert done.metrics["contributed"] == "600"
+    assert done.metrics["withdrawn"] == "200"
+    assert done.metrics["total_return"] == 0.0
+
+
+def test_a_withdrawal_is_raised_by_selling_through_the_planner(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"A": "1"}, extra=_policy(absolute="50"))
+    days = weekdays(date(2021, 1, 27), 6)
+    table = write_prices(tmp_path, days, {"A": [10] * 6})
+    done = run(config, table, cash=Decimal(1000), withdraw=Decimal(250))
+    sells = [t for t in done.json()["trades"] if t["side"] == "sell"]
+    assert [(t["date"], t["qty"]) for t in sells] == [("2021-02-01", "25.000")]
+    assert done.result.nav[-1] == 750
+    assert done.metrics["withdrawal_shortfall"] == "0"
+
+
+def test_dividends_are_paid_on_the_shares_held(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"A": "1"}, extra=_policy(absolute="50", min_trade="100"))
+    days = weekdays(START, 6)
+    table = write_prices(tmp_path, days, {"A": [10] * 6})
+    dividends = tmp_path / "dividends.csv"
+    # Dated on a Saturday: paid on the next row.
+    dividends.write_text("date,symbol,amount\n2021-01-09,A,0.25\n")
+    done = run(config, table, cash=Decimal(1000), dividends=read_dividends(dividends))
+    assert done.metrics["dividends"] == "25.00"
+    assert done.result.nav[-1] == Decimal("1025.00")
+    assert done.result.nav[4] == Decimal("1000")  # Friday: not paid yet
+
+
+def test_the_calendar_decides_which_days_run_a_cycle(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"A": "0.5", "B": "0.5"}, extra=_policy(absolute="0"))
+    days = weekdays(date(2021, 1, 4), 140)
+    table = write_prices(tmp_path, days, random_walk(5, "AB", 140))
+    done = run(config, table, calendar="quarterly")
+    assert done.result.rebalances == (date(2021, 4, 1), date(2021, 7, 1))
+
+
+def test_a_taxable_account_realizes_gains_by_lot(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, {"A": "0.5", "B": "0.5"}, extra=_policy(absolute="5", fractional=False)
+    )
+    table = write_prices(tmp_path, weekdays(START, 3), {"A": [100, 124, 124], "B": [100, 100, 100]})
+    done = run(config, table, cash=Decimal(20_000))
+    # 100 A bought at 100; 9 sold at 124 (to 91 of 22,400 / 2 / 124): a gain of 216.
+    assert [(t["symbol"], t["side"], t["qty"]) for t in done.json()["trades"][2:]] == [
+        ("A", "sell", "9"),
+        ("B", "buy", "11"),
+    ]
+    assert done.metrics["realized_short_term"] == "216.00"
+    assert done.metrics["realized_long_term"] == "0"
+    assert done.metrics["taxes"] == "75.60"  # 35%
+
+
+def test_an_ira_realizes_nothing_taxable(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        {"A": "0.5", "B": "0.5"},
+        account_type="roth_ira",
+        extra=_policy(absolute="5", fractional=False),
+    )
+    table = write_prices(tmp_path, weekdays(START, 3), {"A": [100, 124, 124], "B": [100, 100, 100]})
+    done = run(config, table, cash=Decimal(20_000))
+    assert done.result.rebalances
+    assert done.metrics["realized_short_term"] == "0"
+    assert done.metrics["taxes"] == "0"
+
+
+def test_harvesting_sells_a_loss_into_its_alternate(tmp_path: Path) -> None:
+    extra = _policy(absolute="50", fractional=False) + (
+        '[accounts.main.tax]\nalternates = { A = "ALT" }\n'
+        "[accounts.main.tax.harvest]\nenabled = true\nmin_loss_pct = 0.05\n"
+        "min_loss_amount = 100\n"
+    )
+    config = write_config(tmp_path, {"A": "0.5", "B": "0.5"}, extra=extra)
+    days = weekdays(START, 4)
+    table = write_prices(
+        tmp_path, days, {"A": [100, 80, 80, 80], "B": [100] * 4, "ALT": [50, 40, 40, 40]}
+    )
+    done = run(config, table, cash=Decimal(20_000))
+    harvest = [t for t in done.json()["trades"] if t["date"] == days[1].isoformat()]
+    assert [(t["symbol"], t["side"], t["qty"]) for t in harvest] == [
+        ("A", "sell", "100"),
+        ("ALT", "buy", "200"),
+    ]
+    assert done.metrics["harvested_losses"] == "2000.00"
+    assert done.metrics["realized_short_term"] == "-2000.00"
+
+
+def test_past_days_do_not_change_when_future_rows_are_added(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"A": "0.6", "B": "0.4"}, extra=_policy(absolute="2"))
+    walk = random_walk(9, "AB", 80)
+    days = weekdays(START, 80)
+    short = run(config, write_prices(tmp_path, days[:50], {s: v[:50] for s, v in walk.items()}))
+    long = run(config, write_prices(tmp_path, days, walk))
+    assert short.json()["nav"] == long.json()["nav"][:50]
+    assert short.json()["trades"] == [t for t in long.json()["trades"] if t["date"] <= "2021-03-12"]
+
+
+def test_a_limit_that_halts_a_live_account_stops_the_backtest(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        {"A": "0.5", "B": "0.5"},
+        extra=_policy(),
+        top="[risk]\nmax_orders_per_minute = 1\n",
+    )
+    table = write_prices(tmp_path, weekdays(START, 3), {"A": [10] * 3, "B": [10] * 3})
+    with pytest.raises(BacktestHalted, match=r"on 2021-01-04 the pre-trade check"):
+        run(config, table)
+
+
+def test_costs_follow_the_simulated_broker(tmp_path: Path) -> None:
+    extra = _policy(absolute="50", fractional=False) + (
+        "[accounts.main.broker_settings]\nslippage_bps = 10\ncommission_per_order = 1\n"
+        "commission_per_share = 0.01\n"
+    )
+    config = write_config(tmp_path, {"A": "1"}, extra=extra)
+    table = write_prices(tmp_path, weekdays(START, 2), {"A": [100, 100]})
+    done = run(config, table, cash=Decimal(10_000))
+    [trade] = done.json()["trades"]
+    assert trade["price"] == "100.10"  # 10 bps against the buyer
+    qty = Decimal(trade["qty"])
+    assert qty == 99  # what 10,000 buys at 100.10 with commission
+    assert (
+        done.result.nav[-1]
+        == Decimal(10_000) - qty * Decimal("100.10") - (1 + qty / 100) + qty * 100
+    )

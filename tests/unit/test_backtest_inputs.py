@@ -1,0 +1,164 @@
+"""The backtest's bad input: the price file, the range, flows, dividends and `--vary`."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from daemon.backtest.errors import BacktestInputError
+from daemon.backtest.flows import monthly_days, parse_monthly, read_dividends
+from daemon.backtest.prices import read_prices
+from daemon.backtest.vary import apply_overrides, combinations, parse_vary
+from tests.unit.backtest_helpers import run, write_config
+
+
+def _file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "prices.csv"
+    path.write_text(text)
+    return path
+
+
+def test_a_gap_names_the_file_row_and_symbol(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"VTI": "0.6", "BND": "0.4"})
+    path = _file(tmp_path, "date,VTI,BND\n2024-01-02,10,20\n2024-01-03,,20\n2024-01-04,11,21\n")
+    with pytest.raises(BacktestInputError) as caught:
+        run(config, read_prices(path))
+    message = str(caught.value)
+    assert str(path) in message
+    assert "row 3" in message
+    assert "(VTI): no close (a gap)" in message
+
+
+def test_a_gap_before_the_start_or_in_an_unused_column_is_allowed(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"VTI": "1"})
+    path = _file(tmp_path, "date,VTI,XYZ\n2024-01-02,,\n2024-01-03,10,\n2024-01-04,11,\n")
+    done = run(config, read_prices(path), start=date(2024, 1, 3))
+    assert [p["date"] for p in done.json()["nav"]] == ["2024-01-03", "2024-01-04"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("date,VTI\n2024-01-03,10\n2024-01-02,11\n", "row 3, column 1 (date): 2024-01-02 does not"),
+        ("date,VTI\n2024-01-02,10\n2024-01-02,11\n", "row 3, column 1 (date): 2024-01-02 does not"),
+        ("date,VTI\n2024-01-02,10\n2024-01-03,0\n", "row 3, column 2 (VTI): a close must be"),
+        ("date,VTI\n2024-01-02,-4\n", "row 2, column 2 (VTI): a close must be a positive"),
+        ("date,VTI\n2024-01-02,ten\n", "row 2, column 2 (VTI): 'ten' is not a number"),
+        ("date,VTI\n2024-13-02,10\n", "row 2, column 1 (date): '2024-13-02' is not a date"),
+        ("day,VTI\n2024-01-02,10\n", "the header must start with 'date'"),
+        ("date,VTI\n", "has a header but no rows"),
+        ("date,VTI,VTI\n2024-01-02,1,1\n", "names VTI twice"),
+        ("date,VTI\n2024-01-02,1,2\n", "row 2 has 3 cells but the header has 2"),
+    ],
+)
+def test_a_malformed_price_file_names_the_place(tmp_path: Path, text: str, expected: str) -> None:
+    path = _file(tmp_path, text)
+    with pytest.raises(BacktestInputError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        read_prices(path)
+
+
+def test_a_symbol_the_strategy_needs_must_have_a_column(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"VTI": "0.6", "BND": "0.4"})
+    path = _file(tmp_path, "date,VTI\n2024-01-02,10\n")
+    with pytest.raises(BacktestInputError, match="has no column BND.*header is date,VTI"):
+        run(config, read_prices(path))
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"start": date(2023, 12, 1)}, "--start 2023-12-01 is before the first day"),
+        ({"start": date(2024, 2, 1)}, "--start 2024-02-01 is after the last day"),
+        ({"end": date(2024, 2, 1)}, "--end 2024-02-01 is after the last day"),
+        ({"end": date(2023, 1, 1)}, "--end 2023-01-01 is before the first day"),
+        (
+            {"start": date(2024, 1, 3), "end": date(2024, 1, 2)},
+            "--end 2024-01-02 is before --start 2024-01-03",
+        ),
+    ],
+)
+def test_a_range_outside_the_file_names_the_range_it_holds(
+    tmp_path: Path, options: dict[str, date], expected: str
+) -> None:
+    config = write_config(tmp_path, {"VTI": "1"})
+    path = _file(tmp_path, "date,VTI\n2024-01-02,10\n2024-01-03,10\n2024-01-04,10\n")
+    with pytest.raises(BacktestInputError) as caught:
+        run(config, read_prices(path), **options)
+    assert expected in str(caught.value)
+    if "before --start" not in expected:
+        assert "holds closes from 2024-01-02 to 2024-01-04" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("2000/month", "2000"), ("$1,500.50 / month", "1500.50"), ("250/mo", "250")],
+)
+def test_monthly_amounts(text: str, amount: str) -> None:
+    assert parse_monthly(text, "--contribute") == Decimal(amount)
+
+
+@pytest.mark.parametrize("text", ["2000", "-5/month", "0/month", "x/month", "1.001/month"])
+def test_a_bad_monthly_amount_names_the_option(text: str) -> None:
+    with pytest.raises(BacktestInputError, match="--withdraw"):
+        parse_monthly(text, "--withdraw")
+
+
+def test_flows_land_on_the_first_row_of_each_later_month() -> None:
+    days = [date(2024, 1, 30), date(2024, 1, 31), date(2024, 2, 2), date(2024, 2, 5)]
+    assert monthly_days(days) == {2}
+
+
+def test_a_bad_dividends_file_names_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "div.csv"
+    path.write_text("date,symbol,amount\n2024-01-02,VTI,0.5\n2024-01-03,BND,-1\n")
+    with pytest.raises(BacktestInputError, match="row 3 \\(BND\\)"):
+        read_dividends(path)
+    path.write_text("when,what\n")
+    with pytest.raises(BacktestInputError, match="date,symbol,amount"):
+        read_dividends(path)
+
+
+def test_vary_parses_every_combination_in_order() -> None:
+    parsed = parse_vary(["bands.absolute_pp=3,5,10", "tax.harvest.enabled=true,false"])
+    assert parsed == [
+        ("bands.absolute_pp", ["3", "5", "10"]),
+        ("tax.harvest.enabled", [True, False]),
+    ]
+    runs = combinations(parsed)
+    assert len(runs) == 6
+    assert runs[0] == (("bands.absolute_pp", "3"), ("tax.harvest.enabled", True))
+    assert runs[1] == (("bands.absolute_pp", "3"), ("tax.harvest.enabled", False))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bands.absolut_pp=3", "bands has no key 'absolut_pp'; the keys there are absolute_pp"),
+        ("band.absolute_pp=3", "the account has no key 'band'"),
+        ("bands=3", "is a table; vary one of its keys: bands.absolute_pp"),
+        ("strategy.x=1", "strategy is a value, not a table"),
+        ("bands.absolute_pp", "must be KEY=V1,V2"),
+        ("bands.absolute_pp=3,,5", "must be KEY=V1,V2"),
+    ],
+)
+def test_a_bad_vary_names_the_valid_keys(text: str, expected: str) -> None:
+    with pytest.raises(BacktestInputError) as caught:
+        parse_vary([text])
+    assert expected in str(caught.value)
+
+
+def test_vary_overrides_the_account_and_checks_the_value(tmp_path: Path) -> None:
+    settings = write_config(tmp_path, {"VTI": "1"})
+    changed = apply_overrides(
+        settings, "main", (("bands.absolute_pp", "3"), ("tax.lot_method", "hifo"))
+    )
+    assert changed.account("main").bands.absolute_pp == Decimal(3)
+    assert changed.account("main").tax.lot_method == "hifo"
+    assert settings.account("main").bands.absolute_pp == Decimal(5)
+    with pytest.raises(BacktestInputError, match="tax.lot_method"):
+        apply_overrides(settings, "main", (("tax.lot_method", "newest"),))
+    free = apply_overrides(settings, "main", (("strategy_params.targets.VTI", "1"),))
+    assert free.account("main").strategy_params["targets"]["VTI"] == "1"
