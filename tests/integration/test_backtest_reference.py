@@ -74,11 +74,17 @@ def assert_matches(engine: dict[str, Any], ref: Reference) -> None:
         f"NAV differs most on {days[worst]}: engine {nav[worst]!r}, reference {expected[worst]!r}"
     )
     assert engine["rebalances"] == [d.isoformat() for d in ref.rebalances]
-    trades = [(t["date"], t["symbol"], t["side"].lower()) for t in engine["trades"]]
-    assert trades == [(d.isoformat(), s, side) for d, s, side, _ in ref.trades]
-    qty = np.array([float(t["qty"]) for t in engine["trades"]])
-    # Quantities are whole multiples of the 1e-9 increment; the loop's are exact.
-    assert np.allclose(qty, [q for *_, q in ref.trades], rtol=RTOL, atol=1e-8)
+    # Within a day the order of fills is the engine's business (sells first); compare sorted.
+    trades = sorted(
+        (t["date"], t["symbol"], t["side"], float(t["qty"]), float(t["price"]))
+        for t in engine["trades"]
+    )
+    expected_trades = sorted((d.isoformat(), s, side, q) for d, s, side, q in ref.trades)
+    assert [t[:3] for t in trades] == [t[:3] for t in expected_trades]
+    # The simulated broker keeps cash in cents (a buy costs qty x price rounded up), so a day's
+    # last buy is sized a few cents smaller than the loop's exact one: compare values to 10c.
+    gap = [abs(t[3] - e[3]) * t[4] for t, e in zip(trades, expected_trades, strict=True)]
+    assert max(gap) <= 0.10, trades[int(np.argmax(gap))]
 
 
 @pytest.mark.parametrize(
@@ -154,19 +160,23 @@ def test_the_same_run_twice_gives_byte_identical_json(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_two_processes_give_byte_identical_json(tmp_path: Path) -> None:
     """Whole processes with different hash seeds: no set or dict order leaks into the output."""
-    _, _, prices = market(tmp_path, 32, days=300)
-    config = write_config(tmp_path / "config.toml", TARGETS, bands=Bands(absolute_pp=3))
+    _, _, prices = market(tmp_path, 32, days=200)
+    config = write_config(tmp_path / "config.toml", TARGETS, bands=Bands(relative=0.1))
     args = [str(TRIMTAB), "backtest", "-c", str(config), "-a", "test", "--prices", str(prices)]
-    outputs = []
-    for seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        done = subprocess.run(
-            [*args, "--cash", CASH, "--json"], capture_output=True, env=env, check=False
-        )
-        assert done.returncode == 0, done.stderr.decode()
-        outputs.append(done.stdout)
-    assert outputs[0] == outputs[1]
-    assert json.loads(outputs[0])["rebalances"]
+    args += ["--cash", CASH, "--json"]
+    outputs = [tmp_path / "first.json", tmp_path / "second.json"]
+    # Side by side: the two runs cost one start-up's wall time, not two.
+    children = []
+    for seed, path in zip(("1", "2"), outputs, strict=True):
+        with path.open("wb") as out:
+            env = {**os.environ, "PYTHONHASHSEED": seed}
+            children.append(subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE, env=env))
+    for child in children:
+        _, error = child.communicate(timeout=100)
+        assert child.returncode == 0, error.decode()
+    first, second = (path.read_bytes() for path in outputs)
+    assert first == second
+    assert json.loads(first)["rebalances"]
 
 
 def test_appending_future_rows_changes_no_past_day(tmp_path: Path) -> None:
