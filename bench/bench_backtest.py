@@ -4,7 +4,7 @@ Run: `uv run --group bench python bench/bench_backtest.py [--runs 3] [--assets 1
 [--days 5040] [--relative 0.25]`.
 
 The data: a seeded geometric random walk of `--assets` symbols over `--days` weekdays (about
-20 years at 5,040), written as one price file (date,SYM1,...; 6 decimals). The account: equal
+20 years at 5,040), written as one price file (date,SYM1,...; whole cents). The account: equal
 target weights, a relative band of `--relative` x target on every symbol, fractional shares,
 no costs, 1,000,000 of cash on day 0, trades at each day's close (issue 16).
 
@@ -78,14 +78,15 @@ def write_market(folder: Path, assets: int, days: int, relative: float) -> tuple
     vols = rng.uniform(0.1, 0.4, assets) / np.sqrt(252.0)
     steps = 0.07 / 252.0 - 0.5 * vols**2 + vols * rng.standard_normal((days, assets))
     steps[0] = 0.0
-    closes = rng.uniform(20.0, 200.0, assets) * np.exp(np.cumsum(steps, axis=0))
+    # Whole cents, as real closes are: a fill without slippage is then at the close exactly.
+    closes = np.round(rng.uniform(20.0, 200.0, assets) * np.exp(np.cumsum(steps, axis=0)), 2)
     dates = np.busday_offset(np.datetime64("2005-01-03"), np.arange(days), roll="forward")
     symbols = [f"S{i:03d}" for i in range(assets)]
     prices = folder / "prices.csv"
     with prices.open("w") as out:
         out.write("date," + ",".join(symbols) + "\n")
         for day, row in zip(dates, closes, strict=True):
-            out.write(f"{day}," + ",".join(f"{price:.6f}" for price in row) + "\n")
+            out.write(f"{day}," + ",".join(f"{price:.2f}" for price in row) + "\n")
     weight = f"{1 / assets:.12f}".rstrip("0")
     targets = ", ".join(f'{s} = "{weight}"' for s in symbols[:-1])
     # The last weight takes the remainder so the targets sum to exactly 1.
@@ -114,7 +115,8 @@ def write_market(folder: Path, assets: int, days: int, relative: float) -> tuple
                 "[accounts.bench.policy]",
                 'rebalance_to = "target"',
                 'cash_buffer = "0"',
-                'min_trade_notional = "0"',
+                # Spare cents (the sim keeps cash in cents) are not worth an order.
+                'min_trade_notional = "1"',
                 "fractional = true",
                 'fractional_increment = "0.000000001"',
                 "",
