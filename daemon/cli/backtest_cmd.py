@@ -5,6 +5,7 @@ from __future__ import annotations
 
 __all__ = ["backtest"]
 
+import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
+from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, styled
 
 if TYPE_CHECKING:
     from daemon.backtest.runner import Options, Run
@@ -156,10 +157,12 @@ def backtest(
 
         write_report(report, account, runs, benchmark=benchmark)
     if as_json:
+        # Plain JSON already (metrics as numbers, money and quantities as decimal strings).
         if sweep is None:
-            print_json(runs[0].json())
+            typer.echo(json.dumps(runs[0].json(), indent=2))
         else:
-            print_json([{"overrides": dict(run.overrides), **run.json()} for run in runs])
+            shaped = [{"overrides": dict(run.overrides), **run.json()} for run in runs]
+            typer.echo(json.dumps(shaped, indent=2))
         return
     _print(account, runs, sweep is not None, benchmark)
     if report is not None:

@@ -56,6 +56,7 @@ COMMANDS = [
     ["performance", "show"],
     ["performance", "record"],
     ["flows", "list"],
+    ["backtest", "--prices", "closes.csv"],
 ]
 
 

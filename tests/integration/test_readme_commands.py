@@ -127,6 +127,15 @@ def _json_of_every_sim_account(output: str) -> None:
     assert set(json.loads(output)) == {"brokerage", "ira"}
 
 
+def _two_backtest_runs(output: str) -> None:
+    runs = json.loads(output)
+    assert [run["overrides"] for run in runs] == [
+        {"bands.absolute_pp": "3"},
+        {"bands.absolute_pp": "5"},
+    ]
+    assert [p["date"] for p in runs[0]["nav"]] == ["2026-12-01", "2026-12-02"]
+
+
 def _one_account_json(output: str) -> None:
     assert json.loads(output)["account"] == "ira"
 
@@ -144,6 +153,19 @@ WALK: tuple[Step, ...] = (
         "strategy weights --prices --date",
         *shlex.split("strategy weights -a brokerage --prices prices.csv --date 2026-12-02"),
         expect="static: configured weight",
+    ),
+    _step(
+        "backtest --report",
+        *shlex.split("backtest -a brokerage --prices prices.csv --report backtest.html"),
+        expect="report written to backtest.html",
+    ),
+    _step(
+        "backtest --vary --json",
+        *shlex.split(
+            "backtest -a brokerage --prices prices.csv --start 2026-12-01 --end 2026-12-02 "
+            "--contribute 500/month --vary bands.absolute_pp=3,5 --jobs 1 --json"
+        ),
+        check=_two_backtest_runs,
     ),
     _step("-v plan", "-v", "plan", expect="SYNTHETIC"),
     _step("-vv plan", "-vv", "plan", expect="SYNTHETIC"),
@@ -308,6 +330,10 @@ SHOWN: dict[str, tuple[str, ...]] = {
         "strategy weights --json",
         "strategy weights --prices --date",
     ),
+    (
+        "trimtab backtest -a A --prices P.csv [--start D] [--end D] [--contribute 500/month] "
+        "[--json] [--report OUT.html] [--vary KEY=V1,V2]"
+    ): ("backtest --report", "backtest --vary --json"),
     "trimtab -v plan": ("-v plan",),
     "trimtab -vv ...": ("-vv plan",),
     "trimtab plan --holdings my.json -a brokerage --json": ("plan --holdings --json",),

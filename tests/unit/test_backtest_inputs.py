@@ -63,7 +63,7 @@ def test_a_malformed_price_file_names_the_place(tmp_path: Path, text: str, expec
 def test_a_symbol_the_strategy_needs_must_have_a_column(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"VTI": "0.6", "BND": "0.4"})
     path = _file(tmp_path, "date,VTI\n2024-01-02,10\n")
-    with pytest.raises(BacktestInputError, match="has no column BND.*header is date,VTI"):
+    with pytest.raises(BacktestInputError, match=r"has no column BND.*header is date,VTI"):
         run(config, read_prices(path))
 
 
@@ -158,7 +158,7 @@ def test_vary_overrides_the_account_and_checks_the_value(tmp_path: Path) -> None
     assert changed.account("main").bands.absolute_pp == Decimal(3)
     assert changed.account("main").tax.lot_method == "hifo"
     assert settings.account("main").bands.absolute_pp == Decimal(5)
-    with pytest.raises(BacktestInputError, match="tax.lot_method"):
+    with pytest.raises(BacktestInputError, match=r"tax\.lot_method"):
         apply_overrides(settings, "main", (("tax.lot_method", "newest"),))
     free = apply_overrides(settings, "main", (("strategy_params.targets.VTI", "1"),))
     assert free.account("main").strategy_params["targets"]["VTI"] == "1"

@@ -1,0 +1,164 @@
+"""`trimtab backtest` as a user runs it: the table, --json, --report, --vary, bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from daemon.cli import app
+from tests.unit.backtest_helpers import random_walk, weekdays
+
+DAYS = 120
+
+CONFIG = """
+mode = "dry-run"
+state_dir = "state"
+[accounts.main]
+type = "taxable"
+[accounts.main.strategy_params]
+targets = { VTI = "0.6", BND = "0.4" }
+[accounts.main.bands]
+absolute_pp = 2
+[accounts.main.policy]
+fractional = true
+min_trade_notional = 1
+"""
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    (tmp_path / "trimtab.toml").write_text(CONFIG)
+    days = weekdays(date(2020, 1, 2), DAYS)
+    walk = random_walk(4, ["VTI", "BND", "SPY"], DAYS, volatility=0.03)
+    lines = ["date,VTI,BND,SPY"] + [
+        f"{d},{walk['VTI'][i]:.2f},{walk['BND'][i]:.2f},{walk['SPY'][i]:.2f}"
+        for i, d in enumerate(days)
+    ]
+    (tmp_path / "prices.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path
+
+
+def backtest(home: Path, *args: str) -> Result:
+    argv = ["backtest", "-c", str(home / "trimtab.toml"), "--prices", str(home / "prices.csv")]
+    result = CliRunner().invoke(app, [*argv, *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def test_the_summary_table(home: Path) -> None:
+    result = backtest(home, "-a", "main", "--benchmark", "SPY", "--contribute", "1000/month")
+    assert result.exit_code == 0, result.output
+    for label in ("CAGR", "max drawdown", "Sharpe", "after-tax CAGR", "SPY", "rebalances"):
+        assert label in result.stdout
+    assert not (home / "state").exists(), "the backtest keeps its state in memory"
+
+
+def test_json_is_the_documented_object_and_the_same_twice(home: Path) -> None:
+    first = backtest(home, "--json", "--benchmark", "SPY")
+    second = backtest(home, "--json", "--benchmark", "SPY")
+    assert first.exit_code == 0, first.output
+    assert first.stdout == second.stdout
+    out = json.loads(first.stdout)
+    assert list(out) == ["nav", "trades", "rebalances", "metrics"]
+    assert len(out["nav"]) == DAYS
+    assert set(out["nav"][0]) == {"date", "value"}
+    assert all(isinstance(p["value"], str) for p in out["nav"])
+    assert set(out["trades"][0]) == {"date", "symbol", "side", "qty", "price"}
+    assert out["trades"][0]["date"] == "2020-01-02"
+    assert out["rebalances"]
+    assert "2020-01-02" not in out["rebalances"]
+    rebalanced = sorted({t["date"] for t in out["trades"] if t["date"] != "2020-01-02"})
+    assert out["rebalances"] == rebalanced
+    metrics = out["metrics"]
+    for key in ("cagr", "volatility", "max_drawdown", "sharpe", "sortino", "turnover"):
+        assert isinstance(metrics[key], float)
+    assert metrics["trade_count"] == len(out["trades"])
+    assert metrics["benchmark"]["symbol"] == "SPY"
+
+
+def test_the_report_is_one_self_contained_page(home: Path) -> None:
+    page = home / "out.html"
+    result = backtest(home, "--benchmark", "SPY", "--report", str(page))
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    assert html.count("<svg") == 4  # growth, drawdown, drift, trades per year
+    for section in ("Growth", "Drawdown", "Drift and bands", "Trades per year", "Taxes"):
+        assert f"<h2>{section}</h2>" in html
+    assert "<script" not in html
+    assert "default-src 'none'" in html
+    assert "http://" not in html.replace("http://www.w3.org", "")
+
+
+def test_vary_runs_every_combination(home: Path) -> None:
+    page = home / "sweep.html"
+    args = ("--vary", "bands.absolute_pp=1,5", "--vary", "tax.lot_method=fifo,hifo", "--jobs", "1")
+    result = backtest(home, *args, "--json", "--report", str(page))
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert [r["overrides"] for r in out] == [
+        {"bands.absolute_pp": "1", "tax.lot_method": "fifo"},
+        {"bands.absolute_pp": "1", "tax.lot_method": "hifo"},
+        {"bands.absolute_pp": "5", "tax.lot_method": "fifo"},
+        {"bands.absolute_pp": "5", "tax.lot_method": "hifo"},
+    ]
+    narrow, wide = out[0]["metrics"], out[2]["metrics"]
+    assert narrow["rebalance_count"] > wide["rebalance_count"]
+    html = page.read_text()
+    assert "bands.absolute_pp=5, tax.lot_method=hifo" in html
+    assert html.count("<svg") == 1
+
+
+@pytest.mark.slow
+def test_vary_in_worker_processes_gives_what_one_process_gives(home: Path) -> None:
+    args = ("--vary", "bands.absolute_pp=1,3,5")
+    parallel = backtest(home, *args, "--json", "--jobs", "2")
+    serial = backtest(home, *args, "--json", "--jobs", "1")
+    assert parallel.exit_code == 0, parallel.output
+    assert parallel.stdout == serial.stdout
+    table = backtest(home, *args, "--jobs", "2")
+    assert "bands.absolute_pp" in table.stdout
+    assert "after-tax CAGR" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (("--start", "2019-01-01"), "holds closes from 2020-01-02 to"),
+        (("--end", "nope"), "--end 'nope' is not a date"),
+        (("--contribute", "100"), "write it like 2000/month"),
+        (("--vary", "bands.absolut_pp=1"), "the keys there are absolute_pp"),
+        (("--vary", "tax.lot_method=newest"), "tax.lot_method"),
+        (("--benchmark", "QQQ"), "has no column QQQ"),
+        (("--calendar", "hourly"), "--calendar 'hourly' is not one of"),
+        (("-a", "other"), "no account 'other'"),
+        (("--short-term-rate", "35"), "write a fraction"),
+    ],
+)
+def test_bad_input_exits_2_naming_it(home: Path, args: tuple[str, ...], named: str) -> None:
+    result = backtest(home, *args)
+    assert result.exit_code == 2, result.output
+    assert named in result.output.replace("\n", "")
+
+
+def test_a_gap_in_the_price_file_exits_2_naming_row_and_symbol(home: Path) -> None:
+    prices = home / "prices.csv"
+    lines = prices.read_text().splitlines()
+    cells = lines[10].split(",")
+    cells[2] = ""
+    lines[10] = ",".join(cells)
+    prices.write_text("\n".join(lines) + "\n")
+    result = backtest(home)
+    assert result.exit_code == 2, result.output
+    assert f"{prices}: row 11" in result.output.replace("\n", "")
+    assert "(BND): no close (a gap)" in result.output.replace("\n", "")
+
+
+def test_a_tripped_limit_exits_1(home: Path) -> None:
+    (home / "trimtab.toml").write_text(CONFIG + "[risk]\nmax_orders_per_minute = 1\n")
+    result = backtest(home)
+    assert result.exit_code == 1, result.output
+    assert "halts a live account" in result.output.replace("\n", " ")
