@@ -21,7 +21,7 @@ from __future__ import annotations
 __all__ = ["BacktestHalted", "BacktestResult", "BacktestSpec", "Fill", "run_backtest"]
 
 from bisect import bisect_left
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 CALENDARS = ("schedule", "daily", "weekly", "monthly", "quarterly", "yearly")
 _ZERO = Decimal(0)
 _QTY_STEP = Decimal(1).scaleb(-9)  # the sim's smallest quantity (notional buys)
+_CHUNK = 16
+"""Days the band scan looks ahead at first; each further look doubles what it has."""
 _MARGIN = 1e-9
 """How far inside its band (in weight units) a holding must be for the scan to skip its day;
 the planner itself allows `BAND_TOLERANCE` outside, so the two never disagree on float noise."""
@@ -199,10 +201,7 @@ class _Run:
         if spec.benchmark is not None:
             table.require({spec.benchmark}, self.lo, self.hi, why="it is the --benchmark")
         self.matrix = table.matrix(self.symbols, self.lo, self.hi)
-        cols = [table.column(s) for s in self.symbols]
-        self.decimals: list[tuple[Decimal, ...]] = [
-            tuple(table.closes[i][j] or _ZERO for j in cols) for i in range(self.lo, self.hi)
-        ]
+        self.decimals = table.decimals(self.symbols, self.lo, self.hi)
         self.taxable = self.account.type is AccountType.TAXABLE
         self.policy: TaxPolicy = tax_policy(settings)
         self.cycle_days = _cycle_days(table, self.lo, self.hi, spec.calendar, self.account.schedule)
@@ -214,6 +213,8 @@ class _Run:
         harvesting = self.taxable and self.account.tax.harvest.enabled
         # Harvesting sells on a loss, which no band scan can rule out: decide every cycle day.
         self.skip = spec.skip and not harvesting
+        self.scan_constants = self._scan_constants()
+        self.index = MappingProxyType({s: j for j, s in enumerate(self.symbols)})
         self.decide_calls = 0
 
     def run(self, progress: Progress) -> BacktestResult:
@@ -239,7 +240,7 @@ class _Run:
         bench = None
         if spec.benchmark is not None:
             j = spec.prices.column(spec.benchmark)
-            bench = tuple(float(spec.prices.closes[r][j] or 0) for r in range(self.lo, self.hi))
+            bench = tuple(float(v) for v in spec.prices.floats[self.lo : self.hi, j])
         return BacktestResult(
             days=self.days,
             nav=tuple(tally.nav),
@@ -312,8 +313,15 @@ class _Run:
         if not self.skip or i == 0 or withdrawal:
             return False
         if state.quiet is None:
-            state.quiet = self._quiet(i, state, targets)
+            state.quiet = np.zeros(0, dtype=bool)
             state.quiet_from = i
+        # Scan ahead in growing chunks: most stretches end within days, a few last years.
+        while i - state.quiet_from >= len(state.quiet):
+            first = state.quiet_from + len(state.quiet)
+            size = max(_CHUNK, len(state.quiet))
+            state.quiet = np.concatenate(
+                (state.quiet, self._quiet(first, first + size, state, targets))
+            )
         return bool(state.quiet[i - state.quiet_from])
 
     # -- one day ---------------------------------------------------------------------------
@@ -332,14 +340,13 @@ class _Run:
 
         spec = self.spec
         day = self.days[i]
-        prices = {s: self.decimals[i][j] for j, s in enumerate(self.symbols)}
         context = StrategyContext(
             trading_day=day,
             account=spec.account,
             account_type=self.account.type,
             cash=state.cash,
-            holdings=MappingProxyType({s: q for s, q in state.qty.items() if q}),
-            prices=MappingProxyType(prices),
+            holdings=MappingProxyType(dict(state.qty)),  # no zero quantities are kept
+            prices=_Row(self.index, self.decimals[i]),
             history=self.history(self.lo + i),
             history_expected_through=spec.prices.days[self.lo + i - 1] if self.lo + i else None,
         )
@@ -549,21 +556,24 @@ class _Run:
             half[j] = min(widths)
         return target_row, half
 
-    def _quiet(self, i: int, state: _State, targets: Mapping[str, Decimal]) -> NDArray[np.bool_]:
-        """Return, for days i.. with today's holdings and targets, whether `decide` provably
-        orders nothing (see `quiet_days`)."""
+    def _quiet(
+        self, first: int, end: int, state: _State, targets: Mapping[str, Decimal]
+    ) -> NDArray[np.bool_]:
+        """Return, for days [first, end) with today's holdings and targets, whether `decide`
+        provably orders nothing (see `quiet_days`)."""
         policy = self.account.policy
+        absolute, relative, increments = self.scan_constants
         return quiet_days(
-            self.matrix[i:],
+            self.matrix[first:end],
             np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols]),
             cash=float(state.cash),
             targets=np.array([float(targets.get(s, _ZERO)) for s in self.symbols]),
             cash_target=float(targets.get(CASH, _ZERO)),
-            absolute=self._band_arrays()[0],
-            relative=self._band_arrays()[1],
+            absolute=absolute,
+            relative=relative,
             cash_buffer=float(policy.cash_buffer),
             min_trade=float(policy.min_trade_notional),
-            increments=np.array([float(self._increment(s)) for s in self.symbols]),
+            increments=increments,
             unmanaged=any(
                 q and s not in targets and s not in policy.keep for s, q in state.qty.items()
             )
@@ -571,7 +581,10 @@ class _Run:
             or set(targets) - {CASH} - set(self.symbols) != set(),
         )
 
-    def _band_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def _scan_constants(
+        self,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """Each symbol's absolute and relative band and its increment, for the scan."""
         bands = self.account.bands
         absolute = np.full(len(self.symbols), np.inf)
         relative = np.full(len(self.symbols), np.inf)
@@ -581,13 +594,33 @@ class _Run:
                 absolute[j] = float(band.absolute_pp) / 100.0
             if band.relative is not None:
                 relative[j] = float(band.relative)
-        return absolute, relative
+        increments = np.array([float(self._increment(s)) for s in self.symbols])
+        return absolute, relative, increments
 
     def _increment(self, symbol: str) -> Decimal:
         policy = self.account.policy
         if policy.fractional or symbol in policy.fractional_symbols:
             return policy.fractional_increment
         return Decimal(1)
+
+
+class _Row(Mapping[str, Decimal]):
+    """One row's closes by symbol, without building a dict per day."""
+
+    __slots__ = ("_index", "_row")
+
+    def __init__(self, index: Mapping[str, int], row: Sequence[Decimal]) -> None:
+        self._index = index
+        self._row = row
+
+    def __getitem__(self, symbol: str) -> Decimal:
+        return self._row[self._index[symbol]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
 
 
 def quiet_days(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["decimal_text", "result_json"]
+__all__ = ["COMPARED", "PERCENT", "decimal_text", "result_json", "shown"]
 
 from decimal import Decimal
 from typing import Any
@@ -35,3 +35,35 @@ def result_json(result: BacktestResult, metrics: dict[str, Any]) -> dict[str, An
         "rebalances": [day.isoformat() for day in result.rebalances],
         "metrics": metrics,
     }
+
+
+COMPARED = (
+    ("CAGR", "cagr"),
+    ("volatility", "volatility"),
+    ("max DD", "max_drawdown"),
+    ("Sharpe", "sharpe"),
+    ("turnover", "turnover"),
+    ("trades", "trade_count"),
+    ("rebalances", "rebalance_count"),
+    ("taxes", "taxes"),
+    ("after-tax CAGR", "after_tax_cagr"),
+)
+"""The metrics a `--vary` comparison shows, in the table and on the report page."""
+PERCENT = frozenset(
+    {"total_return", "cagr", "volatility", "max_drawdown", "turnover", "after_tax_cagr", "tax_drag"}
+)
+"""Metrics that are fractions, shown as percentages."""
+
+
+def shown(metrics: dict[str, Any], key: str) -> str:
+    """A metric as people read it: percentages, two decimals, money with separators."""
+    value = metrics.get(key)
+    if value is None:
+        return "-"
+    if key in PERCENT:
+        return f"{float(value) * 100:.2f}%"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, str) and key not in ("start", "end"):
+        return f"{Decimal(value):,.2f}"
+    return str(value)

@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = ["PriceTable", "read_prices"]
 
 import csv
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,15 +27,20 @@ from numpy.typing import NDArray
 from daemon.backtest.errors import BacktestInputError
 from daemon.core.domain import CASH
 
+_ZERO = Decimal(0)
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PriceTable:
-    """Closes by row: `closes[i][j]` is `symbols[j]` on `days[i]` (None: an empty cell)."""
+    """Closes by row: `texts[i, j]` is `symbols[j]`'s close on `days[i]` as written ('' for an
+    empty cell) and `floats` the same as numbers (NaN for an empty cell); every written close
+    is a positive number."""
 
     path: Path
     days: tuple[date, ...]
     symbols: tuple[str, ...]
-    closes: tuple[tuple[Decimal | None, ...], ...]
+    texts: NDArray[np.str_]
+    floats: NDArray[np.float64]
     rows: tuple[int, ...]
     """The file's line number of each day, for errors."""
 
@@ -59,10 +65,8 @@ class PriceTable:
             )
         if start is not None and end is not None and end < start:
             raise BacktestInputError(f"--end {end} is before --start {start}")
-        lo = 0 if start is None else next(i for i, d in enumerate(self.days) if d >= start)
-        hi = len(self.days)
-        if end is not None:
-            hi = next((i for i, d in enumerate(self.days) if d > end), len(self.days))
+        lo = 0 if start is None else bisect_left(self.days, start)
+        hi = len(self.days) if end is None else bisect_right(self.days, end)
         if hi <= lo:
             raise BacktestInputError(
                 f"no trading day between {start} and {end}: {held}; widen the range"
@@ -79,26 +83,24 @@ class PriceTable:
                     f"is {header}); add a {symbol} column with its daily closes"
                 )
             j = self.column(symbol)
-            for i in range(lo, hi):
-                if self.closes[i][j] is None:
-                    raise BacktestInputError(
-                        f"{self.path}: row {self.rows[i]} ({self.days[i]}), column {j + 2} "
-                        f"({symbol}): no close (a gap); {symbol} is needed because {why}; "
-                        f"fill in the close of {symbol} on {self.days[i]}, or start the "
-                        "backtest after the gap"
-                    )
+            gaps = np.flatnonzero(np.isnan(self.floats[lo:hi, j]))
+            if len(gaps):
+                i = lo + int(gaps[0])
+                raise BacktestInputError(
+                    f"{self.path}: row {self.rows[i]} ({self.days[i]}), column {j + 2} "
+                    f"({symbol}): no close (a gap); {symbol} is needed because {why}; "
+                    f"fill in the close of {symbol} on {self.days[i]}, or start the "
+                    "backtest after the gap"
+                )
 
     def matrix(self, symbols: Sequence[str], lo: int, hi: int) -> NDArray[np.float64]:
         """Return the closes of `symbols` on rows [lo, hi) as floats (NaN for a gap)."""
-        columns = [self.column(s) for s in symbols]
-        out = np.full((hi - lo, len(columns)), np.nan)
-        for i in range(lo, hi):
-            row = self.closes[i]
-            for k, j in enumerate(columns):
-                value = row[j]
-                if value is not None:
-                    out[i - lo, k] = float(value)
-        return out
+        return self.floats[lo:hi, [self.column(s) for s in symbols]]
+
+    def decimals(self, symbols: Sequence[str], lo: int, hi: int) -> list[tuple[Decimal, ...]]:
+        """Return the closes of `symbols` on rows [lo, hi) exactly as written (0 for a gap)."""
+        block = self.texts[lo:hi, [self.column(s) for s in symbols]].tolist()
+        return [tuple(Decimal(cell) if cell else _ZERO for cell in row) for row in block]
 
 
 def read_prices(path: Path) -> PriceTable:
@@ -135,17 +137,17 @@ def _parse(path: Path, reader: Any) -> PriceTable:
         raise BacktestInputError(f"{path}: row 1 names {twice} twice; keep one column each")
     days: list[date] = []
     rows: list[int] = []
-    closes: list[tuple[Decimal | None, ...]] = []
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
+    cells: list[list[str]] = []
+    for line in reader:
+        if not any(cell.strip() for cell in line):
             continue
         row = reader.line_num
-        if len(cells) != len(header):
+        if len(line) != len(header):
             raise BacktestInputError(
-                f"{path}: row {row} has {len(cells)} cells but the header has {len(header)}; "
+                f"{path}: row {row} has {len(line)} cells but the header has {len(header)}; "
                 "give every symbol a cell"
             )
-        day = _date(path, row, cells[0])
+        day = _date(path, row, line[0])
         if days and day <= days[-1]:
             raise BacktestInputError(
                 f"{path}: row {row}, column 1 (date): {day} does not come after {days[-1]} "
@@ -153,15 +155,32 @@ def _parse(path: Path, reader: Any) -> PriceTable:
             )
         days.append(day)
         rows.append(row)
-        closes.append(
-            tuple(
-                _close(path, row, column, symbol, cell)
-                for column, (symbol, cell) in enumerate(zip(symbols, cells[1:], strict=True), 2)
-            )
-        )
+        cells.append([cell.strip() for cell in line[1:]])
     if not days:
         raise BacktestInputError(f"price file {path} has a header but no rows of closes")
-    return PriceTable(path, tuple(days), symbols, tuple(closes), tuple(rows))
+    texts = np.array(cells, dtype=np.str_)
+    floats = _numbers(path, texts, symbols, rows)
+    return PriceTable(path, tuple(days), symbols, texts, floats, tuple(rows))
+
+
+def _numbers(
+    path: Path, texts: NDArray[np.str_], symbols: Sequence[str], rows: Sequence[int]
+) -> NDArray[np.float64]:
+    """Parse every close at once (numpy, in C); on any doubt, find the first bad cell the slow
+    way, so its error names the row and symbol."""
+    empty = texts == ""
+    try:
+        floats = np.where(empty, "nan", texts).astype(np.float64)
+    except ValueError:
+        floats = None
+    if floats is not None:
+        bad = ~empty & ~(np.isfinite(floats) & (floats > 0))
+        if not bad.any():
+            return floats
+    for i, line in enumerate(texts.tolist()):
+        for j, cell in enumerate(line):
+            _close(path, rows[i], j + 2, symbols[j], cell)
+    raise AssertionError("a bad close was found by numpy but not by Decimal")  # pragma: no cover
 
 
 def _date(path: Path, row: int, cell: str) -> date:

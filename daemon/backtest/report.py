@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from markupsafe import escape
 
+from daemon.backtest.output import COMPARED, shown
 from daemon.core.performance import DailyPoint, daily_returns, growth_index
 from daemon.report.charts import (
     ALERT,
@@ -113,13 +114,13 @@ def _sweep(runs: Sequence[Run], benchmark: str | None) -> str:
     chart = _growth(lines, _benchmark_points(runs[0]), benchmark)
     keys = [k for k, _ in runs[0].overrides]
     head = "".join(f"<th>{escape(k)}</th>" for k in keys) + "".join(
-        f"<th>{escape(label)}</th>" for label, _ in _COMPARED
+        f"<th>{escape(label)}</th>" for label, _ in COMPARED
     )
     rows = []
     for run in runs:
         cells = "".join(f"<td>{escape(str(v))}</td>" for _, v in run.overrides)
         cells += "".join(
-            f'<td class="n">{escape(_shown(run.metrics, f))}</td>' for _, f in _COMPARED
+            f'<td class="n">{escape(_shown(run.metrics, f))}</td>' for _, f in COMPARED
         )
         rows.append(f"<tr>{cells}</tr>")
     table = (
@@ -250,28 +251,6 @@ def _chart(svg: str) -> str:
     return f'<figure class="chart">{svg}</figure>'
 
 
-_COMPARED = [
-    ("CAGR", "cagr"),
-    ("volatility", "volatility"),
-    ("max DD", "max_drawdown"),
-    ("Sharpe", "sharpe"),
-    ("turnover", "turnover"),
-    ("trades", "trade_count"),
-    ("rebalances", "rebalance_count"),
-    ("taxes", "taxes"),
-    ("after-tax CAGR", "after_tax_cagr"),
-]
-_PERCENT = {
-    "cagr",
-    "volatility",
-    "max_drawdown",
-    "turnover",
-    "after_tax_cagr",
-    "total_return",
-    "tax_drag",
-}
-
-
 def _summary_table(m: dict[str, Any]) -> str:
     bench = m.get("benchmark")
     rows = [
@@ -334,16 +313,8 @@ def _tax_table(m: dict[str, Any]) -> str:
 
 
 def _shown(m: dict[str, Any], key: str) -> str:
-    value = m.get(key)
-    if value is None:
-        return "—"
-    if key in _PERCENT:
-        return _pct(value)
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    if isinstance(value, str):
-        return _money(value)
-    return str(value)
+    text = shown(m, key)
+    return "—" if text == "-" else f"${text}" if isinstance(m.get(key), str) else text
 
 
 def _pct(value: float | None) -> str:

@@ -201,17 +201,19 @@ def _run(
 def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) -> None:
     from rich.table import Table
 
+    from daemon.backtest.output import COMPARED, shown
+
     if compare:
         keys = [key for key, _ in runs[0].overrides]
         table = Table(title=f"backtest of {account}: {len(runs)} runs")
         for key in keys:
             table.add_column(key)
-        for label, _ in _COMPARED:
+        for label, _ in COMPARED:
             table.add_column(label, justify="right")
         for run in runs:
             table.add_row(
                 *(str(value) for _, value in run.overrides),
-                *(_shown(run.metrics, field) for _, field in _COMPARED),
+                *(shown(run.metrics, field) for _, field in COMPARED),
             )
         console.print(table)
         return
@@ -224,22 +226,13 @@ def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) 
     if bench is not None:
         table.add_column(str(benchmark), justify="right")
     for label, field in _SUMMARY:
-        row = [label, _shown(m, field)]
+        row = [label, shown(m, field)]
         if bench is not None:
-            row.append(_shown(bench, field) if field in bench else "")
+            row.append(shown(bench, field) if field in bench else "")
         table.add_row(*row)
     console.print(table)
 
 
-_PERCENT = {
-    "total_return",
-    "cagr",
-    "volatility",
-    "max_drawdown",
-    "turnover",
-    "after_tax_cagr",
-    "tax_drag",
-}
 _SUMMARY = [
     ("final value", "final_value"),
     ("total return (TWR)", "total_return"),
@@ -261,30 +254,6 @@ _SUMMARY = [
     ("after-tax value", "after_tax_value"),
     ("after-tax CAGR", "after_tax_cagr"),
 ]
-_COMPARED = [
-    ("CAGR", "cagr"),
-    ("volatility", "volatility"),
-    ("max DD", "max_drawdown"),
-    ("Sharpe", "sharpe"),
-    ("turnover", "turnover"),
-    ("trades", "trade_count"),
-    ("rebalances", "rebalance_count"),
-    ("taxes", "taxes"),
-    ("after-tax CAGR", "after_tax_cagr"),
-]
-
-
-def _shown(metrics: dict[str, Any], field: str) -> str:
-    value = metrics.get(field)
-    if value is None:
-        return "-"
-    if field in _PERCENT:
-        return f"{float(value) * 100:.2f}%"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    if isinstance(value, str) and field not in ("start", "end"):
-        return f"{Decimal(value):,.2f}"
-    return str(value)
 
 
 def _day(text: str | None, option: str) -> date | None:
