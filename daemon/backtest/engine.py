@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from operator import mul
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -34,10 +35,12 @@ from numpy.typing import NDArray
 from daemon.backtest.errors import BacktestInputError
 from daemon.backtest.flows import Dividend, monthly_days
 from daemon.backtest.prices import PriceTable
+from daemon.config.household import tax_policy
 from daemon.config.policy import alternate_symbols, decision_input
 from daemon.core import fills
 from daemon.core.decide import CycleState, Decision, Hold, TaxInputs, decide
 from daemon.core.domain import CASH, AccountSnapshot, AccountType, Position, Quote, Side
+from daemon.core.errors import DataError
 from daemon.core.money import cents_down
 from daemon.core.planner import PlannedOrder, PlanningPolicy
 from daemon.core.progress import Progress, no_progress
@@ -45,7 +48,6 @@ from daemon.core.schedule import Days, Session, parse_schedule
 from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.types import LotMethod, LotPick, RealizedSale, TaxPolicy, Trade
-from daemon.store.tax_ledger import tax_policy
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
@@ -146,6 +148,9 @@ class _State:
     qty: dict[str, Decimal] = field(default_factory=dict)
     moved: bool = True
     """Quantities changed since the last row of `held`."""
+    moved_nav: bool = True
+    aligned: list[Decimal] = field(default_factory=list)
+    """The quantities in the order of the symbols, for the day's value."""
     trades: list[Trade] = field(default_factory=list)
     book: TaxBook | None = None
     booked: int = -1
@@ -297,13 +302,10 @@ class _Run:
             state.cash -= taken
             flow -= taken
             state.quiet = None
-        prices = self.decimals[i]
-        value = state.cash
-        for j, symbol in enumerate(self.symbols):
-            qty = state.qty.get(symbol)
-            if qty:
-                value += qty * prices[j]
-        tally.nav.append(value)
+        if state.moved_nav:
+            state.aligned = [state.qty.get(s, _ZERO) for s in self.symbols]
+            state.moved_nav = False
+        tally.nav.append(sum(map(mul, state.aligned, self.decimals[i]), state.cash))
         tally.flows.append(flow)
 
     def _is_quiet(
@@ -350,7 +352,15 @@ class _Run:
             history=self.history(self.lo + i),
             history_expected_through=spec.prices.days[self.lo + i - 1] if self.lo + i else None,
         )
-        return spec.strategy.targets(context)
+        try:
+            return spec.strategy.targets(context)
+        except DataError as exc:
+            if self.history is _NO_HISTORY:
+                raise
+            raise BacktestInputError(
+                f"on {day}: {exc}. The strategy's history is the price file's rows before "
+                "each day: give --start a day late enough for its window, or a longer file"
+            ) from exc
 
     def _decide(
         self,
@@ -502,6 +512,7 @@ class _Run:
         for symbol in [s for s, q in state.qty.items() if q == 0]:
             del state.qty[symbol]
         state.moved = state.moved or traded
+        state.moved_nav = state.moved_nav or traded
         return traded
 
     def _record(
@@ -602,6 +613,15 @@ class _Run:
         if policy.fractional or symbol in policy.fractional_symbols:
             return policy.fractional_increment
         return Decimal(1)
+
+
+def _no_history(row: int) -> CloseHistory:
+    from strategies.history import empty_history
+
+    return empty_history()
+
+
+_NO_HISTORY: Callable[[int], CloseHistory] = _no_history
 
 
 class _Row(Mapping[str, Decimal]):
@@ -746,11 +766,10 @@ def _dividends_by_row(
 def _history_source(strategy: Strategy, table: PriceTable) -> Callable[[int], CloseHistory]:
     """Return `history(row)`: the closes a look-back strategy reads, through the row before."""
     from strategies.base import ReadsHistory
-    from strategies.history import CloseHistory, empty_history
+    from strategies.history import CloseHistory
 
     if not isinstance(strategy, ReadsHistory):
-        empty = empty_history()
-        return lambda row: empty
+        return _NO_HISTORY
     needs = strategy.history_needs()
     symbols = tuple(sorted(needs.symbols))
     missing = [s for s in symbols if s not in table.symbols]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from daemon.backtest.engine import BacktestHalted
-from daemon.backtest.flows import read_dividends
+from daemon.backtest.flows import Dividend, read_dividends
 from daemon.backtest.output import result_json
 from tests.hypothesis_profiles import scaled
 from tests.unit.backtest_helpers import random_walk, run, weekdays, write_config, write_prices
@@ -69,7 +69,17 @@ def _both_ways(tmp_path: Path, case: dict[str, object]) -> None:
         weekdays(START, count),
         random_walk(int(case["seed"]), symbols, count, volatility=float(case["vol"])),  # type: ignore[call-overload, arg-type]
     )
+    dividends: tuple[Dividend, ...] = ()
+    if case.get("dividend"):
+        path = tmp_path / "dividends.csv"
+        days = weekdays(START, count)
+        path.write_text(
+            "date,symbol,amount\n"
+            + "".join(f"{days[i]},{symbols[-1]},{case['dividend']}\n" for i in (5, count - 9))
+        )
+        dividends = read_dividends(path)
     options = {
+        "dividends": dividends,
         "calendar": case["calendar"],
         "contribute": Decimal(str(case["contribute"])),
         "withdraw": Decimal(str(case["withdraw"])),
@@ -111,6 +121,7 @@ CASES = st.fixed_dictionaries(
         "contribute": st.sampled_from([0, 5000]),
         "withdraw": st.sampled_from([0, 3000]),
         "account_type": st.sampled_from(["taxable", "roth_ira"]),
+        "dividend": st.sampled_from([None, "0.40", "3"]),
     }
 )
 QUICK = [
@@ -130,6 +141,7 @@ QUICK = [
         "contribute": 5000,
         "withdraw": 0,
         "account_type": "taxable",
+        "dividend": "3",
     },
     {
         "seed": 11,
@@ -350,3 +362,56 @@ def test_costs_follow_the_simulated_broker(tmp_path: Path) -> None:
         done.result.nav[-1]
         == Decimal(10_000) - qty * Decimal("100.10") - (1 + qty / 100) + qty * 100
     )
+
+
+def test_progress_is_reported_day_by_day_and_over_a_sweep(tmp_path: Path) -> None:
+    from daemon.backtest.runner import Options, run_one, run_sweep
+
+    config = write_config(tmp_path, {"A": "0.5", "B": "0.5"}, extra=_policy())
+    table = write_prices(tmp_path, weekdays(START, 6), {"A": [10] * 6, "B": [20] * 6})
+    days: list[tuple[int, int]] = []
+    run_one(
+        config, "main", table, Options(), progress=lambda done, total: days.append((done, total))
+    )
+    assert days == [(n, 6) for n in range(1, 7)]
+    runs: list[tuple[int, int]] = []
+    sweep = (("bands.absolute_pp", "1"),), (("bands.absolute_pp", "9"),)
+    done = run_sweep(
+        config, "main", table, Options(), sweep, jobs=1, progress=lambda d, t: runs.append((d, t))
+    )
+    assert runs == [(0, 2), (1, 2), (2, 2)]
+    assert [r.overrides for r in done] == list(sweep)
+
+
+def test_a_strategy_that_looks_back_sees_closes_through_the_previous_day(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"A": "1"})
+    text = (
+        (tmp_path / "config.toml")
+        .read_text()
+        .replace(
+            'strategy = "static"\n[accounts.main.strategy_params.targets]\nA = 1\n',
+            'strategy = "momentum"\n[accounts.main.strategy_params]\n'
+            'universe = ["A", "B", "C"]\nlookback_days = 10\nmargin = 0\n',
+        )
+    )
+    (tmp_path / "config.toml").write_text(text)
+    from daemon.backtest.errors import BacktestInputError
+    from daemon.config.settings import load_config
+
+    config = load_config(tmp_path / "config.toml")
+    days = weekdays(START, 90)
+    table = write_prices(tmp_path, days, random_walk(21, "ABC", 90, volatility=0.03))
+    with pytest.raises(BacktestInputError, match="give --start a day late enough"):
+        run(config, table)
+    skipping = run(config, table, start=days[20])
+    every_day = run(config, table, start=days[20], skip=False)
+    assert skipping.json() == every_day.json()
+    assert len({t["symbol"] for t in skipping.json()["trades"]}) > 1, "momentum changed its pick"
+    # The pick of a day depends only on earlier closes: a change on the day itself is unseen.
+    moved = {s: list(v) for s, v in random_walk(21, "ABC", 90, volatility=0.03).items()}
+    for symbol in "ABC":
+        moved[symbol][40] = moved[symbol][39]
+    shifted = run(config, write_prices(tmp_path, days, moved), start=days[20])
+    on_day_40 = [t for t in skipping.json()["trades"] if t["date"] == days[40].isoformat()]
+    shifted_40 = [t for t in shifted.json()["trades"] if t["date"] == days[40].isoformat()]
+    assert [t["symbol"] for t in on_day_40] == [t["symbol"] for t in shifted_40]
