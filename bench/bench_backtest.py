@@ -126,8 +126,9 @@ def write_market(folder: Path, assets: int, days: int, relative: float) -> tuple
     return prices, config
 
 
-def measure(command: list[str], env: dict[str, str], stdout: Path) -> tuple[float, float]:
-    """Run `command` to completion; return (wall seconds, peak RSS in MiB) of that child."""
+def measure(command: list[str], env: dict[str, str], stdout: Path) -> tuple[float, float, float]:
+    """Run `command` to completion; return its wall seconds, peak RSS (MiB) and CPU seconds
+    (user + system; a shared machine inflates them much less than the wall-clock time)."""
     with stdout.open("wb") as out:
         start = time.perf_counter()
         child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.PIPE)
@@ -139,20 +140,27 @@ def measure(command: list[str], env: dict[str, str], stdout: Path) -> tuple[floa
             child.stderr.close()
     if child.returncode != 0:
         raise SystemExit(f"{command[:3]} failed ({child.returncode}):\n{error[-3000:]}")
-    return wall, usage.ru_maxrss / 1024.0  # Linux reports kilobytes
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, usage.ru_maxrss / 1024.0, cpu  # Linux reports ru_maxrss in kilobytes
 
 
 def runs_of(
     name: str, command: list[str], env: dict[str, str], out: Path, runs: int
 ) -> dict[str, Any]:
     measure(command, env, out)  # unmeasured: fills the bytecode (and numba) caches
-    walls, peaks = [], []
+    walls, peaks, cpus = [], [], []
     for _ in range(runs):
-        wall, peak = measure(command, env, out)
+        wall, peak, cpu = measure(command, env, out)
         walls.append(wall)
         peaks.append(peak)
+        cpus.append(cpu)
     print(f"  {name}: {', '.join(f'{w:.2f}' for w in walls)} s", file=sys.stderr)
-    return {"wall": statistics.median(walls), "min": min(walls), "rss": statistics.median(peaks)}
+    return {
+        "wall": statistics.median(walls),
+        "min": min(walls),
+        "cpu": statistics.median(cpus),
+        "rss": statistics.median(peaks),
+    }
 
 
 # --- the children -------------------------------------------------------------------------
@@ -246,8 +254,8 @@ def contend(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
     vbt_command = [*this, "--child", "vbt", str(prices), str(rebalances), str(vbt_out)]
     results["vectorbt"] = runs_of("vectorbt", vbt_command, env, folder / "vbt.log", options.runs)
     cold = dict(env, NUMBA_CACHE_DIR=str(folder / "numba-cold"))
-    wall, rss = measure(vbt_command, cold, folder / "vbt.log")
-    results["vectorbt, empty numba cache"] = {"wall": wall, "rss": rss}
+    wall, rss, cpu = measure(vbt_command, cold, folder / "vbt.log")
+    results["vectorbt, empty numba cache"] = {"wall": wall, "cpu": cpu, "rss": rss}
     bt_check = json.loads(bt_out.read_text())
     return {
         "results": results,
@@ -275,18 +283,23 @@ def report(options: argparse.Namespace, run: dict[str, Any]) -> None:
         f"(the same days: {run['bt_days'] == run['rebalances']}); final NAV: "
         + ", ".join(f"{name} {value:.6f}" for name, value in final.items())
     )
-    print("| run | median s | min s | peak RSS MiB | trimtab faster by |")
-    print("|---|---:|---:|---:|---:|")
+    print("| run | median wall s | min wall s | median CPU s | peak RSS MiB | wall / trimtab's |")
+    print("|---|---:|---:|---:|---:|---:|")
     base = results["trimtab"]["wall"]
     for name, result in results.items():
         low = f"{result['min']:.2f}" if "min" in result else "-"
         print(
-            f"| {name} | {result['wall']:.2f} | {low} | {result['rss']:.0f} "
-            f"| {result['wall'] / base:.1f}x |"
+            f"| {name} | {result['wall']:.2f} | {low} | {result['cpu']:.2f} "
+            f"| {result['rss']:.0f} | {result['wall'] / base:.1f}x |"
         )
     bt_ratio = results["bt"]["wall"] / base
     vbt_ratio = results["vectorbt"]["wall"] / base
     memory = results["trimtab"]["rss"] / results["bt"]["rss"]
+    cpu = results["trimtab"]["cpu"]
+    print(
+        f"CPU-time ratios (less sensitive to a busy machine): bt "
+        f"{results['bt']['cpu'] / cpu:.1f}x, vectorbt {results['vectorbt']['cpu'] / cpu:.1f}x"
+    )
     verdicts = (
         bt_ratio >= TARGETS["bt"],
         vbt_ratio >= TARGETS["vectorbt"],
