@@ -5,11 +5,13 @@ Run: `uv run --group bench python bench/bench_backtest.py [--runs 3] [--assets 1
 
 The data: a seeded geometric random walk of `--assets` symbols over `--days` weekdays (about
 20 years at 5,040), written as one price file (date,SYM1,...; whole cents). The account: equal
-target weights, a relative band of `--relative` x target on every symbol, fractional shares,
-no costs, 1,000,000 of cash on day 0, trades at each day's close (issue 16).
+target weights, a relative band of `--relative` x target on every symbol, fractional shares
+(1e-9), no costs, a minimum trade of 1 (spare cents are not an order), room in `[risk]` for
+one order per symbol on day 0, 1,000,000 of cash on day 0, trades at each close (issue 16).
 
 Each measured run is a fresh process, started and waited for here; the wall-clock time is
-from start to exit and the peak memory is the child's own `ru_maxrss` (`os.wait4`). Reported:
+from start to exit; the peak memory and the CPU time (user + system, which a busy machine
+inflates much less) are the child's own (`os.wait4`). Reported:
 medians of `--runs` runs after one unmeasured run of each (which fills the bytecode cache and,
 for vectorbt, numba's on-disk cache), and the ratios. The three contenders:
 
@@ -21,8 +23,9 @@ for vectorbt, numba's on-disk cache), and the ratios. The three contenders:
   marked the tree to that day's close, it passes (so `Rebalance` trades every holding back
   to target at that close) when the strategy holds nothing yet (day 0) or a child's weight,
   value over the strategy's value, lies outside target +/- relative x target. No
-  commissions (bt's default), so the NAV path must equal trimtab's; the bench checks the
-  final NAV and the number of rebalance days agree before it reports anything.
+  commissions (bt's default), so the rebalance days must be trimtab's and the NAV path
+  too, but for the simulated broker's cents (it keeps cash in cents, each fill rounded
+  against the account); the bench prints both runs' rebalance days and final NAVs.
 - vectorbt: a child process reads the same file and the rebalance days of trimtab's run,
   and calls `Portfolio.from_orders(close, size=weights on those days (NaN elsewhere),
   size_type="targetpercent", group_by=True, cash_sharing=True, call_seq="auto",
