@@ -35,8 +35,8 @@ from numpy.typing import NDArray
 from daemon.backtest.errors import BacktestInputError
 from daemon.backtest.flows import Dividend, monthly_days
 from daemon.backtest.prices import PriceTable
-from daemon.config.household import tax_policy
 from daemon.config.policy import alternate_symbols, decision_input
+from daemon.config.tax_policy import tax_policy
 from daemon.core import fills
 from daemon.core.decide import CycleState, Decision, Hold, TaxInputs, decide
 from daemon.core.domain import CASH, AccountSnapshot, AccountType, Position, Quote, Side

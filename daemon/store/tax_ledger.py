@@ -27,7 +27,7 @@ from decimal import Decimal
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
-from daemon.config.household import HouseholdAccount, household_accounts, tax_policy
+from daemon.config.tax_policy import HouseholdAccount, household_accounts, tax_policy
 from daemon.core.domain import AccountType, Side
 from daemon.core.tax.types import LotMethod, LotPick, Trade
 from daemon.store.tax_models import TaxLotChoiceRow, TaxLotRow, TaxReliefRow, TaxSaleRow
