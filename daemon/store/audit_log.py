@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event as orm_events
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from daemon.audit.chain import GENESIS_HASH, ChainBreak, digest, first_break
@@ -31,6 +31,8 @@ from daemon.store.models import AuditRecordRow
 
 SESSION_KEY = "audit_head"
 """Key in `Session.info` holding the head file's path (set by `open_database`)."""
+_CHAIN_LOCK = 7_215_020_401
+"""PostgreSQL advisory lock key of the chain's end (any constant no other lock uses)."""
 _PENDING = "audit_head_pending"
 _LISTENING = "audit_head_listening"
 
@@ -50,6 +52,11 @@ class AuditLog:
         cycle_id: str | None = None,
     ) -> AuditRecord:
         """Add `event` as one record after the current last one."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            # Writers in several processes (cluster workers) take turns at the chain's end
+            # until their transaction ends, instead of racing to the same prev_hash and
+            # failing on its unique constraint. SQLite's BEGIN IMMEDIATE already does this.
+            self._session.execute(text(f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK})"))
         prev_hash = self._session.execute(
             select(AuditRecordRow.hash).order_by(AuditRecordRow.seq.desc()).limit(1)
         ).scalar_one_or_none()
