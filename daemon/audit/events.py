@@ -22,6 +22,7 @@ __all__ = [
     "CycleStarted",
     "DeclaredTrade",
     "DriftAfter",
+    "JobRefused",
     "KillSwitchChanged",
     "LedgerSale",
     "Mismatch",
@@ -94,6 +95,7 @@ class AuditKind(StrEnum):
     TAX_LOTS = "tax_lots"
     ALERT = "alert"
     ORDER_SETTLED = "order_settled"
+    JOB_REFUSED = "job_refused"
 
 
 _OMITTED = MappingProxyType({OMIT_NONE: True})
@@ -425,6 +427,20 @@ class AlertChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class JobRefused:
+    """A cluster job that cannot run on its input (an account no longer configured, a
+    configuration problem, a bug): not retried, recorded once with the cause."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.JOB_REFUSED
+    job_id: int
+    slot: str
+    trading_day: str
+    error_type: str
+    error: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
 class RawEvent:
     """A stored record no event type reads: its kind is unknown or its payload does not fit."""
 
@@ -453,6 +469,7 @@ AuditEvent = (
     | TaxDecisions
     | TaxLots
     | AlertChanged
+    | JobRefused
 )
 
 EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
@@ -477,6 +494,7 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         TaxDecisions,
         TaxLots,
         AlertChanged,
+        JobRefused,
     )
 }
 

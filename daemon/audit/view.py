@@ -17,6 +17,7 @@ from daemon.audit.events import (
     CycleFailed,
     CycleFinished,
     CycleStarted,
+    JobRefused,
     KillSwitchChanged,
     OrderIntentSent,
     OrderResult,
@@ -253,6 +254,9 @@ _SUMMARIES: Mapping[type[Any], Callable[[Any], str]] = {
     TaxDecisions: _tax_decisions,
     TaxLots: _tax_lots,
     AlertChanged: _alert,
+    JobRefused: lambda e: (
+        f"job {e.job_id} ({e.trading_day} {e.slot}) refused: {e.error_type}: {e.error}; {e.action}"
+    ),
 }
 
 

@@ -24,6 +24,7 @@ import typer.core
 
 from daemon.cli.audit_cmd import audit_app
 from daemon.cli.check_cmd import check
+from daemon.cli.cluster_cmd import cluster_app
 from daemon.cli.config_cmd import config_app
 from daemon.cli.control_cmd import kill, resume, status
 from daemon.cli.db_cmd import db_app
@@ -37,6 +38,7 @@ from daemon.cli.sim_cmd import sim_app
 from daemon.cli.strategy_cmd import strategies_app, strategy_app
 from daemon.cli.tax_cmd import tax_app
 from daemon.cli.validate_cmd import validate
+from daemon.cli.worker_cmd import worker
 
 app = typer.Typer(
     name="trimtab",
@@ -121,6 +123,8 @@ app.command()(report)
 app.command()(check)
 app.command()(validate)
 app.command()(alerts)
+app.command()(worker)
+app.add_typer(cluster_app, name="cluster")
 app.add_typer(orders_app, name="orders")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event as orm_events
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from daemon.audit.chain import GENESIS_HASH, ChainBreak, digest, first_break
@@ -56,7 +57,7 @@ class AuditLog:
             # Writers in several processes (cluster workers) take turns at the chain's end
             # until their transaction ends, instead of racing to the same prev_hash and
             # failing on its unique constraint. SQLite's BEGIN IMMEDIATE already does this.
-            self._session.execute(text(f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK})"))
+            self._session.execute(sql_text(f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK})"))
         prev_hash = self._session.execute(
             select(AuditRecordRow.hash).order_by(AuditRecordRow.seq.desc()).limit(1)
         ).scalar_one_or_none()

@@ -22,7 +22,9 @@ __all__ = [
     "check_epoch",
     "enqueue_slot",
     "ensure_queue_schema",
+    "is_connection_error",
     "lease",
+    "libpq_conninfo",
     "queue_figures",
     "take_lease",
 ]
@@ -32,8 +34,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from daemon.core.errors import StateError
@@ -114,7 +118,9 @@ def ensure_queue_schema(database: Database) -> bool:
     from procrastinate.schema import SchemaManager
 
     with database.transaction() as session:
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": _SCHEMA_LOCK})
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": _SCHEMA_LOCK}
+        )
         present = session.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar()
         if present is not None:
             return False
@@ -123,6 +129,25 @@ def ensure_queue_schema(database: Database) -> bool:
         assert driver is not None  # a live connection inside a transaction
         driver.execute(SchemaManager.get_schema())
     return True
+
+
+def libpq_conninfo(url: str) -> str:
+    """Return the libpq form of a SQLAlchemy PostgreSQL URL (what procrastinate's psycopg
+    pool connects with): same server, user, database and options such as search_path."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Tell whether `exc` is the database being away (worth another attempt later), as
+    opposed to a statement the database refused."""
+    import psycopg
+
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
 def take_lease(session: Session, name: str, holder: str, now: datetime) -> int:
@@ -212,9 +237,7 @@ def enqueue_slot(
         },
     ).scalar_one()
     session.execute(
-        ClusterSlotRow.__table__.update()
-        .where(ClusterSlotRow.slot_id == slot_id)
-        .values(job_id=job_id)
+        update(ClusterSlotRow).where(ClusterSlotRow.slot_id == slot_id).values(job_id=job_id)
     )
     return job_id
 
@@ -222,7 +245,12 @@ def enqueue_slot(
 def queue_figures(
     session: Session, *, queue: str, lease_seconds: float, now: datetime
 ) -> QueueFigures:
-    """Read the queue's workers, jobs and lease."""
+    """Read the queue's workers, jobs and lease (`StateError` if the queue was never set up)."""
+    if session.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
+        raise StateError(
+            "the job queue is not set up in this database: start `trimtab run --workers` or "
+            "`trimtab worker` once (either applies it)"
+        )
     stale = now - timedelta(seconds=lease_seconds)
     workers = tuple(
         WorkerBeat(int(r.id), r.last_heartbeat)
@@ -318,9 +346,7 @@ class SessionLock:
         """Take the lock if nobody holds it; return whether this object now holds it."""
         if self._connection is not None:
             return True
-        connection = self._database.engine.connect().execution_options(
-            isolation_level="AUTOCOMMIT"
-        )
+        connection = self._database.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             # The server's side of the keepalive: it drops a dead holder's session (and so
             # its lock) within about idle + interval * count seconds.
