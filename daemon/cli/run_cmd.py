@@ -63,7 +63,6 @@ def run(
         if given:
             fail(f"{', '.join(given)} only go with --once (one cycle now)", 2)
         from daemon.logs import set_verbosity, verbosity
-        from daemon.service.loop import Daemon  # the scheduler is loaded only to run it
 
         # The daemon's log is its output, on a terminal too: the configured level, not quiet.
         set_verbosity(max(verbosity(), 1))
@@ -75,6 +74,8 @@ def run(
             problem = cluster_problem(app.settings) if cluster else None
             if problem is not None:
                 fail(f"--workers: {problem.problem} (fix: {problem.fix})", 2)
+            from daemon.service.loop import Daemon  # the scheduler is loaded only to run it
+
             if workers and not app.settings.cluster.enabled:
                 enabled = app.settings.cluster.model_copy(update={"enabled": True})
                 app.settings = app.settings.model_copy(update={"cluster": enabled})
