@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ class Bench:
     admin: Engine
     """An engine on the same schema, for the test's own reads."""
 
-    def scalar(self, sql: str, **params: object) -> object:
+    def scalar(self, sql: str, **params: object) -> Any:
         with self.admin.connect() as c:
             return c.execute(text(sql), params).scalar()
 
