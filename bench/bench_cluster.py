@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -111,10 +112,8 @@ def throughput(accounts: int, workers: int) -> tuple[float, float]:
                 p.wait(timeout=60)
             return accounts / elapsed * 60, each
         finally:
-            try:
+            with contextlib.suppress(StopIteration):
                 next(gen)
-            except StopIteration:
-                pass
 
 
 def empty_round_trip(jobs: int) -> float:
@@ -148,10 +147,8 @@ def empty_round_trip(jobs: int) -> float:
             defer_and_run = asyncio.run(go())
             return defer_and_run / jobs
         finally:
-            try:
+            with contextlib.suppress(StopIteration):
                 next(gen)
-            except StopIteration:
-                pass
 
 
 def main() -> None:
