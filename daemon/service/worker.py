@@ -198,7 +198,8 @@ class ClusterWorker:
             clock=app.clock,
             secrets=secret_values(settings),
         )
-        self._job = SlotJob(app, clock=app.clock, notifier=notifier)
+        self.job = SlotJob(app, clock=app.clock, notifier=notifier)
+        """What each job runs (procrastinate's task calls it)."""
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     def queue_app(self) -> Any:
@@ -219,7 +220,7 @@ class ClusterWorker:
             wait=cluster.retry_wait_seconds,
             retry_exceptions=[RetryLater],
         )
-        job = self._job
+        job = self.job
 
         @queue_app.task(name=CYCLE_TASK, queue=cluster.queue, pass_context=True, retry=retry)
         def run_slot(context: JobContext, *, account: str, day: str, slot: str, epoch: int) -> str:
@@ -258,7 +259,7 @@ class ClusterWorker:
                     install_signal_handlers=True,
                 )
             finally:
-                self._job.stopping = True
+                self.job.stopping = True
                 requeue.cancel()
                 self._log.info("worker_stopped", name=self.name)
 

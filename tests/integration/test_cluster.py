@@ -229,3 +229,71 @@ def test_accounts_of_one_lock_group_share_one_lock(tmp_path: Path, bench: Bench)
     settings = load_config(config)
     assert settings.lock_key("a0000") == "account:a0000"
     assert settings.lock_key("a0001") == settings.lock_key("a0002") == "group:smiths"
+
+
+def test_a_job_on_bad_input_is_audited_once_and_not_retried(app: App, bench: Bench) -> None:
+    from procrastinate.jobs import Job
+
+    from daemon.service.worker import ClusterWorker, JobRefusedError, RetryLater
+    from daemon.store.audit_log import AuditLog
+
+    worker = ClusterWorker(app)
+    task = worker.queue_app().tasks["trimtab.run_slot"]
+    day = trading_day(datetime.now(UTC), "24/7").isoformat()
+    with pytest.raises(JobRefusedError, match="no such account"):
+        worker.job.run(job_id=7, account="gone", day=day, slot="0930", epoch=1)
+    with app.database.transaction() as session:
+        records = AuditLog(session).records(kinds=("job_refused",))
+    assert len(records) == 1
+    assert records[0].account == "gone"
+    assert "no such account" in records[0].payload["error"]
+    assert records[0].payload["action"] == "not run; not retried"
+    # The queue retries passing trouble only, and only so often.
+    job = Job(id=7, queue="trimtab", lock=None, queueing_lock=None, task_name="x", attempts=0)
+    strategy = task.retry_strategy
+    assert strategy is not None
+    assert strategy.get_retry_decision(exception=JobRefusedError("x"), job=job) is None
+    assert strategy.get_retry_decision(exception=RetryLater("x"), job=job) is not None
+    spent = Job(
+        id=7,
+        queue="trimtab",
+        lock=None,
+        queueing_lock=None,
+        task_name="x",
+        attempts=app.settings.cluster.max_attempts,
+    )
+    assert strategy.get_retry_decision(exception=RetryLater("x"), job=spent) is None
+
+
+def test_a_job_whose_group_is_in_a_cycle_elsewhere_waits(app: App) -> None:
+    from daemon.service.worker import ClusterWorker, RetryLater
+
+    worker = ClusterWorker(app)
+    day = trading_day(datetime.now(UTC), "24/7").isoformat()
+    # A worker taken for dead still runs a0000's cycle: its lock is held.
+    elsewhere = SessionLock(app.database, "trimtab:cycle:account:a0000")
+    assert elsewhere.try_acquire()
+    with pytest.raises(RetryLater, match="in a cycle on another worker"):
+        worker.job.run(job_id=8, account="a0000", day=day, slot="0930", epoch=1)
+    elsewhere.release()
+
+
+@pytest.mark.slow  # a whole cycle on PostgreSQL: about 6 s on the shared 2-core machine
+def test_a_job_runs_the_usual_cycle_once_and_not_a_day_late(app: App, bench: Bench) -> None:
+    from daemon.service.worker import ClusterWorker
+
+    worker = ClusterWorker(app)
+    today = trading_day(datetime.now(UTC), "24/7")
+    first = worker.job.run(job_id=1, account="a0000", day=today.isoformat(), slot="0930", epoch=1)
+    assert first == f"a0000:{today}:0930: succeeded"
+    # The same slot again (a retried job whose cycle had finished): refused, nothing sent.
+    again = worker.job.run(job_id=1, account="a0000", day=today.isoformat(), slot="0930", epoch=1)
+    assert again == "already ran"
+    assert bench.scalar("SELECT count(*) FROM sim_orders WHERE account = 'a0000'") == 2
+    # A job of a day that is over is not run, and says so in the audit log.
+    yesterday = (today - timedelta(days=1)).isoformat()
+    late = worker.job.run(job_id=2, account="a0001", day=yesterday, slot="0930", epoch=1)
+    assert late == "expired"
+    assert bench.scalar("SELECT count(*) FROM cycles WHERE account = 'a0001'") == 0
+    refused = bench.scalar("SELECT payload FROM audit_records WHERE kind = 'job_refused'")
+    assert "trading day is over" in refused
