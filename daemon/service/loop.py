@@ -36,7 +36,7 @@ from daemon.config.settings import Settings, load_config
 from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import parse_schedule
 from daemon.logs import configure_logging, get_logger
-from daemon.monitor.health import HealthReport, evaluate
+from daemon.monitor.health import HealthReport, evaluate, queue_checks
 from daemon.monitor.messages import (
     audit_message,
     config_rejected_message,
@@ -51,7 +51,7 @@ from daemon.service.lease import SchedulerLease
 from daemon.service.scheduler import CycleScheduler, check_schedules
 from daemon.service.slots import SlotRunner
 from daemon.store.audit_log import AuditLog
-from daemon.store.cluster import ensure_queue_schema
+from daemon.store.cluster import ensure_queue_schema, queue_figures
 from daemon.store.cycles import CycleStore
 from daemon.store.db import Transaction
 from daemon.store.heartbeat import HeartbeatStore
@@ -311,10 +311,21 @@ class Daemon:
         self._failing = failing
 
     def _own_health(self, session: Transaction, now: datetime) -> HealthReport:
-        """Judge every account; not the heartbeat, which is this daemon's own."""
-        return evaluate(
-            CycleStore(session), HeartbeatStore(session), self._app.settings, now, heartbeat=False
+        """Judge every account (and in cluster mode the queue); not the heartbeat, which is
+        this daemon's own."""
+        settings = self._app.settings
+        report = evaluate(
+            CycleStore(session), HeartbeatStore(session), settings, now, heartbeat=False
         )
+        if self._lease is None:
+            return report
+        figures = queue_figures(
+            session,
+            queue=settings.cluster.queue,
+            lease_seconds=float(settings.cluster.lease_seconds),
+            now=now,
+        )
+        return HealthReport(now, report.checks + tuple(queue_checks(figures, settings, now)))
 
     def send_digest(self) -> None:
         """Queue the daily digest, and forget notification records older than 90 days."""

@@ -45,6 +45,7 @@ from daemon.store.cluster import (
     SessionLock,
     ensure_queue_schema,
     is_connection_error,
+    later_slot_enqueued,
     libpq_conninfo,
 )
 from daemon.store.cycles import CycleStore, slot_base
@@ -108,9 +109,12 @@ class SlotJob:
                 return "expired"
             with self._app.database.transaction() as session:
                 attempts = CycleStore(session).attempts(slot_base(account, day, slot))
-            if any(a.outcome == "skipped" for a in attempts):
-                # The scheduler recorded this slot as skipped (a later one came due while the
-                # job waited): only the latest due slot runs, as in the single-process daemon.
+                later = later_slot_enqueued(session, account, day, slot)
+            if later or any(a.outcome == "skipped" for a in attempts):
+                # A later slot came due while this job waited (the scheduler recorded this one
+                # as skipped, or enqueued the next): only the latest due slot runs, as in the
+                # single-process daemon. Its cycle's reconciliation settles whatever an
+                # earlier, crashed attempt of this slot left unresolved.
                 log.info("slot_superseded")
                 return "superseded"
             report = self._app.engine(should_stop=lambda: self.stopping).run_once(

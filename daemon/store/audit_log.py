@@ -32,8 +32,6 @@ from daemon.store.models import AuditRecordRow
 
 SESSION_KEY = "audit_head"
 """Key in `Session.info` holding the head file's path (set by `open_database`)."""
-_CHAIN_LOCK = 7_215_020_401
-"""PostgreSQL advisory lock key of the chain's end (any constant no other lock uses)."""
 _PENDING = "audit_head_pending"
 _LISTENING = "audit_head_listening"
 
@@ -57,7 +55,13 @@ class AuditLog:
             # Writers in several processes (cluster workers) take turns at the chain's end
             # until their transaction ends, instead of racing to the same prev_hash and
             # failing on its unique constraint. SQLite's BEGIN IMMEDIATE already does this.
-            self._session.execute(sql_text(f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK})"))
+            # The key names the schema: another schema's chain is another chain.
+            self._session.execute(
+                sql_text(
+                    "SELECT pg_advisory_xact_lock("
+                    "hashtextextended('trimtab:audit-chain@' || coalesce(current_schema(), ''), 0))"
+                )
+            )
         prev_hash = self._session.execute(
             select(AuditRecordRow.hash).order_by(AuditRecordRow.seq.desc()).limit(1)
         ).scalar_one_or_none()

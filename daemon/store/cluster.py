@@ -23,6 +23,7 @@ __all__ = [
     "enqueue_slot",
     "ensure_queue_schema",
     "is_connection_error",
+    "later_slot_enqueued",
     "lease",
     "libpq_conninfo",
     "queue_figures",
@@ -48,6 +49,8 @@ from daemon.store.db import Database
 CYCLE_TASK = "trimtab.run_slot"
 """The one task name: a job is one account's slot."""
 SCHEDULER_LEASE = "scheduler"
+_KEY = "hashtextextended(:k || '@' || coalesce(current_schema(), ''), 0)"
+"""An advisory lock's key: the name and the schema (advisory locks are per database)."""
 _SCHEMA_LOCK = "trimtab:queue-schema"
 """Advisory lock taken while procrastinate's schema is checked and applied: two processes
 starting at once apply it once."""
@@ -119,7 +122,8 @@ def ensure_queue_schema(database: Database) -> bool:
 
     with database.transaction() as session:
         session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": _SCHEMA_LOCK}
+            text("SELECT pg_advisory_xact_lock(" + _KEY + ")"),
+            {"k": _SCHEMA_LOCK},
         )
         present = session.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar()
         if present is not None:
@@ -242,6 +246,20 @@ def enqueue_slot(
     return job_id
 
 
+def later_slot_enqueued(session: Session, account: str, day: date, slot: str) -> bool:
+    """Tell whether a later slot of the account's same trading day has been enqueued."""
+    later = session.execute(
+        select(ClusterSlotRow.slot_id)
+        .where(
+            ClusterSlotRow.account == account,
+            ClusterSlotRow.trading_day == day,
+            ClusterSlotRow.slot > slot,
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    return later is not None
+
+
 def queue_figures(
     session: Session, *, queue: str, lease_seconds: float, now: datetime
 ) -> QueueFigures:
@@ -327,6 +345,9 @@ def _job(row: Any) -> JobRow:
 class SessionLock:
     """A PostgreSQL advisory lock held on a connection of its own while this object holds it.
 
+    Advisory locks are per database; the key includes the schema, so installations (and
+    tests) in different schemas of one database never share a lock.
+
     The server releases it the moment that connection ends: a process killed or cut off from
     the database loses it (a dead peer is noticed within the keepalive time set here), which
     is what lets a standby take over and what keeps an account out of two cycles at once.
@@ -357,7 +378,8 @@ class SessionLock:
             ):
                 connection.exec_driver_sql(f"SET {name} = {int(value)}")
             got = connection.execute(
-                text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": self.key}
+                text("SELECT pg_try_advisory_lock(" + _KEY + ")"),
+                {"k": self.key},
             ).scalar()
         except Exception:
             connection.invalidate()
@@ -387,7 +409,8 @@ class SessionLock:
             return
         try:
             connection.execute(
-                text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": self.key}
+                text("SELECT pg_advisory_unlock(" + _KEY + ")"),
+                {"k": self.key},
             )
         except Exception:
             self._forget(invalidate=True)

@@ -394,8 +394,8 @@ def _has_schema(database: Database) -> bool:
     return inspect(database.engine).has_table("alembic_version")
 
 
-MIGRATION_LOCK = 7_215_020_402
-"""PostgreSQL advisory lock key held while migrating (any constant no other lock uses)."""
+MIGRATION_LOCK = "trimtab:migrations"
+"""PostgreSQL advisory lock held while migrating (with the schema's name: per schema)."""
 
 
 def alembic_config(branches: Sequence[Path] = ()) -> AlembicConfig:
@@ -416,7 +416,10 @@ def migrate(database: Database, branches: Sequence[Path] = ()) -> None:
             # Processes starting together on one PostgreSQL database (a cluster's workers
             # and scheduler) migrate one after the other: the later ones then find nothing
             # to do, instead of racing to create the same tables.
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            connection.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock("
+                f"hashtextextended('{MIGRATION_LOCK}@' || coalesce(current_schema(), ''), 0))"
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
 

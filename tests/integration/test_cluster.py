@@ -297,3 +297,16 @@ def test_a_job_runs_the_usual_cycle_once_and_not_a_day_late(app: App, bench: Ben
     assert bench.scalar("SELECT count(*) FROM cycles WHERE account = 'a0001'") == 0
     refused = bench.scalar("SELECT payload FROM audit_records WHERE kind = 'job_refused'")
     assert "trading day is over" in refused
+
+
+def test_a_job_overtaken_by_a_later_slot_does_not_run(app: App, bench: Bench) -> None:
+    from daemon.service.worker import ClusterWorker
+
+    epoch = _lease(app, "machine-a:1")
+    _enqueue(app, epoch, "a0002", slot="0930")
+    _enqueue(app, epoch, "a0002", slot="0931")  # came due while 0930 waited
+    today = trading_day(datetime.now(UTC), "24/7").isoformat()
+    worker = ClusterWorker(app)
+    outcome = worker.job.run(job_id=1, account="a0002", day=today, slot="0930", epoch=epoch)
+    assert outcome == "superseded"
+    assert bench.scalar("SELECT count(*) FROM cycles") == 0
