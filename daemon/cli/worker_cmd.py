@@ -31,7 +31,6 @@ def worker(
     """
     from daemon.config.settings import cluster_problem
     from daemon.logs import set_verbosity, verbosity
-    from daemon.service.worker import ClusterWorker
 
     # A worker's log is its output, as the daemon's is.
     set_verbosity(max(verbosity(), 1))
@@ -39,5 +38,7 @@ def worker(
         problem = cluster_problem(app.settings)
         if problem is not None:
             fail(f"trimtab worker: {problem.problem} (fix: {problem.fix})", 2)
+        from daemon.service.worker import ClusterWorker  # the engine, only to run it
+
         code = ClusterWorker(app, concurrency=concurrency).run()
     raise typer.Exit(code)

@@ -76,7 +76,7 @@ def _lease(app: App, holder: str) -> int:
         return take_lease(session, SCHEDULER_LEASE, holder, datetime.now(UTC))
 
 
-@pytest.mark.parametrize("how", ["file", "flag"])
+@pytest.mark.parametrize("how", ["file", "flag", "worker"])
 def test_cluster_mode_on_sqlite_is_refused_with_the_fix(
     tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -89,10 +89,12 @@ def test_cluster_mode_on_sqlite_is_refused_with_the_fix(
             load_config(config)
         message = str(caught.value)
     else:
-        result = CliRunner().invoke(cli, ["run", "--workers", "-c", str(config)])
+        command = ["run", "--workers"] if how == "flag" else ["worker"]
+        result = CliRunner().invoke(cli, [*command, "-c", str(config)])
         assert result.exit_code == 2, result.output
         message = result.output
-    assert ("cluster.enabled" if how == "file" else "--workers") in message
+    named = {"file": "cluster.enabled", "flag": "--workers", "worker": "trimtab worker"}
+    assert named[how] in message
     assert "PostgreSQL" in message
     assert "database_url" in message
 
