@@ -178,7 +178,9 @@ def _no_order_twice(bench: Bench) -> None:
 
 @pytest.fixture
 def many(tmp: Path) -> Iterator[Bench]:
-    yield from make_bench(tmp, ACCOUNTS, seconds=0.05, lease="2", heartbeat="0.5")
+    # A lease of a few heartbeats: a live worker slowed by a loaded machine is not taken
+    # for dead (its job would only wait on the group's lock, but the drill would run long).
+    yield from make_bench(tmp, ACCOUNTS, seconds=0.05, lease="5", heartbeat="1")
 
 
 @pytest.mark.timeout(600)
@@ -231,7 +233,7 @@ def test_accounts_across_three_workers_each_slot_once_despite_kills(many: Bench,
 
 @pytest.fixture
 def few(tmp: Path) -> Iterator[Bench]:
-    yield from make_bench(tmp, 3, lease="2", heartbeat="0.5")
+    yield from make_bench(tmp, 3, lease="5", heartbeat="1")
 
 
 @pytest.mark.timeout(300)

@@ -73,7 +73,8 @@ enabled = true
 heartbeat_seconds = "{heartbeat}"
 lease_seconds = "{lease}"
 takeover_seconds = "0.5"
-retry_wait_seconds = 1
+retry_wait_seconds = 2
+max_attempts = 15
 """
     body = [
         f"""
