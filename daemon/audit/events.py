@@ -29,6 +29,7 @@ __all__ = [
     "IncomeRefused",
     "IncomeSale",
     "IncomeTransfer",
+    "JobRefused",
     "KillSwitchChanged",
     "LedgerSale",
     "ManualInput",
@@ -109,6 +110,7 @@ class AuditKind(StrEnum):
     INCOME_RAISED = "income_raised"
     INCOME_HELD = "income_held"
     HOUSEHOLD_SPLIT = "household_split"
+    JOB_REFUSED = "job_refused"
 
 
 _OMITTED = MappingProxyType({OMIT_NONE: True})
@@ -546,6 +548,20 @@ class IncomeHeld:
 
 
 @dataclass(frozen=True, slots=True)
+class JobRefused:
+    """A cluster job that cannot run on its input (an account no longer configured, a
+    configuration problem, a bug): not retried, recorded once with the cause."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.JOB_REFUSED
+    job_id: int
+    slot: str
+    trading_day: str
+    error_type: str
+    error: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
 class RawEvent:
     """A stored record no event type reads: its kind is unknown or its payload does not fit."""
 
@@ -580,6 +596,7 @@ AuditEvent = (
     | IncomeRefused
     | IncomeRaised
     | IncomeHeld
+    | JobRefused
 )
 
 EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
@@ -610,6 +627,7 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         IncomeRefused,
         IncomeRaised,
         IncomeHeld,
+        JobRefused,
     )
 }
 

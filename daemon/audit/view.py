@@ -22,6 +22,7 @@ from daemon.audit.events import (
     IncomePlanned,
     IncomeRaised,
     IncomeRefused,
+    JobRefused,
     KillSwitchChanged,
     OrderIntentSent,
     OrderResult,
@@ -284,6 +285,9 @@ _SUMMARIES: Mapping[type[Any], Callable[[Any], str]] = {
         f"{e.month}: {_money(e.amount)} raised, cash now {_money(e.cash_after)}"
     ),
     IncomeHeld: lambda e: f"{e.month}: {_money(e.withdrawal)} kept for the payout ({e.reason})",
+    JobRefused: lambda e: (
+        f"job {e.job_id} ({e.trading_day} {e.slot}) refused: {e.error_type}: {e.error}; {e.action}"
+    ),
 }
 
 

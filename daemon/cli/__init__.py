@@ -25,6 +25,7 @@ import typer.core
 from daemon.cli.audit_cmd import audit_app
 from daemon.cli.backtest_cmd import backtest
 from daemon.cli.check_cmd import check
+from daemon.cli.cluster_cmd import cluster_app
 from daemon.cli.config_cmd import config_app
 from daemon.cli.control_cmd import kill, resume, status
 from daemon.cli.db_cmd import db_app
@@ -40,6 +41,7 @@ from daemon.cli.sim_cmd import sim_app
 from daemon.cli.strategy_cmd import strategies_app, strategy_app
 from daemon.cli.tax_cmd import tax_app
 from daemon.cli.validate_cmd import validate
+from daemon.cli.worker_cmd import worker
 
 app = typer.Typer(
     name="trimtab",
@@ -126,6 +128,8 @@ app.command()(check)
 app.command()(validate)
 app.command()(alerts)
 app.command()(income)
+app.command()(worker)
+app.add_typer(cluster_app, name="cluster")
 app.add_typer(orders_app, name="orders")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 __all__ = ["health"]
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json, styled
+
+if TYPE_CHECKING:
+    from daemon.bootstrap import App
+    from daemon.monitor.health import Check, HealthReport
 
 
 def health(
@@ -37,10 +41,11 @@ def health(
     Fails when the heartbeat is older than `health.stale_after_seconds`, an account's last
     cycle failed or never finished, its broker has been unreachable for longer than
     `health.broker_unreachable_minutes`, or it had `health.max_days_without_success`
-    trading days with a slot and no successful cycle.
+    trading days with a slot and no successful cycle. In cluster mode it also checks the
+    queue: a live worker, no job stalled on a dead one, nothing waiting too long.
     """
     from daemon.config.secrets import secret_values
-    from daemon.monitor.health import evaluate
+    from daemon.monitor.health import HealthReport, evaluate
     from daemon.monitor.messages import health_message
     from daemon.monitor.notify import Notifier
     from daemon.store.cycles import CycleStore
@@ -55,6 +60,8 @@ def health(
                 app.clock(),
                 heartbeat=not no_daemon,
             )
+        if app.settings.cluster.enabled:
+            report = HealthReport(report.checked_at, report.checks + _queue(app, report))
         sent = None
         if notify and not report.ok:
             notifier = Notifier(
@@ -85,3 +92,23 @@ def health(
         console.print(styled(verdict, f" (notification: {sent})" if sent else ""))
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _queue(app: App, report: HealthReport) -> tuple[Check, ...]:
+    """The queue's checks in cluster mode; one failing check when it cannot be read."""
+    from daemon.core.errors import StateError
+    from daemon.monitor.health import Check, queue_checks
+    from daemon.store.cluster import queue_figures
+
+    cluster = app.settings.cluster
+    try:
+        with app.database.transaction() as session:
+            figures = queue_figures(
+                session,
+                queue=cluster.queue,
+                lease_seconds=float(cluster.lease_seconds),
+                now=report.checked_at,
+            )
+    except StateError as exc:
+        return (Check("queue", None, False, str(exc)),)
+    return tuple(queue_checks(figures, app.settings, report.checked_at))

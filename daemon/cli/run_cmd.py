@@ -29,13 +29,26 @@ def run(
     ] = False,
     withdraw: WithdrawOption = "0",
     as_json: JsonOption = False,
+    workers: Annotated[
+        bool,
+        typer.Option(
+            "--workers",
+            help="Cluster mode (PostgreSQL only): enqueue each due slot as a job for "
+            "`trimtab worker` processes instead of running it here; as [cluster] enabled.",
+        ),
+    ] = False,
 ) -> None:
     """Run each account's cycle on its schedule until stopped; with --once, one cycle now.
 
     Without --once trimtab keeps running: each account's cycle runs at its `schedule` on the
     exchange's trading days. SIGTERM or SIGINT stop it after a running cycle finishes;
     SIGHUP reloads the configuration (a wrong one is refused and the old one kept).
+    With --workers (or `[cluster] enabled = true`) it schedules only: slots become jobs that
+    `trimtab worker` runs, and of several `trimtab run` on one database one leads and the
+    others stand by (docs/scaling.md).
     """
+    if once and workers:
+        fail("--workers is for the long-running scheduler; leave out --once", 2)
     if not once:
         given = [
             name
@@ -50,13 +63,24 @@ def run(
         if given:
             fail(f"{', '.join(given)} only go with --once (one cycle now)", 2)
         from daemon.logs import set_verbosity, verbosity
-        from daemon.service.loop import Daemon  # the scheduler is loaded only to run it
 
         # The daemon's log is its output, on a terminal too: the configured level, not quiet.
         set_verbosity(max(verbosity(), 1))
 
-        with load_app(config) as app, instance_lock(app.settings.state_dir):
-            code = Daemon(app).run()
+        from daemon.config.settings import cluster_problem
+
+        with load_app(config) as app:
+            cluster = workers or app.settings.cluster.enabled
+            problem = cluster_problem(app.settings) if cluster else None
+            if problem is not None:
+                fail(f"--workers: {problem.problem} (fix: {problem.fix})", 2)
+            from daemon.service.loop import Daemon  # the scheduler is loaded only to run it
+
+            if workers and not app.settings.cluster.enabled:
+                enabled = app.settings.cluster.model_copy(update={"enabled": True})
+                app.settings = app.settings.model_copy(update={"cluster": enabled})
+            with instance_lock(app.settings.state_dir):
+                code = Daemon(app, cluster=cluster).run()
         raise typer.Exit(code)
     from daemon.cycle.engine import SlotAlreadyRan
     from daemon.store.intents import IntentStore

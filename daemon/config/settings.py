@@ -12,6 +12,7 @@ __all__ = [
     "LIVE_CONFIRMATION",
     "AccountSettings",
     "BandSettings",
+    "ClusterSettings",
     "HealthSettings",
     "LogSettings",
     "NotificationSettings",
@@ -20,6 +21,7 @@ __all__ = [
     "SchedulerSettings",
     "Settings",
     "check_config",
+    "cluster_problem",
     "config_schema",
     "load_config",
 ]
@@ -270,6 +272,12 @@ class AccountSettings(_Closed):
     bands: BandsSettings = Field(default_factory=BandsSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     tax: TaxSettings = Field(default_factory=TaxSettings, description="Lots, wash sales, gains.")
+    lock_group: str | None = Field(
+        None,
+        description="Cluster mode: accounts with the same lock group never run cycles at the "
+        "same time (one household's accounts, or accounts behind one broker login such as one "
+        "IB Gateway); default: the account alone.",
+    )
     schedule: str = Field(
         DEFAULT_SCHEDULE,
         description="When `trimtab run` runs this account's cycle, in the exchange's time zone "
@@ -296,6 +304,54 @@ class SchedulerSettings(_Closed):
         description="On SIGTERM/SIGINT, how long to wait for a running cycle to finish before "
         "exiting anyway (keep systemd's TimeoutStopSec above it).",
     )
+
+
+class ClusterSettings(_Closed):
+    enabled: bool = Field(
+        False,
+        description="Run cycles as jobs on a PostgreSQL queue (procrastinate): `trimtab run` "
+        "only schedules (one leader, standbys wait), `trimtab worker` processes run the "
+        "cycles. Needs a PostgreSQL database_url; `trimtab run --workers` turns it on too.",
+    )
+    queue: str = Field(
+        "trimtab",
+        pattern=r"^[a-z][a-z0-9_-]{0,63}$",
+        description="The queue's name: installations sharing one database use different ones.",
+    )
+    heartbeat_seconds: Annotated[Decimal, Field(ge=Decimal("0.2"), le=300)] = Field(
+        Decimal(5), description="How often a worker records that it is alive."
+    )
+    lease_seconds: Annotated[Decimal, Field(ge=1, le=3600)] = Field(
+        Decimal(30),
+        description="A worker silent for this long is taken for dead: its running job goes "
+        "back to the queue and another worker runs it, through the usual recovery.",
+    )
+    takeover_seconds: Annotated[Decimal, Field(ge=Decimal("0.2"), le=600)] = Field(
+        Decimal(5),
+        description="How often a standby `trimtab run` tries to take the scheduler's lease "
+        "(and the leader checks it still holds it).",
+    )
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = Field(
+        5,
+        description="Attempts of a job that fails on something passing (the database away, "
+        "its account busy on another worker); a bad input is never retried.",
+    )
+    retry_wait_seconds: Annotated[int, Field(ge=0, le=3600)] = Field(
+        5, description="Wait before a job's next attempt."
+    )
+    queue_stale_minutes: Annotated[int, Field(ge=1, le=1440)] = Field(
+        15, description="`trimtab health` fails when a job has waited longer than this."
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_beats(self) -> ClusterSettings:
+        if self.lease_seconds < 2 * self.heartbeat_seconds:
+            raise _rule(
+                "lease_seconds must be at least twice heartbeat_seconds",
+                f"set lease_seconds to {3 * self.heartbeat_seconds} or more",
+                "lease_seconds",
+            )
+        return self
 
 
 class HealthSettings(_Closed):
@@ -427,6 +483,10 @@ class Settings(BaseSettings):
         default_factory=NotificationSettings,
         description="Messages to the owner through apprise, and their rate limits.",
     )
+    cluster: ClusterSettings = Field(
+        default_factory=ClusterSettings,
+        description="Many accounts on several machines: a job queue, workers, a standby.",
+    )
     tax: HouseholdTaxSettings = Field(default_factory=HouseholdTaxSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Alert thresholds.")
     performance: PerformanceSettings = Field(
@@ -524,6 +584,30 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _cluster_needs_postgres(self) -> Settings:
+        problem = cluster_problem(self)
+        if self.cluster.enabled and problem is not None:
+            raise _rule(problem.problem, problem.fix, problem.path)
+        return self
+
+    def lock_key(self, account: str) -> str:
+        """Return the cluster lock an account's cycles hold: the household's, else its group,
+        else itself.
+
+        The accounts of a [household] are split from one another's holdings, and an [income]
+        plan fixes a month across every account, so their cycles must never overlap: they
+        share one lock whatever their lock_group says.
+        """
+        household = self.household
+        if self.income is not None or (
+            household is not None and account in (household.accounts or tuple(self.accounts))
+        ):
+            self.account(account)
+            return "household"
+        group = self.account(account).lock_group
+        return f"group:{group}" if group else f"account:{account}"
+
     def account(self, name: str) -> AccountSettings:
         try:
             return self.accounts[name]
@@ -532,6 +616,20 @@ class Settings(BaseSettings):
             raise ConfigError(
                 [ConfigProblem(f"accounts.{name}", "no such account", f"use one of: {known}")]
             ) from None
+
+
+def cluster_problem(settings: Settings) -> ConfigProblem | None:
+    """Return why cluster mode cannot run on this configuration's database, or None."""
+    url = settings.database_url.get_secret_value() if settings.database_url else ""
+    if url.startswith(("postgresql", "postgres:")):
+        return None
+    return ConfigProblem(
+        "cluster.enabled",
+        "cluster mode (a job queue shared by workers) needs a PostgreSQL state database; "
+        "this configuration uses SQLite",
+        "set database_url = 'postgresql+psycopg://USER@HOST/DB' (password through "
+        "TRIMTAB_DATABASE_URL), or leave cluster off and run one `trimtab run`",
+    )
 
 
 def _check_schedule(text: str) -> None:

@@ -8,7 +8,7 @@ the account went by without a successful cycle.
 
 from __future__ import annotations
 
-__all__ = ["Check", "HealthReport", "evaluate"]
+__all__ = ["Check", "HealthReport", "evaluate", "queue_checks"]
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +18,7 @@ from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.schedule import parse_schedule
 from daemon.core.sessions import sessions_between
+from daemon.store.cluster import QueueFigures
 from daemon.store.cycles import CycleRecord, CycleStore
 from daemon.store.heartbeat import Heartbeat, HeartbeatStore
 
@@ -74,6 +75,50 @@ def evaluate(
     for account in settings.accounts:
         checks += _account(cycles, settings, account, now, beat)
     return HealthReport(checked_at=now, checks=tuple(checks))
+
+
+def queue_checks(figures: QueueFigures, settings: Settings, now: datetime) -> list[Check]:
+    """Judge cluster mode's queue: a live worker, no stalled job, nothing waiting too long."""
+    lease = int(settings.cluster.lease_seconds)
+    checks = [
+        Check(
+            "queue_workers",
+            None,
+            figures.live_workers > 0,
+            f"{figures.live_workers} worker(s) beat within {lease} s"
+            if figures.live_workers
+            else f"no live worker ({len(figures.workers)} registered, none beat within "
+            f"{lease} s): start `trimtab worker -c CONFIG` on a machine",
+        )
+    ]
+    if figures.stalled:
+        named = ", ".join(f"{j.job_id} ({j.account} {j.slot})" for j in figures.stalled[:5])
+        checks.append(
+            Check(
+                "queue_stalled",
+                None,
+                False,
+                f"{len(figures.stalled)} running job(s) whose worker is gone: {named}; a live "
+                "worker gives them back to the queue",
+            )
+        )
+    else:
+        checks.append(Check("queue_stalled", None, True, "no running job without its worker"))
+    limit = settings.cluster.queue_stale_minutes
+    if figures.oldest_waiting is None:
+        checks.append(Check("queue_depth", None, True, "no job waiting"))
+    else:
+        waited = (now - figures.oldest_waiting).total_seconds() / 60
+        checks.append(
+            Check(
+                "queue_depth",
+                None,
+                waited <= limit,
+                f"{figures.todo} job(s) waiting, the oldest for {waited:.0f} min"
+                + ("" if waited <= limit else f" (more than {limit}): add workers"),
+            )
+        )
+    return checks
 
 
 def _heartbeat(

@@ -36,7 +36,7 @@ from daemon.config.settings import Settings, load_config
 from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import parse_schedule
 from daemon.logs import configure_logging, get_logger
-from daemon.monitor.health import HealthReport, evaluate
+from daemon.monitor.health import HealthReport, evaluate, queue_checks
 from daemon.monitor.messages import (
     audit_message,
     config_rejected_message,
@@ -46,9 +46,12 @@ from daemon.monitor.messages import (
 from daemon.monitor.notify import Message, Notifier
 from daemon.service import sd_notify
 from daemon.service.day_end import schedule_end_of_day
+from daemon.service.enqueue import SlotEnqueuer
+from daemon.service.lease import SchedulerLease
 from daemon.service.scheduler import CycleScheduler, check_schedules
 from daemon.service.slots import SlotRunner
 from daemon.store.audit_log import AuditLog
+from daemon.store.cluster import ensure_queue_schema, queue_figures
 from daemon.store.cycles import CycleStore
 from daemon.store.db import Transaction
 from daemon.store.heartbeat import HeartbeatStore
@@ -62,7 +65,9 @@ RESTART_ONLY = ("state_dir", "database_url", "exchange")
 class Daemon:
     """Run every account's schedule until a signal says stop."""
 
-    def __init__(self, app: App, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, app: App, *, clock: Callable[[], datetime] | None = None, cluster: bool = False
+    ) -> None:
         self._app = app
         self._clock = clock or app.clock
         self._config_path = app.config_path.resolve()
@@ -74,8 +79,23 @@ class Daemon:
         self._pid = os.getpid()
         self._hostname = socket.gethostname()
         self._notifier = self._make_notifier(app.settings)
-        self._runner = SlotRunner(app, clock=self._clock, notify=self._notify)
         self._scheduler = CycleScheduler(exchange=app.settings.exchange, on_event=self._job_event)
+        self._lease: SchedulerLease | None = None
+        self._runner: SlotRunner
+        if cluster:
+            # Cluster mode: slots become jobs for `trimtab worker`; of several `trimtab run`
+            # on one database only the lease's holder schedules (docs/scaling.md).
+            self._lease = SchedulerLease(
+                app.database,
+                queue=app.settings.cluster.queue,
+                clock=self._clock,
+                on_gained=lambda _epoch: self._scheduler.wake_cycle_jobs(),
+            )
+            self._runner = SlotEnqueuer(
+                app, clock=self._clock, notify=self._notify, lease=self._lease
+            )
+        else:
+            self._runner = SlotRunner(app, clock=self._clock, notify=self._notify)
         # Notifications go out on their own thread: neither a cycle nor a heartbeat ever
         # waits on the network, and a stopping daemon still delivers what its last cycle said.
         self._outbox = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trimtab-notify")
@@ -95,6 +115,10 @@ class Daemon:
             previous_beat = beat.beat_at if beat is not None else None
             self._audit_seen = AuditLog(session).last_seq()
         self._runner.previous_beat = previous_beat
+        if self._lease is not None:
+            if ensure_queue_schema(self._app.database):
+                self._log.info("queue_schema_applied")
+            self._lease.poll()
         self.beat()
         handlers = self._install_signals()
         try:
@@ -155,8 +179,11 @@ class Daemon:
             os._exit(1)
         self._scheduler.shutdown(wait=True)
         self.close()
-        with self._app.database.transaction() as session:
-            HeartbeatStore(session).stop(now=self._clock())
+        if self._leads:
+            with self._app.database.transaction() as session:
+                HeartbeatStore(session).stop(now=self._clock())
+        if self._lease is not None:
+            self._lease.release()
         self._log.info("daemon_stopped")
         return 0
 
@@ -184,12 +211,17 @@ class Daemon:
         if watchdog is not None:
             beat_every = min(beat_every, watchdog)
         self._scheduler.every("heartbeat", beat_every, self.beat)
+        if self._lease is not None:
+            self._scheduler.every(
+                "lease", float(settings.cluster.takeover_seconds), self._lease.poll
+            )
         schedule_end_of_day(
             self._scheduler,
             self._app,
             lock=self._runner.lock,
             notify=self._notify,
-            stopping=lambda: self._runner.stopping,
+            # A standby does no day-end work: the leader does it once for every account.
+            stopping=lambda: self._runner.stopping or not self._leads,
         )
         digest = settings.notifications.daily_digest.strip()
         if digest and self._notifier.enabled:
@@ -219,10 +251,21 @@ class Daemon:
 
     # -- heartbeat, health, digest -----------------------------------------------------------
 
+    @property
+    def _leads(self) -> bool:
+        """Whether this daemon does the household-wide work: always, unless it is a standby."""
+        return self._lease is None or self._lease.held
+
     def beat(self) -> None:
         """Record the heartbeat, ping the watchdog unless a cycle is stuck, forward kill-switch
-        and trading-state changes, and judge health every `HEALTH_EVERY`."""
+        and trading-state changes, and judge health every `HEALTH_EVERY`.
+
+        A cluster standby only pings the watchdog: the heartbeat row, notifications and
+        health are the leader's, or they would be said twice."""
         now = self._clock()
+        if not self._leads:
+            sd_notify.notify("WATCHDOG=1")
+            return
         with self._app.database.transaction() as session:
             HeartbeatStore(session).beat(
                 now=now,
@@ -268,10 +311,21 @@ class Daemon:
         self._failing = failing
 
     def _own_health(self, session: Transaction, now: datetime) -> HealthReport:
-        """Judge every account; not the heartbeat, which is this daemon's own."""
-        return evaluate(
-            CycleStore(session), HeartbeatStore(session), self._app.settings, now, heartbeat=False
+        """Judge every account (and in cluster mode the queue); not the heartbeat, which is
+        this daemon's own."""
+        settings = self._app.settings
+        report = evaluate(
+            CycleStore(session), HeartbeatStore(session), settings, now, heartbeat=False
         )
+        if self._lease is None:
+            return report
+        figures = queue_figures(
+            session,
+            queue=settings.cluster.queue,
+            lease_seconds=float(settings.cluster.lease_seconds),
+            now=now,
+        )
+        return HealthReport(now, report.checks + tuple(queue_checks(figures, settings, now)))
 
     def send_digest(self) -> None:
         """Queue the daily digest, and forget notification records older than 90 days."""

@@ -261,6 +261,13 @@ class CycleScheduler:
         )
         return next_slot(spec, exchange, datetime.now(exchange_timezone(exchange))).at
 
+    def wake_cycle_jobs(self) -> None:
+        """Fire every account's job now (a standby that took over finds what is due)."""
+        now = datetime.now(self._scheduler.timezone)
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("cycle:"):
+                job.modify(next_run_time=now)
+
     def remove_cycle_jobs(self, keep: set[str]) -> None:
         """Remove the jobs of accounts no longer configured."""
         for job in self._scheduler.get_jobs():

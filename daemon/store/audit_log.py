@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import event as orm_events
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from daemon.audit.chain import GENESIS_HASH, ChainBreak, digest, first_break
@@ -50,6 +51,17 @@ class AuditLog:
         cycle_id: str | None = None,
     ) -> AuditRecord:
         """Add `event` as one record after the current last one."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            # Writers in several processes (cluster workers) take turns at the chain's end
+            # until their transaction ends, instead of racing to the same prev_hash and
+            # failing on its unique constraint. SQLite's BEGIN IMMEDIATE already does this.
+            # The key names the schema: another schema's chain is another chain.
+            self._session.execute(
+                sql_text(
+                    "SELECT pg_advisory_xact_lock("
+                    "hashtextextended('trimtab:audit-chain@' || coalesce(current_schema(), ''), 0))"
+                )
+            )
         prev_hash = self._session.execute(
             select(AuditRecordRow.hash).order_by(AuditRecordRow.seq.desc()).limit(1)
         ).scalar_one_or_none()

@@ -394,6 +394,10 @@ def _has_schema(database: Database) -> bool:
     return inspect(database.engine).has_table("alembic_version")
 
 
+MIGRATION_LOCK = "trimtab:migrations"
+"""PostgreSQL advisory lock held while migrating (with the schema's name: per schema)."""
+
+
 def alembic_config(branches: Sequence[Path] = ()) -> AlembicConfig:
     """Return the Alembic configuration of trimtab's chain plus the `branches`' directories."""
     config = AlembicConfig()
@@ -408,6 +412,14 @@ def migrate(database: Database, branches: Sequence[Path] = ()) -> None:
     """Apply every pending migration of trimtab's chain and of `branches` in one transaction."""
     config = alembic_config(branches)
     with database.engine.begin() as connection:
+        if not database.is_sqlite:
+            # Processes starting together on one PostgreSQL database (a cluster's workers
+            # and scheduler) migrate one after the other: the later ones then find nothing
+            # to do, instead of racing to create the same tables.
+            connection.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock("
+                f"hashtextextended('{MIGRATION_LOCK}@' || coalesce(current_schema(), ''), 0))"
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
 

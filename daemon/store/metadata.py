@@ -9,6 +9,7 @@ from sqlalchemy import MetaData
 
 def full_metadata() -> MetaData:
     """Import every module that declares tables and return the shared metadata."""
+    import daemon.store.cluster_models
     import daemon.store.daemon_models
     import daemon.store.models
     import daemon.store.performance_models

@@ -311,3 +311,27 @@ def test_the_ibkr_profile_runs_ib_gateway_under_ibc_beside_trimtab() -> None:
     at = datetime(2026, 12, 3, restart.hour, restart.minute, tzinfo=ZoneInfo(env["TIME_ZONE"]))
     settings = IbkrSettings(environment="paper", account_id="DU1234567")
     assert settings.maintenance_at(at) is not None
+
+
+def test_the_cluster_compose_runs_postgres_a_scheduler_and_two_workers() -> None:
+    # docker cannot run here: the file is parsed and each trimtab command checked instead.
+    compose = yaml.safe_load((DOCKER / "compose.cluster.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"postgres", "scheduler", "worker"}
+    assert services["worker"]["deploy"]["replicas"] == 2
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
+    for name, command in (("scheduler", ["run"]), ("worker", ["worker"])):
+        service = services[name]
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        build = service["build"]
+        assert (DOCKER / build["context"] / build["dockerfile"]).resolve() == DOCKER / "Dockerfile"
+        shell = service["command"][0]
+        assert shell.split("exec trimtab ", 1)[1].split() == command
+        check_trimtab_command(command)
+        # The password comes from a secret at start, never from the file itself.
+        assert "$$(cat /run/secrets/postgres-password.txt)" in shell
+        grace = int(service["stop_grace_period"].removesuffix("s"))
+        assert grace > SchedulerSettings().stop_timeout_seconds
+        assert service["read_only"] is True
+    state = services["scheduler"]["volumes"][1].split(":")[0]
+    assert state in compose["volumes"]

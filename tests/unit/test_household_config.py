@@ -147,3 +147,17 @@ def test_allowed_lists_that_share_no_symbol(tmp_path: Path) -> None:
     assert (
         "shares no symbol with risk.allowed_symbols" in found["accounts.ira.policy.allowed_symbols"]
     )
+
+
+def test_a_households_accounts_share_one_cluster_lock_whatever_their_lock_group(
+    tmp_path: Path,
+) -> None:
+    # The split reads every member's holdings: two members' cycles must never overlap.
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        ACCOUNTS.replace('type = "roth_ira"', 'type = "roth_ira"\nlock_group = "roths"')
+        + HOUSEHOLD.replace("[household]", '[household]\naccounts = ["brokerage", "roth"]')
+    )
+    settings = load_config(config)
+    assert settings.lock_key("brokerage") == settings.lock_key("roth") == "household"
+    assert settings.lock_key("ira") == "account:ira"
