@@ -14,9 +14,11 @@ from __future__ import annotations
 
 __all__ = [
     "Account",
+    "CancelRace",
     "Commissions",
     "DelayedFill",
     "DropAfterAccept",
+    "DropBeforeAccept",
     "Execution",
     "FakeTws",
     "Hold",
@@ -32,8 +34,10 @@ __all__ = [
 ]
 
 from tests.fakes.tws.behaviours import (
+    CancelRace,
     DelayedFill,
     DropAfterAccept,
+    DropBeforeAccept,
     Hold,
     PartialFill,
     Reject,

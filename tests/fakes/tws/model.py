@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
+
+Clock = Callable[[], datetime]
+"""What the fake reads as now: a timezone-aware time (default `datetime.now(UTC)`)."""
+
+
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
+
 
 CENT = Decimal("0.01")
 OPEN_STATUSES = frozenset({"PendingSubmit", "PreSubmitted", "Submitted", "PendingCancel"})
@@ -146,8 +155,13 @@ class Commissions:
 class TwsState:
     """The server side of IB: all managed accounts of one login, and the day's orders."""
 
-    def __init__(self, commissions: Commissions | None = None) -> None:
+    def __init__(self, commissions: Commissions | None = None, clock: Clock | None = None) -> None:
         self.lock = threading.RLock()
+        # The time of executions, placements and completions, and of the historical-data
+        # pacing window: injectable so a test shares one clock with the code it drives
+        # (IB stamps executions to the second; a test clock stepping whole seconds keeps
+        # "at or after `since`" exact without sleeping).
+        self.clock: Clock = clock or _system_clock
         self.accounts: dict[str, Account] = {}
         self.instruments: list[Instrument] = []
         self.quotes: dict[int, Quote] = {}
@@ -275,7 +289,7 @@ class TwsState:
             order.filled += shares
             order.average_price = value / order.filled
             order.last_fill_price = price
-            now = datetime.now(UTC)
+            now = self.clock()
             execution = Execution(
                 exec_id=f"0000e0d5.{self.next_exec:08x}.01.01",
                 order_id=order.order_id,
@@ -309,7 +323,7 @@ class TwsState:
     def finish(self, order: ServerOrder, status: str, completed_status: str) -> None:
         with self.lock:
             order.status = status
-            order.completed_at = datetime.now(UTC)
+            order.completed_at = self.clock()
             order.completed_status = completed_status
 
     # -- persistence across fake-server processes ----------------------------------------
@@ -333,9 +347,11 @@ class TwsState:
         partial.replace(path)
 
     @classmethod
-    def load(cls, path: Path, commissions: Commissions | None = None) -> TwsState:
+    def load(
+        cls, path: Path, commissions: Commissions | None = None, clock: Clock | None = None
+    ) -> TwsState:
         data = json.loads(path.read_text())
-        state = cls(commissions)
+        state = cls(commissions, clock)
         for raw in data["accounts"]:
             account = Account(raw["account_id"], realized_pnl=Decimal(raw["realized_pnl"]))
             account.cash = {k: Decimal(v) for k, v in raw["cash"].items()}

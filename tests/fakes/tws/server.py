@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from tests.fakes.tws import outgoing as out
 from tests.fakes.tws import texts
-from tests.fakes.tws.behaviours import Behaviour
+from tests.fakes.tws.behaviours import Behaviour, CancelRace
 from tests.fakes.tws.incoming import ContractQuery, PlacedOrder
 from tests.fakes.tws.model import Instrument, ServerOrder, TwsState
 from tests.fakes.tws.orders import OrderDesk
@@ -281,7 +281,11 @@ class FakeTws:
         ]
 
     def account_changed(self, account: str, con_id: int | None = None) -> None:
-        """Push what subscribers of `account` see after a change (fill, cash, price)."""
+        """Push what subscribers of `account` see after a change (fill, cash, price).
+
+        It writes to the sessions, which live in the server's loop: from a test's thread call
+        it through `tws.call(lambda: tws.account_changed(...))` (the `set_*` calls do).
+        """
         state = self.state
         with state.lock:
             holding = state.accounts[account].holdings.get(con_id) if con_id else None
@@ -299,9 +303,28 @@ class FakeTws:
 
     # -- scripting -------------------------------------------------------------------------
 
-    def queue(self, *behaviours: Behaviour) -> None:
-        """Script what happens to the next orders, one behaviour per placeOrder."""
-        self.call(lambda: self.desk.behaviours.extend(behaviours))
+    def queue(self, *behaviours: Behaviour | CancelRace) -> None:
+        """Script what happens to the next orders, one behaviour per placeOrder (a
+        `CancelRace` to the next cancel of a working order)."""
+
+        def run() -> None:
+            for behaviour in behaviours:
+                if isinstance(behaviour, CancelRace):
+                    self.desk.cancel_races.append(behaviour)
+                else:
+                    self.desk.behaviours.append(behaviour)
+
+        self.call(run)
+
+    def finish_cancel(self, order_ref: str) -> ServerOrder:
+        """End the pending cancel of a `CancelRace(after=None)` with its outcome."""
+
+        def run() -> ServerOrder:
+            order = self.state.order_by_ref(order_ref)
+            self.desk.finish_cancel(order)
+            return order
+
+        return self.call(run)
 
     def set_price(
         self, symbol: str, last: Decimal | int | str, spread: Decimal | int | str = "0.02"
@@ -349,6 +372,18 @@ class FakeTws:
                 Decimal(price) if price is not None else None,
             )
             return order
+
+        return self.call(run)
+
+    def finish_cancels(self) -> int:
+        """End every pending cancel (`CancelRace`) with its outcome; return how many."""
+
+        def run() -> int:
+            with self.state.lock:
+                pending = [self.state.orders[p] for p in self.desk.pending_cancels]
+            for order in pending:
+                self.desk.finish_cancel(order)
+            return len(pending)
 
         return self.call(run)
 
