@@ -16,6 +16,7 @@ __all__ = [
     "Account",
     "CancelRace",
     "Commissions",
+    "DailyBar",
     "DelayedFill",
     "DropAfterAccept",
     "DropBeforeAccept",
@@ -46,6 +47,7 @@ from tests.fakes.tws.behaviours import (
 from tests.fakes.tws.model import (
     Account,
     Commissions,
+    DailyBar,
     Execution,
     Instrument,
     Quote,

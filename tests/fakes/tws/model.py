@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,21 @@ class Quote:
         if self.bid is not None and self.ask is not None:
             return (self.bid + self.ask) / 2
         return self.close
+
+
+@dataclass(frozen=True)
+class DailyBar:
+    """One session's bar as IB's historical data service keeps it (trades, unadjusted);
+    `adjustment` is the factor ADJUSTED_LAST applies to its prices (below 1 before a
+    dividend or a split). Answered by `tests.fakes.tws.history`."""
+
+    day: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int = 1_000_000
+    adjustment: Decimal = Decimal(1)
 
 
 @dataclass
@@ -178,6 +193,8 @@ class TwsState:
         self.highest_order_ids: dict[int, int] = {}
         self.next_perm_id = 1_900_000_001
         self.next_exec = 1
+        # conId -> daily bars of IB's historical data service, any order (`history.py`).
+        self.bars: dict[int, list[DailyBar]] = {}
 
     # -- scripting: accounts, contracts, prices -------------------------------------------
 
@@ -225,6 +242,13 @@ class TwsState:
             quote = self.quotes.setdefault(con_id, Quote())
             quote.last, quote.bid, quote.ask = mid, mid - half, mid + half
             quote.close = Decimal(close) if close is not None else quote.close or mid
+
+    def add_bars(self, con_id: int, bars: list[DailyBar]) -> None:
+        """Record daily bars for a listing; a bar for a day already known replaces it."""
+        with self.lock:
+            days = {b.day for b in bars}
+            kept = [b for b in self.bars.get(con_id, []) if b.day not in days]
+            self.bars[con_id] = sorted([*kept, *bars], key=lambda b: b.day)
 
     def instrument(self, con_id: int) -> Instrument:
         with self.lock:
@@ -340,6 +364,7 @@ class TwsState:
                 "executions": [asdict(e) for e in self.executions],
                 "counters": [self.next_order_id, self.next_perm_id, self.next_exec],
                 "highest_order_ids": {str(k): v for k, v in self.highest_order_ids.items()},
+                "bars": {str(k): [asdict(b) for b in v] for k, v in self.bars.items()},
             }
         # Written whole then renamed, so a reader (or a kill) never sees half a file.
         partial = path.with_name(path.name + ".partial")
@@ -383,6 +408,13 @@ class TwsState:
         ]
         state.next_order_id, state.next_perm_id, state.next_exec = data["counters"]
         state.highest_order_ids = {int(k): v for k, v in data["highest_order_ids"].items()}
+        prices = {"open", "high", "low", "close", "adjustment"}
+        state.bars = {
+            int(k): [
+                DailyBar(**{**_decimals(b, prices), "day": date.fromisoformat(b["day"])}) for b in v
+            ]
+            for k, v in data.get("bars", {}).items()
+        }
         return state
 
 
@@ -427,7 +459,7 @@ def _account_json(account: Account) -> dict[str, Any]:
 def _json_default(value: object) -> str:
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # a datetime too
         return value.isoformat()
     raise TypeError(type(value))
 

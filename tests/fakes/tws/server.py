@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
@@ -22,7 +23,7 @@ from tests.fakes.tws import outgoing as out
 from tests.fakes.tws import texts
 from tests.fakes.tws.behaviours import Behaviour, CancelRace
 from tests.fakes.tws.incoming import ContractQuery, PlacedOrder
-from tests.fakes.tws.model import Instrument, ServerOrder, TwsState
+from tests.fakes.tws.model import DailyBar, Instrument, ServerOrder, TwsState
 from tests.fakes.tws.orders import OrderDesk
 from tests.fakes.tws.session import MAX_SERVER_VERSION, MIN_SERVER_VERSION, Session, matching
 
@@ -42,6 +43,8 @@ REQUEST_NAMES = {
     15: "reqAutoOpenOrders",
     16: "reqAllOpenOrders",
     17: "reqManagedAccts",
+    20: "reqHistoricalData",
+    25: "cancelHistoricalData",
     49: "reqCurrentTime",
     58: "reqGlobalCancel",
     59: "reqMarketDataType",
@@ -98,6 +101,10 @@ class FakeTws:
         # Off by default: on a loaded machine the fake's arrival times are noisy.
         self.pacing_limit: int | None = None
         self.desk = OrderDesk(self)
+        # IB's pacing rule for identical historical-data requests (`history.py`), and when
+        # each request was last seen.
+        self.history_pacing = True
+        self.history_asked: dict[tuple[object, ...], datetime] = {}
         # Called (in the server's thread) after every order event: booked, filled, cancelled.
         self.on_change: Callable[[], None] | None = None
         self.sessions: list[Session] = []
@@ -386,6 +393,10 @@ class FakeTws:
             return len(pending)
 
         return self.call(run)
+
+    def add_bars(self, symbol: str, bars: list[DailyBar]) -> None:
+        """Give a listing daily bars in IB's historical data service (reqHistoricalData)."""
+        self.state.add_bars(self.state.by_symbol(symbol).con_id, bars)
 
     def set_cash(self, account: str, amount: Decimal | int | str) -> None:
         """Change an account's USD cash (a deposit, a fee); subscribers see the new values."""
