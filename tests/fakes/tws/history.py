@@ -21,7 +21,7 @@ Pacing: IB documents its hard limits (identical requests within 15 seconds, six 
 contract within two seconds, 60 in ten minutes) for bars of 30 seconds or less; the fake
 applies the identical-request rule to daily bars too (`FakeTws.history_pacing`), stricter
 than IB, so a client that never repeats a request without cause passes either way.
-"""
+"""  # noqa: E501 (a table row per case reads better than wrapped cells)
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ def answer(session: Session, fields: list[str]) -> None:
                                    f"{'AdjustedLast' if adjusted else 'Trades'}"))  # fmt: skip
         return
     start = datetime.combine(first + timedelta(days=1), datetime.min.time(), NEW_YORK)
-    message: Fields = [
+    message: out.Fields = [
         17,
         req_id,
         start.strftime("%Y%m%d %H:%M:%S ") + out.TWS_ZONE,

@@ -15,9 +15,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from tests.fakes.tws import history
+from tests.fakes.tws import history, texts
 from tests.fakes.tws import outgoing as out
-from tests.fakes.tws import texts
 from tests.fakes.tws.accounts import account_values, portfolio, summary_values
 from tests.fakes.tws.incoming import (
     ContractQuery,
