@@ -13,6 +13,7 @@ Only the configured `account_id` is read or traded, even when the login manages 
 | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | a read-only connection; contract details | `BrokerChecks` for `trimtab check` |
 | `absence_rule()`, `orders_submitted(start, end)` | a full sync | `OrderAbsence`: an `orderRef` absent from open orders, completed orders and executions after the grace and a full sync was never placed |
 | `maintenance(at)` | none | `MaintenanceWindows`: the Gateway's nightly restart and the weekly re-login |
+| `daily_closes(symbol, start, end)` | `reqContractDetails` (once a day per symbol), one `reqHistoricalData` (1 day, ADJUSTED_LAST, no end date) | `PriceHistory`: final adjusted closes only (`adapters.ibkr.history`); an unknown symbol or no data is an empty history |
 """  # noqa: E501 (a table row per method reads better than wrapped cells)
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from adapters.base import (
     CheckNote,
     SessionDay,
 )
+from adapters.ibkr import history
 from adapters.ibkr.config import IbkrSettings
 from adapters.ibkr.orders import PreparedOrder, exposure_problem, prepare_order
 from adapters.ibkr.parsing import (
@@ -230,6 +232,45 @@ class IbkrBroker:
     def close(self) -> None:
         """Disconnect from IB and stop the link's thread."""
         self.link.close()
+
+    # -- PriceHistory -------------------------------------------------------------------------
+
+    def daily_closes(self, symbol: str, start: date, end: date) -> Sequence[tuple[date, Decimal]]:
+        """Return `symbol`'s final adjusted closes in `[start, end]` (`PriceHistory`)."""
+        now = self._now()
+        today = now.astimezone(NEW_YORK).date()
+        if start > end or start > today:
+            return []
+        self._ready()
+        contract = self._contract(symbol)
+        if isinstance(contract, str):
+            _log.warning("ibkr_no_history", account=self.account, symbol=symbol, why=contract)
+            return []
+        asked = time.monotonic()
+        span = history.duration(start, today)
+        try:
+            bars = self.link.call(
+                lambda: self.link.ib.reqHistoricalDataAsync(
+                    contract, "", span, history.BAR_SIZE, history.WHAT_TO_SHOW, True,
+                    formatDate=1, timeout=0,
+                )
+            )  # fmt: skip
+        except TimeoutError as exc:
+            raise TransientBrokerError(
+                f"account {self.account}: daily bars of {symbol}: {exc}"
+            ) from exc
+        errors = self.link.run(
+            lambda: [
+                (e.code, e.text)
+                for e in self.link.errors
+                if e.req_id == bars.reqId and e.at >= asked
+            ]
+        )
+        refused = history.error_of(self.account, symbol, errors)
+        if refused is not None:
+            raise refused
+        closes = history.bar_closes(symbol, bars)
+        return history.final_closes([(d, c) for d, c in closes if start <= d <= end], now)
 
     # -- OrderAbsence ---------------------------------------------------------------------
 
