@@ -85,7 +85,9 @@ def test_ibs_errors_on_a_history_request() -> None:
         "ira", "VTI", [(162, "Historical Market Data Service error message:pacing violation")]
     )
     assert isinstance(pacing, TransientBrokerError)
-    assert "ira" in str(pacing) and "VTI" in str(pacing) and "next cycle" in str(pacing)
+    assert "ira" in str(pacing)
+    assert "VTI" in str(pacing)
+    assert "next cycle" in str(pacing)
     other = error_of("ira", "VTI", [(162, "No market data permissions for NYSE STK")])
     assert isinstance(other, TransientBrokerError)
     assert "permissions" in str(other)
