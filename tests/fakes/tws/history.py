@@ -164,20 +164,4 @@ def answer(session: Session, fields: list[str]) -> None:
                                    f"{'AdjustedLast' if adjusted else 'Trades'}"))  # fmt: skip
         return
     start = datetime.combine(first + timedelta(days=1), datetime.min.time(), NEW_YORK)
-    message: out.Fields = [
-        17,
-        req_id,
-        start.strftime("%Y%m%d %H:%M:%S ") + out.TWS_ZONE,
-        end.strftime("%Y%m%d %H:%M:%S ") + out.TWS_ZONE,
-        len(bars),
-    ]
-    for bar in sorted(bars, key=lambda b: b.day):
-        factor = bar.adjustment if adjusted else Decimal(1)
-        prices = [_price(p * factor) for p in (bar.open, bar.high, bar.low, bar.close)]
-        wap = _price((bar.high + bar.low + bar.close) / 3 * factor)
-        message += [bar.day.strftime("%Y%m%d"), *prices, bar.volume, wap, max(1, bar.volume // 100)]
-    session.send(message)
-
-
-def _price(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.0001')):f}"
+    session.send(out.historical_data(req_id, start, end, bars, adjusted))
