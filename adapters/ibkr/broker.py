@@ -8,7 +8,7 @@ Only the configured `account_id` is read or traded, even when the login manages 
 | `funds(symbols)` | market data snapshots | cash from the streamed account values |
 | `submit(intent)` | one `placeOrder`, never resent | checked first (`adapters.ibkr.orders`); refused unsent when the link is down, or was lost and not reconciled since, or the `orderRef` is already known |
 | `get_order(coid)`, `get_orders(coids)` | none when the order is known; else one full sync for all missing: `reqAllOpenOrders`, `reqCompletedOrders`, `reqExecutions` | by `orderRef` |
-| `cancel(coid)` | `cancelOrder`, then `reqCurrentTime` (a round trip) | returns the order once IB has answered: cancelled, or still open while IB shows `PendingCancel` (a fill can still come; the executor waits for the end) |
+| `cancel(coid)` | `cancelOrder` (not again while `PendingCancel`), then `reqCurrentTime` (a round trip) | returns the order once IB has answered: cancelled, or still open while IB shows `PendingCancel` (a fill can still come; the executor waits for the end) |
 | `fills(since)` | none (executions of this session and the start-up sync) | with commissions; an execution waits briefly for its commission report |
 | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | a read-only connection; contract details | `BrokerChecks` for `trimtab check` |
 | `absence_rule()`, `orders_submitted(start, end)` | a full sync | `OrderAbsence`: an `orderRef` absent from open orders, completed orders and executions after the grace and a full sync was never placed |
@@ -209,7 +209,10 @@ class IbkrBroker:
         if self.link.run(lambda: broker_order(trade)).status.is_terminal:
             return self.link.run(lambda: broker_order(trade))
         try:
-            self.link.run(lambda: self.link.ib.cancelOrder(trade.order))
+            if self.link.run(lambda: trade.orderStatus.status) != "PendingCancel":
+                # Never twice: IB answers a second cancel of a pending one with 10148, which
+                # ib_async takes for a cancel while IB still works (and may fill) the order.
+                self.link.run(lambda: self.link.ib.cancelOrder(trade.order))
             self.link.call(lambda: _cancel_answered(trade, self.link))
         except (ConnectionError, TimeoutError) as exc:
             _log.warning("ibkr_cancel_unanswered", client_order_id=client_order_id, error=str(exc))

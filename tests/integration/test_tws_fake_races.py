@@ -82,15 +82,31 @@ def test_a_pending_cancel_stays_open_at_ib_until_it_ends_cancelled(tws: FakeTws,
     # IB's open orders still list it, as PendingCancel: it can still fill.
     (listed,) = [t for t in ib.reqAllOpenOrders() if t.order.orderRef == "resting"]
     assert listed.orderStatus.status == "PendingCancel"
-    ib.cancelOrder(trade.order)  # asked again while pending: nothing new to say
-    ib.reqCurrentTime()
-    assert errors == []
 
     tws.finish_cancel("resting")
     wait(ib, lambda: trade.orderStatus.status == "Cancelled")
     assert errors == [202]
     assert trade.fills == []
     assert tws.state.order_by_ref("resting").completed_status == "Cancelled by Trader"
+
+
+def test_a_second_cancel_while_pending_gets_10148_and_ib_async_wrongly_shows_it_cancelled(
+    tws: FakeTws, ib: IB
+) -> None:
+    trade = place(ib, _resting_sell(ib))
+    tws.queue(CancelRace("filled"))
+    errors: list[int] = []
+    ib.errorEvent += lambda req_id, code, text, contract: errors.append(code)
+    ib.cancelOrder(trade.order)
+    wait(ib, lambda: tws.state.order_by_ref("resting").status == "PendingCancel")
+    ib.cancelOrder(trade.order)
+    wait(ib, lambda: errors == [10148])
+    # ib_async cancels a trade on any non-warning error: it shows Cancelled while IB still
+    # works the order (a client must not cancel twice), and the fill still comes.
+    assert trade.orderStatus.status == "Cancelled"
+    assert tws.state.order_by_ref("resting").status == "PendingCancel"
+    tws.finish_cancels()
+    wait(ib, lambda: tws.state.order_by_ref("resting").status == "Filled")
 
 
 def test_a_pending_cancel_can_lose_the_race_to_a_fill_at_the_limit(tws: FakeTws, ib: IB) -> None:

@@ -432,7 +432,12 @@ class OrderDesk:
                 )
             )
         elif order.perm_id in self.pending_cancels:
-            return  # already cancelling: TWS has nothing new to say
+            # Already cancelling: IB's "cannot be cancelled, state: PendingCancel".
+            session.send(
+                out.error(
+                    session.version, order_id, 10148, texts.not_cancellable(order_id, order.status)
+                )
+            )
         elif self.cancel_races:
             race = self.cancel_races.popleft()
             self.pending_cancels[order.perm_id] = race
