@@ -8,11 +8,12 @@ Only the configured `account_id` is read or traded, even when the login manages 
 | `funds(symbols)` | market data snapshots | cash from the streamed account values |
 | `submit(intent)` | one `placeOrder`, never resent | checked first (`adapters.ibkr.orders`); refused unsent when the link is down, or was lost and not reconciled since, or the `orderRef` is already known |
 | `get_order(coid)`, `get_orders(coids)` | none when the order is known; else one full sync for all missing: `reqAllOpenOrders`, `reqCompletedOrders`, `reqExecutions` | by `orderRef` |
-| `cancel(coid)` | `cancelOrder` | returns the order once IB has answered (or after the request timeout, as it stands) |
+| `cancel(coid)` | `cancelOrder` (not again while `PendingCancel`), then `reqCurrentTime` (a round trip) | returns the order once IB has answered: cancelled, or still open while IB shows `PendingCancel` (a fill can still come; the executor waits for the end) |
 | `fills(since)` | none (executions of this session and the start-up sync) | with commissions; an execution waits briefly for its commission report |
 | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | a read-only connection; contract details | `BrokerChecks` for `trimtab check` |
 | `absence_rule()`, `orders_submitted(start, end)` | a full sync | `OrderAbsence`: an `orderRef` absent from open orders, completed orders and executions after the grace and a full sync was never placed |
 | `maintenance(at)` | none | `MaintenanceWindows`: the Gateway's nightly restart and the weekly re-login |
+| `daily_closes(symbol, start, end)` | `reqContractDetails` (once a day per symbol), one `reqHistoricalData` (1 day, ADJUSTED_LAST, no end date) | `PriceHistory`: final adjusted closes only (`adapters.ibkr.history`); an unknown symbol or no data is an empty history |
 """  # noqa: E501 (a table row per method reads better than wrapped cells)
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from adapters.base import (
     CheckNote,
     SessionDay,
 )
+from adapters.ibkr import history
 from adapters.ibkr.config import IbkrSettings
 from adapters.ibkr.orders import PreparedOrder, exposure_problem, prepare_order
 from adapters.ibkr.parsing import (
@@ -207,8 +209,11 @@ class IbkrBroker:
         if self.link.run(lambda: broker_order(trade)).status.is_terminal:
             return self.link.run(lambda: broker_order(trade))
         try:
-            self.link.run(lambda: self.link.ib.cancelOrder(trade.order))
-            self.link.call(lambda: _cancel_answered(trade))
+            if self.link.run(lambda: trade.orderStatus.status) != "PendingCancel":
+                # Never twice: IB answers a second cancel of a pending one with 10148, which
+                # ib_async takes for a cancel while IB still works (and may fill) the order.
+                self.link.run(lambda: self.link.ib.cancelOrder(trade.order))
+            self.link.call(lambda: _cancel_answered(trade, self.link))
         except (ConnectionError, TimeoutError) as exc:
             _log.warning("ibkr_cancel_unanswered", client_order_id=client_order_id, error=str(exc))
         return self.link.run(lambda: broker_order(trade))
@@ -230,6 +235,45 @@ class IbkrBroker:
     def close(self) -> None:
         """Disconnect from IB and stop the link's thread."""
         self.link.close()
+
+    # -- PriceHistory -------------------------------------------------------------------------
+
+    def daily_closes(self, symbol: str, start: date, end: date) -> Sequence[tuple[date, Decimal]]:
+        """Return `symbol`'s final adjusted closes in `[start, end]` (`PriceHistory`)."""
+        now = self._now()
+        today = now.astimezone(NEW_YORK).date()
+        if start > end or start > today:
+            return []
+        self._ready()
+        contract = self._contract(symbol)
+        if isinstance(contract, str):
+            _log.warning("ibkr_no_history", account=self.account, symbol=symbol, why=contract)
+            return []
+        asked = time.monotonic()
+        span = history.duration(start, today)
+        try:
+            bars = self.link.call(
+                lambda: self.link.ib.reqHistoricalDataAsync(
+                    contract, "", span, history.BAR_SIZE, history.WHAT_TO_SHOW, True,
+                    formatDate=1, timeout=0,
+                )
+            )  # fmt: skip
+        except TimeoutError as exc:
+            raise TransientBrokerError(
+                f"account {self.account}: daily bars of {symbol}: {exc}"
+            ) from exc
+        errors = self.link.run(
+            lambda: [
+                (e.code, e.text)
+                for e in self.link.errors
+                if e.req_id == bars.reqId and e.at >= asked
+            ]
+        )
+        refused = history.error_of(self.account, symbol, errors)
+        if refused is not None:
+            raise refused
+        closes = history.bar_closes(symbol, bars)
+        return history.final_closes([(d, c) for d, c in closes if start <= d <= end], now)
 
     # -- OrderAbsence ---------------------------------------------------------------------
 
@@ -711,6 +755,10 @@ async def _settled(trade: Any, link: IbLink) -> None:
         await asyncio.sleep(0.01)
 
 
-async def _cancel_answered(trade: Any) -> None:
-    while trade.orderStatus.status not in ("Cancelled", "ApiCancelled", "Filled", "Inactive"):
-        await asyncio.sleep(0.01)
+async def _cancel_answered(trade: Any, link: IbLink) -> None:
+    """Wait until IB has answered a cancel: one round trip after it, so what TWS wrote in
+    reply (Cancelled, or PendingCancel while the exchange has not confirmed) has been read.
+    A pending cancel is returned as the open order it still is (a fill can still come); the
+    caller waits for the end, rather than this holding the link for the request timeout."""
+    if trade.orderStatus.status not in ("Cancelled", "ApiCancelled", "Filled", "Inactive"):
+        await link.ib.reqCurrentTimeAsync()

@@ -22,7 +22,14 @@ from daemon.config.settings import check_config
 from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import OrderRejected, OutcomeUnknown, TransientBrokerError
 from tests.contract.ibkr_harness import ib_settings
-from tests.fakes.tws import DropAfterAccept, FakeTws, PartialFill, Reject, two_accounts
+from tests.fakes.tws import (
+    CancelRace,
+    DropAfterAccept,
+    FakeTws,
+    PartialFill,
+    Reject,
+    two_accounts,
+)
 
 ACCOUNT = "ira"
 
@@ -217,6 +224,28 @@ def test_a_partial_fill_then_a_cancel_keeps_what_filled(tws: FakeTws, broker: Ib
     assert [f.qty for f in fills] == [Decimal(3), Decimal(2)]
     assert len({f.fill_id for f in fills}) == 2
     assert tws.count("cancelOrder") == 1
+
+
+def test_a_cancel_ib_holds_pending_is_open_until_it_ends_and_never_sent_twice(
+    tws: FakeTws, broker: IbkrBroker
+) -> None:
+    resting = intent("VTI", Side.SELL, "5", limit="400")
+    broker.submit(resting)
+    coid = resting.client_order_id
+    tws.queue(CancelRace("filled"))
+    pending = broker.cancel(coid)
+    assert pending.status is OrderStatus.ACCEPTED  # PendingCancel: a fill can still come
+    # Asked again while pending: nothing resent (IB would answer 10148, which ib_async takes
+    # for a cancel while the order still works at IB).
+    again = broker.cancel(coid)
+    assert again.status is OrderStatus.ACCEPTED
+    assert tws.count("cancelOrder") == 1
+    tws.finish_cancels()
+    tws.wait_for(lambda: tws.state.order_by_ref(coid).status == "Filled")
+    broker.link.call(broker.link.ib.reqCurrentTimeAsync)
+    filled = broker.get_order(coid)
+    assert filled is not None
+    assert (filled.status, filled.filled_qty) == (OrderStatus.FILLED, Decimal(5))
 
 
 def test_only_the_configured_accounts_positions_and_cash_are_read(broker: IbkrBroker) -> None:

@@ -6,7 +6,7 @@ lands where the client reads it, at each server version whose layouts differ.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 from ib_async.decoder import Decoder
 
 from tests.fakes.tws import outgoing as out
-from tests.fakes.tws.model import Execution, ServerOrder
+from tests.fakes.tws.model import DailyBar, Execution, ServerOrder
 from tests.fakes.tws.states import VTI
 from tests.fakes.tws.wire import frame, split_frames
 
@@ -205,3 +205,28 @@ def test_account_messages() -> None:
         "priceSizeTick",
         (3, 68, 250.5, 100.0),
     )
+
+
+def test_historical_data_fields() -> None:
+    """Daily bars and their end in one message (server versions below 196)."""
+    bars = [
+        DailyBar(date(2026, 12, 3), Decimal(100), Decimal(102), Decimal(99), Decimal(101), 500),
+        DailyBar(date(2026, 12, 2), Decimal(98), Decimal(100), Decimal(97), Decimal(99), 700,
+                 adjustment=Decimal("0.5")),
+    ]  # fmt: skip
+    fields = out.historical_data(9, AT, AT, bars, adjusted=True)
+    for version in VERSIONS:
+        buffer = bytearray(frame(fields))
+        (message,) = split_frames(buffer)
+        capture = Capture()
+        decoder = Decoder(capture, version)  # type: ignore[arg-type]
+        decoder.handlers[17](message)
+        names = [name for name, _ in capture.calls]
+        assert names == ["historicalData", "historicalData", "historicalDataEnd"]
+        first, second = (args[1] for _, args in capture.calls[:2])
+        assert (first.date, first.open, first.high, first.low, first.close) == (
+            "20261202", 49.0, 50.0, 48.5, 49.5,
+        )  # fmt: skip
+        assert (first.volume, first.barCount) == (700.0, 7)
+        assert (second.date, second.close, second.average) == ("20261203", 101.0, 100.6667)
+        assert capture.calls[2][1][0] == 9

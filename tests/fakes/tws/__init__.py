@@ -14,9 +14,12 @@ from __future__ import annotations
 
 __all__ = [
     "Account",
+    "CancelRace",
     "Commissions",
+    "DailyBar",
     "DelayedFill",
     "DropAfterAccept",
+    "DropBeforeAccept",
     "Execution",
     "FakeTws",
     "Hold",
@@ -32,8 +35,10 @@ __all__ = [
 ]
 
 from tests.fakes.tws.behaviours import (
+    CancelRace,
     DelayedFill,
     DropAfterAccept,
+    DropBeforeAccept,
     Hold,
     PartialFill,
     Reject,
@@ -42,6 +47,7 @@ from tests.fakes.tws.behaviours import (
 from tests.fakes.tws.model import (
     Account,
     Commissions,
+    DailyBar,
     Execution,
     Instrument,
     Quote,

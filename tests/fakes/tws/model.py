@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
+
+Clock = Callable[[], datetime]
+"""What the fake reads as now: a timezone-aware time (default `datetime.now(UTC)`)."""
+
+
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
+
 
 CENT = Decimal("0.01")
 OPEN_STATUSES = frozenset({"PendingSubmit", "PreSubmitted", "Submitted", "PendingCancel"})
@@ -54,6 +63,21 @@ class Quote:
         if self.bid is not None and self.ask is not None:
             return (self.bid + self.ask) / 2
         return self.close
+
+
+@dataclass(frozen=True)
+class DailyBar:
+    """One session's bar as IB's historical data service keeps it (trades, unadjusted);
+    `adjustment` is the factor ADJUSTED_LAST applies to its prices (below 1 before a
+    dividend or a split). Answered by `tests.fakes.tws.history`."""
+
+    day: date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int = 1_000_000
+    adjustment: Decimal = Decimal(1)
 
 
 @dataclass
@@ -146,8 +170,13 @@ class Commissions:
 class TwsState:
     """The server side of IB: all managed accounts of one login, and the day's orders."""
 
-    def __init__(self, commissions: Commissions | None = None) -> None:
+    def __init__(self, commissions: Commissions | None = None, clock: Clock | None = None) -> None:
         self.lock = threading.RLock()
+        # The time of executions, placements and completions, and of the historical-data
+        # pacing window: injectable so a test shares one clock with the code it drives
+        # (IB stamps executions to the second; a test clock stepping whole seconds keeps
+        # "at or after `since`" exact without sleeping).
+        self.clock: Clock = clock or _system_clock
         self.accounts: dict[str, Account] = {}
         self.instruments: list[Instrument] = []
         self.quotes: dict[int, Quote] = {}
@@ -164,6 +193,8 @@ class TwsState:
         self.highest_order_ids: dict[int, int] = {}
         self.next_perm_id = 1_900_000_001
         self.next_exec = 1
+        # conId -> daily bars of IB's historical data service, any order (`history.py`).
+        self.bars: dict[int, list[DailyBar]] = {}
 
     # -- scripting: accounts, contracts, prices -------------------------------------------
 
@@ -211,6 +242,13 @@ class TwsState:
             quote = self.quotes.setdefault(con_id, Quote())
             quote.last, quote.bid, quote.ask = mid, mid - half, mid + half
             quote.close = Decimal(close) if close is not None else quote.close or mid
+
+    def add_bars(self, con_id: int, bars: list[DailyBar]) -> None:
+        """Record daily bars for a listing; a bar for a day already known replaces it."""
+        with self.lock:
+            days = {b.day for b in bars}
+            kept = [b for b in self.bars.get(con_id, []) if b.day not in days]
+            self.bars[con_id] = sorted([*kept, *bars], key=lambda b: b.day)
 
     def instrument(self, con_id: int) -> Instrument:
         with self.lock:
@@ -275,7 +313,7 @@ class TwsState:
             order.filled += shares
             order.average_price = value / order.filled
             order.last_fill_price = price
-            now = datetime.now(UTC)
+            now = self.clock()
             execution = Execution(
                 exec_id=f"0000e0d5.{self.next_exec:08x}.01.01",
                 order_id=order.order_id,
@@ -309,7 +347,7 @@ class TwsState:
     def finish(self, order: ServerOrder, status: str, completed_status: str) -> None:
         with self.lock:
             order.status = status
-            order.completed_at = datetime.now(UTC)
+            order.completed_at = self.clock()
             order.completed_status = completed_status
 
     # -- persistence across fake-server processes ----------------------------------------
@@ -326,6 +364,7 @@ class TwsState:
                 "executions": [asdict(e) for e in self.executions],
                 "counters": [self.next_order_id, self.next_perm_id, self.next_exec],
                 "highest_order_ids": {str(k): v for k, v in self.highest_order_ids.items()},
+                "bars": {str(k): [asdict(b) for b in v] for k, v in self.bars.items()},
             }
         # Written whole then renamed, so a reader (or a kill) never sees half a file.
         partial = path.with_name(path.name + ".partial")
@@ -333,9 +372,11 @@ class TwsState:
         partial.replace(path)
 
     @classmethod
-    def load(cls, path: Path, commissions: Commissions | None = None) -> TwsState:
+    def load(
+        cls, path: Path, commissions: Commissions | None = None, clock: Clock | None = None
+    ) -> TwsState:
         data = json.loads(path.read_text())
-        state = cls(commissions)
+        state = cls(commissions, clock)
         for raw in data["accounts"]:
             account = Account(raw["account_id"], realized_pnl=Decimal(raw["realized_pnl"]))
             account.cash = {k: Decimal(v) for k, v in raw["cash"].items()}
@@ -367,6 +408,13 @@ class TwsState:
         ]
         state.next_order_id, state.next_perm_id, state.next_exec = data["counters"]
         state.highest_order_ids = {int(k): v for k, v in data["highest_order_ids"].items()}
+        prices = {"open", "high", "low", "close", "adjustment"}
+        state.bars = {
+            int(k): [
+                DailyBar(**{**_decimals(b, prices), "day": date.fromisoformat(b["day"])}) for b in v
+            ]
+            for k, v in data.get("bars", {}).items()
+        }
         return state
 
 
@@ -411,7 +459,7 @@ def _account_json(account: Account) -> dict[str, Any]:
 def _json_default(value: object) -> str:
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # a datetime too
         return value.isoformat()
     raise TypeError(type(value))
 

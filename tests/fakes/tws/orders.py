@@ -35,8 +35,10 @@ from tests.fakes.tws import outgoing as out
 from tests.fakes.tws import texts
 from tests.fakes.tws.behaviours import (
     Behaviour,
+    CancelRace,
     DelayedFill,
     DropAfterAccept,
+    DropBeforeAccept,
     Hold,
     PartialFill,
     Reject,
@@ -65,6 +67,9 @@ class OrderDesk:
     def __init__(self, fake: FakeTws) -> None:
         self.fake = fake
         self.behaviours: deque[Behaviour] = deque()
+        self.cancel_races: deque[CancelRace] = deque()
+        # permId -> the race its cancel is in, until it ends (`finish_cancel`).
+        self.pending_cancels: dict[int, CancelRace] = {}
 
     def used_ids(self, client_id: int) -> list[int]:
         last = self.fake.state.highest_order_ids.get(client_id)
@@ -73,6 +78,11 @@ class OrderDesk:
     # -- placeOrder --------------------------------------------------------------------------
 
     def place(self, session: Session, fields: list[str]) -> None:
+        if self.behaviours and isinstance(self.behaviours[0], DropBeforeAccept):
+            # Lost in flight: TWS never read it, so nothing is parsed, checked or booked.
+            self.behaviours.popleft()
+            session.close()
+            return
         try:
             placed = read_place_order(fields, session.version)
         except ProtocolError as exc:
@@ -105,7 +115,11 @@ class OrderDesk:
                 )
                 return
             behaviour: Behaviour | None = self._buying_power(order)
-            if behaviour is None and self.behaviours:
+            if (
+                behaviour is None
+                and self.behaviours
+                and not isinstance(self.behaviours[0], DropBeforeAccept)
+            ):
                 behaviour = self.behaviours.popleft()
         self.fake.changed()
         if isinstance(behaviour, Reject):
@@ -202,6 +216,7 @@ class OrderDesk:
             tif=placed.tif or "DAY",
             order_ref=placed.order_ref,
             outside_rth=placed.outside_rth,
+            placed_at=state.clock(),
         )
         state.orders[order.perm_id] = order
         return order
@@ -416,6 +431,32 @@ class OrderDesk:
                     texts.not_cancellable(order_id, order.status),
                 )
             )
+        elif order.perm_id in self.pending_cancels:
+            # Already cancelling: IB's "cannot be cancelled, state: PendingCancel".
+            session.send(
+                out.error(
+                    session.version, order_id, 10148, texts.not_cancellable(order_id, order.status)
+                )
+            )
+        elif self.cancel_races:
+            race = self.cancel_races.popleft()
+            self.pending_cancels[order.perm_id] = race
+            order.status = "PendingCancel"
+            self.fake.changed()
+            self.notify(order, with_open_order=False)
+            if race.after is not None:
+                self.fake.later(race.after, lambda: self.finish_cancel(order))
+        else:
+            self.cancel_order(order, "Order Canceled - reason:")
+
+    def finish_cancel(self, order: ServerOrder) -> None:
+        """End a pending cancel (`CancelRace`): cancelled, or filled before the cancel landed."""
+        race = self.pending_cancels.pop(order.perm_id, None)
+        if race is None or not order.is_open:
+            return
+        if race.outcome == "filled":
+            price = order.limit_price if order.order_type == "LMT" else None
+            self.execute(order, order.remaining, price)
         else:
             self.cancel_order(order, "Order Canceled - reason:")
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tests.fakes.tws.model import Execution, Instrument, ServerOrder
+from tests.fakes.tws.model import DailyBar, Execution, Instrument, ServerOrder
 
 # The zone the fake TWS is logged in with; times it writes carry it, as TWS 10.x does.
 TWS_ZONE = "America/New_York"
@@ -528,3 +528,30 @@ def tick_size(req_id: int, tick_type: int, size: int) -> Fields:
 
 def tick_snapshot_end(req_id: int) -> Fields:
     return [57, 1, req_id]
+
+
+def historical_data(
+    req_id: int, start: datetime, end: datetime, bars: list[DailyBar], adjusted: bool
+) -> Fields:
+    """historicalData (17) below server version 196: the window, the bar count, then per bar
+    date (yyyymmdd for daily bars), open, high, low, close, volume, WAP, trade count; the
+    bars' end is this message's end (no separate historicalDataEnd before 196). ADJUSTED_LAST
+    scales the prices by each bar's `adjustment`."""
+    message: Fields = [
+        17,
+        req_id,
+        start.strftime("%Y%m%d %H:%M:%S ") + TWS_ZONE,
+        end.strftime("%Y%m%d %H:%M:%S ") + TWS_ZONE,
+        len(bars),
+    ]
+    for bar in sorted(bars, key=lambda b: b.day):
+        factor = bar.adjustment if adjusted else Decimal(1)
+        prices = [_bar_price(p * factor) for p in (bar.open, bar.high, bar.low, bar.close)]
+        wap = _bar_price((bar.high + bar.low + bar.close) / 3 * factor)
+        count = max(1, bar.volume // 100)
+        message += [bar.day.strftime("%Y%m%d"), *prices, bar.volume, wap, count]
+    return message
+
+
+def _bar_price(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.0001')):f}"

@@ -15,14 +15,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
 from tests.fakes.tws import outgoing as out
 from tests.fakes.tws import texts
-from tests.fakes.tws.behaviours import Behaviour
+from tests.fakes.tws.behaviours import Behaviour, CancelRace
 from tests.fakes.tws.incoming import ContractQuery, PlacedOrder
-from tests.fakes.tws.model import Instrument, ServerOrder, TwsState
+from tests.fakes.tws.model import DailyBar, Instrument, ServerOrder, TwsState
 from tests.fakes.tws.orders import OrderDesk
 from tests.fakes.tws.session import MAX_SERVER_VERSION, MIN_SERVER_VERSION, Session, matching
 
@@ -42,6 +43,8 @@ REQUEST_NAMES = {
     15: "reqAutoOpenOrders",
     16: "reqAllOpenOrders",
     17: "reqManagedAccts",
+    20: "reqHistoricalData",
+    25: "cancelHistoricalData",
     49: "reqCurrentTime",
     58: "reqGlobalCancel",
     59: "reqMarketDataType",
@@ -98,6 +101,10 @@ class FakeTws:
         # Off by default: on a loaded machine the fake's arrival times are noisy.
         self.pacing_limit: int | None = None
         self.desk = OrderDesk(self)
+        # IB's pacing rule for identical historical-data requests (`history.py`), and when
+        # each request was last seen.
+        self.history_pacing = True
+        self.history_asked: dict[tuple[object, ...], datetime] = {}
         # Called (in the server's thread) after every order event: booked, filled, cancelled.
         self.on_change: Callable[[], None] | None = None
         self.sessions: list[Session] = []
@@ -281,7 +288,11 @@ class FakeTws:
         ]
 
     def account_changed(self, account: str, con_id: int | None = None) -> None:
-        """Push what subscribers of `account` see after a change (fill, cash, price)."""
+        """Push what subscribers of `account` see after a change (fill, cash, price).
+
+        It writes to the sessions, which live in the server's loop: from a test's thread call
+        it through `tws.call(lambda: tws.account_changed(...))` (the `set_*` calls do).
+        """
         state = self.state
         with state.lock:
             holding = state.accounts[account].holdings.get(con_id) if con_id else None
@@ -299,9 +310,28 @@ class FakeTws:
 
     # -- scripting -------------------------------------------------------------------------
 
-    def queue(self, *behaviours: Behaviour) -> None:
-        """Script what happens to the next orders, one behaviour per placeOrder."""
-        self.call(lambda: self.desk.behaviours.extend(behaviours))
+    def queue(self, *behaviours: Behaviour | CancelRace) -> None:
+        """Script what happens to the next orders, one behaviour per placeOrder (a
+        `CancelRace` to the next cancel of a working order)."""
+
+        def run() -> None:
+            for behaviour in behaviours:
+                if isinstance(behaviour, CancelRace):
+                    self.desk.cancel_races.append(behaviour)
+                else:
+                    self.desk.behaviours.append(behaviour)
+
+        self.call(run)
+
+    def finish_cancel(self, order_ref: str) -> ServerOrder:
+        """End the pending cancel of a `CancelRace(after=None)` with its outcome."""
+
+        def run() -> ServerOrder:
+            order = self.state.order_by_ref(order_ref)
+            self.desk.finish_cancel(order)
+            return order
+
+        return self.call(run)
 
     def set_price(
         self, symbol: str, last: Decimal | int | str, spread: Decimal | int | str = "0.02"
@@ -351,6 +381,22 @@ class FakeTws:
             return order
 
         return self.call(run)
+
+    def finish_cancels(self) -> int:
+        """End every pending cancel (`CancelRace`) with its outcome; return how many."""
+
+        def run() -> int:
+            with self.state.lock:
+                pending = [self.state.orders[p] for p in self.desk.pending_cancels]
+            for order in pending:
+                self.desk.finish_cancel(order)
+            return len(pending)
+
+        return self.call(run)
+
+    def add_bars(self, symbol: str, bars: list[DailyBar]) -> None:
+        """Give a listing daily bars in IB's historical data service (reqHistoricalData)."""
+        self.state.add_bars(self.state.by_symbol(symbol).con_id, bars)
 
     def set_cash(self, account: str, amount: Decimal | int | str) -> None:
         """Change an account's USD cash (a deposit, a fee); subscribers see the new values."""

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from tests.fakes.tws import history, texts
 from tests.fakes.tws import outgoing as out
-from tests.fakes.tws import texts
 from tests.fakes.tws.accounts import account_values, portfolio, summary_values
 from tests.fakes.tws.incoming import (
     ContractQuery,
@@ -147,6 +147,8 @@ class Session(asyncio.Protocol):
             15: self.auto_open_orders,
             16: self.all_open_orders,
             17: lambda f: self.send(out.managed_accounts(list(self.fake.state.accounts))),
+            20: lambda f: history.answer(self, f),
+            25: lambda f: None,  # cancelHistoricalData: every answer is sent at once
             49: lambda f: self.send(out.current_time(int(time.time()))),
             58: lambda f: desk.global_cancel(self),
             59: self.market_data_type_request,
