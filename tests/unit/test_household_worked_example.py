@@ -16,9 +16,8 @@ from daemon.core.household.split import split_household
 from daemon.core.planner import Band, PlanInput, PlanningPolicy, plan_rebalance
 
 D = Decimal
-FIDELITY = (
-    Path(__file__).parents[1] / "fakes" / "manual_exports" / "Portfolio_Positions_Dec-04-2026.csv"
-)
+SAMPLES = Path(__file__).parents[1] / "fakes" / "manual_exports"
+FIDELITY = SAMPLES / "Portfolio_Positions_Dec-04-2026.csv"
 TAXABLE, IRA, ROTH = AccountType.TAXABLE, AccountType.TRADITIONAL_IRA, AccountType.ROTH_IRA
 RULES = HouseholdRules(
     targets={"VTI": D("0.45"), "VXUS": D("0.25"), "BND": D("0.25"), CASH: D("0.05")},
