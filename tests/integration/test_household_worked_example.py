@@ -23,6 +23,7 @@ from daemon.bootstrap import open_app
 from daemon.cli import app as trimtab
 from daemon.store.audit_log import AuditLog
 from tests.fakes.cli import fresh_logging
+from tests.fakes.headless import find_chromium, visit
 
 __all__ = ["fresh_logging"]
 
@@ -193,3 +194,51 @@ def test_a_dry_run_cycle_audits_the_split_with_its_reasons(
     assert "bonds prefer traditional_ira" in reasons[0]
     chosen = [r.event for r in records if isinstance(r.event, TargetsChosen)]
     assert {c.strategy for c in chosen} == {"household"}
+
+
+PROBE = (
+    "{household: document.querySelectorAll('#household-allocation').length,"
+    " income: document.querySelectorAll('#income').length}"
+)
+INCOME = """
+[income]
+account = "brokerage"
+annual_pct = 0.04
+payout_day = 15
+yields = { BND = 0.035, VTI = 0.014, VXUS = 0.03 }
+"""
+
+
+@pytest.mark.slow  # `trimtab income` twice, a cycle of three accounts, the report: about 6 s
+def test_income_and_the_daily_report_with_the_household_and_the_manual_roth(
+    tmp_path: Path, fresh_logging: None
+) -> None:
+    config = _config(tmp_path)
+    config.write_text(config.read_text() + INCOME)
+    # 4% a year of the household (the manual Roth counted): 146,067.50 x 0.04 / 12.
+    monthly = "486.90"  # raised to the cent above
+    code, out = _run("income", "-c", str(config))
+    assert code == 0, out
+    assert monthly in out
+    code, raw = _run("income", "--json", "-c", str(config))
+    assert code == 0, raw
+    seen = json.loads(raw)
+    assert D(seen["household_value"]) == D("146067.50")
+    assert len(seen["months"]) == 12
+    assert {m["withdrawal"] for m in seen["months"]} == {monthly}
+    # The Roth's VTI and VXUS pay dividends (the configured yields): the export counts.
+    assert all(D(m["dividends"]) > 0 for m in seen["months"])
+    code, out = _run("run", "--once", "-c", str(config))
+    assert code == 0, out
+    page = tmp_path / "report.html"
+    code, out = _run("report", "-c", str(config), "--out", str(page))
+    assert code == 0, out
+    html = page.read_text()
+    # One page: the household against its target, by account type, and the income plan.
+    assert html.index('id="household-allocation"') < html.index('id="income"')
+    assert monthly in html
+    chromium = find_chromium()
+    if chromium is not None:  # as tests/integration/test_report.py, where Chromium is there
+        seen_page = visit(chromium, page, tmp_path / "report.png", probe=PROBE)
+        assert seen_page.errors == []
+        assert seen_page.result == {"household": 1, "income": 1}

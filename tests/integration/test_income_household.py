@@ -12,6 +12,7 @@ import pytest
 
 from daemon.bootstrap import App, open_app
 from daemon.cycle.income import Household, income_accounts, plan_month, read_household
+from daemon.report.data import gather
 
 D = Decimal
 NOW = datetime(2026, 11, 24, 20, 45, tzinfo=UTC)
@@ -159,6 +160,14 @@ def test_a_percentage_income_is_a_share_of_the_household_members_only(invested: 
         # The spare account's 850,000 is outside the [household]: not valued, not sold.
         assert {a.name for a in household.accounts} == {"brokerage", "ira"}
         assert D(140000) < household.value < D(160000)
+        # The daily report's income months are the same share of the same value.
+        assert app.engine(fill_timeout=1).run_once("spare").outcome == "succeeded"
+        with app.database.transaction() as session:
+            daily = gather(session, app.settings, NOW.date(), now=NOW)
+        assert daily.income is not None
+        planned = {m.planned for m in daily.income.months if m.status == "planned"}
+        assert len(planned) == 1
+        assert abs(planned.pop() - household.value * D("0.04") / 12) < D(1)
     finally:
         app.close()
 
