@@ -306,7 +306,9 @@ class IncomeStep:
         if no cycle did yet (audited when `submit`); raise `IncomeTooLarge` when the plan
         cannot be raised (audited), so the cycle fails and sends nothing."""
         income = self._settings.income
-        if income is None:
+        if income is None or account not in income_accounts(self._settings):
+            # An account outside the [household] neither pays nor fixes the month's plan
+            # (fixing it reads every member's broker, which only members' cycles may do).
             return None
         rule = income.rule()
         window = open_window(self._settings, rule, trading_day(now, self._settings.exchange))

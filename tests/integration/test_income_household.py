@@ -184,3 +184,28 @@ def test_an_income_account_outside_the_household_is_refused_naming_the_fix(
     assert [p.path for p in problems] == ["income.account"]
     assert "not in household.accounts" in problems[0].problem
     assert "brokerage, ira" in problems[0].fix
+
+
+def test_an_account_outside_the_household_neither_keeps_nor_fixes_the_income(
+    invested: Path,
+) -> None:
+    from daemon.audit.events import IncomeHeld, IncomePlanned
+    from daemon.store.audit_log import AuditLog
+
+    invested.write_text(invested.read_text() + HOUSEHOLD)
+    in_window = datetime(2026, 12, 10, 20, 45, tzinfo=UTC)  # Dec 15 pays, raised from Dec 10
+    app = open_app(invested, clock=lambda: in_window)
+    try:
+        report = app.engine(fill_timeout=1).run_once("spare")
+        assert report.outcome == "succeeded", report
+        with app.database.transaction() as session:
+            events = [r.event for r in AuditLog(session).records()]
+        assert not [e for e in events if isinstance(e, IncomePlanned | IncomeHeld)]
+        report = app.engine(fill_timeout=1).run_once("brokerage")
+        assert report.outcome == "succeeded", report
+        with app.database.transaction() as session:
+            events = [r.event for r in AuditLog(session).records()]
+        (planned,) = [e for e in events if isinstance(e, IncomePlanned)]
+        assert set(planned.withdrawals) <= {"brokerage", "ira"}
+    finally:
+        app.close()
