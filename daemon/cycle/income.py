@@ -70,14 +70,14 @@ from daemon.core.sessions import sessions_between, slots_between
 from daemon.core.tax.engine import TaxBook
 from daemon.core.tax.tax_step import realized_this_year
 from daemon.core.tax.types import Term
-from daemon.cycle.history import account_history
 from daemon.cycle.household import split_of
+from daemon.cycle.targets import strategy_targets
 from daemon.cycle.tax import TaxCycle
-from daemon.cycle.yields import PAID, broker_yields
+from daemon.cycle.yields import PAID
 from daemon.logs import Log
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
-from strategies.base import Strategy, StrategyContext
+from strategies.base import Strategy
 
 _ZERO = Decimal(0)
 _LOOK_BACK = timedelta(days=62)
@@ -155,8 +155,15 @@ def read_household(
         if split is not None and name in members:
             targets = split.targets_for(name)
         else:
-            targets = _strategy_targets(
-                settings, name, snapshot, broker_for, strategy_for, database, now, log
+            targets = strategy_targets(
+                settings,
+                name,
+                strategy=strategy_for(name),
+                broker=broker_for(name),
+                snapshot=snapshot,
+                database=database,
+                now=now,
+                log=log,
             )
         accounts.append(
             HouseholdAccount(
@@ -177,43 +184,6 @@ def read_household(
         cycle_id="income",
     )
     return Household(today=today, accounts=tuple(accounts), book=tax.book)
-
-
-def _strategy_targets(
-    settings: Settings,
-    name: str,
-    snapshot: AccountSnapshot,
-    broker_for: Callable[[str], Broker],
-    strategy_for: Callable[[str], Strategy],
-    database: Database,
-    now: datetime,
-    log: Log | None,
-) -> Mapping[str, Decimal]:
-    """Ask the account's strategy for its targets, with the history it looks back on."""
-    today = trading_day(now, settings.exchange)
-    broker, strategy = broker_for(name), strategy_for(name)
-    prices = {s: q.price for s, q in snapshot.quotes.items()}
-    looked_back = account_history(
-        strategy,
-        settings=settings,
-        account=name,
-        broker=broker,
-        database=database,
-        clock=lambda: now,
-        log=log,
-    )
-    context = StrategyContext(
-        trading_day=today,
-        account=name,
-        account_type=settings.account(name).type,
-        cash=snapshot.cash,
-        holdings={p.symbol: p.qty for p in snapshot.positions},
-        prices=prices,
-        history=looked_back.history,
-        history_expected_through=looked_back.expected_through,
-        yields=broker_yields(strategy, broker, prices, today),
-    )
-    return strategy.targets(context)
 
 
 def plan_month(settings: Settings, household: Household, amount: Decimal) -> RaisePlan:
