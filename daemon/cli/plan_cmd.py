@@ -13,7 +13,7 @@ import typer
 
 from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
 from daemon.cli.holdings_file import read_holdings
-from daemon.cli.render import plan_json, print_plan
+from daemon.cli.render import household_json, plan_json, print_plan
 from daemon.core.calendar import trading_day
 from daemon.core.errors import DataError
 
@@ -54,7 +54,13 @@ def plan(
                 r.account: (plan_json(r.plan, r.review) if r.plan else {"error": r.error})
                 for r in reports
             }
-            print_json(shaped[names[0]] if account else shaped)
+            chosen = shaped[names[0]] if account else shaped
+            # The household view is one more key, beside the accounts (or the one account's
+            # plan): a config with [household] cannot name an account "household".
+            split = next((r.household for r in reports if r.household is not None), None)
+            if split is not None:
+                chosen = {**chosen, "household": household_json(split)}
+            print_json(chosen)
         else:
             _print_household(reports)
             for report in reports:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["plan_json", "print_plan"]
+__all__ = ["household_json", "plan_json", "print_plan"]
 
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from daemon.core.domain import CASH
 from daemon.core.money import cents, usd
 
 if TYPE_CHECKING:
+    from daemon.core.household import HouseholdSplit
     from daemon.core.planner import Plan
     from daemon.core.risk import RiskReview
 
@@ -167,4 +168,48 @@ def plan_json(plan: Plan, review: RiskReview | None = None) -> dict[str, Any]:
             }
             for d in refusals
         ],
+    }
+
+
+def household_json(split: HouseholdSplit) -> dict[str, Any]:
+    """The household view of `trimtab plan --json` (docs/household.md, "What you see"): the
+    household against its target, the per-account targets, each placement with its reason,
+    and the notes. Numbers as in `plan_json`."""
+    return {
+        "value": _money(split.value),
+        "rows": [
+            {
+                "symbol": r.symbol,
+                "value": _money(r.value),
+                "weight": _weight(r.weight),
+                "target": _weight(r.target),
+                "planned": _weight(r.planned),
+                "low": _weight(r.low),
+                "high": _weight(r.high),
+                "out_of_band": r.out_of_band,
+                "by_type": {t: _money(v) for t, v in sorted(r.by_type.items())},
+            }
+            for r in split.rows
+        ],
+        "accounts": [
+            {
+                "account": a.account,
+                "type": str(a.type),
+                "value": _money(a.value),
+                "targets": {s: _weight(w) for s, w in sorted(a.targets.items())},
+            }
+            for a in split.accounts
+        ],
+        "placements": [
+            {
+                "account": p.account,
+                "symbol": p.symbol,
+                "held": _money(p.held),
+                "value": _money(p.value),
+                "reason": p.reason,
+                "choice": p.choice,
+            }
+            for p in split.placements
+        ],
+        "notes": list(split.notes),
     }

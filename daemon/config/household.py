@@ -174,6 +174,26 @@ def household_problems(settings: Settings) -> list[ConfigProblem]:
             )
         ]
     members = household_members(settings)
+    if "household" in settings.accounts:
+        # `trimtab plan --json` prints the household beside the accounts, under this key.
+        return [
+            ConfigProblem(
+                "accounts.household",
+                'an account named "household" beside a [household] table',
+                "rename the account (its key in `trimtab plan --json` is the household's)",
+            )
+        ]
+    income = settings.income
+    if income is not None and income.account not in members:
+        return [
+            ConfigProblem(
+                "income.account",
+                f"the income account {income.account!r} is not in household.accounts, so the "
+                "household's income would be paid out of an account outside it",
+                f"set income.account to one of: {', '.join(members)}, or add "
+                f"{income.account} to household.accounts",
+            )
+        ]
     return rule_problems(
         household_rules(household),
         {name: account_restrictions(settings, name) for name in members},

@@ -596,14 +596,18 @@ class Settings(BaseSettings):
         else itself.
 
         The accounts of a [household] are split from one another's holdings, and an [income]
-        plan fixes a month across every account, so their cycles must never overlap: they
-        share one lock whatever their lock_group says.
+        plan fixes a month across the accounts it raises from (the household's members, else
+        every account), so their cycles must never overlap: they share one lock whatever
+        their lock_group says.
         """
-        household = self.household
-        if self.income is not None or (
-            household is not None and account in (household.accounts or tuple(self.accounts))
-        ):
-            self.account(account)
+        self.account(account)
+        if self.household is not None:
+            together = self.household.accounts or tuple(self.accounts)
+        elif self.income is not None:
+            together = tuple(self.accounts)
+        else:
+            together = ()
+        if account in together:
             return "household"
         group = self.account(account).lock_group
         return f"group:{group}" if group else f"account:{account}"

@@ -50,13 +50,12 @@ from daemon.core.household import HouseholdSplit
 from daemon.core.inputs import planning_input
 from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
-from daemon.cycle.history import account_history
 from daemon.cycle.household import HouseholdRead, household_split
 from daemon.cycle.income import IncomeShare, IncomeStep
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
+from daemon.cycle.targets import strategy_targets
 from daemon.cycle.tax import TaxCycle
-from daemon.cycle.yields import broker_yields
 from daemon.logs import Log, get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
@@ -66,7 +65,7 @@ from daemon.store.db import Database
 from daemon.store.killswitch import current as kill_switch_state
 from daemon.store.trading_state import account_state, set_trading_state
 from daemon.store.valuations import ValuationSource
-from strategies.base import Strategy, StrategyContext
+from strategies.base import Strategy
 
 
 class SlotAlreadyRan(TrimtabError):
@@ -321,8 +320,16 @@ class Engine:
             household = self._household(account, snapshot, universe, withdrawal, cycle_id, log)
             targets = household.targets_for(account)
         else:
-            targets = self._strategy_targets(
-                strategy, account, settings, broker, snapshot, now, log
+            # Bad history fails this account's cycle only, after its snapshot was audited.
+            targets = strategy_targets(
+                self._settings,
+                account,
+                strategy=strategy,
+                broker=broker,
+                snapshot=snapshot,
+                database=self._database,
+                now=now,
+                log=log,
             )
         with self._database.transaction() as session:
             kill = kill_switch_state(session)
@@ -350,44 +357,6 @@ class Engine:
             withdrawal=withdrawal,
         )
         return given, tax, household
-
-    def _strategy_targets(
-        self,
-        strategy: Strategy,
-        account: str,
-        settings: AccountSettings,
-        broker: Broker,
-        snapshot: AccountSnapshot,
-        now: datetime,
-        log: Log,
-    ) -> Mapping[str, Decimal]:
-        """Ask the account's strategy for its targets, with the history it looks back on."""
-        today = trading_day(now, self._settings.exchange)
-        # Closes through the previous session, from the account's file or the broker via
-        # the cache (daemon.cycle.history), and yields from its dividends; bad history fails
-        # this account's cycle only, after its snapshot was audited.
-        looked_back = account_history(
-            strategy,
-            settings=self._settings,
-            account=account,
-            broker=broker,
-            database=self._database,
-            clock=lambda: now,
-            log=log,
-        )
-        prices = {s: q.price for s, q in snapshot.quotes.items()}
-        context = StrategyContext(
-            trading_day=today,
-            account=account,
-            account_type=settings.type,
-            cash=snapshot.cash,
-            holdings={p.symbol: p.qty for p in snapshot.positions},
-            prices=prices,
-            history=looked_back.history,
-            history_expected_through=looked_back.expected_through,
-            yields=broker_yields(strategy, broker, prices, today),
-        )
-        return strategy.targets(context)
 
     def _household(
         self,

@@ -11,9 +11,9 @@ gives the account its targets, and `decide` plans them like any strategy's.
 
 from __future__ import annotations
 
-__all__ = ["HouseholdRead", "household_split"]
+__all__ = ["HouseholdRead", "household_split", "split_of"]
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -52,22 +52,34 @@ def household_split(
     """Return the household split seen from `account`'s cycle, and where each account's
     holdings came from. Raise `ConfigError` for rules no holdings can meet, `DataError`
     when a household account cannot be read at all."""
+    snapshots: dict[str, AccountSnapshot] = {}
+    sources: dict[str, str] = {}
+    for name in household_members(settings):
+        if name == account:
+            snapshots[name], sources[name] = snapshot, f"broker, {snapshot.as_of.isoformat()}"
+        else:
+            snapshots[name], sources[name] = _other(name, read)
+    return split_of(settings, snapshots, withdrawals={account: withdrawal}), sources
+
+
+def split_of(
+    settings: Settings,
+    snapshots: Mapping[str, AccountSnapshot],
+    *,
+    withdrawals: Mapping[str, Decimal] | None = None,
+) -> HouseholdSplit:
+    """Return the household split of the members' `snapshots` (every member's is needed),
+    each keeping its cash buffer and its `withdrawals` amount in cash. The one place a cycle
+    (`household_split`) and the income plan (`daemon.cycle.income`) turn the household's
+    holdings into per-account targets, so both judge "overweight" against the same split."""
     household = settings.household
     assert household is not None
-    members = household_members(settings)
-    accounts = []
-    sources: dict[str, str] = {}
-    for name in members:
-        if name == account:
-            seen, sources[name] = snapshot, f"broker, {snapshot.as_of.isoformat()}"
-        else:
-            seen, sources[name] = _other(name, read)
-        accounts.append(
-            household_account(
-                settings, name, seen, withdrawal=withdrawal if name == account else Decimal(0)
-            )
-        )
-    return split_household(household_rules(household), accounts), sources
+    kept = withdrawals or {}
+    accounts = [
+        household_account(settings, name, snapshots[name], withdrawal=kept.get(name, Decimal(0)))
+        for name in household_members(settings)
+    ]
+    return split_household(household_rules(household), accounts)
 
 
 def _other(name: str, read: HouseholdRead) -> tuple[AccountSnapshot, str]:

@@ -1,8 +1,9 @@
 """The income plan's part of a cycle: the I/O around the pure rules of `daemon.core.income`.
 
 In a month's raising window (from `lead_days` trading days before the payout day up to it),
-the first cycle that may trade reads every account of the household (cash, holdings, the
-strategy's targets, the tax ledger's lots), fixes how much each account raises
+the first cycle that may trade reads every account of the household (the [household]'s
+members when there is one, else every account: cash, holdings, the targets each account is
+planned on, the tax ledger's lots), fixes how much each account raises
 (`raise_cash`) and audits it once (`income_plan`). Each account's cycle then hands its share
 to the decision step as a withdrawal: the planner's cash-flow rules keep that much cash
 (raising it by selling when the cash is not there), and the tax step and the pre-trade checks
@@ -23,6 +24,7 @@ __all__ = [
     "IncomeOutlook",
     "IncomeShare",
     "IncomeStep",
+    "income_accounts",
     "month_windows",
     "outlook",
     "plan_month",
@@ -44,6 +46,7 @@ from daemon.audit.events import (
     IncomeSale,
     IncomeTransfer,
 )
+from daemon.config.household import household_members, household_universe
 from daemon.config.policy import alternate_symbols
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone, trading_day
@@ -67,13 +70,14 @@ from daemon.core.sessions import sessions_between, slots_between
 from daemon.core.tax.engine import TaxBook
 from daemon.core.tax.tax_step import realized_this_year
 from daemon.core.tax.types import Term
-from daemon.cycle.history import account_history
+from daemon.cycle.household import split_of
+from daemon.cycle.targets import strategy_targets
 from daemon.cycle.tax import TaxCycle
-from daemon.cycle.yields import PAID, broker_yields
+from daemon.cycle.yields import PAID
 from daemon.logs import Log
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
-from strategies.base import Strategy, StrategyContext
+from strategies.base import Strategy
 
 _ZERO = Decimal(0)
 _LOOK_BACK = timedelta(days=62)
@@ -113,6 +117,12 @@ class Household:
         return sum((a.value for a in self.accounts), _ZERO)
 
 
+def income_accounts(settings: Settings) -> tuple[str, ...]:
+    """Return the accounts the income plan values and raises from: the [household]'s members
+    when there is one (its value is "the household's value"), else every configured account."""
+    return household_members(settings) or tuple(settings.accounts)
+
+
 def read_household(
     settings: Settings,
     *,
@@ -122,39 +132,45 @@ def read_household(
     now: datetime,
     log: Log | None = None,
 ) -> Household:
-    """Read every configured account (snapshot, the strategy's targets) and the tax ledger."""
+    """Read the income plan's accounts (snapshot, targets) and the tax ledger.
+
+    An account's targets are those its cycle plans on: the household split's share for a
+    [household] member (`split_of`, the split a cycle makes, on every member's holdings now,
+    before any income share is kept), its strategy's otherwise. So a holding is overweight
+    for the income plan exactly when it is overweight for the account's own decision step.
+    """
     today = trading_day(now, settings.exchange)
+    members = household_members(settings)
+    snapshots: dict[str, AccountSnapshot] = {}
+    for name in income_accounts(settings):
+        configured = settings.account(name)
+        wanted = household_universe(settings) if name in members else strategy_for(name).universe()
+        snapshots[name] = broker_for(name).snapshot(
+            sorted(set(wanted) | alternate_symbols(configured))
+        )
+    split = split_of(settings, snapshots) if members else None
     accounts = []
-    for name, configured in settings.accounts.items():
-        broker, strategy = broker_for(name), strategy_for(name)
-        snapshot = broker.snapshot(sorted(set(strategy.universe()) | alternate_symbols(configured)))
-        prices = {s: q.price for s, q in snapshot.quotes.items()}
-        looked_back = account_history(
-            strategy,
-            settings=settings,
-            account=name,
-            broker=broker,
-            database=database,
-            clock=lambda: now,
-            log=log,
-        )
-        context = StrategyContext(
-            trading_day=today,
-            account=name,
-            account_type=configured.type,
-            cash=snapshot.cash,
-            holdings={p.symbol: p.qty for p in snapshot.positions},
-            prices=prices,
-            history=looked_back.history,
-            history_expected_through=looked_back.expected_through,
-            yields=broker_yields(strategy, broker, prices, today),
-        )
+    for name, snapshot in snapshots.items():
+        configured = settings.account(name)
+        if split is not None and name in members:
+            targets = split.targets_for(name)
+        else:
+            targets = strategy_targets(
+                settings,
+                name,
+                strategy=strategy_for(name),
+                broker=broker_for(name),
+                snapshot=snapshot,
+                database=database,
+                now=now,
+                log=log,
+            )
         accounts.append(
             HouseholdAccount(
                 name=name,
                 account_type=configured.type,
                 snapshot=snapshot,
-                targets=strategy.targets(context),
+                targets=targets,
                 cash_buffer=configured.policy.cash_buffer,
                 keep=frozenset(configured.policy.keep),
             )
@@ -260,7 +276,9 @@ class IncomeStep:
         if no cycle did yet (audited when `submit`); raise `IncomeTooLarge` when the plan
         cannot be raised (audited), so the cycle fails and sends nothing."""
         income = self._settings.income
-        if income is None:
+        if income is None or account not in income_accounts(self._settings):
+            # An account outside the [household] neither pays nor fixes the month's plan
+            # (fixing it reads every member's broker, which only members' cycles may do).
             return None
         rule = income.rule()
         window = open_window(self._settings, rule, trading_day(now, self._settings.exchange))

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.audit.events import AuditKind, PlanMade
 from daemon.audit.record import AuditRecord, events_of
+from daemon.config.household import household_members
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_calendar, exchange_timezone, quiet_pandas
 from daemon.core.performance import (
@@ -115,7 +116,7 @@ def gather(
     household = _household_value(reports, combined, day)
     total = household.value
     tax = gather_tax(TaxLedger(session), settings, day, names)
-    income = gather_income(AuditLog(session), settings, day, household.value)
+    income = gather_income(AuditLog(session), settings, day, _income_value(settings, reports))
     progress(steps, steps)
     return DailyReport(
         day=day,
@@ -226,6 +227,15 @@ def _flow_totals(session: Transaction, name: str, span: _Day) -> FlowTotals:
     month_in, month_out = between(span.day.replace(day=1))
     year_in, year_out = between(span.day.replace(month=1, day=1))
     return FlowTotals(day_in, day_out, month_in, month_out, year_in, year_out)
+
+
+def _income_value(settings: Settings, reports: Sequence[AccountReport]) -> Decimal | None:
+    """The value an income plan in percent is a share of: the [household]'s members when
+    there is one (as the income plan values it), else every account reported."""
+    members = set(household_members(settings)) or {r.name for r in reports}
+    values = [r.value.value for r in reports if r.name in members]
+    known = [v for v in values if v is not None]
+    return sum(known, Decimal(0)) if known else None
 
 
 def _household_value(

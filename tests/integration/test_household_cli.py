@@ -77,3 +77,28 @@ def test_an_offline_plan_of_a_household_account_is_refused_with_the_way_out(
     assert result.exit_code == 2, result.output
     assert "roth is in the [household]" in result.output
     assert "run `trimtab plan` without --holdings" in result.output
+
+
+def test_plan_json_adds_the_household_beside_the_plan_keys(
+    tmp_path: Path, fresh_logging: None
+) -> None:
+    import json
+    from decimal import Decimal
+
+    config = tmp_path / "config.toml"
+    shutil.copy(REPO / "config.example.toml", config)
+    config.write_text(config.read_text() + ROTH + HOUSEHOLD)
+    result = CliRunner().invoke(app, ["plan", "--json", "-c", str(config), "--account", "roth"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    # The one account's plan keeps its keys; the household is one more.
+    assert {"orders", "drift", "nav", "cash_before", "refusals"} <= set(shown)
+    household = shown["household"]
+    assert {a["account"] for a in household["accounts"]} == {"brokerage", "ira", "roth"}
+    for account in household["accounts"]:
+        weights = [Decimal(w) for w in account["targets"].values()]
+        assert abs(sum(weights, Decimal(0)) - 1) <= Decimal("0.00001"), account
+    bonds = next(r for r in household["rows"] if r["symbol"] == "BND")
+    assert bonds["target"] == "0.280000"
+    assert Decimal(bonds["by_type"]["traditional_ira"]) > 0
+    assert any(p["reason"] for p in household["placements"])

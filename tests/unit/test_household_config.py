@@ -161,3 +161,20 @@ def test_a_households_accounts_share_one_cluster_lock_whatever_their_lock_group(
     settings = load_config(config)
     assert settings.lock_key("brokerage") == settings.lock_key("roth") == "household"
     assert settings.lock_key("ira") == "account:ira"
+
+
+def test_an_account_named_household_beside_the_table(tmp_path: Path) -> None:
+    text = ACCOUNTS.replace("[accounts.roth]", "[accounts.household]") + HOUSEHOLD
+    found = problems(tmp_path, text)
+    assert list(found) == ["accounts.household"]
+    assert "rename the account" in found["accounts.household"]
+    # Without a [household] table the name is free.
+    assert problems(tmp_path, ACCOUNTS.replace("[accounts.roth]", "[accounts.household]")) == {}
+
+
+def test_an_income_account_outside_the_household(tmp_path: Path) -> None:
+    household = HOUSEHOLD.replace("[household]", '[household]\naccounts = ["brokerage", "ira"]')
+    income = '[income]\naccount = "roth"\nmonthly_amount = "1000"\n'
+    found = problems(tmp_path, ACCOUNTS + household.replace("VNQ", "VTIP") + income)
+    assert "income.account" in found
+    assert "add roth to household.accounts" in found["income.account"]
