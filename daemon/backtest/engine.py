@@ -660,10 +660,16 @@ class _Run:
         return Decimal(1)
 
 
-def _no_history(row: int) -> CloseHistory:
-    from strategies.history import empty_history
+_EMPTY: list[CloseHistory] = []
 
-    return empty_history()
+
+def _no_history(row: int) -> CloseHistory:
+    """The one empty history of a strategy that reads none (it is frozen: one serves all)."""
+    if not _EMPTY:
+        from strategies.history import empty_history
+
+        _EMPTY.append(empty_history())
+    return _EMPTY[0]
 
 
 _NO_HISTORY: Callable[[int], CloseHistory] = _no_history
