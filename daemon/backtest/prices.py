@@ -217,9 +217,7 @@ class _PlainReader:
         raise StopIteration
 
 
-def _numbers(
-    path: Path, row: int, cells: list[str], symbols: Sequence[str]
-) -> NDArray[np.float64]:
+def _numbers(path: Path, row: int, cells: list[str], symbols: Sequence[str]) -> NDArray[np.float64]:
     """Parse a row's closes at once (numpy, in C); on any doubt, find the first bad cell the
     slow way, so its error names the row and symbol."""
     empty = [not cell for cell in cells]
