@@ -138,7 +138,8 @@ def read_prices(path: Path) -> PriceTable:
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             text = handle.read()
-        if '"' in text or "\0" in text:  # quoting (or a NUL): the csv module's rules
+        # Quoting, a NUL or a bare CR line end: the csv module's rules; else plain lines.
+        if '"' in text or "\0" in text or "\r" in text.replace("\r\n", ""):
             return _parse(path, csv.reader(io.StringIO(text, newline=""), strict=True))
         return _parse(path, _PlainReader(text))
     except FileNotFoundError as exc:

@@ -174,7 +174,9 @@ def test_a_quoted_and_a_plain_file_read_the_same(tmp_path: Path) -> None:
     )
     quoted = tmp_path / "quoted.csv"
     quoted.write_text('date,"VTI",BND\n2024-01-02,"100.10",80\n\n2024-01-03,,"81.5"\n')
-    for table in (read_prices(plain), read_prices(quoted)):
+    old_mac = tmp_path / "cr.csv"
+    old_mac.write_text("date,VTI,BND\r2024-01-02,100.10,80\r\r2024-01-03,,81.5\r", newline="")
+    for table in (read_prices(plain), read_prices(quoted), read_prices(old_mac)):
         assert table.days == (date(2024, 1, 2), date(2024, 1, 3))
         assert table.symbols == ("VTI", "BND")
         assert table.rows == (2, 4)
