@@ -110,6 +110,17 @@ class Fill:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """An approved buy the cash left after the day's earlier buys could not pay for."""
+
+    day: date
+    symbol: str
+    qty: Decimal
+    """The quantity the decision step approved."""
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class BacktestResult:
     """What happened, day by day."""
 
@@ -119,6 +130,7 @@ class BacktestResult:
     """External cash per day: contributions positive, withdrawals negative (dividends are
     income, not flows)."""
     fills: tuple[Fill, ...]
+    skipped: tuple[Skipped, ...]
     rebalances: tuple[date, ...]
     symbols: tuple[str, ...]
     weights: NDArray[np.float64]
@@ -172,6 +184,7 @@ class _Tally:
     nav: list[Decimal] = field(default_factory=list)
     flows: list[Decimal] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
     rebalances: list[date] = field(default_factory=list)
     dividends_by_year: dict[int, Decimal] = field(default_factory=dict)
     contributed: Decimal = _ZERO
@@ -251,6 +264,7 @@ class _Run:
             nav=tuple(tally.nav),
             flows=tuple(tally.flows),
             fills=tuple(tally.fills),
+            skipped=tuple(tally.skipped),
             rebalances=tuple(tally.rebalances),
             symbols=self.symbols,
             weights=weights,
@@ -466,6 +480,27 @@ class _Run:
             )
             tally.fills.append(Fill(day, order.symbol, Side.SELL, qty, price, fee, harvest))
             traded = True
+        bought, seq = self._buy(i, state, approved, planning, terms, tally, seq)
+        traded = traded or bought
+        for symbol in [s for s, q in state.qty.items() if q == 0]:
+            del state.qty[symbol]
+        state.moved = state.moved or traded
+        state.moved_nav = state.moved_nav or traded
+        return traded
+
+    def _buy(
+        self,
+        i: int,
+        state: _State,
+        approved: Sequence[PlannedOrder],
+        planning: PlanningPolicy,
+        terms: OrderTerms,
+        tally: _Tally,
+        seq: int,
+    ) -> tuple[bool, int]:
+        """Make the approved buys, each sized to the cash left; return (bought, last seq)."""
+        day, costs, column = self.days[i], self.spec.costs, self.index
+        bought = False
         spendable = state.cash - terms.cash_buffer
         for order in (o for o in approved if o.side is Side.BUY):
             close = self.decimals[i][column[order.symbol]]
@@ -473,13 +508,23 @@ class _Run:
             if price is None:
                 continue
             increment = planning.increment_for(order.symbol)
+            # A bound on the commission at the planned quantity: the sized one is no larger.
             fee_bound = fills.commission(
                 costs.commission_per_order, costs.commission_per_share, order.qty, first_fill=True
             )
             sized = size_buy(
-                order, price, spendable - fee_bound, terms, increment, hold=costs.market_buy_hold
+                order,
+                price,
+                spendable,
+                terms,
+                increment,
+                hold=costs.market_buy_hold,
+                fee=fee_bound,
             )
             if sized is None:
+                tally.skipped.append(
+                    Skipped(day, order.symbol, order.qty, _skip_reason(spendable, terms))
+                )
                 continue
             in_dollars = terms.notional_buys and increment < 1
             qty = sized.qty
@@ -490,16 +535,20 @@ class _Run:
             )
             paid = fills.cost(qty, price) + fee
             if qty <= 0 or paid > state.cash:
-                continue
-            spendable -= (
-                buy_cost_bound(
-                    sized,
-                    price,
-                    limit=limit_price(sized, terms),
-                    notional=notional_amount(sized) if in_dollars else None,
-                    hold=costs.market_buy_hold,
+                # Sized to the cent with the commission bound, a buy always fits (its fill
+                # price is at most what it was sized at); should a rule ever break that, the
+                # buy is recorded as skipped, never dropped without a trace.
+                tally.skipped.append(
+                    Skipped(day, order.symbol, order.qty, f"{paid} to pay, {state.cash} in cash")
                 )
-                + fee
+                continue
+            spendable -= buy_cost_bound(
+                sized,
+                price,
+                limit=limit_price(sized, terms),
+                notional=notional_amount(sized) if in_dollars else None,
+                hold=costs.market_buy_hold,
+                fee=fee_bound,
             )
             state.cash -= paid
             state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) + qty
@@ -508,12 +557,8 @@ class _Run:
                 state, f"{day.isoformat()}-{seq}", day, order.symbol, Side.BUY, qty, paid, ()
             )
             tally.fills.append(Fill(day, order.symbol, Side.BUY, qty, price, fee))
-            traded = True
-        for symbol in [s for s, q in state.qty.items() if q == 0]:
-            del state.qty[symbol]
-        state.moved = state.moved or traded
-        state.moved_nav = state.moved_nav or traded
-        return traded
+            bought = True
+        return bought, seq
 
     def _record(
         self,
@@ -615,10 +660,16 @@ class _Run:
         return Decimal(1)
 
 
-def _no_history(row: int) -> CloseHistory:
-    from strategies.history import empty_history
+_EMPTY: list[CloseHistory] = []
 
-    return empty_history()
+
+def _no_history(row: int) -> CloseHistory:
+    """The one empty history of a strategy that reads none (it is frozen: one serves all)."""
+    if not _EMPTY:
+        from strategies.history import empty_history
+
+        _EMPTY.append(empty_history())
+    return _EMPTY[0]
 
 
 _NO_HISTORY: Callable[[int], CloseHistory] = _no_history
@@ -787,6 +838,13 @@ def _history_source(strategy: Strategy, table: PriceTable) -> Callable[[int], Cl
         return CloseHistory(table.days[first:row], symbols, matrix[first:row])
 
     return history
+
+
+def _skip_reason(spendable: Decimal, terms: OrderTerms) -> str:
+    left = cents_down(max(spendable, _ZERO))
+    return f"cash after sells ({left} spendable) does not cover a trade of at least " + (
+        f"{terms.min_trade_notional}"
+    )
 
 
 def _price(

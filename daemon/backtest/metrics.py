@@ -38,7 +38,7 @@ from daemon.core.money import cents
 from daemon.core.performance import (
     DailyPoint,
     annualized_volatility,
-    daily_returns,
+    daily_return_array,
     max_drawdown,
     sharpe_ratio,
     sortino_ratio,
@@ -84,7 +84,7 @@ def compute_metrics(
 
 
 def _returns(days: tuple[date, ...], points: list[DailyPoint], risk_free: float) -> dict[str, Any]:
-    returns = daily_returns(points)
+    returns = daily_return_array(points)
     twr = time_weighted_return(returns)
     span = (days[-1] - days[0]).days
     cagr = (1 + twr) ** (365.25 / span) - 1 if span > 0 and twr > -1 else None

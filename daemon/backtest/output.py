@@ -1,4 +1,5 @@
-"""The backtest's JSON object: `nav`, `trades`, `rebalances`, `metrics` (docs/backtest.md)."""
+"""The backtest's JSON object: `nav`, `trades`, `skipped`, `rebalances`, `metrics`
+(docs/backtest.md)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ def result_json(result: BacktestResult, metrics: dict[str, Any]) -> dict[str, An
                 "price": decimal_text(fill.price),
             }
             for fill in result.fills
+        ],
+        "skipped": [
+            {
+                "date": skip.day.isoformat(),
+                "symbol": skip.symbol,
+                "side": "buy",
+                "qty": decimal_text(skip.qty),
+                "reason": skip.reason,
+            }
+            for skip in result.skipped
         ],
         "rebalances": [day.isoformat() for day in result.rebalances],
         "metrics": metrics,

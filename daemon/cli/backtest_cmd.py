@@ -158,11 +158,13 @@ def backtest(
         write_report(report, account, runs, benchmark=benchmark)
     if as_json:
         # Plain JSON already (metrics as numbers, money and quantities as decimal strings).
+        # Compact: json's C encoder serves only separators without indent, and a 20-year
+        # run's object is tens of thousands of rows (`jq .` indents it for reading).
         if sweep is None:
-            typer.echo(json.dumps(runs[0].json(), indent=2))
+            typer.echo(json.dumps(runs[0].json(), separators=(",", ":")))
         else:
             shaped = [{"overrides": dict(run.overrides), **run.json()} for run in runs]
-            typer.echo(json.dumps(shaped, indent=2))
+            typer.echo(json.dumps(shaped, separators=(",", ":")))
         return
     _print(account, runs, sweep is not None, benchmark)
     if report is not None:
@@ -231,6 +233,12 @@ def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) 
             row.append(shown(bench, field) if field in bench else "")
         table.add_row(*row)
     console.print(table)
+    if run.result.skipped:
+        first = run.result.skipped[0]
+        console.print(
+            f"{len(run.result.skipped)} approved buys were skipped for want of cash (the first: "
+            f"{first.symbol} on {first.day}, {first.reason}); --json lists them under 'skipped'"
+        )
 
 
 _SUMMARY = [

@@ -25,12 +25,14 @@ __all__ = [
     "Drawdown",
     "PerformanceSummary",
     "PeriodReturns",
+    "ReturnArray",
     "RiskMetrics",
     "ValueAtRisk",
     "annualized_volatility",
     "combine_series",
     "concentration",
     "current_drawdown",
+    "daily_return_array",
     "daily_returns",
     "growth_index",
     "historical_var",
@@ -49,12 +51,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from daemon.core.money import cents_up
+
+if TYPE_CHECKING:
+    # pandas is imported where a Series is built: it costs ~35 MB and a good part of a second,
+    # which a backtest (numpy only, `ReturnArray`) need not pay.
+    import pandas as pd
 
 TRADING_DAYS = 252
 NO_VARIATION = 1e-12
@@ -154,7 +161,38 @@ def daily_returns(points: Sequence[DailyPoint]) -> pd.Series:
             continue
         days.append(point.day)
         values.append(float((point.value - point.flow) / previous.value) - 1.0)
+    import pandas as pd
+
     return pd.Series(values, index=pd.Index(days, name="day"), dtype="float64", name="return")
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnArray:
+    """`daily_returns` without pandas: the same returns by end day, for the statistics below
+    (which read only `len`, `index` and `to_numpy`), where importing pandas would cost more
+    than the work (a backtest's metrics)."""
+
+    index: tuple[date, ...]
+    values: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def to_numpy(self, dtype: type[np.float64] | None = None) -> NDArray[np.float64]:
+        return self.values
+
+
+def daily_return_array(points: Sequence[DailyPoint]) -> ReturnArray:
+    """`daily_returns` as a `ReturnArray`: the same days and the same floats."""
+    _check_order(points)
+    days: list[date] = []
+    values: list[float] = []
+    for previous, point in pairwise(points):
+        if previous.value <= 0:
+            continue
+        days.append(point.day)
+        values.append(float((point.value - point.flow) / previous.value) - 1.0)
+    return ReturnArray(tuple(days), np.array(values, dtype=np.float64))
 
 
 def growth_index(returns: pd.Series) -> pd.Series:
@@ -162,7 +200,7 @@ def growth_index(returns: pd.Series) -> pd.Series:
     return (1.0 + returns).cumprod()
 
 
-def time_weighted_return(returns: pd.Series) -> float:
+def time_weighted_return(returns: pd.Series | ReturnArray) -> float:
     """Link period returns: `prod(1 + r_t) - 1` (0.0 for no periods)."""
     return float(np.prod(1.0 + returns.to_numpy())) - 1.0 if len(returns) else 0.0
 
@@ -194,14 +232,16 @@ def _since(points: Sequence[DailyPoint], returns: pd.Series, start: date) -> flo
     return time_weighted_return(window)
 
 
-def annualized_volatility(returns: pd.Series, periods_per_year: int = TRADING_DAYS) -> float | None:
+def annualized_volatility(
+    returns: pd.Series | ReturnArray, periods_per_year: int = TRADING_DAYS
+) -> float | None:
     """Return the sample standard deviation of `returns` times `sqrt(periods_per_year)`."""
     if len(returns) < 2:
         return None
     return float(np.std(returns.to_numpy(), ddof=1)) * math.sqrt(periods_per_year)
 
 
-def max_drawdown(returns: pd.Series, start: date | None = None) -> Drawdown:
+def max_drawdown(returns: pd.Series | ReturnArray, start: date | None = None) -> Drawdown:
     """Return the deepest peak-to-trough fall of the growth index (starting at 1.0).
 
     `start` names the day of the starting level (the series' first point), which has no
@@ -209,7 +249,8 @@ def max_drawdown(returns: pd.Series, start: date | None = None) -> Drawdown:
     """
     if not len(returns):
         return Drawdown(0.0, None, None, None)
-    index = growth_index(returns).to_numpy()
+    # np.cumprod multiplies in order as pandas' cumprod does: the same floats, bit for bit.
+    index = np.cumprod(1.0 + returns.to_numpy())
     levels = np.concatenate(([1.0], index))
     days: list[date | None] = [start, *returns.index]
     peaks = np.maximum.accumulate(levels)
@@ -223,16 +264,16 @@ def max_drawdown(returns: pd.Series, start: date | None = None) -> Drawdown:
     return Drawdown(-float(falls[bottom]), days[peak], days[bottom], recovered)
 
 
-def current_drawdown(returns: pd.Series) -> float:
+def current_drawdown(returns: pd.Series | ReturnArray) -> float:
     """Return how far the growth index now stands below its highest level (0.0 at a peak)."""
     if not len(returns):
         return 0.0
-    levels = np.concatenate(([1.0], growth_index(returns).to_numpy()))
+    levels = np.concatenate(([1.0], np.cumprod(1.0 + returns.to_numpy())))
     return max(0.0, 1.0 - float(levels[-1] / levels.max()))
 
 
 def _excess(
-    returns: pd.Series, risk_free_rate: float, periods_per_year: int
+    returns: pd.Series | ReturnArray, risk_free_rate: float, periods_per_year: int
 ) -> NDArray[np.float64]:
     per_period = (1.0 + risk_free_rate) ** (1.0 / periods_per_year) - 1.0
     excess: NDArray[np.float64] = returns.to_numpy(dtype=np.float64) - per_period
@@ -240,7 +281,9 @@ def _excess(
 
 
 def sharpe_ratio(
-    returns: pd.Series, risk_free_rate: float = 0.0, periods_per_year: int = TRADING_DAYS
+    returns: pd.Series | ReturnArray,
+    risk_free_rate: float = 0.0,
+    periods_per_year: int = TRADING_DAYS,
 ) -> float | None:
     """Return the annualised Sharpe ratio: mean excess return over its sample deviation.
 
@@ -257,7 +300,9 @@ def sharpe_ratio(
 
 
 def sortino_ratio(
-    returns: pd.Series, risk_free_rate: float = 0.0, periods_per_year: int = TRADING_DAYS
+    returns: pd.Series | ReturnArray,
+    risk_free_rate: float = 0.0,
+    periods_per_year: int = TRADING_DAYS,
 ) -> float | None:
     """Return the annualised Sortino ratio: mean excess return over the downside deviation.
 

@@ -6,6 +6,11 @@ checks a buy against buying power at its limit price, or for a market buy at a p
 the quote (`adapters.base.Broker.market_buy_hold_fraction`), and every open buy holds that
 until it fills. The executor sends buys back to back, so the holds of the whole batch must
 fit the cash after sells minus `cash_buffer` at once.
+
+Every bound is what the broker charges, not the exact product: quantity x price rounded up
+to the cent (`daemon.core.fills.cost`), plus a bound on the commission when there is one. A
+bound kept in exact products drifts a cent per buy below what cash really pays, and the last
+buy of a batch then no longer fits the cash left.
 """
 
 from __future__ import annotations
@@ -62,8 +67,10 @@ def size_buy(
     increment: Decimal,
     *,
     hold: Decimal,
+    fee: Decimal = Decimal(0),
 ) -> PlannedOrder | None:
-    """Shrink a buy so what the broker holds for it fits `spendable`; None if it falls below
+    """Shrink a buy so what the broker holds for it, rounded up to the cent, plus `fee` (a
+    bound on its commission at the planned quantity) fits `spendable`; None if it falls below
     min trade.
 
     `price` is the higher of the planning price and a fresh quote. A limit buy holds its
@@ -73,10 +80,15 @@ def size_buy(
     every open buy holds buying power until it fills.
     """
     unit = _unit_hold(order, price, terms, hold)
-    if order.qty * unit <= spendable:
+    # cents_up(x) + fee <= spendable exactly when x <= cents_down(spendable - fee): the
+    # rounded-up cost fits iff the exact one fits the whole cents left.
+    room = cents_down(spendable - fee)
+    if order.qty * unit <= room:
         return order
-    qty = (max(spendable, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)
+    qty = (max(room, Decimal(0)) / unit / increment).to_integral_value(ROUND_DOWN)
     qty *= increment
+    if qty * unit > room:  # the division rounds to 28 digits: one step down always fits
+        qty -= increment
     notional = cents(qty * order.price)
     if qty <= 0 or notional < terms.min_trade_notional:
         return None
@@ -109,9 +121,11 @@ def buy_cost_bound(
     limit: Decimal | None,
     notional: Decimal | None,
     hold: Decimal,
+    fee: Decimal = Decimal(0),
 ) -> Decimal:
     """What a sent buy takes from buying power: the broker's hold while it is open, which
-    is also the most it can cost once filled.
+    is also the most it can cost once filled, rounded up to the cent as cash is charged,
+    plus `fee` (the bound on its commission the buy was sized with).
 
     A limit buy holds quantity x limit. A market buy holds quantity (or its dollar amount)
     x (1 + `hold`) at the higher of plan and fresh quote. A market buy can still fill above
@@ -119,10 +133,12 @@ def buy_cost_bound(
     cash_buffer is what absorbs that.
     """
     if notional is not None:
-        return notional * (1 + hold)  # the amount is spent whatever the price; held above it
-    if limit is not None:
-        return order.qty * limit
-    return order.qty * price * (1 + hold)
+        held = notional * (1 + hold)  # the amount is spent whatever the price; held above it
+    elif limit is not None:
+        held = order.qty * limit
+    else:
+        held = order.qty * price * (1 + hold)
+    return cents_up(held) + fee
 
 
 def _unit_hold(order: PlannedOrder, price: Decimal, terms: OrderTerms, hold: Decimal) -> Decimal:

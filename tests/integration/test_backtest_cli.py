@@ -63,7 +63,7 @@ def test_json_is_the_documented_object_and_the_same_twice(home: Path) -> None:
     assert first.exit_code == 0, first.output
     assert first.stdout == second.stdout
     out = json.loads(first.stdout)
-    assert list(out) == ["nav", "trades", "rebalances", "metrics"]
+    assert list(out) == ["nav", "trades", "skipped", "rebalances", "metrics"]
     assert len(out["nav"]) == DAYS
     assert set(out["nav"][0]) == {"date", "value"}
     assert all(isinstance(p["value"], str) for p in out["nav"])

@@ -39,16 +39,6 @@ VOLS = (0.08, 0.2, 0.3, 0.45)
 CASH = "10000000000"
 RTOL = 1e-9
 
-# A real bug of the engine (/work/tools/backtest-findings.md, item 1): the day's last buy is
-# dropped when rounding its cost up to the cent makes it a cent dearer than the cash left, so
-# the last target is never bought and its cash trickles into the others day after day. Strict:
-# these tests fail the run as soon as the engine is fixed, and this marker must then go.
-DROPPED_LAST_BUY = pytest.mark.xfail(
-    strict=True,
-    reason="engine drops a day's last buy that costs a cent more than the cash left "
-    "(daemon/backtest/engine.py _fill: spendable counts exact costs, cash pays cents up)",
-)
-
 
 def backtest(config: Path, prices: Path, *extra: str, code: int = 0) -> str:
     """Run `trimtab backtest` in-process; return stdout (or the whole output on failure)."""
@@ -97,7 +87,6 @@ def assert_matches(engine: dict[str, Any], ref: Reference) -> None:
     assert max(gap) <= 0.10, trades[int(np.argmax(gap))]
 
 
-@DROPPED_LAST_BUY
 @pytest.mark.parametrize(
     ("bands", "seed"),
     [
@@ -117,7 +106,6 @@ def test_bands_match_the_reference_loop(tmp_path: Path, bands: Bands, seed: int)
     assert_matches(backtest_json(config, prices), ref)
 
 
-@DROPPED_LAST_BUY
 @pytest.mark.parametrize(
     ("bands", "seed"),
     [(Bands(absolute_pp=0), 16), (Bands(absolute_pp=3), 17), (Bands(relative=0.1), 18)],
@@ -136,7 +124,6 @@ def test_a_quarterly_calendar_matches_the_reference_loop(
     assert_matches(backtest_json(config, prices, "--calendar", "quarterly"), ref)
 
 
-@DROPPED_LAST_BUY
 def test_the_accounts_monthly_schedule_applies(tmp_path: Path) -> None:
     dates, closes, prices = market(tmp_path, 19)
     bands = Bands(absolute_pp=2)
@@ -151,7 +138,6 @@ def test_the_accounts_monthly_schedule_applies(tmp_path: Path) -> None:
     assert_matches(backtest_json(config, prices), ref)
 
 
-@DROPPED_LAST_BUY
 def test_a_range_starts_day_0_at_its_first_row(tmp_path: Path) -> None:
     dates, closes, prices = market(tmp_path, 21)
     bands = Bands(absolute_pp=3)

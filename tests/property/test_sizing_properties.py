@@ -15,6 +15,7 @@ from decimal import Decimal
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from daemon.core import fills
 from daemon.core.domain import OrderType, Side
 from daemon.core.planner import PlannedOrder
 from daemon.core.sizing import (
@@ -172,3 +173,68 @@ def test_a_shrunk_buy_could_not_take_one_more_increment(case: Case) -> None:
             unit = s.limit if s.limit is not None else s.buy.price * (1 + case.hold)
             assert (s.order.qty + s.buy.increment) * unit > spendable
         spendable -= s.held
+
+
+_LIMIT = OrderTerms(order_type=OrderType.LIMIT, limit_collar=D("0.01"), min_trade_notional=D(50))
+
+_PRICES = st.decimals(min_value=D("0.5"), max_value=D(2000), places=4)
+_BUYS = st.lists(
+    st.tuples(st.decimals(min_value=D("0.001"), max_value=D(5000), places=3), _PRICES),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=scaled(300), deadline=None)
+@given(
+    cash=st.decimals(min_value=0, max_value=10**6, places=2),
+    buffer=st.decimals(min_value=0, max_value=500, places=2),
+    buys=_BUYS,
+    increment=st.sampled_from([D(1), D("0.001"), D("0.000000001")]),
+    hold=st.sampled_from([D(0), D("0.04")]),
+    terms=st.sampled_from([OrderTerms(), _LIMIT]),
+    per_order=st.sampled_from([D(0), D(1)]),
+    per_share=st.sampled_from([D(0), D("0.005")]),
+)
+@example(
+    cash=D(1_000_000),
+    buffer=D(0),
+    buys=[(D("4000.001"), D("99.99")), (D("3000.003"), D("99.99")), (D("3000.001"), D("99.99"))],
+    increment=D("0.001"),
+    hold=D(0),
+    terms=OrderTerms(),
+    per_order=D(0),
+    per_share=D(0),
+)
+def test_sized_buys_never_charge_more_than_cash_less_the_buffer(
+    cash: Decimal,
+    buffer: Decimal,
+    buys: list[tuple[Decimal, Decimal]],
+    increment: Decimal,
+    hold: Decimal,
+    terms: OrderTerms,
+    per_order: Decimal,
+    per_share: Decimal,
+) -> None:
+    # The rule the backtest and the executor share: each buy is sized to what is left with
+    # the commission bound at its planned quantity, and each sized buy's bound comes off.
+    # Whatever the broker then charges (the cost rounded up to the cent at a fill price no
+    # worse than the hold, plus the commission) sums to no more than cash less the buffer.
+    spendable = cash - buffer
+    charged = D(0)
+    for qty, price in buys:
+        order = PlannedOrder("VTI", Side.BUY, qty, price, qty * price, "VTI under target")
+        fee_bound = fills.commission(per_order, per_share, order.qty, first_fill=True)
+        sized = size_buy(order, price, spendable, terms, increment, hold=hold, fee=fee_bound)
+        if sized is None:
+            continue
+        assert sized.qty <= order.qty
+        assert sized.qty % increment == 0 or sized is order
+        limit = limit_price(sized, terms)
+        worst = limit if limit is not None else price * (1 + hold)
+        fee = fills.commission(per_order, per_share, sized.qty, first_fill=True)
+        charged += fills.cost(sized.qty, worst) + fee
+        spendable -= buy_cost_bound(
+            sized, price, limit=limit, notional=None, hold=hold, fee=fee_bound
+        )
+        assert charged <= cash - buffer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -162,3 +163,26 @@ def test_vary_overrides_the_account_and_checks_the_value(tmp_path: Path) -> None
         apply_overrides(settings, "main", (("tax.lot_method", "newest"),))
     free = apply_overrides(settings, "main", (("strategy_params.targets.VTI", "1"),))
     assert free.account("main").strategy_params["targets"]["VTI"] == "1"
+
+
+def test_a_quoted_and_a_plain_file_read_the_same(tmp_path: Path) -> None:
+    # Two readers: plain lines split on commas, and the csv module's when the file quotes.
+    # Blank lines, CRLF endings, spaces around cells and a byte-order mark read alike.
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(
+        b"\xef\xbb\xbfdate,VTI,BND\r\n2024-01-02, 100.10 ,80\r\n\r\n2024-01-03,,81.5\r\n"
+    )
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('date,"VTI",BND\n2024-01-02,"100.10",80\n\n2024-01-03,,"81.5"\n')
+    old_mac = tmp_path / "cr.csv"
+    old_mac.write_text("date,VTI,BND\r2024-01-02,100.10,80\r\r2024-01-03,,81.5\r", newline="")
+    for table in (read_prices(plain), read_prices(quoted), read_prices(old_mac)):
+        assert table.days == (date(2024, 1, 2), date(2024, 1, 3))
+        assert table.symbols == ("VTI", "BND")
+        assert table.rows == (2, 4)
+        assert table.floats.tolist()[0] == [100.1, 80.0]
+        assert table.floats[1, 1] == 81.5
+        assert math.isnan(table.floats[1, 0])  # the gap
+        rows = table.decimals(("BND", "VTI"), 0, 2)
+        assert (rows[0], rows[1]) == ((Decimal(80), Decimal("100.10")), (Decimal("81.5"), 0))
+        assert str(rows[0][1]) == "100.10"  # as written: the exact close

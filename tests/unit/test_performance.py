@@ -19,6 +19,7 @@ from daemon.core.performance import (
     combine_series,
     concentration,
     current_drawdown,
+    daily_return_array,
     daily_returns,
     historical_var,
     max_drawdown,
@@ -258,3 +259,23 @@ def test_summary_agrees_with_its_parts(growth: list[float]) -> None:
     )
     assert summary.risk.observations == len(growth)
     assert summary.risk.max_drawdown == max_drawdown(returns, START)
+
+
+@settings(max_examples=scaled(100))
+@given(
+    returns_st, st.lists(st.floats(min_value=-500, max_value=500), max_size=40), st.floats(0, 0.1)
+)
+def test_the_array_of_returns_gives_the_series_statistics_bit_for_bit(
+    growth: list[float], flows: list[float], risk_free: float
+) -> None:
+    # A backtest computes its metrics without pandas (`daily_return_array`): they must be the
+    # very floats the pandas Series gives, so its JSON does not depend on which was used.
+    flows = (flows + [0.0] * len(growth))[: len(growth)]
+    points = _series(growth, flows)
+    series, array = daily_returns(points), daily_return_array(points)
+    assert list(array.index) == list(series.index)
+    assert array.to_numpy().tolist() == series.to_numpy().tolist()
+    for stat in (time_weighted_return, annualized_volatility, max_drawdown, current_drawdown):
+        assert stat(array) == stat(series)
+    assert sharpe_ratio(array, risk_free) == sharpe_ratio(series, risk_free)
+    assert sortino_ratio(array, risk_free) == sortino_ratio(series, risk_free)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from daemon.core import fills
 from daemon.core.domain import OrderType, Side
 from daemon.core.planner import PlannedOrder
 from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
@@ -12,6 +13,7 @@ D = Decimal
 MARKET = OrderTerms(min_trade_notional=D(50))
 LIMIT = OrderTerms(order_type=OrderType.LIMIT, limit_collar=D("0.01"), min_trade_notional=D(50))
 NONE = D(0)
+MARKET_ANY = OrderTerms()  # no minimum trade
 ALPACA = D("0.04")
 
 
@@ -112,3 +114,25 @@ def test_back_to_back_buys_each_fit_what_the_ones_before_left() -> None:
     assert sent == [D(40), D(30), D(26)]
     assert held == D("9984.00")
     assert spendable >= 0
+
+
+def test_the_last_buy_of_a_batch_fits_what_cash_pays_in_whole_cents() -> None:
+    # The backtest's bug: buys planned to spend $100 exactly. Three buys of 1.1 sh at $10.01
+    # cost $11.011 each exactly but take $11.02 from cash. Bounded in exact products, the last
+    # buy (6.69 sh, $66.9669) fitted on paper and overdrew cash by 3 cents when charged;
+    # bounded the way cash is charged, it shrinks to what the whole cents left cover.
+    cash = spendable = D(100)
+    charged = []
+    for _ in range(3):
+        order = buy("1.1", "10.01")
+        sized = size_buy(order, D("10.01"), spendable, MARKET_ANY, D("0.01"), hold=NONE)
+        assert sized is order
+        spendable -= buy_cost_bound(sized, D("10.01"), limit=None, notional=None, hold=NONE)
+        charged.append(fills.cost(sized.qty, D("10.01")))
+    assert spendable == D("66.94")
+    last = size_buy(buy("6.69", "10.01"), D("10.01"), spendable, MARKET_ANY, D("0.01"), hold=NONE)
+    assert last is not None
+    assert last.qty == D("6.68")
+    charged.append(fills.cost(last.qty, D("10.01")))
+    assert sum(charged) == D("99.93")
+    assert sum(charged) <= cash
