@@ -440,7 +440,8 @@ def test_the_day_end_goes_on_past_an_unreachable_broker(tmp_path: Path, database
     config.write_text(
         f'database_url = "{database_url}"\n'
         + "".join(
-            f'[accounts.{a}]\nbroker = "sim"\nstrategy = "static"\n'
+            # No read retries: the unreachable broker would hold the test for the whole budget.
+            f'[accounts.{a}]\nbroker = "sim"\nstrategy = "static"\nread_retry_seconds = 0\n'
             f'[accounts.{a}.strategy_params]\ntargets = {{ VTI = "1" }}\n'
             f'[accounts.{a}.broker_settings]\nstarting_cash = "1000"\n'
             for a in ("down", "up")
