@@ -250,6 +250,25 @@ HARNESSES["alpaca"] = lambda _database, _state_dir: AlpacaHarness(ACCOUNT)
 HARNESSES["ibkr"] = lambda _database, _state_dir: IbkrHarness(ACCOUNT)
 
 
+DATABASE_FREE = frozenset({"alpaca", "ibkr"})
+"""Harnesses whose broker keeps its state at the fake server, never in trimtab's database:
+their contract runs on SQLite only. On PostgreSQL it would run the same broker code again;
+the order edges' intents and statuses on PostgreSQL are run by the sim harnesses."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the PostgreSQL copies of the database-free harnesses' contract tests."""
+    again = [item for item in items if _database_free_on_postgres(item)]
+    if again:
+        config.hook.pytest_deselected(items=again)
+        items[:] = [item for item in items if not _database_free_on_postgres(item)]
+
+
+def _database_free_on_postgres(item: pytest.Item) -> bool:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return params.get("harness") in DATABASE_FREE and params.get("database_url") == "postgres"
+
+
 @pytest.fixture(params=sorted(HARNESSES))
 def harness(
     request: pytest.FixtureRequest, database: Database, tmp_path: Path
