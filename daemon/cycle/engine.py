@@ -395,8 +395,7 @@ class Engine:
             # Bad history fails this account's cycle only, after its snapshot was audited.
             choose=lambda snapshots: household_targets(
                 self._settings,
-                account,
-                broker=broker,
+                broker_for=lambda name: broker if name == account else self._broker_for(name),
                 snapshots=snapshots,
                 database=self._database,
                 now=self._clock(),

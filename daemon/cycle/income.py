@@ -150,12 +150,9 @@ def read_household(
         )
     split = None
     if members:
-        # The household strategy reads history as the income account's cycle would.
-        asking = settings.income.account if settings.income is not None else members[0]
         chosen = household_targets(
             settings,
-            asking,
-            broker=broker_for(asking),
+            broker_for=broker_for,
             snapshots=snapshots,
             database=database,
             now=now,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = ["HouseholdTargets", "household_targets", "strategy_targets"]
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -69,9 +69,8 @@ def strategy_targets(
 
 def household_targets(
     settings: Settings,
-    account: str,
     *,
-    broker: Broker,
+    broker_for: Callable[[str], Broker],
     snapshots: Mapping[str, AccountSnapshot],
     database: Database,
     now: datetime,
@@ -80,9 +79,10 @@ def household_targets(
     """Return the household's weights: the fixed `household.targets`, or its strategy's.
 
     The strategy's context is an account's, over the whole household: the members' cash and
-    holdings added up, their quotes, the history and yields read as `account`'s are (its
-    `history_file`, else its broker; `account` is the member whose cycle or plan asks). Its
-    reasons come along when it gives them (`Explains`).
+    holdings added up, their quotes, and the history and yields of the household's first
+    member (its `history_file`, else its broker, from `broker_for`), whichever member's
+    cycle asks: so every member's cycle splits the same weights. Its reasons come along
+    when it gives them (`Explains`).
     """
     household = settings.household
     assert household is not None
@@ -93,9 +93,9 @@ def household_targets(
     members = household_members(settings)
     context = _context(
         settings,
-        account,
+        members[0],
         strategy=strategy,
-        broker=broker,
+        broker=broker_for(members[0]),
         name="household",
         # The household has no one tax treatment; taxable is the conservative reading.
         account_type=AccountType.TAXABLE,
