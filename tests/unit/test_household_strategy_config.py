@@ -23,11 +23,14 @@ strategy_params = { targets = { BND = "1" } }
 LOCATION = """asset_classes = { BND = "bonds", VTI = "us_equity" }
 location = [{ assets = "bonds", prefer = ["traditional_ira", "taxable"] }]
 """
-STRATEGY = """
+STRATEGY = (
+    """
 [household]
 strategy = "inverse_vol"
 strategy_params = { universe = ["VTI", "BND"], lookback_days = 20 }
-""" + LOCATION
+"""
+    + LOCATION
+)
 
 
 def problems(tmp_path: Path, text: str) -> dict[str, str]:
