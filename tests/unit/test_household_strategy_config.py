@@ -123,3 +123,23 @@ def test_a_strategy_symbol_no_household_account_may_hold(tmp_path: Path) -> None
     assert list(found) == ["household.strategy"]
     assert "no household account may hold BND" in found["household.strategy"]
     assert "remove BND from household.strategy (its universe)" in found["household.strategy"]
+
+
+def test_the_example_configs_commented_household_strategy_is_valid(tmp_path: Path) -> None:
+    example = (Path(__file__).parents[2] / "config.example.toml").read_text()
+    start = example.index("# [household]")
+    end = example.find("\n\n", start)
+    block = example[start : end if end >= 0 else len(example)]
+    lines = []
+    for commented in block.splitlines():
+        line = commented.removeprefix("# ")
+        if line.startswith("#   strategy"):
+            lines.append(line.removeprefix("#   "))  # the strategy instead of the targets
+        elif not line.startswith(("#", "targets")):
+            lines.append(line)
+    config = tmp_path / "trimtab.toml"
+    config.write_text(example.replace(block, "\n".join(lines)))
+    household = load_config(config).household
+    assert household is not None
+    assert household.strategy == "inverse_vol"
+    assert household.targets is None
