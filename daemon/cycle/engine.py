@@ -422,7 +422,12 @@ class Engine:
         submit: bool,
     ) -> None:
         """Audit the decision step by step: targets, tax, plan, pre-trade checks."""
-        chosen_by = "household" if account in household_members(self._settings) else None
+        chosen_by = None
+        if account in household_members(self._settings):
+            household = self._settings.household
+            # "household: NAME" when a household strategy chose the weights the split placed.
+            strategy = household.strategy if household is not None else None
+            chosen_by = f"household: {strategy}" if strategy else "household"
         self._audit(
             TargetsChosen(chosen_by or settings.strategy, decision.targets), account, cycle_id
         )

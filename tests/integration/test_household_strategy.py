@@ -154,7 +154,7 @@ def test_the_plan_and_the_audit_say_the_targets_came_from_the_strategy(
         text = summarize(splits[0])
         assert "targets from strategy inverse_vol" in text
         assert all(f"    {symbol}: " in text for symbol in UNIVERSE)
-        assert chosen["brokerage"].strategy == "household"
+        assert chosen["brokerage"].strategy == "household: inverse_vol"
         assert chosen["probe"].strategy == "inverse_vol"
         # The daily report's household target is the latest split's.
         allocation = daily.household_allocation
