@@ -73,6 +73,9 @@ def _targets(e: TargetsChosen) -> str:
 def _household(e: HouseholdSplitMade) -> str:
     split = e.split
     lines = [f"household {_money(split.value)} split over {len(split.accounts)} account(s)"]
+    if split.targets_from:
+        lines.append(f"  targets from strategy {split.targets_from}")
+        lines += [f"    {s}: {reason}" for s, reason in sorted(split.reasons.items())]
     for account in split.accounts:
         weights = ", ".join(f"{s} {_pct(w)}" for s, w in account.targets.items())
         where = e.sources.get(account.account, "")

@@ -52,6 +52,10 @@ def print_household(console: Console, split: HouseholdSplit) -> None:
             *(usd(row.by_type.get(str(t), Decimal(0))) for t in present),
         )
     console.print(fit(table, console))
+    if split.targets_from:
+        console.print(f"  targets from strategy {split.targets_from}")
+        for symbol, reason in sorted(split.reasons.items()):
+            console.print(f"    {symbol}: {reason}")
     accounts = Table(title="split by account", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("Account", "Type", "Value", "Targets"):
         accounts.add_column(column, justify="right" if column == "Value" else "left")

@@ -177,6 +177,9 @@ def household_json(split: HouseholdSplit) -> dict[str, Any]:
     and the notes. Numbers as in `plan_json`."""
     return {
         "value": _money(split.value),
+        # "" when the fixed household.targets gave them, else the household strategy's name.
+        "targets_from": split.targets_from,
+        "reasons": dict(sorted(split.reasons.items())),
         "rows": [
             {
                 "symbol": r.symbol,

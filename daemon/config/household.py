@@ -15,14 +15,17 @@ __all__ = [
     "household_members",
     "household_problems",
     "household_rules",
+    "household_strategy",
     "household_universe",
 ]
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from daemon.core.domain import CASH, AccountSnapshot, AccountType
 from daemon.core.errors import ConfigProblem, DataError
@@ -36,6 +39,7 @@ from daemon.core.household import (
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
+    from strategies.base import Strategy
 
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
 _CLASS = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -75,8 +79,20 @@ class HouseholdSettings(_Closed):
     accounts: tuple[str, ...] = Field(
         (), description="The accounts planned together (empty: every account)."
     )
-    targets: dict[str, Weight] = Field(
-        description='Household weight per symbol, summing to 1; "CASH" may have a weight.'
+    targets: dict[str, Weight] | None = Field(
+        None,
+        description='Household weight per symbol, summing to 1; "CASH" may have a weight. '
+        "Give this or strategy, not both.",
+    )
+    strategy: str | None = Field(
+        None,
+        description="A strategy (as an account's strategy) choosing the household's weights "
+        "each cycle, from the whole household's holdings. Give this or targets, not both.",
+    )
+    strategy_params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The household strategy's parameters (checked by the strategy, as an "
+        "account's strategy_params).",
     )
     asset_classes: dict[str, str] = Field(
         default_factory=dict,
@@ -101,7 +117,9 @@ class HouseholdSettings(_Closed):
 
     @field_validator("targets")
     @classmethod
-    def _targets_named(cls, targets: dict[str, Decimal]) -> dict[str, Decimal]:
+    def _targets_named(cls, targets: dict[str, Decimal] | None) -> dict[str, Decimal] | None:
+        if targets is None:
+            return None
         if not targets:
             raise ValueError("targets is empty; give at least one symbol and its weight")
         for symbol in targets:
@@ -119,6 +137,45 @@ class HouseholdSettings(_Closed):
                     "digits, _ and -, e.g. us_equity"
                 )
         return classes
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HouseholdSettings:
+        if self.targets is not None and self.strategy is not None:
+            raise PydanticCustomError(
+                "household_targets",
+                "both targets and strategy are given; the household's weights come from one",
+                {
+                    "fix": "keep household.targets (fixed weights) or household.strategy (and "
+                    "its strategy_params), and delete the other"
+                },
+            )
+        if self.targets is None and self.strategy is None:
+            raise PydanticCustomError(
+                "household_targets",
+                "neither targets nor strategy is given; the household has no target",
+                {
+                    "fix": "add household.targets = { VTI = 0.6, BND = 0.4 } or household.strategy "
+                    '= "static" with its strategy_params'
+                },
+            )
+        if self.strategy is None and self.strategy_params:
+            raise PydanticCustomError(
+                "household_targets",
+                "strategy_params is given without a strategy",
+                {"fix": "add household.strategy, or delete household.strategy_params"},
+            )
+        return self
+
+
+def household_strategy(household: HouseholdSettings) -> Strategy | None:
+    """Return the household's strategy (None with fixed targets), made from its params as an
+    account's is; the params were checked when the configuration was loaded."""
+    if household.strategy is None:
+        return None
+    from daemon.plugins import load_strategy_plugin
+
+    plugin = load_strategy_plugin(household.strategy)
+    return plugin.create(plugin.params_model.model_validate(household.strategy_params))
 
 
 def household_members(settings: Settings) -> tuple[str, ...]:
@@ -141,14 +198,39 @@ def account_restrictions(settings: Settings, name: str) -> Restrictions:
     return Restrictions(allowed=allowed, blocked=blocked)
 
 
-def household_rules(household: HouseholdSettings) -> HouseholdRules:
+def household_rules(
+    household: HouseholdSettings,
+    targets: Mapping[str, Decimal] | None = None,
+    *,
+    reasons: Mapping[str, str] | None = None,
+) -> HouseholdRules:
+    """Return the planner's rules: the fixed `household.targets`, or `targets` the household
+    strategy chose this cycle (with its `reasons`)."""
+    if targets is None:
+        if household.targets is None:
+            raise ValueError("a household strategy's targets must be given")
+        targets = household.targets
     return HouseholdRules(
-        targets=dict(household.targets),
+        targets=dict(targets),
         asset_classes=dict(household.asset_classes),
         location=tuple(LocationPreference(e.assets, e.prefer) for e in household.location),
         avoid_taxable_gains=household.avoid_taxable_gains,
         band_pp=household.band_pp,
+        targets_from=household.strategy or "",
+        reasons=dict(reasons or {}),
     )
+
+
+def _config_targets(household: HouseholdSettings) -> Mapping[str, Decimal]:
+    """The weights the configuration check can judge: the fixed targets, or an even weight
+    on every symbol of the strategy's universe (each one it may give a weight must be
+    holdable somewhere)."""
+    if household.targets is not None:
+        return household.targets
+    strategy = household_strategy(household)
+    assert strategy is not None
+    universe = sorted(strategy.universe() - {CASH}) or [CASH]
+    return {symbol: Decimal(1) / len(universe) for symbol in universe}
 
 
 def household_problems(settings: Settings) -> list[ConfigProblem]:
@@ -195,7 +277,7 @@ def household_problems(settings: Settings) -> list[ConfigProblem]:
             )
         ]
     return rule_problems(
-        household_rules(household),
+        household_rules(household, _config_targets(household)),
         {name: account_restrictions(settings, name) for name in members},
     )
 
@@ -211,7 +293,9 @@ def household_universe(settings: Settings) -> frozenset[str]:
         for name in household_members(settings)
         for symbol in settings.account(name).tax.alternates.values()
     }
-    return frozenset(household.targets) - {CASH} | alternates
+    strategy = household_strategy(household)
+    symbols = strategy.universe() if strategy is not None else frozenset(household.targets or ())
+    return frozenset(symbols) - {CASH} | alternates
 
 
 def household_account(

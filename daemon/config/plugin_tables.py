@@ -33,17 +33,18 @@ _PLUGIN_TABLES: tuple[
 def validate_plugin_tables(
     data: dict[str, Any], config_dir: Path
 ) -> tuple[dict[str, Any], list[ConfigProblem]]:
-    """Validate every account's `broker_settings` and `strategy_params` with its plugin.
+    """Validate every account's `broker_settings` and `strategy_params` with its plugin, and
+    the household strategy's `strategy_params`.
 
     Works on the raw (merged) data, so plugin problems are reported even when other keys are
     wrong too. Return the data with those tables replaced by the validated values
     (credentials wrapped in `SecretStr`, defaults filled in), and the problems found.
     Plugins resolve relative paths against `config_dir` (validation context `config_dir`).
     """
+    data, problems = _household_strategy(data, config_dir)
     accounts = data.get("accounts")
     if not isinstance(accounts, dict):
-        return data, []
-    problems: list[ConfigProblem] = []
+        return data, problems
     validated: dict[str, Any] = {}
     for name, account in accounts.items():
         if not isinstance(account, dict):
@@ -70,6 +71,29 @@ def validate_plugin_tables(
             problems += _unpriced(name, models["broker"][1], models["strategy"])
         validated[name] = tables
     return {**data, "accounts": validated}, problems
+
+
+def _household_strategy(
+    data: dict[str, Any], config_dir: Path
+) -> tuple[dict[str, Any], list[ConfigProblem]]:
+    """Validate `household.strategy_params` with the household strategy's own model, as an
+    account's are (nothing to do with fixed `household.targets`)."""
+    household = data.get("household")
+    if not isinstance(household, dict) or household.get("strategy") is None:
+        return data, []
+    try:
+        plugin = load_strategy_plugin(str(household["strategy"]))
+    except PluginNotFound as exc:
+        return data, [ConfigProblem("household.strategy", str(exc), "name a known strategy")]
+    model, problems = _validate(
+        plugin.params_model,
+        household.get("strategy_params", {}),
+        "household.strategy_params",
+        config_dir,
+    )
+    if model is None:
+        return data, problems
+    return {**data, "household": {**household, "strategy_params": model.model_dump()}}, []
 
 
 @runtime_checkable

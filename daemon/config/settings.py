@@ -713,9 +713,16 @@ def _with_plugin_tables(
     """Validate the plugin tables of the final values (file, secrets and environment)."""
     from daemon.config.plugin_tables import validate_plugin_tables
 
-    tables, found = validate_plugin_tables(settings.model_dump(include={"accounts"}), config_dir)
+    tables, found = validate_plugin_tables(
+        settings.model_dump(include={"accounts", "household"}), config_dir
+    )
     if found:
         return None, found
+    household = settings.household
+    if household is not None and household.strategy is not None:
+        household = household.model_copy(
+            update={"strategy_params": tables["household"]["strategy_params"]}
+        )
     accounts = {
         name: account.model_copy(
             update={
@@ -738,7 +745,11 @@ def _with_plugin_tables(
     if missing:
         return None, missing
     return settings.model_copy(
-        update={"state_dir": _resolve(config_dir, settings.state_dir), "accounts": accounts}
+        update={
+            "state_dir": _resolve(config_dir, settings.state_dir),
+            "accounts": accounts,
+            "household": household,
+        }
     ), []
 
 

@@ -54,7 +54,7 @@ from daemon.cycle.household import HouseholdRead, household_split
 from daemon.cycle.income import IncomeShare, IncomeStep
 from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
-from daemon.cycle.targets import strategy_targets
+from daemon.cycle.targets import household_targets, strategy_targets
 from daemon.cycle.tax import TaxCycle
 from daemon.logs import Log, get_logger
 from daemon.monitor.history import record_point
@@ -317,7 +317,9 @@ class Engine:
         )
         household = None
         if account in household_members(self._settings):
-            household = self._household(account, snapshot, universe, withdrawal, cycle_id, log)
+            household = self._household(
+                account, broker, snapshot, universe, withdrawal, cycle_id, log
+            )
             targets = household.targets_for(account)
         else:
             # Bad history fails this account's cycle only, after its snapshot was audited.
@@ -361,13 +363,15 @@ class Engine:
     def _household(
         self,
         account: str,
+        broker: Broker,
         snapshot: AccountSnapshot,
         universe: list[str],
         withdrawal: Decimal,
         cycle_id: str,
         log: Log,
     ) -> HouseholdSplit:
-        """Split the household target with every member's holdings; audit the split."""
+        """Split the household target (fixed, or its strategy's on the whole household now)
+        with every member's holdings; audit the split with where the targets came from."""
 
         def fresh(name: str) -> AccountSnapshot:
             member = self._settings.account(name)
@@ -388,9 +392,23 @@ class Engine:
             snapshot,
             withdrawal=withdrawal,
             read=HouseholdRead(snapshot=fresh, recorded=recorded),
+            # Bad history fails this account's cycle only, after its snapshot was audited.
+            choose=lambda snapshots: household_targets(
+                self._settings,
+                broker_for=lambda name: broker if name == account else self._broker_for(name),
+                snapshots=snapshots,
+                database=self._database,
+                now=self._clock(),
+                log=log,
+            ),
         )
         self._audit(HouseholdSplitMade(split=split, sources=sources), account, cycle_id)
-        log.info("household_split", accounts=len(split.accounts), notes=len(split.notes))
+        log.info(
+            "household_split",
+            accounts=len(split.accounts),
+            notes=len(split.notes),
+            targets_from=split.targets_from or "household.targets",
+        )
         return split
 
     def _record_decision(
@@ -404,7 +422,12 @@ class Engine:
         submit: bool,
     ) -> None:
         """Audit the decision step by step: targets, tax, plan, pre-trade checks."""
-        chosen_by = "household" if account in household_members(self._settings) else None
+        chosen_by = None
+        if account in household_members(self._settings):
+            household = self._settings.household
+            # "household: NAME" when a household strategy chose the weights the split placed.
+            strategy = household.strategy if household is not None else None
+            chosen_by = f"household: {strategy}" if strategy else "household"
         self._audit(
             TargetsChosen(chosen_by or settings.strategy, decision.targets), account, cycle_id
         )

@@ -29,6 +29,7 @@ from daemon.core.domain import AccountSnapshot
 from daemon.core.errors import DataError, TrimtabError
 from daemon.core.household import HouseholdSplit
 from daemon.core.household.split import split_household
+from daemon.cycle.targets import HouseholdTargets
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +49,12 @@ def household_split(
     *,
     withdrawal: Decimal,
     read: HouseholdRead,
+    choose: Callable[[Mapping[str, AccountSnapshot]], HouseholdTargets],
 ) -> tuple[HouseholdSplit, dict[str, str]]:
     """Return the household split seen from `account`'s cycle, and where each account's
-    holdings came from. Raise `ConfigError` for rules no holdings can meet, `DataError`
-    when a household account cannot be read at all."""
+    holdings came from. `choose` gives the household's weights from every member's snapshot
+    (`daemon.cycle.targets.household_targets`). Raise `ConfigError` for rules no holdings
+    can meet, `DataError` when a household account cannot be read at all."""
     snapshots: dict[str, AccountSnapshot] = {}
     sources: dict[str, str] = {}
     for name in household_members(settings):
@@ -59,17 +62,20 @@ def household_split(
             snapshots[name], sources[name] = snapshot, f"broker, {snapshot.as_of.isoformat()}"
         else:
             snapshots[name], sources[name] = _other(name, read)
-    return split_of(settings, snapshots, withdrawals={account: withdrawal}), sources
+    targets = choose(snapshots)
+    return split_of(settings, snapshots, targets, withdrawals={account: withdrawal}), sources
 
 
 def split_of(
     settings: Settings,
     snapshots: Mapping[str, AccountSnapshot],
+    targets: HouseholdTargets,
     *,
     withdrawals: Mapping[str, Decimal] | None = None,
 ) -> HouseholdSplit:
-    """Return the household split of the members' `snapshots` (every member's is needed),
-    each keeping its cash buffer and its `withdrawals` amount in cash. The one place a cycle
+    """Return the split of the household's `targets` (fixed, or its strategy's this cycle)
+    over the members' `snapshots` (every member's is needed), each keeping its cash buffer
+    and its `withdrawals` amount in cash. The one place a cycle
     (`household_split`) and the income plan (`daemon.cycle.income`) turn the household's
     holdings into per-account targets, so both judge "overweight" against the same split."""
     household = settings.household
@@ -79,7 +85,10 @@ def split_of(
         household_account(settings, name, snapshots[name], withdrawal=kept.get(name, Decimal(0)))
         for name in household_members(settings)
     ]
-    return split_household(household_rules(household), accounts)
+    rules = household_rules(
+        household, targets.weights if targets.strategy else None, reasons=targets.reasons
+    )
+    return split_household(rules, accounts)
 
 
 def _other(name: str, read: HouseholdRead) -> tuple[AccountSnapshot, str]:

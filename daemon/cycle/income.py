@@ -71,7 +71,7 @@ from daemon.core.tax.engine import TaxBook
 from daemon.core.tax.tax_step import realized_this_year
 from daemon.core.tax.types import Term
 from daemon.cycle.household import split_of
-from daemon.cycle.targets import strategy_targets
+from daemon.cycle.targets import household_targets, strategy_targets
 from daemon.cycle.tax import TaxCycle
 from daemon.cycle.yields import PAID
 from daemon.logs import Log
@@ -148,7 +148,17 @@ def read_household(
         snapshots[name] = broker_for(name).snapshot(
             sorted(set(wanted) | alternate_symbols(configured))
         )
-    split = split_of(settings, snapshots) if members else None
+    split = None
+    if members:
+        chosen = household_targets(
+            settings,
+            broker_for=broker_for,
+            snapshots=snapshots,
+            database=database,
+            now=now,
+            log=log,
+        )
+        split = split_of(settings, snapshots, chosen)
     accounts = []
     for name, snapshot in snapshots.items():
         configured = settings.account(name)

@@ -19,6 +19,7 @@ from daemon.audit.events import AuditKind, HouseholdSplitMade
 from daemon.config.household import household_members
 from daemon.config.settings import Settings
 from daemon.core.domain import CASH, AccountType
+from daemon.core.household import HouseholdSplit
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Transaction
 from daemon.store.valuations import latest_valuation
@@ -81,12 +82,21 @@ def gather_household(
             slot[kind] = slot.get(kind, Decimal(0)) + value
     total = sum((v for slot in by_symbol.values() for v in slot.values()), Decimal(0))
     half = float(household.band_pp) / 100
+    split_at, split = _latest_split(session, until)
+    # A household strategy's target is the one its latest split was made on (none yet: 0).
+    targets: Mapping[str, Decimal] = household.targets or (
+        {row.symbol: row.target for row in split.rows} if split is not None else {}
+    )
+    notes = split.notes if split is not None else ()
+    if household.strategy is not None:
+        chose = f"targets from strategy {household.strategy}"
+        notes = (chose if split is not None else f"{chose}: no split recorded yet", *notes)
     lines = []
-    for symbol in sorted(set(by_symbol) | set(household.targets), key=lambda s: (s == CASH, s)):
+    for symbol in sorted(set(by_symbol) | set(targets), key=lambda s: (s == CASH, s)):
         slot = by_symbol.get(symbol, {})
         value = sum(slot.values(), Decimal(0))
         weight = float(value / total) if total else 0.0
-        target = float(household.targets.get(symbol, Decimal(0)))
+        target = float(targets.get(symbol, Decimal(0)))
         low, high = (target, target) if symbol == CASH else (max(0.0, target - half), target + half)
         lines.append(
             HouseholdLine(
@@ -100,7 +110,6 @@ def gather_household(
                 by_type=MappingProxyType(slot),
             )
         )
-    split_at, notes = _latest_split(session, until)
     present = {kind for slot in by_symbol.values() for kind in slot}
     present |= {str(settings.account(n).type) for n in household_members(settings)}
     return HouseholdSection(
@@ -113,12 +122,14 @@ def gather_household(
     )
 
 
-def _latest_split(session: Transaction, until: datetime) -> tuple[datetime | None, tuple[str, ...]]:
+def _latest_split(
+    session: Transaction, until: datetime
+) -> tuple[datetime | None, HouseholdSplit | None]:
     records = AuditLog(session).records(
         since=until - SPLIT_LOOKBACK, until=until, kinds=[str(AuditKind.HOUSEHOLD_SPLIT)]
     )
     for record in reversed(records):
         event = record.event
         if isinstance(event, HouseholdSplitMade):
-            return record.recorded_at, event.split.notes
-    return None, ()
+            return record.recorded_at, event.split
+    return None, None

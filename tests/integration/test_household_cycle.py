@@ -125,6 +125,7 @@ def test_three_accounts_trade_to_their_split_and_the_household_is_on_target(app:
     assert total == pytest.approx(D(160000), rel=D("0.001"))
     household = app.settings.household
     assert household is not None
+    assert household.targets is not None
     for symbol, target in household.targets.items():
         assert abs(values.get(symbol, D(0)) / total - target) <= household.band_pp / 100, symbol
 

@@ -209,3 +209,24 @@ def test_an_account_outside_the_household_neither_keeps_nor_fixes_the_income(
         assert set(planned.withdrawals) <= {"brokerage", "ira"}
     finally:
         app.close()
+
+
+def test_a_household_strategys_split_is_the_one_the_income_plan_judges_against(
+    invested: Path,
+) -> None:
+    # The same weights, chosen by a household strategy instead of fixed targets.
+    chosen = HOUSEHOLD.replace(
+        'targets = { VTI = "0.33", BND = "0.65", CASH = "0.02" }',
+        'strategy = "static"\n'
+        'strategy_params = { targets = { VTI = "0.33", BND = "0.65", CASH = "0.02" } }',
+    )
+    assert chosen != HOUSEHOLD
+    invested.write_text(invested.read_text() + chosen)
+    app = _open(invested)
+    try:
+        household = _household(app)
+        brokerage = next(a for a in household.accounts if a.name == "brokerage")
+        assert brokerage.targets["BND"] > D("0.4")
+        assert set(_overweight_sales(app)) == {("brokerage", "VTI")}
+    finally:
+        app.close()

@@ -210,3 +210,31 @@ def test_a_symbol_no_account_may_hold_is_a_config_error_naming_the_key_and_the_f
 def test_an_empty_household_keeps_cash() -> None:
     split = split_household(RULES, [HouseholdAccount("brokerage", TAXABLE, D(0))])
     assert dict(split.accounts[0].targets) == {CASH: D(1)}
+
+
+def test_a_strategys_targets_are_split_as_fixed_ones_and_the_split_names_it() -> None:
+    accounts = [
+        HouseholdAccount("brokerage", TAXABLE, D(100000)),
+        HouseholdAccount("ira", TRAD, D(40000)),
+    ]
+    reasons = {"BND": "inverse_vol: volatility 5% a year"}
+    chosen = replace(RULES, targets_from="inverse_vol", reasons=reasons)
+    fixed, by_strategy = split_household(RULES, accounts), split_household(chosen, accounts)
+    assert fixed.targets_from == ""
+    assert dict(fixed.reasons) == {}
+    assert by_strategy.targets_from == "inverse_vol"
+    assert dict(by_strategy.reasons) == reasons
+    assert by_strategy.accounts == fixed.accounts
+    empty = split_household(chosen, [HouseholdAccount("ira", TRAD, D(0))])
+    assert empty.targets_from == "inverse_vol"
+
+
+def test_a_strategy_symbol_no_account_may_hold_names_the_household_strategy() -> None:
+    chosen = replace(RULES, targets_from="inverse_vol")
+    blocked = Restrictions(blocked=frozenset({"VNQ"}))
+    with pytest.raises(ConfigError) as raised:
+        split_household(chosen, [HouseholdAccount("ira", TRAD, D(1000), restrictions=blocked)])
+    [problem] = raised.value.problems
+    assert problem.path == "household.strategy"
+    assert "no household account may hold VNQ" in problem.problem
+    assert problem.fix.endswith("or remove VNQ from household.strategy (its universe)")

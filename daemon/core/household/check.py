@@ -20,11 +20,13 @@ def rule_problems(
 ) -> list[ConfigProblem]:
     """Return what makes `rules` impossible for accounts restricted by `tradable`."""
     problems: list[ConfigProblem] = []
+    # A strategy's weights are checked against its universe: the key to fix is its name.
+    key = "household.strategy" if rules.targets_from else "household.targets"
     total = sum(rules.targets.values(), Decimal(0))
     if abs(total - 1) > SUM_TOLERANCE:
         problems.append(
             ConfigProblem(
-                "household.targets",
+                key,
                 f"the weights sum to {total}, not 1",
                 "adjust the weights so they sum to 1 (CASH may take the rest)",
             )
@@ -46,12 +48,13 @@ def rule_problems(
             names = ", ".join(tradable)
             problems.append(
                 ConfigProblem(
-                    f"household.targets.{symbol}",
+                    f"{key}.{symbol}" if not rules.targets_from else key,
                     f"no household account may hold {symbol} (not among the symbols "
                     f"{names} may trade)",
                     f"add {symbol} to policy.allowed_symbols of one of the accounts (and to "
                     f"risk.allowed_symbols if that is set; take it off risk.restricted_symbols "
-                    f"and policy.keep), or remove {symbol} from household.targets",
+                    f"and policy.keep), or remove {symbol} from {key}"
+                    + (" (its universe)" if rules.targets_from else ""),
                 )
             )
     classes = sorted(set(rules.asset_classes.values()))

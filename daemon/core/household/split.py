@@ -252,6 +252,8 @@ def _result(
         rows=rows,
         placements=placements,
         notes=tuple(_notes(rows, placements)),
+        targets_from=rules.targets_from,
+        reasons=rules.reasons,
     )
 
 
@@ -410,4 +412,6 @@ def _empty_split(
         rows=rows,
         placements=(),
         notes=("the household holds nothing yet: no split",),
+        targets_from=rules.targets_from,
+        reasons=rules.reasons,
     )

@@ -44,7 +44,8 @@ class HouseholdRules:
     `targets` sum to 1 and may include CASH. `location` is in priority order: when two
     preferences compete for the same room (bonds and REITs for a small IRA), the one listed
     first gets it. `band_pp` is the household's band half-width in percentage points, used
-    only to show the household's drift.
+    only to show the household's drift. `targets_from` names the strategy that chose the
+    targets this cycle ("" for the fixed `household.targets`), `reasons` its reason per symbol.
     """
 
     targets: Mapping[str, Decimal]
@@ -52,6 +53,8 @@ class HouseholdRules:
     location: tuple[LocationPreference, ...] = ()
     avoid_taxable_gains: bool = True
     band_pp: Decimal = Decimal(5)
+    targets_from: str = ""
+    reasons: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +151,10 @@ class HouseholdSplit:
     placements: tuple[Placement, ...]
     notes: tuple[str, ...]
     """Household targets the split could not reach, and location preferences it broke."""
+    targets_from: str = ""
+    """The household strategy that chose the targets ("": the fixed `household.targets`)."""
+    reasons: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """The strategy's reason per symbol, when it gives them (`Explains`)."""
 
     def targets_for(self, account: str) -> Mapping[str, Decimal]:
         for split in self.accounts:
