@@ -7,6 +7,8 @@ Before collection, the hypothesis profile `HYPOTHESIS_PROFILE` names is loaded (
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,17 @@ from daemon.store.db import Database, open_database
 from tests.hypothesis_profiles import load_profile
 
 POSTGRES_URL_ENV = "TRIMTAB_TEST_DATABASE_URL"
+
+# Where bytecode is cached for this process and every `trimtab` process the tests start. Some
+# sandboxes set PYTHONDONTWRITEBYTECODE (and a virtual environment may not be writable), so each
+# real process would compile every module it imports from source again: seconds per process,
+# most of the README walk's time. A prefix of our own keeps the compiled files between
+# processes and runs; Python checks each against its source, so a stale one is never used.
+PYCACHE = Path(tempfile.gettempdir()) / f"trimtab-test-pycache-{sys.implementation.cache_tag}"
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+sys.dont_write_bytecode = False
+sys.pycache_prefix = str(PYCACHE)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -32,8 +32,6 @@ from decimal import Decimal
 from types import MappingProxyType
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import linprog
 
 from daemon.core.domain import CASH, AccountType
 from daemon.core.errors import ConfigError, DataError
@@ -147,6 +145,11 @@ class _Problem:
         return scaled
 
     def solve(self) -> np.ndarray:
+        # Imported here: scipy.optimize takes a second or more to import, and every cycle
+        # imports the engine, while only a household's cycles split.
+        from scipy import sparse
+        from scipy.optimize import linprog
+
         n_acc, n_sym = self.held.shape
         n_x = n_acc * n_sym
         # Variables: x (n_x), trade size u (n_x), taxable sale y (n_x), deviation +/- (n_sym).
