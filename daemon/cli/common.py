@@ -193,6 +193,24 @@ def load_app(config: Path | None, *, read_only: bool = False) -> Iterator[App]:
             app.close()
 
 
+def broker_account(
+    app: App, account: str | None, *, broker: str, noun: str, doc: str | None = None
+) -> str:
+    """Return the account a `sim ...` or `manual ...` command acts on: the one given, which must
+    use `broker`, else the only account that does; exit 2 naming the accounts otherwise."""
+    names = [n for n, a in app.settings.accounts.items() if a.broker == broker]
+    listed = ", ".join(names) or "none"
+    if account is None:
+        if len(names) != 1:
+            where = f' (broker = "{broker}", {doc})' if doc else ""
+            fail(f"name the account with --account: {noun} accounts are {listed}{where}", 2)
+        account = names[0]
+    if account not in names:
+        where = f"; {doc}" if doc else ""
+        fail(f"account {account} does not use the {noun} broker ({noun}: {listed}{where})", 2)
+    return account
+
+
 def print_json(value: Any) -> None:
     from daemon.audit.jsonable import to_jsonable
 

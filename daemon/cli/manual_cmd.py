@@ -20,7 +20,16 @@ import typer
 from rich import box
 from rich.table import Table
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
+from daemon.cli.common import (
+    ConfigOption,
+    JsonOption,
+    broker_account,
+    console,
+    fail,
+    load_app,
+    print_json,
+    styled,
+)
 from daemon.core.money import usd
 
 if TYPE_CHECKING:
@@ -43,21 +52,7 @@ ManualAccountOption = Annotated[
 def _broker(app: App, account: str | None) -> tuple[str, ManualBroker]:
     from adapters.manual.broker import ManualBroker
 
-    manual = [n for n, a in app.settings.accounts.items() if a.broker == "manual"]
-    if account is None:
-        if len(manual) != 1:
-            fail(
-                "name the account with --account: manual accounts are "
-                f'{", ".join(manual) or "none"} (broker = "manual", docs/manual.md)',
-                2,
-            )
-        account = manual[0]
-    if account not in manual:
-        fail(
-            f"account {account} does not use the manual broker "
-            f"(manual: {', '.join(manual) or 'none'}; docs/manual.md)",
-            2,
-        )
+    account = broker_account(app, account, broker="manual", noun="manual", doc="docs/manual.md")
     broker = app.broker(account)
     assert isinstance(broker, ManualBroker)
     return account, broker

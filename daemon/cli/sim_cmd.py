@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, print_json, styled
+from daemon.cli.common import (
+    ConfigOption,
+    JsonOption,
+    broker_account,
+    console,
+    fail,
+    load_app,
+    print_json,
+    styled,
+)
 from daemon.core.money import usd
 
 if TYPE_CHECKING:
@@ -27,21 +36,7 @@ SimAccountOption = Annotated[
 def _sim_broker(app: App, account: str | None) -> tuple[str, Any]:
     from adapters.sim.broker import SimBroker
 
-    simulated = [n for n, a in app.settings.accounts.items() if a.broker == "sim"]
-    if account is None:
-        if len(simulated) != 1:
-            fail(
-                "name the account with --account: "
-                f"simulated accounts are {', '.join(simulated) or 'none'}",
-                2,
-            )
-        account = simulated[0]
-    if account not in simulated:
-        fail(
-            f"account {account} does not use the simulated broker "
-            f"(simulated: {', '.join(simulated) or 'none'})",
-            2,
-        )
+    account = broker_account(app, account, broker="sim", noun="simulated")
     broker = app.broker(account)
     assert isinstance(broker, SimBroker)
     return account, broker
