@@ -89,7 +89,9 @@ def size_buy(
     qty *= increment
     if qty * unit > room:  # the division rounds to 28 digits: one step down always fits
         qty -= increment
-    notional = cents(qty * order.price)
+    # Rounded down: a shrunk buy never states more dollars than the plan it came from (a
+    # sub-cent buy rounded to the nearest cent could).
+    notional = cents_down(qty * order.price)
     if qty <= 0 or notional < terms.min_trade_notional:
         return None
     why = "cash after sells"
