@@ -15,8 +15,9 @@ Connection life:
 | error 1101 / 1102 (IB restored its side) | counted as a reconnect: the orders and fills are read again before anything is sent |
 | idle for `heartbeat_seconds` | `probe()` sends `reqCurrentTime` before an order goes out; a background task looks every second and probes the same way once the link is idle, since IB can go silent without closing the socket |
 
-Pacing: ib_async queues messages above `Client.MaxRequests` per second; trimtab sets 40,
-under IB's limit of 50 (error 100, then a disconnect).
+Pacing: ib_async queues messages above `Client.MaxRequests` per `Client.RequestsInterval`;
+trimtab sets 4 per 0.1 s (40 a second, spread out), under IB's limit of 50 (error 100, then a
+disconnect).
 """  # noqa: E501 (a table row per event reads better than wrapped cells)
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ __all__ = [
     "CONNECTIVITY_LOST",
     "CONNECTIVITY_RESTORED",
     "INFORMATION",
-    "MAX_MESSAGES_PER_SECOND",
+    "PACING_MESSAGES",
+    "PACING_SECONDS",
     "REJECTIONS",
     "IbError",
     "IbLink",
@@ -50,10 +52,12 @@ from adapters.ibkr.sdk import IB, StartupFetch
 from daemon.core.errors import BrokerError, TransientBrokerError
 
 T = TypeVar("T")
-MAX_MESSAGES_PER_SECOND = 40
-"""ib_async's throttle (its default is 45); IB disconnects a client that sends more than 50
-messages a second, and a burst queued behind a slow answer can reach IB bunched up, so trimtab
-keeps a margin."""
+PACING_MESSAGES, PACING_SECONDS = 4, 0.1
+"""ib_async's throttle: at most 4 messages in any 0.1 s, 40 a second. IB disconnects a client
+that sends more than 50 a second as IB counts them on arrival. ib_async's default, 45 per 1 s,
+sends a queue in bursts of 45 exactly one second apart, so a burst reaching IB a millisecond
+late shares IB's second with the next one (up to 90); in bursts of 4 a tenth apart, IB still
+counts at most 48 in a second when one burst arrives up to 0.2 s later than the next."""
 SYNC = (
     StartupFetch.POSITIONS
     | StartupFetch.ORDERS_OPEN
@@ -181,7 +185,8 @@ class IbLink:
 
     def _make(self) -> Any:
         ib = IB()
-        ib.client.MaxRequests = MAX_MESSAGES_PER_SECOND
+        ib.client.MaxRequests = PACING_MESSAGES
+        ib.client.RequestsInterval = PACING_SECONDS
         ib.RaiseRequestErrors = False
         ib.disconnectedEvent += self._on_disconnected
         ib.errorEvent += self._on_error

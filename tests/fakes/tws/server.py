@@ -221,7 +221,7 @@ class FakeTws:
         if msg_id == 71 and len(fields) > 2 and fields[2].isdigit():
             client_id = int(fields[2])  # startApi names the client id it is for
         entry = Received(
-            time.monotonic(),
+            session.arrived,
             session.number,
             client_id,
             msg_id,

@@ -65,6 +65,8 @@ class Session(asyncio.Protocol):
         self.auto_open = False
         self.paced = False  # the client asked TWS to pace its requests (+PACEAPI)
         self.arrivals: deque[float] = deque()  # request times within the last second
+        self.pending: deque[tuple[float, list[str]]] = deque()  # (arrival, fields) unanswered
+        self.arrived = 0.0  # when the request being answered reached the fake (monotonic s)
 
     # -- transport -------------------------------------------------------------------------
 
@@ -77,6 +79,11 @@ class Session(asyncio.Protocol):
         self.fake.session_closed(self)
 
     def data_received(self, data: bytes) -> None:
+        # Requests are timed when their bytes reach the fake, as TWS counts arrivals, and
+        # answered one per turn of the loop so the next bytes are read (and timed) between
+        # them: timing each after the handlers before it ran bunched a burst's tail into the
+        # next second on a loaded machine.
+        arrived = time.monotonic()
         self.buffer += data
         try:
             if not self.greeted:
@@ -86,8 +93,22 @@ class Session(asyncio.Protocol):
                     raise ProtocolError("the connection did not start with API\\0")
                 del self.buffer[: len(HANDSHAKE_PREFIX)]
                 self.greeted = True
-            for fields in split_frames(self.buffer):
-                self.receive(fields)
+            frames = split_frames(self.buffer)
+        except ProtocolError as exc:
+            self.fake.protocol_errors.append(f"session {self.number}: {exc}")
+            self.close()
+            return
+        if frames and not self.pending:
+            asyncio.get_running_loop().call_soon(self.answer_next)
+        self.pending.extend((arrived, fields) for fields in frames)
+
+    def answer_next(self) -> None:
+        arrived, fields = self.pending.popleft()
+        if self.pending:
+            asyncio.get_running_loop().call_soon(self.answer_next)
+        self.arrived = arrived
+        try:
+            self.receive(fields)
         except ProtocolError as exc:
             self.fake.protocol_errors.append(f"session {self.number}: {exc}")
             self.close()
@@ -166,7 +187,7 @@ class Session(asyncio.Protocol):
         limit = self.fake.pacing_limit
         if not limit or self.paced:
             return False
-        now = time.monotonic()
+        now = self.arrived
         self.arrivals.append(now)
         while now - self.arrivals[0] >= 1.0:
             self.arrivals.popleft()
