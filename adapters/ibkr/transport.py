@@ -186,7 +186,8 @@ class IbLink:
     def _make(self) -> Any:
         ib = IB()
         ib.client.MaxRequests = PACING_MESSAGES
-        ib.client.RequestsInterval = PACING_SECONDS
+        # ib_async declares an int (its default, 1) but only does arithmetic with it.
+        ib.client.RequestsInterval = PACING_SECONDS  # type: ignore[assignment]
         ib.RaiseRequestErrors = False
         ib.disconnectedEvent += self._on_disconnected
         ib.errorEvent += self._on_error
