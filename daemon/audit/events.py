@@ -14,6 +14,7 @@ __all__ = [
     "AlertChanged",
     "AuditEvent",
     "AuditKind",
+    "BacktestRefused",
     "CashMovement",
     "ConfigRejected",
     "ConfigReloaded",
@@ -111,6 +112,7 @@ class AuditKind(StrEnum):
     INCOME_HELD = "income_held"
     HOUSEHOLD_SPLIT = "household_split"
     JOB_REFUSED = "job_refused"
+    BACKTEST_REFUSED = "backtest_refused"
 
 
 _OMITTED = MappingProxyType({OMIT_NONE: True})
@@ -562,6 +564,17 @@ class JobRefused:
 
 
 @dataclass(frozen=True, slots=True)
+class BacktestRefused:
+    """`trimtab backtest` refused its input (a price or dividends file, a date range, an
+    option) or the decision step refused the data; nothing ran. `detail` names the thing and
+    the fix; `prices` is the price file given."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.BACKTEST_REFUSED
+    detail: str
+    prices: str
+
+
+@dataclass(frozen=True, slots=True)
 class RawEvent:
     """A stored record no event type reads: its kind is unknown or its payload does not fit."""
 
@@ -597,6 +610,7 @@ AuditEvent = (
     | IncomeRaised
     | IncomeHeld
     | JobRefused
+    | BacktestRefused
 )
 
 EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
@@ -628,6 +642,7 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         IncomeRaised,
         IncomeHeld,
         JobRefused,
+        BacktestRefused,
     )
 }
 

@@ -11,6 +11,7 @@ from typing import Any
 from daemon.audit.events import (
     AlertChanged,
     AuditEvent,
+    BacktestRefused,
     CashMovement,
     ConfigRejected,
     ConfigReloaded,
@@ -291,6 +292,7 @@ _SUMMARIES: Mapping[type[Any], Callable[[Any], str]] = {
     JobRefused: lambda e: (
         f"job {e.job_id} ({e.trading_day} {e.slot}) refused: {e.error_type}: {e.error}; {e.action}"
     ),
+    BacktestRefused: lambda e: f"backtest refused: {e.detail}",
 }
 
 

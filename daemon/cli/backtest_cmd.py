@@ -9,7 +9,7 @@ import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -17,6 +17,7 @@ from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app,
 
 if TYPE_CHECKING:
     from daemon.backtest.runner import Options, Run
+    from daemon.bootstrap import App
 
 
 def backtest(
@@ -122,34 +123,31 @@ def backtest(
 
     if prices is None:
         fail("--prices PRICES.csv is required: daily closes, date,SYM1,SYM2,...", 2)
-    try:
-        options = Options(
-            start=_day(start, "--start"),
-            end=_day(end, "--end"),
-            cash=_amount(cash, "--cash", positive=True),
-            contribute=parse_monthly(contribute, "--contribute") if contribute else Decimal(0),
-            withdraw=parse_monthly(withdraw, "--withdraw") if withdraw else Decimal(0),
-            dividends=read_dividends(dividends) if dividends is not None else (),
-            calendar=calendar,
-            benchmark=benchmark,
-            rates=TaxRates(
-                short_term=_rate(short_term_rate, "--short-term-rate"),
-                long_term=_rate(long_term_rate, "--long-term-rate"),
-                dividends=_rate(dividend_rate, "--dividend-rate"),
-            ),
-            risk_free=float(_rate(risk_free, "--risk-free")),
-            skip=not every_day,
-        )
-        sweep = combinations(parse_vary(vary)) if vary else None
-    except BacktestInputError as exc:
-        fail(str(exc), 2)
     with load_app(config, read_only=True) as app:
         account = _account(list(app.settings.accounts), account)
         try:
+            options = Options(
+                start=_day(start, "--start"),
+                end=_day(end, "--end"),
+                cash=_amount(cash, "--cash", positive=True),
+                contribute=parse_monthly(contribute, "--contribute") if contribute else Decimal(0),
+                withdraw=parse_monthly(withdraw, "--withdraw") if withdraw else Decimal(0),
+                dividends=read_dividends(dividends) if dividends is not None else (),
+                calendar=calendar,
+                benchmark=benchmark,
+                rates=TaxRates(
+                    short_term=_rate(short_term_rate, "--short-term-rate"),
+                    long_term=_rate(long_term_rate, "--long-term-rate"),
+                    dividends=_rate(dividend_rate, "--dividend-rate"),
+                ),
+                risk_free=float(_rate(risk_free, "--risk-free")),
+                skip=not every_day,
+            )
+            sweep = combinations(parse_vary(vary)) if vary else None
             table = read_prices(prices)
             runs = _run(app.settings, account, table, options, sweep, jobs, as_json)
         except (BacktestInputError, DataError) as exc:
-            fail(str(exc), 2)
+            _refuse(app, account, str(exc), prices)
         except (StrategyError, BacktestHalted) as exc:
             fail(str(exc), 1)
     if report is not None:
@@ -169,6 +167,27 @@ def backtest(
     _print(account, runs, sweep is not None, benchmark)
     if report is not None:
         console.print(styled("report written to ", (str(report), "bold")))
+
+
+def _refuse(app: App, account: str, detail: str, prices: Path) -> NoReturn:
+    """Record refused input in the audit log (invariant 5), then exit 2 with its message.
+
+    The backtest otherwise keeps everything in memory and opens no database: only a refusal
+    writes, to the state directory the configuration names (created if it is new)."""
+    from daemon.audit.events import BacktestRefused
+    from daemon.bootstrap import App
+    from daemon.store.audit_log import AuditLog
+
+    writer = App(settings=app.settings, config_path=app.config_path, clock=app.clock)
+    event = BacktestRefused(detail=detail, prices=str(prices))
+    try:
+        with writer.database.transaction() as session:
+            AuditLog(session).append(event, at=writer.clock(), account=account)
+    except Exception as exc:  # the refusal is still reported; the audit failure named too
+        fail(f"{detail}\n(not recorded in the audit log: {type(exc).__name__}: {exc})", 2)
+    finally:
+        writer.close()
+    fail(detail, 2)
 
 
 def _account(names: list[str], account: str | None) -> str:

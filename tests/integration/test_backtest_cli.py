@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from daemon.bootstrap import open_app
 from daemon.cli import app
+from daemon.store.audit_log import AuditLog
 from tests.unit.backtest_helpers import random_walk, weekdays
 
 DAYS = 120
@@ -155,6 +157,41 @@ def test_a_gap_in_the_price_file_exits_2_naming_row_and_symbol(home: Path) -> No
     assert result.exit_code == 2, result.output
     assert f"{prices}: row 11" in result.output.replace("\n", "")
     assert "(BND): no close (a gap)" in result.output.replace("\n", "")
+    # Recorded in the audit log of the configuration's state directory (invariant 5).
+    (refused,) = refusals(home)
+    assert refused["prices"] == str(prices)
+    assert f"{prices}: row 11" in refused["detail"]
+    assert "(BND): no close (a gap)" in refused["detail"]
+
+
+def test_every_refusal_is_audited_under_the_account(home: Path) -> None:
+    assert backtest(home, "--end", "nope").exit_code == 2
+    assert backtest(home, "--benchmark", "QQQ").exit_code == 2
+    assert backtest(home).exit_code == 0
+    details = [r["detail"] for r in refusals(home)]
+    assert len(details) == 2
+    assert "--end 'nope' is not a date" in details[0]
+    assert "has no column QQQ" in details[1]
+
+
+def test_a_refusal_that_cannot_be_audited_still_names_the_input(home: Path) -> None:
+    (home / "state").write_text("a file where the state directory should be")
+    result = backtest(home, "--end", "nope")
+    assert result.exit_code == 2, result.output
+    out = result.output.replace("\n", " ")
+    assert "--end 'nope' is not a date" in out
+    assert "not recorded in the audit log" in out
+
+
+def refusals(home: Path) -> list[dict[str, str]]:
+    app = open_app(home / "trimtab.toml")
+    try:
+        with app.database.transaction() as session:
+            records = AuditLog(session).records(kinds=["backtest_refused"])
+            assert all(r.account == "main" for r in records)
+            return [{k: str(v) for k, v in r.payload.items()} for r in records]
+    finally:
+        app.close()
 
 
 def test_a_tripped_limit_exits_1(home: Path) -> None:
