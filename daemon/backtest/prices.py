@@ -15,7 +15,7 @@ __all__ = ["PriceTable", "read_prices"]
 import csv
 import io
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -172,30 +172,43 @@ def _parse(path: Path, reader: Any) -> PriceTable:
     days: list[date] = []
     rows: list[int] = []
     lines: list[str] = []
-    floats: list[NDArray[np.float64]] = []
+    cells: list[str] = []  # every close of every row, "nan" for an empty cell
+    gaps: list[int] = []  # the empty cells' places in `cells`
+
+    def earlier() -> None:
+        """Raise the error of a bad close on a row already read, if any: it comes first."""
+        _check_numbers(path, cells, gaps, lines, rows, symbols)
+
     for line in reader:
         if not any(cell.strip() for cell in line):
             continue
         row = reader.line_num
         if len(line) != len(header):
+            earlier()
             raise BacktestInputError(
                 f"{path}: row {row} has {len(line)} cells but the header has {len(header)}; "
                 "give every symbol a cell"
             )
-        day = _date(path, row, line[0])
+        day = _date(path, row, line[0], earlier)
         if days and day <= days[-1]:
+            earlier()
             raise BacktestInputError(
                 f"{path}: row {row}, column 1 (date): {day} does not come after {days[-1]} "
                 f"(row {rows[-1]}); sort the rows by date, one row per trading day"
             )
-        cells = [cell.strip() for cell in line[1:]]
-        floats.append(_numbers(path, row, cells, symbols))
+        stripped = [cell.strip() for cell in line[1:]]
+        if "" in stripped:
+            gaps.extend(len(cells) + j for j, cell in enumerate(stripped) if not cell)
+            cells.extend([cell or "nan" for cell in stripped])
+        else:
+            cells.extend(stripped)
         days.append(day)
         rows.append(row)
-        lines.append(",".join(cells))
+        lines.append(",".join(stripped))
     if not days:
         raise BacktestInputError(f"price file {path} has a header but no rows of closes")
-    return PriceTable(path, tuple(days), symbols, tuple(lines), np.vstack(floats), tuple(rows))
+    floats = _check_numbers(path, cells, gaps, lines, rows, symbols)
+    return PriceTable(path, tuple(days), symbols, tuple(lines), floats, tuple(rows))
 
 
 class _PlainReader:
@@ -218,27 +231,39 @@ class _PlainReader:
         raise StopIteration
 
 
-def _numbers(path: Path, row: int, cells: list[str], symbols: Sequence[str]) -> NDArray[np.float64]:
-    """Parse a row's closes at once (numpy, in C); on any doubt, find the first bad cell the
-    slow way, so its error names the row and symbol."""
-    empty = [not cell for cell in cells]
+def _check_numbers(
+    path: Path,
+    cells: list[str],
+    gaps: list[int],
+    lines: list[str],
+    rows: list[int],
+    symbols: Sequence[str],
+) -> NDArray[np.float64]:
+    """Parse every close read so far at once (numpy, in C) into a rows x symbols matrix (NaN
+    for an empty cell); on any doubt, find the first bad cell the slow way, row by row, so its
+    error names the row and symbol."""
     try:
-        floats = np.array(["nan" if e else c for e, c in zip(empty, cells, strict=True)], float)
+        floats = np.array(cells, dtype=float).reshape(len(lines), len(symbols))
     except ValueError:
         floats = None
     if floats is not None:
-        bad = ~np.array(empty) & ~(np.isfinite(floats) & (floats > 0))
+        # An empty cell was read as "nan"; a written "nan" or "inf" is not a close.
+        bad = ~(np.isfinite(floats) & (floats > 0))
+        bad.reshape(-1)[gaps] = False
         if not bad.any():
             return floats
-    for j, cell in enumerate(cells):
-        _close(path, row, j + 2, symbols[j], cell)
+    for line, row in zip(lines, rows, strict=True):
+        for j, cell in enumerate(line.split(",")):
+            _close(path, row, j + 2, symbols[j], cell)
     raise AssertionError("a bad close was found by numpy but not by Decimal")  # pragma: no cover
 
 
-def _date(path: Path, row: int, cell: str) -> date:
+def _date(path: Path, row: int, cell: str, earlier: Callable[[], None]) -> date:
+    """Read a row's date; `earlier` raises the error of an earlier row first, if any."""
     try:
         return date.fromisoformat(cell.strip())
     except ValueError as exc:
+        earlier()
         raise BacktestInputError(
             f"{path}: row {row}, column 1 (date): {cell.strip()!r} is not a date like 2024-03-05"
         ) from exc
