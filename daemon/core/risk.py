@@ -147,9 +147,9 @@ def review_orders(
     approved: list[PlannedOrder] = []
     decisions: list[CheckDecision] = []
     review = _Review(config, state, state.cash - config.cash_buffer, dict(state.holdings))
+    rules = _rules_that_can_deny(config, state)
     for order in sorted(orders, key=lambda o: o.side != Side.SELL):
-        passed: list[str] = []
-        denial = _first_denial(order, review, passed)
+        denial = _first_denial(order, review, rules)
         if denial is None:
             approved.append(order)
             review.approved += 1
@@ -159,24 +159,47 @@ def review_orders(
                 review.unsold[order.symbol] -= order.qty
             else:
                 review.spendable -= order.notional
-            decisions.append(_decision(order, True, "all", "passed every check", passed))
+            decisions.append(_decision(order, True, "all", "passed every check", _NAMES))
         else:
-            decisions.append(_decision(order, False, denial[0], denial[1], passed))
+            index, reason = denial
+            decisions.append(_decision(order, False, _CHECKS[index], reason, _NAMES[:index]))
     return RiskReview(tuple(approved), tuple(decisions))
 
 
-_Rule = Callable[[PlannedOrder, _Review], str | None]
+_Rule = Callable[[PlannedOrder, "_Review"], str | None]
 
 
 def _first_denial(
-    order: PlannedOrder, review: _Review, passed: list[str]
-) -> tuple[Check, str] | None:
-    for check, name, rule in _NAMED_RULES:
+    order: PlannedOrder, review: _Review, rules: tuple[tuple[int, _Rule], ...]
+) -> tuple[int, str] | None:
+    """Return the place in `_RULES` of the first check that denies `order`, and why. Every
+    check before it passed (a check left out of `rules` passes every order of the review)."""
+    for index, rule in rules:
         reason = rule(order, review)
         if reason is not None:
-            return check, reason
-        passed.append(name)
+            return index, reason
     return None
+
+
+def _rules_that_can_deny(config: RiskConfig, state: RiskState) -> tuple[tuple[int, _Rule], ...]:
+    """The checks, with their places in `_RULES`, less those that pass every order of this
+    review whatever the order (no kill switch, an active account, the market open, no symbol
+    lists, ...): each one's own first test, made once per review instead of once per order."""
+    passes_all = {
+        Check.KILL_SWITCH: state.kill_switch_reason is None,
+        Check.TRADING_STATE: state.trading_state is TradingState.ACTIVE,
+        Check.MARKET_HOURS: state.market_open,
+        Check.SYMBOL_LIST: not config.restricted_symbols and not config.allowed_symbols,
+        Check.PRICE_MOVE: not state.previous_closes,
+        Check.PRICE_COLLAR: not state.limit_prices,
+        Check.OPEN_ORDER: not state.busy_symbols,
+        Check.MAX_ORDER_NOTIONAL: config.max_order_notional is None,
+    }
+    return tuple(
+        (index, rule)
+        for index, (check, rule) in enumerate(_RULES)
+        if not passes_all.get(check, False)
+    )
 
 
 def _would_short(order: PlannedOrder, review: _Review) -> str | None:
@@ -354,15 +377,15 @@ _RULES: tuple[tuple[Check, _Rule], ...] = (
 )
 
 
-_NAMED_RULES: tuple[tuple[Check, str, _Rule], ...] = tuple(
-    (check, str(check), rule) for check, rule in _RULES
-)
-"""`_RULES` with each check's name: formatting an enum member per order per check is a good
-part of a review's time on a plan of hundreds of orders."""
+_CHECKS: tuple[Check, ...] = tuple(check for check, _ in _RULES)
+_NAMES: tuple[str, ...] = tuple(str(check) for check in _CHECKS)
+"""Each check's name, formatted once: formatting an enum member per order per check was a good
+part of a review's time on a plan of hundreds of orders. An approved order passed them all; a
+denied one every check before the one that denied it."""
 
 
 def _decision(
-    order: PlannedOrder, allowed: bool, check: str, reason: str, passed: list[str]
+    order: PlannedOrder, allowed: bool, check: str, reason: str, passed: tuple[str, ...]
 ) -> CheckDecision:
     return CheckDecision(
         symbol=order.symbol,
@@ -372,5 +395,5 @@ def _decision(
         allowed=allowed,
         check=check,
         reason=reason,
-        passed=tuple(passed),
+        passed=passed,
     )

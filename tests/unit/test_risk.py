@@ -244,3 +244,91 @@ def test_approved_orders_never_overspend_or_short(
             sold[approved.symbol] = sold.get(approved.symbol, D(0)) + approved.qty
     for symbol, qty in sold.items():
         assert qty <= held.get(symbol, D(0))
+
+
+def every_check_on_every_order(
+    orders: tuple[PlannedOrder, ...], config: RiskConfig, state: RiskState
+) -> list[tuple[str, bool, str, str, tuple[str, ...]]]:
+    """The review as first written: every check run on every order, in order, until one
+    denies it (the reference for the review that leaves out checks that cannot deny)."""
+    from daemon.core import risk
+
+    review = risk._Review(config, state, state.cash - config.cash_buffer, dict(state.holdings))
+    out = []
+    for planned in sorted(orders, key=lambda o: o.side != Side.SELL):
+        passed: list[str] = []
+        denial = None
+        for check, rule in risk._RULES:
+            reason = rule(planned, review)
+            if reason is not None:
+                denial = (str(check), reason)
+                break
+            passed.append(str(check))
+        if denial is None:
+            review.approved += 1
+            review.traded += planned.notional
+            if planned.side is Side.SELL:
+                review.spendable += planned.notional
+                review.unsold[planned.symbol] -= planned.qty
+            else:
+                review.spendable -= planned.notional
+            denial = ("all", "passed every check")
+        out.append((planned.symbol, denial[0] == "all", *denial, tuple(passed)))
+    return out
+
+
+symbols = st.sampled_from(["A", "B", "C", "D"])
+
+
+@settings(max_examples=scaled(300), deadline=None)
+@given(
+    planned=st.lists(
+        st.tuples(
+            symbols,
+            st.sampled_from(list(Side)),
+            st.decimals(min_value=-1, max_value=50, places=2),
+            st.decimals(min_value=-1, max_value=300, places=2),
+        ),
+        max_size=6,
+    ),
+    kill=st.booleans(),
+    trading=st.sampled_from(list(TradingState)),
+    market_open=st.booleans(),
+    restricted=st.frozensets(symbols, max_size=2),
+    allowed=st.frozensets(symbols, max_size=3),
+    previous=st.dictionaries(symbols, st.decimals(min_value=0, max_value=300, places=2)),
+    limit_prices=st.dictionaries(symbols, st.decimals(min_value=1, max_value=300, places=2)),
+    busy=st.frozensets(symbols, max_size=2),
+    max_notional=st.none() | st.decimals(min_value=0, max_value=5000, places=2),
+    per_cycle=st.integers(min_value=0, max_value=4),
+)
+def test_the_review_decides_as_every_check_on_every_order_would(
+    planned: list[tuple[str, Side, Decimal, Decimal]],
+    kill: bool,
+    trading: TradingState,
+    market_open: bool,
+    restricted: frozenset[str],
+    allowed: frozenset[str],
+    previous: dict[str, Decimal],
+    limit_prices: dict[str, Decimal],
+    busy: frozenset[str],
+    max_notional: Decimal | None,
+    per_cycle: int,
+) -> None:
+    orders = tuple(PlannedOrder(s, side, q, p, q * p, "r") for s, side, q, p in planned)
+    config, state = limits(
+        holdings={"A": D(20), "B": D(5)},
+        kill_switch_reason="k" if kill else None,
+        trading_state=trading,
+        market_open=market_open,
+        restricted_symbols=restricted,
+        allowed_symbols=allowed,
+        previous_closes=previous,
+        limit_prices=limit_prices,
+        busy_symbols=busy,
+        max_order_notional=max_notional,
+        max_orders_per_cycle=per_cycle,
+    )
+    review = review_orders(orders, config, state)
+    got = [(d.symbol, d.allowed, str(d.check), d.reason, d.passed) for d in review.decisions]
+    assert got == every_check_on_every_order(orders, config, state)
