@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +113,15 @@ class DecimalRows:
     """Rows of exact closes, parsed from their text on demand; the last few are kept, as a
     day asks for its row (and the day before's) once per order."""
 
-    __slots__ = ("_columns", "_kept", "_lines")
+    __slots__ = ("_columns", "_kept", "_lines", "_pick")
 
     def __init__(self, lines: Sequence[str], columns: tuple[int, ...]) -> None:
         self._lines = lines
         self._columns = columns
         self._kept: dict[int, tuple[Decimal, ...]] = {}
+        # A row without empty cells is parsed by map and picked by itemgetter, both in C: a
+        # 20-year run reads half a million closes this way, for its exact NAV each day.
+        self._pick = itemgetter(*columns) if len(columns) > 1 else None
 
     def __len__(self) -> int:
         return len(self._lines)
@@ -127,8 +131,12 @@ class DecimalRows:
         if row is None:
             if len(self._kept) >= _KEPT:
                 self._kept.clear()
-            cells = self._lines[i].split(",")
-            row = tuple(Decimal(cells[j]) if cells[j] else _ZERO for j in self._columns)
+            line = self._lines[i]
+            if self._pick is not None and ",," not in f",{line},":
+                row = self._pick(tuple(map(Decimal, line.split(","))))
+            else:
+                cells = line.split(",")
+                row = tuple(Decimal(cells[j]) if cells[j] else _ZERO for j in self._columns)
             self._kept[i] = row
         return row
 
