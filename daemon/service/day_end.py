@@ -7,7 +7,14 @@ trouble (its broker down) is reported in its result and does not stop the others
 
 from __future__ import annotations
 
-__all__ = ["JOB_ID", "EndOfDayResult", "end_of_day", "schedule_end_of_day"]
+__all__ = [
+    "JOB_ID",
+    "KEEP_JOBS",
+    "EndOfDayResult",
+    "end_of_day",
+    "forget_old_jobs",
+    "schedule_end_of_day",
+]
 
 import threading
 from collections.abc import Callable, Iterable
@@ -28,6 +35,9 @@ from daemon.service.scheduler import CycleScheduler
 from daemon.store.valuations import EOD_REF, ValuationSource
 
 JOB_ID = "end_of_day"
+KEEP_JOBS = timedelta(days=90)
+"""How long cluster mode keeps a finished job (and a past day's slot) in the queue's tables:
+`trimtab cluster status` reads them; the audit log keeps what the cycles did for good."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +99,19 @@ def end_of_day(
     return results
 
 
+def forget_old_jobs(app: App) -> tuple[int, int]:
+    """Remove the queue's jobs finished more than `KEEP_JOBS` ago and the slots of days as
+    old (cluster mode; the leader, once a day): the tables would otherwise grow by every
+    account's every slot. Return (jobs, slots) removed."""
+    from daemon.store.cluster import prune_queue
+
+    before = app.clock() - KEEP_JOBS
+    with app.database.transaction() as session:
+        jobs, slots = prune_queue(session, queue=app.settings.cluster.queue, before=before)
+    get_logger().info("queue_pruned", jobs=jobs, slots=slots, before=before.isoformat())
+    return jobs, slots
+
+
 def schedule_end_of_day(
     scheduler: CycleScheduler,
     app: App,
@@ -99,7 +122,8 @@ def schedule_end_of_day(
 ) -> None:
     """Add (or replace) the daily job at `[performance] end_of_day` on trading days: the
     day-end valuations and alerts, then the day's report (`daemon.report`), written to the
-    state directory and sent as the day's summary.
+    state directory and sent as the day's summary; in cluster mode, then the queue's old jobs
+    are forgotten (`forget_old_jobs`).
 
     The job takes `lock` (the cycle lock), so it never runs beside a cycle or a
     configuration swap, and reads `app.settings` when it fires, so a reload applies.
@@ -115,6 +139,8 @@ def schedule_end_of_day(
                 from daemon.report import publish_daily_report
 
                 publish_daily_report(app, trading_day(app.clock(), app.settings.exchange), notify)
+                if app.settings.cluster.enabled:
+                    forget_old_jobs(app)
 
     scheduler.at_slots(
         JOB_ID,

@@ -26,6 +26,7 @@ __all__ = [
     "later_slot_enqueued",
     "lease",
     "libpq_conninfo",
+    "prune_queue",
     "queue_figures",
     "take_lease",
 ]
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -313,6 +314,35 @@ def queue_figures(
         failed_jobs=_jobs(session, queue, "failed", limit=20),
         lease=lease(session, SCHEDULER_LEASE),
     )
+
+
+def prune_queue(session: Session, *, queue: str, before: datetime) -> tuple[int, int]:
+    """Forget the queue's jobs that ended (succeeded, failed, cancelled or aborted) before
+    `before`, with their events, and the slots of trading days before it; return (jobs,
+    slots) removed.
+
+    A job's end is its latest event, as procrastinate's own `remove_old_jobs` reads it; a job
+    still waiting or running is kept however old. Only this installation's queue is touched
+    (others may share the database). A slot's row is what stops it being enqueued twice, so
+    only days long past lose theirs.
+    """
+    jobs = session.execute(
+        text(
+            "DELETE FROM procrastinate_jobs j"
+            " WHERE j.queue_name = :q"
+            " AND j.status IN ('succeeded', 'failed', 'cancelled', 'aborted')"
+            " AND (SELECT max(e.at) FROM procrastinate_events e WHERE e.job_id = j.id) < :before"
+            " AND NOT EXISTS ("
+            "  SELECT 1 FROM procrastinate_periodic_defers p WHERE p.job_id = j.id)"
+        ),
+        {"q": queue, "before": before},
+    )
+    slots = session.execute(
+        delete(ClusterSlotRow).where(
+            ClusterSlotRow.queue == queue, ClusterSlotRow.trading_day < before.date()
+        )
+    )
+    return int(jobs.rowcount), int(slots.rowcount)  # type: ignore[attr-defined]
 
 
 def _jobs(session: Session, queue: str, status: str, limit: int = 200) -> tuple[JobRow, ...]:

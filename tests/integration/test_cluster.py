@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -312,3 +312,84 @@ def test_a_job_overtaken_by_a_later_slot_does_not_run(app: App, bench: Bench) ->
     outcome = worker.job.run(job_id=1, account="a0002", day=today, slot="0930", epoch=epoch)
     assert outcome == "superseded"
     assert bench.scalar("SELECT count(*) FROM cycles") == 0
+
+
+def test_the_leader_forgets_jobs_and_slots_finished_long_ago(app: App, bench: Bench) -> None:
+    from sqlalchemy import text
+
+    from daemon.service.day_end import JOB_ID, KEEP_JOBS, forget_old_jobs, schedule_end_of_day
+    from daemon.service.scheduler import CycleScheduler
+
+    epoch = _lease(app, "leader")
+    now = datetime.now(UTC)
+    old_day = trading_day(now - KEEP_JOBS - timedelta(days=10), app.settings.exchange)
+
+    def enqueue(account: str, day: date, slot: str) -> int:
+        with app.database.transaction() as session:
+            job = enqueue_slot(
+                session,
+                epoch=epoch,
+                queue=app.settings.cluster.queue,
+                account=account,
+                day=day,
+                slot=slot,
+                lock=app.settings.lock_key(account),
+                now=now,
+            )
+        assert job is not None
+        return job
+
+    def end(job: int, status: str, days_ago: float) -> None:
+        with bench.admin.begin() as c:
+            # The status change writes an event (procrastinate's trigger); then age them all.
+            c.execute(
+                text(
+                    "UPDATE procrastinate_jobs SET status = CAST(:s AS procrastinate_job_status)"
+                    " WHERE id = :j"
+                ),
+                {"s": status, "j": job},
+            )
+            c.execute(
+                text(
+                    "UPDATE procrastinate_events SET at = now() - make_interval(days => :d)"
+                    " WHERE job_id = :j"
+                ),
+                {"d": days_ago, "j": job},
+            )
+
+    old_done = enqueue("a0000", old_day, "0930")
+    old_failed = enqueue("a0001", old_day, "0930")
+    old_waiting = enqueue("a0002", old_day, "0930")
+    recent_done = enqueue("a0000", trading_day(now, app.settings.exchange), "0930")
+    end(old_done, "succeeded", 100)
+    end(old_failed, "failed", 100)
+    with bench.admin.begin() as c:
+        c.execute(
+            text(
+                "UPDATE procrastinate_events SET at = now() - interval '100 days' WHERE job_id = :j"
+            ),
+            {"j": old_waiting},
+        )
+    end(recent_done, "succeeded", 1)
+    # Another installation's queue in the same database, finished as long ago.
+    with bench.admin.begin() as c:
+        other = c.execute(
+            text(
+                "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW('elsewhere', 't', 0, NULL,"
+                " NULL, '{}'::jsonb, NULL)::procrastinate_job_to_defer_v1]))"
+            )
+        ).scalar_one()
+    end(other, "succeeded", 100)
+
+    # The leader's day-end job forgets them, after the day's valuations and report.
+    scheduler = CycleScheduler(exchange=app.settings.exchange, on_event=lambda *_: None)
+    schedule_end_of_day(scheduler, app, lock=threading.Lock(), notify=lambda _: None)
+    {job.id: job for job in scheduler.jobs()}[JOB_ID].func()
+    with bench.admin.begin() as c:
+        kept = set(c.execute(text("SELECT id FROM procrastinate_jobs")).scalars())
+        events = set(c.execute(text("SELECT DISTINCT job_id FROM procrastinate_events")).scalars())
+        slots = list(c.execute(text("SELECT account, trading_day FROM cluster_slots")))
+    assert kept == {old_waiting, recent_done, other}
+    assert events == kept
+    assert [(a, d) for a, d in slots] == [("a0000", trading_day(now, app.settings.exchange))]
+    assert forget_old_jobs(app) == (0, 0)
