@@ -6,15 +6,15 @@ the household split (`daemon.cycle.household`), as fixed `household.targets` do.
 
 from __future__ import annotations
 
-__all__ = ["HouseholdTargets", "household_targets", "strategy_targets"]
+__all__ = ["HouseholdTargets", "history_member", "household_targets", "strategy_targets"]
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
 
-from adapters.base import Broker
+from adapters.base import Broker, PriceHistory
 from daemon.config.household import household_members, household_strategy
 from daemon.config.settings import Settings
 from daemon.core.calendar import trading_day
@@ -79,10 +79,9 @@ def household_targets(
     """Return the household's weights: the fixed `household.targets`, or its strategy's.
 
     The strategy's context is an account's, over the whole household: the members' cash and
-    holdings added up, their quotes, and the history and yields of the household's first
-    member (its `history_file`, else its broker, from `broker_for`), whichever member's
-    cycle asks: so every member's cycle splits the same weights. Its reasons come along
-    when it gives them (`Explains`).
+    holdings added up, their quotes, and the history and yields of one member
+    (`history_member`), whichever member's cycle asks: so every member's cycle splits the
+    same weights. Its reasons come along when it gives them (`Explains`).
     """
     household = settings.household
     assert household is not None
@@ -90,16 +89,16 @@ def household_targets(
     if strategy is None:
         assert household.targets is not None
         return HouseholdTargets(household.targets)
-    members = household_members(settings)
+    source = history_member(settings, household_members(settings), broker_for)
     context = _context(
         settings,
-        members[0],
+        source,
         strategy=strategy,
-        broker=broker_for(members[0]),
+        broker=broker_for(source),
         name="household",
         # The household has no one tax treatment; taxable is the conservative reading.
         account_type=AccountType.TAXABLE,
-        snapshots=[snapshots[name] for name in members],
+        snapshots=[snapshots[name] for name in household_members(settings)],
         database=database,
         now=now,
         log=log,
@@ -109,6 +108,20 @@ def household_targets(
         allocation = strategy.allocate(context)
         return HouseholdTargets(allocation.weights, name, allocation.reasons)
     return HouseholdTargets(strategy.targets(context), name)
+
+
+def history_member(
+    settings: Settings, members: Sequence[str], broker_for: Callable[[str], Broker]
+) -> str:
+    """The member whose daily closes and yields a household strategy reads: the first, in
+    the household's order, with a `history_file` or a broker that gives daily closes (a
+    manual account listed first has neither); else the first, whose error names the fix."""
+    for name in members:
+        if settings.account(name).history_file is not None:
+            return name
+        if isinstance(broker_for(name), PriceHistory):
+            return name
+    return members[0]
 
 
 def _context(

@@ -242,3 +242,26 @@ def test_income_and_the_daily_report_with_the_household_and_the_manual_roth(
         seen_page = visit(chromium, page, tmp_path / "report.png", probe=PROBE)
         assert seen_page.errors == []
         assert seen_page.result == {"household": 1, "income": 1}
+
+
+@pytest.mark.slow  # one `trimtab plan` over three accounts: about 4 s
+def test_a_household_strategy_reads_the_first_member_that_has_history(
+    tmp_path: Path, fresh_logging: None
+) -> None:
+    # The manual Roth listed first gives no daily closes: the strategy reads the brokerage's
+    # (the next member whose broker gives them), not an error asking the Roth for a file.
+    config = _config(tmp_path)
+    text = config.read_text()
+    fixed = text[text.index("targets = {", text.index("[household]")) :].split("\n", 1)[0]
+    config.write_text(
+        text.replace(
+            fixed,
+            'accounts = ["roth", "brokerage", "ira"]\nstrategy = "inverse_vol"\n'
+            'strategy_params = { universe = ["VTI", "VXUS", "BND"], lookback_days = 20 }',
+        )
+    )
+    code, raw = _run("plan", "--json", "-c", str(config))
+    assert code == 0, raw
+    household = json.loads(raw)["household"]
+    assert household["targets_from"] == "inverse_vol"
+    assert set(household["reasons"]) == set(TARGETS) - {"CASH"}
