@@ -209,6 +209,8 @@ class AccountCheck:
     trading_blocked: bool
     account_blocked: bool
     trade_suspended_by_user: bool
+    has_paper: bool = True
+    """False for a broker with no paper environment to validate on first (manual)."""
 
     @property
     def problems(self) -> tuple[str, ...]:

@@ -14,11 +14,20 @@ import csv
 import io
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from adapters.base import AbsenceRule, BrokerEnvironment, notional_problem
+from adapters.base import (
+    AbsenceRule,
+    AccountCheck,
+    AssetCheck,
+    BrokerEnvironment,
+    CalendarUnavailable,
+    CheckNote,
+    SessionDay,
+    notional_problem,
+)
 from adapters.manual.config import ManualSettings
 from adapters.manual.parsing import TICKER, Export, ExportError, parse_export, parse_money
 from adapters.manual.tickets import Ticket, TicketStore
@@ -344,6 +353,76 @@ class ManualBroker:
 
     def orders_submitted(self, start: datetime, end: datetime) -> Sequence[BrokerOrder]:
         return [t.order() for t in self.tickets.all() if start <= t.issued_at <= end]
+
+    # -- BrokerChecks, MoreChecks (`trimtab check`) -------------------------------------------
+
+    def check_account(self) -> AccountCheck:
+        """The newest export, read and checked as a cycle reads it (`ExportError` names the
+        file and the fix): the account "answers" when its export does."""
+        read = self.read_export()
+        when = read.as_of.strftime("%Y-%m-%d %H:%M UTC")
+        number = self.settings.account_number or "the account"
+        return AccountCheck(
+            account=self.account,
+            broker_account=f"{number} by export {read.path.name} of {when}",
+            environment=self.settings.environment,
+            status="export read",
+            active=True,
+            trading_blocked=False,
+            account_blocked=False,
+            trade_suspended_by_user=False,
+            has_paper=False,
+        )
+
+    def check_assets(self, symbols: Collection[str]) -> Mapping[str, AssetCheck]:
+        """Any ticker is one the person can trade by hand; whether trimtab can price it is
+        `more_checks`' finding."""
+        return {
+            s: AssetCheck(s, True, True, self.settings.fractional, "traded by hand")
+            for s in symbols
+        }
+
+    def calendar(self, start: date, end: date) -> Sequence[SessionDay]:
+        raise CalendarUnavailable(
+            "a broker without an API has no calendar; trimtab follows the exchange's"
+        )
+
+    def more_checks(self, symbols: Collection[str]) -> Sequence[CheckNote]:
+        """Whether every target symbol has a price (the export's, else `prices_file`'s: a plan
+        sizes its tickets by it), and the tickets still open."""
+        now = self.account_now()
+        unpriced = sorted(set(symbols) - set(now.quotes))
+        file = self.settings.prices_file
+        notes = []
+        if unpriced:
+            where = f"to {file}" if file else "to a prices_file (broker_settings.prices_file)"
+            notes.append(
+                CheckNote(
+                    "prices",
+                    "fail",
+                    f"neither the export nor the prices_file prices {', '.join(unpriced)}: a "
+                    "plan cannot size a ticket for it",
+                    f"add a row symbol,price for {unpriced[0]} {where}, or hold it so the "
+                    "export lists it",
+                )
+            )
+        else:
+            notes.append(CheckNote("prices", "ok", f"every target symbol priced ({len(symbols)})"))
+        open_tickets = [t for t in self.tickets.all() if t.status.is_open]
+        if open_tickets:
+            notes.append(
+                CheckNote(
+                    "tickets",
+                    "warn",
+                    f"{len(open_tickets)} ticket(s) open: their symbols are not traded again "
+                    "until each is confirmed",
+                    "enter them at the broker, then `trimtab manual confirm` each "
+                    "(`trimtab manual tickets` lists them)",
+                )
+            )
+        else:
+            notes.append(CheckNote("tickets", "ok", "no ticket open"))
+        return notes
 
 
 def _hold(ticket: Ticket, quotes: Mapping[str, Quote]) -> Decimal:

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.base import AccountCheck, AssetCheck, CredentialsRejected, SessionDay
 from daemon.core.domain import Mode, TradingState
-from daemon.core.errors import BrokerError, TransientBrokerError, TrimtabError
+from daemon.core.errors import BrokerError, DataError, TransientBrokerError, TrimtabError
 
 MAX_LISTED_DAYS = 5  # more differing days than this are counted, not listed
 
@@ -85,6 +85,16 @@ def broker_error_row(account: str, broker: str, error: TrimtabError) -> CheckRow
             Status.FAIL,
             f"{broker} refused the check: {error}",
             f"look at accounts.{account}.broker_settings and the broker's dashboard",
+        )
+    if isinstance(error, DataError):
+        # What the broker's files or answers hold is wrong (a manual account's export): the
+        # message names the file and the fix.
+        return CheckRow(
+            account,
+            "broker",
+            Status.FAIL,
+            f"{broker} data could not be read: {error}",
+            "see the detail: it names the file and what to do",
         )
     return CheckRow(
         account,
@@ -199,7 +209,10 @@ def environment_rows(answer: AccountCheck, mode: Mode) -> list[CheckRow]:
                 "environment",
                 Status.WARN,
                 "live account in dry-run mode: nothing is sent until mode changes",
-                'validate on a paper account first (environment = "paper", mode = "paper")',
+                'validate on a paper account first (environment = "paper", mode = "paper")'
+                if answer.has_paper
+                else "read the dry-run plans; when they look right, go live on purpose "
+                '(mode = "live" and live_confirmation)',
             )
         ]
     sends = "nothing is sent" if mode is Mode.DRY_RUN else "orders go to this account"

@@ -275,3 +275,52 @@ def test_paper_mode_refuses_a_manual_account(tmp_path: Path, database_url: str) 
 
     assert code == 2, out
     assert 'broker_settings.environment = "live"' in " ".join(out.split())
+
+
+def check_rows(path: Path) -> tuple[int, dict[str, tuple[str, str, str]]]:
+    result = CliRunner().invoke(trimtab, ["check", "--json", "-c", str(path)])
+    rows = json.loads(result.stdout)["rows"]
+    return result.exit_code, {r["check"]: (r["status"], r["detail"], r["fix"]) for r in rows}
+
+
+def test_check_reads_the_export_and_names_what_a_plan_would_lack(
+    tmp_path: Path, database_url: str
+) -> None:
+    path = config(tmp_path, database_url)
+    code, rows = check_rows(path)
+    assert code == 1
+    assert rows["broker"][0] == "fail"
+    assert "manual data could not be read" in rows["broker"][1]
+    assert "no positions export matching" in rows["broker"][1]
+
+    export(tmp_path / "exports", "Portfolio_Positions.csv", "1000.00", {"VTI": ("10", "250.00")})
+    code, rows = check_rows(path)
+    assert code == 0, rows
+    status, detail, _ = rows["broker"]
+    assert status == "ok"
+    assert "X1 by export Portfolio_Positions.csv of" in detail
+    assert rows["account"][0] == "ok"
+    assert rows["environment"][0] == "ok"  # mode live: tickets are written
+    assert rows["symbol VTI"][0] == rows["symbol BND"][0] == "ok"
+    assert rows["prices"] == ("ok", "every target symbol priced (2)", "")
+    assert rows["tickets"] == ("ok", "no ticket open", "")
+    assert rows["calendar"][0] == "ok"
+    assert "has no calendar" in rows["calendar"][1]
+
+    (tmp_path / "prices.csv").write_text("symbol,price\n")
+    code, rows = check_rows(path)
+    assert code == 1
+    status, detail, fix = rows["prices"]
+    assert status == "fail"
+    assert "prices BND: a plan cannot size a ticket" in detail
+    assert f"add a row symbol,price for BND to {tmp_path / 'prices.csv'}" in fix
+
+    # In dry-run, the fix is the way to go live, not a paper account it does not have.
+    path.write_text(path.read_text().replace('mode = "live"', 'mode = "dry-run"'))
+    (tmp_path / "prices.csv").write_text("symbol,price\nBND,70.00\n")
+    code, rows = check_rows(path)
+    assert code == 0, rows
+    status, _, fix = rows["environment"]
+    assert status == "warn"
+    assert "paper" not in fix
+    assert 'go live on purpose (mode = "live" and live_confirmation)' in fix
