@@ -262,8 +262,10 @@ def _follow(
 ) -> None:
     """Print `first`, then every matching record after record `last`, until Ctrl-C or
     SIGTERM. Appends are serialised by the chain, so sequence numbers arrive in order."""
-    _emit(first, tz, as_json, sys.stdout)
+    # Stopping is handled before the first line is printed: whoever reads the output (a
+    # person, a script) may stop the follower as soon as it sees a record.
     with _until_stopped() as stop:
+        _emit(first, tz, as_json, sys.stdout)
         while not stop.wait(interval):
             fresh = wanted.records(app, after_seq=last)
             _emit(fresh, tz, as_json, sys.stdout)
