@@ -45,6 +45,7 @@ __all__ = [
     "AccountCheck",
     "AssetCheck",
     "BatchPriceHistory",
+    "BindsSession",
     "Broker",
     "BrokerChecks",
     "BrokerEnvironment",
@@ -165,6 +166,18 @@ class BrokerPlugin(Protocol):
     settings_model: type[BaseModel]
 
     def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker: ...
+
+
+@runtime_checkable
+class BindsSession(Protocol):
+    """Optional for a `BrokerPlugin`: accounts whose validated `broker_settings` give the same
+    `session_key` are behind one broker login (IB: one TWS or IB Gateway at host:port), so
+    cluster mode never runs their cycles at the same time (`daemon.config.cycle_locks`)."""
+
+    name: str
+    settings_model: type[BaseModel]
+
+    def session_key(self, settings: BaseModel) -> str: ...
 
 
 @runtime_checkable

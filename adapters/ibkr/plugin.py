@@ -29,6 +29,13 @@ class IbkrPlugin:
 
         return IbkrBroker(settings, env)
 
+    def session_key(self, settings: BaseModel) -> str:
+        """One TWS or IB Gateway, at host:port, is one IB login (`BindsSession`): accounts
+        behind it never run their cycles at the same time in cluster mode."""
+        if not isinstance(settings, IbkrSettings):
+            raise TypeError(f"the ibkr broker needs IbkrSettings, got {type(settings).__name__}")
+        return f"{settings.host}:{settings.port}"
+
 
 # Annotated so mypy checks the plugin against the protocol the loader expects.
 PLUGIN: BrokerPlugin = IbkrPlugin()

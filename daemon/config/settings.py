@@ -28,7 +28,9 @@ __all__ = [
 
 import os
 import re
+from collections.abc import Mapping
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -275,8 +277,8 @@ class AccountSettings(_Closed):
     lock_group: str | None = Field(
         None,
         description="Cluster mode: accounts with the same lock group never run cycles at the "
-        "same time (one household's accounts, or accounts behind one broker login such as one "
-        "IB Gateway); default: the account alone.",
+        "same time; a household's accounts, and IB accounts behind one Gateway (host:port), "
+        "are tied without it (docs/scaling.md); default: the account alone.",
     )
     schedule: str = Field(
         DEFAULT_SCHEDULE,
@@ -592,25 +594,18 @@ class Settings(BaseSettings):
         return self
 
     def lock_key(self, account: str) -> str:
-        """Return the cluster lock an account's cycles hold: the household's, else its group,
-        else itself.
-
-        The accounts of a [household] are split from one another's holdings, and an [income]
-        plan fixes a month across the accounts it raises from (the household's members, else
-        every account), so their cycles must never overlap: they share one lock whatever
-        their lock_group says.
-        """
+        """Return the cluster lock an account's cycles hold: shared by every account tied to
+        it by the household (or an income plan), a `lock_group` or one broker login such as
+        one IB Gateway (`daemon.config.cycle_locks`, which says how the name is chosen)."""
         self.account(account)
-        if self.household is not None:
-            together = self.household.accounts or tuple(self.accounts)
-        elif self.income is not None:
-            together = tuple(self.accounts)
-        else:
-            together = ()
-        if account in together:
-            return "household"
-        group = self.account(account).lock_group
-        return f"group:{group}" if group else f"account:{account}"
+        return self.cycle_locks[account]
+
+    @cached_property
+    def cycle_locks(self) -> Mapping[str, str]:
+        """Every account's cluster lock, worked out once per configuration."""
+        from daemon.config.cycle_locks import cycle_locks
+
+        return cycle_locks(self)
 
     def account(self, name: str) -> AccountSettings:
         try:
