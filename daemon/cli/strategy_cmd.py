@@ -142,6 +142,10 @@ def weights(
         Path | None,
         typer.Option("--holdings", help="Current holdings (plan's file), for hysteresis."),
     ] = None,
+    household: Annotated[
+        bool,
+        typer.Option("--household", help="The [household]'s strategy instead of an account's."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Print the target weights the account's strategy gives on a day, with the reasons."""
@@ -149,19 +153,21 @@ def weights(
 
     from daemon.cli.holdings_file import read_holdings
     from daemon.core.calendar import trading_day
+    from daemon.core.domain import AccountType
     from strategies.base import Allocation, Explains, StrategyContext
     from strategies.history import read_prices_csv
 
     with load_app(config) as app, handle_errors():
-        names = list(app.settings.accounts)
-        if account is None:
-            if len(names) != 1:
-                fail(f"name the account with --account (one of: {', '.join(names)})", 2)
-            account = names[0]
-        if account not in names:
-            fail(f"no account {account!r}; accounts: {', '.join(names)}", 2)
-        settings = app.settings.account(account)
-        strategy = app.strategy(account)
+        if household:
+            if account is not None:
+                fail("--household and --account name two strategies: give one", 2)
+            name, strategy_name, strategy, source = _household(app)
+            account_type = AccountType.TAXABLE  # as the cycle reads the household
+        else:
+            name = source = _account(app, account)
+            strategy_name = app.settings.account(name).strategy
+            strategy = app.strategy(name)
+            account_type = app.settings.account(name).type
         expected: date | None = None
         if prices is not None:
             history = read_prices_csv(prices)
@@ -170,12 +176,12 @@ def weights(
             on = _parse_day(day) if day else history.days[-1]
         else:
             on = _parse_day(day) if day else trading_day(app.clock(), app.settings.exchange)
-            history, expected = _broker_history(app, account, strategy, on)
+            history, expected = _broker_history(app, source, strategy, on)
         held = read_holdings(holdings) if holdings else None
         context = StrategyContext(
             trading_day=on,
-            account=account,
-            account_type=settings.type,
+            account=name,
+            account_type=account_type,
             cash=held.cash if held else Decimal(0),
             holdings=held.holdings if held else {},
             prices=held.prices if held else {},
@@ -186,12 +192,48 @@ def weights(
             allocation = strategy.allocate(context)
         else:
             targets = strategy.targets(context)
-            reasons = dict.fromkeys(targets, f"{settings.strategy}: configured weight")
+            reasons = dict.fromkeys(targets, f"{strategy_name}: configured weight")
             allocation = Allocation(targets, reasons)
     if as_json:
         _print_json(on, allocation)
     else:
-        _print_table(account, settings.strategy, on, allocation)
+        _print_table(name, strategy_name, on, allocation)
+
+
+def _account(app: App, account: str | None) -> str:
+    names = list(app.settings.accounts)
+    if account is None:
+        if len(names) != 1:
+            fail(f"name the account with --account (one of: {', '.join(names)})", 2)
+        return names[0]
+    if account not in names:
+        fail(f"no account {account!r}; accounts: {', '.join(names)}", 2)
+    return account
+
+
+def _household(app: App) -> tuple[str, str, Strategy, str]:
+    """The household's name, strategy name, strategy, and the member whose history it reads
+    (as the cycle picks it: `daemon.cycle.targets.history_member`)."""
+    from daemon.config.household import household_members, household_strategy
+    from daemon.cycle.targets import history_member
+
+    settings = app.settings.household
+    if settings is None:
+        fail("the configuration has no [household] table; name an account with --account", 2)
+    strategy = household_strategy(settings)
+    if strategy is None:
+        fail(
+            "the [household] has fixed targets, not a strategy (trimtab plan shows its split); "
+            "set household.strategy to see a strategy's weights here",
+            2,
+        )
+    members = household_members(app.settings)
+    return (
+        "household",
+        settings.strategy or "",
+        strategy,
+        history_member(app.settings, members, app.broker),
+    )
 
 
 def _broker_history(

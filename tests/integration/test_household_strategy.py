@@ -165,3 +165,46 @@ def test_the_plan_and_the_audit_say_the_targets_came_from_the_strategy(
         assert allocation.notes[0] == "targets from strategy inverse_vol"
     finally:
         opened.close()
+
+
+def test_strategy_weights_shows_the_households_strategy(
+    tmp_path: Path, fresh_logging: None
+) -> None:
+    config = household_config(tmp_path)
+    runner = CliRunner()
+
+    def weights(*args: str) -> dict[str, str]:
+        result = runner.invoke(app, ["strategy", "weights", "--json", "-c", str(config), *args])
+        assert result.exit_code == 0, result.output
+        shown: dict[str, str] = json.loads(result.stdout)["weights"]
+        return shown
+
+    # The same strategy on the same closes as the probe account: the same weights.
+    household = weights("--household")
+    assert set(household) == set(UNIVERSE)
+    assert household == weights("-a", "probe")
+    table = runner.invoke(app, ["strategy", "weights", "--household", "-c", str(config)])
+    assert table.exit_code == 0, table.output
+    assert "household: strategy inverse_vol on" in table.stdout
+
+    both = runner.invoke(
+        app, ["strategy", "weights", "--household", "-a", "probe", "-c", str(config)]
+    )
+    assert both.exit_code == 2
+    assert "give one" in both.output
+    alone = tmp_path / "alone.toml"
+    alone.write_text(config.read_text().split("[household]")[0])
+    none = runner.invoke(app, ["strategy", "weights", "--household", "-c", str(alone)])
+    assert none.exit_code == 2
+    fixed = tmp_path / "fixed.toml"
+    fixed.write_text(
+        config.read_text().replace(
+            'strategy = "inverse_vol"\nstrategy_params = { universe = ["VTI", "VXUS", "BND"], '
+            "lookback_days = 20 }",
+            'targets = { VTI = "0.5", VXUS = "0.2", BND = "0.3" }',
+        )
+    )
+    targets = runner.invoke(app, ["strategy", "weights", "--household", "-c", str(fixed)])
+    assert targets.exit_code == 2
+    assert "fixed targets, not a strategy" in targets.output.replace("\n", " ")
+    assert "no [household] table" in none.output
