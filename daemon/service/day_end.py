@@ -9,9 +9,11 @@ from __future__ import annotations
 
 __all__ = [
     "JOB_ID",
+    "KEEP_CLOSES_MARGIN",
     "KEEP_JOBS",
     "EndOfDayResult",
     "end_of_day",
+    "forget_old_closes",
     "forget_old_jobs",
     "schedule_end_of_day",
 ]
@@ -35,6 +37,9 @@ from daemon.service.scheduler import CycleScheduler
 from daemon.store.valuations import EOD_REF, ValuationSource
 
 JOB_ID = "end_of_day"
+KEEP_CLOSES_MARGIN = timedelta(days=31)
+"""Closes kept beyond the longest window a configured strategy reads: a month's room for a
+window that grows a little (a changed lookback) without fetching again."""
 KEEP_JOBS = timedelta(days=90)
 """How long cluster mode keeps a finished job (and a past day's slot) in the queue's tables:
 `trimtab cluster status` reads them; the audit log keeps what the cycles did for good."""
@@ -99,6 +104,31 @@ def end_of_day(
     return results
 
 
+def forget_old_closes(app: App) -> int:
+    """Forget the cached daily closes older than any configured strategy looks back (the
+    longest window, accounts' and the household's, plus `KEEP_CLOSES_MARGIN`): the cache
+    holds a copy per source (`alpaca:<account>`, ...), which would otherwise grow by every
+    symbol's every day. A longer window later fetches what it lacks. Return the closes
+    forgotten."""
+    from daemon.config.household import household_strategy
+    from daemon.store.price_history import PriceHistoryStore
+    from strategies.base import ReadsHistory
+
+    settings = app.settings
+    strategies = [app.strategy(name) for name in settings.accounts]
+    if settings.household is not None:
+        strategies += [s for s in [household_strategy(settings.household)] if s is not None]
+    days = max(
+        (s.history_needs().calendar_days() for s in strategies if isinstance(s, ReadsHistory)),
+        default=0,
+    )
+    before = trading_day(app.clock(), settings.exchange) - timedelta(days=days) - KEEP_CLOSES_MARGIN
+    with app.database.transaction() as session:
+        forgotten = PriceHistoryStore(session).forget_before(before)
+    get_logger().info("price_cache_pruned", closes=forgotten, before=before.isoformat())
+    return forgotten
+
+
 def forget_old_jobs(app: App) -> tuple[int, int]:
     """Remove the queue's jobs finished more than `KEEP_JOBS` ago and the slots of days as
     old (cluster mode; the leader, once a day): the tables would otherwise grow by every
@@ -122,8 +152,9 @@ def schedule_end_of_day(
 ) -> None:
     """Add (or replace) the daily job at `[performance] end_of_day` on trading days: the
     day-end valuations and alerts, then the day's report (`daemon.report`), written to the
-    state directory and sent as the day's summary; in cluster mode, then the queue's old jobs
-    are forgotten (`forget_old_jobs`).
+    state directory and sent as the day's summary; then the price cache's closes older than
+    any strategy reads are forgotten (`forget_old_closes`) and, in cluster mode, the queue's
+    old jobs (`forget_old_jobs`).
 
     The job takes `lock` (the cycle lock), so it never runs beside a cycle or a
     configuration swap, and reads `app.settings` when it fires, so a reload applies.
@@ -139,6 +170,7 @@ def schedule_end_of_day(
                 from daemon.report import publish_daily_report
 
                 publish_daily_report(app, trading_day(app.clock(), app.settings.exchange), notify)
+                forget_old_closes(app)
                 if app.settings.cluster.enabled:
                     forget_old_jobs(app)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, String, delete, func, select
+from sqlalchemy import Date, String, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from daemon.store.base import Base
@@ -149,6 +149,19 @@ class PriceHistoryStore:
         for symbol, day, close in rows:
             found[symbol].append((day, close))
         return found
+
+    def forget_before(self, day: date) -> int:
+        """Forget every cached close dated before `day`, of every source; return how many.
+
+        What each coverage claims stays true: one that began earlier now begins at `day` (the
+        cache still holds every close from there), one that ended before it is forgotten
+        (its symbol is fetched anew when asked for)."""
+        removed = self._session.execute(delete(PriceCloseRow).where(PriceCloseRow.day < day))
+        self._session.execute(delete(PriceFetchRow).where(PriceFetchRow.through < day))
+        self._session.execute(
+            update(PriceFetchRow).where(PriceFetchRow.first_day < day).values(first_day=day)
+        )
+        return int(removed.rowcount)  # type: ignore[attr-defined]
 
     def store(
         self,

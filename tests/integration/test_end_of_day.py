@@ -58,3 +58,49 @@ def test_the_job_is_scheduled_and_records_each_account(tmp_path: Path, database_
         assert summary.attachment == page
     finally:
         app.close()
+
+
+def test_the_day_end_forgets_closes_older_than_any_strategy_reads(
+    tmp_path: Path, database_url: str
+) -> None:
+    from datetime import timedelta
+
+    from daemon.service.day_end import KEEP_CLOSES_MARGIN, forget_old_closes
+    from daemon.store.price_history import PriceHistoryStore
+    from strategies.base import ReadsHistory
+
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        f'database_url = "{database_url}"\n'
+        '[accounts.main]\nbroker = "sim"\nstrategy = "static"\n'
+        '[accounts.main.strategy_params]\ntargets = { VTI = "1" }\n'
+        '[accounts.looks]\nbroker = "sim"\nstrategy = "inverse_vol"\n'
+        '[accounts.looks.strategy_params]\nuniverse = ["VTI", "BND"]\nlookback_days = 60\n'
+    )
+    app = open_app(config, clock=lambda: NOW)
+    try:
+        strategy = app.strategy("looks")
+        assert isinstance(strategy, ReadsHistory)
+        window = timedelta(days=strategy.history_needs().calendar_days())
+        first_kept = NOW.date() - window - KEEP_CLOSES_MARGIN
+        days = [first_kept - timedelta(days=1), first_kept, NOW.date() - timedelta(days=1)]
+        with app.database.transaction() as session:
+            PriceHistoryStore(session).store(
+                "sim:looks",
+                "VTI",
+                start=days[0],
+                closes=[(d, Decimal(100)) for d in days],
+                first_day=days[0],
+                through=days[-1],
+                at=NOW,
+            )
+        assert forget_old_closes(app) == 1
+        with app.database.transaction() as session:
+            store = PriceHistoryStore(session)
+            kept = store.series("sim:looks", "VTI", days[0], days[-1])
+        assert kept is not None
+        assert [d for d, _ in kept.closes] == days[1:]
+        assert kept.first_day == first_kept
+        assert forget_old_closes(app) == 0
+    finally:
+        app.close()

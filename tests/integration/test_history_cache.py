@@ -89,3 +89,30 @@ def test_without_a_database_every_read_asks_the_source() -> None:
     for _ in range(2):
         cache(source, None).closes(["VTI"], date(2026, 11, 1), FRIDAY)
     assert len(source.asked) == 2
+
+
+def test_forgetting_old_closes_keeps_what_the_coverage_claims(database: Database) -> None:
+    from daemon.store.price_history import PriceHistoryStore
+
+    source = TableSource(table(FRIDAY))
+    source.closes["OLD"] = {d: D(50) for d in weekdays(date(2026, 9, 1), date(2026, 9, 30))}
+    cache(source, database).closes(["VTI"], date(2026, 9, 1), FRIDAY)
+    cache(source, database).closes(["OLD"], date(2026, 9, 1), date(2026, 9, 30))
+    cutoff = date(2026, 11, 2)
+    with database.transaction() as session:
+        forgotten = PriceHistoryStore(session).forget_before(cutoff)
+    assert forgotten == len(weekdays(date(2026, 9, 1), date(2026, 11, 1))) + 22
+    with database.transaction() as session:
+        store = PriceHistoryStore(session)
+        vti = store.coverage("test:main", "VTI")
+        assert vti is not None
+        assert (vti.first_day, vti.through) == (cutoff, FRIDAY)
+        assert store.coverage("test:main", "OLD") is None  # ended before: forgotten whole
+    asked = len(source.asked)
+    # A window from the cutoff on is still served from the cache; one from before it is not.
+    got = cache(source, database).closes(["VTI"], cutoff, FRIDAY)
+    assert got["VTI"][0] == (cutoff, source.closes["VTI"][cutoff])
+    assert len(source.asked) == asked
+    older = cache(source, database).closes(["VTI"], date(2026, 10, 1), FRIDAY)
+    assert older["VTI"][0][0] == date(2026, 10, 1)
+    assert source.asked[asked:] == [("VTI", date(2026, 10, 1), FRIDAY)]
