@@ -184,7 +184,12 @@ def _refuse(app: App, account: str, detail: str, prices: Path) -> NoReturn:
         with writer.database.transaction() as session:
             AuditLog(session).append(event, at=writer.clock(), account=account)
     except Exception as exc:  # the refusal is still reported; the audit failure named too
-        fail(f"{detail}\n(not recorded in the audit log: {type(exc).__name__}: {exc})", 2)
+        from daemon.config.secrets import secret_values
+        from daemon.core.redaction import redact
+
+        # A database error can quote its connection: no secret of the config is printed.
+        why = redact(f"{type(exc).__name__}: {exc}", secret_values(app.settings))
+        fail(f"{detail}\n(not recorded in the audit log: {why})", 2)
     finally:
         writer.close()
     fail(detail, 2)
