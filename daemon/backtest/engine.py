@@ -446,8 +446,8 @@ class _Run:
         terms: OrderTerms,
         tally: _Tally,
     ) -> bool:
-        day, costs = self.days[i], self.spec.costs
-        column = {s: j for j, s in enumerate(self.symbols)}
+        day, costs, column = self.days[i], self.spec.costs, self.index
+        stamp = day.isoformat()  # each trade's id is the day's and its place in the day
         specific = self.account.tax.lot_method == LotMethod.SPECIFIC.value
         traded = False
         seq = 0
@@ -464,7 +464,7 @@ class _Run:
             state.cash += got
             state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) - qty
             seq += 1
-            trade_id = f"{day.isoformat()}-{seq}"
+            trade_id = f"{stamp}-{seq}"
             harvest = order.symbol in decision.taxed.harvest
             if harvest:
                 tally.harvest_ids.add(trade_id)
@@ -500,6 +500,7 @@ class _Run:
     ) -> tuple[bool, int]:
         """Make the approved buys, each sized to the cash left; return (bought, last seq)."""
         day, costs, column = self.days[i], self.spec.costs, self.index
+        stamp = day.isoformat()
         bought = False
         spendable = state.cash - terms.cash_buffer
         for order in (o for o in approved if o.side is Side.BUY):
@@ -554,7 +555,7 @@ class _Run:
             state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) + qty
             seq += 1
             self._record(
-                state, f"{day.isoformat()}-{seq}", day, order.symbol, Side.BUY, qty, paid, ()
+                state, f"{stamp}-{seq}", day, order.symbol, Side.BUY, qty, paid, ()
             )
             tally.fills.append(Fill(day, order.symbol, Side.BUY, qty, price, fee))
             bought = True
