@@ -173,6 +173,15 @@ WALK: tuple[Step, ...] = (
         *shlex.split("strategy weights -a brokerage --prices prices.csv --date 2026-12-02"),
         expect="static: configured weight",
     ),
+    # The example's [household] is commented out: the command says how to get one.
+    _step(
+        "strategy weights --household",
+        "strategy",
+        "weights",
+        "--household",
+        code=2,
+        expect="no [household] table",
+    ),
     _step(
         "backtest --report",
         *shlex.split("backtest -a brokerage --prices prices.csv --report backtest.html"),
@@ -415,6 +424,7 @@ SHOWN: dict[str, tuple[str, ...]] = {
         "strategy weights --json",
         "strategy weights --prices --date",
     ),
+    "trimtab strategy weights --household": ("strategy weights --household",),
     (
         "trimtab backtest -a A --prices P.csv [--start D] [--end D] [--contribute 500/month] "
         "[--json] [--report OUT.html] [--vary KEY=V1,V2]"
