@@ -554,9 +554,7 @@ class _Run:
             state.cash -= paid
             state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) + qty
             seq += 1
-            self._record(
-                state, f"{stamp}-{seq}", day, order.symbol, Side.BUY, qty, paid, ()
-            )
+            self._record(state, f"{stamp}-{seq}", day, order.symbol, Side.BUY, qty, paid, ())
             tally.fills.append(Fill(day, order.symbol, Side.BUY, qty, price, fee))
             bought = True
         return bought, seq
