@@ -58,8 +58,10 @@ from daemon.store.heartbeat import HeartbeatStore
 
 HEALTH_EVERY = timedelta(minutes=5)
 """How often the daemon judges its own accounts' health (and alerts on a change)."""
-RESTART_ONLY = ("state_dir", "database_url", "exchange")
-"""Keys a reload cannot change: the running daemon holds that state and calendar open."""
+RESTART_ONLY = ("state_dir", "database_url", "exchange", "cluster")
+"""Keys a reload cannot change: the running daemon holds that state and calendar open, and
+decided at its start whether it runs cycles or enqueues them, on which queue, with which
+lease (the workers read `[cluster]` at their start too)."""
 
 
 class Daemon:

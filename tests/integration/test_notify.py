@@ -289,3 +289,33 @@ def test_health_notify_sends_the_failing_checks(
     [alert] = inbox.wait_for(1)
     assert alert["title"] == "trimtab: 1 health check(s) failing"
     assert alert["message"] == "heartbeat: `trimtab run` has never run on this state"
+
+
+def test_a_reload_cannot_switch_cluster_mode_or_its_queue(
+    tmp_path: Path, database_url: str
+) -> None:
+    from daemon.audit.events import ConfigRejected
+    from daemon.store.audit_log import AuditLog
+
+    config = tmp_path / "trimtab.toml"
+    text = (
+        f'database_url = "{database_url}"\n'
+        '[accounts.main]\n[accounts.main.strategy_params]\ntargets = { VTI = "1" }\n'
+    )
+    config.write_text(text)
+    app = open_app(config, clock=Clock())
+    daemon = Daemon(app)
+    try:
+        config.write_text(text + '[cluster]\nqueue = "other"\n')
+        daemon._reload()
+        assert app.settings.cluster.queue == "trimtab"  # still the running configuration
+        with app.database.transaction() as session:
+            (record,) = AuditLog(session).records(kinds=["config_error"])
+        event = record.event
+        assert isinstance(event, ConfigRejected)
+        assert [(p.path, p.fix) for p in event.problems] == [
+            ("cluster", "restart trimtab to change it")
+        ]
+    finally:
+        daemon.close()
+        app.close()
