@@ -20,6 +20,7 @@ from daemon.config.household import household_members
 from daemon.config.settings import Settings
 from daemon.core.domain import CASH, AccountType
 from daemon.core.household import HouseholdSplit
+from daemon.report.model import AllocationRow
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Transaction
 from daemon.store.valuations import latest_valuation
@@ -30,20 +31,11 @@ SPLIT_LOOKBACK = timedelta(days=45)
 
 
 @dataclass(frozen=True, slots=True)
-class HouseholdLine:
-    symbol: str
-    value: Decimal
-    weight: float
-    target: float
-    low: float
-    high: float
-    out_of_band: bool
+class HouseholdLine(AllocationRow):
+    """An account's allocation row, for the household, with where the holding sits."""
+
     by_type: Mapping[str, Decimal]
     """Value per account type: taxable, traditional_ira, roth_ira."""
-
-    @property
-    def drift(self) -> float:
-        return self.weight - self.target
 
     def value_in(self, account_type: str) -> Decimal:
         return self.by_type.get(account_type, Decimal(0))

@@ -24,9 +24,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from daemon.core.performance import Concentration, DailyPoint, PerformanceSummary
-from daemon.report.household import HouseholdSection
 
 if TYPE_CHECKING:
+    from daemon.report.household import HouseholdSection
     from daemon.report.income import IncomeSection
 
 
