@@ -153,17 +153,11 @@ def daily_returns(points: Sequence[DailyPoint]) -> pd.Series:
 
     `r_t = (V_t - F_t) / V_{t-1} - 1`; periods starting from a value <= 0 are left out.
     """
-    _check_order(points)
-    days: list[date] = []
-    values: list[float] = []
-    for previous, point in pairwise(points):
-        if previous.value <= 0:
-            continue
-        days.append(point.day)
-        values.append(float((point.value - point.flow) / previous.value) - 1.0)
+    returns = daily_return_array(points)
     import pandas as pd
 
-    return pd.Series(values, index=pd.Index(days, name="day"), dtype="float64", name="return")
+    index = pd.Index(list(returns.index), name="day")
+    return pd.Series(returns.values, index=index, dtype="float64", name="return")
 
 
 @dataclass(frozen=True, slots=True)
