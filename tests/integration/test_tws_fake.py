@@ -9,33 +9,19 @@ import json
 import math
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ib_async import IB, LimitOrder, MarketOrder, Order, PriceCondition, Stock, TagValue
 
 from tests.fakes.tws import FakeTws, TwsState, two_accounts
-from tests.fakes.tws.client import CLIENT, connect, place, value, vti, wait
+from tests.fakes.tws.client import CLIENT, connect, ib, place, tws, value, vti, wait
 from tests.fakes.tws.states import FIRST, SECOND
 
-
-@pytest.fixture
-def tws() -> Iterator[FakeTws]:
-    with FakeTws(two_accounts()) as fake:
-        yield fake
-        assert fake.protocol_errors == []
-        assert fake.unhandled == []
-
-
-@pytest.fixture
-def ib(tws: FakeTws) -> Iterator[IB]:
-    client = connect(tws)
-    yield client
-    client.disconnect()
-
-
 # -- connecting ---------------------------------------------------------------------------------
+
+
+__all__ = ["ib", "tws"]  # fixtures, shared from tests.fakes.tws.client
 
 
 def test_connect_completes_ib_async_startup_sync(tws: FakeTws) -> None:

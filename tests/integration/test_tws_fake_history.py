@@ -12,7 +12,10 @@ import pytest
 from ib_async import IB, Stock
 
 from tests.fakes.tws import DailyBar, FakeTws, two_accounts
-from tests.fakes.tws.client import connect, vti
+from tests.fakes.tws.client import ib, vti
+
+__all__ = ["ib"]  # fixtures, shared from tests.fakes.tws.client
+
 
 NOW = datetime(2026, 12, 4, 22, 0, tzinfo=UTC)  # Friday, after the close
 
@@ -44,13 +47,6 @@ def tws(clock: Clock) -> Iterator[FakeTws]:
         yield fake
         assert fake.protocol_errors == []
         assert fake.unhandled == []
-
-
-@pytest.fixture
-def ib(tws: FakeTws) -> Iterator[IB]:
-    client = connect(tws)
-    yield client
-    client.disconnect()
 
 
 def errors_of(ib: IB) -> list[tuple[int, int]]:

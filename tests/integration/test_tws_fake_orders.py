@@ -5,7 +5,6 @@ market hours, what-if, modification, open orders per client, pacing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -19,28 +18,14 @@ from tests.fakes.tws import (
     PartialFill,
     Reject,
     SilentAfterAccept,
-    two_accounts,
 )
-from tests.fakes.tws.client import CLIENT, connect, place, value, vti, wait
+from tests.fakes.tws.client import CLIENT, connect, ib, place, tws, value, vti, wait
 from tests.fakes.tws.states import FIRST, SECOND
 
-
-@pytest.fixture
-def tws() -> Iterator[FakeTws]:
-    with FakeTws(two_accounts()) as fake:
-        yield fake
-        assert fake.protocol_errors == []
-        assert fake.unhandled == []
-
-
-@pytest.fixture
-def ib(tws: FakeTws) -> Iterator[IB]:
-    client = connect(tws)
-    yield client
-    client.disconnect()
-
-
 # -- orders ------------------------------------------------------------------------------------
+
+
+__all__ = ["ib", "tws"]  # fixtures, shared from tests.fakes.tws.client
 
 
 def test_market_order_fills_with_commission_and_order_ref(tws: FakeTws, ib: IB) -> None:

@@ -4,7 +4,6 @@ the injectable clock that stamps executions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,26 +11,13 @@ import pytest
 from ib_async import IB, ExecutionFilter, LimitOrder, MarketOrder
 
 from tests.fakes.tws import CancelRace, DropBeforeAccept, FakeTws, Hold, TwsState, two_accounts
-from tests.fakes.tws.client import CLIENT, connect, place, vti, wait
+from tests.fakes.tws.client import CLIENT, connect, ib, place, tws, vti, wait
 from tests.fakes.tws.states import FIRST
 
-
-@pytest.fixture
-def tws() -> Iterator[FakeTws]:
-    with FakeTws(two_accounts()) as fake:
-        yield fake
-        assert fake.protocol_errors == []
-        assert fake.unhandled == []
-
-
-@pytest.fixture
-def ib(tws: FakeTws) -> Iterator[IB]:
-    client = connect(tws)
-    yield client
-    client.disconnect()
-
-
 # -- a placeOrder lost before TWS took it ------------------------------------------------------
+
+
+__all__ = ["ib", "tws"]  # fixtures, shared from tests.fakes.tws.client
 
 
 def test_an_order_lost_in_flight_leaves_no_trace_at_ib(tws: FakeTws) -> None:

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 from ib_async import IB, LimitOrder, MarketOrder, Order, Stock, Trade
 
 from tests.fakes.tws.server import FakeTws
-from tests.fakes.tws.states import FIRST
+from tests.fakes.tws.states import FIRST, two_accounts
 
 CLIENT = 7
+
+
+@pytest.fixture
+def tws() -> Iterator[FakeTws]:
+    """A fake TWS whose login manages two accounts; afterwards, every request it received
+    was one it could read and answer."""
+    with FakeTws(two_accounts()) as fake:
+        yield fake
+        assert fake.protocol_errors == []
+        assert fake.unhandled == []
+
+
+@pytest.fixture
+def ib(tws: FakeTws) -> Iterator[IB]:
+    """The real ib_async client connected to `tws` as client `CLIENT`, for the first account."""
+    client = connect(tws)
+    yield client
+    client.disconnect()
 
 
 def connect(tws: FakeTws, client_id: int = CLIENT, account: str = FIRST, **kw: object) -> IB:
