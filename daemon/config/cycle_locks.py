@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from adapters.base import BindsSession
+from daemon.config.household import planned_together
 from daemon.plugins import load_broker_plugin
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ def cycle_locks(settings: Settings) -> Mapping[str, str]:
         for other in members[1:]:
             parent[root(other)] = root(members[0])
 
-    household = _household(settings)
+    household = planned_together(settings)
     tie(household)
     groups: dict[str, list[str]] = {}
     sessions: dict[str, list[str]] = {}
@@ -74,14 +75,6 @@ def cycle_locks(settings: Settings) -> Mapping[str, str]:
             key = f"account:{members[0]}"
         locks.update(dict.fromkeys(members, key))
     return locks
-
-
-def _household(settings: Settings) -> tuple[str, ...]:
-    if settings.household is not None:
-        return settings.household.accounts or tuple(settings.accounts)
-    if settings.income is not None:
-        return tuple(settings.accounts)
-    return ()
 
 
 def _session(broker: str, broker_settings: Mapping[str, object]) -> str | None:

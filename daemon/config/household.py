@@ -17,6 +17,8 @@ __all__ = [
     "household_rules",
     "household_strategy",
     "household_universe",
+    "income_accounts",
+    "planned_together",
 ]
 
 import re
@@ -184,6 +186,19 @@ def household_members(settings: Settings) -> tuple[str, ...]:
     if household is None:
         return ()
     return household.accounts or tuple(settings.accounts)
+
+
+def income_accounts(settings: Settings) -> tuple[str, ...]:
+    """Return the accounts the income plan values and raises from: the [household]'s members
+    when there is one (its value is "the household's value"), else every configured account."""
+    return household_members(settings) or tuple(settings.accounts)
+
+
+def planned_together(settings: Settings) -> tuple[str, ...]:
+    """Return the accounts whose cycles read or fix each other's state: the [household]'s
+    members (the split reads their holdings), or the income plan's accounts (it fixes a month
+    across them); none without either."""
+    return income_accounts(settings) if settings.income is not None else household_members(settings)
 
 
 def account_restrictions(settings: Settings, name: str) -> Restrictions:

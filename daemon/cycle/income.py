@@ -24,7 +24,6 @@ __all__ = [
     "IncomeOutlook",
     "IncomeShare",
     "IncomeStep",
-    "income_accounts",
     "month_windows",
     "outlook",
     "plan_month",
@@ -46,7 +45,7 @@ from daemon.audit.events import (
     IncomeSale,
     IncomeTransfer,
 )
-from daemon.config.household import household_members, household_universe
+from daemon.config.household import household_members, household_universe, income_accounts
 from daemon.config.policy import alternate_symbols
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone, trading_day
@@ -115,12 +114,6 @@ class Household:
     @property
     def value(self) -> Decimal:
         return sum((a.value for a in self.accounts), _ZERO)
-
-
-def income_accounts(settings: Settings) -> tuple[str, ...]:
-    """Return the accounts the income plan values and raises from: the [household]'s members
-    when there is one (its value is "the household's value"), else every configured account."""
-    return household_members(settings) or tuple(settings.accounts)
 
 
 def read_household(

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from daemon.bootstrap import App, open_app
-from daemon.cycle.income import Household, income_accounts, plan_month, read_household
+from daemon.config.household import income_accounts
+from daemon.cycle.income import Household, plan_month, read_household
 from daemon.report.data import gather
 
 D = Decimal

@@ -87,3 +87,13 @@ def test_an_account_behind_a_household_members_gateway_joins_the_household(
         "brokerage": "household",
         "spare": "account:spare",
     }
+
+
+def test_an_income_plan_without_a_household_ties_every_account(tmp_path: Path) -> None:
+    found = locks(
+        tmp_path,
+        sim("brokerage")
+        + sim("ira")
+        + '\n[income]\naccount = "brokerage"\nmonthly_amount = "1000"\npayout_day = 15\n',
+    )
+    assert found == {"brokerage": "household", "ira": "household"}
