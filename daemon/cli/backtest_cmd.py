@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from daemon.cli.common import ConfigOption, JsonOption, console, fail, load_app, styled
+from daemon.cli.common import (
+    ConfigOption,
+    JsonOption,
+    configured_account,
+    console,
+    fail,
+    load_app,
+    styled,
+)
 
 if TYPE_CHECKING:
     from daemon.backtest.runner import Options, Run
@@ -124,7 +132,7 @@ def backtest(
     if prices is None:
         fail("--prices PRICES.csv is required: daily closes, date,SYM1,SYM2,...", 2)
     with load_app(config, read_only=True) as app:
-        account = _account(list(app.settings.accounts), account)
+        account = configured_account(app, account)
         try:
             options = Options(
                 start=_day(start, "--start"),
@@ -193,16 +201,6 @@ def _refuse(app: App, account: str, detail: str, prices: Path) -> NoReturn:
     finally:
         writer.close()
     fail(detail, 2)
-
-
-def _account(names: list[str], account: str | None) -> str:
-    if account is None:
-        if len(names) != 1:
-            fail(f"--account is required: one of {', '.join(names)}", 2)
-        return names[0]
-    if account not in names:
-        fail(f"no account {account!r} in the config; the accounts are {', '.join(names)}", 2)
-    return account
 
 
 def _run(

@@ -193,6 +193,19 @@ def load_app(config: Path | None, *, read_only: bool = False) -> Iterator[App]:
             app.close()
 
 
+def configured_account(app: App, account: str | None) -> str:
+    """Return the account a command acts on: the one given, else the only one configured;
+    exit 2 naming the accounts when there is no such account or several to choose from."""
+    names = list(app.settings.accounts)
+    if account is None:
+        if len(names) != 1:
+            fail(f"name the account with --account (one of: {', '.join(names)})", 2)
+        return names[0]
+    if account not in names:
+        fail(f"no account {account!r} in the config; the accounts are {', '.join(names)}", 2)
+    return account
+
+
 def broker_account(
     app: App, account: str | None, *, broker: str, noun: str, doc: str | None = None
 ) -> str:

@@ -25,6 +25,7 @@ from rich.table import Table
 from daemon.cli.common import (
     ConfigOption,
     JsonOption,
+    configured_account,
     console,
     fail,
     handle_errors,
@@ -164,7 +165,7 @@ def weights(
             name, strategy_name, strategy, source = _household(app)
             account_type = AccountType.TAXABLE  # as the cycle reads the household
         else:
-            name = source = _account(app, account)
+            name = source = configured_account(app, account)
             strategy_name = app.settings.account(name).strategy
             strategy = app.strategy(name)
             account_type = app.settings.account(name).type
@@ -198,17 +199,6 @@ def weights(
         _print_json(on, allocation)
     else:
         _print_table(name, strategy_name, on, allocation)
-
-
-def _account(app: App, account: str | None) -> str:
-    names = list(app.settings.accounts)
-    if account is None:
-        if len(names) != 1:
-            fail(f"name the account with --account (one of: {', '.join(names)})", 2)
-        return names[0]
-    if account not in names:
-        fail(f"no account {account!r}; accounts: {', '.join(names)}", 2)
-    return account
 
 
 def _household(app: App) -> tuple[str, str, Strategy, str]:

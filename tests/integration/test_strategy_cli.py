@@ -182,3 +182,16 @@ def test_without_prices_a_broker_without_history_asks_for_them(tmp_path: Path) -
     }
     out = invoke("strategy", "weights", "-c", str(config), code=2, env=env)
     assert "has no daily price history; give the closes with --prices" in out
+
+
+def test_the_account_must_be_named_among_several_and_known(files: tuple[Path, Path]) -> None:
+    config, _ = files
+    config.write_text(
+        config.read_text()
+        + '[accounts.other]\nbroker = "sim"\n[accounts.other.strategy_params]\n'
+        + 'targets = { VTI = "1" }\n'
+    )
+    out = weights(files, code=2)
+    assert "name the account with --account (one of: main, other)" in out.replace("\n", " ")
+    out = weights(files, "-a", "nope", code=2)
+    assert "no account 'nope' in the config; the accounts are main, other" in out.replace("\n", " ")
