@@ -56,7 +56,10 @@ def app(bench: Bench) -> Iterator[App]:
     opened.close()
 
 
-def _enqueue(app: App, epoch: int, account: str, slot: str = "0930") -> int | None:
+def _enqueue(
+    app: App, epoch: int, account: str, slot: str = "0930", day: date | None = None
+) -> int | None:
+    """Enqueue the account's slot (of today's trading day unless `day` is given)."""
     now = datetime.now(UTC)
     with app.database.transaction() as session:
         return enqueue_slot(
@@ -64,7 +67,7 @@ def _enqueue(app: App, epoch: int, account: str, slot: str = "0930") -> int | No
             epoch=epoch,
             queue=app.settings.cluster.queue,
             account=account,
-            day=trading_day(now, app.settings.exchange),
+            day=day or trading_day(now, app.settings.exchange),
             slot=slot,
             lock=app.settings.lock_key(account),
             now=now,
@@ -324,18 +327,8 @@ def test_the_leader_forgets_jobs_and_slots_finished_long_ago(app: App, bench: Be
     now = datetime.now(UTC)
     old_day = trading_day(now - KEEP_JOBS - timedelta(days=10), app.settings.exchange)
 
-    def enqueue(account: str, day: date, slot: str) -> int:
-        with app.database.transaction() as session:
-            job = enqueue_slot(
-                session,
-                epoch=epoch,
-                queue=app.settings.cluster.queue,
-                account=account,
-                day=day,
-                slot=slot,
-                lock=app.settings.lock_key(account),
-                now=now,
-            )
+    def enqueue(account: str, day: date) -> int:
+        job = _enqueue(app, epoch, account, day=day)
         assert job is not None
         return job
 
@@ -357,10 +350,10 @@ def test_the_leader_forgets_jobs_and_slots_finished_long_ago(app: App, bench: Be
                 {"d": days_ago, "j": job},
             )
 
-    old_done = enqueue("a0000", old_day, "0930")
-    old_failed = enqueue("a0001", old_day, "0930")
-    old_waiting = enqueue("a0002", old_day, "0930")
-    recent_done = enqueue("a0000", trading_day(now, app.settings.exchange), "0930")
+    old_done = enqueue("a0000", old_day)
+    old_failed = enqueue("a0001", old_day)
+    old_waiting = enqueue("a0002", old_day)
+    recent_done = enqueue("a0000", trading_day(now, app.settings.exchange))
     end(old_done, "succeeded", 100)
     end(old_failed, "failed", 100)
     with bench.admin.begin() as c:
