@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = ["Dividend", "monthly_days", "parse_monthly", "read_dividends"]
 
 import csv
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from daemon.backtest.errors import BacktestInputError
+from daemon.backtest.errors import BacktestInputError, read_input_text
 
 _MONTHLY = re.compile(r"^\s*\$?([0-9][0-9_,]*(?:\.[0-9]+)?)\s*/\s*(?:month|mo|m)\s*$", re.I)
 
@@ -60,13 +61,11 @@ class Dividend:
 
 def read_dividends(path: Path) -> tuple[Dividend, ...]:
     """Read `date,symbol,amount` rows (amount: cash per share); raise naming file and row."""
+    text = read_input_text(path, "dividends file")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle, strict=True))
-    except FileNotFoundError as exc:
-        raise BacktestInputError(f"dividends file {path} does not exist") from exc
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise BacktestInputError(f"dividends file {path} cannot be read: {exc}") from exc
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        raise BacktestInputError(f"dividends file {path}: malformed CSV ({exc})") from exc
     if not rows or [c.strip().lower() for c in rows[0]] != ["date", "symbol", "amount"]:
         raise BacktestInputError(
             f"{path}: row 1 must be the header date,symbol,amount (amount: cash per share)"

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from daemon.backtest.errors import BacktestInputError
+from daemon.backtest.errors import BacktestInputError, read_input_text
 from daemon.core.domain import CASH
 
 _ZERO = Decimal(0)
@@ -143,21 +143,12 @@ class DecimalRows:
 
 def read_prices(path: Path) -> PriceTable:
     """Read a price file; raise `BacktestInputError` naming the file, row and column."""
+    text = read_input_text(path, "price file")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            text = handle.read()
         # Quoting, a NUL or a bare CR line end: the csv module's rules; else plain lines.
         if '"' in text or "\0" in text or "\r" in text.replace("\r\n", ""):
             return _parse(path, csv.reader(io.StringIO(text, newline=""), strict=True))
         return _parse(path, _PlainReader(text))
-    except FileNotFoundError as exc:
-        raise BacktestInputError(f"price file {path} does not exist") from exc
-    except IsADirectoryError as exc:
-        raise BacktestInputError(f"price file {path} is a directory, not a CSV file") from exc
-    except PermissionError as exc:
-        raise BacktestInputError(f"price file {path} is not readable: permission denied") from exc
-    except UnicodeDecodeError as exc:
-        raise BacktestInputError(f"price file {path} is not UTF-8 text ({exc.reason})") from exc
     except csv.Error as exc:
         raise BacktestInputError(f"price file {path}: malformed CSV ({exc})") from exc
 

@@ -35,6 +35,7 @@ from daemon.cli.manual_cmd import manual_app
 from daemon.cli.monitor_cmd import alerts, flows_app, performance_app
 from daemon.cli.orders_cmd import orders_app
 from daemon.cli.plan_cmd import plan
+from daemon.cli.prices_cmd import prices_app
 from daemon.cli.report_cmd import report
 from daemon.cli.run_cmd import run
 from daemon.cli.sim_cmd import sim_app
@@ -141,6 +142,7 @@ app.add_typer(performance_app, name="performance")
 app.add_typer(flows_app, name="flows")
 app.add_typer(strategies_app, name="strategies")
 app.add_typer(strategy_app, name="strategy")
+app.add_typer(prices_app, name="prices")
 
 
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

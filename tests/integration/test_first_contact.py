@@ -87,8 +87,9 @@ def test_config_schema_takes_the_config_and_adds_the_plugins_it_names(
     assert "config file not found" in missing
 
 
-def test_every_command_takes_the_config_but_the_replay_which_reads_none() -> None:
-    """README: "Every command takes `--config PATH` (`-c`), except `tax replay`"."""
+def test_every_command_takes_the_config_but_those_that_read_none() -> None:
+    """README: "Every command takes `--config PATH` (`-c`), except `tax replay` and `prices
+    merge`"."""
     without: list[str] = []
 
     def walk(command: Any, path: str) -> None:
@@ -100,7 +101,7 @@ def test_every_command_takes_the_config_but_the_replay_which_reads_none() -> Non
             without.append(path)
 
     walk(get_command(app), "")
-    assert without == ["tax replay"]
+    assert sorted(without) == ["prices merge", "tax replay"]
 
 
 def test_the_demo_declares_the_readme_outside_account(example: Path) -> None:

@@ -195,6 +195,17 @@ WALK: tuple[Step, ...] = (
         ),
         check=_two_backtest_runs,
     ),
+    _step(
+        "prices export",
+        *shlex.split("prices export -a ira -o exported.csv --symbol SPY"),
+        expect="every symbol has closes from",
+    ),
+    _step(
+        "prices merge",
+        *shlex.split("prices merge VTI.csv BND=bnd.us.txt -o merged.csv --json"),
+        config=False,
+        expect='"all_from": "2026-12-01"',
+    ),
     _step("-v plan", "-v", "plan", expect="SYNTHETIC"),
     _step("-vv plan", "-vv", "plan", expect="SYNTHETIC"),
     _step("plan --holdings --json", "plan", "--holdings", "my.json", "-a", "brokerage", "--json"),
@@ -429,6 +440,8 @@ SHOWN: dict[str, tuple[str, ...]] = {
         "trimtab backtest -a A --prices P.csv [--start D] [--end D] [--contribute 500/month] "
         "[--json] [--report OUT.html] [--vary KEY=V1,V2]"
     ): ("backtest --report", "backtest --vary --json"),
+    "trimtab prices export -a A -o P.csv [--start D] [--end D] [--symbol SYM]": ("prices export",),
+    "trimtab prices merge [SYM=]FILE.csv... -o P.csv [--column NAME]": ("prices merge",),
     "trimtab -v plan": ("-v plan",),
     "trimtab -vv ...": ("-vv plan",),
     "trimtab plan --holdings my.json -a brokerage --json": ("plan --holdings --json",),
@@ -581,6 +594,12 @@ def _workspace(directory: Path) -> None:
     (directory / "lots.csv").write_text(LOTS_CSV)
     (directory / "trades.csv").write_text(TRADES_CSV)
     (directory / "prices.csv").write_text(PRICES_CSV)
+    # Downloads as Yahoo Finance and Stooq write them, for `prices merge`.
+    (directory / "VTI.csv").write_text(
+        "Date,Open,High,Low,Close,Adj Close,Volume\n2026-12-01,1,1,1,300,299.5,1\n"
+        "2026-12-02,1,1,1,301,300.5,1\n"
+    )
+    (directory / "bnd.us.txt").write_text("Date,Close\n2026-12-01,72.5\n2026-12-02,72.6\n")
     (directory / "manual.toml").write_text(MANUAL_TOML)
     (directory / "exports").mkdir()
     (directory / "exports" / "Portfolio_Positions.csv").write_text(MANUAL_EXPORT)
