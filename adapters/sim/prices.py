@@ -35,6 +35,7 @@ __all__ = [
 
 import csv
 import hashlib
+import io
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Mapping
@@ -48,6 +49,7 @@ from zoneinfo import ZoneInfo
 
 from daemon.core.domain import CASH, Quote
 from daemon.core.errors import DataError
+from daemon.core.input_files import read_input_text
 from daemon.core.money import CENT
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -226,18 +228,9 @@ class CloseTable:
 
 def read_closes_csv(path: Path) -> CloseTable:
     """Read a wide CSV of daily closes (see the module docstring); raise `PriceFileError`."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            # strict: an unclosed quote is an error, not a cell that swallows the file.
-            return _parse_closes(path, csv.reader(handle, strict=True))
-    except FileNotFoundError as exc:
-        raise PriceFileError(f"price file {path} does not exist") from exc
-    except IsADirectoryError as exc:
-        raise PriceFileError(f"price file {path} is a directory, not a CSV file") from exc
-    except PermissionError as exc:
-        raise PriceFileError(f"price file {path} is not readable: permission denied") from exc
-    except UnicodeDecodeError as exc:
-        raise PriceFileError(f"price file {path} is not UTF-8 text ({exc.reason})") from exc
+    text = read_input_text(path, "price file", PriceFileError)
+    # strict: an unclosed quote is an error, not a cell that swallows the file.
+    return _parse_closes(path, csv.reader(io.StringIO(text, newline=""), strict=True))
 
 
 def read_csv_symbols(path: Path) -> tuple[str, ...]:

@@ -19,7 +19,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from daemon.backtest.errors import BacktestInputError, read_input_text
+from daemon.backtest.errors import BacktestInputError
+from daemon.core.input_files import read_input_text
 
 _MONTHLY = re.compile(r"^\s*\$?([0-9][0-9_,]*(?:\.[0-9]+)?)\s*/\s*(?:month|mo|m)\s*$", re.I)
 
@@ -61,7 +62,7 @@ class Dividend:
 
 def read_dividends(path: Path) -> tuple[Dividend, ...]:
     """Read `date,symbol,amount` rows (amount: cash per share); raise naming file and row."""
-    text = read_input_text(path, "dividends file")
+    text = read_input_text(path, "dividends file", BacktestInputError)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:

@@ -29,7 +29,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from daemon.backtest.errors import BacktestInputError, read_input_text
+from daemon.backtest.errors import BacktestInputError
+from daemon.core.input_files import read_input_text
 
 Closes = Sequence[tuple[date, Decimal]]
 PREFERRED_COLUMNS = ("adj close", "adj_close", "adjclose", "adjusted close", "close")
@@ -117,7 +118,7 @@ def read_symbol_file(path: Path, column: str | None = None) -> list[tuple[date, 
 
 
 def _read_rows(path: Path) -> list[list[str]]:
-    text = read_input_text(path, "file")
+    text = read_input_text(path, "file", BacktestInputError)
     try:
         return list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from daemon.backtest.errors import BacktestInputError, read_input_text
+from daemon.backtest.errors import BacktestInputError
 from daemon.core.domain import CASH
+from daemon.core.input_files import read_input_text
 
 _ZERO = Decimal(0)
 _KEPT = 4
@@ -143,7 +144,7 @@ class DecimalRows:
 
 def read_prices(path: Path) -> PriceTable:
     """Read a price file; raise `BacktestInputError` naming the file, row and column."""
-    text = read_input_text(path, "price file")
+    text = read_input_text(path, "price file", BacktestInputError)
     try:
         # Quoting, a NUL or a bare CR line end: the csv module's rules; else plain lines.
         if '"' in text or "\0" in text or "\r" in text.replace("\r\n", ""):

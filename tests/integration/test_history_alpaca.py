@@ -15,8 +15,14 @@ from typer.testing import CliRunner
 
 from adapters.base import PriceHistory
 from daemon.cli import app as cli
-from tests.fakes.alpaca_server import KEY_ID, SECRET, FakeAlpaca
-from tests.fakes.alpaca_server.client import ENV_PREFIX, household, make_broker
+from tests.fakes.alpaca_server import FakeAlpaca
+from tests.fakes.alpaca_server.client import (
+    alpaca_main_toml,
+    household,
+    make_broker,
+    on_the_real_clock,
+    weekdays_back,
+)
 from tests.fakes.alpaca_server.state import Refusal
 
 D = Decimal
@@ -83,26 +89,17 @@ def test_dividend_adjustment_scales_the_closes_before_the_ex_date(fake: FakeAlpa
 def weights_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Path, FakeAlpaca]]:
-    # The CLI runs on the real clock: the fake does too, with closes up to today.
-    monkeypatch.setenv(ENV_PREFIX + "API_KEY_ID", KEY_ID)
-    monkeypatch.setenv(ENV_PREFIX + "API_SECRET_KEY", SECRET)
-    state = household()
-    state.clock = lambda: datetime.now(UTC)
-    today = datetime.now(UTC).date()
-    days = [today - timedelta(days=i) for i in range(90, -1, -1)]
-    days = [d for d in days if d.weekday() < 5]
-    with FakeAlpaca(state) as server:
+    days = weekdays_back(90)
+    with FakeAlpaca(on_the_real_clock(monkeypatch)) as server:
         server.bars.page_size = 1000
         server.bars.set_closes("VTI", {d: D(200) + i for i, d in enumerate(days)})
         server.bars.set_closes("BND", {d: D(80) - D(i) / 10 for i, d in enumerate(days)})
         config = tmp_path / "trimtab.toml"
-        config.write_text(
-            f'state_dir = "{tmp_path / "state"}"\n[accounts.main]\nbroker = "alpaca"\n'
+        strategy = (
             'strategy = "momentum"\n[accounts.main.strategy_params]\n'
-            'universe = ["VTI", "BND"]\nlookback_days = 20\n'
-            f'[accounts.main.broker_settings]\nenvironment = "paper"\nbase_url = "{server.url}"\n'
-            f'data_url = "{server.url}"\nread_timeout_seconds = 2\n'
+            'universe = ["VTI", "BND"]\nlookback_days = 20'
         )
+        config.write_text(alpaca_main_toml(tmp_path / "state", server.url, strategy))
         yield config, server
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,9 +15,12 @@ import time_machine
 from typer.testing import CliRunner
 
 from daemon.cli import app as cli
-from tests.fakes.alpaca_server import KEY_ID, FakeAlpaca
-from tests.fakes.alpaca_server.client import ENV_PREFIX, household
-from tests.fakes.alpaca_server.server import SECRET
+from tests.fakes.alpaca_server import FakeAlpaca
+from tests.fakes.alpaca_server.client import (
+    alpaca_main_toml,
+    on_the_real_clock,
+    weekdays_back,
+)
 
 D = Decimal
 SATURDAY = datetime(2024, 7, 6, 15, 0, tzinfo=UTC)
@@ -132,25 +135,17 @@ targets = {{ VTI = "1" }}
 def alpaca_config(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Path, FakeAlpaca]]:
-    # The CLI runs on the real clock: the fake does too, with closes up to today.
-    monkeypatch.setenv(ENV_PREFIX + "API_KEY_ID", KEY_ID)
-    monkeypatch.setenv(ENV_PREFIX + "API_SECRET_KEY", SECRET)
-    state = household()
-    state.clock = lambda: datetime.now(UTC)
-    today = datetime.now(UTC).date()
-    days = [d for d in (today - timedelta(days=i) for i in range(60, 0, -1)) if d.weekday() < 5]
-    with FakeAlpaca(state) as server:
+    days = weekdays_back(60, today_too=False)
+    with FakeAlpaca(on_the_real_clock(monkeypatch)) as server:
         server.bars.page_size = 1000
         server.bars.set_closes("VTI", {d: D(200) + i for i, d in enumerate(days)})
         server.bars.set_closes("BND", {d: D(80) - D(i) / 10 for i, d in enumerate(days[5:])})
         config = tmp_path / "trimtab.toml"
-        config.write_text(
-            f'state_dir = "{tmp_path / "state"}"\n[accounts.main]\nbroker = "alpaca"\n'
+        strategy = (
             'strategy = "static"\n[accounts.main.strategy_params]\n'
-            'targets = { VTI = "0.5", BND = "0.5" }\n'
-            f'[accounts.main.broker_settings]\nenvironment = "paper"\nbase_url = "{server.url}"\n'
-            f'data_url = "{server.url}"\nread_timeout_seconds = 2\n'
+            'targets = { VTI = "0.5", BND = "0.5" }'
         )
+        config.write_text(alpaca_main_toml(tmp_path / "state", server.url, strategy))
         yield config, server
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from adapters.alpaca import AlpacaSettings
 from adapters.alpaca.broker import AlpacaBroker
@@ -73,6 +75,33 @@ def household(cash: str = "10000") -> AlpacaState:
 
 ENV_PREFIX = "TRIMTAB_ACCOUNTS__MAIN__BROKER_SETTINGS__"
 """Environment variables of account `main`'s credentials: + API_KEY_ID, + API_SECRET_KEY."""
+
+
+def on_the_real_clock(monkeypatch: pytest.MonkeyPatch) -> AlpacaState:
+    """Return `household()` on the real clock, for a test of a `trimtab` command (which runs
+    on the real clock too), with account `main`'s credentials in the environment."""
+    monkeypatch.setenv(ENV_PREFIX + "API_KEY_ID", KEY_ID)
+    monkeypatch.setenv(ENV_PREFIX + "API_SECRET_KEY", SECRET)
+    state = household()
+    state.clock = lambda: datetime.now(UTC)
+    return state
+
+
+def weekdays_back(count: int, *, today_too: bool = True) -> list[date]:
+    """The weekdays of the `count` days before today (and today), oldest first."""
+    today = datetime.now(UTC).date()
+    days = [today - timedelta(days=i) for i in range(count, -1 if today_too else 0, -1)]
+    return [d for d in days if d.weekday() < 5]
+
+
+def alpaca_main_toml(state_dir: Path, url: str, strategy: str) -> str:
+    """Return a config of account `main` on the fake at `url` with `strategy`'s TOML (the
+    `strategy = ...` line and its `[accounts.main.strategy_params]` table)."""
+    return (
+        f'state_dir = "{state_dir}"\n[accounts.main]\nbroker = "alpaca"\n{strategy}\n'
+        f'[accounts.main.broker_settings]\nenvironment = "paper"\nbase_url = "{url}"\n'
+        f'data_url = "{url}"\nread_timeout_seconds = 2\n'
+    )
 
 
 def account_toml(url: str, targets: str, *, settings: str = "", policy: str = "") -> str:
