@@ -373,8 +373,26 @@ class _Run:
                 raise
             raise BacktestInputError(
                 f"on {day}: {exc}. The strategy's history is the price file's rows before "
-                "each day: give --start a day late enough for its window, or a longer file"
+                f"each day: {self._history_fix()}"
             ) from exc
+
+    def _history_fix(self) -> str:
+        """Say which --start gives the strategy's window rows before day 0, if the file has it."""
+        from strategies.base import ReadsHistory
+
+        strategy, days = self.spec.strategy, self.spec.prices.days
+        rows = strategy.history_needs().rows if isinstance(strategy, ReadsHistory) else 0
+        if self.lo < rows < len(days):
+            return (
+                f"give --start {days[rows]} or later (the file's first day with the "
+                f"{rows} rows before it that the strategy reads), or a longer file"
+            )
+        if rows >= len(days):
+            return (
+                f"the file has {len(days)} rows and the strategy reads {rows} before a day: "
+                "give a longer file"
+            )
+        return "give --start a day late enough for its window, or a longer file"
 
     def _decide(
         self,

@@ -15,6 +15,7 @@ __all__ = [
     "SymbolFile",
     "coverage",
     "parse_symbol_file_arg",
+    "price_days",
     "read_symbol_file",
     "write_price_file",
 ]
@@ -139,7 +140,7 @@ def write_price_file(
         raise BacktestInputError(f"{path} is a directory; name a file")
     symbols = list(series)
     by_symbol = {symbol: dict(series[symbol]) for symbol in symbols}
-    days = sorted({day for closes in by_symbol.values() for day in closes})
+    days = price_days(series)
     if not days:
         raise BacktestInputError(
             f"no closes for {', '.join(symbols) or 'any symbol'} in the range asked for; "
@@ -151,6 +152,11 @@ def write_price_file(
         lines.append(f"{day.isoformat()}," + ",".join(cells))
     _write_whole(path, "\n".join(lines) + "\n")
     return coverage(series, days)
+
+
+def price_days(series: Mapping[str, Closes]) -> list[date]:
+    """The file's days: every day any symbol has a close, in order."""
+    return sorted({day for closes in series.values() for day, _ in closes})
 
 
 def coverage(series: Mapping[str, Closes], days: Sequence[date]) -> list[Coverage]:

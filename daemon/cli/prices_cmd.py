@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["prices_app"]
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -76,7 +77,7 @@ def export(
     from adapters.base import PriceHistory
     from daemon.backtest.errors import BacktestInputError
     from daemon.backtest.price_export import default_range, export_closes, symbols_to_export
-    from daemon.backtest.price_files import write_price_file
+    from daemon.backtest.price_files import price_days, write_price_file
     from daemon.cli.progress import progress
     from daemon.core.calendar import trading_day
     from strategies.base import ReadsHistory
@@ -117,7 +118,8 @@ def export(
         except BacktestInputError as exc:
             fail(str(exc), 2)
         window = strategy.history_needs().rows if isinstance(strategy, ReadsHistory) else 0
-    _report(out, covered, as_json, window=window, source=f"broker {configured.broker}")
+    days = price_days(series)
+    _report(out, covered, as_json, days=days, window=window, source=f"broker {configured.broker}")
 
 
 @prices_app.command()
@@ -167,15 +169,25 @@ def merge(
         covered = write_price_file(out, series, force=force)
     except BacktestInputError as exc:
         fail(str(exc), 2)
-    _report(out, covered, as_json, window=0, source="the files")
+    _report(out, covered, as_json, source="the files")
 
 
-def _report(out: Path, covered: list[Coverage], as_json: bool, *, window: int, source: str) -> None:
+def _report(
+    out: Path,
+    covered: list[Coverage],
+    as_json: bool,
+    *,
+    days: Sequence[date] = (),
+    window: int = 0,
+    source: str,
+) -> None:
     """Print what each column holds, and the first day every symbol has a close."""
     from rich.table import Table
 
     starts = [c.first for c in covered if c.first is not None]
     common = max(starts) if len(starts) == len(covered) else None
+    # The first day a look-back strategy has its window of rows before it, every column full.
+    ready = _rows_after(days, common, window) if common is not None and window else None
     if as_json:
         print_json(
             {
@@ -191,6 +203,8 @@ def _report(out: Path, covered: list[Coverage], as_json: bool, *, window: int, s
                     for c in covered
                 ],
                 "all_from": common.isoformat() if common else None,
+                "look_back_rows": window,
+                "look_back_from": ready.isoformat() if ready else None,
             }
         )
         return
@@ -214,13 +228,23 @@ def _report(out: Path, covered: list[Coverage], as_json: bool, *, window: int, s
     elif common is not None:
         hint = f"every symbol has closes from {common}: start a backtest on or after it"
         if window:
-            hint += f", and {window} rows later for the strategy's look-back window"
+            hint += (
+                f", and on or after {ready} for the {window} rows of the strategy's look-back"
+                if ready is not None
+                else f"; the strategy looks back {window} rows, more than the file holds"
+            )
         console.print(hint)
     if any(c.empty for c in covered):
         console.print(
             "empty rows are days a symbol has no close while others do; a backtest refuses a "
             "gap in its range, naming the row and symbol"
         )
+
+
+def _rows_after(days: Sequence[date], first: date, rows: int) -> date | None:
+    """The day `rows` rows after `first` in `days` (None: they end before)."""
+    start = days.index(first)
+    return days[start + rows] if start + rows < len(days) else None
 
 
 def _day(text: str | None, option: str) -> date | None:

@@ -235,3 +235,38 @@ def test_merge_refuses_a_symbol_twice_and_names_a_bad_row(tmp_path: Path) -> Non
         {"symbol": "OLD", "first": "2024-01-02", "last": "2024-01-02", "closes": 1, "empty": 0}
     ]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".prices")]
+
+
+def test_export_for_a_strategy_that_looks_back_names_the_first_day_it_can_start(
+    sim_config: Path, tmp_path: Path
+) -> None:
+    sim_config.write_text(
+        sim_config.read_text()
+        .replace(
+            'strategy = "static"',
+            'strategy = "momentum"',
+        )
+        .replace(
+            'targets = { VTI = "0.6", BND = "0.4" }',
+            'universe = ["VTI", "BND"]\nlookback_days = 20',
+        )
+    )
+    out = tmp_path / "prices.csv"
+    with time_machine.travel(SATURDAY, tick=False):
+        code, stdout, stderr = invoke(
+            "prices", "export", "-c", str(sim_config), "-o", str(out), "--json"
+        )
+        assert code == 0, stderr
+        summary = json.loads(stdout)
+        days = [line[:10] for line in out.read_text().splitlines()[1:]]
+        rows = summary["look_back_rows"]
+        assert rows > 20
+        assert summary["look_back_from"] == days[rows]
+        # The backtest starts there, and names that day when asked to start earlier.
+        code, _, stderr = invoke(
+            "backtest", "-c", str(sim_config), "--prices", str(out), "--start", days[rows]
+        )
+        assert code == 0, stderr
+        code, _, stderr = invoke("backtest", "-c", str(sim_config), "--prices", str(out))
+    assert code == 2
+    assert f"give --start {days[rows]} or later" in stderr

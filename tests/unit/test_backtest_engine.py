@@ -401,8 +401,22 @@ def test_a_strategy_that_looks_back_sees_closes_through_the_previous_day(tmp_pat
     config = load_config(tmp_path / "config.toml")
     days = weekdays(START, 90)
     table = write_prices(tmp_path, days, random_walk(21, "ABC", 90, volatility=0.03))
-    with pytest.raises(BacktestInputError, match="give --start a day late enough"):
+    # The error names the first day with the window's 11 rows before it; that day works.
+    named = rf"give --start {days[11]} or later \(the file's first day with the 11 rows"
+    with pytest.raises(BacktestInputError, match=named):
         run(config, table)
+    with pytest.raises(BacktestInputError, match=named):
+        run(config, table, start=days[10])
+    assert run(config, table, start=days[11]).result.days[0] == days[11]
+    short = write_prices(tmp_path, days[:11], random_walk(21, "ABC", 11, volatility=0.03))
+    with pytest.raises(BacktestInputError, match="the file has 11 rows and the strategy reads 11"):
+        run(config, short)
+    walk = random_walk(21, "ABC", 90, volatility=0.03)
+    closes: dict[str, list[float | str]] = {s: list(v) for s, v in walk.items()}
+    closes["B"][15] = ""  # a gap inside day 20's window, before the backtest's range
+    gapped = write_prices(tmp_path, days, closes)
+    with pytest.raises(BacktestInputError, match="give --start a day late enough"):
+        run(config, gapped, start=days[20])
     skipping = run(config, table, start=days[20])
     every_day = run(config, table, start=days[20], skip=False)
     assert skipping.json() == every_day.json()
