@@ -6,7 +6,8 @@ cycle's `DecisionInput` is built by `daemon.config.policy.decision_input` and `d
 the one decision; the approved orders fill at the close with the simulated broker's slippage
 and commission (`daemon.core.fills`), sells first, then buys sized to the cash the sells left
 (`daemon.core.sizing`). A taxable account keeps its lots in an in-memory ledger
-(`daemon.core.tax.engine.replay_trades`), which the next decision's tax step reads.
+(`daemon.core.tax.engine.GrowingLedger`: each day's trades replayed on the book before, unless
+they could change an earlier day's wash sales), which the next decision's tax step reads.
 
 Days on which nothing can trigger are skipped without calling `decide`: the targets did not
 change, no cash flow or dividend arrived, and a numpy scan over the price rows shows every
@@ -46,7 +47,7 @@ from daemon.core.planner import PlannedOrder, PlanningPolicy
 from daemon.core.progress import Progress, no_progress
 from daemon.core.schedule import Days, Session, parse_schedule
 from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
-from daemon.core.tax.engine import TaxBook, replay_trades
+from daemon.core.tax.engine import GrowingLedger, TaxBook
 from daemon.core.tax.types import LotMethod, LotPick, RealizedSale, TaxPolicy, Trade
 
 if TYPE_CHECKING:
@@ -164,8 +165,8 @@ class _State:
     aligned: list[Decimal] = field(default_factory=list)
     """The quantities in the order of the symbols, for the day's value."""
     trades: list[Trade] = field(default_factory=list)
+    ledger: GrowingLedger = field(default_factory=GrowingLedger)
     book: TaxBook | None = None
-    booked: int = -1
     targets: Mapping[str, Decimal] | None = None
     target_row: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     band_row: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
@@ -237,7 +238,7 @@ class _Run:
 
     def run(self, progress: Progress) -> BacktestResult:
         spec, n, k = self.spec, len(self.days), len(self.symbols)
-        state = _State(cash=spec.cash)
+        state = _State(cash=spec.cash, ledger=GrowingLedger(self.policy))
         tally = _Tally(held=np.zeros((n, k)), targets=np.zeros((n, k)), bands=np.zeros((n, k)))
         row = np.zeros(k)
         for i in range(n):
@@ -605,10 +606,10 @@ class _Run:
         )
 
     def _book(self, state: _State) -> TaxBook:
-        """The ledger replayed once per new trade list (an IRA keeps none: nothing is taxed)."""
-        if state.book is None or state.booked != len(state.trades):
-            state.book = replay_trades(state.trades, self.policy)
-            state.booked = len(state.trades)
+        """The ledger's book of every trade so far (an IRA keeps none: nothing is taxed)."""
+        new = state.trades[len(state.ledger.trades) :]
+        if state.book is None or new:
+            state.book = state.ledger.add(new)
         return state.book
 
     # -- the scan --------------------------------------------------------------------------

@@ -20,13 +20,13 @@ __all__ = [
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import groupby
 
 from daemon.core.domain import AccountType, Side
 from daemon.core.progress import Progress, no_progress
-from daemon.core.tax.dates import is_long_term
+from daemon.core.tax.dates import WINDOW_DAYS, is_long_term
 from daemon.core.tax.pieces import Block, Piece, split_money
 from daemon.core.tax.relief import rank
 from daemon.core.tax.types import (
@@ -232,6 +232,7 @@ class LedgerState:
         self._gone_blocks: list[Block] = []
         self._losses: list[_Loss] = []
         self._tie = 0
+        self._ids: set[str] = set()
 
     def group_key(self, account: str, symbol: str) -> tuple[str, str]:
         """Return the key of the purchases a loss in `account` of `symbol` is matched against."""
@@ -262,32 +263,73 @@ class LedgerState:
     def run(self, trades: Iterable[Trade], progress: Progress = no_progress) -> None:
         """Replay `trades` (in date order; the given order within a day) into this state,
         telling `progress` how many are done after each day."""
-        ordered = self._load(trades)
+        ordered = self._load(trades, first_seq=0)
         self.trades = [trade for _, trade in ordered]
         done, total = 0, len(ordered)
         progress(done, total)
         for day, items in groupby(ordered, key=lambda item: item[1].date):
-            pending: _Pending = []
-            for seq, trade in items:
-                done += 1
-                if trade.side is Side.BUY:
-                    self._hold(self._block_of[seq])
-                else:
-                    relieved = self._relieve(trade)
-                    pending.append((seq, trade, relieved))
-                    if self.policy.same_day_count:
-                        self._keep_gone(seq, trade, relieved)
-            self._settle(day, pending)
+            done += self._run_day(day, list(items))
             progress(done, total)
 
-    def _load(self, trades: Iterable[Trade]) -> list[tuple[int, Trade]]:
-        ordered = sorted(enumerate(trades), key=lambda item: item[1].date)
-        seen: set[str] = set()
+    def extend(self, trades: Sequence[Trade]) -> bool:
+        """Replay one more day's `trades` on top of this state, as if replayed with the rest.
+
+        Only when that gives what a replay of everything would: the trades share one date
+        after every trade replayed so far, and none is a purchase within 30 days after a loss
+        sale of its group (whose result it could change: a replacement bought later washes
+        an earlier loss). Otherwise return False with the state untouched: replay everything.
+        """
+        if not trades:
+            return True
+        day = trades[0].date
+        if any(t.date != day for t in trades) or (self.trades and day <= self.trades[-1].date):
+            return False
+        buys = {self.group_key(t.account, t.symbol) for t in trades if t.side is Side.BUY}
+        if buys and self._recent_loss_in(buys, day):
+            return False
+        ordered = self._load(trades, first_seq=len(self.trades))
+        self.trades.extend(trades)
+        self._by_group = None  # rebuilt by the next what-if that needs it
+        self._run_day(day, ordered)
+        return True
+
+    def _recent_loss_in(self, groups: set[tuple[str, str]], day: date) -> bool:
+        """Say whether a sale in the 30 days before `day` realized a loss in a washable
+        account in one of `groups` (washed in full or not: a new purchase may replace it)."""
+        first = day - timedelta(days=WINDOW_DAYS)
+        for sale in reversed(self.sales):
+            trade = sale.trade
+            if trade.date < first:
+                return False
+            if (
+                self.group_key(trade.account, trade.symbol) in groups
+                and self.washable(trade.account)
+                and any(piece.loss_before_wash > 0 for piece in sale.pieces)
+            ):
+                return True
+        return False
+
+    def _run_day(self, day: date, items: list[tuple[int, Trade]]) -> int:
+        """Replay one day's trades in their order, then settle its losses; return how many."""
+        pending: _Pending = []
+        for seq, trade in items:
+            if trade.side is Side.BUY:
+                self._hold(self._block_of[seq])
+            else:
+                relieved = self._relieve(trade)
+                pending.append((seq, trade, relieved))
+                if self.policy.same_day_count:
+                    self._keep_gone(seq, trade, relieved)
+        self._settle(day, pending)
+        return len(items)
+
+    def _load(self, trades: Iterable[Trade], *, first_seq: int) -> list[tuple[int, Trade]]:
+        ordered = sorted(enumerate(trades, start=first_seq), key=lambda item: item[1].date)
         for seq, trade in ordered:
             _check(trade)
-            if trade.id in seen:
+            if trade.id in self._ids:
                 raise TaxDataError(trade.id, "id", "appears more than once")
-            seen.add(trade.id)
+            self._ids.add(trade.id)
             known = self.account_types.setdefault(trade.account, trade.account_type)
             if known is not trade.account_type:
                 raise TaxDataError(
