@@ -648,6 +648,7 @@ class _Run:
             cash_buffer=float(policy.cash_buffer),
             min_trade=float(policy.min_trade_notional),
             increments=increments,
+            buy_only=policy.buy_only,
             unmanaged=any(
                 q and s not in targets and s not in policy.keep for s, q in state.qty.items()
             )
@@ -725,6 +726,7 @@ def quiet_days(
     min_trade: float,
     increments: NDArray[np.float64],
     unmanaged: bool,
+    buy_only: bool = False,
 ) -> NDArray[np.bool_]:
     """Return, per row of `closes`, whether the planner provably plans no order.
 
@@ -736,9 +738,13 @@ def quiet_days(
     quiet when cash is at least the buffer, the spare cash buys nothing, and every weight is
     inside its band by `_MARGIN`. Anything else (a held symbol outside the targets, a `keep`
     holding, a zero-width band) is not quiet: `decide` looks at it.
+
+    With `buy_only` nothing is sold but for a withdrawal (a day with one is never scanned):
+    not for the buffer, not in phase B, whose buys are paid from cash above C* alone. So the
+    spare cash decides and the bands do not: a day is quiet when the spare cash buys nothing.
     """
     days = closes.shape[0]
-    if unmanaged or cash < cash_buffer:
+    if unmanaged or (cash < cash_buffer and not buy_only):
         return np.zeros(days, dtype=bool)
     values = closes * qty
     nav = cash + values.sum(axis=1)
@@ -746,7 +752,9 @@ def quiet_days(
     spare = cash - c_star
     cheapest = np.where(targets > 0, increments * closes, np.inf).min(axis=1, initial=np.inf)
     threshold = np.maximum(min_trade, cheapest)
-    cash_quiet = spare < threshold * (1 - 1e-9) - 1e-6
+    cash_quiet: NDArray[np.bool_] = (spare < threshold * (1 - 1e-9) - 1e-6) & (nav > 0)
+    if buy_only:
+        return cash_quiet
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(cash_target < 1, (1 - c_star / nav) / (1 - cash_target), 0.0)
         effective = targets[None, :] * scale[:, None]
@@ -756,7 +764,7 @@ def quiet_days(
     high = effective + half
     inside = ((weights >= low + _MARGIN) | (low <= 0)) & (weights <= high - _MARGIN)
     inside |= (targets[None, :] <= 0) & (qty[None, :] <= 0)
-    quiet: NDArray[np.bool_] = cash_quiet & inside.all(axis=1) & (nav > 0)
+    quiet: NDArray[np.bool_] = cash_quiet & inside.all(axis=1)
     return quiet
 
 

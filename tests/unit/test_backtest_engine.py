@@ -29,6 +29,7 @@ def _policy(
     fractional: bool = True,
     min_trade: str = "1",
     buffer: str = "0",
+    buy_only: bool = False,
 ) -> str:
     bands = []
     bands.append(f"absolute_pp = {absolute}" if absolute is not None else "")
@@ -44,6 +45,7 @@ def _policy(
         + f"fractional = {'true' if fractional else 'false'}\n"
         + f"min_trade_notional = {min_trade}\n"
         + f"cash_buffer = {buffer}\n"
+        + f"buy_only = {'true' if buy_only else 'false'}\n"
     )
 
 
@@ -61,6 +63,7 @@ def _both_ways(tmp_path: Path, case: dict[str, object]) -> None:
             fractional=bool(case["fractional"]),
             min_trade=str(case["min_trade"]),
             buffer=str(case["buffer"]),
+            buy_only=bool(case.get("buy_only", False)),
         ),
     )
     count = int(case["days"])  # type: ignore[call-overload]
@@ -122,6 +125,7 @@ CASES = st.fixed_dictionaries(
         "withdraw": st.sampled_from([0, 3000]),
         "account_type": st.sampled_from(["taxable", "roth_ira"]),
         "dividend": st.sampled_from([None, "0.40", "3"]),
+        "buy_only": st.booleans(),
     }
 )
 QUICK = [
@@ -159,6 +163,25 @@ QUICK = [
         "contribute": 0,
         "withdraw": 3000,
         "account_type": "roth_ira",
+    },
+    # buy_only: the scan skips out-of-band days the spare cash cannot act on.
+    {
+        "seed": 5,
+        "symbols": 3,
+        "days": 80,
+        "vol": 0.04,
+        "absolute": "1",
+        "relative": None,
+        "rebalance_to": "target",
+        "fractional": False,
+        "min_trade": "500",
+        "buffer": "2000",
+        "cash_weight": False,
+        "calendar": "daily",
+        "contribute": 5000,
+        "withdraw": 0,
+        "account_type": "taxable",
+        "buy_only": True,
     },
 ]
 
