@@ -229,9 +229,8 @@ class _Run:
         )
         self.paid = _dividends_by_row(spec.dividends, self.days, table)
         self.history = _history_source(spec.strategy, table)
-        harvesting = self.taxable and self.account.tax.harvest.enabled
-        # Harvesting sells on a loss, which no band scan can rule out: decide every cycle day.
-        self.skip = spec.skip and not harvesting
+        self.harvesting = self.taxable and self.account.tax.harvest.enabled
+        self.skip = spec.skip
         self.scan_constants = self._scan_constants()
         self.index = MappingProxyType({s: j for j, s in enumerate(self.symbols)})
         self.decide_calls = 0
@@ -637,7 +636,7 @@ class _Run:
         provably orders nothing (see `quiet_days`)."""
         policy = self.account.policy
         absolute, relative, increments = self.scan_constants
-        return quiet_days(
+        quiet = quiet_days(
             self.matrix[first:end],
             np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols]),
             cash=float(state.cash),
@@ -655,6 +654,36 @@ class _Run:
             or any(s in policy.keep for s, q in state.qty.items() if q)
             or set(targets) - {CASH} - set(self.symbols) != set(),
         )
+        if self.harvesting and quiet.any():
+            quiet &= self._no_harvest(first, end, state)
+        return quiet
+
+    def _no_harvest(self, first: int, end: int, state: _State) -> NDArray[np.bool_]:
+        """Return, for days [first, end) with today's lots, whether no lot of a symbol with an
+        alternate is at a loss the harvest rule takes at that day's close (`qualifies`: the
+        loss against the adjusted basis at least `min_loss_pct` of it and `min_loss_amount`),
+        so the tax step harvests nothing. Within one part in a billion of the price where a
+        lot would qualify, a day is not quiet: `decide` looks at it."""
+        harvest = self.account.tax.harvest
+        least, share = float(harvest.min_loss_amount), float(harvest.min_loss_pct)
+        book = self._book(state)
+        closes = self.matrix[first:end]  # fewer rows than asked at the end of the range
+        quiet = np.ones(len(closes), dtype=bool)
+        for symbol in self.account.tax.alternates:
+            lots = book.lots(self.spec.account, symbol)
+            if not lots:
+                continue
+            j = self.index.get(symbol)
+            if j is None:  # held but without a column: the scan cannot price it
+                return np.zeros(len(closes), dtype=bool)
+            # A lot qualifies at a close p <= min((B - least) / q, B (1 - share) / q).
+            highest = max(
+                min(float(lot.adjusted_basis) - least, float(lot.adjusted_basis) * (1 - share))
+                / float(lot.qty)
+                for lot in lots
+            )
+            quiet &= closes[:, j] > highest * (1 + 1e-9) + 1e-9
+        return quiet
 
     def _scan_constants(
         self,
