@@ -636,11 +636,14 @@ class _Run:
         provably orders nothing (see `quiet_days`)."""
         policy = self.account.policy
         absolute, relative, increments = self.scan_constants
+        qty = np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols])
+        row = np.array([float(targets.get(s, _ZERO)) for s in self.symbols])
+        standing, moved = self._stand_ins(first, end, state, targets, qty, row)
         quiet = quiet_days(
             self.matrix[first:end],
-            np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols]),
+            qty,
             cash=float(state.cash),
-            targets=np.array([float(targets.get(s, _ZERO)) for s in self.symbols]),
+            targets=row if moved is None else moved,
             cash_target=float(targets.get(CASH, _ZERO)),
             absolute=absolute,
             relative=relative,
@@ -649,7 +652,8 @@ class _Run:
             increments=increments,
             buy_only=policy.buy_only,
             unmanaged=any(
-                q and s not in targets and s not in policy.keep for s, q in state.qty.items()
+                q and s not in targets and s not in policy.keep and s not in standing
+                for s, q in state.qty.items()
             )
             or any(s in policy.keep for s, q in state.qty.items() if q)
             or set(targets) - {CASH} - set(self.symbols) != set(),
@@ -657,6 +661,57 @@ class _Run:
         if self.harvesting and quiet.any():
             quiet &= self._no_harvest(first, end, state)
         return quiet
+
+    def _stand_ins(
+        self,
+        first: int,
+        end: int,
+        state: _State,
+        targets: Mapping[str, Decimal],
+        qty: NDArray[np.float64],
+        row: NDArray[np.float64],
+    ) -> tuple[frozenset[str], NDArray[np.float64] | None]:
+        """Return the held alternates that may stand in for their primary, and the targets of
+        days [first, end) as `stand_in_targets` moves them at each close (None: no alternate
+        stands in). An alternate stands in for the lesser of its weight and its primary's
+        target, taken from the primary; with `return_to_primary`, only while a loss window
+        of the primary's group is open (after it, its target is 0 and the planner sells it:
+        the scan sees a holding outside its band)."""
+        tax = self.account.tax
+        pairs = [
+            (primary, alternate)
+            for primary, alternate in sorted(tax.alternates.items())
+            if state.qty.get(alternate, _ZERO) > 0
+            and alternate not in targets
+            and primary != CASH
+            and primary in self.index
+            and alternate in self.index
+        ]
+        if not pairs:
+            return frozenset(), None
+        closes = self.matrix[first:end]
+        values = closes * qty
+        nav = float(state.cash) + values.sum(axis=1)
+        moved = np.tile(row, (len(closes), 1))
+        windows = (
+            self._book(state).loss_windows(self.days[first])
+            if tax.harvest.return_to_primary
+            else ()
+        )
+        ordinals = np.array([d.toordinal() for d in self.days[first:end]])
+        for primary, alternate in pairs:
+            jp, ja = self.index[primary], self.index[alternate]
+            weight = moved[:, jp].copy()
+            moves = (weight > 0) & (nav > 0)
+            if tax.harvest.return_to_primary:
+                group = self.policy.identical.members(primary)
+                ends = [w.ends.toordinal() for w in windows if w.symbols & group]
+                moves &= ordinals <= max(ends, default=-1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.minimum(values[:, ja] / nav, weight)
+            moved[:, ja] = np.where(moves, share, moved[:, ja])
+            moved[:, jp] = np.where(moves, weight - share, weight)
+        return frozenset(alternate for _, alternate in pairs), moved
 
     def _no_harvest(self, first: int, end: int, state: _State) -> NDArray[np.bool_]:
         """Return, for days [first, end) with today's lots, whether no lot of a symbol with an
@@ -786,13 +841,13 @@ def quiet_days(
         return cash_quiet
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(cash_target < 1, (1 - c_star / nav) / (1 - cash_target), 0.0)
-        effective = targets[None, :] * scale[:, None]
+        effective = np.atleast_2d(targets) * scale[:, None]
         weights = values / nav[:, None]
     half = np.minimum(absolute[None, :], relative[None, :] * effective)
     low = np.maximum(effective - half, 0.0)
     high = effective + half
     inside = ((weights >= low + _MARGIN) | (low <= 0)) & (weights <= high - _MARGIN)
-    inside |= (targets[None, :] <= 0) & (qty[None, :] <= 0)
+    inside |= (np.atleast_2d(targets) <= 0) & (qty[None, :] <= 0)
     quiet: NDArray[np.bool_] = cash_quiet & inside.all(axis=1)
     return quiet
 

@@ -64,13 +64,15 @@ def _both_ways(tmp_path: Path, case: dict[str, object]) -> None:
             min_trade=str(case["min_trade"]),
             buffer=str(case["buffer"]),
             buy_only=bool(case.get("buy_only", False)),
-        ),
+        )
+        + _tax(case.get("tax")),  # type: ignore[arg-type]
     )
     count = int(case["days"])  # type: ignore[call-overload]
+    # The alternates' columns (X for A, Y for B) are there whether the config names them or not.
     table = write_prices(
         tmp_path,
         weekdays(START, count),
-        random_walk(int(case["seed"]), symbols, count, volatility=float(case["vol"])),  # type: ignore[call-overload, arg-type]
+        random_walk(int(case["seed"]), symbols + "XY", count, volatility=float(case["vol"])),  # type: ignore[call-overload, arg-type]
     )
     dividends: tuple[Dividend, ...] = ()
     if case.get("dividend"):
@@ -94,6 +96,22 @@ def _both_ways(tmp_path: Path, case: dict[str, object]) -> None:
         result_json(every_day.result, every_day.metrics)
     )
     assert skipping.result.decide_calls <= every_day.result.decide_calls
+
+
+def _tax(kind: str | None) -> str:
+    """The account's tax table: alternates X for A and Y for B, harvesting (with or without
+    the return to the primary) or wash-sale redirects."""
+    if kind is None:
+        return ""
+    return (
+        '\n[accounts.main.tax]\nalternates = { A = "X", B = "Y" }\n'
+        "[accounts.main.tax.wash_sale]\n"
+        f'buys = "{"redirect" if kind == "redirect" else "block"}"\nloss_sales = "defer"\n'
+        "[accounts.main.tax.harvest]\n"
+        f"enabled = {'false' if kind == 'redirect' else 'true'}\n"
+        'min_loss_pct = "0.02"\nmin_loss_amount = "50"\n'
+        f"return_to_primary = {'true' if kind == 'harvest_return' else 'false'}\n"
+    )
 
 
 def _weights(symbols: str, cash: bool) -> dict[str, str]:
@@ -126,6 +144,7 @@ CASES = st.fixed_dictionaries(
         "account_type": st.sampled_from(["taxable", "roth_ira"]),
         "dividend": st.sampled_from([None, "0.40", "3"]),
         "buy_only": st.booleans(),
+        "tax": st.sampled_from([None, "harvest", "harvest_return", "redirect"]),
     }
 )
 QUICK = [
@@ -182,6 +201,45 @@ QUICK = [
         "withdraw": 0,
         "account_type": "taxable",
         "buy_only": True,
+    },
+    # Harvests, then the alternate standing in for its primary until the window closes,
+    # inside a stretch of days the scan skips (so the scan must see the window close).
+    {
+        "seed": 2,
+        "symbols": 3,
+        "days": 80,
+        "vol": 0.01,
+        "absolute": "5",
+        "relative": None,
+        "rebalance_to": "target",
+        "fractional": True,
+        "min_trade": "1",
+        "buffer": "0",
+        "cash_weight": False,
+        "calendar": "daily",
+        "contribute": 0,
+        "withdraw": 0,
+        "account_type": "taxable",
+        "tax": "harvest_return",
+    },
+    # A harvest whose alternate stands in for good (no return to the primary).
+    {
+        "seed": 12,
+        "symbols": 2,
+        "days": 80,
+        "vol": 0.04,
+        "absolute": "5",
+        "relative": None,
+        "rebalance_to": "target",
+        "fractional": False,
+        "min_trade": "1",
+        "buffer": "0",
+        "cash_weight": False,
+        "calendar": "daily",
+        "contribute": 0,
+        "withdraw": 0,
+        "account_type": "taxable",
+        "tax": "harvest",
     },
 ]
 
