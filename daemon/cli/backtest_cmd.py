@@ -130,7 +130,12 @@ def backtest(
     from daemon.core.errors import DataError, StrategyError
 
     if prices is None:
-        fail("--prices PRICES.csv is required: daily closes, date,SYM1,SYM2,...", 2)
+        fail(
+            "--prices PRICES.csv is required: daily closes, date,SYM1,SYM2,...; make one "
+            "with `trimtab prices export -a ACCOUNT -o PRICES.csv` (from the account's "
+            "broker) or `trimtab prices merge` (from downloaded CSVs)",
+            2,
+        )
     with load_app(config, read_only=True) as app:
         account = configured_account(app, account)
         try:

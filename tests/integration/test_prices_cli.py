@@ -270,3 +270,10 @@ def test_export_for_a_strategy_that_looks_back_names_the_first_day_it_can_start(
         code, _, stderr = invoke("backtest", "-c", str(sim_config), "--prices", str(out))
     assert code == 2
     assert f"give --start {days[rows]} or later" in stderr
+
+
+def test_a_backtest_without_prices_says_how_to_make_them(sim_config: Path) -> None:
+    code, _, stderr = invoke("backtest", "-c", str(sim_config))
+    assert code == 2
+    assert "--prices PRICES.csv is required" in stderr
+    assert "trimtab prices export -a ACCOUNT -o PRICES.csv" in stderr
