@@ -13,6 +13,8 @@ import pytest
 
 from adapters.base import BrokerEnvironment, PriceHistory
 from adapters.ibkr.broker import IbkrBroker
+from daemon.backtest.price_export import export_closes
+from daemon.backtest.price_files import Coverage, write_price_file
 from daemon.core.errors import TransientBrokerError
 from tests.contract.ibkr_harness import ib_settings
 from tests.fakes.tws import DailyBar, FakeTws, two_accounts
@@ -129,3 +131,27 @@ def test_a_request_repeated_within_15_seconds_is_a_transient_pacing_error(
     clock.now += timedelta(seconds=15)
     assert broker.daily_closes("VTI", *window) == first
     assert tws.count("reqHistoricalData") == 3
+
+
+def test_prices_export_asks_ib_one_symbol_at_a_time_with_progress(
+    tws: FakeTws, broker: IbkrBroker, clock: Clock, tmp_path: Path
+) -> None:
+    clock.now = AFTER
+    told: list[tuple[int, int]] = []
+    series = export_closes(
+        broker,
+        source="ibkr:ira",
+        database=None,
+        clock=clock,
+        symbols=["VTI", "BND"],
+        start=date(2026, 11, 30),
+        end=FRIDAY,
+        progress=lambda done, total: told.append((done, total)),
+    )
+    assert told == [(0, 2), (1, 2), (2, 2)]
+    assert tws.count("reqHistoricalData") == 2  # one request per symbol (BND: no data)
+    assert series["BND"] == []
+    assert series["VTI"][0] == (date(2026, 11, 30), Decimal("202.95"))
+    covered = write_price_file(tmp_path / "prices.csv", series)
+    assert covered[1] == Coverage("BND", None, None, 0, 0)
+    assert (tmp_path / "prices.csv").read_text().splitlines()[1] == "2026-11-30,202.95,"
