@@ -35,7 +35,7 @@ def symbols_to_export(
         wanted += sorted(set(strategy.history_needs().symbols) - set(wanted) - {CASH})
     wanted += sorted(alternate_symbols(settings.account(account)) - set(wanted))
     for symbol in extra:
-        if symbol not in wanted:
+        if symbol not in wanted and symbol != CASH:
             wanted.append(symbol)
     return wanted
 

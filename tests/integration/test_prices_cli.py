@@ -61,11 +61,13 @@ def test_export_writes_what_a_backtest_of_the_account_reads(
     out = tmp_path / "prices.csv"
     with time_machine.travel(SATURDAY, tick=False):
         code, stdout, stderr = invoke(
-            "prices", "export", "-c", str(sim_config), "-o", str(out), "--symbol", "SPY"
-        )
+            "prices", "export", "-c", str(sim_config), "-o", str(out), "--symbol", "SPY",
+            "--symbol", "CASH", "--symbol", "VTI",
+        )  # fmt: skip
         assert code == 0, stderr
         lines = out.read_text().splitlines()
-        # The universe, then the tax alternate, then the extra column; through Friday's close.
+        # The universe, then the tax alternate, then the extra column (once; not CASH);
+        # through Friday's close.
         assert lines[0] == "date,BND,VTI,ITOT,SPY"
         assert lines[1].startswith("2024-01-02,")  # the source's first day, inside 10 years
         assert lines[-1].startswith("2024-07-05,")
