@@ -39,7 +39,8 @@ def backtest(
         typer.Option(
             "--prices",
             metavar="PRICES.csv",
-            help="Daily closes: date,SYM1,SYM2,... one row per trading day.",
+            help="Daily closes: date,SYM1,SYM2,... one row per trading day "
+            "(default: the account's history_file).",
             show_default=False,
         ),
     ] = None,
@@ -129,15 +130,17 @@ def backtest(
     from daemon.backtest.vary import combinations, parse_vary
     from daemon.core.errors import DataError, StrategyError
 
-    if prices is None:
-        fail(
-            "--prices PRICES.csv is required: daily closes, date,SYM1,SYM2,...; make one "
-            "with `trimtab prices export -a ACCOUNT -o PRICES.csv` (from the account's "
-            "broker) or `trimtab prices merge` (from downloaded CSVs)",
-            2,
-        )
     with load_app(config, read_only=True) as app:
         account = configured_account(app, account)
+        # The account's own price file, when it has one, is the default (the same format).
+        prices = prices or app.settings.account(account).history_file
+        if prices is None:
+            fail(
+                "--prices PRICES.csv is required: daily closes, date,SYM1,SYM2,...; make one "
+                "with `trimtab prices export -a ACCOUNT -o PRICES.csv` (from the account's "
+                "broker) or `trimtab prices merge` (from downloaded CSVs)",
+                2,
+            )
         try:
             options = Options(
                 start=_day(start, "--start"),

@@ -279,3 +279,22 @@ def test_a_backtest_without_prices_says_how_to_make_them(sim_config: Path) -> No
     assert code == 2
     assert "--prices PRICES.csv is required" in stderr
     assert "trimtab prices export -a ACCOUNT -o PRICES.csv" in stderr
+
+
+def test_a_backtest_without_prices_reads_the_accounts_history_file(
+    sim_config: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "closes.csv").write_text(
+        "date,VTI,BND\n2024-01-02,200,80\n2024-01-03,201,80.5\n2024-01-04,199,80.2\n"
+    )
+    text = sim_config.read_text().replace(
+        'strategy = "static"\n', 'strategy = "static"\nhistory_file = "closes.csv"\n', 1
+    )
+    sim_config.write_text(text)
+    code, stdout, stderr = invoke("backtest", "-c", str(sim_config), "--json")
+    assert code == 0, stderr
+    assert [n["date"] for n in json.loads(stdout)["nav"]] == [
+        "2024-01-02",
+        "2024-01-03",
+        "2024-01-04",
+    ]
