@@ -20,7 +20,7 @@ import numpy as np
 from markupsafe import escape
 
 from daemon.backtest.output import COMPARED, shown
-from daemon.core.performance import DailyPoint, daily_returns, growth_index
+from daemon.core.performance import DailyPoint, daily_return_array, growth_array
 from daemon.report.charts import (
     ALERT,
     BAND,
@@ -167,8 +167,10 @@ def _growth(
 
 
 def _index(points: list[DailyPoint]) -> tuple[list[date], list[float]]:
-    index = growth_index(daily_returns(points))
-    return [points[0].day, *index.index], [0.0, *((index.to_numpy() - 1.0) * 100)]
+    # numpy, not pandas: importing pandas would cost more than the page.
+    returns = daily_return_array(points)
+    grown = growth_array(returns)
+    return [points[0].day, *returns.index], [0.0, *((grown - 1.0) * 100)]
 
 
 def _drawdown(series: list[DailyPoint], bench: list[DailyPoint]) -> str:

@@ -35,7 +35,7 @@ def report(
     health) and print its summary."""
     from daemon.config.secrets import secret_values
     from daemon.monitor.notify import Notifier
-    from daemon.report import send_report, write_daily_report
+    from daemon.report.writer import send_report, write_daily_report
 
     with load_app(config) as app:
         wanted = _day(day) if day else trading_day(app.clock(), app.settings.exchange)

@@ -34,6 +34,7 @@ __all__ = [
     "current_drawdown",
     "daily_return_array",
     "daily_returns",
+    "growth_array",
     "growth_index",
     "historical_var",
     "max_drawdown",
@@ -192,6 +193,11 @@ def daily_return_array(points: Sequence[DailyPoint]) -> ReturnArray:
 def growth_index(returns: pd.Series) -> pd.Series:
     """Return the growth of 1 through `returns` (the TWR index), without a starting row."""
     return (1.0 + returns).cumprod()
+
+
+def growth_array(returns: ReturnArray) -> NDArray[np.float64]:
+    """`growth_index` without pandas: the same products, in the same order."""
+    return np.cumprod(1.0 + returns.values, dtype=np.float64)
 
 
 def time_weighted_return(returns: pd.Series | ReturnArray) -> float:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from daemon.audit.events import IncomePlanned, IncomeRaised, IncomeRefused
 from daemon.config.settings import Settings
@@ -21,7 +22,10 @@ from daemon.core.calendar import exchange_timezone
 from daemon.core.income import PayoutWindow, month_amount, payout_window
 from daemon.core.money import usd
 from daemon.core.sessions import sessions_between
-from daemon.store.audit_log import AuditLog
+
+if TYPE_CHECKING:
+    # Annotations only: the backtest's page imports this module for its chart, not the store.
+    from daemon.store.audit_log import AuditLog
 
 _ZERO = Decimal(0)
 MONTHS_BACK = 6

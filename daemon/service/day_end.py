@@ -167,7 +167,7 @@ def schedule_end_of_day(
                 end_of_day(app, notify=notify)
                 # After the closing valuation, so the day's page shows it. Loaded here, not at
                 # start: the charting libraries are only needed once a day.
-                from daemon.report import publish_daily_report
+                from daemon.report.writer import publish_daily_report
 
                 publish_daily_report(app, trading_day(app.clock(), app.settings.exchange), notify)
                 forget_old_closes(app)

@@ -24,14 +24,14 @@ from daemon.config.secrets import secret_values
 from daemon.config.settings import NotificationSettings
 from daemon.logs import configure_logging
 from daemon.monitor.notify import Message, Notifier
-from daemon.report import (
-    fmt,
+from daemon.report import fmt
+from daemon.report.model import DailyReport
+from daemon.report.writer import (
     publish_daily_report,
     report_path,
     send_report,
     write_daily_report,
 )
-from daemon.report.model import DailyReport
 from daemon.store.audit_log import AuditLog
 from daemon.store.tax_ledger import TaxLedger
 from tests.fakes.headless import find_chromium, visit

@@ -118,3 +118,22 @@ def test_config_check_still_reports_a_problem_without_heavy_imports(example: Pat
     assert code == 2
     assert "nowhere" in out
     assert loaded == []
+
+
+def test_a_backtest_and_its_page_need_neither_pandas_nor_the_database(example: Path) -> None:
+    """The backtest keeps everything in memory: its metrics are numpy, its page's charts
+    matplotlib; pandas (a third of a second), SQLAlchemy and the notifier are not loaded."""
+    prices = example.parent / "prices.csv"
+    prices.write_text(
+        "date,VTI,VXUS,BND,ITOT,IXUS\n"
+        "2026-12-01,300,60,72,130,70\n2026-12-02,303,59,72.1,131,69\n"
+        "2026-12-03,299,61,72.2,129,71\n"
+    )
+    page = example.parent / "page.html"
+    code, loaded, out = _trimtab(
+        "backtest", "-c", str(example), "-a", "brokerage", "--prices", str(prices),
+        "--report", str(page), cwd=example.parent,
+    )  # fmt: skip
+    assert code == 0, out
+    assert page.read_text().startswith("<!doctype html>")
+    assert not {"pandas", "sqlalchemy", "apprise", "alembic", "jinja2"} & set(loaded)

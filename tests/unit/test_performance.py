@@ -21,6 +21,8 @@ from daemon.core.performance import (
     current_drawdown,
     daily_return_array,
     daily_returns,
+    growth_array,
+    growth_index,
     historical_var,
     max_drawdown,
     period_returns,
@@ -279,3 +281,16 @@ def test_the_array_of_returns_gives_the_series_statistics_bit_for_bit(
         assert stat(array) == stat(series)
     assert sharpe_ratio(array, risk_free) == sharpe_ratio(series, risk_free)
     assert sortino_ratio(array, risk_free) == sortino_ratio(series, risk_free)
+
+
+def test_the_growth_array_is_the_growth_index_float_for_float() -> None:
+    start = date(2024, 1, 2)
+    values = ["100", "101.5", "99.25", "0", "50", "50.5", "75.125"]
+    flows = ["0", "0", "10", "0", "40", "0", "0"]
+    points = [
+        DailyPoint(start + timedelta(days=n), Decimal(v), Decimal(f))
+        for n, (v, f) in enumerate(zip(values, flows, strict=True))
+    ]
+    assert growth_array(daily_return_array(points)).tolist() == (
+        growth_index(daily_returns(points)).tolist()
+    )
