@@ -5,8 +5,8 @@ file then read by `trimtab backtest`."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +14,11 @@ import pytest
 import time_machine
 from typer.testing import CliRunner
 
+from adapters.base import PriceHistory
+from daemon.backtest.price_export import export_closes
+from daemon.bootstrap import open_app
 from daemon.cli import app as cli
+from daemon.core.errors import TransientBrokerError
 from tests.fakes.alpaca_server import FakeAlpaca
 from tests.fakes.alpaca_server.client import (
     alpaca_main_toml,
@@ -298,3 +302,46 @@ def test_a_backtest_without_prices_reads_the_accounts_history_file(
         "2024-01-03",
         "2024-01-04",
     ]
+
+
+class _FailsOn:
+    """The sim's daily closes, but `symbol` refused as a broker refuses under pacing."""
+
+    def __init__(self, broker: PriceHistory, symbol: str | None) -> None:
+        self.broker, self.symbol = broker, symbol
+        self.asked: list[str] = []
+
+    def daily_closes(self, symbol: str, start: date, end: date) -> Sequence[tuple[date, Decimal]]:
+        self.asked.append(symbol)
+        if symbol == self.symbol:
+            raise TransientBrokerError("pacing violation")
+        return self.broker.daily_closes(symbol, start, end)
+
+
+def test_an_export_that_fails_part_way_asks_only_for_the_rest_next_time(sim_config: Path) -> None:
+    with time_machine.travel(SATURDAY, tick=False):
+        app = open_app(sim_config)
+        try:
+            broker = app.broker("main")
+            assert isinstance(broker, PriceHistory)
+
+            def export(reader: PriceHistory) -> dict[str, list[tuple[date, Decimal]]]:
+                return export_closes(
+                    reader,
+                    source="sim:main",
+                    database=app.database,
+                    clock=app.clock,
+                    symbols=["BND", "VTI", "ITOT"],
+                    start=date(2024, 3, 1),
+                    end=date(2024, 7, 5),
+                )
+
+            failing = _FailsOn(broker, "VTI")
+            with pytest.raises(TransientBrokerError, match="pacing"):
+                export(failing)
+            again = _FailsOn(broker, None)
+            series = export(again)
+        finally:
+            app.close()
+    assert again.asked == ["VTI", "ITOT"]  # BND came from the cache
+    assert {s: len(c) for s, c in series.items()} == {"BND": 91, "VTI": 91, "ITOT": 91}
