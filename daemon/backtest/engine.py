@@ -158,6 +158,8 @@ class _State:
     """The account between days, and what the scan last proved."""
 
     cash: Decimal
+    ledger: GrowingLedger
+    """The taxable account's lots (`_book`), grown by each day's trades."""
     qty: dict[str, Decimal] = field(default_factory=dict)
     moved: bool = True
     """Quantities changed since the last row of `held`."""
@@ -165,7 +167,6 @@ class _State:
     aligned: list[Decimal] = field(default_factory=list)
     """The quantities in the order of the symbols, for the day's value."""
     trades: list[Trade] = field(default_factory=list)
-    ledger: GrowingLedger = field(default_factory=GrowingLedger)
     book: TaxBook | None = None
     targets: Mapping[str, Decimal] | None = None
     target_row: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
@@ -826,7 +827,11 @@ def quiet_days(
     With `buy_only` nothing is sold but for a withdrawal (a day with one is never scanned):
     not for the buffer, not in phase B, whose buys are paid from cash above C* alone. So the
     spare cash decides and the bands do not: a day is quiet when the spare cash buys nothing.
+
+    `targets` is one weight per symbol, or one row of them per day (alternates standing in
+    move weights at each close: `_Run._stand_ins`).
     """
+    targets = np.atleast_2d(targets)
     days = closes.shape[0]
     if unmanaged or (cash < cash_buffer and not buy_only):
         return np.zeros(days, dtype=bool)
@@ -841,13 +846,13 @@ def quiet_days(
         return cash_quiet
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(cash_target < 1, (1 - c_star / nav) / (1 - cash_target), 0.0)
-        effective = np.atleast_2d(targets) * scale[:, None]
+        effective = targets * scale[:, None]
         weights = values / nav[:, None]
     half = np.minimum(absolute[None, :], relative[None, :] * effective)
     low = np.maximum(effective - half, 0.0)
     high = effective + half
     inside = ((weights >= low + _MARGIN) | (low <= 0)) & (weights <= high - _MARGIN)
-    inside |= (np.atleast_2d(targets) <= 0) & (qty[None, :] <= 0)
+    inside |= (targets <= 0) & (qty[None, :] <= 0)
     quiet: NDArray[np.bool_] = cash_quiet & inside.all(axis=1)
     return quiet
 

@@ -56,7 +56,9 @@ def default_range(
     if start is None:
         start = _years_before(end, DEFAULT_YEARS)
     if start > end:
-        raise BacktestInputError(f"--start {start} is after --end {end}")
+        raise BacktestInputError(
+            f"--start {start} is after the last day to export, {end}; give an earlier --start"
+        )
     return start, end
 
 

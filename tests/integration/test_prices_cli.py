@@ -104,6 +104,11 @@ def test_export_refuses_to_replace_a_file_and_a_range_past_the_last_close(
         assert code == 2
         assert "--start 'July' is not a date" in stderr
         code, _, stderr = invoke(
+            "prices", "export", "-c", str(sim_config), "-o", str(out), "--start", "2024-07-06"
+        )
+        assert code == 2
+        assert "--start 2024-07-06 is after the last day to export, 2024-07-05" in stderr
+        code, _, stderr = invoke(
             "prices", "export", "-c", str(sim_config), "-o", str(out), "--force",
             "--start", "2024-06-01", "--end", "2024-06-30",
         )  # fmt: skip
