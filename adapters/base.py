@@ -77,6 +77,7 @@ from pydantic import BaseModel
 
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent, OrderType
 from daemon.core.errors import BrokerError
+from daemon.core.fills import tick
 from daemon.core.money import is_whole_cents
 from daemon.core.movements import CashFlow, DividendActivity
 
@@ -102,6 +103,23 @@ def notional_problem(intent: OrderIntent) -> str | None:
         )
     if notional < MIN_NOTIONAL or not is_whole_cents(notional):
         return f"notional {notional} must be whole cents of at least ${MIN_NOTIONAL}"
+    return None
+
+
+def limit_problem(intent: OrderIntent) -> str | None:
+    """Return what is wrong with an order's limit price at any US broker, or None.
+
+    A limit order needs a finite positive limit on the tick (a cent from $1 up, $0.0001 below:
+    SEC Rule 612, which Alpaca and IB both enforce); a market order carries none.
+    """
+    limit = intent.limit_price
+    if intent.order_type is OrderType.LIMIT:
+        if limit is None or not limit.is_finite() or limit <= 0:
+            return f"a limit order needs a positive limit price, got {limit}"
+        if limit != limit.quantize(tick(limit)):
+            return f"limit price {limit} is not a multiple of the tick {tick(limit)}"
+    elif limit is not None:
+        return "a market order must not carry a limit price"
     return None
 
 

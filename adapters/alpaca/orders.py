@@ -21,12 +21,10 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from adapters.alpaca.parsing import AccountInfo, AssetInfo
-from adapters.base import notional_problem
+from adapters.base import limit_problem, notional_problem
 from daemon.core.domain import OrderIntent, OrderType
-from daemon.core.money import CENT
 
 NINE_DECIMALS = Decimal("0.000000001")
-SUB_DOLLAR_TICK = Decimal("0.0001")
 MAX_CLIENT_ORDER_ID = 128
 
 
@@ -83,21 +81,15 @@ def prepare_order(
     if isinstance(floored, str):
         return floored
     floored_from = None if floored == qty else qty
-    limit = intent.limit_price
-    if intent.order_type is OrderType.LIMIT:
-        if limit is None or not limit.is_finite() or limit <= 0:
-            return f"a limit order needs a positive limit price, got {limit}"
-        tick = CENT if limit >= 1 else SUB_DOLLAR_TICK
-        if limit != limit.quantize(tick):
-            return f"limit price {limit} is not a multiple of the tick {tick}"
-    elif limit is not None:
-        return "a market order must not carry a limit price"
+    problem = limit_problem(intent)
+    if problem is not None:
+        return problem
     return PreparedOrder(
         symbol=intent.symbol,
         side=intent.side.value,
         qty=floored,
         order_type=intent.order_type,
-        limit_price=limit,
+        limit_price=intent.limit_price,
         client_order_id=coid,
         floored_from=floored_from,
     )

@@ -21,11 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from adapters.base import notional_problem
+from adapters.base import limit_problem, notional_problem
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderType, Side
-from daemon.core.money import CENT
 
-SUB_DOLLAR_TICK = Decimal("0.0001")
 MAX_ORDER_REF = 128
 
 
@@ -70,21 +68,15 @@ def prepare_order(
             f"API (error 10243), got {qty} (fix: drop {intent.symbol} from "
             "policy.fractional_symbols, or set policy.fractional = false)"
         )
-    limit = intent.limit_price
-    if intent.order_type is OrderType.LIMIT:
-        if limit is None or not limit.is_finite() or limit <= 0:
-            return f"a limit order needs a positive limit price, got {limit}"
-        tick = CENT if limit >= 1 else SUB_DOLLAR_TICK
-        if limit != limit.quantize(tick):
-            return f"limit price {limit} is not a multiple of the tick {tick}"
-    elif limit is not None:
-        return "a market order must not carry a limit price"
+    problem = limit_problem(intent)
+    if problem is not None:
+        return problem
     return PreparedOrder(
         symbol=intent.symbol,
         action="BUY" if intent.side.value == "buy" else "SELL",
         qty=int(qty),
         order_type=intent.order_type,
-        limit_price=limit,
+        limit_price=intent.limit_price,
         order_ref=ref,
         outside_rth=outside_rth,
         account_id=account_id,

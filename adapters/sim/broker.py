@@ -42,6 +42,7 @@ from adapters.base import (
     AssetCheck,
     BrokerEnvironment,
     SessionDay,
+    limit_problem,
     notional_problem,
 )
 from adapters.sim.checks import account_check, asset_check, weekday_sessions
@@ -493,7 +494,7 @@ class SimBroker:
 
     def _shape_problem(self, intent: OrderIntent) -> str | None:
         """Return what is wrong with the order itself, whatever the account holds, or `None`."""
-        qty, limit = intent.qty, intent.limit_price
+        qty = intent.qty
         if intent.account != self.account:
             return f"order for account {intent.account} sent to sim account {self.account}"
         notional_problem = self._notional_problem(intent)
@@ -505,14 +506,7 @@ class SimBroker:
             return f"quantity {qty} has more than {MAX_QTY_DECIMALS} decimal places"
         if not self.settings.fractional and qty != qty.to_integral_value():
             return f"fractional quantity {qty}: this sim account trades whole shares only"
-        if intent.order_type is OrderType.MARKET and limit is not None:
-            return "a market order must not carry a limit price"
-        if intent.order_type is OrderType.LIMIT:
-            if limit is None or limit <= 0:
-                return f"a limit order needs a positive limit price, got {limit}"
-            if limit != limit.quantize(fills.tick(limit)):
-                return f"limit price {limit} is not a multiple of the tick {fills.tick(limit)}"
-        return None
+        return limit_problem(intent)
 
     def _fill(
         self,
