@@ -6,7 +6,12 @@ Definitions (docs/backtest.md repeats them):
   contributions and withdrawals are not returns; CAGR = (1 + TWR)^(365.25 / calendar days
   from the first to the last day) - 1;
 - volatility, Sharpe and Sortino are of the daily returns, annualized with 252 days and a
-  risk-free rate of `risk_free` a year; max drawdown is the deepest fall of the TWR index;
+  risk-free rate of `risk_free` a year; max drawdown is the deepest fall of the TWR index,
+  and `drawdowns` the five deepest falls that do not overlap;
+- each calendar year's return links the year's daily returns (best and worst year among
+  the whole ones); rolling returns are annualized over every window of 1, 3, 5 and 10 x 252
+  days; the money-weighted return is the internal rate of the first value, the flows and
+  the last value; correlation and beta are of the daily returns with the benchmark's;
 - turnover = (sum of traded value after day 0) / 2 / mean NAV / years: the share of the
   account replaced per year, day 0's purchase left out;
 - realized gains by term come from the in-memory ledger's sales (after wash-sale
@@ -37,12 +42,19 @@ from daemon.core.domain import AccountType
 from daemon.core.money import cents
 from daemon.core.performance import (
     DailyPoint,
+    ReturnArray,
     annualized_volatility,
     daily_return_array,
-    max_drawdown,
+    drawdowns,
     sharpe_ratio,
     sortino_ratio,
     time_weighted_return,
+)
+from daemon.core.return_periods import (
+    calendar_year_returns,
+    money_weighted_return,
+    relation,
+    rolling_returns,
 )
 from daemon.core.tax.types import Term
 
@@ -69,7 +81,9 @@ def compute_metrics(
         DailyPoint(day, value, flow)
         for day, value, flow in zip(result.days, result.nav, result.flows, strict=True)
     ]
-    out: dict[str, Any] = _returns(result.days, points, risk_free)
+    returns = daily_return_array(points)
+    out: dict[str, Any] = _returns(result.days, points, returns, risk_free)
+    out["money_weighted_return"] = _float(money_weighted_return(points))
     out |= _trading(result)
     out |= _taxes(result, rates, out["cagr"], out["total_return"])
     if benchmark is not None and result.benchmark is not None:
@@ -79,16 +93,33 @@ def compute_metrics(
             DailyPoint(day, cents(result.nav[0] * Decimal(repr(price / first))))
             for day, price in zip(result.days, result.benchmark, strict=True)
         ]
-        out["benchmark"] = {"symbol": benchmark, **_returns(result.days, bench, risk_free)}
+        theirs = daily_return_array(bench)
+        moved = relation(returns, theirs)
+        out["benchmark"] = {
+            "symbol": benchmark,
+            **_returns(result.days, bench, theirs, risk_free),
+            "correlation": _float(moved.correlation) if moved else None,
+            "beta": _float(moved.beta) if moved else None,
+        }
     return out
 
 
-def _returns(days: tuple[date, ...], points: list[DailyPoint], risk_free: float) -> dict[str, Any]:
-    returns = daily_return_array(points)
+ROLLING_YEARS = (1, 3, 5, 10)
+DRAWDOWNS = 5
+
+
+def _returns(
+    days: tuple[date, ...], points: list[DailyPoint], returns: ReturnArray, risk_free: float
+) -> dict[str, Any]:
     twr = time_weighted_return(returns)
     span = (days[-1] - days[0]).days
     cagr = (1 + twr) ** (365.25 / span) - 1 if span > 0 and twr > -1 else None
-    drawdown = max_drawdown(returns, days[0])
+    falls = drawdowns(returns, days[0], top=DRAWDOWNS)
+    drawdown = falls[0] if falls else None
+    years = calendar_year_returns(returns, days[0])
+    whole = [year for year in years if year.whole]
+    best = max(whole, key=lambda year: year.value, default=None)
+    worst = min(whole, key=lambda year: year.value, default=None)
     return {
         "start": days[0].isoformat(),
         "end": days[-1].isoformat(),
@@ -97,12 +128,50 @@ def _returns(days: tuple[date, ...], points: list[DailyPoint], risk_free: float)
         "total_return": _float(twr),
         "cagr": _float(cagr),
         "volatility": _float(annualized_volatility(returns)),
-        "max_drawdown": _float(drawdown.depth),
-        "max_drawdown_peak": drawdown.peak.isoformat() if drawdown.peak else None,
-        "max_drawdown_trough": drawdown.trough.isoformat() if drawdown.trough else None,
+        "max_drawdown": _float(drawdown.depth if drawdown else 0.0),
+        "max_drawdown_peak": _day(drawdown.peak if drawdown else None),
+        "max_drawdown_trough": _day(drawdown.trough if drawdown else None),
         "sharpe": _float(sharpe_ratio(returns, risk_free)),
         "sortino": _float(sortino_ratio(returns, risk_free)),
+        "annual_returns": [
+            {
+                "year": year.year,
+                "from": year.start.isoformat(),
+                "to": year.end.isoformat(),
+                "return": _float(year.value),
+                "whole": year.whole,
+            }
+            for year in years
+        ],
+        "best_year": {"year": best.year, "return": _float(best.value)} if best else None,
+        "worst_year": {"year": worst.year, "return": _float(worst.value)} if worst else None,
+        "rolling_returns": {f"{n}y": _rolling(returns, n) for n in ROLLING_YEARS},
+        "drawdowns": [
+            {
+                "depth": _float(fall.depth),
+                "peak": _day(fall.peak),
+                "trough": _day(fall.trough),
+                "recovered": _day(fall.recovered),
+            }
+            for fall in falls
+        ],
     }
+
+
+def _rolling(returns: ReturnArray, years: int) -> dict[str, Any] | None:
+    rolled = rolling_returns(returns, years)
+    if rolled is None:
+        return None
+    return {
+        "windows": rolled.windows,
+        "worst": _float(rolled.worst),
+        "median": _float(rolled.median),
+        "best": _float(rolled.best),
+    }
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _trading(result: BacktestResult) -> dict[str, Any]:

@@ -61,7 +61,16 @@ COMPARED = (
 )
 """The metrics a `--vary` comparison shows, in the table and on the report page."""
 PERCENT = frozenset(
-    {"total_return", "cagr", "volatility", "max_drawdown", "turnover", "after_tax_cagr", "tax_drag"}
+    {
+        "total_return",
+        "cagr",
+        "money_weighted_return",
+        "volatility",
+        "max_drawdown",
+        "turnover",
+        "after_tax_cagr",
+        "tax_drag",
+    }
 )
 """Metrics that are fractions, shown as percentages."""
 
@@ -73,6 +82,9 @@ def shown(metrics: dict[str, Any], key: str) -> str:
         return "-"
     if key in PERCENT:
         return f"{float(value) * 100:.2f}%"
+    if isinstance(value, dict) and "year" in value:  # best_year, worst_year
+        share = value["return"]
+        return f"{value['year']}: {'-' if share is None else f'{float(share) * 100:.2f}%'}"
     if isinstance(value, float):
         return f"{value:.2f}"
     if isinstance(value, str) and key not in ("start", "end"):

@@ -1,8 +1,9 @@
 """The backtest's HTML page: one self-contained file in the daily report's look (its
 stylesheet, its chart style, inline SVG, no script, nothing fetched).
 
-One run: growth against the benchmark, drawdown, each symbol's drift with its band, trades
-per year, the summary and the tax summary. A `--vary` sweep: every run on one growth chart,
+One run: growth against the benchmark, drawdown and the deepest falls, returns by calendar
+year and over rolling windows, each symbol's drift with its band, trades per year, the
+summary and the tax summary. A `--vary` sweep: every run on one growth chart,
 and the comparison table.
 """
 
@@ -96,7 +97,8 @@ def _single(run: Run, benchmark: str | None) -> str:
     html.append(
         _section("Growth", _growth([(run.result.days[0], "account", series)], bench, benchmark))
     )
-    html.append(_section("Drawdown", _drawdown(series, bench)))
+    html.append(_section("Drawdown", _drawdown(series, bench) + _falls_table(m)))
+    html.append(_section("Returns by year", _years(m) + _rolling_table(m)))
     html.append(_section("Drift and bands", _drift(run)))
     html.append(_section("Trades per year", _trades_per_year(run)))
     html.append(_section("Summary", _summary_table(m)))
@@ -249,6 +251,79 @@ def _trades_per_year(run: Run) -> str:
         return _chart(figure_svg(fig, "Trades per year"))
 
 
+def _years(m: dict[str, Any]) -> str:
+    years = m["annual_returns"]
+    if not years:
+        return '<p class="empty">No year has a return.</p>'
+    bench = {y["year"]: y["return"] for y in (m.get("benchmark") or {}).get("annual_returns", [])}
+    # A year the range covers only in part is starred, as its bar is not a year's return.
+    labels = [f"{y['year']}" if y["whole"] else f"{y['year']}*" for y in years]
+    ours = [100 * (y["return"] or 0.0) for y in years]
+    with figure(WIDTH, 2.4) as fig:
+        axes = fig.add_subplot()
+        places = np.arange(len(years))
+        width = 0.4 if bench else 0.7
+        axes.bar(places - (width / 2 if bench else 0), ours, width, color=LINE, label="account")
+        if bench:
+            theirs = [100 * (bench.get(y["year"]) or 0.0) for y in years]
+            axes.bar(places + width / 2, theirs, width, color=BENCH, label="benchmark")
+            axes.legend(frameon=False, loc="upper left", fontsize=8)
+        axes.axhline(0, color=MUTED, linewidth=0.6)
+        axes.set_xticks(places, labels, rotation=90 if len(years) > 12 else 0, fontsize=8)
+        axes.yaxis.grid(True, color=GRID, linewidth=0.6)
+        axes.set_axisbelow(True)
+        axes.set_ylabel("% in the year")
+        chart = _chart(figure_svg(fig, "Time-weighted return of each calendar year"))
+    partial = [f"{y['year']} ({y['from']} to {y['to']})" for y in years if not y["whole"]]
+    note = (
+        f'<p class="small">* Part of a year only: {escape(", ".join(partial))}. Best and worst '
+        "year count whole years only.</p>"
+        if partial
+        else ""
+    )
+    return chart + note
+
+
+def _rolling_table(m: dict[str, Any]) -> str:
+    rows = [(window, r) for window, r in m["rolling_returns"].items() if r is not None]
+    if not rows:
+        return '<p class="small">Rolling returns need at least a year (252 days) of returns.</p>'
+    body = "".join(
+        f"<tr><td>{_years_text(window)}</td><td>{r['windows']}</td>"
+        f"<td>{_pct(r['worst'])}</td><td>{_pct(r['median'])}</td><td>{_pct(r['best'])}</td></tr>"
+        for window, r in rows
+    )
+    return (
+        "<h3>Rolling returns (a year, annualized)</h3>"
+        '<div class="scroll"><table class="num"><thead><tr><th>window</th><th>windows</th>'
+        f"<th>worst</th><th>median</th><th>best</th></tr></thead><tbody>{body}</tbody>"
+        "</table></div>"
+    )
+
+
+def _years_text(window: str) -> str:
+    count = int(window.removesuffix("y"))
+    return f"{count} year" if count == 1 else f"{count} years"
+
+
+def _falls_table(m: dict[str, Any]) -> str:
+    falls = m["drawdowns"]
+    if not falls:
+        return ""
+    body = "".join(
+        f"<tr><td>{_pct(f['depth'])}</td><td>{escape(f['peak'] or '')}</td>"
+        f"<td>{escape(f['trough'] or '')}</td>"
+        f"<td>{escape(f['recovered'] or 'not yet')}</td></tr>"
+        for f in falls
+    )
+    return (
+        "<h3>Deepest falls</h3>"
+        '<div class="scroll"><table class="num"><thead><tr><th>depth</th><th>peak</th>'
+        f"<th>trough</th><th>back at the peak</th></tr></thead><tbody>{body}</tbody>"
+        "</table></div>"
+    )
+
+
 def _chart(svg: str) -> str:
     return f'<figure class="chart">{svg}</figure>'
 
@@ -258,8 +333,11 @@ def _summary_table(m: dict[str, Any]) -> str:
     rows = [
         ("total return (time-weighted)", "total_return"),
         ("CAGR", "cagr"),
+        ("money-weighted return", "money_weighted_return"),
         ("volatility", "volatility"),
         ("max drawdown", "max_drawdown"),
+        ("best year", "best_year"),
+        ("worst year", "worst_year"),
         ("Sharpe", "sharpe"),
         ("Sortino", "sortino"),
         ("turnover a year", "turnover"),
@@ -277,6 +355,10 @@ def _summary_table(m: dict[str, Any]) -> str:
         if bench:
             cells += f"<td>{escape(_shown(bench, key)) if key in bench else ''}</td>"
         body.append(f"<tr>{cells}</tr>")
+    if bench:
+        for label, key in (("correlation", "correlation"), ("beta", "beta")):
+            cells = f"<th>{escape(label)} with {escape(bench['symbol'])} (daily)</th>"
+            body.append(f"<tr>{cells}<td>{escape(_shown(bench, key))}</td><td></td></tr>")
     return (
         f'<table class="num"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
     )

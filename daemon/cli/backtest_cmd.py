@@ -262,6 +262,10 @@ def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) 
         if bench is not None:
             row.append(shown(bench, field) if field in bench else "")
         table.add_row(*row)
+    if bench is not None:
+        # How the account moved with the benchmark: the account's figures, in its column.
+        for label, field in (("correlation", "correlation"), ("beta", "beta")):
+            table.add_row(f"{label} with {benchmark}", shown(bench, field), "")
     console.print(table)
     if run.result.skipped:
         first = run.result.skipped[0]
@@ -275,8 +279,11 @@ _SUMMARY = [
     ("final value", "final_value"),
     ("total return (TWR)", "total_return"),
     ("CAGR", "cagr"),
+    ("money-weighted return", "money_weighted_return"),
     ("volatility", "volatility"),
     ("max drawdown", "max_drawdown"),
+    ("best year", "best_year"),
+    ("worst year", "worst_year"),
     ("Sharpe", "sharpe"),
     ("Sortino", "sortino"),
     ("turnover / year", "turnover"),

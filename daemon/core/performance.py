@@ -34,6 +34,7 @@ __all__ = [
     "current_drawdown",
     "daily_return_array",
     "daily_returns",
+    "drawdowns",
     "growth_array",
     "growth_index",
     "historical_var",
@@ -247,21 +248,42 @@ def max_drawdown(returns: pd.Series | ReturnArray, start: date | None = None) ->
     `start` names the day of the starting level (the series' first point), which has no
     return of its own; it is reported as the peak when the fall began from there.
     """
+    deepest = drawdowns(returns, start, top=1)
+    return deepest[0] if deepest else Drawdown(0.0, None, None, None)
+
+
+def drawdowns(
+    returns: pd.Series | ReturnArray, start: date | None = None, *, top: int = 5
+) -> list[Drawdown]:
+    """Return the `top` deepest falls of the growth index, deepest first (the earlier of
+    two as deep), each from a peak to its trough and to the day the peak was regained.
+
+    The falls do not overlap: one ends when the index is back at its peak, and the next
+    begins from a later peak. The first is `max_drawdown`'s.
+    """
     if not len(returns):
-        return Drawdown(0.0, None, None, None)
+        return []
     # np.cumprod multiplies in order as pandas' cumprod does: the same floats, bit for bit.
-    index = np.cumprod(1.0 + returns.to_numpy())
-    levels = np.concatenate(([1.0], index))
+    levels = np.concatenate(([1.0], np.cumprod(1.0 + returns.to_numpy())))
     days: list[date | None] = [start, *returns.index]
     peaks = np.maximum.accumulate(levels)
     falls = levels / peaks - 1.0
-    bottom = int(np.argmin(falls))
-    if falls[bottom] >= 0.0:
-        return Drawdown(0.0, None, None, None)
-    peak = int(np.argmax(levels[: bottom + 1]))
-    after = np.nonzero(levels[bottom:] >= levels[peak])[0]
-    recovered = days[bottom + int(after[0])] if len(after) else None
-    return Drawdown(-float(falls[bottom]), days[peak], days[bottom], recovered)
+    below = falls < 0.0
+    # Each run of days below the running peak is one fall: from its first day to its last.
+    edges = np.diff(np.concatenate(([0], below.astype(np.int8), [0])))
+    firsts = np.flatnonzero(edges == 1)
+    lasts = np.flatnonzero(edges == -1) - 1
+    found: list[tuple[float, int, Drawdown]] = []
+    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
+        bottom = first + int(np.argmin(falls[first : last + 1]))
+        # The peak: the first day at the level the run fell from (a flat top counts from its
+        # first day).
+        peak = int(np.argmax(levels[:first] >= peaks[first]))
+        recovered = days[last + 1] if last + 1 < len(levels) else None
+        depth = -float(falls[bottom])
+        found.append((depth, bottom, Drawdown(depth, days[peak], days[bottom], recovered)))
+    found.sort(key=lambda fall: (-fall[0], fall[1]))
+    return [fall for _, _, fall in found[:top]]
 
 
 def current_drawdown(returns: pd.Series | ReturnArray) -> float:

@@ -56,6 +56,8 @@ def test_the_summary_table(home: Path) -> None:
     assert result.exit_code == 0, result.output
     for label in ("CAGR", "max drawdown", "Sharpe", "after-tax CAGR", "SPY", "rebalances"):
         assert label in result.stdout
+    for label in ("money-weighted return", "worst year", "correlation with SPY", "beta with SPY"):
+        assert label in result.stdout
     assert not (home / "state").exists(), "the backtest keeps its state in memory"
 
 
@@ -80,6 +82,22 @@ def test_json_is_the_documented_object_and_the_same_twice(home: Path) -> None:
         assert isinstance(metrics[key], float)
     assert metrics["trade_count"] == len(out["trades"])
     assert metrics["benchmark"]["symbol"] == "SPY"
+    assert isinstance(metrics["money_weighted_return"], float)
+    assert [y["year"] for y in metrics["annual_returns"]] == [2020]  # 120 weekdays of 2020
+    assert set(metrics["annual_returns"][0]) == {"year", "from", "to", "return", "whole"}
+    assert metrics["annual_returns"][0]["whole"] is False
+    assert metrics["best_year"] is None  # no whole year in the range
+    assert metrics["rolling_returns"] == {"1y": None, "3y": None, "5y": None, "10y": None}
+    falls = metrics["drawdowns"]
+    assert falls[0]["depth"] == metrics["max_drawdown"]
+    assert (falls[0]["peak"], falls[0]["trough"]) == (
+        metrics["max_drawdown_peak"],
+        metrics["max_drawdown_trough"],
+    )
+    bench = metrics["benchmark"]
+    assert isinstance(bench["correlation"], float)
+    assert isinstance(bench["beta"], float)
+    assert [y["year"] for y in bench["annual_returns"]] == [2020]
 
 
 def test_the_report_is_one_self_contained_page(home: Path) -> None:
@@ -87,9 +105,15 @@ def test_the_report_is_one_self_contained_page(home: Path) -> None:
     result = backtest(home, "--benchmark", "SPY", "--report", str(page))
     assert result.exit_code == 0, result.output
     html = page.read_text()
-    assert html.count("<svg") == 4  # growth, drawdown, drift, trades per year
-    for section in ("Growth", "Drawdown", "Drift and bands", "Trades per year", "Taxes"):
+    assert html.count("<svg") == 5  # growth, drawdown, returns by year, drift, trades per year
+    sections = ("Growth", "Drawdown", "Returns by year", "Drift and bands", "Trades per year")
+    for section in (*sections, "Taxes"):
         assert f"<h2>{section}</h2>" in html
+    assert "<h3>Deepest falls</h3>" in html
+    assert "2020*" in html  # a year the range covers in part is starred, and said so
+    assert "Part of a year only: 2020 (2020-01-02 to" in html
+    assert "Rolling returns need at least a year" in html
+    assert "correlation with SPY (daily)" in html
     assert "<script" not in html
     assert "default-src 'none'" in html
     assert "http://" not in html.replace("http://www.w3.org", "")
