@@ -6,7 +6,7 @@ from __future__ import annotations
 __all__ = ["Options", "Run", "cost_rules", "run_one", "run_sweep"]
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -19,7 +19,7 @@ from daemon.backtest.flows import Dividend
 from daemon.backtest.metrics import TaxRates, compute_metrics
 from daemon.backtest.output import result_json
 from daemon.backtest.prices import PriceTable
-from daemon.backtest.vary import Override, apply_overrides
+from daemon.backtest.vary import Override, apply_overrides, start_of
 from daemon.config.settings import AccountSettings, Settings
 from daemon.core.progress import Progress, no_progress
 
@@ -85,6 +85,7 @@ def run_one(
     from daemon.plugins import load_strategy_plugin
 
     settings = apply_overrides(settings, account, overrides)
+    options = _with_start(options, overrides)
     configured = settings.account(account)
     plugin = load_strategy_plugin(configured.strategy)
     try:
@@ -133,6 +134,12 @@ def run_sweep(
     # Check every override before starting any worker: a bad value fails fast, by name.
     for overrides in runs:
         apply_overrides(settings, account, overrides)
+        start = start_of(overrides)
+        if start is not None:
+            try:
+                prices.span(start, options.end)
+            except BacktestInputError as exc:
+                raise BacktestInputError(f"--vary start={start}: {exc}") from None
     parallel = Parallel(n_jobs=jobs, return_as="generator")
     done: list[Run] = []
     progress(0, len(runs))
@@ -142,3 +149,9 @@ def run_sweep(
         done.append(run)
         progress(len(done), len(runs))
     return done
+
+
+def _with_start(options: Options, overrides: Override) -> Options:
+    """The options of a run whose overrides vary its first day (`--vary start=...`)."""
+    start = start_of(overrides)
+    return options if start is None else replace(options, start=start)

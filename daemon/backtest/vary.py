@@ -6,16 +6,20 @@ so a misspelt key is named with the keys that exist there. A value is read as TO
 a boolean or an array (`true`, `[1, 2]`), else as text, which the settings model converts
 (`3` to a number, `fifo` to a lot method); the account with the override is validated as the
 config file is, so a bad value names the key and the fix.
+
+One key is not the config's: `start`, the first day (`--vary start=2005-01-03,2010-01-04`),
+for how much a result owes to the day it began.
 """
 
 from __future__ import annotations
 
-__all__ = ["Override", "apply_overrides", "combinations", "parse_vary"]
+__all__ = ["START", "Override", "apply_overrides", "combinations", "parse_vary", "start_of"]
 
 import itertools
 import tomllib
 import typing
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -25,6 +29,8 @@ from daemon.config.settings import AccountSettings, Settings
 
 Override = tuple[tuple[str, Any], ...]
 """One run's overrides: (key, value) in the order the `--vary` options came."""
+START = "start"
+"""The `--vary` key of the run's first day (an ISO date), the one key not in the config."""
 
 
 def parse_vary(texts: Sequence[str]) -> list[tuple[str, list[Any]]]:
@@ -38,11 +44,32 @@ def parse_vary(texts: Sequence[str]) -> list[tuple[str, list[Any]]]:
             raise BacktestInputError(
                 f"--vary {text!r} must be KEY=V1,V2,... (e.g. --vary bands.absolute_pp=3,5,10)"
             )
-        check_key(key)
         if any(key == seen for seen, _ in parsed):
             raise BacktestInputError(f"--vary names {key} twice; give all its values in one")
+        if key == START:
+            parsed.append((key, [_day(v) for v in items]))
+            continue
+        check_key(key)
         parsed.append((key, [_value(v) for v in items]))
     return parsed
+
+
+def start_of(overrides: Override) -> date | None:
+    """Return the run's first day when `overrides` vary it."""
+    for key, value in overrides:
+        if key == START:
+            return date.fromisoformat(value)
+    return None
+
+
+def _day(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise BacktestInputError(
+            f"--vary start={text}: {text!r} is not a date; give days as YYYY-MM-DD "
+            "(--vary start=2005-01-03,2010-01-04)"
+        ) from None
 
 
 def combinations(parsed: Sequence[tuple[str, list[Any]]]) -> list[Override]:
@@ -84,7 +111,9 @@ def check_key(key: str) -> None:
 
 
 def apply_overrides(settings: Settings, account: str, overrides: Override) -> Settings:
-    """Return `settings` with `overrides` applied to `account`'s table, validated."""
+    """Return `settings` with `overrides` applied to `account`'s table, validated (a varied
+    `start` is the run's, not the config's)."""
+    overrides = tuple((key, value) for key, value in overrides if key != START)
     if not overrides:
         return settings
     data = settings.account(account).model_dump(mode="python")

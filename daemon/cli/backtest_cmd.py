@@ -97,7 +97,10 @@ def backtest(
         typer.Option(
             "--vary",
             metavar="KEY=V1,V2,...",
-            help="Run every combination of these account config values (repeatable).",
+            help=(
+                "Run every combination of these account config values (repeatable); "
+                "start=D1,D2,... varies the first day."
+            ),
             show_default=False,
         ),
     ] = None,
@@ -127,7 +130,7 @@ def backtest(
     from daemon.backtest.metrics import TaxRates
     from daemon.backtest.prices import read_prices
     from daemon.backtest.runner import Options
-    from daemon.backtest.vary import combinations, parse_vary
+    from daemon.backtest.vary import START, combinations, parse_vary
     from daemon.core.errors import DataError, StrategyError
 
     with load_app(config, read_only=True) as app:
@@ -159,7 +162,13 @@ def backtest(
                 risk_free=float(_rate(risk_free, "--risk-free")),
                 skip=not every_day,
             )
-            sweep = combinations(parse_vary(vary)) if vary else None
+            varied = parse_vary(vary) if vary else []
+            if start is not None and any(key == START for key, _ in varied):
+                raise BacktestInputError(
+                    "--start and --vary start=... both give the first day; give the days in "
+                    "--vary start=... only"
+                )
+            sweep = combinations(varied) if vary else None
             table = read_prices(prices)
             runs = _run(app.settings, account, table, options, sweep, jobs, as_json)
         except (BacktestInputError, DataError) as exc:

@@ -141,6 +141,28 @@ def test_vary_runs_every_combination(home: Path) -> None:
     assert "after-tax CAGR" in table.stdout
 
 
+def test_vary_start_runs_each_first_day_as_that_start_would(home: Path) -> None:
+    page = home / "starts.html"
+    varied = backtest(
+        home,
+        "--vary",
+        "start=2020-01-02,2020-03-02",
+        "--jobs",
+        "1",
+        "--json",
+        "--report",
+        str(page),
+    )
+    assert varied.exit_code == 0, varied.output
+    runs = json.loads(varied.stdout)
+    assert [r["overrides"] for r in runs] == [{"start": "2020-01-02"}, {"start": "2020-03-02"}]
+    assert [r["metrics"]["start"] for r in runs] == ["2020-01-02", "2020-03-02"]
+    # Each run is the run --start gives: the same object but for the overrides.
+    alone = json.loads(backtest(home, "--start", "2020-03-02", "--json").stdout)
+    assert {k: v for k, v in runs[1].items() if k != "overrides"} == alone
+    assert "start=2020-03-02" in page.read_text()
+
+
 @pytest.mark.slow
 def test_vary_in_worker_processes_gives_what_one_process_gives(home: Path) -> None:
     args = ("--vary", "bands.absolute_pp=1,5", "--json")
@@ -162,8 +184,11 @@ def test_vary_in_worker_processes_gives_what_one_process_gives(home: Path) -> No
         (("--calendar", "hourly"), "--calendar 'hourly' is not one of"),
         (("-a", "other"), "no account 'other'"),
         (("--short-term-rate", "35"), "write a fraction"),
+        (("--vary", "start=2020-01-02,2021-01-04"), "--vary start=2021-01-04: --start 2021-01-04 is after the last day"),  # noqa: E501
+        (("--vary", "start=March"), "'March' is not a date; give days as YYYY-MM-DD"),
+        (("--start", "2020-02-03", "--vary", "start=2020-03-02"), "give the days in --vary start=... only"),  # noqa: E501
     ],
-)
+)  # fmt: skip
 def test_bad_input_exits_2_naming_it(home: Path, args: tuple[str, ...], named: str) -> None:
     result = backtest(home, *args)
     assert result.exit_code == 2, result.output
