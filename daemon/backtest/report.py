@@ -61,8 +61,7 @@ def render_report(account: str, runs: Sequence[Run], *, benchmark: str | None) -
         f"<title>trimtab · {escape(title)}</title>\n<style>\n{css}\n</style>\n</head>\n<body>\n",
         '<header class="top"><div><div class="brand">trimtab · backtest</div>',
         f"<h1>{escape(account)}</h1></div>",
-        f'<div class="meta small">{escape(first["start"])} to {escape(first["end"])}'
-        f" · {first['days']} trading days</div></header>\n",
+        f'<div class="meta small">{escape(_span(runs))}</div></header>\n',
     ]
     if len(runs) == 1:
         parts.append(_single(runs[0], benchmark))
@@ -74,6 +73,15 @@ def render_report(account: str, runs: Sequence[Run], *, benchmark: str | None) -
         "not paid from the account. See docs/backtest.md.</footer>\n</body>\n</html>\n"
     )
     return "".join(parts)
+
+
+def _span(runs: Sequence[Run]) -> str:
+    """The range of the page's runs: one, or the earliest start when `--vary start` varies it."""
+    first = runs[0].metrics
+    starts = sorted({run.metrics["start"] for run in runs})
+    if len(starts) == 1:
+        return f"{first['start']} to {first['end']} · {first['days']} trading days"
+    return f"{starts[0]} to {first['end']} · runs start on {len(starts)} different days"
 
 
 def _single(run: Run, benchmark: str | None) -> str:

@@ -160,7 +160,9 @@ def test_vary_start_runs_each_first_day_as_that_start_would(home: Path) -> None:
     # Each run is the run --start gives: the same object but for the overrides.
     alone = json.loads(backtest(home, "--start", "2020-03-02", "--json").stdout)
     assert {k: v for k, v in runs[1].items() if k != "overrides"} == alone
-    assert "start=2020-03-02" in page.read_text()
+    html = page.read_text()
+    assert "start=2020-03-02" in html
+    assert "2020-01-02 to 2020-06-17 · runs start on 2 different days" in html
 
 
 @pytest.mark.slow
