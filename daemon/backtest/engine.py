@@ -42,6 +42,7 @@ from daemon.core import fills
 from daemon.core.decide import CycleState, Decision, Hold, TaxInputs, decide
 from daemon.core.domain import CASH, AccountSnapshot, AccountType, Position, Quote, Side
 from daemon.core.errors import DataError
+from daemon.core.income import IncomeRule, month_amount
 from daemon.core.money import cents_down
 from daemon.core.planner import PlannedOrder, PlanningPolicy
 from daemon.core.progress import Progress, no_progress
@@ -92,6 +93,11 @@ class BacktestSpec:
     cash: Decimal = Decimal(1_000_000)
     contribute: Decimal = _ZERO
     withdraw: Decimal = _ZERO
+    """Cash taken out each month."""
+    withdraw_share: Decimal = _ZERO
+    """Or a share of the account's value a year (0.04), a twelfth of it each month."""
+    inflation: Decimal = _ZERO
+    """A yearly rise of `withdraw` from the first day's year on (0.025)."""
     dividends: tuple[Dividend, ...] = ()
     calendar: str = "schedule"
     benchmark: str | None = None
@@ -225,8 +231,11 @@ class _Run:
         self.taxable = self.account.type is AccountType.TAXABLE
         self.policy: TaxPolicy = tax_policy(settings)
         self.cycle_days = _cycle_days(table, self.lo, self.hi, spec.calendar, self.account.schedule)
+        self.withdrawals = _withdrawal_rule(spec, name, self.days[0].year)
         self.flow_days = (
-            monthly_days(self.days) if (spec.contribute or spec.withdraw) else frozenset()
+            monthly_days(self.days)
+            if (spec.contribute or self.withdrawals is not None)
+            else frozenset()
         )
         self.paid = _dividends_by_row(spec.dividends, self.days, table)
         self.history = _history_source(spec.strategy, table)
@@ -297,7 +306,12 @@ class _Run:
             state.cash += spec.contribute
             flow += spec.contribute
             tally.contributed += spec.contribute
-            withdrawal = spec.withdraw
+            if self.withdrawals is not None:
+                # The [income] plan's amount rule: a share of the previous close's value, or
+                # the fixed amount raised by inflation once a year.
+                withdrawal = month_amount(self.withdrawals, day, tally.nav[-1])
+                if withdrawal == spec.withdraw:
+                    withdrawal = spec.withdraw  # the amount as written: outputs read as given
             state.quiet = None
         if i == 0 or i in self.cycle_days or i in self.flow_days:
             targets = self._targets(i, state)
@@ -858,6 +872,22 @@ def quiet_days(
 
 
 # -- calendar, dividends, history ----------------------------------------------------------
+
+
+def _withdrawal_rule(spec: BacktestSpec, account: str, first_year: int) -> IncomeRule | None:
+    """The monthly withdrawal as an `[income]` amount rule (its payout timing unused: a
+    backtest takes the month's amount on the month's first day), or None without one."""
+    if not spec.withdraw and not spec.withdraw_share:
+        return None
+    return IncomeRule(
+        account=account,
+        payout_day=1,
+        lead_days=0,
+        monthly_amount=spec.withdraw or None,
+        annual_pct=spec.withdraw_share or None,
+        inflation=spec.inflation,
+        base_year=first_year,
+    )
 
 
 def _cycle_days(

@@ -1,14 +1,17 @@
-"""Scheduled cash flows (`--contribute`/`--withdraw AMOUNT/month`) and the dividends file.
+"""Scheduled cash flows (`--contribute`/`--withdraw AMOUNT/month`, `--withdraw PCT%/year`) and
+the dividends file.
 
 A monthly flow lands on the first trading day (row of the price file) of each calendar month
-after the backtest's first day; day 0 only receives the starting cash. Dividends come from a
+after the backtest's first day; day 0 only receives the starting cash. A withdrawal of
+`PCT%/year` takes a twelfth of PCT% of the account's value at the previous close each month,
+the `[income]` plan's `annual_pct` rule (`daemon.core.income.month_amount`). Dividends come from a
 CSV `date,symbol,amount` (cash per share held at the previous close): a dividend dated on a
 day without a row is paid on the next row.
 """
 
 from __future__ import annotations
 
-__all__ = ["Dividend", "monthly_days", "parse_monthly", "read_dividends"]
+__all__ = ["Dividend", "monthly_days", "parse_monthly", "parse_withdrawal", "read_dividends"]
 
 import csv
 import io
@@ -23,6 +26,22 @@ from daemon.backtest.errors import BacktestInputError
 from daemon.core.input_files import read_input_text
 
 _MONTHLY = re.compile(r"^\s*\$?([0-9][0-9_,]*(?:\.[0-9]+)?)\s*/\s*(?:month|mo|m)\s*$", re.I)
+_YEARLY_SHARE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*/\s*(?:year|yr|y)\s*$", re.I)
+_ZERO = Decimal(0)
+
+
+def parse_withdrawal(text: str) -> tuple[Decimal, Decimal]:
+    """Return `--withdraw`'s (amount a month, share of the value a year): `2000/month` is
+    (2000, 0), `4%/year` is (0, 0.04); raise naming the option."""
+    match = _YEARLY_SHARE.match(text)
+    if match is None:
+        return parse_monthly(text, "--withdraw"), _ZERO
+    share = Decimal(match.group(1)) / 100
+    if not 0 < share <= 1:
+        raise BacktestInputError(
+            f"--withdraw {text!r}: give a share of the value above 0% and at most 100% a year"
+        )
+    return _ZERO, share
 
 
 def parse_monthly(text: str, option: str) -> Decimal:
@@ -35,8 +54,9 @@ def parse_monthly(text: str, option: str) -> Decimal:
         except InvalidOperation:
             amount = None
     if amount is None or not amount.is_finite() or amount <= 0:
+        shares = " or a share of the value a year like 4%/year" if option == "--withdraw" else ""
         raise BacktestInputError(
-            f"{option} {text!r} is not an amount per month; write it like 2000/month"
+            f"{option} {text!r} is not an amount per month; write it like 2000/month{shares}"
         )
     if amount != amount.quantize(Decimal("0.01")):
         raise BacktestInputError(f"{option} {text!r}: give the amount in whole cents")

@@ -33,6 +33,8 @@ class Options:
     cash: Decimal = Decimal(1_000_000)
     contribute: Decimal = Decimal(0)
     withdraw: Decimal = Decimal(0)
+    withdraw_share: Decimal = Decimal(0)
+    inflation: Decimal = Decimal(0)
     dividends: tuple[Dividend, ...] = ()
     calendar: str = "schedule"
     benchmark: str | None = None
@@ -104,6 +106,8 @@ def run_one(
         cash=options.cash,
         contribute=options.contribute,
         withdraw=options.withdraw,
+        withdraw_share=options.withdraw_share,
+        inflation=options.inflation,
         dividends=options.dividends,
         calendar=options.calendar,
         benchmark=options.benchmark,

@@ -57,7 +57,19 @@ def backtest(
     ] = None,
     withdraw: Annotated[
         str | None,
-        typer.Option("--withdraw", metavar="AMOUNT/month", help="Cash taken out each month."),
+        typer.Option(
+            "--withdraw",
+            metavar="AMOUNT/month|PCT%/year",
+            help="Cash taken out each month: an amount, or a share of the value a year.",
+        ),
+    ] = None,
+    inflation: Annotated[
+        str | None,
+        typer.Option(
+            "--inflation",
+            metavar="RATE",
+            help="Raise --withdraw's amount by RATE a year (0.025), as [income] inflation does.",
+        ),
     ] = None,
     dividends: Annotated[
         Path | None,
@@ -126,7 +138,7 @@ def backtest(
     """Backtest an account's strategy, bands, policy and tax rules over a price file."""
     from daemon.backtest.engine import BacktestHalted
     from daemon.backtest.errors import BacktestInputError
-    from daemon.backtest.flows import parse_monthly, read_dividends
+    from daemon.backtest.flows import parse_monthly, parse_withdrawal, read_dividends
     from daemon.backtest.metrics import TaxRates
     from daemon.backtest.prices import read_prices
     from daemon.backtest.runner import Options
@@ -145,12 +157,20 @@ def backtest(
                 2,
             )
         try:
+            withdrawal = parse_withdrawal(withdraw) if withdraw else (Decimal(0), Decimal(0))
+            if inflation is not None and not withdrawal[0]:
+                raise BacktestInputError(
+                    "--inflation raises a fixed --withdraw AMOUNT/month once a year; give one "
+                    "(a share of the value a year, PCT%/year, follows the value by itself)"
+                )
             options = Options(
                 start=_day(start, "--start"),
                 end=_day(end, "--end"),
                 cash=_amount(cash, "--cash", positive=True),
                 contribute=parse_monthly(contribute, "--contribute") if contribute else Decimal(0),
-                withdraw=parse_monthly(withdraw, "--withdraw") if withdraw else Decimal(0),
+                withdraw=withdrawal[0],
+                withdraw_share=withdrawal[1],
+                inflation=_rate(inflation, "--inflation") if inflation else Decimal(0),
                 dividends=read_dividends(dividends) if dividends is not None else (),
                 calendar=calendar,
                 benchmark=benchmark,

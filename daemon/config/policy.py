@@ -69,13 +69,16 @@ def planning_policy(
     )
 
 
-def order_terms(policy: PolicySettings) -> OrderTerms:
-    """Return how the account places orders: type, collar, amounts, buffer, minimum."""
+def order_terms(policy: PolicySettings, *, withdrawal: Decimal = Decimal(0)) -> OrderTerms:
+    """Return how the account places orders: type, collar, amounts, the cash buys leave (the
+    buffer and the cycle's withdrawal), minimum."""
     return OrderTerms(
         order_type=OrderType(policy.order_type),
         limit_collar=policy.limit_collar,
         notional_buys=policy.notional_buys,
-        cash_buffer=policy.cash_buffer,
+        # Sells can fill below their plan: buys sized to the cash after them must still leave
+        # the withdrawal the sells raised, or it is spent on buys and not there to take out.
+        cash_buffer=policy.cash_buffer + withdrawal,
         min_trade_notional=policy.min_trade_notional,
     )
 
@@ -137,7 +140,7 @@ def decision_input(
             fractionable=snapshot.fractionable,
             symbols=held | {s for s in targets if s != CASH},
         ),
-        terms=order_terms(configured.policy),
+        terms=order_terms(configured.policy, withdrawal=withdrawal),
         limits=risk_config(configured, settings.risk),
         state=state,
         tax=tax,

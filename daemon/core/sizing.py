@@ -40,6 +40,7 @@ class OrderTerms:
     limit_collar: Decimal = Decimal("0.005")
     notional_buys: bool = False
     cash_buffer: Decimal = Decimal(0)
+    """The cash buys leave untouched: `policy.cash_buffer`, plus the cycle's withdrawal."""
     min_trade_notional: Decimal = Decimal(0)
 
 

@@ -99,9 +99,12 @@ class Household:
         )
 
 
-def order(side: Side, symbol: str, qty: Any, price: Any, reason: str = "") -> PlannedOrder:
+def order(
+    side: Side, symbol: str, qty: Any, price: Any, reason: str = "", *, raises: Any = 0
+) -> PlannedOrder:
+    """A planned order; `raises` of a sell's shares raise cash the owner asked for."""
     q, p = D(str(qty)), D(str(price))
-    return PlannedOrder(symbol, side, q, p, q * p, reason or f"{side} {symbol}")
+    return PlannedOrder(symbol, side, q, p, q * p, reason or f"{side} {symbol}", D(str(raises)))
 
 
 def plan_of(*orders: PlannedOrder, cash: Any = 0) -> Plan:

@@ -75,6 +75,7 @@ def make_app(
     extra: str = "",
     strategy: str = "",
     clock: list[datetime] | None = None,
+    broker: dict[str, object] | None = None,
 ) -> App:
     config = tmp_path / "trimtab.toml"
     config.write_text(config_text(mode, database_url, extra=extra, strategy=strategy))
@@ -86,7 +87,8 @@ def make_app(
         state_dir=app.settings.state_dir,
         clock=app.clock,
     )
-    settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)
+    broker_settings = {**app.settings.accounts["main"].broker_settings, **(broker or {})}
+    settings = SimSettings.model_validate(broker_settings)
     feed = prices if prices is not None else RawFeed(dict(PRICES))
     app.brokers["main"] = SimBroker(settings, env, prices=feed)  # type: ignore[arg-type]
     return app
@@ -341,6 +343,30 @@ def test_withdrawal_raises_cash_by_selling(paper: Harness) -> None:
     assert report.plan is not None
     assert all(o.side is Side.SELL for o in report.plan.orders)
     assert paper.sim.snapshot(()).cash >= D(20000)
+
+
+def test_buys_leave_the_withdrawal_when_sells_fill_below_their_plan(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The sim fills 1% against the account, so the sells raise less than planned; the buys
+    after them are sized to the cash less the withdrawal, which stays there (before, they
+    were sized to the cash less the buffer alone and spent part of it)."""
+    feed = RawFeed(dict(PRICES))
+    # A 2% hold on market buys, as the sim then sizes them: 1% slippage fits in it.
+    broker = {"slippage_bps": 100, "market_buy_hold_fraction": "0.02"}
+    app = make_app(tmp_path, database_url, prices=feed, broker=broker)
+    try:
+        paper = Harness(app, None)
+        assert paper.run().outcome == "succeeded"
+        feed.prices["VTI"] = D("330.00")  # VTI from 60% to about 66%: out of its band
+        report = paper.run(force=True, withdrawal=D(5000))
+        assert report.outcome == "succeeded", report.error
+        assert report.plan is not None
+        sides = {(o.side, o.symbol) for o in report.plan.orders}
+        assert sides == {(Side.SELL, "VTI"), (Side.BUY, "BND")}
+        assert paper.sim.snapshot(()).cash >= D(5000)
+    finally:
+        app.close()
 
 
 class NeverFills:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 
 import pytest
@@ -320,6 +320,40 @@ def test_contributions_and_withdrawals_land_on_the_first_day_of_each_month(
     assert done.metrics["contributed"] == "600"
     assert done.metrics["withdrawn"] == "200"
     assert done.metrics["total_return"] == 0.0
+
+
+def test_a_share_of_the_value_a_year_is_a_twelfth_of_it_each_month(tmp_path: Path) -> None:
+    """`--withdraw 12%/year`: each month 1% of the previous close's value, rounded up to
+    the cent (the [income] plan's annual_pct rule)."""
+    config = write_config(tmp_path, {"CASH": "1"})
+    days = weekdays(date(2021, 1, 27), 50)  # into February, March and April
+    table = write_prices(tmp_path, days, {"A": [10] * 50})
+    done = run(config, table, cash=Decimal(1000), withdraw_share=Decimal("0.12"))
+    nav, flows = done.result.nav, done.result.flows
+    taken = []
+    for i in range(1, len(days)):
+        if days[i].month != days[i - 1].month:
+            want = (nav[i - 1] * Decimal("0.01")).quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+            assert flows[i] == -want
+            assert nav[i] == nav[i - 1] - want
+            taken.append(want)
+        else:
+            assert flows[i] == 0
+    assert taken == [Decimal("10.00"), Decimal("9.90"), Decimal("9.81")]
+    assert done.metrics["withdrawn"] == "29.71"
+
+
+def test_inflation_raises_the_monthly_amount_once_a_year(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"CASH": "1"})
+    days = weekdays(date(2020, 12, 28), 560)  # to early 2023
+    table = write_prices(tmp_path, days, {"A": [10] * 560})
+    done = run(config, table, cash=Decimal(10_000), withdraw=Decimal(100), inflation=Decimal("0.1"))
+    by_year: dict[int, set[Decimal]] = {}
+    for day, flow in zip(days, done.result.flows, strict=True):
+        if flow:
+            by_year.setdefault(day.year, set()).add(-flow)
+    # From the first day's year (2020) on: 2021 pays 110, 2022 121, 2023 133.10.
+    assert by_year == {2021: {Decimal(110)}, 2022: {Decimal(121)}, 2023: {Decimal("133.10")}}
 
 
 def test_a_withdrawal_is_raised_by_selling_through_the_planner(tmp_path: Path) -> None:

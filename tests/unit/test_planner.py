@@ -268,6 +268,24 @@ def test_withdrawal_sells_largest_overweight_first_down_to_target() -> None:
     assert trades(result) == [("sell", "A", D(180)), ("sell", "B", D(20))]
     assert result.cash_after == D(2000)
     assert all(o.reason.endswith("to raise cash") for o in result.orders)
+    # Every share of them raises the withdrawal: the tax step never holds one back.
+    assert [o.raises for o in result.orders] == [D(180), D(20)]
+
+
+def test_a_sell_that_raises_cash_and_rebalances_says_how_much_raises_cash() -> None:
+    # N = 10,000, withdrawal 1,000: A (70% vs 60% scaled to 54%) is out of its 5-point band.
+    # Phase A sells A for the 1,000; phase B sells more A back to target.
+    result = plan(
+        holdings={"A": 700, "B": 300},
+        prices={"A": 10, "B": 10},
+        targets={"A": "0.6", "B": "0.4"},
+        withdrawal=1_000,
+        default_band=Band(absolute_pp=D(5)),
+    )
+    sells = {o.symbol: o for o in result.orders if o.side.value == "sell"}
+    assert sells["A"].raises == D(100)
+    assert sells["A"].qty > sells["A"].raises
+    assert all(o.raises == 0 for o in result.orders if o.side.value == "buy")
 
 
 def test_withdrawal_sells_even_in_buy_only() -> None:

@@ -84,9 +84,25 @@ def test_sells_that_raise_cash_are_never_capped() -> None:
     ctx = gains_household().context(
         "brokerage", {"VTI": 250}, settings=settings(gains_budget={"long_term": "0"})
     )
-    raising = order(Side.SELL, "VTI", 20, 250, "VTI 50% vs target 40%: sell 20 sh to raise cash")
+    raising = order(
+        Side.SELL, "VTI", 20, 250, "VTI 50% vs target 40%: sell 20 sh to raise cash", raises=20
+    )
     taxed = apply_tax(plan_of(raising), ctx)
     assert taxed.plan.orders[0].qty == 20
+
+
+def test_a_budget_cut_keeps_the_shares_that_raise_cash() -> None:
+    """A sell of 20 of which 8 raise cash, under a long-term budget of 0: the 12 that
+    rebalance are cut, the 8 are sold."""
+    ctx = gains_household().context(
+        "brokerage", {"VTI": 250}, settings=settings(gains_budget={"long_term": "0"})
+    )
+    taxed = apply_tax(plan_of(order(Side.SELL, "VTI", 20, 250, raises=8)), ctx)
+    (sold,) = taxed.plan.orders
+    assert (sold.qty, sold.raises) == (8, 8)
+    (cut,) = taxed.decisions
+    assert (cut.qty_before, cut.qty_after) == (20, 8)
+    assert "the 8 sh that raise cash are sold all the same" in cut.reason
 
 
 def harvest_house(basis: str) -> Household:

@@ -224,12 +224,44 @@ def test_a_sell_that_raises_cash_is_allowed_not_deferred(policy: str) -> None:
         {"VTI": 250},
         settings=settings(lot_method=method, wash_sale={"loss_sales": policy}),
     )
-    raising = order(Side.SELL, "VTI", 15, 250, "VTI 50% vs target 40%: sell 15 sh to raise cash")
+    raising = order(
+        Side.SELL, "VTI", 15, 250, "VTI 50% vs target 40%: sell 15 sh to raise cash", raises=15
+    )
     taxed = apply_tax(plan_of(raising), ctx)
     assert taxed.plan.orders[0].qty == 15
     assert taxed.decisions[0].action is TaxAction.ALLOWED
     assert "raises cash" in taxed.decisions[0].reason
     assert taxed.preview.disallowed > 0
+
+
+def test_a_sell_that_rebalances_and_raises_cash_still_sells_the_raising_shares() -> None:
+    """A sell of 15 of which 5 raise a withdrawal: the defer policy holds back the 10 that
+    rebalance, never the 5 (before, the whole sell was deferred and the cash not raised)."""
+    house = recently_bought()
+    ctx = house.context("brokerage", {"VTI": 250})
+    both = order(Side.SELL, "VTI", 15, 250, "VTI 50% vs target 40%: sell 15 sh", raises=5)
+    taxed = apply_tax(plan_of(both), ctx)
+    (sold,) = taxed.plan.orders
+    assert (sold.qty, sold.raises) == (5, 5)
+    assert "only the shares that raise cash" in sold.reason
+    deferred, allowed = taxed.decisions
+    assert deferred.action is TaxAction.DEFERRED
+    assert (deferred.qty_before, deferred.qty_after) == (15, 5)
+    assert "the 5 sh that raise cash are sold all the same" in deferred.reason
+    assert allowed.action is TaxAction.ALLOWED
+    assert "raises cash" in allowed.reason
+    assert taxed.plan.cash_after == 5 * 250
+
+
+def test_a_mixed_sell_the_rules_let_through_goes_whole() -> None:
+    house = recently_bought(days_ago=31)  # no purchase in the window: nothing to defer
+    taxed = apply_tax(
+        plan_of(order(Side.SELL, "VTI", 15, 250, raises=5)),
+        house.context("brokerage", {"VTI": 250}),
+    )
+    (sold,) = taxed.plan.orders
+    assert (sold.qty, sold.raises) == (15, 5)
+    assert taxed.decisions == ()
 
 
 def test_each_deferred_sell_waits_for_its_own_groups_last_open_purchase() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 __all__ = ["assemble"]
 
 from collections.abc import Sequence
@@ -32,6 +34,7 @@ def assemble(
     rebalanced: bool,
     why: NDArray[np.int64],
     origin: NDArray[np.int64],
+    raised: tuple[NDArray[np.float64], NDArray[np.bool_]],
     dropped: NDArray[np.float64],
     notes: list[str],
 ) -> Plan:
@@ -44,6 +47,7 @@ def assemble(
     out = out_before.tolist()
     listed = book.in_targets.tolist()
     purpose = origin.tolist()
+    raise_steps, raise_all = raised[0].tolist(), raised[1].tolist()
     sells: list[PlannedOrder] = []
     buys: list[PlannedOrder] = []
     rows: list[DriftRow] = []
@@ -55,9 +59,16 @@ def assemble(
         after = qty
         if sold:
             after = qty - sold
+            raises = _ZERO
+            if raise_all[i] or raise_steps[i] > 0:
+                # As `settle` turns phase A's increments into shares, within what is sold.
+                part = qty if raise_all[i] else int(raise_steps[i]) * book.increment[i]
+                raises = min(part, sold)
             sells.append(
                 _order(symbol, Side.SELL, sold, price, weight, target, half, listed[i], purpose[i])
             )
+            if raises:
+                sells[-1] = dataclasses.replace(sells[-1], raises=raises)
         if bought:
             after = after + bought
             buys.append(

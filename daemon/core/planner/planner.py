@@ -101,11 +101,14 @@ def _plan(book: Book, policy: PlanningPolicy) -> Plan:
     if nav > 0:
         slack = step_slack(book.unit_values, book.tolerance)
         _cash_flows(work, policy, slack, notes)
+        # What phase A sold raises cash; the rebalance may sell more of the same symbols.
+        raised = (work.sells.copy(), work.sell_all.copy())
         rebalanced = _rebalance(work, policy, slack, floor, notes)
         _invest_leftover(work, policy, slack)
     else:
         # Nothing to plan with: say so on every symbol that has a target to reach.
         work.flag(book.targets > 0, Why.NO_CASH)
+        raised = (work.sells.copy(), work.sell_all.copy())
         rebalanced = False
     settled = settle(
         book,
@@ -130,6 +133,7 @@ def _plan(book: Book, policy: PlanningPolicy) -> Plan:
         rebalanced=rebalanced,
         why=work.why,
         origin=work.origin,
+        raised=raised,
         dropped=work.dropped,
         notes=notes,
     )

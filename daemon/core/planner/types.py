@@ -99,6 +99,10 @@ class PlannedOrder:
     price: Decimal
     notional: Decimal
     reason: str
+    raises: Decimal = Decimal(0)
+    """Of a sell's `qty`, the shares sold to raise cash the owner asked for (a withdrawal,
+    the cash buffer): the tax step never defers or caps those, whatever it does with the
+    rest (a sell can raise cash and rebalance at once)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,6 @@ from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision, Taxed
 from daemon.core.tax.types import LotPick, RealizedSale, SalePreview, Term
 
 _ZERO = Decimal(0)
-_RAISE = " to raise cash"
 
 
 def realized_this_year(
@@ -124,6 +123,44 @@ def _sell(
     decisions: list[TaxDecision],
     ends: WindowEnds,
 ) -> PlannedOrder | None:
+    """Return the sell as the tax rules leave it (None: held back), recording what they did.
+
+    The shares of it that raise cash the owner asked for (`order.raises`) are always sold:
+    a sell that also rebalances is first decided as a whole, as a rebalancing sell; when the
+    rules hold back so much that those shares would not be sold, they are sold alone.
+    """
+    raises = min(order.raises, order.qty)
+    if raises <= 0 or raises == order.qty:
+        return _sell_as(order, ctx, room, previews, decisions, ends, raises_cash=raises > 0)
+    tried_room, tried_previews = dict(room), dict(previews)
+    tried: list[TaxDecision] = []
+    kept = _sell_as(order, ctx, tried_room, tried_previews, tried, ends, raises_cash=False)
+    if kept is not None and kept.qty >= raises:
+        room.update(tried_room)
+        previews.update(tried_previews)
+        decisions += tried
+        return kept
+    still = f"; the {quantity(raises)} sh that raise cash are sold all the same"
+    decisions += [
+        dataclasses.replace(d, qty_after=raises, reason=d.reason + still)
+        if d.symbol == order.symbol and d.qty_after < raises
+        else d
+        for d in tried
+    ]
+    part = _resized(order, raises, "tax rules: only the shares that raise cash")
+    return _sell_as(part, ctx, room, previews, decisions, ends, raises_cash=True)
+
+
+def _sell_as(
+    order: PlannedOrder,
+    ctx: TaxContext,
+    room: dict[Term, Decimal | None],
+    previews: dict[str, SalePreview],
+    decisions: list[TaxDecision],
+    ends: WindowEnds,
+    *,
+    raises_cash: bool,
+) -> PlannedOrder | None:
     what_if = sale_what_if(ctx, order.symbol, order.qty)
     if what_if is None:
         decisions.append(
@@ -137,7 +174,6 @@ def _sell(
             )
         )
         return order
-    raises_cash = order.reason.endswith(_RAISE)
     washed = what_if.disallowed()[0]
     verdict = guard_loss_sale(order, ctx, washed, raises_cash=raises_cash, window_ends=ends)
     if verdict.decision is not None:
@@ -338,6 +374,7 @@ def _resized(order: PlannedOrder, qty: Decimal, why: str) -> PlannedOrder:
         qty=qty,
         notional=notional,
         reason=f"{order.reason}; cut to {quantity(qty)} sh ({money(notional)}) by {why}",
+        raises=min(order.raises, qty),
     )
 
 
