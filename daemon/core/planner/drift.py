@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 __all__ = ["assemble"]
 
+import dataclasses
 from collections.abc import Sequence
 from decimal import Decimal
 
