@@ -27,10 +27,11 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from daemon.backtest.errors import BacktestInputError
+from daemon.backtest.prices import parse_close
 from daemon.core.input_files import read_input_text
 
 Closes = Sequence[tuple[date, Decimal]]
@@ -114,7 +115,8 @@ def read_symbol_file(path: Path, column: str | None = None) -> list[tuple[date, 
             continue
         if day in closes:
             raise BacktestInputError(f"{path}: row {number}: {day} is given twice; keep one row")
-        closes[day] = _close(path, number, rows[0][close_at].strip(), cell)
+        where = f"{path}: row {number}, column {rows[0][close_at].strip()}"
+        closes[day] = parse_close(cell, where)
     return sorted(closes.items())
 
 
@@ -189,20 +191,6 @@ def _day(path: Path, number: int, cell: str) -> date:
         raise BacktestInputError(
             f"{path}: row {number}: date {text!r} is not a date like 2024-03-05"
         ) from exc
-
-
-def _close(path: Path, number: int, name: str, cell: str) -> Decimal:
-    try:
-        price = Decimal(cell)
-    except InvalidOperation as exc:
-        raise BacktestInputError(
-            f"{path}: row {number}, column {name}: {cell!r} is not a number"
-        ) from exc
-    if not price.is_finite() or price <= 0:
-        raise BacktestInputError(
-            f"{path}: row {number}, column {name}: a close must be a positive number, got {cell}"
-        )
-    return price
 
 
 def _text(close: Decimal | None) -> str:

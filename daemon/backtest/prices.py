@@ -10,7 +10,7 @@ back, which check their own window.
 
 from __future__ import annotations
 
-__all__ = ["PriceTable", "read_prices"]
+__all__ = ["PriceTable", "parse_close", "read_prices"]
 
 import csv
 import io
@@ -273,7 +273,12 @@ def _close(path: Path, row: int, column: int, symbol: str, cell: str) -> Decimal
     text = cell.strip()
     if not text:
         return None
-    where = f"{path}: row {row}, column {column} ({symbol})"
+    return parse_close(text, f"{path}: row {row}, column {column} ({symbol})")
+
+
+def parse_close(text: str, where: str) -> Decimal:
+    """Return the close written as `text`; raise naming `where` and the fix unless it is a
+    finite positive decimal (the price file's rule, and `trimtab prices merge`'s)."""
     try:
         price = Decimal(text)
     except InvalidOperation as exc:
@@ -282,7 +287,6 @@ def _close(path: Path, row: int, column: int, symbol: str, cell: str) -> Decimal
         ) from exc
     if not price.is_finite() or price <= 0:
         raise BacktestInputError(
-            f"{where}: a close must be a positive number, got {text}; correct the close of "
-            f"{symbol} on row {row}"
+            f"{where}: a close must be a positive number, got {text}; correct that close"
         )
     return price

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from daemon.core.domain import AccountType, Side
 from daemon.core.planner import PlannedOrder
+from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.tax_step import apply_tax
 from daemon.core.tax.types import SameDayReplacements
 from tests.fakes.tax_household import TODAY, Household, order, plan_of
@@ -98,6 +99,23 @@ def history(
             house.buy(account, symbol, on, qty, amount)
             held[(account, symbol)] = have + qty
     return house
+
+
+def guard_settings(choose_lots: bool, budget: int | None, harvesting: bool) -> TaxSettings:
+    """The guards' settings: `choose_other_lots` (specific lots) or `defer`, a gains budget
+    per term, harvesting."""
+    extra: dict[str, object] = {}
+    if budget is not None:
+        extra["gains_budget"] = {"short_term": str(budget), "long_term": str(budget)}
+    if harvesting:
+        # BND stands in for the VTI group; min_loss_amount 0: every lot at 5% down qualifies.
+        extra["alternates"] = {"VTI": "BND", "VTSAX": "BND"}
+        extra["harvest"] = {"enabled": True, "min_loss_amount": "0"}
+    if choose_lots:
+        return tax_settings(
+            lot_method="specific", wash_sale={"loss_sales": "choose_other_lots"}, **extra
+        )
+    return tax_settings(wash_sale={"loss_sales": "defer"}, **extra)
 
 
 def planned(
@@ -226,17 +244,7 @@ def test_the_shares_that_raise_cash_are_always_sold(
     deferred a sell that also rebalanced whole) it fails under every profile; the cases it
     found are pinned by hand in test_tax_guards.py and test_tax_budget_harvest.py."""
     house = history(items, bases)
-    extra: dict[str, object] = {}
-    if budget is not None:
-        extra["gains_budget"] = {"short_term": str(budget), "long_term": str(budget)}
-    if harvesting:
-        extra["alternates"] = {"VTI": "BND", "VTSAX": "BND"}
-        extra["harvest"] = {"enabled": True, "min_loss_amount": "0"}
-    policy = (
-        tax_settings(lot_method="specific", wash_sale={"loss_sales": "choose_other_lots"}, **extra)
-        if choose_lots
-        else tax_settings(wash_sale={"loss_sales": "defer"}, **extra)
-    )
+    policy = guard_settings(choose_lots, budget, harvesting)
     orders = [
         replace(o, raises=D(int(o.qty * D(repr(share))))) if o.side is Side.SELL else o
         for o, share in zip(planned(house, "brokerage", plan_items), shares, strict=False)
@@ -268,19 +276,7 @@ def _check_guarded_plan(
 ) -> None:
     house = history(items, bases, same_day)
     before = {s.id: s.disallowed for s in house.book().sales}
-    extra: dict[str, object] = {}
-    if budget is not None:
-        extra["gains_budget"] = {"short_term": str(budget), "long_term": str(budget)}
-    if harvesting:
-        # BND stands in for the VTI group; min_loss_amount 0: every lot at 5% down qualifies.
-        extra["alternates"] = {"VTI": "BND", "VTSAX": "BND"}
-        extra["harvest"] = {"enabled": True, "min_loss_amount": "0"}
-    policy = (
-        tax_settings(lot_method="specific", wash_sale={"loss_sales": "choose_other_lots"}, **extra)
-        if choose_lots
-        else tax_settings(wash_sale={"loss_sales": "defer"}, **extra)
-    )
-    ctx = house.context(account, PRICES, settings=policy)
+    ctx = house.context(account, PRICES, settings=guard_settings(choose_lots, budget, harvesting))
     taxed = apply_tax(plan_of(*planned(house, account, plan_items)), ctx)
     event(" ".join(sorted({str(d.action) for d in taxed.decisions})) or "no decision")
 
