@@ -11,6 +11,8 @@
 | `fills(since)` | yes | executions at or after `since`, oldest first, unique `fill_id`s |
 | `close()` | yes | release connections |
 | `market_buy_hold_fraction` | yes | buying power a market buy holds above its price while open, as a fraction (0.04 = 4%); trimtab sizes buys so all their holds fit |
+| `market_buy_fill_bound(quote)` | yes | the most a market buy at `quote` fills at by the broker's own rules (the sim: its slipped, tick-rounded price; a real broker: the quote, since the market sets the price) |
+| `buy_commission_bound(qty, price)` | yes | the most the broker charges on a buy of `qty` at `price`, commission and fees, in cents (0 where buys are free); trimtab sizes each buy so its cost plus this fits the cash |
 
 Errors (from `daemon.core.errors`): `TransientBrokerError` for reads that may succeed later,
 `OrderRejected` for a definitive refusal, `OutcomeUnknown` when an order may or may not exist
@@ -151,6 +153,27 @@ class Broker(Protocol):
 
         A limit buy holds its limit price instead, at every broker. Each open buy holds
         until it fills, so a batch of buys sent back to back must fit together.
+        """
+        ...
+
+    # -- what a buy costs beyond the quote: the executor sizes buys with both ---------------
+    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
+        """Return the most a market buy at `quote` fills at by the broker's own rules.
+
+        A real broker returns `quote`: the market sets the fill, and its hold
+        (`market_buy_hold_fraction`) and the account's `cash_buffer` absorb a move. The sim,
+        whose fill price is a rule (slippage, then the tick, against the account), returns
+        that price, so a buy sized to the cash never fails its own cash check.
+        """
+        ...
+
+    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
+        """Return the most the broker charges on a buy of `qty` at `price` (commission and
+        fees), in cents rounded up; 0 where buys are free.
+
+        A bound, not an estimate: the executor takes it off the cash along with the buy's
+        cost, so the buys of a batch and their charges fit the cash after sells together.
+        It must not shrink as `qty` grows (a buy shrunk to fit is charged no more).
         """
         ...
 

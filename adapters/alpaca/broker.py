@@ -119,6 +119,14 @@ class AlpacaBroker:
 
     market_buy_hold_fraction = MARKET_BUY_HOLD
 
+    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
+        return quote  # the market sets the fill; the hold and cash_buffer absorb a move
+
+    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
+        # Alpaca charges no commission on US stocks and ETFs; its regulatory fees (SEC fee,
+        # FINRA TAF) are on sales only.
+        return Decimal(0)
+
     def __init__(self, settings: AlpacaSettings, env: BrokerEnvironment) -> None:
         assert settings.api_key_id is not None  # the settings' validator guarantees both
         assert settings.api_secret_key is not None

@@ -71,11 +71,21 @@ from daemon.core.errors import (
     OutcomeUnknown,
     TransientBrokerError,
 )
+from daemon.core.money import cents_up
 
 NEW_YORK = ZoneInfo("America/New_York")
 MARKET_BUY_HOLD = Decimal("0.01")
 """IB checks a market buy's cost against the account's funds at a price a little above the
 last (its price-cap protection); IB does not publish the figure, so trimtab keeps 1% back."""
+BUY_CHARGE_PER_SHARE = Decimal("0.01")
+BUY_CHARGE_MINIMUM = Decimal("1.00")
+"""A bound on what IB charges a US stock buy, per share and per order. IB's published rates
+(interactivebrokers.com, "Commissions Stocks"): IBKR Pro Fixed $0.005 a share, $1.00 minimum,
+plus the regulatory CAT fee ($0.000072 a share); Tiered $0.0035 a share or less, $0.35
+minimum, plus exchange, clearing ($0.0002) and pass-through fees; IBKR Lite nothing. Each is
+at most 1% of the trade's value plus those fees. A cent a share and a dollar an order is
+above every one for any buy, and costs a $50 ETF's buy 0.02% of its value in cash kept back
+for the cycle."""
 COMMISSION_WAIT = 2.0
 """Seconds a fill read waits for commission reports IB sends just after each execution."""
 SETTLED = frozenset(
@@ -89,6 +99,12 @@ class IbkrBroker:
     `OrderAbsence` and `MaintenanceWindows`."""
 
     market_buy_hold_fraction = MARKET_BUY_HOLD
+
+    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
+        return quote  # the market sets the fill; the hold and cash_buffer absorb a move
+
+    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
+        return cents_up(max(BUY_CHARGE_MINIMUM, BUY_CHARGE_PER_SHARE * qty))
 
     def __init__(self, settings: IbkrSettings, env: BrokerEnvironment) -> None:
         self.settings = settings

@@ -341,6 +341,14 @@ class ManualBroker:
     def market_buy_hold_fraction(self) -> Decimal:
         return Decimal(0)  # a ticket holds nothing: the person pays at the broker
 
+    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
+        return quote  # the person places the order; the market sets its price
+
+    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
+        # The person trades at a broker trimtab cannot see: the account's cash_buffer is
+        # where a commission is kept back (docs/manual.md).
+        return Decimal(0)
+
     # -- OrderAbsence -------------------------------------------------------------------------
 
     def absence_rule(self) -> AbsenceRule:

@@ -161,7 +161,14 @@ class Executor:
             seq += 1  # one per buy, sent or not: a buy's id is its place in the plan
             quote = fresh.quotes.get(order.symbol)
             price = max(order.price, quote.price) if quote is not None else order.price
-            sized = size_buy(order, price, spendable, terms, increment_for(order.symbol), hold=hold)
+            # Sized at the most the broker's own rules let it fill at (the sim's slippage)
+            # and with the most it charges: otherwise the buy that spends the last of the
+            # cash is refused for its commission or its slippage.
+            price = max(price, self._broker.market_buy_fill_bound(price))
+            fee = self._broker.buy_commission_bound(order.qty, price)
+            sized = size_buy(
+                order, price, spendable, terms, increment_for(order.symbol), hold=hold, fee=fee
+            )
             if sized is None:
                 if not top_up:
                     self._skip(cycle_id, account, order, spendable, terms)
@@ -174,7 +181,7 @@ class Executor:
             if outcome.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
                 sent = outcome.intent
                 spendable -= buy_cost_bound(
-                    sized, price, limit=sent.limit_price, notional=sent.notional, hold=hold
+                    sized, price, limit=sent.limit_price, notional=sent.notional, hold=hold, fee=fee
                 )
         return seq
 

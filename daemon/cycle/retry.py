@@ -95,6 +95,12 @@ class ReadRetrying:
     def market_buy_hold_fraction(self) -> Decimal:
         return self._inner.market_buy_hold_fraction
 
+    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
+        return self._inner.market_buy_fill_bound(quote)
+
+    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
+        return self._inner.buy_commission_bound(qty, price)
+
     def _read(self, what: str, call: Callable[[], T]) -> T:
         started = self._monotonic()
         slept = 0.0

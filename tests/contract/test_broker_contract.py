@@ -698,22 +698,45 @@ def test_a_rebalance_sized_under_the_hold_goes_through_back_to_back(
     cash, planned = _rebalance(harness)
     hold = harness.broker.market_buy_hold_fraction
     assert hold >= HOLD  # the adapter declares at least what the broker holds
-    terms = OrderTerms(cash_buffer=Decimal(20), min_trade_notional=Decimal(50))  # commissions
+    # No cash buffer: the declared fill bound and commission bound are what leave room for
+    # the sim-costs account's slippage and commissions.
+    terms = OrderTerms(min_trade_notional=Decimal(50))
     spendable = cash - terms.cash_buffer
     sent = []
     for order in planned:
-        price = harness.broker.funds([order.symbol]).quotes[order.symbol].price
-        sized = size_buy(order, price, spendable, terms, Decimal(1), hold=hold)
+        quote = harness.broker.funds([order.symbol]).quotes[order.symbol].price
+        price = max(quote, harness.broker.market_buy_fill_bound(quote))
+        fee = harness.broker.buy_commission_bound(order.qty, price)
+        sized = size_buy(order, price, spendable, terms, Decimal(1), hold=hold, fee=fee)
         assert sized is not None
         intent = order_intent(harness, new_id("held"), sized.symbol, Side.BUY, sized.qty)
         harness.broker.submit(intent)  # refused -> OrderRejected: the test fails here
-        spendable -= buy_cost_bound(sized, price, limit=None, notional=None, hold=hold)
+        spendable -= buy_cost_bound(sized, price, limit=None, notional=None, hold=hold, fee=fee)
         sent.append(intent.client_order_id)
     assert spendable >= 0
     harness.settle()
     orders = harness.broker.get_orders(sent)
     assert [orders[c].status for c in sent] == [OrderStatus.FILLED] * len(REBALANCE)
     assert harness.broker.funds(()).cash >= 0
+
+
+@pytest.mark.parametrize("quote", ["0.8731", "9.995", "27.10", "412.37"])
+def test_the_declared_buy_bounds_cover_what_the_broker_charges(
+    harness: BrokerHarness, quote: str
+) -> None:
+    """`market_buy_fill_bound` is at least the fill a market buy gets at the quote, and
+    `buy_commission_bound` at least what an order of each size is charged, by the rules the
+    harness writes down from the broker's documentation (not from the adapter)."""
+    price = Decimal(quote)
+    fill = harness.expected_fill_price(Side.BUY, price)
+    if fill is not None:
+        assert harness.broker.market_buy_fill_bound(price) >= fill
+    for qty in (Decimal(1), Decimal(7), Decimal(199), Decimal(200), Decimal(2500)):
+        charged = harness.expected_commission(qty)
+        bound = harness.broker.buy_commission_bound(qty, price)
+        assert bound == bound.quantize(Decimal("0.01"))  # cents, as cash moves
+        if charged is not None:
+            assert bound >= charged, (qty, bound, charged)
 
 
 def test_the_same_rebalance_sized_to_the_cash_alone_is_refused_its_last_buy(

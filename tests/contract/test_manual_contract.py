@@ -46,6 +46,10 @@ APPLIES: dict[str, tuple[dict[str, Any], ...]] = {
     "test_cash_held_by_an_open_buy_cannot_be_spent_twice": ({},),
     "test_fills_since_returns_each_fill_once_oldest_first": ({},),
     "test_state_survives_closing_and_rebuilding_the_broker": ({},),
+    "test_the_declared_buy_bounds_cover_what_the_broker_charges": (
+        {"quote": "0.8731"},
+        {"quote": "412.37"},
+    ),
 }
 
 DOES_NOT_APPLY = {

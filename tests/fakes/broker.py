@@ -33,6 +33,12 @@ class HandWrittenBroker:
     submitted: list[OrderIntent] = field(default_factory=list)
     market_buy_hold_fraction: Decimal = Decimal(0)
 
+    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
+        return quote  # it takes no orders: the quote is all it knows
+
+    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
+        return Decimal(0)  # it takes no orders, so it charges nothing
+
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         wanted = set(symbols) | set(self.positions)
         return AccountSnapshot(

@@ -352,9 +352,8 @@ def test_buys_leave_the_withdrawal_when_sells_fill_below_their_plan(
     after them are sized to the cash less the withdrawal, which stays there (before, they
     were sized to the cash less the buffer alone and spent part of it)."""
     feed = RawFeed(dict(PRICES))
-    # A 2% hold on market buys, as the sim then sizes them: 1% slippage fits in it.
-    broker = {"slippage_bps": 100, "market_buy_hold_fraction": "0.02"}
-    app = make_app(tmp_path, database_url, prices=feed, broker=broker)
+    # No hold on market buys: the buys are sized at the sim's slipped price.
+    app = make_app(tmp_path, database_url, prices=feed, broker={"slippage_bps": 100})
     try:
         paper = Harness(app, None)
         assert paper.run().outcome == "succeeded"
@@ -365,6 +364,34 @@ def test_buys_leave_the_withdrawal_when_sells_fill_below_their_plan(
         sides = {(o.side, o.symbol) for o in report.plan.orders}
         assert sides == {(Side.SELL, "VTI"), (Side.BUY, "BND")}
         assert paper.sim.snapshot(()).cash >= D(5000)
+    finally:
+        app.close()
+
+
+def test_buys_that_spend_the_cash_fit_the_sims_slippage_and_commission(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Day 0 spends nearly all the cash on whole shares. The sim fills buys 1% above the
+    quote and charges $1 an order plus a cent a share, with no hold on market buys: every
+    buy is sized at the price and charge the sim declares, so none is refused (before, the
+    VTI buy sized at the quote was refused: "insufficient cash ... with commission")."""
+    broker = {
+        "slippage_bps": 100,
+        "commission_per_order": "1.00",
+        "commission_per_share": "0.01",
+    }
+    app = make_app(tmp_path, database_url, broker=broker)
+    try:
+        report = Harness(app, None).run()
+        assert report.outcome == "succeeded", report.error
+        assert [(o.intent.symbol, o.status) for o in report.outcomes] == [
+            ("BND", OrderStatus.FILLED),
+            ("VTI", OrderStatus.FILLED),
+        ]
+        vti = report.outcomes[1].intent
+        assert "reduced from 240" in vti.reason  # shrunk to what the cash pays, not refused
+        cash = app.brokers["main"].snapshot(()).cash
+        assert D(0) <= cash < D("252.50") + D("1.01")  # less than one more VTI share costs
     finally:
         app.close()
 

@@ -78,6 +78,12 @@ class PlainBroker:
     def close(self) -> None:
         self.calls.append("close")
 
+    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
+        return quote
+
+    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
+        return Decimal(0)
+
 
 class FlowBroker(PlainBroker):
     """A broker that reports cash flows and nothing else optional."""
