@@ -293,3 +293,50 @@ def test_buys_the_hold_shrank_take_their_rest_once_their_pieces_fill(
     # Without the rest the hold alone leaves about 2.5% of $100,000 unspent; with it, no more
     # than the buffer, the commissions and a share or two of rounding.
     assert short <= terms.cash_buffer + 2 * max(prices.values()) + Decimal(50)
+
+
+@pytest.mark.parametrize(
+    "shares",
+    [
+        pytest.param({"VTI": "0.40", "BND": "0.29", "SCHD": "0.31"}, id="three-buys"),
+        pytest.param({"SCHD": "1"}, id="one-buy"),
+    ],
+)
+def test_buys_planned_to_spend_all_the_cash_are_never_refused_for_it(
+    harness: BrokerHarness, database: Database, shares: dict[str, str]
+) -> None:
+    """Buys planned at the quote to spend every dollar, with no cash buffer: the executor
+    sizes each at the broker's declared fill bound, hold and commission bound, so none is
+    refused for cash (the sim-costs account slips 5 bps and charges $1 plus half a cent a
+    share; IB's fake charges its fixed schedule) and the cash never goes below zero."""
+    prices = {"VTI": Decimal("100.00"), "BND": Decimal("72.50"), "SCHD": Decimal("27.10")}
+    for symbol in shares:
+        harness.set_price(symbol, prices[symbol])
+    harness.fund(Decimal(10_000))
+    cash = harness.broker.funds(list(shares)).cash
+    planned = []
+    for symbol, share in shares.items():
+        price = prices[symbol]
+        qty = (cash * Decimal(share) / price).to_integral_value(rounding="ROUND_FLOOR")
+        planned.append(PlannedOrder(symbol, Side.BUY, qty, price, qty * price, "contract"))
+    cycle_id = f"contract:all-cash-{len(shares)}"
+    _cycle(database, harness, cycle_id)
+    ticks = Ticks()
+
+    def pause(seconds: float) -> None:
+        ticks.sleep(seconds)
+        harness.settle()
+
+    outcomes = Executor(
+        database=database, broker=harness.broker, clock=harness.now, log=LOG,
+        fill_timeout=5.0, sleep=pause, monotonic=ticks.monotonic,
+    ).execute(
+        cycle_id=cycle_id, account=harness.account, orders=planned,
+        terms=OrderTerms(min_trade_notional=Decimal(1)), increment_for=lambda _symbol: Decimal(1),
+    )  # fmt: skip
+    assert outcomes, "every buy was skipped"
+    assert [o.status for o in outcomes if o.status is OrderStatus.REJECTED] == [], [
+        o.detail for o in outcomes
+    ]
+    assert {o.intent.symbol for o in outcomes} == set(shares)  # shrunk, never dropped
+    assert harness.broker.funds(()).cash >= 0
