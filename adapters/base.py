@@ -11,8 +11,7 @@
 | `fills(since)` | yes | executions at or after `since`, oldest first, unique `fill_id`s |
 | `close()` | yes | release connections |
 | `market_buy_hold_fraction` | yes | buying power a market buy holds above its price while open, as a fraction (0.04 = 4%); trimtab sizes buys so all their holds fit |
-| `market_buy_fill_bound(quote)` | yes | the most a market buy at `quote` fills at by the broker's own rules (the sim: its slipped, tick-rounded price; a real broker: the quote, since the market sets the price) |
-| `buy_commission_bound(qty, price)` | yes | the most the broker charges on a buy of `qty` at `price`, commission and fees, in cents (0 where buys are free); trimtab sizes each buy so its cost plus this fits the cash |
+| `trade_costs` | yes | what a trade costs beyond quantity x quote (`daemon.core.costs.TradeCosts`: the broker's own slippage rule, commission, sale fees), as bounds: buys are sized with them, and sales that raise cash raise their costs too |
 
 Errors (from `daemon.core.errors`): `TransientBrokerError` for reads that may succeed later,
 `OrderRejected` for a definitive refusal, `OutcomeUnknown` when an order may or may not exist
@@ -77,6 +76,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from daemon.core.costs import TradeCosts
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent, OrderType
 from daemon.core.errors import BrokerError
 from daemon.core.fills import tick
@@ -156,25 +156,13 @@ class Broker(Protocol):
         """
         ...
 
-    # -- what a buy costs beyond the quote: the executor sizes buys with both ---------------
-    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
-        """Return the most a market buy at `quote` fills at by the broker's own rules.
-
-        A real broker returns `quote`: the market sets the fill, and its hold
-        (`market_buy_hold_fraction`) and the account's `cash_buffer` absorb a move. The sim,
-        whose fill price is a rule (slippage, then the tick, against the account), returns
-        that price, so a buy sized to the cash never fails its own cash check.
-        """
-        ...
-
-    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
-        """Return the most the broker charges on a buy of `qty` at `price` (commission and
-        fees), in cents rounded up; 0 where buys are free.
-
-        A bound, not an estimate: the executor takes it off the cash along with the buy's
-        cost, so the buys of a batch and their charges fit the cash after sells together.
-        It must not shrink as `qty` grows (a buy shrunk to fit is charged no more).
-        """
+    # -- what a trade costs beyond the quote: buys are sized and cash is raised with it -----
+    @property
+    def trade_costs(self) -> TradeCosts:
+        """Return the broker's costs beyond quantity x quote, as bounds (never below what it
+        takes): its own rule for a market fill's distance from the quote (the sim's slippage;
+        0 at a real broker, where the market sets the fill and the buy hold and the account's
+        `cash_buffer` absorb a move), its commission schedule and its fees on sales."""
         ...
 
 

@@ -83,6 +83,7 @@ from adapters.base import (
     CredentialsRejected,
     SessionDay,
 )
+from daemon.core.costs import TradeCosts
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -111,6 +112,14 @@ MARKET_BUY_HOLD = Decimal("0.04")
 """Alpaca checks a market buy against buying power as a limit order 2.5% to 4% above the
 current price, and each open buy holds that until it fills ("Orders at Alpaca", Buying
 Power: alpaca.markets/docs/trading/orders/); trimtab takes the top of the range."""
+SALE_FEE_FRACTION = Decimal("0.0001")
+SALE_FEE_PER_SHARE = Decimal("0.0003")
+"""Bounds on the regulatory fees Alpaca passes on to sales: the SEC fee ($27.80 per million
+of sales in 2025; it is reset each year and has not been above $51.30) and FINRA's trading
+activity fee ($0.000166 a share) with the audit-trail fee (CAT, under $0.0001 a share)."""
+TRADE_COSTS = TradeCosts(sale_fee_fraction=SALE_FEE_FRACTION, sale_fee_per_share=SALE_FEE_PER_SHARE)
+"""Alpaca charges no commission on US stocks and ETFs; the market sets a fill (the 4% hold
+covers a buy's move up)."""
 _log = structlog.get_logger("adapters.alpaca")
 
 
@@ -119,13 +128,7 @@ class AlpacaBroker:
 
     market_buy_hold_fraction = MARKET_BUY_HOLD
 
-    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
-        return quote  # the market sets the fill; the hold and cash_buffer absorb a move
-
-    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
-        # Alpaca charges no commission on US stocks and ETFs; its regulatory fees (SEC fee,
-        # FINRA TAF) are on sales only.
-        return Decimal(0)
+    trade_costs = TRADE_COSTS
 
     def __init__(self, settings: AlpacaSettings, env: BrokerEnvironment) -> None:
         assert settings.api_key_id is not None  # the settings' validator guarantees both

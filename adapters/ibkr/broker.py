@@ -53,6 +53,7 @@ from adapters.ibkr.parsing import (
 )
 from adapters.ibkr.sdk import ExecutionFilter, LimitOrder, MarketOrder, Stock
 from adapters.ibkr.transport import IbLink, LinkDown
+from daemon.core.costs import TradeCosts
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -71,21 +72,24 @@ from daemon.core.errors import (
     OutcomeUnknown,
     TransientBrokerError,
 )
-from daemon.core.money import cents_up
 
 NEW_YORK = ZoneInfo("America/New_York")
 MARKET_BUY_HOLD = Decimal("0.01")
 """IB checks a market buy's cost against the account's funds at a price a little above the
 last (its price-cap protection); IB does not publish the figure, so trimtab keeps 1% back."""
-BUY_CHARGE_PER_SHARE = Decimal("0.01")
-BUY_CHARGE_MINIMUM = Decimal("1.00")
-"""A bound on what IB charges a US stock buy, per share and per order. IB's published rates
-(interactivebrokers.com, "Commissions Stocks"): IBKR Pro Fixed $0.005 a share, $1.00 minimum,
-plus the regulatory CAT fee ($0.000072 a share); Tiered $0.0035 a share or less, $0.35
-minimum, plus exchange, clearing ($0.0002) and pass-through fees; IBKR Lite nothing. Each is
-at most 1% of the trade's value plus those fees. A cent a share and a dollar an order is
-above every one for any buy, and costs a $50 ETF's buy 0.02% of its value in cash kept back
-for the cycle."""
+TRADE_COSTS = TradeCosts(
+    per_share=Decimal("0.01"),
+    minimum=Decimal("1.00"),
+    sale_fee_fraction=Decimal("0.0001"),
+    sale_fee_per_share=Decimal("0.0002"),
+)
+"""Bounds on what IB charges a US stock trade. IB's published rates (interactivebrokers.com,
+"Commissions Stocks"): IBKR Pro Fixed $0.005 a share, $1.00 minimum, plus the CAT fee
+($0.000072 a share); Tiered $0.0035 a share or less, $0.35 minimum, plus exchange, clearing
+($0.0002) and pass-through fees; IBKR Lite nothing; on sales also the SEC fee ($27.80 per
+million in 2025, never above $51.30) and FINRA's $0.000166 a share. A cent a share, a dollar
+an order, $100 per million and $0.0002 a share are above every one, and cost a $50 ETF's
+trade about 0.03% of its value in cash kept back or raised for the cycle."""
 COMMISSION_WAIT = 2.0
 """Seconds a fill read waits for commission reports IB sends just after each execution."""
 SETTLED = frozenset(
@@ -100,11 +104,7 @@ class IbkrBroker:
 
     market_buy_hold_fraction = MARKET_BUY_HOLD
 
-    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
-        return quote  # the market sets the fill; the hold and cash_buffer absorb a move
-
-    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
-        return cents_up(max(BUY_CHARGE_MINIMUM, BUY_CHARGE_PER_SHARE * qty))
+    trade_costs = TRADE_COSTS
 
     def __init__(self, settings: IbkrSettings, env: BrokerEnvironment) -> None:
         self.settings = settings

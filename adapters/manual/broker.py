@@ -31,6 +31,7 @@ from adapters.base import (
 from adapters.manual.config import ManualSettings
 from adapters.manual.parsing import TICKER, Export, ExportError, parse_export, parse_money
 from adapters.manual.tickets import Ticket, TicketStore
+from daemon.core.costs import NO_COSTS, TradeCosts
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -341,13 +342,11 @@ class ManualBroker:
     def market_buy_hold_fraction(self) -> Decimal:
         return Decimal(0)  # a ticket holds nothing: the person pays at the broker
 
-    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
-        return quote  # the person places the order; the market sets its price
-
-    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
+    @property
+    def trade_costs(self) -> TradeCosts:
         # The person trades at a broker trimtab cannot see: the account's cash_buffer is
-        # where a commission is kept back (docs/manual.md).
-        return Decimal(0)
+        # where its commissions are kept back (docs/manual.md).
+        return NO_COSTS
 
     # -- OrderAbsence -------------------------------------------------------------------------
 

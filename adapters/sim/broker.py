@@ -11,7 +11,7 @@ paper account survives restarts.
 | notional order (dollar amount) | market orders only, whole cents, at least $1, fractional accounts only; becomes shares at the fill price, floored to 9 decimals (as at Alpaca) |
 | limit order | fills when the quote crosses the limit, at the better of limit and slipped quote; otherwise rests (as ACCEPTED, good until cancelled) |
 | prices | buys round up and sells round down to the tick (0.01, or 0.0001 under $1); cash moves in whole cents, rounded against the account |
-| commission | per order plus per share, rounded up to the cent, deducted from cash at the fill; `buy_commission_bound` declares it, `market_buy_fill_bound` the slipped price, so the executor sizes buys that fit |
+| commission | per order plus per share, rounded up to the cent, deducted from cash at the fill; `trade_costs` declares it and the slippage, so the executor sizes buys that fit and raises cash net of both |
 | average cost | fill prices only (commissions excluded), kept to 6 decimals; the tax ledger holds the real basis |
 | refusals | stored as REJECTED with the reason, then `OrderRejected`: no quote, quantity <= 0 or over 9 decimals, fractional when not allowed, a limit off the tick, selling more than held and not already offered (no shorting), buying more than cash not already committed (no margin), an open order on the other side of the symbol (potential wash trade) |
 | buying-power hold | a market buy is checked at quote x (1 + `market_buy_hold_fraction`) when that is above its fill price (a broker's hold, like Alpaca's; default 0); it fills at once, so it holds nothing afterwards |
@@ -60,6 +60,7 @@ from adapters.sim.store import (
     SimStore,
 )
 from daemon.core import fills
+from daemon.core.costs import TradeCosts
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -114,14 +115,16 @@ class SimBroker:
     def market_buy_hold_fraction(self) -> Decimal:
         return self.settings.market_buy_hold_fraction
 
-    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
-        """The sim's own fill price: the quote slipped against the buyer, up to the tick."""
-        return fills.fill_price(Side.BUY, quote, self.settings.slippage_bps)
-
-    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
-        """The commission the sim charges at the order's first fill (a later fill of it
-        pays only per share, so the whole order is charged no more than this)."""
-        return self._commission(qty)
+    @property
+    def trade_costs(self) -> TradeCosts:
+        """The sim's own rules: its slippage and its commission (per order on an order's
+        first fill, per share on every fill), no fees."""
+        s = self.settings
+        return TradeCosts(
+            slippage_bps=s.slippage_bps,
+            per_order=s.commission_per_order,
+            per_share=s.commission_per_share,
+        )
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         """Return cash, positions, quotes for held and requested symbols, and open orders."""

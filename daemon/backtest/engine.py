@@ -39,6 +39,7 @@ from daemon.backtest.prices import PriceTable
 from daemon.config.policy import alternate_symbols, decision_input
 from daemon.config.tax_policy import tax_policy
 from daemon.core import fills
+from daemon.core.costs import TradeCosts
 from daemon.core.decide import CycleState, Decision, Hold, TaxInputs, decide
 from daemon.core.domain import CASH, AccountSnapshot, AccountType, Position, Quote, Side
 from daemon.core.errors import DataError
@@ -78,6 +79,15 @@ class CostRules:
     commission_per_order: Decimal = _ZERO
     commission_per_share: Decimal = _ZERO
     market_buy_hold: Decimal = _ZERO
+
+    @property
+    def trade_costs(self) -> TradeCosts:
+        """The costs the decision step raises cash net of, as the sim declares its own."""
+        return TradeCosts(
+            slippage_bps=self.slippage_bps,
+            per_order=self.commission_per_order,
+            per_share=self.commission_per_share,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +254,7 @@ class _Run:
         self.scan_constants = self._scan_constants()
         self.index = MappingProxyType({s: j for j, s in enumerate(self.symbols)})
         self.decide_calls = 0
+        self.trade_costs = spec.costs.trade_costs
 
     def run(self, progress: Progress) -> BacktestResult:
         spec, n, k = self.spec, len(self.days), len(self.symbols)
@@ -452,6 +463,7 @@ class _Run:
             now=now,
             submit=True,
             withdrawal=withdrawal,
+            costs=self.trade_costs,
         )
         self.decide_calls += 1
         decision = decide(given)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from daemon.config.settings import AccountSettings, PolicySettings, RiskSettings, Settings
+from daemon.core.costs import NO_COSTS, TradeCosts
 from daemon.core.decide import CycleState, DecisionInput, TaxInputs
 from daemon.core.domain import CASH, AccountSnapshot, OrderType
 from daemon.core.planner import Band, PlanningPolicy
@@ -121,11 +122,13 @@ def decision_input(
     now: datetime,
     submit: bool,
     withdrawal: Decimal = Decimal(0),
+    costs: TradeCosts = NO_COSTS,
 ) -> DecisionInput:
     """Put what a cycle gathered together with the account's configuration, for `decide`.
 
     The live cycle and `trimtab plan` both build their input here, so a setting cannot
-    reach one and not the other.
+    reach one and not the other. `costs` is the broker's `trade_costs` (the backtest's: the
+    simulated broker's settings).
     """
     configured = settings.account(account)
     held = {p.symbol for p in snapshot.positions if p.qty > 0}
@@ -150,6 +153,7 @@ def decision_input(
         submit=submit,
         withdrawal=withdrawal,
         alternates=alternate_symbols(configured),
+        costs=costs,
     )
 
 

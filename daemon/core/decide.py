@@ -9,6 +9,9 @@ disagree about what an account should trade. In order:
 3. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`);
 4. the planner (`daemon.core.planner`) plans the trades;
 5. the tax step (`daemon.core.tax.tax_step`): wash-sale guards, lots, gains budget, harvest;
+   when the sales that raise the buffer and withdrawal would bring in less than that once
+   they pay the broker's costs (`daemon.core.costs`), steps 4 and 5 run again raising the
+   difference too;
 6. the pre-trade checks (`daemon.core.risk`), each refusal with its check and reason;
 7. trip rules: a malfunction check that refused anything holds the whole cycle;
 8. the mode gate: plan only, dry-run, kill switch, nothing to send.
@@ -29,10 +32,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from daemon.core.domain import AccountSnapshot, AccountType, Mode, TradingState
+from daemon.core.costs import NO_COSTS, TradeCosts
+from daemon.core.domain import AccountSnapshot, AccountType, Mode, Side, TradingState
 from daemon.core.errors import DataError
 from daemon.core.inputs import check_targets, planning_input, snapshot_prices
-from daemon.core.money import money
+from daemon.core.money import CENT, cents_up, money
 from daemon.core.planner import Plan, PlanInput, PlannedOrder, PlanningPolicy, plan_rebalance
 from daemon.core.risk import (
     TRIPPING_CHECKS,
@@ -113,6 +117,9 @@ class DecisionInput:
     withdrawal: Decimal = Decimal(0)
     alternates: frozenset[str] = field(default_factory=frozenset)
     """Symbols the tax step may trade beyond the strategy's (`tax.alternates`)."""
+    costs: TradeCosts = NO_COSTS
+    """What the broker takes beyond quantity x quote (`Broker.trade_costs`): sales that raise
+    the buffer and the withdrawal raise it too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +175,27 @@ def decide(given: DecisionInput) -> Decision:
     )
     # Alternates stand in only where held, so the checked prices cover the new targets.
     plan_input = dataclasses.replace(checked, targets=stood_in)
-    plan = plan_rebalance(plan_input, given.planning)
-    taxed = _with_notes(apply_tax(plan, _tax_context(given, plan_input)), notes)
+    context = _tax_context(given, plan_input)
+    taxed = apply_tax(plan_rebalance(plan_input, given.planning), context)
+    # The planner raises the buffer and withdrawal at the quote; the sales then lose their
+    # slippage, charges and cent rounding. Plan again raising all that the sales lose on top,
+    # a cent over: the extra shares sold lose a little more (a new sale its commission too),
+    # so a round rarely leaves a gap, and a further one closes it.
+    for _ in range(_COST_ROUNDS):
+        short, lost = _raise_shortfall(given, plan_input, taxed.plan)
+        if short <= 0:
+            break
+        allowance = plan_input.sale_costs
+        allowance = max(allowance + cents_up(short), cents_up(lost)) + CENT
+        plan_input = dataclasses.replace(plan_input, sale_costs=allowance)
+        taxed = apply_tax(plan_rebalance(plan_input, given.planning), context)
+    if plan_input.sale_costs:
+        notes = [
+            *notes,
+            f"raising {money(plan_input.sale_costs)} more cash for what the sales lose to "
+            "slippage, charges and rounding",
+        ]
+    taxed = _with_notes(taxed, notes)
     review = review_orders(
         taxed.plan.orders, given.limits, _risk_state(given, plan_input, taxed.plan)
     )
@@ -183,6 +209,31 @@ def decide(given: DecisionInput) -> Decision:
         tripped=tripped,
         hold=_hold(given, review, tripped=tripped is not None),
     )
+
+
+_COST_ROUNDS = 4
+_ZERO = Decimal(0)
+
+
+def _raise_shortfall(
+    given: DecisionInput, plan_input: PlanInput, plan: Plan
+) -> tuple[Decimal, Decimal]:
+    """Return how far the cash after the plan's sales, net of what each loses at most
+    (`TradeCosts.sale_cost_bound`), falls short of the cash the planner raises (the buffer
+    and the withdrawal; with `buy_only`, the withdrawal), and what the sales lose. The
+    shortfall is 0 when nothing is raised, or when the sales cannot cover it even at the
+    quote (selling more would not help)."""
+    policy = given.planning
+    need = given.withdrawal if policy.buy_only else policy.cash_buffer + given.withdrawal
+    cash = plan_input.cash
+    if cash >= need:
+        return _ZERO, _ZERO
+    sells = [o for o in plan.orders if o.side is Side.SELL]
+    at_quote = cash + sum((o.qty * o.price for o in sells), _ZERO)
+    if at_quote < need:
+        return _ZERO, _ZERO
+    lost = sum((given.costs.sale_cost_bound(o.qty, o.price) for o in sells), _ZERO)
+    return max(need - (at_quote - lost), _ZERO), lost
 
 
 def _tax_context(given: DecisionInput, plan_input: PlanInput) -> TaxContext:

@@ -357,6 +357,7 @@ class Engine:
             now=now,
             submit=submit,
             withdrawal=withdrawal,
+            costs=broker.trade_costs,
         )
         return given, tax, household
 

@@ -157,6 +157,7 @@ class Executor:
         fresh = self._broker.funds([o.symbol for _, o in buys])
         spendable = fresh.cash - terms.cash_buffer
         hold = self._broker.market_buy_hold_fraction  # what each open market buy holds above
+        costs = self._broker.trade_costs
         for planned, order in buys:
             seq += 1  # one per buy, sent or not: a buy's id is its place in the plan
             quote = fresh.quotes.get(order.symbol)
@@ -164,8 +165,8 @@ class Executor:
             # Sized at the most the broker's own rules let it fill at (the sim's slippage)
             # and with the most it charges: otherwise the buy that spends the last of the
             # cash is refused for its commission or its slippage.
-            price = max(price, self._broker.market_buy_fill_bound(price))
-            fee = self._broker.buy_commission_bound(order.qty, price)
+            price = max(price, costs.fill_bound(Side.BUY, price))
+            fee = costs.buy_charge_bound(order.qty)
             sized = size_buy(
                 order, price, spendable, terms, increment_for(order.symbol), hold=hold, fee=fee
             )

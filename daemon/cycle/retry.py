@@ -30,6 +30,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from adapters.base import CAPABILITIES, Broker, Capability
+from daemon.core.costs import TradeCosts
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent
 from daemon.core.errors import TransientBrokerError
 from daemon.logs import Log
@@ -95,11 +96,9 @@ class ReadRetrying:
     def market_buy_hold_fraction(self) -> Decimal:
         return self._inner.market_buy_hold_fraction
 
-    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
-        return self._inner.market_buy_fill_bound(quote)
-
-    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
-        return self._inner.buy_commission_bound(qty, price)
+    @property
+    def trade_costs(self) -> TradeCosts:
+        return self._inner.trade_costs
 
     def _read(self, what: str, call: Callable[[], T]) -> T:
         started = self._monotonic()

@@ -705,8 +705,9 @@ def test_a_rebalance_sized_under_the_hold_goes_through_back_to_back(
     sent = []
     for order in planned:
         quote = harness.broker.funds([order.symbol]).quotes[order.symbol].price
-        price = max(quote, harness.broker.market_buy_fill_bound(quote))
-        fee = harness.broker.buy_commission_bound(order.qty, price)
+        costs = harness.broker.trade_costs
+        price = max(quote, costs.fill_bound(Side.BUY, quote))
+        fee = costs.buy_charge_bound(order.qty)
         sized = size_buy(order, price, spendable, terms, Decimal(1), hold=hold, fee=fee)
         assert sized is not None
         intent = order_intent(harness, new_id("held"), sized.symbol, Side.BUY, sized.qty)
@@ -721,22 +722,28 @@ def test_a_rebalance_sized_under_the_hold_goes_through_back_to_back(
 
 
 @pytest.mark.parametrize("quote", ["0.8731", "9.995", "27.10", "412.37"])
-def test_the_declared_buy_bounds_cover_what_the_broker_charges(
+def test_the_declared_trade_costs_cover_what_the_broker_takes(
     harness: BrokerHarness, quote: str
 ) -> None:
-    """`market_buy_fill_bound` is at least the fill a market buy gets at the quote, and
-    `buy_commission_bound` at least what an order of each size is charged, by the rules the
-    harness writes down from the broker's documentation (not from the adapter)."""
+    """`trade_costs` bounds what the broker takes beyond quantity x quote, by the rules the
+    harness writes down from the broker's documentation (not from the adapter): a market
+    buy fills at most at `fill_bound`, is charged at most `buy_charge_bound`, and a market
+    sale brings in at least quantity x quote less `sale_cost_bound`."""
     price = Decimal(quote)
-    fill = harness.expected_fill_price(Side.BUY, price)
-    if fill is not None:
-        assert harness.broker.market_buy_fill_bound(price) >= fill
+    costs = harness.broker.trade_costs
+    bought = harness.expected_fill_price(Side.BUY, price)
+    sold = harness.expected_fill_price(Side.SELL, price)
+    if bought is not None:
+        assert costs.fill_bound(Side.BUY, price) >= bought
     for qty in (Decimal(1), Decimal(7), Decimal(199), Decimal(200), Decimal(2500)):
         charged = harness.expected_commission(qty)
-        bound = harness.broker.buy_commission_bound(qty, price)
+        bound = costs.buy_charge_bound(qty)
         assert bound == bound.quantize(Decimal("0.01"))  # cents, as cash moves
-        if charged is not None:
-            assert bound >= charged, (qty, bound, charged)
+        if charged is None or sold is None:
+            continue
+        assert bound >= charged, (qty, bound, charged)
+        brought_in = (qty * sold).quantize(Decimal("0.01"), rounding=ROUND_FLOOR) - charged
+        assert qty * price - costs.sale_cost_bound(qty, price) <= brought_in, qty
 
 
 def test_the_same_rebalance_sized_to_the_cash_alone_is_refused_its_last_buy(

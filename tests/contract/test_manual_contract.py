@@ -46,7 +46,7 @@ APPLIES: dict[str, tuple[dict[str, Any], ...]] = {
     "test_cash_held_by_an_open_buy_cannot_be_spent_twice": ({},),
     "test_fills_since_returns_each_fill_once_oldest_first": ({},),
     "test_state_survives_closing_and_rebuilding_the_broker": ({},),
-    "test_the_declared_buy_bounds_cover_what_the_broker_charges": (
+    "test_the_declared_trade_costs_cover_what_the_broker_takes": (
         {"quote": "0.8731"},
         {"quote": "412.37"},
     ),

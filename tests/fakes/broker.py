@@ -14,6 +14,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from adapters.base import Broker, BrokerEnvironment
+from daemon.core.costs import NO_COSTS, TradeCosts
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -33,11 +34,7 @@ class HandWrittenBroker:
     submitted: list[OrderIntent] = field(default_factory=list)
     market_buy_hold_fraction: Decimal = Decimal(0)
 
-    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
-        return quote  # it takes no orders: the quote is all it knows
-
-    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
-        return Decimal(0)  # it takes no orders, so it charges nothing
+    trade_costs: TradeCosts = NO_COSTS  # it takes no orders
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         wanted = set(symbols) | set(self.positions)

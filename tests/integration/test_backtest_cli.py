@@ -283,3 +283,16 @@ def test_a_tripped_limit_exits_1(home: Path) -> None:
     result = backtest(home)
     assert result.exit_code == 1, result.output
     assert "halts a live account" in result.output.replace("\n", " ")
+
+
+def test_withdrawals_are_raised_net_of_the_sims_slippage_and_commission(home: Path) -> None:
+    """The sales that raise each month's 5,000 lose 20 bps and $4.95 each at the sim; the
+    decision step raises that too (as in a live cycle), so nothing is left unraised."""
+    costs = '[accounts.main.broker_settings]\nslippage_bps = 20\ncommission_per_order = "4.95"\n'
+    (home / "trimtab.toml").write_text(CONFIG + costs)
+    result = backtest(home, "--withdraw", "5000/month", "--json")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)["metrics"]
+    assert metrics["withdrawn"] == "25000"
+    assert metrics["withdrawal_shortfall"] == "0"
+    assert Decimal(metrics["commissions"]) > 0

@@ -396,6 +396,34 @@ def test_buys_that_spend_the_cash_fit_the_sims_slippage_and_commission(
         app.close()
 
 
+def test_a_withdrawal_is_raised_net_of_the_sales_slippage_and_commission(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Fractional shares, 10 bps of slippage and $4.95 plus a cent a share per order: the
+    sales that raise a 5,000 withdrawal lose about 15 to them, so the cycle raises that as
+    well and the cash is there after it (before, 4,984.67 was)."""
+    broker = {
+        "slippage_bps": 10,
+        "commission_per_order": "4.95",
+        "commission_per_share": "0.01",
+        "fractional": True,
+    }
+    extra = 'fractional = true\nfractional_increment = "0.000000001"'
+    app = make_app(tmp_path, database_url, broker=broker, extra=extra)
+    try:
+        paper = Harness(app, None)
+        assert paper.run().outcome == "succeeded"
+        assert paper.sim.snapshot(()).cash < D(1)  # day 0 invested the cash to the cent
+        report = paper.run(force=True, withdrawal=D(5000))
+        assert report.outcome == "succeeded", report.error
+        assert report.plan is not None
+        assert {o.side for o in report.plan.orders} == {Side.SELL}
+        assert any("for what the sales lose" in note for note in report.plan.notes)
+        assert D(5000) <= paper.sim.snapshot(()).cash < D(5001)
+    finally:
+        app.close()
+
+
 class NeverFills:
     """Accepts every order but, as a thin market might, fills none of it."""
 

@@ -28,6 +28,7 @@ from adapters.base import (
     ReinvestmentHistory,
     SessionDay,
 )
+from daemon.core.costs import NO_COSTS
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent
 from daemon.core.errors import TransientBrokerError
 from daemon.core.movements import CashFlow, FlowKind
@@ -78,11 +79,7 @@ class PlainBroker:
     def close(self) -> None:
         self.calls.append("close")
 
-    def market_buy_fill_bound(self, quote: Decimal) -> Decimal:
-        return quote
-
-    def buy_commission_bound(self, qty: Decimal, price: Decimal) -> Decimal:
-        return Decimal(0)
+    trade_costs = NO_COSTS
 
 
 class FlowBroker(PlainBroker):

@@ -58,6 +58,7 @@ class Book:
     cash_target: Decimal
     cash_need: Decimal
     withdrawal: Decimal
+    sale_costs: Decimal
     target_scale: Decimal
     raw_targets: tuple[Decimal, ...]
 
@@ -106,7 +107,7 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
     value = tuple([q * p for q, p in zip(qty, price, strict=True)])
     nav = inp.cash + sum(value, _ZERO)
     cash_weight = inp.targets.get(CASH, _ZERO)
-    cash_need = policy.cash_buffer + inp.withdrawal
+    cash_need = policy.cash_buffer + inp.withdrawal + inp.sale_costs
     cash_target, scale = _cash_target(nav, cash_weight, cash_need)
 
     q = np.array([float(x) for x in qty], dtype=np.float64)
@@ -143,6 +144,7 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         cash_target=cash_target,
         cash_need=cash_need,
         withdrawal=inp.withdrawal,
+        sale_costs=inp.sale_costs,
         target_scale=scale,
         raw_targets=raw_targets,
     )

@@ -142,11 +142,12 @@ def _plan(book: Book, policy: PlanningPolicy) -> Plan:
 def _raise_to(book: Book, policy: PlanningPolicy) -> Decimal:
     """Return the cash level phase A sells up to.
 
-    With `buy_only` that is the withdrawal alone: cash on hand counts toward it first, and the
-    buffer is not refilled by selling. (Raising the withdrawal on top of a short buffer would
-    find the buffer short again on the next run and sell again.)
+    With `buy_only` that is the withdrawal alone (and what its sales lose to costs): cash on
+    hand counts toward it first, and the buffer is not refilled by selling. (Raising the
+    withdrawal on top of a short buffer would find the buffer short again on the next run and
+    sell again.)
     """
-    return book.withdrawal if policy.buy_only else book.cash_need
+    return book.withdrawal + book.sale_costs if policy.buy_only else book.cash_need
 
 
 def _cash_floor(book: Book) -> Decimal:

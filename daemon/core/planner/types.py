@@ -87,6 +87,9 @@ class PlanInput:
     prices: Mapping[str, Decimal]
     targets: Mapping[str, Decimal]
     withdrawal: Decimal = Decimal(0)
+    sale_costs: Decimal = Decimal(0)
+    """Cash raised on top of the buffer and the withdrawal for what the sales that raise them
+    lose to slippage, charges and cent rounding (`daemon.core.decide` works it out)."""
 
 
 @dataclass(frozen=True, slots=True)

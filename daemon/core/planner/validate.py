@@ -19,6 +19,7 @@ def validate_plan_input(inp: PlanInput, policy: PlanningPolicy) -> None:
     """Raise `DataError` naming the first thing in `inp` or `policy` that cannot be planned on."""
     _check_amount("cash", inp.cash)
     _check_amount("withdrawal", inp.withdrawal)
+    _check_amount("sale_costs", inp.sale_costs)
     _check_policy(policy)
     _check_targets(inp, policy)
     _check_holdings(inp)
