@@ -155,7 +155,11 @@ def add(
     config: ConfigOption = None,  # type: ignore[assignment]
     day: Annotated[
         str | None,
-        typer.Option("--date", help="Day of the flow, YYYY-MM-DD (default: today)."),
+        typer.Option(
+            "--date",
+            help="Day of the flow, YYYY-MM-DD (default: today, counted at the close or now, "
+            "whichever is later).",
+        ),
     ] = None,
     note: Annotated[str, typer.Option("--note", help="Why (kept with the flow).")] = "",
     ref: Annotated[
@@ -165,8 +169,11 @@ def add(
 ) -> None:
     """Record a deposit or withdrawal the broker does not report (counted at that day's close).
 
-    Refused when dated at or before the account's first recorded valuation: returns start
-    there, so such a flow would change no return and only distort the period totals.
+    Without `--date` it is today's, counted at the close or, after it, at the moment it is
+    recorded: the money has moved by then, and a cycle that ran after the close today valued
+    the account before it. Refused when dated at or before the account's first recorded
+    valuation: returns start there, so such a flow would change no return and only distort
+    the period totals.
     """
     from daemon.audit.events import CashMovement
     from daemon.core.movements import FLOW_TIME, CashFlow, FlowKind
@@ -183,17 +190,18 @@ def add(
         if account not in app.settings.accounts:
             fail(f"no account {account}; accounts are {', '.join(app.settings.accounts)}", 2)
         tz = exchange_timezone(app.settings.exchange)
-        flow_day = _day(day) if day else app.clock().astimezone(tz).date()
+        now = app.clock()
+        flow_day = _day(day) if day else now.astimezone(tz).date()
+        at = datetime.combine(flow_day, FLOW_TIME, tz)
         flow = CashFlow(
             account=account,
-            at=datetime.combine(flow_day, FLOW_TIME, tz),
+            at=at if day else max(at, now.astimezone(tz)),
             amount=value,
             kind=FlowKind.DEPOSIT if value > 0 else FlowKind.WITHDRAWAL,
             source="manual",
             external_id=ref or uuid.uuid4().hex,
             note=note,
         )
-        now = app.clock()
         with app.database.transaction() as session:
             _refuse_before_history(session, flow)
             new = record_flow(session, flow, exchange=app.settings.exchange, now=now)

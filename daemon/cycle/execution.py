@@ -162,10 +162,10 @@ class Executor:
             seq += 1  # one per buy, sent or not: a buy's id is its place in the plan
             quote = fresh.quotes.get(order.symbol)
             price = max(order.price, quote.price) if quote is not None else order.price
-            # Sized at the most the broker's own rules let it fill at (the sim's slippage)
-            # and with the most it charges: otherwise the buy that spends the last of the
-            # cash is refused for its commission or its slippage.
-            price = max(price, costs.fill_bound(Side.BUY, price))
+            # Sized at the most the broker's own rules let it fill at (the sim's slippage,
+            # the tick) and with the most it charges: otherwise the buy that spends the
+            # last of the cash is refused for its commission or its slippage.
+            price = costs.fill_bound(Side.BUY, price)
             fee = costs.buy_charge_bound(order.qty)
             sized = size_buy(
                 order, price, spendable, terms, increment_for(order.symbol), hold=hold, fee=fee

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from typer.main import get_command
 from typer.testing import CliRunner
 
@@ -282,3 +283,29 @@ def test_every_path_the_docs_name_exists() -> None:
         for outside in re.findall(r"`(/work/[^`]*|shared/[^`]*)`", text):
             wrong.append(f"{where}: {outside} (outside the repository)")
     assert wrong == []
+
+
+def test_a_flow_added_after_a_cycle_that_ran_after_the_close_counts_from_now(
+    example: Path,
+) -> None:
+    """The README's walk run in the evening: the first cycle valued the account at 16:07 New
+    York, and then `flows add` with no date. Counted at 16:00 the flow came before that
+    valuation and was refused; counted now (after the close, at the time it is added), it is
+    kept, after the valuation. With `--date` the day's close still applies."""
+    first = datetime(2026, 12, 7, 21, 7, tzinfo=UTC)  # a Monday, 16:07 in New York
+    _valuation(example, "ira", first)
+    with time_machine.travel(datetime(2026, 12, 7, 21, 30, tzinfo=UTC), tick=False):
+        _, added = invoke("flows", "add", "-a", "ira", "--amount", "-5000", "-c", str(example))
+        assert "withdrawal $5,000.00 on 2026-12-07 recorded" in added
+        invoke(
+            "flows", "add", "-a", "ira", "--amount", "-5", "--date", "2026-12-07",
+            "-c", str(example), code=2,
+        )  # fmt: skip
+    database = _database(example)
+    try:
+        with database.transaction() as session:
+            [flow] = flows_between(session, "ira")
+    finally:
+        database.close()
+    assert flow.at == datetime(2026, 12, 7, 21, 30, tzinfo=UTC)
+    assert flow.at > first

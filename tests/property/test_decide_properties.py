@@ -304,6 +304,13 @@ def raising(draw: st.DrawFn) -> DecisionInput:
         increment=D("0.000000001"), buy_only=True,
     )
 )  # fmt: skip
+@example(  # ci profile: a $1 minimum commission on the only share, worth $0.50: no sale
+    raising_input(  # can cover the cent asked for beyond the buffer, so the case is skipped
+        cash=D(200), held={"VNQ": D(1)},
+        prices={"VTI": D("0.5"), "VXUS": D("0.5"), "BND": D("0.5"), "VNQ": D("0.5")},
+        withdrawal=D("0.01"), costs=TradeCosts(minimum=D(1)), cash_buffer=D(200),
+    )
+)  # fmt: skip
 @example(  # the sim: 10 bps and $4.95 a sale, fractional shares, $5,000 out
     raising_input(
         cash=D(0), held={"VTI": D(240), "BND": D(571)},
@@ -323,5 +330,13 @@ def test_sales_that_raise_cash_raise_it_net_of_their_costs(given_: DecisionInput
     at_quote = cash + sum((o.qty * o.price for o in sells), D(0))
     if cash >= need or at_quote < need:
         return  # nothing to raise, or not even the quote covers it
+    bound, quotes = given_.costs.sale_cost_bound, given_.snapshot.quotes
+    everything = cash + sum(
+        (p.qty * (price := quotes[p.symbol].price) - bound(p.qty, price)
+         for p in given_.snapshot.positions),
+        D(0),
+    )  # fmt: skip
+    if everything < need:
+        return  # selling every share, net of its costs, does not cover it either
     lost = sum((given_.costs.sale_cost_bound(o.qty, o.price) for o in sells), D(0))
     assert at_quote - lost >= need, (at_quote, lost, need, decision.plan.notes)
