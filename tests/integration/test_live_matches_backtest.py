@@ -1,0 +1,156 @@
+"""A backtest and live cycles on the simulated broker trade alike, day by day (invariant 6).
+
+They share the decision step, but not what surrounds it: the live cycle reads a snapshot
+from the sim, records intents, sends orders through the executor (which sizes buys to the
+cash the sells left) and the sim fills them by its rules; the backtest fills in memory by
+the same rules. Over the same closes and the same config, every day's trades must be the
+same, to the share and the cent: a difference would be a rule that lives in one only.
+
+The live side runs one forced cycle a session at 15:59 New York, the sim quoting that
+day's close; the backtest reads the closes from a price file and trades at each close.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.base import BrokerEnvironment
+from adapters.sim import SimSettings
+from adapters.sim.broker import SimBroker
+from daemon.bootstrap import open_app
+from daemon.cli import app as cli
+from daemon.core.calendar import exchange_calendar
+from tests.fakes.feeds import RawFeed
+from tests.unit.backtest_helpers import random_walk
+
+D = Decimal
+NEW_YORK = ZoneInfo("America/New_York")
+SYMBOLS = ("VTI", "BND", "VXUS")
+SESSIONS = 45
+
+CONFIG = """
+mode = "paper"
+database_url = "{database_url}"
+state_dir = "state"
+[accounts.main]
+broker = "sim"
+type = "{account_type}"
+strategy = "static"
+[accounts.main.strategy_params]
+targets = {{ VTI = "0.5", BND = "0.3", VXUS = "0.2" }}
+[accounts.main.bands]
+absolute_pp = 2
+[accounts.main.broker_settings]
+starting_cash = "100000"
+slippage_bps = {slippage}
+commission_per_order = "{per_order}"
+fractional = {fractional}
+[accounts.main.policy]
+min_trade_notional = "25"
+cash_buffer = "{buffer}"
+{fractions}
+"""
+
+WITHDRAWAL = D(3000)
+"""Taken on the first session of each month after the first (the backtest's `--withdraw`)."""
+
+CASES = {
+    "ira-fractional-costs-withdrawals": {
+        "account_type": "traditional_ira", "slippage": 5, "per_order": "1.00",
+        "fractional": "true", "buffer": "50",
+        "fractions": 'fractional = true\nfractional_increment = "0.000000001"',
+    },
+    "taxable-whole-shares": {
+        "account_type": "taxable", "slippage": 0, "per_order": "0", "fractional": "false",
+        "buffer": "0", "fractions": "",
+    },
+}  # fmt: skip
+
+
+def _sessions(count: int) -> list[date]:
+    calendar = exchange_calendar("XNYS")
+    found = calendar.sessions_in_range("2025-02-03", "2025-06-30")
+    return [s.date() for s in found[:count]]
+
+
+def _closes(days: list[date]) -> dict[date, dict[str, Decimal]]:
+    walk = random_walk(11, list(SYMBOLS), len(days), volatility=0.025)
+    return {day: {s: D(f"{walk[s][i]:.2f}") for s in SYMBOLS} for i, day in enumerate(days)}
+
+
+def _backtest(
+    config: Path, prices: Path, *, withdraw: bool
+) -> dict[date, list[tuple[str, str, Decimal, Decimal]]]:
+    flows = ["--withdraw", f"{WITHDRAWAL}/month"] if withdraw else []
+    result = CliRunner().invoke(
+        cli,
+        ["backtest", "-c", str(config), "-a", "main", "--prices", str(prices),
+         "--cash", "100000", "--json", *flows],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    trades: dict[date, list[tuple[str, str, Decimal, Decimal]]] = defaultdict(list)
+    for t in json.loads(result.stdout)["trades"]:
+        trades[date.fromisoformat(t["date"])].append(
+            (t["symbol"], t["side"], D(t["qty"]), D(t["price"]))
+        )
+    return trades
+
+
+def _live(
+    config: Path, closes: dict[date, dict[str, Decimal]], *, withdraw: bool
+) -> dict[date, list[tuple[str, str, Decimal, Decimal]]]:
+    first = next(iter(closes))
+    now = [datetime.combine(first, time(15, 59), NEW_YORK).astimezone(UTC)]
+    app = open_app(config, clock=lambda: now[0])
+    feed = RawFeed(dict(closes[first]))
+    settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)
+    env = BrokerEnvironment(
+        account="main", sql_engine=app.database.engine, state_dir=app.settings.state_dir,
+        clock=app.clock,
+    )  # fmt: skip
+    sim = SimBroker(settings, env, prices=feed)  # type: ignore[arg-type]
+    app.brokers["main"] = sim
+    trades: dict[date, list[tuple[str, str, Decimal, Decimal]]] = defaultdict(list)
+    try:
+        month = first.month
+        for day, prices in closes.items():
+            now[0] = datetime.combine(day, time(15, 59), NEW_YORK).astimezone(UTC)
+            feed.prices.update(prices)
+            out = WITHDRAWAL if withdraw and day.month != month else D(0)
+            month = day.month
+            report = app.engine(fill_timeout=1).run_once("main", force=True, withdrawal=out)
+            assert report.outcome == "succeeded", (day, report.error)
+            for fill in sim.fills(now[0] - timedelta(minutes=1)):
+                trades[day].append((fill.symbol, str(fill.side), fill.qty, fill.price))
+            if out:  # the owner takes it, as the backtest does after the day's cycle
+                sim.withdraw(min(out, sim.snapshot(()).cash))
+    finally:
+        app.close()
+    return trades
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_live_cycles_on_the_sim_trade_as_the_backtest_does(tmp_path: Path, case: str) -> None:
+    days = _sessions(SESSIONS)
+    closes = _closes(days)
+    prices = tmp_path / "prices.csv"
+    rows = [",".join(("date", *SYMBOLS))]
+    rows += [",".join((str(d), *(str(closes[d][s]) for s in SYMBOLS))) for d in days]
+    prices.write_text("\n".join(rows) + "\n")
+    config = tmp_path / "trimtab.toml"
+    database_url = f"sqlite:///{tmp_path / 'trimtab.db'}"
+    config.write_text(CONFIG.format(database_url=database_url, **CASES[case]))
+    withdraw = "withdrawals" in case
+    expected = _backtest(config, prices, withdraw=withdraw)
+    live = _live(config, closes, withdraw=withdraw)
+    assert len([d for d in expected if d != days[0]]) >= 3, "the walk should cross the bands"
+    for day in days:
+        assert sorted(live.get(day, [])) == sorted(expected.get(day, [])), day
