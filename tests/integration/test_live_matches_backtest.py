@@ -116,7 +116,7 @@ def _live(
         account="main", sql_engine=app.database.engine, state_dir=app.settings.state_dir,
         clock=app.clock,
     )  # fmt: skip
-    sim = SimBroker(settings, env, prices=feed)  # type: ignore[arg-type]
+    sim = SimBroker(settings, env, prices=feed)
     app.brokers["main"] = sim
     trades: dict[date, list[tuple[str, str, Decimal, Decimal]]] = defaultdict(list)
     try:
