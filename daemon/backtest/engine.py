@@ -48,7 +48,15 @@ from daemon.core.money import cents_down
 from daemon.core.planner import PlannedOrder, PlanningPolicy
 from daemon.core.progress import Progress, no_progress
 from daemon.core.schedule import Days, Session, parse_schedule
-from daemon.core.sizing import OrderTerms, buy_cost_bound, limit_price, notional_amount, size_buy
+from daemon.core.sizing import (
+    TOP_UP_PASSES,
+    OrderTerms,
+    buy_cost_bound,
+    limit_price,
+    notional_amount,
+    size_buy,
+    top_up_order,
+)
 from daemon.core.tax.engine import GrowingLedger, TaxBook
 from daemon.core.tax.types import LotMethod, LotPick, RealizedSale, TaxPolicy, Trade
 
@@ -543,66 +551,103 @@ class _Run:
         tally: _Tally,
         seq: int,
     ) -> tuple[bool, int]:
-        """Make the approved buys, each sized to the cash left; return (bought, last seq)."""
-        day, costs, column = self.days[i], self.spec.costs, self.index
-        stamp = day.isoformat()
+        """Make the approved buys as the executor sends them; return (bought, last seq).
+
+        Each is sized to the cash left (`size_buy`, with the broker's hold and commission).
+        Then, as the executor does once the pieces have filled and freed their hold, the
+        rest of each share buy the sizing shrank is sized again against the cash left and
+        bought as one more piece, in at most `TOP_UP_PASSES` rounds (a dollar-amount buy is
+        never topped up; a buy that was not made has no rest).
+        """
         bought = False
-        spendable = state.cash - terms.cash_buffer
-        for order in (o for o in approved if o.side is Side.BUY):
-            close = self.decimals[i][column[order.symbol]]
-            price = _price(order, close, terms, costs)
-            if price is None:
-                continue
-            increment = planning.increment_for(order.symbol)
-            # A bound on the commission at the planned quantity: the sized one is no larger.
-            fee_bound = fills.commission(
-                costs.commission_per_order, costs.commission_per_share, order.qty, first_fill=True
-            )
-            sized = size_buy(
-                order,
-                price,
-                spendable,
-                terms,
-                increment,
-                hold=costs.market_buy_hold,
-                fee=fee_bound,
-            )
-            if sized is None:
-                tally.skipped.append(
-                    Skipped(day, order.symbol, order.qty, _skip_reason(spendable, terms))
+        planned_buys = [order for order in approved if order.side is Side.BUY]
+        pieces = list(enumerate(planned_buys))  # (index of the planned buy, what to send)
+        filled: dict[int, Decimal] = {}  # index of a planned share buy -> what its pieces bought
+        for top_up in range(TOP_UP_PASSES + 1):
+            spendable = state.cash - terms.cash_buffer
+            for key, order in pieces:
+                done = self._buy_one(
+                    i, state, order, planning, terms, tally, seq, spendable, first=not top_up
                 )
-                continue
-            in_dollars = terms.notional_buys and increment < 1
-            qty = sized.qty
-            if in_dollars:
-                qty = (notional_amount(sized) / price).quantize(_QTY_STEP, ROUND_FLOOR)
-            fee = fills.commission(
-                costs.commission_per_order, costs.commission_per_share, qty, first_fill=True
-            )
-            paid = fills.cost(qty, price) + fee
-            if qty <= 0 or paid > state.cash:
-                # Sized to the cent with the commission bound, a buy always fits (its fill
-                # price is at most what it was sized at); should a rule ever break that, the
-                # buy is recorded as skipped, never dropped without a trace.
-                tally.skipped.append(
-                    Skipped(day, order.symbol, order.qty, f"{paid} to pay, {state.cash} in cash")
-                )
-                continue
-            spendable -= buy_cost_bound(
-                sized,
-                price,
-                limit=limit_price(sized, terms),
-                notional=notional_amount(sized) if in_dollars else None,
-                hold=costs.market_buy_hold,
-                fee=fee_bound,
-            )
-            state.cash -= paid
-            state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) + qty
-            seq += 1
-            self._record(state, f"{stamp}-{seq}", day, order.symbol, Side.BUY, qty, paid, ())
-            tally.fills.append(Fill(day, order.symbol, Side.BUY, qty, price, fee))
-            bought = True
+                if done is None:
+                    continue
+                qty, held, in_dollars = done
+                seq += 1
+                spendable -= held
+                bought = True
+                if not in_dollars:
+                    filled[key] = filled.get(key, _ZERO) + qty
+            pieces = [
+                (key, rest)
+                for key, qty in sorted(filled.items())
+                if (rest := top_up_order(planned_buys[key], qty)) is not None
+            ]
+            if not pieces:
+                break
         return bought, seq
+
+    def _buy_one(
+        self,
+        i: int,
+        state: _State,
+        order: PlannedOrder,
+        planning: PlanningPolicy,
+        terms: OrderTerms,
+        tally: _Tally,
+        seq: int,
+        spendable: Decimal,
+        *,
+        first: bool,
+    ) -> tuple[Decimal, Decimal, bool] | None:
+        """Size one buy (or piece) to `spendable` and fill it at the close as trade `seq` + 1;
+        return (quantity bought, the buying power it held, whether it was sent in dollars),
+        or None when it is not made (recorded as skipped when it is a `first` piece: a rest
+        not made says nothing its first piece did not)."""
+        day, costs = self.days[i], self.spec.costs
+        close = self.decimals[i][self.index[order.symbol]]
+        price = _price(order, close, terms, costs)
+        if price is None:
+            return None
+        increment = planning.increment_for(order.symbol)
+        # A bound on the commission at the planned quantity: the sized one is no larger.
+        fee_bound = self.trade_costs.buy_charge_bound(order.qty)
+        hold = costs.market_buy_hold
+        sized = size_buy(order, price, spendable, terms, increment, hold=hold, fee=fee_bound)
+        if sized is None:
+            if first:
+                reason = _skip_reason(spendable, terms)
+                tally.skipped.append(Skipped(day, order.symbol, order.qty, reason))
+            return None
+        in_dollars = terms.notional_buys and increment < 1
+        qty = sized.qty
+        if in_dollars:
+            qty = (notional_amount(sized) / price).quantize(_QTY_STEP, ROUND_FLOOR)
+        fee = fills.commission(
+            costs.commission_per_order, costs.commission_per_share, qty, first_fill=True
+        )
+        paid = fills.cost(qty, price) + fee
+        if qty <= 0 or paid > state.cash:
+            # Sized to the cent with the commission bound, a buy always fits (its fill
+            # price is at most what it was sized at); should a rule ever break that, the
+            # buy is recorded as skipped, never dropped without a trace.
+            tally.skipped.append(
+                Skipped(day, order.symbol, order.qty, f"{paid} to pay, {state.cash} in cash")
+            )
+            return None
+        held = buy_cost_bound(
+            sized,
+            price,
+            limit=limit_price(sized, terms),
+            notional=notional_amount(sized) if in_dollars else None,
+            hold=hold,
+            fee=fee_bound,
+        )
+        state.cash -= paid
+        state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) + qty
+        stamp = f"{day.isoformat()}-{seq + 1}"
+        self._record(state, stamp, day, order.symbol, Side.BUY, qty, paid, ())
+        tally.fills.append(Fill(day, order.symbol, Side.BUY, qty, price, fee))
+        return qty, held, in_dollars
 
     def _record(
         self,

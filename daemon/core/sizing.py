@@ -16,6 +16,7 @@ buy of a batch then no longer fits the cash left.
 from __future__ import annotations
 
 __all__ = [
+    "TOP_UP_PASSES",
     "OrderTerms",
     "buy_cost_bound",
     "limit_price",
@@ -30,6 +31,11 @@ from decimal import ROUND_DOWN, Decimal
 from daemon.core.domain import OrderType, Side
 from daemon.core.money import cents, cents_down, cents_up
 from daemon.core.planner import PlannedOrder
+
+TOP_UP_PASSES = 2
+"""Buys the hold shrank get at most this many follow-ups once their pieces fill: the hold's
+share of what is left shrinks about 25-fold each pass, to under a share within two. The
+executor sends them; the backtest makes them the same way."""
 
 
 @dataclass(frozen=True, slots=True)

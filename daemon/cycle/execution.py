@@ -34,6 +34,7 @@ from daemon.core.errors import (
 from daemon.core.money import usd
 from daemon.core.planner import PlannedOrder
 from daemon.core.sizing import (
+    TOP_UP_PASSES,
     OrderTerms,
     buy_cost_bound,
     limit_price,
@@ -49,9 +50,6 @@ from daemon.store.killswitch import current as kill_switch_state
 
 MAX_POLL_INTERVAL = 4.0
 """Longest pause between two reads of resting orders (seconds)."""
-TOP_UP_PASSES = 2
-"""Buys the hold shrank get at most this many follow-ups once their pieces fill: the hold's
-share of what is left shrinks about 25-fold each pass, to under a share within two."""
 CANCEL_TIMEOUT = 30.0
 """How long a cancelled order is polled for its final state (seconds)."""
 

@@ -52,6 +52,7 @@ absolute_pp = 2
 starting_cash = "100000"
 slippage_bps = {slippage}
 commission_per_order = "{per_order}"
+market_buy_hold_fraction = "{hold}"
 fractional = {fractional}
 [accounts.main.policy]
 min_trade_notional = "25"
@@ -65,12 +66,16 @@ WITHDRAWAL = D(3000)
 CASES = {
     "ira-fractional-costs-withdrawals": {
         "account_type": "traditional_ira", "slippage": 5, "per_order": "1.00",
-        "fractional": "true", "buffer": "50",
+        "fractional": "true", "buffer": "50", "hold": "0",
         "fractions": 'fractional = true\nfractional_increment = "0.000000001"',
     },
     "taxable-whole-shares": {
         "account_type": "taxable", "slippage": 0, "per_order": "0", "fractional": "false",
-        "buffer": "0", "fractions": "",
+        "buffer": "0", "fractions": "", "hold": "0",
+    },
+    "ira-whole-shares-hold": {
+        "account_type": "traditional_ira", "slippage": 5, "per_order": "0",
+        "fractional": "false", "buffer": "0", "fractions": "", "hold": "0.04",
     },
 }  # fmt: skip
 
@@ -153,4 +158,8 @@ def test_live_cycles_on_the_sim_trade_as_the_backtest_does(tmp_path: Path, case:
     live = _live(config, closes, withdraw=withdraw)
     assert len([d for d in expected if d != days[0]]) >= 3, "the walk should cross the bands"
     for day in days:
-        assert sorted(live.get(day, [])) == sorted(expected.get(day, [])), day
+        assert sorted(live.get(day, [])) == sorted(expected.get(day, [])), (
+            day,
+            sorted(live.get(day, [])),
+            sorted(expected.get(day, [])),
+        )
