@@ -33,7 +33,8 @@ from tests.unit.backtest_helpers import random_walk
 
 D = Decimal
 NEW_YORK = ZoneInfo("America/New_York")
-SYMBOLS = ("VTI", "BND", "VXUS")
+SYMBOLS = ("VTI", "BND", "VXUS", "ITOT")
+"""ITOT is VTI's tax alternate: harvesting and redirected buys trade it."""
 SESSIONS = 45
 
 CONFIG = """
@@ -47,7 +48,7 @@ strategy = "static"
 [accounts.main.strategy_params]
 targets = {{ VTI = "0.5", BND = "0.3", VXUS = "0.2" }}
 [accounts.main.bands]
-absolute_pp = 2
+absolute_pp = {band}
 [accounts.main.broker_settings]
 starting_cash = "100000"
 slippage_bps = {slippage}
@@ -57,13 +58,33 @@ fractional = {fractional}
 [accounts.main.policy]
 min_trade_notional = "25"
 cash_buffer = "{buffer}"
+order_type = "{order_type}"
 {fractions}
+[accounts.main.tax]
+lot_method = "{lot_method}"
+alternates = {{ VTI = "ITOT" }}
+[accounts.main.tax.wash_sale]
+buys = "{buys}"
+[accounts.main.tax.harvest]
+enabled = {harvest}
+min_loss_pct = "0.03"
+min_loss_amount = "100"
 """
+PLAIN = {
+    "order_type": "market", "lot_method": "fifo", "buys": "block", "harvest": "false",
+    "band": "2",
+}  # fmt: skip
 
 WITHDRAWAL = D(3000)
 """Taken on the first session of each month after the first (the backtest's `--withdraw`)."""
 
 CASES = {
+    "taxable-harvest-redirect-hifo-limit": {
+        "account_type": "taxable", "slippage": 5, "per_order": "0", "fractional": "false",
+        "buffer": "0", "fractions": "", "hold": "0",
+        "order_type": "limit", "lot_method": "hifo", "buys": "redirect", "harvest": "true",
+        "band": "6",  # wide: no rebalancing buy of VTI opens a wash-sale window before it
+    },
     "ira-fractional-costs-withdrawals": {
         "account_type": "traditional_ira", "slippage": 5, "per_order": "1.00",
         "fractional": "true", "buffer": "50", "hold": "0",
@@ -87,7 +108,11 @@ def _sessions(count: int) -> list[date]:
 
 
 def _closes(days: list[date]) -> dict[date, dict[str, Decimal]]:
+    """A seeded walk, VTI drifting down 0.4% a session for the first 25 and up after: lots
+    bought early fall far enough below their basis to be harvested into ITOT."""
     walk = random_walk(11, list(SYMBOLS), len(days), volatility=0.025)
+    drift = [0.996 ** min(i, 25) * 1.004 ** max(i - 25, 0) for i in range(len(days))]
+    walk["VTI"] = [v * f for v, f in zip(walk["VTI"], drift, strict=True)]
     return {day: {s: D(f"{walk[s][i]:.2f}") for s in SYMBOLS} for i, day in enumerate(days)}
 
 
@@ -152,11 +177,13 @@ def test_live_cycles_on_the_sim_trade_as_the_backtest_does(tmp_path: Path, case:
     prices.write_text("\n".join(rows) + "\n")
     config = tmp_path / "trimtab.toml"
     database_url = f"sqlite:///{tmp_path / 'trimtab.db'}"
-    config.write_text(CONFIG.format(database_url=database_url, **CASES[case]))
+    config.write_text(CONFIG.format(database_url=database_url, **{**PLAIN, **CASES[case]}))
     withdraw = "withdrawals" in case
     expected = _backtest(config, prices, withdraw=withdraw)
     live = _live(config, closes, withdraw=withdraw)
     assert len([d for d in expected if d != days[0]]) >= 3, "the walk should cross the bands"
+    if CASES[case].get("harvest") == "true":
+        assert any(t[0] == "ITOT" for trades in expected.values() for t in trades), "no harvest"
     for day in days:
         assert sorted(live.get(day, [])) == sorted(expected.get(day, [])), (
             day,
