@@ -157,8 +157,8 @@ def add(
         str | None,
         typer.Option(
             "--date",
-            help="Day of the flow, YYYY-MM-DD (default: today, counted at the close or now, "
-            "whichever is later).",
+            help="Day of the flow, YYYY-MM-DD (default: today). A day counts at its close; "
+            "today's at the close or now, whichever is later.",
         ),
     ] = None,
     note: Annotated[str, typer.Option("--note", help="Why (kept with the flow).")] = "",
@@ -169,9 +169,9 @@ def add(
 ) -> None:
     """Record a deposit or withdrawal the broker does not report (counted at that day's close).
 
-    Without `--date` it is today's, counted at the close or, after it, at the moment it is
-    recorded: the money has moved by then, and a cycle that ran after the close today valued
-    the account before it. Refused when dated at or before the account's first recorded
+    Today's (the default) counts at the close or, after it, at the moment it is recorded:
+    the money has moved by then, and a cycle that ran after the close today valued the
+    account before it. Refused when dated at or before the account's first recorded
     valuation: returns start there, so such a flow would change no return and only distort
     the period totals.
     """
@@ -191,11 +191,14 @@ def add(
             fail(f"no account {account}; accounts are {', '.join(app.settings.accounts)}", 2)
         tz = exchange_timezone(app.settings.exchange)
         now = app.clock()
-        flow_day = _day(day) if day else now.astimezone(tz).date()
+        local = now.astimezone(tz)
+        flow_day = _day(day) if day else local.date()
         at = datetime.combine(flow_day, FLOW_TIME, tz)
         flow = CashFlow(
             account=account,
-            at=at if day else max(at, now.astimezone(tz)),
+            # Today's (given or by default) counts at the close, or now once that is past:
+            # the money has moved by now, after any cycle that ran after the close.
+            at=max(at, local) if flow_day == local.date() else at,
             amount=value,
             kind=FlowKind.DEPOSIT if value > 0 else FlowKind.WITHDRAWAL,
             source="manual",

@@ -291,21 +291,32 @@ def test_a_flow_added_after_a_cycle_that_ran_after_the_close_counts_from_now(
     """The README's walk run in the evening: the first cycle valued the account at 16:07 New
     York, and then `flows add` with no date. Counted at 16:00 the flow came before that
     valuation and was refused; counted now (after the close, at the time it is added), it is
-    kept, after the valuation. With `--date` the day's close still applies."""
+    kept, after the valuation, given as today's date too. Another day's date counts at that
+    day's close."""
     first = datetime(2026, 12, 7, 21, 7, tzinfo=UTC)  # a Monday, 16:07 in New York
     _valuation(example, "ira", first)
     with time_machine.travel(datetime(2026, 12, 7, 21, 30, tzinfo=UTC), tick=False):
         _, added = invoke("flows", "add", "-a", "ira", "--amount", "-5000", "-c", str(example))
         assert "withdrawal $5,000.00 on 2026-12-07 recorded" in added
+        # Today given as a date is today: the same rule.
         invoke(
             "flows", "add", "-a", "ira", "--amount", "-5", "--date", "2026-12-07",
+            "-c", str(example),
+        )  # fmt: skip
+    with time_machine.travel(datetime(2026, 12, 8, 15, 0, tzinfo=UTC), tick=False):
+        # The next day, that date counts at its close again: before the valuation.
+        invoke(
+            "flows", "add", "-a", "ira", "--amount", "-7", "--date", "2026-12-07",
             "-c", str(example), code=2,
         )  # fmt: skip
     database = _database(example)
     try:
         with database.transaction() as session:
-            [flow] = flows_between(session, "ira")
+            flows = flows_between(session, "ira")
     finally:
         database.close()
-    assert flow.at == datetime(2026, 12, 7, 21, 30, tzinfo=UTC)
-    assert flow.at > first
+    assert [(f.amount, f.at) for f in flows] == [
+        (Decimal(-5000), datetime(2026, 12, 7, 21, 30, tzinfo=UTC)),
+        (Decimal(-5), datetime(2026, 12, 7, 21, 30, tzinfo=UTC)),
+    ]
+    assert all(f.at > first for f in flows)
