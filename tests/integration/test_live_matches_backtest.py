@@ -59,6 +59,10 @@ fractional = {fractional}
 min_trade_notional = "25"
 cash_buffer = "{buffer}"
 order_type = "{order_type}"
+rebalance_to = "{rebalance_to}"
+inner_band = {inner_band}
+buy_only = {buy_only}
+notional_buys = {notional_buys}
 {fractions}
 [accounts.main.tax]
 lot_method = "{lot_method}"
@@ -72,11 +76,14 @@ min_loss_amount = "100"
 """
 PLAIN = {
     "order_type": "market", "lot_method": "fifo", "buys": "block", "harvest": "false",
-    "band": "2",
+    "band": "2", "rebalance_to": "target", "inner_band": "0", "buy_only": "false",
+    "notional_buys": "false", "flows": "",
 }  # fmt: skip
 
 WITHDRAWAL = D(3000)
 """Taken on the first session of each month after the first (the backtest's `--withdraw`)."""
+CONTRIBUTION = D(4000)
+"""Paid in on the first session of each month after the first (`--contribute`)."""
 
 CASES = {
     "taxable-harvest-redirect-hifo-limit": {
@@ -87,12 +94,22 @@ CASES = {
     },
     "ira-fractional-costs-withdrawals": {
         "account_type": "traditional_ira", "slippage": 5, "per_order": "1.00",
-        "fractional": "true", "buffer": "50", "hold": "0",
+        "fractional": "true", "buffer": "50", "hold": "0", "flows": "withdraw",
         "fractions": 'fractional = true\nfractional_increment = "0.000000001"',
     },
     "taxable-whole-shares": {
         "account_type": "taxable", "slippage": 0, "per_order": "0", "fractional": "false",
         "buffer": "0", "fractions": "", "hold": "0",
+    },
+    "ira-notional-band-edge-contributions": {
+        "account_type": "traditional_ira", "slippage": 5, "per_order": "0",
+        "fractional": "true", "buffer": "0", "hold": "0.04", "notional_buys": "true",
+        "fractions": 'fractional = true\nfractional_increment = "0.000000001"',
+        "rebalance_to": "band_edge", "inner_band": "0.5", "flows": "contribute",
+    },
+    "taxable-buy-only-contributions": {
+        "account_type": "taxable", "slippage": 0, "per_order": "1.00", "fractional": "false",
+        "buffer": "0", "fractions": "", "hold": "0", "buy_only": "true", "flows": "contribute",
     },
     "ira-whole-shares-hold": {
         "account_type": "traditional_ira", "slippage": 5, "per_order": "0",
@@ -117,13 +134,16 @@ def _closes(days: list[date]) -> dict[date, dict[str, Decimal]]:
 
 
 def _backtest(
-    config: Path, prices: Path, *, withdraw: bool
+    config: Path, prices: Path, *, flows: str
 ) -> dict[date, list[tuple[str, str, Decimal, Decimal]]]:
-    flows = ["--withdraw", f"{WITHDRAWAL}/month"] if withdraw else []
+    options = {
+        "withdraw": ["--withdraw", f"{WITHDRAWAL}/month"],
+        "contribute": ["--contribute", f"{CONTRIBUTION}/month"],
+    }.get(flows, [])
     result = CliRunner().invoke(
         cli,
         ["backtest", "-c", str(config), "-a", "main", "--prices", str(prices),
-         "--cash", "100000", "--json", *flows],
+         "--cash", "100000", "--json", *options],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     trades: dict[date, list[tuple[str, str, Decimal, Decimal]]] = defaultdict(list)
@@ -135,7 +155,7 @@ def _backtest(
 
 
 def _live(
-    config: Path, closes: dict[date, dict[str, Decimal]], *, withdraw: bool
+    config: Path, closes: dict[date, dict[str, Decimal]], *, flows: str
 ) -> dict[date, list[tuple[str, str, Decimal, Decimal]]]:
     first = next(iter(closes))
     now = [datetime.combine(first, time(15, 59), NEW_YORK).astimezone(UTC)]
@@ -154,8 +174,10 @@ def _live(
         for day, prices in closes.items():
             now[0] = datetime.combine(day, time(15, 59), NEW_YORK).astimezone(UTC)
             feed.prices.update(prices)
-            out = WITHDRAWAL if withdraw and day.month != month else D(0)
-            month = day.month
+            new_month, month = day.month != month, day.month
+            out = WITHDRAWAL if flows == "withdraw" and new_month else D(0)
+            if flows == "contribute" and new_month:
+                sim.deposit(CONTRIBUTION)  # paid in before the day's cycle, as the backtest
             report = app.engine(fill_timeout=1).run_once("main", force=True, withdrawal=out)
             assert report.outcome == "succeeded", (day, report.error)
             for fill in sim.fills(now[0] - timedelta(minutes=1)):
@@ -178,9 +200,9 @@ def test_live_cycles_on_the_sim_trade_as_the_backtest_does(tmp_path: Path, case:
     config = tmp_path / "trimtab.toml"
     database_url = f"sqlite:///{tmp_path / 'trimtab.db'}"
     config.write_text(CONFIG.format(database_url=database_url, **{**PLAIN, **CASES[case]}))
-    withdraw = "withdrawals" in case
-    expected = _backtest(config, prices, withdraw=withdraw)
-    live = _live(config, closes, withdraw=withdraw)
+    flows = str({**PLAIN, **CASES[case]}["flows"])
+    expected = _backtest(config, prices, flows=flows)
+    live = _live(config, closes, flows=flows)
     assert len([d for d in expected if d != days[0]]) >= 3, "the walk should cross the bands"
     if CASES[case].get("harvest") == "true":
         assert any(t[0] == "ITOT" for trades in expected.values() for t in trades), "no harvest"
