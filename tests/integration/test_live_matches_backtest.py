@@ -6,8 +6,11 @@ cash the sells left) and the sim fills them by its rules; the backtest fills in 
 the same rules. Over the same closes and the same config, every day's trades must be the
 same, to the share and the cent: a difference would be a rule that lives in one only.
 
-The live side runs one forced cycle a session at 15:59 New York, the sim quoting that
-day's close; the backtest reads the closes from a price file and trades at each close.
+The live side is the config's own sim account, priced by its CSV source from the same file
+the backtest reads, with one forced cycle a session 5 minutes after the close (with
+`outside_hours`, as the demo runs): it trades at that day's close, as the backtest does,
+and its quotes carry the previous close, so the price-move check applies to both (VXUS
+jumps 30% for a day, which both sit out).
 """
 
 from __future__ import annotations
@@ -22,13 +25,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from adapters.base import BrokerEnvironment
-from adapters.sim import SimSettings
 from adapters.sim.broker import SimBroker
 from daemon.bootstrap import open_app
 from daemon.cli import app as cli
 from daemon.core.calendar import exchange_calendar
-from tests.fakes.feeds import RawFeed
 from tests.unit.backtest_helpers import random_walk
 
 D = Decimal
@@ -55,10 +55,14 @@ slippage_bps = {slippage}
 commission_per_order = "{per_order}"
 market_buy_hold_fraction = "{hold}"
 fractional = {fractional}
+[accounts.main.broker_settings.prices]
+source = "csv"
+path = "prices.csv"
 [accounts.main.policy]
 min_trade_notional = "25"
 cash_buffer = "{buffer}"
 order_type = "{order_type}"
+outside_hours = true
 rebalance_to = "{rebalance_to}"
 inner_band = {inner_band}
 buy_only = {buy_only}
@@ -80,6 +84,8 @@ PLAIN = {
     "notional_buys": "false", "flows": "",
 }  # fmt: skip
 
+Trade = tuple[str, str, Decimal, Decimal]
+"""symbol, side, quantity, price"""
 WITHDRAWAL = D(3000)
 """Taken on the first session of each month after the first (the backtest's `--withdraw`)."""
 CONTRIBUTION = D(4000)
@@ -130,12 +136,11 @@ def _closes(days: list[date]) -> dict[date, dict[str, Decimal]]:
     walk = random_walk(11, list(SYMBOLS), len(days), volatility=0.025)
     drift = [0.996 ** min(i, 25) * 1.004 ** max(i - 25, 0) for i in range(len(days))]
     walk["VTI"] = [v * f for v, f in zip(walk["VTI"], drift, strict=True)]
+    walk["VXUS"][30] *= 1.3  # one day 30% up: past the 25% price-move check, then back
     return {day: {s: D(f"{walk[s][i]:.2f}") for s in SYMBOLS} for i, day in enumerate(days)}
 
 
-def _backtest(
-    config: Path, prices: Path, *, flows: str
-) -> dict[date, list[tuple[str, str, Decimal, Decimal]]]:
+def _backtest(config: Path, prices: Path, *, flows: str) -> dict[date, list[Trade]]:
     options = {
         "withdraw": ["--withdraw", f"{WITHDRAWAL}/month"],
         "contribute": ["--contribute", f"{CONTRIBUTION}/month"],
@@ -146,7 +151,7 @@ def _backtest(
          "--cash", "100000", "--json", *options],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    trades: dict[date, list[tuple[str, str, Decimal, Decimal]]] = defaultdict(list)
+    trades: dict[date, list[Trade]] = defaultdict(list)
     for t in json.loads(result.stdout)["trades"]:
         trades[date.fromisoformat(t["date"])].append(
             (t["symbol"], t["side"], D(t["qty"]), D(t["price"]))
@@ -154,26 +159,18 @@ def _backtest(
     return trades
 
 
-def _live(
-    config: Path, closes: dict[date, dict[str, Decimal]], *, flows: str
-) -> dict[date, list[tuple[str, str, Decimal, Decimal]]]:
-    first = next(iter(closes))
-    now = [datetime.combine(first, time(15, 59), NEW_YORK).astimezone(UTC)]
+def _live(config: Path, days: list[date], *, flows: str) -> dict[date, list[Trade]]:
+    """Run the config's own sim account (its CSV price source is the backtest's file) with
+    one forced cycle a session, 5 minutes after the close (`outside_hours`)."""
+    now = [datetime.combine(days[0], time(16, 5), NEW_YORK).astimezone(UTC)]
     app = open_app(config, clock=lambda: now[0])
-    feed = RawFeed(dict(closes[first]))
-    settings = SimSettings.model_validate(app.settings.accounts["main"].broker_settings)
-    env = BrokerEnvironment(
-        account="main", sql_engine=app.database.engine, state_dir=app.settings.state_dir,
-        clock=app.clock,
-    )  # fmt: skip
-    sim = SimBroker(settings, env, prices=feed)
-    app.brokers["main"] = sim
-    trades: dict[date, list[tuple[str, str, Decimal, Decimal]]] = defaultdict(list)
+    sim = app.broker("main")  # built by the bootstrap, as the daemon builds it
+    assert isinstance(sim, SimBroker)
+    trades: dict[date, list[Trade]] = defaultdict(list)
     try:
-        month = first.month
-        for day, prices in closes.items():
-            now[0] = datetime.combine(day, time(15, 59), NEW_YORK).astimezone(UTC)
-            feed.prices.update(prices)
+        month = days[0].month
+        for day in days:
+            now[0] = datetime.combine(day, time(16, 5), NEW_YORK).astimezone(UTC)
             new_month, month = day.month != month, day.month
             out = WITHDRAWAL if flows == "withdraw" and new_month else D(0)
             if flows == "contribute" and new_month:
@@ -202,7 +199,7 @@ def test_live_cycles_on_the_sim_trade_as_the_backtest_does(tmp_path: Path, case:
     config.write_text(CONFIG.format(database_url=database_url, **{**PLAIN, **CASES[case]}))
     flows = str({**PLAIN, **CASES[case]}["flows"])
     expected = _backtest(config, prices, flows=flows)
-    live = _live(config, closes, flows=flows)
+    live = _live(config, days, flows=flows)
     assert len([d for d in expected if d != days[0]]) >= 3, "the walk should cross the bands"
     if CASES[case].get("harvest") == "true":
         assert any(t[0] == "ITOT" for trades in expected.values() for t in trades), "no harvest"
