@@ -4,9 +4,9 @@ executor plan with. Pure.
 Each adapter declares its `TradeCosts` (`adapters.base.Broker.trade_costs`); the backtest
 builds the simulated broker's from its settings. Two uses:
 
-- **buys** (`daemon.cycle.execution`): each buy is sized at `buy_fill_bound` and with
-  `buy_charge_bound`, so the buy that spends the last of the cash fits what the broker takes
-  (before, the sim's slippage or a commission got it refused);
+- **buys** (`daemon.cycle.execution`, and the backtest's fills): each buy is sized at
+  `fill_bound` and with `buy_charge_bound`, so the buy that spends the last of the cash fits
+  what the broker takes (before, the sim's slippage or a commission got it refused);
 - **sales that raise cash** (`daemon.core.decide`): the planner raises the cash buffer and
   the withdrawal at the quote; the sales then lose `sale_cost_bound` each to slippage and
   charges, and the decision step plans again to raise that too, so the cash is there.
