@@ -40,6 +40,7 @@ The data version of this table is `CAPABILITIES`.
 from __future__ import annotations
 
 __all__ = [
+    "BROKER_MEMBERS",
     "CAPABILITIES",
     "MIN_NOTIONAL",
     "AbsenceRule",
@@ -164,6 +165,22 @@ class Broker(Protocol):
         0 at a real broker, where the market sets the fill and the buy hold and the account's
         `cash_buffer` absorb a move), its commission schedule and its fees on sales."""
         ...
+
+
+BROKER_MEMBERS = (
+    "snapshot",
+    "funds",
+    "submit",
+    "get_order",
+    "get_orders",
+    "cancel",
+    "fills",
+    "close",
+    "market_buy_hold_fraction",
+    "trade_costs",
+)
+"""What every `Broker` provides (a test holds this to the protocol): the bootstrap names any
+a plugin's broker lacks, instead of a cycle failing on it later."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adapters.base import Broker, BrokerEnvironment, OwnsTables
+from adapters.base import BROKER_MEMBERS, Broker, BrokerEnvironment, OwnsTables
 from daemon.config.settings import Settings, load_config
+from daemon.core.errors import BrokerError
 from daemon.logs import configure_logging
 from daemon.plugins import load_broker_plugin, load_strategy_plugin
 from strategies.base import Strategy
@@ -91,7 +92,15 @@ class App:
                 # queues on BEGIN IMMEDIATE, whichever of trimtab or the sim is writing.
                 sql_engine=self.database.engine,
             )
-            self.brokers[account] = plugin.create(validated, env)
+            broker = plugin.create(validated, env)
+            missing = [name for name in BROKER_MEMBERS if not hasattr(broker, name)]
+            if missing:
+                raise BrokerError(
+                    f"account {account}: broker plugin {settings.broker!r} gives a broker "
+                    f"without {', '.join(missing)}, which the Broker port requires "
+                    "(adapters/base.py); update the plugin to this trimtab's port"
+                )
+            self.brokers[account] = broker
         return self.brokers[account]
 
     def strategy(self, account: str) -> Strategy:

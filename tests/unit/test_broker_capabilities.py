@@ -14,11 +14,14 @@ import pytest
 import structlog
 
 from adapters.base import (
+    BROKER_MEMBERS,
     CAPABILITIES,
     AccountCheck,
     AssetCheck,
     BatchPriceHistory,
+    Broker,
     BrokerChecks,
+    BrokerEnvironment,
     CashFlowReporter,
     DividendHistory,
     MaintenanceWindows,
@@ -28,9 +31,11 @@ from adapters.base import (
     ReinvestmentHistory,
     SessionDay,
 )
+from adapters.sim import SimSettings
+from daemon.bootstrap import open_app
 from daemon.core.costs import NO_COSTS
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent
-from daemon.core.errors import TransientBrokerError
+from daemon.core.errors import BrokerError, TransientBrokerError
 from daemon.core.movements import CashFlow, FlowKind
 from daemon.cycle.retry import ReadRetrying
 
@@ -182,3 +187,54 @@ def test_importing_the_alpaca_parser_loads_no_sql() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_broker_members_are_the_protocols() -> None:
+    declared = {
+        name
+        for name, value in vars(Broker).items()
+        if not name.startswith("_") and (callable(value) or isinstance(value, property))
+    }
+    assert set(BROKER_MEMBERS) == declared
+
+
+class _BeforeTradeCosts:
+    """A broker written against the port before `trade_costs`: everything else is there."""
+
+    market_buy_hold_fraction = Decimal(0)
+
+    def __init__(self, *_args: object) -> None:
+        self.plain = PlainBroker()
+
+    def __getattr__(self, name: str) -> object:
+        if name == "trade_costs":
+            raise AttributeError(name)
+        return getattr(self.plain, name)
+
+
+class _OldPlugin:
+    name = "old-port"
+    settings_model = SimSettings
+
+    def create(self, settings: object, env: BrokerEnvironment) -> object:
+        return _BeforeTradeCosts(settings, env)
+
+
+OLD_PORT_PLUGIN = _OldPlugin()
+
+
+def test_a_plugin_broker_missing_a_port_member_is_named_when_it_is_built(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        'state_dir = "state"\n[accounts.main]\n'
+        'broker = "tests.unit.test_broker_capabilities:OLD_PORT_PLUGIN"\n'
+        '[accounts.main.strategy_params]\ntargets = { VTI = "1" }\n'
+    )
+    app = open_app(config)
+    try:
+        with pytest.raises(BrokerError, match="without trade_costs, which the Broker port"):
+            app.broker("main")
+    finally:
+        app.close()
