@@ -73,6 +73,9 @@ lot_method = "{lot_method}"
 alternates = {{ VTI = "ITOT" }}
 [accounts.main.tax.wash_sale]
 buys = "{buys}"
+loss_sales = "{loss_sales}"
+[accounts.main.tax.gains_budget]
+{budget}
 [accounts.main.tax.harvest]
 enabled = {harvest}
 min_loss_pct = "0.03"
@@ -81,7 +84,7 @@ min_loss_amount = "100"
 PLAIN = {
     "order_type": "market", "lot_method": "fifo", "buys": "block", "harvest": "false",
     "band": "2", "rebalance_to": "target", "inner_band": "0", "buy_only": "false",
-    "notional_buys": "false", "flows": "",
+    "notional_buys": "false", "flows": "", "loss_sales": "defer", "budget": "",
 }  # fmt: skip
 
 Trade = tuple[str, str, Decimal, Decimal]
@@ -102,6 +105,12 @@ CASES = {
         "account_type": "traditional_ira", "slippage": 5, "per_order": "1.00",
         "fractional": "true", "buffer": "50", "hold": "0", "flows": "withdraw",
         "fractions": 'fractional = true\nfractional_increment = "0.000000001"',
+    },
+    "taxable-specific-lots-gains-budget": {
+        "account_type": "taxable", "slippage": 0, "per_order": "0", "fractional": "false",
+        "buffer": "0", "fractions": "", "hold": "0", "lot_method": "specific",
+        "loss_sales": "choose_other_lots", "budget": 'short_term = "150"', "harvest": "true",
+        "band": "3", "flows": "withdraw",
     },
     "taxable-whole-shares": {
         "account_type": "taxable", "slippage": 0, "per_order": "0", "fractional": "false",
