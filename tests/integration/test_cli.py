@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -446,3 +447,32 @@ def test_a_usage_error_in_a_pipe_is_one_plain_line() -> None:
     assert "Invalid value for '--lot-method'" in error
     assert f"'{bad}' is not one of" in error
     assert "╭" not in result.stderr
+
+
+def test_offline_plan_raises_a_withdrawal_net_of_the_sim_accounts_costs(
+    example: Path, tmp_path: Path
+) -> None:
+    """The brokerage account is on the sim: its slippage and commission are in the config,
+    so the offline plan raises what the sales lose to them too, as its live cycle would.
+    The holdings sit on their targets, so only the withdrawal is sold for."""
+    text = example.read_text().replace('commission_per_order = "0"', 'commission_per_order = "300"')
+    example.write_text(text)
+    on_target = holdings_file(
+        tmp_path,
+        cash="2000",
+        positions=[
+            {"symbol": "VTI", "qty": "220", "price": "250"},
+            {"symbol": "VXUS", "qty": "500", "price": "60"},
+            {"symbol": "BND", "qty": "184", "price": "70.5"},
+        ],
+        prices={},
+    )
+    args = ("plan", "-c", str(example), "-a", "brokerage", "--withdraw", "5000", "--json")
+    result = json.loads(invoke(*args, "--holdings", str(on_target)))
+    sells = [o for o in result["orders"] if o["side"] == "sell"]
+    assert sells
+    assert all(o["side"] == "sell" for o in result["orders"])
+    raised = sum(Decimal(o["qty"]) * Decimal(o["price"]) for o in sells)
+    assert any("for what the sales lose" in note for note in result["notes"])
+    # The cash buffer (500) and the 5,000 are there after every sale pays 300 and 2 bps.
+    assert Decimal(2000) + raised - 300 * len(sells) - raised * Decimal("0.0002") >= 5500
