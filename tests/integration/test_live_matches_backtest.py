@@ -44,9 +44,7 @@ state_dir = "state"
 [accounts.main]
 broker = "sim"
 type = "{account_type}"
-strategy = "static"
-[accounts.main.strategy_params]
-targets = {{ VTI = "0.5", BND = "0.3", VXUS = "0.2" }}
+{strategy}
 [accounts.main.bands]
 absolute_pp = {band}
 [accounts.main.broker_settings]
@@ -85,6 +83,9 @@ PLAIN = {
     "order_type": "market", "lot_method": "fifo", "buys": "block", "harvest": "false",
     "band": "2", "rebalance_to": "target", "inner_band": "0", "buy_only": "false",
     "notional_buys": "false", "flows": "", "loss_sales": "defer", "budget": "",
+    "strategy": 'strategy = "static"\n[accounts.main.strategy_params]\n'
+    'targets = { VTI = "0.5", BND = "0.3", VXUS = "0.2" }',
+    "start": "0",
 }  # fmt: skip
 
 Trade = tuple[str, str, Decimal, Decimal]
@@ -111,6 +112,14 @@ CASES = {
         "buffer": "0", "fractions": "", "hold": "0", "lot_method": "specific",
         "loss_sales": "choose_other_lots", "budget": 'short_term = "150"', "harvest": "true",
         "band": "3", "flows": "withdraw",
+    },
+    "ira-inverse-vol-20-day-history": {
+        "account_type": "traditional_ira", "slippage": 0, "per_order": "0",
+        "fractional": "true", "buffer": "0", "hold": "0",
+        "fractions": 'fractional = true\nfractional_increment = "0.000000001"',
+        "strategy": 'strategy = "inverse_vol"\n[accounts.main.strategy_params]\n'
+        'universe = ["VTI", "BND", "VXUS"]\nlookback_days = 20',
+        "start": "21",  # 21 sessions of history before the first cycle
     },
     "taxable-whole-shares": {
         "account_type": "taxable", "slippage": 0, "per_order": "0", "fractional": "false",
@@ -149,11 +158,12 @@ def _closes(days: list[date]) -> dict[date, dict[str, Decimal]]:
     return {day: {s: D(f"{walk[s][i]:.2f}") for s in SYMBOLS} for i, day in enumerate(days)}
 
 
-def _backtest(config: Path, prices: Path, *, flows: str) -> dict[date, list[Trade]]:
+def _backtest(config: Path, prices: Path, *, flows: str, start: date) -> dict[date, list[Trade]]:
     options = {
         "withdraw": ["--withdraw", f"{WITHDRAWAL}/month"],
         "contribute": ["--contribute", f"{CONTRIBUTION}/month"],
     }.get(flows, [])
+    options += ["--start", str(start)]
     result = CliRunner().invoke(
         cli,
         ["backtest", "-c", str(config), "-a", "main", "--prices", str(prices),
@@ -205,11 +215,12 @@ def test_live_cycles_on_the_sim_trade_as_the_backtest_does(tmp_path: Path, case:
     prices.write_text("\n".join(rows) + "\n")
     config = tmp_path / "trimtab.toml"
     database_url = f"sqlite:///{tmp_path / 'trimtab.db'}"
-    config.write_text(CONFIG.format(database_url=database_url, **{**PLAIN, **CASES[case]}))
-    flows = str({**PLAIN, **CASES[case]}["flows"])
-    expected = _backtest(config, prices, flows=flows)
-    live = _live(config, days, flows=flows)
-    assert len([d for d in expected if d != days[0]]) >= 3, "the walk should cross the bands"
+    given = {**PLAIN, **CASES[case]}
+    config.write_text(CONFIG.format(database_url=database_url, **given))
+    flows, run = str(given["flows"]), days[int(str(given["start"])) :]
+    expected = _backtest(config, prices, flows=flows, start=run[0])
+    live = _live(config, run, flows=flows)
+    assert len([d for d in expected if d != run[0]]) >= 3, "the walk should cross the bands"
     if CASES[case].get("harvest") == "true":
         assert any(t[0] == "ITOT" for trades in expected.values() for t in trades), "no harvest"
     for day in days:
