@@ -32,21 +32,9 @@ from daemon.store.db import Database
 from daemon.store.intents import IntentStore
 from daemon.store.models import CycleRow
 from tests.contract.conftest import BrokerHarness
+from tests.fakes.clocks import Ticks
 
 LOG = structlog.get_logger("contract")
-
-
-class Ticks:
-    """The executor's monotonic clock: only its own pauses move it (no real waiting)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def _cycle(database: Database, harness: BrokerHarness, cycle_id: str) -> None:
@@ -65,15 +53,16 @@ def _cycle(database: Database, harness: BrokerHarness, cycle_id: str) -> None:
         )
 
 
-def _execute(
+def _execute_all(
     database: Database,
     harness: BrokerHarness,
     cycle_id: str,
-    order: PlannedOrder,
+    orders: list[PlannedOrder],
     *,
     terms: OrderTerms | None = None,
     fill_timeout: float = 5.0,
-) -> OrderOutcome:
+) -> list[OrderOutcome]:
+    """Run the real executor on `orders` in a new cycle, whole shares, no real waiting."""
     _cycle(database, harness, cycle_id)
     ticks = Ticks()
 
@@ -90,12 +79,26 @@ def _execute(
         sleep=pause,
         monotonic=ticks.monotonic,
     )
-    [outcome] = executor.execute(
+    return executor.execute(
         cycle_id=cycle_id,
         account=harness.account,
-        orders=[order],
+        orders=orders,
         terms=terms or OrderTerms(),
         increment_for=lambda _symbol: Decimal(1),
+    )
+
+
+def _execute(
+    database: Database,
+    harness: BrokerHarness,
+    cycle_id: str,
+    order: PlannedOrder,
+    *,
+    terms: OrderTerms | None = None,
+    fill_timeout: float = 5.0,
+) -> OrderOutcome:
+    [outcome] = _execute_all(
+        database, harness, cycle_id, [order], terms=terms, fill_timeout=fill_timeout
     )
     return outcome
 
@@ -267,21 +270,7 @@ def test_buys_the_hold_shrank_take_their_rest_once_their_pieces_fill(
         qty = (cash * shares[symbol] / price).to_integral_value(rounding="ROUND_FLOOR")
         planned.append(PlannedOrder(symbol, Side.BUY, qty, price, qty * price, "contract"))
     terms = OrderTerms(cash_buffer=Decimal(20), min_trade_notional=Decimal(50))
-    cycle_id = "contract:top-up"
-    _cycle(database, harness, cycle_id)
-    ticks = Ticks()
-
-    def pause(seconds: float) -> None:
-        ticks.sleep(seconds)
-        harness.settle()
-
-    outcomes = Executor(
-        database=database, broker=harness.broker, clock=harness.now, log=LOG,
-        fill_timeout=5.0, sleep=pause, monotonic=ticks.monotonic,
-    ).execute(
-        cycle_id=cycle_id, account=harness.account, orders=planned, terms=terms,
-        increment_for=lambda _symbol: Decimal(1),
-    )  # fmt: skip
+    outcomes = _execute_all(database, harness, "contract:top-up", planned, terms=terms)
     assert {o.status for o in outcomes} == {OrderStatus.FILLED}
     assert len(outcomes) > len(planned)  # the hold shrank at least one buy: it was topped up
     assert len({o.intent.client_order_id for o in outcomes}) == len(outcomes)
@@ -319,21 +308,10 @@ def test_buys_planned_to_spend_all_the_cash_are_never_refused_for_it(
         price = prices[symbol]
         qty = (cash * Decimal(share) / price).to_integral_value(rounding="ROUND_FLOOR")
         planned.append(PlannedOrder(symbol, Side.BUY, qty, price, qty * price, "contract"))
-    cycle_id = f"contract:all-cash-{len(shares)}"
-    _cycle(database, harness, cycle_id)
-    ticks = Ticks()
-
-    def pause(seconds: float) -> None:
-        ticks.sleep(seconds)
-        harness.settle()
-
-    outcomes = Executor(
-        database=database, broker=harness.broker, clock=harness.now, log=LOG,
-        fill_timeout=5.0, sleep=pause, monotonic=ticks.monotonic,
-    ).execute(
-        cycle_id=cycle_id, account=harness.account, orders=planned,
-        terms=OrderTerms(min_trade_notional=Decimal(1)), increment_for=lambda _symbol: Decimal(1),
-    )  # fmt: skip
+    terms = OrderTerms(min_trade_notional=Decimal(1))
+    outcomes = _execute_all(
+        database, harness, f"contract:all-cash-{len(shares)}", planned, terms=terms
+    )
     assert outcomes, "every buy was skipped"
     assert [o.status for o in outcomes if o.status is OrderStatus.REJECTED] == [], [
         o.detail for o in outcomes

@@ -22,6 +22,7 @@ from daemon.store.intents import IntentStore, client_order_id
 from daemon.store.killswitch import set_kill_switch
 from daemon.store.models import CycleRow
 from tests.fakes.broker import HandWrittenBroker
+from tests.fakes.clocks import Ticks
 from tests.fakes.feeds import RawFeed
 
 D = Decimal
@@ -541,27 +542,12 @@ def test_notional_buys_are_sent_as_dollar_amounts_and_filled_in_fractions(
     app.close()
 
 
-class SteppedClock:
-    """A monotonic clock that only the executor's waits move: no real waiting."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.waits: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-
 def test_the_wait_for_fills_runs_on_the_clock_it_is_given(
     tmp_path: Path, database_url: str
 ) -> None:
     extra = '[accounts.main.broker_settings.faults]\npartial_fill_ratio = "0.5"\n'
     app = make_app(tmp_path, database_url, extra=extra)
-    clock = SteppedClock()
+    clock = Ticks()
     try:
         engine = app.engine(fill_timeout=60, poll_sleep=clock.sleep, monotonic=clock.monotonic)
         report = engine.run_once("main")

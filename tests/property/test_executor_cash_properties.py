@@ -33,6 +33,7 @@ from daemon.core.sizing import OrderTerms
 from daemon.cycle.execution import Executor
 from daemon.store.db import Database, open_database
 from daemon.store.models import CycleRow
+from tests.fakes.clocks import Ticks
 from tests.hypothesis_profiles import scaled
 
 D = Decimal
@@ -89,19 +90,6 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     db = open_database(f"sqlite:///{folder / 'trimtab.db'}", folder, branches=broker_migrations())
     yield db
     db.close()
-
-
-class Ticks:
-    """The executor's clock for its waits: only its own pauses move it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def _run(database: Database, case: Case) -> tuple[SimBroker, list[PlannedOrder], list[str]]:
