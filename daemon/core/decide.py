@@ -54,6 +54,10 @@ from daemon.core.tax.plan_types import TaxContext, TaxedPlan, TaxPreview
 from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
 
+_COST_ROUNDS = 4
+"""Rounds of planning again to raise what the sales lose (one almost always does)."""
+_ZERO = Decimal(0)
+
 
 class Hold(StrEnum):
     """Why a cycle sends nothing at all, in the order the gate asks."""
@@ -209,10 +213,6 @@ def decide(given: DecisionInput) -> Decision:
         tripped=tripped,
         hold=_hold(given, review, tripped=tripped is not None),
     )
-
-
-_COST_ROUNDS = 4
-_ZERO = Decimal(0)
 
 
 def _raise_shortfall(
