@@ -55,7 +55,8 @@ from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
 
 _COST_ROUNDS = 4
-"""Rounds of planning again to raise what the sales lose (one almost always does)."""
+"""Rounds of planning again to raise what the sales lose; a later round covers what the
+extra sales of an earlier one lose (a new sale's commission, a share's rounding)."""
 _ZERO = Decimal(0)
 
 
