@@ -57,6 +57,7 @@ __all__ = [
     "CashFlowReporter",
     "CheckNote",
     "CredentialsRejected",
+    "DeclaresCosts",
     "DividendHistory",
     "MaintenanceWindows",
     "MoreChecks",
@@ -212,6 +213,16 @@ class BrokerPlugin(Protocol):
     settings_model: type[BaseModel]
 
     def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker: ...
+
+
+@runtime_checkable
+class DeclaresCosts(Protocol):
+    """Optional for a `BrokerPlugin`: the `trade_costs` its broker declares for an account,
+    from the validated `broker_settings` alone, with no connection. `trimtab plan --holdings`
+    then raises cash net of them as a live cycle would; a plugin without it is planned at
+    the quotes. It must equal what `create(settings, env).trade_costs` returns."""
+
+    def declared_costs(self, settings: BaseModel) -> TradeCosts: ...
 
 
 @runtime_checkable

@@ -18,8 +18,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from adapters.base import BROKER_MEMBERS, Broker, BrokerEnvironment, OwnsTables
+from adapters.base import BROKER_MEMBERS, Broker, BrokerEnvironment, DeclaresCosts, OwnsTables
 from daemon.config.settings import Settings, load_config
+from daemon.core.costs import NO_COSTS, TradeCosts
 from daemon.core.errors import BrokerError
 from daemon.logs import configure_logging
 from daemon.plugins import load_broker_plugin, load_strategy_plugin
@@ -102,6 +103,15 @@ class App:
                 )
             self.brokers[account] = broker
         return self.brokers[account]
+
+    def declared_costs(self, account: str) -> TradeCosts:
+        """Return the costs the account's broker would declare (`DeclaresCosts`), without
+        building or reaching it; none when its plugin does not declare them offline."""
+        settings = self.settings.account(account)
+        plugin = load_broker_plugin(settings.broker)
+        if not isinstance(plugin, DeclaresCosts):
+            return NO_COSTS
+        return plugin.declared_costs(plugin.settings_model.model_validate(settings.broker_settings))
 
     def strategy(self, account: str) -> Strategy:
         settings = self.settings.account(account)

@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 import structlog
 
 from adapters.alpaca.config import AlpacaSettings
+from adapters.alpaca.costs import TRADE_COSTS
 from adapters.alpaca.history import final_closes
 from adapters.alpaca.orders import PreparedOrder, prepare_order
 from adapters.alpaca.parsing import (
@@ -83,7 +84,6 @@ from adapters.base import (
     CredentialsRejected,
     SessionDay,
 )
-from daemon.core.costs import TradeCosts
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -112,14 +112,6 @@ MARKET_BUY_HOLD = Decimal("0.04")
 """Alpaca checks a market buy against buying power as a limit order 2.5% to 4% above the
 current price, and each open buy holds that until it fills ("Orders at Alpaca", Buying
 Power: alpaca.markets/docs/trading/orders/); trimtab takes the top of the range."""
-SALE_FEE_FRACTION = Decimal("0.0001")
-SALE_FEE_PER_SHARE = Decimal("0.0003")
-"""Bounds on the regulatory fees Alpaca passes on to sales: the SEC fee ($27.80 per million
-of sales in 2025; it is reset each year and has not been above $51.30) and FINRA's trading
-activity fee ($0.000166 a share) with the audit-trail fee (CAT, under $0.0001 a share)."""
-TRADE_COSTS = TradeCosts(sale_fee_fraction=SALE_FEE_FRACTION, sale_fee_per_share=SALE_FEE_PER_SHARE)
-"""Alpaca charges no commission on US stocks and ETFs; the market sets a fill (the 4% hold
-covers a buy's move up)."""
 _log = structlog.get_logger("adapters.alpaca")
 
 

@@ -7,7 +7,9 @@ __all__ = ["PLUGIN", "AlpacaPlugin"]
 from pydantic import BaseModel
 
 from adapters.alpaca.config import AlpacaSettings
+from adapters.alpaca.costs import TRADE_COSTS
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
+from daemon.core.costs import TradeCosts
 
 
 class AlpacaPlugin:
@@ -27,6 +29,10 @@ class AlpacaPlugin:
         from adapters.alpaca.broker import AlpacaBroker
 
         return AlpacaBroker(settings, env)
+
+    def declared_costs(self, settings: BaseModel) -> TradeCosts:
+        """Alpaca's fees on sales, as bounds; no commission (`DeclaresCosts`)."""
+        return TRADE_COSTS
 
 
 # Annotated so mypy checks the plugin against the protocol the loader expects.

@@ -42,6 +42,7 @@ from adapters.base import (
 )
 from adapters.ibkr import history
 from adapters.ibkr.config import IbkrSettings
+from adapters.ibkr.costs import TRADE_COSTS
 from adapters.ibkr.orders import PreparedOrder, exposure_problem, prepare_order
 from adapters.ibkr.parsing import (
     account_value,
@@ -53,7 +54,6 @@ from adapters.ibkr.parsing import (
 )
 from adapters.ibkr.sdk import ExecutionFilter, LimitOrder, MarketOrder, Stock
 from adapters.ibkr.transport import IbLink, LinkDown
-from daemon.core.costs import TradeCosts
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -77,19 +77,6 @@ NEW_YORK = ZoneInfo("America/New_York")
 MARKET_BUY_HOLD = Decimal("0.01")
 """IB checks a market buy's cost against the account's funds at a price a little above the
 last (its price-cap protection); IB does not publish the figure, so trimtab keeps 1% back."""
-TRADE_COSTS = TradeCosts(
-    per_share=Decimal("0.01"),
-    minimum=Decimal("1.00"),
-    sale_fee_fraction=Decimal("0.0001"),
-    sale_fee_per_share=Decimal("0.0002"),
-)
-"""Bounds on what IB charges a US stock trade. IB's published rates (interactivebrokers.com,
-"Commissions Stocks"): IBKR Pro Fixed $0.005 a share, $1.00 minimum, plus the CAT fee
-($0.000072 a share); Tiered $0.0035 a share or less, $0.35 minimum, plus exchange, clearing
-($0.0002) and pass-through fees; IBKR Lite nothing; on sales also the SEC fee ($27.80 per
-million in 2025, never above $51.30) and FINRA's $0.000166 a share. A cent a share, a dollar
-an order, $100 per million and $0.0002 a share are above every one, and cost a $50 ETF's
-trade about 0.03% of its value in cash kept back or raised for the cycle."""
 COMMISSION_WAIT = 2.0
 """Seconds a fill read waits for commission reports IB sends just after each execution."""
 SETTLED = frozenset(

@@ -8,6 +8,8 @@ from pydantic import BaseModel
 
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
 from adapters.ibkr.config import IbkrSettings
+from adapters.ibkr.costs import TRADE_COSTS
+from daemon.core.costs import TradeCosts
 
 
 class IbkrPlugin:
@@ -35,6 +37,10 @@ class IbkrPlugin:
         if not isinstance(settings, IbkrSettings):
             raise TypeError(f"the ibkr broker needs IbkrSettings, got {type(settings).__name__}")
         return f"{settings.host}:{settings.port}"
+
+    def declared_costs(self, settings: BaseModel) -> TradeCosts:
+        """IB's published commissions and fees, as bounds (`DeclaresCosts`)."""
+        return TRADE_COSTS
 
 
 # Annotated so mypy checks the plugin against the protocol the loader expects.

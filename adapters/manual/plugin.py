@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
 from adapters.manual.config import ManualSettings
+from daemon.core.costs import NO_COSTS, TradeCosts
 
 
 class ManualPlugin:
@@ -26,6 +27,11 @@ class ManualPlugin:
                 f"the manual broker needs ManualSettings, got {type(settings).__name__}"
             )
         return ManualBroker(settings, env)
+
+    def declared_costs(self, settings: BaseModel) -> TradeCosts:
+        """None: the person trades where trimtab cannot see, and the account's `cash_buffer`
+        keeps their commissions back (`DeclaresCosts`, docs/manual.md)."""
+        return NO_COSTS
 
 
 # Annotated so mypy checks the plugin against the protocol the loader expects.

@@ -117,14 +117,7 @@ class SimBroker:
 
     @property
     def trade_costs(self) -> TradeCosts:
-        """The sim's own rules: its slippage and its commission (per order on an order's
-        first fill, per share on every fill), no fees."""
-        s = self.settings
-        return TradeCosts(
-            slippage_bps=s.slippage_bps,
-            per_order=s.commission_per_order,
-            per_share=s.commission_per_share,
-        )
+        return self.settings.trade_costs()
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
         """Return cash, positions, quotes for held and requested symbols, and open orders."""

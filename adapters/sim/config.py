@@ -34,6 +34,7 @@ from adapters.sim.prices import (
     missing_columns,
     read_closes_csv,
 )
+from daemon.core.costs import TradeCosts
 from daemon.core.money import is_whole_cents
 
 # Above this, slippage is almost surely a unit slip (basis points, not percent); at 10,000
@@ -212,6 +213,15 @@ class SimSettings(BaseModel):
         if isinstance(self.prices, CsvPriceSettings):
             return self.prices.symbol_problems(symbols)
         return []
+
+    def trade_costs(self) -> TradeCosts:
+        """The sim's own rules as the costs it declares: its slippage and its commission (per
+        order on an order's first fill, per share on every fill), no fees."""
+        return TradeCosts(
+            slippage_bps=self.slippage_bps,
+            per_order=self.commission_per_order,
+            per_share=self.commission_per_share,
+        )
 
     @field_validator(
         "starting_cash", "slippage_bps", "commission_per_order", "commission_per_share"

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
 from adapters.sim.config import SimSettings
+from daemon.core.costs import TradeCosts
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 """The sim's own Alembic branch (label `sim`), apart from trimtab's chain; named here so that
@@ -31,6 +32,12 @@ class SimPlugin:
         if not isinstance(settings, SimSettings):
             raise TypeError(f"the sim broker needs SimSettings, got {type(settings).__name__}")
         return SimBroker(settings, env)
+
+    def declared_costs(self, settings: BaseModel) -> TradeCosts:
+        """The account's own slippage and commission settings (`DeclaresCosts`)."""
+        if not isinstance(settings, SimSettings):
+            raise TypeError(f"the sim broker needs SimSettings, got {type(settings).__name__}")
+        return settings.trade_costs()
 
 
 # Annotated so mypy checks the plugin against the protocol the loader expects.

@@ -127,7 +127,6 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     history) and the checks see a clear kill switch and an ACTIVE account; the limits, the
     bands and the market's hours are the configured ones.
     """
-    from daemon.backtest.runner import cost_rules
     from daemon.config.policy import decision_input
     from daemon.core.calendar import market_open
     from daemon.core.decide import CycleState, decide
@@ -190,8 +189,8 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
                 now=now,
                 submit=False,
                 withdrawal=withdrawal,
-                # A sim account's costs are in its config; another broker's are its own.
-                costs=cost_rules(settings).trade_costs,
+                # What the broker declares it takes, from its settings: no broker is asked.
+                costs=app.declared_costs(name),
             )
         )
     except DataError as exc:

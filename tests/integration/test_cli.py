@@ -476,3 +476,43 @@ def test_offline_plan_raises_a_withdrawal_net_of_the_sim_accounts_costs(
     assert any("for what the sales lose" in note for note in result["notes"])
     # The cash buffer (500) and the 5,000 are there after every sale pays 300 and 2 bps.
     assert Decimal(2000) + raised - 300 * len(sells) - raised * Decimal("0.0002") >= 5500
+
+
+def test_offline_plan_raises_a_withdrawal_net_of_the_costs_ib_declares(tmp_path: Path) -> None:
+    """An IB account, planned from a file with no IB Gateway anywhere: the plugin's declared
+    costs (a cent a share, $1 an order at least, fees on sales) are raised on top of the
+    withdrawal, as the account's live cycle would raise them from the broker's."""
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n'
+        '[accounts.ira]\nbroker = "ibkr"\ntype = "traditional_ira"\n'
+        '[accounts.ira.broker_settings]\nenvironment = "paper"\naccount_id = "DU1234567"\n'
+        '[accounts.ira.strategy_params]\ntargets = { VTI = "0.5", BND = "0.5" }\n'
+        '[accounts.ira.policy]\ncash_buffer = "0"\n'
+    )
+    on_target = holdings_file(
+        tmp_path,
+        cash="0",
+        positions=[
+            {"symbol": "VTI", "qty": "2000", "price": "25"},
+            {"symbol": "BND", "qty": "1000", "price": "50"},
+        ],
+        prices={},
+    )
+    args = ("plan", "-c", str(config), "--withdraw", "5000", "--json")
+    result = json.loads(invoke(*args, "--holdings", str(on_target)))
+    sells = [o for o in result["orders"] if o["side"] == "sell"]
+    assert sells
+    assert len(sells) == len(result["orders"])
+    assert any("for what the sales lose" in note for note in result["notes"])
+    raised = sum(Decimal(o["qty"]) * Decimal(o["price"]) for o in sells)
+    # IB's own Pro Fixed rate and fees at their published maximums stay inside the bounds.
+    taken = sum(
+        max(Decimal("1.00"), Decimal("0.005") * Decimal(o["qty"]))
+        + Decimal(o["qty"]) * Decimal(o["price"]) * Decimal("0.0000513")
+        + Decimal("0.000166") * Decimal(o["qty"])
+        for o in sells
+    )
+    assert raised - taken >= 5000
+    # At the quotes alone 50 BND and 100 VTI make 5,000 exactly; one more share covers it.
+    assert raised == 5000 + 50

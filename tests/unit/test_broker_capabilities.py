@@ -238,3 +238,51 @@ def test_a_plugin_broker_missing_a_port_member_is_named_when_it_is_built(
             app.broker("main")
     finally:
         app.close()
+
+
+def test_each_built_in_plugin_declares_offline_the_costs_its_broker_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`trimtab plan --holdings` asks the plugin (`DeclaresCosts`), a live cycle the broker:
+    they must agree, or an offline plan would raise different cash from the live one."""
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "prices.csv").write_text("symbol,price\nVTI,250.00\n")
+    env = "TRIMTAB_ACCOUNTS__BROKERAGE__BROKER_SETTINGS__"
+    monkeypatch.setenv(env + "API_KEY_ID", "PKTESTKEYID0000000000")
+    monkeypatch.setenv(env + "API_SECRET_KEY", "test-secret-key-that-is-long-enough-0000")
+    targets = '\n[accounts.{}.strategy_params]\ntargets = {{ VTI = "1" }}\n'
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        'state_dir = "state"\n'
+        '[accounts.paper]\nbroker = "sim"\n'
+        "[accounts.paper.broker_settings]\n"
+        'slippage_bps = "7"\ncommission_per_order = "4.95"\ncommission_per_share = "0.005"\n'
+        + targets.format("paper")
+        + '[accounts.brokerage]\nbroker = "alpaca"\n'
+        '[accounts.brokerage.broker_settings]\nenvironment = "paper"\n'
+        + targets.format("brokerage")
+        + '[accounts.ira]\nbroker = "ibkr"\n'
+        '[accounts.ira.broker_settings]\nenvironment = "paper"\naccount_id = "DU1234567"\n'
+        + targets.format("ira")
+        + '[accounts.roth]\nbroker = "manual"\n'
+        '[accounts.roth.broker_settings]\nenvironment = "live"\nexports = "exports"\n'
+        'preset = "fidelity"\naccount_number = "X1"\nprices_file = "prices.csv"\n'
+        + targets.format("roth")
+        + '[accounts.old]\nbroker = "tests.unit.test_broker_capabilities:OLD_PORT_PLUGIN"\n'
+        + targets.format("old")
+    )
+    app = open_app(config)
+    try:
+        declared = {
+            name: app.declared_costs(name) for name in ("paper", "brokerage", "ira", "roth")
+        }
+        for name, costs in declared.items():
+            assert costs == app.broker(name).trade_costs, name
+        assert declared["paper"].per_order == Decimal("4.95")
+        assert declared["ira"].minimum == Decimal("1.00")
+        assert declared["brokerage"].sale_fee_fraction > 0
+        assert declared["roth"] == NO_COSTS
+        # A plugin that does not declare them offline is planned at the quotes.
+        assert app.declared_costs("old") == NO_COSTS
+    finally:
+        app.close()
