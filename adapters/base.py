@@ -61,6 +61,7 @@ __all__ = [
     "DividendHistory",
     "MaintenanceWindows",
     "MoreChecks",
+    "NamesSoldLots",
     "OrderAbsence",
     "OwnsTables",
     "PriceHistory",
@@ -223,6 +224,18 @@ class DeclaresCosts(Protocol):
     the quotes. It must equal what `create(settings, env).trade_costs` returns."""
 
     def declared_costs(self, settings: BaseModel) -> TradeCosts: ...
+
+
+@runtime_checkable
+class NamesSoldLots(Protocol):
+    """Optional for a `BrokerPlugin`: the lots its broker records a sale as relieving are the
+    ones trimtab picked, so `lot_method = "specific"` (trimtab's picks, `tax_lot_choices`)
+    is what the broker's tax records show. The sim is: trimtab's ledger is its only record
+    of lots. A broker whose orders cannot name lots (Alpaca, IB through its API, a ticket)
+    relieves by its own standing method, and `trimtab config check` refuses `specific` for
+    its taxable accounts: the ledger and the 1099-B would disagree (docs/tax.md)."""
+
+    names_sold_lots: bool
 
 
 @runtime_checkable

@@ -24,6 +24,8 @@ class SimPlugin:
         self.name: str = "sim"
         self.settings_model: type[BaseModel] = SimSettings
         self.migrations: Path = MIGRATIONS
+        # `NamesSoldLots`: a paper account has no lots but trimtab's, so its picks stand.
+        self.names_sold_lots: bool = True
 
     def create(self, settings: BaseModel, env: BrokerEnvironment) -> Broker:
         """Return a `SimBroker` for `env.account`, creating its paper account on first use."""

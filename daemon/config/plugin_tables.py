@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from adapters.base import NamesSoldLots
 from daemon.config.problems import problems_from_validation_error
 from daemon.config.urls import url_password
 from daemon.core.errors import ConfigProblem, PluginNotFound
@@ -52,6 +53,7 @@ def validate_plugin_tables(
             continue
         tables = dict(account)
         models: dict[str, tuple[Any, BaseModel]] = {}
+        plugins: dict[str, Any] = {}
         for kind, default, table, loader, model_of in _PLUGIN_TABLES:
             key = f"accounts.{name}.{kind}"
             try:
@@ -59,6 +61,7 @@ def validate_plugin_tables(
             except PluginNotFound as exc:
                 problems.append(ConfigProblem(key, str(exc), f"name a known {kind}"))
                 continue
+            plugins[kind] = plugin
             model, found = _validate(
                 model_of(plugin), account.get(table, {}), f"accounts.{name}.{table}", config_dir
             )
@@ -69,6 +72,8 @@ def validate_plugin_tables(
             problems += found
         if "broker" in models and "strategy" in models:
             problems += _unpriced(name, models["broker"][1], models["strategy"])
+        if "broker" in plugins:
+            problems += _unnamed_lots(name, account, plugins["broker"])
         validated[name] = tables
     return {**data, "accounts": validated}, problems
 
@@ -121,6 +126,31 @@ def _unpriced(
     return [
         ConfigProblem(f"{prefix}.{key}", problem, fix)
         for key, problem, fix in broker_settings.symbol_problems(symbols)
+    ]
+
+
+def _unnamed_lots(name: str, account: dict[str, Any], plugin: Any) -> list[ConfigProblem]:
+    """Refuse `lot_method = "specific"` on a taxable account whose broker cannot be told the
+    lots a sale relieves: it relieves by its own method, so trimtab's picks would be recorded
+    for lots the broker never sold (Treas. Reg. §1.1012-1(c): unidentified lots go FIFO)."""
+    tax = account.get("tax")
+    if not isinstance(tax, dict) or tax.get("lot_method") != "specific":
+        return []
+    if account.get("type", "taxable") != "taxable":
+        return []  # an IRA's lots have no tax consequence
+    if isinstance(plugin, NamesSoldLots) and plugin.names_sold_lots:
+        return []
+    broker = account.get("broker", "sim")
+    return [
+        ConfigProblem(
+            f"accounts.{name}.tax.lot_method",
+            f"broker {broker!r} cannot be told which lots a sale relieves: it relieves them "
+            "by the account's own method at the broker, so trimtab's 'specific' picks would "
+            "not be the lots on your 1099-B",
+            "set lot_method to the method the account uses at the broker (fifo unless you "
+            "changed it there; docs/tax.md, Setting the method at each broker), and "
+            "wash_sale.loss_sales to 'defer' or 'allow'",
+        )
     ]
 
 

@@ -75,3 +75,45 @@ def test_groups_that_share_a_symbol_are_merged(tmp_path: Path) -> None:
         config(tmp_path, '[tax]\nsubstantially_identical = [["VOO", "IVV"], ["IVV", "SPLG"]]\n')
     )
     assert tax_policy(settings).identical.members("VOO") == {"VOO", "IVV", "SPLG"}
+
+
+def lots_config(tmp_path: Path, broker: str, settings: str, kind: str = "taxable") -> Path:
+    path = tmp_path / "trimtab.toml"
+    (tmp_path / "exports").mkdir(exist_ok=True)
+    (tmp_path / "prices.csv").write_text("symbol,price\nVTI,250.00\n")
+    path.write_text(
+        f'[accounts.main]\nbroker = "{broker}"\ntype = "{kind}"\n'
+        f"[accounts.main.broker_settings]\n{settings}"
+        '[accounts.main.strategy_params]\ntargets = { VTI = "1" }\n'
+        '[accounts.main.tax]\nlot_method = "specific"\n'
+    )
+    return path
+
+
+ALPACA = 'environment = "paper"\n'
+IBKR = 'environment = "paper"\naccount_id = "DU1234567"\n'
+MANUAL = (
+    'environment = "live"\nexports = "exports"\npreset = "fidelity"\naccount_number = "X1"\n'
+    'prices_file = "prices.csv"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("broker", "settings"), [("alpaca", ALPACA), ("ibkr", IBKR), ("manual", MANUAL)]
+)
+def test_specific_lots_are_refused_where_the_broker_cannot_be_told_them(
+    tmp_path: Path, broker: str, settings: str
+) -> None:
+    """Their orders name no lots: the broker relieves by its own method, so trimtab's picks
+    would be recorded for lots the broker never sold, and the ledger and 1099-B disagree."""
+    found = check_config(lots_config(tmp_path, broker, settings))
+    [problem] = [p for p in found if p.path == "accounts.main.tax.lot_method"]
+    assert f"broker {broker!r} cannot be told which lots a sale relieves" in problem.problem
+    assert "the method the account uses at the broker" in problem.fix
+
+
+def test_specific_lots_stand_on_the_sim_and_in_an_ira(tmp_path: Path) -> None:
+    assert check_config(lots_config(tmp_path, "sim", "")) == []
+    # An IRA's lots have no tax consequence: nothing is refused there.
+    ira = lots_config(tmp_path, "alpaca", ALPACA, kind="traditional_ira")
+    assert [p for p in check_config(ira) if "lot_method" in p.path] == []

@@ -123,7 +123,8 @@ class TaxSettings(_Closed):
             raise _rule(
                 "wash_sale.loss_sales = 'choose_other_lots' needs lot_method = 'specific': with "
                 f"{self.lot_method} the broker, not trimtab, picks the lots a sale relieves",
-                "set lot_method = 'specific' (and the same at the broker), or use 'defer'",
+                "use 'defer', or lot_method = 'specific' on a broker that can be told the lots "
+                "(the sim; docs/tax.md)",
                 "wash_sale",
             )
         _check_symbols(list(self.alternates), "alternates")
