@@ -43,7 +43,12 @@ from adapters.base import (
 from adapters.ibkr import history
 from adapters.ibkr.config import IbkrSettings
 from adapters.ibkr.costs import TRADE_COSTS
-from adapters.ibkr.orders import PreparedOrder, exposure_problem, prepare_order
+from adapters.ibkr.orders import (
+    PreparedOrder,
+    exposure_problem,
+    prepare_order,
+    prices_needed,
+)
 from adapters.ibkr.parsing import (
     account_value,
     broker_order,
@@ -526,18 +531,22 @@ class IbkrBroker:
         """Check the order against holdings, open orders and cash (`exposure_problem`)."""
         positions, open_orders, cash, portfolio = self.link.run(self._state)
         held = sum((p.qty for p in positions if p.symbol == order.symbol), Decimal(0))
-        price = reference or portfolio.get(order.symbol)
-        if price is None and order.action == "BUY" and order.limit_price is None:
-            # Only a bare market buy (no reference price from the plan) costs a snapshot.
-            quote = self._quotes([order.symbol], portfolio).get(order.symbol)
-            price = quote.price if quote is not None else None
+        # Each symbol at its own price: the plan's for the order's symbol, else IB's mark of
+        # a held one, else one market data snapshot request for all the symbols still
+        # unpriced (a bare market buy's, and those of open market buys).
+        prices = dict(portfolio)
+        if reference is not None and reference > 0:
+            prices[order.symbol] = reference
+        missing = sorted(prices_needed(order, open_orders) - prices.keys())
+        if missing:
+            prices.update((s, q.price) for s, q in self._quotes(missing, portfolio).items())
         return exposure_problem(
             order,
             account=self.account,
             held=held,
             open_orders=open_orders,
             cash=cash,
-            price=price,
+            prices=prices,
             hold_fraction=MARKET_BUY_HOLD,
         )
 

@@ -10,14 +10,15 @@
 | time in force | `DAY`; `outsideRth` set explicitly on every order (IB needs it per order) |
 | an open order on the other side of the symbol | refused: trimtab never has a buy and a sell of one symbol working |
 | a sell of more than is held and not already offered by open sells | refused: IB would sell short in a margin account |
-| a buy costing more than the cash not held by open buys (at its limit, else the price plus the hold) | refused: IB would lend on margin |
+| a buy costing more than the cash not held by open buys (each at its limit, else its own symbol's price plus the hold) | refused: IB would lend on margin |
+| an open market buy of a symbol with no price (a buy is being checked) | the buy is refused, naming that order and the fix: what it holds is unknown |
 """  # noqa: E501 (a table row per rule reads better than wrapped cells)
 
 from __future__ import annotations
 
-__all__ = ["PreparedOrder", "exposure_problem", "prepare_order"]
+__all__ = ["PreparedOrder", "exposure_problem", "prepare_order", "prices_needed"]
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -83,6 +84,20 @@ def prepare_order(
     )
 
 
+def prices_needed(order: PreparedOrder, open_orders: Sequence[BrokerOrder]) -> frozenset[str]:
+    """Return the symbols whose current price `exposure_problem` needs for `order`.
+
+    A sell needs none. A buy needs its own symbol's when it is a market buy, and the symbol of
+    every open market buy with shares left: each holds cash at its own symbol's price.
+    """
+    if order.action != "BUY":
+        return frozenset()
+    needed = {o.symbol for o in _open_buys(open_orders) if o.limit_price is None}
+    if order.limit_price is None:
+        needed.add(order.symbol)
+    return frozenset(needed)
+
+
 def exposure_problem(
     order: PreparedOrder,
     *,
@@ -90,13 +105,16 @@ def exposure_problem(
     held: Decimal,
     open_orders: Sequence[BrokerOrder],
     cash: Decimal,
-    price: Decimal | None,
+    prices: Mapping[str, Decimal],
     hold_fraction: Decimal,
 ) -> str | None:
     """Return why the order would short, borrow or cross an open order, or None.
 
-    `open_orders` are the account's working orders; `price` is the symbol's current price
-    (None when unknown: a market buy is then left to IB's own check).
+    `open_orders` are the account's working orders; `prices` are current prices by symbol
+    (`prices_needed`). A market buy whose own symbol has no price is left to IB's own check.
+    Every open buy holds its remaining shares at its limit, else at its own symbol's price
+    plus `hold_fraction`; an open market buy of a symbol with no price refuses the buy, as
+    what it holds is unknown.
     """
     mine = [o for o in open_orders if o.symbol == order.symbol and not o.status.is_terminal]
     side = Side.BUY if order.action == "BUY" else Side.SELL
@@ -120,13 +138,23 @@ def exposure_problem(
         return None
     unit = order.limit_price
     if unit is None:
+        price = prices.get(order.symbol)
         if price is None:
             return None
         unit = price * (1 + hold_fraction)
-    held_by_buys = sum(
-        (_held_by(o, price, hold_fraction) for o in open_orders if o.side is Side.BUY),
-        Decimal(0),
-    )
+    held_by_buys = Decimal(0)
+    for other in _open_buys(open_orders):
+        holds = _held_by(other, prices, hold_fraction)
+        if holds is None:
+            return (
+                f"account {account}: an open market buy of {other.qty - other.filled_qty} "
+                f"{other.symbol} ({_named(other)}) holds cash at a price trimtab could not read "
+                f"(no quote and no portfolio mark for {other.symbol}), so buying {qty} "
+                f"{order.symbol} could make IB lend on margin (fix: subscribe to market data "
+                f"for {other.symbol}, or set broker_settings.market_data_type = 3 (delayed); "
+                "or let that buy finish, or cancel it, then run again)"
+            )
+        held_by_buys += holds
     free = cash - held_by_buys
     cost = qty * unit
     if cost > free:
@@ -138,10 +166,27 @@ def exposure_problem(
     return None
 
 
-def _held_by(order: BrokerOrder, price: Decimal | None, hold_fraction: Decimal) -> Decimal:
-    """Cash an open buy holds: its remaining shares at its limit, else at the price + hold."""
-    remaining = order.qty - order.filled_qty
+def _open_buys(open_orders: Sequence[BrokerOrder]) -> list[BrokerOrder]:
+    """The working buys with shares left to buy."""
+    return [
+        o for o in open_orders if o.side is Side.BUY and o.status.is_open and o.qty > o.filled_qty
+    ]
+
+
+def _held_by(
+    order: BrokerOrder, prices: Mapping[str, Decimal], hold_fraction: Decimal
+) -> Decimal | None:
+    """Cash an open buy holds: its remaining shares at its limit, else at its own symbol's
+    price plus the hold; None when it is a market buy of a symbol with no price."""
     unit = order.limit_price
     if unit is None:
-        unit = (price or Decimal(0)) * (1 + hold_fraction)
-    return remaining * unit
+        price = prices.get(order.symbol)
+        if price is None:
+            return None
+        unit = price * (1 + hold_fraction)
+    return (order.qty - order.filled_qty) * unit
+
+
+def _named(order: BrokerOrder) -> str:
+    """How a refusal names an open order: its orderRef, else IB's id (placed outside trimtab)."""
+    return order.client_order_id or f"IB order {order.broker_order_id}, placed outside trimtab"
