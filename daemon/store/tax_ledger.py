@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from daemon.config.tax_policy import HouseholdAccount, household_accounts, tax_policy
 from daemon.core.domain import AccountType, Side
+from daemon.core.money import cents
 from daemon.core.tax.types import LotMethod, LotPick, Trade
 from daemon.store.tax_models import TaxLotChoiceRow, TaxLotRow, TaxReliefRow, TaxSaleRow
 
@@ -82,6 +83,15 @@ class LedgerSale:
     @property
     def matched_qty(self) -> Decimal:
         return sum((q for _, q in self.reliefs), _ZERO)
+
+    @property
+    def matched_proceeds(self) -> Decimal:
+        """Return the proceeds of the matched shares: pro rata, in cents, as the engine
+        splits a lot's money, so that they and the unmatched shares' add up to the whole."""
+        matched = self.matched_qty
+        if matched == self.qty:
+            return self.proceeds
+        return cents(self.proceeds * matched / self.qty)
 
 
 class TaxLedger:
@@ -228,8 +238,9 @@ class TaxLedger:
         """Return the household's trades for the engine, every sale with its relieved lots.
 
         A sale recorded with fewer relieved shares than it sold (its lots were never imported)
-        enters the engine with the relieved shares only and a pro-rata part of its proceeds;
-        `sales()` keeps the full fact, and `trimtab tax report` lists the unmatched shares.
+        enters the engine with the relieved shares only and their part of the proceeds, pro
+        rata in cents (`LedgerSale.matched_proceeds`); `sales()` keeps the full fact, and
+        `trimtab tax report` lists the unmatched shares.
         """
         trades: list[Trade] = []
         for lot in self.lots():
@@ -262,9 +273,7 @@ class TaxLedger:
                     symbol=sale.symbol,
                     side=Side.SELL,
                     qty=matched,
-                    amount=sale.proceeds
-                    if matched == sale.qty
-                    else sale.proceeds * matched / sale.qty,
+                    amount=sale.matched_proceeds,
                     lots=tuple(LotPick(lot_trade_id(lot_id), qty) for lot_id, qty in sale.reliefs),
                     owner=account.owner,
                 )
