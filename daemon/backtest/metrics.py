@@ -15,7 +15,8 @@ Definitions (docs/backtest.md repeats them):
 - turnover = (sum of traded value after day 0) / 2 / mean NAV / years: the share of the
   account replaced per year, day 0's purchase left out;
 - realized gains by term come from the in-memory ledger's sales (after wash-sale
-  adjustments); harvested losses are the losses of sales the tax step made as harvests;
+  adjustments); harvested losses are the net losses of sales the tax step made as harvests
+  (`daemon.core.tax.harvest.harvested_loss`);
   disallowed losses are the wash-sale disallowances;
 - taxes per calendar year: net short-term and long-term gains offset each other, a net loss
   is carried to the next year (no $3,000 ordinary offset), and the rest is taxed at the
@@ -56,6 +57,7 @@ from daemon.core.return_periods import (
     relation,
     rolling_returns,
 )
+from daemon.core.tax.harvest import harvested_loss
 from daemon.core.tax.types import Term
 
 _ZERO = Decimal(0)
@@ -209,8 +211,8 @@ def _taxes(
                 short += gain
                 gains[0] += gain
             disallowed += piece.disallowed
-            if sale.id in result.harvest_ids:
-                harvested += piece.loss_before_wash
+        if sale.id in result.harvest_ids:
+            harvested += harvested_loss(sale)
     taxable = result.account_type is AccountType.TAXABLE
     years = sorted(set(by_year) | (set(result.dividends_by_year) if taxable else set()))
     carry = _ZERO

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from daemon.config.settings import Settings
 from daemon.core.tax.engine import replay_trades
+from daemon.core.tax.harvest import harvested_loss
 from daemon.core.tax.types import LossWindow, PurchaseWindow, Term
 from daemon.report.model import TaxSection, TaxWindow
 from daemon.store.tax_ledger import TaxLedger, household_accounts, sale_trade_id, tax_policy
@@ -48,8 +49,7 @@ def gather_tax(
     for account in accounts:
         for ledger_sale in ledger.harvested(day.year, account):
             if ledger_sale.sold <= day:
-                pieces = book.sale(sale_trade_id(ledger_sale.id)).pieces
-                harvested -= min(sum((p.gain for p in pieces), Decimal(0)), Decimal(0))
+                harvested += harvested_loss(book.sale(sale_trade_id(ledger_sale.id)))
     windows = [_window(w) for w in book.open_windows(day) if w.account in wanted]
     return TaxSection(
         True,

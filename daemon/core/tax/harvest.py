@@ -7,6 +7,15 @@ fund that is not substantially identical), unless anything would wash the loss: 
 the group in the last 30 days anywhere in the household (the engine's preview), a buy of the
 group in this plan, or an alternate that is itself inside a loss window.
 
+Nothing is harvested beyond the year's gains budget: a sale under a lot method other than
+`specific` can relieve lots at a gain together with the lots at a loss, and the gain of a
+capped term it would realize must fit what the plan's other sells left of the budget. A symbol
+whose sell the plan had, and the budget or the wash-sale guards held back, is not harvested
+either: that would undo their decision.
+
+The harvested loss of a sale is its net loss (`harvested_loss`): what the decision, the plan's
+preview, the report and the backtest all call harvested.
+
 After a harvest (or a redirected buy) the account holds the alternate, which is not in the
 strategy's targets: `stand_in_targets` lets it count towards its primary's target, so the
 planner neither sells it nor buys the primary back inside the window. With
@@ -16,7 +25,7 @@ standing in and the planner sells it and buys the primary.
 
 from __future__ import annotations
 
-__all__ = ["Harvested", "harvest", "stand_in_targets"]
+__all__ = ["Harvested", "harvest", "harvested_loss", "stand_in_targets"]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +41,7 @@ from daemon.core.tax.guards import OpenLoss, floor_to, sale_preview
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision
 from daemon.core.tax.settings import TaxSettings
-from daemon.core.tax.types import LossWindow, Lot, LotPick, SalePreview
+from daemon.core.tax.types import LossWindow, Lot, LotPick, RealizedSale, SalePreview, Term
 
 _ZERO = Decimal(0)
 
@@ -44,6 +53,16 @@ class Harvested:
     decisions: list[TaxDecision]
     previews: dict[str, SalePreview]
     symbols: frozenset[str]
+
+
+def harvested_loss(sale: SalePreview | RealizedSale) -> Decimal:
+    """Return the loss a harvest sale harvests: its net realized loss, 0 for a net gain.
+
+    Net of the pieces at a gain a lot method other than `specific` can relieve with the lots
+    at a loss, and of any disallowed part (the reported gain): the figure of the decision,
+    the plan's preview, the report and the backtest.
+    """
+    return max(-sale.gain, _ZERO)
 
 
 def _loss(lot: Lot, price: Decimal) -> Decimal:
@@ -61,11 +80,19 @@ def harvest(
     sells: Sequence[PlannedOrder],
     buys: Sequence[PlannedOrder],
     losses: Sequence[OpenLoss],
+    *,
+    room: Mapping[Term, Decimal | None],
+    held_back: frozenset[str] = frozenset(),
 ) -> Harvested | None:
-    """Return the harvest sells and alternate buys to add to the plan, or None if disabled."""
+    """Return the harvest sells and alternate buys to add to the plan, or None if disabled.
+
+    `room` is what the plan's sells left of the gains budget per term (None: no cap);
+    `held_back` the symbols whose planned sells the tax rules did not let through.
+    """
     if not ctx.settings.harvest.enabled:
         return None
     out = Harvested([], [], [], {}, frozenset())
+    left = dict(room)
     traded = {o.symbol for o in (*sells, *buys)}
     bought = {s for o in buys for s in ctx.identical.members(o.symbol)}
     windows = list(losses)
@@ -82,7 +109,11 @@ def harvest(
         ]
         if not lots:
             continue
-        why_not = _why_not(symbol, ctx, windows, traded | bought)
+        why_not = (
+            "the tax rules held back the plan's sell of it"
+            if symbol in held_back
+            else _why_not(symbol, ctx, windows, traded | bought)
+        )
         preview = None if why_not else _harvest_preview(ctx, symbol, lots, price)
         if preview is not None and preview.disallowed > 0:
             why_not = "a purchase of the group in the last 30 days would wash the loss"
@@ -91,6 +122,8 @@ def harvest(
                 f"the account's lot method ({ctx.settings.lot_method}) would relieve lots "
                 "without enough loss"
             )
+        elif preview is not None and (over := _over_budget(preview, left)):
+            why_not = over
         elif not why_not and preview is None:
             why_not = "the lots at a loss are less than one tradable increment"
         alternate = ctx.settings.alternates.get(symbol, "")
@@ -102,7 +135,10 @@ def harvest(
             )
             out.decisions.append(TaxDecision(TaxAction.HARVEST, symbol, f"not harvested: {reason}"))
             continue
-        loss = -preview.gain
+        loss = harvested_loss(preview)
+        for term, limit in left.items():
+            if limit is not None:
+                left[term] = limit - preview.gain_by_term(term)
         sell = PlannedOrder(
             symbol=symbol,
             side=Side.SELL,
@@ -156,6 +192,19 @@ def _why_not(symbol: str, ctx: TaxContext, windows: Sequence[OpenLoss], busy: se
         return f"its alternate {alternate} is in a wash-sale window"
     if alternate not in ctx.prices:
         return f"no quote for its alternate {alternate}"
+    return ""
+
+
+def _over_budget(preview: SalePreview, room: Mapping[Term, Decimal | None]) -> str:
+    """Say why the sale realizes more gain in a capped term than the budget has left, or ""."""
+    for term, limit in room.items():
+        gain = preview.gain_by_term(term)
+        if limit is not None and gain > 0 and gain > limit:
+            return (
+                f"the account's lot method ({preview.method}) would relieve lots at a gain: "
+                f"{money(gain)} of {term}-term gains, {money(max(limit, _ZERO))} left in the "
+                "year's gains budget"
+            )
     return ""
 
 

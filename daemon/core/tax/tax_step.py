@@ -10,8 +10,10 @@ Pure: no clock, no I/O. Runs after `plan_rebalance` and before the pre-trade che
 2. Buys (every account): a buy inside a wash-sale window of its group is blocked or
    redirected; in an IRA it is always blocked. The plan's own loss sells open windows too.
 3. Buys are cut back by what the held-back sells no longer pay for.
-4. Tax-loss harvesting, when enabled (`daemon.core.tax.harvest`).
-5. The preview: estimated short- and long-term gains and losses, and disallowed amounts.
+4. Tax-loss harvesting, when enabled (`daemon.core.tax.harvest`), within what is left of the
+   gains budget, and never of a symbol whose sell step 1 held back.
+5. The preview: estimated short- and long-term gains and losses, disallowed amounts, and the
+   harvested losses (the net loss of each harvest sale, `harvested_loss`).
 
 Every change is a `TaxDecision` with its reason, audited by the caller.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 __all__ = ["apply_tax", "realized_this_year"]
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from decimal import Decimal
 
@@ -40,11 +42,14 @@ from daemon.core.tax.guards import (
     sale_preview,
     sale_what_if,
 )
-from daemon.core.tax.harvest import harvest
+from daemon.core.tax.harvest import harvest, harvested_loss
 from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision, TaxedPlan, TaxPreview
 from daemon.core.tax.types import LotPick, RealizedSale, SalePreview, Term
 
 _ZERO = Decimal(0)
+_CUT_TRIES = 3
+"""Times a budget cut is made again when cents in the engine's split take it over a cap."""
+_TOLERANCE = Decimal("1e-12")
 
 
 def realized_this_year(
@@ -66,12 +71,15 @@ def apply_tax(plan: Plan, ctx: TaxContext) -> TaxedPlan:
     previews: dict[str, SalePreview] = {}
     taxable = ctx.account_type is AccountType.TAXABLE
     sells: list[PlannedOrder] = []
+    held_back: set[str] = set()
     room = _budget_room(ctx)
     ends = WindowEnds(ctx)
     for order in (o for o in plan.orders if o.side is Side.SELL):
         kept = _sell(order, ctx, room, previews, decisions, ends) if taxable else order
         if kept is not None:
             sells.append(kept)
+        else:
+            held_back.add(order.symbol)
     planned = [_planned_loss(ctx, p) for p in previews.values() if _has_loss(p)]
     losses = open_losses(ctx.loss_windows, [p for p in planned if p is not None], ctx.today)
     sold = frozenset(o.symbol for o in sells)
@@ -84,7 +92,11 @@ def apply_tax(plan: Plan, ctx: TaxContext) -> TaxedPlan:
             buys.append(verdict.order)
     lost = _proceeds(plan.orders, Side.SELL) - _proceeds(sells, Side.SELL)
     buys = _fund(buys, lost, ctx, decisions)
-    harvested = harvest(ctx, sells, buys, losses) if taxable else None
+    harvested = (
+        harvest(ctx, sells, buys, losses, room=room, held_back=frozenset(held_back))
+        if taxable
+        else None
+    )
     if harvested is not None:
         sells += harvested.sells
         buys += harvested.buys
@@ -184,12 +196,10 @@ def _sell_as(
     qty = verdict.qty
     preview = verdict.preview or what_if.previews()[0]
     if not raises_cash:
-        allowed = floor_to(_within_budget(preview, room), ctx.increment(order.symbol))
-        if allowed < qty:
+        caps = _caps(preview, room)
+        if caps is not None:
+            allowed, cut = _budget_cut(ctx, order, preview, caps)
             decisions.append(_budget_decision(order, qty, allowed, preview, ctx))
-            if allowed <= 0 or allowed * order.price < ctx.min_trade:
-                return None
-            cut = sale_preview(ctx, order.symbol, allowed, _prefix(preview, allowed))
             if cut is None:
                 return None
             if cut.disallowed > 0 and not _washed_cut(order, allowed, cut, ctx, decisions, ends):
@@ -256,22 +266,109 @@ def _budget_room(ctx: TaxContext) -> dict[Term, Decimal | None]:
     }
 
 
-def _within_budget(preview: SalePreview, room: dict[Term, Decimal | None]) -> Decimal:
-    """Return how many shares, in relief order, fit the remaining budget of each term."""
-    left = dict(room)
-    allowed = _ZERO
-    for piece in preview.pieces:
-        limit = left[piece.term]
-        gain = piece.gain
-        if limit is None or gain <= 0 or gain <= limit:
-            allowed += piece.qty
-            if limit is not None:
-                left[piece.term] = limit - gain
+def _caps(preview: SalePreview, room: Mapping[Term, Decimal | None]) -> dict[Term, Decimal] | None:
+    """Return the most gain a cut of the sale may realize per capped term; None: it all fits.
+
+    The whole sale fits when its net gain in each capped term is within the room left (a
+    term it realizes nothing or a loss in always fits). A cut realizes at most the room, and
+    never more than the whole sale would: later lots at a loss can make the whole sale
+    realize less than a part of it.
+    """
+    caps: dict[Term, Decimal] = {}
+    fits = True
+    for term, limit in room.items():
+        if limit is None:
             continue
-        per_share = gain / piece.qty
-        allowed += max(_ZERO, limit) / per_share
-        break
-    return allowed
+        gain = preview.gain_by_term(term)
+        fits = fits and gain <= max(limit, _ZERO)
+        caps[term] = min(max(limit, _ZERO), max(gain, _ZERO))
+    return None if fits else caps
+
+
+def _budget_cut(
+    ctx: TaxContext, order: PlannedOrder, preview: SalePreview, caps: Mapping[Term, Decimal]
+) -> tuple[Decimal, SalePreview | None]:
+    """Return how many shares of the sale are sold within `caps`, and that sale's preview.
+
+    The shares are the first ones of the preview's relief order. The engine splits money in
+    cents, so the cut sale can realize a cent or so more than the shares' part of the whole
+    sale: the cut is then made again against caps lowered by what it went over. That is
+    measured before washes: a cut that is washed goes to the loss-sale policy (`_washed_cut`).
+    """
+    increment = ctx.increment(order.symbol)
+    limits = dict(caps)
+    for _ in range(_CUT_TRIES):
+        allowed = _within_budget(preview, limits, increment)
+        if allowed <= 0 or allowed * order.price < ctx.min_trade:
+            return allowed, None
+        cut = sale_preview(ctx, order.symbol, allowed, _prefix(preview, allowed))
+        if cut is None:
+            return allowed, None
+        gains = _unwashed_gains(cut)
+        over = {t: gains[t] - c for t, c in caps.items() if gains[t] > c}
+        if not over:
+            return allowed, cut
+        limits = {t: c - over.get(t, _ZERO) for t, c in limits.items()}
+    return _ZERO, None
+
+
+def _within_budget(
+    preview: SalePreview, caps: Mapping[Term, Decimal], increment: Decimal
+) -> Decimal:
+    """Return the most shares, in relief order and whole increments, within `caps` per term.
+
+    Not the shares up to the first lot that overflows: a lot at a loss after it gives room
+    back, so the cumulative gain of a term can fall below its cap again later in the sale.
+    Each piece's shares move the gain of its own term linearly; within a piece the shares
+    that fit are one interval, and the answer is the end of one of those intervals, rounded
+    down to the increment and checked again.
+    """
+    best = _ZERO
+    gains = {Term.SHORT: _ZERO, Term.LONG: _ZERO}
+    start = _ZERO
+    for piece in preview.pieces:
+        end = start + piece.qty
+        cap = caps.get(piece.term)
+        others = all(gains[t] <= c for t, c in caps.items() if t is not piece.term)
+        before, gain = gains[piece.term], piece.gain
+        top: Decimal | None = None
+        if others and (cap is None or before + gain <= cap):
+            top = end  # a piece at a loss ends lower than it starts
+        elif others and cap is not None and gain > 0 and before <= cap:
+            top = start + (cap - before) * piece.qty / gain
+        if top is not None:
+            qty = floor_to(top, increment)
+            if qty > best and _fits(_gains_at(preview, qty), caps):
+                best = qty
+        gains[piece.term] = before + gain
+        start = end
+    return best
+
+
+def _unwashed_gains(preview: SalePreview) -> dict[Term, Decimal]:
+    gains = {Term.SHORT: _ZERO, Term.LONG: _ZERO}
+    for piece in preview.pieces:
+        gains[piece.term] += piece.proceeds - piece.basis
+    return gains
+
+
+def _gains_at(preview: SalePreview, qty: Decimal) -> dict[Term, Decimal]:
+    """Return the gain per term of the first `qty` shares of the preview, pro rata."""
+    gains = {Term.SHORT: _ZERO, Term.LONG: _ZERO}
+    left = qty
+    for piece in preview.pieces:
+        take = min(piece.qty, left)
+        if take <= 0:
+            break
+        gains[piece.term] += piece.gain if take == piece.qty else piece.gain * take / piece.qty
+        left -= take
+    return gains
+
+
+def _fits(gains: Mapping[Term, Decimal], caps: Mapping[Term, Decimal]) -> bool:
+    # The tolerance absorbs the last digit of a pro-rata division; the cut sale's own
+    # preview, in cents, is checked exactly (`_budget_cut`).
+    return all(gains[t] <= c + _TOLERANCE for t, c in caps.items())
 
 
 def _spend(preview: SalePreview, room: dict[Term, Decimal | None]) -> None:
@@ -390,8 +487,8 @@ def _preview(previews: Iterable[SalePreview], harvest: frozenset[str]) -> TaxPre
                 st_gain += max(gain, _ZERO)
                 st_loss += max(-gain, _ZERO)
             disallowed += piece.disallowed
-            if preview.symbol in harvest:
-                harvested += max(-gain, _ZERO)
+        if preview.symbol in harvest:
+            harvested += harvested_loss(preview)
     return TaxPreview(st_gain, lt_gain, st_loss, lt_loss, disallowed, harvested)
 
 
