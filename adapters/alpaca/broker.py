@@ -96,6 +96,7 @@ from daemon.core.domain import (
 from daemon.core.errors import (
     BrokerError,
     DuplicateClientOrderId,
+    NotSent,
     OrderRejected,
     OutcomeUnknown,
     TransientBrokerError,
@@ -209,6 +210,9 @@ class AlpacaBroker:
         try:
             info = self._fresh_account()
             asset = self._asset_infos([intent.symbol])[intent.symbol]
+        except TransientBrokerError as exc:
+            # Nothing was sent, and the cause may pass (a 5xx, a 429, a timeout).
+            raise NotSent(intent.client_order_id, str(exc), retry_after=exc.retry_after) from exc
         except BrokerError as exc:
             # Nothing was sent: a definitive "not placed", never an unknown outcome.
             raise OrderRejected(intent.client_order_id, f"not sent: {exc}") from exc
@@ -525,8 +529,16 @@ class AlpacaBroker:
         if failure.server_side:
             raise OutcomeUnknown(client_order_id, f"Alpaca: {_said(failure)}") from exc
         if failure.status == 429:
-            raise OrderRejected(
-                client_order_id, "Alpaca's rate limit refused it; not placed"
+            # Alpaca took nothing. Not resent here: submissions are sent once (the executor
+            # sends nothing more this cycle, and the next cycle reads the account first).
+            wait = retry_after(
+                failure, self._now(), float(self.settings.rate_limit_max_wait_seconds)
+            )
+            _log.warning("alpaca_rate_limited", submit=client_order_id, retry_after=wait)
+            raise NotSent(
+                client_order_id,
+                f"Alpaca's rate limit refused it (account {self.account}); not placed",
+                retry_after=wait,
             ) from exc
         if failure.status in (401, 403) and "unauthorized" in failure.message.lower():
             raise self._credentials_rejected(failure) from exc

@@ -11,7 +11,7 @@ and never resends an order.
 |---|---|---|---|
 | timeout, connection reset | TransientBrokerError | OutcomeUnknown | BrokerError |
 | 401, 403 on a read | CredentialsRejected | - | - |
-| 429 | TransientBrokerError with `retry_after` | OrderRejected (not placed) | BrokerError |
+| 429 | TransientBrokerError with `retry_after` | NotSent (not placed) | BrokerError |
 | 500, 502, 503, 504 | TransientBrokerError (1) | OutcomeUnknown (may be placed) | BrokerError |
 | 422/403 "client_order_id must be unique" | - | DuplicateClientOrderId | - |
 | other 4xx | BrokerError | OrderRejected with Alpaca's message | BrokerError |

@@ -73,6 +73,7 @@ from daemon.core.errors import (
     BrokerError,
     DataError,
     DuplicateClientOrderId,
+    NotSent,
     OrderRejected,
     OutcomeUnknown,
     TransientBrokerError,
@@ -168,7 +169,7 @@ class IbkrBroker:
         try:
             trade = self.link.run(lambda: self.link.ib.placeOrder(contract, order))
         except ConnectionError as exc:  # ib_async refuses to send on a closed socket
-            raise OrderRejected(coid, f"not sent: the link to IB is down ({exc})") from exc
+            raise NotSent(coid, f"the link to IB is down ({exc})") from exc
         except TimeoutError as exc:
             raise OutcomeUnknown(coid, f"placeOrder did not return: {exc}") from exc
         try:
@@ -500,8 +501,10 @@ class IbkrBroker:
         self._account_read = read
 
     def _checked(self, prepared: PreparedOrder, intent: OrderIntent) -> Any:
-        """Return the contract to send `prepared` on, or raise `OrderRejected` (nothing sent)
-        or `DuplicateClientOrderId` (IB has the orderRef already: it is never sent twice)."""
+        """Return the contract to send `prepared` on, or raise `OrderRejected` (nothing sent,
+        for good), `NotSent` (nothing sent, for a cause that may pass: the link lost or not
+        reconciled since, a timeout) or `DuplicateClientOrderId` (IB has the orderRef
+        already: it is never sent twice)."""
         coid = intent.client_order_id
         try:
             self._ready()
@@ -522,7 +525,12 @@ class IbkrBroker:
             self.link.probe()
         except (DuplicateClientOrderId, OrderRejected):
             raise
-        except (BrokerError, TimeoutError) as exc:
+        except TransientBrokerError as exc:  # LinkDown among them
+            # Nothing was sent, and the cause may pass: never an unknown outcome.
+            raise NotSent(coid, str(exc), retry_after=exc.retry_after) from exc
+        except TimeoutError as exc:
+            raise NotSent(coid, f"IB did not answer in time ({exc})") from exc
+        except BrokerError as exc:
             # Nothing was sent: a definitive "not placed", never an unknown outcome.
             raise OrderRejected(coid, f"not sent: {exc}") from exc
         return contract

@@ -5,6 +5,9 @@ TrimtabError
   ConfigError              fatal at start; names the key path and the fix
   BrokerError
     TransientBrokerError   retried with backoff (reads only); the cycle aborts when exhausted
+      NotSent              an order refused before it left, for a cause that may pass (link
+                           down, rate limit): recorded as not sent, never looked up; the
+                           cycle sends no more orders and the next one reads the account first
     OrderRejected          recorded; the cycle goes on with the other orders
     OutcomeUnknown         resolved by looking the order up by client order id, never by resending
     DuplicateClientOrderId the broker has that id already: fetch and adopt the order
@@ -25,6 +28,7 @@ __all__ = [
     "DataError",
     "DuplicateClientOrderId",
     "InvalidTransition",
+    "NotSent",
     "OrderRejected",
     "OutcomeUnknown",
     "PluginNotFound",
@@ -79,6 +83,25 @@ class TransientBrokerError(BrokerError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class NotSent(TransientBrokerError):
+    """An order refused before it left, for a cause that may pass.
+
+    The adapter never sent it (the link to the broker is lost or not reconciled since, a
+    rate limit refused the request, a read its checks need failed): it is certainly not
+    placed, so no lookup is needed, and it is not the broker's rejection of the order. The
+    executor records it as not sent (CANCELLED), sends no more orders that cycle, and the
+    next cycle reads the account before it plans. `retry_after` as for
+    `TransientBrokerError`; nothing resends the order (submissions are never retried).
+    """
+
+    def __init__(
+        self, client_order_id: str, reason: str, *, retry_after: float | None = None
+    ) -> None:
+        self.client_order_id = client_order_id
+        self.reason = reason
+        super().__init__(f"order {client_order_id} not sent: {reason}", retry_after=retry_after)
 
 
 class OrderRejected(BrokerError):

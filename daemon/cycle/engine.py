@@ -501,7 +501,11 @@ class Engine:
         return timedelta(hours=float(self._settings.risk.max_quote_age_hours))
 
     def _trip_rules(self, account: str, cycle_id: str, outcomes: list[OrderOutcome]) -> None:
-        """Halt the account when the broker rejected too many of this cycle's orders."""
+        """Halt the account when the broker rejected too many of this cycle's orders.
+
+        Only REJECTED counts: an order not sent (kill switch, stopping, a lost link or a rate
+        limit: `NotSent`) is CANCELLED, and the broker never saw it to reject it.
+        """
         rejected = [o for o in outcomes if o.status is OrderStatus.REJECTED]
         limit = self._settings.risk.trip_rejections_per_cycle
         if len(rejected) < limit:

@@ -10,6 +10,12 @@ The order of operations per order is the safety argument:
 3. in one transaction: store the broker's answer and audit it.
 A crash between 1 and 3 leaves SUBMITTING; the next cycle asks the broker for that id
 (`daemon.cycle.unresolved.resolve_unresolved`) instead of sending again.
+
+An order the adapter refused before sending it, for a cause that may pass (`NotSent`: the link
+to the broker lost, a rate limit), is recorded as not sent (CANCELLED), like one under the kill
+switch, and so is every order of the cycle not sent yet: the next cycle reads the account
+before it plans again. Neither is a broker rejection, so neither counts towards the rejection
+trip rule.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ from decimal import Decimal
 from adapters.base import Broker
 from daemon.audit.events import OrderIntentSent, OrderResult
 from daemon.core.cycle_report import OrderOutcome
-from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, Side
+from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, Side, merge_report
 from daemon.core.errors import (
     BrokerError,
     DuplicateClientOrderId,
+    NotSent,
     OrderRejected,
     StateError,
 )
@@ -86,6 +93,8 @@ class Executor:
         self._poll_interval = poll_interval
         self._max_poll_interval = max_poll_interval
         self._cancel_timeout = cancel_timeout
+        self._held: str | None = None
+        """Why this cycle sends nothing more (an order was not sent), or None."""
 
     def execute(
         self,
@@ -101,6 +110,7 @@ class Executor:
         `increment_for` gives each symbol's quantity step, as the planner used it.
         """
         planned = list(orders)
+        self._held = None
         sells = [o for o in planned if o.side is Side.SELL]
         buys = [o for o in planned if o.side is Side.BUY]
         outcomes: list[OrderOutcome] = []
@@ -111,7 +121,7 @@ class Executor:
         outcomes = self._await_all(outcomes)
         if not buys:
             return outcomes
-        if self._should_stop():
+        if self._should_stop() or self._held is not None:
             # Each buy is recorded as not sent by `_send`; no need to read the account again.
             for order in buys:
                 seq += 1
@@ -124,7 +134,7 @@ class Executor:
         outcomes = self._await_all(outcomes)
         for _ in range(TOP_UP_PASSES):
             rests = self._short_buys(outcomes, pieces)
-            if not rests or self._should_stop():
+            if not rests or self._should_stop() or self._held is not None:
                 break
             seq = self._send_buys(
                 cycle_id, account, seq, rests, terms, increment_for, outcomes, pieces, top_up=True
@@ -266,13 +276,18 @@ class Executor:
             store.add(intent, now)
             kill = kill_switch_state(session)
             audit = AuditLog(session)
-            stopping = self._should_stop()
-            if kill.engaged or stopping:
+            if kill.engaged:
+                detail = f"not sent: kill switch engaged ({kill.reason})"
+            elif self._should_stop():
+                detail = "not sent: trimtab is stopping; the next cycle plans anew"
+            elif self._held is not None:
                 detail = (
-                    f"not sent: kill switch engaged ({kill.reason})"
-                    if kill.engaged
-                    else "not sent: trimtab is stopping; the next cycle plans anew"
+                    f"not sent: an earlier order of this cycle was not sent ({self._held}); "
+                    "the next cycle reads the account first"
                 )
+            else:
+                detail = ""
+            if detail:
                 store.move(intent.client_order_id, OrderStatus.CANCELLED, now, detail=detail)
                 audit.append(
                     OrderResult.of(intent, OrderStatus.CANCELLED, None, detail),
@@ -302,6 +317,17 @@ class Executor:
     def _submit(self, intent: OrderIntent) -> tuple[OrderStatus, BrokerOrder | None, str]:
         try:
             order = self._broker.submit(intent)
+        except NotSent as exc:
+            # Certainly not placed (nothing to look up), and the cause may pass: send nothing
+            # more this cycle; the next one reads the account first.
+            self._held = exc.reason
+            self._log.warning(
+                "order_not_sent",
+                client_order_id=intent.client_order_id,
+                reason=exc.reason,
+                retry_after=exc.retry_after,
+            )
+            return OrderStatus.CANCELLED, None, f"not sent: {exc.reason}"
         except DuplicateClientOrderId:
             # The broker has it already: adopt what it says, never send again.
             return self._adopt(
@@ -366,7 +392,7 @@ class Executor:
         if not any(o.status in _WORKING for o in current):
             return current
         current = [self._cancel_rest(o) if o.status in _WORKING else o for o in current]
-        current = self._poll(current, self._monotonic() + self._cancel_timeout)
+        current = self._poll(current, self._monotonic() + self._cancel_timeout, cancelled=True)
         for outcome in current:
             if outcome.status in _WORKING:
                 # Still working at the broker: the intent stays open, the next cycle looks
@@ -378,13 +404,19 @@ class Executor:
                 )
         return current
 
-    def _poll(self, outcomes: list[OrderOutcome], deadline: float) -> list[OrderOutcome]:
+    def _poll(
+        self, outcomes: list[OrderOutcome], deadline: float, *, cancelled: bool = False
+    ) -> list[OrderOutcome]:
         """Read the working orders until none is working or `deadline` (monotonic) passes.
 
-        The pause between rounds doubles from `poll_interval` up to `max_poll_interval`
-        while nothing changes (resting orders need not be read twice a second: Alpaca allows
-        200 requests a minute), and starts again from `poll_interval` after a change. It
-        never sleeps past the deadline.
+        A round changes an order only when the broker's report changes what is stored (its
+        status after `merge_report`, its filled quantity): only then is it recorded and
+        audited. A report the merge ignores (a stale one, a status trimtab does not know)
+        is not a change. The pause between rounds doubles from `poll_interval` up to
+        `max_poll_interval` while nothing changes (resting orders need not be read twice a
+        second: Alpaca allows 200 requests a minute), and starts again from `poll_interval`
+        after a change. It never sleeps past the deadline. With `cancelled`, the orders
+        were cancelled at the fill deadline and each change is described as such.
         """
         current = list(outcomes)
         pause = self._poll_interval
@@ -396,8 +428,10 @@ class Executor:
             changed = False
             for i in working:
                 order = found.get(current[i].intent.client_order_id)
-                if order is not None and _changed(current[i], order):
-                    current[i] = self._record(current[i].intent, order.status, order, order.message)
+                after = None if order is None else _merged(current[i], order)
+                if order is not None and after is not None:
+                    detail = self._cancel_detail(*after) if cancelled else order.message
+                    current[i] = self._record(current[i].intent, order.status, order, detail)
                     changed = True
             if all(current[i].status not in _WORKING for i in working):
                 return current
@@ -415,18 +449,38 @@ class Executor:
         except BrokerError as exc:
             self._log.warning("cancel_failed", client_order_id=coid, error=str(exc))
             return current
-        detail = f"unfilled after {self._fill_timeout:g}s: cancelled the rest"
-        if order.status in _WORKING:
-            self._log.info("cancel_pending", client_order_id=coid, status=str(order.status))
-        return self._record(current.intent, order.status, order, detail)
+        status, filled = _merged(current, order) or (current.status, _filled(current))
+        if status in _WORKING:
+            self._log.info("cancel_pending", client_order_id=coid, status=str(status))
+        return self._record(
+            current.intent, order.status, order, self._cancel_detail(status, filled)
+        )
+
+    def _cancel_detail(self, status: OrderStatus, filled: Decimal) -> str:
+        """Say what came of the cancel sent at the fill deadline, from the order's status."""
+        late = f"unfilled after {self._fill_timeout:g}s"
+        if status is OrderStatus.FILLED:
+            return (
+                f"not filled within {self._fill_timeout:g}s; filled before the cancel took effect"
+            )
+        if status in _WORKING:
+            return f"{late}: cancel requested, pending at the broker (filled {filled} so far)"
+        if status is OrderStatus.CANCELLED:
+            return f"{late}: cancelled the rest"
+        return f"{late}: cancel requested; the broker reports {status} (filled {filled})"
 
 
 _WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 
 
-def _changed(current: OrderOutcome, order: BrokerOrder) -> bool:
-    before = current.order.filled_qty if current.order is not None else Decimal(0)
-    return order.status != current.status or order.filled_qty != before
+def _filled(current: OrderOutcome) -> Decimal:
+    return current.order.filled_qty if current.order is not None else Decimal(0)
+
+
+def _merged(current: OrderOutcome, order: BrokerOrder) -> tuple[OrderStatus, Decimal] | None:
+    """The status and filled quantity the broker's report leaves stored; None if it changes
+    neither (what `IntentStore.apply` does with it)."""
+    return merge_report(current.status, _filled(current), order.status, order.filled_qty)
 
 
 def _mismatch(intent: OrderIntent, order: BrokerOrder | None) -> str:

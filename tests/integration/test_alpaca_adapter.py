@@ -24,6 +24,7 @@ from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import (
     BrokerError,
     DuplicateClientOrderId,
+    NotSent,
     OrderRejected,
     OutcomeUnknown,
     TransientBrokerError,
@@ -209,11 +210,11 @@ def test_a_resend_of_a_placed_order_is_a_duplicate_to_adopt(
     assert len(fake.state.orders) == 1
 
 
-def test_a_429_on_a_submission_is_a_rejection_sent_once(
+def test_a_429_on_a_submission_is_not_sent_and_sent_once(
     broker: AlpacaBroker, fake: FakeAlpaca
 ) -> None:
     fake.add_fault(Fault("POST", "/v2/orders", status=429))
-    with pytest.raises(OrderRejected, match="rate limit"):
+    with pytest.raises(NotSent, match="rate limit"):
         broker.submit(intent("tt-d-1"))
     assert fake.count("POST", "/v2/orders") == 1
     assert fake.state.orders == []

@@ -15,7 +15,7 @@ import structlog
 
 from adapters.alpaca.broker import AlpacaBroker
 from daemon.core.domain import OrderIntent, OrderType, Side
-from daemon.core.errors import OrderRejected, OutcomeUnknown, TransientBrokerError
+from daemon.core.errors import NotSent, OutcomeUnknown, TransientBrokerError
 from daemon.cycle.retry import ReadRetrying
 from tests.fakes.alpaca_server import AlpacaState, FakeAlpaca, rate_limited, server_errors
 from tests.fakes.alpaca_server.client import MONDAY_MIDDAY, household, make_broker
@@ -152,8 +152,9 @@ def test_orders_are_never_retried_on_5xx_or_429(
     assert fake.count("POST", "/v2/orders") == 1  # one of the burst's five used: no resend
     fake.faults.clear()
     fake.add_fault(rate_limited("POST", "/v2/orders", retry_after="1"))
-    with pytest.raises(OrderRejected, match="rate limit"):
+    with pytest.raises(NotSent, match="rate limit") as limited:
         wrapper.submit(intent)
+    assert limited.value.retry_after == 1.0  # said, not waited: submissions are sent once
     assert fake.count("POST", "/v2/orders") == 2
     assert time_.sleeps == []
     assert fake.state.orders == []
