@@ -3,13 +3,15 @@
 Every source is idempotent: a fill, a reinvestment or a declaration is keyed by a source id
 unique in its account, so reading the same history twice records nothing twice. A sale's
 relieved lots are fixed here, when it is recorded: the lots trimtab chose for it before the
-order was sent (specific identification), then the account's lot method for the rest.
+order was sent (specific identification), then the account's lot method for the rest, as the
+broker applies it: on the basis the broker knows (`daemon.core.tax.relief`).
 """
 
 from __future__ import annotations
 
 __all__ = [
     "RecordedSale",
+    "broker_book",
     "declare_trade",
     "record_fills",
     "record_reinvestments",
@@ -30,8 +32,8 @@ from adapters.base import DividendHistory, ReinvestmentHistory
 from daemon.core.domain import Side
 from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
-from daemon.core.tax.relief import rank
-from daemon.core.tax.types import LotMethod, TaxPolicy
+from daemon.core.tax.relief import broker_view, rank
+from daemon.core.tax.types import LotMethod, TaxPolicy, View
 from daemon.store.models import FillRow, OrderIntentRow
 from daemon.store.tax_ledger import HouseholdAccount, TaxLedger, lot_id_of
 from daemon.store.tax_models import TaxLotRow, TaxSaleRow
@@ -73,10 +75,13 @@ def relieve(
 ) -> tuple[list[tuple[int, Decimal]], Decimal, str]:
     """Pick the lots a sale relieves: `chosen` lots first, then the account's method.
 
-    Return (lot id, quantity) pairs, the quantity no lot covers, and the method used. `book`
-    is a replay of the ledger to rank lots by (replayed here when not given); quantities
-    always come from the ledger itself, so a book from before other sales of the same batch
-    only affects the order of lots, and only for `hifo` and `min_tax`.
+    Return (lot id, quantity) pairs, the quantity no lot covers, and the method used. The
+    method ranks lots as the broker does, by the basis and holding periods it knows: `book`
+    is a broker-view replay of the account's trades (`broker_book`, replayed here when not
+    given). The household's washes from other accounts or symbols move no lot's rank (tax
+    rules §1.8, §1.9); they count in the gains of the lots relieved. Quantities always come
+    from the ledger itself, so a book from before other sales of the same batch only affects
+    the order of lots, and only for `hifo` and `min_tax`.
     """
     remaining = ledger.remaining(account, symbol)
     picks: list[tuple[int, Decimal]] = []
@@ -91,7 +96,9 @@ def relieve(
     rest = min(need, sum(remaining.values(), _ZERO))
     if rest > 0:
         if book is None:
-            book = replay_trades(ledger.trades(accounts), policy)
+            book = broker_book(ledger, accounts, policy, account)
+        elif book.policy.view is not View.BROKER:
+            raise ValueError("lots are ranked on a broker-view book (broker_book)")
         ranked = _ranked_lots(book, policy, account, symbol, on, proceeds / qty)
         taken: dict[int, Decimal] = {}
         for lot_id, held in ranked:
@@ -104,6 +111,14 @@ def relieve(
         if method == "specific":
             method = f"specific, then {_method(policy, account)}"
     return picks, need, method
+
+
+def broker_book(
+    ledger: TaxLedger, accounts: Mapping[str, HouseholdAccount], policy: TaxPolicy, account: str
+) -> TaxBook:
+    """Replay the account's trades as its broker sees them: its own washes, no one else's."""
+    own = [t for t in ledger.trades(accounts) if t.account == account]
+    return replay_trades(own, broker_view(policy))
 
 
 def _method(policy: TaxPolicy, account: str) -> LotMethod:
@@ -122,8 +137,9 @@ def _ranked_lots(
 ) -> list[tuple[int, Decimal]]:
     """Return the account's lots of `symbol` in the order its method relieves them.
 
-    The engine's replay gives each lot its wash-adjusted basis and holding period, which
-    HIFO and minimum-tax rank by; a lot split by a partial wash appears once per piece.
+    The broker-view replay gives each lot the wash-adjusted basis and holding period the
+    broker knows, which HIFO and minimum-tax rank by; a lot split by a partial wash appears
+    once per piece.
     """
     held = list(book.lots(account, symbol))
     ranked = []
@@ -192,7 +208,7 @@ def record_fills(
         proceeds = fill.qty * fill.price - fill.commission
         if book is None:
             # Replayed once for a run of sells, again only after a buy in between.
-            book = replay_trades(ledger.trades(accounts), policy)
+            book = broker_book(ledger, accounts, policy, account)
         picks, unmatched, method = relieve(
             ledger,
             accounts=accounts,

@@ -23,6 +23,7 @@ from daemon.core.domain import AccountType
 from daemon.core.progress import Progress, no_progress
 from daemon.core.tax.dates import WINDOW_DAYS
 from daemon.core.tax.preview import PREVIEW_ID, SalesWhatIf, preview_sales
+from daemon.core.tax.relief import broker_view
 from daemon.core.tax.sweep import LedgerState
 from daemon.core.tax.types import (
     LossWindow,
@@ -145,10 +146,11 @@ _collector_paused = _CollectorPause()
 class TaxBook:
     """Realized sales, wash adjustments and open lots of one replay, and what-ifs over them."""
 
-    __slots__ = ("_block_dates", "_by_id", "_sale_dates", "_sales", "_state")
+    __slots__ = ("_block_dates", "_broker", "_by_id", "_sale_dates", "_sales", "_state")
 
     def __init__(self, state: LedgerState) -> None:
         self._state = state
+        self._broker: dict[tuple[str, str], tuple[Lot, ...]] = {}
         self._sales = tuple(state.sales)
         self._by_id = {sale.id: sale for sale in self._sales}
         self._sale_dates = [sale.trade.date for sale in self._sales]
@@ -190,6 +192,28 @@ class TaxBook:
             ]
         pieces.sort(key=lambda piece: piece.block.key)
         return tuple(piece.to_lot() for piece in pieces)
+
+    def broker_lots(self, account: str, symbol: str) -> tuple[Lot, ...]:
+        """Return the open lots of `symbol` in `account` as its broker sees them.
+
+        A broker's basis and holding periods reflect washes within the account and symbol
+        only (`View.BROKER`); its HIFO and minimum-tax methods rank lots by them. The same
+        as `lots(account, symbol)` in a broker-view book, or when no other account or symbol
+        trades in the group; else the account's trades of the symbol replayed in the broker
+        view (once per book).
+        """
+        key = (account, symbol)
+        found = self._broker.get(key)
+        if found is None:
+            found = self.lots(account, symbol)
+            if self.policy.view is not View.BROKER:
+                state = self._state
+                group = state.trades_of([state.group_key(account, symbol)])
+                own = [t for t in group if t.account == account and t.symbol == symbol]
+                if len(own) < len(group):
+                    found = replay_trades(own, broker_view(self.policy)).lots(account, symbol)
+            self._broker[key] = found
+        return found
 
     def preview_sale(
         self,

@@ -39,7 +39,7 @@ from daemon.core.planner.reasons import quantity
 from daemon.core.tax.dates import WINDOW_DAYS
 from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision
 from daemon.core.tax.preview import SalesWhatIf
-from daemon.core.tax.relief import rank
+from daemon.core.tax.relief import BROKER_RANKED, rank, relieved
 from daemon.core.tax.types import (
     LossWindow,
     LotMethod,
@@ -180,13 +180,22 @@ def sale_preview(
     """Return the engine's preview of selling `qty` now, or None when the ledger lacks lots.
 
     With `specific` identification and no lots named, the minimum-tax order is the choice.
+    Under the broker's `hifo` or `min_tax`, the lots are those the broker would pick
+    (`_relief`).
     """
     if qty <= 0:
         return None
     price = ctx.prices[symbol]
+    method = _method(ctx, picks)
     try:
         return ctx.book.preview_sale(
-            ctx.account, symbol, qty, ctx.today, qty * price, _method(ctx, picks), picks
+            ctx.account,
+            symbol,
+            qty,
+            ctx.today,
+            qty * price,
+            method,
+            _relief(ctx, symbol, qty, picks),
         )
     except TaxDataError:
         # Fewer shares in the ledger than sold (lots never imported), or an account the
@@ -202,7 +211,14 @@ def sale_what_if(ctx: TaxContext, symbol: str, qty: Decimal) -> SalesWhatIf | No
     """
     if qty <= 0:
         return None
-    request = SaleRequest(ctx.account, symbol, qty, qty * ctx.prices[symbol], _method(ctx, ()))
+    request = SaleRequest(
+        ctx.account,
+        symbol,
+        qty,
+        qty * ctx.prices[symbol],
+        _method(ctx, ()),
+        _relief(ctx, symbol, qty, ()),
+    )
     try:
         return ctx.book.what_if(ctx.today, (request,))
     except TaxDataError:
@@ -214,6 +230,24 @@ def _method(ctx: TaxContext, picks: Sequence[LotPick]) -> LotMethod:
     if method is LotMethod.SPECIFIC and not picks:
         return LotMethod.MIN_TAX
     return method
+
+
+def _relief(
+    ctx: TaxContext, symbol: str, qty: Decimal, picks: Sequence[LotPick]
+) -> tuple[LotPick, ...]:
+    """Return the lots a sale names: `picks`, or those the broker's own method would relieve.
+
+    The broker ranks `hifo` and `min_tax` lots by the basis it knows, without washes from
+    other accounts or symbols (`BookView.broker_lots`): the preview names the lots it would
+    sell, and the ledger records the same ones when the fill comes
+    (`daemon.store.tax_sources.relieve`). `specific` without picks is trimtab's own choice,
+    made on the household's basis.
+    """
+    method = LotMethod(ctx.settings.lot_method)
+    if picks or method not in BROKER_RANKED:
+        return tuple(picks)
+    lots = ctx.book.broker_lots(ctx.account, symbol)
+    return relieved(lots, method, ctx.today, ctx.prices[symbol], qty)
 
 
 class WindowEnds:

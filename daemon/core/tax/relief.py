@@ -11,19 +11,34 @@ that order (earliest first).
 - MIN_TAX: losses before gains, long-term before short-term, then by gain per share: the
   largest loss first, the smallest gain first (zero-gain lots between losses and gains).
 - SPECIFIC: the lots the sale names; a sale that names none is FIFO (§1.1012-1(c)(1)).
+
+A broker ranks HIFO and MIN_TAX lots by the basis and holding period it knows: its own
+account and symbol's washes only (`View.BROKER`), not a spouse's loss or one of a
+substantially identical symbol. So the lots such a sale relieves are ranked on a broker-view
+replay (`broker_view`, `relieved`); the household view then gives those lots' gains and
+washes. FIFO and LIFO go by purchase date, which no wash moves: both views agree.
 """
 
 from __future__ import annotations
 
-__all__ = ["Relievable", "rank"]
+__all__ = ["BROKER_RANKED", "Relievable", "broker_view", "rank", "relieved"]
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from daemon.core.tax.dates import is_long_term
-from daemon.core.tax.types import LotMethod
+from daemon.core.tax.types import LotMethod, LotPick, TaxPolicy, View
+
+BROKER_RANKED = frozenset({LotMethod.HIFO, LotMethod.MIN_TAX})
+"""Standing methods whose order depends on wash adjustments: ranked on the broker's view."""
+
+
+def broker_view(policy: TaxPolicy) -> TaxPolicy:
+    """Return `policy` as a broker applies it: washes within one account and symbol only."""
+    return policy if policy.view is View.BROKER else replace(policy, view=View.BROKER)
 
 
 class Relievable(Protocol):
@@ -50,6 +65,11 @@ class Relievable(Protocol):
     def holding_period_start(self) -> date: ...
 
 
+class _Named(Relievable, Protocol):
+    @property
+    def source_id(self) -> str: ...
+
+
 L = TypeVar("L", bound=Relievable)
 
 
@@ -66,6 +86,27 @@ def rank(lots: Sequence[L], method: LotMethod, on: date, price: Decimal) -> list
     if method is LotMethod.MIN_TAX:
         return sorted(lots, key=lambda lot: _min_tax_key(lot, on, price))
     return sorted(lots, key=lambda lot: lot.acquired)
+
+
+def relieved(
+    lots: Sequence[_Named], method: LotMethod, on: date, price: Decimal, qty: Decimal
+) -> tuple[LotPick, ...]:
+    """Return the lots a sale of `qty` on `on` at `price` relieves by `method`, as named lots.
+
+    `lots` are the account's lots of the symbol in order of acquisition; for a method in
+    `BROKER_RANKED` they must be the broker's (a broker-view replay's), so that the lots
+    named are the ones the broker sells. Pieces of one purchase are merged, in the order
+    relieved. Fewer shares than `qty` are named when fewer are held.
+    """
+    taken: dict[str, Decimal] = {}
+    left = qty
+    for lot in rank(lots, method, on, price):
+        if left <= 0:
+            break
+        take = min(lot.qty, left)
+        taken[lot.source_id] = taken.get(lot.source_id, Decimal(0)) + take
+        left -= take
+    return tuple(LotPick(source_id, take) for source_id, take in taken.items())
 
 
 def _min_tax_key(lot: Relievable, on: date, price: Decimal) -> tuple[int, int, Decimal]:
