@@ -13,7 +13,7 @@ from daemon.cli.plan_cmd import AccountOption, WithdrawOption, _print_report, pa
 from daemon.cli.render import plan_json
 from daemon.core.domain import OrderStatus
 from daemon.core.money import usd
-from daemon.service.lock import instance_lock
+from daemon.service.lock import database_lock, instance_lock
 
 if TYPE_CHECKING:
     from daemon.core.cycle_report import CycleReport
@@ -79,14 +79,21 @@ def run(
             if workers and not app.settings.cluster.enabled:
                 enabled = app.settings.cluster.model_copy(update={"enabled": True})
                 app.settings = app.settings.model_copy(update={"cluster": enabled})
-            with instance_lock(app.settings.state_dir):
+            with (
+                instance_lock(app.settings.state_dir),
+                database_lock(app.database, cluster=cluster),
+            ):
                 code = Daemon(app, cluster=cluster).run()
         raise typer.Exit(code)
     from daemon.cycle.engine import SlotAlreadyRan
     from daemon.store.intents import IntentStore
 
     withdrawal = parse_amount(withdraw, "--withdraw")
-    with load_app(config) as app, instance_lock(app.settings.state_dir):
+    with (
+        load_app(config) as app,
+        instance_lock(app.settings.state_dir),
+        database_lock(app.database, cluster=app.settings.cluster.enabled),
+    ):
         names = [account] if account else list(app.settings.accounts)
         for name in names:
             app.settings.account(name)

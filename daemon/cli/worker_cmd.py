@@ -38,7 +38,9 @@ def worker(
         problem = cluster_problem(app.settings)
         if problem is not None:
             fail(f"trimtab worker: {problem.problem} (fix: {problem.fix})", 2)
+        from daemon.service.lock import database_lock
         from daemon.service.worker import ClusterWorker  # the engine, only to run it
 
-        code = ClusterWorker(app, concurrency=concurrency).run()
+        with database_lock(app.database, cluster=True):
+            code = ClusterWorker(app, concurrency=concurrency).run()
     raise typer.Exit(code)

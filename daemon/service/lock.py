@@ -1,20 +1,27 @@
-"""One running trimtab per state directory, enforced with an advisory file lock."""
+"""One running trimtab per state directory, enforced with an advisory file lock; and on
+PostgreSQL one per database unless they run as one cluster, with an advisory lock."""
 
 from __future__ import annotations
 
-__all__ = ["instance_lock"]
+__all__ = ["database_lock", "instance_lock"]
 
 import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from daemon.core.errors import StateError
 from daemon.store.state_faults import StateNotWritable, describe_os_error
 
+if TYPE_CHECKING:
+    from daemon.store.db import Database
+
 LOCK_NAME = "trimtab.lock"
+DATABASE_LOCK = "trimtab:instance"
+"""The advisory lock a running trimtab holds on its PostgreSQL database: exclusive for a
+lone daemon or `run --once`, shared by every process of a cluster."""
 
 
 @contextmanager
@@ -59,3 +66,37 @@ def _open(state_dir: Path, path: Path) -> tuple[IO[str], bool]:
             failed = Path(exc.filename) if exc.filename else path
             problem = describe_os_error(exc, failed, state_dir)
             raise StateNotWritable(f"cannot take the lock {path}: {problem}") from exc
+
+
+@contextmanager
+def database_lock(database: Database, *, cluster: bool) -> Iterator[None]:
+    """Hold the database's instance lock while running cycles, or raise `StateError`.
+
+    Two lone daemons with their own state directories but one PostgreSQL database would
+    each schedule every account's cycles and trip over each other's rows; a lone daemon
+    beside a cluster likewise. The processes of one cluster share the lock. A SQLite database
+    is a file under one state directory, which `instance_lock` already covers. The lock
+    lives on a connection of its own: if the server ends it, it is gone until a restart,
+    and the cycles' own per-account guards still keep each slot to one run.
+    """
+    if database.engine.dialect.name != "postgresql":
+        yield
+        return
+    from daemon.store.cluster import SessionLock  # SQL is loaded only to run cycles
+
+    lock = SessionLock(database, DATABASE_LOCK, shared=cluster)
+    if not lock.try_acquire():
+        holder = "a lone trimtab" if cluster else "another trimtab (a lone one or a cluster)"
+        raise StateError(
+            f"{holder} is running cycles on this PostgreSQL database (database_url); "
+            + (
+                "stop it before starting the cluster"
+                if cluster
+                else "stop it first, or run them all as one cluster ([cluster] enabled = "
+                "true, docs/scaling.md)"
+            )
+        )
+    try:
+        yield
+    finally:
+        lock.release()

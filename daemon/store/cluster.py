@@ -383,11 +383,15 @@ class SessionLock:
     is what lets a standby take over and what keeps an account out of two cycles at once.
     """
 
-    def __init__(self, database: Database, key: str, *, keepalive_seconds: int = 5) -> None:
+    def __init__(
+        self, database: Database, key: str, *, keepalive_seconds: int = 5, shared: bool = False
+    ) -> None:
         self._database = database
         self.key = key
         self._keepalive = max(1, keepalive_seconds)
         self._connection: Connection | None = None
+        # Shared holders exclude only an exclusive one (and it them): PostgreSQL's own modes.
+        self._suffix = "_shared" if shared else ""
 
     @property
     def held(self) -> bool:
@@ -408,7 +412,7 @@ class SessionLock:
             ):
                 connection.exec_driver_sql(f"SET {name} = {int(value)}")
             got = connection.execute(
-                text("SELECT pg_try_advisory_lock(" + _KEY + ")"),
+                text(f"SELECT pg_try_advisory_lock{self._suffix}(" + _KEY + ")"),
                 {"k": self.key},
             ).scalar()
         except Exception:
@@ -439,7 +443,7 @@ class SessionLock:
             return
         try:
             connection.execute(
-                text("SELECT pg_advisory_unlock(" + _KEY + ")"),
+                text(f"SELECT pg_advisory_unlock{self._suffix}(" + _KEY + ")"),
                 {"k": self.key},
             )
         except Exception:
