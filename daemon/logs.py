@@ -98,7 +98,7 @@ def configure_logging(level: str = "info", fmt: Literal["auto", "json", "pretty"
     terminal = _stderr_is_terminal()
     pretty = fmt == "pretty" or (fmt == "auto" and terminal)
     renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=True)
+        structlog.dev.ConsoleRenderer(colors=True, exception_formatter=_frames_only())
         if pretty
         else structlog.processors.JSONRenderer()
     )
@@ -119,6 +119,20 @@ def configure_logging(level: str = "info", fmt: Literal["auto", "json", "pretty"
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+
+
+def _frames_only() -> Any:
+    """Return the pretty format's exception formatter: rich's traceback (or the plain one
+    without rich) with frames and source lines, never their local variables. structlog's
+    default shows locals, and a local may hold a credential (a secrets file's bytes, a key).
+    """
+    import structlog
+
+    try:
+        import rich  # noqa: F401 - only to learn whether rich is installed
+    except ImportError:
+        return structlog.dev.plain_traceback
+    return structlog.dev.RichTracebackFormatter(show_locals=False)
 
 
 _WRITE_LOCK = threading.Lock()

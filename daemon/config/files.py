@@ -85,10 +85,14 @@ def _check_private(path: Path) -> None:
         )
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_SAVE_AS_UTF8 = "save the file as UTF-8 (in most editors: Save As..., encoding UTF-8)"
+
+
 def _read_toml(path: Path, *, what: str) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        raw = path.read_bytes()
     except FileNotFoundError:
         fix = "copy config.example.toml there, or pass --config PATH"
         raise ConfigError([ConfigProblem(str(path), f"{what} not found", fix)]) from None
@@ -96,11 +100,59 @@ def _read_toml(path: Path, *, what: str) -> dict[str, Any]:
         raise ConfigError(
             [ConfigProblem(str(path), f"{what} is a directory", "name a TOML file")]
         ) from None
+    except OSError as exc:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(path),
+                    f"{what} cannot be read: {exc.strerror or type(exc).__name__}",
+                    "make it readable by the user that runs trimtab",
+                )
+            ]
+        ) from None
+    text = _utf8_text(raw, path=path, what=what)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # The decoder's message names line and column but never echoes the value.
         raise ConfigError(
             [ConfigProblem(str(path), f"not valid TOML: {exc}", "fix the syntax at that line")]
         ) from None
+
+
+def _utf8_text(raw: bytes, *, path: Path, what: str) -> str:
+    """Return the file's text: UTF-8, with a byte order mark (Windows editors write one)
+    accepted. Anything else is a `ConfigError` naming the byte and line, never the bytes:
+    a secrets file's content must not reach a message."""
+    if raw.startswith(_UTF16_BOMS):
+        raise ConfigError([ConfigProblem(str(path), f"{what} is UTF-16, not UTF-8", _SAVE_AS_UTF8)])
+    raw = raw.removeprefix(_UTF8_BOM)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(path),
+                    f"{what} is not UTF-8 at byte {exc.start} (line {line})",
+                    _SAVE_AS_UTF8,
+                )
+            ]
+        ) from None
+    if "\x00" in text:
+        # UTF-16 without a byte order mark decodes as UTF-8 with a NUL after every letter.
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(path),
+                    f"{what} holds NUL bytes (line {line}): it is not UTF-8 text (UTF-16?)",
+                    _SAVE_AS_UTF8,
+                )
+            ]
+        )
+    return text
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

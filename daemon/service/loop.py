@@ -360,42 +360,74 @@ class Daemon:
     # -- reload ------------------------------------------------------------------------------
 
     def _reload(self) -> None:
+        """Read and check the configuration again; swap it in, or keep the running one.
+
+        Every failure keeps the running configuration and goes through `_reject` (audited,
+        alerted): a problem in the file, and an error nobody foresaw, in checking or in
+        applying it."""
         self._log.info("config_reload_requested", path=str(self._config_path))
+        old = self._app.settings
         try:
             new = load_config(self._config_path)
+            problems = [
+                ConfigProblem(
+                    key, "cannot change while trimtab runs", "restart trimtab to change it"
+                )
+                for key in RESTART_ONLY
+                if getattr(new, key) != getattr(old, key)
+            ]
+            problems += check_schedules(new)
         except ConfigError as exc:
             self._reject(exc.problems)
             return
-        old = self._app.settings
-        problems = [
-            ConfigProblem(key, "cannot change while trimtab runs", "restart trimtab to change it")
-            for key in RESTART_ONLY
-            if getattr(new, key) != getattr(old, key)
-        ]
-        problems += check_schedules(new)
+        except Exception as exc:  # a bug in checking must not pass unaudited
+            self._log.exception("config_reload_crashed")
+            self._reject([self._unexpected(exc, "could not be checked")])
+            return
         if problems:
             self._reject(problems)
             return
         changed = changed_paths(old.model_dump(), new.model_dump())
         with self._runner.lock:
             # Between cycles: no cycle sees half of the old and half of the new.
-            with self._app.database.transaction() as session:
-                # Paths only: a value may be a credential, and the file itself is the record.
-                AuditLog(session).append(
-                    ConfigReloaded(
-                        changed=tuple(changed), mode=new.mode, accounts=tuple(sorted(new.accounts))
-                    ),
-                    at=self._clock(),
-                )
-            self._app.settings = new
-            for broker in self._app.brokers.values():
-                broker.close()
-            self._app.brokers.clear()
-            configure_logging(new.log.level, new.log.format)
-            self._notifier = self._make_notifier(new)
-            self._schedule(new)
+            try:
+                self._apply(new)
+                with self._app.database.transaction() as session:
+                    # Paths only: a value may be a credential, and the file is the record.
+                    AuditLog(session).append(
+                        ConfigReloaded(
+                            changed=tuple(changed),
+                            mode=new.mode,
+                            accounts=tuple(sorted(new.accounts)),
+                        ),
+                        at=self._clock(),
+                    )
+            except Exception as exc:  # half applied: put the running one back whole
+                self._log.exception("config_reload_crashed")
+                self._apply(old)
+                self._reject([self._unexpected(exc, "could not be applied")])
+                return
         self._log.info(
             "config_reloaded", accounts=sorted(new.accounts), mode=str(new.mode), changed=changed
+        )
+
+    def _apply(self, settings: Settings) -> None:
+        """Make `settings` the running configuration (the caller holds the cycle lock)."""
+        self._app.settings = settings
+        for broker in self._app.brokers.values():
+            broker.close()
+        self._app.brokers.clear()
+        configure_logging(settings.log.level, settings.log.format)
+        self._notifier = self._make_notifier(settings)
+        self._schedule(settings)
+
+    def _unexpected(self, exc: Exception, what: str) -> ConfigProblem:
+        # The error's type only: its text may quote the file, and the file may hold secrets.
+        return ConfigProblem(
+            str(self._config_path),
+            f"the new configuration {what} ({type(exc).__name__}); this is a trimtab bug",
+            "see the daemon's log (config_reload_crashed) and report it; fix or revert the "
+            "file and send SIGHUP again",
         )
 
     def _reject(self, problems: list[ConfigProblem]) -> None:
