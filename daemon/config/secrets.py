@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr
 
-from daemon.config.urls import url_password
+from daemon.config.urls import url_secrets
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
@@ -46,9 +46,7 @@ def secret_values(settings: Settings) -> frozenset[str]:
         if isinstance(value, SecretStr):
             secret = value.get_secret_value()
             found.add(secret)
-            password = url_password(secret)
-            if password:
-                found.add(password)
+            found.update(url_secrets(secret))
         elif isinstance(value, BaseModel):
             walk(value.model_dump())
         elif isinstance(value, dict):

@@ -62,6 +62,7 @@ from daemon.config.problems import (
     name_sources,
     problems_from_validation_error,
 )
+from daemon.config.urls import database_url_problem
 from daemon.core.domain import CASH, AccountType, Mode
 from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
@@ -517,6 +518,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment overrides the files (handed in as init values); no .env magic.
         return env_settings, init_settings
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_usable(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            problem = database_url_problem(value.get_secret_value())
+            if problem is not None:
+                raise _rule(*problem)
+        return value
 
     @model_validator(mode="after")
     def _accounts_named_and_present(self) -> Settings:

@@ -52,7 +52,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from daemon.audit.head import AUDIT_HEAD_NAME
+from daemon.config.urls import hide_password, url_secrets
 from daemon.core.errors import StateError
+from daemon.core.redaction import redact
 from daemon.store.audit_log import SESSION_KEY
 from daemon.store.state_faults import (
     DatabaseCorrupt,
@@ -79,8 +81,16 @@ file is not one: `trimtab run` takes it before the first database is created."""
 
 
 def redact_url(url: str) -> str:
-    """Return the URL with any password hidden, for messages and the marker file."""
-    return make_url(url).render_as_string(hide_password=True)
+    """Return the URL with any password hidden, for messages and the marker file: all of it,
+    up to the last `@` (`daemon.config.urls`), even one SQLAlchemy would misread."""
+    return hide_password(url)
+
+
+def _driver_message(exc: DatabaseError, url: str) -> str:
+    """Return the driver's own message with the URL's password taken out, in every form a
+    driver may quote it (a host read from inside the password quotes its tail)."""
+    # As `secret_values`: a piece this short would blank ordinary letters of the message.
+    return redact(str(exc.orig), (s for s in url_secrets(url) if len(s) >= 4))
 
 
 class Database:
@@ -381,7 +391,8 @@ def _check_integrity(database: Database) -> None:
     except DatabaseError as exc:
         if isinstance(exc, OperationalError) and not database.is_sqlite:
             raise StateError(
-                f"cannot reach database {redact_url(database.url)}: {exc.orig}"
+                f"cannot reach database {redact_url(database.url)}: "
+                f"{_driver_message(exc, database.url)}"
             ) from exc
         path = _sqlite_path(database.url)
         state_dir = database.state_dir or (path.parent if path is not None else Path.cwd())

@@ -1,0 +1,97 @@
+"""A database URL trimtab could not open is a configuration problem (`trimtab config check`
+exit 2, naming the key, where the value came from and the fix), never a traceback at the first
+cycle, and never echoes the password."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from daemon.cli import app
+from daemon.config.settings import check_config, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "S3cret@PW99"
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("TRIMTAB_CONFIG", "TRIMTAB_SECRETS_FILE", "TRIMTAB_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "trimtab.toml"
+    shutil.copy(REPO / "config.example.toml", path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("url", "problem", "fix"),
+    [
+        (
+            f"postgresql+psycopg://postgres:{PASSWORD}@nohost.invalid/test",
+            "more than one unencoded @",
+            "percent-encode @ in the password as %40",
+        ),
+        (
+            "postgres://postgres:S3cretPW99@db.example/trimtab",
+            "postgres:// is not a scheme SQLAlchemy knows",
+            "write postgresql+psycopg:// instead of postgres://",
+        ),
+        (
+            "postgresql+psycopg://postgres:S3cretPW99@db.example:54x2/trimtab",
+            "its port is not a number",
+            "HOST:5432",
+        ),
+        ("S3cretPW99", "it is not a URL", "postgresql+psycopg://USER@HOST:5432/DB"),
+        ("mysql://root:S3cretPW99@db.example/trimtab", "not mysql", "postgresql+psycopg://"),
+        (
+            "postgresql+nosuchdriver://u:S3cretPW99@db.example/trimtab",
+            "SQLAlchemy has no driver postgresql+nosuchdriver",
+            "postgresql+psycopg://",
+        ),
+        (
+            "postgresql+pg8000://u:S3cretPW99@db.example/trimtab",
+            "(pg8000) is not installed",
+            "write postgresql+psycopg://",
+        ),
+        (
+            "postgresql+asyncpg://u:S3cretPW99@db.example/trimtab",
+            "asyncio driver",
+            "write postgresql+psycopg://",
+        ),
+    ],
+)
+def test_an_unusable_database_url_is_a_config_problem(
+    config: Path, monkeypatch: pytest.MonkeyPatch, url: str, problem: str, fix: str
+) -> None:
+    monkeypatch.setenv("TRIMTAB_DATABASE_URL", url)
+    [found] = check_config(config)
+    assert found.path == "database_url"
+    assert problem in found.problem
+    assert "environment variable TRIMTAB_DATABASE_URL" in found.problem
+    assert fix in found.fix
+    result = CliRunner().invoke(app, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for shown in (str(found), result.output):
+        assert "S3cret" not in shown
+        assert "PW99" not in shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://trimtab:S3cret%40PW99@db.example:5432/trimtab",
+        "postgresql+psycopg://trimtab@db.example/trimtab?sslmode=require",
+        "sqlite:////var/lib/trimtab/state@home/trimtab.db",
+    ],
+)
+def test_a_usable_database_url_is_accepted(
+    config: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("TRIMTAB_DATABASE_URL", url)
+    settings = load_config(config)
+    assert settings.database_url is not None
+    assert settings.database_url.get_secret_value() == url
