@@ -58,6 +58,7 @@ from daemon.core.sizing import (
     top_up_order,
 )
 from daemon.core.tax.engine import GrowingLedger, TaxBook
+from daemon.core.tax.relief import BROKER_RANKED, relieved
 from daemon.core.tax.types import LotMethod, LotPick, RealizedSale, TaxPolicy, Trade
 
 if TYPE_CHECKING:
@@ -172,6 +173,9 @@ class BacktestResult:
     withdrawal_shortfall: Decimal
     sales: tuple[RealizedSale, ...]
     """The ledger's realized sales, taxable accounts only."""
+    trades: tuple[Trade, ...]
+    """The ledger's trades (buys and sells, each sale with the lots it names), taxable
+    accounts only: what the sales above were replayed from."""
     harvest_ids: frozenset[str]
     decide_calls: int
     account_type: AccountType
@@ -247,6 +251,7 @@ class _Run:
         self.matrix = table.matrix(self.symbols, self.lo, self.hi)
         self.decimals = table.decimals(self.symbols, self.lo, self.hi)
         self.taxable = self.account.type is AccountType.TAXABLE
+        self.lot_method = LotMethod(self.account.tax.lot_method)
         self.policy: TaxPolicy = tax_policy(settings)
         self.cycle_days = _cycle_days(table, self.lo, self.hi, spec.calendar, self.account.schedule)
         self.withdrawals = _withdrawal_rule(spec, name, self.days[0].year)
@@ -307,6 +312,7 @@ class _Run:
             withdrawn=tally.withdrawn,
             withdrawal_shortfall=tally.shortfall,
             sales=sales,
+            trades=tuple(state.trades),
             harvest_ids=frozenset(tally.harvest_ids),
             decide_calls=self.decide_calls,
             account_type=self.account.type,
@@ -529,7 +535,7 @@ class _Run:
                 Side.SELL,
                 qty,
                 got,
-                decision.taxed.lots.get(order.symbol, ()) if specific else (),
+                self._sold_lots(state, decision, order.symbol, day, qty, got, specific),
             )
             tally.fills.append(Fill(day, order.symbol, Side.SELL, qty, price, fee, harvest))
             traded = True
@@ -675,6 +681,27 @@ class _Run:
                 lots=tuple(lots),
             )
         )
+
+    def _sold_lots(
+        self,
+        state: _State,
+        decision: Decision,
+        symbol: str,
+        day: date,
+        qty: Decimal,
+        got: Decimal,
+        specific: bool,
+    ) -> Sequence[LotPick]:
+        """The lots a sale names, as the live ledger records them (`record_fills`): trimtab's
+        picks under `specific`; under HIFO or minimum tax the lots the broker ranks first on
+        the basis it knows (washes from another symbol move no lot's rank); else none, and
+        the method's date order relieves them."""
+        if specific:
+            return decision.taxed.lots.get(symbol, ())
+        if not self.taxable or self.lot_method not in BROKER_RANKED:
+            return ()
+        lots = self._book(state).broker_lots(self.spec.account, symbol)
+        return relieved(lots, self.lot_method, day, got / qty, qty)
 
     def _book(self, state: _State) -> TaxBook:
         """The ledger's book of every trade so far (an IRA keeps none: nothing is taxed)."""

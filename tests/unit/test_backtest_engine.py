@@ -544,3 +544,39 @@ def test_a_strategy_that_looks_back_sees_closes_through_the_previous_day(tmp_pat
     on_day_40 = [t for t in skipping.json()["trades"] if t["date"] == days[40].isoformat()]
     shifted_40 = [t for t in shifted.json()["trades"] if t["date"] == days[40].isoformat()]
     assert [t["symbol"] for t in on_day_40] == [t["symbol"] for t in shifted_40]
+
+
+@pytest.mark.parametrize("method", ["hifo", "min_tax"])
+def test_a_sale_relieves_the_lots_its_broker_ranks_first(tmp_path: Path, method: str) -> None:
+    """As the live ledger records a fill (`record_fills`): under HIFO or minimum tax the
+    broker ranks lots on the basis it knows, which a loss on the other symbol of a
+    substantially identical pair (allowed, so washed into a lot here) does not move."""
+    from daemon.core.tax.engine import replay_trades
+    from daemon.core.tax.relief import broker_view, relieved
+    from daemon.core.tax.types import LotMethod
+    from daemon.store.tax_ledger import tax_policy
+
+    extra = _policy(absolute="2", fractional=False) + (
+        f'[accounts.main.tax]\nlot_method = "{method}"\n'
+        '[accounts.main.tax.wash_sale]\nloss_sales = "allow"\n'
+    )
+    top = '[tax]\nsubstantially_identical = [["VOO", "IVV"]]\n'
+    config = write_config(tmp_path, {"VOO": "0.5", "IVV": "0.5"}, extra=extra, top=top)
+    days = weekdays(START, 160)
+    table = write_prices(tmp_path, days, random_walk(7, ["VOO", "IVV"], 160, volatility=0.04))
+    done = run(config, table, cash=Decimal(100_000))
+    assert done.result.sales
+    policy = broker_view(tax_policy(config))
+    washed = 0
+    for sale in done.result.sales:
+        symbol, when = sale.trade.symbol, (sale.trade.date, sale.trade.id)
+        before = [t for t in done.result.trades if t.symbol == symbol and (t.date, t.id) < when]
+        lots = replay_trades(before, policy).lots("main", symbol)
+        price = sale.trade.amount / sale.trade.qty
+        expected = relieved(lots, LotMethod(method), sale.trade.date, price, sale.trade.qty)
+        taken: dict[str, Decimal] = {}
+        for piece in sale.pieces:  # a lot split by a wash is relieved in pieces
+            taken[piece.source_id] = taken.get(piece.source_id, Decimal(0)) + piece.qty
+        assert [(p.source_id, p.qty) for p in expected] == list(taken.items()), sale.trade.id
+        washed += any(p.washes for p in sale.pieces)
+    assert washed  # the case arises: the pair's losses washed into lots
