@@ -4,8 +4,8 @@ The password runs from the first `:` of the user info to the LAST `@` before the
 password written with an unencoded `@` (`user:S3cret@PW99@host`) is all hidden, although
 SQLAlchemy's grammar would end it at the first `@` and take `PW99@host` for the host (such a
 database URL is refused by the configuration: `database_url_problem`). Reaching too far (an
-`@` in a query string) hides too much, which is the safe side. Only `database_url_problem`
-imports SQLAlchemy, when it is called (a configuration without a database URL never does).
+`@` in a query string) hides too much, which is the safe side. No SQLAlchemy here (the
+configuration talks no SQL): its URL grammar is mirrored, and tested against it.
 """
 
 from __future__ import annotations
@@ -80,39 +80,71 @@ def database_url_problem(url: str) -> tuple[str, str] | None:
             "the password",
             "percent-encode @ in the password as %40 (and : / ? # % as %3A %2F %3F %23 %25)",
         )
-    return _sqlalchemy_problem(url)
+    return _grammar_problem(url)
 
 
-def _sqlalchemy_problem(url: str) -> tuple[str, str] | None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+# SQLAlchemy's URL grammar (`sqlalchemy.engine.url._parse_url`), to find the port where the
+# engine will; `tests/unit/test_database_url_config.py` holds the two to the same answers.
+_SQLALCHEMY_URL = re.compile(
+    r"""
+        (?P<name>[\w\+]+)://
+        (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
+        (?:(?:\[(?P<ipv6host>[^/\?]+)\]|(?P<ipv4host>[^/:\?]+))?(?::(?P<port>[^/\?]*))?)?
+        (?:/(?P<database>[^\?]*))?
+        (?:\?(?P<query>.*))?
+    """,
+    re.VERBOSE,
+)
 
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
+# The drivers trimtab runs on, by SQLAlchemy's name (backend+driver; a bare backend means
+# SQLAlchemy's default driver), and the module each imports.
+_DRIVERS = {
+    "sqlite": "sqlite3",
+    "sqlite+pysqlite": "sqlite3",
+    "postgresql+psycopg": "psycopg",
+    "postgresql+psycopg2": "psycopg2",
+    "postgresql+pg8000": "pg8000",
+}
+
+
+def _grammar_problem(url: str) -> tuple[str, str] | None:
+    # Not SQLAlchemy itself: the configuration talks no SQL (an import contract says so).
+    from importlib.util import find_spec
+
+    found = _SQLALCHEMY_URL.match(url)
+    if found is None:
         return "it is not a SQLAlchemy URL", f"write e.g. {EXAMPLE_URLS}"
-    except ValueError:  # the port: SQLAlchemy's int() of what follows the host's ':'
-        return "its port is not a number", "write the port as digits, e.g. HOST:5432"
-    backend = parsed.get_backend_name()
+    port = found["port"]
+    if port is not None:  # `host:` too: SQLAlchemy turns what follows the ':' into an int
+        try:
+            int(port)
+        except ValueError:
+            return "its port is not a number", "write the port as digits, e.g. HOST:5432"
+    name = found["name"]
+    backend = name.split("+", 1)[0]
     if backend not in ("sqlite", "postgresql"):
         return (
             f"trimtab keeps its state in SQLite or PostgreSQL, not {backend}",
             f"write e.g. {EXAMPLE_URLS}",
         )
-    try:
-        dialect = parsed.get_dialect()
-    except NoSuchModuleError:
-        return f"SQLAlchemy has no driver {parsed.drivername}", f"write e.g. {EXAMPLE_URLS}"
-    if getattr(dialect, "is_async", False):
+    module = _DRIVERS.get(name) if name != "postgresql" else _default_postgresql_driver()
+    if module is None:
         return (
-            f"{parsed.drivername} is an asyncio driver, which trimtab does not use",
+            f"trimtab does not run on the driver {name}",
             "write postgresql+psycopg:// (or sqlite:// for SQLite)",
         )
-    try:
-        dialect.import_dbapi()
-    except ImportError:
+    if find_spec(module) is None:
         return (
-            f"the driver of {parsed.drivername} ({dialect.driver}) is not installed",
+            f"the driver of {name} ({module}) is not installed",
             "write postgresql+psycopg:// (psycopg comes with trimtab)",
         )
     return None
+
+
+def _default_postgresql_driver() -> str:
+    """Return the module of SQLAlchemy's default PostgreSQL driver: psycopg from 2.1 on,
+    psycopg2 before."""
+    from importlib.metadata import version
+
+    major, minor = (int(part) for part in version("sqlalchemy").split(".")[:2])
+    return "psycopg" if (major, minor) >= (2, 1) else "psycopg2"

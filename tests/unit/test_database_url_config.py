@@ -8,10 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from typer.testing import CliRunner
 
 from daemon.cli import app
 from daemon.config.settings import check_config, load_config
+from daemon.config.urls import database_url_problem
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "S3cret@PW99"
@@ -48,7 +51,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("mysql://root:S3cretPW99@db.example/trimtab", "not mysql", "postgresql+psycopg://"),
         (
             "postgresql+nosuchdriver://u:S3cretPW99@db.example/trimtab",
-            "SQLAlchemy has no driver postgresql+nosuchdriver",
+            "trimtab does not run on the driver postgresql+nosuchdriver",
             "postgresql+psycopg://",
         ),
         (
@@ -58,7 +61,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ),
         (
             "postgresql+asyncpg://u:S3cretPW99@db.example/trimtab",
-            "asyncio driver",
+            "trimtab does not run on the driver postgresql+asyncpg",
             "write postgresql+psycopg://",
         ),
     ],
@@ -95,3 +98,35 @@ def test_a_usable_database_url_is_accepted(
     settings = load_config(config)
     assert settings.database_url is not None
     assert settings.database_url.get_secret_value() == url
+
+
+SAMPLES = [
+    "postgresql+psycopg://trimtab:S3cret%40PW99@db.example:5432/trimtab",
+    "postgresql+psycopg://trimtab@[::1]:5433/trimtab?sslmode=require",
+    "postgresql+psycopg://trimtab@db.example:/trimtab",
+    "postgresql+psycopg://trimtab@db.example:+5432/trimtab",
+    "postgresql+psycopg://trimtab@db.example:54x2/trimtab",
+    "postgresql+psycopg://db.example:-1/trimtab",
+    "postgresql+psycopg2://u@h/d",
+    "postgresql://u@h/d",
+    "postgresql+psycopg_async://u@h/d",
+    "sqlite:////var/lib/trimtab/trimtab.db",
+    "sqlite+pysqlite:///relative.db",
+    "sqlite+aiosqlite:///relative.db",
+    "oracle://u@h/d",
+    "1nvalid+scheme://u@h/d",
+    "no-scheme://u@h/d",
+    "://u@h/d",
+]
+
+
+@pytest.mark.parametrize("url", SAMPLES)
+def test_the_check_accepts_exactly_what_sqlalchemy_can_open(url: str) -> None:
+    """The configuration may not import SQLAlchemy; its own check must agree with it."""
+    try:
+        dialect = make_url(url).get_dialect()
+        dialect.import_dbapi()
+        usable = not dialect.is_async and dialect.name in ("sqlite", "postgresql")
+    except (ArgumentError, ValueError, ImportError):  # NoSuchModuleError is an ArgumentError
+        usable = False
+    assert (database_url_problem(url) is None) == usable
