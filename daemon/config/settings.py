@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -63,6 +64,7 @@ from daemon.config.problems import (
     problems_from_validation_error,
 )
 from daemon.config.urls import database_url_problem
+from daemon.core.calendar import exchange_problem
 from daemon.core.domain import CASH, AccountType, Mode
 from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
@@ -71,7 +73,7 @@ from daemon.core.tax.settings import HouseholdTaxSettings, TaxSettings
 LIVE_CONFIRMATION = "I understand trimtab will trade real money"
 ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
 SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
-NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+PercentagePoints = Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False)]
 Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
@@ -88,6 +90,25 @@ def _rule(problem: str, fix: str, key: str | None = None) -> PydanticCustomError
     return PydanticCustomError("trimtab_rule", problem, ctx)
 
 
+MAX_AMOUNT = Decimal(10) ** 15
+"""The largest amount of money a key takes: more than any account holds in any currency, and
+well inside float64, where the planner works (a larger one fails every cycle there)."""
+
+
+def _amount_in_range(value: Decimal) -> Decimal:
+    if value > MAX_AMOUNT:
+        raise _rule(
+            "the amount is above 10^15, more than any account holds",
+            'write the amount in the account\'s currency, e.g. "500" (not an exponent such '
+            'as "1e999")',
+        )
+    return value
+
+
+Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), AfterValidator(_amount_in_range)]
+"""An amount of money (currency): not negative, finite, at most `MAX_AMOUNT`."""
+
+
 class LogSettings(_Closed):
     level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Lowest level written to the log."
@@ -100,7 +121,7 @@ class LogSettings(_Closed):
 class BandSettings(_Closed):
     """A drift band; the effective half-width is the smaller of those given."""
 
-    absolute_pp: NonNegative | None = Field(
+    absolute_pp: PercentagePoints | None = Field(
         None, description="Half-width in percentage points of the portfolio (5 = ±5pp)."
     )
     relative: Fraction | None = Field(
@@ -118,7 +139,7 @@ class BandSettings(_Closed):
 
 
 class BandsSettings(_Closed):
-    absolute_pp: NonNegative | None = Field(
+    absolute_pp: PercentagePoints | None = Field(
         Decimal(5), description="Default half-width in percentage points."
     )
     relative: Fraction | None = Field(
@@ -147,8 +168,8 @@ class PolicySettings(_Closed):
     inner_band: Fraction = Field(
         Decimal(0), description="band_edge only: 0 = to the edge, 0.5 = half way to target."
     )
-    cash_buffer: NonNegative = Field(Decimal(0), description="Cash never spent by buys.")
-    min_trade_notional: NonNegative = Field(
+    cash_buffer: Amount = Field(Decimal(0), description="Cash never spent by buys.")
+    min_trade_notional: Amount = Field(
         Decimal(50), description="Orders smaller than this (in currency) are not placed."
     )
     buy_only: bool = Field(False, description="Never sell to rebalance; only invest cash.")
@@ -201,7 +222,7 @@ class PolicySettings(_Closed):
 
 
 class RiskSettings(_Closed):
-    max_order_notional: NonNegative | None = Field(
+    max_order_notional: Amount | None = Field(
         None, description="Refuse any single order above this value (currency)."
     )
     max_order_pct_nav: Fraction = Field(
@@ -518,6 +539,14 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment overrides the files (handed in as init values); no .env magic.
         return env_settings, init_settings
+
+    @field_validator("exchange")
+    @classmethod
+    def _exchange_known(cls, value: str) -> str:
+        problem = exchange_problem(value)
+        if problem is not None:
+            raise _rule(problem.problem, problem.fix)
+        return value
 
     @field_validator("database_url")
     @classmethod

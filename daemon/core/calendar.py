@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["exchange_calendar", "exchange_timezone", "market_open", "quiet_pandas", "trading_day"]
+__all__ = [
+    "exchange_calendar",
+    "exchange_problem",
+    "exchange_timezone",
+    "market_open",
+    "quiet_pandas",
+    "trading_day",
+]
 
 import warnings
 from collections.abc import Iterator
@@ -24,17 +31,42 @@ def quiet_pandas() -> Iterator[None]:
         yield
 
 
+COMMON_CALENDARS = frozenset({"XNYS", "XNAS", "24/7"})
+"""Codes every exchange_calendars release knows: the configuration accepts them without
+importing it (and pandas), so `trimtab config check` stays quick for them."""
+
+
+def exchange_problem(code: str) -> ConfigProblem | None:
+    """Return the problem with exchange calendar `code`, or None when exchange_calendars
+    knows it (importing exchange_calendars only for a code outside `COMMON_CALENDARS`)."""
+    if code in COMMON_CALENDARS:
+        return None
+    import difflib
+
+    import exchange_calendars
+
+    names = exchange_calendars.get_calendar_names(include_aliases=True)
+    if code in names:
+        return None
+    close = difflib.get_close_matches(code.upper(), names, n=3)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    return ConfigProblem(
+        "exchange",
+        f"unknown exchange calendar {code!r}{hint}",
+        "use an exchange_calendars code, e.g. XNYS (New York) or XLON (London); "
+        "python -c 'import exchange_calendars as x; print(x.get_calendar_names())' lists them",
+    )
+
+
 @cache
 def exchange_calendar(code: str) -> Any:
     import exchange_calendars
 
-    try:
-        with quiet_pandas():
-            return exchange_calendars.get_calendar(code)
-    except exchange_calendars.errors.InvalidCalendarName:
-        raise ConfigError(
-            [ConfigProblem("exchange", f"unknown exchange calendar {code!r}", "use e.g. XNYS")]
-        ) from None
+    problem = exchange_problem(code)
+    if problem is not None:
+        raise ConfigError([problem])
+    with quiet_pandas():
+        return exchange_calendars.get_calendar(code)
 
 
 def exchange_timezone(code: str) -> ZoneInfo:
