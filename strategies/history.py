@@ -223,7 +223,17 @@ def parse_prices_csv(text: str, *, source: str = "prices") -> CloseHistory:
 def read_prices_csv(path: Path) -> CloseHistory:
     """Read a price file (see `parse_prices_csv`)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read prices {path}: {exc.strerror}; check the path") from None
-    return parse_prices_csv(text, source=str(path))
+    try:
+        # utf-8-sig: a byte order mark (Excel's "CSV UTF-8" writes one) is not part of "date".
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"prices {path} is not UTF-8 at byte {exc.start} (line {line}); save the file as "
+            "UTF-8 (in a spreadsheet: CSV UTF-8)"
+        ) from None
+    # Universal newlines, as `read_text` gave: Windows and old Mac line ends read as "\n".
+    return parse_prices_csv(text.replace("\r\n", "\n").replace("\r", "\n"), source=str(path))
