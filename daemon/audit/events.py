@@ -33,6 +33,8 @@ __all__ = [
     "JobRefused",
     "KillSwitchChanged",
     "LedgerSale",
+    "LotDifference",
+    "LotsMismatched",
     "ManualInput",
     "Mismatch",
     "OrderIntentSent",
@@ -103,6 +105,7 @@ class AuditKind(StrEnum):
     """Never written: external orders are in the reconciliation record; kept like FILL."""
     TAX_DECISION = "tax_decision"
     TAX_LOTS = "tax_lots"
+    LEDGER_MISMATCH = "ledger_mismatch"
     ALERT = "alert"
     ORDER_SETTLED = "order_settled"
     MANUAL_INPUT = "manual_input"
@@ -460,6 +463,29 @@ class TaxLots:
 
 
 @dataclass(frozen=True, slots=True)
+class LotDifference:
+    """One symbol whose open lots in the ledger differ from the broker's position."""
+
+    symbol: str
+    ledger: Decimal
+    broker: Decimal
+    fix: str
+    """What the owner can do about it, in words."""
+
+
+@dataclass(frozen=True, slots=True)
+class LotsMismatched:
+    """The tax ledger's open lots against the broker's positions at a cycle's start.
+
+    Written at each cycle that finds a difference (its symbols are planned without their
+    lots), and once, empty, at the first cycle after one that finds none again.
+    """
+
+    KIND: ClassVar[AuditKind] = AuditKind.LEDGER_MISMATCH
+    mismatches: tuple[LotDifference, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AlertChanged:
     """An alert that fired (with what it saw) or cleared (with its episode)."""
 
@@ -604,6 +630,7 @@ AuditEvent = (
     | Reconciled
     | TaxDecisions
     | TaxLots
+    | LotsMismatched
     | AlertChanged
     | IncomePlanned
     | IncomeRefused
@@ -636,6 +663,7 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         Reconciled,
         TaxDecisions,
         TaxLots,
+        LotsMismatched,
         AlertChanged,
         IncomePlanned,
         IncomeRefused,

@@ -50,6 +50,7 @@ from daemon.core.sizing import OrderTerms, limit_price
 from daemon.core.tax.engine import TaxBook
 from daemon.core.tax.harvest import stand_in_targets
 from daemon.core.tax.identical import SubstantiallyIdentical
+from daemon.core.tax.mismatch import LotMismatch
 from daemon.core.tax.plan_types import TaxContext, TaxedPlan, TaxPreview
 from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
@@ -78,6 +79,10 @@ class TaxInputs:
     today: date
     settings: TaxSettings
     identical: SubstantiallyIdentical
+    mismatches: tuple[LotMismatch, ...] = ()
+    """The account's symbols whose open lots differ from the broker's position, compared at
+    the edge (`daemon.cycle.tax`): the tax step does not trust their lots. Empty in a backtest,
+    which owns both sides."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +266,7 @@ def _tax_context(given: DecisionInput, plan_input: PlanInput) -> TaxContext:
         prices=prices,
         increments={s: given.planning.increment_for(s) for s in prices},
         min_trade=given.planning.min_trade_notional,
+        mismatches={m.symbol: m for m in tax.mismatches},
     )
 
 

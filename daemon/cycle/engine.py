@@ -314,6 +314,7 @@ class Engine:
             now=now,
             broker=broker if submit else None,
             cycle_id=cycle_id,
+            snapshot=snapshot,
         )
         household = None
         if account in household_members(self._settings):

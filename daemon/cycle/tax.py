@@ -1,11 +1,15 @@
 """The tax ledger's part of a cycle: the I/O around the pure tax step.
 
 `TaxCycle.open` records fills the ledger lacks and replays the household's trades once per
-cycle; `inputs` hands the replay to the decision step (`daemon.core.decide`, where the tax
-rules run, pure); `keep` audits the tax decisions and keeps the plan's lot choices; `record`
-adds the cycle's fills after trading and audits the lots each sale relieved. Audit records
-are written only when there is something to say: a tax decision, a sell's preview, or a
-sale recorded.
+cycle, then compares the account's open lots with the broker's positions (taxable accounts:
+a split, a transfer or lots never imported leave them apart); `inputs` hands the replay and
+the differences to the decision step (`daemon.core.decide`, where the tax rules run, pure,
+and do not trust the lots of a symbol that differs); `keep` audits the tax decisions and
+keeps the plan's lot choices; `record` adds the cycle's fills after trading and audits the
+lots each sale relieved. Audit records are written only when there is something to say: a
+tax decision, a sell's preview, a sale recorded, lots that differ from the broker's
+positions (at each cycle that may trade while they do, and once when they agree again; the
+alert `ledger_mismatch:SYMBOL` reads the latest).
 """
 
 from __future__ import annotations
@@ -18,12 +22,22 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from daemon.audit.events import LedgerSale, RelievedLot, TaxDecisions, TaxLots
+from daemon.audit.events import (
+    AuditKind,
+    LedgerSale,
+    LotDifference,
+    LotsMismatched,
+    RelievedLot,
+    TaxDecisions,
+    TaxLots,
+)
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.decide import Decision, TaxInputs
+from daemon.core.domain import AccountSnapshot, AccountType
 from daemon.core.errors import TransientBrokerError
 from daemon.core.tax.engine import TaxBook, replay_trades
+from daemon.core.tax.mismatch import LotMismatch, lot_mismatches, lot_quantities
 from daemon.core.tax.types import LotMethod, TaxPolicy
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
@@ -62,6 +76,7 @@ class TaxCycle:
     accounts: Mapping[str, HouseholdAccount]
     policy: TaxPolicy
     book: TaxBook
+    mismatches: tuple[LotMismatch, ...] = ()
 
     @classmethod
     def open(
@@ -73,9 +88,15 @@ class TaxCycle:
         now: datetime,
         broker: object | None,
         cycle_id: str,
+        snapshot: AccountSnapshot | None = None,
     ) -> TaxCycle:
         """Replay the household's ledger; first, given the broker (a cycle that may trade),
-        add the recorded fills and the reinvestments the ledger lacks."""
+        add the recorded fills and the reinvestments the ledger lacks.
+
+        Given the account's `snapshot`, compare its open lots with the broker's positions
+        (taxable accounts only: elsewhere no decision reads them). A cycle given the broker
+        audits the differences (`_audit_mismatches`); a plan without it only plans by them.
+        """
         accounts = household_accounts(settings)
         policy = tax_policy(settings)
         cycle = cls(
@@ -91,15 +112,44 @@ class TaxCycle:
             cycle.record(broker, now, cycle_id)
         with database.transaction() as session:
             cycle.book = replay_trades(TaxLedger(session).trades(accounts), policy)
+        if snapshot is not None and settings.account(account).type is AccountType.TAXABLE:
+            cycle.mismatches = lot_mismatches(
+                lot_quantities(cycle.book.lots(account)),
+                {p.symbol: p.qty for p in snapshot.positions if p.qty != 0},
+            )
+            if broker is not None:
+                cycle._audit_mismatches(now, cycle_id)
         return cycle
 
+    def _audit_mismatches(self, now: datetime, cycle_id: str) -> None:
+        """Audit the differences; once they are gone, say so once (the alert then clears)."""
+        with self.database.transaction() as session:
+            audit = AuditLog(session)
+            if not self.mismatches:
+                latest = audit.latest(AuditKind.LEDGER_MISMATCH, self.account)
+                event = None if latest is None else latest.event
+                if not isinstance(event, LotsMismatched) or not event.mismatches:
+                    return
+            audit.append(
+                LotsMismatched(
+                    tuple(
+                        LotDifference(m.symbol, m.ledger, m.broker, m.fix) for m in self.mismatches
+                    )
+                ),
+                at=now,
+                account=self.account,
+                cycle_id=cycle_id,
+            )
+
     def inputs(self) -> TaxInputs:
-        """Return what the decision step needs of the ledger: the replay and the rules."""
+        """Return what the decision step needs of the ledger: the replay, the rules and the
+        symbols whose lots differ from the broker's positions."""
         return TaxInputs(
             book=self.book,
             today=self.today,
             settings=self.settings.account(self.account).tax,
             identical=self.policy.identical,
+            mismatches=self.mismatches,
         )
 
     def keep(self, decision: Decision, *, cycle_id: str, save: bool, at: datetime) -> None:

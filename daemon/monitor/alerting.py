@@ -2,7 +2,8 @@
 
 The inputs come from what trimtab already records: the valuation history (drawdown,
 concentration), the `cycles` rows (failed or skipped cycles, the broker's failure streak),
-the latest reconciliation audit record (mismatches) and, after a cycle, its plan's drift
+the latest reconciliation audit record (mismatches), the latest `ledger_mismatch` record
+(tax lots that differ from the broker's positions) and, after a cycle, its plan's drift
 table. Episode states live in the `alerts` table; an alert that starts firing, or a firing
 one that ends, is an audit record (kind `alert`); one that starts firing is also sent.
 """
@@ -21,11 +22,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from daemon.audit.events import AlertChanged, AuditKind, Reconciled
+from daemon.audit.events import AlertChanged, AuditKind, LotsMismatched, Reconciled
 from daemon.config.settings import Settings
 from daemon.core.cycle_report import CycleReport
 from daemon.core.domain import CASH, OrderStatus
 from daemon.core.performance import concentration, current_drawdown, daily_returns
+from daemon.core.tax.mismatch import LotMismatch
 from daemon.logs import get_logger
 from daemon.monitor.alerts import (
     CYCLE_FAILED,
@@ -149,6 +151,7 @@ def gather_inputs(
         mismatches=_latest_mismatches(AuditLog(session), account),
         unresolved_orders=_unresolved_orders(session, account),
         never_reached=_never_reached(session, account, now),
+        ledger_mismatches=_ledger_mismatches(AuditLog(session), account),
     )
 
 
@@ -257,6 +260,13 @@ def _latest_mismatches(audit: AuditLog, account: str) -> dict[str, tuple[Decimal
     if not isinstance(reconciled, Reconciled):
         return None  # a record no event type reads tells nothing about positions
     return {s: (m.expected, m.broker) for s, m in reconciled.mismatches.items()}
+
+
+def _ledger_mismatches(audit: AuditLog, account: str) -> tuple[LotMismatch, ...] | None:
+    record = audit.latest(AuditKind.LEDGER_MISMATCH, account)
+    if record is None or not isinstance(record.event, LotsMismatched):
+        return None  # never compared, or a record no event type reads
+    return tuple(LotMismatch(m.symbol, m.ledger, m.broker) for m in record.event.mismatches)
 
 
 def _fired(alert: Alert) -> AlertChanged:

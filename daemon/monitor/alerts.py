@@ -17,6 +17,7 @@ __all__ = [
     "CYCLE_SKIPPED",
     "DRAWDOWN",
     "DRIFT",
+    "LEDGER_MISMATCH",
     "NEVER_REACHED",
     "RECONCILIATION_MISMATCH",
     "STATES",
@@ -45,6 +46,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from daemon.config.monitoring import AlertSettings
+from daemon.core.tax.mismatch import LotMismatch
 
 Severity = Literal["warning", "failure"]
 State = Literal["pending", "firing", "cleared"]
@@ -59,6 +61,7 @@ BROKER_UNREACHABLE = "broker_unreachable"
 RECONCILIATION_MISMATCH = "reconciliation_mismatch"
 UNRESOLVED_ORDER = "unresolved_order"
 NEVER_REACHED = "order_never_reached"
+LEDGER_MISMATCH = "ledger_mismatch"
 TOLERANCE = 1e-9
 """Fractions are float: a value that reaches its threshold in exact arithmetic may land a
 rounding error below it (1 - 850/1000 is 0.15 only approximately), and must still fire."""
@@ -129,6 +132,9 @@ class AlertInputs:
     """Intents whose fate at the broker is not settled (their symbols are blocked)."""
     never_reached: Sequence[OrderAtIssue] | None = None
     """Intents found never to have reached the broker in the last `NEVER_REACHED_WINDOW`."""
+    ledger_mismatches: Sequence[LotMismatch] | None = None
+    """Symbols whose open tax lots differ from the broker's position at the latest cycle that
+    compared them (empty: they agree again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +206,8 @@ def checked_families(inputs: AlertInputs, thresholds: AlertSettings) -> frozense
         checked.add(UNRESOLVED_ORDER)
     if inputs.never_reached is not None and thresholds.unresolved_orders:
         checked.add(NEVER_REACHED)
+    if inputs.ledger_mismatches is not None:
+        checked.add(LEDGER_MISMATCH)
     return frozenset(checked)
 
 
@@ -293,6 +301,17 @@ def evaluate_alerts(inputs: AlertInputs, thresholds: AlertSettings) -> list[Aler
         )
     if thresholds.unresolved_orders:
         found += _order_alerts(inputs)
+    found += [
+        Alert(
+            account,
+            f"{LEDGER_MISMATCH}:{m.symbol}",
+            "warning",
+            f"{account}: tax lots of {m.symbol} differ from the broker",
+            f"In {account}, {m.reason}. Fix: {m.fix}. It is still rebalanced, and buys are "
+            "still kept out of wash-sale windows.",
+        )
+        for m in inputs.ledger_mismatches or ()
+    ]
     return found
 
 

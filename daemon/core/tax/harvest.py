@@ -5,7 +5,9 @@ wash-adjusted basis, is at least `min_loss_pct` of that basis AND at least `min_
 Qualifying lots are sold and the proceeds buy the symbol's configured alternate (a similar
 fund that is not substantially identical), unless anything would wash the loss: a purchase of
 the group in the last 30 days anywhere in the household (the engine's preview), a buy of the
-group in this plan, or an alternate that is itself inside a loss window.
+group in this plan, or an alternate that is itself inside a loss window. Nor is a symbol whose
+lots in the ledger disagree with the broker's position (`TaxContext.mismatches`): after a
+split the old basis against the new price is a loss that does not exist.
 
 Nothing is harvested beyond the year's gains budget: a sale under a lot method other than
 `specific` can relieve lots at a gain together with the lots at a loss, and the gain of a
@@ -108,6 +110,13 @@ def harvest(
             if qualifies(_loss(lot, price), lot.adjusted_basis, ctx.settings)
         ]
         if not lots:
+            continue
+        mismatch = ctx.mismatches.get(symbol)
+        if mismatch is not None:
+            # The loss is the ledger's basis against a price of other shares: not harvested.
+            out.decisions.append(
+                TaxDecision(TaxAction.HARVEST, symbol, f"not harvested: {mismatch.reason}")
+            )
             continue
         why_not = (
             "the tax rules held back the plan's sell of it"

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from daemon.core.domain import AccountType
 from daemon.core.planner import Plan
 from daemon.core.tax.identical import SubstantiallyIdentical
+from daemon.core.tax.mismatch import LotMismatch
 from daemon.core.tax.preview import SalesWhatIf
 from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.types import (
@@ -82,6 +83,9 @@ class TaxContext:
     prices: Mapping[str, Decimal]
     increments: Mapping[str, Decimal] = field(default_factory=_empty)
     min_trade: Decimal = _ZERO
+    mismatches: Mapping[str, LotMismatch] = field(default_factory=_empty)
+    """This account's symbols whose open lots in the ledger differ from the broker's position:
+    their lots are not trusted (`daemon.core.tax.mismatch`)."""
 
     def increment(self, symbol: str) -> Decimal:
         return self.increments.get(symbol, Decimal(1))

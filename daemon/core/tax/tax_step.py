@@ -3,10 +3,12 @@
 Pure: no clock, no I/O. Runs after `plan_rebalance` and before the pre-trade checks:
 
 1. Sells (taxable accounts): the lots each sell relieves are the account's method, or the
-   minimum-tax choice under `specific`. A sell the engine says would be washed goes through
-   the loss-sale policy (`daemon.core.tax.guards`). Rebalancing sells are then capped by the
-   year's realized-gains budget per term; sells that raise cash (a withdrawal, the buffer)
-   are never capped, the owner asked for that cash.
+   minimum-tax choice under `specific`. A sell of a symbol the ledger lacks lots for, or
+   whose lots disagree with the broker's position (`TaxContext.mismatches`), goes ahead as
+   planned, `unknown_basis`: no gains estimate, no wash check, no budget. A sell the engine
+   says would be washed goes through the loss-sale policy (`daemon.core.tax.guards`).
+   Rebalancing sells are then capped by the year's realized-gains budget per term; sells
+   that raise cash (a withdrawal, the buffer) are never capped, the owner asked for that cash.
 2. Buys (every account): a buy inside a wash-sale window of its group is blocked or
    redirected; in an IRA it is always blocked. The plan's own loss sells open windows too.
 3. Buys are cut back by what the held-back sells no longer pay for.
@@ -173,14 +175,21 @@ def _sell_as(
     *,
     raises_cash: bool,
 ) -> PlannedOrder | None:
-    what_if = sale_what_if(ctx, order.symbol, order.qty)
+    mismatch = ctx.mismatches.get(order.symbol)
+    # Lots that do not match the broker's shares (a split, a transfer) are not asked at all.
+    what_if = None if mismatch is not None else sale_what_if(ctx, order.symbol, order.qty)
     if what_if is None:
+        reason = (
+            f"the ledger has no lots for some of the {quantity(order.qty)} {order.symbol} "
+            "sold: gains unknown, no wash-sale check (import lots: trimtab tax import)"
+            if mismatch is None
+            else f"{mismatch.reason}; {mismatch.fix}"
+        )
         decisions.append(
             TaxDecision(
                 TaxAction.UNKNOWN_BASIS,
                 order.symbol,
-                f"the ledger has no lots for some of the {quantity(order.qty)} {order.symbol} "
-                "sold: gains unknown, no wash-sale check (import lots: trimtab tax import)",
+                reason,
                 qty_before=order.qty,
                 qty_after=order.qty,
             )
