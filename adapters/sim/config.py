@@ -36,6 +36,7 @@ from adapters.sim.prices import (
 )
 from daemon.core.costs import TradeCosts
 from daemon.core.money import is_whole_cents
+from daemon.core.plannable import price_problem
 
 # Above this, slippage is almost surely a unit slip (basis points, not percent); at 10,000
 # a sell would fill at zero.
@@ -107,6 +108,9 @@ class SyntheticPriceSettings(BaseModel):
                     f"base_prices.{symbol} must be positive, got {price}",
                     "give a starting price above zero, e.g. 100",
                 )
+            problem = price_problem(price)
+            if problem is not None:
+                raise _rule(f"base_prices.{symbol} {problem}", "give a starting price like 100")
         return value
 
     def build(self) -> SyntheticPrices:

@@ -11,10 +11,12 @@ never looks ahead: before 16:00 the previous close applies, and its `as_of` says
 
 CSV format (wide, one column per symbol): the header is `date,SYMBOL1,SYMBOL2,...`; each
 further row is an ISO date (`2024-03-05`) and that day's closing price per symbol, as a
-plain decimal number (`412.37`, no currency sign or thousands separator). An empty cell means
-"no close that day" (not yet listed, or a gap) and the previous close carries over. Dates
-must increase strictly from row to row. Symbols are matched exactly as written in the header.
-The file is UTF-8 (a byte-order mark is allowed) and is read once, when the broker is built.
+plain decimal number (`412.37`, no currency sign, thousands separator or `_`) from 0.000001 to
+10000000000000, the range of prices trimtab plans with (`daemon.core.plannable`). An empty
+cell means "no close that day" (not yet listed, or a gap) and the previous close carries over.
+Dates must increase strictly from row to row. Symbols are matched exactly as written in the
+header. The file is UTF-8 (a byte-order mark is allowed) and is read once, when the broker
+is built.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
@@ -51,6 +53,7 @@ from daemon.core.domain import CASH, Quote
 from daemon.core.errors import DataError
 from daemon.core.input_files import read_input_text
 from daemon.core.money import CENT
+from daemon.core.plannable import parse_plain_decimal, price_problem
 
 NEW_YORK = ZoneInfo("America/New_York")
 MARKET_CLOSE = time(16)
@@ -332,14 +335,16 @@ def _parse_date(path: Path, row: int, cell: str) -> date:
 
 def _parse_price(path: Path, row: int, column: int, symbol: str, cell: str) -> Decimal:
     where = f"{path}: row {row}, column {column} ({symbol})"
-    try:
-        price = Decimal(cell.strip())
-    except InvalidOperation as exc:
+    price = parse_plain_decimal(cell.strip())
+    if price is None:
         raise PriceFileError(
             f"{where}: {cell.strip()!r} is not a number; write plain decimals like 412.37"
-        ) from exc
-    if not price.is_finite() or price <= 0:
+        )
+    if price <= 0:
         raise PriceFileError(f"{where}: a close must be a positive number, got {cell.strip()}")
+    problem = price_problem(price)
+    if problem is not None:  # a price the planner could not plan with: refuse it here
+        raise PriceFileError(f"{where}: the close {problem}; correct that close")
     return price
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from daemon.backtest.errors import BacktestInputError
 from daemon.backtest.prices import parse_close
 from daemon.core.input_files import read_input_text
+from daemon.core.plannable import MAX_NUMBER, MIN_PRICE, price_problem
 
 Closes = Sequence[tuple[date, Decimal]]
 PREFERRED_COLUMNS = ("adj close", "adj_close", "adjclose", "adjusted close", "close")
@@ -141,6 +142,8 @@ def write_price_file(
     if path.is_dir():
         raise BacktestInputError(f"{path} is a directory; name a file")
     symbols = list(series)
+    for symbol in symbols:
+        _check_closes(path, symbol, series[symbol])
     by_symbol = {symbol: dict(series[symbol]) for symbol in symbols}
     days = price_days(series)
     if not days:
@@ -173,6 +176,17 @@ def coverage(series: Mapping[str, Closes], days: Sequence[date]) -> list[Coverag
         span = position[last] - position[first] + 1
         out.append(Coverage(symbol, first, last, len(closes), span - len(closes)))
     return out
+
+
+def _check_closes(path: Path, symbol: str, closes: Closes) -> None:
+    """Raise naming the first close the backtest would refuse to read (a broker's history can
+    hold a bad tick): out of the range of prices trimtab plans with, or not a number."""
+    for day, close in closes:
+        if not (close.is_finite() and MIN_PRICE <= close <= MAX_NUMBER):
+            raise BacktestInputError(
+                f"the close of {symbol} on {day} {price_problem(close)}; nothing written to "
+                f"{path}: correct or leave out that close at its source"
+            )
 
 
 def _find(header: Sequence[str], names: Sequence[str]) -> int | None:

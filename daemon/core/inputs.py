@@ -14,10 +14,12 @@ from decimal import Decimal
 
 from daemon.core.domain import CASH, AccountSnapshot
 from daemon.core.errors import DataError, StrategyError
+from daemon.core.plannable import MAX_NUMBER, price_problem
 from daemon.core.planner import PlanInput
 
 TARGET_SUM_TOLERANCE = Decimal("0.000001")
 FUTURE_TOLERANCE = timedelta(minutes=5)
+_RULE = "trimtab plans only with numbers up to 10000000000000 (1e13)"
 
 
 def check_targets(targets: Mapping[str, Decimal], strategy: str) -> dict[str, Decimal]:
@@ -53,6 +55,12 @@ def snapshot_prices(
             raise DataError(f"price of {symbol} is NaN")
         if not price.is_finite() or price <= 0:
             raise DataError(f"price of {symbol} is {price}, not a positive number")
+        problem = price_problem(price)
+        if problem is not None:  # out of the range trimtab plans with (a bad tick, a typo)
+            raise DataError(
+                f"price of {symbol} from the broker (source {quote.source}) {problem}; "
+                "trimtab does not plan on it: check the quote at the broker"
+            )
         age = now - quote.as_of
         if age > max_age:
             hours = age.total_seconds() / 3600
@@ -85,6 +93,8 @@ def planning_input(
         raise DataError(
             f"cash reported by the broker is negative ({cash}); trimtab never plans on margin"
         )
+    if cash > MAX_NUMBER:
+        raise DataError(f"cash reported by the broker is too large ({cash}); {_RULE}")
     holdings: dict[str, Decimal] = {}
     for position in snapshot.positions:
         if not position.qty.is_finite():
@@ -93,6 +103,11 @@ def planning_input(
             raise DataError(
                 f"quantity of {position.symbol} is negative ({position.qty}); "
                 "short positions are not supported"
+            )
+        if position.qty > MAX_NUMBER:
+            raise DataError(
+                f"quantity of {position.symbol} reported by the broker is too large "
+                f"({position.qty}); {_RULE}"
             )
         if position.qty > 0:
             holdings[position.symbol] = holdings.get(position.symbol, Decimal(0)) + position.qty

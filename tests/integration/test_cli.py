@@ -114,9 +114,12 @@ def test_offline_plan_goes_through_the_tax_and_pre_trade_decisions(
 @pytest.mark.parametrize(
     ("positions", "message"),
     [
-        ([{"symbol": "VTI", "qty": "-3", "price": "250"}], "quantity of VTI is negative"),
-        ([{"symbol": "VTI", "qty": "3", "price": "0"}], "price of VTI is 0"),
-        ([{"symbol": "VTI", "qty": "3", "price": "NaN"}], "price of VTI is NaN"),
+        ([{"symbol": "VTI", "qty": "-3", "price": "250"}], "positions[0].qty (VTI) is negative"),
+        ([{"symbol": "VTI", "qty": "3", "price": "0"}], "positions[0].price (VTI) is 0"),
+        (
+            [{"symbol": "VTI", "qty": "3", "price": "NaN"}],
+            "positions[0].price (VTI) is not a number ('NaN')",
+        ),
         (
             [{"symbol": "VTI", "qty": "three", "price": "1"}],
             "positions[0].qty (VTI) is not a number",

@@ -56,8 +56,11 @@ def test_a_gap_before_the_start_or_in_an_unused_column_is_allowed(tmp_path: Path
         # The first bad row is named, whichever kind its fault and the later one's are.
         ("date,VTI\n2024-01-02,ten\n2024-01-01,1\n", "row 2, column 2 (VTI): 'ten' is not"),
         ("date,VTI\n2024-01-02,0\nnope,1\n", "row 2, column 2 (VTI): a close must be"),
-        ("date,VTI\n2024-01-02,inf\n2024-01-03,1,2\n", "row 2, column 2 (VTI): a close must"),
-        ("date,A,B\n2024-01-02,,nan\n", "row 2, column 3 (B): a close must be a positive"),
+        (
+            "date,VTI\n2024-01-02,inf\n2024-01-03,1,2\n",
+            "row 2, column 2 (VTI): 'inf' is not a number",
+        ),
+        ("date,A,B\n2024-01-02,,nan\n", "row 2, column 3 (B): 'nan' is not a number"),
         ("date,A,B\n2024-01-02,1,\n2024-01-03,1,-1\n", "row 3, column 3 (B): a close must"),
     ],
 )

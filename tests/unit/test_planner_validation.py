@@ -56,7 +56,38 @@ def test_good_input_passes() -> None:
         (with_input(holdings={"VTI": D("1e400")}), "quantity of VTI is too large"),
         (
             with_input(holdings={"VTI": D("1e200")}, prices={"VTI": D("1e200"), "BND": D(80)}),
-            "value of VTI is infinite",
+            "quantity of VTI is too large (1E+200)",
+        ),
+        (
+            with_input(holdings={"VTI": D("1e7")}, prices={"VTI": D("1e7"), "BND": D(80)}),
+            "value of VTI is too large (quantity 1E+7 x price 1E+7)",
+        ),
+        (
+            with_input(
+                cash=D("9e12"), holdings={"VTI": D("1e5")}, prices={"VTI": D("1e8"), "BND": D(80)}
+            ),
+            "total value of the account is too large to plan with",
+        ),
+        # A target not held yet: its price was never turned into a value, so never checked.
+        (
+            with_input(
+                targets={"VTI": D("0.3"), "BND": D("0.2"), "VXUS": D("0.5")},
+                prices={"VTI": D(100), "BND": D(80), "VXUS": D("1e999")},
+            ),
+            "price of VXUS is too large (1E+999); a price must be from 0.000001 to",
+        ),
+        (
+            with_input(prices={"VTI": D("1e13"), "BND": D("1e13") + D("0.01")}),
+            "price of BND is too large",
+        ),
+        (with_input(prices={"VTI": D("0.0000009"), "BND": D(80)}), "price of VTI is too small"),
+        (with_input(holdings={"VTI": D("1e14")}), "quantity of VTI is too large"),
+        (with_input(cash=D("1e999")), "cash is too large (1E+999)"),
+        (with_input(withdrawal=D("2e13")), "withdrawal is too large"),
+        (with_input(sale_costs=D("1e300")), "sale_costs is too large"),
+        (
+            with_input(targets={"VTI": D("1e999"), "BND": D("0.4")}),
+            "target weight of VTI is too large",
         ),
         (with_input(holdings={CASH: D(5)}), "holdings contain CASH"),
         (with_input(targets={"VTI": D("0.6"), "BND": D("0.3")}), "targets sum to 0.9, not 1"),
@@ -106,6 +137,16 @@ def test_bad_input_is_a_data_error_naming_the_thing(inp: PlanInput, message: str
             with_policy(increment_overrides={"VTI": D("-0.01")}),
             "share increment of VTI is -0.01; it must be greater than 0",
         ),
+        (
+            with_policy(share_increment=D("1e-10")),
+            "share_increment is 1E-10; it must be at least 0.000000001",
+        ),
+        (with_policy(share_increment=D("1e14")), "share_increment is too large"),
+        (with_policy(cash_buffer=D("1e999")), "cash_buffer is too large (1E+999)"),
+        (
+            with_policy(default_band=Band(absolute_pp=D("1e300"))),
+            "absolute_pp of the default band is too large",
+        ),
         (with_policy(inner_band=D("1.5")), "inner_band is 1.5; it must be between 0 and 1"),
         (with_policy(inner_band=D(-1)), "inner_band is negative (-1)"),
         (with_policy(rebalance_to="halfway"), "rebalance_to is 'halfway'"),
@@ -120,6 +161,17 @@ def test_bad_policy_is_a_data_error_naming_the_thing(policy: PlanningPolicy, mes
 def test_plan_rebalance_validates_first() -> None:
     with pytest.raises(DataError, match="price of VTI is 0"):
         plan_rebalance(with_input(prices={"VTI": D(0), "BND": D(80)}), GOOD_POLICY)
+
+
+def test_the_edges_of_the_range_pass() -> None:
+    validate_plan_input(
+        with_input(
+            cash=D(0),
+            holdings={"VTI": D(1)},
+            prices={"VTI": D("1e13"), "BND": D("0.000001")},
+        ),
+        with_policy(share_increment=D("0.000000001")),
+    )
 
 
 def test_targets_within_a_millionth_of_one_pass() -> None:

@@ -337,7 +337,7 @@ def test_csv_accepts_a_byte_order_mark_spaces_and_any_case_date_header(tmp_path:
         ('date,VTI\n2024-03-04,"1,234.50"\n', "row 2, column 2 \\(VTI\\): '1,234.50' is not"),
         ("date,VTI\n2024-03-04,0\n", "row 2, column 2 \\(VTI\\): a close must be a positive"),
         ("date,VTI\n2024-03-04,-3\n", "row 2, column 2 \\(VTI\\): a close must be a positive"),
-        ("date,VTI\n2024-03-04,NaN\n", "row 2, column 2 \\(VTI\\): a close must be a positive"),
+        ("date,VTI\n2024-03-04,NaN\n", "row 2, column 2 \\(VTI\\): 'NaN' is not a number"),
         ('date,VTI\n2024-03-04,"1\n', "row 2: malformed CSV"),
     ],
 )

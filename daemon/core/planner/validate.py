@@ -9,10 +9,13 @@ from decimal import Decimal
 
 from daemon.core.domain import CASH
 from daemon.core.errors import DataError
+from daemon.core.plannable import MAX_NUMBER, MIN_INCREMENT, MIN_PRICE, price_problem
 from daemon.core.planner.types import Band, PlanInput, PlanningPolicy
 
 TARGET_SUM_TOLERANCE = Decimal("0.000001")
 _ONE = Decimal(1)
+_MAX_FLOAT = float(MAX_NUMBER)
+_RULE = "trimtab plans only with numbers up to 10000000000000 (1e13)"
 
 
 def validate_plan_input(inp: PlanInput, policy: PlanningPolicy) -> None:
@@ -26,16 +29,17 @@ def validate_plan_input(inp: PlanInput, policy: PlanningPolicy) -> None:
 
 
 def _finite(name: str, value: object) -> Decimal:
-    """Return `value` if it is a finite Decimal that float64 can hold; raise naming it if not."""
+    """Return `value` if it is a finite Decimal of at most `MAX_NUMBER` in size; raise naming
+    it if not (a negative value passes: the caller says what is wrong with it)."""
     if not isinstance(value, Decimal):
         raise DataError(f"{name} is not a Decimal ({type(value).__name__})")
     if value.is_nan():
         raise DataError(f"{name} is NaN")
     if value.is_infinite():
         raise DataError(f"{name} is infinite")
-    # The hot path works in float64; a number past its range would poison every weight.
-    if not math.isfinite(float(value)):
-        raise DataError(f"{name} is too large ({value})")
+    # The hot path works in float64: past the limit, cents are lost or floats overflow.
+    if value > MAX_NUMBER:
+        raise DataError(f"{name} is too large ({value}); {_RULE}")
     return value
 
 
@@ -72,13 +76,16 @@ def _check_policy(policy: PlanningPolicy) -> None:
 
 
 def _check_increment(name: str, value: object) -> None:
-    if _finite(name, value) <= 0:
+    increment = _finite(name, value)
+    if increment <= 0:
         raise DataError(f"{name} is {value}; it must be greater than 0")
+    if increment < MIN_INCREMENT:
+        raise DataError(f"{name} is {value}; it must be at least {MIN_INCREMENT:f}")
 
 
 def _fine(value: object) -> bool:
-    """Return whether `value` is a finite, non-negative Decimal (the fast path of the checks)."""
-    return type(value) is Decimal and value.is_finite() and value >= 0
+    """Return whether `value` is a Decimal from 0 to `MAX_NUMBER` (the fast path of the checks)."""
+    return type(value) is Decimal and value.is_finite() and 0 <= value <= MAX_NUMBER
 
 
 def _check_targets(inp: PlanInput, policy: PlanningPolicy) -> None:
@@ -104,27 +111,28 @@ def _check_holdings(inp: PlanInput) -> None:
     prices = inp.prices
     for symbol in symbols:
         price = prices.get(symbol)
-        if not (_fine(price) and price):  # the slow path says what is wrong
-            _check_price(symbol, price)
+        if not (type(price) is Decimal and price.is_finite() and MIN_PRICE <= price <= MAX_NUMBER):
+            _check_price(symbol, price)  # the slow path says what is wrong
     holdings = inp.holdings
     values = [float(holdings[s]) * float(prices[s]) for s in holdings]
-    if not math.isfinite(float(inp.cash) + math.fsum(values)):
+    if float(inp.cash) + math.fsum(values) > _MAX_FLOAT:
         for symbol, value in zip(holdings, values, strict=True):
-            _finite(f"quantity of {symbol}", holdings[symbol])
-            if not math.isfinite(value):
-                raise DataError(f"value of {symbol} is infinite (quantity x price overflows)")
-        raise DataError("total value of the account is too large to plan with")
-    for symbol in symbols:
-        if float(prices[symbol]) == 0.0:
-            raise DataError(f"price of {symbol} is too small to plan with ({prices[symbol]})")
+            if value > _MAX_FLOAT:
+                raise DataError(
+                    f"value of {symbol} is too large (quantity {holdings[symbol]} x price "
+                    f"{prices[symbol]}); {_RULE}"
+                )
+        raise DataError(f"total value of the account is too large to plan with; {_RULE}")
 
 
 def _check_price(symbol: str, price: object) -> None:
     if price is None:
         raise DataError(f"price of {symbol} is missing")
-    if _finite(f"price of {symbol}", price) == 0:
-        raise DataError(f"price of {symbol} is 0")
-    raise DataError(f"price of {symbol} is negative ({price})")
+    if not isinstance(price, Decimal):
+        raise DataError(f"price of {symbol} is not a Decimal ({type(price).__name__})")
+    problem = price_problem(price)
+    if problem is not None:
+        raise DataError(f"price of {symbol} {problem}")
 
 
 def _plain(value: Decimal) -> str:
