@@ -12,8 +12,8 @@ API, read through `str` so no binary float reaches a price).
 | partially_filled | PARTIALLY_FILLED |
 | filled | FILLED |
 | canceled, replaced | CANCELLED (trimtab never replaces orders) |
-| expired | EXPIRED |
-| rejected | REJECTED |
+| expired | EXPIRED (message: when, and how much had filled) |
+| rejected | REJECTED (message: when; Alpaca's order carries no reason) |
 | anything else | UNKNOWN (recorded): resolved by a later lookup |
 """  # noqa: E501 (a table row per status reads better than wrapped cells)
 
@@ -40,7 +40,7 @@ __all__ = [
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -301,9 +301,37 @@ def parse_order(raw: Mapping[str, Any], unknowns: Unknowns) -> BrokerOrder:
         avg_fill_price=optional_decimal(raw.get("filled_avg_price"), f"{what} filled_avg_price"),
         limit_price=optional_decimal(raw.get("limit_price"), f"{what} limit_price"),
         submitted_at=None if submitted is None else timestamp(submitted, f"{what} submitted_at"),
-        message=status_text if status in (_S.REJECTED, _S.UNKNOWN) else "",
+        message=_ending(raw, status, status_text, filled),
         notional=optional_decimal(raw.get("notional"), f"{what} notional"),
     )
+
+
+def _ending(raw: Mapping[str, Any], status: OrderStatus, status_text: str, filled: Decimal) -> str:
+    """Say what Alpaca's order tells of an end trimtab did not ask for ("" for the others).
+
+    Alpaca's order object has no reason field: a rejection or an expiry says only when
+    (`failed_at`, `expired_at`), so that, and what had filled, is the broker's account of it.
+    """
+    if status is _S.REJECTED:
+        return f"rejected by Alpaca{_when(raw.get('failed_at'))}; Alpaca's order gives no reason"
+    if status is _S.EXPIRED:
+        ordered = raw.get("qty")
+        size = f"${raw.get('notional')}" if ordered is None else f"{ordered}"
+        return (
+            f"expired at Alpaca{_when(raw.get('expired_at'))} (time in force "
+            f"{raw.get('time_in_force')}); {filled} of {size} filled"
+        )
+    return status_text if status is _S.UNKNOWN else ""
+
+
+def _when(value: Any) -> str:
+    """Return " at <UTC time>" for an Alpaca timestamp, or "" when it is missing or unreadable
+    (it only words a message: never a reason to refuse the order's report)."""
+    try:
+        at = timestamp(value, "time")
+    except ParseError:
+        return ""
+    return f" at {at.astimezone(UTC).isoformat(timespec='seconds')}"
 
 
 def parse_fill(raw: Mapping[str, Any], client_order_id: str) -> Fill:

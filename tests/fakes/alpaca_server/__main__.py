@@ -20,7 +20,14 @@ from typing import Any
 from tests.fakes.alpaca_server.server import FakeAlpaca
 from tests.fakes.alpaca_server.state import AlpacaState, FakeAsset, FakeOrder
 
-_ORDER_DECIMALS = ("qty", "notional", "limit_price", "filled_qty", "filled_notional")
+_ORDER_DECIMALS = (
+    "qty",
+    "notional",
+    "limit_price",
+    "filled_qty",
+    "filled_notional",
+    "held_price",
+)
 
 
 def dump(state: AlpacaState) -> dict[str, Any]:
@@ -64,10 +71,10 @@ def load(data: dict[str, Any]) -> AlpacaState:
     state.positions = {s: (Decimal(q), Decimal(c)) for s, (q, c) in data["positions"].items()}
     for row in data["orders"]:
         for name in _ORDER_DECIMALS:
-            if row[name] is not None:
+            if row.get(name) is not None:
                 row[name] = Decimal(row[name])
-        for name in ("created_at", "updated_at"):
-            if row[name] is not None:
+        for name in ("created_at", "updated_at", "expired_at", "failed_at"):
+            if row.get(name) is not None:
                 row[name] = datetime.fromisoformat(row[name])
         state.orders.append(FakeOrder(**row))
     state.client_order_ids = set(data["client_order_ids"])

@@ -1,9 +1,19 @@
 """The broker contract's harness for the Alpaca adapter: alpaca-py against the fake Alpaca.
 
 Levers a paper account at the real Alpaca does not have (moving prices, funding, giving a
-position) act on the fake's state directly; `settle` lets the fake fill what can fill, which
-it otherwise does only when the next request arrives (never inside the POST, as at Alpaca).
-"""
+position) act on the fake's state directly; `settle` lets the fake route, fill and expire what
+it would have by now, which it otherwise does only when the next request arrives (never inside
+the POST, as at Alpaca).
+
+Beyond the contract's levers (`tests.contract.conftest.BrokerHarness`), Alpaca's order
+lifecycle (`tests.fakes.alpaca_server.state`):
+
+| lever | what it does |
+|---|---|
+| `follow_the_calendar(before_close)` | the market opens and closes by the exchange calendar from now on, the clock `before_close` before a regular session's close: `day` orders left open expire at it |
+| `reject_when_routed(symbol)` | orders of `symbol` are rejected after the POST accepted them, when routed |
+| `fill(client_order_id, qty, price)` | fill part (or all) of an order now |
+"""  # noqa: E501 (a table row per lever reads better than wrapped cells)
 
 from __future__ import annotations
 
@@ -58,7 +68,7 @@ class AlpacaHarness:
         return Decimal(0)  # Alpaca charges no commission on US equities
 
     def settle(self) -> None:
-        self.state.auto_fill_open()
+        self.state.step()
 
     def now(self) -> datetime:
         return self.state.now()
@@ -93,6 +103,26 @@ class AlpacaHarness:
     def hold_market_buys(self, fraction: Decimal) -> None:
         with self.state.lock:
             self.state.market_buy_hold = fraction
+
+    # -- Alpaca's order lifecycle (see the module's table) ---------------------------------
+
+    def follow_the_calendar(self, before_close: timedelta) -> None:
+        with self.state.lock:
+            now = self.state.now()
+            close = self.state.session_close_after(now)
+            while close - before_close < now:  # never back in time: a later session then
+                close = self.state.session_close_after(close)
+            self.state.market_open = None
+            self.state.clock.now = close - before_close
+
+    def reject_when_routed(self, symbol: str) -> None:
+        with self.state.lock:
+            self.state.reject_when_routed.add(symbol)
+
+    def fill(
+        self, client_order_id: str, qty: Decimal | None = None, price: Decimal | None = None
+    ) -> None:
+        self.state.fill(client_order_id, qty, None if price is None else str(price))
 
     def close(self) -> None:
         self.broker.close()

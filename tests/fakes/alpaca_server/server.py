@@ -219,10 +219,12 @@ class FakeAlpaca:
     def route(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         """Carry out one request on the state; return (status, JSON answer)."""
         state = self.state
-        before = len(state.activities)
-        state.advance_pending_cancels()
-        state.auto_fill_open()
-        if len(state.activities) != before:
+        with state.lock:
+            before = (len(state.activities), [o.status for o in state.orders])
+            state.advance_pending_cancels()
+            state.step()
+            after = (len(state.activities), [o.status for o in state.orders])
+        if after != before:
             self._changed()
         if method == "GET":
             return 200, self._get(path, query)

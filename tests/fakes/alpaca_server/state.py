@@ -28,6 +28,20 @@ Order edges modelled from Alpaca's documentation (see also the faults of `server
 | `cancel_race = "canceled"` | DELETE answers 204 and the order shows `pending_cancel` ("the order is waiting to be canceled"); after `pending_cancel_requests` more requests it is `canceled` |
 | `cancel_race = "filled"` | as above, but the order fills (the rest, at its limit or the current price) before the cancel reaches the exchange: it ends `filled` |
 | `visibility_lag` | an order taken less than this long ago is not found by client order id, by id or in listings yet (eventual consistency after a lost answer) |
+
+The order lifecycle, from Alpaca's "Orders" page (statuses) and its users' reports (a `day`
+order left open at the close ends `expired`, with `expired_at`: QuantConnect's
+Lean.Brokerages.Alpaca issue 50; a rejection comes after the POST answered `accepted`:
+alpacahq/Alpaca-API issue 107). Each step happens at the next request (or `step()`), never
+inside the POST, as at Alpaca; `FakeOrder.history` keeps every status an order had.
+
+| step | when | what changes |
+|---|---|---|
+| `accepted` | the POST | the answer; the order holds buying power and waits to be routed |
+| `accepted -> new` | the market is open ("routed to exchanges"); outside the session it stays `accepted` | nothing else: it is working |
+| `accepted -> rejected` | routing, for a symbol in `reject_when_routed` | `failed_at`; nothing filled, the hold released; Alpaca's order carries no reason |
+| `new -> partially_filled -> filled` | `fill()`, or `auto_fill` | FILL activities, cash and positions |
+| `-> expired` | a `day` order still open at the regular close (16:00 New York) of the session it was live in (placed after a close or on a closed day: the next session's); with a forced `market_open` no close comes by itself: `close_session()` is the close | `expired_at` (the close); the filled part stays filled, the hold of the rest is released |
 """  # noqa: E501 (a table row per rule reads better than wrapped cells)
 
 from __future__ import annotations
@@ -98,10 +112,27 @@ class FakeOrder:
     held_price: Decimal = Decimal(0)
     """Buying power held per share while open (a buy): its limit, or for a market buy the
     price at submission marked up by the account's `market_buy_hold`."""
+    expired_at: datetime | None = None
+    failed_at: datetime | None = None
+    history: list[str] = field(default_factory=list)
+    """Every status the order had, oldest first (what Alpaca's trade updates would stream)."""
+
+    def __post_init__(self) -> None:
+        if not self.history:
+            self.history.append(self.status)
 
     @property
     def open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    def move(self, status: str, at: datetime) -> None:
+        """Give the order a new status at `at` (the time Alpaca stamps on it)."""
+        self.status, self.updated_at = status, at
+        if status == "expired":
+            self.expired_at = at
+        elif status == "rejected":
+            self.failed_at = at
+        self.history.append(status)
 
     @property
     def remaining(self) -> Decimal:
@@ -123,9 +154,9 @@ class FakeOrder:
             "updated_at": stamp(updated),
             "submitted_at": stamp(self.created_at),
             "filled_at": stamp(updated) if self.status == "filled" else None,
-            "expired_at": None,
+            "expired_at": None if self.expired_at is None else stamp(self.expired_at),
             "canceled_at": stamp(updated) if self.status == "canceled" else None,
-            "failed_at": None,
+            "failed_at": None if self.failed_at is None else stamp(self.failed_at),
             "replaced_at": None,
             "replaced_by": None,
             "replaces": None,
@@ -209,6 +240,8 @@ class AlpacaState:
     """With auto_fill: fill only this share of each order first (a partial fill), rest later."""
     unknown_enums: bool = False
     """Send enum values alpaca-py does not know (asset exchange and class, position exchange)."""
+    reject_when_routed: set[str] = field(default_factory=set)
+    """Symbols whose orders are rejected when routed, after the POST answered `accepted`."""
     assets: dict[str, FakeAsset] = field(default_factory=dict)
     prices: dict[str, Decimal] = field(default_factory=dict)
     previous_closes: dict[str, Decimal] = field(default_factory=dict)
@@ -413,7 +446,7 @@ class AlpacaState:
             if self.cancel_race is not None:
                 self._start_pending_cancel(order)
                 return
-            order.status, order.updated_at = "canceled", self.now()
+            order.move("canceled", self.now())
 
     def fill(
         self, key: str, qty: str | Decimal | None = None, price: str | None = None
@@ -445,6 +478,8 @@ class AlpacaState:
 
     def _execute(self, order: FakeOrder, amount: Decimal, price: Decimal) -> None:
         now = self.now()
+        if order.status == "accepted":  # a fill means the order was routed first
+            order.move("new", now)
         held, cost = self.positions.get(order.symbol, (Decimal(0), Decimal(0)))
         value = amount * price
         if order.side == "buy":
@@ -460,8 +495,7 @@ class AlpacaState:
             self.positions[order.symbol] = (new, cost)
         order.filled_qty += amount
         order.filled_notional += value
-        order.status = "filled" if order.remaining == 0 else "partially_filled"
-        order.updated_at = now
+        order.move("filled" if order.remaining == 0 else "partially_filled", now)
         self.activities.append(
             {
                 "id": f"{now.strftime('%Y%m%d%H%M%S%f')[:17]}::{uuid.uuid4()}",
@@ -478,6 +512,56 @@ class AlpacaState:
                 "order_status": order.status,
             }
         )
+
+    # -- the lifecycle: the close, routing, fills (before each request, see the table) -------
+
+    def step(self) -> None:
+        """Do what Alpaca would have done by now: expire at the close, route, auto-fill."""
+        with self.lock:
+            self.expire_day_orders()
+            self.route_accepted()
+            self.auto_fill_open()
+
+    def session_close_after(self, at: datetime) -> datetime:
+        """Return the first regular close (16:00 New York, trading days only) after `at`."""
+        day = at.astimezone(EASTERN).date()
+        for session in trading_days(day, day + timedelta(days=14), self.holidays):
+            close = session_bounds(session)[1]
+            if close > at:
+                return close
+        raise AssertionError(f"no trading day within two weeks of {at}")
+
+    def expire_day_orders(self) -> None:
+        """Expire each open `day` order whose session has closed (calendar clock only)."""
+        with self.lock:
+            if self.market_open is not None:
+                return  # a forced market has no close of its own: see `close_session`
+            now = self.now()
+            for order in self.orders:
+                if order.open and order.time_in_force == "day":
+                    close = self.session_close_after(order.created_at)
+                    if close <= now:
+                        order.move("expired", close)
+
+    def close_session(self) -> None:
+        """Close the session now (for a forced `market_open`): open `day` orders expire."""
+        with self.lock:
+            now = self.now()
+            for order in self.orders:
+                if order.open and order.time_in_force == "day":
+                    order.move("expired", now)
+
+    def route_accepted(self) -> None:
+        """Route accepted orders while the market is open: `new`, or `rejected` for a symbol
+        in `reject_when_routed`."""
+        with self.lock:
+            if not self.is_open():
+                return
+            now = self.now()
+            for order in self.orders:
+                if order.status == "accepted":
+                    rejected = order.symbol in self.reject_when_routed
+                    order.move("rejected" if rejected else "new", now)
 
     def auto_fill_open(self) -> None:
         """Fill what can fill now (used before each request when `auto_fill` is on)."""
@@ -496,7 +580,7 @@ class AlpacaState:
     # -- order edges: pending cancels and eventual consistency ------------------------------
 
     def _start_pending_cancel(self, order: FakeOrder) -> None:
-        order.status, order.updated_at = "pending_cancel", self.now()
+        order.move("pending_cancel", self.now())
         self.pending_cancels[order.id] = self.pending_cancel_requests
 
     def advance_pending_cancels(self) -> None:
@@ -514,7 +598,7 @@ class AlpacaState:
                     at = order.limit_price if order.limit_price is not None else None
                     self.fill(order.id, price=None if at is None else str(at))
                 else:
-                    order.status, order.updated_at = "canceled", self.now()
+                    order.move("canceled", self.now())
 
     def visible(self, order: FakeOrder) -> bool:
         """Whether reads see the order yet (`visibility_lag` after it was taken)."""
