@@ -5,11 +5,15 @@ field) and the fix, and sends or writes nothing."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from daemon.backtest.errors import BacktestInputError
+from daemon.backtest.price_files import write_price_file
 from daemon.cli import app as cli
 from tests.integration.test_bad_input_exit_codes import CLOSES, CONFIG
 
@@ -92,3 +96,22 @@ def test_config_check_refuses_a_synthetic_base_price_out_of_range(tmp_path: Path
     code, output = invoke("config", "check", "-c", str(config))
     assert code == 2, output
     assert "base_prices.VTI is too large (1E+999); a price must be from 0.000001" in output
+
+
+@pytest.mark.parametrize("close", [Decimal("1e999"), Decimal("1e-400"), Decimal("NaN")])
+def test_a_price_file_is_not_written_with_a_close_out_of_range(
+    tmp_path: Path, close: Decimal
+) -> None:
+    # `prices export` writes a broker's history: one bad tick there refuses the whole file.
+    out = tmp_path / "prices.csv"
+    series = {
+        "VTI": [(date(2024, 1, 2), Decimal("230.5")), (date(2024, 1, 3), close)],
+        "BND": [(date(2024, 1, 2), Decimal("72.5"))],
+    }
+    with pytest.raises(BacktestInputError) as caught:
+        write_price_file(out, series)
+    assert f"the close of VTI on 2024-01-03 is {'NaN' if close.is_nan() else 'too'}" in str(
+        caught.value
+    )
+    assert f"nothing written to {out}" in str(caught.value)
+    assert not out.exists()
