@@ -76,7 +76,9 @@ def resolve_unresolved(
             else:  # the broker acknowledged it once: "not found" now is the broker's fault
                 still_open.append(stored.intent.symbol)
             continue
-        if _adopt(database, stored, order, clock, log, "resolved by lookup").is_open:
+        # The broker's own account of how it ended (expired at the close, rejected) is kept.
+        detail = f"resolved by lookup: {order.message}" if order.message else "resolved by lookup"
+        if _adopt(database, stored, order, clock, log, detail).is_open:
             still_open.append(stored.intent.symbol)
     if not missing:
         return sorted(set(still_open))

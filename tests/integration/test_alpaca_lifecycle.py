@@ -290,6 +290,8 @@ def test_an_order_left_open_past_the_close_is_settled_by_the_next_days_reconcili
     mine = stored(database, coid)
     assert mine.status is OrderStatus.EXPIRED
     assert (mine.filled_qty, mine.avg_fill_price) == (2, D(100))
+    # The lookup keeps Alpaca's account of how the order ended.
+    assert mine.message.startswith("resolved by lookup: expired at Alpaca at "), mine.message
     assert moves(database, coid)[-2:] == [OrderStatus.PARTIALLY_FILLED, OrderStatus.EXPIRED]
     assert result.mismatches == {}
     assert "VTI" not in result.busy_symbols
