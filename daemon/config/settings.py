@@ -67,6 +67,7 @@ from daemon.config.urls import database_url_problem
 from daemon.core.calendar import exchange_problem
 from daemon.core.domain import CASH, AccountType, Mode
 from daemon.core.errors import ConfigError, ConfigProblem
+from daemon.core.plannable import MAX_NUMBER
 from daemon.core.schedule import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
 from daemon.core.tax.settings import HouseholdTaxSettings, TaxSettings
 
@@ -90,15 +91,16 @@ def _rule(problem: str, fix: str, key: str | None = None) -> PydanticCustomError
     return PydanticCustomError("trimtab_rule", problem, ctx)
 
 
-MAX_AMOUNT = Decimal(10) ** 15
-"""The largest amount of money a key takes: more than any account holds in any currency, and
-well inside float64, where the planner works (a larger one fails every cycle there)."""
+MAX_AMOUNT = MAX_NUMBER
+"""The largest amount of money a key takes: the planner's range (`daemon.core.plannable`),
+more than any account holds in any currency; a larger one would fail every cycle there."""
 
 
 def _amount_in_range(value: Decimal) -> Decimal:
     if value > MAX_AMOUNT:
         raise _rule(
-            "the amount is above 10^15, more than any account holds",
+            "the amount is above 10^13, more than any account holds (and beyond the range "
+            "trimtab plans with)",
             'write the amount in the account\'s currency, e.g. "500" (not an exponent such '
             'as "1e999")',
         )

@@ -69,7 +69,7 @@ def test_an_amount_beyond_any_account_is_refused(
     _edit(config, old, new)
     [problem] = check_config(config)
     assert problem.path == path
-    assert problem.problem == "the amount is above 10^15, more than any account holds"
+    assert problem.problem.startswith("the amount is above 10^13, more than any account holds")
     assert "write the amount in the account's currency" in problem.fix
     result = CliRunner().invoke(app, ["config", "check", "--config", str(config)])
     assert result.exit_code == 2
@@ -77,8 +77,8 @@ def test_an_amount_beyond_any_account_is_refused(
 
 
 def test_an_amount_up_to_the_bound_is_accepted(config: Path) -> None:
-    _edit(config, 'cash_buffer = "500"', 'cash_buffer = "1e15"')
-    assert load_config(config).accounts["brokerage"].policy.cash_buffer == 10**15
+    _edit(config, 'cash_buffer = "500"', 'cash_buffer = "1e13"')
+    assert load_config(config).accounts["brokerage"].policy.cash_buffer == 10**13
 
 
 def test_a_band_beyond_100_percentage_points_is_refused(config: Path) -> None:
@@ -86,3 +86,18 @@ def test_a_band_beyond_100_percentage_points_is_refused(config: Path) -> None:
     [problem] = check_config(config)
     assert problem.path == "accounts.brokerage.bands.absolute_pp"
     assert problem.fix == "use a smaller value"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('# long_term = "10000"', 'long_term = "1e999"'),
+        ('min_loss_amount = "200"', 'min_loss_amount = "1e14"'),
+    ],
+)
+def test_a_tax_amount_beyond_the_planning_range_is_refused(
+    config: Path, old: str, new: str
+) -> None:
+    _edit(config, old, new)
+    [problem] = check_config(config)
+    assert problem.path.startswith("accounts.brokerage.tax."), problem

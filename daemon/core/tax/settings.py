@@ -25,12 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from daemon.core.domain import AccountType
+from daemon.core.plannable import MAX_NUMBER
 
 LotMethodName = Literal["fifo", "lifo", "hifo", "min_tax", "specific"]
 BuyPolicy = Literal["block", "redirect"]
 LossSalePolicy = Literal["choose_other_lots", "defer", "allow"]
 SameDayPolicy = Literal["count", "exclude"]
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Money = Annotated[Decimal, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
+"""An amount in the account's currency, within the range trimtab plans with."""
 Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
 _ACCOUNT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
