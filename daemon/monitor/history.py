@@ -19,6 +19,7 @@ from daemon.core.calendar import trading_day
 from daemon.core.domain import AccountSnapshot
 from daemon.core.errors import BrokerError, DataError
 from daemon.core.movements import CashFlow
+from daemon.core.plannable import price_problem
 from daemon.logs import Log
 from daemon.store.cash_flows import sync_flows
 from daemon.store.db import Database
@@ -80,6 +81,9 @@ def record_point(
         problems.append(str(exc))
     benchmark = settings.performance.benchmark
     quote = snapshot.quotes.get(benchmark) if benchmark is not None else None
+    if quote is not None and (problem := price_problem(quote.price)) is not None:
+        problems.append(f"benchmark price not recorded: price of {benchmark} {problem}")
+        quote = None
     with database.transaction() as session:
         now = clock()
         if valuation is not None:

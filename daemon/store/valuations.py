@@ -37,6 +37,7 @@ from daemon.core.domain import AccountSnapshot
 from daemon.core.errors import DataError
 from daemon.core.money import cents
 from daemon.core.performance import DailyPoint, combine_series
+from daemon.core.plannable import MAX_NUMBER, price_problem
 from daemon.store.performance_models import BenchmarkPriceRow, CashFlowRow, ValuationRow
 
 EOD_REF = "eod"
@@ -80,6 +81,10 @@ def valuation_from_snapshot(
         raise DataError(
             f"cannot value account {snapshot.account}: no quote for held {', '.join(missing)}"
         )
+    problems = _out_of_range(snapshot)
+    if problems:
+        # Stored, such a number would overflow the database's numeric or break every read.
+        raise DataError(f"cannot value account {snapshot.account}: {'; '.join(problems)}")
     holdings = {
         p.symbol: cents(p.qty * snapshot.quotes[p.symbol].price)
         for p in snapshot.positions
@@ -97,6 +102,19 @@ def valuation_from_snapshot(
         positions_value=positions_value,
         holdings=MappingProxyType(dict(sorted(holdings.items()))),
     )
+
+
+def _out_of_range(snapshot: AccountSnapshot) -> list[str]:
+    """What in the snapshot lies outside the range trimtab plans with (`plannable`)."""
+    found = []
+    if not snapshot.cash.is_finite() or abs(snapshot.cash) > MAX_NUMBER:
+        found.append(f"cash is {snapshot.cash}")
+    for p in snapshot.positions:
+        if not p.qty.is_finite() or abs(p.qty) > MAX_NUMBER:
+            found.append(f"quantity of {p.symbol} is {p.qty}")
+        elif p.qty != 0 and (problem := price_problem(snapshot.quotes[p.symbol].price)):
+            found.append(f"price of {p.symbol} {problem}")
+    return found
 
 
 def record_valuation(session: Session, valuation: Valuation, *, now: datetime) -> None:

@@ -80,3 +80,41 @@ def test_out_of_range_cash_or_quantity_from_the_broker_fails_the_cycle(
         failed = AuditLog(session).records(kinds=["cycle_failed"])
         assert [message in r.payload["error"] for r in failed] == [True]
     app.close()
+
+
+def test_an_out_of_range_benchmark_quote_is_not_recorded(tmp_path: Path, database_url: str) -> None:
+    """The benchmark's price is recorded before the plan's checks run; stored, an absurd one
+    overflowed PostgreSQL's numeric (failing the cycle with a database error) or broke every
+    later read of the series on SQLite. Now the cycle fails on the price, by name."""
+    from daemon.store.valuations import benchmark_series
+
+    app = make_app(
+        tmp_path,
+        database_url,
+        prices=RawFeed({**PRICES, "VTI": D("1e999")}),
+        extra='[performance]\nbenchmark = "VTI"\n',
+    )
+    report = app.engine(fill_timeout=1).run_once("main")
+    assert report.outcome == "failed"
+    assert "price of VTI from the broker (source raw-feed) is too large" in (report.error or "")
+    with app.database.transaction() as session:
+        assert benchmark_series(session, "VTI") == []
+    app.close()
+
+
+def test_an_out_of_range_cash_balance_is_not_valued_either(
+    tmp_path: Path, database_url: str
+) -> None:
+    """1e999 of cash fails the cycle by name, on PostgreSQL too, where storing its
+    valuation first overflowed the numeric column with a database error."""
+    from daemon.store.valuations import valuations
+
+    app = make_app(tmp_path, database_url)
+    quotes = {s: Quote(s, p, NOW, "test") for s, p in PRICES.items()}
+    app.brokers["main"] = HandWrittenBroker(cash=D("1e999"), positions={}, quotes=quotes)
+    report = app.engine(fill_timeout=1).run_once("main")
+    assert report.outcome == "failed"
+    assert "cash reported by the broker is too large (1E+999)" in (report.error or "")
+    with app.database.transaction() as session:
+        assert valuations(session, "main") == []
+    app.close()
