@@ -40,6 +40,10 @@ import numpy as np
 import numpy.typing as npt
 
 from daemon.core.errors import DataError
+from daemon.core.plannable import MAX_NUMBER, MIN_PRICE, PRICE_RANGE
+
+_LOWEST, _HIGHEST = float(MIN_PRICE), float(MAX_NUMBER)
+"""The range of a close strategies read: the planner's range of prices, as floats."""
 
 Matrix = npt.NDArray[np.float64]
 
@@ -119,7 +123,9 @@ class CloseHistory:
         columns = [self.symbols.index(s) for s in symbols]
         block = self.closes[-rows:, columns]
         days = self.days[-rows:]
-        bad = ~np.isfinite(block) | (block <= 0)
+        # The planner's range for prices (`daemon.core.plannable`): a finite but absurd close
+        # such as 1e300 would overflow the strategies' returns and variances.
+        bad = ~np.isfinite(block) | (block < _LOWEST) | (block > _HIGHEST)
         if bad.any():
             i, j = (int(k) for k in np.argwhere(bad)[0])
             value = block[i, j]
@@ -133,7 +139,8 @@ class CloseHistory:
                 )
             raise DataError(
                 f"strategy {strategy}: {symbol} closes at {value} on {day}; a close must be "
-                f"a positive number: correct {symbol} on {day} in the price history"
+                f"a positive number ({PRICE_RANGE}): correct {symbol} on {day} in the price "
+                "history"
             )
         return block
 

@@ -129,6 +129,16 @@ def test_the_window_is_the_last_rows_of_the_symbols_asked() -> None:
             3,
             "BND closes at -2.0 on 2024-01-03",
         ),
+        (
+            "date,VTI,BND\n2024-01-02,1,2\n2024-01-03,1e300,2\n2024-01-04,1,2\n",
+            3,
+            r"VTI closes at 1e\+300 on 2024-01-03; a close must be a positive number \(a price",
+        ),
+        (
+            "date,VTI,BND\n2024-01-02,1,2\n2024-01-03,1,1e-9\n2024-01-04,1,2\n",
+            3,
+            "BND closes at 1e-09 on 2024-01-03",
+        ),
         ("date,VTI\n2024-01-02,1\n", 1, "no price history for BND; add a BND column"),
         ("date,VTI,BND,X\n2024-01-02,1,2,3\n2024-01-03,1,2,nan\n", 2, "X"),
     ],
