@@ -21,6 +21,7 @@ __all__ = [
     "CycleFailed",
     "CycleFinished",
     "CycleStarted",
+    "DeclaredSplit",
     "DeclaredTrade",
     "DriftAfter",
     "HouseholdSplitMade",
@@ -442,8 +443,30 @@ class DeclaredTrade:
 
 
 @dataclass(frozen=True, slots=True)
+class DeclaredSplit:
+    """A stock split as the operator typed it (kept even when refused), and what it did.
+
+    `accounts` are those whose lots it changed (none when refused or already recorded);
+    `relieved_again` the ledger ids of sales on or after its day whose lots were relieved
+    again in new shares.
+    """
+
+    symbol: str
+    ratio: str
+    date: str
+    account: str | None = field(default=None, metadata=_OMITTED)
+    cash_in_lieu: str | None = field(default=None, metadata=_OMITTED)
+    """The cash paid for a reverse split's fraction of a share, as typed."""
+    accounts: tuple[str, ...] = ()
+    relieved_again: tuple[int, ...] = ()
+    cash_in_lieu_sale: int | None = field(default=None, metadata=_OMITTED)
+    """Ledger id of the sale of that fraction, when this command recorded it."""
+
+
+@dataclass(frozen=True, slots=True)
 class TaxLots:
-    """A change to the tax-lot ledger: sales recorded, a lot file imported, a trade declared.
+    """A change to the tax-lot ledger: sales recorded, a lot file imported, a trade declared,
+    a stock split recorded.
 
     Each has its own fields; `rejected` says why an import (its problems) or a declared trade
     (one message) was refused.
@@ -456,8 +479,10 @@ class TaxLots:
     lots: int | None = field(default=None, metadata=_OMITTED)
     """How many lots the import added."""
     declared: DeclaredTrade | None = field(default=None, metadata=_OMITTED)
+    split: DeclaredSplit | None = field(default=None, metadata=_OMITTED)
+    """A stock split recorded (or refused, or already recorded: `recorded_as`)."""
     recorded_as: str | None = field(default=None, metadata=_OMITTED)
-    """lot or sale."""
+    """lot or sale; split, or already recorded, for a split."""
     id: int | None = field(default=None, metadata=_OMITTED)
     rejected: tuple[str, ...] | str | None = field(default=None, metadata=_OMITTED)
 

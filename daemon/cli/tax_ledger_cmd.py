@@ -1,4 +1,5 @@
-"""`trimtab tax import | add-trade | lots | windows | report`: the household's tax-lot ledger.
+"""`trimtab tax import | add-trade | split | lots | windows | report`: the household's tax-lot
+ledger.
 
 Attached to `trimtab tax` by `add_ledger_commands`. Every change to the ledger is audited, and
 so is a refused import or declaration (what was wrong, never half of it recorded).
@@ -42,6 +43,7 @@ def add_ledger_commands(app: typer.Typer) -> None:
     """Register the ledger's commands on the `trimtab tax` group."""
     app.command("import")(import_file)
     app.command("add-trade")(add_trade)
+    app.command("split")(split)
     app.command("lots")(lots)
     app.command("windows")(windows)
     app.command("report")(report)
@@ -172,6 +174,130 @@ def add_trade(
             _audit(app, TaxLots(declared=declared, rejected=str(exc)), account)
             fail(str(exc), 2)  # a wrong value on the command line or against the ledger
         console.print(f"recorded {side} of {qty} {symbol.upper()} in {account} on {day}")
+
+
+def split(
+    symbol: Annotated[str, typer.Argument(help="Ticker, e.g. VTI.", show_default=False)],
+    ratio: Annotated[
+        str,
+        typer.Argument(
+            help="NEW:OLD shares: 2:1 (each share became two), 1:10 (ten became one).",
+            show_default=False,
+        ),
+    ],
+    on: Annotated[
+        str, typer.Option("--date", help="The split's effective day (ex-date), YYYY-MM-DD.")
+    ],
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            "-a",
+            help="Only this account (default: every account whose lots hold the symbol).",
+            show_default=False,
+        ),
+    ] = None,
+    cash_in_lieu: Annotated[
+        str | None,
+        typer.Option(
+            "--cash-in-lieu",
+            help="A reverse split's cash for the fraction of a share left (net): recorded as "
+            "its sale on the split's day (with --account).",
+            show_default=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,  # type: ignore[assignment]
+    as_json: JsonOption = False,
+) -> None:
+    """Record a stock split: lots held on its day change shares, not basis or dates."""
+    from daemon.audit.events import DeclaredSplit, TaxLots
+    from daemon.store.audit_log import AuditLog
+    from daemon.store.tax_ledger import household_accounts, tax_policy
+    from daemon.store.tax_splits import parse_ratio, record_split
+
+    symbol = symbol.upper()
+    with load_app(config) as app:
+        typed = DeclaredSplit(
+            symbol=symbol, ratio=ratio, date=on, account=account, cash_in_lieu=cash_in_lieu
+        )
+        try:
+            new, old = parse_ratio(ratio)
+            day = _date(on, "--date")
+            cash = None if cash_in_lieu is None else _decimal(cash_in_lieu, "--cash-in-lieu")
+            with app.database.transaction() as session:
+                done = record_split(
+                    session,
+                    accounts=household_accounts(app.settings),
+                    policy=tax_policy(app.settings),
+                    symbol=symbol,
+                    new=new,
+                    old=old,
+                    effective=day,
+                    today=_today(app),
+                    account=account,
+                    at=app.clock(),
+                    cash_in_lieu=cash,
+                )
+                changed = [d for d in done if d.new]
+                sold = next((d.cash_in_lieu for d in done if d.cash_in_lieu is not None), None)
+                event = replace(
+                    typed,
+                    accounts=tuple(d.account for d in changed),
+                    relieved_again=tuple(i for d in changed for i in d.relieved_again),
+                    cash_in_lieu_sale=sold,
+                )
+                AuditLog(session).append(
+                    TaxLots(
+                        split=event,
+                        recorded_as="split" if changed or sold else "already recorded",
+                    ),
+                    at=app.clock(),
+                    account=account,
+                )
+        except DataError as exc:
+            _audit(app, TaxLots(split=typed, rejected=str(exc)), account)
+            fail(str(exc), 2)  # a wrong value on the command line or against the ledger
+    if as_json:
+        print_json(
+            [
+                {
+                    "account": d.account,
+                    "symbol": symbol,
+                    "date": day,
+                    "ratio": d.split.ratio,
+                    "recorded": d.new,
+                    "shares_before": d.before,
+                    "shares_after": d.after,
+                    "sales_relieved_again": list(d.relieved_again),
+                    "cash_in_lieu_sale": d.cash_in_lieu,
+                }
+                for d in done
+            ]
+        )
+        return
+    for d in done:
+        what = "recorded" if d.new else "already recorded (nothing changed)"
+        console.print(
+            f"{d.split.ratio} split of {symbol} on {day} in {d.account} {what}: "
+            f"{d.before:f} shares held before, {d.after:f} after"
+        )
+        if d.relieved_again:
+            console.print(
+                f"  the lots of {len(d.relieved_again)} sale(s) on or after {day} were "
+                "relieved again in new shares"
+            )
+        fraction = d.after - int(d.after)
+        if d.cash_in_lieu is not None:
+            console.print(f"  recorded the sale of {fraction:f} share(s) paid in cash")
+        elif d.new and d.split.new < d.split.old and fraction:
+            console.print(
+                styled(
+                    ("note:", "yellow"),
+                    f" {fraction:f} of a share is left in the lots: if the broker paid cash "
+                    f"in lieu of it, record that sale: trimtab tax split {symbol} {ratio} "
+                    f"--date {day} --account {d.account} --cash-in-lieu AMOUNT",
+                )
+            )
 
 
 def _date(text: str, option: str) -> date:

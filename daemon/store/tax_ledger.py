@@ -1,9 +1,11 @@
 """The household tax-lot ledger: a repository over the `tax_*` tables, inside one unit of work.
 
 The ledger stores facts only: each acquisition (a lot as bought), each sale (with its net
-proceeds) and which lots each sale relieved, fixed when the sale was recorded. Everything the
-law derives from them (wash-sale adjustments, holding periods, realized gains) comes from the
-tax engine replaying `trades()`, so nothing derived can drift from the facts.
+proceeds) and which lots each sale relieved, fixed when the sale was recorded, and each stock
+split. Quantities are as of their day: a lot's as bought, a sale's and its reliefs' as sold
+(after a split, in new shares); `remaining` scales a lot's shares across the splits since.
+Everything the law derives from them (wash-sale adjustments, holding periods, realized gains)
+comes from the tax engine replaying `trades()`, so nothing derived can drift from the facts.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ __all__ = [
     "household_accounts",
     "lot_trade_id",
     "sale_trade_id",
+    "split_trade_id",
     "tax_policy",
 ]
 
@@ -29,9 +32,16 @@ from sqlalchemy.orm import Session
 
 from daemon.config.tax_policy import HouseholdAccount, household_accounts, tax_policy
 from daemon.core.domain import AccountType, Side
+from daemon.core.errors import DataError
 from daemon.core.money import cents
-from daemon.core.tax.types import LotMethod, LotPick, Trade
-from daemon.store.tax_models import TaxLotChoiceRow, TaxLotRow, TaxReliefRow, TaxSaleRow
+from daemon.core.tax.types import LotMethod, LotPick, Split, Trade
+from daemon.store.tax_models import (
+    TaxLotChoiceRow,
+    TaxLotRow,
+    TaxReliefRow,
+    TaxSaleRow,
+    TaxSplitRow,
+)
 
 _ZERO = Decimal(0)
 
@@ -43,6 +53,10 @@ def lot_trade_id(lot_id: int) -> str:
 
 def sale_trade_id(sale_id: int) -> str:
     return f"sale-{sale_id}"
+
+
+def split_trade_id(split_id: int) -> str:
+    return f"split-{split_id}"
 
 
 def lot_id_of(trade_id: str) -> int | None:
@@ -176,6 +190,44 @@ class TaxLedger:
         ).first()
         return found is not None
 
+    def add_split(
+        self, *, account: str, symbol: str, effective: date, new: int, old: int, at: datetime
+    ) -> Split | None:
+        """Add a split of `symbol` in `account` (`new` shares for `old`, in lowest terms);
+        return None when that very split is recorded already.
+
+        Raise `DataError` when another ratio is recorded for the same account, symbol and day.
+        """
+        row = self._session.scalars(
+            select(TaxSplitRow).where(
+                TaxSplitRow.account == account,
+                TaxSplitRow.symbol == symbol,
+                TaxSplitRow.effective == effective,
+            )
+        ).first()
+        if row is not None:
+            if (row.new, row.old) == (new, old):
+                return None
+            raise DataError(
+                f"a {row.new}:{row.old} split of {symbol} on {effective} is already recorded in "
+                f"{account}, not {new}:{old}"
+            )
+        row = TaxSplitRow(
+            account=account, symbol=symbol, effective=effective, new=new, old=old, recorded_at=at
+        )
+        self._session.add(row)
+        self._session.flush()
+        return _split(row)
+
+    def splits(self, account: str | None = None, symbol: str | None = None) -> list[Split]:
+        """Return the recorded splits (of one account and/or symbol), oldest first."""
+        query = select(TaxSplitRow).order_by(TaxSplitRow.effective, TaxSplitRow.id)
+        if account is not None:
+            query = query.where(TaxSplitRow.account == account)
+        if symbol is not None:
+            query = query.where(TaxSplitRow.symbol == symbol)
+        return [_split(row) for row in self._session.scalars(query)]
+
     def has_source(self, account: str, source_id: str) -> bool:
         """Say whether a lot or sale with this source id is already in the account's ledger."""
         return self._has(TaxLotRow, account, source_id) or self._has(TaxSaleRow, account, source_id)
@@ -203,23 +255,45 @@ class TaxLedger:
             reliefs.setdefault(relief.sale_id, []).append((relief.lot_id, relief.qty))
         return [_sale(row, tuple(reliefs.get(row.id, ()))) for row in rows]
 
-    def remaining(self, account: str, symbol: str) -> dict[int, Decimal]:
-        """Return the unrelieved quantity of each of the account's lots of `symbol` (> 0 only)."""
-        lots = {
-            row.id: row.qty
-            for row in self._session.scalars(
+    def remaining(self, account: str, symbol: str, on: date | None = None) -> dict[int, Decimal]:
+        """Return the unrelieved quantity of each of the account's lots of `symbol` (> 0 only).
+
+        In the shares of day `on` (default: after every recorded split): a lot's shares are
+        scaled by each split after it was acquired, as the engine scales them (`Split.scaled`
+        of the lot's shares then held), and a relief counts in the shares of its sale's day.
+        """
+        rows = list(
+            self._session.scalars(
                 select(TaxLotRow).where(TaxLotRow.account == account, TaxLotRow.symbol == symbol)
             )
-        }
-        used = self._session.execute(
-            select(TaxReliefRow.lot_id, TaxReliefRow.qty).where(TaxReliefRow.lot_id.in_(list(lots)))
         )
-        for lot_id, qty in used:
-            lots[lot_id] -= qty
+        splits = [s for s in self.splits(account, symbol) if on is None or s.date <= on]
+        used = self._session.execute(
+            select(TaxReliefRow.lot_id, TaxReliefRow.qty, TaxSaleRow.sold)
+            .join(TaxSaleRow, TaxSaleRow.id == TaxReliefRow.sale_id)
+            .where(TaxReliefRow.lot_id.in_([row.id for row in rows]))
+        )
+        reliefs: dict[int, list[tuple[date, Decimal]]] = {}
+        for lot_id, qty, sold in used:
+            reliefs.setdefault(lot_id, []).append((sold, qty))
+        lots: dict[int, Decimal] = {}
+        for row in rows:
+            # Each lot through its days: reliefs before a split in old shares, after in new.
+            events: list[tuple[date, int, Split | Decimal]] = [
+                (s.date, 0, s) for s in splits if s.date > row.acquired
+            ]
+            events += [(sold, 1, qty) for sold, qty in reliefs.get(row.id, ())]
+            held = row.qty
+            for _, _, event in sorted(events, key=lambda e: (e[0], e[1])):
+                held = event.scaled(held) if isinstance(event, Split) else held - event
+            lots[row.id] = held
         return {lot_id: qty for lot_id, qty in lots.items() if qty > 0}
 
     def held(self, account: str) -> dict[str, Decimal]:
-        """Return the quantity the ledger holds per symbol in an account."""
+        """Return the quantity the ledger holds per symbol in an account.
+
+        Shares bought or sold before a split of the symbol count in its new shares.
+        """
         bought = _sum_by(
             self._session.execute(
                 select(TaxLotRow.symbol, TaxLotRow.qty).where(TaxLotRow.account == account)
@@ -230,12 +304,37 @@ class TaxLedger:
                 select(TaxSaleRow.symbol, TaxSaleRow.qty).where(TaxSaleRow.account == account)
             ).all()
         )
+        splits = self.splits(account)
+        if splits:
+            bought, sold = self._held_after_splits(account, splits)
         for symbol, qty in sold.items():
             bought[symbol] = bought.get(symbol, _ZERO) - qty
         return {s: q for s, q in bought.items() if q != 0}
 
-    def trades(self, accounts: Mapping[str, HouseholdAccount]) -> list[Trade]:
-        """Return the household's trades for the engine, every sale with its relieved lots.
+    def _held_after_splits(
+        self, account: str, splits: Sequence[Split]
+    ) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+        def after(symbol: str, on: date, qty: Decimal) -> Decimal:
+            for split in splits:
+                if split.symbol == symbol and split.date > on:
+                    qty = split.scaled(qty)
+            return qty
+
+        bought: dict[str, Decimal] = {}
+        for lot in self.lots(account):
+            bought[lot.symbol] = bought.get(lot.symbol, _ZERO) + after(
+                lot.symbol, lot.acquired, lot.qty
+            )
+        sold: dict[str, Decimal] = {}
+        for sale in self.sales(account):
+            sold[sale.symbol] = sold.get(sale.symbol, _ZERO) + after(
+                sale.symbol, sale.sold, sale.qty
+            )
+        return bought, sold
+
+    def trades(self, accounts: Mapping[str, HouseholdAccount]) -> list[Trade | Split]:
+        """Return the household's trades for the engine, every sale with its relieved lots,
+        and its recorded splits.
 
         A sale recorded with fewer relieved shares than it sold (its lots were never imported)
         enters the engine with the relieved shares only and their part of the proceeds, pro
@@ -278,7 +377,7 @@ class TaxLedger:
                     owner=account.owner,
                 )
             )
-        return trades
+        return [*trades, *self.splits()]
 
     def save_choices(
         self, cycle_id: str, symbol: str, picks: Iterable[tuple[int, Decimal]], *, harvest: bool
@@ -339,6 +438,17 @@ def _lot(row: TaxLotRow) -> LedgerLot:
         source_id=row.source_id,
         order_ref=row.order_ref,
         note=row.note,
+    )
+
+
+def _split(row: TaxSplitRow) -> Split:
+    return Split(
+        id=split_trade_id(row.id),
+        date=row.effective,
+        account=row.account,
+        symbol=row.symbol,
+        new=row.new,
+        old=row.old,
     )
 
 

@@ -3,12 +3,13 @@
 Lots and sales are facts as acquired and sold (quantity, total cost or proceeds, date); wash-sale
 adjustments are never stored: the tax engine derives them from these rows, so they can never
 drift from the facts. Declared outside trades (a spouse's account, another broker, an employer
-plan) are rows like any other, with `source = "declared"`.
+plan) are rows like any other, with `source = "declared"`. A stock split is a row of its own
+(`tax_splits`): the engine scales the account's lots of the symbol held on its day.
 """
 
 from __future__ import annotations
 
-__all__ = ["TaxLotChoiceRow", "TaxLotRow", "TaxReliefRow", "TaxSaleRow"]
+__all__ = ["TaxLotChoiceRow", "TaxLotRow", "TaxReliefRow", "TaxSaleRow", "TaxSplitRow"]
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -97,3 +98,23 @@ class TaxLotChoiceRow(Base):
     lot_id: Mapped[int] = mapped_column(ForeignKey("tax_lots.id"), primary_key=True)
     qty: Mapped[Decimal] = mapped_column(ExactDecimal())
     harvest: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TaxSplitRow(Base):
+    """A stock split of one symbol in one account: `new` shares for every `old`, from `effective`.
+
+    One per account, symbol and day; the ratio is stored in lowest terms.
+    """
+
+    __tablename__ = "tax_splits"
+    __table_args__ = (
+        UniqueConstraint("account", "symbol", "effective", name="uq_tax_splits_account_symbol_day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32))
+    effective: Mapped[date] = mapped_column(Date)
+    new: Mapped[int] = mapped_column(Integer)
+    old: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())

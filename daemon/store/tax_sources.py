@@ -83,7 +83,7 @@ def relieve(
     from the ledger itself, so a book from before other sales of the same batch only affects
     the order of lots, and only for `hifo` and `min_tax`.
     """
-    remaining = ledger.remaining(account, symbol)
+    remaining = ledger.remaining(account, symbol, on)
     picks: list[tuple[int, Decimal]] = []
     need = qty
     for lot_id, wanted in chosen:

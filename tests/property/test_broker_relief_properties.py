@@ -29,7 +29,7 @@ from daemon.core.tax.guards import sale_preview
 from daemon.core.tax.plan_types import TaxContext
 from daemon.core.tax.relief import relieved
 from daemon.core.tax.settings import TaxSettings
-from daemon.core.tax.types import LotMethod, Trade
+from daemon.core.tax.types import LotMethod, Split, Trade
 from daemon.store.db import open_database
 from daemon.store.models import FillRow
 from daemon.store.tax_ledger import TaxLedger, household_accounts, tax_policy
@@ -87,12 +87,12 @@ def _settings(method: LotMethod) -> Settings:
     )
 
 
-def _own(trades: list[Trade], symbol: str, skip: str = "") -> list[Trade]:
+def _own(trades: list[Trade | Split], symbol: str, skip: str = "") -> list[Trade | Split]:
     return [t for t in trades if (t.account, t.symbol) == ("brokerage", symbol) and t.id != skip]
 
 
 def _broker_picks(
-    own: list[Trade], method: LotMethod, on: date, price: Decimal, qty: Decimal
+    own: list[Trade | Split], method: LotMethod, on: date, price: Decimal, qty: Decimal
 ) -> dict[str, Decimal]:
     """The oracle: rank the lots of a replay of the account's own trades of the symbol only."""
     lots = replay_trades(own).lots("brokerage", own[0].symbol) if own else ()

@@ -35,6 +35,7 @@ from daemon.core.tax.types import (
     RelievedPiece,
     SalePreview,
     SaleRequest,
+    Split,
     TaxPolicy,
     Trade,
     View,
@@ -45,9 +46,15 @@ _SPAN = timedelta(days=WINDOW_DAYS)
 
 
 def replay_trades(
-    trades: Iterable[Trade], policy: TaxPolicy | None = None, *, progress: Progress = no_progress
+    trades: Iterable[Trade | Split],
+    policy: TaxPolicy | None = None,
+    *,
+    progress: Progress = no_progress,
 ) -> TaxBook:
     """Replay `trades` (any order; same-day trades keep the given order) under `policy`.
+
+    A `Split` among them changes the shares held at the start of its day (`Split`); sales
+    before it keep their shares as sold, lots and sales after it are in the new shares.
 
     `progress` is told (trades replayed, trades in all) as the replay goes, day by day.
 
@@ -69,7 +76,8 @@ class GrowingLedger:
     trade, and none of its purchases falls in the wash window of a loss sale of its group),
     else by replaying everything. A 20-year backtest adds a day's trades a thousand times;
     replaying everything each time is quadratic. A book returned earlier reads the state
-    the next `add` changes: only the latest book is to be asked.
+    the next `add` changes: only the latest book is to be asked. No splits: the backtest's
+    prices are adjusted for them already.
     """
 
     def __init__(self, policy: TaxPolicy | None = None) -> None:
@@ -209,8 +217,11 @@ class TaxBook:
             if self.policy.view is not View.BROKER:
                 state = self._state
                 group = state.trades_of([state.group_key(account, symbol)])
-                own = [t for t in group if t.account == account and t.symbol == symbol]
+                own: list[Trade | Split] = [
+                    t for t in group if t.account == account and t.symbol == symbol
+                ]
                 if len(own) < len(group):
+                    own += [s for s in state.splits if (s.account, s.symbol) == key]
                     found = replay_trades(own, broker_view(self.policy)).lots(account, symbol)
             self._broker[key] = found
         return found
@@ -260,6 +271,7 @@ class TaxBook:
         """Return taxable loss sales of the last 30 days whose loss a purchase could still wash.
 
         A sale whose loss is matched in full already is left out: buying more washes nothing.
+        Shares are as of `as_of`: a split since the sale scales them.
         """
         state = self._state
         windows = []
@@ -268,9 +280,13 @@ class TaxBook:
                 continue
             unwashed_qty = unwashed_loss = Decimal(0)
             for piece in _loss_pieces(sale.pieces):
-                matched = sum((w.qty for w in piece.washes), Decimal(0))
+                matched = sum((self._loss_shares(sale, w) for w in piece.washes), Decimal(0))
                 unwashed_qty += piece.qty - matched
                 unwashed_loss += piece.loss_before_wash - piece.disallowed
+            if state.splits and unwashed_qty > 0:
+                trade = sale.trade
+                factor = state.scale(trade.account, trade.symbol, trade.date, as_of)
+                unwashed_qty = unwashed_qty * factor.numerator / factor.denominator
             if unwashed_qty > 0:
                 windows.append(
                     LossWindow(
@@ -285,6 +301,19 @@ class TaxBook:
                     )
                 )
         return tuple(windows)
+
+    def _loss_shares(self, sale: RealizedSale, wash: WashAdjustment) -> Decimal:
+        """Return the loss shares `wash` matched: its replacement's shares before any split
+        between the sale and the purchase."""
+        if not self._state.splits:
+            return wash.qty
+        factor = self._state.scale(
+            wash.replacement_account,
+            wash.replacement_symbol,
+            sale.trade.date,
+            wash.replacement_acquired,
+        )
+        return wash.qty * factor.denominator / factor.numerator
 
     def purchase_windows(self, as_of: date) -> tuple[PurchaseWindow, ...]:
         """Return purchases of the last 30 days with shares that would wash a loss sale now.

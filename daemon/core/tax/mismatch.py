@@ -50,13 +50,15 @@ class LotMismatch:
             return (
                 f"the ledger lacks {quantity(self.broker - self.ledger)} sh: if they were "
                 "bought before trimtab, import their lots (trimtab tax import FILE.csv); a "
-                "split, spin-off or transfer in cannot be recorded in the ledger yet "
-                "(docs/tax.md, Ledger and broker disagree)"
+                f"split: record it (trimtab tax split {self.symbol} NEW:OLD --date DAY); a "
+                "spin-off or transfer in cannot be recorded in the ledger yet (docs/tax.md, "
+                "Ledger and broker disagree)"
             )
         return (
             f"the ledger holds {quantity(self.ledger - self.broker)} sh the broker does not: "
-            "a transfer out, a reverse split or a sale trimtab never saw cannot be recorded "
-            "in the ledger yet (docs/tax.md, Ledger and broker disagree)"
+            f"a reverse split: record it (trimtab tax split {self.symbol} NEW:OLD --date DAY, "
+            "and its cash in lieu); a transfer out or a sale trimtab never saw cannot be "
+            "recorded in the ledger yet (docs/tax.md, Ledger and broker disagree)"
         )
 
 

@@ -171,7 +171,10 @@ def _book_moves(state: LedgerState, on: date, keys: set[tuple[str, str]]) -> boo
     # A trade of the group after that day: the finished replay holds lots bought later, and
     # settled later losses that these sales' losses would come before.
     later = state.trades[bisect_right(state.trades, on, key=lambda trade: trade.date) :]
-    return any(state.group_key(trade.account, trade.symbol) in keys for trade in later)
+    if any(state.group_key(trade.account, trade.symbol) in keys for trade in later):
+        return True
+    # A split after that day: the finished replay's lots are in shares not yet split then.
+    return any(split.date > on for split in state.splits_of(keys))
 
 
 def _sold_shares_replace(
@@ -225,7 +228,7 @@ def _replayed(
         if request.method is not None:
             replay.trade_methods[sale_id] = request.method
     try:
-        replay.run([*history, *sales])
+        replay.run([*history, *sales, *state.splits_of(keys)])
     except TaxDataError as exc:
         if exc.trade_id in {sale.id for sale in sales}:  # the what-if's own sale: say so
             raise TaxDataError(PREVIEW_ID, exc.field_name, exc.problem) from None

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from itertools import groupby
 
 from daemon.core.domain import AccountType, Side
@@ -34,6 +35,7 @@ from daemon.core.tax.types import (
     LotPick,
     RealizedSale,
     RelievedPiece,
+    Split,
     TaxDataError,
     TaxPolicy,
     Term,
@@ -233,6 +235,9 @@ class LedgerState:
         self._losses: list[_Loss] = []
         self._tie = 0
         self._ids: set[str] = set()
+        self.splits: list[Split] = []
+        """Every split, by date; each applied at the start of its day (`_split`)."""
+        self._splits_of: dict[tuple[str, str], list[Split]] = {}
 
     def group_key(self, account: str, symbol: str) -> tuple[str, str]:
         """Return the key of the purchases a loss in `account` of `symbol` is matched against."""
@@ -260,16 +265,82 @@ class LedgerState:
         """Say whether a loss in `account` can be washed (only taxable losses are deductible)."""
         return self.account_types[account] is AccountType.TAXABLE
 
-    def run(self, trades: Iterable[Trade], progress: Progress = no_progress) -> None:
+    def run(self, trades: Iterable[Trade | Split], progress: Progress = no_progress) -> None:
         """Replay `trades` (in date order; the given order within a day) into this state,
-        telling `progress` how many are done after each day."""
-        ordered = self._load(trades, first_seq=0)
+        telling `progress` how many are done after each day. A `Split` among them applies
+        before the trades of its day."""
+        bought_or_sold: list[Trade] = []
+        for item in trades:
+            if isinstance(item, Split):
+                self._add_split(item)
+            else:
+                bought_or_sold.append(item)
+        ordered = self._load(bought_or_sold, first_seq=0)
         self.trades = [trade for _, trade in ordered]
+        splits = iter(self.splits)
+        split = next(splits, None)
         done, total = 0, len(ordered)
         progress(done, total)
         for day, items in groupby(ordered, key=lambda item: item[1].date):
+            while split is not None and split.date <= day:
+                self._split(split)
+                split = next(splits, None)
             done += self._run_day(day, list(items))
             progress(done, total)
+        while split is not None:
+            self._split(split)
+            split = next(splits, None)
+
+    def _add_split(self, split: Split) -> None:
+        if not split.id:
+            raise TaxDataError("(no id)", "id", "every split needs an id")
+        if split.id in self._ids:
+            raise TaxDataError(split.id, "id", "appears more than once")
+        if split.new <= 0 or split.old <= 0 or split.new == split.old:
+            raise TaxDataError(
+                split.id, "ratio", f"{split.ratio} is not two different positive numbers"
+            )
+        self._ids.add(split.id)
+        self.splits.append(split)
+        self.splits.sort(key=lambda s: s.date)
+        of = self._splits_of.setdefault((split.account, split.symbol), [])
+        of.append(split)
+        of.sort(key=lambda s: s.date)
+
+    def _split(self, split: Split) -> None:
+        """Turn the shares of `split.symbol` held in `split.account` into new shares.
+
+        Each purchase's held shares are scaled together (`Split.scaled`), its pieces in
+        cumulative steps so they add up to that exactly (the ledger scales a lot's remaining
+        shares the same way); cost, adjusted basis and holding periods stay as they are.
+        """
+        held = self.holdings.get((split.account, split.symbol), [])
+        blocks: dict[int, Block] = {}
+        for piece in held:
+            blocks.setdefault(id(piece.block), piece.block)
+        for block in blocks.values():
+            whole = sum((p.qty for p in block.pieces), _ZERO)
+            before = after = _ZERO
+            for piece in block.pieces:
+                before += piece.qty
+                upto = split.scaled(before) if before != whole else split.scaled(whole)
+                piece.qty = upto - after
+                after = upto
+            block.available = sum((p.qty for p in block.pieces if not p.used), _ZERO)
+
+    def scale(self, account: str, symbol: str, after: date, upto: date) -> Fraction:
+        """Return how many shares of `symbol` in `account` each share held after the splits
+        up to `after` is, after the splits up to `upto` (1 when none is between)."""
+        factor = Fraction(1)
+        for split in self._splits_of.get((account, symbol), ()):
+            if after < split.date <= upto:
+                factor *= Fraction(split.new, split.old)
+        return factor
+
+    def splits_of(self, keys: Iterable[tuple[str, str]]) -> list[Split]:
+        """Return the splits of the groups `keys` (see `group_key`), by date."""
+        wanted = set(keys)
+        return [s for s in self.splits if self.group_key(s.account, s.symbol) in wanted]
 
     def extend(self, trades: Sequence[Trade]) -> bool:
         """Replay one more day's `trades` on top of this state, as if replayed with the rest.
@@ -281,6 +352,8 @@ class LedgerState:
         """
         if not trades:
             return True
+        if self.splits:
+            return False  # a split's day would need applying first: replay everything
         day = trades[0].date
         if any(t.date != day for t in trades) or (self.trades and day <= self.trades[-1].date):
             return False
@@ -422,10 +495,19 @@ class LedgerState:
         group = self.groups.get(self.group_key(trade.account, trade.symbol))
         if group is None:
             return
-        matches = plan_matches(group, piece.block, piece.qty, day, self.policy, {})
-        amounts = disallowed_amounts(
-            piece.adjusted_basis - loss.proceeds, piece.qty, [take for _, take in matches]
-        )
+        scale = None
+        if self.splits:
+
+            def scale(block: Block) -> Fraction:
+                bought = block.trade
+                return self.scale(bought.account, bought.symbol, day, bought.date)
+
+        matches = plan_matches(group, piece.block, piece.qty, day, self.policy, {}, scale)
+        takes = [take for _, take in matches]
+        if scale is not None:
+            # Replacement shares bought after a split count in the loss's shares.
+            takes = [_in_old_shares(take, scale(used.block)) for used, take in matches]
+        amounts = disallowed_amounts(piece.adjusted_basis - loss.proceeds, piece.qty, takes)
         for (replacement, take), amount in zip(matches, amounts, strict=True):
             used = self._use(replacement, take)
             loss.washes.append(self._adjust(day, trade, piece, used, amount))
@@ -482,6 +564,12 @@ class LedgerState:
             used.adjusted_basis += amount
             used.holding_period_start = start
         return wash_adjustment(trade, loss, used, used.qty, amount, start)
+
+
+def _in_old_shares(qty: Decimal, factor: Fraction) -> Decimal:
+    if factor == 1:
+        return qty
+    return qty * factor.denominator / factor.numerator
 
 
 def wash_adjustment(

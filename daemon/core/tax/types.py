@@ -20,6 +20,7 @@ __all__ = [
     "SalePreview",
     "SaleRequest",
     "SameDayReplacements",
+    "Split",
     "TaxDataError",
     "TaxPolicy",
     "Term",
@@ -31,7 +32,7 @@ __all__ = [
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -143,6 +144,42 @@ class Trade:
     @property
     def taxable(self) -> bool:
         return self.account_type is AccountType.TAXABLE
+
+
+SPLIT_PLACES = Decimal("1e-12")
+"""A split's share quantities are kept to 12 decimal places, as the ledger stores them."""
+_SPLIT_EXPONENT = -12
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A stock split of `symbol` in `account`: `new` shares for every `old` (2:1, 1:10).
+
+    Effective at the start of `date`: every share held then becomes `new / old` shares, with
+    the same total basis (wash-adjusted too), acquisition date and holding period (IRS Pub.
+    550, "Stock Splits"). A lot acquired on or after `date` is not changed: it is in the new
+    shares already. The ratio is in lowest terms, neither side zero, and not 1:1. A reverse
+    split's fraction of a share stays in the lots: the broker's cash in lieu is a sale of it.
+    """
+
+    id: str
+    date: date
+    account: str
+    symbol: str
+    new: int
+    old: int
+
+    def scaled(self, qty: Decimal) -> Decimal:
+        """Return `qty` old shares in new shares, to 12 decimal places when not exact."""
+        value = qty * self.new / self.old
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < _SPLIT_EXPONENT:
+            value = value.quantize(SPLIT_PLACES, ROUND_HALF_EVEN)
+        return value
+
+    @property
+    def ratio(self) -> str:
+        return f"{self.new}:{self.old}"
 
 
 def _no_methods() -> Mapping[str, LotMethod]:

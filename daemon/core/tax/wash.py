@@ -12,6 +12,8 @@ the what-ifs (`daemon.core.tax.preview`) only read it. The rules, as implemented
   shares; otherwise only shares still held when the day ends are: see docs/tax.md.
 - Shares bought before the loss lot itself replace it unless the policy says otherwise.
 - A replacement in a traditional or Roth IRA disallows the loss for good (Rev. Rul. 2008-5).
+- Across a stock split, shares compare in the replacement's shares: a loss of 100 shares
+  sold before a 2-for-1 split is replaced by 200 shares bought after it (`scale`).
 - The disallowed amount is the loss on the matched shares, split cumulatively in cents, so
   the matches of a fully washed loss add up to it exactly and never exceed it.
 """
@@ -21,8 +23,10 @@ from __future__ import annotations
 __all__ = ["Group", "disallowed_amounts", "plan_matches", "replacement_start"]
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from daemon.core.tax.dates import WINDOW_DAYS
 from daemon.core.tax.pieces import Block, Piece, split_money
@@ -62,11 +66,14 @@ def plan_matches(
     sold: date,
     policy: TaxPolicy,
     consumed: dict[int, Decimal],
+    scale: Callable[[Block], Fraction] | None = None,
 ) -> list[tuple[Piece, Decimal]]:
     """Return the replacement pieces and shares for `qty` loss shares of `loss_block`.
 
     `consumed` maps `id(piece)` to shares already spoken for in this what-if (sold by the
-    sale itself, or matched to an earlier loss of it); the matches are added to it.
+    sale itself, or matched to an earlier loss of it); the matches are added to it. `scale`
+    says how many of a purchase's shares one loss share is (a split between the sale and
+    the purchase); the shares returned are the purchase's.
     """
     own_order = loss_block.order
     remaining = qty
@@ -86,13 +93,25 @@ def plan_matches(
             free = piece.qty - consumed.get(id(piece), _ZERO)
             if free <= 0:
                 continue
-            take = min(free, remaining)
+            factor = Fraction(1) if scale is None else scale(block)
+            if factor != 1:
+                # The loss's shares left, in this purchase's shares.
+                wanted = remaining * factor.numerator / factor.denominator
+                take = min(free, wanted)
+                left = _ZERO if take == wanted else remaining - _in_loss(take, factor)
+            else:
+                take = min(free, remaining)
+                left = remaining - take
             consumed[id(piece)] = consumed.get(id(piece), _ZERO) + take
             matches.append((piece, take))
-            remaining -= take
-            if remaining == 0:
+            remaining = left
+            if remaining <= 0:
                 return matches
     return matches
+
+
+def _in_loss(qty: Decimal, factor: Fraction) -> Decimal:
+    return qty * factor.denominator / factor.numerator
 
 
 def disallowed_amounts(loss: Decimal, qty: Decimal, takes: list[Decimal]) -> list[Decimal]:

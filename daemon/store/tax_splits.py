@@ -1,0 +1,252 @@
+"""Recording a stock split in the tax-lot ledger (`trimtab tax split`).
+
+A split is a fact of its own (`tax_splits`); the engine applies it when it replays the
+ledger (`daemon.core.tax.types.Split`). Recording one is idempotent (the same split twice
+records once) and refuses what the ledger cannot take: a symbol the account never held, a
+split of an account holding none of it on the day, a day in the future, another ratio for the
+same day. A sale of the symbol recorded on or after the split's day before the split was (a
+cycle that ran in between) relieved its lots in old shares: its lots are relieved again, in
+new shares, by the account's method (the lots it named, scaled, under `specific`).
+
+A reverse split can leave a fraction of a share in the lots; the broker pays cash in lieu of
+it, a sale of that fraction (IRS Pub. 550). Given `cash_in_lieu`, it is recorded as one, on
+the split's day, so the lots hold the whole shares the broker does; without it the fraction
+stays in the lots (and the ledger differs from a broker that sold it).
+"""
+
+from __future__ import annotations
+
+__all__ = ["RecordedSplit", "parse_ratio", "record_split"]
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from math import gcd
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from daemon.core.errors import DataError
+from daemon.core.tax.engine import replay_trades
+from daemon.core.tax.types import LotMethod, Split, TaxPolicy
+from daemon.store.tax_ledger import HouseholdAccount, TaxLedger
+from daemon.store.tax_models import TaxReliefRow, TaxSaleRow
+from daemon.store.tax_sources import relieve
+
+_ZERO = Decimal(0)
+_UNMATCHED = " shares had no recorded lot"
+"""The note `record_fills` gives a sale with shares no lot covered."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSplit:
+    """What recording a split did, per account."""
+
+    account: str
+    split: Split
+    new: bool
+    """False: the same split was recorded already (nothing changed)."""
+    before: Decimal
+    """Shares of the symbol the account's lots held the day before the split."""
+    after: Decimal
+    """The same shares after it (a fraction from a reverse split is kept)."""
+    relieved_again: tuple[int, ...] = ()
+    """Ledger ids of later sales whose lots were relieved again in new shares."""
+    cash_in_lieu: int | None = None
+    """Ledger id of the sale of the fraction of a share paid in cash, when recorded."""
+
+
+def parse_ratio(text: str) -> tuple[int, int]:
+    """Return `NEW:OLD` (2:1 forward, 1:10 reverse) as two positive integers in lowest terms.
+
+    Raise `DataError` for anything else, or a ratio that changes nothing (1:1).
+    """
+    new_text, colon, old_text = text.strip().partition(":")
+    if not colon or not new_text.strip().isdigit() or not old_text.strip().isdigit():
+        raise DataError(
+            f"ratio {text!r} is not NEW:OLD, two positive whole numbers (2:1, 3:2, 1:10)"
+        )
+    new, old = int(new_text), int(old_text)
+    if new <= 0 or old <= 0:
+        raise DataError(f"ratio {text!r}: both numbers must be above 0")
+    if new == old:
+        raise DataError(f"ratio {text!r} changes no share")
+    common = gcd(new, old)
+    return new // common, old // common
+
+
+def record_split(
+    session: Session,
+    *,
+    accounts: Mapping[str, HouseholdAccount],
+    policy: TaxPolicy,
+    symbol: str,
+    new: int,
+    old: int,
+    effective: date,
+    today: date,
+    account: str | None,
+    at: datetime,
+    cash_in_lieu: Decimal | None = None,
+) -> list[RecordedSplit]:
+    """Record a `new`:`old` split of `symbol` from `effective` in `account`, or in every
+    account whose lots hold the symbol the day before; return what it did per account.
+
+    `cash_in_lieu` (net proceeds) records the sale of the fraction of a share a reverse split
+    leaves, in one account only. Raise `DataError` naming the problem; nothing is recorded
+    then (the caller's transaction is not committed).
+    """
+    if effective > today:
+        raise DataError(f"the split's date {effective} is in the future (today is {today})")
+    ledger = TaxLedger(session)
+    known = {lot.account for lot in ledger.lots() if lot.symbol == symbol}
+    if account is not None and account not in known:
+        raise DataError(
+            f"the ledger has no lot of {symbol} in {account}: nothing to split ({_where(known)})"
+        )
+    if not known:
+        raise DataError(f"the ledger has no lot of {symbol} in any account: nothing to split")
+    held = _held_before(ledger, accounts, policy, symbol, effective)
+    names = [account] if account is not None else sorted(n for n in known if held.get(n, 0) > 0)
+    empty = [n for n in names if held.get(n, _ZERO) <= 0]
+    if not names or empty:
+        raise DataError(
+            f"the ledger's lots hold no {symbol} acquired before {effective} in "
+            f"{empty[0] if empty else 'any account'}: a split then changes none of its shares"
+        )
+    if cash_in_lieu is not None and (len(names) != 1 or new > old or cash_in_lieu < 0):
+        raise DataError(
+            "cash in lieu is the sale of a fraction of a share a reverse split leaves, in one "
+            "account: give --account, a reverse ratio (1:10) and an amount of 0 or more"
+        )
+    recorded = []
+    for name in names:
+        split = ledger.add_split(
+            account=name, symbol=symbol, effective=effective, new=new, old=old, at=at
+        )
+        fresh = split is not None
+        if split is None:
+            (split,) = [s for s in ledger.splits(name, symbol) if s.date == effective]
+        again = _relieve_again(session, ledger, accounts, policy, split) if fresh else ()
+        before = held[name]
+        after = split.scaled(before)
+        sale_id = None
+        if cash_in_lieu is not None:
+            sale_id = _cash_in_lieu(ledger, accounts, policy, split, after, cash_in_lieu, at)
+        recorded.append(RecordedSplit(name, split, fresh, before, after, again, sale_id))
+    return recorded
+
+
+def _cash_in_lieu(
+    ledger: TaxLedger,
+    accounts: Mapping[str, HouseholdAccount],
+    policy: TaxPolicy,
+    split: Split,
+    after: Decimal,
+    proceeds: Decimal,
+    at: datetime,
+) -> int | None:
+    """Record the sale of the fraction of a share `after` holds; None if recorded already."""
+    fraction = after - int(after)
+    if fraction <= 0:
+        raise DataError(
+            f"{split.account} holds {after:f} {split.symbol} after the split: no fraction of a "
+            "share is left to be paid in cash"
+        )
+    source_id = f"cash-in-lieu-{split.id}"
+    if ledger.has_source(split.account, source_id):
+        return None
+    picks, _, _ = relieve(
+        ledger,
+        accounts=accounts,
+        policy=policy,
+        account=split.account,
+        symbol=split.symbol,
+        qty=fraction,
+        on=split.date,
+        proceeds=proceeds,
+    )
+    sale = ledger.add_sale(
+        account=split.account,
+        symbol=split.symbol,
+        sold=split.date,
+        qty=fraction,
+        proceeds=proceeds,
+        source="split",
+        source_id=source_id,
+        reliefs=picks,
+        at=at,
+        note=f"cash in lieu of a fraction of a share ({split.ratio} split)",
+    )
+    return None if sale is None else sale.id
+
+
+def _where(known: set[str]) -> str:
+    return f"held in {', '.join(sorted(known))}" if known else "held in no account"
+
+
+def _held_before(
+    ledger: TaxLedger,
+    accounts: Mapping[str, HouseholdAccount],
+    policy: TaxPolicy,
+    symbol: str,
+    effective: date,
+) -> dict[str, Decimal]:
+    """Return the shares of `symbol` each account's lots held at the end of the day before."""
+    history = [t for t in ledger.trades(accounts) if t.date < effective]
+    book = replay_trades(history, policy)
+    held: dict[str, Decimal] = {}
+    for lot in book.lots(symbol=symbol):
+        held[lot.account] = held.get(lot.account, _ZERO) + lot.qty
+    return held
+
+
+def _relieve_again(
+    session: Session,
+    ledger: TaxLedger,
+    accounts: Mapping[str, HouseholdAccount],
+    policy: TaxPolicy,
+    split: Split,
+) -> tuple[int, ...]:
+    """Relieve again, in new shares, the lots of the account's sales of the symbol recorded
+    on or after the split's day: they were relieved in old shares."""
+    later = session.scalars(
+        select(TaxSaleRow)
+        .where(
+            TaxSaleRow.account == split.account,
+            TaxSaleRow.symbol == split.symbol,
+            TaxSaleRow.sold >= split.date,
+        )
+        .order_by(TaxSaleRow.sold, TaxSaleRow.id)
+    ).all()
+    # Every later sale's reliefs go first: in old shares, one could name more than a lot holds.
+    before: dict[int, list[tuple[int, Decimal]]] = {}
+    for relief in session.scalars(
+        select(TaxReliefRow)
+        .where(TaxReliefRow.sale_id.in_([sale.id for sale in later]))
+        .order_by(TaxReliefRow.id)
+    ):
+        before.setdefault(relief.sale_id, []).append((relief.lot_id, relief.qty))
+    session.execute(delete(TaxReliefRow).where(TaxReliefRow.sale_id.in_([s.id for s in later])))
+    session.flush()
+    named = policy.method_for(split.account) is LotMethod.SPECIFIC
+    for sale in later:
+        chosen = [(lot, split.scaled(qty)) for lot, qty in before.get(sale.id, ())]
+        picks, unmatched, _ = relieve(
+            ledger,
+            accounts=accounts,
+            policy=policy,
+            account=split.account,
+            symbol=split.symbol,
+            qty=sale.qty,
+            on=sale.sold,
+            proceeds=sale.proceeds,
+            chosen=chosen if named else (),
+        )
+        for lot_id, qty in picks:
+            session.add(TaxReliefRow(sale_id=sale.id, lot_id=lot_id, qty=qty))
+        if not sale.note or sale.note.endswith(_UNMATCHED):
+            sale.note = f"{unmatched}{_UNMATCHED}" if unmatched else ""
+        session.flush()
+    return tuple(sale.id for sale in later)
