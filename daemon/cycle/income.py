@@ -67,6 +67,7 @@ from daemon.core.income import (
 from daemon.core.schedule import parse_schedule
 from daemon.core.sessions import sessions_between, slots_between
 from daemon.core.tax.engine import TaxBook
+from daemon.core.tax.mismatch import lot_mismatches, lot_quantities
 from daemon.core.tax.tax_step import realized_this_year
 from daemon.core.tax.types import Term
 from daemon.cycle.household import split_of
@@ -197,6 +198,14 @@ def plan_month(settings: Settings, household: Household, amount: Decimal) -> Rai
     room: dict[str, dict[Term, Decimal | None]] = {}
     for acct in household.accounts:
         cash.append(AccountCash(acct.name, acct.account_type, acct.snapshot.cash, acct.cash_buffer))
+        # As the tax step: a symbol whose lots differ from the broker's is not sold by lot.
+        mismatched = {
+            m.symbol
+            for m in lot_mismatches(
+                lot_quantities(household.book.lots(acct.name)),
+                {p.symbol: p.qty for p in acct.snapshot.positions if p.qty != 0},
+            )
+        }
         candidates += sale_candidates(
             account=acct.name,
             account_type=acct.account_type,
@@ -207,6 +216,7 @@ def plan_month(settings: Settings, household: Household, amount: Decimal) -> Rai
             book=household.book,
             today=household.today,
             keep=acct.keep,
+            mismatched=mismatched,
         )
         budget = settings.account(acct.name).tax.gains_budget
         realized = realized_this_year(household.book.sales, acct.name, household.today.year)

@@ -8,8 +8,12 @@ passes see every lot. In a taxable account each lot is its own candidate, with t
 today's price and its term; a loss lot is marked washed when the tax engine's what-if preview
 of selling exactly that lot today disallows any of its loss (a purchase of its group within
 the 30 days before, anywhere in the household). Shares the ledger has no lot for are one
-candidate whose whole value counts as a short-term gain (the cautious guess). In an IRA the
-lots do not matter: one candidate per holding, nothing realized.
+candidate whose whole value counts as a short-term gain (the cautious guess); so are all the
+shares of a symbol whose lots in the ledger differ from the broker's position (`mismatched`,
+`daemon.core.tax.mismatch`: after a split not yet recorded, its lots' basis against today's
+price is a gain or loss that does not exist, so it is neither ranked nor counted by lot, as
+the tax step does not trust it either). In an IRA the lots do not matter: one candidate per
+holding, nothing realized.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from daemon.core.tax.plan_types import BookView
 from daemon.core.tax.types import LotMethod, LotPick, SaleRequest, TaxDataError, Term
 
 _ZERO = Decimal(0)
+_UNKNOWN = "unknown-basis"
+"""The candidate of shares without a trusted lot: their whole value counts as a gain."""
 
 
 def sale_candidates(
@@ -40,9 +46,11 @@ def sale_candidates(
     book: BookView,
     today: date,
     keep: Collection[str] = (),
+    mismatched: Collection[str] = (),
 ) -> list[SaleCandidate]:
     """Return the account's candidates; `value` is its whole value (cash included), `targets`
-    the strategy's weights, `keep` holdings trimtab never sells."""
+    the strategy's weights, `keep` holdings trimtab never sells, `mismatched` symbols whose
+    lots differ from the broker's position (one unknown-basis candidate each)."""
     found: list[SaleCandidate] = []
     for symbol, qty in sorted(holdings.items()):
         price = prices.get(symbol, _ZERO)
@@ -53,6 +61,8 @@ def sale_candidates(
         share = over / held
         if account_type is not AccountType.TAXABLE:
             pieces = [(symbol, held, _ZERO, Term.LONG, False)]
+        elif symbol in mismatched:
+            pieces = [(_UNKNOWN, held, held, Term.SHORT, False)]
         else:
             pieces = _lots(account, symbol, qty, price, book, today)
         for lot, lot_value, gain, term, washed in pieces:
@@ -91,7 +101,7 @@ def _lots(
         pieces.append((f"{lot.source_id}#{n}", take * price, gain, term, washed))
     if covered < qty:
         rest = (qty - covered) * price
-        pieces.append(("unknown-basis", rest, rest, Term.SHORT, False))
+        pieces.append((_UNKNOWN, rest, rest, Term.SHORT, False))
     return pieces
 
 
