@@ -700,6 +700,11 @@ class _Run:
             return decision.taxed.lots.get(symbol, ())
         if not self.taxable or self.lot_method not in BROKER_RANKED:
             return ()
+        if len(self.policy.identical.members(symbol)) == 1:
+            # One account, no other symbol in the group: the only washes that move a lot's
+            # basis are the broker's own, so the engine's ranking is the broker's (and the
+            # replay per sale, which doubled the time of a harvesting run, is not needed).
+            return ()
         lots = self._book(state).broker_lots(self.spec.account, symbol)
         return relieved(lots, self.lot_method, day, got / qty, qty)
 
