@@ -15,7 +15,8 @@ that, in this order:
 Each step's least cost per unit exceeds the most the later steps can save per unit, so the
 order holds (the property tests check 1 and 3). Bounds carry the accounts' restrictions: a
 symbol an account may not trade stays as held, a buy-only account never goes below what it
-holds, and each account keeps its cash need (buffer and withdrawal) in cash. When the
+holds, and each account keeps its cash need (buffer and withdrawal) in cash, as far as it
+can end with that much (negative cash, a fee or a pending debit, stays negative). When the
 household's cash need exceeds its CASH target, the other targets are scaled down in
 proportion, as each account's planner does.
 
@@ -90,6 +91,7 @@ class _Problem:
         household: float,
     ) -> None:
         self.rules, self.accounts, self.symbols = rules, accounts, symbols
+        self.household = household
         n_acc, n_sym = len(accounts), len(symbols)
         self.held = np.zeros((n_acc, n_sym))
         self.lo = np.zeros((n_acc, n_sym))
@@ -108,7 +110,9 @@ class _Problem:
                     self.lo[i, j] = self.hi[i, j] = self.held[i, j]
                 else:
                     self.lo[i, j] = self.held[i, j] if account.buy_only else 0.0
-                    self.hi[i, j] = self.value[i]
+                    # Negative cash (a fee, a pending debit) leaves the value below a
+                    # buy-only holding: it still keeps what it holds.
+                    self.hi[i, j] = max(self.value[i], self.lo[i, j])
                 if self._sale_taxed(account, symbol) and self.lo[i, j] < self.hi[i, j]:
                     self.sale_cost[i, j] = W_TAXABLE_SALE
                 found = preference_for(rules, symbol)
@@ -118,9 +122,12 @@ class _Problem:
                     self.location_cost[i, j] = W_LOCATION * weight * rank(preference, account.type)
             pinned = self.lo[i, :cash_col].sum()
             need = float(account.cash_need) / household
+            # The most cash the account can end with: what it holds when it may not sell,
+            # else its value less what it may not sell. It keeps its cash need up to that;
+            # when that is negative, its cash stays negative (never asked to hold more).
             room = self.held[i, cash_col] if account.buy_only else self.value[i] - pinned
-            self.lo[i, cash_col] = max(0.0, min(need, room))
-            self.hi[i, cash_col] = self.held[i, cash_col] if account.buy_only else self.value[i]
+            self.lo[i, cash_col] = min(max(need, 0.0), room)
+            self.hi[i, cash_col] = room if account.buy_only else max(self.value[i], room)
         self.targets = self._effective_targets()
 
     def _sale_taxed(self, account: HouseholdAccount, symbol: str) -> bool:
@@ -135,7 +142,7 @@ class _Problem:
         """The household targets, the non-cash ones scaled down when the accounts' cash needs
         exceed the CASH target (each account's planner does the same)."""
         wanted = np.array([float(self.rules.targets.get(s, _ZERO)) for s in self.symbols])
-        need = self.lo[:, -1].sum()
+        need = np.maximum(self.lo[:, -1], 0.0).sum()
         if need <= wanted[-1]:
             return wanted
         rest = 1.0 - wanted[-1]
@@ -209,9 +216,31 @@ class _Problem:
             cost, A_ub=ub, b_ub=ub_rhs, A_eq=eq, b_eq=eq_rhs, bounds=bounds, method="highs"
         )
         if result.status != 0 or result.x is None:
-            raise DataError(f"the household split found no solution: {result.message}")
+            raise DataError(
+                f"the household split found no solution: {self._why_infeasible()}({result.message})"
+            )
         x = np.clip(result.x[:n_x].reshape(n_acc, n_sym), self.lo, self.hi)
         return np.asarray(x, dtype=np.float64)
+
+    def _why_infeasible(self) -> str:
+        """Name the accounts whose bounds leave no way to hold exactly their value, and why."""
+        tol = TINY * max(1.0, float(np.abs(self.held).sum()))
+        causes = []
+        for i, account in enumerate(self.accounts):
+            low, high = self.lo[i].sum(), self.hi[i].sum()
+            crossed = bool((self.lo[i] > self.hi[i] + tol).any())
+            if not crossed and low - tol <= self.value[i] <= high + tol:
+                continue
+            cash = self.held[i, -1] * self.household
+            may = "may not sell" if account.buy_only else "holds what it may not trade"
+            what = f"account {account.name}"
+            if cash < 0:
+                what += f" has negative cash ({cash:.2f}) and"
+            causes.append(
+                f"{what} {may}: it must hold between {low * self.household:.2f} and "
+                f"{high * self.household:.2f} but is worth {self.value[i] * self.household:.2f}"
+            )
+        return "; ".join(causes) + " " if causes else ""
 
 
 def _weights(row: np.ndarray, symbols: tuple[str, ...]) -> dict[str, Decimal]:
