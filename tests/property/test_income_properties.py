@@ -103,13 +103,43 @@ def test_cash_comes_first_and_the_buffer_is_kept(
     for acct in cash:
         taken = plan.from_cash.get(acct.account, Decimal(0))
         assert taken <= acct.free  # never below the buffer
-        if plan.sales:
-            assert taken == cents_down(acct.free)  # all free cash before any sale
+        first = acct.account == payout or acct.account_type is AccountType.TAXABLE
+        if plan.sales and first:
+            # The payout account's and the taxable accounts' free cash before any sale (an
+            # IRA's or a Roth's is not: test_ira_and_roth_cash_only_after_every_taxable_sale).
+            assert taken == cents_down(acct.free)
     raised = sum(plan.from_cash.values(), Decimal(0)) + sum(
         (s.value for s in plan.sales), Decimal(0)
     )
     assert raised == plan.raised
     assert raised <= amount
+
+
+@SETTINGS
+@given(households())
+def test_ira_and_roth_cash_only_after_every_taxable_sale(
+    household: tuple[
+        Decimal, str, list[AccountCash], list[SaleCandidate], dict[str, dict[Term, Decimal | None]]
+    ],
+) -> None:
+    """Cash moved out of a traditional IRA or a Roth is a distribution: it is taken only once
+    every taxable sale the rules allow is made, and a Roth's only after the traditional's."""
+    amount, payout, cash, cands, room = household
+    plan = raise_cash(amount, payout, cash, cands, room)
+    sold = _sold(plan)
+    held_back = {(k.candidate.account, k.candidate.lot) for k in plan.skipped}
+    ira_cash = {
+        a.account: a
+        for a in cash
+        if a.account != payout and a.account_type is not AccountType.TAXABLE
+    }
+    if not any(plan.from_cash.get(name, Decimal(0)) > 0 for name in ira_cash):
+        return
+    for c in cands:
+        if c.account_type is AccountType.TAXABLE and (c.account, c.lot) not in held_back:
+            assert sold.get((c.account, c.lot), Decimal(0)) == c.value, c
+    if plan.from_cash.get("roth", Decimal(0)) > 0 and "ira" in ira_cash:
+        assert plan.from_cash.get("ira", Decimal(0)) == cents_down(ira_cash["ira"].free)
 
 
 @SETTINGS

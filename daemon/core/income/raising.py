@@ -6,8 +6,8 @@ would be a wash sale (the tax engine's what-if preview says so); this module onl
 takes them.
 
 The order, cheapest first:
-1. cash above each account's cash buffer (dividends and interest that arrived, unspent
-   deposits), the payout account's first;
+1. cash above the cash buffer (dividends and interest that arrived, unspent deposits) of the
+   payout account, then of the taxable accounts; an IRA's or a Roth's comes in step 2;
 2. sales of the overweight part of holdings, then (only if that is not enough) of the rest,
    each pass ordered by
    - account type: taxable, then tax-deferred (traditional IRA), then Roth;
@@ -18,6 +18,8 @@ A loss that would be washed is never sold; a gain is sold only as far as the acc
 budget for its term has room (losses are not counted as extending that room: the budget is
 kept even if a loss sale were later disallowed). A sale in an IRA realizes nothing taxable
 inside the account, but taking cash out of it is a distribution, so it comes after taxable.
+So does an IRA's or a Roth's free cash: after every taxable sale, just before the sales of
+its own tier in the below-target pass (traditional before Roth).
 
 The plan's withdrawal per account is what that account keeps in cash for the payout; the
 account's own cycle turns it into orders through the planner's cash-flow rules (decide() is
@@ -197,19 +199,19 @@ def raise_cash(
     remaining gains budget this year by term (None or absent: no cap)."""
     need = max(amount, _ZERO)
     from_cash: dict[str, Decimal] = {}
-    for acct in sorted(
-        accounts, key=lambda a: (a.account != payout_account, TIER[a.account_type], a.account)
-    ):
-        take = min(cents_down(acct.free), need)
-        if take > 0:
-            from_cash[acct.account] = take
-            need -= take
     sales: list[RaisedSale] = []
     skipped: list[Skipped] = []
     room = {a: dict(r) for a, r in gains_room.items()}
-    for c in sorted(candidates, key=lambda c: sale_order_key(c, payout_account)):
+    for source in _sources(payout_account, accounts, candidates):
         if need <= 0:
             break
+        if isinstance(source, AccountCash):
+            take = min(cents_down(source.free), need)
+            if take > 0:
+                from_cash[source.account] = take
+                need -= take
+            continue
+        c = source
         if c.value <= 0:
             continue
         if c.washed and c.gain < 0:
@@ -264,6 +266,37 @@ def raise_cash(
         transfers=transfers,
         shortfall=max(need, _ZERO),
     )
+
+
+def _sources(
+    payout_account: str, accounts: Sequence[AccountCash], candidates: Sequence[SaleCandidate]
+) -> list[AccountCash | SaleCandidate]:
+    """Return the cash and the sale candidates in the order they are taken.
+
+    The payout account's cash and the taxable accounts' cash come first. Cash in a
+    traditional IRA or a Roth that is not the payout account is a distribution once moved
+    out, so it ranks with that account's sales: after every taxable sale (the below-target
+    pass's included), before the sales of its own tier in that pass, traditional before Roth.
+    """
+    first = sorted(
+        (a for a in accounts if a.account == payout_account or _taxable(a.account_type)),
+        key=lambda a: (a.account != payout_account, a.account),
+    )
+    keyed: list[tuple[tuple[object, ...], AccountCash | SaleCandidate]] = [
+        (sale_order_key(c, payout_account), c) for c in candidates
+    ]
+    keyed += [
+        # The below-target pass (1), its tier, before any sale of that tier (-1).
+        ((1, TIER[a.account_type], -1, 0, _ZERO, a.account, "", ""), a)
+        for a in accounts
+        if a.account != payout_account and not _taxable(a.account_type)
+    ]
+    keyed.sort(key=lambda pair: pair[0])
+    return [*first, *(source for _, source in keyed)]
+
+
+def _taxable(account_type: AccountType) -> bool:
+    return account_type is AccountType.TAXABLE
 
 
 def _why(c: SaleCandidate, payout_account: str) -> str:

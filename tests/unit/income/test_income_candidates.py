@@ -64,8 +64,9 @@ def test_lots_become_candidates_with_gain_term_and_wash() -> None:
 
 
 def test_a_worked_month_across_three_accounts() -> None:
-    """Taxable losses first (not the washed one), then the long-term gain, then the IRA; the
-    Roth is never touched; the IRA's share is a transfer the owner makes."""
+    """Taxable losses first (not the washed one), then the long-term gain, then the IRA, then
+    the Roth (overweight first); the IRA's and the Roth's cash, a distribution, waits for
+    every taxable sale; their shares are transfers the owner makes."""
     book = _household().book()
     accounts = {
         "brokerage": (AccountType.TAXABLE, {"VTI": D(20), "VXUS": D(100), "BND": D(50)}),
@@ -91,16 +92,29 @@ def test_a_worked_month_across_three_accounts() -> None:
     ]
     room = {"brokerage": {Term.SHORT: D(0), Term.LONG: D(300)}}
     plan = raise_cash(D(20_000), "brokerage", cash, candidates, room)
-    # Cash first: 1000 above the buffer in the payout account, then the IRA's, then the Roth's.
-    assert dict(plan.from_cash) == {"brokerage": D(1000), "ira": D(100), "roth": D(10_000)}
-    sold = [(s.candidate.account, s.candidate.symbol, s.candidate.term) for s in plan.sales]
-    assert sold[0] == ("brokerage", "VXUS", Term.SHORT)  # the loss
-    assert ("brokerage", "BND", Term.SHORT) not in sold  # washed
-    # The long-term lot's overweight part (VTI 5000 against 20% of 14600: 41.6% of each lot,
-    # a gain of 208, inside the budget's 300), then the IRA; the short-term gain has no budget.
-    assert sold[1:3] == [("brokerage", "VTI", Term.LONG), ("ira", "BND", Term.LONG)]
-    assert sum(s.gain for s in plan.sales if s.gain > 0) == D(208)
-    assert all(s.candidate.account != "roth" for s in plan.sales)
+    # Cash first: 1000 above the buffer in the payout account. The IRA's 100 and the Roth's
+    # 10,000 would be distributions: they come after every taxable sale, and the taxable
+    # sales' below-target pass raises the rest first. (Before 2026-12-07 all three accounts'
+    # cash was taken before any sale: 10,100 of distributions ahead of a taxable loss sale.)
+    assert dict(plan.from_cash) == {"brokerage": D(1000)}
+    sold = [
+        (s.candidate.account, s.candidate.symbol, s.candidate.term, s.candidate.overweight)
+        for s in plan.sales
+    ]
+    assert ("brokerage", "BND", Term.SHORT, True) not in sold  # washed
+    # The overweight pass: the loss, the long-term lot's overweight part (VTI 5000 against
+    # 20% of 14600: 41.6% of each lot, a gain of 208, inside the budget's 300; the short-term
+    # gain has no budget), then the IRA, then the Roth; then the below-target pass, taxable
+    # first: the loss, and 40 of the long-term lot (a gain of 8) close the amount.
+    assert sold == [
+        ("brokerage", "VXUS", Term.SHORT, True),
+        ("brokerage", "VTI", Term.LONG, True),
+        ("ira", "BND", Term.LONG, True),
+        ("roth", "VTI", Term.LONG, True),
+        ("brokerage", "VXUS", Term.SHORT, False),
+        ("brokerage", "VTI", Term.LONG, False),
+    ]
+    assert sum(s.gain for s in plan.sales if s.gain > 0) == D(216)
     assert plan.shortfall == 0
     reasons = " ".join(k.reason for k in plan.skipped)
     assert "wash sale" in reasons
