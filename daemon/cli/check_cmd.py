@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print_json, styled
-from daemon.core.calendar import exchange_calendar, exchange_timezone, quiet_pandas, trading_day
+from daemon.core.calendar import exchange_timezone, trading_day
 from daemon.core.domain import CASH
 from daemon.core.errors import TrimtabError
 from daemon.logs import get_logger
@@ -152,20 +152,15 @@ def account_check_rows(app: App, name: str) -> list[CheckRow]:
 
 
 def exchange_sessions(code: str, start: date, end: date) -> list[SessionDay]:
-    """Return the exchange calendar's sessions in [start, end], open and close in UTC."""
+    """Return the exchange calendar's sessions in [start, end], open and close in UTC (from
+    the calendars of those years: the default calendar ends a year after its first use)."""
     from adapters.base import SessionDay
+    from daemon.core.sessions import sessions_between
 
-    calendar = exchange_calendar(code)
-    with quiet_pandas():
-        sessions = calendar.sessions_in_range(start.isoformat(), end.isoformat())
-        return [
-            SessionDay(
-                day=session.date(),
-                open=calendar.session_open(session).to_pydatetime(),
-                close=calendar.session_close(session).to_pydatetime(),
-            )
-            for session in sessions
-        ]
+    return [
+        SessionDay(day=session.day, open=session.open, close=session.close)
+        for session in sessions_between(code, start, end)
+    ]
 
 
 def _print(rows: list[CheckRow]) -> None:

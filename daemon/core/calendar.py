@@ -9,13 +9,14 @@ __all__ = [
     "market_open",
     "quiet_pandas",
     "trading_day",
+    "year_calendar",
 ]
 
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
-from functools import cache
+from datetime import UTC, date, datetime, timedelta
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -60,6 +61,13 @@ def exchange_problem(code: str) -> ConfigProblem | None:
 
 @cache
 def exchange_calendar(code: str) -> Any:
+    """Return exchange `code`'s calendar with exchange_calendars' default span.
+
+    For the time zone and what stays true for ever. Its sessions end a year after
+    exchange_calendars was first imported (`GLOBAL_DEFAULT_END`, fixed then), so a daemon up
+    for a year would stop knowing today: sessions and market hours come from
+    `year_calendar`.
+    """
     import exchange_calendars
 
     problem = exchange_problem(code)
@@ -69,31 +77,47 @@ def exchange_calendar(code: str) -> Any:
         return exchange_calendars.get_calendar(code)
 
 
+YEAR_MARGIN = timedelta(days=14)
+"""What a year's calendar holds either side of the year, so its first and last sessions have
+known neighbours."""
+
+
+@lru_cache(maxsize=6)
+def year_calendar(code: str, year: int) -> Any:
+    """Return exchange `code`'s calendar for `year` (and `YEAR_MARGIN` either side).
+
+    Built with an explicit span, it answers for any year asked for, however long the process
+    has been running (unlike `exchange_calendar`'s sessions)."""
+    import exchange_calendars
+
+    problem = exchange_problem(code)
+    if problem is not None:
+        raise ConfigError([problem])
+    start, end = date(year, 1, 1) - YEAR_MARGIN, date(year, 12, 31) + YEAR_MARGIN
+    try:
+        with quiet_pandas():
+            return exchange_calendars.get_calendar(code, start=start, end=end)
+    except (ValueError, exchange_calendars.errors.CalendarError) as exc:
+        raise ConfigError(
+            [ConfigProblem("exchange", f"no {code} sessions for {year}: {exc}", "check the date")]
+        ) from None
+
+
 def exchange_timezone(code: str) -> ZoneInfo:
     """Return the time zone of exchange `code` (e.g. XNYS -> America/New_York)."""
     return ZoneInfo(str(exchange_calendar(code).tz))
 
 
 def market_open(now: datetime, code: str) -> bool:
-    """Tell whether the exchange's regular session is open at `now` (holidays and early
-    closes included, as far as the installed calendar knows them)."""
+    """Tell whether the exchange's regular session is open at `now`, an aware datetime
+    (holidays, early closes and breaks included, as far as the installed calendar knows
+    them), from the calendar of `now`'s year."""
     import pandas as pd
 
-    calendar = exchange_calendar(code)
-    minute = pd.Timestamp(now).floor("min")
+    minute = pd.Timestamp(now.astimezone(UTC)).floor("min")
+    calendar = year_calendar(code, minute.year)
     with quiet_pandas():
-        covered = calendar.first_minute <= minute <= calendar.last_minute
-        if covered:
-            return bool(calendar.is_open_on_minute(minute))
-    raise ConfigError(
-        [
-            ConfigProblem(
-                "exchange",
-                f"the {code} calendar does not cover {now:%Y-%m-%d}",
-                "upgrade exchange_calendars",
-            )
-        ]
-    )
+        return bool(calendar.is_open_on_minute(minute))
 
 
 def trading_day(now: datetime, code: str) -> date:

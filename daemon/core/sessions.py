@@ -1,8 +1,8 @@
 """Trading sessions (open, close, neighbours) from exchange_calendars, a year at a time.
 
-The calendar used for the market-hours check (`daemon.core.calendar`) covers about a year either
-side of its first use; schedules need any year asked for (a time-machine test of 2028, a
-daemon running past that year), so sessions are read from calendars built per year.
+exchange_calendars' default calendar ends a year after its first import; schedules need any
+year asked for (a time-machine test of 2028, a daemon running past that year), so sessions
+are read from calendars built per year (`daemon.core.calendar.year_calendar`).
 """
 
 from __future__ import annotations
@@ -13,28 +13,16 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from daemon.core.calendar import exchange_calendar, exchange_timezone, quiet_pandas
+from daemon.core.calendar import exchange_timezone, quiet_pandas, year_calendar
 from daemon.core.errors import ConfigError, ConfigProblem
 from daemon.core.schedule import ScheduleSpec, Session, Slot
-
-_MARGIN = timedelta(days=14)
-"""Sessions read either side of a year, so the first and last have known neighbours."""
 
 
 @lru_cache(maxsize=6)
 def _year(code: str, year: int) -> tuple[Session, ...]:
-    import exchange_calendars
-
-    exchange_calendar(code)  # raises ConfigError naming an unknown calendar
-    start, end = date(year, 1, 1) - _MARGIN, date(year, 12, 31) + _MARGIN
-    try:
-        with quiet_pandas():
-            calendar = exchange_calendars.get_calendar(code, start=start, end=end)
-            schedule = calendar.schedule
-    except (ValueError, exchange_calendars.errors.CalendarError) as exc:
-        raise ConfigError(
-            [ConfigProblem("exchange", f"no {code} sessions for {year}: {exc}", "check the date")]
-        ) from None
+    calendar = year_calendar(code, year)  # raises ConfigError naming an unknown calendar
+    with quiet_pandas():
+        schedule = calendar.schedule
     days = [ts.date() for ts in schedule.index]
     opens = [ts.to_pydatetime() for ts in schedule["open"]]
     closes = [ts.to_pydatetime() for ts in schedule["close"]]
