@@ -9,7 +9,10 @@ disagree about what an account should trade. In order:
 3. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`);
 4. the planner (`daemon.core.planner`) plans the trades;
 5. the tax step (`daemon.core.tax.tax_step`): wash-sale guards, lots, gains budget, harvest;
-   when the sales that raise the buffer and withdrawal would bring in less than that once
+   a sell that raises cash into a wash sale is planned again without that holding when the
+   others can raise the cash, and held back when its loss would be lost for good
+   (`_plan_unwashed`); when the sales that raise the buffer and withdrawal would bring in
+   less than that once
    they pay the broker's costs (`daemon.core.costs`), steps 4 and 5 run again raising the
    difference too;
 6. the pre-trade checks (`daemon.core.risk`), each refusal with its check and reason;
@@ -38,6 +41,7 @@ from daemon.core.errors import DataError
 from daemon.core.inputs import check_targets, planning_input, snapshot_prices
 from daemon.core.money import CENT, cents_up, money
 from daemon.core.planner import Plan, PlanInput, PlannedOrder, PlanningPolicy, plan_rebalance
+from daemon.core.planner.reasons import quantity
 from daemon.core.risk import (
     TRIPPING_CHECKS,
     CheckDecision,
@@ -48,10 +52,11 @@ from daemon.core.risk import (
 )
 from daemon.core.sizing import OrderTerms, limit_price
 from daemon.core.tax.engine import TaxBook
+from daemon.core.tax.guards import sale_what_if
 from daemon.core.tax.harvest import stand_in_targets
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.mismatch import LotMismatch
-from daemon.core.tax.plan_types import TaxContext, TaxedPlan, TaxPreview
+from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision, TaxedPlan, TaxPreview
 from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
 
@@ -186,7 +191,8 @@ def decide(given: DecisionInput) -> Decision:
     # Alternates stand in only where held, so the checked prices cover the new targets.
     plan_input = dataclasses.replace(checked, targets=stood_in)
     context = _tax_context(given, plan_input)
-    taxed = apply_tax(plan_rebalance(plan_input, given.planning), context)
+    held: dict[str, TaxDecision] = {}
+    plan_input, taxed = _plan_unwashed(given, plan_input, context, held)
     # The planner raises the buffer and withdrawal at the quote; the sales then lose their
     # slippage, charges and cent rounding. Plan again raising all that the sales lose on top,
     # a cent over: the extra shares sold lose a little more (a new sale its commission too),
@@ -198,14 +204,14 @@ def decide(given: DecisionInput) -> Decision:
         allowance = plan_input.sale_costs
         allowance = max(allowance + cents_up(short), cents_up(lost)) + CENT
         plan_input = dataclasses.replace(plan_input, sale_costs=allowance)
-        taxed = apply_tax(plan_rebalance(plan_input, given.planning), context)
+        plan_input, taxed = _plan_unwashed(given, plan_input, context, held)
     if plan_input.sale_costs:
         notes = [
             *notes,
             f"raising {money(plan_input.sale_costs)} more cash for what the sales lose to "
             "slippage, charges and rounding",
         ]
-    taxed = _with_notes(taxed, notes)
+    taxed = _with_notes(_with_held(taxed, held, plan_input), notes)
     review = review_orders(
         taxed.plan.orders, given.limits, _risk_state(given, plan_input, taxed.plan)
     )
@@ -218,6 +224,169 @@ def decide(given: DecisionInput) -> Decision:
         review=review,
         tripped=tripped,
         hold=_hold(given, review, tripped=tripped is not None),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Washed:
+    """A sell that raises cash and that the tax step let through into a wash sale."""
+
+    order: PlannedOrder
+    disallowed: Decimal
+    permanent: bool
+    """The replacement is in a traditional IRA or a Roth: the loss is lost for good."""
+    until: date | None
+
+
+def _plan_unwashed(
+    given: DecisionInput,
+    plan_input: PlanInput,
+    context: TaxContext,
+    held: dict[str, TaxDecision],
+) -> tuple[PlanInput, TaxedPlan]:
+    """Plan and tax; a sell that raises cash into a wash sale is planned again without it.
+
+    The tax step never defers a sell that raises cash the owner asked for, so a washed one
+    goes ahead. Here, before it does: the holding is left out of the sales that raise cash
+    (`PlanInput.raise_without`) when the others raise at least as much without the wash.
+    That is done for every washed raising sell, except one the account allows
+    (`loss_sales = "allow"`) whose loss is only deferred into the replacement. When nothing
+    else can raise the cash, the washed sell still goes ahead (the decision shows the
+    disallowed loss), unless the loss would be lost for good (a replacement in an IRA or a
+    Roth, Rev. Rul. 2008-5): that sell is held back, the cash stays short and a later cycle
+    tries again. What is left out is recorded in `held` as a deferral, with its reason.
+    """
+    taxed = apply_tax(plan_rebalance(plan_input, given.planning), context)
+    # Each round leaves out at least one more holding, so it ends; the bound keeps a
+    # pathological account from planning without end.
+    for _ in range(len(plan_input.holdings)):
+        washed = _washed_raises(given, context, taxed)
+        if not washed:
+            break
+        raised = _raised(given, plan_input, taxed)
+        tried_input, tried = _without(given, plan_input, context, frozenset(washed))
+        if (
+            not _still_washed(tried, frozenset(washed))
+            and _raised(given, tried_input, tried) >= raised
+        ):
+            held.update((s, _avoided(w)) for s, w in washed.items())
+            plan_input, taxed = tried_input, tried
+            continue
+        permanent = frozenset(s for s, w in washed.items() if w.permanent)
+        if not permanent:
+            break
+        if permanent != frozenset(washed):
+            tried_input, tried = _without(given, plan_input, context, permanent)
+        if _still_washed(tried, permanent):
+            break
+        short = _need(given, plan_input) - _raised(given, tried_input, tried)
+        held.update((s, _held_back(washed[s], short)) for s in sorted(permanent))
+        plan_input, taxed = tried_input, tried
+    return plan_input, taxed
+
+
+def _without(
+    given: DecisionInput, plan_input: PlanInput, context: TaxContext, symbols: frozenset[str]
+) -> tuple[PlanInput, TaxedPlan]:
+    tried = dataclasses.replace(plan_input, raise_without=plan_input.raise_without | symbols)
+    return tried, apply_tax(plan_rebalance(tried, given.planning), context)
+
+
+def _washed_raises(
+    given: DecisionInput, context: TaxContext, taxed: TaxedPlan
+) -> dict[str, _Washed]:
+    """Return the sells that raise cash and go ahead washed, that are to be planned without."""
+    if given.account_type is not AccountType.TAXABLE:
+        return {}
+    allowed = {
+        d.symbol: d
+        for d in taxed.decisions
+        if d.action is TaxAction.ALLOWED and d.disallowed > 0 and d.qty_after > 0
+    }
+    found: dict[str, _Washed] = {}
+    for order in taxed.plan.orders:
+        decision = allowed.get(order.symbol)
+        if order.side is not Side.SELL or order.raises <= 0 or decision is None:
+            continue
+        what_if = sale_what_if(context, order.symbol, order.qty)
+        permanent = what_if is not None and what_if.previews()[0].permanent > 0
+        if permanent or given.tax.settings.wash_sale.loss_sales != "allow":
+            found[order.symbol] = _Washed(order, decision.disallowed, permanent, decision.until)
+    return found
+
+
+def _still_washed(taxed: TaxedPlan, symbols: frozenset[str]) -> bool:
+    """Return whether the plan still sells one of `symbols` into a wash sale (a rebalancing
+    sell the account's `loss_sales = "allow"` lets through)."""
+    return any(
+        d.symbol in symbols and d.action is TaxAction.ALLOWED and d.qty_after > 0
+        for d in taxed.decisions
+    )
+
+
+def _need(given: DecisionInput, plan_input: PlanInput) -> Decimal:
+    """Return the cash the planner raises: the buffer (not with `buy_only`), the withdrawal
+    and what the sales lose."""
+    policy = given.planning
+    base = given.withdrawal if policy.buy_only else policy.cash_buffer + given.withdrawal
+    return base + plan_input.sale_costs
+
+
+def _raised(given: DecisionInput, plan_input: PlanInput, taxed: TaxedPlan) -> Decimal:
+    """Return the cash the plan's sells bring the account to, at the quote, up to the need."""
+    sells = (o.qty * o.price for o in taxed.plan.orders if o.side is Side.SELL)
+    return min(plan_input.cash + sum(sells, _ZERO), _need(given, plan_input))
+
+
+def _wash_cause(washed: _Washed) -> str:
+    order = washed.order
+    cause = (
+        f"selling {quantity(order.qty)} {order.symbol} to raise cash would realize a loss that "
+        f"a purchase of the group within the last 30 days would wash "
+        f"({money(washed.disallowed)} disallowed"
+    )
+    if washed.permanent:
+        return cause + ", lost for good: the purchase was in an IRA or a Roth, Rev. Rul. 2008-5)"
+    return cause + ")"
+
+
+def _avoided(washed: _Washed) -> TaxDecision:
+    return TaxDecision(
+        TaxAction.DEFERRED,
+        washed.order.symbol,
+        f"{_wash_cause(washed)}; not sold: the cash is raised from other holdings",
+        qty_before=washed.order.qty,
+        until=None if washed.until is None else washed.until + timedelta(days=1),
+        disallowed=washed.disallowed,
+    )
+
+
+def _held_back(washed: _Washed, short: Decimal) -> TaxDecision:
+    return TaxDecision(
+        TaxAction.DEFERRED,
+        washed.order.symbol,
+        f"{_wash_cause(washed)}; not sold, and nothing else can raise the cash: "
+        f"{money(max(short, _ZERO))} stays unraised, a later cycle tries again",
+        qty_before=washed.order.qty,
+        until=None if washed.until is None else washed.until + timedelta(days=1),
+        disallowed=washed.disallowed,
+    )
+
+
+def _with_held(
+    taxed: TaxedPlan, held: Mapping[str, TaxDecision], plan_input: PlanInput
+) -> TaxedPlan:
+    """Add the decisions of the washed sells left out of raising cash, and a note each."""
+    kept = [held[s] for s in sorted(held) if s in plan_input.raise_without]
+    if not kept:
+        return taxed
+    notes = tuple(f"tax: {d.symbol} {d.action.label}: {d.reason}" for d in kept)
+    return TaxedPlan(
+        plan=dataclasses.replace(taxed.plan, notes=(*taxed.plan.notes, *notes)),
+        decisions=(*taxed.decisions, *kept),
+        preview=taxed.preview,
+        lots=taxed.lots,
+        harvest=taxed.harvest,
     )
 
 

@@ -61,6 +61,8 @@ class Book:
     sale_costs: Decimal
     target_scale: Decimal
     raw_targets: tuple[Decimal, ...]
+    raises_from: NDArray[np.bool_]
+    """The holdings the cash flows may sell to raise cash (not in `PlanInput.raise_without`)."""
 
     @property
     def size(self) -> int:
@@ -147,6 +149,11 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         sale_costs=inp.sale_costs,
         target_scale=scale,
         raw_targets=raw_targets,
+        raises_from=(
+            np.array([s not in inp.raise_without for s in symbols], dtype=bool)
+            if inp.raise_without
+            else np.ones(len(symbols), dtype=bool)
+        ),
     )
 
 

@@ -22,7 +22,8 @@ Semantics
   its target. What rounding to whole increments leaves short is taken from the holding furthest
   above its target, even past it (the owner asked for that cash); the spec's pro-rata step can
   only ever cover such residue, because the overweights add up to at least the need whenever
-  the account can cover it at all. With `buy_only` cash is raised only up to the withdrawal
+  the account can cover it at all. Holdings in `raise_without` are not sold for it. With
+  `buy_only` cash is raised only up to the withdrawal
   (cash on hand counts toward it first; a plan note says selling happened for it) and a
   buffer shortfall sells nothing.
 - Phase B, rebalance, only when a managed holding is out of band after phase A. `target`
@@ -220,7 +221,7 @@ def _raise_cash(
             work.values,
             book,
             slack=slack,
-            eligible=work.values > 0,
+            eligible=(work.values > 0) & book.raises_from,
             sold=work.sells,
             sold_all=work.sell_all,
             min_trade=min_trade,

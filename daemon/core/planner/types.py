@@ -90,6 +90,10 @@ class PlanInput:
     sale_costs: Decimal = Decimal(0)
     """Cash raised on top of the buffer and the withdrawal for what the sales that raise them
     lose to slippage, charges and cent rounding (`daemon.core.decide` works it out)."""
+    raise_without: frozenset[str] = frozenset()
+    """Holdings the cash flows do not sell to raise the buffer and the withdrawal: the cash
+    comes from the others (`daemon.core.decide` puts here a holding whose sale would be a
+    wash sale). The rebalance may still sell them, under the tax rules."""
 
 
 @dataclass(frozen=True, slots=True)

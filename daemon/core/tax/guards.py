@@ -299,7 +299,9 @@ def guard_loss_sale(
 
     `washed` is the disallowed amount of the sell as planned (`sale_what_if`). A sell that
     raises cash the owner asked for (a withdrawal, the cash buffer) is never deferred or cut:
-    it is allowed, and the decision shows the disallowed loss. Pass the plan's `window_ends`
+    it is allowed, and the decision shows the disallowed loss; `daemon.core.decide` then
+    plans the cash again from other holdings where they can raise it, and holds back one
+    whose loss would be lost for good. Pass the plan's `window_ends`
     when guarding many sells of one plan.
     """
     if washed <= 0:
