@@ -3,14 +3,21 @@
 Editing, deleting or reordering stored records breaks the chain at the first record affected,
 which `first_break` names; records cut off the end are found through the head file
 (`daemon.audit.head`).
+
+The hashes are not keyed: whoever can write the database can rewrite a record, recompute every
+later hash and rewrite the head file, and the chain is valid again; a forged record appended at
+the end carries a valid hash too. So an intact chain proves nothing alone. A head kept outside
+the machine (the report's footer and the daily digest print one) does: `against_kept` checks
+that the log still holds that record with that hash, which proves every record up to it is as
+written. Records after the newest kept head are not proven.
 """
 
 from __future__ import annotations
 
-__all__ = ["GENESIS_HASH", "ChainBreak", "Sealed", "digest", "first_break"]
+__all__ = ["GENESIS_HASH", "ChainBreak", "Sealed", "against_kept", "digest", "first_break"]
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -103,5 +110,26 @@ def first_break(records: Iterable[Sealed], head: AuditHead | None = None) -> Cha
             f"record {head.seq}, the newest one written according to the head file, {what}: "
             "records were cut off the end of the log, or the database was restored from an "
             "older copy",
+        )
+    return None
+
+
+def against_kept(hashes: Mapping[int, str], kept: Iterable[AuditHead]) -> ChainBreak | None:
+    """Return the first head in `kept` (oldest first) that the log's stored `hashes` (sequence
+    number -> hash, of a chain `first_break` found intact) do not hold, or None."""
+    for head in sorted(kept, key=lambda h: h.seq):
+        found = hashes.get(head.seq)
+        if found == head.hash:
+            continue
+        if found is None:
+            return ChainBreak(
+                head.seq,
+                f"record {head.seq}, the head you kept, is missing: records were cut off the "
+                "end of the log, or the database was restored from an older copy",
+            )
+        return ChainBreak(
+            head.seq,
+            f"record {head.seq} has hash {found}, not {head.hash} as the head you kept says: "
+            f"the log up to record {head.seq} was rewritten and its hashes recomputed",
         )
     return None

@@ -1,32 +1,46 @@
 """Audit records as JSON lines for people and other tools, with every configured secret scrubbed.
 
 Records never hold a secret (`to_jsonable` refuses `SecretStr`), but an error message quoted
-from a library could; the export replaces any configured secret value as a second guard and
-marks such a record `"redacted": true`, since its hash no longer matches its text.
+from a library, or a reason an operator pasted, could; every way out of the log (the table,
+`--json`, `--follow`, `export`) replaces any configured secret value as a second guard and
+marks such a record `"redacted": true`, since its hash no longer matches its text. The
+strings are scrubbed before they are encoded: in JSON a secret's `"` or `\\` is escaped, and
+the escaped text would no longer match the secret.
 """
 
 from __future__ import annotations
 
-__all__ = ["export_line", "parse_moment"]
+__all__ = ["export_line", "parse_moment", "scrubbed"]
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from daemon.audit.record import AuditRecord
-from daemon.core.redaction import redact
+from daemon.core.redaction import redact_data
+
+
+def scrubbed(record: AuditRecord, secrets: Iterable[str]) -> AuditRecord:
+    """Return `record` with every secret replaced in its account, cycle id and payload (the
+    record itself when it holds none)."""
+    secrets = tuple(secrets)
+    account = redact_data(record.account, secrets)
+    cycle_id = redact_data(record.cycle_id, secrets)
+    payload = redact_data(record.payload, secrets)
+    if account is record.account and cycle_id is record.cycle_id and payload is record.payload:
+        return record
+    return dataclasses.replace(record, account=account, cycle_id=cycle_id, payload=payload)
 
 
 def export_line(record: AuditRecord, secrets: Iterable[str]) -> str:
     """Return `record` as one line of JSON (no newline), secrets replaced."""
-    text = json.dumps(record.as_dict(), sort_keys=True, ensure_ascii=False)
-    scrubbed = redact(text, secrets)
-    if scrubbed == text:
-        return text
-    data = json.loads(scrubbed)
-    data["redacted"] = True
-    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+    data = record.as_dict()
+    clean = redact_data(data, secrets)
+    if clean is not data:
+        clean["redacted"] = True
+    return json.dumps(clean, sort_keys=True, ensure_ascii=False)
 
 
 def parse_moment(text: str, tz: ZoneInfo, *, end: bool) -> datetime:

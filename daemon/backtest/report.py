@@ -33,6 +33,7 @@ from daemon.report.charts import (
     figure,
     figure_svg,
 )
+from daemon.report.fmt import fixed
 from daemon.report.html import TEMPLATES
 
 if TYPE_CHECKING:
@@ -410,7 +411,7 @@ def _shown(m: dict[str, Any], key: str) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.2f}%"
+    return "—" if value is None else fixed(value * 100, 2, minus="-") + "%"
 
 
 def _money(text: str) -> str:

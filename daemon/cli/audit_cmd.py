@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["audit_app"]
 
+import re
 import signal
 import sys
 import threading
@@ -31,6 +32,7 @@ from daemon.cli.common import (
 from daemon.core.calendar import exchange_timezone, trading_day
 
 if TYPE_CHECKING:
+    from daemon.audit.head import AuditHead
     from daemon.audit.record import AuditRecord
     from daemon.bootstrap import App
 
@@ -100,8 +102,9 @@ def show(
     """Show audit records: one day (in the exchange's time zone) or a range, filtered."""
     if ctx.invoked_subcommand is not None:
         return
-    from daemon.audit.export import export_line
+    from daemon.audit.export import export_line, scrubbed
     from daemon.audit.view import summarize
+    from daemon.config.secrets import secret_values
 
     if follow and (until is not None or day is not None):
         fail("--follow prints records as they are written: use --since, not --until or --date", 2)
@@ -111,15 +114,16 @@ def show(
         if follow and since is None:
             end = None  # from today's start on, for as long as it runs
         wanted = _Filter(start, end, account, _kinds(kind), symbol.upper() if symbol else None)
+        secrets = secret_values(app.settings)
         newest = _last_seq(app)
         records = wanted.records(app)
         if follow:
             last = max([newest, *(r.seq for r in records)])
-            _follow(app, wanted, records, last, tz, interval=interval, as_json=as_json)
+            _follow(app, wanted, records, last, tz, secrets, interval=interval, as_json=as_json)
             return
     if as_json:
         for record in records:
-            typer.echo(export_line(record, ()))
+            typer.echo(export_line(record, secrets))
         return
     if not records:
         console.print("no audit records" + _described(wanted, tz))
@@ -136,18 +140,32 @@ def show(
             record.recorded_at.astimezone(tz).strftime(stamp),
             record.account or "",
             record.kind,
-            summarize(record),
+            summarize(scrubbed(record, secrets)),
         )
     console.print(table)
 
 
 @audit_app.command()
-def verify(config: ConfigOption = None) -> None:  # type: ignore[assignment]
+def verify(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    kept: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--head",
+            metavar="SEQ:HASH",
+            help="A head kept outside this machine (a report's footer, a daily digest): "
+            "check that the log still holds that record with that hash (repeatable).",
+        ),
+    ] = None,
+) -> None:
     """Check the hash chain and the head file; name the first record that was changed,
-    removed or moved, or say that records were cut off the end."""
+    removed or moved, or say that records were cut off the end. With --head, also prove the
+    log up to a head you kept elsewhere was not rewritten."""
+    from daemon.audit.chain import against_kept
     from daemon.audit.head import AUDIT_HEAD_NAME, read_head
     from daemon.store.audit_log import AuditLog
 
+    heads = [_kept_head(text) for text in kept or ()]
     with load_app(config, read_only=True) as app:
         head_path = app.settings.state_dir / AUDIT_HEAD_NAME
         with handle_errors():
@@ -155,14 +173,43 @@ def verify(config: ConfigOption = None) -> None:  # type: ignore[assignment]
         with app.database.transaction() as session:
             log = AuditLog(session)
             broken = log.check(head)
-            count = len(log.records())
+            hashes = {record.seq: record.hash for record in log.records()}
+    if broken is None:
+        broken = against_kept(hashes, heads)
     if broken is not None:
         fail(f"audit chain broken at record {broken.seq}: {broken.problem}")
     if head is None:
         tail = f"no head file at {head_path}: records cut off the end would not show"
     else:
         tail = f"the head file's record {head.seq} is present and unchanged"
-    console.print(styled(("audit chain intact", "green"), f" ({count} records; {tail})"))
+    console.print(styled(("audit chain intact", "green"), f" ({len(hashes)} records; {tail})"))
+    if not heads:
+        console.print(
+            "The hashes are not keyed: a log rewritten with its hashes recomputed passes too. "
+            "To prove it was not, give a head kept outside this machine (the report's footer "
+            "and the daily digest print one): trimtab audit verify --head SEQ:HASH"
+        )
+        return
+    newest = max(h.seq for h in heads)
+    after = sum(1 for seq in hashes if seq > newest)
+    console.print(
+        f"Every record up to {newest} is as written (it matches the head you kept); "
+        f"the {after} record(s) after it are not proven by it."
+    )
+
+
+def _kept_head(text: str) -> AuditHead:
+    from daemon.audit.head import AuditHead
+
+    seq, _, digest = text.strip().partition(":")
+    digest = digest.strip().lower()
+    if not seq.isdigit() or int(seq) < 1 or not re.fullmatch(r"[0-9a-f]{64}", digest):
+        fail(
+            f"--head {text!r} is not SEQ:HASH (a record number and its 64 hex digit hash, "
+            "as the report's footer and the daily digest print them)",
+            2,
+        )
+    return AuditHead(seq=int(seq), hash=digest)
 
 
 @audit_app.command()
@@ -189,9 +236,10 @@ def export(
     if out is None:
         sys.stdout.write("".join(lines))
         return
+    from daemon.report.writer import write_private
+
     try:
-        out.touch(mode=0o600)
-        out.write_text("".join(lines))
+        write_private(out, "".join(lines))
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     console.print(f"wrote {len(lines)} record(s) to {out}")
@@ -256,6 +304,7 @@ def _follow(
     first: list[AuditRecord],
     last: int,
     tz: ZoneInfo,
+    secrets: frozenset[str],
     *,
     interval: float,
     as_json: bool,
@@ -265,10 +314,10 @@ def _follow(
     # Stopping is handled before the first line is printed: whoever reads the output (a
     # person, a script) may stop the follower as soon as it sees a record.
     with _until_stopped() as stop:
-        _emit(first, tz, as_json, sys.stdout)
+        _emit(first, tz, secrets, as_json, sys.stdout)
         while not stop.wait(interval):
             fresh = wanted.records(app, after_seq=last)
-            _emit(fresh, tz, as_json, sys.stdout)
+            _emit(fresh, tz, secrets, as_json, sys.stdout)
             if fresh:
                 last = fresh[-1].seq
 
@@ -280,17 +329,19 @@ def _last_seq(app: App) -> int:
         return AuditLog(session).last_seq()
 
 
-def _emit(records: list[AuditRecord], tz: ZoneInfo, as_json: bool, out: TextIO) -> None:
-    from daemon.audit.export import export_line
+def _emit(
+    records: list[AuditRecord], tz: ZoneInfo, secrets: frozenset[str], as_json: bool, out: TextIO
+) -> None:
+    from daemon.audit.export import export_line, scrubbed
     from daemon.audit.view import summarize
 
     for record in records:
         if as_json:
-            out.write(export_line(record, ()) + "\n")
+            out.write(export_line(record, secrets) + "\n")
         else:
             when = record.recorded_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
             head = f"#{record.seq} {when} {record.account or '-'} {record.kind}: "
-            text = summarize(record).replace("\n", "\n" + " " * 8)
+            text = summarize(scrubbed(record, secrets)).replace("\n", "\n" + " " * 8)
             # Written plainly (a follower may be piped into grep), control characters shown.
             out.write(visible(head + text) + "\n")
     out.flush()

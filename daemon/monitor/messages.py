@@ -167,9 +167,13 @@ def digest_message(
         lines += [f"Health: {c.key}: {c.detail}" for c in health.failing]
     head = AuditLog(session).newest()
     if head is not None:
-        # Kept outside the machine, the head hash lets a later `audit verify` prove the log
-        # was not rewritten since.
-        lines.append(f"Audit log head: record {head.seq}, hash {head.hash}.")
+        # Kept outside the machine, the head lets a later `audit verify --head` prove that the
+        # log up to it was not rewritten (records after it are not proven by it).
+        lines.append(
+            f"Audit log head: record {head.seq}, hash {head.hash}. Keep this message: "
+            f"trimtab audit verify --head {head.seq}:{head.hash} proves every record up to "
+            f"{head.seq} is as written."
+        )
     return Message(
         kind="digest",
         key=f"digest:{day}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "bps",
+    "fixed",
     "money",
     "neg_pct",
     "pct",
@@ -54,11 +55,22 @@ def qty(value: Decimal | None) -> str:
     return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
 
 
+def fixed(value: float, places: int, *, plus: bool = False, minus: str = MINUS) -> str:
+    """Return `value` with `places` decimals, negatives with `minus`, positives with "+" when
+    `plus`; a value that rounds to zero carries no minus (-0.0001 is 0.0, as `money` writes
+    -0.004 as $0.00). Every number format below goes through it."""
+    text = f"{value:.{places}f}"
+    if text.startswith("-") and float(text) == 0:
+        text = text[1:]
+    if plus and not text.startswith("-"):
+        text = "+" + text
+    return text.replace("-", minus)
+
+
 def pct(value: float | None, places: int = 1) -> str:
     if value is None:
         return DASH
-    text = f"{value * 100:.{places}f}%"
-    return text.replace("-", MINUS)
+    return fixed(value * 100, places) + "%"
 
 
 def signed_pct(value: float | None) -> str:
@@ -77,16 +89,15 @@ def pp(value: float | None) -> str:
     """A difference of weights in percentage points."""
     if value is None:
         return DASH
-    text = f"{value * 100:+.1f} pp"
-    return text.replace("-", MINUS)
+    return fixed(value * 100, 1, plus=True) + " pp"
 
 
 def ratio(value: float | None) -> str:
-    return DASH if value is None else f"{value:.2f}".replace("-", MINUS)
+    return DASH if value is None else fixed(value, 2)
 
 
 def bps(value: float | None) -> str:
-    return DASH if value is None else f"{value:+.1f} bp".replace("-", MINUS)
+    return DASH if value is None else fixed(value, 1, plus=True) + " bp"
 
 
 def tone(value: Decimal | float | None) -> str:

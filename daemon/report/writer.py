@@ -5,14 +5,17 @@ from __future__ import annotations
 __all__ = [
     "ReportWritten",
     "publish_daily_report",
+    "render_page",
     "report_message",
     "report_path",
     "send_report",
     "write_daily_report",
+    "write_private",
 ]
 
 import os
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +24,7 @@ from typing import Protocol
 from daemon.config.secrets import secret_values
 from daemon.config.settings import Settings
 from daemon.core.progress import Progress, no_progress
-from daemon.core.redaction import redact
+from daemon.core.redaction import redact, redact_data
 from daemon.logs import get_logger
 from daemon.monitor.notify import Message, Notifier
 from daemon.report.data import gather
@@ -82,13 +85,14 @@ def write_daily_report(
             session, app.settings, day, now=app.clock(), accounts=accounts, progress=gathering
         )
     secrets = secret_values(app.settings)
-    # Nothing the report reads holds a secret; scrubbing is the guard if that ever changes.
-    page = redact(render_html(report), secrets)
+    report = redact_data(report, secrets)
+    page = render_page(report, secrets)
     steps = len(report.accounts) + 2
     progress(steps, steps)
     single = accounts[0] if accounts is not None and len(accounts) == 1 else None
     path = out or report_path(app.settings.state_dir, day, single)
-    _write_private(path, page)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_private(path, page)
     summary = redact(summary_text(report, path=str(path)), secrets)
     get_logger().info("report_written", day=day.isoformat(), path=str(path))
     return ReportWritten(path, report, summary)
@@ -139,9 +143,32 @@ def publish_daily_report(
     return written
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.touch(mode=0o600)
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+def render_page(report: DailyReport, secrets: Iterable[str]) -> str:
+    """Return the report's page with every secret replaced.
+
+    Nothing the report reads should hold a secret, but a reason or an error may quote one.
+    The report's text is scrubbed before the page escapes it (`&` becomes `&amp;`, and an
+    escaped secret no longer matches), then the page, for the secret as written and as
+    escaped, as a last guard.
+    """
+    import html
+
+    from markupsafe import escape
+
+    plain = frozenset(secrets)
+    page = render_html(redact_data(report, plain))
+    escaped = {str(escape(s)) for s in plain} | {html.escape(s) for s in plain}
+    return redact(page, plain | escaped)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, readable by its owner only, whole or not at all: a new 0600
+    file beside it replaces it, so an existing file's wider permissions do not survive."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -269,6 +269,7 @@ def test_the_daemon_forwards_kill_switch_health_and_the_digest(
     assert "Health: last_cycle:main" in digest
     assert head is not None
     assert f"Audit log head: record {head.seq}, hash {head.hash}." in digest
+    assert f"trimtab audit verify --head {head.seq}:{head.hash} proves" in digest
 
 
 def test_health_notify_sends_the_failing_checks(

@@ -206,7 +206,9 @@ def test_the_page_shows_code_as_code_and_times_in_new_york(history: History) -> 
     assert "times are New York time (EST)" in seen
     made = written.report.generated_at.astimezone(NEW_YORK)
     assert f"made {made:%-d %b %Y %H:%M} EST" in seen
-    assert "<code>trimtab audit verify</code>" in page
+    assert written.report.audit_head is not None
+    seq, head_hash = written.report.audit_head
+    assert f"<code>trimtab audit verify --head {seq}:{head_hash}</code>" in page
 
 
 def test_a_day_without_a_session_says_so_and_which_session_it_shows(
