@@ -12,6 +12,7 @@ __all__ = [
     "year_calendar",
 ]
 
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,12 +23,18 @@ from zoneinfo import ZoneInfo
 
 from daemon.core.errors import ConfigError, ConfigProblem
 
+_QUIET = threading.RLock()
+
 
 @contextmanager
 def quiet_pandas() -> Iterator[None]:
     """Silence the pandas 3.1 deprecations that exchange_calendars 4.13 triggers (`.values`
-    on tz-aware data); they change nothing for the calendar's answers."""
-    with warnings.catch_warnings():
+    on tz-aware data); they change nothing for the calendar's answers.
+
+    One thread at a time: `catch_warnings` swaps the process's filters, so a thread leaving
+    it while another is inside would put the warning back under the other's feet (the
+    scheduler's thread reads sessions while the cycle's thread asks about market hours)."""
+    with _QUIET, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*\.values returning an ndarray")
         yield
 

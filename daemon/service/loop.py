@@ -248,7 +248,8 @@ class Daemon:
                 )
             )
         else:
-            # A slot whose firing was late or overlapped is still found by the next firing.
+            # A late firing still runs (no misfire grace); one dropped as busy (the account
+            # already has a cycle running and one waiting) is found by the waiting one.
             self._log.info(name, job=job_id)
 
     # -- heartbeat, health, digest -----------------------------------------------------------

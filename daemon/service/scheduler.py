@@ -4,7 +4,8 @@ Each account has one job, `cycle:<account>`, whose `SessionTrigger` fires at the
 slots (its schedule applied to the exchange's sessions: no weekends, no holidays, early closes
 moving "close - 15m"). A firing does not trust its own timing: `due_slots` looks at what the
 `cycles` table says was handled and finds every slot since, so the same code covers a slot on
-time, a slot late because another cycle ran long, and slots missed while trimtab was stopped.
+time, a slot late because a cycle (another account's, or the account's own previous one) ran
+long, and slots missed while trimtab was stopped.
 Of those, only the latest runs, and only within `scheduler.misfire_grace_minutes`; the rest are
 recorded as skipped (a `cycles` row with outcome "skipped", and an audit record).
 """
@@ -253,7 +254,12 @@ class CycleScheduler:
             executor="cycles",
             replace_existing=True,
             coalesce=True,
-            max_instances=1,
+            # One running and one waiting: a slot that comes due while the account's cycle
+            # still runs is not dropped (APScheduler drops a firing past `max_instances`, and
+            # nothing fires again before the next slot, by then out of grace); it waits for
+            # the one cycle thread and finds every slot due by then. A firing dropped with
+            # two outstanding is found by the waiting one, which has not started yet.
+            max_instances=2,
             # The job judges lateness per slot itself (`due_slots`): a firing APScheduler
             # dropped as misfired would leave its slot unrecorded, so every firing runs.
             misfire_grace_time=None,
