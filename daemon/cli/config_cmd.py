@@ -25,11 +25,20 @@ config_app = typer.Typer(help="Check the configuration or print its schema.", no
 
 @config_app.command()
 def check(config: ConfigOption = None) -> None:  # type: ignore[assignment]
-    """Check the config file; print every problem with its key path and a fix (exit 2)."""
-    from daemon.config.settings import check_config
+    """Check the config file; print every problem with its key path and a fix (exit 2).
+
+    The schedules get `trimtab run`'s start check too (their slots on their trading day and
+    inside the regular session), over a regular week of the exchange."""
+    from daemon.config.settings import check_config, load_config
+    from daemon.service.schedule_check import check_schedules
 
     path = config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
     problems = check_config(path)
+    if not problems:
+        try:
+            problems = check_schedules(load_config(path), quick=True)
+        except ConfigError as exc:
+            problems = exc.problems
     if problems:
         print_config_error(ConfigError(problems))
         raise typer.Exit(2)

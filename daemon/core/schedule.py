@@ -60,6 +60,8 @@ class Session:
     close: datetime
     previous_day: date | None
     next_day: date | None
+    regular: bool = True
+    """A full session at the exchange's regular hours (no early close or late open)."""
 
 
 @dataclass(frozen=True, slots=True)

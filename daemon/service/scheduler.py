@@ -35,10 +35,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone, trading_day
-from daemon.core.errors import ConfigError, ConfigProblem
+from daemon.core.errors import ConfigError
 from daemon.core.schedule import ScheduleSpec, Slot, parse_schedule
-from daemon.core.sessions import next_slot, sessions_between, slots_between
+from daemon.core.sessions import next_slot, session_on, slots_between
 from daemon.logs import get_logger
+from daemon.service.schedule_check import check_schedules
 from daemon.store.cycles import CycleStore
 
 SCHEDULED_SLOT = re.compile(r"^\d{4}$")
@@ -77,45 +78,6 @@ def slot_time(day: date, name: str, exchange: str) -> datetime:
     """Return the instant of slot `name` (HHMM at the exchange) on `day`."""
     clock = time(int(name[:2]), int(name[2:]))
     return datetime.combine(day, clock, exchange_timezone(exchange))
-
-
-def check_schedules(settings: Settings) -> list[ConfigProblem]:
-    """Check that every account's slots fall on their own trading day at the exchange.
-
-    A cycle id carries the exchange's date at the time it runs; a slot on another date (an
-    offset pushing it past midnight) would be filed under the wrong day.
-    """
-    tz = exchange_timezone(settings.exchange)
-    today = datetime.now(tz).date()
-    sessions = list(sessions_between(settings.exchange, today, today + timedelta(days=40)))
-    problems = []
-    schedules = {f"accounts.{n}.schedule": a.schedule for n, a in settings.accounts.items()}
-    if settings.notifications.daily_digest.strip():
-        schedules["notifications.daily_digest"] = settings.notifications.daily_digest
-    for path, text in schedules.items():
-        spec = parse_schedule(text)
-        slots = [slot for s in sessions for slot in spec.slots(s, tz)]
-        if not slots:
-            problems.append(
-                ConfigProblem(
-                    path,
-                    f"{text!r} has no slot in the next 40 days at {settings.exchange}",
-                    "check the exchange and the day filter",
-                )
-            )
-        elsewhere = [s for s in slots if s.at.astimezone(tz).date() != s.day]
-        if elsewhere and path.startswith("accounts."):
-            first = elsewhere[0]
-            problems.append(
-                ConfigProblem(
-                    path,
-                    f"{text!r} puts the {first.day} slot on "
-                    f"{first.at.astimezone(tz):%Y-%m-%d %H:%M} at {settings.exchange}, "
-                    "another day",
-                    "choose a time on the trading day itself, e.g. 'close - 15m'",
-                )
-            )
-    return problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,12 +133,24 @@ def due_slots(
         reason = f"its trading day {latest.day} is over at the exchange"
         return Due(None, tuple(slots), reason)
     if not latest.in_session and not policy.outside_hours:
-        reason = (
-            f"the market is closed at {latest.name[:2]}:{latest.name[2:]} on {latest.day} "
-            "(an early close or a holiday session; set policy.outside_hours to run anyway)"
-        )
-        return Due(None, tuple(slots), reason)
+        return Due(None, tuple(slots), _closed_reason(latest, settings.exchange))
     return Due(latest, earlier, reason)
+
+
+def _closed_reason(slot: Slot, exchange: str) -> str:
+    """Say why `slot`, outside its session, is skipped: a shortened session, or a schedule
+    that falls outside even a regular one."""
+    at = f"{slot.name[:2]}:{slot.name[2:]}"
+    session = session_on(exchange, slot.day)
+    if session is not None and not session.regular:
+        return (
+            f"the market is closed at {at} on {slot.day} (an early close or a late open; "
+            "set policy.outside_hours to run anyway)"
+        )
+    return (
+        f"the market is closed at {at} on {slot.day}: the schedule falls outside the "
+        "regular session (use close - 1m or earlier, or set policy.outside_hours)"
+    )
 
 
 def _handled_through(
