@@ -327,12 +327,19 @@ class ManualBroker:
             )
             for t in self.tickets.all()
             for c in t.fills
-            if since is None or c.at >= since
+            if since is None or c.recorded_at >= since
         ]
         return sorted(fills, key=lambda f: (f.at, f.fill_id))
 
     def fills(self, since: datetime) -> Sequence[Fill]:
-        """The confirmed fills at or after `since`, oldest first."""
+        """The fills confirmed at or after `since`, oldest first by trade time.
+
+        "At or after" is when trimtab learned of the fill (its confirmation was recorded),
+        not its trade time: a person confirms after trading, often days after with `--at`,
+        and a broker reports a fill when it learns of it. Reconciliation reads from a day
+        before the latest trade time it recorded; a fill traded earlier but confirmed since
+        is still found, and its fill id keeps it from being recorded twice.
+        """
         return self._confirmed(since)
 
     def close(self) -> None:

@@ -287,6 +287,13 @@ def _confirmed(ticket: Ticket, confirm: Confirm, now: datetime) -> Ticket:
         )
     if confirm.at > now:
         raise TicketError(f"{coid}: the fill's time {confirm.at.isoformat()} is in the future")
+    if confirm.at < ticket.issued_at:
+        raise TicketError(
+            f"{coid}: the fill's time {confirm.at.isoformat()} is before the ticket was written "
+            f"({ticket.issued_at.isoformat(timespec='minutes')}) (fix: give the time you traded "
+            "with --at (exchange time unless it has an offset); a trade made before the ticket "
+            "is not this ticket's)"
+        )
     fill = Confirmation(f"{coid}-c{len(ticket.fills) + 1}", qty, price, commission, confirm.at, now)
     after = replace(ticket, fills=(*ticket.fills, fill))
     if confirm.rest == "cancelled" and after.status is not OrderStatus.FILLED:
