@@ -21,7 +21,7 @@ from daemon.audit.events import AuditKind, PlanMade
 from daemon.audit.record import AuditRecord, events_of
 from daemon.config.household import household_members
 from daemon.config.settings import Settings
-from daemon.core.calendar import exchange_calendar, exchange_timezone, quiet_pandas
+from daemon.core.calendar import exchange_timezone, quiet_pandas, year_calendar
 from daemon.core.performance import (
     DailyPoint,
     PerformanceSummary,
@@ -146,7 +146,8 @@ def session_on(exchange: str, day: date) -> tuple[bool, date | None]:
     (None when the installed calendar does not reach back that far)."""
     import pandas as pd
 
-    calendar = exchange_calendar(exchange)
+    # The year's own calendar: the cached one ends a year after the process started.
+    calendar = year_calendar(exchange, day.year)
     wanted = pd.Timestamp(day)
     with quiet_pandas():
         if not calendar.first_session <= wanted <= calendar.last_session:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,3 +78,12 @@ def test_a_process_started_a_year_ago_still_knows_market_hours() -> None:
         ["2027-11-26", "2027-11-26T18:00:00+00:00"],
         ["2027-11-29", "2027-11-29T21:00:00+00:00"],
     ]
+
+
+def test_the_daily_report_knows_holidays_beyond_the_years_the_process_started_with() -> None:
+    """The report's session check reads the year's calendar: the cached one ends a year
+    after start-up, and a day past it used to be taken for a session (nothing noted)."""
+    from daemon.report.data import session_on
+
+    assert session_on("XNYS", date(2029, 7, 4)) == (False, date(2029, 7, 3))
+    assert session_on("XNYS", date(2029, 7, 5)) == (True, None)
