@@ -113,12 +113,7 @@ def parse_export(
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     header_at, columns = _header(rows, name, layout)
     account_col = columns.get("account")
-    if account_number is not None and account_col is None:
-        raise ExportError(
-            f"{name}: account_number is set but the export has no account column "
-            f"(expected {_names(layout.account) or 'one named in columns.account'}) (fix: remove "
-            "broker_settings.account_number, or name the column in [columns] account)"
-        )
+    _check_accounts(rows, header_at, account_col, account_number, name, layout)
     money_markets = {s.upper() for s in (*layout.cash_symbols, *cash_symbols)}
     skipped = {s.upper() for s in ignore}
     cash = Decimal(0)
@@ -163,6 +158,44 @@ def parse_export(
         holdings[symbol] = Holding(symbol, total, price)
         read += 1
     return Export(cash, tuple(holdings.values()), _stated_time(rows, layout), read)
+
+
+def _check_accounts(
+    rows: Sequence[Sequence[str]],
+    header_at: int,
+    account_col: int | None,
+    account_number: str | None,
+    name: str,
+    layout: Layout,
+) -> None:
+    """Refuse an account_number without an account column, and several accounts without one."""
+    if account_number is not None and account_col is None:
+        raise ExportError(
+            f"{name}: account_number is set but the export has no account column "
+            f"(expected {_names(layout.account) or 'one named in columns.account'}) (fix: remove "
+            "broker_settings.account_number, or name the column in [columns] account)"
+        )
+    if account_number is None and account_col is not None:
+        found = _accounts(rows, header_at, account_col)
+        if len(found) > 1:
+            raise ExportError(
+                f"{name}: the export lists {len(found)} accounts ({', '.join(found)}) and "
+                "broker_settings.account_number is not set, so they cannot be told apart (fix: "
+                f'set broker_settings.account_number to the number of this account, e.g. "'
+                f'{found[0]}"; see {_DOCS})'
+            )
+
+
+def _accounts(rows: Sequence[Sequence[str]], header_at: int, column: int) -> list[str]:
+    """The account numbers the table's rows name, in the order first seen."""
+    found: dict[str, None] = {}
+    for row in rows[header_at + 1 :]:
+        if not any(cell.strip() for cell in row) or len(row) < 2:
+            break  # the table ends, as `parse_export` reads it
+        number = row[column].strip() if column < len(row) else ""
+        if number:
+            found.setdefault(number, None)
+    return list(found)
 
 
 class _Row:

@@ -324,3 +324,25 @@ def test_check_reads_the_export_and_names_what_a_plan_would_lack(
     assert status == "warn"
     assert "paper" not in fix
     assert 'go live on purpose (mode = "live" and live_confirmation)' in fix
+
+
+def test_an_export_of_several_accounts_without_account_number_is_named_by_check_and_cycle(
+    tmp_path: Path, database_url: str
+) -> None:
+    """`export` writes a row of account Z9 beside X1's: without account_number, the rows
+    of both were merged into one account and planned."""
+    path = config(tmp_path, database_url)
+    path.write_text(path.read_text().replace('account_number = "X1"\n', ""))
+    export(tmp_path / "exports", "Portfolio_Positions.csv", "1000.00", {"VTI": ("10", "250.00")})
+
+    code, rows = check_rows(path)
+    assert code == 1, rows
+    status, detail, _ = rows["broker"]
+    assert status == "fail"
+    assert "lists 2 accounts (X1, Z9)" in detail
+    assert "set broker_settings.account_number" in " ".join(detail.split())
+
+    code, out = run("run", "--once", "--force", "-c", str(path))
+    assert code == 1, out  # the cycle fails before anything is planned
+    assert "lists 2 accounts (X1, Z9)" in " ".join(out.split())
+    assert intents(path) == {}

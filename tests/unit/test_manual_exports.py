@@ -98,7 +98,9 @@ def test_a_symbol_that_is_not_a_ticker_names_file_row_column_value_and_the_fix(
     )
 
     with pytest.raises(ExportError) as caught:
-        parse_export(text, name="positions.csv", layout=PRESETS["fidelity"])
+        parse_export(
+            text, name="positions.csv", layout=PRESETS["fidelity"], account_number="X12345678"
+        )
 
     message = str(caught.value)
     assert "positions.csv, row 4, column 'Symbol'" in message
@@ -125,7 +127,7 @@ def test_a_quantity_or_price_that_does_not_parse_names_its_row_and_value(
     text = FIDELITY.read_text().replace(old, new, 1)
 
     with pytest.raises(ExportError) as caught:
-        parse_export(text, name="p.csv", layout=PRESETS["fidelity"])
+        parse_export(text, name="p.csv", layout=PRESETS["fidelity"], account_number="X12345678")
 
     bad = new.strip(",").split(",")[0 if column == "Quantity" else 1]
     assert f"p.csv, row 3, column '{column}': value '{bad}'" in str(caught.value)
@@ -185,3 +187,29 @@ def test_settings_resolve_the_folder_and_custom_needs_its_columns(tmp_path: Path
         ManualSettings.model_validate(
             {"environment": "live", "exports": "exports", "preset": "etrade"}, context=context
         )
+
+
+def test_an_export_of_several_accounts_without_account_number_is_refused_naming_them() -> None:
+    """Fidelity's and Vanguard's downloads cover every account: merged, another account's
+    holdings would be planned (and sold) as this one's."""
+    for path, preset, numbers in (
+        (FIDELITY, "fidelity", "X12345678, Z87654321"),
+        (VANGUARD, "vanguard", "12345678, 87654321"),
+    ):
+        with pytest.raises(ExportError) as caught:
+            parse(path, preset)
+        message = str(caught.value)
+        assert f"lists 2 accounts ({numbers})" in message
+        assert "set broker_settings.account_number" in message
+
+
+def test_an_export_of_one_account_needs_no_account_number() -> None:
+    text = FIDELITY.read_text()
+    one = "\n".join(line for line in text.splitlines() if not line.startswith("Z876"))
+
+    export = parse_export(one, name="p.csv", layout=PRESETS["fidelity"])
+
+    assert holdings(export) == {
+        "VTI": (Decimal(100), Decimal("285.12")),
+        "VXUS": (Decimal("250.5"), Decimal("64.10")),
+    }
