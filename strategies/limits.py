@@ -3,11 +3,16 @@
 `apply_limits(raw, ...)` (floats in, floats out; pure):
 
 1. **Caps.** Each symbol's cap is `min(max_weight, 1/min_holdings)`; each capped asset class
-   holds at most its `class_caps` entry. CASH is exempt from both and keeps its weight. Weight
-   above a cap is cut and spread over the symbols still below every cap, in proportion to their
-   weights (equally when those are all zero), until nothing exceeds a cap. If the caps cannot
-   hold the whole portfolio (e.g. `max_weight` × universe size < 1), a `StrategyError` names
-   the limit and the fix.
+   holds at most its `class_caps` entry. CASH is exempt from both and keeps its weight. Each
+   weight becomes `min(cap, t × w)` for one factor `t` that makes the weights hold the
+   portfolio, except in a class that would pass its cap: its members stop at the factor at
+   which the class holds exactly its cap. So weight cut by a cap goes to the symbols below
+   every cap, in proportion to their weights, a class's first to its own members. When those
+   are all at a cap and the portfolio is not full, the symbols `raw` left at zero (a weight
+   under 1e-15 counts as zero) share the rest the same way, equally. Limits that pass the
+   feasibility check always hold the portfolio (`_fill` solves the factor exactly); if the
+   caps cannot (e.g. `max_weight` × universe size < 1), a `StrategyError` names the limit and
+   the fix.
 2. **Turnover.** With current weights `c` (from the holdings, their prices and the cash) and
    capped targets `t`, the turnover is `sum(|t - c|) / 2` over every symbol and CASH. Above
    `max_turnover`, the targets become `c + (t - c) × max_turnover / turnover`: the same
@@ -36,6 +41,7 @@ from strategies.params import PolicyLimits
 
 QUANTUM = Decimal("0.000000001")
 _EPS = 1e-12
+_TINY = 1e-15
 
 
 def current_weights(context: StrategyContext) -> dict[str, float]:
@@ -97,36 +103,86 @@ def _cap(
     if weights.sum() <= 0:
         raise StrategyError(f"strategy {strategy} gave no weight to any symbol nor to CASH")
     weights *= budget / weights.sum()
+    weights[weights < _TINY] = 0.0  # noise (an optimizer's 1e-300): a scale would overflow
     cap = min(float(limits.max_weight), 1.0 / limits.min_holdings)
     names = sorted(set(limits.class_caps))
-    member = np.array([[limits.asset_classes.get(s) == c for s in symbols] for c in names])
-    member = member.reshape(len(names), n)
-    class_cap = np.array([float(limits.class_caps[c]) for c in names])
+    member = np.array(
+        [[limits.asset_classes.get(s) == c for s in symbols] for c in names], dtype=bool
+    ).reshape(len(names), n)
+    class_cap = np.array([float(limits.class_caps[c]) for c in names], dtype=np.float64)
     _check_feasible(strategy, limits, symbols, member, class_cap, cap, budget)
-    for _ in range(4 * n + 4 * len(names) + 10):
-        for k in range(len(names)):
-            held = weights[member[k]].sum()
-            if held > class_cap[k]:
-                weights[member[k]] *= class_cap[k] / held
-        np.minimum(weights, cap, out=weights)
-        excess = budget - weights.sum()
-        if excess <= 1e-13:
-            return [float(w) for w in weights]
-        free = weights < cap - _EPS
-        for k in range(len(names)):
-            if weights[member[k]].sum() >= class_cap[k] - _EPS:
-                free &= ~member[k]
-        if not free.any():
+    # First the weights: each free symbol's weight times one common factor. Where those (all
+    # at a cap) cannot hold the budget, the symbols `raw` left at zero share the rest equally.
+    filled = _fill(weights, budget, cap, member, class_cap)
+    left = budget - filled.sum()
+    if left > 1e-13:
+        room = np.maximum(class_cap - member @ filled, 0.0)
+        zero = (weights <= 0) & ~(member & (room <= _EPS)[:, None]).any(axis=0)
+        filled += _fill(zero.astype(np.float64), left, cap, member, room)
+    if budget - filled.sum() > 1e-9:  # _check_feasible says this cannot happen; never guess
+        raise StrategyError(
+            f"strategy {strategy}: the limits max_weight, min_holdings and class_caps cannot "
+            "hold the whole portfolio; loosen them"
+        )
+    return [float(w) for w in filled]
+
+
+def _fill(
+    base: np.ndarray, budget: float, cap: float, member: np.ndarray, class_cap: np.ndarray
+) -> np.ndarray:
+    """Return `min(cap, t_k × base)` symbol by symbol, holding `budget` as far as it can.
+
+    `t_k` is one factor `t` for every symbol outside a capped class and in a class below its
+    cap; a class that would pass its cap at `t` keeps the factor at which its members (each
+    still within `cap`) hold exactly the cap. `t` is the least factor whose weights sum to
+    `budget`; when none does (every symbol with a base is at a cap), the weights at the
+    largest. The sum is piecewise linear in `t`, so `t` is solved exactly between breakpoints.
+    """
+    positive = base > 0
+    full = [_scale_to(base[m], cap, float(c)) for m, c in zip(member, class_cap, strict=True)]
+
+    def weights_at(t: float) -> np.ndarray:
+        factor = np.full(len(base), t)
+        for m, s in zip(member, full, strict=True):
+            factor[m] = min(s, t)
+        w = np.zeros(len(base))
+        w[positive] = np.minimum(cap, factor[positive] * base[positive])
+        return w
+
+    reach = cap / base[positive]  # where each symbol reaches `cap`
+    points = np.unique(np.concatenate([reach, [s for s in full if math.isfinite(s)]]))
+    lo = 0.0
+    for hi in (float(t) for t in points):
+        if weights_at(hi).sum() >= budget:
             break
-        base = weights[free].sum()
-        if base > _EPS:
-            weights[free] += excess * weights[free] / base
-        else:
-            weights[free] += excess / free.sum()
-    raise StrategyError(
-        f"strategy {strategy}: the limits max_weight, min_holdings and class_caps cannot hold "
-        "the whole portfolio; loosen them"
-    )
+        lo = hi
+    else:
+        return weights_at(math.inf)
+    at_lo = weights_at(lo)
+    # Between lo and hi the weights below `cap`, in no class or one below its cap, grow by
+    # their bases.
+    growing = np.zeros_like(positive)
+    growing[positive] = reach > lo
+    for m, s in zip(member, full, strict=True):
+        if s <= lo:
+            growing &= ~m
+    slope = float(base[growing].sum())
+    t = hi if slope <= 0 else min(hi, lo + (budget - float(at_lo.sum())) / slope)
+    return weights_at(t)
+
+
+def _scale_to(base: np.ndarray, cap: float, target: float) -> float:
+    """Return the least `t` with `sum(min(cap, t × base)) == target` (inf if none)."""
+    positive = np.sort(base[base > 0])[::-1]  # largest first: they reach `cap` first
+    if cap * len(positive) <= target:
+        return math.inf
+    # With the j largest at cap, the rest sum to t × (their bases' sum).
+    rest = np.cumsum(positive[::-1])[::-1]  # rest[j] = sum of positive[j:]
+    for j in range(len(positive) - 1):
+        t = (target - cap * j) / rest[j]
+        if t * positive[j] <= cap:
+            return float(t)
+    return float((target - cap * (len(positive) - 1)) / rest[-1])
 
 
 def _check_feasible(

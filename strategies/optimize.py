@@ -20,6 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "Linkage",
+    "check_moved",
     "check_positive_definite",
     "hrp",
     "inverse_vol",
@@ -41,8 +42,12 @@ Linkage = Literal["single", "complete", "average", "weighted", "ward"]
 _FIX = "use covariance = 'ledoit_wolf', a longer lookback_days, or fewer symbols"
 
 
-def _check_variances(strategy: str, cov: Matrix, symbols: Sequence[str]) -> Matrix:
-    variances = np.diag(cov).copy()
+def check_moved(strategy: str, variances: Matrix, symbols: Sequence[str]) -> None:
+    """Raise, naming the first, if a symbol's variance is zero (or not a number).
+
+    Check the raw returns' variances, before any estimator: shrinkage toward `mu·I` gives a
+    symbol that never moved the average variance, so it would look as volatile as the rest.
+    """
     flat = np.flatnonzero(~(variances > 1e-18))
     if flat.size:
         symbol = symbols[int(flat[0])]
@@ -50,6 +55,11 @@ def _check_variances(strategy: str, cov: Matrix, symbols: Sequence[str]) -> Matr
             f"strategy {strategy}: {symbol} did not move over the lookback (zero variance), "
             f"so its risk is undefined; drop {symbol} from the universe or lengthen lookback_days"
         )
+
+
+def _check_variances(strategy: str, cov: Matrix, symbols: Sequence[str]) -> Matrix:
+    variances: Matrix = np.diag(cov).copy()
+    check_moved(strategy, variances, symbols)
     return variances
 
 

@@ -62,6 +62,8 @@ class MaxSharpeParams(RiskParams):
 class _RiskStrategy(HistoryStrategy[RiskParams]):
     def _covariance(self, closes: Matrix) -> tuple[Matrix, Matrix]:
         daily = returns(closes)
+        # On the returns themselves: ledoit_wolf would make a flat symbol look volatile.
+        optimize.check_moved(self.name, daily.var(axis=0), self.params.universe)
         return daily, covariance(daily, self.params.covariance)
 
     def _explain(

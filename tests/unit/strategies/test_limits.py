@@ -129,3 +129,34 @@ def test_decimal_weights_sum_to_exactly_one_with_the_residue_on_the_largest() ->
 def test_unusable_weights_are_a_strategy_error(bad: float) -> None:
     with pytest.raises(StrategyError, match="strategy x gave A the weight"):
         to_allocation({"A": bad, "B": 1.0}, {}, strategy="x")
+
+
+def _classed(raw: dict[str, float], **kw: Any) -> dict[str, float]:
+    limits = _limits(asset_classes={"VTI": "equity", "VEA": "equity"}, **kw)
+    return apply_limits(
+        raw, strategy="x", limits=limits, current={}, universe=["VTI", "VEA", "BND"]
+    )
+
+
+@pytest.mark.parametrize("raw", [{"VTI": 0.25, "VEA": 0.75}, {"VTI": 0.5, "VEA": 0.5}])
+def test_a_full_class_with_a_member_at_max_weight_leaves_the_rest_to_a_symbol_at_zero(
+    raw: dict[str, float],
+) -> None:
+    # Refused before ("cannot hold the whole portfolio"): the cut kept going back to the class.
+    got = _classed(raw, max_weight="0.35", class_caps={"equity": "0.7"})
+    assert got == pytest.approx({"VTI": 0.35, "VEA": 0.35, "BND": 0.30})
+
+
+def test_a_class_member_cut_to_max_weight_leaves_its_class_room_to_the_others() -> None:
+    # Equity scaled to 0.7 would give VEA 0.63: it stops at 0.5, and VTI holds the class's
+    # other 0.2 before anything leaves the class; BND, at zero, takes what is left.
+    got = _classed({"VTI": 0.1, "VEA": 0.9}, max_weight="0.5", class_caps={"equity": "0.7"})
+    assert got == pytest.approx({"VTI": 0.2, "VEA": 0.5, "BND": 0.3})
+
+
+def test_symbols_at_zero_share_equally_within_their_class_cap() -> None:
+    # VTI stops at 0.4; VEA and BND share the rest equally, VEA within equity's 0.75.
+    got = _classed({"VTI": 1.0}, max_weight="0.4", class_caps={"equity": "0.75"})
+    assert got == pytest.approx({"VTI": 0.4, "VEA": 0.3, "BND": 0.3})
+    got = _classed({"VTI": 1.0}, max_weight="0.5", class_caps={"equity": "0.6"})
+    assert got == pytest.approx({"VTI": 0.5, "VEA": 0.1, "BND": 0.4})

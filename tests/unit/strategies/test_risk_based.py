@@ -147,8 +147,14 @@ def test_a_singular_covariance_is_an_error_naming_the_fix(name: str) -> None:
         assert sum(shrunk.targets(context(h)).values()) == 1
 
 
-@pytest.mark.parametrize("name", ["inverse_vol", "hrp", "min_variance"])
-def test_a_symbol_that_never_moves_is_named(name: str) -> None:
+@pytest.mark.parametrize("covariance", ["sample", "ledoit_wolf"])
+@pytest.mark.parametrize(
+    "name", ["inverse_vol", "risk_parity", "hrp", "min_variance", "max_sharpe"]
+)
+def test_a_symbol_that_never_moves_is_named(name: str, covariance: str) -> None:
+    # Shrinkage gives a flat symbol the average variance: the check is on the returns
+    # themselves, or a frozen price (a money market fund at 1.00, a stale feed) would get most
+    # of the account under ledoit_wolf.
     h = history(seed=1, days=40)
     closes = np.array(h.closes)
     closes[:, 2] = 50.0
@@ -157,7 +163,9 @@ def test_a_symbol_that_never_moves_is_named(name: str) -> None:
     flat = CloseHistory(h.days, h.symbols, closes)
     plugin = load_strategy(name)
     strategy = plugin.create(
-        plugin.params_model.model_validate({"universe": list(SYMBOLS), "lookback_days": 30})
+        plugin.params_model.model_validate(
+            {"universe": list(SYMBOLS), "lookback_days": 30, "covariance": covariance}
+        )
     )
     with pytest.raises(StrategyError, match=f"strategy {name}: BND did not move"):
         strategy.targets(context(flat))
@@ -172,3 +180,43 @@ def test_max_sharpe_with_nothing_above_the_risk_free_rate_says_so() -> None:
     )
     with pytest.raises(StrategyError, match="no symbol's mean return beats the risk-free rate"):
         strategy.targets(context(history(seed=2)))
+
+
+@pytest.mark.parametrize("seed", [11, 17])
+def test_max_sharpe_within_a_class_cap_fills_the_rest_with_a_symbol_it_left_at_zero(
+    seed: int,
+) -> None:
+    # BND falls over the lookback, so max_sharpe leaves it at zero and splits equity unevenly
+    # over the equity cap: refused before ("cannot hold the whole portfolio"), though VTI 0.4,
+    # QQQ 0.35 and BND 0.25 fit every limit.
+    from strategies.history import CloseHistory
+    from tests.fakes.price_history import weekdays
+
+    rng = np.random.default_rng(seed)
+    daily = np.column_stack(
+        [
+            rng.normal(0.0012, 0.010, 252),
+            rng.normal(0.0006, 0.015, 252),
+            rng.normal(-0.0008, 0.004, 252),
+        ]
+    )
+    closes = 100 * np.vstack([np.ones(3), np.cumprod(1 + daily, axis=0)])
+    symbols = ("VTI", "QQQ", "BND")
+    plugin = load_strategy("max_sharpe")
+    strategy = plugin.create(
+        plugin.params_model.model_validate(
+            {
+                "universe": list(symbols),
+                "lookback_days": 252,
+                "max_weight": "0.4",
+                "asset_classes": {"VTI": "equity", "QQQ": "equity", "BND": "bonds"},
+                "class_caps": {"equity": "0.75"},
+            }
+        )
+    )
+    got = strategy.targets(context(CloseHistory(weekdays(253), symbols, closes)))
+    assert {s: str(w) for s, w in got.items()} == {
+        "VTI": "0.400000000",
+        "QQQ": "0.350000000",
+        "BND": "0.250000000",
+    }
