@@ -429,7 +429,12 @@ class ManualBroker:
                     "tickets",
                     "warn",
                     f"{len(open_tickets)} ticket(s) open: their symbols are not traded again "
-                    "until each is confirmed",
+                    "until each is confirmed"
+                    + (
+                        ", and nothing in the account while a buy ticket is open"
+                        if any(t.intent.side is Side.BUY for t in open_tickets)
+                        else ""
+                    ),
                     "enter them at the broker, then `trimtab manual confirm` each "
                     "(`trimtab manual tickets` lists them)",
                 )

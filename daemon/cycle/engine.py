@@ -44,7 +44,7 @@ from daemon.config.settings import AccountSettings, Settings
 from daemon.core.calendar import market_open, trading_day
 from daemon.core.cycle_report import CycleReport, OrderOutcome
 from daemon.core.decide import CycleState, Decision, DecisionInput, decide
-from daemon.core.domain import AccountSnapshot, OrderStatus, TradingState
+from daemon.core.domain import AccountSnapshot, OrderStatus, Side, TradingState
 from daemon.core.errors import TransientBrokerError, TrimtabError
 from daemon.core.household import HouseholdSplit
 from daemon.core.inputs import planning_input
@@ -62,6 +62,7 @@ from daemon.store.activity import recent_activity
 from daemon.store.audit_log import AuditLog
 from daemon.store.cycles import CycleRecord, CycleStore, next_attempt_id, slot_base
 from daemon.store.db import Database
+from daemon.store.intents import IntentStore
 from daemon.store.killswitch import current as kill_switch_state
 from daemon.store.trading_state import account_state, set_trading_state
 from daemon.store.valuations import ValuationSource
@@ -292,6 +293,13 @@ class Engine:
         else:
             snapshot = broker.snapshot(universe)
             busy = frozenset(o.symbol for o in snapshot.open_orders)
+        with self._database.transaction() as session:
+            ours = IntentStore(session).ids(account)
+        if any(o.side is Side.BUY and o.client_order_id in ours for o in snapshot.open_orders):
+            # One of trimtab's buys is still open (a manual account's ticket stays open until
+            # confirmed): its shares are not in the positions while its cash may be out of the
+            # cash (a ticket's is), so every weight is off. Nothing is traded until it is done.
+            busy = busy | set(universe) | {p.symbol for p in snapshot.positions}
         now = self._clock()
         exchange = self._settings.exchange
         self._audit(SnapshotTaken(snapshot), account, cycle_id)

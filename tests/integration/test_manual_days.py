@@ -170,3 +170,30 @@ def test_a_fill_time_before_the_ticket_was_written_is_refused(days: Days) -> Non
     assert code == 2, out
     assert "before the ticket was written" in out
     assert days.tickets()[0]["filled_qty"] == "0"
+
+
+def test_an_open_buy_ticket_makes_the_next_cycle_trade_nothing(days: Days) -> None:
+    """The audit's scenario: of Monday's two buy tickets the person entered only VTI's and
+    confirmed it Tuesday. VXUS's cash is out of the cash but its shares are not in the
+    positions, so the account looked $9,807 smaller: VTI at 78.5% (59.6% of the real
+    $40,666) and Tuesday's cycle wrote 'sell 20 VTI'. While a buy ticket is open, the
+    account writes no ticket."""
+    vti, vxus = monday(days)
+    days.at(8, 11)
+    code, out = days.confirm(vti["client_order_id"], "35", "285.12")
+    assert code == 0, out
+    days.at(8, 15)
+    out = days.cycle()
+
+    assert [t["client_order_id"] for t in days.tickets()] == [vxus["client_order_id"]]
+    assert "SELL" not in out or "refused sell VTI" in out, out
+    assert days.read(lambda s: BookStore(s).positions("main")) == {"VTI": 85, "VXUS": 100}
+
+    # Confirmed, the account is whole again and planned as usual: inside its bands.
+    days.at(8, 16)
+    code, out = days.confirm(vxus["client_order_id"], "153", "64.10")
+    assert code == 0, out
+    days.at(9, 10)
+    out = days.cycle()
+    assert days.tickets() == []
+    assert "no rebalance" in out, out
