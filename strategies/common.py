@@ -56,7 +56,7 @@ def finish(
         if abs(w - before) > 5e-10:
             note = f"limits: {pct(before)} → {pct(w)}"
             explained[symbol] = f"{reasons[symbol]}; {note}" if symbol in reasons else note
-    return to_allocation(limited, explained, strategy=strategy)
+    return to_allocation(limited, explained, strategy=strategy, limits=limits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@
    toward them at that pace, not in one step.
 
 `to_allocation` turns the floats into Decimals with nine places summing to exactly 1: the
-rounding residue goes to the largest weight (the first such symbol by name on a tie).
+rounding residue goes to the largest weight it leaves within its caps (the first such symbol by
+name on a tie), so it never pushes a weight at `max_weight` or a full class over its cap.
 """
 
 from __future__ import annotations
@@ -235,9 +236,17 @@ def _limit_turnover(
 
 
 def to_allocation(
-    weights: Mapping[str, float], reasons: Mapping[str, str], *, strategy: str
+    weights: Mapping[str, float],
+    reasons: Mapping[str, str],
+    *,
+    strategy: str,
+    limits: PolicyLimits | None = None,
 ) -> Allocation:
-    """Return the weights as nine-place Decimals summing to exactly 1, with their reasons."""
+    """Return the weights as nine-place Decimals summing to exactly 1, with their reasons.
+
+    The rounding residue goes to the largest weight (the first by name on a tie); when it is
+    positive, to the largest that stays within `limits`' caps with it, if any does.
+    """
     for symbol, w in weights.items():
         if not math.isfinite(w) or w < -1e-9:
             raise StrategyError(f"strategy {strategy} gave {symbol} the weight {w}")
@@ -249,9 +258,27 @@ def to_allocation(
         for s, w in sorted(weights.items())
     }
     rounded = {s: d for s, d in rounded.items() if d > 0}
-    largest = min(rounded, key=lambda s: (-rounded[s], s))
-    rounded[largest] += Decimal(1) - sum(rounded.values(), Decimal(0))
+    residue = Decimal(1) - sum(rounded.values(), Decimal(0))
+    order = sorted(rounded, key=lambda s: (-rounded[s], s))
+    takes = order[0]
+    if residue > 0:
+        takes = next((s for s in order if _room(rounded, s, limits) >= residue), takes)
+    rounded[takes] += residue
     chosen = {
         s: reasons.get(s, f"{strategy}: weight carried from the current holdings") for s in rounded
     }
     return Allocation(MappingProxyType(rounded), MappingProxyType(chosen))
+
+
+def _room(rounded: Mapping[str, Decimal], symbol: str, limits: PolicyLimits | None) -> Decimal:
+    """How much `symbol` may still gain within its cap and its class's (CASH: unlimited)."""
+    if symbol == CASH or limits is None:
+        return Decimal("Infinity")
+    room = min(limits.max_weight, Decimal(1) / limits.min_holdings) - rounded[symbol]
+    name = limits.asset_classes.get(symbol)
+    if name is not None and name in limits.class_caps:
+        held = sum(
+            (w for s, w in rounded.items() if limits.asset_classes.get(s) == name), Decimal(0)
+        )
+        room = min(room, limits.class_caps[name] - held)
+    return room

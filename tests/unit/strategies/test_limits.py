@@ -10,6 +10,7 @@ import pytest
 from daemon.core.errors import DataError, StrategyError
 from strategies.limits import apply_limits, current_weights, to_allocation
 from strategies.params import PolicyLimits
+from strategies.registry import load_strategy
 from tests.fakes.price_history import context, history
 
 
@@ -160,3 +161,37 @@ def test_symbols_at_zero_share_equally_within_their_class_cap() -> None:
     assert got == pytest.approx({"VTI": 0.4, "VEA": 0.3, "BND": 0.3})
     got = _classed({"VTI": 1.0}, max_weight="0.5", class_caps={"equity": "0.6"})
     assert got == pytest.approx({"VTI": 0.5, "VEA": 0.1, "BND": 0.4})
+
+
+def test_the_residue_never_pushes_a_weight_at_its_cap_over_it() -> None:
+    # 13 × 0.046153846 (0.6/13 rounded) + 0.4 = 0.999999998: the 2e-9 used to go to A, the
+    # largest, at max_weight, making it 0.400000002.
+    weights = {"A": 0.4} | {f"B{i:02d}": 0.6 / 13 for i in range(13)}
+    limits = _limits(max_weight="0.4")
+    got = to_allocation(weights, {}, strategy="x", limits=limits)
+    assert sum(got.weights.values()) == 1
+    assert got.weights["A"] == Decimal("0.4")
+    assert got.weights["B00"] == Decimal("0.046153848")
+    # A full class is a cap too: the residue goes outside it.
+    classed = _limits(asset_classes={"A": "equity"}, class_caps={"equity": "0.4"})
+    got = to_allocation(weights, {}, strategy="x", limits=classed)
+    assert got.weights["A"] == Decimal("0.4")
+    assert got.weights["B00"] == Decimal("0.046153848")
+
+
+def test_inverse_vol_at_max_weight_stays_at_it_after_rounding() -> None:
+    # The audit's case: 23 symbols at max_weight 0.06 gave S05 0.060000003 on HEAD.
+    symbols = tuple(f"S{i:02d}" for i in range(23))
+    plugin = load_strategy("inverse_vol")
+    breached = []
+    for seed in range(30):
+        h = history(seed=seed, days=253, symbols=symbols)
+        strategy = plugin.create(
+            plugin.params_model.model_validate(
+                {"universe": list(symbols), "lookback_days": 252, "max_weight": "0.06"}
+            )
+        )
+        got = strategy.targets(context(h))
+        assert sum(got.values()) == 1
+        breached += [(seed, s, w) for s, w in got.items() if w > Decimal("0.06")]
+    assert breached == []
