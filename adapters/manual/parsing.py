@@ -114,8 +114,9 @@ def parse_export(
     header_at, columns = _header(rows, name, layout)
     account_col = columns.get("account")
     _check_accounts(rows, header_at, account_col, account_number, name, layout)
-    money_markets = {s.upper() for s in (*layout.cash_symbols, *cash_symbols)}
-    skipped = {s.upper() for s in ignore}
+    # Settings name symbols as the export prints them (`FDRXX**`) or not: compared bare.
+    money_markets = {_bare(s) for s in (*layout.cash_symbols, *cash_symbols)}
+    skipped = {_bare(s) for s in ignore}
     cash = Decimal(0)
     holdings: dict[str, Holding] = {}
     read = 0
@@ -127,7 +128,7 @@ def parse_export(
         if not mine and cell.get(account_col or 0).strip() != account_number:
             continue
         raw = cell.get(columns["symbol"]).strip()
-        symbol = raw.rstrip("*").strip().upper()
+        symbol = _bare(raw)
         description = cell.get(columns["description"]) if "description" in columns else ""
         if symbol in {t.upper() for t in layout.total_rows}:
             continue
@@ -158,6 +159,11 @@ def parse_export(
         holdings[symbol] = Holding(symbol, total, price)
         read += 1
     return Export(cash, tuple(holdings.values()), _stated_time(rows, layout), read)
+
+
+def _bare(symbol: str) -> str:
+    """A symbol without the `**` Fidelity marks a money-market fund with, upper case."""
+    return symbol.strip().rstrip("*").strip().upper()
 
 
 def _check_accounts(

@@ -213,3 +213,18 @@ def test_an_export_of_one_account_needs_no_account_number() -> None:
         "VTI": (Decimal(100), Decimal("285.12")),
         "VXUS": (Decimal("250.5"), Decimal("64.10")),
     }
+
+
+def test_cash_symbols_and_ignore_match_with_or_without_the_stars() -> None:
+    """Fidelity prints `ABCXX**`; a setting copied from the export keeps the stars."""
+    text = FIDELITY.read_text().replace(
+        "Z87654321,INDIVIDUAL,FZFXX**,HELD IN MONEY MARKET", "Z87654321,INDIVIDUAL,ABCXX**,A FUND"
+    )
+
+    export = parse_export(
+        text, name="p.csv", layout=PRESETS["fidelity"], account_number="Z87654321",
+        cash_symbols=["ABCXX**"], ignore=["aapl**"],
+    )  # fmt: skip
+
+    assert holdings(export) == {}
+    assert export.cash == Decimal("800.00")
