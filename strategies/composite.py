@@ -89,16 +89,33 @@ class CompositeParams(PolicyLimits):
 
 
 def _depth(data: Any) -> int:
-    """How deep composites nest in raw params (1: no sleeve is a composite)."""
+    """How deep composites nest in raw params (1: no sleeve is a composite).
+
+    A sleeve is a composite when its plugin takes a composite's params, however it is named
+    (`composite`, `strategies.composite:PLUGIN`, another entry point for the same plugin).
+    """
     if not isinstance(data, Mapping):
         return 1
     deepest = 0
     for sleeve in data.get("sleeves") or ():
-        if isinstance(sleeve, Mapping) and sleeve.get("strategy") == "composite":
-            deepest = max(deepest, _depth(sleeve.get("params")))
-        elif isinstance(sleeve, Sleeve) and sleeve.strategy == "composite":
-            deepest = max(deepest, _depth(sleeve.params))
+        if isinstance(sleeve, Mapping):
+            name, params = sleeve.get("strategy"), sleeve.get("params")
+        elif isinstance(sleeve, Sleeve):
+            name, params = sleeve.strategy, sleeve.params
+        else:
+            continue
+        if isinstance(name, str) and _is_composite(name):
+            deepest = max(deepest, _depth(params))
     return 1 + deepest
+
+
+def _is_composite(name: str) -> bool:
+    try:
+        plugin = load_strategy(name)
+    except PluginNotFound:
+        return False  # named in the sleeve's own check, after this one
+    model = plugin.params_model
+    return isinstance(model, type) and issubclass(model, CompositeParams)
 
 
 @dataclass(frozen=True, slots=True)

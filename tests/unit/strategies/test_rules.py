@@ -261,3 +261,16 @@ def test_composites_nest_to_a_limited_depth() -> None:
     model.model_validate(params)  # four levels
     with pytest.raises(ValueError, match="composites nest 5 deep, more than 4"):
         model.model_validate({"sleeves": [_sleeve("composite", **params)]})
+
+
+@pytest.mark.parametrize("spelling", ["strategies.composite:PLUGIN", "composite"])
+def test_the_depth_limit_counts_a_composite_however_it_is_named(spelling: str) -> None:
+    # Only sleeves spelled "composite" counted: six levels by module:attr passed.
+    params: dict[str, Any] = {"sleeves": [_sleeve()]}
+    model = load_strategy("composite").params_model
+    for level in range(3):
+        name = spelling if level % 2 else "strategies.composite:PLUGIN"
+        params = {"sleeves": [_sleeve(name, **params)]}
+    model.model_validate(params)  # four levels
+    with pytest.raises(ValueError, match="composites nest 5 deep, more than 4"):
+        model.model_validate({"sleeves": [_sleeve("strategies.composite:PLUGIN", **params)]})
