@@ -293,9 +293,14 @@ class Engine:
         else:
             snapshot = broker.snapshot(universe)
             busy = frozenset(o.symbol for o in snapshot.open_orders)
-        with self._database.transaction() as session:
-            ours = IntentStore(session).ids(account)
-        if any(o.side is Side.BUY and o.client_order_id in ours for o in snapshot.open_orders):
+        open_buys = [o.client_order_id for o in snapshot.open_orders if o.side is Side.BUY]
+        ours = False
+        if open_buys:  # looked up by id: the few open orders, not the account's history
+            with self._database.transaction() as session:
+                store = IntentStore(session)
+                found = (store.find(coid) for coid in open_buys)
+                ours = any(f is not None and f.intent.account == account for f in found)
+        if ours:
             # One of trimtab's buys is still open (a manual account's ticket stays open until
             # confirmed): its shares are not in the positions while its cash may be out of the
             # cash (a ticket's is), so every weight is off. Nothing is traded until it is done.
