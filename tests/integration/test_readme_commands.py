@@ -28,8 +28,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -40,8 +41,10 @@ REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
 TRIMTAB = Path(sys.executable).parent / "trimtab"
 DEMO = "config.example.toml"
-TODAY = datetime.now(UTC).date().isoformat()
-"""Placeholder `D` of the README: the walk's day (the demo's state starts today)."""
+TODAY = datetime.now(ZoneInfo("America/New_York")).date().isoformat()
+"""Placeholder `D` of the README: the walk's day (the demo's state starts today), in the demo
+exchange's time zone, as the commands read a day: from 00:00 to 05:00 UTC the UTC date is
+already tomorrow there, and `audit --since D -f` waited for records of a day not begun."""
 
 UV_RUN = re.compile(r"^(?:python3 -m )?uv run (?:--no-dev )?")
 """How the README's "Try it" starts trimtab; the walk runs the entry point itself."""
