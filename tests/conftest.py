@@ -7,6 +7,7 @@ Before collection, the hypothesis profile `HYPOTHESIS_PROFILE` names is loaded (
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import uuid
@@ -80,3 +81,14 @@ def database(database_url: str, tmp_path: Path) -> Iterator[Database]:
     db = open_database(database_url, tmp_path / "state", branches=broker_migrations())
     yield db
     db.close()
+
+
+@pytest.fixture
+def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of `config.example.toml` in the test's folder, read without the caller's
+    TRIMTAB_CONFIG, TRIMTAB_SECRETS_FILE or TRIMTAB_DATABASE_URL."""
+    for name in ("TRIMTAB_CONFIG", "TRIMTAB_SECRETS_FILE", "TRIMTAB_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "config.toml"
+    shutil.copy(Path(__file__).resolve().parents[1] / "config.example.toml", path)
+    return path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -21,13 +20,6 @@ from daemon.store.models import AuditRecordRow
 
 REPO = Path(__file__).resolve().parents[2]
 TRIMTAB = Path(sys.executable).parent / "trimtab"
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    config = tmp_path / "config.toml"
-    shutil.copy(REPO / "config.example.toml", config)
-    return config
 
 
 def invoke(*args: str, code: int = 0, stdout_only: bool = False) -> str:

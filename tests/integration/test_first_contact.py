@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,13 +31,6 @@ from daemon.store.db import Database, open_database
 from daemon.store.valuations import Valuation, ValuationSource, record_valuation
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    config = tmp_path / "config.toml"
-    shutil.copy(REPO / "config.example.toml", config)
-    return config
 
 
 def invoke(*args: str, code: int = 0) -> tuple[str, str]:

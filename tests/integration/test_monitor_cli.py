@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -28,13 +27,6 @@ DAY1 = datetime(2026, 3, 2, 21, 10, tzinfo=UTC)
 
 cli = trimtab
 TRIMTAB = Path(sys.executable).parent / "trimtab"
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    config = tmp_path / "config.toml"
-    shutil.copy(REPO / "config.example.toml", config)
-    return config
 
 
 def run(app: typer.Typer, *args: str, code: int = 0) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,13 +66,6 @@ def _trimtab(*args: str, cwd: Path) -> tuple[int, list[str], str]:
     *printed, last = done.stdout.splitlines()
     probe = json.loads(last)
     return probe["code"], probe["loaded"], "\n".join(printed) + done.stderr
-
-
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    config = tmp_path / "config.toml"
-    shutil.copy(REPO / "config.example.toml", config)
-    return config
 
 
 def test_help_lists_the_commands_without_heavy_imports(tmp_path: Path) -> None:

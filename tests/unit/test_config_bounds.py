@@ -4,7 +4,6 @@ planner works), each with its key path and a fix (exit 2)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("TRIMTAB_CONFIG", "TRIMTAB_SECRETS_FILE", "TRIMTAB_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "trimtab.toml"
-    shutil.copy(REPO / "config.example.toml", path)
-    return path
+def config(example: Path) -> Path:
+    return example  # tests/conftest.py
 
 
 def _edit(config: Path, old: str, new: str) -> None:

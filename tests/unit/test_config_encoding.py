@@ -4,7 +4,6 @@ UTF-8 byte order mark (what Windows editors write) is accepted."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,8 @@ TOKEN = "ntfytoken-0f3a9d2c7b11"
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("TRIMTAB_CONFIG", "TRIMTAB_SECRETS_FILE", "TRIMTAB_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "trimtab.toml"
-    shutil.copy(REPO / "config.example.toml", path)
-    return path
+def config(example: Path) -> Path:
+    return example  # tests/conftest.py
 
 
 def _secrets(config: Path, content: bytes) -> Path:

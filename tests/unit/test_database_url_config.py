@@ -4,7 +4,6 @@ cycle, and never echoes the password."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,8 @@ PASSWORD = "S3cret@PW99"
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("TRIMTAB_CONFIG", "TRIMTAB_SECRETS_FILE", "TRIMTAB_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    path = tmp_path / "trimtab.toml"
-    shutil.copy(REPO / "config.example.toml", path)
-    return path
+def config(example: Path) -> Path:
+    return example  # tests/conftest.py
 
 
 @pytest.mark.parametrize(
