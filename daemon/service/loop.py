@@ -48,7 +48,8 @@ from daemon.service import sd_notify
 from daemon.service.day_end import schedule_end_of_day
 from daemon.service.enqueue import SlotEnqueuer
 from daemon.service.lease import SchedulerLease
-from daemon.service.scheduler import CycleScheduler, check_schedules
+from daemon.service.schedule_check import check_schedules
+from daemon.service.scheduler import CycleScheduler
 from daemon.service.slots import SlotRunner
 from daemon.store.audit_log import AuditLog
 from daemon.store.cluster import ensure_queue_schema, queue_figures

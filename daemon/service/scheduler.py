@@ -16,7 +16,6 @@ __all__ = [
     "CycleScheduler",
     "Due",
     "SessionTrigger",
-    "check_schedules",
     "due_slots",
     "slot_time",
 ]
@@ -39,7 +38,6 @@ from daemon.core.errors import ConfigError
 from daemon.core.schedule import ScheduleSpec, Slot, parse_schedule
 from daemon.core.sessions import next_slot, session_on, slots_between
 from daemon.logs import get_logger
-from daemon.service.schedule_check import check_schedules
 from daemon.store.cycles import CycleStore
 
 SCHEDULED_SLOT = re.compile(r"^\d{4}$")

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from daemon.cli import app as cli
 from daemon.config.settings import Settings, load_config
 from daemon.core.sessions import sessions_between, typical_sessions
-from daemon.service.scheduler import check_schedules, due_slots
+from daemon.service.schedule_check import check_schedules
+from daemon.service.scheduler import due_slots
 from daemon.store.cycles import CycleStore
 from daemon.store.db import open_database
 

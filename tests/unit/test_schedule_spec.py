@@ -10,7 +10,8 @@ import pytest
 
 from daemon.config.settings import check_config, load_config
 from daemon.core.schedule import Days, ScheduleError, Session, parse_schedule
-from daemon.service.scheduler import CycleScheduler, check_schedules
+from daemon.service.schedule_check import check_schedules
+from daemon.service.scheduler import CycleScheduler
 
 NY = ZoneInfo("America/New_York")
 
