@@ -507,7 +507,6 @@ class _Run:
     ) -> bool:
         day, costs, column = self.days[i], self.spec.costs, self.index
         stamp = day.isoformat()  # each trade's id is the day's and its place in the day
-        specific = self.account.tax.lot_method == LotMethod.SPECIFIC.value
         traded = False
         seq = 0
         for order in (o for o in approved if o.side is Side.SELL):
@@ -535,7 +534,7 @@ class _Run:
                 Side.SELL,
                 qty,
                 got,
-                self._sold_lots(state, decision, order.symbol, day, qty, got, specific),
+                self._sold_lots(state, decision, order.symbol, day, qty, got),
             )
             tally.fills.append(Fill(day, order.symbol, Side.SELL, qty, price, fee, harvest))
             traded = True
@@ -690,13 +689,12 @@ class _Run:
         day: date,
         qty: Decimal,
         got: Decimal,
-        specific: bool,
     ) -> Sequence[LotPick]:
         """The lots a sale names, as the live ledger records them (`record_fills`): trimtab's
         picks under `specific`; under HIFO or minimum tax the lots the broker ranks first on
         the basis it knows (washes from another symbol move no lot's rank); else none, and
         the method's date order relieves them."""
-        if specific:
+        if self.lot_method is LotMethod.SPECIFIC:
             return decision.taxed.lots.get(symbol, ())
         if not self.taxable or self.lot_method not in BROKER_RANKED:
             return ()
