@@ -163,7 +163,13 @@ def render_page(report: DailyReport, secrets: Iterable[str]) -> str:
 
 def write_private(path: Path, text: str) -> None:
     """Write `text` to `path`, readable by its owner only, whole or not at all: a new 0600
-    file beside it replaces it, so an existing file's wider permissions do not survive."""
+    file beside it replaces it, so an existing file's wider permissions do not survive. A path
+    that is not a regular file (/dev/stdout, a pipe) is written in place: it cannot be
+    replaced, and its reader, not a file on disk, gets the text."""
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:

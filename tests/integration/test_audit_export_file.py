@@ -4,7 +4,10 @@ already existed with wider permissions (before, `touch(mode=0o600)` kept an exis
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
+import threading
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -36,3 +39,26 @@ def test_an_existing_world_readable_file_ends_owner_only(tmp_path: Path) -> None
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert lines[-1]["payload"]["reason"] == "export test"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".audit")] == []
+
+
+def test_a_pipe_is_written_in_place(tmp_path: Path) -> None:
+    """`--out /dev/stdout` or a named pipe: it cannot be replaced by a new file, so the text
+    goes to its reader (before, the temporary file beside /dev/stdout could not be made)."""
+    config = tmp_path / "config.toml"
+    shutil.copy(REPO / "config.example.toml", config)
+    invoke("kill", "-c", str(config), "--reason", "pipe test")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    read: list[str] = []
+    reader = threading.Thread(target=lambda: read.append(pipe.read_text()), daemon=True)
+    reader.start()
+    try:
+        invoke("audit", "export", "--since", "2020-01-01", "-c", str(config), "--out", str(pipe))
+    finally:
+        reader.join(timeout=10)
+        if reader.is_alive():
+            # Nothing opened the pipe for writing: open and close it, so the reader ends.
+            os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+    lines = [json.loads(line) for line in read[0].splitlines()]
+    assert lines[-1]["payload"]["reason"] == "pipe test"
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
