@@ -49,8 +49,10 @@ from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision, Taxed
 from daemon.core.tax.types import LotPick, RealizedSale, SalePreview, Term
 
 _ZERO = Decimal(0)
-_CUT_TRIES = 3
-"""Times a budget cut is made again when cents in the engine's split take it over a cap."""
+_CUT_TRIES = 8
+"""Times a budget cut is made again when it reports more gain than a cap (cents in the
+engine's split, or a wash of the cut): each try leaves more shares held, so a wash can take
+a few; a cut still over after them is not made (nothing sold beyond the budget)."""
 _TOLERANCE = Decimal("1e-12")
 
 
@@ -301,8 +303,11 @@ def _budget_cut(
 
     The shares are the first ones of the preview's relief order. The engine splits money in
     cents, so the cut sale can realize a cent or so more than the shares' part of the whole
-    sale: the cut is then made again against caps lowered by what it went over. That is
-    measured before washes: a cut that is washed goes to the loss-sale policy (`_washed_cut`).
+    sale; and a cut can be washed where the whole sale was not (the shares it leaves held
+    replace its loss), so it reports more gain than its shares' part. The cut is measured on
+    the gain it reports and, when over, made again against caps lowered by what it went over:
+    with washes allowed, a washed cut that reported its disallowed loss as gain took the year
+    past its budget. A washed cut within the caps goes to the loss-sale policy (`_washed_cut`).
     """
     increment = ctx.increment(order.symbol)
     limits = dict(caps)
@@ -313,7 +318,7 @@ def _budget_cut(
         cut = sale_preview(ctx, order.symbol, allowed, _prefix(preview, allowed))
         if cut is None:
             return allowed, None
-        gains = _unwashed_gains(cut)
+        gains = {term: cut.gain_by_term(term) for term in (Term.SHORT, Term.LONG)}
         over = {t: gains[t] - c for t, c in caps.items() if gains[t] > c}
         if not over:
             return allowed, cut
@@ -352,13 +357,6 @@ def _within_budget(
         gains[piece.term] = before + gain
         start = end
     return best
-
-
-def _unwashed_gains(preview: SalePreview) -> dict[Term, Decimal]:
-    gains = {Term.SHORT: _ZERO, Term.LONG: _ZERO}
-    for piece in preview.pieces:
-        gains[piece.term] += piece.proceeds - piece.basis
-    return gains
 
 
 def _gains_at(preview: SalePreview, qty: Decimal) -> dict[Term, Decimal]:

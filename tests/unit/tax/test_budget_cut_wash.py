@@ -33,7 +33,9 @@ def test_a_cut_that_would_be_washed_is_deferred() -> None:
     budget_cut, deferred = taxed.decisions
     assert budget_cut.action is TaxAction.BUDGET
     assert deferred.action is TaxAction.DEFERRED
-    assert deferred.disallowed == 210
+    # The cut that fits the budget once its wash counts: 13 sh, all 300 of the loss disallowed.
+    assert deferred.qty_before == 13
+    assert deferred.disallowed == 300
     assert "left after the gains budget would be washed" in deferred.reason
 
 
@@ -46,6 +48,9 @@ def test_with_washes_allowed_the_cut_goes_ahead_and_says_what_is_disallowed() ->
     )
     taxed = apply_tax(plan_of(order(Side.SELL, "VTI", 30, 100)), ctx)
     (sell,) = taxed.plan.orders
-    assert sell.qty == 23
+    # 23 sh fit before washes (-300 + 13 x 30 = 90), but leave 7 recent shares held: 210 of
+    # the loss disallowed, 300 of gain reported against a budget of 100. 13 sh report 90.
+    assert sell.qty == 13
     assert [d.action for d in taxed.decisions] == [TaxAction.BUDGET, TaxAction.ALLOWED]
-    assert taxed.preview.disallowed == 210
+    assert taxed.preview.disallowed == 300
+    assert taxed.preview.short_term_gain == 90
