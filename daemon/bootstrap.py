@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adapters.base import BROKER_MEMBERS, Broker, BrokerEnvironment, DeclaresCosts, OwnsTables
+from daemon.config.secrets import secret_values
 from daemon.config.settings import Settings, load_config
 from daemon.core.costs import NO_COSTS, TradeCosts
 from daemon.core.errors import BrokerError
@@ -77,7 +78,13 @@ class App:
                 branches=broker_migrations(),
                 read_only=self.read_only,
             )
+            self._database.secrets = secret_values(self.settings)
         return self._database
+
+    def renew_secrets(self) -> None:
+        """Scrub the running configuration's secrets from audit records (after a reload)."""
+        if self._database is not None:
+            self._database.secrets = secret_values(self.settings)
 
     def broker(self, account: str) -> Broker:
         """Return the account's broker, built on first use."""

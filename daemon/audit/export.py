@@ -1,8 +1,10 @@
 """Audit records as JSON lines for people and other tools, with every configured secret scrubbed.
 
-Records never hold a secret (`to_jsonable` refuses `SecretStr`), but an error message quoted
-from a library, or a reason an operator pasted, could; every way out of the log (the table,
-`--json`, `--follow`, `export`) replaces any configured secret value as a second guard and
+Records never hold a secret (`to_jsonable` refuses `SecretStr`, and `AuditLog.append`
+scrubs the configured secret values from an error message quoted from a library or a reason
+an operator pasted before it stores them), but a record written before that or under a
+secret since changed could; every way out of the log (the table, `--json`, `--follow`,
+`export`) replaces any configured secret value as a second guard and
 marks such a record `"redacted": true`, since its hash no longer matches its text. The
 strings are scrubbed before they are encoded: in JSON a secret's `"` or `\\` is escaped, and
 the escaped text would no longer match the secret.

@@ -416,6 +416,7 @@ class Daemon:
     def _apply(self, settings: Settings) -> None:
         """Make `settings` the running configuration (the caller holds the cycle lock)."""
         self._app.settings = settings
+        self._app.renew_secrets()
         for broker in self._app.brokers.values():
             broker.close()
         self._app.brokers.clear()

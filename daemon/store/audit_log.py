@@ -8,7 +8,7 @@ file (`daemon.audit.head`), so a log cut short is found.
 
 from __future__ import annotations
 
-__all__ = ["SESSION_KEY", "AuditLog"]
+__all__ = ["SECRETS_KEY", "SESSION_KEY", "AuditLog"]
 
 import json
 from collections.abc import Sequence
@@ -27,11 +27,14 @@ from daemon.audit.head import AuditHead, write_forward
 from daemon.audit.jsonable import canonical_json
 from daemon.audit.record import AuditRecord, mentions
 from daemon.core.errors import StateError
+from daemon.core.redaction import redact_data
 from daemon.logs import get_logger
 from daemon.store.models import AuditRecordRow
 
 SESSION_KEY = "audit_head"
 """Key in `Session.info` holding the head file's path (set by `open_database`)."""
+SECRETS_KEY = "audit_secrets"
+"""Key in `Session.info` holding the configuration's secrets (set by `Database.transaction`)."""
 _PENDING = "audit_head_pending"
 _LISTENING = "audit_head_listening"
 
@@ -67,7 +70,10 @@ class AuditLog:
         ).scalar_one_or_none()
         prev_hash = prev_hash or GENESIS_HASH
         kind = str(event.KIND)
-        text = canonical_json(encode(event))
+        # Scrubbed before hashing, so the chain covers what is stored: a secret quoted in free
+        # text (a kill reason, a broker's error) never reaches the database or its backups.
+        secrets = self._session.info.get(SECRETS_KEY, frozenset())
+        text = canonical_json(redact_data(encode(event), secrets))
         row = AuditRecordRow(
             recorded_at=at,
             kind=kind,

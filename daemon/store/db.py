@@ -55,7 +55,8 @@ from daemon.audit.head import AUDIT_HEAD_NAME
 from daemon.config.urls import hide_password, url_secrets
 from daemon.core.errors import StateError
 from daemon.core.redaction import redact
-from daemon.store.audit_log import SESSION_KEY
+from daemon.store.audit_log import SECRETS_KEY, SESSION_KEY
+from daemon.store.scrub import scrub_free_text
 from daemon.store.state_faults import (
     DatabaseCorrupt,
     StateNotWritable,
@@ -110,12 +111,16 @@ class Database:
     ) -> None:
         self.url = url
         self.read_only = read_only
+        self.secrets: frozenset[str] = frozenset()
+        """The configuration's secrets, scrubbed from every audit record before it is hashed
+        and stored (`AuditLog.append`); set by the composition root, renewed on a reload."""
         self.state_dir = state_dir
         self.engine: Engine = _create_engine(url, state_dir=state_dir, read_only=read_only)
         # Sessions carry the audit head file's path, so every audit append updates it.
         self._sessions = sessionmaker(
             self.engine, expire_on_commit=False, info={SESSION_KEY: audit_head}
         )
+        event.listen(self._sessions, "before_flush", scrub_free_text)
 
     @property
     def is_sqlite(self) -> bool:
@@ -125,6 +130,7 @@ class Database:
     def transaction(self) -> Iterator[Transaction]:
         """Yield a session whose work commits together, or not at all."""
         with self._sessions() as session, session.begin():
+            session.info[SECRETS_KEY] = self.secrets
             yield session
 
     def close(self) -> None:

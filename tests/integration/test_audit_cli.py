@@ -146,8 +146,11 @@ def test_export_scrubs_configured_secrets(tmp_path: Path, monkeypatch: pytest.Mo
         "TRIMTAB_NOTIFICATIONS__URLS", json.dumps([f"json://{URL_TOKEN}@127.0.0.1:9/x"])
     )
     application = open_app(config)
+    # A record written raw, as trimtab did before scrubbing at write time (or under a secret
+    # changed since): the export's second guard.
+    application.database.secrets = frozenset()
     with application.database.transaction() as session:
-        # A library's error text quoting a configured value: the export's second guard.
+        # A library's error text quoting a configured value.
         AuditLog(session).append(
             CycleFailed(
                 error_type="OSError", error=f"cannot post to json://{URL_TOKEN}@127.0.0.1:9/x"
