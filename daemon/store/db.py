@@ -45,7 +45,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -426,7 +426,11 @@ def alembic_config(branches: Sequence[Path] = ()) -> AlembicConfig:
 
 
 def migrate(database: Database, branches: Sequence[Path] = ()) -> None:
-    """Apply every pending migration of trimtab's chain and of `branches` in one transaction."""
+    """Apply every pending migration of trimtab's chain and of `branches` in one transaction.
+
+    Raise `StateError` when the database is at a revision this trimtab does not know (a newer
+    trimtab migrated it), before changing anything.
+    """
     config = alembic_config(branches)
     with database.engine.begin() as connection:
         if not database.is_sqlite:
@@ -437,16 +441,39 @@ def migrate(database: Database, branches: Sequence[Path] = ()) -> None:
                 "SELECT pg_advisory_xact_lock("
                 f"hashtextextended('{MIGRATION_LOCK}@' || coalesce(current_schema(), ''), 0))"
             )
+        _refuse_unknown_revisions(connection, ScriptDirectory.from_config(config))
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
 
 
 def schema_is_current(database: Database, branches: Sequence[Path] = ()) -> bool:
-    """Tell whether the database is at the newest migration of the chain and of `branches`."""
-    heads = ScriptDirectory.from_config(alembic_config(branches)).get_heads()
+    """Tell whether the database is at the newest migration of the chain and of `branches`.
+
+    Raise `StateError` when it is at a revision this trimtab does not know.
+    """
+    script = ScriptDirectory.from_config(alembic_config(branches))
     with database.engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_heads()
-    return set(current) == set(heads)
+        current = _refuse_unknown_revisions(connection, script)
+    return set(current) == set(script.get_heads())
+
+
+def _refuse_unknown_revisions(connection: Connection, script: ScriptDirectory) -> tuple[str, ...]:
+    """Return the database's current revisions; raise `StateError` if any is not in `script`.
+
+    Only a newer trimtab writes a revision this one lacks; Alembic would fail on it with a
+    traceback ("Can't locate revision"), and there is no way back but the newer code or the
+    backup taken before its upgrade.
+    """
+    current = MigrationContext.configure(connection).get_current_heads()
+    known = {rev.revision for rev in script.walk_revisions()}
+    unknown = sorted(rev for rev in current if rev not in known)
+    if unknown:
+        raise StateError(
+            f"database at revision {', '.join(unknown)} is newer than this trimtab "
+            f"(head {', '.join(sorted(script.get_heads()))}); install the newer trimtab or "
+            'restore the backup taken before the upgrade (docs/operations.md, "Upgrade")'
+        )
+    return current
 
 
 def _write_marker(marker: Path, url: str) -> None:
