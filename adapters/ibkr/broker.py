@@ -4,7 +4,7 @@ Only the configured `account_id` is read or traded, even when the login manages 
 
 | method | IB messages | notes |
 |---|---|---|
-| `snapshot(symbols)` | `reqContractDetails` once per symbol and New York day; one `reqMktData` snapshot per quoted symbol | positions, cash and open orders come from ib_async's live state (start-up sync plus streamed updates); a held symbol without market data is priced at the portfolio's market price |
+| `snapshot(symbols)` | `reqContractDetails` once per symbol and New York day; one `reqMktData` snapshot per quoted symbol | positions, cash and open orders come from ib_async's live state (start-up sync plus streamed updates); a held symbol without market data is priced at the portfolio's market price; a holding of a listing other than the SMART/USD one its symbol qualifies to (by conId) is a `DataError` |
 | `funds(symbols)` | market data snapshots | cash from the streamed account values |
 | `submit(intent)` | one `placeOrder`, never resent | checked first (`adapters.ibkr.orders`); refused unsent when the link is down, or was lost and not reconciled since, or the `orderRef` is already known |
 | `get_order(coid)`, `get_orders(coids)` | none when the order is known; else one full sync for all missing: `reqAllOpenOrders`, `reqCompletedOrders`, `reqExecutions` | by `orderRef` |
@@ -41,6 +41,7 @@ from adapters.base import (
     SessionDay,
 )
 from adapters.ibkr import history
+from adapters.ibkr.account import Holding, holdings_of, listing_problem
 from adapters.ibkr.config import IbkrSettings
 from adapters.ibkr.costs import TRADE_COSTS
 from adapters.ibkr.orders import (
@@ -124,9 +125,10 @@ class IbkrBroker:
         if resync:
             self._full_sync()
         self._refresh_account()
-        positions, open_orders, cash, portfolio = self.link.run(self._state)
+        holdings, open_orders, cash, marks = self.link.run(self._state)
+        positions = self._positions(holdings)
         wanted = sorted({p.symbol for p in positions} | set(symbols))
-        quotes = self._quotes(wanted, portfolio)
+        quotes = self._quotes(wanted, marks)
         if resync:
             self.link.reconciled = True
             _log.info("ibkr_reconciled_after_reconnect", account=self.account)
@@ -145,10 +147,8 @@ class IbkrBroker:
         """Return cash and quotes of `symbols`, cash read afresh (IB's account download)."""
         self._ready()
         self._refresh_account()
-        _, _, cash, portfolio = self.link.run(self._state)
-        return Funds(
-            as_of=self._now(), cash=cash, quotes=self._quotes(sorted(set(symbols)), portfolio)
-        )
+        _, _, cash, marks = self.link.run(self._state)
+        return Funds(as_of=self._now(), cash=cash, quotes=self._quotes(sorted(set(symbols)), marks))
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         """Check the order, then place it once; a refusal raises, and nothing is ever resent."""
@@ -447,17 +447,12 @@ class IbkrBroker:
 
     def _state(
         self,
-    ) -> tuple[tuple[Position, ...], tuple[BrokerOrder, ...], Decimal, dict[str, Decimal]]:
-        """Read positions, open orders, cash and portfolio prices (on the loop)."""
+    ) -> tuple[tuple[Holding, ...], tuple[BrokerOrder, ...], Decimal, dict[int, Decimal]]:
+        """Read stock holdings, open orders, cash and IB's portfolio marks by conId (on the
+        loop)."""
         ib = self.link.ib
         acct = self.settings.account_id
-        positions = tuple(
-            # IB's avgCost includes commissions; trimtab's avg_cost is the average fill
-            # price, which IB does not report: left unknown rather than subtly wrong.
-            Position(symbol=str(p.contract.symbol), qty=decimal_or_none(p.position) or Decimal(0))
-            for p in ib.positions(acct)
-            if p.position and p.contract.secType == "STK"
-        )
+        holdings = holdings_of(ib.positions(acct))
         open_orders = tuple(
             broker_order(t) for t in ib.openTrades() if _account_of(t) in (acct, "")
         )
@@ -470,12 +465,39 @@ class IbkrBroker:
                 f"account {self.account}: IB sent no USD cash value for {acct} (fix: check "
                 "that the account's base currency is USD and that IB Gateway is logged in)"
             )
-        portfolio = {}
+        marks = {}
         for item in ib.portfolio(acct):
             price = decimal_or_none(item.marketPrice)
             if price is not None and price > 0:
-                portfolio[str(item.contract.symbol)] = price
-        return positions, open_orders, cash, portfolio
+                # By listing: a mark of BMO on the TSE is in CAD, never NYSE BMO's price.
+                marks[int(item.contract.conId)] = price
+        return holdings, open_orders, cash, marks
+
+    def _positions(self, holdings: Sequence[Holding]) -> tuple[Position, ...]:
+        """Return the holdings as trimtab's positions, or raise `DataError` naming each one
+        that is not of the listing trimtab trades for its symbol (`listing_problem`)."""
+        problems = [
+            problem
+            for holding in holdings
+            if (problem := listing_problem(self.account, holding, self._contract(holding.symbol)))
+            is not None
+        ]
+        if problems:
+            _log.warning("ibkr_holding_not_traded", account=self.account, problems=problems)
+            raise DataError("; ".join(problems))
+        # IB's avgCost includes commissions; trimtab's avg_cost is the average fill price,
+        # which IB does not report: left unknown rather than subtly wrong. One listing per
+        # symbol is left, so one position per symbol.
+        return tuple(Position(symbol=h.symbol, qty=h.qty) for h in holdings)
+
+    def _marks_by_symbol(self, marks: Mapping[int, Decimal]) -> dict[str, Decimal]:
+        """IB's portfolio marks of the listings trimtab trades, by symbol (looked up
+        already: no request)."""
+        return {
+            symbol: marks[int(contract.conId)]
+            for symbol, (_, contract, _) in self._contracts.items()
+            if contract is not None and int(contract.conId) in marks
+        }
 
     def _refresh_account(self) -> None:
         """Ask IB for the account's values again and wait for the download's end.
@@ -518,7 +540,7 @@ class IbkrBroker:
             contract = self._contract(prepared.symbol)
             if isinstance(contract, str):
                 raise OrderRejected(coid, contract)
-            problem = self._exposure(prepared, intent.reference_price)
+            problem = self._exposure(prepared, intent.reference_price, contract)
             if problem is not None:
                 _log.warning("ibkr_order_refused", client_order_id=coid, reason=problem)
                 raise OrderRejected(coid, problem)
@@ -530,24 +552,28 @@ class IbkrBroker:
             raise NotSent(coid, str(exc), retry_after=exc.retry_after) from exc
         except TimeoutError as exc:
             raise NotSent(coid, f"IB did not answer in time ({exc})") from exc
-        except BrokerError as exc:
+        except (BrokerError, DataError) as exc:
             # Nothing was sent: a definitive "not placed", never an unknown outcome.
             raise OrderRejected(coid, f"not sent: {exc}") from exc
         return contract
 
-    def _exposure(self, order: PreparedOrder, reference: Decimal | None) -> str | None:
+    def _exposure(
+        self, order: PreparedOrder, reference: Decimal | None, contract: Any
+    ) -> str | None:
         """Check the order against holdings, open orders and cash (`exposure_problem`)."""
-        positions, open_orders, cash, portfolio = self.link.run(self._state)
-        held = sum((p.qty for p in positions if p.symbol == order.symbol), Decimal(0))
+        holdings, open_orders, cash, marks = self.link.run(self._state)
+        # Only shares of the listing the order goes to (its conId) can be sold: BMO held on
+        # the TSE is not NYSE BMO, and selling NYSE BMO would sell short.
+        held = sum((h.qty for h in holdings if h.con_id == int(contract.conId)), Decimal(0))
         # Each symbol at its own price: the plan's for the order's symbol, else IB's mark of
         # a held one, else one market data snapshot request for all the symbols still
         # unpriced (a bare market buy's, and those of open market buys).
-        prices = dict(portfolio)
+        prices = self._marks_by_symbol(marks)
         if reference is not None and reference > 0:
             prices[order.symbol] = reference
         missing = sorted(prices_needed(order, open_orders) - prices.keys())
         if missing:
-            prices.update((s, q.price) for s, q in self._quotes(missing, portfolio).items())
+            prices.update((s, q.price) for s, q in self._quotes(missing, marks).items())
         return exposure_problem(
             order,
             account=self.account,
@@ -576,7 +602,7 @@ class IbkrBroker:
             self._contracts[symbol] = cached
         return cached[1] if cached[1] is not None else cached[2]
 
-    def _quotes(self, symbols: Sequence[str], portfolio: Mapping[str, Decimal]) -> dict[str, Quote]:
+    def _quotes(self, symbols: Sequence[str], marks: Mapping[int, Decimal]) -> dict[str, Quote]:
         contracts = {}
         for symbol in symbols:
             contract = self._contract(symbol)
@@ -598,7 +624,7 @@ class IbkrBroker:
                 ) from exc
         by_symbol = {str(t.contract.symbol): t for t in tickers}
         delayed = self.settings.market_data_type in (3, 4)
-        for symbol in contracts:
+        for symbol, contract in contracts.items():
             ticker = by_symbol.get(symbol)
             price = None
             close = None
@@ -608,8 +634,9 @@ class IbkrBroker:
                 if price is None or price <= 0:
                     price = close
             source = "ibkr:delayed" if delayed else "ibkr:snapshot"
-            if (price is None or price <= 0) and symbol in portfolio:
-                price, source = portfolio[symbol], "ibkr:portfolio"
+            mark = marks.get(int(contract.conId))
+            if (price is None or price <= 0) and mark is not None:
+                price, source = mark, "ibkr:portfolio"
             if price is None or price <= 0:
                 _log.warning(
                     "ibkr_no_price",
