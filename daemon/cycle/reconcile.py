@@ -58,8 +58,9 @@ def reconcile(
     cycle_id: str | None,
 ) -> Reconciliation:
     """Resolve unsettled intents, record new fills, and compare positions with the book."""
+    # An order of an earlier cycle that did not finish is cancelled; never one of this cycle.
     unresolved = resolve_unresolved(
-        database=database, broker=broker, account=account, clock=clock, log=log
+        database=database, broker=broker, account=account, clock=clock, log=log, cycle_id=cycle_id
     )
     with database.transaction() as session:
         agreed = _Agreed.load(session, account, clock())

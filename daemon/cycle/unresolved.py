@@ -13,6 +13,14 @@ still open at the broker. Each cycle starts by looking every one up by its clien
 - otherwise it stays unresolved and its symbol blocked; a broker without the capability
   never makes "not found" final, so the operator settles it (`settle`, through
   `trimtab orders settle`) after looking at the account.
+
+An order found still working whose cycle did not finish (its `cycles` row still `running`:
+the process was killed while it waited for fills; or `failed`) is cancelled here, as the
+executor would have at the end of its fill wait (`Executor._await_all`): left working, it
+would compete with this cycle's plan and block its symbol until the operator cancelled it.
+Its filled part is kept and recorded like any fill. An order of the cycle now running is
+never cancelled here, nor one of a cycle that finished (its executor already asked; a
+manual account's ticket stays open until confirmed).
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from daemon.core.domain import BrokerOrder, OrderStatus
 from daemon.core.errors import BrokerError, StateError
 from daemon.logs import Log
 from daemon.store.audit_log import AuditLog
+from daemon.store.cycles import CycleStore
 from daemon.store.db import Database
 from daemon.store.intents import IntentStore, StoredIntent
 
@@ -49,6 +58,13 @@ may disagree, and a listing that starts late would miss the order and prove noth
 AWAITING = (OrderStatus.SUBMITTING, OrderStatus.UNKNOWN)
 """Statuses that mean "trimtab does not know whether the broker has it"."""
 
+WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+"""Statuses of an order the broker may still fill."""
+
+UNFINISHED = ("running", "failed")
+"""Outcomes of a cycle whose executor may not have cancelled what it left working: killed
+while it waited for fills (the row stays `running`), or failed after sending."""
+
 SETTLE_AS: dict[str, OrderStatus] = {
     "never-reached": OrderStatus.NEVER_REACHED,
     "cancelled": OrderStatus.CANCELLED,
@@ -58,11 +74,20 @@ SETTLE_AS: dict[str, OrderStatus] = {
 
 
 def resolve_unresolved(
-    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime], log: Log
+    *,
+    database: Database,
+    broker: Broker,
+    account: str,
+    clock: Callable[[], datetime],
+    log: Log,
+    cycle_id: str | None = None,
 ) -> list[str]:
     """Ask the broker about every intent of `account` whose fate is not settled.
 
-    Return the symbols still unresolved afterwards: no new order may be sent for them.
+    An order still working from an earlier cycle that did not finish is cancelled (its
+    filled part kept); `cycle_id` is the cycle now running, whose orders never are (None:
+    no cycle is running, nothing is cancelled). Return the symbols still unresolved
+    afterwards: no new order may be sent for them.
     """
     with database.transaction() as session:
         pending = IntentStore(session).unresolved(account)
@@ -78,7 +103,8 @@ def resolve_unresolved(
             continue
         # The broker's own account of how it ended (expired at the close, rejected) is kept.
         detail = f"resolved by lookup: {order.message}" if order.message else "resolved by lookup"
-        if _adopt(database, stored, order, clock, log, detail).is_open:
+        status = _adopt(database, stored, order, clock, log, detail)
+        if _still_open(database, broker, stored, status, cycle_id, clock, log):
             still_open.append(stored.intent.symbol)
     if not missing:
         return sorted(set(still_open))
@@ -101,11 +127,80 @@ def resolve_unresolved(
         elif coid in listed:
             found = listed[coid]
             detail = "resolved from the broker's order listing (its lookup by id missed it)"
-            if _adopt(database, stored, found, clock, log, detail).is_open:
+            status = _adopt(database, stored, found, clock, log, detail)
+            if _still_open(database, broker, stored, status, cycle_id, clock, log):
                 still_open.append(stored.intent.symbol)
         else:
             _never_reached(database, stored, rule, clock, log)
     return sorted(set(still_open))
+
+
+def _still_open(
+    database: Database,
+    broker: Broker,
+    stored: StoredIntent,
+    status: OrderStatus,
+    cycle_id: str | None,
+    clock: Callable[[], datetime],
+    log: Log,
+) -> bool:
+    """Whether the adopted order stays open: one its unfinished cycle left working is
+    cancelled first (`_abandoned_by`)."""
+    if status in WORKING:
+        why = _abandoned_by(database, stored, cycle_id)
+        if why is not None:
+            status = _cancel_abandoned(database, broker, stored, status, why, clock, log)
+    return status.is_open
+
+
+def _abandoned_by(database: Database, stored: StoredIntent, cycle_id: str | None) -> str | None:
+    """Say how the order's cycle ended without cancelling it, or None if it did not: the
+    cycle is the one running now, or it finished (its executor's fill wait ended)."""
+    own = stored.intent.cycle_id
+    if cycle_id is None or own == cycle_id:
+        return None
+    with database.transaction() as session:
+        rows = [r for r in CycleStore(session).attempts(own) if r.cycle_id == own]
+    if not rows:
+        return f"cycle {own} has no record of how it ended"
+    if rows[0].outcome not in UNFINISHED:
+        return None
+    if rows[0].outcome == "running":
+        return f"cycle {own} stopped while it waited for fills (its record says running)"
+    return f"cycle {own} failed before its fill wait ended"
+
+
+def _cancel_abandoned(
+    database: Database,
+    broker: Broker,
+    stored: StoredIntent,
+    status: OrderStatus,
+    why: str,
+    clock: Callable[[], datetime],
+    log: Log,
+) -> OrderStatus:
+    """Cancel the rest of an order its cycle left working, as the executor does at the end
+    of its fill wait; record and audit the broker's answer with the reason."""
+    coid = stored.intent.client_order_id
+    try:
+        order = broker.cancel(coid)
+    except BrokerError as exc:
+        # Still working: it stays unresolved, its symbol blocked; the next cycle tries again.
+        log.warning("recovery_cancel_failed", client_order_id=coid, error=str(exc))
+        return status
+    if order.status is OrderStatus.CANCELLED:
+        outcome = f"cancelled the rest (filled {order.filled_qty} kept)"
+    elif order.status in WORKING:
+        outcome = f"cancel requested, pending at the broker (filled {order.filled_qty} so far)"
+    else:
+        outcome = f"cancel requested; the broker reports {order.status}"
+    said = f" ({order.message})" if order.message else ""
+    detail = (
+        f"still working at recovery: {why}; a working order would compete with this "
+        f"cycle's plan: {outcome}{said}"
+    )
+    log.warning("order_cancelled_at_recovery", client_order_id=coid, status=str(order.status))
+    return _adopt(database, stored, order, clock, log, detail)
 
 
 def _listed(
