@@ -41,7 +41,7 @@ from adapters.base import (
     SessionDay,
 )
 from adapters.ibkr import history
-from adapters.ibkr.account import Holding, holdings_of, listing_problem
+from adapters.ibkr.account import Cash, Holding, cash_of, holdings_of, listing_problem
 from adapters.ibkr.config import IbkrSettings
 from adapters.ibkr.costs import TRADE_COSTS
 from adapters.ibkr.orders import (
@@ -127,6 +127,15 @@ class IbkrBroker:
         self._refresh_account()
         holdings, open_orders, cash, marks = self.link.run(self._state)
         positions = self._positions(holdings)
+        if cash.not_spent:
+            _log.warning(
+                "ibkr_cash_not_spent",
+                account=self.account,
+                balances={c: str(v) for c, v in cash.not_spent.items()},
+                why="trimtab buys USD listings with the USD balance only and never converts "
+                "currencies",
+                fix="convert it to USD in TWS or Client Portal if it is meant to be invested",
+            )
         wanted = sorted({p.symbol for p in positions} | set(symbols))
         quotes = self._quotes(wanted, marks)
         if resync:
@@ -135,7 +144,7 @@ class IbkrBroker:
         return AccountSnapshot(
             account=self.account,
             as_of=self._now(),
-            cash=cash,
+            cash=cash.usd,
             positions=positions,
             quotes=quotes,
             open_orders=open_orders,
@@ -148,7 +157,9 @@ class IbkrBroker:
         self._ready()
         self._refresh_account()
         _, _, cash, marks = self.link.run(self._state)
-        return Funds(as_of=self._now(), cash=cash, quotes=self._quotes(sorted(set(symbols)), marks))
+        return Funds(
+            as_of=self._now(), cash=cash.usd, quotes=self._quotes(sorted(set(symbols)), marks)
+        )
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         """Check the order, then place it once; a refusal raises, and nothing is ever resent."""
@@ -376,8 +387,7 @@ class IbkrBroker:
         acct = self.settings.account_id
         values = self.link.run(lambda: list(self.link.ib.accountValues(acct)))
         net = account_value(values, acct, "NetLiquidation", "USD")
-        cash = account_value(values, acct, "TotalCashValue", "USD")
-        if net is None or cash is None:
+        if net is None or account_value(values, acct, "TotalCashValue", "USD") is None:
             notes.append(
                 CheckNote(
                     "account values",
@@ -387,9 +397,31 @@ class IbkrBroker:
                     "Portal",
                 )
             )
-        else:
+            return notes
+        try:
+            cash = cash_of(values, self.account, acct)  # what snapshot() plans with
+        except DataError as exc:
             notes.append(
-                CheckNote("account values", "ok", f"net liquidation {net} USD, cash {cash} USD")
+                CheckNote(
+                    "account values",
+                    "fail",
+                    str(exc),
+                    "settle the balance in TWS or Client Portal; cycles stop until then",
+                )
+            )
+            return notes
+        notes.append(
+            CheckNote("account values", "ok", f"net liquidation {net} USD, cash {cash.usd} USD")
+        )
+        if cash.not_spent:
+            notes.append(
+                CheckNote(
+                    "cash in other currencies",
+                    "warn",
+                    f"{cash.named()} not spent: trimtab buys USD listings with the USD balance "
+                    "only and never converts currencies",
+                    "convert it to USD in TWS or Client Portal if it is meant to be invested",
+                )
             )
         return notes
 
@@ -447,7 +479,7 @@ class IbkrBroker:
 
     def _state(
         self,
-    ) -> tuple[tuple[Holding, ...], tuple[BrokerOrder, ...], Decimal, dict[int, Decimal]]:
+    ) -> tuple[tuple[Holding, ...], tuple[BrokerOrder, ...], Cash, dict[int, Decimal]]:
         """Read stock holdings, open orders, cash and IB's portfolio marks by conId (on the
         loop)."""
         ib = self.link.ib
@@ -456,15 +488,7 @@ class IbkrBroker:
         open_orders = tuple(
             broker_order(t) for t in ib.openTrades() if _account_of(t) in (acct, "")
         )
-        values = ib.accountValues(acct)
-        cash = account_value(values, acct, "TotalCashValue", "USD")
-        if cash is None:
-            cash = account_value(values, acct, "CashBalance", "USD")
-        if cash is None:
-            raise DataError(
-                f"account {self.account}: IB sent no USD cash value for {acct} (fix: check "
-                "that the account's base currency is USD and that IB Gateway is logged in)"
-            )
+        cash = cash_of(ib.accountValues(acct), self.account, acct)
         marks = {}
         for item in ib.portfolio(acct):
             price = decimal_or_none(item.marketPrice)
@@ -579,7 +603,7 @@ class IbkrBroker:
             account=self.account,
             held=held,
             open_orders=open_orders,
-            cash=cash,
+            cash=cash.usd,
             prices=prices,
             hold_fraction=MARKET_BUY_HOLD,
         )

@@ -1,7 +1,11 @@
 """Account values as TWS reports them: the `updateAccountValue` / `accountSummary` tags.
 
 Values are strings on the wire, each with a currency (`USD`, `BASE`, or empty for text tags
-such as `AccountType`). The fake models a cash account in USD: buying power is the cash.
+such as `AccountType`). The fake models a cash account with USD as its base currency: buying
+power is the cash. Cash may be held in several currencies, and then, as IB reports it, the
+base-currency totals (`TotalCashValue`, `NetLiquidation`, `CashBalance` for `BASE`, ...) hold
+every currency converted at `TwsState.exchange_rates`, while `CashBalance` and
+`TotalCashBalance` come once per currency held, with its `ExchangeRate` to the base.
 """
 
 from __future__ import annotations
@@ -54,12 +58,18 @@ def account_values(state: TwsState, account_id: str) -> list[AccountValue]:
     """The values TWS streams for one account after `reqAccountUpdates`."""
     with state.lock:
         account = state.accounts[account_id]
-        cash = account.cash.get("USD", Decimal(0))
+        usd = account.cash.get("USD", Decimal(0))
+        others = {c: v for c, v in sorted(account.cash.items()) if c != "USD"}
+        # In the base currency (USD): every currency converted, as IB's totals are.
+        cash = usd + sum((v * state.exchange_rate(c) for c, v in others.items()), Decimal(0))
         stock = Decimal(0)
+        usd_stock = Decimal(0)
         unrealized = Decimal(0)
         for row in portfolio(state, account_id):
-            stock += row.quantity * row.price
-            unrealized += row.quantity * (row.price - row.average_cost)
+            rate = state.exchange_rate(row.instrument.currency)
+            stock += row.quantity * row.price * rate
+            usd_stock += row.quantity * row.price if row.instrument.currency == "USD" else 0
+            unrealized += row.quantity * (row.price - row.average_cost) * rate
         realized = account.realized_pnl
     net = cash + stock
     values = [
@@ -81,14 +91,21 @@ def account_values(state: TwsState, account_id: str) -> list[AccountValue]:
         AccountValue("InitMarginReq", "0.00", "USD"),
         AccountValue("MaintMarginReq", "0.00", "USD"),
     ]
-    for currency in ("USD", "BASE"):
+    ledgers = (("USD", usd, usd_stock, usd + usd_stock), ("BASE", cash, stock, net))
+    for currency, balance, stocks, worth in ledgers:
         values += [
-            AccountValue("CashBalance", _money(cash), currency),
-            AccountValue("TotalCashBalance", _money(cash), currency),
-            AccountValue("NetLiquidationByCurrency", _money(net), currency),
-            AccountValue("StockMarketValue", _money(stock), currency),
+            AccountValue("CashBalance", _money(balance), currency),
+            AccountValue("TotalCashBalance", _money(balance), currency),
+            AccountValue("NetLiquidationByCurrency", _money(worth), currency),
+            AccountValue("StockMarketValue", _money(stocks), currency),
             AccountValue("UnrealizedPnL", _money(unrealized), currency),
             AccountValue("RealizedPnL", _money(realized), currency),
+        ]
+    for currency, balance in others.items():
+        values += [
+            AccountValue("CashBalance", _money(balance), currency),
+            AccountValue("TotalCashBalance", _money(balance), currency),
+            AccountValue("ExchangeRate", str(state.exchange_rate(currency)), currency),
         ]
     return values
 

@@ -27,6 +27,7 @@ def _system_clock() -> datetime:
 
 
 CENT = Decimal("0.01")
+EXCHANGE_RATES = {"USD": Decimal(1), "EUR": Decimal("1.08"), "CAD": Decimal("0.73")}
 OPEN_STATUSES = frozenset({"PendingSubmit", "PreSubmitted", "Submitted", "PendingCancel"})
 
 
@@ -195,6 +196,9 @@ class TwsState:
         self.next_exec = 1
         # conId -> daily bars of IB's historical data service, any order (`history.py`).
         self.bars: dict[int, list[DailyBar]] = {}
+        # Currency -> its value in USD (the accounts' base currency), for the base-currency
+        # totals IB reports (illustrative rates; tests set their own).
+        self.exchange_rates: dict[str, Decimal] = dict(EXCHANGE_RATES)
 
     # -- scripting: accounts, contracts, prices -------------------------------------------
 
@@ -207,6 +211,18 @@ class TwsState:
     def set_cash(self, account_id: str, amount: Decimal | int | str, currency: str = "USD") -> None:
         with self.lock:
             self.accounts[account_id].cash[currency] = Decimal(amount)
+
+    def set_exchange_rate(self, currency: str, usd: Decimal | int | str) -> None:
+        """Say what one unit of `currency` is worth in USD (the base currency)."""
+        with self.lock:
+            self.exchange_rates[currency] = Decimal(usd)
+
+    def exchange_rate(self, currency: str) -> Decimal:
+        """One unit of `currency` in USD; a currency without a rate is a scripting error."""
+        with self.lock:
+            if currency not in self.exchange_rates:
+                raise KeyError(f"no exchange rate for {currency}: call set_exchange_rate first")
+            return self.exchange_rates[currency]
 
     def add_instrument(self, instrument: Instrument, quote: Quote | None = None) -> Instrument:
         with self.lock:
@@ -284,9 +300,12 @@ class TwsState:
     def net_liquidation(self, account_id: str) -> Decimal:
         with self.lock:
             account = self.accounts[account_id]
-            value = sum(account.cash.values(), Decimal(0))
+            value = sum((v * self.exchange_rate(c) for c, v in account.cash.items()), Decimal(0))
             for con_id, holding in account.holdings.items():
-                value += holding.quantity * (self.quotes[con_id].mark() or holding.average_cost)
+                price = self.quotes[con_id].mark() or holding.average_cost
+                value += (
+                    holding.quantity * price * self.exchange_rate(self.instrument(con_id).currency)
+                )
             return value
 
     # -- server-side actions -----------------------------------------------------------------
@@ -365,6 +384,7 @@ class TwsState:
                 "counters": [self.next_order_id, self.next_perm_id, self.next_exec],
                 "highest_order_ids": {str(k): v for k, v in self.highest_order_ids.items()},
                 "bars": {str(k): [asdict(b) for b in v] for k, v in self.bars.items()},
+                "exchange_rates": self.exchange_rates,
             }
         # Written whole then renamed, so a reader (or a kill) never sees half a file.
         partial = path.with_name(path.name + ".partial")
@@ -415,6 +435,9 @@ class TwsState:
             ]
             for k, v in data.get("bars", {}).items()
         }
+        state.exchange_rates.update(
+            (k, Decimal(v)) for k, v in data.get("exchange_rates", {}).items()
+        )
         return state
 
 

@@ -398,11 +398,12 @@ class FakeTws:
         """Give a listing daily bars in IB's historical data service (reqHistoricalData)."""
         self.state.add_bars(self.state.by_symbol(symbol).con_id, bars)
 
-    def set_cash(self, account: str, amount: Decimal | int | str) -> None:
-        """Change an account's USD cash (a deposit, a fee); subscribers see the new values."""
+    def set_cash(self, account: str, amount: Decimal | int | str, currency: str = "USD") -> None:
+        """Change an account's cash in one currency (a deposit, a fee); subscribers see the
+        new values."""
 
         def run() -> None:
-            self.state.set_cash(account, amount)
+            self.state.set_cash(account, amount, currency)
             self.account_changed(account)
 
         self.call(run)
