@@ -58,6 +58,7 @@ from adapters.ibkr.parsing import (
     order_ref,
     rejection,
 )
+from adapters.ibkr.quotes import quote_of
 from adapters.ibkr.sdk import ExecutionFilter, LimitOrder, MarketOrder, Stock
 from adapters.ibkr.transport import IbLink, LinkDown
 from daemon.core.domain import (
@@ -650,18 +651,19 @@ class IbkrBroker:
         delayed = self.settings.market_data_type in (3, 4)
         for symbol, contract in contracts.items():
             ticker = by_symbol.get(symbol)
-            price = None
-            close = None
+            market = close = None
             if ticker is not None:
-                price = decimal_or_none(self.link.run(ticker.marketPrice))
+                market = decimal_or_none(self.link.run(ticker.marketPrice))
                 close = decimal_or_none(ticker.close)
-                if price is None or price <= 0:
-                    price = close
-            source = "ibkr:delayed" if delayed else "ibkr:snapshot"
-            mark = marks.get(int(contract.conId))
-            if (price is None or price <= 0) and mark is not None:
-                price, source = mark, "ibkr:portfolio"
-            if price is None or price <= 0:
+            quote = quote_of(
+                symbol,
+                market=market,
+                close=close,
+                mark=marks.get(int(contract.conId)),
+                now=now,
+                delayed=delayed,
+            )
+            if quote is None:
                 _log.warning(
                     "ibkr_no_price",
                     account=self.account,
@@ -670,13 +672,7 @@ class IbkrBroker:
                     "market_data_type = 3 (delayed)",
                 )
                 continue
-            quotes[symbol] = Quote(
-                symbol=symbol,
-                price=price,
-                as_of=now,
-                source=source,
-                previous_close=close if close is not None and close > 0 else None,
-            )
+            quotes[symbol] = quote
         return quotes
 
     def _trades_by_ref(self, refs: Sequence[str]) -> list[Any]:

@@ -1,0 +1,63 @@
+"""A quote from what IB's market data snapshot sent, read purely.
+
+| IB sent | price | `as_of` | source | previous close |
+|---|---|---|---|---|
+| a market price (ib_async's `marketPrice`: the last within the spread, else the midpoint) | it | now | `ibkr:snapshot` (`ibkr:delayed` for types 3, 4) | the close tick |
+| only the close tick (no bid, ask or last: halted, or no trade yet) | the close | the end of the NYSE session before today's New York date | `ibkr:close` | none |
+| neither, for a held listing | IB's portfolio mark | now | `ibkr:portfolio` | none |
+
+IB's close tick (9, delayed 75) is "the last available closing price for the previous day":
+dated to that session's end, a stale close is caught by `risk.max_quote_age_hours`, and it is
+never its own previous close (which would switch the price-move check off for it).
+"""  # noqa: E501 (a table row per case reads better than wrapped cells)
+
+from __future__ import annotations
+
+__all__ = ["CLOSE_SOURCE", "close_session_end", "quote_of"]
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from daemon.core.domain import Quote
+from daemon.core.errors import DataError
+from daemon.core.sessions import session_on
+
+CLOSE_SOURCE = "ibkr:close"
+EXCHANGE = "XNYS"
+NEW_YORK = ZoneInfo("America/New_York")
+LOOK_BACK_DAYS = 14
+"""No NYSE closure lasts longer; a calendar without a session in this span is broken."""
+
+
+def close_session_end(now: datetime) -> datetime:
+    """Return the end (UTC) of the last NYSE session before `now`'s New York date: the
+    session IB's close tick belongs to (13:00 New York on an early close)."""
+    day = now.astimezone(NEW_YORK).date()
+    for back in range(1, LOOK_BACK_DAYS + 1):
+        session = session_on(EXCHANGE, day - timedelta(days=back))
+        if session is not None:
+            return session.close.astimezone(UTC)
+    raise DataError(f"no {EXCHANGE} session in the {LOOK_BACK_DAYS} days before {day}")
+
+
+def quote_of(
+    symbol: str,
+    *,
+    market: Decimal | None,
+    close: Decimal | None,
+    mark: Decimal | None,
+    now: datetime,
+    delayed: bool,
+) -> Quote | None:
+    """Return the quote of `symbol` from IB's market price, close tick and portfolio mark
+    (each None when IB sent none), or None when there is no positive price at all."""
+    close = close if close is not None and close > 0 else None
+    if market is not None and market > 0:
+        source = "ibkr:delayed" if delayed else "ibkr:snapshot"
+        return Quote(symbol, market, as_of=now, source=source, previous_close=close)
+    if close is not None:
+        return Quote(symbol, close, as_of=close_session_end(now), source=CLOSE_SOURCE)
+    if mark is not None and mark > 0:
+        return Quote(symbol, mark, as_of=now, source="ibkr:portfolio")
+    return None
