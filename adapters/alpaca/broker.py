@@ -1,12 +1,14 @@
 """The Alpaca broker: alpaca-py's `TradingClient` and `StockHistoricalDataClient`, hardened.
 
 Both clients run with `raw_data=True`, a session with timeouts and no SDK retries
-(`adapters.alpaca.transport`); JSON is read by `adapters.alpaca.parsing`.
+(`adapters.alpaca.transport`); JSON is read by `adapters.alpaca.parsing`. The cash `snapshot`
+and `funds` report is what open buys (anyone's) and margin leave to spend
+(`adapters.alpaca.holds`), not Alpaca's `cash`.
 
 | method | requests | notes |
 |---|---|---|
-| `snapshot(symbols)` | account, positions, open orders, market data snapshots; assets once per New York day per symbol; the clock once per open/close | a requested symbol Alpaca does not know has no quote (logged with the fix); planning stops on it |
-| `funds(symbols)` | account, market data snapshots | the account read refreshes the one `submit` checks |
+| `snapshot(symbols)` | open orders, account, positions, market data snapshots (open market buys' symbols too); assets once per New York day per symbol; the clock once per open/close | a requested symbol Alpaca does not know has no quote (logged with the fix); planning stops on it |
+| `funds(symbols)` | open orders, account, market data snapshots | the account read refreshes the one `submit` checks |
 | `submit(intent)` | one POST, never retried | checked first (`adapters.alpaca.orders`): a refusal sends nothing; `client_order_id` always set; time in force `day` |
 | `get_order(coid)` | GET by client order id | `None` on 404 |
 | `get_orders(coids)` | one orders listing (status all, after the earliest of them was submitted, their symbols); GET by client order id for any it misses | orders this process has not seen submitted are looked up one by one |
@@ -36,6 +38,7 @@ import structlog
 from adapters.alpaca.config import AlpacaSettings
 from adapters.alpaca.costs import TRADE_COSTS
 from adapters.alpaca.history import final_closes
+from adapters.alpaca.holds import free_cash, held_by_open_buys
 from adapters.alpaca.orders import PreparedOrder, prepare_order
 from adapters.alpaca.parsing import (
     DIVIDEND_KINDS,
@@ -92,6 +95,7 @@ from daemon.core.domain import (
     OrderIntent,
     OrderType,
     Quote,
+    Side,
 )
 from daemon.core.errors import (
     BrokerError,
@@ -158,35 +162,25 @@ class AlpacaBroker:
     # -- the Broker protocol ----------------------------------------------------------------
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
-        """Return cash, positions, quotes for held and requested symbols, and open orders."""
+        """Return the cash open buys leave (`adapters.alpaca.holds`), positions, quotes for
+        held and requested symbols, and open orders."""
+        # Open orders before the account: a buy that fills in between is then counted twice
+        # (held, and out of the cash), never missed.
+        open_orders = self._open_orders()
         info = self._read_account()
         positions = tuple(
             parse_position(p) for p in self._read("positions", self._trading.get_all_positions)
         )
-        orders = self._read(
-            "open orders",
-            lambda: self._trading.get_orders(
-                GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=MAX_OPEN_ORDERS, nested=False)
-            ),
-        )
-        if len(orders) >= MAX_OPEN_ORDERS:
-            raise BrokerError(
-                f"account {self.account} has {MAX_OPEN_ORDERS} or more open orders at Alpaca; "
-                "trimtab cannot see them all (fix: cancel the orders you no longer need)"
-            )
-        open_orders = tuple(parse_order(o, self.unknowns) for o in orders)
-        for order in open_orders:
-            self._order_ids[order.broker_order_id] = order.client_order_id
         wanted = sorted({p.symbol for p in positions} | set(symbols))
         assets = self._asset_infos(wanted)
         self._warn_unusable(symbols, assets)
-        quotes = self._quotes(wanted)
+        cash, quotes = self._free_cash_and_quotes(info, open_orders, wanted)
         now = self._now()
         self._flush_unknowns()
         return AccountSnapshot(
             account=self.account,
             as_of=now,
-            cash=info.cash,
+            cash=cash,
             positions=positions,
             quotes=quotes,
             open_orders=open_orders,
@@ -199,11 +193,13 @@ class AlpacaBroker:
         )
 
     def funds(self, symbols: Collection[str]) -> Funds:
-        """Return cash and quotes of `symbols`: two requests where a snapshot takes four."""
+        """Return the cash open buys leave and quotes of `symbols`: three requests where a
+        snapshot takes four or more."""
+        open_orders = self._open_orders()
         info = self._read_account()
-        quotes = self._quotes(sorted(set(symbols)))
+        cash, quotes = self._free_cash_and_quotes(info, open_orders, sorted(set(symbols)))
         self._flush_unknowns()
-        return Funds(as_of=self._now(), cash=info.cash, quotes=quotes)
+        return Funds(as_of=self._now(), cash=cash, quotes=quotes)
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         """Check the order, then POST it once; a refusal raises, and nothing is ever resent."""
@@ -543,6 +539,46 @@ class AlpacaBroker:
         if failure.status in (401, 403) and "unauthorized" in failure.message.lower():
             raise self._credentials_rejected(failure) from exc
         raise OrderRejected(client_order_id, f"Alpaca: {_said(failure)}") from exc
+
+    def _open_orders(self) -> tuple[BrokerOrder, ...]:
+        orders = self._read(
+            "open orders",
+            lambda: self._trading.get_orders(
+                GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=MAX_OPEN_ORDERS, nested=False)
+            ),
+        )
+        if len(orders) >= MAX_OPEN_ORDERS:
+            raise BrokerError(
+                f"account {self.account} has {MAX_OPEN_ORDERS} or more open orders at Alpaca; "
+                "trimtab cannot see them all (fix: cancel the orders you no longer need)"
+            )
+        open_orders = tuple(parse_order(o, self.unknowns) for o in orders)
+        for order in open_orders:
+            self._order_ids[order.broker_order_id] = order.client_order_id
+        return open_orders
+
+    def _free_cash_and_quotes(
+        self, info: AccountInfo, open_orders: Sequence[BrokerOrder], symbols: Sequence[str]
+    ) -> tuple[Decimal, dict[str, Quote]]:
+        """Return the cash open buys and margin leave (`adapters.alpaca.holds`) and the quotes
+        of `symbols`; an open market buy's symbol is quoted too (in the same request), since
+        what it holds follows its price."""
+        priced = {
+            o.symbol
+            for o in open_orders
+            if o.side is Side.BUY and (o.order_type is not OrderType.LIMIT or o.limit_price is None)
+        }
+        quotes = self._quotes(sorted(set(symbols) | priced))
+        prices = {s: q.price for s, q in quotes.items()}
+        held = held_by_open_buys(open_orders, prices, MARKET_BUY_HOLD)
+        if isinstance(held, BrokerOrder):
+            raise BrokerError(
+                f"account {self.account}: the open market buy {held.client_order_id} of "
+                f"{held.symbol} at Alpaca holds buying power at a price trimtab could not read, "
+                "so the cash left to spend is unknown (fix: let it fill, or cancel it at Alpaca)"
+            )
+        wanted = set(symbols)
+        return free_cash(info, held), {s: q for s, q in quotes.items() if s in wanted}
 
     def _read_account(self) -> AccountInfo:
         info = parse_account(self._read("account", self._trading.get_account), self.unknowns)

@@ -138,6 +138,8 @@ class AccountInfo:
     trading_blocked: bool
     account_blocked: bool
     trade_suspended_by_user: bool
+    non_marginable_buying_power: Decimal | None = None
+    """What a buy of a non-marginable security may spend; optional in Alpaca's account."""
 
     def check(self, account: str, environment: str) -> AccountCheck:
         """Return the account's standing as `trimtab check` reads it."""
@@ -252,6 +254,9 @@ def parse_account(raw: Mapping[str, Any], unknowns: Unknowns) -> AccountInfo:
         trading_blocked=_flag(raw, "trading_blocked"),
         account_blocked=_flag(raw, "account_blocked"),
         trade_suspended_by_user=_flag(raw, "trade_suspended_by_user"),
+        non_marginable_buying_power=optional_decimal(
+            raw.get("non_marginable_buying_power"), "account.non_marginable_buying_power"
+        ),
     )
 
 

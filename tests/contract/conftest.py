@@ -39,6 +39,7 @@ class BrokerHarness(Protocol):
     | `account` | the account name orders must carry |
     | `fractional` | whether the account accepts fractional quantities |
     | `unknown_symbol` | a symbol the broker has no price for |
+    | `holds_open_buys` | whether the snapshot's cash is net of what open buys hold (Alpaca: the cash they leave to spend) |
     | `fund(cash)` | add cash to the account |
     | `set_price(symbol, price)` | make `price` the current quote of `symbol` |
     | `give_position(symbol, qty)` | buy `qty` at the current price, funding it first |
@@ -57,6 +58,7 @@ class BrokerHarness(Protocol):
     account: str
     fractional: bool
     unknown_symbol: str
+    holds_open_buys: bool
 
     def fund(self, cash: Decimal) -> None: ...
 
@@ -102,6 +104,7 @@ class SimHarness:
 
     fractional: bool
     unknown_symbol = "NOSUCHSYMBOL"
+    holds_open_buys = False
     account = ACCOUNT
 
     def __init__(self, settings: SimSettings, database: Database, state_dir: Path) -> None:

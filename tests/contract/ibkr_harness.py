@@ -76,6 +76,7 @@ class IbkrHarness:
 
     fractional = False
     unknown_symbol = "NOSUCHSYMBOL"
+    holds_open_buys = False
 
     def __init__(self, account: str) -> None:
         self.account = account

@@ -29,6 +29,12 @@ def new_id(label: str) -> str:
     return f"ct-{label}-{uuid.uuid4().hex[:12]}"
 
 
+def held(harness: BrokerHarness, value: str) -> Decimal:
+    """What a resting buy worth `value` takes off the snapshot's cash: nothing, unless the
+    broker reports the cash net of open buys' holds (`holds_open_buys`)."""
+    return Decimal(value) if harness.holds_open_buys else Decimal(0)
+
+
 def submit(
     harness: BrokerHarness,
     symbol: str,
@@ -85,7 +91,7 @@ def test_snapshot_shows_cash_positions_quotes_and_open_orders(harness: BrokerHar
 
     assert snapshot.account == harness.account
     assert snapshot.as_of.tzinfo is not None
-    assert snapshot.cash == before.cash  # a resting order moves no cash
+    assert snapshot.cash == before.cash - held(harness, "160.00")  # it moves no cash
     assert snapshot.qty(VTI) == before.qty(VTI) >= 10
     assert all(p.qty != 0 for p in snapshot.positions)
     assert snapshot.quotes[VTI].price == Decimal("100.00")  # held, so quoted unasked
@@ -274,7 +280,7 @@ def test_limit_buy_rests_then_fills_when_the_price_falls_through_it(
     assert order.status is OrderStatus.ACCEPTED
     assert order.filled_qty == 0
     assert order.client_order_id in open_ids(harness)
-    assert harness.broker.snapshot(()).cash == before.cash
+    assert harness.broker.snapshot(()).cash == before.cash - held(harness, "475.00")
     assert fills_of(harness, order, since) == []
 
     harness.set_price(VTI, Decimal("94.00"))
@@ -402,7 +408,7 @@ def test_cancel_of_a_resting_order(harness: BrokerHarness) -> None:
     again = harness.broker.get_order(order.client_order_id)
     assert again is not None
     assert again.status is OrderStatus.CANCELLED
-    assert harness.broker.snapshot(()).cash == before.cash
+    assert harness.broker.snapshot(()).cash == before.cash + held(harness, "450.00")
     # A cancelled order stays cancelled when the price later crosses its old limit.
     harness.set_price(VTI, Decimal("80.00"))
     harness.settle()

@@ -33,6 +33,8 @@ class AlpacaHarness:
 
     fractional = True
     unknown_symbol = "NOSUCHSYMBOL"
+    holds_open_buys = True
+    """The adapter reports the cash open buys leave to spend (`adapters.alpaca.holds`)."""
 
     def __init__(self, account: str) -> None:
         self.account = account

@@ -17,7 +17,7 @@ trading API's JSON, as at Alpaca; ids are UUIDs.
 | extended_hours without limit + day | 422 |
 | an open order on the other side of the symbol | 403 40310000 "potential wash trade detected. use complex orders" |
 | sell more than held minus open sells (no shorting) | 403 40310000 "insufficient qty available for order" |
-| buy whose hold exceeds buying power (cash minus the holds of open buys) | 403 40310000 "insufficient buying power", with `buying_power` and `cost_basis` |
+| buy whose hold exceeds buying power (cash minus the holds of open buys; with `multiplier = 2`, twice the excess equity minus them) | 403 40310000 "insufficient buying power", with `buying_power` and `cost_basis` |
 | account blocked / trading blocked / not ACTIVE | 403 40310000 |
 | market closed | accepted; fills wait for the open |
 
@@ -227,6 +227,12 @@ class AlpacaState:
     trade_suspended_by_user: bool = False
     fractional_trading: bool = True
     fractional_limit_orders: bool = True
+    multiplier: int = 1
+    """Alpaca's account `multiplier`: 1, a cash (limited margin) account, whose buying powers
+    are the cash less open buys' holds; 2, a Reg T margin account: `buying_power` is
+    max(equity - initial_margin, 0) x 2 (Alpaca's API reference), `non_marginable_buying_power`
+    the excess equity once (Reg T pays non-marginable securities in full; Alpaca does not
+    document its formula), both less the holds, with `initial_margin` half the long value."""
     market_buy_hold: Decimal = Decimal("0.025")
     """A market buy is checked and held as a limit this far above the price (Alpaca: "2.5% to
     4% above the current market price"; 2.5%, the bottom of the range, by default)."""
@@ -422,14 +428,32 @@ class AlpacaState:
             return unspent * (1 + self.market_buy_hold)
         return order.remaining * order.held_price
 
+    def _held(self) -> Decimal:
+        return sum(
+            (self._hold_of(o) for o in self.orders if o.open and o.side == "buy"), Decimal(0)
+        )
+
+    def _long_value(self) -> Decimal:
+        return sum((q * self.prices.get(s, c) for s, (q, c) in self.positions.items()), Decimal(0))
+
+    def _excess_equity(self) -> Decimal:
+        """Equity above the initial margin (half the long value): a margin account's base."""
+        long_value = self._long_value()
+        return max(self.cash + long_value - long_value / 2, Decimal(0))
+
     def buying_power(self) -> Decimal:
-        """Cash minus what open buys hold (a cash account: no margin)."""
+        """What a buy (of a marginable security) may hold: see `multiplier`."""
         with self.lock:
-            held = sum(
-                (self._hold_of(o) for o in self.orders if o.open and o.side == "buy"),
-                Decimal(0),
-            )
-            return self.cash - held
+            if self.multiplier == 1:
+                return self.cash - self._held()
+            return self._excess_equity() * self.multiplier - self._held()
+
+    def non_marginable_buying_power(self) -> Decimal:
+        """What a buy of a non-marginable security may hold: see `multiplier`."""
+        with self.lock:
+            if self.multiplier == 1:
+                return self.cash - self._held()
+            return self._excess_equity() - self._held()
 
     def find(self, key: str) -> FakeOrder | None:
         """Return the order with this id or client order id."""
@@ -652,9 +676,8 @@ class AlpacaState:
 
     def account_json(self) -> dict[str, Any]:
         with self.lock:
-            long_value = sum(
-                (q * self.prices.get(s, c) for s, (q, c) in self.positions.items()), Decimal(0)
-            )
+            long_value = self._long_value()
+            margin = long_value / 2 if self.multiplier > 1 else Decimal(0)
             return {
                 "id": self.account_id,
                 "account_number": self.account_number,
@@ -664,17 +687,17 @@ class AlpacaState:
                 "cash": money(self.cash),
                 "buying_power": money(self.buying_power()),
                 "regt_buying_power": money(self.buying_power()),
-                "non_marginable_buying_power": money(self.buying_power()),
+                "non_marginable_buying_power": money(self.non_marginable_buying_power()),
                 "options_buying_power": money(self.buying_power()),
                 "portfolio_value": money(self.cash + long_value),
                 "equity": money(self.cash + long_value),
                 "last_equity": money(self.cash + long_value),
                 "long_market_value": money(long_value),
                 "short_market_value": "0",
-                "initial_margin": "0",
+                "initial_margin": money(margin),
                 "maintenance_margin": "0",
                 "sma": "0",
-                "multiplier": "1",
+                "multiplier": str(self.multiplier),
                 "accrued_fees": "0",
                 "trading_blocked": self.trading_blocked,
                 "transfers_blocked": False,
