@@ -43,7 +43,8 @@ def planning_policy(
 
     `fractionable` is what the broker says it accepts fractional quantities in (None: it
     does not say); any of `symbols` outside it is traded in whole shares, whatever the
-    config says.
+    config says, and a sale of the whole holding sells its whole shares only (the broker
+    refuses the fraction).
     """
     bands = account.bands
     policy = account.policy
@@ -52,10 +53,10 @@ def planning_policy(
         for symbol, band in bands.overrides.items()
     }
     increments = dict.fromkeys(policy.fractional_symbols, policy.fractional_increment)
-    if fractionable is not None:
-        for symbol in symbols:
-            if symbol not in fractionable and share_increment(policy, symbol) != 1:
-                increments[symbol] = Decimal(1)
+    whole_only = frozenset(symbols) - fractionable if fractionable is not None else frozenset()
+    for symbol in whole_only:
+        if share_increment(policy, symbol) != 1:
+            increments[symbol] = Decimal(1)
     return PlanningPolicy(
         default_band=Band(absolute_pp=bands.absolute_pp, relative=bands.relative),
         band_overrides=MappingProxyType(overrides),
@@ -67,6 +68,7 @@ def planning_policy(
         share_increment=policy.fractional_increment if policy.fractional else Decimal(1),
         increment_overrides=MappingProxyType(increments),
         keep=frozenset(policy.keep),
+        whole_shares_only=whole_only,
     )
 
 

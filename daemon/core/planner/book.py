@@ -63,6 +63,9 @@ class Book:
     raw_targets: tuple[Decimal, ...]
     raises_from: NDArray[np.bool_]
     """The holdings the cash flows may sell to raise cash (not in `PlanInput.raise_without`)."""
+    fraction_left: NDArray[np.bool_]
+    """The holdings the broker takes in whole increments only (`whole_shares_only`) that hold
+    a fraction besides: selling them sells at most `max_steps` increments, never the whole."""
 
     @property
     def size(self) -> int:
@@ -154,7 +157,22 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
             if inp.raise_without
             else np.ones(len(symbols), dtype=bool)
         ),
+        fraction_left=_fraction_left(symbols, qty, increment, policy.whole_shares_only),
     )
+
+
+def _fraction_left(
+    symbols: tuple[str, ...],
+    qty: tuple[Decimal, ...],
+    increment: tuple[Decimal, ...],
+    whole_only: frozenset[str],
+) -> NDArray[np.bool_]:
+    """Return which holdings the broker takes in whole increments only hold a fraction of one."""
+    flags = np.zeros(len(symbols), dtype=bool)
+    if whole_only:
+        for i, symbol in enumerate(symbols):
+            flags[i] = symbol in whole_only and qty[i] % increment[i] != 0
+    return flags
 
 
 def _in_targets(symbols: tuple[str, ...], inp: PlanInput) -> NDArray[np.bool_]:

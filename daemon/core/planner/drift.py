@@ -143,6 +143,7 @@ def _note(book: Book, policy: PlanningPolicy, i: int, why: int, dropped: float) 
         dropped=None if np.isnan(dropped) else Decimal(repr(dropped)),
         min_trade=policy.min_trade_notional,
         increment=book.increment[i],
+        fraction=book.qty[i] % book.increment[i],
     )
 
 

@@ -8,7 +8,9 @@ Semantics
 - Managed value N = cash + the value of every holding not in `keep`. Weights are fractions of
   N. `keep` holdings are reported (managed=False) and never traded. A holding that is neither
   in the targets nor in `keep` has target 0 and is sold entirely (with `buy_only` it stays, and
-  its drift row says so).
+  its drift row says so). In a symbol the broker takes in whole shares only
+  (`whole_shares_only`) "entirely" is every whole share: a fraction held besides stays, and
+  a plan note and the drift row say so.
 - Cash target C* = max(w_CASH * N, cash_buffer + withdrawal). When the buffer and withdrawal
   need more than w_CASH * N, the other targets are scaled down in proportion so everything
   still sums to N; drift rows show these effective targets and a plan note says why.
@@ -58,7 +60,7 @@ from daemon.core.money import money
 from daemon.core.planner.bands import outside_band
 from daemon.core.planner.book import Book, open_book
 from daemon.core.planner.drift import assemble
-from daemon.core.planner.reasons import Origin, Why
+from daemon.core.planner.reasons import FRACTION_LEFT, Origin, Why, quantity
 from daemon.core.planner.rounding import (
     ceil_steps,
     cut_to_budget,
@@ -123,6 +125,7 @@ def _plan(book: Book, policy: PlanningPolicy) -> Plan:
         work.why[i] |= Why.MIN_TRADE
     for i in settled.cut:
         work.why[i] |= Why.NO_CASH
+    _fractions_left(work, settled.sell_qty, notes)
     raise_to = _raise_to(book, policy)
     if settled.cash_after < raise_to <= book.nav:
         notes.append(f"could not raise cash to {money(raise_to)}")
@@ -138,6 +141,23 @@ def _plan(book: Book, policy: PlanningPolicy) -> Plan:
         dropped=work.dropped,
         notes=notes,
     )
+
+
+def _fractions_left(work: Work, sold: tuple[Decimal, ...], notes: list[str]) -> None:
+    """Flag, and note, the holdings with target 0 whose fraction the broker refuses to take.
+
+    Their whole shares are sold; the fraction stays (the broker's own process, or a person,
+    sells it), rather than an order for all of it being refused every cycle.
+    """
+    book = work.book
+    stuck = book.fraction_left & (book.target_values <= book.tolerance)
+    if not stuck.any():
+        return
+    work.flag(stuck, Why.FRACTION)
+    for i in np.flatnonzero(stuck).tolist():
+        if sold[i] > 0 or book.max_steps[i] == 0:
+            left = quantity(book.qty[i] % book.increment[i])
+            notes.append(f"{book.symbols[i]}: {left} sh left unsold: {FRACTION_LEFT}")
 
 
 def _raise_to(book: Book, policy: PlanningPolicy) -> Decimal:
@@ -266,14 +286,16 @@ def _wanted(
     room_s = room_to_sell(work.values, book, slack, work.sells)
     room_b = room_to_buy(work.values, book, slack)
     zero_target = (target <= book.tolerance) & (work.values > 0)
+    # Where the broker refuses the fraction, `room_s` already sells every whole increment.
+    sell_whole = zero_target & ~book.fraction_left
     if policy.rebalance_to == "target":
-        sells, whole, buys = room_s, zero_target, room_b
+        sells, whole, buys = room_s, sell_whole, room_b
     else:
         edge = _edge_values(book, work.values, float(policy.inner_band))
         over = out & (work.values > target)
         under = out & (work.values < target)
         sells = np.where(over, np.minimum(ceil_steps(work.values - edge, unit, slack), room_s), 0)
-        whole = over & zero_target
+        whole = over & sell_whole
         buys = np.where(under, np.minimum(ceil_steps(edge - work.values, unit, slack), room_b), 0)
     if policy.buy_only:
         work.flag(((sells > 0) | whole) & ~work.sell_all, Why.BUY_ONLY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "FRACTION_LEFT",
     "Origin",
     "Why",
     "order_reason",
@@ -16,6 +17,11 @@ from enum import IntFlag
 
 from daemon.core.domain import Side
 from daemon.core.money import CENT, money
+
+FRACTION_LEFT = (
+    "the broker takes whole shares only; sell the fraction through the broker or by hand"
+)
+"""What a drift note and a plan note say of a fraction no order can sell."""
 
 _DOLLAR = Decimal(1)
 _HUNDRED = Decimal(100)
@@ -56,6 +62,7 @@ class Why(IntFlag):
     NO_CASH = 4
     INCREMENT = 8
     RAISED = 16
+    FRACTION = 32  # target 0, but the broker takes whole shares only: a fraction stays
 
 
 def percent(weight: Decimal) -> str:
@@ -104,8 +111,12 @@ def row_note(
     dropped: Decimal | None,
     min_trade: Decimal,
     increment: Decimal,
+    fraction: Decimal = Decimal(0),
 ) -> str:
-    """Return why a holding stays off target after the plan, from the flags the plan raised."""
+    """Return why a holding stays off target after the plan, from the flags the plan raised.
+
+    `fraction` is what is held beyond the whole increments (`Why.FRACTION` says it stays).
+    """
     if why & Why.BUY_ONLY and overweight:
         if not in_targets:
             return "not in targets; buy_only: not sold"
@@ -113,6 +124,8 @@ def row_note(
     if why & Why.MIN_TRADE:
         size = f" of {money(dropped)}" if dropped is not None else ""
         return f"order{size} below the minimum trade of {money(min_trade)}"
+    if why & Why.FRACTION:
+        return f"{quantity(fraction)} sh left: {FRACTION_LEFT}"
     if why & Why.NO_CASH:
         if buy_only:
             return "not enough cash (buy_only: nothing is sold to pay for buys)"

@@ -2,7 +2,9 @@
 
 This is the one place where the planner rounds. The rules, in order of precedence:
 
-1. A sell never exceeds the holding; selling a whole holding sells exactly the held quantity.
+1. A sell never exceeds the holding; selling a whole holding sells exactly the held quantity,
+   except in a symbol the broker takes in whole increments only (`Book.fraction_left`): there
+   it sells the whole increments held, and the fraction stays.
 2. Buys never spend cash below the cash floor: the final check is exact, in Decimal, and cuts
    buys (never adds them) until `cash_after >= floor`.
 3. A trade never moves a holding away from its target: sells and buys are capped at the whole
@@ -183,6 +185,10 @@ def sell_down(
         if not eligible[i] or sold_all[i] or values[i] <= 0:
             continue
         left = float(book.max_steps[i] - sold[i])
+        # The broker refuses the fraction: what cannot be sold in whole increments stays.
+        partial = bool(book.fraction_left[i])
+        if partial and left < 1:
+            continue
         if past_target or book.target_values[i] <= tol:
             room = left
         else:
@@ -194,7 +200,7 @@ def sell_down(
         k = math.ceil(short / unit[i] - (0.0 if past_target else slack[i]))
         if first:
             k = max(k, math.ceil(floor_trade / unit[i]))
-        if k >= left and room >= left:
+        if k >= left and room >= left and not partial:
             if first and book.values[i] < floor_trade:
                 continue
             whole[i] = True

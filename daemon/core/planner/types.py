@@ -68,6 +68,11 @@ class PlanningPolicy:
     share_increment: Decimal = Decimal(1)
     increment_overrides: Mapping[str, Decimal] = field(default_factory=_no_increments)
     keep: frozenset[str] = frozenset()
+    whole_shares_only: frozenset[str] = frozenset()
+    """Symbols the broker takes in whole increments only (it refuses a fraction of a share):
+    even a sale of the whole holding sells only the whole increments held, and the fraction
+    stays (the broker's own process or a person sells it). Elsewhere a whole holding is sold
+    to the last fraction, so that nothing is left that no order could sell."""
 
     def band_for(self, symbol: str) -> Band:
         """Return the band that applies to `symbol`."""

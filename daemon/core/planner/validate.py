@@ -73,6 +73,15 @@ def _check_policy(policy: PlanningPolicy) -> None:
     _check_increment("share_increment", policy.share_increment)
     for symbol, increment in sorted(policy.increment_overrides.items()):
         _check_increment(f"share increment of {symbol}", increment)
+    for symbol in sorted(policy.whole_shares_only):
+        # Orders are multiples of the increment: a fractional one would plan what the broker
+        # refuses.
+        increment = policy.increment_for(symbol)
+        if increment != increment.to_integral_value():
+            raise DataError(
+                f"share increment of {symbol} is {_plain(increment)}, but the broker takes "
+                f"{symbol} in whole shares only; trade it in whole shares"
+            )
 
 
 def _check_increment(name: str, value: object) -> None:
