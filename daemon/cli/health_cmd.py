@@ -50,6 +50,7 @@ def health(
     from daemon.monitor.notify import Notifier
     from daemon.store.cycles import CycleStore
     from daemon.store.heartbeat import HeartbeatStore
+    from daemon.store.trading_state import account_state
 
     with load_app(config) as app:
         with app.database.transaction() as session:
@@ -58,6 +59,7 @@ def health(
                 HeartbeatStore(session),
                 app.settings,
                 app.clock(),
+                states={a: account_state(session, a) for a in app.settings.accounts},
                 heartbeat=not no_daemon,
             )
         if app.settings.cluster.enabled:

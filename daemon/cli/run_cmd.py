@@ -16,6 +16,8 @@ from daemon.core.money import usd
 from daemon.service.lock import database_lock, instance_lock
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from daemon.core.cycle_report import CycleReport
     from daemon.store.intents import StoredIntent
 
@@ -85,7 +87,15 @@ def run(
             ):
                 code = Daemon(app, cluster=cluster).run()
         raise typer.Exit(code)
+    _once(config, account, force=force, withdraw=withdraw, as_json=as_json)
+
+
+def _once(
+    config: Path | None, account: str | None, *, force: bool, withdraw: str, as_json: bool
+) -> None:
+    """One cycle per account now (`run --once`); exit 1 when one needs the operator."""
     from daemon.cycle.engine import SlotAlreadyRan
+    from daemon.service.once import OnceNotices, halted_accounts
     from daemon.store.intents import IntentStore
 
     withdrawal = parse_amount(withdraw, "--withdraw")
@@ -97,12 +107,19 @@ def run(
         names = [account] if account else list(app.settings.accounts)
         for name in names:
             app.settings.account(name)
+        notices = OnceNotices(app)
         reports = []
+        skipped = []
         for name in names:
             try:
                 reports.append(app.engine().run_once(name, force=force, withdrawal=withdrawal))
             except SlotAlreadyRan as exc:
+                skipped.append(name)
                 console.print(styled((f"{name}: skipped", "yellow"), f": {exc}"))
+        # No daemon is there to tell the owner (a timer runs this): the same messages as
+        # `trimtab run` sends, so a trip rule cannot halt an account in silence.
+        notices.tell(reports)
+        halted = halted_accounts(app, [r.account for r in reports])
         # A cycle that ends with an order whose fate the broker has not told is not a
         # success: its symbol stays blocked until a lookup or the operator settles it.
         with app.database.transaction() as session:
@@ -152,7 +169,27 @@ def run(
                 _print_unsettled(
                     report.account, unresolved[report.account], never_reached[report.account]
                 )
-        if any(r.outcome == "failed" for r in reports) or any(unresolved.values()):
+        for name, reason in halted.items():
+            console.print(
+                styled(
+                    (f"{name}: HALTED", "bold red"),
+                    f": {reason}; nothing trades until `trimtab resume -a {name}`",
+                )
+            )
+        if skipped and withdrawal > 0:
+            # A script that moves money out after this must not go ahead: no cash was raised.
+            console.print(
+                styled(
+                    ("--withdraw not raised", "bold red"),
+                    f" for {', '.join(skipped)}: the slot already ran; add --force to run it again",
+                )
+            )
+        if (
+            any(r.outcome == "failed" for r in reports)
+            or any(unresolved.values())
+            or halted
+            or (skipped and withdrawal > 0)
+        ):
             raise typer.Exit(1)
 
 

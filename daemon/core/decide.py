@@ -73,6 +73,7 @@ class Hold(StrEnum):
     TRIPPED = "a risk limit tripped: account halted"
     DRY_RUN = "dry-run mode"
     KILL_SWITCH = "kill switch engaged"
+    HALTED = "account halted: only `trimtab resume` lets it trade again"
     NOTHING_TO_SEND = "no orders to send"
 
 
@@ -498,6 +499,9 @@ def _hold(given: DecisionInput, review: RiskReview, *, tripped: bool) -> Hold | 
         return Hold.DRY_RUN
     if given.state.kill_switch_reason is not None:
         return Hold.KILL_SWITCH
+    if not review.approved and given.state.trading_state is TradingState.HALTED:
+        # Its orders were refused for the state, not because there was nothing to do.
+        return Hold.HALTED
     if not review.approved:
         return Hold.NOTHING_TO_SEND
     return None

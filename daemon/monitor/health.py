@@ -10,17 +10,19 @@ from __future__ import annotations
 
 __all__ = ["Check", "HealthReport", "evaluate", "queue_checks"]
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
+from daemon.core.domain import TradingState
 from daemon.core.schedule import parse_schedule
 from daemon.core.sessions import sessions_between
 from daemon.store.cluster import QueueFigures
 from daemon.store.cycles import CycleRecord, CycleStore
 from daemon.store.heartbeat import Heartbeat, HeartbeatStore
+from daemon.store.trading_state import AccountState
 
 RAN = ("succeeded", "failed", "running")
 """Cycle outcomes of cycles that ran (a skipped slot did not)."""
@@ -33,7 +35,7 @@ STREAK_LOOKBACK = 500
 @dataclass(frozen=True, slots=True)
 class Check:
     name: str
-    """heartbeat, last_cycle, broker or success."""
+    """heartbeat, last_cycle, broker, success or trading_state."""
     account: str | None
     ok: bool
     detail: str
@@ -63,10 +65,11 @@ def evaluate(
     settings: Settings,
     now: datetime,
     *,
+    states: Mapping[str, AccountState],
     heartbeat: bool = True,
 ) -> HealthReport:
     """Judge the heartbeat (unless `heartbeat` is false: the daemon asking about itself) and
-    every configured account."""
+    every configured account; `states`: the accounts' trading states (ACTIVE if missing)."""
     checks: list[Check] = []
     beat = heartbeats.get()
     if heartbeat:
@@ -74,6 +77,7 @@ def evaluate(
         checks.append(_heartbeat(beat, settings, now, cycles_ran=ran))
     for account in settings.accounts:
         checks += _account(cycles, settings, account, now, beat)
+        checks.append(_trading_state(account, states.get(account)))
     return HealthReport(checked_at=now, checks=tuple(checks))
 
 
@@ -162,6 +166,19 @@ def _account(
         _broker(account, recent, settings, now),
         _success(cycles, settings, account, now, beat),
     ]
+
+
+def _trading_state(account: str, state: AccountState | None) -> Check:
+    """A HALTED account trades nothing until someone resumes it: its cycles still succeed,
+    so without this check a trip rule would leave `health` saying all is well."""
+    if state is None or state.state is not TradingState.HALTED:
+        return Check("trading_state", account, True, str(state.state if state else "active"))
+    return Check(
+        "trading_state",
+        account,
+        False,
+        f"HALTED: {state.reason}; nothing trades until `trimtab resume -a {account}`",
+    )
 
 
 def _last_cycle(

@@ -358,7 +358,10 @@ def _health(
     # Without any heartbeat the cycles come from `trimtab run --once` (a timer): not a fault.
     heartbeats = HeartbeatStore(session)
     daemonised = heartbeats.get() is not None
-    report = evaluate(CycleStore(session), heartbeats, settings, now, heartbeat=daemonised)
+    states = {account: account_state(session, account) for account in settings.accounts}
+    report = evaluate(
+        CycleStore(session), heartbeats, settings, now, states=states, heartbeat=daemonised
+    )
     heartbeat = next((c for c in report.checks if c.name == "heartbeat"), None)
     kill = kill_switch_state(session)
     kill_detail = (

@@ -56,6 +56,7 @@ from daemon.store.cluster import ensure_queue_schema, queue_figures
 from daemon.store.cycles import CycleStore
 from daemon.store.db import Transaction
 from daemon.store.heartbeat import HeartbeatStore
+from daemon.store.trading_state import account_state
 
 HEALTH_EVERY = timedelta(minutes=5)
 """How often the daemon judges its own accounts' health (and alerts on a change)."""
@@ -319,7 +320,12 @@ class Daemon:
         this daemon's own."""
         settings = self._app.settings
         report = evaluate(
-            CycleStore(session), HeartbeatStore(session), settings, now, heartbeat=False
+            CycleStore(session),
+            HeartbeatStore(session),
+            settings,
+            now,
+            states={a: account_state(session, a) for a in settings.accounts},
+            heartbeat=False,
         )
         if self._lease is None:
             return report

@@ -15,11 +15,13 @@ from typer.testing import CliRunner
 from daemon.bootstrap import broker_migrations
 from daemon.cli.health_cmd import health
 from daemon.config.settings import Settings, load_config
+from daemon.core.domain import TradingState
 from daemon.monitor.health import HealthReport, evaluate
 from daemon.store.cycles import CycleStore
 from daemon.store.db import Database, open_database
 from daemon.store.heartbeat import HeartbeatStore
 from daemon.store.models import CycleRow
+from daemon.store.trading_state import account_state, set_trading_state
 
 NY = ZoneInfo("America/New_York")
 # Thursday 3 December 2026, 12:00 in New York.
@@ -69,7 +71,8 @@ def beat(database: Database, at: datetime) -> None:
 
 def judge(database: Database, settings: Settings, now: datetime = NOW) -> HealthReport:
     with database.transaction() as session:
-        return evaluate(CycleStore(session), HeartbeatStore(session), settings, now)
+        states = {a: account_state(session, a) for a in settings.accounts}
+        return evaluate(CycleStore(session), HeartbeatStore(session), settings, now, states=states)
 
 
 def failing(report: HealthReport) -> dict[str, str]:
@@ -93,7 +96,30 @@ def test_healthy_when_the_beat_is_fresh_and_the_last_cycles_succeeded(
         "last_cycle:main",
         "broker:main",
         "success:main",
+        "trading_state:main",
     ]
+
+
+def test_a_halted_account_fails_though_its_cycles_succeed(
+    database: Database, settings: Settings
+) -> None:
+    """A trip rule halts the account and its cycles go on succeeding, sending nothing: before,
+    `health` said all was well while nothing could trade."""
+    beat(database, NOW - timedelta(seconds=20))
+    cycle(database, date(2026, 12, 2), "1545", "succeeded")
+    with database.transaction() as session:
+        set_trading_state(
+            session,
+            "main",
+            TradingState.HALTED,
+            reason="3 rejections in one cycle",
+            actor="trip rule",
+            at=NOW,
+        )
+    assert failing(judge(database, settings)) == {
+        "trading_state:main": "HALTED: 3 rejections in one cycle; nothing trades until "
+        "`trimtab resume -a main`"
+    }
 
 
 def test_a_stale_or_stopped_heartbeat_fails(database: Database, settings: Settings) -> None:

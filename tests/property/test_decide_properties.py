@@ -184,6 +184,8 @@ def test_an_active_paper_cycle_approves_the_plan() -> None:
         ({"submit": False}, Hold.PLAN_ONLY),
         ({"mode": Mode.DRY_RUN}, Hold.DRY_RUN),
         ({"state": CycleState(kill_switch_reason="away")}, Hold.KILL_SWITCH),
+        # Before, "no orders to send": the orders were there, the state refused them all.
+        ({"state": CycleState(trading_state=TradingState.HALTED)}, Hold.HALTED),
         ({"targets": {"VTI": D("0.1"), "BND": D("0.9")}, "held": {"VTI": D(10)}}, None),
         ({"held": {"VTI": D(60), "BND": D(40)}, "cash": D(0)}, Hold.NOTHING_TO_SEND),
     ],
