@@ -52,7 +52,7 @@ from daemon.core.sizing import (
 from daemon.logs import Log
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
-from daemon.store.intents import IntentStore, client_order_id
+from daemon.store.intents import IntentStore, client_order_id, database_identity
 from daemon.store.killswitch import current as kill_switch_state
 
 MAX_POLL_INTERVAL = 4.0
@@ -95,6 +95,8 @@ class Executor:
         self._cancel_timeout = cancel_timeout
         self._held: str | None = None
         """Why this cycle sends nothing more (an order was not sent), or None."""
+        self._database_id = ""
+        """The database's identity, part of every client order id; read by `execute`."""
 
     def execute(
         self,
@@ -111,6 +113,8 @@ class Executor:
         """
         planned = list(orders)
         self._held = None
+        with self._database.transaction() as session:
+            self._database_id = database_identity(session)
         sells = [o for o in planned if o.side is Side.SELL]
         buys = [o for o in planned if o.side is Side.BUY]
         outcomes: list[OrderOutcome] = []
@@ -234,7 +238,7 @@ class Executor:
         """The order to store and send; with `notional`, a buy for its planned dollar amount."""
         limit = limit_price(order, terms)
         return OrderIntent(
-            client_order_id=client_order_id(cycle_id, seq),
+            client_order_id=client_order_id(cycle_id, seq, self._database_id),
             cycle_id=cycle_id,
             account=account,
             seq=seq,

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["IntentStore", "StatusChange", "StoredIntent", "client_order_id"]
+__all__ = [
+    "IntentStore",
+    "StatusChange",
+    "StoredIntent",
+    "client_order_id",
+    "database_identity",
+]
 
 import hashlib
 from collections.abc import Collection
@@ -23,17 +29,34 @@ from daemon.core.domain import (
     merge_report,
 )
 from daemon.core.errors import StateError
-from daemon.store.models import OrderEventRow, OrderIntentRow
+from daemon.store.models import DatabaseIdentityRow, OrderEventRow, OrderIntentRow
 
 
-def client_order_id(cycle_id: str, seq: int) -> str:
-    """Derive the order's id from its cycle and its place in the plan.
+def client_order_id(cycle_id: str, seq: int, database: str) -> str:
+    """Derive the order's id from its cycle, its place in the plan and the database's identity.
 
-    24 characters of [a-z0-9-]: inside Alpaca's 128, IB's orderRef and FIX ClOrdID limits.
-    The same cycle and position always give the same id, so a resend is recognisable.
+    23 characters of [a-z0-9-]: inside Alpaca's 128, IB's orderRef and FIX ClOrdID limits.
+    In one database the same cycle and position always give the same id, so a resend is
+    recognisable. A broker keeps a client order id forever, and a start-over (`trimtab db init
+    --force`) repeats the day's cycle ids: `database` (`database_identity`), new with every
+    database, keeps the new orders' ids apart from every old one.
     """
-    digest = hashlib.sha256(cycle_id.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{database}:{cycle_id}".encode()).hexdigest()[:16]
     return f"tt-{digest}-{seq:03d}"
+
+
+def database_identity(session: Session) -> str:
+    """Return the identity this database was given when its schema was created (0011)."""
+    row = session.scalars(select(DatabaseIdentityRow)).one_or_none()
+    if row is None:
+        # Migration 0011 writes the row; only a hand-edited database lacks it, and ids made
+        # without it could repeat ones the broker already holds.
+        raise StateError(
+            "the database has no identity row (table database_identity), so no client order "
+            "id can be made that is sure to be new at the broker; restore the database from "
+            "a backup (docs/operations.md)"
+        )
+    return row.identity
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ __all__ = [
     "AuditRecordRow",
     "BookPositionRow",
     "CycleRow",
+    "DatabaseIdentityRow",
     "FillRow",
     "KillSwitchEventRow",
     "OrderEventRow",
@@ -47,6 +48,21 @@ class AuditRecordRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class DatabaseIdentityRow(Base):
+    """The database's identity: one row, random, written once when the schema is created.
+
+    Mixed into every client order id (`daemon.store.intents.client_order_id`): a start-over
+    (`trimtab db init --force`) makes a new database, so its ids differ from every id the
+    broker already holds, although cycle ids repeat.
+    """
+
+    __tablename__ = "database_identity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    identity: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class CycleRow(Base):

@@ -18,7 +18,7 @@ from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, OrderType,
 from daemon.core.errors import OutcomeUnknown
 from daemon.cycle.engine import SlotAlreadyRan
 from daemon.store.audit_log import AuditLog
-from daemon.store.intents import IntentStore, client_order_id
+from daemon.store.intents import IntentStore, client_order_id, database_identity
 from daemon.store.killswitch import set_kill_switch
 from daemon.store.models import CycleRow
 from tests.fakes.broker import HandWrittenBroker
@@ -235,10 +235,16 @@ def test_targets_not_summing_to_one_at_run_time_fail_the_cycle(
     app.close()
 
 
+def _order_id(app: App, cycle_id: str, seq: int) -> str:
+    """The id the executor gives the order `seq` of `cycle_id` in the app's database."""
+    with app.database.transaction() as session:
+        return client_order_id(cycle_id, seq, database_identity(session))
+
+
 def _crashed_intent(app: App, seq: int, symbol: str, qty: str) -> OrderIntent:
     cycle_id = "main:2026-11-23:manual"
     intent = OrderIntent(
-        client_order_id=client_order_id(cycle_id, seq),
+        client_order_id=_order_id(app, cycle_id, seq),
         cycle_id=cycle_id,
         account="main",
         seq=seq,
@@ -317,7 +323,7 @@ def test_a_lost_answer_is_resolved_by_lookup_not_resent(paper: Harness, retry: b
 def test_an_id_taken_by_a_different_order_is_not_adopted(paper: Harness) -> None:
     cycle_id = "main:2026-11-24:manual"
     other = OrderIntent(
-        client_order_id=client_order_id(cycle_id, 1),
+        client_order_id=_order_id(paper.app, cycle_id, 1),
         cycle_id=cycle_id,
         account="main",
         seq=1,

@@ -53,7 +53,7 @@ def add(
     day = when.astimezone(NEW_YORK).date()
     cycle_id = f"{account}:{day}:manual"
     intent = OrderIntent(
-        client_order_id=client_order_id(cycle_id, seq),
+        client_order_id=client_order_id(cycle_id, seq, "0" * 32),
         cycle_id=cycle_id,
         account=account,
         seq=seq,

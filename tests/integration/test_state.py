@@ -24,6 +24,7 @@ from daemon.store.state_faults import DatabaseCorrupt
 
 D = Decimal
 T0 = datetime(2026, 11, 24, 15, 45, tzinfo=UTC)
+DATABASE_ID = "0" * 32
 
 
 def test_first_open_creates_and_migrates(database: Database) -> None:
@@ -147,7 +148,7 @@ def test_kill_switch_is_durable_and_audited(database_url: str, tmp_path: Path) -
 
 def _intent(cycle_id: str, seq: int = 1) -> OrderIntent:
     return OrderIntent(
-        client_order_id=client_order_id(cycle_id, seq),
+        client_order_id=client_order_id(cycle_id, seq, DATABASE_ID),
         cycle_id=cycle_id,
         account="a",
         seq=seq,
@@ -207,9 +208,11 @@ def test_intent_lifecycle_follows_the_table(database: Database) -> None:
 
 
 def test_client_order_ids_are_deterministic_and_short() -> None:
-    first = client_order_id("brokerage:2026-11-24:manual", 1)
-    assert first == client_order_id("brokerage:2026-11-24:manual", 1)
-    assert first != client_order_id("brokerage:2026-11-24:manual", 2)
-    assert first != client_order_id("brokerage:2026-11-25:manual", 1)
+    first = client_order_id("brokerage:2026-11-24:manual", 1, DATABASE_ID)
+    assert first == client_order_id("brokerage:2026-11-24:manual", 1, DATABASE_ID)
+    assert first != client_order_id("brokerage:2026-11-24:manual", 2, DATABASE_ID)
+    assert first != client_order_id("brokerage:2026-11-25:manual", 1, DATABASE_ID)
+    # Another database (a start-over's) repeats cycle ids, never client order ids.
+    assert first != client_order_id("brokerage:2026-11-24:manual", 1, "f" * 32)
     assert len(first) <= 48
     assert all(c.isalnum() or c == "-" for c in first)

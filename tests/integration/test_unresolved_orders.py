@@ -114,8 +114,9 @@ def _leave_unknown(path: Path) -> str:
     try:
         now = app.clock()
         cycle_id = f"main:{now.date()}:lost"
+        coid = client_order_id(cycle_id, 1, "0" * 32)
         intent = OrderIntent(
-            client_order_id=client_order_id(cycle_id, 1), cycle_id=cycle_id, account="main",
+            client_order_id=coid, cycle_id=cycle_id, account="main",
             seq=1, symbol="VTI", side=Side.BUY, qty=Decimal(4),
             order_type=OrderType.MARKET, reason="a lost one",
         )  # fmt: skip
