@@ -11,8 +11,14 @@ import pytest
 from daemon.config.settings import load_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
-BLOCKS = ("[cluster]", "[accounts.brokerage.broker_settings.faults]", "[income]")
-BLOCKS += ("[accounts.alpaca]", "[household]", "[accounts.ib]")
+BLOCKS = (
+    "[cluster]",
+    "[accounts.brokerage.broker_settings.faults]",
+    "[income]",
+    "[accounts.alpaca]",
+    "[household]",
+    "[accounts.ib]",
+)
 
 
 def uncommented(text: str, first: str) -> str:
