@@ -15,7 +15,8 @@ from __future__ import annotations
 __all__ = ["Engine", "SlotAlreadyRan"]
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -44,7 +45,7 @@ from daemon.config.settings import AccountSettings, Settings
 from daemon.core.calendar import market_open, trading_day
 from daemon.core.cycle_report import CycleReport, OrderOutcome
 from daemon.core.decide import CycleState, Decision, DecisionInput, decide
-from daemon.core.domain import AccountSnapshot, OrderStatus, Side, TradingState
+from daemon.core.domain import AccountSnapshot, Fill, OrderStatus, Side, TradingState
 from daemon.core.errors import TransientBrokerError, TrimtabError
 from daemon.core.household import HouseholdSplit
 from daemon.core.inputs import planning_input
@@ -52,7 +53,7 @@ from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
 from daemon.cycle.household import HouseholdRead, household_split
 from daemon.cycle.income import IncomeShare, IncomeStep
-from daemon.cycle.reconcile import Reconciliation, reconcile
+from daemon.cycle.reconcile import Reconciliation, fills_since_mark, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.targets import household_targets, strategy_targets
 from daemon.cycle.tax import TaxCycle
@@ -210,7 +211,7 @@ class Engine:
         given, tax, household = self._gather(
             broker, strategy, account, settings, universe, cycle_id, submit, withdrawal, log
         )
-        decision = decide(given)
+        decision = _noted(decide(given), tax.stale)
         self._record_decision(decision, given.snapshot, tax, account, settings, cycle_id, submit)
         if decision.tripped is not None and submit:
             self._halt(account, cycle_id, f"{decision.tripped.check}: {decision.tripped.reason}")
@@ -286,6 +287,8 @@ class Engine:
     ) -> tuple[DecisionInput, TaxCycle, HouseholdSplit | None]:
         """Read everything the decision depends on, recording what must be recorded first:
         the reconciliation, the snapshot, the valuation and the ledger's new fills."""
+        unbooked: Sequence[Fill] = ()
+        tax_stale = None
         if submit:
             reconciled = self._reconcile(broker, account, universe, cycle_id, log)
             snapshot = reconciled.snapshot
@@ -293,6 +296,8 @@ class Engine:
         else:
             snapshot = broker.snapshot(universe)
             busy = frozenset(o.symbol for o in snapshot.open_orders)
+            # Read after the snapshot, so the fills behind its positions are among them.
+            unbooked, tax_stale = self._unbooked(broker, account, log)
         open_buys = [o.client_order_id for o in snapshot.open_orders if o.side is Side.BUY]
         ours = False
         if open_buys:  # looked up by id: the few open orders, not the account's history
@@ -328,7 +333,9 @@ class Engine:
             broker=broker if submit else None,
             cycle_id=cycle_id,
             snapshot=snapshot,
+            unbooked=unbooked,
         )
+        tax.stale = tax_stale
         household = None
         if account in household_members(self._settings):
             household = self._household(
@@ -374,6 +381,23 @@ class Engine:
             costs=broker.trade_costs,
         )
         return given, tax, household
+
+    def _unbooked(
+        self, broker: Broker, account: str, log: Log
+    ) -> tuple[Sequence[Fill], str | None]:
+        """Return the fills a plan adds to its tax replay (it records none), or, when the
+        broker cannot report them, none and the note saying the tax figures are not current."""
+        try:
+            return fills_since_mark(
+                database=self._database, broker=broker, account=account, clock=self._clock
+            ), None
+        except TransientBrokerError as exc:
+            log.warning("plan_fills_unread", error=str(exc))
+            return (), (
+                "tax: not current: the broker's fills since the last cycle could not be read "
+                f"({exc}); lots, wash-sale windows and gains are the ledger's as of that "
+                "cycle, and a run may decide otherwise"
+            )
 
     def _household(
         self,
@@ -624,3 +648,12 @@ class Engine:
     def _audit(self, event: AuditEvent, account: str, cycle_id: str) -> None:
         with self._database.transaction() as session:
             AuditLog(session).append(event, at=self._clock(), account=account, cycle_id=cycle_id)
+
+
+def _noted(decision: Decision, note: str | None) -> Decision:
+    """Add `note` to the plan's notes (audited with it, shown by `trimtab plan`)."""
+    if note is None:
+        return decision
+    plan = decision.plan
+    taxed = replace(decision.taxed, plan=replace(plan, notes=(*plan.notes, note)))
+    return replace(decision, taxed=taxed)

@@ -9,7 +9,7 @@ It never assumes a flat or empty account: if the broker cannot be read, the cycl
 
 from __future__ import annotations
 
-__all__ = ["Reconciliation", "reconcile"]
+__all__ = ["Reconciliation", "fills_since_mark", "reconcile"]
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +82,16 @@ def reconcile(
         baseline=result.baseline,
     )
     return result
+
+
+def fills_since_mark(
+    *, database: Database, broker: Broker, account: str, clock: Callable[[], datetime]
+) -> Sequence[Fill]:
+    """Return the broker's fills from where the next reconciliation reads them; record
+    nothing (`trimtab plan` folds them into its tax replay, `daemon.cycle.unbooked`)."""
+    with database.transaction() as session:
+        read_through = reading_mark(session, account, clock()).fills_read_through
+    return broker.fills(read_through - FILL_OVERLAP if read_through is not None else EPOCH)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,16 @@
 """The tax ledger's part of a cycle: the I/O around the pure tax step.
 
 `TaxCycle.open` records fills the ledger lacks and replays the household's trades once per
-cycle, then compares the account's open lots with the broker's positions (taxable accounts:
-a split, a transfer or lots never imported leave them apart); `inputs` hands the replay and
-the differences to the decision step (`daemon.core.decide`, where the tax rules run, pure,
-and do not trust the lots of a symbol that differs); `keep` audits the tax decisions and
-keeps the plan's lot choices; `record` adds the cycle's fills after trading and audits the
-lots each sale relieved. Audit records are written only when there is something to say: a
-tax decision, a sell's preview, a sale recorded, lots that differ from the broker's
-positions (at each cycle that may trade while they do, and once when they agree again; the
-alert `ledger_mismatch:SYMBOL` reads the latest).
+cycle (a plan, which records nothing, adds the broker's fills the ledger lacks to its replay
+in memory: `daemon.cycle.unbooked`), then compares the account's open lots with the broker's
+positions (taxable accounts: a split, a transfer or lots never imported leave them apart);
+`inputs` hands the replay and the differences to the decision step (`daemon.core.decide`,
+where the tax rules run, pure, and do not trust the lots of a symbol that differs); `keep`
+audits the tax decisions and keeps the plan's lot choices; `record` adds the cycle's fills
+after trading and audits the lots each sale relieved. Audit records are written only when
+there is something to say: a tax decision, a sell's preview, a sale recorded, lots that
+differ from the broker's positions (at each cycle that may trade while they do, and once
+when they agree again; the alert `ledger_mismatch:SYMBOL` reads the latest).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 __all__ = ["TaxCycle", "empty_ledger"]
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,18 +35,21 @@ from daemon.audit.events import (
 from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.decide import Decision, TaxInputs
-from daemon.core.domain import AccountSnapshot, AccountType
+from daemon.core.domain import AccountSnapshot, AccountType, Fill
 from daemon.core.errors import TransientBrokerError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.mismatch import LotMismatch, lot_mismatches, lot_quantities
-from daemon.core.tax.types import LotMethod, TaxPolicy
+from daemon.core.tax.types import LotMethod, Split, TaxPolicy, Trade
+from daemon.cycle.unbooked import fold_fills
 from daemon.store.audit_log import AuditLog
-from daemon.store.db import Database
+from daemon.store.db import Database, Transaction
+from daemon.store.intents import IntentStore
 from daemon.store.tax_ledger import (
     HouseholdAccount,
     TaxLedger,
     household_accounts,
     lot_id_of,
+    lot_trade_id,
     tax_policy,
 )
 from daemon.store.tax_sources import RecordedSale, record_fills, record_reinvestments
@@ -77,6 +81,8 @@ class TaxCycle:
     policy: TaxPolicy
     book: TaxBook
     mismatches: tuple[LotMismatch, ...] = ()
+    stale: str | None = None
+    """Why the replay may lack fills the broker reports (a plan that could not read them)."""
 
     @classmethod
     def open(
@@ -89,9 +95,14 @@ class TaxCycle:
         broker: object | None,
         cycle_id: str,
         snapshot: AccountSnapshot | None = None,
+        unbooked: Sequence[Fill] = (),
     ) -> TaxCycle:
         """Replay the household's ledger; first, given the broker (a cycle that may trade),
         add the recorded fills and the reinvestments the ledger lacks.
+
+        A plan (no broker) hands in `unbooked`, the account's fills the broker reports since
+        reconciliation last read them: those the ledger lacks join the replay in memory, as
+        the cycle would record them, and nothing is written.
 
         Given the account's `snapshot`, compare its open lots with the broker's positions
         (taxable accounts only: elsewhere no decision reads them). A cycle given the broker
@@ -111,7 +122,10 @@ class TaxCycle:
         if broker is not None:
             cycle.record(broker, now, cycle_id)
         with database.transaction() as session:
-            cycle.book = replay_trades(TaxLedger(session).trades(accounts), policy)
+            trades = TaxLedger(session).trades(accounts)
+            if unbooked:
+                trades = cycle._folded(session, trades, unbooked)
+        cycle.book = replay_trades(trades, policy)
         if snapshot is not None and settings.account(account).type is AccountType.TAXABLE:
             cycle.mismatches = lot_mismatches(
                 lot_quantities(cycle.book.lots(account)),
@@ -120,6 +134,31 @@ class TaxCycle:
             if broker is not None:
                 cycle._audit_mismatches(now, cycle_id)
         return cycle
+
+    def _folded(
+        self, session: Transaction, trades: list[Trade | Split], fills: Sequence[Fill]
+    ) -> list[Trade | Split]:
+        """Return `trades` with the account's `fills` the ledger lacks; read, never written."""
+        ledger = TaxLedger(session)
+        intents = IntentStore(session)
+        specific = self.policy.method_for(self.account) is LotMethod.SPECIFIC
+
+        def chosen(fill: Fill) -> list[tuple[str, Decimal]]:
+            # The lots the plan of the sell's cycle chose, as `record_fills` relieves them.
+            stored = intents.find(fill.client_order_id) if specific else None
+            if stored is None:
+                return []
+            picks, _ = ledger.choices(stored.intent.cycle_id, fill.symbol)
+            return [(lot_trade_id(lot_id), qty) for lot_id, qty in picks]
+
+        return fold_fills(
+            trades,
+            [f for f in fills if not ledger.has_source(self.account, f.fill_id)],
+            account=self.accounts[self.account],
+            policy=self.policy,
+            timezone=exchange_timezone(self.settings.exchange),
+            chosen=chosen,
+        )
 
     def _audit_mismatches(self, now: datetime, cycle_id: str) -> None:
         """Audit the differences; once they are gone, say so once (the alert then clears)."""
