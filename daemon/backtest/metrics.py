@@ -18,17 +18,18 @@ Definitions (docs/backtest.md repeats them):
   adjustments); harvested losses are the net losses of sales the tax step made as harvests
   (`daemon.core.tax.harvest.harvested_loss`);
   disallowed losses are the wash-sale disallowances;
-- taxes per calendar year: net short-term and long-term gains offset each other, a net loss
-  is carried to the next year (no $3,000 ordinary offset), and the rest is taxed at the
-  short- and long-term rates; dividends at the dividend rate (taxable accounts only);
-  after-tax value = final NAV - all those taxes (paid from outside the account, unrealized
-  gains untaxed); the after-tax CAGR is the CAGR with the growth scaled by after-tax value /
-  final NAV.
+- taxes per calendar year, netted as Schedule D does: each term's gains with the loss of
+  its own term carried in, then a net loss of one term against a net gain of the other; a
+  loss left is carried to the next year under its own term (no $3,000 ordinary offset), and
+  the rest is taxed at the short- and long-term rates; dividends at the dividend rate
+  (taxable accounts only); after-tax value = final NAV - all those taxes (paid from outside
+  the account, unrealized gains untaxed); the after-tax CAGR is the CAGR with the growth
+  scaled by after-tax value / final NAV.
 """
 
 from __future__ import annotations
 
-__all__ = ["TaxRates", "compute_metrics"]
+__all__ = ["Carry", "TaxRates", "compute_metrics", "net_year"]
 
 import math
 from dataclasses import dataclass
@@ -61,6 +62,16 @@ from daemon.core.tax.harvest import harvested_loss
 from daemon.core.tax.types import Term
 
 _ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Carry:
+    """The capital losses carried into a year, by term (each <= 0): Schedule D carries a
+    short-term loss and a long-term loss over separately, and each meets its own term's
+    gains first."""
+
+    short: Decimal = _ZERO
+    long: Decimal = _ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,12 +226,12 @@ def _taxes(
             harvested += harvested_loss(sale)
     taxable = result.account_type is AccountType.TAXABLE
     years = sorted(set(by_year) | (set(result.dividends_by_year) if taxable else set()))
-    carry = _ZERO
+    carry = Carry()
     taxes: dict[str, str] = {}
     total = _ZERO
     for year in years:
         st, lt = by_year.get(year, [_ZERO, _ZERO])
-        st, lt, carry = _net(st, lt, carry)
+        st, lt, carry = net_year(st, lt, carry)
         dividends = result.dividends_by_year.get(year, _ZERO) if taxable else _ZERO
         tax = cents(st * rates.short_term + lt * rates.long_term + dividends * rates.dividends)
         taxes[str(year)] = str(tax)
@@ -237,7 +248,9 @@ def _taxes(
         "realized_long_term": str(long),
         "harvested_losses": str(harvested),
         "disallowed_losses": str(disallowed),
-        "loss_carryforward": str(-carry),
+        "loss_carryforward": str(-(carry.short + carry.long)),
+        "loss_carryforward_short_term": str(-carry.short),
+        "loss_carryforward_long_term": str(-carry.long),
         "taxes_by_year": taxes,
         "taxes": str(total),
         "tax_rates": {
@@ -253,18 +266,24 @@ def _taxes(
     }
 
 
-def _net(short: Decimal, long: Decimal, carry: Decimal) -> tuple[Decimal, Decimal, Decimal]:
-    """Net one year's gains (a loss carried in offsets short-term first); return the taxable
-    short- and long-term gains and the loss carried out (<= 0)."""
-    short += carry
+def net_year(short: Decimal, long: Decimal, carry: Carry) -> tuple[Decimal, Decimal, Carry]:
+    """Net one year's realized gains by term as Schedule D does; return the taxable short- and
+    long-term gains and the losses carried out, each under its own term.
+
+    Each term first takes the loss of its own term carried in (lines 7 and 15); then a net
+    loss of one term offsets a net gain of the other (line 16): what is left of the gain keeps
+    its term, what is left of the loss is carried as that loss's term. No $3,000 deduction
+    against ordinary income (docs/backtest.md)."""
+    short += carry.short
+    long += carry.long
     if short < 0 < long:
-        long, short = long + short, _ZERO
+        used = min(-short, long)
+        short, long = short + used, long - used
     elif long < 0 < short:
-        short, long = short + long, _ZERO
-    if short < 0 or long < 0:
-        loss = min(short, _ZERO) + min(long, _ZERO)
-        return max(short, _ZERO), max(long, _ZERO), loss
-    return short, long, _ZERO
+        used = min(-long, short)
+        short, long = short - used, long + used
+    carried = Carry(short if short < 0 else _ZERO, long if long < 0 else _ZERO)
+    return max(short, _ZERO), max(long, _ZERO), carried
 
 
 def _float(value: float | None) -> float | None:
