@@ -4,12 +4,16 @@ from __future__ import annotations
 
 __all__ = ["db_app"]
 
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from daemon.cli.common import ConfigOption, console, fail, handle_errors, load_app
+
+if TYPE_CHECKING:
+    from daemon.store.db import Database
 
 db_app = typer.Typer(help="The state database.", no_args_is_help=True)
 
@@ -30,6 +34,7 @@ def init(
     with load_app(config) as app:
         url = database_url(app.settings)
         state_dir = app.settings.state_dir
+        aside: Path | None = None
         if force:
             try:
                 aside = set_aside_sqlite_file(url)
@@ -46,5 +51,33 @@ def init(
                 1,
             )
         with handle_errors():
-            open_database(url, state_dir, branches=broker_migrations(), start_over=force).close()
+            database = open_database(url, state_dir, branches=broker_migrations(), start_over=force)
+            try:
+                if aside is not None:
+                    _pause_after_start_over(database, aside, app.clock())
+            finally:
+                database.close()
     console.print(f"database ready at {redact_url(url)}")
+    if aside is not None:
+        console.print(
+            "kill switch engaged: the new database knows no order, fill or kill switch of the "
+            "old one. Check each account at its broker (`trimtab status`, `trimtab plan`), "
+            "then `trimtab resume`"
+        )
+
+
+def _pause_after_start_over(database: Database, aside: Path, at: datetime) -> None:
+    """Engage the kill switch in the new database, so nothing is sent until the operator has
+    looked: an engaged switch, open orders and halted accounts were in the old one, and each
+    account's first cycle takes the broker's positions as its book without question."""
+    from daemon.store.killswitch import set_kill_switch
+
+    with database.transaction() as session:
+        set_kill_switch(
+            session,
+            engaged=True,
+            reason=f"started over with an empty database (the old one is at {aside}); check "
+            "each account at its broker, then `trimtab resume`",
+            actor="trimtab db init --force",
+            at=at,
+        )

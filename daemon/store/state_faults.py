@@ -61,8 +61,8 @@ def corrupt_message(where: str, detail: str) -> str:
     return (
         f"database {where} is corrupt ({detail}); restore it from a backup (docs/operations.md, "
         '"Back up and restore"), or run `trimtab db init --force` to set it aside and start '
-        "over with an empty one (then reconcile: every account's first cycle halts on "
-        "positions it cannot explain)"
+        "over with an empty one (it starts with the kill switch engaged: check each account "
+        "at its broker, then `trimtab resume`)"
     )
 
 

@@ -69,6 +69,9 @@ def start_over(config: Path) -> None:
     result = CliRunner().invoke(app, ["db", "init", "--force", "-c", str(config)])
     assert result.exit_code == 0, result.output
     assert "moved the old database to" in result.output
+    # A start-over engages the kill switch until the operator has looked.
+    result = CliRunner().invoke(app, ["resume", "-c", str(config)])
+    assert result.exit_code == 0, result.output
 
 
 def sent_at_the_fake(state: AlpacaState) -> list[tuple[str, str, str, Decimal | None, str]]:
