@@ -1,8 +1,9 @@
 """`trimtab check`: read-only connectivity and permission checks of every configured account.
 
 Asks each broker (`adapters.base.BrokerChecks`) about the credentials, the account, the target
-symbols and its calendar, and compares the calendar with the exchange's. Never sends an
-order. The rows come from `daemon.monitor.broker_check`; exit 1 when any row fails.
+symbols and the tax alternates, and its calendar, and compares the calendar with the
+exchange's. Never sends an order. The rows come from `daemon.monitor.broker_check`; exit 1
+when any row fails.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def check(
 def account_check_rows(app: App, name: str) -> list[CheckRow]:
     """Ask one account's broker every question; stop at the first it cannot answer."""
     from adapters.base import BrokerChecks, CalendarUnavailable, MoreChecks
-    from daemon.config.policy import share_increment
+    from daemon.config.policy import alternate_symbols, share_increment
     from daemon.monitor.broker_check import (
         CheckRow,
         Status,
@@ -122,10 +123,14 @@ def account_check_rows(app: App, name: str) -> list[CheckRow]:
             )
         )
         return rows
-    assets = ask(lambda: broker.check_assets(universe))
+    # The tax step buys the alternates (a redirected buy, a harvest): the broker must take
+    # them as the policy trades them, like the strategy's symbols.
+    alternates = alternate_symbols(settings) - set(universe)
+    symbols = sorted({*universe, *alternates})
+    assets = ask(lambda: broker.check_assets(symbols))
     if assets is not None:
-        increments = {s: share_increment(settings.policy, s) for s in universe}
-        rows += symbol_rows(name, assets, increments)
+        increments = {s: share_increment(settings.policy, s) for s in symbols}
+        rows += symbol_rows(name, assets, increments, alternates=alternates)
     if isinstance(broker, MoreChecks):
         notes = ask(lambda: broker.more_checks(universe))
         rows += [CheckRow(name, n.check, Status(n.level), n.detail, n.fix) for n in notes or ()]

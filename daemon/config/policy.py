@@ -134,6 +134,7 @@ def decision_input(
     """
     configured = settings.account(account)
     held = {p.symbol for p in snapshot.positions if p.qty > 0}
+    alternates = alternate_symbols(configured)
     return DecisionInput(
         account=account,
         account_type=configured.type,
@@ -143,7 +144,9 @@ def decision_input(
         planning=planning_policy(
             configured,
             fractionable=snapshot.fractionable,
-            symbols=held | {s for s in targets if s != CASH},
+            # The tax step buys alternates in their own increment: whole shares where the
+            # broker takes no fraction of them, like any target.
+            symbols=held | {s for s in targets if s != CASH} | alternates,
         ),
         terms=order_terms(configured.policy, withdrawal=withdrawal),
         limits=risk_config(configured, settings.risk),
@@ -154,7 +157,7 @@ def decision_input(
         mode=settings.mode,
         submit=submit,
         withdrawal=withdrawal,
-        alternates=alternate_symbols(configured),
+        alternates=alternates,
         costs=costs,
     )
 

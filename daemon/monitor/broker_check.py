@@ -10,7 +10,7 @@ every row that is not ok says how to fix it. No row ever carries a credential.
 | `broker` | the adapter cannot be built or reached, or the credentials are refused (wrong, expired, paper keys on live or the reverse) |
 | `account` | the broker says the account is not active, or blocks the account or its trading |
 | `environment` | `mode = "paper"` on a live account (it would trade real money), or `mode = "live"` on a paper account |
-| `symbol` | a target symbol is unknown or not tradable, or the policy trades it in fractions and the broker takes whole shares only |
+| `symbol` | a target symbol or tax alternate is unknown or not tradable, or the policy trades it in fractions and the broker takes whole shares only |
 | `calendar` | the broker's trading days or hours differ from the exchange calendar trimtab gates orders with (a warning for the simulated broker, whose calendar is synthetic) |
 
 trimtab's own brakes are shown too, as warnings (they are deliberate): the kill switch, and
@@ -32,7 +32,7 @@ __all__ = [
     "symbol_rows",
 ]
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -222,16 +222,22 @@ def environment_rows(answer: AccountCheck, mode: Mode) -> list[CheckRow]:
 
 
 def symbol_rows(
-    account: str, assets: Mapping[str, AssetCheck], increments: Mapping[str, Decimal]
+    account: str,
+    assets: Mapping[str, AssetCheck],
+    increments: Mapping[str, Decimal],
+    *,
+    alternates: Collection[str] = (),
 ) -> list[CheckRow]:
     """Return one row per target symbol: known, tradable, and fractionable if it must be.
 
-    `increments` holds the quantity step the policy trades each symbol in (1: whole shares).
+    `increments` holds the quantity step the policy trades each symbol in (1: whole shares);
+    `alternates` are those of its symbols that only `tax.alternates` names.
     """
     rows: list[CheckRow] = []
     for symbol in sorted(increments):
         step = increments[symbol]
         asset = assets.get(symbol)
+        where = "tax.alternates" if symbol in alternates else "strategy_params"
         if asset is None or not asset.known:
             rows.append(
                 CheckRow(
@@ -240,7 +246,7 @@ def symbol_rows(
                     Status.FAIL,
                     f"the broker does not know {symbol}"
                     + ("" if asset is None or asset.status == "unknown" else f": {asset.status}"),
-                    f"check the ticker in accounts.{account}.strategy_params, or replace "
+                    f"check the ticker in accounts.{account}.{where}, or replace "
                     "the fund with one the broker lists",
                 )
             )
@@ -251,7 +257,7 @@ def symbol_rows(
                     f"symbol {symbol}",
                     Status.FAIL,
                     f"{symbol} is not tradable at this broker (status {asset.status})",
-                    f"replace {symbol} in accounts.{account}.strategy_params with a tradable fund",
+                    f"replace {symbol} in accounts.{account}.{where} with a tradable fund",
                 )
             )
         elif step != 1 and not asset.fractionable:
