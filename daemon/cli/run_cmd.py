@@ -13,12 +13,14 @@ from daemon.cli.plan_cmd import AccountOption, WithdrawOption, _print_report, pa
 from daemon.cli.render import plan_json
 from daemon.core.domain import OrderStatus
 from daemon.core.money import usd
-from daemon.service.lock import database_lock, instance_lock
+from daemon.service.lock import cycle_lock, database_lock, instance_lock
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from daemon.core.cycle_report import CycleReport
+    from daemon.store.cluster import SessionLock
     from daemon.store.intents import StoredIntent
 
 
@@ -110,12 +112,31 @@ def _once(
         notices = OnceNotices(app)
         reports = []
         skipped = []
+        busy = []
         for name in names:
+            group = app.settings.lock_key(name)
+            lock = cycle_lock(app.database, group)
+            if lock is not None and not lock.try_acquire():
+                # A worker (or another trimtab) is in a cycle of the account's group: a second
+                # cycle now would plan from the same holdings and send the same orders again.
+                busy.append(name)
+                console.print(
+                    styled(
+                        (f"{name}: refused", "bold red"),
+                        f": its group ({group}) is in a cycle on a worker; nothing was run; "
+                        "try again when that cycle has finished (`trimtab cluster status`)",
+                    )
+                )
+                continue
             try:
-                reports.append(app.engine().run_once(name, force=force, withdrawal=withdrawal))
+                engine = app.engine(should_stop=_lost(lock))
+                reports.append(engine.run_once(name, force=force, withdrawal=withdrawal))
             except SlotAlreadyRan as exc:
                 skipped.append(name)
                 console.print(styled((f"{name}: skipped", "yellow"), f": {exc}"))
+            finally:
+                if lock is not None:
+                    lock.release()
         # No daemon is there to tell the owner (a timer runs this): the same messages as
         # `trimtab run` sends, so a trip rule cannot halt an account in silence.
         notices.tell(reports)
@@ -189,8 +210,18 @@ def _once(
             or any(unresolved.values())
             or halted
             or (skipped and withdrawal > 0)
+            or busy
         ):
             raise typer.Exit(1)
+
+
+def _lost(lock: SessionLock | None) -> Callable[[], bool]:
+    """What the executor asks before each order: has the group's lock gone? Its session ended
+    (cut off, or ended by the server), so a worker may have taken the group over and this
+    cycle must send nothing more."""
+    if lock is None:
+        return lambda: False
+    return lambda: not lock.still_held()
 
 
 def _pending_json(stored: StoredIntent) -> dict[str, object]:

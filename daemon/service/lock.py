@@ -3,7 +3,7 @@ PostgreSQL one per database unless they run as one cluster, with an advisory loc
 
 from __future__ import annotations
 
-__all__ = ["database_lock", "instance_lock"]
+__all__ = ["CYCLE_LOCK", "cycle_lock", "database_lock", "instance_lock"]
 
 import fcntl
 import os
@@ -16,12 +16,16 @@ from daemon.core.errors import StateError
 from daemon.store.state_faults import StateNotWritable, describe_os_error
 
 if TYPE_CHECKING:
+    from daemon.store.cluster import SessionLock
     from daemon.store.db import Database
 
 LOCK_NAME = "trimtab.lock"
 DATABASE_LOCK = "trimtab:instance"
 """The advisory lock a running trimtab holds on its PostgreSQL database: exclusive for a
 lone daemon or `run --once`, shared by every process of a cluster."""
+CYCLE_LOCK = "trimtab:cycle:{group}"
+"""The advisory lock held while one of a lock group's accounts is in a cycle: by a worker
+around each job, and by `run --once` around each account's cycle."""
 
 
 @contextmanager
@@ -100,3 +104,18 @@ def database_lock(database: Database, *, cluster: bool) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def cycle_lock(database: Database, group: str) -> SessionLock | None:
+    """Return the (not yet taken) lock one cycle of `group` holds, or None on SQLite.
+
+    On PostgreSQL a worker of a cluster may be running the group's cycle while `run --once`
+    wants to (the database lock is shared by a cluster's processes, and a lone process's
+    exclusive hold ends with its session): both take this lock, so an account is in one cycle
+    at a time. A SQLite database is one state directory's, under `instance_lock`.
+    """
+    if database.engine.dialect.name != "postgresql":
+        return None
+    from daemon.store.cluster import SessionLock  # SQL is loaded only to run cycles
+
+    return SessionLock(database, CYCLE_LOCK.format(group=group))

@@ -39,6 +39,7 @@ from daemon.logs import get_logger
 from daemon.monitor.alerting import SENT_BY_SLOT_RUNNER, check_alerts
 from daemon.monitor.messages import cycle_message
 from daemon.monitor.notify import Message, Notifier
+from daemon.service.lock import CYCLE_LOCK
 from daemon.store.audit_log import AuditLog
 from daemon.store.cluster import (
     CYCLE_TASK,
@@ -77,7 +78,7 @@ class SlotJob:
         except TrimtabError as exc:
             self._refuse(job_id, account, day, slot, exc, "not run; not retried")
             raise JobRefusedError(str(exc)) from exc
-        lock = SessionLock(self._app.database, f"trimtab:cycle:{group}")
+        lock = SessionLock(self._app.database, CYCLE_LOCK.format(group=group))
         try:
             held = lock.try_acquire()
         except Exception as exc:
