@@ -430,7 +430,7 @@ class AlpacaBroker:
             adjustment=Adjustment.ALL,
             feed=self._feed,
         )
-        raw = self._read("daily bars", lambda: self._data.get_stock_bars(request))
+        raw = self._read("daily bars", lambda: self._data.get_stock_bars(request), market_data=True)
         return {s: [(d, c) for d, c in parse_bars(raw, s) if start <= d <= end] for s in wanted}
 
     def daily_closes(self, symbol: str, start: date, end: date) -> Sequence[tuple[date, Decimal]]:
@@ -476,17 +476,30 @@ class AlpacaBroker:
     def _now(self) -> datetime:
         return self._clock_source().astimezone(UTC)
 
-    def _read(self, what: str, call: Callable[[], Any], *, missing_ok: bool = False) -> Any:
-        """Run one read; translate its failure (see `adapters.alpaca.transport`)."""
+    def _read(
+        self,
+        what: str,
+        call: Callable[[], Any],
+        *,
+        missing_ok: bool = False,
+        market_data: bool = False,
+    ) -> Any:
+        """Run one read (of the market data API with `market_data`); translate its failure
+        (see `adapters.alpaca.transport`)."""
         try:
             return call()
         except Exception as exc:
             failure = describe(exc, self._secrets)
             if missing_ok and failure.status == 404:
                 return None
-            self._read_failed(what, failure, exc)
+            self._read_failed(what, failure, exc, market_data=market_data)
 
-    def _read_failed(self, what: str, failure: Failure, exc: Exception) -> NoReturn:
+    def _read_failed(
+        self, what: str, failure: Failure, exc: Exception, *, market_data: bool = False
+    ) -> NoReturn:
+        if market_data and failure.status == 403 and "subscription" in failure.message.lower():
+            # The keys opened the door; the data plan does not cover the feed asked for.
+            raise BrokerError(self._plan_refused(what, failure)) from exc
         if failure.status in (401, 403):
             raise self._credentials_rejected(failure) from exc
         # The wait Alpaca asks for travels on the error; the retry wrapper does the waiting.
@@ -501,6 +514,20 @@ class AlpacaBroker:
                 f"Alpaca {what} failed: {_said(failure)}", retry_after=wait
             ) from exc
         raise BrokerError(f"Alpaca {what} failed: {_said(failure)}") from exc
+
+    def _plan_refused(self, what: str, failure: Failure) -> str:
+        feed = self.settings.feed
+        if feed == "iex":
+            fix = "check the account's market data subscription in Alpaca's dashboard"
+        else:
+            fix = (
+                'set broker_settings.feed = "iex" (the free plan\'s feed), or subscribe to an '
+                f"Alpaca market data plan that includes {feed}"
+            )
+        return (
+            f"account {self.account}: Alpaca's market data plan does not allow "
+            f'broker_settings.feed = "{feed}" ({what}: {_said(failure)}) (fix: {fix})'
+        )
 
     def _credentials_rejected(self, failure: Failure) -> CredentialsRejected:
         env = self.settings.environment
@@ -633,7 +660,11 @@ class AlpacaBroker:
         if not symbols:
             return {}
         request = StockSnapshotRequest(symbol_or_symbols=list(symbols), feed=self._feed)
-        raw = self._read("market data snapshots", lambda: self._data.get_stock_snapshot(request))
+        raw = self._read(
+            "market data snapshots",
+            lambda: self._data.get_stock_snapshot(request),
+            market_data=True,
+        )
         quotes = {}
         for symbol in symbols:
             quote = parse_quote(

@@ -110,3 +110,20 @@ def latest_trades_json(state: AlpacaState, symbols: Sequence[str]) -> dict[str, 
                 if s in state.prices
             }
         }  # fmt: skip
+
+
+SIP_DELAY = timedelta(minutes=15)
+"""How old SIP data must be for the free plan to serve it."""
+
+
+def refuse_unsubscribed_sip(state: AlpacaState, path: str, query: Mapping[str, str]) -> None:
+    """Answer as Alpaca's data API does when the plan does not include recent SIP data."""
+    if state.sip_subscription or query.get("feed") != "sip":
+        return
+    if path == "/v2/stocks/bars":
+        end = query.get("end")
+        if end:
+            text = f"{end}T00:00:00+00:00" if len(end) == 10 else end.replace("Z", "+00:00")
+            if datetime.fromisoformat(text) <= state.now() - SIP_DELAY:
+                return  # history only: the free plan serves SIP bars older than 15 minutes
+    raise Refusal(403, None, "subscription does not permit querying recent SIP data")

@@ -41,6 +41,7 @@ from tests.fakes.alpaca_server.market import (
     calendar_json,
     clock_json,
     latest_trades_json,
+    refuse_unsubscribed_sip,
     snapshots_json,
 )
 from tests.fakes.alpaca_server.state import AlpacaState, Refusal
@@ -289,6 +290,8 @@ class FakeAlpaca:
         if path.startswith("/v2/account/activities"):
             return self._activities(path, query)
         symbols = [s for s in query.get("symbols", "").split(",") if s]
+        if path.startswith("/v2/stocks/"):
+            refuse_unsubscribed_sip(state, path, query)
         if path == "/v2/stocks/snapshots":
             return snapshots_json(state, symbols)
         if path == "/v2/stocks/trades/latest":

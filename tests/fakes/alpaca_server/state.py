@@ -67,14 +67,16 @@ class Refusal(Exception):
     Alpaca puts in the body (`details`)."""
 
     def __init__(
-        self, status: int, code: int, message: str, details: dict[str, str] | None = None
+        self, status: int, code: int | None, message: str, details: dict[str, str] | None = None
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.details = details or {}
 
     def body(self) -> dict[str, Any]:
-        return {**self.details, "code": self.code, "message": self.message}
+        # The market data API's refusals carry a message and no code.
+        code = {} if self.code is None else {"code": self.code}
+        return {**self.details, **code, "message": self.message}
 
 
 def money(value: Decimal) -> str:
@@ -233,6 +235,11 @@ class AlpacaState:
     max(equity - initial_margin, 0) x 2 (Alpaca's API reference), `non_marginable_buying_power`
     the excess equity once (Reg T pays non-marginable securities in full; Alpaca does not
     document its formula), both less the holds, with `initial_margin` half the long value."""
+    sip_subscription: bool = True
+    """The market data plan includes recent SIP data (Alpaca's paid plan). False: the free
+    Basic plan, where a snapshot, latest trade or bars request with `feed=sip` that reaches
+    into the last 15 minutes answers 403 "subscription does not permit querying recent SIP
+    data" (`feed=iex`, `delayed_sip` and no feed at all are served)."""
     market_buy_hold: Decimal = Decimal("0.025")
     """A market buy is checked and held as a limit this far above the price (Alpaca: "2.5% to
     4% above the current market price"; 2.5%, the bottom of the range, by default)."""
