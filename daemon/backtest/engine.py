@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from daemon.backtest.errors import BacktestInputError
-from daemon.backtest.flows import Dividend, monthly_days
+from daemon.backtest.flows import Dividend, monthly_days, reinvested
 from daemon.backtest.prices import PriceTable
 from daemon.config.policy import alternate_symbols, decision_input
 from daemon.config.tax_policy import tax_policy
@@ -166,6 +166,7 @@ class BacktestResult:
     """Each symbol's band half-width around its target on each day (days x symbols)."""
     closes: NDArray[np.float64]
     benchmark: tuple[float, ...] | None
+    """The benchmark's value per share bought at day 0's close, its dividends reinvested."""
     dividends: Decimal
     dividends_by_year: Mapping[int, Decimal]
     contributed: Decimal
@@ -292,7 +293,8 @@ class _Run:
         bench = None
         if spec.benchmark is not None:
             j = spec.prices.column(spec.benchmark)
-            bench = tuple(float(v) for v in spec.prices.floats[self.lo : self.hi, j])
+            closes = spec.prices.floats[self.lo : self.hi, j].tolist()
+            bench = reinvested(closes, self.paid, spec.benchmark)
         return BacktestResult(
             days=self.days,
             nav=tuple(tally.nav),

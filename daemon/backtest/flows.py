@@ -6,17 +6,25 @@ after the backtest's first day; day 0 only receives the starting cash. A withdra
 `PCT%/year` takes a twelfth of PCT% of the account's value at the previous close each month,
 the `[income]` plan's `annual_pct` rule (`daemon.core.income.month_amount`). Dividends come from a
 CSV `date,symbol,amount` (cash per share held at the previous close): a dividend dated on a
-day without a row is paid on the next row.
+day without a row is paid on the next row. The `--benchmark` earns its symbol's dividends,
+reinvested at the close of the row they are paid on (`reinvested`).
 """
 
 from __future__ import annotations
 
-__all__ = ["Dividend", "monthly_days", "parse_monthly", "parse_withdrawal", "read_dividends"]
+__all__ = [
+    "Dividend",
+    "monthly_days",
+    "parse_monthly",
+    "parse_withdrawal",
+    "read_dividends",
+    "reinvested",
+]
 
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -115,3 +123,20 @@ def read_dividends(path: Path) -> tuple[Dividend, ...]:
             )
         found.append(Dividend(day, symbol, amount, number))
     return tuple(sorted(found, key=lambda d: (d.day, d.symbol)))
+
+
+def reinvested(
+    closes: Sequence[float], paid: Mapping[int, Sequence[Dividend]], symbol: str
+) -> tuple[float, ...]:
+    """Return, on each row, the value of one share of `symbol` bought at the first row's close
+    and held, each of its dividends (`paid`: by row, as the account is paid them) buying more
+    of it at the close of its row: the benchmark's total return. A dividend on the first row
+    is not earned: the share is bought at that close, after it, as the account's are."""
+    shares = 1.0
+    values = []
+    for i, close in enumerate(closes):
+        if i > 0:
+            per_share = sum(float(d.per_share) for d in paid.get(i, ()) if d.symbol == symbol)
+            shares += shares * per_share / close
+        values.append(shares * close)
+    return tuple(values)

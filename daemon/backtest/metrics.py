@@ -100,7 +100,8 @@ def compute_metrics(
     out |= _trading(result)
     out |= _taxes(result, rates, out["cagr"], out["total_return"])
     if benchmark is not None and result.benchmark is not None:
-        # The benchmark bought with the account's first value on day 0 and held; flows left out.
+        # The benchmark bought with the account's first value on day 0 and held, its dividends
+        # reinvested (result.benchmark, flows.reinvested); flows left out.
         first = result.benchmark[0]
         bench = [
             DailyPoint(day, cents(result.nav[0] * Decimal(repr(price / first))))
