@@ -18,11 +18,14 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from adapters.base import BROKER_MEMBERS, Broker, BrokerEnvironment, DeclaresCosts, OwnsTables
+from daemon.config.problems import problems_from_validation_error
 from daemon.config.secrets import secret_values
 from daemon.config.settings import Settings, load_config
 from daemon.core.costs import NO_COSTS, TradeCosts
-from daemon.core.errors import BrokerError
+from daemon.core.errors import BrokerError, ConfigError
 from daemon.logs import configure_logging
 from daemon.plugins import load_broker_plugin, load_strategy_plugin
 from strategies.base import Strategy
@@ -91,7 +94,13 @@ class App:
         if account not in self.brokers:
             settings = self.settings.account(account)
             plugin = load_broker_plugin(settings.broker)
-            validated = plugin.settings_model.model_validate(settings.broker_settings)
+            try:
+                validated = plugin.settings_model.model_validate(settings.broker_settings)
+            except ValidationError as exc:
+                # Settings loaded without their credentials (a command that should not need
+                # the broker) still name the missing key and its fix, not a traceback.
+                prefix = f"accounts.{account}.broker_settings"
+                raise ConfigError(problems_from_validation_error(exc, prefix)) from exc
             env = BrokerEnvironment(
                 account=account,
                 state_dir=self.settings.state_dir,
@@ -159,9 +168,14 @@ class App:
 
 
 def open_app(
-    config_path: Path, *, clock: Callable[[], datetime] = utc_now, read_only: bool = False
+    config_path: Path,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    read_only: bool = False,
+    credentials: bool = True,
 ) -> App:
-    """Load the configuration (raising `ConfigError`) and configure logging."""
-    settings = load_config(config_path)
+    """Load the configuration (raising `ConfigError`) and configure logging; `credentials`
+    false for a command that never reaches a broker (`load_config`)."""
+    settings = load_config(config_path, credentials=credentials)
     configure_logging(settings.log.level, settings.log.format)
     return App(settings=settings, config_path=config_path, clock=clock, read_only=read_only)

@@ -14,7 +14,15 @@ from decimal import Decimal
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 PAPER_URL = "https://paper-api.alpaca.markets"
@@ -129,7 +137,12 @@ class AlpacaSettings(BaseModel):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _credentials_given(self) -> AlpacaSettings:
+    def _credentials_given(self, info: ValidationInfo) -> AlpacaSettings:
+        # A command that never reaches Alpaca (kill, status, audit: trimtab's validation
+        # context "credentials" false) works without them: the service's secrets file may
+        # be readable by the service only. Building the broker checks them again.
+        if isinstance(info.context, dict) and info.context.get("credentials") is False:
+            return self
         missing = [
             name
             for name, value in (

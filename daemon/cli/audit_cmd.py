@@ -108,7 +108,7 @@ def show(
 
     if follow and (until is not None or day is not None):
         fail("--follow prints records as they are written: use --since, not --until or --date", 2)
-    with load_app(config, read_only=True) as app:
+    with load_app(config, read_only=True, broker=False) as app:
         tz = exchange_timezone(app.settings.exchange)
         start, end = _range(app, tz, day, since, until)
         if follow and since is None:
@@ -166,7 +166,7 @@ def verify(
     from daemon.store.audit_log import AuditLog
 
     heads = [_kept_head(text) for text in kept or ()]
-    with load_app(config, read_only=True) as app:
+    with load_app(config, read_only=True, broker=False) as app:
         head_path = app.settings.state_dir / AUDIT_HEAD_NAME
         with handle_errors():
             head = read_head(head_path)
@@ -227,7 +227,7 @@ def export(
     from daemon.audit.export import export_line
     from daemon.config.secrets import secret_values
 
-    with load_app(config, read_only=True) as app:
+    with load_app(config, read_only=True, broker=False) as app:
         tz = exchange_timezone(app.settings.exchange)
         start, end = _range(app, tz, None, since, until)
         records = _Filter(start, end, account, _kinds(kind), None).records(app)

@@ -180,13 +180,15 @@ def handle_errors() -> Iterator[None]:
 
 
 @contextmanager
-def load_app(config: Path | None, *, read_only: bool = False) -> Iterator[App]:
-    """Open the app for one command and close it afterwards (`read_only`: it only reads)."""
+def load_app(config: Path | None, *, read_only: bool = False, broker: bool = True) -> Iterator[App]:
+    """Open the app for one command and close it afterwards (`read_only`: it only reads;
+    `broker` false: it never reaches a broker, so it works without the brokers' credentials,
+    which a deployment may give the service alone)."""
     from daemon.bootstrap import open_app
 
     path = config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
     with handle_errors():
-        app = open_app(path, read_only=read_only)
+        app = open_app(path, read_only=read_only, credentials=broker)
         try:
             yield app
         finally:

@@ -40,7 +40,8 @@ def kill(
     from daemon.cycle.execution import cancel_open_orders
     from daemon.store.killswitch import set_kill_switch
 
-    with load_app(config) as app:
+    # The emergency brake needs no broker's keys, unless it is to cancel orders there too.
+    with load_app(config, broker=cancel_open) as app:
         try:
             with app.database.transaction() as session:
                 state = set_kill_switch(
@@ -95,7 +96,7 @@ def resume(
     from daemon.store.killswitch import current, set_kill_switch
     from daemon.store.trading_state import account_state, set_trading_state
 
-    with load_app(config) as app, app.database.transaction() as session:
+    with load_app(config, broker=False) as app, app.database.transaction() as session:
         before = current(session)
         names = [account] if account else list(app.settings.accounts)
         for name in names:
@@ -150,7 +151,10 @@ def status(
     from daemon.store.killswitch import current
     from daemon.store.trading_state import account_state
 
-    with load_app(config, read_only=True) as app, app.database.transaction() as session:
+    with (
+        load_app(config, read_only=True, broker=False) as app,
+        app.database.transaction() as session,
+    ):
         kill_state = current(session)
         accounts = []
         for name, account in app.settings.accounts.items():

@@ -52,7 +52,7 @@ def health(
     from daemon.store.heartbeat import HeartbeatStore
     from daemon.store.trading_state import account_state
 
-    with load_app(config) as app:
+    with load_app(config, broker=False) as app:
         with app.database.transaction() as session:
             report = evaluate(
                 CycleStore(session),

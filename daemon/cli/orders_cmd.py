@@ -66,7 +66,7 @@ def orders(
     from daemon.store.orders_view import orders_between
 
     wanted_day = _parse_day(day) if day else None
-    with load_app(config, read_only=True) as app:
+    with load_app(config, read_only=True, broker=False) as app:
         tz = exchange_timezone(app.settings.exchange)
         wanted = wanted_day or trading_day(app.clock(), app.settings.exchange)
         start = datetime.combine(wanted, time(), tz)
@@ -177,7 +177,8 @@ def unresolved(
     from daemon.cycle.unresolved import awaiting_broker
 
     found: list[AwaitingBroker] = []
-    with load_app(config) as app:
+    # Without the brokers' keys the list still comes out (the absence rule then unknown).
+    with load_app(config, broker=False) as app:
         names = [account] if account else list(app.settings.accounts)
         for name in names:
             app.settings.account(name)

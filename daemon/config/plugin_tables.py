@@ -32,7 +32,7 @@ _PLUGIN_TABLES: tuple[
 
 
 def validate_plugin_tables(
-    data: dict[str, Any], config_dir: Path
+    data: dict[str, Any], config_dir: Path, *, credentials: bool = True
 ) -> tuple[dict[str, Any], list[ConfigProblem]]:
     """Validate every account's `broker_settings` and `strategy_params` with its plugin, and
     the household strategy's `strategy_params`.
@@ -41,8 +41,11 @@ def validate_plugin_tables(
     wrong too. Return the data with those tables replaced by the validated values
     (credentials wrapped in `SecretStr`, defaults filled in), and the problems found.
     Plugins resolve relative paths against `config_dir` (validation context `config_dir`).
+    `credentials` false (validation context `credentials`): a command that never reaches a
+    broker, so a plugin may leave out its check that credentials are given.
     """
-    data, problems = _household_strategy(data, config_dir)
+    context = {"config_dir": config_dir, "credentials": credentials}
+    data, problems = _household_strategy(data, context)
     accounts = data.get("accounts")
     if not isinstance(accounts, dict):
         return data, problems
@@ -63,7 +66,7 @@ def validate_plugin_tables(
                 continue
             plugins[kind] = plugin
             model, found = _validate(
-                model_of(plugin), account.get(table, {}), f"accounts.{name}.{table}", config_dir
+                model_of(plugin), account.get(table, {}), f"accounts.{name}.{table}", context
             )
             if model is not None:
                 # Python-mode dump keeps SecretStr objects, so secrets stay masked in every repr.
@@ -79,7 +82,7 @@ def validate_plugin_tables(
 
 
 def _household_strategy(
-    data: dict[str, Any], config_dir: Path
+    data: dict[str, Any], context: dict[str, Any]
 ) -> tuple[dict[str, Any], list[ConfigProblem]]:
     """Validate `household.strategy_params` with the household strategy's own model, as an
     account's are (nothing to do with fixed `household.targets`)."""
@@ -94,7 +97,7 @@ def _household_strategy(
         plugin.params_model,
         household.get("strategy_params", {}),
         "household.strategy_params",
-        config_dir,
+        context,
     )
     if model is None:
         return data, problems
@@ -155,10 +158,10 @@ def _unnamed_lots(name: str, account: dict[str, Any], plugin: Any) -> list[Confi
 
 
 def _validate(
-    model: type[BaseModel], data: Any, prefix: str, config_dir: Path
+    model: type[BaseModel], data: Any, prefix: str, context: dict[str, Any]
 ) -> tuple[BaseModel | None, list[ConfigProblem]]:
     try:
-        return model.model_validate(data, context={"config_dir": config_dir}), []
+        return model.model_validate(data, context=context), []
     except ValidationError as exc:
         return None, problems_from_validation_error(exc, prefix)
 

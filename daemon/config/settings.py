@@ -689,9 +689,13 @@ def _check_symbol(symbol: str) -> None:
         )
 
 
-def load_config(path: Path) -> Settings:
-    """Load and fully check the configuration; raise `ConfigError` listing every problem."""
-    settings, problems = _load(path)
+def load_config(path: Path, *, credentials: bool = True) -> Settings:
+    """Load and fully check the configuration; raise `ConfigError` listing every problem.
+
+    `credentials` false: for a command that never reaches a broker (`kill`, `status`,
+    `audit`, ...), broker plugins may leave credentials out (the service's secrets file may
+    be readable by the service only); a broker built from such settings checks them then."""
+    settings, problems = _load(path, credentials=credentials)
     if problems or settings is None:
         raise ConfigError(problems)
     return settings
@@ -702,7 +706,7 @@ def check_config(path: Path) -> list[ConfigProblem]:
     return _load(path)[1]
 
 
-def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
+def _load(path: Path, *, credentials: bool = True) -> tuple[Settings | None, list[ConfigProblem]]:
     from daemon.config.plugin_tables import secrets_in_file
 
     try:
@@ -712,9 +716,9 @@ def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
     except ConfigError as exc:
         return None, exc.problems
     config_dir = path.parent.resolve()
-    settings, found = _settings(deep_merge(data, secrets), config_dir)
+    settings, found = _settings(deep_merge(data, secrets), config_dir, credentials)
     if settings is not None:
-        settings, found = _with_plugin_tables(settings, config_dir)
+        settings, found = _with_plugin_tables(settings, config_dir, credentials)
     if settings is not None:
         found = household_problems(settings)
         settings = None if found else settings
@@ -724,7 +728,7 @@ def _load(path: Path) -> tuple[Settings | None, list[ConfigProblem]]:
 
 
 def _settings(
-    merged: dict[str, Any], config_dir: Path
+    merged: dict[str, Any], config_dir: Path, credentials: bool
 ) -> tuple[Settings | None, list[ConfigProblem]]:
     """Validate the merged files under the environment; on failure, every problem found."""
     from daemon.config.plugin_tables import validate_plugin_tables
@@ -739,18 +743,20 @@ def _settings(
     # (as a valid configuration would have them), so a key given only in the environment
     # is not reported missing next to the real problem.
     with_env = deep_merge(merged, EnvSettingsSource(Settings)())
-    _, found = validate_plugin_tables(with_env, config_dir)
+    _, found = validate_plugin_tables(with_env, config_dir, credentials=credentials)
     return None, problems + found
 
 
 def _with_plugin_tables(
-    settings: Settings, config_dir: Path
+    settings: Settings, config_dir: Path, credentials: bool
 ) -> tuple[Settings | None, list[ConfigProblem]]:
     """Validate the plugin tables of the final values (file, secrets and environment)."""
     from daemon.config.plugin_tables import validate_plugin_tables
 
     tables, found = validate_plugin_tables(
-        settings.model_dump(include={"accounts", "household"}), config_dir
+        settings.model_dump(include={"accounts", "household"}),
+        config_dir,
+        credentials=credentials,
     )
     if found:
         return None, found
