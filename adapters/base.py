@@ -58,6 +58,7 @@ __all__ = [
     "CheckNote",
     "CredentialsRejected",
     "DeclaresCosts",
+    "DeclaresFractionable",
     "DividendHistory",
     "MaintenanceWindows",
     "MoreChecks",
@@ -224,6 +225,20 @@ class DeclaresCosts(Protocol):
     the quotes. It must equal what `create(settings, env).trade_costs` returns."""
 
     def declared_costs(self, settings: BaseModel) -> TradeCosts: ...
+
+
+@runtime_checkable
+class DeclaresFractionable(Protocol):
+    """Optional for a `BrokerPlugin` whose broker takes fractions by its settings alone, not
+    per asset: which of `symbols` it takes in fractions, as its snapshot's `fractionable`
+    would say, from the validated `broker_settings` with no connection. `trimtab plan
+    --holdings` then plans whole shares where a live cycle would; a plugin without it (Alpaca
+    decides per asset) is planned by the policy alone. It must equal what the snapshot of
+    `create(settings, env)` says for the same symbols."""
+
+    def declared_fractionable(
+        self, settings: BaseModel, symbols: Collection[str]
+    ) -> frozenset[str]: ...
 
 
 @runtime_checkable

@@ -11,7 +11,7 @@ from __future__ import annotations
 __all__ = ["App", "broker_migrations", "open_app", "utc_now"]
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from adapters.base import BROKER_MEMBERS, Broker, BrokerEnvironment, DeclaresCosts, OwnsTables
+from adapters.base import (
+    BROKER_MEMBERS,
+    Broker,
+    BrokerEnvironment,
+    DeclaresCosts,
+    DeclaresFractionable,
+    OwnsTables,
+)
 from daemon.config.problems import problems_from_validation_error
 from daemon.config.secrets import secret_values
 from daemon.config.settings import Settings, load_config
@@ -128,6 +135,19 @@ class App:
         if not isinstance(plugin, DeclaresCosts):
             return NO_COSTS
         return plugin.declared_costs(plugin.settings_model.model_validate(settings.broker_settings))
+
+    def declared_fractionable(
+        self, account: str, symbols: Collection[str]
+    ) -> frozenset[str] | None:
+        """Return which of `symbols` the account's broker would say it takes in fractions
+        (`DeclaresFractionable`), without building or reaching it; None when its plugin does
+        not declare it offline (Alpaca decides per asset): the policy alone then decides."""
+        settings = self.settings.account(account)
+        plugin = load_broker_plugin(settings.broker)
+        if not isinstance(plugin, DeclaresFractionable):
+            return None
+        validated = plugin.settings_model.model_validate(settings.broker_settings)
+        return plugin.declared_fractionable(validated, symbols)
 
     def strategy(self, account: str) -> Strategy:
         settings = self.settings.account(account)

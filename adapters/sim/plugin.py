@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["MIGRATIONS", "PLUGIN", "SimPlugin"]
 
+from collections.abc import Collection
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -40,6 +41,15 @@ class SimPlugin:
         if not isinstance(settings, SimSettings):
             raise TypeError(f"the sim broker needs SimSettings, got {type(settings).__name__}")
         return settings.trade_costs()
+
+    def declared_fractionable(
+        self, settings: BaseModel, symbols: Collection[str]
+    ) -> frozenset[str]:
+        """Every symbol, or none with `fractional = false`, as `SimBroker.snapshot` says
+        (`DeclaresFractionable`)."""
+        if not isinstance(settings, SimSettings):
+            raise TypeError(f"the sim broker needs SimSettings, got {type(settings).__name__}")
+        return frozenset(symbols) if settings.fractional else frozenset()
 
 
 # Annotated so mypy checks the plugin against the protocol the loader expects.

@@ -88,6 +88,15 @@ class CostRules:
     commission_per_order: Decimal = _ZERO
     commission_per_share: Decimal = _ZERO
     market_buy_hold: Decimal = _ZERO
+    fractional: bool = True
+    """The sim's `fractional`: False when it takes whole shares only (in every symbol)."""
+
+    @property
+    def fractionable(self) -> frozenset[str] | None:
+        """What the snapshot says the broker takes fractions in, as the sim's does: nothing
+        when it takes whole shares only (the planner then trades whole shares whatever the
+        policy says); None, the policy decides, when it takes fractions in every symbol."""
+        return None if self.fractional else frozenset()
 
     @property
     def trade_costs(self) -> TradeCosts:
@@ -463,6 +472,7 @@ class _Run:
             cash=state.cash,
             positions=tuple(Position(s, q) for s, q in sorted(state.qty.items()) if q),
             quotes=MappingProxyType(quotes),
+            fractionable=spec.costs.fractionable,
         )
         given = decision_input(
             spec.settings,
@@ -861,7 +871,11 @@ class _Run:
         return absolute, relative, increments
 
     def _increment(self, symbol: str) -> Decimal:
+        """The symbol's increment as `planning_policy` makes it (the scan must plan alike):
+        the policy's, but whole shares where the broker takes whole shares only."""
         policy = self.account.policy
+        if not self.spec.costs.fractional:
+            return Decimal(1)
         if policy.fractional or symbol in policy.fractional_symbols:
             return policy.fractional_increment
         return Decimal(1)

@@ -56,8 +56,8 @@ class Run:
 
 
 def cost_rules(account: AccountSettings) -> CostRules:
-    """The simulated broker's slippage and commission for the account: its `broker_settings`
-    when its broker is the sim, else none (docs/backtest.md)."""
+    """The simulated broker's slippage, commission and whole shares for the account: its
+    `broker_settings` when its broker is the sim, else none (docs/backtest.md)."""
     if account.broker != "sim":
         return CostRules()
     from adapters.sim.config import SimSettings
@@ -71,6 +71,7 @@ def cost_rules(account: AccountSettings) -> CostRules:
         commission_per_order=sim.commission_per_order,
         commission_per_share=sim.commission_per_share,
         market_buy_hold=sim.market_buy_hold_fraction,
+        fractional=sim.fractional,
     )
 
 

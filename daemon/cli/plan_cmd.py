@@ -127,9 +127,12 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     history) and the checks see a clear kill switch and an ACTIVE account; the limits, the
     bands and the market's hours are the configured ones.
     """
+    from dataclasses import replace
+
     from daemon.config.policy import decision_input
     from daemon.core.calendar import market_open
     from daemon.core.decide import CycleState, decide
+    from daemon.core.domain import CASH
     from daemon.core.errors import StrategyError
     from daemon.cycle.history import account_history
     from daemon.cycle.tax import empty_ledger
@@ -175,11 +178,18 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
         )
         targets = strategy.targets(context)
         held.require_prices(path, targets)
+        snapshot = held.snapshot(name, now, source=f"file {path.name}")
+        # What the broker declares it takes fractions in, from its settings (the sim's
+        # `fractional`), as its snapshot would say: the plan is then in whole shares where
+        # a live cycle's is. A broker that decides per asset (Alpaca) does not declare it.
+        symbols = {p.symbol for p in snapshot.positions} | set(snapshot.quotes)
+        symbols |= set(targets) - {CASH}
+        snapshot = replace(snapshot, fractionable=app.declared_fractionable(name, symbols))
         decision = decide(
             decision_input(
                 app.settings,
                 name,
-                snapshot=held.snapshot(name, now, source=f"file {path.name}"),
+                snapshot=snapshot,
                 targets=targets,
                 state=CycleState(
                     market_open=settings.policy.outside_hours

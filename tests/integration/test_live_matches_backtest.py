@@ -135,6 +135,13 @@ CASES = {
         "account_type": "taxable", "slippage": 0, "per_order": "1.00", "fractional": "false",
         "buffer": "0", "fractions": "", "hold": "0", "buy_only": "true", "flows": "contribute",
     },
+    # The sim takes whole shares only while the policy allows fractions: live the snapshot
+    # says nothing is fractionable and the plan is in whole shares; so must the backtest's.
+    "ira-sim-whole-shares-policy-fractional": {
+        "account_type": "traditional_ira", "slippage": 5, "per_order": "0",
+        "fractional": "false", "buffer": "0", "hold": "0",
+        "fractions": 'fractional = true\nfractional_increment = "0.001"',
+    },
     "ira-whole-shares-hold": {
         "account_type": "traditional_ira", "slippage": 5, "per_order": "0",
         "fractional": "false", "buffer": "0", "fractions": "", "hold": "0.04",

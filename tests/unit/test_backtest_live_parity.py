@@ -1,0 +1,67 @@
+"""The backtest decides as a live cycle on the same account would (invariant 6), where the
+two once differed: the sim's whole shares, the first day's previous close, a sale whose
+commission is more than it brings."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from daemon.backtest.output import result_json
+from tests.unit.backtest_helpers import random_walk, run, weekdays, write_config, write_prices
+
+D = Decimal
+START = date(2021, 1, 4)
+SIM_WHOLE_SHARES = "[accounts.main.broker_settings]\nfractional = false\n"
+
+
+def _policy(*, band: str = "3", min_trade: str = "0") -> str:
+    return (
+        f"[accounts.main.bands]\nabsolute_pp = {band}\n"
+        "[accounts.main.policy]\n"
+        'fractional = true\nfractional_increment = "0.001"\n'
+        f"min_trade_notional = {min_trade}\n"
+    )
+
+
+# --- 1. the sim's whole shares ----------------------------------------------------------------
+
+
+def test_a_sim_taking_whole_shares_is_traded_in_whole_shares_whatever_the_policy(
+    tmp_path: Path,
+) -> None:
+    """Live, the sim's snapshot says nothing is fractionable and the plan is in whole shares
+    (`fractionable=frozenset()`): 75 BND, not 76.393."""
+    config = write_config(
+        tmp_path, {"A": "0.5", "B": "0.3", "C": "0.2"}, extra=_policy() + SIM_WHOLE_SHARES
+    )
+    table = write_prices(tmp_path, weekdays(START, 60), random_walk(3, "ABC", 60, volatility=0.03))
+    done = run(config, table, cash=D(100_000))
+    trades = done.result.fills
+    assert len({f.day for f in trades}) > 2, "the walk should cross the bands"
+    assert all(f.qty == f.qty.to_integral_value() for f in trades), [
+        (f.day, f.symbol, f.qty) for f in trades if f.qty != f.qty.to_integral_value()
+    ]
+
+
+def test_the_scan_skips_as_deciding_every_day_would_with_the_sims_whole_shares(
+    tmp_path: Path,
+) -> None:
+    """The band scan's increments are whole shares too, so a day it proves quiet is one
+    `decide` would leave alone, and it proves more days quiet than fractional increments
+    would (spare cash under one share buys nothing)."""
+    config = write_config(
+        tmp_path,
+        {"A": "0.5", "B": "0.5"},
+        extra=_policy(band="10") + SIM_WHOLE_SHARES,
+    )
+    table = write_prices(tmp_path, weekdays(START, 80), random_walk(5, "AB", 80, volatility=0.01))
+    skipping = run(config, table, cash=D(10_000), calendar="daily")
+    every_day = run(config, table, cash=D(10_000), calendar="daily", skip=False)
+    assert json.dumps(result_json(skipping.result, skipping.metrics)) == json.dumps(
+        result_json(every_day.result, every_day.metrics)
+    )
+    # Day 0 and the days that trade: the cents left over buy no whole share.
+    assert skipping.result.decide_calls <= 1 + len(skipping.result.rebalances)
