@@ -20,7 +20,7 @@ up by its client order id, never sent again).
 
 from __future__ import annotations
 
-__all__ = ["ClusterWorker", "JobRefusedError", "RetryLater"]
+__all__ = ["ClusterWorker", "CycleFence", "JobRefusedError", "RetryLater"]
 
 import asyncio
 import os
@@ -35,7 +35,7 @@ from daemon.config.secrets import secret_values
 from daemon.core.calendar import trading_day
 from daemon.core.errors import TrimtabError
 from daemon.cycle.engine import SlotAlreadyRan
-from daemon.logs import get_logger
+from daemon.logs import Log, get_logger
 from daemon.monitor.alerting import SENT_BY_SLOT_RUNNER, check_alerts
 from daemon.monitor.messages import cycle_message
 from daemon.monitor.notify import Message, Notifier
@@ -50,6 +50,7 @@ from daemon.store.cluster import (
     libpq_conninfo,
 )
 from daemon.store.cycles import CycleStore, slot_base
+from daemon.store.db import Database
 
 
 class RetryLater(TrimtabError):
@@ -58,6 +59,50 @@ class RetryLater(TrimtabError):
 
 class JobRefusedError(TrimtabError):
     """The job cannot run on its input; audited and alerted, never retried."""
+
+
+class CycleFence:
+    """What a worker's cycle asks before each order: may this cycle still send?
+
+    Not once the group's lock is gone: its session ended (the worker was cut off, paused,
+    or the server ended it), so another worker may have taken the job over as the slot's
+    next attempt. Nor once a newer attempt of the slot exists (it writes its `cycles` row
+    before it reconciles or sends), whatever lock it held: a worker on another configuration
+    may put the account in another group. Orders already sent reach a recorded fate; the
+    rest are recorded as not sent, and the newer attempt's reconciliation settles them.
+    """
+
+    def __init__(
+        self, database: Database, lock: SessionLock, base: str, earlier: int, log: Log
+    ) -> None:
+        self._database = database
+        self._lock = lock
+        self._base = base
+        self._earlier = earlier
+        """Attempts of the slot before this one: this cycle adds one, a retry another."""
+        self._log = log
+        self.reason: str | None = None
+        """Why this cycle may send nothing more, once it may not."""
+
+    def crossed(self) -> bool:
+        if self.reason is None:
+            self.reason = self._why()
+            if self.reason is not None:
+                self._log.warning("cycle_fenced", detail=self.reason)
+        return self.reason is not None
+
+    def _why(self) -> str | None:
+        if not self._lock.still_held():
+            return f"the lock {self._lock.key} was lost (its database session ended)"
+        try:
+            with self._database.transaction() as session:
+                attempts = CycleStore(session).attempts(self._base)
+        except Exception as exc:  # cannot tell: sending nothing more is the safe side
+            return f"the slot's attempts could not be read ({type(exc).__name__})"
+        if len(attempts) > self._earlier + 1:
+            newest = max(attempts, key=lambda a: a.started_at)
+            return f"a newer attempt of the slot is running elsewhere ({newest.cycle_id})"
+        return None
 
 
 class SlotJob:
@@ -89,11 +134,13 @@ class SlotJob:
             # A worker taken for dead (and its job given back) is still running this group.
             raise RetryLater(f"{group} is in a cycle on another worker")
         try:
-            return self._run(job_id, account, date.fromisoformat(day), slot, epoch)
+            return self._run(job_id, account, date.fromisoformat(day), slot, epoch, lock)
         finally:
             lock.release()
 
-    def _run(self, job_id: int, account: str, day: date, slot: str, epoch: int) -> str:
+    def _run(
+        self, job_id: int, account: str, day: date, slot: str, epoch: int, lock: SessionLock
+    ) -> str:
         log = self._log.bind(account=account, slot=slot, day=str(day), job_id=job_id, epoch=epoch)
         try:
             today = trading_day(self._clock(), self._app.settings.exchange)
@@ -118,9 +165,12 @@ class SlotJob:
                 # earlier, crashed attempt of this slot left unresolved.
                 log.info("slot_superseded")
                 return "superseded"
-            report = self._app.engine(should_stop=lambda: self.stopping).run_once(
-                account, slot=slot
+            fence = CycleFence(
+                self._app.database, lock, slot_base(account, day, slot), len(attempts), log
             )
+            report = self._app.engine(
+                should_stop=lambda: self.stopping or fence.crossed()
+            ).run_once(account, slot=slot)
         except SlotAlreadyRan as exc:
             log.info("slot_already_ran", detail=str(exc))
             return "already ran"
