@@ -24,6 +24,7 @@ from daemon.bootstrap import open_app
 from daemon.core.domain import OrderIntent, OrderType, Side
 from daemon.core.errors import DataError, OrderRejected
 from tests.contract.ibkr_harness import ib_settings
+from tests.fakes.ibkr_config import ib_config
 from tests.fakes.tws import FakeTws, two_accounts
 from tests.fakes.tws.states import FIRST
 
@@ -119,34 +120,13 @@ def test_the_check_shows_the_cash_trimtab_spends_and_warns_of_the_rest(tws: Fake
     assert other.fix
 
 
-CONFIG = """mode = "paper"
-database_url = "{database_url}"
-[risk]
-max_quote_age_hours = 240
-max_turnover_per_day = 1000
-[accounts.main]
-broker = "ibkr"
-[accounts.main.broker_settings]
-environment = "paper"
-account_id = "DU1234567"
-port = {port}
-connect_timeout_seconds = 5
-request_timeout_seconds = 5
-maintenance_windows = []
-[accounts.main.strategy_params]
-targets = {{ VTI = "0.6", BND = "0.4" }}
-[accounts.main.policy]
-outside_hours = true
-"""
-
-
 def test_the_engine_never_spends_euros_as_dollars(
     tmp_path: Path, database_url: str, tws: FakeTws
 ) -> None:
     """The audited case: USD 0, EUR 10,000, a margin account. Nothing is bought."""
     tws.check_buying_power = False
     config = tmp_path / "trimtab.toml"
-    config.write_text(CONFIG.format(database_url=database_url, port=tws.port))
+    config.write_text(ib_config(database_url, tws.port, 'VTI = "0.6", BND = "0.4"'))
     app = open_app(config)
     try:
         report = app.engine().run_once("main", force=True)

@@ -18,6 +18,7 @@ from adapters.base import BrokerEnvironment
 from adapters.ibkr.broker import IbkrBroker
 from daemon.bootstrap import open_app
 from tests.contract.ibkr_harness import ib_settings
+from tests.fakes.ibkr_config import ib_config
 from tests.fakes.tws import FakeTws, Quote, TwsState, two_accounts
 from tests.fakes.tws.states import VXUS
 
@@ -56,33 +57,16 @@ def test_a_close_only_price_is_dated_to_its_session_and_says_so() -> None:
     )
 
 
-CONFIG = """mode = "paper"
-database_url = "{database_url}"
-[risk]
-max_quote_age_hours = 1
-max_turnover_per_day = 1000
-[accounts.main]
-broker = "ibkr"
-[accounts.main.broker_settings]
-environment = "paper"
-account_id = "DU1234567"
-port = {port}
-connect_timeout_seconds = 5
-request_timeout_seconds = 5
-maintenance_windows = []
-[accounts.main.strategy_params]
-targets = {{ VTI = "0.3", BND = "0.2", VXUS = "0.5" }}
-[accounts.main.policy]
-outside_hours = true
-"""
-
-
 def test_the_quote_age_limit_refuses_a_stale_close(tmp_path: Path, database_url: str) -> None:
     """The audited case: max_quote_age_hours = 1. A close is at least 8 hours old (16:00 to
     midnight), so planning stops on it; nothing is planned or sent."""
     with FakeTws(close_only()) as tws:
         config = tmp_path / "trimtab.toml"
-        config.write_text(CONFIG.format(database_url=database_url, port=tws.port))
+        config.write_text(
+            ib_config(
+                database_url, tws.port, 'VTI = "0.3", BND = "0.2", VXUS = "0.5"', quote_age_hours=1
+            )
+        )
         app = open_app(config)
         try:
             report = app.engine().plan("main")

@@ -23,6 +23,7 @@ from daemon.bootstrap import open_app
 from daemon.core.domain import OrderIntent, OrderType, Side
 from daemon.core.errors import DataError, OrderRejected
 from tests.contract.ibkr_harness import ib_settings
+from tests.fakes.ibkr_config import ib_config
 from tests.fakes.tws import FakeTws, Instrument, TwsState, two_accounts
 from tests.fakes.tws.states import FIRST
 
@@ -137,32 +138,11 @@ def test_usd_holdings_of_the_traded_listing_are_read_as_before(tws: FakeTws) -> 
     assert snapshot.quotes["BMO"].price == Decimal("95.00")
 
 
-CONFIG = """mode = "paper"
-database_url = "{database_url}"
-[risk]
-max_quote_age_hours = 240
-max_turnover_per_day = 1000
-[accounts.main]
-broker = "ibkr"
-[accounts.main.broker_settings]
-environment = "paper"
-account_id = "DU1234567"
-port = {port}
-connect_timeout_seconds = 5
-request_timeout_seconds = 5
-maintenance_windows = []
-[accounts.main.strategy_params]
-targets = {{ VTI = "0.6", BND = "0.4" }}
-[accounts.main.policy]
-outside_hours = true
-"""
-
-
 def test_the_engine_plans_nothing_and_sends_nothing_for_an_account_with_a_foreign_listing(
     tmp_path: Path, database_url: str, tws: FakeTws
 ) -> None:
     config = tmp_path / "trimtab.toml"
-    config.write_text(CONFIG.format(database_url=database_url, port=tws.port))
+    config.write_text(ib_config(database_url, tws.port, 'VTI = "0.6", BND = "0.4"'))
     app = open_app(config)
     try:
         report = app.engine().run_once("main", force=True)

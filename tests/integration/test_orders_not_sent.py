@@ -38,6 +38,7 @@ from tests.fakes.alpaca_server.client import ENV_PREFIX, account_toml, household
 from tests.fakes.alpaca_server.harness import AlpacaHarness
 from tests.fakes.alpaca_server.server import rate_limited
 from tests.fakes.clocks import Ticks
+from tests.fakes.ibkr_config import ib_config
 from tests.fakes.tws import DropAfterAccept, FakeTws, two_accounts
 
 LOG = structlog.get_logger("not_sent")
@@ -135,28 +136,6 @@ def test_a_link_lost_mid_batch_records_the_rest_not_sent_and_sends_nothing_again
         harness.close()
 
 
-IB_CONFIG = """mode = "paper"
-database_url = "{database_url}"
-[risk]
-max_quote_age_hours = 240
-max_turnover_per_day = 1000
-[accounts.main]
-broker = "ibkr"
-[accounts.main.broker_settings]
-environment = "paper"
-account_id = "DU1234567"
-port = {port}
-connect_timeout_seconds = 5
-request_timeout_seconds = 5
-maintenance_windows = []
-[accounts.main.strategy_params]
-targets = {{ VTI = "0.1", BND = "0.05", VXUS = "0.45", AAPL = "0.4" }}
-[accounts.main.policy]
-cash_buffer = "200"
-outside_hours = true
-"""
-
-
 def _not_halted(app: App) -> None:
     with app.database.transaction() as session:
         state = account_state(session, "main")
@@ -169,7 +148,14 @@ def test_a_link_lost_mid_cycle_does_not_halt_the_account(tmp_path: Path, databas
     are not sent, as many as `risk.trip_rejections_per_cycle` (3) broker rejections."""
     with FakeTws(two_accounts()) as tws:
         config = tmp_path / "trimtab.toml"
-        config.write_text(IB_CONFIG.format(database_url=database_url, port=tws.port))
+        config.write_text(
+            ib_config(
+                database_url,
+                tws.port,
+                'VTI = "0.1", BND = "0.05", VXUS = "0.45", AAPL = "0.4"',
+                policy='cash_buffer = "200"\n',
+            )
+        )
         app = open_app(config)
         try:
             tws.queue(DropAfterAccept(fill=True))
