@@ -3,7 +3,7 @@ sweep of `--vary` combinations in worker processes (joblib)."""
 
 from __future__ import annotations
 
-__all__ = ["Options", "Run", "cost_rules", "run_one", "run_sweep"]
+__all__ = ["Options", "Run", "cost_rules", "refuse_household_member", "run_one", "run_sweep"]
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -75,6 +75,23 @@ def cost_rules(account: AccountSettings) -> CostRules:
     )
 
 
+def refuse_household_member(settings: Settings, account: str) -> None:
+    """Raise `BacktestInputError` for a [household] member: live, the household split of
+    every member's holdings decides its targets, and its own strategy is never used, so a
+    backtest of that strategy would show trades the account never makes."""
+    from daemon.config.household import household_members
+
+    if account in household_members(settings):
+        raise BacktestInputError(
+            f"{account} is in the [household]: its targets come from the household split, "
+            "which needs every member's holdings, not one price file; a backtest would run "
+            f"{account}'s own strategy, which the household never uses for it. Backtest an "
+            "account outside the [household] (a copy of this one with the targets you "
+            "want), or see the split with `trimtab plan` (it reads the brokers and submits "
+            "nothing)"
+        )
+
+
 def run_one(
     settings: Settings,
     account: str,
@@ -87,6 +104,7 @@ def run_one(
     """Run the account (with `overrides` applied) and sum it up."""
     from daemon.plugins import load_strategy_plugin
 
+    refuse_household_member(settings, account)
     settings = apply_overrides(settings, account, overrides)
     options = _with_start(options, overrides)
     configured = settings.account(account)
@@ -136,6 +154,7 @@ def run_sweep(
     `joblib.parallel_config` names, e.g. Dask or Ray); results in the order of `runs`."""
     from joblib import Parallel, delayed
 
+    refuse_household_member(settings, account)
     # Check every override before starting any worker: a bad value fails fast, by name.
     for overrides in runs:
         apply_overrides(settings, account, overrides)
