@@ -32,6 +32,7 @@ from pathlib import Path
 
 from daemon.backtest.errors import BacktestInputError
 from daemon.core.input_files import read_input_text
+from daemon.core.plannable import parse_plain_decimal, price_problem
 
 _MONTHLY = re.compile(r"^\s*\$?([0-9][0-9_,]*(?:\.[0-9]+)?)\s*/\s*(?:month|mo|m)\s*$", re.I)
 _YEARLY_SHARE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*/\s*(?:year|yr|y)\s*$", re.I)
@@ -112,17 +113,35 @@ def read_dividends(path: Path) -> tuple[Dividend, ...]:
                 f"{path}: row {number}: {cells[0].strip()!r} is not a date like 2024-03-05"
             ) from exc
         symbol = cells[1].strip()
-        try:
-            amount = Decimal(cells[2].strip())
-        except InvalidOperation:
-            amount = Decimal("NaN")
-        if not symbol or not amount.is_finite() or amount <= 0:
+        if not symbol:
             raise BacktestInputError(
-                f"{path}: row {number} ({symbol or 'no symbol'}): the amount must be a "
-                f"positive cash amount per share, got {cells[2].strip()!r}"
+                f"{path}: row {number}, column 2 (symbol) is empty; name the symbol the "
+                "dividend is paid on, as the price file's header does"
             )
+        amount = _amount(cells[2].strip(), f"{path}: row {number}, column 3 ({symbol})")
         found.append(Dividend(day, symbol, amount, number))
     return tuple(sorted(found, key=lambda d: (d.day, d.symbol)))
+
+
+def _amount(text: str, where: str) -> Decimal:
+    """Return a dividend's amount per share; raise naming `where` and the fix unless it is a
+    plain decimal (the price file's syntax: no `1_0`, `1,000`, `$1`, `nan`) above 0 in the
+    range of prices trimtab plans with (a 1e30 dividend would not fit a cent)."""
+    amount = parse_plain_decimal(text)
+    if amount is None:
+        raise BacktestInputError(
+            f"{where}: {text!r} is not a plain decimal; write the cash per share like 0.52 "
+            "(digits and a point: no thousands separators, currency signs or words)"
+        )
+    if amount <= 0:
+        raise BacktestInputError(
+            f"{where}: the amount must be a positive cash amount per share, got {text!r}; "
+            "correct it or leave the row out"
+        )
+    problem = price_problem(amount)
+    if problem is not None:
+        raise BacktestInputError(f"{where}: the amount per share {problem}; correct that amount")
+    return amount
 
 
 def reinvested(

@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 from numpy.typing import NDArray
@@ -203,6 +203,10 @@ def _parse(path: Path, reader: Any) -> PriceTable:
                 f"(row {rows[-1]}); sort the rows by date, one row per trading day"
             )
         stripped = [cell.strip() for cell in line[1:]]
+        joined = ",".join(stripped)
+        if joined.count(",") != len(stripped) - 1:  # a quoted cell held a comma
+            earlier()
+            _commas(path, row, stripped, symbols)
         if "" in stripped:
             gaps.extend(len(cells) + j for j, cell in enumerate(stripped) if not cell)
             cells.extend([cell or "nan" for cell in stripped])
@@ -210,7 +214,7 @@ def _parse(path: Path, reader: Any) -> PriceTable:
             cells.extend(stripped)
         days.append(day)
         rows.append(row)
-        lines.append(",".join(stripped))
+        lines.append(joined)
     if not days:
         raise BacktestInputError(f"price file {path} has a header but no rows of closes")
     floats = _check_numbers(path, cells, gaps, lines, rows, symbols)
@@ -266,6 +270,20 @@ def _check_numbers(
     if floats is not None:
         return floats  # every close numpy doubted is in the range, exactly
     raise AssertionError("a close numpy cannot read was read by Decimal")  # pragma: no cover
+
+
+def _commas(path: Path, row: int, cells: Sequence[str], symbols: Sequence[str]) -> NoReturn:
+    """Raise naming a row's first bad close, when one has a comma (a quoted "1,200"): a row
+    is kept as its closes joined by commas, so such a cell must never get that far."""
+    for j, cell in enumerate(cells):
+        where = f"{path}: row {row}, column {j + 2} ({symbols[j]})"
+        if "," in cell:
+            raise BacktestInputError(
+                f"{where}: {cell!r} is not a plain decimal; write the close without thousands "
+                "separators or decimal commas, like 1200 or 412.37"
+            )
+        _close(path, row, j + 2, symbols[j], cell)
+    raise AssertionError("a row with a comma in a cell was not refused")  # pragma: no cover
 
 
 def _date(path: Path, row: int, cell: str, earlier: Callable[[], None]) -> date:

@@ -62,6 +62,11 @@ def test_a_gap_before_the_start_or_in_an_unused_column_is_allowed(tmp_path: Path
         ),
         ("date,A,B\n2024-01-02,,nan\n", "row 2, column 3 (B): 'nan' is not a number"),
         ("date,A,B\n2024-01-02,1,\n2024-01-03,1,-1\n", "row 3, column 3 (B): a close must"),
+        # A quoted close with a comma is named, after any earlier row's or cell's fault.
+        ('date,A,B\n2024-01-02,1,"1,2"\n', "row 2, column 3 (B): '1,2' is not a plain decimal"),
+        ('date,A,B\n2024-01-02,ten,"1,2"\n', "row 2, column 2 (A): 'ten' is not a number"),
+        ('date,A\n2024-01-02,0\n2024-01-03,"1,200"\n', "row 2, column 2 (A): a close must"),
+        ('date,A,B\n2024-01-02,1,1\n2024-01-03,"1,200",\n', "row 3, column 2 (A): '1,200' is"),
     ],
 )
 def test_a_malformed_price_file_names_the_place(tmp_path: Path, text: str, expected: str) -> None:
@@ -124,7 +129,7 @@ def test_flows_land_on_the_first_row_of_each_later_month() -> None:
 def test_a_bad_dividends_file_names_the_row(tmp_path: Path) -> None:
     path = tmp_path / "div.csv"
     path.write_text("date,symbol,amount\n2024-01-02,VTI,0.5\n2024-01-03,BND,-1\n")
-    with pytest.raises(BacktestInputError, match="row 3 \\(BND\\)"):
+    with pytest.raises(BacktestInputError, match="row 3, column 3 \\(BND\\)"):
         read_dividends(path)
     path.write_text("when,what\n")
     with pytest.raises(BacktestInputError, match="date,symbol,amount"):
