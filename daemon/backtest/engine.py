@@ -260,6 +260,9 @@ class _Run:
             table.require({spec.benchmark}, self.lo, self.hi, why="it is the --benchmark")
         self.matrix = table.matrix(self.symbols, self.lo, self.hi)
         self.decimals = table.decimals(self.symbols, self.lo, self.hi)
+        # Day 0's previous closes: the file's row before --start, when there is one (a live
+        # cycle's quotes carry the previous session's close whatever day trimtab started).
+        self.before = table.decimals(self.symbols, self.lo - 1, self.lo)[0] if self.lo else None
         self.taxable = self.account.type is AccountType.TAXABLE
         self.lot_method = LotMethod(self.account.tax.lot_method)
         self.policy: TaxPolicy = tax_policy(settings)
@@ -455,14 +458,15 @@ class _Run:
     ) -> bool:
         spec, day = self.spec, self.days[i]
         now = _close_time(day)
-        previous = self.decimals[i - 1] if i else None
+        previous = self.decimals[i - 1] if i else self.before
         quotes = {
             s: Quote(
                 symbol=s,
                 price=self.decimals[i][j],
                 as_of=now,
                 source="backtest",
-                previous_close=previous[j] if previous is not None else None,
+                # A gap in the row before --start reads as 0: no previous close, no check.
+                previous_close=previous[j] if previous is not None and previous[j] else None,
             )
             for j, s in enumerate(self.symbols)
         }

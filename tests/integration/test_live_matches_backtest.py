@@ -142,6 +142,13 @@ CASES = {
         "fractional": "false", "buffer": "0", "hold": "0",
         "fractions": 'fractional = true\nfractional_increment = "0.001"',
     },
+    # Day 0 is VXUS's 30% jump: the live quote's previous close is the session before, so
+    # the backtest's first day checks the move against the file's row before --start.
+    "ira-start-on-a-jump": {
+        "account_type": "traditional_ira", "slippage": 0, "per_order": "0",
+        "fractional": "true", "buffer": "0", "hold": "0", "start": "30",
+        "fractions": 'fractional = true\nfractional_increment = "0.000000001"',
+    },
     "ira-whole-shares-hold": {
         "account_type": "traditional_ira", "slippage": 5, "per_order": "0",
         "fractional": "false", "buffer": "0", "fractions": "", "hold": "0.04",

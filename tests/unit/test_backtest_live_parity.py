@@ -65,3 +65,38 @@ def test_the_scan_skips_as_deciding_every_day_would_with_the_sims_whole_shares(
     )
     # Day 0 and the days that trade: the cents left over buy no whole share.
     assert skipping.result.decide_calls <= 1 + len(skipping.result.rebalances)
+
+
+# --- 3. the first day's previous close --------------------------------------------------------
+
+
+def test_the_first_day_after_start_checks_the_move_since_the_rows_before(tmp_path: Path) -> None:
+    """Day 0's quotes carry the close of the file's row before `--start` as their previous
+    close, as a live cycle's do: A up 40% since then is not bought that day (the price-move
+    check, 25%), only the day after, as live."""
+    config = write_config(
+        tmp_path, {"A": "0.5", "B": "0.5"}, extra="[accounts.main.bands]\nabsolute_pp = 5\n"
+    )
+    days = weekdays(START, 4)
+    table = write_prices(tmp_path, days, {"A": [100, 140, 140, 140], "B": [100] * 4})
+    done = run(config, table, cash=D(10_000), start=days[1])
+    bought = {(f.day, f.symbol) for f in done.result.fills}
+    assert (days[1], "A") not in bought
+    assert (days[1], "B") in bought
+    assert (days[2], "A") in bought
+
+
+def test_the_first_day_of_the_file_has_no_previous_close(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"A": "1"})
+    days = weekdays(START, 2)
+    table = write_prices(tmp_path, days, {"A": [140, 140]})
+    done = run(config, table, cash=D(10_000))
+    assert [(f.day, f.symbol) for f in done.result.fills] == [(days[0], "A")]
+
+
+def test_a_gap_in_the_row_before_start_is_no_previous_close(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"A": "0.5", "B": "0.5"})
+    days = weekdays(START, 3)
+    table = write_prices(tmp_path, days, {"A": ["", 140, 140], "B": [100] * 3})
+    done = run(config, table, cash=D(10_000), start=days[1])
+    assert {f.symbol for f in done.result.fills if f.day == days[1]} == {"A", "B"}
