@@ -42,7 +42,8 @@ def health(
     cycle failed or never finished, its broker has been unreachable for longer than
     `health.broker_unreachable_minutes`, or it had `health.max_days_without_success`
     trading days with a slot and no successful cycle. In cluster mode it also checks the
-    queue: a live worker, no job stalled on a dead one, nothing waiting too long.
+    queue: a live worker, no job stalled on a dead one, no account whose jobs failed since
+    its last successful cycle, nothing waiting too long.
     """
     from daemon.config.secrets import secret_values
     from daemon.monitor.health import HealthReport, evaluate

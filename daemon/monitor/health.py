@@ -19,7 +19,7 @@ from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import TradingState
 from daemon.core.schedule import parse_schedule
 from daemon.core.sessions import sessions_between
-from daemon.store.cluster import QueueFigures
+from daemon.store.cluster import JobRow, QueueFigures
 from daemon.store.cycles import CycleRecord, CycleStore
 from daemon.store.heartbeat import Heartbeat, HeartbeatStore
 from daemon.store.trading_state import AccountState
@@ -82,7 +82,8 @@ def evaluate(
 
 
 def queue_checks(figures: QueueFigures, settings: Settings, now: datetime) -> list[Check]:
-    """Judge cluster mode's queue: a live worker, no stalled job, nothing waiting too long."""
+    """Judge cluster mode's queue: a live worker, no stalled job, no account whose jobs fail
+    without a success since, nothing waiting too long."""
     lease = int(settings.cluster.lease_seconds)
     checks = [
         Check(
@@ -108,6 +109,7 @@ def queue_checks(figures: QueueFigures, settings: Settings, now: datetime) -> li
         )
     else:
         checks.append(Check("queue_stalled", None, True, "no running job without its worker"))
+    checks += _queue_failed(figures, settings)
     limit = settings.cluster.queue_stale_minutes
     if figures.oldest_waiting is None:
         checks.append(Check("queue_depth", None, True, "no job waiting"))
@@ -123,6 +125,29 @@ def queue_checks(figures: QueueFigures, settings: Settings, now: datetime) -> li
             )
         )
     return checks
+
+
+def _queue_failed(figures: QueueFigures, settings: Settings) -> list[Check]:
+    """One failing check per configured account whose jobs failed since its last successful
+    cycle: a worker refusing every job of an account (say, its configuration lacks it)
+    leaves no cycle behind, so the account's own checks alone would say all is well."""
+    failing: dict[str, list[JobRow]] = {}
+    for job in figures.unrecovered:
+        if job.account in settings.accounts:  # an account since removed runs no slots
+            failing.setdefault(job.account, []).append(job)
+    if not failing:
+        return [Check("queue_failed", None, True, "no job failed since its account's last success")]
+    return [
+        Check(
+            "queue_failed",
+            account,
+            False,
+            f"{len(jobs)} job(s) failed since the account's last successful cycle (latest: job "
+            f"{jobs[0].job_id}, slot {jobs[0].slot} of {jobs[0].day}); see `trimtab cluster "
+            f"status` and `trimtab audit -k job_refused -a {account}`",
+        )
+        for account, jobs in sorted(failing.items())
+    ]
 
 
 def _heartbeat(

@@ -105,6 +105,9 @@ class QueueFigures:
     stalled: tuple[JobRow, ...]
     """Running jobs whose worker is gone or silent longer than the lease."""
     failed_jobs: tuple[JobRow, ...]
+    unrecovered: tuple[JobRow, ...]
+    """Failed jobs that ended after their account's last successful cycle (or of an account
+    that never had one): the account's slots are not being run."""
     lease: Lease | None
 
 
@@ -312,6 +315,7 @@ def queue_figures(
         running=running,
         stalled=stalled,
         failed_jobs=_jobs(session, queue, "failed", limit=20),
+        unrecovered=_unrecovered(session, queue),
         lease=lease(session, SCHEDULER_LEASE),
     )
 
@@ -353,6 +357,29 @@ def _jobs(session: Session, queue: str, status: str, limit: int = 200) -> tuple[
             "ORDER BY id DESC LIMIT :n"
         ),
         {"q": queue, "s": status, "n": limit},
+    )
+    return tuple(_job(r) for r in rows)
+
+
+def _unrecovered(session: Session, queue: str, limit: int = 200) -> tuple[JobRow, ...]:
+    """The failed jobs no successful cycle of their account finished after (newest first).
+
+    A job ends failed when a worker refused it (an account missing from its configuration, a
+    bug) or after `max_attempts` of passing trouble; either way the account's next success
+    is what says its slots run again.
+    """
+    rows = session.execute(
+        text(
+            "SELECT j.id, j.status, j.args, j.attempts, j.worker_id, j.lock"
+            " FROM procrastinate_jobs j"
+            " WHERE j.queue_name = :q AND j.status = 'failed'"
+            " AND (SELECT max(e.at) FROM procrastinate_events e WHERE e.job_id = j.id)"
+            "  > coalesce((SELECT max(c.finished_at) FROM cycles c"
+            "   WHERE c.account = j.args->>'account' AND c.outcome = 'succeeded'),"
+            "   '-infinity')"
+            " ORDER BY j.id DESC LIMIT :n"
+        ),
+        {"q": queue, "n": limit},
     )
     return tuple(_job(r) for r in rows)
 
