@@ -1,7 +1,8 @@
 """`--vary KEY=V1,V2,...`: the account's config with one value per key, every combination.
 
 A key is a path in the account's table (`bands.absolute_pp`, `tax.harvest.enabled`,
-`policy.rebalance_to`, `strategy_params.lookback_days`), checked against the settings model,
+`policy.rebalance_to`, `strategy_params.lookback_days`, `bands.overrides.BND.absolute_pp`: in
+a table keyed by name the name is one part), checked against the settings model,
 so a misspelt key is named with the keys that exist there. A value is read as TOML when it is
 a boolean or an array (`true`, `[1, 2]`), else as text, which the settings model converts
 (`3` to a number, `fifo` to a lot method); the account with the override is validated as the
@@ -83,13 +84,16 @@ def combinations(parsed: Sequence[tuple[str, list[Any]]]) -> list[Override]:
 
 def check_key(key: str) -> None:
     """Raise unless `key` is a path in an account's table; name the valid keys where it
-    goes wrong."""
+    goes wrong. A table keyed by name (`bands.overrides`: a BandSettings per symbol) takes
+    any name as its next part, then the keys of its values' model."""
     model: type[BaseModel] | None = AccountSettings
     parts = key.split(".")
-    for n, part in enumerate(parts):
-        where = ".".join(parts[:n]) or "the account"
+    n = 0
+    while n < len(parts):
         if model is None:
             return  # inside a free-form table (strategy_params, broker_settings, ...)
+        part = parts[n]
+        where = ".".join(parts[:n]) or "the account"
         fields = model.model_fields
         if part not in fields:
             raise BacktestInputError(
@@ -97,6 +101,11 @@ def check_key(key: str) -> None:
                 f"{', '.join(sorted(fields))}"
             )
         annotation = fields[part].annotation
+        named = _named_tables(annotation)
+        if named is not None:
+            _check_named(key, ".".join(parts[: n + 1]), named, len(parts) - n - 1)
+            model, n = named, n + 2  # the name is free: any symbol the config could give
+            continue
         model = _model_of(annotation)
         last = n == len(parts) - 1
         if model is not None and last:
@@ -108,6 +117,26 @@ def check_key(key: str) -> None:
             raise BacktestInputError(
                 f"--vary key {key}: {'.'.join(parts[: n + 1])} is a value, not a table"
             )
+        n += 1
+
+
+def _check_named(key: str, table: str, model: type[BaseModel], after: int) -> None:
+    """Raise unless a key into `table`, a table keyed by name, goes on past a name into one
+    of its model's keys (`after`: how many parts of `key` follow the table's)."""
+    if after >= 2:
+        return
+    keys = sorted(model.model_fields)
+    if after == 0:
+        raise BacktestInputError(
+            f"--vary key {key} is a table of tables, one per name; vary one key of one of "
+            f"them: {key}.NAME.{keys[0]} ({', '.join(keys)})"
+        )
+    name = key.rsplit(".", 1)[-1]
+    raise BacktestInputError(
+        f"--vary key {key} is the table of {name!r} in {table} (one per name); vary one of "
+        f"its keys: {', '.join(f'{key}.{k}' for k in keys)}; or give the name first: "
+        f"{table}.NAME.{keys[0]}"
+    )
 
 
 def apply_overrides(settings: Settings, account: str, overrides: Override) -> Settings:
@@ -148,6 +177,16 @@ def _value(text: str) -> Any:
         return text
     # Numbers stay text: the settings model reads "0.1" as Decimal exactly, not via a float.
     return value if isinstance(value, bool | list) else text
+
+
+def _named_tables(annotation: Any) -> type[BaseModel] | None:
+    """Return the model of a table keyed by name (`dict[str, BandSettings]`), else None."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(candidate) in (dict, Mapping):
+            value = typing.get_args(candidate)[-1]
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                return value
+    return None
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
