@@ -19,7 +19,14 @@ semantics.
 
 from __future__ import annotations
 
-__all__ = ["BacktestHalted", "BacktestResult", "BacktestSpec", "Fill", "run_backtest"]
+__all__ = [
+    "BacktestFailed",
+    "BacktestHalted",
+    "BacktestResult",
+    "BacktestSpec",
+    "Fill",
+    "run_backtest",
+]
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -59,7 +66,14 @@ from daemon.core.sizing import (
 )
 from daemon.core.tax.engine import GrowingLedger, TaxBook
 from daemon.core.tax.relief import BROKER_RANKED, relieved
-from daemon.core.tax.types import LotMethod, LotPick, RealizedSale, TaxPolicy, Trade
+from daemon.core.tax.types import (
+    LotMethod,
+    LotPick,
+    RealizedSale,
+    TaxDataError,
+    TaxPolicy,
+    Trade,
+)
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
@@ -78,6 +92,11 @@ the planner itself allows `BAND_TOLERANCE` outside, so the two never disagree on
 
 class BacktestHalted(Exception):
     """A risk limit that halts a live account tripped on a backtest day."""
+
+
+class BacktestFailed(Exception):
+    """The backtest's own bookkeeping broke a rule (its tax ledger refused a trade it
+    recorded): a bug in trimtab, not bad input, so it is never filed as a refusal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,6 +553,12 @@ class _Run:
             fee = fills.commission(
                 costs.commission_per_order, costs.commission_per_share, qty, first_fill=True
             )
+            if fills.proceeds(qty, price) + state.cash < fee:
+                # The sim refuses a sale whose commission its proceeds and the free cash do
+                # not cover (nothing to take it from); it is not filled.
+                continue
+            # A dust sale's commission may be more than it brings: the sim fills it and takes
+            # the difference from cash (`got` < 0), and so does the backtest.
             got = fills.proceeds(qty, price) - fee
             state.cash += got
             state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) - qty
@@ -549,8 +574,10 @@ class _Run:
                 order.symbol,
                 Side.SELL,
                 qty,
-                got,
-                self._sold_lots(state, decision, order.symbol, day, qty, got),
+                # The amount realized is never below zero (the ledger refuses it): what the
+                # commission took beyond the proceeds is not counted as a loss.
+                max(got, _ZERO),
+                self._sold_lots(state, decision, order.symbol, day, qty, max(got, _ZERO)),
             )
             tally.fills.append(Fill(day, order.symbol, Side.SELL, qty, price, fee, harvest))
             traded = True
@@ -726,7 +753,15 @@ class _Run:
         """The ledger's book of every trade so far (an IRA keeps none: nothing is taxed)."""
         new = state.trades[len(state.ledger.trades) :]
         if state.book is None or new:
-            state.book = state.ledger.add(new)
+            try:
+                state.book = state.ledger.add(new)
+            except TaxDataError as exc:
+                # Every trade here is the backtest's own fill: the input is not at fault.
+                raise BacktestFailed(
+                    f"the backtest's tax ledger refused its own trade ({exc}): a bug in "
+                    "trimtab, not in the input; please report it with the config and the "
+                    "price file"
+                ) from exc
         return state.book
 
     # -- the scan --------------------------------------------------------------------------

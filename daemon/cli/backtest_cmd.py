@@ -136,7 +136,7 @@ def backtest(
     as_json: JsonOption = False,
 ) -> None:
     """Backtest an account's strategy, bands, policy and tax rules over a price file."""
-    from daemon.backtest.engine import BacktestHalted
+    from daemon.backtest.engine import BacktestFailed, BacktestHalted
     from daemon.backtest.errors import BacktestInputError
     from daemon.backtest.flows import parse_monthly, parse_withdrawal, read_dividends
     from daemon.backtest.metrics import TaxRates
@@ -195,6 +195,9 @@ def backtest(
             _refuse(app, account, str(exc), prices)
         except (StrategyError, BacktestHalted) as exc:
             fail(str(exc), 1)
+        except BacktestFailed as exc:
+            # trimtab's own failure, not the input's: no backtest_refused record.
+            fail(f"backtest failed: {exc}", 1)
     if report is not None:
         from daemon.backtest.report import write_report
 

@@ -71,3 +71,38 @@ def test_a_household_member_is_refused_naming_the_split(
 def test_an_account_outside_the_household_is_backtested(tmp_path: Path) -> None:
     home = _home(tmp_path, HOUSEHOLD)
     assert _backtest(home, "-a", "solo", "--json").exit_code == 0
+
+
+DUST_SALE = """
+mode = "dry-run"
+state_dir = "state"
+[risk]
+max_move_since_close = "0.5"
+[accounts.main]
+type = "taxable"
+[accounts.main.strategy_params]
+targets = { A = "0.3334", B = "0.3333", C = "0.3333" }
+[accounts.main.bands]
+absolute_pp = 3
+[accounts.main.policy]
+fractional = true
+fractional_increment = "0.001"
+min_trade_notional = 0
+cash_buffer = 100
+[accounts.main.broker_settings]
+commission_per_order = 1
+"""
+
+
+def test_a_sale_whose_commission_is_more_than_it_brings_is_not_refused_input(
+    tmp_path: Path,
+) -> None:
+    """The plan sells 0.005 A for $0.57 with a $1 commission: the sim fills it, and so does
+    the backtest, to the end (before: exit 2, filed as refused input)."""
+    (tmp_path / "trimtab.toml").write_text(DUST_SALE)
+    (tmp_path / "prices.csv").write_text(
+        "date,A,B,C\n2021-01-04,100,100,100\n2021-01-05,114.99,100,130\n2021-01-06,114.99,100,130\n"
+    )
+    result = _backtest(tmp_path, "--cash", "30000", "--json")
+    assert result.exit_code == 0, result.output
+    assert refusals(tmp_path) == []

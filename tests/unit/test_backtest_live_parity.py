@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from daemon.backtest.output import result_json
+from daemon.backtest.runner import Run
 from tests.unit.backtest_helpers import random_walk, run, weekdays, write_config, write_prices
 
 D = Decimal
@@ -17,12 +18,12 @@ START = date(2021, 1, 4)
 SIM_WHOLE_SHARES = "[accounts.main.broker_settings]\nfractional = false\n"
 
 
-def _policy(*, band: str = "3", min_trade: str = "0") -> str:
+def _policy(*, band: str = "3", min_trade: str = "0", buffer: str = "0") -> str:
     return (
         f"[accounts.main.bands]\nabsolute_pp = {band}\n"
         "[accounts.main.policy]\n"
         'fractional = true\nfractional_increment = "0.001"\n'
-        f"min_trade_notional = {min_trade}\n"
+        f"min_trade_notional = {min_trade}\ncash_buffer = {buffer}\n"
     )
 
 
@@ -100,3 +101,48 @@ def test_a_gap_in_the_row_before_start_is_no_previous_close(tmp_path: Path) -> N
     table = write_prices(tmp_path, days, {"A": ["", 140, 140], "B": [100] * 3})
     done = run(config, table, cash=D(10_000), start=days[1])
     assert {f.symbol for f in done.result.fills if f.day == days[1]} == {"A", "B"}
+
+
+# --- 4. a sale whose commission is more than it brings ----------------------------------------
+
+
+def _dust_sale(tmp_path: Path, *, buffer: str) -> tuple[Run, list[date]]:
+    """Three thirds; on day 1 C is out of its band and A a hair over its target: the plan
+    (min_trade_notional = 0) sells 0.005 A for $0.57, on which the sim's $1 commission leaves
+    the account 43 cents poorer."""
+    config = write_config(
+        tmp_path,
+        {"A": '"0.3334"', "B": '"0.3333"', "C": '"0.3333"'},
+        extra=_policy(band="3", buffer=buffer)
+        + "[accounts.main.broker_settings]\ncommission_per_order = 1\n"
+        + '[accounts.main.tax]\nlot_method = "hifo"\n',
+        top='[risk]\nmax_move_since_close = "0.5"\n',
+    )
+    days = weekdays(START, 3)
+    table = write_prices(
+        tmp_path, days, {"A": ["100.00", "114.99", "114.99"], "B": [100] * 3, "C": [100, 130, 130]}
+    )
+    return run(config, table, cash=D(30_000)), days
+
+
+def test_a_sale_whose_commission_is_more_than_it_brings_fills_as_at_the_sim(
+    tmp_path: Path,
+) -> None:
+    """The sim fills it (its proceeds and the free cash cover the commission) and takes the
+    commission from cash; the backtest did the same, then stopped on its own tax ledger,
+    which holds no negative amount, and filed it as refused input (exit 2)."""
+    done, days = _dust_sale(tmp_path, buffer="100")
+    (sale,) = [f for f in done.result.fills if f.day == days[1] and f.symbol == "A"]
+    got = (sale.qty * sale.price).quantize(D("0.01"), rounding="ROUND_FLOOR") - sale.commission
+    assert got < 0
+    (trade,) = [t for t in done.result.trades if t.symbol == "A" and t.side.value == "sell"]
+    # The ledger's amount realized is what the sale brought, never below zero.
+    assert trade.amount == 0
+    assert trade.qty == sale.qty
+
+
+def test_a_sale_the_commission_of_which_the_cash_cannot_pay_is_not_filled(tmp_path: Path) -> None:
+    """With (almost) no cash beside it the sim refuses the same sale ("commission exceeds the
+    proceeds plus free cash"): nothing is filled, nothing is sold."""
+    done, days = _dust_sale(tmp_path, buffer="0")
+    assert [f for f in done.result.fills if f.day == days[1] and f.symbol == "A"] == []
