@@ -123,12 +123,14 @@ def money_weighted_return(points: Sequence[DailyPoint]) -> float | None:
     which the first value, each later flow and the last value are worth nothing together.
 
     Flows are dated on their points (deposits paid in, withdrawals taken out), years are
-    365.25 days. None with fewer than two points, a first or last value that is not
-    positive, or no such rate from -99.9999999% to 10^6 a year (a range of a few days that
-    lost a lot can annualize below that). With withdrawals between deposits more than one
-    rate can fit; the one given is found by bisection of a bracket up from -100%.
+    365.25 days. A last value of 0 counts when there are flows (withdrawals that emptied the
+    account earned a rate). None with fewer than two points, a first value that is not
+    positive, a negative last value, or no such rate from -99.9999999% to 10^6 a year (a
+    range of a few days that lost a lot can annualize below that; a last value of 0 without
+    flows is -100%). With withdrawals between deposits more than one rate can fit; the one
+    given is found by bisection of a bracket up from -100%.
     """
-    if len(points) < 2 or points[0].value <= 0 or points[-1].value <= 0:
+    if len(points) < 2 or points[0].value <= 0 or points[-1].value < 0:
         return None
     first = points[0].day
     span = (points[-1].day - first).days / YEAR_DAYS
@@ -136,6 +138,8 @@ def money_weighted_return(points: Sequence[DailyPoint]) -> float | None:
         return None
     flows = [p for p in points[1:] if p.flow != 0]
     if not flows:
+        if points[-1].value == 0:
+            return None  # all lost: -100%, below every rate looked for
         # One amount in, one out: the rate is the value's annualized growth.
         growth = math.log(float(points[-1].value / points[0].value)) / span
         return math.expm1(growth) if growth >= _LOWEST else None

@@ -274,3 +274,49 @@ def test_falls_by_hand() -> None:
     ]
     assert falls[0].depth == pytest.approx(1 - 0.99 * 0.5)
     assert falls[1].depth == pytest.approx(0.20)
+
+
+def test_an_account_the_withdrawals_emptied_has_a_money_weighted_return() -> None:
+    # 1,000 in; after four 365.25-day years 1,464.10 taken out, the last value 0: 10% a year.
+    points = [
+        point(date(2000, 1, 1), "1000"),
+        point(date(2004, 1, 1), "0", flow="-1464.10"),
+    ]
+    assert money_weighted_return(points) == pytest.approx(0.1, rel=1e-10)
+    # A deposit the account then lost whole has no rate from -99.9999999% up.
+    lost = [point(date(2000, 1, 1), "1000"), point(date(2001, 1, 1), "0", flow="500")]
+    assert money_weighted_return(lost) is None
+
+
+@settings(max_examples=scaled(60), deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=30, max_value=400), st.integers(min_value=1, max_value=900)
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    st.decimals(min_value=1, max_value=2, places=3),
+)
+def test_withdrawals_down_to_nothing_have_the_rate_that_solves_them(
+    steps: list[tuple[int, int]], paid_back: Decimal
+) -> None:
+    # 1,000 in, then withdrawals of 1 to 2 times that in all, a month or more apart: a rate
+    # from 0% to 2^(365.25 / 30) - 1 a year fits, inside the range looked in.
+    total = sum(share for _, share in steps)
+    day = date(2010, 1, 4)
+    points = [point(day, "1000")]
+    for gap, share in steps:
+        day += timedelta(days=gap)
+        taken = (Decimal(1000) * paid_back * share / total).quantize(Decimal("0.01"))
+        points.append(point(day, "500", str(-taken)))
+    points[-1] = DailyPoint(day, Decimal(0), points[-1].flow)
+    rate = money_weighted_return(points)
+    assert rate is not None
+    first = points[0].day
+    flows = [(-1000.0, 0.0)]
+    flows += [(-float(p.flow), (p.day - first).days / 365.25) for p in points[1:]]
+    worth = sum(amount * (1 + rate) ** -years for amount, years in flows)
+    scale = sum(abs(amount) * (1 + rate) ** -years for amount, years in flows)
+    assert abs(worth) <= 1e-9 * scale
