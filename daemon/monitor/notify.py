@@ -3,8 +3,10 @@
 Every message is recorded in the `notifications` table (sent, failed, or held back), and that
 record is the rate limiter: the same alert (same key) goes out at most once per
 `repeat_after_minutes`, and at most `max_per_hour` messages go out in any hour, so an outage
-sends a handful of messages, not a thousand. What was held back is counted in the next message
-that goes out. The table survives restarts, so a crash loop cannot reset the limits.
+sends a handful of messages, not a thousand. The kill switch's messages are never held back
+by the hourly cap (only by their own key's repeat window). What was held back is counted in
+the next message that goes out. The table survives restarts, so a crash loop cannot reset
+the limits.
 """
 
 from __future__ import annotations
@@ -144,9 +146,12 @@ class Notifier:
         """Return how many messages were held back since the last one that went out, or None
         when this one must be held back too."""
         repeat = message.repeat_after or timedelta(minutes=self._settings.repeat_after_minutes)
-        recent_same = records.sent_since(message.key, now - repeat)
-        last_hour = records.tried_since(now - timedelta(hours=1))
-        if recent_same or last_hour >= self._settings.max_per_hour:
+        if records.sent_since(message.key, now - repeat):
+            return None
+        # The owner must learn the brake is on (or off) however many other messages went out
+        # this hour: the kill switch's messages are never held back by the hourly cap.
+        capped = message.kind != "kill_switch"
+        if capped and records.tried_since(now - timedelta(hours=1)) >= self._settings.max_per_hour:
             return None
         return records.held_back()
 

@@ -225,7 +225,10 @@ class SlotJob:
             self._send(
                 Message(
                     kind="error",
-                    key=f"job_refused:{account}:{day}:{slot}",
+                    # Not per slot: a worker refusing every slot of an account (its
+                    # configuration lacks it) says so once per repeat window, and does not
+                    # spend the hourly budget the kill switch's message may need.
+                    key=f"job_refused:{account}:{error_type}",
                     title=f"trimtab: {account}'s {slot} cycle on {day} was not run",
                     body=f"{error_type}: {error}\n{action}; see `trimtab cluster status`",
                     severity="failure",
