@@ -182,6 +182,10 @@ def backtest(
                 risk_free=float(_rate(risk_free, "--risk-free")),
                 skip=not every_day,
             )
+            # Before the run: a bad --jobs or --report fails at once, not after years of days.
+            _check_jobs(jobs)
+            if report is not None:
+                _check_report(report)
             varied = parse_vary(vary) if vary else []
             if start is not None and any(key == START for key, _ in varied):
                 raise BacktestInputError(
@@ -331,6 +335,31 @@ _SUMMARY = [
     ("after-tax value", "after_tax_value"),
     ("after-tax CAGR", "after_tax_cagr"),
 ]
+
+
+def _check_jobs(jobs: int) -> None:
+    from daemon.backtest.errors import BacktestInputError
+
+    if jobs < 1 and jobs != -1:
+        raise BacktestInputError(
+            f"--jobs {jobs}: give a number of worker processes, 1 or more, or -1 for one per core"
+        )
+
+
+def _check_report(report: Path) -> None:
+    """Refuse a --report path the page could not be written to, before the run."""
+    from daemon.backtest.errors import BacktestInputError
+
+    folder = report.parent
+    if not folder.is_dir():
+        raise BacktestInputError(
+            f"--report {report}: the directory {folder} does not exist; create it, or "
+            "write the report elsewhere"
+        )
+    if report.is_dir():
+        raise BacktestInputError(
+            f"--report {report} is a directory; name the HTML file, e.g. {report / 'backtest.html'}"
+        )
 
 
 def _day(text: str | None, option: str) -> date | None:
