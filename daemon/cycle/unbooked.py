@@ -23,7 +23,7 @@ from daemon.core.domain import Fill, Side
 from daemon.core.money import cents
 from daemon.core.tax.engine import replay_trades
 from daemon.core.tax.relief import broker_view, rank
-from daemon.core.tax.types import LotMethod, LotPick, Split, TaxPolicy, Trade
+from daemon.core.tax.types import LotMethod, LotPick, Split, TaxPolicy, Trade, amount_realized
 from daemon.store.tax_ledger import HouseholdAccount
 
 _ZERO = Decimal(0)
@@ -100,7 +100,7 @@ def _sale(
 
     for source_id, wanted in chosen:
         take(source_id, wanted)
-    proceeds = fill.qty * fill.price - fill.commission
+    proceeds = amount_realized(fill.qty, fill.price, fill.commission)
     method = policy.method_for(account.name)
     # Specific identification without names is FIFO (Treas. Reg. §1.1012-1(c)(1)).
     ranked = rank(held, LotMethod.FIFO if method is LotMethod.SPECIFIC else method, on, fill.price)

@@ -33,7 +33,7 @@ from daemon.core.domain import Side
 from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.relief import broker_view, rank
-from daemon.core.tax.types import LotMethod, TaxPolicy, View
+from daemon.core.tax.types import LotMethod, TaxPolicy, View, amount_realized
 from daemon.store.models import FillRow, OrderIntentRow
 from daemon.store.tax_ledger import HouseholdAccount, TaxLedger, lot_id_of
 from daemon.store.tax_models import TaxLotRow, TaxSaleRow
@@ -205,7 +205,7 @@ def record_fills(
         if policy.method_for(account) is not LotMethod.SPECIFIC:
             # The broker relieves by its own method; trimtab's expectation is not a choice.
             chosen = []
-        proceeds = fill.qty * fill.price - fill.commission
+        proceeds = amount_realized(fill.qty, fill.price, fill.commission)
         if book is None:
             # Replayed once for a run of sells, again only after a buy in between.
             book = broker_book(ledger, accounts, policy, account)

@@ -149,6 +149,26 @@ def test_fills_become_lots_and_sales_once(database: Database) -> None:
         assert session.scalar(select(func.count(TaxLotRow.id))) == 2
 
 
+def test_a_sale_its_commission_exceeds_is_recorded_at_zero_and_replays(
+    database: Database,
+) -> None:
+    """A sale of $0.80 that paid $1 of commission (min_trade_notional = 0): its amount is 0,
+    as in the backtest, not -0.20, which the engine refuses at every later replay (each later
+    cycle of the account would fail)."""
+    settings = household()
+    accounts, policy = household_accounts(settings), tax_policy(settings)
+    with database.transaction() as session:
+        fill(session, "f1", "buy", "10", "400", datetime(2025, 1, 2, 15, tzinfo=UTC))
+        fill(session, "f2", "sell", "0.002", "400", datetime(2026, 3, 2, 15, tzinfo=UTC))
+    with database.transaction() as session:
+        (sale,) = record_fills(
+            session, account="brokerage", accounts=accounts, policy=policy, timezone=NY, at=NOW
+        )
+        assert sale.proceeds == 0
+        book = replay_trades(TaxLedger(session).trades(accounts), policy)
+    assert sum(lot.qty for lot in book.lots("brokerage", "VOO")) == D("9.998")
+
+
 def test_a_planned_lot_choice_is_honoured_under_specific_identification(
     database: Database,
 ) -> None:

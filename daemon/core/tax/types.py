@@ -27,6 +27,7 @@ __all__ = [
     "Trade",
     "View",
     "WashAdjustment",
+    "amount_realized",
 ]
 
 from collections.abc import Mapping
@@ -412,3 +413,12 @@ class PurchaseWindow:
     acquired: date
     ends: date
     available_qty: Decimal
+
+
+def amount_realized(qty: Decimal, price: Decimal, commission: Decimal) -> Decimal:
+    """Return a sale's amount realized: its proceeds less its commission, never below zero.
+
+    A tiny sale can pay more commission than it brings (`min_trade_notional = 0`); a trade's
+    amount below zero is refused by the engine, so what the commission took beyond the
+    proceeds is not counted as a loss. The live ledger and the backtest both record this."""
+    return max(qty * price - commission, Decimal(0))
