@@ -18,7 +18,7 @@ from daemon.cli.common import ConfigOption, JsonOption, console, load_app, print
 
 if TYPE_CHECKING:
     from daemon.bootstrap import App
-    from daemon.monitor.health import Check, HealthReport
+    from daemon.monitor.health import Check
 
 
 def health(
@@ -64,7 +64,7 @@ def health(
                 heartbeat=not no_daemon,
             )
         if app.settings.cluster.enabled:
-            report = HealthReport(report.checked_at, report.checks + _queue(app, report))
+            report = HealthReport(report.checked_at, report.checks + _queue(app))
         sent = None
         if notify and not report.ok:
             notifier = Notifier(
@@ -97,7 +97,7 @@ def health(
         raise typer.Exit(1)
 
 
-def _queue(app: App, report: HealthReport) -> tuple[Check, ...]:
+def _queue(app: App) -> tuple[Check, ...]:
     """The queue's checks in cluster mode; one failing check when it cannot be read."""
     from daemon.core.errors import StateError
     from daemon.monitor.health import Check, queue_checks
@@ -107,11 +107,8 @@ def _queue(app: App, report: HealthReport) -> tuple[Check, ...]:
     try:
         with app.database.transaction() as session:
             figures = queue_figures(
-                session,
-                queue=cluster.queue,
-                lease_seconds=float(cluster.lease_seconds),
-                now=report.checked_at,
+                session, queue=cluster.queue, lease_seconds=float(cluster.lease_seconds)
             )
     except StateError as exc:
         return (Check("queue", None, False, str(exc)),)
-    return tuple(queue_checks(figures, app.settings, report.checked_at))
+    return tuple(queue_checks(figures, app.settings))

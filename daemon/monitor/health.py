@@ -81,7 +81,7 @@ def evaluate(
     return HealthReport(checked_at=now, checks=tuple(checks))
 
 
-def queue_checks(figures: QueueFigures, settings: Settings, now: datetime) -> list[Check]:
+def queue_checks(figures: QueueFigures, settings: Settings) -> list[Check]:
     """Judge cluster mode's queue: a live worker, no stalled job, no account whose jobs fail
     without a success since, nothing waiting too long."""
     lease = int(settings.cluster.lease_seconds)
@@ -111,10 +111,11 @@ def queue_checks(figures: QueueFigures, settings: Settings, now: datetime) -> li
         checks.append(Check("queue_stalled", None, True, "no running job without its worker"))
     checks += _queue_failed(figures, settings)
     limit = settings.cluster.queue_stale_minutes
-    if figures.oldest_waiting is None:
+    if figures.oldest_wait_seconds is None:
         checks.append(Check("queue_depth", None, True, "no job waiting"))
     else:
-        waited = (now - figures.oldest_waiting).total_seconds() / 60
+        # The server's clock, as the queue's own stamps: a skewed host does not move it.
+        waited = figures.oldest_wait_seconds / 60
         checks.append(
             Check(
                 "queue_depth",

@@ -333,9 +333,8 @@ class Daemon:
             session,
             queue=settings.cluster.queue,
             lease_seconds=float(settings.cluster.lease_seconds),
-            now=now,
         )
-        return HealthReport(now, report.checks + tuple(queue_checks(figures, settings, now)))
+        return HealthReport(now, report.checks + tuple(queue_checks(figures, settings)))
 
     def send_digest(self) -> None:
         """Queue the daily digest, and forget notification records older than 90 days."""

@@ -33,7 +33,7 @@ __all__ = [
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, text, update
@@ -73,6 +73,8 @@ class Lease:
 class WorkerBeat:
     worker_id: int
     last_heartbeat: datetime
+    age_seconds: float
+    """Since its last heartbeat, by the database server's clock (which stamped the beat)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,8 @@ class QueueFigures:
     failed: int
     oldest_waiting: datetime | None
     """When the longest-waiting job became ready to run (None: nothing waits)."""
+    oldest_wait_seconds: float | None
+    """How long it has waited, by the database server's clock (None: nothing waits)."""
     running: tuple[JobRow, ...]
     stalled: tuple[JobRow, ...]
     """Running jobs whose worker is gone or silent longer than the lease."""
@@ -264,20 +268,25 @@ def later_slot_enqueued(session: Session, account: str, day: date, slot: str) ->
     return later is not None
 
 
-def queue_figures(
-    session: Session, *, queue: str, lease_seconds: float, now: datetime
-) -> QueueFigures:
-    """Read the queue's workers, jobs and lease (`StateError` if the queue was never set up)."""
+def queue_figures(session: Session, *, queue: str, lease_seconds: float) -> QueueFigures:
+    """Read the queue's workers, jobs and lease (`StateError` if the queue was never set up).
+
+    Ages are measured in SQL against the server's `now()`: procrastinate stamps heartbeats
+    and events with the server's clock, so a checking host whose clock is off by more than
+    the lease would otherwise take every live worker for dead (or a long wait for none).
+    """
     if session.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
         raise StateError(
             "the job queue is not set up in this database: start `trimtab run --workers` or "
             "`trimtab worker` once (either applies it)"
         )
-    stale = now - timedelta(seconds=lease_seconds)
     workers = tuple(
-        WorkerBeat(int(r.id), r.last_heartbeat)
+        WorkerBeat(int(r.id), r.last_heartbeat, float(r.age))
         for r in session.execute(
-            text("SELECT id, last_heartbeat FROM procrastinate_workers ORDER BY id")
+            text(
+                "SELECT id, last_heartbeat, extract(epoch FROM now() - last_heartbeat) AS age"
+                " FROM procrastinate_workers ORDER BY id"
+            )
         )
     )
     counts: dict[str, int] = {
@@ -292,16 +301,16 @@ def queue_figures(
     }
     oldest = session.execute(
         text(
-            "SELECT min(ready) FROM ("
+            "SELECT min(ready) AS ready, extract(epoch FROM now() - min(ready)) AS waited FROM ("
             " SELECT greatest(max(e.at), j.scheduled_at) AS ready"
             " FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id"
             " WHERE j.status = 'todo' AND j.queue_name = :q"
             " GROUP BY j.id, j.scheduled_at) waiting WHERE ready <= now()"
         ),
         {"q": queue},
-    ).scalar()
+    ).one()
     running = _jobs(session, queue, "doing")
-    alive = {w.worker_id for w in workers if w.last_heartbeat >= stale}
+    alive = {w.worker_id for w in workers if w.age_seconds <= lease_seconds}
     stalled = tuple(j for j in running if j.worker_id is None or j.worker_id not in alive)
     return QueueFigures(
         queue=queue,
@@ -311,7 +320,8 @@ def queue_figures(
         doing=counts.get("doing", 0),
         succeeded=counts.get("succeeded", 0),
         failed=counts.get("failed", 0),
-        oldest_waiting=oldest,
+        oldest_waiting=oldest.ready,
+        oldest_wait_seconds=None if oldest.waited is None else float(oldest.waited),
         running=running,
         stalled=stalled,
         failed_jobs=_jobs(session, queue, "failed", limit=20),

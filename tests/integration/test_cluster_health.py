@@ -4,14 +4,17 @@ again; the queue's ages are the database server's, not the checking host's clock
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
-from daemon.bootstrap import App, open_app
+import daemon.bootstrap
+from daemon.bootstrap import App, open_app, utc_now
 from daemon.cli import app as cli
 from daemon.core.calendar import trading_day
 from daemon.monitor.health import queue_checks
@@ -100,8 +103,8 @@ def test_health_fails_while_every_job_of_an_account_fails(
     assert "queue_failed" in output
     assert "2 job(s) failed since the account's last successful cycle" in output
     with app.database.transaction() as session:
-        figures = queue_figures(session, queue="trimtab", lease_seconds=3, now=datetime.now(UTC))
-    checks = {c.key: c for c in queue_checks(figures, app.settings, datetime.now(UTC))}
+        figures = queue_figures(session, queue="trimtab", lease_seconds=3)
+    checks = {c.key: c for c in queue_checks(figures, app.settings)}
     assert not checks["queue_failed:a0001"].ok
     assert "queue_failed:a0000" not in checks
 
@@ -121,6 +124,57 @@ def test_health_fails_while_every_job_of_an_account_fails(
             )
         )
     with app.database.transaction() as session:
-        figures = queue_figures(session, queue="trimtab", lease_seconds=3, now=datetime.now(UTC))
-    checks = {c.key: c for c in queue_checks(figures, app.settings, datetime.now(UTC))}
+        figures = queue_figures(session, queue="trimtab", lease_seconds=3)
+    checks = {c.key: c for c in queue_checks(figures, app.settings)}
     assert checks["queue_failed"].ok
+
+
+def _skewed(monkeypatch: pytest.MonkeyPatch, shift: timedelta) -> None:
+    """Every command opens its app with a clock `shift` off the database server's: a host
+    whose clock is wrong (the composition root's own clock parameter)."""
+    real: Callable[..., App] = daemon.bootstrap.open_app
+
+    def skewed_open_app(*args: object, **kwargs: object) -> App:
+        return real(*args, clock=lambda: utc_now() + shift, **kwargs)
+
+    monkeypatch.setattr(daemon.bootstrap, "open_app", skewed_open_app)
+
+
+def _queue_checks(bench: Bench, tmp_path: Path) -> dict[str, tuple[bool, str]]:
+    result = CliRunner().invoke(
+        cli,
+        ["health", "--no-daemon", "--json", "-c", str(bench.config)],
+        env={"TRIMTAB_STATE_DIR": str(tmp_path / "health")},
+    )
+    checks = json.loads(result.output)["checks"]
+    return {c["name"]: (c["ok"], c["detail"]) for c in checks if c["name"].startswith("queue_")}
+
+
+@pytest.mark.parametrize("minutes", [20, -20])
+def test_the_queue_is_judged_by_the_database_servers_clock(
+    app: App, bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, minutes: int
+) -> None:
+    # One worker that beat just now, one silent for longer than the lease (3 s); one job
+    # that became ready just now.
+    with bench.admin.begin() as c:
+        c.execute(text("SELECT procrastinate_register_worker_v1()"))
+        c.execute(text("SELECT procrastinate_register_worker_v1()"))
+        c.execute(
+            text(
+                "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '10 seconds'"
+                " WHERE id = (SELECT max(id) FROM procrastinate_workers)"
+            )
+        )
+    _enqueue(app, "a0000", "0930")
+    _skewed(monkeypatch, timedelta(minutes=minutes))
+    checks = _queue_checks(bench, tmp_path)
+    # Whichever way the host's clock is off: one worker alive, the job not waiting long.
+    assert checks["queue_workers"] == (True, "1 worker(s) beat within 3 s")
+    assert checks["queue_depth"][0] is True
+    assert "the oldest for 0 min" in checks["queue_depth"][1]
+    with app.database.transaction() as session:
+        figures = queue_figures(session, queue="trimtab", lease_seconds=3)
+    assert figures.live_workers == 1
+    assert [w.age_seconds < 3 for w in figures.workers] == [True, False]
+    assert figures.oldest_wait_seconds is not None
+    assert 0 <= figures.oldest_wait_seconds < 60
