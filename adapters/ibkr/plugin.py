@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = ["PLUGIN", "IbkrPlugin"]
 
+from collections.abc import Collection
+
 from pydantic import BaseModel
 
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
@@ -41,6 +43,13 @@ class IbkrPlugin:
     def declared_costs(self, settings: BaseModel) -> TradeCosts:
         """IB's published commissions and fees, as bounds (`DeclaresCosts`)."""
         return TRADE_COSTS
+
+    def declared_fractionable(
+        self, settings: BaseModel, symbols: Collection[str]
+    ) -> frozenset[str]:
+        """None of them: trimtab trades IB in whole shares, as `IbkrBroker.snapshot` says
+        (`DeclaresFractionable`)."""
+        return frozenset()
 
 
 # Annotated so mypy checks the plugin against the protocol the loader expects.

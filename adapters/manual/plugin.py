@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = ["PLUGIN", "ManualPlugin"]
 
+from collections.abc import Collection
+
 from pydantic import BaseModel
 
 from adapters.base import Broker, BrokerEnvironment, BrokerPlugin
@@ -32,6 +34,17 @@ class ManualPlugin:
         """None: the person trades where trimtab cannot see, and the account's `cash_buffer`
         keeps their commissions back (`DeclaresCosts`, docs/manual.md)."""
         return NO_COSTS
+
+    def declared_fractionable(
+        self, settings: BaseModel, symbols: Collection[str]
+    ) -> frozenset[str]:
+        """Every symbol, or none without `fractional = true`, as `ManualBroker.snapshot` says
+        of the symbols it shows (`DeclaresFractionable`)."""
+        if not isinstance(settings, ManualSettings):
+            raise TypeError(
+                f"the manual broker needs ManualSettings, got {type(settings).__name__}"
+            )
+        return frozenset(symbols) if settings.fractional else frozenset()
 
 
 # Annotated so mypy checks the plugin against the protocol the loader expects.
