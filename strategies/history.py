@@ -113,7 +113,9 @@ class CloseHistory:
         if expected_last is not None and last < expected_last:
             raise DataError(
                 f"strategy {strategy}: price history is stale: it ends {last}, the close of "
-                f"{expected_last} should be known; refresh the history"
+                f"{expected_last} should be known; refresh the history (a price file: add "
+                "the missing rows; a broker's: `trimtab prices forget`, and the next cycle "
+                "fetches it anew)"
             )
         if len(self.days) < rows:
             raise DataError(

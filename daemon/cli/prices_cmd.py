@@ -3,7 +3,8 @@
 `export` asks an account's broker for the daily closes of every symbol a backtest of the
 account reads (through the history cache the live cycle uses); `merge` joins one downloaded
 CSV per symbol (Yahoo Finance, Stooq, ...) into one file. Both print what each column holds,
-so a gap or a late first close is seen before the backtest refuses it (docs/backtest.md)."""
+so a gap or a late first close is seen before the backtest refuses it (docs/backtest.md).
+`forget` drops cached closes, so the next read fetches them whole from the broker."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
     from daemon.backtest.price_files import Coverage
 
 prices_app = typer.Typer(
-    help="Make the price file a backtest reads, from a broker or downloaded CSVs.",
+    help="Make the price file a backtest reads, from a broker or downloaded CSVs; forget "
+    "cached closes.",
     no_args_is_help=True,
 )
 
@@ -170,6 +172,46 @@ def merge(
     except BacktestInputError as exc:
         fail(str(exc), 2)
     _report(out, covered, as_json, source="the files")
+
+
+@prices_app.command()
+def forget(
+    config: ConfigOption = None,  # type: ignore[assignment]
+    account: Annotated[
+        str | None,
+        typer.Option("--account", "-a", help="Whose cache (default: every account's)."),
+    ] = None,
+    symbol: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--symbol",
+            metavar="SYM",
+            help="Only this symbol's closes (repeatable; default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Drop cached daily closes, so the next cycle fetches them anew from the broker."""
+    from daemon.store.price_history import PriceHistoryStore
+
+    with load_app(config, broker=False) as app, handle_errors():
+        source = None
+        if account is not None:
+            name = configured_account(app, account)
+            source = f"{app.settings.account(name).broker}:{name}"
+        symbols = sorted({s.strip().upper() for s in symbol or () if s.strip()}) or None
+        with app.database.transaction() as session:
+            forgotten = PriceHistoryStore(session).forget(source, symbols)
+    if as_json:
+        print_json({"source": source, "symbols": symbols, "closes_forgotten": forgotten})
+        return
+    whose = f"the cache of {source}" if source else "every account's cache"
+    which = ", ".join(symbols) if symbols else "every symbol"
+    console.print(
+        f"forgot {forgotten} cached closes ({which}) from {whose}; the next cycle, plan or "
+        "export fetches them whole from the broker"
+    )
 
 
 def _report(

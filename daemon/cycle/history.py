@@ -24,7 +24,10 @@ The cache rule, per (source, symbol), for a window `[start, end]`:
 
 When the overlap's close differs from the cached one (by more than one part in a million),
 or is missing, the source has re-adjusted its history (a split or a dividend: adjusted closes
-before the ex-date all change), and the whole window is fetched again at once. So a daily
+before the ex-date all change), and the whole window is fetched again at once. A split the
+source adjusts late leaves the overlap (on or after the ex-date) unchanged, so a symbol whose
+cached window holds a one-day move beyond `SPLIT_LIKE` is asked for its whole window instead
+of the day's extension (one request still), until the move leaves the window. So a daily
 cycle names each symbol in at most one request (two on a day its adjusted history changed),
 and in none when that day's history was fetched already. A symbol whose expected close is
 missing is asked again by the next cycle (the close may have arrived since). Symbols needing
@@ -44,6 +47,7 @@ __all__ = [
     "previous_session",
 ]
 
+import itertools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -66,6 +70,9 @@ if TYPE_CHECKING:
 
 CHANGED = Decimal("0.000001")
 """Relative difference of an overlapping close that means the source re-adjusted its history."""
+
+SPLIT_LIKE = Decimal("0.3")
+"""A one-day move beyond this (either way) in the cached window may be an unadjusted split."""
 
 Closes = list[tuple[date, Decimal]]
 
@@ -127,12 +134,18 @@ class HistoryCache:
             fetches = store.coverages(self.source, wanted)
             lasts = store.last_closes(self.source, wanted)
             known = {s: (fetches.get(s), lasts.get(s)) for s in wanted}
+            due = [s for s, (f, _) in known.items() if f is not None and end > f.through]
+            cached = store.closes_of(self.source, due, start, end)
         whole: dict[date, list[str]] = {}  # first day -> symbols fetched from it anew
         extend: dict[date, list[str]] = {}  # last cached day -> symbols extended from it
         for symbol, (fetch, last) in known.items():
             if fetch is None or start < fetch.first_day:
                 first = start if fetch is None else min(start, fetch.first_day)
                 whole.setdefault(first, []).append(symbol)
+            elif end > fetch.through and _split_like(cached[symbol]):
+                # Perhaps a split the source adjusted after we cached the closes around it:
+                # the overlap (on or after the ex-date) cannot show that, so ask for it all.
+                whole.setdefault(min(start, fetch.first_day), []).append(symbol)
             elif end > fetch.through:
                 since = last[0] if last is not None else fetch.first_day
                 extend.setdefault(since, []).append(symbol)
@@ -206,6 +219,14 @@ def _differs(new: Decimal, old: Decimal) -> bool:
     return abs(new - old) > CHANGED * abs(old)
 
 
+def _split_like(closes: Closes) -> bool:
+    """Whether a close moved by more than `SPLIT_LIKE` from the one before it."""
+    return any(
+        prev > 0 and abs(close / prev - 1) > SPLIT_LIKE
+        for (_, prev), (_, close) in itertools.pairwise(closes)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CycleHistory:
     """The history a strategy gets, and the last session whose close it must include."""
@@ -240,7 +261,13 @@ def cycle_history(
     end = final_session(on, today, exchange)
     if history_file is not None:
         history = read_prices_csv(history_file).until(end)
-        _check_current(history, needs.symbols, end, f"history_file {history_file}")
+        _check_current(
+            history,
+            needs.symbols,
+            end,
+            f"history_file {history_file}",
+            fix=lambda symbol: f"add the missing closes of {symbol} to the file",
+        )
         return CycleHistory(history, end, Fetched())
     if not isinstance(broker, PriceHistory):
         raise DataError(
@@ -259,7 +286,16 @@ def cycle_history(
             requests=cache.fetched.total,
         )
     history = from_series(series)
-    _check_current(history, needs.symbols, end, f"broker {broker_name}")
+    _check_current(
+        history,
+        needs.symbols,
+        end,
+        f"broker {broker_name}",
+        fix=lambda symbol: (
+            "the next cycle asks the broker again; if the cached closes are wrong, refresh "
+            f"the history with `trimtab prices forget --account {account} --symbol {symbol}`"
+        ),
+    )
     return CycleHistory(history, end, cache.fetched)
 
 
@@ -292,8 +328,16 @@ def account_history(
     )
 
 
-def _check_current(history: CloseHistory, symbols: Collection[str], end: date, source: str) -> None:
-    """Raise a `DataError` naming the first symbol whose closes stop before `end`.
+def _check_current(
+    history: CloseHistory,
+    symbols: Collection[str],
+    end: date,
+    source: str,
+    *,
+    fix: Callable[[str], str],
+) -> None:
+    """Raise a `DataError` naming the first symbol whose closes stop before `end`, and
+    `fix(symbol)`.
 
     The strategy's own check (`CloseHistory.window`) names the day but not the symbol when
     the whole history is stale; this one names both.
@@ -309,6 +353,6 @@ def _check_current(history: CloseHistory, symbols: Collection[str], end: date, s
             ends = f"ends {last}" if last is not None else "has no close"
             raise DataError(
                 f"price history of {symbol} from {source} {ends}; the close of {end} should "
-                "be known (the decision uses the closes through that session): refresh the "
-                f"history, or check that {symbol} still trades"
+                f"be known (the decision uses the closes through that session): {fix(symbol)}; "
+                f"or check that {symbol} still trades"
             )

@@ -163,6 +163,21 @@ class PriceHistoryStore:
         )
         return int(removed.rowcount)  # type: ignore[attr-defined]
 
+    def forget(self, source: str | None, symbols: Sequence[str] | None = None) -> int:
+        """Forget the cached closes and coverage of `source` (None: every source), of
+        `symbols` only when given; return how many closes. What is asked for next is fetched
+        whole from the broker."""
+        closes, fetches = delete(PriceCloseRow), delete(PriceFetchRow)
+        if source is not None:
+            closes = closes.where(PriceCloseRow.source == source)
+            fetches = fetches.where(PriceFetchRow.source == source)
+        if symbols is not None:
+            closes = closes.where(PriceCloseRow.symbol.in_(symbols))
+            fetches = fetches.where(PriceFetchRow.symbol.in_(symbols))
+        removed = self._session.execute(closes)
+        self._session.execute(fetches)
+        return int(removed.rowcount)  # type: ignore[attr-defined]
+
     def store(
         self,
         source: str,

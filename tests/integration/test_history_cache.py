@@ -116,3 +116,26 @@ def test_forgetting_old_closes_keeps_what_the_coverage_claims(database: Database
     older = cache(source, database).closes(["VTI"], date(2026, 10, 1), FRIDAY)
     assert older["VTI"][0][0] == date(2026, 10, 1)
     assert source.asked[asked:] == [("VTI", date(2026, 10, 1), FRIDAY)]
+
+
+def test_a_split_like_move_in_the_window_fetches_it_whole_once_a_day(database: Database) -> None:
+    """A cached one-day move beyond 30% may be a split the source adjusted after the closes
+    around it were cached: the day's extension asks for the whole window instead (one
+    request still), and a real crash costs no more than that."""
+    source = TableSource(table(FRIDAY + timedelta(days=7)))
+    vti = source.closes["VTI"]
+    for day in [d for d in vti if d >= date(2026, 11, 20)]:
+        vti[day] = vti[day] * D("0.6")  # a 40% fall on the 20th that stays
+    start = date(2026, 10, 1)
+    cache(source, database).closes(["VTI"], start, FRIDAY)
+    for end in (date(2026, 11, 30), date(2026, 12, 1)):
+        for _ in range(2):  # a second read the same day asks nothing
+            got = cache(source, database).closes(["VTI"], start, end)
+        assert got["VTI"] == [(d, c) for d, c in sorted(vti.items()) if start <= d <= end]
+    assert source.asked == [("VTI", start, FRIDAY), ("VTI", start, date(2026, 11, 30)),
+                            ("VTI", start, date(2026, 12, 1))]  # fmt: skip
+    # A move of 30% or less is not split-like: the next day is an extension again.
+    source.closes["BND"] = {d: D(70) if d >= date(2026, 11, 20) else D(100) for d in vti}
+    cache(source, database).closes(["BND"], start, date(2026, 11, 30))
+    cache(source, database).closes(["BND"], start, date(2026, 12, 1))
+    assert source.asked[-1] == ("BND", date(2026, 11, 30), date(2026, 12, 1))

@@ -176,6 +176,7 @@ def test_stale_alpaca_bars_fail_the_cycle_naming_symbol_and_day(alpaca: AlpacaCy
     outcome = alpaca.run()
     assert outcome.startswith("failed: DataError: price history of BND from broker alpaca ends ")
     assert "2026-11-25; the close of 2026-11-27" in outcome
+    assert "`trimtab prices forget --account main --symbol BND`" in outcome
     assert "price history of BND" in last_failure(alpaca.app, "main")
     with alpaca.app.database.transaction() as session:  # the snapshot was audited first
         assert AuditLog(session).latest("snapshot", "main") is not None
@@ -245,3 +246,44 @@ def test_a_momentum_cycle_on_the_sim_buys_the_leader_and_bad_history_fails_alone
             date(2026, 11, 27),
             closes()["VTI"][date(2026, 11, 27)],
         )
+
+
+def test_a_split_alpaca_adjusts_a_day_late_is_read_as_a_fresh_fetch_once_it_is(
+    alpaca: AlpacaCycle,
+) -> None:
+    """The audit's case: Tuesday's close comes raw (half the price) before Alpaca adjusts the
+    earlier bars, so the overlap day (Tuesday, on the ex-date) never changes after it."""
+    from daemon.cycle.history import account_history
+
+    ex_date = date(2026, 12, 1)
+    bars = alpaca.fake.bars
+    bars.set_closes("VTI", {d: c / 2 for d, c in closes()["VTI"].items() if d >= ex_date})
+    assert alpaca.run() == "succeeded"  # Monday: closes through Friday
+    alpaca.next_day()
+    alpaca.next_day()  # Wednesday: Tuesday's raw close, the history before it not adjusted
+    assert alpaca.run() == "succeeded"
+    bars.add_split("VTI", ex_date, D(2))  # Alpaca now applies the split to its history
+    alpaca.next_day()  # Thursday
+
+    def vti(database: object) -> list[float]:
+        app = alpaca.app
+        read = account_history(
+            app.strategy("main"),
+            settings=app.settings,
+            account="main",
+            broker=app.broker("main"),
+            database=database,  # type: ignore[arg-type]
+            clock=app.clock,
+        )
+        return [float(c) for c in read.history.column("VTI")]
+
+    bought = intents(alpaca.app, "main").count((Side.BUY, "VTI"))
+    assert alpaca.run() == "succeeded"
+    # The whole window was fetched once on Thursday, instead of the day's extension.
+    assert alpaca.requests() == {"VTI": 3, "BND": 3}
+    assert vti(alpaca.app.database) == vti(None)  # the cache reads what a fresh fetch gives
+    # Momentum holds VTI again (Wednesday sold it: Alpaca itself then showed a 45% fall).
+    assert intents(alpaca.app, "main").count((Side.BUY, "VTI")) > bought
+    alpaca.next_day()  # Friday: nothing split-like left in the window, one extension
+    assert alpaca.run(slot="friday") == "succeeded"
+    assert alpaca.requests() == {"VTI": 5, "BND": 5}  # with the fresh read's one

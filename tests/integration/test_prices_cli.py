@@ -350,3 +350,49 @@ def test_an_export_that_fails_part_way_asks_only_for_the_rest_next_time(sim_conf
             app.close()
     assert again.asked == ["VTI", "ITOT"]  # BND came from the cache
     assert {s: len(c) for s, c in series.items()} == {"BND": 91, "VTI": 91, "ITOT": 91}
+
+
+def test_forget_drops_cached_closes_so_the_next_read_fetches_them_whole(
+    sim_config: Path, tmp_path: Path
+) -> None:
+    from daemon.store.price_history import PriceHistoryStore
+
+    def cached() -> dict[str, int]:
+        app = open_app(sim_config)
+        try:
+            with app.database.transaction() as session:
+                store = PriceHistoryStore(session)
+                series = store.closes_of(
+                    "sim:main", ["BND", "VTI"], date(2024, 1, 1), date(2025, 1, 1)
+                )
+                covered = store.coverages("sim:main", ["BND", "VTI"])
+        finally:
+            app.close()
+        assert sorted(covered) == sorted(s for s, closes in series.items() if closes)
+        return {s: len(closes) for s, closes in series.items()}
+
+    with time_machine.travel(SATURDAY, tick=False):
+        code, _, stderr = invoke(
+            "prices", "export", "-c", str(sim_config), "-o", str(tmp_path / "p.csv")
+        )
+        assert code == 0, stderr
+        before = cached()
+        assert before["VTI"] > 100
+        code, stdout, stderr = invoke(
+            "prices", "forget", "-c", str(sim_config), "-a", "main", "--symbol", "vti", "--json"
+        )
+        assert code == 0, stderr
+        assert json.loads(stdout) == {
+            "source": "sim:main",
+            "symbols": ["VTI"],
+            "closes_forgotten": before["VTI"],
+        }
+        assert cached() == {"BND": before["BND"], "VTI": 0}
+        code, stdout, stderr = invoke("prices", "forget", "-c", str(sim_config))
+        assert code == 0, stderr
+        # BND's and the tax alternate's (ITOT), which the export cached too.
+        assert f"forgot {2 * before['BND']} cached closes (every symbol)" in stdout
+        assert cached() == {"BND": 0, "VTI": 0}
+        code, _, stderr = invoke("prices", "forget", "-c", str(sim_config), "-a", "nope")
+        assert code == 2
+        assert "no account 'nope'" in stderr
