@@ -169,7 +169,9 @@ class HistoryCache:
         with database.transaction() as session:
             store = PriceHistoryStore(session)
             store.coverages(self.source, [save[0] for save in saves])  # loaded in one query
-            for symbol, since, answer, first in saves:
+            # By symbol: every writer takes the rows' locks in one order (PostgreSQL), so a
+            # cycle and `trimtab plan` writing at once wait for each other, never deadlock.
+            for symbol, since, answer, first in sorted(saves, key=lambda save: save[0]):
                 self._save(store, symbol, since, answer, first, end)
             return store.closes_of(self.source, wanted, start, end)
 

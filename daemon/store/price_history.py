@@ -17,16 +17,21 @@ from __future__ import annotations
 
 __all__ = ["CachedSeries", "PriceCloseRow", "PriceFetchRow", "PriceHistoryStore"]
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Date, String, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from daemon.store.base import Base
 from daemon.store.types import ExactDecimal, UtcDateTime
+
+Upsert = postgresql.Insert | sqlite.Insert
+"""An INSERT with `on_conflict_do_update`, in either dialect's spelling."""
 
 
 class PriceCloseRow(Base):
@@ -192,7 +197,9 @@ class PriceHistoryStore:
         """Replace the cached closes dated from `start` on with `closes`; record the coverage.
 
         Everything from `start` is replaced, so an answer that no longer has a day (or has
-        it adjusted differently) leaves no stale row behind.
+        it adjusted differently) leaves no stale row behind. Rows are upserted: another
+        writer (a cycle and `trimtab plan` at once) may have cached the same closes since
+        this one read the cache, and the later answer wins.
         """
         self._session.execute(
             delete(PriceCloseRow).where(
@@ -201,23 +208,43 @@ class PriceHistoryStore:
                 PriceCloseRow.day >= start,
             )
         )
-        self._session.add_all(
-            PriceCloseRow(source=source, symbol=symbol, day=day, close=close)
-            for day, close in closes
-        )
-        fetch = self.coverage(source, symbol)
-        if fetch is None:
-            self._session.add(
-                PriceFetchRow(
-                    source=source,
-                    symbol=symbol,
-                    first_day=first_day,
-                    through=through,
-                    fetched_at=at,
-                    requests=1,
+        insert = self._insert()
+        if closes:
+            rows = insert(PriceCloseRow).values(
+                [{"source": source, "symbol": symbol, "day": d, "close": c} for d, c in closes]
+            )
+            self._session.execute(
+                rows.on_conflict_do_update(
+                    index_elements=["source", "symbol", "day"],
+                    set_={"close": rows.excluded.close},
                 )
             )
-        else:
-            fetch.first_day, fetch.through, fetch.fetched_at = first_day, through, at
-            fetch.requests += 1
-        self._session.flush()
+        fetch = insert(PriceFetchRow).values(
+            source=source,
+            symbol=symbol,
+            first_day=first_day,
+            through=through,
+            fetched_at=at,
+            requests=1,
+        )
+        self._session.execute(
+            fetch.on_conflict_do_update(
+                index_elements=["source", "symbol"],
+                set_={
+                    "first_day": fetch.excluded.first_day,
+                    "through": fetch.excluded.through,
+                    "fetched_at": fetch.excluded.fetched_at,
+                    "requests": PriceFetchRow.requests + 1,
+                },
+            )
+        )
+        # The statements bypass the session: a coverage row it loaded before is stale now.
+        loaded = self._session.identity_map.get(identity_key(PriceFetchRow, (source, symbol)))
+        if loaded is not None:
+            self._session.expire(loaded)
+
+    def _insert(self) -> Callable[[type[Base]], Upsert]:
+        """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL alike)."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            return postgresql.insert
+        return sqlite.insert

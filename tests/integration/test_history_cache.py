@@ -3,9 +3,11 @@ price source that answers from a table and counts what it is asked."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from daemon.cycle.history import HistoryCache
 from daemon.store.db import Database
@@ -139,3 +141,50 @@ def test_a_split_like_move_in_the_window_fetches_it_whole_once_a_day(database: D
     cache(source, database).closes(["BND"], start, date(2026, 11, 30))
     cache(source, database).closes(["BND"], start, date(2026, 12, 1))
     assert source.asked[-1] == ("BND", date(2026, 11, 30), date(2026, 12, 1))
+
+
+def test_two_writers_filling_the_same_symbols_at_once_both_succeed(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The audit's race: a daemon cycle and `trimtab plan` both find nothing cached, both ask
+    the broker, then both write the same closes (PostgreSQL raised IntegrityError)."""
+    from daemon.bootstrap import broker_migrations
+    from daemon.store.db import open_database
+
+    open_database(database_url, tmp_path / "state", branches=broker_migrations()).close()
+    barrier = threading.Barrier(2)
+
+    class Together(TableSource):
+        def daily_closes(self, symbol: str, start: date, end: date) -> Sequence[tuple[date, D]]:
+            barrier.wait(timeout=20)  # both found nothing cached before either writes
+            return super().daily_closes(symbol, start, end)
+
+    start = date(2026, 10, 1)
+    results: dict[str, object] = {}
+
+    def read(name: str) -> None:
+        db = open_database(database_url, tmp_path / "state", branches=broker_migrations())
+        try:
+            # Named in either order: each writer stores them in one order all the same.
+            symbols = ["VTI", "BND"] if name == "cycle" else ["BND", "VTI"]
+            results[name] = cache(Together(two), db).closes(symbols, start, FRIDAY)
+        except Exception as exc:  # the thread's failure is what the test reports
+            results[name] = exc
+        finally:
+            db.close()
+
+    two = table(FRIDAY)
+    two["BND"] = {d: c / 2 for d, c in two["VTI"].items()}
+    threads = [threading.Thread(target=read, args=(n,)) for n in ("cycle", "plan")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    expected = {s: [(d, c) for d, c in sorted(two[s].items()) if start <= d <= FRIDAY]
+                for s in ("BND", "VTI")}  # fmt: skip
+    assert results == {"cycle": expected, "plan": expected}
+    db = open_database(database_url, tmp_path / "state", branches=broker_migrations())
+    try:
+        assert cache(TableSource({}), db).closes(["BND", "VTI"], start, FRIDAY) == expected
+    finally:
+        db.close()
