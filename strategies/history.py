@@ -7,7 +7,8 @@ strategy can read a later close (`CloseHistory.until`).
 
 `window(...)` is the one check every history-using strategy runs before it computes: enough
 rows for the lookback, no gap (a symbol missing on a day the others have), no NaN, no zero or
-negative close, not stale. Each failure is a `DataError` naming the strategy, the symbol, the
+negative close, not stale; a symbol whose first close is inside the window (a new fund) is
+short history, not a gap. Each failure is a `DataError` naming the strategy, the symbol, the
 day and the fix.
 
 `parse_prices_csv` reads the simulated broker's price file format (`date,SYM1,SYM2,...`, one
@@ -133,6 +134,7 @@ class CloseHistory:
             value = block[i, j]
             symbol, day = symbols[j], days[i]
             if math.isnan(value):
+                self._check_started(strategy, symbol, len(self.days) - rows + i, rows)
                 known = np.isfinite(block[i]).any()
                 what = "a gap (other symbols have that day)" if known else "no close"
                 raise DataError(
@@ -145,6 +147,27 @@ class CloseHistory:
                 "history"
             )
         return block
+
+    def _check_started(self, strategy: str, symbol: str, row: int, rows: int) -> None:
+        """Raise when `symbol` has no close up to `row`: its history is younger than the
+        window (a new fund), which no close the user could fill would fix."""
+        column = self.column(symbol)
+        closes = np.flatnonzero(np.isfinite(column))
+        if closes.size and closes[0] < row:
+            return  # a gap after its first close: the caller's message
+        if not closes.size:
+            raise DataError(
+                f"strategy {strategy}: {symbol} has no close in the price history; check the "
+                f"symbol, or drop {symbol} from the universe"
+            )
+        first = int(closes[0])
+        available = len(self.days) - first
+        raise DataError(
+            f"strategy {strategy}: {symbol} has closes only from {self.days[first]} "
+            f"({available} rows up to {self.days[-1]}; the window needs {rows}): shorten "
+            f"lookback_days, drop {symbol} from the universe, or wait {rows - available} more "
+            "sessions"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
 
 from daemon.core.domain import AccountType
 from daemon.core.errors import DataError
@@ -196,3 +198,52 @@ def test_history_needs_cover_the_rows_in_calendar_days_and_combine() -> None:
     a = HistoryNeeds(frozenset({"A"}), 253)
     assert a.calendar_days() == 253 * 365 // 252 + 15
     assert (a | HistoryNeeds(frozenset({"B"}), 10)) == HistoryNeeds(frozenset({"A", "B"}), 253)
+
+
+def _newetf(total: int, since: int) -> CloseHistory:
+    """VTI on `total` weekdays from 2026-10-01; NEWETF only from the `since`-th of them."""
+    days = [d for d in (date(2026, 10, 1) + timedelta(i) for i in range(2 * total + 7))
+            if d.weekday() < 5][:total]  # fmt: skip
+    return from_series({
+        "VTI": [(d, Decimal(100) + i) for i, d in enumerate(days)],
+        "NEWETF": [(d, Decimal(50)) for d in days[since:]],
+    })  # fmt: skip
+
+
+def test_a_symbol_newer_than_the_window_says_so_with_the_fixes() -> None:
+    """The audit's case: a new ETF with 10 sessions in a 20-day momentum universe was told
+    to fill a 'gap' on the day before its first close."""
+    h = _newetf(42, 32)
+    message = (
+        r"strategy hrp: NEWETF has closes only from 2026-11-16 \(10 rows up to 2026-11-27; "
+        r"the window needs 21\): shorten lookback_days, drop NEWETF from the universe, or "
+        r"wait 11 more sessions"
+    )
+    with pytest.raises(DataError, match=message):
+        h.window(strategy="hrp", symbols=["VTI", "NEWETF"], rows=21)
+    assert h.window(strategy="hrp", symbols=["VTI", "NEWETF"], rows=10).shape == (10, 2)
+
+
+def test_a_symbol_without_any_close_is_named_as_such() -> None:
+    h = parse_prices_csv("date,VTI,NEW\n2024-01-02,1,\n2024-01-03,1,\n")
+    with pytest.raises(DataError, match="NEW has no close in the price history; check the"):
+        h.window(strategy="hrp", symbols=["VTI", "NEW"], rows=2)
+
+
+@example(total=42, since=32, rows=21)
+@given(
+    total=st.integers(2, 60),
+    since=st.integers(1, 59),
+    rows=st.integers(2, 60),
+)
+def test_a_late_first_close_inside_the_window_is_short_history(
+    total: int, since: int, rows: int
+) -> None:
+    assume(since < total and total - since < rows <= total)
+    h = _newetf(total, since)
+    with pytest.raises(DataError) as raised:
+        h.window(strategy="hrp", symbols=["VTI", "NEWETF"], rows=rows)
+    assert str(raised.value).startswith(
+        f"strategy hrp: NEWETF has closes only from {h.days[since]} ({total - since} rows "
+        f"up to {h.days[-1]}; the window needs {rows})"
+    )
