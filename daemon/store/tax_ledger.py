@@ -34,7 +34,8 @@ from daemon.config.tax_policy import HouseholdAccount, household_accounts, tax_p
 from daemon.core.domain import AccountType, Side
 from daemon.core.errors import DataError
 from daemon.core.money import cents
-from daemon.core.tax.types import LotMethod, LotPick, Split, Trade
+from daemon.core.tax.engine import replay_trades
+from daemon.core.tax.types import LotMethod, LotPick, Split, TaxDataError, TaxPolicy, Trade
 from daemon.store.tax_models import (
     TaxLotChoiceRow,
     TaxLotRow,
@@ -258,15 +259,18 @@ class TaxLedger:
     def remaining(self, account: str, symbol: str, on: date | None = None) -> dict[int, Decimal]:
         """Return the unrelieved quantity of each of the account's lots of `symbol` (> 0 only).
 
-        In the shares of day `on` (default: after every recorded split): a lot's shares are
+        Only lots acquired on or before `on` count (default: every lot). In the shares of day
+        `on` (default: after every recorded split): a lot's shares are
         scaled by each split after it was acquired, as the engine scales them (`Split.scaled`
         of the lot's shares then held), and a relief counts in the shares of its sale's day.
         """
-        rows = list(
-            self._session.scalars(
-                select(TaxLotRow).where(TaxLotRow.account == account, TaxLotRow.symbol == symbol)
-            )
-        )
+        query = select(TaxLotRow).where(TaxLotRow.account == account, TaxLotRow.symbol == symbol)
+        if on is not None:
+            # A lot bought after the day is not held on it: a sale then cannot relieve it (a
+            # back-dated sale, or a sale relieved again after a late split, took one and the
+            # ledger could no longer be replayed).
+            query = query.where(TaxLotRow.acquired <= on)
+        rows = list(self._session.scalars(query))
         splits = [s for s in self.splits(account, symbol) if on is None or s.date <= on]
         used = self._session.execute(
             select(TaxReliefRow.lot_id, TaxReliefRow.qty, TaxSaleRow.sold)
@@ -378,6 +382,23 @@ class TaxLedger:
                 )
             )
         return [*trades, *self.splits()]
+
+    def check_replays(
+        self, accounts: Mapping[str, HouseholdAccount], policy: TaxPolicy, change: str, fix: str
+    ) -> None:
+        """Raise `DataError` when the household's ledger, with the facts this session added,
+        cannot be replayed; it names the `change` and the `fix`, and the caller commits nothing.
+
+        Every source checks what it adds, and this is the backstop: a fact the engine cannot
+        replay would fail every cycle of every taxable account until it is removed by hand.
+        """
+        try:
+            replay_trades(self.trades(accounts), policy)
+        except TaxDataError as exc:
+            raise DataError(
+                f"{change} would leave the tax ledger unable to be replayed ({exc}); "
+                f"nothing was recorded: {fix}"
+            ) from None
 
     def save_choices(
         self, cycle_id: str, symbol: str, picks: Iterable[tuple[int, Decimal]], *, harvest: bool

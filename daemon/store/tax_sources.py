@@ -363,6 +363,7 @@ def declare_trade(
             note=note,
         )
         assert lot is not None
+        _check_replays(ledger, accounts, policy, side, qty, symbol, on, account)
         return Declared("lot", lot.id, source_id)
     picks, unmatched, _ = relieve(
         ledger,
@@ -376,7 +377,8 @@ def declare_trade(
     )
     if unmatched:
         raise DataError(
-            f"{account} holds only {qty - unmatched} {symbol} in the ledger, not {qty}: "
+            f"{account} holds only {qty - unmatched} {symbol} on {on} in the ledger, not {qty}: "
+            "check the sale's date (a sale relieves only lots acquired on or before it), or "
             "declare (or import) the purchases first"
         )
     sale = ledger.add_sale(
@@ -392,4 +394,23 @@ def declare_trade(
         note=note,
     )
     assert sale is not None
+    _check_replays(ledger, accounts, policy, side, qty, symbol, on, account)
     return Declared("sale", sale.id, source_id, tuple(picks))
+
+
+def _check_replays(
+    ledger: TaxLedger,
+    accounts: Mapping[str, HouseholdAccount],
+    policy: TaxPolicy,
+    side: Side,
+    qty: Decimal,
+    symbol: str,
+    on: date,
+    account: str,
+) -> None:
+    ledger.check_replays(
+        accounts,
+        policy,
+        f"this {side} of {qty} {symbol} on {on} in {account}",
+        "check its date and quantity against the lots held then (trimtab tax lots)",
+    )

@@ -135,6 +135,12 @@ def record_split(
         if cash_in_lieu is not None:
             sale_id = _cash_in_lieu(ledger, accounts, policy, split, after, cash_in_lieu, at)
         recorded.append(RecordedSplit(name, split, fresh, before, after, again, sale_id))
+    ledger.check_replays(
+        accounts,
+        policy,
+        f"this {new}:{old} split of {symbol} on {effective}",
+        "check its date and ratio against the lots and sales of the symbol (trimtab tax lots)",
+    )
     return recorded
 
 
