@@ -8,7 +8,8 @@ The file (UTF-8, comma-separated, one header line):
 
 `account` is one of the household's accounts (configured, or under [tax.outside_accounts]);
 `acquired` is the purchase date (YYYY-MM-DD); `quantity` the shares still held from that
-purchase; `cost_basis` their total cost including fees; `note` is optional. Every bad row is
+purchase; `cost_basis` their total cost including fees; `note` is optional. Numbers take a
+point for decimals and a comma only between thousands (`daemon.core.tax.numbers`). Every bad row is
 reported with its line number, and one bad row imports nothing.
 """
 
@@ -23,13 +24,14 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from daemon.core.errors import DataError
 from daemon.core.progress import Progress, no_progress
+from daemon.core.tax.numbers import COMMA_HINT, parse_number
 from daemon.store.tax_models import TaxLotRow, TaxSaleRow
 
 COLUMNS = ("account", "symbol", "acquired", "quantity", "cost_basis")
@@ -132,28 +134,24 @@ def _row(
         errors.append(f"line {line}: acquired {text!r} is not a date (YYYY-MM-DD)")
     if acquired is not None and acquired > today:
         errors.append(f"line {line}: acquired {acquired} is in the future")
-    qty = _number(values.get("quantity", ""))
+    text = values.get("quantity", "")
+    qty = parse_number(text)
     if qty is None or qty <= 0:
-        errors.append(
-            f"line {line}: quantity {values.get('quantity', '')!r} is not a number above 0"
-        )
-    cost = _number(values.get("cost_basis", ""))
+        errors.append(f"line {line}: quantity {text!r} is not a number above 0{_hint(text)}")
+    text = values.get("cost_basis", "")
+    cost = parse_number(text)
     if cost is None or cost < 0:
         errors.append(
-            f"line {line}: cost_basis {values.get('cost_basis', '')!r} is not a number "
-            "at least 0 (the total cost, fees included, without a currency sign)"
+            f"line {line}: cost_basis {text!r} is not a number at least 0 (the total cost, "
+            f"fees included, without a currency sign){_hint(text)}"
         )
     if errors or acquired is None or qty is None or cost is None:
         return None, errors
     return ImportRow(line, account, symbol, acquired, qty, cost, values.get("note", "")), []
 
 
-def _number(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.replace(",", "")) if text else None
-    except InvalidOperation:
-        return None
-    return value if value is not None and value.is_finite() else None
+def _hint(text: str) -> str:
+    return f": {COMMA_HINT}" if "," in text else ""
 
 
 def import_lots(

@@ -35,7 +35,7 @@ import csv
 import io
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from daemon.core.domain import AccountType, Side
 from daemon.core.errors import DataError
 from daemon.core.money import CENT
 from daemon.core.tax.engine import TaxBook
+from daemon.core.tax.numbers import COMMA_HINT, parse_number
 from daemon.core.tax.types import LotPick, RelievedPiece, TaxDataError, Trade
 
 REQUIRED = ("id", "date", "account", "account_type", "symbol", "side", "qty")
@@ -194,13 +195,11 @@ def _amount(row: _Row, qty: Decimal) -> Decimal:
 
 
 def _number(row: _Row, column: str) -> Decimal:
-    text = row.get(column).replace(",", "")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise row.fail(column, f"{row.get(column)!r} is not a number") from None
-    if not value.is_finite():
-        raise row.fail(column, f"{row.get(column)!r} is not a number")
+    text = row.get(column)
+    value = parse_number(text)
+    if value is None:
+        hint = f": {COMMA_HINT}" if "," in text else ""
+        raise row.fail(column, f"{text!r} is not a number{hint}")
     return value
 
 
