@@ -15,12 +15,13 @@ reported with its line number, and one bad row imports nothing.
 
 from __future__ import annotations
 
-__all__ = ["ImportRow", "LotImportError", "import_lots", "parse_lots_csv"]
+__all__ = ["ImportRow", "LotImportError", "canonical", "import_lots", "parse_lots_csv"]
 
 import csv
 import hashlib
 import io
 import re
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -58,20 +59,31 @@ class ImportRow:
     cost: Decimal
     note: str
 
+    @property
+    def key(self) -> tuple[str, str, date, Decimal, Decimal, str]:
+        """Return what makes two lots the same, numbers by value (100 is 100.0)."""
+        return (self.account, self.symbol, self.acquired, self.qty, self.cost, self.note)
+
     def source_id(self, occurrence: int) -> str:
-        """Return a stable id: the same row imported again is recognised as a duplicate."""
+        """Return a stable id: the same row imported again is recognised as a duplicate,
+        however its numbers are written (19850, 19850.00)."""
         key = "|".join(
             [
                 self.account,
                 self.symbol,
                 self.acquired.isoformat(),
-                str(self.qty),
-                str(self.cost),
+                canonical(self.qty),
+                canonical(self.cost),
                 self.note,
                 str(occurrence),
             ]
         )
         return "import-" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def canonical(value: Decimal) -> str:
+    """Return a number's text as a key: the same for every way of writing it (100, 100.0)."""
+    return format((value + 0).normalize(), "f")
 
 
 def parse_lots_csv(
@@ -169,15 +181,18 @@ def import_lots(
     batches: asking and flushing row by row cost three round trips a lot (20,000 lots took
     minutes on a remote database; see docs/benchmarks.md). `progress` hears (rows added, rows).
     """
-    known = _source_ids(session, {row.account for row in rows})
-    seen: dict[tuple[object, ...], int] = {}
+    accounts = {row.account for row in rows}
+    known = _source_ids(session, accounts)
+    # Lots imported before, by value: their source ids hashed the numbers as written (and
+    # 19850 re-imported after 19850.00 was a second lot).
+    imported = _imported(session, accounts)
+    seen: Counter[tuple[object, ...]] = Counter()
     keyed: list[tuple[ImportRow, str]] = []
     problems: list[str] = []
     for row in rows:
-        key = (row.account, row.symbol, row.acquired, row.qty, row.cost, row.note)
-        seen[key] = seen.get(key, 0) + 1
-        source_id = row.source_id(seen[key])
-        if (row.account, source_id) in known:
+        seen[row.key] += 1
+        source_id = row.source_id(seen[row.key])
+        if seen[row.key] <= imported[row.key] or (row.account, source_id) in known:
             problems.append(
                 f"line {row.line}: this lot ({row.qty} {row.symbol} acquired {row.acquired} in "
                 f"{row.account}) is already imported"
@@ -212,6 +227,19 @@ def import_lots(
 
 _BATCH = 1000
 """Rows per flush: big enough that round trips do not count, small enough to show progress."""
+
+
+def _imported(session: Session, accounts: Collection[str]) -> Counter[tuple[object, ...]]:
+    """Count the lots already imported into the accounts, by `ImportRow.key`."""
+    query = select(
+        TaxLotRow.account,
+        TaxLotRow.symbol,
+        TaxLotRow.acquired,
+        TaxLotRow.qty,
+        TaxLotRow.cost,
+        TaxLotRow.note,
+    ).where(TaxLotRow.source == "import", TaxLotRow.account.in_(sorted(accounts)))
+    return Counter(tuple(row) for row in session.execute(query))
 
 
 def _source_ids(session: Session, accounts: Collection[str]) -> set[tuple[str, str]]:

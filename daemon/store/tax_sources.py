@@ -34,6 +34,7 @@ from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.relief import broker_view, rank
 from daemon.core.tax.types import LotMethod, TaxPolicy, View, amount_realized
+from daemon.store.lot_import import canonical
 from daemon.store.models import FillRow, OrderIntentRow
 from daemon.store.tax_ledger import HouseholdAccount, TaxLedger, lot_id_of
 from daemon.store.tax_models import TaxLotRow, TaxSaleRow
@@ -341,10 +342,13 @@ def declare_trade(
         )
     if qty <= 0 or amount < 0:
         raise DataError(f"quantity must be above 0 and amount at least 0 (got {qty}, {amount})")
-    key = "|".join([account, symbol, str(side), on.isoformat(), str(qty), str(amount), note])
+    key = "|".join(
+        [account, symbol, str(side), on.isoformat(), canonical(qty), canonical(amount), note]
+    )
     source_id = "declared-" + hashlib.sha256(key.encode()).hexdigest()[:20]
     ledger = TaxLedger(session)
-    if ledger.has_source(account, source_id):
+    facts = (account, symbol, on, qty, amount, note)
+    if ledger.has_source(account, source_id) or facts in _declared(session, side, account):
         raise DataError(
             f"this {side} of {qty} {symbol} on {on} in {account} is already declared; "
             "to declare a second identical trade, give it a different --note"
@@ -396,6 +400,18 @@ def declare_trade(
     assert sale is not None
     _check_replays(ledger, accounts, policy, side, qty, symbol, on, account)
     return Declared("sale", sale.id, source_id, tuple(picks))
+
+
+def _declared(session: Session, side: Side, account: str) -> set[tuple[object, ...]]:
+    """Return the account's declared buys or sells by value: those recorded before their
+    key hashed the numbers canonically hashed them as typed (10.0 is 10)."""
+    table = TaxLotRow if side is Side.BUY else TaxSaleRow
+    day = TaxLotRow.acquired if side is Side.BUY else TaxSaleRow.sold
+    money = TaxLotRow.cost if side is Side.BUY else TaxSaleRow.proceeds
+    query = select(table.account, table.symbol, day, table.qty, money, table.note).where(
+        table.account == account, table.source == "declared"
+    )
+    return {tuple(row) for row in session.execute(query)}
 
 
 def _check_replays(
