@@ -91,31 +91,60 @@ def import_file(
     """Import existing lots (all of them or none); see docs/tax.md for the format."""
     from daemon.audit.events import TaxLots
     from daemon.store.audit_log import AuditLog
-    from daemon.store.lot_import import LotImportError, import_lots, parse_lots_csv
-    from daemon.store.tax_ledger import household_accounts
+    from daemon.store.lot_import import (
+        LotImportError,
+        import_lots,
+        in_shares_as_bought,
+        parse_lots_csv,
+        relieve_imported,
+    )
+    from daemon.store.tax_ledger import TaxLedger, household_accounts, tax_policy
 
     with load_app(config) as app:
+        accounts = household_accounts(app.settings)
+        policy = tax_policy(app.settings)
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            fail(f"{file}: cannot read it as UTF-8 text ({exc.__class__.__name__})", 2)
-        try:
-            rows = parse_lots_csv(
-                text,
-                path=str(file),
-                accounts=household_accounts(app.settings),
-                today=_today(app),
-            )
+            text = _read_utf8(file)
+            rows = parse_lots_csv(text, path=str(file), accounts=accounts, today=_today(app))
             with (
                 app.database.transaction() as session,
                 progress(f"importing {len(rows):,} lots") as advance,
             ):
+                rows, notes = in_shares_as_bought(session, rows, path=str(file))
                 count = import_lots(session, rows, path=str(file), at=app.clock(), progress=advance)
+                again = relieve_imported(session, rows, accounts=accounts, policy=policy)
+                TaxLedger(session).check_replays(
+                    accounts, policy, f"importing {file}", "check the lots' dates and quantities"
+                )
                 AuditLog(session).append(TaxLots(imported=str(file), lots=count), at=app.clock())
-        except LotImportError as exc:
-            _audit(app, TaxLots(imported=str(file), rejected=tuple(exc.problems)))
+        except DataError as exc:
+            problems = exc.problems if isinstance(exc, LotImportError) else (str(exc),)
+            _audit(app, TaxLots(imported=str(file), rejected=tuple(problems)))
             fail(str(exc), 2)
         console.print(f"imported {count} lot(s) from {file}")
+        for note in notes:
+            console.print(f"  {note}")
+        if again:
+            console.print(
+                f"  the lots of {len(again)} recorded sale(s) with shares that had no lot were "
+                "relieved again"
+            )
+
+
+def _read_utf8(file: Path) -> str:
+    """Return the file's text; a byte that is not UTF-8 is named with its line."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{file}: cannot read it ({exc.strerror})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{file}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 (a spreadsheet's "
+            "Latin-1 or Windows text?): save the file as UTF-8 (CSV UTF-8) and import it again"
+        ) from None
 
 
 def add_trade(

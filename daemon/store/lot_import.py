@@ -15,15 +15,22 @@ reported with its line number, and one bad row imports nothing.
 
 from __future__ import annotations
 
-__all__ = ["ImportRow", "LotImportError", "canonical", "import_lots", "parse_lots_csv"]
+__all__ = [
+    "ImportRow",
+    "LotImportError",
+    "import_lots",
+    "in_shares_as_bought",
+    "parse_lots_csv",
+    "relieve_imported",
+]
 
 import csv
 import hashlib
 import io
 import re
 from collections import Counter
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -32,8 +39,11 @@ from sqlalchemy.orm import Session
 
 from daemon.core.errors import DataError
 from daemon.core.progress import Progress, no_progress
-from daemon.core.tax.numbers import COMMA_HINT, parse_number
+from daemon.core.tax.numbers import COMMA_HINT, canonical, parse_number
+from daemon.core.tax.types import Split, TaxPolicy
+from daemon.store.tax_ledger import HouseholdAccount, TaxLedger
 from daemon.store.tax_models import TaxLotRow, TaxSaleRow
+from daemon.store.tax_sources import relieve_again
 
 COLUMNS = ("account", "symbol", "acquired", "quantity", "cost_basis")
 OPTIONAL = ("note",)
@@ -79,11 +89,6 @@ class ImportRow:
             ]
         )
         return "import-" + hashlib.sha256(key.encode()).hexdigest()[:20]
-
-
-def canonical(value: Decimal) -> str:
-    """Return a number's text as a key: the same for every way of writing it (100, 100.0)."""
-    return format((value + 0).normalize(), "f")
 
 
 def parse_lots_csv(
@@ -164,6 +169,85 @@ def _row(
 
 def _hint(text: str) -> str:
     return f": {COMMA_HINT}" if "," in text else ""
+
+
+def in_shares_as_bought(
+    session: Session, rows: Sequence[ImportRow], *, path: str
+) -> tuple[list[ImportRow], list[str]]:
+    """Return the rows with each quantity in shares as bought, and a note per row changed.
+
+    The file gives the shares still held from a purchase, as a broker's cost-basis export
+    shows them: after every split since. The ledger keeps a lot as bought and scales it by
+    the splits recorded after its day, so a row acquired before a recorded split of its
+    account and symbol is stored as its shares before it (20 held after a 2:1 split are 10
+    bought), and the ledger holds the 20 the file says. Raise `LotImportError` for a quantity
+    no share count before the split scales back to exactly.
+    """
+    ledger = TaxLedger(session)
+    splits: dict[tuple[str, str], list[Split]] = {}
+    converted: list[ImportRow] = []
+    notes: list[str] = []
+    problems: list[str] = []
+    for row in rows:
+        pair = (row.account, row.symbol)
+        if pair not in splits:
+            splits[pair] = ledger.splits(*pair)
+        after = [split for split in splits[pair] if split.date > row.acquired]
+        if not after:
+            converted.append(row)
+            continue
+        bought = row.qty
+        for split in reversed(after):
+            bought = replace(split, new=split.old, old=split.new).scaled(bought)
+        held = bought
+        for split in after:
+            held = split.scaled(held)
+        named = ", ".join(f"{s.ratio} on {s.date}" for s in after)
+        if held != row.qty:
+            problems.append(
+                f"line {row.line}: {row.qty:f} {row.symbol} held today are no exact number of "
+                f"shares before the split(s) recorded in {row.account} ({named}): the ledger "
+                "keeps a lot in shares as bought; give a quantity the split turns into whole "
+                "decimals"
+            )
+            continue
+        notes.append(
+            f"line {row.line}: {row.qty:f} {row.symbol} held today are {bought:f} as bought "
+            f"on {row.acquired}, before the split(s) recorded in {row.account} ({named})"
+        )
+        converted.append(replace(row, qty=bought))
+    if problems:
+        raise LotImportError(path, problems)
+    return converted, notes
+
+
+def relieve_imported(
+    session: Session,
+    rows: Sequence[ImportRow],
+    *,
+    accounts: Mapping[str, HouseholdAccount],
+    policy: TaxPolicy,
+) -> tuple[int, ...]:
+    """Relieve again the recorded sales that had shares without a lot, of each account and
+    symbol imported, sold on or after its earliest imported lot: the lots now imported are
+    the ones those shares were. Return the sales' ledger ids.
+    """
+    earliest: dict[tuple[str, str], date] = {}
+    for row in rows:
+        pair = (row.account, row.symbol)
+        earliest[pair] = min(row.acquired, earliest.get(pair, row.acquired))
+    ledger = TaxLedger(session)
+    again: list[int] = []
+    for (account, symbol), since in sorted(earliest.items()):
+        short = [
+            sale.id
+            for sale in ledger.sales(account)
+            if sale.symbol == symbol and sale.sold >= since and sale.matched_qty < sale.qty
+        ]
+        if short:
+            sales = session.scalars(select(TaxSaleRow).where(TaxSaleRow.id.in_(short))).all()
+            again += relieve_again(session, accounts=accounts, policy=policy, sales=sales)
+    return tuple(again)
 
 
 def import_lots(

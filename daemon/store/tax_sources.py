@@ -10,34 +10,36 @@ broker applies it: on the basis the broker knows (`daemon.core.tax.relief`).
 from __future__ import annotations
 
 __all__ = [
+    "UNMATCHED",
     "RecordedSale",
     "broker_book",
     "declare_trade",
     "record_fills",
     "record_reinvestments",
     "relieve",
+    "relieve_again",
 ]
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from adapters.base import DividendHistory, ReinvestmentHistory
 from daemon.core.domain import Side
 from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
+from daemon.core.tax.numbers import canonical
 from daemon.core.tax.relief import broker_view, rank
 from daemon.core.tax.types import LotMethod, TaxPolicy, View, amount_realized
-from daemon.store.lot_import import canonical
 from daemon.store.models import FillRow, OrderIntentRow
 from daemon.store.tax_ledger import HouseholdAccount, TaxLedger, lot_id_of
-from daemon.store.tax_models import TaxLotRow, TaxSaleRow
+from daemon.store.tax_models import TaxLotRow, TaxReliefRow, TaxSaleRow
 
 _ZERO = Decimal(0)
 REINVESTMENT_OVERLAP = timedelta(days=7)
@@ -112,6 +114,56 @@ def relieve(
         if method == "specific":
             method = f"specific, then {_method(policy, account)}"
     return picks, need, method
+
+
+UNMATCHED = " shares had no recorded lot"
+"""The end of the note of a sale recorded with shares no lot covered."""
+
+
+def relieve_again(
+    session: Session,
+    *,
+    accounts: Mapping[str, HouseholdAccount],
+    policy: TaxPolicy,
+    sales: Sequence[TaxSaleRow],
+    scale: Callable[[Decimal], Decimal] = lambda qty: qty,
+) -> tuple[int, ...]:
+    """Relieve the lots of recorded `sales` (of one account and symbol) again, oldest first,
+    by the account's method: after a split recorded late or lots imported late, the lots
+    they relieved are not the ones they would. Under `specific` the lots each named come
+    first, their shares passed through `scale`. Return the sales' ledger ids.
+    """
+    ledger = TaxLedger(session)
+    ordered = sorted(sales, key=lambda s: (s.sold, s.id))
+    ids = [sale.id for sale in ordered]
+    # Every sale's reliefs go first: in old shares, one could name more than a lot holds.
+    before: dict[int, list[tuple[int, Decimal]]] = {}
+    for relief in session.scalars(
+        select(TaxReliefRow).where(TaxReliefRow.sale_id.in_(ids)).order_by(TaxReliefRow.id)
+    ):
+        before.setdefault(relief.sale_id, []).append((relief.lot_id, relief.qty))
+    session.execute(delete(TaxReliefRow).where(TaxReliefRow.sale_id.in_(ids)))
+    session.flush()
+    for sale in ordered:
+        named = policy.method_for(sale.account) is LotMethod.SPECIFIC
+        chosen = [(lot, scale(qty)) for lot, qty in before.get(sale.id, ())]
+        picks, unmatched, _ = relieve(
+            ledger,
+            accounts=accounts,
+            policy=policy,
+            account=sale.account,
+            symbol=sale.symbol,
+            qty=sale.qty,
+            on=sale.sold,
+            proceeds=sale.proceeds,
+            chosen=chosen if named else (),
+        )
+        for lot_id, qty in picks:
+            session.add(TaxReliefRow(sale_id=sale.id, lot_id=lot_id, qty=qty))
+        if not sale.note or sale.note.endswith(UNMATCHED):
+            sale.note = f"{unmatched}{UNMATCHED}" if unmatched else ""
+        session.flush()
+    return tuple(ids)
 
 
 def broker_book(

@@ -24,19 +24,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from math import gcd
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.core.errors import DataError
 from daemon.core.tax.engine import replay_trades
-from daemon.core.tax.types import LotMethod, Split, TaxPolicy
+from daemon.core.tax.types import Split, TaxPolicy
 from daemon.store.tax_ledger import HouseholdAccount, TaxLedger
-from daemon.store.tax_models import TaxReliefRow, TaxSaleRow
-from daemon.store.tax_sources import relieve
+from daemon.store.tax_models import TaxSaleRow
+from daemon.store.tax_sources import relieve, relieve_again
 
 _ZERO = Decimal(0)
-_UNMATCHED = " shares had no recorded lot"
-"""The note `record_fills` gives a sale with shares no lot covered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +126,7 @@ def record_split(
         fresh = split is not None
         if split is None:
             (split,) = [s for s in ledger.splits(name, symbol) if s.date == effective]
-        again = _relieve_again(session, ledger, accounts, policy, split) if fresh else ()
+        again = _relieve_again(session, accounts, policy, split) if fresh else ()
         before = held[name]
         after = split.scaled(before)
         sale_id = None
@@ -210,7 +208,6 @@ def _held_before(
 
 def _relieve_again(
     session: Session,
-    ledger: TaxLedger,
     accounts: Mapping[str, HouseholdAccount],
     policy: TaxPolicy,
     split: Split,
@@ -218,41 +215,10 @@ def _relieve_again(
     """Relieve again, in new shares, the lots of the account's sales of the symbol recorded
     on or after the split's day: they were relieved in old shares."""
     later = session.scalars(
-        select(TaxSaleRow)
-        .where(
+        select(TaxSaleRow).where(
             TaxSaleRow.account == split.account,
             TaxSaleRow.symbol == split.symbol,
             TaxSaleRow.sold >= split.date,
         )
-        .order_by(TaxSaleRow.sold, TaxSaleRow.id)
     ).all()
-    # Every later sale's reliefs go first: in old shares, one could name more than a lot holds.
-    before: dict[int, list[tuple[int, Decimal]]] = {}
-    for relief in session.scalars(
-        select(TaxReliefRow)
-        .where(TaxReliefRow.sale_id.in_([sale.id for sale in later]))
-        .order_by(TaxReliefRow.id)
-    ):
-        before.setdefault(relief.sale_id, []).append((relief.lot_id, relief.qty))
-    session.execute(delete(TaxReliefRow).where(TaxReliefRow.sale_id.in_([s.id for s in later])))
-    session.flush()
-    named = policy.method_for(split.account) is LotMethod.SPECIFIC
-    for sale in later:
-        chosen = [(lot, split.scaled(qty)) for lot, qty in before.get(sale.id, ())]
-        picks, unmatched, _ = relieve(
-            ledger,
-            accounts=accounts,
-            policy=policy,
-            account=split.account,
-            symbol=split.symbol,
-            qty=sale.qty,
-            on=sale.sold,
-            proceeds=sale.proceeds,
-            chosen=chosen if named else (),
-        )
-        for lot_id, qty in picks:
-            session.add(TaxReliefRow(sale_id=sale.id, lot_id=lot_id, qty=qty))
-        if not sale.note or sale.note.endswith(_UNMATCHED):
-            sale.note = f"{unmatched}{_UNMATCHED}" if unmatched else ""
-        session.flush()
-    return tuple(sale.id for sale in later)
+    return relieve_again(session, accounts=accounts, policy=policy, sales=later, scale=split.scaled)

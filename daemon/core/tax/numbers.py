@@ -8,7 +8,7 @@ the shares and a hundred times the basis.
 
 from __future__ import annotations
 
-__all__ = ["COMMA_HINT", "parse_number"]
+__all__ = ["COMMA_HINT", "canonical", "parse_number"]
 
 import re
 from decimal import Decimal
@@ -32,3 +32,8 @@ def parse_number(text: str) -> Decimal | None:
             return None
         text = text.replace(",", "")
     return parse_plain_decimal(text)
+
+
+def canonical(value: Decimal) -> str:
+    """Return a number's text as a key: the same for every way of writing it (100, 100.0)."""
+    return format((value + 0).normalize(), "f")
