@@ -13,6 +13,7 @@ from rich.table import Table
 from daemon.cli.common import JsonOption, console, fail, print_json
 from daemon.cli.progress import progress
 from daemon.cli.tax_ledger_cmd import add_ledger_commands
+from daemon.cli.tax_report_cmd import report
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.replay import ReplayError, book_to_json, engine_error, read_trades
@@ -27,6 +28,7 @@ from daemon.core.tax.types import (
 
 tax_app = typer.Typer(help="Tax lots and wash sales.", no_args_is_help=True)
 add_ledger_commands(tax_app)
+tax_app.command("report")(report)
 
 
 @tax_app.command()

@@ -1,5 +1,5 @@
-"""`trimtab tax import | add-trade | split | lots | windows | report`: the household's tax-lot
-ledger.
+"""`trimtab tax import | add-trade | split | lots | windows`: the household's tax-lot ledger
+(`report` is in `tax_report_cmd`).
 
 Attached to `trimtab tax` by `add_ledger_commands`. Every change to the ledger is audited, and
 so is a refused import or declaration (what was wrong, never half of it recorded).
@@ -7,10 +7,8 @@ so is a refused import or declaration (what was wrong, never half of it recorded
 
 from __future__ import annotations
 
-__all__ = ["add_ledger_commands"]
+__all__ = ["AccountFilter", "Household", "add_ledger_commands", "household", "known_account"]
 
-import csv
-import io
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -26,7 +24,6 @@ from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import Side
 from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
-from daemon.core.tax.form8949 import Form8949Row, form8949_rows, form8949_totals
 from daemon.core.tax.types import LossWindow, PurchaseWindow, View
 
 if TYPE_CHECKING:
@@ -46,7 +43,6 @@ def add_ledger_commands(app: typer.Typer) -> None:
     app.command("split")(split)
     app.command("lots")(lots)
     app.command("windows")(windows)
-    app.command("report")(report)
 
 
 def _today(app: App) -> date:
@@ -54,13 +50,13 @@ def _today(app: App) -> date:
 
 
 @dataclass(frozen=True, slots=True)
-class _Household:
+class Household:
     accounts: dict[str, HouseholdAccount]
     book: TaxBook
     sales: list[LedgerSale]
 
 
-def _household(app: App, view: View = View.HOUSEHOLD) -> _Household:
+def household(app: App, view: View = View.HOUSEHOLD) -> Household:
     from daemon.store.tax_ledger import TaxLedger, household_accounts, tax_policy
 
     accounts = household_accounts(app.settings)
@@ -72,7 +68,23 @@ def _household(app: App, view: View = View.HOUSEHOLD) -> _Household:
         book = replay_trades(trades, replace(tax_policy(app.settings), view=view))
     except DataError as exc:
         fail(f"the ledger cannot be replayed: {exc}")
-    return _Household(accounts, book, sales)
+    return Household(accounts, book, sales)
+
+
+def known_account(household: Household, account: str | None) -> None:
+    """Refuse (exit 2) an --account that is neither configured nor in the ledger: a typo
+    would print an empty report or no lots, as if the account had none."""
+    if account is None:
+        return
+    known = set(household.accounts) | {s.account for s in household.sales}
+    known |= {lot.account for lot in household.book.lots()}
+    if account not in known:
+        fail(
+            f"--account {account!r} is not a household account (known: "
+            f"{', '.join(sorted(known))}); outside accounts are declared under "
+            "[tax.outside_accounts]",
+            2,
+        )
 
 
 def _audit(app: App, event: TaxLots, account: str | None = None) -> None:
@@ -353,7 +365,9 @@ def lots(
 ) -> None:
     """List open tax lots with their wash-adjusted basis and holding period."""
     with load_app(config) as app:
-        held = _household(app).book.lots(account)
+        found = household(app)
+    known_account(found, account)
+    held = found.book.lots(account)
     if as_json:
         print_json(
             [
@@ -399,7 +413,7 @@ def windows(
     """List every open wash-sale window and the day it ends."""
     with load_app(config) as app:
         today = _today(app)
-        found = _household(app).book.open_windows(today)
+        found = household(app).book.open_windows(today)
     shaped = [_window(w) for w in found]
     if as_json:
         print_json(shaped)
@@ -451,149 +465,3 @@ def _window(window: LossWindow | PurchaseWindow) -> dict[str, Any]:
         "meaning": "a taxable sale of the group at a loss would be washed"
         + (" for good (IRA)" if window.account_type != "taxable" else ""),
     }
-
-
-_CSV_COLUMNS = (
-    "account",
-    "description",
-    "date_acquired",
-    "date_sold",
-    "proceeds",
-    "basis",
-    "code",
-    "adjustment",
-    "gain",
-    "term",
-)
-
-
-def report(
-    year: Annotated[int, typer.Option("--year", help="Tax year.")],
-    account: AccountFilter = None,
-    as_csv: Annotated[
-        bool, typer.Option("--csv", help="Print CSV rows instead of tables.")
-    ] = False,
-    view: Annotated[
-        View,
-        typer.Option(
-            "--view",
-            help="household: IRC §1091 across the household (what you report); broker: same "
-            "account and symbol only, to reconcile with each broker's 1099-B.",
-        ),
-    ] = View.HOUSEHOLD,
-    config: ConfigOption = None,  # type: ignore[assignment]
-    as_json: JsonOption = False,
-) -> None:
-    """Print Form 8949-style rows of the year's taxable sales, totals by term, harvested losses."""
-    with load_app(config) as app:
-        household = _household(app, view)
-    sales = [s for s in household.book.sales if account in (None, s.trade.account)]
-    rows = form8949_rows(sales, year)
-    totals = form8949_totals(rows)
-    harvested = _harvested(household, year, account)
-    unmatched = [
-        s
-        for s in household.sales
-        if s.sold.year == year and s.matched_qty < s.qty and account in (None, s.account)
-    ]
-    if as_csv:
-        _print_csv(rows)
-        return
-    if as_json:
-        print_json(
-            {
-                "year": year,
-                "rows": [_row(r) for r in rows],
-                "totals": totals,
-                "harvested_losses": harvested,
-                "unmatched": [
-                    {
-                        "sale": s.source_id,
-                        "account": s.account,
-                        "symbol": s.symbol,
-                        "qty": s.qty - s.matched_qty,
-                    }
-                    for s in unmatched
-                ],
-            }
-        )
-        return
-    table = Table(title=f"Form 8949 rows, {year}", title_justify="left")
-    for name in _CSV_COLUMNS:
-        table.add_column(
-            name, justify="right" if name in _CSV_COLUMNS[4:9] and name != "code" else "left"
-        )
-    for r in rows:
-        table.add_row(
-            *(f"{v:,.2f}" if isinstance(v, Decimal) else str(v) for v in _row(r).values())
-        )
-    console.print(table if rows else f"no taxable sales in {year}")
-    for total in totals:
-        console.print(
-            f"{total.term}-term: {total.rows} row(s), proceeds {total.proceeds:,.2f}, "
-            f"basis {total.basis:,.2f}, adjustments {total.adjustment:,.2f}, "
-            f"gain {total.gain:,.2f}"
-        )
-    harvested_total = sum((h["loss"] for h in harvested), Decimal(0))
-    console.print(f"harvested losses: {harvested_total:,.2f} in {len(harvested)} sale(s)")
-    for sale in unmatched:
-        console.print(
-            styled(
-                ("warning:", "yellow"),
-                f" {sale.qty - sale.matched_qty:f} of {sale.qty:f} {sale.symbol} "
-                f"sold in {sale.account} on {sale.sold} had no recorded lot and are not reported: "
-                "import their lots (trimtab tax import)",
-            )
-        )
-
-
-def _row(r: Form8949Row) -> dict[str, Any]:
-    return {
-        "account": r.account,
-        "description": r.description,
-        "date_acquired": r.acquired,
-        "date_sold": r.sold,
-        "proceeds": r.proceeds,
-        "basis": r.basis,
-        "code": r.code,
-        "adjustment": r.adjustment,
-        "gain": r.gain,
-        "term": r.term,
-    }
-
-
-def _print_csv(rows: tuple[Form8949Row, ...]) -> None:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(_CSV_COLUMNS)
-    from daemon.core.tax.replay import money_text
-
-    for r in rows:
-        # Every Decimal of a row is money: written with cents, as the form has them.
-        writer.writerow(
-            [
-                v.isoformat()
-                if isinstance(v, date)
-                else money_text(v)
-                if isinstance(v, Decimal)
-                else str(v)
-                for v in _row(r).values()
-            ]
-        )
-    typer.echo(out.getvalue(), nl=False)
-
-
-def _harvested(household: _Household, year: int, account: str | None) -> list[dict[str, Any]]:
-    from daemon.store.tax_ledger import sale_trade_id
-
-    by_id = {s.id: s for s in household.book.sales}
-    found = []
-    for sale in household.sales:
-        if not sale.harvest or sale.sold.year != year or account not in (None, sale.account):
-            continue
-        realized = by_id.get(sale_trade_id(sale.id))
-        loss = -realized.gain if realized is not None and realized.gain < 0 else Decimal(0)
-        found.append(
-            {"account": sale.account, "symbol": sale.symbol, "sold": sale.sold, "loss": loss}
-        )
-    return found
