@@ -177,10 +177,11 @@ def add_trade(
     from daemon.store.tax_ledger import household_accounts, tax_policy
     from daemon.store.tax_sources import declare_trade
 
+    symbol = symbol.strip().upper()  # " vti" is VTI; what is left is checked by declare_trade
     with load_app(config) as app:
         declared = DeclaredTrade(
             account=account,
-            symbol=symbol.upper(),
+            symbol=symbol,
             side=side,
             date=on,
             qty=qty,
@@ -198,7 +199,7 @@ def add_trade(
                     accounts=accounts,
                     policy=tax_policy(app.settings),
                     account=account,
-                    symbol=symbol.upper(),
+                    symbol=symbol,
                     side=side,
                     on=day,
                     qty=_decimal(qty, "--qty"),
@@ -214,7 +215,7 @@ def add_trade(
         except DataError as exc:
             _audit(app, TaxLots(declared=declared, rejected=str(exc)), account)
             fail(str(exc), 2)  # a wrong value on the command line or against the ledger
-        console.print(f"recorded {side} of {qty} {symbol.upper()} in {account} on {day}")
+        console.print(f"recorded {side} of {qty} {symbol} in {account} on {day}")
 
 
 def split(
@@ -256,7 +257,7 @@ def split(
     from daemon.store.tax_ledger import household_accounts, tax_policy
     from daemon.store.tax_splits import parse_ratio, record_split
 
-    symbol = symbol.upper()
+    symbol = symbol.strip().upper()
     with load_app(config) as app:
         typed = DeclaredSplit(
             symbol=symbol, ratio=ratio, date=on, account=account, cash_in_lieu=cash_in_lieu

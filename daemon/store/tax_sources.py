@@ -31,6 +31,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from adapters.base import DividendHistory, ReinvestmentHistory
+from daemon.config.settings import SYMBOL
 from daemon.core.domain import Side
 from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
@@ -391,6 +392,12 @@ def declare_trade(
             f"account {account!r} is not an outside account; declare it under "
             f"[tax.outside_accounts] (declared so far: {', '.join(outside) or 'none'}); "
             "trades of trimtab's own accounts come from the broker"
+        )
+    if not SYMBOL.fullmatch(symbol):
+        # " VTI" would never match VTI's wash sales; "" left a trade no command could replay.
+        raise DataError(
+            f"symbol {symbol!r} is not a ticker in upper case (e.g. VTI): a letter, then "
+            "letters, digits, '.' or '-'"
         )
     if qty <= 0 or amount < 0:
         raise DataError(f"quantity must be above 0 and amount at least 0 (got {qty}, {amount})")
