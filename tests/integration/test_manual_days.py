@@ -107,8 +107,8 @@ def days(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> 
     home = Days(tmp_path, database_url)
     real = bootstrap.open_app
 
-    def open_app(path: Path, *, clock: Any = None, read_only: bool = False) -> Any:
-        return real(path, clock=home.clock, read_only=read_only)
+    def open_app(path: Path, *, clock: Any = None, **options: Any) -> Any:
+        return real(path, clock=home.clock, **options)
 
     # The commands open the app through the bootstrap; they get the test's clock, nothing else.
     monkeypatch.setattr(bootstrap, "open_app", open_app)
