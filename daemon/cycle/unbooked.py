@@ -24,7 +24,7 @@ from daemon.core.money import cents
 from daemon.core.tax.engine import replay_trades
 from daemon.core.tax.relief import broker_view, rank
 from daemon.core.tax.types import LotMethod, LotPick, Split, TaxPolicy, Trade, amount_realized
-from daemon.store.tax_ledger import HouseholdAccount
+from daemon.store.tax_ledger import HouseholdAccount, lot_id_of
 
 _ZERO = Decimal(0)
 PREFIX = "unbooked-"
@@ -88,9 +88,8 @@ def _sale(
     for lot in held:  # a lot split by a partial wash appears once per piece
         left[lot.source_id] = left.get(lot.source_id, _ZERO) + lot.qty
     need = fill.qty
-    picks: dict[str, Decimal] = {}
 
-    def take(source_id: str, wanted: Decimal) -> None:
+    def take(picks: dict[str, Decimal], source_id: str, wanted: Decimal) -> None:
         nonlocal need
         amount = min(wanted, left.get(source_id, _ZERO), need)
         if amount > 0:
@@ -98,14 +97,30 @@ def _sale(
             left[source_id] -= amount
             need -= amount
 
+    named: dict[str, Decimal] = {}
     for source_id, wanted in chosen:
-        take(source_id, wanted)
+        take(named, source_id, wanted)
     proceeds = amount_realized(fill.qty, fill.price, fill.commission)
     method = policy.method_for(account.name)
     # Specific identification without names is FIFO (Treas. Reg. §1.1012-1(c)(1)).
     ranked = rank(held, LotMethod.FIFO if method is LotMethod.SPECIFIC else method, on, fill.price)
+    by_method: dict[str, Decimal] = {}
     for lot in ranked:
-        take(lot.source_id, lot.qty)
+        take(by_method, lot.source_id, lot.qty)
+    # The ledger stores the method's picks by lot id, the order lots were recorded, after the
+    # chosen ones (`tax_sources.relieve`); the replay relieves them in that order, which
+    # decides where a cent of the proceeds and a same-day wash fall: the same order here.
+    folded = {t.id: n for n, t in enumerate(trades) if t.id.startswith(PREFIX)}
+
+    def recorded(source_id: str) -> tuple[int, int]:
+        # The ledger's lots by id (`lot-N`), then the fills folded here, which it records
+        # after them in the order they were folded.
+        if source_id in folded:
+            return 1, folded[source_id]
+        lot_id = lot_id_of(source_id)
+        return 0, -1 if lot_id is None else lot_id
+
+    picks = [*named.items(), *sorted(by_method.items(), key=lambda pick: recorded(pick[0]))]
     matched = fill.qty - need
     if matched <= 0:
         return None
@@ -119,6 +134,6 @@ def _sale(
         qty=matched,
         # The matched shares' part of the proceeds, as `LedgerSale.matched_proceeds`.
         amount=proceeds if matched == fill.qty else cents(proceeds * matched / fill.qty),
-        lots=tuple(LotPick(s, q) for s, q in picks.items()),
+        lots=tuple(LotPick(s, q) for s, q in picks),
         owner=account.owner,
     )
