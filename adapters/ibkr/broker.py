@@ -52,6 +52,7 @@ from adapters.ibkr.orders import (
 )
 from adapters.ibkr.parsing import (
     account_value,
+    acknowledged,
     broker_order,
     decimal_or_none,
     fill_of,
@@ -60,7 +61,7 @@ from adapters.ibkr.parsing import (
 )
 from adapters.ibkr.quotes import quote_of
 from adapters.ibkr.sdk import ExecutionFilter, LimitOrder, MarketOrder, Stock
-from adapters.ibkr.transport import IbLink, LinkDown
+from adapters.ibkr.transport import READ_ONLY_FIX, IbLink, LinkDown, read_only_refusal
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -196,6 +197,9 @@ class IbkrBroker:
         if result.status.name == "REJECTED":
             refused = self.link.run(lambda: rejection(trade))
             reason = result.message if refused is None else f"IB error {refused[0]}: {refused[1]}"
+            if "Read-Only" in reason:
+                reason += f" ({READ_ONLY_FIX})"
+            _log.warning("ibkr_order_rejected", client_order_id=coid, reason=reason)
             raise OrderRejected(coid, reason)
         return result
 
@@ -217,10 +221,10 @@ class IbkrBroker:
     def cancel(self, client_order_id: str) -> BrokerOrder:
         """Ask IB to cancel; return the order as it stands afterwards."""
         self._ready()
-        trades = self.link.run(lambda: self._trades_by_ref([client_order_id]))
+        trades = self.link.run(lambda: self._trades_by_ref([client_order_id], answered=True))
         if not trades:
             self._full_sync()
-            trades = self.link.run(lambda: self._trades_by_ref([client_order_id]))
+            trades = self.link.run(lambda: self._trades_by_ref([client_order_id], answered=True))
         if not trades:
             raise BrokerError(
                 f"IB account {self.account} has no order with orderRef {client_order_id}; "
@@ -384,7 +388,7 @@ class IbkrBroker:
     def more_checks(self, symbols: Collection[str]) -> Sequence[CheckNote]:
         """Return what IB says of market data for `symbols`, and the account's value."""
         self._ready(read_only=True)
-        notes = [self._market_data_note(sorted(set(symbols)))]
+        notes = [self._write_access_note(), self._market_data_note(sorted(set(symbols)))]
         acct = self.settings.account_id
         values = self.link.run(lambda: list(self.link.ib.accountValues(acct)))
         net = account_value(values, acct, "NetLiquidation", "USD")
@@ -425,6 +429,33 @@ class IbkrBroker:
                 )
             )
         return notes
+
+    def _write_access_note(self) -> CheckNote:
+        """Ask IB for this client's completed orders: with 'Read-Only API' on, IB lists no
+        orders to the API (error 321) and refuses every order, so the check sees the setting
+        without placing one. Nothing is sent but the listing request."""
+        seen = len(self.link.errors)
+        wait = float(self.settings.request_timeout_seconds)
+        try:
+            refused = self.link.call(lambda: _completed_or_refused(self.link, seen), wait)
+        except TimeoutError:
+            return CheckNote(
+                "read-only API",
+                "warn",
+                f"IB did not list completed orders within {wait:g}s, so whether IB Gateway's "
+                "'Read-Only API' setting is on could not be seen",
+                "make sure 'Read-Only API' is off in IB Gateway or TWS (Configure, Settings, "
+                "API; IBC: READ_ONLY_API=no): with it on, IB refuses every order",
+            )
+        if refused is not None:
+            return CheckNote(
+                "read-only API",
+                "fail",
+                f"IB Gateway's 'Read-Only API' setting is on: IB lists no orders to the API "
+                f"and refuses every order trimtab places (error 321: {refused.text})",
+                READ_ONLY_FIX.removeprefix("fix: "),
+            )
+        return CheckNote("read-only API", "ok", "off: IB lists orders to the API")
 
     def _market_data_note(self, symbols: Sequence[str]) -> CheckNote:
         """Ask one snapshot per symbol; compare the type IB sends with the configured one."""
@@ -675,12 +706,17 @@ class IbkrBroker:
             quotes[symbol] = quote
         return quotes
 
-    def _trades_by_ref(self, refs: Sequence[str]) -> list[Any]:
+    def _trades_by_ref(self, refs: Sequence[str], *, answered: bool = False) -> list[Any]:
+        """ib_async's trades with these orderRefs; with `answered`, only those IB answered
+        for (`acknowledged`). The duplicate check takes every one: an orderRef sent once is
+        never sent again, even if IB never answered."""
         wanted = set(refs)
         return [
             t
             for t in self.link.ib.trades()
-            if order_ref(t) in wanted and _account_of(t) in (self.settings.account_id, "")
+            if order_ref(t) in wanted
+            and _account_of(t) in (self.settings.account_id, "")
+            and (not answered or acknowledged(t))
         ]
 
     def _orders_by_ref(self, refs: Sequence[str] | None) -> dict[str, BrokerOrder]:
@@ -693,6 +729,9 @@ class IbkrBroker:
             if not ref or (wanted is not None and ref not in wanted):
                 continue
             if _account_of(trade) not in (acct, ""):
+                continue
+            if not acknowledged(trade):
+                # ib_async's own record of an order IB never answered: not IB's order.
                 continue
             order = broker_order(trade)
             known = found.get(ref)
@@ -714,13 +753,23 @@ class IbkrBroker:
         """Read IB's open orders (all clients), completed orders and executions afresh."""
         ib = self.link.ib
         acct = self.settings.account_id
+        seen = len(self.link.errors)
         try:
             self.link.call(ib.reqAllOpenOrdersAsync)
             self.link.call(lambda: ib.reqCompletedOrdersAsync(False))
             self.link.call(lambda: ib.reqExecutionsAsync(ExecutionFilter(acctCode=acct)))
         except TimeoutError as exc:
+            refused = self.link.run(lambda: read_only_refusal(self.link.errors[seen:]))
+            why = (
+                ""
+                if refused is None
+                else (
+                    f"; IB is in Read-Only API mode (error 321: {refused.text}) ({READ_ONLY_FIX})"
+                )
+            )
             raise TransientBrokerError(
-                f"account {self.account}: IB did not finish listing orders and executions ({exc})"
+                f"account {self.account}: IB did not finish listing orders and executions "
+                f"({exc}){why}"
             ) from exc
 
     async def _commissions_in(self) -> None:
@@ -816,10 +865,28 @@ def _order_from_executions(ref: str, fills: Sequence[Any]) -> BrokerOrder:
 
 
 async def _settled(trade: Any, link: IbLink) -> None:
-    """Wait until IB has answered a new order (it left PendingSubmit), or the link is lost
+    """Wait until IB has answered a new order (it left PendingSubmit, or IB refused it with
+    an error on its id that ib_async takes for a warning, e.g. 321), or the link is lost
     (then the outcome is unknown at once, not after the request timeout)."""
-    while trade.orderStatus.status not in SETTLED and link.lost is None:
+    while (
+        trade.orderStatus.status not in SETTLED and rejection(trade) is None and link.lost is None
+    ):
         await asyncio.sleep(0.01)
+
+
+async def _completed_or_refused(link: IbLink, seen: int) -> Any:
+    """List this client's completed orders; return IB's read-only 321 if it came instead
+    (IB then never ends the listing), else None once the listing has ended."""
+    listing = asyncio.ensure_future(link.ib.reqCompletedOrdersAsync(True))
+    try:
+        while not listing.done():
+            refused = read_only_refusal(link.errors[seen:])
+            if refused is not None:
+                return refused
+            await asyncio.sleep(0.02)
+        return None
+    finally:
+        listing.cancel()
 
 
 async def _cancel_answered(trade: Any, link: IbLink) -> None:

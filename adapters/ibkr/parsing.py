@@ -2,7 +2,11 @@
 
 ib_async 2.x gives prices and sizes as floats, with `UNSET_DOUBLE` (1.797e308) or `nan` for
 "no value"; both become None. IB reports a rejection as status `Cancelled` with the error
-code in the trade's log, so the log decides between rejected and cancelled.
+code in the trade's log, so the log decides between rejected and cancelled. A new order IB
+refused while validating it (321, e.g. "The API interface is currently in Read-Only mode") is
+left by ib_async as `ValidationError`, since it takes 321 for a warning; an error on an order
+IB never acknowledged (no permId), not one of IB's notices and with no status after it, is
+IB's refusal too.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 __all__ = [
     "UNSET",
     "account_value",
+    "acknowledged",
     "broker_order",
     "decimal_or_none",
     "fill_of",
@@ -33,6 +38,16 @@ ACTIVE = frozenset({"PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", 
 CANCELLED = frozenset({"Cancelled", "ApiCancelled"})
 REJECTING_CODES = frozenset({103, 110, 200, 201, 203, 382, 383, 10243})
 """Error codes on an order that mean IB refused it (it never worked at the exchange)."""
+UNANSWERED = frozenset({"PendingSubmit", "ApiPending", "ValidationError"})
+"""ib_async's statuses of an order before IB's first status for it (`ValidationError`: an
+error ib_async takes for a warning arrived on it)."""
+
+
+def is_notice(code: int) -> bool:
+    """Whether an error code on an order is one of IB's notices, which leave it working: 399
+    (order message, e.g. held until the open), 404 (held while shares are located) and
+    2100-2199 (e.g. 2109, outside regular hours ignored)."""
+    return code in (399, 404) or 2100 <= code < 2200
 
 
 def decimal_or_none(value: float | int | str | None) -> Decimal | None:
@@ -53,12 +68,44 @@ def order_ref(trade: Any) -> str:
 
 def rejection(trade: Any) -> tuple[int, str] | None:
     """Return (code, message) of the error that refused the order, if its log has one."""
+    refused = _refused_new(trade)
+    if refused is not None:
+        return refused
     for entry in reversed(list(getattr(trade, "log", ()) or ())):
         code = int(getattr(entry, "errorCode", 0) or 0)
         if code in REJECTING_CODES:
             # ib_async prefixes IB's text with "Error 201, reqId 5: "; IB's words follow.
             return code, _IB_PREFIX.sub("", str(entry.message), count=1)
     return None
+
+
+def _refused_new(trade: Any) -> tuple[int, str] | None:
+    """Return IB's refusal of an order it never acknowledged: the last thing heard of it is an
+    error on its id that is not a notice (`is_notice`), with no permId, fill or status after.
+
+    ib_async takes some refusals (321, 434, 110) for warnings and leaves the order
+    `ValidationError` (or `PendingSubmit`): IB sends nothing more for it, so it is no working
+    order, and waiting or looking it up would only find this local record again.
+    """
+    if _perm(trade) or list(trade.fills) or str(trade.orderStatus.status) not in UNANSWERED:
+        return None
+    log = list(getattr(trade, "log", ()) or ())
+    if not log:
+        return None
+    code = int(getattr(log[-1], "errorCode", 0) or 0)
+    if code == 0 or is_notice(code):
+        return None
+    return code, _IB_PREFIX.sub("", str(log[-1].message), count=1)
+
+
+def acknowledged(trade: Any) -> bool:
+    """Whether IB answered for this order: it has IB's permId or a fill, or IB refused it.
+
+    ib_async keeps its own record of every order it sent; one IB never answered (no permId,
+    still `PendingSubmit` or `ValidationError` with a notice only) is not IB's order, and a
+    lookup must not take it for one: an unknown outcome is resolved by what IB has.
+    """
+    return bool(_perm(trade) or list(trade.fills) or rejection(trade) is not None)
 
 
 def filled_of(trade: Any) -> Decimal:
@@ -80,6 +127,8 @@ def status_of(trade: Any) -> tuple[OrderStatus, str]:
     if status == "Filled" or (total > 0 and filled >= total):
         return OrderStatus.FILLED, ""
     refused = rejection(trade)
+    if refused is not None and status in UNANSWERED:
+        return OrderStatus.REJECTED, f"IB error {refused[0]}: {refused[1]}"
     if status in CANCELLED or status == "Inactive":
         if refused is not None and filled == 0:
             code, message = refused
@@ -137,8 +186,12 @@ def _shares(fill: Any) -> Decimal:
     return Decimal(repr(float(fill.execution.shares)))
 
 
+def _perm(trade: Any) -> int:
+    return int(trade.order.permId or trade.orderStatus.permId or 0)
+
+
 def _perm_id(trade: Any) -> str:
-    perm = int(trade.order.permId or trade.orderStatus.permId or 0)
+    perm = _perm(trade)
     return str(perm) if perm else f"order-{trade.order.orderId}"
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "IbLink",
     "LinkDown",
     "classify",
+    "read_only_refusal",
 ]
 
 import asyncio
@@ -88,6 +89,13 @@ REJECTIONS = {
 }
 """IB error codes trimtab recognises on an order, with what they mean."""
 DUPLICATE_CLIENT = 326
+VALIDATION = 321
+READ_ONLY_TEXT = "Read-Only"
+"""In IB's 321 text when the Gateway's "Read-Only API" setting is on."""
+READ_ONLY_FIX = (
+    "fix: turn 'Read-Only API' off in IB Gateway or TWS (Configure, Settings, API; IBC: "
+    "READ_ONLY_API=no), then run again"
+)
 PACING = 100
 _log = structlog.get_logger("adapters.ibkr")
 
@@ -119,6 +127,11 @@ def classify(code: int) -> str:
     if code in REJECTIONS or 10000 <= code < 11000 or 100 <= code < 500:
         return "order"
     return "request"
+
+
+def read_only_refusal(errors: list[IbError]) -> IbError | None:
+    """Return IB's 321 saying the API is in Read-Only mode, if `errors` hold one."""
+    return next((e for e in errors if e.code == VALIDATION and READ_ONLY_TEXT in e.text), None)
 
 
 class LinkDown(TransientBrokerError):
@@ -291,6 +304,14 @@ class IbLink:
             )
         except Exception as exc:
             self.run(self.ib.disconnect)
+            refused = read_only_refusal(self.errors[seen:])
+            if refused is not None:
+                # IB lists no orders to a read-only API, so the start-up sync never ends.
+                raise TransientBrokerError(
+                    f"account {self.account}: IB at {self.where} is in Read-Only API mode: it "
+                    f"lists no orders and refuses every order (error 321: {refused.text}) "
+                    f"({READ_ONLY_FIX})"
+                ) from exc
             codes = {e.code for e in self.errors[seen:]}
             raise self._connect_failed(exc, codes) from exc
         managed = self.run(self.ib.managedAccounts)

@@ -41,8 +41,11 @@ def check(tmp_path: Path, database_url: str) -> Iterator[CheckFn]:
         mode: str = "paper",
         targets: str = 'VTI = "0.6", BND = "0.4"',
         extra: str = "",
+        read_only: bool = False,
     ) -> Checked:
-        fake = FakeTws(state or two_accounts()).start()
+        fake = FakeTws(state or two_accounts())
+        fake.read_only = read_only  # IB Gateway's "Read-Only API" setting
+        fake.start()
         fakes.append(fake)
         config = tmp_path / "trimtab.toml"
         config.write_text(
@@ -70,11 +73,12 @@ targets = {{ {targets} }}
         assert table.exit_code == result.exit_code, table.output
         data = json.loads(result.stdout)
         assert all(row["account"] == "ira" for row in data["rows"])
-        # Read-only: no order sent, IB's orders not even read.
+        # Read-only: no order sent; IB's orders read only by the one listing that shows
+        # whether the Gateway's "Read-Only API" setting is on (per run: table and --json).
         assert fake.count("placeOrder") == 0
         assert fake.count("cancelOrder") == 0
         assert fake.count("reqOpenOrders") == 0
-        assert fake.count("reqCompletedOrders") == 0
+        assert fake.count("reqCompletedOrders") <= 2
         assert all(row["fix"] for row in data["rows"] if row["status"] != "ok")
         return Checked(result.exit_code, {r["check"]: r for r in data["rows"]}, table.output)
 
@@ -94,6 +98,7 @@ def test_a_healthy_paper_account_passes(check: CheckFn) -> None:
         "symbol VTI",
         "market data",
         "account values",
+        "read-only API",
         "calendar",
         "trading state",
     }
@@ -149,6 +154,17 @@ def test_no_subscription_fails_with_the_fix_and_delayed_data_then_passes(check: 
     delayed = check(state, extra="market_data_type = 3")
     assert delayed.code == 0, delayed.output
     assert "type 3 (delayed) for all 2 symbols" in delayed.rows["market data"]["detail"]
+
+
+def test_the_read_only_api_setting_fails_the_check_with_the_fix(check: CheckFn) -> None:
+    fake_state = two_accounts()
+    result = check(fake_state, read_only=True)
+    assert result.code == 1
+    row = result.rows["read-only API"]
+    assert row["status"] == "fail"
+    assert "'Read-Only API' setting is on" in row["detail"]
+    assert "error 321" in row["detail"]
+    assert "READ_ONLY_API=no" in row["fix"]
 
 
 def test_nothing_listening_is_one_failing_row_with_the_fix(check: CheckFn) -> None:

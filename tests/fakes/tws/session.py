@@ -371,6 +371,12 @@ class Session(asyncio.Protocol):
         self.send(out.open_order_end())
 
     def completed_orders(self, fields: list[str]) -> None:
+        if self.fake.read_only:
+            # IB: "Information about orders is not available to the API when read-only mode
+            # is enabled"; ib_async's author: reqCompletedOrders "is not allowed when the API
+            # is in read-only mode" (ib_insync #224). 321 on no request id, and no end.
+            self.send(out.error(self.version, -1, 321, texts.READ_ONLY_COMPLETED))
+            return
         state = self.fake.state
         with state.lock:
             done = sorted(

@@ -21,6 +21,9 @@ SNAPSHOT_GENERIC = (
 AUTO_BIND = (
     "Error validating request:-'bf' : cause - Auto bind of orders is only possible for client id 0"
 )
+READ_ONLY_COMPLETED = (
+    "Error validating request:-'cB' : cause - The API interface is currently in Read-Only mode."
+)
 OUTSIDE_RTH_IGNORED = (
     "Order Event Warning:Attribute 'Outside Regular Trading Hours' is ignored based on the "
     "order type and destination. PlaceOrder is now being processed."
