@@ -64,7 +64,7 @@ def test_a_lookup_never_adopts_an_order_ib_never_acknowledged(
     assert tws.count("cancelOrder") == 0
     # A full sync is refused too (IB lists no orders to a read-only API): said, with the fix.
     now = datetime.now(UTC)
-    with pytest.raises(TransientBrokerError, match="Read-Only API mode .*READ_ONLY_API=no"):
+    with pytest.raises(TransientBrokerError, match=r"Read-Only API mode .*READ_ONLY_API=no"):
         broker.orders_submitted(now, now)
 
 
