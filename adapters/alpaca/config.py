@@ -29,6 +29,12 @@ PAPER_URL = "https://paper-api.alpaca.markets"
 LIVE_URL = "https://api.alpaca.markets"
 DATA_URL = "https://data.alpaca.markets"
 
+Environment = Literal["paper", "live"]
+HOSTS: dict[Environment, str] = {"paper": "paper-api.alpaca.markets", "live": "api.alpaca.markets"}
+"""Alpaca's trading host per environment (its paper and live endpoints)."""
+KEY_PREFIXES: dict[Environment, str] = {"paper": "PK", "live": "AK"}
+"""How Alpaca's key ids begin per environment: paper keys PK..., live keys AK..."""
+
 _CREDENTIAL_FIX = (
     "set TRIMTAB_ACCOUNTS__<NAME>__BROKER_SETTINGS__API_KEY_ID and ..._API_SECRET_KEY in the "
     "environment, or api_key_id and api_secret_key under accounts.<name>.broker_settings in "
@@ -36,11 +42,17 @@ _CREDENTIAL_FIX = (
 )
 
 
-def _rule(problem: str, fix: str) -> PydanticCustomError:
-    """Return a validation failure that says what is wrong and, in its ctx, how to fix it."""
-    return PydanticCustomError(
-        "trimtab_rule", problem.replace("{", "(").replace("}", ")"), {"fix": fix}
-    )
+def _rule(problem: str, fix: str, key: str | None = None) -> PydanticCustomError:
+    """Return a validation failure that says what is wrong and, in its ctx, how to fix it.
+
+    `key` names the offending key when the rule is checked on the whole table.
+    """
+    ctx = {"fix": fix} if key is None else {"fix": fix, "key": key}
+    return PydanticCustomError("trimtab_rule", problem.replace("{", "(").replace("}", ")"), ctx)
+
+
+def _other(environment: Environment) -> Environment:
+    return "live" if environment == "paper" else "paper"
 
 
 class AlpacaSettings(BaseModel):
@@ -48,7 +60,7 @@ class AlpacaSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    environment: Literal["paper", "live"] = Field(
+    environment: Environment = Field(
         description="paper (paper-api.alpaca.markets) or live (api.alpaca.markets, real money); "
         "required, so real money is never a default. Paper keys only work on paper, live keys "
         "only on live.",
@@ -79,7 +91,8 @@ class AlpacaSettings(BaseModel):
     base_url: str | None = Field(
         default=None,
         description="Override of the trading API's base URL (a proxy, or a test server), "
-        "without /v2. Default: chosen by environment.",
+        "without /v2. Default: chosen by environment. Alpaca's host of the other environment "
+        "is refused; on any other host the key id's prefix (PK paper, AK live) is the guard.",
     )
     data_url: str | None = Field(
         default=None,
@@ -154,6 +167,60 @@ class AlpacaSettings(BaseModel):
         if missing:
             raise _rule(f"Alpaca credentials missing: {', '.join(missing)}", _CREDENTIAL_FIX)
         return self
+
+    @model_validator(mode="after")
+    def _base_url_fits_environment(self) -> AlpacaSettings:
+        # alpaca-py sends every order to base_url whatever `environment` says: a paper
+        # environment pointed at the live host trades real money with no live confirmation.
+        if self.base_url is None:
+            return self
+        host = (urlsplit(self.base_url).hostname or "").rstrip(".")
+        other = _other(self.environment)
+        if host != HOSTS[other]:
+            return self
+        default = PAPER_URL if self.environment == "paper" else LIVE_URL
+        raise _rule(
+            f"base_url points at Alpaca's {other} host {HOSTS[other]}, but environment is "
+            f'"{self.environment}"'
+            + (": orders would trade real money" if other == "live" else ""),
+            f"remove base_url (environment {self.environment} uses {default})"
+            + (
+                ', or trade real money on purpose: environment = "live", mode = "live" and '
+                "live_confirmation"
+                if other == "live"
+                else ', or set environment = "paper" and a mode that is not live'
+            ),
+            "base_url",
+        )
+
+    @model_validator(mode="after")
+    def _key_fits_environment(self, info: ValidationInfo) -> AlpacaSettings:
+        # The key decides which account Alpaca opens; behind a proxy (base_url on another
+        # host) it is the only sign of it. A command that never reaches Alpaca (context
+        # "credentials" false: kill, status, audit) does not use the keys, so they cannot
+        # block the emergency brake there; building the broker validates them again.
+        if isinstance(info.context, dict) and info.context.get("credentials") is False:
+            return self
+        if self.api_key_id is None:
+            return self
+        key_id = self.api_key_id.get_secret_value().strip().upper()
+        other = _other(self.environment)
+        if not key_id.startswith(KEY_PREFIXES[other]):
+            return self
+        # Only the prefix is named, never the key.
+        raise _rule(
+            f"the key id starts with {KEY_PREFIXES[other]}, Alpaca's prefix for {other} keys, "
+            f'but environment is "{self.environment}"',
+            f"give the {self.environment} account's keys (key ids starting with "
+            f"{KEY_PREFIXES[self.environment]}, from Alpaca's {self.environment} dashboard)"
+            + (
+                ', or trade real money on purpose: environment = "live", mode = "live" and '
+                "live_confirmation"
+                if other == "live"
+                else ', or set environment = "paper" and a mode that is not live'
+            ),
+            "api_key_id",
+        )
 
     @property
     def trading_url(self) -> str:

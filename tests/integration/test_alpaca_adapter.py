@@ -16,10 +16,18 @@ from typing import Any
 
 import pytest
 import structlog
+from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from adapters.alpaca.broker import AlpacaBroker
-from adapters.base import AccountCheck, BrokerChecks, CashFlowReporter, CredentialsRejected
+from adapters.alpaca.config import KEY_PREFIXES
+from adapters.base import (
+    AccountCheck,
+    BrokerChecks,
+    BrokerEnvironment,
+    CashFlowReporter,
+    CredentialsRejected,
+)
 from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
 from daemon.core.errors import (
     BrokerError,
@@ -42,7 +50,7 @@ from tests.fakes.alpaca_server import (
     FakeAlpaca,
     Fault,
 )
-from tests.fakes.alpaca_server.client import household, make_broker
+from tests.fakes.alpaca_server.client import household, make_broker, settings_for
 
 D = Decimal
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -449,6 +457,22 @@ def test_the_checks_for_trimtab_check(broker: AlpacaBroker, state: AlpacaState) 
     assert days[0].open == datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
 
 
+def broker_with_unchecked_keys(
+    fake: FakeAlpaca, key: str, secret: str, **overrides: Any
+) -> AlpacaBroker:
+    """A broker on keys the settings never checked (`model_copy` does not validate).
+
+    The settings refuse a key id with the other environment's prefix; should one get past
+    them (a key of neither prefix behind a proxy), Alpaca's own 403 is the last guard.
+    """
+    fitting = KEY_PREFIXES[overrides.get("environment", "paper")] + "CHECKED"
+    settings = settings_for(fake, api_key_id=fitting, **overrides).model_copy(
+        update={"api_key_id": SecretStr(key), "api_secret_key": SecretStr(secret)}
+    )
+    env = BrokerEnvironment(account="main", state_dir=Path("/nonexistent"), clock=fake.state.now)
+    return AlpacaBroker(settings, env)
+
+
 @pytest.mark.parametrize(
     ("key", "secret", "words"),
     [
@@ -459,7 +483,7 @@ def test_the_checks_for_trimtab_check(broker: AlpacaBroker, state: AlpacaState) 
 def test_rejected_keys_name_the_account_and_the_fix_never_the_key(
     fake: FakeAlpaca, key: str, secret: str, words: str
 ) -> None:
-    broker = make_broker(fake, api_key_id=key, api_secret_key=secret)
+    broker = broker_with_unchecked_keys(fake, key, secret)
     with pytest.raises(CredentialsRejected) as caught:
         broker.check_account()
     text = str(caught.value)
@@ -475,7 +499,7 @@ def test_rejected_keys_name_the_account_and_the_fix_never_the_key(
 
 def test_paper_keys_against_a_live_endpoint_are_refused_too(state: AlpacaState) -> None:
     with FakeAlpaca(state, environment="live") as live:
-        broker = make_broker(live, environment="live", api_key_id=KEY_ID, api_secret_key=SECRET)
+        broker = broker_with_unchecked_keys(live, KEY_ID, SECRET, environment="live")
         with pytest.raises(CredentialsRejected, match='environment = "paper"'):
             broker.check_account()
         broker.close()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from daemon.bootstrap import App, open_app
 from daemon.core.cycle_report import CycleReport
 from daemon.core.domain import OrderStatus, Side
+from daemon.core.errors import ConfigError
 from daemon.store.models import FillRow, OrderIntentRow
 from tests.fakes.alpaca_server import (
     KEY_ID,
@@ -162,24 +163,41 @@ def test_a_duplicate_id_answer_adopts_the_order_already_there(make_cycle: MakeCy
     assert len(cycle.state.orders) == len(report.outcomes)
 
 
-@pytest.mark.parametrize(
-    ("keys", "words"),
-    [(("PKWRONG", "nope"), "HTTP 401"), ((LIVE_KEY_ID, LIVE_SECRET), "HTTP 403")],
-)
-def test_wrong_or_live_keys_fail_the_cycle_naming_the_account_and_the_fix(
-    make_cycle: MakeCycle,
-    keys: tuple[str, str],
-    words: str,
-) -> None:
+def test_wrong_keys_fail_the_cycle_naming_the_account_and_the_fix(make_cycle: MakeCycle) -> None:
+    keys = ("PKWRONG", "nope")
     cycle: Cycle = make_cycle(filled_household(), keys=keys)
     report = cycle.run()
     assert report.outcome == "failed"
     assert "account main: Alpaca paper" in str(report.error)
-    assert words in str(report.error)
+    assert "HTTP 401" in str(report.error)
     assert "fix:" in str(report.error)
     assert keys[0] not in str(report.error)
     assert keys[1] not in str(report.error)
     assert cycle.fake.count("POST") == 0
+
+
+def test_live_keys_under_a_paper_environment_are_refused_before_anything_is_asked(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The audit's case: mode and environment "paper", base_url on a server that plays
+    # Alpaca live, live (AK) keys. Behind a base_url that is not Alpaca's host the key's
+    # prefix is the guard: before, the cycle sent and filled its orders on the live account.
+    monkeypatch.setenv(ENV + "API_KEY_ID", LIVE_KEY_ID)
+    monkeypatch.setenv(ENV + "API_SECRET_KEY", LIVE_SECRET)
+    state = filled_household()
+    with FakeAlpaca(state, environment="live") as live:
+        config = tmp_path / "trimtab.toml"
+        config.write_text(config_text(live.url, database_url, 'VTI = "0.6", BND = "0.4"'))
+        with pytest.raises(ConfigError) as caught:
+            open_app(config, clock=state.now)
+        assert live.requests == []
+    [problem] = caught.value.problems
+    assert problem.path == "accounts.main.broker_settings.api_key_id"
+    assert "Alpaca's prefix for live keys" in problem.problem
+    assert "starting with PK" in problem.fix
+    assert LIVE_KEY_ID not in str(caught.value)
+    assert LIVE_SECRET not in str(caught.value)
+    assert state.orders == []
 
 
 def test_a_blocked_account_sends_nothing_and_says_so(make_cycle: MakeCycle) -> None:

@@ -135,39 +135,68 @@ def test_a_healthy_paper_account_passes(check: CheckFn) -> None:
     assert "every check passed" in result.output
 
 
-@pytest.mark.parametrize(
-    ("keys", "words"),
-    [
-        (("PKWRONGKEY0000000000", "wrong"), "HTTP 401"),
-        ((LIVE_KEY_ID, LIVE_SECRET), "HTTP 403"),
-    ],
-    ids=["wrong-keys", "live-keys-on-paper"],
-)
-def test_refused_keys_are_one_failing_row_with_the_fix(
-    check: CheckFn,
-    keys: tuple[str, str],
-    words: str,
-) -> None:
-    result = check(household(), keys=keys)
+def test_refused_keys_are_one_failing_row_with_the_fix(check: CheckFn) -> None:
+    result = check(household(), keys=("PKWRONGKEY0000000000", "wrong"))
     assert result.code == 1
     assert list(result.rows) == ["trading state", "broker"]
     row = result.rows["broker"]
     assert row["status"] == "fail"
-    assert words in row["detail"]
+    assert "HTTP 401" in row["detail"]
     assert "paper keys" in row["fix"]
     assert 'environment = "live"' in row["fix"]
     assert "1 check(s) failed in: main" in result.output
 
 
-def test_paper_keys_on_live_are_refused_naming_the_other_environment(check: CheckFn) -> None:
-    result = check(household(), environment="live", served="live", mode="live")
-    assert result.code == 1
-    assert list(result.rows) == ["trading state", "broker"]
-    row = result.rows["broker"]
-    assert "Alpaca live" in row["detail"]
-    assert "HTTP 403" in row["detail"]
-    assert "live keys" in row["fix"]
-    assert 'environment = "paper"' in row["fix"]
+@pytest.mark.parametrize(
+    ("environment", "served", "mode", "keys", "wanted"),
+    [
+        ("paper", "live", "paper", (LIVE_KEY_ID, LIVE_SECRET), "PK"),
+        ("paper", "paper", "paper", (LIVE_KEY_ID, LIVE_SECRET), "PK"),
+        ("live", "live", "live", (KEY_ID, SECRET), "AK"),
+    ],
+    ids=["live-keys-on-a-live-server-under-paper", "live-keys-on-paper", "paper-keys-on-live"],
+)
+def test_keys_of_the_other_environment_are_refused_before_anything_is_asked(
+    check: CheckFn,
+    environment: str,
+    served: str,
+    mode: str,
+    keys: tuple[str, str],
+    wanted: str,
+) -> None:
+    # The first: the audit's case (environment and mode "paper", a base_url serving Alpaca
+    # live, AK keys), where check said "paper account ... orders go to this account" and a
+    # cycle traded the live account. base_url is not Alpaca's host, so the prefix guards.
+    result = check(household(), keys=keys, environment=environment, served=served, mode=mode)
+    assert result.code == 2
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert "accounts.main.broker_settings.api_key_id" in said
+    assert f'environment is "{environment}"' in said
+    assert f"starting with {wanted}" in said
+    assert keys[0] not in result.output
+    assert keys[1] not in result.output
+
+
+def test_a_base_url_on_alpacas_live_host_under_paper_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # firstcontact mk3/literal.toml: base_url = "https://api.alpaca.markets" under
+    # environment and mode "paper" was "configuration OK".
+    monkeypatch.setenv(ENV + "API_KEY_ID", KEY_ID)
+    monkeypatch.setenv(ENV + "API_SECRET_KEY", SECRET)
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        'mode = "paper"\n[accounts.main]\nbroker = "alpaca"\n'
+        '[accounts.main.broker_settings]\nenvironment = "paper"\n'
+        'base_url = "https://api.alpaca.markets"\ndata_url = "https://api.alpaca.markets"\n'
+        '[accounts.main.strategy_params]\ntargets = { VTI = "0.6", BND = "0.4" }\n'
+    )
+    result = CliRunner().invoke(app, ["config", "check", "-c", str(config)])
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert "accounts.main.broker_settings.base_url" in said
+    assert "Alpaca's live host api.alpaca.markets" in said
+    assert "remove base_url" in said
 
 
 def test_a_blocked_account_fails_naming_each_block(check: CheckFn) -> None:

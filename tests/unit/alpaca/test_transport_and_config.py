@@ -144,7 +144,7 @@ def test_the_environment_is_required_and_picks_the_url() -> None:
         AlpacaSettings.model_validate({k: v for k, v in KEYS.items() if k != "environment"})
     paper = AlpacaSettings.model_validate(KEYS)
     assert (paper.environment, paper.trading_url, paper.feed) == ("paper", PAPER_URL, "iex")
-    live = AlpacaSettings.model_validate({**KEYS, "environment": "live"})
+    live = AlpacaSettings.model_validate({**KEYS, "environment": "live", "api_key_id": "AKTEST"})
     assert live.trading_url == LIVE_URL
     assert "s3cr3t" not in repr(live)
 
