@@ -28,6 +28,7 @@ __all__ = [
     "environment_rows",
     "failed",
     "no_checks_row",
+    "split_fix",
     "state_rows",
     "symbol_rows",
 ]
@@ -67,24 +68,31 @@ def failed(rows: Sequence[CheckRow]) -> bool:
 
 
 def broker_error_row(account: str, broker: str, error: TrimtabError) -> CheckRow:
-    """Return the row for a broker that could not be built, reached, or logged in to."""
+    """Return the row for a broker that could not be built, reached, or logged in to.
+
+    Adapters end a message with the fix, "(fix: ...)" (errors carry no fix attribute, only
+    `CredentialsRejected` does): that fix goes in the Fix column, and the generic advice
+    only where the adapter gave none.
+    """
     if isinstance(error, CredentialsRejected):
         return CheckRow(account, "broker", Status.FAIL, error.detail, error.fix)
+    what, own_fix = split_fix(str(error))
     if isinstance(error, TransientBrokerError):
         return CheckRow(
             account,
             "broker",
             Status.FAIL,
-            f"{broker} did not answer: {error}",
-            "check the network and the broker's status page, then run trimtab check again",
+            f"{broker} did not answer: {what}",
+            own_fix
+            or "check the network and the broker's status page, then run trimtab check again",
         )
     if isinstance(error, BrokerError):
         return CheckRow(
             account,
             "broker",
             Status.FAIL,
-            f"{broker} refused the check: {error}",
-            f"look at accounts.{account}.broker_settings and the broker's dashboard",
+            f"{broker} refused the check: {what}",
+            own_fix or f"look at accounts.{account}.broker_settings and the broker's dashboard",
         )
     if isinstance(error, DataError):
         # What the broker's files or answers hold is wrong (a manual account's export): the
@@ -93,8 +101,8 @@ def broker_error_row(account: str, broker: str, error: TrimtabError) -> CheckRow
             account,
             "broker",
             Status.FAIL,
-            f"{broker} data could not be read: {error}",
-            "see the detail: it names the file and what to do",
+            f"{broker} data could not be read: {what}",
+            own_fix or "see the detail: it names the file and what to do",
         )
     return CheckRow(
         account,
@@ -103,6 +111,25 @@ def broker_error_row(account: str, broker: str, error: TrimtabError) -> CheckRow
         f"the {broker} adapter could not be set up: {error}",
         f"fix accounts.{account}.broker_settings (trimtab config check lists each problem)",
     )
+
+
+_FIX_CLAUSE = " (fix: "
+
+
+def split_fix(message: str) -> tuple[str, str | None]:
+    """Split a message that ends in "(fix: ...)" into what went wrong and the fix.
+
+    A message without that ending, or whose last clause does not close it (parentheses
+    unbalanced), is returned whole with no fix: better the generic advice than half a fix.
+    """
+    text = message.rstrip()
+    at = text.rfind(_FIX_CLAUSE)
+    if at < 0 or not text.endswith(")"):
+        return message, None
+    fix = text[at + len(_FIX_CLAUSE) : -1].strip()
+    if not fix or fix.count("(") != fix.count(")"):
+        return message, None
+    return text[:at].rstrip(), fix
 
 
 def state_rows(

@@ -337,10 +337,10 @@ def test_an_export_of_several_accounts_without_account_number_is_named_by_check_
 
     code, rows = check_rows(path)
     assert code == 1, rows
-    status, detail, _ = rows["broker"]
+    status, detail, fix = rows["broker"]
     assert status == "fail"
     assert "lists 2 accounts (X1, Z9)" in detail
-    assert "set broker_settings.account_number" in " ".join(detail.split())
+    assert "set broker_settings.account_number" in " ".join(fix.split())  # its own column
 
     code, out = run("run", "--once", "--force", "-c", str(path))
     assert code == 1, out  # the cycle fails before anything is planned

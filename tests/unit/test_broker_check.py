@@ -8,12 +8,14 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from adapters.base import AccountCheck, AssetCheck, CredentialsRejected, SessionDay
 from adapters.sim import SimSettings
 from adapters.sim.checks import asset_check, weekday_sessions
 from daemon.core.domain import Mode, TradingState
-from daemon.core.errors import BrokerError, PluginNotFound, TransientBrokerError
+from daemon.core.errors import BrokerError, DataError, PluginNotFound, TransientBrokerError
 from daemon.monitor.broker_check import (
     Status,
     account_rows,
@@ -21,6 +23,7 @@ from daemon.monitor.broker_check import (
     calendar_rows,
     environment_rows,
     failed,
+    split_fix,
     state_rows,
     symbol_rows,
 )
@@ -99,6 +102,54 @@ def test_broker_errors_say_what_to_do_and_never_echo_keys() -> None:
     setup = broker_error_row("ira", "nope", PluginNotFound("no plugin 'nope'"))
     assert "could not be set up" in setup.detail
     assert "config check" in setup.fix
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TransientBrokerError(
+            "account ira: IB at 127.0.0.1:4002 refused client id 17: another program is "
+            "connected with it (error 326) (fix: set broker_settings.client_id to a number no "
+            "other API client of this Gateway uses, or stop the other program)"
+        ),
+        BrokerError("account ira: Alpaca has blocked trading (fix: see Alpaca's dashboard)"),
+        DataError("positions.csv: no rows (fix: download the export again (CSV))"),
+    ],
+)
+def test_an_errors_own_fix_goes_in_the_fix_column(error: Exception) -> None:
+    assert isinstance(error, BrokerError | DataError)
+    what, fix = str(error).rsplit(" (fix: ", 1)
+    row = broker_error_row("ira", "ibkr", error)
+    assert row.fix == fix[:-1]
+    assert row.detail.endswith(what)
+    assert "(fix:" not in row.detail
+
+
+FREE_TEXT = st.text(alphabet=st.characters(codec="ascii", exclude_characters="\n"), max_size=40)
+
+
+@given(what=FREE_TEXT, fix=FREE_TEXT)
+@example(what="nothing is listening (ConnectionRefusedError)", fix="start it (port 4002)")
+@example(what="a (fix: b", fix="c)")
+@example(what="x", fix="")
+@example(what="", fix="0 ")
+def test_split_fix_takes_only_a_whole_closing_fix_clause(what: str, fix: str) -> None:
+    message = f"{what} (fix: {fix})"
+    said, found = split_fix(message)
+    if found is None:
+        assert said == message  # nothing lost: the generic advice is used instead
+        return
+    # What was split off is a closed clause, and the two parts give the message back.
+    assert found.count("(") == found.count(")")
+    assert found
+    assert message.startswith(said)
+    rest = message[len(said) :]
+    assert rest.lstrip().startswith("(fix: ")
+    assert rest.endswith(")")
+    assert found in rest
+    if "(fix: " not in fix and fix.strip() and fix.count("(") == fix.count(")"):
+        assert found == fix.strip()
+    assert split_fix(what) == (what, None) or "(fix: " in what
 
 
 def _asset(symbol: str, **overrides: object) -> AssetCheck:
