@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CycleReport", "OrderOutcome"]
+__all__ = ["NOT_SENT", "CycleReport", "OrderOutcome"]
 
 from dataclasses import dataclass, field
 
@@ -10,6 +10,9 @@ from daemon.core.domain import AccountSnapshot, BrokerOrder, OrderIntent, OrderS
 from daemon.core.household import HouseholdSplit
 from daemon.core.planner import DriftRow, Plan
 from daemon.core.risk import RiskReview
+
+NOT_SENT = "not sent: "
+"""How the detail of an order that never left for the broker starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +23,12 @@ class OrderOutcome:
     status: OrderStatus
     order: BrokerOrder | None
     detail: str
+
+    @property
+    def sent(self) -> bool:
+        """Whether the order left for the broker (a kill switch, a stop or a refusal before
+        sending records it CANCELLED with a detail starting `NOT_SENT`)."""
+        return not self.detail.startswith(NOT_SENT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -617,7 +617,7 @@ class Engine:
             "cycle_finished",
             outcome=report.outcome,
             orders=len(plan.orders),
-            submitted=len(report.outcomes),
+            submitted=sum(1 for outcome in report.outcomes if outcome.sent),
             why_not_submitted=report.why_not_submitted,
         )
 

@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from adapters.base import Broker
 from daemon.audit.events import OrderIntentSent, OrderResult
-from daemon.core.cycle_report import OrderOutcome
+from daemon.core.cycle_report import NOT_SENT, OrderOutcome
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, Side, merge_report
 from daemon.core.errors import (
     BrokerError,
@@ -281,12 +281,12 @@ class Executor:
             kill = kill_switch_state(session)
             audit = AuditLog(session)
             if kill.engaged:
-                detail = f"not sent: kill switch engaged ({kill.reason})"
+                detail = f"{NOT_SENT}kill switch engaged ({kill.reason})"
             elif self._should_stop():
-                detail = "not sent: trimtab is stopping; the next cycle plans anew"
+                detail = f"{NOT_SENT}trimtab is stopping; the next cycle plans anew"
             elif self._held is not None:
                 detail = (
-                    f"not sent: an earlier order of this cycle was not sent ({self._held}); "
+                    f"{NOT_SENT}an earlier order of this cycle was not sent ({self._held}); "
                     "the next cycle reads the account first"
                 )
             else:
@@ -331,7 +331,7 @@ class Executor:
                 reason=exc.reason,
                 retry_after=exc.retry_after,
             )
-            return OrderStatus.CANCELLED, None, f"not sent: {exc.reason}"
+            return OrderStatus.CANCELLED, None, f"{NOT_SENT}{exc.reason}"
         except DuplicateClientOrderId:
             # The broker has it already: adopt what it says, never send again.
             return self._adopt(

@@ -62,11 +62,15 @@ def cycle_message(report: CycleReport, mode: str) -> Message | None:
         lines.append(
             f"{intent.side} {intent.qty} {intent.symbol}: {outcome.status}{filled}{detail}"
         )
-    troubled = any(o.status in _TROUBLE for o in report.outcomes)
+    placed = sum(1 for o in report.outcomes if o.sent)
+    unsent = len(report.outcomes) - placed
+    troubled = unsent > 0 or any(o.status in _TROUBLE for o in report.outcomes)
+    # What the owner reads first: only orders that left count as placed.
+    counted = f"placed {placed} order(s)" + (f", {unsent} not sent" if unsent else "")
     return Message(
         kind="orders",
         key=f"orders:{report.cycle_id}",
-        title=f"trimtab: {report.account} placed {len(report.outcomes)} order(s) ({mode})",
+        title=f"trimtab: {report.account} {counted} ({mode})",
         body=f"Cycle {report.cycle_id}:\n" + "\n".join(lines),
         severity="warning" if troubled else "success",
     )

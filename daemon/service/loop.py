@@ -23,8 +23,9 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -164,6 +165,9 @@ class Daemon:
             self._reload_requested = True
         else:
             self._stop_requested = True
+            # At once, not when the main loop gets to `_stop`: a reload waiting for the
+            # running cycle holds the main loop, and the cycle must send nothing more.
+            self._runner.stopping = True
         self._wake.set()
 
     def _stop(self) -> int:
@@ -395,8 +399,13 @@ class Daemon:
             self._reject(problems)
             return
         changed = changed_paths(old.model_dump(), new.model_dump())
-        with self._runner.lock:
-            # Between cycles: no cycle sees half of the old and half of the new.
+        # Between cycles: no cycle sees half of the old and half of the new. A stop asked for
+        # while this waits wins: the reload is dropped, and `_stop` bounds the wait.
+        while not self._runner.lock.acquire(timeout=0.5):
+            if self._stop_requested:
+                self._log.info("config_reload_dropped", reason="trimtab is stopping")
+                return
+        with _held(self._runner.lock):
             try:
                 self._apply(new)
                 with self._app.database.transaction() as session:
@@ -468,3 +477,12 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
                 paths += changed_paths(old[key], new[key], path)
         return paths
     return [] if old == new else [prefix or "(root)"]
+
+
+@contextmanager
+def _held(lock: threading.Lock) -> Iterator[None]:
+    """Release `lock`, already acquired by the caller, when the block ends."""
+    try:
+        yield
+    finally:
+        lock.release()

@@ -225,7 +225,8 @@ def test_run_signals_restart_second_instance_and_reload(setup: Setup) -> None:
     assert first.index("cycle_finished") < first.index("daemon_stopped")
     assert {"READY=1", "WATCHDOG=1", "STOPPING=1"} <= set(systemd.states)
     [summary] = inbox.wait_for(1)
-    assert summary["title"] == "trimtab: main placed 2 order(s) (paper)"
+    # Stopped before its orders went: none placed (the title said "placed 2" before).
+    assert summary["title"] == "trimtab: main placed 0 order(s), 2 not sent (paper)"
     slot_id = finished["cycle_id"]
     assert slot_id.endswith(":" + due["slot"])
 
@@ -319,3 +320,25 @@ def test_a_cycle_outlasting_the_stop_timeout_does_not_hold_the_exit(setup: Setup
     assert 5 <= time.monotonic() - stopped_at < 15
     assert trimtab.wait_for("stop_timeout_exceeded")["timeout"] == 5
     assert not trimtab.find("cycle_finished")
+
+
+@pytest.mark.slow
+def test_a_stop_during_a_waiting_reload_stops_the_cycle_sending(setup: Setup) -> None:
+    """SIGHUP then SIGTERM while a cycle runs (`systemctl reload`, then `stop`): before, the
+    reload waited on the main loop for the cycle, the stop was not seen until then, and the
+    cycle sent every order; now the stop reaches the cycle at once and the reload is dropped."""
+    setup.config.write_text(setup.config.read_text().replace("seconds = 2", "seconds = 6"))
+    trimtab = setup.start()
+    trimtab.wait_for("cycle_started")
+    setup.config.write_text(
+        setup.config.read_text().replace("max_per_hour = 100", "max_per_hour = 99")
+    )
+    trimtab.proc.send_signal(signal.SIGHUP)
+    trimtab.wait_for("config_reload_requested")
+    trimtab.proc.send_signal(signal.SIGTERM)
+    assert trimtab.proc.wait(timeout=60) == 0
+    assert trimtab.wait_for("config_reload_dropped")["reason"] == "trimtab is stopping"
+    assert not trimtab.find("order_submitting")
+    assert not trimtab.find("config_reloaded")
+    finished = trimtab.wait_for("cycle_finished")
+    assert finished["submitted"] == 0, finished
