@@ -4,7 +4,7 @@ Only the configured `account_id` is read or traded, even when the login manages 
 
 | method | IB messages | notes |
 |---|---|---|
-| `snapshot(symbols)` | `reqContractDetails` once per symbol and New York day; one `reqMktData` snapshot per quoted symbol | positions, cash and open orders come from ib_async's live state (start-up sync plus streamed updates); a held symbol without market data is priced at the portfolio's market price; a holding of a listing other than the SMART/USD one its symbol qualifies to (by conId) is a `DataError` |
+| `snapshot(symbols)` | `reqContractDetails` once per symbol and New York day; one `reqMktData` snapshot per quoted symbol | positions, cash and open orders come from ib_async's live state (start-up sync plus streamed updates); a symbol IB sends no price or close for is a `DataError` (never priced at the portfolio's mark); a holding of a listing other than the SMART/USD one its symbol qualifies to (by conId) is a `DataError` |
 | `funds(symbols)` | market data snapshots | cash from the streamed account values |
 | `submit(intent)` | one `placeOrder`, never resent | checked first (`adapters.ibkr.orders`); refused unsent when the link is down, or was lost and not reconciled since, or the `orderRef` is already known |
 | `get_order(coid)`, `get_orders(coids)` | none when the order is known; else one full sync for all missing: `reqAllOpenOrders`, `reqCompletedOrders`, `reqExecutions` | by `orderRef` |
@@ -127,7 +127,7 @@ class IbkrBroker:
         if resync:
             self._full_sync()
         self._refresh_account()
-        holdings, open_orders, cash, marks = self.link.run(self._state)
+        holdings, open_orders, cash, _ = self.link.run(self._state)
         positions = self._positions(holdings)
         if cash.not_spent:
             _log.warning(
@@ -139,7 +139,7 @@ class IbkrBroker:
                 fix="convert it to USD in TWS or Client Portal if it is meant to be invested",
             )
         wanted = sorted({p.symbol for p in positions} | set(symbols))
-        quotes = self._quotes(wanted, marks)
+        quotes = self._quotes(wanted)
         if resync:
             self.link.reconciled = True
             _log.info("ibkr_reconciled_after_reconnect", account=self.account)
@@ -158,10 +158,8 @@ class IbkrBroker:
         """Return cash and quotes of `symbols`, cash read afresh (IB's account download)."""
         self._ready()
         self._refresh_account()
-        _, _, cash, marks = self.link.run(self._state)
-        return Funds(
-            as_of=self._now(), cash=cash.usd, quotes=self._quotes(sorted(set(symbols)), marks)
-        )
+        _, _, cash, _ = self.link.run(self._state)
+        return Funds(as_of=self._now(), cash=cash.usd, quotes=self._quotes(sorted(set(symbols))))
 
     def submit(self, intent: OrderIntent) -> BrokerOrder:
         """Check the order, then place it once; a refusal raises, and nothing is ever resent."""
@@ -486,6 +484,17 @@ class IbkrBroker:
                 "subscribe to US market data for the account in Client Portal, or set "
                 "broker_settings.market_data_type = 3 (delayed, free)",
             )
+        if sent and max(sent) < wanted:
+            # IB sends live data to an account subscribed to it, whatever type was asked.
+            return CheckNote(
+                "market data",
+                "warn",
+                f"type {wanted} ({names[wanted]}) requested, IB sends {got}: the account "
+                "has a market data subscription for these symbols, and IB sends the better "
+                "data it may",
+                f"nothing is missing; set broker_settings.market_data_type = {max(sent)} to "
+                "say what IB sends",
+            )
         if sent != [wanted]:
             return CheckNote(
                 "market data",
@@ -629,7 +638,9 @@ class IbkrBroker:
             prices[order.symbol] = reference
         missing = sorted(prices_needed(order, open_orders) - prices.keys())
         if missing:
-            prices.update((s, q.price) for s, q in self._quotes(missing, marks).items())
+            # Unpriced ones stay missing: exposure_problem names the open buy they concern.
+            found = self._quotes(missing, partial=True)
+            prices.update((s, q.price) for s, q in found.items())
         return exposure_problem(
             order,
             account=self.account,
@@ -658,7 +669,11 @@ class IbkrBroker:
             self._contracts[symbol] = cached
         return cached[1] if cached[1] is not None else cached[2]
 
-    def _quotes(self, symbols: Sequence[str], marks: Mapping[int, Decimal]) -> dict[str, Quote]:
+    def _quotes(self, symbols: Sequence[str], *, partial: bool = False) -> dict[str, Quote]:
+        """Return a quote per qualified symbol, or raise `DataError` naming those IB sent no
+        price or close for (no market data subscription, error 354): `trimtab check` fails
+        on the same, and IB's portfolio mark, undated, is no quote to plan on. `partial`
+        returns the quotes there are instead."""
         contracts = {}
         for symbol in symbols:
             contract = self._contract(symbol)
@@ -670,6 +685,7 @@ class IbkrBroker:
             contracts[symbol] = contract
         now = self._now()
         quotes: dict[str, Quote] = {}
+        unpriced: list[str] = []
         tickers: list[Any] = []
         if contracts:
             try:
@@ -680,7 +696,7 @@ class IbkrBroker:
                 ) from exc
         by_symbol = {str(t.contract.symbol): t for t in tickers}
         delayed = self.settings.market_data_type in (3, 4)
-        for symbol, contract in contracts.items():
+        for symbol in contracts:
             ticker = by_symbol.get(symbol)
             market = close = None
             if ticker is not None:
@@ -690,20 +706,22 @@ class IbkrBroker:
                 symbol,
                 market=market,
                 close=close,
-                mark=marks.get(int(contract.conId)),
                 now=now,
                 delayed=delayed,
             )
             if quote is None:
-                _log.warning(
-                    "ibkr_no_price",
-                    account=self.account,
-                    symbol=symbol,
-                    fix="subscribe to market data for it, or set broker_settings."
-                    "market_data_type = 3 (delayed)",
-                )
+                unpriced.append(symbol)
                 continue
             quotes[symbol] = quote
+        if unpriced and not partial:
+            _log.warning("ibkr_no_price", account=self.account, symbols=unpriced)
+            raise DataError(
+                f"account {self.account}: IB sent no price for {', '.join(unpriced)} (type "
+                f"{self.settings.market_data_type} requested; no market data subscription?), "
+                "and trimtab does not plan on IB's undated portfolio marks (fix: set "
+                "broker_settings.market_data_type = 3 (delayed, free), or subscribe to US "
+                "market data in Client Portal; trimtab check shows what IB sends)"
+            )
         return quotes
 
     def _trades_by_ref(self, refs: Sequence[str], *, answered: bool = False) -> list[Any]:

@@ -4,11 +4,13 @@
 |---|---|---|---|---|
 | a market price (ib_async's `marketPrice`: the last within the spread, else the midpoint) | it | now | `ibkr:snapshot` (`ibkr:delayed` for types 3, 4) | the close tick |
 | only the close tick (no bid, ask or last: halted, or no trade yet) | the close | the end of the NYSE session before today's New York date | `ibkr:close` | none |
-| neither, for a held listing | IB's portfolio mark | now | `ibkr:portfolio` | none |
+| neither | no quote: the broker stops the cycle (`DataError`) | | | |
 
 IB's close tick (9, delayed 75) is "the last available closing price for the previous day":
 dated to that session's end, a stale close is caught by `risk.max_quote_age_hours`, and it is
-never its own previous close (which would switch the price-move check off for it).
+never its own previous close (which would switch the price-move check off for it). IB's
+portfolio mark is never a quote: it carries no time and no previous close, so neither the
+quote-age nor the price-move check could catch a stale one.
 """  # noqa: E501 (a table row per case reads better than wrapped cells)
 
 from __future__ import annotations
@@ -46,18 +48,15 @@ def quote_of(
     *,
     market: Decimal | None,
     close: Decimal | None,
-    mark: Decimal | None,
     now: datetime,
     delayed: bool,
 ) -> Quote | None:
-    """Return the quote of `symbol` from IB's market price, close tick and portfolio mark
-    (each None when IB sent none), or None when there is no positive price at all."""
+    """Return the quote of `symbol` from IB's market price and close tick (each None when IB
+    sent none), or None when there is no positive price."""
     close = close if close is not None and close > 0 else None
     if market is not None and market > 0:
         source = "ibkr:delayed" if delayed else "ibkr:snapshot"
         return Quote(symbol, market, as_of=now, source=source, previous_close=close)
     if close is not None:
         return Quote(symbol, close, as_of=close_session_end(now), source=CLOSE_SOURCE)
-    if mark is not None and mark > 0:
-        return Quote(symbol, mark, as_of=now, source="ibkr:portfolio")
     return None

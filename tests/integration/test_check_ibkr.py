@@ -156,6 +156,18 @@ def test_no_subscription_fails_with_the_fix_and_delayed_data_then_passes(check: 
     assert "type 3 (delayed) for all 2 symbols" in delayed.rows["market data"]["detail"]
 
 
+def test_delayed_requested_with_a_live_subscription_says_nothing_is_missing(
+    check: CheckFn,
+) -> None:
+    result = check(extra="market_data_type = 3")  # subscribed: IB sends live (type 1)
+    row = result.rows["market data"]
+    assert row["status"] == "warn"
+    assert "type 3 (delayed) requested, IB sends 1 (live)" in row["detail"]
+    assert "has a market data subscription" in row["detail"]
+    assert "subscribe" not in row["fix"]
+    assert "market_data_type = 1" in row["fix"]
+
+
 def test_the_read_only_api_setting_fails_the_check_with_the_fix(check: CheckFn) -> None:
     fake_state = two_accounts()
     result = check(fake_state, read_only=True)

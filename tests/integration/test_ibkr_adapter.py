@@ -20,7 +20,13 @@ from adapters.ibkr.config import IbkrSettings
 from adapters.ibkr.sdk import IB
 from daemon.config.settings import check_config
 from daemon.core.domain import OrderIntent, OrderStatus, OrderType, Side
-from daemon.core.errors import NotSent, OrderRejected, OutcomeUnknown, TransientBrokerError
+from daemon.core.errors import (
+    DataError,
+    NotSent,
+    OrderRejected,
+    OutcomeUnknown,
+    TransientBrokerError,
+)
 from tests.contract.ibkr_harness import ib_settings
 from tests.fakes.tws import (
     CancelRace,
@@ -255,19 +261,25 @@ def test_only_the_configured_accounts_positions_and_cash_are_read(broker: IbkrBr
     assert set(snapshot.quotes) == {"VTI", "BND", "VXUS"}
 
 
-def test_without_market_data_held_symbols_are_priced_at_the_portfolios_mark(
+def test_without_market_data_the_cycle_refuses_to_plan_on_portfolio_marks(
     tws: FakeTws,
 ) -> None:
+    # What trimtab check fails on, the cycle refuses too: IB's portfolio mark carries no time
+    # and no previous close, so neither the quote-age nor the price-move check could catch a
+    # stale one.
     tws.state.market_data_subscribed = False  # type 1 answered by error 354, no ticks
     broker = make_broker(tws.port)
     try:
-        snapshot = broker.snapshot(["VXUS"])
+        with pytest.raises(DataError) as caught:
+            broker.snapshot(["VXUS"])
+        with pytest.raises(DataError):
+            broker.funds(["VTI"])
     finally:
         broker.close()
-    assert {s: (q.price, q.source) for s, q in snapshot.quotes.items()} == {
-        "VTI": (Decimal("250.00"), "ibkr:portfolio"),
-        "BND": (Decimal("72.50"), "ibkr:portfolio"),
-    }  # VXUS is not held: no price, and planning stops on it
+    message = str(caught.value)
+    assert f"account {ACCOUNT}: IB sent no price for BND, VTI, VXUS" in message
+    assert "market_data_type = 3" in message
+    assert tws.count("placeOrder") == 0
 
 
 def test_delayed_market_data_is_priced_and_says_so(tws: FakeTws) -> None:
