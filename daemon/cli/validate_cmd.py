@@ -318,7 +318,13 @@ _MEASURES: tuple[tuple[str, Callable[[AccountSummary], str]], ...] = (
     ("orders planned", lambda a: str(a.planned)),
     ("denied by checks", lambda a: str(a.denied)),
     ("not sent", lambda a: str(a.not_sent)),
-    ("sent", lambda a: str(a.sent)),
+    # Planned orders sent; a buy sent in pieces (the rest after the hold) counts once.
+    (
+        "sent",
+        lambda a: (
+            f"{a.sent}" + (f" (in {a.sent_pieces} pieces)" if a.sent_pieces != a.sent else "")
+        ),
+    ),
     ("filled", lambda a: str(a.filled)),
     ("partially filled", lambda a: str(a.partially_filled)),
     ("rejected", lambda a: str(a.rejected)),

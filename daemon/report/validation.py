@@ -7,11 +7,18 @@ fills, and hands them here; this module returns rows and findings. Per account:
 |---|---|
 | cycles, failed cycles, skipped slots | `cycle_started` records that meant to submit (plan-only runs are left out), `cycle_failed`, the `cycle_finished` records of slots `trimtab run` reached too late |
 | planned, denied, not sent | orders in `plan` records; refusals in `risk_decision`; planned orders neither denied nor sent (dry-run, kill switch, a buy skipped for cash) |
-| sent, filled, partially filled, rejected, unfilled, unresolved | order intents that reached SUBMITTING, by their status and filled quantity now |
+| sent, filled, partially filled, rejected, unfilled, unresolved | planned orders with an order intent that reached SUBMITTING, by what their pieces did (below) |
+| pieces sent | order intents that reached SUBMITTING: a buy may go out in pieces (the rest once the broker's hold on the first is freed) |
 | slippage (bps) | fill price against the planning price (`reference_price`), signed so that positive is worse for the account: a buy above or a sell below it; the account's figure is weighted by notional |
 | time to fill | first SUBMITTING event to the last fill of a filled order |
 | drift after | `drift_after` of `cycle_finished` (the broker's positions after trading); a cycle that sent nothing ends as its plan began |
 | reconciliation | mismatches and outside fills in `reconciliation` records |
+
+Every count but `pieces sent` is of planned orders, so planned = denied + not sent + sent. A
+plan holds at most one order per symbol and side, so a cycle's intents of one symbol and side
+are the pieces of one planned order. Its outcome: unresolved if a piece is; filled if every
+piece filled; rejected if a piece was rejected; partial if any filled; else unfilled. The
+order rows, slippage and time to fill stay per piece.
 
 Findings say what to look at and what to do; a `problem` (failed cycles, rejections, orders
 still unresolved, reconciliation mismatches) makes the validation fail, a `watch` does not.
@@ -27,7 +34,9 @@ __all__ = [
     "Mismatch",
     "OrderCheck",
     "OrderFact",
+    "PlannedKey",
     "Validation",
+    "planned_outcomes",
     "validate",
 ]
 
@@ -147,6 +156,8 @@ class AccountSummary:
     denied: int
     not_sent: int
     sent: int
+    sent_pieces: int
+    """Order intents sent: more than `sent` when a buy went out in pieces."""
     filled: int
     partially_filled: int
     rejected: int
@@ -386,9 +397,9 @@ def _summary(
         if review is not None
     )
     outcomes: defaultdict[str, int] = defaultdict(int)
-    for order in orders:
-        outcomes[order.outcome] += 1
-    sent = len(orders) - outcomes["not sent"]
+    for outcome in planned_outcomes(orders).values():
+        outcomes[outcome] += 1
+    sent = sum(outcomes.values())
     priced = [o for o in orders if o.slippage_cost is not None and o.planned_price is not None]
     notional = sum((o.planned_price * o.filled_qty for o in priced if o.planned_price), Decimal(0))
     cost = sum((o.slippage_cost for o in priced if o.slippage_cost is not None), Decimal(0))
@@ -403,6 +414,7 @@ def _summary(
         denied=denied,
         not_sent=max(planned - denied - sent, 0),
         sent=sent,
+        sent_pieces=sum(1 for o in orders if o.outcome != "not sent"),
         filled=outcomes["filled"],
         partially_filled=outcomes["partial"],
         rejected=outcomes["rejected"],
@@ -420,6 +432,38 @@ def _summary(
         mismatches=len(mismatches),
         external_fills=external,
     )
+
+
+PlannedKey = tuple[str, str, Side]
+"""A planned order: its cycle id, symbol and side."""
+
+
+def planned_outcomes(orders: Iterable[OrderCheck]) -> dict[PlannedKey, str]:
+    """Return the outcome of each planned order that had a piece sent, from its pieces.
+
+    The executor sends a buy the broker's hold shrank in pieces (`daemon.cycle.execution`,
+    top-ups), each its own intent; a plan holds at most one order per symbol and side, so
+    one cycle's sent intents of a symbol and side are one planned order.
+    """
+    pieces: defaultdict[PlannedKey, list[OrderCheck]] = defaultdict(list)
+    for order in orders:
+        if order.outcome != "not sent":
+            pieces[(order.cycle_id, order.symbol, order.side)].append(order)
+    return {key: _combined(group) for key, group in pieces.items()}
+
+
+def _combined(pieces: Sequence[OrderCheck]) -> str:
+    """Return one planned order's outcome; a single piece keeps its own."""
+    outcomes = {piece.outcome for piece in pieces}
+    if "unresolved" in outcomes:
+        return "unresolved"  # not over yet: what it will be is unknown
+    if outcomes == {"filled"}:
+        return "filled"
+    if "rejected" in outcomes:
+        return "rejected"  # the broker said no to part of it: read why
+    if any(piece.filled_qty > 0 for piece in pieces):
+        return "partial"
+    return "unfilled"
 
 
 def _last(kinds: Mapping[str, list[Read]], kind: type[E]) -> E | None:

@@ -107,3 +107,30 @@ def test_step_7_after_step_6s_dry_run_the_same_day_sends_the_orders(
     code, out = invoke([*orders, "--json"], config)
     assert code == 0, out
     assert {row["symbol"] for row in json.loads(out)} >= {"BND", "VTI"}
+
+
+def test_step_9s_validate_counts_the_dry_run_as_not_sent_and_a_buy_in_pieces_once(
+    fake: FakeAlpaca, tmp_path: Path, database_url: str
+) -> None:
+    # Steps 6 and 7 as above, then step 9: validate used to show "planned 4 / not sent 0 /
+    # sent 4" here, counting VTI's pieces as orders and hiding the dry run's two.
+    config = step_3_config(fake, tmp_path, database_url)
+    [dry_run] = [c for c in commands(6) if c[:2] == ["run", "--once"]]
+    assert invoke(dry_run, config)[0] == 0
+    config.write_text(config.read_text().replace('mode = "dry-run"', 'mode = "paper"'))
+    [paper_run] = [c for c in commands(7) if c[:2] == ["run", "--once"]]
+    assert invoke(paper_run, config)[0] == 0
+    pieces = len(fake.state.orders)
+    assert pieces > 2  # VTI's rest went out after Alpaca's hold on the first piece was freed
+
+    [validate] = [c for c in commands(9) if c[-1:] == ["--json"]]
+    code, out = invoke(validate, config)
+    assert code == 0, out
+    (account,) = json.loads(out)["accounts"]
+    counts = {k: account[k] for k in ("planned", "denied", "not_sent", "sent", "sent_pieces")}
+    assert counts == {"planned": 4, "denied": 0, "not_sent": 2, "sent": 2, "sent_pieces": pieces}
+    assert (account["filled"], account["partially_filled"], account["unfilled"]) == (2, 0, 0)
+    [table] = [c for c in commands(9) if c[-1:] == ["trimtab.toml"]]
+    code, out = invoke(table, config)
+    assert code == 0, out
+    assert re.search(rf"^\s*sent\s+2 \(in {pieces} pieces\)\s*$", out, re.MULTILINE), out
