@@ -238,7 +238,14 @@ def _trading_state(order: PlannedOrder, review: _Review) -> str | None:
 def _market_hours(order: PlannedOrder, review: _Review) -> str | None:
     if review.state.market_open:
         return None
-    return "the market is closed (set policy.outside_hours = true to trade anyway)"
+    # The fix is the schedule: an order sent to a real broker while closed waits unfilled
+    # until the fill wait cancels it. outside_hours is for brokers that fill anyway.
+    return (
+        "the market is closed: run the cycle while the exchange is open (the account's "
+        "schedule inside the session, or run --once during it); policy.outside_hours = true "
+        "is only for a broker that fills outside the session (the simulated broker, tests), "
+        "not a real account"
+    )
 
 
 def _symbol_list(order: PlannedOrder, review: _Review) -> str | None:

@@ -332,3 +332,18 @@ def test_the_review_decides_as_every_check_on_every_order_would(
     review = review_orders(orders, config, state)
     got = [(d.symbol, d.allowed, str(d.check), d.reason, d.passed) for d in review.decisions]
     assert got == every_check_on_every_order(orders, config, state)
+
+
+def test_a_closed_market_names_the_schedule_fix_not_outside_hours() -> None:
+    # Every refusal used to end "(set policy.outside_hours = true to trade anyway)": on a real
+    # account that sent market orders that sat accepted until the fill wait cancelled them.
+    review = review_orders((order("VTI", Side.BUY, "1", "100"),), *limits(market_open=False))
+    (denied,) = review.denied
+    assert denied.check == Check.MARKET_HOURS
+    reason = denied.reason
+    assert reason.startswith("the market is closed: run the cycle while the exchange is open")
+    assert "schedule" in reason
+    assert "trade anyway" not in reason
+    # outside_hours is named, after the fix, as what it is for.
+    assert reason.index("schedule") < reason.index("policy.outside_hours")
+    assert "only for a broker that fills outside the session" in reason
