@@ -15,7 +15,10 @@ disagree about what an account should trade. In order:
    less than that once
    they pay the broker's costs (`daemon.core.costs`), steps 4 and 5 run again raising the
    difference too;
-6. the pre-trade checks (`daemon.core.risk`), each refusal with its check and reason;
+6. the pre-trade checks (`daemon.core.risk`), each refusal with its check and reason; a
+   tax-loss harvest goes ahead whole or not at all: when the checks refuse one of its legs
+   (the sell, or the alternate's buy) the other is refused too (`_review_harvests`) and the
+   tax decision says it was not harvested;
 7. trip rules: a malfunction check that refused anything holds the whole cycle;
 8. the mode gate: plan only, dry-run, kill switch, nothing to send.
 
@@ -52,18 +55,22 @@ from daemon.core.risk import (
 )
 from daemon.core.sizing import OrderTerms, limit_price
 from daemon.core.tax.engine import TaxBook
-from daemon.core.tax.guards import sale_what_if
-from daemon.core.tax.harvest import stand_in_targets
+from daemon.core.tax.guards import sale_preview, sale_what_if
+from daemon.core.tax.harvest import harvested_loss, stand_in_targets
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.mismatch import LotMismatch
 from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision, TaxedPlan, TaxPreview
 from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
+from daemon.core.tax.types import SalePreview, Term
 
 _COST_ROUNDS = 4
 """Rounds of planning again to raise what the sales lose; a later round covers what the
 extra sales of an earlier one lose (a new sale's commission, a share's rounding)."""
 _ZERO = Decimal(0)
+HARVEST_PAIR = "harvest_pair"
+"""The check named by the refusal of a harvest leg whose other leg the checks refused. Not a
+tripping check: the other leg's own refusal says whether anything is wrong with trimtab."""
 
 
 class Hold(StrEnum):
@@ -213,9 +220,8 @@ def decide(given: DecisionInput) -> Decision:
             "slippage, charges and rounding",
         ]
     taxed = _with_notes(_with_held(taxed, held, plan_input), notes)
-    review = review_orders(
-        taxed.plan.orders, given.limits, _risk_state(given, plan_input, taxed.plan)
-    )
+    review, undone = _review_harvests(given, plan_input, taxed)
+    taxed = _unharvest(taxed, undone, context)
     tripped = next((d for d in review.denied if d.check in TRIPPING_CHECKS), None)
     return Decision(
         targets=targets,
@@ -505,3 +511,124 @@ def _hold(given: DecisionInput, review: RiskReview, *, tripped: bool) -> Hold | 
     if not review.approved:
         return Hold.NOTHING_TO_SEND
     return None
+
+
+def _harvest_pairs(taxed: TaxedPlan) -> dict[str, str]:
+    """Return each harvested symbol's alternate: the sell and the buy that go together."""
+    return {
+        d.symbol: d.alternate
+        for d in taxed.decisions
+        if d.action is TaxAction.HARVEST and d.alternate and d.symbol in taxed.harvest
+    }
+
+
+def _review_harvests(
+    given: DecisionInput, plan_input: PlanInput, taxed: TaxedPlan
+) -> tuple[RiskReview, dict[str, str]]:
+    """Review the plan's orders; a harvest is approved whole or refused whole.
+
+    A harvest sells at a loss and buys the alternate with the proceeds: the sell alone
+    leaves the money in cash for the 30 days the primary cannot be bought back. When the
+    checks refuse either leg, the other is refused too (naming the refused leg's check) and
+    the rest are reviewed again without the pair, so the count, turnover and cash the pair
+    used go to the other orders. Returns the review and, per harvest undone, why.
+    """
+    pairs = _harvest_pairs(taxed)
+    state = _risk_state(given, plan_input, taxed.plan)
+    orders = taxed.plan.orders
+    refused: dict[tuple[str, Side], CheckDecision] = {}
+    undone: dict[str, str] = {}
+    review = review_orders(orders, given.limits, state)
+    # Each round undoes at least one more harvest (or stops), so it ends.
+    for _ in range(len(pairs)):
+        verdicts = {(d.symbol, d.side): d for d in review.decisions}
+        broken = {
+            s: a
+            for s, a in pairs.items()
+            if s not in undone
+            and (s, Side.SELL) in verdicts
+            and (a, Side.BUY) in verdicts
+            and not (verdicts[(s, Side.SELL)].allowed and verdicts[(a, Side.BUY)].allowed)
+        }
+        if not broken:
+            break
+        for symbol, alternate in sorted(broken.items()):
+            sell, buy = verdicts[(symbol, Side.SELL)], verdicts[(alternate, Side.BUY)]
+            first, other = (buy, sell) if not buy.allowed else (sell, buy)
+            why = f"{_leg(first)} refused ({first.check}: {first.reason})"
+            refused[(first.symbol, first.side)] = first
+            refused[(other.symbol, other.side)] = (
+                other
+                if not other.allowed
+                else dataclasses.replace(
+                    other,
+                    allowed=False,
+                    check=HARVEST_PAIR,
+                    reason=f"a harvest trades both legs or neither: {why}",
+                    passed=(),
+                )
+            )
+            undone[symbol] = why
+        left = tuple(o for o in orders if (o.symbol, o.side) not in refused)
+        review = review_orders(left, given.limits, state)
+    if not undone:
+        return review, undone
+    verdicts = {(d.symbol, d.side): d for d in review.decisions} | refused
+    ordered = sorted(orders, key=lambda o: o.side != Side.SELL)
+    return (
+        RiskReview(review.approved, tuple(verdicts[(o.symbol, o.side)] for o in ordered)),
+        undone,
+    )
+
+
+def _leg(decision: CheckDecision) -> str:
+    what = "the alternate's buy" if decision.side is Side.BUY else "the harvest sell"
+    return f"{what} of {quantity(decision.qty)} {decision.symbol}"
+
+
+def _unharvest(taxed: TaxedPlan, undone: Mapping[str, str], context: TaxContext) -> TaxedPlan:
+    """Say a harvest the checks refused was not harvested: its decision, its lots, the
+    preview's figures and the harvested symbols no longer claim a loss that is not realized."""
+    if not undone:
+        return taxed
+    decisions = tuple(
+        TaxDecision(TaxAction.HARVEST, d.symbol, f"not harvested: {undone[d.symbol]}")
+        if d.action is TaxAction.HARVEST and d.symbol in undone
+        else d
+        for d in taxed.decisions
+    )
+    preview = taxed.preview
+    for symbol in sorted(undone):
+        order = next(o for o in taxed.plan.orders if o.symbol == symbol and o.side is Side.SELL)
+        sale = sale_preview(context, symbol, order.qty, taxed.lots.get(symbol, ()))
+        if sale is not None:
+            preview = _without_sale(preview, sale)
+    notes = tuple(f"tax: {s} not harvested: {why}" for s, why in sorted(undone.items()))
+    return TaxedPlan(
+        plan=dataclasses.replace(taxed.plan, notes=(*taxed.plan.notes, *notes)),
+        decisions=decisions,
+        preview=preview,
+        lots={s: p for s, p in taxed.lots.items() if s not in undone},
+        harvest=taxed.harvest - set(undone),
+    )
+
+
+def _without_sale(preview: TaxPreview, sale: SalePreview) -> TaxPreview:
+    """Return the preview less one harvest sale's figures (as `tax_step` added them)."""
+    st_gain, lt_gain, st_loss, lt_loss, disallowed = (
+        preview.short_term_gain,
+        preview.long_term_gain,
+        preview.short_term_loss,
+        preview.long_term_loss,
+        preview.disallowed,
+    )
+    for piece in sale.pieces:
+        if piece.term is Term.LONG:
+            lt_gain -= max(piece.gain, _ZERO)
+            lt_loss -= max(-piece.gain, _ZERO)
+        else:
+            st_gain -= max(piece.gain, _ZERO)
+            st_loss -= max(-piece.gain, _ZERO)
+        disallowed -= piece.disallowed
+    harvested = preview.harvested - harvested_loss(sale)
+    return TaxPreview(st_gain, lt_gain, st_loss, lt_loss, disallowed, harvested)
