@@ -17,6 +17,7 @@ from daemon.service.lock import cycle_lock, database_lock, instance_lock
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from decimal import Decimal
     from pathlib import Path
 
     from daemon.core.cycle_report import CycleReport
@@ -190,26 +191,11 @@ def _once(
                 _print_unsettled(
                     report.account, unresolved[report.account], never_reached[report.account]
                 )
-        for name, reason in halted.items():
-            console.print(
-                styled(
-                    (f"{name}: HALTED", "bold red"),
-                    f": {reason}; nothing trades until `trimtab resume -a {name}`",
-                )
-            )
-        if skipped and withdrawal > 0:
-            # A script that moves money out after this must not go ahead: no cash was raised.
-            console.print(
-                styled(
-                    ("--withdraw not raised", "bold red"),
-                    f" for {', '.join(skipped)}: the slot already ran; add --force to run it again",
-                )
-            )
+        warned = _warn_operator(halted, reports, skipped, withdrawal)
         if (
             any(r.outcome == "failed" for r in reports)
             or any(unresolved.values())
-            or halted
-            or (skipped and withdrawal > 0)
+            or warned
             or busy
         ):
             raise typer.Exit(1)
@@ -222,6 +208,53 @@ def _lost(lock: SessionLock | None) -> Callable[[], bool]:
     if lock is None:
         return lambda: False
     return lambda: not lock.still_held()
+
+
+def _warn_operator(
+    halted: dict[str, str], reports: list[CycleReport], skipped: list[str], withdrawal: Decimal
+) -> bool:
+    """Say what needs the operator after the cycles, the withdrawal first: an account
+    halted, a `--withdraw` whose cash is not there. Return whether anything was said."""
+    for name, reason in halted.items():
+        console.print(
+            styled(
+                (f"{name}: HALTED", "bold red"),
+                f": {reason}; nothing trades until `trimtab resume -a {name}`",
+            )
+        )
+    short = _withdrawal_short(reports, withdrawal) if withdrawal > 0 else {}
+    for name, cash in short.items():
+        console.print(
+            styled(
+                ("--withdraw not raised", "bold red"),
+                f" for {name}: {usd(cash)} in cash of the {usd(withdrawal)} asked"
+                if cash is not None
+                else f" for {name}: its cash could not be read after trading",
+                "; do not move the money out before the account shows it",
+            )
+        )
+    if skipped and withdrawal > 0:
+        # A script that moves money out after this must not go ahead: no cash was raised.
+        console.print(
+            styled(
+                ("--withdraw not raised", "bold red"),
+                f" for {', '.join(skipped)}: the slot already ran; add --force to run it again",
+            )
+        )
+    return bool(halted or short or (skipped and withdrawal > 0))
+
+
+def _withdrawal_short(reports: list[CycleReport], withdrawal: Decimal) -> dict[str, Decimal | None]:
+    """Return the accounts whose cash after the cycle is below `withdrawal` (None: unread).
+
+    A sale rejected, partly filled or filled below its quote, a kill switch, a closed market
+    or a plan that raised less all end here: a script that moves the money out next must
+    not go ahead (a failed cycle is an exit 1 of its own)."""
+    return {
+        r.account: r.cash_after
+        for r in reports
+        if r.outcome != "failed" and (r.cash_after is None or r.cash_after < withdrawal)
+    }
 
 
 def _pending_json(stored: StoredIntent) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = ["NOT_SENT", "CycleReport", "OrderOutcome"]
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from daemon.core.domain import AccountSnapshot, BrokerOrder, OrderIntent, OrderStatus
 from daemon.core.household import HouseholdSplit
@@ -48,6 +49,9 @@ class CycleReport:
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     drift_after: tuple[DriftRow, ...] | None = None
+    cash_after: Decimal | None = None
+    """The account's cash as the broker reported it after the cycle's trading (the cash it
+    saw when nothing was sent); None when it could not be read, or the cycle only planned."""
     """Weights against bands once the cycle's orders are done; None when nothing was sent."""
     household: HouseholdSplit | None = None
     """The household split the account's targets came from; None outside a household."""

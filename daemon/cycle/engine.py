@@ -259,6 +259,7 @@ class Engine:
             outcomes=tuple(outcomes),
             drift_after=drift_after,
             household=household,
+            cash_after=cash_after if submit else None,
         )
         self._finish(report, log, slot_row=submit)
         return report

@@ -76,3 +76,24 @@ def test_a_withdrawal_not_raised_exits_1(example: Path) -> None:
     code, output = invoke("run", "--once", "-a", "ira", "--withdraw", "500", "-c", config)
     assert code == 1, output
     assert "--withdraw not raised for ira" in output
+
+
+def test_a_withdrawal_the_cycle_did_not_raise_exits_1(example: Path) -> None:
+    """The kill switch kept the sales back: no cash was raised, and a script that moves the
+    money out next must not go ahead (before: exit 0, only the plan's projection printed)."""
+    config = str(example)
+    assert invoke("run", "--once", "-a", "ira", "-c", config)[0] == 0
+    assert invoke("kill", "--reason", "away", "-c", config)[0] == 0
+    code, output = invoke(
+        "run", "--once", "-a", "ira", "--force", "--withdraw", "5000", "-c", config
+    )
+    assert code == 1, output
+    assert "--withdraw not raised for ira:" in output
+    assert "of the $5,000.00 asked" in output
+
+    assert invoke("resume", "-c", config)[0] == 0
+    code, output = invoke(
+        "run", "--once", "-a", "ira", "--force", "--withdraw", "5000", "-c", config
+    )
+    assert code == 0, output
+    assert "not raised" not in output
