@@ -72,9 +72,14 @@ def planning_policy(
     )
 
 
-def order_terms(policy: PolicySettings, *, withdrawal: Decimal = Decimal(0)) -> OrderTerms:
+def order_terms(
+    policy: PolicySettings,
+    *,
+    withdrawal: Decimal = Decimal(0),
+    risk: RiskSettings | None = None,
+) -> OrderTerms:
     """Return how the account places orders: type, collar, amounts, the cash buys leave (the
-    buffer and the cycle's withdrawal), minimum."""
+    buffer and the cycle's withdrawal), minimum, and the order-rate limits top-ups obey."""
     return OrderTerms(
         order_type=OrderType(policy.order_type),
         limit_collar=policy.limit_collar,
@@ -83,6 +88,8 @@ def order_terms(policy: PolicySettings, *, withdrawal: Decimal = Decimal(0)) -> 
         # the withdrawal the sells raised, or it is spent on buys and not there to take out.
         cash_buffer=policy.cash_buffer + withdrawal,
         min_trade_notional=policy.min_trade_notional,
+        max_orders_per_cycle=None if risk is None else risk.max_orders_per_cycle,
+        max_orders_per_minute=None if risk is None else risk.max_orders_per_minute,
     )
 
 
@@ -148,7 +155,7 @@ def decision_input(
             # broker takes no fraction of them, like any target.
             symbols=held | {s for s in targets if s != CASH} | alternates,
         ),
-        terms=order_terms(configured.policy, withdrawal=withdrawal),
+        terms=order_terms(configured.policy, withdrawal=withdrawal, risk=settings.risk),
         limits=risk_config(configured, settings.risk),
         state=state,
         tax=tax,

@@ -48,6 +48,10 @@ class OrderTerms:
     cash_buffer: Decimal = Decimal(0)
     """The cash buys leave untouched: `policy.cash_buffer`, plus the cycle's withdrawal."""
     min_trade_notional: Decimal = Decimal(0)
+    max_orders_per_cycle: int | None = None
+    max_orders_per_minute: int | None = None
+    """`risk.max_orders_*` (None: no limit): the executor sends a top-up piece only while
+    the orders sent stay within them; the pre-trade checks counted the planned orders only."""
 
 
 def limit_price(order: PlannedOrder, terms: OrderTerms) -> Decimal | None:

@@ -50,6 +50,7 @@ from daemon.core.sizing import (
     top_up_order,
 )
 from daemon.logs import Log
+from daemon.store.activity import recent_activity
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database
 from daemon.store.intents import IntentStore, client_order_id, database_identity
@@ -140,6 +141,9 @@ class Executor:
             rests = self._short_buys(outcomes, pieces)
             if not rests or self._should_stop() or self._held is not None:
                 break
+            rests = self._within_rate(cycle_id, account, rests, outcomes, terms)
+            if not rests:
+                break
             seq = self._send_buys(
                 cycle_id, account, seq, rests, terms, increment_for, outcomes, pieces, top_up=True
             )
@@ -197,6 +201,44 @@ class Executor:
                     sized, price, limit=sent.limit_price, notional=sent.notional, hold=hold, fee=fee
                 )
         return seq
+
+    def _within_rate(
+        self,
+        cycle_id: str,
+        account: str,
+        rests: list[tuple[PlannedOrder, PlannedOrder]],
+        outcomes: list[OrderOutcome],
+        terms: OrderTerms,
+    ) -> list[tuple[PlannedOrder, PlannedOrder]]:
+        """The top-ups that fit `max_orders_per_cycle` and `max_orders_per_minute`.
+
+        The pre-trade checks counted each planned buy once; its top-ups are more orders. Sent
+        past the limits, the next cycle counts them and trips the rate rule (a halt for a
+        runaway loop that is not one). A top-up that does not fit is dropped like one the
+        cash no longer covers: its buy already went out in part.
+        """
+        room = len(rests)
+        if terms.max_orders_per_cycle is not None:
+            sent = sum(1 for o in outcomes if o.sent)
+            room = min(room, terms.max_orders_per_cycle - sent)
+        if terms.max_orders_per_minute is not None:
+            room = min(room, terms.max_orders_per_minute - self._sent_last_minute(account))
+        kept, dropped = rests[: max(room, 0)], rests[max(room, 0) :]
+        for _, rest in dropped:
+            detail = (
+                f"{rest.symbol} top-up of {rest.qty} not sent: the cycle's orders reached "
+                "risk.max_orders_per_cycle or risk.max_orders_per_minute; the next cycle buys "
+                "what is still short"
+            )
+            self._log.info("top_up_dropped", cycle_id=cycle_id, symbol=rest.symbol, detail=detail)
+        return kept
+
+    def _sent_last_minute(self, account: str) -> int:
+        """Count the account's orders sent (moved to SUBMITTING) in the last 60 seconds, this
+        cycle's included: the window the pre-trade check `orders_per_minute` counts."""
+        # The exchange only sets where "today" starts, for the turnover figure not used here.
+        with self._database.transaction() as session:
+            return recent_activity(session, account, self._clock(), "XNYS").sent_last_minute
 
     def _short_buys(
         self, outcomes: list[OrderOutcome], pieces: dict[str, PlannedOrder]
