@@ -145,9 +145,7 @@ class IbLink:
         self.settings = settings
         self.account = account
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name=f"ibkr-{account}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, name=f"ibkr-{account}", daemon=True)
         self._thread.start()
         self.ib: Any = self.run(self._make)
         self.generation = 0
@@ -426,8 +424,20 @@ class IbLink:
         """Return the errors IB sent about request or order `req_id` (from index `since`)."""
         return [e for e in self.errors[since:] if e.req_id == req_id]
 
+    def _serve(self) -> None:
+        """The loop thread: run the loop until `close` stops it, then close it here, in the
+        thread that ran it, however long that took (a `close` that stopped waiting for this
+        thread left the loop and the connection's socket open until garbage collection)."""
+        try:
+            self._loop.run_forever()
+        finally:
+            # One more turn: a transport the disconnect closed finishes closing its socket.
+            with contextlib.suppress(Exception):
+                self._loop.run_until_complete(asyncio.sleep(0))
+            self._loop.close()
+
     def close(self) -> None:
-        """Disconnect and stop the loop thread."""
+        """Disconnect and stop the loop thread (which closes the loop)."""
         if self._closed:
             return
         self._closed = True
@@ -437,5 +447,3 @@ class IbLink:
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
-            if not self._thread.is_alive():
-                self._loop.close()

@@ -139,8 +139,12 @@ class FakeTws:
                 loop.close()
                 return
             ready.set()
-            loop.run_forever()
-            loop.close()
+            try:
+                loop.run_forever()
+            finally:
+                # One more turn: the sessions `stop` closed finish closing their sockets.
+                loop.run_until_complete(asyncio.sleep(0))
+                loop.close()
 
         self._thread = threading.Thread(target=serve, name="fake-tws", daemon=True)
         self._thread.start()
