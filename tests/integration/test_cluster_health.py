@@ -5,6 +5,7 @@ again; the queue's ages are the database server's, not the checking host's clock
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,18 +63,34 @@ def _enqueue(app: App, account: str, slot: str) -> None:
 
 
 def _work_off(config: Path) -> None:
-    """A real `trimtab worker`'s queue app runs every waiting job, then returns."""
-    worker_app = open_app(config)
-    try:
-        queue_app = ClusterWorker(worker_app).queue_app()
-        queue_app.run_worker(
-            queues=[worker_app.settings.cluster.queue],
-            wait=False,
-            install_signal_handlers=False,
-            listen_notify=False,
-        )
-    finally:
-        worker_app.close()
+    """A real `trimtab worker`'s queue app runs every waiting job, then returns.
+
+    On a thread of its own: procrastinate's sync `run_worker` is an `asyncio.run`, which on
+    the test's thread would replace that thread's event loop (one an earlier test's ib_async
+    client left) and hand it to the garbage collector in the middle of an unrelated test."""
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        worker_app = open_app(config)
+        try:
+            queue_app = ClusterWorker(worker_app).queue_app()
+            queue_app.run_worker(
+                queues=[worker_app.settings.cluster.queue],
+                wait=False,
+                install_signal_handlers=False,
+                listen_notify=False,
+            )
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            worker_app.close()
+
+    thread = threading.Thread(target=work, name="work-off")
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the worker did not finish its jobs"
+    if failure:
+        raise failure[0]
 
 
 def _health(bench: Bench, tmp_path: Path) -> tuple[int, str]:

@@ -12,7 +12,7 @@ import pytest
 from ib_async import IB, Stock
 
 from tests.fakes.tws import DailyBar, FakeTws, two_accounts
-from tests.fakes.tws.client import ib, vti
+from tests.fakes.tws.client import close_client_loop, ib, vti
 
 __all__ = ["ib"]  # fixtures, shared from tests.fakes.tws.client
 
@@ -47,6 +47,7 @@ def tws(clock: Clock) -> Iterator[FakeTws]:
         yield fake
         assert fake.protocol_errors == []
         assert fake.unhandled == []
+    close_client_loop()
 
 
 def errors_of(ib: IB) -> list[tuple[int, int]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
 
@@ -22,6 +23,20 @@ def tws() -> Iterator[FakeTws]:
         yield fake
         assert fake.protocol_errors == []
         assert fake.unhandled == []
+    close_client_loop()
+
+
+def close_client_loop() -> None:
+    """Close the event loop ib_async's sync calls made for this thread, after one more turn
+    for the sockets its disconnect is closing. Left open, it lingered until some later
+    `asyncio.run` replaced it, and the garbage collector's ResourceWarnings (loop, transport,
+    socket) then failed whatever unrelated test was running."""
+    with contextlib.suppress(RuntimeError):
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+        if not loop.is_running() and not loop.is_closed():
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture
