@@ -219,7 +219,19 @@ WALK: tuple[Step, ...] = (
     _step("run --once", "run", "--once", expect="filled"),
     _step("audit", "audit", expect="cycle_finished"),
     _step("run --once again", "run", "--once", expect="--force"),
-    _step("run --once --force --withdraw", "run", "--once", "--force", "--withdraw", "5000"),
+    # The ira raises its 5,000; the brokerage's sales would realize losses that the IRA's buys
+    # of the first run wash for good, so they wait: the command says the cash is not there
+    # and exits 1 (a script that moves the money out next must not go ahead).
+    _step(
+        "run --once --force --withdraw",
+        "run",
+        "--once",
+        "--force",
+        "--withdraw",
+        "5000",
+        code=1,
+        expect="--withdraw not raised for brokerage",
+    ),
     # The demo has no [income] table: the command says so (docs/income.md has one to add).
     _step("income", "income", expect="no income plan is configured"),
     _step("income --json", "income", "--json", expect='"income": null'),
