@@ -117,7 +117,7 @@ def write_history(database: Database, days: int, accounts: list[str], orders: in
                 note(RiskDecisions(tuple(allowed(o) for o in plan.orders)))
                 for seq, symbol in enumerate(symbols, 1):
                     intent = OrderIntent(
-                        client_order_id=client_order_id(cycle_id, seq),
+                        client_order_id=client_order_id(cycle_id, seq, "bench"),
                         cycle_id=cycle_id,
                         account=account,
                         seq=seq,

@@ -358,9 +358,9 @@ def _health(
     # Without any heartbeat the cycles come from `trimtab run --once` (a timer): not a fault.
     heartbeats = HeartbeatStore(session)
     daemonised = heartbeats.get() is not None
-    states = {account: account_state(session, account) for account in settings.accounts}
+    trading = {account: account_state(session, account) for account in settings.accounts}
     report = evaluate(
-        CycleStore(session), heartbeats, settings, now, states=states, heartbeat=daemonised
+        CycleStore(session), heartbeats, settings, now, states=trading, heartbeat=daemonised
     )
     heartbeat = next((c for c in report.checks if c.name == "heartbeat"), None)
     kill = kill_switch_state(session)
