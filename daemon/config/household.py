@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
 _CLASS = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 Weight = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
+_DEFAULT_SNAPSHOT_AGE_HOURS = Decimal(96)
+"""Friday's snapshot still stands in on Monday, with most of a day to spare (docs/household.md,
+"Where the other accounts' holdings come from"); as old as `risk.max_quote_age_hours`'s
+default lets a quote be, since the stand-in's holdings are valued at its quotes."""
 
 
 class _Closed(BaseModel):
@@ -116,6 +120,13 @@ class HouseholdSettings(_Closed):
         description="The household's drift band in percentage points (shown; each account "
         "trades on its own bands).",
     )
+    max_snapshot_age_hours: Decimal = Field(
+        _DEFAULT_SNAPSHOT_AGE_HOURS,
+        description="When a member's broker cannot be read, its latest audited snapshot "
+        "stands in for it only while younger than this many hours (from the snapshot's "
+        "time); an older one fails the cycle of the account being planned. The default "
+        "covers a weekend: Friday's snapshot still stands in on Monday.",
+    )
 
     @field_validator("targets")
     @classmethod
@@ -127,6 +138,23 @@ class HouseholdSettings(_Closed):
         for symbol in targets:
             _check_symbol(symbol)
         return targets
+
+    @field_validator("max_snapshot_age_hours")
+    @classmethod
+    def _age_positive(cls, hours: Decimal) -> Decimal:
+        if hours <= 0:  # not a number, or not finite, is refused before this
+            raise PydanticCustomError(
+                "household_snapshot_age",
+                "max_snapshot_age_hours is {hours}; it must be a number of hours above 0",
+                {
+                    "hours": str(hours),
+                    "fix": "set household.max_snapshot_age_hours to the age in hours past "
+                    "which a member's audited snapshot may no longer stand in for its "
+                    f"unreadable broker, e.g. {_DEFAULT_SNAPSHOT_AGE_HOURS} (the default: "
+                    "delete the key)",
+                },
+            )
+        return hours
 
     @field_validator("asset_classes")
     @classmethod

@@ -432,6 +432,7 @@ class Engine:
             snapshot,
             withdrawal=withdrawal,
             read=HouseholdRead(snapshot=fresh, recorded=recorded),
+            now=self._clock(),
             # Bad history fails this account's cycle only, after its snapshot was audited.
             choose=lambda snapshots: household_targets(
                 self._settings,

@@ -4,8 +4,10 @@ Each account's cycle reads its own broker (reconciled, as always) and then every
 household account's broker, read-only (a snapshot: cash, positions, quotes), so the split is
 made on the whole household as it is now. An account whose broker cannot be read stands in
 with its latest audited snapshot (its holdings as of its last cycle or plan), named as such
-in the split's audit record; with none recorded, the cycle fails (DataError): a split on
-part of the household would misplace the rest. Nothing here decides an order: the split only
+in the split's audit record, while that snapshot is younger than
+`household.max_snapshot_age_hours`; with none recorded, or only an older one, the cycle fails
+(DataError): a split on part of the household, or on holdings that may since have been sold
+or moved, would misplace the rest. Nothing here decides an order: the split only
 gives the account its targets, and `decide` plans them like any strategy's.
 """
 
@@ -15,6 +17,7 @@ __all__ = ["HouseholdRead", "household_split", "split_of"]
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from daemon.audit.events import SnapshotTaken
@@ -50,18 +53,23 @@ def household_split(
     withdrawal: Decimal,
     read: HouseholdRead,
     choose: Callable[[Mapping[str, AccountSnapshot]], HouseholdTargets],
+    now: datetime,
 ) -> tuple[HouseholdSplit, dict[str, str]]:
-    """Return the household split seen from `account`'s cycle, and where each account's
-    holdings came from. `choose` gives the household's weights from every member's snapshot
-    (`daemon.cycle.targets.household_targets`). Raise `ConfigError` for rules no holdings
-    can meet, `DataError` when a household account cannot be read at all."""
+    """Return the household split seen from `account`'s cycle at `now`, and where each
+    account's holdings came from. `choose` gives the household's weights from every member's
+    snapshot (`daemon.cycle.targets.household_targets`). Raise `ConfigError` for rules no
+    holdings can meet, `DataError` when a household account cannot be read, and its latest
+    audited snapshot is missing or older than `household.max_snapshot_age_hours`."""
+    household = settings.household
+    assert household is not None
+    limit = household.max_snapshot_age_hours
     snapshots: dict[str, AccountSnapshot] = {}
     sources: dict[str, str] = {}
     for name in household_members(settings):
         if name == account:
             snapshots[name], sources[name] = snapshot, f"broker, {snapshot.as_of.isoformat()}"
         else:
-            snapshots[name], sources[name] = _other(name, read)
+            snapshots[name], sources[name] = _other(name, read, now=now, limit_hours=limit)
     targets = choose(snapshots)
     return split_of(settings, snapshots, targets, withdrawals={account: withdrawal}), sources
 
@@ -91,7 +99,9 @@ def split_of(
     return split_household(rules, accounts)
 
 
-def _other(name: str, read: HouseholdRead) -> tuple[AccountSnapshot, str]:
+def _other(
+    name: str, read: HouseholdRead, *, now: datetime, limit_hours: Decimal
+) -> tuple[AccountSnapshot, str]:
     try:
         fresh = read.snapshot(name)
     except TrimtabError as exc:
@@ -103,8 +113,25 @@ def _other(name: str, read: HouseholdRead) -> tuple[AccountSnapshot, str]:
                 "snapshot of it is recorded; the household split needs every account's "
                 f"holdings (run `trimtab plan --account {name}` once its broker answers)"
             ) from exc
+        taken = event.snapshot.as_of
+        age = _hours(now - taken)
+        if now - taken > timedelta(hours=float(limit_hours)):
+            raise DataError(
+                f"household account {name}: its broker could not be read ({exc}) and its "
+                f"latest audited snapshot is of {taken.isoformat()}, {age} hours old, older "
+                f"than household.max_snapshot_age_hours ({limit_hours}); its holdings may "
+                "have changed since, and a split on them would misplace the household, so "
+                f"nothing is planned. Fix {name}'s broker connection, or run `trimtab plan "
+                f"--account {name}` (or its cycle) once its broker answers, to record a new "
+                "snapshot; or raise household.max_snapshot_age_hours"
+            ) from exc
         return event.snapshot, (
-            f"audited snapshot of {event.snapshot.as_of.isoformat()} (broker unreadable: "
+            f"audited snapshot of {taken.isoformat()}, {age} hours old (broker unreadable: "
             f"{type(exc).__name__})"
         )
     return fresh, f"broker, {fresh.as_of.isoformat()}"
+
+
+def _hours(age: timedelta) -> str:
+    """An age in hours to a tenth, e.g. "72.0" ("0.0" for a snapshot dated ahead of now)."""
+    return f"{max(age, timedelta(0)) / timedelta(hours=1):.1f}"
