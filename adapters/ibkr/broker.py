@@ -4,7 +4,7 @@ Only the configured `account_id` is read or traded, even when the login manages 
 
 | method | IB messages | notes |
 |---|---|---|
-| `snapshot(symbols)` | `reqContractDetails` once per symbol and New York day; one `reqMktData` snapshot per quoted symbol | positions, cash and open orders come from ib_async's live state (start-up sync plus streamed updates); a symbol IB sends no price or close for is a `DataError` (never priced at the portfolio's mark); a holding of a listing other than the SMART/USD one its symbol qualifies to (by conId) is a `DataError` |
+| `snapshot(symbols)` | `reqContractDetails` once per symbol and New York day; one `reqMktData` snapshot per quoted symbol | positions, cash and open orders come from ib_async's live state (start-up sync plus streamed updates); a symbol IB sends no price or close for is a `DataError` (never priced at the portfolio's mark); a last trade without a bid and ask is dated to its trade time, or is no price without one (`adapters.ibkr.quotes`); a holding of a listing other than the SMART/USD one its symbol qualifies to (by conId) is a `DataError` |
 | `funds(symbols)` | market data snapshots | cash from the streamed account values |
 | `submit(intent)` | one `placeOrder`, never resent | checked first (`adapters.ibkr.orders`); refused unsent when the link is down, or was lost and not reconciled since, or the `orderRef` is already known |
 | `get_order(coid)`, `get_orders(coids)` | none when the order is known; else one full sync for all missing: `reqAllOpenOrders`, `reqCompletedOrders`, `reqExecutions` | by `orderRef` |
@@ -58,6 +58,7 @@ from adapters.ibkr.parsing import (
     fill_of,
     order_ref,
     rejection,
+    trade_time,
 )
 from adapters.ibkr.quotes import quote_of
 from adapters.ibkr.sdk import ExecutionFilter, LimitOrder, MarketOrder, Stock
@@ -698,13 +699,20 @@ class IbkrBroker:
         delayed = self.settings.market_data_type in (3, 4)
         for symbol in contracts:
             ticker = by_symbol.get(symbol)
-            market = close = None
+            market = close = traded_at = None
+            bid_ask = False
             if ticker is not None:
                 market = decimal_or_none(self.link.run(ticker.marketPrice))
+                # Without a real bid and ask the market price is the last trade, dated to
+                # its trade time (IB's tick 45) if IB sent it (`quote_of`).
+                bid_ask = bool(self.link.run(ticker.hasBidAsk))
+                traded_at = trade_time(ticker)
                 close = decimal_or_none(ticker.close)
             quote = quote_of(
                 symbol,
                 market=market,
+                bid_ask=bid_ask,
+                traded_at=traded_at,
                 close=close,
                 now=now,
                 delayed=delayed,

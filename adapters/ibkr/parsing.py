@@ -20,6 +20,7 @@ __all__ = [
     "fill_of",
     "order_ref",
     "status_of",
+    "trade_time",
 ]
 
 import math
@@ -60,6 +61,21 @@ def decimal_or_none(value: float | int | str | None) -> Decimal | None:
     exact = Decimal(repr(number))
     # 20.0 shares read as 20: IB sends whole quantities as floats.
     return exact.quantize(Decimal(1)) if exact == exact.to_integral_value() else exact
+
+
+def trade_time(ticker: Any) -> datetime | None:
+    """Return when the ticker's last trade was (UTC), from IB's LAST_TIMESTAMP tick (45, which
+    ib_async keeps as `lastTimestamp`) or its delayed one (88, `delayedLastTimestamp`): the
+    earlier if both came, None if neither did (ib_async drops a 0)."""
+    times = [
+        t
+        for t in (
+            getattr(ticker, "lastTimestamp", None),
+            getattr(ticker, "delayedLastTimestamp", None),
+        )
+        if isinstance(t, datetime) and t.tzinfo is not None
+    ]
+    return min(times).astimezone(UTC) if times else None
 
 
 def order_ref(trade: Any) -> str:

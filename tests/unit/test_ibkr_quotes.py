@@ -27,7 +27,9 @@ CLOSE = Decimal("61.20")
 # Sunday evening in New York, already Monday in UTC: the close is Friday's.
 @example(now=datetime(2026, 12, 7, 2, 17, tzinfo=UTC))
 def test_a_close_only_price_is_dated_to_the_last_session_before_today(now: datetime) -> None:
-    quote = quote_of("VXUS", market=None, close=CLOSE, now=now, delayed=False)
+    quote = quote_of(
+        "VXUS", market=None, bid_ask=False, traded_at=None, close=CLOSE, now=now, delayed=False
+    )
     assert quote is not None
     assert (quote.price, quote.source, quote.previous_close) == (CLOSE, CLOSE_SOURCE, None)
     today = now.astimezone(NEW_YORK).date()
@@ -50,9 +52,17 @@ def test_the_early_close_after_thanksgiving() -> None:
     )
 
 
-def test_a_market_price_is_now_with_the_close_as_previous_close() -> None:
+def test_a_market_price_within_a_bid_and_ask_is_now_with_the_close_as_previous_close() -> None:
     now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
-    quote = quote_of("VTI", market=Decimal(250), close=Decimal(248), now=now, delayed=True)
+    quote = quote_of(
+        "VTI",
+        market=Decimal(250),
+        bid_ask=True,
+        traded_at=None,
+        close=Decimal(248),
+        now=now,
+        delayed=True,
+    )
     assert quote is not None
     assert (quote.price, quote.as_of, quote.source, quote.previous_close) == (
         Decimal(250),
@@ -64,5 +74,15 @@ def test_a_market_price_is_now_with_the_close_as_previous_close() -> None:
 
 def test_without_market_price_or_close_there_is_no_quote() -> None:
     now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
-    assert quote_of("VTI", market=None, close=Decimal(-1), now=now, delayed=False) is None
-    assert quote_of("VTI", market=Decimal(-1), close=None, now=now, delayed=False) is None
+    for market, close in ((None, Decimal(-1)), (Decimal(-1), None)):
+        for bid_ask in (True, False):
+            quote = quote_of(
+                "VTI",
+                market=market,
+                bid_ask=bid_ask,
+                traded_at=now,
+                close=close,
+                now=now,
+                delayed=False,
+            )
+            assert quote is None

@@ -52,10 +52,15 @@ class Instrument:
 
 @dataclass
 class Quote:
+    """What TWS sends for a listing's market data. `last_time` is when the last trade was
+    (IB's LAST_TIMESTAMP tick, 45, or 88 when delayed: Unix seconds in a tickString, sent
+    with the last); None sends the last without its time."""
+
     bid: Decimal | None = None
     ask: Decimal | None = None
     last: Decimal | None = None
     close: Decimal | None = None
+    last_time: datetime | None = None
 
     def mark(self) -> Decimal | None:
         """The price TWS values a position at: last, else the midpoint, else the close."""
@@ -251,12 +256,15 @@ class TwsState:
         last: Decimal | int | str,
         spread: Decimal | int | str = "0.02",
         close: Decimal | int | str | None = None,
+        last_time: datetime | None = None,
     ) -> None:
-        """Quote around `last`: bid and ask half the spread either side, close as given."""
+        """Quote around `last`: bid and ask half the spread either side, close as given, the
+        last trade at `last_time` (None: its time is not sent)."""
         with self.lock:
             mid, half = Decimal(last), Decimal(spread) / 2
             quote = self.quotes.setdefault(con_id, Quote())
             quote.last, quote.bid, quote.ask = mid, mid - half, mid + half
+            quote.last_time = last_time
             quote.close = Decimal(close) if close is not None else quote.close or mid
 
     def add_bars(self, con_id: int, bars: list[DailyBar]) -> None:
@@ -406,7 +414,7 @@ class TwsState:
             state.accounts[account.account_id] = account
         state.instruments = [Instrument(**_decimals(i, {"min_tick"})) for i in data["instruments"]]
         state.quotes = {
-            int(k): Quote(**_decimals(q, {"bid", "ask", "last", "close"}))
+            int(k): Quote(**_times(_decimals(q, {"bid", "ask", "last", "close"}), {"last_time"}))
             for k, q in data["quotes"].items()
         }
         state.market_data_subscribed = data["market_data_subscribed"]

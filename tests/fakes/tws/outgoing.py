@@ -526,6 +526,11 @@ def tick_size(req_id: int, tick_type: int, size: int) -> Fields:
     return [2, 6, req_id, tick_type, size]
 
 
+def tick_string(req_id: int, tick_type: int, value: str) -> Fields:
+    # tickString (46), version 6: e.g. LAST_TIMESTAMP (45) with Unix seconds as its value.
+    return [46, 6, req_id, tick_type, value]
+
+
 def tick_snapshot_end(req_id: int) -> Fields:
     return [57, 1, req_id]
 

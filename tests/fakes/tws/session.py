@@ -474,11 +474,17 @@ class Session(asyncio.Protocol):
                 if quote is None
                 else [(1, quote.bid), (2, quote.ask), (4, quote.last), (9, quote.close)]
             )
-        delayed = {1: 66, 2: 67, 4: 68, 9: 75}
+            traded_at = None if quote is None or quote.last is None else quote.last_time
+        delayed = {1: 66, 2: 67, 4: 68, 9: 75, 45: 88}
         for tick, price in prices:
             if price is not None:
                 tick_type = delayed[tick] if kind in (3, 4) else tick
                 self.send(out.tick_price(req_id, tick_type, price, 100))
+            if tick == 4 and traded_at is not None:
+                # The last trade's time follows the last: LAST_TIMESTAMP (45; 88 delayed),
+                # Unix seconds as a string.
+                tick_type = delayed[45] if kind in (3, 4) else 45
+                self.send(out.tick_string(req_id, tick_type, str(int(traded_at.timestamp()))))
 
     def cancel_market_data(self, fields: list[str]) -> None:
         self.streams.pop(int(fields[2]), None)
