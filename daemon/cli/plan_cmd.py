@@ -136,6 +136,7 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     from daemon.core.errors import StrategyError
     from daemon.cycle.history import account_history
     from daemon.cycle.tax import empty_ledger
+    from daemon.cycle.withdrawal import check_withdrawal
     from strategies.base import StrategyContext
 
     names = list(app.settings.accounts)
@@ -185,6 +186,8 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
         symbols = {p.symbol for p in snapshot.positions} | set(snapshot.quotes)
         symbols |= set(targets) - {CASH}
         snapshot = replace(snapshot, fractionable=app.declared_fractionable(name, symbols))
+        # As a cycle does: a --withdraw above the file's whole value is refused (exit 2).
+        check_withdrawal(name, snapshot, withdrawal)
         decision = decide(
             decision_input(
                 app.settings,

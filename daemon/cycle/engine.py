@@ -57,6 +57,7 @@ from daemon.cycle.reconcile import Reconciliation, fills_since_mark, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.targets import household_targets, strategy_targets
 from daemon.cycle.tax import TaxCycle
+from daemon.cycle.withdrawal import check_withdrawal
 from daemon.logs import Log, get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
@@ -198,6 +199,7 @@ class Engine:
             sleep=self._sleep,
         )
         strategy = self._strategy_for(account)
+        asked = withdrawal  # the operator's --withdraw, checked once the snapshot is read
         # The month's income share goes the way of --withdraw (docs/income.md).
         income = self._income.share(
             account, now=self._clock(), cycle_id=cycle_id, submit=submit, log=log
@@ -209,7 +211,16 @@ class Engine:
         wanted = household_universe(self._settings) if in_household else strategy.universe()
         universe = sorted(set(wanted) | alternate_symbols(settings))
         given, tax, household = self._gather(
-            broker, strategy, account, settings, universe, cycle_id, submit, withdrawal, log
+            broker,
+            strategy,
+            account,
+            settings,
+            universe,
+            cycle_id,
+            submit,
+            withdrawal,
+            log,
+            asked=asked,
         )
         decision = _noted(decide(given), tax.stale)
         self._record_decision(decision, given.snapshot, tax, account, settings, cycle_id, submit)
@@ -285,9 +296,15 @@ class Engine:
         submit: bool,
         withdrawal: Decimal,
         log: Any,
+        *,
+        asked: Decimal,
     ) -> tuple[DecisionInput, TaxCycle, HouseholdSplit | None]:
         """Read everything the decision depends on, recording what must be recorded first:
-        the reconciliation, the snapshot, the valuation and the ledger's new fills."""
+        the reconciliation, the snapshot, the valuation and the ledger's new fills.
+
+        `withdrawal` is the cash the cycle keeps (`asked`, the operator's --withdraw, plus
+        the month's income share); `asked` above the account's value fails the cycle
+        (`WithdrawalTooLarge`) before targets are asked or anything is planned."""
         unbooked: Sequence[Fill] = ()
         tax_stale = None
         if submit:
@@ -337,6 +354,8 @@ class Engine:
             unbooked=unbooked,
         )
         tax.stale = tax_stale
+        # Bad input from the operator, not a planning rule: the backtest never passes here.
+        check_withdrawal(account, snapshot, asked, kept=withdrawal - asked)
         household = None
         if account in household_members(self._settings):
             household = self._household(

@@ -1,0 +1,78 @@
+"""Properties of the check of an operator's `--withdraw` against the account's value:
+
+- it refuses exactly the amounts above cash plus positions at the quotes, less the cash the
+  cycle already keeps for an income payout; at or below, it lets the cycle go on unchanged;
+- a refusal names the account, the amount and the value, and offers an amount that passes;
+- an account with a held symbol it cannot price is left to the decision step's input check.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from daemon.core.domain import AccountSnapshot, Position, Quote
+from daemon.core.money import usd
+from daemon.cycle.withdrawal import WithdrawalTooLarge, account_value, check_withdrawal
+from tests.hypothesis_profiles import scaled
+
+D = Decimal
+NOW = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)
+SETTINGS = settings(max_examples=scaled(300), deadline=None)
+
+cash = st.decimals(min_value=-1000, max_value=10**7, places=2)
+qty = st.decimals(min_value=0, max_value=10**5, places=3)
+price = st.decimals(min_value=D("0.01"), max_value=10**4, places=2)
+holdings = st.dictionaries(st.sampled_from(("VTI", "BND", "VXUS")), st.tuples(qty, price))
+amount = st.decimals(min_value=0, max_value=10**8, places=2)
+
+
+def snapshot(money: Decimal, held: dict[str, tuple[Decimal, Decimal]]) -> AccountSnapshot:
+    return AccountSnapshot(
+        account="main",
+        as_of=NOW,
+        cash=money,
+        positions=tuple(Position(s, q) for s, (q, _) in held.items()),
+        quotes={s: Quote(s, p, NOW, "test") for s, (_, p) in held.items()},
+    )
+
+
+@SETTINGS
+@given(cash, holdings, amount, st.sampled_from([D(0), D(0), D("250.00")]))
+@example(D("100.00"), {}, D("100.00"), D(0))
+@example(D("100.00"), {}, D("100.01"), D(0))
+@example(D(0), {"VTI": (D("1.001"), D("99.99"))}, D("100.09"), D(0))
+def test_refused_exactly_above_the_value(
+    money: Decimal, held: dict[str, tuple[Decimal, Decimal]], asked: Decimal, kept: Decimal
+) -> None:
+    account = snapshot(money, held)
+    value = money + sum((q * p for q, p in held.values()), start=D(0))
+    assert account_value(account) == value
+    if asked == 0 or asked <= value - kept:
+        check_withdrawal("main", account, asked, kept=kept)
+        return
+    with pytest.raises(WithdrawalTooLarge) as refused:
+        check_withdrawal("main", account, asked, kept=kept)
+    message = str(refused.value)
+    assert "account main" in message
+    assert usd(asked) in message
+    found = re.search(r"--withdraw (\S+) at most", message)
+    assert found is not None
+    offered = D(found.group(1))
+    assert offered >= 0
+    if offered > 0:  # the amount it offers passes
+        check_withdrawal("main", account, offered, kept=kept)
+
+
+@given(cash, amount)
+def test_an_unpriced_holding_is_left_to_the_input_check(money: Decimal, asked: Decimal) -> None:
+    account = AccountSnapshot(
+        account="main", as_of=NOW, cash=money, positions=(Position("VTI", D(3)),), quotes={}
+    )
+    assert account_value(account) is None
+    check_withdrawal("main", account, asked)
