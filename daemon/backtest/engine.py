@@ -833,7 +833,8 @@ class _Run:
         tax = self.account.tax
         pairs = [
             (primary, alternate)
-            for primary, alternate in sorted(tax.alternates.items())
+            for primary, alternates in sorted(tax.alternates.items())
+            for alternate in alternates
             if state.qty.get(alternate, _ZERO) > 0
             and alternate not in targets
             and primary != CASH

@@ -334,7 +334,7 @@ def household_universe(settings: Settings) -> frozenset[str]:
     alternates = {
         symbol
         for name in household_members(settings)
-        for symbol in settings.account(name).tax.alternates.values()
+        for symbol in settings.account(name).tax.alternate_symbols
     }
     strategy = household_strategy(household)
     symbols = strategy.universe() if strategy is not None else frozenset(household.targets or ())

@@ -171,4 +171,4 @@ def decision_input(
 
 def alternate_symbols(account: AccountSettings) -> frozenset[str]:
     """Return the symbols the tax step may trade beyond the strategy's: the alternates."""
-    return frozenset(account.tax.alternates.values())
+    return account.tax.alternate_symbols

@@ -18,7 +18,10 @@ disagree about what an account should trade. In order:
 6. the pre-trade checks (`daemon.core.risk`), each refusal with its check and reason; a
    tax-loss harvest goes ahead whole or not at all: when the checks refuse one of its legs
    (the sell, or the alternate's buy) the other is refused too (`_review_harvests`) and the
-   tax decision says it was not harvested;
+   tax decision says it was not harvested; when only the alternate's buy was refused (by a
+   check that does not trip) and the symbol has another alternate, steps 4 to 6 run again
+   with that alternate refused (`TaxContext.refused_alternates`), so the harvest buys the
+   next one in the configured order;
 7. trip rules: a malfunction check that refused anything holds the whole cycle;
 8. the mode gate: plan only, dry-run, kill switch, nothing to send.
 
@@ -56,7 +59,7 @@ from daemon.core.risk import (
 from daemon.core.sizing import OrderTerms, limit_price
 from daemon.core.tax.engine import TaxBook
 from daemon.core.tax.guards import sale_preview, sale_what_if
-from daemon.core.tax.harvest import harvested_loss, stand_in_targets
+from daemon.core.tax.harvest import harvested_loss, stand_in_targets, tried_first
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.mismatch import LotMismatch
 from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision, TaxedPlan, TaxPreview
@@ -197,8 +200,38 @@ def decide(given: DecisionInput) -> Decision:
         today=tax.today,
     )
     # Alternates stand in only where held, so the checked prices cover the new targets.
-    plan_input = dataclasses.replace(checked, targets=stood_in)
-    context = _tax_context(given, plan_input)
+    stood = dataclasses.replace(checked, targets=stood_in)
+    first = context = _tax_context(given, stood)
+    refused: dict[str, dict[str, str]] = {}
+    # A harvest whose alternate's buy the checks refuse is planned again without that
+    # alternate while the symbol has another. Each round refuses at least one more
+    # alternate (or stops), so it ends.
+    for _ in range(sum(len(a) for a in tax.settings.alternates.values()) + 1):
+        if refused:
+            context = dataclasses.replace(first, refused_alternates=refused)
+        plan_input, taxed, said = _plan(given, stood, context, notes)
+        review, undone, tried = _review_harvests(given, plan_input, taxed, refused)
+        if not tried:
+            break
+        refused = {s: {**refused.get(s, {}), **t} for s, t in (refused | tried).items()}
+    taxed = _unharvest(taxed, undone, context)
+    tripped = next((d for d in review.denied if d.check in TRIPPING_CHECKS), None)
+    return Decision(
+        targets=targets,
+        stand_ins=tuple(said),
+        plan_input=plan_input,
+        taxed=taxed,
+        review=review,
+        tripped=tripped,
+        hold=_hold(given, review, tripped=tripped is not None),
+    )
+
+
+def _plan(
+    given: DecisionInput, plan_input: PlanInput, context: TaxContext, notes: list[str]
+) -> tuple[PlanInput, TaxedPlan, list[str]]:
+    """Plan and tax the account (steps 4 and 5), raising what the sales lose; return the
+    notes too."""
     held: dict[str, TaxDecision] = {}
     plan_input, taxed = _plan_unwashed(given, plan_input, context, held)
     # The planner raises the buffer and withdrawal at the quote; the sales then lose their
@@ -219,19 +252,7 @@ def decide(given: DecisionInput) -> Decision:
             f"raising {money(plan_input.sale_costs)} more cash for what the sales lose to "
             "slippage, charges and rounding",
         ]
-    taxed = _with_notes(_with_held(taxed, held, plan_input), notes)
-    review, undone = _review_harvests(given, plan_input, taxed)
-    taxed = _unharvest(taxed, undone, context)
-    tripped = next((d for d in review.denied if d.check in TRIPPING_CHECKS), None)
-    return Decision(
-        targets=targets,
-        stand_ins=tuple(notes),
-        plan_input=plan_input,
-        taxed=taxed,
-        review=review,
-        tripped=tripped,
-        hold=_hold(given, review, tripped=tripped is not None),
-    )
+    return plan_input, _with_notes(_with_held(taxed, held, plan_input), notes), notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,21 +544,28 @@ def _harvest_pairs(taxed: TaxedPlan) -> dict[str, str]:
 
 
 def _review_harvests(
-    given: DecisionInput, plan_input: PlanInput, taxed: TaxedPlan
-) -> tuple[RiskReview, dict[str, str]]:
+    given: DecisionInput,
+    plan_input: PlanInput,
+    taxed: TaxedPlan,
+    refused_before: Mapping[str, Mapping[str, str]],
+) -> tuple[RiskReview, dict[str, str], dict[str, dict[str, str]]]:
     """Review the plan's orders; a harvest is approved whole or refused whole.
 
     A harvest sells at a loss and buys the alternate with the proceeds: the sell alone
     leaves the money in cash for the 30 days the primary cannot be bought back. When the
     checks refuse either leg, the other is refused too (naming the refused leg's check) and
     the rest are reviewed again without the pair, so the count, turnover and cash the pair
-    used go to the other orders. Returns the review and, per harvest undone, why.
+    used go to the other orders. Returns the review; per harvest undone, why; and per
+    harvest to try again with its next alternate, the alternate whose buy alone was refused
+    and why (`refused_before` holds those refused in earlier rounds). A refusal by a
+    tripping check is not tried around: it halts the account.
     """
     pairs = _harvest_pairs(taxed)
     state = _risk_state(given, plan_input, taxed.plan)
     orders = taxed.plan.orders
     refused: dict[tuple[str, Side], CheckDecision] = {}
     undone: dict[str, str] = {}
+    tried: dict[str, dict[str, str]] = {}
     review = review_orders(orders, given.limits, state)
     # Each round undoes at least one more harvest (or stops), so it ends.
     for _ in range(len(pairs)):
@@ -556,6 +584,12 @@ def _review_harvests(
             sell, buy = verdicts[(symbol, Side.SELL)], verdicts[(alternate, Side.BUY)]
             first, other = (buy, sell) if not buy.allowed else (sell, buy)
             why = f"{_leg(first)} refused ({first.check}: {first.reason})"
+            if (
+                sell.allowed
+                and buy.check not in TRIPPING_CHECKS
+                and _untried(given, symbol, {*refused_before.get(symbol, {}), alternate})
+            ):
+                tried[symbol] = {alternate: f"{buy.check}: {buy.reason}"}
             refused[(first.symbol, first.side)] = first
             refused[(other.symbol, other.side)] = (
                 other
@@ -572,13 +606,19 @@ def _review_harvests(
         left = tuple(o for o in orders if (o.symbol, o.side) not in refused)
         review = review_orders(left, given.limits, state)
     if not undone:
-        return review, undone
+        return review, undone, tried
     verdicts = {(d.symbol, d.side): d for d in review.decisions} | refused
     ordered = sorted(orders, key=lambda o: o.side != Side.SELL)
     return (
         RiskReview(review.approved, tuple(verdicts[(o.symbol, o.side)] for o in ordered)),
         undone,
+        tried,
     )
+
+
+def _untried(given: DecisionInput, symbol: str, refused: set[str]) -> bool:
+    """Say whether `symbol` has an alternate the checks have not refused yet."""
+    return any(a not in refused for a in given.tax.settings.alternates.get(symbol, ()))
 
 
 def _leg(decision: CheckDecision) -> str:
@@ -592,7 +632,9 @@ def _unharvest(taxed: TaxedPlan, undone: Mapping[str, str], context: TaxContext)
     if not undone:
         return taxed
     decisions = tuple(
-        TaxDecision(TaxAction.HARVEST, d.symbol, f"not harvested: {undone[d.symbol]}")
+        TaxDecision(
+            TaxAction.HARVEST, d.symbol, f"not harvested: {undone[d.symbol]}{tried_first(d)}"
+        )
         if d.action is TaxAction.HARVEST and d.symbol in undone
         else d
         for d in taxed.decisions

@@ -2,7 +2,8 @@
 
 - A buy of a symbol (or anything substantially identical) within 30 days after a taxable
   loss sale of the group, anywhere in the household, would wash that loss: it is blocked, or
-  redirected to the symbol's configured alternate when that is outside the group.
+  redirected to the symbol's configured alternates, the first in their order that is outside
+  the group, in no window, not sold in the plan, quoted, and buys at least an increment.
 - In a traditional or Roth IRA such a buy is always blocked: the loss would be lost for good
   (Rev. Rul. 2008-5), and a redirect would still be a trade the owner did not plan.
 - A taxable sale at a loss within 30 days after a purchase of the group (any account, a
@@ -23,6 +24,7 @@ __all__ = [
     "guard_buy",
     "guard_loss_sale",
     "open_losses",
+    "refused_note",
     "sale_preview",
     "sale_what_if",
 ]
@@ -110,21 +112,54 @@ def guard_buy(
         )
     if ctx.settings.wash_sale.buys == "block":
         return _blocked(order, last, cause)
-    alternate = ctx.settings.alternates.get(order.symbol)
-    problem = _alternate_problem(order.symbol, alternate, ctx, losses, sold)
-    if alternate is None or problem:
+    alternates = ctx.settings.alternates.get(order.symbol, ())
+    if not alternates:
+        problem = _alternate_problem(order.symbol, None, ctx, losses, sold)
         return _blocked(order, last, f"{cause}; not redirected: {problem}")
+    # The alternates in the configured order: the first that can be bought is.
+    refused: list[tuple[str, str]] = []
+    for alternate in alternates:
+        problem = _alternate_problem(order.symbol, alternate, ctx, losses, sold)
+        redirected = None if problem else _redirected(order, alternate, ctx, last)
+        if redirected is None:
+            price = ctx.prices.get(alternate, _ZERO)
+            problem = problem or (
+                f"{money(order.notional)} buys too little {alternate} at {money(price)}"
+            )
+            refused.append((alternate, problem))
+            continue
+        return BuyVerdict(
+            redirected,
+            TaxDecision(
+                TaxAction.REDIRECTED,
+                order.symbol,
+                f"{cause}; bought {alternate} instead{refused_note(refused)}",
+                qty_before=order.qty,
+                qty_after=redirected.qty,
+                until=last.ends,
+                alternate=alternate,
+            ),
+        )
+    why = "; ".join(dict.fromkeys(problem for _, problem in refused))
+    return _blocked(order, last, f"{cause}; not redirected: {why}")
+
+
+def refused_note(refused: Sequence[tuple[str, str]]) -> str:
+    """Say which earlier alternates were not bought, and why: " (not ITOT: ...)" or ""."""
+    if not refused:
+        return ""
+    return " (" + "; ".join(f"not {alternate}: {why}" for alternate, why in refused) + ")"
+
+
+def _redirected(
+    order: PlannedOrder, alternate: str, ctx: TaxContext, last: OpenLoss
+) -> PlannedOrder | None:
     price = ctx.prices[alternate]
     qty = floor_to(order.notional / price, ctx.increment(alternate))
     notional = qty * price
     if qty <= 0 or notional < ctx.min_trade:
-        return _blocked(
-            order,
-            last,
-            f"{cause}; not redirected: {money(order.notional)} buys too little "
-            f"{alternate} at {money(price)}",
-        )
-    redirected = PlannedOrder(
+        return None
+    return PlannedOrder(
         symbol=alternate,
         side=Side.BUY,
         qty=qty,
@@ -132,18 +167,6 @@ def guard_buy(
         notional=notional,
         reason=f"{alternate} instead of {order.symbol} (wash-sale window until {last.ends}): "
         f"buy {quantity(qty)} sh ({money(notional)})",
-    )
-    return BuyVerdict(
-        redirected,
-        TaxDecision(
-            TaxAction.REDIRECTED,
-            order.symbol,
-            f"{cause}; bought {alternate} instead",
-            qty_before=order.qty,
-            qty_after=qty,
-            until=last.ends,
-            alternate=alternate,
-        ),
     )
 
 

@@ -4,10 +4,14 @@ Harvesting (opt-in per taxable account): a lot qualifies when its unrealized los
 wash-adjusted basis, is at least `min_loss_pct` of that basis AND at least `min_loss_amount`.
 Qualifying lots are sold and the proceeds buy the symbol's configured alternate (a similar
 fund that is not substantially identical), unless anything would wash the loss: a purchase of
-the group in the last 30 days anywhere in the household (the engine's preview), a buy of the
-group in this plan, or an alternate that is itself inside a loss window. Nor is a symbol whose
-lots in the ledger disagree with the broker's position (`TaxContext.mismatches`): after a
-split the old basis against the new price is a loss that does not exist.
+the group in the last 30 days anywhere in the household (the engine's preview) or a buy of the
+group in this plan. A symbol's alternates are tried in their configured order; one is passed
+over when it is substantially identical to the symbol, inside a loss window itself, already
+traded by the plan, without a fresh quote, too dear for the proceeds to buy one increment of,
+or refused by the pre-trade checks in an earlier round of the decision step
+(`TaxContext.refused_alternates`); the decision names each passed over and why. Nor is a
+symbol whose lots in the ledger disagree with the broker's position (`TaxContext.mismatches`):
+after a split the old basis against the new price is a loss that does not exist.
 
 Nothing is harvested beyond the year's gains budget: a sale under a lot method other than
 `specific` can relieve lots at a gain together with the lots at a loss, and the gain of a
@@ -27,7 +31,7 @@ standing in and the planner sells it and buys the primary.
 
 from __future__ import annotations
 
-__all__ = ["Harvested", "harvest", "harvested_loss", "stand_in_targets"]
+__all__ = ["Harvested", "harvest", "harvested_loss", "stand_in_targets", "tried_first"]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,13 +43,15 @@ from daemon.core.money import money
 from daemon.core.planner import PlannedOrder
 from daemon.core.planner.reasons import percent, quantity
 from daemon.core.tax.dates import WINDOW_DAYS
-from daemon.core.tax.guards import OpenLoss, floor_to, sale_preview
+from daemon.core.tax.guards import OpenLoss, floor_to, refused_note, sale_preview
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision
 from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.types import LossWindow, Lot, LotPick, RealizedSale, SalePreview, Term
 
 _ZERO = Decimal(0)
+_TRIED = " (not "
+"""Where a harvest's decision starts naming the alternates not bought (`refused_note`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,14 @@ def harvested_loss(sale: SalePreview | RealizedSale) -> Decimal:
     the plan's preview, the report and the backtest.
     """
     return max(-sale.gain, _ZERO)
+
+
+def tried_first(decision: TaxDecision) -> str:
+    """Return, of a harvest's decision, the alternates tried before the one bought and why
+    they were not bought ("; not ITOT: ...; not SCHB: ..."), or "": for the decision that
+    says the harvest was undone after all."""
+    _, found, note = decision.reason.partition(_TRIED)
+    return f"; not {note.removesuffix(')')}" if found else ""
 
 
 def _loss(lot: Lot, price: Decimal) -> Decimal:
@@ -118,32 +132,30 @@ def harvest(
                 TaxDecision(TaxAction.HARVEST, symbol, f"not harvested: {mismatch.reason}")
             )
             continue
+        alternates = ctx.settings.alternates.get(symbol, ())
+        refused = [
+            (a, why)
+            for a in alternates
+            if (why := _why_not(symbol, a, ctx, windows, traded | bought))
+        ]
+        candidates = [a for a in alternates if a not in dict(refused)]
         why_not = (
             "the tax rules held back the plan's sell of it"
             if symbol in held_back
-            else _why_not(symbol, ctx, windows, traded | bought)
+            else _joined(refused)
+            if not candidates
+            else ""
         )
         preview = None if why_not else _harvest_preview(ctx, symbol, lots, price)
-        if preview is not None and preview.disallowed > 0:
-            why_not = "a purchase of the group in the last 30 days would wash the loss"
-        elif preview is not None and not qualifies(-preview.gain, preview.basis, ctx.settings):
-            why_not = (
-                f"the account's lot method ({ctx.settings.lot_method}) would relieve lots "
-                "without enough loss"
-            )
-        elif preview is not None and (over := _over_budget(preview, left)):
-            why_not = over
-        elif not why_not and preview is None:
-            why_not = "the lots at a loss are less than one tradable increment"
-        alternate = ctx.settings.alternates.get(symbol, "")
-        buy = None if why_not or preview is None else _alternate_buy(ctx, alternate, preview)
+        why_not = why_not or _sale_problem(preview, ctx, left)
+        buy = None if why_not or preview is None else _buy(ctx, preview, candidates, refused)
+        refused.sort(key=lambda r: alternates.index(r[0]))
         if buy is None or preview is None:
-            reason = (
-                why_not
-                or f"{money(preview.proceeds if preview else _ZERO)} buys too little {alternate}"
-            )
+            reason = why_not or _joined(refused)
             out.decisions.append(TaxDecision(TaxAction.HARVEST, symbol, f"not harvested: {reason}"))
             continue
+        alternate = buy.symbol
+        earlier = [r for r in refused if alternates.index(r[0]) < alternates.index(alternate)]
         loss = harvested_loss(preview)
         for term, limit in left.items():
             if limit is not None:
@@ -178,7 +190,7 @@ def harvest(
                 TaxAction.HARVEST,
                 symbol,
                 f"harvested a {money(loss)} loss on {quantity(preview.qty)} {symbol}; "
-                f"proceeds buy {quantity(buy.qty)} {alternate}",
+                f"proceeds buy {quantity(buy.qty)} {alternate}{refused_note(earlier)}",
                 qty_before=_ZERO,
                 qty_after=preview.qty,
                 until=ctx.today + timedelta(days=WINDOW_DAYS),
@@ -188,9 +200,14 @@ def harvest(
     return Harvested(out.sells, out.buys, out.decisions, out.previews, frozenset(done))
 
 
-def _why_not(symbol: str, ctx: TaxContext, windows: Sequence[OpenLoss], busy: set[str]) -> str:
-    alternate = ctx.settings.alternates[symbol]
+def _why_not(
+    symbol: str, alternate: str, ctx: TaxContext, windows: Sequence[OpenLoss], busy: set[str]
+) -> str:
+    """Say why the harvest of `symbol` cannot buy `alternate`, or ""."""
     group = ctx.identical.members(symbol)
+    refused = ctx.refused_alternates.get(symbol, {}).get(alternate)
+    if refused:
+        return f"{alternate} refused by the pre-trade checks ({refused})"
     if alternate in group:
         return f"its alternate {alternate} is substantially identical to it"
     if group & busy:
@@ -202,6 +219,44 @@ def _why_not(symbol: str, ctx: TaxContext, windows: Sequence[OpenLoss], busy: se
     if alternate not in ctx.prices:
         return f"no quote for its alternate {alternate}"
     return ""
+
+
+def _joined(refused: Sequence[tuple[str, str]]) -> str:
+    """Say why no alternate was bought: each reason once, in the alternates' order."""
+    return "; ".join(dict.fromkeys(why for _, why in refused))
+
+
+def _sale_problem(
+    preview: SalePreview | None, ctx: TaxContext, room: Mapping[Term, Decimal | None]
+) -> str:
+    """Say why the harvest sale itself is not made, whichever the alternate, or ""."""
+    if preview is None:
+        return "the lots at a loss are less than one tradable increment"
+    if preview.disallowed > 0:
+        return "a purchase of the group in the last 30 days would wash the loss"
+    if not qualifies(-preview.gain, preview.basis, ctx.settings):
+        return (
+            f"the account's lot method ({ctx.settings.lot_method}) would relieve lots "
+            "without enough loss"
+        )
+    return _over_budget(preview, room)
+
+
+def _buy(
+    ctx: TaxContext,
+    preview: SalePreview,
+    candidates: Sequence[str],
+    refused: list[tuple[str, str]],
+) -> PlannedOrder | None:
+    """Return the buy of the first candidate the proceeds buy enough of; add the others
+    tried to `refused`."""
+    for candidate in candidates:
+        buy = _alternate_buy(ctx, candidate, preview)
+        if buy is not None:
+            return buy
+        # Whole shares of it (or the least trade) cost more than the sale brings in.
+        refused.append((candidate, f"{money(preview.proceeds)} buys too little {candidate}"))
+    return None
 
 
 def _over_budget(preview: SalePreview, room: Mapping[Term, Decimal | None]) -> str:
@@ -267,7 +322,9 @@ def stand_in_targets(
 ) -> tuple[dict[str, Decimal], list[str]]:
     """Let held alternates count towards their primary's target weight; say what was moved.
 
-    An alternate already in the targets is the strategy's own business and is left alone.
+    A primary's alternates take their share in the configured order, each at most what its
+    primary's weight has left. An alternate already in the targets is the strategy's own
+    business and is left alone.
     With `return_to_primary`, an alternate stops standing in once no loss window of its
     primary's group is open.
     """
@@ -276,7 +333,8 @@ def stand_in_targets(
     nav = cash + sum((q * prices.get(s, _ZERO) for s, q in holdings.items()), _ZERO)
     if nav <= 0:
         return adjusted, notes
-    for primary, alternate in sorted(settings.alternates.items()):
+    pairs = [(p, a) for p, alternates in sorted(settings.alternates.items()) for a in alternates]
+    for primary, alternate in pairs:
         held = holdings.get(alternate, _ZERO)
         weight = adjusted.get(primary, _ZERO)
         if held <= 0 or weight <= 0 or alternate in targets or primary == CASH:

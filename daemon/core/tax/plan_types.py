@@ -86,6 +86,9 @@ class TaxContext:
     mismatches: Mapping[str, LotMismatch] = field(default_factory=_empty)
     """This account's symbols whose open lots in the ledger differ from the broker's position:
     their lots are not trusted (`daemon.core.tax.mismatch`)."""
+    refused_alternates: Mapping[str, Mapping[str, str]] = field(default_factory=_empty)
+    """Per harvested symbol, alternates whose buy the pre-trade checks refused, with why: the
+    harvest tries the next alternate (`daemon.core.decide`)."""
 
     def increment(self, symbol: str) -> Decimal:
         return self.increments.get(symbol, Decimal(1))

@@ -19,9 +19,9 @@ __all__ = [
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from daemon.core.domain import AccountType
@@ -34,6 +34,17 @@ SameDayPolicy = Literal["count", "exclude"]
 Money = Annotated[Decimal, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
 """An amount in the account's currency, within the range trimtab plans with."""
 Fraction = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+def _listed(value: Any) -> Any:
+    """Read one alternate (`"ITOT"`) as a list of one (`["ITOT"]`)."""
+    return (value,) if isinstance(value, str) else value
+
+
+Alternates = Annotated[
+    tuple[str, ...], BeforeValidator(_listed, json_schema_input_type=str | list[str])
+]
+"""A symbol's alternates, in the order they are tried: one symbol or a list of them."""
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
 _ACCOUNT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
 
@@ -111,10 +122,11 @@ class TaxSettings(_Closed):
         "(fifo, lifo, hifo, min_tax, specific). See docs/tax.md.",
     )
     wash_sale: WashSalePolicy = Field(default_factory=WashSalePolicy)
-    alternates: dict[str, str] = Field(
+    alternates: dict[str, Alternates] = Field(
         default_factory=dict,
         description="Per symbol, a similar but not substantially identical symbol to buy "
-        "instead (redirected buys, harvest proceeds), e.g. { VTI = 'ITOT' }.",
+        "instead (redirected buys, harvest proceeds), or a list of them tried in order, e.g. "
+        "{ VTI = 'ITOT' } or { VTI = ['ITOT', 'SCHB'] }.",
     )
     gains_budget: GainsBudget = Field(default_factory=GainsBudget)
     harvest: HarvestSettings = Field(default_factory=HarvestSettings)
@@ -130,15 +142,33 @@ class TaxSettings(_Closed):
                 "wash_sale",
             )
         _check_symbols(list(self.alternates), "alternates")
-        _check_symbols(list(self.alternates.values()), "alternates")
-        for primary, alternate in self.alternates.items():
-            if primary == alternate:
+        for primary, alternates in self.alternates.items():
+            _check_symbols(alternates, "alternates")
+            if not alternates:
+                raise _rule(
+                    f"{primary} has no alternate (an empty list)",
+                    "name at least one similar fund, or remove the key",
+                    "alternates",
+                )
+            if primary in alternates:
                 raise _rule(
                     f"the alternate of {primary} is {primary} itself",
                     "name a similar fund that is not substantially identical",
                     "alternates",
                 )
+            twice = sorted({s for s in alternates if alternates.count(s) > 1})
+            if twice:
+                raise _rule(
+                    f"the alternates of {primary} list {', '.join(twice)} twice",
+                    "list each alternate once, in the order to try them",
+                    "alternates",
+                )
         return self
+
+    @property
+    def alternate_symbols(self) -> frozenset[str]:
+        """Return every symbol some holding's alternates name."""
+        return frozenset(s for alternates in self.alternates.values() for s in alternates)
 
 
 class OutsideAccount(_Closed):
