@@ -15,7 +15,7 @@ from __future__ import annotations
 __all__ = ["Engine", "SlotAlreadyRan"]
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -45,7 +45,7 @@ from daemon.config.settings import AccountSettings, Settings
 from daemon.core.calendar import market_open, trading_day
 from daemon.core.cycle_report import CycleReport, OrderOutcome
 from daemon.core.decide import CycleState, Decision, DecisionInput, decide
-from daemon.core.domain import AccountSnapshot, Fill, OrderStatus, Side, TradingState
+from daemon.core.domain import AccountSnapshot, OrderStatus, Side, TradingState
 from daemon.core.errors import TransientBrokerError, TrimtabError
 from daemon.core.household import HouseholdSplit
 from daemon.core.inputs import planning_input
@@ -53,10 +53,11 @@ from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
 from daemon.cycle.household import HouseholdRead, household_split
 from daemon.cycle.income import IncomeShare, IncomeStep
-from daemon.cycle.reconcile import Reconciliation, fills_since_mark, reconcile
+from daemon.cycle.reconcile import Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.targets import household_targets, strategy_targets
 from daemon.cycle.tax import TaxCycle
+from daemon.cycle.unbooked import Unbooked, read_unbooked
 from daemon.cycle.withdrawal import check_withdrawal
 from daemon.logs import Log, get_logger
 from daemon.monitor.history import record_point
@@ -305,8 +306,7 @@ class Engine:
         `withdrawal` is the cash the cycle keeps (`asked`, the operator's --withdraw, plus
         the month's income share); `asked` above the account's value fails the cycle
         (`WithdrawalTooLarge`) before targets are asked or anything is planned."""
-        unbooked: Sequence[Fill] = ()
-        tax_stale = None
+        unbooked = Unbooked()
         if submit:
             reconciled = self._reconcile(broker, account, universe, cycle_id, log)
             snapshot = reconciled.snapshot
@@ -315,7 +315,14 @@ class Engine:
             snapshot = broker.snapshot(universe)
             busy = frozenset(o.symbol for o in snapshot.open_orders)
             # Read after the snapshot, so the fills behind its positions are among them.
-            unbooked, tax_stale = self._unbooked(broker, account, log)
+            unbooked = read_unbooked(
+                database=self._database,
+                broker=broker,
+                account=account,
+                clock=self._clock,
+                exchange=self._settings.exchange,
+                log=log,
+            )
         open_buys = [o.client_order_id for o in snapshot.open_orders if o.side is Side.BUY]
         ours = False
         if open_buys:  # looked up by id: the few open orders, not the account's history
@@ -353,7 +360,7 @@ class Engine:
             snapshot=snapshot,
             unbooked=unbooked,
         )
-        tax.stale = tax_stale
+        tax.stale = unbooked.stale
         # Bad input from the operator, not a planning rule: the backtest never passes here.
         check_withdrawal(account, snapshot, asked, kept=withdrawal - asked)
         household = None
@@ -401,23 +408,6 @@ class Engine:
             costs=broker.trade_costs,
         )
         return given, tax, household
-
-    def _unbooked(
-        self, broker: Broker, account: str, log: Log
-    ) -> tuple[Sequence[Fill], str | None]:
-        """Return the fills a plan adds to its tax replay (it records none), or, when the
-        broker cannot report them, none and the note saying the tax figures are not current."""
-        try:
-            return fills_since_mark(
-                database=self._database, broker=broker, account=account, clock=self._clock
-            ), None
-        except TransientBrokerError as exc:
-            log.warning("plan_fills_unread", error=str(exc))
-            return (), (
-                "tax: not current: the broker's fills since the last cycle could not be read "
-                f"({exc}); lots, wash-sale windows and gains are the ledger's as of that "
-                "cycle, and a run may decide otherwise"
-            )
 
     def _household(
         self,

@@ -1,9 +1,10 @@
 """The tax ledger's part of a cycle: the I/O around the pure tax step.
 
-`TaxCycle.open` records fills the ledger lacks and replays the household's trades once per
-cycle (a plan, which records nothing, adds the broker's fills the ledger lacks to its replay
-in memory: `daemon.cycle.unbooked`), then compares the account's open lots with the broker's
-positions (taxable accounts: a split, a transfer or lots never imported leave them apart);
+`TaxCycle.open` records the reinvestments and fills the ledger lacks and replays the
+household's trades once per cycle (a plan, which records nothing, adds the broker's
+reinvestments and fills the ledger lacks to its replay in memory: `daemon.cycle.unbooked`),
+then compares the account's open lots with the broker's positions (taxable accounts: a
+split, a transfer or lots never imported leave them apart);
 `inputs` hands the replay and the differences to the decision step (`daemon.core.decide`,
 where the tax rules run, pure, and do not trust the lots of a symbol that differs); `keep`
 audits the tax decisions and keeps the plan's lot choices; `record` adds the cycle's fills
@@ -18,7 +19,7 @@ from __future__ import annotations
 __all__ = ["TaxCycle", "empty_ledger"]
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,7 +41,7 @@ from daemon.core.errors import TransientBrokerError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.mismatch import LotMismatch, lot_mismatches, lot_quantities
 from daemon.core.tax.types import LotMethod, Split, TaxPolicy, Trade
-from daemon.cycle.unbooked import fold_fills
+from daemon.cycle.unbooked import Unbooked, fold_fills, reinvestments_since
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database, Transaction
 from daemon.store.intents import IntentStore
@@ -53,7 +54,7 @@ from daemon.store.tax_ledger import (
     tax_policy,
 )
 from daemon.store.tax_sources import RecordedSale, record_fills, record_reinvestments
-from daemon.store.trading_state import ReadingMark, reading_mark
+from daemon.store.trading_state import reading_mark
 
 _ZERO = Decimal(0)
 
@@ -95,14 +96,15 @@ class TaxCycle:
         broker: object | None,
         cycle_id: str,
         snapshot: AccountSnapshot | None = None,
-        unbooked: Sequence[Fill] = (),
+        unbooked: Unbooked | None = None,
     ) -> TaxCycle:
         """Replay the household's ledger; first, given the broker (a cycle that may trade),
         add the recorded fills and the reinvestments the ledger lacks.
 
         A plan (no broker) hands in `unbooked`, the account's fills the broker reports since
-        reconciliation last read them: those the ledger lacks join the replay in memory, as
-        the cycle would record them, and nothing is written.
+        reconciliation last read them and the reinvestments it reports since the run would
+        read them (`daemon.cycle.unbooked.read_unbooked`): those the ledger lacks join the
+        replay in memory, as the cycle would record them, and nothing is written.
 
         Given the account's `snapshot`, compare its open lots with the broker's positions
         (taxable accounts only: elsewhere no decision reads them). A cycle given the broker
@@ -123,7 +125,7 @@ class TaxCycle:
             cycle.record(broker, now, cycle_id)
         with database.transaction() as session:
             trades = TaxLedger(session).trades(accounts)
-            if unbooked:
+            if unbooked is not None and (unbooked.fills or unbooked.reinvestments):
                 trades = cycle._folded(session, trades, unbooked)
         cycle.book = replay_trades(trades, policy)
         if snapshot is not None and settings.account(account).type is AccountType.TAXABLE:
@@ -136,9 +138,10 @@ class TaxCycle:
         return cycle
 
     def _folded(
-        self, session: Transaction, trades: list[Trade | Split], fills: Sequence[Fill]
+        self, session: Transaction, trades: list[Trade | Split], unbooked: Unbooked
     ) -> list[Trade | Split]:
-        """Return `trades` with the account's `fills` the ledger lacks; read, never written."""
+        """Return `trades` with the account's reinvestments and fills the ledger lacks; read,
+        never written."""
         ledger = TaxLedger(session)
         intents = IntentStore(session)
         specific = self.policy.method_for(self.account) is LotMethod.SPECIFIC
@@ -153,11 +156,16 @@ class TaxCycle:
 
         return fold_fills(
             trades,
-            [f for f in fills if not ledger.has_source(self.account, f.fill_id)],
+            [f for f in unbooked.fills if not ledger.has_source(self.account, f.fill_id)],
             account=self.accounts[self.account],
             policy=self.policy,
             timezone=exchange_timezone(self.settings.exchange),
             chosen=chosen,
+            reinvestments=[
+                r
+                for r in unbooked.reinvestments
+                if not ledger.has_source(self.account, r.source_id)
+            ],
         )
 
     def _audit_mismatches(self, now: datetime, cycle_id: str) -> None:
@@ -236,11 +244,12 @@ class TaxCycle:
             if broker is not None and reinvestments:
                 # Read again next cycle if it fails: reinvestments are keyed by id.
                 with contextlib.suppress(TransientBrokerError):
+                    mark = reading_mark(session, self.account, now)
                     record_reinvestments(
                         session,
                         broker,
                         account=self.account,
-                        since=_since(reading_mark(session, self.account, now), now),
+                        since=reinvestments_since(mark.fills_read_through),
                         timezone=zone,
                         at=now,
                     )
@@ -260,11 +269,6 @@ class TaxCycle:
                     cycle_id=cycle_id,
                 )
         return sales
-
-
-def _since(mark: ReadingMark, now: datetime) -> datetime:
-    read_through = mark.fills_read_through
-    return read_through if read_through is not None else datetime(1970, 1, 1, tzinfo=now.tzinfo)
 
 
 def _ledger_sale(sale: RecordedSale) -> LedgerSale:

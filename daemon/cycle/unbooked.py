@@ -1,30 +1,44 @@
-"""The broker's fills the ledger lacks, as trades for a plan's tax replay, recorded nowhere.
+"""What the broker reports that the ledger lacks, as trades for a plan's tax replay, recorded
+nowhere: its fills and its dividend reinvestments.
 
-A cycle that may trade records the fills first (reconciliation, then `TaxCycle.record`) and
+A cycle that may trade records them first (reconciliation, then `TaxCycle.record`: the
+reinvestments the broker reports, `record_reinvestments`, then the fills, `record_fills`) and
 replays the ledger with them. `trimtab plan` records nothing, yet must decide as that cycle
-would: an owner's purchase at the broker since the last cycle is a replacement that washes a
-loss sale, and its lots make the account's lots match the broker's position again. So the
-plan reads the same fills and adds them to its replay in memory, as `record_fills`
-(`daemon.store.tax_sources`) would record them: a buy is a lot; a sell relieves the lots the
-plan of its cycle chose (specific identification only), then the account's method ranked on
-the broker's view of its lots, and only the shares some lot covers enter the replay.
+would: an owner's purchase at the broker since the last cycle, or a dividend reinvested in
+shares, is a replacement that washes a loss sale, and its lots make the account's lots match
+the broker's position again. So the plan reads the same (`read_unbooked`: the fills from where
+reconciliation would read them, the reinvestments through the same `broker_reinvestments`
+from where that reconciliation would leave its mark) and adds them to its replay in memory,
+as the cycle would record them (`fold_fills`): a reinvestment is a lot, recorded before the
+fills; a fill that buys is a lot; a sell relieves the lots the plan of its cycle chose
+(specific identification only), then the account's method ranked on the broker's view of its
+lots (only lots held on its day), and only the shares some lot covers enter the replay.
 """
 
 from __future__ import annotations
 
-__all__ = ["fold_fills"]
+__all__ = ["Unbooked", "fold_fills", "read_unbooked", "reinvestments_since"]
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from adapters.base import Broker
+from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import Fill, Side
+from daemon.core.errors import TransientBrokerError
 from daemon.core.money import cents
 from daemon.core.tax.engine import replay_trades
 from daemon.core.tax.relief import broker_view, rank
 from daemon.core.tax.types import LotMethod, LotPick, Split, TaxPolicy, Trade, amount_realized
+from daemon.cycle.reconcile import EPOCH, fills_since_mark
+from daemon.logs import Log
+from daemon.store.db import Database
 from daemon.store.tax_ledger import HouseholdAccount, lot_id_of
+from daemon.store.tax_sources import Reinvestment, broker_reinvestments
+from daemon.store.trading_state import reading_mark
 
 _ZERO = Decimal(0)
 PREFIX = "unbooked-"
@@ -35,6 +49,66 @@ Chosen = Callable[[Fill], Sequence[tuple[str, Decimal]]]
 order not trimtab's or an account whose method is not specific identification."""
 
 
+@dataclass(frozen=True, slots=True)
+class Unbooked:
+    """What a plan adds to its tax replay: the account's fills and reinvestments the broker
+    reports since the last cycle (those the ledger holds already are left out later)."""
+
+    fills: Sequence[Fill] = ()
+    reinvestments: Sequence[Reinvestment] = ()
+    stale: str | None = None
+    """Why the replay may lack some (the broker could not report them): the plan's note."""
+
+
+def reinvestments_since(read_through: datetime | None) -> datetime:
+    """Where a cycle reads the broker's reinvestments from (`broker_reinvestments` goes a
+    week further back): the newest fill reconciliation has read, or the beginning."""
+    return read_through if read_through is not None else EPOCH
+
+
+def read_unbooked(
+    *,
+    database: Database,
+    broker: Broker,
+    account: str,
+    clock: Callable[[], datetime],
+    exchange: str,
+    log: Log,
+) -> Unbooked:
+    """Read what the run would book before it plans, recording nothing.
+
+    The fills from where reconciliation reads them; the reinvestments from where the run
+    reads them, after its reconciliation has moved the mark to the newest fill it records.
+    When the broker cannot report them, `stale` says the plan's tax figures are not current.
+    """
+    try:
+        fills = fills_since_mark(database=database, broker=broker, account=account, clock=clock)
+    except TransientBrokerError as exc:
+        log.warning("plan_fills_unread", error=str(exc))
+        return Unbooked(stale=_not_current("fills", exc))
+    with database.transaction() as session:
+        mark = reading_mark(session, account, clock()).fills_read_through
+    # Reconciliation moves the mark to the newest new fill and never back; the fills it has
+    # recorded are none newer than the mark, so the newest of all read is where it lands.
+    through = max((t for t in (mark, *(f.at for f in fills)) if t is not None), default=None)
+    try:
+        found = broker_reinvestments(
+            broker, since=reinvestments_since(through), timezone=exchange_timezone(exchange)
+        )
+    except TransientBrokerError as exc:
+        log.warning("plan_reinvestments_unread", error=str(exc))
+        return Unbooked(fills=fills, stale=_not_current("dividend reinvestments", exc))
+    return Unbooked(fills=fills, reinvestments=found)
+
+
+def _not_current(what: str, exc: TransientBrokerError) -> str:
+    return (
+        f"tax: not current: the broker's {what} since the last cycle could not be read "
+        f"({exc}); lots, wash-sale windows and gains are the ledger's as of that cycle, and "
+        "a run may decide otherwise"
+    )
+
+
 def fold_fills(
     trades: Sequence[Trade | Split],
     fills: Sequence[Fill],
@@ -43,13 +117,37 @@ def fold_fills(
     policy: TaxPolicy,
     timezone: ZoneInfo,
     chosen: Chosen,
+    reinvestments: Sequence[Reinvestment] = (),
 ) -> list[Trade | Split]:
-    """Return `trades` (the ledger's) with `fills` of `account` added, oldest first.
+    """Return `trades` (the ledger's) with `reinvestments` and `fills` of `account` added:
+    the reinvestments in the order given, then the fills, oldest first, as a cycle records
+    them.
 
-    `fills` are the account's fills the ledger does not hold yet. Nothing is written.
+    Both are the account's the ledger does not hold yet. Nothing is written.
     """
     folded = list(trades)
+    lots: set[str] = set()
+    for found in reinvestments:
+        if found.source_id in lots:  # one activity is one lot (`TaxLedger.add_lot`)
+            continue
+        lots.add(found.source_id)
+        folded.append(
+            Trade(
+                id=PREFIX + found.source_id,
+                date=found.on,
+                account=account.name,
+                account_type=account.type,
+                symbol=found.symbol,
+                side=Side.BUY,
+                qty=found.qty,
+                amount=found.cost,
+                owner=account.owner,
+                order_id=found.source_id,
+            )
+        )
     for fill in sorted(fills, key=lambda f: (f.at, f.fill_id)):
+        if fill.fill_id in lots:  # `record_fills` skips a fill whose id a lot has
+            continue
         on = fill.at.astimezone(timezone).date()
         if fill.side is Side.BUY:
             folded.append(
@@ -83,7 +181,13 @@ def _sale(
 ) -> Trade | None:
     """Return the sell as the ledger would replay it: its relieved shares only, or None."""
     own = [t for t in trades if t.account == account.name]
-    held = replay_trades(own, broker_view(policy)).lots(account.name, fill.symbol)
+    # Only lots acquired on or before the sale's day (`TaxLedger.remaining`): a reinvestment
+    # folded before the fills may come later.
+    held = [
+        lot
+        for lot in replay_trades(own, broker_view(policy)).lots(account.name, fill.symbol)
+        if lot.acquired <= on
+    ]
     left: dict[str, Decimal] = {}
     for lot in held:  # a lot split by a partial wash appears once per piece
         left[lot.source_id] = left.get(lot.source_id, _ZERO) + lot.qty

@@ -12,7 +12,9 @@ from __future__ import annotations
 __all__ = [
     "UNMATCHED",
     "RecordedSale",
+    "Reinvestment",
     "broker_book",
+    "broker_reinvestments",
     "declare_trade",
     "record_fills",
     "record_reinvestments",
@@ -306,6 +308,44 @@ def record_fills(
     return recorded
 
 
+@dataclass(frozen=True, slots=True)
+class Reinvestment:
+    """A dividend reinvested in shares, as the broker reports it: the lot it is recorded as."""
+
+    source_id: str
+    """The broker's id of the activity: the lot's source id and order reference."""
+    symbol: str
+    on: date
+    qty: Decimal
+    cost: Decimal
+
+
+def broker_reinvestments(
+    broker: object, *, since: datetime, timezone: ZoneInfo
+) -> list[Reinvestment]:
+    """Return the dividend reinvestments the broker reports from a week before `since`, in
+    the order they are recorded; none when it cannot report them. Nothing is recorded."""
+    if isinstance(broker, DividendHistory):
+        start = since.astimezone(timezone).date() - REINVESTMENT_OVERLAP
+        return [
+            Reinvestment(a.activity_id, a.symbol, a.on, a.qty, abs(a.net_amount))
+            for a in broker.dividends(start)
+            if a.kind == "reinvestment" and a.qty is not None and a.qty > 0
+        ]
+    if isinstance(broker, ReinvestmentHistory):
+        return [
+            Reinvestment(
+                f.fill_id,
+                f.symbol,
+                f.at.astimezone(timezone).date(),
+                f.qty,
+                f.qty * f.price + f.commission,
+            )
+            for f in broker.reinvestments(since - REINVESTMENT_OVERLAP)
+        ]
+    return []
+
+
 def record_reinvestments(
     session: Session,
     broker: object,
@@ -315,38 +355,23 @@ def record_reinvestments(
     timezone: ZoneInfo,
     at: datetime,
 ) -> int:
-    """Add the dividend reinvestments the broker reports (if it can); return how many were new."""
-    found: list[tuple[str, str, date, Decimal, Decimal]] = []
-    if isinstance(broker, DividendHistory):
-        start = since.astimezone(timezone).date() - REINVESTMENT_OVERLAP
-        found = [
-            (a.activity_id, a.symbol, a.on, a.qty, abs(a.net_amount))
-            for a in broker.dividends(start)
-            if a.kind == "reinvestment" and a.qty is not None and a.qty > 0
-        ]
-    elif isinstance(broker, ReinvestmentHistory):
-        found = [
-            (
-                f.fill_id,
-                f.symbol,
-                f.at.astimezone(timezone).date(),
-                f.qty,
-                f.qty * f.price + f.commission,
-            )
-            for f in broker.reinvestments(since - REINVESTMENT_OVERLAP)
-        ]
+    """Add the dividend reinvestments the broker reports (if it can); return how many were new.
+
+    `trimtab plan` reads the same (`broker_reinvestments`) and replays those the ledger
+    lacks in memory (`daemon.cycle.unbooked`).
+    """
     ledger = TaxLedger(session)
     added = 0
-    for source_id, symbol, on, qty, cost in found:
+    for found in broker_reinvestments(broker, since=since, timezone=timezone):
         lot = ledger.add_lot(
             account=account,
-            symbol=symbol,
-            acquired=on,
-            qty=qty,
-            cost=cost,
+            symbol=found.symbol,
+            acquired=found.on,
+            qty=found.qty,
+            cost=found.cost,
             source="reinvestment",
-            source_id=source_id,
-            order_ref=source_id,
+            source_id=found.source_id,
+            order_ref=found.source_id,
             at=at,
             note="dividend reinvestment",
         )
