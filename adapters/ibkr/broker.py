@@ -60,7 +60,7 @@ from adapters.ibkr.parsing import (
     rejection,
     trade_time,
 )
-from adapters.ibkr.quotes import quote_of
+from adapters.ibkr.quotes import CLOSE_SOURCE, quote_of
 from adapters.ibkr.sdk import ExecutionFilter, LimitOrder, MarketOrder, Stock
 from adapters.ibkr.transport import READ_ONLY_FIX, IbLink, LinkDown, read_only_refusal
 from daemon.core.domain import (
@@ -468,10 +468,15 @@ class IbkrBroker:
             raise TransientBrokerError(
                 f"account {self.account}: IB sent no market data snapshot in time ({exc})"
             ) from exc
+        # Priced as a cycle prices it (a last without its trade time is no price), and only
+        # by IB's market data: a close-only quote is yesterday's, not a subscription.
+        now, delayed = self._now(), wanted in (3, 4)
         unpriced = sorted(
             str(t.contract.symbol)
             for t in tickers
-            if (p := decimal_or_none(self.link.run(t.marketPrice))) is None or p <= 0
+            if (q := self._quote_of_ticker(str(t.contract.symbol), t, now=now, delayed=delayed))
+            is None
+            or q.source == CLOSE_SOURCE
         )
         sent = sorted({int(t.marketDataType) for t in tickers})
         names = {1: "live", 2: "frozen", 3: "delayed", 4: "delayed frozen"}
@@ -698,25 +703,7 @@ class IbkrBroker:
         by_symbol = {str(t.contract.symbol): t for t in tickers}
         delayed = self.settings.market_data_type in (3, 4)
         for symbol in contracts:
-            ticker = by_symbol.get(symbol)
-            market = close = traded_at = None
-            bid_ask = False
-            if ticker is not None:
-                market = decimal_or_none(self.link.run(ticker.marketPrice))
-                # Without a real bid and ask the market price is the last trade, dated to
-                # its trade time (IB's tick 45) if IB sent it (`quote_of`).
-                bid_ask = bool(self.link.run(ticker.hasBidAsk))
-                traded_at = trade_time(ticker)
-                close = decimal_or_none(ticker.close)
-            quote = quote_of(
-                symbol,
-                market=market,
-                bid_ask=bid_ask,
-                traded_at=traded_at,
-                close=close,
-                now=now,
-                delayed=delayed,
-            )
+            quote = self._quote_of_ticker(symbol, by_symbol.get(symbol), now=now, delayed=delayed)
             if quote is None:
                 unpriced.append(symbol)
                 continue
@@ -731,6 +718,30 @@ class IbkrBroker:
                 "market data in Client Portal; trimtab check shows what IB sends)"
             )
         return quotes
+
+    def _quote_of_ticker(
+        self, symbol: str, ticker: Any | None, *, now: datetime, delayed: bool
+    ) -> Quote | None:
+        """Return the quote a cycle plans on from IB's snapshot `ticker` (None: IB sent none),
+        as `quote_of` reads it; `trimtab check` reads the same."""
+        market = close = traded_at = None
+        bid_ask = False
+        if ticker is not None:
+            market = decimal_or_none(self.link.run(ticker.marketPrice))
+            # Without a real bid and ask the market price is the last trade, dated to its
+            # trade time (IB's tick 45) if IB sent it (`quote_of`).
+            bid_ask = bool(self.link.run(ticker.hasBidAsk))
+            traded_at = trade_time(ticker)
+            close = decimal_or_none(ticker.close)
+        return quote_of(
+            symbol,
+            market=market,
+            bid_ask=bid_ask,
+            traded_at=traded_at,
+            close=close,
+            now=now,
+            delayed=delayed,
+        )
 
     def _trades_by_ref(self, refs: Sequence[str], *, answered: bool = False) -> list[Any]:
         """ib_async's trades with these orderRefs; with `answered`, only those IB answered

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from typer.testing import CliRunner
 
 from daemon.cli import app
 from tests.fakes.cli import fresh_logging  # noqa: F401 (a fixture, used by pytestmark)
-from tests.fakes.tws import FakeTws, TwsState, two_accounts
+from tests.fakes.tws import FakeTws, Quote, TwsState, two_accounts
+from tests.fakes.tws.states import BND
 
 pytestmark = pytest.mark.usefixtures("fresh_logging")
 
@@ -186,3 +189,26 @@ def test_nothing_listening_is_one_failing_row_with_the_fix(check: CheckFn) -> No
     row = result.rows["broker"]
     assert row["status"] == "fail"
     assert "nothing is listening at 127.0.0.2:" in row["detail"]
+
+
+@pytest.mark.parametrize("traded", [True, False])
+def test_a_last_without_its_trade_time_is_no_price_to_the_check_as_to_a_cycle(
+    check: CheckFn, traded: bool
+) -> None:
+    """No bid or ask and a last: priced with IB's trade time (tick 45), as a cycle prices it;
+    without one the cycle would not use the last, so the check names the symbol unpriced."""
+    state = two_accounts()
+    state.quotes[BND.con_id] = Quote(
+        bid=Decimal(-1),
+        ask=Decimal(-1),
+        last=Decimal("72.10"),
+        close=Decimal("72.00"),
+        last_time=datetime.now(UTC) - timedelta(minutes=5) if traded else None,
+    )
+    result = check(state)
+    row = result.rows["market data"]
+    if traded:
+        assert (result.code, row["status"]) == (0, "ok"), result.output
+    else:
+        assert (result.code, row["status"]) == (1, "fail")
+        assert "IB sent no price for BND " in row["detail"]
