@@ -62,6 +62,8 @@ def _check_private(path: Path) -> None:
         raise ConfigError(
             [ConfigProblem("secrets_file", f"{path} does not exist", "create it or remove the key")]
         ) from None
+    if _systemd_credential(path, info):
+        return
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         mode = stat.S_IMODE(info.st_mode)
         raise ConfigError(
@@ -83,6 +85,39 @@ def _check_private(path: Path) -> None:
                 )
             ]
         )
+
+
+def _systemd_credential(path: Path, info: os.stat_result) -> bool:
+    """Tell whether `path` is a credential systemd handed over (`LoadCredential=`), to be
+    trusted as systemd protects it.
+
+    systemd writes a credential mode 0400, owned by root, and grants the unit's user read
+    through a POSIX ACL, whose mask shows in the group bits (mode 440); it chowns the file to
+    that user instead where the file system has no ACLs. The unit's directory, on a read-only
+    mount, is private to it the same way (src/core/exec-credential.c). So group bits and a
+    root owner are accepted for a file directly in $CREDENTIALS_DIRECTORY (symlinks resolved)
+    when that directory grants others nothing and belongs to root or to this user, and so does
+    the file, which others may not read either: systemd never sets an "other" bit, and such a
+    file did not come from it. Anything else gets the owner-only checks."""
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not directory or not hasattr(os, "geteuid"):
+        return False
+    try:
+        home = Path(directory).resolve(strict=True)
+        where = home.stat()
+        inside = path.resolve(strict=True).parent == home
+    except (OSError, RuntimeError):
+        return False
+    trusted = (0, os.geteuid())
+    return (
+        inside
+        and stat.S_ISDIR(where.st_mode)
+        and not where.st_mode & stat.S_IRWXO
+        and where.st_uid in trusted
+        and stat.S_ISREG(info.st_mode)
+        and not info.st_mode & stat.S_IRWXO
+        and info.st_uid in trusted
+    )
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
