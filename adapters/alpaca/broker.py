@@ -38,7 +38,7 @@ import structlog
 from adapters.alpaca.config import AlpacaSettings
 from adapters.alpaca.costs import TRADE_COSTS
 from adapters.alpaca.history import final_closes
-from adapters.alpaca.holds import free_cash, held_by_open_buys
+from adapters.alpaca.holds import free_cash, held_by_open_buys, reserved_cash
 from adapters.alpaca.orders import PreparedOrder, prepare_order
 from adapters.alpaca.parsing import (
     DIVIDEND_KINDS,
@@ -162,8 +162,8 @@ class AlpacaBroker:
     # -- the Broker protocol ----------------------------------------------------------------
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
-        """Return the cash open buys leave (`adapters.alpaca.holds`), positions, quotes for
-        held and requested symbols, and open orders."""
+        """Return the cash open buys leave (`adapters.alpaca.holds`) and the rest of the cash
+        as reserved, positions, quotes for held and requested symbols, and open orders."""
         # Open orders before the account: a buy that fills in between is then counted twice
         # (held, and out of the cash), never missed.
         open_orders = self._open_orders()
@@ -181,6 +181,7 @@ class AlpacaBroker:
             account=self.account,
             as_of=now,
             cash=cash,
+            reserved_cash=reserved_cash(info, cash),
             positions=positions,
             quotes=quotes,
             open_orders=open_orders,

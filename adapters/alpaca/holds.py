@@ -18,11 +18,16 @@ refuses to plan on). Each term has its reason:
 
 What an open buy holds is counted once, here, whoever sent it: the executor takes off the hold
 of each buy it sends only after this was read, so trimtab's own buys are not counted twice.
+
+The rest of Alpaca's `cash` (`reserved_cash`: what open buys hold, or what the buying powers
+do not allow) is still the account's: it is reported apart, counted in the account's value
+(weights, returns) and never spent. Left out, an owner's buy resting for days would make the
+account look smaller by its hold, every other holding overweight, and trimtab sell them.
 """  # noqa: E501 (a table row per term reads better than wrapped cells)
 
 from __future__ import annotations
 
-__all__ = ["free_cash", "held_by_open_buys"]
+__all__ = ["free_cash", "held_by_open_buys", "reserved_cash"]
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -73,3 +78,9 @@ def free_cash(info: AccountInfo, held: Decimal) -> Decimal:
     if info.non_marginable_buying_power is not None:
         limits.append(info.non_marginable_buying_power)
     return max(min(limits), _ZERO)
+
+
+def reserved_cash(info: AccountInfo, free: Decimal) -> Decimal:
+    """Return the cash Alpaca holds that `free` (from `free_cash`) leaves out: counted in the
+    account's value, never spent. 0 for a margin debit (no cash is held)."""
+    return max(info.cash - free, _ZERO)

@@ -199,6 +199,7 @@ class ManualBroker:
             # Cash an open buy ticket will spend is not there for another order: a ticket
             # stays open across cycles, unlike an order the executor cancels at its end.
             cash=now.cash - now.held,
+            reserved_cash=now.held,  # still the account's: in its value, never spent
             positions=tuple(Position(s, q) for s, q in sorted(now.positions.items())),
             quotes=shown,
             open_orders=tuple(t.order() for t in self.tickets.all() if t.status.is_open),

@@ -61,8 +61,10 @@ def _snapshot(e: SnapshotTaken) -> str:
     positions = ", ".join(f"{pos.qty} {pos.symbol}" for pos in snap.positions)
     prices = ", ".join(f"{s} {_money(q.price)}" for s, q in sorted(snap.quotes.items()))
     label = " (SYNTHETIC prices)" if synthetic else ""
+    reserved = snap.reserved_cash
+    held = f" (+ {_money(reserved)} held by open buys, not spent)" if reserved else ""
     return (
-        f"cash {_money(snap.cash)}; positions: {positions or 'none'}; "
+        f"cash {_money(snap.cash)}{held}; positions: {positions or 'none'}; "
         f"prices{label}: {prices or 'none'}"
     )
 

@@ -370,6 +370,7 @@ def household_account(
         name=name,
         type=account.type,
         cash=snapshot.cash,
+        reserved_cash=snapshot.reserved_cash,
         holdings=holdings,
         restrictions=account_restrictions(settings, name),
         buy_only=account.policy.buy_only,

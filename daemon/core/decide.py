@@ -193,7 +193,7 @@ def decide(given: DecisionInput) -> Decision:
         targets,
         checked.holdings,
         checked.prices,
-        checked.cash,
+        checked.cash + checked.reserved_cash,  # the account's value is what weights are of
         settings=tax.settings,
         identical=tax.identical,
         loss_windows=tax.book.loss_windows(tax.today),

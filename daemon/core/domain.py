@@ -249,6 +249,16 @@ class AccountSnapshot:
     """Symbols the broker accepts fractional quantities in; None when it does not say."""
     market_open: bool | None = None
     """The broker's own clock: is its market open now? None when it has no clock."""
+    reserved_cash: Decimal = Decimal(0)
+    """Cash the account holds that trimtab may not spend now: held by open buys (an owner's
+    limit buy resting at the broker), or beyond the broker's buying power. It counts in the
+    account's value (weights, returns), never in `cash`, which is what trimtab may spend.
+    Only Alpaca reports it (`adapters.alpaca.holds`); elsewhere 0."""
+
+    @property
+    def total_cash(self) -> Decimal:
+        """Return all the cash the account holds: the cash to spend and the reserved cash."""
+        return self.cash + self.reserved_cash
 
     def qty(self, symbol: str) -> Decimal:
         for position in self.positions:

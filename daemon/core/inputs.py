@@ -95,6 +95,14 @@ def planning_input(
         )
     if cash > MAX_NUMBER:
         raise DataError(f"cash reported by the broker is too large ({cash}); {_RULE}")
+    reserved = snapshot.reserved_cash
+    what = "cash the broker holds for open buys (reserved, not spendable)"
+    if not reserved.is_finite():
+        raise DataError(f"{what} is {reserved}")
+    if reserved < 0:
+        raise DataError(f"{what} is negative ({reserved})")
+    if reserved > MAX_NUMBER:
+        raise DataError(f"{what} is too large ({reserved}); {_RULE}")
     holdings: dict[str, Decimal] = {}
     for position in snapshot.positions:
         if not position.qty.is_finite():
@@ -114,5 +122,10 @@ def planning_input(
     needed = set(holdings) | {s for s in targets if s != CASH}
     prices = snapshot_prices(snapshot, needed, now=now, max_age=max_quote_age)
     return PlanInput(
-        cash=cash, holdings=holdings, prices=prices, targets=dict(targets), withdrawal=withdrawal
+        cash=cash,
+        holdings=holdings,
+        prices=prices,
+        targets=dict(targets),
+        withdrawal=withdrawal,
+        reserved_cash=reserved,
     )

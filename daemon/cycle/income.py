@@ -103,7 +103,7 @@ class HouseholdAccount:
     def value(self) -> Decimal:
         prices = self.prices
         held = sum((p.qty * prices.get(p.symbol, _ZERO) for p in self.snapshot.positions), _ZERO)
-        return self.snapshot.cash + held
+        return self.snapshot.total_cash + held
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,7 +71,8 @@ class Valuation:
 def valuation_from_snapshot(
     snapshot: AccountSnapshot, *, source: ValuationSource, ref: str, exchange: str
 ) -> Valuation:
-    """Value the snapshot: cash plus each position at its quote, to the cent.
+    """Value the snapshot: all its cash (the reserved with the spendable: the broker's own
+    cash) plus each position at its quote, to the cent.
 
     Raises `DataError` naming the symbols a held position has no quote for: a valuation that
     left them out would show a fall that did not happen.
@@ -97,8 +98,8 @@ def valuation_from_snapshot(
         trading_day=trading_day(snapshot.as_of, exchange),
         source=source,
         ref=ref if source is ValuationSource.CYCLE else EOD_REF,
-        equity=snapshot.cash + positions_value,
-        cash=snapshot.cash,
+        equity=snapshot.total_cash + positions_value,
+        cash=snapshot.total_cash,
         positions_value=positions_value,
         holdings=MappingProxyType(dict(sorted(holdings.items()))),
     )
@@ -109,6 +110,9 @@ def _out_of_range(snapshot: AccountSnapshot) -> list[str]:
     found = []
     if not snapshot.cash.is_finite() or abs(snapshot.cash) > MAX_NUMBER:
         found.append(f"cash is {snapshot.cash}")
+    reserved = snapshot.reserved_cash
+    if not reserved.is_finite() or abs(reserved) > MAX_NUMBER:
+        found.append(f"reserved cash is {reserved}")
     for p in snapshot.positions:
         if not p.qty.is_finite() or abs(p.qty) > MAX_NUMBER:
             found.append(f"quantity of {p.symbol} is {p.qty}")

@@ -103,7 +103,9 @@ class _Problem:
         for i, account in enumerate(accounts):
             for j, symbol in enumerate(symbols[:-1]):
                 self.held[i, j] = float(account.holdings.get(symbol, _ZERO)) / household
-            self.held[i, cash_col] = float(account.cash) / household
+            # Reserved cash (held by open buys) is the account's cash, and stays cash.
+            reserved = float(account.reserved_cash) / household
+            self.held[i, cash_col] = float(account.cash) / household + reserved
             self.value[i] = self.held[i].sum()
             for j, symbol in enumerate(symbols[:-1]):
                 if not account.may_trade(symbol):
@@ -126,7 +128,7 @@ class _Problem:
             # else its value less what it may not sell. It keeps its cash need up to that;
             # when that is negative, its cash stays negative (never asked to hold more).
             room = self.held[i, cash_col] if account.buy_only else self.value[i] - pinned
-            self.lo[i, cash_col] = min(max(need, 0.0), room)
+            self.lo[i, cash_col] = min(max(need, 0.0) + reserved, room)
             self.hi[i, cash_col] = room if account.buy_only else max(self.value[i], room)
         self.targets = self._effective_targets()
 

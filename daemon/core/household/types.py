@@ -77,7 +77,9 @@ class HouseholdAccount:
     (`restrictions`) stays as it is. `buy_only`
     accounts never sell. `cash_need` is the cash the account must keep (its buffer and a
     withdrawal). `gains` is the unrealized gain per held symbol where known: a taxable sale
-    of a symbol at a loss costs no tax.
+    of a symbol at a loss costs no tax. `reserved_cash` is cash the account holds but may not
+    spend (held by its broker's open buys, `AccountSnapshot.reserved_cash`): in its `value`,
+    never in `cash`, and it stays in the account's cash whatever the split.
     """
 
     name: str
@@ -88,10 +90,11 @@ class HouseholdAccount:
     buy_only: bool = False
     cash_need: Decimal = Decimal(0)
     gains: Mapping[str, Decimal] = field(default_factory=_empty)
+    reserved_cash: Decimal = Decimal(0)
 
     @property
     def value(self) -> Decimal:
-        return self.cash + sum(self.holdings.values(), Decimal(0))
+        return self.cash + self.reserved_cash + sum(self.holdings.values(), Decimal(0))
 
     def may_trade(self, symbol: str) -> bool:
         return self.restrictions.may_trade(symbol)

@@ -53,6 +53,9 @@ class Book:
     kept_qty: tuple[Decimal, ...]
     kept_price: tuple[Decimal, ...]
     cash: Decimal
+    """The cash the plan may spend."""
+    reserved_cash: Decimal
+    """Cash held but not to be spent (`PlanInput.reserved_cash`): in `nav` only."""
     nav: Decimal
     cash_weight: Decimal
     cash_target: Decimal
@@ -110,7 +113,9 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
     raw_targets = tuple([goal(s, _ZERO) for s in symbols])
 
     value = tuple([q * p for q, p in zip(qty, price, strict=True)])
-    nav = inp.cash + sum(value, _ZERO)
+    # Reserved cash is the account's (its weights are of the whole account) but never spent:
+    # it is in the value, not in `cash`.
+    nav = inp.cash + inp.reserved_cash + sum(value, _ZERO)
     cash_weight = inp.targets.get(CASH, _ZERO)
     cash_need = policy.cash_buffer + inp.withdrawal + inp.sale_costs
     cash_target, scale = _cash_target(nav, cash_weight, cash_need)
@@ -144,6 +149,7 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         kept_qty=tuple(inp.holdings.get(s, _ZERO) for s in kept),
         kept_price=tuple(inp.prices[s] for s in kept),
         cash=inp.cash,
+        reserved_cash=inp.reserved_cash,
         nav=nav,
         cash_weight=cash_weight,
         cash_target=cash_target,

@@ -105,6 +105,7 @@ def assemble(
         cash_after=settled.cash_after,
         triggered=bool(out_before.any()),
         notes=tuple(notes + _summary(out_before, rebalanced, noted)),
+        reserved_cash=book.reserved_cash,
     )
 
 
@@ -191,24 +192,29 @@ def _kept_rows(book: Book) -> list[DriftRow]:
 
 
 def _cash_row(book: Book, cash_after: Decimal) -> DriftRow:
+    """Return the CASH row: all the account's cash, the reserved part with it (so the weights
+    sum to 1), which its note names; `Plan.cash_before` and `cash_after` are the spendable."""
     target = _share(book.cash_target, book.nav)
-    note = ""
+    notes = []
+    reserved = book.reserved_cash
+    if reserved:
+        notes.append(f"includes {money(reserved)} held by open buys at the broker: not spent")
     if cash_after < book.cash_need:
-        note = f"below the cash buffer and withdrawal ({money(book.cash_need)})"
+        notes.append(f"below the cash buffer and withdrawal ({money(book.cash_need)})")
     return DriftRow(
         symbol=CASH,
-        qty=book.cash,
+        qty=book.cash + reserved,
         price=_ONE,
-        value=book.cash,
-        weight=_share(book.cash, book.nav),
+        value=book.cash + reserved,
+        weight=_share(book.cash + reserved, book.nav),
         target=target,
         low=target,
         high=target,
         out_of_band=False,
         managed=True,
-        qty_after=cash_after,
-        weight_after=_share(cash_after, book.nav),
-        note=note,
+        qty_after=cash_after + reserved,
+        weight_after=_share(cash_after + reserved, book.nav),
+        note="; ".join(notes),
     )
 
 

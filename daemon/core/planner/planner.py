@@ -5,12 +5,14 @@ symbol name.
 
 Semantics
 ---------
-- Managed value N = cash + the value of every holding not in `keep`. Weights are fractions of
-  N. `keep` holdings are reported (managed=False) and never traded. A holding that is neither
-  in the targets nor in `keep` has target 0 and is sold entirely (with `buy_only` it stays, and
-  its drift row says so). In a symbol the broker takes in whole shares only
-  (`whole_shares_only`) "entirely" is every whole share: a fraction held besides stays, and
-  a plan note and the drift row say so.
+- Managed value N = cash + reserved cash + the value of every holding not in `keep`. Weights
+  are fractions of N. Reserved cash (held by the broker's open buys, `PlanInput.reserved_cash`)
+  is never spent: "cash" below, and every cash floor, is the spendable cash alone. The CASH
+  drift row shows both, its note naming the reserved part. `keep` holdings are reported
+  (managed=False) and never traded. A holding that is neither in the targets nor in `keep` has
+  target 0 and is sold entirely (with `buy_only` it stays, and its drift row says so). In a
+  symbol the broker takes in whole shares only (`whole_shares_only`) "entirely" is every whole
+  share: a fraction held besides stays, and a plan note and the drift row say so.
 - Cash target C* = max(w_CASH * N, cash_buffer + withdrawal). When the buffer and withdrawal
   need more than w_CASH * N, the other targets are scaled down in proportion so everything
   still sums to N; drift rows show these effective targets and a plan note says why.

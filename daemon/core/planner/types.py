@@ -99,6 +99,10 @@ class PlanInput:
     """Holdings the cash flows do not sell to raise the buffer and the withdrawal: the cash
     comes from the others (`daemon.core.decide` puts here a holding whose sale would be a
     wash sale). The rebalance may still sell them, under the tax rules."""
+    reserved_cash: Decimal = Decimal(0)
+    """Cash the account holds but may not spend (`AccountSnapshot.reserved_cash`: held by
+    the broker's open buys): in the managed value, so weights are of the whole account, never
+    in `cash`, so no order spends it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +152,9 @@ class Plan:
     drift: tuple[DriftRow, ...]
     nav: Decimal
     cash_before: Decimal
+    """The cash the plan may spend (`PlanInput.cash`); `cash_after` is what it leaves."""
     cash_after: Decimal
     triggered: bool
     notes: tuple[str, ...]
+    reserved_cash: Decimal = Decimal(0)
+    """`PlanInput.reserved_cash`: in `nav` and in the CASH drift row, never spent."""

@@ -21,6 +21,7 @@ _RULE = "trimtab plans only with numbers up to 10000000000000 (1e13)"
 def validate_plan_input(inp: PlanInput, policy: PlanningPolicy) -> None:
     """Raise `DataError` naming the first thing in `inp` or `policy` that cannot be planned on."""
     _check_amount("cash", inp.cash)
+    _check_amount("reserved_cash", inp.reserved_cash)
     _check_amount("withdrawal", inp.withdrawal)
     _check_amount("sale_costs", inp.sale_costs)
     _check_policy(policy)
@@ -124,7 +125,7 @@ def _check_holdings(inp: PlanInput) -> None:
             _check_price(symbol, price)  # the slow path says what is wrong
     holdings = inp.holdings
     values = [float(holdings[s]) * float(prices[s]) for s in holdings]
-    if float(inp.cash) + math.fsum(values) > _MAX_FLOAT:
+    if float(inp.cash) + float(inp.reserved_cash) + math.fsum(values) > _MAX_FLOAT:
         for symbol, value in zip(holdings, values, strict=True):
             if value > _MAX_FLOAT:
                 raise DataError(

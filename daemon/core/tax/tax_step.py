@@ -517,9 +517,10 @@ def _redrift(
     nav = plan.nav
     rows = []
     for row in plan.drift:
-        if row.symbol == CASH:
-            share = cash_after / nav if nav > 0 else _ZERO
-            rows.append(dataclasses.replace(row, qty_after=cash_after, weight_after=share))
+        if row.symbol == CASH:  # the reserved cash is in the row, never spent
+            held = cash_after + plan.reserved_cash
+            share = held / nav if nav > 0 else _ZERO
+            rows.append(dataclasses.replace(row, qty_after=held, weight_after=share))
             continue
         after = row.qty + delta.get(row.symbol, _ZERO)
         decision = why.get(row.symbol)

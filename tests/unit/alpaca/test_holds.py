@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from adapters.alpaca.holds import free_cash, held_by_open_buys
+from adapters.alpaca.holds import free_cash, held_by_open_buys, reserved_cash
 from adapters.alpaca.parsing import AccountInfo
 from daemon.core.domain import BrokerOrder, OrderStatus, OrderType, Side
 
@@ -80,3 +80,20 @@ def test_the_free_cash_is_within_every_limit_and_never_margin(
         assert free <= buying_power
         assert nmbp is None or free <= nmbp
         assert free in {cash - held, buying_power, nmbp}
+
+
+@given(cash=money, buying_power=money, nmbp=st.none() | money, held=money.map(abs))
+@example(cash=D(10_000), buying_power=D(7_500), nmbp=D(7_500), held=D(2_500))
+def test_the_cash_not_free_is_reserved_so_none_is_lost_from_the_value(
+    cash: Decimal, buying_power: Decimal, nmbp: Decimal | None, held: Decimal
+) -> None:
+    """Free and reserved together are Alpaca's cash: the account's value keeps all of it."""
+    info = account(cash, buying_power, nmbp)
+    free = free_cash(info, held)
+    reserved = reserved_cash(info, free)
+    assert reserved >= 0
+    if cash < 0:
+        assert reserved == 0  # a margin debit: nothing is held
+        return
+    assert free + reserved == cash
+    assert reserved >= min(held, cash)  # at least what the open buys hold
