@@ -26,8 +26,8 @@ broker it wraps). All of them are reads, so the wrapper retries them.
 |---|---|---|---|
 | `BrokerChecks` | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | `trimtab check` | the broker's part of the check is skipped, with a note |
 | `CashFlowReporter` | `cash_flows(since)` | returns (`daemon.store.cash_flows.sync_flows`) | flows come only from `trimtab flows add` |
-| `DividendHistory` | `dividends(since)` | the tax ledger (`record_reinvestments`) | reinvested dividends come from `ReinvestmentHistory`, else are imported by hand |
-| `ReinvestmentHistory` | `reinvestments(since)` | the tax ledger, when `DividendHistory` is absent | reinvested dividends are imported by hand |
+| `DividendHistory` | `dividends(since)` | reconciliation (reinvestments explain shares like fills, and are booked as tax lots: `broker_reinvestments`) | reinvested dividends come from `ReinvestmentHistory`, else are imported by hand and their shares halt the account |
+| `ReinvestmentHistory` | `reinvestments(since)` | reconciliation, when `DividendHistory` is absent | reinvested dividends are imported by hand and their shares halt the account |
 | `PriceHistory` | `daily_closes(symbol, start, end)` | strategies that look back (the sim offers it from its price source) | no history: the snapshot's quotes only |
 | `OrderAbsence` | `absence_rule()`, `orders_submitted(start, end)` | reconciliation (`resolve_unresolved`): when is "no order with this id" final | "not found" is never final: a lost submission stays unresolved (alerted) until `trimtab orders settle` |
 | `BatchPriceHistory` | `daily_closes_of(symbols, start, end)` | the history cache, to ask for many symbols in one request (Alpaca) | one `daily_closes` per symbol |

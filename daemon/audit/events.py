@@ -18,6 +18,7 @@ __all__ = [
     "CashMovement",
     "ConfigRejected",
     "ConfigReloaded",
+    "CountedReinvestment",
     "CycleFailed",
     "CycleFinished",
     "CycleStarted",
@@ -380,6 +381,16 @@ class Mismatch:
 
 
 @dataclass(frozen=True, slots=True)
+class CountedReinvestment:
+    """A dividend reinvested in shares, as the broker reported it, counted like a fill."""
+
+    activity_id: str
+    symbol: str
+    on: date
+    qty: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Reconciled:
     """What reconciliation read from the broker and whether the book explains it."""
 
@@ -394,6 +405,14 @@ class Reconciled:
     external_open_orders: tuple[BrokerOrder, ...]
     unresolved_symbols: tuple[str, ...]
     mismatches: Mapping[str, Mismatch]
+    reinvestments: tuple[CountedReinvestment, ...] = ()
+    """Dividend reinvestments the broker reported that explained shares like fills: each once,
+    by activity id (none in records written before reconciliation counted them)."""
+    reinvestments_unread: str | None = field(default=None, metadata=_OMITTED)
+    """Why the broker's dividend reinvestments could not be read (then none explained any)."""
+    reinvestments_in_book_through: date | None = field(default=None, metadata=_OMITTED)
+    """Reinvestments dated up to this day that no reconciliation has read are in the book
+    already (one took the broker's positions without them): when read, none explains shares."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -251,7 +251,7 @@ class Engine:
             )
             self._trip_rules(account, cycle_id, outcomes)
             after = self._after_trading(broker, account, universe, cycle_id, log)
-            tax.record(broker, self._clock(), cycle_id, reinvestments=False)
+            tax.record(self._clock(), cycle_id)
             drift_after = self._drift_after(
                 after, decision.plan_input.targets, given.planning, withdrawal, log
             )
@@ -495,7 +495,14 @@ class Engine:
         self._audit(RiskDecisions(decision.review.decisions), account, cycle_id)
 
     def _reconcile(
-        self, broker: Broker, account: str, universe: list[str], cycle_id: str, log: Log
+        self,
+        broker: Broker,
+        account: str,
+        universe: list[str],
+        cycle_id: str,
+        log: Log,
+        *,
+        after_trading: bool = False,
     ) -> Reconciliation:
         return reconcile(
             database=self._database,
@@ -506,6 +513,8 @@ class Engine:
             log=log,
             on_mismatch=TradingState(self._settings.risk.on_mismatch),
             cycle_id=cycle_id,
+            exchange=self._settings.exchange,
+            always_read_reinvestments=not after_trading,
         )
 
     def _after_trading(
@@ -513,7 +522,7 @@ class Engine:
     ) -> Reconciliation | None:
         """Record the cycle's fills now; if the broker cannot be read, the next cycle will."""
         try:
-            return self._reconcile(broker, account, universe, cycle_id, log)
+            return self._reconcile(broker, account, universe, cycle_id, log, after_trading=True)
         except TransientBrokerError as exc:
             log.warning("post_trade_reconciliation_failed", error=str(exc))
             return None

@@ -2,22 +2,41 @@
 
 The broker is the truth for positions, cash and orders. trimtab keeps the positions it last
 agreed on (the book) and every fill the broker reported (deduplicated by fill id). A new
-reconciliation expects book + new fills == the broker's positions; a difference that no fill
-explains moves the account to HALTED (or REDUCING, per `risk.on_mismatch`) and is audited.
-It never assumes a flat or empty account: if the broker cannot be read, the cycle aborts.
+reconciliation expects book + new fills + new dividend reinvestments == the broker's
+positions; a difference that neither explains moves the account to HALTED (or REDUCING, per
+`risk.on_mismatch`) and is audited. It never assumes a flat or empty account: if the broker
+cannot be read, the cycle aborts.
+
+A dividend reinvested in shares is a buy no fill reports. A broker that reports them
+(`DividendHistory` or `ReinvestmentHistory`, through `broker_reinvestments`) has them read
+with the fills, from a week before where fills were last read; the ones read are booked as
+tax lots in the same transaction (the cycle's only read of them: the tax ledger's lots come
+from here), and a lot's activity id is what makes a reinvestment new: one the ledger holds
+was counted (or taken into the book) before and explains nothing again. When they cannot be
+read, none explains anything: a difference halts as before, and the reason says so.
 """
 
 from __future__ import annotations
 
-__all__ = ["Reconciliation", "fills_since_mark", "reconcile"]
+__all__ = [
+    "Reconciliation",
+    "expected_positions",
+    "fills_since_mark",
+    "new_reinvestments",
+    "reconcile",
+    "reinvestments_in_book_through",
+    "reinvestments_since",
+]
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from adapters.base import Broker
-from daemon.audit.events import Mismatch, Reconciled
+from adapters.base import Broker, DividendHistory, ReinvestmentHistory
+from daemon.audit.events import AuditKind, CountedReinvestment, Mismatch, Reconciled
+from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Side, TradingState
 from daemon.core.errors import TransientBrokerError
 from daemon.cycle.unresolved import resolve_unresolved
@@ -26,6 +45,8 @@ from daemon.store.audit_log import AuditLog
 from daemon.store.book import BookStore
 from daemon.store.db import Database, Transaction
 from daemon.store.intents import IntentStore
+from daemon.store.tax_ledger import TaxLedger
+from daemon.store.tax_sources import Reinvestment, book_reinvestments, broker_reinvestments
 from daemon.store.trading_state import mark_reconciled, reading_mark, set_trading_state
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -40,10 +61,12 @@ class Reconciliation:
     external_fills: tuple[Fill, ...]
     external_orders: tuple[BrokerOrder, ...]
     mismatches: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
-    """symbol -> (expected from book and fills, reported by the broker)"""
+    """symbol -> (expected from book, fills and reinvestments, reported by the broker)"""
     baseline: bool = False
     busy_symbols: frozenset[str] = frozenset()
     """Symbols with an open order at the broker or an unresolved intent: no new order."""
+    reinvestments: tuple[Reinvestment, ...] = ()
+    """The new dividend reinvestments that explained shares like fills."""
 
 
 def reconcile(
@@ -56,8 +79,16 @@ def reconcile(
     log: Log,
     on_mismatch: TradingState,
     cycle_id: str | None,
+    exchange: str,
+    always_read_reinvestments: bool = True,
 ) -> Reconciliation:
-    """Resolve unsettled intents, record new fills, and compare positions with the book."""
+    """Resolve unsettled intents, record new fills and reinvestments, and compare positions
+    with the book.
+
+    The dividend reinvestments are read every time unless `always_read_reinvestments` is
+    False (after trading: trimtab's orders cause none, and the cycle read them before it
+    planned); then only when the fills leave a difference.
+    """
     # An order of an earlier cycle that did not finish is cancelled; never one of this cycle.
     unresolved = resolve_unresolved(
         database=database, broker=broker, account=account, clock=clock, log=log, cycle_id=cycle_id
@@ -68,14 +99,32 @@ def reconcile(
     # still found, and fill ids keep the overlap from counting anything twice.
     read_through = agreed.read_through
     since = read_through - FILL_OVERLAP if read_through is not None else EPOCH
-    fills, snapshot = _consistent_read(broker, symbols, since, agreed.explains)
+    timezone = exchange_timezone(exchange)
+
+    def reinvestments() -> Sequence[Reinvestment]:
+        # From where the last reconciliation left the mark (a week further back).
+        start = reinvestments_since(read_through)
+        return broker_reinvestments(broker, since=start, timezone=timezone)
+
+    read = _consistent_read(
+        broker,
+        symbols,
+        since,
+        agreed,
+        reinvestments if _reports_reinvestments(broker) else None,
+        always=always_read_reinvestments,
+    )
     with database.transaction() as session:
         result = _record(
-            session, agreed, account, fills, snapshot, unresolved, clock(), cycle_id, on_mismatch
+            session, agreed, account, read, unresolved, clock(), timezone, cycle_id, on_mismatch
         )
+    if read.unread is not None:
+        log.warning("reinvestments_unread", error=read.unread)
     log.info(
         "reconciled",
         new_fills=len(result.new_fills),
+        reinvestments=len(result.reinvestments),
+        reinvestments_unread=read.unread is not None,
         external_fills=len(result.external_fills),
         external_orders=len(result.external_orders),
         mismatches=sorted(result.mismatches),
@@ -94,6 +143,77 @@ def fills_since_mark(
     return broker.fills(read_through - FILL_OVERLAP if read_through is not None else EPOCH)
 
 
+def reinvestments_since(read_through: datetime | None) -> datetime:
+    """Where reconciliation reads the broker's reinvestments from (`broker_reinvestments`
+    goes a week further back): the newest fill it had read before, or the beginning."""
+    return read_through if read_through is not None else EPOCH
+
+
+def new_reinvestments(
+    found: Sequence[Reinvestment],
+    *,
+    booked: Collection[str],
+    fill_ids: Collection[str],
+    in_book_through: date | None,
+) -> tuple[Reinvestment, ...]:
+    """Return the reinvestments of `found` that explain shares now, each activity once.
+
+    Not one the ledger has `booked` (an earlier reconciliation read it: counted then, or its
+    shares were in the broker's positions the book took), nor one whose id is a fill's (the
+    fill counts), nor one dated up to `in_book_through` (the book took the broker's positions
+    without reading them: its shares are in the book already).
+    """
+    seen: set[str] = set()
+    new: list[Reinvestment] = []
+    for reinvestment in found:
+        key = reinvestment.source_id
+        if key in seen or key in booked or key in fill_ids:
+            continue
+        seen.add(key)
+        if in_book_through is not None and reinvestment.on <= in_book_through:
+            continue
+        new.append(reinvestment)
+    return tuple(new)
+
+
+def reinvestments_in_book_through(
+    previous: date | None, *, asked: bool, read: bool, adopted: bool, today: date
+) -> date | None:
+    """Return through which day reinvestments not yet read are in the book already.
+
+    `read`: every one the broker reports was read (and booked): none is. Otherwise, when the
+    book `adopted` the broker's positions (a first reconciliation, or a difference) after
+    the reinvestments were `asked` for and could not be read, those dated up to `today` are
+    (a reinvestment of today reported later is then taken as in the book too: it halts
+    rather than count twice). Else as `previous`: the book took nothing unexplained.
+    """
+    if read:
+        return None
+    if asked and adopted:
+        return today
+    return previous
+
+
+def expected_positions(
+    book: Mapping[str, Decimal], fills: Sequence[Fill], reinvestments: Sequence[Reinvestment]
+) -> dict[str, Decimal]:
+    """Return symbol -> the book plus new `fills` (signed) plus new `reinvestments`."""
+    expected = dict(book)
+    for fill in fills:
+        signed = fill.qty if fill.side is Side.BUY else -fill.qty
+        expected[fill.symbol] = expected.get(fill.symbol, Decimal(0)) + signed
+    for reinvestment in reinvestments:
+        expected[reinvestment.symbol] = (
+            expected.get(reinvestment.symbol, Decimal(0)) + reinvestment.qty
+        )
+    return expected
+
+
+def _reports_reinvestments(broker: object) -> bool:
+    """Whether the broker reports dividend reinvestments (`broker_reinvestments` reads them)."""
+    return isinstance(broker, DividendHistory | ReinvestmentHistory)
+
+
 @dataclass(frozen=True, slots=True)
 class _Agreed:
     """What trimtab last agreed on with the broker: read once, before the broker is read.
@@ -106,29 +226,47 @@ class _Agreed:
     baseline: bool
     """No reconciliation yet: there is no book to agree with."""
     read_through: datetime | None
+    booked: frozenset[str]
+    """Source ids of the account's ledger lots: a reinvestment among them was read before."""
+    in_book_through: date | None
+    """The last reconciliation's `reinvestments_in_book_through`."""
 
     @classmethod
     def load(cls, session: Transaction, account: str, now: datetime) -> _Agreed:
         mark = reading_mark(session, account, now)
         book = BookStore(session)
+        latest = AuditLog(session).latest(AuditKind.RECONCILIATION, account)
+        event = None if latest is None else latest.event
         return cls(
             book=book.positions(account),
             fill_ids=book.fill_ids(account),
             baseline=mark.reconciled_at is None,
             read_through=mark.fills_read_through,
+            booked=frozenset(lot.source_id for lot in TaxLedger(session).lots(account)),
+            in_book_through=(
+                event.reinvestments_in_book_through if isinstance(event, Reconciled) else None
+            ),
         )
 
     def new(self, fills: Sequence[Fill]) -> list[Fill]:
         return [f for f in fills if f.fill_id not in self.fill_ids]
 
+    def new_reinvestments(
+        self, found: Sequence[Reinvestment], fills: Sequence[Fill]
+    ) -> tuple[Reinvestment, ...]:
+        return new_reinvestments(
+            found,
+            booked=self.booked,
+            fill_ids=self.fill_ids | {f.fill_id for f in fills},
+            in_book_through=self.in_book_through,
+        )
+
     def differences(
-        self, new: Sequence[Fill], snapshot: AccountSnapshot
+        self, new: Sequence[Fill], reinvestments: Sequence[Reinvestment], snapshot: AccountSnapshot
     ) -> dict[str, tuple[Decimal, Decimal]]:
-        """Return symbol -> (book plus `new` fills, the broker's position) where they differ."""
-        expected = dict(self.book)
-        for fill in new:
-            signed = fill.qty if fill.side is Side.BUY else -fill.qty
-            expected[fill.symbol] = expected.get(fill.symbol, Decimal(0)) + signed
+        """Return symbol -> (book plus `new` fills and `reinvestments`, the broker's position)
+        where they differ."""
+        expected = expected_positions(self.book, new, reinvestments)
         reported = _reported(snapshot)
         return {
             symbol: (expected.get(symbol, Decimal(0)), reported.get(symbol, Decimal(0)))
@@ -136,35 +274,72 @@ class _Agreed:
             if expected.get(symbol, Decimal(0)) != reported.get(symbol, Decimal(0))
         }
 
-    def explains(self, fills: Sequence[Fill], snapshot: AccountSnapshot) -> bool:
-        """Whether the book plus the new ones of `fills` is the snapshot's positions.
+    def explains(
+        self, fills: Sequence[Fill], found: Sequence[Reinvestment], snapshot: AccountSnapshot
+    ) -> bool:
+        """Whether the book plus the new ones of `fills` and `found` is the snapshot's
+        positions.
 
         Never on a first reconciliation: it always reads fills twice.
         """
-        return not self.baseline and not self.differences(self.new(fills), snapshot)
+        new = self.new(fills)
+        return not self.baseline and not self.differences(
+            new, self.new_reinvestments(found, new), snapshot
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What one consistent read of the broker found."""
+
+    fills: Sequence[Fill]
+    snapshot: AccountSnapshot
+    reinvestments: Sequence[Reinvestment] = ()
+    attempted: bool = False
+    """The reinvestments were asked for (of a broker that reports them)."""
+    unread: str | None = None
+    """Why they could not be read: then none explains anything."""
 
 
 def _consistent_read(
     broker: Broker,
     symbols: Collection[str],
     since: datetime,
-    agrees: Callable[[Sequence[Fill], AccountSnapshot], bool],
-) -> tuple[Sequence[Fill], AccountSnapshot]:
-    """Read fills and the account; read fills again unless they already explain the account.
+    agreed: _Agreed,
+    reinvestments: Callable[[], Sequence[Reinvestment]] | None,
+    *,
+    always: bool,
+) -> _Read:
+    """Read fills, reinvestments and the account; read fills again unless they already
+    explain the account.
 
     When the book plus the new fills equals the broker's positions, any fill that arrived
     between the two reads nets to nothing and is recorded next time, so the second read
     would add nothing. Otherwise fills are read again, until none arrived in between; a
-    difference that remains is then a real mismatch.
+    difference that remains is then a real mismatch. Reinvestments are read before the
+    account (their shares are then in it), with the fills; not `always`, only once the
+    fills leave a difference, and the account is read again after them. `reinvestments` is
+    None for a broker that reports none.
     """
+    attempted = always and reinvestments is not None
     for _ in range(READ_ATTEMPTS):
         before = broker.fills(since)
+        found: Sequence[Reinvestment] = ()
+        unread = None
+        if attempted and reinvestments is not None:
+            try:
+                found = reinvestments()
+            except TransientBrokerError as exc:
+                unread = str(exc)
         snapshot = broker.snapshot(symbols)
-        if agrees(before, snapshot):
-            return before, snapshot
+        if agreed.explains(before, found, snapshot):
+            return _Read(before, snapshot, found, attempted, unread)
+        if not attempted and reinvestments is not None:
+            attempted = True
+            continue
         after = broker.fills(since)
         if {f.fill_id for f in after} == {f.fill_id for f in before}:
-            return after, snapshot
+            return _Read(after, snapshot, found, attempted, unread)
     raise TransientBrokerError(
         f"fills kept arriving while reconciling ({READ_ATTEMPTS} attempts); trying next cycle"
     )
@@ -174,21 +349,33 @@ def _record(
     session: Transaction,
     agreed: _Agreed,
     account: str,
-    fills: Sequence[Fill],
-    snapshot: AccountSnapshot,
+    read: _Read,
     unresolved: Sequence[str],
     now: datetime,
+    timezone: ZoneInfo,
     cycle_id: str | None,
     on_mismatch: TradingState,
 ) -> Reconciliation:
     ours = IntentStore(session).ids(account)
-    new = agreed.new(fills)
+    snapshot = read.snapshot
+    new = agreed.new(read.fills)
+    baseline = agreed.baseline
+    # A first reconciliation takes the broker's positions: every reinvestment is in them.
+    counted = () if baseline else agreed.new_reinvestments(read.reinvestments, new)
     book = BookStore(session)
     book.add_fills(account, new, ours=ours, now=now)
+    # Every one read becomes a lot (once: by activity id), so none is counted again.
+    book_reinvestments(session, read.reinvestments, account=account, at=now)
     reported = _reported(snapshot)
-    baseline = agreed.baseline
-    mismatches = {} if baseline else agreed.differences(new, snapshot)
+    mismatches = {} if baseline else agreed.differences(new, counted, snapshot)
     book.replace_positions(account, reported)
+    in_book_through = reinvestments_in_book_through(
+        agreed.in_book_through,
+        asked=read.attempted,
+        read=read.attempted and read.unread is None,
+        adopted=baseline or bool(mismatches),
+        today=now.astimezone(timezone).date(),
+    )
     mark_reconciled(session, account, at=now, fills_through=max((f.at for f in new), default=None))
     external_orders = tuple(o for o in snapshot.open_orders if o.client_order_id not in ours)
     external_fills = tuple(f for f in new if f.client_order_id not in ours)
@@ -203,6 +390,11 @@ def _record(
             external_open_orders=external_orders,
             unresolved_symbols=tuple(unresolved),
             mismatches={s: Mismatch(expected=e, broker=b) for s, (e, b) in mismatches.items()},
+            reinvestments=tuple(
+                CountedReinvestment(r.source_id, r.symbol, r.on, r.qty) for r in counted
+            ),
+            reinvestments_unread=read.unread,
+            reinvestments_in_book_through=in_book_through,
         ),
         at=now,
         account=account,
@@ -212,6 +404,15 @@ def _record(
         detail = ", ".join(
             f"{s} expected {e} but the broker has {b}" for s, (e, b) in mismatches.items()
         )
+        if read.unread is not None:
+            why = (
+                f"positions no recorded fill explains: {detail} (the broker's dividend "
+                f"reinvestments could not be read: {read.unread})"
+            )
+        elif read.attempted:
+            why = f"positions no recorded fill or dividend reinvestment explains: {detail}"
+        else:
+            why = f"positions no recorded fill explains: {detail}"
         set_trading_state(
             session,
             account,
@@ -219,7 +420,7 @@ def _record(
             at=now,
             cycle_id=cycle_id,
             actor="reconciliation",
-            reason=f"positions no recorded fill explains: {detail}",
+            reason=why,
         )
     busy = {o.symbol for o in snapshot.open_orders} | set(unresolved)
     return Reconciliation(
@@ -230,6 +431,7 @@ def _record(
         mismatches=mismatches,
         baseline=baseline,
         busy_symbols=frozenset(busy),
+        reinvestments=counted,
     )
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 __all__ = ["TaxCycle", "empty_ledger"]
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,11 +36,10 @@ from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.decide import Decision, TaxInputs
 from daemon.core.domain import AccountSnapshot, AccountType, Fill
-from daemon.core.errors import TransientBrokerError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.mismatch import LotMismatch, lot_mismatches, lot_quantities
 from daemon.core.tax.types import LotMethod, Split, TaxPolicy, Trade
-from daemon.cycle.unbooked import Unbooked, fold_fills, reinvestments_since
+from daemon.cycle.unbooked import Unbooked, fold_fills
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database, Transaction
 from daemon.store.intents import IntentStore
@@ -53,8 +51,7 @@ from daemon.store.tax_ledger import (
     lot_trade_id,
     tax_policy,
 )
-from daemon.store.tax_sources import RecordedSale, record_fills, record_reinvestments
-from daemon.store.trading_state import reading_mark
+from daemon.store.tax_sources import RecordedSale, record_fills
 
 _ZERO = Decimal(0)
 
@@ -99,7 +96,7 @@ class TaxCycle:
         unbooked: Unbooked | None = None,
     ) -> TaxCycle:
         """Replay the household's ledger; first, given the broker (a cycle that may trade),
-        add the recorded fills and the reinvestments the ledger lacks.
+        add the recorded fills (its reconciliation booked the reinvestments).
 
         A plan (no broker) hands in `unbooked`, the account's fills the broker reports since
         reconciliation last read them and the reinvestments it reports since the run would
@@ -122,7 +119,7 @@ class TaxCycle:
             replay_trades((), policy),
         )
         if broker is not None:
-            cycle.record(broker, now, cycle_id)
+            cycle.record(now, cycle_id)
         with database.transaction() as session:
             trades = TaxLedger(session).trades(accounts)
             if unbooked is not None and (unbooked.fills or unbooked.reinvestments):
@@ -231,28 +228,14 @@ class TaxCycle:
                 cycle_id=cycle_id,
             )
 
-    def record(
-        self, broker: object | None, now: datetime, cycle_id: str, *, reinvestments: bool = True
-    ) -> list[RecordedSale]:
-        """Add the account's new fills (and reinvestments) to the ledger; audit the sales.
+    def record(self, now: datetime, cycle_id: str) -> list[RecordedSale]:
+        """Add the account's new fills to the ledger; audit the sales.
 
-        After trading, `reinvestments=False`: trimtab's orders cause no reinvestment, and the
-        cycle read them before planning, so reading them again would be a request for nothing.
+        The reinvestments the broker reports are booked by reconciliation, which counts them
+        like fills (`daemon.cycle.reconcile`), before these.
         """
         zone = exchange_timezone(self.settings.exchange)
         with self.database.transaction() as session:
-            if broker is not None and reinvestments:
-                # Read again next cycle if it fails: reinvestments are keyed by id.
-                with contextlib.suppress(TransientBrokerError):
-                    mark = reading_mark(session, self.account, now)
-                    record_reinvestments(
-                        session,
-                        broker,
-                        account=self.account,
-                        since=reinvestments_since(mark.fills_read_through),
-                        timezone=zone,
-                        at=now,
-                    )
             sales = record_fills(
                 session,
                 account=self.account,

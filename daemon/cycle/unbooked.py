@@ -1,14 +1,14 @@
 """What the broker reports that the ledger lacks, as trades for a plan's tax replay, recorded
 nowhere: its fills and its dividend reinvestments.
 
-A cycle that may trade records them first (reconciliation, then `TaxCycle.record`: the
-reinvestments the broker reports, `record_reinvestments`, then the fills, `record_fills`) and
-replays the ledger with them. `trimtab plan` records nothing, yet must decide as that cycle
-would: an owner's purchase at the broker since the last cycle, or a dividend reinvested in
-shares, is a replacement that washes a loss sale, and its lots make the account's lots match
-the broker's position again. So the plan reads the same (`read_unbooked`: the fills from where
-reconciliation would read them, the reinvestments through the same `broker_reinvestments`
-from where that reconciliation would leave its mark) and adds them to its replay in memory,
+A cycle that may trade records them first (reconciliation: the fills, and the reinvestments
+the broker reports as lots, `book_reinvestments`; then `TaxCycle.record`: the fills,
+`record_fills`) and replays the ledger with them. `trimtab plan` records nothing, yet must
+decide as that cycle would: an owner's purchase at the broker since the last cycle, or a
+dividend reinvested in shares, is a replacement that washes a loss sale, and its lots make the
+account's lots match the broker's position again. So the plan reads the same (`read_unbooked`:
+the fills and, through the same `broker_reinvestments`, the reinvestments from where
+reconciliation would read them) and adds them to its replay in memory,
 as the cycle would record them (`fold_fills`): a reinvestment is a lot, recorded before the
 fills; a fill that buys is a lot; a sell relieves the lots the plan of its cycle chose
 (specific identification only), then the account's method ranked on the broker's view of its
@@ -17,7 +17,7 @@ lots (only lots held on its day), and only the shares some lot covers enter the 
 
 from __future__ import annotations
 
-__all__ = ["Unbooked", "fold_fills", "read_unbooked", "reinvestments_since"]
+__all__ = ["Unbooked", "fold_fills", "read_unbooked"]
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,7 +33,7 @@ from daemon.core.money import cents
 from daemon.core.tax.engine import replay_trades
 from daemon.core.tax.relief import broker_view, rank
 from daemon.core.tax.types import LotMethod, LotPick, Split, TaxPolicy, Trade, amount_realized
-from daemon.cycle.reconcile import EPOCH, fills_since_mark
+from daemon.cycle.reconcile import fills_since_mark, reinvestments_since
 from daemon.logs import Log
 from daemon.store.db import Database
 from daemon.store.tax_ledger import HouseholdAccount, lot_id_of
@@ -60,12 +60,6 @@ class Unbooked:
     """Why the replay may lack some (the broker could not report them): the plan's note."""
 
 
-def reinvestments_since(read_through: datetime | None) -> datetime:
-    """Where a cycle reads the broker's reinvestments from (`broker_reinvestments` goes a
-    week further back): the newest fill reconciliation has read, or the beginning."""
-    return read_through if read_through is not None else EPOCH
-
-
 def read_unbooked(
     *,
     database: Database,
@@ -77,9 +71,9 @@ def read_unbooked(
 ) -> Unbooked:
     """Read what the run would book before it plans, recording nothing.
 
-    The fills from where reconciliation reads them; the reinvestments from where the run
-    reads them, after its reconciliation has moved the mark to the newest fill it records.
-    When the broker cannot report them, `stale` says the plan's tax figures are not current.
+    The fills and the reinvestments from where the run's reconciliation reads them (the
+    mark it last left). When the broker cannot report them, `stale` says the plan's tax
+    figures are not current.
     """
     try:
         fills = fills_since_mark(database=database, broker=broker, account=account, clock=clock)
@@ -88,12 +82,9 @@ def read_unbooked(
         return Unbooked(stale=_not_current("fills", exc))
     with database.transaction() as session:
         mark = reading_mark(session, account, clock()).fills_read_through
-    # Reconciliation moves the mark to the newest new fill and never back; the fills it has
-    # recorded are none newer than the mark, so the newest of all read is where it lands.
-    through = max((t for t in (mark, *(f.at for f in fills)) if t is not None), default=None)
     try:
         found = broker_reinvestments(
-            broker, since=reinvestments_since(through), timezone=exchange_timezone(exchange)
+            broker, since=reinvestments_since(mark), timezone=exchange_timezone(exchange)
         )
     except TransientBrokerError as exc:
         log.warning("plan_reinvestments_unread", error=str(exc))

@@ -13,6 +13,7 @@ __all__ = [
     "UNMATCHED",
     "RecordedSale",
     "Reinvestment",
+    "book_reinvestments",
     "broker_book",
     "broker_reinvestments",
     "declare_trade",
@@ -360,9 +361,18 @@ def record_reinvestments(
     `trimtab plan` reads the same (`broker_reinvestments`) and replays those the ledger
     lacks in memory (`daemon.cycle.unbooked`).
     """
+    reinvestments = broker_reinvestments(broker, since=since, timezone=timezone)
+    return book_reinvestments(session, reinvestments, account=account, at=at)
+
+
+def book_reinvestments(
+    session: Session, reinvestments: Sequence[Reinvestment], *, account: str, at: datetime
+) -> int:
+    """Add reinvestments read by `broker_reinvestments` as lots, each once (by its activity
+    id); return how many were new. Reconciliation books the ones it read this way."""
     ledger = TaxLedger(session)
     added = 0
-    for found in broker_reinvestments(broker, since=since, timezone=timezone):
+    for found in reinvestments:
         lot = ledger.add_lot(
             account=account,
             symbol=found.symbol,

@@ -96,6 +96,7 @@ def reconciled(database: Database, harness: AlpacaHarness) -> Reconciliation:
     return reconcile(
         database=database, broker=harness.broker, account=harness.account, symbols=["VTI"],
         clock=harness.now, log=LOG, on_mismatch=TradingState.HALTED, cycle_id=None,
+        exchange="XNYS",
     )  # fmt: skip
 
 

@@ -4,9 +4,10 @@ A taxable account at the fake Alpaca (the real alpaca-py client) holds 100 VTI b
 60 days ago; VTI is at $250 and overweight. Ten days ago a dividend bought 0.02 VTI (a DRIP
 buy, Alpaca's `DIVREINV`): a purchase within 30 days, so selling VTI at a loss washes and is
 deferred (`loss_sales = "defer"`). A cycle that may trade books the reinvestment as a lot
-before it plans (`record_reinvestments`); a plan records nothing, so it must read the
-reinvestment and replay it in memory, or its lots (100) differ from the broker's (100.02),
-the VTI lots are not trusted, and the loss sale is approved with no wash check.
+before it plans (its reconciliation, `book_reinvestments`); a plan records nothing, so it
+must read the reinvestment and replay it in memory, or its lots (100) differ from the
+broker's (100.02), the VTI lots are not trusted, and the loss sale is approved with no wash
+check.
 
 A cash dividend (not reinvested) only adds cash, which the plan and the run both read from
 the broker: no ledger fact, the same sizing.
@@ -188,9 +189,9 @@ def test_a_plan_defers_the_loss_sale_a_recent_reinvestment_washes_as_the_run_doe
 
 
 def test_a_plan_after_a_cycle_folds_the_reinvestment_since_it(account: Account) -> None:
-    """A reinvestment after the last cycle: the run's reconciliation halts the account (the
-    shares came from no fill: docs/operations.md) and books the lot before deciding; the plan
-    decides tax as that run does."""
+    """A reinvestment after the last cycle: the run's reconciliation counts its shares (no
+    halt: docs/alpaca.md) and books the lot before deciding; the plan decides tax as that run
+    does."""
     state = account.state
     bought_by_hand(state, 60, "100", "300")
     app = account.open("dry-run")
