@@ -22,6 +22,7 @@ __all__ = [
     "CycleFailed",
     "CycleFinished",
     "CycleStarted",
+    "DatabaseIdentityChanged",
     "DeclaredSplit",
     "DeclaredTrade",
     "DriftAfter",
@@ -118,6 +119,7 @@ class AuditKind(StrEnum):
     HOUSEHOLD_SPLIT = "household_split"
     JOB_REFUSED = "job_refused"
     BACKTEST_REFUSED = "backtest_refused"
+    DATABASE_IDENTITY = "database_identity"
 
 
 _OMITTED = MappingProxyType({OMIT_NONE: True})
@@ -328,6 +330,18 @@ class KillSwitchChanged:
     KIND: ClassVar[AuditKind] = AuditKind.KILL_SWITCH
     engaged: bool
     was_engaged: bool
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseIdentityChanged:
+    """The database was given a new identity (`trimtab db restored`): the client order ids it
+    makes from now on differ from every id made under the old one, before or after a backup."""
+
+    KIND: ClassVar[AuditKind] = AuditKind.DATABASE_IDENTITY
+    old: str
+    new: str
     reason: str
     actor: str
 
@@ -667,6 +681,7 @@ AuditEvent = (
     | CycleFinished
     | CycleFailed
     | KillSwitchChanged
+    | DatabaseIdentityChanged
     | CashMovement
     | ConfigRejected
     | ConfigReloaded
@@ -700,6 +715,7 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         CycleFinished,
         CycleFailed,
         KillSwitchChanged,
+        DatabaseIdentityChanged,
         CashMovement,
         ConfigRejected,
         ConfigReloaded,

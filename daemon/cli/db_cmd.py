@@ -1,4 +1,5 @@
-"""`trimtab db init --force`: the operator's explicit start-over with an empty database."""
+"""The state database: `trimtab db init --force`, the operator's explicit start-over with an
+empty database, and `trimtab db restored`, run after a database was restored from a backup."""
 
 from __future__ import annotations
 
@@ -81,3 +82,61 @@ def _pause_after_start_over(database: Database, aside: Path, at: datetime) -> No
             actor="trimtab db init --force",
             at=at,
         )
+
+
+@db_app.command()
+def restored(
+    config: ConfigOption = None,  # type: ignore[assignment]
+) -> None:
+    """After restoring the database from a backup: give it a new identity, engage the kill switch.
+
+    A restored database does not know the cycles that ran after its backup, so the same day's
+    cycle would make the client order ids those cycles sent, which the broker keeps forever.
+    With a new identity every new order id is new; orders stored before keep their ids.
+    Safe to run again: each run gives another new identity.
+    """
+    from daemon.audit.head import AUDIT_HEAD_NAME, read_head
+    from daemon.store.audit_log import AuditLog
+    from daemon.store.intents import renew_database_identity
+    from daemon.store.killswitch import set_kill_switch
+
+    with load_app(config, broker=False) as app, handle_errors():
+        head_path = app.settings.state_dir / AUDIT_HEAD_NAME
+        head = read_head(head_path)
+        with app.database.transaction() as session:
+            broken = AuditLog(session).check(head)
+        if broken is not None:
+            fail(
+                f"nothing changed: the restored database's audit chain is broken at record "
+                f"{broken.seq}: {broken.problem}. If {head_path} is the head file of the "
+                "trimtab that ran after the backup, move it aside (it records what was lost) "
+                "and put the backup's own head file in its place (docs/operations.md, \"Back "
+                'up and restore"); without one, move it aside only',
+                1,
+            )
+        at = app.clock()
+        with app.database.transaction() as session:
+            old, new = renew_database_identity(
+                session,
+                reason="database restored from a backup",
+                actor="trimtab db restored",
+                at=at,
+            )
+            set_kill_switch(
+                session,
+                engaged=True,
+                reason=f"database restored from a backup (new database identity {new}, was "
+                f"{old}): it knows no order, fill, halt or kill switch after the backup; "
+                "check each account at its broker, then `trimtab resume`",
+                actor="trimtab db restored",
+                at=at,
+            )
+    console.print(
+        f"new database identity {new} (was {old}): client order ids made from now on differ "
+        "from every id sent before or after the backup; stored orders keep theirs"
+    )
+    console.print(
+        "kill switch engaged: the restored database knows nothing that happened after the "
+        "backup. Check each account at its broker (`trimtab status`, `trimtab plan`), then "
+        "`trimtab resume`"
+    )

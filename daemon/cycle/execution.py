@@ -541,7 +541,11 @@ def _mismatch(intent: OrderIntent, order: BrokerOrder | None) -> str:
     return (
         f"client order id {intent.client_order_id} belongs at the broker to "
         f"{order.side} {_size(order)} {order.symbol}, not to this {intent.side} "
-        f"{_size(intent)} {intent.symbol}; not adopted, nothing sent; check the account by hand"
+        f"{_size(intent)} {intent.symbol}; not adopted, nothing sent; check the account by hand. "
+        "Likely cause: the database was restored from a backup taken before that order was "
+        "sent, and `trimtab db restored` was not run after the restore: run it (new order ids, "
+        "kill switch engaged), check the account, then `trimtab resume` (docs/operations.md, "
+        '"Back up and restore")'
     )
 
 

@@ -8,9 +8,11 @@ __all__ = [
     "StoredIntent",
     "client_order_id",
     "database_identity",
+    "renew_database_identity",
 ]
 
 import hashlib
+import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from daemon.audit.events import DatabaseIdentityChanged
 from daemon.core.domain import (
     BrokerOrder,
     OrderIntent,
@@ -29,6 +32,7 @@ from daemon.core.domain import (
     merge_report,
 )
 from daemon.core.errors import StateError
+from daemon.store.audit_log import AuditLog
 from daemon.store.models import DatabaseIdentityRow, OrderEventRow, OrderIntentRow
 
 
@@ -39,7 +43,9 @@ def client_order_id(cycle_id: str, seq: int, database: str) -> str:
     In one database the same cycle and position always give the same id, so a resend is
     recognisable. A broker keeps a client order id forever, and a start-over (`trimtab db init
     --force`) repeats the day's cycle ids: `database` (`database_identity`), new with every
-    database, keeps the new orders' ids apart from every old one.
+    database, keeps the new orders' ids apart from every old one. A database restored from a
+    backup repeats them too (it does not know the cycles that ran after the backup): `trimtab
+    db restored` gives it a new identity (`renew_database_identity`).
     """
     digest = hashlib.sha256(f"{database}:{cycle_id}".encode()).hexdigest()[:16]
     return f"tt-{digest}-{seq:03d}"
@@ -57,6 +63,26 @@ def database_identity(session: Session) -> str:
             "a backup (docs/operations.md)"
         )
     return row.identity
+
+
+def renew_database_identity(
+    session: Session, *, reason: str, actor: str, at: datetime
+) -> tuple[str, str]:
+    """Give the database a new random identity, audit the change; return the old and the new.
+
+    Every client order id made from now on differs from every id made under any earlier
+    identity, whatever cycles repeat. Intents already stored keep the ids they were stored
+    (and maybe sent) under: an unresolved one is still looked up at the broker by its own id.
+    """
+    old = database_identity(session)  # StateError naming the row when it is missing
+    row = session.scalars(select(DatabaseIdentityRow)).one()
+    row.identity = secrets.token_hex(16)
+    row.created_at = at
+    session.flush()
+    AuditLog(session).append(
+        DatabaseIdentityChanged(old=old, new=row.identity, reason=reason, actor=actor), at=at
+    )
+    return old, row.identity
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,11 +51,12 @@ class AuditRecordRow(Base):
 
 
 class DatabaseIdentityRow(Base):
-    """The database's identity: one row, random, written once when the schema is created.
+    """The database's identity: one row, random, written when the schema is created.
 
     Mixed into every client order id (`daemon.store.intents.client_order_id`): a start-over
     (`trimtab db init --force`) makes a new database, so its ids differ from every id the
-    broker already holds, although cycle ids repeat.
+    broker already holds, although cycle ids repeat. `trimtab db restored` writes a new one
+    into a database restored from a backup, for the same reason.
     """
 
     __tablename__ = "database_identity"
