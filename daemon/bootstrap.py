@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,9 +31,15 @@ from daemon.config.problems import problems_from_validation_error
 from daemon.config.secrets import secret_values
 from daemon.config.settings import Settings, load_config
 from daemon.core.costs import NO_COSTS, TradeCosts
-from daemon.core.errors import BrokerError, ConfigError
-from daemon.logs import configure_logging
-from daemon.plugins import load_broker_plugin, load_strategy_plugin
+from daemon.core.errors import BrokerError, ConfigError, PluginNotFound
+from daemon.logs import configure_logging, get_logger
+from daemon.plugins import (
+    BROKER_GROUP,
+    PluginUnusable,
+    installed,
+    load_broker_plugin,
+    load_strategy_plugin,
+)
 from strategies.base import Strategy
 
 if TYPE_CHECKING:
@@ -46,14 +51,73 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def broker_migrations() -> tuple[Path, ...]:
-    """Return the migration branches of every installed broker plugin that keeps tables.
+def broker_migrations(
+    configured: Collection[str] | None = None, *, recorded: Collection[str] | None = None
+) -> tuple[Path, ...]:
+    """Return the migration branches of the broker plugins that keep tables the database needs.
 
-    Every installed one, not only the configured ones: a database that once had a broker's
-    tables must find that branch's revisions even after the configuration drops the broker.
+    `configured`: the brokers the accounts name; each must load. Another installed broker
+    plugin is read only when the database records a revision that trimtab's chain and the
+    configured brokers' branches do not explain (`recorded`: the database's revisions; empty
+    for a new database, None when they could not be read: then every installed one that
+    loads): a database keeps finding a branch after the configuration drops its broker. One
+    that fails to load is skipped with a warning, unless the database records a revision
+    nothing else explains: its tables may need it, and trimtab stops naming it.
+
+    Without `configured` (tests, `trimtab db init`): every installed plugin, each of which
+    must load.
     """
-    plugins = (load_broker_plugin(ep.name) for ep in entry_points(group="trimtab.brokers"))
-    return tuple(sorted({p.migrations for p in plugins if isinstance(p, OwnsTables)}))
+    if configured is None:
+        plugins = [load_broker_plugin(name) for name in installed(BROKER_GROUP)]
+        return tuple(sorted({p.migrations for p in plugins if isinstance(p, OwnsTables)}))
+    from daemon.store.revisions import known_revisions
+
+    branches = {
+        plugin.migrations
+        for plugin in map(load_broker_plugin, configured)
+        if isinstance(plugin, OwnsTables)
+    }
+    unexplained: set[str] = set()
+    if recorded is not None:
+        unexplained = set(recorded) - known_revisions(branches)
+        if not unexplained:
+            return tuple(sorted(branches))
+    failed: dict[str, PluginNotFound] = {}
+    for name in installed(BROKER_GROUP):
+        if name in configured:
+            continue
+        try:
+            plugin = load_broker_plugin(name)
+        except PluginNotFound as exc:
+            failed[name] = exc
+            continue
+        if isinstance(plugin, OwnsTables) and (
+            recorded is None or unexplained & known_revisions({plugin.migrations})
+        ):
+            branches.add(plugin.migrations)
+    problems = {
+        name: exc.problem if isinstance(exc, PluginUnusable) else str(exc)
+        for name, exc in failed.items()
+    }
+    still = unexplained - known_revisions(branches) if unexplained and failed else set()
+    if still:
+        raise PluginNotFound(
+            f"the database records migration revision(s) {', '.join(sorted(still))}, which "
+            "neither trimtab nor a broker plugin that loads provides: they migrate the tables "
+            f"of a broker plugin that failed to load ({'; '.join(problems.values())}); fix: "
+            "correct or reinstall that plugin before trimtab opens the database (uninstalled, "
+            "its tables would have no migrations)"
+        )
+    log = get_logger()
+    for name, problem in problems.items():
+        log.warning(
+            "broker_plugin_skipped",
+            plugin=name,
+            problem=problem,
+            note="no account uses it",
+            fix=f"correct or uninstall the distribution that installs broker plugin {name!r}",
+        )
+    return tuple(sorted(branches))
 
 
 def database_url(settings: Settings) -> str:
@@ -76,20 +140,31 @@ class App:
     """A command that only reads: open an existing database without writing (see
     `open_database`), so it works on a state directory that cannot be written."""
     _database: Database | None = None
+    _branches: tuple[Path, ...] | None = None
+    """The broker branches the database was opened with (when this App opened it)."""
 
     @property
     def database(self) -> Database:
         if self._database is None:
             from daemon.store.db import open_database
 
+            url = database_url(self.settings)
+            branches = self.database_branches()
             self._database = open_database(
-                database_url(self.settings),
-                self.settings.state_dir,
-                branches=broker_migrations(),
-                read_only=self.read_only,
+                url, self.settings.state_dir, branches=branches, read_only=self.read_only
             )
+            self._branches = branches
             self._database.secrets = secret_values(self.settings)
         return self._database
+
+    def database_branches(self) -> tuple[Path, ...]:
+        """Return the broker branches the database needs: the configured brokers' and those
+        it already records (`broker_migrations`)."""
+        from daemon.store.revisions import recorded_revisions
+
+        configured = sorted({account.broker for account in self.settings.accounts.values()})
+        recorded = recorded_revisions(database_url(self.settings), self.settings.state_dir)
+        return broker_migrations(configured, recorded=recorded)
 
     def renew_secrets(self) -> None:
         """Scrub the running configuration's secrets from audit records (after a reload)."""
@@ -108,13 +183,24 @@ class App:
                 # the broker) still name the missing key and its fix, not a traceback.
                 prefix = f"accounts.{account}.broker_settings"
                 raise ConfigError(problems_from_validation_error(exc, prefix)) from exc
+            database = self.database
+            if (
+                isinstance(plugin, OwnsTables)
+                and self._branches is not None
+                and plugin.migrations not in self._branches
+            ):
+                # A reload named a broker whose tables the database was opened without.
+                from daemon.store.db import migrate
+
+                self._branches = tuple(sorted({*self._branches, plugin.migrations}))
+                migrate(database, self._branches)
             env = BrokerEnvironment(
                 account=account,
                 state_dir=self.settings.state_dir,
                 clock=self.clock,
                 # The process's one engine: on SQLite every writer then shares one pool and
                 # queues on BEGIN IMMEDIATE, whichever of trimtab or the sim is writing.
-                sql_engine=self.database.engine,
+                sql_engine=database.engine,
             )
             broker = plugin.create(validated, env)
             missing = [name for name in BROKER_MEMBERS if not hasattr(broker, name)]
@@ -185,6 +271,7 @@ class App:
         if self._database is not None:
             self._database.close()
             self._database = None
+            self._branches = None
 
 
 def open_app(

@@ -1,13 +1,30 @@
-"""Find broker and strategy plugins by entry point name or by an explicit `module:attr`."""
+"""Find broker and strategy plugins by entry point name or by an explicit `module:attr`.
+
+A name two distributions register, or a plugin that fails to import, raises `PluginNotFound`
+naming them and the fix (`strategies.registry`).
+"""
 
 from __future__ import annotations
 
-__all__ = ["BROKER_GROUP", "STRATEGY_GROUP", "load_broker_plugin", "load_strategy_plugin"]
+__all__ = [
+    "BROKER_GROUP",
+    "STRATEGY_GROUP",
+    "PluginUnusable",
+    "installed",
+    "load_broker_plugin",
+    "load_strategy_plugin",
+]
 
 from adapters.base import BrokerPlugin
 from daemon.core.errors import PluginNotFound
 from strategies.base import StrategyPlugin
-from strategies.registry import STRATEGY_GROUP, load_entry_point, load_strategy
+from strategies.registry import (
+    STRATEGY_GROUP,
+    PluginUnusable,
+    installed,
+    load_entry_point,
+    load_strategy,
+)
 
 BROKER_GROUP = "trimtab.brokers"
 

@@ -15,6 +15,7 @@ from daemon.cli.common import (
     DEFAULT_CONFIG,
     ConfigOption,
     console,
+    handle_errors,
     print_config_error,
     print_json,
 )
@@ -54,7 +55,8 @@ def schema(config: ConfigOption = None) -> None:  # type: ignore[assignment]
     """
     from daemon.config.settings import config_schema
 
-    result = config_schema()
+    with handle_errors():  # an installed plugin that does not load is named, not a traceback
+        result = config_schema()
     if config is not None:
         result.setdefault("$defs", {}).update(_named_plugin_schemas(config))
     print_json(result)

@@ -18,6 +18,7 @@ from daemon.core.errors import ConfigProblem, PluginNotFound
 from daemon.plugins import (
     BROKER_GROUP,
     STRATEGY_GROUP,
+    PluginUnusable,
     load_broker_plugin,
     load_strategy_plugin,
 )
@@ -62,7 +63,7 @@ def validate_plugin_tables(
             try:
                 plugin = loader(str(account.get(kind, default)))
             except PluginNotFound as exc:
-                problems.append(ConfigProblem(key, str(exc), f"name a known {kind}"))
+                problems.append(_plugin_problem(key, exc, f"name a known {kind}"))
                 continue
             plugins[kind] = plugin
             model, found = _validate(
@@ -81,6 +82,14 @@ def validate_plugin_tables(
     return {**data, "accounts": validated}, problems
 
 
+def _plugin_problem(key: str, exc: PluginNotFound, fix: str) -> ConfigProblem:
+    """The problem of a plugin that did not load, with its own fix where it has one (two
+    distributions register the name, or its code fails to import)."""
+    if isinstance(exc, PluginUnusable):
+        return ConfigProblem(key, exc.problem, exc.fix)
+    return ConfigProblem(key, str(exc), fix)
+
+
 def _household_strategy(
     data: dict[str, Any], context: dict[str, Any]
 ) -> tuple[dict[str, Any], list[ConfigProblem]]:
@@ -92,7 +101,7 @@ def _household_strategy(
     try:
         plugin = load_strategy_plugin(str(household["strategy"]))
     except PluginNotFound as exc:
-        return data, [ConfigProblem("household.strategy", str(exc), "name a known strategy")]
+        return data, [_plugin_problem("household.strategy", exc, "name a known strategy")]
     model, problems = _validate(
         plugin.params_model,
         household.get("strategy_params", {}),
