@@ -38,10 +38,10 @@ class SlotEnqueuer(SlotRunner):
         self.enqueued = 0
         """Jobs this process enqueued (for its log and tests)."""
 
-    def handle(self, account: str) -> None:
+    def handle(self, account: str, watched_since: datetime | None = None) -> None:
         if not self._lease.held:
             return
-        super().handle(account)
+        super().handle(account, watched_since)
 
     def _run(self, account: str, slot: Slot) -> CycleReport | None:
         epoch = self._lease.epoch

@@ -8,6 +8,14 @@ time, a slot late because a cycle (another account's, or the account's own previ
 long, and slots missed while trimtab was stopped.
 Of those, only the latest runs, and only within `scheduler.misfire_grace_minutes`; the rest are
 recorded as skipped (a `cycles` row with outcome "skipped", and an audit record).
+
+Where the search starts when the account has never handled a slot: after a restart, the previous
+daemon's last heartbeat (what it may have missed); on the very first start (no heartbeat), the
+moment this daemon began watching the account (`CycleScheduler.cycle_job` hands it to every
+firing), so a slot that came due after the start but that the account's firing reached only
+past the grace (another account's long cycle held the one cycle thread) is recorded as
+skipped, not silently dropped. Slots before that start were never due, except the latest one
+inside the grace window, which the start's own firing runs (or, when late, records).
 """
 
 from __future__ import annotations
@@ -17,11 +25,12 @@ __all__ = [
     "Due",
     "SessionTrigger",
     "due_slots",
+    "first_start_slots",
     "slot_time",
 ]
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -95,10 +104,16 @@ def due_slots(
     now: datetime,
     *,
     previous_beat: datetime | None,
+    watched_since: datetime | None = None,
     maintenance: str | None = None,
 ) -> Due:
     """Find the account's slots since the last one handled: the latest runs if it may, the
     others (and the latest too, when it may not) are skipped with the reason.
+
+    `watched_since` is when this daemon began scheduling the account (its start, or the
+    reload that added the account; None: now). It matters only on a first start (no
+    `previous_beat`, no slot handled): every slot after it is due, so one this firing reaches
+    late is recorded as skipped instead of being forgotten.
 
     `maintenance` is the broker's word that it is in a maintenance window now
     (`adapters.base.MaintenanceWindows`, e.g. IB Gateway's nightly restart): every due slot
@@ -106,11 +121,13 @@ def due_slots(
     """
     spec = parse_schedule(settings.account(account).schedule)
     grace = timedelta(minutes=settings.scheduler.misfire_grace_minutes)
-    since, first_run = _handled_through(cycles, settings, account, now, grace, previous_beat)
+    since, started = _handled_through(
+        cycles, settings, account, now, grace, previous_beat, watched_since
+    )
     slots = slots_between(spec, settings.exchange, since, now)
-    if first_run:
-        # trimtab never ran here before: earlier slots were not missed, they never were due.
-        slots = slots[-1:]
+    if started is not None:
+        # trimtab never ran here before: slots before its start were not missed.
+        slots = first_start_slots(slots, started)
     if not slots:
         return Due(None, (), "")
     latest = slots[-1]
@@ -151,6 +168,15 @@ def _closed_reason(slot: Slot, exchange: str) -> str:
     )
 
 
+def first_start_slots(slots: Sequence[Slot], started: datetime) -> list[Slot]:
+    """Return which of `slots` (in time order) came due for a daemon that first started at
+    `started` on this state: every slot after the start, and before them the latest slot at
+    or before it (the one the start's own firing runs when it is inside the grace window).
+    Earlier slots never were due: trimtab was not running then."""
+    before = [slot for slot in slots if slot.at <= started]
+    return [*before[-1:], *(slot for slot in slots if slot.at > started)]
+
+
 def _handled_through(
     cycles: CycleStore,
     settings: Settings,
@@ -158,9 +184,11 @@ def _handled_through(
     now: datetime,
     grace: timedelta,
     previous_beat: datetime | None,
-) -> tuple[datetime, bool]:
-    """Return the time of the account's last handled slot (or where looking back starts), and
-    whether trimtab never ran on this state before."""
+    watched_since: datetime | None,
+) -> tuple[datetime, datetime | None]:
+    """Return the time of the account's last handled slot (or where looking back starts), and,
+    when trimtab never ran on this state before, when this daemon began watching the account.
+    """
     floor = now - LOOKBACK
     rows = cycles.slots_since(
         account, outcomes=FINISHED, first_day=floor.date() - timedelta(days=1)
@@ -169,12 +197,17 @@ def _handled_through(
         slot_time(day, slot, settings.exchange) for day, slot in rows if SCHEDULED_SLOT.match(slot)
     ]
     if handled:
-        return max(*handled, floor), False
+        return max(*handled, floor), None
+    if previous_beat is None:
+        # Never handled a slot, and the first start: back to when this daemon began watching
+        # the account, and over the grace window before it (a slot just before the start). A
+        # firing that comes late (another account's long cycle held the cycle thread) still
+        # finds the slots that came due while it waited.
+        started = now if watched_since is None else min(watched_since, now)
+        return max(started - grace, floor), started
     # Never handled a slot: look back to the previous daemon's last heartbeat (what it may
     # have missed), and at least over the grace window (a slot just before this start).
-    if previous_beat is None:
-        return max(now - grace, floor), True
-    return max(min(previous_beat, now - grace), floor), False
+    return max(min(previous_beat, now - grace), floor), None
 
 
 def _span(delta: timedelta) -> str:
@@ -197,6 +230,8 @@ class CycleScheduler:
             timezone=exchange_timezone(exchange),
         )
         self._on_event = on_event
+        self._watched_since: dict[str, datetime] = {}
+        """When each account's job was first added: where a first start's firings look back to."""
         self._scheduler.add_listener(
             self._event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
         )
@@ -213,14 +248,23 @@ class CycleScheduler:
         self._scheduler.start()
 
     def cycle_job(
-        self, account: str, spec: ScheduleSpec, exchange: str, func: Callable[[str], None]
+        self,
+        account: str,
+        spec: ScheduleSpec,
+        exchange: str,
+        func: Callable[[str, datetime], None],
     ) -> datetime:
         """(Re)schedule the account's job and run it once now (missed slots are found then);
-        return the next slot time."""
+        return the next slot time.
+
+        Each firing calls `func(account, watched_since)`: when this scheduler first added the
+        account's job (a reload that keeps the account keeps the time), for `due_slots`."""
+        now = datetime.now(exchange_timezone(exchange))
+        watched_since = self._watched_since.setdefault(account, now)
         self._scheduler.add_job(
             func,
             trigger=SessionTrigger(spec, exchange),
-            args=(account,),
+            args=(account, watched_since),
             id=f"cycle:{account}",
             name=f"cycle {account}",
             executor="cycles",
@@ -235,9 +279,9 @@ class CycleScheduler:
             # The job judges lateness per slot itself (`due_slots`): a firing APScheduler
             # dropped as misfired would leave its slot unrecorded, so every firing runs.
             misfire_grace_time=None,
-            next_run_time=datetime.now(exchange_timezone(exchange)),
+            next_run_time=now,
         )
-        return next_slot(spec, exchange, datetime.now(exchange_timezone(exchange))).at
+        return next_slot(spec, exchange, now).at
 
     def wake_cycle_jobs(self) -> None:
         """Fire every account's job now (a standby that took over finds what is due)."""
@@ -251,6 +295,7 @@ class CycleScheduler:
         for job in self._scheduler.get_jobs():
             if job.id.startswith("cycle:") and job.id.removeprefix("cycle:") not in keep:
                 job.remove()
+                self._watched_since.pop(job.id.removeprefix("cycle:"), None)
 
     def every(self, job_id: str, seconds: float, func: Callable[[], None]) -> None:
         """Run `func` now and every `seconds` on the control thread."""

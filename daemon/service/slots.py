@@ -52,6 +52,9 @@ class SlotRunner:
         """Set by a stopping daemon: firings already queued return without doing anything."""
         self.previous_beat: datetime | None = None
         """The previous daemon's last heartbeat: where to look for slots it missed."""
+        self.started_at = clock()
+        """This daemon's start: where a first start looks back to when a firing does not say
+        when its account began to be watched."""
 
     @property
     def busy(self) -> bool:
@@ -62,8 +65,12 @@ class SlotRunner:
         started = self._cycle_started
         return None if started is None else time.monotonic() - started
 
-    def handle(self, account: str) -> None:
-        """Deal with every slot of `account` due since the last one handled."""
+    def handle(self, account: str, watched_since: datetime | None = None) -> None:
+        """Deal with every slot of `account` due since the last one handled.
+
+        `watched_since`: when the daemon began scheduling the account (`CycleScheduler`
+        passes it with each firing); by default, this runner's start.
+        """
         with self.lock:
             # Clear before looking at `stopping`: a stopping daemon sets `stopping` first and
             # then waits for `idle`, so one of the two always sees the other.
@@ -71,7 +78,7 @@ class SlotRunner:
             try:
                 if self.stopping or account not in self._app.settings.accounts:
                     return
-                self._handle(account)
+                self._handle(account, watched_since or self.started_at)
             except Exception as exc:  # the daemon must outlive any one account's trouble
                 self._log.exception("slot_handling_failed", account=account)
                 self._notify(
@@ -86,7 +93,7 @@ class SlotRunner:
             finally:
                 self.idle.set()
 
-    def _handle(self, account: str) -> None:
+    def _handle(self, account: str, watched_since: datetime) -> None:
         settings = self._app.settings
         now = self._clock()
         cycle_ids: list[str] = []
@@ -98,6 +105,7 @@ class SlotRunner:
                 account,
                 now,
                 previous_beat=self.previous_beat,
+                watched_since=watched_since,
                 maintenance=maintenance,
             )
             if due.skipped:
