@@ -28,7 +28,7 @@ def init(
 ) -> None:
     """Create the state database; with --force, set a missing or broken one aside first."""
 
-    from daemon.bootstrap import broker_migrations, database_url
+    from daemon.bootstrap import database_url
     from daemon.store.db import open_database, redact_url, reset_marker, set_aside_sqlite_file
     from daemon.store.state_faults import describe_os_error
 
@@ -52,7 +52,10 @@ def init(
                 1,
             )
         with handle_errors():
-            database = open_database(url, state_dir, branches=broker_migrations(), start_over=force)
+            # The configured brokers' tables (and any the database records): an installed plugin
+            # no account uses is never imported, so a broken one cannot block `db init`.
+            branches = app.database_branches()
+            database = open_database(url, state_dir, branches=branches, start_over=force)
             try:
                 if aside is not None:
                     _pause_after_start_over(database, aside, app.clock())

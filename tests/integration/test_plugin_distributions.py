@@ -407,6 +407,9 @@ def test_an_unused_broken_broker_plugin_does_not_stop_commands(
         )
     )
     path = config(tmp_path)
+    result = cli("db", "init", "-c", str(path))  # the state database made first, by hand
+    assert result.exit_code == 0, output(result)
+    assert "database ready" in output(result)
     for args in (("plan", "-c", str(path)), ("run", "--once", "-c", str(path))):
         result = cli(*args)
         assert result.exit_code == 0, output(result)
