@@ -13,6 +13,13 @@
 | `market_buy_hold_fraction` | yes | buying power a market buy holds above its price while open, as a fraction (0.04 = 4%); trimtab sizes buys so all their holds fit |
 | `trade_costs` | yes | what a trade costs beyond quantity x quote (`daemon.core.costs.TradeCosts`: the broker's own slippage rule, commission, sale fees), as bounds: buys are sized with them, and sales that raise cash raise their costs too |
 
+Rules every snapshot (and `funds`) must follow, checked as it arrives
+(`daemon.core.inputs.check_snapshot`; a snapshot that breaks one fails the account's cycle
+with a `DataError` naming the plugin, before anything is recorded, reconciled or planned):
+each symbol at most once in `positions` (the account's whole quantity of it); cash, reserved
+cash, quantities, average costs and prices as `Decimal`, never float, int or str; symbols as
+`str`; every `as_of` (the snapshot's, each quote's) a time-zone-aware `datetime`.
+
 Errors (from `daemon.core.errors`): `TransientBrokerError` for reads that may succeed later,
 `OrderRejected` for a definitive refusal, `OutcomeUnknown` when an order may or may not exist
 (timeout, dropped connection), `DuplicateClientOrderId` when the id is taken (the order

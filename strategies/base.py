@@ -14,6 +14,14 @@ table, and `create(params)` returns the strategy. Strategies are pure: no I/O, n
 they know arrives in the `StrategyContext`: the day, the holdings and prices, and (for the
 strategies that look back) the daily close history up to that day, never later: the context
 trims a longer history to its `trading_day` when it is built.
+
+Whatever plans on a strategy's targets asks it through `ask_strategy` (the live cycle, the
+household and the income plan in `daemon.cycle.targets`, `trimtab plan --holdings`, the
+backtest): an exception
+of a plugin's own (a `KeyError` from a bug) becomes a `StrategyError` naming the strategy, so
+the account's cycle fails with a message that says whose fix it is, and nothing is sent. The
+targets are then checked where every one of them is planned (`daemon.core.inputs.
+check_targets`, in `decide`): only symbols of `universe()` and `CASH`, `Decimal` weights.
 """
 
 from __future__ import annotations
@@ -26,18 +34,20 @@ __all__ = [
     "Strategy",
     "StrategyContext",
     "StrategyPlugin",
+    "ask_strategy",
 ]
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
 from daemon.core.domain import AccountType
+from daemon.core.errors import StrategyError, TrimtabError
 
 if TYPE_CHECKING:
     from strategies.history import CloseHistory, HistoryNeeds
@@ -118,3 +128,25 @@ class StrategyPlugin(Protocol):
     params_model: type[BaseModel]
 
     def create(self, params: BaseModel) -> Strategy: ...
+
+
+T = TypeVar("T")
+
+
+def ask_strategy(name: str, call: Callable[[], T]) -> T:
+    """Return `call()`, a call into strategy `name` (its `targets` or `allocate`).
+
+    trimtab's own errors go on as they are (a `DataError` about its history, a
+    `StrategyError` a strategy raises on purpose); any other exception is a fault of the
+    plugin: it becomes a `StrategyError` naming the strategy and the fix, the original
+    chained as its `__cause__`, so the cycle fails cleanly and nothing is sent.
+    """
+    try:
+        return call()
+    except TrimtabError:
+        raise
+    except Exception as exc:
+        raise StrategyError(
+            f"strategy {name} raised {type(exc).__name__}: {exc}; fix the plugin (or report "
+            "it to its author)"
+        ) from exc

@@ -267,6 +267,7 @@ class _Run:
         self.lo, self.hi = table.span(spec.start, spec.end)
         self.days = table.days[self.lo : self.hi]
         universe = set(spec.strategy.universe())
+        self.universe = frozenset(universe)  # what `decide` lets the strategy's targets name
         # An alternate without a column has no quote: the tax step leaves it out, as a live
         # cycle does when its quote is missing.
         self.alternates = alternate_symbols(self.account) & set(table.symbols)
@@ -425,7 +426,7 @@ class _Run:
         return total
 
     def _targets(self, i: int, state: _State) -> Mapping[str, Decimal]:
-        from strategies.base import StrategyContext
+        from strategies.base import StrategyContext, ask_strategy
 
         spec = self.spec
         day = self.days[i]
@@ -440,7 +441,8 @@ class _Run:
             history_expected_through=spec.prices.days[self.lo + i - 1] if self.lo + i else None,
         )
         try:
-            return spec.strategy.targets(context)
+            # A plugin's own exception becomes a StrategyError naming it (exit 1, no traceback).
+            return ask_strategy(self.account.strategy, lambda: spec.strategy.targets(context))
         except DataError as exc:
             if self.history is _NO_HISTORY:
                 raise
@@ -502,6 +504,7 @@ class _Run:
             spec.account,
             snapshot=snapshot,
             targets=targets,
+            universe=self.universe,
             state=CycleState(),
             tax=TaxInputs(
                 book=self._book(state),

@@ -134,10 +134,11 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     from daemon.core.decide import CycleState, decide
     from daemon.core.domain import CASH
     from daemon.core.errors import StrategyError
+    from daemon.core.inputs import check_targets
     from daemon.cycle.history import account_history
     from daemon.cycle.tax import empty_ledger
     from daemon.cycle.withdrawal import check_withdrawal
-    from strategies.base import StrategyContext
+    from strategies.base import StrategyContext, ask_strategy
 
     names = list(app.settings.accounts)
     if account is None and len(names) > 1:
@@ -177,7 +178,11 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
             history=looked_back.history,
             history_expected_through=looked_back.expected_through,
         )
-        targets = strategy.targets(context)
+        targets = ask_strategy(settings.strategy, lambda: strategy.targets(context))
+        universe = strategy.universe()
+        # `decide` checks them again; here first, so a symbol outside the strategy's
+        # universe is named as the strategy's fault, not as a price the file lacks.
+        check_targets(targets, settings.strategy, universe)
         held.require_prices(path, targets)
         snapshot = held.snapshot(name, now, source=f"file {path.name}")
         # What the broker declares it takes fractions in, from its settings (the sim's
@@ -194,6 +199,7 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
                 name,
                 snapshot=snapshot,
                 targets=targets,
+                universe=universe,
                 state=CycleState(
                     market_open=settings.policy.outside_hours
                     or market_open(now, app.settings.exchange)

@@ -126,6 +126,7 @@ def decision_input(
     *,
     snapshot: AccountSnapshot,
     targets: Mapping[str, Decimal],
+    universe: Collection[str],
     state: CycleState,
     tax: TaxInputs,
     now: datetime,
@@ -137,7 +138,8 @@ def decision_input(
 
     The live cycle and `trimtab plan` both build their input here, so a setting cannot
     reach one and not the other. `costs` is the broker's `trade_costs` (the backtest's: the
-    simulated broker's settings).
+    simulated broker's settings). `universe` is the strategy's `universe()` (a household
+    member's: the household's symbols): `decide` refuses a target outside it.
     """
     configured = settings.account(account)
     held = {p.symbol for p in snapshot.positions if p.qty > 0}
@@ -147,6 +149,7 @@ def decision_input(
         account_type=configured.type,
         strategy=configured.strategy,
         targets=targets,
+        universe=frozenset(universe),
         snapshot=snapshot,
         planning=planning_policy(
             configured,

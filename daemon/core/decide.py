@@ -4,7 +4,8 @@ Pure: no clock, no I/O, no logging. The live cycle (`daemon.cycle.engine`), `tri
 (against a broker or a holdings file) and the backtest all call `decide`, so they cannot
 disagree about what an account should trade. In order:
 
-1. the strategy's targets are checked (`StrategyError` names a bad weight);
+1. the strategy's targets are checked (`StrategyError` names a bad weight, or a symbol
+   outside the strategy's universe);
 2. the snapshot becomes the planner's input, every price checked (`DataError` names it);
 3. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`);
 4. the planner (`daemon.core.planner`) plans the trades;
@@ -128,6 +129,9 @@ class DecisionInput:
     """The strategy's name, for errors that name it."""
     targets: Mapping[str, Decimal]
     """The weights the strategy returned, unchecked."""
+    universe: frozenset[str]
+    """The symbols the strategy may give a weight (its `universe()`; a household member's:
+    the household's): a target outside it and `CASH` is refused (`StrategyError`)."""
     snapshot: AccountSnapshot
     planning: PlanningPolicy
     terms: OrderTerms
@@ -180,7 +184,7 @@ class Decision:
 
 def decide(given: DecisionInput) -> Decision:
     """Decide one account's cycle; raise `DataError`/`StrategyError` on input it cannot trust."""
-    targets = check_targets(given.targets, given.strategy)
+    targets = check_targets(given.targets, given.strategy, given.universe)
     tax = given.tax
     checked = planning_input(
         given.snapshot,

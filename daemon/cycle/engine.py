@@ -198,6 +198,7 @@ class Engine:
             log=log,
             budget=float(settings.read_retry_seconds),
             sleep=self._sleep,
+            name=settings.broker,
         )
         strategy = self._strategy_for(account)
         asked = withdrawal  # the operator's --withdraw, checked once the snapshot is read
@@ -369,7 +370,9 @@ class Engine:
                 account, broker, snapshot, universe, withdrawal, cycle_id, log
             )
             targets = household.targets_for(account)
+            allowed = household_universe(self._settings)  # the split's symbols come from it
         else:
+            allowed = strategy.universe()
             # Bad history fails this account's cycle only, after its snapshot was audited.
             targets = strategy_targets(
                 self._settings,
@@ -390,6 +393,7 @@ class Engine:
             account,
             snapshot=snapshot,
             targets=targets,
+            universe=allowed,
             state=CycleState(
                 kill_switch_reason=(kill.reason or "engaged") if kill.engaged else None,
                 trading_state=state.state,
@@ -429,6 +433,7 @@ class Engine:
                 log=log,
                 budget=float(member.read_retry_seconds),
                 sleep=self._sleep,
+                name=member.broker,
             ).snapshot(universe)
 
         def recorded(name: str) -> AuditRecord | None:

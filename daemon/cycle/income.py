@@ -64,6 +64,7 @@ from daemon.core.income import (
     sale_candidates,
     symbol_dividends,
 )
+from daemon.core.inputs import check_snapshot
 from daemon.core.schedule import parse_schedule
 from daemon.core.sessions import sessions_between, slots_between
 from daemon.core.tax.engine import TaxBook
@@ -139,8 +140,10 @@ def read_household(
     for name in income_accounts(settings):
         configured = settings.account(name)
         wanted = household_universe(settings) if name in members else strategy_for(name).universe()
-        snapshots[name] = broker_for(name).snapshot(
-            sorted(set(wanted) | alternate_symbols(configured))
+        # Checked as every cycle's snapshot is (a position listed twice, a float, a naive time).
+        snapshots[name] = check_snapshot(
+            broker_for(name).snapshot(sorted(set(wanted) | alternate_symbols(configured))),
+            configured.broker,
         )
     split = None
     if members:

@@ -15,6 +15,13 @@ the order up, never by sending it again.
 Every optional capability of `adapters.base.CAPABILITIES` the inner broker has, the wrapper
 has too (each method a retried read), and only those: `isinstance(wrapper, Capability)`
 answers as it would for the inner broker, so no caller needs to unwrap it.
+
+Every snapshot (and the cash and quotes buys are sized by) is checked against the broker
+contract as it arrives (`daemon.core.inputs.check_snapshot`): a position listed twice, a
+float quantity, a naive time is the plugin's fault, refused with a `DataError` naming the
+plugin (`name`: the account's `broker`) before reconciliation, the audit log or the planner
+use it. Every cycle, `trimtab plan` and a household's reads of its other members read
+through this wrapper.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from adapters.base import CAPABILITIES, Broker, Capability
 from daemon.core.costs import TradeCosts
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Funds, OrderIntent
 from daemon.core.errors import TransientBrokerError
+from daemon.core.inputs import check_funds, check_snapshot
 from daemon.logs import Log
 
 READ_RETRY_SECONDS = 30.0
@@ -66,6 +74,7 @@ class ReadRetrying:
     """A `Broker` that retries its inner broker's reads within a budget of seconds.
 
     Built as a subclass with one retried method per capability method the inner broker has.
+    `name` is the broker plugin's, for the errors of a snapshot that breaks its contract.
     `sleep`, `monotonic` and `draw` (uniform in [0, 1)) are injected so tests step time.
     """
 
@@ -83,8 +92,11 @@ class ReadRetrying:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         draw: Callable[[], float] = random.random,
+        name: str | None = None,
     ) -> None:
         self._inner = inner
+        self._name = name or f"{type(inner).__module__}.{type(inner).__qualname__}"
+        """The broker plugin, as errors name it: the account's `broker` (else the class)."""
         self._log = log
         self._budget = budget
         self._first_backoff = first_backoff
@@ -137,10 +149,12 @@ class ReadRetrying:
                 slept += delay
 
     def snapshot(self, symbols: Collection[str]) -> AccountSnapshot:
-        return self._read("snapshot", lambda: self._inner.snapshot(symbols))
+        snapshot = self._read("snapshot", lambda: self._inner.snapshot(symbols))
+        return check_snapshot(snapshot, self._name)
 
     def funds(self, symbols: Collection[str]) -> Funds:
-        return self._read("cash and quotes", lambda: self._inner.funds(symbols))
+        funds = self._read("cash and quotes", lambda: self._inner.funds(symbols))
+        return check_funds(funds, self._name)
 
     def get_order(self, client_order_id: str) -> BrokerOrder | None:
         return self._read("order lookup", lambda: self._inner.get_order(client_order_id))

@@ -2,7 +2,12 @@
 prices, the history it looks back on, yields) is put together, for the engine and for the
 income plan alike. An account's strategy sees the account (`strategy_targets`); a
 [household]'s strategy sees the whole household (`household_targets`), and its weights go to
-the household split (`daemon.cycle.household`), as fixed `household.targets` do."""
+the household split (`daemon.cycle.household`), as fixed `household.targets` do.
+
+A strategy is asked through `strategies.base.ask_strategy`: a plugin's own exception fails
+the cycle as a `StrategyError` naming it. An account's targets are checked in `decide` (its
+universe, Decimal weights); a household strategy's here, before the split spreads them over
+the members (`check_targets`, the same check, with the household strategy's universe)."""
 
 from __future__ import annotations
 
@@ -19,11 +24,12 @@ from daemon.config.household import household_members, household_strategy
 from daemon.config.settings import Settings
 from daemon.core.calendar import trading_day
 from daemon.core.domain import AccountSnapshot, AccountType
+from daemon.core.inputs import check_targets
 from daemon.cycle.history import account_history
 from daemon.cycle.yields import broker_yields
 from daemon.logs import Log
 from daemon.store.db import Database
-from strategies.base import Explains, Strategy, StrategyContext
+from strategies.base import Explains, Strategy, StrategyContext, ask_strategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +70,8 @@ def strategy_targets(
         now=now,
         log=log,
     )
-    return strategy.targets(context)
+    name = settings.account(account).strategy
+    return ask_strategy(name, lambda: strategy.targets(context))
 
 
 def household_targets(
@@ -104,10 +111,15 @@ def household_targets(
         log=log,
     )
     name = household.strategy or ""
+    reasons: Mapping[str, str] = MappingProxyType({})
     if isinstance(strategy, Explains):
-        allocation = strategy.allocate(context)
-        return HouseholdTargets(allocation.weights, name, allocation.reasons)
-    return HouseholdTargets(strategy.targets(context), name)
+        allocation = ask_strategy(name, lambda: strategy.allocate(context))
+        weights, reasons = allocation.weights, allocation.reasons
+    else:
+        weights = ask_strategy(name, lambda: strategy.targets(context))
+    # Checked before the split spreads them: the members' own check could not name it.
+    checked = check_targets(weights, f"{name} (the household's)", strategy.universe())
+    return HouseholdTargets(checked, name, reasons)
 
 
 def history_member(

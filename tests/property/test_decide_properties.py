@@ -66,6 +66,7 @@ def given_input(
         account_type=account_type,
         strategy="static",
         targets=targets or {"VTI": D("0.6"), "BND": D("0.4")},
+        universe=frozenset(targets or {"VTI", "BND"}),
         snapshot=snapshot,
         planning=PlanningPolicy(default_band=Band(absolute_pp=D(5))),
         terms=OrderTerms(),

@@ -94,6 +94,7 @@ def _decide(
             account_type=AccountType.TAXABLE,
             strategy="static",
             targets={"VTI": D("0.5"), "BND": D("0.5")},
+            universe=frozenset({"VTI", "BND"}),
             snapshot=snap,
             planning=PlanningPolicy(default_band=Band(absolute_pp=D(5))),
             terms=OrderTerms(),

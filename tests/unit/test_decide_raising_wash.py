@@ -66,6 +66,7 @@ def given(
         account_type=AccountType.TAXABLE,
         strategy="static",
         targets={"VTI": D("0.5"), "BND": D("0.5")} if bnd else {"VTI": D(1)},
+        universe=frozenset({"VTI", "BND"}),
         snapshot=snapshot,
         planning=PlanningPolicy(default_band=Band(absolute_pp=D(50))),
         terms=OrderTerms(),

@@ -89,6 +89,7 @@ def decided(
         "main",
         snapshot=snapshot,
         targets=targets,
+        universe=frozenset(targets),
         state=CycleState(),
         tax=tax,
         now=NOW,
