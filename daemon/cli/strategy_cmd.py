@@ -155,7 +155,8 @@ def weights(
     from daemon.cli.holdings_file import read_holdings
     from daemon.core.calendar import trading_day
     from daemon.core.domain import AccountType
-    from strategies.base import Allocation, Explains, StrategyContext
+    from daemon.core.inputs import check_targets
+    from strategies.base import Allocation, Explains, StrategyContext, ask_strategy
     from strategies.history import read_prices_csv
 
     with load_app(config) as app, handle_errors():
@@ -189,12 +190,16 @@ def weights(
             history=history,
             history_expected_through=expected,
         )
+        # Asked and checked as a cycle asks and checks it: a plugin's fault is named, and
+        # weights a cycle would refuse are refused here too.
         if isinstance(strategy, Explains):
-            allocation = strategy.allocate(context)
+            explains = strategy
+            allocation = ask_strategy(strategy_name, lambda: explains.allocate(context))
         else:
-            targets = strategy.targets(context)
+            targets = ask_strategy(strategy_name, lambda: strategy.targets(context))
             reasons = dict.fromkeys(targets, f"{strategy_name}: configured weight")
             allocation = Allocation(targets, reasons)
+        check_targets(allocation.weights, strategy_name, strategy.universe())
     if as_json:
         _print_json(on, allocation)
     else:

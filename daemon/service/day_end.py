@@ -69,8 +69,13 @@ def end_of_day(
         point: PointRecorded | None = None
         error: str | None = None
         try:
-            budget = float(settings.accounts[account].read_retry_seconds)
-            broker = ReadRetrying(app.broker(account), log=log, budget=budget)
+            configured = settings.accounts[account]
+            broker = ReadRetrying(
+                app.broker(account),
+                log=log,
+                budget=float(configured.read_retry_seconds),
+                name=configured.broker,
+            )
             snapshot = broker.snapshot([benchmark] if benchmark else [])
             point = record_point(
                 database=app.database,

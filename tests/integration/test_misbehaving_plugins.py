@@ -245,6 +245,22 @@ def test_an_offline_plan_names_the_strategy_exit_1(tmp_path: Path, mode: str, sa
     assert "no price" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("mode", "said"),
+    [("outside", "TSLA"), ("raise", "raised KeyError: 'boom-from-plugin'")],
+)
+def test_strategy_weights_names_the_strategy_as_a_cycle_does(
+    tmp_path: Path, mode: str, said: str
+) -> None:
+    home = _offline_home(tmp_path, mode)
+    args = ["-c", str(home / "trimtab.toml"), "-a", "main", "--prices", str(home / "prices.csv")]
+    result = CliRunner().invoke(cli, ["strategy", "weights", *args])
+    assert result.exit_code == 1, result.output
+    assert f"strategy {STRATEGY_NAME}" in result.output
+    assert said in result.output
+    assert "Traceback" not in result.output
+
+
 # --- a household strategy --------------------------------------------------------------------
 
 
