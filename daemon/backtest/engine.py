@@ -608,33 +608,52 @@ class _Run:
         Then, as the executor does once the pieces have filled and freed their hold, the
         rest of each share buy the sizing shrank is sized again against the cash left and
         bought as one more piece, in at most `TOP_UP_PASSES` rounds (a dollar-amount buy is
-        never topped up; a buy that was not made has no rest).
+        never topped up). A buy not made only because of the holds of the buys made before it
+        in the round (it fitted the cash at the round's start) is tried again in the next
+        round, in the plan's order with the rests; one never made is recorded as skipped,
+        with why it last did not fit.
         """
         bought = False
         planned_buys = [order for order in approved if order.side is Side.BUY]
         pieces = list(enumerate(planned_buys))  # (index of the planned buy, what to send)
         filled: dict[int, Decimal] = {}  # index of a planned share buy -> what its pieces bought
+        waiting: dict[int, tuple[str, bool]] = {}  # planned buy not made -> (why, crowded)
         for top_up in range(TOP_UP_PASSES + 1):
             spendable = state.cash - terms.cash_buffer
+            available = spendable  # before this round's holds
             for key, order in pieces:
-                done = self._buy_one(
-                    i, state, order, planning, terms, tally, seq, spendable, first=not top_up
-                )
+                done = self._buy_one(i, state, order, planning, terms, tally, seq, spendable)
+                if isinstance(done, str):  # did not fit `spendable`; `done` says why
+                    if order is planned_buys[key]:  # nothing of this buy made yet
+                        fits_alone = self._sized(i, order, planning, terms, available)
+                        if fits_alone is not None or key in waiting:
+                            waiting[key] = (done, fits_alone is not None)
+                        elif not top_up:
+                            tally.skipped.append(
+                                Skipped(self.days[i], order.symbol, order.qty, done)
+                            )
+                    continue
                 if done is None:
                     continue
                 qty, held, in_dollars = done
                 seq += 1
                 spendable -= held
                 bought = True
+                waiting.pop(key, None)
                 if not in_dollars:
                     filled[key] = filled.get(key, _ZERO) + qty
-            pieces = [
+            crowded = [(key, planned_buys[key]) for key, (_, c) in waiting.items() if c]
+            rests = [
                 (key, rest)
-                for key, qty in sorted(filled.items())
+                for key, qty in filled.items()
                 if (rest := top_up_order(planned_buys[key], qty)) is not None
             ]
+            pieces = sorted(crowded + rests, key=lambda piece: piece[0])  # in the plan's order
             if not pieces:
                 break
+        for key, (why, _) in sorted(waiting.items()):
+            order = planned_buys[key]
+            tally.skipped.append(Skipped(self.days[i], order.symbol, order.qty, why))
         return bought, seq
 
     def _buy_one(
@@ -647,13 +666,12 @@ class _Run:
         tally: _Tally,
         seq: int,
         spendable: Decimal,
-        *,
-        first: bool,
-    ) -> tuple[Decimal, Decimal, bool] | None:
+    ) -> tuple[Decimal, Decimal, bool] | str | None:
         """Size one buy (or piece) to `spendable` and fill it at the close as trade `seq` + 1;
         return (quantity bought, the buying power it held, whether it was sent in dollars),
-        or None when it is not made (recorded as skipped when it is a `first` piece: a rest
-        not made says nothing its first piece did not)."""
+        why it is not made when it does not fit `spendable` (the caller records a planned
+        buy's skip; a rest not made says nothing its first piece did not), or None when it
+        is not made for another cause."""
         day, costs = self.days[i], self.spec.costs
         close = self.decimals[i][self.index[order.symbol]]
         price = _price(order, close, terms, costs)
@@ -665,10 +683,7 @@ class _Run:
         hold = costs.market_buy_hold
         sized = size_buy(order, price, spendable, terms, increment, hold=hold, fee=fee_bound)
         if sized is None:
-            if first:
-                reason = _skip_reason(spendable, terms)
-                tally.skipped.append(Skipped(day, order.symbol, order.qty, reason))
-            return None
+            return _skip_reason(spendable, terms)
         in_dollars = terms.notional_buys and increment < 1
         qty = sized.qty
         if in_dollars:
@@ -699,6 +714,24 @@ class _Run:
         self._record(state, stamp, day, order.symbol, Side.BUY, qty, paid, ())
         tally.fills.append(Fill(day, order.symbol, Side.BUY, qty, price, fee))
         return qty, held, in_dollars
+
+    def _sized(
+        self,
+        i: int,
+        order: PlannedOrder,
+        planning: PlanningPolicy,
+        terms: OrderTerms,
+        spendable: Decimal,
+    ) -> PlannedOrder | None:
+        """`order` sized to `spendable` as `_buy_one` sizes it, or None if it does not fit."""
+        costs = self.spec.costs
+        price = _price(order, self.decimals[i][self.index[order.symbol]], terms, costs)
+        if price is None:
+            return None
+        increment = planning.increment_for(order.symbol)
+        fee_bound = self.trade_costs.buy_charge_bound(order.qty)
+        hold = costs.market_buy_hold
+        return size_buy(order, price, spendable, terms, increment, hold=hold, fee=fee_bound)
 
     def _record(
         self,

@@ -24,6 +24,7 @@ __all__ = ["Executor", "cancel_open_orders"]
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -133,21 +134,47 @@ class Executor:
                 outcomes.append(self._send(self._intent(cycle_id, account, seq, order, terms)))
             return outcomes
         pieces: dict[str, PlannedOrder] = {}  # client order id -> the planned buy it is of
+        waiting: dict[int, _Waiting] = {}  # planned buys crowded out by others' holds, unsent
         seq = self._send_buys(
-            cycle_id, account, seq, [(o, o) for o in buys], terms, increment_for, outcomes, pieces
+            cycle_id,
+            account,
+            seq,
+            [(o, o) for o in buys],
+            terms,
+            increment_for,
+            outcomes,
+            pieces,
+            waiting,
         )
         outcomes = self._await_all(outcomes)
+        rank = {id(o): i for i, o in enumerate(buys)}
         for _ in range(TOP_UP_PASSES):
-            rests = self._short_buys(outcomes, pieces)
+            # The rests of the buys the holds shrank and the buys they crowded out, in the
+            # plan's order (most underweight first).
+            crowded = [(w.order, w.order) for w in waiting.values() if w.crowded]
+            rests = sorted(
+                crowded + self._short_buys(outcomes, pieces), key=lambda r: rank[id(r[0])]
+            )
             if not rests or self._should_stop() or self._held is not None:
                 break
-            rests = self._within_rate(cycle_id, account, rests, outcomes, terms)
+            rests = self._within_rate(cycle_id, account, rests, outcomes, terms, waiting)
             if not rests:
                 break
             seq = self._send_buys(
-                cycle_id, account, seq, rests, terms, increment_for, outcomes, pieces, top_up=True
+                cycle_id,
+                account,
+                seq,
+                rests,
+                terms,
+                increment_for,
+                outcomes,
+                pieces,
+                waiting,
+                top_up=True,
             )
             outcomes = self._await_all(outcomes)
+        for still in waiting.values():  # never sent: recorded as skipped, as any other
+            self._skip(cycle_id, account, still.order, still.detail)
         return outcomes
 
     def _send_buys(
@@ -160,6 +187,7 @@ class Executor:
         increment_for: Callable[[str], Decimal],
         outcomes: list[OrderOutcome],
         pieces: dict[str, PlannedOrder],
+        waiting: dict[int, _Waiting],
         *,
         top_up: bool = False,
     ) -> int:
@@ -169,9 +197,13 @@ class Executor:
         Every open buy holds buying power until it fills, so each sent buy's hold is taken off
         what the next may spend. A top-up that no longer fits is dropped quietly: its order
         already went out in part, and its skip would say nothing the first piece did not.
+        A planned buy that does not fit only because of the holds of the buys sent before it
+        in this pass waits in `waiting` (crowded out) for the next pass, once those have filled
+        and freed their hold; one that is never sent is recorded as skipped by `execute`.
         """
         fresh = self._broker.funds([o.symbol for _, o in buys])
         spendable = fresh.cash - terms.cash_buffer
+        available = spendable  # before this pass's holds
         hold = self._broker.market_buy_hold_fraction  # what each open market buy holds above
         costs = self._broker.trade_costs
         for planned, order in buys:
@@ -183,18 +215,25 @@ class Executor:
             # last of the cash is refused for its commission or its slippage.
             price = costs.fill_bound(Side.BUY, price)
             fee = costs.buy_charge_bound(order.qty)
-            sized = size_buy(
-                order, price, spendable, terms, increment_for(order.symbol), hold=hold, fee=fee
-            )
+            increment = increment_for(order.symbol)
+            sized = size_buy(order, price, spendable, terms, increment, hold=hold, fee=fee)
             if sized is None:
-                if not top_up:
-                    self._skip(cycle_id, account, order, spendable, terms)
+                if order is planned:  # nothing of this buy sent yet
+                    fit_alone = size_buy(
+                        order, price, available, terms, increment, hold=hold, fee=fee
+                    )
+                    detail = _skip_detail(order, spendable, terms)
+                    if fit_alone is not None or id(planned) in waiting:
+                        waiting[id(planned)] = _Waiting(planned, detail, fit_alone is not None)
+                    elif not top_up:
+                        self._skip(cycle_id, account, order, detail)
                 continue
-            in_dollars = terms.notional_buys and increment_for(order.symbol) < 1
+            in_dollars = terms.notional_buys and increment < 1
             intent = self._intent(cycle_id, account, seq, sized, terms, notional=in_dollars)
             outcome = self._send(intent)
             outcomes.append(outcome)
             pieces[intent.client_order_id] = planned
+            waiting.pop(id(planned), None)
             if outcome.status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
                 sent = outcome.intent
                 spendable -= buy_cost_bound(
@@ -209,13 +248,15 @@ class Executor:
         rests: list[tuple[PlannedOrder, PlannedOrder]],
         outcomes: list[OrderOutcome],
         terms: OrderTerms,
+        waiting: dict[int, _Waiting],
     ) -> list[tuple[PlannedOrder, PlannedOrder]]:
         """The top-ups that fit `max_orders_per_cycle` and `max_orders_per_minute`.
 
         The pre-trade checks counted each planned buy once; its top-ups are more orders. Sent
         past the limits, the next cycle counts them and trips the rate rule (a halt for a
         runaway loop that is not one). A top-up that does not fit is dropped like one the
-        cash no longer covers: its buy already went out in part.
+        cash no longer covers: its buy already went out in part. A buy crowded out by the
+        holds (nothing of it sent) that does not fit is recorded as skipped, naming the limits.
         """
         room = len(rests)
         if terms.max_orders_per_cycle is not None:
@@ -224,7 +265,15 @@ class Executor:
         if terms.max_orders_per_minute is not None:
             room = min(room, terms.max_orders_per_minute - self._sent_last_minute(account))
         kept, dropped = rests[: max(room, 0)], rests[max(room, 0) :]
-        for _, rest in dropped:
+        for planned, rest in dropped:
+            if rest is planned:
+                detail = (
+                    f"{rest.symbol} buy skipped: it waited for the other buys' hold to be "
+                    "released, and the cycle's orders then reached risk.max_orders_per_cycle "
+                    "or risk.max_orders_per_minute; the next cycle buys what is still short"
+                )
+                waiting[id(planned)] = _Waiting(planned, detail, crowded=False)
+                continue
             detail = (
                 f"{rest.symbol} top-up of {rest.qty} not sent: the cycle's orders reached "
                 "risk.max_orders_per_cycle or risk.max_orders_per_minute; the next cycle buys "
@@ -294,18 +343,7 @@ class Executor:
             notional=notional_amount(order) if notional else None,
         )
 
-    def _skip(
-        self,
-        cycle_id: str,
-        account: str,
-        order: PlannedOrder,
-        spendable: Decimal,
-        terms: OrderTerms,
-    ) -> None:
-        detail = (
-            f"{order.symbol} buy skipped: cash after sells ({usd(max(spendable, Decimal(0)))} "
-            f"spendable) does not cover a trade of at least {usd(terms.min_trade_notional)}"
-        )
+    def _skip(self, cycle_id: str, account: str, order: PlannedOrder, detail: str) -> None:
         self._log.warning("buy_skipped", symbol=order.symbol, detail=detail)
         with self._database.transaction() as session:
             AuditLog(session).append(
@@ -517,6 +555,24 @@ class Executor:
 
 
 _WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A planned buy not sent yet because it did not fit the cash: why (its skip detail, if
+    it is never sent), and whether it fitted the cash before this pass's other buys held
+    theirs (`crowded`: tried again once they have filled and released it)."""
+
+    order: PlannedOrder
+    detail: str
+    crowded: bool
+
+
+def _skip_detail(order: PlannedOrder, spendable: Decimal, terms: OrderTerms) -> str:
+    return (
+        f"{order.symbol} buy skipped: cash after sells ({usd(max(spendable, Decimal(0)))} "
+        f"spendable) does not cover a trade of at least {usd(terms.min_trade_notional)}"
+    )
 
 
 def _filled(current: OrderOutcome) -> Decimal:

@@ -153,6 +153,14 @@ CASES = {
         "account_type": "traditional_ira", "slippage": 5, "per_order": "0",
         "fractional": "false", "buffer": "0", "fractions": "", "hold": "0.04",
     },
+    # Day 0: VTI's 4% hold leaves less than a share of the $3,000 of VXUS; VXUS is bought
+    # once VTI filled and freed its hold, the same day, live as in the backtest.
+    "ira-hold-crowds-out-a-buy": {
+        "account_type": "traditional_ira", "slippage": 5, "per_order": "0",
+        "fractional": "false", "buffer": "0", "fractions": "", "hold": "0.04",
+        "strategy": 'strategy = "static"\n[accounts.main.strategy_params]\n'
+        'targets = { VTI = "0.97", VXUS = "0.03" }', "band": "0.5",
+    },
 }  # fmt: skip
 
 

@@ -19,6 +19,8 @@ per-minute limit, and plays scripted faults:
 
 Faults match on method and path prefix, let `skip` matching requests through, then fire
 `times` times; `fired` is set each time, so a test (or a drill) can wait for the moment.
+Each fault counts the matching requests that reach it (`seen`): a request an earlier fault
+answered is not counted by the later ones, so two faults on one path fire one after the other.
 """
 
 from __future__ import annotations
@@ -68,7 +70,10 @@ class Fault:
     skip: int = 0
     """Matching requests to let through untouched before the fault fires."""
     fired: threading.Event = field(default_factory=threading.Event)
+    seen: int = 0
+    """Matching requests so far (those let through included); counted under the fake's lock."""
     count: int = 0
+    """Times the fault fired."""
     headers: dict[str, str] = field(default_factory=dict)
     """Headers sent with the fault's answer, over the rate-limit ones (a 429's hints)."""
 
@@ -183,13 +188,19 @@ class FakeAlpaca:
     # -- request handling ----------------------------------------------------------------
 
     def _fault_for(self, method: str, path: str) -> Fault | None:
+        """Count this request against every fault it matches; return the first that fires.
+
+        A fault fires on its matching requests number `skip + 1` to `skip + times`. Each fault
+        counts the matching requests that reach it: those an earlier fault answered do not, so
+        faults on one path queue up. The count is taken under the lock (the fake serves from
+        threads).
+        """
         with self._lock:
             for fault in self.faults:
-                if (
-                    fault.method == method
-                    and path.startswith(fault.path)
-                    and fault.count < fault.times
-                ):
+                if fault.method != method or not path.startswith(fault.path):
+                    continue
+                fault.seen += 1
+                if fault.skip < fault.seen <= fault.skip + fault.times:
                     fault.count += 1
                     return fault
         return None
