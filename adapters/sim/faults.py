@@ -9,7 +9,7 @@ same process makes the same calls. A new process starts counting from zero.
 |---|---|
 | `latency_ms` | every broker call (snapshot, funds, submit, get_order(s), cancel, fills) sleeps this long before it starts |
 | `latency_after_ms` | every broker call sleeps this long after it has acted, before it answers (a slow answer) |
-| `read_errors` | read calls number `read_errors_after + 1` to `read_errors_after + read_errors` (snapshot, funds, get_order(s), fills, counted together from 1 in this process) raise `TransientBrokerError`; the others succeed |
+| `read_errors` | read calls number `read_errors_after + 1` to `read_errors_after + read_errors` (snapshot, funds, get_order(s), fills, orders_submitted, counted together from 1 in this process) raise `TransientBrokerError`; the others succeed |
 | `reject_symbols` | an order in one of these symbols is stored as REJECTED with a message naming this setting, then `OrderRejected` |
 | `partial_fill_ratio` | a market order fills only this fraction of its quantity, rounded down to the order's own quantity step (whole shares for a whole-share order); the rest stays open, PARTIALLY_FILLED (ACCEPTED if nothing filled), until cancelled |
 | `lose_acknowledgements` | the order is decided and stored as usual (accepted, filled or rejected), then `submit` raises `OutcomeUnknown` instead of answering, as a timeout would |
