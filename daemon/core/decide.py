@@ -237,19 +237,23 @@ def _plan(
     """Plan and tax the account (steps 4 and 5), raising what the sales lose; return the
     notes too."""
     held: dict[str, TaxDecision] = {}
-    plan_input, taxed = _plan_unwashed(given, plan_input, context, held)
+    base = plan_input
+    plan_input, taxed = _plan_unwashed(given, base, context, held)
     # The planner raises the buffer and withdrawal at the quote; the sales then lose their
     # slippage, charges and cent rounding. Plan again raising all that the sales lose on top,
     # a cent over: the extra shares sold lose a little more (a new sale its commission too),
-    # so a round rarely leaves a gap, and a further one closes it.
+    # so a round rarely leaves a gap, and a further one closes it. Each round starts again
+    # from the input before any washed sale was left out: the other holdings may have raised
+    # the cash at the quote but not with what their sales lose, and then the washed sale
+    # goes ahead after all (`_plan_unwashed`'s rule), rather than the cash staying short.
     for _ in range(_COST_ROUNDS):
         short, lost = _raise_shortfall(given, plan_input, taxed.plan)
         if short <= 0:
             break
         allowance = plan_input.sale_costs
         allowance = max(allowance + cents_up(short), cents_up(lost)) + CENT
-        plan_input = dataclasses.replace(plan_input, sale_costs=allowance)
-        plan_input, taxed = _plan_unwashed(given, plan_input, context, held)
+        base = dataclasses.replace(base, sale_costs=allowance)
+        plan_input, taxed = _plan_unwashed(given, base, context, held)
     if plan_input.sale_costs:
         notes = [
             *notes,

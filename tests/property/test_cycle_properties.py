@@ -140,5 +140,13 @@ def _check(case: Case) -> None:
               Day(D("250.00"), D("70.00"), D(500))),
     )
 )  # fmt: skip
+@example(  # nightly: VTI's sale, washed, was left out of the raise while BND covered the
+    case=Case(  # withdrawal at the quote; the cost rounds then kept it out and left 257.42 short
+        slippage_bps=100, per_order=D(0), per_share=D(0), hold=D("0.04"), fractional=True,
+        cash_buffer=D(0),
+        days=(Day(D("250.00"), D("52.50"), D(0)), Day(D("250.00"), D("53.02"), D(5000)),
+              Day(D("250.00"), D("63.09"), D(30000))),
+    )
+)  # fmt: skip
 def test_cycles_never_refuse_overdraw_or_leave_a_withdrawal_short(case: Case) -> None:
     _check(case)
