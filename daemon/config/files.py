@@ -91,33 +91,51 @@ def _systemd_credential(path: Path, info: os.stat_result) -> bool:
     """Tell whether `path` is a credential systemd handed over (`LoadCredential=`), to be
     trusted as systemd protects it.
 
-    systemd writes a credential mode 0400, owned by root, and grants the unit's user read
-    through a POSIX ACL, whose mask shows in the group bits (mode 440); it chowns the file to
-    that user instead where the file system has no ACLs. The unit's directory, on a read-only
-    mount, is private to it the same way (src/core/exec-credential.c). So group bits and a
-    root owner are accepted for a file directly in $CREDENTIALS_DIRECTORY (symlinks resolved)
-    when that directory grants others nothing and belongs to root or to this user, and so does
-    the file, which others may not read either: systemd never sets an "other" bit, and such a
-    file did not come from it. Anything else gets the owner-only checks."""
+    systemd writes a credential read-only, mode 0400, owned by root, and grants the unit's
+    user read through a POSIX ACL, whose mask shows in the group bits (mode 440); where the
+    file system has no ACLs it chowns the file, still mode 0400, to that user instead. The
+    unit's directory, on a read-only mount, is private to it the same way
+    (src/core/exec-credential.c). So a file directly in $CREDENTIALS_DIRECTORY (symlinks
+    resolved) is trusted only in those shapes: mode 0400 owned by root or by this user, or
+    mode 0440 owned by root and carrying an ACL (`system.posix_acl_access`), whose mask the
+    group bits then are. No write bit, no "other" bit, no group bits without root's ACL. The
+    directory must belong to root or to this user and grant others nothing and its group no
+    write. The variable can name any folder, so anything else (a 0600 file of this user's
+    included: systemd does not write one) gets the owner-only checks of every secrets file."""
     directory = os.environ.get("CREDENTIALS_DIRECTORY")
     if not directory or not hasattr(os, "geteuid"):
         return False
     try:
         home = Path(directory).resolve(strict=True)
         where = home.stat()
-        inside = path.resolve(strict=True).parent == home
+        real = path.resolve(strict=True)
     except (OSError, RuntimeError):
         return False
     trusted = (0, os.geteuid())
-    return (
-        inside
+    if not (
+        real.parent == home
         and stat.S_ISDIR(where.st_mode)
-        and not where.st_mode & stat.S_IRWXO
+        and not where.st_mode & (stat.S_IRWXO | stat.S_IWGRP)
         and where.st_uid in trusted
         and stat.S_ISREG(info.st_mode)
-        and not info.st_mode & stat.S_IRWXO
         and info.st_uid in trusted
-    )
+    ):
+        return False
+    mode = stat.S_IMODE(info.st_mode)
+    if mode == stat.S_IRUSR:
+        return True
+    return mode == stat.S_IRUSR | stat.S_IRGRP and info.st_uid == 0 and _has_acl(real)
+
+
+def _has_acl(path: Path) -> bool:
+    """Tell whether `path` carries a POSIX access ACL (then its group bits are the ACL's mask)."""
+    if not hasattr(os, "getxattr"):
+        return False
+    try:
+        os.getxattr(path, "system.posix_acl_access")
+    except OSError:  # ENODATA: no ACL; ENOTSUP/EOPNOTSUPP: the file system has none
+        return False
+    return True
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"

@@ -7,8 +7,11 @@ so trimtab refused its own credential ("can be read by others (mode 440)", "chmo
 read-only mount) and the service never started: exit 2, which the unit does not retry.
 
 A credential is trusted when it lies directly in `$CREDENTIALS_DIRECTORY` (symlinks resolved),
-that directory grants others nothing and belongs to root or to trimtab's user, and so does the
-file, which others may not read either. Everywhere else the checks are exactly as before.
+that directory belongs to root or to trimtab's user, grants others nothing and its group no
+write, and the file has one of systemd's shapes: mode 0400 owned by root or trimtab's user, or
+mode 0440 owned by root with a POSIX ACL (the group bits are its mask). The variable can name any
+folder, so a group-readable or writable file there is refused as anywhere else (a review found
+a 0660 file accepted). Everywhere else the checks are exactly as before.
 
 The files, modes, owners and ACLs here are real (the ACL is written through the kernel's
 `system.posix_acl_access` attribute, as setfacl does); the test of a service user other than
@@ -165,6 +168,7 @@ def test_the_service_user_reads_the_root_owned_credential_systemd_grants_it(
     assert read_as(SERVICE_UID, config) == "read notifications"
 
 
+@ROOT_ONLY
 def test_config_check_accepts_the_credential_as_systemd_delivers_it(
     run_dir: Path, config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -174,6 +178,7 @@ def test_config_check_accepts_the_credential_as_systemd_delivers_it(
     assert code == 0, output
 
 
+@ROOT_ONLY
 def test_the_credential_named_through_trimtab_secrets_file_is_trusted_too(
     run_dir: Path, config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -326,3 +331,134 @@ def test_a_credentials_directory_of_a_third_user_is_not_trusted(
     os.chown(directory, SERVICE_UID, SERVICE_UID)
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
     assert "can be read by others (mode 440)" in refusal(config)
+
+
+# --- only what systemd writes: read-only, group bits only as root's ACL mask -------------------
+
+
+def lay_out(run_dir: Path, mode: int, *, directory_mode: int = 0o500) -> Path:
+    """A credentials directory holding a secrets file of `mode`, both owned by whoever runs
+    the test; no ACLs."""
+    directory = run_dir / "trimtab.service"
+    directory.mkdir(mode=0o700)
+    credential = directory / SYSTEMD_CREDENTIAL
+    credential.write_text(SECRETS)
+    credential.chmod(mode)
+    directory.chmod(directory_mode)
+    return directory
+
+
+def test_a_group_writable_file_in_a_folder_named_credentials_directory_is_refused(
+    run_dir: Path, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reviewer's case: CREDENTIALS_DIRECTORY pointed at a folder of the user's own, the
+    # file mode 660 for the group "users": refused exactly as without the variable.
+    directory = lay_out(run_dir, 0o660, directory_mode=0o770)
+    credential = directory / SYSTEMD_CREDENTIAL
+    if os.geteuid() == 0:
+        os.chown(directory, -1, 100)
+        os.chown(credential, -1, 100)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
+    assert refusal(config) == (
+        f"{credential} can be read by others (mode 660) | run: chmod 600 {credential}"
+    )
+    code, output = invoke("config", "check", "-c", str(config))
+    assert code == 2, output
+    assert "can be read by others (mode 660)" in output
+    # Not even in a directory shaped like systemd's.
+    directory.chmod(0o500)
+    assert "can be read by others (mode 660)" in refusal(config)
+
+
+@pytest.mark.parametrize("mode", [0o440, 0o460, 0o640, 0o660, 0o420, 0o450], ids=oct)
+def test_group_bits_without_an_acl_are_refused(
+    mode: int, run_dir: Path, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As root, the file is root-owned: 440 with no ACL is the file's group reading it.
+    directory = lay_out(run_dir, mode)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
+    assert f"can be read by others (mode {mode:o})" in refusal(config)
+
+
+@ROOT_ONLY
+def test_a_root_owned_credential_with_an_acl_is_read_only_when_nothing_can_write_it(
+    run_dir: Path, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = systemd_credentials(run_dir, SERVICE_UID)
+    credential = directory / SYSTEMD_CREDENTIAL
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
+    assert set(read_secrets({}, config)[1]) == {"notifications"}  # 440 + ACL: systemd's
+    directory.chmod(0o700)
+    grant_read(credential, SERVICE_UID, 0o6)  # the ACL lets the service user write: mask rw-
+    assert stat.S_IMODE(credential.stat().st_mode) == 0o460
+    assert "can be read by others (mode 460)" in refusal(config)
+    credential.chmod(0o640)  # the owner may write
+    grant_read(credential, SERVICE_UID, 0o4)
+    assert stat.S_IMODE(credential.stat().st_mode) == 0o640
+    assert "can be read by others (mode 640)" in refusal(config)
+
+
+@ROOT_ONLY
+def test_an_acl_credential_of_trimtabs_own_user_is_refused(
+    run_dir: Path, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # systemd gives the ACL to a root-owned file only; a 440 file of the service user's own
+    # (its group reads it) did not come from systemd, ACL or not.
+    directory = systemd_credentials(run_dir, SERVICE_UID)
+    directory.chmod(0o700)
+    credential = directory / SYSTEMD_CREDENTIAL
+    os.chown(credential, SERVICE_UID, SERVICE_UID)
+    credential.chmod(0o440)
+    grant_read(credential, SERVICE_UID, 0o4)
+    directory.chmod(0o500)
+    grant_read(directory, SERVICE_UID, 0o5)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
+    assert read_as(SERVICE_UID, config) == (
+        f"refused {credential} can be read by others (mode 440) | run: chmod 600 {credential}"
+    )
+
+
+@ROOT_ONLY
+def test_a_credentials_directory_the_group_can_write_is_not_trusted(
+    run_dir: Path, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Who can write the directory can swap the file: systemd's is read-only (0500 + ACL r-x).
+    directory = systemd_credentials(run_dir, SERVICE_UID)
+    directory.chmod(0o770)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
+    assert "can be read by others (mode 440)" in refusal(config)
+    directory.chmod(0o550)
+    assert set(read_secrets({}, config)[1]) == {"notifications"}
+
+
+def test_a_private_file_of_trimtabs_user_in_the_directory_passes_the_ordinary_check(
+    run_dir: Path, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Decision: systemd's chown fallback writes 0400, so a 0600 file is not a credential; it
+    # gets the checks of any secrets file, which accept it (trimtab's user alone reads it),
+    # as they would anywhere else. Refusing it only here would protect nothing.
+    directory = lay_out(run_dir, 0o600)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
+    assert set(read_secrets({}, config)[1]) == {"notifications"}
+    directory.chmod(0o700)
+    (directory / SYSTEMD_CREDENTIAL).chmod(0o640)
+    assert "can be read by others (mode 640)" in refusal(config)
+
+
+@ROOT_ONLY
+def test_the_service_user_reads_systemds_chowned_credential_but_not_a_group_readable_one(
+    run_dir: Path, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # systemd's fallback without ACLs: 0400, owned by the service user, in root's directory.
+    directory = run_dir / "trimtab.service"
+    directory.mkdir(mode=0o700)
+    credential = directory / SYSTEMD_CREDENTIAL
+    credential.write_text(SECRETS)
+    os.chown(credential, SERVICE_UID, SERVICE_UID)
+    credential.chmod(0o400)
+    directory.chmod(0o500)
+    grant_read(directory, SERVICE_UID, 0o5)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(directory))
+    assert read_as(SERVICE_UID, config) == "read notifications"
+    credential.chmod(0o440)  # the service user's own file, its group reading: not systemd's
+    assert "can be read by others (mode 440)" in read_as(SERVICE_UID, config)
