@@ -137,7 +137,7 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     from daemon.core.inputs import check_targets
     from daemon.cycle.history import account_history
     from daemon.cycle.tax import empty_ledger
-    from daemon.cycle.withdrawal import check_withdrawal
+    from daemon.cycle.withdrawal import check_withdrawal, never_sold
     from strategies.base import StrategyContext, ask_strategy
 
     names = list(app.settings.accounts)
@@ -191,8 +191,8 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
         symbols = {p.symbol for p in snapshot.positions} | set(snapshot.quotes)
         symbols |= set(targets) - {CASH}
         snapshot = replace(snapshot, fractionable=app.declared_fractionable(name, symbols))
-        # As a cycle does: a --withdraw above the file's whole value is refused (exit 2).
-        check_withdrawal(name, snapshot, withdrawal)
+        # As a cycle does: a --withdraw above what it may sell is refused (exit 2).
+        check_withdrawal(name, snapshot, withdrawal, unsold=never_sold(app.settings, name))
         decision = decide(
             decision_input(
                 app.settings,

@@ -58,7 +58,7 @@ from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.targets import household_targets, strategy_targets
 from daemon.cycle.tax import TaxCycle
 from daemon.cycle.unbooked import Unbooked, read_unbooked
-from daemon.cycle.withdrawal import check_withdrawal
+from daemon.cycle.withdrawal import check_withdrawal, never_sold
 from daemon.logs import Log, get_logger
 from daemon.monitor.history import record_point
 from daemon.store.activity import recent_activity
@@ -305,7 +305,7 @@ class Engine:
         the reconciliation, the snapshot, the valuation and the ledger's new fills.
 
         `withdrawal` is the cash the cycle keeps (`asked`, the operator's --withdraw, plus
-        the month's income share); `asked` above the account's value fails the cycle
+        the month's income share); `asked` above what it may sell fails the cycle
         (`WithdrawalTooLarge`) before targets are asked or anything is planned."""
         unbooked = Unbooked()
         if submit:
@@ -363,7 +363,8 @@ class Engine:
         )
         tax.stale = unbooked.stale
         # Bad input from the operator, not a planning rule: the backtest never passes here.
-        check_withdrawal(account, snapshot, asked, kept=withdrawal - asked)
+        unsold = never_sold(self._settings, account)  # keep, restricted: no sale raises it
+        check_withdrawal(account, snapshot, asked, kept=withdrawal - asked, unsold=unsold)
         household = None
         if account in household_members(self._settings):
             household = self._household(

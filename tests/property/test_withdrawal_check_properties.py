@@ -3,7 +3,9 @@
 - it refuses exactly the amounts above cash plus positions at the quotes, less the cash the
   cycle already keeps for an income payout; at or below, it lets the cycle go on unchanged;
 - a refusal names the account, the amount and the value, and offers an amount that passes;
-- an account with a held symbol it cannot price is left to the decision step's input check.
+- an account with a held symbol it cannot price is left to the decision step's input check;
+- holdings no cycle sells (`policy.keep`, `risk.restricted_symbols`, outside the allowed
+  symbols) are left out of the bound, and a refusal names each one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from hypothesis import strategies as st
 
 from daemon.core.domain import AccountSnapshot, Position, Quote
 from daemon.core.money import usd
-from daemon.cycle.withdrawal import WithdrawalTooLarge, account_value, check_withdrawal
+from daemon.cycle.withdrawal import (
+    NeverSold,
+    WithdrawalTooLarge,
+    account_value,
+    check_withdrawal,
+)
 from tests.hypothesis_profiles import scaled
 
 D = Decimal
@@ -76,3 +83,57 @@ def test_an_unpriced_holding_is_left_to_the_input_check(money: Decimal, asked: D
     )
     assert account_value(account) is None
     check_withdrawal("main", account, asked)
+
+
+SYMBOLS = ("VTI", "BND", "VXUS")
+symbol_sets = st.frozensets(st.sampled_from(SYMBOLS))
+unsold_rules = st.builds(NeverSold, keep=symbol_sets, restricted=symbol_sets, allowed=symbol_sets)
+
+
+@SETTINGS
+@given(cash, holdings, amount, st.sampled_from([D(0), D(0), D("250.00")]), unsold_rules)
+@example(
+    D("1000.00"),
+    {"VTI": (D(594), D("100.00")), "BND": (D(792), D("50.00"))},
+    D("99999.00"),
+    D(0),
+    NeverSold(keep=frozenset({"BND"})),
+)
+def test_holdings_never_sold_are_left_out_of_the_bound(
+    money: Decimal,
+    held: dict[str, tuple[Decimal, Decimal]],
+    asked: Decimal,
+    kept: Decimal,
+    unsold: NeverSold,
+) -> None:
+    account = snapshot(money, held)
+    out = {s for s, (q, _) in held.items() if q != 0 and unsold.why(s) is not None}
+    sellable = money + sum((q * p for s, (q, p) in held.items() if s not in out), start=D(0))
+    assert account_value(account, leave_out=out) == sellable
+    if asked == 0 or asked <= sellable - kept:
+        check_withdrawal("main", account, asked, kept=kept, unsold=unsold)
+        return
+    with pytest.raises(WithdrawalTooLarge) as refused:
+        check_withdrawal("main", account, asked, kept=kept, unsold=unsold)
+    message = str(refused.value)
+    assert "account main" in message
+    assert usd(asked) in message
+    for symbol in out:  # each holding left out is named, with why
+        assert f"{symbol} {unsold.why(symbol)} and never sold" in message
+    for symbol in set(SYMBOLS) - out:
+        assert f"{symbol} is" not in message
+    found = re.search(r"--withdraw (\S+) at most", message)
+    assert found is not None
+    offered = D(found.group(1))
+    assert offered >= 0
+    if offered > 0:  # the amount it offers passes
+        check_withdrawal("main", account, offered, kept=kept, unsold=unsold)
+
+
+@given(symbol_sets, symbol_sets, symbol_sets, st.sampled_from(SYMBOLS))
+def test_never_sold_is_the_hard_rules(
+    keep: frozenset[str], restricted: frozenset[str], allowed: frozenset[str], symbol: str
+) -> None:
+    rules = NeverSold(keep=keep, restricted=restricted, allowed=allowed)
+    blocked = symbol in keep or symbol in restricted or (bool(allowed) and symbol not in allowed)
+    assert (rules.why(symbol) is not None) == blocked
