@@ -252,6 +252,8 @@ USER_FILES = {
     "database.json": "a file `trimtab db` backups write, not part of the repository",
     "audit_head.json": "the audit log's head file, written in the state directory",
     "my.json": "the holdings file of the README's offline planning example",
+    "paper_json_broker.py": "the module docs/broker-plugins.md has a plugin author save",
+    "prices.csv": "the price file of docs/broker-plugins.md's example, which its user edits",
 }
 """File names the docs mention that a user or trimtab creates, not the repository."""
 
