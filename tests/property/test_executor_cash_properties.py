@@ -162,6 +162,15 @@ def _run(database: Database, case: Case) -> tuple[SimBroker, list[PlannedOrder],
         cash_buffer=D(0), prices=(D("0.4321"), D("12.34")), shares=(1, 3),
     )
 )  # fmt: skip
+@example(  # nightly (flaky there): a 1% hold with five buys, three at $493.38
+    case=Case(
+        cash=D(3147), slippage_bps=D(100), per_order=D("0.35"), per_share=D("0.005"),
+        hold=D("0.01"), fractional=False, increment=D(1), order_type=OrderType.MARKET,
+        notional_buys=False, cash_buffer=D(0),
+        prices=(D("493.38"), D("493.38"), D("0.1"), D("493.38"), D("0.1")),
+        shares=(8, 8, 7, 4, 7),
+    )
+)  # fmt: skip
 def test_buys_sized_by_the_executor_are_accepted_and_leave_the_buffer(
     database: Database, case: Case
 ) -> None:
