@@ -45,7 +45,12 @@ from enum import StrEnum
 from daemon.core.costs import NO_COSTS, TradeCosts
 from daemon.core.domain import AccountSnapshot, AccountType, Mode, Side, TradingState
 from daemon.core.errors import DataError
-from daemon.core.inputs import check_targets, planning_input, snapshot_prices
+from daemon.core.inputs import (
+    check_held_weights,
+    check_targets,
+    planning_input,
+    snapshot_prices,
+)
 from daemon.core.money import CENT, cents_up, money
 from daemon.core.planner import Plan, PlanInput, PlannedOrder, PlanningPolicy, plan_rebalance
 from daemon.core.planner.reasons import quantity
@@ -131,7 +136,8 @@ class DecisionInput:
     """The weights the strategy returned, unchecked."""
     universe: frozenset[str]
     """The symbols the strategy may give a weight (its `universe()`; a household member's:
-    the household's): a target outside it and `CASH` is refused (`StrategyError`)."""
+    the household's): a target outside it and `CASH` is refused (`StrategyError`), unless the
+    account holds the symbol and the weight is at most its current one (it is only sold)."""
     snapshot: AccountSnapshot
     planning: PlanningPolicy
     terms: OrderTerms
@@ -184,7 +190,8 @@ class Decision:
 
 def decide(given: DecisionInput) -> Decision:
     """Decide one account's cycle; raise `DataError`/`StrategyError` on input it cannot trust."""
-    targets = check_targets(given.targets, given.strategy, given.universe)
+    held = {p.symbol for p in given.snapshot.positions if p.qty.is_finite() and p.qty > 0}
+    targets = check_targets(given.targets, given.strategy, given.universe, held=held)
     tax = given.tax
     checked = planning_input(
         given.snapshot,
@@ -193,6 +200,9 @@ def decide(given: DecisionInput) -> Decision:
         max_quote_age=given.max_quote_age,
         withdrawal=given.withdrawal,
     )
+    # A held symbol outside the universe: at most its current weight (it can only be sold).
+    checked = check_held_weights(checked, given.strategy, given.universe, keep=given.planning.keep)
+    targets = dict(checked.targets)
     stood_in, notes = stand_in_targets(
         targets,
         checked.holdings,

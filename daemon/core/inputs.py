@@ -4,8 +4,10 @@ Bad input names the thing ("price of VTI is 0", "quote for BND is 130 hours old"
 the account's cycle before planning: trimtab never plans on data it cannot trust.
 
 Two contracts of third-party plugins are checked here too: a strategy's targets name only
-symbols of its own `universe()` (and `CASH`), with `Decimal` weights (`check_targets`, in
-`decide`, so the live cycle, `trimtab plan` and the backtest refuse alike); a broker's snapshot
+symbols of its own `universe()` (and `CASH`), with `Decimal` weights, except a symbol the account
+holds at no more than its current weight, which can only be held or sold (`check_targets`, then
+`check_held_weights` once the holdings are valued, both in `decide`, so the live cycle,
+`trimtab plan` and the backtest refuse alike); a broker's snapshot
 lists each symbol once, with `Decimal` amounts, `str` symbols and time-zone-aware times
 (`check_snapshot`, where every read of a broker passes: `daemon.cycle.retry.ReadRetrying`),
 before reconciliation, the audit log or the planner use it.
@@ -15,16 +17,18 @@ from __future__ import annotations
 
 __all__ = [
     "check_funds",
+    "check_held_weights",
     "check_snapshot",
     "check_targets",
     "planning_input",
     "snapshot_prices",
 ]
 
+import dataclasses
 from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Context, Decimal
 
 from daemon.core.domain import CASH, AccountSnapshot, Funds, Quote
 from daemon.core.errors import DataError, StrategyError
@@ -33,39 +37,56 @@ from daemon.core.planner import PlanInput
 
 TARGET_SUM_TOLERANCE = Decimal("0.000001")
 FUTURE_TOLERANCE = timedelta(minutes=5)
+HELD_WEIGHT_TOLERANCE = Decimal("0.0000001")
+"""How far above its current weight a held symbol outside the universe may be given and still
+be let through (`check_held_weights`), as an absolute weight. The built-in strategies and the
+household split give weights to 9 places: each is rounded by up to 5e-10, and the residue of
+all of them (up to 5e-10 each) goes to one, so a weight meant to be the current weight (a
+turnover limit's blend, a member's pinned holding) can read a few 1e-9 above it; a relative
+tolerance of 1e-9 would refuse a pinned 1 % weight. 1e-7 covers 9-place weights over up to 200
+symbols and is far below the 1e-6 the targets' sum may be off by. No money follows from it:
+such a weight is lowered to the current weight (the excess to CASH) before planning."""
+_FLOOR = Context(prec=28, rounding=ROUND_FLOOR)
 _RULE = "trimtab plans only with numbers up to 10000000000000 (1e13)"
 
 
+_FIX = "fix the plugin (or report it to its author)"
+
+
 def check_targets(
-    targets: Mapping[str, Decimal], strategy: str, universe: Collection[str]
+    targets: Mapping[str, Decimal],
+    strategy: str,
+    universe: Collection[str],
+    *,
+    held: Collection[str] = (),
 ) -> dict[str, Decimal]:
     """Return the targets as Decimals, or raise `StrategyError` naming what is wrong.
 
     Every symbol must be in the strategy's `universe` (or be `CASH`): a strategy that names
-    another would have trimtab buy what the account's configuration never allowed it.
+    another would have trimtab buy what the account's configuration never allowed it. A
+    symbol in `held` (the account's positions) is let through here: `check_held_weights`
+    then allows it only at no more than its current weight, once the holdings are valued.
     """
-    fix = "fix the plugin (or report it to its author)"
     wrong_keys = sorted(repr(s) for s in targets if not isinstance(s, str))
     if wrong_keys:
         raise StrategyError(
             f"strategy {strategy}: a target's symbol must be a str, got {', '.join(wrong_keys)}; "
-            f"{fix}"
+            f"{_FIX}"
         )
-    allowed = set(universe) | {CASH}
+    allowed = set(universe) | {CASH} | set(held)
     outside = sorted(set(targets) - allowed)
     if outside:
         raise StrategyError(
-            f"strategy {strategy} gave a weight to {', '.join(outside)}, outside its "
-            f"universe ({', '.join(sorted(set(universe) - {CASH})) or 'empty'}); trimtab trades "
-            f"only the symbols a strategy's universe() declares: {fix} (its universe() must "
-            "list every symbol its targets may name)"
+            f"strategy {strategy} gave a weight to {', '.join(outside)}, {_outside(universe)}; "
+            f"trimtab trades only the symbols a strategy's universe() declares: {_FIX} (its "
+            "universe() must list every symbol its targets may name)"
         )
     checked: dict[str, Decimal] = {}
     for symbol, weight in targets.items():
         if not isinstance(weight, Decimal):
             raise StrategyError(
                 f"strategy {strategy}: weight of {symbol} must be a Decimal, got "
-                f"{type(weight).__name__} ({weight!r}); {fix}"
+                f"{type(weight).__name__} ({weight!r}); {_FIX}"
             )
         if not weight.is_finite():
             raise StrategyError(f"strategy {strategy}: weight of {symbol} is {weight!r}")
@@ -76,6 +97,58 @@ def check_targets(
     if abs(total - 1) > TARGET_SUM_TOLERANCE:
         raise StrategyError(f"strategy {strategy}: targets sum to {total}, not 1")
     return checked
+
+
+def check_held_weights(
+    checked: PlanInput, strategy: str, universe: Collection[str], *, keep: Collection[str] = ()
+) -> PlanInput:
+    """Return `checked` with each target outside `universe` (and `CASH`) at most its symbol's
+    current weight, or raise `StrategyError` naming the symbols given more.
+
+    A symbol outside the universe is allowed only where the account holds it, at no more than
+    its current weight: its value at the snapshot's quotes over the managed value the planner
+    weighs against (cash, reserved cash and every holding not in `keep`). Such a weight can
+    only hold or sell it (a turnover limit moving out of a dropped symbol, a household
+    member's pinned holding), never buy more. A weight up to `HELD_WEIGHT_TOLERANCE` above
+    (rounding) is lowered to the current weight, the excess to `CASH`, so the planner never
+    sees an outside symbol underweight. Run after `check_targets` and `planning_input`.
+    """
+    outside = sorted(set(checked.targets) - set(universe) - {CASH})
+    if not outside:
+        return checked
+    kept = set(keep)
+    values = {s: q * checked.prices[s] for s, q in checked.holdings.items() if s not in kept}
+    managed = checked.cash + checked.reserved_cash + sum(values.values(), Decimal(0))
+    targets = dict(checked.targets)
+    over: list[str] = []
+    for symbol in outside:
+        weight = targets[symbol]
+        value = values.get(symbol, Decimal(0))
+        # Rounded down, so the planner's target value never exceeds the holding's value.
+        current = _FLOOR.divide(value, managed) if value > 0 else Decimal(0)
+        if value > 0 and weight <= current:
+            continue
+        if value <= 0 or weight - current > HELD_WEIGHT_TOLERANCE:
+            over.append(f"{symbol} {weight} (the account holds {_plain_weight(current)})")
+            continue
+        targets[symbol] = current
+        targets[CASH] = targets.get(CASH, Decimal(0)) + (weight - current)
+    if over:
+        raise StrategyError(
+            f"strategy {strategy} gave a weight to {', '.join(over)}, {_outside(universe)}, "
+            "more than the account holds of it: a held symbol outside the universe may keep at "
+            "most its current weight (so trimtab only holds or sells it, never buys it); "
+            f"{_FIX} (its universe() must list every symbol its targets may buy)"
+        )
+    return dataclasses.replace(checked, targets=targets)
+
+
+def _outside(universe: Collection[str]) -> str:
+    return f"outside its universe ({', '.join(sorted(set(universe) - {CASH})) or 'empty'})"
+
+
+def _plain_weight(weight: Decimal) -> str:
+    return f"{weight:.9f}".rstrip("0").rstrip(".") if weight else "0"
 
 
 def check_snapshot(snapshot: AccountSnapshot, broker: str) -> AccountSnapshot:
