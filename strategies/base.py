@@ -75,6 +75,8 @@ class StrategyContext:
     account: str
     account_type: AccountType
     cash: Decimal
+    """All the account's cash, with what the broker holds for open buys (it is part of the
+    account's value, which the planner's weights are of)."""
     holdings: Mapping[str, Decimal]
     prices: Mapping[str, Decimal]
     history: CloseHistory = field(default_factory=_no_history)

@@ -182,7 +182,8 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
         universe = strategy.universe()
         # `decide` checks them again; here first, so a symbol outside the strategy's
         # universe is named as the strategy's fault, not as a price the file lacks.
-        check_targets(targets, settings.strategy, universe)
+        owned = {s for s, q in held.holdings.items() if q > 0}
+        check_targets(targets, settings.strategy, universe, held=owned)
         held.require_prices(path, targets)
         snapshot = held.snapshot(name, now, source=f"file {path.name}")
         # What the broker declares it takes fractions in, from its settings (the sim's

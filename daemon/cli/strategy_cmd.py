@@ -199,7 +199,8 @@ def weights(
             targets = ask_strategy(strategy_name, lambda: strategy.targets(context))
             reasons = dict.fromkeys(targets, f"{strategy_name}: configured weight")
             allocation = Allocation(targets, reasons)
-        check_targets(allocation.weights, strategy_name, strategy.universe())
+        owned = {s for s, q in held.holdings.items() if q > 0} if held else set()
+        check_targets(allocation.weights, strategy_name, strategy.universe(), held=owned)
     if as_json:
         _print_json(on, allocation)
     else:

@@ -118,7 +118,10 @@ def household_targets(
     else:
         weights = ask_strategy(name, lambda: strategy.targets(context))
     # Checked before the split spreads them: the members' own check could not name it.
-    checked = check_targets(weights, f"{name} (the household's)", strategy.universe())
+    # A symbol a member holds may keep a weight outside the universe (a `max_turnover` blend
+    # moving out of it); each member's decide then checks it never buys more of it.
+    held = {p.symbol for s in snapshots.values() for p in s.positions if p.qty > 0}
+    checked = check_targets(weights, f"{name} (the household's)", strategy.universe(), held=held)
     return HouseholdTargets(checked, name, reasons)
 
 
@@ -172,7 +175,9 @@ def _context(
         trading_day=today,
         account=name,
         account_type=account_type,
-        cash=sum((s.cash for s in snapshots), Decimal(0)),
+        # All of it, held for open buys too: the value the planner's weights are of, so a
+        # strategy's current weights (a `max_turnover` blend's) are the planner's.
+        cash=sum((s.total_cash for s in snapshots), Decimal(0)),
         holdings=holdings,
         prices=prices,
         history=looked_back.history,

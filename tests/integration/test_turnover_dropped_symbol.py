@@ -4,9 +4,14 @@ universe through at no more than its current weight)."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from daemon.bootstrap import open_app
+from daemon.cli import app
 from tests.integration.test_history_cycle import MONDAY_NOON, Clock, closes, intents, prices_csv
 
 
@@ -50,3 +55,32 @@ def test_turnover_limited_move_out_of_a_dropped_symbol_sells_it_and_buys_none(
         new.remove(intent)
     assert ("sell", "VTI") in new
     assert ("buy", "VTI") not in new
+
+
+def test_strategy_weights_with_holdings_shows_the_turnover_blend_of_a_dropped_symbol(
+    tmp_path: Path,
+) -> None:
+    """`strategy weights --holdings` checks as a cycle does: a held symbol outside the
+    universe may keep a weight (here the blend moving out of VTI); one not held may not."""
+    prices = prices_csv(tmp_path / "prices.csv", closes())
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n[accounts.good]\nstrategy = "momentum"\n'
+        '[accounts.good.strategy_params]\nuniverse = ["BND"]\nmax_turnover = "0.25"\n'
+        "lookback_days = 20\n"
+    )
+    holdings = tmp_path / "holdings.json"
+    holdings.write_text(
+        '{"cash": "100", "positions": [{"symbol": "VTI", "qty": "40", "price": "250"}], '
+        '"prices": {"BND": "70"}}'
+    )
+    args = ["-c", str(config), "-a", "good", "--prices", str(prices), "--json"]
+    result = CliRunner().invoke(app, ["strategy", "weights", *args, "--holdings", str(holdings)])
+    assert result.exit_code == 0, result.output
+    weights = json.loads(result.stdout)["weights"]
+    # A quarter of the way out of it, not all at once (VTI was all of the account).
+    assert Decimal("0.7") < Decimal(weights["VTI"]) < 1
+    # Without the holdings the account holds no VTI: the blend gives it nothing to keep.
+    result = CliRunner().invoke(app, ["strategy", "weights", *args])
+    assert result.exit_code == 0, result.output
+    assert "VTI" not in json.loads(result.stdout)["weights"]
