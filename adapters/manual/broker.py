@@ -64,7 +64,9 @@ class Account:
     """The account now: the newest export plus the fills confirmed after its time."""
 
     as_of: datetime
-    """The export's time, or later where a confirmed fill or a price is."""
+    """When the positions and cash were true: the export's time, or a later confirmed fill's.
+    Never a `prices_file` price's: a price says nothing of what is held (its quote keeps its
+    own time)."""
     cash: Decimal
     """The export's cash plus what confirmed fills after it moved."""
     positions: Mapping[str, Decimal]
@@ -163,8 +165,10 @@ class ManualBroker:
     def account_now(self) -> Account:
         """The account now: its time, cash, positions and quotes.
 
-        The time is the export's, or later where a confirmed fill or a price is: the newest
-        fact the account is made of (`AccountSnapshot.as_of`).
+        The time is when its holdings were true (`AccountSnapshot.as_of`): the export's, or a
+        later confirmed fill's. A `prices_file` refreshed since does not move it: its quotes
+        carry their own time, and a household stand-in's age is counted from this one, so
+        new prices never make an old export's holdings look fresh (docs/household.md).
         """
         read = self.read_export()
         cash = read.export.cash
@@ -173,7 +177,7 @@ class ManualBroker:
         source = f"manual export {read.path.name}"
         for h in read.export.holdings:
             quotes[h.symbol] = Quote(h.symbol, h.price, read.as_of, source)
-        as_of = max([read.as_of, *(q.as_of for q in quotes.values())])
+        as_of = read.as_of
         # Fills confirmed after the export's time are not in it yet: the account is both.
         for fill in self._confirmed(since=None):
             if fill.at <= read.as_of:
@@ -195,7 +199,7 @@ class ManualBroker:
         shown = {s: q for s, q in now.quotes.items() if s in wanted}
         return AccountSnapshot(
             account=self.account,
-            as_of=now.as_of,  # the export's time (docs/manual.md): its values are of then
+            as_of=now.as_of,  # the holdings' time (docs/manual.md): the export's or a fill's
             # Cash an open buy ticket will spend is not there for another order: a ticket
             # stays open across cycles, unlike an order the executor cancels at its end.
             cash=now.cash - now.held,
