@@ -11,15 +11,18 @@ from __future__ import annotations
 __all__ = ["SlotEnqueuer"]
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from daemon.bootstrap import App
 from daemon.core.cycle_report import CycleReport
 from daemon.core.schedule import Slot
 from daemon.monitor.notify import Message
 from daemon.service.lease import SchedulerLease
+from daemon.service.scheduler import LOOKBACK
 from daemon.service.slots import SlotRunner
-from daemon.store.cluster import StaleEpoch, enqueue_slot
+from daemon.store.cluster import StaleEpoch, enqueue_slot, taken_slots
+from daemon.store.cycles import CycleStore
+from daemon.store.db import Transaction
 
 
 class SlotEnqueuer(SlotRunner):
@@ -38,10 +41,23 @@ class SlotEnqueuer(SlotRunner):
         self.enqueued = 0
         """Jobs this process enqueued (for its log and tests)."""
 
-    def handle(self, account: str, watched_since: datetime | None = None) -> None:
+    def handle(
+        self, account: str, watched_since: datetime | None = None, added_by_reload: bool = False
+    ) -> None:
         if not self._lease.held:
             return
-        super().handle(account, watched_since)
+        super().handle(account, watched_since, added_by_reload)
+
+    def _taken(self, session: Transaction, account: str, now: datetime) -> list[tuple[date, str]]:
+        """A worker's cycle runs apart from this process, as long as it takes: its slot (a
+        `running` attempt, or a job a worker took off the queue and has not finished) is
+        handled, never recorded as skipped under it. A job still waiting is not: a later slot
+        supersedes it (recorded skipped; the worker then drops it, see `SlotJob`)."""
+        first_day = (now - LOOKBACK).date() - timedelta(days=1)
+        running = CycleStore(session).slots_since(
+            account, outcomes=("running",), first_day=first_day
+        )
+        return [*running, *taken_slots(session, account, first_day)]
 
     def _run(self, account: str, slot: Slot) -> CycleReport | None:
         epoch = self._lease.epoch

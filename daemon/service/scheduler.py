@@ -14,8 +14,10 @@ daemon's last heartbeat (what it may have missed); on the very first start (no h
 moment this daemon began watching the account (`CycleScheduler.cycle_job` hands it to every
 firing), so a slot that came due after the start but that the account's firing reached only
 past the grace (another account's long cycle held the one cycle thread) is recorded as
-skipped, not silently dropped. Slots before that start were never due, except the latest one
-inside the grace window, which the start's own firing runs (or, when late, records).
+skipped, not silently dropped. An account a reload added (after `CycleScheduler.start`) looks
+back only to the reload, heartbeat or not. Slots before that start were never due, except the
+latest one inside the grace window, which the start's own firing runs (or, when late, records).
+A slot handed to a cycle still running elsewhere (cluster mode's workers) counts as handled.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -105,6 +107,8 @@ def due_slots(
     *,
     previous_beat: datetime | None,
     watched_since: datetime | None = None,
+    added_by_reload: bool = False,
+    taken: Iterable[tuple[date, str]] = (),
     maintenance: str | None = None,
 ) -> Due:
     """Find the account's slots since the last one handled: the latest runs if it may, the
@@ -113,7 +117,14 @@ def due_slots(
     `watched_since` is when this daemon began scheduling the account (its start, or the
     reload that added the account; None: now). It matters only on a first start (no
     `previous_beat`, no slot handled): every slot after it is due, so one this firing reaches
-    late is recorded as skipped instead of being forgotten.
+    late is recorded as skipped instead of being forgotten. An account `added_by_reload` was
+    not watched by this daemon (nor, as far as it knows, by any) before `watched_since`: its
+    search starts there whatever the previous heartbeat, so slots from before it was
+    configured are never reported as missed.
+
+    `taken`: (trading day, slot) of slots handed to a cycle that has not finished (cluster
+    mode: a worker's `running` attempt, or a job a worker took off the queue). They count as
+    handled: a slot is never both run and recorded as skipped.
 
     `maintenance` is the broker's word that it is in a maintenance window now
     (`adapters.base.MaintenanceWindows`, e.g. IB Gateway's nightly restart): every due slot
@@ -122,7 +133,15 @@ def due_slots(
     spec = parse_schedule(settings.account(account).schedule)
     grace = timedelta(minutes=settings.scheduler.misfire_grace_minutes)
     since, started = _handled_through(
-        cycles, settings, account, now, grace, previous_beat, watched_since
+        cycles,
+        settings,
+        account,
+        now,
+        grace,
+        previous_beat,
+        watched_since,
+        added_by_reload=added_by_reload,
+        taken=taken,
     )
     slots = slots_between(spec, settings.exchange, since, now)
     if started is not None:
@@ -185,17 +204,28 @@ def _handled_through(
     grace: timedelta,
     previous_beat: datetime | None,
     watched_since: datetime | None,
+    *,
+    added_by_reload: bool,
+    taken: Iterable[tuple[date, str]],
 ) -> tuple[datetime, datetime | None]:
     """Return the time of the account's last handled slot (or where looking back starts), and,
-    when trimtab never ran on this state before, when this daemon began watching the account.
+    when trimtab never watched the account before, when this daemon began watching it.
     """
     floor = now - LOOKBACK
     rows = cycles.slots_since(
         account, outcomes=FINISHED, first_day=floor.date() - timedelta(days=1)
     )
     handled = [
-        slot_time(day, slot, settings.exchange) for day, slot in rows if SCHEDULED_SLOT.match(slot)
+        slot_time(day, slot, settings.exchange)
+        for day, slot in [*rows, *taken]
+        if SCHEDULED_SLOT.match(slot)
     ]
+    if added_by_reload and watched_since is not None:
+        # A reload added the account: nothing was due before it (a heartbeat from an earlier
+        # daemon says nothing about an account it did not have), except the latest slot
+        # inside the grace window, which the reload's own firing runs.
+        started = min(watched_since, now)
+        return max(started - grace, floor, *handled), started
     if handled:
         return max(*handled, floor), None
     if previous_beat is None:
@@ -232,6 +262,8 @@ class CycleScheduler:
         self._on_event = on_event
         self._watched_since: dict[str, datetime] = {}
         """When each account's job was first added: where a first start's firings look back to."""
+        self._added_by_reload: set[str] = set()
+        """Accounts whose job was first added after `start` (by a reload), not at the start."""
         self._scheduler.add_listener(
             self._event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
         )
@@ -252,19 +284,23 @@ class CycleScheduler:
         account: str,
         spec: ScheduleSpec,
         exchange: str,
-        func: Callable[[str, datetime], None],
+        func: Callable[[str, datetime, bool], None],
     ) -> datetime:
         """(Re)schedule the account's job and run it once now (missed slots are found then);
         return the next slot time.
 
-        Each firing calls `func(account, watched_since)`: when this scheduler first added the
-        account's job (a reload that keeps the account keeps the time), for `due_slots`."""
+        Each firing calls `func(account, watched_since, added_by_reload)`, for `due_slots`:
+        when this scheduler first added the account's job (a reload that keeps the account
+        keeps the time), and whether that was after `start`, by a reload (then the previous
+        daemon's heartbeat says nothing about the account)."""
         now = datetime.now(exchange_timezone(exchange))
+        if account not in self._watched_since and self._scheduler.running:
+            self._added_by_reload.add(account)
         watched_since = self._watched_since.setdefault(account, now)
         self._scheduler.add_job(
             func,
             trigger=SessionTrigger(spec, exchange),
-            args=(account, watched_since),
+            args=(account, watched_since, account in self._added_by_reload),
             id=f"cycle:{account}",
             name=f"cycle {account}",
             executor="cycles",
@@ -296,6 +332,7 @@ class CycleScheduler:
             if job.id.startswith("cycle:") and job.id.removeprefix("cycle:") not in keep:
                 job.remove()
                 self._watched_since.pop(job.id.removeprefix("cycle:"), None)
+                self._added_by_reload.discard(job.id.removeprefix("cycle:"))
 
     def every(self, job_id: str, seconds: float, func: Callable[[], None]) -> None:
         """Run `func` now and every `seconds` on the control thread."""

@@ -12,7 +12,7 @@ __all__ = ["SlotRunner"]
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from adapters.base import MaintenanceWindows
 from daemon.audit.events import CycleFinished
@@ -65,11 +65,14 @@ class SlotRunner:
         started = self._cycle_started
         return None if started is None else time.monotonic() - started
 
-    def handle(self, account: str, watched_since: datetime | None = None) -> None:
+    def handle(
+        self, account: str, watched_since: datetime | None = None, added_by_reload: bool = False
+    ) -> None:
         """Deal with every slot of `account` due since the last one handled.
 
         `watched_since`: when the daemon began scheduling the account (`CycleScheduler`
-        passes it with each firing); by default, this runner's start.
+        passes it with each firing); by default, this runner's start. `added_by_reload`: the
+        account was not configured at the daemon's start (`due_slots`).
         """
         with self.lock:
             # Clear before looking at `stopping`: a stopping daemon sets `stopping` first and
@@ -78,7 +81,7 @@ class SlotRunner:
             try:
                 if self.stopping or account not in self._app.settings.accounts:
                     return
-                self._handle(account, watched_since or self.started_at)
+                self._handle(account, watched_since or self.started_at, added_by_reload)
             except Exception as exc:  # the daemon must outlive any one account's trouble
                 self._log.exception("slot_handling_failed", account=account)
                 self._notify(
@@ -93,7 +96,7 @@ class SlotRunner:
             finally:
                 self.idle.set()
 
-    def _handle(self, account: str, watched_since: datetime) -> None:
+    def _handle(self, account: str, watched_since: datetime, added_by_reload: bool) -> None:
         settings = self._app.settings
         now = self._clock()
         cycle_ids: list[str] = []
@@ -106,6 +109,8 @@ class SlotRunner:
                 now,
                 previous_beat=self.previous_beat,
                 watched_since=watched_since,
+                added_by_reload=added_by_reload,
+                taken=self._taken(session, account, now),
                 maintenance=maintenance,
             )
             if due.skipped:
@@ -132,6 +137,15 @@ class SlotRunner:
             report=report,
             already_sent=SENT_BY_SLOT_RUNNER,
         )
+
+    def _taken(self, session: Transaction, account: str, now: datetime) -> list[tuple[date, str]]:
+        """Return the account's slots handed to a cycle that has not finished (`due_slots`).
+
+        None here: this daemon's cycles run on its one cycle thread, under `lock`, so none is
+        running while a firing looks; a `running` row is a cycle a stopped daemon left
+        unfinished, whose slot may run again (its reconciliation settles what it sent).
+        """
+        return []
 
     def _record_skipped(
         self, session: Transaction, account: str, due: Due, now: datetime

@@ -29,6 +29,7 @@ __all__ = [
     "prune_queue",
     "queue_figures",
     "take_lease",
+    "taken_slots",
 ]
 
 import json
@@ -266,6 +267,20 @@ def later_slot_enqueued(session: Session, account: str, day: date, slot: str) ->
         .limit(1)
     ).scalar_one_or_none()
     return later is not None
+
+
+def taken_slots(session: Session, account: str, first_day: date) -> list[tuple[date, str]]:
+    """Return (trading day, slot) of the account's enqueued slots, from `first_day` on, whose
+    job a worker has taken off the queue and not finished (procrastinate's `doing`)."""
+    rows = session.execute(
+        text(
+            "SELECT s.trading_day, s.slot FROM cluster_slots s"
+            " JOIN procrastinate_jobs j ON j.id = s.job_id"
+            " WHERE s.account = :a AND s.trading_day >= :d AND j.status = 'doing'"
+        ),
+        {"a": account, "d": first_day},
+    )
+    return [(r.trading_day, r.slot) for r in rows]
 
 
 def queue_figures(session: Session, *, queue: str, lease_seconds: float) -> QueueFigures:

@@ -184,7 +184,7 @@ def test_a_slot_pushed_onto_another_day_is_refused_before_the_daemon_starts(
 def test_jobs_have_ids_coalesce_bounded_instances_and_a_deliberate_misfire_grace() -> None:
     scheduler = CycleScheduler(exchange="XNYS", on_event=lambda *_: None)
     spec = parse_schedule("close - 15m")
-    upcoming = scheduler.cycle_job("main", spec, "XNYS", lambda _account, _since: None)
+    upcoming = scheduler.cycle_job("main", spec, "XNYS", lambda _account, _since, _reloaded: None)
     scheduler.every("heartbeat", 30, lambda: None)
     scheduler.at_slots("digest", spec, "XNYS", timedelta(minutes=30), lambda: None)
     jobs = {job.id: job for job in scheduler.jobs()}
