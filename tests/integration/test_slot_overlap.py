@@ -90,7 +90,12 @@ def test_a_slot_due_while_the_accounts_cycle_runs_still_runs(
                 "main", parse_schedule("every 30 minutes while open"), "XNYS", runner.handle
             )
             deadline = time.monotonic() + 30
-            while len(cycles()) < 2 and time.monotonic() < deadline:
+            # Until the second cycle has ended, not just begun: the clock must stay in the
+            # session while it prices (a row is written "running" when a cycle starts).
+            while time.monotonic() < deadline:
+                rows = cycles()
+                if len(rows) >= 2 and all(outcome != "running" for _, outcome in rows):
+                    break
                 time.sleep(0.2)
             done = datetime.now(UTC)
         scheduler.shutdown(wait=True)
