@@ -157,39 +157,3 @@ def test_the_example_sells_nothing() -> None:
     assert not rows["B"].out_of_band
     assert rows[CASH].weight == D("0.1")
     assert "held by open buys" in rows[CASH].note
-
-
-def _cash_weight(case: Case) -> Decimal:
-    return case.inp.targets.get(CASH, D(0))
-
-
-@SETTINGS
-@given(cases(), reserves)
-def test_a_reserve_within_the_cash_target_plans_as_free_cash_would(
-    case: Case, reserved: Decimal
-) -> None:
-    """Reserved cash is cash: while the CASH target less the cash need covers it, and no cash
-    is raised, the plan is the one the account would get were the reserve spendable (the
-    reserve counts toward the CASH target instead of being kept besides it), and the reserve
-    is what stays unspent."""
-    held = plan_rebalance(with_reserved(case, reserved), case.policy)
-    need = case.policy.cash_buffer + case.inp.withdrawal + case.inp.sale_costs
-    if _raising(case) or case.inp.cash < need or reserved > _cash_weight(case) * held.nav - need:
-        return
-    free = plan_rebalance(dataclasses.replace(case.inp, cash=case.inp.cash + reserved), case.policy)
-    assert held.orders == free.orders
-    assert held.cash_after + reserved == free.cash_after
-    assert [(r.symbol, r.target, r.weight_after) for r in held.drift] == [
-        (r.symbol, r.target, r.weight_after) for r in free.drift
-    ]
-
-
-@SETTINGS
-@given(cases(), reserves)
-def test_buys_leave_the_spendable_cash_target(case: Case, reserved: Decimal) -> None:
-    """Buys never take spendable cash below max(w_CASH * N - reserve, need) (or what there was,
-    if less): the reserve is never spent, nor the buffer, and the CASH target is kept once."""
-    plan = plan_rebalance(with_reserved(case, reserved), case.policy)
-    need = case.policy.cash_buffer + case.inp.withdrawal + case.inp.sale_costs
-    target = max(_cash_weight(case) * plan.nav - reserved, need)
-    assert plan.cash_after >= min(case.inp.cash, target)

@@ -59,7 +59,6 @@ class Book:
     nav: Decimal
     cash_weight: Decimal
     cash_target: Decimal
-    """The spendable cash's target: w_CASH * nav less the reserve, or `cash_need` if more."""
     cash_need: Decimal
     withdrawal: Decimal
     sale_costs: Decimal
@@ -85,15 +84,6 @@ class Book:
     def tolerance(self) -> float:
         """Return the currency amount below which the phases treat an amount as zero."""
         return VALUE_TOLERANCE * max(self.nav_f, 1.0)
-
-    @property
-    def reserve_in_target(self) -> Decimal:
-        """Return the part of the reserved cash that fills the CASH target (w_CASH * nav).
-
-        `cash_target` is the spendable cash's target: the CASH target less this, or the cash
-        need if more.
-        """
-        return _reserve_in_target(self.reserved_cash, self.cash_weight * self.nav)
 
     @property
     def scaled(self) -> bool:
@@ -128,7 +118,7 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
     nav = inp.cash + inp.reserved_cash + sum(value, _ZERO)
     cash_weight = inp.targets.get(CASH, _ZERO)
     cash_need = policy.cash_buffer + inp.withdrawal + inp.sale_costs
-    cash_target, scale = _cash_target(nav, cash_weight, cash_need, inp.reserved_cash)
+    cash_target, scale = _cash_target(nav, cash_weight, cash_need)
 
     q = np.array([float(x) for x in qty], dtype=np.float64)
     p = np.array([float(x) for x in price], dtype=np.float64)
@@ -197,28 +187,12 @@ def _in_targets(symbols: tuple[str, ...], inp: PlanInput) -> NDArray[np.bool_]:
     return np.array([s in inp.targets for s in symbols], dtype=bool)
 
 
-def _cash_target(
-    nav: Decimal, cash_weight: Decimal, need: Decimal, reserved: Decimal
-) -> tuple[Decimal, Decimal]:
-    """Return the spendable cash target and the factor the other targets are scaled by.
-
-    The reserve is cash in the account, so it fills the CASH target (w * nav) first: the
-    spendable cash is to hold the rest of it, or the need if more. A reserve beyond the CASH
-    target is an open buy's money on its way into a holding, so the other targets make room
-    for the need alone, as without a reserve; they make room for the reserve only as far as it
-    sits inside the CASH target.
-    """
+def _cash_target(nav: Decimal, cash_weight: Decimal, need: Decimal) -> tuple[Decimal, Decimal]:
+    """Return the cash target and the factor the other targets are scaled by to make room."""
     wanted = cash_weight * nav
-    held = _reserve_in_target(reserved, wanted)
-    cash = need + held if held else need  # all the cash to make room for, when over `wanted`
-    if cash <= wanted:
-        return wanted - held if held else wanted, _ONE
+    if need <= wanted:
+        return wanted, _ONE
     rest = nav - wanted
     if rest <= 0:
         return need, _ZERO
-    return need, max(_ZERO, nav - cash) / rest
-
-
-def _reserve_in_target(reserved: Decimal, wanted: Decimal) -> Decimal:
-    """Return the part of the reserve that sits inside the CASH target `wanted`."""
-    return min(reserved, wanted) if reserved > 0 and wanted > 0 else _ZERO
+    return need, max(_ZERO, nav - need) / rest

@@ -194,12 +194,9 @@ def _kept_rows(book: Book) -> list[DriftRow]:
 def _cash_row(book: Book, cash_after: Decimal) -> DriftRow:
     """Return the CASH row: all the account's cash, the reserved part with it (so the weights
     sum to 1), which its note names; `Plan.cash_before` and `cash_after` are the spendable."""
-    reserved = book.reserved_cash
-    # The target is of all the cash (the weight, or what the need raised it to): the reserve
-    # inside the CASH target is part of it, the spendable cash's target the rest.
-    held = book.reserve_in_target
-    target = _share(book.cash_target + held if held else book.cash_target, book.nav)
+    target = _share(book.cash_target, book.nav)
     notes = []
+    reserved = book.reserved_cash
     if reserved:
         notes.append(f"includes {money(reserved)} held by open buys at the broker: not spent")
     if cash_after < book.cash_need:

@@ -13,15 +13,9 @@ Semantics
   target 0 and is sold entirely (with `buy_only` it stays, and its drift row says so). In a
   symbol the broker takes in whole shares only (`whole_shares_only`) "entirely" is every whole
   share: a fraction held besides stays, and a plan note and the drift row say so.
-- Cash target C* = max(w_CASH * N - R_in, cash_buffer + withdrawal), of the spendable cash,
-  where R_in = min(reserved cash, w_CASH * N) is the reserve inside the CASH target: the
-  reserve is cash, so it counts toward that target rather than being kept besides it (with no
-  reserve, C* = max(w_CASH * N, cash_buffer + withdrawal)). When the buffer and withdrawal
-  need more than w_CASH * N - R_in, the other targets are scaled down in proportion so
-  everything still sums to N; drift rows show these effective targets and a plan note says
-  why. A reserve beyond w_CASH * N is an open buy's money on its way into a holding: the
-  other targets make no room for it. The CASH drift row's target is (C* + R_in) / N: w_CASH
-  unless the need raised it.
+- Cash target C* = max(w_CASH * N, cash_buffer + withdrawal). When the buffer and withdrawal
+  need more than w_CASH * N, the other targets are scaled down in proportion so everything
+  still sums to N; drift rows show these effective targets and a plan note says why.
 - Band half-width of a symbol = the smaller of absolute_pp / 100 and relative * target (of
   those given, around the effective target); low = max(0, target - h), high = target + h.
   A weight below low or above high (by more than `BAND_TOLERANCE`) is out of band; a held
