@@ -9,7 +9,8 @@ every cycle:
   never exceed holdings;
 - cash is never negative and no position is short;
 - a withdrawal the account can cover is in cash, with the buffer, after its cycle: the
-  sales raised it net of their slippage and commission.
+  sales raised it net of their slippage and commission;
+- a withdrawal larger than the whole account is refused before anything is sent.
 """
 
 from __future__ import annotations
@@ -104,6 +105,14 @@ def _check(case: Case) -> None:
                     (p.qty * feed.prices[p.symbol] for p in before.positions), D(0)
                 )
                 report = paper.run(force=True, withdrawal=day.withdrawal)
+                if day.withdrawal > value:
+                    # More than the account holds: refused before anything is planned
+                    # (daemon/cycle/withdrawal.py), the owner then takes nothing out.
+                    assert report.outcome == "failed", report.outcome
+                    assert report.error is not None
+                    assert "WithdrawalTooLarge" in report.error
+                    assert sim.snapshot(()) == before
+                    continue
                 assert report.outcome == "succeeded", report.error
                 refused = [o for o in report.outcomes if o.status is OrderStatus.REJECTED]
                 assert not refused, [o.detail for o in refused]
@@ -146,6 +155,14 @@ def _check(case: Case) -> None:
         cash_buffer=D(0),
         days=(Day(D("250.00"), D("52.50"), D(0)), Day(D("250.00"), D("53.02"), D(5000)),
               Day(D("250.00"), D("63.09"), D(30000))),
+    )
+)  # fmt: skip
+@example(  # falling prices under $30,000 withdrawals: the third is more than the account holds
+    case=Case(
+        slippage_bps=0, per_order=D(0), per_share=D(0), hold=D(0), fractional=True,
+        cash_buffer=D(0),
+        days=(Day(D("187.50"), D("52.50"), D(30000)), Day(D("140.63"), D("39.38"), D(30000)),
+              Day(D("105.47"), D("29.53"), D(30000))),
     )
 )  # fmt: skip
 def test_cycles_never_refuse_overdraw_or_leave_a_withdrawal_short(case: Case) -> None:

@@ -103,7 +103,10 @@ class _Problem:
         for i, account in enumerate(accounts):
             for j, symbol in enumerate(symbols[:-1]):
                 self.held[i, j] = float(account.holdings.get(symbol, _ZERO)) / household
-            # Reserved cash (held by open buys) is the account's cash, and stays cash.
+            # Reserved cash (held by open buys) is part of the account's value, counted with
+            # its cash; but it is an open buy's money on its way into a holding, as the
+            # planner treats it: the split need not keep it in cash (the member's planner
+            # never spends it, and would keep that much of its spendable cash idle besides).
             reserved = float(account.reserved_cash) / household
             self.held[i, cash_col] = float(account.cash) / household + reserved
             self.value[i] = self.held[i].sum()
@@ -128,7 +131,7 @@ class _Problem:
             # else its value less what it may not sell. It keeps its cash need up to that;
             # when that is negative, its cash stays negative (never asked to hold more).
             room = self.held[i, cash_col] if account.buy_only else self.value[i] - pinned
-            self.lo[i, cash_col] = min(max(need, 0.0) + reserved, room)
+            self.lo[i, cash_col] = min(max(need, 0.0), room)
             self.hi[i, cash_col] = room if account.buy_only else max(self.value[i], room)
         self.targets = self._effective_targets()
 
