@@ -26,6 +26,7 @@ from daemon.config.household import (
     household_account,
     household_members,
     household_rules,
+    household_universe,
 )
 from daemon.config.settings import Settings
 from daemon.core.domain import AccountSnapshot
@@ -96,7 +97,8 @@ def split_of(
     rules = household_rules(
         household, targets.weights if targets.strategy else None, reasons=targets.reasons
     )
-    return split_household(rules, accounts)
+    # The symbols each member's decide lets its targets buy: an outside one is only held or sold.
+    return split_household(rules, accounts, universe=household_universe(settings))
 
 
 def _other(

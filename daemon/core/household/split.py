@@ -16,7 +16,10 @@ Each step's least cost per unit exceeds the most the later steps can save per un
 order holds (the property tests check 1 and 3). Bounds carry the accounts' restrictions: a
 symbol an account may not trade stays as held, a buy-only account never goes below what it
 holds, and each account keeps its cash need (buffer and withdrawal) in cash, as far as it
-can end with that much (negative cash, a fee or a pending debit, stays negative). When the
+can end with that much (negative cash, a fee or a pending debit, stays negative). A held
+symbol outside the household strategy's universe (`universe`: a `max_turnover` blend keeping
+some of a symbol it moves out of) is never more in any account than that account holds: each
+member's own check lets such a symbol only be held or sold, never bought. When the
 household's cash need exceeds its CASH target, the other targets are scaled down in
 proportion, as each account's planner does.
 
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 __all__ = ["split_household"]
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -57,9 +60,18 @@ TINY = 1e-9
 _ZERO = Decimal(0)
 
 
-def split_household(rules: HouseholdRules, accounts: Sequence[HouseholdAccount]) -> HouseholdSplit:
+def split_household(
+    rules: HouseholdRules,
+    accounts: Sequence[HouseholdAccount],
+    *,
+    universe: Collection[str] | None = None,
+) -> HouseholdSplit:
     """Return per-account targets that add up to `rules.targets` as far as the accounts'
     cash and restrictions allow, with the household's drift and a reason per placement.
+
+    `universe` is the symbols the household's targets may buy (its strategy's `universe()`,
+    the fixed targets' symbols); a symbol outside it stays at most what each account holds of
+    it. None: every symbol may be bought (placed in any account).
 
     Raise `ConfigError` for rules no holdings can meet (a symbol no account may hold).
     """
@@ -70,7 +82,8 @@ def split_household(rules: HouseholdRules, accounts: Sequence[HouseholdAccount])
     symbols = _universe(rules, accounts)
     if household <= 0:
         return _empty_split(rules, accounts, symbols)
-    problem = _Problem(rules, accounts, symbols, float(household))
+    outside = frozenset() if universe is None else frozenset(symbols) - set(universe)
+    problem = _Problem(rules, accounts, symbols, float(household), outside)
     x = problem.solve()
     return _result(rules, accounts, symbols, household, problem, x)
 
@@ -89,6 +102,7 @@ class _Problem:
         accounts: Sequence[HouseholdAccount],
         symbols: tuple[str, ...],
         household: float,
+        outside: frozenset[str] = frozenset(),
     ) -> None:
         self.rules, self.accounts, self.symbols = rules, accounts, symbols
         self.household = household
@@ -118,6 +132,10 @@ class _Problem:
                     # Negative cash (a fee, a pending debit) leaves the value below a
                     # buy-only holding: it still keeps what it holds.
                     self.hi[i, j] = max(self.value[i], self.lo[i, j])
+                    if symbol in outside:
+                        # Each member may only hold or sell it: moved to another member, that
+                        # member's weight would exceed its holding and its decide refuse it.
+                        self.hi[i, j] = min(self.hi[i, j], self.held[i, j])
                 if self._sale_taxed(account, symbol) and self.lo[i, j] < self.hi[i, j]:
                     self.sale_cost[i, j] = W_TAXABLE_SALE
                 found = preference_for(rules, symbol)
