@@ -51,6 +51,7 @@ from daemon.core.decide import CycleState, Decision, Hold, TaxInputs, decide
 from daemon.core.domain import CASH, AccountSnapshot, AccountType, Position, Quote, Side
 from daemon.core.errors import DataError
 from daemon.core.income import IncomeRule, month_amount
+from daemon.core.inputs import managed_holdings
 from daemon.core.money import cents_down
 from daemon.core.planner import PlannedOrder, PlanningPolicy
 from daemon.core.progress import Progress, no_progress
@@ -435,7 +436,9 @@ class _Run:
             account=spec.account,
             account_type=self.account.type,
             cash=state.cash,
-            holdings=MappingProxyType(dict(state.qty)),  # no zero quantities are kept
+            # No zero quantities are kept; nor `keep` holdings, as a cycle's context leaves
+            # them out (a backtest starts in cash and never buys one: this is for parity).
+            holdings=MappingProxyType(managed_holdings(state.qty, self.account.policy.keep)),
             prices=_Row(self.index, self.decimals[i]),
             history=self.history(self.lo + i),
             history_expected_through=spec.prices.days[self.lo + i - 1] if self.lo + i else None,

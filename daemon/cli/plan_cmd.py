@@ -134,7 +134,7 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     from daemon.core.decide import CycleState, decide
     from daemon.core.domain import CASH
     from daemon.core.errors import StrategyError
-    from daemon.core.inputs import check_targets
+    from daemon.core.inputs import check_targets, managed_holdings
     from daemon.cycle.history import account_history
     from daemon.cycle.tax import empty_ledger
     from daemon.cycle.withdrawal import check_withdrawal, never_sold
@@ -173,7 +173,8 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
             account=name,
             account_type=settings.type,
             cash=held.cash,
-            holdings=held.holdings,
+            # As a cycle's context: without the `keep` holdings the planner does not manage.
+            holdings=managed_holdings(held.holdings, settings.policy.keep),
             prices=held.prices,
             history=looked_back.history,
             history_expected_through=looked_back.expected_through,

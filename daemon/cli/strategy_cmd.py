@@ -153,9 +153,10 @@ def weights(
     from decimal import Decimal
 
     from daemon.cli.holdings_file import read_holdings
+    from daemon.config.household import household_members
     from daemon.core.calendar import trading_day
     from daemon.core.domain import AccountType
-    from daemon.core.inputs import check_targets
+    from daemon.core.inputs import check_targets, managed_holdings
     from strategies.base import Allocation, Explains, StrategyContext, ask_strategy
     from strategies.history import read_prices_csv
 
@@ -165,11 +166,15 @@ def weights(
                 fail("--household and --account name two strategies: give one", 2)
             name, strategy_name, strategy, source = _household(app)
             account_type = AccountType.TAXABLE  # as the cycle reads the household
+            # One file stands for the household: a symbol any member keeps is left out.
+            members = household_members(app.settings)
+            keep = {s for m in members for s in app.settings.account(m).policy.keep}
         else:
             name = source = configured_account(app, account)
             strategy_name = app.settings.account(name).strategy
             strategy = app.strategy(name)
             account_type = app.settings.account(name).type
+            keep = set(app.settings.account(name).policy.keep)
         expected: date | None = None
         if prices is not None:
             history = read_prices_csv(prices)
@@ -185,7 +190,8 @@ def weights(
             account=name,
             account_type=account_type,
             cash=held.cash if held else Decimal(0),
-            holdings=held.holdings if held else {},
+            # As a cycle's context: without the `keep` holdings the planner does not manage.
+            holdings=managed_holdings(held.holdings, keep) if held else {},
             prices=held.prices if held else {},
             history=history,
             history_expected_through=expected,

@@ -20,6 +20,7 @@ __all__ = [
     "check_held_weights",
     "check_snapshot",
     "check_targets",
+    "managed_holdings",
     "planning_input",
     "snapshot_prices",
 ]
@@ -97,6 +98,19 @@ def check_targets(
     if abs(total - 1) > TARGET_SUM_TOLERANCE:
         raise StrategyError(f"strategy {strategy}: targets sum to {total}, not 1")
     return checked
+
+
+def managed_holdings(holdings: Mapping[str, Decimal], keep: Collection[str]) -> dict[str, Decimal]:
+    """Return `holdings` without the `keep` symbols: what a strategy's context shows.
+
+    The planner leaves `keep` holdings out of the value its weights are fractions of, so a
+    strategy must not see them either: one weighing them in (a `max_turnover` blend's
+    current weights) would give weights of another total, and a weight to a kept symbol
+    outside its universe that `check_held_weights` refuses. Every place a context is built
+    (the cycle and `plan`, `plan --holdings`, `trimtab strategy`, the backtest) uses this.
+    """
+    kept = set(keep)
+    return {s: q for s, q in holdings.items() if s not in kept}
 
 
 def check_held_weights(

@@ -24,7 +24,7 @@ from daemon.config.household import household_members, household_strategy
 from daemon.config.settings import Settings
 from daemon.core.calendar import trading_day
 from daemon.core.domain import AccountSnapshot, AccountType
-from daemon.core.inputs import check_targets
+from daemon.core.inputs import check_targets, managed_holdings
 from daemon.cycle.history import account_history
 from daemon.cycle.yields import broker_yields
 from daemon.logs import Log
@@ -65,7 +65,7 @@ def strategy_targets(
         broker=broker,
         name=account,
         account_type=settings.account(account).type,
-        snapshots=[snapshot],
+        snapshots={account: snapshot},
         database=database,
         now=now,
         log=log,
@@ -105,7 +105,7 @@ def household_targets(
         name="household",
         # The household has no one tax treatment; taxable is the conservative reading.
         account_type=AccountType.TAXABLE,
-        snapshots=[snapshots[name] for name in household_members(settings)],
+        snapshots={name: snapshots[name] for name in household_members(settings)},
         database=database,
         now=now,
         log=log,
@@ -147,13 +147,15 @@ def _context(
     broker: Broker,
     name: str,
     account_type: AccountType,
-    snapshots: list[AccountSnapshot],
+    snapshots: Mapping[str, AccountSnapshot],
     database: Database,
     now: datetime,
     log: Log | None,
 ) -> StrategyContext:
-    """Build the context over `snapshots` (one account's, or the household's members'), with
-    the history and yields read as `account`'s are."""
+    """Build the context over `snapshots` (one account's, or the household's members', by
+    account name), with the history and yields read as `account`'s are. Each account's
+    `policy.keep` holdings are left out, as its planner leaves them out of the value it
+    manages (`managed_holdings`)."""
     today = trading_day(now, settings.exchange)
     looked_back = account_history(
         strategy,
@@ -166,18 +168,22 @@ def _context(
     )
     prices: dict[str, Decimal] = {}
     holdings: dict[str, Decimal] = {}
-    for snapshot in snapshots:
+    for snapshot in snapshots.values():
         prices.update((s, q.price) for s, q in snapshot.quotes.items())
-    for snapshot in snapshots:
+    for member, snapshot in snapshots.items():
+        owned: dict[str, Decimal] = {}
         for position in snapshot.positions:
-            holdings[position.symbol] = holdings.get(position.symbol, Decimal(0)) + position.qty
+            owned[position.symbol] = owned.get(position.symbol, Decimal(0)) + position.qty
+        keep = settings.account(member).policy.keep
+        for symbol, qty in managed_holdings(owned, keep).items():
+            holdings[symbol] = holdings.get(symbol, Decimal(0)) + qty
     return StrategyContext(
         trading_day=today,
         account=name,
         account_type=account_type,
         # All of it, held for open buys too: the value the planner's weights are of, so a
         # strategy's current weights (a `max_turnover` blend's) are the planner's.
-        cash=sum((s.total_cash for s in snapshots), Decimal(0)),
+        cash=sum((s.total_cash for s in snapshots.values()), Decimal(0)),
         holdings=holdings,
         prices=prices,
         history=looked_back.history,
