@@ -29,6 +29,9 @@ import pytest
 from sqlalchemy import MetaData, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
+# Real `trimtab` processes, a cycle killed mid-way, pg_dump and pg_restore: the slow set.
+pytestmark = pytest.mark.slow
+
 TRIMTAB = Path(sys.executable).parent / "trimtab"
 WAIT = 120.0
 SIM_TABLES = ("sim_accounts", "sim_positions", "sim_orders", "sim_fills", "sim_cash_movements")
