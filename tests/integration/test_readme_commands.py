@@ -418,6 +418,8 @@ WALK: tuple[Step, ...] = (
     ),
     _step("db init --force", "db", "init", "--force"),
     _step("status after db init", "status"),
+    _step("db restored", "db", "restored", expect="new database identity"),
+    _step("status after db restored", "status", expect="database restored from a backup"),
 )
 
 SHOWN: dict[str, tuple[str, ...]] = {
@@ -513,6 +515,7 @@ SHOWN: dict[str, tuple[str, ...]] = {
     "trimtab config check": ("config check",),
     "trimtab config schema": ("config schema", "config schema -c"),
     "trimtab db init --force": ("db init --force",),
+    "trimtab db restored": ("db restored",),
     "trimtab flows add -a ira --amount -5000 [--date D]": ("flows add", "flows add --date"),
     "trimtab performance show": ("performance show",),
     "trimtab performance record": ("performance record",),
