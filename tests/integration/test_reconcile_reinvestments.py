@@ -35,10 +35,9 @@ from daemon.store.trading_state import AccountState, account_state, set_trading_
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, FakeAlpaca, Refusal
 from tests.fakes.alpaca_server.client import (
     ENV_PREFIX,
-    MONDAY_MIDDAY,
-    SteppingClock,
     household,
 )
+from tests.integration.test_plan_unbooked_reinvestments import bought_by_hand
 
 D = Decimal
 T = TypeVar("T")
@@ -123,26 +122,6 @@ def account(
     state = household("60000")
     bought_by_hand(state, days_ago=60, qty="100", price="300")
     return Account(state, str(request.param), tmp_path / "trimtab.toml", database_url)
-
-
-def bought_by_hand(state: AlpacaState, *, days_ago: int, qty: str, price: str) -> None:
-    """The owner's purchase of VTI at the broker `days_ago` before the cycles (a FILL)."""
-    now = state.clock
-    state.clock = SteppingClock(MONDAY_MIDDAY - timedelta(days=days_ago))
-    try:
-        order = state.place(
-            {
-                "symbol": "VTI",
-                "qty": qty,
-                "side": "buy",
-                "type": "market",
-                "time_in_force": "day",
-                "client_order_id": f"by-hand-{days_ago}",
-            }
-        )
-        state.fill(order.id, price=price)
-    finally:
-        state.clock = now
 
 
 def reinvested(state: AlpacaState, amount: str, qty: str, *, days_ago: int = 0) -> str:
