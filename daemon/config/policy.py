@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
+from daemon.config.household import household_members
 from daemon.config.settings import AccountSettings, PolicySettings, RiskSettings, Settings
 from daemon.core.costs import NO_COSTS, TradeCosts
 from daemon.core.decide import CycleState, DecisionInput, TaxInputs
@@ -147,7 +148,7 @@ def decision_input(
     return DecisionInput(
         account=account,
         account_type=configured.type,
-        strategy=configured.strategy,
+        strategy=_targets_source(settings, account),
         targets=targets,
         universe=frozenset(universe),
         snapshot=snapshot,
@@ -170,6 +171,17 @@ def decision_input(
         alternates=alternates,
         costs=costs,
     )
+
+
+def _targets_source(settings: Settings, account: str) -> str:
+    """Name what chose `account`'s targets, for errors: its strategy, or for a household
+    member the household's strategy or fixed targets (the member's own is not used)."""
+    household = settings.household
+    if household is None or account not in household_members(settings):
+        return settings.account(account).strategy
+    if household.strategy is None:
+        return f"household.targets (split to account {account})"
+    return f"{household.strategy} (the household's, split to account {account})"
 
 
 def alternate_symbols(account: AccountSettings) -> frozenset[str]:
