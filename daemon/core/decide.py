@@ -4,8 +4,9 @@ Pure: no clock, no I/O, no logging. The live cycle (`daemon.cycle.engine`), `tri
 (against a broker or a holdings file) and the backtest all call `decide`, so they cannot
 disagree about what an account should trade. In order:
 
-1. the strategy's targets are checked (`StrategyError` names a bad weight, or a symbol
-   outside the strategy's universe);
+1. the strategy's targets are checked (`StrategyError` names a bad weight, a symbol
+   outside the strategy's universe, or a weight above 0 on a `keep` symbol; a weight of 0
+   on one is dropped);
 2. the snapshot becomes the planner's input, every price checked (`DataError` names it);
 3. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`);
 4. the planner (`daemon.core.planner`) plans the trades;
@@ -47,6 +48,7 @@ from daemon.core.domain import AccountSnapshot, AccountType, Mode, Side, Trading
 from daemon.core.errors import DataError
 from daemon.core.inputs import (
     check_held_weights,
+    check_kept_weights,
     check_targets,
     planning_input,
     snapshot_prices,
@@ -192,6 +194,8 @@ def decide(given: DecisionInput) -> Decision:
     """Decide one account's cycle; raise `DataError`/`StrategyError` on input it cannot trust."""
     held = {p.symbol for p in given.snapshot.positions if p.qty.is_finite() and p.qty > 0}
     targets = check_targets(given.targets, given.strategy, given.universe, held=held)
+    # A kept holding is not traded: a weight of 0 on it is dropped, more is refused.
+    targets = check_kept_weights(targets, given.strategy, given.planning.keep)
     tax = given.tax
     checked = planning_input(
         given.snapshot,

@@ -18,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "check_funds",
     "check_held_weights",
+    "check_kept_weights",
     "check_snapshot",
     "check_targets",
     "managed_holdings",
@@ -111,6 +112,37 @@ def managed_holdings(holdings: Mapping[str, Decimal], keep: Collection[str]) -> 
     """
     kept = set(keep)
     return {s: q for s, q in holdings.items() if s not in kept}
+
+
+def check_kept_weights(
+    targets: Mapping[str, Decimal], strategy: str, keep: Collection[str]
+) -> dict[str, Decimal]:
+    """Return `targets` without the `keep` symbols given a weight of 0, or raise
+    `StrategyError` naming each kept symbol given more, and the fix.
+
+    A kept holding is never bought or sold and is not in the value the weights are fractions
+    of: a weight of 0 says no more than leaving the symbol out (a `static` target of 0, a
+    plugin that lists its whole universe), so it is dropped and the holding stays as it is,
+    as when the strategy does not name it. A weight above 0 cannot be followed without
+    trading the kept symbol; planning the rest as if it were not there would leave that share
+    of the money in cash, or spread it over the other symbols, neither of which the strategy
+    chose, so the cycle plans nothing and says so. Run after `check_targets`.
+    """
+    kept = set(keep) & set(targets)
+    if not kept:
+        return dict(targets)
+    given = sorted(s for s in kept if targets[s] > 0)
+    if given:
+        symbols = ", ".join(given)
+        weights = ", ".join(f"{s} {targets[s]}" for s in given)
+        raise StrategyError(
+            f"strategy {strategy} gave a weight to {weights}, which the account's "
+            f"policy.keep keeps: trimtab never buys or sells a kept holding and leaves it out "
+            "of the value it manages, so it cannot follow that weight, and nothing was planned. "
+            f"Fix: take {symbols} off policy.keep (trimtab then manages it like any other "
+            "holding), or out of the strategy's universe (its targets)"
+        )
+    return {s: w for s, w in targets.items() if s not in kept}
 
 
 def check_held_weights(
