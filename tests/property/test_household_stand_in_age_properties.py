@@ -120,17 +120,24 @@ def test_a_stand_in_is_used_exactly_while_no_older_than_the_limit(
     check()
 
 
-@pytest.mark.parametrize("hours", ["0", "-1", "-0.5"])
-def test_a_limit_not_above_zero_is_refused_naming_the_key_and_the_fix(
+# 1e11 hours once crashed a cycle (OverflowError from timedelta) once a member was unreadable.
+@pytest.mark.parametrize("hours", ["0", "-1", "-0.5", "8785", "1e11"])
+def test_a_limit_not_above_zero_or_past_a_year_is_refused_naming_the_key_and_the_fix(
     tmp_path: Path, hours: str
 ) -> None:
     config = tmp_path / "trimtab.toml"
     config.write_text(CONFIG + f"max_snapshot_age_hours = {hours}\n")
     problems = {p.path: (p.problem, p.fix) for p in check_config(config)}
     problem, fix = problems["household.max_snapshot_age_hours"]
-    assert "must be a number of hours above 0" in problem
+    assert "must be a number of hours above 0 and at most 8784 (a year)" in problem
     assert "set household.max_snapshot_age_hours" in fix
     assert "delete the key" in fix
+
+
+def test_a_limit_of_a_year_is_accepted(tmp_path: Path) -> None:
+    config = tmp_path / "trimtab.toml"
+    config.write_text(CONFIG + "max_snapshot_age_hours = 8784\n")
+    assert "household.max_snapshot_age_hours" not in {p.path for p in check_config(config)}
 
 
 def test_an_infinite_limit_is_refused_naming_the_key(tmp_path: Path) -> None:
