@@ -122,7 +122,10 @@ def check_withdrawal(
         f", of which {usd(kept)} is already kept for the month's income payout" if kept > 0 else ""
     )
     fix = "(check the amount), or sell by hand at the broker"
-    if reasons:
+    # Cash the broker holds for the owner's open orders is the account's but never spent:
+    # said apart, so the message does not tell the owner the account is worth less than it is.
+    reserved = max(snapshot.reserved_cash, _ZERO)
+    if reasons or reserved:
         out = sum(
             (
                 p.qty * snapshot.quotes[p.symbol].price
@@ -131,17 +134,26 @@ def check_withdrawal(
             ),
             start=_ZERO,
         )  # priced: account_value saw to it
+        left_out = [f"{s} {why} and never sold" for s, why in reasons.items()]
+        if reasons:
+            left_out[-1] += f" ({usd(cents_down(out))} of holdings left out)"
+        if reserved:
+            left_out.append(
+                f"{usd(reserved)} of cash is held by the broker for open orders and never spent"
+            )
         what = (
             f"is more than trimtab can raise in the account: it may raise "
             f"{usd(cents_down(value))} (cash {usd(snapshot.cash)} plus the positions it may "
             f"sell at the snapshot's quotes{income}); "
-            + "; ".join(f"{s} {why} and never sold" for s, why in reasons.items())
-            + f" ({usd(cents_down(out))} of holdings left out); selling everything it may sell"
+            + "; ".join(left_out)
+            + "; selling everything it may sell"
         )
-        fix = (
-            "(check the amount), take a holding off the list that keeps it unsold first, or "
-            "sell by hand at the broker"
-        )
+        frees = []
+        if reasons:
+            frees.append("take a holding off the list that keeps it unsold first")
+        if reserved:
+            frees.append("cancel open orders at the broker to free their cash")
+        fix = f"(check the amount), {', '.join(frees)}, or sell by hand at the broker"
     else:
         what = (
             f"is more than the account holds: it is worth {usd(cents_down(value))} (cash "

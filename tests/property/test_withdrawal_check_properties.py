@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -137,3 +138,28 @@ def test_never_sold_is_the_hard_rules(
     rules = NeverSold(keep=keep, restricted=restricted, allowed=allowed)
     blocked = symbol in keep or symbol in restricted or (bool(allowed) and symbol not in allowed)
     assert (rules.why(symbol) is not None) == blocked
+
+
+@SETTINGS
+@given(cash, holdings, amount, st.decimals(min_value=D("0.01"), max_value=10**6, places=2))
+@example(D(2000), {"VTI": (D(500), D(100))}, D(55000), D(8000))  # a reviewer's case
+def test_cash_held_for_open_orders_is_left_out_and_said(
+    money: Decimal, held: dict[str, tuple[Decimal, Decimal]], asked: Decimal, reserved: Decimal
+) -> None:
+    """Cash the broker holds for the owner's open orders is never spent: it is not in the
+    bound, and a refusal says it is held apart rather than calling the account worth less
+    than it is."""
+    account = dataclasses.replace(snapshot(money, held), reserved_cash=reserved)
+    bound = account_value(account)
+    assert bound is not None
+    try:
+        check_withdrawal("main", account, asked)
+    except WithdrawalTooLarge as refused:
+        assert asked > 0
+        assert asked > bound
+        said = " ".join(str(refused).split())
+        assert f"{usd(reserved)} of cash is held by the broker for open orders" in said
+        assert "cancel open orders at the broker" in said
+        assert "is more than the account holds" not in said
+        return
+    assert asked <= 0 or asked <= bound
