@@ -24,6 +24,7 @@ from daemon.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from daemon.backtest.prices import PriceTable
     from daemon.backtest.runner import Options, Run
     from daemon.bootstrap import App
 
@@ -194,6 +195,7 @@ def backtest(
                 )
             sweep = combinations(varied) if vary else None
             table = read_prices(prices)
+            _check_benchmark(benchmark, table)
             runs = _run(app.settings, account, table, options, sweep, jobs, as_json)
         except (BacktestInputError, DataError) as exc:
             _refuse(app, account, str(exc), prices)
@@ -359,6 +361,20 @@ def _check_report(report: Path) -> None:
     if report.is_dir():
         raise BacktestInputError(
             f"--report {report} is a directory; name the HTML file, e.g. {report / 'backtest.html'}"
+        )
+
+
+def _check_benchmark(benchmark: str | None, table: PriceTable) -> None:
+    """Refuse `--benchmark CASH`: the price file's checks pass over CASH, the account's cash
+    in every target list, so the run would reach the benchmark's column and find none."""
+    from daemon.backtest.errors import BacktestInputError
+    from daemon.core.domain import CASH
+
+    if benchmark == CASH:
+        header = ",".join(("date", *table.symbols))
+        raise BacktestInputError(
+            f"--benchmark {CASH}: {CASH} is not a price column: name a symbol of the file as "
+            f"--benchmark ({table.path}'s header is {header})"
         )
 
 
