@@ -19,7 +19,8 @@ holds, and each account keeps its cash need (buffer and withdrawal) in cash, as 
 can end with that much (negative cash, a fee or a pending debit, stays negative). A held
 symbol outside the household strategy's universe (`universe`: a `max_turnover` blend keeping
 some of a symbol it moves out of) is never more in any account than that account holds: each
-member's own check lets such a symbol only be held or sold, never bought. When the
+member's own check lets such a symbol only be held or sold, never bought; so no account need
+be able to trade it (only a universe symbol no account may hold is a `ConfigError`). When the
 household's cash need exceeds its CASH target, the other targets are scaled down in
 proportion, as each account's planner does.
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 __all__ = ["split_household"]
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -73,19 +75,33 @@ def split_household(
     the fixed targets' symbols); a symbol outside it stays at most what each account holds of
     it. None: every symbol may be bought (placed in any account).
 
-    Raise `ConfigError` for rules no holdings can meet (a symbol no account may hold).
+    Raise `ConfigError` for rules no holdings can meet (a symbol of the universe no account
+    may hold).
     """
-    problems = rule_problems(rules, {a.name: a.restrictions for a in accounts})
+    symbols = _universe(rules, accounts)
+    outside = frozenset() if universe is None else frozenset(symbols[:-1]) - set(universe)
+    problems = rule_problems(_buyable(rules, outside), {a.name: a.restrictions for a in accounts})
     if problems:
         raise ConfigError(problems)
     household = sum((a.value for a in accounts), _ZERO)
-    symbols = _universe(rules, accounts)
     if household <= 0:
         return _empty_split(rules, accounts, symbols)
-    outside = frozenset() if universe is None else frozenset(symbols) - set(universe)
     problem = _Problem(rules, accounts, symbols, float(household), outside)
     x = problem.solve()
     return _result(rules, accounts, symbols, household, problem, x)
+
+
+def _buyable(rules: HouseholdRules, outside: frozenset[str]) -> HouseholdRules:
+    """Return `rules` with the weight of each `outside` symbol moved to CASH, for the check
+    of what the accounts may hold: such a symbol is only held or sold, never bought, so no
+    account need be able to trade it (a dropped holding on `risk.restricted_symbols` or off
+    an account's `allowed_symbols` stays as held, and a blend keeping it is no config error)."""
+    moved = sum((w for s, w in rules.targets.items() if s in outside), _ZERO)
+    if not moved:
+        return rules
+    targets = {s: _ZERO if s in outside else w for s, w in rules.targets.items()}
+    targets[CASH] = targets.get(CASH, _ZERO) + moved
+    return replace(rules, targets=targets)
 
 
 def _universe(rules: HouseholdRules, accounts: Sequence[HouseholdAccount]) -> tuple[str, ...]:
@@ -243,6 +259,12 @@ class _Problem:
                 f"the household split found no solution: {self._why_infeasible()}({result.message})"
             )
         x = np.clip(result.x[:n_x].reshape(n_acc, n_sym), self.lo, self.hi)
+        # HiGHS meets each account's value only to its tolerance (1e-7 of the household), much
+        # of a small account's value. Weighed against a row's own sum, a row short of it would
+        # scale every holding up, a symbol outside the universe past what the account holds:
+        # the shortfall is cash. A row over it is scaled down (cash taking the excess could
+        # go negative), which never raises a weight above what the account holds.
+        x[:, -1] += np.maximum(self.value - x.sum(axis=1), 0.0)
         return np.asarray(x, dtype=np.float64)
 
     def _why_infeasible(self) -> str:
