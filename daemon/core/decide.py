@@ -484,7 +484,7 @@ def _tax_context(given: DecisionInput, plan_input: PlanInput) -> TaxContext:
         realized=realized_this_year(tax.book.sales, given.account, tax.today.year),
         prices=prices,
         increments={s: given.planning.increment_for(s) for s in prices},
-        min_trade=given.planning.min_trade_notional,
+        min_trade=given.planning.min_trade,
         mismatches={m.symbol: m for m in tax.mismatches},
     )
 

@@ -31,6 +31,7 @@ from decimal import ROUND_DOWN, Decimal
 from daemon.core.domain import OrderType, Side
 from daemon.core.money import cents, cents_down, cents_up
 from daemon.core.planner import PlannedOrder
+from daemon.core.planner.types import SMALLEST_ORDER
 
 TOP_UP_PASSES = 2
 """Buys the hold shrank get at most this many follow-ups once their pieces fill: the hold's
@@ -82,7 +83,7 @@ def size_buy(
 ) -> PlannedOrder | None:
     """Shrink a buy so what the broker holds for it, rounded up to the cent, plus `fee` (a
     bound on its commission at the planned quantity) fits `spendable`; None if it falls below
-    min trade.
+    min trade, or below a cent.
 
     `price` is the higher of the planning price and a fresh quote. A limit buy holds its
     limit price; a market buy holds `price` x (1 + `hold`), the broker's
@@ -103,7 +104,9 @@ def size_buy(
     # Rounded down: a shrunk buy never states more dollars than the plan it came from (a
     # sub-cent buy rounded to the nearest cent could).
     notional = cents_down(qty * order.price)
-    if qty <= 0 or notional < terms.min_trade_notional:
+    # Never a buy of $0.00, even with no minimum trade: a fraction of a cent left fits a few
+    # fractional increments (0.0001 sh at $60 is $0.006), an order of nothing (SMALLEST_ORDER).
+    if qty <= 0 or notional < max(terms.min_trade_notional, SMALLEST_ORDER):
         return None
     why = "cash after sells"
     if hold and limit_price(order, terms) is None:
@@ -120,7 +123,8 @@ def top_up_order(order: PlannedOrder, filled: Decimal) -> PlannedOrder | None:
     pieces together never exceed the quantity the pre-trade checks approved.
     """
     rest = order.qty - filled
-    if rest <= 0:
+    # A rest worth under a cent (0.0001 sh at $20) is dust: an order of $0.00 (SMALLEST_ORDER).
+    if rest <= 0 or rest * order.price < SMALLEST_ORDER:
         return None
     reason = f"{order.reason}; the rest ({rest} sh) after {filled} sh filled and freed the hold"
     notional = cents(rest * order.price)

@@ -153,7 +153,8 @@ def test_money_rules_hold(case: Case) -> None:
     for order in plan.orders:
         assert order.qty > 0
         assert order.notional == order.qty * order.price
-        assert order.notional >= case.policy.min_trade_notional
+        # Never under a cent either, even with no minimum trade: that is an order of $0.00.
+        assert order.notional >= max(case.policy.min_trade_notional, D("0.01"))
         assert order.symbol not in case.policy.keep
         held = case.inp.holdings.get(order.symbol, D(0))
         step = _increment(case, order.symbol)

@@ -142,7 +142,7 @@ def _note(book: Book, policy: PlanningPolicy, i: int, why: int, dropped: float) 
         in_targets=bool(book.in_targets[i]),
         buy_only=policy.buy_only,
         dropped=None if np.isnan(dropped) else Decimal(repr(dropped)),
-        min_trade=policy.min_trade_notional,
+        min_trade=policy.min_trade,
         increment=book.increment[i],
         fraction=book.qty[i] % book.increment[i],
     )

@@ -42,6 +42,9 @@ Semantics
 - Every holding that ends outside its band, or (after a rebalance to target) more than one
   increment from target, gets a drift note saying why: buy_only, minimum trade, not enough
   cash, sold below target to raise cash, or an increment too coarse to land inside the band.
+- The minimum trade is `min_trade_notional`, and never less than a cent (`SMALLEST_ORDER`,
+  `PlanningPolicy.min_trade`): with 0 configured, the fraction of a cent a sale rounded up to
+  whole increments raises beyond a withdrawal would otherwise buy "0.0001 sh ($0.00)".
 - Rounding, cash floors and the minimum trade are applied by `daemon.core.planner.rounding`: buys
   never take cash below max(cash_buffer + withdrawal, min(cash, C*)) and, when even selling
   everything cannot cover cash_buffer + withdrawal, the plan only sells.
@@ -121,7 +124,7 @@ def _plan(book: Book, policy: PlanningPolicy) -> Plan:
         sell_all=work.sell_all,
         buys=work.buys,
         cash_floor=floor,
-        min_trade=policy.min_trade_notional,
+        min_trade=policy.min_trade,
     )
     for i in settled.dropped:
         work.why[i] |= Why.MIN_TRADE
@@ -202,7 +205,7 @@ def _cash_flows(work: Work, policy: PlanningPolicy, slack: Floats, notes: list[s
     """Phase A: spend cash above its target, or raise the buffer and withdrawal."""
     book = work.book
     tol = book.tolerance
-    min_trade = float(policy.min_trade_notional)
+    min_trade = float(policy.min_trade)
     excess = book.cash - book.cash_target
     need = _raise_to(book, policy) - book.cash
     if policy.buy_only and need > 0:
@@ -325,7 +328,7 @@ def _trade(
     """Record phase B's trades: minimum trade, funding trims (band_edge), then the cash limit."""
     book = work.book
     unit = book.unit_values
-    min_trade = float(policy.min_trade_notional)
+    min_trade = float(policy.min_trade)
     notional = np.where(whole, book.values, (work.sells + sells) * unit)
     small = work.drop_small((sells > 0) | whole, notional, min_trade)
     work.sell(np.where(small, 0.0, sells), whole & ~small, Origin.REBALANCE)
@@ -376,6 +379,6 @@ def _invest_leftover(work: Work, policy: PlanningPolicy, slack: Floats) -> None:
         slack=slack,
         eligible=(work.sells == 0) & ~work.sell_all,
         bought=work.buys,
-        min_trade=float(policy.min_trade_notional),
+        min_trade=float(policy.min_trade),
     )
     work.buy(add, Origin.EXCESS)

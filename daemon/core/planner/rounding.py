@@ -11,7 +11,8 @@ This is the one place where the planner rounds. The rules, in order of precedenc
    number of increments between the holding and its target. The one exception is a sell that
    raises a cash need (withdrawal or buffer): when nothing else is left to sell, it may go up to
    one increment past the target, because the owner asked for that cash.
-4. Orders below the minimum trade notional are dropped.
+4. Orders below the minimum trade notional are dropped (the planner passes
+   `PlanningPolicy.min_trade`, never under a cent: a sub-cent order is dust).
 
 Float comparisons get a slack of `VALUE_TOLERANCE` of the managed value (never more than half
 an increment), so an amount that is a whole number of increments in Decimal is one in float too.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "SMALLEST_ORDER",
     "Band",
     "DriftRow",
     "Plan",
@@ -20,8 +21,18 @@ from types import MappingProxyType
 from typing import Literal
 
 from daemon.core.domain import Side
+from daemon.core.money import CENT
 
 RebalanceTo = Literal["target", "band_edge"]
+
+SMALLEST_ORDER = CENT
+"""The least an order may be worth, whatever `min_trade_notional` says (0 included).
+
+An order under a cent is dust: it reads $0.00, a dollar-amount buy of it is for $0.00
+(`daemon.core.sizing.notional_amount` rounds down to the cent), and cash moves in whole
+cents. With fractional increments it arises wherever whole increments leave a fraction of a
+cent: the cash a sale raises beyond a withdrawal, a buy sized down to the cash left.
+"""
 
 
 def _no_bands() -> Mapping[str, Band]:
@@ -73,6 +84,12 @@ class PlanningPolicy:
     even a sale of the whole holding sells only the whole increments held, and the fraction
     stays (the broker's own process or a person sells it). Elsewhere a whole holding is sold
     to the last fraction, so that nothing is left that no order could sell."""
+
+    @property
+    def min_trade(self) -> Decimal:
+        """Return the least notional an order is planned at: `min_trade_notional`, never under
+        `SMALLEST_ORDER` (with 0 configured, a sub-cent order is still dust)."""
+        return max(self.min_trade_notional, SMALLEST_ORDER)
 
     def band_for(self, symbol: str) -> Band:
         """Return the band that applies to `symbol`."""
