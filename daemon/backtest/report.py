@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from markupsafe import escape
 
+from daemon.backtest.out_file import write_whole
 from daemon.backtest.output import COMPARED, shown
 from daemon.core.performance import DailyPoint, daily_return_array, growth_array
 from daemon.report.charts import (
@@ -45,8 +46,9 @@ _MAX_DRIFT_PANELS = 12
 
 
 def write_report(path: Path, account: str, runs: Sequence[Run], *, benchmark: str | None) -> None:
-    """Write the page for `runs` (one run, or a sweep) to `path`."""
-    path.write_text(render_report(account, runs, benchmark=benchmark), encoding="utf-8")
+    """Write the page for `runs` (one run, or a sweep) to `path`, whole or not at all; raise
+    `OSError` if it cannot be written."""
+    write_whole(path, render_report(account, runs, benchmark=benchmark))
 
 
 def render_report(account: str, runs: Sequence[Run], *, benchmark: str | None) -> str:

@@ -205,9 +205,7 @@ def backtest(
             # trimtab's own failure, not the input's: no backtest_refused record.
             fail(f"backtest failed: {exc}", 1)
     if report is not None:
-        from daemon.backtest.report import write_report
-
-        write_report(report, account, runs, benchmark=benchmark)
+        _write_report(report, account, runs, benchmark)
     if as_json:
         # Plain JSON already (metrics as numbers, money and quantities as decimal strings).
         # Compact: json's C encoder serves only separators without indent, and a 20-year
@@ -349,8 +347,10 @@ def _check_jobs(jobs: int) -> None:
 
 
 def _check_report(report: Path) -> None:
-    """Refuse a --report path the page could not be written to, before the run."""
+    """Refuse a --report path the page could not be written to, before the run: create the
+    file the page would be written to first, and remove it."""
     from daemon.backtest.errors import BacktestInputError
+    from daemon.backtest.out_file import check_writable
 
     folder = report.parent
     if not folder.is_dir():
@@ -362,6 +362,24 @@ def _check_report(report: Path) -> None:
         raise BacktestInputError(
             f"--report {report} is a directory; name the HTML file, e.g. {report / 'backtest.html'}"
         )
+    try:
+        check_writable(report)
+    except OSError as exc:
+        raise BacktestInputError(
+            f"--report {report}: cannot create a file in {folder} ({exc.strerror or exc}); "
+            "write the report to a folder you can write to"
+        ) from exc
+
+
+def _write_report(report: Path, account: str, runs: list[Run], benchmark: str | None) -> None:
+    from daemon.backtest.report import write_report
+
+    try:
+        write_report(report, account, runs, benchmark=benchmark)
+    except OSError as exc:
+        # Checked before the run; what fails only on writing (a full disk) is trimtab's
+        # failure to write, not refused input: exit 1, as other commands' writes do.
+        fail(f"cannot write the report {report}: {exc.strerror or exc}", 1)
 
 
 def _check_benchmark(benchmark: str | None, table: PriceTable) -> None:

@@ -5,6 +5,7 @@ one line (exit 1), never a traceback."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,79 @@ def test_cash_as_the_benchmark_is_refused_naming_the_columns(home: Path) -> None
     assert "date,VTI,BND" in said
     (refused,) = refusals(home)
     assert "CASH is not a price column" in refused["detail"]
+
+
+def _files(folder: Path) -> set[str]:
+    return {path.name for path in folder.iterdir()} - {"state"}
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_report_in_a_folder_that_takes_no_new_file_is_refused_before_running(
+    home: Path,
+) -> None:
+    """/proc lists but creates nothing: the run used to finish, then die with a traceback."""
+    result = backtest(home, "--report", "/proc/nope.html")
+    assert result.exit_code == 2, result.output
+    said = _said(result)
+    assert "--report /proc/nope.html: cannot create a file in /proc" in said
+    assert "Traceback" not in said
+    (refused,) = refusals(home)
+    assert "--report /proc/nope.html" in refused["detail"]
+
+
+def test_checking_the_report_path_leaves_nothing_behind(home: Path) -> None:
+    """The check creates a file beside the page and removes it; a later refusal (here a
+    column the strategy needs) leaves the folder as it was."""
+    before = _files(home)
+    (home / "prices.csv").write_text("date,VTI\n2021-01-04,100\n2021-01-05,110\n")
+    result = backtest(home, "--report", str(home / "out.html"))
+    assert result.exit_code == 2, result.output
+    assert "has no column BND" in _said(result)
+    assert _files(home) == before
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_report_that_fails_after_the_run_says_so_in_one_line(home: Path) -> None:
+    """/dev/full opens for writing and fails on the write: only the run's end can know."""
+    result = backtest(home, "--report", "/dev/full")
+    assert result.exit_code == 1, result.output
+    assert "error: cannot write the report /dev/full: No space left on device" in _said(result)
+    assert "Traceback" not in result.output
+    assert refusals(home) == []  # the input was good: trimtab could not write
+
+
+def test_a_report_is_replaced_whole_or_not_at_all(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page is written beside the old one and renamed over it: a failure (the disk, the
+    rename: faked here as the OS refusing the rename) keeps the old page and no stray file."""
+    page = home / "out.html"
+    page.write_text("the old page")
+    before = _files(home)
+
+    def refuse(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    result = backtest(home, "--report", str(page))
+    assert result.exit_code == 1, result.output
+    assert f"error: cannot write the report {page}: No space left on device" in _said(result)
+    assert page.read_text() == "the old page"
+    assert _files(home) == before
+
+
+def test_a_new_report_gets_the_usual_permissions_and_an_old_one_keeps_its_own(
+    home: Path,
+) -> None:
+    """A renamed temporary file must not make the page private (0600) or change its mode."""
+    page = home / "out.html"
+    result = backtest(home, "--report", str(page))
+    assert result.exit_code == 0, result.output
+    umask = os.umask(0)
+    os.umask(umask)
+    assert page.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert "<svg" in page.read_text()
+    page.chmod(0o640)
+    assert backtest(home, "--report", str(page)).exit_code == 0
+    assert page.stat().st_mode & 0o777 == 0o640
+    assert _files(home) == {"trimtab.toml", "prices.csv", "out.html"}
