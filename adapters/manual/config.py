@@ -18,6 +18,11 @@ from pydantic_core import PydanticCustomError
 
 from adapters.manual.presets import PRESETS, Layout
 
+MAX_EXPORT_AGE_HOURS = Decimal(366 * 24)
+"""A year (8784 hours): an older export says nothing about the account, and a far larger age
+(1e11) overflowed the timedelta the export's age is compared with, crashing every cycle and
+`trimtab manual show`."""
+
 
 def _rule(problem: str, fix: str) -> PydanticCustomError:
     """Return a validation failure that says what is wrong and, in its ctx, how to fix it."""
@@ -77,10 +82,11 @@ class ManualSettings(BaseModel):
     account_number: str | None = Field(
         None, description="Rows of this account only, when an export lists several."
     )
-    max_export_age_hours: Annotated[Decimal, Field(gt=0)] = Field(
+    max_export_age_hours: Annotated[Decimal, Field(allow_inf_nan=False)] = Field(
         Decimal(72),
-        description="The newest export must be younger than this; keep it under "
-        "risk.max_quote_age_hours (the export's time is its prices' time).",
+        description="The newest export must be younger than this many hours (above 0, at most "
+        "8784: a year); keep it under risk.max_quote_age_hours (the export's time is its "
+        "prices' time).",
     )
     cash_symbols: tuple[str, ...] = Field(
         (), description="Money-market funds counted as cash, beside the preset's own list."
@@ -96,6 +102,19 @@ class ManualSettings(BaseModel):
         description="CSV symbol,price for symbols the export does not hold; its "
         "modification time is the prices' time.",
     )
+
+    @field_validator("max_export_age_hours")
+    @classmethod
+    def _age_in_range(cls, hours: Decimal) -> Decimal:
+        if hours <= 0 or hours > MAX_EXPORT_AGE_HOURS:
+            raise _rule(
+                f"max_export_age_hours is {hours}; it must be a number of hours above 0 and at "
+                f"most {MAX_EXPORT_AGE_HOURS} (a year)",
+                "set broker_settings.max_export_age_hours to the age in hours past which the "
+                "newest export is refused, e.g. 72 (the default: delete the key), below "
+                "risk.max_quote_age_hours",
+            )
+        return hours
 
     @field_validator("exports")
     @classmethod

@@ -36,13 +36,38 @@ from adapters.sim.prices import (
 )
 from daemon.core.costs import TradeCosts
 from daemon.core.money import is_whole_cents
-from daemon.core.plannable import price_problem
+from daemon.core.plannable import MAX_NUMBER, price_problem
 
 # Above this, slippage is almost surely a unit slip (basis points, not percent); at 10,000
 # a sell would fill at zero.
 MAX_SLIPPAGE_BPS = Decimal(1000)
 MAX_VOLATILITY = Decimal(2)
 MAX_MARKET_BUY_HOLD = Decimal("0.2")
+# The most each key takes, why, and how to write it (checked before `_whole_cents`, whose
+# quantize raised decimal.InvalidOperation on 1e300 and crashed `config check`).
+MAXIMA: dict[str, tuple[Decimal, str, str]] = {
+    # Cash above the planner's range (daemon.core.plannable) failed every cycle.
+    "starting_cash": (
+        MAX_NUMBER,
+        f"{MAX_NUMBER:f} (1e13), more than any account holds and beyond the range trimtab "
+        "plans with",
+        'write the cash in dollars, e.g. "100000"',
+    ),
+    # No broker charges near this (fees run from 0 to tens of dollars an order, fractions of a
+    # cent to a few cents a share); 1e300 crashed the cycle and the backtest when the first
+    # buy's commission was rounded to the cent.
+    "commission_per_order": (
+        Decimal(1000),
+        "1000 dollars, more than any broker charges for an order",
+        'write dollars per order, e.g. "4.95" (0 for none)',
+    ),
+    "commission_per_share": (
+        Decimal(1),
+        "1 dollar, more than any broker charges for a share",
+        'write dollars per share, e.g. "0.005" (half a cent); a fee per order goes in '
+        "commission_per_order",
+    ),
+}
 
 
 def _rule(problem: str, fix: str) -> PydanticCustomError:
@@ -179,7 +204,8 @@ class SimSettings(BaseModel):
 
     starting_cash: Decimal = Field(
         default=Decimal(0),
-        description="Cash credited once, when the sim account is first created (whole cents).",
+        description="Cash credited once, when the sim account is first created (whole cents, "
+        "at most 1e13).",
     )
     slippage_bps: Decimal = Field(
         default=Decimal(0),
@@ -187,10 +213,11 @@ class SimSettings(BaseModel):
         "quote x (1 + bps/10000), sells at quote x (1 - bps/10000).",
     )
     commission_per_order: Decimal = Field(
-        default=Decimal(0), description="Commission charged per filled order, in dollars."
+        default=Decimal(0),
+        description="Commission charged per filled order, in dollars (0 to 1000).",
     )
     commission_per_share: Decimal = Field(
-        default=Decimal(0), description="Commission charged per share filled, in dollars."
+        default=Decimal(0), description="Commission charged per share filled, in dollars (0 to 1)."
     )
     fractional: bool = Field(
         default=True, description="Accept fractional share quantities; false = whole shares."
@@ -234,6 +261,9 @@ class SimSettings(BaseModel):
     def _not_negative(cls, value: Decimal, info: ValidationInfo) -> Decimal:
         if value < 0:
             raise _rule(f"{info.field_name} must be zero or more, got {value}", "use 0 or more")
+        bound = MAXIMA.get(str(info.field_name))
+        if bound is not None and value > bound[0]:
+            raise _rule(f"{info.field_name} {value} is over {bound[1]}", bound[2])
         return value
 
     @field_validator("starting_cash")

@@ -41,6 +41,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -67,7 +68,7 @@ from daemon.config.urls import database_url_problem
 from daemon.core.calendar import exchange_problem
 from daemon.core.domain import CASH, AccountType, Mode
 from daemon.core.errors import ConfigError, ConfigProblem
-from daemon.core.plannable import MAX_NUMBER
+from daemon.core.plannable import MAX_NUMBER, MIN_INCREMENT
 from daemon.core.schedule import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
 from daemon.core.tax.settings import HouseholdTaxSettings, TaxSettings
 
@@ -109,6 +110,16 @@ def _amount_in_range(value: Decimal) -> Decimal:
 
 Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), AfterValidator(_amount_in_range)]
 """An amount of money (currency): not negative, finite, at most `MAX_AMOUNT`."""
+
+MAX_QUOTE_AGE_HOURS = Decimal(366 * 24)
+"""The oldest quote `risk.max_quote_age_hours` may let trimtab plan on: a year (8784 hours, a
+leap year's). A quote older than that says nothing about the price; a far larger age (1e11)
+overflowed the cycle's timedelta and crashed every cycle."""
+MAX_TURNOVER = Decimal(100)
+"""The largest `risk.max_turnover_per_cycle` and `..._per_day`: a hundred times the account's
+value. The default 2 already lets one cycle sell everything and buy it back, and even a cycle
+every few minutes all day stays far below it; a huge multiple (1e999999) overflowed the
+pre-trade check's arithmetic in every cycle."""
 
 
 class LogSettings(_Closed):
@@ -179,8 +190,10 @@ class PolicySettings(_Closed):
     fractional_symbols: tuple[str, ...] = Field(
         (), description="Symbols traded fractionally even when fractional = false."
     )
-    fractional_increment: Annotated[Decimal, Field(gt=0, le=1)] = Field(
-        Decimal("0.001"), description="Smallest fractional quantity step."
+    fractional_increment: Annotated[Decimal, Field(allow_inf_nan=False)] = Field(
+        Decimal("0.001"),
+        description="Smallest fractional quantity step, from 0.000000001 (the finest step a "
+        "broker takes) to 1.",
     )
     keep: tuple[str, ...] = Field(
         (), description="Holdings outside the targets that are kept, not sold."
@@ -207,6 +220,19 @@ class PolicySettings(_Closed):
         "orders); the broker turns them into shares at the fill price. Sells stay in shares.",
     )
 
+    @field_validator("fractional_increment")
+    @classmethod
+    def _increment_in_range(cls, step: Decimal) -> Decimal:
+        # The planner refuses a finer step than a broker takes (every cycle failed on 1e-300).
+        if not MIN_INCREMENT <= step <= 1:
+            raise _rule(
+                f"fractional_increment is {step}; it must be from {MIN_INCREMENT:f} (the finest "
+                "step a broker takes) to 1",
+                "set policy.fractional_increment to the smallest fraction of a share the broker "
+                "trades, e.g. 0.001 (the default: delete the key)",
+            )
+        return step
+
     @model_validator(mode="after")
     def _symbols_valid(self) -> PolicySettings:
         for symbol in (*self.fractional_symbols, *self.keep, *self.allowed_symbols):
@@ -230,17 +256,21 @@ class RiskSettings(_Closed):
     max_order_pct_nav: Fraction = Field(
         Decimal(1), description="Refuse any single order above this fraction of the account."
     )
-    max_quote_age_hours: Annotated[Decimal, Field(gt=0)] = Field(
-        Decimal(96), description="Refuse to plan on quotes older than this."
+    max_quote_age_hours: Annotated[Decimal, Field(allow_inf_nan=False)] = Field(
+        Decimal(96),
+        description="Refuse to plan on quotes older than this many hours (above 0, at most "
+        "8784: a year).",
     )
-    max_turnover_per_cycle: Annotated[Decimal, Field(gt=0)] = Field(
+    max_turnover_per_cycle: Annotated[Decimal, Field(allow_inf_nan=False)] = Field(
         Decimal(2),
         description="Refuse orders once one cycle's traded value (buys + sells) would exceed "
-        "this multiple of the account's value; a breach halts the account.",
+        "this multiple of the account's value (above 0, at most 100); a breach halts the "
+        "account.",
     )
-    max_turnover_per_day: Annotated[Decimal, Field(gt=0)] = Field(
+    max_turnover_per_day: Annotated[Decimal, Field(allow_inf_nan=False)] = Field(
         Decimal(3),
-        description="The same over one trading day, counting every cycle's sent orders.",
+        description="The same over one trading day, counting every cycle's sent orders "
+        "(above 0, at most 100).",
     )
     max_orders_per_cycle: Annotated[int, Field(ge=1)] = Field(
         40, description="Refuse orders beyond this many in one cycle."
@@ -270,6 +300,32 @@ class RiskSettings(_Closed):
     trip_rejections_per_cycle: Annotated[int, Field(ge=1)] = Field(
         3, description="This many broker rejections in one cycle move the account to HALTED."
     )
+
+    @field_validator("max_quote_age_hours")
+    @classmethod
+    def _quote_age_in_range(cls, hours: Decimal) -> Decimal:
+        if hours <= 0 or hours > MAX_QUOTE_AGE_HOURS:
+            raise _rule(
+                f"max_quote_age_hours is {hours}; it must be a number of hours above 0 and at "
+                f"most {MAX_QUOTE_AGE_HOURS} (a year)",
+                "set risk.max_quote_age_hours to the age in hours past which trimtab refuses to "
+                "plan on a quote, e.g. 96 (the default: delete the key)",
+            )
+        return hours
+
+    @field_validator("max_turnover_per_cycle", "max_turnover_per_day")
+    @classmethod
+    def _turnover_in_range(cls, multiple: Decimal, info: ValidationInfo) -> Decimal:
+        if multiple <= 0 or multiple > MAX_TURNOVER:
+            key = info.field_name
+            default = cls.model_fields[str(key)].default
+            raise _rule(
+                f"{key} is {multiple}; it must be a multiple of the account's value above 0 "
+                f"and at most {MAX_TURNOVER}",
+                f"set risk.{key} to e.g. {default} (the default: delete the key); 2 lets a "
+                "cycle sell everything and buy it all back",
+            )
+        return multiple
 
 
 class AccountSettings(_Closed):
@@ -389,10 +445,12 @@ class HealthSettings(_Closed):
     stale_after_seconds: Annotated[int, Field(ge=2, le=86400)] = Field(
         180, description="`trimtab health` fails when the last heartbeat is older than this."
     )
-    broker_unreachable_minutes: Annotated[int, Field(ge=1)] = Field(
+    # At most a week, as alerts.broker_unreachable_minutes: a larger limit never failed in
+    # practice (a broker down for longer has to be noticed well before).
+    broker_unreachable_minutes: Annotated[int, Field(ge=1, le=10080)] = Field(
         60,
         description="`trimtab health` fails when an account's cycles have failed on broker "
-        "errors for longer than this.",
+        "errors for longer than this many minutes (at most 10080: a week).",
     )
     max_days_without_success: Annotated[int, Field(ge=1, le=60)] = Field(
         3,
@@ -593,6 +651,26 @@ class Settings(BaseSettings):
                     "risk.allowed_symbols, so the account could trade nothing",
                     "list symbols that are on risk.allowed_symbols too, or empty one list",
                     f"accounts.{name}.policy.allowed_symbols",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _limit_collar_within_the_check(self) -> Settings:
+        # A limit is set limit_collar past the quote, then rounded away from it to the cent;
+        # the pre-trade check refuses one further than risk.max_price_collar. A collar not
+        # below that check had every limit order refused in every cycle.
+        check = self.risk.max_price_collar
+        for name, account in self.accounts.items():
+            policy = account.policy
+            if policy.order_type == "limit" and policy.limit_collar >= check:
+                raise _rule(
+                    f"policy.limit_collar ({policy.limit_collar}) is not below "
+                    f"risk.max_price_collar ({check}): the pre-trade check would refuse every "
+                    "limit order (its limit, rounded away from the quote to the cent, lies "
+                    "further from the quote than the check allows)",
+                    f"lower accounts.{name}.policy.limit_collar below {check} (e.g. 0.005, the "
+                    "default), or raise risk.max_price_collar",
+                    f"accounts.{name}.policy.limit_collar",
                 )
         return self
 
