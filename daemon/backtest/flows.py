@@ -13,7 +13,12 @@ reinvested at the close of the row they are paid on (`reinvested`).
 from __future__ import annotations
 
 __all__ = [
+    "CENT",
+    "MAX_PUT_IN",
+    "PUT_IN_RULE",
     "Dividend",
+    "check_put_in",
+    "checked_amount",
     "monthly_days",
     "parse_monthly",
     "parse_withdrawal",
@@ -32,11 +37,21 @@ from pathlib import Path
 
 from daemon.backtest.errors import BacktestInputError
 from daemon.core.input_files import read_input_text
-from daemon.core.plannable import parse_plain_decimal, price_problem
+from daemon.core.plannable import MAX_NUMBER, parse_plain_decimal, price_problem
 
 _MONTHLY = re.compile(r"^\s*\$?([0-9][0-9_,]*(?:\.[0-9]+)?)\s*/\s*(?:month|mo|m)\s*$", re.I)
 _YEARLY_SHARE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*/\s*(?:year|yr|y)\s*$", re.I)
 _ZERO = Decimal(0)
+CENT = Decimal("0.01")
+MAX_PUT_IN = MAX_NUMBER / 1000
+"""The most money a run may put in (`--cash`, and it with `--contribute` over the run's months)
+and the largest monthly amount: a thousandth of the largest account value the planner takes
+(`daemon.core.plannable.MAX_NUMBER`), so the value can grow a thousandfold before the run fails
+part way."""
+PUT_IN_RULE = (
+    "10000000000 (1e10): trimtab plans with account values up to 10000000000000 (1e13), and "
+    "the run's value needs room to grow (a thousandfold)"
+)
 
 
 def parse_withdrawal(text: str) -> tuple[Decimal, Decimal]:
@@ -67,9 +82,33 @@ def parse_monthly(text: str, option: str) -> Decimal:
         raise BacktestInputError(
             f"{option} {text!r} is not an amount per month; write it like 2000/month{shares}"
         )
-    if amount != amount.quantize(Decimal("0.01")):
+    return checked_amount(amount, option, text)
+
+
+def checked_amount(amount: Decimal, option: str, text: str) -> Decimal:
+    """Return a positive money amount an option gives (`--cash`, a monthly flow), once it is at
+    most `MAX_PUT_IN` and in whole cents; raise naming the option and the fix."""
+    # The bound first: the cents of 1e999 cannot be counted (quantize needs 1000 digits).
+    if amount > MAX_PUT_IN:
+        raise BacktestInputError(f"{option} {text!r}: give at most {PUT_IN_RULE}")
+    if amount != amount.quantize(CENT):
         raise BacktestInputError(f"{option} {text!r}: give the amount in whole cents")
     return amount
+
+
+def check_put_in(
+    cash: Decimal, contribute: Decimal, days: Sequence[date], texts: tuple[str, str]
+) -> None:
+    """Raise unless `--cash` and `--contribute` over the run's rows `days` put in at most
+    `MAX_PUT_IN` (`texts`: the two options as given, for the error)."""
+    months = len(monthly_days(days))
+    total = cash + contribute * months
+    if total > MAX_PUT_IN:
+        raise BacktestInputError(
+            f"--cash {texts[0]} and --contribute {texts[1]} for the run's {months} "
+            f"month{'' if months == 1 else 's'} put in {total.quantize(CENT)}, more than "
+            f"{PUT_IN_RULE}; start with less cash, contribute less, or run over fewer months"
+        )
 
 
 def monthly_days(days: Sequence[date]) -> frozenset[int]:

@@ -167,7 +167,7 @@ def backtest(
             options = Options(
                 start=_day(start, "--start"),
                 end=_day(end, "--end"),
-                cash=_amount(cash, "--cash", positive=True),
+                cash=_cash(cash),
                 contribute=parse_monthly(contribute, "--contribute") if contribute else Decimal(0),
                 withdraw=withdrawal[0],
                 withdraw_share=withdrawal[1],
@@ -195,7 +195,7 @@ def backtest(
                 )
             sweep = combinations(varied) if vary else None
             table = read_prices(prices)
-            _check_benchmark(benchmark, table)
+            _check_with_prices(table, options, cash, contribute)
             runs = _run(app.settings, account, table, options, sweep, jobs, as_json)
         except (BacktestInputError, DataError) as exc:
             _refuse(app, account, str(exc), prices)
@@ -382,6 +382,20 @@ def _write_report(report: Path, account: str, runs: list[Run], benchmark: str | 
         fail(f"cannot write the report {report}: {exc.strerror or exc}", 1)
 
 
+def _check_with_prices(
+    table: PriceTable, options: Options, cash: str, contribute: str | None
+) -> None:
+    """Refuse what only the price file shows to be wrong: a `--benchmark` it cannot have, more
+    money put in over its months than the run can grow from."""
+    from daemon.backtest.flows import check_put_in
+
+    _check_benchmark(options.benchmark, table)
+    if contribute is not None:
+        # With --vary start=..., options.start is None: the whole file, the most months.
+        lo, hi = table.span(options.start, options.end)
+        check_put_in(options.cash, options.contribute, table.days[lo:hi], (cash, contribute))
+
+
 def _check_benchmark(benchmark: str | None, table: PriceTable) -> None:
     """Refuse `--benchmark CASH`: the price file's checks pass over CASH, the account's cash
     in every target list, so the run would reach the benchmark's column and find none."""
@@ -417,6 +431,13 @@ def _amount(text: str, option: str, *, positive: bool = False) -> Decimal:
     if not amount.is_finite() or amount < 0 or (positive and amount == 0):
         raise BacktestInputError(f"{option} must be a positive amount, not {text!r}")
     return amount
+
+
+def _cash(text: str) -> Decimal:
+    """Return `--cash`: positive, at most what a run may start from, in whole cents."""
+    from daemon.backtest.flows import checked_amount
+
+    return checked_amount(_amount(text, "--cash", positive=True), "--cash", text)
 
 
 def _rate(text: str, option: str) -> Decimal:

@@ -5,7 +5,9 @@ one line (exit 1), never a traceback."""
 
 from __future__ import annotations
 
+import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,55 @@ def test_a_new_report_gets_the_usual_permissions_and_an_old_one_keeps_its_own(
     assert backtest(home, "--report", str(page)).exit_code == 0
     assert page.stat().st_mode & 0o777 == 0o640
     assert _files(home) == {"trimtab.toml", "prices.csv", "out.html"}
+
+
+@pytest.mark.parametrize("cash", ["1e999", "20000000000000", "9000000000000", "10000000000.01"])
+def test_starting_cash_past_what_the_run_can_grow_into_is_refused_naming_the_option(
+    home: Path, cash: str
+) -> None:
+    """The planner takes account values up to 1e13: above it --cash was called 'cash reported
+    by the broker', and a little below it the run failed part way, naming nothing."""
+    result = backtest(home, "--cash", cash, "--json")
+    assert result.exit_code == 2, result.output
+    said = _said(result)
+    assert f"--cash {cash!r}: give at most 10000000000 (1e10)" in said
+    assert "room to grow" in said
+    assert "broker" not in said
+    (refused,) = refusals(home)
+    assert "--cash" in refused["detail"]
+
+
+def test_the_largest_starting_cash_runs(home: Path) -> None:
+    result = backtest(home, "--cash", "10000000000", "--json")
+    assert result.exit_code == 0, result.output
+    assert Decimal(json.loads(result.stdout)["nav"][0]["value"]) == Decimal("1e10")
+
+
+@pytest.mark.parametrize("cash", ["0.001", "1e-9", "100.005"])
+def test_starting_cash_is_in_whole_cents_as_the_monthly_amounts_are(home: Path, cash: str) -> None:
+    result = backtest(home, "--cash", cash)
+    assert result.exit_code == 2, result.output
+    assert f"--cash {cash!r}: give the amount in whole cents" in _said(result)
+
+
+@pytest.mark.parametrize("option", ["--contribute", "--withdraw"])
+@pytest.mark.parametrize("amount", ["10000000001", "100000000000000000000000000000000"])
+def test_a_monthly_amount_past_the_bound_is_refused_naming_the_option(
+    home: Path, option: str, amount: str
+) -> None:
+    """The 33-digit amount was a decimal.InvalidOperation traceback (its cents did not fit)."""
+    result = backtest(home, option, f"{amount}/month")
+    assert result.exit_code == 2, result.output
+    assert f"{option} '{amount}/month': give at most 10000000000 (1e10)" in _said(result)
+
+
+def test_cash_and_contributions_together_are_bounded_over_the_run(home: Path) -> None:
+    """The file's range has one flow day (2021-02-01): 9,500,000,000 + 600,000,000 is past
+    1e10, each alone is not."""
+    result = backtest(home, "--cash", "9500000000", "--contribute", "600000000/month")
+    assert result.exit_code == 2, result.output
+    said = _said(result)
+    assert "--cash 9500000000 and --contribute 600000000/month for the run's 1 month" in said
+    assert "put in 10100000000.00, more than 10000000000 (1e10)" in said
+    ok = backtest(home, "--cash", "9400000000", "--contribute", "600000000/month", "--json")
+    assert ok.exit_code == 0, ok.output
