@@ -176,3 +176,37 @@ def test_cash_and_contributions_together_are_bounded_over_the_run(home: Path) ->
     assert "put in 10100000000.00, more than 10000000000 (1e10)" in said
     ok = backtest(home, "--cash", "9400000000", "--contribute", "600000000/month", "--json")
     assert ok.exit_code == 0, ok.output
+
+
+def test_a_dividend_given_twice_is_refused_naming_both_rows(home: Path) -> None:
+    """The same (date, symbol) twice was paid twice, silently: 100.00 where 50.00 was due."""
+    from daemon.backtest.errors import BacktestInputError
+    from daemon.backtest.flows import read_dividends
+
+    dividends = home / "dividends.csv"
+    dividends.write_text(
+        "date,symbol,amount\n2021-01-05,VTI,1\n2021-01-05,BND,1\n\n2021-01-05, VTI ,0.5\n"
+    )
+    expected = (
+        f"{dividends}: rows 2 and 5 both give a dividend of VTI on 2021-01-05; keep one row "
+        "per symbol and day"
+    )
+    with pytest.raises(BacktestInputError) as raised:
+        read_dividends(dividends)
+    assert expected in str(raised.value)
+    result = backtest(home, "--dividends", str(dividends), "--json")
+    assert result.exit_code == 2, result.output
+    assert expected in _said(result)
+    (refused,) = refusals(home)
+    assert "rows 2 and 5" in refused["detail"]
+
+
+def test_the_same_day_for_two_symbols_or_two_days_for_one_are_paid(home: Path) -> None:
+    dividends = home / "dividends.csv"
+    dividends.write_text(
+        "date,symbol,amount\n2021-01-05,VTI,1\n2021-01-05,BND,1\n2021-01-06,VTI,1\n"
+    )
+    result = backtest(home, "--cash", "10000", "--dividends", str(dividends), "--json")
+    assert result.exit_code == 0, result.output
+    # 60 VTI and 80 BND on 2021-01-05, 60 VTI (bought on day 0, none sold by then) on 01-06.
+    assert json.loads(result.stdout)["metrics"]["dividends"] == "200.00"
