@@ -16,6 +16,7 @@ __all__ = [
     "household_problems",
     "household_rules",
     "household_strategy",
+    "household_symbols",
     "household_universe",
     "income_accounts",
     "planned_together",
@@ -329,20 +330,30 @@ def household_problems(settings: Settings) -> list[ConfigProblem]:
     )
 
 
-def household_universe(settings: Settings) -> frozenset[str]:
-    """Return the symbols a household account's snapshot must quote: the household's targets
-    and the members' tax alternates (held symbols are always quoted)."""
+def household_symbols(settings: Settings) -> frozenset[str]:
+    """Return the symbols the household's targets may give a weight, and so the split place
+    in any member and a member's decide buy (its `universe`): the household strategy's
+    `universe()`, else the fixed targets' symbols. A member's tax alternate is not one of them
+    unless listed: held, it is only held or sold (the tax step buys it, by its own rule, in
+    the member that harvests)."""
     household = settings.household
     if household is None:
         return frozenset()
+    strategy = household_strategy(household)
+    symbols = strategy.universe() if strategy is not None else frozenset(household.targets or ())
+    return frozenset(symbols) - {CASH}
+
+
+def household_universe(settings: Settings) -> frozenset[str]:
+    """Return the symbols a household account's snapshot must quote: the household's
+    (`household_symbols`) and the members' tax alternates (held symbols are always quoted).
+    Not the symbols the split may buy: an alternate is quoted for the tax step only."""
     alternates = {
         symbol
         for name in household_members(settings)
         for symbol in settings.account(name).tax.alternate_symbols
     }
-    strategy = household_strategy(household)
-    symbols = strategy.universe() if strategy is not None else frozenset(household.targets or ())
-    return frozenset(symbols) - {CASH} | alternates
+    return household_symbols(settings) | alternates
 
 
 def household_account(

@@ -39,7 +39,7 @@ from daemon.audit.events import (
     TargetsChosen,
 )
 from daemon.audit.record import AuditRecord
-from daemon.config.household import household_members, household_universe
+from daemon.config.household import household_members, household_symbols, household_universe
 from daemon.config.policy import alternate_symbols, decision_input
 from daemon.config.settings import AccountSettings, Settings
 from daemon.core.calendar import market_open, trading_day
@@ -371,7 +371,8 @@ class Engine:
                 account, broker, snapshot, universe, withdrawal, cycle_id, log
             )
             targets = household.targets_for(account)
-            allowed = household_universe(self._settings)  # the split's symbols come from it
+            # The split's buyable symbols: an alternate is quoted, never the split's to buy.
+            allowed = household_symbols(self._settings)
         else:
             allowed = strategy.universe()
             # Bad history fails this account's cycle only, after its snapshot was audited.

@@ -26,7 +26,7 @@ from daemon.config.household import (
     household_account,
     household_members,
     household_rules,
-    household_universe,
+    household_symbols,
 )
 from daemon.config.settings import Settings
 from daemon.core.domain import AccountSnapshot
@@ -97,8 +97,9 @@ def split_of(
     rules = household_rules(
         household, targets.weights if targets.strategy else None, reasons=targets.reasons
     )
-    # The symbols each member's decide lets its targets buy: an outside one is only held or sold.
-    return split_household(rules, accounts, universe=household_universe(settings))
+    # The symbols each member's decide lets its targets buy: an outside one (a tax alternate
+    # the household's targets do not list among them) is only held or sold.
+    return split_household(rules, accounts, universe=household_symbols(settings))
 
 
 def _other(
