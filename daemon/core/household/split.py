@@ -72,11 +72,12 @@ def split_household(
     cash and restrictions allow, with the household's drift and a reason per placement.
 
     `universe` is the symbols the household's targets may buy (its strategy's `universe()`,
-    the fixed targets' symbols); a symbol outside it stays at most what each account holds of
-    it. None: every symbol may be bought (placed in any account).
+    the fixed targets' symbols; not the members' tax alternates, which only the tax step
+    buys); a symbol outside it stays at most what each account holds of it. None: every
+    symbol may be bought (placed in any account).
 
     Raise `ConfigError` for rules no holdings can meet (a symbol of the universe no account
-    may hold).
+    may hold), and `DataError` for a household worth 0 or less for a member's negative cash.
     """
     symbols = _universe(rules, accounts)
     outside = frozenset() if universe is None else frozenset(symbols[:-1]) - set(universe)
@@ -85,10 +86,24 @@ def split_household(
         raise ConfigError(problems)
     household = sum((a.value for a in accounts), _ZERO)
     if household <= 0:
+        owing = [a for a in accounts if a.cash < 0]
+        if owing:
+            # A split of a household worth nothing gives every member only cash: a member
+            # free to sell would sell all it holds for another member's debit.
+            raise DataError(_worth_nothing(household, owing))
         return _empty_split(rules, accounts, symbols)
     problem = _Problem(rules, accounts, symbols, float(household), outside)
     x = problem.solve()
     return _result(rules, accounts, symbols, household, problem, x)
+
+
+def _worth_nothing(household: Decimal, owing: Sequence[HouseholdAccount]) -> str:
+    debts = "; ".join(f"account {a.name} has negative cash ({a.cash:.2f})" for a in owing)
+    return (
+        f"the household is worth {household:.2f} in all: {debts}, more than the other "
+        "accounts hold, so no split can place the household's targets and nothing is "
+        "planned; bring that cash to 0 or above (a deposit, or settle the debit) at the broker"
+    )
 
 
 def _buyable(rules: HouseholdRules, outside: frozenset[str]) -> HouseholdRules:
@@ -289,10 +304,18 @@ class _Problem:
 
 
 def _weights(row: np.ndarray, symbols: tuple[str, ...]) -> dict[str, Decimal]:
-    """Return the row's weights of its total as Decimals summing to exactly 1."""
-    total = float(row.sum())
-    if total <= TINY:
+    """Return the row's weights as Decimals summing to exactly 1, none negative.
+
+    Negative cash (a fee, a pending debit a buy-only account cannot sell to cover) is left
+    out and the holdings weighed of their own sum: folded into the largest weight, cash
+    beyond the largest holding made it negative, and the member's decide then blamed
+    the household's targets ("weight of VTI is negative") instead of naming the negative
+    cash, which it refuses (it never plans on margin).
+    """
+    if float(row.sum()) <= TINY:
         return {CASH: Decimal(1)}
+    row = np.maximum(row, 0.0)
+    total = float(row.sum())
     weights = {
         s: Decimal(repr(float(v) / total)).quantize(WEIGHT_PLACES)
         for s, v in zip(symbols, row, strict=True)
