@@ -25,6 +25,7 @@ __all__ = [
     "BacktestResult",
     "BacktestSpec",
     "Fill",
+    "Refused",
     "run_backtest",
 ]
 
@@ -33,7 +34,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from functools import lru_cache
 from operator import mul
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -55,7 +58,7 @@ from daemon.core.inputs import managed_holdings
 from daemon.core.money import cents_down
 from daemon.core.planner import PlannedOrder, PlanningPolicy
 from daemon.core.progress import Progress, no_progress
-from daemon.core.schedule import Days, Session, parse_schedule
+from daemon.core.schedule import Days, ScheduleSpec, Session, parse_schedule
 from daemon.core.sizing import (
     TOP_UP_PASSES,
     OrderTerms,
@@ -147,6 +150,8 @@ class BacktestSpec:
     inflation: Decimal = _ZERO
     """A yearly rise of `withdraw` from the first day's year on (0.025)."""
     dividends: tuple[Dividend, ...] = ()
+    dividends_file: Path | None = None
+    """Where `dividends` were read from, for errors."""
     calendar: str = "schedule"
     benchmark: str | None = None
     costs: CostRules = CostRules()
@@ -172,6 +177,19 @@ class Skipped:
     symbol: str
     qty: Decimal
     """The quantity the decision step approved."""
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A planned order a pre-trade check refused: live it is not sent, here it is not filled
+    (the cash it would have moved stays where it is)."""
+
+    day: date
+    symbol: str
+    side: Side
+    qty: Decimal
+    check: str
     reason: str
 
 
@@ -209,6 +227,8 @@ class BacktestResult:
     harvest_ids: frozenset[str]
     decide_calls: int
     account_type: AccountType
+    refused: tuple[Refused, ...] = ()
+    """The orders the pre-trade checks refused, day by day."""
 
 
 @dataclass
@@ -245,6 +265,7 @@ class _Tally:
     flows: list[Decimal] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
     rebalances: list[date] = field(default_factory=list)
     dividends_by_year: dict[int, Decimal] = field(default_factory=dict)
     contributed: Decimal = _ZERO
@@ -287,14 +308,16 @@ class _Run:
         self.taxable = self.account.type is AccountType.TAXABLE
         self.lot_method = LotMethod(self.account.tax.lot_method)
         self.policy: TaxPolicy = tax_policy(settings)
-        self.cycle_days = _cycle_days(table, self.lo, self.hi, spec.calendar, self.account.schedule)
+        self.cycle_days = _cycle_days(
+            table, self.lo, self.hi, spec.calendar, self.account.schedule, settings.exchange
+        )
         self.withdrawals = _withdrawal_rule(spec, name, self.days[0].year)
         self.flow_days = (
             monthly_days(self.days)
             if (spec.contribute or self.withdrawals is not None)
             else frozenset()
         )
-        self.paid = _dividends_by_row(spec.dividends, self.days, table)
+        self.paid = _dividends_by_row(spec.dividends, spec.dividends_file, self.days, table)
         self.history = _history_source(spec.strategy, table)
         self.harvesting = self.taxable and self.account.tax.harvest.enabled
         self.skip = spec.skip
@@ -351,6 +374,7 @@ class _Run:
             harvest_ids=frozenset(tally.harvest_ids),
             decide_calls=self.decide_calls,
             account_type=self.account.type,
+            refused=tuple(tally.refused),
         )
 
     def _day(self, i: int, state: _State, tally: _Tally) -> None:
@@ -449,10 +473,42 @@ class _Run:
         except DataError as exc:
             if self.history is _NO_HISTORY:
                 raise
+            gap = self._window_gap(self.lo + i, day, str(exc))
             raise BacktestInputError(
                 f"on {day}: {exc}. The strategy's history is the price file's rows before "
-                f"each day: {self._history_fix()}"
+                f"each day: {gap or self._history_fix()}"
             ) from exc
+
+    def _window_gap(self, row: int, day: date, message: str) -> str | None:
+        """Name the price file's row and column of the gap the strategy's window check found
+        in the rows before `day`, table row `row` (the one `message` names), and the fix;
+        None when the check found something else."""
+        from strategies.base import ReadsHistory
+
+        strategy, table = self.spec.strategy, self.spec.prices
+        if not isinstance(strategy, ReadsHistory):
+            return None
+        needs = strategy.history_needs()
+        first = max(0, row - needs.rows)
+        for symbol in sorted(needs.symbols & set(table.symbols)):
+            j = table.column(symbol)
+            for g in np.flatnonzero(np.isnan(table.floats[first:row, j])) + first:
+                empty = table.days[g]
+                if f"{symbol} has " not in message or f" on {empty}" not in message:
+                    continue
+                after = int(g) + needs.rows + 1  # the first row whose window is past the gap
+                later = (
+                    f", or give --start {table.days[after]} or later (the first day whose "
+                    f"{needs.rows} rows before it are past the gap)"
+                    if after < len(table.days)
+                    else ""
+                )
+                return (
+                    f"{table.path}: row {table.rows[g]} ({empty}), column {j + 2} ({symbol}): "
+                    f"no close (a gap) in the {needs.rows} rows it reads before {day}; fill in "
+                    f"the close of {symbol} on {empty}{later}"
+                )
+        return None
 
     def _history_fix(self) -> str:
         """Say which --start gives the strategy's window rows before day 0, if the file has it."""
@@ -530,6 +586,9 @@ class _Run:
                 "backtest stops there. Raise the limit in [risk] if the account really trades "
                 "like this"
             )
+        tally.refused.extend(
+            Refused(day, d.symbol, d.side, d.qty, d.check, d.reason) for d in decision.refusals
+        )
         # The mode gate (dry-run, paper, live) does not apply: a backtest always "sends".
         approved = decision.review.approved if decision.hold in (None, Hold.DRY_RUN) else ()
         if not approved:
@@ -831,6 +890,8 @@ class _Run:
         qty = np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols])
         row = np.array([float(targets.get(s, _ZERO)) for s in self.symbols])
         standing, moved = self._stand_ins(first, end, state, targets, qty, row)
+        if standing:
+            absolute, relative = self._standing_bands(standing, absolute, relative)
         quiet = quiet_days(
             self.matrix[first:end],
             qty,
@@ -853,6 +914,29 @@ class _Run:
         if self.harvesting and quiet.any():
             quiet &= self._no_harvest(first, end, state)
         return quiet
+
+    def _standing_bands(
+        self,
+        standing: frozenset[str],
+        absolute: NDArray[np.float64],
+        relative: NDArray[np.float64],
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Return the bands with each standing alternate's narrowed to its primary's.
+
+        `decide` tests a primary and its standing alternates as one holding, with the
+        primary's band (`daemon.core.planner.bands`); the scan tests each alone. The
+        primary's leg, around what the alternates left of its target, is stricter than the
+        pair; an alternate with its own wider band is not, and would let through a day the
+        planner rebalances: it gets the narrower of the two."""
+        absolute, relative = absolute.copy(), relative.copy()
+        for primary, alternates in self.account.tax.alternates.items():
+            jp = self.index.get(primary)
+            for alternate in alternates:
+                if jp is not None and alternate in standing:
+                    ja = self.index[alternate]
+                    absolute[ja] = min(absolute[ja], absolute[jp])
+                    relative[ja] = min(relative[ja], relative[jp])
+        return absolute, relative
 
     def _stand_ins(
         self,
@@ -1073,9 +1157,12 @@ def _withdrawal_rule(spec: BacktestSpec, account: str, first_year: int) -> Incom
 
 
 def _cycle_days(
-    table: PriceTable, lo: int, hi: int, calendar: str, schedule: str
+    table: PriceTable, lo: int, hi: int, calendar: str, schedule: str, exchange: str
 ) -> frozenset[int]:
-    """Return the row indexes (from `lo`) on which the account's cycle runs."""
+    """Return the row indexes (from `lo`) on which the account's cycle runs.
+
+    Whether a row is a cycle day depends on it and the rows before it only, never on a later
+    row: appending rows to a file changes no past day (docs/backtest.md, "Cycle days")."""
     if calendar not in CALENDARS:
         raise BacktestInputError(f"--calendar {calendar!r} is not one of {', '.join(CALENDARS)}")
     days = table.days
@@ -1083,18 +1170,13 @@ def _cycle_days(
         spec = parse_schedule(schedule)
         if spec.days is Days.TRADING:
             return frozenset(range(hi - lo))
+        # The session after the row before day 0 (or day 0 itself) to the range's last row.
+        first = days[lo - 1] + timedelta(days=1) if lo else days[lo]
         found = set()
-        for r in range(lo, hi):
-            after = days[r + 1] if r + 1 < len(days) else _next_weekday(days[r])
-            session = Session(
-                day=days[r],
-                open=_close_time(days[r]),
-                close=_close_time(days[r]),
-                previous_day=days[r - 1] if r else None,
-                next_day=after,
-            )
-            if spec.runs_on(session):
-                found.add(r - lo)
+        for session in _scheduled_sessions(spec, exchange, first, days[hi - 1]):
+            # The first row on or after the session: its own, or the first close after it
+            # when the file has no row for it. Only that row and the one before it decide.
+            found.add(bisect_left(days, session, lo, hi) - lo)
         return frozenset(found)
     if calendar == "daily":
         return frozenset(range(hi - lo))
@@ -1103,6 +1185,56 @@ def _cycle_days(
         for r in range(lo, hi)
         if r == 0 or _period(calendar, days[r]) != _period(calendar, days[r - 1])
     )
+
+
+def _scheduled_sessions(spec: ScheduleSpec, exchange: str, first: date, last: date) -> list[date]:
+    """Return the exchange's sessions from `first` to `last` that the schedule's day filter
+    selects, as the live scheduler selects them (`ScheduleSpec.runs_on` on a session and its
+    neighbours in the exchange calendar, `daemon.core.sessions`)."""
+    sessions = _sessions(exchange, first.year, last.year)
+    selected = []
+    for k in range(bisect_left(sessions, first), len(sessions)):
+        day = sessions[k]
+        if day > last:
+            break
+        session = Session(
+            day=day,
+            open=_close_time(day),  # the day filter reads the days only
+            close=_close_time(day),
+            previous_day=sessions[k - 1] if k else None,
+            next_day=sessions[k + 1] if k + 1 < len(sessions) else None,
+        )
+        if spec.runs_on(session):
+            selected.append(day)
+    return selected
+
+
+@lru_cache(maxsize=4)
+def _sessions(exchange: str, first_year: int, last_year: int) -> tuple[date, ...]:
+    """Return the exchange's sessions of the years, with `YEAR_MARGIN` either side so the
+    first and last have their neighbours: one calendar for the whole span (building one a
+    year, as the live scheduler does, costs a second or two over 20 years)."""
+    import exchange_calendars
+
+    from daemon.core.calendar import YEAR_MARGIN, exchange_problem, quiet_pandas
+
+    problem = exchange_problem(exchange)
+    if problem is not None:
+        raise BacktestInputError(f"{problem.path}: {problem.problem}; {problem.fix}")
+    start = date(first_year, 1, 1) - YEAR_MARGIN
+    end = date(last_year, 12, 31) + YEAR_MARGIN
+    try:
+        with quiet_pandas():
+            calendar = exchange_calendars.get_calendar(exchange, start=start, end=end)
+            return tuple(ts.date() for ts in calendar.sessions)
+    except (ValueError, exchange_calendars.errors.CalendarError) as exc:
+        years = str(first_year) if first_year == last_year else f"{first_year} to {last_year}"
+        raise BacktestInputError(
+            f"the exchange calendar {exchange} has no sessions for {years} ({exc}); the "
+            "account's schedule picks its days from them: use a "
+            "schedule that runs every trading day ('close - 15m'), or --calendar monthly "
+            "(or weekly, quarterly, yearly), which read the price file's rows only"
+        ) from None
 
 
 def _period(calendar: str, day: date) -> tuple[int, int]:
@@ -1117,22 +1249,16 @@ def _period(calendar: str, day: date) -> tuple[int, int]:
     return day.year, 0
 
 
-def _next_weekday(day: date) -> date:
-    day += timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
-
-
 def _dividends_by_row(
-    dividends: Sequence[Dividend], days: Sequence[date], table: PriceTable
+    dividends: Sequence[Dividend], path: Path | None, days: Sequence[date], table: PriceTable
 ) -> dict[int, list[Dividend]]:
     """Return the dividends paid on each row: on its date, or the next row after it."""
     paid: dict[int, list[Dividend]] = {}
+    source = "dividends file" if path is None else f"dividends file {path}"
     for dividend in dividends:
         if dividend.symbol not in table.symbols:
             raise BacktestInputError(
-                f"dividends file: row {dividend.row} names {dividend.symbol}, which the price "
+                f"{source}: row {dividend.row} names {dividend.symbol}, which the price "
                 f"file {table.path} has no column for; remove the row or add the column"
             )
         i = bisect_left(days, dividend.day)

@@ -1,5 +1,5 @@
-"""The backtest's JSON object: `nav`, `trades`, `skipped`, `rebalances`, `metrics`
-(docs/backtest.md)."""
+"""The backtest's JSON object: `nav`, `trades`, `skipped`, `refused` (only when a check
+refused an order), `rebalances`, `metrics` (docs/backtest.md)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ def decimal_text(value: Decimal) -> str:
 
 
 def result_json(result: BacktestResult, metrics: dict[str, Any]) -> dict[str, Any]:
-    """Return the one JSON object of a run: the same result gives the same object."""
-    return {
+    """Return the one JSON object of a run: the same result gives the same object.
+
+    `refused` is there only when a pre-trade check refused an order: a run without one gives
+    the object it gave before the key existed, byte for byte."""
+    out: dict[str, Any] = {
         "nav": [
             {"date": day.isoformat(), "value": decimal_text(value)}
             for day, value in zip(result.days, result.nav, strict=True)
@@ -43,9 +46,22 @@ def result_json(result: BacktestResult, metrics: dict[str, Any]) -> dict[str, An
             }
             for skip in result.skipped
         ],
-        "rebalances": [day.isoformat() for day in result.rebalances],
-        "metrics": metrics,
     }
+    if result.refused:
+        out["refused"] = [
+            {
+                "date": refused.day.isoformat(),
+                "symbol": refused.symbol,
+                "side": refused.side.value,
+                "qty": decimal_text(refused.qty),
+                "check": refused.check,
+                "reason": refused.reason,
+            }
+            for refused in result.refused
+        ]
+    out["rebalances"] = [day.isoformat() for day in result.rebalances]
+    out["metrics"] = metrics
+    return out
 
 
 COMPARED = (

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,6 +37,8 @@ class Options:
     withdraw_share: Decimal = Decimal(0)
     inflation: Decimal = Decimal(0)
     dividends: tuple[Dividend, ...] = ()
+    dividends_file: Path | None = None
+    """Where `dividends` were read from, for errors."""
     calendar: str = "schedule"
     benchmark: str | None = None
     rates: TaxRates = field(default_factory=TaxRates)
@@ -128,6 +131,7 @@ def run_one(
         withdraw_share=options.withdraw_share,
         inflation=options.inflation,
         dividends=options.dividends,
+        dividends_file=options.dividends_file,
         calendar=options.calendar,
         benchmark=options.benchmark,
         costs=cost_rules(configured),

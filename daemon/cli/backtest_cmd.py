@@ -173,6 +173,7 @@ def backtest(
                 withdraw_share=withdrawal[1],
                 inflation=_rate(inflation, "--inflation") if inflation else Decimal(0),
                 dividends=read_dividends(dividends) if dividends is not None else (),
+                dividends_file=dividends,
                 calendar=calendar,
                 benchmark=benchmark,
                 rates=TaxRates(
@@ -308,6 +309,14 @@ def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) 
         console.print(
             f"{len(run.result.skipped)} approved buys were skipped for want of cash (the first: "
             f"{first.symbol} on {first.day}, {first.reason}); --json lists them under 'skipped'"
+        )
+    if run.result.refused:
+        no = run.result.refused[0]
+        count = len(run.result.refused)
+        console.print(
+            f"{count} order{' was' if count == 1 else 's were'} refused by a pre-trade check and "
+            f"not filled (the first: {no.side} {no.symbol} on {no.day}, {no.check}: "
+            f"{no.reason}); --json lists them under 'refused'"
         )
 
 

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from daemon.cli import app
+from daemon.core.sessions import sessions_between
 from tests.integration.backtest_reference import (
     Bands,
     Reference,
@@ -127,9 +129,16 @@ def test_a_quarterly_calendar_matches_the_reference_loop(
 def test_the_accounts_monthly_schedule_applies(tmp_path: Path) -> None:
     dates, closes, prices = market(tmp_path, 19)
     bands = Bands(absolute_pp=2)
+    # The exchange's first session of each month, as the live scheduler picks it; the file's
+    # rows are weekdays, holidays included: 1 January 2016 is a row, but no session.
+    sessions = [s.day for s in sessions_between("XNYS", dates[0], dates[-1])]
+    firsts = [d for p, d in pairwise(sessions) if (p.year, p.month) != (d.year, d.month)]
+    assert date(2016, 1, 1) in dates
+    assert date(2016, 1, 4) in firsts
 
     def first_of_month(day: date, previous: date | None) -> bool:
-        return previous is not None and (day.year, day.month) != (previous.year, previous.month)
+        """The first row on or after a month's first session."""
+        return previous is not None and any(previous < first <= day for first in firsts)
 
     ref = reference(dates, closes, bands=bands, calendar=first_of_month)
     assert len(ref.rebalances) >= 3

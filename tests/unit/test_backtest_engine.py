@@ -530,8 +530,11 @@ def test_a_strategy_that_looks_back_sees_closes_through_the_previous_day(tmp_pat
     closes: dict[str, list[float | str]] = {s: list(v) for s, v in walk.items()}
     closes["B"][15] = ""  # a gap inside day 20's window, before the backtest's range
     gapped = write_prices(tmp_path, days, closes)
-    with pytest.raises(BacktestInputError, match="give --start a day late enough"):
+    # Named by the file's row and column, with the first day whose window is past it.
+    gap = rf"prices.csv: row 17 \({days[15]}\), column 3 \(B\): no close \(a gap\) in the 11 rows"
+    with pytest.raises(BacktestInputError, match=rf"{gap}.* give --start {days[27]} or later"):
         run(config, gapped, start=days[20])
+    assert run(config, gapped, start=days[27]).result.days[0] == days[27]
     skipping = run(config, table, start=days[20])
     every_day = run(config, table, start=days[20], skip=False)
     assert skipping.json() == every_day.json()
