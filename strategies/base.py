@@ -7,6 +7,7 @@
 | `allocate(context)` | no | the same weights with a reason for each (`Allocation`, `Explains`) |
 | `history_needs()` | no | the symbols and rows of daily closes it reads (`ReadsHistory`) |
 | `yield_symbols()` | no | the symbols whose trailing yields it reads (`ReadsYields`) |
+| `fixed_targets()` | no | the weights it always gives, known without a context (`FixedTargets`) |
 
 A strategy is found by an entry point in the `trimtab.strategies` group (or `module:attr`)
 that names a `StrategyPlugin`: its `params_model` validates the account's `strategy_params`
@@ -29,6 +30,7 @@ from __future__ import annotations
 __all__ = [
     "Allocation",
     "Explains",
+    "FixedTargets",
     "ReadsHistory",
     "ReadsYields",
     "Strategy",
@@ -122,6 +124,14 @@ class ReadsYields(Protocol):
     so a caller can work them out from the broker's dividends."""
 
     def yield_symbols(self) -> frozenset[str]: ...
+
+
+@runtime_checkable
+class FixedTargets(Protocol):
+    """Optional: a strategy whose weights never change says them, so the configuration
+    check can hold them to the account's policy (a weight on a `policy.keep` symbol)."""
+
+    def fixed_targets(self) -> Mapping[str, Decimal]: ...
 
 
 @runtime_checkable

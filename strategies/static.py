@@ -53,6 +53,9 @@ class StaticStrategy:
     def targets(self, context: StrategyContext) -> Mapping[str, Decimal]:
         return self.weights
 
+    def fixed_targets(self) -> Mapping[str, Decimal]:
+        return self.weights
+
 
 class _StaticPlugin:
     name = "static"

@@ -22,6 +22,7 @@ from daemon.plugins import (
     load_broker_plugin,
     load_strategy_plugin,
 )
+from strategies.base import FixedTargets
 
 _PLUGIN_TABLES: tuple[
     tuple[str, str, str, Callable[[str], Any], Callable[[Any], type[BaseModel]]], ...
@@ -78,6 +79,8 @@ def validate_plugin_tables(
             problems += _unpriced(name, models["broker"][1], models["strategy"])
         if "broker" in plugins:
             problems += _unnamed_lots(name, account, plugins["broker"])
+        if "strategy" in models:
+            problems += _kept_targets(name, account, models["strategy"])
         validated[name] = tables
     return {**data, "accounts": validated}, problems
 
@@ -138,6 +141,38 @@ def _unpriced(
     return [
         ConfigProblem(f"{prefix}.{key}", problem, fix)
         for key, problem, fix in broker_settings.symbol_problems(symbols)
+    ]
+
+
+def _kept_targets(
+    name: str, account: dict[str, Any], strategy: tuple[Any, BaseModel]
+) -> list[ConfigProblem]:
+    """Refuse a fixed weight above 0 on a `policy.keep` symbol: the decision step refuses it
+    in every cycle (it cannot follow the weight without trading the kept holding), so it is
+    said when the configuration is loaded rather than at the first cycle."""
+    policy = account.get("policy")
+    keep = policy.get("keep") if isinstance(policy, dict) else None
+    if not isinstance(keep, list | tuple) or not keep:
+        return []
+    plugin, params = strategy
+    try:
+        made = plugin.create(params)
+    except Exception:
+        return []  # a plugin that cannot be made is reported where it is used
+    if not isinstance(made, FixedTargets):
+        return []
+    weights = made.fixed_targets()
+    clash = [f"{s} ({weights[s]})" for s in sorted(set(keep) & set(weights)) if weights[s] > 0]
+    if not clash:
+        return []
+    return [
+        ConfigProblem(
+            f"accounts.{name}.policy.keep",
+            f"{', '.join(clash)} is kept (never traded) but the strategy's targets give it a "
+            "weight above 0, which no cycle can follow without trading it",
+            "take the symbol off policy.keep to let trimtab manage it, or give it no weight "
+            "(0, or leave it out of the targets) to keep it as it is",
+        )
     ]
 
 
