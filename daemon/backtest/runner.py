@@ -20,7 +20,7 @@ from daemon.backtest.flows import Dividend
 from daemon.backtest.metrics import TaxRates, compute_metrics
 from daemon.backtest.output import result_json
 from daemon.backtest.prices import PriceTable
-from daemon.backtest.vary import Override, apply_overrides, start_of
+from daemon.backtest.vary import Override, Variant, start_of
 from daemon.config.settings import AccountSettings, Settings
 from daemon.core.progress import Progress, no_progress
 
@@ -104,11 +104,12 @@ def run_one(
     *,
     progress: Progress = no_progress,
 ) -> Run:
-    """Run the account (with `overrides` applied) and sum it up."""
+    """Run the account as `settings` configure it and sum it up; `overrides` are the
+    `--vary` values a sweep's run was configured with (`vary.configure`), for its results
+    and its first day."""
     from daemon.plugins import load_strategy_plugin
 
     refuse_household_member(settings, account)
-    settings = apply_overrides(settings, account, overrides)
     options = _with_start(options, overrides)
     configured = settings.account(account)
     plugin = load_strategy_plugin(configured.strategy)
@@ -145,23 +146,23 @@ def run_one(
 
 
 def run_sweep(
-    settings: Settings,
     account: str,
     prices: PriceTable,
     options: Options,
-    runs: Sequence[Override],
+    runs: Sequence[Variant],
     *,
     jobs: int = -1,
     progress: Progress = no_progress,
 ) -> list[Run]:
-    """Run every combination in worker processes (joblib's default backend, or whichever
+    """Run every combination, each with its configuration (`vary.configure`, which checked
+    the values), in worker processes (joblib's default backend, or whichever
     `joblib.parallel_config` names, e.g. Dask or Ray); results in the order of `runs`."""
     from joblib import Parallel, delayed
 
-    refuse_household_member(settings, account)
-    # Check every override before starting any worker: a bad value fails fast, by name.
-    for overrides in runs:
-        apply_overrides(settings, account, overrides)
+    for _, settings in runs:
+        refuse_household_member(settings, account)
+    # Check every first day before starting any worker: a bad one fails fast, by name.
+    for overrides, _ in runs:
         start = start_of(overrides)
         if start is not None:
             try:
@@ -172,7 +173,8 @@ def run_sweep(
     done: list[Run] = []
     progress(0, len(runs))
     for run in parallel(
-        delayed(run_one)(settings, account, prices, options, overrides) for overrides in runs
+        delayed(run_one)(settings, account, prices, options, overrides)
+        for overrides, settings in runs
     ):
         done.append(run)
         progress(len(done), len(runs))

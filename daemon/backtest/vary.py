@@ -2,11 +2,20 @@
 
 A key is a path in the account's table (`bands.absolute_pp`, `tax.harvest.enabled`,
 `policy.rebalance_to`, `strategy_params.lookback_days`, `bands.overrides.BND.absolute_pp`: in
-a table keyed by name the name is one part), checked against the settings model,
-so a misspelt key is named with the keys that exist there. A value is read as TOML when it is
-a boolean or an array (`true`, `[1, 2]`), else as text, which the settings model converts
-(`3` to a number, `fifo` to a lot method); the account with the override is validated as the
-config file is, so a bad value names the key and the fix.
+a table keyed by name the name is one part), checked against the settings model, so a
+misspelt key is named with the keys that exist there; a key the backtest never reads is
+refused with the reason (`unread`), as it would give identical runs.
+
+The values are split at the commas outside brackets, braces and quotes, so an array or a
+table is one value (`--vary 'strategy_params.targets={A="0.6",B="0.4"},{A="0.7",B="0.3"}'`).
+A value that opens with `[`, `{` or a quote is read as TOML (numbers in it as text, which
+the models read exactly as Decimal), `true` and `false` as booleans, anything else as text
+the settings model converts (`3` to a number, `fifo` to a lot method).
+
+Each run's configuration is the config file with the run's values written into the
+account's table, loaded as `load_config` loads the file (`configure`): every rule applies
+(the account's, its broker's and strategy's, the whole configuration's), and a value the
+file would be refused for is named with the reason before any run.
 
 One key is not the config's: `start`, the first day (`--vary start=2005-01-03,2010-01-04`),
 for how much a result owes to the day it began.
@@ -14,34 +23,126 @@ for how much a result owes to the day it began.
 
 from __future__ import annotations
 
-__all__ = ["START", "Override", "apply_overrides", "combinations", "parse_vary", "start_of"]
+__all__ = [
+    "START",
+    "Override",
+    "Variant",
+    "combinations",
+    "configure",
+    "parse_vary",
+    "shown",
+    "start_of",
+    "unread",
+]
 
+import copy
+import datetime as dt
 import itertools
+import json
+import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from daemon.backtest.errors import BacktestInputError
-from daemon.config.settings import AccountSettings, Settings
+from daemon.config.problems import ENV_PREFIX
+from daemon.config.settings import AccountSettings, Settings, load_config
+from daemon.core.errors import ConfigError
 
 Override = tuple[tuple[str, Any], ...]
 """One run's overrides: (key, value) in the order the `--vary` options came."""
+Variant = tuple[Override, Settings]
+"""One run's overrides and the configuration they give (`configure`)."""
 START = "start"
 """The `--vary` key of the run's first day (an ISO date), the one key not in the config."""
 
+# -- Keys the backtest never reads --------------------------------------------------------
+# What a backtest reads of the account (engine.py, runner.py and the decision step's input,
+# daemon/config/policy.py `decision_input`): broker (the sim's costs or none), type,
+# strategy, strategy_params, bands, policy but outside_hours, tax, schedule (with
+# --calendar schedule) and the sim's costs in broker_settings (runner.cost_rules). Varying
+# anything else gives identical runs, so it is refused, saying why. Keep this in step with
+# what those modules read: a key they read must not be listed here.
 
-def parse_vary(texts: Sequence[str]) -> list[tuple[str, list[Any]]]:
-    """Return each `--vary KEY=V1,V2` as (key, values); raise naming a malformed one."""
+_NOT_READ: Mapping[str, str] = {
+    "read_retry_seconds": (
+        "it is how long a failing read of the broker is retried, and a backtest reads no broker"
+    ),
+    "lock_group": (
+        "it keeps cluster workers from running tied accounts' cycles at once, and a "
+        "backtest runs no cycle there"
+    ),
+    "history_file": (
+        "every run reads the one price file the command read (--prices, else the "
+        "account's history_file as configured); run the backtest once per file"
+    ),
+    "policy.outside_hours": (
+        "it lets `trimtab run` submit outside the regular session, and a backtest trades "
+        "at each day's close"
+    ),
+}
+"""Account keys (and the keys under them) a backtest never reads, with the reason."""
+
+_SIM_COSTS = frozenset(
+    {
+        "slippage_bps",
+        "commission_per_order",
+        "commission_per_share",
+        "market_buy_hold_fraction",
+        "fractional",
+    }
+)
+"""The keys of the simulated broker's broker_settings a backtest reads (runner.cost_rules);
+its other keys (starting_cash, prices, faults) are the simulated account's, which the
+backtest replaces with --cash and the price file."""
+
+
+def unread(key: str, *, calendar: str | None = None, broker: str | None = None) -> str | None:
+    """Return why varying `key` cannot change a backtest on `calendar` (--calendar) of an
+    account whose broker is `broker`, or None when the backtest reads it (None for either:
+    not known yet, not checked)."""
+    for prefix, why in _NOT_READ.items():
+        if key == prefix or key.startswith(f"{prefix}."):
+            return why
+    if key == "schedule" and calendar is not None and calendar != "schedule":
+        return (
+            f"--calendar {calendar} sets the days the cycle runs, not the account's "
+            "schedule; vary it with --calendar schedule (the default)"
+        )
+    parts = key.split(".")
+    if parts[0] == "broker_settings":
+        if len(parts) > 1 and parts[1] not in _SIM_COSTS:
+            costs = ", ".join(f"broker_settings.{k}" for k in sorted(_SIM_COSTS))
+            return (
+                "the backtest starts with --cash and reads the price file; of broker_settings "
+                f"it reads only the simulated broker's costs: {costs}"
+            )
+        if broker is not None and broker != "sim":
+            return (
+                f"with broker {broker!r} the backtest charges no costs: it reads "
+                'broker_settings only for the simulated broker (broker = "sim")'
+            )
+    return None
+
+
+# -- Reading the options -------------------------------------------------------------------
+
+
+def parse_vary(texts: Sequence[str], *, calendar: str = "schedule") -> list[tuple[str, list[Any]]]:
+    """Return each `--vary KEY=V1,V2` as (key, values); raise naming a malformed one, a key
+    that does not exist or one the backtest never reads (on `calendar`, --calendar)."""
     parsed: list[tuple[str, list[Any]]] = []
     for text in texts:
         key, sep, values = text.partition("=")
         key = key.strip()
-        items = [v.strip() for v in values.split(",")]
-        if not sep or not key or not values.strip() or any(not v for v in items):
+        items = _split(key, values) if sep and key and values.strip() else []
+        if not items or any(not v for v in items):
             raise BacktestInputError(
                 f"--vary {text!r} must be KEY=V1,V2,... (e.g. --vary bands.absolute_pp=3,5,10)"
             )
@@ -51,8 +152,109 @@ def parse_vary(texts: Sequence[str]) -> list[tuple[str, list[Any]]]:
             parsed.append((key, [_day(v) for v in items]))
             continue
         check_key(key)
-        parsed.append((key, [_value(v) for v in items]))
+        why = unread(key, calendar=calendar)
+        if why is not None:
+            raise BacktestInputError(f"--vary key {key} has no effect in a backtest: {why}")
+        parsed.append((key, [_value(key, v) for v in items]))
     return parsed
+
+
+def _split(key: str, values: str) -> list[str]:
+    """Split `values` at its top-level commas: outside brackets, braces and TOML strings (a
+    quote opens one at the start of a value or inside an array or table, so plain text may
+    hold an apostrophe). Raise naming a value left open."""
+    items: list[str] = []
+    depth: list[str] = []
+    start = i = 0
+    while i < len(values):
+        char = values[i]
+        if char in "\"'" and (depth or not values[start:i].strip()):
+            i = _string_end(key, values, i)
+            continue
+        if char in "[{":
+            depth.append("]" if char == "[" else "}")
+        elif depth and char == depth[-1]:
+            depth.pop()
+        elif char == "," and not depth:
+            items.append(values[start:i].strip())
+            start = i + 1
+        i += 1
+    if depth:
+        raise _not_toml(
+            key, values[start:].strip(), f"a {'[' if depth[0] == ']' else '{'} is not closed"
+        )
+    items.append(values[start:].strip())
+    return items
+
+
+def _string_end(key: str, values: str, i: int) -> int:
+    """Return the index after the TOML string that opens at `values[i]`."""
+    quote = values[i] * 3 if values.startswith(values[i] * 3, i) else values[i]
+    j = i + len(quote)
+    while j < len(values):
+        if quote[0] == '"' and values[j] == "\\":
+            j += 2  # an escape in a basic string: the next character is not its end
+            continue
+        if values.startswith(quote, j):
+            return j + len(quote)
+        j += 1
+    raise _not_toml(key, values[i:].strip(), "a quoted string is not closed")
+
+
+def _not_toml(key: str, value: str, why: str) -> BacktestInputError:
+    return BacktestInputError(
+        f"--vary {key}={value}: {value!r} is not a TOML value ({why}); write an array as "
+        '["A", "B"], a table as {A = "0.6", B = "0.4"}, and quote text that holds a comma'
+    )
+
+
+def _value(key: str, text: str) -> Any:
+    if text[0] in "[{\"'":
+        try:
+            # Numbers stay text: the models read "0.1" as Decimal exactly, not via a float.
+            read = tomllib.loads(f"v = {text}", parse_float=str)
+        except tomllib.TOMLDecodeError as exc:
+            raise _not_toml(key, text, str(exc).split(" (at ")[0]) from None
+        if list(read) != ["v"]:
+            raise _not_toml(key, text, "it goes on past the value")
+        return _plain(read["v"])
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+    return value if isinstance(value, bool) else text
+
+
+def _plain(value: Any) -> Any:
+    """Return a TOML value with its dates and times as text, as JSON and the models take them."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return value
+
+
+def shown(value: Any) -> str:
+    """Return a `--vary` value as it is written: text as given, anything else as TOML."""
+    return value if isinstance(value, str) else _toml(value)
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return f"[{', '.join(_toml(v) for v in value)}]"
+    if isinstance(value, dict):
+        pairs = (
+            f"{k if _BARE_KEY.match(k) else json.dumps(k)} = {_toml(v)}" for k, v in value.items()
+        )
+        return f"{{{', '.join(pairs)}}}"
+    return json.dumps(value) if isinstance(value, str) else str(value)
 
 
 def start_of(overrides: Override) -> date | None:
@@ -139,44 +341,106 @@ def _check_named(key: str, table: str, model: type[BaseModel], after: int) -> No
     )
 
 
-def apply_overrides(settings: Settings, account: str, overrides: Override) -> Settings:
-    """Return `settings` with `overrides` applied to `account`'s table, validated (a varied
-    `start` is the run's, not the config's)."""
-    overrides = tuple((key, value) for key, value in overrides if key != START)
-    if not overrides:
-        return settings
-    data = settings.account(account).model_dump(mode="python")
-    for key, value in overrides:
-        node = data
+# -- Each run's configuration ------------------------------------------------------------------
+
+
+def configure(
+    config: Path,
+    settings: Settings,
+    account: str,
+    runs: Sequence[Override],
+    *,
+    credentials: bool = True,
+) -> list[Variant]:
+    """Return each run's overrides with its configuration: the config file at `config`
+    (loaded as `settings`) with the run's values written into `account`'s table, loaded
+    and checked as `load_config` loads the file (`credentials` as it was loaded). Raise,
+    before any run, naming the first run whose values the file would be refused for and
+    why, a key its broker does not read, or a key the environment sets (it wins over the
+    file). A varied `start` is the run's, not the config's."""
+    for key in dict.fromkeys(key for overrides in runs for key, _ in overrides):
+        variable = _environment_sets(account, key, os.environ)
+        if variable is not None:
+            raise BacktestInputError(
+                f"--vary key {key} has no effect in a backtest: environment variable "
+                f"{variable} sets accounts.{account}.{key}, and the environment wins over "
+                "the config file, so every run would have its value; unset it for this "
+                "command"
+            )
+    loaded: dict[str, Settings] = {}
+    variants: list[Variant] = []
+    for overrides in runs:
+        own = tuple((key, value) for key, value in overrides if key != START)
+        if not own:
+            variants.append((overrides, settings))
+            continue
+        seen = repr(own)  # runs differing only in `start` share a configuration
+        if seen not in loaded:
+            loaded[seen] = _load(config, account, own, credentials)
+        variants.append((overrides, loaded[seen]))
+    return variants
+
+
+def _load(config: Path, account: str, own: Override, credentials: bool) -> Settings:
+    given = ", ".join(f"{key}={shown(value)}" for key, value in own)
+    try:
+        settings = load_config(
+            config, credentials=credentials, edit=lambda data: _written(data, account, own)
+        )
+    except ConfigError as exc:
+        problems = "; ".join(str(p) for p in exc.problems)
+        raise BacktestInputError(
+            f"--vary {given}: account {account}'s table with "
+            f"{'that value' if len(own) == 1 else 'those values'} would be refused in the "
+            f"config file: {problems}; give values the config file accepts there"
+        ) from None
+    broker = settings.account(account).broker
+    for key, _ in own:
+        why = unread(key, broker=broker)
+        if why is not None:
+            raise BacktestInputError(f"--vary key {key} has no effect in a backtest: {why}")
+    return settings
+
+
+def _environment_sets(account: str, key: str, environ: Mapping[str, str]) -> str | None:
+    """Return the variable that sets `key` of `account` over the config file: one naming
+    it, or a table above it given as JSON that holds it (names case-insensitive, as
+    pydantic-settings reads them)."""
+    parts = ["accounts", account, *key.split(".")]
+    by_upper = {name.upper(): name for name in environ}
+    for end in range(len(parts), 0, -1):
+        name = by_upper.get(ENV_PREFIX + "__".join(parts[:end]).upper())
+        if name is None:
+            continue
+        if end == len(parts):
+            return name
+        try:
+            value = json.loads(environ[name])
+        except ValueError:
+            continue
+        for part in parts[end:]:
+            if not isinstance(value, dict) or part not in value:
+                break
+            value = value[part]
+        else:
+            return name
+    return None
+
+
+def _written(data: dict[str, Any], account: str, own: Override) -> dict[str, Any]:
+    """Return the files' data with `own`'s values written into `account`'s table."""
+    data = copy.deepcopy(data)
+    table = data.setdefault("accounts", {}).setdefault(account, {})
+    for key, value in own:
+        node = table
         parts = key.split(".")
         for part in parts[:-1]:
             child = node.get(part)
             if not isinstance(child, dict):
                 child = node[part] = {}
             node = child
-        node[parts[-1]] = value
-    try:
-        changed = AccountSettings.model_validate(data)
-    except ValidationError as exc:
-        shown = ", ".join(f"{k}={v}" for k, v in overrides)
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise BacktestInputError(
-            f"--vary {shown} gives account {account} an invalid config: {problems}; give "
-            "values the config file accepts there"
-        ) from exc
-    accounts: Mapping[str, AccountSettings] = {**settings.accounts, account: changed}
-    return settings.model_copy(update={"accounts": accounts})
-
-
-def _value(text: str) -> Any:
-    try:
-        value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-    # Numbers stay text: the settings model reads "0.1" as Decimal exactly, not via a float.
-    return value if isinstance(value, bool | list) else text
+        node[parts[-1]] = copy.deepcopy(value)
+    return data
 
 
 def _named_tables(annotation: Any) -> type[BaseModel] | None:

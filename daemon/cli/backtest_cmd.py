@@ -143,7 +143,7 @@ def backtest(
     from daemon.backtest.metrics import TaxRates
     from daemon.backtest.prices import read_prices
     from daemon.backtest.runner import Options
-    from daemon.backtest.vary import START, combinations, parse_vary
+    from daemon.backtest.vary import START, combinations, configure, parse_vary
     from daemon.core.errors import DataError, StrategyError
 
     with load_app(config, read_only=True) as app:
@@ -188,13 +188,18 @@ def backtest(
             _check_jobs(jobs)
             if report is not None:
                 _check_report(report)
-            varied = parse_vary(vary) if vary else []
+            varied = parse_vary(vary, calendar=calendar) if vary else []
             if start is not None and any(key == START for key, _ in varied):
                 raise BacktestInputError(
                     "--start and --vary start=... both give the first day; give the days in "
                     "--vary start=... only"
                 )
-            sweep = combinations(varied) if vary else None
+            # Each run's configuration, checked as the file is, before any run.
+            sweep = (
+                configure(app.config_path, app.settings, account, combinations(varied))
+                if vary
+                else None
+            )
             table = read_prices(prices)
             _check_with_prices(table, options, cash, contribute)
             runs = _run(app.settings, account, table, options, sweep, jobs, as_json)
@@ -264,13 +269,14 @@ def _run(
         with progress("backtest", enabled=not as_json) as advance:
             return [run_one(settings, account, table, options, progress=advance)]
     with progress(f"backtest: {len(sweep)} runs", enabled=not as_json) as advance:
-        return run_sweep(settings, account, table, options, sweep, jobs=jobs, progress=advance)
+        return run_sweep(account, table, options, sweep, jobs=jobs, progress=advance)
 
 
 def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) -> None:
     from rich.table import Table
 
     from daemon.backtest.output import COMPARED, shown
+    from daemon.backtest.vary import shown as written
 
     if compare:
         keys = [key for key, _ in runs[0].overrides]
@@ -281,7 +287,7 @@ def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) 
             table.add_column(label, justify="right")
         for run in runs:
             table.add_row(
-                *(str(value) for _, value in run.overrides),
+                *(written(value) for _, value in run.overrides),
                 *(shown(run.metrics, field) for _, field in COMPARED),
             )
         console.print(table)

@@ -28,7 +28,7 @@ __all__ = [
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -767,13 +767,21 @@ def _check_symbol(symbol: str) -> None:
         )
 
 
-def load_config(path: Path, *, credentials: bool = True) -> Settings:
+def load_config(
+    path: Path,
+    *,
+    credentials: bool = True,
+    edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Settings:
     """Load and fully check the configuration; raise `ConfigError` listing every problem.
 
     `credentials` false: for a command that never reaches a broker (`kill`, `status`,
     `audit`, ...), broker plugins may leave credentials out (the service's secrets file may
-    be readable by the service only); a broker built from such settings checks them then."""
-    settings, problems = _load(path, credentials=credentials)
+    be readable by the service only); a broker built from such settings checks them then.
+    `edit` changes the files' data (the secrets file's laid over the config file's) before
+    any check, as if the file said so: `backtest --vary` checks each run's values by every
+    rule the file's own values meet."""
+    settings, problems = _load(path, credentials=credentials, edit=edit)
     if problems or settings is None:
         raise ConfigError(problems)
     return settings
@@ -784,7 +792,12 @@ def check_config(path: Path) -> list[ConfigProblem]:
     return _load(path)[1]
 
 
-def _load(path: Path, *, credentials: bool = True) -> tuple[Settings | None, list[ConfigProblem]]:
+def _load(
+    path: Path,
+    *,
+    credentials: bool = True,
+    edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> tuple[Settings | None, list[ConfigProblem]]:
     from daemon.config.plugin_tables import secrets_in_file
 
     try:
@@ -794,7 +807,8 @@ def _load(path: Path, *, credentials: bool = True) -> tuple[Settings | None, lis
     except ConfigError as exc:
         return None, exc.problems
     config_dir = path.parent.resolve()
-    settings, found = _settings(deep_merge(data, secrets), config_dir, credentials)
+    merged = deep_merge(data, secrets)
+    settings, found = _settings(edit(merged) if edit else merged, config_dir, credentials)
     if settings is not None:
         settings, found = _with_plugin_tables(settings, config_dir, credentials)
     if settings is not None:

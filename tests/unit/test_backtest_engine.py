@@ -481,6 +481,7 @@ def test_costs_follow_the_simulated_broker(tmp_path: Path) -> None:
 
 def test_progress_is_reported_day_by_day_and_over_a_sweep(tmp_path: Path) -> None:
     from daemon.backtest.runner import Options, run_one, run_sweep
+    from daemon.backtest.vary import configure
 
     config = write_config(tmp_path, {"A": "0.5", "B": "0.5"}, extra=_policy())
     table = write_prices(tmp_path, weekdays(START, 6), {"A": [10] * 6, "B": [20] * 6})
@@ -492,7 +493,12 @@ def test_progress_is_reported_day_by_day_and_over_a_sweep(tmp_path: Path) -> Non
     runs: list[tuple[int, int]] = []
     sweep = (("bands.absolute_pp", "1"),), (("bands.absolute_pp", "9"),)
     done = run_sweep(
-        config, "main", table, Options(), sweep, jobs=1, progress=lambda d, t: runs.append((d, t))
+        "main",
+        table,
+        Options(),
+        configure(tmp_path / "config.toml", config, "main", sweep),
+        jobs=1,
+        progress=lambda d, t: runs.append((d, t)),
     )
     assert runs == [(0, 2), (1, 2), (2, 2)]
     assert [r.overrides for r in done] == list(sweep)

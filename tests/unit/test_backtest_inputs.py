@@ -12,7 +12,7 @@ import pytest
 from daemon.backtest.errors import BacktestInputError
 from daemon.backtest.flows import monthly_days, parse_monthly, read_dividends
 from daemon.backtest.prices import read_prices
-from daemon.backtest.vary import apply_overrides, combinations, parse_vary
+from daemon.backtest.vary import combinations, configure, parse_vary
 from tests.unit.backtest_helpers import run, write_config
 
 
@@ -167,16 +167,18 @@ def test_a_bad_vary_names_the_valid_keys(text: str, expected: str) -> None:
 
 def test_vary_overrides_the_account_and_checks_the_value(tmp_path: Path) -> None:
     settings = write_config(tmp_path, {"VTI": "1"})
-    changed = apply_overrides(
-        settings, "main", (("bands.absolute_pp", "3"), ("tax.lot_method", "hifo"))
+    path = tmp_path / "config.toml"
+    [(_, changed)] = configure(
+        path, settings, "main", [(("bands.absolute_pp", "3"), ("tax.lot_method", "hifo"))]
     )
     assert changed.account("main").bands.absolute_pp == Decimal(3)
     assert changed.account("main").tax.lot_method == "hifo"
     assert settings.account("main").bands.absolute_pp == Decimal(5)
     with pytest.raises(BacktestInputError, match=r"tax\.lot_method"):
-        apply_overrides(settings, "main", (("tax.lot_method", "newest"),))
-    free = apply_overrides(settings, "main", (("strategy_params.targets.VTI", "1"),))
-    assert free.account("main").strategy_params["targets"]["VTI"] == "1"
+        configure(path, settings, "main", [(("tax.lot_method", "newest"),)])
+    [(_, free)] = configure(path, settings, "main", [(("strategy_params.targets.VTI", "1"),)])
+    # The static strategy's own model read it, as it reads the file's targets.
+    assert free.account("main").strategy_params["targets"]["VTI"] == Decimal(1)
 
 
 def test_a_quoted_and_a_plain_file_read_the_same(tmp_path: Path) -> None:

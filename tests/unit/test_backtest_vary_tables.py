@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from daemon.backtest.errors import BacktestInputError
-from daemon.backtest.vary import apply_overrides, combinations, parse_vary
+from daemon.backtest.vary import combinations, configure, parse_vary
 from tests.unit.backtest_helpers import random_walk, run, weekdays, write_config, write_prices
 
 
@@ -18,7 +18,8 @@ def test_a_per_symbol_band_can_be_varied(tmp_path: Path) -> None:
     parsed = parse_vary(["bands.overrides.A.absolute_pp=1,2"])
     assert parsed == [("bands.overrides.A.absolute_pp", ["1", "2"])]
     settings = write_config(tmp_path, {"A": "0.5", "B": "0.5"})
-    narrow, wide = (apply_overrides(settings, "main", o) for o in combinations(parsed))
+    runs = configure(tmp_path / "config.toml", settings, "main", combinations(parsed))
+    narrow, wide = (varied for _, varied in runs)
     assert narrow.account("main").bands.overrides["A"].absolute_pp == Decimal(1)
     assert wide.account("main").bands.overrides["A"].absolute_pp == Decimal(2)
     # The rest of the override keeps its default, as in the config file.
@@ -37,8 +38,9 @@ def test_the_varied_override_runs_as_the_same_override_in_the_config(tmp_path: P
     table = write_prices(tmp_path, days, walk)
     want = run(from_file, table).json()
     plain = write_config(tmp_path, {"A": "0.5", "B": "0.5"})
-    (overrides,) = combinations(parse_vary(["bands.overrides.A.absolute_pp=1"]))
-    got = run(apply_overrides(plain, "main", overrides), table).json()
+    overrides = combinations(parse_vary(["bands.overrides.A.absolute_pp=1"]))
+    [(_, varied)] = configure(tmp_path / "config.toml", plain, "main", overrides)
+    got = run(varied, table).json()
     assert got == want
     assert got != run(plain, table).json()  # the override changed the trades
 
