@@ -115,11 +115,11 @@ MAX_QUOTE_AGE_HOURS = Decimal(366 * 24)
 """The oldest quote `risk.max_quote_age_hours` may let trimtab plan on: a year (8784 hours, a
 leap year's). A quote older than that says nothing about the price; a far larger age (1e11)
 overflowed the cycle's timedelta and crashed every cycle."""
-MAX_TURNOVER = Decimal(100)
-"""The largest `risk.max_turnover_per_cycle` and `..._per_day`: a hundred times the account's
-value. The default 2 already lets one cycle sell everything and buy it back, and even a cycle
-every few minutes all day stays far below it; a huge multiple (1e999999) overflowed the
-pre-trade check's arithmetic in every cycle."""
+MAX_TURNOVER = Decimal(1_000_000)
+"""The largest `risk.max_turnover_per_cycle` and `..._per_day`: a million times the account's
+value, far past any real account (paper tests and drills run many cycles a day at 1000) but
+within the pre-trade check's arithmetic, which a huge multiple (1e999999) overflowed in every
+cycle."""
 
 
 class LogSettings(_Closed):
@@ -264,13 +264,13 @@ class RiskSettings(_Closed):
     max_turnover_per_cycle: Annotated[Decimal, Field(allow_inf_nan=False)] = Field(
         Decimal(2),
         description="Refuse orders once one cycle's traded value (buys + sells) would exceed "
-        "this multiple of the account's value (above 0, at most 100); a breach halts the "
+        "this multiple of the account's value (above 0, at most 1000000); a breach halts the "
         "account.",
     )
     max_turnover_per_day: Annotated[Decimal, Field(allow_inf_nan=False)] = Field(
         Decimal(3),
         description="The same over one trading day, counting every cycle's sent orders "
-        "(above 0, at most 100).",
+        "(above 0, at most 1000000).",
     )
     max_orders_per_cycle: Annotated[int, Field(ge=1)] = Field(
         40, description="Refuse orders beyond this many in one cycle."

@@ -117,9 +117,9 @@ OUT_OF_RANGE = [
     ),
     *(
         (f"{key} = {default}", f"{key} = {value}", f"risk.{key}",
-         "must be a multiple of the account's value above 0 and at most 100")
+         "must be a multiple of the account's value above 0 and at most 1000000")
         for key, default in (("max_turnover_per_cycle", 2), ("max_turnover_per_day", 3))
-        for value in ('"1e999999"', "101", "0")
+        for value in ('"1e999999"', "1000001", "0")
     ),
     (
         "broker_unreachable_minutes = 60",
@@ -170,8 +170,9 @@ def test_a_number_that_failed_cycles_later_is_refused_naming_the_key_the_range_a
     [
         ("max_quote_age_hours = 96", "max_quote_age_hours = 8784"),
         ("max_quote_age_hours = 96", 'max_quote_age_hours = "0.5"'),
-        ("max_turnover_per_cycle = 2", "max_turnover_per_cycle = 100"),
-        ("max_turnover_per_day = 3", "max_turnover_per_day = 100"),
+        ("max_turnover_per_cycle = 2", "max_turnover_per_cycle = 1000000"),
+        ("max_turnover_per_day = 3", "max_turnover_per_day = 1000"),  # the drills'
+        ("max_turnover_per_day = 3", "max_turnover_per_day = 1000000"),
         ("broker_unreachable_minutes = 60", "broker_unreachable_minutes = 10080"),
         ('fractional_increment = "0.001"', 'fractional_increment = "0.000000001"'),
         ('fractional_increment = "0.001"', "fractional_increment = 1"),
