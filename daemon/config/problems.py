@@ -52,8 +52,26 @@ def _problem(error: ErrorDetails, prefix: str) -> ConfigProblem:
     if "key" in ctx:
         parts.append(str(ctx["key"]))
     path = ".".join(parts) or "(top level)"
-    fix = str(ctx["fix"]) if "fix" in ctx else _FIXES.get(error["type"], "see config.example.toml")
+    fix = str(ctx["fix"]) if "fix" in ctx else _bound_fix(error["type"], ctx)
     return ConfigProblem(path, error["msg"], fix)
+
+
+_BOUNDS = {
+    "greater_than_equal": ("ge", "use a value of at least {}"),
+    "greater_than": ("gt", "use a value above {}"),
+    "less_than_equal": ("le", "use a value of at most {}"),
+    "less_than": ("lt", "use a value below {}"),
+}
+
+
+def _bound_fix(kind: str, ctx: Mapping[str, Any]) -> str:
+    """The fix for `kind`, naming the bound the field has when pydantic says it (a minimum
+    of 2 is not "not negative")."""
+    if kind in _BOUNDS:
+        key, fix = _BOUNDS[kind]
+        if key in ctx:
+            return fix.format(ctx[key])
+    return _FIXES.get(kind, "see config.example.toml")
 
 
 def name_sources(

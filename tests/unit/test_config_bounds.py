@@ -80,7 +80,7 @@ def test_a_band_beyond_100_percentage_points_is_refused(config: Path) -> None:
     _edit(config, "absolute_pp = 5", 'absolute_pp = "1e999"')
     [problem] = check_config(config)
     assert problem.path == "accounts.brokerage.bands.absolute_pp"
-    assert problem.fix == "use a smaller value"
+    assert problem.fix == "use a value of at most 100"
 
 
 @pytest.mark.parametrize(

@@ -107,6 +107,8 @@ def test_bad_household_strategy_params_are_named_by_their_key_path(tmp_path: Pat
         "household.strategy_params.speed",
     }
     assert "greater than or equal to 2" in found["household.strategy_params.lookback_days"]
+    # The fix names the bound (it once said "use a value that is not negative" for 1).
+    assert found["household.strategy_params.lookback_days"].endswith("| use a value of at least 2")
 
 
 def test_config_check_reports_bad_household_strategy_params(tmp_path: Path) -> None:
