@@ -1128,7 +1128,10 @@ def quiet_days(
         scale = np.where(cash_target < 1, (1 - c_star / nav) / (1 - cash_target), 0.0)
         effective = targets * scale[:, None]
         weights = values / nav[:, None]
-    half = np.minimum(absolute[None, :], relative[None, :] * effective)
+        # No relative band is relative = inf, and inf x a target of 0 (a primary whose
+        # alternate stands in for all of it) is NaN: no comparison below lets it through,
+        # so that column is quiet only while not held, as the planner has it.
+        half = np.minimum(absolute[None, :], relative[None, :] * effective)
     low = np.maximum(effective - half, 0.0)
     high = effective + half
     inside = ((weights >= low + _MARGIN) | (low <= 0)) & (weights <= high - _MARGIN)

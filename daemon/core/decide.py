@@ -8,7 +8,8 @@ disagree about what an account should trade. In order:
    outside the strategy's universe, or a weight above 0 on a `keep` symbol; a weight of 0
    on one is dropped);
 2. the snapshot becomes the planner's input, every price checked (`DataError` names it);
-3. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`);
+3. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`): a share
+   of the primary's target, and one holding with it for the planner's band test;
 4. the planner (`daemon.core.planner`) plans the trades;
 5. the tax step (`daemon.core.tax.tax_step`): wash-sale guards, lots, gains budget, harvest;
    a sell that raises cash into a wash sale is planned again without that holding when the
@@ -207,7 +208,7 @@ def decide(given: DecisionInput) -> Decision:
     # A held symbol outside the universe: at most its current weight (it can only be sold).
     checked = check_held_weights(checked, given.strategy, given.universe, keep=given.planning.keep)
     targets = dict(checked.targets)
-    stood_in, notes = stand_in_targets(
+    stood_in = stand_in_targets(
         targets,
         checked.holdings,
         checked.prices,
@@ -217,8 +218,10 @@ def decide(given: DecisionInput) -> Decision:
         loss_windows=tax.book.loss_windows(tax.today),
         today=tax.today,
     )
-    # Alternates stand in only where held, so the checked prices cover the new targets.
-    stood = dataclasses.replace(checked, targets=stood_in)
+    notes = stood_in.notes
+    # Alternates stand in only where held, so the checked prices cover the new targets. The
+    # planner tests each pair as one holding, against the primary's target and band.
+    stood = dataclasses.replace(checked, targets=stood_in.targets, stand_ins=stood_in.pairs)
     first = context = _tax_context(given, stood)
     refused: dict[str, dict[str, str]] = {}
     # A harvest whose alternate's buy the checks refuse is planned again without that

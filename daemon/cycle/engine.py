@@ -15,7 +15,7 @@ from __future__ import annotations
 __all__ = ["Engine", "SlotAlreadyRan"]
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -49,7 +49,7 @@ from daemon.core.domain import AccountSnapshot, OrderStatus, Side, TradingState
 from daemon.core.errors import TransientBrokerError, TrimtabError
 from daemon.core.household import HouseholdSplit
 from daemon.core.inputs import planning_input
-from daemon.core.planner import DriftRow, PlanningPolicy, plan_rebalance
+from daemon.core.planner import DriftRow, PlanInput, PlanningPolicy, plan_rebalance
 from daemon.cycle.execution import Executor
 from daemon.cycle.household import HouseholdRead, household_split
 from daemon.cycle.income import IncomeShare, IncomeStep
@@ -254,7 +254,7 @@ class Engine:
             after = self._after_trading(broker, account, universe, cycle_id, log)
             tax.record(self._clock(), cycle_id)
             drift_after = self._drift_after(
-                after, decision.plan_input.targets, given.planning, withdrawal, log
+                after, decision.plan_input, given.planning, withdrawal, log
             )
             if after is not None:
                 cash_after = after.snapshot.cash
@@ -537,7 +537,7 @@ class Engine:
     def _drift_after(
         self,
         after: Reconciliation | None,
-        targets: Mapping[str, Decimal],
+        planned: PlanInput,
         policy: PlanningPolicy,
         withdrawal: Decimal,
         log: Log,
@@ -546,17 +546,19 @@ class Engine:
 
         Recorded so paper validation can compare the result with the bands; None when the
         post-trade read failed or its quotes cannot be planned on (the cycle still succeeded).
+        Against the targets the cycle planned to, its alternates standing in as it had them.
         """
         if after is None:
             return None
         try:
             plan_input = planning_input(
                 after.snapshot,
-                targets,
+                planned.targets,
                 now=self._clock(),
                 max_quote_age=self._max_quote_age(),
                 withdrawal=withdrawal,
             )
+            plan_input = replace(plan_input, stand_ins=planned.stand_ins)
             return plan_rebalance(plan_input, policy).drift
         except TrimtabError as exc:
             log.warning("drift_after_unknown", error=str(exc))

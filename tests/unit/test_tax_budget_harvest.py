@@ -194,22 +194,24 @@ def test_a_held_alternate_stands_in_for_its_primary_until_the_window_closes() ->
     )
     book = house.book()
     args = ({"VTI": D("0.6"), "BND": D("0.4")}, {"ITOT": D(20)}, {"ITOT": D(90)}, D(1200))
-    targets, notes = stand_in_targets(
+    stood = stand_in_targets(
         *args,
         settings=tax,
         identical=house.identical,
         loss_windows=book.loss_windows(TODAY),
         today=TODAY,
     )
-    assert targets == {"VTI": D("0"), "ITOT": D("0.6"), "BND": D("0.4")}
-    assert "ITOT stands in for VTI" in notes[0]
+    assert stood.targets == {"VTI": D("0"), "ITOT": D("0.6"), "BND": D("0.4")}
+    assert stood.pairs == {"ITOT": "VTI"}
+    assert "ITOT stands in for VTI" in stood.notes[0]
     later = TODAY + 25 * DAY
-    targets, notes = stand_in_targets(
+    stood = stand_in_targets(
         *args,
         settings=tax,
         identical=house.identical,
         loss_windows=book.loss_windows(later),
         today=later,
     )
-    assert targets == {"VTI": D("0.6"), "BND": D("0.4")}
-    assert "returning to VTI" in notes[0]
+    assert stood.targets == {"VTI": D("0.6"), "BND": D("0.4")}
+    assert stood.pairs == {}
+    assert "returning to VTI" in stood.notes[0]

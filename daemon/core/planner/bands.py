@@ -1,13 +1,24 @@
-"""Band arithmetic: half-widths, band limits and the out-of-band test, as arrays and as Decimal."""
+"""Band arithmetic: half-widths, band limits and the out-of-band test, as arrays and as Decimal.
+
+A primary and the alternates standing in for it (`PlanInput.stand_ins`) are one pool: the
+band test adds up their weights against their targets added up, with the primary's band.
+Tested one by one, a primary whose alternates took most of its target would have a band
+around the small residual that its weight of 0 is always outside, and every day would
+rebalance the whole account. Each member's own limits are its target plus or minus the
+pool's half-width: with the alternates at their targets (their target is their weight), the
+primary's weight is inside them exactly when the pool is inside its band.
+"""
 
 from __future__ import annotations
 
 __all__ = [
     "BAND_TOLERANCE",
     "BandLimits",
+    "Pools",
     "band_limits",
     "decimal_limits",
     "outside_band",
+    "pool_sums",
 ]
 
 from collections.abc import Sequence
@@ -32,16 +43,47 @@ _ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
+class Pools:
+    """The pools of the band test, per symbol: which pool, and that pool's limits."""
+
+    of: NDArray[np.intp]
+    """The index of the primary whose pool the symbol is in (its own index when alone)."""
+    low: NDArray[np.float64]
+    high: NDArray[np.float64]
+
+    def add_up(self, per_symbol: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Return, per symbol, the sum of `per_symbol` over its pool."""
+        return _add_up(self.of, per_symbol)
+
+
+def _add_up(pools: NDArray[np.intp], per_symbol: NDArray[np.float64]) -> NDArray[np.float64]:
+    # With weights, bincount sums in float64 (astype copies nothing); a symbol alone keeps
+    # its own value exactly.
+    sums = np.bincount(pools, weights=per_symbol, minlength=len(pools))
+    return sums.astype(np.float64, copy=False)[pools]
+
+
+@dataclass(frozen=True, slots=True)
 class BandLimits:
     """Half-width, low and high limits per symbol, in weight units."""
 
     half: NDArray[np.float64]
     low: NDArray[np.float64]
     high: NDArray[np.float64]
+    pools: Pools | None = None
+    """None when no alternate stands in: every symbol is tested alone."""
 
 
-def band_limits(bands: Sequence[Band], targets: NDArray[np.float64]) -> BandLimits:
-    """Return the limits of each symbol's band around its (effective) target weight."""
+def band_limits(
+    bands: Sequence[Band],
+    targets: NDArray[np.float64],
+    pools: NDArray[np.intp] | None = None,
+) -> BandLimits:
+    """Return the limits of each symbol's band around its (effective) target weight.
+
+    `pools` gives each symbol the index of the primary whose pool it is in (see the module's
+    docstring); a pooled symbol's half-width is the pool's.
+    """
     # Most symbols share the default band: work out each distinct band once.
     seen: dict[int, tuple[float, bool, float]] = {}
     for band in bands:
@@ -53,25 +95,43 @@ def band_limits(bands: Sequence[Band], targets: NDArray[np.float64]) -> BandLimi
             )
     columns = np.array([seen[id(band)] for band in bands], dtype=np.float64).reshape(-1, 3)
     absolute, has_relative, relative = columns[:, 0], columns[:, 1] > 0, columns[:, 2]
-    half = np.minimum(absolute, np.where(has_relative, relative * targets, np.inf))
-    low = np.maximum(0.0, targets - half)
-    return BandLimits(half=half, low=low, high=targets + half)
+    if pools is None:
+        half = np.minimum(absolute, np.where(has_relative, relative * targets, np.inf))
+        low = np.maximum(0.0, targets - half)
+        return BandLimits(half=half, low=low, high=targets + half)
+    # The primary's band, around the pool's target.
+    pooled = _add_up(pools, targets)
+    half = np.minimum(
+        absolute[pools], np.where(has_relative[pools], relative[pools] * pooled, np.inf)
+    )
+    return BandLimits(
+        half=half,
+        low=np.maximum(0.0, targets - half),
+        high=targets + half,
+        pools=Pools(of=pools, low=np.maximum(0.0, pooled - half), high=pooled + half),
+    )
 
 
 def decimal_limits(
-    bands: Sequence[Band], targets: Sequence[Decimal]
+    bands: Sequence[Band], targets: Sequence[Decimal], pools: Sequence[int] | None = None
 ) -> list[tuple[Decimal, Decimal, Decimal]]:
-    """Return (half-width, low, high) of each band around its target, exactly."""
+    """Return (half-width, low, high) of each band around its target, exactly; a pooled
+    symbol's half-width is its pool's (`band_limits`)."""
     absolute: dict[Decimal, Decimal] = {}
+    widths = targets
+    if pools is not None:
+        pooled = pool_sums(targets, pools)
+        bands = [bands[p] for p in pools]
+        widths = [pooled[p] for p in pools]
     limits = []
-    for band, target in zip(bands, targets, strict=True):
+    for band, target, width in zip(bands, targets, widths, strict=True):
         half = None
         if band.absolute_pp is not None:
             half = absolute.get(band.absolute_pp)
             if half is None:
                 half = absolute[band.absolute_pp] = band.absolute_pp / _HUNDRED
         if band.relative is not None:
-            relative = band.relative * target
+            relative = band.relative * width
             half = relative if half is None or relative < half else half
         if half is None:
             raise DataError("a band has neither absolute_pp nor relative")
@@ -80,12 +140,28 @@ def decimal_limits(
     return limits
 
 
+def pool_sums(values: Sequence[Decimal], pools: Sequence[int]) -> dict[int, Decimal]:
+    """Return, per pool (the index of its primary), the exact sum of its members' `values`."""
+    sums: dict[int, Decimal] = {}
+    for value, pool in zip(values, pools, strict=True):
+        sums[pool] = sums.get(pool, _ZERO) + value
+    return sums
+
+
 def outside_band(
     weights: NDArray[np.float64],
     limits: BandLimits,
     targets: NDArray[np.float64],
 ) -> NDArray[np.bool_]:
-    """Return which weights lie outside their band; a held target-0 symbol always does."""
+    """Return which weights lie outside their band; a held target-0 symbol always does.
+
+    A pooled symbol is outside when its pool is: the pool's weights added up outside the
+    pool's limits, or held with a pool target of 0.
+    """
+    pools = limits.pools
+    if pools is not None:
+        weights, targets = pools.add_up(weights), pools.add_up(targets)
+        limits = BandLimits(half=limits.half, low=pools.low, high=pools.high)
     held_without_target = (targets <= 0.0) & (weights > 0.0)
     return (
         (weights < limits.low - BAND_TOLERANCE)

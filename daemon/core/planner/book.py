@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["Book", "open_book"]
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -144,7 +145,7 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         ),
         targets=targets,
         target_values=targets * float(nav),
-        limits=band_limits(bands, targets),
+        limits=band_limits(bands, targets, _pools(symbols, inp.stand_ins)),
         kept=kept,
         kept_qty=tuple(inp.holdings.get(s, _ZERO) for s in kept),
         kept_price=tuple(inp.prices[s] for s in kept),
@@ -165,6 +166,22 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         ),
         fraction_left=_fraction_left(symbols, qty, increment, policy.whole_shares_only),
     )
+
+
+def _pools(symbols: tuple[str, ...], stand_ins: Mapping[str, str]) -> NDArray[np.intp] | None:
+    """Return each symbol's pool for the band test: the index of the primary its alternates'
+    chain ends in (`PlanInput.stand_ins`, checked: in the targets, so managed, and ending),
+    or None when none stands in."""
+    if not stand_ins:
+        return None
+    index = {s: i for i, s in enumerate(symbols)}
+    pools = np.arange(len(symbols), dtype=np.intp)
+    for alternate, primary in stand_ins.items():
+        root = primary
+        while root in stand_ins:
+            root = stand_ins[root]
+        pools[index[alternate]] = index[root]
+    return pools
 
 
 def _fraction_left(

@@ -13,9 +13,9 @@ from numpy.typing import NDArray
 
 from daemon.core.domain import CASH, Side
 from daemon.core.money import money
-from daemon.core.planner.bands import decimal_limits, outside_band
+from daemon.core.planner.bands import decimal_limits, outside_band, pool_sums
 from daemon.core.planner.book import Book
-from daemon.core.planner.reasons import Why, order_reason, row_note
+from daemon.core.planner.reasons import Why, order_reason, percent, row_note
 from daemon.core.planner.rounding import Settled
 from daemon.core.planner.types import DriftRow, Plan, PlannedOrder, PlanningPolicy
 
@@ -41,8 +41,10 @@ def assemble(
     nav = book.nav
     off = _off_target(book, policy, settled, rebalanced).tolist()
     targets = book.effective_targets()
-    limits = decimal_limits(book.bands, targets)
+    pools = None if book.limits.pools is None else book.limits.pools.of.tolist()
+    limits = decimal_limits(book.bands, targets, pools)
     weights = [v / nav for v in book.value] if nav > 0 else [_ZERO] * book.size
+    pooled = {} if pools is None else _pool_notes(book.symbols, pools, weights, targets, limits)
     out = out_before.tolist()
     listed = book.in_targets.tolist()
     purpose = origin.tolist()
@@ -77,6 +79,8 @@ def assemble(
         if off[i]:
             note = _note(book, policy, i, int(why[i]), float(dropped[i]))
             noted.append(symbol)
+        if i in pooled:
+            note = f"{note}; {pooled[i]}" if note else pooled[i]
         # Positional, in field order: keyword arguments cost a third more on 5,000 rows.
         rows.append(
             DriftRow(
@@ -146,6 +150,34 @@ def _note(book: Book, policy: PlanningPolicy, i: int, why: int, dropped: float) 
         increment=book.increment[i],
         fraction=book.qty[i] % book.increment[i],
     )
+
+
+def _pool_notes(
+    symbols: Sequence[str],
+    pools: Sequence[int],
+    weights: Sequence[Decimal],
+    targets: Sequence[Decimal],
+    limits: Sequence[tuple[Decimal, Decimal, Decimal]],
+) -> dict[int, str]:
+    """Return, for each member of a pool of more than one symbol (a primary and the
+    alternates standing in for it), what the band test saw: "BBB with BBX: 45.8% vs target
+    50.0% ±5.0pp"."""
+    members: dict[int, list[int]] = {}
+    for i, pool in enumerate(pools):
+        members.setdefault(pool, []).append(i)
+    weight, target = pool_sums(weights, pools), pool_sums(targets, pools)
+    notes: dict[int, str] = {}
+    for pool, group in members.items():
+        if len(group) < 2:
+            continue
+        names = ", ".join(symbols[i] for i in group if i != pool)
+        half = percent(limits[pool][0]).removesuffix("%")
+        note = (
+            f"{symbols[pool]} with {names}: {percent(weight[pool])} vs target "
+            f"{percent(target[pool])} ±{half}pp"
+        )
+        notes.update(dict.fromkeys(group, note))
+    return notes
 
 
 def _off_target(

@@ -20,6 +20,11 @@ Semantics
   those given, around the effective target); low = max(0, target - h), high = target + h.
   A weight below low or above high (by more than `BAND_TOLERANCE`) is out of band; a held
   symbol with target 0 always is.
+- A primary and the tax alternates standing in for it (`PlanInput.stand_ins`) are one holding
+  for that test (`daemon.core.planner.bands`): their weights added up against their targets
+  added up, with the primary's band; each is out of band when the pool is. Each row's band
+  is its own target plus or minus the pool's half-width, and the phases trade each to its
+  own target (`band_edge`: to the edge of that band).
 - Phase A, cash flows (always): cash above C* buys underweight holdings, in proportion to
   their shortfall and never past target, before anything is sold. Cash below cash_buffer +
   withdrawal is raised by selling overweight holdings, largest overweight first, each down to

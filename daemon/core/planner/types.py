@@ -43,6 +43,10 @@ def _no_increments() -> Mapping[str, Decimal]:
     return MappingProxyType({})
 
 
+def _no_stand_ins() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class Band:
     """A tolerance band around a target weight.
@@ -120,6 +124,12 @@ class PlanInput:
     """Cash the account holds but may not spend (`AccountSnapshot.reserved_cash`: held by
     the broker's open buys): in the managed value, so weights are of the whole account, never
     in `cash`, so no order spends it."""
+    stand_ins: Mapping[str, str] = field(default_factory=_no_stand_ins)
+    """Alternate -> the primary it stands in for (`daemon.core.tax.harvest.stand_in_targets`),
+    both in the targets. A primary and its alternates are one holding for the band test: their
+    weights added up against their targets added up (the primary's own target before the
+    alternates took their share), with the primary's band. Each is still traded to its own
+    target when the account rebalances."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ def validate_plan_input(inp: PlanInput, policy: PlanningPolicy) -> None:
     _check_policy(policy)
     _check_targets(inp, policy)
     _check_holdings(inp)
+    _check_stand_ins(inp)
 
 
 def _finite(name: str, value: object) -> Decimal:
@@ -133,6 +134,26 @@ def _check_holdings(inp: PlanInput) -> None:
                     f"{prices[symbol]}); {_RULE}"
                 )
         raise DataError(f"total value of the account is too large to plan with; {_RULE}")
+
+
+def _check_stand_ins(inp: PlanInput) -> None:
+    """Require every alternate and its primary in the targets, and no alternate standing in
+    for itself through others (the band test adds up each chain)."""
+    stand_ins = inp.stand_ins
+    for alternate, primary in sorted(stand_ins.items()):
+        for symbol in (alternate, primary):
+            if symbol == CASH:
+                raise DataError(f"{alternate} stands in for {primary}, but {CASH} is no holding")
+            if symbol not in inp.targets:
+                raise DataError(
+                    f"{alternate} stands in for {primary}, but {symbol} is not in the targets"
+                )
+        seen, link = {alternate}, primary
+        while link in stand_ins:
+            if link in seen:
+                raise DataError(f"{alternate} stands in for itself (through {primary})")
+            seen.add(link)
+            link = stand_ins[link]
 
 
 def _check_price(symbol: str, price: object) -> None:

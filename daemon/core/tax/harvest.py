@@ -23,15 +23,26 @@ The harvested loss of a sale is its net loss (`harvested_loss`): what the decisi
 preview, the report and the backtest all call harvested.
 
 After a harvest (or a redirected buy) the account holds the alternate, which is not in the
-strategy's targets: `stand_in_targets` lets it count towards its primary's target, so the
-planner neither sells it nor buys the primary back inside the window. With
-`return_to_primary`, once no window of the primary's group is open, the alternate stops
-standing in and the planner sells it and buys the primary.
+strategy's targets: `stand_in_targets` lets it count towards its primary's target, and pairs
+them (`PlanInput.stand_ins`): the planner tests the pair as one holding against the primary's
+target and band, so it neither sells the alternate nor buys the primary back inside the
+window while the pair is in its band. When the pair (or another holding) is out of band, each
+is traded to its own target: the primary's is what the alternate left of it, and the tax step
+redirects or blocks a buy of it inside the window. With `return_to_primary`, once no window
+of the primary's group is open, the alternate stops standing in and the planner sells it and
+buys the primary.
 """
 
 from __future__ import annotations
 
-__all__ = ["Harvested", "harvest", "harvested_loss", "stand_in_targets", "tried_first"]
+__all__ = [
+    "Harvested",
+    "StandIns",
+    "harvest",
+    "harvested_loss",
+    "stand_in_targets",
+    "tried_first",
+]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -309,6 +320,17 @@ def _alternate_buy(ctx: TaxContext, alternate: str, preview: SalePreview) -> Pla
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StandIns:
+    """The targets with held alternates standing in, and what stood in for what."""
+
+    targets: dict[str, Decimal]
+    notes: list[str]
+    """What was moved, for the plan's notes."""
+    pairs: dict[str, str]
+    """Alternate -> the primary it stands in for: the planner's `PlanInput.stand_ins`."""
+
+
 def stand_in_targets(
     targets: Mapping[str, Decimal],
     holdings: Mapping[str, Decimal],
@@ -319,20 +341,23 @@ def stand_in_targets(
     identical: SubstantiallyIdentical,
     loss_windows: Sequence[LossWindow],
     today: date,
-) -> tuple[dict[str, Decimal], list[str]]:
+) -> StandIns:
     """Let held alternates count towards their primary's target weight; say what was moved.
 
-    A primary's alternates take their share in the configured order, each at most what its
-    primary's weight has left. An alternate already in the targets is the strategy's own
-    business and is left alone.
+    A primary's alternates take their share in the configured order: each its own weight,
+    at most what its primary's weight has left, so that the pair's drift shows on the
+    primary. The planner tests each pair as one holding against the primary's whole target
+    (`StandIns.pairs`, `PlanInput.stand_ins`). An alternate already in the targets is the
+    strategy's own business and is left alone.
     With `return_to_primary`, an alternate stops standing in once no loss window of its
     primary's group is open.
     """
     adjusted = dict(targets)
     notes: list[str] = []
+    stood: dict[str, str] = {}
     nav = cash + sum((q * prices.get(s, _ZERO) for s, q in holdings.items()), _ZERO)
     if nav <= 0:
-        return adjusted, notes
+        return StandIns(adjusted, notes, stood)
     pairs = [(p, a) for p, alternates in sorted(settings.alternates.items()) for a in alternates]
     for primary, alternate in pairs:
         held = holdings.get(alternate, _ZERO)
@@ -347,5 +372,6 @@ def stand_in_targets(
         share = min(held * prices.get(alternate, _ZERO) / nav, weight)
         adjusted[alternate] = share
         adjusted[primary] = weight - share
+        stood[alternate] = primary
         notes.append(f"{alternate} stands in for {primary} ({percent(share)} of the account)")
-    return adjusted, notes
+    return StandIns(adjusted, notes, stood)
