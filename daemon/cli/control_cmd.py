@@ -5,23 +5,33 @@ from __future__ import annotations
 __all__ = ["kill", "resume", "status"]
 
 import getpass
+import os
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.table import Table
 
 from daemon.cli.common import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
     ConfigOption,
     JsonOption,
     console,
     fail,
     load_app,
+    print_config_error,
     print_json,
     styled,
 )
 from daemon.core.domain import TradingState
+from daemon.core.errors import ConfigError, TrimtabError
+
+if TYPE_CHECKING:
+    from daemon.bootstrap import App
+    from daemon.store.killswitch import KillSwitchState
 
 
 def _actor() -> str:
@@ -36,23 +46,12 @@ def kill(
     ] = False,
 ) -> None:
     """Engage the kill switch: cycles keep planning and auditing but submit nothing."""
-    from daemon.core.errors import StateError
-    from daemon.cycle.execution import cancel_open_orders
-    from daemon.store.killswitch import set_kill_switch
-
-    # The emergency brake needs no broker's keys, unless it is to cancel orders there too.
-    with load_app(config, broker=cancel_open) as app:
-        try:
-            with app.database.transaction() as session:
-                state = set_kill_switch(
-                    session,
-                    engaged=True,
-                    reason=reason or "operator request",
-                    actor=_actor(),
-                    at=app.clock(),
-                )
-        except StateError as exc:
-            _kill_not_engaged(exc)
+    # The switch first, with nothing a broker needs: the operator's shell may lack the brokers'
+    # keys (the service alone may read them) and a broker may be down; neither may keep the
+    # emergency brake from engaging. Cancelling open orders is a second, separate step.
+    app = _open_without_brokers(config)
+    try:
+        state = _engage(app, reason or "operator request")
         console.print(
             styled(
                 ("kill switch engaged", "bold red"),
@@ -60,28 +59,79 @@ def kill(
             )
         )
         if cancel_open:
-            failures = 0
-            for name in app.settings.accounts:
-                for line, ok in cancel_open_orders(
-                    database=app.database,
-                    broker=app.broker(name),
-                    account=name,
-                    clock=app.clock,
-                ):
-                    failures += not ok
-                    console.print(f"  {name}: {line}")
-            if failures:
-                raise typer.Exit(1)
+            _cancel_open_orders(app)
+    finally:
+        app.close()
 
 
-def _kill_not_engaged(exc: Exception) -> NoReturn:
+def _open_without_brokers(config: Path | None) -> App:
+    """Load the configuration without the brokers' credentials; exit saying the switch is NOT
+    engaged when it cannot be used."""
+    from daemon.bootstrap import open_app
+
+    path = config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+    try:
+        return open_app(path, credentials=False)
+    except ConfigError as exc:
+        print_config_error(exc)
+        _kill_not_engaged("the configuration above cannot be used", 2)
+    except TrimtabError as exc:
+        _kill_not_engaged(str(exc), 1)
+
+
+def _engage(app: App, reason: str) -> KillSwitchState:
+    """Engage the switch durably, audited in the same transaction."""
+    from daemon.store.killswitch import set_kill_switch
+
+    try:
+        with app.database.transaction() as session:
+            return set_kill_switch(
+                session, engaged=True, reason=reason, actor=_actor(), at=app.clock()
+            )
+    except TrimtabError as exc:
+        _kill_not_engaged(str(exc), 1)
+
+
+def _cancel_open_orders(app: App) -> None:
+    """Cancel every account's open orders; exit 1 naming those left open and the way out."""
+    from daemon.cycle.execution import cancel_open_orders
+
+    left_open: list[str] = []
+    for name in app.settings.accounts:
+        try:
+            # Building the broker checks its credentials: missing keys fail here, per account.
+            lines = cancel_open_orders(
+                database=app.database, broker=app.broker(name), account=name, clock=app.clock
+            )
+        except TrimtabError as exc:
+            left_open.append(f"account {name}: {exc}")
+            continue
+        failed = 0
+        for line, ok in lines:
+            failed += not ok
+            console.print(f"  {name}: {line}")
+        if failed:
+            left_open.append(f"account {name}: {failed} cancel(s) failed (listed above)")
+    if left_open:
+        fail(
+            "kill switch ENGAGED (nothing will be submitted); open orders NOT cancelled: "
+            + "; ".join(left_open)
+            + ". Fix: cancel them at the broker itself (its website or app), or, once it "
+            "answers, run `trimtab kill --cancel-open` again as the service user with the "
+            "service's keys (`sudo systemd-run --pty --wait -p User=trimtab -p "
+            "LoadCredential=...`, docs/operations.md)",
+            1,
+        )
+
+
+def _kill_not_engaged(cause: str, code: int) -> NoReturn:
     """Say loudly that the switch is NOT engaged, why, and how to stop trading meanwhile."""
     fail(
-        f"the kill switch is NOT engaged: {exc}. Until that is fixed, stop trading by "
+        f"the kill switch is NOT engaged: {cause}. Until that is fixed, stop trading by "
         "stopping trimtab itself (`systemctl stop trimtab`, or end `trimtab run`); a trimtab "
         "that cannot write its database sends no order either, since every order is written "
         "down before it is sent",
-        1,
+        code,
     )
 
 

@@ -74,7 +74,6 @@ def test_the_brake_and_the_read_only_commands_need_no_keys(config: str) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ("kill", "--cancel-open"),
         ("config", "check"),
         ("run", "--once"),
         ("plan",),
