@@ -230,7 +230,8 @@ def _warn_operator(
                 f" for {name}: {usd(cash)} in cash of the {usd(withdrawal)} asked"
                 if cash is not None
                 else f" for {name}: its cash could not be read after trading",
-                "; do not move the money out before the account shows it",
+                "; do not move the money out before the account shows it (why: "
+                f"`trimtab audit -a {name} -k plan -k tax_decision`)",
             )
         )
     if skipped and withdrawal > 0:

@@ -419,7 +419,11 @@ def _held_back(washed: _Washed, short: Decimal) -> TaxDecision:
         TaxAction.DEFERRED,
         washed.order.symbol,
         f"{_wash_cause(washed)}; not sold, and nothing else can raise the cash: "
-        f"{money(max(short, _ZERO))} stays unraised, a later cycle tries again",
+        # A cash buffer or an income share is raised again by later cycles; a one-off
+        # --withdraw is not, so the owner is told both ways out.
+        f"{money(max(short, _ZERO))} stays unraised, a later cycle tries again (a one-off "
+        "--withdraw: ask again once the 30 days have passed, or sell by hand and accept the "
+        "lost loss)",
         qty_before=washed.order.qty,
         until=None if washed.until is None else washed.until + timedelta(days=1),
         disallowed=washed.disallowed,

@@ -90,6 +90,7 @@ def test_a_withdrawal_the_cycle_did_not_raise_exits_1(example: Path) -> None:
     assert code == 1, output
     assert "--withdraw not raised for ira:" in output
     assert "of the $5,000.00 asked" in output
+    assert "(why: `trimtab audit -a ira -k plan -k tax_decision`)" in " ".join(output.split())
 
     assert invoke("resume", "-c", config)[0] == 0
     code, output = invoke(

@@ -127,5 +127,7 @@ def test_with_nothing_else_a_permanent_wash_is_held_back_and_the_cash_stays_shor
     assert held.action is TaxAction.DEFERRED
     assert "lost for good" in held.reason
     assert "$1,000 stays unraised, a later cycle tries again" in held.reason
+    # A --withdraw is asked once: later cycles do not raise it again by themselves.
+    assert "a one-off --withdraw: ask again once the 30 days have passed" in held.reason
     assert held.until == date(2026, 12, 25)
     assert any("stays unraised" in n for n in decision.plan.notes)
