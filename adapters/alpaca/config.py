@@ -55,6 +55,25 @@ def _other(environment: Environment) -> Environment:
     return "live" if environment == "paper" else "paper"
 
 
+def _switch_on_purpose(to: Environment) -> str:
+    """Return how to make the account `to` on purpose, naming the config file as the place.
+
+    These keys live in the config file, never with the credentials; the fix ends with the
+    other way out (the right keys, no base_url) because the loader appends the offending
+    value's own source (`, in secrets file ...`) to the end of a fix.
+    """
+    if to == "live":
+        return (
+            'to trade real money on purpose, set environment = "live" in this account\'s '
+            'broker_settings and mode = "live" with live_confirmation at the top, all in the '
+            "config file"
+        )
+    return (
+        'to trade on paper instead, set environment = "paper" in this account\'s '
+        "broker_settings and a mode that is not live, in the config file"
+    )
+
+
 class AlpacaSettings(BaseModel):
     """One Alpaca account, paper or live, reached through alpaca-py."""
 
@@ -183,13 +202,8 @@ class AlpacaSettings(BaseModel):
             f"base_url points at Alpaca's {other} host {HOSTS[other]}, but environment is "
             f'"{self.environment}"'
             + (": orders would trade real money" if other == "live" else ""),
-            f"remove base_url (environment {self.environment} uses {default})"
-            + (
-                ', or trade real money on purpose: environment = "live", mode = "live" and '
-                "live_confirmation"
-                if other == "live"
-                else ', or set environment = "paper" and a mode that is not live'
-            ),
+            f"{_switch_on_purpose(other)}; otherwise remove base_url (environment "
+            f"{self.environment} uses {default})",
             "base_url",
         )
 
@@ -211,14 +225,9 @@ class AlpacaSettings(BaseModel):
         raise _rule(
             f"the key id starts with {KEY_PREFIXES[other]}, Alpaca's prefix for {other} keys, "
             f'but environment is "{self.environment}"',
-            f"give the {self.environment} account's keys (key ids starting with "
-            f"{KEY_PREFIXES[self.environment]}, from Alpaca's {self.environment} dashboard)"
-            + (
-                ', or trade real money on purpose: environment = "live", mode = "live" and '
-                "live_confirmation"
-                if other == "live"
-                else ', or set environment = "paper" and a mode that is not live'
-            ),
+            f"{_switch_on_purpose(other)}; otherwise give the {self.environment} account's "
+            f"keys (key ids starting with {KEY_PREFIXES[self.environment]}, from Alpaca's "
+            f"{self.environment} dashboard)",
             "api_key_id",
         )
 
