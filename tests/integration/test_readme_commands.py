@@ -232,6 +232,18 @@ WALK: tuple[Step, ...] = (
         code=1,
         expect="--withdraw not raised for brokerage",
     ),
+    # With -a, only the account named raises it (the IRA already holds the cash: no sale).
+    _step(
+        "run --once -a --force --withdraw",
+        "run",
+        "--once",
+        "-a",
+        "ira",
+        "--force",
+        "--withdraw",
+        "5000",
+        expect="ira",
+    ),
     # The demo has no [income] table: the command says so (docs/income.md has one to add).
     _step("income", "income", expect="no income plan is configured"),
     _step("income --json", "income", "--json", expect='"income": null'),
@@ -466,10 +478,11 @@ SHOWN: dict[str, tuple[str, ...]] = {
         "plan --holdings --json",
         "plan --holdings --account",
     ),
-    "trimtab run --once [--force] [--withdraw 5000]": (
+    "trimtab run --once [--force] [-a ACCOUNT --withdraw 5000]": (
         "run --once",
         "run --once again",
         "run --once --force --withdraw",
+        "run --once -a --force --withdraw",
     ),
     "trimtab run --once": ("run --once",),
     "trimtab income [--json]": ("income", "income --json"),
