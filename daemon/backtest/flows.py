@@ -140,7 +140,7 @@ def read_dividends(path: Path) -> tuple[Dividend, ...]:
             f"{path}: row 1 must be the header date,symbol,amount (amount: cash per share)"
         )
     found = []
-    seen: dict[tuple[date, str], int] = {}
+    seen: dict[tuple[date, str, Decimal], int] = {}
     for number, cells in enumerate(rows[1:], 2):
         if not any(c.strip() for c in cells):
             continue
@@ -159,13 +159,14 @@ def read_dividends(path: Path) -> tuple[Dividend, ...]:
                 "dividend is paid on, as the price file's header does"
             )
         amount = _amount(cells[2].strip(), f"{path}: row {number}, column 3 ({symbol})")
-        # Each row is paid: a row given twice would pay the dividend twice, silently.
-        first = seen.setdefault((day, symbol), number)
+        # Each row is paid: two distributions of one day (an income dividend and a capital
+        # gain) are two rows. The same row twice is a copy that would pay it twice, silently.
+        first = seen.setdefault((day, symbol, amount), number)
         if first != number:
             raise BacktestInputError(
-                f"{path}: rows {first} and {number} both give a dividend of {symbol} on {day}; "
-                "keep one row per symbol and day (a second dividend paid the same day: add "
-                "its amount to the first row's)"
+                f"{path}: rows {first} and {number} both give the same dividend of {symbol} "
+                f"on {day} ({amount} a share), which would pay it twice; delete one of them (two "
+                "distributions of that day with the same amount: write their sum in one row)"
             )
         found.append(Dividend(day, symbol, amount, number))
     return tuple(sorted(found, key=lambda d: (d.day, d.symbol)))

@@ -185,11 +185,11 @@ def test_a_dividend_given_twice_is_refused_naming_both_rows(home: Path) -> None:
 
     dividends = home / "dividends.csv"
     dividends.write_text(
-        "date,symbol,amount\n2021-01-05,VTI,1\n2021-01-05,BND,1\n\n2021-01-05, VTI ,0.5\n"
+        "date,symbol,amount\n2021-01-05,VTI,0.5\n2021-01-05,BND,1\n\n2021-01-05, VTI ,0.5\n"
     )
     expected = (
-        f"{dividends}: rows 2 and 5 both give a dividend of VTI on 2021-01-05; keep one row "
-        "per symbol and day"
+        f"{dividends}: rows 2 and 5 both give the same dividend of VTI on 2021-01-05 (0.5 a "
+        "share), which would pay it twice; delete one of them"
     )
     with pytest.raises(BacktestInputError) as raised:
         read_dividends(dividends)
@@ -210,3 +210,13 @@ def test_the_same_day_for_two_symbols_or_two_days_for_one_are_paid(home: Path) -
     assert result.exit_code == 0, result.output
     # 60 VTI and 80 BND on 2021-01-05, 60 VTI (bought on day 0, none sold by then) on 01-06.
     assert json.loads(result.stdout)["metrics"]["dividends"] == "200.00"
+
+
+def test_two_distributions_of_one_day_are_both_paid(home: Path) -> None:
+    """An income dividend and a capital-gain distribution paid together are two rows."""
+    dividends = home / "dividends.csv"
+    dividends.write_text("date,symbol,amount\n2021-01-05,VTI,0.5\n2021-01-05,VTI,1.25\n")
+    result = backtest(home, "--cash", "10000", "--dividends", str(dividends), "--json")
+    assert result.exit_code == 0, result.output
+    # 60 VTI on 2021-01-05: 30.00 and 75.00.
+    assert json.loads(result.stdout)["metrics"]["dividends"] == "105.00"
