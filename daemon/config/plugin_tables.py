@@ -79,7 +79,7 @@ def validate_plugin_tables(
             problems += _unpriced(name, models["broker"][1], models["strategy"])
         if "broker" in plugins:
             problems += _unnamed_lots(name, account, plugins["broker"])
-        if "strategy" in models:
+        if "strategy" in models and name not in _household_members(data, accounts):
             problems += _kept_targets(name, account, models["strategy"])
         validated[name] = tables
     return {**data, "accounts": validated}, problems
@@ -142,6 +142,17 @@ def _unpriced(
         ConfigProblem(f"{prefix}.{key}", problem, fix)
         for key, problem, fix in broker_settings.symbol_problems(symbols)
     ]
+
+
+def _household_members(data: dict[str, Any], accounts: dict[str, Any]) -> frozenset[str]:
+    """The accounts a `[household]` plans together (their own strategy is never asked)."""
+    household = data.get("household")
+    if not isinstance(household, dict):
+        return frozenset()
+    members = household.get("accounts")
+    if isinstance(members, list | tuple) and members:
+        return frozenset(str(m) for m in members)
+    return frozenset(accounts)
 
 
 def _kept_targets(

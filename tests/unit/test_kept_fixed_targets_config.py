@@ -45,3 +45,15 @@ def test_no_weight_or_a_zero_weight_on_a_kept_symbol_is_accepted(
     tmp_path: Path, targets: str
 ) -> None:
     assert "accounts.main.policy.keep" not in problems(tmp_path, targets)
+
+
+def test_a_household_members_own_unused_targets_are_not_held_to_its_keep(
+    tmp_path: Path,
+) -> None:
+    """A member's own strategy is never asked (the household's targets are split to it)."""
+    config = tmp_path / "trimtab.toml"
+    config.write_text(
+        CONFIG.format(targets='VTI = "0.6", SCHD = "0.4"')
+        + '[household]\naccounts = ["main"]\ntargets = { VTI = "0.6", BND = "0.4" }\n'
+    )
+    assert "accounts.main.policy.keep" not in {p.path for p in check_config(config)}
