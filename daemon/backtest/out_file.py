@@ -5,7 +5,8 @@ The text goes to a new file beside the target, which is then renamed over it: a 
 killed process leaves the old file (or none), never half a page. The new file is created with
 the usual permissions (0666 less the umask, as `open` gives), and a replaced file keeps its own
 mode. A path that exists and is not a regular file (/dev/stdout, a pipe) cannot be replaced: it
-is written in place, and only its reader sees the text."""
+is written in place, and only its reader sees the text; so is a writable file in a folder
+where no new file may be made (there is no way to write it whole there)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def check_writable(path: Path) -> None:
         if not os.access(target, os.W_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(target))
         return
+    if _in_place(target):
+        return
     handle, temporary = _create_beside(target)
     os.close(handle)
     temporary.unlink()
@@ -36,7 +39,7 @@ def check_writable(path: Path) -> None:
 def write_whole(path: Path, text: str) -> None:
     """Write `text` to `path` whole or not at all; raise `OSError` (and leave no new file)."""
     target = _target(path)
-    if target.exists() and not target.is_file():
+    if (target.exists() and not target.is_file()) or _in_place(target):
         with target.open("w", encoding="utf-8") as stream:
             stream.write(text)
         return
@@ -53,6 +56,16 @@ def write_whole(path: Path, text: str) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def _in_place(target: Path) -> bool:
+    """Tell whether `target` can only be written in place: a file the user may write in a
+    folder where no new file may be made (a report page shared in a read-only folder)."""
+    return (
+        target.is_file()
+        and os.access(target, os.W_OK)
+        and not os.access(target.parent, os.W_OK | os.X_OK)
+    )
 
 
 def _target(path: Path) -> Path:
