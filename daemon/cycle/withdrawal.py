@@ -139,7 +139,8 @@ def check_withdrawal(
             left_out[-1] += f" ({usd(cents_down(out))} of holdings left out)"
         if reserved:
             left_out.append(
-                f"{usd(reserved)} of cash is held by the broker for open orders and never spent"
+                f"{usd(reserved)} of cash is held by the broker (for open orders, or beyond "
+                "its buying power) and never spent"
             )
         what = (
             f"is more than trimtab can raise in the account: it may raise "
@@ -152,7 +153,7 @@ def check_withdrawal(
         if reasons:
             frees.append("take a holding off the list that keeps it unsold first")
         if reserved:
-            frees.append("cancel open orders at the broker to free their cash")
+            frees.append("cancel any open orders at the broker to free their cash")
         fix = f"(check the amount), {', '.join(frees)}, or sell by hand at the broker"
     else:
         what = (

@@ -158,8 +158,8 @@ def test_cash_held_for_open_orders_is_left_out_and_said(
         assert asked > 0
         assert asked > bound
         said = " ".join(str(refused).split())
-        assert f"{usd(reserved)} of cash is held by the broker for open orders" in said
-        assert "cancel open orders at the broker" in said
+        assert f"{usd(reserved)} of cash is held by the broker (for open orders, or" in said
+        assert "cancel any open orders at the broker" in said
         assert "is more than the account holds" not in said
         return
     assert asked <= 0 or asked <= bound
