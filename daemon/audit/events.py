@@ -43,6 +43,7 @@ __all__ = [
     "OrderIntentSent",
     "OrderResult",
     "OrderSettled",
+    "OrdersNotCancelled",
     "PlanMade",
     "RawEvent",
     "Reconciled",
@@ -99,6 +100,7 @@ class AuditKind(StrEnum):
     CYCLE_FINISHED = "cycle_finished"
     CYCLE_FAILED = "cycle_failed"
     KILL_SWITCH = "kill_switch"
+    ORDERS_NOT_CANCELLED = "orders_not_cancelled"
     CASH_MOVEMENT = "cash_movement"
     CONFIG_ERROR = "config_error"
     CONFIG_RELOADED = "config_reloaded"
@@ -331,6 +333,22 @@ class KillSwitchChanged:
     engaged: bool
     was_engaged: bool
     reason: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersNotCancelled:
+    """`trimtab kill --cancel-open` could not cancel an account's open orders (the record's
+    account): some may still be open at the broker, and only the operator can close them.
+
+    `reason` says why (no keys, the broker unreachable, cancels it refused); `refused` holds
+    each order whose cancel the broker refused, with its answer (empty when none was tried).
+    """
+
+    KIND: ClassVar[AuditKind] = AuditKind.ORDERS_NOT_CANCELLED
+    reason: str
+    refused: tuple[str, ...]
+    fix: str
     actor: str
 
 
@@ -681,6 +699,7 @@ AuditEvent = (
     | CycleFinished
     | CycleFailed
     | KillSwitchChanged
+    | OrdersNotCancelled
     | DatabaseIdentityChanged
     | CashMovement
     | ConfigRejected
@@ -715,6 +734,7 @@ EVENT_TYPES: Mapping[str, type[AuditEvent]] = {
         CycleFinished,
         CycleFailed,
         KillSwitchChanged,
+        OrdersNotCancelled,
         DatabaseIdentityChanged,
         CashMovement,
         ConfigRejected,

@@ -92,8 +92,17 @@ def _engage(app: App, reason: str) -> KillSwitchState:
         _kill_not_engaged(str(exc), 1)
 
 
+_CANCEL_FIX = (
+    "cancel them at the broker itself (its website or app), or, once it answers, run "
+    "`trimtab kill --cancel-open` again as the service user with the service's keys "
+    "(`sudo systemd-run --pty --wait -p User=trimtab -p LoadCredential=...`, "
+    "docs/operations.md)"
+)
+
+
 def _cancel_open_orders(app: App) -> None:
-    """Cancel every account's open orders; exit 1 naming those left open and the way out."""
+    """Cancel every account's open orders; exit 1 naming those left open and the way out,
+    each of them also an audit record (the log is what the owner reviews)."""
     from daemon.cycle.execution import cancel_open_orders
 
     left_open: list[str] = []
@@ -104,24 +113,40 @@ def _cancel_open_orders(app: App) -> None:
                 database=app.database, broker=app.broker(name), account=name, clock=app.clock
             )
         except TrimtabError as exc:
-            left_open.append(f"account {name}: {exc}")
+            left_open.append(f"account {name}: {exc}{_record_left_open(app, name, str(exc))}")
             continue
-        failed = 0
+        refused = []
         for line, ok in lines:
-            failed += not ok
+            if not ok:
+                refused.append(line)
             console.print(f"  {name}: {line}")
-        if failed:
-            left_open.append(f"account {name}: {failed} cancel(s) failed (listed above)")
+        if refused:
+            reason = f"{len(refused)} cancel(s) failed"
+            unrecorded = _record_left_open(app, name, reason, tuple(refused))
+            left_open.append(f"account {name}: {reason} (listed above){unrecorded}")
     if left_open:
         fail(
             "kill switch ENGAGED (nothing will be submitted); open orders NOT cancelled: "
             + "; ".join(left_open)
-            + ". Fix: cancel them at the broker itself (its website or app), or, once it "
-            "answers, run `trimtab kill --cancel-open` again as the service user with the "
-            "service's keys (`sudo systemd-run --pty --wait -p User=trimtab -p "
-            "LoadCredential=...`, docs/operations.md)",
+            + f". Fix: {_CANCEL_FIX}",
             1,
         )
+
+
+def _record_left_open(app: App, account: str, reason: str, refused: tuple[str, ...] = ()) -> str:
+    """Audit that `account`'s open orders were not all cancelled; return "" or, when the
+    record cannot be written, words saying so (the message must still reach the operator)."""
+    from daemon.audit.events import OrdersNotCancelled
+    from daemon.store.audit_log import AuditLog
+
+    event = OrdersNotCancelled(reason=reason, refused=refused, fix=_CANCEL_FIX, actor=_actor())
+    try:
+        # Configured secrets a broker's error may quote are scrubbed by `AuditLog.append`.
+        with app.database.transaction() as session:
+            AuditLog(session).append(event, at=app.clock(), account=account)
+    except TrimtabError as exc:
+        return f" (not in the audit log: {exc})"
+    return ""
 
 
 def _kill_not_engaged(cause: str, code: int) -> NoReturn:
