@@ -1,6 +1,10 @@
 """Turn pydantic validation errors into problems a person can act on, never echoing values,
 and name where a value came from when it was not the config file (an environment variable,
-the secrets file)."""
+the secrets file).
+
+A value from an environment variable may also be unset, so the file under it counts: the
+config file's value, or for a credential (which the config file may not hold) the secrets
+file's."""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ __all__ = ["ENV_PREFIX", "env_problem", "name_sources", "problems_from_validatio
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from daemon.core.errors import ConfigProblem
+from daemon.core.errors import ConfigProblem, PluginNotFound
 
 ENV_PREFIX = "TRIMTAB_"
 
@@ -80,14 +85,17 @@ def name_sources(
     environ: Mapping[str, str],
     secrets: Mapping[str, Any],
     secrets_path: Path | None,
+    config: Mapping[str, Any] = MappingProxyType({}),
 ) -> list[ConfigProblem]:
     """Say where each problem's value came from when it is not the config file.
 
     The environment wins over both files, so a variable naming the key (or a table above
     it, given as JSON) is the source; else a value present in the secrets file came from it.
     A person reading "mode: Input should be ..." would otherwise search the file in vain.
+    `config`: the files' data, naming each account's broker (whose plugin says which of its
+    keys are credentials).
     """
-    return [_with_source(p, environ, secrets, secrets_path) for p in problems]
+    return [_with_source(p, environ, secrets, secrets_path, config) for p in problems]
 
 
 def env_problem(field: str, environ: Mapping[str, str]) -> ConfigProblem:
@@ -110,6 +118,7 @@ def _with_source(
     environ: Mapping[str, str],
     secrets: Mapping[str, Any],
     secrets_path: Path | None,
+    config: Mapping[str, Any],
 ) -> ConfigProblem:
     if problem.about_the_file:
         return problem
@@ -118,11 +127,12 @@ def _with_source(
     if variable is not None and variable in problem.problem:
         return problem  # already about the variable itself (`env_problem`)
     if variable is not None:
+        under = "secrets file" if _credential(parts, config, environ) else "config file"
         return ConfigProblem(
             problem.path,
             f"{problem.problem} (the value comes from environment variable {variable})",
             f"{problem.fix}, in environment variable {variable} (or unset it to use the "
-            "config file's value)",
+            f"{under}'s value)",
         )
     if secrets_path is not None and _holds(secrets, parts):
         return ConfigProblem(
@@ -131,6 +141,31 @@ def _with_source(
             f"{problem.fix}, in secrets file {secrets_path}",
         )
     return problem
+
+
+def _credential(
+    parts: Sequence[str], config: Mapping[str, Any], environ: Mapping[str, str]
+) -> bool:
+    """Tell whether the key at `parts` is a credential the config file may not hold
+    (`secrets_in_file`): the notification URLs, a secret field of the account's broker."""
+    if list(parts[:2]) == ["notifications", "urls"]:
+        return True
+    if len(parts) < 4 or parts[0] != "accounts" or parts[2] != "broker_settings":
+        return False
+    from daemon.config.plugin_tables import secret_fields
+    from daemon.plugins import load_broker_plugin
+
+    accounts = config.get("accounts")
+    account = accounts.get(parts[1]) if isinstance(accounts, Mapping) else None
+    broker = account.get("broker", "sim") if isinstance(account, Mapping) else "sim"
+    # The environment's broker wins over the files', as when loading.
+    wanted = f"{ENV_PREFIX}ACCOUNTS__{parts[1]}__BROKER".upper()
+    broker = next((value for name, value in environ.items() if name.upper() == wanted), broker)
+    try:
+        plugin = load_broker_plugin(str(broker))
+    except PluginNotFound:
+        return False
+    return parts[3] in secret_fields(plugin.settings_model)
 
 
 def _env_variable(parts: Sequence[str], environ: Mapping[str, str]) -> str | None:

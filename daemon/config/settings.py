@@ -815,7 +815,11 @@ def _load(
         found = household_problems(settings)
         settings = None if found else settings
     return settings, name_sources(
-        problems + found, environ=os.environ, secrets=secrets, secrets_path=secrets_path
+        problems + found,
+        environ=os.environ,
+        secrets=secrets,
+        secrets_path=secrets_path,
+        config=merged,
     )
 
 
