@@ -27,6 +27,7 @@ from daemon.audit.events import (
     KillSwitchChanged,
     OrderIntentSent,
     OrderResult,
+    OrdersNotCancelled,
     PlanMade,
     RawEvent,
     Reconciled,
@@ -135,6 +136,10 @@ def _finished(e: CycleFinished) -> str:
 def _kill(e: KillSwitchChanged) -> str:
     state = "ENGAGED" if e.engaged else "cleared"
     return f"kill switch {state} by {e.actor}: {e.reason}"
+
+
+def _not_cancelled(e: OrdersNotCancelled) -> str:
+    return f"open orders NOT cancelled (by {e.actor}): {e.reason}; fix: {e.fix}"
 
 
 def _cash(e: CashMovement) -> str:
@@ -277,6 +282,7 @@ _SUMMARIES: Mapping[type[Any], Callable[[Any], str]] = {
     CycleFinished: _finished,
     CycleFailed: lambda e: f"{e.error_type}: {e.error}",
     KillSwitchChanged: _kill,
+    OrdersNotCancelled: _not_cancelled,
     CashMovement: _cash,
     Reconciled: _reconciled,
     ConfigRejected: _config_rejected,

@@ -104,6 +104,10 @@ def test_an_account_without_its_keys_is_recorded(tmp_path: Path) -> None:
     payload = not_cancelled(config)
     assert "Alpaca credentials missing" in str(payload["reason"])
     assert payload["refused"] == []
+    # `trimtab audit` gives it a line of its own, as it does the kill switch.
+    code, shown = invoke("audit", "-k", KIND, "-c", config)
+    assert code == 0, shown
+    assert "open orders NOT cancelled (by cli:" in " ".join(shown.split())
 
 
 def test_an_unreachable_broker_is_recorded_without_the_secret(
