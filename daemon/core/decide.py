@@ -51,6 +51,7 @@ from daemon.core.inputs import (
     check_held_weights,
     check_kept_weights,
     check_targets,
+    managed_holdings,
     planning_input,
     snapshot_prices,
 )
@@ -208,11 +209,13 @@ def decide(given: DecisionInput) -> Decision:
     # A held symbol outside the universe: at most its current weight (it can only be sold).
     checked = check_held_weights(checked, given.strategy, given.universe, keep=given.planning.keep)
     targets = dict(checked.targets)
+    # An alternate's share is of the value the planner's weights are of: cash, reserved cash
+    # and the holdings not in `keep`.
     stood_in = stand_in_targets(
         targets,
-        checked.holdings,
+        managed_holdings(checked.holdings, given.planning.keep),
         checked.prices,
-        checked.cash + checked.reserved_cash,  # the account's value is what weights are of
+        checked.cash + checked.reserved_cash,
         settings=tax.settings,
         identical=tax.identical,
         loss_windows=tax.book.loss_windows(tax.today),

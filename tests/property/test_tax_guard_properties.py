@@ -31,7 +31,8 @@ from tests.hypothesis_profiles import scaled
 D = Decimal
 ACCOUNTS = ("brokerage", "spouse", "ira")
 SYMBOLS = ("VTI", "VTSAX", "BND")
-PRICES = {"VTI": D(100), "VTSAX": D(50), "BND": D(70)}
+PRICES = {"VTI": D(100), "VTSAX": D(50), "BND": D(70), "AGG": D(60)}
+"""AGG, VTSAX's alternate, is only ever bought by a harvest: an alternate has one primary."""
 
 events = st.lists(
     st.tuples(
@@ -108,8 +109,9 @@ def guard_settings(choose_lots: bool, budget: int | None, harvesting: bool) -> T
     if budget is not None:
         extra["gains_budget"] = {"short_term": str(budget), "long_term": str(budget)}
     if harvesting:
-        # BND stands in for the VTI group; min_loss_amount 0: every lot at 5% down qualifies.
-        extra["alternates"] = {"VTI": "BND", "VTSAX": "BND"}
+        # BND stands in for VTI, AGG for VTSAX (an alternate of two primaries is refused);
+        # min_loss_amount 0: every lot at 5% down qualifies.
+        extra["alternates"] = {"VTI": "BND", "VTSAX": "AGG"}
         extra["harvest"] = {"enabled": True, "min_loss_amount": "0"}
     if choose_lots:
         return tax_settings(

@@ -344,13 +344,22 @@ def stand_in_targets(
 ) -> StandIns:
     """Let held alternates count towards their primary's target weight; say what was moved.
 
-    A primary's alternates take their share in the configured order: each its own weight,
-    at most what its primary's weight has left, so that the pair's drift shows on the
-    primary. The planner tests each pair as one holding against the primary's whole target
-    (`StandIns.pairs`, `PlanInput.stand_ins`). An alternate already in the targets is the
-    strategy's own business and is left alone.
+    `holdings` and `cash` are what the planner's weights are of: the managed holdings (no
+    `keep` symbol) and the cash with the reserved cash, so that an alternate's share is the
+    weight the planner sees it at.
+
+    A primary's held alternates take their share in the configured order, an alternate's own
+    alternates (a second harvest, of the alternate) right after it: each its own weight, at
+    most what its primary's weight has left, so that the pool's drift shows on the primary.
+    One the others left nothing still joins the pool, with a share of 0: the pool is tested
+    whole. The planner tests each pool as one holding against the primary's whole target
+    (`StandIns.pairs`, `PlanInput.stand_ins`, each alternate paired with the primary its
+    chain starts from). An alternate already in the targets is the strategy's own business
+    and is left alone, and so are its alternates. Each alternate has one primary: the
+    settings refuse one listed by two.
     With `return_to_primary`, an alternate stops standing in once no loss window of its
-    primary's group is open.
+    primary's group is open (a window of a symbol between them in a chain does not count:
+    buying the primary back does not wash it).
     """
     adjusted = dict(targets)
     notes: list[str] = []
@@ -358,20 +367,48 @@ def stand_in_targets(
     nav = cash + sum((q * prices.get(s, _ZERO) for s, q in holdings.items()), _ZERO)
     if nav <= 0:
         return StandIns(adjusted, notes, stood)
-    pairs = [(p, a) for p, alternates in sorted(settings.alternates.items()) for a in alternates]
-    for primary, alternate in pairs:
-        held = holdings.get(alternate, _ZERO)
-        weight = adjusted.get(primary, _ZERO)
-        if held <= 0 or weight <= 0 or alternate in targets or primary == CASH:
+    for primary in sorted(settings.alternates):
+        weight = targets.get(primary, _ZERO)
+        if weight <= 0 or primary == CASH:
+            continue
+        chain = _chain(primary, targets, settings)
+        held = [a for a in chain if holdings.get(a, _ZERO) > 0 and a not in stood]
+        if not held:
             continue
         group = identical.members(primary)
         open_window = any(w.ends >= today and w.symbols & group for w in loss_windows)
         if settings.harvest.return_to_primary and not open_window:
-            notes.append(f"{alternate} no longer stands in for {primary}: returning to {primary}")
+            notes.extend(
+                f"{a} no longer stands in for {primary}: returning to {primary}" for a in held
+            )
             continue
-        share = min(held * prices.get(alternate, _ZERO) / nav, weight)
-        adjusted[alternate] = share
-        adjusted[primary] = weight - share
-        stood[alternate] = primary
-        notes.append(f"{alternate} stands in for {primary} ({percent(share)} of the account)")
+        for alternate in held:
+            share = min(holdings[alternate] * prices.get(alternate, _ZERO) / nav, weight)
+            weight -= share
+            adjusted[alternate] = share
+            stood[alternate] = primary
+            taken = "" if share > 0 else f": the others took all of {primary}'s target"
+            notes.append(
+                f"{alternate} stands in for {primary} ({percent(share)} of the account{taken})"
+            )
+        adjusted[primary] = weight
     return StandIns(adjusted, notes, stood)
+
+
+def _chain(primary: str, targets: Mapping[str, Decimal], settings: TaxSettings) -> list[str]:
+    """Return the alternates that may stand in for `primary`, in the order they take their
+    share: each configured alternate, then its own alternates, depth first; none in the
+    targets (nor `CASH`), each once."""
+    found: list[str] = []
+    seen = {primary}
+
+    def walk(symbol: str) -> None:
+        for alternate in settings.alternates.get(symbol, ()):
+            if alternate in seen or alternate in targets or alternate == CASH:
+                continue
+            seen.add(alternate)
+            found.append(alternate)
+            walk(alternate)
+
+    walk(primary)
+    return found

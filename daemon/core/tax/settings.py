@@ -163,12 +163,42 @@ class TaxSettings(_Closed):
                     "list each alternate once, in the order to try them",
                     "alternates",
                 )
+        _one_primary_each(self.alternates)
         return self
 
     @property
     def alternate_symbols(self) -> frozenset[str]:
         """Return every symbol some holding's alternates name."""
         return frozenset(s for alternates in self.alternates.values() for s in alternates)
+
+
+def _one_primary_each(alternates: dict[str, tuple[str, ...]]) -> None:
+    """Refuse an alternate listed by two primaries.
+
+    A held alternate stands in for its primary after a harvest (`stand_in_targets`): the
+    planner tests the two as one holding against the primary's target and band. An alternate
+    of two primaries would have to be split between them, and which one it was bought for, and
+    so which pool it belongs to, cannot be told from the holdings: guessing wrong sells the
+    other primary (see docs/tax.md).
+    """
+    primaries: dict[str, list[str]] = {}
+    for primary, listed in alternates.items():
+        for alternate in listed:
+            primaries.setdefault(alternate, []).append(primary)
+    for alternate, of in sorted(primaries.items()):
+        if len(of) > 1:
+            names = sorted(of)
+            listing = ("both " if len(names) == 2 else "") + (
+                f"{', '.join(names[:-1])} and {names[-1]}"
+            )
+            raise _rule(
+                f"{alternate} is the alternate of {listing}: held after a harvest, trimtab "
+                f"could not tell which of them it stands in for",
+                "give each primary its own alternates, e.g. "
+                f"{{ {of[0]} = '{alternate}', {of[1]} = 'OTHER' }} with OTHER a similar fund "
+                f"that is not substantially identical to {of[1]}",
+                "alternates",
+            )
 
 
 class OutsideAccount(_Closed):
