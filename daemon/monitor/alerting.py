@@ -243,13 +243,27 @@ def _broker_failure(row: CycleRecord) -> bool:
 
 
 def _out_of_band(report: CycleReport | None) -> tuple[DriftObservation, ...] | None:
+    """Return the holdings the plan found outside their band; a primary and the alternates
+    standing in for it once ("BBB with BBX"), with the weight and band the planner tested:
+    each leg's own row, its target plus the pool's half-width, may well hold its weight."""
     if report is None or report.plan is None:
         return None
-    return tuple(
-        DriftObservation(row.symbol, row.weight, row.low, row.high)
-        for row in report.plan.drift
-        if row.out_of_band and row.managed and row.symbol != CASH
-    )
+    rows = [r for r in report.plan.drift if r.managed and r.symbol != CASH]
+    found = []
+    for row in rows:
+        if not row.out_of_band or (row.pool and row.pool != row.symbol):
+            continue
+        if not row.pool:
+            found.append(DriftObservation(row.symbol, row.weight, row.low, row.high))
+            continue
+        pool = [r for r in rows if r.pool == row.pool]
+        weight = sum((r.weight for r in pool), Decimal(0))
+        target = sum((r.target for r in pool), Decimal(0))
+        half = row.high - row.target  # the pool's half-width, on every member's row
+        others = ", ".join(r.symbol for r in pool if r is not row)
+        name = f"{row.symbol} with {others}"
+        found.append(DriftObservation(name, weight, max(Decimal(0), target - half), target + half))
+    return tuple(found)
 
 
 def _latest_mismatches(audit: AuditLog, account: str) -> dict[str, tuple[Decimal, Decimal]] | None:

@@ -28,6 +28,7 @@ from daemon.core.performance import (
     concentration,
     summarize,
 )
+from daemon.core.planner import out_of_band_at
 from daemon.core.progress import Progress, no_progress
 from daemon.monitor.health import evaluate
 from daemon.report.activity import cycles_of, plan_previews, refusals_of
@@ -301,13 +302,17 @@ def _allocation(
     bands; without a valuation, the weights the latest plan saw."""
     if not plans:
         return ()
-    drift = {r.symbol: r for r in plans[-1][1].plan.drift}
+    table = plans[-1][1].plan.drift
+    drift = {r.symbol: r for r in table}
     if latest is None or not latest.equity:
         values = {s: r.value for s, r in drift.items()}
         weights = {s: float(r.weight) for s, r in drift.items()}
+        out = {r.symbol: r.out_of_band for r in table if r.managed and r.symbol != CASH}
     else:
         values = dict(latest.holdings) | {CASH: latest.cash}
         weights = {s: float(v / latest.equity) for s, v in values.items()}
+        # As the planner tests: an alternate standing in and its primary add up as one pool.
+        out = out_of_band_at(table, weights)
     rows = []
     for symbol in sorted(set(drift) | set(values), key=lambda s: (s == CASH, s)):
         plan_row = drift.get(symbol)
@@ -315,7 +320,6 @@ def _allocation(
         low = float(plan_row.low) if plan_row else 0.0
         high = float(plan_row.high) if plan_row else 0.0
         weight = weights.get(symbol, 0.0)
-        banded = symbol != CASH and plan_row is not None and plan_row.managed
         rows.append(
             AllocationRow(
                 symbol=symbol,
@@ -324,7 +328,8 @@ def _allocation(
                 target=target,
                 low=low,
                 high=high,
-                out_of_band=banded and not low <= weight <= high,
+                out_of_band=out.get(symbol, False),
+                pool=plan_row.pool if plan_row else "",
             )
         )
     return tuple(rows)

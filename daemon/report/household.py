@@ -9,13 +9,14 @@ from __future__ import annotations
 
 __all__ = ["HouseholdLine", "HouseholdSection", "gather_household"]
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
-from daemon.audit.events import AuditKind, HouseholdSplitMade
+from daemon.audit.events import AuditKind, HouseholdSplitMade, PlanMade
+from daemon.audit.record import events_of
 from daemon.config.household import household_members
 from daemon.config.settings import Settings
 from daemon.core.domain import CASH, AccountType
@@ -34,7 +35,7 @@ SPLIT_LOOKBACK = timedelta(days=45)
 class HouseholdLine(AllocationRow):
     """An account's allocation row, for the household, with where the holding sits."""
 
-    by_type: Mapping[str, Decimal]
+    by_type: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({}))
     """Value per account type: taxable, traditional_ira, roth_ira."""
 
     def value_in(self, account_type: str) -> Decimal:
@@ -83,22 +84,41 @@ def gather_household(
     if household.strategy is not None:
         chose = f"targets from strategy {household.strategy}"
         notes = (chose if split is not None else f"{chose}: no split recorded yet", *notes)
+    symbols = sorted(set(by_symbol) | set(targets), key=lambda s: (s == CASH, s))
+    weights = {
+        s: float(sum(by_symbol.get(s, {}).values(), Decimal(0)) / total) if total else 0.0
+        for s in symbols
+    }
+    # An alternate standing in for its primary in a member is one holding with it, as the
+    # members' planners test them: the pair's weights added up against their targets.
+    stood = _stand_ins(session, household_members(settings), until)
+    pools = {s: stood[s] if stood.get(s) in weights else s for s in symbols if s != CASH}
+    pooled = {p for s, p in pools.items() if p != s}
+    pool_weight: dict[str, float] = {}
+    pool_target: dict[str, float] = {}
+    for symbol, pool in pools.items():
+        pool_weight[pool] = pool_weight.get(pool, 0.0) + weights[symbol]
+        pool_target[pool] = pool_target.get(pool, 0.0) + float(targets.get(symbol, Decimal(0)))
     lines = []
-    for symbol in sorted(set(by_symbol) | set(targets), key=lambda s: (s == CASH, s)):
+    for symbol in symbols:
         slot = by_symbol.get(symbol, {})
-        value = sum(slot.values(), Decimal(0))
-        weight = float(value / total) if total else 0.0
+        weight = weights[symbol]
         target = float(targets.get(symbol, Decimal(0)))
         low, high = (target, target) if symbol == CASH else (max(0.0, target - half), target + half)
+        pool = pools.get(symbol, symbol)
+        whole, goal = pool_weight.get(pool, 0.0), pool_target.get(pool, 0.0)
         lines.append(
             HouseholdLine(
                 symbol=symbol,
-                value=value,
+                value=sum(slot.values(), Decimal(0)),
                 weight=weight,
                 target=target,
                 low=low,
                 high=high,
-                out_of_band=bool(total) and symbol != CASH and not low <= weight <= high,
+                out_of_band=bool(total)
+                and symbol != CASH
+                and not max(0.0, goal - half) <= whole <= goal + half,
+                pool=pool if pool in pooled else "",
                 by_type=MappingProxyType(slot),
             )
         )
@@ -125,3 +145,21 @@ def _latest_split(
         if isinstance(event, HouseholdSplitMade):
             return record.recorded_at, event.split
     return None, None
+
+
+def _stand_ins(session: Transaction, members: Iterable[str], until: datetime) -> dict[str, str]:
+    """Return alternate -> primary for the alternates standing in in the members' latest
+    plans (`DriftRow.pool`)."""
+    log = AuditLog(session)
+    stood: dict[str, str] = {}
+    for name in members:
+        plans = events_of(
+            log.records(
+                since=until - SPLIT_LOOKBACK, until=until, account=name, kinds=[AuditKind.PLAN]
+            ),
+            PlanMade,
+        )
+        if plans:
+            drift = plans[-1][1].plan.drift
+            stood |= {r.symbol: r.pool for r in drift if r.pool and r.pool != r.symbol}
+    return stood

@@ -72,6 +72,9 @@ class AllocationRow:
     low: float
     high: float
     out_of_band: bool
+    pool: str = ""
+    """The primary an alternate stands in for, on both their rows (`DriftRow.pool`): the band
+    test adds the pool up, and `out_of_band` is the pool's; empty for a symbol tested alone."""
 
     @property
     def drift(self) -> float:

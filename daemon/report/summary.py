@@ -5,10 +5,11 @@ from __future__ import annotations
 __all__ = ["attention", "session_note", "summary_text"]
 
 from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal
 
 from daemon.report.fmt import money, pct, signed_money, signed_pct
-from daemon.report.model import AccountReport, DailyReport
+from daemon.report.model import AccountReport, AllocationRow, DailyReport
 
 CALM_OUTCOMES = ("succeeded", "planned")
 CALM_STATUSES = ("filled",)
@@ -36,12 +37,7 @@ def _account_items(account: AccountReport) -> list[str]:
     for cycle in account.cycles:
         if cycle.outcome not in CALM_OUTCOMES:
             items.append(f"{account.name}: cycle {cycle.cycle_id} {cycle.outcome}: {cycle.detail}")
-    for row in account.allocation:
-        if row.out_of_band:
-            items.append(
-                f"{account.name}: {row.symbol} at {pct(row.weight)} is outside its band "
-                f"{pct(row.low)}–{pct(row.high)} (target {pct(row.target)})"
-            )
+    items += [f"{account.name}: {line}" for line in _out_of_band(account.allocation)]
     if account.refusals:
         by = Counter(r.source for r in account.refusals)
         what = ", ".join(f"{n} by {source}" for source, n in sorted(by.items()))
@@ -116,3 +112,29 @@ def _account_line(account: AccountReport) -> str:
         + (f" (slippage {signed_money(slippage)})" if account.orders else "")
         + f"; refused {len(account.refusals)}."
     )
+
+
+def _out_of_band(rows: Sequence[AllocationRow]) -> list[str]:
+    """Say each holding outside its band; a primary and the alternates standing in for it
+    once, with their weights and targets added up, as the band test saw them."""
+    lines = []
+    said: set[str] = set()
+    for row in rows:
+        if not row.out_of_band or row.pool in said:
+            continue
+        if not row.pool:
+            lines.append(
+                f"{row.symbol} at {pct(row.weight)} is outside its band "
+                f"{pct(row.low)}–{pct(row.high)} (target {pct(row.target)})"
+            )
+            continue
+        said.add(row.pool)
+        pool = [r for r in rows if r.pool == row.pool]
+        weight, target = sum(r.weight for r in pool), sum(r.target for r in pool)
+        half = row.high - row.target  # the pool's half-width, on every member's row
+        others = ", ".join(r.symbol for r in pool if r.symbol != row.pool)
+        lines.append(
+            f"{row.pool} with {others} at {pct(weight)} is outside their band "
+            f"{pct(max(0.0, target - half))}–{pct(target + half)} (target {pct(target)})"
+        )
+    return lines

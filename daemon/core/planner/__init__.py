@@ -13,6 +13,7 @@ __all__ = [
     "PlanInput",
     "PlannedOrder",
     "PlanningPolicy",
+    "out_of_band_at",
     "plan_rebalance",
     "validate_plan_input",
 ]
@@ -20,3 +21,4 @@ __all__ = [
 from daemon.core.planner.planner import plan_rebalance
 from daemon.core.planner.types import Band, DriftRow, Plan, PlanInput, PlannedOrder, PlanningPolicy
 from daemon.core.planner.validate import validate_plan_input
+from daemon.core.planner.verdict import out_of_band_at

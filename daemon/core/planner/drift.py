@@ -45,6 +45,12 @@ def assemble(
     limits = decimal_limits(book.bands, targets, pools)
     weights = [v / nav for v in book.value] if nav > 0 else [_ZERO] * book.size
     pooled = {} if pools is None else _pool_notes(book.symbols, pools, weights, targets, limits)
+    # A multi-member pool's rows name its primary, so a later re-test can add them up again.
+    symbols_pool = (
+        [""] * book.size
+        if pools is None
+        else [book.symbols[pools[i]] if i in pooled else "" for i in range(book.size)]
+    )
     out = out_before.tolist()
     listed = book.in_targets.tolist()
     purpose = origin.tolist()
@@ -97,6 +103,7 @@ def assemble(
                 after,
                 weight if after is qty else _share(after * price, nav),
                 note,
+                symbols_pool[i],
             )
         )
     rows.extend(_kept_rows(book))

@@ -169,6 +169,11 @@ class DriftRow:
     qty_after: Decimal
     weight_after: Decimal
     note: str
+    pool: str = ""
+    """The primary whose pool the row was tested in (`PlanInput.stand_ins`), on the primary's
+    row and its standing alternates'; empty for a symbol tested alone. `low` and `high` are
+    the row's own target plus or minus the pool's half-width: a weight tested again later
+    goes through `daemon.core.planner.verdict.out_of_band_at`, which adds up the pool."""
 
 
 @dataclass(frozen=True, slots=True)
