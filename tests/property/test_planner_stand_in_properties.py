@@ -62,8 +62,12 @@ def cases(draw: st.DrawFn) -> tuple[PlanInput, PlanningPolicy, dict[str, bool | 
     raw = {s: draw(st.integers(0, 100)) for s in ("P", *OTHERS)}
     raw["P"] = max(raw["P"], 1)
     total = sum(raw.values())
-    targets = {s: D(r) / D(total) for s, r in raw.items()}
+    # Quantized, so that O2 takes up exactly what is left (1/11 + 10/11 is not 1 in Decimal).
+    targets = {s: (D(r) / D(total)).quantize(D("0.000001")) for s, r in raw.items()}
     targets["O2"] = D(1) - targets["P"] - targets["O1"]  # exactly 1 in all
+    if targets["O2"] < 0:  # P and O1 rounded up past 1: P gives it back
+        targets["P"] += targets["O2"]
+        targets["O2"] = D(0)
     prices = {s: draw(st.decimals(D(1), D(500), places=2)) for s in (*POOL, *OTHERS)}
     if draw(st.booleans()):
         holdings = {

@@ -6,7 +6,9 @@ Tested one by one, a primary whose alternates took most of its target would have
 around the small residual that its weight of 0 is always outside, and every day would
 rebalance the whole account. Each member's own limits are its target plus or minus the
 pool's half-width: with the alternates at their targets (their target is their weight), the
-primary's weight is inside them exactly when the pool is inside its band.
+primary's weight is inside them exactly when the pool is inside its band. `band_edge` trades
+an out-of-band pool as a whole to the pool's limits (`Pools.low`, `Pools.high`), not each
+member to its own (`daemon.core.planner.planner`).
 """
 
 from __future__ import annotations

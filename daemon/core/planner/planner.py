@@ -23,8 +23,17 @@ Semantics
 - A primary and the tax alternates standing in for it (`PlanInput.stand_ins`) are one holding
   for that test (`daemon.core.planner.bands`): their weights added up against their targets
   added up, with the primary's band; each is out of band when the pool is. Each row's band
-  is its own target plus or minus the pool's half-width, and the phases trade each to its
-  own target (`band_edge`: to the edge of that band).
+  is its own target plus or minus the pool's half-width. `target` trades each leg to its own
+  target. `band_edge` trades an out-of-band pool as a whole to the pool's edge (the pool's
+  target plus or minus the primary's half-width, or `inner_band` of the way from there):
+  what it is over that edge is sold from the legs above their own targets, what it is under
+  bought for the legs below theirs, each leg at most to its own target, the primary first,
+  then the alternates furthest from their targets (the tax step redirects or blocks a buy of
+  the primary inside its wash-sale window). Excess and leftover cash buy a pool's legs only
+  up to the pool's target, and the funding trims take from a pool only what it holds above
+  its target and never from a pool the rebalance buys. (Traded leg by leg, a primary whose
+  capped alternate took all of its target was sold whole, and two alternates over their
+  targets each kept a whole half-width: the next plan traded again.)
 - Phase A, cash flows (always): cash above C* buys underweight holdings, in proportion to
   their shortfall and never past target, before anything is sold. Cash below cash_buffer +
   withdrawal is raised by selling overweight holdings, largest overweight first, each down to
@@ -67,7 +76,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from daemon.core.money import money
-from daemon.core.planner.bands import outside_band
+from daemon.core.planner.bands import Pools, outside_band
 from daemon.core.planner.book import Book, open_book
 from daemon.core.planner.drift import assemble
 from daemon.core.planner.reasons import FRACTION_LEFT, Origin, Why, quantity
@@ -218,13 +227,12 @@ def _cash_flows(work: Work, policy: PlanningPolicy, slack: Floats, notes: list[s
     if policy.buy_only and max(book.cash, book.withdrawal) < book.cash_need:
         notes.append("buy_only: cash below the cash buffer is not refilled by selling")
     if excess > 0:
-        everyone = np.ones(book.size, dtype=bool)
         add = spend_excess(
             excess,
-            work.values,
+            _room_values(work, buying=True),
             book,
             slack=slack,
-            eligible=everyone,
+            eligible=np.ones(book.size, dtype=bool),
             bought=work.buys,
             min_trade=min_trade,
         )
@@ -307,6 +315,10 @@ def _wanted(
         sells = np.where(over, np.minimum(ceil_steps(work.values - edge, unit, slack), room_s), 0)
         whole = over & sell_whole
         buys = np.where(under, np.minimum(ceil_steps(edge - work.values, unit, slack), room_b), 0)
+        if book.limits.pools is not None:
+            _pools_to_edge(
+                work, policy, book.limits.pools, out, slack, sells=sells, whole=whole, buys=buys
+            )
     if policy.buy_only:
         work.flag(((sells > 0) | whole) & ~work.sell_all, Why.BUY_ONLY)
     # A holding is never bought and sold in one plan, whichever phase came first.
@@ -343,17 +355,19 @@ def _trade(
     budget = float(work.spare(floor))
     short = float((buys * unit).sum()) - budget
     if policy.rebalance_to == "band_edge" and not policy.buy_only and short > 0:
-        steps, _ = sell_down(
+        # A whole holding it sells is a leg of a pool with a target of 0 (`_room_values`):
+        # other holdings with a target of 0 were sold whole by the rebalance already.
+        steps, whole = sell_down(
             short,
-            work.values,
+            _room_values(work, buying=False),
             book,
             slack=slack,
-            eligible=(work.buys == 0) & (buys == 0),
+            eligible=(work.buys == 0) & _pooled(book, buys == 0),
             sold=work.sells,
             sold_all=work.sell_all,
             min_trade=min_trade,
         )
-        work.sell(steps, np.zeros(book.size, dtype=bool), Origin.FUND)
+        work.sell(steps, whole, Origin.FUND)
         budget = float(work.spare(floor))
     kept = cut_to_budget(buys, budget, work.values, book)
     small = (kept > 0) & ~large_enough(work.buys + kept, unit, min_trade)
@@ -371,6 +385,79 @@ def _edge_values(book: Book, values: Floats, inner: float) -> Floats:
     return np.where(t > 0, weight, 0.0) * book.nav_f
 
 
+def _pools_to_edge(
+    work: Work,
+    policy: PlanningPolicy,
+    pools: Pools,
+    out: Flags,
+    slack: Floats,
+    *,
+    sells: Floats,
+    whole: Flags,
+    buys: Floats,
+) -> None:
+    """Trade each out-of-band pool of more than one symbol as a whole to the pool's edge.
+
+    Overwrites, in place, the `band_edge` trades of the pool's members (`sells`, `whole`,
+    `buys`). A pool is a primary and the alternates standing in for it
+    (`PlanInput.stand_ins`): its edge is the primary's band around the pool's target, and
+    what it is over (under) that edge is sold (bought) from the members above (below) their
+    own targets, each at most to its own target: the primary first, then the alternates,
+    the furthest from target first (ties in symbol order). Traded leg by leg to each leg's
+    own edge, a primary with a target of 0 would be sold whole and two alternates over their
+    targets would each keep a whole half-width, leaving the pool off its band.
+    """
+    book = work.book
+    unit, target = book.unit_values, book.target_values
+    # A holding is never bought and sold in one plan: phase A's trades close the other side.
+    room_s = np.where(
+        (work.buys == 0) & ~work.sell_all, room_to_sell(work.values, book, slack, work.sells), 0.0
+    )
+    room_b = np.where(
+        (work.sells == 0) & ~work.sell_all, room_to_buy(work.values, book, slack), 0.0
+    )
+    sell_whole = (target <= book.tolerance) & (work.values > 0) & ~book.fraction_left
+    pooled = pools.add_up(work.values)
+    pooled_target = pools.add_up(target)
+    edge = _pool_edges(book, pools, pooled, float(policy.inner_band))
+    members: dict[int, list[int]] = {}
+    for i, pool in enumerate(pools.of.tolist()):
+        members.setdefault(pool, []).append(i)
+    for pool, group in members.items():
+        if len(group) < 2 or not out[pool]:
+            continue
+        if pooled[pool] > pooled_target[pool]:
+            amount, room, side = pooled[pool] - edge[pool], room_s, sells
+            gap = work.values - target
+        else:
+            amount, room, side = edge[pool] - pooled[pool], room_b, buys
+            gap = target - work.values
+        others = sorted((i for i in group if i != pool), key=lambda i: (-gap[i], i))
+        sells[group], buys[group], whole[group] = 0.0, 0.0, False
+        for i in (pool, *others):
+            if amount <= book.tolerance:
+                break
+            steps = min(
+                float(ceil_steps(np.array([amount]), unit[i : i + 1], slack[i])[0]), room[i]
+            )
+            if steps <= 0:
+                continue
+            side[i] = steps
+            # All of a holding with a target of 0: sell exactly what is held.
+            whole[i] = side is sells and bool(sell_whole[i]) and steps >= room[i]
+            amount -= steps * unit[i]
+
+
+def _pool_edges(book: Book, pools: Pools, pooled: Floats, inner: float) -> Floats:
+    """Return, per symbol, the value its pool is traded to in `band_edge` mode."""
+    t = pools.add_up(book.targets)
+    low, high = pools.low, pools.high
+    above = t + (1.0 - inner) * (high - t)
+    below = low + inner * (t - low)
+    weight = np.where(pooled > t * book.nav_f, above, below)
+    return np.where(t > 0, weight, 0.0) * book.nav_f
+
+
 def _invest_leftover(work: Work, policy: PlanningPolicy, slack: Floats) -> None:
     """Spend cash still above its target on underweight holdings that were not sold."""
     book = work.book
@@ -379,7 +466,7 @@ def _invest_leftover(work: Work, policy: PlanningPolicy, slack: Floats) -> None:
         return
     add = spend_excess(
         leftover,
-        work.values,
+        _room_values(work, buying=True),
         book,
         slack=slack,
         eligible=(work.sells == 0) & ~work.sell_all,
@@ -387,3 +474,57 @@ def _invest_leftover(work: Work, policy: PlanningPolicy, slack: Floats) -> None:
         min_trade=float(policy.min_trade),
     )
     work.buy(add, Origin.EXCESS)
+
+
+def _room_values(work: Work, *, buying: bool) -> Floats:
+    """Return the value each holding counts as for trades up to its target, pools as one.
+
+    A pool of a primary and its standing alternates is one holding: buying excess cash into
+    its legs, or trimming them to fund buys, goes to the pool's target, not past it, though
+    a leg is further from its own (one leg below its target and another above). What the
+    pool has to its target is given to its legs the primary first, then the furthest from
+    their own targets (ties in symbol order); a leg given none counts as at its target. A leg
+    with a target of 0 sells whole (`sell_down`), so counts as held only if the pool's room
+    covers all of it.
+    """
+    book = work.book
+    values = work.values
+    pools = book.limits.pools
+    if pools is None:
+        return values
+    target = book.target_values
+    sign = -1.0 if buying else 1.0
+    gap = sign * (values - target)
+    room = np.maximum(0.0, sign * (pools.add_up(values) - pools.add_up(target)))
+    counted = values.copy()
+    members: dict[int, list[int]] = {}
+    for i, pool in enumerate(pools.of.tolist()):
+        members.setdefault(pool, []).append(i)
+    for pool, group in members.items():
+        if len(group) < 2:
+            continue
+        left = float(room[pool])
+        others = sorted((i for i in group if i != pool), key=lambda i: (-gap[i], i))
+        for i in (pool, *others):
+            if gap[i] <= 0:
+                continue
+            share = min(float(gap[i]), left)
+            left -= share
+            if not buying and target[i] <= book.tolerance:
+                counted[i] = values[i] if share >= values[i] - book.tolerance else 0.0
+            else:
+                counted[i] = target[i] - share if buying else target[i] + share
+    return counted
+
+
+def _pooled(book: Book, eligible: Flags) -> Flags:
+    """Return `eligible` without the members of a pool of which any holding is not eligible.
+
+    A pool of a primary and its standing alternates is one holding: the funding trims of
+    `band_edge` selling one leg to buy another that the rebalance buys would pull the pool
+    back off the edge it is bought to.
+    """
+    pools = book.limits.pools
+    if pools is None:
+        return eligible
+    return eligible & ~(pools.add_up((~eligible).astype(np.float64)) > 0)
