@@ -22,14 +22,14 @@ from daemon.core.domain import AccountSnapshot, AccountType, Mode, Position, Quo
 from daemon.core.planner import Band, PlanningPolicy
 from daemon.core.risk import RiskConfig
 from daemon.core.sizing import OrderTerms
-from daemon.core.tax import TaxPolicy, Trade
+from daemon.core.tax import TaxPolicy
 from daemon.core.tax.engine import replay_trades
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.settings import TaxSettings
 from tests.hypothesis_profiles import scaled
+from tests.stand_in_case import HARVESTED, trade
 
 BOUGHT = date(2022, 3, 1)
-HARVESTED = date(2022, 7, 12)
 NAV = D(100000)
 STEP = D("0.001")
 BAND = Band(absolute_pp=D(5), relative=D("0.25"))
@@ -39,20 +39,6 @@ MARGIN = 1e-6
 AT_HARVEST = {"AAA": D(100), "BBB": D(90), "BBX": D(45), "CCC": D(50)}
 
 _multiplier = st.decimals(D("0.85"), D("1.15"), places=3)
-
-
-def _trade(n: int, day: date, symbol: str, side: Side, qty: D, price: D) -> Trade:
-    return Trade(
-        id=f"t{n}",
-        date=day,
-        account="a",
-        account_type=AccountType.TAXABLE,
-        symbol=symbol,
-        side=side,
-        qty=qty,
-        amount=qty * price,
-        owner="",
-    )
 
 
 def _qty(value: D, price: D) -> D:
@@ -89,18 +75,17 @@ def _account(
     held = {s: _qty(w * NAV, AT_HARVEST[s]) for s, w in targets.items() if s != "BBB"}
     trades = [
         # The oldest lot, so that the ledger's first-in-first-out sale relieves it.
-        _trade(1, BOUGHT - timedelta(days=60), "BBB", Side.BUY, loss_lot, D(100)),
-        _trade(2, HARVESTED, "BBB", Side.SELL, loss_lot, AT_HARVEST["BBB"]),
-        _trade(3, HARVESTED, "BBX", Side.BUY, alternate, AT_HARVEST["BBX"]),
+        trade(1, BOUGHT - timedelta(days=60), "BBB", Side.BUY, loss_lot, D(100)),
+        trade(2, HARVESTED, "BBB", Side.SELL, loss_lot, AT_HARVEST["BBB"]),
+        trade(3, HARVESTED, "BBX", Side.BUY, alternate, AT_HARVEST["BBX"]),
     ]
     trades += [
-        _trade(4 + n, BOUGHT, s, Side.BUY, q, AT_HARVEST[s])
-        for n, (s, q) in enumerate(held.items())
+        trade(4 + n, BOUGHT, s, Side.BUY, q, AT_HARVEST[s]) for n, (s, q) in enumerate(held.items())
     ]
     held["BBX"] = alternate
     if gain_lot:
         held["BBB"] = gain_lot
-        trades.append(_trade(9, BOUGHT, "BBB", Side.BUY, gain_lot, D(70)))
+        trades.append(trade(9, BOUGHT, "BBB", Side.BUY, gain_lot, D(70)))
 
     prices = {s: AT_HARVEST[s] * moves[s] for s in AT_HARVEST}
     cash = proceeds - alternate * AT_HARVEST["BBX"]

@@ -18,44 +18,19 @@ import pytest
 from daemon.core.decide import CycleState, Decision, DecisionInput, TaxInputs, decide
 from daemon.core.domain import AccountSnapshot, AccountType, Mode, Position, Quote, Side
 from daemon.core.errors import DataError
-from daemon.core.planner import Band, PlanInput, PlanningPolicy, plan_rebalance
+from daemon.core.planner import PlanInput, PlanningPolicy, plan_rebalance
 from daemon.core.risk import RiskConfig
 from daemon.core.sizing import OrderTerms
-from daemon.core.tax import TaxPolicy, Trade
+from daemon.core.tax import TaxPolicy
 from daemon.core.tax.engine import replay_trades
 from daemon.core.tax.harvest import stand_in_targets
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.settings import TaxSettings
+from tests.stand_in_case import BANDS, HARVESTED, TAX, trade
 
-HARVESTED = date(2022, 7, 12)
 BOUGHT = D("1010.327")
 """BBX bought with the proceeds of the 500 BBB sold at $94.89 (the backtest's trade)."""
 CASH = D(500) * D("94.89") - BOUGHT * D("46.96")
-BANDS = Band(absolute_pp=D(5), relative=D("0.25"))
-TAX = {
-    "alternates": {"BBB": "BBX"},
-    "wash_sale": {"buys": "redirect", "loss_sales": "defer"},
-    "harvest": {
-        "enabled": True,
-        "min_loss_pct": "0.05",
-        "min_loss_amount": "100",
-        "return_to_primary": True,
-    },
-}
-
-
-def _trade(n: int, day: date, symbol: str, side: Side, qty: D, price: D) -> Trade:
-    return Trade(
-        id=f"t{n}",
-        date=day,
-        account="a",
-        account_type=AccountType.TAXABLE,
-        symbol=symbol,
-        side=side,
-        qty=qty,
-        amount=qty * price,
-        owner="",
-    )
 
 
 def _decide(
@@ -67,10 +42,10 @@ def _decide(
 ) -> Decision:
     """Decide the audit's account on `today`, after BBB was harvested whole into BBX."""
     trades = [
-        _trade(1, date(2022, 1, 3), "AAA", Side.BUY, D(500), D(100)),
-        _trade(2, date(2022, 1, 3), "BBB", Side.BUY, D(500), D(100)),
-        _trade(3, HARVESTED, "BBB", Side.SELL, D(500), D("94.89")),
-        _trade(4, HARVESTED, "BBX", Side.BUY, BOUGHT, D("46.96")),
+        trade(1, date(2022, 1, 3), "AAA", Side.BUY, D(500), D(100)),
+        trade(2, date(2022, 1, 3), "BBB", Side.BUY, D(500), D(100)),
+        trade(3, HARVESTED, "BBB", Side.SELL, D(500), D("94.89")),
+        trade(4, HARVESTED, "BBX", Side.BUY, BOUGHT, D("46.96")),
     ]
     book = replay_trades(trades, TaxPolicy(methods={}, identical=SubstantiallyIdentical()))
     now = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=19)

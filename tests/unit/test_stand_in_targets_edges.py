@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from daemon.core.decide import CycleState, Decision, DecisionInput, TaxInputs, decide
 from daemon.core.domain import AccountSnapshot, AccountType, Mode, Position, Quote, Side
 from daemon.core.errors import ConfigError
-from daemon.core.planner import Band, PlanningPolicy
+from daemon.core.planner import PlanningPolicy
 from daemon.core.risk import RiskConfig
 from daemon.core.sizing import OrderTerms
 from daemon.core.tax import TaxPolicy, Trade
@@ -34,41 +34,14 @@ from daemon.core.tax.harvest import stand_in_targets
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.types import LossWindow
+from tests.stand_in_case import BANDS, HARVESTED, TAX, trade
 from tests.unit.backtest_helpers import write_config
 
-HARVESTED = date(2022, 7, 12)
-BANDS = Band(absolute_pp=D(5), relative=D("0.25"))
-TAX: dict[str, Any] = {
-    "alternates": {"BBB": "BBX"},
-    "wash_sale": {"buys": "redirect", "loss_sales": "defer"},
-    "harvest": {
-        "enabled": True,
-        "min_loss_pct": "0.05",
-        "min_loss_amount": "100",
-        "return_to_primary": True,
-    },
-}
-
-
-def _trade(n: int, day: date, symbol: str, side: Side, qty: D, price: D) -> Trade:
-    return Trade(
-        id=f"t{n}",
-        date=day,
-        account="a",
-        account_type=AccountType.TAXABLE,
-        symbol=symbol,
-        side=side,
-        qty=qty,
-        amount=qty * price,
-        owner="",
-    )
-
-
 HARVEST = [
-    _trade(1, date(2022, 1, 3), "AAA", Side.BUY, D(500), D(100)),
-    _trade(2, date(2022, 1, 3), "BBB", Side.BUY, D(500), D(100)),
-    _trade(3, HARVESTED, "BBB", Side.SELL, D(500), D("94.89")),
-    _trade(4, HARVESTED, "BBX", Side.BUY, D("1010.327"), D("46.96")),
+    trade(1, date(2022, 1, 3), "AAA", Side.BUY, D(500), D(100)),
+    trade(2, date(2022, 1, 3), "BBB", Side.BUY, D(500), D(100)),
+    trade(3, HARVESTED, "BBB", Side.SELL, D(500), D("94.89")),
+    trade(4, HARVESTED, "BBX", Side.BUY, D("1010.327"), D("46.96")),
 ]
 """BBB harvested whole into BBX: BBB's wash-sale window is open until 2022-08-11."""
 
@@ -198,12 +171,12 @@ def test_a_second_generation_alternate_stands_in_for_the_first_primary() -> None
     # BBY on 7-12. BBY (44%) is all that is left of BBB's 50%, inside both windows.
     h1, h2 = date(2022, 7, 1), date(2022, 7, 12)
     trades = [
-        _trade(1, date(2022, 1, 3), "AAA", Side.BUY, D(500), D(100)),
-        _trade(2, date(2022, 1, 3), "BBB", Side.BUY, D(500), D(100)),
-        _trade(3, h1, "BBB", Side.SELL, D(500), D(94)),
-        _trade(4, h1, "BBX", Side.BUY, D(1000), D(47)),
-        _trade(5, h2, "BBX", Side.SELL, D(1000), D(44)),
-        _trade(6, h2, "BBY", Side.BUY, D(550), D(80)),
+        trade(1, date(2022, 1, 3), "AAA", Side.BUY, D(500), D(100)),
+        trade(2, date(2022, 1, 3), "BBB", Side.BUY, D(500), D(100)),
+        trade(3, h1, "BBB", Side.SELL, D(500), D(94)),
+        trade(4, h1, "BBX", Side.BUY, D(1000), D(47)),
+        trade(5, h2, "BBX", Side.SELL, D(1000), D(44)),
+        trade(6, h2, "BBY", Side.BUY, D(550), D(80)),
     ]
     prices = {"AAA": D(100), "BBB": D(90), "BBX": D(44), "BBY": D(80)}
     held = {"AAA": D(500), "BBY": D(550)}  # AAA 50k, BBY 44k, cash 6k
