@@ -889,14 +889,18 @@ class _Run:
         absolute, relative, increments = self.scan_constants
         qty = np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols])
         row = np.array([float(targets.get(s, _ZERO)) for s in self.symbols])
-        standing, moved = self._stand_ins(first, end, state, targets, qty, row)
+        standing = self._standing(state, targets)
         if standing:
-            absolute, relative = self._standing_bands(standing, absolute, relative)
+            # `decide` tests a primary and its standing alternates as one holding, against
+            # targets a cash buffer or a withdrawal scales and `stand_in_targets` moves at
+            # each close: a scan of each symbol alone cannot prove such a day quiet (it once
+            # skipped days `decide` traded on), so every cycle day is decided while one stands.
+            return np.zeros(len(self.matrix[first:end]), dtype=bool)
         quiet = quiet_days(
             self.matrix[first:end],
             qty,
             cash=float(state.cash),
-            targets=row if moved is None else moved,
+            targets=row,
             cash_target=float(targets.get(CASH, _ZERO)),
             absolute=absolute,
             relative=relative,
@@ -915,80 +919,16 @@ class _Run:
             quiet &= self._no_harvest(first, end, state)
         return quiet
 
-    def _standing_bands(
-        self,
-        standing: frozenset[str],
-        absolute: NDArray[np.float64],
-        relative: NDArray[np.float64],
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Return the bands with each standing alternate's narrowed to its primary's.
-
-        `decide` tests a primary and its standing alternates as one holding, with the
-        primary's band (`daemon.core.planner.bands`); the scan tests each alone. The
-        primary's leg, around what the alternates left of its target, is stricter than the
-        pair; an alternate with its own wider band is not, and would let through a day the
-        planner rebalances: it gets the narrower of the two."""
-        absolute, relative = absolute.copy(), relative.copy()
-        for primary, alternates in self.account.tax.alternates.items():
-            jp = self.index.get(primary)
-            for alternate in alternates:
-                if jp is not None and alternate in standing:
-                    ja = self.index[alternate]
-                    absolute[ja] = min(absolute[ja], absolute[jp])
-                    relative[ja] = min(relative[ja], relative[jp])
-        return absolute, relative
-
-    def _stand_ins(
-        self,
-        first: int,
-        end: int,
-        state: _State,
-        targets: Mapping[str, Decimal],
-        qty: NDArray[np.float64],
-        row: NDArray[np.float64],
-    ) -> tuple[frozenset[str], NDArray[np.float64] | None]:
-        """Return the held alternates that may stand in for their primary, and the targets of
-        days [first, end) as `stand_in_targets` moves them at each close (None: no alternate
-        stands in). An alternate stands in for the lesser of its weight and its primary's
-        target, taken from the primary; with `return_to_primary`, only while a loss window
-        of the primary's group is open (after it, its target is 0 and the planner sells it:
-        the scan sees a holding outside its band)."""
+    def _standing(self, state: _State, targets: Mapping[str, Decimal]) -> frozenset[str]:
+        """Return the held alternates that may stand in for a primary of `targets` (directly
+        or down a chain of alternates, as `stand_in_targets` follows them)."""
         tax = self.account.tax
-        pairs = [
-            (primary, alternate)
-            for primary, alternates in sorted(tax.alternates.items())
+        return frozenset(
+            alternate
+            for primary, alternates in tax.alternates.items()
             for alternate in alternates
-            if state.qty.get(alternate, _ZERO) > 0
-            and alternate not in targets
-            and primary != CASH
-            and primary in self.index
-            and alternate in self.index
-        ]
-        if not pairs:
-            return frozenset(), None
-        closes = self.matrix[first:end]
-        values = closes * qty
-        nav = float(state.cash) + values.sum(axis=1)
-        moved = np.tile(row, (len(closes), 1))
-        windows = (
-            self._book(state).loss_windows(self.days[first])
-            if tax.harvest.return_to_primary
-            else ()
+            if state.qty.get(alternate, _ZERO) > 0 and alternate not in targets
         )
-        ordinals = np.array([d.toordinal() for d in self.days[first:end]])
-        for primary, alternate in pairs:
-            jp, ja = self.index[primary], self.index[alternate]
-            weight = moved[:, jp].copy()
-            moves = (weight > 0) & (nav > 0)
-            if tax.harvest.return_to_primary:
-                group = self.policy.identical.members(primary)
-                ends = [w.ends.toordinal() for w in windows if w.symbols & group]
-                moves &= ordinals <= max(ends, default=-1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.minimum(values[:, ja] / nav, weight)
-            moved[:, ja] = np.where(moves, share, moved[:, ja])
-            moved[:, jp] = np.where(moves, weight - share, weight)
-        return frozenset(alternate for _, alternate in pairs), moved
 
     def _no_harvest(self, first: int, end: int, state: _State) -> NDArray[np.bool_]:
         """Return, for days [first, end) with today's lots, whether no lot of a symbol with an
