@@ -262,7 +262,8 @@ def _out_of_band(report: CycleReport | None) -> tuple[DriftObservation, ...] | N
         half = row.high - row.target  # the pool's half-width, on every member's row
         others = ", ".join(r.symbol for r in pool if r is not row)
         name = f"{row.symbol} with {others}"
-        found.append(DriftObservation(name, weight, max(Decimal(0), target - half), target + half))
+        low = max(Decimal(0), target - half)
+        found.append(DriftObservation(name, weight, low, target + half, key=row.symbol))
     return tuple(found)
 
 

@@ -79,6 +79,9 @@ class DriftObservation:
     weight: Decimal
     low: Decimal
     high: Decimal
+    key: str = ""
+    """What the alert is kept under (empty: `symbol`): a primary's, for a pool whose name
+    ("BBB with BBX") changes as alternates join or leave it, so its days keep counting."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +241,7 @@ def evaluate_alerts(inputs: AlertInputs, thresholds: AlertSettings) -> list[Aler
             found.append(
                 Alert(
                     account,
-                    f"{DRIFT}:{row.symbol}",
+                    f"{DRIFT}:{row.key or row.symbol}",
                     "warning",
                     f"{account}: {row.symbol} outside its band for {days}+ days",
                     f"{row.symbol} is at {row.weight:.2%} against a band of {row.low:.2%} to "
