@@ -30,10 +30,11 @@ Semantics
   bought for the legs below theirs, each leg at most to its own target, the primary first,
   then the alternates furthest from their targets (the tax step redirects or blocks a buy of
   the primary inside its wash-sale window). Excess and leftover cash buy a pool's legs only
-  up to the pool's target, and the funding trims take from a pool only what it holds above
-  its target and never from a pool the rebalance buys. (Traded leg by leg, a primary whose
-  capped alternate took all of its target was sold whole, and two alternates over their
-  targets each kept a whole half-width: the next plan traded again.)
+  up to the pool's target; raising cash (phase A) and the funding trims take from a pool only
+  what it holds above its target (the raise ranking it by that), and the trims never take from
+  a pool the rebalance buys. (Traded leg by leg, a primary whose capped alternate took all
+  of its target was sold whole, two alternates over their targets each kept a whole
+  half-width, and a raise sold a standing alternate from a pool under its target.)
 - Phase A, cash flows (always): cash above C* buys underweight holdings, in proportion to
   their shortfall and never past target, before anything is sold. Cash below cash_buffer +
   withdrawal is raised by selling overweight holdings, largest overweight first, each down to
@@ -247,7 +248,14 @@ def _cash_flows(work: Work, policy: PlanningPolicy, slack: Floats, notes: list[s
 def _raise_cash(
     work: Work, need: float, raise_to: Decimal, slack: Floats, min_trade: float
 ) -> None:
-    """Sell overweights down to target for `need`, then past target for what rounding left."""
+    """Sell overweights down to target for `need`, then past target for what rounding left.
+
+    A pool of a primary and its standing alternates is one holding: it ranks by what the pool
+    holds over the pool's target and, down to targets, sells only that, from the legs in
+    `_room_values`' order (the primary first). Leg by leg, a standing alternate was over its
+    own target whenever the targets were scaled for cash, so it was sold from a pool under its
+    target while another holding stayed over its own.
+    """
     book = work.book
     past_target = False
     short = need
@@ -256,7 +264,7 @@ def _raise_cash(
     for _ in range(3):
         steps, whole = sell_down(
             short,
-            work.values,
+            work.values if past_target else _room_values(work, buying=False),
             book,
             slack=slack,
             eligible=(work.values > 0) & book.raises_from,
@@ -264,6 +272,7 @@ def _raise_cash(
             sold_all=work.sell_all,
             min_trade=min_trade,
             past_target=past_target,
+            order=_raise_order(work),
         )
         work.sell(steps, whole, Origin.RAISE)
         missing = raise_to - exact_cash(
@@ -272,6 +281,30 @@ def _raise_cash(
         if missing <= 0 or (past_target and not (steps.any() or whole.any())):
             return
         short, past_target = float(missing), True
+
+
+def _raise_order(work: Work) -> NDArray[np.intp] | None:
+    """Return the order `_raise_cash` sells in, pools as one holding; None when none stands in.
+
+    Largest overweight first, a pool's being the pool's value over the pool's target; within a
+    pool the primary, then the alternates furthest over their own targets (ties in symbol
+    order), as `_room_values` gives them the pool's room.
+    """
+    book = work.book
+    pools = book.limits.pools
+    if pools is None:
+        return None
+    values, target = work.values, book.target_values
+    over = pools.add_up(values) - pools.add_up(target)
+    gap = values - target
+    of = pools.of.tolist()
+    # Sort keys: the pool's overweight (largest first), the pool, then primary before its
+    # alternates, furthest over first.
+    keys = [
+        (-float(over[pool]), pool, i != pool, -float(gap[i]) if i != pool else 0.0, i)
+        for i, pool in enumerate(of)
+    ]
+    return np.array([k[-1] for k in sorted(keys)], dtype=np.intp)
 
 
 def _rebalance(

@@ -167,18 +167,21 @@ def sell_down(
     sold_all: Flags,
     min_trade: float,
     past_target: bool = False,
+    order: NDArray[np.intp] | None = None,
 ) -> tuple[Floats, Flags]:
     """Return more increments (and whole holdings) to sell, largest overweight first.
 
     Sell each holding down to its target before moving to the next, until `short` more cash is
     raised. With `past_target`, holdings may be sold below target (down to nothing): only a cash
     need the owner asked for may do that, and only for what rounding toward targets left short.
+    `order`, when given, is the order to sell in instead (every index once).
     """
     unit = book.unit_values
     tol = book.tolerance
     steps = np.zeros_like(values)
     whole = np.zeros_like(sold_all)
-    order = np.argsort(-(values - book.target_values), kind="stable")
+    if order is None:
+        order = np.argsort(-(values - book.target_values), kind="stable")
     floor_trade = min_trade * (1.0 - _MIN_TRADE_SLACK)
     for i in order:
         if short <= 0:
