@@ -272,7 +272,11 @@ def _raise_cash(
             sold_all=work.sell_all,
             min_trade=min_trade,
             past_target=past_target,
-            order=_raise_order(work),
+            # Past targets, what rounding left is raised leg by leg, furthest over its own
+            # target first, as the rebalance after it counts them: ranked as pools there, a
+            # primary under its own target was sold while an alternate stayed over its own,
+            # and the next plan bought it back.
+            order=None if past_target else _raise_order(work),
         )
         work.sell(steps, whole, Origin.RAISE)
         missing = raise_to - exact_cash(
