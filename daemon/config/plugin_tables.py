@@ -52,6 +52,7 @@ def validate_plugin_tables(
     if not isinstance(accounts, dict):
         return data, problems
     validated: dict[str, Any] = {}
+    members = _household_members(data, accounts)
     for name, account in accounts.items():
         if not isinstance(account, dict):
             validated[name] = account
@@ -79,7 +80,7 @@ def validate_plugin_tables(
             problems += _unpriced(name, models["broker"][1], models["strategy"])
         if "broker" in plugins:
             problems += _unnamed_lots(name, account, plugins["broker"])
-        if "strategy" in models and name not in _household_members(data, accounts):
+        if "strategy" in models and name not in members:
             problems += _kept_targets(name, account, models["strategy"])
         validated[name] = tables
     return {**data, "accounts": validated}, problems
