@@ -17,11 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from adapters.manual.presets import PRESETS, Layout
-
-MAX_EXPORT_AGE_HOURS = Decimal(366 * 24)
-"""A year (8784 hours): an older export says nothing about the account, and a far larger age
-(1e11) overflowed the timedelta the export's age is compared with, crashing every cycle and
-`trimtab manual show`."""
+from daemon.core.plannable import age_hours_problem
 
 
 def _rule(problem: str, fix: str) -> PydanticCustomError:
@@ -106,10 +102,9 @@ class ManualSettings(BaseModel):
     @field_validator("max_export_age_hours")
     @classmethod
     def _age_in_range(cls, hours: Decimal) -> Decimal:
-        if hours <= 0 or hours > MAX_EXPORT_AGE_HOURS:
+        if problem := age_hours_problem("max_export_age_hours", hours):
             raise _rule(
-                f"max_export_age_hours is {hours}; it must be a number of hours above 0 and at "
-                f"most {MAX_EXPORT_AGE_HOURS} (a year)",
+                problem,
                 "set broker_settings.max_export_age_hours to the age in hours past which the "
                 "newest export is refused, e.g. 72 (the default: delete the key), below "
                 "risk.max_quote_age_hours",

@@ -39,6 +39,7 @@ from daemon.core.household import (
     Restrictions,
     rule_problems,
 )
+from daemon.core.plannable import age_hours_problem
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
@@ -48,7 +49,6 @@ _SYMBOL = re.compile(r"^[A-Z][A-Z0-9.\-]{0,14}$")
 _CLASS = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 Weight = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 _DEFAULT_SNAPSHOT_AGE_HOURS = Decimal(96)
-_MAX_SNAPSHOT_AGE_HOURS = Decimal(366 * 24)
 """Friday's snapshot still stands in on Monday, with most of a day to spare (docs/household.md,
 "Where the other accounts' holdings come from"); as old as `risk.max_quote_age_hours`'s
 default lets a quote be, since the stand-in's holdings are valued at its quotes."""
@@ -144,15 +144,12 @@ class HouseholdSettings(_Closed):
     @field_validator("max_snapshot_age_hours")
     @classmethod
     def _age_positive(cls, hours: Decimal) -> Decimal:
-        # Not a number, or not finite, is refused before this. Past a year a snapshot says
-        # nothing about the account (and a huge value overflows the cycle's timedelta).
-        if hours <= 0 or hours > _MAX_SNAPSHOT_AGE_HOURS:
+        # Not a number, or not finite, is refused before this.
+        if problem := age_hours_problem("max_snapshot_age_hours", hours):
             raise PydanticCustomError(
                 "household_snapshot_age",
-                "max_snapshot_age_hours is {hours}; it must be a number of hours above 0 "
-                f"and at most {_MAX_SNAPSHOT_AGE_HOURS} (a year)",
+                problem,
                 {
-                    "hours": str(hours),
                     "fix": "set household.max_snapshot_age_hours to the age in hours past "
                     "which a member's audited snapshot may no longer stand in for its "
                     f"unreadable broker, e.g. {_DEFAULT_SNAPSHOT_AGE_HOURS} (the default: "

@@ -68,7 +68,7 @@ from daemon.config.urls import database_url_problem
 from daemon.core.calendar import exchange_problem
 from daemon.core.domain import CASH, AccountType, Mode
 from daemon.core.errors import ConfigError, ConfigProblem
-from daemon.core.plannable import MAX_NUMBER, MIN_INCREMENT
+from daemon.core.plannable import MAX_NUMBER, MIN_INCREMENT, age_hours_problem
 from daemon.core.schedule import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
 from daemon.core.tax.settings import HouseholdTaxSettings, TaxSettings
 
@@ -111,10 +111,6 @@ def _amount_in_range(value: Decimal) -> Decimal:
 Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False), AfterValidator(_amount_in_range)]
 """An amount of money (currency): not negative, finite, at most `MAX_AMOUNT`."""
 
-MAX_QUOTE_AGE_HOURS = Decimal(366 * 24)
-"""The oldest quote `risk.max_quote_age_hours` may let trimtab plan on: a year (8784 hours, a
-leap year's). A quote older than that says nothing about the price; a far larger age (1e11)
-overflowed the cycle's timedelta and crashed every cycle."""
 MAX_TURNOVER = Decimal(1_000_000)
 """The largest `risk.max_turnover_per_cycle` and `..._per_day`: a million times the account's
 value, far past any real account (paper tests and drills run many cycles a day at 1000) but
@@ -304,10 +300,9 @@ class RiskSettings(_Closed):
     @field_validator("max_quote_age_hours")
     @classmethod
     def _quote_age_in_range(cls, hours: Decimal) -> Decimal:
-        if hours <= 0 or hours > MAX_QUOTE_AGE_HOURS:
+        if problem := age_hours_problem("max_quote_age_hours", hours):
             raise _rule(
-                f"max_quote_age_hours is {hours}; it must be a number of hours above 0 and at "
-                f"most {MAX_QUOTE_AGE_HOURS} (a year)",
+                problem,
                 "set risk.max_quote_age_hours to the age in hours past which trimtab refuses to "
                 "plan on a quote, e.g. 96 (the default: delete the key)",
             )

@@ -18,10 +18,12 @@ for `trimtab plan --holdings`. Those files also take a close only as a plain dec
 from __future__ import annotations
 
 __all__ = [
+    "MAX_AGE_HOURS",
     "MAX_NUMBER",
     "MIN_INCREMENT",
     "MIN_PRICE",
     "PRICE_RANGE",
+    "age_hours_problem",
     "parse_plain_decimal",
     "price_problem",
 ]
@@ -37,6 +39,21 @@ MIN_INCREMENT = Decimal("0.000000001")
 """The smallest share increment trimtab plans with."""
 PRICE_RANGE = "a price must be from 0.000001 to 10000000000000 (1e13)"
 """Said with every refused price, so the reader knows the rule."""
+MAX_AGE_HOURS = Decimal(366 * 24)
+"""The longest age limit, in hours, a setting may give (a quote's, an export's, a stand-in
+snapshot's): a year, a leap year's. Older says nothing about the account, and a far larger
+limit (1e11) overflowed the timedelta it is compared with, crashing every cycle."""
+
+
+def age_hours_problem(key: str, hours: Decimal) -> str | None:
+    """Say what is wrong with an age limit `key` of `hours` (None: it is within the range)."""
+    if 0 < hours <= MAX_AGE_HOURS:
+        return None
+    return (
+        f"{key} is {hours}; it must be a number of hours above 0 and at most "
+        f"{MAX_AGE_HOURS} (a year)"
+    )
+
 
 _PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
