@@ -7,8 +7,10 @@ __all__ = ["out_of_band_at"]
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from daemon.core.domain import CASH
-from daemon.core.planner.bands import BAND_TOLERANCE
+from daemon.core.planner.bands import BandLimits, outside_band
 from daemon.core.planner.types import DriftRow
 
 
@@ -32,12 +34,10 @@ def out_of_band_at(rows: Sequence[DriftRow], weights: Mapping[str, float]) -> di
         target[pool] = target.get(pool, 0.0) + float(row.target)
         # Every member's limits are its own target plus or minus the pool's half-width.
         half[pool] = float(row.high - row.target)
-    out = {
-        pool: (
-            w < max(0.0, target[pool] - half[pool]) - BAND_TOLERANCE
-            or w > target[pool] + half[pool] + BAND_TOLERANCE
-            or (target[pool] <= 0.0 and w > 0.0)
-        )
-        for pool, w in weight.items()
-    }
+    pools = list(weight)
+    sums = np.array([target[p] for p in pools])
+    halves = np.array([half[p] for p in pools])
+    limits = BandLimits(half=halves, low=np.maximum(0.0, sums - halves), high=sums + halves)
+    flags = outside_band(np.array([weight[p] for p in pools]), limits, sums)
+    out = dict(zip(pools, flags.tolist(), strict=True))
     return {row.symbol: out[row.pool or row.symbol] for row in banded}
