@@ -54,6 +54,12 @@ class OrderTerms:
     """`risk.max_orders_*` (None: no limit): the executor sends a top-up piece only while
     the orders sent stay within them; the pre-trade checks counted the planned orders only."""
 
+    @property
+    def min_trade(self) -> Decimal:
+        """Return the least notional an order is sent at, as the planner's (`PlanningPolicy.
+        min_trade`): `min_trade_notional`, never under `SMALLEST_ORDER`."""
+        return max(self.min_trade_notional, SMALLEST_ORDER)
+
 
 def limit_price(order: PlannedOrder, terms: OrderTerms) -> Decimal | None:
     """The marketable limit an order carries (None for market orders): past the quote by the
@@ -106,7 +112,7 @@ def size_buy(
     notional = cents_down(qty * order.price)
     # Never a buy of $0.00, even with no minimum trade: a fraction of a cent left fits a few
     # fractional increments (0.0001 sh at $60 is $0.006), an order of nothing (SMALLEST_ORDER).
-    if qty <= 0 or notional < max(terms.min_trade_notional, SMALLEST_ORDER):
+    if qty <= 0 or notional < terms.min_trade:
         return None
     why = "cash after sells"
     if hold and limit_price(order, terms) is None:
