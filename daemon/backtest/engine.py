@@ -909,8 +909,7 @@ class _Run:
             increments=increments,
             buy_only=policy.buy_only,
             unmanaged=any(
-                q and s not in targets and s not in policy.keep and s not in standing
-                for s, q in state.qty.items()
+                q and s not in targets and s not in policy.keep for s, q in state.qty.items()
             )
             or any(s in policy.keep for s, q in state.qty.items() if q)
             or set(targets) - {CASH} - set(self.symbols) != set(),
@@ -1048,8 +1047,7 @@ def quiet_days(
     not for the buffer, not in phase B, whose buys are paid from cash above C* alone. So the
     spare cash decides and the bands do not: a day is quiet when the spare cash buys nothing.
 
-    `targets` is one weight per symbol, or one row of them per day (alternates standing in
-    move weights at each close: `_Run._stand_ins`).
+    `targets` is one weight per symbol.
     """
     targets = np.atleast_2d(targets)
     days = closes.shape[0]

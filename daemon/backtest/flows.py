@@ -13,7 +13,6 @@ reinvested at the close of the row they are paid on (`reinvested`).
 from __future__ import annotations
 
 __all__ = [
-    "CENT",
     "MAX_PUT_IN",
     "PUT_IN_RULE",
     "Dividend",
@@ -37,12 +36,12 @@ from pathlib import Path
 
 from daemon.backtest.errors import BacktestInputError
 from daemon.core.input_files import read_input_text
+from daemon.core.money import cents, is_whole_cents
 from daemon.core.plannable import MAX_NUMBER, parse_plain_decimal, price_problem
 
 _MONTHLY = re.compile(r"^\s*\$?([0-9][0-9_,]*(?:\.[0-9]+)?)\s*/\s*(?:month|mo|m)\s*$", re.I)
 _YEARLY_SHARE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*/\s*(?:year|yr|y)\s*$", re.I)
 _ZERO = Decimal(0)
-CENT = Decimal("0.01")
 MAX_PUT_IN = MAX_NUMBER / 1000
 """The most money a run may put in (`--cash`, and it with `--contribute` over the run's months)
 and the largest monthly amount: a thousandth of the largest account value the planner takes
@@ -91,7 +90,7 @@ def checked_amount(amount: Decimal, option: str, text: str) -> Decimal:
     # The bound first: the cents of 1e999 cannot be counted (quantize needs 1000 digits).
     if amount > MAX_PUT_IN:
         raise BacktestInputError(f"{option} {text!r}: give at most {PUT_IN_RULE}")
-    if amount != amount.quantize(CENT):
+    if not is_whole_cents(amount):
         raise BacktestInputError(f"{option} {text!r}: give the amount in whole cents")
     return amount
 
@@ -106,7 +105,7 @@ def check_put_in(
     if total > MAX_PUT_IN:
         raise BacktestInputError(
             f"--cash {texts[0]} and --contribute {texts[1]} for the run's {months} "
-            f"month{'' if months == 1 else 's'} put in {total.quantize(CENT)}, more than "
+            f"month{'' if months == 1 else 's'} put in {cents(total)}, more than "
             f"{PUT_IN_RULE}; start with less cash, contribute less, or run over fewer months"
         )
 
