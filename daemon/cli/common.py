@@ -14,6 +14,7 @@ __all__ = [
     "ConfigOption",
     "JsonOption",
     "PlainConsole",
+    "config_path",
     "console",
     "err_console",
     "fail",
@@ -179,6 +180,12 @@ def handle_errors() -> Iterator[None]:
         fail(str(exc))
 
 
+def config_path(config: Path | None) -> Path:
+    """Return the configuration file a command reads: `-c`, else TRIMTAB_CONFIG, else the
+    default."""
+    return config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+
+
 @contextmanager
 def load_app(config: Path | None, *, read_only: bool = False, broker: bool = True) -> Iterator[App]:
     """Open the app for one command and close it afterwards (`read_only`: it only reads;
@@ -186,7 +193,7 @@ def load_app(config: Path | None, *, read_only: bool = False, broker: bool = Tru
     which a deployment may give the service alone)."""
     from daemon.bootstrap import open_app
 
-    path = config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+    path = config_path(config)
     with handle_errors():
         app = open_app(path, read_only=read_only, credentials=broker)
         try:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 __all__ = ["config_app"]
 
-import os
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from daemon.cli.common import (
-    CONFIG_ENV,
-    DEFAULT_CONFIG,
     ConfigOption,
+    config_path,
     console,
     handle_errors,
     print_config_error,
@@ -33,7 +31,7 @@ def check(config: ConfigOption = None) -> None:  # type: ignore[assignment]
     from daemon.config.settings import check_config, load_config
     from daemon.service.schedule_check import check_schedules
 
-    path = config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+    path = config_path(config)
     problems = check_config(path)
     if not problems:
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 __all__ = ["kill", "resume", "status"]
 
 import getpass
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,10 +14,9 @@ import typer
 from rich.table import Table
 
 from daemon.cli.common import (
-    CONFIG_ENV,
-    DEFAULT_CONFIG,
     ConfigOption,
     JsonOption,
+    config_path,
     console,
     fail,
     load_app,
@@ -69,7 +67,7 @@ def _open_without_brokers(config: Path | None) -> App:
     engaged when it cannot be used."""
     from daemon.bootstrap import open_app
 
-    path = config or Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+    path = config_path(config)
     try:
         return open_app(path, credentials=False)
     except ConfigError as exc:
