@@ -30,7 +30,13 @@ from daemon.core.money import usd
 from daemon.core.progress import Progress, no_progress
 
 if TYPE_CHECKING:
-    from daemon.report.validation import AccountSummary, OrderCheck, Validation
+    from daemon.report.validation import (
+        AccountSummary,
+        DriftAfter,
+        OrderCheck,
+        PoolAfter,
+        Validation,
+    )
     from daemon.store.db import Transaction
 
 DEFAULT_DAYS = 7
@@ -194,6 +200,7 @@ def _as_dict(result: Validation) -> dict[str, object]:
         "findings": result.findings,
         "orders": result.orders,
         "drift_after": result.drift_after,
+        "pools_after": result.pools_after,
         "mismatches": result.mismatches,
     }
 
@@ -220,21 +227,7 @@ def _print(result: Validation, tz: ZoneInfo) -> None:
         _print_orders(attention)
     out = [d for d in result.drift_after if d.out_of_band]
     if out:
-        table = Table(
-            title="outside the band after the cycle", title_justify="left", box=box.SIMPLE_HEAD
-        )
-        for column in ("Account", "Cycle", "Symbol", "Weight", "Target", "Band"):
-            table.add_column(column)
-        for d in out:
-            table.add_row(
-                d.account,
-                d.cycle_id,
-                d.symbol,
-                _pct(d.weight),
-                _pct(d.target),
-                f"{_pct(d.low)}-{_pct(d.high)}",
-            )
-        console.print(table)
+        _print_out_of_band(out, result.pools_after)
     if result.mismatches:
         table = Table(title="reconciliation differences", title_justify="left", box=box.SIMPLE_HEAD)
         for column in ("Time", "Account", "Symbol", "Expected", "Broker"):
@@ -261,6 +254,42 @@ def _print(result: Validation, tz: ZoneInfo) -> None:
         console.print(f"{problems} problem(s): validation failed", style="bold red")
     else:
         console.print("validation passed", style="green")
+
+
+def _print_out_of_band(out: Sequence[DriftAfter], pools: Sequence[PoolAfter]) -> None:
+    """Print each holding outside its band; a pool once, as tested (its weights and targets
+    added up, with the primary's band), then each of its legs, marked as in it."""
+    tested = {(p.account, p.cycle_id, p.pool): p for p in pools}
+    table = Table(
+        title="outside the band after the cycle", title_justify="left", box=box.SIMPLE_HEAD
+    )
+    for column in ("Account", "Cycle", "Symbol", "Weight", "Target", "Band"):
+        table.add_column(column)
+    said: set[tuple[str, str, str]] = set()
+    for d in out:
+        key = (d.account, d.cycle_id, d.pool)
+        pool = tested.get(key)
+        if pool is None:
+            table.add_row(
+                d.account,
+                d.cycle_id,
+                d.symbol,
+                _pct(d.weight),
+                _pct(d.target),
+                f"{_pct(d.low)}-{_pct(d.high)}",
+            )
+            continue
+        if key in said:
+            continue
+        said.add(key)
+        band = f"{_pct(pool.low)}-{_pct(pool.high)}"
+        table.add_row(d.account, d.cycle_id, pool.name, _pct(pool.weight), _pct(pool.target), band)
+        where = f"in {pool.pool}'s pool"
+        for leg in out:
+            if (leg.account, leg.cycle_id, leg.pool) == key:
+                cells = (leg.symbol, _pct(leg.weight), _pct(leg.target), where)
+                table.add_row(leg.account, leg.cycle_id, *cells)
+    console.print(table)
 
 
 def _print_orders(orders: Sequence[OrderCheck]) -> None:

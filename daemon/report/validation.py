@@ -11,7 +11,7 @@ fills, and hands them here; this module returns rows and findings. Per account:
 | pieces sent | order intents that reached SUBMITTING: a buy may go out in pieces (the rest once the broker's hold on the first is freed) |
 | slippage (bps) | fill price against the planning price (`reference_price`), signed so that positive is worse for the account: a buy above or a sell below it; the account's figure is weighted by notional |
 | time to fill | first SUBMITTING event to the last fill of a filled order |
-| drift after | `drift_after` of `cycle_finished` (the broker's positions after trading); a cycle that sent nothing ends as its plan began |
+| drift after | `drift_after` of `cycle_finished` (the broker's positions after trading); a cycle that sent nothing ends as its plan began. A primary and the alternates standing in for it (the cycle's plan says which: `DriftRow.pool`) are one pool, tested as one holding against the primary's target and band (`pools_after`); each leg's row names the pool |
 | reconciliation | mismatches and outside fills in `reconciliation` records |
 
 Every count but `pieces sent` is of planned orders, so planned = denied + not sent + sent. A
@@ -35,6 +35,7 @@ __all__ = [
     "OrderCheck",
     "OrderFact",
     "PlannedKey",
+    "PoolAfter",
     "Validation",
     "planned_outcomes",
     "validate",
@@ -53,6 +54,7 @@ from daemon.audit.events import AuditEvent, AuditKind, RawEvent
 from daemon.audit.record import AuditRecord
 from daemon.core.domain import OrderStatus, Side
 from daemon.core.planner import DriftRow
+from daemon.core.planner.verdict import pool_band
 
 E = TypeVar("E", bound=AuditEvent)
 Read = tuple[AuditRecord, AuditEvent | RawEvent]
@@ -116,9 +118,34 @@ class OrderCheck:
 
 @dataclass(frozen=True, slots=True)
 class DriftAfter:
+    """One holding after a cycle; `low` and `high` are the plan's row's (`DriftRow`): for a
+    leg of a pool, its own target plus or minus the pool's half-width, not what was tested."""
+
     account: str
     cycle_id: str
     symbol: str
+    weight: Decimal
+    target: Decimal
+    low: Decimal
+    high: Decimal
+    out_of_band: bool
+    """The pool's verdict, on every leg of a pool."""
+    pool: str = ""
+    """The primary whose pool the holding is in (`DriftRow.pool`); empty when alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoolAfter:
+    """A pool after a cycle as the planner tests it: a primary and the alternates standing in
+    for it as one holding, their weights and targets added up, with the primary's band."""
+
+    account: str
+    cycle_id: str
+    pool: str
+    """The primary."""
+    name: str
+    """"BBB with BBX": the primary with the alternates standing in for it."""
+    members: tuple[str, ...]
     weight: Decimal
     target: Decimal
     low: Decimal
@@ -184,6 +211,7 @@ class Validation:
     drift_after: tuple[DriftAfter, ...]
     mismatches: tuple[Mismatch, ...]
     findings: tuple[Finding, ...]
+    pools_after: tuple[PoolAfter, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -240,6 +268,7 @@ def validate(
         drift_after=tuple(drift),
         mismatches=tuple(mismatches),
         findings=tuple(findings),
+        pools_after=_pools_after(drift),
     )
 
 
@@ -321,13 +350,15 @@ def _drift_after(
         if finished is None:
             continue  # failed or still running: it has no end state to judge
         recorded: Sequence[events.DriftAfter | DriftRow] | None = finished.drift_after
+        made = _last(kinds, events.PlanMade)
         if recorded is None and not finished.submitted:
-            made = _last(kinds, events.PlanMade)
             # Nothing was sent: the account ends the cycle where its plan found it.
             recorded = made.plan.drift if made else None
         if recorded is None:
             unknown += 1
             continue
+        # The drift after trading was tested with the plan's stand-ins, so in its pools.
+        pools = {r.symbol: r.pool for r in made.plan.drift if r.pool} if made else {}
         rows += [
             DriftAfter(
                 account=account,
@@ -338,11 +369,42 @@ def _drift_after(
                 low=row.low,
                 high=row.high,
                 out_of_band=row.out_of_band,
+                pool=pools.get(row.symbol, ""),
             )
             for row in recorded
             if row.managed and row.symbol != "CASH"
         ]
     return rows, unknown
+
+
+def _pools_after(drift: Sequence[DriftAfter]) -> tuple[PoolAfter, ...]:
+    """Return each cycle's pools as tested: one holding against the primary's band."""
+    by_cycle: dict[tuple[str, str], list[DriftAfter]] = defaultdict(list)
+    for row in drift:
+        by_cycle[row.account, row.cycle_id].append(row)
+    pools = []
+    for (account, cycle_id), rows in by_cycle.items():
+        seen: set[str] = set()
+        for row in rows:
+            if not row.pool or row.pool in seen:
+                continue
+            seen.add(row.pool)
+            band = pool_band(rows, row)
+            pools.append(
+                PoolAfter(
+                    account=account,
+                    cycle_id=cycle_id,
+                    pool=row.pool,
+                    name=band.name,
+                    members=band.members,
+                    weight=band.weight,
+                    target=band.target,
+                    low=band.low,
+                    high=band.high,
+                    out_of_band=any(r.out_of_band for r in rows if r.pool == row.pool),
+                )
+            )
+    return tuple(pools)
 
 
 def _skipped(account: str, read: Iterable[Read]) -> int:

@@ -1,11 +1,16 @@
 """Test a drift table's bands again at other weights (a report's end-of-day valuation), as the
-planner tests them: a primary and the alternates standing in for it as one pool."""
+planner tests them: a primary and the alternates standing in for it as one pool; and a pool's
+band as the planner tested it, for what shows it (`pool_band`: validate, the daily report,
+the drift alert)."""
 
 from __future__ import annotations
 
-__all__ = ["out_of_band_at"]
+__all__ = ["PoolBand", "PoolRow", "out_of_band_at", "pool_band"]
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -41,3 +46,69 @@ def out_of_band_at(rows: Sequence[DriftRow], weights: Mapping[str, float]) -> di
     flags = outside_band(np.array([weight[p] for p in pools]), limits, sums)
     out = dict(zip(pools, flags.tolist(), strict=True))
     return {row.symbol: out[row.pool or row.symbol] for row in banded}
+
+
+N = TypeVar("N", float, Decimal)
+N_co = TypeVar("N_co", float, Decimal, covariant=True)
+
+
+class PoolRow(Protocol[N_co]):
+    """A drift row as a pool's band is read from (`DriftRow`, a report's allocation row)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def weight(self) -> N_co: ...
+    @property
+    def target(self) -> N_co: ...
+    @property
+    def high(self) -> N_co: ...
+    @property
+    def pool(self) -> str:
+        """The primary whose pool the row is in; empty for a symbol tested alone."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PoolBand(Generic[N]):
+    """A holding's band test as the planner makes it: a pool's weights and targets added up,
+    within the pool's target plus or minus its half-width; one row's own, alone."""
+
+    primary: str
+    members: tuple[str, ...]
+    """The symbols tested together, in the rows' order (the primary's alone: itself)."""
+    weight: N
+    target: N
+    low: N
+    high: N
+
+    @property
+    def name(self) -> str:
+        """Return what the test is called: "BBB with BBX, BBY", or the symbol alone."""
+        others = [m for m in self.members if m != self.primary]
+        return f"{self.primary} with {', '.join(others)}" if others else self.primary
+
+
+def pool_band(rows: Sequence[PoolRow[N]], row: PoolRow[N], half: N | None = None) -> PoolBand[N]:
+    """Return the band test of `row`'s pool among `rows` (`row` alone when it has no pool).
+
+    `half` is the pool's half-width; by default `row`'s own high less its target, since every
+    member's limits are its own target plus or minus the pool's half-width
+    (`daemon.core.planner.bands`). The low limit is never below 0.
+    """
+    members = [r for r in rows if r.pool == row.pool] if row.pool else [row]
+    weight, target = members[0].weight, members[0].target
+    for member in members[1:]:
+        weight += member.weight
+        target += member.target
+    if half is None:
+        half = row.high - row.target
+    low = target - half
+    return PoolBand(
+        primary=row.pool or row.symbol,
+        members=tuple(m.symbol for m in members),
+        weight=weight,
+        target=target,
+        low=low if low > 0 else type(low)(0),
+        high=target + half,
+    )
