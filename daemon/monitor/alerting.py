@@ -27,6 +27,7 @@ from daemon.config.settings import Settings
 from daemon.core.cycle_report import CycleReport
 from daemon.core.domain import CASH, OrderStatus
 from daemon.core.performance import concentration, current_drawdown, daily_returns
+from daemon.core.planner.verdict import pool_band
 from daemon.core.tax.mismatch import LotMismatch
 from daemon.logs import get_logger
 from daemon.monitor.alerts import (
@@ -256,14 +257,9 @@ def _out_of_band(report: CycleReport | None) -> tuple[DriftObservation, ...] | N
         if not row.pool:
             found.append(DriftObservation(row.symbol, row.weight, row.low, row.high))
             continue
-        pool = [r for r in rows if r.pool == row.pool]
-        weight = sum((r.weight for r in pool), Decimal(0))
-        target = sum((r.target for r in pool), Decimal(0))
-        half = row.high - row.target  # the pool's half-width, on every member's row
-        others = ", ".join(r.symbol for r in pool if r is not row)
-        name = f"{row.symbol} with {others}"
-        low = max(Decimal(0), target - half)
-        found.append(DriftObservation(name, weight, low, target + half, key=row.symbol))
+        pool = pool_band(rows, row)
+        seen = DriftObservation(pool.name, pool.weight, pool.low, pool.high, key=row.symbol)
+        found.append(seen)
     return tuple(found)
 
 

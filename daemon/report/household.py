@@ -10,7 +10,7 @@ from __future__ import annotations
 __all__ = ["HouseholdLine", "HouseholdSection", "gather_household"]
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -21,6 +21,7 @@ from daemon.config.household import household_members
 from daemon.config.settings import Settings
 from daemon.core.domain import CASH, AccountType
 from daemon.core.household import HouseholdSplit
+from daemon.core.planner.verdict import PoolBand, pool_band
 from daemon.report.model import AllocationRow
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Transaction
@@ -94,34 +95,32 @@ def gather_household(
     stood = _stand_ins(session, household_members(settings), until)
     pools = {s: stood[s] if stood.get(s) in weights else s for s in symbols if s != CASH}
     pooled = {p for s, p in pools.items() if p != s}
-    pool_weight: dict[str, float] = {}
-    pool_target: dict[str, float] = {}
-    for symbol, pool in pools.items():
-        pool_weight[pool] = pool_weight.get(pool, 0.0) + weights[symbol]
-        pool_target[pool] = pool_target.get(pool, 0.0) + float(targets.get(symbol, Decimal(0)))
-    lines = []
+    drafts = []
     for symbol in symbols:
         slot = by_symbol.get(symbol, {})
-        weight = weights[symbol]
         target = float(targets.get(symbol, Decimal(0)))
         low, high = (target, target) if symbol == CASH else (max(0.0, target - half), target + half)
         pool = pools.get(symbol, symbol)
-        whole, goal = pool_weight.get(pool, 0.0), pool_target.get(pool, 0.0)
-        lines.append(
+        drafts.append(
             HouseholdLine(
                 symbol=symbol,
                 value=sum(slot.values(), Decimal(0)),
-                weight=weight,
+                weight=weights[symbol],
                 target=target,
                 low=low,
                 high=high,
-                out_of_band=bool(total)
-                and symbol != CASH
-                and not max(0.0, goal - half) <= whole <= goal + half,
+                out_of_band=False,
                 pool=pool if pool in pooled else "",
                 by_type=MappingProxyType(slot),
             )
         )
+    # Each pool's test is its weights added up against its targets added up, +-half.
+    lines = [
+        replace(line, out_of_band=bool(total) and not _inside(pool_band(drafts, line, half)))
+        if line.symbol != CASH
+        else line
+        for line in drafts
+    ]
     present = {kind for slot in by_symbol.values() for kind in slot}
     present |= {str(settings.account(n).type) for n in household_members(settings)}
     return HouseholdSection(
@@ -132,6 +131,10 @@ def gather_household(
         notes=notes,
         missing=tuple(missing),
     )
+
+
+def _inside(band: PoolBand[float]) -> bool:
+    return band.low <= band.weight <= band.high
 
 
 def _latest_split(

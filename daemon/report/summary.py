@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
+from daemon.core.planner.verdict import pool_band
 from daemon.report.fmt import money, pct, signed_money, signed_pct
 from daemon.report.model import AccountReport, AllocationRow, DailyReport
 
@@ -129,12 +130,9 @@ def _out_of_band(rows: Sequence[AllocationRow]) -> list[str]:
             )
             continue
         said.add(row.pool)
-        pool = [r for r in rows if r.pool == row.pool]
-        weight, target = sum(r.weight for r in pool), sum(r.target for r in pool)
-        half = row.high - row.target  # the pool's half-width, on every member's row
-        others = ", ".join(r.symbol for r in pool if r.symbol != row.pool)
+        pool = pool_band(rows, row)
         lines.append(
-            f"{row.pool} with {others} at {pct(weight)} is outside their band "
-            f"{pct(max(0.0, target - half))}–{pct(target + half)} (target {pct(target)})"
+            f"{pool.name} at {pct(pool.weight)} is outside their band "
+            f"{pct(pool.low)}–{pct(pool.high)} (target {pct(pool.target)})"
         )
     return lines
