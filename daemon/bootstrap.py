@@ -23,19 +23,19 @@ from adapters.base import (
     BROKER_MEMBERS,
     Broker,
     BrokerEnvironment,
-    DeclaresCosts,
-    DeclaresFractionable,
     OwnsTables,
 )
 from daemon.config.problems import problems_from_validation_error
 from daemon.config.secrets import secret_values
 from daemon.config.settings import Settings, load_config
-from daemon.core.costs import NO_COSTS, TradeCosts
+from daemon.core.costs import TradeCosts
 from daemon.core.errors import BrokerError, ConfigError, PluginNotFound
 from daemon.logs import configure_logging, get_logger
 from daemon.plugins import (
     BROKER_GROUP,
     PluginUnusable,
+    declared_costs,
+    declared_fractionable,
     installed,
     load_broker_plugin,
     load_strategy_plugin,
@@ -217,10 +217,7 @@ class App:
         """Return the costs the account's broker would declare (`DeclaresCosts`), without
         building or reaching it; none when its plugin does not declare them offline."""
         settings = self.settings.account(account)
-        plugin = load_broker_plugin(settings.broker)
-        if not isinstance(plugin, DeclaresCosts):
-            return NO_COSTS
-        return plugin.declared_costs(plugin.settings_model.model_validate(settings.broker_settings))
+        return declared_costs(settings.broker, settings.broker_settings)
 
     def declared_fractionable(
         self, account: str, symbols: Collection[str]
@@ -229,11 +226,7 @@ class App:
         (`DeclaresFractionable`), without building or reaching it; None when its plugin does
         not declare it offline (Alpaca decides per asset): the policy alone then decides."""
         settings = self.settings.account(account)
-        plugin = load_broker_plugin(settings.broker)
-        if not isinstance(plugin, DeclaresFractionable):
-            return None
-        validated = plugin.settings_model.model_validate(settings.broker_settings)
-        return plugin.declared_fractionable(validated, symbols)
+        return declared_fractionable(settings.broker, settings.broker_settings, symbols)
 
     def strategy(self, account: str) -> Strategy:
         settings = self.settings.account(account)

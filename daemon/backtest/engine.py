@@ -55,7 +55,7 @@ from daemon.core.domain import CASH, AccountSnapshot, AccountType, Position, Quo
 from daemon.core.errors import DataError
 from daemon.core.income import IncomeRule, month_amount
 from daemon.core.inputs import managed_holdings
-from daemon.core.money import cents_down
+from daemon.core.money import cents_down, cents_up
 from daemon.core.planner import PlannedOrder, PlanningPolicy
 from daemon.core.progress import Progress, no_progress
 from daemon.core.schedule import Days, ScheduleSpec, Session, parse_schedule
@@ -105,30 +105,49 @@ class BacktestFailed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class CostRules:
-    """The simulated broker's fill rules for the account (its `broker_settings`)."""
+    """What the account's broker charges a fill and what it takes in fractions: the
+    simulated broker's `broker_settings`, or what another broker's plugin declares
+    (`runner.cost_rules`)."""
 
     slippage_bps: Decimal = _ZERO
     commission_per_order: Decimal = _ZERO
     commission_per_share: Decimal = _ZERO
     market_buy_hold: Decimal = _ZERO
-    fractional: bool = True
-    """The sim's `fractional`: False when it takes whole shares only (in every symbol)."""
-
-    @property
-    def fractionable(self) -> frozenset[str] | None:
-        """What the snapshot says the broker takes fractions in, as the sim's does: nothing
-        when it takes whole shares only (the planner then trades whole shares whatever the
-        policy says); None, the policy decides, when it takes fractions in every symbol."""
-        return None if self.fractional else frozenset()
+    minimum: Decimal = _ZERO
+    """The least commission an order pays (IB's dollar)."""
+    sale_fee_fraction: Decimal = _ZERO
+    sale_fee_per_share: Decimal = _ZERO
+    """A sale's fees (the SEC's and FINRA's), as `TradeCosts` has them."""
+    fractionable: frozenset[str] | None = None
+    """What the snapshot says the broker takes fractions in: nothing for a sim taking whole
+    shares only or IB (the planner then trades whole shares whatever the policy says); None,
+    the policy decides, for a broker that takes fractions in every symbol or decides per
+    asset (Alpaca, which no file says)."""
 
     @property
     def trade_costs(self) -> TradeCosts:
-        """The costs the decision step raises cash net of, as the sim declares its own."""
+        """The costs the decision step raises cash net of, as the broker declares its own."""
         return TradeCosts(
             slippage_bps=self.slippage_bps,
             per_order=self.commission_per_order,
             per_share=self.commission_per_share,
+            minimum=self.minimum,
+            sale_fee_fraction=self.sale_fee_fraction,
+            sale_fee_per_share=self.sale_fee_per_share,
         )
+
+    def charge(self, side: Side, qty: Decimal, price: Decimal) -> Decimal:
+        """Return what a fill of `qty` at `price` pays beyond its value: the commission as
+        the sim takes it (per order and per share, to the cent), at least `minimum`, and a
+        sale's fees."""
+        fee = fills.commission(
+            self.commission_per_order, self.commission_per_share, qty, first_fill=True
+        )
+        if self.minimum:
+            fee = max(fee, cents_up(self.minimum))
+        if side is Side.SELL:
+            fee += self.trade_costs.sale_fees(qty, price)
+        return fee
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,9 +634,7 @@ class _Run:
             qty = min(order.qty, state.qty.get(order.symbol, _ZERO))
             if price is None or qty <= 0:
                 continue
-            fee = fills.commission(
-                costs.commission_per_order, costs.commission_per_share, qty, first_fill=True
-            )
+            fee = costs.charge(Side.SELL, qty, price)
             if fills.proceeds(qty, price) + state.cash < fee:
                 # The sim refuses a sale whose commission its proceeds and the free cash do
                 # not cover (nothing to take it from); it is not filled.
@@ -750,9 +767,7 @@ class _Run:
         qty = sized.qty
         if in_dollars:
             qty = (notional_amount(sized) / price).quantize(_QTY_STEP, ROUND_FLOOR)
-        fee = fills.commission(
-            costs.commission_per_order, costs.commission_per_share, qty, first_fill=True
-        )
+        fee = costs.charge(Side.BUY, qty, price)
         paid = fills.cost(qty, price) + fee
         if qty <= 0 or paid > state.cash:
             # Sized to the cent with the commission bound, a buy always fits (its fill
@@ -976,7 +991,8 @@ class _Run:
         """The symbol's increment as `planning_policy` makes it (the scan must plan alike):
         the policy's, but whole shares where the broker takes whole shares only."""
         policy = self.account.policy
-        if not self.spec.costs.fractional:
+        fractionable = self.spec.costs.fractionable
+        if fractionable is not None and symbol not in fractionable:
             return Decimal(1)
         if policy.fractional or symbol in policy.fractional_symbols:
             return policy.fractional_increment

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 __all__ = ["Options", "Run", "cost_rules", "refuse_household_member", "run_one", "run_sweep"]
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -58,14 +58,29 @@ class Run:
         return result_json(self.result, self.metrics)
 
 
-def cost_rules(account: AccountSettings) -> CostRules:
-    """The simulated broker's slippage, commission and whole shares for the account: its
-    `broker_settings` when its broker is the sim, else none (docs/backtest.md)."""
-    if account.broker != "sim":
-        return CostRules()
-    from adapters.sim.config import SimSettings
+def cost_rules(account: AccountSettings, symbols: Collection[str]) -> CostRules:
+    """What the account's broker charges a fill of `symbols` and takes in fractions: the
+    simulated broker's slippage, commission, buy hold and whole shares from its
+    `broker_settings`; another broker's commission, fees and fractions as its plugin declares
+    them for a live cycle (`DeclaresCosts`, `DeclaresFractionable`; docs/backtest.md)."""
+    from daemon.plugins import declared_costs, declared_fractionable
 
     try:
+        if account.broker != "sim":
+            costs = declared_costs(account.broker, account.broker_settings)
+            return CostRules(
+                slippage_bps=costs.slippage_bps,
+                commission_per_order=costs.per_order,
+                commission_per_share=costs.per_share,
+                minimum=costs.minimum,
+                sale_fee_fraction=costs.sale_fee_fraction,
+                sale_fee_per_share=costs.sale_fee_per_share,
+                fractionable=declared_fractionable(
+                    account.broker, account.broker_settings, symbols
+                ),
+            )
+        from adapters.sim.config import SimSettings
+
         sim = SimSettings.model_validate(account.broker_settings)
     except ValidationError as exc:
         raise BacktestInputError(f"the account's broker_settings are invalid: {exc}") from exc
@@ -74,7 +89,8 @@ def cost_rules(account: AccountSettings) -> CostRules:
         commission_per_order=sim.commission_per_order,
         commission_per_share=sim.commission_per_share,
         market_buy_hold=sim.market_buy_hold_fraction,
-        fractional=sim.fractional,
+        # Fractions in every symbol, or whole shares only, as the sim's snapshot says.
+        fractionable=None if sim.fractional else frozenset(),
     )
 
 
@@ -135,7 +151,7 @@ def run_one(
         dividends_file=options.dividends_file,
         calendar=options.calendar,
         benchmark=options.benchmark,
-        costs=cost_rules(configured),
+        costs=cost_rules(configured, prices.symbols),
         skip=options.skip,
     )
     result = run_backtest(spec, progress=progress)

@@ -66,7 +66,8 @@ START = "start"
 # What a backtest reads of the account (engine.py, runner.py and the decision step's input,
 # daemon/config/policy.py `decision_input`): broker (the sim's costs or none), type,
 # strategy, strategy_params, bands, policy but outside_hours, tax, schedule (with
-# --calendar schedule) and the sim's costs in broker_settings (runner.cost_rules). Varying
+# --calendar schedule), the sim's costs in broker_settings and what another broker's plugin
+# declares of its costs and fractions from them (runner.cost_rules). Varying
 # anything else gives identical runs, so it is refused, saying why. Keep this in step with
 # what those modules read: a key they read must not be listed here.
 
@@ -100,7 +101,8 @@ _SIM_COSTS = frozenset(
 )
 """The keys of the simulated broker's broker_settings a backtest reads (runner.cost_rules);
 its other keys (starting_cash, prices, faults) are the simulated account's, which the
-backtest replaces with --cash and the price file."""
+backtest replaces with --cash and the price file. Of another broker's it reads only
+`fractional` (the manual broker's, which its plugin declares fractions by)."""
 
 
 def unread(key: str, *, calendar: str | None = None, broker: str | None = None) -> str | None:
@@ -123,10 +125,12 @@ def unread(key: str, *, calendar: str | None = None, broker: str | None = None) 
                 "the backtest starts with --cash and reads the price file; of broker_settings "
                 f"it reads only the simulated broker's costs: {costs}"
             )
-        if broker is not None and broker != "sim":
+        if broker is not None and broker != "sim" and parts[1:] != ["fractional"]:
             return (
-                f"with broker {broker!r} the backtest charges no costs: it reads "
-                'broker_settings only for the simulated broker (broker = "sim")'
+                f"with broker {broker!r} the backtest charges the commission and fees its "
+                "plugin declares, whatever broker_settings say; of them it reads only a "
+                "manual account's `fractional` (whole shares or fractions), and the costs "
+                'above for the simulated broker (broker = "sim")'
             )
     return None
 

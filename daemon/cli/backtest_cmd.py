@@ -146,7 +146,9 @@ def backtest(
     from daemon.backtest.vary import START, combinations, configure, parse_vary
     from daemon.core.errors import DataError, StrategyError
 
-    with load_app(config, read_only=True) as app:
+    # A backtest never reaches a broker: it runs without the brokers' keys, which the
+    # service's secrets file may keep from anyone but the service user.
+    with load_app(config, read_only=True, broker=False) as app:
         account = configured_account(app, account)
         # The account's own price file, when it has one, is the default (the same format).
         prices = prices or app.settings.account(account).history_file
@@ -196,7 +198,13 @@ def backtest(
                 )
             # Each run's configuration, checked as the file is, before any run.
             sweep = (
-                configure(app.config_path, app.settings, account, combinations(varied))
+                configure(
+                    app.config_path,
+                    app.settings,
+                    account,
+                    combinations(varied),
+                    credentials=False,
+                )
                 if vary
                 else None
             )

@@ -72,12 +72,19 @@ class TradeCosts:
         cent (even at a broker that takes nothing else), its commission and its fees."""
         price = self.fill_bound(Side.SELL, quote)
         value = qty * quote
+        fees = self.sale_fees(qty, price)
+        return value - fills.proceeds(qty, price) + self.commission(qty) + fees
+
+    def sale_fees(self, qty: Decimal, price: Decimal) -> Decimal:
+        """Return the fees a sale of `qty` filled at `price` pays beside its commission:
+        `sale_fee_fraction` of its value and `sale_fee_per_share` a share, each rounded up
+        to the cent."""
         fees = _ZERO
         if self.sale_fee_fraction:
             fees += cents_up(self.sale_fee_fraction * qty * price)
         if self.sale_fee_per_share:
             fees += cents_up(self.sale_fee_per_share * qty)
-        return value - fills.proceeds(qty, price) + self.commission(qty) + fees
+        return fees
 
 
 NO_COSTS = TradeCosts()
