@@ -22,8 +22,6 @@ __all__ = [
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -31,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from daemon.backtest.errors import BacktestInputError
+from daemon.backtest.out_file import write_whole
 from daemon.backtest.prices import parse_close
 from daemon.core.input_files import read_input_text
 from daemon.core.plannable import MAX_NUMBER, MIN_PRICE, price_problem
@@ -212,20 +211,12 @@ def _text(close: Decimal | None) -> str:
 
 
 def _write_whole(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+    """Write `text` to `path` whole or not at all (`out_file.write_whole`, as the --report
+    page is written); an error names the folder or the file."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise BacktestInputError(f"{folder} is not a directory; create it first")
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        write_whole(path, text)
     except OSError as exc:
-        raise BacktestInputError(f"cannot write in {folder}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise BacktestInputError(f"cannot write {path}: {exc.strerror}") from exc
-        raise
+        raise BacktestInputError(f"cannot write {path}: {exc.strerror}") from exc

@@ -4,6 +4,8 @@ backtest reading it back."""
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -163,3 +165,22 @@ def test_a_folder_that_does_not_exist_is_named(tmp_path: Path) -> None:
     out = tmp_path / "missing" / "prices.csv"
     with pytest.raises(BacktestInputError, match="missing is not a directory"):
         write_price_file(out, {"VTI": [(date(2024, 1, 2), D(1))]})
+
+
+def test_the_file_gets_the_usual_permissions_and_a_replaced_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    """As any file the user makes (0666 less the umask), not a temporary file's 0600: the
+    file is written whole through `out_file.write_whole`, as the --report page is."""
+    out = tmp_path / "prices.csv"
+    series = {"VTI": [(date(2024, 1, 2), D(1))]}
+    mask = os.umask(0o022)
+    try:
+        write_price_file(out, series)
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644
+        out.chmod(0o640)
+        write_price_file(out, series, force=True)
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["prices.csv"]
