@@ -9,7 +9,9 @@ disagree about what an account should trade. In order:
    on one is dropped);
 2. the snapshot becomes the planner's input, every price checked (`DataError` names it);
 3. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`): a share
-   of the primary's target, and one holding with it for the planner's band test;
+   of the primary's target, and one holding with it for the planner's band test; an
+   alternate returning to its primary whose sale step 5 holds back whole stands in still,
+   and steps 4 to 6 run again (`_held_back_returns`);
 4. the planner (`daemon.core.planner`) plans the trades;
 5. the tax step (`daemon.core.tax.tax_step`): wash-sale guards, lots, gains budget, harvest;
    a sell that raises cash into a wash sale is planned again without that holding when the
@@ -69,7 +71,7 @@ from daemon.core.risk import (
 from daemon.core.sizing import OrderTerms, limit_price
 from daemon.core.tax.engine import TaxBook
 from daemon.core.tax.guards import sale_preview, sale_what_if
-from daemon.core.tax.harvest import harvested_loss, stand_in_targets, tried_first
+from daemon.core.tax.harvest import StandIns, harvested_loss, stand_in_targets, tried_first
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.mismatch import LotMismatch
 from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision, TaxedPlan, TaxPreview
@@ -198,7 +200,6 @@ def decide(given: DecisionInput) -> Decision:
     targets = check_targets(given.targets, given.strategy, given.universe, held=held)
     # A kept holding is not traded: a weight of 0 on it is dropped, more is refused.
     targets = check_kept_weights(targets, given.strategy, given.planning.keep)
-    tax = given.tax
     checked = planning_input(
         given.snapshot,
         targets,
@@ -209,10 +210,39 @@ def decide(given: DecisionInput) -> Decision:
     # A held symbol outside the universe: at most its current weight (it can only be sold).
     checked = check_held_weights(checked, given.strategy, given.universe, keep=given.planning.keep)
     targets = dict(checked.targets)
+    stood_in = _stand_ins(given, checked, frozenset())
+    waiting: list[TaxDecision] = []
+    # An alternate returning to its primary whose sale the tax step holds back stands in
+    # still (`stand_in_targets`), and the account is planned again; the decisions that held
+    # it back say why. Each round keeps at least one more returning alternate standing in
+    # (or stops), so it ends.
+    for _ in range(len(stood_in.returning) + 1):
+        planned = _plan_reviewed(given, checked, stood_in)
+        held_back = _held_back_returns(stood_in, planned.taxed)
+        if not held_back:
+            break
+        waiting += (d for d in planned.taxed.decisions if d.symbol in held_back)
+        stood_in = _stand_ins(given, checked, stood_in.held_back | held_back)
+    tripped = next((d for d in planned.review.denied if d.check in TRIPPING_CHECKS), None)
+    return Decision(
+        targets=targets,
+        stand_ins=tuple(planned.said),
+        plan_input=planned.plan_input,
+        taxed=_with_waiting(planned.taxed, waiting),
+        review=planned.review,
+        tripped=tripped,
+        hold=_hold(given, planned.review, tripped=tripped is not None),
+    )
+
+
+def _stand_ins(given: DecisionInput, checked: PlanInput, held_back: frozenset[str]) -> StandIns:
+    """Return the targets with the held alternates standing in (step 3); those in
+    `held_back` stand in after their return to the primary too."""
+    tax = given.tax
     # An alternate's share is of the value the planner's weights are of: cash, reserved cash
     # and the holdings not in `keep`.
-    stood_in = stand_in_targets(
-        targets,
+    return stand_in_targets(
+        checked.targets,
         managed_holdings(checked.holdings, given.planning.keep),
         checked.prices,
         checked.cash + checked.reserved_cash,
@@ -220,8 +250,48 @@ def decide(given: DecisionInput) -> Decision:
         identical=tax.identical,
         loss_windows=tax.book.loss_windows(tax.today),
         today=tax.today,
+        held_back=held_back,
     )
-    notes = stood_in.notes
+
+
+def _held_back_returns(stood_in: StandIns, taxed: TaxedPlan) -> frozenset[str]:
+    """Return the alternates returning to their primary whose whole sale the tax step held
+    back (deferred, or cut to nothing by the gains budget): held at a target of 0 they would
+    be out of band, and the account rebalanced, every cycle until they can be sold."""
+    sold = {o.symbol for o in taxed.plan.orders if o.side is Side.SELL}
+    return frozenset(
+        d.symbol
+        for d in taxed.decisions
+        if d.symbol in stood_in.returning
+        and d.symbol not in sold
+        and d.action in (TaxAction.DEFERRED, TaxAction.BUDGET)
+    )
+
+
+def _with_waiting(taxed: TaxedPlan, waiting: list[TaxDecision]) -> TaxedPlan:
+    """Add the decisions that held back the sale of an alternate standing in still, and a
+    note each: the plan no longer sells it, but the audit says why it is kept."""
+    if not waiting:
+        return taxed
+    notes = tuple(f"tax: {d.symbol} {d.action.label}: {d.reason}" for d in waiting)
+    return dataclasses.replace(
+        taxed,
+        plan=dataclasses.replace(taxed.plan, notes=(*taxed.plan.notes, *notes)),
+        decisions=(*taxed.decisions, *waiting),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    plan_input: PlanInput
+    taxed: TaxedPlan
+    said: list[str]
+    review: RiskReview
+
+
+def _plan_reviewed(given: DecisionInput, checked: PlanInput, stood_in: StandIns) -> _Planned:
+    """Plan, tax and review the account with these alternates standing in (steps 4 to 6)."""
+    tax = given.tax
     # Alternates stand in only where held, so the checked prices cover the new targets. The
     # planner tests each pair as one holding, against the primary's target and band.
     stood = dataclasses.replace(checked, targets=stood_in.targets, stand_ins=stood_in.pairs)
@@ -233,22 +303,12 @@ def decide(given: DecisionInput) -> Decision:
     for _ in range(sum(len(a) for a in tax.settings.alternates.values()) + 1):
         if refused:
             context = dataclasses.replace(first, refused_alternates=refused)
-        plan_input, taxed, said = _plan(given, stood, context, notes)
+        plan_input, taxed, said = _plan(given, stood, context, stood_in.notes)
         review, undone, tried = _review_harvests(given, plan_input, taxed, refused)
         if not tried:
             break
         refused = {s: {**refused.get(s, {}), **t} for s, t in (refused | tried).items()}
-    taxed = _unharvest(taxed, undone, context)
-    tripped = next((d for d in review.denied if d.check in TRIPPING_CHECKS), None)
-    return Decision(
-        targets=targets,
-        stand_ins=tuple(said),
-        plan_input=plan_input,
-        taxed=taxed,
-        review=review,
-        tripped=tripped,
-        hold=_hold(given, review, tripped=tripped is not None),
-    )
+    return _Planned(plan_input, _unharvest(taxed, undone, context), said, review)
 
 
 def _plan(

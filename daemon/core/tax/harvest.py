@@ -30,7 +30,7 @@ window while the pair is in its band. When the pair (or another holding) is out 
 is traded to its own target: the primary's is what the alternate left of it, and the tax step
 redirects or blocks a buy of it inside the window. With `return_to_primary`, once no window
 of the primary's group is open, the alternate stops standing in and the planner sells it and
-buys the primary.
+buys the primary; while the tax step holds that sale back, it stands in still (`held_back`).
 """
 
 from __future__ import annotations
@@ -329,6 +329,11 @@ class StandIns:
     """What was moved, for the plan's notes."""
     pairs: dict[str, str]
     """Alternate -> the primary it stands in for: the planner's `PlanInput.stand_ins`."""
+    returning: frozenset[str] = frozenset()
+    """Held alternates that stopped standing in (`return_to_primary`, no window open): the
+    planner sells them for their primary."""
+    held_back: frozenset[str] = frozenset()
+    """Of those, the ones standing in still because the tax step holds back their sale."""
 
 
 def stand_in_targets(
@@ -341,6 +346,7 @@ def stand_in_targets(
     identical: SubstantiallyIdentical,
     loss_windows: Sequence[LossWindow],
     today: date,
+    held_back: frozenset[str] = frozenset(),
 ) -> StandIns:
     """Let held alternates count towards their primary's target weight; say what was moved.
 
@@ -359,11 +365,16 @@ def stand_in_targets(
     settings refuse one listed by two.
     With `return_to_primary`, an alternate stops standing in once no loss window of its
     primary's group is open (a window of a symbol between them in a chain does not count:
-    buying the primary back does not wash it).
+    buying the primary back does not wash it), unless it is in `held_back`: the tax step
+    holds back its sale (a wash-sale guard on its own purchases, the gains budget), so it
+    stands in until the sale can go ahead (`daemon.core.decide` plans again with it). At a
+    target of 0 it would be out of band every cycle, and each would rebalance the account
+    and buy the primary beside it.
     """
     adjusted = dict(targets)
     notes: list[str] = []
     stood: dict[str, str] = {}
+    returning: set[str] = set()
     nav = cash + sum((q * prices.get(s, _ZERO) for s, q in holdings.items()), _ZERO)
     if nav <= 0:
         return StandIns(adjusted, notes, stood)
@@ -377,11 +388,17 @@ def stand_in_targets(
             continue
         group = identical.members(primary)
         open_window = any(w.ends >= today and w.symbols & group for w in loss_windows)
+        waiting = ""
         if settings.harvest.return_to_primary and not open_window:
+            back = [a for a in held if a not in held_back]
+            returning.update(back)
             notes.extend(
-                f"{a} no longer stands in for {primary}: returning to {primary}" for a in held
+                f"{a} no longer stands in for {primary}: returning to {primary}" for a in back
             )
-            continue
+            held = [a for a in held if a in held_back]
+            if not held:
+                continue
+            waiting = f" until the tax step lets it be sold: returning to {primary} then"
         for alternate in held:
             share = min(holdings[alternate] * prices.get(alternate, _ZERO) / nav, weight)
             weight -= share
@@ -390,9 +407,12 @@ def stand_in_targets(
             taken = "" if share > 0 else f": the others took all of {primary}'s target"
             notes.append(
                 f"{alternate} stands in for {primary} ({percent(share)} of the account{taken})"
+                f"{waiting}"
             )
         adjusted[primary] = weight
-    return StandIns(adjusted, notes, stood)
+    return StandIns(
+        adjusted, notes, stood, frozenset(returning), frozenset(held_back & stood.keys())
+    )
 
 
 def _chain(primary: str, targets: Mapping[str, Decimal], settings: TaxSettings) -> list[str]:
