@@ -532,8 +532,12 @@ class IbkrBroker:
         ib = self.link.ib
         acct = self.settings.account_id
         holdings = holdings_of(ib.positions(acct))
+        # ib_async's open trades include orders it does not count as done but IB refused
+        # (a 321 leaves one `ValidationError`): those are final, never working orders.
         open_orders = tuple(
-            broker_order(t) for t in ib.openTrades() if _account_of(t) in (acct, "")
+            order
+            for t in ib.openTrades()
+            if _account_of(t) in (acct, "") and not (order := broker_order(t)).status.is_terminal
         )
         cash = cash_of(ib.accountValues(acct), self.account, acct)
         marks = {}
