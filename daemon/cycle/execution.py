@@ -11,6 +11,12 @@ The order of operations per order is the safety argument:
 A crash between 1 and 3 leaves SUBMITTING; the next cycle asks the broker for that id
 (`daemon.cycle.unresolved.resolve_unresolved`) instead of sending again.
 
+An order whose answer was lost (UNKNOWN: a 504, a dropped connection) and that the broker's
+lookup does not show yet (its reads lag behind its writes) is looked up again by its id
+during the fill wait, never sent again; found working, it is cancelled at the deadline like
+the others. One still not found when the wait ends is left to reconciliation, which cancels
+it if it turns up working (`daemon.cycle.unresolved`).
+
 An order the adapter refused before sending it, for a cause that may pass (`NotSent`: the link
 to the broker lost, a rate limit), is recorded as not sent (CANCELLED), like one under the kill
 switch, and so is every order of the cycle not sent yet: the next cycle reads the account
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from adapters.base import Broker
+from adapters.base import Broker, OrderAbsence
 from daemon.audit.events import OrderIntentSent, OrderResult
 from daemon.core.cycle_report import NOT_SENT, OrderOutcome
 from daemon.core.domain import BrokerOrder, OrderIntent, OrderStatus, Side, merge_report
@@ -99,6 +105,8 @@ class Executor:
         """Why this cycle sends nothing more (an order was not sent), or None."""
         self._database_id = ""
         """The database's identity, part of every client order id; read by `execute`."""
+        self._lost: dict[str, _Lost] = {}
+        """Orders whose lookup missed them, by client order id (`_sought`)."""
 
     def execute(
         self,
@@ -398,6 +406,16 @@ class Executor:
         status, order, detail = self._submit(intent)
         return self._record(intent, status, order, detail)
 
+    def _lookup_window(self) -> float:
+        """How long (seconds) an order of unknown outcome is looked up again during the wait:
+        the fill wait, or less when the broker's `AbsenceRule` makes "not found" final
+        sooner without a listing (the sim's, at once: nothing to wait for)."""
+        if isinstance(self._broker, OrderAbsence):
+            rule = self._broker.absence_rule()
+            if not rule.listing:
+                return min(self._fill_timeout, rule.grace.total_seconds())
+        return self._fill_timeout
+
     def _submit(self, intent: OrderIntent) -> tuple[OrderStatus, BrokerOrder | None, str]:
         try:
             order = self._broker.submit(intent)
@@ -431,11 +449,21 @@ class Executor:
     ) -> tuple[OrderStatus, BrokerOrder | None, str]:
         """Look the order up by its id and adopt it, unless the id holds a different order."""
         status, found, detail = _lookup(self._broker, intent.client_order_id, why)
+        self._refuse_foreign(intent, found, if_foreign)
+        if status is OrderStatus.UNKNOWN:  # not found yet: looked up again in the fill wait
+            until = self._monotonic() + self._lookup_window()
+            self._lost[intent.client_order_id] = _Lost(until, if_foreign)
+        return status, found, detail
+
+    def _refuse_foreign(
+        self, intent: OrderIntent, found: BrokerOrder | None, if_foreign: OrderStatus
+    ) -> None:
+        """Record and raise `StateError` if the broker's order under the intent's id is not
+        this intent (`_mismatch`): it is not adopted, and nothing more is sent."""
         mismatch = _mismatch(intent, found)
         if mismatch:
             self._record(intent, if_foreign, None, mismatch)
             raise StateError(mismatch)
-        return status, found, detail
 
     def _record(
         self, intent: OrderIntent, status: OrderStatus, order: BrokerOrder | None, detail: str
@@ -465,7 +493,8 @@ class Executor:
         """Poll a batch of accepted orders until each is final, then cancel what is left.
 
         One shared deadline, and one lookup per round for every order still working (the
-        broker answers them together where it can). An order left working after the cycle
+        broker answers them together where it can), and for every order of unknown outcome
+        the broker may still show (`_sought`). An order left working after the cycle
         would compete with the next cycle's plan, so the unfilled rest is cancelled at the
         deadline (a partial fill keeps its filled quantity). A cancel is a request: the
         broker may answer "pending cancel" and still fill the order, so each cancelled order
@@ -505,7 +534,7 @@ class Executor:
         current = list(outcomes)
         pause = self._poll_interval
         while True:
-            working = [i for i, o in enumerate(current) if o.status in _WORKING]
+            working = [i for i, o in enumerate(current) if self._watched(o)]
             if not working:
                 return current
             found = self._broker.get_orders([current[i].intent.client_order_id for i in working])
@@ -513,18 +542,56 @@ class Executor:
             for i in working:
                 order = found.get(current[i].intent.client_order_id)
                 after = None if order is None else _merged(current[i], order)
-                if order is not None and after is not None:
+                if order is None or after is None:
+                    continue
+                if current[i].status is OrderStatus.UNKNOWN:
+                    current[i] = self._found(current[i], order, cancelled=cancelled)
+                else:
                     detail = self._cancel_detail(*after) if cancelled else order.message
                     current[i] = self._record(current[i].intent, order.status, order, detail)
-                    changed = True
-            if all(current[i].status not in _WORKING for i in working):
+                changed = True
+            if not any(self._watched(current[i]) for i in working):
                 return current
-            left = deadline - self._monotonic()
+            left = self._end_of(current, deadline) - self._monotonic()
             if left <= 0:
                 return current
             pause = self._poll_interval if changed else pause
             self._sleep(min(pause, left))
             pause = min(pause * 2, max(self._max_poll_interval, self._poll_interval))
+
+    def _watched(self, outcome: OrderOutcome) -> bool:
+        """Whether the wait reads this order: working, or of unknown outcome and `_sought`."""
+        return outcome.status in _WORKING or self._sought(outcome)
+
+    def _sought(self, outcome: OrderOutcome) -> bool:
+        """Whether an order of unknown outcome is still looked up (within its window)."""
+        lost = self._lost.get(outcome.intent.client_order_id)
+        return (
+            outcome.status is OrderStatus.UNKNOWN
+            and lost is not None
+            and self._monotonic() < lost.until
+        )
+
+    def _end_of(self, current: list[OrderOutcome], deadline: float) -> float:
+        """When this wait ends: `deadline`, or sooner when only orders of unknown outcome
+        are left and their windows close before it."""
+        if any(o.status in _WORKING for o in current):
+            return deadline
+        ends = [self._lost[o.intent.client_order_id].until for o in current if self._sought(o)]
+        return min(deadline, max(ends, default=deadline))
+
+    def _found(self, current: OrderOutcome, order: BrokerOrder, *, cancelled: bool) -> OrderOutcome:
+        """Adopt an order of unknown outcome the broker now shows (unless the id holds
+        another order: `_refuse_foreign`); past the fill deadline (`cancelled`), one still
+        working is cancelled at once, as the others were."""
+        intent = current.intent
+        self._refuse_foreign(intent, order, self._lost[intent.client_order_id].if_foreign)
+        said = f": {order.message}" if order.message else ""
+        detail = f"found by lookup after its answer was lost; adopted the broker's order{said}"
+        found = self._record(intent, order.status, order, detail)
+        if cancelled and found.status in _WORKING:
+            return self._cancel_rest(found)
+        return found
 
     def _cancel_rest(self, current: OrderOutcome) -> OrderOutcome:
         coid = current.intent.client_order_id
@@ -555,6 +622,16 @@ class Executor:
 
 
 _WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lost:
+    """An order the lookup after its submission missed: until when (monotonic) the fill
+    wait looks it up again, and what its intent is recorded as if the id turns out to hold
+    another order (`Executor._adopt`'s `if_foreign`)."""
+
+    until: float
+    if_foreign: OrderStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,13 +14,21 @@ still open at the broker. Each cycle starts by looking every one up by its clien
   never makes "not found" final, so the operator settles it (`settle`, through
   `trimtab orders settle`) after looking at the account.
 
-An order found still working whose cycle did not finish (its `cycles` row still `running`:
-the process was killed while it waited for fills; or `failed`) is cancelled here, as the
-executor would have at the end of its fill wait (`Executor._await_all`): left working, it
-would compete with this cycle's plan and block its symbol until the operator cancelled it.
-Its filled part is kept and recorded like any fill. An order of the cycle now running is
-never cancelled here, nor one of a cycle that finished (its executor already asked; a
-manual account's ticket stays open until confirmed).
+An order found still working is cancelled here, as the executor would have at the end of its
+fill wait (`Executor._await_all`), when no executor asked to cancel it:
+
+- its cycle did not finish (its `cycles` row still `running`: the process was killed while
+  it waited for fills; or `failed`);
+- trimtab did not know it was working (SUBMITTING or UNKNOWN until this lookup): its answer
+  was lost and the broker showed it only after the executor's fill wait had ended. This
+  holds for an order of the cycle now running too: its intents exist only once its
+  executor has run (each attempt has its own id), so its own reconciliation after trading
+  is the first to see it.
+
+Left working, it would compete with the next plan at a stale price and block its symbol
+until the operator cancelled it. Its filled part is kept and recorded like any fill. Any
+other order of the cycle now running, or of a cycle that finished, is not cancelled here
+(its executor already asked; a manual account's ticket stays open until confirmed).
 """
 
 from __future__ import annotations
@@ -144,10 +152,10 @@ def _still_open(
     clock: Callable[[], datetime],
     log: Log,
 ) -> bool:
-    """Whether the adopted order stays open: one its unfinished cycle left working is
-    cancelled first (`_abandoned_by`)."""
+    """Whether the adopted order stays open: one no executor asked to cancel is cancelled
+    first (`_abandoned_by`, `_unseen`)."""
     if status in WORKING:
-        why = _abandoned_by(database, stored, cycle_id)
+        why = _abandoned_by(database, stored, cycle_id) or _unseen(stored, cycle_id)
         if why is not None:
             status = _cancel_abandoned(database, broker, stored, status, why, clock, log)
     return status.is_open
@@ -168,6 +176,19 @@ def _abandoned_by(database: Database, stored: StoredIntent, cycle_id: str | None
     if rows[0].outcome == "running":
         return f"cycle {own} stopped while it waited for fills (its record says running)"
     return f"cycle {own} failed before its fill wait ended"
+
+
+def _unseen(stored: StoredIntent, cycle_id: str | None) -> str | None:
+    """Say why trimtab never saw the order working, or None if it did: it was SUBMITTING or
+    UNKNOWN until this lookup, so no executor's fill wait cancelled it. None too when no
+    cycle is running (nothing is cancelled then)."""
+    if cycle_id is None or stored.status not in AWAITING:
+        return None
+    return (
+        f"trimtab never saw it working (it was {stored.status} when the fill wait of cycle "
+        f"{stored.intent.cycle_id} ended: the submission's answer was lost and the broker "
+        "showed the order only later)"
+    )
 
 
 def _cancel_abandoned(
