@@ -51,6 +51,7 @@ from adapters.ibkr.orders import (
     prices_needed,
 )
 from adapters.ibkr.parsing import (
+    NOT_CANCELLABLE_INACTIVE,
     account_value,
     acknowledged,
     broker_order,
@@ -61,8 +62,14 @@ from adapters.ibkr.parsing import (
     trade_time,
 )
 from adapters.ibkr.quotes import CLOSE_SOURCE, quote_of
-from adapters.ibkr.sdk import ExecutionFilter, LimitOrder, MarketOrder, Stock
-from adapters.ibkr.transport import READ_ONLY_FIX, IbLink, LinkDown, read_only_refusal
+from adapters.ibkr.sdk import ExecutionFilter, LimitOrder, MarketOrder, Stock, TradeLogEntry
+from adapters.ibkr.transport import (
+    READ_ONLY_FIX,
+    IbError,
+    IbLink,
+    LinkDown,
+    read_only_refusal,
+)
 from daemon.core.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -89,6 +96,8 @@ MARKET_BUY_HOLD = Decimal("0.01")
 last (its price-cap protection); IB does not publish the figure, so trimtab keeps 1% back."""
 COMMISSION_WAIT = 2.0
 """Seconds a fill read waits for commission reports IB sends just after each execution."""
+NOT_CANCELLABLE = 10148
+"""IB's answer to a cancel of an order not in a cancellable state."""
 SETTLED = frozenset(
     {"Submitted", "PreSubmitted", "Filled", "Cancelled", "ApiCancelled", "Inactive"}
 )
@@ -232,6 +241,7 @@ class IbkrBroker:
         trade = trades[-1]
         if self.link.run(lambda: broker_order(trade)).status.is_terminal:
             return self.link.run(lambda: broker_order(trade))
+        seen = len(self.link.errors)
         try:
             if self.link.run(lambda: trade.orderStatus.status) != "PendingCancel":
                 # Never twice: IB answers a second cancel of a pending one with 10148, which
@@ -240,6 +250,7 @@ class IbkrBroker:
             self.link.call(lambda: _cancel_answered(trade, self.link))
         except (ConnectionError, TimeoutError) as exc:
             _log.warning("ibkr_cancel_unanswered", client_order_id=client_order_id, error=str(exc))
+        self.link.run(lambda: _note_not_cancellable(trade, self.link.errors[seen:]))
         return self.link.run(lambda: broker_order(trade))
 
     def fills(self, since: datetime) -> Sequence[Fill]:
@@ -537,7 +548,7 @@ class IbkrBroker:
         open_orders = tuple(
             order
             for t in ib.openTrades()
-            if _account_of(t) in (acct, "") and not (order := broker_order(t)).status.is_terminal
+            if _account_of(t) in (acct, "") and (order := broker_order(t)).status.is_open
         )
         cash = cash_of(ib.accountValues(acct), self.account, acct)
         marks = {}
@@ -932,8 +943,26 @@ async def _completed_or_refused(link: IbLink, seen: int) -> Any:
 
 async def _cancel_answered(trade: Any, link: IbLink) -> None:
     """Wait until IB has answered a cancel: one round trip after it, so what TWS wrote in
-    reply (Cancelled, or PendingCancel while the exchange has not confirmed) has been read.
-    A pending cancel is returned as the open order it still is (a fill can still come); the
-    caller waits for the end, rather than this holding the link for the request timeout."""
-    if trade.orderStatus.status not in ("Cancelled", "ApiCancelled", "Filled", "Inactive"):
+    reply (Cancelled, PendingCancel while the exchange has not confirmed, or 10148 for an
+    Inactive order) has been read. A pending cancel is returned as the open order it still is
+    (a fill can still come); the caller waits for the end, rather than this holding the link
+    for the request timeout."""
+    if trade.orderStatus.status not in ("Cancelled", "ApiCancelled", "Filled"):
         await link.ib.reqCurrentTimeAsync()
+
+
+def _note_not_cancellable(trade: Any, errors: Sequence[IbError]) -> None:
+    """Record in an Inactive order's log IB's answer to its cancel, 10148 "cannot be
+    cancelled, state: Inactive": IB no longer works it, so it is final (`status_of`).
+    ib_async logs no error on an order it counts as done, and Inactive is one to it."""
+    if str(trade.orderStatus.status) != "Inactive":
+        return
+    for error in errors:
+        if (
+            error.req_id == trade.order.orderId
+            and error.code == NOT_CANCELLABLE
+            and NOT_CANCELLABLE_INACTIVE in error.text
+        ):
+            message = f"Error {error.code}, reqId {error.req_id}: {error.text}"
+            trade.log.append(TradeLogEntry(datetime.now(UTC), "Inactive", message, error.code))
+            return

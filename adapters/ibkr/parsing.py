@@ -2,16 +2,23 @@
 
 ib_async 2.x gives prices and sizes as floats, with `UNSET_DOUBLE` (1.797e308) or `nan` for
 "no value"; both become None. IB reports a rejection as status `Cancelled` with the error
-code in the trade's log, so the log decides between rejected and cancelled. A new order IB
-refused while validating it (321, e.g. "The API interface is currently in Read-Only mode") is
-left by ib_async as `ValidationError`, since it takes 321 for a warning; an error on an order
-IB never acknowledged (no permId), not one of IB's notices and with no status after it, is
-IB's refusal too.
-"""
+code in the trade's log, so the log decides between rejected and cancelled:
+
+| the order's log | trimtab |
+|---|---|
+| an error in `REJECTING_CODES` (201, 203, ...) | rejected, with IB's words (cancelled if some of it filled) |
+| any other error that is not a notice nor about a cancel (388, 387, 163, ...), the order never `PreSubmitted` or `Submitted` and nothing filled | rejected, with IB's words |
+| an error ib_async takes for a warning (321, 434) on an order IB never acknowledged, nothing after it | rejected: ib_async leaves it `ValidationError` |
+| `Inactive` after an error that is not a notice, or a cancel IB answered 10148 "state: Inactive" | final: rejected as above, else cancelled with IB's words |
+| `Inactive` with notices only | working: IB parks some orders as Inactive (held) |
+
+Notices (`is_notice`: 399, 404, 2100-2199) leave an order working.
+"""  # noqa: E501 (a table row per case reads better than wrapped cells)
 
 from __future__ import annotations
 
 __all__ = [
+    "NOT_CANCELLABLE_INACTIVE",
     "UNSET",
     "account_value",
     "acknowledged",
@@ -39,6 +46,13 @@ ACTIVE = frozenset({"PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", 
 CANCELLED = frozenset({"Cancelled", "ApiCancelled"})
 REJECTING_CODES = frozenset({103, 110, 200, 201, 203, 382, 383, 10243})
 """Error codes on an order that mean IB refused it (it never worked at the exchange)."""
+CANCEL_CODES = frozenset({202, 10147, 10148})
+"""Error codes about a cancel, not a refusal: 202 cancelled, 10147 no such order to cancel,
+10148 not cancellable in its state."""
+WORKED = frozenset({"PreSubmitted", "Submitted", "PendingCancel", "Filled"})
+"""IB's statuses of an order it accepted: an error after one of them refuses no new order."""
+NOT_CANCELLABLE_INACTIVE = "state: Inactive"
+"""In IB's 10148 text when the order it cannot cancel is Inactive: IB no longer works it."""
 UNANSWERED = frozenset({"PendingSubmit", "ApiPending", "ValidationError"})
 """ib_async's statuses of an order before IB's first status for it (`ValidationError`: an
 error ib_async takes for a warning arrived on it)."""
@@ -83,16 +97,38 @@ def order_ref(trade: Any) -> str:
 
 
 def rejection(trade: Any) -> tuple[int, str] | None:
-    """Return (code, message) of the error that refused the order, if its log has one."""
+    """Return (code, message) of the error that refused the order, if its log has one: one of
+    `REJECTING_CODES`, or any error that is neither a notice nor about a cancel on an order IB
+    never accepted (`WORKED`) and nothing of which filled (388, 387, 163 ...: IB's list of
+    codes is long and grows)."""
     refused = _refused_new(trade)
     if refused is not None:
         return refused
-    for entry in reversed(list(getattr(trade, "log", ()) or ())):
-        code = int(getattr(entry, "errorCode", 0) or 0)
+    errors = _errors(trade)
+    for code, words in reversed(errors):
         if code in REJECTING_CODES:
+            return code, words
+    if _worked(trade) or filled_of(trade) > 0:
+        return None
+    return next(((c, w) for c, w in reversed(errors) if c not in CANCEL_CODES), None)
+
+
+def _errors(trade: Any) -> list[tuple[int, str]]:
+    """The errors in the order's log that are not notices, oldest first, as (code, IB's
+    words)."""
+    found = []
+    for entry in list(getattr(trade, "log", ()) or ()):
+        code = int(getattr(entry, "errorCode", 0) or 0)
+        if code and not is_notice(code):
             # ib_async prefixes IB's text with "Error 201, reqId 5: "; IB's words follow.
-            return code, _IB_PREFIX.sub("", str(entry.message), count=1)
-    return None
+            found.append((code, _IB_PREFIX.sub("", str(entry.message), count=1)))
+    return found
+
+
+def _worked(trade: Any) -> bool:
+    """Whether IB accepted the order at some point (its log or its status says so)."""
+    statuses = {str(e.status) for e in list(getattr(trade, "log", ()) or ())}
+    return bool((statuses | {str(trade.orderStatus.status)}) & WORKED)
 
 
 def _refused_new(trade: Any) -> tuple[int, str] | None:
@@ -149,10 +185,19 @@ def status_of(trade: Any) -> tuple[OrderStatus, str]:
         if refused is not None and filled == 0:
             code, message = refused
             return OrderStatus.REJECTED, f"IB error {code}: {message}"
+        errors = _errors(trade)
         if status == "Inactive":
-            # IB parks some orders as Inactive (held, outside hours): still working.
-            return _working(filled), "Inactive at IB (held)"
-        return OrderStatus.CANCELLED, "" if refused is None else f"IB error {refused[0]}"
+            if not errors:
+                # IB parks some orders as Inactive (held, outside hours): still working.
+                return _working(filled), "Inactive at IB (held)"
+            # Inactive after an error on it (or a cancel IB answered "cannot be cancelled,
+            # state: Inactive"): IB no longer works it.
+            code, message = errors[-1]
+            return OrderStatus.CANCELLED, f"Inactive at IB after IB error {code}: {message}"
+        if not errors:
+            return OrderStatus.CANCELLED, ""
+        code, message = errors[-1]
+        return OrderStatus.CANCELLED, f"IB error {code}: {message}"
     return _working(filled), ""
 
 

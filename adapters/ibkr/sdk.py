@@ -18,6 +18,7 @@ __all__ = [
     "StartupFetch",
     "Stock",
     "Trade",
+    "TradeLogEntry",
     "missing_extra",
 ]
 
@@ -50,6 +51,7 @@ try:
         StartupFetch,
         Stock,
         Trade,
+        TradeLogEntry,
     )
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess (tests/unit)
     raise missing_extra(str(exc)) from exc
