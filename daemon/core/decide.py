@@ -9,9 +9,10 @@ disagree about what an account should trade. In order:
    on one is dropped);
 2. the snapshot becomes the planner's input, every price checked (`DataError` names it);
 3. held tax alternates stand in for their primaries (`daemon.core.tax.harvest`): a share
-   of the primary's target, and one holding with it for the planner's band test; an
-   alternate returning to its primary whose sale step 5 holds back whole stands in still,
-   and steps 4 to 6 run again (`_held_back_returns`);
+   of the primary's target, and one holding with it for the planner's band test; when
+   step 5 or 6 holds back the whole sale of a holding with a target of 0, steps 3 to 6 run
+   again with it standing in still (an alternate returning to its primary) or set aside,
+   out of the value the targets are weights of (`daemon.core.held_back`);
 4. the planner (`daemon.core.planner`) plans the trades;
 5. the tax step (`daemon.core.tax.tax_step`): wash-sale guards, lots, gains budget, harvest;
    a sell that raises cash into a wash sale is planned again without that holding when the
@@ -22,11 +23,12 @@ disagree about what an account should trade. In order:
    difference too;
 6. the pre-trade checks (`daemon.core.risk`), each refusal with its check and reason; a
    tax-loss harvest goes ahead whole or not at all: when the checks refuse one of its legs
-   (the sell, or the alternate's buy) the other is refused too (`_review_harvests`) and the
-   tax decision says it was not harvested; when only the alternate's buy was refused (by a
-   check that does not trip) and the symbol has another alternate, steps 4 to 6 run again
-   with that alternate refused (`TaxContext.refused_alternates`), so the harvest buys the
-   next one in the configured order;
+   (the sell, or the alternate's buy) the other is refused too
+   (`daemon.core.harvest_review`) and the tax decision says it was not harvested; when
+   only the alternate's buy was refused (by a check that does not trip) and the symbol has
+   another alternate, steps 4 to 6 run again with that alternate refused
+   (`TaxContext.refused_alternates`), so the harvest buys the next one in the configured
+   order;
 7. trip rules: a malfunction check that refused anything holds the whole cycle;
 8. the mode gate: plan only, dry-run, kill switch, nothing to send.
 
@@ -49,6 +51,8 @@ from enum import StrEnum
 from daemon.core.costs import NO_COSTS, TradeCosts
 from daemon.core.domain import AccountSnapshot, AccountType, Mode, Side, TradingState
 from daemon.core.errors import DataError
+from daemon.core.harvest_review import review_harvests, unharvest
+from daemon.core.held_back import HeldBack, held_back, set_aside, with_waiting
 from daemon.core.inputs import (
     check_held_weights,
     check_kept_weights,
@@ -66,26 +70,21 @@ from daemon.core.risk import (
     RiskConfig,
     RiskReview,
     RiskState,
-    review_orders,
 )
 from daemon.core.sizing import OrderTerms, limit_price
 from daemon.core.tax.engine import TaxBook
-from daemon.core.tax.guards import sale_preview, sale_what_if
-from daemon.core.tax.harvest import StandIns, harvested_loss, stand_in_targets, tried_first
+from daemon.core.tax.guards import sale_what_if
+from daemon.core.tax.harvest import StandIns, stand_in_targets
 from daemon.core.tax.identical import SubstantiallyIdentical
 from daemon.core.tax.mismatch import LotMismatch
 from daemon.core.tax.plan_types import TaxAction, TaxContext, TaxDecision, TaxedPlan, TaxPreview
 from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
-from daemon.core.tax.types import SalePreview, Term
 
 _COST_ROUNDS = 4
 """Rounds of planning again to raise what the sales lose; a later round covers what the
 extra sales of an earlier one lose (a new sale's commission, a share's rounding)."""
 _ZERO = Decimal(0)
-HARVEST_PAIR = "harvest_pair"
-"""The check named by the refusal of a harvest leg whose other leg the checks refused. Not a
-tripping check: the other leg's own refusal says whether anything is wrong with trimtab."""
 
 
 class Hold(StrEnum):
@@ -211,27 +210,32 @@ def decide(given: DecisionInput) -> Decision:
     checked = check_held_weights(checked, given.strategy, given.universe, keep=given.planning.keep)
     targets = dict(checked.targets)
     stood_in = _stand_ins(given, checked, frozenset())
-    waiting: list[TaxDecision] = []
-    # An alternate returning to its primary whose sale the tax step holds back stands in
-    # still (`stand_in_targets`), and the account is planned again; the decisions that held
-    # it back say why. Each round keeps at least one more returning alternate standing in
-    # (or stops), so it ends.
-    for _ in range(len(stood_in.returning) + 1):
-        planned = _plan_reviewed(given, checked, stood_in)
-        held_back = _held_back_returns(stood_in, planned.taxed)
-        if not held_back:
+    given_aside, checked_aside, waiting = given, checked, HeldBack()
+    # A holding with a target of 0 whose whole sale the tax step or a check holds back would
+    # set off a rebalance every cycle of the wait (`daemon.core.held_back`): the account is
+    # planned again with it standing in (a returning alternate) or set aside. Each round
+    # holds back at least one more holding (or stops), so it ends.
+    for _ in range(len(checked.holdings) + 1):
+        planned = _plan_reviewed(given_aside, checked_aside, stood_in)
+        found = held_back(
+            planned.plan_input, planned.taxed, planned.review, stood_in.returning, waiting
+        )
+        if found is None:
             break
-        waiting += (d for d in planned.taxed.decisions if d.symbol in held_back)
-        stood_in = _stand_ins(given, checked, stood_in.held_back | held_back)
-    tripped = next((d for d in planned.review.denied if d.check in TRIPPING_CHECKS), None)
+        waiting = found
+        policy, checked_aside = set_aside(given.planning, checked, waiting.aside)
+        given_aside = dataclasses.replace(given, planning=policy)
+        stood_in = _stand_ins(given_aside, checked_aside, waiting.stand_in)
+    taxed, review = with_waiting(planned.taxed, planned.review, waiting)
+    tripped = next((d for d in review.denied if d.check in TRIPPING_CHECKS), None)
     return Decision(
         targets=targets,
         stand_ins=tuple(planned.said),
         plan_input=planned.plan_input,
-        taxed=_with_waiting(planned.taxed, waiting),
-        review=planned.review,
+        taxed=taxed,
+        review=review,
         tripped=tripped,
-        hold=_hold(given, planned.review, tripped=tripped is not None),
+        hold=_hold(given, review, tripped=tripped is not None),
     )
 
 
@@ -251,33 +255,6 @@ def _stand_ins(given: DecisionInput, checked: PlanInput, held_back: frozenset[st
         loss_windows=tax.book.loss_windows(tax.today),
         today=tax.today,
         held_back=held_back,
-    )
-
-
-def _held_back_returns(stood_in: StandIns, taxed: TaxedPlan) -> frozenset[str]:
-    """Return the alternates returning to their primary whose whole sale the tax step held
-    back (deferred, or cut to nothing by the gains budget): held at a target of 0 they would
-    be out of band, and the account rebalanced, every cycle until they can be sold."""
-    sold = {o.symbol for o in taxed.plan.orders if o.side is Side.SELL}
-    return frozenset(
-        d.symbol
-        for d in taxed.decisions
-        if d.symbol in stood_in.returning
-        and d.symbol not in sold
-        and d.action in (TaxAction.DEFERRED, TaxAction.BUDGET)
-    )
-
-
-def _with_waiting(taxed: TaxedPlan, waiting: list[TaxDecision]) -> TaxedPlan:
-    """Add the decisions that held back the sale of an alternate standing in still, and a
-    note each: the plan no longer sells it, but the audit says why it is kept."""
-    if not waiting:
-        return taxed
-    notes = tuple(f"tax: {d.symbol} {d.action.label}: {d.reason}" for d in waiting)
-    return dataclasses.replace(
-        taxed,
-        plan=dataclasses.replace(taxed.plan, notes=(*taxed.plan.notes, *notes)),
-        decisions=(*taxed.decisions, *waiting),
     )
 
 
@@ -304,11 +281,17 @@ def _plan_reviewed(given: DecisionInput, checked: PlanInput, stood_in: StandIns)
         if refused:
             context = dataclasses.replace(first, refused_alternates=refused)
         plan_input, taxed, said = _plan(given, stood, context, stood_in.notes)
-        review, undone, tried = _review_harvests(given, plan_input, taxed, refused)
+        review, undone, tried = review_harvests(
+            taxed,
+            given.limits,
+            _risk_state(given, plan_input, taxed.plan),
+            tax.settings.alternates,
+            refused,
+        )
         if not tried:
             break
         refused = {s: {**refused.get(s, {}), **t} for s, t in (refused | tried).items()}
-    return _Planned(plan_input, _unharvest(taxed, undone, context), said, review)
+    return _Planned(plan_input, unharvest(taxed, undone, context), said, review)
 
 
 def _plan(
@@ -624,145 +607,3 @@ def _hold(given: DecisionInput, review: RiskReview, *, tripped: bool) -> Hold | 
     if not review.approved:
         return Hold.NOTHING_TO_SEND
     return None
-
-
-def _harvest_pairs(taxed: TaxedPlan) -> dict[str, str]:
-    """Return each harvested symbol's alternate: the sell and the buy that go together."""
-    return {
-        d.symbol: d.alternate
-        for d in taxed.decisions
-        if d.action is TaxAction.HARVEST and d.alternate and d.symbol in taxed.harvest
-    }
-
-
-def _review_harvests(
-    given: DecisionInput,
-    plan_input: PlanInput,
-    taxed: TaxedPlan,
-    refused_before: Mapping[str, Mapping[str, str]],
-) -> tuple[RiskReview, dict[str, str], dict[str, dict[str, str]]]:
-    """Review the plan's orders; a harvest is approved whole or refused whole.
-
-    A harvest sells at a loss and buys the alternate with the proceeds: the sell alone
-    leaves the money in cash for the 30 days the primary cannot be bought back. When the
-    checks refuse either leg, the other is refused too (naming the refused leg's check) and
-    the rest are reviewed again without the pair, so the count, turnover and cash the pair
-    used go to the other orders. Returns the review; per harvest undone, why; and per
-    harvest to try again with its next alternate, the alternate whose buy alone was refused
-    and why (`refused_before` holds those refused in earlier rounds). A refusal by a
-    tripping check is not tried around: it halts the account.
-    """
-    pairs = _harvest_pairs(taxed)
-    state = _risk_state(given, plan_input, taxed.plan)
-    orders = taxed.plan.orders
-    refused: dict[tuple[str, Side], CheckDecision] = {}
-    undone: dict[str, str] = {}
-    tried: dict[str, dict[str, str]] = {}
-    review = review_orders(orders, given.limits, state)
-    # Each round undoes at least one more harvest (or stops), so it ends.
-    for _ in range(len(pairs)):
-        verdicts = {(d.symbol, d.side): d for d in review.decisions}
-        broken = {
-            s: a
-            for s, a in pairs.items()
-            if s not in undone
-            and (s, Side.SELL) in verdicts
-            and (a, Side.BUY) in verdicts
-            and not (verdicts[(s, Side.SELL)].allowed and verdicts[(a, Side.BUY)].allowed)
-        }
-        if not broken:
-            break
-        for symbol, alternate in sorted(broken.items()):
-            sell, buy = verdicts[(symbol, Side.SELL)], verdicts[(alternate, Side.BUY)]
-            first, other = (buy, sell) if not buy.allowed else (sell, buy)
-            why = f"{_leg(first)} refused ({first.check}: {first.reason})"
-            if (
-                sell.allowed
-                and buy.check not in TRIPPING_CHECKS
-                and _untried(given, symbol, {*refused_before.get(symbol, {}), alternate})
-            ):
-                tried[symbol] = {alternate: f"{buy.check}: {buy.reason}"}
-            refused[(first.symbol, first.side)] = first
-            refused[(other.symbol, other.side)] = (
-                other
-                if not other.allowed
-                else dataclasses.replace(
-                    other,
-                    allowed=False,
-                    check=HARVEST_PAIR,
-                    reason=f"a harvest trades both legs or neither: {why}",
-                    passed=(),
-                )
-            )
-            undone[symbol] = why
-        left = tuple(o for o in orders if (o.symbol, o.side) not in refused)
-        review = review_orders(left, given.limits, state)
-    if not undone:
-        return review, undone, tried
-    verdicts = {(d.symbol, d.side): d for d in review.decisions} | refused
-    ordered = sorted(orders, key=lambda o: o.side != Side.SELL)
-    return (
-        RiskReview(review.approved, tuple(verdicts[(o.symbol, o.side)] for o in ordered)),
-        undone,
-        tried,
-    )
-
-
-def _untried(given: DecisionInput, symbol: str, refused: set[str]) -> bool:
-    """Say whether `symbol` has an alternate the checks have not refused yet."""
-    return any(a not in refused for a in given.tax.settings.alternates.get(symbol, ()))
-
-
-def _leg(decision: CheckDecision) -> str:
-    what = "the alternate's buy" if decision.side is Side.BUY else "the harvest sell"
-    return f"{what} of {quantity(decision.qty)} {decision.symbol}"
-
-
-def _unharvest(taxed: TaxedPlan, undone: Mapping[str, str], context: TaxContext) -> TaxedPlan:
-    """Say a harvest the checks refused was not harvested: its decision, its lots, the
-    preview's figures and the harvested symbols no longer claim a loss that is not realized."""
-    if not undone:
-        return taxed
-    decisions = tuple(
-        TaxDecision(
-            TaxAction.HARVEST, d.symbol, f"not harvested: {undone[d.symbol]}{tried_first(d)}"
-        )
-        if d.action is TaxAction.HARVEST and d.symbol in undone
-        else d
-        for d in taxed.decisions
-    )
-    preview = taxed.preview
-    for symbol in sorted(undone):
-        order = next(o for o in taxed.plan.orders if o.symbol == symbol and o.side is Side.SELL)
-        sale = sale_preview(context, symbol, order.qty, taxed.lots.get(symbol, ()))
-        if sale is not None:
-            preview = _without_sale(preview, sale)
-    notes = tuple(f"tax: {s} not harvested: {why}" for s, why in sorted(undone.items()))
-    return TaxedPlan(
-        plan=dataclasses.replace(taxed.plan, notes=(*taxed.plan.notes, *notes)),
-        decisions=decisions,
-        preview=preview,
-        lots={s: p for s, p in taxed.lots.items() if s not in undone},
-        harvest=taxed.harvest - set(undone),
-    )
-
-
-def _without_sale(preview: TaxPreview, sale: SalePreview) -> TaxPreview:
-    """Return the preview less one harvest sale's figures (as `tax_step` added them)."""
-    st_gain, lt_gain, st_loss, lt_loss, disallowed = (
-        preview.short_term_gain,
-        preview.long_term_gain,
-        preview.short_term_loss,
-        preview.long_term_loss,
-        preview.disallowed,
-    )
-    for piece in sale.pieces:
-        if piece.term is Term.LONG:
-            lt_gain -= max(piece.gain, _ZERO)
-            lt_loss -= max(-piece.gain, _ZERO)
-        else:
-            st_gain -= max(piece.gain, _ZERO)
-            st_loss -= max(-piece.gain, _ZERO)
-        disallowed -= piece.disallowed
-    harvested = preview.harvested - harvested_loss(sale)
-    return TaxPreview(st_gain, lt_gain, st_loss, lt_loss, disallowed, harvested)

@@ -10,8 +10,9 @@ from decimal import Decimal as D  # noqa: N817
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from daemon.core.decide import HARVEST_PAIR, CycleState, Decision, DecisionInput, TaxInputs, decide
+from daemon.core.decide import CycleState, Decision, DecisionInput, TaxInputs, decide
 from daemon.core.domain import AccountSnapshot, AccountType, Mode, Position, Quote, Side
+from daemon.core.harvest_review import HARVEST_PAIR
 from daemon.core.planner import Band, PlanningPolicy
 from daemon.core.risk import TRIPPING_CHECKS, RiskConfig
 from daemon.core.sizing import OrderTerms

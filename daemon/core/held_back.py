@@ -1,0 +1,159 @@
+"""Sales held back whole, and what `daemon.core.decide` plans again with around them.
+
+A held holding with a target of 0 is out of band whatever its weight
+(`daemon.core.planner.bands.outside_band`): the plan sells it, and with it rebalances the
+account. When its whole sale is held back, by the tax step (a wash-sale guard with
+`loss_sales = "defer"`, the gains budget) or by a pre-trade check that judges the order by
+itself (`ORDER_CHECKS`), it stays held at a target of 0, and every cycle of the wait would
+rebalance the account again, the rest of it trading for nothing. `decide` plans again with
+each such holding:
+
+- an alternate returning to its primary (`StandIns.returning`) stands in still
+  (`stand_in_targets`' `held_back`): the pair is tested against the primary's target;
+- any other is set aside (`set_aside`): out of the targets and, as a `policy.keep` holding
+  is, out of the value the targets are weights of, so it sets nothing off and the money in
+  it is not counted as there to invest.
+
+The decisions and refusals that held each sale back stay in the decision (`with_waiting`).
+Each cycle plans afresh, so the first plan in which the sale can go ahead makes it.
+
+A refusal by a check that refuses every order of the cycle (the kill switch, a halted
+account, the market closed) sets nothing aside: nothing trades anyway, and the plan shows
+what the account would do. Nor does one by a check that weighs the order against the others
+(orders per cycle, cash) or that halts the account (turnover, orders per minute).
+"""
+
+from __future__ import annotations
+
+__all__ = ["ORDER_CHECKS", "HeldBack", "held_back", "set_aside", "with_waiting"]
+
+import dataclasses
+from dataclasses import dataclass
+from decimal import Decimal
+
+from daemon.core.domain import Side
+from daemon.core.planner import PlanInput, PlanningPolicy
+from daemon.core.risk import Check, CheckDecision, RiskReview
+from daemon.core.tax.plan_types import TaxAction, TaxDecision, TaxedPlan
+
+ORDER_CHECKS = frozenset(
+    {
+        Check.SYMBOL_LIST,
+        Check.PRICE,
+        Check.PRICE_MOVE,
+        Check.PRICE_COLLAR,
+        Check.QUANTITY,
+        Check.WOULD_SHORT,
+        Check.OPEN_ORDER,
+        Check.MIN_TRADE,
+        Check.MAX_ORDER_NOTIONAL,
+        Check.MAX_ORDER_PCT_NAV,
+    }
+)
+"""The pre-trade checks that judge an order by itself: a sale one of them refuses waits."""
+_HOLDING_BACK = (TaxAction.DEFERRED, TaxAction.BUDGET)
+_ZERO = Decimal(0)
+_ASIDE = "set aside: its sale is held back (see the plan's notes)"
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """The sales the rounds so far held back whole, and what held each back."""
+
+    stand_in: frozenset[str] = frozenset()
+    """Alternates returning to their primary that stand in still."""
+    aside: frozenset[str] = frozenset()
+    """Other holdings with a target of 0: out of the targets and the managed value."""
+    decisions: tuple[TaxDecision, ...] = ()
+    refusals: tuple[CheckDecision, ...] = ()
+
+    @property
+    def symbols(self) -> frozenset[str]:
+        return self.stand_in | self.aside
+
+
+def held_back(
+    plan_input: PlanInput,
+    taxed: TaxedPlan,
+    review: RiskReview,
+    returning: frozenset[str],
+    before: HeldBack,
+) -> HeldBack | None:
+    """Return `before` with the sales of holdings with a target of 0 that this plan held back
+    whole, or None when it held back none not held back before.
+
+    `returning` are the alternates returning to their primary (`StandIns.returning`): they
+    stand in still; the others are set aside. A holding of a pool (`PlanInput.stand_ins`) is
+    tested with its pool, not alone, and is left out.
+    """
+    pooled = plan_input.stand_ins.keys() | set(plan_input.stand_ins.values())
+    unwanted = {
+        s
+        for s, q in plan_input.holdings.items()
+        if q > 0 and plan_input.targets.get(s, _ZERO) <= 0 and s not in pooled
+    } - before.symbols
+    sold = {o.symbol for o in taxed.plan.orders if o.side is Side.SELL}
+    decisions = tuple(
+        d
+        for d in taxed.decisions
+        if d.symbol in unwanted and d.symbol not in sold and d.action in _HOLDING_BACK
+    )
+    refusals = tuple(
+        d
+        for d in review.denied
+        if d.symbol in unwanted and d.side is Side.SELL and d.check in ORDER_CHECKS
+    )
+    found = {d.symbol for d in decisions} | {d.symbol for d in refusals}
+    if not found:
+        return None
+    return HeldBack(
+        stand_in=before.stand_in | (found & returning),
+        aside=before.aside | (found - returning),
+        decisions=(*before.decisions, *decisions),
+        refusals=(*before.refusals, *refusals),
+    )
+
+
+def set_aside(
+    policy: PlanningPolicy, plan_input: PlanInput, aside: frozenset[str]
+) -> tuple[PlanningPolicy, PlanInput]:
+    """Return the policy and input that plan the account with `aside` set aside: kept (never
+    traded, out of the managed value) and out of the targets, where a weight of 0 may name
+    them."""
+    if not aside:
+        return policy, plan_input
+    return (
+        dataclasses.replace(policy, keep=policy.keep | aside),
+        dataclasses.replace(
+            plan_input,
+            targets={s: w for s, w in plan_input.targets.items() if s not in aside},
+        ),
+    )
+
+
+def with_waiting(
+    taxed: TaxedPlan, review: RiskReview, held: HeldBack
+) -> tuple[TaxedPlan, RiskReview]:
+    """Add what held back the sales that wait: the decisions and refusals, a note each, and
+    a note per holding set aside (on its drift row too). The plan no longer sells them, but
+    the audit says why they are kept."""
+    if not held.symbols:
+        return taxed, review
+    notes = (
+        *(f"tax: {d.symbol} {d.action.label}: {d.reason}" for d in held.decisions),
+        *(f"{d.symbol}: sale refused ({d.check}: {d.reason})" for d in held.refusals),
+        *(
+            f"{s} set aside until its sale can go ahead: not traded, and out of the value "
+            "the targets are weights of"
+            for s in sorted(held.aside)
+        ),
+    )
+    drift = tuple(
+        dataclasses.replace(r, note=_ASIDE) if r.symbol in held.aside and not r.managed else r
+        for r in taxed.plan.drift
+    )
+    plan = dataclasses.replace(taxed.plan, notes=(*taxed.plan.notes, *notes), drift=drift)
+    return (
+        dataclasses.replace(taxed, plan=plan, decisions=(*taxed.decisions, *held.decisions)),
+        RiskReview(review.approved, (*held.refusals, *review.decisions)),
+    )
