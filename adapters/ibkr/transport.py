@@ -200,6 +200,10 @@ class IbLink:
         # ib_async declares an int (its default, 1) but only does arithmetic with it.
         ib.client.RequestsInterval = PACING_SECONDS  # type: ignore[assignment]
         ib.RaiseRequestErrors = False
+        # The zone ib_async reads a zone-less execution time in (its default: the host's).
+        # TWS writes execution times with its zone's name, which this leaves alone, or some
+        # zone-less in UTC (`20231214-20:57:37`, IB's UTC form: ib_insync #671, ib_async #230).
+        ib.TimezoneTWS = "UTC"
         ib.disconnectedEvent += self._on_disconnected
         ib.errorEvent += self._on_error
         ib.updateEvent += self._on_update

@@ -324,7 +324,15 @@ class OrderDesk:
             instrument = state.instrument(order.con_id)
         self.fake.changed()
         for session in self.fake.order_sessions(order.client_id):
-            session.send(out.exec_details(session.version, -1, execution, instrument))
+            session.send(
+                out.exec_details(
+                    session.version,
+                    -1,
+                    execution,
+                    instrument,
+                    utc_time=self.fake.utc_execution_times,
+                )
+            )
             if not order.is_open:
                 session.send(out.open_order(session.version, order, instrument))
             self._status(session, order)

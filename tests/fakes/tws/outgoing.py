@@ -9,7 +9,7 @@ Unset numbers are sent empty, as TWS does for most of them; flags are `0`/`1`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,12 @@ Fields = list[object]
 def stamp(at: datetime) -> str:
     """`20261206 09:30:01 America/New_York`: the date-time form of execDetails."""
     return at.astimezone(ZoneInfo(TWS_ZONE)).strftime("%Y%m%d %H:%M:%S ") + TWS_ZONE
+
+
+def utc_stamp(at: datetime) -> str:
+    """`20261206-14:30:01`: the zone-less UTC form TWS also writes execution times in (seen on
+    live accounts: ib_insync #671, ib_async #230; IB's `yyyymmdd-hh:mm:ss` is UTC)."""
+    return at.astimezone(UTC).strftime("%Y%m%d-%H:%M:%S")
 
 
 def _contract(instrument: Instrument, exchange: str) -> Fields:
@@ -466,14 +472,23 @@ def completed_orders_end() -> Fields:
     return [102]
 
 
-def exec_details(version: int, req_id: int, execution: Execution, instrument: Instrument) -> Fields:
+def exec_details(
+    version: int,
+    req_id: int,
+    execution: Execution,
+    instrument: Instrument,
+    *,
+    utc_time: bool = False,
+) -> Fields:
+    """One execution; its time zone-named (`stamp`), or with `utc_time` zone-less in UTC
+    (`utc_stamp`)."""
     fields: Fields = [
         11,
         req_id,
         execution.order_id,
         *_contract(instrument, instrument.primary_exchange),
         execution.exec_id,
-        stamp(execution.time),
+        utc_stamp(execution.time) if utc_time else stamp(execution.time),
         execution.account,
         instrument.primary_exchange,  # where it executed
         execution.side,

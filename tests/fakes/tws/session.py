@@ -398,7 +398,15 @@ class Session(asyncio.Protocol):
                 if _matches(wanted, e, state.instrument(e.con_id))
             ]
         for execution, instrument in rows:
-            self.send(out.exec_details(self.version, wanted.req_id, execution, instrument))
+            self.send(
+                out.exec_details(
+                    self.version,
+                    wanted.req_id,
+                    execution,
+                    instrument,
+                    utc_time=self.fake.utc_execution_times,
+                )
+            )
             self.send(out.commission_report(execution))
         self.send(out.exec_details_end(wanted.req_id))
 
