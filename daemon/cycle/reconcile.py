@@ -19,15 +19,21 @@ read, none explains anything: a difference halts as before, and the reason says 
 from __future__ import annotations
 
 __all__ = [
+    "PENDING_FILLS_WINDOW",
+    "PENDING_FILL_WAITS",
+    "PendingFill",
     "Reconciliation",
+    "book_positions",
     "expected_positions",
     "fills_since_mark",
     "new_reinvestments",
+    "pending_fills",
     "reconcile",
     "reinvestments_in_book_through",
     "reinvestments_since",
 ]
 
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -44,7 +50,7 @@ from daemon.logs import Log
 from daemon.store.audit_log import AuditLog
 from daemon.store.book import BookStore
 from daemon.store.db import Database, Transaction
-from daemon.store.intents import IntentStore
+from daemon.store.intents import IntentStore, StoredIntent
 from daemon.store.tax_ledger import TaxLedger
 from daemon.store.tax_sources import Reinvestment, book_reinvestments, broker_reinvestments
 from daemon.store.trading_state import mark_reconciled, reading_mark, set_trading_state
@@ -52,6 +58,29 @@ from daemon.store.trading_state import mark_reconciled, reading_mark, set_tradin
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 READ_ATTEMPTS = 3
 FILL_OVERLAP = timedelta(days=1)
+PENDING_FILLS_WINDOW = timedelta(days=2)
+"""How long after an order was sent its reported fills explain shares while the broker lists
+none of them: a lag of seconds or minutes is the broker's way (Alpaca's activities); fills
+still missing after this are a fault that halts."""
+PENDING_FILL_WAITS = (0.25, 0.5, 1.0)
+"""Seconds waited, one after another, for pending fills before they are recorded as pending."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingFill:
+    """Shares one of trimtab's orders filled, by the broker's report of the order, that the
+    broker lists no fill for yet."""
+
+    client_order_id: str
+    broker_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+
+    @property
+    def signed(self) -> Decimal:
+        """The change of the position: positive for a buy, negative for a sell."""
+        return self.qty if self.side is Side.BUY else -self.qty
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +96,8 @@ class Reconciliation:
     """Symbols with an open order at the broker or an unresolved intent: no new order."""
     reinvestments: tuple[Reinvestment, ...] = ()
     """The new dividend reinvestments that explained shares like fills."""
+    pending_fills: tuple[PendingFill, ...] = ()
+    """Fills of trimtab's orders the broker reported but did not list yet: counted when listed."""
 
 
 def reconcile(
@@ -81,13 +112,15 @@ def reconcile(
     cycle_id: str | None,
     exchange: str,
     always_read_reinvestments: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Reconciliation:
     """Resolve unsettled intents, record new fills and reinvestments, and compare positions
     with the book.
 
     The dividend reinvestments are read every time unless `always_read_reinvestments` is
     False (after trading: trimtab's orders cause none, and the cycle read them before it
-    planned); then only when the fills leave a difference.
+    planned); then only when the fills leave a difference. `sleep` waits for pending fills
+    (`PENDING_FILL_WAITS`).
     """
     # An order of an earlier cycle that did not finish is cancelled; never one of this cycle.
     unresolved = resolve_unresolved(
@@ -113,6 +146,7 @@ def reconcile(
         agreed,
         reinvestments if _reports_reinvestments(broker) else None,
         always=always_read_reinvestments,
+        sleep=sleep,
     )
     with database.transaction() as session:
         result = _record(
@@ -120,6 +154,14 @@ def reconcile(
         )
     if read.unread is not None:
         log.warning("reinvestments_unread", error=read.unread)
+    if result.pending_fills:
+        log.warning(
+            "fills_pending",
+            orders=[p.client_order_id for p in result.pending_fills],
+            shares={
+                p.client_order_id: f"{p.side} {p.qty} {p.symbol}" for p in result.pending_fills
+            },
+        )
     log.info(
         "reconciled",
         new_fills=len(result.new_fills),
@@ -128,6 +170,7 @@ def reconcile(
         external_fills=len(result.external_fills),
         external_orders=len(result.external_orders),
         mismatches=sorted(result.mismatches),
+        pending_fills=len(result.pending_fills),
         baseline=result.baseline,
     )
     return result
@@ -195,9 +238,13 @@ def reinvestments_in_book_through(
 
 
 def expected_positions(
-    book: Mapping[str, Decimal], fills: Sequence[Fill], reinvestments: Sequence[Reinvestment]
+    book: Mapping[str, Decimal],
+    fills: Sequence[Fill],
+    reinvestments: Sequence[Reinvestment],
+    pending: Sequence[PendingFill] = (),
 ) -> dict[str, Decimal]:
-    """Return symbol -> the book plus new `fills` (signed) plus new `reinvestments`."""
+    """Return symbol -> the book plus new `fills` (signed) plus new `reinvestments` plus
+    `pending` fills (signed)."""
     expected = dict(book)
     for fill in fills:
         signed = fill.qty if fill.side is Side.BUY else -fill.qty
@@ -206,7 +253,47 @@ def expected_positions(
         expected[reinvestment.symbol] = (
             expected.get(reinvestment.symbol, Decimal(0)) + reinvestment.qty
         )
+    for waiting in pending:
+        expected[waiting.symbol] = expected.get(waiting.symbol, Decimal(0)) + waiting.signed
     return expected
+
+
+def pending_fills(
+    reported: Sequence[StoredIntent], listed: Mapping[str, Decimal]
+) -> tuple[PendingFill, ...]:
+    """Return the shares of trimtab's `reported` orders the broker has not listed fills for.
+
+    `reported`: intents the broker reported (some) shares filled for; `listed`: client order
+    id -> the quantity of the fills the broker listed for it (recorded before, or new). An
+    order whose listed fills reach its reported quantity (or pass it: the report was older)
+    has none pending.
+    """
+    pending: list[PendingFill] = []
+    for stored in reported:
+        intent = stored.intent
+        missing = stored.filled_qty - listed.get(intent.client_order_id, Decimal(0))
+        if missing > 0 and stored.broker_order_id is not None:
+            pending.append(
+                PendingFill(
+                    client_order_id=intent.client_order_id,
+                    broker_order_id=stored.broker_order_id,
+                    symbol=intent.symbol,
+                    side=intent.side,
+                    qty=missing,
+                )
+            )
+    return tuple(pending)
+
+
+def book_positions(
+    reported: Mapping[str, Decimal], pending: Sequence[PendingFill]
+) -> dict[str, Decimal]:
+    """Return the book to keep: the broker's `reported` positions without the `pending`
+    fills' shares, so those fills count once when the broker lists them."""
+    book = dict(reported)
+    for waiting in pending:
+        book[waiting.symbol] = book.get(waiting.symbol, Decimal(0)) - waiting.signed
+    return {symbol: qty for symbol, qty in book.items() if qty != 0}
 
 
 def _reports_reinvestments(broker: object) -> bool:
@@ -230,6 +317,10 @@ class _Agreed:
     """Source ids of the account's ledger lots: a reinvestment among them was read before."""
     in_book_through: date | None
     """The last reconciliation's `reinvestments_in_book_through`."""
+    reported: tuple[StoredIntent, ...] = ()
+    """trimtab's orders of the last `PENDING_FILLS_WINDOW` the broker reported shares filled for."""
+    listed: Mapping[str, Decimal] = field(default_factory=dict)
+    """Client order id of `reported` -> the quantity of its fills recorded so far."""
 
     @classmethod
     def load(cls, session: Transaction, account: str, now: datetime) -> _Agreed:
@@ -237,6 +328,13 @@ class _Agreed:
         book = BookStore(session)
         latest = AuditLog(session).latest(AuditKind.RECONCILIATION, account)
         event = None if latest is None else latest.event
+        sent = IntentStore(session).created_between(
+            [account], since=now - PENDING_FILLS_WINDOW, until=now + PENDING_FILLS_WINDOW
+        )
+        reported = tuple(s for s in sent if s.filled_qty > 0 and s.broker_order_id is not None)
+        listed: dict[str, Decimal] = {}
+        for fill in book.fills_of_orders([s.intent.client_order_id for s in reported]):
+            listed[fill.client_order_id] = listed.get(fill.client_order_id, Decimal(0)) + fill.qty
         return cls(
             book=book.positions(account),
             fill_ids=book.fill_ids(account),
@@ -246,10 +344,20 @@ class _Agreed:
             in_book_through=(
                 event.reinvestments_in_book_through if isinstance(event, Reconciled) else None
             ),
+            reported=reported,
+            listed=listed,
         )
 
     def new(self, fills: Sequence[Fill]) -> list[Fill]:
         return [f for f in fills if f.fill_id not in self.fill_ids]
+
+    def pending(self, new: Sequence[Fill]) -> tuple[PendingFill, ...]:
+        """Return the fills of trimtab's reported orders that neither the recorded fills nor
+        the `new` ones list."""
+        listed = dict(self.listed)
+        for fill in new:
+            listed[fill.client_order_id] = listed.get(fill.client_order_id, Decimal(0)) + fill.qty
+        return pending_fills(self.reported, listed)
 
     def new_reinvestments(
         self, found: Sequence[Reinvestment], fills: Sequence[Fill]
@@ -264,9 +372,9 @@ class _Agreed:
     def differences(
         self, new: Sequence[Fill], reinvestments: Sequence[Reinvestment], snapshot: AccountSnapshot
     ) -> dict[str, tuple[Decimal, Decimal]]:
-        """Return symbol -> (book plus `new` fills and `reinvestments`, the broker's position)
-        where they differ."""
-        expected = expected_positions(self.book, new, reinvestments)
+        """Return symbol -> (book plus `new` fills, `reinvestments` and the pending fills, the
+        broker's position) where they differ."""
+        expected = expected_positions(self.book, new, reinvestments, self.pending(new))
         reported = _reported(snapshot)
         return {
             symbol: (expected.get(symbol, Decimal(0)), reported.get(symbol, Decimal(0)))
@@ -309,6 +417,7 @@ def _consistent_read(
     reinvestments: Callable[[], Sequence[Reinvestment]] | None,
     *,
     always: bool,
+    sleep: Callable[[float], None],
 ) -> _Read:
     """Read fills, reinvestments and the account; read fills again unless they already
     explain the account.
@@ -320,9 +429,15 @@ def _consistent_read(
     account (their shares are then in it), with the fills; not `always`, only once the
     fills leave a difference, and the account is read again after them. `reinvestments` is
     None for a broker that reports none.
+
+    When the account is explained only with pending fills (trimtab's orders the broker
+    reported filled, their fills not listed yet), all is read again after each of the
+    `PENDING_FILL_WAITS`; they are recorded as pending if still missing after the last.
     """
     attempted = always and reinvestments is not None
-    for _ in range(READ_ATTEMPTS):
+    waits = iter(PENDING_FILL_WAITS)
+    attempts = 0
+    while attempts < READ_ATTEMPTS:
         before = broker.fills(since)
         found: Sequence[Reinvestment] = ()
         unread = None
@@ -333,7 +448,12 @@ def _consistent_read(
                 unread = str(exc)
         snapshot = broker.snapshot(symbols)
         if agreed.explains(before, found, snapshot):
-            return _Read(before, snapshot, found, attempted, unread)
+            wait = next(waits, None) if agreed.pending(agreed.new(before)) else None
+            if wait is None:
+                return _Read(before, snapshot, found, attempted, unread)
+            sleep(wait)  # the broker lists fills a little after it reports the order filled
+            continue
+        attempts += 1
         if not attempted and reinvestments is not None:
             attempted = True
             continue
@@ -368,7 +488,10 @@ def _record(
     book_reinvestments(session, read.reinvestments, account=account, at=now)
     reported = _reported(snapshot)
     mismatches = {} if baseline else agreed.differences(new, counted, snapshot)
-    book.replace_positions(account, reported)
+    pending = agreed.pending(new)
+    # Never the pending fills' shares, even when the book takes the broker's positions after a
+    # difference: each is counted once, when the broker lists it.
+    book.replace_positions(account, book_positions(reported, pending))
     in_book_through = reinvestments_in_book_through(
         agreed.in_book_through,
         asked=read.attempted,
@@ -432,6 +555,7 @@ def _record(
         baseline=baseline,
         busy_symbols=frozenset(busy),
         reinvestments=counted,
+        pending_fills=pending,
     )
 
 
