@@ -235,7 +235,8 @@ def split(
         typer.Option(
             "--account",
             "-a",
-            help="Only this account (default: every account whose lots hold the symbol).",
+            help="Only this account (default: every account with lots of the symbol bought "
+            "before the day, held then or sold since).",
             show_default=False,
         ),
     ] = None,

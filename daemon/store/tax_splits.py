@@ -1,12 +1,19 @@
 """Recording a stock split in the tax-lot ledger (`trimtab tax split`).
 
-A split is a fact of its own (`tax_splits`); the engine applies it when it replays the
-ledger (`daemon.core.tax.types.Split`). Recording one is idempotent (the same split twice
-records once) and refuses what the ledger cannot take: a symbol the account never held, a
-split of an account holding none of it on the day, a day in the future, another ratio for the
-same day. A sale of the symbol recorded on or after the split's day before the split was (a
-cycle that ran in between) relieved its lots in old shares: its lots are relieved again, in
-new shares, by the account's method (the lots it named, scaled, under `specific`).
+A split is a fact about the security, kept per account (`tax_splits`, one row for each
+account whose lots it changes); the engine applies it when it replays the ledger
+(`daemon.core.tax.types.Split`): each account's lots held on the day by its own row, and
+wash matching across the split by the symbol's split whichever account recorded it. So it
+is recorded for every account with lots of the symbol acquired before the day, holding
+shares that day or not: after a harvest sold every share, the buy-back in new shares still
+replaces the sold shares in proportion (Treas. Reg. §1.1091-1(c)).
+
+Recording one is idempotent (the same split twice records once) and refuses what the ledger
+cannot take: a symbol the account never held, a day before any lot of it, a day in the
+future, another ratio for the same symbol and day (in any account). A sale of the symbol
+recorded on or after the split's day before the split was (a cycle that ran in between)
+relieved its lots in old shares: its lots are relieved again, in new shares, by the account's
+method (the lots it named, scaled, under `specific`).
 
 A reverse split can leave a fraction of a share in the lots; the broker pays cash in lieu of
 it, a sale of that fraction (IRS Pub. 550). Given `cash_in_lieu`, it is recorded as one, on
@@ -46,7 +53,7 @@ class RecordedSplit:
     new: bool
     """False: the same split was recorded already (nothing changed)."""
     before: Decimal
-    """Shares of the symbol the account's lots held the day before the split."""
+    """Shares of the symbol the account's lots held the day before the split (0: sold out)."""
     after: Decimal
     """The same shares after it (a fraction from a reverse split is kept)."""
     relieved_again: tuple[int, ...] = ()
@@ -89,7 +96,8 @@ def record_split(
     cash_in_lieu: Decimal | None = None,
 ) -> list[RecordedSplit]:
     """Record a `new`:`old` split of `symbol` from `effective` in `account`, or in every
-    account whose lots hold the symbol the day before; return what it did per account.
+    account with lots of the symbol acquired before that day (held then or sold since);
+    return what it did per account.
 
     `cash_in_lieu` (net proceeds) records the sale of the fraction of a share a reverse split
     leaves, in one account only. Raise `DataError` naming the problem; nothing is recorded
@@ -98,21 +106,30 @@ def record_split(
     if effective > today:
         raise DataError(f"the split's date {effective} is in the future (today is {today})")
     ledger = TaxLedger(session)
-    known = {lot.account for lot in ledger.lots() if lot.symbol == symbol}
+    lots = [lot for lot in ledger.lots() if lot.symbol == symbol]
+    known = {lot.account for lot in lots}
     if account is not None and account not in known:
         raise DataError(
             f"the ledger has no lot of {symbol} in {account}: nothing to split ({_where(known)})"
         )
     if not known:
         raise DataError(f"the ledger has no lot of {symbol} in any account: nothing to split")
-    held = _held_before(ledger, accounts, policy, symbol, effective)
-    names = [account] if account is not None else sorted(n for n in known if held.get(n, 0) > 0)
-    empty = [n for n in names if held.get(n, _ZERO) <= 0]
-    if not names or empty:
+    earlier = {lot.account for lot in lots if lot.acquired < effective}
+    names = [account] if account is not None else sorted(earlier)
+    if not names or not earlier.issuperset(names):
         raise DataError(
-            f"the ledger's lots hold no {symbol} acquired before {effective} in "
-            f"{empty[0] if empty else 'any account'}: a split then changes none of its shares"
+            f"the ledger has no {symbol} acquired before {effective} in "
+            f"{names[0] if names else 'any account'}: a split then changes none of its shares "
+            "and no sale before it"
         )
+    for other in ledger.splits(symbol=symbol):
+        if other.date == effective and (other.new, other.old) != (new, old):
+            raise DataError(
+                f"a {other.ratio} split of {symbol} on {effective} is already recorded in "
+                f"{other.account}, not {new}:{old}: a split is the security's, one ratio in "
+                "every account"
+            )
+    held = _held_before(ledger, accounts, policy, symbol, effective)
     if cash_in_lieu is not None and (len(names) != 1 or new > old or cash_in_lieu < 0):
         raise DataError(
             "cash in lieu is the sale of a fraction of a share a reverse split leaves, in one "
@@ -126,8 +143,9 @@ def record_split(
         fresh = split is not None
         if split is None:
             (split,) = [s for s in ledger.splits(name, symbol) if s.date == effective]
-        again = _relieve_again(session, accounts, policy, split) if fresh else ()
-        before = held[name]
+        before = held.get(name, _ZERO)
+        # Sold out the day before: its sales from the day on relieved lots in new shares.
+        again = _relieve_again(session, accounts, policy, split) if fresh and before else ()
         after = split.scaled(before)
         sale_id = None
         if cash_in_lieu is not None:

@@ -221,7 +221,9 @@ class TaxBook:
                     t for t in group if t.account == account and t.symbol == symbol
                 ]
                 if len(own) < len(group):
-                    own += [s for s in state.splits if (s.account, s.symbol) == key]
+                    # Every account's splits of the symbol: one recorded in another account
+                    # still splits the shares bought back here (`LedgerState.scale`).
+                    own += [s for s in state.splits if s.symbol == symbol]
                     found = replay_trades(own, broker_view(self.policy)).lots(account, symbol)
             self._broker[key] = found
         return found
@@ -285,7 +287,7 @@ class TaxBook:
                 unwashed_loss += piece.loss_before_wash - piece.disallowed
             if state.splits and unwashed_qty > 0:
                 trade = sale.trade
-                factor = state.scale(trade.account, trade.symbol, trade.date, as_of)
+                factor = state.scale(trade.symbol, trade.date, as_of)
                 unwashed_qty = unwashed_qty * factor.numerator / factor.denominator
             if unwashed_qty > 0:
                 windows.append(
@@ -308,10 +310,7 @@ class TaxBook:
         if not self._state.splits:
             return wash.qty
         factor = self._state.scale(
-            wash.replacement_account,
-            wash.replacement_symbol,
-            sale.trade.date,
-            wash.replacement_acquired,
+            wash.replacement_symbol, sale.trade.date, wash.replacement_acquired
         )
         return wash.qty * factor.denominator / factor.numerator
 

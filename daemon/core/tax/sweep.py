@@ -237,7 +237,10 @@ class LedgerState:
         self._ids: set[str] = set()
         self.splits: list[Split] = []
         """Every split, by date; each applied at the start of its day (`_split`)."""
-        self._splits_of: dict[tuple[str, str], list[Split]] = {}
+        self._split_days: dict[tuple[str, str, date], Split] = {}
+        """Each account's split of a symbol on a day (one: twice would scale its lots twice)."""
+        self._splits_of: dict[str, dict[date, Split]] = {}
+        """Each symbol's splits by day, whichever account recorded them (`scale`)."""
 
     def group_key(self, account: str, symbol: str) -> tuple[str, str]:
         """Return the key of the purchases a loss in `account` of `symbol` is matched against."""
@@ -300,15 +303,33 @@ class LedgerState:
             raise TaxDataError(
                 split.id, "ratio", f"{split.ratio} is not two different positive numbers"
             )
+        key = (split.account, split.symbol, split.date)
+        if key in self._split_days:
+            raise TaxDataError(
+                split.id,
+                "id",
+                f"splits {split.symbol} in {split.account} on {split.date}, as "
+                f"{self._split_days[key].id} does: a split appears more than once",
+            )
+        # A split is the security's: every account that records it records the same ratio.
+        known = self._splits_of.setdefault(split.symbol, {}).setdefault(split.date, split)
+        if (known.new, known.old) != (split.new, split.old):
+            raise TaxDataError(
+                split.id,
+                "ratio",
+                f"{split.ratio} split of {split.symbol} on {split.date} in {split.account}, "
+                f"but {known.id} records a {known.ratio} split of it that day in {known.account}",
+            )
         self._ids.add(split.id)
+        self._split_days[key] = split
         self.splits.append(split)
         self.splits.sort(key=lambda s: s.date)
-        of = self._splits_of.setdefault((split.account, split.symbol), [])
-        of.append(split)
-        of.sort(key=lambda s: s.date)
 
     def _split(self, split: Split) -> None:
         """Turn the shares of `split.symbol` held in `split.account` into new shares.
+
+        Only the account's: the ledger records a split for each account whose lots it
+        changes (not one whose lots are in new shares already).
 
         Each purchase's held shares are scaled together (`Split.scaled`), its pieces in
         cumulative steps so they add up to that exactly (the ledger scales a lot's remaining
@@ -328,19 +349,29 @@ class LedgerState:
                 after = upto
             block.available = sum((p.qty for p in block.pieces if not p.used), _ZERO)
 
-    def scale(self, account: str, symbol: str, after: date, upto: date) -> Fraction:
-        """Return how many shares of `symbol` in `account` each share held after the splits
-        up to `after` is, after the splits up to `upto` (1 when none is between)."""
+    def scale(self, symbol: str, after: date, upto: date) -> Fraction:
+        """Return how many shares of `symbol` each share after the splits up to `after` is,
+        after the splits up to `upto` (1 when none is between).
+
+        A split is the security's: one recorded in any account counts, once, whichever
+        account the shares are in (Treas. Reg. §1.1091-1(c): shares bought after it replace
+        shares sold before it in proportion, in every account of the household).
+        """
         factor = Fraction(1)
-        for split in self._splits_of.get((account, symbol), ()):
-            if after < split.date <= upto:
+        for day, split in self._splits_of.get(symbol, {}).items():
+            if after < day <= upto:
                 factor *= Fraction(split.new, split.old)
         return factor
 
     def splits_of(self, keys: Iterable[tuple[str, str]]) -> list[Split]:
-        """Return the splits of the groups `keys` (see `group_key`), by date."""
-        wanted = set(keys)
-        return [s for s in self.splits if self.group_key(s.account, s.symbol) in wanted]
+        """Return the splits of the symbols of the groups `keys` (see `group_key`), by date,
+        whichever account recorded them."""
+        wanted = {symbols for _, symbols in keys}
+        return [s for s in self.splits if self._symbols_key(s.symbol) in wanted]
+
+    def _symbols_key(self, symbol: str) -> str:
+        """Return the part of `group_key` that names the symbols (the account's is its own)."""
+        return self.group_key("", symbol)[1]
 
     def extend(self, trades: Sequence[Trade]) -> bool:
         """Replay one more day's `trades` on top of this state, as if replayed with the rest.
@@ -500,7 +531,7 @@ class LedgerState:
 
             def scale(block: Block) -> Fraction:
                 bought = block.trade
-                return self.scale(bought.account, bought.symbol, day, bought.date)
+                return self.scale(bought.symbol, day, bought.date)
 
         matches = plan_matches(group, piece.block, piece.qty, day, self.policy, {}, scale)
         takes = [take for _, take in matches]

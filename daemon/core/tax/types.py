@@ -154,13 +154,16 @@ _SPLIT_EXPONENT = -12
 
 @dataclass(frozen=True, slots=True)
 class Split:
-    """A stock split of `symbol` in `account`: `new` shares for every `old` (2:1, 1:10).
+    """A stock split of `symbol` recorded for `account`: `new` shares per `old` (2:1, 1:10).
 
-    Effective at the start of `date`: every share held then becomes `new / old` shares, with
-    the same total basis (wash-adjusted too), acquisition date and holding period (IRS Pub.
-    550, "Stock Splits"). A lot acquired on or after `date` is not changed: it is in the new
-    shares already. The ratio is in lowest terms, neither side zero, and not 1:1. A reverse
-    split's fraction of a share stays in the lots: the broker's cash in lieu is a sale of it.
+    Effective at the start of `date`: every share held then in `account` becomes `new / old`
+    shares, with the same total basis (wash-adjusted too), acquisition date and holding period
+    (IRS Pub. 550, "Stock Splits"). A lot acquired on or after `date` is not changed: it is in
+    the new shares already. The ratio is in lowest terms, neither side zero, and not 1:1. A
+    reverse split's fraction of a share stays in the lots: the broker's cash in lieu is a sale
+    of it. The split is the security's: wash matching counts shares bought after it in new
+    shares in every account, whichever account records it; accounts that record the same day
+    record the same ratio, each once.
     """
 
     id: str
