@@ -423,6 +423,18 @@ class CountedReinvestment:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingFillSeen:
+    """Shares one of trimtab's orders filled, by the broker's report of the order, that the
+    broker listed no fill for yet: counted as expected now, and once when listed."""
+
+    client_order_id: str
+    broker_order_id: str
+    symbol: str
+    side: Side
+    qty: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Reconciled:
     """What reconciliation read from the broker and whether the book explains it."""
 
@@ -445,6 +457,9 @@ class Reconciled:
     reinvestments_in_book_through: date | None = field(default=None, metadata=_OMITTED)
     """Reinvestments dated up to this day that no reconciliation has read are in the book
     already (one took the broker's positions without them): when read, none explains shares."""
+    fills_pending: tuple[PendingFillSeen, ...] | None = field(default=None, metadata=_OMITTED)
+    """Fills of trimtab's orders the broker reported filled but did not list yet (its activity
+    lists lag): they explain shares now and are counted once when listed. None when none."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -522,6 +522,7 @@ class Engine:
             cycle_id=cycle_id,
             exchange=self._settings.exchange,
             always_read_reinvestments=not after_trading,
+            sleep=self._poll_sleep,  # the waits for fills listed late, paced as the fill wait
         )
 
     def _after_trading(

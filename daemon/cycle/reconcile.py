@@ -41,7 +41,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from adapters.base import Broker, DividendHistory, ReinvestmentHistory
-from daemon.audit.events import AuditKind, CountedReinvestment, Mismatch, Reconciled
+from daemon.audit.events import (
+    AuditKind,
+    CountedReinvestment,
+    Mismatch,
+    PendingFillSeen,
+    Reconciled,
+)
 from daemon.core.calendar import exchange_timezone
 from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Side, TradingState
 from daemon.core.errors import TransientBrokerError
@@ -518,6 +524,11 @@ def _record(
             ),
             reinvestments_unread=read.unread,
             reinvestments_in_book_through=in_book_through,
+            fills_pending=tuple(
+                PendingFillSeen(p.client_order_id, p.broker_order_id, p.symbol, p.side, p.qty)
+                for p in pending
+            )
+            or None,
         ),
         at=now,
         account=account,

@@ -190,6 +190,12 @@ def test_fills_listed_after_the_cycle_keep_the_account_active_and_count_once(
     with cycle.app.database.transaction() as session:
         records = AuditLog(session).records(kinds=["reconciliation"])
         assert all(not r.payload["mismatches"] for r in records)
+    # The audit log says which fills were pending, where the operator reads the cycle.
+    waiting = [r.payload.get("fills_pending") for r in records]
+    listed = [p for w in waiting if w for p in w]
+    assert {p["client_order_id"]: D(p["qty"]) for p in listed} == ordered
+    assert len(listed) == len(ordered)  # in one record: the post-trade reconciliation's
+    assert waiting[-1] is None  # none pending once listed: the record's shape as before
 
 
 def test_fills_still_unlisted_at_the_next_cycle_stay_pending_then_count_once(
