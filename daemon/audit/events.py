@@ -512,7 +512,9 @@ class DeclaredTrade:
 class DeclaredSplit:
     """A stock split as the operator typed it (kept even when refused), and what it did.
 
-    `accounts` are those whose lots it changed (none when refused or already recorded);
+    `accounts` are those it was recorded for: every account with lots of the symbol bought
+    before its day, held or sold since (a split is the security's: it scales the wash-sale
+    matching in every account); none when refused or already recorded;
     `relieved_again` the ledger ids of sales on or after its day whose lots were relieved
     again in new shares.
     """
