@@ -13,7 +13,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from adapters.base import NamesSoldLots
 from daemon.config.problems import problems_from_validation_error
-from daemon.config.urls import url_password
+from daemon.config.urls import url_carries_password
 from daemon.core.errors import ConfigProblem, PluginNotFound
 from daemon.plugins import (
     BROKER_GROUP,
@@ -237,11 +237,12 @@ def secrets_in_file(data: dict[str, Any]) -> list[ConfigProblem]:
     """Report credentials written into the config file itself (they belong elsewhere)."""
     problems: list[ConfigProblem] = []
     database_url = data.get("database_url")
-    if isinstance(database_url, str) and url_password(database_url) is not None:
+    if isinstance(database_url, str) and url_carries_password(database_url):
         problems.append(
             ConfigProblem(
                 "database_url",
-                "the URL carries a password, and the config file is no place for secrets",
+                "the URL carries a password (in its user info or its query string, e.g. "
+                "?password=), and the config file is no place for secrets",
                 "remove the password here and set TRIMTAB_DATABASE_URL in the environment "
                 "or database_url in the secrets file",
                 about_the_file=True,

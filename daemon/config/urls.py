@@ -6,14 +6,28 @@ SQLAlchemy's grammar would end it at the first `@` and take `PW99@host` for the 
 database URL is refused by the configuration: `database_url_problem`). Reaching too far (an
 `@` in a query string) hides too much, which is the safe side. No SQLAlchemy here (the
 configuration talks no SQL): its URL grammar is mirrored, and tested against it.
+
+A password may also come as a query parameter: SQLAlchemy hands the query to the driver as
+connection parameters, and libpq takes `?password=` (and the other parameters it marks as
+secret, `SECRET_PARAMETERS`). Such a value is a password too: hidden, scrubbed, refused in the
+config file. A key is matched in any case and percent-decoded (as SQLAlchemy's `parse_qsl`
+reads it); the value runs to the next `&` that starts another parameter (`key=`), so a value
+written with an unencoded `&` is hidden whole.
 """
 
 from __future__ import annotations
 
-__all__ = ["database_url_problem", "hide_password", "url_password", "url_secrets"]
+__all__ = [
+    "SECRET_PARAMETERS",
+    "database_url_problem",
+    "hide_password",
+    "url_carries_password",
+    "url_password",
+    "url_secrets",
+]
 
 import re
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 EXAMPLE_URLS = "postgresql+psycopg://USER@HOST:5432/DB or sqlite:////var/lib/trimtab/trimtab.db"
 
@@ -21,6 +35,12 @@ EXAMPLE_URLS = "postgresql+psycopg://USER@HOST:5432/DB or sqlite:////var/lib/tri
 # followed by `:` (a password follows) or `@` (no password).
 _START = re.compile(r"[\w+]+://[^:/@]*(?P<sep>[:@])")
 HIDDEN = "***"
+SECRET_PARAMETERS = frozenset(
+    {"password", "sslpassword", "oauth_client_secret", "scram_client_key", "scram_server_key"}
+)
+"""libpq's connection parameters that hold a secret: those it shows as a password
+(`PQconndefaults`' display character `*`: the password, the client key's passphrase, the OAuth
+client secret) and the SCRAM keys, which authenticate as a password does."""
 
 
 def _password_span(url: str) -> tuple[int, int] | None:
@@ -34,6 +54,50 @@ def _password_span(url: str) -> tuple[int, int] | None:
     return found.end(), end
 
 
+def _query_secret_spans(url: str) -> list[tuple[int, int]]:
+    """Return where each secret query parameter's value, as written, starts and ends (none
+    empty), left to right."""
+    scheme_end = url.find("://")
+    if scheme_end < 0:
+        return []
+    span = _password_span(url)
+    mark = url.find("?", span[1] if span is not None else scheme_end + 3)
+    if mark < 0:
+        return []
+    spans: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
+    start = mark + 1
+    for piece in url[start:].split("&"):
+        end = start + len(piece)
+        if "=" in piece:
+            if current is not None:
+                spans.append(current)
+                current = None
+            key = unquote_plus(piece.split("=", 1)[0]).lower()
+            if key in SECRET_PARAMETERS and not piece.endswith("="):
+                current = (start + piece.index("=") + 1, end)
+        elif current is not None and piece:
+            # No `=`: no parameter of its own (SQLAlchemy drops it), the rest of a value
+            # written with an unencoded `&`.
+            current = (current[0], end)
+        start = end + 1
+    if current is not None:
+        spans.append(current)
+    return spans
+
+
+def _spans(url: str) -> list[tuple[int, int]]:
+    """Return every password span in `url`, the user info's first."""
+    span = _password_span(url)
+    return [*([span] if span is not None else []), *_query_secret_spans(url)]
+
+
+def url_carries_password(url: str) -> bool:
+    """Tell whether `url` carries a password: in its user info (even an empty one), or as a
+    secret query parameter (`SECRET_PARAMETERS`)."""
+    return _password_span(url) is not None or bool(_query_secret_spans(url))
+
+
 def url_password(url: str) -> str | None:
     """Return the password in `url` (percent-decoded), or None when it has none or is no
     `scheme://` URL."""
@@ -42,23 +106,28 @@ def url_password(url: str) -> str | None:
 
 
 def url_secrets(url: str) -> frozenset[str]:
-    """Return every form of the password in `url` that a message may quote: as written, as
+    """Return every form of the passwords in `url` that a message may quote: as written, as
     decoded, and each piece between unencoded `@` (a driver that took `PW99@host` for the
-    host quotes `PW99`)."""
+    host quotes `PW99`); for a query parameter's value, also decoded as a query (`+` a
+    space) and each piece between unencoded `&` (SQLAlchemy sends the first)."""
+    forms: set[str] = set()
     span = _password_span(url)
-    if span is None:
-        return frozenset()
-    written = url[span[0] : span[1]]
-    forms = {written, unquote(written), *written.split("@"), *unquote(written).split("@")}
+    if span is not None:
+        written = url[span[0] : span[1]]
+        forms |= {written, unquote(written), *written.split("@"), *unquote(written).split("@")}
+    for start, end in _query_secret_spans(url):
+        written = url[start:end]
+        for whole in (written, *written.split("&")):
+            forms |= {whole, unquote(whole), unquote_plus(whole)}
     return frozenset(form for form in forms if form)
 
 
 def hide_password(url: str) -> str:
-    """Return `url` with its password (up to the last `@`) replaced by `***`."""
-    span = _password_span(url)
-    if span is None:
-        return url
-    return url[: span[0]] + HIDDEN + url[span[1] :]
+    """Return `url` with its passwords replaced by `***`: the user info's (up to the last
+    `@`) and each secret query parameter's value."""
+    for start, end in reversed(_spans(url)):
+        url = url[:start] + HIDDEN + url[end:]
+    return url
 
 
 def database_url_problem(url: str) -> tuple[str, str] | None:

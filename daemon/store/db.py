@@ -83,7 +83,8 @@ file is not one: `trimtab run` takes it before the first database is created."""
 
 def redact_url(url: str) -> str:
     """Return the URL with any password hidden, for messages and the marker file: all of it,
-    up to the last `@` (`daemon.config.urls`), even one SQLAlchemy would misread."""
+    up to the last `@` (`daemon.config.urls`), even one SQLAlchemy would misread, and a
+    password given as a query parameter (`?password=`, `?sslpassword=`, ...)."""
     return hide_password(url)
 
 
