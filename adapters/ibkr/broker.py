@@ -4,11 +4,11 @@ Only the configured `account_id` is read or traded, even when the login manages 
 
 | method | IB messages | notes |
 |---|---|---|
-| `snapshot(symbols)` | `reqContractDetails` once per symbol and New York day; one `reqMktData` snapshot per quoted symbol | positions, cash and open orders come from ib_async's live state (start-up sync plus streamed updates); a symbol IB sends no price or close for is a `DataError` (never priced at the portfolio's mark); a last trade without a bid and ask is dated to its trade time, or is no price without one (`adapters.ibkr.quotes`); a holding of a listing other than the SMART/USD one its symbol qualifies to (by conId) is a `DataError` |
+| `snapshot(symbols)` | `reqAllOpenOrders`; `reqContractDetails` once per symbol and New York day; one `reqMktData` snapshot per quoted symbol | positions and cash come from ib_async's live state (start-up sync plus streamed updates); open orders are this client's (streamed) and every other client's IB listed just now (IB streams no update of another client's order, so an older listing is stale); a symbol IB sends no price or close for is a `DataError` (never priced at the portfolio's mark); a last trade without a bid and ask is dated to its trade time, or is no price without one (`adapters.ibkr.quotes`); a holding of a listing other than the SMART/USD one its symbol qualifies to (by conId) is a `DataError` |
 | `funds(symbols)` | market data snapshots | cash from the streamed account values |
 | `submit(intent)` | one `placeOrder`, never resent | checked first (`adapters.ibkr.orders`); refused unsent when the link is down, or was lost and not reconciled since, or the `orderRef` is already known |
 | `get_order(coid)`, `get_orders(coids)` | none when the order is known; else one full sync for all missing: `reqAllOpenOrders`, `reqCompletedOrders`, `reqExecutions` | by `orderRef` |
-| `cancel(coid)` | `cancelOrder` (not again while `PendingCancel`), then `reqCurrentTime` (a round trip) | returns the order once IB has answered: cancelled, or still open while IB shows `PendingCancel` (a fill can still come; the executor waits for the end) |
+| `cancel(coid)` | `cancelOrder` (not again while `PendingCancel`), then `reqCurrentTime` (a round trip) | returns the order once IB has answered: cancelled, or still open while IB shows `PendingCancel` (a fill can still come; the executor waits for the end); an order another API client placed is not sent a cancel (IB lets only that client cancel it): `BrokerError` naming its client id |
 | `fills(since)` | none (executions of this session and the start-up sync) | with commissions; an execution waits briefly for its commission report |
 | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | a read-only connection; contract details | `BrokerChecks` for `trimtab check` |
 | `absence_rule()`, `orders_submitted(start, end)` | a full sync | `OrderAbsence`: an `orderRef` absent from open orders, completed orders and executions after the grace and a full sync was never placed |
@@ -58,6 +58,7 @@ from adapters.ibkr.parsing import (
     decimal_or_none,
     fill_of,
     order_ref,
+    perm_of,
     rejection,
     trade_time,
 )
@@ -123,6 +124,9 @@ class IbkrBroker:
         """(connection, orders sent) at the last account download."""
         self._contracts: dict[str, tuple[date, Any | None, str]] = {}
         """symbol -> (New York day looked up, qualified contract or None, why none)."""
+        self._listed: tuple[int, frozenset[int]] = (-1, frozenset())
+        """(connection, permIds) of the orders IB listed open at the last `reqAllOpenOrders`:
+        another client's order counts as open only while that listing has it."""
 
     # -- the Broker protocol ----------------------------------------------------------------
 
@@ -136,6 +140,8 @@ class IbkrBroker:
         resync = not self.link.reconciled
         if resync:
             self._full_sync()
+        else:
+            self._list_open_orders()
         self._refresh_account()
         holdings, open_orders, cash, _ = self.link.run(self._state)
         positions = self._positions(holdings)
@@ -241,6 +247,9 @@ class IbkrBroker:
         trade = trades[-1]
         if self.link.run(lambda: broker_order(trade)).status.is_terminal:
             return self.link.run(lambda: broker_order(trade))
+        placer = self.link.run(lambda: int(trade.order.clientId or 0))
+        if placer != self.settings.client_id:
+            raise BrokerError(self._not_ours(trade, placer))
         seen = len(self.link.errors)
         try:
             if self.link.run(lambda: trade.orderStatus.status) != "PendingCancel":
@@ -545,10 +554,19 @@ class IbkrBroker:
         holdings = holdings_of(ib.positions(acct))
         # ib_async's open trades include orders it does not count as done but IB refused
         # (a 321 leaves one `ValidationError`): those are final, never working orders.
+        # Another client's order is open while IB's latest listing has it: IB streams no
+        # update of it to this client, so ib_async's record of it goes stale.
+        generation, listed = self._listed
+        current = generation == self.link.generation
         open_orders = tuple(
             order
             for t in ib.openTrades()
-            if _account_of(t) in (acct, "") and (order := broker_order(t)).status.is_open
+            if _account_of(t) in (acct, "")
+            and (
+                int(t.order.clientId or 0) == self.settings.client_id
+                or (current and perm_of(t) in listed)
+            )
+            and (order := broker_order(t)).status.is_open
         )
         cash = cash_of(ib.accountValues(acct), self.account, acct)
         marks = {}
@@ -801,28 +819,54 @@ class IbkrBroker:
             )
         return found
 
+    def _list_open_orders(self) -> None:
+        """Read IB's open orders of every client afresh (`reqAllOpenOrders`)."""
+        seen = len(self.link.errors)
+        try:
+            self._all_open_orders()
+        except TimeoutError as exc:
+            raise self._listing_failed(exc, seen, "open orders") from exc
+
+    def _all_open_orders(self) -> None:
+        generation = self.link.generation
+        trades = self.link.call(self.link.ib.reqAllOpenOrdersAsync)
+        self._listed = (generation, frozenset(self.link.run(lambda: [perm_of(t) for t in trades])))
+
+    def _listing_failed(self, exc: TimeoutError, seen: int, what: str) -> TransientBrokerError:
+        refused = self.link.run(lambda: read_only_refusal(self.link.errors[seen:]))
+        why = (
+            ""
+            if refused is None
+            else f"; IB is in Read-Only API mode (error 321: {refused.text}) ({READ_ONLY_FIX})"
+        )
+        return TransientBrokerError(
+            f"account {self.account}: IB did not finish listing {what} ({exc}){why}"
+        )
+
+    def _not_ours(self, trade: Any, placer: int) -> str:
+        """Why this client cannot cancel an order another API client placed."""
+        mine = self.settings.client_id
+        ref = order_ref(trade) or "placed outside trimtab"
+        return (
+            f"account {self.account}: IB order {perm_of(trade) or trade.order.orderId} ({ref}) "
+            f"was placed by API client id {placer}, and IB lets only the client that placed an "
+            f"order cancel it; trimtab is connected as client id {mine}, so no cancel was sent "
+            "(fix: if it is the trimtab service's order, stop the service, e.g. `sudo "
+            "systemctl stop trimtab`, and run `trimtab kill --cancel-open` with the service's "
+            "client_id; otherwise cancel it in TWS or Client Portal)"
+        )
+
     def _full_sync(self) -> None:
         """Read IB's open orders (all clients), completed orders and executions afresh."""
         ib = self.link.ib
         acct = self.settings.account_id
         seen = len(self.link.errors)
         try:
-            self.link.call(ib.reqAllOpenOrdersAsync)
+            self._all_open_orders()
             self.link.call(lambda: ib.reqCompletedOrdersAsync(False))
             self.link.call(lambda: ib.reqExecutionsAsync(ExecutionFilter(acctCode=acct)))
         except TimeoutError as exc:
-            refused = self.link.run(lambda: read_only_refusal(self.link.errors[seen:]))
-            why = (
-                ""
-                if refused is None
-                else (
-                    f"; IB is in Read-Only API mode (error 321: {refused.text}) ({READ_ONLY_FIX})"
-                )
-            )
-            raise TransientBrokerError(
-                f"account {self.account}: IB did not finish listing orders and executions "
-                f"({exc}){why}"
-            ) from exc
+            raise self._listing_failed(exc, seen, "orders and executions") from exc
 
     async def _commissions_in(self) -> None:
         """Wait (briefly) until every fill of this session has its commission report."""

@@ -26,6 +26,7 @@ __all__ = [
     "decimal_or_none",
     "fill_of",
     "order_ref",
+    "perm_of",
     "status_of",
     "trade_time",
 ]
@@ -139,7 +140,7 @@ def _refused_new(trade: Any) -> tuple[int, str] | None:
     `ValidationError` (or `PendingSubmit`): IB sends nothing more for it, so it is no working
     order, and waiting or looking it up would only find this local record again.
     """
-    if _perm(trade) or list(trade.fills) or str(trade.orderStatus.status) not in UNANSWERED:
+    if perm_of(trade) or list(trade.fills) or str(trade.orderStatus.status) not in UNANSWERED:
         return None
     log = list(getattr(trade, "log", ()) or ())
     if not log:
@@ -157,7 +158,7 @@ def acknowledged(trade: Any) -> bool:
     still `PendingSubmit` or `ValidationError` with a notice only) is not IB's order, and a
     lookup must not take it for one: an unknown outcome is resolved by what IB has.
     """
-    return bool(_perm(trade) or list(trade.fills) or rejection(trade) is not None)
+    return bool(perm_of(trade) or list(trade.fills) or rejection(trade) is not None)
 
 
 def filled_of(trade: Any) -> Decimal:
@@ -247,12 +248,13 @@ def _shares(fill: Any) -> Decimal:
     return Decimal(repr(float(fill.execution.shares)))
 
 
-def _perm(trade: Any) -> int:
+def perm_of(trade: Any) -> int:
+    """IB's permId of the order (0 while IB has not given one)."""
     return int(trade.order.permId or trade.orderStatus.permId or 0)
 
 
 def _perm_id(trade: Any) -> str:
-    perm = _perm(trade)
+    perm = perm_of(trade)
     return str(perm) if perm else f"order-{trade.order.orderId}"
 
 

@@ -352,11 +352,16 @@ class IbLink:
     def _connect_failed(self, exc: BaseException, codes: set[int]) -> BrokerError:
         settings = self.settings
         if DUPLICATE_CLIENT in codes or "already in use" in str(exc):
+            cid = settings.client_id
             return TransientBrokerError(
-                f"account {self.account}: IB at {self.where} refused client id "
-                f"{settings.client_id}: another program is connected with it (error 326) "
-                "(fix: set broker_settings.client_id to a number no other API client of this "
-                "Gateway uses, or stop the other program)"
+                f"account {self.account}: IB at {self.where} refused client id {cid}: another "
+                "API client is connected with it (error 326); when the trimtab service runs "
+                "with this configuration, that client is the service itself, holding client "
+                f"id {cid} (fix: set broker_settings.client_id to a number no other API client "
+                "of this Gateway uses, or stop the other program; to cancel the service's "
+                "orders with `trimtab kill --cancel-open`, stop the service first, e.g. `sudo "
+                "systemctl stop trimtab`, then run the command again: IB lets only the client "
+                "that placed an order cancel it)"
             )
         if isinstance(exc, ConnectionRefusedError | OSError) and not isinstance(exc, TimeoutError):
             return TransientBrokerError(

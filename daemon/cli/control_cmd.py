@@ -94,7 +94,9 @@ _CANCEL_FIX = (
     "cancel them at the broker itself (its website or app), or, once it answers, run "
     "`trimtab kill --cancel-open` again as the service user with the service's keys "
     "(`sudo systemd-run --pty --wait -p User=trimtab -p LoadCredential=...`, "
-    "docs/operations.md)"
+    "docs/operations.md); for an IB account, stop the trimtab service first (`sudo systemctl "
+    "stop trimtab`): IB lets only the API client that placed an order cancel it, and the "
+    "running service holds that client id"
 )
 
 
