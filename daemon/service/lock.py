@@ -1,5 +1,6 @@
-"""One running trimtab per state directory, enforced with an advisory file lock; and on
-PostgreSQL one per database unless they run as one cluster, with an advisory lock."""
+"""One running trimtab per state directory, enforced with an advisory file lock; and one per
+database: on SQLite with a file lock beside the database, on PostgreSQL with an advisory lock
+unless they run as one cluster."""
 
 from __future__ import annotations
 
@@ -35,8 +36,15 @@ def instance_lock(state_dir: Path) -> Iterator[None]:
     `StateNotWritable` when the lock file can be neither created nor opened: the state
     directory cannot be written, so no cycle could record anything either.
     """
-    path = state_dir / LOCK_NAME
-    handle, writable = _open(state_dir, path)
+    with _file_lock(state_dir, state_dir / LOCK_NAME, f"state directory {state_dir}"):
+        yield
+
+
+@contextmanager
+def _file_lock(directory: Path, path: Path, what: str) -> Iterator[None]:
+    """Hold the advisory lock on `path` (in `directory`), writing this process's pid into it,
+    or raise `StateError` naming the pid written by the process that holds it."""
+    handle, writable = _open(directory, path)
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -44,7 +52,7 @@ def instance_lock(state_dir: Path) -> Iterator[None]:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             raise StateError(
-                f"another trimtab (pid {holder}) is running on state directory {state_dir}; "
+                f"another trimtab (pid {holder}) is running on {what}; "
                 "wait for it to finish or stop it first"
             ) from None
         if writable:
@@ -73,23 +81,40 @@ def _open(state_dir: Path, path: Path) -> tuple[IO[str], bool]:
 
 
 @contextmanager
-def database_lock(database: Database, *, cluster: bool) -> Iterator[None]:
+def database_lock(
+    database: Database, *, cluster: bool, command: str | None = None
+) -> Iterator[None]:
     """Hold the database's instance lock while running cycles, or raise `StateError`.
 
-    Two lone daemons with their own state directories but one PostgreSQL database would
-    each schedule every account's cycles and trip over each other's rows; a lone daemon
-    beside a cluster likewise. The processes of one cluster share the lock. A SQLite database
-    is a file under one state directory, which `instance_lock` already covers. The lock
-    lives on a connection of its own: if the server ends it, it is gone until a restart,
-    and the cycles' own per-account guards still keep each slot to one run.
+    Two lone daemons with their own state directories but one database would each schedule
+    every account's cycles and run the same slots twice; a lone daemon beside a cluster
+    likewise. On SQLite the lock is the file `<database>.lock` beside the database (beside
+    the file a symbolic link names): database_url may name a file outside the state
+    directory, whose own lock then does not cover it. On PostgreSQL it is an advisory lock
+    the processes of one cluster share, on a connection of its own: if the server ends it, it
+    is gone until a restart, and the cycles' own per-account guards still keep each slot to
+    one run. `command`: a command that must not run beside any trimtab on the database (`db
+    restored`), which its refusal names.
     """
-    if database.engine.dialect.name != "postgresql":
-        yield
+    if database.is_sqlite:
+        name = database.engine.url.database
+        if not name:  # in memory: `open_database` refuses it
+            yield
+            return
+        path = Path(name)
+        real = path.resolve()
+        with _file_lock(real.parent, real.with_name(real.name + ".lock"), f"database {path}"):
+            yield
         return
     from daemon.store.cluster import SessionLock  # SQL is loaded only to run cycles
 
     lock = SessionLock(database, DATABASE_LOCK, shared=cluster)
     if not lock.try_acquire():
+        if command is not None:
+            raise StateError(
+                "another trimtab (a lone one or a cluster) is running on this PostgreSQL "
+                f"database (database_url); stop it before `{command}`"
+            )
         holder = "a lone trimtab" if cluster else "another trimtab (a lone one or a cluster)"
         raise StateError(
             f"{holder} is running cycles on this PostgreSQL database (database_url); "
@@ -112,7 +137,7 @@ def cycle_lock(database: Database, group: str) -> SessionLock | None:
     On PostgreSQL a worker of a cluster may be running the group's cycle while `run --once`
     wants to (the database lock is shared by a cluster's processes, and a lone process's
     exclusive hold ends with its session): both take this lock, so an account is in one cycle
-    at a time. A SQLite database is one state directory's, under `instance_lock`.
+    at a time. A SQLite database is one process's, under `database_lock`.
     """
     if database.engine.dialect.name != "postgresql":
         return None

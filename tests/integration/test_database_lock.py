@@ -1,4 +1,4 @@
-"""One lone trimtab per PostgreSQL database; the processes of one cluster share it."""
+"""One lone trimtab per database; the processes of one cluster share a PostgreSQL one."""
 
 from __future__ import annotations
 
@@ -38,9 +38,14 @@ def test_a_second_lone_trimtab_on_one_postgresql_database_is_refused(
     database: Database, other: Database
 ) -> None:
     if database.engine.dialect.name != "postgresql":
-        # SQLite: the database is a file under the state directory, whose lock covers it.
-        with database_lock(database, cluster=False), database_lock(other, cluster=False):
-            return
+        # SQLite: a file lock beside the database (tests/integration/test_sqlite_database_lock.py).
+        with (
+            database_lock(database, cluster=False),
+            pytest.raises(StateError, match=r"another trimtab \(pid \d+\) is running on database"),
+            database_lock(other, cluster=False),
+        ):
+            pass
+        return
     with database_lock(database, cluster=False):
         with (
             pytest.raises(StateError, match=r"another trimtab .* is running cycles on this"),
@@ -77,7 +82,7 @@ def test_run_once_on_a_database_a_daemon_holds_exits_naming_it(
     database_url: str, database: Database, tmp_path: Path
 ) -> None:
     if database.engine.dialect.name != "postgresql":
-        pytest.skip("the SQLite case is the state directory's lock")
+        pytest.skip("the SQLite case: tests/integration/test_sqlite_database_lock.py")
     config = tmp_path / "trimtab.toml"
     config.write_text(CONFIG.format(url=database_url, state=tmp_path / "second"))
     with database_lock(database, cluster=False):
