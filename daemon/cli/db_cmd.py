@@ -1,10 +1,13 @@
 """The state database: `trimtab db init --force`, the operator's explicit start-over with an
-empty database, and `trimtab db restored`, run after a database was restored from a backup."""
+empty database, and `trimtab db restored`, run after a database was restored from a backup.
+Neither runs beside a trimtab that uses the state directory or the database (`_alone`)."""
 
 from __future__ import annotations
 
 __all__ = ["db_app"]
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,8 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from daemon.cli.common import ConfigOption, console, fail, handle_errors, load_app
+from daemon.service.lock import database_lock, instance_lock
 
 if TYPE_CHECKING:
+    from daemon.bootstrap import App
     from daemon.store.db import Database
 
 db_app = typer.Typer(help="The state database.", no_args_is_help=True)
@@ -32,7 +37,7 @@ def init(
     from daemon.store.db import open_database, redact_url, reset_marker, set_aside_sqlite_file
     from daemon.store.state_faults import describe_os_error
 
-    with load_app(config) as app:
+    with load_app(config) as app, handle_errors(), _alone(app, "trimtab db init", postgres=False):
         url = database_url(app.settings)
         state_dir = app.settings.state_dir
         aside: Path | None = None
@@ -51,16 +56,15 @@ def init(
                 "(use --force to start over)",
                 1,
             )
-        with handle_errors():
-            # The configured brokers' tables (and any the database records): an installed plugin
-            # no account uses is never imported, so a broken one cannot block `db init`.
-            branches = app.database_branches()
-            database = open_database(url, state_dir, branches=branches, start_over=force)
-            try:
-                if aside is not None:
-                    _pause_after_start_over(database, aside, app.clock())
-            finally:
-                database.close()
+        # The configured brokers' tables (and any the database records): an installed plugin
+        # no account uses is never imported, so a broken one cannot block `db init`.
+        branches = app.database_branches()
+        database = open_database(url, state_dir, branches=branches, start_over=force)
+        try:
+            if aside is not None:
+                _pause_after_start_over(database, aside, app.clock())
+        finally:
+            database.close()
     console.print(f"database ready at {redact_url(url)}")
     if aside is not None:
         console.print(
@@ -68,6 +72,37 @@ def init(
             "old one. Check each account at its broker (`trimtab status`, `trimtab plan`), "
             "then `trimtab resume`"
         )
+
+
+@contextmanager
+def _alone(app: App, command: str, *, postgres: bool) -> Iterator[None]:
+    """Hold the state directory's lock and the database's, as a running trimtab does, or
+    raise `StateError` naming the trimtab that holds one: before anything is moved or written.
+
+    A daemon keeps its connection to the database file it opened: `db init --force` would
+    set that file aside under it, and every later command (`trimtab kill` too) would write to
+    a new database the daemon never reads, while it goes on trading. A SQLite database is
+    locked before it is opened (a file beside it); a PostgreSQL one (`postgres`) once opened,
+    as `trimtab run` does. `db init` replaces nothing in a PostgreSQL database: only this
+    state directory's marker and audit head, which the state directory's lock covers.
+    """
+    from daemon.bootstrap import database_url
+    from daemon.store.db import Database
+
+    with instance_lock(app.settings.state_dir):
+        # An engine only, which opens no file: the SQLite database's path for its lock.
+        probe = Database(database_url(app.settings), state_dir=app.settings.state_dir)
+        try:
+            if probe.is_sqlite:
+                with database_lock(probe, cluster=False, command=command):
+                    yield
+            elif postgres:
+                with database_lock(app.database, cluster=False, command=command):
+                    yield
+            else:
+                yield
+        finally:
+            probe.close()
 
 
 def _pause_after_start_over(database: Database, aside: Path, at: datetime) -> None:
@@ -103,7 +138,11 @@ def restored(
     from daemon.store.intents import renew_database_identity
     from daemon.store.killswitch import set_kill_switch
 
-    with load_app(config, broker=False) as app, handle_errors():
+    with (
+        load_app(config, broker=False) as app,
+        handle_errors(),
+        _alone(app, "trimtab db restored", postgres=True),
+    ):
         head_path = app.settings.state_dir / AUDIT_HEAD_NAME
         head = read_head(head_path)
         with app.database.transaction() as session:
