@@ -66,7 +66,9 @@ class HeldBackAccount:
         self.held[symbol] = self.held.get(symbol, D(0)) + sign * qty
         self.cash -= sign * qty * price
 
-    def decide(self, today: date, prices: dict[str, D], rebalance_to: str) -> Decision:
+    def decide(
+        self, today: date, prices: dict[str, D], rebalance_to: str, withdrawal: D = D(0)
+    ) -> Decision:
         book = replay_trades(self.trades, TaxPolicy(methods={}, identical=SubstantiallyIdentical()))
         now = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=19)
         snap = AccountSnapshot(
@@ -103,6 +105,7 @@ class HeldBackAccount:
                 max_quote_age=timedelta(hours=96),
                 mode=Mode.PAPER,
                 submit=True,
+                withdrawal=withdrawal,
                 alternates=frozenset({"BBX"}),
             )
         )

@@ -14,8 +14,15 @@ each such holding:
   is, out of the value the targets are weights of, so it sets nothing off and the money in
   it is not counted as there to invest.
 
-The decisions and refusals that held each sale back stay in the decision (`with_waiting`).
-Each cycle plans afresh, so the first plan in which the sale can go ahead makes it.
+A returning alternate's sale that the tax step cut to the shares that raise cash (a
+withdrawal, the buffer: those are sold all the same) is held back too: standing in, the pool
+gives up only what it holds above the primary's target, the other holdings the rest of the
+cash. (Any other holding is not: set aside, it could not be sold for the cash at all.)
+
+The decisions and refusals that held each sale back stay in the decision (`with_waiting`),
+once each, and only for a holding the final plan neither sells nor decides on: its own
+decisions say what it does. Each cycle plans afresh, so the first plan in which the sale can
+go ahead makes it.
 
 A refusal by a check that refuses every order of the cycle (the kill switch, a halted
 account, the market closed) sets nothing aside: nothing trades anyway, and the plan shows
@@ -35,6 +42,7 @@ from daemon.core.domain import Side
 from daemon.core.planner import PlanInput, PlanningPolicy
 from daemon.core.risk import Check, CheckDecision, RiskReview
 from daemon.core.tax.plan_types import TaxAction, TaxDecision, TaxedPlan
+from daemon.core.tax.tax_step import sold_all_the_same
 
 ORDER_CHECKS = frozenset(
     {
@@ -92,11 +100,17 @@ def held_back(
         for s, q in plan_input.holdings.items()
         if q > 0 and plan_input.targets.get(s, _ZERO) <= 0 and s not in pooled
     } - before.symbols
-    sold = {o.symbol for o in taxed.plan.orders if o.side is Side.SELL}
+    sold = {o.symbol: o for o in taxed.plan.orders if o.side is Side.SELL}
+    # A returning alternate's sale cut to the shares that raise cash is held back too: the
+    # pool it stands in still gives up what it holds above the primary's target, and the
+    # other holdings the rest. (Set aside, another holding would not be sold at all.)
+    raising = {s for s in unwanted & returning if s in sold and sold[s].qty <= sold[s].raises}
     decisions = tuple(
-        d
+        _whole(d) if d.symbol in raising else d
         for d in taxed.decisions
-        if d.symbol in unwanted and d.symbol not in sold and d.action in _HOLDING_BACK
+        if d.symbol in unwanted
+        and (d.symbol not in sold or d.symbol in raising)
+        and d.action in _HOLDING_BACK
     )
     refusals = tuple(
         d
@@ -111,6 +125,20 @@ def held_back(
         aside=before.aside | (found - returning),
         decisions=(*before.decisions, *decisions),
         refusals=(*before.refusals, *refusals),
+    )
+
+
+def _whole(decision: TaxDecision) -> TaxDecision:
+    """Return a decision that held back all of a sale but its shares that raise cash as it
+    reads for a plan that sells none of it (`with_waiting` adds it only to such a plan)."""
+    still = sold_all_the_same(decision.qty_after)
+    if not decision.reason.endswith(still):
+        return decision
+    return dataclasses.replace(
+        decision,
+        qty_after=_ZERO,
+        reason=f"{decision.reason.removesuffix(still)}; none sold: it stands in for its "
+        "primary still, and the cash is raised without it",
     )
 
 
@@ -136,12 +164,28 @@ def with_waiting(
 ) -> tuple[TaxedPlan, RiskReview]:
     """Add what held back the sales that wait: the decisions and refusals, a note each, and
     a note per holding set aside (on its drift row too). The plan no longer sells them, but
-    the audit says why they are kept."""
+    the audit says why they are kept. Only for a holding the final plan neither sells nor
+    decides on (its own decisions or refusals say what it does), and each once."""
     if not held.symbols:
         return taxed, review
+    # An earlier round's decision on a sale the final plan makes again, or decides again,
+    # would describe a sale it does not plan: the final plan's own say what it does.
+    sold = {o.symbol for o in taxed.plan.orders if o.side is Side.SELL}
+    decided = sold | {d.symbol for d in taxed.decisions}
+    reviewed = sold | {d.symbol for d in review.decisions if d.side is Side.SELL}
+    decisions = tuple(
+        {
+            (d.symbol, d.action, d.reason): d for d in held.decisions if d.symbol not in decided
+        }.values()
+    )
+    refusals = tuple(
+        {
+            (d.symbol, d.check, d.reason): d for d in held.refusals if d.symbol not in reviewed
+        }.values()
+    )
     notes = (
-        *(f"tax: {d.symbol} {d.action.label}: {d.reason}" for d in held.decisions),
-        *(f"{d.symbol}: sale refused ({d.check}: {d.reason})" for d in held.refusals),
+        *(f"tax: {d.symbol} {d.action.label}: {d.reason}" for d in decisions),
+        *(f"{d.symbol}: sale refused ({d.check}: {d.reason})" for d in refusals),
         *(
             f"{s} set aside until its sale can go ahead: not traded, and out of the value "
             "the targets are weights of"
@@ -154,6 +198,6 @@ def with_waiting(
     )
     plan = dataclasses.replace(taxed.plan, notes=(*taxed.plan.notes, *notes), drift=drift)
     return (
-        dataclasses.replace(taxed, plan=plan, decisions=(*taxed.decisions, *held.decisions)),
-        RiskReview(review.approved, (*held.refusals, *review.decisions)),
+        dataclasses.replace(taxed, plan=plan, decisions=(*taxed.decisions, *decisions)),
+        RiskReview(review.approved, (*refusals, *review.decisions)),
     )

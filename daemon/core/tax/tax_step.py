@@ -22,7 +22,7 @@ Every change is a `TaxDecision` with its reason, audited by the caller.
 
 from __future__ import annotations
 
-__all__ = ["apply_tax", "realized_this_year"]
+__all__ = ["apply_tax", "realized_this_year", "sold_all_the_same"]
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
@@ -78,12 +78,14 @@ def apply_tax(plan: Plan, ctx: TaxContext) -> TaxedPlan:
     held_back: set[str] = set()
     room = _budget_room(ctx)
     ends = WindowEnds(ctx)
-    for order in (o for o in plan.orders if o.side is Side.SELL):
+    kept_at: dict[int, PlannedOrder] = {}
+    for at, order in _claim_order(plan):
         kept = _sell(order, ctx, room, previews, decisions, ends) if taxable else order
         if kept is not None:
-            sells.append(kept)
+            kept_at[at] = kept
         else:
             held_back.add(order.symbol)
+    sells += (kept_at[at] for at in sorted(kept_at))
     planned = [_planned_loss(ctx, p) for p in previews.values() if _has_loss(p)]
     losses = open_losses(ctx.loss_windows, [p for p in planned if p is not None], ctx.today)
     sold = frozenset(o.symbol for o in sells)
@@ -131,6 +133,21 @@ def apply_tax(plan: Plan, ctx: TaxContext) -> TaxedPlan:
     )
 
 
+def _claim_order(plan: Plan) -> list[tuple[int, PlannedOrder]]:
+    """Return the plan's sells with their places, in the order they claim the gains budget:
+    first the sales of holdings with a target of 0, then the rest, each in the plan's order.
+
+    A holding the strategy no longer weighs (or an alternate returning to its primary) is
+    always out of band: its sale is what the plan is for, and the trims of holdings still
+    wanted are rebalancing that waits more easily. Taken first, a trim could use up the
+    budget and leave that sale held back, the holding waiting at a target of 0 while the
+    plan made again without the trim (`daemon.core.held_back`) left the room unused.
+    """
+    leaving = {r.symbol for r in plan.drift if r.managed and not r.pool and r.target <= 0}
+    sells = [(at, o) for at, o in enumerate(plan.orders) if o.side is Side.SELL]
+    return sorted(sells, key=lambda item: item[1].symbol not in leaving)
+
+
 def _sell(
     order: PlannedOrder,
     ctx: TaxContext,
@@ -156,7 +173,7 @@ def _sell(
         previews.update(tried_previews)
         decisions += tried
         return kept
-    still = f"; the {quantity(raises)} sh that raise cash are sold all the same"
+    still = sold_all_the_same(raises)
     decisions += [
         dataclasses.replace(d, qty_after=raises, reason=d.reason + still)
         if d.symbol == order.symbol and d.qty_after < raises
@@ -165,6 +182,12 @@ def _sell(
     ]
     part = _resized(order, raises, "tax rules: only the shares that raise cash")
     return _sell_as(part, ctx, room, previews, decisions, ends, raises_cash=True)
+
+
+def sold_all_the_same(qty: Decimal) -> str:
+    """Return the clause `_sell` ends a decision with when it held back all of a sale but
+    the `qty` shares that raise cash."""
+    return f"; the {quantity(qty)} sh that raise cash are sold all the same"
 
 
 def _sell_as(
@@ -210,7 +233,7 @@ def _sell_as(
         caps = _caps(preview, room)
         if caps is not None:
             allowed, cut = _budget_cut(ctx, order, preview, caps)
-            decisions.append(_budget_decision(order, qty, allowed, preview, ctx))
+            decisions.append(_budget_decision(order, qty, allowed, preview, ctx, room))
             if cut is None:
                 return None
             if cut.disallowed > 0 and not _washed_cut(order, allowed, cut, ctx, decisions, ends):
@@ -386,17 +409,35 @@ def _spend(preview: SalePreview, room: dict[Term, Decimal | None]) -> None:
 
 
 def _budget_decision(
-    order: PlannedOrder, qty: Decimal, allowed: Decimal, preview: SalePreview, ctx: TaxContext
+    order: PlannedOrder,
+    qty: Decimal,
+    allowed: Decimal,
+    preview: SalePreview,
+    ctx: TaxContext,
+    room: Mapping[Term, Decimal | None],
 ) -> TaxDecision:
+    """Say why a sale was cut: the year's realized gain, what the plan's sales decided before
+    it realize (they took the room first), this sale's gain, and the budget."""
     budget = ctx.settings.gains_budget
     parts = []
     for term, limit in ((Term.SHORT, budget.short_term), (Term.LONG, budget.long_term)):
         gain = preview.gain_by_term(term)
-        if limit is not None and gain > 0:
-            parts.append(
-                f"{term}-term gains this year {money(ctx.realized.get(term, _ZERO))} + "
-                f"{money(gain)} from this sale against a budget of {money(limit)}"
-            )
+        left = room[term]
+        if limit is None or left is None or gain <= 0:
+            continue
+        realized = ctx.realized.get(term, _ZERO)
+        planned = limit - realized - left
+        before = (
+            ""
+            if planned == 0
+            else f"+ {money(planned)} from the plan's sales before it "
+            if planned > 0
+            else f"- {money(-planned)} lost by the plan's sales before it "
+        )
+        parts.append(
+            f"{term}-term gains this year {money(realized)} {before}+ "
+            f"{money(gain)} from this sale against a budget of {money(limit)}"
+        )
     return TaxDecision(
         TaxAction.BUDGET,
         order.symbol,
