@@ -249,7 +249,10 @@ def _span(delta: timedelta) -> str:
 
 class CycleScheduler:
     """The APScheduler set-up: one worker thread for cycles (they never overlap), one for
-    the heartbeat and the digest (a long cycle never delays a beat)."""
+    the daily jobs (the end of day, the digest), and one for each periodic job (`every`: the
+    heartbeat, the lease), so neither a long cycle nor a daily job waiting for the cycle lock
+    or a broker ever delays a beat: systemd's watchdog hears from trimtab unless a cycle is
+    stuck (`Daemon.beat`)."""
 
     def __init__(self, *, exchange: str, on_event: Callable[[str, str, Any], None]) -> None:
         self._scheduler = BackgroundScheduler(
@@ -259,6 +262,8 @@ class CycleScheduler:
             },
             timezone=exchange_timezone(exchange),
         )
+        self._periodic: set[str] = set()
+        """The executors `every` added, one per periodic job."""
         self._on_event = on_event
         self._watched_since: dict[str, datetime] = {}
         """When each account's job was first added: where a first start's firings look back to."""
@@ -335,12 +340,20 @@ class CycleScheduler:
                 self._added_by_reload.discard(job.id.removeprefix("cycle:"))
 
     def every(self, job_id: str, seconds: float, func: Callable[[], None]) -> None:
-        """Run `func` now and every `seconds` on the control thread."""
+        """Run `func` now and every `seconds` on a thread of its own (one per `job_id`).
+
+        Nothing else runs there: a firing that finds the thread busy is dropped (`job_busy`),
+        and a heartbeat dropped behind a daily job (which waits for the cycle lock, then reads
+        every broker with its retry budget) would starve systemd's watchdog for minutes."""
+        executor = f"every:{job_id}"
+        if executor not in self._periodic:
+            self._scheduler.add_executor(ThreadPoolExecutor(1), executor)
+            self._periodic.add(executor)
         self._scheduler.add_job(
             func,
             trigger=IntervalTrigger(seconds=seconds),
             id=job_id,
-            executor="control",
+            executor=executor,
             replace_existing=True,
             coalesce=True,
             max_instances=1,
@@ -357,7 +370,8 @@ class CycleScheduler:
         grace: timedelta,
         func: Callable[[], None],
     ) -> None:
-        """Run `func` at a schedule's slots on the control thread."""
+        """Run `func` at a schedule's slots on the control thread (shared by the daily jobs:
+        one waits for another, never for a cycle's thread, and never holds up `every`'s)."""
         self._scheduler.add_job(
             func,
             trigger=SessionTrigger(spec, exchange),

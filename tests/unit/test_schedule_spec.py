@@ -200,7 +200,10 @@ def test_jobs_have_ids_coalesce_bounded_instances_and_a_deliberate_misfire_grace
     assert jobs["cycle:main"].executor == "cycles"
     assert jobs["heartbeat"].misfire_grace_time == 30
     assert jobs["digest"].misfire_grace_time == 1800
-    assert {jobs["heartbeat"].executor, jobs["digest"].executor} == {"control"}
+    # The heartbeat has a thread of its own: a daily job waiting for the cycle lock or a
+    # broker never holds up a beat (tests/integration/test_watchdog_beside_end_of_day.py).
+    assert jobs["digest"].executor == "control"
+    assert jobs["heartbeat"].executor not in ("control", "cycles")
     assert upcoming.astimezone(NY).strftime("%H:%M") in ("15:45", "12:45")
     scheduler.remove_cycle_jobs(keep=set())
     assert {job.id for job in scheduler.jobs()} == {"heartbeat", "digest"}
