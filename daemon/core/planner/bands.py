@@ -157,6 +157,11 @@ def outside_band(
 ) -> NDArray[np.bool_]:
     """Return which weights lie outside their band; a held target-0 symbol always does.
 
+    The planner never hands it a holding no order can sell (a target of 0, a sale under the
+    minimum trade or only a fraction of a whole-shares-only symbol): that one is left unsold,
+    out of the managed symbols (`daemon.core.planner.book.Unsold`), and its drift row is not
+    managed, so the report's and the alert's re-tests (`verdict`) leave it out too.
+
     A pooled symbol is outside when its pool is: the pool's weights added up outside the
     pool's limits, or held with a pool target of 0.
     """

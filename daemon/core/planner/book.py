@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["Book", "open_book"]
+__all__ = ["Book", "Unsold", "open_book"]
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +24,26 @@ VALUE_TOLERANCE = 1e-12
 Float64 sums of a few thousand values drift by about 1e-15 of the total; this is far above
 that and far below a cent on any account a person holds.
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Unsold:
+    """A held holding with a target of 0 that no order can sell, left as it is.
+
+    What a sale of it could sell (all of it; in a symbol the broker takes in whole increments
+    only, its whole increments) is worth less than the minimum trade: dust a dividend
+    reinvestment or a rounding left. It is out of the managed value, as a `keep` holding is,
+    so it sets off no rebalance and its money is not counted as there to invest; a plan in
+    which its sale reaches the minimum trade (its price rose) sells it.
+    """
+
+    symbol: str
+    qty: Decimal
+    price: Decimal
+    sellable: Decimal
+    """The quantity a sale of it would sell: `qty`, or its whole increments."""
+    whole_only: bool
+    """The broker takes the symbol in whole increments only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +73,8 @@ class Book:
     kept: tuple[str, ...]
     kept_qty: tuple[Decimal, ...]
     kept_price: tuple[Decimal, ...]
+    unsold: tuple[Unsold, ...]
+    """Held target-0 holdings no order can sell (`Unsold`): out of `symbols` and `nav`."""
     cash: Decimal
     """The cash the plan may spend."""
     reserved_cash: Decimal
@@ -103,7 +125,12 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
     """Build the arrays for `inp`; the input must have passed `validate_plan_input`."""
     everything = sorted((inp.holdings.keys() | inp.targets.keys()) - {CASH})
     keep = policy.keep
-    symbols = tuple([s for s in everything if s not in keep] if keep else everything)
+    managed = [s for s in everything if s not in keep] if keep else everything
+    unsold = _unsold(inp, policy)
+    if unsold:
+        left = {u.symbol for u in unsold}
+        managed = [s for s in managed if s not in left]
+    symbols = tuple(managed)
     kept = tuple(s for s in everything if s in keep)
     # List comprehensions with bound methods: this runs over every symbol of every plan.
     held, quote, goal = inp.holdings.get, inp.prices.__getitem__, inp.targets.get
@@ -135,7 +162,7 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         unit_value=tuple([a * b for a, b in zip(increment, price, strict=True)]),
         increment=increment,
         bands=bands,
-        in_targets=_in_targets(symbols, inp),
+        in_targets=_in_targets(symbols, inp, some_left=bool(unsold)),
         values=q * p,
         prices=p,
         unit_values=step * p,
@@ -149,6 +176,7 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         kept=kept,
         kept_qty=tuple(inp.holdings.get(s, _ZERO) for s in kept),
         kept_price=tuple(inp.prices[s] for s in kept),
+        unsold=unsold,
         cash=inp.cash,
         reserved_cash=inp.reserved_cash,
         nav=nav,
@@ -198,8 +226,39 @@ def _fraction_left(
     return flags
 
 
-def _in_targets(symbols: tuple[str, ...], inp: PlanInput) -> NDArray[np.bool_]:
-    if len(inp.targets) - (CASH in inp.targets) == len(symbols):  # targets cover every symbol
+def _unsold(inp: PlanInput, policy: PlanningPolicy) -> tuple[Unsold, ...]:
+    """Return the held holdings not in `keep` with a target of 0 that no order can sell.
+
+    A primary or an alternate standing in for it (`PlanInput.stand_ins`) is never one: its
+    pool is tested as one holding, with the pool's target.
+    """
+    holdings, targets = inp.holdings, inp.targets
+    # Most holdings have a target above 0: look only at the others.
+    zero = holdings.keys() - targets.keys()
+    zero.update(s for s, weight in targets.items() if not weight and s in holdings)
+    zero -= policy.keep | inp.stand_ins.keys() | set(inp.stand_ins.values()) | {CASH}
+    found: list[Unsold] = []
+    least = policy.min_trade
+    whole_only = policy.whole_shares_only
+    for symbol in zero:
+        qty = holdings[symbol]
+        if qty <= 0:
+            continue
+        price = inp.prices[symbol]
+        # What the rounding module would sell of it (rule 1 of `rounding`), then drop as
+        # below the minimum trade (rule 4).
+        sellable = qty
+        if symbol in whole_only:
+            step = policy.increment_for(symbol)
+            sellable = qty // step * step
+        if sellable * price < least:
+            found.append(Unsold(symbol, qty, price, sellable, symbol in whole_only))
+    return tuple(sorted(found, key=lambda u: u.symbol))
+
+
+def _in_targets(symbols: tuple[str, ...], inp: PlanInput, *, some_left: bool) -> NDArray[np.bool_]:
+    # Every target symbol is managed, none left unsold: the targets cover every symbol.
+    if not some_left and len(inp.targets) - (CASH in inp.targets) == len(symbols):
         return np.ones(len(symbols), dtype=bool)
     return np.array([s in inp.targets for s in symbols], dtype=bool)
 

@@ -15,7 +15,7 @@ from daemon.core.domain import CASH, Side
 from daemon.core.money import money
 from daemon.core.planner.bands import decimal_limits, outside_band, pool_sums
 from daemon.core.planner.book import Book
-from daemon.core.planner.reasons import Why, order_reason, percent, row_note
+from daemon.core.planner.reasons import Why, order_reason, percent, row_note, unsold_note
 from daemon.core.planner.rounding import Settled
 from daemon.core.planner.types import DriftRow, Plan, PlannedOrder, PlanningPolicy
 
@@ -106,7 +106,7 @@ def assemble(
                 symbols_pool[i],
             )
         )
-    rows.extend(_kept_rows(book))
+    rows.extend(_kept_rows(book, policy))
     rows.append(_cash_row(book, settled.cash_after))
     return Plan(
         orders=tuple(sells + buys),
@@ -206,9 +206,30 @@ def _off_target(
     return off
 
 
-def _kept_rows(book: Book) -> list[DriftRow]:
+def _kept_rows(book: Book, policy: PlanningPolicy) -> list[DriftRow]:
+    """Return the rows of the holdings the plan does not manage: `keep` holdings, and those
+    left unsold (`Book.unsold`: a target of 0, no sale possible), each note saying which."""
+    unmanaged = [
+        (symbol, qty, price, _KEPT)
+        for symbol, qty, price in zip(book.kept, book.kept_qty, book.kept_price, strict=True)
+    ]
+    unmanaged += [
+        (
+            u.symbol,
+            u.qty,
+            u.price,
+            unsold_note(
+                qty=u.qty,
+                price=u.price,
+                sellable=u.sellable,
+                whole_only=u.whole_only,
+                min_trade=policy.min_trade,
+            )[0],
+        )
+        for u in book.unsold
+    ]
     rows = []
-    for symbol, qty, price in zip(book.kept, book.kept_qty, book.kept_price, strict=True):
+    for symbol, qty, price, note in sorted(unmanaged, key=lambda r: r[0]):
         weight = _share(qty * price, book.nav)
         rows.append(
             DriftRow(
@@ -224,7 +245,7 @@ def _kept_rows(book: Book) -> list[DriftRow]:
                 managed=False,
                 qty_after=qty,
                 weight_after=weight,
-                note=_KEPT,
+                note=note,
             )
         )
     return rows

@@ -5,21 +5,30 @@ symbol name.
 
 Semantics
 ---------
-- Managed value N = cash + reserved cash + the value of every holding not in `keep`. Weights
-  are fractions of N. Reserved cash (held by the broker's open buys, `PlanInput.reserved_cash`)
-  is never spent: "cash" below, and every cash floor, is the spendable cash alone. The CASH
-  drift row shows both, its note naming the reserved part. `keep` holdings are reported
-  (managed=False) and never traded. A holding that is neither in the targets nor in `keep` has
-  target 0 and is sold entirely (with `buy_only` it stays, and its drift row says so). In a
-  symbol the broker takes in whole shares only (`whole_shares_only`) "entirely" is every whole
-  share: a fraction held besides stays, and a plan note and the drift row say so.
+- Managed value N = cash + reserved cash + the value of every holding not in `keep` and not
+  left unsold (below). Weights are fractions of N. Reserved cash (held by the broker's open
+  buys, `PlanInput.reserved_cash`) is never spent: "cash" below, and every cash floor, is the
+  spendable cash alone. The CASH drift row shows both, its note naming the reserved part.
+  `keep` holdings are reported (managed=False) and never traded. A holding that is neither
+  in the targets nor in `keep` has target 0 and is sold entirely (with `buy_only` it stays,
+  and its drift row says so). In a symbol the broker takes in whole shares only
+  (`whole_shares_only`) "entirely" is every whole share: a fraction held besides stays, and
+  a plan note and the drift row say so.
+- A held holding with a target of 0 (not in a stand-in pool) whose sale would be worth less
+  than the minimum trade (all of it, or its whole shares where the broker takes whole shares
+  only: 0.37 sh at IB) is left unsold (`Book.unsold`): no order could sell it, so it is out
+  of N, as a `keep` holding is, sets off no rebalance, and a plan note and its drift row
+  (managed=False) say why. (Counted in N at a target of 0, it was out of band on every plan,
+  so every cycle rebalanced the account around it, and its money, counted as there to invest,
+  kept the others short of their targets.) A plan in which its sale reaches the minimum trade
+  (its price rose) sells it as any target-0 holding.
 - Cash target C* = max(w_CASH * N, cash_buffer + withdrawal). When the buffer and withdrawal
   need more than w_CASH * N, the other targets are scaled down in proportion so everything
   still sums to N; drift rows show these effective targets and a plan note says why.
 - Band half-width of a symbol = the smaller of absolute_pp / 100 and relative * target (of
   those given, around the effective target); low = max(0, target - h), high = target + h.
   A weight below low or above high (by more than `BAND_TOLERANCE`) is out of band; a held
-  symbol with target 0 always is.
+  symbol with target 0 always is (unless left unsold: then it is not managed).
 - A primary and the tax alternates standing in for it (`PlanInput.stand_ins`) are one holding
   for that test (`daemon.core.planner.bands`): their weights added up against their targets
   added up, with the primary's band; each is out of band when the pool is. Each row's band
@@ -80,7 +89,7 @@ from daemon.core.money import money
 from daemon.core.planner.bands import Pools, outside_band
 from daemon.core.planner.book import Book, open_book
 from daemon.core.planner.drift import assemble
-from daemon.core.planner.reasons import FRACTION_LEFT, Origin, Why, quantity
+from daemon.core.planner.reasons import FRACTION_LEFT, Origin, Why, quantity, unsold_note
 from daemon.core.planner.rounding import (
     ceil_steps,
     cut_to_budget,
@@ -146,6 +155,7 @@ def _plan(book: Book, policy: PlanningPolicy) -> Plan:
     for i in settled.cut:
         work.why[i] |= Why.NO_CASH
     _fractions_left(work, settled.sell_qty, notes)
+    notes += _unsold_notes(book, policy)
     raise_to = _raise_to(book, policy)
     if settled.cash_after < raise_to <= book.nav:
         notes.append(f"could not raise cash to {money(raise_to)}")
@@ -178,6 +188,21 @@ def _fractions_left(work: Work, sold: tuple[Decimal, ...], notes: list[str]) -> 
         if sold[i] > 0 or book.max_steps[i] == 0:
             left = quantity(book.qty[i] % book.increment[i])
             notes.append(f"{book.symbols[i]}: {left} sh left unsold: {FRACTION_LEFT}")
+
+
+def _unsold_notes(book: Book, policy: PlanningPolicy) -> list[str]:
+    """Say which held holdings with a target of 0 are left unsold, and why (`Book.unsold`)."""
+    notes = []
+    for u in book.unsold:
+        _, note = unsold_note(
+            qty=u.qty,
+            price=u.price,
+            sellable=u.sellable,
+            whole_only=u.whole_only,
+            min_trade=policy.min_trade,
+        )
+        notes.append(f"{u.symbol}: {note}")
+    return notes
 
 
 def _raise_to(book: Book, policy: PlanningPolicy) -> Decimal:

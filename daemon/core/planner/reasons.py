@@ -10,6 +10,7 @@ __all__ = [
     "percent",
     "quantity",
     "row_note",
+    "unsold_note",
 ]
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -135,3 +136,26 @@ def row_note(
     if why & Why.INCREMENT:
         return f"increment of {quantity(increment)} sh too coarse to land inside the band"
     return ""
+
+
+def unsold_note(
+    *, qty: Decimal, price: Decimal, sellable: Decimal, whole_only: bool, min_trade: Decimal
+) -> tuple[str, str]:
+    """Return why a held holding with a target of 0 is left unsold (`Book.unsold`): its drift
+    row's note, and the plan's note (to follow "SYMBOL: ").
+
+    `sellable` is what a sale of it would sell: all of it, or its whole shares where the
+    broker takes whole shares only. The row says what it said when such a holding was managed
+    (the order below the minimum trade, the fraction left).
+    """
+    held = quantity(qty)
+    if whole_only and sellable == 0:
+        why = FRACTION_LEFT
+        row = f"{held} sh left: {why}"
+    else:
+        worth = money(sellable * price)
+        size = worth if sellable == qty else f"{quantity(sellable)} whole sh ({worth})"
+        why = row = f"order of {size} below the minimum trade of {money(min_trade)}"
+        if sellable != qty:
+            why = row = f"{row}; the broker takes whole shares only"
+    return row, f"{held} sh left unsold: {why}; not in the managed value"

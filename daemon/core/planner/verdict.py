@@ -21,7 +21,9 @@ from daemon.core.planner.types import DriftRow
 
 def out_of_band_at(rows: Sequence[DriftRow], weights: Mapping[str, float]) -> dict[str, bool]:
     """Return, for each managed row but CASH, whether `weights` (0 for a symbol not in it)
-    put it outside its band, with the planner's test (`daemon.core.planner.bands`).
+    put it outside its band, with the planner's test (`daemon.core.planner.bands`). A
+    holding the plan left unsold (a target of 0 and no sale possible) has an unmanaged row:
+    like a `keep` holding it is never out of band.
 
     The rows of a pool (`DriftRow.pool`) are outside together, when their weights added up
     are outside their targets added up plus or minus the pool's half-width, or are held with
