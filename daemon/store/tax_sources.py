@@ -40,7 +40,7 @@ from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.numbers import canonical
 from daemon.core.tax.relief import broker_view, rank
-from daemon.core.tax.types import LotMethod, TaxPolicy, View, amount_realized
+from daemon.core.tax.types import LotMethod, Split, TaxPolicy, View, amount_realized
 from daemon.store.models import FillRow, OrderIntentRow
 from daemon.store.tax_ledger import HouseholdAccount, TaxLedger, lot_id_of
 from daemon.store.tax_models import TaxLotRow, TaxReliefRow, TaxSaleRow
@@ -173,8 +173,13 @@ def relieve_again(
 def broker_book(
     ledger: TaxLedger, accounts: Mapping[str, HouseholdAccount], policy: TaxPolicy, account: str
 ) -> TaxBook:
-    """Replay the account's trades as its broker sees them: its own washes, no one else's."""
-    own = [t for t in ledger.trades(accounts) if t.account == account]
+    """Replay the account's trades as its broker sees them: its own washes, no one else's.
+
+    Every account's splits are replayed with them, as `TaxBook.broker_lots` does: a split is
+    the security's, so one recorded only in another account (this one sold out before it)
+    still counts the account's buy-backs in new shares; it scales no lot here.
+    """
+    own = [t for t in ledger.trades(accounts) if t.account == account or isinstance(t, Split)]
     return replay_trades(own, broker_view(policy))
 
 
