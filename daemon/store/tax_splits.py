@@ -10,10 +10,12 @@ replaces the sold shares in proportion (Treas. Reg. §1.1091-1(c)).
 
 Recording one is idempotent (the same split twice records once) and refuses what the ledger
 cannot take: a symbol the account never held, a day before any lot of it, a day in the
-future, another ratio for the same symbol and day (in any account). A sale of the symbol
-recorded on or after the split's day before the split was (a cycle that ran in between)
-relieved its lots in old shares: its lots are relieved again, in new shares, by the account's
-method (the lots it named, scaled, under `specific`).
+future, another ratio for the same symbol and day (in any account), and another day fewer than
+30 days from a split of the symbol already recorded (in any account): the same split recorded
+on each broker's day would count twice in wash matching, so it is recorded on one day. A sale
+of the symbol recorded on or after the split's day before the split was (a cycle that ran in
+between) relieved its lots in old shares: its lots are relieved again, in new shares, by the
+account's method (the lots it named, scaled, under `specific`).
 
 A reverse split can leave a fraction of a share in the lots; the broker pays cash in lieu of
 it, a sale of that fraction (IRS Pub. 550). Given `cash_in_lieu`, it is recorded as one, on
@@ -35,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from daemon.core.errors import DataError
+from daemon.core.tax.dates import WINDOW_DAYS
 from daemon.core.tax.engine import replay_trades
 from daemon.core.tax.types import Split, TaxPolicy
 from daemon.store.tax_ledger import HouseholdAccount, TaxLedger
@@ -128,6 +131,16 @@ def record_split(
                 f"a {other.ratio} split of {symbol} on {effective} is already recorded in "
                 f"{other.account}, not {new}:{old}: a split is the security's, one ratio in "
                 "every account"
+            )
+        if other.date != effective and abs((other.date - effective).days) < WINDOW_DAYS:
+            # Wash matching counts each day's split of the symbol once (`LedgerState.scale`):
+            # the same split on two days would count twice between a loss and its replacement.
+            raise DataError(
+                f"a {other.ratio} split of {symbol} on {other.date} is already recorded in "
+                f"{other.account}: a split is the security's, recorded on one day in every "
+                f"account; if this is that split, record it on {other.date}. Two splits of a "
+                f"symbol fewer than {WINDOW_DAYS} days apart are refused: both could fall "
+                "between a loss sale and its replacement"
             )
     held = _held_before(ledger, accounts, policy, symbol, effective)
     if cash_in_lieu is not None and (len(names) != 1 or new > old or cash_in_lieu < 0):
