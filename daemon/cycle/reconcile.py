@@ -33,6 +33,7 @@ __all__ = [
     "reinvestments_since",
 ]
 
+import dataclasses
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,11 +46,19 @@ from daemon.audit.events import (
     AuditKind,
     CountedReinvestment,
     Mismatch,
+    OrderResult,
     PendingFillSeen,
     Reconciled,
 )
 from daemon.core.calendar import exchange_timezone
-from daemon.core.domain import AccountSnapshot, BrokerOrder, Fill, Side, TradingState
+from daemon.core.domain import (
+    AccountSnapshot,
+    BrokerOrder,
+    Fill,
+    Side,
+    TradingState,
+    merge_report,
+)
 from daemon.core.errors import TransientBrokerError
 from daemon.cycle.unresolved import resolve_unresolved
 from daemon.logs import Log
@@ -156,8 +165,10 @@ def reconcile(
     )
     with database.transaction() as session:
         result = _record(
-            session, agreed, account, read, unresolved, clock(), timezone, cycle_id, on_mismatch
+            session, account, read, unresolved, clock(), timezone, cycle_id, on_mismatch
         )
+    for coid, order in read.reports.items():
+        log.info("order_read_again", client_order_id=coid, status=str(order.status))
     if read.unread is not None:
         log.warning("reinvestments_unread", error=read.unread)
     if result.pending_fills:
@@ -323,10 +334,11 @@ class _Agreed:
     """Source ids of the account's ledger lots: a reinvestment among them was read before."""
     in_book_through: date | None
     """The last reconciliation's `reinvestments_in_book_through`."""
-    reported: tuple[StoredIntent, ...] = ()
-    """trimtab's orders of the last `PENDING_FILLS_WINDOW` the broker reported shares filled for."""
+    recent: tuple[StoredIntent, ...] = ()
+    """trimtab's orders of the last `PENDING_FILLS_WINDOW` the broker acknowledged, as last
+    reported (`refreshed`)."""
     listed: Mapping[str, Decimal] = field(default_factory=dict)
-    """Client order id of `reported` -> the quantity of its fills recorded so far."""
+    """Client order id of `recent` -> the quantity of its fills recorded so far."""
 
     @classmethod
     def load(cls, session: Transaction, account: str, now: datetime) -> _Agreed:
@@ -337,9 +349,9 @@ class _Agreed:
         sent = IntentStore(session).created_between(
             [account], since=now - PENDING_FILLS_WINDOW, until=now + PENDING_FILLS_WINDOW
         )
-        reported = tuple(s for s in sent if s.filled_qty > 0 and s.broker_order_id is not None)
+        recent = tuple(s for s in sent if s.broker_order_id is not None)
         listed: dict[str, Decimal] = {}
-        for fill in book.fills_of_orders([s.intent.client_order_id for s in reported]):
+        for fill in book.fills_of_orders([s.intent.client_order_id for s in recent]):
             listed[fill.client_order_id] = listed.get(fill.client_order_id, Decimal(0)) + fill.qty
         return cls(
             book=book.positions(account),
@@ -350,9 +362,48 @@ class _Agreed:
             in_book_through=(
                 event.reinvestments_in_book_through if isinstance(event, Reconciled) else None
             ),
-            reported=reported,
+            recent=recent,
             listed=listed,
         )
+
+    @property
+    def reported(self) -> tuple[StoredIntent, ...]:
+        """The orders of `recent` the broker reported shares filled for."""
+        return tuple(s for s in self.recent if s.filled_qty > 0)
+
+    @property
+    def working(self) -> list[str]:
+        """Client order ids of the orders of `recent` that may still fill."""
+        return [s.intent.client_order_id for s in self.recent if s.status.is_open]
+
+    def refreshed(
+        self, orders: Mapping[str, BrokerOrder]
+    ) -> tuple[_Agreed, dict[str, BrokerOrder]]:
+        """Return these terms with the broker's `orders` (reports of `working`) folded in, as
+        `IntentStore.apply` folds them, and the reports that changed an order."""
+        recent: list[StoredIntent] = []
+        changed: dict[str, BrokerOrder] = {}
+        for stored in self.recent:
+            order = orders.get(stored.intent.client_order_id)
+            merged = (
+                None
+                if order is None
+                else merge_report(stored.status, stored.filled_qty, order.status, order.filled_qty)
+            )
+            if order is None or merged is None:
+                recent.append(stored)
+                continue
+            changed[stored.intent.client_order_id] = order
+            recent.append(
+                dataclasses.replace(
+                    stored,
+                    status=merged[0],
+                    filled_qty=merged[1],
+                    broker_order_id=order.broker_order_id,
+                    avg_fill_price=order.avg_fill_price,
+                )
+            )
+        return dataclasses.replace(self, recent=tuple(recent)), changed
 
     def new(self, fills: Sequence[Fill]) -> list[Fill]:
         return [f for f in fills if f.fill_id not in self.fill_ids]
@@ -406,6 +457,8 @@ class _Agreed:
 class _Read:
     """What one consistent read of the broker found."""
 
+    agreed: _Agreed
+    """The terms it was judged by: trimtab's orders as reported after the account."""
     fills: Sequence[Fill]
     snapshot: AccountSnapshot
     reinvestments: Sequence[Reinvestment] = ()
@@ -413,6 +466,8 @@ class _Read:
     """The reinvestments were asked for (of a broker that reports them)."""
     unread: str | None = None
     """Why they could not be read: then none explains anything."""
+    reports: Mapping[str, BrokerOrder] = field(default_factory=dict)
+    """Client order id -> the report read after the account that last changed the order."""
 
 
 def _consistent_read(
@@ -439,10 +494,17 @@ def _consistent_read(
     When the account is explained only with pending fills (trimtab's orders the broker
     reported filled, their fills not listed yet), all is read again after each of the
     `PENDING_FILL_WAITS`; they are recorded as pending if still missing after the last.
+
+    trimtab's orders that may still fill (`_Agreed.working`: one its recovery cancel left
+    pending at the broker, one still open) are read again after each read of the account,
+    so their filled quantities are never behind its positions: a fill between the two reads
+    is then pending (or listed), not a difference. One that moved since the read before may
+    be ahead of the positions instead: a difference is then read again, not taken as real.
     """
     attempted = always and reinvestments is not None
     waits = iter(PENDING_FILL_WAITS)
     attempts = 0
+    reports: dict[str, BrokerOrder] = {}
     while attempts < READ_ATTEMPTS:
         before = broker.fills(since)
         found: Sequence[Reinvestment] = ()
@@ -453,10 +515,13 @@ def _consistent_read(
             except TransientBrokerError as exc:
                 unread = str(exc)
         snapshot = broker.snapshot(symbols)
+        working = agreed.working
+        agreed, moved = agreed.refreshed(broker.get_orders(working) if working else {})
+        reports.update(moved)
         if agreed.explains(before, found, snapshot):
             wait = next(waits, None) if agreed.pending(agreed.new(before)) else None
             if wait is None:
-                return _Read(before, snapshot, found, attempted, unread)
+                return _Read(agreed, before, snapshot, found, attempted, unread, reports)
             sleep(wait)  # the broker lists fills a little after it reports the order filled
             continue
         attempts += 1
@@ -464,16 +529,16 @@ def _consistent_read(
             attempted = True
             continue
         after = broker.fills(since)
-        if {f.fill_id for f in after} == {f.fill_id for f in before}:
-            return _Read(after, snapshot, found, attempted, unread)
+        if not moved and {f.fill_id for f in after} == {f.fill_id for f in before}:
+            return _Read(agreed, after, snapshot, found, attempted, unread, reports)
     raise TransientBrokerError(
-        f"fills kept arriving while reconciling ({READ_ATTEMPTS} attempts); trying next cycle"
+        f"fills kept arriving or trimtab's orders kept filling while reconciling "
+        f"({READ_ATTEMPTS} attempts); trying next cycle"
     )
 
 
 def _record(
     session: Transaction,
-    agreed: _Agreed,
     account: str,
     read: _Read,
     unresolved: Sequence[str],
@@ -483,6 +548,8 @@ def _record(
     on_mismatch: TradingState,
 ) -> Reconciliation:
     ours = IntentStore(session).ids(account)
+    _record_reports(session, read.reports, now)
+    agreed = read.agreed
     snapshot = read.snapshot
     new = agreed.new(read.fills)
     baseline = agreed.baseline
@@ -568,6 +635,26 @@ def _record(
         reinvestments=counted,
         pending_fills=pending,
     )
+
+
+def _record_reports(
+    session: Transaction, reports: Mapping[str, BrokerOrder], now: datetime
+) -> None:
+    """Fold in and audit the reports of trimtab's orders read after the account, as the
+    lookup of an unresolved order records its report (`daemon.cycle.unresolved`)."""
+    intents = IntentStore(session)
+    audit = AuditLog(session)
+    for coid, order in reports.items():
+        stored = intents.get(coid)
+        said = f": {order.message}" if order.message else ""
+        detail = f"read again after the account's positions{said}"
+        status = intents.apply(coid, order, now, detail=detail)
+        audit.append(
+            OrderResult.of(stored.intent, status, order, detail),
+            at=now,
+            account=stored.intent.account,
+            cycle_id=stored.intent.cycle_id,
+        )
 
 
 def _reported(snapshot: AccountSnapshot) -> dict[str, Decimal]:
