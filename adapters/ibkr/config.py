@@ -168,6 +168,13 @@ class IbkrSettings(BaseModel):
         "how long its orderRef must stay absent from IB's open orders, completed orders and "
         "executions, after a fresh sync, before trimtab records it as never having reached IB.",
     )
+    tws_timezone: str | None = Field(
+        default=None,
+        description="IANA time zone TWS or IB Gateway is logged in with (its log-in screen's "
+        'time zone, e.g. "America/New_York"): TWS writes execution times without a zone '
+        "(`20261206  09:30:01`) in it. Default: this host's zone, right when the Gateway "
+        "runs on the same machine with the same zone.",
+    )
     maintenance_windows: tuple[MaintenanceWindow, ...] = Field(
         default=DEFAULT_WINDOWS,
         description="When the scheduler skips this account's cycles: IB Gateway's daily "
@@ -184,6 +191,17 @@ class IbkrSettings(BaseModel):
                 f"{value!r} is not an IB account number",
                 "copy it from TWS or Client Portal, e.g. DU1234567 (paper) or U1234567 (live)",
             )
+        return value
+
+    @field_validator("tws_timezone")
+    @classmethod
+    def _tws_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError) as exc:
+            raise _rule(f"unknown time zone {value}", 'write e.g. "America/New_York"') from exc
         return value
 
     @model_validator(mode="after")

@@ -24,6 +24,7 @@ __all__ = [
     "acknowledged",
     "broker_order",
     "decimal_or_none",
+    "execution_time",
     "fill_of",
     "order_ref",
     "perm_of",
@@ -37,6 +38,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from daemon.core.domain import BrokerOrder, Fill, OrderStatus, OrderType, Side
 
@@ -91,6 +93,43 @@ def trade_time(ticker: Any) -> datetime | None:
         if isinstance(t, datetime) and t.tzinfo is not None
     ]
     return min(times).astimezone(UTC) if times else None
+
+
+_UTC_FORM = re.compile(r"^(\d{8})-(\d{2}:\d{2}:\d{2})$")
+_NAMED_FORM = re.compile(r"^(\d{8}) (\d{2}:\d{2}:\d{2}) (\S+)$")
+_LOCAL_FORM = re.compile(r"^(\d{8}) +(\d{2}:\d{2}:\d{2})$")
+
+
+def execution_time(text: str, tws_zone: str | None) -> datetime | None:
+    """Return the instant of an execution time as TWS wrote it in execDetails, or None for a
+    form not known here:
+
+    | TWS wrote | read in |
+    |---|---|
+    | `20261206-14:30:01` | UTC (IB's `yyyymmdd-hh:mm:ss` form) |
+    | `20261206 09:30:01 America/New_York` | the zone it names |
+    | `20261206  09:30:01` (two spaces; TWS below server version 200) | the zone TWS is logged in with: `tws_zone`, else this host's |
+    | `1796563801` | Unix seconds |
+    """  # noqa: E501 (a table row per form reads better than wrapped cells)
+    text = text.strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text), UTC)
+    for form in (_UTC_FORM, _NAMED_FORM, _LOCAL_FORM):
+        match = form.match(text)
+        if match is None:
+            continue
+        try:
+            # Naive until the form says its zone, just below.
+            naive = datetime.strptime(match[1] + match[2], "%Y%m%d%H:%M:%S")  # noqa: DTZ007
+            if form is _UTC_FORM:
+                return naive.replace(tzinfo=UTC)
+            if form is _NAMED_FORM:
+                return naive.replace(tzinfo=ZoneInfo(match[3]))
+        except (KeyError, ValueError):  # no such date, or a zone name zoneinfo lacks
+            return None
+        # The host's zone when none is set: what ib_async itself does with a zone-less time.
+        return naive.replace(tzinfo=ZoneInfo(tws_zone)) if tws_zone else naive.astimezone()
+    return None
 
 
 def order_ref(trade: Any) -> str:

@@ -49,6 +49,7 @@ import structlog
 
 from adapters.base import CredentialsRejected
 from adapters.ibkr.config import IbkrSettings
+from adapters.ibkr.parsing import execution_time
 from adapters.ibkr.sdk import IB, StartupFetch
 from daemon.core.errors import BrokerError, TransientBrokerError
 
@@ -97,6 +98,9 @@ READ_ONLY_FIX = (
     "READ_ONLY_API=no), then run again"
 )
 PACING = 100
+EXEC_DETAILS, EXEC_TIME_FIELD = 11, 15
+"""execDetails' message id, and where its time is: msgId, reqId, orderId, 11 contract
+fields, execId, time (brokers.md's layout, the same at ib_async's server versions)."""
 _log = structlog.get_logger("adapters.ibkr")
 
 
@@ -200,14 +204,35 @@ class IbLink:
         # ib_async declares an int (its default, 1) but only does arithmetic with it.
         ib.client.RequestsInterval = PACING_SECONDS  # type: ignore[assignment]
         ib.RaiseRequestErrors = False
-        # The zone ib_async reads a zone-less execution time in (its default: the host's).
-        # TWS writes execution times with its zone's name, which this leaves alone, or some
-        # zone-less in UTC (`20231214-20:57:37`, IB's UTC form: ib_insync #671, ib_async #230).
-        ib.TimezoneTWS = "UTC"
+        self._read_execution_times(ib)
         ib.disconnectedEvent += self._on_disconnected
         ib.errorEvent += self._on_error
         ib.updateEvent += self._on_update
         return ib
+
+    def _read_execution_times(self, ib: Any) -> None:
+        """Have ib_async read every execution time at IB's instant (`execution_time`).
+
+        ib_async reads both of TWS's zone-less forms in one zone (`IB.TimezoneTWS`, else the
+        host's): the UTC `20231214-20:57:37` (ib_insync #671, ib_async #230) and the two-space
+        `20231214  15:57:37` in TWS's log-in zone. Each execDetails' time is rewritten to Unix
+        seconds before ib_async decodes it; a form not known is left to ib_async, in the
+        configured zone (else the host's).
+        """
+        zone = self.settings.tws_timezone
+        ib.TimezoneTWS = zone or ""
+        handlers = ib.client.decoder.handlers
+        decode = handlers[EXEC_DETAILS]
+
+        def exec_details(fields: list[str]) -> None:
+            if len(fields) > EXEC_TIME_FIELD:
+                at = execution_time(fields[EXEC_TIME_FIELD], zone)
+                if at is not None:
+                    fields = list(fields)
+                    fields[EXEC_TIME_FIELD] = str(int(at.timestamp()))
+            decode(fields)
+
+        handlers[EXEC_DETAILS] = exec_details
 
     # -- events (on the loop thread) ----------------------------------------------------------
 

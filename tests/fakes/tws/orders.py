@@ -330,7 +330,8 @@ class OrderDesk:
                     -1,
                     execution,
                     instrument,
-                    utc_time=self.fake.utc_execution_times,
+                    time_form=self.fake.execution_times,
+                    local_zone=self.fake.local_zone,
                 )
             )
             if not order.is_open:

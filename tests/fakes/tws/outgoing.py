@@ -34,6 +34,25 @@ def utc_stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y%m%d-%H:%M:%S")
 
 
+def local_stamp(at: datetime, zone: str) -> str:
+    """`20261206  09:30:01`: execDetails' zone-less form, two spaces, in the zone TWS is logged
+    in with (`zone`): what TWS writes to a client below server version 200, ib_async's 178."""
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y%m%d  %H:%M:%S")
+
+
+EXECUTION_TIME_FORMS = ("named", "utc", "local")
+"""How the fake writes execution times: `stamp`, `utc_stamp` or `local_stamp`."""
+
+
+def execution_stamp(at: datetime, form: str, zone: str) -> str:
+    """An execution time in `form` (`EXECUTION_TIME_FORMS`); `zone` is TWS's for `local`."""
+    if form == "utc":
+        return utc_stamp(at)
+    if form == "local":
+        return local_stamp(at, zone)
+    return stamp(at)
+
+
 def _contract(instrument: Instrument, exchange: str) -> Fields:
     # conId, symbol, secType, lastTradeDateOrContractMonth, strike, right, multiplier,
     # exchange, currency, localSymbol, tradingClass: a stock has no expiry, strike or right.
@@ -478,17 +497,17 @@ def exec_details(
     execution: Execution,
     instrument: Instrument,
     *,
-    utc_time: bool = False,
+    time_form: str = "named",
+    local_zone: str = TWS_ZONE,
 ) -> Fields:
-    """One execution; its time zone-named (`stamp`), or with `utc_time` zone-less in UTC
-    (`utc_stamp`)."""
+    """One execution; its time in `time_form` (`execution_stamp`)."""
     fields: Fields = [
         11,
         req_id,
         execution.order_id,
         *_contract(instrument, instrument.primary_exchange),
         execution.exec_id,
-        utc_stamp(execution.time) if utc_time else stamp(execution.time),
+        execution_stamp(execution.time, time_form, local_zone),
         execution.account,
         instrument.primary_exchange,  # where it executed
         execution.side,

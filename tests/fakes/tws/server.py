@@ -95,9 +95,11 @@ class FakeTws:
         self.read_only = False
         self.check_buying_power = True
         self.duplicate_status = True
-        # TWS writes some execution times zone-less in UTC (`20261206-14:30:01`) instead of
-        # with its zone's name: set this to send them all so.
-        self.utc_execution_times = False
+        # How execution times are written (`outgoing.EXECUTION_TIME_FORMS`): with TWS's zone's
+        # name (`20261206 09:30:01 America/New_York`), zone-less in UTC (`20261206-14:30:01`),
+        # or zone-less in TWS's login zone, two spaces (`20261206  09:30:01`, `local_zone`).
+        self.execution_times = "named"
+        self.local_zone = "America/New_York"
         # TWS's "Master API client ID" setting: that client hears every client's orders.
         self.master_client_id: int | None = None
         # TWS allows 50 requests a second; set this to enforce it (error 100, disconnect).

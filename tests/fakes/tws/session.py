@@ -404,7 +404,8 @@ class Session(asyncio.Protocol):
                     wanted.req_id,
                     execution,
                     instrument,
-                    utc_time=self.fake.utc_execution_times,
+                    time_form=self.fake.execution_times,
+                    local_zone=self.fake.local_zone,
                 )
             )
             self.send(out.commission_report(execution))
