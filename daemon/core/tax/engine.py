@@ -24,8 +24,9 @@ from daemon.core.progress import Progress, no_progress
 from daemon.core.tax.dates import WINDOW_DAYS
 from daemon.core.tax.preview import PREVIEW_ID, SalesWhatIf, preview_sales
 from daemon.core.tax.relief import broker_view
-from daemon.core.tax.sweep import LedgerState
+from daemon.core.tax.sweep import LedgerState, split_places
 from daemon.core.tax.types import (
+    SPLIT_PLACES,
     LossWindow,
     Lot,
     LotMethod,
@@ -282,13 +283,16 @@ class TaxBook:
                 continue
             unwashed_qty = unwashed_loss = Decimal(0)
             for piece in _loss_pieces(sale.pieces):
-                matched = sum((self._loss_shares(sale, w) for w in piece.washes), Decimal(0))
-                unwashed_qty += piece.qty - matched
+                unwashed_qty += self._unmatched(sale, piece)
                 unwashed_loss += piece.loss_before_wash - piece.disallowed
             if state.splits and unwashed_qty > 0:
                 trade = sale.trade
                 factor = state.scale(trade.symbol, trade.date, as_of)
-                unwashed_qty = unwashed_qty * factor.numerator / factor.denominator
+                if factor != 1:
+                    # In the shares of `as_of`, to the 12 places a split's shares are kept in.
+                    unwashed_qty = split_places(
+                        unwashed_qty * factor.numerator / factor.denominator
+                    )
             if unwashed_qty > 0:
                 windows.append(
                     LossWindow(
@@ -304,15 +308,28 @@ class TaxBook:
                 )
         return tuple(windows)
 
-    def _loss_shares(self, sale: RealizedSale, wash: WashAdjustment) -> Decimal:
-        """Return the loss shares `wash` matched: its replacement's shares before any split
-        between the sale and the purchase."""
+    def _unmatched(self, sale: RealizedSale, piece: RelievedPiece) -> Decimal:
+        """Return the shares of loss `piece` its washes left unmatched (in the sale's shares).
+
+        A match across a split is kept to 12 places of the replacement's shares
+        (`daemon.core.tax.sweep`): up to one such step per match is rounding, and the loss
+        is matched in full (a window of 1E-28 shares would hold back buys for 30 days).
+        """
         if not self._state.splits:
-            return wash.qty
-        factor = self._state.scale(
-            wash.replacement_symbol, sale.trade.date, wash.replacement_acquired
-        )
-        return wash.qty * factor.denominator / factor.numerator
+            return piece.qty - sum((w.qty for w in piece.washes), Decimal(0))
+        matched = rounding = Decimal(0)
+        for wash in piece.washes:
+            factor = self._state.scale(
+                wash.replacement_symbol, sale.trade.date, wash.replacement_acquired
+            )
+            if factor == 1:
+                matched += wash.qty
+            else:
+                # The replacement's shares before the splits between the sale and the purchase.
+                matched += wash.qty * factor.denominator / factor.numerator
+                rounding += SPLIT_PLACES * factor.denominator / factor.numerator
+        unmatched = piece.qty - matched
+        return Decimal(0) if abs(unmatched) <= rounding else unmatched
 
     def purchase_windows(self, as_of: date) -> tuple[PurchaseWindow, ...]:
         """Return purchases of the last 30 days with shares that would wash a loss sale now.

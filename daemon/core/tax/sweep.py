@@ -14,14 +14,15 @@ __all__ = [
     "Selection",
     "relieved_piece",
     "select_pieces",
+    "split_places",
     "wash_adjustment",
 ]
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from itertools import groupby
 
@@ -31,6 +32,7 @@ from daemon.core.tax.dates import WINDOW_DAYS, is_long_term
 from daemon.core.tax.pieces import Block, Piece, split_money
 from daemon.core.tax.relief import rank
 from daemon.core.tax.types import (
+    SPLIT_PLACES,
     LotMethod,
     LotPick,
     RealizedSale,
@@ -536,6 +538,7 @@ class LedgerState:
         matches = plan_matches(group, piece.block, piece.qty, day, self.policy, {}, scale)
         takes = [take for _, take in matches]
         if scale is not None:
+            matches = _on_split_places(matches, scale)
             # Replacement shares bought after a split count in the loss's shares.
             takes = [_in_old_shares(take, scale(used.block)) for used, take in matches]
         amounts = disallowed_amounts(piece.adjusted_basis - loss.proceeds, piece.qty, takes)
@@ -595,6 +598,37 @@ class LedgerState:
             used.adjusted_basis += amount
             used.holding_period_start = start
         return wash_adjustment(trade, loss, used, used.qty, amount, start)
+
+
+def _on_split_places(
+    matches: list[tuple[Piece, Decimal]], scale: Callable[[Block], Fraction]
+) -> list[tuple[Piece, Decimal]]:
+    """Return `matches` with part of a purchase matched across a split kept to 12 places.
+
+    The loss's shares in a purchase's shares (1 old share after a 1-for-3 split: 1/3) need
+    not be a decimal; the replacement's part is rounded as `Split.scaled` rounds a lot's
+    shares, so lots never hold 28-digit pieces. What that leaves of the loss unmatched is
+    less than one step of the purchase's shares (`TaxBook.loss_windows` counts it matched).
+    """
+    kept = []
+    for piece, wanted in matches:
+        take = wanted
+        if take < piece.qty and scale(piece.block) != 1:
+            take = min(split_places(take), piece.qty)
+        if take > 0:
+            kept.append((piece, take))
+    return kept
+
+
+def split_places(qty: Decimal) -> Decimal:
+    """Return `qty` to 12 decimal places when it has more, as `Split.scaled` keeps shares."""
+    exponent = qty.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < _SPLIT_EXPONENT:
+        return qty.quantize(SPLIT_PLACES, ROUND_HALF_EVEN)
+    return qty
+
+
+_SPLIT_EXPONENT = -12  # SPLIT_PLACES
 
 
 def _in_old_shares(qty: Decimal, factor: Fraction) -> Decimal:
