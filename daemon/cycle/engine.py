@@ -53,7 +53,7 @@ from daemon.core.planner import DriftRow, PlanInput, PlanningPolicy, plan_rebala
 from daemon.cycle.execution import Executor
 from daemon.cycle.household import HouseholdRead, household_split
 from daemon.cycle.income import IncomeShare, IncomeStep
-from daemon.cycle.reconcile import Reconciliation, reconcile
+from daemon.cycle.reconcile import PendingFill, Reconciliation, reconcile
 from daemon.cycle.retry import ReadRetrying
 from daemon.cycle.targets import household_targets, strategy_targets
 from daemon.cycle.tax import TaxCycle
@@ -308,10 +308,12 @@ class Engine:
         the month's income share); `asked` above what it may sell fails the cycle
         (`WithdrawalTooLarge`) before targets are asked or anything is planned."""
         unbooked = Unbooked()
+        pending: tuple[PendingFill, ...] = ()
         if submit:
             reconciled = self._reconcile(broker, account, universe, cycle_id, log)
             snapshot = reconciled.snapshot
             busy = frozenset(reconciled.busy_symbols)
+            pending = reconciled.pending_fills  # the tax lots lack them until listed
         else:
             snapshot = broker.snapshot(universe)
             busy = frozenset(o.symbol for o in snapshot.open_orders)
@@ -360,6 +362,7 @@ class Engine:
             cycle_id=cycle_id,
             snapshot=snapshot,
             unbooked=unbooked,
+            pending=pending,
         )
         tax.stale = unbooked.stale
         # Bad input from the operator, not a planning rule: the backtest never passes here.

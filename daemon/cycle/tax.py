@@ -4,7 +4,9 @@
 household's trades once per cycle (a plan, which records nothing, adds the broker's
 reinvestments and fills the ledger lacks to its replay in memory: `daemon.cycle.unbooked`),
 then compares the account's open lots with the broker's positions (taxable accounts: a
-split, a transfer or lots never imported leave them apart);
+split, a transfer or lots never imported leave them apart), less the shares of fills the
+broker reported but has not listed yet (`daemon.cycle.reconcile.PendingFill`: the ledger
+records them when listed, as the book counts them; `FillsPending`);
 `inputs` hands the replay and the differences to the decision step (`daemon.core.decide`,
 where the tax rules run, pure, and do not trust the lots of a symbol that differs); `keep`
 audits the tax decisions and keeps the plan's lot choices; `record` adds the cycle's fills
@@ -16,9 +18,9 @@ when they agree again; the alert `ledger_mismatch:SYMBOL` reads the latest).
 
 from __future__ import annotations
 
-__all__ = ["TaxCycle", "empty_ledger"]
+__all__ = ["FillsPending", "TaxCycle", "empty_ledger", "lot_differences"]
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,9 +38,11 @@ from daemon.config.settings import Settings
 from daemon.core.calendar import exchange_timezone
 from daemon.core.decide import Decision, TaxInputs
 from daemon.core.domain import AccountSnapshot, AccountType, Fill
+from daemon.core.planner.reasons import quantity
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.mismatch import LotMismatch, lot_mismatches, lot_quantities
 from daemon.core.tax.types import LotMethod, Split, TaxPolicy, Trade
+from daemon.cycle.reconcile import PendingFill, book_positions
 from daemon.cycle.unbooked import Unbooked, fold_fills
 from daemon.store.audit_log import AuditLog
 from daemon.store.db import Database, Transaction
@@ -67,6 +71,50 @@ def empty_ledger(settings: Settings, account: str, now: datetime) -> TaxInputs:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FillsPending(LotMismatch):
+    """A symbol with fills the broker reported for trimtab's orders but has not listed yet,
+    whose lots agree with the broker's position less those shares: no lot is missing (the
+    ledger records the fills once listed), but until then the lots do not describe the
+    shares held, so the tax step plans the symbol as for a difference, saying why. Never
+    audited as a lot mismatch nor alerted: there is nothing to fix."""
+
+    @property
+    def reason(self) -> str:
+        """Say why the lots are not trusted, in words."""
+        return (
+            f"fills pending: the broker reported fills of {self.symbol} for trimtab's orders "
+            f"that it has not listed yet, so the ledger's lots hold {quantity(self.ledger)} "
+            f"{self.symbol} and the broker {quantity(self.broker)}: its lots' basis is not "
+            "trusted until they are listed (no gains estimate, no wash-sale check of its sells, "
+            "no harvest)"
+        )
+
+    @property
+    def fix(self) -> str:
+        """Say that the owner has nothing to do."""
+        return (
+            "nothing to do: the ledger records the fills when the broker lists them (lots "
+            "imported for these shares would count them twice)"
+        )
+
+
+def lot_differences(
+    lots: Mapping[str, Decimal],
+    positions: Mapping[str, Decimal],
+    pending: Sequence[PendingFill] = (),
+) -> tuple[tuple[LotMismatch, ...], tuple[FillsPending, ...]]:
+    """Return the symbols whose open `lots` differ from the broker's `positions` less the
+    `pending` fills' shares (`book_positions`: what the ledger holds once they are listed),
+    and every other symbol with pending fills (`FillsPending`)."""
+    mismatches = lot_mismatches(lots, book_positions(positions, pending))
+    differ = {m.symbol for m in mismatches}
+    waiting = sorted({p.symbol for p in pending} - differ)
+    return mismatches, tuple(
+        FillsPending(s, lots.get(s, _ZERO), positions.get(s, _ZERO)) for s in waiting
+    )
+
+
 @dataclass
 class TaxCycle:
     """One account's cycle as the ledger sees it."""
@@ -79,6 +127,9 @@ class TaxCycle:
     policy: TaxPolicy
     book: TaxBook
     mismatches: tuple[LotMismatch, ...] = ()
+    """Symbols whose lots differ from the broker's positions, its pending fills aside."""
+    pending: tuple[FillsPending, ...] = ()
+    """Symbols whose fills the broker has not listed yet: not trusted, not a mismatch."""
     stale: str | None = None
     """Why the replay may lack fills the broker reports (a plan that could not read them)."""
 
@@ -94,6 +145,7 @@ class TaxCycle:
         cycle_id: str,
         snapshot: AccountSnapshot | None = None,
         unbooked: Unbooked | None = None,
+        pending: Sequence[PendingFill] = (),
     ) -> TaxCycle:
         """Replay the household's ledger; first, given the broker (a cycle that may trade),
         add the recorded fills (its reconciliation booked the reinvestments).
@@ -104,8 +156,10 @@ class TaxCycle:
         replay in memory, as the cycle would record them, and nothing is written.
 
         Given the account's `snapshot`, compare its open lots with the broker's positions
-        (taxable accounts only: elsewhere no decision reads them). A cycle given the broker
-        audits the differences (`_audit_mismatches`); a plan without it only plans by them.
+        (taxable accounts only: elsewhere no decision reads them), less the shares of the
+        `pending` fills its reconciliation found (`lot_differences`). A cycle given the
+        broker audits the differences (`_audit_mismatches`); a plan without it only plans by
+        them.
         """
         accounts = household_accounts(settings)
         policy = tax_policy(settings)
@@ -126,9 +180,10 @@ class TaxCycle:
                 trades = cycle._folded(session, trades, unbooked)
         cycle.book = replay_trades(trades, policy)
         if snapshot is not None and settings.account(account).type is AccountType.TAXABLE:
-            cycle.mismatches = lot_mismatches(
+            cycle.mismatches, cycle.pending = lot_differences(
                 lot_quantities(cycle.book.lots(account)),
                 {p.symbol: p.qty for p in snapshot.positions if p.qty != 0},
+                pending,
             )
             if broker is not None:
                 cycle._audit_mismatches(now, cycle_id)
@@ -187,13 +242,13 @@ class TaxCycle:
 
     def inputs(self) -> TaxInputs:
         """Return what the decision step needs of the ledger: the replay, the rules and the
-        symbols whose lots differ from the broker's positions."""
+        symbols whose lots differ from the broker's positions or wait for pending fills."""
         return TaxInputs(
             book=self.book,
             today=self.today,
             settings=self.settings.account(self.account).tax,
             identical=self.policy.identical,
-            mismatches=self.mismatches,
+            mismatches=self.mismatches + self.pending,
         )
 
     def keep(self, decision: Decision, *, cycle_id: str, save: bool, at: datetime) -> None:
