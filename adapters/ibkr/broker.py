@@ -6,7 +6,7 @@ Only the configured `account_id` is read or traded, even when the login manages 
 |---|---|---|
 | `snapshot(symbols)` | `reqAllOpenOrders`; `reqContractDetails` once per symbol and New York day; one `reqMktData` snapshot per quoted symbol | positions and cash come from ib_async's live state (start-up sync plus streamed updates); open orders are this client's (streamed) and every other client's IB listed just now (IB streams no update of another client's order, so an older listing is stale); a symbol IB sends no price or close for is a `DataError` (never priced at the portfolio's mark); a last trade without a bid and ask is dated to its trade time, or is no price without one (`adapters.ibkr.quotes`); a holding of a listing other than the SMART/USD one its symbol qualifies to (by conId) is a `DataError` |
 | `funds(symbols)` | market data snapshots | cash from the streamed account values |
-| `submit(intent)` | one `placeOrder`, never resent | checked first (`adapters.ibkr.orders`); refused unsent when the link is down, or was lost and not reconciled since, or the `orderRef` is already known |
+| `submit(intent)` | one `placeOrder`, never resent; one `reqAllOpenOrders` after an error only ib_async takes for a refusal | checked first (`adapters.ibkr.orders`); refused unsent when the link is down, or was lost and not reconciled since, or the `orderRef` is already known; an error not known as a refusal before IB's first status waits for IB's status, then IB's listing (`unconfirmed_refusal`) |
 | `get_order(coid)`, `get_orders(coids)` | none when the order is known; else one full sync for all missing: `reqAllOpenOrders`, `reqCompletedOrders`, `reqExecutions` | by `orderRef` |
 | `cancel(coid)` | `cancelOrder` (not again while `PendingCancel`), then `reqCurrentTime` (a round trip) | returns the order once IB has answered: cancelled, or still open while IB shows `PendingCancel` (a fill can still come; the executor waits for the end); an order another API client placed is not sent a cancel (IB lets only that client cancel it): `BrokerError` naming its client id |
 | `fills(since)` | none (executions of this session and the start-up sync) | with commissions; an execution waits briefly for its commission report |
@@ -57,10 +57,12 @@ from adapters.ibkr.parsing import (
     broker_order,
     decimal_or_none,
     fill_of,
+    ib_status,
     order_ref,
     perm_of,
     rejection,
     trade_time,
+    unconfirmed_refusal,
 )
 from adapters.ibkr.quotes import CLOSE_SOURCE, quote_of
 from adapters.ibkr.sdk import ExecutionFilter, LimitOrder, MarketOrder, Stock, TradeLogEntry
@@ -102,6 +104,10 @@ NOT_CANCELLABLE = 10148
 SETTLED = frozenset(
     {"Submitted", "PreSubmitted", "Filled", "Cancelled", "ApiCancelled", "Inactive"}
 )
+CONFIRM_WAIT = 2.0
+"""Seconds a new order waits, after an error only ib_async takes for its end
+(`unconfirmed_refusal`), for IB's own status, before IB's open orders are asked."""
+
 _log = structlog.get_logger("adapters.ibkr")
 
 
@@ -199,12 +205,15 @@ class IbkrBroker:
             raise NotSent(coid, f"the link to IB is down ({exc})") from exc
         except TimeoutError as exc:
             raise OutcomeUnknown(coid, f"placeOrder did not return: {exc}") from exc
+        confirm = min(CONFIRM_WAIT, float(self.settings.request_timeout_seconds) / 2)
         try:
-            self.link.call(lambda: _settled(trade, self.link))
+            self.link.call(lambda: _settled(trade, self.link, confirm))
         except TimeoutError as exc:
             raise OutcomeUnknown(
                 coid, f"IB did not acknowledge the order within the request timeout ({exc})"
             ) from exc
+        if self.link.lost is None and self.link.run(lambda: unconfirmed_refusal(trade)):
+            self._confirm_refusal(coid, trade)
         if self.link.lost is not None or self.link.generation != generation:
             raise OutcomeUnknown(coid, f"the link to IB was lost while sending ({self.link.lost})")
         result = self.link.run(lambda: broker_order(trade))
@@ -216,6 +225,26 @@ class IbkrBroker:
             _log.warning("ibkr_order_rejected", client_order_id=coid, reason=reason)
             raise OrderRejected(coid, reason)
         return result
+
+    def _confirm_refusal(self, coid: str, trade: Any) -> None:
+        """Settle a new order that only ib_async marked ended (`unconfirmed_refusal`) by IB's
+        open orders: listed there, it is working (whatever ib_async set); not listed, IB's
+        error on it is its refusal. Raises `OutcomeUnknown` when IB did not list its orders."""
+        seen = len(self.link.errors)
+        try:
+            trades = self._all_open_orders()
+        except TimeoutError as exc:
+            why = self._listing_failed(exc, seen, "open orders")
+            raise OutcomeUnknown(
+                coid, f"IB sent an error on the order and no status, and {why}"
+            ) from exc
+        if self.link.run(lambda: any(t is trade or _same_order(t, trade) for t in trades)):
+            self.link.run(lambda: _listed_working(trade))
+            _log.info(
+                "ibkr_order_listed_after_error",
+                client_order_id=coid,
+                status=self.link.run(lambda: ib_status(trade)),
+            )
 
     def get_order(self, client_order_id: str) -> BrokerOrder | None:
         """Return IB's order with this `orderRef`, or `None` if IB has none."""
@@ -827,10 +856,12 @@ class IbkrBroker:
         except TimeoutError as exc:
             raise self._listing_failed(exc, seen, "open orders") from exc
 
-    def _all_open_orders(self) -> None:
+    def _all_open_orders(self) -> list[Any]:
+        """List IB's open orders of every client (`reqAllOpenOrders`); return their trades."""
         generation = self.link.generation
-        trades = self.link.call(self.link.ib.reqAllOpenOrdersAsync)
+        trades: list[Any] = self.link.call(self.link.ib.reqAllOpenOrdersAsync)
         self._listed = (generation, frozenset(self.link.run(lambda: [perm_of(t) for t in trades])))
+        return trades
 
     def _listing_failed(self, exc: TimeoutError, seen: int, what: str) -> TransientBrokerError:
         refused = self.link.run(lambda: read_only_refusal(self.link.errors[seen:]))
@@ -960,14 +991,41 @@ def _order_from_executions(ref: str, fills: Sequence[Any]) -> BrokerOrder:
     )
 
 
-async def _settled(trade: Any, link: IbLink) -> None:
-    """Wait until IB has answered a new order (it left PendingSubmit, or IB refused it with
-    an error on its id that ib_async takes for a warning, e.g. 321), or the link is lost
-    (then the outcome is unknown at once, not after the request timeout)."""
-    while (
-        trade.orderStatus.status not in SETTLED and rejection(trade) is None and link.lost is None
-    ):
+async def _settled(trade: Any, link: IbLink, confirm: float) -> None:
+    """Wait until IB has answered a new order: IB's own status (`ib_status`) left
+    PendingSubmit, or IB refused it (`rejection`), or the link is lost (then the outcome is
+    unknown at once, not after the request timeout). An error only ib_async took for the
+    order's end (`unconfirmed_refusal`, e.g. a new informational code) waits up to `confirm`
+    seconds for IB's status; the caller then asks IB's open orders."""
+    heard: float | None = None
+    while link.lost is None and ib_status(trade) not in SETTLED:
+        if rejection(trade) is not None:
+            if unconfirmed_refusal(trade) is None:
+                return
+            heard = time.monotonic() if heard is None else heard
+            if time.monotonic() - heard >= confirm:
+                return
         await asyncio.sleep(0.01)
+
+
+def _same_order(listed: Any, trade: Any) -> bool:
+    """Whether IB's listed order is this client's `trade` (its order id and orderRef)."""
+    return bool(
+        int(listed.order.orderId or 0) == int(trade.order.orderId or 0)
+        and int(listed.order.clientId or 0) == int(trade.order.clientId or 0)
+        and order_ref(listed) == order_ref(trade)
+    )
+
+
+def _listed_working(trade: Any) -> None:
+    """Record that IB listed the order open after an error ib_async took for its end: unless
+    IB's own status came with the listing, it is `Submitted` (IB works it)."""
+    if ib_status(trade) in SETTLED:
+        return
+    trade.orderStatus.status = "Submitted"
+    trade.log.append(
+        TradeLogEntry(datetime.now(UTC), "Submitted", "listed open by IB (reqAllOpenOrders)", 0)
+    )
 
 
 async def _completed_or_refused(link: IbLink, seen: int) -> Any:

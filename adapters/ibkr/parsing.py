@@ -12,7 +12,10 @@ code in the trade's log, so the log decides between rejected and cancelled:
 | `Inactive` after an error that is not a notice, or a cancel IB answered 10148 "state: Inactive" | final: rejected as above, else cancelled with IB's words |
 | `Inactive` with notices only | working: IB parks some orders as Inactive (held) |
 
-Notices (`is_notice`: 399, 404, 2100-2199) leave an order working.
+Notices (`is_notice`: 399, 404, 10349, 2100-2199) leave an order working, whatever status
+ib_async set on them (it marks an order `Cancelled` on any code outside its own short list).
+An error outside `REJECTING_CODES` before IB's first status is a refusal only once IB confirms
+it (`unconfirmed_refusal`; the broker waits for IB's status, then asks IB's open orders).
 """  # noqa: E501 (a table row per case reads better than wrapped cells)
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ __all__ = [
     "decimal_or_none",
     "execution_time",
     "fill_of",
+    "ib_status",
     "order_ref",
     "perm_of",
     "status_of",
     "trade_time",
+    "unconfirmed_refusal",
 ]
 
 import math
@@ -49,9 +54,13 @@ ACTIVE = frozenset({"PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", 
 CANCELLED = frozenset({"Cancelled", "ApiCancelled"})
 REJECTING_CODES = frozenset({103, 110, 200, 201, 203, 382, 383, 10243})
 """Error codes on an order that mean IB refused it (it never worked at the exchange)."""
-CANCEL_CODES = frozenset({202, 10147, 10148})
-"""Error codes about a cancel, not a refusal: 202 cancelled, 10147 no such order to cancel,
-10148 not cancellable in its state."""
+CANCEL_CODES = frozenset({161, 202, 10147, 10148})
+"""Error codes about a cancel, not a refusal: 161 and 10148 not cancellable in its state, 202
+cancelled, 10147 no such order to cancel."""
+NOTICES = frozenset({399, 404, 10349})
+"""IB's informational codes on an order, which leave it working (with 2100-2199): 399 order
+message (e.g. held until the open), 404 held while shares are located, 10349 "Order TIF was set
+to DAY based on order preset" (newer TWS; ib_async #191/#217: the order works and fills)."""
 WORKED = frozenset({"PreSubmitted", "Submitted", "PendingCancel", "Filled"})
 """IB's statuses of an order it accepted: an error after one of them refuses no new order."""
 NOT_CANCELLABLE_INACTIVE = "state: Inactive"
@@ -62,10 +71,47 @@ error ib_async takes for a warning arrived on it)."""
 
 
 def is_notice(code: int) -> bool:
-    """Whether an error code on an order is one of IB's notices, which leave it working: 399
-    (order message, e.g. held until the open), 404 (held while shares are located) and
-    2100-2199 (e.g. 2109, outside regular hours ignored)."""
-    return code in (399, 404) or 2100 <= code < 2200
+    """Whether an error code on an order is one of IB's notices, which leave it working:
+    `NOTICES` and 2100-2199 (e.g. 2109, outside regular hours ignored)."""
+    return code in NOTICES or 2100 <= code < 2200
+
+
+def _local_code(trade: Any) -> int:
+    """The error code ib_async set the order's current status on (its own `Cancelled` or
+    `ValidationError`, not IB's), else 0: ib_async marks an order `Cancelled` on any code
+    outside its short list of warnings, whatever IB does with the order."""
+    log = list(getattr(trade, "log", ()) or ())
+    if not log:
+        return 0
+    code = int(getattr(log[-1], "errorCode", 0) or 0)
+    return code if code and str(log[-1].status) == str(trade.orderStatus.status) else 0
+
+
+def ib_status(trade: Any) -> str:
+    """The order's status as IB last sent it: ib_async's, unless ib_async set it on an error
+    (`_local_code`); then the last status before that error (`PendingSubmit` if none)."""
+    if not _local_code(trade):
+        return str(trade.orderStatus.status)
+    sent = [str(e.status) for e in trade.log if not int(getattr(e, "errorCode", 0) or 0)]
+    return sent[-1] if sent else "PendingSubmit"
+
+
+def _status(trade: Any) -> str:
+    """The status trimtab reads: ib_async's, except that one it set on one of IB's notices
+    gives way to IB's own (`ib_status`): a notice leaves the order working."""
+    code = _local_code(trade)
+    return ib_status(trade) if code and is_notice(code) else str(trade.orderStatus.status)
+
+
+def unconfirmed_refusal(trade: Any) -> tuple[int, str] | None:
+    """Return (code, IB's words) of an error that only ib_async took for the order's end: not
+    one of `REJECTING_CODES`, on an order IB has sent no status for. IB sends informational
+    codes no list names before an order's first status (10349 did so before it was known), so
+    only IB's own status or open-orders listing settles such an order."""
+    refused = rejection(trade)
+    if refused is None or refused[0] in REJECTING_CODES:
+        return None
+    return refused if _local_code(trade) and ib_status(trade) in UNANSWERED else None
 
 
 def decimal_or_none(value: float | int | str | None) -> Decimal | None:
@@ -213,7 +259,7 @@ def filled_of(trade: Any) -> Decimal:
 
 def status_of(trade: Any) -> tuple[OrderStatus, str]:
     """Return trimtab's status of an IB trade, and IB's words when they matter."""
-    status = str(trade.orderStatus.status)
+    status = _status(trade)
     filled = filled_of(trade)
     total = decimal_or_none(trade.order.totalQuantity) or Decimal(0)
     if status == "Filled" or (total > 0 and filled >= total):
