@@ -19,16 +19,17 @@ fill wait (`Executor._await_all`), when no executor asked to cancel it:
 
 - its cycle did not finish (its `cycles` row still `running`: the process was killed while
   it waited for fills; or `failed`);
-- trimtab did not know it was working (SUBMITTING or UNKNOWN until this lookup): its answer
-  was lost and the broker showed it only after the executor's fill wait had ended. This
-  holds for an order of the cycle now running too: its intents exist only once its
-  executor has run (each attempt has its own id), so its own reconciliation after trading
-  is the first to see it.
+- trimtab did not know it was working (SUBMITTING or UNKNOWN, with no broker order id, until
+  this lookup): its answer was lost and the broker showed it only after the executor's fill
+  wait had ended. This holds for an order of the cycle now running too: its intents exist
+  only once its executor has run (each attempt has its own id), so its own reconciliation
+  after trading is the first to see it.
 
 Left working, it would compete with the next plan at a stale price and block its symbol
 until the operator cancelled it. Its filled part is kept and recorded like any fill. Any
 other order of the cycle now running, or of a cycle that finished, is not cancelled here
-(its executor already asked; a manual account's ticket stays open until confirmed).
+(its executor already asked), nor an UNKNOWN the broker answered with its order id: a manual
+account's ticket, which stays open until confirmed.
 """
 
 from __future__ import annotations
@@ -180,9 +181,11 @@ def _abandoned_by(database: Database, stored: StoredIntent, cycle_id: str | None
 
 def _unseen(stored: StoredIntent, cycle_id: str | None) -> str | None:
     """Say why trimtab never saw the order working, or None if it did: it was SUBMITTING or
-    UNKNOWN until this lookup, so no executor's fill wait cancelled it. None too when no
-    cycle is running (nothing is cancelled then)."""
-    if cycle_id is None or stored.status not in AWAITING:
+    UNKNOWN until this lookup with no answer from the broker (no broker order id: its
+    submission's answer was lost), so no executor's fill wait cancelled it. None too when no
+    cycle is running (nothing is cancelled then), and for an UNKNOWN the broker answered
+    (a manual account's ticket, UNKNOWN until a person confirms it: it stays open)."""
+    if cycle_id is None or stored.status not in AWAITING or stored.broker_order_id is not None:
         return None
     return (
         f"trimtab never saw it working (it was {stored.status} when the fill wait of cycle "
