@@ -572,7 +572,7 @@ def _risk_state(given: DecisionInput, plan_input: PlanInput, plan: Plan) -> Risk
     state = given.state
     return RiskState(
         cash=given.snapshot.cash,
-        nav=plan.nav,
+        nav=_account_value(plan_input),
         holdings=plan_input.holdings,
         busy_symbols=state.busy_symbols,
         kill_switch_reason=state.kill_switch_reason,
@@ -590,6 +590,16 @@ def _risk_state(given: DecisionInput, plan_input: PlanInput, plan: Plan) -> Risk
         orders_in_last_minute=state.orders_in_last_minute,
         traded_today=state.traded_today,
     )
+
+
+def _account_value(plan_input: PlanInput) -> Decimal:
+    """Return the account's value the risk limits are of: cash, the cash the broker holds for
+    open buys, and every position at its quote. Not the planner's managed value (`Plan.nav`),
+    which leaves out `keep` holdings, unsold dust and holdings set aside while their sale
+    waits: setting one aside would shrink the limits of the rest."""
+    prices = plan_input.prices
+    held = sum((q * prices[s] for s, q in plan_input.holdings.items()), _ZERO)
+    return plan_input.cash + plan_input.reserved_cash + held
 
 
 def _hold(given: DecisionInput, review: RiskReview, *, tripped: bool) -> Hold | None:

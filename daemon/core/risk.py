@@ -78,6 +78,9 @@ class RiskState:
 
     cash: Decimal
     nav: Decimal
+    """The account's value, which `max_order_pct_nav` and the turnover limits are multiples of:
+    all its cash (held for open buys too) and every position at its quote, `keep`, unsold and
+    set-aside holdings included (not the planner's managed value)."""
     holdings: Mapping[str, Decimal]
     busy_symbols: Collection[str] = ()
     """Symbols with an open or unresolved order: never a second order on them."""
