@@ -84,11 +84,23 @@ def _svg(figure: Any, label: str) -> str:
 
 
 def allocation_chart(rows: Sequence[AllocationRow]) -> str:
-    """Return bars of each holding's weight over its band (shaded) and target (tick)."""
+    """Return bars of each holding's weight over its band (shaded) and target (tick); a
+    holding the plan does not manage has a muted bar, no target, and its share of the account."""
     rows = list(reversed(rows))
     with _figure(WIDTH, 0.34 * len(rows) + 0.75) as figure:
         axes = figure.add_subplot()
         for y, row in enumerate(rows):
+            if not row.managed:
+                axes.barh(y, row.weight * 100, height=0.38, color=MUTED)
+                axes.annotate(
+                    f"{row.weight * 100:.1f}% of account, not managed",
+                    (row.weight * 100, y),
+                    xytext=(4, 0),
+                    textcoords="offset points",
+                    va="center",
+                    color=MUTED,
+                )
+                continue
             if row.high > row.low:
                 axes.barh(y, (row.high - row.low) * 100, left=row.low * 100, height=0.8, color=BAND)
             color = ALERT if row.out_of_band else LINE
@@ -103,7 +115,11 @@ def allocation_chart(rows: Sequence[AllocationRow]) -> str:
                 color=color if row.out_of_band else INK,
             )
         axes.set_yticks(range(len(rows)), [r.symbol for r in rows])
-        axes.set_xlabel("% of account value  (bar: now · tick: target · shade: band)")
+        whole = all(r.managed for r in rows)
+        axes.set_xlabel(
+            ("% of account value" if whole else "% of managed value")
+            + "  (bar: now · tick: target · shade: band)"
+        )
         axes.xaxis.grid(True, color=GRID, linewidth=0.6)
         axes.set_axisbelow(True)
         top = max([r.weight for r in rows] + [r.high for r in rows] + [0.01]) * 100

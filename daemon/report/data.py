@@ -299,18 +299,36 @@ def _allocation(
     latest: Valuation | None, plans: Sequence[tuple[AuditRecord, PlanMade]]
 ) -> tuple[AllocationRow, ...]:
     """Return end-of-day weights (from the valuation) against the latest plan's targets and
-    bands; without a valuation, the weights the latest plan saw."""
+    bands; without a valuation, the values the latest plan saw.
+
+    Weighed as the planner weighs them: a managed holding and cash as a fraction of the managed
+    value, the account's value less the holdings the plan's rows say it does not manage (a
+    `keep` holding, one set aside while its sale is held back, unsold dust); counted in the
+    whole value, they would put the others outside bands the planner holds them inside. An
+    unmanaged holding shows its share of the account's whole value, with no target or band.
+    """
     if not plans:
         return ()
     table = plans[-1][1].plan.drift
     drift = {r.symbol: r for r in table}
+    unmanaged = {r.symbol for r in table if not r.managed}
+    planned = latest is None or not latest.equity
     if latest is None or not latest.equity:
         values = {s: r.value for s, r in drift.items()}
-        weights = {s: float(r.weight) for s, r in drift.items()}
-        out = {r.symbol: r.out_of_band for r in table if r.managed and r.symbol != CASH}
+        whole = sum(values.values(), Decimal(0))
     else:
         values = dict(latest.holdings) | {CASH: latest.cash}
-        weights = {s: float(v / latest.equity) for s, v in values.items()}
+        whole = latest.equity
+    managed = whole - sum((v for s, v in values.items() if s in unmanaged), Decimal(0))
+
+    def share(symbol: str, value: Decimal) -> float:
+        base = whole if symbol in unmanaged else managed
+        return float(value / base) if base > 0 else 0.0
+
+    weights = {s: share(s, v) for s, v in values.items()}
+    if planned:
+        out = {r.symbol: r.out_of_band for r in table if r.managed and r.symbol != CASH}
+    else:
         # As the planner tests: an alternate standing in and its primary add up as one pool.
         out = out_of_band_at(table, weights)
     rows = []
@@ -319,17 +337,19 @@ def _allocation(
         target = float(plan_row.target) if plan_row else 0.0
         low = float(plan_row.low) if plan_row else 0.0
         high = float(plan_row.high) if plan_row else 0.0
-        weight = weights.get(symbol, 0.0)
+        kept = symbol in unmanaged
         rows.append(
             AllocationRow(
                 symbol=symbol,
                 value=values.get(symbol, Decimal(0)),
-                weight=weight,
+                weight=weights.get(symbol, 0.0),
                 target=target,
                 low=low,
                 high=high,
                 out_of_band=out.get(symbol, False),
                 pool=plan_row.pool if plan_row else "",
+                managed=not kept,
+                note=plan_row.note if plan_row and kept else "",
             )
         )
     return tuple(rows)

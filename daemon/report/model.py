@@ -68,6 +68,8 @@ class AllocationRow:
     symbol: str
     value: Decimal
     weight: float
+    """A fraction of the managed value (`AccountReport.managed_value`), as the planner weighs
+    it; on a row the plan does not manage, a fraction of the account's whole value."""
     target: float
     low: float
     high: float
@@ -75,6 +77,12 @@ class AllocationRow:
     pool: str = ""
     """The primary an alternate stands in for, on both their rows (`DriftRow.pool`): the band
     test adds the pool up, and `out_of_band` is the pool's; empty for a symbol tested alone."""
+    managed: bool = True
+    """False on a holding the plan does not manage (`DriftRow.managed`: a `keep` holding, one
+    set aside while its sale is held back, unsold dust): no target, no band, out of the value
+    the other rows are weights of."""
+    note: str = ""
+    """The plan's note on an unmanaged row (`DriftRow.note`): why it is not managed."""
 
     @property
     def drift(self) -> float:
@@ -207,6 +215,17 @@ class AccountReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     plan_previews: int = 0
     """`trimtab plan` runs on the day: shown to a person, never sent, not counted as cycles."""
+
+    @property
+    def managed_value(self) -> Decimal:
+        """The value the managed rows' weights are of: the account's value less the holdings
+        the plan does not manage, as the planner weighs the account."""
+        return sum((r.value for r in self.allocation if r.managed), Decimal(0))
+
+    @property
+    def unmanaged(self) -> tuple[AllocationRow, ...]:
+        """The allocation's rows of holdings the plan does not manage."""
+        return tuple(r for r in self.allocation if not r.managed)
 
 
 @dataclass(frozen=True, slots=True)
