@@ -251,6 +251,8 @@ USER_FILES = {
     "trimtab-secrets.toml": "the secrets file systemd passes in $CREDENTIALS_DIRECTORY",
     "database.json": "a file `trimtab db` backups write, not part of the repository",
     "audit_head.json": "the audit log's head file, written in the state directory",
+    "trimtab.lock": "the state directory's lock file, which a running trimtab holds",
+    "trimtab.db.lock": "the lock file trimtab holds beside a SQLite database it runs on",
     "my.json": "the holdings file of the README's offline planning example",
     "paper_json_broker.py": "the module docs/broker-plugins.md has a plugin author save",
     "prices.csv": "the price file of docs/broker-plugins.md's example, which its user edits",
