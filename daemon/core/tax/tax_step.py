@@ -8,7 +8,8 @@ Pure: no clock, no I/O. Runs after `plan_rebalance` and before the pre-trade che
    planned, `unknown_basis`: no gains estimate, no wash check, no budget. A sell the engine
    says would be washed goes through the loss-sale policy (`daemon.core.tax.guards`).
    Rebalancing sells are then capped by the year's realized-gains budget per term; sells
-   that raise cash (a withdrawal, the buffer) are never capped, the owner asked for that cash.
+   that raise cash (a withdrawal, the buffer) are never capped, the owner asked for that cash,
+   but what they realize is charged to the budget before any other sale's.
 2. Buys (every account): a buy inside a wash-sale window of its group is blocked or
    redirected; in an IRA it is always blocked. The plan's own loss sells open windows too.
 3. Buys are cut back by what the held-back sells no longer pay for.
@@ -78,8 +79,11 @@ def apply_tax(plan: Plan, ctx: TaxContext) -> TaxedPlan:
     held_back: set[str] = set()
     room = _budget_room(ctx)
     ends = WindowEnds(ctx)
+    raising = _raising_claims(plan, ctx, room, ends) if taxable else {}
     kept_at: dict[int, PlannedOrder] = {}
     for at, order in _claim_order(plan):
+        if at in raising:  # its own raising shares are part of its sale: decided with it
+            _spend(raising[at], room, back=True)
         kept = _sell(order, ctx, room, previews, decisions, ends) if taxable else order
         if kept is not None:
             kept_at[at] = kept
@@ -133,9 +137,38 @@ def apply_tax(plan: Plan, ctx: TaxContext) -> TaxedPlan:
     )
 
 
+def _raising_claims(
+    plan: Plan, ctx: TaxContext, room: dict[Term, Decimal | None], ends: WindowEnds
+) -> dict[int, SalePreview]:
+    """Charge the room with the shares of each sell that raise cash, and return each one's
+    preview by the sell's place.
+
+    Those shares are sold whatever the budget (`_sell`), so they claim the room before any
+    other sale: a target-0 sale or a trim taking it first would leave the year over budget
+    once they are sold all the same. Each sell gives its own claim back when it is decided
+    (the room its whole sale is decided against includes its raising shares).
+    """
+    if all(limit is None for limit in room.values()):
+        return {}
+    claims: dict[int, SalePreview] = {}
+    for at, order in enumerate(plan.orders):
+        raises = min(order.raises, order.qty)
+        if order.side is not Side.SELL or raises <= 0:
+            continue
+        part = order if raises == order.qty else _resized(order, raises, "its raising shares")
+        # As `_sell` would sell them alone, on scratch records: only the preview is kept.
+        found: dict[str, SalePreview] = {}
+        _sell_as(part, ctx, dict(room), found, [], ends, raises_cash=True)
+        if order.symbol in found:
+            claims[at] = found[order.symbol]
+            _spend(found[order.symbol], room)
+    return claims
+
+
 def _claim_order(plan: Plan) -> list[tuple[int, PlannedOrder]]:
     """Return the plan's sells with their places, in the order they claim the gains budget:
     first the sales of holdings with a target of 0, then the rest, each in the plan's order.
+    (The shares of any sell that raise cash claim it before all of them: `_raising_claims`.)
 
     A holding the strategy no longer weighs (or an alternate returning to its primary) is
     always out of band: its sale is what the plan is for, and the trims of holdings still
@@ -239,7 +272,9 @@ def _sell_as(
             if cut.disallowed > 0 and not _washed_cut(order, allowed, cut, ctx, decisions, ends):
                 return None
             qty, preview = allowed, cut
-        _spend(preview, room)
+    # Every sale is charged, one that raises cash too: it is sold whatever the room, but
+    # what it realizes is realized, and the sales after it have that much less.
+    _spend(preview, room)
     previews[order.symbol] = preview
     return order if qty == order.qty else _resized(order, qty, "tax rules")
 
@@ -401,11 +436,12 @@ def _fits(gains: Mapping[Term, Decimal], caps: Mapping[Term, Decimal]) -> bool:
     return all(gains[t] <= c + _TOLERANCE for t, c in caps.items())
 
 
-def _spend(preview: SalePreview, room: dict[Term, Decimal | None]) -> None:
+def _spend(preview: SalePreview, room: dict[Term, Decimal | None], *, back: bool = False) -> None:
+    """Take the sale's net gain per term from the room (`back`: give it back)."""
     for piece in preview.pieces:
         limit = room[piece.term]
         if limit is not None:
-            room[piece.term] = limit - piece.gain
+            room[piece.term] = limit + piece.gain if back else limit - piece.gain
 
 
 def _budget_decision(
