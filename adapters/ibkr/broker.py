@@ -8,7 +8,7 @@ Only the configured `account_id` is read or traded, even when the login manages 
 | `funds(symbols)` | market data snapshots | cash from the streamed account values |
 | `submit(intent)` | one `placeOrder`, never resent; one `reqAllOpenOrders` after an error only ib_async takes for a refusal | checked first (`adapters.ibkr.orders`); refused unsent when the link is down, or was lost and not reconciled since, or the `orderRef` is already known; an error not known as a refusal before IB's first status waits for IB's status, then IB's listing (`unconfirmed_refusal`) |
 | `get_order(coid)`, `get_orders(coids)` | none when the order is known; else one full sync for all missing: `reqAllOpenOrders`, `reqCompletedOrders`, `reqExecutions` | by `orderRef` |
-| `cancel(coid)` | `cancelOrder` (not again while `PendingCancel`), then `reqCurrentTime` (a round trip) | returns the order once IB has answered: cancelled, or still open while IB shows `PendingCancel` (a fill can still come; the executor waits for the end); an order another API client placed is not sent a cancel (IB lets only that client cancel it): `BrokerError` naming its client id |
+| `cancel(coid)` | `cancelOrder` (not again while `PendingCancel`), then `reqCurrentTime` (a round trip) | returns the order once IB has answered: cancelled, or still open while IB shows `PendingCancel` (a fill can still come; the executor waits for the end); an order another API client placed is not sent a cancel (IB lets only that client cancel it): `BrokerError` naming its client id; an order known only from IB's completed orders (not listed open) is returned as it stands |
 | `fills(since)` | none (executions of this session and the start-up sync) | with commissions; an execution waits briefly for its commission report |
 | `check_account()`, `check_assets(symbols)`, `calendar(start, end)` | a read-only connection; contract details | `BrokerChecks` for `trimtab check` |
 | `absence_rule()`, `orders_submitted(start, end)` | a full sync | `OrderAbsence`: an `orderRef` absent from open orders, completed orders and executions after the grace and a full sync was never placed |
@@ -60,6 +60,7 @@ from adapters.ibkr.parsing import (
     ib_status,
     order_ref,
     perm_of,
+    placer_unknown,
     rejection,
     trade_time,
     unconfirmed_refusal,
@@ -273,11 +274,17 @@ class IbkrBroker:
                 f"IB account {self.account} has no order with orderRef {client_order_id}; "
                 "nothing to cancel"
             )
-        trade = trades[-1]
-        if self.link.run(lambda: broker_order(trade)).status.is_terminal:
-            return self.link.run(lambda: broker_order(trade))
+        # An order whose placer ib_async knows tells over its record from completed orders.
+        known = self.link.run(lambda: [t for t in trades if not placer_unknown(t)])
+        trade = (known or trades)[-1]
+        if not known:
+            # Known by permId alone: open only while IB's latest listing has it.
+            self._list_open_orders()
+        order = self.link.run(lambda: self._order_of(trade))
+        if order.status.is_terminal or (not known and not order.status.is_open):
+            return order
         placer = self.link.run(lambda: int(trade.order.clientId or 0))
-        if placer != self.settings.client_id:
+        if placer != self.settings.client_id or not known:
             raise BrokerError(self._not_ours(trade, placer))
         seen = len(self.link.errors)
         try:
@@ -832,7 +839,7 @@ class IbkrBroker:
             if not acknowledged(trade):
                 # ib_async's own record of an order IB never answered: not IB's order.
                 continue
-            order = broker_order(trade)
+            order = self._order_of(trade)
             known = found.get(ref)
             # Several trades with one orderRef: the one that got furthest tells.
             if known is None or order.filled_qty > known.filled_qty or not order.status.is_terminal:
@@ -874,13 +881,28 @@ class IbkrBroker:
             f"account {self.account}: IB did not finish listing {what} ({exc}){why}"
         )
 
+    def _order_of(self, trade: Any) -> BrokerOrder:
+        """`broker_order`, with an order ib_async knows by permId alone (`placer_unknown`)
+        final unless IB's latest open-orders listing has it: IB knows it only among its
+        completed orders (on the loop)."""
+        generation, listed = self._listed
+        completed = placer_unknown(trade) and not (
+            generation == self.link.generation and perm_of(trade) in listed
+        )
+        return broker_order(trade, completed=completed)
+
     def _not_ours(self, trade: Any, placer: int) -> str:
-        """Why this client cannot cancel an order another API client placed."""
+        """Why this client cannot cancel an order another API client (or TWS) placed."""
         mine = self.settings.client_id
         ref = order_ref(trade) or "placed outside trimtab"
+        by = (
+            "was placed in TWS, not through the API,"
+            if placer_unknown(trade)
+            else f"was placed by API client id {placer},"
+        )
         return (
             f"account {self.account}: IB order {perm_of(trade) or trade.order.orderId} ({ref}) "
-            f"was placed by API client id {placer}, and IB lets only the client that placed an "
+            f"{by} and IB lets only the client that placed an "
             f"order cancel it; trimtab is connected as client id {mine}, so no cancel was sent "
             "(fix: if it is the trimtab service's order, stop the service, e.g. `sudo "
             "systemctl stop trimtab`, and run `trimtab kill --cancel-open` with the service's "

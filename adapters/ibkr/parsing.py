@@ -11,6 +11,7 @@ code in the trade's log, so the log decides between rejected and cancelled:
 | an error ib_async takes for a warning (321, 434) on an order IB never acknowledged, nothing after it | rejected: ib_async leaves it `ValidationError` |
 | `Inactive` after an error that is not a notice, or a cancel IB answered 10148 "state: Inactive" | final: rejected as above, else cancelled with IB's words |
 | `Inactive` with notices only | working: IB parks some orders as Inactive (held) |
+| `Inactive` known only from IB's completed orders (no order or client id, not listed open) | final: cancelled |
 
 Notices (`is_notice`: 399, 404, 10349, 2100-2199) leave an order working, whatever status
 ib_async set on them (it marks an order `Cancelled` on any code outside its own short list).
@@ -32,6 +33,7 @@ __all__ = [
     "ib_status",
     "order_ref",
     "perm_of",
+    "placer_unknown",
     "status_of",
     "trade_time",
     "unconfirmed_refusal",
@@ -257,8 +259,18 @@ def filled_of(trade: Any) -> Decimal:
     return max((c for c in candidates if c is not None), default=Decimal(0))
 
 
-def status_of(trade: Any) -> tuple[OrderStatus, str]:
-    """Return trimtab's status of an IB trade, and IB's words when they matter."""
+def placer_unknown(trade: Any) -> bool:
+    """Whether ib_async knows the order by IB's permId alone, with no order id or client id:
+    an order from IB's completed orders (which carry neither), or one typed into TWS."""
+    return not int(trade.order.orderId or 0) and not int(trade.order.clientId or 0)
+
+
+def status_of(trade: Any, *, completed: bool = False) -> tuple[OrderStatus, str]:
+    """Return trimtab's status of an IB trade, and IB's words when they matter.
+
+    `completed`: IB knows the order only among its completed orders (`placer_unknown` and not
+    in IB's latest open-orders listing): it is final, and `Inactive` there is no held order.
+    """
     status = _status(trade)
     filled = filled_of(trade)
     total = decimal_or_none(trade.order.totalQuantity) or Decimal(0)
@@ -273,6 +285,8 @@ def status_of(trade: Any) -> tuple[OrderStatus, str]:
             return OrderStatus.REJECTED, f"IB error {code}: {message}"
         errors = _errors(trade)
         if status == "Inactive":
+            if not errors and completed:
+                return OrderStatus.CANCELLED, "Inactive at IB (among its completed orders)"
             if not errors:
                 # IB parks some orders as Inactive (held, outside hours): still working.
                 return _working(filled), "Inactive at IB (held)"
@@ -291,10 +305,11 @@ def _working(filled: Decimal) -> OrderStatus:
     return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.ACCEPTED
 
 
-def broker_order(trade: Any) -> BrokerOrder:
-    """Read an ib_async `Trade` into a `BrokerOrder`; `broker_order_id` is IB's permId."""
+def broker_order(trade: Any, *, completed: bool = False) -> BrokerOrder:
+    """Read an ib_async `Trade` into a `BrokerOrder`; `broker_order_id` is IB's permId
+    (`completed`: see `status_of`)."""
     order = trade.order
-    status, message = status_of(trade)
+    status, message = status_of(trade, completed=completed)
     fills = list(trade.fills)
     filled = filled_of(trade)
     avg = decimal_or_none(trade.orderStatus.avgFillPrice) if trade.orderStatus.filled else None
