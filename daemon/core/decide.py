@@ -178,6 +178,10 @@ class Decision:
     """The first malfunction check that refused an order; the caller halts the account."""
     hold: Hold | None
     """Why nothing is sent; None when the approved orders go to the executor."""
+    waiting: tuple[CheckDecision, ...] = ()
+    """The refusals that held back the sales of holdings set aside (`daemon.core.held_back`):
+    of orders an earlier round planned, not this plan's, so not in `review` (the plan's notes
+    say them too)."""
 
     @property
     def plan(self) -> Plan:
@@ -190,7 +194,8 @@ class Decision:
 
     @property
     def refusals(self) -> tuple[CheckDecision, ...]:
-        return self.review.denied
+        """The refusals of the sales that wait, then those of this plan's orders."""
+        return (*self.waiting, *self.review.denied)
 
 
 def decide(given: DecisionInput) -> Decision:
@@ -226,7 +231,8 @@ def decide(given: DecisionInput) -> Decision:
         policy, checked_aside = set_aside(given.planning, checked, waiting.aside)
         given_aside = dataclasses.replace(given, planning=policy)
         stood_in = _stand_ins(given_aside, checked_aside, waiting.stand_in)
-    taxed, review = with_waiting(planned.taxed, planned.review, waiting)
+    review = planned.review
+    taxed, refusals = with_waiting(planned.taxed, review, waiting)
     tripped = next((d for d in review.denied if d.check in TRIPPING_CHECKS), None)
     return Decision(
         targets=targets,
@@ -236,6 +242,7 @@ def decide(given: DecisionInput) -> Decision:
         review=review,
         tripped=tripped,
         hold=_hold(given, review, tripped=tripped is not None),
+        waiting=refusals,
     )
 
 

@@ -21,8 +21,9 @@ cash. (Any other holding is not: set aside, it could not be sold for the cash at
 
 The decisions and refusals that held each sale back stay in the decision (`with_waiting`),
 once each, and only for a holding the final plan neither sells nor decides on: its own
-decisions say what it does. Each cycle plans afresh, so the first plan in which the sale can
-go ahead makes it.
+decisions say what it does. A refusal stays apart from the review (`Decision.waiting`), which
+decides the plan's orders only, so a refused order is one the plan holds. Each cycle plans
+afresh, so the first plan in which the sale can go ahead makes it.
 
 A refusal by a check that refuses every order of the cycle (the kill switch, a halted
 account, the market closed) sets nothing aside: nothing trades anyway, and the plan shows
@@ -161,13 +162,15 @@ def set_aside(
 
 def with_waiting(
     taxed: TaxedPlan, review: RiskReview, held: HeldBack
-) -> tuple[TaxedPlan, RiskReview]:
-    """Add what held back the sales that wait: the decisions and refusals, a note each, and
-    a note per holding set aside (on its drift row too). The plan no longer sells them, but
-    the audit says why they are kept. Only for a holding the final plan neither sells nor
-    decides on (its own decisions or refusals say what it does), and each once."""
+) -> tuple[TaxedPlan, tuple[CheckDecision, ...]]:
+    """Add what held back the sales that wait: the decisions, a note per decision and
+    refusal, and a note per holding set aside (on its drift row too); return the plan and the
+    refusals. The plan no longer sells them, but its notes (and the tax decisions) say why
+    they are kept. Only for a holding the final plan neither sells nor decides on (its own
+    decisions or refusals say what it does), and each once. The refusals are not added to
+    the review: it decides the plan's orders, and their orders are not in it."""
     if not held.symbols:
-        return taxed, review
+        return taxed, ()
     # An earlier round's decision on a sale the final plan makes again, or decides again,
     # would describe a sale it does not plan: the final plan's own say what it does.
     sold = {o.symbol for o in taxed.plan.orders if o.side is Side.SELL}
@@ -197,7 +200,4 @@ def with_waiting(
         for r in taxed.plan.drift
     )
     plan = dataclasses.replace(taxed.plan, notes=(*taxed.plan.notes, *notes), drift=drift)
-    return (
-        dataclasses.replace(taxed, plan=plan, decisions=(*taxed.decisions, *decisions)),
-        RiskReview(review.approved, (*refusals, *review.decisions)),
-    )
+    return dataclasses.replace(taxed, plan=plan, decisions=(*taxed.decisions, *decisions)), refusals

@@ -6,7 +6,7 @@ fills, and hands them here; this module returns rows and findings. Per account:
 | measure | from |
 |---|---|
 | cycles, failed cycles, skipped slots | `cycle_started` records that meant to submit (plan-only runs are left out), `cycle_failed`, the `cycle_finished` records of slots `trimtab run` reached too late |
-| planned, denied, not sent | orders in `plan` records; refusals in `risk_decision`; planned orders neither denied nor sent (dry-run, kill switch, a buy skipped for cash) |
+| planned, denied, not sent | orders in `plan` records; refusals of those orders in `risk_decision`; planned orders neither denied nor sent (dry-run, kill switch, a buy skipped for cash) |
 | sent, filled, partially filled, rejected, unfilled, unresolved | planned orders with an order intent that reached SUBMITTING, by what their pieces did (below) |
 | pieces sent | order intents that reached SUBMITTING: a buy may go out in pieces (the rest once the broker's hold on the first is freed) |
 | slippage (bps) | fill price against the planning price (`reference_price`), signed so that positive is worse for the account: a buy above or a sell below it; the account's figure is weighted by notional |
@@ -452,12 +452,7 @@ def _summary(
 ) -> AccountSummary:
     plans = [_last(kinds, events.PlanMade) for kinds in cycles.values()]
     planned = sum(len(made.plan.orders) for made in plans if made is not None)
-    reviews = [_last(kinds, events.RiskDecisions) for kinds in cycles.values()]
-    denied = sum(
-        sum(1 for d in review.decisions if not d.allowed)
-        for review in reviews
-        if review is not None
-    )
+    denied = sum(_denied(kinds) for kinds in cycles.values())
     outcomes: defaultdict[str, int] = defaultdict(int)
     for outcome in planned_outcomes(orders).values():
         outcomes[outcome] += 1
@@ -494,6 +489,21 @@ def _summary(
         mismatches=len(mismatches),
         external_fills=external,
     )
+
+
+def _denied(kinds: Mapping[str, list[Read]]) -> int:
+    """Return how many of the cycle's planned orders its `risk_decision` record refused.
+
+    Only refusals of orders in its plan count: a record written before the decision kept them
+    apart (`Decision.waiting`) also holds the refusal that set a holding aside
+    (`daemon.core.held_back`), of an order the plan made again without it no longer holds.
+    """
+    review = _last(kinds, events.RiskDecisions)
+    if review is None:
+        return 0
+    made = _last(kinds, events.PlanMade)
+    orders = {(o.symbol, o.side) for o in made.plan.orders} if made is not None else set()
+    return sum(1 for d in review.decisions if not d.allowed and (d.symbol, d.side) in orders)
 
 
 PlannedKey = tuple[str, str, Side]
