@@ -40,6 +40,7 @@ broker it wraps). All of them are reads, so the wrapper retries them.
 | `BatchPriceHistory` | `daily_closes_of(symbols, start, end)` | the history cache, to ask for many symbols in one request (Alpaca) | one `daily_closes` per symbol |
 | `MoreChecks` | `more_checks(symbols)` | `trimtab check`: the broker's own findings beyond `BrokerChecks` (IB: market data type, net liquidation) | none |
 | `MaintenanceWindows` | `maintenance(at)` | the scheduler (`daemon.service.slots`): a slot inside a window is skipped, with the reason | slots run whenever the exchange calendar says |
+| `UncancellableOrders` | `why_uncancellable()` | reconciliation (`resolve_unresolved`): an order its cycle left working is not cancelled at recovery (a manual account's ticket) | trimtab's cancel reaches the broker's orders: one left working is cancelled at recovery |
 
 The data version of this table is `CAPABILITIES`.
 """  # noqa: E501 (a table row per capability reads better than wrapped cells)
@@ -75,6 +76,7 @@ __all__ = [
     "PriceHistory",
     "ReinvestmentHistory",
     "SessionDay",
+    "UncancellableOrders",
     "notional_problem",
 ]
 
@@ -525,6 +527,23 @@ class MaintenanceWindows(Protocol):
     def maintenance(self, at: datetime) -> str | None: ...
 
 
+@runtime_checkable
+class UncancellableOrders(Protocol):
+    """Optional: trimtab's cancel cannot reach this broker's orders (a manual account's
+    ticket: a person entered it, and only they can take it back). No I/O.
+
+    | method | what it answers |
+    |---|---|
+    | `why_uncancellable()` | one sentence: why a cancel cannot reach an order, for the log |
+
+    The reconciliation then never cancels an order at recovery (`daemon.cycle.unresolved`):
+    one its cycle left working stays open until the broker reports it ended. Without it,
+    trimtab's cancel reaches the broker's orders.
+    """
+
+    def why_uncancellable(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Capability:
     """One optional capability: its protocol and its methods, each a read with a name for
@@ -555,5 +574,6 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(BatchPriceHistory, (("daily_closes_of", "daily closes"),)),
     Capability(MoreChecks, (("more_checks", "broker's own checks"),)),
     Capability(MaintenanceWindows, (("maintenance", "maintenance window"),)),
+    Capability(UncancellableOrders, (("why_uncancellable", "cancel reach"),)),
 )
 """Every optional capability, as data: what the retry wrapper forwards and tests check."""

@@ -317,6 +317,14 @@ class ManualBroker:
             f"with `trimtab manual confirm -a {self.account} {client_order_id} --not-done`"
         )
 
+    # -- UncancellableOrders ------------------------------------------------------------------
+
+    def why_uncancellable(self) -> str:
+        return (
+            "a ticket is entered by a person at the broker: trimtab cannot take it back, it "
+            "stays open until confirmed (trimtab manual confirm)"
+        )
+
     def _confirmed(self, since: datetime | None) -> list[Fill]:
         fills = [
             Fill(

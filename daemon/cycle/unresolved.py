@@ -19,17 +19,18 @@ fill wait (`Executor._await_all`), when no executor asked to cancel it:
 
 - its cycle did not finish (its `cycles` row still `running`: the process was killed while
   it waited for fills; or `failed`);
-- trimtab did not know it was working (SUBMITTING or UNKNOWN, with no broker order id, until
-  this lookup): its answer was lost and the broker showed it only after the executor's fill
-  wait had ended. This holds for an order of the cycle now running too: its intents exist
-  only once its executor has run (each attempt has its own id), so its own reconciliation
-  after trading is the first to see it.
+- trimtab did not know it was working (SUBMITTING or UNKNOWN until this lookup): its answer
+  was lost and the broker showed it only after the executor's fill wait had ended. This
+  holds for an order of the cycle now running too: its intents exist only once its
+  executor has run (each attempt has its own id), so its own reconciliation after trading
+  is the first to see it.
 
 Left working, it would compete with the next plan at a stale price and block its symbol
 until the operator cancelled it. Its filled part is kept and recorded like any fill. Any
 other order of the cycle now running, or of a cycle that finished, is not cancelled here
-(its executor already asked), nor an UNKNOWN the broker answered with its order id: a manual
-account's ticket, which stays open until confirmed.
+(its executor already asked), nor any order of a broker whose orders trimtab's cancel cannot
+reach (`UncancellableOrders`: a manual account's ticket, UNKNOWN until a person confirms it,
+stays open until confirmed, whether its cycle finished or not).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from adapters.base import AbsenceRule, Broker, OrderAbsence
+from adapters.base import AbsenceRule, Broker, OrderAbsence, UncancellableOrders
 from daemon.audit.events import OrderResult, OrderSettled
 from daemon.core.domain import BrokerOrder, OrderStatus
 from daemon.core.errors import BrokerError, StateError
@@ -154,8 +155,9 @@ def _still_open(
     log: Log,
 ) -> bool:
     """Whether the adopted order stays open: one no executor asked to cancel is cancelled
-    first (`_abandoned_by`, `_unseen`)."""
-    if status in WORKING:
+    first (`_abandoned_by`, `_unseen`), unless the broker's orders are beyond trimtab's
+    cancel (`UncancellableOrders`: a ticket stays open until a person confirms it)."""
+    if status in WORKING and not isinstance(broker, UncancellableOrders):
         why = _abandoned_by(database, stored, cycle_id) or _unseen(stored, cycle_id)
         if why is not None:
             status = _cancel_abandoned(database, broker, stored, status, why, clock, log)
@@ -181,11 +183,9 @@ def _abandoned_by(database: Database, stored: StoredIntent, cycle_id: str | None
 
 def _unseen(stored: StoredIntent, cycle_id: str | None) -> str | None:
     """Say why trimtab never saw the order working, or None if it did: it was SUBMITTING or
-    UNKNOWN until this lookup with no answer from the broker (no broker order id: its
-    submission's answer was lost), so no executor's fill wait cancelled it. None too when no
-    cycle is running (nothing is cancelled then), and for an UNKNOWN the broker answered
-    (a manual account's ticket, UNKNOWN until a person confirms it: it stays open)."""
-    if cycle_id is None or stored.status not in AWAITING or stored.broker_order_id is not None:
+    UNKNOWN until this lookup, so no executor's fill wait cancelled it. None too when no
+    cycle is running (nothing is cancelled then)."""
+    if cycle_id is None or stored.status not in AWAITING:
         return None
     return (
         f"trimtab never saw it working (it was {stored.status} when the fill wait of cycle "

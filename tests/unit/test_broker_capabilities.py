@@ -30,6 +30,7 @@ from adapters.base import (
     PriceHistory,
     ReinvestmentHistory,
     SessionDay,
+    UncancellableOrders,
 )
 from adapters.sim import SimSettings
 from daemon.bootstrap import open_app
@@ -126,6 +127,7 @@ def test_the_table_names_every_method_of_every_capability() -> None:
         BatchPriceHistory,
         MaintenanceWindows,
         MoreChecks,
+        UncancellableOrders,
     }
     for capability in CAPABILITIES:
         declared = {
