@@ -866,7 +866,12 @@ class IbkrBroker:
     def _all_open_orders(self) -> list[Any]:
         """List IB's open orders of every client (`reqAllOpenOrders`); return their trades."""
         generation = self.link.generation
-        trades: list[Any] = self.link.call(self.link.ib.reqAllOpenOrdersAsync)
+        try:
+            trades: list[Any] = self.link.call(self.link.ib.reqAllOpenOrdersAsync)
+        except ConnectionError as exc:
+            # ib_async fails a pending request when the socket closes: for the callers, as
+            # for a listing that never ended, IB's orders are not known now.
+            raise TimeoutError("the link to IB dropped while it listed its open orders") from exc
         self._listed = (generation, frozenset(self.link.run(lambda: [perm_of(t) for t in trades])))
         return trades
 

@@ -55,6 +55,10 @@ UNSET = 1e300
 ACTIVE = frozenset({"PendingSubmit", "ApiPending", "PreSubmitted", "Submitted", "PendingCancel"})
 CANCELLED = frozenset({"Cancelled", "ApiCancelled"})
 REJECTING_CODES = frozenset({103, 110, 200, 201, 203, 382, 383, 10243})
+WARNED_REFUSALS = frozenset({321, 434})
+"""Refusals of a new order ib_async takes for warnings (`_refused_new`): 321, the request did
+not validate (Read-Only API mode among others, where IB may not list its orders at all), and
+434, the order's size is 0. Known refusals: no listing is asked to confirm them."""
 """Error codes on an order that mean IB refused it (it never worked at the exchange)."""
 CANCEL_CODES = frozenset({161, 202, 10147, 10148})
 """Error codes about a cancel, not a refusal: 161 and 10148 not cancellable in its state, 202
@@ -111,7 +115,7 @@ def unconfirmed_refusal(trade: Any) -> tuple[int, str] | None:
     codes no list names before an order's first status (10349 did so before it was known), so
     only IB's own status or open-orders listing settles such an order."""
     refused = rejection(trade)
-    if refused is None or refused[0] in REJECTING_CODES:
+    if refused is None or refused[0] in REJECTING_CODES or refused[0] in WARNED_REFUSALS:
         return None
     return refused if _local_code(trade) and ib_status(trade) in UNANSWERED else None
 
