@@ -145,7 +145,7 @@ class CostRules:
         )
         if self.minimum:
             fee = max(fee, cents_up(self.minimum))
-        if side is Side.SELL:
+        if side is Side.SELL and (self.sale_fee_fraction or self.sale_fee_per_share):
             fee += self.trade_costs.sale_fees(qty, price)
         return fee
 
