@@ -51,7 +51,7 @@ def plan(
         failed = [r for r in reports if r.outcome == "failed"]
         if as_json:
             shaped = {
-                r.account: (plan_json(r.plan, r.review) if r.plan else {"error": r.error})
+                r.account: (plan_json(r.plan, r.refusals) if r.plan else {"error": r.error})
                 for r in reports
             }
             chosen = shaped[names[0]] if account else shaped
@@ -104,8 +104,7 @@ def _print_report(report: CycleReport) -> None:
         price_label=label,
         synthetic=synthetic,
     )
-    if report.review is not None:
-        _print_refusals(report.review.denied)
+    _print_refusals(report.refusals)
     console.print()
 
 
@@ -220,7 +219,7 @@ def _offline(app: App, path: Path, account: str | None, withdrawal: Decimal, as_
     except StrategyError as exc:
         fail(str(exc), 1)
     if as_json:
-        print_json(plan_json(decision.plan, decision.review))
+        print_json(plan_json(decision.plan, decision.refusals))
     else:
         title = f"{name} (offline: {path.name})"
         print_plan(console, title, decision.plan, price_label="from file")

@@ -17,9 +17,11 @@ from daemon.core.domain import CASH
 from daemon.core.money import cents, usd
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from daemon.core.household import HouseholdSplit
     from daemon.core.planner import Plan
-    from daemon.core.risk import RiskReview
+    from daemon.core.risk import CheckDecision
 
 
 def _pct(value: Decimal) -> str:
@@ -116,14 +118,14 @@ def _amount(value: Decimal) -> str:
     return _plain(value.normalize())
 
 
-def plan_json(plan: Plan, review: RiskReview | None = None) -> dict[str, Any]:
+def plan_json(plan: Plan, refusals: Sequence[CheckDecision] = ()) -> dict[str, Any]:
     """The documented JSON shape of a plan (see README, "Offline planning"), with every
-    order the pre-trade checks refused.
+    order the pre-trade checks refused (`Decision.refusals`: the sales that wait, set aside,
+    and this plan's orders).
 
     Numbers are strings in positional notation: money to the cent, weights and bands to six
     decimal places (fractions of one), quantities and prices as the plan has them.
     """
-    refusals = review.denied if review is not None else ()
     return {
         "orders": [
             {

@@ -10,7 +10,7 @@ from decimal import Decimal
 from daemon.core.domain import AccountSnapshot, BrokerOrder, OrderIntent, OrderStatus
 from daemon.core.household import HouseholdSplit
 from daemon.core.planner import DriftRow, Plan
-from daemon.core.risk import RiskReview
+from daemon.core.risk import CheckDecision, RiskReview
 
 NOT_SENT = "not sent: "
 """How the detail of an order that never left for the broker starts."""
@@ -45,6 +45,9 @@ class CycleReport:
     """The plan after the tax step (`Decision.plan`)."""
     review: RiskReview | None = None
     """Every planned order's pre-trade decision (`Decision.review`)."""
+    refusals: tuple[CheckDecision, ...] = ()
+    """What the pre-trade checks refused (`Decision.refusals`): the sales that wait, set
+    aside, then this plan's orders."""
     outcomes: tuple[OrderOutcome, ...] = ()
     error: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)

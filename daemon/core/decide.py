@@ -197,6 +197,13 @@ class Decision:
         """The refusals of the sales that wait, then those of this plan's orders."""
         return (*self.waiting, *self.review.denied)
 
+    @property
+    def checked(self) -> tuple[CheckDecision, ...]:
+        """Every pre-trade decision the cycle records (`risk_decision`): the refusals of the
+        sales that wait, then the review of this plan's orders. Whoever lists refusals (the
+        daily report) sees both; a count of the plan's orders reads `review` alone."""
+        return (*self.waiting, *self.review.decisions)
+
 
 def decide(given: DecisionInput) -> Decision:
     """Decide one account's cycle; raise `DataError`/`StrategyError` on input it cannot trust."""

@@ -269,6 +269,7 @@ class Engine:
             snapshot=given.snapshot,
             plan=decision.plan,
             review=decision.review,
+            refusals=decision.refusals,
             outcomes=tuple(outcomes),
             drift_after=drift_after,
             household=household,
@@ -502,7 +503,7 @@ class Engine:
             account,
             cycle_id,
         )
-        self._audit(RiskDecisions(decision.review.decisions), account, cycle_id)
+        self._audit(RiskDecisions(decision.checked), account, cycle_id)
 
     def _reconcile(
         self,
