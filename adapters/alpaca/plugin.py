@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = ["PLUGIN", "AlpacaPlugin"]
 
+from collections.abc import Collection
+
 from pydantic import BaseModel
 
 from adapters.alpaca.config import AlpacaSettings
@@ -33,6 +35,19 @@ class AlpacaPlugin:
     def declared_costs(self, settings: BaseModel) -> TradeCosts:
         """Alpaca's fees on sales, as bounds; no commission (`DeclaresCosts`)."""
         return TRADE_COSTS
+
+    def declared_fractionable(
+        self, settings: BaseModel, symbols: Collection[str]
+    ) -> frozenset[str]:
+        """None of them with `fractional = false` (the snapshot then lists none); else every
+        one (`DeclaresFractionable`): which assets Alpaca takes fractions in is its asset
+        list's to say, read by a live cycle, not known offline, so the policy decides, as
+        before any declaration (the live snapshot may still trade one in whole shares)."""
+        if not isinstance(settings, AlpacaSettings):
+            raise TypeError(
+                f"the alpaca broker needs AlpacaSettings, got {type(settings).__name__}"
+            )
+        return frozenset(symbols) if settings.fractional else frozenset()
 
 
 # Annotated so mypy checks the plugin against the protocol the loader expects.

@@ -102,7 +102,7 @@ _SIM_COSTS = frozenset(
 """The keys of the simulated broker's broker_settings a backtest reads (runner.cost_rules);
 its other keys (starting_cash, prices, faults) are the simulated account's, which the
 backtest replaces with --cash and the price file. Of another broker's it reads only
-`fractional` (the manual broker's, which its plugin declares fractions by)."""
+`fractional` (the manual broker's and Alpaca's, which their plugins declare fractions by)."""
 
 
 def unread(key: str, *, calendar: str | None = None, broker: str | None = None) -> str | None:
@@ -129,8 +129,8 @@ def unread(key: str, *, calendar: str | None = None, broker: str | None = None) 
             return (
                 f"with broker {broker!r} the backtest charges the commission and fees its "
                 "plugin declares, whatever broker_settings say; of them it reads only a "
-                "manual account's `fractional` (whole shares or fractions), and the costs "
-                'above for the simulated broker (broker = "sim")'
+                "manual or Alpaca account's `fractional` (whole shares or fractions), and "
+                'the costs above for the simulated broker (broker = "sim")'
             )
     return None
 

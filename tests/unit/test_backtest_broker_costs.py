@@ -97,3 +97,13 @@ def test_a_manual_account_trades_as_its_fractional_setting_says(
     whole = all(f.qty == f.qty.to_integral_value() for f in fills)
     assert whole is not fractional
     assert all(f.commission == 0 for f in fills)  # the manual plugin declares no costs
+
+
+def test_an_alpaca_account_without_fractions_is_backtested_in_whole_shares(
+    tmp_path: Path,
+) -> None:
+    """Live, Alpaca's snapshot lists nothing fractionable with `fractional = false`."""
+    whole = 'broker = "alpaca"\nbroker_settings = { environment = "paper", fractional = false }'
+    fills = _run(tmp_path, whole).result.fills
+    assert len({f.day for f in fills}) > 2, "the walk should cross the bands"
+    assert all(f.qty == f.qty.to_integral_value() for f in fills)

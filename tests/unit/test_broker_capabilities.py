@@ -287,8 +287,9 @@ def test_each_built_in_plugin_declares_offline_the_costs_its_broker_does(
         # A plugin that does not declare them offline is planned at the quotes.
         assert app.declared_costs("old") == NO_COSTS
         # Whole shares at IB and at a manual broker without `fractional = true`, fractions at
-        # the sim; Alpaca decides per asset and the old plugin says nothing: the policy alone.
-        wanted = {"paper": {"VTI"}, "ira": set(), "roth": set(), "brokerage": None, "old": None}
+        # the sim and at Alpaca with `fractional` (its per-asset list is not known offline:
+        # the policy decides); the old plugin says nothing: the policy alone.
+        wanted = {"paper": {"VTI"}, "ira": set(), "roth": set(), "brokerage": {"VTI"}, "old": None}
         for name, fractionable in wanted.items():
             assert app.declared_fractionable(name, {"VTI"}) == fractionable, name
     finally:
