@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from daemon.core.domain import AccountType
@@ -117,6 +117,25 @@ def test_cash_comes_first_and_the_buffer_is_kept(
 
 @SETTINGS
 @given(households())
+# Found by the ci profile: the Roth is the payout account, so its 0.01 is the payout's own
+# cash, taken first; the IRA's distribution covers only the 0.01 still wanted.
+@example(
+    (
+        Decimal("0.02"),
+        "roth",
+        [
+            AccountCash("taxable", AccountType.TAXABLE, Decimal(0), Decimal(0)),
+            AccountCash("ira", AccountType.TRADITIONAL_IRA, Decimal("0.02"), Decimal(0)),
+            AccountCash("roth", AccountType.ROTH_IRA, Decimal("0.01"), Decimal(0)),
+            AccountCash("taxable2", AccountType.TAXABLE, Decimal(0), Decimal(0)),
+        ],
+        [],
+        {
+            "taxable": {Term.SHORT: None, Term.LONG: None},
+            "taxable2": {Term.SHORT: None, Term.LONG: None},
+        },
+    )
+)
 def test_ira_and_roth_cash_only_after_every_taxable_sale(
     household: tuple[
         Decimal, str, list[AccountCash], list[SaleCandidate], dict[str, dict[Term, Decimal | None]]
@@ -138,7 +157,9 @@ def test_ira_and_roth_cash_only_after_every_taxable_sale(
     for c in cands:
         if c.account_type is AccountType.TAXABLE and (c.account, c.lot) not in held_back:
             assert sold.get((c.account, c.lot), Decimal(0)) == c.value, c
-    if plan.from_cash.get("roth", Decimal(0)) > 0 and "ira" in ira_cash:
+    # A Roth's distribution (not the payout account's own cash) after the traditional's.
+    roth_moved = "roth" in ira_cash and plan.from_cash.get("roth", Decimal(0)) > 0
+    if roth_moved and "ira" in ira_cash:
         assert plan.from_cash.get("ira", Decimal(0)) == cents_down(ira_cash["ira"].free)
 
 
