@@ -35,7 +35,7 @@ __all__ = [
 
 import dataclasses
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -313,6 +313,16 @@ def book_positions(
     return {symbol: qty for symbol, qty in book.items() if qty != 0}
 
 
+def _listed(
+    fills: Iterable[Fill], before: Mapping[str, Decimal] | None = None
+) -> dict[str, Decimal]:
+    """Return client order id -> the quantity of `fills` listed for it, added to `before`."""
+    listed = dict(before or {})
+    for fill in fills:
+        listed[fill.client_order_id] = listed.get(fill.client_order_id, Decimal(0)) + fill.qty
+    return listed
+
+
 def _reports_reinvestments(broker: object) -> bool:
     """Whether the broker reports dividend reinvestments (`broker_reinvestments` reads them)."""
     return isinstance(broker, DividendHistory | ReinvestmentHistory)
@@ -350,9 +360,7 @@ class _Agreed:
             [account], since=now - PENDING_FILLS_WINDOW, until=now + PENDING_FILLS_WINDOW
         )
         recent = tuple(s for s in sent if s.broker_order_id is not None)
-        listed: dict[str, Decimal] = {}
-        for fill in book.fills_of_orders([s.intent.client_order_id for s in recent]):
-            listed[fill.client_order_id] = listed.get(fill.client_order_id, Decimal(0)) + fill.qty
+        listed = _listed(book.fills_of_orders([s.intent.client_order_id for s in recent]))
         return cls(
             book=book.positions(account),
             fill_ids=book.fill_ids(account),
@@ -411,10 +419,7 @@ class _Agreed:
     def pending(self, new: Sequence[Fill]) -> tuple[PendingFill, ...]:
         """Return the fills of trimtab's reported orders that neither the recorded fills nor
         the `new` ones list."""
-        listed = dict(self.listed)
-        for fill in new:
-            listed[fill.client_order_id] = listed.get(fill.client_order_id, Decimal(0)) + fill.qty
-        return pending_fills(self.reported, listed)
+        return pending_fills(self.reported, _listed(new, self.listed))
 
     def new_reinvestments(
         self, found: Sequence[Reinvestment], fills: Sequence[Fill]
