@@ -562,8 +562,12 @@ class LotDifference:
     symbol: str
     ledger: Decimal
     broker: Decimal
+    """What the lots are compared with: the broker's position less its fills not listed yet."""
     fix: str
     """What the owner can do about it, in words."""
+    held: Decimal | None = field(default=None, metadata=_OMITTED)
+    """The position the broker reports, when fills not listed yet make it differ from
+    `broker` (`daemon.core.tax.mismatch.LotMismatch.held`); absent otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

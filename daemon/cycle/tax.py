@@ -18,7 +18,7 @@ when they agree again; the alert `ledger_mismatch:SYMBOL` reads the latest).
 
 from __future__ import annotations
 
-__all__ = ["FillsPending", "MismatchBesidePending", "TaxCycle", "empty_ledger", "lot_differences"]
+__all__ = ["FillsPending", "TaxCycle", "empty_ledger", "lot_differences"]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -99,44 +99,6 @@ class FillsPending(LotMismatch):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class MismatchBesidePending(LotMismatch):
-    """A lot difference of a symbol with fills the broker reported but has not listed yet.
-
-    `broker` is what the lots are compared with: the broker's position less those fills'
-    shares (what the ledger holds once they are listed), so the difference and its fix are
-    those of the lots; `held` is the position the broker reports, which the words name, with
-    the pending shares apart ("the broker 10, of which 10 are fills not listed yet"), never
-    the compared figure as if the broker held it."""
-
-    held: Decimal = _ZERO
-    """Shares the broker holds, its pending fills' among them."""
-
-    @property
-    def _pending(self) -> str:
-        """The pending shares, as part of the broker's figure."""
-        pending = self.held - self.broker
-        if pending > 0:
-            return f"of which {quantity(pending)} are fills not listed yet"
-        return f"after {quantity(-pending)} sold in fills not listed yet"
-
-    @property
-    def reason(self) -> str:
-        """Say what differs, naming the broker's position and its pending shares."""
-        return (
-            f"the ledger's lots hold {quantity(self.ledger)} {self.symbol}, the broker "
-            f"{quantity(self.held)}, {self._pending} (the ledger records them when listed): "
-            "its lots' basis is not trusted (no gains estimate, no wash-sale check of its "
-            "sells, no harvest)"
-        )
-
-    @property
-    def fix(self) -> str:
-        """Say what the owner can do, counting the pending shares as the ledger will."""
-        compared = LotMismatch(self.symbol, self.ledger, self.broker)
-        return f"with the fills not listed yet counted, {compared.fix}"
-
-
 def lot_differences(
     lots: Mapping[str, Decimal],
     positions: Mapping[str, Decimal],
@@ -145,13 +107,13 @@ def lot_differences(
     """Return the symbols whose open `lots` differ from the broker's `positions` less the
     `pending` fills' shares (`book_positions`: what the ledger holds once they are listed),
     and every other symbol with pending fills (`FillsPending`). A difference of a symbol
-    whose pending shares do not net to zero is a `MismatchBesidePending`: its words name the
-    broker's position and the pending shares apart."""
+    whose pending shares do not net to zero holds the broker's position in `held`: its words
+    name that position and the pending shares apart."""
     compared = lot_mismatches(lots, book_positions(positions, pending))
     mismatches = tuple(
         m
         if positions.get(m.symbol, _ZERO) == m.broker
-        else MismatchBesidePending(m.symbol, m.ledger, m.broker, positions.get(m.symbol, _ZERO))
+        else LotMismatch(m.symbol, m.ledger, m.broker, positions.get(m.symbol, _ZERO))
         for m in compared
     )
     differ = {m.symbol for m in mismatches}
@@ -278,7 +240,8 @@ class TaxCycle:
             audit.append(
                 LotsMismatched(
                     tuple(
-                        LotDifference(m.symbol, m.ledger, m.broker, m.fix) for m in self.mismatches
+                        LotDifference(m.symbol, m.ledger, m.broker, m.fix, m.held)
+                        for m in self.mismatches
                     )
                 ),
                 at=now,

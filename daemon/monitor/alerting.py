@@ -277,7 +277,7 @@ def _ledger_mismatches(audit: AuditLog, account: str) -> tuple[LotMismatch, ...]
     record = audit.latest(AuditKind.LEDGER_MISMATCH, account)
     if record is None or not isinstance(record.event, LotsMismatched):
         return None  # never compared, or a record no event type reads
-    return tuple(LotMismatch(m.symbol, m.ledger, m.broker) for m in record.event.mismatches)
+    return tuple(LotMismatch(m.symbol, m.ledger, m.broker, m.held) for m in record.event.mismatches)
 
 
 def _fired(alert: Alert) -> AlertChanged:

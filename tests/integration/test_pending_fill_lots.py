@@ -105,3 +105,11 @@ def test_a_lot_difference_beside_pending_fills_leaves_them_out(
     # The lots lack the 10 shares held before trimtab, not the pending ones.
     assert (vti.symbol, vti.ledger, vti.broker) == ("VTI", D(0), D(10))
     assert "lacks 10 sh" in vti.fix
+
+    # The alert built from that record names the broker's real position and the pending
+    # shares apart, never the compared figure as if the broker held it.
+    [alert] = [m for m in alerts(cycle) if "tax lots of VTI" in m.title]
+    assert f"the broker {held.normalize():f}, of which" in alert.body
+    assert "fills not listed yet" in alert.body
+    assert "the broker 10," not in alert.body
+    assert "lacks 10 sh" in alert.body

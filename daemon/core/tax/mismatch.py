@@ -32,29 +32,49 @@ class LotMismatch:
     ledger: Decimal
     """Shares of the account's open lots of `symbol` in the ledger."""
     broker: Decimal
-    """Shares the broker holds."""
+    """Shares the lots are compared with: the broker's position, less the shares of fills
+    the broker reported for trimtab's orders but has not listed yet (the ledger records
+    those once listed), so the difference and its fix are the lots'."""
+    held: Decimal | None = None
+    """The position the broker reports, when fills not listed yet make it differ from
+    `broker`: the words name it, with the pending shares apart ("the broker 10, of which 10
+    are fills not listed yet"), never the compared figure as if the broker held it."""
+
+    @property
+    def _broker_words(self) -> str:
+        """The broker's position in words, its pending shares apart."""
+        if self.held is None or self.held == self.broker:
+            return quantity(self.broker)
+        pending = self.held - self.broker
+        if pending > 0:
+            apart = f"of which {quantity(pending)} are fills not listed yet"
+        else:
+            apart = f"after {quantity(-pending)} sold in fills not listed yet"
+        return f"{quantity(self.held)}, {apart} (the ledger records them when listed)"
 
     @property
     def reason(self) -> str:
         """Say what differs and what it means for the plan, in words."""
         return (
             f"the ledger's lots hold {quantity(self.ledger)} {self.symbol}, the broker "
-            f"{quantity(self.broker)}: its lots' basis is not trusted (no gains estimate, no "
+            f"{self._broker_words}: its lots' basis is not trusted (no gains estimate, no "
             "wash-sale check of its sells, no harvest)"
         )
 
     @property
     def fix(self) -> str:
-        """Say what the owner can do about it."""
+        """Say what the owner can do about it, counting pending shares as the ledger will."""
+        pending = self.held is not None and self.held != self.broker
+        counted = "with the fills not listed yet counted, " if pending else ""
         if self.broker > self.ledger:
-            return (
+            return counted + (
                 f"the ledger lacks {quantity(self.broker - self.ledger)} sh: if they were "
                 "bought before trimtab, import their lots (trimtab tax import FILE.csv); a "
                 f"split: record it (trimtab tax split {self.symbol} NEW:OLD --date DAY); a "
                 "spin-off or transfer in cannot be recorded in the ledger yet (docs/tax.md, "
                 "Ledger and broker disagree)"
             )
-        return (
+        return counted + (
             f"the ledger holds {quantity(self.ledger - self.broker)} sh the broker does not: "
             f"a reverse split: record it (trimtab tax split {self.symbol} NEW:OLD --date DAY, "
             "and its cash in lieu); a transfer out or a sale trimtab never saw cannot be "
