@@ -39,8 +39,13 @@ from daemon.core.input_files import read_input_text
 from daemon.core.money import cents, is_whole_cents
 from daemon.core.plannable import MAX_NUMBER, parse_plain_decimal, price_problem
 
-_MONTHLY = re.compile(r"^\s*\$?([0-9][0-9_,]*(?:\.[0-9]+)?)\s*/\s*(?:month|mo|m)\s*$", re.I)
-_YEARLY_SHARE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*/\s*(?:year|yr|y)\s*$", re.I)
+_MONTHLY = re.compile(r"^\s*\$?([0-9]+(?:\.[0-9]+)?)\s*/\s*(?:month|mo|m)\s*$", re.I | re.ASCII)
+_YEARLY_SHARE = re.compile(
+    r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*/\s*(?:year|yr|y)\s*$", re.I | re.ASCII
+)
+_SEPARATED = re.compile(r"[0-9][,_'\s]+[0-9]")
+"""Digits with a comma, an underscore, an apostrophe or a space between them: `2,50` is two
+and a half in much of Europe and `1,000` a thousand in the US, and nothing tells which."""
 _ZERO = Decimal(0)
 MAX_PUT_IN = MAX_NUMBER / 1000
 """The most money a run may put in (`--cash`, and it with `--contribute` over the run's months)
@@ -56,6 +61,7 @@ PUT_IN_RULE = (
 def parse_withdrawal(text: str) -> tuple[Decimal, Decimal]:
     """Return `--withdraw`'s (amount a month, share of the value a year): `2000/month` is
     (2000, 0), `4%/year` is (0, 0.04); raise naming the option."""
+    _refuse_separators(text, "--withdraw")
     match = _YEARLY_SHARE.match(text)
     if match is None:
         return parse_monthly(text, "--withdraw"), _ZERO
@@ -68,12 +74,14 @@ def parse_withdrawal(text: str) -> tuple[Decimal, Decimal]:
 
 
 def parse_monthly(text: str, option: str) -> Decimal:
-    """Return the amount of `AMOUNT/month` (e.g. `2000/month`); raise naming the option."""
+    """Return the amount of `AMOUNT/month` (e.g. `2000/month`, digits and a point, an optional
+    `$`); raise naming the option and the fix."""
+    _refuse_separators(text, option)
     match = _MONTHLY.match(text)
     amount = None
     if match:
         try:
-            amount = Decimal(match.group(1).replace(",", "").replace("_", ""))
+            amount = Decimal(match.group(1))
         except InvalidOperation:
             amount = None
     if amount is None or not amount.is_finite() or amount <= 0:
@@ -82,6 +90,20 @@ def parse_monthly(text: str, option: str) -> Decimal:
             f"{option} {text!r} is not an amount per month; write it like 2000/month{shares}"
         )
     return checked_amount(amount, option, text)
+
+
+def _refuse_separators(text: str, option: str) -> None:
+    """Raise naming the option, the text and the fix when an amount holds a separator between
+    its digits: it is refused, as `--cash`, the price file and the dividends file refuse one,
+    rather than read as one of the two amounts it may mean (`2,50/month` was read as 250)."""
+    if _SEPARATED.search(text) is None:
+        return
+    share = " or 4.5%/year" if option == "--withdraw" else ""
+    raise BacktestInputError(
+        f"{option} {text!r}: write the amount with digits and a decimal point only, no "
+        f"thousands separators or decimal commas: 2.50/month for two and a half a month, "
+        f"1000/month for a thousand{share}"
+    )
 
 
 def checked_amount(amount: Decimal, option: str, text: str) -> Decimal:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from daemon.backtest.errors import BacktestInputError
-from daemon.backtest.flows import monthly_days, parse_monthly, read_dividends
+from daemon.backtest.flows import monthly_days, parse_monthly, parse_withdrawal, read_dividends
 from daemon.backtest.prices import read_prices
 from daemon.backtest.vary import combinations, configure, parse_vary
 from tests.unit.backtest_helpers import run, write_config
@@ -109,10 +110,37 @@ def test_a_range_outside_the_file_names_the_range_it_holds(
 
 @pytest.mark.parametrize(
     ("text", "amount"),
-    [("2000/month", "2000"), ("$1,500.50 / month", "1500.50"), ("250/mo", "250")],
+    [("2000/month", "2000"), ("$1500.50 / month", "1500.50"), ("250/mo", "250"), ("2.5/m", "2.5")],
 )
 def test_monthly_amounts(text: str, amount: str) -> None:
     assert parse_monthly(text, "--contribute") == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    ("option", "text"),
+    [
+        ("--contribute", "2,50/month"),
+        ("--contribute", "1,000/month"),
+        ("--contribute", "$1,500.50 / month"),
+        ("--contribute", "1_000/month"),
+        ("--contribute", "1 000/month"),
+        ("--contribute", "1'000/month"),
+        ("--withdraw", "1,5/month"),
+        ("--withdraw", "4,5%/year"),
+        ("--withdraw", "1.000,50/month"),
+    ],
+)
+def test_an_amount_with_a_separator_is_refused_naming_the_fix(option: str, text: str) -> None:
+    """`2,50/month` was read as 250 a month and `1,5/month` as 15: a decimal comma is not a
+    thousands separator, and which one a comma is cannot be told. Refused, as `--cash`, the
+    price file and the dividends file refuse separators."""
+    parse = parse_withdrawal if option == "--withdraw" else partial(parse_monthly, option=option)
+    with pytest.raises(BacktestInputError) as caught:
+        parse(text)
+    message = str(caught.value)
+    assert message.startswith(f"{option} {text!r}: ")
+    assert "no thousands separators or decimal commas" in message
+    assert "2.50/month" in message
 
 
 @pytest.mark.parametrize("text", ["2000", "-5/month", "0/month", "x/month", "1.001/month"])
