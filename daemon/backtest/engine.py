@@ -263,6 +263,9 @@ class _State:
     moved_nav: bool = True
     aligned: list[Decimal] = field(default_factory=list)
     """The quantities in the order of the symbols, for the day's value."""
+    holdings: Mapping[str, Decimal] | None = None
+    """The quantities a strategy's context shows (`managed_holdings`); None once they moved:
+    built once per trade rather than once per day."""
     trades: list[Trade] = field(default_factory=list)
     book: TaxBook | None = None
     targets: Mapping[str, Decimal] | None = None
@@ -418,7 +421,8 @@ class _Run:
             state.quiet = None
         if i == 0 or i in self.cycle_days or i in self.flow_days:
             targets = self._targets(i, state)
-            if targets != state.targets:
+            # A strategy whose targets do not change gives the same mapping each day.
+            if targets is not state.targets and targets != state.targets:
                 state.targets = targets
                 state.target_row, state.band_row = self._target_rows(targets)
                 state.quiet = None
@@ -474,14 +478,16 @@ class _Run:
 
         spec = self.spec
         day = self.days[i]
+        if state.holdings is None:
+            # No zero quantities are kept; nor `keep` holdings, as a cycle's context leaves
+            # them out (a backtest starts in cash and never buys one: this is for parity).
+            state.holdings = MappingProxyType(managed_holdings(state.qty, self.account.policy.keep))
         context = StrategyContext(
             trading_day=day,
             account=spec.account,
             account_type=self.account.type,
             cash=state.cash,
-            # No zero quantities are kept; nor `keep` holdings, as a cycle's context leaves
-            # them out (a backtest starts in cash and never buys one: this is for parity).
-            holdings=MappingProxyType(managed_holdings(state.qty, self.account.policy.keep)),
+            holdings=state.holdings,
             prices=_Row(self.index, self.decimals[i]),
             history=self.history(self.lo + i),
             history_expected_through=spec.prices.days[self.lo + i - 1] if self.lo + i else None,
@@ -557,11 +563,12 @@ class _Run:
     ) -> bool:
         spec, day = self.spec, self.days[i]
         now = _close_time(day)
+        closes = self.decimals[i]
         previous = self.decimals[i - 1] if i else self.before
         quotes = {
             s: Quote(
                 symbol=s,
-                price=self.decimals[i][j],
+                price=closes[j],
                 as_of=now,
                 source="backtest",
                 # A gap in the row before --start reads as 0: no previous close, no check.
@@ -625,23 +632,25 @@ class _Run:
         tally: _Tally,
     ) -> bool:
         day, costs, column = self.days[i], self.spec.costs, self.index
+        closes = self.decimals[i]
         stamp = day.isoformat()  # each trade's id is the day's and its place in the day
         traded = False
         seq = 0
         for order in (o for o in approved if o.side is Side.SELL):
-            close = self.decimals[i][column[order.symbol]]
+            close = closes[column[order.symbol]]
             price = _price(order, close, terms, costs)
             qty = min(order.qty, state.qty.get(order.symbol, _ZERO))
             if price is None or qty <= 0:
                 continue
             fee = costs.charge(Side.SELL, qty, price)
-            if fills.proceeds(qty, price) + state.cash < fee:
+            proceeds = fills.proceeds(qty, price)
+            if proceeds + state.cash < fee:
                 # The sim refuses a sale whose commission its proceeds and the free cash do
                 # not cover (nothing to take it from); it is not filled.
                 continue
             # A dust sale's commission may be more than it brings: the sim fills it and takes
             # the difference from cash (`got` < 0), and so does the backtest.
-            got = fills.proceeds(qty, price) - fee
+            got = proceeds - fee
             state.cash += got
             state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) - qty
             seq += 1
@@ -649,26 +658,21 @@ class _Run:
             harvest = order.symbol in decision.taxed.harvest
             if harvest:
                 tally.harvest_ids.add(trade_id)
-            self._record(
-                state,
-                trade_id,
-                day,
-                order.symbol,
-                Side.SELL,
-                qty,
+            if self.taxable:
                 # The amount realized is never below zero (the ledger refuses it): what the
                 # commission took beyond the proceeds is not counted as a loss.
-                max(got, _ZERO),
-                self._sold_lots(state, decision, order.symbol, day, qty, max(got, _ZERO)),
-            )
+                realized = max(got, _ZERO)
+                lots = self._sold_lots(state, decision, order.symbol, day, qty, realized)
+                self._record(state, trade_id, day, order.symbol, Side.SELL, qty, realized, lots)
             tally.fills.append(Fill(day, order.symbol, Side.SELL, qty, price, fee, harvest))
             traded = True
         bought, seq = self._buy(i, state, approved, planning, terms, tally, seq)
         traded = traded or bought
         for symbol in [s for s, q in state.qty.items() if q == 0]:
             del state.qty[symbol]
-        state.moved = state.moved or traded
-        state.moved_nav = state.moved_nav or traded
+        if traded:
+            state.moved = state.moved_nav = True
+            state.holdings = None
         return traded
 
     def _buy(
@@ -787,8 +791,9 @@ class _Run:
         )
         state.cash -= paid
         state.qty[order.symbol] = state.qty.get(order.symbol, _ZERO) + qty
-        stamp = f"{day.isoformat()}-{seq + 1}"
-        self._record(state, stamp, day, order.symbol, Side.BUY, qty, paid, ())
+        if self.taxable:
+            stamp = f"{day.isoformat()}-{seq + 1}"
+            self._record(state, stamp, day, order.symbol, Side.BUY, qty, paid, ())
         tally.fills.append(Fill(day, order.symbol, Side.BUY, qty, price, fee))
         return qty, held, in_dollars
 
@@ -821,8 +826,7 @@ class _Run:
         amount: Decimal,
         lots: Sequence[LotPick],
     ) -> None:
-        if not self.taxable:
-            return
+        """Add a fill to the taxable account's trades, for its ledger (`_book`)."""
         state.trades.append(
             Trade(
                 id=trade_id,
