@@ -16,7 +16,7 @@ __all__ = [
     "review_orders",
 ]
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -24,6 +24,8 @@ from enum import StrEnum
 from daemon.core.domain import Side, TradingState
 from daemon.core.money import usd
 from daemon.core.planner import PlannedOrder
+
+_ZERO = Decimal(0)
 
 
 class Check(StrEnum):
@@ -150,7 +152,7 @@ def review_orders(
     approved: list[PlannedOrder] = []
     decisions: list[CheckDecision] = []
     review = _Review(config, state, state.cash - config.cash_buffer, dict(state.holdings))
-    rules = _rules_that_can_deny(config, state)
+    rules = _rules_that_can_deny(review, orders)
     for order in sorted(orders, key=lambda o: o.side != Side.SELL):
         denial = _first_denial(order, review, rules)
         if denial is None:
@@ -184,10 +186,19 @@ def _first_denial(
     return None
 
 
-def _rules_that_can_deny(config: RiskConfig, state: RiskState) -> tuple[tuple[int, _Rule], ...]:
+def _rules_that_can_deny(
+    review: _Review, orders: Sequence[PlannedOrder]
+) -> tuple[tuple[int, _Rule], ...]:
     """The checks, with their places in `_RULES`, less those that pass every order of this
-    review whatever the order (no kill switch, an active account, the market open, no symbol
-    lists, ...): each one's own first test, made once per review instead of once per order."""
+    review: each one's own test, made once per review instead of once per order.
+
+    Some pass whatever the order (no kill switch, an active account, the market open, no
+    symbol lists, ...). Others pass all of these orders: every one priced, of a positive
+    quantity, of at least the minimum trade and at most the caps, and the review's counts and
+    turnover within their limits even were every order approved (what earlier approvals use
+    up only grows with them). A plan of hundreds of orders then runs the few checks left on
+    each (the shares held, the cash, the move since the close)."""
+    config, state = review.config, review.state
     passes_all = {
         Check.KILL_SWITCH: state.kill_switch_reason is None,
         Check.TRADING_STATE: state.trading_state is TradingState.ACTIVE,
@@ -198,11 +209,42 @@ def _rules_that_can_deny(config: RiskConfig, state: RiskState) -> tuple[tuple[in
         Check.OPEN_ORDER: not state.busy_symbols,
         Check.MAX_ORDER_NOTIONAL: config.max_order_notional is None,
     }
+    # Only orders of finite, positive numbers are bounded as a whole, against finite limits
+    # (a NaN is not ordered: the checks themselves say what is wrong then).
+    cap = config.max_order_notional
+    limits = (config.min_trade_notional, review.pct_nav_cap, review.cycle_cap, review.day_cap)
+    if (
+        all(x.is_finite() for x in (*limits, state.traded_today))
+        and (cap is None or cap.is_finite())
+        and all(_positive(o.price) and _positive(o.qty) and _positive(o.notional) for o in orders)
+    ):
+        notionals = [o.notional for o in orders]
+        largest = max(notionals, default=_ZERO)
+        total = sum(notionals, _ZERO)
+        passes_all |= {
+            Check.PRICE: True,
+            Check.QUANTITY: True,
+            Check.MIN_TRADE: min(notionals, default=_ZERO) >= config.min_trade_notional,
+            Check.MAX_ORDER_NOTIONAL: cap is None or largest <= cap,
+            Check.MAX_ORDER_PCT_NAV: largest <= review.pct_nav_cap,
+            # `approved` is at most the orders before this one: fewer than them all.
+            Check.ORDERS_PER_CYCLE: len(orders) <= config.max_orders_per_cycle,
+            Check.ORDERS_PER_MINUTE: (
+                state.orders_in_last_minute + len(orders) <= config.max_orders_per_minute
+            ),
+            # What the approvals before an order traded, and it, are at most all of them.
+            Check.TURNOVER_PER_CYCLE: total <= review.cycle_cap,
+            Check.TURNOVER_PER_DAY: state.traded_today + total <= review.day_cap,
+        }
     return tuple(
         (index, rule)
         for index, (check, rule) in enumerate(_RULES)
         if not passes_all.get(check, False)
     )
+
+
+def _positive(value: Decimal) -> bool:
+    return value.is_finite() and value > 0
 
 
 def _would_short(order: PlannedOrder, review: _Review) -> str | None:
