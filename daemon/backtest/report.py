@@ -1,10 +1,11 @@
 """The backtest's HTML page: one self-contained file in the daily report's look (its
 stylesheet, its chart style, inline SVG, no script, nothing fetched).
 
-One run: growth against the benchmark, drawdown and the deepest falls, returns by calendar
+One run: the orders a pre-trade check refused or the cash could not pay for (when there
+are any), growth against the benchmark, drawdown and the deepest falls, returns by calendar
 year and over rolling windows, each symbol's drift with its band, trades per year, the
-summary and the tax summary. A `--vary` sweep: every run on one growth chart,
-and the comparison table.
+summary and the tax summary. A `--vary` sweep: every run on one growth chart, and the
+comparison table with each run's refused and skipped orders.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from daemon.report.fmt import fixed
 from daemon.report.html import TEMPLATES
 
 if TYPE_CHECKING:
+    from daemon.backtest.engine import BacktestResult, Refused, Skipped
     from daemon.backtest.runner import Run
 
 WIDTH = 12.0
@@ -102,7 +104,9 @@ def _single(run: Run, benchmark: str | None) -> str:
             f'<div class="card"><div class="label">{escape(label)}</div>'
             f'<div class="big">{escape(big)}</div><div class="small">{escape(small)}</div></div>'
         )
-    html.append("</div></section>\n")
+    html.append("</div>")
+    html.append(_unfilled_notice(_unfilled_lines(result)))
+    html.append("</section>\n")
     series = _points(result.days, result.nav, result.flows)
     bench = _benchmark_points(run)
     html.append(
@@ -112,7 +116,9 @@ def _single(run: Run, benchmark: str | None) -> str:
     html.append(_section("Returns by year", _years(m) + _rolling_table(m)))
     html.append(_section("Drift and bands", _drift(run)))
     html.append(_section("Trades per year", _trades_per_year(run)))
-    html.append(_section("Summary", _summary_table(m)))
+    if result.refused or result.skipped:
+        html.append(_section("Orders not filled", _unfilled_tables(result)))
+    html.append(_section("Summary", _summary_table(m, result)))
     html.append(_section("Taxes", _tax_table(m)))
     return "".join(html)
 
@@ -126,21 +132,126 @@ def _sweep(runs: Sequence[Run], benchmark: str | None) -> str:
         )
     chart = _growth(lines, _benchmark_points(runs[0]), benchmark)
     keys = [k for k, _ in runs[0].overrides]
-    head = "".join(f"<th>{escape(k)}</th>" for k in keys) + "".join(
-        f"<th>{escape(label)}</th>" for label, _ in COMPARED
+    head = (
+        "".join(f"<th>{escape(k)}</th>" for k in keys)
+        + "".join(f"<th>{escape(label)}</th>" for label, _ in COMPARED)
+        + "<th>refused</th><th>skipped</th>"
     )
     rows = []
+    notes = []
     for run in runs:
+        result = run.result
         cells = "".join(f"<td>{escape(str(v))}</td>" for _, v in run.overrides)
         cells += "".join(
             f'<td class="n">{escape(_shown(run.metrics, f))}</td>' for _, f in COMPARED
         )
-        rows.append(f"<tr>{cells}</tr>")
+        cells += f'<td class="n">{len(result.refused)}</td><td class="n">{len(result.skipped)}</td>'
+        # A run some of whose orders were not filled is shaded, and said below the table.
+        unfilled = _unfilled_lines(result)
+        rows.append(f'<tr class="out">{cells}</tr>' if unfilled else f"<tr>{cells}</tr>")
+        if unfilled:
+            label = ", ".join(f"{k}={v}" for k, v in run.overrides) or "as configured"
+            notes.append(f"{label}: {'; '.join(unfilled)}")
     table = (
         f'<div class="scroll"><table class="num"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
-    return _section("Growth of every run", chart) + _section("Comparison", table)
+    return _section("Growth of every run", chart) + _section(
+        "Comparison", table + _unfilled_notice(notes)
+    )
+
+
+def _unfilled_lines(result: BacktestResult) -> list[str]:
+    """Say, per pre-trade check, how many orders it refused and the first of them; and how
+    many approved buys the cash could not pay for, and the first."""
+    lines = []
+    by_check: dict[str, list[Refused]] = {}
+    for refused in result.refused:
+        by_check.setdefault(refused.check, []).append(refused)
+    for check, orders in by_check.items():
+        first = orders[0]
+        what = f"{first.side} {first.symbol} on {first.day}: {first.reason}"
+        if len(orders) == 1:
+            lines.append(f"1 order was refused by the pre-trade check {check}: {what}")
+            continue
+        symbols = ", ".join(sorted({o.symbol for o in orders}))
+        lines.append(
+            f"{len(orders)} orders were refused by the pre-trade check {check} ({symbols}), "
+            f"{_days(orders)}; the first: {what}"
+        )
+    skipped = result.skipped
+    if skipped:
+        what = f"{skipped[0].symbol} on {skipped[0].day}: {skipped[0].reason}"
+        if len(skipped) == 1:
+            lines.append(f"1 approved buy was skipped for want of cash: {what}")
+        else:
+            symbols = ", ".join(sorted({s.symbol for s in skipped}))
+            lines.append(
+                f"{len(skipped)} approved buys were skipped for want of cash ({symbols}), "
+                f"{_days(skipped)}; the first: {what}"
+            )
+    return lines
+
+
+def _days(orders: Sequence[Refused] | Sequence[Skipped]) -> str:
+    first, last = orders[0].day, orders[-1].day
+    return f"on {first}" if first == last else f"from {first} to {last}"
+
+
+def _unfilled_notice(lines: Sequence[str]) -> str:
+    """The daily report's attention box, for orders a run did not fill; nothing when none."""
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return (
+        '<div class="attention alert"><strong>Orders not filled</strong>'
+        f"<ul>{items}</ul>"
+        '<p class="small">Live, an order a pre-trade check refuses is not sent; here it is not '
+        "filled, and the cash it would have moved stays where it is: the figures are of the "
+        "account as it was left, not of the strategy as planned. <code>--json</code> lists "
+        "each order under <code>refused</code> and <code>skipped</code>.</p></div>"
+    )
+
+
+def _unfilled_tables(result: BacktestResult) -> str:
+    """The refused orders by check and order, the skipped buys by symbol: how many, on which
+    days, and the first one's reason."""
+    html = []
+    if result.refused:
+        groups: dict[tuple[str, str, str], list[Refused]] = {}
+        for refused in result.refused:
+            key = (refused.check, refused.side.value, refused.symbol)
+            groups.setdefault(key, []).append(refused)
+        body = "".join(
+            f'<tr><td class="mono">{escape(check)}</td><td>{escape(side)} {escape(symbol)}</td>'
+            f'<td class="n">{len(orders)}</td><td class="nowrap">{orders[0].day}</td>'
+            f'<td class="nowrap">{orders[-1].day}</td>'
+            f'<td class="reason">{escape(orders[0].reason)}</td></tr>'
+            for (check, side, symbol), orders in groups.items()
+        )
+        html.append(
+            "<h3>Refused by a pre-trade check</h3>"
+            '<div class="scroll"><table class="list refusals"><thead><tr><th>check</th>'
+            "<th>order</th><th>orders</th><th>first</th><th>last</th><th>the first's reason"
+            f"</th></tr></thead><tbody>{body}</tbody></table></div>"
+        )
+    if result.skipped:
+        by_symbol: dict[str, list[Skipped]] = {}
+        for skipped in result.skipped:
+            by_symbol.setdefault(skipped.symbol, []).append(skipped)
+        body = "".join(
+            f'<tr><td>buy {escape(symbol)}</td><td class="n">{len(buys)}</td>'
+            f'<td class="nowrap">{buys[0].day}</td><td class="nowrap">{buys[-1].day}</td>'
+            f'<td class="reason">{escape(buys[0].reason)}</td></tr>'
+            for symbol, buys in by_symbol.items()
+        )
+        html.append(
+            "<h3>Skipped for want of cash</h3>"
+            '<div class="scroll"><table class="list refusals"><thead><tr><th>order</th>'
+            "<th>buys</th><th>first</th><th>last</th><th>the first's reason</th></tr></thead>"
+            f"<tbody>{body}</tbody></table></div>"
+        )
+    return "".join(html)
 
 
 def _section(title: str, body: str) -> str:
@@ -339,7 +450,7 @@ def _chart(svg: str) -> str:
     return f'<figure class="chart">{svg}</figure>'
 
 
-def _summary_table(m: dict[str, Any]) -> str:
+def _summary_table(m: dict[str, Any], result: BacktestResult) -> str:
     bench = m.get("benchmark")
     rows = [
         ("total return (time-weighted)", "total_return"),
@@ -366,6 +477,12 @@ def _summary_table(m: dict[str, Any]) -> str:
         if bench:
             cells += f"<td>{escape(_shown(bench, key)) if key in bench else ''}</td>"
         body.append(f"<tr>{cells}</tr>")
+    # The orders the run did not fill (`Orders not filled` above names them).
+    for label, count in (
+        ("orders refused", len(result.refused)),
+        ("buys skipped", len(result.skipped)),
+    ):
+        body.append(f"<tr><th>{label}</th><td>{count}</td>{'<td></td>' if bench else ''}</tr>")
     if bench:
         for label, key in (("correlation", "correlation"), ("beta", "beta")):
             cells = f"<th>{escape(label)} with {escape(bench['symbol'])} (daily)</th>"

@@ -283,22 +283,10 @@ def _run(
 def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) -> None:
     from rich.table import Table
 
-    from daemon.backtest.output import COMPARED, shown
-    from daemon.backtest.vary import shown as written
+    from daemon.backtest.output import shown
 
     if compare:
-        keys = [key for key, _ in runs[0].overrides]
-        table = Table(title=f"backtest of {account}: {len(runs)} runs")
-        for key in keys:
-            table.add_column(key)
-        for label, _ in COMPARED:
-            table.add_column(label, justify="right")
-        for run in runs:
-            table.add_row(
-                *(written(value) for _, value in run.overrides),
-                *(shown(run.metrics, field) for _, field in COMPARED),
-            )
-        console.print(table)
+        _print_comparison(account, runs)
         return
     run = runs[0]
     m = run.metrics
@@ -332,6 +320,68 @@ def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) 
             f"not filled (the first: {no.side} {no.symbol} on {no.day}, {no.check}: "
             f"{no.reason}); --json lists them under 'refused'"
         )
+
+
+def _print_comparison(account: str, runs: list[Run]) -> None:
+    """Print a `--vary` sweep's comparison table, then each run's orders not filled."""
+    from rich.table import Table
+
+    from daemon.backtest.output import COMPARED, shown
+    from daemon.backtest.vary import shown as written
+
+    keys = [key for key, _ in runs[0].overrides]
+    table = Table(title=f"backtest of {account}: {len(runs)} runs")
+    for key in keys:
+        table.add_column(key)
+    for label, _ in COMPARED:
+        table.add_column(label, justify="right")
+    # The orders a run did not fill: a run whose every order a check refused would
+    # otherwise read as a strategy at 0% that never traded.
+    table.add_column("refused", justify="right")
+    table.add_column("skipped", justify="right")
+    for run in runs:
+        table.add_row(
+            *(written(value) for _, value in run.overrides),
+            *(shown(run.metrics, field) for _, field in COMPARED),
+            str(len(run.result.refused)),
+            str(len(run.result.skipped)),
+        )
+    console.print(table)
+    for run in runs:
+        said = _unfilled(run)
+        if said:
+            label = ", ".join(f"{key}={written(value)}" for key, value in run.overrides)
+            console.print(f"{label}: {said}")
+
+
+def _unfilled(run: Run) -> str:
+    """Say how many orders a run of a comparison did not fill, by check, and where --json
+    lists them; empty when every order was filled."""
+    result = run.result
+    said = []
+    if result.refused:
+        checks: dict[str, int] = {}
+        for refused in result.refused:
+            checks[refused.check] = checks.get(refused.check, 0) + 1
+        count = len(result.refused)
+        by_check = ", ".join(f"{check} {n}" for check, n in checks.items())
+        said.append(
+            f"{count} order{' was' if count == 1 else 's were'} refused by a pre-trade check "
+            f"({by_check})"
+        )
+    if result.skipped:
+        count = len(result.skipped)
+        said.append(
+            f"{count} approved buy{' was' if count == 1 else 's were'} skipped for want of cash"
+        )
+    if not said:
+        return ""
+    where = " and ".join(
+        f"'{key}'"
+        for key, there in (("refused", result.refused), ("skipped", result.skipped))
+        if there
+    )
+    return f"{'; '.join(said)}; --json lists them under {where}"
 
 
 _SUMMARY = [
