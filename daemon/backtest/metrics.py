@@ -2,16 +2,22 @@
 
 Definitions (docs/backtest.md repeats them):
 
-- returns are time-weighted: day t's return is (NAV_t - flow_t) / NAV_{t-1} - 1, so
-  contributions and withdrawals are not returns; CAGR = (1 + TWR)^(365.25 / calendar days
-  from the first to the last day) - 1;
-- volatility, Sharpe and Sortino are of the daily returns, annualized with 252 days and a
-  risk-free rate of `risk_free` a year; max drawdown is the deepest fall of the TWR index,
-  and `drawdowns` the five deepest falls that do not overlap;
+- returns are measured from `--cash`: the series starts from a point valued at the cash put
+  in, on day 0 before its trades, so day 0's return is NAV_0 / cash - 1 (its slippage and
+  commissions; 0 without costs) and every later day's is (NAV_t - flow_t) / NAV_{t-1} - 1:
+  one return per day, contributions and withdrawals not returns; CAGR = (1 + TWR)^(365.25 /
+  calendar days from the first to the last day) - 1;
+- volatility, Sharpe and Sortino are of the daily returns (day 0's among them), annualized
+  with 252 days and a risk-free rate of `risk_free` a year; max drawdown is the deepest fall
+  of the TWR index, which starts at 1 on day 0 before its trades, and `drawdowns` the five
+  deepest falls that do not overlap;
 - each calendar year's return links the year's daily returns (best and worst year among
   the whole ones); rolling returns are annualized over every window of 1, 3, 5 and 10 x 252
-  days; the money-weighted return is the internal rate of the first value, the flows and
-  the last value; correlation and beta are of the daily returns with the benchmark's;
+  days; the money-weighted return is the internal rate of `--cash` paid in on day 0, the
+  flows and the last value; correlation and beta are of the daily returns after day 0 with
+  the benchmark's (day 0's is the account's costs, not a move of the market);
+- the benchmark is bought with `--cash` at day 0's close, at no cost, and measured alike
+  (its day 0 return is 0);
 - turnover = (sum of traded value after day 0) / 2 / mean NAV / years: the share of the
   account replaced per year, day 0's purchase left out;
 - realized gains by term come from the in-memory ledger's sales (after wash-sale
@@ -29,9 +35,10 @@ Definitions (docs/backtest.md repeats them):
 
 from __future__ import annotations
 
-__all__ = ["Carry", "TaxRates", "compute_metrics", "net_year"]
+__all__ = ["Carry", "TaxRates", "compute_metrics", "from_cash", "net_year"]
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -84,31 +91,39 @@ class TaxRates:
 def compute_metrics(
     result: BacktestResult,
     *,
+    cash: Decimal,
     rates: TaxRates = TaxRates(),
     risk_free: float = 0.0,
     benchmark: str | None = None,
 ) -> dict[str, Any]:
     """Return the metrics object of the JSON output (floats rounded to 12 digits, money as
-    decimal strings), deterministic for the same result."""
+    decimal strings), deterministic for the same result; `cash` is the run's `--cash`, what
+    the returns are measured from."""
+    if cash <= 0:
+        raise ValueError(f"a backtest starts from a positive cash amount, not {cash}")
     points = [
         DailyPoint(day, value, flow)
         for day, value, flow in zip(result.days, result.nav, result.flows, strict=True)
     ]
-    returns = daily_return_array(points)
+    returns = from_cash(cash, points)
     out: dict[str, Any] = _returns(result.days, points, returns, risk_free)
-    out["money_weighted_return"] = _float(money_weighted_return(points))
+    # The starting point paid in on day 0, then the day's own point with its flow (none on
+    # day 0 but for parity): money_weighted_return takes points of one day as they come.
+    out["money_weighted_return"] = _float(
+        money_weighted_return([DailyPoint(result.days[0], cash), *points])
+    )
     out |= _trading(result)
     out |= _taxes(result, rates, out["cagr"], out["total_return"])
     if benchmark is not None and result.benchmark is not None:
-        # The benchmark bought with the account's first value on day 0 and held, its dividends
-        # reinvested (result.benchmark, flows.reinvested); flows left out.
+        # The benchmark bought with --cash at day 0's close, at no cost, and held, its
+        # dividends reinvested (result.benchmark, flows.reinvested); flows left out.
         first = result.benchmark[0]
         bench = [
-            DailyPoint(day, cents(result.nav[0] * Decimal(repr(price / first))))
+            DailyPoint(day, cents(cash * Decimal(repr(price / first))))
             for day, price in zip(result.days, result.benchmark, strict=True)
         ]
-        theirs = daily_return_array(bench)
-        moved = relation(returns, theirs)
+        theirs = from_cash(cash, bench)
+        moved = relation(_after_day0(returns), _after_day0(theirs))
         out["benchmark"] = {
             "symbol": benchmark,
             **_returns(result.days, bench, theirs, risk_free),
@@ -116,6 +131,19 @@ def compute_metrics(
             "beta": _float(moved.beta) if moved else None,
         }
     return out
+
+
+def from_cash(cash: Decimal, points: Sequence[DailyPoint]) -> ReturnArray:
+    """Return one daily return per point, measured from `cash` put in on the first point's day
+    before its trades: the first is (V_0 - F_0) / cash - 1, the rest `daily_return_array`'s."""
+    first = points[0]
+    later = daily_return_array(points)
+    day0 = float((first.value - first.flow) / cash) - 1.0
+    return ReturnArray((first.day, *later.index), np.concatenate(([day0], later.values)))
+
+
+def _after_day0(returns: ReturnArray) -> ReturnArray:
+    return ReturnArray(returns.index[1:], returns.values[1:])
 
 
 ROLLING_YEARS = (1, 3, 5, 10)

@@ -156,7 +156,11 @@ def run_one(
     )
     result = run_backtest(spec, progress=progress)
     metrics = compute_metrics(
-        result, rates=options.rates, risk_free=options.risk_free, benchmark=options.benchmark
+        result,
+        cash=spec.cash,
+        rates=options.rates,
+        risk_free=options.risk_free,
+        benchmark=options.benchmark,
     )
     return Run(overrides, result, metrics)
 
