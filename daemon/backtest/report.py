@@ -3,7 +3,8 @@ stylesheet, its chart style, inline SVG, no script, nothing fetched).
 
 One run: the orders a pre-trade check refused or the cash could not pay for (when there
 are any), growth against the benchmark, drawdown and the deepest falls, returns by calendar
-year and over rolling windows, each symbol's drift with its band, trades per year, the
+year and over rolling windows, each holding's drift with its band (a primary and the tax
+alternates standing in for it as one, as the planner tests them), trades per year, the
 summary and the tax summary. A `--vary` sweep: every run on one growth chart, and the
 comparison table with each run's refused and skipped orders.
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 
 __all__ = ["render_report", "write_report"]
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from markupsafe import escape
+from numpy.typing import NDArray
 
 from daemon.backtest.out_file import write_whole
 from daemon.backtest.output import COMPARED, shown
+from daemon.core.domain import CASH
 from daemon.core.performance import DailyPoint, daily_return_array, growth_array
 from daemon.report.charts import (
     ALERT,
@@ -47,14 +51,28 @@ _PALETTE = [LINE, "#e07b39", "#3c9d5d", "#8e5ea2", "#c0392b", "#17a2b8", "#b7791
 _MAX_DRIFT_PANELS = 12
 
 
-def write_report(path: Path, account: str, runs: Sequence[Run], *, benchmark: str | None) -> None:
+def write_report(
+    path: Path,
+    account: str,
+    runs: Sequence[Run],
+    *,
+    benchmark: str | None,
+    alternates: Mapping[str, Sequence[str]],
+) -> None:
     """Write the page for `runs` (one run, or a sweep) to `path`, whole or not at all; raise
     `OSError` if it cannot be written."""
-    write_whole(path, render_report(account, runs, benchmark=benchmark))
+    write_whole(path, render_report(account, runs, benchmark=benchmark, alternates=alternates))
 
 
-def render_report(account: str, runs: Sequence[Run], *, benchmark: str | None) -> str:
-    """Return the page."""
+def render_report(
+    account: str,
+    runs: Sequence[Run],
+    *,
+    benchmark: str | None,
+    alternates: Mapping[str, Sequence[str]],
+) -> str:
+    """Return the page. `alternates` are the account's tax alternates (`tax.alternates`),
+    for one run's drift chart: the result does not say which stood in on which day."""
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     first = runs[0].metrics
     title = f"backtest of {account}: {first['start']} to {first['end']}"
@@ -69,7 +87,7 @@ def render_report(account: str, runs: Sequence[Run], *, benchmark: str | None) -
         f'<div class="meta small">{escape(_span(runs))}</div></header>\n',
     ]
     if len(runs) == 1:
-        parts.append(_single(runs[0], benchmark))
+        parts.append(_single(runs[0], benchmark, alternates))
     else:
         parts.append(_sweep(runs, benchmark))
     parts.append(
@@ -89,7 +107,7 @@ def _span(runs: Sequence[Run]) -> str:
     return f"{starts[0]} to {first['end']} · runs start on {len(starts)} different days"
 
 
-def _single(run: Run, benchmark: str | None) -> str:
+def _single(run: Run, benchmark: str | None, alternates: Mapping[str, Sequence[str]]) -> str:
     m = run.metrics
     result = run.result
     cards = [
@@ -114,7 +132,7 @@ def _single(run: Run, benchmark: str | None) -> str:
     )
     html.append(_section("Drawdown", _drawdown(series, bench) + _falls_table(m)))
     html.append(_section("Returns by year", _years(m) + _rolling_table(m)))
-    html.append(_section("Drift and bands", _drift(run)))
+    html.append(_section("Drift and bands", _drift(run, alternates)))
     html.append(_section("Trades per year", _trades_per_year(run)))
     if result.refused or result.skipped:
         html.append(_section("Orders not filled", _unfilled_tables(result)))
@@ -317,46 +335,147 @@ def _drawdown(series: list[DailyPoint], bench: list[DailyPoint]) -> str:
         return _chart(figure_svg(fig, "Drawdown from the running peak"))
 
 
-def _drift(run: Run) -> str:
+@dataclass(frozen=True, slots=True)
+class _Panel:
+    """One panel of the drift chart: a symbol, or a primary with the alternates standing in
+    for it (`label` "BBB with BBX"), in percentage points per day."""
+
+    label: str
+    drift: NDArray[np.float64]
+    """Weight less target; NaN on the days the symbol is drawn in its primary's panel."""
+    low: NDArray[np.float64]
+    high: NDArray[np.float64]
+
+    @property
+    def out(self) -> NDArray[np.bool_]:
+        """The days the holding is outside its band (drawn red)."""
+        drift = np.nan_to_num(self.drift, nan=0.0)
+        inside = np.isnan(self.drift)
+        return ~inside & ((drift < self.low - 1e-7) | (drift > self.high + 1e-7))
+
+
+def _stand_ins(
+    targeted: Collection[str], alternates: Mapping[str, Sequence[str]]
+) -> dict[str, str]:
+    """Return alternate -> primary for the alternates that stand in for a primary when the
+    symbols with a target are `targeted`, as the tax step pairs them
+    (`daemon.core.tax.harvest.stand_in_targets`, every alternate held): a primary with a
+    target, in order of its name; its alternates, each one's own alternates right after it,
+    none with a target of its own; an alternate the first primary to reach it keeps."""
+    stood: dict[str, str] = {}
+    for primary in sorted(alternates):
+        if primary not in targeted or primary == CASH:
+            continue
+        seen = {primary}
+        chain = list(reversed(alternates[primary]))
+        while chain:
+            alternate = chain.pop()
+            if alternate in seen or alternate in targeted or alternate == CASH:
+                continue
+            seen.add(alternate)
+            stood.setdefault(alternate, primary)
+            chain.extend(reversed(alternates.get(alternate, ())))
+    return stood
+
+
+def _drift_panels(result: BacktestResult, alternates: Mapping[str, Sequence[str]]) -> list[_Panel]:
+    """Return the drift chart's panels: each symbol held or with a target, but an alternate
+    on the days it stands in for a primary, whose weight is added to the primary's and
+    tested against the primary's target and band, as the planner tests the pair; the
+    primary's panel is named after the alternates it held so ("BBB with BBX").
+
+    The result does not say which alternates stood in on which day: a day's pairs are the
+    tax step's for the symbols with a target that day (`_stand_ins`), an alternate not held
+    weighing nothing. An alternate that stopped standing in (`return_to_primary`) is sold
+    the same day, so it weighs nothing after the day's trades either."""
+    weights = result.weights.copy()
+    own = np.ones(weights.shape, dtype=bool)
+    """Whether a symbol is drawn in its own panel that day."""
+    index = {symbol: j for j, symbol in enumerate(result.symbols)}
+    pooled: dict[int, list[str]] = {}
+    if alternates:
+        rows, which = np.unique(result.targets > 0, axis=0, return_inverse=True)
+        which = which.reshape(-1)
+        for n, row in enumerate(rows):
+            days = which == n
+            targeted = {symbol for symbol, j in index.items() if row[j]}
+            for alternate, primary in _stand_ins(targeted, alternates).items():
+                a = index.get(alternate)
+                if a is None:  # no column: never bought
+                    continue
+                p = index[primary]
+                weights[days, p] += result.weights[days, a]
+                own[days, a] = False
+                names = pooled.setdefault(p, [])
+                if result.weights[days, a].any() and alternate not in names:
+                    names.append(alternate)
+    panels = []
+    for j, symbol in enumerate(result.symbols):
+        target = result.targets[:, j]
+        if not (target.any() or (own[:, j] & (weights[:, j] != 0)).any()):
+            continue
+        half = result.bands[:, j]
+        joined = pooled.get(j)
+        panels.append(
+            _Panel(
+                label=f"{symbol} with {', '.join(joined)}" if joined else symbol,
+                drift=np.where(own[:, j], (weights[:, j] - target) * 100, np.nan),
+                low=(np.maximum(target - half, 0) - target) * 100,
+                high=half * 100,
+            )
+        )
+    return panels
+
+
+def _drift(run: Run, alternates: Mapping[str, Sequence[str]]) -> str:
     result = run.result
-    held = [
-        j
-        for j in range(len(result.symbols))
-        if result.targets[:, j].any() or result.weights[:, j].any()
-    ]
-    held = held[:_MAX_DRIFT_PANELS]
-    if not held:
+    panels = _drift_panels(result, alternates)[:_MAX_DRIFT_PANELS]
+    if not panels:
         return '<p class="empty">Nothing was held.</p>'
-    with figure(WIDTH, 1.0 * len(held) + 0.6) as fig:
-        panels = fig.subplots(len(held), 1, sharex=True, squeeze=False)[:, 0]
+    with figure(WIDTH, 1.0 * len(panels) + 0.6) as fig:
+        axes_list = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
         days = list(result.days)
-        for axes, j in zip(panels, held, strict=True):
-            target = result.targets[:, j]
-            half = result.bands[:, j]
-            drift = (result.weights[:, j] - target) * 100
-            low = (np.maximum(target - half, 0) - target) * 100
-            high = half * 100
-            axes.fill_between(days, low, high, color=BAND, linewidth=0, step="mid")
+        for axes, panel in zip(axes_list, panels, strict=True):
+            axes.fill_between(days, panel.low, panel.high, color=BAND, linewidth=0, step="mid")
             axes.axhline(0, color=MUTED, linewidth=0.6)
-            axes.plot(days, drift, color=LINE, linewidth=1.0)
-            out = (drift < low - 1e-7) | (drift > high + 1e-7)
+            axes.plot(days, panel.drift, color=LINE, linewidth=1.0)
+            out = panel.out
             if out.any():
-                axes.plot(np.array(days)[out], drift[out], ".", color=ALERT, markersize=2.5)
-            axes.set_ylabel(result.symbols[j], rotation=0, ha="right", va="center")
+                axes.plot(np.array(days)[out], panel.drift[out], ".", color=ALERT, markersize=2.5)
+            # A pair's name on two lines: the panels keep their width.
+            label = panel.label.replace(" with ", "\nwith ")
+            axes.set_ylabel(label, rotation=0, ha="right", va="center")
             axes.yaxis.grid(True, color=GRID, linewidth=0.6)
-            finite = np.isfinite(high)
+            drawn = panel.drift[np.isfinite(panel.drift)]
+            finite = np.isfinite(panel.high)
             span = max(
-                float(np.nanmax(np.abs(drift))) if len(drift) else 1.0,
-                float(high[finite].max()) if finite.any() else 1.0,
+                float(np.abs(drawn).max()) if len(drawn) else 1.0,
+                float(panel.high[finite].max()) if finite.any() else 1.0,
                 0.5,
             )
             axes.set_ylim(-span * 1.1, span * 1.1)
-        panels[-1].set_xlabel(
+        pairs = [p.label for p in panels if " with " in p.label]
+        axes_list[-1].set_xlabel(
             "drift from target in percentage points after each day's trades "
             "(shade: band; red: outside it)"
+            + (
+                f"\n{'; '.join(pairs)}: a primary and the tax alternates standing in for it, "
+                "as one holding (their weights added up; the primary's target and band)"
+                if pairs
+                else ""
+            )
         )
-        date_axis(panels[-1])
-        return _chart(figure_svg(fig, "Drift from target with bands"))
+        date_axis(axes_list[-1])
+        chart = _chart(figure_svg(fig, "Drift from target with bands"))
+    if not pairs:
+        return chart
+    return chart + (
+        f'<p class="small">{escape("; ".join(pairs))}: a primary and the tax alternates '
+        "standing in for it (after a harvest or a redirected buy), drawn as one holding: "
+        "their weights added up, against the primary's target and band, as the planner tests "
+        "them and the daily report names them. An alternate has a panel of its own only on "
+        "days it does not stand in.</p>"
+    )
 
 
 def _trades_per_year(run: Run) -> str:

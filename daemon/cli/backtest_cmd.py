@@ -24,6 +24,8 @@ from daemon.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from daemon.backtest.prices import PriceTable
     from daemon.backtest.runner import Options, Run
     from daemon.bootstrap import App
@@ -150,6 +152,8 @@ def backtest(
     # service's secrets file may keep from anyone but the service user.
     with load_app(config, read_only=True, broker=False) as app:
         account = configured_account(app, account)
+        # The drift chart of one run draws a primary and its alternates standing in as one.
+        alternates = app.settings.account(account).tax.alternates
         # The account's own price file, when it has one, is the default (the same format).
         prices = prices or app.settings.account(account).history_file
         if prices is None:
@@ -219,7 +223,7 @@ def backtest(
             # trimtab's own failure, not the input's: no backtest_refused record.
             fail(f"backtest failed: {exc}", 1)
     if report is not None:
-        _write_report(report, account, runs, benchmark)
+        _write_report(report, account, runs, benchmark, alternates)
     if as_json:
         # Plain JSON already (metrics as numbers, money and quantities as decimal strings).
         # Compact: json's C encoder serves only separators without indent, and a 20-year
@@ -444,11 +448,17 @@ def _check_report(report: Path) -> None:
         ) from exc
 
 
-def _write_report(report: Path, account: str, runs: list[Run], benchmark: str | None) -> None:
+def _write_report(
+    report: Path,
+    account: str,
+    runs: list[Run],
+    benchmark: str | None,
+    alternates: Mapping[str, Sequence[str]],
+) -> None:
     from daemon.backtest.report import write_report
 
     try:
-        write_report(report, account, runs, benchmark=benchmark)
+        write_report(report, account, runs, benchmark=benchmark, alternates=alternates)
     except OSError as exc:
         # Checked before the run; what fails only on writing (a full disk) is trimtab's
         # failure to write, not refused input: exit 1, as other commands' writes do.

@@ -37,7 +37,7 @@ def test_the_single_run_page_says_what_was_refused_by_which_check(tmp_path: Path
     count = len(done.result.refused)
     assert count > 2
     assert not done.result.fills
-    page = render_report("main", [done], benchmark=None)
+    page = render_report("main", [done], benchmark=None, alternates={})
     assert '<div class="attention alert">' in page
     assert f"{count} orders were refused by the pre-trade check max_order_notional" in page
     assert (
@@ -62,7 +62,7 @@ def test_a_run_with_every_order_filled_has_no_notice(tmp_path: Path) -> None:
     assert done.result.fills
     assert not done.result.refused
     assert not done.result.skipped
-    page = render_report("main", [done], benchmark=None)
+    page = render_report("main", [done], benchmark=None, alternates={})
     assert '<div class="attention' not in page
     assert "<h2>Orders not filled</h2>" not in page
     assert "<tr><th>orders refused</th><td>0</td></tr>" in page
@@ -83,7 +83,7 @@ def test_the_single_run_page_says_what_was_skipped(tmp_path: Path) -> None:
     done = run(config, table, cash=Decimal(10_000))
     count = len(done.result.skipped)
     assert count >= 1
-    page = render_report("main", [done], benchmark=None)
+    page = render_report("main", [done], benchmark=None, alternates={})
     buys = "approved buy was" if count == 1 else "approved buys were"
     assert f"{count} {buys} skipped for want of cash" in page
     assert f"<tr><th>buys skipped</th><td>{count}</td></tr>" in page
@@ -95,7 +95,7 @@ def test_the_sweep_page_counts_refused_and_skipped_orders_per_run(tmp_path: Path
     refused = _run(tmp_path, TWO, ((key, "two"),))
     assert not spread.result.refused
     assert refused.result.refused
-    page = render_report("main", [spread, refused], benchmark=None)
+    page = render_report("main", [spread, refused], benchmark=None, alternates={})
     assert "<th>refused</th><th>skipped</th>" in page
     count = len(refused.result.refused)
     rows = page.split("<tbody>")[1].split("</tbody>")[0].split("</tr>")
