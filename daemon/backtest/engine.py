@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
-from operator import mul
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -45,7 +44,8 @@ from numpy.typing import NDArray
 
 from daemon.backtest.errors import BacktestInputError
 from daemon.backtest.flows import Dividend, monthly_days, reinvested
-from daemon.backtest.prices import PriceTable
+from daemon.backtest.prices import DecimalRows, PriceTable
+from daemon.backtest.values import DayValues
 from daemon.config.policy import alternate_symbols, decision_input
 from daemon.config.tax_policy import tax_policy
 from daemon.core import fills
@@ -260,9 +260,10 @@ class _State:
     qty: dict[str, Decimal] = field(default_factory=dict)
     moved: bool = True
     """Quantities changed since the last row of `held`."""
+    qty_row: NDArray[np.float64] | None = None
+    """The quantities as floats in the order of the symbols; None once they moved."""
     moved_nav: bool = True
-    aligned: list[Decimal] = field(default_factory=list)
-    """The quantities in the order of the symbols, for the day's value."""
+    """Quantities changed since the day's value last took them (`DayValues.hold`)."""
     holdings: Mapping[str, Decimal] | None = None
     """The quantities a strategy's context shows (`managed_holdings`); None once they moved:
     built once per trade rather than once per day."""
@@ -324,6 +325,7 @@ class _Run:
             table.require({spec.benchmark}, self.lo, self.hi, why="it is the --benchmark")
         self.matrix = table.matrix(self.symbols, self.lo, self.hi)
         self.decimals = table.decimals(self.symbols, self.lo, self.hi)
+        self.values = DayValues(self.decimals, table.exact_digits(self.symbols, self.lo, self.hi))
         # Day 0's previous closes: the file's row before --start, when there is one (a live
         # cycle's quotes carry the previous session's close whatever day trimtab started).
         self.before = table.decimals(self.symbols, self.lo - 1, self.lo)[0] if self.lo else None
@@ -345,6 +347,7 @@ class _Run:
         self.skip = spec.skip
         self.scan_constants = self._scan_constants()
         self.index = MappingProxyType({s: j for j, s in enumerate(self.symbols)})
+        self.columns = frozenset(self.symbols)
         self.decide_calls = 0
         self.trade_costs = spec.costs.trade_costs
 
@@ -356,7 +359,7 @@ class _Run:
         for i in range(n):
             self._day(i, state, tally)
             if state.moved:
-                row = np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols])
+                row = self._qty_row(state)
                 state.moved = False
             tally.held[i] = row
             tally.targets[i] = state.target_row
@@ -439,9 +442,9 @@ class _Run:
             flow -= taken
             state.quiet = None
         if state.moved_nav:
-            state.aligned = [state.qty.get(s, _ZERO) for s in self.symbols]
+            self.values.hold([state.qty.get(s, _ZERO) for s in self.symbols])
             state.moved_nav = False
-        tally.nav.append(sum(map(mul, state.aligned, self.decimals[i]), state.cash))
+        tally.nav.append(self.values.value(i, state.cash))
         tally.flows.append(flow)
 
     def _is_quiet(
@@ -488,7 +491,7 @@ class _Run:
             account_type=self.account.type,
             cash=state.cash,
             holdings=state.holdings,
-            prices=_Row(self.index, self.decimals[i]),
+            prices=_Row(self.index, self.decimals, i),
             history=self.history(self.lo + i),
             history_expected_through=spec.prices.days[self.lo + i - 1] if self.lo + i else None,
         )
@@ -672,7 +675,7 @@ class _Run:
             del state.qty[symbol]
         if traded:
             state.moved = state.moved_nav = True
-            state.holdings = None
+            state.holdings = state.qty_row = None
         return traded
 
     def _buy(
@@ -906,8 +909,6 @@ class _Run:
         provably orders nothing (see `quiet_days`)."""
         policy = self.account.policy
         absolute, relative, increments = self.scan_constants
-        qty = np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols])
-        row = np.array([float(targets.get(s, _ZERO)) for s in self.symbols])
         standing = self._standing(state, targets)
         if standing:
             # `decide` tests a primary and its standing alternates as one holding, against
@@ -915,11 +916,12 @@ class _Run:
             # each close: a scan of each symbol alone cannot prove such a day quiet (it once
             # skipped days `decide` traded on), so every cycle day is decided while one stands.
             return np.zeros(len(self.matrix[first:end]), dtype=bool)
+        held = {s for s, q in state.qty.items() if q}
         quiet = quiet_days(
             self.matrix[first:end],
-            qty,
+            self._qty_row(state),
             cash=float(state.cash),
-            targets=row,
+            targets=state.target_row,  # `targets` as floats
             cash_target=float(targets.get(CASH, _ZERO)),
             absolute=absolute,
             relative=relative,
@@ -927,15 +929,19 @@ class _Run:
             min_trade=float(policy.min_trade_notional),
             increments=increments,
             buy_only=policy.buy_only,
-            unmanaged=any(
-                q and s not in targets and s not in policy.keep for s, q in state.qty.items()
-            )
-            or any(s in policy.keep for s, q in state.qty.items() if q)
-            or set(targets) - {CASH} - set(self.symbols) != set(),
+            # A holding outside the targets or kept, or a target without a column.
+            unmanaged=bool(held.difference(targets, policy.keep) or held.intersection(policy.keep))
+            or not self.columns.issuperset(targets.keys() - {CASH}),
         )
         if self.harvesting and quiet.any():
             quiet &= self._no_harvest(first, end, state)
         return quiet
+
+    def _qty_row(self, state: _State) -> NDArray[np.float64]:
+        """The quantities as floats in the order of the symbols (built once per trade)."""
+        if state.qty_row is None:
+            state.qty_row = np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols])
+        return state.qty_row
 
     def _standing(self, state: _State, targets: Mapping[str, Decimal]) -> frozenset[str]:
         """Return the held alternates that may stand in for a primary of `targets` (directly
@@ -1019,15 +1025,20 @@ _NO_HISTORY: Callable[[int], CloseHistory] = _no_history
 
 
 class _Row(Mapping[str, Decimal]):
-    """One row's closes by symbol, without building a dict per day."""
+    """One row's closes by symbol, without building a dict per day; the row is parsed when a
+    strategy first reads a close (`static` never does)."""
 
-    __slots__ = ("_index", "_row")
+    __slots__ = ("_i", "_index", "_row", "_rows")
 
-    def __init__(self, index: Mapping[str, int], row: Sequence[Decimal]) -> None:
+    def __init__(self, index: Mapping[str, int], rows: DecimalRows, i: int) -> None:
         self._index = index
-        self._row = row
+        self._rows = rows
+        self._i = i
+        self._row: Sequence[Decimal] | None = None
 
     def __getitem__(self, symbol: str) -> Decimal:
+        if self._row is None:
+            self._row = self._rows[self._i]
         return self._row[self._index[symbol]]
 
     def __iter__(self) -> Iterator[str]:

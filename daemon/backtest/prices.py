@@ -46,6 +46,10 @@ _POWERS = np.array([float(10**k) for k in range(16)])
 _BLOCK = 256
 """Rows `_exact_floats` parses at a time."""
 
+Digits = tuple[NDArray[np.int64], NDArray[np.int8]]
+"""Closes written plainly as integers and places, rows x symbols: `Decimal("30.65")` is
+(3065, 2), exactly, the digits as written (`daemon.backtest.values` adds them up)."""
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PriceTable:
@@ -63,6 +67,9 @@ class PriceTable:
     floats: NDArray[np.float64]
     rows: tuple[int, ...]
     """The file's line number of each day, for errors."""
+    digits: Digits | None = None
+    """The closes as integers and places (`Digits`) when every one is written plainly
+    (`_exact_floats`), else None."""
 
     def column(self, symbol: str) -> int:
         return self.symbols.index(symbol)
@@ -116,6 +123,16 @@ class PriceTable:
     def matrix(self, symbols: Sequence[str], lo: int, hi: int) -> NDArray[np.float64]:
         """Return the closes of `symbols` on rows [lo, hi) as floats (NaN for a gap)."""
         return self.floats[lo:hi, [self.column(s) for s in symbols]]
+
+    def exact_digits(self, symbols: Sequence[str], lo: int, hi: int) -> Digits | None:
+        """Return the `digits` of `symbols` on rows [lo, hi), or None when the file has none."""
+        if self.digits is None:
+            return None
+        columns = [self.column(s) for s in symbols]
+        integers, places = self.digits
+        if columns == list(range(len(self.symbols))):
+            return integers[lo:hi], places[lo:hi]  # every column in order: views, no copy
+        return integers[lo:hi, columns], places[lo:hi, columns]
 
     def decimals(self, symbols: Sequence[str], lo: int, hi: int) -> DecimalRows:
         """Return the closes of `symbols` on rows [lo, hi) exactly as written (0 for a gap),
@@ -231,37 +248,45 @@ def _parse_plain(path: Path, text: str) -> PriceTable | None:
     if any(later <= earlier for earlier, later in pairwise(days)):
         return None
     rows = list(range(2, len(lines) + 2))  # no blank line: the file's line numbers
-    floats = None if gappy else _exact_floats(closes, len(symbols))
-    if floats is None:
+    exact = None if gappy else _exact_floats(closes, len(symbols))
+    if exact is None:
         cells, gaps = _cells(closes)
         floats = _check_numbers(path, cells, gaps, closes, rows, symbols)
-    return PriceTable(path, tuple(days), symbols, tuple(closes), floats, tuple(rows))
+        return PriceTable(path, tuple(days), symbols, tuple(closes), floats, tuple(rows))
+    floats, digits = exact
+    return PriceTable(path, tuple(days), symbols, tuple(closes), floats, tuple(rows), digits)
 
 
-def _exact_floats(lines: Sequence[str], width: int) -> NDArray[np.float64] | None:
-    """Return the closes of `lines` (`width` a row, none empty) as a rows x `width` matrix
-    when every one is digits with at most one point, 15 digits at most, and all inside the
-    range of prices; else None (`_check_numbers` then reads them, naming any bad one).
+def _exact_floats(lines: Sequence[str], width: int) -> tuple[NDArray[np.float64], Digits] | None:
+    """Return the closes of `lines` (`width` a row, none empty) as a rows x `width` matrix,
+    and their `Digits`, when every one is digits with at most one point, 15 digits at most,
+    and all inside the range of prices; else None (`_check_numbers` then reads them, naming
+    any bad one).
 
     Such a close is its digits M as an integer over 10^k (k digits after the point), both
     exact in float64 (M < 2^53, k <= 15), so M / 10^k is the correctly rounded quotient: the
     float the text reads as (numpy's and Python's parsers round correctly too). numpy parses
     the integers in one call, several times faster than floats from 504,000 texts; a block of
-    rows at a time, so the work arrays stay small beside the matrix."""
+    rows at a time, so the work arrays stay small beside the matrices."""
     floats = np.empty((len(lines), width))
+    integers = np.empty((len(lines), width), dtype=np.int64)
+    places = np.empty((len(lines), width), dtype=np.int8)
     for first in range(0, len(lines), _BLOCK):
         block = _exact_block(lines[first : first + _BLOCK], width)
         if block is None:
             return None
-        floats[first : first + len(block)] = block
+        end = first + len(block[0])
+        floats[first:end], integers[first:end], places[first:end] = block
     # Strictly inside the range as floats is inside it as written (`_check_numbers`).
     if not ((floats > _LOWEST) & (floats < _HIGHEST)).all():
         return None
-    return floats
+    return floats, (integers, places)
 
 
-def _exact_block(lines: Sequence[str], width: int) -> NDArray[np.float64] | None:
-    """`_exact_floats` of a few rows."""
+def _exact_block(
+    lines: Sequence[str], width: int
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.intp]] | None:
+    """`_exact_floats` of a few rows: their floats, integers and places."""
     text = ",".join(lines)
     raw = text.encode("ascii")
     if raw.translate(None, b"0123456789.,"):
@@ -284,7 +309,8 @@ def _exact_block(lines: Sequence[str], width: int) -> NDArray[np.float64] | None
     if len(integers) != count:  # pragma: no cover - digits in every close, checked above
         return None
     floats: NDArray[np.float64] = integers / _POWERS[places]
-    return floats.reshape(len(lines), width)
+    shape = (len(lines), width)
+    return floats.reshape(shape), integers.reshape(shape), places.reshape(shape)
 
 
 def _cells(lines: Sequence[str]) -> tuple[list[str], list[int]]:

@@ -7,6 +7,7 @@ The fixed-point parse of plain closes (`_exact_floats`) gives numpy's floats bit
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -99,22 +100,36 @@ def test_a_file_of_plain_rows_is_read_by_the_plain_reader() -> None:
     fast = _parse_plain(PATH, text)
     assert fast is not None
     assert fast.floats.tolist() == [[30.65, 5.0], [0.5, 12345678901.2345]]
+    assert fast.digits is not None
+    assert fast.digits[0].tolist() == [[3065, 5], [5, 123456789012345]]
+    assert fast.digits[1].tolist() == [[2, 0], [1, 4]]
     assert fast.lines == ("030.65,5.", ".5,12345678901.2345")
     assert fast.rows == (2, 3)
 
 
 @settings(max_examples=scaled(200))
-@given(rows=st.lists(st.lists(plain_closes, min_size=3, max_size=3), min_size=1, max_size=300))
-def test_the_fixed_point_parse_gives_numpys_floats(rows: list[list[str]]) -> None:
-    floats = _exact_floats([",".join(row) for row in rows], 3)
-    cells = np.array([cell for row in rows for cell in row], dtype=float).reshape(len(rows), 3)
+@given(
+    rows=st.lists(st.lists(plain_closes, min_size=3, max_size=3), min_size=1, max_size=300)
+)
+def test_the_fixed_point_parse_gives_numpys_floats_and_the_exact_digits(
+    rows: list[list[str]],
+) -> None:
+    exact = _exact_floats([",".join(row) for row in rows], 3)
+    texts = [cell for row in rows for cell in row]
+    cells = np.array(texts, dtype=float).reshape(len(rows), 3)
     inside = bool(((cells > 1e-6) & (cells < 1e13)).all())
-    digits = max(len(cell.replace(".", "")) for row in rows for cell in row)
-    if floats is None:
+    digits = max(len(cell.replace(".", "")) for cell in texts)
+    if exact is None:
         # Refused only for a close out of the range, or of more digits than float64 keeps.
-        assert not inside or digits > 15 or any(cell == "." for row in rows for cell in row)
-    else:
-        assert (floats.view(np.int64) == cells.view(np.int64)).all()
+        assert not inside or digits > 15
+        return
+    floats, (integers, places) = exact
+    assert (floats.view(np.int64) == cells.view(np.int64)).all()
+    for text, integer, place in zip(texts, integers.ravel(), places.ravel(), strict=True):
+        # The close as Decimal reads it: its digits and its exponent, as written.
+        written = Decimal(text)
+        assert written == Decimal(int(integer)).scaleb(-int(place))
+        assert written.as_tuple().exponent == -int(place)
 
 
 def test_closes_not_in_plain_form_are_left_to_numpy() -> None:
