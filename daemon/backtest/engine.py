@@ -58,6 +58,7 @@ from daemon.core.inputs import managed_holdings
 from daemon.core.money import cents_down, cents_up
 from daemon.core.planner import PlannedOrder, PlanningPolicy
 from daemon.core.progress import Progress, no_progress
+from daemon.core.records import fast_init
 from daemon.core.schedule import Days, ScheduleSpec, Session, parse_schedule
 from daemon.core.sizing import (
     TOP_UP_PASSES,
@@ -177,6 +178,7 @@ class BacktestSpec:
     skip: bool = True
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     day: date

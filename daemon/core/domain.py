@@ -33,6 +33,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from daemon.core.errors import InvalidTransition
+from daemon.core.records import fast_init
 
 CASH = "CASH"
 """The pseudo-symbol that stands for cash in targets and drift tables."""
@@ -195,6 +196,7 @@ def merge_report(
     )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Quote:
     """A price for valuation, with its time and where it came from."""
@@ -208,6 +210,7 @@ class Quote:
     """The close before `price`'s day, when the source knows it (for the price-move check)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Position:
     symbol: str

@@ -24,6 +24,7 @@ from enum import StrEnum
 from daemon.core.domain import Side, TradingState
 from daemon.core.money import usd
 from daemon.core.planner import PlannedOrder
+from daemon.core.records import fast_init
 
 _ZERO = Decimal(0)
 
@@ -99,6 +100,7 @@ class RiskState:
     """Value of the orders already sent today (every cycle), at their reference prices."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CheckDecision:
     symbol: str

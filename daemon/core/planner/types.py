@@ -22,6 +22,7 @@ from typing import Literal
 
 from daemon.core.domain import Side
 from daemon.core.money import CENT
+from daemon.core.records import fast_init
 
 RebalanceTo = Literal["target", "band_edge"]
 
@@ -132,6 +133,7 @@ class PlanInput:
     target when the account rebalances."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PlannedOrder:
     """One order of the plan, valued at the planning price."""
@@ -148,6 +150,7 @@ class PlannedOrder:
     rest (a sell can raise cash and rebalance at once)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DriftRow:
     """One line of the drift table: a holding or target symbol, before and after the plan.
