@@ -87,3 +87,41 @@ def test_without_digits_the_decimal_sum_is_taken() -> None:
     values = DayValues(decimals, None)
     values.hold([Decimal(2), Decimal("0.5"), Decimal(1)])
     assert str(values.value(0, Decimal("1.00"))) == "35.00"
+
+
+@settings(max_examples=scaled(100))
+@given(
+    width=st.integers(1, 4),
+    places=st.integers(0, 3),
+    days=st.integers(1, 60),
+    holds=st.lists(
+        st.tuples(st.integers(0, 59), st.lists(quantities, min_size=4, max_size=4)),
+        min_size=1,
+        max_size=5,
+    ),
+    data=st.data(),
+)
+def test_values_follow_the_quantities_held_from_day_to_day(
+    width: int,
+    places: int,
+    days: int,
+    holds: list[tuple[int, list[Decimal]]],
+    data: st.DataObject,
+) -> None:
+    """As a run does: hold, value the days after, hold again on a later day, and so on (the
+    sums made days at a time are made again for the new quantities)."""
+    lines = [",".join(data.draw(close(places)) for _ in range(width)) for _ in range(days)]
+    exact = _exact_floats(lines, width)
+    assert exact is not None
+    decimals = DecimalRows(lines, tuple(range(width)))
+    values = DayValues(decimals, exact[1])
+    money = data.draw(cash)
+    changes = {day % days: held[:width] for day, held in holds}
+    held = changes.get(0, [Decimal(0)] * width)
+    values.hold(held)
+    for i in range(days):
+        if i in changes:
+            held = changes[i]
+            values.hold(held)
+        got = values.value(i, money)
+        assert got.as_tuple() == sum(map(mul, held, decimals[i]), money).as_tuple()
