@@ -22,6 +22,7 @@ from daemon.backtest.output import result_json
 from daemon.backtest.prices import PriceTable
 from daemon.backtest.vary import Override, Variant, start_of
 from daemon.config.settings import AccountSettings, Settings
+from daemon.core.domain import AccountType
 from daemon.core.progress import Progress, no_progress
 
 
@@ -111,6 +112,45 @@ def refuse_household_member(settings: Settings, account: str) -> None:
         )
 
 
+def refuse_missing_alternates(settings: Settings, account: str, prices: PriceTable) -> None:
+    """Raise `BacktestInputError` when a taxable account's rules trade its alternates
+    (harvesting, or wash-sale buys redirected) and the price file has a column for none of a
+    primary's alternates: the tax step leaves an alternate without a close out, as a live
+    cycle does one without a quote, so that primary would never be harvested or redirected,
+    and a comparison of harvesting on and off could show two equal runs with nothing saying
+    why. A list of which some have a column is run with those (docs/backtest.md)."""
+    configured = settings.account(account)
+    tax = configured.tax
+    if configured.type is not AccountType.TAXABLE:
+        return  # an IRA realizes no loss: nothing harvests or redirects there
+    uses = [
+        rule
+        for rule, on in (
+            ("tax.harvest.enabled = true", tax.harvest.enabled),
+            ('tax.wash_sale.buys = "redirect"', tax.wash_sale.buys == "redirect"),
+        )
+        if on
+    ]
+    columns = set(prices.symbols)
+    stranded = {
+        primary: alternates
+        for primary, alternates in sorted(tax.alternates.items())
+        if not columns.intersection(alternates)
+    }
+    if not uses or not stranded:
+        return
+    missing = sorted({s for alternates in stranded.values() for s in alternates})
+    named = "; ".join(f"{p}: {', '.join(a)}" for p, a in stranded.items())
+    raise BacktestInputError(
+        f"{prices.path} has no column for {', '.join(missing)}, account {account}'s "
+        f"tax.alternates ({named}), which {' and '.join(uses)} trade: without their closes "
+        f"the tax step leaves them out and never harvests or redirects {', '.join(stranded)}. "
+        f"Add their closes (`trimtab prices export -c CONFIG -a {account} -o PRICES.csv` "
+        "writes the strategy's symbols and the alternates), or remove them from "
+        "tax.alternates, or turn those rules off"
+    )
+
+
 def run_one(
     settings: Settings,
     account: str,
@@ -126,6 +166,7 @@ def run_one(
     from daemon.plugins import load_strategy_plugin
 
     refuse_household_member(settings, account)
+    refuse_missing_alternates(settings, account, prices)
     options = _with_start(options, overrides)
     configured = settings.account(account)
     plugin = load_strategy_plugin(configured.strategy)

@@ -106,3 +106,50 @@ def test_a_sale_whose_commission_is_more_than_it_brings_is_not_refused_input(
     result = _backtest(tmp_path, "--cash", "30000", "--json")
     assert result.exit_code == 0, result.output
     assert refusals(tmp_path) == []
+
+
+HARVEST = """
+mode = "dry-run"
+state_dir = "state"
+[accounts.main]
+type = "taxable"
+[accounts.main.strategy_params]
+targets = {{ VTI = "0.5", BND = "0.5" }}
+[accounts.main.tax]
+alternates = {{ VTI = "ITOT", BND = ["AGG", "SCHZ"] }}
+[accounts.main.tax.harvest]
+enabled = {harvest}
+[accounts.main.tax.wash_sale]
+buys = "{buys}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("harvest", "buys", "extra"),
+    [
+        ("true", "block", ()),
+        ("false", "redirect", ()),
+        ("false", "block", ("--vary", "tax.harvest.enabled=false,true")),
+    ],
+)
+def test_alternates_without_a_column_are_refused_where_the_tax_step_needs_them(
+    tmp_path: Path, harvest: str, buys: str, extra: tuple[str, ...]
+) -> None:
+    """Harvesting and redirected buys trade the alternates: without their closes the tax step
+    leaves them out, so harvesting would silently do nothing and a comparison of it on and
+    off would show two equal runs. The refusal names the missing columns and the fixes."""
+    home = _home(tmp_path, HARVEST.format(harvest=harvest, buys=buys))
+    result = _backtest(home, "-a", "main", "--json", *extra)
+    assert result.exit_code == 2, result.output
+    out = " ".join(result.output.split())
+    assert "prices.csv has no column for AGG, ITOT, SCHZ" in out
+    assert "trimtab prices export" in out
+    (refused,) = refusals(home)
+    assert "no column for AGG, ITOT, SCHZ" in refused["detail"]
+
+
+def test_alternates_without_a_column_are_no_matter_where_no_rule_trades_them(
+    tmp_path: Path,
+) -> None:
+    home = _home(tmp_path, HARVEST.format(harvest="false", buys="block"))
+    assert _backtest(home, "-a", "main", "--json").exit_code == 0
