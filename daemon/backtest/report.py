@@ -24,6 +24,7 @@ import numpy as np
 from markupsafe import escape
 from numpy.typing import NDArray
 
+from daemon.backtest.metrics import from_cash
 from daemon.backtest.out_file import write_whole
 from daemon.backtest.output import COMPARED, shown
 from daemon.core.domain import CASH
@@ -127,10 +128,8 @@ def _single(run: Run, benchmark: str | None, alternates: Mapping[str, Sequence[s
     html.append("</section>\n")
     series = _points(result.days, result.nav, result.flows)
     bench = _benchmark_points(run)
-    html.append(
-        _section("Growth", _growth([(run.result.days[0], "account", series)], bench, benchmark))
-    )
-    html.append(_section("Drawdown", _drawdown(series, bench) + _falls_table(m)))
+    html.append(_section("Growth", _growth([(run.cash, "account", series)], bench, benchmark)))
+    html.append(_section("Drawdown", _drawdown(series, bench, run.cash) + _falls_table(m)))
     html.append(_section("Returns by year", _years(m) + _rolling_table(m)))
     html.append(_section("Drift and bands", _drift(run, alternates)))
     html.append(_section("Trades per year", _trades_per_year(run)))
@@ -145,9 +144,7 @@ def _sweep(runs: Sequence[Run], benchmark: str | None) -> str:
     lines = []
     for run in runs:
         label = ", ".join(f"{k}={v}" for k, v in run.overrides) or "as configured"
-        lines.append(
-            (run.result.days[0], label, _points(run.result.days, run.result.nav, run.result.flows))
-        )
+        lines.append((run.cash, label, _points(run.result.days, run.result.nav, run.result.flows)))
     chart = _growth(lines, _benchmark_points(runs[0]), benchmark)
     keys = [k for k, _ in runs[0].overrides]
     head = (
@@ -290,12 +287,15 @@ def _benchmark_points(run: Run) -> list[DailyPoint]:
 
 
 def _growth(
-    lines: Sequence[tuple[date, str, list[DailyPoint]]], bench: list[DailyPoint], name: str | None
+    lines: Sequence[tuple[Decimal, str, list[DailyPoint]]],
+    bench: list[DailyPoint],
+    name: str | None,
 ) -> str:
+    """Each line is a run's `--cash`, its label and its points."""
     with figure(WIDTH, 3.2) as fig:
         axes = fig.add_subplot()
-        for n, (_, label, points) in enumerate(lines):
-            days, values = _index(points)
+        for n, (cash, label, points) in enumerate(lines):
+            days, values = _index(points, cash)
             axes.plot(days, values, color=_PALETTE[n % len(_PALETTE)], linewidth=1.6, label=label)
         if bench:
             days, values = _index(bench)
@@ -308,20 +308,24 @@ def _growth(
         return _chart(figure_svg(fig, "Time-weighted growth since the first day"))
 
 
-def _index(points: list[DailyPoint]) -> tuple[list[date], list[float]]:
+def _index(points: list[DailyPoint], cash: Decimal | None = None) -> tuple[list[date], list[float]]:
+    """The growth of `points` in % from 0 on the first day: from `cash` before day 0's trades
+    (an account: its day-0 costs show as a step down on day 0, as the metrics measure it), or
+    from the first point (the benchmark, bought with the cash at no cost)."""
     # numpy, not pandas: importing pandas would cost more than the page.
-    returns = daily_return_array(points)
+    returns = daily_return_array(points) if cash is None else from_cash(cash, points)
     grown = growth_array(returns)
     return [points[0].day, *returns.index], [0.0, *((grown - 1.0) * 100)]
 
 
-def _drawdown(series: list[DailyPoint], bench: list[DailyPoint]) -> str:
+def _drawdown(series: list[DailyPoint], bench: list[DailyPoint], cash: Decimal) -> str:
     with figure(WIDTH, 2.2) as fig:
         axes = fig.add_subplot()
-        for points, color, label in ((series, LINE, "account"), (bench, BENCH, "benchmark")):
+        lines = ((series, LINE, "account", cash), (bench, BENCH, "benchmark", None))
+        for points, color, label, start in lines:
             if len(points) < 2:
                 continue
-            days, values = _index(points)
+            days, values = _index(points, start)
             levels = 1 + np.array(values) / 100
             falls = (levels / np.maximum.accumulate(levels) - 1) * 100
             axes.fill_between(

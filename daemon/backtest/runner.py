@@ -54,6 +54,8 @@ class Run:
     overrides: Override
     result: BacktestResult
     metrics: dict[str, Any]
+    cash: Decimal
+    """The run's `--cash`, what its returns are measured from (`metrics.from_cash`)."""
 
     def json(self) -> dict[str, Any]:
         return result_json(self.result, self.metrics)
@@ -203,7 +205,7 @@ def run_one(
         risk_free=options.risk_free,
         benchmark=options.benchmark,
     )
-    return Run(overrides, result, metrics)
+    return Run(overrides, result, metrics, spec.cash)
 
 
 def run_sweep(

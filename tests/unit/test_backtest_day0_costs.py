@@ -95,3 +95,19 @@ def test_without_costs_day0_has_no_return_of_its_own(tmp_path: Path) -> None:
     assert abs(nav[0] - Decimal(10**10)) <= Decimal("0.02")
     assert done.metrics["total_return"] == pytest.approx(float(nav[-1] / nav[0]) - 1, rel=1e-9)
     assert math.isclose(done.metrics["money_weighted_return"], done.metrics["cagr"], rel_tol=1e-6)
+
+
+def test_the_report_charts_start_from_the_cash_too(tmp_path: Path) -> None:
+    """The growth and drawdown charts end where the page's total return and drawdown say:
+    from 0% on day 0 before its trades, down by day 0's costs the same day."""
+    from daemon.backtest import report
+
+    done = _flat(tmp_path, 100, "20")
+    points = report._points(done.result.days, done.result.nav, done.result.flows)
+    days, values = report._index(points, done.cash)
+    assert days[:2] == [DAYS[0], DAYS[0]]
+    assert values[0] == 0.0
+    assert values[-1] / 100 == pytest.approx(done.metrics["total_return"], abs=1e-12)
+    assert values[1] / 100 == pytest.approx(-done.metrics["max_drawdown"], abs=1e-12)
+    page = report.render_report("main", [done], benchmark="VTI", alternates={})
+    assert "<svg" in page
