@@ -424,7 +424,11 @@ class _Run:
                 if withdrawal == spec.withdraw:
                     withdrawal = spec.withdraw  # the amount as written: outputs read as given
             state.quiet = None
-        if i == 0 or i in self.cycle_days or i in self.flow_days:
+        # A flow day off the cycle calendar runs no cycle, as a live account's schedule runs
+        # none on a deposit day: a contribution waits in cash for the next cycle day, a
+        # withdrawal the cash covers is paid from it; one it does not cover runs a cycle that
+        # day, whose planner raises it (cash flows first).
+        if i == 0 or i in self.cycle_days or withdrawal > state.cash:
             targets = self._targets(i, state)
             # A strategy whose targets do not change gives the same mapping each day.
             if targets is not state.targets and targets != state.targets:

@@ -388,6 +388,32 @@ def test_the_calendar_decides_which_days_run_a_cycle(tmp_path: Path) -> None:
     assert done.result.rebalances == (date(2021, 4, 1), date(2021, 7, 1))
 
 
+def test_a_flow_day_off_the_calendar_runs_no_cycle_when_the_cash_covers_it(
+    tmp_path: Path,
+) -> None:
+    """A live account on a quarterly schedule runs no cycle on a deposit day: the deposit
+    waits in cash for the next cycle day, and a withdrawal the cash covers is paid from it.
+    Only a withdrawal the cash does not cover runs a cycle that day, to raise it."""
+    config = write_config(
+        tmp_path, {"A": "0.45", "B": "0.45", "CASH": "0.1"}, extra=_policy(absolute="0")
+    )
+    days = weekdays(date(2021, 1, 4), 140)
+    table = write_prices(tmp_path, days, random_walk(5, "AB", 140))
+    quarters = {date(2021, 4, 1), date(2021, 7, 1)}
+    cash = Decimal(100_000)
+    paid = run(config, table, cash=cash, calendar="quarterly", contribute=Decimal(1000))
+    assert paid.result.rebalances == tuple(sorted(quarters))
+    assert {t["date"] for t in paid.json()["trades"][2:]} <= {str(q) for q in quarters}
+    covered = run(config, table, cash=cash, calendar="quarterly", withdraw=Decimal(1000))
+    assert covered.result.rebalances == tuple(sorted(quarters))
+    assert covered.metrics["withdrawn"] == "6000"
+    # 10% of the value in cash never covers 12,000 a month: each month's first row sells.
+    raised = run(config, table, cash=cash, calendar="quarterly", withdraw=Decimal(12_000))
+    firsts = {d for i, d in enumerate(days) if i and d.month != days[i - 1].month}
+    assert set(raised.result.rebalances) == firsts
+    assert raised.metrics["withdrawal_shortfall"] == "0"
+
+
 def test_a_taxable_account_realizes_gains_by_lot(tmp_path: Path) -> None:
     config = write_config(
         tmp_path, {"A": "0.5", "B": "0.5"}, extra=_policy(absolute="5", fractional=False)
