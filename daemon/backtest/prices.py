@@ -218,14 +218,6 @@ def _parse_plain(path: Path, text: str) -> PriceTable | None:
     if not first:
         return None
     symbols = _header_symbols(path, first.split(","))
-    try:
-        raw = body.encode("ascii")
-    except UnicodeEncodeError:
-        return None
-    # Nothing but dates and plain closes: no cell `strip` would change, no letter but an
-    # exponent's (`_check_numbers` and `date.fromisoformat` judge what these chars make).
-    if raw.translate(None, _PLAIN_ROW_BYTES):
-        return None
     lines = body.split("\n")
     if lines[-1] == "":
         lines.pop()  # the last line's end
@@ -240,6 +232,7 @@ def _parse_plain(path: Path, text: str) -> PriceTable | None:
             day, sep, written = line.partition(",")
             if not sep or written.count(",") != commas:
                 return None
+            # An ISO date has nothing `strip` would take off (`_parse` strips each cell).
             days.append(date.fromisoformat(day))
             closes.append(written)
             gappy = gappy or ",," in line or line[-1] == ","
@@ -248,8 +241,13 @@ def _parse_plain(path: Path, text: str) -> PriceTable | None:
     if any(later <= earlier for earlier, later in pairwise(days)):
         return None
     rows = list(range(2, len(lines) + 2))  # no blank line: the file's line numbers
+    # Closes of plain digits (`_exact_floats` checks each), else nothing but what a plain
+    # close can have: no cell `strip` would change, no letter but an exponent's
+    # (`_check_numbers` judges what these chars make).
     exact = None if gappy else _exact_floats(closes, len(symbols))
     if exact is None:
+        if not _only(body, _PLAIN_ROW_BYTES):
+            return None
         cells, gaps = _cells(closes)
         floats = _check_numbers(path, cells, gaps, closes, rows, symbols)
         return PriceTable(path, tuple(days), symbols, tuple(closes), floats, tuple(rows))
@@ -283,20 +281,25 @@ def _exact_floats(lines: Sequence[str], width: int) -> tuple[NDArray[np.float64]
     return floats, (integers, places)
 
 
+def _only(text: str, allowed: bytes) -> bool:
+    """Return whether `text` is made of the ASCII characters in `allowed` alone."""
+    return text.isascii() and not text.encode("ascii").translate(None, allowed)
+
+
 def _exact_block(
     lines: Sequence[str], width: int
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.intp]] | None:
     """`_exact_floats` of a few rows: their floats, integers and places."""
     text = ",".join(lines)
-    raw = text.encode("ascii")
-    if raw.translate(None, b"0123456789.,"):
-        return None  # a sign or an exponent: not in this form
-    chars = np.frombuffer(raw, dtype=np.uint8)
+    if not _only(text, b"0123456789.,"):
+        return None  # a sign, an exponent, a space: not in this form
+    chars = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    commas = chars == ord(",")
     # Where each close ends (each row has `width` - 1 commas, as its reader counted).
-    ends = np.append(np.flatnonzero(chars == ord(",")), len(chars))
+    ends = np.append(np.flatnonzero(commas), len(chars))
     count = len(ends)
     points = np.flatnonzero(chars == ord("."))
-    cell = np.searchsorted(ends, points)  # the close each point is in
+    cell = np.cumsum(commas)[points]  # the close each point is in: the commas before it
     if len(points) > 1 and not (np.diff(cell) > 0).all():
         return None  # a close with two points
     digits = np.diff(ends, prepend=-1) - 1

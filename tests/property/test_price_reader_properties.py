@@ -27,9 +27,9 @@ plain_closes = st.builds(
     st.text("0123456789", min_size=0, max_size=8),
 )
 odd_closes = st.sampled_from(
-    ["", " 5", "1e3", "+2", "-1", "0", "0.0", "1..2", ".", ".5", "5.", "nan", "1e13", "1e14"]
+    ["", " 5", "1e3", "+2", "-1", "0", "0.0", "1..2", ".", ".5", "5.", "nan", "1e13", "1e14", "５"]
 )
-DAYS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "20240108", "2024-01-09"]
+DAYS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "20240108", " 2024-01-09"]
 
 
 @st.composite
@@ -108,9 +108,7 @@ def test_a_file_of_plain_rows_is_read_by_the_plain_reader() -> None:
 
 
 @settings(max_examples=scaled(200))
-@given(
-    rows=st.lists(st.lists(plain_closes, min_size=3, max_size=3), min_size=1, max_size=300)
-)
+@given(rows=st.lists(st.lists(plain_closes, min_size=3, max_size=3), min_size=1, max_size=300))
 def test_the_fixed_point_parse_gives_numpys_floats_and_the_exact_digits(
     rows: list[list[str]],
 ) -> None:

@@ -68,13 +68,21 @@ class Why(IntFlag):
 
 def percent(weight: Decimal) -> str:
     """Format a weight as a percentage with one decimal: 0.412 -> '41.2%'."""
-    return f"{(weight * _HUNDRED).quantize(_TENTH, rounding=ROUND_HALF_UP)}%"
+    return f"{(weight * _HUNDRED).quantize(_TENTH, rounding=ROUND_HALF_UP)!s}%"
 
 
 def quantity(qty: Decimal) -> str:
     """Format a quantity without exponent or trailing zeros: 12.500 -> '12.5'."""
-    text = format(qty.normalize(), "f")
+    text = _plain(qty.normalize())
     return "0" if text in ("-0", "0") else text
+
+
+def _plain(value: Decimal) -> str:
+    """Return `format(value, "f")`: `str(value)` unless that has an exponent, at half the
+    cost (Decimal's __format__ parses its spec each time; `f"{d}"` is `str(d)` at twice the
+    cost, hence the `!s` below). The reasons are written once per order of every plan."""
+    text = str(value)
+    return format(value, "f") if "E" in text else text
 
 
 def order_reason(
@@ -94,13 +102,15 @@ def order_reason(
     # same formats): this runs once per order, and plans of thousands of orders are in the
     # latency budget.
     step = CENT if notional < _HUNDRED else _DOLLAR
-    action = f"{_VERB[side]} {qty.normalize():f} sh (${notional.quantize(step, ROUND_HALF_UP):,})"
+    cost = notional.quantize(step, ROUND_HALF_UP)
+    action = f"{_VERB[side]} {_plain(qty.normalize())} sh (${cost:,})"
     now = (weight * _HUNDRED).quantize(_TENTH, ROUND_HALF_UP)
     if not in_targets:
-        return f"{symbol} {now}% vs target 0.0%: not in targets, {action}"
+        return f"{symbol} {now!s}% vs target 0.0%: not in targets, {action}"
     goal = (target * _HUNDRED).quantize(_TENTH, ROUND_HALF_UP)
     band = (half_width * _HUNDRED).quantize(_TENTH, ROUND_HALF_UP)
-    return f"{symbol} {now}% vs target {goal}% ±{band}pp: {action}{_SUFFIX[origin & _SUFFIX_BITS]}"
+    suffix = _SUFFIX[origin & _SUFFIX_BITS]
+    return f"{symbol} {now!s}% vs target {goal!s}% ±{band!s}pp: {action}{suffix}"
 
 
 def row_note(
