@@ -4,7 +4,7 @@ plugin, the engine, reconciliation and the executor, and alpaca-py on real HTTP.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from tests.fakes.alpaca_server import (
     Fault,
 )
 from tests.fakes.alpaca_server.client import ENV_PREFIX, account_toml, household
+from tests.fakes.clocks import Ticks
 
 D = Decimal
 ENV = ENV_PREFIX
@@ -42,9 +43,15 @@ class Cycle:
     fake: FakeAlpaca
     state: AlpacaState
     app: App
+    ticks: Ticks = field(default_factory=Ticks)
+    """The fill wait's pauses: the fake fills (or not) on each request, not with time, so they
+    move this clock, not the test's."""
 
     def run(self, **kwargs: object) -> CycleReport:
-        return self.app.engine(fill_timeout=2).run_once("main", **kwargs)  # type: ignore[arg-type]
+        engine = self.app.engine(
+            fill_timeout=2, poll_sleep=self.ticks.sleep, monotonic=self.ticks.monotonic
+        )
+        return engine.run_once("main", **kwargs)  # type: ignore[arg-type]
 
     def intents(self) -> dict[str, OrderStatus]:
         with self.app.database.transaction() as session:

@@ -19,13 +19,14 @@ from adapters.base import Broker
 from daemon.bootstrap import App, open_app
 from daemon.core.cycle_report import CycleReport
 from daemon.core.domain import BrokerOrder, Fill, OrderIntent, OrderStatus, TradingState
-from daemon.cycle.reconcile import PENDING_FILLS_WINDOW
+from daemon.cycle.reconcile import PENDING_FILL_WAITS, PENDING_FILLS_WINDOW
 from daemon.store.audit_log import AuditLog
 from daemon.store.book import BookStore
 from daemon.store.models import FillRow, OrderIntentRow
 from daemon.store.trading_state import AccountState, account_state, set_trading_state
 from tests.fakes.alpaca_server import KEY_ID, SECRET, AlpacaState, FakeAlpaca
 from tests.fakes.alpaca_server.client import ENV_PREFIX, SteppingClock, account_toml, household
+from tests.fakes.clocks import Ticks
 
 D = Decimal
 
@@ -77,9 +78,15 @@ class Cycle:
     state: AlpacaState
     app: App
     broker: LaggingFills
+    ticks: Ticks = field(default_factory=Ticks)
+    """The engine's pauses (the fill wait's, reconciliation's waits for pending fills): the
+    fake answers on each request, not with time, so they move this clock, not the test's."""
 
     def run(self, **kwargs: object) -> CycleReport:
-        return self.app.engine(fill_timeout=2).run_once("main", **kwargs)  # type: ignore[arg-type]
+        engine = self.app.engine(
+            fill_timeout=2, poll_sleep=self.ticks.sleep, monotonic=self.ticks.monotonic
+        )
+        return engine.run_once("main", **kwargs)  # type: ignore[arg-type]
 
     def account(self) -> AccountState:
         with self.app.database.transaction() as session:
@@ -175,6 +182,7 @@ def test_fills_listed_after_the_cycle_keep_the_account_active_and_count_once(
     assert len(ordered) == len(report.outcomes)
     # Recorded as pending (the post-trade reconciliation waited, then went on), not as fills.
     assert [sorted(orders) for orders in pending_logged(logs)] == [sorted(ordered)]
+    assert cycle.ticks.waits[-len(PENDING_FILL_WAITS) :] == list(PENDING_FILL_WAITS)
     assert cycle.fills_by_order() == {}
     # The book does not take the pending shares: the fills add them when listed.
     assert cycle.book() == {}
