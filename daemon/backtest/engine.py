@@ -709,10 +709,12 @@ class _Run:
         planned_buys = [order for order in approved if order.side is Side.BUY]
         pieces = list(enumerate(planned_buys))  # (index of the planned buy, what to send)
         filled: dict[int, Decimal] = {}  # index of a planned share buy -> what its pieces bought
+        rests: dict[int, PlannedOrder | None] = {}  # planned share buy -> the rest to buy
         waiting: dict[int, tuple[str, bool]] = {}  # planned buy not made -> (why, crowded)
         for top_up in range(TOP_UP_PASSES + 1):
             spendable = state.cash - terms.cash_buffer
             available = spendable  # before this round's holds
+            grown: list[int] = []  # the share buys a piece of which filled in this round
             for key, order in pieces:
                 done = self._buy_one(i, state, order, planning, terms, tally, seq, spendable)
                 if isinstance(done, str):  # did not fit `spendable`; `done` says why
@@ -734,13 +736,13 @@ class _Run:
                 waiting.pop(key, None)
                 if not in_dollars:
                     filled[key] = filled.get(key, _ZERO) + qty
+                    grown.append(key)
+            # A buy's rest changes only when a piece of it fills (else it is the same order).
+            rests.update((key, top_up_order(planned_buys[key], filled[key])) for key in grown)
             crowded = [(key, planned_buys[key]) for key, (_, c) in waiting.items() if c]
-            rests = [
-                (key, rest)
-                for key, qty in filled.items()
-                if (rest := top_up_order(planned_buys[key], qty)) is not None
-            ]
-            pieces = sorted(crowded + rests, key=lambda piece: piece[0])  # in the plan's order
+            topped = [(key, rest) for key, rest in rests.items() if rest is not None]
+            # In the plan's order (a buy is crowded out only while nothing of it filled).
+            pieces = sorted(crowded + topped, key=lambda piece: piece[0])
             if not pieces:
                 break
         for key, (why, _) in sorted(waiting.items()):
