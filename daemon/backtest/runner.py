@@ -20,6 +20,7 @@ from daemon.backtest.flows import Dividend
 from daemon.backtest.metrics import TaxRates, compute_metrics
 from daemon.backtest.output import result_json
 from daemon.backtest.prices import PriceTable
+from daemon.backtest.sessions_check import Gap, missing_sessions, missing_sessions_error
 from daemon.backtest.vary import Override, Variant, start_of
 from daemon.config.settings import AccountSettings, Settings
 from daemon.core.domain import AccountType
@@ -45,6 +46,8 @@ class Options:
     rates: TaxRates = field(default_factory=TaxRates)
     risk_free: float = 0.0
     skip: bool = True
+    allow_missing_days: bool = False
+    """Run a price file that misses sessions of the exchange (`--allow-missing-days`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +59,23 @@ class Run:
     metrics: dict[str, Any]
     cash: Decimal
     """The run's `--cash`, what its returns are measured from (`metrics.from_cash`)."""
+    missing: tuple[Gap, ...] = ()
+    """The exchange's sessions the price file has no row for (`--allow-missing-days`)."""
 
     def json(self) -> dict[str, Any]:
-        return result_json(self.result, self.metrics)
+        shaped = result_json(self.result, self.metrics)
+        if self.missing:
+            shaped["missing_sessions"] = [
+                {
+                    "first": gap.first.isoformat(),
+                    "last": gap.last.isoformat(),
+                    "sessions": gap.sessions,
+                    "next_row": gap.row,
+                    "next_day": gap.day.isoformat(),
+                }
+                for gap in self.missing
+            ]
+        return shaped
 
 
 def cost_rules(account: AccountSettings, symbols: Collection[str]) -> CostRules:
@@ -170,6 +187,9 @@ def run_one(
     refuse_household_member(settings, account)
     refuse_missing_alternates(settings, account, prices)
     options = _with_start(options, overrides)
+    missing = missing_sessions(prices, settings.exchange, options.start, options.end)
+    if missing and not options.allow_missing_days:
+        raise missing_sessions_error(prices, settings.exchange, options.start, options.end, missing)
     configured = settings.account(account)
     plugin = load_strategy_plugin(configured.strategy)
     try:
@@ -205,7 +225,7 @@ def run_one(
         risk_free=options.risk_free,
         benchmark=options.benchmark,
     )
-    return Run(overrides, result, metrics, spec.cash)
+    return Run(overrides, result, metrics, spec.cash, missing)
 
 
 def run_sweep(

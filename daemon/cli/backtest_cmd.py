@@ -128,6 +128,14 @@ def backtest(
             "--report", metavar="OUT.html", help="Write an HTML report.", show_default=False
         ),
     ] = None,
+    allow_missing_days: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing-days",
+            help="Run a price file that has no row for some sessions of the exchange; each "
+            "missing session's cycle runs on the next row.",
+        ),
+    ] = False,
     every_day: Annotated[
         bool,
         typer.Option(
@@ -189,6 +197,7 @@ def backtest(
                 ),
                 risk_free=float(_rate(risk_free, "--risk-free")),
                 skip=not every_day,
+                allow_missing_days=allow_missing_days,
             )
             # Before the run: a bad --jobs or --report fails at once, not after years of days.
             _check_jobs(jobs)
@@ -310,6 +319,8 @@ def _print(account: str, runs: list[Run], compare: bool, benchmark: str | None) 
         for label, field in (("correlation", "correlation"), ("beta", "beta")):
             table.add_row(f"{label} with {benchmark}", shown(bench, field), "")
     console.print(table)
+    if run.missing:
+        console.print(_missing(run))
     if run.result.skipped:
         first = run.result.skipped[0]
         console.print(
@@ -352,10 +363,24 @@ def _print_comparison(account: str, runs: list[Run]) -> None:
         )
     console.print(table)
     for run in runs:
-        said = _unfilled(run)
+        said = "; ".join(part for part in (_missing(run), _unfilled(run)) if part)
         if said:
             label = ", ".join(f"{key}={written(value)}" for key, value in run.overrides)
             console.print(f"{label}: {said}")
+
+
+def _missing(run: Run) -> str:
+    """Say which sessions of the exchange `--allow-missing-days` ran without a row; empty
+    when none."""
+    if not run.missing:
+        return ""
+    count = sum(gap.sessions for gap in run.missing)
+    first = run.missing[0]
+    return (
+        f"{count} session{'' if count == 1 else 's'} of the exchange had no row (the first: "
+        f"{first.first}, before row {first.row}, {first.day}); --allow-missing-days ran each "
+        "one's cycle on the next row; --json lists them under 'missing_sessions'"
+    )
 
 
 def _unfilled(run: Run) -> str:

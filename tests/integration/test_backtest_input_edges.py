@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,8 +20,12 @@ from tests.integration.test_backtest_cli import CONFIG, refusals
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     (tmp_path / "trimtab.toml").write_text(CONFIG)
+    # Every weekday to 2021-02-01 (no session missing), the closes of 01-06 held until then.
+    january = (date(2021, 1, day) for day in range(7, 30))
+    held = "".join(f"{day},105,45\n" for day in january if day.weekday() < 5)
     (tmp_path / "prices.csv").write_text(
-        "date,VTI,BND\n2021-01-04,100,50\n2021-01-05,110,50\n2021-01-06,105,45\n2021-02-01,106,46\n"
+        "date,VTI,BND\n2021-01-04,100,50\n2021-01-05,110,50\n2021-01-06,105,45\n"
+        f"{held}2021-02-01,106,46\n"
     )
     return tmp_path
 

@@ -164,8 +164,9 @@ def test_a_month_start_schedule_skips_a_holiday_row(tmp_path: Path) -> None:
 
 
 def test_a_scheduled_session_the_file_lacks_runs_on_the_next_row(tmp_path: Path) -> None:
-    """No row for 28 March 2024 (March's last session): March's cycle runs on the file's next
-    row, 1 April, the first close after it (known without reading any later row)."""
+    """No row for 28 March 2024 (March's last session), run with --allow-missing-days:
+    March's cycle runs on the file's next row, 1 April, the first close after it (known
+    without reading any later row)."""
     dates, closes = market("sessions")
     keep = [i for i, d in enumerate(dates) if d != date(2024, 3, 28)]
     schedule = "last trading day of the month at close - 15m"
@@ -174,7 +175,8 @@ def test_a_scheduled_session_the_file_lacks_runs_on_the_next_row(tmp_path: Path)
     )
     prices = write_prices(tmp_path / "prices.csv", [dates[i] for i in keep], SYMBOLS, closes[keep])
     expected = [d if d != "2024-03-28" else "2024-04-01" for d in MONTH_ENDS]
-    assert run_json(config, prices)["rebalances"] == expected
+    # A missing session is refused unless the run is told to go on (docs/backtest.md).
+    assert run_json(config, prices, "--allow-missing-days")["rebalances"] == expected
 
 
 # --- refused orders ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from daemon.backtest.metrics import Carry, net_year
-from tests.unit.backtest_helpers import run, write_config, write_prices
+from tests.unit.backtest_helpers import run, weekdays, write_config, write_prices
 
 D = Decimal
 _ZERO = D(0)
@@ -79,8 +80,12 @@ max_turnover_per_cycle = 10
 max_turnover_per_day = 10
 """,
     )
-    days = [date(2021, 1, 4), date(2022, 1, 10), date(2023, 1, 3), date(2023, 1, 4)]
-    table = write_prices(tmp_path, days, {"A": [100, 80, 150, 150], "B": [100, 40, 55, 100]})
+    moves = [date(2021, 1, 4), date(2022, 1, 10), date(2023, 1, 3), date(2023, 1, 4)]
+    closes = {"A": [100.0, 80, 150, 150], "B": [100.0, 40, 55, 100]}
+    # Every weekday (a file must not miss a session): each close holds until the next move.
+    days = [d for d in weekdays(moves[0], 600) if d <= moves[-1]]
+    held = {s: [c[bisect_right(moves, d) - 1] for d in days] for s, c in closes.items()}
+    table = write_prices(tmp_path, days, held)
     result = run(settings, table, cash=D(10000), calendar="daily")
     metrics = result.metrics
     assert metrics["realized_long_term"] == "10.00"  # -240 + 250
