@@ -19,6 +19,7 @@ __all__ = [
     "check_put_in",
     "checked_amount",
     "monthly_days",
+    "monthly_flows",
     "parse_monthly",
     "parse_withdrawal",
     "read_dividends",
@@ -122,7 +123,8 @@ def check_put_in(
 ) -> None:
     """Raise unless `--cash` and `--contribute` over the run's rows `days` put in at most
     `MAX_PUT_IN` (`texts`: the two options as given, for the error)."""
-    months = len(monthly_days(days))
+    # Every month after the first day's pays once, a month with no row too (`monthly_flows`).
+    months = (days[-1].year - days[0].year) * 12 + days[-1].month - days[0].month
     total = cash + contribute * months
     if total > MAX_PUT_IN:
         raise BacktestInputError(
@@ -134,11 +136,30 @@ def check_put_in(
 
 def monthly_days(days: Sequence[date]) -> frozenset[int]:
     """Return the indexes of the first day of each month after the first day's month."""
-    found = set()
+    return frozenset(monthly_flows(days))
+
+
+def monthly_flows(days: Sequence[date]) -> dict[int, tuple[date, ...]]:
+    """Return the rows that pay monthly flows, each with the months it pays (a day of each).
+
+    The first row of each month after the first day's month pays its own month (its date)
+    and, before it, each month since the previous row that has no row at all (its first
+    day): a file without rows for March to May (missing sessions run with
+    `--allow-missing-days`) pays March, April, May and June on its first June row, once each,
+    so no month's flow is lost."""
+    found: dict[int, tuple[date, ...]] = {}
     for i in range(1, len(days)):
-        if (days[i].year, days[i].month) != (days[i - 1].year, days[i - 1].month):
-            found.add(i)
-    return frozenset(found)
+        before, day = days[i - 1], days[i]
+        months = (day.year - before.year) * 12 + day.month - before.month
+        if months:
+            found[i] = (*(_month_after(before, k) for k in range(1, months)), day)
+    return found
+
+
+def _month_after(day: date, months: int) -> date:
+    """The first day of the month `months` after `day`'s."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month + 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
