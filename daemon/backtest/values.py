@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from daemon.backtest.prices import DecimalRows, Digits
 
 _INT64 = 2**63
+_INT62 = 2.0**62
 _DAYS = 16
 """Days whose sums `DayValues` makes at once after the quantities change."""
 
@@ -47,7 +48,6 @@ class DayValues:
         "_digits",
         "_exponent",
         "_from",
-        "_largest",
         "_places",
         "_quantities",
         "_sums",
@@ -59,19 +59,17 @@ class DayValues:
         self._decimals = decimals
         self._digits: NDArray[np.int64] | None = None
         self._places: list[int] = []
-        self._largest = 0
         if digits is not None and digits[1].shape[1]:
             integers, places = digits
             # A row whose closes differ in places is added up in Decimal (-1).
             uniform = (places == places[:, :1]).all(axis=1)
             self._places = np.where(uniform, places[:, 0], -1).tolist()
             self._digits = integers
-            self._largest = int(integers.max(initial=0))
         self._quantities: Sequence[Decimal] = ()
         self._coefficients: list[int] | None = None
         self._exponent = 0
         self._vector: NDArray[np.int64] | None = None
-        self._sums: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._sums: list[int] = []
         self._from = 0
         self._cash: tuple[Decimal, int, int, int] | None = None
 
@@ -79,7 +77,7 @@ class DayValues:
         """Value the rows for `quantities` (one per symbol, in the rows' order) from now on."""
         self._quantities = quantities
         self._coefficients = self._vector = None
-        self._sums = np.zeros(0, dtype=np.int64)
+        self._sums = []
         if self._digits is None or not all(_plain(q) for q in quantities):
             return
         # Every quantity's coefficient at the least exponent of them all.
@@ -87,9 +85,7 @@ class DayValues:
         coefficients = [_coefficient(q, least) for q in quantities]
         self._coefficients = coefficients
         self._exponent = least
-        # The sums of products fit int64 whatever the row: then numpy makes them, days at a
-        # time (a few ints of 12 digits times closes of 5 make 17; 100 of them fit).
-        if max(coefficients, default=0) * self._largest * len(coefficients) < _INT64:
+        if max(coefficients, default=0) < _INT64:
             self._vector = np.array(coefficients, dtype=np.int64)
 
     def value(self, i: int, cash: Decimal) -> Decimal:
@@ -117,16 +113,32 @@ class DayValues:
         return Decimal(total).scaleb(least)
 
     def _held(self, i: int, coefficients: list[int], digits: NDArray[np.int64]) -> int:
-        """Return the sum of coefficient x close digits over row `i`."""
-        if self._vector is None:
-            return sum(map(mul, coefficients, digits[i].tolist()))
+        """Return the sum of coefficient x close digits over row `i`: of the next days at
+        once, twice as many as last time (the quantities hold for weeks)."""
         k = i - self._from
         if not 0 <= k < len(self._sums):
-            # The next days at once, twice as many as last time (quantities hold for weeks).
-            size = max(_DAYS, 2 * len(self._sums))
+            self._sums = self._next_sums(digits[i : i + max(_DAYS, 2 * len(self._sums))])
             self._from, k = i, 0
-            self._sums = digits[i : i + size] @ self._vector
-        return int(self._sums[k])
+        if not self._sums:  # too large for int64: this row alone, in Python's integers
+            return sum(map(mul, coefficients, digits[i].tolist()))
+        return self._sums[k]
+
+    def _next_sums(self, block: NDArray[np.int64]) -> list[int]:
+        """Return each row's sum of coefficient x close digits, by numpy in int64, or none
+        (and none again until the quantities change) when a row's could reach 2^62: the
+        account's value in its smallest units (10^-11 of a dollar for quantities of 9 places
+        and closes of 2 leaves room for about $46 million)."""
+        vector = self._vector
+        if vector is None:
+            return []
+        # Each column's largest close in the block times its coefficient bounds every row's
+        # sum (in floats, whose rounding is far inside the factor 2 spared).
+        bound = float(block.max(axis=0).astype(np.float64) @ vector.astype(np.float64))
+        if bound >= _INT62:
+            self._vector = None
+            return []
+        sums: list[int] = (block @ vector).tolist()
+        return sums
 
     def _cash_at(self, cash: Decimal, terms: int) -> tuple[int, int]:
         """Return the least exponent of the sum's terms and cash, and cash's coefficient at
