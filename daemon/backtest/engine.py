@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from daemon.backtest.errors import BacktestInputError
-from daemon.backtest.flows import Dividend, monthly_days, reinvested
+from daemon.backtest.flows import Dividend, monthly_flows, reinvested
 from daemon.backtest.prices import DecimalRows, PriceTable
 from daemon.backtest.values import DayValues
 from daemon.config.policy import alternate_symbols, decision_input
@@ -338,10 +338,10 @@ class _Run:
             table, self.lo, self.hi, spec.calendar, self.account.schedule, settings.exchange
         )
         self.withdrawals = _withdrawal_rule(spec, name, self.days[0].year)
+        # Each flow row with the months it pays: its own, and each month before it without
+        # a row (a file run with --allow-missing-days), so no month's flow is lost.
         self.flow_days = (
-            monthly_days(self.days)
-            if (spec.contribute or self.withdrawals is not None)
-            else frozenset()
+            monthly_flows(self.days) if (spec.contribute or self.withdrawals is not None) else {}
         )
         self.paid = _dividends_by_row(spec.dividends, spec.dividends_file, self.days, table)
         self.history = _history_source(spec.strategy, table)
@@ -413,14 +413,19 @@ class _Run:
             tally.dividends_by_year[day.year] = tally.dividends_by_year.get(day.year, _ZERO) + paid
             state.quiet = None
         flow = withdrawal = _ZERO
-        if i in self.flow_days:
-            state.cash += spec.contribute
-            flow += spec.contribute
-            tally.contributed += spec.contribute
+        months = self.flow_days.get(i)
+        if months:
+            put_in = spec.contribute * len(months)
+            state.cash += put_in
+            flow += put_in
+            tally.contributed += put_in
             if self.withdrawals is not None:
-                # The [income] plan's amount rule: a share of the previous close's value, or
-                # the fixed amount raised by inflation once a year.
-                withdrawal = month_amount(self.withdrawals, day, tally.nav[-1])
+                # The [income] plan's amount rule, each month's: a share of the previous
+                # close's value, or the fixed amount raised by inflation once a year.
+                withdrawal = sum(
+                    (month_amount(self.withdrawals, month, tally.nav[-1]) for month in months),
+                    _ZERO,
+                )
                 if withdrawal == spec.withdraw:
                     withdrawal = spec.withdraw  # the amount as written: outputs read as given
             state.quiet = None

@@ -2,7 +2,8 @@
 the dividends file.
 
 A monthly flow lands on the first trading day (row of the price file) of each calendar month
-after the backtest's first day; day 0 only receives the starting cash. A withdrawal of
+after the backtest's first day, and a month with no row on the next row (`monthly_flows`); day
+0 only receives the starting cash. A withdrawal of
 `PCT%/year` takes a twelfth of PCT% of the account's value at the previous close each month,
 the `[income]` plan's `annual_pct` rule (`daemon.core.income.month_amount`). Dividends come from a
 CSV `date,symbol,amount` (cash per share held at the previous close): a dividend dated on a
