@@ -34,7 +34,7 @@ from decimal import ROUND_FLOOR, Context, Decimal
 
 from daemon.core.domain import CASH, AccountSnapshot, Funds, Quote
 from daemon.core.errors import DataError, StrategyError
-from daemon.core.plannable import MAX_NUMBER, price_problem
+from daemon.core.plannable import MAX_NUMBER, MIN_PRICE, price_problem
 from daemon.core.planner import PlanInput
 
 TARGET_SUM_TOLERANCE = Decimal("0.000001")
@@ -313,7 +313,8 @@ def snapshot_prices(
             raise DataError(f"price of {symbol} is NaN")
         if not price.is_finite() or price <= 0:
             raise DataError(f"price of {symbol} is {price}, not a positive number")
-        problem = price_problem(price)
+        # In the range, the usual case, in two comparisons; else `price_problem` says why.
+        problem = None if MIN_PRICE <= price <= MAX_NUMBER else price_problem(price)
         if problem is not None:  # out of the range trimtab plans with (a bad tick, a typo)
             raise DataError(
                 f"price of {symbol} from the broker (source {quote.source}) {problem}; "

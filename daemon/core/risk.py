@@ -27,6 +27,7 @@ from daemon.core.planner import PlannedOrder
 from daemon.core.records import fast_init
 
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 
 
 class Check(StrEnum):
@@ -215,12 +216,14 @@ def _rules_that_can_deny(
     # (a NaN is not ordered: the checks themselves say what is wrong then).
     cap = config.max_order_notional
     limits = (config.min_trade_notional, review.pct_nav_cap, review.cycle_cap, review.day_cap)
+    notionals = [o.notional for o in orders]
+    numbers = [*(o.price for o in orders), *(o.qty for o in orders), *notionals]
     if (
         all(x.is_finite() for x in (*limits, state.traded_today))
         and (cap is None or cap.is_finite())
-        and all(_positive(o.price) and _positive(o.qty) and _positive(o.notional) for o in orders)
+        and all(map(Decimal.is_finite, numbers))
+        and min(numbers, default=_ONE) > 0
     ):
-        notionals = [o.notional for o in orders]
         largest = max(notionals, default=_ZERO)
         total = sum(notionals, _ZERO)
         passes_all |= {
@@ -243,10 +246,6 @@ def _rules_that_can_deny(
         for index, (check, rule) in enumerate(_RULES)
         if not passes_all.get(check, False)
     )
-
-
-def _positive(value: Decimal) -> bool:
-    return value.is_finite() and value > 0
 
 
 def _would_short(order: PlannedOrder, review: _Review) -> str | None:
