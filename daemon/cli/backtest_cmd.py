@@ -7,7 +7,7 @@ __all__ = ["backtest"]
 
 import json
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -530,13 +530,19 @@ def _day(text: str | None, option: str) -> date | None:
 
 
 def _amount(text: str, option: str, *, positive: bool = False) -> Decimal:
+    """Return the option's amount: a plain decimal (the price file's syntax), at least 0 (above
+    0 when `positive`). Python would read `1_000` as 1000; a separator is refused here as in
+    the price file and in --contribute/--withdraw, never read one way here and another there."""
     from daemon.backtest.errors import BacktestInputError
+    from daemon.core.plannable import parse_plain_decimal
 
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite() or amount < 0 or (positive and amount == 0):
+    amount = parse_plain_decimal(text.strip())
+    if amount is None:
+        raise BacktestInputError(
+            f"{option} {text!r}: write the amount with digits and a decimal point only, no "
+            "thousands separators, digit separators or decimal commas (1000000, 2500.50, 0.35)"
+        )
+    if amount < 0 or (positive and amount == 0):
         raise BacktestInputError(f"{option} must be a positive amount, not {text!r}")
     return amount
 

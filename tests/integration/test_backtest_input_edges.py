@@ -225,3 +225,27 @@ def test_two_distributions_of_one_day_are_both_paid(home: Path) -> None:
     assert result.exit_code == 0, result.output
     # 60 VTI on 2021-01-05: 30.00 and 75.00.
     assert json.loads(result.stdout)["metrics"]["dividends"] == "105.00"
+
+
+@pytest.mark.parametrize(
+    ("option", "text"),
+    [
+        ("--cash", "1_000"),
+        ("--cash", "1,000"),
+        ("--cash", "nan"),
+        ("--short-term-rate", "0_3"),
+        ("--risk-free", "0,02"),
+    ],
+)
+def test_amounts_with_a_separator_are_refused_as_the_monthly_ones_are(
+    home: Path, option: str, text: str
+) -> None:
+    """Python reads `1_000` as 1000; a separator is refused in every amount, as in the price
+    file and in --contribute/--withdraw, rather than read one way here and another there."""
+    result = backtest(home, option, text, "--json")
+    assert result.exit_code == 2, result.output
+    said = _said(result)
+    assert f"{option} {text!r}" in said
+    assert "digits and a decimal point only" in said
+    (refused,) = refusals(home)
+    assert option in refused["detail"]
