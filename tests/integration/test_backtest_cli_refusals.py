@@ -7,10 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from daemon.cli import app
-from tests.integration.test_backtest_cli import refusals
+from tests.integration.test_backtest_cli import backtest, refusals
 from tests.unit.backtest_helpers import random_walk, weekdays
 
 DAYS = 30
@@ -46,13 +44,6 @@ def _home(tmp_path: Path, config: str) -> Path:
     return tmp_path
 
 
-def _backtest(home: Path, *args: str) -> Result:
-    argv = ["backtest", "-c", str(home / "trimtab.toml"), "--prices", str(home / "prices.csv")]
-    result = CliRunner().invoke(app, [*argv, *args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
-
-
 @pytest.mark.parametrize("extra", [(), ("--vary", "bands.absolute_pp=3,5")])
 def test_a_household_member_is_refused_naming_the_split(
     tmp_path: Path, extra: tuple[str, ...]
@@ -60,7 +51,7 @@ def test_a_household_member_is_refused_naming_the_split(
     """Live, the household split decides a member's targets; its own strategy is never used.
     A backtest on that strategy would show an account that never trades that way."""
     home = _home(tmp_path, HOUSEHOLD)
-    result = _backtest(home, "-a", "main", "--json", *extra)
+    result = backtest(home, "-a", "main", "--json", *extra)
     assert result.exit_code == 2, result.output
     out = result.output.replace("\n", " ")
     assert "main is in the [household]: its targets come from the household split" in out
@@ -70,7 +61,7 @@ def test_a_household_member_is_refused_naming_the_split(
 
 def test_an_account_outside_the_household_is_backtested(tmp_path: Path) -> None:
     home = _home(tmp_path, HOUSEHOLD)
-    assert _backtest(home, "-a", "solo", "--json").exit_code == 0
+    assert backtest(home, "-a", "solo", "--json").exit_code == 0
 
 
 DUST_SALE = """
@@ -103,7 +94,7 @@ def test_a_sale_whose_commission_is_more_than_it_brings_is_not_refused_input(
     (tmp_path / "prices.csv").write_text(
         "date,A,B,C\n2021-01-04,100,100,100\n2021-01-05,114.99,100,130\n2021-01-06,114.99,100,130\n"
     )
-    result = _backtest(tmp_path, "--cash", "30000", "--json")
+    result = backtest(tmp_path, "--cash", "30000", "--json")
     assert result.exit_code == 0, result.output
     assert refusals(tmp_path) == []
 
@@ -139,7 +130,7 @@ def test_alternates_without_a_column_are_refused_where_the_tax_step_needs_them(
     leaves them out, so harvesting would silently do nothing and a comparison of it on and
     off would show two equal runs. The refusal names the missing columns and the fixes."""
     home = _home(tmp_path, HARVEST.format(harvest=harvest, buys=buys))
-    result = _backtest(home, "-a", "main", "--json", *extra)
+    result = backtest(home, "-a", "main", "--json", *extra)
     assert result.exit_code == 2, result.output
     out = " ".join(result.output.split())
     assert "prices.csv has no column for AGG, ITOT, SCHZ" in out
@@ -152,4 +143,4 @@ def test_alternates_without_a_column_are_no_matter_where_no_rule_trades_them(
     tmp_path: Path,
 ) -> None:
     home = _home(tmp_path, HARVEST.format(harvest="false", buys="block"))
-    assert _backtest(home, "-a", "main", "--json").exit_code == 0
+    assert backtest(home, "-a", "main", "--json").exit_code == 0

@@ -8,11 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from daemon.cli import app
 from daemon.core.sessions import sessions_between
-from tests.integration.test_backtest_cli import refusals
+from tests.integration.test_backtest_cli import backtest, refusals
 from tests.unit.backtest_helpers import random_walk
 
 CONFIG = """
@@ -46,13 +44,6 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _backtest(home: Path, *args: str) -> Result:
-    argv = ["backtest", "-c", str(home / "trimtab.toml"), "--prices", str(home / "prices.csv")]
-    result = CliRunner().invoke(app, [*argv, *args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result
-
-
 def _row_of(home: Path, day: str) -> int:
     lines = (home / "prices.csv").read_text().splitlines()
     return next(n for n, line in enumerate(lines, 1) if line.startswith(day))
@@ -62,7 +53,7 @@ def _row_of(home: Path, day: str) -> int:
 def test_missing_months_are_refused_and_audited(home: Path, extra: tuple[str, ...]) -> None:
     """Before: exit 0, three contributions and three withdrawals silently not made, the
     three months' move one day's return."""
-    result = _backtest(home, *FLOWS, "--json", *extra)
+    result = backtest(home, *FLOWS, "--json", *extra)
     assert result.exit_code == 2, result.output
     out = " ".join(result.output.split())
     row = _row_of(home, "2019-06-03")
@@ -75,7 +66,7 @@ def test_missing_months_are_refused_and_audited(home: Path, extra: tuple[str, ..
 
 
 def test_the_opt_out_runs_and_lists_the_missing_sessions(home: Path) -> None:
-    result = _backtest(home, *FLOWS, "--json", "--allow-missing-days")
+    result = backtest(home, *FLOWS, "--json", "--allow-missing-days")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["missing_sessions"] == [
@@ -88,7 +79,7 @@ def test_the_opt_out_runs_and_lists_the_missing_sessions(home: Path) -> None:
         }
     ]
     assert refusals(home) == []
-    summary = _backtest(home, *FLOWS, "--allow-missing-days")
+    summary = backtest(home, *FLOWS, "--allow-missing-days")
     assert summary.exit_code == 0, summary.output
     said = " ".join(summary.stdout.split())
     assert "64 sessions of the exchange had no row (the first: 2019-03-01" in said
