@@ -142,9 +142,14 @@ class DayValues:
 
     def _cash_at(self, cash: Decimal, terms: int) -> tuple[int, int]:
         """Return the least exponent of the sum's terms and cash, and cash's coefficient at
-        it (kept while cash and the terms' exponent stay as they are: most days)."""
+        it (kept while cash, to its exponent, and the terms' exponent stay as they are: most
+        days; a day adds its dividends to cash, 0 on most, which makes a new but equal one)."""
         kept = self._cash
-        if kept is None or kept[0] is not cash or kept[1] != terms:
+        if (
+            kept is None
+            or kept[1] != terms
+            or not (kept[0] is cash or (kept[0] == cash and kept[0].same_quantum(cash)))
+        ):
             least = min(terms, _exponent(cash))
             kept = self._cash = (cash, terms, least, _coefficient(cash, least))
         return kept[2], kept[3]

@@ -116,6 +116,9 @@ def test_values_follow_the_quantities_held_from_day_to_day(
     decimals = DecimalRows(lines, tuple(range(width)))
     values = DayValues(decimals, exact[1])
     money = data.draw(cash)
+    # Cash from day to day: the same, equal but another object (a day's dividends of 0
+    # added), or equal with another exponent.
+    cashes = [money, money + Decimal(0), money + Decimal("0.000"), Decimal(str(money))]
     changes = {day % days: held[:width] for day, held in holds}
     held = changes.get(0, [Decimal(0)] * width)
     values.hold(held)
@@ -123,5 +126,6 @@ def test_values_follow_the_quantities_held_from_day_to_day(
         if i in changes:
             held = changes[i]
             values.hold(held)
-        got = values.value(i, money)
-        assert got.as_tuple() == sum(map(mul, held, decimals[i]), money).as_tuple()
+        today = cashes[data.draw(st.integers(0, len(cashes) - 1))]
+        got = values.value(i, today)
+        assert got.as_tuple() == sum(map(mul, held, decimals[i]), today).as_tuple()
