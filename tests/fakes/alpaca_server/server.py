@@ -70,6 +70,8 @@ class Fault:
     skip: int = 0
     """Matching requests to let through untouched before the fault fires."""
     fired: threading.Event = field(default_factory=threading.Event)
+    fired_at: float | None = None
+    """`time.monotonic()` when the fault first fired (a drill waits from then)."""
     seen: int = 0
     """Matching requests so far (those let through included); counted under the fake's lock."""
     count: int = 0
@@ -436,6 +438,8 @@ def _handler(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
         def _faulty(
             self, fault: Fault, headers: dict[str, str], reset: int
         ) -> tuple[int, Any, dict[str, str]]:
+            if fault.fired_at is None:
+                fault.fired_at = time.monotonic()
             fault.fired.set()
             if fault.stall:
                 fake.wait(fault.stall)
