@@ -14,13 +14,15 @@ from decimal import Decimal
 import pytest
 
 from daemon.backtest.engine import Fill
-from daemon.core.domain import Position, Quote, Side
+from daemon.core.domain import AccountType, Position, Quote, Side
 from daemon.core.planner.types import DriftRow, PlannedOrder
 from daemon.core.records import fast_init
 from daemon.core.risk import CheckDecision
+from daemon.core.tax.types import Lot, LotPick, RelievedPiece, Term, Trade
 
 D = Decimal
 NOW = datetime(2026, 12, 7, 21, tzinfo=UTC)
+DAY = date(2026, 12, 7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,10 @@ def test_a_fast_init_class_stays_a_frozen_dataclass() -> None:
         Quote("VTI", D(100), NOW, "test", previous_close=D(99)),
         Position("VTI", D(3)),
         Fill(date(2026, 12, 7), "VTI", Side.BUY, D(1), D(2), D(0)),
+        Trade("t1", date(2026, 12, 7), "ira", AccountType.TAXABLE, "VTI", Side.BUY, D(1), D(2)),
+        Lot("t1", "ira", AccountType.TAXABLE, "VTI", "", D(1), D(2), D(2), DAY, DAY, "t1"),
+        RelievedPiece("t1", D(1), D(2), D(2), DAY, DAY, D(3), Term.SHORT),
+        LotPick("t1"),
     ],
 )
 def test_the_hot_domain_types_build_their_fields_as_given(made: object) -> None:

@@ -39,6 +39,7 @@ from types import MappingProxyType
 
 from daemon.core.domain import AccountType, Side
 from daemon.core.errors import DataError
+from daemon.core.records import fast_init
 from daemon.core.tax.identical import SubstantiallyIdentical
 
 """Money is split between pieces of a lot in cents; the pieces always add up to the whole."""
@@ -105,6 +106,7 @@ class SameDayReplacements(StrEnum):
     EXCLUDE = "exclude"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LotPick:
     """Specific identification: `qty` shares of purchase `source_id`.
@@ -116,6 +118,7 @@ class LotPick:
     qty: Decimal | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Trade:
     """One acquisition or disposition in any household account.
@@ -216,6 +219,7 @@ class TaxPolicy:
         return self.methods.get(account, self.default_method)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Lot:
     """Shares of one purchase still held, with one adjusted basis and one holding period.
@@ -243,6 +247,7 @@ class Lot:
         return self.adjusted_basis - self.cost
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class WashAdjustment:
     """One match of loss shares with replacement shares (IRC §1091(a), (d); §1223(3)).
@@ -265,6 +270,7 @@ class WashAdjustment:
     holding_period_start: date | None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RelievedPiece:
     """Shares of one lot a sale relieved, with their share of the proceeds and the result.
@@ -382,6 +388,7 @@ class SaleRequest:
     picks: tuple[LotPick, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LossWindow:
     """A taxable loss sale whose 30 days after are not over: buying the group would wash it.
@@ -400,6 +407,7 @@ class LossWindow:
     unwashed_loss: Decimal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PurchaseWindow:
     """A purchase whose 30 days after are not over: a taxable loss sale of the group would wash.
