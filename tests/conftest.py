@@ -21,8 +21,10 @@ from sqlalchemy.engine import make_url
 from daemon.bootstrap import broker_migrations
 from daemon.store.db import Database, open_database
 from tests.hypothesis_profiles import load_profile
+from tests.migrated_copy import migrated_sqlite
 
 POSTGRES_URL_ENV = "TRIMTAB_TEST_DATABASE_URL"
+SQLITE_PREFIX = "sqlite:///"
 
 # Where bytecode is cached for this process and every `trimtab` process the tests start. Some
 # sandboxes set PYTHONDONTWRITEBYTECODE (and a virtual environment may not be writable), so each
@@ -77,8 +79,14 @@ def _postgres_schema(base: str) -> Iterator[str]:
 
 @pytest.fixture
 def database(database_url: str, tmp_path: Path) -> Iterator[Database]:
-    """A migrated database of either kind, closed after the test."""
-    db = open_database(database_url, tmp_path / "state", branches=broker_migrations())
+    """A migrated database of either kind, closed after the test (SQLite's a copy of one
+    migrated once per process: `tests/migrated_copy.py`)."""
+    state = tmp_path / "state"
+    if database_url.startswith(SQLITE_PREFIX):
+        path = Path(database_url.removeprefix(SQLITE_PREFIX))
+        db = migrated_sqlite(path, state, broker_migrations())
+    else:
+        db = open_database(database_url, state, branches=broker_migrations())
     yield db
     db.close()
 

@@ -30,11 +30,11 @@ from daemon.core.tax.plan_types import TaxContext
 from daemon.core.tax.relief import relieved
 from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.types import LotMethod, Split, Trade
-from daemon.store.db import open_database
 from daemon.store.models import FillRow
 from daemon.store.tax_ledger import TaxLedger, household_accounts, tax_policy
 from daemon.store.tax_sources import declare_trade, record_fills
 from tests.hypothesis_profiles import scaled
+from tests.migrated_copy import migrated_sqlite
 
 D = Decimal
 NY = ZoneInfo("America/New_York")
@@ -136,7 +136,7 @@ def test_recorded_and_previewed_lots_are_the_brokers(
     held: dict[tuple[str, str], int] = {}
     with tempfile.TemporaryDirectory() as folder:
         state = Path(folder)
-        database = open_database(f"sqlite:///{state / 't.db'}", state, branches=broker_migrations())
+        database = migrated_sqlite(state / "t.db", state, broker_migrations())
         try:
             for n, (account, symbol, day, qty, price, sell) in enumerate(
                 sorted(events, key=lambda e: e[2])

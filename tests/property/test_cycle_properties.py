@@ -26,10 +26,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adapters.sim.broker import SimBroker
+from daemon.bootstrap import broker_migrations
 from daemon.core.domain import OrderStatus
 from tests.fakes.feeds import RawFeed
 from tests.hypothesis_profiles import scaled
 from tests.integration.test_cycle import PRICES, Harness, make_app
+from tests.migrated_copy import copy_migrated_sqlite
 
 D = Decimal
 SESSIONS = tuple(datetime(2026, 12, day, 20, 45, tzinfo=UTC) for day in (1, 2, 3, 4))
@@ -90,6 +92,7 @@ def _check(case: Case) -> None:
     clock = [SESSIONS[0]]
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
+        copy_migrated_sqlite(tmp / "trimtab.db", broker_migrations())  # not a migration test
         app = make_app(tmp, f"sqlite:///{tmp / 'trimtab.db'}", prices=feed, broker=broker,
                        extra=policy, clock=clock)  # fmt: skip
         try:

@@ -23,10 +23,10 @@ from daemon.core.domain import (
     merge_report,
 )
 from daemon.core.errors import InvalidTransition
-from daemon.store.db import open_database
 from daemon.store.intents import IntentStore
 from daemon.store.models import CycleRow
 from tests.hypothesis_profiles import scaled
+from tests.migrated_copy import migrated_sqlite
 
 S = OrderStatus
 T0 = datetime(2026, 11, 24, 20, 45, tzinfo=UTC)
@@ -38,7 +38,7 @@ class OrderReports(RuleBasedStateMachine):
         super().__init__()
         self.tmp = tempfile.TemporaryDirectory()
         state = Path(self.tmp.name)
-        self.db = open_database(f"sqlite:///{state / 't.db'}", state)
+        self.db = migrated_sqlite(state / "t.db", state)
         self.intent = OrderIntent(
             client_order_id="tt-0000000000000000-001",
             cycle_id="c",

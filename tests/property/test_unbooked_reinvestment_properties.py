@@ -32,10 +32,11 @@ from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.types import LotMethod
 from daemon.cycle.unbooked import fold_fills
 from daemon.store.book import BookStore
-from daemon.store.db import Database, open_database
+from daemon.store.db import Database
 from daemon.store.tax_ledger import TaxLedger, household_accounts, tax_policy
 from daemon.store.tax_sources import broker_reinvestments, record_fills, record_reinvestments
 from tests.hypothesis_profiles import scaled
+from tests.migrated_copy import migrated_sqlite
 
 D = Decimal
 NY = ZoneInfo("America/New_York")
@@ -174,7 +175,7 @@ def test_the_plans_fold_of_reinvestments_is_the_runs_ledger(
     later_fills = [f for f in later_fills if f.fill_id not in {g.fill_id for g in fills}]
     with tempfile.TemporaryDirectory() as folder:
         state = Path(folder)
-        database = open_database(f"sqlite:///{state / 't.db'}", state, branches=broker_migrations())
+        database = migrated_sqlite(state / "t.db", state, broker_migrations())
         try:
             _cycle(database, settings, fills, drips)
             with database.transaction() as session:
