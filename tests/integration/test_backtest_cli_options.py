@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_backtest_cli import CONFIG, refusals
-from tests.integration.test_backtest_cli_refusals import _backtest, _home
+from tests.integration.test_backtest_cli import backtest as _backtest
+from tests.integration.test_backtest_cli_refusals import _home
 
 
 def test_a_report_into_a_missing_directory_is_refused_before_running(tmp_path: Path) -> None:
