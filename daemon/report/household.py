@@ -46,6 +46,10 @@ class HouseholdLine(AllocationRow):
 @dataclass(frozen=True, slots=True)
 class HouseholdSection:
     value: Decimal
+    """The members' whole value, `keep` holdings included."""
+    managed_value: Decimal
+    """What the split divides and the weights are of: `value` less the members' `keep`
+    holdings (each kept line's weight is of `value`)."""
     types: tuple[str, ...]
     """The account types the household has, in a fixed order."""
     lines: tuple[HouseholdLine, ...]
@@ -63,18 +67,29 @@ def gather_household(
     if household is None:
         return None
     by_symbol: dict[str, dict[str, Decimal]] = {}
+    kept: dict[str, dict[str, Decimal]] = {}
+    """A member's `policy.keep` holdings, per symbol and account type: outside the split."""
+    keepers: dict[str, list[str]] = {}
     missing = []
     for name in household_members(settings):
-        kind = str(settings.account(name).type)
+        account = settings.account(name)
+        kind = str(account.type)
         valuation = latest_valuation(session, name, on_or_before=day)
         if valuation is None:
             missing.append(name)
             continue
         values = dict(valuation.holdings) | {CASH: valuation.cash}
         for symbol, value in values.items():
-            slot = by_symbol.setdefault(symbol, {})
+            # Weighed as the split weighs the household (`household_account`): a member's
+            # `keep` holding is not in it; counted, it would push the others under a band
+            # the split holds them inside.
+            held_apart = symbol != CASH and symbol in account.policy.keep
+            slot = (kept if held_apart else by_symbol).setdefault(symbol, {})
             slot[kind] = slot.get(kind, Decimal(0)) + value
+            if held_apart:
+                keepers.setdefault(symbol, []).append(name)
     total = sum((v for slot in by_symbol.values() for v in slot.values()), Decimal(0))
+    whole = total + sum((v for slot in kept.values() for v in slot.values()), Decimal(0))
     half = float(household.band_pp) / 100
     split_at, split = _latest_split(session, until)
     # A household strategy's target is the one its latest split was made on (none yet: 0).
@@ -121,10 +136,27 @@ def gather_household(
         else line
         for line in drafts
     ]
-    present = {kind for slot in by_symbol.values() for kind in slot}
+    at = len(lines) - 1 if lines and lines[-1].symbol == CASH else len(lines)
+    lines[at:at] = [
+        HouseholdLine(
+            symbol=symbol,
+            value=sum(slot.values(), Decimal(0)),
+            weight=float(sum(slot.values(), Decimal(0)) / whole) if whole else 0.0,
+            target=0.0,
+            low=0.0,
+            high=0.0,
+            out_of_band=False,
+            managed=False,
+            note=f"kept as held (policy.keep of {', '.join(keepers[symbol])})",
+            by_type=MappingProxyType(slot),
+        )
+        for symbol, slot in sorted(kept.items())
+    ]
+    present = {kind for slot in (*by_symbol.values(), *kept.values()) for kind in slot}
     present |= {str(settings.account(n).type) for n in household_members(settings)}
     return HouseholdSection(
-        value=total,
+        value=whole,
+        managed_value=total,
         types=tuple(t for t in _TYPES if t in present),
         lines=tuple(lines),
         split_at=split_at,
