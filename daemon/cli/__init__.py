@@ -1,11 +1,14 @@
 """The `trimtab` command line.
 
-Building the app imports every command module (typer reads each command's signature), and
-`trimtab --help` or `trimtab config check` should answer at once. So a command module imports
-at its top only what the signatures need and light modules (typer, rich, the standard
-library, `daemon.cli.common`, pure core modules); whatever loads SQLAlchemy, pandas, numpy,
-the engine, the report or a vendor SDK is imported in the function that uses it, and names
-used only in annotations under `TYPE_CHECKING`. `tests/unit/test_cli_imports.py` checks it.
+Building the whole app imports every command module (typer reads each command's signature),
+so `main` builds an app of the one command the command line names (`app_for`; the whole `app`
+for `--help`, an unknown command or completion), and `app` is built when first used (issue
+16: a short command's start). `trimtab --help` or `trimtab config check` should answer at once
+too, so a command module imports at its top only what the signatures need and light modules
+(typer, rich, the standard library, `daemon.cli.common`, pure core modules); whatever loads
+SQLAlchemy, pandas, numpy, the engine, the report or a vendor SDK is imported in the function
+that uses it, and names used only in annotations under `TYPE_CHECKING`.
+`tests/unit/test_cli_imports.py` checks it; `tests/unit/test_startup_cli.py` the one-command app.
 
 Options before the command: `trimtab --version`, and `trimtab -v COMMAND` (`-vv`) to see
 the command's log on a terminal, where only warnings are shown by default (`daemon.logs`).
@@ -13,44 +16,87 @@ the command's log on a terminal, where only warnings are shown by default (`daem
 
 from __future__ import annotations
 
-__all__ = ["app", "main", "package_version"]
+__all__ = ["COMMANDS", "app", "app_for", "main", "package_version"]
 
+import importlib
 import os
+import re
 import sys
-from typing import Annotated, Any, TextIO
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 import typer.core
 
-from daemon.cli.audit_cmd import audit_app
-from daemon.cli.backtest_cmd import backtest
-from daemon.cli.check_cmd import check
-from daemon.cli.cluster_cmd import cluster_app
-from daemon.cli.config_cmd import config_app
-from daemon.cli.control_cmd import kill, resume, status
-from daemon.cli.db_cmd import db_app
-from daemon.cli.health_cmd import health
-from daemon.cli.income_cmd import income
-from daemon.cli.manual_cmd import manual_app
-from daemon.cli.monitor_cmd import alerts, flows_app, performance_app
-from daemon.cli.orders_cmd import orders_app
-from daemon.cli.plan_cmd import plan
-from daemon.cli.prices_cmd import prices_app
-from daemon.cli.report_cmd import report
-from daemon.cli.run_cmd import run
-from daemon.cli.sim_cmd import sim_app
-from daemon.cli.strategy_cmd import strategies_app, strategy_app
-from daemon.cli.tax_cmd import tax_app
-from daemon.cli.validate_cmd import validate
-from daemon.cli.worker_cmd import worker
-
-app = typer.Typer(
-    name="trimtab",
-    help="Keep brokerage accounts on their target allocation, unattended.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    # (name, module under daemon.cli, attribute): a function is one command, a typer.Typer a
+    # group of them. In the order `trimtab --help` lists them.
+    ("plan", "plan_cmd", "plan"),
+    ("backtest", "backtest_cmd", "backtest"),
+    ("run", "run_cmd", "run"),
+    ("status", "control_cmd", "status"),
+    ("kill", "control_cmd", "kill"),
+    ("resume", "control_cmd", "resume"),
+    ("health", "health_cmd", "health"),
+    ("report", "report_cmd", "report"),
+    ("check", "check_cmd", "check"),
+    ("validate", "validate_cmd", "validate"),
+    ("alerts", "monitor_cmd", "alerts"),
+    ("income", "income_cmd", "income"),
+    ("worker", "worker_cmd", "worker"),
+    ("cluster", "cluster_cmd", "cluster_app"),
+    ("orders", "orders_cmd", "orders_app"),
+    ("audit", "audit_cmd", "audit_app"),
+    ("config", "config_cmd", "config_app"),
+    ("sim", "sim_cmd", "sim_app"),
+    ("manual", "manual_cmd", "manual_app"),
+    ("db", "db_cmd", "db_app"),
+    ("tax", "tax_cmd", "tax_app"),
+    ("performance", "monitor_cmd", "performance_app"),
+    ("flows", "monitor_cmd", "flows_app"),
+    ("strategies", "strategy_cmd", "strategies_app"),
+    ("strategy", "strategy_cmd", "strategy_app"),
+    ("prices", "prices_cmd", "prices_app"),
 )
+"""Every command of `trimtab`, where it is defined; `app` registers them all."""
+
+if TYPE_CHECKING:
+    app: typer.Typer
+    """The whole command line (built on first use: `from daemon.cli import app`)."""
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":
+        return _whole_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _whole_app() -> typer.Typer:
+    """Return `app`, built the first time."""
+    built: typer.Typer | None = globals().get("app")
+    if built is None:
+        built = _build(COMMANDS)
+        globals()["app"] = built
+    return built
+
+
+def _build(commands: Iterable[tuple[str, str, str]]) -> typer.Typer:
+    """Return the `trimtab` app with `commands` (entries of `COMMANDS`), in their order."""
+    built = typer.Typer(
+        name="trimtab",
+        help="Keep brokerage accounts on their target allocation, unattended.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    built.callback()(_options)
+    for name, module, attribute in commands:
+        command = getattr(importlib.import_module(f"daemon.cli.{module}"), attribute)
+        if isinstance(command, typer.Typer):
+            built.add_typer(command, name=name)
+        else:
+            built.command(name)(command)
+    return built
 
 
 def _show_version(value: bool) -> None:
@@ -74,7 +120,6 @@ def package_version() -> str:
         return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
 
 
-@app.callback()
 def _options(
     _version: Annotated[
         bool,
@@ -117,33 +162,6 @@ def _flags_take_no_value() -> None:
 
 
 _flags_take_no_value()
-app.command()(plan)
-app.command()(backtest)
-app.command()(run)
-app.command()(status)
-app.command()(kill)
-app.command()(resume)
-app.command()(health)
-app.command()(report)
-app.command()(check)
-app.command()(validate)
-app.command()(alerts)
-app.command()(income)
-app.command()(worker)
-app.add_typer(cluster_app, name="cluster")
-app.add_typer(orders_app, name="orders")
-app.add_typer(audit_app, name="audit")
-app.add_typer(config_app, name="config")
-app.add_typer(sim_app, name="sim")
-app.add_typer(manual_app, name="manual")
-app.add_typer(db_app, name="db")
-app.add_typer(tax_app, name="tax")
-app.add_typer(performance_app, name="performance")
-app.add_typer(flows_app, name="flows")
-app.add_typer(strategies_app, name="strategies")
-app.add_typer(strategy_app, name="strategy")
-app.add_typer(prices_app, name="prices")
-
 
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 """Read once, when numpy first loads (lazily, after `main` has set them)."""
@@ -155,11 +173,38 @@ def main() -> None:
     # (docs/benchmarks.md, "Strategy weights"). A value the user set is kept.
     for name in BLAS_THREADS:
         os.environ.setdefault(name, "1")
+    cli = app_for(sys.argv[1:])
     if not _is_terminal(sys.stderr):
         # typer draws a usage error in a box wrapped at 80 columns; in a pipe or a file it
         # is click's plain one-line `Error: ...` instead (help there is plain text too).
-        app.rich_markup_mode = None
-    app()
+        cli.rich_markup_mode = None
+    cli()
+
+
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """Return the app that runs `trimtab *args`: one with only the command `args` names, when
+    they name one (the options before it apart), else the whole `app`.
+
+    A process runs one command, and importing every command module and reading every
+    command's signature is most of a short command's start (issue 16). The command behaves
+    the same in either app: the same callback and options before it, the same command
+    object. `trimtab --help`, `--version`, an unknown command (whose error suggests the
+    known ones) and shell completion get the whole app.
+    """
+    if any(key.startswith("_") and key.endswith("_COMPLETE") for key in os.environ):
+        return _whole_app()
+    for arg in args:
+        if _VERBOSE.fullmatch(arg):
+            continue
+        entries = [entry for entry in COMMANDS if entry[0] == arg]
+        if not entries:  # an option (--help, --version) or no such command
+            break
+        return _build(entries)
+    return _whole_app()
+
+
+_VERBOSE = re.compile(r"--verbose|-v+")
+"""The options before a command that `app_for` passes over (`-v`, `-vv`, `--verbose`)."""
 
 
 def _is_terminal(stream: TextIO) -> bool:
