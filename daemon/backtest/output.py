@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from daemon.backtest.engine import BacktestResult
+from daemon.core.domain import Side
 
 
 def decimal_text(value: Decimal) -> str:
@@ -26,16 +27,19 @@ def result_json(result: BacktestResult, metrics: dict[str, Any]) -> dict[str, An
 
     `refused` is there only when a pre-trade check refused an order: a run without one gives
     the object it gave before the key existed, byte for byte."""
+    # Each day's text once (a day of trades has a hundred), each side's value once.
+    dates = {day: day.isoformat() for day in result.days}
+    sides = {side: side.value for side in Side}
     out: dict[str, Any] = {
         "nav": [
-            {"date": day.isoformat(), "value": decimal_text(value)}
+            {"date": dates[day], "value": decimal_text(value)}
             for day, value in zip(result.days, result.nav, strict=True)
         ],
         "trades": [
             {
-                "date": fill.day.isoformat(),
+                "date": dates.get(fill.day) or fill.day.isoformat(),
                 "symbol": fill.symbol,
-                "side": fill.side.value,
+                "side": sides[fill.side],
                 "qty": decimal_text(fill.qty),
                 "price": decimal_text(fill.price),
             }

@@ -49,7 +49,14 @@ from decimal import Decimal
 from enum import StrEnum
 
 from daemon.core.costs import NO_COSTS, TradeCosts
-from daemon.core.domain import AccountSnapshot, AccountType, Mode, Side, TradingState
+from daemon.core.domain import (
+    AccountSnapshot,
+    AccountType,
+    Mode,
+    OrderType,
+    Side,
+    TradingState,
+)
 from daemon.core.errors import DataError
 from daemon.core.harvest_review import review_harvests, unharvest
 from daemon.core.held_back import HeldBack, held_back, set_aside, with_waiting
@@ -598,9 +605,12 @@ def _risk_state(given: DecisionInput, plan_input: PlanInput, plan: Plan) -> Risk
             for s, q in given.snapshot.quotes.items()
             if q.previous_close is not None
         },
+        # Market orders carry no limit (`limit_price` is None for every one of them).
         limit_prices={
             o.symbol: lp for o in plan.orders if (lp := limit_price(o, given.terms)) is not None
-        },
+        }
+        if given.terms.order_type is OrderType.LIMIT
+        else {},
         orders_in_last_minute=state.orders_in_last_minute,
         traded_today=state.traded_today,
     )

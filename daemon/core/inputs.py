@@ -304,6 +304,7 @@ def snapshot_prices(
 ) -> dict[str, Decimal]:
     """Return a checked price for every symbol in `symbols`, or raise `DataError`."""
     prices: dict[str, Decimal] = {}
+    fresh: object = None  # an `as_of` already found within the ages (quotes often share one)
     for symbol in sorted(symbols):
         quote = snapshot.quotes.get(symbol)
         if quote is None:
@@ -320,6 +321,9 @@ def snapshot_prices(
                 f"price of {symbol} from the broker (source {quote.source}) {problem}; "
                 "trimtab does not plan on it: check the quote at the broker"
             )
+        if quote.as_of is fresh:
+            prices[symbol] = price
+            continue
         age = now - quote.as_of
         if age > max_age:
             hours = age.total_seconds() / 3600
@@ -332,6 +336,7 @@ def snapshot_prices(
                 f"quote for {symbol} is dated in the future ({quote.as_of.isoformat()}); "
                 "check the clock"
             )
+        fresh = quote.as_of
         prices[symbol] = price
     return prices
 

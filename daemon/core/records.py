@@ -8,14 +8,22 @@ tenth of a 20-year run went to such `__init__`s). `fast_init` gives such a class
 `__init__` of the same signature that stores each slot through its member descriptor, which is
 where `object.__setattr__` ends up; the class stays frozen (assigning to a field still raises),
 and equality, hashing, `repr`, `dataclasses.replace` and pickling are the dataclass's own.
+
+`lazy_text` makes a text field worked out when first read: a plan's order reasons are
+written for every order of every plan, and a backtest reads none of them (a 20-year run plans
+23,000 orders). The field is given `later(make, *args)` instead of the text, and reading it
+calls `make(*args)` once and keeps the text; everything that reads the field (equality,
+hashing, `repr`, `dataclasses.replace`, pickling, an audit record's JSON) reads the text.
 """
 
 from __future__ import annotations
 
-__all__ = ["fast_init"]
+__all__ = ["fast_init", "later", "lazy_text"]
 
 import dataclasses
-from typing import Any, TypeVar
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -53,3 +61,48 @@ def fast_init(cls: type[T]) -> type[T]:
     init.__annotations__ = dict(generated.__annotations__)
     cls.__init__ = init  # type: ignore[method-assign]  # the same signature, a faster body
     return cls
+
+
+def later(make: Callable[..., str], *args: Any) -> str:
+    """Stand in for the text `make(*args)` in a field made lazy by `lazy_text`: it is worked
+    out when the field is first read. Only such a field may be given it."""
+    return cast("str", partial(make, *args))
+
+
+class _LazyText:
+    """A slot's descriptor that turns a `later` value into its text when the slot is read."""
+
+    __slots__ = ("_slot",)
+
+    def __init__(self, slot: Any) -> None:
+        self._slot = slot
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = self._slot.__get__(instance, owner)
+        if type(value) is partial:
+            value = value()
+            self._slot.__set__(instance, value)
+        return value
+
+    def __set__(self, instance: object, value: object) -> None:
+        self._slot.__set__(instance, value)
+
+
+def lazy_text(*names: str) -> Callable[[type[T]], type[T]]:
+    """Let the fields `names` of a frozen slotted dataclass be given `later(...)`; apply it
+    outside `fast_init` (or the dataclass). Reading such a field always gives its text."""
+
+    def apply(cls: type[T]) -> type[T]:
+        params = getattr(cls, "__dataclass_params__", None)
+        if params is None or not params.frozen or "__slots__" not in cls.__dict__:
+            raise TypeError(f"{cls.__qualname__} is not a frozen dataclass with slots")
+        fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # checked
+        for name in names:
+            if name not in fields or name not in cls.__slots__:  # type: ignore[attr-defined]
+                raise TypeError(f"{cls.__qualname__}.{name} is not a slot field")
+            type.__setattr__(cls, name, _LazyText(cls.__dict__[name]))
+        return cls
+
+    return apply

@@ -226,7 +226,17 @@ def _rules_that_can_deny(
     ):
         largest = max(notionals, default=_ZERO)
         total = sum(notionals, _ZERO)
+        sells = [o for o in orders if o.side is Side.SELL]
+        held = review.unsold
         passes_all |= {
+            # A buy never shorts; a sell does not when it is the only sell of its symbol and
+            # at most what is held (what earlier approvals leave unsold is less only after a
+            # sell of the same symbol).
+            Check.WOULD_SHORT: len({o.symbol for o in sells}) == len(sells)
+            and all(
+                (h := held.get(o.symbol)) is not None and h.is_finite() and o.qty <= h
+                for o in sells
+            ),
             Check.PRICE: True,
             Check.QUANTITY: True,
             Check.MIN_TRADE: min(notionals, default=_ZERO) >= config.min_trade_notional,
@@ -440,13 +450,7 @@ denied one every check before the one that denied it."""
 def _decision(
     order: PlannedOrder, allowed: bool, check: str, reason: str, passed: tuple[str, ...]
 ) -> CheckDecision:
+    # Positional, in field order: once per order of every review.
     return CheckDecision(
-        symbol=order.symbol,
-        side=order.side,
-        qty=order.qty,
-        notional=order.notional,
-        allowed=allowed,
-        check=check,
-        reason=reason,
-        passed=passed,
+        order.symbol, order.side, order.qty, order.notional, allowed, check, reason, passed
     )

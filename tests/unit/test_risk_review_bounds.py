@@ -131,9 +131,17 @@ def test_a_plan_within_every_limit_runs_only_the_checks_left() -> None:
     state = RiskState(cash=D(500), nav=D(5000), holdings={"A": D(20)})
     review = risk._Review(config, state, state.cash, dict(state.holdings))
     left = {str(risk._CHECKS[i]) for i, _ in risk._rules_that_can_deny(review, orders)}
-    assert left == {"would_short", "cash"}
+    # The one sell of A is of less than the 20 held: no order can short.
+    assert left == {"cash"}
     # One order more than the cycle allows: that count is checked order by order again.
     config = RiskConfig(min_trade_notional=D(10), max_orders_per_cycle=1)
     review = risk._Review(config, state, state.cash, dict(state.holdings))
     left = {str(risk._CHECKS[i]) for i, _ in risk._rules_that_can_deny(review, orders)}
-    assert left == {"would_short", "orders_per_cycle", "cash"}
+    assert left == {"orders_per_cycle", "cash"}
+    # A sell of more than is held, or two sells of one symbol: shorts are checked per order.
+    config = RiskConfig(min_trade_notional=D(10), max_orders_per_cycle=3)
+    for sells in [(("A", D(21)),), (("A", D(2)), ("A", D(2))), (("E", D(2)),)]:
+        more = tuple(PlannedOrder(s, Side.SELL, q, D(50), q * D(50), "r") for s, q in sells)
+        review = risk._Review(config, state, state.cash, dict(state.holdings))
+        left = {str(risk._CHECKS[i]) for i, _ in risk._rules_that_can_deny(review, more)}
+        assert left == {"would_short", "cash"}

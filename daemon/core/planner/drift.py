@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __all__ = ["assemble"]
 
-import dataclasses
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -18,6 +17,7 @@ from daemon.core.planner.book import Book
 from daemon.core.planner.reasons import Why, order_reason, percent, row_note, unsold_note
 from daemon.core.planner.rounding import Settled
 from daemon.core.planner.types import DriftRow, Plan, PlannedOrder, PlanningPolicy
+from daemon.core.records import later
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -72,10 +72,19 @@ def assemble(
                 part = qty if raise_all[i] else int(raise_steps[i]) * book.increment[i]
                 raises = min(part, sold)
             sells.append(
-                _order(symbol, Side.SELL, sold, price, weight, target, half, listed[i], purpose[i])
+                _order(
+                    symbol,
+                    Side.SELL,
+                    sold,
+                    price,
+                    weight,
+                    target,
+                    half,
+                    listed[i],
+                    purpose[i],
+                    raises or _ZERO,  # none raised: the field's default, as it was
+                )
             )
-            if raises:
-                sells[-1] = dataclasses.replace(sells[-1], raises=raises)
         if bought:
             after = after + bought
             buys.append(
@@ -130,9 +139,26 @@ def _order(
     half: Decimal,
     in_targets: bool,
     origin: int,
+    raises: Decimal = _ZERO,
 ) -> PlannedOrder:
     notional = qty * price
-    reason = order_reason(
+    # The reason is written when first read (`lazy_text`): most plans' never are.
+    reason = later(_reason, symbol, weight, target, half, in_targets, side, qty, notional, origin)
+    return PlannedOrder(symbol, side, qty, price, notional, reason, raises)
+
+
+def _reason(
+    symbol: str,
+    weight: Decimal,
+    target: Decimal,
+    half: Decimal,
+    in_targets: bool,
+    side: Side,
+    qty: Decimal,
+    notional: Decimal,
+    origin: int,
+) -> str:
+    return order_reason(
         symbol=symbol,
         weight=weight,
         target=target,
@@ -143,7 +169,6 @@ def _order(
         notional=notional,
         origin=origin,
     )
-    return PlannedOrder(symbol, side, qty, price, notional, reason)
 
 
 def _note(book: Book, policy: PlanningPolicy, i: int, why: int, dropped: float) -> str:
