@@ -93,8 +93,9 @@ _NO_FEE = Decimal("0.00")
 _QTY_STEP = Decimal(1).scaleb(-9)  # the sim's smallest quantity (notional buys)
 _GC_YOUNG = 20_000
 """The cyclic collector's first threshold while a run lasts (`run_backtest`)."""
-_CHUNK = 16
-"""Days the band scan looks ahead at first; each further look doubles what it has."""
+_CHUNK = 32
+"""Days the band scan looks ahead at first; each further look doubles what it has. (A run
+with a band trades every few weeks: 16 took two looks for most stretches, 32 takes one.)"""
 _MARGIN = 1e-9
 """How far inside its band (in weight units) a holding must be for the scan to skip its day;
 the planner itself allows `BAND_TOLERANCE` outside, so the two never disagree on float noise."""
@@ -384,15 +385,30 @@ class _Run:
         state = _State(cash=spec.cash, ledger=GrowingLedger(self.policy))
         tally = _Tally(held=np.zeros((n, k)), targets=np.zeros((n, k)), bands=np.zeros((n, k)))
         row = np.zeros(k)
+        # The day each row of quantities, targets and bands took effect: the rows change on
+        # the days of a trade or of new targets and are written a stretch at a time.
+        marks: list[tuple[int, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]]
+        marks = []
+        last: tuple[object, object, object] = (None, None, None)
         for i in range(n):
             self._day(i, state, tally)
             if state.moved:
                 row = self._qty_row(state)
                 state.moved = False
-            tally.held[i] = row
-            tally.targets[i] = state.target_row
-            tally.bands[i] = state.band_row
+            if (
+                row is not last[0]
+                or state.target_row is not last[1]
+                or state.band_row is not last[2]
+            ):
+                marks.append((i, row, state.target_row, state.band_row))
+                last = (row, state.target_row, state.band_row)
             progress(i + 1, n)
+        for (first, held, targets, bands), end in zip(
+            marks, [m[0] for m in marks[1:]] + [n], strict=True
+        ):
+            tally.held[first:end] = held
+            tally.targets[first:end] = targets
+            tally.bands[first:end] = bands
         navs = np.array([float(v) for v in tally.nav])
         with np.errstate(divide="ignore", invalid="ignore"):
             weights = np.where(navs[:, None] > 0, tally.held * self.matrix / navs[:, None], 0.0)
