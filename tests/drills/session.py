@@ -1,7 +1,11 @@
 """The crash drill's session: one template household, kill points run two at a time.
 
-The kill points' processes run in a small thread pool started with the pytest session, so
-the tests, which each check one point, mostly find their point already done.
+The kill points' processes run in a small thread pool, so the tests, which each check one
+point, mostly find their point already done: asking for a point's result also starts the
+points after it in the order the tests were collected, as many as the pool has threads.
+Starting only that far ahead keeps a pytest-xdist worker to the points it runs: every worker
+collects every test, and one that took some drill tests from another (`--dist worksteal` moves
+the tail of a worker's queue) would otherwise run the whole drill again for a few of them.
 
 | variable | default | meaning |
 |---|---|---|
@@ -131,19 +135,27 @@ class DrillSession:
             + random_points(env_int(POINTS_ENV, DEFAULT_POINTS), seed, self.calibration)
         }
         self.rows: list[Row] = []
+        self._workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="drill")
         self._futures: dict[str, Future[PointRun]] = {}
+        self._order: list[str] = []
 
     def new_orders(self, findings: Findings) -> dict[str, int]:
         """Return the orders each account sent after the template (the drill's own)."""
         return {a: findings.orders[a] - self.template_orders[a] for a in ACCOUNTS}
 
     def start(self, ids: list[str]) -> None:
-        for point_id in ids:
-            self._submit(point_id)
+        """Take the order the tests will ask for points in (the collection's); start none yet."""
+        self._order = list(ids)
 
     def result(self, point_id: str) -> PointRun:
-        return self._submit(point_id).result(timeout=POINT_TIMEOUT)
+        """Return the point's run, started now if it was not; start the next ones meanwhile."""
+        future = self._submit(point_id)
+        if point_id in self._order:
+            at = self._order.index(point_id)
+            for following in self._order[at + 1 : at + 1 + self._workers]:
+                self._submit(following)
+        return future.result(timeout=POINT_TIMEOUT)
 
     def record(self, row: Row, run: PointRun) -> None:
         self.rows.append(row)
