@@ -13,6 +13,11 @@ trimtab without faults until a run succeeds, and then checks:
 - planning again yields no orders: the cash Alpaca's buying-power hold kept back was spent by
   the same cycle's top-ups.
 The CI-time set is small (one point per kind); the sim's drill suite covers random moments.
+
+The points are driven three at a time in a small pool (`Runs`), each with its own fake and
+directory: a point mostly waits (the grace, the fill wait of trimtab's cycle), and the two
+whose lost order trimtab looks up for its whole fill wait (60 s) take three times as long as
+the rest, so they come first and the others run beside them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -93,6 +99,9 @@ class Point:
 
 
 POINTS = [
+    # First the two that wait out trimtab's fill wait (60 s) looking the lost order up.
+    Point("504-before-alpaca-took-the-sell", "POST", "/v2/orders", 2, after=False, status=504),
+    Point("dropped-before-alpaca-took-the-buy", "POST", "/v2/orders", 4, after=False, reset=True),
     Point("kill-before-first-sell-reached-alpaca", "POST", "/v2/orders", 1, after=False),
     Point("kill-after-first-sell-accepted", "POST", "/v2/orders", 1, after=True),
     Point("kill-after-first-buy-accepted", "POST", "/v2/orders", 4, after=True),
@@ -100,8 +109,6 @@ POINTS = [
     Point("kill-while-waiting-for-fills", "GET", "/v2/orders", 2, after=True),
     Point("kill-during-reconciliation", "GET", "/v2/account/activities", 1, after=True),
     Point("lost-ack-504-after-accept", "POST", "/v2/orders", 2, after=True, status=504),
-    Point("504-before-alpaca-took-the-sell", "POST", "/v2/orders", 2, after=False, status=504),
-    Point("dropped-before-alpaca-took-the-buy", "POST", "/v2/orders", 4, after=False, reset=True),
 ]
 GRACE = 10
 """`unknown_order_grace_seconds` of the drill (the smallest allowed): a lost submission is
@@ -155,7 +162,9 @@ def never_reached(directory: Path) -> list[str]:
         app.close()
 
 
-def drive(point: Point | None, directory: Path, monkeypatch: pytest.MonkeyPatch) -> Outcome:
+def drive(point: Point | None, directory: Path) -> Outcome:
+    """Run one point (None: the uninterrupted run); the credentials must be in the environment
+    (the `credentials` fixture) for `inspect` and `never_reached`, which open the app here."""
     directory.mkdir(parents=True)
     with FakeAlpaca(household()) as fake:
         (directory / "trimtab.toml").write_text(config(fake.url))
@@ -187,8 +196,6 @@ def drive(point: Point | None, directory: Path, monkeypatch: pytest.MonkeyPatch)
                 break
         if codes[-1] != 0:
             problems.append(f"not recovered in {MAX_RESTARTS} runs (exit {codes}); see {directory}")
-        monkeypatch.setenv(ENV + "API_KEY_ID", KEY_ID)
-        monkeypatch.setenv(ENV + "API_SECRET_KEY", SECRET)
         problems += inspect(fake, directory)
         orders = Counter((o.symbol, o.side, o.qty or Decimal(0)) for o in fake.state.orders)
         ids = [o.client_order_id for o in fake.state.orders]
@@ -234,9 +241,59 @@ def inspect(fake: FakeAlpaca, directory: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
+def credentials() -> Iterator[None]:
+    """The fake's keys in this process's environment, for the app `inspect` opens (set once for
+    the module: the points are driven in threads, beside each other)."""
     with pytest.MonkeyPatch.context() as monkeypatch:
-        yield drive(None, tmp_path_factory.mktemp("alpaca-drill") / "reference", monkeypatch)
+        monkeypatch.setenv(ENV + "API_KEY_ID", KEY_ID)
+        monkeypatch.setenv(ENV + "API_SECRET_KEY", SECRET)
+        yield
+
+
+@pytest.fixture(scope="module")
+def reference(credentials: None, tmp_path_factory: pytest.TempPathFactory) -> Outcome:
+    return drive(None, tmp_path_factory.mktemp("alpaca-drill") / "reference")
+
+
+CONCURRENT = 3
+"""Points driven at once."""
+
+
+class Runs:
+    """The points driven in a pool of `CONCURRENT` threads.
+
+    Asking for a point starts it and every point after it in `POINTS` (the order the tests
+    are collected and run in); closing cancels those not begun. A pytest-xdist worker that
+    took some of these tests from another starts from its first: the first worker's pool,
+    closed with its last test of the module, runs at most `CONCURRENT` points no test checks.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._pool = ThreadPoolExecutor(max_workers=CONCURRENT, thread_name_prefix="alpaca")
+        self._futures: dict[str, Future[Outcome]] = {}
+
+    def outcome(self, point: Point) -> Outcome:
+        for following in POINTS[POINTS.index(point) :]:
+            if following.id not in self._futures:
+                self._futures[following.id] = self._pool.submit(
+                    drive, following, self._root / following.id
+                )
+        return self._futures[point.id].result(timeout=4 * RUN_TIMEOUT)
+
+    def close(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+        self._pool.shutdown(wait=True)
+
+
+@pytest.fixture(scope="module")
+def runs(credentials: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    pool = Runs(tmp_path_factory.mktemp("alpaca-drill-points"))
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
 def test_the_uninterrupted_run_is_clean(reference: Outcome) -> None:
@@ -251,9 +308,9 @@ def test_the_uninterrupted_run_is_clean(reference: Outcome) -> None:
 
 @pytest.mark.parametrize("point", POINTS, ids=[p.id for p in POINTS])
 def test_a_killed_or_unanswered_run_ends_in_exactly_the_planned_orders(
-    point: Point, reference: Outcome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    point: Point, reference: Outcome, runs: Runs
 ) -> None:
-    outcome = drive(point, tmp_path / point.id, monkeypatch)
+    outcome = runs.outcome(point)
     assert outcome.problems == []
     if point.lost_before_taken:
         # Never resent: the lost id is not at Alpaca, and the household still converged
