@@ -101,6 +101,8 @@ def held_back(
         for s, q in plan_input.holdings.items()
         if q > 0 and plan_input.targets.get(s, _ZERO) <= 0 and s not in pooled
     } - before.symbols
+    if not unwanted:
+        return None  # no holding with a target of 0 (beyond those held back before)
     sold = {o.symbol: o for o in taxed.plan.orders if o.side is Side.SELL}
     # A returning alternate's sale cut to the shares that raise cash is held back too: the
     # pool it stands in still gives up what it holds above the primary's target, and the

@@ -94,12 +94,16 @@ def apply_tax(plan: Plan, ctx: TaxContext) -> TaxedPlan:
     losses = open_losses(ctx.loss_windows, [p for p in planned if p is not None], ctx.today)
     sold = frozenset(o.symbol for o in sells)
     buys: list[PlannedOrder] = []
-    for order in (o for o in plan.orders if o.side is Side.BUY):
-        verdict = guard_buy(order, ctx, losses, sold)
-        if verdict.decision is not None:
-            decisions.append(verdict.decision)
-        if verdict.order is not None:
-            buys.append(verdict.order)
+    if not losses:
+        # No loss a purchase could wash: the guard passes every buy as it is.
+        buys = [o for o in plan.orders if o.side is Side.BUY]
+    else:
+        for order in (o for o in plan.orders if o.side is Side.BUY):
+            verdict = guard_buy(order, ctx, losses, sold)
+            if verdict.decision is not None:
+                decisions.append(verdict.decision)
+            if verdict.order is not None:
+                buys.append(verdict.order)
     lost = _proceeds(plan.orders, Side.SELL) - _proceeds(sells, Side.SELL)
     buys = _fund(buys, lost, ctx, decisions)
     harvested = (
