@@ -409,7 +409,7 @@ class _Run:
             tally.held[first:end] = held
             tally.targets[first:end] = targets
             tally.bands[first:end] = bands
-        navs = np.array([float(v) for v in tally.nav])
+        navs = np.fromiter(map(float, tally.nav), dtype=np.float64, count=len(tally.nav))
         with np.errstate(divide="ignore", invalid="ignore"):
             weights = np.where(navs[:, None] > 0, tally.held * self.matrix / navs[:, None], 0.0)
         sales: tuple[RealizedSale, ...] = ()
@@ -1001,7 +1001,8 @@ class _Run:
     def _qty_row(self, state: _State) -> NDArray[np.float64]:
         """The quantities as floats in the order of the symbols (built once per trade)."""
         if state.qty_row is None:
-            state.qty_row = np.array([float(state.qty.get(s, _ZERO)) for s in self.symbols])
+            held = map(state.qty.get, self.symbols, [_ZERO] * len(self.symbols))
+            state.qty_row = np.fromiter(map(float, held), dtype=np.float64, count=len(self.symbols))
         return state.qty_row
 
     def _standing(self, state: _State, targets: Mapping[str, Decimal]) -> frozenset[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ["Book", "Unsold", "open_book"]
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -148,10 +148,8 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
     cash_need = policy.cash_buffer + inp.withdrawal + inp.sale_costs
     cash_target, scale = _cash_target(nav, cash_weight, cash_need)
 
-    q = np.array([float(x) for x in qty], dtype=np.float64)
-    p = np.array([float(x) for x in price], dtype=np.float64)
-    step = np.array([float(x) for x in increment], dtype=np.float64)
-    targets = np.array([float(x) for x in raw_targets], dtype=np.float64) * float(scale)
+    q, p, step = _floats(qty), _floats(price), _floats(increment)
+    targets = _floats(raw_targets) * float(scale)
     band_of, default_band = policy.band_overrides.get, policy.default_band
     bands = tuple([band_of(s, default_band) for s in symbols])
     return Book(
@@ -167,9 +165,7 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         prices=p,
         unit_values=step * p,
         # Exact in Decimal: a float quotient could round up past what is held.
-        max_steps=np.array(
-            [float(a // b) for a, b in zip(qty, increment, strict=True)], dtype=np.float64
-        ),
+        max_steps=_floats([a // b for a, b in zip(qty, increment, strict=True)]),
         targets=targets,
         target_values=targets * float(nav),
         limits=band_limits(bands, targets, _pools(symbols, inp.stand_ins)),
@@ -194,6 +190,12 @@ def open_book(inp: PlanInput, policy: PlanningPolicy) -> Book:
         ),
         fraction_left=_fraction_left(symbols, qty, increment, policy.whole_shares_only),
     )
+
+
+def _floats(values: Sequence[Decimal]) -> NDArray[np.float64]:
+    """Return `values` as float64s, each `float(value)` (numpy's loop over `map`: half the
+    time of a list of floats, once per symbol of every plan)."""
+    return np.fromiter(map(float, values), dtype=np.float64, count=len(values))
 
 
 def _pools(symbols: tuple[str, ...], stand_ins: Mapping[str, str]) -> NDArray[np.intp] | None:

@@ -59,10 +59,32 @@ def assemble(
     buys: list[PlannedOrder] = []
     rows: list[DriftRow] = []
     noted: list[str] = []
-    for i, symbol in enumerate(book.symbols):
-        qty, price, target, weight = book.qty[i], book.price[i], targets[i], weights[i]
-        half, low, high = limits[i]
-        sold, bought = settled.sell_qty[i], settled.buy_qty[i]
+    positive = nav > 0
+    # Once per symbol of every plan: the columns zipped rather than indexed.
+    for i, (
+        symbol,
+        qty,
+        price,
+        value,
+        target,
+        weight,
+        (half, low, high),
+        sold,
+        bought,
+    ) in enumerate(
+        zip(
+            book.symbols,
+            book.qty,
+            book.price,
+            book.value,
+            targets,
+            weights,
+            limits,
+            settled.sell_qty,
+            settled.buy_qty,
+            strict=True,
+        )
+    ):
         after = qty
         if sold:
             after = qty - sold
@@ -102,7 +124,7 @@ def assemble(
                 symbol,
                 qty,
                 price,
-                book.value[i],
+                value,
                 weight,
                 target,
                 low,
@@ -110,7 +132,7 @@ def assemble(
                 out[i],
                 True,  # managed
                 after,
-                weight if after is qty else _share(after * price, nav),
+                weight if after is qty else after * price / nav if positive else _ZERO,
                 note,
                 symbols_pool[i],
             )
