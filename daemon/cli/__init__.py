@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TextIO
 import typer
 import typer.core
 
+from daemon.cli.common import freeze_after_loading
+
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     # (name, module under daemon.cli, attribute): a function is one command, a typer.Typer a
     # group of them. In the order `trimtab --help` lists them.
@@ -174,6 +176,7 @@ def main() -> None:
     for name in BLAS_THREADS:
         os.environ.setdefault(name, "1")
     cli = app_for(sys.argv[1:])
+    freeze_after_loading()
     if not _is_terminal(sys.stderr):
         # typer draws a usage error in a box wrapped at 80 columns; in a pipe or a file it
         # is click's plain one-line `Error: ...` instead (help there is plain text too).

@@ -5,6 +5,7 @@ errors as before, and the other command modules are not imported.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -157,3 +158,51 @@ def test_the_entry_points_help_and_unknown_command_use_every_command() -> None:
     code, _, out = _trimtab("nosuch")
     assert code == 2
     assert "No such command 'nosuch'" in out
+
+
+_PRICES = (
+    "date,VTI,VXUS,BND,ITOT,IXUS\n"
+    "2026-12-01,300,60,72,130,70\n2026-12-02,303,59,72.1,131,69\n"
+    "2026-12-03,299,61,72.2,129,71\n"
+)
+
+# A backtest through the entry point; the last line: its exit code and how many objects the
+# process froze.
+_FROZEN = """
+import gc, json, sys
+sys.argv = ["trimtab", *sys.argv[1:]]
+from daemon.cli import main
+try:
+    main()
+    code = 0
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_the_entry_point_freezes_what_it_loaded_once(example: Path) -> None:
+    prices = example.parent / "prices.csv"
+    prices.write_text(_PRICES)
+    args = ["backtest", "-c", str(example), "-a", "brokerage", "--prices", str(prices), "--json"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIMTAB_")}
+    done = subprocess.run(
+        [sys.executable, "-c", _FROZEN, *args],
+        cwd=example.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    *printed, last = done.stdout.splitlines()
+    probe = json.loads(last)
+    assert probe["code"] == 0, done.stderr
+    assert probe["frozen"] > 10_000  # the modules, classes and configuration loaded
+    # The same output as in-process, where nothing is frozen.
+    before = gc.get_freeze_count()
+    code, out = _run(app, args)
+    assert code == 0
+    assert gc.get_freeze_count() == before
+    assert json.loads("\n".join(printed)) == json.loads(out)
