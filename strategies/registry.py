@@ -65,8 +65,12 @@ def registrations(group: str, name: str) -> list[EntryPoint]:
     two `sys.path` entries) with the same value is one registration; `importlib.metadata`
     already keeps only the first distribution of a name, and this keeps that true here.
     """
+    registered = list(entry_points(group=group, name=name))
+    if len(registered) < 2:
+        # Nothing to tell apart; a distribution's name is read from its metadata file.
+        return registered
     found: dict[tuple[str, str], EntryPoint] = {}
-    for ep in entry_points(group=group, name=name):
+    for ep in registered:
         found.setdefault((_normalized(_dist_name(ep)), ep.value), ep)
     return list(found.values())
 
