@@ -375,6 +375,8 @@ def stand_in_targets(
     notes: list[str] = []
     stood: dict[str, str] = {}
     returning: set[str] = set()
+    if not settings.alternates:
+        return StandIns(adjusted, notes, stood)  # nothing can stand in: the value unneeded
     nav = cash + sum((q * prices.get(s, _ZERO) for s, q in holdings.items()), _ZERO)
     if nav <= 0:
         return StandIns(adjusted, notes, stood)
