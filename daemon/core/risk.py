@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-import numpy as np
-
 from daemon.core.domain import Side, TradingState
 from daemon.core.money import usd
 from daemon.core.planner import PlannedOrder
@@ -241,8 +239,6 @@ def _rules_that_can_deny(
             ),
             Check.PRICE: True,
             Check.QUANTITY: True,
-            Check.PRICE_MOVE: not state.previous_closes
-            or _moves_well_within(orders, state.previous_closes, config.max_move_since_close),
             Check.MIN_TRADE: min(notionals, default=_ZERO) >= config.min_trade_notional,
             Check.MAX_ORDER_NOTIONAL: cap is None or largest <= cap,
             Check.MAX_ORDER_PCT_NAV: largest <= review.pct_nav_cap,
@@ -260,39 +256,6 @@ def _rules_that_can_deny(
         for index, (check, rule) in enumerate(_RULES)
         if not passes_all.get(check, False)
     )
-
-
-_MOVE_MARGIN = 1e-9
-"""How far inside the price-move limit (a fraction) every order's move must be, in floats,
-for the review to leave the check out: floats are within about 1e-15 of the exact move."""
-
-
-def _moves_well_within(
-    orders: Sequence[PlannedOrder], previous: Mapping[str, Decimal], limit: Decimal
-) -> bool:
-    """Tell whether every order's move since its previous close is inside `limit` by
-    `_MOVE_MARGIN`, in floats (one array operation instead of a Decimal division per order):
-    then the check passes each. Anything else, a move near the limit or a close that is not
-    a positive float, is left to the check itself. The orders' prices are finite."""
-    if not limit.is_finite():
-        return False
-    prices: list[float] = []
-    closes: list[float] = []
-    for order in orders:
-        close = previous.get(order.symbol)
-        if close is not None:
-            if not close.is_finite():
-                return False
-            prices.append(float(order.price))
-            closes.append(float(close))
-    if not closes:
-        return True  # no order has a previous close: the check passes them all
-    at, before = np.array(prices), np.array(closes)
-    with np.errstate(all="ignore"):
-        moves = np.abs(at / before - 1.0)
-    # A close of 0 (or below a float's range) moves infinitely: left to the check, as is a
-    # NaN; a negative close, which the check passes, only ever fails the test here.
-    return bool((moves <= float(limit) - _MOVE_MARGIN).all())
 
 
 def _would_short(order: PlannedOrder, review: _Review) -> str | None:

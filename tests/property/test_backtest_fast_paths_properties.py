@@ -23,7 +23,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.backtest import engine
-from daemon.core import risk
 from daemon.core.domain import AccountSnapshot, Quote, Side
 from daemon.core.errors import DataError
 from daemon.core.inputs import snapshot_prices
@@ -200,44 +199,3 @@ def test_a_backtest_puts_the_collector_thresholds_back(monkeypatch: pytest.Monke
         assert gc.get_threshold() == (0, 10, 10)
     finally:
         gc.set_threshold(*before)
-
-
-@settings(max_examples=scaled(500), deadline=None)
-@given(
-    moves=st.lists(
-        st.tuples(
-            st.sampled_from(["A", "B", "C", "D"]),
-            st.decimals(min_value=D("0.01"), max_value=1000, places=2),
-            # On the limit, a hair either side, or well inside it.
-            st.sampled_from(["0", "1E-12", "-1E-12", "1E-9", "-1E-9", "-0.1", "-0.2"]),
-            st.booleans(),
-        ),
-        max_size=5,
-    ),
-    limit=st.sampled_from([D("0.25"), D("0.1"), D("0.05"), D(0)]),
-    odd=st.sampled_from([None, D(0), D("1E-400"), D("-3")]),
-)
-def test_the_price_move_check_is_left_out_only_when_it_passes_every_order(
-    moves: list[tuple[str, Decimal, str, bool]], limit: Decimal, odd: Decimal | None
-) -> None:
-    """The review leaves the check out after a float test of every order's move: only when
-    the check itself passes every order (moves on the limit, a hair past it, previous closes
-    of 0, below a float's range or negative included)."""
-    previous: dict[str, Decimal] = {}
-    orders = []
-    for symbol, close, offset, up in moves:
-        # The price exactly `limit` from the close; the previous close a hair off it.
-        price = close * (1 + limit if up else 1 - limit)
-        if price <= 0 or symbol in previous:
-            continue
-        previous[symbol] = close * (1 + D(offset))
-        orders.append(PlannedOrder(symbol, Side.BUY, D(1), price, price, "r"))
-    if odd is not None:
-        previous["E"] = odd
-        orders.append(PlannedOrder("E", Side.BUY, D(1), D(5), D(5), "r"))
-    config = risk.RiskConfig(max_move_since_close=limit)
-    state = risk.RiskState(cash=D(10**6), nav=D(10**6), holdings={}, previous_closes=previous)
-    review = risk._Review(config, state, state.cash, {})
-    left = {risk._CHECKS[i] for i, _ in risk._rules_that_can_deny(review, tuple(orders))}
-    if risk.Check.PRICE_MOVE not in left:
-        assert all(risk._price_move(o, review) is None for o in orders)
