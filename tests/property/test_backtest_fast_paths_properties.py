@@ -7,7 +7,8 @@ replaced gave (issue 16):
 - a fill where the broker charges nothing is charged `CostRules.charge`'s own 0.00;
 - `snapshot_prices`, which checks the age of a time shared by several quotes once, accepts
   and refuses what it did quote by quote;
-- `run_backtest` puts the cyclic collector's thresholds back as it found them.
+- `run_backtest` puts the cyclic collector's thresholds back as it found them;
+- `band_limits` with one band for every symbol gives what it gives working each out.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pickle
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,8 +29,10 @@ from daemon.core.domain import AccountSnapshot, Quote, Side
 from daemon.core.errors import DataError
 from daemon.core.inputs import snapshot_prices
 from daemon.core.planner import PlannedOrder
+from daemon.core.planner.bands import band_limits
 from daemon.core.planner.drift import _order
 from daemon.core.planner.reasons import order_reason
+from daemon.core.planner.types import Band
 from daemon.core.records import later
 from tests.hypothesis_profiles import scaled
 
@@ -199,3 +203,36 @@ def test_a_backtest_puts_the_collector_thresholds_back(monkeypatch: pytest.Monke
         assert gc.get_threshold() == (0, 10, 10)
     finally:
         gc.set_threshold(*before)
+
+
+@settings(max_examples=scaled(200), deadline=None)
+@given(
+    absolute=st.none() | st.decimals(min_value=0, max_value=20, places=2),
+    relative=st.none() | st.decimals(min_value=0, max_value=1, places=3),
+    targets=st.lists(st.floats(min_value=0, max_value=1), min_size=0, max_size=8),
+    pooled=st.booleans(),
+)
+def test_one_band_for_every_symbol_gives_the_limits_of_the_band_symbol_by_symbol(
+    absolute: Decimal | None, relative: Decimal | None, targets: list[float], pooled: bool
+) -> None:
+    """`band_limits` repeats the numbers of a band every symbol shares; the same band given
+    as a copy per symbol (so worked out symbol by symbol) gives the same limits, bit for bit."""
+    if absolute is None and relative is None:
+        relative = D("0.25")
+    band = Band(absolute_pp=absolute, relative=relative)
+    weights = np.array(targets, dtype=np.float64)
+    pools = np.arange(len(targets), dtype=np.intp)
+    if pooled and len(targets) > 1:
+        pools[-1] = 0
+    shared = band_limits((band,) * len(targets), weights, pools if pooled else None)
+    copies = tuple(Band(absolute_pp=absolute, relative=relative) for _ in targets)
+    apart = band_limits(copies, weights, pools if pooled else None)
+    for got, expected in zip(
+        (shared.half, shared.low, shared.high), (apart.half, apart.low, apart.high), strict=True
+    ):
+        assert got.tobytes() == expected.tobytes()
+    if pooled:
+        assert shared.pools is not None
+        assert apart.pools is not None
+        assert shared.pools.low.tobytes() == apart.pools.low.tobytes()
+        assert shared.pools.high.tobytes() == apart.pools.high.tobytes()

@@ -95,7 +95,13 @@ def band_limits(
                 band.relative is not None,
                 0.0 if band.relative is None else float(band.relative),
             )
-    columns = np.array([seen[id(band)] for band in bands], dtype=np.float64).reshape(-1, 3)
+    if len(seen) == 1:
+        # One band for every symbol (no override): its three numbers, repeated.
+        (only,) = seen.values()
+        columns = np.empty((len(bands), 3), dtype=np.float64)
+        columns[:] = only
+    else:
+        columns = np.array([seen[id(band)] for band in bands], dtype=np.float64).reshape(-1, 3)
     absolute, has_relative, relative = columns[:, 0], columns[:, 1] > 0, columns[:, 2]
     if pools is None:
         half = np.minimum(absolute, np.where(has_relative, relative * targets, np.inf))
