@@ -379,6 +379,10 @@ class _Run:
         # No commission, minimum or sale fee: every fill is charged 0.00 (`CostRules.charge`
         # rounds a sum of zeros up to the cent) and every buy's charge bound is 0.
         self.free = not any(charges) and not any(c.is_signed() for c in charges)
+        from strategies.base import StrategyContext, ask_strategy
+
+        # Imported once per run, not in each of thousands of days' `_targets`.
+        self.strategy_calls = (StrategyContext, ask_strategy)
 
     def run(self, progress: Progress) -> BacktestResult:
         spec, n, k = self.spec, len(self.days), len(self.symbols)
@@ -530,8 +534,7 @@ class _Run:
         return total
 
     def _targets(self, i: int, state: _State) -> Mapping[str, Decimal]:
-        from strategies.base import StrategyContext, ask_strategy
-
+        StrategyContext, ask_strategy = self.strategy_calls  # noqa: N806 - a class, as named
         spec = self.spec
         day = self.days[i]
         if state.holdings is None:
