@@ -182,7 +182,7 @@ class ManualBroker:
         for fill in self._confirmed(since=None):
             if fill.at <= read.as_of:
                 continue
-            signed = fill.qty if fill.side is Side.BUY else -fill.qty
+            signed = fill.side.signed(fill.qty)
             positions[fill.symbol] = positions.get(fill.symbol, Decimal(0)) + signed
             cash -= signed * fill.price + fill.commission
             as_of = max(as_of, fill.at)

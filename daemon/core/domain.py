@@ -61,6 +61,11 @@ class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
 
+    def signed(self, qty: Decimal) -> Decimal:
+        """Return `qty` as the change it makes to a position: positive for a buy, negative
+        for a sell (the one place the sign of a side is written)."""
+        return qty if self is Side.BUY else -qty
+
 
 class OrderType(StrEnum):
     MARKET = "market"

@@ -95,7 +95,7 @@ class PendingFill:
     @property
     def signed(self) -> Decimal:
         """The change of the position: positive for a buy, negative for a sell."""
-        return self.qty if self.side is Side.BUY else -self.qty
+        return self.side.signed(self.qty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +264,7 @@ def expected_positions(
     `pending` fills (signed)."""
     expected = dict(book)
     for fill in fills:
-        signed = fill.qty if fill.side is Side.BUY else -fill.qty
+        signed = fill.side.signed(fill.qty)
         expected[fill.symbol] = expected.get(fill.symbol, Decimal(0)) + signed
     for reinvestment in reinvestments:
         expected[reinvestment.symbol] = (

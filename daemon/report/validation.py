@@ -285,9 +285,10 @@ def _order_check(order: OrderFact) -> OrderCheck:
     bps = cost = None
     reference = order.reference_price
     if fill_price is not None and reference is not None and reference > 0:
-        sign = 1 if order.side is Side.BUY else -1
-        cost = sign * (fill_price - reference) * order.filled_qty
-        bps = (sign * (fill_price - reference) / reference * BPS).quantize(BPS_STEP)
+        # What each share cost above the reference price (a sell: its shortfall below it).
+        paid = order.side.signed(fill_price - reference)
+        cost = paid * order.filled_qty
+        bps = (paid / reference * BPS).quantize(BPS_STEP)
     seconds = None
     if outcome == "filled" and order.submitted_at is not None:
         done = max(f.at for f in order.fills) if order.fills else order.filled_at

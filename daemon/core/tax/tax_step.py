@@ -593,7 +593,7 @@ def _redrift(
     """
     delta: dict[str, Decimal] = {}
     for o in orders:
-        delta[o.symbol] = delta.get(o.symbol, _ZERO) + (o.qty if o.side is Side.BUY else -o.qty)
+        delta[o.symbol] = delta.get(o.symbol, _ZERO) + o.side.signed(o.qty)
     why = {d.symbol: d for d in decisions}
     nav = plan.nav
     rows = []
