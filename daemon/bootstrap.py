@@ -236,7 +236,7 @@ class App:
     def engine(
         self,
         *,
-        fill_timeout: float = 60.0,
+        fill_timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
         poll_sleep: Callable[[float], None] = time.sleep,

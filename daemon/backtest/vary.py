@@ -75,6 +75,10 @@ _NOT_READ: Mapping[str, str] = {
     "read_retry_seconds": (
         "it is how long a failing read of the broker is retried, and a backtest reads no broker"
     ),
+    "fill_wait_seconds": (
+        "it is how long a cycle waits for a broker's fills, and a backtest fills every "
+        "order at its day's close"
+    ),
     "lock_group": (
         "it keeps cluster workers from running tied accounts' cycles at once, and a "
         "backtest runs no cycle there"

@@ -337,6 +337,13 @@ class AccountSettings(_Closed):
         "retried, with jittered backoff or the wait the broker asks for, before the cycle "
         "fails; 0 = one attempt. Orders are never resent.",
     )
+    fill_wait_seconds: Annotated[Decimal, Field(ge=1, le=1800)] = Field(
+        Decimal(60),
+        description="How long a cycle waits for its orders to fill before cancelling what is "
+        "still open, and for as long looks up an order whose submission got no answer (never "
+        "resent; after it, the next cycle asks the broker again). Longer for limit orders or "
+        "thin markets; 1 to 1800.",
+    )
     strategy: str = Field("static", description="Strategy plugin: static, or module:attr.")
     strategy_params: dict[str, Any] = Field(
         default_factory=dict, description="Strategy parameters, validated by the plugin."

@@ -87,7 +87,7 @@ class Engine:
         broker_for: Callable[[str], Broker],
         strategy_for: Callable[[str], Strategy],
         clock: Callable[[], datetime],
-        fill_timeout: float = 60.0,
+        fill_timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         should_stop: Callable[[], bool] = lambda: False,
         poll_sleep: Callable[[float], None] = time.sleep,
@@ -105,6 +105,7 @@ class Engine:
         self._strategy_for = strategy_for
         self._clock = clock
         self._fill_timeout = fill_timeout
+        """Seconds to wait for fills: each account's `fill_wait_seconds` when None."""
         self._sleep = sleep
         self._income = IncomeStep(
             settings=settings, database=database, broker_for=broker_for, strategy_for=strategy_for
@@ -238,7 +239,11 @@ class Engine:
                 broker=broker,
                 clock=self._clock,
                 log=log,
-                fill_timeout=self._fill_timeout,
+                fill_timeout=(
+                    float(settings.fill_wait_seconds)
+                    if self._fill_timeout is None
+                    else self._fill_timeout
+                ),
                 should_stop=self._should_stop,
                 sleep=self._poll_sleep,
                 monotonic=self._monotonic,

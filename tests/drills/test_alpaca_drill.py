@@ -16,8 +16,8 @@ The CI-time set is small (one point per kind); the sim's drill suite covers rand
 
 The points are driven three at a time in a small pool (`Runs`), each with its own fake and
 directory: a point mostly waits (the grace, the fill wait of trimtab's cycle), and the two
-whose lost order trimtab looks up for its whole fill wait (60 s) take three times as long as
-the rest, so they come first and the others run beside them.
+whose lost order trimtab looks up for its whole fill wait (`FILL_WAIT`) take longer than the
+rest, so they come first and the others run beside them.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -51,6 +52,12 @@ HOLD = 60.0
 """Seconds the fake holds the chosen request; trimtab is killed long before."""
 
 
+FILL_WAIT = 15
+"""The account's `fill_wait_seconds` (60 by default): the fake fills every order it accepts
+at once, so a run waits this long only looking up an order lost on its way (never found
+within a run: the grace, then a listing, settles it in the next), as it would for 60."""
+
+
 def config(url: str) -> str:
     """Return the drill's config: paper mode, account `main` at the fake, new targets."""
     return 'mode = "paper"\nstate_dir = "state"\n[log]\nformat = "json"\n' + account_toml(
@@ -58,6 +65,7 @@ def config(url: str) -> str:
         'VTI = "0.25", VXUS = "0.30", BND = "0.15", VNQ = "0.05", SCHD = "0.25"',
         settings=f"read_timeout_seconds = 30\nunknown_order_grace_seconds = {GRACE}",
         policy='cash_buffer = "200"\noutside_hours = true',
+        account=f"fill_wait_seconds = {FILL_WAIT}",
     )
 
 
@@ -99,7 +107,7 @@ class Point:
 
 
 POINTS = [
-    # First the two that wait out trimtab's fill wait (60 s) looking the lost order up.
+    # First the two that wait out trimtab's fill wait (FILL_WAIT) looking the lost order up.
     Point("504-before-alpaca-took-the-sell", "POST", "/v2/orders", 2, after=False, status=504),
     Point("dropped-before-alpaca-took-the-buy", "POST", "/v2/orders", 4, after=False, reset=True),
     Point("kill-before-first-sell-reached-alpaca", "POST", "/v2/orders", 1, after=False),
@@ -110,6 +118,8 @@ POINTS = [
     Point("kill-during-reconciliation", "GET", "/v2/account/activities", 1, after=True),
     Point("lost-ack-504-after-accept", "POST", "/v2/orders", 2, after=True, status=504),
 ]
+IN_PROCESS = threading.Lock()
+"""Held while a point reads trimtab's database in this process (`drive`)."""
 GRACE = 10
 """`unknown_order_grace_seconds` of the drill (the smallest allowed): a lost submission is
 found never to have reached Alpaca by a run at least this long after it."""
@@ -187,7 +197,8 @@ def drive(point: Point | None, directory: Path) -> Outcome:
                 # grace end during that run's cycle (after its first reconciliation), the
                 # symbol is planned by the next cycle only, which this loop would not run.
                 # The grace runs from the lost request: a run left to go on (a 504, a reset)
-                # spent its fill wait (60 s) looking the order up, and the grace is over.
+                # spent its fill wait (FILL_WAIT, past GRACE) looking the order up, and the
+                # grace is over.
                 time.sleep(grace_left(fault))
         codes = []
         for _ in range(MAX_RESTARTS):
@@ -196,10 +207,15 @@ def drive(point: Point | None, directory: Path) -> Outcome:
                 break
         if codes[-1] != 0:
             problems.append(f"not recovered in {MAX_RESTARTS} runs (exit {codes}); see {directory}")
-        problems += inspect(fake, directory)
+        # One point at a time opens trimtab's database here: opening it runs the migrations
+        # through Alembic, whose `context` is one module-wide proxy (two at once in a
+        # process break each other: "alembic.context has no attribute config").
+        with IN_PROCESS:
+            problems += inspect(fake, directory)
+            lost = never_reached(directory)
         orders = Counter((o.symbol, o.side, o.qty or Decimal(0)) for o in fake.state.orders)
         ids = [o.client_order_id for o in fake.state.orders]
-        return Outcome(orders, problems, never_reached(directory), ids)
+        return Outcome(orders, problems, lost, ids)
 
 
 def inspect(fake: FakeAlpaca, directory: Path) -> list[str]:

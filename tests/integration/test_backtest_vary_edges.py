@@ -181,6 +181,7 @@ def test_an_unclosed_array_or_table_is_named(text: str) -> None:
         (("--vary", "broker_settings.prices.seed=1,2"), "the price file"),
         (("--vary", "history_file=prices.csv"), "one price file"),
         (("--vary", "read_retry_seconds=0,30"), "read of the broker"),
+        (("--vary", "fill_wait_seconds=5,60"), "fills every order at its day's close"),
         (("--vary", "lock_group=x,y"), "cluster"),
         (("--vary", "policy.outside_hours=true,false"), "at each day's close"),
     ],

@@ -104,12 +104,17 @@ def alpaca_main_toml(state_dir: Path, url: str, strategy: str) -> str:
     )
 
 
-def account_toml(url: str, targets: str, *, settings: str = "", policy: str = "") -> str:
-    """Return the TOML of account `main` on the fake at `url` (keys come from `ENV_PREFIX`)."""
+def account_toml(
+    url: str, targets: str, *, settings: str = "", policy: str = "", account: str = ""
+) -> str:
+    """Return the TOML of account `main` on the fake at `url` (keys come from `ENV_PREFIX`);
+    `settings` go under its broker_settings, `policy` under its policy, `account` beside
+    its broker."""
     return f"""
 [accounts.main]
 broker = "alpaca"
 strategy = "static"
+{account}
 [accounts.main.broker_settings]
 environment = "paper"
 base_url = "{url}"
