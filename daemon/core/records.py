@@ -63,10 +63,10 @@ def fast_init(cls: type[T]) -> type[T]:
     return cls
 
 
-def later(make: Callable[..., str], *args: Any) -> str:
-    """Stand in for the text `make(*args)` in a field made lazy by `lazy_text`: it is worked
-    out when the field is first read. Only such a field may be given it."""
-    return cast("str", partial(make, *args))
+def later(make: Callable[..., str], *args: Any, **kwargs: Any) -> str:
+    """Stand in for the text `make(*args, **kwargs)` in a field made lazy by `lazy_text`: it
+    is worked out when the field is first read. Only such a field may be given it."""
+    return cast("str", partial(make, *args, **kwargs))
 
 
 class _LazyText:

@@ -165,22 +165,8 @@ def _order(
 ) -> PlannedOrder:
     notional = qty * price
     # The reason is written when first read (`lazy_text`): most plans' never are.
-    reason = later(_reason, symbol, weight, target, half, in_targets, side, qty, notional, origin)
-    return PlannedOrder(symbol, side, qty, price, notional, reason, raises)
-
-
-def _reason(
-    symbol: str,
-    weight: Decimal,
-    target: Decimal,
-    half: Decimal,
-    in_targets: bool,
-    side: Side,
-    qty: Decimal,
-    notional: Decimal,
-    origin: int,
-) -> str:
-    return order_reason(
+    reason = later(
+        order_reason,
         symbol=symbol,
         weight=weight,
         target=target,
@@ -191,6 +177,7 @@ def _reason(
         notional=notional,
         origin=origin,
     )
+    return PlannedOrder(symbol, side, qty, price, notional, reason, raises)
 
 
 def _note(book: Book, policy: PlanningPolicy, i: int, why: int, dropped: float) -> str:
