@@ -256,6 +256,10 @@ class BacktestResult:
     account_type: AccountType
     refused: tuple[Refused, ...] = ()
     """The orders the pre-trade checks refused, day by day."""
+    listed: tuple[tuple[int, frozenset[str]], ...] = ()
+    """(first day's index, the symbols the targets list, a target of 0 included) each time
+    the targets changed: the tax step pairs an alternate with its primary only when the
+    targets do not list it (the report's drift chart)."""
 
 
 @dataclass
@@ -298,6 +302,7 @@ class _Tally:
     skipped: list[Skipped] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
     rebalances: list[date] = field(default_factory=list)
+    listed: list[tuple[int, frozenset[str]]] = field(default_factory=list)
     dividends_by_year: dict[int, Decimal] = field(default_factory=dict)
     contributed: Decimal = _ZERO
     withdrawn: Decimal = _ZERO
@@ -448,6 +453,7 @@ class _Run:
             decide_calls=self.decide_calls,
             account_type=self.account.type,
             refused=tuple(tally.refused),
+            listed=tuple(tally.listed),
         )
 
     def _day(self, i: int, state: _State, tally: _Tally) -> None:
@@ -485,6 +491,7 @@ class _Run:
             if targets is not state.targets and targets != state.targets:
                 state.targets = targets
                 state.target_row, state.band_row = self._target_rows(targets)
+                tally.listed.append((i, frozenset(targets)))
                 state.quiet = None
             if not self._is_quiet(i, state, targets, withdrawal):
                 traded = self._decide(i, state, targets, withdrawal, tally)

@@ -359,13 +359,17 @@ class _Panel:
 
 
 def _stand_ins(
-    targeted: Collection[str], alternates: Mapping[str, Sequence[str]]
+    targeted: Collection[str],
+    alternates: Mapping[str, Sequence[str]],
+    listed: Collection[str] | None = None,
 ) -> dict[str, str]:
     """Return alternate -> primary for the alternates that stand in for a primary when the
-    symbols with a target are `targeted`, as the tax step pairs them
+    symbols with a target above 0 are `targeted` and the targets list `listed` (a target of 0
+    included; default `targeted`), as the tax step pairs them
     (`daemon.core.tax.harvest.stand_in_targets`, every alternate held): a primary with a
     target, in order of its name; its alternates, each one's own alternates right after it,
-    none with a target of its own; an alternate the first primary to reach it keeps."""
+    none the targets list; an alternate the first primary to reach it keeps."""
+    named = targeted if listed is None else listed
     stood: dict[str, str] = {}
     for primary in sorted(alternates):
         if primary not in targeted or primary == CASH:
@@ -374,7 +378,7 @@ def _stand_ins(
         chain = list(reversed(alternates[primary]))
         while chain:
             alternate = chain.pop()
-            if alternate in seen or alternate in targeted or alternate == CASH:
+            if alternate in seen or alternate in named or alternate == CASH:
                 continue
             seen.add(alternate)
             stood.setdefault(alternate, primary)
@@ -389,21 +393,27 @@ def _drift_panels(result: BacktestResult, alternates: Mapping[str, Sequence[str]
     primary's panel is named after the alternates it held so ("BBB with BBX").
 
     The result does not say which alternates stood in on which day: a day's pairs are the
-    tax step's for the symbols with a target that day (`_stand_ins`), an alternate not held
-    weighing nothing. An alternate that stopped standing in (`return_to_primary`) is sold
-    the same day, so it weighs nothing after the day's trades either."""
+    tax step's for the targets of that day (`_stand_ins`: those above 0, and every symbol
+    they list, `BacktestResult.listed`), an alternate not held weighing nothing. An
+    alternate that stopped standing in (`return_to_primary`) is sold the same day, so it
+    weighs nothing after the day's trades either."""
     weights = result.weights.copy()
     own = np.ones(weights.shape, dtype=bool)
     """Whether a symbol is drawn in its own panel that day."""
     index = {symbol: j for j, symbol in enumerate(result.symbols)}
     pooled: dict[int, list[str]] = {}
-    if alternates:
-        rows, which = np.unique(result.targets > 0, axis=0, return_inverse=True)
+    n = len(result.days)
+    spans = list(result.listed) or [(0, frozenset[str]())]
+    for (first, listed), (end, _) in zip(spans, [*spans[1:], (n, None)], strict=True):
+        if not alternates:
+            break
+        rows, which = np.unique(result.targets[first:end] > 0, axis=0, return_inverse=True)
         which = which.reshape(-1)
-        for n, row in enumerate(rows):
-            days = which == n
+        for k, row in enumerate(rows):
+            days = np.zeros(n, dtype=bool)
+            days[first:end] = which == k
             targeted = {symbol for symbol, j in index.items() if row[j]}
-            for alternate, primary in _stand_ins(targeted, alternates).items():
+            for alternate, primary in _stand_ins(targeted, alternates, listed | targeted).items():
                 a = index.get(alternate)
                 if a is None:  # no column: never bought
                     continue

@@ -5,6 +5,7 @@ names them ("BBB with BBX"): after a harvest the audit's page drew each leg red 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -121,3 +122,48 @@ def test_the_page_pairs_alternates_as_the_tax_step_does(
         today=START,
     )
     assert _stand_ins(targeted, tax.alternates) == stood.pairs
+
+
+def test_an_alternate_the_targets_list_at_zero_is_not_a_stand_in() -> None:
+    # The tax step leaves an alternate the strategy lists to the strategy, a target of 0
+    # included (`_chain`: "none in the targets"); a weight above 0 is not what decides it.
+    tax = TaxSettings.model_validate({"alternates": {"VTI": ["ITOT"]}})
+    targets = {"VTI": Decimal("0.5"), "BND": Decimal("0.5"), "ITOT": Decimal(0)}
+    stood = stand_in_targets(
+        targets,
+        {"ITOT": Decimal(10)},
+        {s: Decimal(10) for s in targets},
+        Decimal(1000),
+        settings=tax,
+        identical=SubstantiallyIdentical(),
+        loss_windows=(),
+        today=START,
+    )
+    assert stood.pairs == {}
+    assert _stand_ins({"VTI", "BND"}, tax.alternates, set(targets)) == {}
+    assert _stand_ins({"VTI", "BND"}, tax.alternates) == {"ITOT": "VTI"}  # weights alone
+
+
+def test_the_result_says_what_the_targets_listed_and_the_chart_follows_it(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, {"AAA": "0.5", "BBB": "0.5"}, extra=CONFIG)
+    table = write_prices(tmp_path, weekdays(START, COUNT), _closes())
+    result = run(config, table, cash=Decimal(100_000)).result
+    assert result.listed == ((0, frozenset({"AAA", "BBB"})),)
+    alternates = config.account("main").tax.alternates
+    # Had the targets listed BBX (at 0) from day 40 on, it stands in only before.
+    listed = (*result.listed, (40, frozenset({"AAA", "BBB", "BBX"})))
+    panels = _drift_panels(dataclasses.replace(result, listed=listed), alternates)
+    assert [panel.label for panel in panels] == ["AAA", "BBB with BBX", "BBX"]
+    bbx = panels[2]
+    assert np.isnan(bbx.drift[:40]).all()
+    assert not np.isnan(bbx.drift[40:]).any()
+
+
+def test_a_target_of_zero_is_listed(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"AAA": "0.5", "BBB": "0.5", "CCC": "0"})
+    closes = {"AAA": [100.0] * 5, "BBB": [50.0] * 5, "CCC": [20.0] * 5}
+    table = write_prices(tmp_path, weekdays(START, 5), closes)
+    result = run(config, table, cash=Decimal(10_000)).result
+    assert result.listed == ((0, frozenset({"AAA", "BBB", "CCC"})),)
