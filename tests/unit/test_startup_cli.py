@@ -103,10 +103,10 @@ def test_help_lists_every_command_and_an_unknown_one_errors() -> None:
     assert "No such command 'backtes'" in out
 
 
-# The entry point in a fresh interpreter: its output, exit code, and which command modules it
-# imported (the last line).
+# The entry point in a fresh interpreter: its output, exit code, which command modules it
+# imported and how many objects it froze (the last line).
 _PROBE = """
-import json, sys
+import gc, json, sys
 sys.argv = ["trimtab", *sys.argv[1:]]
 from daemon.cli import main
 try:
@@ -115,26 +115,32 @@ try:
 except SystemExit as exc:
     code = exc.code
 loaded = sorted(m for m in sys.modules if m.startswith("daemon.cli.") and m.endswith("_cmd"))
-print(json.dumps({"code": code, "loaded": loaded}))
+print(json.dumps({"code": code, "loaded": loaded, "frozen": gc.get_freeze_count()}))
 """
 
 
-def _trimtab(*args: str) -> tuple[int, list[str], str]:
+def _probe(*args: str, cwd: Path = REPO) -> tuple[dict[str, Any], str, str]:
+    """Run `trimtab *args` in a fresh interpreter; return what `_PROBE` saw, what the command
+    printed and its standard error."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIMTAB_")}
     env["COLUMNS"] = "100"
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, *args],
-        cwd=REPO,
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
     *printed, last = done.stdout.splitlines()
-    probe = json.loads(last)
-    return probe["code"], probe["loaded"], "\n".join(printed) + done.stderr
+    return json.loads(last), "\n".join(printed), done.stderr
+
+
+def _trimtab(*args: str) -> tuple[int, list[str], str]:
+    probe, out, err = _probe(*args)
+    return probe["code"], probe["loaded"], out + err
 
 
 def test_the_entry_point_imports_the_named_commands_module_only() -> None:
@@ -166,43 +172,17 @@ _PRICES = (
     "2026-12-03,299,61,72.2,129,71\n"
 )
 
-# A backtest through the entry point; the last line: its exit code and how many objects the
-# process froze.
-_FROZEN = """
-import gc, json, sys
-sys.argv = ["trimtab", *sys.argv[1:]]
-from daemon.cli import main
-try:
-    main()
-    code = 0
-except SystemExit as exc:
-    code = exc.code
-print(json.dumps({"code": code, "frozen": gc.get_freeze_count()}))
-"""
-
 
 def test_the_entry_point_freezes_what_it_loaded_once(example: Path) -> None:
     prices = example.parent / "prices.csv"
     prices.write_text(_PRICES)
     args = ["backtest", "-c", str(example), "-a", "brokerage", "--prices", str(prices), "--json"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIMTAB_")}
-    done = subprocess.run(
-        [sys.executable, "-c", _FROZEN, *args],
-        cwd=example.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    *printed, last = done.stdout.splitlines()
-    probe = json.loads(last)
-    assert probe["code"] == 0, done.stderr
+    probe, printed, err = _probe(*args, cwd=example.parent)
+    assert probe["code"] == 0, err
     assert probe["frozen"] > 10_000  # the modules, classes and configuration loaded
     # The same output as in-process, where nothing is frozen.
     before = gc.get_freeze_count()
     code, out = _run(app, args)
     assert code == 0
     assert gc.get_freeze_count() == before
-    assert json.loads("\n".join(printed)) == json.loads(out)
+    assert json.loads(printed) == json.loads(out)
