@@ -28,7 +28,8 @@ from daemon.core.performance import (
     concentration,
     summarize,
 )
-from daemon.core.planner import DriftRow, out_of_band_at
+from daemon.core.planner import out_of_band_at
+from daemon.core.planner.verdict import PoolBand, pool_band
 from daemon.core.progress import Progress, no_progress
 from daemon.monitor.health import evaluate
 from daemon.report.activity import cycles_of, plan_previews, refusals_of
@@ -278,40 +279,36 @@ def _performance(
 
 def _drift(plans: Sequence[tuple[AuditRecord, PlanMade]], tz: ZoneInfo) -> tuple[DriftPoint, ...]:
     """Return each day's last plan's drift per managed symbol; a primary and the alternates
-    standing in for it (`DriftRow.pool`) as one point, their weights and targets added up and
-    tested against the pool's band, as the planner tested them, in one panel named after the
-    alternates that ever stood in ("BBB with BBX"), as the backtest's drift chart does."""
+    standing in for it (`DriftRow.pool`) as one point, tested as the planner tested them
+    (`pool_band`), in one panel named after the alternates that ever stood in ("BBB with
+    BBX"), as the backtest's drift chart does."""
     last_of_day: dict[date, PlanMade] = {}
     for record, made in plans:
         last_of_day[record.recorded_at.astimezone(tz).date()] = made
-    points: list[tuple[date, str, float, float, float, float]] = []
+    bands: list[tuple[date, PoolBand[Decimal]]] = []
     joined: dict[str, list[str]] = {}
     for day, made in sorted(last_of_day.items()):
-        pools: dict[str, list[DriftRow]] = {}
-        for row in made.plan.drift:
-            if row.managed and row.symbol != CASH:
-                pools.setdefault(row.pool or row.symbol, []).append(row)
-        for primary, rows in pools.items():
-            target = sum((r.target for r in rows), Decimal(0))
-            own = next((r for r in rows if r.symbol == primary), rows[0])
-            half = own.high - own.target
-            low = target - half
-            names = joined.setdefault(primary, [])
-            names.extend(r.symbol for r in rows if r.symbol != primary and r.symbol not in names)
-            points.append(
-                (
-                    day,
-                    primary,
-                    float(sum((r.weight for r in rows), Decimal(0))),
-                    float(target),
-                    float(low if low > 0 else Decimal(0)),
-                    float(target + half),
-                )
-            )
+        banded = [r for r in made.plan.drift if r.managed and r.symbol != CASH]
+        seen: set[str] = set()
+        for row in banded:
+            if (row.pool or row.symbol) in seen:
+                continue
+            band = pool_band(banded, row)
+            seen.add(band.primary)
+            names = joined.setdefault(band.primary, [])
+            names.extend(m for m in band.members if m != band.primary and m not in names)
+            bands.append((day, band))
     label = {p: f"{p} with {', '.join(names)}" if names else p for p, names in joined.items()}
     return tuple(
-        DriftPoint(day, label[primary], weight, target, low, high)
-        for day, primary, weight, target, low, high in points
+        DriftPoint(
+            day,
+            label[band.primary],
+            float(band.weight),
+            float(band.target),
+            float(band.low),
+            float(band.high),
+        )
+        for day, band in bands
     )
 
 
