@@ -59,7 +59,6 @@ def assemble(
     buys: list[PlannedOrder] = []
     rows: list[DriftRow] = []
     noted: list[str] = []
-    positive = nav > 0
     # Once per symbol of every plan: the columns zipped rather than indexed.
     for i, (
         symbol,
@@ -132,7 +131,7 @@ def assemble(
                 out[i],
                 True,  # managed
                 after,
-                weight if after is qty else after * price / nav if positive else _ZERO,
+                weight if after is qty else _share(after * price, nav),
                 note,
                 symbols_pool[i],
             )
