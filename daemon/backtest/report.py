@@ -402,18 +402,13 @@ def _drift_panels(result: BacktestResult, alternates: Mapping[str, Sequence[str]
     """Whether a symbol is drawn in its own panel that day."""
     index = {symbol: j for j, symbol in enumerate(result.symbols)}
     pooled: dict[int, list[str]] = {}
-    n = len(result.days)
-    spans = list(result.listed) or [(0, frozenset[str]())]
-    for (first, listed), (end, _) in zip(spans, [*spans[1:], (n, None)], strict=True):
-        if not alternates:
-            break
-        rows, which = np.unique(result.targets[first:end] > 0, axis=0, return_inverse=True)
-        which = which.reshape(-1)
-        for k, row in enumerate(rows):
-            days = np.zeros(n, dtype=bool)
-            days[first:end] = which == k
-            targeted = {symbol for symbol, j in index.items() if row[j]}
-            for alternate, primary in _stand_ins(targeted, alternates, listed | targeted).items():
+    if alternates:
+        # The targets change only where `listed` says: one row of targets per stretch.
+        ends = [first for first, _ in result.listed[1:]] + [len(result.days)]
+        for (first, listed), end in zip(result.listed, ends, strict=True):
+            days = slice(first, end)
+            targeted = {symbol for symbol, j in index.items() if result.targets[first, j] > 0}
+            for alternate, primary in _stand_ins(targeted, alternates, listed).items():
                 a = index.get(alternate)
                 if a is None:  # no column: never bought
                     continue
