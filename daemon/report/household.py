@@ -89,7 +89,8 @@ def gather_household(
             if held_apart:
                 keepers.setdefault(symbol, []).append(name)
     total = sum((v for slot in by_symbol.values() for v in slot.values()), Decimal(0))
-    whole = total + sum((v for slot in kept.values() for v in slot.values()), Decimal(0))
+    kept_value = {symbol: sum(slot.values(), Decimal(0)) for symbol, slot in kept.items()}
+    whole = total + sum(kept_value.values(), Decimal(0))
     half = float(household.band_pp) / 100
     split_at, split = _latest_split(session, until)
     # A household strategy's target is the one its latest split was made on (none yet: 0).
@@ -140,8 +141,8 @@ def gather_household(
     lines[at:at] = [
         HouseholdLine(
             symbol=symbol,
-            value=sum(slot.values(), Decimal(0)),
-            weight=float(sum(slot.values(), Decimal(0)) / whole) if whole else 0.0,
+            value=kept_value[symbol],
+            weight=float(kept_value[symbol] / whole) if whole else 0.0,
             target=0.0,
             low=0.0,
             high=0.0,
