@@ -31,10 +31,10 @@ def test_the_cycle_waits_the_accounts_fill_wait(tmp_path: Path, database_url: st
         app.close()
     assert report.outcome == "succeeded", report.error
     assert 7 <= clock.now < 12  # the last pause ends at the deadline, not a minute later
+    assert report.outcomes
     assert [(o.status, o.detail) for o in report.outcomes] == [
         (OrderStatus.CANCELLED, "unfilled after 7s: cancelled the rest")
     ] * len(report.outcomes)
-    assert report.outcomes
 
 
 def test_the_default_wait_is_a_minute(tmp_path: Path, database_url: str) -> None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import dataclasses
 import gc
 import pickle
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from daemon.backtest import engine
+from daemon.backtest.runner import Options, run_one
 from daemon.core.domain import AccountSnapshot, Quote, Side
 from daemon.core.errors import DataError
 from daemon.core.inputs import snapshot_prices
@@ -35,6 +37,7 @@ from daemon.core.planner.reasons import order_reason
 from daemon.core.planner.types import Band
 from daemon.core.records import later
 from tests.hypothesis_profiles import scaled
+from tests.unit.backtest_helpers import weekdays, write_config, write_prices
 
 D = Decimal
 NOW = datetime(2026, 12, 7, 21, tzinfo=UTC)
@@ -179,28 +182,28 @@ def test_snapshot_prices_accepts_and_refuses_as_quote_by_quote(
     assert got == expected
 
 
-def test_a_backtest_puts_the_collector_thresholds_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_backtest_puts_the_collector_thresholds_back(tmp_path: Path) -> None:
+    """A real run: the threshold it runs under, seen from its progress callback each day,
+    and the thresholds after it."""
+    config = write_config(tmp_path, {"AAA": "0.5", "BBB": "0.5"})
+    table = write_prices(
+        tmp_path, weekdays(date(2022, 1, 3), 5), {"AAA": [100.0] * 5, "BBB": [50.0] * 5}
+    )
     seen: list[tuple[int, ...]] = []
-
-    class _Run:
-        def __init__(self, spec: object) -> None:
-            pass
-
-        def run(self, progress: object) -> str:
-            seen.append(gc.get_threshold())
-            return "done"
-
-    monkeypatch.setattr(engine, "_Run", _Run)
     before = gc.get_threshold()
     try:
-        gc.set_threshold(700, 10, 10)
-        assert engine.run_backtest(object()) == "done"  # type: ignore[arg-type]
-        assert gc.get_threshold() == (700, 10, 10)
-        assert seen[-1] == (engine._GC_YOUNG, 10, 10)
-        gc.set_threshold(0, 10, 10)  # automatic collection off: left off
-        assert engine.run_backtest(object()) == "done"  # type: ignore[arg-type]
-        assert seen[-1] == (0, 10, 10)
-        assert gc.get_threshold() == (0, 10, 10)
+        for young in (700, 0):  # 0: automatic collection off, and left off
+            gc.set_threshold(young, 10, 10)
+            seen.clear()
+            run_one(
+                config,
+                "main",
+                table,
+                Options(cash=D(10_000)),
+                progress=lambda done, total: seen.append(gc.get_threshold()),
+            )
+            assert set(seen) == {(engine._GC_YOUNG if young else 0, 10, 10)}
+            assert gc.get_threshold() == (young, 10, 10)
     finally:
         gc.set_threshold(*before)
 
