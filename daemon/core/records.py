@@ -11,8 +11,8 @@ and equality, hashing, `repr`, `dataclasses.replace` and pickling are the datacl
 
 `lazy_text` makes a text field worked out when first read: a plan's order reasons are
 written for every order of every plan, and a backtest reads none of them (a 20-year run plans
-23,000 orders). The field is given `later(make, *args)` instead of the text, and reading it
-calls `make(*args)` once and keeps the text; everything that reads the field (equality,
+23,000 orders). The field is given `later(make, ...)` instead of the text, and reading it
+calls `make(...)` once and keeps the text; everything that reads the field (equality,
 hashing, `repr`, `dataclasses.replace`, pickling, an audit record's JSON) reads the text.
 """
 
