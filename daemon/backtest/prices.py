@@ -106,8 +106,8 @@ class PriceTable:
         for symbol in sorted(set(symbols) - {CASH}):
             if symbol not in self.symbols:
                 raise BacktestInputError(
-                    f"price file {self.path} has no column {symbol}, which {why} (the header "
-                    f"is {header}); add a {symbol} column with its daily closes"
+                    f"price file {self.path} has no column {symbol}, needed because {why} "
+                    f"(the header is {header}); add a {symbol} column with its daily closes"
                 )
             j = self.column(symbol)
             gaps = np.flatnonzero(np.isnan(self.floats[lo:hi, j]))

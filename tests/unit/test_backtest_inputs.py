@@ -79,7 +79,11 @@ def test_a_malformed_price_file_names_the_place(tmp_path: Path, text: str, expec
 def test_a_symbol_the_strategy_needs_must_have_a_column(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"VTI": "0.6", "BND": "0.4"})
     path = _file(tmp_path, "date,VTI\n2024-01-02,10\n")
-    with pytest.raises(BacktestInputError, match=r"has no column BND.*header is date,VTI"):
+    with pytest.raises(
+        BacktestInputError,
+        match=r"has no column BND, needed because account \w+'s strategy targets it "
+        r"\(the header is date,VTI",
+    ):
         run(config, read_prices(path))
 
 
