@@ -89,8 +89,10 @@ from daemon.core.tax.settings import TaxSettings
 from daemon.core.tax.tax_step import apply_tax, realized_this_year
 
 _COST_ROUNDS = 4
-"""Rounds of planning again to raise what the sales lose; a later round covers what the
-extra sales of an earlier one lose (a new sale's commission, a share's rounding)."""
+"""Rounds of planning again to raise what the sales lose, beside one more per holding: a
+later round covers what the extra sales of an earlier one lose (their slippage, a share's
+rounding), and each holding a round adds to the sales brings a commission of its own (a
+cent's sale of it once took a $4.95 commission, and four rounds ended two cents short)."""
 _ZERO = Decimal(0)
 
 
@@ -330,7 +332,7 @@ def _plan(
     # from the input before any washed sale was left out: the other holdings may have raised
     # the cash at the quote but not with what their sales lose, and then the washed sale
     # goes ahead after all (`_plan_unwashed`'s rule), rather than the cash staying short.
-    for _ in range(_COST_ROUNDS):
+    for _ in range(_COST_ROUNDS + len(base.holdings)):
         short, lost = _raise_shortfall(given, plan_input, taxed.plan)
         if short <= 0:
             break

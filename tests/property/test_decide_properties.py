@@ -322,6 +322,14 @@ def raising(draw: st.DrawFn) -> DecisionInput:
         increment=D("0.000000001"),
     )
 )  # fmt: skip
+@example(  # nightly: a cent's sale of VNQ joined the sales in the third round, with its $4.95
+    raising_input(  # commission; four rounds in all left the cash two cents short
+        cash=D(449), held={"VTI": D(192), "BND": D(150), "VNQ": D(39)},
+        prices={"VTI": D("899.96"), "VXUS": D("0.5"), "BND": D("1.35"), "VNQ": D("899.99")},
+        withdrawal=D("20809.44"), costs=TradeCosts(slippage_bps=D(100), per_order=D("4.95")),
+        increment=D("0.000000001"), buy_only=True,
+    )
+)  # fmt: skip
 def test_sales_that_raise_cash_raise_it_net_of_their_costs(given_: DecisionInput) -> None:
     """When the plan's sales cover the cash it must raise at the quote, they cover it too
     once each pays the most the broker can take from it (slippage to the tick, proceeds to
