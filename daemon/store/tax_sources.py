@@ -39,7 +39,7 @@ from daemon.core.domain import Side
 from daemon.core.errors import DataError
 from daemon.core.tax.engine import TaxBook, replay_trades
 from daemon.core.tax.numbers import canonical
-from daemon.core.tax.relief import broker_view, rank
+from daemon.core.tax.relief import BROKER_RANKED, broker_view, rank
 from daemon.core.tax.types import LotMethod, Split, TaxPolicy, View, amount_realized
 from daemon.store.models import FillRow, OrderIntentRow
 from daemon.store.tax_ledger import HouseholdAccount, TaxLedger, lot_id_of
@@ -269,7 +269,11 @@ def record_fills(
             chosen = []
         proceeds = amount_realized(fill.qty, fill.price, fill.commission)
         if book is None:
-            # Replayed once for a run of sells, again only after a buy in between.
+            # Replayed once for a run of sells, again after a buy in between, and after each
+            # sell where the rank reads the basis or holding period: a sell can wash its loss
+            # into a lot held (an adjusted basis, a longer holding period), and the next sell
+            # must rank that lot as the broker does then (as `trimtab plan` folds them,
+            # `daemon.cycle.unbooked`).
             book = broker_book(ledger, accounts, policy, account)
         picks, unmatched, method = relieve(
             ledger,
@@ -297,6 +301,8 @@ def record_fills(
             note=f"{unmatched} shares had no recorded lot" if unmatched else "",
         )
         assert sale is not None  # the query above excluded recorded fills
+        if policy.method_for(account) in BROKER_RANKED:
+            book = None
         recorded.append(
             RecordedSale(
                 sale_id=sale.id,

@@ -159,6 +159,16 @@ def _facts(book: TaxBook) -> tuple[list[tuple[object, ...]], list[tuple[object, 
 )
 @example(history=DRIP_AFTER_SALE, booked=1, method=LotMethod.FIFO)
 @example(history=DRIP_AFTER_SALE, booked=1, method=LotMethod.LIFO)
+@example(  # nightly: the first sale's loss washed into a $60.35 lot, now the highest basis;
+    # the run ranked the second sale on the book from before the first (it took the $61.18)
+    history=[
+        *[("VOO", 0, 1, 60, "buy")] * 8,
+        ("VOO", 0, 2, 61, "buy"),
+        *[("VOO", 0, 1, 60, "sell")] * 2,
+    ],
+    booked=0,
+    method=LotMethod.HIFO,
+)
 def test_the_plans_fold_of_reinvestments_is_the_runs_ledger(
     history: list[Event], booked: int, method: LotMethod
 ) -> None:
