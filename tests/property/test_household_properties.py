@@ -31,6 +31,7 @@ from daemon.core.household import (
 )
 from daemon.core.household.split import split_household
 from daemon.core.planner import Band, PlanInput, PlanningPolicy, plan_rebalance
+from daemon.core.planner.types import SMALLEST_ORDER
 from tests.hypothesis_profiles import scaled
 
 D = Decimal
@@ -282,8 +283,18 @@ def test_location_preferences_are_met_before_they_are_broken(household: Househol
 BAND_PP = D(5)
 
 
+PENNIES = Household(
+    HouseholdRules(
+        targets={"DDD": D(1) / 3, CASH: D(2) / 3, "AAA": D(0), "BBB": D(0), "CCC": D(0)}
+    ),
+    (HouseholdAccount("a0", AccountType.TAXABLE, D("0.03")),),
+)
+"""Found by the nightly profile: a third of three cents is under the smallest order."""
+
+
 @settings(max_examples=scaled(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(households())
+@example(PENNIES)
 def test_each_account_planned_on_its_split_leaves_the_household_inside_its_band(
     household: Household,
 ) -> None:
@@ -315,8 +326,11 @@ def test_each_account_planned_on_its_split_leaves_the_household_inside_its_band(
         )
         for row in plan.drift:
             after[row.symbol] = after.get(row.symbol, D(0)) + row.weight_after * plan.nav
+    # An order under a cent is dust, never planned: each account may leave a cent of each
+    # symbol undone, a share of the household's value only when it is pennies.
+    dust = SMALLEST_ORDER * len(household.accounts) / split.value
     for symbol, target in household.rules.targets.items():
         if symbol == CASH:
             continue
         weight = after.get(symbol, D(0)) / split.value
-        assert abs(weight - target) <= BAND_PP / 100 + D("0.0001"), (symbol, weight, target)
+        assert abs(weight - target) <= BAND_PP / 100 + D("0.0001") + dust, (symbol, weight, target)
