@@ -242,6 +242,7 @@ def record_fills(
     ).all()
     recorded: list[RecordedSale] = []
     book: TaxBook | None = None
+    lot_method = policy.method_for(account)
     for fill in fills:
         on = fill.at.astimezone(timezone).date()
         if fill.side == str(Side.BUY):
@@ -264,7 +265,7 @@ def record_fills(
             )
         )
         chosen, harvest = ledger.choices(cycle_id, fill.symbol) if cycle_id else ([], False)
-        if policy.method_for(account) is not LotMethod.SPECIFIC:
+        if lot_method is not LotMethod.SPECIFIC:
             # The broker relieves by its own method; trimtab's expectation is not a choice.
             chosen = []
         proceeds = amount_realized(fill.qty, fill.price, fill.commission)
@@ -301,7 +302,7 @@ def record_fills(
             note=f"{unmatched} shares had no recorded lot" if unmatched else "",
         )
         assert sale is not None  # the query above excluded recorded fills
-        if policy.method_for(account) in BROKER_RANKED:
+        if lot_method in BROKER_RANKED:
             book = None
         recorded.append(
             RecordedSale(
