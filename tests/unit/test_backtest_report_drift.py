@@ -94,6 +94,23 @@ def test_without_alternates_each_symbol_has_its_own_panel(tmp_path: Path) -> Non
     assert panels[1].out[HARVEST_DAY:].all()  # the leg alone, as the page drew it before
 
 
+def _tax_step_pairs(
+    targets: dict[str, Decimal], held: dict[str, Decimal], priced: set[str], tax: TaxSettings
+) -> dict[str, str]:
+    """The alternate -> primary pairs the tax step makes: `held` alternates, each symbol of
+    `priced` at $10, an account of $1,000, no loss window."""
+    return stand_in_targets(
+        targets,
+        held,
+        dict.fromkeys(priced, Decimal(10)),
+        Decimal(1000),
+        settings=tax,
+        identical=SubstantiallyIdentical(),
+        loss_windows=(),
+        today=START,
+    ).pairs
+
+
 @pytest.mark.parametrize(
     ("alternates", "targeted"),
     [
@@ -111,17 +128,9 @@ def test_the_page_pairs_alternates_as_the_tax_step_does(
     tax = TaxSettings.model_validate({"alternates": alternates})
     targets = {s: Decimal(1) / len(targeted) for s in targeted}
     every = targeted | tax.alternate_symbols
-    stood = stand_in_targets(
-        targets,
-        {s: Decimal(10) for s in tax.alternate_symbols - targeted},
-        {s: Decimal(10) for s in every},
-        Decimal(1000),
-        settings=tax,
-        identical=SubstantiallyIdentical(),
-        loss_windows=(),
-        today=START,
-    )
-    assert _stand_ins(targeted, tax.alternates) == stood.pairs
+    held = {s: Decimal(10) for s in tax.alternate_symbols - targeted}
+    pairs = _tax_step_pairs(targets, held, every, tax)
+    assert _stand_ins(targeted, tax.alternates) == pairs
 
 
 def test_an_alternate_the_targets_list_at_zero_is_not_a_stand_in() -> None:
@@ -129,17 +138,7 @@ def test_an_alternate_the_targets_list_at_zero_is_not_a_stand_in() -> None:
     # included (`_chain`: "none in the targets"); a weight above 0 is not what decides it.
     tax = TaxSettings.model_validate({"alternates": {"VTI": ["ITOT"]}})
     targets = {"VTI": Decimal("0.5"), "BND": Decimal("0.5"), "ITOT": Decimal(0)}
-    stood = stand_in_targets(
-        targets,
-        {"ITOT": Decimal(10)},
-        {s: Decimal(10) for s in targets},
-        Decimal(1000),
-        settings=tax,
-        identical=SubstantiallyIdentical(),
-        loss_windows=(),
-        today=START,
-    )
-    assert stood.pairs == {}
+    assert _tax_step_pairs(targets, {"ITOT": Decimal(10)}, set(targets), tax) == {}
     assert _stand_ins({"VTI", "BND"}, tax.alternates, set(targets)) == {}
     assert _stand_ins({"VTI", "BND"}, tax.alternates) == {"ITOT": "VTI"}  # weights alone
 
