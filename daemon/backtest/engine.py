@@ -1340,7 +1340,7 @@ def _history_source(strategy: Strategy, table: PriceTable) -> Callable[[int], Cl
 def _skip_reason(spendable: Decimal, terms: OrderTerms) -> str:
     left = cents_down(max(spendable, _ZERO))
     return f"cash after sells ({left} spendable) does not cover a trade of at least " + (
-        f"{terms.min_trade_notional}"
+        f"{terms.min_trade}"
     )
 
 

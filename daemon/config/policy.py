@@ -39,13 +39,15 @@ def planning_policy(
     *,
     fractionable: frozenset[str] | None = None,
     symbols: Collection[str] = (),
+    least_commission: Decimal = Decimal(0),
 ) -> PlanningPolicy:
     """Build the planner's policy (bands, rounding, cash rules) for one account.
 
     `fractionable` is what the broker says it accepts fractional quantities in (None: it
     does not say); any of `symbols` outside it is traded in whole shares, whatever the
     config says, and a sale of the whole holding sells its whole shares only (the broker
-    refuses the fraction).
+    refuses the fraction). `least_commission` is the broker's charge on its smallest order
+    (`TradeCosts.least_commission`): no order is planned at or under it.
     """
     bands = account.bands
     policy = account.policy
@@ -70,6 +72,7 @@ def planning_policy(
         increment_overrides=MappingProxyType(increments),
         keep=frozenset(policy.keep),
         whole_shares_only=whole_only,
+        least_commission=least_commission,
     )
 
 
@@ -78,9 +81,11 @@ def order_terms(
     *,
     withdrawal: Decimal = Decimal(0),
     risk: RiskSettings | None = None,
+    least_commission: Decimal = Decimal(0),
 ) -> OrderTerms:
     """Return how the account places orders: type, collar, amounts, the cash buys leave (the
-    buffer and the cycle's withdrawal), minimum, and the order-rate limits top-ups obey."""
+    buffer and the cycle's withdrawal), minimum (above `least_commission`, as the plan's),
+    and the order-rate limits top-ups obey."""
     return OrderTerms(
         order_type=OrderType(policy.order_type),
         limit_collar=policy.limit_collar,
@@ -89,6 +94,7 @@ def order_terms(
         # the withdrawal the sells raised, or it is spent on buys and not there to take out.
         cash_buffer=policy.cash_buffer + withdrawal,
         min_trade_notional=policy.min_trade_notional,
+        least_commission=least_commission,
         max_orders_per_cycle=None if risk is None else risk.max_orders_per_cycle,
         max_orders_per_minute=None if risk is None else risk.max_orders_per_minute,
     )
@@ -158,8 +164,14 @@ def decision_input(
             # The tax step buys alternates in their own increment: whole shares where the
             # broker takes no fraction of them, like any target.
             symbols=held | {s for s in targets if s != CASH} | alternates,
+            least_commission=costs.least_commission,
         ),
-        terms=order_terms(configured.policy, withdrawal=withdrawal, risk=settings.risk),
+        terms=order_terms(
+            configured.policy,
+            withdrawal=withdrawal,
+            risk=settings.risk,
+            least_commission=costs.least_commission,
+        ),
         limits=risk_config(configured, settings.risk),
         state=state,
         tax=tax,

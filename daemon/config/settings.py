@@ -179,7 +179,10 @@ class PolicySettings(_Closed):
     )
     cash_buffer: Amount = Field(Decimal(0), description="Cash never spent by buys.")
     min_trade_notional: Amount = Field(
-        Decimal(50), description="Orders smaller than this (in currency) are not placed."
+        Decimal(50),
+        description="Orders smaller than this (in currency) are not placed; nor any order "
+        "worth no more than the broker's commission on its smallest order (the minimum is then "
+        "a cent above it).",
     )
     buy_only: bool = Field(False, description="Never sell to rebalance; only invest cash.")
     fractional: bool = Field(False, description="Trade fractional shares of every symbol.")

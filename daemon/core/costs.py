@@ -55,6 +55,11 @@ class TradeCosts:
             return _ZERO
         return cents_up(max(self.minimum, self.per_order + self.per_share * qty))
 
+    @property
+    def least_commission(self) -> Decimal:
+        """Return the commission of the smallest order: what every order pays at least."""
+        return self.commission(_ZERO)
+
     def fill_bound(self, side: Side, quote: Decimal) -> Decimal:
         """Return the worst price a market order at `quote` fills at by the broker's rule:
         slipped, then on the tick against the trader (a quote between ticks, such as a

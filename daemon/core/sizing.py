@@ -31,7 +31,7 @@ from decimal import ROUND_DOWN, Decimal
 from daemon.core.domain import OrderType, Side
 from daemon.core.money import cents, cents_down, cents_up
 from daemon.core.planner import PlannedOrder
-from daemon.core.planner.types import SMALLEST_ORDER
+from daemon.core.planner.types import SMALLEST_ORDER, least_order
 
 TOP_UP_PASSES = 2
 """Buys the hold shrank get at most this many follow-ups once their pieces fill: the hold's
@@ -49,6 +49,8 @@ class OrderTerms:
     cash_buffer: Decimal = Decimal(0)
     """The cash buys leave untouched: `policy.cash_buffer`, plus the cycle's withdrawal."""
     min_trade_notional: Decimal = Decimal(0)
+    least_commission: Decimal = Decimal(0)
+    """What the broker charges its smallest order (`PlanningPolicy.least_commission`)."""
     max_orders_per_cycle: int | None = None
     max_orders_per_minute: int | None = None
     """`risk.max_orders_*` (None: no limit): the executor sends a top-up piece only while
@@ -57,8 +59,8 @@ class OrderTerms:
     @property
     def min_trade(self) -> Decimal:
         """Return the least notional an order is sent at, as the planner's (`PlanningPolicy.
-        min_trade`): `min_trade_notional`, never under `SMALLEST_ORDER`."""
-        return max(self.min_trade_notional, SMALLEST_ORDER)
+        min_trade`, `least_order`)."""
+        return least_order(self.min_trade_notional, self.least_commission)
 
 
 def limit_price(order: PlannedOrder, terms: OrderTerms) -> Decimal | None:

@@ -648,7 +648,7 @@ class _Waiting:
 def _skip_detail(order: PlannedOrder, spendable: Decimal, terms: OrderTerms) -> str:
     return (
         f"{order.symbol} buy skipped: cash after sells ({usd(max(spendable, Decimal(0)))} "
-        f"spendable) does not cover a trade of at least {usd(terms.min_trade_notional)}"
+        f"spendable) does not cover a trade of at least {usd(terms.min_trade)}"
     )
 
 

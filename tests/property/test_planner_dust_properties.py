@@ -1,4 +1,5 @@
-"""No planned order is worth less than the minimum trade, nor less than a cent with none.
+"""No planned order is worth less than the minimum trade, nor less than a cent with none, nor
+less than a cent above the broker's least commission.
 
 The defect this pins (a review's finding): with `min_trade_notional = 0` and fractional
 increments, the fraction of a cent that whole increments leave (a sale raising a withdrawal
@@ -25,6 +26,7 @@ fine_increments = st.sampled_from([D("0.0001"), D("0.000000001"), D("0.001"), D(
 minimums = st.sampled_from([D(0), D(0), D("0.001"), D(1)])
 reserves = st.sampled_from([D(0), D("0.01"), D(1_000), D(250_000)])
 withdrawals = st.sampled_from([D(0), D(100), D("123.45"), D("77.77"), D("0.01"), D(50_000)])
+commissions = st.sampled_from([D(0), D(0), D("0.35"), D(1), D("4.95")])
 
 
 def _filled(inp: PlanInput, plan: Plan) -> PlanInput:
@@ -68,10 +70,11 @@ over it bought 0.0001 BND at $20 ($0.002) while $1,000 rested in an open buy."""
 
 
 @SETTINGS
-@given(cases(), reserves, st.booleans(), minimums, fine_increments, withdrawals)
-@example(RAISED_IN_BILLIONTHS, D(0), True, D(0), D("0.000000001"), D("123.45"))
-@example(RAISED_IN_TEN_THOUSANDTHS, D(1_000), True, D(0), D("0.0001"), D(100))
-@example(RAISED_IN_TEN_THOUSANDTHS, D(0), False, D(0), D("0.0001"), D(100))
+@given(cases(), reserves, st.booleans(), minimums, fine_increments, withdrawals, commissions)
+@example(RAISED_IN_BILLIONTHS, D(0), True, D(0), D("0.000000001"), D("123.45"), D(0))
+@example(RAISED_IN_TEN_THOUSANDTHS, D(1_000), True, D(0), D("0.0001"), D(100), D(0))
+@example(RAISED_IN_TEN_THOUSANDTHS, D(0), False, D(0), D("0.0001"), D(100), D(0))
+@example(RAISED_IN_TEN_THOUSANDTHS, D(0), False, D(0), D("0.0001"), D(100), D("4.95"))
 def test_no_order_is_below_the_minimum_trade_or_a_cent(
     case: Case,
     reserved: Decimal,
@@ -79,6 +82,7 @@ def test_no_order_is_below_the_minimum_trade_or_a_cent(
     min_trade: Decimal,
     increment: Decimal,
     withdrawal: Decimal,
+    commission: Decimal,
 ) -> None:
     """Planned, and planned again on the filled account (the reserve still resting)."""
     policy = dataclasses.replace(
@@ -87,6 +91,7 @@ def test_no_order_is_below_the_minimum_trade_or_a_cent(
         min_trade_notional=min_trade,
         share_increment=increment,
         increment_overrides={},
+        least_commission=commission,
     )
     inp = dataclasses.replace(
         case.inp,
@@ -94,7 +99,7 @@ def test_no_order_is_below_the_minimum_trade_or_a_cent(
         reserved_cash=reserved,
         withdrawal=withdrawal,
     )
-    least = max(min_trade, CENT)
+    least = max(min_trade, CENT, commission + CENT if commission else D(0))
     plan = plan_rebalance(inp, policy)
     assert not _dust(plan, least)
     again = plan_rebalance(_filled(inp, plan), policy)

@@ -106,14 +106,14 @@ def test_a_gap_in_the_row_before_start_is_no_previous_close(tmp_path: Path) -> N
 # --- 4. a sale whose commission is more than it brings ----------------------------------------
 
 
-def _dust_sale(tmp_path: Path, *, buffer: str) -> tuple[Run, list[date]]:
-    """Three thirds; on day 1 C is out of its band and A a hair over its target: the plan
-    (min_trade_notional = 0) sells 0.005 A for $0.57, on which the sim's $1 commission leaves
-    the account 43 cents poorer."""
+def _dust_sale(tmp_path: Path) -> tuple[Run, list[date]]:
+    """Three thirds; on day 1 C is out of its band and A a hair over its target: a plan with
+    min_trade_notional = 0 and no commission sells 0.005 A for $0.57, on which the sim's $1
+    commission would leave the account 43 cents poorer."""
     config = write_config(
         tmp_path,
         {"A": '"0.3334"', "B": '"0.3333"', "C": '"0.3333"'},
-        extra=_policy(band="3", buffer=buffer)
+        extra=_policy(band="3", buffer="100")
         + "[accounts.main.broker_settings]\ncommission_per_order = 1\n"
         + '[accounts.main.tax]\nlot_method = "hifo"\n',
         top='[risk]\nmax_move_since_close = "0.5"\n',
@@ -125,24 +125,38 @@ def _dust_sale(tmp_path: Path, *, buffer: str) -> tuple[Run, list[date]]:
     return run(config, table, cash=D(30_000)), days
 
 
-def test_a_sale_whose_commission_is_more_than_it_brings_fills_as_at_the_sim(
-    tmp_path: Path,
-) -> None:
-    """The sim fills it (its proceeds and the free cash cover the commission) and takes the
-    commission from cash; the backtest did the same, then stopped on its own tax ledger,
-    which holds no negative amount, and filed it as refused input (exit 2)."""
-    done, days = _dust_sale(tmp_path, buffer="100")
-    (sale,) = [f for f in done.result.fills if f.day == days[1] and f.symbol == "A"]
-    got = (sale.qty * sale.price).quantize(D("0.01"), rounding="ROUND_FLOOR") - sale.commission
-    assert got < 0
-    (trade,) = [t for t in done.result.trades if t.symbol == "A" and t.side.value == "sell"]
+def test_no_order_is_planned_at_or_under_the_least_commission(tmp_path: Path) -> None:
+    """The minimum trade is a cent above the broker's least commission ($1.01 here), whatever
+    `min_trade_notional` says: A's $0.57 sale is not planned; C's rebalance still is."""
+    done, days = _dust_sale(tmp_path)
+    sold = {f.symbol for f in done.result.fills if f.day == days[1] and f.side.value == "sell"}
+    assert sold == {"C"}
+    assert all(f.qty * f.price > D("1.00") for f in done.result.fills)
+
+
+def test_a_sale_slippage_leaves_below_its_commission_fills_as_at_the_sim(tmp_path: Path) -> None:
+    """Slippage can still take a sale below its commission: planned at $1.06 (over the $1.01
+    minimum), 0.006 C fills 10% under the close at $0.95 and pays $1. The sim fills it and
+    takes the difference from cash; the backtest did the same, then once stopped on its own
+    tax ledger, which holds no negative amount, and filed it as refused input (exit 2)."""
+    config = write_config(
+        tmp_path,
+        {"A": '"0.25"', "B": '"0.25"', "C": '"0.25"', "D": '"0.25"'},
+        extra=_policy(band="1", buffer="100")
+        + "[accounts.main.broker_settings]\ncommission_per_order = 1\nslippage_bps = 1000\n"
+        + '[accounts.main.tax]\nlot_method = "hifo"\n',
+        top='[risk]\nmax_move_since_close = "0.5"\n',
+    )
+    table = write_prices(tmp_path, weekdays(START, 60), random_walk(5, "ABCD", 60))
+    done = run(config, table, cash=D(1_000), withdraw=D(7))
+    (sale,) = [
+        f
+        for f in done.result.fills
+        if f.side.value == "sell"
+        and (f.qty * f.price).quantize(D("0.01"), rounding="ROUND_FLOOR") < f.commission
+    ]
+    assert (sale.symbol, sale.qty, sale.price) == ("C", D("0.006"), D("159.57"))
+    (trade,) = [t for t in done.result.trades if t.date == sale.day and t.symbol == "C"]
     # The ledger's amount realized is what the sale brought, never below zero.
     assert trade.amount == 0
     assert trade.qty == sale.qty
-
-
-def test_a_sale_the_commission_of_which_the_cash_cannot_pay_is_not_filled(tmp_path: Path) -> None:
-    """With (almost) no cash beside it the sim refuses the same sale ("commission exceeds the
-    proceeds plus free cash"): nothing is filled, nothing is sold."""
-    done, days = _dust_sale(tmp_path, buffer="0")
-    assert [f for f in done.result.fills if f.day == days[1] and f.symbol == "A"] == []

@@ -90,6 +90,25 @@ def test_a_holding_below_the_minimum_trade_sets_off_no_rebalance() -> None:
     ) in plan.notes
 
 
+def test_a_holding_below_the_least_commission_says_the_commission_sets_the_minimum() -> None:
+    # $4.90 of ZZZ against a $4.95 commission on every order: the minimum trade is $4.96 when
+    # the configured one is less, and the note says where it comes from; not when it is more.
+    policy = dataclasses.replace(FRACTIONAL, min_trade_notional=D(1), least_commission=D("4.95"))
+    plan = plan_rebalance(_input(D("0.098")), policy)
+    assert plan.orders == ()
+    _, _, note = _row(plan, "ZZZ")
+    assert note == (
+        "order of $4.90 below the minimum trade of $4.96 (a cent above the broker's least "
+        "commission, $4.95)"
+    )
+    plan = plan_rebalance(_input(D("0.1")), dataclasses.replace(policy, least_commission=D(5)))
+    assert _row(plan, "ZZZ")[2].endswith(
+        "below the minimum trade of $5.01 (a cent above the broker's least commission, $5.00)"
+    )
+    plan = plan_rebalance(_input(D("0.1")), dataclasses.replace(policy, min_trade_notional=D(10)))
+    assert _row(plan, "ZZZ")[2] == "order of $5.00 below the minimum trade of $10.00"
+
+
 def test_the_dust_is_out_of_the_managed_value() -> None:
     # The targets are weights of what can be traded: AAA and BBB at 50% of $10,000 exactly,
     # not of $10,018.50, which no plan could reach.

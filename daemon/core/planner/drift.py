@@ -186,7 +186,7 @@ def _note(book: Book, policy: PlanningPolicy, i: int, why: int, dropped: float) 
         in_targets=bool(book.in_targets[i]),
         buy_only=policy.buy_only,
         dropped=None if np.isnan(dropped) else Decimal(repr(dropped)),
-        min_trade=policy.min_trade,
+        min_trade=policy.min_trade_words,
         increment=book.increment[i],
         fraction=book.qty[i] % book.increment[i],
     )
@@ -256,7 +256,7 @@ def _kept_rows(book: Book, policy: PlanningPolicy) -> list[DriftRow]:
                 price=u.price,
                 sellable=u.sellable,
                 whole_only=u.whole_only,
-                min_trade=policy.min_trade,
+                min_trade=policy.min_trade_words,
             )[0],
         )
         for u in book.unsold

@@ -199,7 +199,7 @@ def _unsold_notes(book: Book, policy: PlanningPolicy) -> list[str]:
             price=u.price,
             sellable=u.sellable,
             whole_only=u.whole_only,
-            min_trade=policy.min_trade,
+            min_trade=policy.min_trade_words,
         )
         notes.append(f"{u.symbol}: {note}")
     return notes

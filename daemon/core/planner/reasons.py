@@ -120,13 +120,14 @@ def row_note(
     in_targets: bool,
     buy_only: bool,
     dropped: Decimal | None,
-    min_trade: Decimal,
+    min_trade: str,
     increment: Decimal,
     fraction: Decimal = Decimal(0),
 ) -> str:
     """Return why a holding stays off target after the plan, from the flags the plan raised.
 
-    `fraction` is what is held beyond the whole increments (`Why.FRACTION` says it stays).
+    `fraction` is what is held beyond the whole increments (`Why.FRACTION` says it stays);
+    `min_trade` is `PlanningPolicy.min_trade_words`.
     """
     if why & Why.BUY_ONLY and overweight:
         if not in_targets:
@@ -134,7 +135,7 @@ def row_note(
         return "buy_only: not sold"
     if why & Why.MIN_TRADE:
         size = f" of {money(dropped)}" if dropped is not None else ""
-        return f"order{size} below the minimum trade of {money(min_trade)}"
+        return f"order{size} below {min_trade}"
     if why & Why.FRACTION:
         return f"{quantity(fraction)} sh left: {FRACTION_LEFT}"
     if why & Why.NO_CASH:
@@ -149,7 +150,7 @@ def row_note(
 
 
 def unsold_note(
-    *, qty: Decimal, price: Decimal, sellable: Decimal, whole_only: bool, min_trade: Decimal
+    *, qty: Decimal, price: Decimal, sellable: Decimal, whole_only: bool, min_trade: str
 ) -> tuple[str, str]:
     """Return why a held holding with a target of 0 is left unsold (`Book.unsold`): its drift
     row's note, and the plan's note (to follow "SYMBOL: ").
@@ -165,7 +166,7 @@ def unsold_note(
     else:
         worth = money(sellable * price)
         size = worth if sellable == qty else f"{quantity(sellable)} whole sh ({worth})"
-        why = row = f"order of {size} below the minimum trade of {money(min_trade)}"
+        why = row = f"order of {size} below {min_trade}"
         if sellable != qty:
             why = row = f"{row}; the broker takes whole shares only"
     return row, f"{held} sh left unsold: {why}; not in the managed value"

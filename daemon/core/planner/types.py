@@ -11,6 +11,7 @@ __all__ = [
     "PlannedOrder",
     "PlanningPolicy",
     "RebalanceTo",
+    "least_order",
 ]
 
 import math
@@ -21,7 +22,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from daemon.core.domain import Side
-from daemon.core.money import CENT
+from daemon.core.money import CENT, money
 from daemon.core.records import fast_init, lazy_text
 
 RebalanceTo = Literal["target", "band_edge"]
@@ -34,6 +35,15 @@ An order under a cent is dust: it reads $0.00, a dollar-amount buy of it is for 
 cents. With fractional increments it arises wherever whole increments leave a fraction of a
 cent: the cash a sale raises beyond a withdrawal, a buy sized down to the cash left.
 """
+
+
+def least_order(min_trade_notional: Decimal, least_commission: Decimal) -> Decimal:
+    """Return the least notional an order is planned and sent at: `min_trade_notional`, never
+    under `SMALLEST_ORDER`, and where the broker charges every order (`least_commission`), a
+    cent above that charge: a smaller sale would cost the account more than it brings in, and
+    a smaller buy would pay its own value again in charges."""
+    least = max(min_trade_notional, SMALLEST_ORDER)
+    return max(least, least_commission + SMALLEST_ORDER) if least_commission else least
 
 
 def _no_bands() -> Mapping[str, Band]:
@@ -89,12 +99,29 @@ class PlanningPolicy:
     even a sale of the whole holding sells only the whole increments held, and the fraction
     stays (the broker's own process or a person sells it). Elsewhere a whole holding is sold
     to the last fraction, so that nothing is left that no order could sell."""
+    least_commission: Decimal = Decimal(0)
+    """What the broker charges its smallest order (`TradeCosts.least_commission`; the decision
+    step sets it): an order must be worth a cent more, or a sale of it would cost the account
+    more than it brings in and a buy would pay its own value again in charges."""
 
     @property
     def min_trade(self) -> Decimal:
         """Return the least notional an order is planned at: `min_trade_notional`, never under
-        `SMALLEST_ORDER` (with 0 configured, a sub-cent order is still dust)."""
-        return max(self.min_trade_notional, SMALLEST_ORDER)
+        `SMALLEST_ORDER` (with 0 configured, a sub-cent order is still dust), nor under a
+        cent above the least commission."""
+        return least_order(self.min_trade_notional, self.least_commission)
+
+    @property
+    def min_trade_words(self) -> str:
+        """Return the minimum trade as the plan's notes name it, saying where it comes from
+        when the commission sets it (the owner's `min_trade_notional` is less)."""
+        least = self.min_trade
+        words = f"the minimum trade of {money(least)}"
+        if self.least_commission and least > max(self.min_trade_notional, SMALLEST_ORDER):
+            words += (
+                f" (a cent above the broker's least commission, {money(self.least_commission)})"
+            )
+        return words
 
     def band_for(self, symbol: str) -> Band:
         """Return the band that applies to `symbol`."""
