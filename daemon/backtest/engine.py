@@ -58,6 +58,7 @@ from daemon.core.income import IncomeRule, month_amount
 from daemon.core.inputs import managed_holdings
 from daemon.core.money import cents_down, cents_up
 from daemon.core.planner import PlannedOrder, PlanningPolicy
+from daemon.core.planner.types import least_order
 from daemon.core.progress import Progress, no_progress
 from daemon.core.records import fast_init
 from daemon.core.schedule import Days, ScheduleSpec, Session, parse_schedule
@@ -384,6 +385,7 @@ class _Run:
         # No commission, minimum or sale fee: every fill is charged 0.00 (`CostRules.charge`
         # rounds a sum of zeros up to the cent) and every buy's charge bound is 0.
         self.free = not any(charges) and not any(c.is_signed() for c in charges)
+        self.least_commission = self.trade_costs.least_commission
         from strategies.base import StrategyContext, ask_strategy
 
         # Imported once per run, not in each of thousands of days' `_targets`.
@@ -979,7 +981,7 @@ class _Run:
         """Return, for days [first, end) with today's holdings and targets, whether `decide`
         provably orders nothing (see `quiet_days`)."""
         policy = self.account.policy
-        absolute, relative, increments = self.scan_constants
+        absolute, relative, increments, whole_only = self.scan_constants
         standing = self._standing(state, targets)
         if standing:
             # `decide` tests a primary and its standing alternates as one holding, against
@@ -997,11 +999,13 @@ class _Run:
             absolute=absolute,
             relative=relative,
             cash_buffer=float(policy.cash_buffer),
-            min_trade=float(policy.min_trade_notional),
+            min_trade=float(least_order(policy.min_trade_notional, self.least_commission)),
             increments=increments,
             buy_only=policy.buy_only,
-            # A holding outside the targets or kept, or a target without a column.
-            unmanaged=bool(held.difference(targets, policy.keep) or held.intersection(policy.keep))
+            whole_only=whole_only,
+            # A kept holding, or a target without a column. A holding outside the targets is
+            # one with a target of 0 (`target_row`), as the planner has it.
+            unmanaged=bool(held.intersection(policy.keep))
             or not self.columns.issuperset(targets.keys() - {CASH}),
         )
         if self.harvesting and quiet.any():
@@ -1055,8 +1059,9 @@ class _Run:
 
     def _scan_constants(
         self,
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-        """Each symbol's absolute and relative band and its increment, for the scan."""
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+        """Each symbol's absolute and relative band, its increment, and whether the broker
+        takes it in whole shares only (`planning_policy`'s `whole_shares_only`), for the scan."""
         bands = self.account.bands
         absolute = np.full(len(self.symbols), np.inf)
         relative = np.full(len(self.symbols), np.inf)
@@ -1067,7 +1072,11 @@ class _Run:
             if band.relative is not None:
                 relative[j] = float(band.relative)
         increments = np.array([float(self._increment(s)) for s in self.symbols])
-        return absolute, relative, increments
+        fractionable = self.spec.costs.fractionable
+        whole_only = np.array(
+            [fractionable is not None and s not in fractionable for s in self.symbols], dtype=bool
+        )
+        return absolute, relative, increments, whole_only
 
     def _increment(self, symbol: str) -> Decimal:
         """The symbol's increment as `planning_policy` makes it (the scan must plan alike):
@@ -1134,6 +1143,7 @@ def quiet_days(
     increments: NDArray[np.float64],
     unmanaged: bool,
     buy_only: bool = False,
+    whole_only: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.bool_]:
     """Return, per row of `closes`, whether the planner provably plans no order.
 
@@ -1150,13 +1160,26 @@ def quiet_days(
     not for the buffer, not in phase B, whose buys are paid from cash above C* alone. So the
     spare cash decides and the bands do not: a day is quiet when the spare cash buys nothing.
 
-    `targets` is one weight per symbol.
+    A held symbol with a target of 0 whose sale no order could make that day (`dust`: what a
+    sale would sell, all of it or its whole shares where `whole_only`, is worth less than
+    `min_trade`) is left unsold by the planner (`daemon.core.planner.book.Unsold`): out of the
+    managed value and set off no rebalance; so here. Otherwise its sale is an order: not quiet.
+
+    `targets` is one weight per symbol; `min_trade` is the planner's (`PlanningPolicy.
+    min_trade`; a smaller one only finds fewer days quiet).
     """
     targets = np.atleast_2d(targets)
     days = closes.shape[0]
     if unmanaged or (cash < cash_buffer and not buy_only):
         return np.zeros(days, dtype=bool)
     values = closes * qty
+    zero = (targets <= 0) & (qty[None, :] > 0)
+    dust: NDArray[np.bool_] | None = None
+    if zero.any():
+        # floor(float(q)) is never below floor(q): a sale is never found smaller than it is.
+        sellable = qty if whole_only is None else np.where(whole_only, np.floor(qty), qty)
+        dust = zero & (closes * sellable < min_trade * (1 - 1e-9) - 1e-9)
+        values = np.where(dust, 0.0, values)
     nav = cash + values.sum(axis=1)
     c_star = np.maximum(cash_target * nav, cash_buffer)
     spare = cash - c_star
@@ -1177,6 +1200,8 @@ def quiet_days(
     high = effective + half
     inside = ((weights >= low + _MARGIN) | (low <= 0)) & (weights <= high - _MARGIN)
     inside |= (targets <= 0) & (qty[None, :] <= 0)
+    if dust is not None:
+        inside |= dust
     quiet: NDArray[np.bool_] = cash_quiet & inside.all(axis=1)
     return quiet
 
