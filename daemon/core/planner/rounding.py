@@ -183,6 +183,7 @@ def sell_down(
     if order is None:
         order = np.argsort(-(values - book.target_values), kind="stable")
     floor_trade = min_trade * (1.0 - _MIN_TRADE_SLACK)
+    chosen: list[int] = []
     for i in order:
         if short <= 0:
             break
@@ -209,13 +210,50 @@ def sell_down(
                 continue
             whole[i] = True
             short -= float(values[i])
+            chosen.append(int(i))
             continue
         k = min(k, int(room))
         if k < 1 or (first and k * unit[i] < floor_trade):
             continue
         steps[i] = k
         short -= k * float(unit[i])
+        chosen.append(int(i))
+    if past_target and short < -tol:
+        _sell_less(-short, chosen, steps, whole, values, book, sold, floor_trade)
     return steps, whole
+
+
+def _sell_less(
+    over: float,
+    chosen: list[int],
+    steps: Floats,
+    whole: Flags,
+    values: Floats,
+    book: Book,
+    sold: Floats,
+    floor_trade: float,
+) -> None:
+    """Sell less of what `sell_down` chose past target where the sales raised `over` more than
+    asked, the last chosen first: the furthest over its target took all it could, and the
+    one after it, for the cents left, a whole increment of its own, so the first need not
+    have sold its last ones (once all five of a $55.73 holding and a $73.34 share for $112.31:
+    $72.49 over, and the next plan bought one back). A sale is cut to whole increments, kept
+    at the minimum trade where it is the symbol's first, or dropped; never below what is
+    asked (the caller measures the cash exactly and comes back for float noise)."""
+    unit = book.unit_values
+    tol = book.tolerance
+    for i in reversed(chosen):
+        amount = float(values[i]) if whole[i] else float(steps[i] * unit[i])
+        # The fewest increments that still leave the sales at least what was asked.
+        k = max(0, math.ceil((amount - over + tol) / unit[i]))
+        if k and sold[i] == 0:
+            k = max(k, math.ceil(floor_trade / unit[i]))
+        left = float(book.max_steps[i] - sold[i])
+        if k >= (left if whole[i] else steps[i]):
+            continue
+        whole[i] = False
+        steps[i] = k
+        over -= amount - k * float(unit[i])
 
 
 def cut_to_budget(buys: Floats, budget: Floats | float, values: Floats, book: Book) -> Floats:
