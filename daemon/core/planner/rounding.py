@@ -194,7 +194,13 @@ def sell_down(
         partial = bool(book.fraction_left[i])
         if partial and left < 1:
             continue
-        if past_target or book.target_values[i] <= tol:
+        # The whole holding, to its last fraction, only where it may go to nothing: past
+        # target, or a target of 0. Down to a target above 0 the fraction stays (its whole
+        # increments, all over the target, may be sold): selling it too went past the target,
+        # and a holding of less than one increment (0.0095 sh in steps of 0.01, 93% against
+        # 16.7%) was sold to nothing to fund a buy.
+        to_nothing = past_target or book.target_values[i] <= tol
+        if to_nothing:
             room = left
         else:
             over = (values[i] - book.target_values[i]) / unit[i] + slack[i]
@@ -205,7 +211,7 @@ def sell_down(
         k = math.ceil(short / unit[i] - (0.0 if past_target else slack[i]))
         if first:
             k = max(k, math.ceil(floor_trade / unit[i]))
-        if k >= left and room >= left and not partial:
+        if k >= left and room >= left and not partial and to_nothing:
             if first and book.values[i] < floor_trade:
                 continue
             whole[i] = True
@@ -241,11 +247,11 @@ def _sell_less(
     at the minimum trade where it is the symbol's first, or dropped; never below what is
     asked (the caller measures the cash exactly and comes back for float noise)."""
     unit = book.unit_values
-    tol = book.tolerance
     for i in reversed(chosen):
         amount = float(values[i]) if whole[i] else float(steps[i] * unit[i])
-        # The fewest increments that still leave the sales at least what was asked.
-        k = max(0, math.ceil((amount - over + tol) / unit[i]))
+        # The fewest increments that still leave the sales at least what was asked (exactly
+        # what was asked counts: within float noise of it, the caller's exact measure says).
+        k = max(0, math.ceil((amount - over) / unit[i] - CASH_SLACK))
         if k and sold[i] == 0:
             k = max(k, math.ceil(floor_trade / unit[i]))
         left = float(book.max_steps[i] - sold[i])
