@@ -13,7 +13,7 @@ import dataclasses
 from datetime import date
 from decimal import Decimal
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from daemon.core.domain import CASH, Side
@@ -125,8 +125,36 @@ def _filled(inp: PlanInput, plan: Plan) -> tuple[dict[str, Decimal], Decimal]:
     return holdings, cash
 
 
+CUT_BY_FLOAT_NOISE = (
+    PlanInput(
+        cash=D(0),
+        holdings={"P": D(0), "O1": D(5983), "O2": D("69925.2500"), "A1": D(0), "A2": D(1)},
+        prices={"P": D("1.02"), "A1": D("1.00"), "A2": D("1.00"), "O1": D("1.00"), "O2": D("1.00")},
+        targets={
+            "P": D("0.1452858263749147831127300033"),
+            "O1": D("0.059829"),
+            "O2": D("0.658120"),
+            CASH: D("0.136752"),
+            "A2": D("0.00001317362508521688726999673953"),
+        },
+        withdrawal=D(10_000),
+        stand_ins={"A2": "P"},
+    ),
+    PlanningPolicy(
+        default_band=Band(absolute_pp=D("1.7")),
+        rebalance_to="band_edge",
+        increment_overrides={"O2": D("0.0001")},
+    ),
+    {"P": D("0.145299"), "O1": D("0.059829"), "O2": D("0.658120"), CASH: D("0.136752")},
+)
+"""The nightly profile's find: the buy of 9,548 P into the pool's band cost $9,738.96, all the
+cash the sales left above the withdrawal; summed in floats it was $9,738.960000000001, and
+the cash limit cut it to 9,547, $0.14 outside the band: the next plan sold O1 to buy one more."""
+
+
 @settings(max_examples=scaled(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
+@example(CUT_BY_FLOAT_NOISE)
 def test_planning_again_after_the_fills_gives_no_orders(
     case: tuple[PlanInput, PlanningPolicy, dict[str, Decimal]],
 ) -> None:

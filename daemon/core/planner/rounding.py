@@ -4,13 +4,16 @@ This is the one place where the planner rounds. The rules, in order of precedenc
 
 1. A sell never exceeds the holding; selling a whole holding sells exactly the held quantity,
    except in a symbol the broker takes in whole increments only (`Book.fraction_left`): there
-   it sells the whole increments held, and the fraction stays.
+   it sells the whole increments held, and the fraction stays. A holding is sold whole only
+   where it may go to nothing (a target of 0, or past target for a cash need); down to a
+   target above 0 its fraction of an increment stays.
 2. Buys never spend cash below the cash floor: the final check is exact, in Decimal, and cuts
    buys (never adds them) until `cash_after >= floor`.
 3. A trade never moves a holding away from its target: sells and buys are capped at the whole
    number of increments between the holding and its target. The one exception is a sell that
    raises a cash need (withdrawal or buffer): when nothing else is left to sell, it may go up to
-   one increment past the target, because the owner asked for that cash.
+   one increment past the target, because the owner asked for that cash; and no more
+   increments are sold past targets than the need takes (`_sell_less`).
 4. Orders below the minimum trade notional are dropped (the planner passes
    `PlanningPolicy.min_trade`, never under a cent: a sub-cent order is dust).
 
@@ -263,11 +266,17 @@ def _sell_less(
 
 
 def cut_to_budget(buys: Floats, budget: Floats | float, values: Floats, book: Book) -> Floats:
-    """Return `buys` scaled down to cost at most `budget`, refilling the most underweight first."""
+    """Return `buys` scaled down to cost at most `budget`, refilling the most underweight first.
+
+    Within float noise of the budget counts as within it (`book.tolerance`, `CASH_SLACK`):
+    `settle`'s exact check takes back what truly overspends. Without it, 9,548 shares at
+    $1.02 summed to $9,738.960000000001 against $9,738.96 and were cut to 9,547, a hair
+    outside the band the buy was sized to enter, and the next plan bought again.
+    """
     unit = book.unit_values
     cost = float((buys * unit).sum())
     budget = float(budget)
-    if cost <= 0 or cost <= budget:
+    if cost <= 0 or cost <= budget + book.tolerance:
         return buys
     cut = np.floor(buys * (max(0.0, budget) / cost))
     left = budget - float((cut * unit).sum())
@@ -275,7 +284,7 @@ def cut_to_budget(buys: Floats, budget: Floats | float, values: Floats, book: Bo
     candidates = np.flatnonzero(buys > cut)
     candidates = candidates[np.argsort(-(book.target_values - after)[candidates], kind="stable")]
     for i in candidates:
-        k = min(float(buys[i] - cut[i]), math.floor(left / unit[i]))
+        k = min(float(buys[i] - cut[i]), math.floor(left / unit[i] + CASH_SLACK))
         if k >= 1:
             cut[i] += k
             left -= k * float(unit[i])
