@@ -385,7 +385,10 @@ class _Run:
         # No commission, minimum or sale fee: every fill is charged 0.00 (`CostRules.charge`
         # rounds a sum of zeros up to the cent) and every buy's charge bound is 0.
         self.free = not any(charges) and not any(c.is_signed() for c in charges)
-        self.least_commission = self.trade_costs.least_commission
+        # The planner's minimum trade (`decision_input` gives it the sim's commission).
+        self.scan_min_trade = float(
+            least_order(self.account.policy.min_trade_notional, self.trade_costs.least_commission)
+        )
         from strategies.base import StrategyContext, ask_strategy
 
         # Imported once per run, not in each of thousands of days' `_targets`.
@@ -999,7 +1002,7 @@ class _Run:
             absolute=absolute,
             relative=relative,
             cash_buffer=float(policy.cash_buffer),
-            min_trade=float(least_order(policy.min_trade_notional, self.least_commission)),
+            min_trade=self.scan_min_trade,
             increments=increments,
             buy_only=policy.buy_only,
             whole_only=whole_only,

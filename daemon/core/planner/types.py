@@ -100,9 +100,10 @@ class PlanningPolicy:
     stays (the broker's own process or a person sells it). Elsewhere a whole holding is sold
     to the last fraction, so that nothing is left that no order could sell."""
     least_commission: Decimal = Decimal(0)
-    """What the broker charges its smallest order (`TradeCosts.least_commission`; the decision
-    step sets it): an order must be worth a cent more, or a sale of it would cost the account
-    more than it brings in and a buy would pay its own value again in charges."""
+    """What the broker charges its smallest order (`TradeCosts.least_commission`;
+    `decision_input` sets it from the broker's costs): an order must be worth a cent more, or
+    a sale of it would cost the account more than it brings in and a buy would pay its own
+    value again in charges."""
 
     @property
     def min_trade(self) -> Decimal:
@@ -117,7 +118,7 @@ class PlanningPolicy:
         when the commission sets it (the owner's `min_trade_notional` is less)."""
         least = self.min_trade
         words = f"the minimum trade of {money(least)}"
-        if self.least_commission and least > max(self.min_trade_notional, SMALLEST_ORDER):
+        if least > least_order(self.min_trade_notional, Decimal(0)):
             words += (
                 f" (a cent above the broker's least commission, {money(self.least_commission)})"
             )
